@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { flush, run } from '@oclif/core';
+
+// Commands print their own errors; this catches what oclif raises before a command runs
+// (an unknown command) and keeps it to one line.
+try {
+  await run(process.argv.slice(2), import.meta.url);
+  await flush();
+} catch (error) {
+  const exit = error?.oclif?.exit;
+  if (exit === 0) process.exit(0);
+  const message = String(error?.message ?? error).split('\n')[0];
+  process.stderr.write(`dslab: ${message}\n`);
+  process.exitCode = typeof exit === 'number' ? exit : 1;
+}

@@ -1,0 +1,94 @@
+import { Args, Command, Errors, Flags } from '@oclif/core';
+import { findRunningCluster, dslabHome, type ClusterInfo } from '../lib/cluster/paths.js';
+import type { ActionResult, ControlAction } from '../lib/control/api.js';
+import { ControlClient } from '../lib/control/client.js';
+import { UserError } from '../lib/util/errors.js';
+import { parsePercent } from '../lib/util/units.js';
+
+/**
+ * Shared behaviour of every dslab command: --json, --cluster, and errors as
+ * one human line with exit code 1 (never a stack trace).
+ */
+export abstract class DslabCommand extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    cluster: Flags.string({ description: 'cluster to act on (default: the most recently started running cluster)', helpValue: 'NAME' }),
+  };
+
+  protected findCluster(name: string | undefined): ClusterInfo {
+    return findRunningCluster(dslabHome(), name);
+  }
+
+  protected client(name: string | undefined): ControlClient {
+    return new ControlClient(this.findCluster(name));
+  }
+
+  /** Sends one control action and prints what was done. */
+  protected async act(clusterName: string | undefined, action: ControlAction): Promise<ActionResult> {
+    const result = await this.client(clusterName).act(action);
+    this.log(result.description);
+    return result;
+  }
+
+  protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {
+    if (error.oclif?.exit === 0) throw error;
+    const message = oneLine(error);
+    process.exitCode = 1;
+    if (this.jsonEnabled()) this.logJson({ error: message });
+    else this.logToStderr(`dslab: ${message}`);
+  }
+}
+
+function oneLine(error: Error): string {
+  // UserError is ours; CLIError covers oclif's parse errors (unknown flag, missing argument).
+  if (!(error instanceof UserError) && !(error instanceof Errors.CLIError)) {
+    const detail = process.env.DEBUG ? `\n${error.stack}` : '';
+    return `internal error: ${error.message.split('\n')[0]} (this is a bug in dslab)${detail}`;
+  }
+  return error.message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !/^See more help with/.test(line))
+    .join(' ');
+}
+
+/** A command whose whole job is one control action on one node (kill, restart, pause, resume). */
+export abstract class NodeActionCommand extends DslabCommand {
+  static action: 'kill' | 'restart' | 'pause' | 'resume';
+
+  static override args = {
+    node: Args.string({ required: true, description: 'node id, leader or random' }),
+  };
+
+  async run(): Promise<unknown> {
+    const command = this.constructor as typeof NodeActionCommand;
+    const { args, flags } = await this.parse(inheritedOptions(command));
+    return this.act(flags.cluster, { type: command.action, node: args.node });
+  }
+}
+
+/** A command that sets one probability on every link or one link (loss, duplicate, reorder). */
+export abstract class LinkProbabilityCommand extends DslabCommand {
+  static field: 'loss' | 'duplicate' | 'reorder';
+
+  static override args = {
+    percent: Args.string({ required: true, description: 'percentage of messages, like 20% (0% turns it off)' }),
+  };
+
+  static override flags = {
+    link: Flags.string({ description: 'only this link, both directions (default: every node-to-node link)', helpValue: 'n1-n2' }),
+  };
+
+  async run(): Promise<unknown> {
+    const command = this.constructor as typeof LinkProbabilityCommand;
+    const { args, flags } = await this.parse(inheritedOptions(command));
+    const probability = parsePercent(args.percent, command.field);
+    return this.act(flags.cluster, { type: 'link_faults', link: flags.link, [command.field]: probability });
+  }
+}
+
+/** oclif's parse spreads only a class's own statics; a subclass that inherits args and flags must pass them explicitly. */
+function inheritedOptions<C extends typeof DslabCommand>(command: C) {
+  return { args: command.args as C['args'], flags: command.flags as C['flags'], baseFlags: command.baseFlags as C['baseFlags'], enableJsonFlag: command.enableJsonFlag, strict: command.strict };
+}

@@ -1,0 +1,12 @@
+import { DslabCommand } from '../cli/base.js';
+
+export default class Heal extends DslabCommand {
+  static override summary = 'Remove every partition and link fault (delay, loss, duplication, reordering).';
+  static override description = 'Paused nodes stay paused and killed nodes stay down: use resume and restart for those.';
+  static override examples = ['<%= config.bin %> heal'];
+
+  async run(): Promise<unknown> {
+    const { flags } = await this.parse(Heal);
+    return this.act(flags.cluster, { type: 'heal' });
+  }
+}

@@ -1,0 +1,30 @@
+import { Flags } from '@oclif/core';
+import { DslabCommand } from '../cli/base.js';
+import { UserError } from '../lib/util/errors.js';
+
+export default class Partition extends DslabCommand {
+  static override summary = 'Split the network between nodes into groups that cannot reach each other.';
+  static override description =
+    'With no groups, the nodes are split into two random halves. Nodes named in no group form one more group together. Client links are not cut. `dslab heal` removes the partition.';
+  static override examples = [
+    '<%= config.bin %> partition',
+    '<%= config.bin %> partition n1,n2 n3,n4,n5',
+    '<%= config.bin %> partition --isolate n1',
+    '<%= config.bin %> partition --isolate leader',
+  ];
+  static override strict = false;
+  static override flags = {
+    isolate: Flags.string({ description: 'cut one node (an id, leader or random) off from all others', helpValue: 'NODE'}),
+  };
+
+  async run(): Promise<unknown> {
+    const { argv, flags } = await this.parse(Partition);
+    const groups = argv as string[];
+    if (flags.isolate && groups.length > 0) {
+      throw new UserError('--isolate cannot be combined with partition groups');
+    }
+    if (flags.isolate) return this.act(flags.cluster, { type: 'partition', isolate: flags.isolate });
+    if (groups.length === 0) return this.act(flags.cluster, { type: 'partition', random: true });
+    return this.act(flags.cluster, { type: 'partition', groups });
+  }
+}

@@ -1,0 +1,65 @@
+import { Args, Flags } from '@oclif/core';
+import { DslabCommand } from '../cli/base.js';
+import { planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
+import { formatEvent } from '../lib/format.js';
+import { init_timeout_ms_default } from '../lib/supervisor/supervisor.js';
+import { parseDurationMs } from '../lib/util/units.js';
+import { systems } from '../lib/systems.js';
+
+export default class Up extends DslabCommand {
+  static override summary = 'Start a cluster: one supervisor and N node processes.';
+  static override description = `Built-in systems: ${systems.map((s) => `${s.name} (${s.description})`).join('; ')}. With --bin, any program that speaks the Maelstrom node protocol on stdin/stdout runs as the node. Without --detach the cluster runs in the foreground, printing one line per event, and Ctrl-C stops it.`;
+  static override examples = [
+    '<%= config.bin %> up echo --nodes 5 --detach',
+    '<%= config.bin %> up echo --nodes 3',
+    '<%= config.bin %> up raft --bin "python3 my-raft/node.py" --nodes 5 --name mine',
+  ];
+  static override args = {
+    system: Args.string({ required: true, description: 'system to run (a built-in name, or a label when --bin is given)' }),
+  };
+  static override flags = {
+    nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
+    bin: Flags.string({ description: 'command that runs one node (any language)', helpValue: 'CMD' }),
+    name: Flags.string({ description: 'cluster name (default: the system name)', helpValue: 'NAME' }),
+    seed: Flags.integer({ description: 'seed for random fault choices (default: random, printed)', min: 0 }),
+    detach: Flags.boolean({ char: 'd', description: 'start in the background and return once every node answered init' }),
+    'init-timeout': Flags.string({ default: `${init_timeout_ms_default / 1000}s`, description: 'how long each node has to answer init', helpValue: 'DURATION' }),
+  };
+
+  async run(): Promise<unknown> {
+    const { args, flags } = await this.parse(Up);
+    const config = planCluster({
+      system: args.system,
+      nodes: flags.nodes,
+      bin: flags.bin,
+      name: flags.name ?? flags.cluster,
+      seed: flags.seed,
+      init_timeout_ms: parseDurationMs(flags['init-timeout'], '--init-timeout'),
+    });
+    if (flags.detach) {
+      const info = await startDetached(config);
+      this.log(`cluster ${info.name} up: ${info.system} on ${info.nodes.length} nodes (${info.nodes.join(', ')}), seed ${info.seed}`);
+      this.log(`directory ${info.dir}; stop it with: dslab down${info.name === info.system ? '' : ` --cluster ${info.name}`}`);
+      return info;
+    }
+    const supervisor = await startForeground(config);
+    const json = this.jsonEnabled();
+    const print = (event: Parameters<typeof formatEvent>[0]) => {
+      if (json) {
+        process.stdout.write(JSON.stringify(event) + '\n');
+        return;
+      }
+      const line = formatEvent(event);
+      if (line) process.stdout.write(line + '\n');
+    };
+    for (const event of supervisor.events.history()) print(event);
+    supervisor.events.subscribe(print);
+    if (!json) this.log(`(Ctrl-C stops the cluster; from another terminal: dslab status, dslab partition, dslab kill n1, …)`);
+    const stop = () => void supervisor.shutdown();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
+    await supervisor.done;
+    return undefined;
+  }
+}

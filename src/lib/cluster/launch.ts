@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseCommandString } from 'execa';
+import { Supervisor, type SupervisorConfig } from '../supervisor/supervisor.js';
+import { findSystem, systemCommand, systems } from '../systems.js';
+import { UserError } from '../util/errors.js';
+import { randomSeed } from '../util/prng.js';
+import { clusterPaths, dslabHome, isRunning, readClusterInfo, validateClusterName, type ClusterInfo } from './paths.js';
+
+/** How long `up --detach` waits for the supervisor to report its nodes initialised. */
+export const detach_ready_timeout_ms = 60_000;
+
+export interface UpOptions {
+  system: string;
+  nodes: number;
+  bin?: string;
+  name?: string;
+  seed?: number;
+  init_timeout_ms: number;
+  cwd?: string;
+}
+
+/** Checks the options and builds the supervisor's config; throws UserError on bad input. */
+export function planCluster(options: UpOptions): SupervisorConfig {
+  const name = validateClusterName(options.name ?? options.system);
+  const home = dslabHome(options.cwd);
+  let command: string[];
+  if (options.bin !== undefined) {
+    command = parseCommandString(options.bin);
+    if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
+  } else {
+    const spec = findSystem(options.system);
+    if (!spec) throw new UserError(`unknown system "${options.system}" (built in: ${systems.map((s) => s.name).join(', ')}; or pass --bin CMD to run your own node)`);
+    command = systemCommand(spec);
+  }
+  const existing = readClusterInfo(clusterPaths(home, name).info);
+  if (existing && isRunning(existing)) {
+    throw new UserError(`cluster "${name}" is already running (supervisor pid ${existing.supervisor_pid}); stop it with: dslab down --cluster ${name}`);
+  }
+  return {
+    name,
+    system: options.system,
+    node_count: options.nodes,
+    command,
+    seed: options.seed ?? randomSeed(),
+    home,
+    cwd: options.cwd ?? process.cwd(),
+    init_timeout_ms: options.init_timeout_ms,
+  };
+}
+
+/** Runs the supervisor in this process (foreground `up`). */
+export function startForeground(config: SupervisorConfig): Promise<Supervisor> {
+  return Supervisor.start(config);
+}
+
+/** Starts the supervisor as a detached process and waits until its nodes answered init. */
+export async function startDetached(config: SupervisorConfig): Promise<ClusterInfo> {
+  const paths = clusterPaths(config.home, config.name);
+  mkdirSync(paths.dir, { recursive: true });
+  const logFd = openSync(paths.supervisorLog, 'a');
+  const main = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
+  const child = spawn(process.execPath, [main, Buffer.from(JSON.stringify(config)).toString('base64url')], {
+    detached: true,
+    stdio: ['ignore', 'pipe', logFd],
+    cwd: config.cwd,
+  });
+  closeSync(logFd);
+  const line = await new Promise<string>((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => resolve(`error the supervisor did not report ready within ${detach_ready_timeout_ms / 1000}s`), detach_ready_timeout_ms);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n')) {
+        clearTimeout(timer);
+        resolve(text.split('\n')[0]!);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(text.split('\n')[0] || `error the supervisor exited with code ${code} before it was ready (see ${paths.supervisorLog})`);
+    });
+  });
+  child.stdout!.destroy();
+  child.unref();
+  if (line !== 'ready') {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    throw new UserError(line.replace(/^error /, ''));
+  }
+  const info = readClusterInfo(paths.info);
+  if (!info) throw new UserError(`the supervisor started but wrote no ${paths.info}`);
+  return info;
+}

@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UserError } from '../util/errors.js';
+
+/** Unix socket paths longer than this do not fit in sockaddr_un on Linux (108 bytes with the NUL). */
+const socket_path_bytes_max = 100;
+
+export interface ClusterInfo {
+  name: string;
+  system: string;
+  nodes: string[];
+  /** The node program as argv. */
+  command: string[];
+  seed: number;
+  dir: string;
+  socket: string;
+  supervisor_pid: number;
+  started_at_ms: number;
+  running: boolean;
+}
+
+/** Where clusters live: $DSLAB_HOME, or .dslab/ in the working directory. */
+export function dslabHome(cwd = process.cwd()): string {
+  return process.env.DSLAB_HOME ? path.resolve(process.env.DSLAB_HOME) : path.join(cwd, '.dslab');
+}
+
+export function validateClusterName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
+    throw new UserError(`bad cluster name "${name}": use letters, digits, dot, dash or underscore (at most 64)`);
+  }
+  return name;
+}
+
+export interface ClusterPaths {
+  dir: string;
+  info: string;
+  socket: string;
+  trace: string;
+  supervisorLog: string;
+  dataDir(node: string): string;
+  logFile(node: string): string;
+}
+
+export function clusterPaths(home: string, name: string): ClusterPaths {
+  const dir = path.join(home, name);
+  let socket = path.join(dir, 'control.sock');
+  if (Buffer.byteLength(socket) > socket_path_bytes_max) {
+    // The cluster directory is too deep for a Unix socket path; keep the socket in a private temp folder instead.
+    const digest = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+    const privateDir = path.join(tmpdir(), `dslab-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(privateDir, { recursive: true, mode: 0o700 });
+    socket = path.join(privateDir, `${digest}.sock`);
+  }
+  return {
+    dir,
+    info: path.join(dir, 'cluster.json'),
+    socket,
+    trace: path.join(dir, 'trace.jsonl'),
+    supervisorLog: path.join(dir, 'supervisor.log'),
+    dataDir: (node) => path.join(dir, 'data', node),
+    logFile: (node) => path.join(dir, 'logs', `${node}.log`),
+  };
+}
+
+export function writeClusterInfo(file: string, info: ClusterInfo): void {
+  // Write-then-rename so a reader never sees half a file.
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(info, null, 2) + '\n');
+  renameSync(temporary, file);
+}
+
+export function readClusterInfo(file: string): ClusterInfo | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as ClusterInfo;
+  } catch {
+    return null;
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A cluster whose supervisor is alive. */
+export function isRunning(info: ClusterInfo): boolean {
+  return info.running && isProcessAlive(info.supervisor_pid);
+}
+
+export function listClusters(home: string): ClusterInfo[] {
+  if (!existsSync(home)) return [];
+  const infos: ClusterInfo[] = [];
+  for (const entry of readdirSync(home, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const info = readClusterInfo(path.join(home, entry.name, 'cluster.json'));
+    if (info) infos.push(info);
+  }
+  return infos.sort((a, b) => b.started_at_ms - a.started_at_ms);
+}
+
+/** The named cluster, or the most recently started running one. */
+export function findRunningCluster(home: string, name?: string): ClusterInfo {
+  if (name) {
+    validateClusterName(name);
+    const info = readClusterInfo(clusterPaths(home, name).info);
+    if (!info) throw new UserError(`no cluster named "${name}" in ${home}`);
+    if (!isRunning(info)) throw new UserError(`cluster "${name}" is not running (start it with: dslab up ${info.system} --name ${name})`);
+    return info;
+  }
+  const running = listClusters(home).filter(isRunning);
+  if (running.length === 0) throw new UserError(`no running cluster in ${home} (start one with: dslab up echo --detach)`);
+  return running[0]!;
+}
+
+/** The named cluster or the most recent one, running or not (for logs and down --clean). */
+export function findAnyCluster(home: string, name?: string): ClusterInfo {
+  if (name) {
+    validateClusterName(name);
+    const info = readClusterInfo(clusterPaths(home, name).info);
+    if (!info) throw new UserError(`no cluster named "${name}" in ${home}`);
+    return info;
+  }
+  const all = listClusters(home);
+  const running = all.filter(isRunning);
+  const chosen = running[0] ?? all[0];
+  if (!chosen) throw new UserError(`no cluster in ${home} (start one with: dslab up echo --detach)`);
+  return chosen;
+}
+
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/**
+ * The control API: every command, the dashboard, graders and the nemesis change
+ * a cluster through these actions. One schema serves the server's validation
+ * and the client's types.
+ */
+
+const nodeRef = z.string().min(1).max(64);
+
+export const controlActionSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('partition'), groups: z.array(z.string()).optional(), random: z.boolean().optional(), isolate: nodeRef.optional() }),
+  z.object({ type: z.literal('heal') }),
+  z.object({ type: z.literal('kill'), node: nodeRef }),
+  z.object({ type: z.literal('restart'), node: nodeRef }),
+  z.object({ type: z.literal('pause'), node: nodeRef }),
+  z.object({ type: z.literal('resume'), node: nodeRef }),
+  z.object({
+    type: z.literal('link_faults'),
+    link: z.string().optional(),
+    delay_ms: z.number().min(0).max(600_000).optional(),
+    jitter_ms: z.number().min(0).max(600_000).optional(),
+    loss: z.number().min(0).max(1).optional(),
+    duplicate: z.number().min(0).max(1).optional(),
+    reorder: z.number().min(0).max(1).optional(),
+  }),
+  z.object({ type: z.literal('skew'), node: nodeRef, offset_ms: z.number().int().min(-86_400_000).max(86_400_000) }),
+  z.object({
+    type: z.literal('nemesis_start'),
+    interval_ms: z.number().int().min(100).max(3_600_000),
+    duration_ms: z.number().int().min(100).max(86_400_000),
+    seed: z.number().int().min(0),
+  }),
+  z.object({ type: z.literal('nemesis_stop') }),
+  z.object({ type: z.literal('send'), dest: nodeRef, body: z.looseObject({ type: z.string() }), timeout_ms: z.number().int().min(1).max(600_000).optional() }),
+  z.object({ type: z.literal('down') }),
+]);
+
+export type ControlAction = z.infer<typeof controlActionSchema>;
+
+export type NodeStatusKind = 'starting' | 'up' | 'down' | 'paused';
+
+export interface NodeStatus {
+  id: string;
+  pid: number | null;
+  status: NodeStatusKind;
+  exit_code: number | null;
+  exit_signal: string | null;
+  restarts: number;
+  msgs_in: number;
+  msgs_out: number;
+  /** Lines that were not valid protocol JSON. */
+  garbage_lines: number;
+  oversized_lines: number;
+  unknown_dest: number;
+  /** Messages dropped because the node stopped reading its stdin. */
+  backpressure_drops: number;
+  clock_offset_ms: number;
+  state: Record<string, unknown>;
+  state_at_ms: number | null;
+  stderr_tail: string[];
+}
+
+export interface LinkStatus {
+  link: string;
+  delivered: number;
+  dropped: number;
+  duplicated: number;
+}
+
+export interface ClusterStatus {
+  name: string;
+  system: string;
+  dir: string;
+  supervisor_pid: number;
+  seed: number;
+  started_at_ms: number;
+  uptime_ms: number;
+  nodes: NodeStatus[];
+  faults: string[];
+  partition: string[][] | null;
+  links: LinkStatus[];
+  leader: string | null;
+  nemesis: { seed: number; running: boolean } | null;
+  trace: { path: string; bytes: number; truncated: boolean };
+}
+
+export interface ActionResult {
+  /** What was done, in words, e.g. "killed n3 (leader)". */
+  description: string;
+  [field: string]: unknown;
+}
+
+/** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
+export type ClusterEvent = { t: number; seq: number } & (
+  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number }
+  | { type: 'cluster_down'; name: string }
+  | { type: 'node_up'; node: string; pid: number; restarts: number }
+  | { type: 'node_down'; node: string; exit_code: number | null; signal: string | null; stderr_tail: string[]; expected: boolean }
+  | { type: 'node_paused'; node: string }
+  | { type: 'node_resumed'; node: string }
+  | { type: 'node_state'; node: string; state: Record<string, unknown> }
+  | { type: 'node_apply'; node: string; index: unknown; term: unknown; op: unknown }
+  | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number }
+  | { type: 'fault'; action: string; description: string; faults: string[]; source: 'cli' | 'nemesis' }
+  | { type: 'rates'; interval_ms: number; nodes: Record<string, { in_per_s: number; out_per_s: number }>; dropped_per_s: number }
+  | { type: 'client_result'; client: string; dest: string; request: unknown; reply: unknown; call_ms: number; return_ms: number | null }
+  | { type: 'nemesis'; phase: 'start' | 'done' | 'stopped'; seed: number }
+  | { type: 'notice'; text: string }
+);
+
+export type ClusterEventType = ClusterEvent['type'];
+
+/** Distributive Omit, so each event variant keeps its own fields. */
+export type NewClusterEvent = ClusterEvent extends infer E ? (E extends unknown ? Omit<E, 't' | 'seq'> : never) : never;

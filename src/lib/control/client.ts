@@ -1,0 +1,100 @@
+import { request as httpRequest } from 'node:http';
+import { type ClusterInfo, isProcessAlive } from '../cluster/paths.js';
+import { UserError } from '../util/errors.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from './api.js';
+
+export const control_request_timeout_ms = 120_000;
+
+/** A typed client for one cluster's control API; every command goes through it. */
+export class ControlClient {
+  constructor(readonly cluster: ClusterInfo) {}
+
+  status(): Promise<ClusterStatus> {
+    return this.call<ClusterStatus>('GET', '/v1/status');
+  }
+
+  act(action: ControlAction): Promise<ActionResult> {
+    return this.call<ActionResult>('POST', '/v1/action', action);
+  }
+
+  /**
+   * Follows the event stream until `onEvent` returns false, the cluster goes
+   * down, or the returned stop function is called.
+   */
+  follow(onEvent: (event: ClusterEvent) => boolean | void, options: { history?: boolean } = {}): { stop(): void; ended: Promise<void> } {
+    let stopRequest = () => {};
+    const ended = new Promise<void>((resolve, reject) => {
+      const req = httpRequest(
+        { socketPath: this.cluster.socket, method: 'GET', path: `/v1/events${options.history ? '?history=1' : ''}` },
+        (res) => {
+          res.setEncoding('utf8');
+          let partial = '';
+          res.on('data', (chunk: string) => {
+            const lines = (partial + chunk).split('\n');
+            partial = lines.pop() ?? '';
+            for (const line of lines) {
+              if (!line) continue;
+              if (onEvent(JSON.parse(line) as ClusterEvent) === false) {
+                stopRequest();
+                return;
+              }
+            }
+          });
+          res.on('end', () => resolve());
+          res.on('close', () => resolve());
+        },
+      );
+      req.on('error', (error) => reject(this.connectionError(error)));
+      req.end();
+      stopRequest = () => {
+        req.destroy();
+        resolve();
+      };
+    });
+    return { stop: () => stopRequest(), ended };
+  }
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise<T>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          socketPath: this.cluster.socket,
+          method,
+          path,
+          headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+          timeout: control_request_timeout_ms,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => {
+            let parsed: { ok: boolean; result?: T; error?: string };
+            try {
+              parsed = JSON.parse(text) as typeof parsed;
+            } catch {
+              return reject(new UserError(`the supervisor of "${this.cluster.name}" sent an unreadable answer`));
+            }
+            if (parsed.ok) resolve(parsed.result as T);
+            else reject(new UserError(parsed.error ?? 'the supervisor refused the request'));
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (error) => reject(this.connectionError(error)));
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  private connectionError(error: Error): UserError {
+    if (error.message === 'timeout') return new UserError(`the supervisor of "${this.cluster.name}" did not answer within ${control_request_timeout_ms / 1000}s`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') return new UserError(`permission denied on ${this.cluster.socket}: only the user who started "${this.cluster.name}" can control it`);
+    if (!isProcessAlive(this.cluster.supervisor_pid) || code === 'ECONNREFUSED' || code === 'ENOENT') {
+      return new UserError(`cluster "${this.cluster.name}" is not running (its supervisor is gone)`);
+    }
+    return new UserError(`cannot reach the supervisor of "${this.cluster.name}": ${error.message}`);
+  }
+}

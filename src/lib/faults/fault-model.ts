@@ -1,0 +1,130 @@
+import { assert } from '../util/errors.js';
+import { formatDurationMs, formatPercent } from '../util/units.js';
+
+/** What the network does to messages on one link (or on every link). */
+export interface LinkFaults {
+  /** Probability a message is dropped. */
+  loss: number;
+  /** Probability a message is delivered twice. */
+  duplicate: number;
+  /** Probability a message is held back so later ones overtake it. */
+  reorder: number;
+  delay_ms: number;
+  /** Each delay is drawn uniformly from delay_ms ± jitter_ms (never below zero). */
+  jitter_ms: number;
+}
+
+export const no_link_faults: LinkFaults = Object.freeze({ loss: 0, duplicate: 0, reorder: 0, delay_ms: 0, jitter_ms: 0 });
+
+/** How far back a reordered message is held, beyond its normal delay. */
+export const reorder_hold_ms_max = 50;
+
+/** A link is undirected: "n1-n2" covers both directions. */
+export function linkKey(a: string, b: string): string {
+  return a < b ? `${a}-${b}` : `${b}-${a}`;
+}
+
+export type Fate =
+  | { delivered: true; delays_ms: number[] }
+  | { delivered: false; reason: 'partition' | 'loss' };
+
+/**
+ * The fault state of the network between nodes, and the decision of what
+ * happens to one message. Pure: randomness comes from the caller.
+ */
+export class FaultModel {
+  private groupOf = new Map<string, number>();
+  private groups: string[][] | null = null;
+  private global: LinkFaults = { ...no_link_faults };
+  private perLink = new Map<string, Partial<LinkFaults>>();
+
+  constructor(readonly nodeIds: readonly string[]) {}
+
+  setPartition(groups: string[][]): void {
+    const seen = new Set<string>();
+    for (const group of groups) {
+      for (const node of group) {
+        assert(this.nodeIds.includes(node), `partition names unknown node ${node}`);
+        assert(!seen.has(node), `partition lists ${node} twice`);
+        seen.add(node);
+      }
+    }
+    assert(seen.size === this.nodeIds.length, 'partition must place every node');
+    this.groups = groups.map((g) => [...g]);
+    this.groupOf.clear();
+    groups.forEach((group, index) => group.forEach((node) => this.groupOf.set(node, index)));
+  }
+
+  partition(): string[][] | null {
+    return this.groups;
+  }
+
+  /** Sets faults on every link, or on one link when `link` is given; undefined fields stay as they are. */
+  setLinkFaults(change: Partial<LinkFaults>, link?: [string, string]): void {
+    if (link) {
+      const key = linkKey(link[0], link[1]);
+      const merged = { ...this.perLink.get(key), ...change };
+      this.perLink.set(key, merged);
+    } else {
+      this.global = { ...this.global, ...change };
+    }
+  }
+
+  /** Clears partitions and every link fault. */
+  heal(): void {
+    this.groups = null;
+    this.groupOf.clear();
+    this.global = { ...no_link_faults };
+    this.perLink.clear();
+  }
+
+  faultsOn(src: string, dest: string): LinkFaults {
+    const own = this.perLink.size ? this.perLink.get(linkKey(src, dest)) : undefined;
+    return own ? { ...this.global, ...own } : this.global;
+  }
+
+  isCut(src: string, dest: string): boolean {
+    if (!this.groups) return false;
+    return this.groupOf.get(src) !== this.groupOf.get(dest);
+  }
+
+  /** Decides the fate of one message from src to dest; `random` is uniform in [0, 1). */
+  decide(src: string, dest: string, random: () => number): Fate {
+    if (this.isCut(src, dest)) return { delivered: false, reason: 'partition' };
+    const faults = this.faultsOn(src, dest);
+    if (faults.loss > 0 && random() < faults.loss) return { delivered: false, reason: 'loss' };
+    const copies = faults.duplicate > 0 && random() < faults.duplicate ? 2 : 1;
+    const delays_ms: number[] = [];
+    for (let i = 0; i < copies; i++) {
+      let delay = faults.delay_ms;
+      if (faults.jitter_ms > 0) delay += (random() * 2 - 1) * faults.jitter_ms;
+      if (faults.reorder > 0 && random() < faults.reorder) delay += 1 + random() * reorder_hold_ms_max;
+      delays_ms.push(Math.max(0, Math.round(delay)));
+    }
+    return { delivered: true, delays_ms };
+  }
+
+  /** The active faults in words, for status lines and the dashboard header. */
+  describe(): string[] {
+    const words: string[] = [];
+    if (this.groups) words.push(`partition ${this.groups.map((g) => `{${g.join(',')}}`).join(' | ')}`);
+    words.push(...describeLinkFaults(this.global, ''));
+    for (const [key, faults] of this.perLink) words.push(...describeLinkFaults({ ...no_link_faults, ...faults }, ` on ${key}`));
+    return words;
+  }
+
+  isHealthy(): boolean {
+    return this.describe().length === 0;
+  }
+}
+
+function describeLinkFaults(faults: LinkFaults, suffix: string): string[] {
+  const words: string[] = [];
+  if (faults.delay_ms || faults.jitter_ms) {
+    words.push(`delay ${formatDurationMs(faults.delay_ms)}${faults.jitter_ms ? `±${formatDurationMs(faults.jitter_ms)}` : ''}${suffix}`);
+  }
+  if (faults.loss) words.push(`loss ${formatPercent(faults.loss)}${suffix}`);
+  if (faults.duplicate) words.push(`duplicate ${formatPercent(faults.duplicate)}${suffix}`);
+  if (faults.reorder) words.push(`reorder ${formatPercent(faults.reorder)}${suffix}`);
+  return words;
+}

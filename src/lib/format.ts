@@ -1,0 +1,117 @@
+import chalk from 'chalk';
+import type { ClusterEvent, ClusterStatus, NodeStatus } from './control/api.js';
+import { formatDurationMs } from './util/units.js';
+
+/** Plain-text views of cluster state; commands print what these return. */
+
+const state_fields_shown_max = 6;
+
+export function describeNodeStatus(node: NodeStatus): string {
+  if (node.status === 'down') {
+    if (node.exit_signal) return `down (${node.exit_signal})`;
+    return node.exit_code === null ? 'down' : `down (exit ${node.exit_code})`;
+  }
+  return node.status;
+}
+
+function colourStatus(text: string, status: NodeStatus['status']): string {
+  if (status === 'up') return chalk.green(text);
+  if (status === 'paused') return chalk.yellow(text);
+  if (status === 'down') return chalk.red(text);
+  return chalk.dim(text);
+}
+
+function stateSummary(state: Record<string, unknown>): string {
+  const entries = Object.entries(state);
+  const shown = entries.slice(0, state_fields_shown_max).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  if (entries.length > state_fields_shown_max) shown.push('…');
+  return shown.join(' ');
+}
+
+function table(rows: string[][], colour: ((cell: string, row: number, column: number) => string) | null = null): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row, r) =>
+      row
+        .map((cell, c) => {
+          const padded = c === row.length - 1 ? cell : cell.padEnd(widths[c]!);
+          return colour ? colour(padded, r, c) : padded;
+        })
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function formatStatus(status: ClusterStatus): string {
+  const header =
+    `${chalk.bold(status.name)} (${status.system})  up ${formatDurationMs(status.uptime_ms)}  seed ${status.seed}  ` +
+    `nodes ${status.nodes.filter((n) => n.status === 'up').length}/${status.nodes.length} up  ` +
+    `leader ${status.leader ?? '-'}`;
+  const faults = `faults: ${status.faults.length ? status.faults.join('; ') : 'none'}${status.nemesis?.running ? `  (nemesis seed ${status.nemesis.seed} running)` : ''}`;
+  const rows = [['NODE', 'PID', 'STATUS', 'IN', 'OUT', 'PROBLEMS', 'STATE']];
+  for (const node of status.nodes) {
+    const problems = [
+      node.garbage_lines && `${node.garbage_lines} garbage`,
+      node.oversized_lines && `${node.oversized_lines} oversized`,
+      node.unknown_dest && `${node.unknown_dest} unknown-dest`,
+      node.backpressure_drops && `${node.backpressure_drops} dropped`,
+    ].filter(Boolean);
+    rows.push([
+      node.id,
+      node.pid === null ? '-' : String(node.pid),
+      describeNodeStatus(node),
+      String(node.msgs_in),
+      String(node.msgs_out),
+      problems.length ? problems.join(', ') : '-',
+      stateSummary(node.state) || '-',
+    ]);
+  }
+  const body = table(rows, (cell, r, c) => {
+    if (r === 0) return chalk.bold(cell);
+    const node = status.nodes[r - 1]!;
+    if (c === 2) return colourStatus(cell, node.status);
+    if (c === 5 && cell.trim() !== '-') return chalk.yellow(cell);
+    return cell;
+  });
+  const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
+  const tails = crashed.map((n) => `${n.id} last stderr: ${n.stderr_tail.at(-1)}`);
+  return [header, faults, '', body, ...(tails.length ? ['', ...tails] : [])].join('\n');
+}
+
+/** One line per event, for `up` in the foreground and `nemesis`. Null for events not worth a line. */
+export function formatEvent(event: ClusterEvent): string | null {
+  const time = new Date(event.t).toISOString().slice(11, 23);
+  const line = (text: string) => `${chalk.dim(time)} ${text}`;
+  switch (event.type) {
+    case 'cluster_up':
+      return line(chalk.bold(`cluster ${event.name} up: ${event.system}, nodes ${event.nodes.join(',')}, seed ${event.seed}`));
+    case 'cluster_down':
+      return line(chalk.bold(`cluster ${event.name} down`));
+    case 'node_up':
+      return line(chalk.green(`${event.node} up (pid ${event.pid}${event.restarts ? `, restart ${event.restarts}` : ''})`));
+    case 'node_down': {
+      const how = event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`;
+      const tail = !event.expected && event.stderr_tail.length ? `: ${event.stderr_tail.at(-1)}` : '';
+      return line(chalk.red(`${event.node} down (${how})${event.expected ? '' : ' unexpectedly'}${tail}`));
+    }
+    case 'node_paused':
+      return line(chalk.yellow(`${event.node} paused`));
+    case 'node_resumed':
+      return line(chalk.green(`${event.node} resumed`));
+    case 'node_state':
+      return line(`${event.node} ${stateSummary(event.state)}`);
+    case 'node_misbehaved':
+      return line(chalk.yellow(`${event.node} misbehaved (${event.problem}, ${event.count} so far): ${event.detail}`));
+    case 'fault':
+      return line(chalk.magenta(`${event.source === 'nemesis' ? 'nemesis: ' : ''}${event.description}`));
+    case 'nemesis':
+      return line(chalk.magenta(`nemesis ${event.phase} (seed ${event.seed})`));
+    case 'notice':
+      return line(event.text);
+    case 'client_result':
+    case 'node_apply':
+    case 'rates':
+      return null;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The node protocol: one JSON envelope per line on a node's stdin/stdout,
+ * compatible with Maelstrom's. See DESIGN.md "Node protocol".
+ */
+
+export interface MessageBody {
+  type: string;
+  msg_id?: number;
+  in_reply_to?: number;
+  [field: string]: unknown;
+}
+
+export interface Envelope {
+  src: string;
+  dest: string;
+  body: MessageBody;
+}
+
+/** Maelstrom's error codes. */
+export const error_codes = {
+  timeout: 0,
+  node_not_found: 1,
+  not_supported: 10,
+  temporarily_unavailable: 11,
+  malformed_request: 12,
+  crash: 13,
+  abort: 14,
+  key_does_not_exist: 20,
+  key_already_exists: 21,
+  precondition_failed: 22,
+  txn_conflict: 30,
+} as const;
+
+/** Errors after which the operation certainly did not happen (Maelstrom's "definite" errors). */
+export const definite_error_codes: ReadonlySet<number> = new Set([1, 10, 11, 12, 14, 20, 21, 22, 30]);
+
+/** The pseudo-destination for dslab extensions (state reports, applied entries). */
+export const supervisor_address = 'dslab';
+
+/** Longest line accepted from a node; longer ones are discarded and counted. */
+export const line_bytes_max = 1024 * 1024;
+
+export type ParseResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
+
+/** Validates one line of node output. Cheap: it runs for every routed message. */
+export function parseEnvelope(line: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
+  const candidate = value as Record<string, unknown>;
+  if (typeof candidate.src !== 'string') return { ok: false, reason: 'missing "src"' };
+  if (typeof candidate.dest !== 'string') return { ok: false, reason: 'missing "dest"' };
+  const body = candidate.body as Record<string, unknown> | undefined;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, reason: 'missing "body" object' };
+  if (typeof body.type !== 'string') return { ok: false, reason: 'missing "body.type"' };
+  return { ok: true, envelope: candidate as unknown as Envelope };
+}
+
+export function isClientId(id: string): boolean {
+  return /^c\d+$/.test(id);
+}
+
+export function nodeIdsFor(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `n${i + 1}`);
+}

@@ -1,0 +1,214 @@
+/**
+ * The runtime for TypeScript nodes: the message loop over stdio, RPCs with
+ * msg_id/in_reply_to and timeouts, timers, the skewable clock, and dslab state
+ * reports. A node written on it speaks the Maelstrom protocol unchanged.
+ */
+import { error_codes, type Envelope, type MessageBody, supervisor_address } from '../protocol/messages.js';
+
+/** RPCs awaiting replies at once; more are refused rather than queued without limit. */
+export const rpc_pending_max = 10_000;
+export const rpc_timeout_ms_default = 1000;
+
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    text: string,
+  ) {
+    super(text);
+  }
+}
+
+export type Handler = (message: Envelope) => void | Promise<void>;
+
+export interface NodeIo {
+  write(text: string): void;
+  log(text: string): void;
+  exit(code: number): void;
+  now(): number;
+}
+
+const process_io: NodeIo = {
+  write: (text) => process.stdout.write(text),
+  log: (text) => process.stderr.write(text),
+  exit: (code) => process.exit(code),
+  now: () => Date.now(),
+};
+
+export class Node {
+  id = '';
+  nodeIds: string[] = [];
+  private readonly handlers = new Map<string, Handler>();
+  private readonly initCallbacks: (() => void)[] = [];
+  private readonly rpcs = new Map<number, { resolve(body: MessageBody): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
+  private nextMsgId = 1;
+  private clockOffsetMs = 0;
+  private reportedState: Record<string, unknown> = {};
+  private outgoing: string[] = [];
+  private flushScheduled = false;
+
+  constructor(private readonly io: NodeIo = process_io) {}
+
+  /** Registers the handler for one body type. */
+  on(type: string, handler: Handler): this {
+    this.handlers.set(type, handler);
+    return this;
+  }
+
+  /** Runs once the node knows its id and peers. */
+  onInit(callback: () => void): this {
+    this.initCallbacks.push(callback);
+    return this;
+  }
+
+  /** Every node except this one. */
+  peers(): string[] {
+    return this.nodeIds.filter((id) => id !== this.id);
+  }
+
+  /** The node's clock: wall time plus the offset a clock-skew fault set. */
+  now(): number {
+    return this.io.now() + this.clockOffsetMs;
+  }
+
+  send(dest: string, body: MessageBody): void {
+    this.outgoing.push(JSON.stringify({ src: this.id, dest, body }));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Everything sent in one turn of the event loop leaves in one write.
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outgoing.length === 0) return;
+    const text = this.outgoing.join('\n') + '\n';
+    this.outgoing = [];
+    this.io.write(text);
+  }
+
+  reply(request: Envelope, body: MessageBody): void {
+    this.send(request.src, { ...body, in_reply_to: request.body.msg_id });
+  }
+
+  replyError(request: Envelope, code: number, text: string): void {
+    if (request.body.msg_id === undefined) return;
+    this.reply(request, { type: 'error', code, text });
+  }
+
+  /** Sends a request and resolves with the reply body; rejects with RpcError on an error reply or timeout. */
+  rpc(dest: string, body: MessageBody, timeout_ms = rpc_timeout_ms_default): Promise<MessageBody> {
+    if (this.rpcs.size >= rpc_pending_max) return Promise.reject(new RpcError(error_codes.temporarily_unavailable, `more than ${rpc_pending_max} RPCs in flight`));
+    const msg_id = this.nextMsgId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.rpcs.delete(msg_id);
+        reject(new RpcError(error_codes.timeout, `${dest} did not answer ${body.type} within ${timeout_ms}ms`));
+      }, timeout_ms);
+      this.rpcs.set(msg_id, { resolve, reject, timer });
+      this.send(dest, { ...body, msg_id });
+    });
+  }
+
+  /** Sends a body with a fresh msg_id and no reply expected. */
+  sendRequest(dest: string, body: MessageBody): void {
+    this.send(dest, { ...body, msg_id: this.nextMsgId++ });
+  }
+
+  after(delay_ms: number, callback: () => void): () => void {
+    const timer = setTimeout(callback, delay_ms);
+    return () => clearTimeout(timer);
+  }
+
+  every(interval_ms: number, callback: () => void): () => void {
+    const timer = setInterval(callback, interval_ms);
+    return () => clearInterval(timer);
+  }
+
+  /** Reports state fields to the supervisor; only fields that changed are sent. */
+  reportState(fields: Record<string, string | number | boolean | null>): void {
+    const changed: Record<string, unknown> = {};
+    let any = false;
+    for (const [key, value] of Object.entries(fields)) {
+      if (this.reportedState[key] !== value) {
+        changed[key] = value;
+        this.reportedState[key] = value;
+        any = true;
+      }
+    }
+    if (any) this.send(supervisor_address, { type: 'dslab_state', ...changed });
+  }
+
+  reportApply(index: number, term: number, op: unknown): void {
+    this.send(supervisor_address, { type: 'dslab_apply', index, term, op });
+  }
+
+  log(...parts: unknown[]): void {
+    this.io.log(`${new Date(this.now()).toISOString()} ${this.id || '?'} ${parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')}\n`);
+  }
+
+  /** Handles one input line; exported for tests and the simulator. */
+  async handleLine(line: string): Promise<void> {
+    let message: Envelope;
+    try {
+      message = JSON.parse(line) as Envelope;
+    } catch {
+      this.log(`ignoring a line that is not JSON: ${line.slice(0, 200)}`);
+      return;
+    }
+    const body = message.body;
+    if (!body || typeof body.type !== 'string') {
+      this.log(`ignoring a message without body.type: ${line.slice(0, 200)}`);
+      return;
+    }
+    if (body.in_reply_to !== undefined) {
+      const pending = this.rpcs.get(body.in_reply_to);
+      if (pending) {
+        this.rpcs.delete(body.in_reply_to);
+        clearTimeout(pending.timer);
+        if (body.type === 'error') pending.reject(new RpcError(Number(body.code), String(body.text ?? '')));
+        else pending.resolve(body);
+        return;
+      }
+    }
+    if (body.type === 'init') {
+      this.id = String(body.node_id);
+      this.nodeIds = (body.node_ids as string[]).map(String);
+      for (const callback of this.initCallbacks) callback();
+      this.reply(message, { type: 'init_ok' });
+      return;
+    }
+    if (body.type === 'dslab_clock') {
+      this.clockOffsetMs = Number(body.offset_ms) || 0;
+      return;
+    }
+    const handler = this.handlers.get(body.type);
+    if (!handler) {
+      if (body.in_reply_to === undefined) this.replyError(message, error_codes.not_supported, `unsupported message type "${body.type}"`);
+      return;
+    }
+    try {
+      await handler(message);
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      this.log(`handler for ${body.type} failed: ${text}`);
+      if (error instanceof RpcError) this.replyError(message, error.code, text);
+      else this.replyError(message, error_codes.crash, text);
+    }
+  }
+
+  /** Reads stdin until EOF, then exits: a node never outlives its supervisor. */
+  run(): void {
+    let partial = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) void this.handleLine(line);
+    });
+    process.stdin.on('end', () => {
+      this.flush();
+      this.io.exit(0);
+    });
+  }
+}

@@ -1,0 +1,96 @@
+import { chmodSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { controlActionSchema } from '../control/api.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import type { Supervisor } from './supervisor.js';
+
+/** Largest control request body accepted. */
+export const control_body_bytes_max = 1024 * 1024;
+/** An event subscriber further behind than this loses events (and is told how many) instead of slowing the cluster. */
+export const subscriber_buffer_bytes_max = 1024 * 1024;
+
+/** Serves the control API over HTTP on a Unix socket only its owner may use. */
+export async function serveControl(supervisor: Supervisor, socketPath: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    handle(supervisor, req, res).catch((error: unknown) => reply(res, 500, { ok: false, error: errorMessage(error) }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // umask-independent: the socket is created, then restricted before anyone is told it exists.
+    server.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o600);
+  return server;
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > control_body_bytes_max) throw new UserError(`request body over ${control_body_bytes_max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://dslab');
+  if (req.method === 'GET' && url.pathname === '/v1/status') return reply(res, 200, { ok: true, result: supervisor.status() });
+  if (req.method === 'GET' && url.pathname === '/v1/events') return streamEvents(supervisor, res, url.searchParams.get('history') === '1');
+  if (req.method !== 'POST' || url.pathname !== '/v1/action') return reply(res, 404, { ok: false, error: `no such endpoint: ${req.method} ${url.pathname}` });
+
+  let action;
+  try {
+    const parsed = controlActionSchema.safeParse(JSON.parse(await readBody(req)));
+    if (!parsed.success) throw new UserError(`malformed control request: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    action = parsed.data;
+  } catch (error) {
+    return reply(res, 400, { ok: false, error: errorMessage(error) });
+  }
+  if (action.type === 'down') {
+    reply(res, 200, { ok: true, result: { description: 'stopping the cluster' } });
+    void supervisor.shutdown();
+    return;
+  }
+  try {
+    const result = await supervisor.apply(action);
+    reply(res, 200, { ok: true, result });
+  } catch (error) {
+    reply(res, error instanceof UserError ? 400 : 500, { ok: false, error: errorMessage(error) });
+  }
+}
+
+function streamEvents(supervisor: Supervisor, res: ServerResponse, withHistory: boolean): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  let skipped = 0;
+  const write = (line: string) => {
+    if (res.writableLength > subscriber_buffer_bytes_max) {
+      skipped++;
+      return;
+    }
+    if (skipped > 0) {
+      res.write(JSON.stringify({ t: Date.now(), seq: 0, type: 'notice', text: `${skipped} events were skipped because this reader fell behind` }) + '\n');
+      skipped = 0;
+    }
+    res.write(line + '\n');
+  };
+  if (withHistory) for (const event of supervisor.events.history()) write(JSON.stringify(event));
+  let unsubscribe: () => void;
+  try {
+    unsubscribe = supervisor.events.subscribe((event) => {
+      write(JSON.stringify(event));
+      if (event.type === 'cluster_down') res.end();
+    });
+  } catch (error) {
+    res.end(JSON.stringify({ t: Date.now(), seq: 0, type: 'notice', text: errorMessage(error) }) + '\n');
+    return;
+  }
+  res.on('close', () => unsubscribe());
+}

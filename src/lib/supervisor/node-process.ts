@@ -1,0 +1,182 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { line_bytes_max } from '../protocol/messages.js';
+
+/** Bytes queued to a node's stdin before further messages to it are dropped (a paused or hung node). */
+export const stdin_buffer_bytes_max = 8 * 1024 * 1024;
+/** How many of a node's last stderr lines are kept for status and crash reports. */
+export const stderr_tail_lines = 10;
+/** A node's log file stops growing past this; a notice says so. */
+export const node_log_bytes_max = 256 * 1024 * 1024;
+
+export interface NodeProcessHandlers {
+  onLine(line: string): void;
+  onOversized(bytes: number): void;
+  onExit(exitCode: number | null, signal: string | null): void;
+}
+
+/** An append-only node log with a size cap, kept open across restarts. */
+export class NodeLog {
+  private stream: WriteStream;
+  private bytes = 0;
+  private full = false;
+
+  constructor(file: string) {
+    this.stream = createWriteStream(file, { flags: 'a' });
+    this.stream.on('error', () => {
+      this.full = true;
+    });
+  }
+
+  write(text: string): void {
+    if (this.full) return;
+    this.bytes += Buffer.byteLength(text);
+    if (this.bytes > node_log_bytes_max) {
+      this.full = true;
+      this.stream.write(`[dslab] log reached ${node_log_bytes_max} bytes; further output is not recorded\n`);
+      return;
+    }
+    this.stream.write(text);
+  }
+
+  note(text: string): void {
+    this.write(`[dslab ${new Date().toISOString()}] ${text}\n`);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.stream.end(resolve));
+  }
+}
+
+/**
+ * One incarnation of a node process: its own process group (so signals reach
+ * any children it starts), line-framed stdout, stderr to the node's log.
+ */
+export class NodeProcess {
+  readonly pid: number;
+  exited = false;
+  readonly stderrTail: string[] = [];
+  private readonly child: ResultPromise;
+  private outgoing: string[] = [];
+  private flushScheduled = false;
+
+  constructor(argv: readonly string[], options: { cwd: string; env: Record<string, string> }, log: NodeLog, handlers: NodeProcessHandlers) {
+    const [file, ...args] = argv;
+    this.child = execa(file!, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      detached: true,
+      cleanup: false,
+      encoding: 'utf8',
+    });
+    // A node that cannot start (no such program) still gets a pid of undefined; report it as an exit.
+    this.pid = this.child.pid ?? -1;
+    this.child.catch(() => undefined);
+    this.child.stdin?.on('error', () => undefined);
+
+    let partial = '';
+    // Set while discarding the rest of a line that is already too long; counts its bytes.
+    let skippedChars = 0;
+    let skipping = false;
+    const stdout = this.child.stdout!;
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => {
+      let start = 0;
+      for (;;) {
+        const newline = chunk.indexOf('\n', start);
+        if (newline === -1) break;
+        const piece = chunk.slice(start, newline);
+        start = newline + 1;
+        if (skipping) {
+          skipping = false;
+          handlers.onOversized(skippedChars + piece.length);
+          skippedChars = 0;
+          continue;
+        }
+        const line = partial ? partial + piece : piece;
+        partial = '';
+        if (line.length > line_bytes_max) handlers.onOversized(line.length);
+        else if (line.trim() !== '') handlers.onLine(line);
+      }
+      if (start < chunk.length) {
+        const rest = chunk.slice(start);
+        if (skipping) {
+          skippedChars += rest.length;
+        } else {
+          partial += rest;
+          if (partial.length > line_bytes_max) {
+            // Keep only a count, never the bytes, of a line that is already too long.
+            skipping = true;
+            skippedChars = partial.length;
+            partial = '';
+          }
+        }
+      }
+    });
+
+    const stderr = this.child.stderr!;
+    stderr.setEncoding('utf8');
+    let stderrPartial = '';
+    stderr.on('data', (chunk: string) => {
+      log.write(chunk);
+      const lines = (stderrPartial + chunk).split('\n');
+      stderrPartial = (lines.pop() ?? '').slice(-1000);
+      for (const line of lines) {
+        if (line.trim() === '') continue;
+        this.stderrTail.push(line.slice(0, 500));
+        if (this.stderrTail.length > stderr_tail_lines) this.stderrTail.shift();
+      }
+    });
+
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      if (stderrPartial.trim()) this.stderrTail.push(stderrPartial.slice(0, 500));
+      handlers.onExit(code, signal);
+    });
+    this.child.on('error', () => {
+      // Spawn failures (ENOENT, EACCES) arrive here and then as an exit; the exit carries the report.
+    });
+  }
+
+  /** Queues one line for the node's stdin; false when dropped because the node is not reading. */
+  write(line: string): boolean {
+    const stdin = this.child.stdin;
+    if (this.exited || !stdin || stdin.destroyed) return false;
+    if (stdin.writableLength > stdin_buffer_bytes_max) return false;
+    this.outgoing.push(line);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Batch all lines routed in one turn of the event loop into one write.
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const stdin = this.child.stdin;
+    const lines = this.outgoing;
+    this.outgoing = [];
+    if (this.exited || !stdin || stdin.destroyed || lines.length === 0) return;
+    stdin.write(lines.join('\n') + '\n');
+  }
+
+  closeStdin(): void {
+    this.flush();
+    this.child.stdin?.end();
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (this.exited || this.pid <= 0) return;
+    try {
+      process.kill(-this.pid, signal);
+    } catch {
+      // The group is already gone.
+    }
+  }
+}

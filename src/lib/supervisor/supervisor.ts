@@ -1,0 +1,660 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { clusterPaths, type ClusterInfo, type ClusterPaths, writeClusterInfo } from '../cluster/paths.js';
+import type { ActionResult, ClusterStatus, ControlAction, NodeStatus, NodeStatusKind } from '../control/api.js';
+import { nemesisSchedule, type NemesisStep } from '../faults/nemesis.js';
+import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
+import { isClientId, type MessageBody, nodeIdsFor, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { createRng, type Rng } from '../util/prng.js';
+import { formatDurationMs, formatPercent } from '../util/units.js';
+import { serveControl } from './control-server.js';
+import { EventHub } from './event-hub.js';
+import { NodeLog, NodeProcess } from './node-process.js';
+import { Router } from './router.js';
+import { TraceWriter } from './trace.js';
+
+export const nodes_max = 25;
+export const init_timeout_ms_default = 10_000;
+/** How long nodes get to exit on stdin EOF before they are killed. */
+export const node_exit_grace_ms = 2000;
+/** How long a kill waits to see the process exit. */
+export const kill_wait_ms = 5000;
+export const rates_interval_ms = 1000;
+/** Client requests awaiting a reply at once. */
+export const pending_requests_max = 10_000;
+export const request_timeout_ms_default = 5000;
+/** At most one misbehaviour event per node and kind in this window; the count covers the rest. */
+export const misbehaviour_report_interval_ms = 1000;
+
+export interface SupervisorConfig {
+  name: string;
+  system: string;
+  node_count: number;
+  /** The node program as argv. */
+  command: string[];
+  seed: number;
+  home: string;
+  /** Working directory of the node processes (so a --bin path relative to the user's directory works). */
+  cwd: string;
+  init_timeout_ms: number;
+}
+
+type MisbehaviourKind = 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure';
+
+interface NodeRecord {
+  id: string;
+  status: NodeStatusKind;
+  proc: NodeProcess | null;
+  exit_code: number | null;
+  exit_signal: string | null;
+  restarts: number;
+  msgs_in: number;
+  msgs_out: number;
+  problems: Record<MisbehaviourKind, number>;
+  problem_reported_ms: Record<MisbehaviourKind, number>;
+  clock_offset_ms: number;
+  state: Record<string, unknown>;
+  state_at_ms: number | null;
+  last_stderr: string[];
+  expected_exit: boolean;
+  exit_waiters: (() => void)[];
+  rate_mark: { in: number; out: number };
+  log: NodeLog;
+}
+
+interface PendingRequest {
+  client: string;
+  dest: string;
+  request: MessageBody;
+  call_ms: number;
+  timer: NodeJS.Timeout;
+  resolve(body: MessageBody): void;
+  reject(error: Error): void;
+}
+
+const watchdog_script = `
+declare -A groups
+while IFS= read -r line; do
+  case "$line" in
+    +*) groups[\${line:1}]=1 ;;
+    -*) unset "groups[\${line:1}]" ;;
+  esac
+done
+for g in "\${!groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+`;
+
+/**
+ * The supervisor of one cluster: it owns the node processes, routes every
+ * message through the router, applies faults, and serves the control API.
+ */
+export class Supervisor {
+  readonly events = new EventHub();
+  readonly nodeIds: string[];
+  readonly paths: ClusterPaths;
+  readonly done: Promise<void>;
+  private readonly nodes = new Map<string, NodeRecord>();
+  private readonly router: Router;
+  private readonly trace: TraceWriter;
+  private readonly rng: Rng;
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextMsgId = 1;
+  private server: Server | null = null;
+  private watchdog: ChildProcess | null = null;
+  private ratesTimer: NodeJS.Timeout | null = null;
+  private nemesis: { seed: number; timers: NodeJS.Timeout[]; undo: ControlAction[]; running: boolean } | null = null;
+  private stopping: Promise<void> | null = null;
+  private resolveDone!: () => void;
+  private readonly started_at_ms = Date.now();
+
+  private constructor(readonly config: SupervisorConfig) {
+    this.nodeIds = nodeIdsFor(config.node_count);
+    this.paths = clusterPaths(config.home, config.name);
+    this.rng = createRng(config.seed);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    mkdirSync(this.paths.dir, { recursive: true });
+    mkdirSync(`${this.paths.dir}/logs`, { recursive: true });
+    this.trace = new TraceWriter(this.paths.trace);
+    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line));
+  }
+
+  /** Starts the nodes, initialises them and serves the control API. Cleans up and throws UserError on failure. */
+  static async start(config: SupervisorConfig): Promise<Supervisor> {
+    if (!Number.isInteger(config.node_count) || config.node_count < 1 || config.node_count > nodes_max) {
+      throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${config.node_count}`);
+    }
+    const supervisor = new Supervisor(config);
+    try {
+      supervisor.startWatchdog();
+      for (const id of supervisor.nodeIds) supervisor.addNode(id);
+      for (const id of supervisor.nodeIds) supervisor.spawnNode(supervisor.nodes.get(id)!);
+      await Promise.all(supervisor.nodeIds.map((id) => supervisor.initNode(supervisor.nodes.get(id)!)));
+      rmSync(supervisor.paths.socket, { force: true });
+      supervisor.server = await serveControl(supervisor, supervisor.paths.socket);
+    } catch (error) {
+      await supervisor.shutdown();
+      throw error instanceof UserError ? error : new UserError(errorMessage(error));
+    }
+    supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
+    writeClusterInfo(supervisor.paths.info, supervisor.info(true));
+    supervisor.events.emit({ type: 'cluster_up', name: config.name, system: config.system, nodes: supervisor.nodeIds, seed: config.seed });
+    return supervisor;
+  }
+
+  info(running: boolean): ClusterInfo {
+    return {
+      name: this.config.name,
+      system: this.config.system,
+      nodes: this.nodeIds,
+      command: this.config.command,
+      seed: this.config.seed,
+      dir: this.paths.dir,
+      socket: this.paths.socket,
+      supervisor_pid: process.pid,
+      started_at_ms: this.started_at_ms,
+      running,
+    };
+  }
+
+  // ---- processes -------------------------------------------------------
+
+  private startWatchdog(): void {
+    // Nodes exit on stdin EOF when the supervisor dies, but a paused node cannot read;
+    // this sidecar outlives a SIGKILLed supervisor and kills whatever groups are left.
+    this.watchdog = spawn('bash', ['-c', watchdog_script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    this.watchdog.stdin!.on('error', () => undefined);
+    this.watchdog.unref();
+  }
+
+  private tellWatchdog(line: string): void {
+    this.watchdog?.stdin?.write(line + '\n');
+  }
+
+  private addNode(id: string): void {
+    mkdirSync(this.paths.dataDir(id), { recursive: true });
+    const log = new NodeLog(this.paths.logFile(id));
+    const zero = { garbage: 0, oversized: 0, unknown_dest: 0, backpressure: 0 };
+    this.nodes.set(id, {
+      id,
+      status: 'starting',
+      proc: null,
+      exit_code: null,
+      exit_signal: null,
+      restarts: 0,
+      msgs_in: 0,
+      msgs_out: 0,
+      problems: { ...zero },
+      problem_reported_ms: { ...zero },
+      clock_offset_ms: 0,
+      state: {},
+      state_at_ms: null,
+      last_stderr: [],
+      expected_exit: false,
+      exit_waiters: [],
+      rate_mark: { in: 0, out: 0 },
+      log,
+    });
+  }
+
+  private spawnNode(node: NodeRecord): void {
+    node.log.note(`starting ${node.id}: ${this.config.command.join(' ')}`);
+    node.status = 'starting';
+    node.expected_exit = false;
+    node.exit_code = null;
+    node.exit_signal = null;
+    const env: Record<string, string> = {
+      DSLAB_NODE_ID: node.id,
+      DSLAB_DATA_DIR: this.paths.dataDir(node.id),
+      DSLAB_CLUSTER: this.config.name,
+    };
+    const proc = new NodeProcess(this.config.command, { cwd: this.config.cwd, env }, node.log, {
+      onLine: (line) => this.onNodeLine(node, line),
+      onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`),
+      onExit: (code, signal) => this.onNodeExit(node, proc, code, signal),
+    });
+    node.proc = proc;
+    if (proc.pid > 0) this.tellWatchdog(`+${proc.pid}`);
+  }
+
+  private async initNode(node: NodeRecord): Promise<void> {
+    const timeout_ms = this.config.init_timeout_ms;
+    let reply: MessageBody;
+    try {
+      reply = await this.request('c0', node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
+    } catch (error) {
+      const tail = node.proc?.stderrTail.at(-1) ?? node.last_stderr.at(-1);
+      throw new UserError(`${errorMessage(error)}${tail ? ` (last stderr: ${tail})` : ''}`);
+    }
+    if (reply.type !== 'init_ok') {
+      throw new UserError(`${node.id} answered init with ${reply.type === 'error' ? `error ${String(reply.code)}: ${String(reply.text)}` : `"${reply.type}"`} instead of init_ok`);
+    }
+    if (node.status === 'starting') node.status = 'up';
+    if (node.clock_offset_ms !== 0) this.sendClock(node);
+    this.events.emit({ type: 'node_up', node: node.id, pid: node.proc!.pid, restarts: node.restarts });
+  }
+
+  private onNodeExit(node: NodeRecord, proc: NodeProcess, code: number | null, signal: string | null): void {
+    if (node.proc !== proc) return;
+    if (proc.pid > 0) this.tellWatchdog(`-${proc.pid}`);
+    node.status = 'down';
+    node.exit_code = code;
+    node.exit_signal = signal;
+    node.last_stderr = [...proc.stderrTail];
+    node.proc = null;
+    node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.expected_exit ? '' : ' unexpectedly'}`);
+    for (const [msgId, request] of this.pending) {
+      if (request.dest === node.id) {
+        this.pending.delete(msgId);
+        clearTimeout(request.timer);
+        request.reject(new UserError(`${node.id} exited (${describeExit(code, signal)}) before answering ${request.request.type}`));
+      }
+    }
+    if (!this.stopping) {
+      this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.expected_exit });
+    }
+    for (const wake of node.exit_waiters.splice(0)) wake();
+  }
+
+  private waitForExit(node: NodeRecord, timeout_ms: number): Promise<void> {
+    if (!node.proc) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeout_ms);
+      node.exit_waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  // ---- messages --------------------------------------------------------
+
+  private onNodeLine(node: NodeRecord, line: string): void {
+    const parsed = parseEnvelope(line);
+    if (!parsed.ok) {
+      this.misbehaved(node, 'garbage', `${parsed.reason}: ${line.slice(0, 200)}`);
+      return;
+    }
+    const { src, dest, body } = parsed.envelope;
+    if (src !== node.id) {
+      this.misbehaved(node, 'garbage', `message claims src "${src}" but came from ${node.id}: ${line.slice(0, 200)}`);
+      return;
+    }
+    node.msgs_out++;
+    if (this.router.isNode(dest)) {
+      this.router.route(src, dest, line, Date.now());
+    } else if (dest === supervisor_address) {
+      this.onExtension(node, body);
+    } else if (isClientId(dest)) {
+      this.onClientReply(body, line);
+    } else {
+      this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${line.slice(0, 200)}`);
+    }
+  }
+
+  private deliver(dest: string, line: string): void {
+    const node = this.nodes.get(dest)!;
+    if (!node.proc) return; // a down node's network card is unplugged
+    if (node.proc.write(line)) node.msgs_in++;
+    else this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped');
+  }
+
+  private writeTo(node: NodeRecord, src: string, body: MessageBody): boolean {
+    const line = JSON.stringify({ src, dest: node.id, body });
+    this.trace.record(Date.now(), 'client', line);
+    if (!node.proc?.write(line)) return false;
+    node.msgs_in++;
+    return true;
+  }
+
+  private onExtension(node: NodeRecord, body: MessageBody): void {
+    if (body.type === 'dslab_state') {
+      let changed = false;
+      for (const [key, value] of Object.entries(body)) {
+        if (key === 'type' || key === 'msg_id') continue;
+        if (node.state[key] !== value) {
+          node.state[key] = value;
+          changed = true;
+        }
+      }
+      node.state_at_ms = Date.now();
+      if (changed) this.events.emit({ type: 'node_state', node: node.id, state: { ...node.state } });
+    } else if (body.type === 'dslab_apply') {
+      this.events.emit({ type: 'node_apply', node: node.id, index: body.index, term: body.term, op: body.op });
+    } else {
+      this.misbehaved(node, 'unknown_dest', `unknown dslab extension "${body.type}"`);
+    }
+  }
+
+  private onClientReply(body: MessageBody, line: string): void {
+    this.trace.record(Date.now(), 'client', line);
+    const request = typeof body.in_reply_to === 'number' ? this.pending.get(body.in_reply_to) : undefined;
+    if (!request) return; // a late reply to a request that already timed out
+    this.pending.delete(body.in_reply_to as number);
+    clearTimeout(request.timer);
+    this.events.emit({ type: 'client_result', client: request.client, dest: request.dest, request: request.request, reply: body, call_ms: request.call_ms, return_ms: Date.now() });
+    request.resolve(body);
+  }
+
+  /** Sends a client request to a node and waits for its reply. */
+  request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting = false): Promise<MessageBody> {
+    const node = this.nodes.get(dest);
+    if (!node) return Promise.reject(new UserError(`unknown node "${dest}" (nodes: ${this.nodeIds.join(', ')})`));
+    if (node.status === 'down' || (node.status === 'starting' && !allowStarting)) {
+      return Promise.reject(new UserError(`${dest} is ${node.status === 'down' ? 'down' : 'still starting'}`));
+    }
+    if (this.pending.size >= pending_requests_max) {
+      return Promise.reject(new UserError(`too many requests in flight (at most ${pending_requests_max})`));
+    }
+    const msg_id = this.nextMsgId++;
+    const request = { ...body, msg_id } as MessageBody;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(msg_id);
+        this.events.emit({ type: 'client_result', client, dest, request, reply: null, call_ms: pending.call_ms, return_ms: null });
+        reject(new UserError(`${dest} did not answer ${body.type} within ${formatDurationMs(timeout_ms)}`));
+      }, timeout_ms);
+      const pending: PendingRequest = { client, dest, request, call_ms: Date.now(), timer, resolve, reject };
+      this.pending.set(msg_id, pending);
+      if (!this.writeTo(node, client, request)) {
+        this.pending.delete(msg_id);
+        clearTimeout(timer);
+        reject(new UserError(`could not send to ${dest}: it is not reading its input`));
+      }
+    });
+  }
+
+  private sendClock(node: NodeRecord): void {
+    this.writeTo(node, supervisor_address, { type: 'dslab_clock', offset_ms: node.clock_offset_ms });
+  }
+
+  private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string): void {
+    node.problems[kind]++;
+    const now = Date.now();
+    if (now - node.problem_reported_ms[kind] < misbehaviour_report_interval_ms) return;
+    node.problem_reported_ms[kind] = now;
+    node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
+    this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind] });
+  }
+
+  private emitRates(): void {
+    const nodes: Record<string, { in_per_s: number; out_per_s: number }> = {};
+    const seconds = rates_interval_ms / 1000;
+    for (const node of this.nodes.values()) {
+      nodes[node.id] = { in_per_s: (node.msgs_in - node.rate_mark.in) / seconds, out_per_s: (node.msgs_out - node.rate_mark.out) / seconds };
+      node.rate_mark = { in: node.msgs_in, out: node.msgs_out };
+    }
+    const dropped = this.router.droppedTotal;
+    this.events.emit({ type: 'rates', interval_ms: rates_interval_ms, nodes, dropped_per_s: (dropped - this.droppedMark) / seconds });
+    this.droppedMark = dropped;
+  }
+  private droppedMark = 0;
+
+  // ---- control ---------------------------------------------------------
+
+  /** The node a command names: an id, "leader" or "random". */
+  private resolveNode(ref: string, allowed: NodeStatusKind[] | null = null): NodeRecord {
+    let node: NodeRecord | undefined;
+    if (ref === 'leader') {
+      const id = this.leader();
+      if (!id) throw new UserError('no node reports itself leader right now');
+      node = this.nodes.get(id);
+    } else if (ref === 'random') {
+      const candidates = [...this.nodes.values()].filter((n) => !allowed || allowed.includes(n.status));
+      if (candidates.length === 0) throw new UserError(`no node is ${allowed?.join(' or ')}`);
+      node = this.rng.pick(candidates);
+    } else {
+      node = this.nodes.get(ref);
+      if (!node) throw new UserError(`unknown node "${ref}" (nodes: ${this.nodeIds.join(', ')}, leader, random)`);
+    }
+    return node!;
+  }
+
+  /** The up node that reports role leader (or leading) with the highest term or epoch. */
+  leader(): string | null {
+    let best: { id: string; term: number } | null = null;
+    for (const node of this.nodes.values()) {
+      if (node.status !== 'up') continue;
+      const role = String(node.state.role ?? '').toLowerCase();
+      if (role !== 'leader' && role !== 'leading') continue;
+      const term = Number(node.state.term ?? node.state.epoch ?? 0);
+      if (!best || term > best.term) best = { id: node.id, term };
+    }
+    return best?.id ?? null;
+  }
+
+  async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
+    if (this.stopping) throw new UserError('the cluster is shutting down');
+    const result = await this.perform(action);
+    if (action.type !== 'send' && action.type !== 'down') {
+      this.events.emit({ type: 'fault', action: action.type, description: result.description, faults: this.activeFaults(), source });
+    }
+    return result;
+  }
+
+  private async perform(action: ControlAction): Promise<ActionResult> {
+    const faults = this.router.faults;
+    switch (action.type) {
+      case 'partition': {
+        let groups: string[][];
+        if (action.isolate) groups = isolate(this.resolveNode(action.isolate).id, this.nodeIds);
+        else if (action.groups && action.groups.length > 0) groups = parsePartitionSpec(action.groups, this.nodeIds);
+        else groups = randomHalves(this.nodeIds, this.rng);
+        faults.setPartition(groups);
+        return { description: `partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`, groups };
+      }
+      case 'heal':
+        faults.heal();
+        return { description: 'healed: no partitions or link faults' };
+      case 'link_faults': {
+        const link = action.link ? parseLink(action.link, this.nodeIds) : undefined;
+        const { type: _type, link: _link, ...change } = action;
+        if (change.jitter_ms !== undefined && change.delay_ms === undefined) throw new UserError('--jitter needs --ms');
+        faults.setLinkFaults(change, link);
+        const where = link ? ` on ${link[0]}-${link[1]}` : ' on every link';
+        const words: string[] = [];
+        if (change.delay_ms !== undefined) words.push(`delay ${formatDurationMs(change.delay_ms)}${change.jitter_ms ? `±${formatDurationMs(change.jitter_ms)}` : ''}`);
+        if (change.loss !== undefined) words.push(`loss ${formatPercent(change.loss)}`);
+        if (change.duplicate !== undefined) words.push(`duplicate ${formatPercent(change.duplicate)}`);
+        if (change.reorder !== undefined) words.push(`reorder ${formatPercent(change.reorder)}`);
+        return { description: `${words.join(', ')}${where}` };
+      }
+      case 'kill': {
+        const node = this.resolveNode(action.node, ['up', 'paused']);
+        if (!node.proc) throw new UserError(`${node.id} is already down`);
+        const wasLeader = this.leader() === node.id;
+        node.expected_exit = true;
+        node.proc.signal('SIGKILL');
+        await this.waitForExit(node, kill_wait_ms);
+        return { description: `killed ${node.id}${wasLeader ? ' (leader)' : ''}`, node: node.id };
+      }
+      case 'restart': {
+        const node = this.resolveNode(action.node, ['down']);
+        if (node.proc) throw new UserError(`${node.id} is running; kill it first (dslab kill ${node.id})`);
+        node.restarts++;
+        this.spawnNode(node);
+        await this.initNode(node);
+        return { description: `restarted ${node.id} with its data directory`, node: node.id };
+      }
+      case 'pause': {
+        const node = this.resolveNode(action.node, ['up']);
+        if (node.status !== 'up') throw new UserError(`${node.id} is ${node.status}, not up`);
+        node.proc!.signal('SIGSTOP');
+        node.status = 'paused';
+        this.events.emit({ type: 'node_paused', node: node.id });
+        return { description: `paused ${node.id}`, node: node.id };
+      }
+      case 'resume': {
+        const node = this.resolveNode(action.node, ['paused']);
+        if (node.status !== 'paused') throw new UserError(`${node.id} is ${node.status}, not paused`);
+        node.proc!.signal('SIGCONT');
+        node.status = 'up';
+        this.events.emit({ type: 'node_resumed', node: node.id });
+        return { description: `resumed ${node.id}`, node: node.id };
+      }
+      case 'skew': {
+        const node = this.resolveNode(action.node);
+        node.clock_offset_ms = action.offset_ms;
+        if (node.proc) this.sendClock(node);
+        const sign = action.offset_ms < 0 ? '-' : '+';
+        return { description: `clock of ${node.id} skewed by ${sign}${formatDurationMs(Math.abs(action.offset_ms))}`, node: node.id };
+      }
+      case 'nemesis_start':
+        return this.startNemesis(action.seed, action.interval_ms, action.duration_ms);
+      case 'nemesis_stop':
+        return this.stopNemesis('stopped');
+      case 'send': {
+        const reply = await this.request('c1', action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
+        return { description: `${action.dest} answered ${reply.type}`, reply };
+      }
+      case 'down':
+        return { description: 'stopping the cluster' };
+    }
+  }
+
+  private startNemesis(seed: number, interval_ms: number, duration_ms: number): ActionResult {
+    if (this.nemesis?.running) throw new UserError('a nemesis is already running (stop it with: dslab nemesis --stop)');
+    const steps: NemesisStep[] = nemesisSchedule(seed, this.nodeIds, interval_ms, duration_ms);
+    const nemesis = { seed, timers: [] as NodeJS.Timeout[], undo: [] as ControlAction[], running: true };
+    this.nemesis = nemesis;
+    let chain = Promise.resolve();
+    for (const [index, step] of steps.entries()) {
+      const timer = setTimeout(() => {
+        // Steps run one after another, even if one (a restart) takes longer than the interval.
+        chain = chain.then(async () => {
+          if (!nemesis.running) return;
+          await this.runNemesisActions(nemesis.undo.splice(0));
+          if (step.apply) {
+            await this.runNemesisActions([step.apply]);
+            nemesis.undo = [...step.undo];
+          } else {
+            await this.runNemesisActions(step.undo);
+          }
+          if (index === steps.length - 1 && nemesis.running) {
+            nemesis.running = false;
+            this.events.emit({ type: 'nemesis', phase: 'done', seed });
+          }
+        });
+      }, step.at_ms);
+      nemesis.timers.push(timer);
+    }
+    this.events.emit({ type: 'nemesis', phase: 'start', seed });
+    return { description: `nemesis started: seed ${seed}, a fault every ${formatDurationMs(interval_ms)} for ${formatDurationMs(duration_ms)}`, steps: steps.length };
+  }
+
+  private async runNemesisActions(actions: ControlAction[]): Promise<void> {
+    for (const action of actions) {
+      try {
+        await this.apply(action, 'nemesis');
+      } catch (error) {
+        this.events.emit({ type: 'notice', text: `nemesis could not ${action.type}: ${errorMessage(error)}` });
+      }
+    }
+  }
+
+  private async stopNemesis(phase: 'stopped'): Promise<ActionResult> {
+    const nemesis = this.nemesis;
+    if (!nemesis?.running) throw new UserError('no nemesis is running');
+    nemesis.running = false;
+    for (const timer of nemesis.timers) clearTimeout(timer);
+    await this.runNemesisActions([...nemesis.undo.splice(0), { type: 'heal' }]);
+    this.events.emit({ type: 'nemesis', phase, seed: nemesis.seed });
+    return { description: 'nemesis stopped; its last fault was undone and links healed' };
+  }
+
+  /** Every fault in force, in words: the network's, then paused nodes and skewed clocks. */
+  activeFaults(): string[] {
+    const words = this.router.faults.describe();
+    for (const node of this.nodes.values()) {
+      if (node.status === 'paused') words.push(`${node.id} paused`);
+      if (node.clock_offset_ms !== 0) words.push(`${node.id} clock ${node.clock_offset_ms < 0 ? '-' : '+'}${formatDurationMs(Math.abs(node.clock_offset_ms))}`);
+    }
+    return words;
+  }
+
+  status(): ClusterStatus {
+    const nodes: NodeStatus[] = [...this.nodes.values()].map((node) => ({
+      id: node.id,
+      pid: node.proc?.pid ?? null,
+      status: node.status,
+      exit_code: node.exit_code,
+      exit_signal: node.exit_signal,
+      restarts: node.restarts,
+      msgs_in: node.msgs_in,
+      msgs_out: node.msgs_out,
+      garbage_lines: node.problems.garbage,
+      oversized_lines: node.problems.oversized,
+      unknown_dest: node.problems.unknown_dest,
+      backpressure_drops: node.problems.backpressure,
+      clock_offset_ms: node.clock_offset_ms,
+      state: { ...node.state },
+      state_at_ms: node.state_at_ms,
+      stderr_tail: node.proc ? [...node.proc.stderrTail] : [...node.last_stderr],
+    }));
+    return {
+      name: this.config.name,
+      system: this.config.system,
+      dir: this.paths.dir,
+      supervisor_pid: process.pid,
+      seed: this.config.seed,
+      started_at_ms: this.started_at_ms,
+      uptime_ms: Date.now() - this.started_at_ms,
+      nodes,
+      faults: this.activeFaults(),
+      partition: this.router.faults.partition(),
+      links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
+      leader: this.leader(),
+      nemesis: this.nemesis ? { seed: this.nemesis.seed, running: this.nemesis.running } : null,
+      trace: { path: this.trace.path, bytes: this.trace.bytes, truncated: this.trace.truncated },
+    };
+  }
+
+  /** Stops every node (EOF first, then SIGKILL), the control API and the trace. Idempotent. */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.stopEverything();
+    return this.stopping;
+  }
+
+  private async stopEverything(): Promise<void> {
+    if (this.nemesis) {
+      this.nemesis.running = false;
+      for (const timer of this.nemesis.timers) clearTimeout(timer);
+    }
+    if (this.ratesTimer) clearInterval(this.ratesTimer);
+    this.router.stop();
+    const live = [...this.nodes.values()].filter((n) => n.proc);
+    for (const node of live) {
+      node.expected_exit = true;
+      if (node.status === 'paused') node.proc!.signal('SIGCONT');
+      node.proc!.closeStdin();
+    }
+    await Promise.all(live.map((n) => this.waitForExit(n, node_exit_grace_ms)));
+    for (const node of live) node.proc?.signal('SIGKILL');
+    await Promise.all(live.map((n) => this.waitForExit(n, kill_wait_ms)));
+    for (const [msgId, request] of this.pending) {
+      this.pending.delete(msgId);
+      clearTimeout(request.timer);
+      request.reject(new UserError('the cluster is shutting down'));
+    }
+    this.watchdog?.stdin?.end();
+    // Announce the end while event readers are still connected.
+    this.events.emit({ type: 'cluster_down', name: this.config.name });
+    if (this.server) {
+      const server = this.server;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      rmSync(this.paths.socket, { force: true });
+    }
+    await Promise.all([...this.nodes.values()].map((n) => n.log.close()));
+    await this.trace.close();
+    if (this.server) writeClusterInfo(this.paths.info, this.info(false));
+    this.resolveDone();
+  }
+}
+
+export function describeExit(code: number | null, signal: string | null): string {
+  if (signal) return `signal ${signal}`;
+  return `exit code ${code ?? 'unknown'}`;
+}

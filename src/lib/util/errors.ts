@@ -1,0 +1,17 @@
+/**
+ * An error caused by the user's input or the state of their cluster, not by a bug.
+ * Commands print its message as one line and exit with code 1.
+ */
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+/** Thrown when an internal invariant breaks: a bug, which must crash loudly. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant broken: ${message}`);
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
