@@ -7,9 +7,8 @@ try {
   await run(process.argv.slice(2), import.meta.url);
   await flush();
 } catch (error) {
-  const exit = error?.oclif?.exit;
-  if (exit === 0) process.exit(0);
+  if (error?.oclif?.exit === 0) process.exit(0);
   const message = String(error?.message ?? error).split('\n')[0];
   process.stderr.write(`dslab: ${message}\n`);
-  process.exitCode = typeof exit === 'number' ? exit : 1;
+  process.exitCode = 1;
 }

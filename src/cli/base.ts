@@ -33,6 +33,7 @@ export abstract class DslabCommand extends Command {
 
   protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {
     if (error.oclif?.exit === 0) throw error;
+    this.parsed = true; // a parse error is reported here; oclif need not warn that parse never finished
     const message = oneLine(error);
     process.exitCode = 1;
     if (this.jsonEnabled()) this.logJson({ error: message });

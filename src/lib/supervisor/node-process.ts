@@ -138,8 +138,13 @@ export class NodeProcess {
       if (stderrPartial.trim()) this.stderrTail.push(stderrPartial.slice(0, 500));
       handlers.onExit(code, signal);
     });
-    this.child.on('error', () => {
-      // Spawn failures (ENOENT, EACCES) arrive here and then as an exit; the exit carries the report.
+    this.child.on('error', (error) => {
+      // A program that could not be started (ENOENT, EACCES) never emits exit; report it as one.
+      if (this.exited || this.child.pid !== undefined) return;
+      this.exited = true;
+      this.stderrTail.push(`cannot start ${file}: ${error.message.split('\n')[0]}`);
+      log.write(`[dslab] cannot start ${argv.join(' ')}: ${error.message}\n`);
+      handlers.onExit(127, null);
     });
   }
 

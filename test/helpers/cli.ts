@@ -1,0 +1,99 @@
+import { execa, type ResultPromise } from 'execa';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo_root = fileURLToPath(new URL('../..', import.meta.url));
+export const cli_path = path.join(repo_root, 'bin', 'run.js');
+export const fixture_node = path.join(repo_root, 'test', 'fixtures', 'node.mjs');
+
+/** Deadlines are generous: tests wait for events, and must pass on a loaded 2-core machine. */
+export const wait_ms_default = 20_000;
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Runs the real dslab binary in `cwd`. */
+export async function dslab(cwd: string, ...args: string[]): Promise<CliResult> {
+  const result = await execa(process.execPath, [cli_path, ...args], { cwd, reject: false, env: { NO_COLOR: '1', DSLAB_HOME: '' }, timeout: 120_000 });
+  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
+}
+
+/** Starts the real binary without waiting for it (foreground `up`, `logs -f`). */
+export function dslabSpawn(cwd: string, ...args: string[]): ResultPromise {
+  return execa(process.execPath, [cli_path, ...args], { cwd, reject: false, env: { NO_COLOR: '1', DSLAB_HOME: '' }, buffer: true });
+}
+
+export async function dslabJson<T>(cwd: string, ...args: string[]): Promise<T> {
+  const result = await dslab(cwd, ...args, '--json');
+  if (result.exitCode !== 0) throw new Error(`dslab ${args.join(' ')} failed (${result.exitCode}): ${result.stderr || result.stdout}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeout_ms = wait_ms_default): Promise<T> {
+  const deadline = Date.now() + timeout_ms;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout_ms}ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function makeWorkdir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'dslab-test-'));
+}
+
+/**
+ * Stops whatever a test started in `cwd`: `dslab down` for each cluster, then
+ * SIGKILL for any supervisor or node process that is still alive.
+ */
+export async function cleanup(cwd: string, pids: number[] = []): Promise<void> {
+  const infos = listInfos(cwd);
+  for (const info of infos) {
+    if (isAlive(info.supervisor_pid)) await dslab(cwd, 'down', '--cluster', info.name);
+  }
+  for (const info of infos) if (isAlive(info.supervisor_pid)) process.kill(info.supervisor_pid, 'SIGKILL');
+  for (const pid of pids) {
+    if (!isAlive(pid)) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  rmSync(cwd, { recursive: true, force: true });
+}
+
+function listInfos(cwd: string): { name: string; supervisor_pid: number }[] {
+  const home = path.join(cwd, '.dslab');
+  try {
+    return readdirSync(home).flatMap((name) => {
+      try {
+        return [JSON.parse(readFileSync(path.join(home, name, 'cluster.json'), 'utf8')) as { name: string; supervisor_pid: number }];
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,160 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { cleanup, dslab, dslabJson, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
+
+// One five-node echo cluster, broken in turn by each command a user has.
+describe('a five-node echo cluster under the real CLI', () => {
+  let cwd: string;
+  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const reachable = async (node: string) => String((await status()).nodes.find((n) => n.id === node)!.state.reachable ?? '');
+  const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name)!;
+
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'echo', '--nodes', '5', '--detach', '--seed', '11');
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.stdout).toContain('n1, n2, n3, n4, n5');
+  });
+
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  it('starts every node, reports state, and keeps a directory per cluster', async () => {
+    const s = await status();
+    expect(s.nodes.map((n) => n.status)).toEqual(['up', 'up', 'up', 'up', 'up']);
+    expect(s.seed).toBe(11);
+    const socket = path.join(cwd, '.dslab', 'echo', 'control.sock');
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    for (const node of ['n1', 'n5']) {
+      expect(existsSync(path.join(cwd, '.dslab', 'echo', 'data', node))).toBe(true);
+      expect(existsSync(path.join(cwd, '.dslab', 'echo', 'logs', `${node}.log`))).toBe(true);
+    }
+    await waitFor('every node to hear all four peers', async () => (await status()).nodes.every((n) => String(n.state.reachable).split(',').length === 4));
+    const text = await dslab(cwd, 'status');
+    expect(text.stdout).toMatch(/n3\s+\d+\s+up/);
+  });
+
+  it('says so when a cluster of that name is already running', async () => {
+    const again = await dslab(cwd, 'up', 'echo', '--nodes', '3', '--detach');
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr.trim()).toMatch(/^dslab: cluster "echo" is already running/);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('answers a client message sent through the supervisor', async () => {
+    const reply = await dslabJson<{ type: string; echo: string }>(cwd, 'send', 'n2', '{"type":"echo","echo":"hello"}');
+    expect(reply).toMatchObject({ type: 'echo_ok', echo: 'hello' });
+  });
+
+  it('drops messages across a partition, delivers them within each side, and heals', async () => {
+    const cut = await dslab(cwd, 'partition', 'n1,n2', 'n3,n4,n5');
+    expect(cut.stdout).toContain('partition {n1,n2} | {n3,n4,n5}');
+    const before = await status();
+    await waitFor('n1 to hear only n2', async () => (await reachable('n1')) === 'n2');
+    await waitFor('n4 to hear only n3 and n5', async () => (await reachable('n4')) === 'n3,n5');
+    const after = await status();
+    // Across the cut: nothing more delivered, more dropped.
+    expect(link(after, 'n1->n3').delivered).toBe(link(before, 'n1->n3').delivered);
+    expect(link(after, 'n1->n3').dropped).toBeGreaterThan(link(before, 'n1->n3').dropped);
+    expect(link(after, 'n5->n2').delivered).toBe(link(before, 'n5->n2').delivered);
+    // Within a side: still delivered.
+    expect(link(after, 'n1->n2').delivered).toBeGreaterThan(link(before, 'n1->n2').delivered);
+    expect(link(after, 'n3->n4').delivered).toBeGreaterThan(link(before, 'n3->n4').delivered);
+    expect(after.faults).toContain('partition {n1,n2} | {n3,n4,n5}');
+    // Client links stay up.
+    expect((await dslabJson<{ type: string }>(cwd, 'send', 'n1', '{"type":"echo","echo":1}')).type).toBe('echo_ok');
+
+    await dslab(cwd, 'heal');
+    await waitFor('n1 to hear everyone again', async () => (await reachable('n1')) === 'n2,n3,n4,n5');
+    expect((await status()).faults).toEqual([]);
+  });
+
+  it('isolates one node and splits into random halves', async () => {
+    const isolated = await dslab(cwd, 'partition', '--isolate', 'n3');
+    expect(isolated.stdout).toContain('partition {n3} | {n1,n2,n4,n5}');
+    await waitFor('n3 to hear nobody', async () => (await reachable('n3')) === '');
+    const halves = await dslabJson<{ groups: string[][] }>(cwd, 'partition');
+    expect(halves.groups).toHaveLength(2);
+    expect(halves.groups.flat().sort()).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    expect(Math.abs(halves.groups[0]!.length - halves.groups[1]!.length)).toBe(1);
+    await dslab(cwd, 'heal');
+  });
+
+  it('kills a node with SIGKILL and restarts it', async () => {
+    const before = (await status()).nodes.find((n) => n.id === 'n3')!;
+    const killed = await dslab(cwd, 'kill', 'n3');
+    expect(killed.stdout).toContain('killed n3');
+    const down = (await status()).nodes.find((n) => n.id === 'n3')!;
+    expect(down.status).toBe('down');
+    expect(down.exit_signal).toBe('SIGKILL');
+    expect(isAlive(before.pid!)).toBe(false);
+    const again = await dslab(cwd, 'kill', 'n3');
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('n3 is already down');
+
+    const restarted = await dslab(cwd, 'restart', 'n3');
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    const up = (await status()).nodes.find((n) => n.id === 'n3')!;
+    expect(up.status).toBe('up');
+    expect(up.restarts).toBe(1);
+    expect(up.pid).not.toBe(before.pid);
+    await waitFor('n3 to hear its peers again', async () => (await reachable('n3')) === 'n1,n2,n4,n5');
+  });
+
+  it('pauses and resumes a node', async () => {
+    await dslab(cwd, 'pause', 'n2');
+    const s = await status();
+    expect(s.nodes.find((n) => n.id === 'n2')!.status).toBe('paused');
+    expect(s.faults).toContain('n2 paused');
+    const stat = readFileSync(`/proc/${s.nodes.find((n) => n.id === 'n2')!.pid}/stat`, 'utf8');
+    expect(stat.split(') ')[1]!.startsWith('T')).toBe(true);
+    await waitFor('n1 to stop hearing n2', async () => !(await reachable('n1')).includes('n2'));
+    await dslab(cwd, 'resume', 'n2');
+    await waitFor('n1 to hear n2 again', async () => (await reachable('n1')).includes('n2'));
+  });
+
+  it('applies and describes link faults and clock skew', async () => {
+    const total = (st: ClusterStatus, field: 'dropped' | 'duplicated') => st.links.reduce((sum, l) => sum + l[field], 0);
+    const droppedBefore = total(await status(), 'dropped');
+    expect((await dslab(cwd, 'delay', '--ms', '100', '--jitter', '50', '--link', 'n1-n2')).stdout).toContain('delay 100ms±50ms on n1-n2');
+    expect((await dslab(cwd, 'loss', '20%')).stdout).toContain('loss 20% on every link');
+    expect((await dslab(cwd, 'duplicate', '5%')).stdout).toContain('duplicate 5%');
+    expect((await dslab(cwd, 'skew', 'n2', '-2s')).stdout).toContain('clock of n2 skewed by -2s');
+    const s = await status();
+    expect(s.faults).toEqual(expect.arrayContaining(['loss 20%', 'duplicate 5%', 'delay 100ms±50ms on n1-n2', 'n2 clock -2s']));
+    expect(s.nodes.find((n) => n.id === 'n2')!.clock_offset_ms).toBe(-2000);
+    await waitFor('loss to drop and duplication to copy messages', async () => {
+      const now = await status();
+      return total(now, 'dropped') > droppedBefore && total(now, 'duplicated') > 0;
+    });
+    await dslab(cwd, 'heal');
+    await dslab(cwd, 'skew', 'n2', '0');
+    expect((await status()).faults).toEqual([]);
+  });
+
+  it('shows node logs', async () => {
+    const logs = await dslab(cwd, 'logs', 'n3');
+    expect(logs.exitCode).toBe(0);
+    expect(logs.stdout).toContain('starting n3');
+    expect(logs.stdout).toContain('n3 exited (signal SIGKILL)');
+  });
+
+  it('stops every node on down', async () => {
+    const pids = (await status()).nodes.map((n) => n.pid!);
+    const info = JSON.parse(readFileSync(path.join(cwd, '.dslab', 'echo', 'cluster.json'), 'utf8')) as { supervisor_pid: number };
+    const down = await dslab(cwd, 'down');
+    expect(down.exitCode).toBe(0);
+    expect(pids.every((pid) => !isAlive(pid))).toBe(true);
+    expect(isAlive(info.supervisor_pid)).toBe(false);
+    expect(existsSync(path.join(cwd, '.dslab', 'echo', 'control.sock'))).toBe(false);
+    const none = await dslab(cwd, 'status');
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toMatch(/^dslab: no running cluster/);
+    const clean = await dslab(cwd, 'down', '--clean');
+    expect(clean.exitCode).toBe(0);
+    expect(existsSync(path.join(cwd, '.dslab', 'echo'))).toBe(false);
+  });
+});

@@ -1,0 +1,92 @@
+import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { cleanup, dslab, dslabJson, dslabSpawn, fixture_node, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
+
+describe('misbehaving nodes, orphans and the foreground supervisor', () => {
+  let cwd: string;
+  const extraPids: number[] = [];
+
+  afterEach(async () => {
+    await cleanup(cwd, extraPids.splice(0));
+  });
+
+  it('counts garbage, oversized lines and unknown destinations, reports a crash, and keeps going', async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'student', '--bin', `node ${fixture_node}`, '--nodes', '3', '--detach');
+    expect(up.exitCode, up.stderr).toBe(0);
+    const reply = await dslabJson<{ type: string }>(cwd, 'send', 'n2', '{"type":"misbehave"}');
+    expect(reply.type).toBe('misbehave_ok');
+    const status = await waitFor('the problems to be counted', async () => {
+      const s = await dslabJson<ClusterStatus>(cwd, 'status');
+      const n2 = s.nodes.find((n) => n.id === 'n2')!;
+      return n2.garbage_lines >= 2 && n2.oversized_lines === 1 && n2.unknown_dest === 1 ? s : undefined;
+    });
+    expect(status.nodes.find((n) => n.id === 'n1')!.garbage_lines).toBe(0);
+    const text = await dslab(cwd, 'status');
+    expect(text.stdout).toMatch(/n2 .*2 garbage, 1 oversized, 1 unknown-dest/);
+    const log = await dslab(cwd, 'logs', 'n2');
+    expect(log.stdout).toContain('garbage');
+
+    const crash = await dslab(cwd, 'send', 'n3', '{"type":"crash"}', '--timeout', '3s');
+    expect(crash.exitCode).toBe(1);
+    expect(crash.stderr).toMatch(/^dslab: n3 exited \(exit code 3\)/);
+    const after = await dslabJson<ClusterStatus>(cwd, 'status');
+    const n3 = after.nodes.find((n) => n.id === 'n3')!;
+    expect(n3).toMatchObject({ status: 'down', exit_code: 3 });
+    expect(n3.stderr_tail.at(-1)).toBe('crashing on purpose');
+    expect((await dslab(cwd, 'status')).stdout).toContain('n3 last stderr: crashing on purpose');
+    // The supervisor and the other nodes keep going.
+    expect((await dslabJson<{ type: string }>(cwd, 'send', 'n1', '{"type":"echo","echo":2}')).type).toBe('echo_ok');
+
+    // Restart keeps the same data directory: the node finds its first boot recorded there.
+    expect((await dslab(cwd, 'restart', 'n3')).exitCode).toBe(0);
+    const boots = readFileSync(path.join(cwd, '.dslab', 'student', 'data', 'n3', 'boots.log'), 'utf8').trim().split('\n');
+    expect(boots).toHaveLength(2);
+  });
+
+  it('names the node that does not answer init, and leaves nothing running', async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'mute', '--bin', 'sleep 60', '--nodes', '2', '--detach', '--init-timeout', '1s');
+    expect(up.exitCode).toBe(1);
+    expect(up.stderr.trim()).toMatch(/^dslab: n\d did not answer init within 1s/);
+    expect(up.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await dslab(cwd, 'status')).stderr).toMatch(/no running cluster/);
+    await waitFor('the silent nodes to be gone', async () => (await execa('pgrep', ['-f', '^sleep 60$'], { reject: false })).exitCode === 1);
+  });
+
+  it('leaves no node behind when the supervisor is SIGKILLed, even a paused one', async () => {
+    cwd = makeWorkdir();
+    expect((await dslab(cwd, 'up', 'echo', '--nodes', '3', '--detach')).exitCode).toBe(0);
+    const status = await dslabJson<ClusterStatus>(cwd, 'status');
+    const pids = status.nodes.map((n) => n.pid!);
+    extraPids.push(...pids);
+    expect((await dslab(cwd, 'pause', 'n2')).exitCode).toBe(0);
+    process.kill(status.supervisor_pid, 'SIGKILL');
+    await waitFor('every node process to exit', () => pids.every((pid) => !isAlive(pid)));
+    const after = await dslab(cwd, 'status');
+    expect(after.exitCode).toBe(1);
+    expect(after.stderr).toMatch(/no running cluster/);
+  });
+
+  it('runs in the foreground, printing events, until Ctrl-C', async () => {
+    cwd = makeWorkdir();
+    const foreground = dslabSpawn(cwd, 'up', 'echo', '--nodes', '3');
+    extraPids.push(foreground.pid!);
+    let output = '';
+    foreground.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await waitFor('the cluster_up line', () => output.includes('cluster echo up'));
+    expect(output).toMatch(/n1 up \(pid \d+\)/);
+    const status = await dslabJson<ClusterStatus>(cwd, 'status');
+    expect(status.supervisor_pid).toBe(foreground.pid);
+    await dslab(cwd, 'kill', 'n2');
+    await waitFor('the kill to be printed', () => output.includes('killed n2') && output.includes('n2 down (signal SIGKILL)'));
+    foreground.kill('SIGINT');
+    const result = await foreground;
+    expect(result.exitCode).toBe(0);
+    expect(output).toContain('cluster echo down');
+    expect(status.nodes.every((n) => n.pid === null || !isAlive(n.pid))).toBe(true);
+  });
+});

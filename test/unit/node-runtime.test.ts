@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { Node, RpcError } from '../../src/lib/runtime/node.js';
+
+function harness(now_ms = 1_000_000) {
+  const written: { src: string; dest: string; body: Record<string, unknown> }[] = [];
+  const node = new Node({
+    write: (text) => {
+      for (const line of text.split('\n')) if (line) written.push(JSON.parse(line));
+    },
+    log: () => undefined,
+    exit: () => undefined,
+    now: () => now_ms,
+  });
+  const deliver = (src: string, body: Record<string, unknown>) => node.handleLine(JSON.stringify({ src, dest: node.id || 'n1', body }));
+  const flushed = () => new Promise((resolve) => setTimeout(resolve, 0));
+  return { node, written, deliver, flushed };
+}
+
+describe('node runtime', () => {
+  it('answers init with init_ok and learns its id and peers', async () => {
+    const { node, written, deliver, flushed } = harness();
+    let initialised = false;
+    node.onInit(() => (initialised = true));
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n2', node_ids: ['n1', 'n2', 'n3'] });
+    await flushed();
+    expect(initialised).toBe(true);
+    expect(node.peers()).toEqual(['n1', 'n3']);
+    expect(written).toEqual([{ src: 'n2', dest: 'c0', body: { type: 'init_ok', in_reply_to: 1 } }]);
+  });
+
+  it('routes replies to the waiting RPC and rejects error replies with their code', async () => {
+    const { node, written, deliver, flushed } = harness();
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1', 'n2'] });
+    const ok = node.rpc('n2', { type: 'read', key: 'x' });
+    const failing = node.rpc('n2', { type: 'read', key: 'y' });
+    await flushed();
+    const [first, second] = written.filter((m) => m.dest === 'n2');
+    await deliver('n2', { type: 'read_ok', value: 5, in_reply_to: first!.body.msg_id });
+    await deliver('n2', { type: 'error', code: 20, text: 'no such key', in_reply_to: second!.body.msg_id });
+    await expect(ok).resolves.toMatchObject({ type: 'read_ok', value: 5 });
+    await expect(failing).rejects.toMatchObject({ code: 20, message: 'no such key' });
+    await expect(failing).rejects.toBeInstanceOf(RpcError);
+  });
+
+  it('times out an unanswered RPC with code 0', async () => {
+    const { node, deliver } = harness();
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1', 'n2'] });
+    await expect(node.rpc('n2', { type: 'ping' }, 20)).rejects.toMatchObject({ code: 0 });
+  });
+
+  it('answers unknown request types with error 10 and handler failures with error 13', async () => {
+    const { node, written, deliver, flushed } = harness();
+    node.on('boom', () => {
+      throw new Error('kaput');
+    });
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] });
+    await deliver('c1', { type: 'frob', msg_id: 2 });
+    await deliver('c1', { type: 'boom', msg_id: 3 });
+    await flushed();
+    expect(written.find((m) => m.body.in_reply_to === 2)!.body).toMatchObject({ type: 'error', code: 10 });
+    expect(written.find((m) => m.body.in_reply_to === 3)!.body).toMatchObject({ type: 'error', code: 13, text: 'kaput' });
+  });
+
+  it('adds the skew from dslab_clock to every clock read', async () => {
+    const { node, deliver } = harness(5000);
+    expect(node.now()).toBe(5000);
+    await deliver('dslab', { type: 'dslab_clock', offset_ms: -2000 });
+    expect(node.now()).toBe(3000);
+  });
+
+  it('sends only the state fields that changed, batched into one write per turn', async () => {
+    const { node, written, deliver, flushed } = harness();
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] });
+    await flushed();
+    written.length = 0;
+    node.reportState({ role: 'follower', term: 1 });
+    node.reportState({ role: 'follower', term: 1 });
+    node.reportState({ role: 'leader', term: 1 });
+    await flushed();
+    expect(written.map((m) => m.body)).toEqual([
+      { type: 'dslab_state', role: 'follower', term: 1 },
+      { type: 'dslab_state', role: 'leader' },
+    ]);
+    expect(written.every((m) => m.dest === 'dslab')).toBe(true);
+  });
+});

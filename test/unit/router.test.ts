@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Router } from '../../src/lib/supervisor/router.js';
+import { TraceWriter } from '../../src/lib/supervisor/trace.js';
+import { createRng } from '../../src/lib/util/prng.js';
+
+const nodes = ['n1', 'n2', 'n3'];
+const line = (src: string, dest: string, n: number) => JSON.stringify({ src, dest, body: { type: 'ping', msg_id: n } });
+
+describe('router', () => {
+  it('delivers, drops across a partition, counts per directed link and traces every fate', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'dslab-router-')), 'trace.jsonl');
+    const trace = new TraceWriter(file);
+    const delivered: string[] = [];
+    const router = new Router(nodes, createRng(1), trace, (dest, text) => delivered.push(`${dest}:${JSON.parse(text).body.msg_id}`));
+    router.route('n1', 'n2', line('n1', 'n2', 1), 10);
+    router.faults.setPartition([['n1'], ['n2', 'n3']]);
+    router.route('n1', 'n2', line('n1', 'n2', 2), 11);
+    router.route('n2', 'n3', line('n2', 'n3', 3), 12);
+    expect(delivered).toEqual(['n2:1', 'n3:3']);
+    const counters = Object.fromEntries(router.linkCounters().map((row) => [row.link, row.counters]));
+    expect(counters['n1->n2']).toEqual({ delivered: 1, dropped: 1, duplicated: 0 });
+    expect(counters['n2->n3']).toEqual({ delivered: 1, dropped: 0, duplicated: 0 });
+    expect(counters['n2->n1']).toEqual({ delivered: 0, dropped: 0, duplicated: 0 });
+    await trace.close();
+    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.t, r.fate, r.msg.body.msg_id])).toEqual([
+      [10, 'delivered', 1],
+      [11, 'dropped:partition', 2],
+      [12, 'delivered', 3],
+    ]);
+  });
+
+  it('delivers delayed messages later, and duplicates when told to', async () => {
+    const trace = new TraceWriter(path.join(mkdtempSync(path.join(tmpdir(), 'dslab-router-')), 'trace.jsonl'));
+    const delivered: number[] = [];
+    const router = new Router(nodes, createRng(1), trace, (_dest, text) => delivered.push(JSON.parse(text).body.msg_id));
+    router.faults.setLinkFaults({ delay_ms: 30 });
+    router.route('n1', 'n2', line('n1', 'n2', 1), 0);
+    expect(delivered).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(delivered).toEqual([1]);
+    router.faults.heal();
+    router.faults.setLinkFaults({ duplicate: 1 });
+    router.route('n1', 'n3', line('n1', 'n3', 2), 0);
+    expect(delivered).toEqual([1, 2, 2]);
+    expect(router.linkCounters().find((r) => r.link === 'n1->n3')!.counters.duplicated).toBe(1);
+    router.stop();
+    await trace.close();
+  });
+});
