@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
-import { planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
+import { init_timeout_ms_default, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
 import { formatEvent } from '../lib/format.js';
-import { init_timeout_ms_default } from '../lib/supervisor/supervisor.js';
 import { parseDurationMs } from '../lib/util/units.js';
 import { systems } from '../lib/systems.js';
 
@@ -28,7 +27,7 @@ export default class Up extends DslabCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Up);
-    const config = planCluster({
+    const config = await planCluster({
       system: args.system,
       nodes: flags.nodes,
       bin: flags.bin,

@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseCommandString } from 'execa';
-import { Supervisor, type SupervisorConfig } from '../supervisor/supervisor.js';
+import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
 import { findSystem, systemCommand, systems } from '../systems.js';
 import { UserError } from '../util/errors.js';
 import { randomSeed } from '../util/prng.js';
 import { clusterPaths, dslabHome, isRunning, readClusterInfo, validateClusterName, type ClusterInfo } from './paths.js';
+
+export const init_timeout_ms_default = 10_000;
 
 /** How long `up --detach` waits for the supervisor to report its nodes initialised. */
 export const detach_ready_timeout_ms = 60_000;
@@ -22,11 +23,13 @@ export interface UpOptions {
 }
 
 /** Checks the options and builds the supervisor's config; throws UserError on bad input. */
-export function planCluster(options: UpOptions): SupervisorConfig {
+export async function planCluster(options: UpOptions): Promise<SupervisorConfig> {
   const name = validateClusterName(options.name ?? options.system);
   const home = dslabHome(options.cwd);
   let command: string[];
   if (options.bin !== undefined) {
+    // Loaded only when needed: `up --detach` stays quick to start.
+    const { parseCommandString } = await import('execa');
     command = parseCommandString(options.bin);
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
   } else {
@@ -51,7 +54,8 @@ export function planCluster(options: UpOptions): SupervisorConfig {
 }
 
 /** Runs the supervisor in this process (foreground `up`). */
-export function startForeground(config: SupervisorConfig): Promise<Supervisor> {
+export async function startForeground(config: SupervisorConfig): Promise<Supervisor> {
+  const { Supervisor } = await import('../supervisor/supervisor.js');
   return Supervisor.start(config);
 }
 

@@ -1,6 +1,5 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { controlActionSchema } from '../control/api.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -48,6 +47,8 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
 
   let action;
   try {
+    // The schema (and zod) load on the first action, not before the cluster is up.
+    const { controlActionSchema } = await import('../control/api.js');
     const parsed = controlActionSchema.safeParse(JSON.parse(await readBody(req)));
     if (!parsed.success) throw new UserError(`malformed control request: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     action = parsed.data;

@@ -16,7 +16,6 @@ import { Router } from './router.js';
 import { TraceWriter } from './trace.js';
 
 export const nodes_max = 25;
-export const init_timeout_ms_default = 10_000;
 /** How long nodes get to exit on stdin EOF before they are killed. */
 export const node_exit_grace_ms = 2000;
 /** How long a kill waits to see the process exit. */

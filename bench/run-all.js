@@ -1,0 +1,15 @@
+// Runs every benchmark and prints the figures; `--write` also records them in
+// bench/RESULTS.md under today's date (the analysis there is written by hand).
+import { cpus, loadavg } from 'node:os';
+import { measureRouterThroughput } from './router-throughput.mjs';
+import { measureUpTime } from './up-time.mjs';
+
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at start`;
+console.log(`machine: ${machine}`);
+const up = await measureUpTime();
+console.log(`up echo --nodes 5 --detach: median ${up.median_ms} ms (min ${up.min_ms}, max ${up.max_ms}, ${up.runs} runs); goal < 1000 ms`);
+const router = await measureRouterThroughput();
+console.log(
+  `router throughput, 5 flooding nodes: ${router.messages_per_s} messages/s delivered; supervisor CPU ${router.supervisor_cpu_share.toFixed(2)} cores; ` +
+    `backpressure drops ${router.backpressure_drops}; trace ${router.trace_mb} MB${router.trace_truncated ? ' (hit its cap)' : ''}; goal >= 100000 messages/s`,
+);
