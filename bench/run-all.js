@@ -1,5 +1,5 @@
-// Runs every benchmark and prints the figures; `--write` also records them in
-// bench/RESULTS.md under today's date (the analysis there is written by hand).
+// Runs every benchmark and prints the figures; bench/RESULTS.md records them
+// with what limits each one.
 import { cpus, loadavg } from 'node:os';
 import { measureRouterThroughput } from './router-throughput.mjs';
 import { measureUpTime } from './up-time.mjs';

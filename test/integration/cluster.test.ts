@@ -1,12 +1,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
+import type { ResultPromise } from 'execa';
+import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
+import { cleanup, dslab, dslabJson, dslabSpawn, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 // One five-node echo cluster, broken in turn by each command a user has.
 describe('a five-node echo cluster under the real CLI', () => {
   let cwd: string;
+  let follower: ResultPromise | undefined;
   const status = () => dslabJson<ClusterStatus>(cwd, 'status');
   const reachable = async (node: string) => String((await status()).nodes.find((n) => n.id === node)!.state.reachable ?? '');
   const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name)!;
@@ -19,6 +21,7 @@ describe('a five-node echo cluster under the real CLI', () => {
   });
 
   afterAll(async () => {
+    follower?.kill();
     await cleanup(cwd);
   });
 
@@ -142,6 +145,21 @@ describe('a five-node echo cluster under the real CLI', () => {
     expect(logs.stdout).toContain('n3 exited (signal SIGKILL)');
   });
 
+  it('streams events as NDJSON until the cluster goes down', async () => {
+    follower = dslabSpawn(cwd, 'events', '--json');
+    let output = '';
+    follower.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const events = () => output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ClusterEvent);
+    await waitFor('a rates event', () => events().some((e) => e.type === 'rates'));
+    await dslab(cwd, 'partition', '--isolate', 'n5');
+    await dslab(cwd, 'heal');
+    await waitFor('both fault events', () => events().filter((e) => e.type === 'fault').length === 2);
+    const faults = events().filter((e) => e.type === 'fault') as Extract<ClusterEvent, { type: 'fault' }>[];
+    expect(faults.map((f) => f.description)).toEqual(['partition {n5} | {n1,n2,n3,n4}', 'healed: no partitions or link faults']);
+    expect(faults[0]!.faults).toEqual(['partition {n5} | {n1,n2,n3,n4}']);
+    expect(faults[0]!.source).toBe('cli');
+  });
+
   it('stops every node on down', async () => {
     const pids = (await status()).nodes.map((n) => n.pid!);
     const info = JSON.parse(readFileSync(path.join(cwd, '.dslab', 'echo', 'cluster.json'), 'utf8')) as { supervisor_pid: number };
@@ -150,6 +168,10 @@ describe('a five-node echo cluster under the real CLI', () => {
     expect(pids.every((pid) => !isAlive(pid))).toBe(true);
     expect(isAlive(info.supervisor_pid)).toBe(false);
     expect(existsSync(path.join(cwd, '.dslab', 'echo', 'control.sock'))).toBe(false);
+    // The event follower saw the end and exited by itself.
+    const followed = await follower!;
+    expect(followed.exitCode).toBe(0);
+    expect(String(followed.stdout)).toContain('"type":"cluster_down"');
     const none = await dslab(cwd, 'status');
     expect(none.exitCode).toBe(1);
     expect(none.stderr).toMatch(/^dslab: no running cluster/);

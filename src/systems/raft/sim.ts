@@ -148,6 +148,8 @@ export function faultFreeSimConfig(seed: number): SimConfig {
     partitions: false,
     crashes: false,
     transfers: false,
+    // Long enough to outlast a first election with a split vote: without faults nothing may be lost.
+    client_op_timeout_ms: 2000,
   };
 }
 
