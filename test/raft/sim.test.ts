@@ -15,7 +15,7 @@ import {
   type SimStats,
 } from '../../src/systems/raft/sim.js';
 
-const schedules_total = Number(process.env['RAFT_SIM_SCHEDULES'] ?? 1200);
+const schedules_total = Number(process.env['RAFT_SIM_SCHEDULES'] ?? 2000);
 const first_seed = Number(process.env['RAFT_SIM_FIRST_SEED'] ?? 1);
 const replay_seed = process.env['RAFT_SIM_SEED'];
 /** Schedules per test case, so each case stays far below the 60 s test timeout. */

@@ -33,6 +33,19 @@ export const controlActionSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('nemesis_stop') }),
   z.object({ type: z.literal('send'), dest: nodeRef, body: z.looseObject({ type: z.string() }), timeout_ms: z.number().int().min(1).max(600_000).optional() }),
+  z.object({
+    type: z.literal('kv'),
+    client: z.string().regex(/^c\d+$/).optional(),
+    op: z.object({
+      f: z.enum(['read', 'write', 'cas', 'delete']),
+      key: z.union([z.string(), z.number()]),
+      value: z.unknown().optional(),
+      from: z.unknown().optional(),
+      to: z.unknown().optional(),
+      create_if_not_exists: z.boolean().optional(),
+    }),
+    timeout_ms: z.number().int().min(1).max(600_000).optional(),
+  }),
   z.object({ type: z.literal('down') }),
 ]);
 

@@ -6,10 +6,11 @@ import type { ActionResult, ClusterStatus, ControlAction, NodeStatus, NodeStatus
 import { nemesisSchedule, type NemesisStep } from '../faults/nemesis.js';
 import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, parseEnvelope, supervisor_address } from '../protocol/messages.js';
-import { errorMessage, UserError } from '../util/errors.js';
+import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { serveControl } from './control-server.js';
+import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
 import { EventHub } from './event-hub.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { Router } from './router.js';
@@ -26,6 +27,8 @@ export const pending_requests_max = 10_000;
 export const request_timeout_ms_default = 5000;
 /** At most one misbehaviour event per node and kind in this window; the count covers the rest. */
 export const misbehaviour_report_interval_ms = 1000;
+/** Distinct kv client ids (c1, c2, …) a supervisor keeps sessions for. */
+export const kv_clients_max = 1000;
 
 export interface SupervisorConfig {
   name: string;
@@ -104,6 +107,14 @@ export class Supervisor {
   private ratesTimer: NodeJS.Timeout | null = null;
   private nemesis: { seed: number; timers: NodeJS.Timeout[]; undo: ControlAction[]; running: boolean } | null = null;
   private stopping: Promise<void> | null = null;
+  private readonly kvClients = new Map<string, KvClient>();
+  private readonly kvTransport: KvTransport = {
+    request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
+    leader: () => this.leader(),
+    upNodes: () => [...this.nodes.values()].filter((n) => n.status === 'up').map((n) => n.id),
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
   private resolveDone!: () => void;
   private readonly started_at_ms = Date.now();
 
@@ -246,7 +257,7 @@ export class Supervisor {
       if (request.dest === node.id) {
         this.pending.delete(msgId);
         clearTimeout(request.timer);
-        request.reject(new UserError(`${node.id} exited (${describeExit(code, signal)}) before answering ${request.request.type}`));
+        request.reject(new IndefiniteError(`${node.id} exited (${describeExit(code, signal)}) before answering ${request.request.type}`));
       }
     }
     if (!this.stopping) {
@@ -351,7 +362,7 @@ export class Supervisor {
       const timer = setTimeout(() => {
         this.pending.delete(msg_id);
         this.events.emit({ type: 'client_result', client, dest, request, reply: null, call_ms: pending.call_ms, return_ms: null });
-        reject(new UserError(`${dest} did not answer ${body.type} within ${formatDurationMs(timeout_ms)}`));
+        reject(new IndefiniteError(`${dest} did not answer ${body.type} within ${formatDurationMs(timeout_ms)}`));
       }, timeout_ms);
       const pending: PendingRequest = { client, dest, request, call_ms: Date.now(), timer, resolve, reject };
       this.pending.set(msg_id, pending);
@@ -425,7 +436,7 @@ export class Supervisor {
   async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
     if (this.stopping) throw new UserError('the cluster is shutting down');
     const result = await this.perform(action);
-    if (action.type !== 'send' && action.type !== 'down') {
+    if (action.type !== 'send' && action.type !== 'down' && action.type !== 'kv') {
       this.events.emit({ type: 'fault', action: action.type, description: result.description, faults: this.activeFaults(), source });
     }
     return result;
@@ -505,6 +516,17 @@ export class Supervisor {
       case 'send': {
         const reply = await this.request('c1', action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
         return { description: `${action.dest} answered ${reply.type}`, reply };
+      }
+      case 'kv': {
+        const client = action.client ?? 'c1';
+        let kv = this.kvClients.get(client);
+        if (!kv) {
+          if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
+          kv = new KvClient(this.kvTransport, client);
+          this.kvClients.set(client, kv);
+        }
+        const outcome = await kv.run(action.op as KvOperation, action.timeout_ms);
+        return { description: describeKvOutcome(action.op as KvOperation, outcome), ...outcome };
       }
       case 'down':
         return { description: 'stopping the cluster' };
@@ -633,7 +655,7 @@ export class Supervisor {
     for (const [msgId, request] of this.pending) {
       this.pending.delete(msgId);
       clearTimeout(request.timer);
-      request.reject(new UserError('the cluster is shutting down'));
+      request.reject(new IndefiniteError('the cluster is shutting down'));
     }
     this.watchdog?.stdin?.end();
     // Announce the end while event readers are still connected.

@@ -6,6 +6,14 @@ export class UserError extends Error {
   override name = 'UserError';
 }
 
+/**
+ * A client request whose fate is unknown: it reached the node but no answer
+ * came (timeout, or the node died). It may or may not have taken effect.
+ */
+export class IndefiniteError extends UserError {
+  override name = 'IndefiniteError';
+}
+
 /** Thrown when an internal invariant breaks: a bug, which must crash loudly. */
 export function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`invariant broken: ${message}`);

@@ -594,6 +594,7 @@ export class RaftCore {
   /** The application took a snapshot of its state after applying index; drop the log up to there. */
   compact(index: number, data: unknown): void {
     invariant(index <= this.last_applied, 'snapshots cover applied entries only');
+    invariant(data !== undefined, 'snapshot data is a JSON value');
     if (index <= this.snapshot_index) return; // an older snapshot than we already hold
     invariant(index < this.unstable_from, 'compacted entries were already persisted');
     const term = this.termAt(index);

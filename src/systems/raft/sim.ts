@@ -54,6 +54,18 @@ export class SimRandom {
   }
 }
 
+// ---- limits -------------------------------------------------------------------------------------
+
+/** Clients start their first operation within this window. */
+const client_start_ms_max = 50;
+/** A client told "not the leader" retries after a short random pause. */
+const client_retry_backoff_ms_min = 5;
+const client_retry_backoff_ms_max = 30;
+/** How often the end phase checks whether the replicas agree. */
+const converge_check_interval_ms = 20;
+/** Readys one input may cause (a compaction adds one); more means the core is looping. */
+const readys_per_input_max = 16;
+
 // ---- configuration ------------------------------------------------------------------------------
 
 export interface SimConfig {
@@ -418,7 +430,7 @@ export class Simulation {
   private runEvents(): void {
     const cfg = this.config;
     for (const n of this.nodes) this.startNode(n);
-    for (const c of this.clients) this.queue.push(this.rng.int(0, 50), { kind: 'client_start', client: c.index });
+    for (const c of this.clients) this.queue.push(this.rng.int(0, client_start_ms_max), { kind: 'client_start', client: c.index });
     this.queue.push(this.rng.int(cfg.nemesis_interval_ms_min, cfg.nemesis_interval_ms_max), { kind: 'nemesis' });
     const heal_at = cfg.fault_phase_ms;
     const settle_end = heal_at + cfg.settle_ms;
@@ -506,7 +518,7 @@ export class Simulation {
         return;
       case 'converge_check':
         if (this.isConverged()) this.converged = true;
-        else this.queue.push(this.now_ms + 20, { kind: 'converge_check' });
+        else this.queue.push(this.now_ms + converge_check_interval_ms, { kind: 'converge_check' });
         return;
     }
   }
@@ -559,7 +571,7 @@ export class Simulation {
     const core = n.core!;
     let rounds = 0;
     while (core.hasReady()) {
-      if (++rounds > 16) throw this.failure('runtime', `${n.id} kept producing Readys`);
+      if (++rounds > readys_per_input_max) throw this.failure('runtime', `${n.id} kept producing Readys`);
       const rd = core.ready();
       this.persist(n, rd);
       for (const m of rd.messages) this.send(n.index, this.nodeIndex(m.to), m.body);
@@ -818,7 +830,7 @@ export class Simulation {
     if (refused !== null) {
       const leader: string | null = (refused as { leader: string | null }).leader;
       c.leader_hint = leader === null ? null : this.nodeIndex(leader);
-      this.queue.push(this.now_ms + this.rng.int(5, 30), { kind: 'client_retry', client: c.index, seq: op.seq, attempt, timed_out: false });
+      this.queue.push(this.now_ms + this.rng.int(client_retry_backoff_ms_min, client_retry_backoff_ms_max), { kind: 'client_retry', client: c.index, seq: op.seq, attempt, timed_out: false });
     } else {
       c.leader_hint = target.index;
       this.queue.push(this.now_ms + this.config.client_attempt_timeout_ms, { kind: 'client_retry', client: c.index, seq: op.seq, attempt, timed_out: true });
@@ -935,7 +947,8 @@ export class Simulation {
     }
     // Replay the agreed log on a fresh state machine.
     const model = new KvStateMachine();
-    const first_result = new Map<string, KvResult>();
+    /** Where and how each command first took effect in the agreed log. */
+    const first_result = new Map<string, { result: KvResult; index: number }>();
     const reads = this.history
       .filter((h) => h.op.type === 'read' && h.result !== null && h.served_index !== null)
       .sort((a, b) => a.served_index! - b.served_index!);
@@ -967,7 +980,7 @@ export class Simulation {
       if (e.op !== null) {
         const { result, duplicate } = model.apply(e.op);
         const cmd = e.op as KvCommand;
-        if (!duplicate) first_result.set(`${cmd.client}#${cmd.seq}`, result);
+        if (!duplicate) first_result.set(`${cmd.client}#${cmd.seq}`, { result, index: i });
       }
       checkReadsAt(i);
     }
@@ -976,15 +989,26 @@ export class Simulation {
     for (const n of this.nodes) {
       if (canonicalJson(n.kv.snapshot()) !== agreed) throw this.failure('agreement', `${n.id}'s kv state differs from the agreed log's`);
     }
-    // Every acknowledged write took effect exactly once, with the result the client was given.
+    // Linearizability of the whole history: the agreed log order, with each read placed at the index
+    // it was served from, must respect real time. A read is checked above; a mutating command must
+    // take effect after everything committed before it was invoked (and before its answer, which
+    // comes from applying it). Every acknowledged one took effect exactly once, with the result the
+    // client was given.
     for (const h of this.history) {
-      if (h.op.type === 'read' || h.result === null) continue;
-      const applied = first_result.get(`${h.client}#${h.seq}`);
-      if (applied === undefined) {
+      if (h.op.type === 'read') continue;
+      const effect = first_result.get(`${h.client}#${h.seq}`);
+      if (effect !== undefined && effect.index <= h.commit_at_invoke) {
+        throw this.failure(
+          'linearizability',
+          `${h.client} seq ${h.seq} took effect at index ${effect.index}, but ${h.commit_at_invoke} was committed before it was invoked`,
+        );
+      }
+      if (h.result === null) continue;
+      if (effect === undefined) {
         throw this.failure('lost write', `${h.client} seq ${h.seq} ${canonicalJson(h.op)} was acknowledged but is not in the agreed log`);
       }
-      if (canonicalJson(applied) !== canonicalJson(h.result)) {
-        throw this.failure('lost write', `${h.client} seq ${h.seq} was answered ${canonicalJson(h.result)} but took effect as ${canonicalJson(applied)}`);
+      if (canonicalJson(effect.result) !== canonicalJson(h.result)) {
+        throw this.failure('lost write', `${h.client} seq ${h.seq} was answered ${canonicalJson(h.result)} but took effect as ${canonicalJson(effect.result)}`);
       }
     }
   }

@@ -1,0 +1,33 @@
+import { Flags } from '@oclif/core';
+import type { KvOperation } from '../lib/supervisor/kv-client.js';
+import { parseDurationMs } from '../lib/util/units.js';
+import { UserError } from '../lib/util/errors.js';
+import { DslabCommand } from './base.js';
+
+/** A value typed on the command line: JSON when it parses (5, "x", null), else the text itself. */
+export function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export function parseKey(text: string): string | number {
+  return /^-?\d+$/.test(text) ? Number(text) : text;
+}
+
+/** Shared by the kv subcommands: one operation through the supervisor's kv client. */
+export abstract class KvCommand extends DslabCommand {
+  static override flags = {
+    timeout: Flags.string({ default: '5s', description: 'give up after this long (retrying on the leader meanwhile)', helpValue: 'DURATION' }),
+  };
+
+  protected async runOperation(flags: { cluster?: string; timeout: string }, op: KvOperation): Promise<unknown> {
+    const timeout_ms = parseDurationMs(flags.timeout, '--timeout');
+    const result = await this.client(flags.cluster).act({ type: 'kv', op, timeout_ms });
+    if (result.outcome !== 'ok') throw new UserError(result.description);
+    this.log(result.description);
+    return result;
+  }
+}

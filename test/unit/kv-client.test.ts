@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { MessageBody } from '../../src/lib/protocol/messages.js';
+import { KvClient, type KvTransport } from '../../src/lib/supervisor/kv-client.js';
+import { IndefiniteError } from '../../src/lib/util/errors.js';
+
+/** A fake cluster: `answer` decides each reply (or throws) from the node and body. */
+function transport(answer: (dest: string, body: MessageBody) => MessageBody, leader: string | null = null, up = ['n1', 'n2', 'n3']) {
+  let now = 0;
+  const sent: { dest: string; body: MessageBody }[] = [];
+  const fake: KvTransport = {
+    request: async (_client, dest, body) => {
+      sent.push({ dest, body });
+      now += 10;
+      return answer(dest, body);
+    },
+    leader: () => leader,
+    upNodes: () => up,
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+    },
+  };
+  return { fake, sent };
+}
+
+describe('kv client', () => {
+  it('goes to the leader and reports an ok read with its value', async () => {
+    const { fake, sent } = transport(() => ({ type: 'read_ok', value: 7 }), 'n2');
+    const outcome = await new KvClient(fake, 'c1').run({ f: 'read', key: 'x' });
+    expect(outcome).toEqual({ outcome: 'ok', result: 7, node: 'n2', attempts: 1 });
+    expect(sent[0]).toEqual({ dest: 'n2', body: { type: 'read', key: 'x' } });
+  });
+
+  it('treats error 20 on a read as the key being absent', async () => {
+    const { fake } = transport(() => ({ type: 'error', code: 20, text: 'not found' }));
+    expect(await new KvClient(fake, 'c1').run({ f: 'read', key: 'x' })).toMatchObject({ outcome: 'ok', result: null });
+  });
+
+  it('follows a not-leader redirect', async () => {
+    const { fake, sent } = transport((dest) => (dest === 'n3' ? { type: 'write_ok' } : { type: 'error', code: 11, text: 'not leader', leader: 'n3' }));
+    const outcome = await new KvClient(fake, 'c1').run({ f: 'write', key: 'x', value: 1 });
+    expect(outcome).toMatchObject({ outcome: 'ok', node: 'n3', attempts: 2 });
+    expect(sent.map((s) => s.dest)).toEqual(['n1', 'n3']);
+  });
+
+  it('reports a definite failure as fail', async () => {
+    const { fake } = transport(() => ({ type: 'error', code: 22, text: 'expected 1' }), 'n1');
+    expect(await new KvClient(fake, 'c1').run({ f: 'cas', key: 'x', from: 1, to: 2 })).toMatchObject({ outcome: 'fail', error: { code: 22 } });
+  });
+
+  it('retries a write after a timeout with the same seq, and calls a later failure unknown', async () => {
+    let calls = 0;
+    const { fake, sent } = transport(() => {
+      calls++;
+      if (calls === 1) throw new IndefiniteError('timed out');
+      return { type: 'error', code: 22, text: 'precondition failed' };
+    }, 'n1');
+    const client = new KvClient(fake, 'c4');
+    const outcome = await client.run({ f: 'cas', key: 'x', from: 1, to: 2 });
+    expect(outcome.outcome).toBe('unknown');
+    expect(sent.map((s) => s.body.seq)).toEqual([1, 1]);
+    expect(sent.every((s) => s.body.client === 'c4')).toBe(true);
+    const next = await client.run({ f: 'write', key: 'x', value: 3 });
+    expect(next.outcome).toBe('fail');
+    expect(sent.at(-1)!.body.seq).toBe(2);
+  });
+
+  it('gives up at the deadline: unknown for a write that may have happened, fail for a read', async () => {
+    const timeouts = transport(() => {
+      throw new IndefiniteError('timed out');
+    }, 'n1');
+    expect(await new KvClient(timeouts.fake, 'c1').run({ f: 'write', key: 'x', value: 1 }, 100)).toMatchObject({ outcome: 'unknown', node: null });
+    const reads = transport(() => {
+      throw new IndefiniteError('timed out');
+    }, 'n1');
+    const read = await new KvClient(reads.fake, 'c1').run({ f: 'read', key: 'x' }, 100);
+    expect(read.outcome).toBe('fail');
+    expect(read.error!.text).toMatch(/no answer within 100 ms/);
+  });
+});
