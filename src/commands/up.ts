@@ -2,8 +2,21 @@ import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
 import { init_timeout_ms_default, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
 import { formatEvent } from '../lib/format.js';
-import { parseDurationMs } from '../lib/util/units.js';
+import { parseDurationMs, parseDurationRangeMs } from '../lib/util/units.js';
 import { systems } from '../lib/systems.js';
+
+function systemOptions(flags: { 'election-timeout'?: string; heartbeat?: string; 'snapshot-every'?: number; read?: string }): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  if (flags['election-timeout']) {
+    const range = parseDurationRangeMs(flags['election-timeout'], '--election-timeout');
+    options.election_timeout_ms_min = range.min_ms;
+    options.election_timeout_ms_max = range.max_ms;
+  }
+  if (flags.heartbeat) options.heartbeat_interval_ms = parseDurationMs(flags.heartbeat, '--heartbeat');
+  if (flags['snapshot-every'] !== undefined) options.snapshot_every = flags['snapshot-every'];
+  if (flags.read) options.read = flags.read;
+  return options;
+}
 
 export default class Up extends DslabCommand {
   static override summary = 'Start a cluster: one supervisor and N node processes.';
@@ -22,6 +35,10 @@ export default class Up extends DslabCommand {
     name: Flags.string({ description: 'cluster name (default: the system name)', helpValue: 'NAME' }),
     seed: Flags.integer({ description: 'seed for random fault choices (default: random, printed)', min: 0 }),
     detach: Flags.boolean({ char: 'd', description: 'start in the background and return once every node answered init' }),
+    'election-timeout': Flags.string({ description: 'raft: randomized election timeout range', helpValue: '150-300ms' }),
+    heartbeat: Flags.string({ description: 'raft: leader heartbeat interval', helpValue: 'DURATION' }),
+    'snapshot-every': Flags.integer({ min: 0, description: 'raft: take a snapshot every N applied entries (0: never)' }),
+    read: Flags.string({ options: ['index', 'serializable'], description: 'raft: index = linearizable ReadIndex reads (default); serializable = local, possibly stale reads' }),
     'init-timeout': Flags.string({ default: `${init_timeout_ms_default / 1000}s`, description: 'how long each node has to answer init', helpValue: 'DURATION' }),
   };
 
@@ -34,6 +51,7 @@ export default class Up extends DslabCommand {
       name: flags.name ?? flags.cluster,
       seed: flags.seed,
       init_timeout_ms: parseDurationMs(flags['init-timeout'], '--init-timeout'),
+      options: systemOptions(flags),
     });
     if (flags.detach) {
       const info = await startDetached(config);

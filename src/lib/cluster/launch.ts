@@ -20,6 +20,8 @@ export interface UpOptions {
   seed?: number;
   init_timeout_ms: number;
   cwd?: string;
+  /** System options (raft timeouts, snapshot interval, read mode), checked here and passed to every node. */
+  options?: Record<string, unknown>;
 }
 
 /** Checks the options and builds the supervisor's config; throws UserError on bad input. */
@@ -50,6 +52,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     home,
     cwd: options.cwd ?? process.cwd(),
     init_timeout_ms: options.init_timeout_ms,
+    options: checkSystemOptions(options.options ?? {}),
   };
 }
 
@@ -96,4 +99,16 @@ export async function startDetached(config: SupervisorConfig): Promise<ClusterIn
   const info = readClusterInfo(paths.info);
   if (!info) throw new UserError(`the supervisor started but wrote no ${paths.info}`);
   return info;
+}
+
+/** Raft's default election timeout floor; a heartbeat must come faster than it. */
+const election_timeout_ms_min_default = 300;
+
+function checkSystemOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const heartbeat = options.heartbeat_interval_ms as number | undefined;
+  const floor = (options.election_timeout_ms_min as number | undefined) ?? election_timeout_ms_min_default;
+  if (heartbeat !== undefined && (heartbeat <= 0 || heartbeat >= floor)) {
+    throw new UserError(`--heartbeat must be above 0 and below the election timeout's lower bound (${floor}ms)`);
+  }
+  return options;
 }

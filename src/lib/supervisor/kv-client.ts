@@ -1,5 +1,5 @@
 import { definite_error_codes, error_codes, type MessageBody } from '../protocol/messages.js';
-import { IndefiniteError, errorMessage } from '../util/errors.js';
+import { IndefiniteError, errorMessage, UserError } from '../util/errors.js';
 
 /**
  * A key-value client speaking Maelstrom's lin-kv messages (read, write, cas,
@@ -49,13 +49,27 @@ export class KvClient {
   private seq = 0;
   private rotation = 0;
   private target: string | null = null;
+  /** An operation is in flight; the next must wait (dedupe keeps one seq per client). */
+  busy = false;
 
   constructor(
     private readonly transport: KvTransport,
     readonly client: string,
+    /** Chosen by the caller (a workload's client), as opposed to taken from the pool. */
+    readonly named = false,
   ) {}
 
   async run(op: KvOperation, timeout_ms = kv_timeout_ms_default): Promise<KvOutcome> {
+    if (this.busy) throw new UserError(`kv client ${this.client} already has an operation in flight; a client runs one at a time`);
+    this.busy = true;
+    try {
+      return await this.attempt(op, timeout_ms);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async attempt(op: KvOperation, timeout_ms: number): Promise<KvOutcome> {
     const deadline = this.transport.now() + timeout_ms;
     // One sequence number per operation: retries reuse it, so a node that dedupes applies a write once.
     const body = requestBody(op, this.client, ++this.seq);

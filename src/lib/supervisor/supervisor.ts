@@ -41,6 +41,8 @@ export interface SupervisorConfig {
   /** Working directory of the node processes (so a --bin path relative to the user's directory works). */
   cwd: string;
   init_timeout_ms: number;
+  /** System options for the nodes, passed as JSON in DSLAB_OPTIONS. */
+  options?: Record<string, unknown>;
 }
 
 type MisbehaviourKind = 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure';
@@ -217,6 +219,7 @@ export class Supervisor {
       DSLAB_NODE_ID: node.id,
       DSLAB_DATA_DIR: this.paths.dataDir(node.id),
       DSLAB_CLUSTER: this.config.name,
+      DSLAB_OPTIONS: JSON.stringify(this.config.options ?? {}),
     };
     const proc = new NodeProcess(this.config.command, { cwd: this.config.cwd, env }, node.log, {
       onLine: (line) => this.onNodeLine(node, line),
@@ -518,19 +521,27 @@ export class Supervisor {
         return { description: `${action.dest} answered ${reply.type}`, reply };
       }
       case 'kv': {
-        const client = action.client ?? 'c1';
-        let kv = this.kvClients.get(client);
-        if (!kv) {
-          if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
-          kv = new KvClient(this.kvTransport, client);
-          this.kvClients.set(client, kv);
-        }
+        const kv = this.kvClient(action.client);
         const outcome = await kv.run(action.op as KvOperation, action.timeout_ms);
         return { description: describeKvOutcome(action.op as KvOperation, outcome), ...outcome };
       }
       case 'down':
         return { description: 'stopping the cluster' };
     }
+  }
+
+  /**
+   * The named client, or an idle one from the pool: a client has one operation
+   * in flight at a time, which is what exactly-once dedupe by (client, seq) needs.
+   */
+  private kvClient(id: string | undefined): KvClient {
+    let kv = id ? this.kvClients.get(id) : [...this.kvClients.values()].find((c) => !c.busy && !c.named);
+    if (kv) return kv;
+    if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
+    const clientId = id ?? `c${1 + this.kvClients.size + kv_clients_max}`;
+    kv = new KvClient(this.kvTransport, clientId, id !== undefined);
+    this.kvClients.set(clientId, kv);
+    return kv;
   }
 
   private startNemesis(seed: number, interval_ms: number, duration_ms: number): ActionResult {

@@ -26,6 +26,18 @@ export function parsePercent(text: string, what = 'percentage'): number {
   return percent / 100;
 }
 
+/** Parses a range such as "150-300ms" or "150ms-1s" (the unit of the second part applies to a bare first part). */
+export function parseDurationRangeMs(text: string, what = 'range'): { min_ms: number; max_ms: number } {
+  const parts = text.split('-');
+  if (parts.length !== 2) throw new UserError(`bad ${what} "${text}": expected a range like 150-300ms`);
+  const unit = /(ms|s|m|h)\s*$/.exec(parts[1]!)?.[1] ?? '';
+  const first = /[a-z]\s*$/.test(parts[0]!) ? parts[0]! : `${parts[0]}${unit}`;
+  const min_ms = parseDurationMs(first, what);
+  const max_ms = parseDurationMs(parts[1]!, what);
+  if (min_ms <= 0 || max_ms < min_ms) throw new UserError(`bad ${what} "${text}": the range must be positive and ordered`);
+  return { min_ms, max_ms };
+}
+
 export function formatDurationMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)}s`;

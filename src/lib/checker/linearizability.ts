@@ -1,0 +1,350 @@
+/**
+ * Linearizability checker for key-value histories.
+ *
+ * The approach follows Porcupine: the history is split per key (a key-value store
+ * is linearizable iff each key's register is, so keys are checked independently),
+ * and each key is searched with the Wing & Gong / Lowe algorithm: call and return
+ * entries in one doubly linked list ordered by time; an operation may be linearized
+ * next when its call comes before every pending return; linearized operations are
+ * lifted out of the list and put back when the search backtracks; every
+ * (set of linearized operations, register state) already explored is remembered so
+ * it is never explored twice.
+ *
+ * Model: one register per key, initially absent.
+ *   read (ok)             requires state == result (null = absent)
+ *   read (fail, error 20) the key was absent: same as an ok read of null
+ *   write / delete        sets the state (delete sets absent)
+ *   cas (ok)              requires state == from, sets to
+ *   cas (fail)            requires state != from (the precondition was observed false);
+ *                         with an error code other than 20/22 it is dropped
+ *   other failures        dropped: they did not take effect and observed nothing
+ *   unknown write/cas/delete  may take effect once at any time after its call, or never
+ *   unknown read          dropped (observed nothing we know of)
+ *
+ * Indefinite operations are the expensive part of such searches (each can be
+ * linearized anywhere after its call). Two reductions keep them cheap without
+ * losing any linearization:
+ *  - an indefinite operation is only linearized immediately before an operation
+ *    that needs it: one that requires the value it wrote, or a failed cas whose
+ *    `from` equals the value it overwrote. Any valid order can be rearranged into
+ *    that form by moving indefinite operations later (their return is at infinity,
+ *    so this never breaks real-time order) or dropping the ones nothing needs.
+ *  - before searching, an indefinite operation whose written value nobody requires
+ *    and after whose call no cas failed is dropped outright (by the same argument).
+ *
+ * No I/O here; the only clock read is for the time budget.
+ */
+import type { Operation, Value } from './history.js';
+import { error_code_key_does_not_exist, error_code_precondition_failed, formatOperation, formatValue, validateOperation } from './history.js';
+
+/** Whole-check time budget when the caller gives none. */
+export const check_timeout_ms_default = 10_000;
+/** Time spent shrinking a counterexample, on top of the check itself. */
+export const shrink_timeout_ms_default = 2_000;
+/** Most linearizability checks one shrink may run. */
+export const shrink_checks_max = 2_000;
+/** Time budget for each check while shrinking; a check that runs out counts as "not shown invalid". */
+export const shrink_check_timeout_ms = 200;
+/** Memo budget per key search, in UTF-16 code units of memo keys (about 2 bytes each). */
+export const search_memo_chars_max = 64_000_000;
+/** The search reads the clock once per this many steps. */
+export const search_clock_check_interval_steps = 1_024;
+
+export interface CheckOptions {
+  /** Total budget for checking; 'unknown' when exceeded. */
+  timeout_ms?: number;
+  /** Budget for shrinking a counterexample once a violation is found. */
+  shrink_timeout_ms?: number;
+  /** Clock in milliseconds; injectable for tests. Defaults to performance.now. */
+  now_ms?: () => number;
+}
+
+export type CheckVerdict = 'valid' | 'invalid' | 'unknown';
+
+export interface Violation {
+  key: string;
+  /** A small set of this key's operations that together cannot be linearized, in call order. */
+  ops: Operation[];
+  explanation: string;
+  /** How many operations the key had in the history. */
+  key_ops: number;
+}
+
+export interface CheckResult {
+  result: CheckVerdict;
+  /** Keys whose check finished. */
+  keys_checked: number;
+  /** Operations on the keys whose check finished. */
+  ops_checked: number;
+  elapsed_ms: number;
+  violation?: Violation;
+  /** Why the result is 'unknown'. */
+  reason?: string;
+}
+
+// ---------------------------------------------------------------------------
+// The register model over interned values: every distinct value of a key gets a
+// small integer, 0 meaning absent, so states compare as integers.
+
+const absent_state = 0;
+
+const kind_equal = 0; // requires state == a
+const kind_not_equal = 1; // requires state != a
+const kind_set = 2; // state := a
+const kind_cas = 3; // requires state == a, state := b
+
+interface SearchOp {
+  source: Operation;
+  kind: number;
+  a: number;
+  b: number;
+  call_ms: number;
+  /** Infinity for indefinite operations. */
+  return_ms: number;
+  indefinite: boolean;
+}
+
+class ValueTable {
+  private readonly ids = new Map<string, number>();
+  private readonly values: Value[] = [];
+
+  id(value: Value | null | undefined): number {
+    if (value === null || value === undefined) return absent_state;
+    // The type prefix keeps 1 and "1" apart.
+    const name = `${typeof value === 'number' ? 'n' : 's'}${value}`;
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      this.values.push(value);
+      id = this.values.length;
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+
+  value(id: number): Value | null {
+    return id === absent_state ? null : this.values[id - 1]!;
+  }
+}
+
+/** Translates an operation into the model, or null when it tells nothing about the register. */
+function toSearchOp(op: Operation, values: ValueTable): SearchOp | null {
+  const indefinite = op.outcome === 'unknown';
+  const base = { source: op, call_ms: op.call_ms, return_ms: indefinite ? Infinity : op.return_ms!, indefinite, b: 0 };
+  switch (op.f) {
+    case 'read':
+      if (op.outcome === 'ok') return { ...base, kind: kind_equal, a: values.id(op.result) };
+      if (op.outcome === 'fail' && op.error === error_code_key_does_not_exist) return { ...base, kind: kind_equal, a: absent_state };
+      return null;
+    case 'write':
+      return op.outcome === 'fail' ? null : { ...base, kind: kind_set, a: values.id(op.value) };
+    case 'delete':
+      return op.outcome === 'fail' ? null : { ...base, kind: kind_set, a: absent_state };
+    case 'cas':
+      if (op.outcome !== 'fail') return { ...base, kind: kind_cas, a: values.id(op.from), b: values.id(op.to) };
+      if (op.error === undefined || op.error === error_code_precondition_failed || op.error === error_code_key_does_not_exist) {
+        return { ...base, kind: kind_not_equal, a: values.id(op.from) };
+      }
+      return null;
+  }
+}
+
+/** The value an operation writes when it takes effect, or -1 if it writes nothing. */
+function writtenState(op: SearchOp): number {
+  if (op.kind === kind_set) return op.a;
+  if (op.kind === kind_cas) return op.b;
+  return -1;
+}
+
+/** The value an operation requires the register to hold, or -1 if none. */
+function requiredState(op: SearchOp): number {
+  return op.kind === kind_equal || op.kind === kind_cas ? op.a : -1;
+}
+
+/**
+ * Drops indefinite operations no linearization needs: nothing requires the value
+ * they write and no cas failed after their call. Repeats, since dropping an
+ * indefinite cas can leave another write unneeded.
+ */
+function dropUnneededIndefinite(ops: SearchOp[]): SearchOp[] {
+  let current = ops;
+  for (let round = 0; round <= ops.length; round++) {
+    const required = new Map<number, number>();
+    let lastFailedCasReturn_ms = -Infinity;
+    for (const op of current) {
+      const state = requiredState(op);
+      if (state >= 0) required.set(state, (required.get(state) ?? 0) + 1);
+      if (op.kind === kind_not_equal) lastFailedCasReturn_ms = Math.max(lastFailedCasReturn_ms, op.return_ms);
+    }
+    const kept = current.filter((op) => {
+      if (!op.indefinite) return true;
+      const written = writtenState(op);
+      // An indefinite cas requiring its own written value is a no-op; it cannot help anyone.
+      const requiredByOthers = (required.get(written) ?? 0) - (requiredState(op) === written ? 1 : 0);
+      return requiredByOthers > 0 || lastFailedCasReturn_ms >= op.call_ms;
+    });
+    if (kept.length === current.length) return kept;
+    current = kept;
+  }
+  return current;
+}
+
+// ---------------------------------------------------------------------------
+// The search.
+
+type SearchOutcome = 'linearizable' | 'not_linearizable' | 'gave_up';
+
+interface Entry {
+  op: number;
+  is_call: boolean;
+  time_ms: number;
+  prev: Entry | null;
+  next: Entry | null;
+}
+
+interface Deadline {
+  at_ms: number;
+  now_ms: () => number;
+}
+
+/**
+ * Searches for a linearization of one key's operations. Returns 'gave_up' when the
+ * deadline passes or the memo budget runs out.
+ */
+function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutcome {
+  const ops = dropUnneededIndefinite([...allOps]).sort((x, y) => x.call_ms - y.call_ms);
+  const count = ops.length;
+  let definiteLeft = 0;
+  for (const op of ops) if (!op.indefinite) definiteLeft++;
+  if (definiteLeft === 0) return 'linearizable';
+
+  // Entries in time order. At equal times calls sort first, so touching intervals count as concurrent.
+  const entries: Entry[] = [];
+  const callEntries: Entry[] = [];
+  const returnEntries: (Entry | null)[] = [];
+  ops.forEach((op, index) => {
+    const call: Entry = { op: index, is_call: true, time_ms: op.call_ms, prev: null, next: null };
+    callEntries.push(call);
+    entries.push(call);
+    if (op.indefinite) {
+      returnEntries.push(null);
+    } else {
+      const ret: Entry = { op: index, is_call: false, time_ms: op.return_ms, prev: null, next: null };
+      returnEntries.push(ret);
+      entries.push(ret);
+    }
+  });
+  entries.sort((x, y) => x.time_ms - y.time_ms || (x.is_call === y.is_call ? x.op - y.op : x.is_call ? -1 : 1));
+  const head: Entry = { op: -1, is_call: false, time_ms: -Infinity, prev: null, next: null };
+  let tail = head;
+  for (const entry of entries) {
+    entry.prev = tail;
+    tail.next = entry;
+    tail = entry;
+  }
+
+  const unlink = (entry: Entry): void => {
+    entry.prev!.next = entry.next;
+    if (entry.next) entry.next.prev = entry.prev;
+  };
+  // Relinking in the reverse order of unlinking restores the list exactly.
+  const relink = (entry: Entry): void => {
+    entry.prev!.next = entry;
+    if (entry.next) entry.next.prev = entry;
+  };
+
+  const linearized = new Uint32Array((count + 31) >>> 5);
+  const memo = new Set<string>();
+  let memoChars = 0;
+
+  // Memo key: state, pending obligation, and the linearized set. Every op before the
+  // first one still in the list is linearized, so only the words from there on vary.
+  const memoKey = (state: number, obligation: number): string => {
+    const first = head.next === null ? count : head.next.op;
+    let last = linearized.length - 1;
+    while (last >= 0 && linearized[last] === 0) last--;
+    let key = `${state},${obligation},${first >>> 5}:`;
+    for (let word = first >>> 5; word <= last; word++) {
+      const bits = linearized[word]!;
+      key += String.fromCharCode(bits & 0xffff, bits >>> 16);
+    }
+    return key;
+  };
+
+  const stackOps: number[] = [];
+  const stackPrevStates: number[] = [];
+  let state = absent_state;
+  // After an indefinite op moved the register from p to state, obligation is p: the next
+  // op must need that change (see the module comment). -1 when there is none.
+  let obligation = -1;
+  let entry: Entry | null = head.next;
+  let steps = 0;
+
+  for (;;) {
+    if (++steps % search_clock_check_interval_steps === 0 && deadline.now_ms() > deadline.at_ms) return 'gave_up';
+
+    if (entry === null || !entry.is_call) {
+      // No pending call can go next: undo the last choice and try the one after it.
+      const index = stackOps.pop();
+      if (index === undefined) return 'not_linearizable';
+      state = stackPrevStates.pop()!;
+      const op = ops[index]!;
+      const ret = returnEntries[index];
+      if (ret) relink(ret);
+      relink(callEntries[index]!);
+      linearized[index >>> 5]! &= ~(1 << (index & 31));
+      if (!op.indefinite) definiteLeft++;
+      const top = stackOps.length - 1;
+      obligation = top >= 0 && ops[stackOps[top]!]!.indefinite ? stackPrevStates[top]! : -1;
+      entry = callEntries[index]!.next;
+      continue;
+    }
+
+    const index = entry.op;
+    const op = ops[index]!;
+    const next = step(op, state, obligation);
+    if (next >= 0) {
+      linearized[index >>> 5]! |= 1 << (index & 31);
+      unlink(callEntries[index]!);
+      const ret = returnEntries[index];
+      if (ret) unlink(ret);
+      const nextObligation = op.indefinite ? state : -1;
+      const key = memoKey(next, nextObligation);
+      if (!memo.has(key)) {
+        memo.add(key);
+        memoChars += key.length;
+        if (memoChars > search_memo_chars_max) return 'gave_up';
+        stackOps.push(index);
+        stackPrevStates.push(state);
+        state = next;
+        obligation = nextObligation;
+        if (!op.indefinite && --definiteLeft === 0) return 'linearizable';
+        entry = head.next;
+        continue;
+      }
+      if (ret) relink(ret);
+      relink(callEntries[index]!);
+      linearized[index >>> 5]! &= ~(1 << (index & 31));
+    }
+    entry = entry.next;
+  }
+}
+
+/** The register state after linearizing op now, or -1 if it cannot go now. */
+function step(op: SearchOp, state: number, obligation: number): number {
+  if (obligation >= 0) {
+    const needsChange = requiredState(op) === state || (op.kind === kind_not_equal && op.a === obligation);
+    if (!needsChange) return -1;
+  }
+  switch (op.kind) {
+    case kind_equal:
+      return op.a === state ? state : -1;
+    case kind_not_equal:
+      return op.a !== state ? state : -1;
+    case kind_set:
+      // An indefinite op that changes nothing is the same as never taking effect.
+      return op.indefinite && op.a === state ? -1 : op.a;
+    default:
+      if (op.a !== state) return -1;
+      return op.indefinite && op.b === state ? -1 : op.b;
+  }
+}

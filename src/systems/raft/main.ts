@@ -1,0 +1,206 @@
+/**
+ * The Raft key-value node: the pure core (core.ts) and state machine (kv.ts)
+ * driven by real stdio, real timers and real fsync. Clients speak Maelstrom's
+ * lin-kv messages (read, write, cas) plus delete.
+ */
+import { performance } from 'node:perf_hooks';
+import { Node } from '../../lib/runtime/node.js';
+import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
+import { readRaftOptions } from './options.js';
+import { type LogEntry, RaftCore, type RaftMessage, raft_message_types, type Ready } from './core.js';
+import { type KvCommand, type KvOp, KvStateMachine } from './kv.js';
+import { RaftStorage } from './storage.js';
+
+const node = new Node();
+const options = readRaftOptions(process.env);
+let core: RaftCore;
+let storage: RaftStorage;
+let kv = new KvStateMachine();
+/** Clients waiting for the entry they proposed: index -> term and request. */
+const waitingWrites = new Map<number, { term: number; request: Envelope }>();
+const waitingReads = new Map<string, Envelope>();
+let nextReadId = 0;
+let appliedSinceSnapshot = 0;
+let rolledBackEntries = 0;
+let timer: NodeJS.Timeout | null = null;
+
+const monotonicMs = () => performance.now();
+
+node.onInit(() => {
+  const dir = process.env.DSLAB_DATA_DIR ?? '.';
+  const opened = RaftStorage.open(dir);
+  storage = opened.storage;
+  if (opened.truncated_bytes > 0) node.log(`cut a torn tail of ${opened.truncated_bytes} bytes from the log`);
+  core = new RaftCore({
+    id: node.id,
+    peers: node.peers(),
+    config: options.raft,
+    persisted: opened.persisted,
+    random: Math.random,
+    now_ms: monotonicMs(),
+  });
+  node.log(`starting at term ${opened.persisted.hard_state.term} with ${opened.persisted.entries.length} log entries${opened.persisted.snapshot ? ` after a snapshot at ${opened.persisted.snapshot.index}` : ''}`);
+  pump();
+});
+
+for (const type of raft_message_types) {
+  node.on(type, (message) => {
+    core.tick(monotonicMs());
+    core.step(message.src, message.body as unknown as RaftMessage);
+    pump();
+  });
+}
+
+function notLeader(request: Envelope, leader: string | null): void {
+  node.reply(request, { type: 'error', code: error_codes.temporarily_unavailable, text: leader ? `not the leader; try ${leader}` : 'no leader right now', ...(leader ? { leader } : {}) });
+}
+
+function propose(request: Envelope, op: KvOp): void {
+  const body = request.body;
+  // Clients that send (client, seq) get exactly-once writes; others get a session of their own per request.
+  const command: KvCommand =
+    typeof body.client === 'string' && Number.isSafeInteger(body.seq)
+      ? { client: body.client, seq: body.seq as number, op }
+      : { client: `${request.src}/${node.id}/${String(body.msg_id)}`, seq: 1, op };
+  core.tick(monotonicMs());
+  const result = core.propose(command);
+  if (!result.ok) {
+    if (result.error === 'not_leader') notLeader(request, result.leader);
+    else node.replyError(request, error_codes.temporarily_unavailable, result.error === 'busy' ? 'too many uncommitted entries; slow down' : 'leadership is being transferred');
+    return;
+  }
+  waitingWrites.set(result.index, { term: result.term, request });
+  pump();
+}
+
+node.on('write', (m) => propose(m, { type: 'write', key: m.body.key, value: m.body.value }));
+node.on('cas', (m) => propose(m, { type: 'cas', key: m.body.key, from: m.body.from, to: m.body.to, create_if_not_exists: m.body.create_if_not_exists === true }));
+node.on('delete', (m) => propose(m, { type: 'delete', key: m.body.key }));
+
+node.on('read', (request) => {
+  if (options.read_mode === 'serializable') {
+    // Labelled as such: a local read may be stale.
+    node.reply(request, kv.read(request.body.key) as MessageBody);
+    return;
+  }
+  const id = `r${nextReadId++}`;
+  core.tick(monotonicMs());
+  const result = core.readIndex(id);
+  if (!result.ok) {
+    if (result.error === 'not_leader') notLeader(request, result.leader);
+    else node.replyError(request, error_codes.temporarily_unavailable, result.error === 'busy' ? 'too many reads waiting' : 'leadership is being transferred');
+    return;
+  }
+  waitingReads.set(id, request);
+  pump();
+});
+
+node.on('transfer_leadership', (request) => {
+  core.tick(monotonicMs());
+  const result = core.transferLeadership(String(request.body.target));
+  if (result.ok) node.reply(request, { type: 'transfer_leadership_ok' });
+  else if (result.error === 'not_leader') notLeader(request, result.leader);
+  else node.replyError(request, error_codes.malformed_request, result.error === 'unknown_node' ? `unknown node ${String(request.body.target)}` : 'already the leader');
+  pump();
+});
+
+/** Hands everything the core produced to disk, the network and the state machine, in the order safety needs. */
+function pump(): void {
+  while (core.hasReady()) handleReady(core.ready());
+  reportState();
+  if (timer) clearTimeout(timer);
+  timer = setTimeout(
+    () => {
+      core.tick(monotonicMs());
+      pump();
+    },
+    Math.max(0, core.nextTimerMs() - monotonicMs()),
+  );
+}
+
+function handleReady(ready: Ready): void {
+  if (ready.log_truncate_from !== null && ready.log_truncate_from <= lastDurableIndex) {
+    rolledBackEntries += lastDurableIndex - ready.log_truncate_from + 1;
+  }
+  storage.persist(ready, () => logAfter(core.currentSnapshot()?.index ?? 0));
+  if (ready.log_truncate_from !== null) lastDurableIndex = ready.entries.at(-1)?.index ?? ready.log_truncate_from - 1;
+  for (const message of ready.messages) node.send(message.to, message.body as unknown as MessageBody);
+  if (ready.apply_snapshot) {
+    kv = KvStateMachine.restore(ready.apply_snapshot.data as never);
+    for (const [index, waiting] of waitingWrites) {
+      // Entries the snapshot covers were committed, but we cannot tell whose they were: let the client retry.
+      if (index <= ready.apply_snapshot.index) {
+        node.replyError(waiting.request, error_codes.crash, 'outcome unknown: replaced by a snapshot; retry with the same seq');
+        waitingWrites.delete(index);
+      }
+    }
+  }
+  for (const entry of ready.committed) applyEntry(entry);
+  for (const read of ready.read_states) {
+    const request = waitingReads.get(String(read.request_id));
+    if (!request) continue;
+    waitingReads.delete(String(read.request_id));
+    node.reply(request, kv.read(request.body.key) as MessageBody);
+  }
+  for (const id of ready.reads_dropped) {
+    const request = waitingReads.get(String(id));
+    if (!request) continue;
+    waitingReads.delete(String(id));
+    notLeader(request, core.state().leader);
+  }
+  maybeSnapshot();
+}
+let lastDurableIndex = 0;
+
+function applyEntry(entry: LogEntry): void {
+  if (entry.op !== null) {
+    const applied = kv.apply(entry.op);
+    if (options.report_apply) node.reportApply(entry.index, entry.term, entry.op);
+    const waiting = waitingWrites.get(entry.index);
+    if (waiting) {
+      waitingWrites.delete(entry.index);
+      if (waiting.term === entry.term) node.reply(waiting.request, applied.result as MessageBody);
+      // Another leader's entry took this index, so ours can never commit there.
+      else notLeader(waiting.request, core.state().leader);
+    }
+  } else {
+    const waiting = waitingWrites.get(entry.index);
+    if (waiting) {
+      waitingWrites.delete(entry.index);
+      notLeader(waiting.request, core.state().leader);
+    }
+  }
+  appliedSinceSnapshot++;
+}
+
+function maybeSnapshot(): void {
+  if (options.snapshot_every <= 0 || appliedSinceSnapshot < options.snapshot_every) return;
+  appliedSinceSnapshot = 0;
+  core.compact(core.state().last_applied, kv.snapshot());
+  while (core.hasReady()) handleReady(core.ready());
+}
+
+function logAfter(index: number): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (let i = index + 1; i <= core.lastIndex(); i++) entries.push(core.entryAt(i)!);
+  return entries;
+}
+
+function reportState(): void {
+  const s = core.state();
+  node.reportState({
+    role: s.role,
+    term: s.term,
+    leader: s.leader,
+    voted_for: s.voted_for,
+    commit_index: s.commit_index,
+    last_applied: s.last_applied,
+    log_first_index: s.log_first_index,
+    log_last_index: s.log_last_index,
+    snapshot_index: s.snapshot_index,
+    rolled_back: rolledBackEntries,
+    read_mode: options.read_mode,
+  });
+}
+
+node.run();
