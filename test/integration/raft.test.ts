@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
+import { cleanup, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
+
+type State = { role?: string; term?: number; leader?: string; commit_index?: number; log_last_index?: number; rolled_back?: number };
+const stateOf = (node: NodeStatus) => node.state as State;
+
+describe('raft on real processes', () => {
+  let cwd: string;
+  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const leaderOf = async () => {
+    const s = await status();
+    return s.leader ? { id: s.leader, term: stateOf(s.nodes.find((n) => n.id === s.leader)!).term! } : undefined;
+  };
+
+  afterEach(async () => {
+    await cleanup(cwd);
+  });
+
+  it('keeps an acknowledged write readable after the leader is killed, and the old leader catches up', async () => {
+    cwd = makeWorkdir();
+    expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach')).exitCode).toBe(0);
+    const first = await waitFor('a leader', leaderOf);
+    const put = await dslab(cwd, 'kv', 'put', 'x', '42');
+    expect(put.exitCode, put.stderr).toBe(0);
+    expect((await dslab(cwd, 'kill', first.id)).stdout).toContain(`killed ${first.id} (leader)`);
+    const second = await waitFor('a new leader', async () => {
+      const leader = await leaderOf();
+      return leader && leader.id !== first.id ? leader : undefined;
+    });
+    expect(second.term).toBeGreaterThan(first.term);
+    const get = await dslab(cwd, 'kv', 'get', 'x');
+    expect(get.exitCode, get.stderr).toBe(0);
+    expect(get.stdout.trim()).toBe('x = 42');
+
+    expect((await dslab(cwd, 'restart', first.id)).exitCode).toBe(0);
+    expect((await dslab(cwd, 'kv', 'put', 'x', '43')).exitCode).toBe(0);
+    await waitFor('the restarted node to apply the new write', async () => {
+      const s = await status();
+      const leader = s.nodes.find((n) => n.id === s.leader)!;
+      const old = s.nodes.find((n) => n.id === first.id)!;
+      return old.status === 'up' && stateOf(old).commit_index === stateOf(leader).commit_index && stateOf(old).role === 'follower';
+    });
+  });
+
+  it('refuses writes on a leader cut into a minority, commits on the majority, and rolls back the old entries on heal', async () => {
+    cwd = makeWorkdir();
+    // Long timeouts keep the isolated leader in office long enough to accept a write it cannot commit.
+    expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--election-timeout', '1500-3000ms', '--heartbeat', '100ms')).exitCode).toBe(0);
+    const old = await waitFor('a leader', leaderOf);
+    expect((await dslab(cwd, 'kv', 'put', 'y', '"before"')).exitCode).toBe(0);
+    expect((await dslab(cwd, 'partition', '--isolate', old.id)).exitCode).toBe(0);
+    const lost = await dslab(cwd, 'send', old.id, '{"type":"write","key":"y","value":"lost","client":"c900","seq":1}', '--timeout', '1s');
+    expect(lost.exitCode).toBe(1);
+    expect(lost.stderr).toMatch(/did not answer write within 1s|not the leader/);
+
+    const fresh = await waitFor('a leader on the majority side', async () => {
+      const leader = await leaderOf();
+      return leader && leader.id !== old.id ? leader : undefined;
+    }, 30_000);
+    expect(fresh.term).toBeGreaterThan(old.term);
+    const kept = await dslab(cwd, 'kv', 'put', 'y', '"kept"', '--timeout', '10s');
+    expect(kept.exitCode, kept.stderr).toBe(0);
+
+    await dslab(cwd, 'heal');
+    await waitFor('the old leader to follow and drop its uncommitted entry', async () => {
+      const s = await status();
+      const node = stateOf(s.nodes.find((n) => n.id === old.id)!);
+      const leader = stateOf(s.nodes.find((n) => n.id === s.leader)!);
+      return node.role === 'follower' && (node.rolled_back ?? 0) >= 1 && node.commit_index === leader.commit_index;
+    }, 30_000);
+    const read = await dslab(cwd, 'kv', 'get', 'y');
+    expect(read.stdout.trim()).toBe('y = "kept"');
+  });
+});
