@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from './control/api.js';
 import { formatDurationMs } from './util/units.js';
+import type { LoadStats } from './workload/load.js';
 
 /** Plain-text views of cluster state; commands print what these return. */
 
@@ -109,9 +110,33 @@ export function formatEvent(event: ClusterEvent): string | null {
       return line(chalk.magenta(`nemesis ${event.phase} (seed ${event.seed})`));
     case 'notice':
       return line(event.text);
+    case 'load':
+      return event.phase === 'progress' ? null : line(`load ${event.phase}: ${formatLoadProgress(event.stats)}`);
     case 'client_result':
     case 'node_apply':
     case 'rates':
       return null;
   }
+}
+
+/** One line of workload progress, e.g. "1520 ops (ok 1490, fail 20, unknown 10), 498 ok/s, p50 3.1ms p99 12ms". */
+export function formatLoadProgress(stats: LoadStats): string {
+  const latency = stats.latency_ms ? `, p50 ${stats.latency_ms.p50}ms p99 ${stats.latency_ms.p99}ms` : '';
+  const skipped = stats.skipped ? `, ${stats.skipped} skipped (all clients busy)` : '';
+  return `${stats.completed} ops (ok ${stats.ok}, fail ${stats.fail}, unknown ${stats.unknown}), ${stats.throughput_per_s} ok/s${latency}${skipped}`;
+}
+
+export function formatLoadSummary(stats: LoadStats): string {
+  const rows = [['OP', 'OK', 'FAIL', 'UNKNOWN']];
+  for (const [f, tally] of Object.entries(stats.by_function).sort()) rows.push([f, String(tally.ok), String(tally.fail), String(tally.unknown)]);
+  rows.push(['total', String(stats.ok), String(stats.fail), String(stats.unknown)]);
+  const latency = stats.latency_ms
+    ? `latency of ok ops: p50 ${stats.latency_ms.p50} ms, p90 ${stats.latency_ms.p90} ms, p99 ${stats.latency_ms.p99} ms, max ${stats.latency_ms.max} ms`
+    : 'latency: no ok operations';
+  return [
+    `${stats.completed} operations in ${formatDurationMs(stats.elapsed_ms)}: ${stats.throughput_per_s} ok/s (offered ${stats.offered}${stats.skipped ? `, ${stats.skipped} skipped because every client was busy` : ''})`,
+    latency,
+    '',
+    table(rows, (cell, r) => (r === 0 ? chalk.bold(cell) : cell)),
+  ].join('\n');
 }

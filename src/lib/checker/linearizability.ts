@@ -348,3 +348,242 @@ function step(op: SearchOp, state: number, obligation: number): number {
       return op.indefinite && op.b === state ? -1 : op.b;
   }
 }
+
+// ---------------------------------------------------------------------------
+// Counterexamples: shrink an invalid key's operations to a few that still fail,
+// and say in words why.
+
+/** The value each required state comes from: ok/indefinite writes and cas `to`, plus the initial absent. */
+function writtenStates(ops: readonly SearchOp[]): Set<number> {
+  const written = new Set<number>([absent_state]);
+  for (const op of ops) {
+    const state = writtenState(op);
+    if (state >= 0) written.add(state);
+  }
+  return written;
+}
+
+/** An op that requires a value no op in the set could have written (an indefinite cas may simply never apply). */
+function findUnwrittenRequirement(ops: readonly SearchOp[]): SearchOp | undefined {
+  const written = writtenStates(ops);
+  return ops.find((op) => {
+    if (op.kind === kind_cas && op.indefinite) return false;
+    const required = requiredState(op);
+    return required >= 0 && !written.has(required);
+  });
+}
+
+interface Shrunk {
+  ops: SearchOp[];
+  /** True when no single op could be dropped (within budget). */
+  minimal: boolean;
+}
+
+/**
+ * Shrinks a non-linearizable set of ops. Candidate subsets must stay self-contained
+ * (every value required is written by some op in the subset), else a lone read of a
+ * value whose write was dropped would be a useless "minimal" counterexample. Steps:
+ * the shortest failing prefix in call order, then dropping halves, quarters, … and
+ * finally single ops until none can go, all within a check count and time budget.
+ */
+function shrinkCounterexample(all: readonly SearchOp[], now_ms: () => number, budget_ms: number): Shrunk {
+  const sorted = [...all].sort((x, y) => x.call_ms - y.call_ms);
+  const unwritten = findUnwrittenRequirement(sorted);
+  if (unwritten) return { ops: [unwritten], minimal: true };
+
+  const stop_ms = now_ms() + budget_ms;
+  let checks = 0;
+  let exhausted = false;
+  const stillInvalid = (subset: SearchOp[]): boolean => {
+    if (subset.length === 0 || findUnwrittenRequirement(subset)) return false;
+    const at_ms = now_ms();
+    if (checks >= shrink_checks_max || at_ms > stop_ms) {
+      exhausted = true;
+      return false;
+    }
+    checks++;
+    const deadline = { at_ms: Math.min(stop_ms, at_ms + shrink_check_timeout_ms), now_ms };
+    return searchKey(subset, deadline) === 'not_linearizable';
+  };
+
+  let current = sorted;
+  let low = 1;
+  let high = current.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (stillInvalid(current.slice(0, middle))) high = middle;
+    else low = middle + 1;
+  }
+  // Failing prefixes need not be monotone, so confirm before trusting the result.
+  if (low < current.length && stillInvalid(current.slice(0, low))) current = current.slice(0, low);
+
+  for (let size = current.length >>> 1; size >= 2; size >>>= 1) {
+    for (let start = 0; start < current.length; ) {
+      const candidate = [...current.slice(0, start), ...current.slice(start + size)];
+      if (stillInvalid(candidate)) current = candidate;
+      else start += size;
+    }
+  }
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let index = current.length - 1; index >= 0; index--) {
+      const candidate = [...current.slice(0, index), ...current.slice(index + 1)];
+      if (stillInvalid(candidate)) {
+        current = candidate;
+        changed = true;
+      }
+    }
+  }
+  return { ops: current, minimal: !exhausted };
+}
+
+/** "the read (…) returned 3": what the op says the register held. */
+function describeRequirement(op: SearchOp, values: ValueTable): string {
+  const described = `(${formatOperation(op.source)})`;
+  const value = formatValue(values.value(op.a));
+  if (op.kind === kind_cas) return `the cas ${described} found ${value}`;
+  if (op.kind === kind_not_equal) return `the failed cas ${described} found something other than ${value}`;
+  return op.a === absent_state ? `the read ${described} found the key absent` : `the read ${described} returned ${value}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Explains the common shapes in one sentence; falls back to the general statement. */
+function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTable, minimal: boolean): string {
+  const quotedKey = JSON.stringify(key);
+  const unwritten = findUnwrittenRequirement(ops);
+  if (unwritten) {
+    return `${capitalize(describeRequirement(unwritten, values))}, but no operation on key ${quotedKey} ever wrote ${formatValue(values.value(unwritten.a))}.`;
+  }
+
+  // Early value: the observer finished before any write of the value started.
+  for (const observer of ops) {
+    if (observer.kind !== kind_equal && !(observer.kind === kind_cas && !observer.indefinite)) continue;
+    if (observer.a === absent_state) continue;
+    const writers = ops.filter((op) => op !== observer && writtenState(op) === observer.a);
+    if (writers.length > 0 && writers.every((op) => op.call_ms > observer.return_ms)) {
+      const first = writers.reduce((x, y) => (y.call_ms < x.call_ms ? y : x));
+      return `${capitalize(describeRequirement(observer, values))}, but it finished before any write of that value started (the first: ${formatOperation(first.source)}).`;
+    }
+  }
+
+  // Stale value: every write of the value seen finished before another write started, which finished before the observer started.
+  for (const observer of ops) {
+    if (observer.kind !== kind_equal && !(observer.kind === kind_cas && !observer.indefinite)) continue;
+    const seen = observer.a;
+    const writers = ops.filter((op) => op !== observer && writtenState(op) === seen);
+    if (writers.some((op) => op.indefinite)) continue;
+    const writersDone_ms = Math.max(-Infinity, ...writers.map((op) => op.return_ms));
+    const overwriter = ops.find(
+      (op) =>
+        op !== observer &&
+        !op.indefinite &&
+        writtenState(op) >= 0 &&
+        writtenState(op) !== seen &&
+        op.call_ms > writersDone_ms &&
+        op.return_ms < observer.call_ms,
+    );
+    if (!overwriter) continue;
+    const newer = formatValue(values.value(writtenState(overwriter)));
+    const overwrite = `(${formatOperation(overwriter.source)})`;
+    const order =
+      writers.length === 0
+        ? `${overwrite} finished before it started and nothing ever made the key ${seen === absent_state ? 'absent' : formatValue(values.value(seen))} again`
+        : `every ${seen === absent_state ? 'delete' : `write of ${formatValue(values.value(seen))}`} finished before ${overwrite} started, and that finished before the ${observer.source.f} started`;
+    return `${capitalize(describeRequirement(observer, values))}, but ${order}, so it should have found ${newer} or a later value.`;
+  }
+
+  // Failed cas: `from` was written before the cas started and nothing could have changed it while the cas ran.
+  for (const failed of ops) {
+    if (failed.kind !== kind_not_equal) continue;
+    const writer = ops.find((op) => !op.indefinite && writtenState(op) === failed.a && op.return_ms < failed.call_ms);
+    if (!writer) continue;
+    const changers = ops.filter((op) => writtenState(op) >= 0 && writtenState(op) !== failed.a);
+    if (changers.every((op) => op.return_ms < writer.call_ms || op.call_ms > failed.return_ms)) {
+      return (
+        `${capitalize(describeRequirement(failed, values))}, but (${formatOperation(writer.source)}) finished before the cas started ` +
+        `and no operation that could change the value overlaps, so the value was ${formatValue(values.value(failed.a))}.`
+      );
+    }
+  }
+
+  const indefinite = ops.some((op) => op.indefinite)
+    ? ', even letting each unknown-outcome operation take effect at any time after its call, or never'
+    : '';
+  return (
+    `No order of these ${ops.length} operations on key ${quotedKey} agrees with both real time (an operation that returned ` +
+    `before another was called takes effect first) and a register that starts absent${indefinite}` +
+    `${minimal ? '; without any one of them the rest can be ordered' : ''}.`
+  );
+}
+
+// ---------------------------------------------------------------------------
+
+/**
+ * Checks a history for linearizability against a register per key. Keys are checked
+ * one at a time in sorted order; the first non-linearizable key stops the check and
+ * is reported with a shrunk counterexample.
+ */
+export function checkHistory(ops: readonly Operation[], options: CheckOptions = {}): CheckResult {
+  const now_ms = options.now_ms ?? (() => performance.now());
+  const started_ms = now_ms();
+  const timeout_ms = options.timeout_ms ?? check_timeout_ms_default;
+  const deadline: Deadline = { at_ms: started_ms + timeout_ms, now_ms };
+
+  const opsByKey = new Map<string, Operation[]>();
+  ops.forEach((op, index) => {
+    try {
+      validateOperation(op);
+    } catch (error) {
+      throw new Error(`operation ${index}${op.line === undefined ? '' : ` (line ${op.line})`}: ${(error as Error).message}`);
+    }
+    let keyOps = opsByKey.get(op.key);
+    if (!keyOps) opsByKey.set(op.key, (keyOps = []));
+    keyOps.push(op);
+  });
+  const keys = [...opsByKey.keys()].sort();
+
+  let keys_checked = 0;
+  let ops_checked = 0;
+  const finish = (result: CheckVerdict, extra: Partial<CheckResult> = {}): CheckResult => ({
+    result,
+    keys_checked,
+    ops_checked,
+    elapsed_ms: now_ms() - started_ms,
+    ...extra,
+  });
+
+  for (const key of keys) {
+    if (now_ms() > deadline.at_ms) {
+      return finish('unknown', { reason: `the time budget of ${timeout_ms} ms ran out after ${keys_checked} of ${keys.length} keys` });
+    }
+    const keyOps = opsByKey.get(key)!;
+    const values = new ValueTable();
+    const searchOps: SearchOp[] = [];
+    for (const op of keyOps) {
+      const searchOp = toSearchOp(op, values);
+      if (searchOp) searchOps.push(searchOp);
+    }
+    const outcome = searchKey(searchOps, deadline);
+    if (outcome === 'gave_up') {
+      const why = now_ms() > deadline.at_ms ? `the time budget of ${timeout_ms} ms ran out` : `the search outgrew its memo budget`;
+      return finish('unknown', { reason: `${why} while checking key ${JSON.stringify(key)} (${keyOps.length} operations); ${keys_checked} of ${keys.length} keys done` });
+    }
+    keys_checked++;
+    ops_checked += keyOps.length;
+    if (outcome === 'not_linearizable') {
+      const shrunk = shrinkCounterexample(searchOps, now_ms, options.shrink_timeout_ms ?? shrink_timeout_ms_default);
+      return finish('invalid', {
+        violation: {
+          key,
+          ops: shrunk.ops.map((op) => op.source),
+          explanation: explainViolation(key, shrunk.ops, values, shrunk.minimal),
+          key_ops: keyOps.length,
+        },
+      });
+    }
+  }
+  return finish('valid');
+}

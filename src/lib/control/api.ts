@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LoadStats } from '../workload/load.js';
 
 /**
  * The control API: every command, the dashboard, graders and the nemesis change
@@ -46,6 +47,17 @@ export const controlActionSchema = z.discriminatedUnion('type', [
     }),
     timeout_ms: z.number().int().min(1).max(600_000).optional(),
   }),
+  z.object({ type: z.literal('transfer'), node: nodeRef, timeout_ms: z.number().int().min(1).max(600_000).optional() }),
+  z.object({
+    type: z.literal('load_start'),
+    clients: z.number().int().min(1).max(200),
+    rate_per_s: z.number().min(0.1).max(100_000),
+    duration_ms: z.number().int().min(100).max(86_400_000),
+    keys: z.number().int().min(1).max(1_000_000),
+    history_path: z.string().nullable(),
+    seed: z.number().int().min(0).optional(),
+  }),
+  z.object({ type: z.literal('load_stop') }),
   z.object({ type: z.literal('down') }),
 ]);
 
@@ -120,6 +132,7 @@ export type ClusterEvent = { t: number; seq: number } & (
   | { type: 'client_result'; client: string; dest: string; request: unknown; reply: unknown; call_ms: number; return_ms: number | null }
   | { type: 'nemesis'; phase: 'start' | 'done' | 'stopped'; seed: number }
   | { type: 'notice'; text: string }
+  | { type: 'load'; phase: 'start' | 'progress' | 'done'; stats: LoadStats; options: { clients: number; rate_per_s: number; duration_ms: number; keys: number; history_path: string | null } }
 );
 
 export type ClusterEventType = ClusterEvent['type'];

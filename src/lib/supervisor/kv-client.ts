@@ -57,6 +57,11 @@ export class KvClient {
     readonly client: string,
     /** Chosen by the caller (a workload's client), as opposed to taken from the pool. */
     readonly named = false,
+    /**
+     * The session name sent with writes for dedupe. It must differ between supervisor runs:
+     * a restarted cluster keeps its data, and a reused (client, seq) would look like a stale retry.
+     */
+    readonly session = client,
   ) {}
 
   async run(op: KvOperation, timeout_ms = kv_timeout_ms_default): Promise<KvOutcome> {
@@ -72,7 +77,7 @@ export class KvClient {
   private async attempt(op: KvOperation, timeout_ms: number): Promise<KvOutcome> {
     const deadline = this.transport.now() + timeout_ms;
     // One sequence number per operation: retries reuse it, so a node that dedupes applies a write once.
-    const body = requestBody(op, this.client, ++this.seq);
+    const body = requestBody(op, this.session, ++this.seq);
     let attempts = 0;
     let uncertain = false;
     let lastError: { code: number; text: string } | undefined;

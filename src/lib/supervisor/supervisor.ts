@@ -15,6 +15,7 @@ import { EventHub } from './event-hub.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { Router } from './router.js';
 import { TraceWriter } from './trace.js';
+import { Workload } from '../workload/load.js';
 
 export const nodes_max = 25;
 /** How long nodes get to exit on stdin EOF before they are killed. */
@@ -29,6 +30,7 @@ export const request_timeout_ms_default = 5000;
 export const misbehaviour_report_interval_ms = 1000;
 /** Distinct kv client ids (c1, c2, …) a supervisor keeps sessions for. */
 export const kv_clients_max = 1000;
+export const load_progress_interval_ms = 1000;
 
 export interface SupervisorConfig {
   name: string;
@@ -110,6 +112,7 @@ export class Supervisor {
   private nemesis: { seed: number; timers: NodeJS.Timeout[]; undo: ControlAction[]; running: boolean } | null = null;
   private stopping: Promise<void> | null = null;
   private readonly kvClients = new Map<string, KvClient>();
+  private load: Workload | null = null;
   private readonly kvTransport: KvTransport = {
     request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     leader: () => this.leader(),
@@ -439,7 +442,7 @@ export class Supervisor {
   async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
     if (this.stopping) throw new UserError('the cluster is shutting down');
     const result = await this.perform(action);
-    if (action.type !== 'send' && action.type !== 'down' && action.type !== 'kv') {
+    if (action.type === 'transfer' || action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume' || isNetworkFault(action)) {
       this.events.emit({ type: 'fault', action: action.type, description: result.description, faults: this.activeFaults(), source });
     }
     return result;
@@ -525,6 +528,15 @@ export class Supervisor {
         const outcome = await kv.run(action.op as KvOperation, action.timeout_ms);
         return { description: describeKvOutcome(action.op as KvOperation, outcome), ...outcome };
       }
+      case 'load_start':
+        return this.startLoad(action);
+      case 'load_stop': {
+        if (!this.load) throw new UserError('no load is running');
+        this.load.stop();
+        return { description: 'load stopping; operations in flight finish first' };
+      }
+      case 'transfer':
+        return this.transferLeadership(action.node, action.timeout_ms ?? request_timeout_ms_default);
       case 'down':
         return { description: 'stopping the cluster' };
     }
@@ -539,9 +551,50 @@ export class Supervisor {
     if (kv) return kv;
     if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
     const clientId = id ?? `c${1 + this.kvClients.size + kv_clients_max}`;
-    kv = new KvClient(this.kvTransport, clientId, id !== undefined);
+    kv = new KvClient(this.kvTransport, clientId, id !== undefined, `${clientId}@${this.started_at_ms}`);
     this.kvClients.set(clientId, kv);
     return kv;
+  }
+
+  /** Asks the leader to hand over to `target`, and waits until the target reports itself leader. */
+  private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult> {
+    const target = this.resolveNode(targetRef, ['up']);
+    const leader = this.leader();
+    if (!leader) throw new UserError('no node reports itself leader right now');
+    if (leader === target.id) throw new UserError(`${target.id} is already the leader`);
+    const reply = await this.request('c0', leader, { type: 'transfer_leadership', target: target.id }, timeout_ms);
+    if (reply.type === 'error') throw new UserError(`${leader} refused the transfer: ${String(reply.text)}`);
+    const became = await new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(ok);
+      };
+      const timer = setTimeout(() => done(false), timeout_ms);
+      const unsubscribe = this.events.subscribe((event) => {
+        if (event.type === 'node_state' && this.leader() === target.id) done(true);
+      });
+      if (this.leader() === target.id) done(true);
+    });
+    if (!became) throw new UserError(`${target.id} did not become leader within ${formatDurationMs(timeout_ms)} (is it caught up and reachable?)`);
+    return { description: `leadership moved from ${leader} to ${target.id} (term ${String(target.state.term)})`, from: leader, to: target.id };
+  }
+
+  private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
+    if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
+    const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(`c${i + 1}`));
+    const options = { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, history_path: action.history_path };
+    const load = new Workload(clients, options, createRng(action.seed ?? this.rng.int(2 ** 31)));
+    this.load = load;
+    const progress = setInterval(() => this.events.emit({ type: 'load', phase: 'progress', stats: load.summary(), options }), load_progress_interval_ms);
+    void load.done.then((stats) => {
+      clearInterval(progress);
+      this.load = null;
+      this.events.emit({ type: 'load', phase: 'done', stats, options });
+    });
+    load.start();
+    this.events.emit({ type: 'load', phase: 'start', stats: load.summary(), options });
+    return { description: `load started: ${action.clients} clients, ${action.rate_per_s} ops/s for ${formatDurationMs(action.duration_ms)} over ${action.keys} keys` };
   }
 
   private startNemesis(seed: number, interval_ms: number, duration_ms: number): ActionResult {
@@ -653,6 +706,7 @@ export class Supervisor {
       for (const timer of this.nemesis.timers) clearTimeout(timer);
     }
     if (this.ratesTimer) clearInterval(this.ratesTimer);
+    this.load?.stop();
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
@@ -684,6 +738,10 @@ export class Supervisor {
     if (this.server) writeClusterInfo(this.paths.info, this.info(false));
     this.resolveDone();
   }
+}
+
+function isNetworkFault(action: ControlAction): boolean {
+  return action.type === 'partition' || action.type === 'heal' || action.type === 'link_faults' || action.type === 'skew';
 }
 
 export function describeExit(code: number | null, signal: string | null): string {

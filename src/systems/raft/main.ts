@@ -28,7 +28,14 @@ const monotonicMs = () => performance.now();
 
 node.onInit(() => {
   const dir = process.env.DSLAB_DATA_DIR ?? '.';
-  const opened = RaftStorage.open(dir);
+  let opened: ReturnType<typeof RaftStorage.open>;
+  try {
+    opened = RaftStorage.open(dir);
+  } catch (error) {
+    // A corrupt log must not be papered over: say why and refuse to start.
+    process.stderr.write(`${node.id} cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
   storage = opened.storage;
   if (opened.truncated_bytes > 0) node.log(`cut a torn tail of ${opened.truncated_bytes} bytes from the log`);
   core = new RaftCore({

@@ -1,0 +1,69 @@
+import { Flags } from '@oclif/core';
+import path from 'node:path';
+import { DslabCommand } from '../cli/base.js';
+import type { LoadStats } from '../lib/workload/load.js';
+import { formatLoadProgress, formatLoadSummary } from '../lib/format.js';
+import { parseDurationMs } from '../lib/util/units.js';
+
+export default class Load extends DslabCommand {
+  static override summary = 'Run an open-loop key-value workload (reads, writes, cas) and record its history.';
+  static override description =
+    'Operations are offered at --rate whatever the latency, each by one of --clients clients (one operation at a time per client). Prints progress every second, then throughput and latency percentiles. --history writes every operation (call and return times, result, and whether it took effect: ok, fail or unknown) for `dslab check`.';
+  static override examples = [
+    '<%= config.bin %> load --clients 10 --rate 500 --duration 30s --history run.jsonl',
+    '<%= config.bin %> load --duration 5m --keys 5 --detach',
+    '<%= config.bin %> load --stop',
+  ];
+  static override flags = {
+    clients: Flags.integer({ default: 10, min: 1, max: 200, description: 'concurrent clients' }),
+    rate: Flags.integer({ default: 100, min: 1, max: 100_000, description: 'operations offered per second, in total' }),
+    duration: Flags.string({ default: '10s', description: 'how long to offer operations', helpValue: 'DURATION' }),
+    keys: Flags.integer({ default: 20, min: 1, description: 'number of distinct keys' }),
+    history: Flags.string({ description: 'write the operation history (JSONL) here', helpValue: 'FILE' }),
+    seed: Flags.integer({ min: 0, description: 'seed for the choice of operations and keys' }),
+    detach: Flags.boolean({ description: 'start the workload and return at once' }),
+    stop: Flags.boolean({ description: 'stop a running workload' }),
+  };
+
+  async run(): Promise<unknown> {
+    const { flags } = await this.parse(Load);
+    if (flags.stop) return this.act(flags.cluster, { type: 'load_stop' });
+    const client = this.client(flags.cluster);
+    const start = {
+      type: 'load_start' as const,
+      clients: flags.clients,
+      rate_per_s: flags.rate,
+      duration_ms: parseDurationMs(flags.duration, '--duration'),
+      keys: flags.keys,
+      history_path: flags.history ? path.resolve(flags.history) : null,
+      seed: flags.seed,
+    };
+    if (flags.detach) return this.act(flags.cluster, start);
+
+    const json = this.jsonEnabled();
+    const live = process.stdout.isTTY && !json;
+    let final: LoadStats | null = null;
+    const follower = client.follow((event) => {
+      if (event.type !== 'load') return true;
+      if (event.phase === 'progress' && !json) {
+        const text = `  ${formatLoadProgress(event.stats)}`;
+        process.stdout.write(live ? `\r\x1b[2K${text}` : `${text}\n`);
+      }
+      if (event.phase === 'done') {
+        final = event.stats;
+        return false;
+      }
+      return true;
+    });
+    await this.act(flags.cluster, start);
+    const interrupt = () => void client.act({ type: 'load_stop' }).catch(() => follower.stop());
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    await follower.ended;
+    if (live) process.stdout.write('\r\x1b[2K');
+    if (!final) throw new Error('the event stream ended before the load finished');
+    this.log(formatLoadSummary(final));
+    if (start.history_path) this.log(`history: ${start.history_path} (check it with: dslab check ${flags.history})`);
+    return { ...(final as LoadStats), history: start.history_path };
+  }
+}

@@ -1,0 +1,18 @@
+import { Args, Flags } from '@oclif/core';
+import { DslabCommand } from '../cli/base.js';
+import { parseDurationMs } from '../lib/util/units.js';
+
+export default class Transfer extends DslabCommand {
+  static override summary = 'Move leadership to another node (Raft leadership transfer).';
+  static override description = 'The leader brings the target up to date, then tells it to start an election at once. Waits until the target reports itself leader.';
+  static override examples = ['<%= config.bin %> transfer n3', '<%= config.bin %> transfer random'];
+  static override args = { node: Args.string({ required: true, description: 'node id or random' }) };
+  static override flags = {
+    timeout: Flags.string({ default: '5s', description: 'how long to wait for the new leader', helpValue: 'DURATION' }),
+  };
+
+  async run(): Promise<unknown> {
+    const { args, flags } = await this.parse(Transfer);
+    return this.act(flags.cluster, { type: 'transfer', node: args.node, timeout_ms: parseDurationMs(flags.timeout, '--timeout') });
+  }
+}

@@ -1,0 +1,185 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { KvClient, KvOperation, KvOutcome } from '../supervisor/kv-client.js';
+import type { Rng } from '../util/prng.js';
+
+/**
+ * An open-loop key-value workload: operations are offered at a fixed rate
+ * whatever the latency, each handed to an idle client (a client runs one
+ * operation at a time). Every completed operation goes to the history file
+ * in the format the linearizability checker reads.
+ */
+
+export const load_clients_max = 200;
+export const load_rate_per_s_max = 100_000;
+/** Offered operations waiting for an idle client; past this they are counted as skipped, not queued. */
+export const load_queue_max = 10_000;
+/** Latency samples kept for percentiles (reservoir beyond this). */
+export const latency_samples_max = 200_000;
+export const load_op_timeout_ms = 2000;
+/** How often the scheduler wakes to offer the operations that are due. */
+const tick_interval_ms = 5;
+
+export interface LoadOptions {
+  clients: number;
+  rate_per_s: number;
+  duration_ms: number;
+  keys: number;
+  /** Absolute path of the JSONL history, or null for none. */
+  history_path: string | null;
+}
+
+export interface LoadStats {
+  offered: number;
+  completed: number;
+  ok: number;
+  fail: number;
+  unknown: number;
+  skipped: number;
+  elapsed_ms: number;
+  throughput_per_s: number;
+  latency_ms: { p50: number; p90: number; p99: number; max: number } | null;
+  by_function: Record<string, { ok: number; fail: number; unknown: number }>;
+}
+
+export class Workload {
+  private readonly idle: KvClient[];
+  private readonly queue: KvOperation[] = [];
+  private readonly latencies: number[] = [];
+  private latencySeen = 0;
+  private nextValue = 1;
+  private readonly lastSeen = new Map<string, number | null>();
+  private readonly history: WriteStream | null;
+  private timer: NodeJS.Timeout | null = null;
+  private startedAt = 0;
+  private offeredTarget = 0;
+  private inFlight = 0;
+  private stopping = false;
+  private finished = false;
+  private resolveDone!: (stats: LoadStats) => void;
+  readonly done: Promise<LoadStats>;
+  readonly stats: LoadStats = { offered: 0, completed: 0, ok: 0, fail: 0, unknown: 0, skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {} };
+
+  constructor(
+    clients: KvClient[],
+    readonly options: LoadOptions,
+    private readonly rng: Rng,
+    private readonly onResult: (op: KvOperation, outcome: KvOutcome, latency_ms: number) => void = () => undefined,
+  ) {
+    this.idle = [...clients];
+    this.history = options.history_path ? createWriteStream(options.history_path, { flags: 'w' }) : null;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  start(): void {
+    this.startedAt = performance.now();
+    this.timer = setInterval(() => this.offerDue(), tick_interval_ms);
+  }
+
+  /** Stops offering; operations in flight finish (bounded by their timeout). */
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (!this.stats.elapsed_ms) this.stats.elapsed_ms = performance.now() - this.startedAt;
+    if (this.timer) clearInterval(this.timer);
+    this.queue.length = 0;
+    this.maybeFinish();
+  }
+
+  summary(): LoadStats {
+    const elapsed = (this.stopping ? this.stats.elapsed_ms : performance.now() - this.startedAt) || 1;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10;
+    return {
+      ...this.stats,
+      elapsed_ms: Math.round(elapsed),
+      throughput_per_s: Math.round((this.stats.ok / elapsed) * 1000),
+      latency_ms: sorted.length ? { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted.at(-1)! * 10) / 10 } : null,
+    };
+  }
+
+  private offerDue(): void {
+    const elapsed = performance.now() - this.startedAt;
+    if (elapsed >= this.options.duration_ms) {
+      this.stats.elapsed_ms = elapsed;
+      this.stop();
+      return;
+    }
+    this.offeredTarget = Math.floor((elapsed / 1000) * this.options.rate_per_s);
+    while (this.stats.offered < this.offeredTarget) {
+      this.stats.offered++;
+      if (this.queue.length >= load_queue_max) this.stats.skipped++;
+      else this.queue.push(this.nextOperation());
+    }
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.idle.length > 0) {
+      const client = this.idle.pop()!;
+      const op = this.queue.shift()!;
+      void this.run(client, op);
+    }
+  }
+
+  private async run(client: KvClient, op: KvOperation): Promise<void> {
+    this.inFlight++;
+    const call_ms = performance.timeOrigin + performance.now();
+    const outcome = await client.run(op, load_op_timeout_ms);
+    const return_ms = performance.timeOrigin + performance.now();
+    this.inFlight--;
+    this.record(client.client, op, outcome, call_ms, return_ms);
+    this.idle.push(client);
+    if (!this.stopping) this.dispatch();
+    this.maybeFinish();
+  }
+
+  private record(client: string, op: KvOperation, outcome: KvOutcome, call_ms: number, return_ms: number): void {
+    const latency = return_ms - call_ms;
+    this.stats.completed++;
+    this.stats[outcome.outcome]++;
+    const tally = (this.stats.by_function[op.f] ??= { ok: 0, fail: 0, unknown: 0 });
+    tally[outcome.outcome]++;
+    if (outcome.outcome === 'ok') {
+      this.latencySeen++;
+      if (this.latencies.length < latency_samples_max) this.latencies.push(latency);
+      else {
+        const slot = this.rng.int(this.latencySeen);
+        if (slot < latency_samples_max) this.latencies[slot] = latency;
+      }
+      if (op.f === 'read') this.lastSeen.set(String(op.key), (outcome.result as number | null) ?? null);
+    }
+    this.onResult(op, outcome, latency);
+    if (this.history) {
+      const entry: Record<string, unknown> = { client, f: op.f, key: String(op.key), call_ms: round3(call_ms), return_ms: outcome.outcome === 'unknown' ? null : round3(return_ms), outcome: outcome.outcome };
+      if (op.f === 'write') entry.value = op.value;
+      if (op.f === 'cas') Object.assign(entry, { from: op.from, to: op.to });
+      if (op.f === 'read' && outcome.outcome === 'ok') entry.result = outcome.result ?? null;
+      if (outcome.error) entry.error = outcome.error.code;
+      if (outcome.node) entry.node = outcome.node;
+      this.history.write(JSON.stringify(entry) + '\n');
+    }
+  }
+
+  /** Reads, writes and cas in equal parts; write values are unique so the checker can tell them apart. */
+  private nextOperation(): KvOperation {
+    const key = `k${this.rng.int(this.options.keys)}`;
+    const choice = this.rng.int(3);
+    if (choice === 0) return { f: 'read', key };
+    if (choice === 1) return { f: 'write', key, value: this.nextValue++ };
+    // cas from the value last read (a likely hit) or a recent value.
+    const from = this.lastSeen.get(key) ?? Math.max(1, this.nextValue - 1 - this.rng.int(5));
+    return { f: 'cas', key, from, to: this.nextValue++ };
+  }
+
+  private maybeFinish(): void {
+    if (!this.stopping || this.inFlight > 0 || this.finished) return;
+    this.finished = true;
+    if (this.history) this.history.end(() => this.resolveDone(this.summary()));
+    else this.resolveDone(this.summary());
+  }
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
