@@ -72,4 +72,31 @@ describe('raft on real processes', () => {
     const read = await dslab(cwd, 'kv', 'get', 'y');
     expect(read.stdout.trim()).toBe('y = "kept"');
   });
+
+  it('stays linearizable under a nemesis, and survives a restart of every node', async () => {
+    cwd = makeWorkdir();
+    expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--snapshot-every', '100')).exitCode).toBe(0);
+    await waitFor('a leader', leaderOf);
+    expect((await dslab(cwd, 'nemesis', '--interval', '1500ms', '--duration', '7500ms', '--seed', '5', '--detach')).exitCode).toBe(0);
+    const load = await dslabJson<{ ok: number; completed: number }>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '9s', '--keys', '5', '--history', 'history.jsonl', '--seed', '1');
+    expect(load.ok).toBeGreaterThan(100);
+    const check = await dslab(cwd, 'check', 'history.jsonl');
+    expect(check.stdout, check.stdout).toMatch(/^valid: linearizable/);
+    expect(check.exitCode).toBe(0);
+    await waitFor('the nemesis to finish and heal', async () => (await status()).nemesis?.running === false && (await status()).faults.length === 0, 30_000);
+
+    // Snapshots were taken and the logs compacted.
+    const before = await status();
+    expect(before.nodes.every((n) => (stateOf(n) as { snapshot_index?: number }).snapshot_index! > 0)).toBe(true);
+
+    expect((await dslab(cwd, 'kv', 'put', 'z', '"final"', '--timeout', '10s')).exitCode).toBe(0);
+    for (const node of ['n1', 'n2', 'n3', 'n4', 'n5']) {
+      const s = await status();
+      if (s.nodes.find((n) => n.id === node)!.status !== 'down') expect((await dslab(cwd, 'kill', node)).exitCode).toBe(0);
+    }
+    for (const node of ['n1', 'n2', 'n3', 'n4', 'n5']) expect((await dslab(cwd, 'restart', node)).exitCode).toBe(0);
+    await waitFor('a leader after the restart of every node', leaderOf, 30_000);
+    const read = await dslab(cwd, 'kv', 'get', 'z', '--timeout', '10s');
+    expect(read.stdout.trim()).toBe('z = "final"');
+  });
 });
