@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DslabCommand } from '../cli/base.js';
 import type { LoadStats } from '../lib/workload/load.js';
 import { formatLoadProgress, formatLoadSummary } from '../lib/format.js';
+import { parseMix } from '../lib/workload/mix.js';
 import { parseDurationMs } from '../lib/util/units.js';
 
 export default class Load extends DslabCommand {
@@ -21,6 +22,7 @@ export default class Load extends DslabCommand {
     keys: Flags.integer({ default: 20, min: 1, description: 'number of distinct keys' }),
     history: Flags.string({ description: 'write the operation history (JSONL) here', helpValue: 'FILE' }),
     seed: Flags.integer({ min: 0, description: 'seed for the choice of operations and keys' }),
+    mix: Flags.string({ default: 'read=1,write=1,cas=1', description: 'relative weights of reads, writes and cas (e.g. write=1 for writes only)', helpValue: 'read=R,write=W,cas=C' }),
     detach: Flags.boolean({ description: 'start the workload and return at once' }),
     stop: Flags.boolean({ description: 'stop a running workload' }),
   };
@@ -37,6 +39,7 @@ export default class Load extends DslabCommand {
       keys: flags.keys,
       history_path: flags.history ? path.resolve(flags.history) : null,
       seed: flags.seed,
+      mix: parseMix(flags.mix),
     };
     if (flags.detach) return this.act(flags.cluster, start);
 

@@ -207,33 +207,28 @@ interface Deadline {
 }
 
 /**
- * Searches for a linearization of one key's operations. Returns 'gave_up' when the
- * deadline passes or the memo budget runs out.
+ * Values no op ever tests (by equality or inequality) behave identically in every
+ * future, so they all become one state; writes of them then look alike, which is
+ * what lets the search treat such indefinite writes as interchangeable.
  */
-function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutcome {
-  const ops = dropUnneededIndefinite([...allOps]).sort((x, y) => x.call_ms - y.call_ms);
-  const count = ops.length;
-  let definiteLeft = 0;
-  for (const op of ops) if (!op.indefinite) definiteLeft++;
-  if (definiteLeft === 0) return 'linearizable';
-
-  // Entries in time order. At equal times calls sort first, so touching intervals count as concurrent.
-  const entries: Entry[] = [];
-  const callEntries: Entry[] = [];
-  const returnEntries: (Entry | null)[] = [];
-  ops.forEach((op, index) => {
-    const call: Entry = { op: index, is_call: true, time_ms: op.call_ms, prev: null, next: null };
-    callEntries.push(call);
-    entries.push(call);
-    if (op.indefinite) {
-      returnEntries.push(null);
-    } else {
-      const ret: Entry = { op: index, is_call: false, time_ms: op.return_ms, prev: null, next: null };
-      returnEntries.push(ret);
-      entries.push(ret);
-    }
+function mergeUntestedValues(ops: readonly SearchOp[]): SearchOp[] {
+  const tested = new Set<number>([absent_state]);
+  let untested = absent_state;
+  for (const op of ops) {
+    if (op.kind !== kind_set) tested.add(op.a);
+    untested = Math.max(untested, op.a, op.b);
+  }
+  untested += 1;
+  const canonical = (state: number): number => (tested.has(state) ? state : untested);
+  return ops.map((op) => {
+    if (op.kind === kind_set) return { ...op, a: canonical(op.a) };
+    if (op.kind === kind_cas) return { ...op, b: canonical(op.b) };
+    return op;
   });
-  entries.sort((x, y) => x.time_ms - y.time_ms || (x.is_call === y.is_call ? x.op - y.op : x.is_call ? -1 : 1));
+}
+
+/** Builds a doubly linked list behind a sentinel head, in the given order. */
+function linkList(entries: Entry[]): Entry {
   const head: Entry = { op: -1, is_call: false, time_ms: -Infinity, prev: null, next: null };
   let tail = head;
   for (const entry of entries) {
@@ -241,91 +236,185 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
     tail.next = entry;
     tail = entry;
   }
+  return head;
+}
 
-  const unlink = (entry: Entry): void => {
-    entry.prev!.next = entry.next;
-    if (entry.next) entry.next.prev = entry.prev;
-  };
-  // Relinking in the reverse order of unlinking restores the list exactly.
-  const relink = (entry: Entry): void => {
-    entry.prev!.next = entry;
-    if (entry.next) entry.next.prev = entry;
-  };
+function unlink(entry: Entry): void {
+  entry.prev!.next = entry.next;
+  if (entry.next) entry.next.prev = entry.prev;
+}
 
-  const linearized = new Uint32Array((count + 31) >>> 5);
+/** Relinking in the reverse order of unlinking restores a list exactly. */
+function relink(entry: Entry): void {
+  entry.prev!.next = entry;
+  if (entry.next) entry.next.prev = entry;
+}
+
+/**
+ * Searches for a linearization of one key's operations. Returns 'gave_up' when the
+ * deadline passes or the memo budget runs out.
+ *
+ * Definite ops (ok, or failures that observed something) live in one list of call
+ * and return entries; indefinite ops, which never return, in a second list of calls.
+ * At each point the candidates are the definite calls before the first return entry,
+ * tried first because a real history mostly needs them, then the indefinite calls
+ * made before that return. Among indefinite ops that would do the same thing
+ * (same kind and values) only the earliest still pending is tried: the others
+ * lead to the same futures.
+ */
+function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutcome {
+  const kept = mergeUntestedValues(dropUnneededIndefinite([...allOps]));
+  const byCall = (x: SearchOp, y: SearchOp): number => x.call_ms - y.call_ms;
+  const definite = kept.filter((op) => !op.indefinite).sort(byCall);
+  const indefinite = kept.filter((op) => op.indefinite).sort(byCall);
+  // Definite ops take indexes 0..definiteCount-1, in call order; indefinite ones follow.
+  const ops = [...definite, ...indefinite];
+  const definiteCount = definite.length;
+  let definiteLeft = definiteCount;
+  if (definiteLeft === 0) return 'linearizable';
+
+  const callEntries: Entry[] = [];
+  const returnEntries: Entry[] = [];
+  ops.forEach((op, index) => {
+    callEntries.push({ op: index, is_call: true, time_ms: op.call_ms, prev: null, next: null });
+    if (index < definiteCount) returnEntries.push({ op: index, is_call: false, time_ms: op.return_ms, prev: null, next: null });
+  });
+  // At equal times calls sort first, so operations that merely touch count as concurrent.
+  const definiteEntries = [...callEntries.slice(0, definiteCount), ...returnEntries].sort(
+    (x, y) => x.time_ms - y.time_ms || (x.is_call === y.is_call ? x.op - y.op : x.is_call ? -1 : 1),
+  );
+  const definiteHead = linkList(definiteEntries);
+  const indefiniteHead = linkList(callEntries.slice(definiteCount));
+
+  // For each indefinite op, the previous one (in call order) that would do the same thing, or -1.
+  const previousAlike = new Int32Array(ops.length).fill(-1);
+  const lastAlike = new Map<string, number>();
+  for (let index = definiteCount; index < ops.length; index++) {
+    const op = ops[index]!;
+    const signature = `${op.kind},${op.a},${op.b}`;
+    previousAlike[index] = lastAlike.get(signature) ?? -1;
+    lastAlike.set(signature, index);
+  }
+
+  // Linearized sets, one bit per op: definite ops by index, indefinite ones by index - definiteCount.
+  const definiteDone = new Uint32Array((definiteCount + 31) >>> 5);
+  const indefiniteDone = new Uint32Array((ops.length - definiteCount + 31) >>> 5);
+  const isLinearized = (index: number): boolean => {
+    if (index < definiteCount) return (definiteDone[index >>> 5]! & (1 << (index & 31))) !== 0;
+    const bit = index - definiteCount;
+    return (indefiniteDone[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+  };
+  const flip = (index: number): void => {
+    if (index < definiteCount) {
+      definiteDone[index >>> 5]! ^= 1 << (index & 31);
+    } else {
+      const bit = index - definiteCount;
+      indefiniteDone[bit >>> 5]! ^= 1 << (bit & 31);
+    }
+  };
   const memo = new Set<string>();
   let memoChars = 0;
 
-  // Memo key: state, pending obligation, and the linearized set. Every op before the
-  // first one still in the list is linearized, so only the words from there on vary.
-  const memoKey = (state: number, obligation: number): string => {
-    const first = head.next === null ? count : head.next.op;
-    let last = linearized.length - 1;
-    while (last >= 0 && linearized[last] === 0) last--;
-    let key = `${state},${obligation},${first >>> 5}:`;
-    for (let word = first >>> 5; word <= last; word++) {
-      const bits = linearized[word]!;
-      key += String.fromCharCode(bits & 0xffff, bits >>> 16);
+  const stackOps: number[] = [];
+  const stackPrevStates: number[] = [];
+  // Highest linearized definite and indefinite bit so far along the stack, so memo keys need not scan.
+  const stackDefiniteMax: number[] = [];
+  const stackIndefiniteMax: number[] = [];
+
+  const appendWords = (key: string, bits: Uint32Array, fromWord: number, toWord: number): string => {
+    for (let word = fromWord; word <= toWord; word++) {
+      const value = bits[word]!;
+      key += String.fromCharCode(value & 0xffff, value >>> 16);
     }
     return key;
   };
+  // Memo key: state, pending obligation, and the linearized sets. Every definite op before
+  // the first one still listed is linearized, so only the words from there on vary.
+  const memoKey = (state: number, obligation: number, definiteMax: number, indefiniteMax: number): string => {
+    const firstWord = (definiteHead.next === null ? definiteCount : definiteHead.next.op) >>> 5;
+    let key = `${state},${obligation},${firstWord}:`;
+    key = appendWords(key, definiteDone, firstWord, definiteMax >> 5);
+    return appendWords(`${key}|`, indefiniteDone, 0, indefiniteMax >> 5);
+  };
 
-  const stackOps: number[] = [];
-  const stackPrevStates: number[] = [];
+  /** Time of the first pending return: indefinite calls after it cannot go next. */
+  const firstReturn_ms = (): number => {
+    for (let entry = definiteHead.next; entry; entry = entry.next) if (!entry.is_call) return entry.time_ms;
+    return Infinity;
+  };
+
   let state = absent_state;
   // After an indefinite op moved the register from p to state, obligation is p: the next
   // op must need that change (see the module comment). -1 when there is none.
   let obligation = -1;
-  let entry: Entry | null = head.next;
+  let entry: Entry | null = definiteHead.next;
+  let inIndefinite = false;
+  let barrier_ms = Infinity;
   let steps = 0;
 
   for (;;) {
     if (++steps % search_clock_check_interval_steps === 0 && deadline.now_ms() > deadline.at_ms) return 'gave_up';
 
-    if (entry === null || !entry.is_call) {
-      // No pending call can go next: undo the last choice and try the one after it.
+    if (!inIndefinite && (entry === null || !entry.is_call)) {
+      // Definite candidates exhausted: on to indefinite calls made before the first pending return.
+      barrier_ms = entry === null ? Infinity : entry.time_ms;
+      inIndefinite = true;
+      entry = indefiniteHead.next;
+    }
+    if (inIndefinite && (entry === null || entry.time_ms > barrier_ms)) {
+      // Nothing can go next: undo the last choice and try the one after it.
       const index = stackOps.pop();
       if (index === undefined) return 'not_linearizable';
       state = stackPrevStates.pop()!;
-      const op = ops[index]!;
-      const ret = returnEntries[index];
-      if (ret) relink(ret);
+      stackDefiniteMax.pop();
+      stackIndefiniteMax.pop();
+      if (index < definiteCount) {
+        relink(returnEntries[index]!);
+        definiteLeft++;
+      }
       relink(callEntries[index]!);
-      linearized[index >>> 5]! &= ~(1 << (index & 31));
-      if (!op.indefinite) definiteLeft++;
+      flip(index);
       const top = stackOps.length - 1;
-      obligation = top >= 0 && ops[stackOps[top]!]!.indefinite ? stackPrevStates[top]! : -1;
+      obligation = top >= 0 && stackOps[top]! >= definiteCount ? stackPrevStates[top]! : -1;
+      inIndefinite = index >= definiteCount;
+      if (inIndefinite) barrier_ms = firstReturn_ms();
       entry = callEntries[index]!.next;
       continue;
     }
 
-    const index = entry.op;
+    const index = entry!.op;
     const op = ops[index]!;
-    const next = step(op, state, obligation);
+    const alike = previousAlike[index]!;
+    const next = alike >= 0 && !isLinearized(alike) ? -1 : step(op, state, obligation);
     if (next >= 0) {
-      linearized[index >>> 5]! |= 1 << (index & 31);
+      flip(index);
       unlink(callEntries[index]!);
-      const ret = returnEntries[index];
-      if (ret) unlink(ret);
+      if (index < definiteCount) unlink(returnEntries[index]!);
       const nextObligation = op.indefinite ? state : -1;
-      const key = memoKey(next, nextObligation);
+      const isDefinite = index < definiteCount;
+      const definiteMax = Math.max(stackDefiniteMax.at(-1) ?? -1, isDefinite ? index : -1);
+      const indefiniteMax = Math.max(stackIndefiniteMax.at(-1) ?? -1, isDefinite ? -1 : index - definiteCount);
+      const key = memoKey(next, nextObligation, definiteMax, indefiniteMax);
       if (!memo.has(key)) {
         memo.add(key);
         memoChars += key.length;
         if (memoChars > search_memo_chars_max) return 'gave_up';
         stackOps.push(index);
         stackPrevStates.push(state);
+        stackDefiniteMax.push(definiteMax);
+        stackIndefiniteMax.push(indefiniteMax);
         state = next;
         obligation = nextObligation;
-        if (!op.indefinite && --definiteLeft === 0) return 'linearizable';
-        entry = head.next;
+        if (index < definiteCount && --definiteLeft === 0) return 'linearizable';
+        entry = definiteHead.next;
+        inIndefinite = false;
         continue;
       }
-      if (ret) relink(ret);
+      if (index < definiteCount) relink(returnEntries[index]!);
       relink(callEntries[index]!);
-      linearized[index >>> 5]! &= ~(1 << (index & 31));
+      flip(index);
     }
-    entry = entry.next;
+    entry = entry!.next;
   }
 }
 

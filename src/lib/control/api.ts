@@ -56,6 +56,7 @@ export const controlActionSchema = z.discriminatedUnion('type', [
     keys: z.number().int().min(1).max(1_000_000),
     history_path: z.string().nullable(),
     seed: z.number().int().min(0).optional(),
+    mix: z.object({ read: z.number().min(0), write: z.number().min(0), cas: z.number().min(0) }).refine((m) => m.read + m.write + m.cas > 0, 'the operation mix needs a positive weight').optional(),
   }),
   z.object({ type: z.literal('load_stop') }),
   z.object({ type: z.literal('down') }),

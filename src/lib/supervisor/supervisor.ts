@@ -583,7 +583,7 @@ export class Supervisor {
   private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
     if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
     const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(`c${i + 1}`));
-    const options = { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, history_path: action.history_path };
+    const options = { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, history_path: action.history_path, mix: action.mix };
     const load = new Workload(clients, options, createRng(action.seed ?? this.rng.int(2 ** 31)));
     this.load = load;
     const progress = setInterval(() => this.events.emit({ type: 'load', phase: 'progress', stats: load.summary(), options }), load_progress_interval_ms);

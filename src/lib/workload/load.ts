@@ -27,7 +27,17 @@ export interface LoadOptions {
   keys: number;
   /** Absolute path of the JSONL history, or null for none. */
   history_path: string | null;
+  /** Relative weights of each operation; default read, write and cas equally. */
+  mix?: OperationMix;
 }
+
+export interface OperationMix {
+  read: number;
+  write: number;
+  cas: number;
+}
+
+export const mix_default: OperationMix = { read: 1, write: 1, cas: 1 };
 
 export interface LoadStats {
   offered: number;
@@ -161,12 +171,13 @@ export class Workload {
     }
   }
 
-  /** Reads, writes and cas in equal parts; write values are unique so the checker can tell them apart. */
+  /** Reads, writes and cas by the mix's weights; write values are unique so the checker can tell them apart. */
   private nextOperation(): KvOperation {
     const key = `k${this.rng.int(this.options.keys)}`;
-    const choice = this.rng.int(3);
-    if (choice === 0) return { f: 'read', key };
-    if (choice === 1) return { f: 'write', key, value: this.nextValue++ };
+    const mix = this.options.mix ?? mix_default;
+    const draw = this.rng.next() * (mix.read + mix.write + mix.cas);
+    if (draw < mix.read) return { f: 'read', key };
+    if (draw < mix.read + mix.write) return { f: 'write', key, value: this.nextValue++ };
     // cas from the value last read (a likely hit) or a recent value.
     const from = this.lastSeen.get(key) ?? Math.max(1, this.nextValue - 1 - this.rng.int(5));
     return { f: 'cas', key, from, to: this.nextValue++ };
