@@ -38,7 +38,8 @@ export default class Up extends DslabCommand {
     'election-timeout': Flags.string({ description: 'raft: randomized election timeout range', helpValue: '150-300ms' }),
     heartbeat: Flags.string({ description: 'raft: leader heartbeat interval', helpValue: 'DURATION' }),
     'snapshot-every': Flags.integer({ min: 0, description: 'raft: take a snapshot every N applied entries (0: never)' }),
-    read: Flags.string({ options: ['index', 'serializable'], description: 'raft: index = linearizable ReadIndex reads (default); serializable = local, possibly stale reads' }),
+    read: Flags.string({ options: ['index', 'lease', 'serializable'], description: 'raft: index = linearizable ReadIndex reads (default); lease = leader-lease reads (linearizable if clocks run at similar rates); serializable = local, possibly stale reads' }),
+    'keep-data': Flags.boolean({ description: "start from the data directories the cluster's previous run left (default: empty)" }),
     'init-timeout': Flags.string({ default: `${init_timeout_ms_default / 1000}s`, description: 'how long each node has to answer init', helpValue: 'DURATION' }),
   };
 
@@ -52,6 +53,7 @@ export default class Up extends DslabCommand {
       seed: flags.seed,
       init_timeout_ms: parseDurationMs(flags['init-timeout'], '--init-timeout'),
       options: systemOptions(flags),
+      keep_data: flags['keep-data'],
     });
     if (flags.detach) {
       const info = await startDetached(config);

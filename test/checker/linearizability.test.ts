@@ -403,3 +403,90 @@ describe('randomized histories from a simulated register', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------
+// Cross-check against brute force on tiny random histories, where every order can be tried.
+
+/** Tries every order of the ops (each unknown-outcome op used at most once, or not at all). */
+function bruteForceLinearizable(ops: Operation[]): boolean {
+  type Step = { op: Operation; optional: boolean; apply: (state: Value | null) => Value | null | undefined };
+  const steps: Step[] = [];
+  for (const op of ops) {
+    const optional = op.outcome === 'unknown';
+    if (op.f === 'read') {
+      if (op.outcome === 'ok') steps.push({ op, optional, apply: (s) => (s === op.result ? s : undefined) });
+      else if (op.outcome === 'fail' && op.error === 20) steps.push({ op, optional, apply: (s) => (s === null ? s : undefined) });
+    } else if (op.f === 'write') {
+      if (op.outcome !== 'fail') steps.push({ op, optional, apply: () => op.value });
+    } else if (op.f === 'delete') {
+      if (op.outcome !== 'fail') steps.push({ op, optional, apply: () => null });
+    } else if (op.outcome !== 'fail') {
+      steps.push({ op, optional, apply: (s) => (s === op.from ? op.to : undefined) });
+    } else if (op.error === undefined || op.error === 20 || op.error === 22) {
+      steps.push({ op, optional, apply: (s) => (s !== op.from ? s : undefined) });
+    }
+  }
+  const used = new Array<boolean>(steps.length).fill(false);
+  const search = (state: Value | null): boolean => {
+    const pending = steps.filter((_, i) => !used[i]);
+    if (pending.every((s) => s.optional)) return true;
+    return steps.some((candidate, i) => {
+      if (used[i]) return false;
+      // Nothing still pending may have returned before this one was called.
+      if (pending.some((s) => !s.optional && s.op.return_ms! < candidate.op.call_ms)) return false;
+      const next = candidate.apply(state);
+      if (next === undefined) return false;
+      used[i] = true;
+      const found = search(next);
+      used[i] = false;
+      return found;
+    });
+  };
+  return search(null);
+}
+
+function tinyHistory(rng: Rng): Operation[] {
+  const ops: Operation[] = [];
+  const count = 2 + rng.int(6);
+  for (let index = 0; index < count; index++) {
+    const call_ms = rng.int(12);
+    const return_ms = call_ms + rng.int(6);
+    const roll = rng.next();
+    const outcome: Outcome = roll < 0.6 ? 'ok' : roll < 0.8 ? 'fail' : 'unknown';
+    const base = { client: `c${index}`, key: 'k', call_ms, return_ms: outcome === 'unknown' ? null : return_ms, outcome };
+    const value = () => 1 + rng.int(2);
+    const error = outcome === 'fail' ? { error: rng.pick([20, 22, 22, 11]) } : {};
+    switch (rng.int(4)) {
+      case 0:
+        ops.push({ ...base, f: 'read', result: rng.pick([null, 1, 2]), ...error });
+        break;
+      case 1:
+        ops.push({ ...base, f: 'write', value: value() });
+        break;
+      case 2:
+        ops.push({ ...base, f: 'cas', from: value(), to: value(), ...error });
+        break;
+      default:
+        ops.push({ ...base, f: 'delete' });
+    }
+  }
+  return ops;
+}
+
+describe('agreement with brute force', () => {
+  it('gives the same verdict as trying every order, on thousands of tiny histories', () => {
+    const rng = createRng(2024);
+    let invalid = 0;
+    for (let run = 0; run < 4_000; run++) {
+      const ops = tinyHistory(rng);
+      const expected = bruteForceLinearizable(ops) ? 'valid' : 'invalid';
+      const result = checkHistory(ops);
+      expect(result.result, ops.map(formatOperation).join('\n')).toBe(expected);
+      if (result.violation) {
+        invalid++;
+        expect(bruteForceLinearizable(result.violation.ops), `shrunk from run ${run}`).toBe(false);
+      }
+    }
+    expect(invalid).toBeGreaterThan(500);
+  });
+});

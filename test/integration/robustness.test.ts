@@ -43,8 +43,17 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
 
     // Restart keeps the same data directory: the node finds its first boot recorded there.
     expect((await dslab(cwd, 'restart', 'n3')).exitCode).toBe(0);
-    const boots = readFileSync(path.join(cwd, '.dslab', 'student', 'data', 'n3', 'boots.log'), 'utf8').trim().split('\n');
-    expect(boots).toHaveLength(2);
+    const bootsOf = () => readFileSync(path.join(cwd, '.dslab', 'student', 'data', 'n3', 'boots.log'), 'utf8').trim().split('\n');
+    expect(bootsOf()).toHaveLength(2);
+
+    // A new run starts with empty data directories unless --keep-data.
+    expect((await dslab(cwd, 'down')).exitCode).toBe(0);
+    const again = ['up', 'student', '--bin', `node ${fixture_node}`, '--nodes', '3', '--detach'];
+    expect((await dslab(cwd, ...again, '--keep-data')).exitCode).toBe(0);
+    expect(bootsOf()).toHaveLength(3);
+    expect((await dslab(cwd, 'down')).exitCode).toBe(0);
+    expect((await dslab(cwd, ...again)).exitCode).toBe(0);
+    expect(bootsOf()).toHaveLength(1);
   });
 
   it('names the node that does not answer init, and leaves nothing running', async () => {

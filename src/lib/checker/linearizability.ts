@@ -47,6 +47,8 @@ export const shrink_checks_max = 2_000;
 export const shrink_check_timeout_ms = 200;
 /** Memo budget per key search, in UTF-16 code units of memo keys (about 2 bytes each). */
 export const search_memo_chars_max = 64_000_000;
+/** Longest list of ops the search scans when deciding whether an indefinite op is worth trying. */
+export const obligation_scan_ops_max = 64;
 /** The search reads the clock once per this many steps. */
 export const search_clock_check_interval_steps = 1_024;
 
@@ -206,27 +208,6 @@ interface Deadline {
   now_ms: () => number;
 }
 
-/**
- * Values no op ever tests (by equality or inequality) behave identically in every
- * future, so they all become one state; writes of them then look alike, which is
- * what lets the search treat such indefinite writes as interchangeable.
- */
-function mergeUntestedValues(ops: readonly SearchOp[]): SearchOp[] {
-  const tested = new Set<number>([absent_state]);
-  let untested = absent_state;
-  for (const op of ops) {
-    if (op.kind !== kind_set) tested.add(op.a);
-    untested = Math.max(untested, op.a, op.b);
-  }
-  untested += 1;
-  const canonical = (state: number): number => (tested.has(state) ? state : untested);
-  return ops.map((op) => {
-    if (op.kind === kind_set) return { ...op, a: canonical(op.a) };
-    if (op.kind === kind_cas) return { ...op, b: canonical(op.b) };
-    return op;
-  });
-}
-
 /** Builds a doubly linked list behind a sentinel head, in the given order. */
 function linkList(entries: Entry[]): Entry {
   const head: Entry = { op: -1, is_call: false, time_ms: -Infinity, prev: null, next: null };
@@ -250,6 +231,11 @@ function relink(entry: Entry): void {
   if (entry.next) entry.next.prev = entry;
 }
 
+/** The value an op compares the register with (read, cas, failed cas), or -1. */
+function testedState(op: SearchOp): number {
+  return op.kind === kind_set ? -1 : op.a;
+}
+
 /**
  * Searches for a linearization of one key's operations. Returns 'gave_up' when the
  * deadline passes or the memo budget runs out.
@@ -258,12 +244,18 @@ function relink(entry: Entry): void {
  * and return entries; indefinite ops, which never return, in a second list of calls.
  * At each point the candidates are the definite calls before the first return entry,
  * tried first because a real history mostly needs them, then the indefinite calls
- * made before that return. Among indefinite ops that would do the same thing
- * (same kind and values) only the earliest still pending is tried: the others
- * lead to the same futures.
+ * made before that return.
+ *
+ * Two reductions keep indefinite ops from multiplying the search:
+ *  - a value that no pending op compares with ("dead") behaves like any other dead
+ *    value for the rest of that branch, so the state is recorded as one shared dead
+ *    state; this lets the memo merge branches that differ only in such values;
+ *  - among indefinite candidates at one point, only the first of those that would
+ *    do the same thing (same kind, same values after the dead-value merge) is tried:
+ *    the others lead to the same futures.
  */
 function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutcome {
-  const kept = mergeUntestedValues(dropUnneededIndefinite([...allOps]));
+  const kept = dropUnneededIndefinite([...allOps]);
   const byCall = (x: SearchOp, y: SearchOp): number => x.call_ms - y.call_ms;
   const definite = kept.filter((op) => !op.indefinite).sort(byCall);
   const indefinite = kept.filter((op) => op.indefinite).sort(byCall);
@@ -272,6 +264,17 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
   const definiteCount = definite.length;
   let definiteLeft = definiteCount;
   if (definiteLeft === 0) return 'linearizable';
+
+  let dead_state = absent_state;
+  for (const op of ops) dead_state = Math.max(dead_state, op.a, op.b);
+  dead_state += 1;
+  // Pending ops comparing the register with each value; zero means the value is dead.
+  const testersLeft = new Int32Array(dead_state + 1);
+  for (const op of ops) {
+    const tested = testedState(op);
+    if (tested >= 0) testersLeft[tested]!++;
+  }
+  const canonical = (state: number): number => (state === dead_state || testersLeft[state] === 0 ? dead_state : state);
 
   const callEntries: Entry[] = [];
   const returnEntries: Entry[] = [];
@@ -286,24 +289,12 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
   const definiteHead = linkList(definiteEntries);
   const indefiniteHead = linkList(callEntries.slice(definiteCount));
 
-  // For each indefinite op, the previous one (in call order) that would do the same thing, or -1.
-  const previousAlike = new Int32Array(ops.length).fill(-1);
-  const lastAlike = new Map<string, number>();
-  for (let index = definiteCount; index < ops.length; index++) {
-    const op = ops[index]!;
-    const signature = `${op.kind},${op.a},${op.b}`;
-    previousAlike[index] = lastAlike.get(signature) ?? -1;
-    lastAlike.set(signature, index);
-  }
+  // What an indefinite op would do now, as a number: ops with equal signatures are interchangeable.
+  const signature = (op: SearchOp): number => (op.kind === kind_set ? canonical(op.a) : dead_state + 1 + op.a * (dead_state + 1) + canonical(op.b));
 
   // Linearized sets, one bit per op: definite ops by index, indefinite ones by index - definiteCount.
   const definiteDone = new Uint32Array((definiteCount + 31) >>> 5);
   const indefiniteDone = new Uint32Array((ops.length - definiteCount + 31) >>> 5);
-  const isLinearized = (index: number): boolean => {
-    if (index < definiteCount) return (definiteDone[index >>> 5]! & (1 << (index & 31))) !== 0;
-    const bit = index - definiteCount;
-    return (indefiniteDone[bit >>> 5]! & (1 << (bit & 31))) !== 0;
-  };
   const flip = (index: number): void => {
     if (index < definiteCount) {
       definiteDone[index >>> 5]! ^= 1 << (index & 31);
@@ -312,9 +303,53 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
       indefiniteDone[bit >>> 5]! ^= 1 << (bit & 31);
     }
   };
+  const isLinearized = (index: number): boolean => {
+    if (index < definiteCount) return (definiteDone[index >>> 5]! & (1 << (index & 31))) !== 0;
+    const bit = index - definiteCount;
+    return (indefiniteDone[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+  };
+
+  // Ops requiring each value, and failed cas ops testing each value, for the check below.
+  const requiring = new Map<number, number[]>();
+  const failedTesting = new Map<number, number[]>();
+  ops.forEach((op, index) => {
+    const [lists, value] = op.kind === kind_not_equal ? [failedTesting, op.a] : [requiring, requiredState(op)];
+    if (value < 0) return;
+    const list = lists.get(value);
+    if (list) list.push(index);
+    else lists.set(value, [index]);
+  });
+  const anyPendingCandidate = (list: number[] | undefined, except: number): boolean => {
+    if (!list) return false;
+    if (list.length > obligation_scan_ops_max) return true;
+    return list.some((index) => index !== except && !isLinearized(index) && ops[index]!.call_ms <= barrier_ms);
+  };
+  /**
+   * Whether linearizing indefinite op `index` now could be followed by an op that needs it
+   * (its obligation); a cheap necessary condition that spares exploring hopeless branches.
+   */
+  const mayBeNeeded = (index: number): boolean => {
+    const op = ops[index]!;
+    return anyPendingCandidate(requiring.get(writtenState(op)), index) || anyPendingCandidate(failedTesting.get(state), index);
+  };
+
+  const lift = (index: number): void => {
+    flip(index);
+    unlink(callEntries[index]!);
+    if (index < definiteCount) unlink(returnEntries[index]!);
+    const tested = testedState(ops[index]!);
+    if (tested >= 0) testersLeft[tested]!--;
+  };
+  const unlift = (index: number): void => {
+    const tested = testedState(ops[index]!);
+    if (tested >= 0) testersLeft[tested]!++;
+    if (index < definiteCount) relink(returnEntries[index]!);
+    relink(callEntries[index]!);
+    flip(index);
+  };
+
   const memo = new Set<string>();
   let memoChars = 0;
-
   const stackOps: number[] = [];
   const stackPrevStates: number[] = [];
   // Highest linearized definite and indefinite bit so far along the stack, so memo keys need not scan.
@@ -332,8 +367,7 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
   // the first one still listed is linearized, so only the words from there on vary.
   const memoKey = (state: number, obligation: number, definiteMax: number, indefiniteMax: number): string => {
     const firstWord = (definiteHead.next === null ? definiteCount : definiteHead.next.op) >>> 5;
-    let key = `${state},${obligation},${firstWord}:`;
-    key = appendWords(key, definiteDone, firstWord, definiteMax >> 5);
+    const key = appendWords(`${state},${obligation},${firstWord}:`, definiteDone, firstWord, definiteMax >> 5);
     return appendWords(`${key}|`, indefiniteDone, 0, indefiniteMax >> 5);
   };
 
@@ -350,6 +384,8 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
   let entry: Entry | null = definiteHead.next;
   let inIndefinite = false;
   let barrier_ms = Infinity;
+  // Signatures of the indefinite candidates already tried at the current point.
+  const triedSignatures = new Set<number>();
   let steps = 0;
 
   for (;;) {
@@ -359,6 +395,7 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
       // Definite candidates exhausted: on to indefinite calls made before the first pending return.
       barrier_ms = entry === null ? Infinity : entry.time_ms;
       inIndefinite = true;
+      triedSignatures.clear();
       entry = indefiniteHead.next;
     }
     if (inIndefinite && (entry === null || entry.time_ms > barrier_ms)) {
@@ -368,28 +405,42 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
       state = stackPrevStates.pop()!;
       stackDefiniteMax.pop();
       stackIndefiniteMax.pop();
-      if (index < definiteCount) {
-        relink(returnEntries[index]!);
-        definiteLeft++;
-      }
-      relink(callEntries[index]!);
-      flip(index);
+      unlift(index);
+      if (index < definiteCount) definiteLeft++;
       const top = stackOps.length - 1;
       obligation = top >= 0 && stackOps[top]! >= definiteCount ? stackPrevStates[top]! : -1;
       inIndefinite = index >= definiteCount;
-      if (inIndefinite) barrier_ms = firstReturn_ms();
+      if (inIndefinite) {
+        // Resume among this point's indefinite candidates: those listed up to here were tried.
+        barrier_ms = firstReturn_ms();
+        triedSignatures.clear();
+        for (let tried = indefiniteHead.next; tried; tried = tried.next) {
+          triedSignatures.add(signature(ops[tried.op]!));
+          if (tried.op === index) break;
+        }
+      }
       entry = callEntries[index]!.next;
       continue;
     }
 
     const index = entry!.op;
     const op = ops[index]!;
-    const alike = previousAlike[index]!;
-    const next = alike >= 0 && !isLinearized(alike) ? -1 : step(op, state, obligation);
+    let next = -1;
+    if (!op.indefinite) {
+      next = step(op, state, obligation);
+    } else {
+      const opSignature = signature(op);
+      if (!triedSignatures.has(opSignature)) {
+        triedSignatures.add(opSignature);
+        next = step(op, state, obligation);
+        // An indefinite op that changes nothing is the same as never taking effect.
+        if (op.kind === kind_set ? canonical(op.a) === state : op.a === op.b) next = -1;
+        if (next >= 0 && !mayBeNeeded(index)) next = -1;
+      }
+    }
     if (next >= 0) {
-      flip(index);
-      unlink(callEntries[index]!);
-      if (index < definiteCount) unlink(returnEntries[index]!);
+      lift(index);
+      next = canonical(next);
       const nextObligation = op.indefinite ? state : -1;
       const isDefinite = index < definiteCount;
       const definiteMax = Math.max(stackDefiniteMax.at(-1) ?? -1, isDefinite ? index : -1);
@@ -405,14 +456,12 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
         stackIndefiniteMax.push(indefiniteMax);
         state = next;
         obligation = nextObligation;
-        if (index < definiteCount && --definiteLeft === 0) return 'linearizable';
+        if (isDefinite && --definiteLeft === 0) return 'linearizable';
         entry = definiteHead.next;
         inIndefinite = false;
         continue;
       }
-      if (index < definiteCount) relink(returnEntries[index]!);
-      relink(callEntries[index]!);
-      flip(index);
+      unlift(index);
     }
     entry = entry!.next;
   }
@@ -430,11 +479,9 @@ function step(op: SearchOp, state: number, obligation: number): number {
     case kind_not_equal:
       return op.a !== state ? state : -1;
     case kind_set:
-      // An indefinite op that changes nothing is the same as never taking effect.
-      return op.indefinite && op.a === state ? -1 : op.a;
+      return op.a;
     default:
-      if (op.a !== state) return -1;
-      return op.indefinite && op.b === state ? -1 : op.b;
+      return op.a === state ? op.b : -1;
   }
 }
 

@@ -22,6 +22,7 @@ export interface UpOptions {
   cwd?: string;
   /** System options (raft timeouts, snapshot interval, read mode), checked here and passed to every node. */
   options?: Record<string, unknown>;
+  keep_data?: boolean;
 }
 
 /** Checks the options and builds the supervisor's config; throws UserError on bad input. */
@@ -53,6 +54,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     cwd: options.cwd ?? process.cwd(),
     init_timeout_ms: options.init_timeout_ms,
     options: checkSystemOptions(options.options ?? {}),
+    keep_data: options.keep_data ?? false,
   };
 }
 

@@ -45,6 +45,8 @@ export interface SupervisorConfig {
   init_timeout_ms: number;
   /** System options for the nodes, passed as JSON in DSLAB_OPTIONS. */
   options?: Record<string, unknown>;
+  /** Start from the data directories a previous run of this cluster left (default: empty ones). */
+  keep_data?: boolean;
 }
 
 type MisbehaviourKind = 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure';
@@ -187,6 +189,8 @@ export class Supervisor {
   }
 
   private addNode(id: string): void {
+    // A new cluster starts empty; restarts within a run (and --keep-data) keep what is there.
+    if (!this.config.keep_data) rmSync(this.paths.dataDir(id), { recursive: true, force: true });
     mkdirSync(this.paths.dataDir(id), { recursive: true });
     const log = new NodeLog(this.paths.logFile(id));
     const zero = { garbage: 0, oversized: 0, unknown_dest: 0, backpressure: 0 };

@@ -73,6 +73,9 @@ export interface RaftConfig {
   append_inflight_entries_max: number;
   uncommitted_entries_max: number;
   read_requests_pending_max: number;
+  /** Serve reads from a leader lease (no quorum round per read). Needs check_quorum, whose vote
+   * stickiness is what stops a new leader from being elected while the lease runs. */
+  lease_reads: boolean;
 }
 
 export const default_raft_config: Readonly<RaftConfig> = {
@@ -85,7 +88,13 @@ export const default_raft_config: Readonly<RaftConfig> = {
   append_inflight_entries_max,
   uncommitted_entries_max,
   read_requests_pending_max,
+  lease_reads: false,
 };
+
+/** Part of the election timeout a lease gives up, for clock-rate differences between nodes. */
+export const lease_clock_drift_fraction = 0.1;
+/** Heartbeat rounds remembered while waiting for a quorum to acknowledge them. */
+const lease_rounds_max = 32;
 
 // ---- messages (bodies are plain JSON; the sender is the envelope's source) ------------------------
 
@@ -277,6 +286,9 @@ export class RaftCore {
   private read_seq = 0;
   private reads_pending: PendingRead[] = [];
   private reads_waiting: ReadRequestId[] = [];
+  /** Lease reads: heartbeat rounds sent and who acknowledged them; the lease runs to lease_until_ms. */
+  private lease_rounds: { seq: number; sent_ms: number; acks: Set<NodeId> }[] = [];
+  private lease_until_ms = Number.NEGATIVE_INFINITY;
 
   // Outputs collected for the next Ready.
   private out_messages: Outgoing[] = [];
@@ -571,6 +583,16 @@ export class RaftCore {
     return { ok: true };
   }
 
+  /** A read served from the leader lease when it runs (thesis 6.4.1), else through ReadIndex. */
+  readLease(request_id: ReadRequestId): ReadIndexResult {
+    invariant(this.config.lease_reads && this.config.check_quorum, 'lease reads need lease_reads and check_quorum on');
+    if (this.role === 'leader' && this.transfer_target === null && this.commit_index >= this.term_start_index && this.now_ms < this.lease_until_ms) {
+      this.out_read_states.push({ request_id, index: this.commit_index });
+      return { ok: true };
+    }
+    return this.readIndex(request_id);
+  }
+
   /** Hand leadership to target once it is caught up (thesis 3.10). Proposals are refused meanwhile. */
   transferLeadership(target: NodeId): TransferResult {
     if (this.role !== 'leader') return { ok: false, error: 'not_leader', leader: this.leader };
@@ -578,6 +600,8 @@ export class RaftCore {
     if (!this.peers.includes(target)) return { ok: false, error: 'unknown_node', leader: this.leader };
     if (this.transfer_target === target) return { ok: true };
     this.transfer_target = target;
+    // The target will campaign at once, ignoring vote stickiness: the lease no longer holds.
+    this.lease_until_ms = Number.NEGATIVE_INFINITY;
     // Give up after an election timeout: the target may be down or partitioned.
     this.transfer_deadline_ms = this.now_ms + this.config.election_timeout_ms_min;
     const pr = this.progressOf(target);
@@ -754,6 +778,8 @@ export class RaftCore {
     this.transfer_target = null;
     this.transfer_deadline_ms = Number.POSITIVE_INFINITY;
     this.term_start_index = 0;
+    this.lease_rounds = [];
+    this.lease_until_ms = Number.NEGATIVE_INFINITY;
   }
 
   private abortTransfer(): void {
@@ -891,6 +917,12 @@ export class RaftCore {
   }
 
   private broadcastHeartbeat(): void {
+    if (this.config.lease_reads) {
+      // Each round carries a fresh read_seq, so its acknowledgements can extend the lease.
+      this.read_seq += 1;
+      this.lease_rounds.push({ seq: this.read_seq, sent_ms: this.now_ms, acks: new Set([this.id]) });
+      if (this.lease_rounds.length > lease_rounds_max) this.lease_rounds.shift();
+    }
     for (const peer of this.peers) {
       const pr = this.progressOf(peer);
       if (pr.mode === 'replicate' && pr.match_index < this.lastIndex()) {
@@ -1047,6 +1079,19 @@ export class RaftCore {
   }
 
   private ackReads(from: NodeId, read_seq: number): void {
+    for (let i = this.lease_rounds.length - 1; i >= 0; i--) {
+      const round = this.lease_rounds[i]!;
+      if (round.seq > read_seq) continue;
+      round.acks.add(from);
+      if (round.acks.size >= this.quorum()) {
+        // A quorum heard from us at or after sent_ms: none of them votes for anyone else for an
+        // election timeout after that, so no other leader can exist before the lease ends.
+        const lease = round.sent_ms + this.config.election_timeout_ms_min * (1 - lease_clock_drift_fraction);
+        this.lease_until_ms = Math.max(this.lease_until_ms, lease);
+        this.lease_rounds = this.lease_rounds.slice(i + 1);
+        break;
+      }
+    }
     for (const read of this.reads_pending) {
       if (read.seq <= read_seq) read.acks.add(from);
     }

@@ -92,7 +92,7 @@ node.on('read', (request) => {
   }
   const id = `r${nextReadId++}`;
   core.tick(monotonicMs());
-  const result = core.readIndex(id);
+  const result = options.read_mode === 'lease' ? core.readLease(id) : core.readIndex(id);
   if (!result.ok) {
     if (result.error === 'not_leader') notLeader(request, result.leader);
     else node.replyError(request, error_codes.temporarily_unavailable, result.error === 'busy' ? 'too many reads waiting' : 'leadership is being transferred');

@@ -3,7 +3,7 @@ import type { RaftConfig } from './core.js';
 /** Entries applied between snapshots when the user does not say. */
 export const snapshot_every_default = 10_000;
 
-export type ReadMode = 'index' | 'serializable';
+export type ReadMode = 'index' | 'lease' | 'serializable';
 
 export interface RaftNodeOptions {
   raft: Partial<RaftConfig>;
@@ -34,9 +34,11 @@ export function readRaftOptions(env: NodeJS.ProcessEnv): RaftNodeOptions {
     raft.election_timeout_ms_max = max;
   }
   if (heartbeat !== undefined && heartbeat < (raft.election_timeout_ms_min ?? Infinity)) raft.heartbeat_interval_ms = heartbeat;
+  const read_mode: ReadMode = given.read === 'serializable' || given.read === 'lease' ? given.read : 'index';
+  if (read_mode === 'lease') raft.lease_reads = true;
   return {
     raft,
-    read_mode: given.read === 'serializable' ? 'serializable' : 'index',
+    read_mode,
     snapshot_every: typeof given.snapshot_every === 'number' && given.snapshot_every >= 0 ? given.snapshot_every : snapshot_every_default,
     report_apply: given.report_apply !== false,
   };

@@ -1,0 +1,140 @@
+import { Box, render, Static, useApp, useInput, useStdout } from 'ink';
+import { useEffect, useRef, useState } from 'react';
+import type { ControlAction } from '../control/api.js';
+import { DashboardView, LogLine } from './components.js';
+import { terminal_columns_default, terminal_columns_min } from './layout.js';
+import { useDashboard, type DashboardSource } from './use-dashboard.js';
+
+/** Ink's own throttle sits above our frame rate so it never delays a frame we publish. */
+export const ink_max_fps = 20;
+
+export type DashboardMode = 'watch' | 'up';
+
+export interface DashboardAppProps {
+  source: DashboardSource;
+  mode: DashboardMode;
+  color: boolean;
+  /** `up` only: stops the in-process cluster (after the user confirmed q, or on Ctrl-C). */
+  stopCluster?: () => Promise<void>;
+}
+
+/** NO_COLOR (https://no-color.org): present and not empty turns colour off. */
+export function colorAllowed(env: NodeJS.ProcessEnv): boolean {
+  return !(env.NO_COLOR !== undefined && env.NO_COLOR !== '');
+}
+
+type Message = { text: string; error?: boolean } | null;
+
+export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppProps) {
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const { model, now_ms, fresh_log, dispatch } = useDashboard(source);
+  const [selected, setSelected] = useState(0);
+  const [showLog, setShowLog] = useState(true);
+  const [showHelp, setShowHelp] = useState(false);
+  const [confirmingQuit, setConfirmingQuit] = useState(false);
+  const [message, setMessage] = useState<Message>(null);
+  const stopping = useRef(false);
+  const width = Math.max(terminal_columns_min, stdout.columns || terminal_columns_default);
+  const node = model.nodes[Math.min(selected, model.nodes.length - 1)];
+
+  useEffect(() => {
+    if (model.cluster_down) exit();
+  }, [model.cluster_down, exit]);
+
+  const perform = (label: string, action: ControlAction) => {
+    setMessage({ text: `${label}…` });
+    source.act(action).then(
+      (result) => setMessage({ text: result.description }),
+      (error: Error) => {
+        const text = `${label} failed: ${error.message}`;
+        setMessage({ text, error: true });
+        dispatch({ type: 'local_note', t: Date.now(), text, error: true });
+      },
+    );
+  };
+
+  const stop = () => {
+    if (stopping.current) return;
+    stopping.current = true;
+    setMessage({ text: 'stopping the cluster…' });
+    void stopCluster?.().finally(() => exit());
+  };
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') {
+      if (mode === 'up') stop();
+      else exit();
+      return;
+    }
+    if (confirmingQuit) {
+      setConfirmingQuit(false);
+      if (input === 'y' || input === 'Y') stop();
+      else setMessage({ text: 'the cluster keeps running' });
+      return;
+    }
+    const count = model.nodes.length;
+    if (key.upArrow) setSelected((s) => Math.max(0, Math.min(s, count - 1) - 1));
+    else if (key.downArrow || input === 'j') setSelected((s) => Math.min(count - 1, s + 1));
+    else if (/^[1-9]$/.test(input) && Number(input) <= count) setSelected(Number(input) - 1);
+    else if (input === 'k' && node) perform(`kill ${node.id}`, { type: 'kill', node: node.id });
+    else if (input === 'r' && node) perform(`restart ${node.id}`, { type: 'restart', node: node.id });
+    else if (input === 'p' && node) {
+      if (node.status === 'paused') perform(`resume ${node.id}`, { type: 'resume', node: node.id });
+      else perform(`pause ${node.id}`, { type: 'pause', node: node.id });
+    } else if (input === 'i' && node) perform(`isolate ${node.id}`, { type: 'partition', isolate: node.id });
+    else if (input === 's') perform('split into random halves', { type: 'partition', random: true });
+    else if (input === 'h') perform('heal', { type: 'heal' });
+    else if (input === 'l') {
+      setShowLog((shown) => !shown);
+      setMessage({ text: showLog ? 'event log hidden (l shows it again)' : 'event log shown' });
+    } else if (input === '?') setShowHelp((shown) => !shown);
+    else if (input === 'q') {
+      if (mode === 'watch') exit();
+      else {
+        setConfirmingQuit(true);
+        setMessage({ text: 'stop the cluster and quit? y = stop it, any other key = keep watching' });
+      }
+    }
+  });
+
+  return (
+    <Box flexDirection="column">
+      {/* Printed once above the live region and never redrawn; a new key mounts a fresh Static for each batch. */}
+      <Static key={fresh_log[0]?.id ?? 0} items={showLog ? fresh_log : []}>
+        {(entry) => <LogLine key={entry.id} entry={entry} color={color} />}
+      </Static>
+      <DashboardView
+        model={model}
+        now_ms={now_ms}
+        width={width}
+        color={color}
+        selected={node ? Math.min(selected, model.nodes.length - 1) : -1}
+        message={message}
+        showHelp={showHelp}
+      />
+    </Box>
+  );
+}
+
+export interface RunDashboardOptions {
+  source: DashboardSource;
+  mode: DashboardMode;
+  stopCluster?: () => Promise<void>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Renders the dashboard on this terminal until the user quits or the cluster goes down; always gives the terminal back. */
+export async function runDashboard(options: RunDashboardOptions): Promise<void> {
+  const color = colorAllowed(options.env ?? process.env);
+  const instance = render(<DashboardApp source={options.source} mode={options.mode} color={color} stopCluster={options.stopCluster} />, {
+    exitOnCtrlC: false,
+    maxFps: ink_max_fps,
+  });
+  try {
+    await instance.waitUntilExit();
+  } finally {
+    instance.unmount();
+    instance.cleanup();
+  }
+}

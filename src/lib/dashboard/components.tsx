@@ -1,0 +1,273 @@
+import { Box, Text } from 'ink';
+import { formatDurationMs } from '../util/units.js';
+import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
+import type { DashboardModel, LogEntry, LogKind } from './model.js';
+
+/**
+ * The dashboard's Ink components. Each is a pure function of its props: the
+ * model, the time to measure ages against, the width and whether colour is
+ * allowed. The app supplies those; tests pass fixed ones.
+ */
+
+export interface ViewProps {
+  model: DashboardModel;
+  now_ms: number;
+  width: number;
+  /** False under NO_COLOR: text only, no colours (bold and inverse still mark things). */
+  color: boolean;
+}
+
+/** One key and what it does, for the help panel, the key bar and the README. */
+export interface KeyBinding {
+  keys: string;
+  does: string;
+}
+
+export const key_bindings: readonly KeyBinding[] = [
+  { keys: '↑ ↓ j 1-9', does: 'select a node (j moves down; k is kill, so only ↑ moves up)' },
+  { keys: 'k', does: 'kill the selected node (SIGKILL)' },
+  { keys: 'r', does: 'restart the selected node' },
+  { keys: 'p', does: 'pause the selected node, or resume it if paused' },
+  { keys: 'i', does: 'isolate the selected node from the others' },
+  { keys: 's', does: 'split the cluster into two random halves' },
+  { keys: 'h', does: 'heal: remove partitions and link faults' },
+  { keys: 'l', does: 'show or hide the event log' },
+  { keys: '?', does: 'show or hide this help' },
+  { keys: 'q', does: 'quit the view (in `up`: asks before stopping the cluster)' },
+];
+
+const key_bar = '↑↓/j select  k kill  r restart  p pause  i isolate  s split  h heal  l log  ? help  q quit';
+
+function Styled({ cell, color }: { cell: Cell & { text: string }; color: boolean }) {
+  return (
+    <Text color={color ? cell.color : undefined} bold={cell.bold} dimColor={cell.dim}>
+      {cell.text}
+    </Text>
+  );
+}
+
+export function Header({ model, now_ms, width, color }: ViewProps) {
+  const up = model.nodes.filter((n) => n.status === 'up').length;
+  const uptime = model.started_at_ms === null ? '-' : formatDurationMs(Math.max(0, now_ms - model.started_at_ms));
+  const title = [
+    `cluster ${model.name ?? '?'}`,
+    model.system ?? '?',
+    `up ${uptime}`,
+    `seed ${model.seed ?? '-'}`,
+    `nodes ${up}/${model.nodes.length} up`,
+  ].join(' · ');
+  const faults = model.faults.length ? model.faults.join('; ') : 'none';
+  let leader: Cell;
+  if (model.cluster_down) leader = { text: 'cluster down', color: 'red', bold: true };
+  else if (model.leader) leader = { text: `leader ${model.leader}${model.leader_term === null ? '' : ` · term ${model.leader_term}`}`, color: 'green', bold: true };
+  else {
+    const since = model.no_leader_since_t === null ? '' : ` for ${formatDurationMs(Math.max(0, now_ms - model.no_leader_since_t))}`;
+    leader = { text: `no leader${since}`, color: 'red', bold: true };
+  }
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate-end">
+        {fit(title, width).trimEnd()}
+      </Text>
+      <Text wrap="truncate-end">
+        <Styled cell={leader} color={color} />
+      </Text>
+      <Text wrap="truncate-end">
+        <Text dimColor>faults: </Text>
+        <Text color={color && model.faults.length ? 'magenta' : undefined}>{faults}</Text>
+      </Text>
+    </Box>
+  );
+}
+
+export interface NodeTableProps extends ViewProps {
+  /** Index into model.nodes of the selected row, or -1 for none. */
+  selected: number;
+}
+
+export function NodeTable({ model, now_ms, width, color, selected }: NodeTableProps) {
+  const columns = fitColumns(availableColumns(model), width);
+  const context: CellContext = { model, now_ms };
+  const gap = ' '.repeat(column_gap);
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate-end">
+        {'  '}
+        {columns.map((c) => fit(c.title, c.width)).join(gap).trimEnd()}
+      </Text>
+      {model.nodes.map((node, row) => {
+        const isSelected = row === selected;
+        return (
+          <Text key={node.id} wrap="truncate-end" inverse={isSelected && color}>
+            {isSelected ? '> ' : '  '}
+            {columns.map((column, i) => {
+              const cell = column.cell(node, context);
+              return (
+                <Styled key={column.key} cell={{ ...cell, text: (i > 0 ? gap : '') + fit(cell.text, column.width) }} color={color} />
+              );
+            })}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+export function PartitionMap({ model, width, color }: ViewProps) {
+  const linkText = model.link_faults.map((l) => `${l.scope}: ${l.words.join(', ')}`).join(' · ');
+  if (!model.partition) {
+    return (
+      <Text wrap="truncate-end">
+        <Text dimColor>network: </Text>
+        {model.link_faults.length ? <Text color={color ? 'magenta' : undefined}>{linkText}</Text> : <Text>connected, no link faults</Text>}
+      </Text>
+    );
+  }
+  const groups = model.partition;
+  const nodeMark = (id: string) => {
+    const node = model.nodes.find((n) => n.id === id);
+    const mark = id === model.leader ? '*' : node?.status === 'down' ? '✗' : node?.status === 'paused' ? '‖' : '';
+    return `${id}${mark}`;
+  };
+  return (
+    <Box flexDirection="column" width={width}>
+      <Box flexDirection="row">
+        <Box paddingTop={1} marginRight={1}>
+          <Text dimColor>network:</Text>
+        </Box>
+        {groups.map((group, i) => (
+          <Box key={group.join(',')} flexDirection="row">
+            {i > 0 && (
+              <Box paddingTop={1} marginX={1}>
+                <Text color={color ? 'red' : undefined}>✕</Text>
+              </Box>
+            )}
+            <Box borderStyle="single" borderColor={color ? 'magenta' : undefined} paddingX={1}>
+              <Text>{group.map(nodeMark).join(' ')}</Text>
+            </Box>
+          </Box>
+        ))}
+      </Box>
+      {model.link_faults.length > 0 && (
+        <Text wrap="truncate-end" color={color ? 'magenta' : undefined}>
+          links: {linkText}
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+const spark_levels = '▁▂▃▄▅▆▇█';
+
+/** Block characters for the last `width` samples, scaled to the largest shown. */
+export function sparkline(samples: readonly number[], width: number): string {
+  const shown = samples.slice(-Math.max(0, width));
+  const peak = Math.max(0, ...shown);
+  if (peak === 0) return shown.map(() => spark_levels[0]).join('');
+  return shown.map((v) => spark_levels[Math.min(spark_levels.length - 1, Math.floor((v / peak) * (spark_levels.length - 1)))]).join('');
+}
+
+export function Throughput({ model, width, color }: ViewProps) {
+  if (!model.load && model.throughput_per_s.length === 0) return null;
+  const last = model.throughput_per_s.at(-1) ?? 0;
+  const label = 'committed ops/s ';
+  const tail = ` ${Math.round(last)}${model.load?.running ? '' : ' (load done)'}`;
+  const room = Math.max(0, width - label.length - tail.length);
+  return (
+    <Text wrap="truncate-end">
+      <Text dimColor>{label}</Text>
+      <Text color={color ? 'cyan' : undefined}>{sparkline(model.throughput_per_s, room)}</Text>
+      <Text bold>{tail}</Text>
+    </Text>
+  );
+}
+
+const log_colours: Record<LogKind, string | undefined> = {
+  cluster: undefined,
+  election: 'yellow',
+  leader: 'green',
+  no_leader: 'red',
+  rollback: 'yellow',
+  fault: 'magenta',
+  heal: 'green',
+  crash: 'red',
+  restart: 'green',
+  load: 'cyan',
+  note: undefined,
+  error: 'red',
+};
+
+/** Wall-clock time of day, HH:MM:SS.mmm (UTC, as the plain event lines print it). */
+export function clockTime(t: number): string {
+  return new Date(t).toISOString().slice(11, 23);
+}
+
+export function LogLine({ entry, color }: { entry: LogEntry; color: boolean }) {
+  return (
+    <Text wrap="truncate-end">
+      <Text dimColor>{clockTime(entry.t)} </Text>
+      <Text color={color ? log_colours[entry.kind] : undefined}>{entry.text}</Text>
+    </Text>
+  );
+}
+
+/** The newest `limit` entries, newest last. */
+export function EventLog({ entries, color, limit }: { entries: readonly LogEntry[]; color: boolean; limit: number }) {
+  return (
+    <Box flexDirection="column">
+      {entries.slice(-limit).map((entry) => (
+        <LogLine key={entry.id} entry={entry} color={color} />
+      ))}
+    </Box>
+  );
+}
+
+export function KeyBar({ width }: { width: number }) {
+  return (
+    <Text dimColor wrap="truncate-end">
+      {fit(key_bar, width).trimEnd()}
+    </Text>
+  );
+}
+
+export function HelpPanel() {
+  const keyWidth = Math.max(...key_bindings.map((k) => k.keys.length));
+  return (
+    <Box flexDirection="column" borderStyle="single" paddingX={1}>
+      <Text bold>keys</Text>
+      {key_bindings.map((k) => (
+        <Text key={k.keys} wrap="truncate-end">
+          <Text bold>{k.keys.padEnd(keyWidth)}</Text> {k.does}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+export interface DashboardViewProps extends NodeTableProps {
+  /** One line under the table: a prompt, the action in flight or its error. */
+  message: { text: string; error?: boolean } | null;
+  showHelp: boolean;
+}
+
+/** The redrawn region: everything except the event log, which the app prints above it once. */
+export function DashboardView(props: DashboardViewProps) {
+  const { message, showHelp, color, width } = props;
+  return (
+    <Box flexDirection="column" width={width}>
+      <Header {...props} />
+      <Box marginTop={1}>
+        <NodeTable {...props} />
+      </Box>
+      <PartitionMap {...props} />
+      <Throughput {...props} />
+      {showHelp && <HelpPanel />}
+      {message && (
+        <Text wrap="truncate-end" color={color && message.error ? 'red' : undefined} bold>
+          {message.text}
+        </Text>
+      )}
+      <KeyBar width={width} />
+    </Box>
+  );
+}

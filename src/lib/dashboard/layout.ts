@@ -1,0 +1,195 @@
+import { commitLag, numberField, roleOf, termOf, type DashboardModel, type NodeView } from './model.js';
+
+/**
+ * Which node-table columns exist (from the state fields that arrived) and
+ * which fit the terminal. Pure, so the narrow-terminal behaviour is testable
+ * without a terminal.
+ */
+
+/** Width the dashboard assumes when the terminal does not say. */
+export const terminal_columns_default = 80;
+/** Narrowest layout we try to keep tidy; below this lines are cut off. */
+export const terminal_columns_min = 40;
+/** Marker before each row: "> " on the selected node. */
+export const row_marker_width = 2;
+/** Spaces between columns. */
+export const column_gap = 1;
+
+export interface Cell {
+  text: string;
+  /** An Ink colour name; ignored when colour is off. */
+  color?: string;
+  bold?: boolean;
+  dim?: boolean;
+}
+
+export interface CellContext {
+  model: DashboardModel;
+  now_ms: number;
+}
+
+export interface TableColumn {
+  key: string;
+  title: string;
+  width: number;
+  /** Narrow terminals drop the lowest rank first; 0 is never dropped. */
+  drop_rank: number;
+  cell(node: NodeView, context: CellContext): Cell;
+}
+
+const none: Cell = { text: '-', dim: true };
+
+/** Short elapsed time for narrow cells: 0.4s, 12s, 3m05s, 2h10m. */
+export function shortDuration(ms: number): string {
+  const clamped = Math.max(0, ms);
+  if (clamped < 10_000) return `${(clamped / 1000).toFixed(1)}s`;
+  const s = Math.floor(clamped / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function shortSignal(signal: string): string {
+  return signal.replace(/^SIG/, '');
+}
+
+export function statusCell(node: NodeView): Cell {
+  switch (node.status) {
+    case 'up':
+      return { text: 'up', color: 'green' };
+    case 'paused':
+      return { text: 'paused', color: 'yellow' };
+    case 'starting':
+      return { text: 'starting', dim: true };
+    case 'down': {
+      const how = node.exit_signal ? shortSignal(node.exit_signal) : node.exit_code === null ? '' : String(node.exit_code);
+      return { text: how ? `down ${how}` : 'down', color: 'red' };
+    }
+  }
+}
+
+const role_colours: Record<string, string> = {
+  leader: 'green',
+  leading: 'green',
+  candidate: 'yellow',
+  pre_candidate: 'yellow',
+  looking: 'yellow',
+  follower: 'cyan',
+  following: 'cyan',
+  observing: 'blue',
+};
+
+/** Shorter words for roles too wide for the column. */
+const role_words: Record<string, string> = { pre_candidate: 'pre-vote' };
+
+export function roleCell(node: NodeView): Cell {
+  const role = roleOf(node);
+  if (!role) return none;
+  // A stopped process's last words are history, not a role.
+  if (node.status === 'down') return { text: role_words[role] ?? role, dim: true };
+  return { text: role_words[role] ?? role, color: role_colours[role], bold: role === 'leader' || role === 'leading' };
+}
+
+function numberCell(value: number | null): Cell {
+  return value === null ? none : { text: String(value) };
+}
+
+function anyNode(model: DashboardModel, test: (node: NodeView) => boolean): boolean {
+  return model.nodes.some(test);
+}
+
+function hasField(model: DashboardModel, ...keys: string[]): boolean {
+  return anyNode(model, (n) => keys.some((k) => n.state[k] !== undefined));
+}
+
+/** Every column this model has data for, in display order. */
+export function availableColumns(model: DashboardModel): TableColumn[] {
+  const idWidth = Math.max(4, ...model.nodes.map((n) => n.id.length));
+  const columns: TableColumn[] = [
+    { key: 'node', title: 'NODE', width: idWidth, drop_rank: 0, cell: (n) => ({ text: n.id, bold: true }) },
+    { key: 'status', title: 'STATUS', width: 9, drop_rank: 0, cell: statusCell },
+  ];
+  if (hasField(model, 'role')) columns.push({ key: 'role', title: 'ROLE', width: 9, drop_rank: 0, cell: roleCell });
+  if (hasField(model, 'term', 'epoch')) {
+    columns.push({ key: 'term', title: hasField(model, 'term') ? 'TERM' : 'EPOCH', width: 5, drop_rank: 5, cell: (n) => numberCell(termOf(n)) });
+  }
+  if (hasField(model, 'commit_index')) {
+    columns.push({
+      key: 'commit',
+      title: 'COMMIT',
+      width: 11,
+      drop_rank: 6,
+      cell: (n, { model: m }) => {
+        const value = numberField(n.state, 'commit_index');
+        if (value === null) return none;
+        const lag = commitLag(m, n);
+        return lag === null ? { text: String(value) } : { text: `${value} -${lag}`, color: 'yellow' };
+      },
+    });
+  }
+  if (hasField(model, 'last_applied')) {
+    columns.push({ key: 'applied', title: 'APPLIED', width: 7, drop_rank: 1, cell: (n) => numberCell(numberField(n.state, 'last_applied')) });
+  }
+  if (hasField(model, 'log_last_index', 'zxid')) {
+    const raft = hasField(model, 'log_last_index');
+    columns.push({
+      key: 'log',
+      title: raft ? 'LOG' : 'ZXID',
+      width: raft ? 7 : 10,
+      drop_rank: 3,
+      cell: (n) => {
+        const value = n.state.log_last_index ?? n.state.zxid;
+        return value === undefined || value === null ? none : { text: String(value) };
+      },
+    });
+  }
+  if (hasField(model, 'role')) {
+    columns.push({
+      key: 'contact',
+      title: 'CONTACT',
+      width: 7,
+      drop_rank: 2,
+      cell: (n, { model: m, now_ms }) => {
+        if (n.id === m.leader) return { text: 'leader', dim: true };
+        if (n.status !== 'up' && n.status !== 'paused') return none;
+        if (n.leader_contact_t === null) return none;
+        const ago = now_ms - n.leader_contact_t;
+        return { text: shortDuration(ago), color: ago > contact_stale_ms ? 'yellow' : undefined };
+      },
+    });
+  }
+  columns.push({
+    key: 'rates',
+    title: 'IN/OUT/s',
+    width: 9,
+    drop_rank: 4,
+    cell: (n) => (n.in_per_s === null || n.out_per_s === null ? none : { text: `${Math.round(n.in_per_s)}/${Math.round(n.out_per_s)}` }),
+  });
+  return columns;
+}
+
+/** Longer than this without hearing from the leader is shown as a warning. */
+export const contact_stale_ms = 1000;
+
+export function tableWidth(columns: readonly TableColumn[]): number {
+  return row_marker_width + columns.reduce((sum, c) => sum + c.width, 0) + column_gap * Math.max(0, columns.length - 1);
+}
+
+/** Drops columns, lowest rank first, until the table fits `width`. */
+export function fitColumns(columns: readonly TableColumn[], width: number): TableColumn[] {
+  let kept = [...columns];
+  while (tableWidth(kept) > width) {
+    const droppable = kept.filter((c) => c.drop_rank > 0);
+    if (droppable.length === 0) break;
+    const victim = droppable.reduce((a, b) => (b.drop_rank < a.drop_rank ? b : a));
+    kept = kept.filter((c) => c !== victim);
+  }
+  return kept;
+}
+
+/** Fits `text` into `width` characters, cutting with an ellipsis. */
+export function fit(text: string, width: number): string {
+  if (text.length <= width) return text.padEnd(width);
+  if (width <= 1) return text.slice(0, width);
+  return `${text.slice(0, width - 1)}…`;
+}

@@ -1,0 +1,405 @@
+import type { ClusterEvent, ClusterStatus, NodeStatusKind } from '../control/api.js';
+
+/**
+ * The dashboard's view model and the pure reducer that builds it from the
+ * supervisor's event stream. Nothing here knows about Raft in particular: the
+ * table's columns come from whatever state fields the nodes report, and a node
+ * that reports none still has its process status and message rates.
+ */
+
+/** Entries kept in the event log; older ones are forgotten. */
+export const event_log_entries_max = 200;
+/** Throughput samples kept for the sparkline (one per load progress event, about one a second). */
+export const throughput_samples_max = 120;
+
+/** Roles that mean "this node leads": Raft's and Zab's words. */
+const leader_roles = new Set(['leader', 'leading']);
+/** Roles that mean "this node is running an election". Pre-candidates are left out: a pre-vote changes no term. */
+const election_roles = new Set(['candidate', 'looking']);
+
+export interface NodeView {
+  id: string;
+  status: NodeStatusKind;
+  exit_code: number | null;
+  exit_signal: string | null;
+  restarts: number;
+  /** The fields of the node's last state report, merged (empty for a node that reports none). */
+  state: Record<string, unknown>;
+  in_per_s: number | null;
+  out_per_s: number | null;
+  /**
+   * When the node last heard from the leader, as far as the router can tell:
+   * it was up, on the leader's side of any partition and receiving messages.
+   */
+  leader_contact_t: number | null;
+}
+
+export type LogKind = 'cluster' | 'election' | 'leader' | 'no_leader' | 'rollback' | 'fault' | 'heal' | 'crash' | 'restart' | 'load' | 'note' | 'error';
+
+export interface LogEntry {
+  /** Position in the dashboard's own log (not the supervisor's event seq). */
+  id: number;
+  t: number;
+  kind: LogKind;
+  text: string;
+}
+
+export interface LinkFaultView {
+  /** "all links" or one link like "n1-n2". */
+  scope: string;
+  words: string[];
+}
+
+export interface DashboardModel {
+  name: string | null;
+  system: string | null;
+  seed: number | null;
+  started_at_ms: number | null;
+  nodes: NodeView[];
+  leader: string | null;
+  leader_term: number | null;
+  /** Since when no node has led (null while there is a leader). */
+  no_leader_since_t: number | null;
+  /** Active faults in words, exactly as the supervisor describes them. */
+  faults: string[];
+  partition: string[][] | null;
+  link_faults: LinkFaultView[];
+  log: LogEntry[];
+  next_log_id: number;
+  /** Committed (ok) client operations per second, newest last. */
+  throughput_per_s: number[];
+  load: { running: boolean; last_ok: number; last_t: number } | null;
+  cluster_down: boolean;
+}
+
+/** What the reducer accepts: the supervisor's events, a status snapshot (to start from), and the dashboard's own notes. */
+export type DashboardInput =
+  | ClusterEvent
+  | { type: 'snapshot'; t: number; status: ClusterStatus }
+  | { type: 'local_note'; t: number; text: string; error?: boolean }
+  | { type: 'stream_ended'; t: number; error: string | null };
+
+export function emptyModel(): DashboardModel {
+  return {
+    name: null,
+    system: null,
+    seed: null,
+    started_at_ms: null,
+    nodes: [],
+    leader: null,
+    leader_term: null,
+    no_leader_since_t: null,
+    faults: [],
+    partition: null,
+    link_faults: [],
+    log: [],
+    next_log_id: 1,
+    throughput_per_s: [],
+    load: null,
+    cluster_down: false,
+  };
+}
+
+function newNode(id: string): NodeView {
+  return { id, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, in_per_s: null, out_per_s: null, leader_contact_t: null };
+}
+
+/** A number from a state field, or null when absent or not numeric. */
+export function numberField(state: Record<string, unknown>, ...keys: string[]): number | null {
+  for (const key of keys) {
+    const value = state[key];
+    if (typeof value === 'number' && Number.isFinite(value)) return value;
+  }
+  return null;
+}
+
+export function roleOf(node: NodeView): string | null {
+  const role = node.state.role;
+  return typeof role === 'string' ? role.toLowerCase() : null;
+}
+
+export function termOf(node: NodeView): number | null {
+  return numberField(node.state, 'term', 'epoch');
+}
+
+/** The leader as the supervisor defines it: an up node in a leading role, the highest term winning. */
+export function findLeader(nodes: readonly NodeView[]): { id: string; term: number | null } | null {
+  let best: { id: string; term: number | null } | null = null;
+  for (const node of nodes) {
+    if (node.status !== 'up') continue;
+    const role = roleOf(node);
+    if (!role || !leader_roles.has(role)) continue;
+    const term = termOf(node);
+    if (!best || (term ?? 0) > (best.term ?? 0)) best = { id: node.id, term };
+  }
+  return best;
+}
+
+/** How many entries a node's commit index trails the leader's, or null when unknown or not behind. */
+export function commitLag(model: DashboardModel, node: NodeView): number | null {
+  if (!model.leader || node.id === model.leader) return null;
+  const leader = model.nodes.find((n) => n.id === model.leader);
+  if (!leader) return null;
+  const ahead = numberField(leader.state, 'commit_index');
+  const own = numberField(node.state, 'commit_index');
+  if (ahead === null || own === null || own >= ahead) return null;
+  return ahead - own;
+}
+
+/**
+ * Reads partitions and link faults back out of the supervisor's fault words
+ * ("partition {n1,n2} | {n3,n4,n5}", "loss 20%", "delay 100ms±10ms on n1-n2").
+ * Words it does not recognise (paused nodes, clock skew) stay in the header only.
+ */
+export function parseFaultWords(words: readonly string[]): { partition: string[][] | null; link_faults: LinkFaultView[] } {
+  let partition: string[][] | null = null;
+  const byScope = new Map<string, string[]>();
+  for (const word of words) {
+    if (word.startsWith('partition ')) {
+      const groups = [...word.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!.split(',').filter(Boolean));
+      if (groups.length > 0) partition = groups;
+      continue;
+    }
+    const link = /^(delay|loss|duplicate|reorder) (\S+)(?: on (\S+))?$/.exec(word);
+    if (!link) continue;
+    const scope = link[3] ?? 'all links';
+    const list = byScope.get(scope) ?? [];
+    list.push(`${link[1]} ${link[2]}`);
+    byScope.set(scope, list);
+  }
+  return { partition, link_faults: [...byScope].map(([scope, list]) => ({ scope, words: list })) };
+}
+
+function sameSide(partition: string[][] | null, a: string, b: string): boolean {
+  if (!partition) return true;
+  const group = partition.find((g) => g.includes(a));
+  // A node named in no group is in a group of its own making with the other unnamed nodes.
+  if (!group) return !partition.some((g) => g.includes(b));
+  return group.includes(b);
+}
+
+function appendLog(model: DashboardModel, t: number, kind: LogKind, text: string): void {
+  model.log = [...model.log, { id: model.next_log_id, t, kind, text }];
+  if (model.log.length > event_log_entries_max) model.log = model.log.slice(model.log.length - event_log_entries_max);
+  model.next_log_id += 1;
+}
+
+function describeExit(code: number | null, signal: string | null): string {
+  if (signal) return `signal ${signal}`;
+  return code === null ? 'no exit code' : `exit code ${code}`;
+}
+
+/** Finds the node, adding it when the stream names one the dashboard has not seen yet. */
+function touchNode(model: DashboardModel, id: string): NodeView {
+  const index = model.nodes.findIndex((n) => n.id === id);
+  if (index >= 0) {
+    const copy = { ...model.nodes[index]! };
+    model.nodes = model.nodes.map((n, i) => (i === index ? copy : n));
+    return copy;
+  }
+  const added = newNode(id);
+  model.nodes = [...model.nodes, added].sort(byNodeId);
+  return added;
+}
+
+function byNodeId(a: NodeView, b: NodeView): number {
+  const na = Number(a.id.replace(/^\D+/, ''));
+  const nb = Number(b.id.replace(/^\D+/, ''));
+  if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+  return a.id.localeCompare(b.id);
+}
+
+/** Recomputes the leader after any change that can move it, logging changes. */
+function settleLeader(model: DashboardModel, t: number): void {
+  const found = findLeader(model.nodes);
+  const id = found?.id ?? null;
+  const term = found?.term ?? null;
+  if (id === model.leader && term === model.leader_term) return;
+  if (id) {
+    appendLog(model, t, 'leader', `${id} is leader${term === null ? '' : ` (term ${term})`}`);
+    model.no_leader_since_t = null;
+    touchNode(model, id).leader_contact_t = t;
+  } else {
+    appendLog(model, t, 'no_leader', model.leader ? `no leader (${model.leader} no longer leads)` : 'no leader');
+    model.no_leader_since_t = t;
+  }
+  model.leader = id;
+  model.leader_term = term;
+}
+
+function onNodeState(model: DashboardModel, t: number, id: string, state: Record<string, unknown>): void {
+  const node = touchNode(model, id);
+  const before = node.state;
+  node.state = state;
+  const role = typeof state.role === 'string' ? state.role.toLowerCase() : null;
+  const oldRole = typeof before.role === 'string' ? before.role.toLowerCase() : null;
+  const term = numberField(state, 'term', 'epoch');
+  if (role && election_roles.has(role) && (role !== oldRole || term !== numberField(before, 'term', 'epoch'))) {
+    appendLog(model, t, 'election', `${id} starts an election${term === null ? '' : ` for term ${term}`}`);
+  }
+  const rolledBefore = numberField(before, 'rolled_back');
+  const rolledNow = numberField(state, 'rolled_back');
+  if (rolledNow !== null && rolledNow > (rolledBefore ?? 0)) {
+    const count = rolledNow - (rolledBefore ?? 0);
+    appendLog(model, t, 'rollback', `${id} rolled back ${count} uncommitted ${count === 1 ? 'entry' : 'entries'}`);
+  }
+  settleLeader(model, t);
+  // A follower whose commit index moves under the current leader has just heard from it.
+  if (model.leader && state.leader === model.leader && numberField(state, 'commit_index') !== numberField(before, 'commit_index')) {
+    touchNode(model, id).leader_contact_t = t;
+  }
+}
+
+function onRates(model: DashboardModel, t: number, rates: Record<string, { in_per_s: number; out_per_s: number }>): void {
+  const leader = model.leader ? model.nodes.find((n) => n.id === model.leader) : undefined;
+  model.nodes = model.nodes.map((node) => {
+    const rate = rates[node.id];
+    const next = { ...node, in_per_s: rate?.in_per_s ?? 0, out_per_s: rate?.out_per_s ?? 0 };
+    if (leader && leader.status === 'up' && node.status === 'up' && (node.id === leader.id || (sameSide(model.partition, node.id, leader.id) && next.in_per_s > 0))) {
+      next.leader_contact_t = t;
+    }
+    return next;
+  });
+}
+
+function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus): void {
+  model.name = status.name;
+  model.system = status.system;
+  model.seed = status.seed;
+  model.started_at_ms = status.started_at_ms;
+  model.nodes = status.nodes
+    .map((n) => ({
+      ...newNode(n.id),
+      status: n.status,
+      exit_code: n.exit_code,
+      exit_signal: n.exit_signal,
+      restarts: n.restarts,
+      state: { ...n.state },
+    }))
+    .sort(byNodeId);
+  model.faults = [...status.faults];
+  const parsed = parseFaultWords(status.faults);
+  model.partition = status.partition ?? parsed.partition;
+  model.link_faults = parsed.link_faults;
+  // Set silently: a snapshot starts the view, and the log should only tell what the stream tells.
+  const found = findLeader(model.nodes);
+  model.leader = found?.id ?? null;
+  model.leader_term = found?.term ?? null;
+  model.no_leader_since_t = found ? null : (model.no_leader_since_t ?? t);
+}
+
+/**
+ * Folds one input into the model. Pure: the input's own time is the only clock,
+ * and the old model is never changed. Inputs that change nothing shown return
+ * the same model, so a caller can skip a frame by comparing references.
+ */
+export function dashboardReducer(previous: DashboardModel, input: DashboardInput): DashboardModel {
+  if (input.type === 'client_result' || input.type === 'node_apply') return previous;
+  const model: DashboardModel = { ...previous };
+  const t = input.t;
+  switch (input.type) {
+    case 'snapshot':
+      applySnapshot(model, t, input.status);
+      break;
+    case 'local_note':
+      appendLog(model, t, input.error ? 'error' : 'note', input.text);
+      break;
+    case 'stream_ended':
+      if (!model.cluster_down) appendLog(model, t, 'error', input.error ? `lost the event stream: ${input.error}` : 'the event stream ended');
+      model.cluster_down = true;
+      break;
+    case 'cluster_up':
+      model.name = input.name;
+      model.system = input.system;
+      model.seed = input.seed;
+      model.started_at_ms ??= t;
+      for (const id of input.nodes) touchNode(model, id);
+      appendLog(model, t, 'cluster', `cluster ${input.name} up: ${input.system} on ${input.nodes.length} nodes, seed ${input.seed}`);
+      break;
+    case 'cluster_down':
+      model.cluster_down = true;
+      appendLog(model, t, 'cluster', `cluster ${input.name} down`);
+      break;
+    case 'node_up': {
+      const node = touchNode(model, input.node);
+      node.status = 'up';
+      node.exit_code = null;
+      node.exit_signal = null;
+      node.restarts = input.restarts;
+      // A new process starts from its disk, not from what the old one last said.
+      node.state = {};
+      if (input.restarts > 0) appendLog(model, t, 'restart', `${input.node} restarted (restart ${input.restarts})`);
+      settleLeader(model, t);
+      break;
+    }
+    case 'node_down': {
+      const node = touchNode(model, input.node);
+      node.status = 'down';
+      node.exit_code = input.exit_code;
+      node.exit_signal = input.signal;
+      node.in_per_s = null;
+      node.out_per_s = null;
+      const tail = !input.expected && input.stderr_tail.length > 0 ? `: ${input.stderr_tail.at(-1)}` : '';
+      appendLog(model, t, 'crash', `${input.node} down (${describeExit(input.exit_code, input.signal)})${input.expected ? '' : ' unexpectedly'}${tail}`);
+      settleLeader(model, t);
+      break;
+    }
+    case 'node_paused':
+      touchNode(model, input.node).status = 'paused';
+      settleLeader(model, t);
+      break;
+    case 'node_resumed':
+      touchNode(model, input.node).status = 'up';
+      settleLeader(model, t);
+      break;
+    case 'node_state':
+      onNodeState(model, t, input.node, input.state);
+      break;
+    case 'node_misbehaved':
+      appendLog(model, t, 'error', `${input.node} misbehaved (${input.problem}, ${input.count} so far): ${input.detail}`);
+      break;
+    case 'fault': {
+      model.faults = [...input.faults];
+      const parsed = parseFaultWords(input.faults);
+      model.partition = parsed.partition;
+      model.link_faults = parsed.link_faults;
+      appendLog(model, t, input.action === 'heal' ? 'heal' : 'fault', `${input.source === 'nemesis' ? 'nemesis: ' : ''}${input.description}`);
+      break;
+    }
+    case 'rates':
+      onRates(model, t, input.nodes);
+      break;
+    case 'load':
+      if (input.phase === 'start') {
+        model.load = { running: true, last_ok: input.stats.ok, last_t: t };
+        model.throughput_per_s = [];
+        appendLog(model, t, 'load', `load started: ${input.options.rate_per_s} ops/s offered by ${input.options.clients} clients`);
+      } else {
+        const last = model.load ?? { running: true, last_ok: 0, last_t: t };
+        const elapsed_s = (t - last.last_t) / 1000;
+        if (elapsed_s > 0) {
+          const sample = Math.max(0, input.stats.ok - last.last_ok) / elapsed_s;
+          model.throughput_per_s = [...model.throughput_per_s, sample].slice(-throughput_samples_max);
+        }
+        model.load = { running: input.phase !== 'done', last_ok: input.stats.ok, last_t: t };
+        if (input.phase === 'done') {
+          appendLog(model, t, 'load', `load done: ${input.stats.ok} ok, ${input.stats.fail} failed, ${input.stats.unknown} unknown; ${input.stats.throughput_per_s} ok/s`);
+        }
+      }
+      break;
+    case 'nemesis':
+      appendLog(model, t, 'fault', `nemesis ${input.phase} (seed ${input.seed})`);
+      break;
+    case 'notice':
+      appendLog(model, t, 'note', input.text);
+      break;
+  }
+  return model;
+}
+
+/** Folds a whole recorded sequence; used by tests and to replay history. */
+export function reduceAll(inputs: Iterable<DashboardInput>, start: DashboardModel = emptyModel()): DashboardModel {
+  let model = start;
+  for (const input of inputs) model = dashboardReducer(model, input);
+  return model;
+}
