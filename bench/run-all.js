@@ -3,6 +3,8 @@
 import { cpus, loadavg } from 'node:os';
 import { measureRouterThroughput } from './router-throughput.mjs';
 import { measureUpTime } from './up-time.mjs';
+import { measureChecker, measureHotKey } from './checker.mjs';
+import { compareWithEtcd } from './raft-vs-etcd.mjs';
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at start`;
 console.log(`machine: ${machine}`);
@@ -13,3 +15,12 @@ console.log(
   `router throughput, 5 flooding nodes: ${router.messages_per_s} messages/s delivered; supervisor CPU ${router.supervisor_cpu_share.toFixed(2)} cores; ` +
     `backpressure drops ${router.backpressure_drops}; trace ${router.trace_mb} MB${router.trace_truncated ? ' (hit its cap)' : ''}; goal >= 100000 messages/s`,
 );
+const checker = measureChecker();
+console.log(`checker, ${checker.ops} ops / ${checker.clients} clients / ${checker.keys} keys: median ${checker.median_ms} ms (max ${checker.max_ms}); goal < 1000 ms`);
+const hot = measureHotKey();
+console.log(`checker, ${hot.ops} ops on one key: ${hot.result} in ${hot.ms} ms (reference)`);
+if (process.argv.includes('--etcd')) {
+  console.log(JSON.stringify(await compareWithEtcd(), null, 2));
+} else {
+  console.log('raft vs etcd: skipped (pass --etcd; it installs etcd-server and takes about two minutes)');
+}

@@ -22,15 +22,21 @@
  *   unknown read          dropped (observed nothing we know of)
  *
  * Indefinite operations are the expensive part of such searches (each can be
- * linearized anywhere after its call). Two reductions keep them cheap without
- * losing any linearization:
+ * linearized anywhere after its call). These reductions keep them cheap without
+ * losing any linearization (a brute-force cross-check in the tests backs this):
  *  - an indefinite operation is only linearized immediately before an operation
  *    that needs it: one that requires the value it wrote, or a failed cas whose
  *    `from` equals the value it overwrote. Any valid order can be rearranged into
  *    that form by moving indefinite operations later (their return is at infinity,
- *    so this never breaks real-time order) or dropping the ones nothing needs.
+ *    so this never breaks real-time order) or dropping the ones nothing needs;
  *  - before searching, an indefinite operation whose written value nobody requires
- *    and after whose call no cas failed is dropped outright (by the same argument).
+ *    and after whose call no cas failed is dropped outright (by the same argument);
+ *  - values no pending operation compares with are merged into one state, and among
+ *    indefinite candidates that would do the same thing only the first is tried
+ *    (see searchKey).
+ * What remains exponential is the worst case every checker of this kind has: many
+ * concurrent clients on one key with many indefinite operations; the time budget
+ * then answers 'unknown'.
  *
  * No I/O here; the only clock read is for the time budget.
  */
@@ -509,12 +515,6 @@ function findUnwrittenRequirement(ops: readonly SearchOp[]): SearchOp | undefine
   });
 }
 
-interface Shrunk {
-  ops: SearchOp[];
-  /** True when no single op could be dropped (within budget). */
-  minimal: boolean;
-}
-
 /**
  * Shrinks a non-linearizable set of ops. Candidate subsets must stay self-contained
  * (every value required is written by some op in the subset), else a lone read of a
@@ -522,21 +522,17 @@ interface Shrunk {
  * the shortest failing prefix in call order, then dropping halves, quarters, … and
  * finally single ops until none can go, all within a check count and time budget.
  */
-function shrinkCounterexample(all: readonly SearchOp[], now_ms: () => number, budget_ms: number): Shrunk {
+function shrinkCounterexample(all: readonly SearchOp[], now_ms: () => number, budget_ms: number): SearchOp[] {
   const sorted = [...all].sort((x, y) => x.call_ms - y.call_ms);
   const unwritten = findUnwrittenRequirement(sorted);
-  if (unwritten) return { ops: [unwritten], minimal: true };
+  if (unwritten) return [unwritten];
 
   const stop_ms = now_ms() + budget_ms;
   let checks = 0;
-  let exhausted = false;
   const stillInvalid = (subset: SearchOp[]): boolean => {
     if (subset.length === 0 || findUnwrittenRequirement(subset)) return false;
     const at_ms = now_ms();
-    if (checks >= shrink_checks_max || at_ms > stop_ms) {
-      exhausted = true;
-      return false;
-    }
+    if (checks >= shrink_checks_max || at_ms > stop_ms) return false;
     checks++;
     const deadline = { at_ms: Math.min(stop_ms, at_ms + shrink_check_timeout_ms), now_ms };
     return searchKey(subset, deadline) === 'not_linearizable';
@@ -570,7 +566,7 @@ function shrinkCounterexample(all: readonly SearchOp[], now_ms: () => number, bu
       }
     }
   }
-  return { ops: current, minimal: !exhausted };
+  return current;
 }
 
 /** "the read (…) returned 3": what the op says the register held. */
@@ -587,7 +583,7 @@ function capitalize(text: string): string {
 }
 
 /** Explains the common shapes in one sentence; falls back to the general statement. */
-function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTable, minimal: boolean): string {
+function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTable): string {
   const quotedKey = JSON.stringify(key);
   const unwritten = findUnwrittenRequirement(ops);
   if (unwritten) {
@@ -650,8 +646,7 @@ function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTa
     : '';
   return (
     `No order of these ${ops.length} operations on key ${quotedKey} agrees with both real time (an operation that returned ` +
-    `before another was called takes effect first) and a register that starts absent${indefinite}` +
-    `${minimal ? '; without any one of them the rest can be ordered' : ''}.`
+    `before another was called takes effect first) and a register that starts absent${indefinite}.`
   );
 }
 
@@ -714,8 +709,8 @@ export function checkHistory(ops: readonly Operation[], options: CheckOptions = 
       return finish('invalid', {
         violation: {
           key,
-          ops: shrunk.ops.map((op) => op.source),
-          explanation: explainViolation(key, shrunk.ops, values, shrunk.minimal),
+          ops: shrunk.map((op) => op.source),
+          explanation: explainViolation(key, shrunk, values),
           key_ops: keyOps.length,
         },
       });
