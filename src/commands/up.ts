@@ -20,7 +20,7 @@ function systemOptions(flags: { 'election-timeout'?: string; heartbeat?: string;
 
 export default class Up extends DslabCommand {
   static override summary = 'Start a cluster: one supervisor and N node processes.';
-  static override description = `Built-in systems: ${systems.map((s) => `${s.name} (${s.description})`).join('; ')}. With --bin, any program that speaks the Maelstrom node protocol on stdin/stdout runs as the node. Without --detach the cluster runs in the foreground, printing one line per event, and Ctrl-C stops it.`;
+  static override description = `Built-in systems: ${systems.map((s) => `${s.name} (${s.description})`).join('; ')}. With --bin, any program that speaks the Maelstrom node protocol on stdin/stdout runs as the node. Without --detach the cluster runs in the foreground with a live dashboard (plain event lines with --no-ui, --json or when stdout is not a terminal), and Ctrl-C stops it.`;
   static override examples = [
     '<%= config.bin %> up echo --nodes 5 --detach',
     '<%= config.bin %> up echo --nodes 3',
@@ -41,6 +41,7 @@ export default class Up extends DslabCommand {
     read: Flags.string({ options: ['index', 'lease', 'serializable'], description: 'raft: index = linearizable ReadIndex reads (default); lease = leader-lease reads (linearizable if clocks run at similar rates); serializable = local, possibly stale reads' }),
     'keep-data': Flags.boolean({ description: "start from the data directories the cluster's previous run left (default: empty)" }),
     'init-timeout': Flags.string({ default: `${init_timeout_ms_default / 1000}s`, description: 'how long each node has to answer init', helpValue: 'DURATION' }),
+    'no-ui': Flags.boolean({ description: 'in the foreground, print plain event lines instead of the live dashboard' }),
   };
 
   async run(): Promise<unknown> {
@@ -63,6 +64,19 @@ export default class Up extends DslabCommand {
     }
     const supervisor = await startForeground(config);
     const json = this.jsonEnabled();
+    if (!flags['no-ui'] && !json && process.stdout.isTTY && process.stdin.isTTY) {
+      // The live dashboard (issue 4); loaded only here so `up --detach` stays quick to start.
+      const { runDashboard, inProcessSource } = await import('../lib/dashboard/index.js');
+      const stop = () => supervisor.shutdown();
+      for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop());
+      try {
+        await runDashboard({ source: inProcessSource(supervisor), mode: 'up', stopCluster: stop });
+      } finally {
+        await stop();
+      }
+      await supervisor.done;
+      return undefined;
+    }
     const print = (event: Parameters<typeof formatEvent>[0]) => {
       if (json) {
         process.stdout.write(JSON.stringify(event) + '\n');

@@ -10,6 +10,7 @@ export interface SystemSpec {
 /** The built-in systems `dslab up` can start without --bin. */
 export const systems: readonly SystemSpec[] = [
   { name: 'echo', description: 'answers echo requests and pings its peers; proves the whole path', script: '../systems/echo/main.js' },
+  { name: 'unique-ids', description: 'hands out globally unique ids (Maelstrom unique-ids workload)', script: '../systems/unique-ids/main.js' },
   { name: 'raft', description: 'a Raft-replicated, linearizable key-value store (Maelstrom lin-kv messages)', script: '../systems/raft/main.js' },
 ];
 

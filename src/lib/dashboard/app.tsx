@@ -1,4 +1,4 @@
-import { Box, render, Static, useApp, useInput, useStdout } from 'ink';
+import { Box, render, Static, useApp, useInput, useStdout, type Key } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import type { ControlAction } from '../control/api.js';
 import { DashboardView, LogLine } from './components.js';
@@ -29,14 +29,20 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
   const { exit } = useApp();
   const { stdout } = useStdout();
   const { model, now_ms, fresh_log, dispatch } = useDashboard(source);
+  // Refs as well as state: several keys can arrive in one input chunk, before React re-renders.
+  const selectedRef = useRef(0);
   const [selected, setSelected] = useState(0);
+  const confirmingRef = useRef(false);
   const [showLog, setShowLog] = useState(true);
   const [showHelp, setShowHelp] = useState(false);
-  const [confirmingQuit, setConfirmingQuit] = useState(false);
   const [message, setMessage] = useState<Message>(null);
   const stopping = useRef(false);
   const width = Math.max(terminal_columns_min, stdout.columns || terminal_columns_default);
-  const node = model.nodes[Math.min(selected, model.nodes.length - 1)];
+  const clampRow = (row: number) => Math.max(0, Math.min(row, model.nodes.length - 1));
+  const select = (row: number) => {
+    selectedRef.current = clampRow(row);
+    setSelected(selectedRef.current);
+  };
 
   useEffect(() => {
     if (model.cluster_down) exit();
@@ -61,22 +67,23 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
     void stopCluster?.().finally(() => exit());
   };
 
-  useInput((input, key) => {
+  const onKey = (input: string, key: Key) => {
     if (key.ctrl && input === 'c') {
       if (mode === 'up') stop();
       else exit();
       return;
     }
-    if (confirmingQuit) {
-      setConfirmingQuit(false);
+    if (confirmingRef.current) {
+      confirmingRef.current = false;
       if (input === 'y' || input === 'Y') stop();
       else setMessage({ text: 'the cluster keeps running' });
       return;
     }
-    const count = model.nodes.length;
-    if (key.upArrow) setSelected((s) => Math.max(0, Math.min(s, count - 1) - 1));
-    else if (key.downArrow || input === 'j') setSelected((s) => Math.min(count - 1, s + 1));
-    else if (/^[1-9]$/.test(input) && Number(input) <= count) setSelected(Number(input) - 1);
+    const row = clampRow(selectedRef.current);
+    const node = model.nodes[row];
+    if (key.upArrow) select(row - 1);
+    else if (key.downArrow || input === 'j') select(row + 1);
+    else if (/^[1-9]$/.test(input) && Number(input) <= model.nodes.length) select(Number(input) - 1);
     else if (input === 'k' && node) perform(`kill ${node.id}`, { type: 'kill', node: node.id });
     else if (input === 'r' && node) perform(`restart ${node.id}`, { type: 'restart', node: node.id });
     else if (input === 'p' && node) {
@@ -92,10 +99,16 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
     else if (input === 'q') {
       if (mode === 'watch') exit();
       else {
-        setConfirmingQuit(true);
+        confirmingRef.current = true;
         setMessage({ text: 'stop the cluster and quit? y = stop it, any other key = keep watching' });
       }
     }
+  };
+
+  useInput((input, key) => {
+    // Keys typed faster than a frame (or sent by tmux) can arrive as one string: handle each in turn.
+    if (input.length > 1 && !key.ctrl && !key.meta) for (const ch of input) onKey(ch, key);
+    else onKey(input, key);
   });
 
   return (
@@ -109,7 +122,7 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
         now_ms={now_ms}
         width={width}
         color={color}
-        selected={node ? Math.min(selected, model.nodes.length - 1) : -1}
+        selected={model.nodes.length ? clampRow(selected) : -1}
         message={message}
         showHelp={showHelp}
       />

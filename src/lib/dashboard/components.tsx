@@ -36,7 +36,8 @@ export const key_bindings: readonly KeyBinding[] = [
   { keys: 'q', does: 'quit the view (in `up`: asks before stopping the cluster)' },
 ];
 
-const key_bar = '↑↓/j select  k kill  r restart  p pause  i isolate  s split  h heal  l log  ? help  q quit';
+/** Fits 80 columns exactly; narrower terminals cut it from the right. */
+const key_bar = '↑↓j:select k:kill r:restart p:pause i:isolate s:split h:heal l:log ?:help q:quit';
 
 function Styled({ cell, color }: { cell: Cell & { text: string }; color: boolean }) {
   return (

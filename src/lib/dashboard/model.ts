@@ -137,7 +137,8 @@ export function findLeader(nodes: readonly NodeView[]): { id: string; term: numb
 
 /** How many entries a node's commit index trails the leader's, or null when unknown or not behind. */
 export function commitLag(model: DashboardModel, node: NodeView): number | null {
-  if (!model.leader || node.id === model.leader) return null;
+  // A stopped node's index is history: only running nodes show a lag.
+  if (!model.leader || node.id === model.leader || node.status === 'down') return null;
   const leader = model.nodes.find((n) => n.id === model.leader);
   if (!leader) return null;
   const ahead = numberField(leader.state, 'commit_index');
@@ -254,8 +255,9 @@ function onRates(model: DashboardModel, t: number, rates: Record<string, { in_pe
   const leader = model.leader ? model.nodes.find((n) => n.id === model.leader) : undefined;
   model.nodes = model.nodes.map((node) => {
     const rate = rates[node.id];
-    const next = { ...node, in_per_s: rate?.in_per_s ?? 0, out_per_s: rate?.out_per_s ?? 0 };
-    if (leader && leader.status === 'up' && node.status === 'up' && (node.id === leader.id || (sameSide(model.partition, node.id, leader.id) && next.in_per_s > 0))) {
+    const running = node.status === 'up' || node.status === 'paused';
+    const next = { ...node, in_per_s: running ? (rate?.in_per_s ?? 0) : null, out_per_s: running ? (rate?.out_per_s ?? 0) : null };
+    if (leader && leader.status === 'up' && node.status === 'up' && (node.id === leader.id || (sameSide(model.partition, node.id, leader.id) && (next.in_per_s ?? 0) > 0))) {
       next.leader_contact_t = t;
     }
     return next;

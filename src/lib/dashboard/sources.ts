@@ -20,8 +20,9 @@ export interface InProcessCluster {
 export function inProcessSource(cluster: InProcessCluster): DashboardSource {
   return {
     start(deliver) {
-      deliver({ type: 'snapshot', t: Date.now(), status: cluster.status() });
+      // History, then the snapshot: the snapshot is newer than every event in the history, so it has the last word.
       for (const event of cluster.events.history()) deliver(event);
+      deliver({ type: 'snapshot', t: Date.now(), status: cluster.status() });
       // The listener only folds the event into the model: it never blocks the supervisor.
       return cluster.events.subscribe(deliver);
     },
@@ -31,42 +32,51 @@ export function inProcessSource(cluster: InProcessCluster): DashboardSource {
 
 /** Matches the supervisor's notice to a reader that fell behind; the dashboard then takes a fresh snapshot. */
 const skipped_notice = /events were skipped because this reader fell behind/;
+/** Longest wait for the first live event before taking the snapshot anyway. */
+export const snapshot_wait_ms_max = 1500;
 
-/** Follows a cluster through its control API (`dslab watch`). The view ends when the stream does. */
+/**
+ * Follows a cluster through its control API (`dslab watch`). The history comes
+ * first on the stream; the first `rates` event (rates are never kept in the
+ * history) shows it has been replayed, and only then is the snapshot taken, so
+ * the snapshot is never older than an event applied after it. The view ends
+ * when the stream does.
+ */
 export function controlClientSource(client: ControlClient): DashboardSource {
   return {
     start(deliver) {
       let stopped = false;
-      let follower: { stop(): void } | null = null;
-      const resync = () =>
+      let snapshotTaken = false;
+      const snapshot = () =>
         client.status().then(
           (status) => {
             if (!stopped) deliver({ type: 'snapshot', t: Date.now(), status });
           },
           () => undefined,
         );
-      client.status().then(
-        (status) => {
-          if (stopped) return;
-          deliver({ type: 'snapshot', t: Date.now(), status });
-          const followed = client.follow(
-            (event: ClusterEvent) => {
-              deliver(event as DashboardInput);
-              if (event.type === 'notice' && skipped_notice.test(event.text)) void resync();
-            },
-            { history: true },
-          );
-          follower = followed;
-          followed.ended.then(
-            () => deliver({ type: 'stream_ended', t: Date.now(), error: null }),
-            (error: Error) => deliver({ type: 'stream_ended', t: Date.now(), error: error.message }),
-          );
+      const takeFirstSnapshot = () => {
+        if (snapshotTaken) return;
+        snapshotTaken = true;
+        clearTimeout(fallback);
+        void snapshot();
+      };
+      const fallback = setTimeout(takeFirstSnapshot, snapshot_wait_ms_max);
+      const follower = client.follow(
+        (event: ClusterEvent) => {
+          deliver(event as DashboardInput);
+          if (event.type === 'rates') takeFirstSnapshot();
+          if (event.type === 'notice' && skipped_notice.test(event.text)) void snapshot();
         },
+        { history: true },
+      );
+      follower.ended.then(
+        () => deliver({ type: 'stream_ended', t: Date.now(), error: null }),
         (error: Error) => deliver({ type: 'stream_ended', t: Date.now(), error: error.message }),
       );
       return () => {
         stopped = true;
-        follower?.stop();
+        clearTimeout(fallback);
+        follower.stop();
       };
     },
     act: (action) => client.act(action),

@@ -1,0 +1,24 @@
+import { Args, Flags } from '@oclif/core';
+import { DslabCommand } from '../../cli/base.js';
+import { initLab } from '../../lib/grade/init.js';
+
+export default class LabInit extends DslabCommand {
+  static override summary = "Copy a lab's starter code into a new folder.";
+  static override examples = ['<%= config.bin %> lab init raft-election --lang python ./my-raft', '<%= config.bin %> lab init echo --lang ts ./my-echo'];
+  static override args = {
+    lab: Args.string({ required: true, description: 'lab id' }),
+    dir: Args.string({ required: true, description: 'folder to create (must not exist or be empty)' }),
+  };
+  static override flags = {
+    lang: Flags.string({ options: ['python', 'ts'], default: 'python', description: 'starter code language' }),
+  };
+
+  async run(): Promise<unknown> {
+    const { args, flags } = await this.parse(LabInit);
+    const created = initLab(args.lab, flags.lang as 'python' | 'ts', args.dir);
+    this.log(`created ${created.dir} with ${created.files.join(', ')}`);
+    this.log(`try it: dslab up ${created.system} --bin "${created.run}" --nodes 3`);
+    this.log(`grade it: dslab grade ${args.lab} --bin "${created.run}"`);
+    return created;
+  }
+}

@@ -1,0 +1,17 @@
+import { DslabCommand } from '../../cli/base.js';
+import { listLabIds, loadLab } from '../../lib/grade/spec.js';
+
+export default class LabList extends DslabCommand {
+  static override summary = 'List the lab exercises.';
+  static override examples = ['<%= config.bin %> lab list'];
+
+  async run(): Promise<unknown> {
+    await this.parse(LabList);
+    const labs = listLabIds().map((id) => loadLab(id));
+    for (const lab of labs) {
+      const points = lab.tests.reduce((sum, t) => sum + t.points, 0);
+      this.log(`${lab.id.padEnd(18)} ${lab.title} — ${lab.tests.length} tests, ${points} points`);
+    }
+    return labs.map((lab) => ({ id: lab.id, title: lab.title, summary: lab.summary, tests: lab.tests.map((t) => t.name) }));
+  }
+}

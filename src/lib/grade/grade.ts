@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { parseCommandString } from 'execa';
+import { dslabHome } from '../cluster/paths.js';
+import { findSystem, systemCommand } from '../systems.js';
+import { UserError } from '../util/errors.js';
+import { randomSeed } from '../util/prng.js';
+import { runTest, type GradeTarget, type TestResult } from './runner.js';
+import type { LabSpec } from './spec.js';
+
+export const repeat_max = 1000;
+
+export interface GradeOptions {
+  bin?: string;
+  reference: boolean;
+  seed?: number;
+  only?: string;
+  repeat: number;
+}
+
+export interface LabResult {
+  lab: string;
+  title: string;
+  target: string;
+  score: number;
+  max_score: number;
+  /** Every test run, in order (with --repeat, each test several times). */
+  results: TestResult[];
+  elapsed_ms: number;
+}
+
+export interface GradeProgress {
+  onTestStart(test: string, run: number, of: number): void;
+  onTestEnd(result: TestResult): void;
+}
+
+export function gradeTarget(lab: LabSpec, options: GradeOptions): GradeTarget {
+  if (options.reference === (options.bin !== undefined)) throw new UserError('give exactly one of --bin CMD (your implementation) or --reference (dslab\'s own)');
+  if (options.bin !== undefined) {
+    const command = parseCommandString(options.bin);
+    if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
+    return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}` };
+  }
+  const spec = findSystem(lab.reference) ?? (() => { throw new UserError(`lab ${lab.id} names reference system "${lab.reference}", which dslab does not have`); })();
+  return { command: systemCommand(spec), replay_flag: '--reference' };
+}
+
+/** Runs a lab's tests in order (each --repeat times); the score counts a test's points only if every run passed. */
+export async function gradeLab(lab: LabSpec, options: GradeOptions, progress: GradeProgress): Promise<LabResult> {
+  const target = gradeTarget(lab, options);
+  if (!Number.isInteger(options.repeat) || options.repeat < 1 || options.repeat > repeat_max) throw new UserError(`--repeat must be between 1 and ${repeat_max}`);
+  const tests = options.only ? lab.tests.filter((t) => t.name === options.only) : lab.tests;
+  if (tests.length === 0) throw new UserError(`lab ${lab.id} has no test "${options.only}" (tests: ${lab.tests.map((t) => t.name).join(', ')})`);
+  const workDir = path.join(dslabHome(), 'grade', lab.id);
+  const started = Date.now();
+  const results: TestResult[] = [];
+  let score = 0;
+  for (const test of tests) {
+    let allPassed = true;
+    for (let run = 0; run < options.repeat; run++) {
+      const seed = options.seed ?? randomSeed();
+      progress.onTestStart(test.name, run + 1, options.repeat);
+      const result = await runTest(lab, test, target, seed, workDir);
+      results.push(result);
+      progress.onTestEnd(result);
+      allPassed &&= result.passed;
+    }
+    if (allPassed) score += test.points;
+  }
+  return {
+    lab: lab.id,
+    title: lab.title,
+    target: target.replay_flag,
+    score,
+    max_score: tests.reduce((sum, t) => sum + t.points, 0),
+    results,
+    elapsed_ms: Date.now() - started,
+  };
+}

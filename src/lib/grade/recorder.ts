@@ -1,0 +1,117 @@
+import type { ClusterEvent } from '../control/api.js';
+
+/** Timeline points kept per test for reports; older ones are dropped beyond this. */
+export const timeline_points_max = 20_000;
+/** Applied entries remembered for the agreement check. */
+export const applied_indexes_max = 200_000;
+
+export interface TimelinePoint {
+  t: number;
+  node: string;
+  /** role/term changes, status changes (up, down, paused), or a fault in words. */
+  kind: 'state' | 'status' | 'fault';
+  text: string;
+  role?: string;
+  term?: number;
+}
+
+/**
+ * Watches a test's event stream: keeps what reports need (a timeline) and
+ * checks the invariants a lab asks for as events arrive, so a violation is
+ * reported the moment it happens, in plain words.
+ */
+export class Recorder {
+  readonly timeline: TimelinePoint[] = [];
+  /** The first invariant broken, by check name. */
+  readonly violations = new Map<string, string>();
+  private readonly leaderOfTerm = new Map<number, string>();
+  private readonly lastTerm = new Map<string, number>();
+  private readonly lastRole = new Map<string, string>();
+  private readonly applied = new Map<number, { node: string; op: string }>();
+  /** Highest term in which any node claimed leadership. */
+  maxLeaderTerm = 0;
+  startedAt = Date.now();
+
+  constructor(private readonly checks: ReadonlySet<string>) {}
+
+  onEvent(event: ClusterEvent): void {
+    switch (event.type) {
+      case 'node_state':
+        this.onState(event.node, event.state, event.t);
+        break;
+      case 'node_apply':
+        this.onApply(event.node, Number(event.index), event.op);
+        break;
+      case 'node_down':
+        this.push({ t: event.t, node: event.node, kind: 'status', text: event.signal ? `down (${event.signal})` : `down (exit ${event.exit_code})` });
+        if (!event.expected && this.checks.has('no_crash')) {
+          this.violate('no_crash', `${event.node} crashed (${event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`})${event.stderr_tail.length ? `: ${event.stderr_tail.at(-1)}` : ''}`);
+        }
+        break;
+      case 'node_up':
+        this.push({ t: event.t, node: event.node, kind: 'status', text: event.restarts ? 'restarted' : 'up' });
+        break;
+      case 'node_paused':
+        this.push({ t: event.t, node: event.node, kind: 'status', text: 'paused' });
+        break;
+      case 'node_resumed':
+        this.push({ t: event.t, node: event.node, kind: 'status', text: 'resumed' });
+        break;
+      case 'fault':
+        this.push({ t: event.t, node: '*', kind: 'fault', text: event.description });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onState(node: string, state: Record<string, unknown>, t: number): void {
+    const role = String(state.role ?? '');
+    const term = Number(state.term ?? state.epoch ?? NaN);
+    if (role !== this.lastRole.get(node) || (Number.isFinite(term) && term !== this.lastTerm.get(node))) {
+      this.push({ t, node, kind: 'state', text: `${role || '?'}${Number.isFinite(term) ? ` t${term}` : ''}`, role, term: Number.isFinite(term) ? term : undefined });
+    }
+    if (Number.isFinite(term)) {
+      const previous = this.lastTerm.get(node);
+      if (previous !== undefined && term < previous && this.checks.has('terms_monotonic')) {
+        this.violate('terms_monotonic', `${node}'s term went backwards from ${previous} to ${term}`);
+      }
+      this.lastTerm.set(node, term);
+      if (role === 'leader') {
+        this.maxLeaderTerm = Math.max(this.maxLeaderTerm, term);
+        const other = this.leaderOfTerm.get(term);
+        if (other && other !== node && this.checks.has('one_leader_per_term')) {
+          this.violate('one_leader_per_term', `two leaders in term ${term}: ${other} and ${node}`);
+        }
+        if (!other) this.leaderOfTerm.set(term, node);
+      }
+    }
+    this.lastRole.set(node, role);
+  }
+
+  private onApply(node: string, index: number, op: unknown): void {
+    if (!Number.isInteger(index)) return;
+    const text = JSON.stringify(op);
+    const first = this.applied.get(index);
+    if (!first) {
+      if (this.applied.size < applied_indexes_max) this.applied.set(index, { node, op: text });
+      return;
+    }
+    if (first.op !== text && this.checks.has('applied_agree')) {
+      this.violate('applied_agree', `${first.node} and ${node} applied different entries at index ${index}: ${first.op.slice(0, 120)} vs ${text.slice(0, 120)}`);
+    }
+  }
+
+  private violate(check: string, message: string): void {
+    if (!this.violations.has(check)) this.violations.set(check, message);
+  }
+
+  firstViolation(): string | null {
+    return this.violations.values().next().value ?? null;
+  }
+
+  private push(point: TimelinePoint): void {
+    if (this.timeline.length >= timeline_points_max) this.timeline.shift();
+    this.timeline.push(point);
+  }
+}

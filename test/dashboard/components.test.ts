@@ -1,0 +1,108 @@
+import chalk from 'chalk';
+import { render } from 'ink-testing-library';
+import { createElement as h } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClusterEvent } from '../../src/lib/control/api.js';
+import { DashboardView, EventLog, sparkline, type DashboardViewProps } from '../../src/lib/dashboard/components.js';
+import { availableColumns, fitColumns } from '../../src/lib/dashboard/layout.js';
+import { reduceAll, type DashboardModel } from '../../src/lib/dashboard/model.js';
+import { recordedRaftEvents, until } from './recorded.js';
+
+const events = recordedRaftEvents();
+const at = (match: (e: ClusterEvent) => boolean) => reduceAll(until(events, match));
+const withLeader = at((e) => e.type === 'node_state' && e.node === 'n5' && e.state.commit_index === 1);
+const withoutLeader = at((e) => e.type === 'fault' && e.action === 'kill');
+const partitioned = at((e) => e.type === 'fault' && e.action === 'link_faults' && e.description.includes('delay'));
+const underLoad = at((e) => e.type === 'load' && e.phase === 'done');
+
+function view(model: DashboardModel, overrides: Partial<DashboardViewProps> = {}): string {
+  const props: DashboardViewProps = { model, now_ms: model.log.at(-1)!.t + 2500, width: 80, color: false, selected: 0, message: null, showHelp: false, ...overrides };
+  const { lastFrame, unmount } = render(h(DashboardView, props));
+  const frame = lastFrame() ?? '';
+  unmount();
+  return frame;
+}
+
+const rowOf = (frame: string, id: string) => frame.split('\n').find((line) => line.slice(2).startsWith(`${id} `)) ?? '';
+
+describe('DashboardView', () => {
+  const level = chalk.level;
+  afterEach(() => {
+    chalk.level = level;
+  });
+
+  it('shows the cluster, the leader and one row per node with role, term, indexes and rates', () => {
+    const frame = view(withLeader);
+    expect(frame).toContain('cluster raft · raft · up ');
+    expect(frame).toContain('seed 7 · nodes 5/5 up');
+    expect(frame).toContain('leader n5 · term 1');
+    expect(frame).toContain('faults: none');
+    expect(frame).toMatch(/NODE\s+STATUS\s+ROLE\s+TERM\s+COMMIT\s+APPLIED\s+LOG\s+CONTACT\s+IN\/OUT\/s/);
+    expect(rowOf(frame, 'n5')).toMatch(/n5\s+up\s+leader\s+1\s+1\s+1\s+1\s+leader/);
+    expect(rowOf(frame, 'n2')).toMatch(/n2\s+up\s+follower\s+1\s+0 -1\s+0\s+0\s/);
+    expect(rowOf(view(underLoad), 'n2')).toMatch(/\d+\/\d+$/);
+    expect(frame).toContain('network: connected, no link faults');
+    expect(frame.split('\n').every((line) => line.length <= 80)).toBe(true);
+  });
+
+  it('says "no leader" with how long, and shows the killed node with its signal', () => {
+    const frame = view(withoutLeader, { now_ms: withoutLeader.no_leader_since_t! + 1200 });
+    expect(frame).toContain('no leader for 1.2s');
+    expect(rowOf(frame, 'n5')).toMatch(/n5\s+down KILL/);
+  });
+
+  it('draws the partition groups side by side with the link faults, and the paused node', () => {
+    const frame = view(partitioned);
+    expect(frame).toMatch(/│ n3 │ ✕ │ n1‖ n2 n4 n5✗ │/);
+    expect(frame).toContain('links: all links: loss 20% · n2-n3: delay 50ms');
+    expect(frame).toContain('faults: partition {n3} | {n1,n2,n4,n5}; loss 20%; delay 50ms on n2-n3; n1 paused');
+    expect(rowOf(frame, 'n1')).toMatch(/n1\s+paused/);
+  });
+
+  it('drops the least useful columns first on a narrow terminal', () => {
+    const frame = view(withLeader, { width: 60 });
+    expect(frame).toMatch(/NODE\s+STATUS\s+ROLE\s+TERM\s+COMMIT\s+IN\/OUT\/s/);
+    expect(frame).not.toContain('APPLIED');
+    expect(frame).not.toContain('CONTACT');
+    expect(frame.split('\n').every((line) => line.length <= 60)).toBe(true);
+    const order = fitColumns(availableColumns(withLeader), 40).map((c) => c.key);
+    expect(order).toEqual(['node', 'status', 'role', 'commit']);
+  });
+
+  it('marks the selected row and shows the committed-ops sparkline after a load', () => {
+    const frame = view(underLoad, { selected: 2 });
+    expect(frame.split('\n').find((l) => l.startsWith('> '))).toMatch(/^> n3/);
+    expect(frame).toMatch(/committed ops\/s [▁▂▃▄▅▆▇█]+ \d+ \(load done\)/);
+  });
+
+  it('honours NO_COLOR: no colour codes even where the terminal has colour', () => {
+    chalk.level = 1;
+    const coloured = view(withLeader, { color: true });
+    const plain = view(withLeader, { color: false });
+    const colourCode = /\u001b\[(3[0-7]|9[0-7])m/;
+    expect(coloured).toMatch(colourCode);
+    expect(plain).not.toMatch(colourCode);
+  });
+
+  it('shows the help panel and a message line on request', () => {
+    const frame = view(withLeader, { showHelp: true, message: { text: 'killed n5 (leader)' } });
+    expect(frame).toContain('kill the selected node (SIGKILL)');
+    expect(frame).toContain('killed n5 (leader)');
+  });
+});
+
+describe('EventLog and sparkline', () => {
+  it('lists the newest entries last, bounded', () => {
+    const { lastFrame, unmount } = render(h(EventLog, { entries: underLoad.log, color: false, limit: 3 }));
+    const lines = (lastFrame() ?? '').split('\n');
+    unmount();
+    expect(lines).toHaveLength(3);
+    expect(lines.at(-1)).toMatch(/^\d\d:\d\d:\d\d\.\d{3} load done: 213 ok/);
+  });
+
+  it('scales samples to the largest shown', () => {
+    expect(sparkline([0, 50, 100], 10)).toBe('▁▄█');
+    expect(sparkline([1, 2, 3, 4], 2)).toBe('▆█');
+    expect(sparkline([0, 0], 5)).toBe('▁▁');
+  });
+});

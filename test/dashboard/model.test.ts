@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
+import { commitLag, dashboardReducer, emptyModel, parseFaultWords, reduceAll, type DashboardInput } from '../../src/lib/dashboard/model.js';
+import { recordedRaftEvents, until } from './recorded.js';
+
+const events = recordedRaftEvents();
+const logTexts = (inputs: readonly DashboardInput[]) => reduceAll(inputs).log.map((e) => e.text);
+
+describe('dashboardReducer on a recorded raft run', () => {
+  it('finds the first leader and every node from the stream alone', () => {
+    const model = reduceAll(until(events, (e) => e.type === 'node_state' && e.state.role === 'leader'));
+    expect(model.name).toBe('raft');
+    expect(model.seed).toBe(7);
+    expect(model.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    expect(model.leader).toBe('n5');
+    expect(model.leader_term).toBe(1);
+    expect(model.no_leader_since_t).toBeNull();
+    expect(model.log.map((e) => e.text)).toContain('n5 starts an election for term 1');
+    expect(model.log.at(-1)!.text).toBe('n5 is leader (term 1)');
+  });
+
+  it('reports the killed leader, how long there was no leader, and the new leader with a higher term', () => {
+    const upToKill = until(events, (e) => e.type === 'fault' && e.action === 'kill');
+    const afterKill = reduceAll(upToKill);
+    const killed = afterKill.nodes.find((n) => n.id === 'n5')!;
+    expect(killed.status).toBe('down');
+    expect(killed.exit_signal).toBe('SIGKILL');
+    expect(afterKill.leader).toBeNull();
+    expect(afterKill.no_leader_since_t).not.toBeNull();
+    const texts = logTexts(until(events, (e) => e.type === 'node_state' && e.state.role === 'leader' && e.node !== 'n5'));
+    expect(texts).toEqual(expect.arrayContaining(['n5 down (signal SIGKILL)', 'no leader (n5 no longer leads)', 'killed n5 (leader)', 'n3 is leader (term 2)']));
+  });
+
+  it('tracks the paused node, the partition groups and the link faults, then the heal', () => {
+    const partitioned = reduceAll(until(events, (e) => e.type === 'fault' && e.action === 'link_faults' && e.description.includes('delay')));
+    expect(partitioned.nodes.find((n) => n.id === 'n1')!.status).toBe('paused');
+    expect(partitioned.partition).toEqual([['n3'], ['n1', 'n2', 'n4', 'n5']]);
+    expect(partitioned.link_faults).toEqual([
+      { scope: 'all links', words: ['loss 20%'] },
+      { scope: 'n2-n3', words: ['delay 50ms'] },
+    ]);
+    expect(partitioned.faults).toContain('n1 paused');
+    const healed = reduceAll(until(events, (e) => e.type === 'fault' && e.action === 'heal'));
+    expect(healed.partition).toBeNull();
+    expect(healed.link_faults).toEqual([]);
+    expect(healed.log.at(-1)).toMatchObject({ kind: 'heal', text: 'healed: no partitions or link faults' });
+  });
+
+  it('logs the restart, samples committed throughput while the load runs, and ends with the cluster down', () => {
+    const model = reduceAll(events);
+    expect(model.cluster_down).toBe(true);
+    expect(model.nodes.find((n) => n.id === 'n5')).toMatchObject({ status: 'up', restarts: 1 });
+    const texts = model.log.map((e) => e.text);
+    expect(texts).toContain('n5 restarted (restart 1)');
+    expect(texts.some((t) => t.startsWith('load done: 213 ok'))).toBe(true);
+    expect(model.throughput_per_s.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...model.throughput_per_s)).toBeGreaterThan(30);
+    expect(model.load?.running).toBe(false);
+  });
+
+  it('keeps the event log bounded', () => {
+    let model = emptyModel();
+    for (let i = 0; i < 1000; i++) model = dashboardReducer(model, { type: 'local_note', t: i, text: `note ${i}` });
+    expect(model.log.length).toBeLessThanOrEqual(200);
+    expect(model.log.at(-1)!.text).toBe('note 999');
+  });
+
+  it('returns the same model for events it does not show, so no frame is drawn for them', () => {
+    const model = reduceAll(events.slice(0, 20));
+    const ignored = { type: 'client_result', client: 'c1', dest: 'n1', request: {}, reply: {}, call_ms: 1, return_ms: 2, t: 1, seq: 1 } as ClusterEvent;
+    expect(dashboardReducer(model, ignored)).toBe(model);
+  });
+
+  it('never changes the model it is given', () => {
+    const before = reduceAll(events.slice(0, 30));
+    const copy = JSON.parse(JSON.stringify(before)) as unknown;
+    for (const event of events.slice(30, 200)) dashboardReducer(before, event);
+    expect(JSON.parse(JSON.stringify(before))).toEqual(copy);
+  });
+});
+
+describe('dashboardReducer on other streams', () => {
+  const t = 1_000;
+  const base = (type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+
+  it('shows router-level facts for nodes that report no state', () => {
+    const model = reduceAll([
+      base('cluster_up', { name: 'mine', system: 'student', nodes: ['n1', 'n2'], seed: 1 }),
+      base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
+      base('node_up', { node: 'n2', pid: 11, restarts: 0 }),
+      base('rates', { interval_ms: 1000, nodes: { n1: { in_per_s: 5, out_per_s: 7 }, n2: { in_per_s: 7, out_per_s: 5 } }, dropped_per_s: 0 }),
+    ]);
+    expect(model.leader).toBeNull();
+    expect(model.nodes.map((n) => [n.id, n.status, n.in_per_s, n.out_per_s])).toEqual([
+      ['n1', 'up', 5, 7],
+      ['n2', 'up', 7, 5],
+    ]);
+  });
+
+  it("understands Zab's words: leading, looking, epoch", () => {
+    const model = reduceAll([
+      base('cluster_up', { name: 'zk', system: 'zab', nodes: ['n1', 'n2', 'n3'], seed: 1 }),
+      base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
+      base('node_up', { node: 'n2', pid: 11, restarts: 0 }),
+      base('node_state', { node: 'n2', state: { role: 'looking', epoch: 3, zxid: '0x300000000' } }),
+      base('node_state', { node: 'n1', state: { role: 'leading', epoch: 3, zxid: '0x300000001' } }),
+    ]);
+    expect(model.leader).toBe('n1');
+    expect(model.leader_term).toBe(3);
+    expect(model.log.map((e) => e.text)).toEqual(expect.arrayContaining(['n2 starts an election for term 3', 'n1 is leader (term 3)']));
+  });
+
+  it('shows how far a follower lags the leader, and reports entries rolled back', () => {
+    const model = reduceAll([
+      base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
+      base('node_up', { node: 'n2', pid: 11, restarts: 0 }),
+      base('node_state', { node: 'n1', state: { role: 'leader', term: 2, commit_index: 40 } }),
+      base('node_state', { node: 'n2', state: { role: 'follower', term: 2, commit_index: 33, rolled_back: 0 } }),
+      base('node_state', { node: 'n2', state: { role: 'follower', term: 2, commit_index: 33, rolled_back: 3 } }),
+    ]);
+    expect(commitLag(model, model.nodes[1]!)).toBe(7);
+    expect(commitLag(model, model.nodes[0]!)).toBeNull();
+    expect(model.log.at(-1)).toMatchObject({ kind: 'rollback', text: 'n2 rolled back 3 uncommitted entries' });
+  });
+
+  it('starts from a snapshot when the history no longer holds the start of the cluster', () => {
+    const status = {
+      name: 'raft',
+      system: 'raft',
+      seed: 9,
+      started_at_ms: 500,
+      faults: ['partition {n1} | {n2,n3}', 'n3 paused'],
+      partition: [['n1'], ['n2', 'n3']],
+      nodes: ['n1', 'n2', 'n3'].map((id) => ({
+        id,
+        status: id === 'n3' ? 'paused' : 'up',
+        exit_code: null,
+        exit_signal: null,
+        restarts: 0,
+        state: { role: id === 'n2' ? 'leader' : 'follower', term: 4 },
+      })),
+    } as unknown as ClusterStatus;
+    const model = reduceAll([{ type: 'snapshot', t, status }]);
+    expect(model.leader).toBe('n2');
+    expect(model.partition).toEqual([['n1'], ['n2', 'n3']]);
+    expect(model.nodes[2]!.status).toBe('paused');
+    expect(model.log).toEqual([]);
+  });
+});
+
+describe('parseFaultWords', () => {
+  it('reads partitions and per-link faults back from their words, and leaves the rest alone', () => {
+    expect(parseFaultWords(['partition {n1,n2} | {n3,n4,n5}', 'delay 100ms±20ms', 'loss 5% on n1-n3', 'n2 paused', 'n4 clock +500ms'])).toEqual({
+      partition: [
+        ['n1', 'n2'],
+        ['n3', 'n4', 'n5'],
+      ],
+      link_faults: [
+        { scope: 'all links', words: ['delay 100ms±20ms'] },
+        { scope: 'n1-n3', words: ['loss 5%'] },
+      ],
+    });
+  });
+});
