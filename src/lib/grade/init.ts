@@ -1,7 +1,11 @@
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { loadLab } from './spec.js';
+
+/** What a TypeScript starter writes as the module specifier of dslab's node runtime. */
+export const runtime_placeholder = '__DSLAB_RUNTIME__';
 
 export interface InitResult {
   dir: string;
@@ -20,6 +24,12 @@ export function initLab(id: string, lang: 'python' | 'ts', dir: string): InitRes
   if (existsSync(target) && readdirSync(target).length > 0) throw new UserError(`${dir} already exists and is not empty`);
   cpSync(source, target, { recursive: true });
   const files = readdirSync(target).sort();
+  // TypeScript starters import dslab's node runtime; point them at this installation's copy.
+  const runtime = pathToFileURL(fileURLToPath(new URL('../runtime/node.js', import.meta.url))).href;
+  for (const file of files.filter((f) => f.endsWith('.ts'))) {
+    const full = path.join(target, file);
+    writeFileSync(full, readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime));
+  }
   const relative = path.relative(process.cwd(), target) || '.';
   const run = lang === 'python' ? `python3 ${path.join(relative, 'node.py')}` : `npx tsx ${path.join(relative, 'node.ts')}`;
   return { dir: target, files, run, system: lab.reference };
