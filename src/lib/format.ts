@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from './control/api.js';
 import { formatDurationMs } from './util/units.js';
+import { explainingLine } from './util/stderr.js';
 import type { LoadStats } from './workload/load.js';
 
 /** Plain-text views of cluster state; commands print what these return. */
@@ -76,7 +77,7 @@ export function formatStatus(status: ClusterStatus): string {
     return cell;
   });
   const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
-  const tails = crashed.map((n) => `${n.id} last stderr: ${n.stderr_tail.at(-1)}`);
+  const tails = crashed.map((n) => `${n.id} last stderr: ${explainingLine(n.stderr_tail)}`);
   return [header, faults, '', body, ...(tails.length ? ['', ...tails] : [])].join('\n');
 }
 
@@ -93,7 +94,7 @@ export function formatEvent(event: ClusterEvent): string | null {
       return line(chalk.green(`${event.node} up (pid ${event.pid}${event.restarts ? `, restart ${event.restarts}` : ''})`));
     case 'node_down': {
       const how = event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`;
-      const tail = !event.expected && event.stderr_tail.length ? `: ${event.stderr_tail.at(-1)}` : '';
+      const tail = !event.expected && event.stderr_tail.length ? `: ${explainingLine(event.stderr_tail)}` : '';
       return line(chalk.red(`${event.node} down (${how})${event.expected ? '' : ' unexpectedly'}${tail}`));
     }
     case 'node_paused':

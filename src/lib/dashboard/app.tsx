@@ -143,6 +143,8 @@ export async function runDashboard(options: RunDashboardOptions): Promise<void> 
   const instance = render(<DashboardApp source={options.source} mode={options.mode} color={color} stopCluster={options.stopCluster} />, {
     exitOnCtrlC: false,
     maxFps: ink_max_fps,
+    // Rewrites only the lines that changed: most of a frame (header, key bar, most rows) is the same as the last.
+    incrementalRendering: true,
   });
   try {
     await instance.waitUntilExit();

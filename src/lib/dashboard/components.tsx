@@ -1,3 +1,4 @@
+import chalk from 'chalk';
 import { Box, Text } from 'ink';
 import { formatDurationMs } from '../util/units.js';
 import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
@@ -86,6 +87,15 @@ export interface NodeTableProps extends ViewProps {
   selected: number;
 }
 
+/** A cell as one styled string; rows are built as single strings because Ink's per-node cost dominates a frame. */
+function paint(cell: Cell, text: string, color: boolean): string {
+  let styled = text;
+  if (color && cell.color) styled = (chalk as unknown as Record<string, (t: string) => string>)[cell.color]?.(styled) ?? styled;
+  if (cell.bold) styled = chalk.bold(styled);
+  if (cell.dim) styled = chalk.dim(styled);
+  return styled;
+}
+
 export function NodeTable({ model, now_ms, width, color, selected }: NodeTableProps) {
   const columns = fitColumns(availableColumns(model), width);
   const context: CellContext = { model, now_ms };
@@ -98,15 +108,13 @@ export function NodeTable({ model, now_ms, width, color, selected }: NodeTablePr
       </Text>
       {model.nodes.map((node, row) => {
         const isSelected = row === selected;
+        const cells = columns.map((column) => {
+          const cell = column.cell(node, context);
+          return paint(cell, fit(cell.text, column.width), color);
+        });
         return (
           <Text key={node.id} wrap="truncate-end" inverse={isSelected && color}>
-            {isSelected ? '> ' : '  '}
-            {columns.map((column, i) => {
-              const cell = column.cell(node, context);
-              return (
-                <Styled key={column.key} cell={{ ...cell, text: (i > 0 ? gap : '') + fit(cell.text, column.width) }} color={color} />
-              );
-            })}
+            {(isSelected ? '> ' : '  ') + cells.join(gap)}
           </Text>
         );
       })}

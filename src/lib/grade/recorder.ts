@@ -1,4 +1,5 @@
 import type { ClusterEvent } from '../control/api.js';
+import { explainingLine } from '../util/stderr.js';
 
 /** Timeline points kept per test for reports; older ones are dropped beyond this. */
 export const timeline_points_max = 20_000;
@@ -45,7 +46,7 @@ export class Recorder {
       case 'node_down':
         this.push({ t: event.t, node: event.node, kind: 'status', text: event.signal ? `down (${event.signal})` : `down (exit ${event.exit_code})` });
         if (!event.expected && this.checks.has('no_crash')) {
-          this.violate('no_crash', `${event.node} crashed (${event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`})${event.stderr_tail.length ? `: ${event.stderr_tail.at(-1)}` : ''}`);
+          this.violate('no_crash', `${event.node} crashed (${event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`})${explainingLine(event.stderr_tail) ? `: ${explainingLine(event.stderr_tail)}` : ''}`);
         }
         break;
       case 'node_up':

@@ -123,7 +123,8 @@ export class NodeProcess {
       const lines = (stderrPartial + chunk).split('\n');
       stderrPartial = (lines.pop() ?? '').slice(-1000);
       for (const line of lines) {
-        if (line.trim() === '') continue;
+        // Stack frames stay in the log file; the tail keeps the lines that say what happened.
+        if (line.trim() === '' || /^\s+at /.test(line)) continue;
         this.stderrTail.push(line.slice(0, 500));
         if (this.stderrTail.length > stderr_tail_lines) this.stderrTail.shift();
       }

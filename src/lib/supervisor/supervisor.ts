@@ -9,6 +9,7 @@ import { isClientId, type MessageBody, nodeIdsFor, parseEnvelope, supervisor_add
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
+import { explainingLine } from '../util/stderr.js';
 import { serveControl } from './control-server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
 import { EventHub } from './event-hub.js';
@@ -243,7 +244,7 @@ export class Supervisor {
     try {
       reply = await this.request('c0', node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
     } catch (error) {
-      const tail = node.proc?.stderrTail.at(-1) ?? node.last_stderr.at(-1);
+      const tail = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
       throw new UserError(`${errorMessage(error)}${tail ? ` (last stderr: ${tail})` : ''}`);
     }
     if (reply.type !== 'init_ok') {

@@ -1,0 +1,591 @@
+#!/usr/bin/env python3
+"""dslab lab: raft-election -- Raft 1: leader election. Starter code.
+
+Python 3 standard library only, one file. The first part (class Node) is the
+message plumbing: reading stdin, init/init_ok, send/reply, RPCs, timers, state
+reports. Then comes a key-value state machine (KVStore) and a Raft class whose
+methods are empty: that is your work. The four Raft labs (raft-election,
+raft-replication, raft-persistence, raft-snapshots) build ONE implementation
+step by step, and kv-linearizable grades the finished store; this same skeleton
+ships with each of them, so keep working in the file you started with.
+
+Play with it live, then grade it:
+
+    dslab up raft --bin "python3 node.py" --nodes 5
+    dslab grade raft-election --bin "python3 node.py"
+
+Logs: anything you print to stderr (node.log(...)) shows in `dslab logs n1`.
+Never print to stdout: stdout is the network.
+
+TODO for this lab (raft-election):
+  1. load()/persist(): current_term and voted_for survive restarts (the tests
+     restart nodes and check that terms never go backwards).
+  2. on_election_timeout(): become candidate in current_term + 1, vote for
+     yourself, persist, send request_vote to every peer, report().
+  3. handle_request_vote(): a higher term makes you a follower in that term
+     (voted_for = None); grant one vote per term, only to a candidate whose log
+     is at least as up to date as yours; reset your timer when you grant.
+  4. handle_request_vote_ok(): a majority of votes (yourself included) in the
+     current term -> leader; report(); heartbeat at once.
+  5. on_heartbeat_tick()/handle_append_entries(): the leader's heartbeats keep
+     followers from starting elections; any message with a higher term makes
+     the receiver a follower.
+  6. PreVote and CheckQuorum, so a node that was cut off cannot depose a
+     healthy leader when it comes back (test rejoining-node-does-not-disrupt).
+  Read labs/raft-election/README.md for the messages, hints and tests.
+"""
+
+# ---------------------------------------------------------------------------
+# The message plumbing: you should not need to change anything in this part.
+# ---------------------------------------------------------------------------
+
+import heapq
+import itertools
+import json
+import os
+import random
+import selectors
+import sys
+import time
+import traceback
+
+# Maelstrom's error codes.
+TIMEOUT = 0
+NODE_NOT_FOUND = 1
+NOT_SUPPORTED = 10
+TEMPORARILY_UNAVAILABLE = 11
+MALFORMED_REQUEST = 12
+CRASH = 13
+ABORT = 14
+KEY_DOES_NOT_EXIST = 20
+KEY_ALREADY_EXISTS = 21
+PRECONDITION_FAILED = 22
+TXN_CONFLICT = 30
+
+
+class Timer:
+    """A handle returned by Node.after / Node.every; call cancel() to stop it."""
+
+    def __init__(self, due, interval, callback):
+        self.due = due
+        self.interval = interval
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Node:
+    """A Maelstrom-style node: one JSON message per line on stdin/stdout, logs on stderr.
+
+    Everything runs on one thread: handlers, RPC callbacks and timers are called
+    one at a time from run(), so your code never needs locks.
+
+        node = Node()
+        node.on("echo", lambda msg: node.reply(msg, {"type": "echo_ok", "echo": msg["body"]["echo"]}))
+        node.run()
+
+    A message is the whole envelope as a dict: msg["src"], msg["dest"], msg["body"].
+    """
+
+    def __init__(self):
+        self.node_id = os.environ.get("DSLAB_NODE_ID", "")
+        self.node_ids = []
+        self.data_dir = os.environ.get("DSLAB_DATA_DIR", ".")
+        try:
+            self.options = json.loads(os.environ.get("DSLAB_OPTIONS") or "{}")
+        except ValueError:
+            self.options = {}
+        self._handlers = {}
+        self._init_callbacks = []
+        self._rpcs = {}  # msg_id -> (callback, timer)
+        self._next_msg_id = itertools.count(1)
+        self._timers = []  # heap of (due, seq, Timer)
+        self._timer_seq = itertools.count()
+        self._clock_offset_ms = 0
+        self._reported = {}
+        self._out = []
+        self._before_flush = []
+
+    # -- registering ---------------------------------------------------------
+
+    def on(self, msg_type, handler):
+        """handler(msg) is called for every incoming message whose body.type is msg_type."""
+        self._handlers[msg_type] = handler
+
+    def before_flush(self, callback):
+        """callback() runs just before buffered outgoing messages are written to stdout.
+
+        Messages you send() are buffered while a batch of input is handled; this
+        hook is the place to persist state once per batch (fsync), so nothing you
+        promised in those messages is lost if the node crashes right after.
+        """
+        self._before_flush.append(callback)
+
+    def on_init(self, callback):
+        """callback() runs once node_id and node_ids are known, before init_ok is sent."""
+        self._init_callbacks.append(callback)
+
+    def peers(self):
+        """Every node except this one."""
+        return [n for n in self.node_ids if n != self.node_id]
+
+    # -- sending -------------------------------------------------------------
+
+    def send(self, dest, body):
+        self._out.append(json.dumps({"src": self.node_id, "dest": dest, "body": body}, separators=(",", ":")))
+
+    def reply(self, request, body):
+        body = dict(body)
+        body["in_reply_to"] = request["body"].get("msg_id")
+        self.send(request["src"], body)
+
+    def reply_error(self, request, code, text, **extra):
+        """Answers a request with an error; extra fields (e.g. leader="n3") go into the body."""
+        if request["body"].get("msg_id") is None:
+            return
+        body = {"type": "error", "code": code, "text": text}
+        body.update(extra)
+        self.reply(request, body)
+
+    def send_request(self, dest, body):
+        """Sends body with a fresh msg_id, expecting no particular reply."""
+        body = dict(body)
+        body["msg_id"] = next(self._next_msg_id)
+        self.send(dest, body)
+
+    def rpc(self, dest, body, callback, timeout_ms=1000):
+        """Sends a request; later calls callback(reply_body), or callback(None) after timeout_ms.
+
+        An error reply is passed to the callback like any other (check body["type"] == "error").
+        """
+        msg_id = next(self._next_msg_id)
+        body = dict(body)
+        body["msg_id"] = msg_id
+
+        def expire():
+            if self._rpcs.pop(msg_id, None) is not None:
+                callback(None)
+
+        self._rpcs[msg_id] = (callback, self.after(timeout_ms, expire))
+        self.send(dest, body)
+
+    # -- time ----------------------------------------------------------------
+
+    def after(self, delay_ms, callback):
+        """Runs callback() once, delay_ms from now. Returns a Timer you can cancel()."""
+        return self._schedule(Timer(time.monotonic() + delay_ms / 1000, None, callback))
+
+    def every(self, interval_ms, callback):
+        """Runs callback() every interval_ms. Returns a Timer you can cancel()."""
+        return self._schedule(Timer(time.monotonic() + interval_ms / 1000, interval_ms / 1000, callback))
+
+    def _schedule(self, timer):
+        heapq.heappush(self._timers, (timer.due, next(self._timer_seq), timer))
+        return timer
+
+    def now_ms(self):
+        """Wall-clock milliseconds, shifted by the clock-skew fault dslab may apply.
+
+        Timers (after/every) use a monotonic clock and are not affected by skew;
+        this clock is the one to use for anything that compares times across nodes.
+        """
+        return time.time() * 1000 + self._clock_offset_ms
+
+    # -- dslab extensions ----------------------------------------------------
+
+    def report_state(self, **fields):
+        """Tells dslab about this node's state (role, term, leader, commit_index, ...).
+
+        Only fields that changed since the last report are sent, in ONE message:
+        update role and term together, then call this once.
+        """
+        changed = {k: v for k, v in fields.items() if k not in self._reported or self._reported[k] != v}
+        if not changed:
+            return
+        self._reported.update(changed)
+        body = {"type": "dslab_state"}
+        body.update(changed)
+        self.send("dslab", body)
+
+    def report_apply(self, index, term, op):
+        """Tells dslab that the entry at index (from term) was applied to the state machine."""
+        self.send("dslab", {"type": "dslab_apply", "index": index, "term": term, "op": op})
+
+    def log(self, *parts):
+        text = " ".join(p if isinstance(p, str) else json.dumps(p) for p in parts)
+        sys.stderr.write("%s %s\n" % (self.node_id or "?", text))
+        sys.stderr.flush()
+
+    # -- the loop ------------------------------------------------------------
+
+    def _flush(self):
+        if not self._out:
+            return
+        for callback in self._before_flush:
+            callback()
+        data = ("\n".join(self._out) + "\n").encode()
+        self._out = []
+        view = memoryview(data)
+        while view:
+            written = os.write(1, view)
+            view = view[written:]
+
+    def _handle_line(self, line):
+        try:
+            msg = json.loads(line)
+            body = msg["body"]
+            msg_type = body["type"]
+        except (ValueError, KeyError, TypeError):
+            self.log("ignoring a line that is not a message:", line[:200])
+            return
+        reply_to = body.get("in_reply_to")
+        if reply_to is not None and reply_to in self._rpcs:
+            callback, timer = self._rpcs.pop(reply_to)
+            timer.cancel()
+            callback(body)
+            return
+        if msg_type == "init":
+            self.node_id = body["node_id"]
+            self.node_ids = list(body["node_ids"])
+            for callback in self._init_callbacks:
+                callback()
+            self.reply(msg, {"type": "init_ok"})
+            return
+        if msg_type == "dslab_clock":
+            self._clock_offset_ms = body.get("offset_ms") or 0
+            return
+        handler = self._handlers.get(msg_type)
+        if handler is None:
+            if reply_to is None:
+                self.reply_error(msg, NOT_SUPPORTED, "unsupported message type %r" % msg_type)
+            return
+        handler(msg)
+
+    def _guarded(self, what, fn, *args):
+        # A bug in one handler is logged with its traceback instead of killing the node.
+        # Look for "Traceback" in `dslab logs <node>`.
+        try:
+            fn(*args)
+        except Exception:
+            self.log("error in %s:\n%s" % (what, traceback.format_exc()))
+            if what == "message" and isinstance(args[0], str):
+                try:
+                    msg = json.loads(args[0])
+                    if msg["body"].get("in_reply_to") is None:
+                        self.reply_error(msg, CRASH, "the node failed while handling this message")
+                except Exception:
+                    pass
+
+    def _run_due_timers(self):
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, timer = heapq.heappop(self._timers)
+            if timer.cancelled:
+                continue
+            if timer.interval is not None:
+                timer.due = max(timer.due + timer.interval, now)
+                self._schedule(timer)
+            self._guarded("timer", timer.callback)
+
+    def run(self):
+        """Reads messages until stdin closes, then exits."""
+        selector = selectors.DefaultSelector()
+        selector.register(0, selectors.EVENT_READ)
+        pending = b""
+        while True:
+            self._run_due_timers()
+            self._flush()
+            while self._timers and self._timers[0][2].cancelled:
+                heapq.heappop(self._timers)
+            timeout = None
+            if self._timers:
+                timeout = max(0.0, self._timers[0][0] - time.monotonic())
+            if not selector.select(timeout):
+                continue
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                self._flush()
+                sys.exit(0)
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            for raw in lines:
+                line = raw.decode("utf-8", "replace").strip()
+                if line:
+                    self._guarded("message", self._handle_line, line)
+                    self._run_due_timers()
+            self._flush()
+
+
+def write_json_atomic(path, value):
+    """Writes value as JSON to path so that a crash leaves either the old file or the new one.
+
+    (Write a temporary file, fsync it, rename it over the old one, fsync the directory.)
+    """
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_json(path, default=None):
+    """The JSON value stored at path, or default when the file does not exist."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return default
+
+
+# ---------------------------------------------------------------------------
+# Options. dslab passes them in env DSLAB_OPTIONS (node.options); some tests set
+# their own (e.g. slow elections, snapshot_every 50), so always use these.
+# ---------------------------------------------------------------------------
+
+node = Node()
+
+
+def _option(name, default):
+    value = node.options.get(name)
+    return value if isinstance(value, (int, float)) and value >= 0 else default
+
+
+ELECTION_TIMEOUT_MS_MIN = _option("election_timeout_ms_min", 300)
+ELECTION_TIMEOUT_MS_MAX = max(_option("election_timeout_ms_max", 600), ELECTION_TIMEOUT_MS_MIN)
+HEARTBEAT_INTERVAL_MS = _option("heartbeat_interval_ms", 75)
+SNAPSHOT_EVERY = int(_option("snapshot_every", 0))  # applied entries between snapshots; 0: never
+
+STATE_FILE = os.path.join(node.data_dir, "raft-state.json")
+
+
+# ---------------------------------------------------------------------------
+# The state machine Raft replicates: a key-value store with Maelstrom's lin-kv
+# operations. apply() turns one committed operation into the reply body for the
+# client. Deterministic: every replica that applies the same operations in the
+# same order ends up in the same state and computes the same replies.
+# ---------------------------------------------------------------------------
+
+
+class KVStore:
+    def __init__(self):
+        self.data = {}
+        # TODO (raft-replication / kv-linearizable): exactly-once writes.
+        # Client writes carry "client" and "seq"; a retry reuses the same seq.
+        # Remember, per client, the last seq applied and its reply, so that a
+        # duplicate entry is not applied twice and its retry gets the same reply.
+
+    def apply(self, op):
+        kind = op.get("type")
+        key = op.get("key")
+        if kind == "read":
+            if key not in self.data:
+                return {"type": "error", "code": KEY_DOES_NOT_EXIST, "text": "no such key"}
+            return {"type": "read_ok", "value": self.data[key]}
+        if kind == "write":
+            self.data[key] = op.get("value")
+            return {"type": "write_ok"}
+        if kind == "cas":
+            if key not in self.data:
+                if op.get("create_if_not_exists"):
+                    self.data[key] = op.get("to")
+                    return {"type": "cas_ok"}
+                return {"type": "error", "code": KEY_DOES_NOT_EXIST, "text": "no such key"}
+            if self.data[key] != op.get("from"):
+                return {"type": "error", "code": PRECONDITION_FAILED,
+                        "text": "expected %s, found %s" % (json.dumps(op.get("from")), json.dumps(self.data[key]))}
+            self.data[key] = op.get("to")
+            return {"type": "cas_ok"}
+        if kind == "delete":
+            self.data.pop(key, None)
+            return {"type": "delete_ok"}
+        return {"type": "error", "code": NOT_SUPPORTED, "text": "unknown operation %r" % kind}
+
+    def snapshot(self):
+        """A JSON-able copy of the whole state (for raft-snapshots). Include your dedupe table.
+
+        Pairs rather than a dict: JSON object keys are always strings, so a
+        dict would turn an integer key 3 into "3" on the way through the disk.
+        """
+        return {"data": [[k, v] for k, v in self.data.items()]}
+
+    @classmethod
+    def restore(cls, snap):
+        kv = cls()
+        kv.data = {k: v for k, v in snap["data"]}
+        return kv
+
+
+# ---------------------------------------------------------------------------
+# Raft. Everything below is yours to write; the structure is a suggestion.
+# ---------------------------------------------------------------------------
+
+
+class Raft:
+    def __init__(self):
+        # Persistent state (must survive a crash: save it before you answer
+        # anyone who depends on it).
+        self.current_term = 0
+        self.voted_for = None
+        self.log = []  # TODO: your entries, e.g. {"term": 3, "op": {...}}; Raft indexes start at 1
+
+        # Volatile state.
+        self.role = "follower"  # "follower" | "candidate" | "leader"
+        self.leader = None  # the leader of current_term, when known
+        self.commit_index = 0
+        self.last_applied = 0
+        self.kv = KVStore()
+
+        self.election_timer = None
+        self.dirty = False  # set when persistent state changed; see persist_if_dirty
+
+    # -- start-up and reporting ---------------------------------------------
+
+    def start(self):
+        """Called once on init, before init_ok goes out."""
+        self.load()
+        self.report()  # after load: a restarted node must not report term 0 again
+        self.reset_election_timer()
+        node.every(HEARTBEAT_INTERVAL_MS, self.on_heartbeat_tick)
+        node.before_flush(self.persist_if_dirty)
+
+    def report(self):
+        """Sends the state the grader reads. Call after every change of role, term, leader or commit_index.
+
+        role, term and commit_index are required; change role and term together,
+        then call this once (a report of role=leader with a new term that was
+        not won would count as a second leader in that term).
+        """
+        node.report_state(
+            role=self.role,
+            term=self.current_term,
+            leader=self.leader,
+            commit_index=self.commit_index,
+            last_applied=self.last_applied,
+            log_last_index=len(self.log),  # TODO: adjust once the log is compacted (raft-snapshots)
+        )
+
+    # -- persistence ----------------------------------------------------------
+
+    def load(self):
+        """Restores persistent state from node.data_dir after a restart."""
+        saved = read_json(STATE_FILE)
+        if saved is None:
+            return
+        # TODO (raft-election, raft-persistence): restore current_term, voted_for
+        # and the log (and, once you have snapshots, the latest snapshot).
+
+    def persist(self):
+        """Writes persistent state to disk (fsync) before anyone is told about it."""
+        # TODO (raft-election, raft-persistence): save current_term, voted_for
+        # and the log, e.g. write_json_atomic(STATE_FILE, {...}). That rewrites
+        # the whole file each time: simple, and fast enough for these tests once
+        # the log is compacted; an append-only file is faster if you want it.
+        pass
+
+    def persist_if_dirty(self):
+        # Runs before buffered messages are written: set self.dirty = True when
+        # persistent state changes, and it is saved once per batch, before any
+        # vote, reply or acknowledgement that depends on it leaves this node.
+        if self.dirty:
+            self.persist()
+            self.dirty = False
+
+    # -- timers ---------------------------------------------------------------
+
+    def reset_election_timer(self):
+        if self.election_timer is not None:
+            self.election_timer.cancel()
+        timeout_ms = random.uniform(ELECTION_TIMEOUT_MS_MIN, ELECTION_TIMEOUT_MS_MAX)
+        self.election_timer = node.after(timeout_ms, self.on_election_timeout)
+
+    def on_election_timeout(self):
+        # TODO (raft-election): no leader heard from in time. Start an election
+        # (or a PreVote round first): become candidate in a new term, vote for
+        # yourself, persist, ask every peer for a vote, report(), and restart
+        # the timer in case this election fails too.
+        self.reset_election_timer()
+
+    def on_heartbeat_tick(self):
+        # TODO (raft-election, raft-replication): as leader, send append_entries
+        # to every peer (empty as a heartbeat, or the entries it is missing).
+        # CheckQuorum: a leader that has not heard from a majority for an
+        # election timeout steps down.
+        pass
+
+    # -- messages between nodes -------------------------------------------------
+    # Send them with node.send(peer, {...}); answer with node.send(msg["src"], {...})
+    # as a separate "..._ok" message. Raft copes with lost messages by itself, so
+    # no msg_id or RPC timeout is needed. Every message should carry your term.
+
+    def handle_request_vote(self, msg):
+        # TODO (raft-election): grant at most one vote per term, only to a
+        # candidate whose log is at least as up to date as yours.
+        pass
+
+    def handle_request_vote_ok(self, msg):
+        # TODO (raft-election): count votes for the current term; a majority of
+        # all nodes (yourself included) makes you leader.
+        pass
+
+    def handle_append_entries(self, msg):
+        # TODO (raft-election): accept the leader of your term (or a newer one),
+        # reset the election timer, reply.
+        # TODO (raft-replication): check prev_log_index/prev_log_term, drop
+        # conflicting entries, append, advance commit_index, apply.
+        pass
+
+    def handle_append_entries_ok(self, msg):
+        # TODO (raft-replication): update match/next index for the follower,
+        # advance commit_index (current-term entries only), apply, answer clients.
+        pass
+
+    def handle_install_snapshot(self, msg):
+        # TODO (raft-snapshots)
+        pass
+
+    def handle_install_snapshot_ok(self, msg):
+        # TODO (raft-snapshots)
+        pass
+
+    # -- clients ----------------------------------------------------------------
+
+    def handle_client(self, msg):
+        """read, write, cas and delete from clients."""
+        if self.role != "leader":
+            extra = {"leader": self.leader} if self.leader and self.leader != node.node_id else {}
+            node.reply_error(msg, TEMPORARILY_UNAVAILABLE, "not the leader", **extra)
+            return
+        # TODO (raft-replication): append the operation to the log, replicate it,
+        # and reply only once it is committed and applied (apply_committed).
+        # Reads must be linearizable too: put them through the log, or use ReadIndex.
+        node.reply_error(msg, TEMPORARILY_UNAVAILABLE, "not implemented yet")
+
+    def apply_committed(self):
+        # TODO (raft-replication): while last_applied < commit_index, apply the
+        # next entry: result = self.kv.apply(op); node.report_apply(index, term, op);
+        # if this node's client is waiting for that entry, node.reply(request, result).
+        pass
+
+
+raft = Raft()
+node.on_init(raft.start)
+node.on("request_vote", raft.handle_request_vote)
+node.on("request_vote_ok", raft.handle_request_vote_ok)
+node.on("append_entries", raft.handle_append_entries)
+node.on("append_entries_ok", raft.handle_append_entries_ok)
+node.on("install_snapshot", raft.handle_install_snapshot)
+node.on("install_snapshot_ok", raft.handle_install_snapshot_ok)
+# Add more as you need them (e.g. "pre_vote", "pre_vote_ok").
+for client_op in ("read", "write", "cas", "delete"):
+    node.on(client_op, raft.handle_client)
+
+if __name__ == "__main__":
+    node.run()
