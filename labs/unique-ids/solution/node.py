@@ -85,12 +85,22 @@ class Node:
         self._clock_offset_ms = 0
         self._reported = {}
         self._out = []
+        self._before_flush = []
 
     # -- registering ---------------------------------------------------------
 
     def on(self, msg_type, handler):
         """handler(msg) is called for every incoming message whose body.type is msg_type."""
         self._handlers[msg_type] = handler
+
+    def before_flush(self, callback):
+        """callback() runs just before buffered outgoing messages are written to stdout.
+
+        Messages you send() are buffered while a batch of input is handled; this
+        hook is the place to persist state once per batch (fsync), so nothing you
+        promised in those messages is lost if the node crashes right after.
+        """
+        self._before_flush.append(callback)
 
     def on_init(self, callback):
         """callback() runs once node_id and node_ids are known, before init_ok is sent."""
@@ -192,6 +202,8 @@ class Node:
     def _flush(self):
         if not self._out:
             return
+        for callback in self._before_flush:
+            callback()
         data = ("\n".join(self._out) + "\n").encode()
         self._out = []
         view = memoryview(data)

@@ -27,8 +27,8 @@
  *   1. handleClient(): the leader appends {term, op} to its log and replies
  *      once the entry is committed and applied; others answer error 11 with
  *      "leader" (already written below).
- *   2. A new leader appends a no-op entry in its own term (the tests expect
- *      commit_index >= 2 after the first write).
+ *   2. A new leader appends a no-op entry in its own term, so it can commit
+ *      what earlier leaders left behind (Figure 8).
  *   3. append_entries carries prev_log_index, prev_log_term, entries and
  *      leader_commit; followers reject on a mismatch, delete conflicting entries
  *      (and only those), append, and advance commit_index.
