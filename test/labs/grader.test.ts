@@ -81,3 +81,38 @@ describe('dslab grade', () => {
     expect(page).toContain('<svg');
   }, 120_000);
 });
+
+describe('dslab lab init', () => {
+  it('copies the starter, sharing one Raft skeleton across the Raft labs, and points TypeScript at the runtime', async () => {
+    const cwd = makeWorkdir();
+    try {
+      const python = await dslab(cwd, 'lab', 'init', 'raft-snapshots', 'mine', '--lang', 'python');
+      expect(python.exitCode, python.stderr).toBe(0);
+      expect(python.stdout).toContain('dslab grade raft-snapshots --bin "python3 mine/node.py"');
+      expect(readFileSync(path.join(cwd, 'mine', 'node.py'), 'utf8')).toBe(readFileSync(path.join(repo_root, 'labs', 'raft-election', 'starter', 'python', 'node.py'), 'utf8'));
+      const ts = await dslab(cwd, 'lab', 'init', 'echo', 'echo-ts', '--lang', 'ts');
+      expect(ts.exitCode, ts.stderr).toBe(0);
+      const source = readFileSync(path.join(cwd, 'echo-ts', 'node.ts'), 'utf8');
+      expect(source).not.toContain('__DSLAB_RUNTIME__');
+      expect(source).toContain(`file://${path.join(repo_root, 'dist', 'lib', 'runtime', 'node.js')}`);
+      const again = await dslab(cwd, 'lab', 'init', 'echo', 'echo-ts');
+      expect(again.exitCode).toBe(1);
+      expect(again.stderr.trim()).toBe('dslab: echo-ts already exists and is not empty');
+    } finally {
+      await cleanup(cwd);
+    }
+  });
+
+  it('gives the Python warm-up solutions full marks through the starters\' plumbing', async () => {
+    const cwd = makeWorkdir();
+    try {
+      for (const lab of ['echo', 'unique-ids']) {
+        const run = await dslab(cwd, 'grade', lab, '--bin', `python3 ${path.join(repo_root, 'labs', lab, 'solution', 'node.py')}`, '--json');
+        const result = JSON.parse(run.stdout) as GradeJson;
+        expect(result.score, JSON.stringify(result.results.filter((r) => !r.passed))).toBe(result.max_score);
+      }
+    } finally {
+      await cleanup(cwd);
+    }
+  }, 120_000);
+});

@@ -143,8 +143,7 @@ export async function runDashboard(options: RunDashboardOptions): Promise<void> 
   const instance = render(<DashboardApp source={options.source} mode={options.mode} color={color} stopCluster={options.stopCluster} />, {
     exitOnCtrlC: false,
     maxFps: ink_max_fps,
-    // Rewrites only the lines that changed: most of a frame (header, key bar, most rows) is the same as the last.
-    incrementalRendering: true,
+    // Not incrementalRendering: in Ink 6.8 it leaves stale lines behind once Static output is printed above the live region.
   });
   try {
     await instance.waitUntilExit();

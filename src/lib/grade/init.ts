@@ -18,7 +18,7 @@ export interface InitResult {
 /** Copies labs/<id>/starter/<lang>/ into dir. */
 export function initLab(id: string, lang: 'python' | 'ts', dir: string): InitResult {
   const lab = loadLab(id);
-  const source = path.join(lab.dir, 'starter', lang);
+  const source = path.join(path.dirname(lab.dir), lab.starter ?? lab.id, 'starter', lang);
   if (!existsSync(source)) throw new UserError(`lab ${id} has no ${lang} starter code`);
   const target = path.resolve(dir);
   if (existsSync(target) && readdirSync(target).length > 0) throw new UserError(`${dir} already exists and is not empty`);

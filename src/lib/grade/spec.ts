@@ -81,6 +81,8 @@ export const labSchema = z.object({
   summary: z.string(),
   /** The built-in system that is this lab's reference implementation. */
   reference: z.string(),
+  /** Labs that grow one implementation share a starter: the lab whose starter/ to copy (default: this one). */
+  starter: z.string().optional(),
   tests: z.array(testSchema).min(1),
 });
 

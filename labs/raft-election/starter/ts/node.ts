@@ -1,5 +1,6 @@
 /**
- * dslab lab: raft-election -- Raft 1: leader election. Starter code in TypeScript on dslab's node runtime.
+ * dslab labs: raft-election, raft-replication, raft-persistence, raft-snapshots,
+ * kv-linearizable. Starter code in TypeScript on dslab's node runtime.
  *
  * The runtime (the import below; `dslab lab init` points it at your dslab
  * installation) does the plumbing: it reads one JSON message per line from
@@ -14,14 +15,17 @@
  * Below: a key-value state machine (KvStore) and a Raft class whose methods
  * are empty: that is your work. The four Raft labs (raft-election,
  * raft-replication, raft-persistence, raft-snapshots) build ONE implementation
- * step by step, and kv-linearizable grades the finished store; this skeleton
- * ships with each of them, so keep working in the file you started with.
+ * step by step, and kv-linearizable grades the finished store; `dslab lab init`
+ * gives this same file for each of them, so keep working in the file you
+ * started with.
  *
  *     dslab up raft --bin "npx tsx node.ts" --nodes 5     # play with it live
  *     dslab grade raft-election --bin "npx tsx node.ts"
  *
  * Logs: node.log(...) writes to stderr (`dslab logs n1`). Never write to
  * stdout yourself: stdout is the network.
+ *
+ * The Raft labs and kv-linearizable all grow this one file, in this order.
  *
  * TODO for this lab (raft-election):
  *   1. load()/persist(): currentTerm and votedFor survive restarts (the tests
@@ -39,6 +43,62 @@
  *   6. PreVote and CheckQuorum, so a node that was cut off cannot depose a
  *      healthy leader when it comes back (test rejoining-node-does-not-disrupt).
  *   Read labs/raft-election/README.md for the messages, hints and tests.
+ *
+ * TODO for this lab (raft-replication), on top of your raft-election code:
+ *   1. handleClient(): the leader appends {term, op} to its log and replies
+ *      once the entry is committed and applied; others answer error 11 with
+ *      "leader" (already written below).
+ *   2. A new leader appends a no-op entry in its own term, so it can commit
+ *      what earlier leaders left behind (Figure 8).
+ *   3. append_entries carries prev_log_index, prev_log_term, entries and
+ *      leader_commit; followers reject on a mismatch, delete conflicting entries
+ *      (and only those), append, and advance commit_index.
+ *   4. The leader tracks next_index/match_index per follower and commits an
+ *      index replicated on a majority, only if that entry is from its term.
+ *   5. applyCommitted(): apply in index order, node.reportApply(...) for each.
+ *   6. Back up fast over conflicts (a conflict term/index hint in the reply) and
+ *      send entries in batches.
+ *   7. Exactly-once writes by (client, seq) in KvStore; linearizable reads.
+ *   Read labs/raft-replication/README.md for the messages, hints and tests.
+ *
+ * TODO for this lab (raft-persistence), on top of your raft-replication code:
+ *   1. persist(): currentTerm, votedFor AND the log, fsynced, before any vote,
+ *      append_entries_ok or client reply that depends on them leaves the node
+ *      (call persist() synchronously before node.send/reply).
+ *   2. load(): restore them on start; commit_index and the key-value state are
+ *      rebuilt by re-applying the log once the leader tells you what is
+ *      committed (or from your snapshot, later).
+ *   3. Survive the Figure 8 scenario: never count replicas to commit an entry
+ *      from an earlier term.
+ *   4. Stay correct with lost, duplicated, reordered and delayed messages:
+ *      ignore stale replies, make handlers idempotent.
+ *   Read labs/raft-persistence/README.md for the messages, hints and tests.
+ *
+ * TODO for this lab (raft-snapshots), on top of your raft-persistence code:
+ *   1. Every snapshot_every applied entries (option snapshot_every), take a
+ *      snapshot: KvStore.snapshot() (with the dedupe table) plus the index and
+ *      term of the last entry it covers; persist it; drop the log up to it.
+ *   2. Keep index arithmetic right once log[0] is no longer index 1: one helper
+ *      for "entry at index i" and "term at index i" (the snapshot's last
+ *      included index/term count as the entry before the first one you keep).
+ *   3. A leader whose next_index for a follower is at or below its snapshot
+ *      index sends install_snapshot; the follower replaces its state machine and
+ *      log (keeping entries after the snapshot if they match), persists, replies.
+ *   4. Restart from snapshot + remaining log; a crash in the middle of
+ *      installing a snapshot must leave a usable state.
+ *   Read labs/raft-snapshots/README.md for the messages, hints and tests.
+ *
+ * TODO for this lab (kv-linearizable): it grades the store you built in the
+ * four Raft labs, under partitions, crashes, pauses and lossy links, with a
+ * linearizability checker. If you are starting here, work through the Raft labs'
+ * TODO lists first (labs/raft-*/README.md). Then make sure that:
+ *   1. reads are linearizable: through the log, or ReadIndex (confirm
+ *      leadership with a heartbeat round after committing an entry of your term);
+ *      never answer a read from a leader that may have been deposed;
+ *   2. writes apply exactly once by (client, seq), including after a snapshot;
+ *   3. a write you cannot vouch for gets no reply or an indefinite error
+ *      (0 timeout, 13 crash), never error 11 (which says "it did not happen").
+ *   Read labs/kv-linearizable/README.md for the messages, hints and tests.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
