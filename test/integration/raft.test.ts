@@ -41,6 +41,14 @@ describe('raft on real processes', () => {
       const old = s.nodes.find((n) => n.id === first.id)!;
       return old.status === 'up' && stateOf(old).commit_index === stateOf(leader).commit_index && stateOf(old).role === 'follower';
     });
+
+    // Leadership transfer hands the office to the named, caught-up node.
+    const moved = await dslab(cwd, 'transfer', first.id);
+    expect(moved.exitCode, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(new RegExp(`leadership moved from n\\d to ${first.id}`));
+    expect((await status()).leader).toBe(first.id);
+    const same = await dslab(cwd, 'transfer', first.id);
+    expect(same.stderr.trim()).toBe(`dslab: ${first.id} is already the leader`);
   });
 
   it('refuses writes on a leader cut into a minority, commits on the majority, and rolls back the old entries on heal', async () => {
