@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    // describe.concurrent blocks (independent CLI calls) run at most this many tests at once.
+    maxConcurrency: 3,
   },
 });

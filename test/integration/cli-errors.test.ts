@@ -11,7 +11,7 @@ async function expectOneLineError(cwd: string, args: string[], pattern: RegExp):
   expect(result.stderr).not.toMatch(/\n\s+at /);
 }
 
-describe('bad input without a cluster', () => {
+describe.concurrent('bad input without a cluster', () => {
   let cwd: string;
   beforeAll(() => {
     cwd = makeWorkdir();
@@ -43,7 +43,7 @@ describe('bad input without a cluster', () => {
   });
 });
 
-describe('bad input against a running cluster', () => {
+describe.concurrent('bad input against a running cluster', () => {
   let cwd: string;
   beforeAll(async () => {
     cwd = makeWorkdir();
