@@ -40,7 +40,8 @@ export function gradeTarget(lab: LabSpec, options: GradeOptions): GradeTarget {
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
     return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}` };
   }
-  const spec = findSystem(lab.reference) ?? (() => { throw new UserError(`lab ${lab.id} names reference system "${lab.reference}", which dslab does not have`); })();
+  const spec = findSystem(lab.reference);
+  if (!spec) throw new UserError(`lab ${lab.id} names reference system "${lab.reference}", which dslab does not have`);
   return { command: systemCommand(spec), replay_flag: '--reference' };
 }
 

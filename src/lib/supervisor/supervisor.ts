@@ -112,6 +112,8 @@ export class Supervisor {
   private server: Server | null = null;
   private watchdog: ChildProcess | null = null;
   private ratesTimer: NodeJS.Timeout | null = null;
+  /** Router drops counted at the last rates event. */
+  private droppedMark = 0;
   private nemesis: { seed: number; timers: NodeJS.Timeout[]; undo: ControlAction[]; running: boolean } | null = null;
   private stopping: Promise<void> | null = null;
   private readonly kvClients = new Map<string, KvClient>();
@@ -409,7 +411,6 @@ export class Supervisor {
     this.events.emit({ type: 'rates', interval_ms: rates_interval_ms, nodes, dropped_per_s: (dropped - this.droppedMark) / seconds });
     this.droppedMark = dropped;
   }
-  private droppedMark = 0;
 
   // ---- control ---------------------------------------------------------
 

@@ -22,6 +22,8 @@ const waitingReads = new Map<string, Envelope>();
 let nextReadId = 0;
 let appliedSinceSnapshot = 0;
 let rolledBackEntries = 0;
+/** Last log index on disk, to count entries a truncation rolls back. */
+let lastDurableIndex = 0;
 let timer: NodeJS.Timeout | null = null;
 
 const monotonicMs = () => performance.now();
@@ -46,6 +48,7 @@ node.onInit(() => {
     random: Math.random,
     now_ms: monotonicMs(),
   });
+  lastDurableIndex = opened.persisted.entries.at(-1)?.index ?? opened.persisted.snapshot?.index ?? 0;
   node.log(`starting at term ${opened.persisted.hard_state.term} with ${opened.persisted.entries.length} log entries${opened.persisted.snapshot ? ` after a snapshot at ${opened.persisted.snapshot.index}` : ''}`);
   pump();
 });
@@ -157,7 +160,6 @@ function handleReady(ready: Ready): void {
   }
   maybeSnapshot();
 }
-let lastDurableIndex = 0;
 
 function applyEntry(entry: LogEntry): void {
   if (entry.op !== null) {
