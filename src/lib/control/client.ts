@@ -21,11 +21,12 @@ export class ControlClient {
    * Follows the event stream until `onEvent` returns false, the cluster goes
    * down, or the returned stop function is called.
    */
-  follow(onEvent: (event: ClusterEvent) => boolean | void, options: { history?: boolean } = {}): { stop(): void; ended: Promise<void> } {
+  follow(onEvent: (event: ClusterEvent) => boolean | void, options: { history?: boolean; exclude?: ClusterEvent['type'][] } = {}): { stop(): void; ended: Promise<void> } {
+    const query = [options.history ? 'history=1' : '', options.exclude?.length ? `exclude=${options.exclude.join(',')}` : ''].filter(Boolean).join('&');
     let stopRequest = () => {};
     const ended = new Promise<void>((resolve, reject) => {
       const req = httpRequest(
-        { socketPath: this.cluster.socket, method: 'GET', path: `/v1/events${options.history ? '?history=1' : ''}` },
+        { socketPath: this.cluster.socket, method: 'GET', path: `/v1/events${query ? `?${query}` : ''}` },
         (res) => {
           res.setEncoding('utf8');
           let partial = '';

@@ -1,5 +1,4 @@
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from '../control/api.js';
-import { request as httpRequest } from 'node:http';
 import type { ControlClient } from '../control/client.js';
 import type { EventHub } from '../supervisor/event-hub.js';
 import type { DashboardInput } from './model.js';
@@ -62,11 +61,13 @@ export function controlClientSource(client: ControlClient): DashboardSource {
         void snapshot();
       };
       const fallback = setTimeout(takeFirstSnapshot, snapshot_wait_ms_max);
-      const follower = followShown(client, (event: ClusterEvent) => {
+      // Under load most events are client results and applied entries, which the dashboard does not show:
+      // the supervisor leaves them out of this stream.
+      const follower = client.follow((event: ClusterEvent) => {
         deliver(event as DashboardInput);
         if (event.type === 'rates') takeFirstSnapshot();
         if (event.type === 'notice' && skipped_notice.test(event.text)) void snapshot();
-      });
+      }, { history: true, exclude: ['client_result', 'node_apply'] });
       follower.ended.then(
         () => deliver({ type: 'stream_ended', t: Date.now(), error: null }),
         (error: Error) => deliver({ type: 'stream_ended', t: Date.now(), error: error.message }),
@@ -79,39 +80,4 @@ export function controlClientSource(client: ControlClient): DashboardSource {
     },
     act: (action) => client.act(action),
   };
-}
-
-/**
- * Under load most events are client results and applied entries, which the
- * dashboard does not show. The supervisor writes `type` first, so those lines
- * are recognised by their start and never parsed.
- */
-const unshown_line_prefixes = ['{"type":"client_result"', '{"type":"node_apply"'];
-
-/** Like ControlClient.follow (history included), minus parsing the lines the dashboard ignores. */
-function followShown(client: ControlClient, onEvent: (event: ClusterEvent) => void): { stop(): void; ended: Promise<void> } {
-  let stop = () => {};
-  const ended = new Promise<void>((resolve, reject) => {
-    const req = httpRequest({ socketPath: client.cluster.socket, method: 'GET', path: '/v1/events?history=1' }, (res) => {
-      res.setEncoding('utf8');
-      let partial = '';
-      res.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) {
-          if (!line || unshown_line_prefixes.some((prefix) => line.startsWith(prefix))) continue;
-          onEvent(JSON.parse(line) as ClusterEvent);
-        }
-      });
-      res.on('end', () => resolve());
-      res.on('close', () => resolve());
-    });
-    req.on('error', reject);
-    req.end();
-    stop = () => {
-      req.destroy();
-      resolve();
-    };
-  });
-  return { stop: () => stop(), ended };
 }

@@ -42,7 +42,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
 async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://dslab');
   if (req.method === 'GET' && url.pathname === '/v1/status') return reply(res, 200, { ok: true, result: supervisor.status() });
-  if (req.method === 'GET' && url.pathname === '/v1/events') return streamEvents(supervisor, res, url.searchParams.get('history') === '1');
+  if (req.method === 'GET' && url.pathname === '/v1/events') {
+    const exclude = new Set((url.searchParams.get('exclude') ?? '').split(',').filter(Boolean));
+    return streamEvents(supervisor, res, url.searchParams.get('history') === '1', exclude);
+  }
   if (req.method !== 'POST' || url.pathname !== '/v1/action') return reply(res, 404, { ok: false, error: `no such endpoint: ${req.method} ${url.pathname}` });
 
   let action;
@@ -68,7 +71,8 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
   }
 }
 
-function streamEvents(supervisor: Supervisor, res: ServerResponse, withHistory: boolean): void {
+/** Streams events as NDJSON; event types in `exclude` are never encoded or sent (a dashboard has no use for client results). */
+function streamEvents(supervisor: Supervisor, res: ServerResponse, withHistory: boolean, exclude: ReadonlySet<string>): void {
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   let skipped = 0;
   const write = (line: string) => {
@@ -82,11 +86,11 @@ function streamEvents(supervisor: Supervisor, res: ServerResponse, withHistory: 
     }
     res.write(line + '\n');
   };
-  if (withHistory) for (const event of supervisor.events.history()) write(JSON.stringify(event));
+  if (withHistory) for (const event of supervisor.events.history()) if (!exclude.has(event.type)) write(JSON.stringify(event));
   let unsubscribe: () => void;
   try {
     unsubscribe = supervisor.events.subscribe((event) => {
-      write(JSON.stringify(event));
+      if (!exclude.has(event.type)) write(JSON.stringify(event));
       if (event.type === 'cluster_down') res.end();
     });
   } catch (error) {

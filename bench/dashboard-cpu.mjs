@@ -1,0 +1,61 @@
+// CPU used by the live dashboard (`dslab watch` in a real pseudo-terminal,
+// tmux 100x30) while 5 Raft nodes serve `dslab load --rate 200`. Goal: under
+// 10% of one core. The supervisor's CPU over the same window is printed for
+// scale.
+import { execFileSync } from 'node:child_process';
+import { cli, cleanup, cpuSeconds, dslab, scratch, status } from './lib.mjs';
+
+export const load_rate_per_s = 200;
+/** Load runs this long; CPU is measured over its middle. */
+export const load_duration_s = 25;
+/** Skipped at the start of the load: the workload's clients find the leader first. */
+export const warmup_s = 3;
+export const measure_s = 20;
+export const dashboard_cpu_goal_share = 0.1;
+const leader_wait_ms = 30_000;
+const tmux_socket = `dslab-bench-dashboard-${process.pid}`;
+
+const tmux = (...args) => execFileSync('tmux', ['-L', tmux_socket, ...args], { encoding: 'utf8' });
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const quote = (text) => `'${text.replaceAll("'", `'\\''`)}'`;
+
+export async function measureDashboardCpu() {
+  const cwd = scratch();
+  try {
+    dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach');
+    const supervisorPid = status(cwd).supervisor_pid;
+    const command = `cd ${quote(cwd)} && exec env -u CI TERM=xterm-256color ${quote(process.execPath)} ${quote(cli)} watch`;
+    const panePid = Number(tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'bench', '-x', '100', '-y', '30', command).trim());
+    const deadline = Date.now() + leader_wait_ms;
+    while (!/leader n\d+ · term \d+/.test(tmux('capture-pane', '-p', '-t', 'bench'))) {
+      if (Date.now() > deadline) throw new Error('the dashboard showed no leader in time');
+      await sleep(200);
+    }
+    dslab(cwd, 'load', '--rate', String(load_rate_per_s), '--duration', `${load_duration_s}s`, '--detach');
+    await sleep(warmup_s * 1000);
+    const dashboardBefore = cpuSeconds(panePid);
+    const supervisorBefore = cpuSeconds(supervisorPid);
+    await sleep(measure_s * 1000);
+    const dashboard_cpu_share = (cpuSeconds(panePid) - dashboardBefore) / measure_s;
+    const supervisor_cpu_share = (cpuSeconds(supervisorPid) - supervisorBefore) / measure_s;
+    const screen = tmux('capture-pane', '-p', '-t', 'bench');
+    const throughput = /committed ops\/s \S* (\d+)/.exec(screen)?.[1] ?? '?';
+    return { dashboard_cpu_share, supervisor_cpu_share, shown_ok_per_s: throughput, measure_s };
+  } finally {
+    try {
+      tmux('kill-server');
+    } catch {
+      // already gone
+    }
+    cleanup(cwd);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await measureDashboardCpu();
+  const percent = (share) => `${(share * 100).toFixed(1)}%`;
+  console.log(
+    `dashboard (dslab watch, 100x30 tmux) CPU with 5 raft nodes under load --rate ${load_rate_per_s}: ${percent(result.dashboard_cpu_share)} of one core ` +
+      `over ${result.measure_s}s (goal < ${percent(dashboard_cpu_goal_share)}); supervisor ${percent(result.supervisor_cpu_share)}; dashboard showed ${result.shown_ok_per_s} committed ops/s`,
+  );
+}
