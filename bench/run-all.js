@@ -5,6 +5,7 @@ import { measureRouterThroughput } from './router-throughput.mjs';
 import { measureUpTime } from './up-time.mjs';
 import { measureChecker, measureHotKey } from './checker.mjs';
 import { compareWithEtcd } from './raft-vs-etcd.mjs';
+import { measureDashboardCpu } from './dashboard-cpu.mjs';
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at start`;
 console.log(`machine: ${machine}`);
@@ -19,6 +20,8 @@ const checker = measureChecker();
 console.log(`checker, ${checker.ops} ops / ${checker.clients} clients / ${checker.keys} keys: median ${checker.median_ms} ms (max ${checker.max_ms}); goal < 1000 ms`);
 const hot = measureHotKey();
 console.log(`checker, ${hot.ops} ops on one key: ${hot.result} in ${hot.ms} ms (reference)`);
+const dashboard = await measureDashboardCpu();
+console.log(`dashboard CPU under load: ${(dashboard.dashboard_cpu_share * 100).toFixed(1)}% of a core (goal < 10%)`);
 if (process.argv.includes('--etcd')) {
   console.log(JSON.stringify(await compareWithEtcd(), null, 2));
 } else {
