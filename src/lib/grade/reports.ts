@@ -52,14 +52,15 @@ function timelineSvg(r: TestResult): string {
     const y = 20 + i * lane;
     parts.push(`<text x="2" y="${y + 14}" font-size="12">${escapeXml(node)}</text>`);
     const points = r.timeline.filter((p) => p.node === node);
-    points.forEach((p, j) => {
-      const end = points[j + 1]?.t ?? start + span;
-      if (p.kind === 'state') {
-        parts.push(`<rect x="${x(p.t).toFixed(1)}" y="${y}" width="${Math.max(1, x(end) - x(p.t)).toFixed(1)}" height="16" fill="${role_colours[p.role ?? ''] ?? '#cfd8dc'}"><title>${escapeXml(`${node} ${p.text} at +${p.t - start} ms`)}</title></rect>`);
-      } else {
-        parts.push(`<circle cx="${x(p.t).toFixed(1)}" cy="${y + 8}" r="4" fill="#c62828"><title>${escapeXml(`${node} ${p.text} at +${p.t - start} ms`)}</title></circle>`);
-      }
+    // A role lasts until the node's next state report, whatever status marks fall in between.
+    const states = points.filter((p) => p.kind === 'state');
+    states.forEach((p, j) => {
+      const end = states[j + 1]?.t ?? start + span;
+      parts.push(`<rect x="${x(p.t).toFixed(1)}" y="${y}" width="${Math.max(1, x(end) - x(p.t)).toFixed(1)}" height="16" fill="${role_colours[p.role ?? ''] ?? '#cfd8dc'}"><title>${escapeXml(`${node} ${p.text} at +${p.t - start} ms`)}</title></rect>`);
     });
+    for (const p of points.filter((point) => point.kind !== 'state')) {
+      parts.push(`<circle cx="${x(p.t).toFixed(1)}" cy="${y + 8}" r="4" fill="#c62828"><title>${escapeXml(`${node} ${p.text} at +${p.t - start} ms`)}</title></circle>`);
+    }
   });
   const height = 30 + nodes.length * lane;
   for (const fault of r.timeline.filter((p) => p.node === '*')) {
