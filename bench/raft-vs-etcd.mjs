@@ -14,7 +14,7 @@ export const election_timeout_ms = 1000;
 export const heartbeat_ms = 100;
 export const clients = 16;
 export const phase_ms = 10_000;
-export const failover_runs = 5;
+export const failover_runs = 10;
 const etcd_client_port_base = 23790;
 const etcd_peer_port_base = 23890;
 
