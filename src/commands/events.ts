@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
-import { formatEvent } from '../lib/format.js';
+import { printEventLines } from '../cli/event-lines.js';
 
 export default class Events extends DslabCommand {
   static override summary = "Follow a cluster's event stream: nodes up and down, state reports, faults, misbehaviour.";
@@ -13,16 +13,7 @@ export default class Events extends DslabCommand {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Events);
-    const json = this.jsonEnabled();
-    const follower = this.client(flags.cluster).follow(
-      (event) => {
-        const line = json ? JSON.stringify(event) : formatEvent(event);
-        if (line) process.stdout.write(line + '\n');
-      },
-      { history: flags.history },
-    );
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => follower.stop());
-    await follower.ended;
+    await printEventLines(this.client(flags.cluster), { json: this.jsonEnabled(), history: flags.history });
     return undefined;
   }
 }

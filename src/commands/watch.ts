@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
-import { formatEvent } from '../lib/format.js';
+import { printEventLines } from '../cli/event-lines.js';
 
 export default class Watch extends DslabCommand {
   static override summary = 'Attach a live dashboard to a running cluster: roles, terms, commit indexes, faults, message rates.';
@@ -16,15 +16,7 @@ export default class Watch extends DslabCommand {
     const client = this.client(flags.cluster);
     const json = this.jsonEnabled();
     if (flags['no-ui'] || json || !process.stdout.isTTY || !process.stdin.isTTY) {
-      const follower = client.follow(
-        (event) => {
-          const line = json ? JSON.stringify(event) : formatEvent(event);
-          if (line) process.stdout.write(line + '\n');
-        },
-        { history: true },
-      );
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => follower.stop());
-      await follower.ended;
+      await printEventLines(client, { json, history: true });
       return undefined;
     }
     await client.status(); // a cluster that is not running fails here, as one line, before the screen is taken over
