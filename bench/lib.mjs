@@ -20,7 +20,7 @@ export function status(cwd) {
 
 export function cleanup(cwd) {
   try {
-    dslab(cwd, 'down', '--clean');
+    execFileSync(process.execPath, [cli, 'down', '--clean'], { cwd, stdio: 'ignore' });
   } catch {
     // already down
   }
