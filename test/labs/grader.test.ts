@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
@@ -37,8 +37,12 @@ describe('lab specs', () => {
     const dir = makeWorkdir();
     mkdirSync(path.join(dir, 'broken'));
     writeFileSync(path.join(dir, 'broken', 'spec.json'), JSON.stringify({ id: 'broken', title: 't', summary: 's', reference: 'raft', tests: [{ name: 'x', description: 'd', points: 1, nodes: 3, time_limit_ms: 5000, steps: [{ do: 'teleport' }] }] }));
-    expect(() => loadLab('broken', dir)).toThrow(/spec\.json: tests\.0\.steps\.0\.do: /);
-    expect(() => loadLab('nope', dir)).toThrow(/no lab named "nope"/);
+    try {
+      expect(() => loadLab('broken', dir)).toThrow(/spec\.json: tests\.0\.steps\.0\.do: /);
+      expect(() => loadLab('nope', dir)).toThrow(/no lab named "nope"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

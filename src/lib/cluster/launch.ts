@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
+import { election_timeout_ms_min } from '../../systems/raft/core.js';
 import { findSystem, systemCommand, systems } from '../systems.js';
 import { UserError } from '../util/errors.js';
 import { randomSeed } from '../util/prng.js';
@@ -103,12 +104,11 @@ export async function startDetached(config: SupervisorConfig): Promise<ClusterIn
   return info;
 }
 
-/** Raft's default election timeout floor; a heartbeat must come faster than it. */
-const election_timeout_ms_min_default = 300;
 
 function checkSystemOptions(options: Record<string, unknown>): Record<string, unknown> {
   const heartbeat = options.heartbeat_interval_ms as number | undefined;
-  const floor = (options.election_timeout_ms_min as number | undefined) ?? election_timeout_ms_min_default;
+  // A heartbeat must come faster than the election timeout's floor (Raft's default unless given).
+  const floor = (options.election_timeout_ms_min as number | undefined) ?? election_timeout_ms_min;
   if (heartbeat !== undefined && (heartbeat <= 0 || heartbeat >= floor)) {
     throw new UserError(`--heartbeat must be above 0 and below the election timeout's lower bound (${floor}ms)`);
   }

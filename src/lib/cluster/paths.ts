@@ -132,7 +132,3 @@ export function findAnyCluster(home: string, name?: string): ClusterInfo {
   if (!chosen) throw new UserError(`no cluster in ${home} (start one with: dslab up echo --detach)`);
   return chosen;
 }
-
-export function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-}
