@@ -1,6 +1,10 @@
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanup, cli_path, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
+import path from 'node:path';
+import { findRunningCluster } from '../../src/lib/cluster/paths.js';
+import type { ClusterEvent } from '../../src/lib/control/api.js';
+import { ControlClient } from '../../src/lib/control/client.js';
+import { cleanup, cli_path, dslab, dslabJson, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 /**
  * The dashboard in a real pseudo-terminal: tmux (Debian's package) runs
@@ -15,9 +19,11 @@ const terminal_columns = 100;
 const terminal_rows = 30;
 /** Elections on a loaded 2-core machine can take a few rounds. */
 const leader_wait_ms = 30_000;
+/** How long the raw and the merged event streams are compared. */
+const stream_sample_ms = 2000;
 
 const tmux = (...args: string[]) => execa(tmux_binary, ['-L', tmux_socket, ...args], { reject: false });
-const screen = async () => String((await tmux('capture-pane', '-p', '-t', 'dash')).stdout);
+const screen = async (session = 'dash') => String((await tmux('capture-pane', '-p', '-t', session)).stdout);
 const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
 function leaderOnScreen(text: string): { id: string; term: number } | undefined {
@@ -74,5 +80,62 @@ describe('dashboard in a real terminal', () => {
     await waitFor('the question', async () => (await screen()).includes('stop the cluster and quit?'));
     await tmux('send-keys', '-t', 'dash', 'y');
     await waitFor('dslab up to exit', () => !isAlive(panePid));
+  });
+
+  it('dslab watch follows a cluster under load from another terminal, shows the leader change, and q leaves the cluster running', async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach');
+    expect(up.exitCode, up.stderr).toBe(0);
+    const load = await dslab(cwd, 'load', '--rate', '100', '--duration', '60s', '--detach');
+    expect(load.exitCode, load.stderr).toBe(0);
+    const command = `cd ${shellQuote(cwd)} && exec env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} watch`;
+    const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'watch', '-x', String(terminal_columns), '-y', String(terminal_rows), command);
+    expect(started.exitCode, String(started.stderr)).toBe(0);
+    panePid = Number(String(started.stdout).trim());
+
+    const first = await waitFor('a leader in the watch view', async () => leaderOnScreen(await screen('watch')), leader_wait_ms);
+    // The leader's commit index moves on screen while the load runs: progress reports still arrive, merged to the frame rate.
+    const leaderCommit = async () => Number(new RegExp(`^(?:> | {2})${first.id}\\s+up\\s+leader\\s+\\d+\\s+(\\d+)`, 'm').exec(await screen('watch'))?.[1] ?? NaN);
+    const before = await waitFor("the leader's commit index", async () => {
+      const value = await leaderCommit();
+      return Number.isFinite(value) ? value : undefined;
+    });
+    await waitFor('the commit index to move', async () => (await leaderCommit()) > before);
+    await waitFor('the throughput sparkline', async () => /committed ops\/s \S+ \d+/.test(await screen('watch')));
+
+    // What the view reads: each node's progress-only reports merged to about one per frame, versus every report.
+    const client = new ControlClient(findRunningCluster(path.join(cwd, '.dslab')));
+    const countStateReports = async (coalesce_state_ms?: number) => {
+      let reports = 0;
+      const follower = client.follow((event: ClusterEvent) => void (event.type === 'node_state' && reports++), { coalesce_state_ms });
+      await new Promise((resolve) => setTimeout(resolve, stream_sample_ms));
+      follower.stop();
+      return reports;
+    };
+    const [everyReport, merged] = await Promise.all([countStateReports(), countStateReports(100)]);
+    // 5 nodes, one merged report per node per 100 ms at most, plus a few sent at once for a role change.
+    expect(merged).toBeLessThanOrEqual(5 * (stream_sample_ms / 100 + 2));
+    expect(everyReport).toBeGreaterThan(2 * merged);
+    await expect(client.follow(() => undefined, { coalesce_state_ms: 60_000 }).ended).rejects.toThrow(/coalesce_state_ms must be a whole number of milliseconds from 1 to 1000/);
+
+    const killed = await dslab(cwd, 'kill', first.id);
+    expect(killed.exitCode, killed.stderr).toBe(0);
+    const second = await waitFor(
+      'a new leader with a higher term in the watch view',
+      async () => {
+        const leader = leaderOnScreen(await screen('watch'));
+        return leader && leader.id !== first.id && leader.term > first.term ? leader : undefined;
+      },
+      leader_wait_ms,
+    );
+    const after = await screen('watch');
+    expect(after).toMatch(new RegExp(`${first.id}\\s+down KILL`));
+    expect(after).toContain(`${second.id} is leader (term ${second.term})`);
+
+    await tmux('send-keys', '-t', 'watch', 'q');
+    await waitFor('dslab watch to exit', () => !isAlive(panePid));
+    // Quitting the view leaves the cluster as it was.
+    const status = await dslabJson<{ nodes: { id: string; status: string }[] }>(cwd, 'status');
+    expect(status.nodes.filter((n) => n.status === 'up').map((n) => n.id)).toHaveLength(4);
   });
 });

@@ -5,6 +5,15 @@ import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from '.
 
 export const control_request_timeout_ms = 120_000;
 
+export interface FollowOptions {
+  /** Replay the supervisor's recent history first. */
+  history?: boolean;
+  /** Event types the supervisor should not send at all. */
+  exclude?: ClusterEvent['type'][];
+  /** Merge each node's progress-only state reports to at most one per this many ms (elections and leader changes still arrive at once). */
+  coalesce_state_ms?: number;
+}
+
 /** A typed client for one cluster's control API; every command goes through it. */
 export class ControlClient {
   constructor(readonly cluster: ClusterInfo) {}
@@ -21,14 +30,35 @@ export class ControlClient {
    * Follows the event stream until `onEvent` returns false, the cluster goes
    * down, or the returned stop function is called.
    */
-  follow(onEvent: (event: ClusterEvent) => boolean | void, options: { history?: boolean; exclude?: ClusterEvent['type'][] } = {}): { stop(): void; ended: Promise<void> } {
-    const query = [options.history ? 'history=1' : '', options.exclude?.length ? `exclude=${options.exclude.join(',')}` : ''].filter(Boolean).join('&');
+  follow(onEvent: (event: ClusterEvent) => boolean | void, options: FollowOptions = {}): { stop(): void; ended: Promise<void> } {
+    const query = [
+      options.history ? 'history=1' : '',
+      options.exclude?.length ? `exclude=${options.exclude.join(',')}` : '',
+      options.coalesce_state_ms ? `coalesce_state_ms=${options.coalesce_state_ms}` : '',
+    ]
+      .filter(Boolean)
+      .join('&');
     let stopRequest = () => {};
     const ended = new Promise<void>((resolve, reject) => {
       const req = httpRequest(
         { socketPath: this.cluster.socket, method: 'GET', path: `/v1/events${query ? `?${query}` : ''}` },
         (res) => {
           res.setEncoding('utf8');
+          if (res.statusCode !== 200) {
+            // A refused request answers with one JSON error, not a stream.
+            let text = '';
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => {
+              let message = `the supervisor refused the event stream (HTTP ${res.statusCode})`;
+              try {
+                message = (JSON.parse(text) as { error?: string }).error ?? message;
+              } catch {
+                // keep the status line
+              }
+              reject(new UserError(message));
+            });
+            return;
+          }
           let partial = '';
           res.on('data', (chunk: string) => {
             const lines = (partial + chunk).split('\n');

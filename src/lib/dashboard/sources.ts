@@ -1,5 +1,6 @@
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from '../control/api.js';
 import type { ControlClient } from '../control/client.js';
+import { NodeStateCoalescer, state_coalesce_ms_default } from '../control/state-coalescer.js';
 import type { EventHub } from '../supervisor/event-hub.js';
 import type { DashboardInput } from './model.js';
 import type { DashboardSource } from './use-dashboard.js';
@@ -23,8 +24,15 @@ export function inProcessSource(cluster: InProcessCluster): DashboardSource {
       // History, then the snapshot: the snapshot is newer than every event in the history, so it has the last word.
       for (const event of cluster.events.history()) deliver(event);
       deliver({ type: 'snapshot', t: Date.now(), status: cluster.status() });
-      // The listener only folds the event into the model: it never blocks the supervisor.
-      return cluster.events.subscribe(deliver);
+      // The listener only folds the event into the model (progress-only state reports merged to the frame rate): it never blocks the supervisor.
+      const coalescer = new NodeStateCoalescer(state_coalesce_ms_default, deliver);
+      const unsubscribe = cluster.events.subscribe((event) => {
+        if (event.type !== 'client_result' && event.type !== 'node_apply') coalescer.push(event);
+      });
+      return () => {
+        unsubscribe();
+        coalescer.close();
+      };
     },
     act: (action) => cluster.apply(action),
   };
@@ -61,13 +69,13 @@ export function controlClientSource(client: ControlClient): DashboardSource {
         void snapshot();
       };
       const fallback = setTimeout(takeFirstSnapshot, snapshot_wait_ms_max);
-      // Under load most events are client results and applied entries, which the dashboard does not show:
-      // the supervisor leaves them out of this stream.
+      // Under load most events are client results, applied entries and progress-only state reports. The dashboard
+      // shows none of the first two, and at most one of the last per node per frame: the supervisor leaves out or merges the rest.
       const follower = client.follow((event: ClusterEvent) => {
         deliver(event as DashboardInput);
         if (event.type === 'rates') takeFirstSnapshot();
         if (event.type === 'notice' && skipped_notice.test(event.text)) void snapshot();
-      }, { history: true, exclude: ['client_result', 'node_apply'] });
+      }, { history: true, exclude: ['client_result', 'node_apply'], coalesce_state_ms: state_coalesce_ms_default });
       follower.ended.then(
         () => deliver({ type: 'stream_ended', t: Date.now(), error: null }),
         (error: Error) => deliver({ type: 'stream_ended', t: Date.now(), error: error.message }),

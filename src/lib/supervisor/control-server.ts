@@ -1,5 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ClusterEvent } from '../control/api.js';
+import { NodeStateCoalescer, state_coalesce_ms_max } from '../control/state-coalescer.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -44,7 +46,12 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
   if (req.method === 'GET' && url.pathname === '/v1/status') return reply(res, 200, { ok: true, result: supervisor.status() });
   if (req.method === 'GET' && url.pathname === '/v1/events') {
     const exclude = new Set((url.searchParams.get('exclude') ?? '').split(',').filter(Boolean));
-    return streamEvents(supervisor, res, url.searchParams.get('history') === '1', exclude);
+    const coalesceText = url.searchParams.get('coalesce_state_ms');
+    const coalesce_ms = coalesceText === null ? null : Number(coalesceText);
+    if (coalesce_ms !== null && !(Number.isInteger(coalesce_ms) && coalesce_ms > 0 && coalesce_ms <= state_coalesce_ms_max)) {
+      return reply(res, 400, { ok: false, error: `coalesce_state_ms must be a whole number of milliseconds from 1 to ${state_coalesce_ms_max}` });
+    }
+    return streamEvents(supervisor, res, { history: url.searchParams.get('history') === '1', exclude, coalesce_ms });
   }
   if (req.method !== 'POST' || url.pathname !== '/v1/action') return reply(res, 404, { ok: false, error: `no such endpoint: ${req.method} ${url.pathname}` });
 
@@ -71,11 +78,20 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
   }
 }
 
-/** Streams events as NDJSON; event types in `exclude` are never encoded or sent (a dashboard has no use for client results). */
-function streamEvents(supervisor: Supervisor, res: ServerResponse, withHistory: boolean, exclude: ReadonlySet<string>): void {
+interface StreamOptions {
+  history: boolean;
+  /** Event types never encoded or sent (a dashboard has no use for client results). */
+  exclude: ReadonlySet<string>;
+  /** Merge each node's progress-only state reports to one per this many ms (see NodeStateCoalescer), or null for every report. */
+  coalesce_ms: number | null;
+}
+
+/** Streams events as NDJSON. */
+function streamEvents(supervisor: Supervisor, res: ServerResponse, { history, exclude, coalesce_ms }: StreamOptions): void {
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   let skipped = 0;
   const write = (line: string) => {
+    if (res.writableEnded) return;
     if (res.writableLength > subscriber_buffer_bytes_max) {
       skipped++;
       return;
@@ -86,16 +102,23 @@ function streamEvents(supervisor: Supervisor, res: ServerResponse, withHistory: 
     }
     res.write(line + '\n');
   };
-  if (withHistory) for (const event of supervisor.events.history()) if (!exclude.has(event.type)) write(JSON.stringify(event));
+  const encode = (event: ClusterEvent) => write(JSON.stringify(event));
+  const coalescer = coalesce_ms === null ? null : new NodeStateCoalescer(coalesce_ms, encode);
+  const pass = coalescer ? (event: ClusterEvent) => coalescer.push(event) : encode;
+  if (history) for (const event of supervisor.events.history()) if (!exclude.has(event.type)) pass(event);
   let unsubscribe: () => void;
   try {
     unsubscribe = supervisor.events.subscribe((event) => {
-      if (!exclude.has(event.type)) write(JSON.stringify(event));
+      if (!exclude.has(event.type)) pass(event);
       if (event.type === 'cluster_down') res.end();
     });
   } catch (error) {
+    coalescer?.close();
     res.end(JSON.stringify({ t: Date.now(), seq: 0, type: 'notice', text: errorMessage(error) }) + '\n');
     return;
   }
-  res.on('close', () => unsubscribe());
+  res.on('close', () => {
+    coalescer?.close();
+    unsubscribe();
+  });
 }
