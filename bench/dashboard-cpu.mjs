@@ -3,14 +3,20 @@
 // 10% of one core. The supervisor's CPU over the same window is printed for
 // scale.
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { cli, cleanup, cpuSeconds, dslab, scratch, status } from './lib.mjs';
+import { findRunningCluster } from '../dist/lib/cluster/paths.js';
+import { ControlClient } from '../dist/lib/control/client.js';
+import { state_coalesce_ms_default } from '../dist/lib/control/state-coalescer.js';
 
 export const load_rate_per_s = 200;
-/** Load runs this long; CPU is measured over its middle. */
-export const load_duration_s = 25;
+/** Load runs this long; CPU is measured over its middle, then the event streams are counted. */
+export const load_duration_s = 30;
 /** Skipped at the start of the load: the workload's clients find the leader first. */
 export const warmup_s = 3;
 export const measure_s = 20;
+/** After the CPU window (so the counting costs the dashboard nothing), each stream is read this long. */
+export const stream_sample_s = 3;
 export const dashboard_cpu_goal_share = 0.1;
 const leader_wait_ms = 30_000;
 const tmux_socket = `dslab-bench-dashboard-${process.pid}`;
@@ -18,6 +24,15 @@ const tmux_socket = `dslab-bench-dashboard-${process.pid}`;
 const tmux = (...args) => execFileSync('tmux', ['-L', tmux_socket, ...args], { encoding: 'utf8' });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const quote = (text) => `'${text.replaceAll("'", `'\\''`)}'`;
+
+/** Events a second on one stream of the cluster, read with the given follow options. */
+async function eventsPerSecond(client, options) {
+  let count = 0;
+  const follower = client.follow(() => void count++, options);
+  await sleep(stream_sample_s * 1000);
+  follower.stop();
+  return Math.round(count / stream_sample_s);
+}
 
 export async function measureDashboardCpu() {
   const cwd = scratch();
@@ -39,8 +54,13 @@ export async function measureDashboardCpu() {
     const dashboard_cpu_share = (cpuSeconds(panePid) - dashboardBefore) / measure_s;
     const supervisor_cpu_share = (cpuSeconds(supervisorPid) - supervisorBefore) / measure_s;
     const screen = tmux('capture-pane', '-p', '-t', 'bench');
+    const client = new ControlClient(findRunningCluster(path.join(cwd, '.dslab')));
+    const [all_events_per_s, dashboard_events_per_s] = await Promise.all([
+      eventsPerSecond(client, {}),
+      eventsPerSecond(client, { exclude: ['client_result', 'node_apply'], coalesce_state_ms: state_coalesce_ms_default }),
+    ]);
     const throughput = /committed ops\/s \S* (\d+)/.exec(screen)?.[1] ?? '?';
-    return { dashboard_cpu_share, supervisor_cpu_share, shown_ok_per_s: throughput, measure_s };
+    return { dashboard_cpu_share, supervisor_cpu_share, shown_ok_per_s: throughput, measure_s, all_events_per_s, dashboard_events_per_s };
   } finally {
     try {
       tmux('kill-server');
@@ -56,6 +76,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const percent = (share) => `${(share * 100).toFixed(1)}%`;
   console.log(
     `dashboard (dslab watch, 100x30 tmux) CPU with 5 raft nodes under load --rate ${load_rate_per_s}: ${percent(result.dashboard_cpu_share)} of one core ` +
-      `over ${result.measure_s}s (goal < ${percent(dashboard_cpu_goal_share)}); supervisor ${percent(result.supervisor_cpu_share)}; dashboard showed ${result.shown_ok_per_s} committed ops/s`,
+      `over ${result.measure_s}s (goal < ${percent(dashboard_cpu_goal_share)}); supervisor ${percent(result.supervisor_cpu_share)}; dashboard showed ${result.shown_ok_per_s} committed ops/s; ` +
+      `events/s on the cluster's full stream ${result.all_events_per_s}, on the dashboard's stream ${result.dashboard_events_per_s}`,
   );
 }

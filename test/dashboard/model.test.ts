@@ -97,6 +97,33 @@ describe('dashboardReducer on other streams', () => {
     ]);
   });
 
+  it("takes each node's last contact with the leader from the router's deliveries, and not for a paused node", () => {
+    const at = (when: number, type: string, extra: Record<string, unknown>) => ({ ...base(type, extra), t: when }) as ClusterEvent;
+    const leading = { role: 'leader', term: 3, leader: 'n1' };
+    const following = { role: 'follower', term: 3, leader: 'n1' };
+    const model = reduceAll([
+      at(100, 'cluster_up', { name: 'c', system: 'raft', nodes: ['n1', 'n2', 'n3', 'n4'], seed: 1 }),
+      ...['n1', 'n2', 'n3', 'n4'].map((node, i) => at(100, 'node_up', { node, pid: 10 + i, restarts: 0 })),
+      at(200, 'node_state', { node: 'n1', state: leading }),
+      ...['n2', 'n3', 'n4'].map((node) => at(200, 'node_state', { node, state: following })),
+      at(300, 'node_paused', { node: 'n4' }),
+      at(5_000, 'rates', {
+        interval_ms: 1000,
+        // n3 is cut off from the leader: its last message from n1 arrived long ago, though others still reach it.
+        nodes: { n1: { in_per_s: 9, out_per_s: 9 }, n2: { in_per_s: 9, out_per_s: 9 }, n3: { in_per_s: 4, out_per_s: 4 }, n4: { in_per_s: 3, out_per_s: 0 } },
+        dropped_per_s: 0,
+        heard_from: { n2: { n1: 4_950, n3: 4_990 }, n3: { n1: 1_200, n2: 4_990 }, n4: { n1: 4_980 } },
+      }),
+    ]);
+    const contact = Object.fromEntries(model.nodes.map((n) => [n.id, n.leader_contact_t]));
+    expect(model.leader).toBe('n1');
+    expect(contact.n1).toBe(5_000);
+    expect(contact.n2).toBe(4_950);
+    expect(contact.n3).toBe(1_200);
+    // Delivered into a paused node's pipe is not heard: it never had contact and still has none.
+    expect(contact.n4).toBeNull();
+  });
+
   it("understands Zab's words: leading, looking, epoch", () => {
     const model = reduceAll([
       base('cluster_up', { name: 'zk', system: 'zab', nodes: ['n1', 'n2', 'n3'], seed: 1 }),

@@ -33,6 +33,25 @@ describe('router', () => {
     ]);
   });
 
+  it('remembers when each node last received a message from each other one, at delivery and not at sending', async () => {
+    const trace = new TraceWriter(path.join(mkdtempSync(path.join(tmpdir(), 'dslab-router-')), 'trace.jsonl'));
+    const router = new Router(nodes, createRng(1), trace, () => undefined);
+    router.route('n1', 'n2', line('n1', 'n2', 1), 1_000);
+    router.faults.setPartition([['n1'], ['n2', 'n3']]);
+    router.route('n1', 'n2', line('n1', 'n2', 2), 2_000);
+    router.route('n3', 'n2', line('n3', 'n2', 3), 2_000);
+    expect(router.lastDeliveries()).toEqual({ n1: {}, n2: { n1: 1_000, n3: 2_000 }, n3: {} });
+    router.faults.heal();
+    router.faults.setLinkFaults({ delay_ms: 30 });
+    const sentAt = Date.now();
+    router.route('n2', 'n3', line('n2', 'n3', 4), sentAt);
+    expect(router.lastDeliveries().n3).toEqual({});
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(router.lastDeliveries().n3!.n2).toBeGreaterThanOrEqual(sentAt + 25);
+    router.stop();
+    await trace.close();
+  });
+
   it('delivers delayed messages later, and duplicates when told to', async () => {
     const trace = new TraceWriter(path.join(mkdtempSync(path.join(tmpdir(), 'dslab-router-')), 'trace.jsonl'));
     const delivered: number[] = [];

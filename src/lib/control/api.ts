@@ -129,7 +129,14 @@ export type ClusterEvent = { t: number; seq: number } & (
   | { type: 'node_apply'; node: string; index: unknown; term: unknown; op: unknown }
   | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number }
   | { type: 'fault'; action: string; description: string; faults: string[]; source: 'cli' | 'nemesis' }
-  | { type: 'rates'; interval_ms: number; nodes: Record<string, { in_per_s: number; out_per_s: number }>; dropped_per_s: number }
+  | {
+      type: 'rates';
+      interval_ms: number;
+      nodes: Record<string, { in_per_s: number; out_per_s: number }>;
+      dropped_per_s: number;
+      /** heard_from[dest][src]: when the router last delivered a message from src to dest (ms since the epoch). */
+      heard_from?: Record<string, Record<string, number>>;
+    }
   | { type: 'client_result'; client: string; dest: string; request: unknown; reply: unknown; call_ms: number; return_ms: number | null }
   | { type: 'nemesis'; phase: 'start' | 'done' | 'stopped'; seed: number }
   | { type: 'notice'; text: string }

@@ -168,8 +168,12 @@ export function availableColumns(model: DashboardModel): TableColumn[] {
   return columns;
 }
 
-/** Longer than this without hearing from the leader is shown as a warning. */
-export const contact_stale_ms = 1000;
+/**
+ * Longer than this without hearing from the leader is shown as a warning. The
+ * router reports deliveries once a second (rates_interval_ms), so a healthy
+ * follower's age climbs to about a second between reports: the bar sits above that.
+ */
+export const contact_stale_ms = 1500;
 
 export function tableWidth(columns: readonly TableColumn[]): number {
   return row_marker_width + columns.reduce((sum, c) => sum + c.width, 0) + column_gap * Math.max(0, columns.length - 1);

@@ -251,13 +251,26 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   }
 }
 
-function onRates(model: DashboardModel, t: number, rates: Record<string, { in_per_s: number; out_per_s: number }>): void {
+/**
+ * Message rates, and when each node last heard from the leader: the router says
+ * when it last delivered a message from the leader to each node. Recordings
+ * from before the router said so fall back to an estimate (up, on the leader's
+ * side of any partition, and receiving messages).
+ */
+function onRates(model: DashboardModel, t: number, rates: Record<string, { in_per_s: number; out_per_s: number }>, heard_from: Record<string, Record<string, number>> | undefined): void {
   const leader = model.leader ? model.nodes.find((n) => n.id === model.leader) : undefined;
   model.nodes = model.nodes.map((node) => {
     const rate = rates[node.id];
     const running = node.status === 'up' || node.status === 'paused';
     const next = { ...node, in_per_s: running ? (rate?.in_per_s ?? 0) : null, out_per_s: running ? (rate?.out_per_s ?? 0) : null };
-    if (leader && leader.status === 'up' && node.status === 'up' && (node.id === leader.id || (sameSide(model.partition, node.id, leader.id) && (next.in_per_s ?? 0) > 0))) {
+    if (!leader) return next;
+    if (node.id === leader.id) {
+      if (leader.status === 'up') next.leader_contact_t = t;
+    } else if (heard_from) {
+      // A paused node's input waits in its pipe unread: delivered is not heard.
+      const heard = node.status === 'up' ? heard_from[node.id]?.[leader.id] : undefined;
+      if (heard !== undefined && heard > (next.leader_contact_t ?? 0)) next.leader_contact_t = heard;
+    } else if (leader.status === 'up' && node.status === 'up' && sameSide(model.partition, node.id, leader.id) && (next.in_per_s ?? 0) > 0) {
       next.leader_contact_t = t;
     }
     return next;
@@ -369,7 +382,7 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       break;
     }
     case 'rates':
-      onRates(model, t, input.nodes);
+      onRates(model, t, input.nodes, input.heard_from);
       break;
     case 'load':
       if (input.phase === 'start') {

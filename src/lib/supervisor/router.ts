@@ -19,6 +19,8 @@ export class Router {
   readonly faults: FaultModel;
   private readonly index = new Map<string, number>();
   private readonly counters: LinkCounters[];
+  /** When a message last reached each node from each other one (ms since the epoch, 0 = never), by src * n + dest. */
+  private readonly lastDeliveredAt: Float64Array;
   private delayedCount = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
   droppedOverflow = 0;
@@ -33,6 +35,7 @@ export class Router {
     this.faults = new FaultModel(nodeIds);
     nodeIds.forEach((id, i) => this.index.set(id, i));
     this.counters = Array.from({ length: nodeIds.length * nodeIds.length }, () => ({ delivered: 0, dropped: 0, duplicated: 0 }));
+    this.lastDeliveredAt = new Float64Array(nodeIds.length * nodeIds.length);
   }
 
   isNode(id: string): boolean {
@@ -41,7 +44,8 @@ export class Router {
 
   /** Routes one message line from node `src` to node `dest`. */
   route(src: string, dest: string, line: string, now_ms: number): void {
-    const counter = this.counters[this.index.get(src)! * this.nodeIds.length + this.index.get(dest)!]!;
+    const link = this.index.get(src)! * this.nodeIds.length + this.index.get(dest)!;
+    const counter = this.counters[link]!;
     const fate = this.faults.decide(src, dest, this.rng.next);
     if (!fate.delivered) {
       counter.dropped++;
@@ -54,6 +58,7 @@ export class Router {
     this.trace.record(now_ms, fate.delays_ms.length > 1 ? 'duplicated' : 'delivered', line);
     for (const delay of fate.delays_ms) {
       if (delay === 0) {
+        this.lastDeliveredAt[link] = now_ms;
         this.deliver(dest, line);
         continue;
       }
@@ -65,6 +70,7 @@ export class Router {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         this.delayedCount--;
+        this.lastDeliveredAt[link] = Date.now();
         this.deliver(dest, line);
       }, delay);
       this.timers.add(timer);
@@ -80,6 +86,20 @@ export class Router {
       }),
     );
     return rows;
+  }
+
+  /** For each node, when a message from each other node last reached it (ms since the epoch); links that never delivered are left out. */
+  lastDeliveries(): Record<string, Record<string, number>> {
+    const byDest: Record<string, Record<string, number>> = {};
+    this.nodeIds.forEach((dest, j) => {
+      const from: Record<string, number> = {};
+      this.nodeIds.forEach((src, i) => {
+        const at = this.lastDeliveredAt[i * this.nodeIds.length + j]!;
+        if (i !== j && at > 0) from[src] = at;
+      });
+      byDest[dest] = from;
+    });
+    return byDest;
   }
 
   stop(): void {

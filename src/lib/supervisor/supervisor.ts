@@ -408,7 +408,7 @@ export class Supervisor {
       node.rate_mark = { in: node.msgs_in, out: node.msgs_out };
     }
     const dropped = this.router.droppedTotal;
-    this.events.emit({ type: 'rates', interval_ms: rates_interval_ms, nodes, dropped_per_s: (dropped - this.droppedMark) / seconds });
+    this.events.emit({ type: 'rates', interval_ms: rates_interval_ms, nodes, dropped_per_s: (dropped - this.droppedMark) / seconds, heard_from: this.router.lastDeliveries() });
     this.droppedMark = dropped;
   }
 
