@@ -34,7 +34,7 @@ async function eventsPerSecond(client, options) {
   return Math.round(count / stream_sample_s);
 }
 
-export async function measureDashboardCpu() {
+export async function measureDashboardCpu(rate_per_s = load_rate_per_s) {
   const cwd = scratch();
   try {
     dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach');
@@ -46,7 +46,7 @@ export async function measureDashboardCpu() {
       if (Date.now() > deadline) throw new Error('the dashboard showed no leader in time');
       await sleep(200);
     }
-    dslab(cwd, 'load', '--rate', String(load_rate_per_s), '--duration', `${load_duration_s}s`, '--detach');
+    dslab(cwd, 'load', '--rate', String(rate_per_s), '--duration', `${load_duration_s}s`, '--detach');
     await sleep(warmup_s * 1000);
     const dashboardBefore = cpuSeconds(panePid);
     const supervisorBefore = cpuSeconds(supervisorPid);
@@ -60,7 +60,7 @@ export async function measureDashboardCpu() {
       eventsPerSecond(client, { exclude: ['client_result', 'node_apply'], coalesce_state_ms: state_coalesce_ms_default }),
     ]);
     const throughput = /committed ops\/s \S* (\d+)/.exec(screen)?.[1] ?? '?';
-    return { dashboard_cpu_share, supervisor_cpu_share, shown_ok_per_s: throughput, measure_s, all_events_per_s, dashboard_events_per_s };
+    return { rate_per_s, dashboard_cpu_share, supervisor_cpu_share, shown_ok_per_s: throughput, measure_s, all_events_per_s, dashboard_events_per_s };
   } finally {
     try {
       tmux('kill-server');
@@ -72,10 +72,12 @@ export async function measureDashboardCpu() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const result = await measureDashboardCpu();
+  // `node bench/dashboard-cpu.mjs --rate 800` offers a heavier load.
+  const rateFlag = process.argv.indexOf('--rate');
+  const result = await measureDashboardCpu(rateFlag > 0 ? Number(process.argv[rateFlag + 1]) : load_rate_per_s);
   const percent = (share) => `${(share * 100).toFixed(1)}%`;
   console.log(
-    `dashboard (dslab watch, 100x30 tmux) CPU with 5 raft nodes under load --rate ${load_rate_per_s}: ${percent(result.dashboard_cpu_share)} of one core ` +
+    `dashboard (dslab watch, 100x30 tmux) CPU with 5 raft nodes under load --rate ${result.rate_per_s}: ${percent(result.dashboard_cpu_share)} of one core ` +
       `over ${result.measure_s}s (goal < ${percent(dashboard_cpu_goal_share)}); supervisor ${percent(result.supervisor_cpu_share)}; dashboard showed ${result.shown_ok_per_s} committed ops/s; ` +
       `events/s on the cluster's full stream ${result.all_events_per_s}, on the dashboard's stream ${result.dashboard_events_per_s}`,
   );
