@@ -36,11 +36,16 @@ const state = (node: string, fields: Record<string, unknown>): ClusterEvent => (
 const follower = (commit_index: number) => ({ role: 'follower', term: 2, leader: 'n1', commit_index });
 const indexesOf = (events: ClusterEvent[]) => events.map((e) => (e.type === 'node_state' ? `${e.node}:${String(e.state.role)}:${String(e.state.commit_index)}` : e.type));
 
+/** A coalescer on a hand-moved clock, and what it sent. */
+function coalescing(interval_ms: number) {
+  const timers = new ManualTimers();
+  const sent: ClusterEvent[] = [];
+  return { timers, sent, coalescer: new NodeStateCoalescer(interval_ms, (e) => sent.push(e), timers) };
+}
+
 describe('NodeStateCoalescer', () => {
   it('merges progress-only reports of a node into the newest one, sent once per interval', () => {
-    const timers = new ManualTimers();
-    const sent: ClusterEvent[] = [];
-    const coalescer = new NodeStateCoalescer(100, (e) => sent.push(e), timers);
+    const { timers, sent, coalescer } = coalescing(100);
     coalescer.push(state('n2', follower(1)));
     for (let i = 2; i <= 50; i++) {
       timers.advanceTo(i);
@@ -57,9 +62,7 @@ describe('NodeStateCoalescer', () => {
   });
 
   it('sends a report that changes role, term or leader at once, replacing what was held for that node', () => {
-    const timers = new ManualTimers();
-    const sent: ClusterEvent[] = [];
-    const coalescer = new NodeStateCoalescer(100, (e) => sent.push(e), timers);
+    const { timers, sent, coalescer } = coalescing(100);
     coalescer.push(state('n2', follower(7)));
     timers.advanceTo(10);
     coalescer.push(state('n2', follower(8)));
@@ -73,9 +76,7 @@ describe('NodeStateCoalescer', () => {
   });
 
   it('passes held reports on before any other event, so a crash never overtakes the state before it', () => {
-    const timers = new ManualTimers();
-    const sent: ClusterEvent[] = [];
-    const coalescer = new NodeStateCoalescer(100, (e) => sent.push(e), timers);
+    const { timers, sent, coalescer } = coalescing(100);
     coalescer.push(state('n2', follower(1)));
     coalescer.push(state('n2', follower(2)));
     coalescer.push(state('n4', follower(1)));
@@ -86,9 +87,7 @@ describe('NodeStateCoalescer', () => {
   });
 
   it('lets progress events (client results, applied entries, rates) pass without sending held reports early', () => {
-    const timers = new ManualTimers();
-    const sent: ClusterEvent[] = [];
-    const coalescer = new NodeStateCoalescer(100, (e) => sent.push(e), timers);
+    const { timers, sent, coalescer } = coalescing(100);
     coalescer.push(state('n2', follower(1)));
     for (let i = 2; i <= 20; i++) {
       coalescer.push(state('n2', follower(i)));
@@ -102,9 +101,7 @@ describe('NodeStateCoalescer', () => {
   });
 
   it('stops on close: held reports are dropped and later pushes ignored', () => {
-    const timers = new ManualTimers();
-    const sent: ClusterEvent[] = [];
-    const coalescer = new NodeStateCoalescer(100, (e) => sent.push(e), timers);
+    const { timers, sent, coalescer } = coalescing(100);
     coalescer.push(state('n2', follower(1)));
     coalescer.push(state('n2', follower(2)));
     coalescer.close();
@@ -121,9 +118,7 @@ describe('NodeStateCoalescer', () => {
 
   it('leaves the dashboard telling the same story from a recorded cluster run: same log, same final table', () => {
     const events = recordedRaftEvents();
-    const timers = new ManualTimers();
-    const merged: ClusterEvent[] = [];
-    const coalescer = new NodeStateCoalescer(100, (e) => merged.push(e), timers);
+    const { timers, sent: merged, coalescer } = coalescing(100);
     for (const event of events) {
       timers.advanceTo(event.t);
       coalescer.push(event);
