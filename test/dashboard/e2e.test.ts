@@ -39,12 +39,41 @@ function tableRows(text: string): string[] {
     .filter((id): id is string => id !== undefined);
 }
 
+/**
+ * Runs `dslab watch` in a new tmux session under a shell that, once watch
+ * exits, prints its exit code and the terminal's settings and stays open, so
+ * the test can see whether the dashboard gave the terminal back.
+ */
+async function startWatch(cwd: string, session: string): Promise<void> {
+  const watch = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} watch`;
+  const command = `${watch}; echo "watch exited with $?"; stty -a; exec sleep 600`;
+  const started = await tmux('new-session', '-d', '-s', session, '-x', String(terminal_columns), '-y', String(terminal_rows), command);
+  expect(started.exitCode, String(started.stderr)).toBe(0);
+}
+
+/** Waits for the watch in `session` to exit, then reads what the shell printed and whether tmux shows the cursor. */
+async function watchEnding(session: string) {
+  const text = await waitFor(`dslab watch in ${session} to exit`, async () => {
+    const shown = await screen(session);
+    return /watch exited with \d+/.test(shown) && /\bspeed\b/.test(shown) ? shown : undefined;
+  });
+  const cursor = String((await tmux('display-message', '-p', '-t', session, '#{cursor_flag}')).stdout).trim();
+  return {
+    exit_code: Number(/watch exited with (\d+)/.exec(text)![1]),
+    // Ink puts the terminal in raw mode for its keys; a terminal given back has line editing and echo again.
+    line_editing: /(?<![-\w])icanon\b/.test(text),
+    echo: /(?<![-\w])echo\b/.test(text),
+    cursor_visible: cursor === '1',
+  };
+}
+
 describe('dashboard in a real terminal', () => {
   let cwd: string;
   let panePid = 0;
 
   afterEach(async () => {
     await cleanup(cwd, panePid ? [panePid] : []);
+    panePid = 0;
     await tmux('kill-server');
   });
 
@@ -88,10 +117,7 @@ describe('dashboard in a real terminal', () => {
     expect(up.exitCode, up.stderr).toBe(0);
     const load = await dslab(cwd, 'load', '--rate', '100', '--duration', '60s', '--detach');
     expect(load.exitCode, load.stderr).toBe(0);
-    const command = `cd ${shellQuote(cwd)} && exec env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} watch`;
-    const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'watch', '-x', String(terminal_columns), '-y', String(terminal_rows), command);
-    expect(started.exitCode, String(started.stderr)).toBe(0);
-    panePid = Number(String(started.stdout).trim());
+    await startWatch(cwd, 'watch');
 
     const first = await waitFor('a leader in the watch view', async () => leaderOnScreen(await screen('watch')), leader_wait_ms);
     // The leader's commit index moves on screen while the load runs: progress reports still arrive, merged to the frame rate.
@@ -133,9 +159,18 @@ describe('dashboard in a real terminal', () => {
     expect(after).toContain(`${second.id} is leader (term ${second.term})`);
 
     await tmux('send-keys', '-t', 'watch', 'q');
-    await waitFor('dslab watch to exit', () => !isAlive(panePid));
+    expect(await watchEnding('watch')).toEqual({ exit_code: 0, line_editing: true, echo: true, cursor_visible: true });
     // Quitting the view leaves the cluster as it was.
     const status = await dslabJson<{ nodes: { id: string; status: string }[] }>(cwd, 'status');
     expect(status.nodes.filter((n) => n.status === 'up').map((n) => n.id)).toHaveLength(4);
+
+    // The cluster going away under a second view ends it too, and the terminal is given back just the same.
+    await startWatch(cwd, 'watch2');
+    await waitFor('a leader in the second view', async () => leaderOnScreen(await screen('watch2')), leader_wait_ms);
+    const down = await dslab(cwd, 'down');
+    expect(down.exitCode, down.stderr).toBe(0);
+    const ending = await watchEnding('watch2');
+    expect(ending).toMatchObject({ line_editing: true, echo: true, cursor_visible: true });
+    expect(await screen('watch2')).toMatch(/cluster down/);
   });
 });
