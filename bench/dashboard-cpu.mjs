@@ -19,9 +19,10 @@ export const measure_s = 20;
 export const stream_sample_s = 3;
 export const dashboard_cpu_goal_share = 0.1;
 const leader_wait_ms = 30_000;
-const tmux_socket = `dslab-bench-dashboard-${process.pid}`;
+/** tmux leaves its socket file behind when its server exits: it goes in the scratch folder, removed with it. */
+let tmux_socket = '';
 
-const tmux = (...args) => execFileSync('tmux', ['-L', tmux_socket, ...args], { encoding: 'utf8' });
+const tmux = (...args) => execFileSync('tmux', ['-S', tmux_socket, ...args], { encoding: 'utf8' });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const quote = (text) => `'${text.replaceAll("'", `'\\''`)}'`;
 
@@ -36,6 +37,7 @@ async function eventsPerSecond(client, options) {
 
 export async function measureDashboardCpu(rate_per_s = load_rate_per_s) {
   const cwd = scratch();
+  tmux_socket = path.join(cwd, 'tmux.sock');
   try {
     dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach');
     const supervisorPid = status(cwd).supervisor_pid;

@@ -1,5 +1,7 @@
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findRunningCluster } from '../../src/lib/cluster/paths.js';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
@@ -14,7 +16,8 @@ import { cleanup, cli_path, dslab, dslabJson, isAlive, makeWorkdir, waitFor } fr
 
 const tmux_binary = '/usr/bin/tmux';
 /** A private tmux server per test run, so a user's own tmux sessions are never touched. */
-const tmux_socket = `dslab-dashboard-e2e-${process.pid}`;
+/** tmux leaves its socket file behind when its server exits: it lives in the temp folder and is removed after each test. */
+const tmux_socket = path.join(tmpdir(), `dslab-dashboard-e2e-${process.pid}.sock`);
 const terminal_columns = 100;
 const terminal_rows = 30;
 /** Elections on a loaded 2-core machine can take a few rounds. */
@@ -22,7 +25,7 @@ const leader_wait_ms = 30_000;
 /** How long the raw and the merged event streams are compared. */
 const stream_sample_ms = 2000;
 
-const tmux = (...args: string[]) => execa(tmux_binary, ['-L', tmux_socket, ...args], { reject: false });
+const tmux = (...args: string[]) => execa(tmux_binary, ['-S', tmux_socket, ...args], { reject: false });
 const screen = async (session = 'dash') => String((await tmux('capture-pane', '-p', '-t', session)).stdout);
 const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
@@ -75,6 +78,7 @@ describe('dashboard in a real terminal', () => {
     await cleanup(cwd, panePid ? [panePid] : []);
     panePid = 0;
     await tmux('kill-server');
+    rmSync(tmux_socket, { force: true });
   });
 
   it('shows a leader; k on its row kills it; a new leader with a higher term appears', async () => {
