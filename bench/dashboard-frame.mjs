@@ -3,13 +3,22 @@
 // node's indexes and rates changing each frame as they do under load. This is
 // the part of the dashboard's CPU that does not depend on the event stream; at
 // 10 frames a second, 1 ms per frame is 1% of a core.
-process.env.NODE_ENV ??= 'production'; // as the CLI runs it (see production-mode.ts)
 import { Writable } from 'node:stream';
 
-const { render } = await import('ink');
-const { createElement: h } = await import('react');
-const { DashboardView } = await import('../dist/lib/dashboard/components.js');
-const { dashboardReducer, reduceAll } = await import('../dist/lib/dashboard/model.js');
+/** Loads React in its production build, as the CLI does (see production-mode.ts), without changing the environment of later benchmarks' processes. */
+async function loadRenderer() {
+  const before = process.env.NODE_ENV;
+  process.env.NODE_ENV ??= 'production';
+  try {
+    const { render } = await import('ink');
+    const { createElement } = await import('react');
+    const { DashboardView } = await import('../dist/lib/dashboard/components.js');
+    const { dashboardReducer, reduceAll } = await import('../dist/lib/dashboard/model.js');
+    return { render, h: createElement, DashboardView, dashboardReducer, reduceAll };
+  } finally {
+    if (before === undefined) delete process.env.NODE_ENV;
+  }
+}
 
 /**
  * Frames are drawn every 100 ms, as the dashboard draws them: frames drawn back
@@ -34,6 +43,7 @@ class FakeTerminal extends Writable {
 }
 
 export async function measureDashboardFrame(frames = frames_default, { color = true } = {}) {
+  const { render, h, DashboardView, dashboardReducer, reduceAll } = await loadRenderer();
   const stdout = new FakeTerminal();
   const start = Date.now();
   let model = reduceAll([
