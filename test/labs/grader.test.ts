@@ -16,6 +16,7 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'unique-ids', variant: 'counter-restarts', test: 'unique-across-restarts', failure: /was handed out twice/ },
   { lab: 'raft-election', variant: 'no-prevote-no-checkquorum', test: 'rejoining-node-does-not-disrupt', failure: /was disrupted/ },
   { lab: 'raft-replication', variant: 'commit-without-majority', test: 'no-commit-without-majority', failure: /acknowledged write x although it cannot reach a majority|two leaders in term/ },
+  { lab: 'raft-replication', variant: 'votes-for-stale-logs', test: 'stale-log-cannot-lead', failure: /read [xy] returned null, expected [12]|applied/ },
   { lab: 'raft-persistence', variant: 'term-not-persisted', test: 'restart-all-nodes', failure: /crashed|went backwards|two leaders/ },
   { lab: 'raft-snapshots', variant: 'never-compacts', test: 'compaction-bounds-data-dir', failure: /data directory holds \d+ bytes, over 50000/ },
   { lab: 'raft-snapshots', variant: 'ignores-install-snapshot', test: 'install-snapshot-to-lagging-follower', failure: /did not catch up/ },

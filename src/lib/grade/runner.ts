@@ -149,13 +149,14 @@ class TestRun {
   }
 
   /** "$name" is a node saved by an earlier step; "leader" and "random" are resolved by the supervisor. */
-  private node(ref: string): string {
+  private node(ref: string, excluding: ReadonlySet<string> = new Set()): string {
     if (ref.startsWith('$')) return this.saved.get(ref.slice(1)) ?? fail(`no node was saved as ${ref}`);
     if (ref === 'leader') return this.supervisor.leader() ?? fail('no node reports itself leader');
-    if (ref === 'random') return this.rng.pick(this.status().nodes.filter((n) => n.status === 'up').map((n) => n.id));
+    const up = this.status().nodes.filter((n) => n.status === 'up' && !excluding.has(n.id));
+    if (ref === 'random') return up.length ? this.rng.pick(up.map((n) => n.id)) : fail('no up node to choose');
     if (ref === 'follower') {
       const leader = this.supervisor.leader();
-      const followers = this.status().nodes.filter((n) => n.status === 'up' && n.id !== leader).map((n) => n.id);
+      const followers = up.filter((n) => n.id !== leader).map((n) => n.id);
       return followers.length ? this.rng.pick(followers) : fail('no up node other than the leader');
     }
     return ref;
@@ -224,6 +225,9 @@ class TestRun {
       }
       case 'sleep':
         return void (await sleep(step.ms));
+      case 'pick':
+        this.saved.set(step.save_as, this.node(step.node, new Set((step.not ?? []).map((ref) => this.node(ref)))));
+        return;
       case 'kill': {
         const node = this.node(step.node);
         await this.act({ type: 'kill', node });

@@ -24,6 +24,8 @@ export const stepSchema = z.discriminatedUnion('do', [
   /** The current leader and its term stay the same for the whole window. */
   z.object({ do: z.literal('expect_leader_stable'), for_ms: duration }),
   z.object({ do: z.literal('sleep'), ms: duration }),
+  /** Save a node under a name without touching it ("follower" or "random"), other than the nodes in `not`, so later steps can single it out. */
+  z.object({ do: z.literal('pick'), node: nodeRef, save_as: z.string().min(1), not: z.array(nodeRef).optional() }),
   z.object({ do: z.literal('kill'), node: nodeRef, save_as: z.string().optional() }),
   z.object({ do: z.literal('restart'), node: nodeRef }),
   z.object({ do: z.literal('restart_all') }),
