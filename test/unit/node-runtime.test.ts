@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { Node, RpcError } from '../../src/lib/runtime/node.js';
+import { exit_code_invariant_broken, Node, RpcError } from '../../src/lib/runtime/node.js';
+import { InvariantError } from '../../src/lib/util/errors.js';
+import { RaftInvariantError } from '../../src/systems/raft/core.js';
 
 function harness(now_ms = 1_000_000) {
   const written: { src: string; dest: string; body: Record<string, unknown> }[] = [];
+  const exits: number[] = [];
   const node = new Node({
     write: (text) => {
       for (const line of text.split('\n')) if (line) written.push(JSON.parse(line));
     },
     log: () => undefined,
-    exit: () => undefined,
+    exit: (code) => void exits.push(code),
     now: () => now_ms,
   });
   const deliver = (src: string, body: Record<string, unknown>) => node.handleLine(JSON.stringify({ src, dest: node.id || 'n1', body }));
   const flushed = () => new Promise((resolve) => setTimeout(resolve, 0));
-  return { node, written, deliver, flushed };
+  return { node, written, deliver, flushed, exits };
 }
 
 describe('node runtime', () => {
@@ -46,6 +49,25 @@ describe('node runtime', () => {
     const { node, deliver } = harness();
     await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1', 'n2'] });
     await expect(node.rpc('n2', { type: 'ping' }, 20)).rejects.toMatchObject({ code: 0 });
+  });
+
+  it('stops the node when a handler breaks an invariant, instead of answering and going on', async () => {
+    const { node, written, deliver, flushed, exits } = harness();
+    node.on('bad', () => {
+      throw new Error('kaput');
+    });
+    node.on('impossible', () => {
+      throw new RaftInvariantError('raft invariant broken: committed entries match the leader\'s');
+    });
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] });
+    await deliver('c1', { type: 'bad', msg_id: 2 });
+    await flushed();
+    expect(exits).toEqual([]);
+    await deliver('n2', { type: 'impossible', msg_id: 3 });
+    await flushed();
+    expect(new RaftInvariantError('x')).toBeInstanceOf(InvariantError);
+    expect(exits).toEqual([exit_code_invariant_broken]);
+    expect(written.some((m) => m.body.in_reply_to === 3)).toBe(false);
   });
 
   it('answers unknown request types with error 10 and handler failures with error 13', async () => {

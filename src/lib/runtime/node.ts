@@ -4,10 +4,13 @@
  * reports. A node written on it speaks the Maelstrom protocol unchanged.
  */
 import { error_codes, type Envelope, type MessageBody, supervisor_address } from '../protocol/messages.js';
+import { InvariantError } from '../util/errors.js';
 
 /** RPCs awaiting replies at once; more are refused rather than queued without limit. */
 export const rpc_pending_max = 10_000;
 export const rpc_timeout_ms_default = 1000;
+/** Exit code of a node whose handler broke an internal invariant (EX_SOFTWARE): it stops rather than go on from a state that cannot happen. */
+export const exit_code_invariant_broken = 70;
 
 export class RpcError extends Error {
   constructor(
@@ -192,6 +195,11 @@ export class Node {
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       this.log(`handler for ${body.type} failed: ${text}`);
+      if (error instanceof InvariantError) {
+        // A bad request is answered and survived; a broken invariant means this node's state is already wrong.
+        this.io.exit(exit_code_invariant_broken);
+        return;
+      }
       if (error instanceof RpcError) this.replyError(message, error.code, text);
       else this.replyError(message, error_codes.crash, text);
     }

@@ -14,9 +14,14 @@ export class IndefiniteError extends UserError {
   override name = 'IndefiniteError';
 }
 
+/** An internal invariant broke: a bug. Whoever catches errors to keep going (a node's message loop) must let this one crash the process. */
+export class InvariantError extends Error {
+  override name = 'InvariantError';
+}
+
 /** Thrown when an internal invariant breaks: a bug, which must crash loudly. */
 export function assert(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`invariant broken: ${message}`);
+  if (!condition) throw new InvariantError(`invariant broken: ${message}`);
 }
 
 export function errorMessage(error: unknown): string {

@@ -12,6 +12,8 @@
 // (PreVote 9.6, CheckQuorum 6.2, ReadIndex 6.4, leadership transfer 3.10), with etcd/raft's
 // progress tracking (probe / replicate / snapshot) for replication.
 
+import { InvariantError } from '../../lib/util/errors.js';
+
 export type NodeId = string;
 
 export interface LogEntry {
@@ -218,11 +220,8 @@ export interface RaftCoreOptions {
   now_ms?: number;
 }
 
-export class RaftInvariantError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RaftInvariantError';
-  }
+export class RaftInvariantError extends InvariantError {
+  override name = 'RaftInvariantError';
 }
 
 function invariant(condition: unknown, what: string): asserts condition {
