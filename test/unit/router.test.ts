@@ -1,17 +1,28 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Router } from '../../src/lib/supervisor/router.js';
 import { TraceWriter } from '../../src/lib/supervisor/trace.js';
 import { createRng } from '../../src/lib/util/prng.js';
+
+/** Temporary folders this file made; removed when it is done. */
+const scratch_dirs: string[] = [];
+const scratchDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dslab-router-'));
+  scratch_dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of scratch_dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const nodes = ['n1', 'n2', 'n3'];
 const line = (src: string, dest: string, n: number) => JSON.stringify({ src, dest, body: { type: 'ping', msg_id: n } });
 
 describe('router', () => {
   it('delivers, drops across a partition, counts per directed link and traces every fate', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'dslab-router-')), 'trace.jsonl');
+    const file = path.join(scratchDir(), 'trace.jsonl');
     const trace = new TraceWriter(file);
     const delivered: string[] = [];
     const router = new Router(nodes, createRng(1), trace, (dest, text) => delivered.push(`${dest}:${JSON.parse(text).body.msg_id}`));
@@ -34,7 +45,7 @@ describe('router', () => {
   });
 
   it('remembers when each node last received a message from each other one, at delivery and not at sending', async () => {
-    const trace = new TraceWriter(path.join(mkdtempSync(path.join(tmpdir(), 'dslab-router-')), 'trace.jsonl'));
+    const trace = new TraceWriter(path.join(scratchDir(), 'trace.jsonl'));
     const router = new Router(nodes, createRng(1), trace, () => undefined);
     router.route('n1', 'n2', line('n1', 'n2', 1), 1_000);
     router.faults.setPartition([['n1'], ['n2', 'n3']]);
@@ -53,7 +64,7 @@ describe('router', () => {
   });
 
   it('delivers delayed messages later, and duplicates when told to', async () => {
-    const trace = new TraceWriter(path.join(mkdtempSync(path.join(tmpdir(), 'dslab-router-')), 'trace.jsonl'));
+    const trace = new TraceWriter(path.join(scratchDir(), 'trace.jsonl'));
     const delivered: number[] = [];
     const router = new Router(nodes, createRng(1), trace, (_dest, text) => delivered.push(JSON.parse(text).body.msg_id));
     router.faults.setLinkFaults({ delay_ms: 30 });

@@ -1,11 +1,22 @@
-import { mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Wal, writeFileAtomic } from '../../src/lib/storage/wal.js';
 import { UserError } from '../../src/lib/util/errors.js';
 
-const scratch = () => path.join(mkdtempSync(path.join(tmpdir(), 'dslab-wal-')), 'log.wal');
+/** Temporary folders this file made; removed when it is done. */
+const scratch_dirs: string[] = [];
+const scratchDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dslab-wal-'));
+  scratch_dirs.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of scratch_dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const scratch = () => path.join(scratchDir(), 'log.wal');
 
 function writeThree(file: string): number[] {
   const { wal } = Wal.open(file);
