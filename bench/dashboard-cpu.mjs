@@ -7,7 +7,7 @@ import path from 'node:path';
 import { cli, cleanup, cpuSeconds, dslab, scratch, status } from './lib.mjs';
 import { findRunningCluster } from '../dist/lib/cluster/paths.js';
 import { ControlClient } from '../dist/lib/control/client.js';
-import { state_coalesce_ms_default } from '../dist/lib/control/state-coalescer.js';
+import { frame_interval_ms } from '../dist/lib/dashboard/use-dashboard.js';
 
 export const load_rate_per_s = 200;
 /** Load runs this long; CPU is measured over its middle, then the event streams are counted. */
@@ -59,7 +59,7 @@ export async function measureDashboardCpu(rate_per_s = load_rate_per_s) {
     const client = new ControlClient(findRunningCluster(path.join(cwd, '.dslab')));
     const [all_events_per_s, dashboard_events_per_s] = await Promise.all([
       eventsPerSecond(client, {}),
-      eventsPerSecond(client, { exclude: ['client_result', 'node_apply'], coalesce_state_ms: state_coalesce_ms_default }),
+      eventsPerSecond(client, { exclude: ['client_result', 'node_apply'], coalesce_state_ms: frame_interval_ms }),
     ]);
     const throughput = /committed ops\/s \S* (\d+)/.exec(screen)?.[1] ?? '?';
     return { rate_per_s, dashboard_cpu_share, supervisor_cpu_share, shown_ok_per_s: throughput, measure_s, all_events_per_s, dashboard_events_per_s };

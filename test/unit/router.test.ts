@@ -1,21 +1,12 @@
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Router } from '../../src/lib/supervisor/router.js';
 import { TraceWriter } from '../../src/lib/supervisor/trace.js';
 import { createRng } from '../../src/lib/util/prng.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-/** Temporary folders this file made; removed when it is done. */
-const scratch_dirs: string[] = [];
-const scratchDir = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dslab-router-'));
-  scratch_dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of scratch_dirs) rmSync(dir, { recursive: true, force: true });
-});
+const scratchDir = tempDirs('dslab-router-');
 
 const nodes = ['n1', 'n2', 'n3'];
 const line = (src: string, dest: string, n: number) => JSON.stringify({ src, dest, body: { type: 'ping', msg_id: n } });

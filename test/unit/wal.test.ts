@@ -1,20 +1,11 @@
-import { mkdtempSync, rmSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Wal, writeFileAtomic } from '../../src/lib/storage/wal.js';
 import { UserError } from '../../src/lib/util/errors.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-/** Temporary folders this file made; removed when it is done. */
-const scratch_dirs: string[] = [];
-const scratchDir = () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'dslab-wal-'));
-  scratch_dirs.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of scratch_dirs) rmSync(dir, { recursive: true, force: true });
-});
+const scratchDir = tempDirs('dslab-wal-');
 
 const scratch = () => path.join(scratchDir(), 'log.wal');
 

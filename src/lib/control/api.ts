@@ -134,7 +134,7 @@ export type ClusterEvent = { t: number; seq: number } & (
       interval_ms: number;
       nodes: Record<string, { in_per_s: number; out_per_s: number }>;
       dropped_per_s: number;
-      /** heard_from[dest][src]: when the router last delivered a message from src to dest (ms since the epoch). */
+      /** heard_from[dest][src]: when the router last delivered a message from src to dest (ms since the epoch). Absent in older recordings. */
       heard_from?: Record<string, Record<string, number>>;
     }
   | { type: 'client_result'; client: string; dest: string; request: unknown; reply: unknown; call_ms: number; return_ms: number | null }

@@ -1,3 +1,4 @@
+import { assert } from '../util/errors.js';
 import type { ClusterEvent } from './api.js';
 
 /**
@@ -9,8 +10,6 @@ import type { ClusterEvent } from './api.js';
  * out at once, so no election or leader change is hidden.
  */
 
-/** The dashboard's frame interval: merged reports arrive at least this often. */
-export const state_coalesce_ms_default = 100;
 /** A reader may ask for any interval up to this; longer would make the view lag. */
 export const state_coalesce_ms_max = 1000;
 /** State fields whose change is never merged away: they mark elections and leader changes, for Raft and Zab alike. */
@@ -56,7 +55,7 @@ export class NodeStateCoalescer {
     private readonly send: (event: ClusterEvent) => void,
     private readonly timers: CoalescerTimers = real_timers,
   ) {
-    if (!(interval_ms > 0 && interval_ms <= state_coalesce_ms_max)) throw new Error(`state coalescing interval must be in (0, ${state_coalesce_ms_max}] ms, got ${interval_ms}`);
+    assert(interval_ms > 0 && interval_ms <= state_coalesce_ms_max, `state coalescing interval must be in (0, ${state_coalesce_ms_max}] ms, got ${interval_ms}`);
   }
 
   /** Passes an event on, now or (for a progress-only node_state) within interval_ms; order across nodes is kept for everything else. */

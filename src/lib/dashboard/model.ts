@@ -171,14 +171,6 @@ export function parseFaultWords(words: readonly string[]): { partition: string[]
   return { partition, link_faults: [...byScope].map(([scope, list]) => ({ scope, words: list })) };
 }
 
-function sameSide(partition: string[][] | null, a: string, b: string): boolean {
-  if (!partition) return true;
-  const group = partition.find((g) => g.includes(a));
-  // A node named in no group is in a group of its own making with the other unnamed nodes.
-  if (!group) return !partition.some((g) => g.includes(b));
-  return group.includes(b);
-}
-
 function appendLog(model: DashboardModel, t: number, kind: LogKind, text: string): void {
   model.log = [...model.log, { id: model.next_log_id, t, kind, text }];
   if (model.log.length > event_log_entries_max) model.log = model.log.slice(model.log.length - event_log_entries_max);
@@ -251,12 +243,7 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   }
 }
 
-/**
- * Message rates, and when each node last heard from the leader: the router says
- * when it last delivered a message from the leader to each node. Recordings
- * from before the router said so fall back to an estimate (up, on the leader's
- * side of any partition, and receiving messages).
- */
+/** Message rates, and when each node last heard from the leader: when the router last delivered it a message from the leader. */
 function onRates(model: DashboardModel, t: number, rates: Record<string, { in_per_s: number; out_per_s: number }>, heard_from: Record<string, Record<string, number>> | undefined): void {
   const leader = model.leader ? model.nodes.find((n) => n.id === model.leader) : undefined;
   model.nodes = model.nodes.map((node) => {
@@ -266,13 +253,11 @@ function onRates(model: DashboardModel, t: number, rates: Record<string, { in_pe
     if (!leader) return next;
     if (node.id === leader.id) {
       if (leader.status === 'up') next.leader_contact_t = t;
-    } else if (heard_from) {
-      // A paused node's input waits in its pipe unread: delivered is not heard.
-      const heard = node.status === 'up' ? heard_from[node.id]?.[leader.id] : undefined;
-      if (heard !== undefined && heard > (next.leader_contact_t ?? 0)) next.leader_contact_t = heard;
-    } else if (leader.status === 'up' && node.status === 'up' && sameSide(model.partition, node.id, leader.id) && (next.in_per_s ?? 0) > 0) {
-      next.leader_contact_t = t;
+      return next;
     }
+    // A paused node's input waits in its pipe unread: delivered is not heard.
+    const heard = node.status === 'up' ? heard_from?.[node.id]?.[leader.id] : undefined;
+    if (heard !== undefined && heard > (next.leader_contact_t ?? 0)) next.leader_contact_t = heard;
     return next;
   });
 }

@@ -1,9 +1,9 @@
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from '../control/api.js';
 import type { ControlClient } from '../control/client.js';
-import { NodeStateCoalescer, state_coalesce_ms_default } from '../control/state-coalescer.js';
+import { NodeStateCoalescer } from '../control/state-coalescer.js';
 import type { EventHub } from '../supervisor/event-hub.js';
 import type { DashboardInput } from './model.js';
-import type { DashboardSource } from './use-dashboard.js';
+import { frame_interval_ms, type DashboardSource } from './use-dashboard.js';
 
 /**
  * The two places a dashboard can read from. Both deliver a status snapshot
@@ -25,7 +25,7 @@ export function inProcessSource(cluster: InProcessCluster): DashboardSource {
       for (const event of cluster.events.history()) deliver(event);
       deliver({ type: 'snapshot', t: Date.now(), status: cluster.status() });
       // The listener only folds the event into the model (progress-only state reports merged to the frame rate): it never blocks the supervisor.
-      const coalescer = new NodeStateCoalescer(state_coalesce_ms_default, deliver);
+      const coalescer = new NodeStateCoalescer(frame_interval_ms, deliver);
       const unsubscribe = cluster.events.subscribe((event) => {
         if (event.type !== 'client_result' && event.type !== 'node_apply') coalescer.push(event);
       });
@@ -75,7 +75,7 @@ export function controlClientSource(client: ControlClient): DashboardSource {
         deliver(event as DashboardInput);
         if (event.type === 'rates') takeFirstSnapshot();
         if (event.type === 'notice' && skipped_notice.test(event.text)) void snapshot();
-      }, { history: true, exclude: ['client_result', 'node_apply'], coalesce_state_ms: state_coalesce_ms_default });
+      }, { history: true, exclude: ['client_result', 'node_apply'], coalesce_state_ms: frame_interval_ms });
       follower.ended.then(
         () => deliver({ type: 'stream_ended', t: Date.now(), error: null }),
         (error: Error) => deliver({ type: 'stream_ended', t: Date.now(), error: error.message }),

@@ -228,9 +228,10 @@ class TestRun {
       case 'pick':
         this.saved.set(step.save_as, this.node(step.node, new Set((step.not ?? []).map((ref) => this.node(ref)))));
         return;
-      case 'kill': {
+      case 'kill':
+      case 'pause': {
         const node = this.node(step.node);
-        await this.act({ type: 'kill', node });
+        await this.act({ type: step.do, node });
         if (step.save_as) this.saved.set(step.save_as, node);
         return;
       }
@@ -242,12 +243,6 @@ class TestRun {
       case 'restart_all':
         for (const node of this.status().nodes) if (node.status === 'down') await this.act({ type: 'restart', node: node.id });
         return;
-      case 'pause': {
-        const node = this.node(step.node);
-        await this.act({ type: 'pause', node });
-        if (step.save_as) this.saved.set(step.save_as, node);
-        return;
-      }
       case 'resume':
         return void (await this.act({ type: 'resume', node: this.node(step.node) }));
       case 'partition': {
