@@ -1,30 +1,37 @@
 import { Args, Flags } from '@oclif/core';
 import { writeFileSync } from 'node:fs';
 import { DslabCommand } from '../cli/base.js';
+import { invokedAs } from '../cli/invocation.js';
 import { gradeLab } from '../lib/grade/grade.js';
 import { formatScore, formatTestLine } from '../lib/grade/format.js';
-import { toHtml, toJson, toJunit } from '../lib/grade/reports.js';
+import { toHtml, toJson, toJunit, toNdjson } from '../lib/grade/reports.js';
 import { loadLab } from '../lib/grade/spec.js';
 
 export default class Grade extends DslabCommand {
   static override summary = "Grade an implementation against a lab's tests: real processes, real faults, a score.";
   static override description =
-    'Runs each test of the lab on a fresh cluster of your nodes, with the faults and checks the lab specifies. Every failure says what broke, the seed, and the one command that replays it; its node logs, trace and history are kept. Exit code 0 only with full marks.';
+    'Runs each test of the lab on a fresh cluster of your nodes, with the faults and checks the lab specifies. Every failure says what broke, its likely cause, the seed, and the one command that replays it; its node logs, trace and history are kept. Exit code 0 only with full marks.';
   static override examples = [
     '<%= config.bin %> grade raft-election --bin "python3 my-raft/node.py"',
     '<%= config.bin %> grade raft-election --reference',
-    '<%= config.bin %> grade raft-election --bin "node dist/node.js" --only one-leader-per-term --seed 42',
-    '<%= config.bin %> grade kv-linearizable --bin ./node --junit report.xml --html report.html --repeat 3',
+    '<%= config.bin %> grade raft-election --bin "python3 my-raft/node.py" --only initial-election --seed 42',
+    '<%= config.bin %> grade kv-linearizable --bin "python3 my-raft/node.py" --junit report.xml --html report.html --summary report.ndjson --repeat 3',
+    '<%= config.bin %> grade raft-replication --bin "python3 my-raft/node.py" --bail',
   ];
   static override args = { lab: Args.string({ required: true, description: 'lab id (dslab lab list)' }) };
+  // A grade starts its own clusters, so --cluster would mean nothing here. (The cast keeps the
+  // static side assignable to DslabCommand's; this command never reads flags.cluster.)
+  static override baseFlags = {} as typeof DslabCommand.baseFlags;
   static override flags = {
     bin: Flags.string({ description: 'command that runs one node of your implementation', helpValue: 'CMD' }),
     reference: Flags.boolean({ description: "grade dslab's own implementation instead" }),
     only: Flags.string({ description: 'run only this test', helpValue: 'TEST' }),
     seed: Flags.integer({ min: 0, description: 'seed for every test run (replays a failure)' }),
     repeat: Flags.integer({ default: 1, min: 1, description: 'run each test N times (hunts flaky implementations)' }),
+    bail: Flags.boolean({ description: 'stop at the first failed test run (the rest score 0)' }),
     junit: Flags.string({ description: 'write a JUnit XML report here', helpValue: 'FILE' }),
     html: Flags.string({ description: 'write a self-contained HTML report here', helpValue: 'FILE' }),
+    summary: Flags.string({ description: 'write one JSON line per test run here (NDJSON)', helpValue: 'FILE' }),
   };
 
   async run(): Promise<unknown> {
@@ -32,9 +39,13 @@ export default class Grade extends DslabCommand {
     const lab = loadLab(args.lab);
     const json = this.jsonEnabled();
     const live = process.stdout.isTTY && !json;
+    const program = invokedAs({ bin: this.config.bin, env: process.env, script: process.argv[1], cwd: process.cwd() });
     let spinner: NodeJS.Timeout | undefined;
-    if (!json) this.log(`${lab.title} (${lab.id}): ${lab.tests.length} tests`);
-    const result = await gradeLab(lab, { bin: flags.bin, reference: flags.reference, seed: flags.seed, only: flags.only, repeat: flags.repeat }, {
+    const options = { bin: flags.bin, reference: flags.reference, seed: flags.seed, only: flags.only, repeat: flags.repeat, bail: flags.bail, program };
+    const result = await gradeLab(lab, options, {
+      onStart: (tests) => {
+        if (!json) this.log(`${lab.title} (${lab.id}): ${tests.length === lab.tests.length ? `${tests.length} tests` : `${tests.length} of ${lab.tests.length} tests`}`);
+      },
       onTestStart: (test, run, of) => {
         if (!live) return;
         const started = Date.now();
@@ -52,11 +63,13 @@ export default class Grade extends DslabCommand {
     });
     if (flags.junit) writeFileSync(flags.junit, toJunit(result));
     if (flags.html) writeFileSync(flags.html, toHtml(result));
+    if (flags.summary) writeFileSync(flags.summary, toNdjson(result));
     if (!json) {
       this.log('');
       this.log(formatScore(result));
       if (flags.junit) this.log(`JUnit report: ${flags.junit}`);
       if (flags.html) this.log(`HTML report: ${flags.html}`);
+      if (flags.summary) this.log(`Summary (one JSON line per test run): ${flags.summary}`);
     }
     if (result.score !== result.max_score) process.exitCode = 1;
     return JSON.parse(toJson(result));

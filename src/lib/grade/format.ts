@@ -12,5 +12,6 @@ export function formatTestLine(r: TestResult): string {
 export function formatScore(result: LabResult): string {
   const failed = result.results.filter((r) => !r.passed).length;
   const colour = result.score === result.max_score ? chalk.green : chalk.red;
-  return colour(`${result.title}: ${result.score}/${result.max_score} points`) + ` (${result.results.length} test runs, ${failed} failed, ${(result.elapsed_ms / 1000).toFixed(1)} s)`;
+  const notRun = result.not_run.length ? `; --bail stopped at the first failure, ${result.not_run.length} test${result.not_run.length === 1 ? '' : 's'} not run: ${result.not_run.join(', ')}` : '';
+  return colour(`${result.title}: ${result.score}/${result.max_score} points`) + ` (${result.results.length} test runs, ${failed} failed, ${(result.elapsed_ms / 1000).toFixed(1)} s${notRun})`;
 }

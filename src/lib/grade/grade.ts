@@ -11,10 +11,14 @@ export const repeat_max = 1000;
 
 export interface GradeOptions {
   bin?: string;
-  reference: boolean;
+  reference?: boolean;
   seed?: number;
   only?: string;
   repeat: number;
+  /** Stop at the first failed test run; the tests after it are not run. */
+  bail?: boolean;
+  /** How the user ran dslab ("dslab", "npx dslab", …), so replay commands can be pasted as they are. */
+  program?: string;
 }
 
 export interface LabResult {
@@ -25,24 +29,33 @@ export interface LabResult {
   max_score: number;
   /** Every test run, in order (with --repeat, each test several times). */
   results: TestResult[];
+  /** Tests not run because --bail stopped at a failure (they score 0). */
+  not_run: string[];
   elapsed_ms: number;
 }
 
 export interface GradeProgress {
+  /** The options are valid and these tests will run (in this order). */
+  onStart(tests: readonly string[]): void;
   onTestStart(test: string, run: number, of: number): void;
   onTestEnd(result: TestResult): void;
 }
 
 export function gradeTarget(lab: LabSpec, options: GradeOptions): GradeTarget {
-  if (options.reference === (options.bin !== undefined)) throw new UserError('give exactly one of --bin CMD (your implementation) or --reference (dslab\'s own)');
+  // Grading nothing must not quietly grade the reference: a CI script would take its full marks for a student's.
+  const reference = options.reference === true;
+  const bin = options.bin !== undefined;
+  if (!reference && !bin) throw new UserError(`nothing to grade: give --bin CMD (the command that runs one node of your implementation) or --reference (dslab's own)`);
+  if (reference && bin) throw new UserError('give --bin CMD or --reference, not both');
+  const program = options.program ?? 'dslab';
   if (options.bin !== undefined) {
     const command = parseCommandString(options.bin);
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
-    return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}` };
+    return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}`, program };
   }
   const spec = findSystem(lab.reference);
   if (!spec) throw new UserError(`lab ${lab.id} names reference system "${lab.reference}", which dslab does not have`);
-  return { command: systemCommand(spec), replay_flag: '--reference' };
+  return { command: systemCommand(spec), replay_flag: '--reference', program };
 }
 
 /** Runs a lab's tests in order (each --repeat times); the score counts a test's points only if every run passed. */
@@ -51,19 +64,27 @@ export async function gradeLab(lab: LabSpec, options: GradeOptions, progress: Gr
   if (!Number.isInteger(options.repeat) || options.repeat < 1 || options.repeat > repeat_max) throw new UserError(`--repeat must be between 1 and ${repeat_max}`);
   const tests = options.only ? lab.tests.filter((t) => t.name === options.only) : lab.tests;
   if (tests.length === 0) throw new UserError(`lab ${lab.id} has no test "${options.only}" (tests: ${lab.tests.map((t) => t.name).join(', ')})`);
+  progress.onStart(tests.map((t) => t.name));
   const workDir = path.join(dslabHome(), 'grade', lab.id);
   const started = Date.now();
   const results: TestResult[] = [];
   let score = 0;
+  let bailed = false;
+  const notRun: string[] = [];
   for (const test of tests) {
+    if (bailed) {
+      notRun.push(test.name);
+      continue;
+    }
     let allPassed = true;
-    for (let run = 0; run < options.repeat; run++) {
+    for (let run = 0; run < options.repeat && !bailed; run++) {
       const seed = options.seed ?? randomSeed();
       progress.onTestStart(test.name, run + 1, options.repeat);
       const result = await runTest(lab, test, target, seed, workDir);
       results.push(result);
       progress.onTestEnd(result);
       allPassed &&= result.passed;
+      bailed = !result.passed && options.bail === true;
     }
     if (allPassed) score += test.points;
   }
@@ -74,6 +95,7 @@ export async function gradeLab(lab: LabSpec, options: GradeOptions, progress: Gr
     score,
     max_score: tests.reduce((sum, t) => sum + t.points, 0),
     results,
+    not_run: notRun,
     elapsed_ms: Date.now() - started,
   };
 }

@@ -10,25 +10,68 @@ const trace_tail_bytes_max = 4 * 1024 * 1024;
 
 const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
-export function toJson(result: LabResult): string {
-  return JSON.stringify(result, null, 2) + '\n';
+/** One test run as scripts read it: the JSON report's results and each line of the NDJSON summary. */
+export interface TestSummary {
+  lab: string;
+  test: string;
+  description: string;
+  passed: boolean;
+  points: number;
+  earned: number;
+  seed: number;
+  elapsed_ms: number;
+  failure: string | null;
+  cause: string | null;
+  replay: string;
+  kept_dir: string | null;
+  bad_ops: string[];
 }
 
-/** JUnit XML, one testcase per test run, for classroom CI. */
+export function testSummary(r: TestResult): TestSummary {
+  return { lab: r.lab, test: r.test, description: r.description, passed: r.passed, points: r.points, earned: r.earned, seed: r.seed, elapsed_ms: r.elapsed_ms, failure: r.failure, cause: r.cause, replay: r.replay, kept_dir: r.kept_dir, bad_ops: r.bad_ops };
+}
+
+/** The whole grade as one JSON document (the timelines stay in the HTML report). */
+export function toJson(result: LabResult): string {
+  const { results, ...rest } = result;
+  return JSON.stringify({ ...rest, results: results.map(testSummary) }, null, 2) + '\n';
+}
+
+/** One JSON object per test run, one per line, with the grade's target: easy to collect per student and concatenate. */
+export function toNdjson(result: LabResult): string {
+  return result.results.map((r) => JSON.stringify({ target: result.target, ...testSummary(r) }) + '\n').join('');
+}
+
+const property = (name: string, value: string | number) => `<property name="${escapeXml(name)}" value="${escapeXml(String(value))}"/>`;
+
+/**
+ * JUnit XML, one testcase per test run, for classroom CI. Test names stay the
+ * same from run to run (CI tools track tests by name); seed, points and
+ * earned points are testcase properties, the score a suite property.
+ */
 export function toJunit(result: LabResult): string {
   const failures = result.results.filter((r) => !r.passed).length;
+  const tests = result.results.length + result.not_run.length;
+  const classname = escapeXml(result.lab);
   const cases = result.results.map((r) => {
-    const name = escapeXml(`${r.test} (seed ${r.seed})`);
-    const time = (r.elapsed_ms / 1000).toFixed(3);
-    if (r.passed) return `    <testcase classname="${escapeXml(result.lab)}" name="${name}" time="${time}"/>`;
-    const detail = escapeXml([r.failure ?? '', `replay: ${r.replay}`, r.kept_dir ? `kept: ${r.kept_dir}` : '', ...r.bad_ops].filter(Boolean).join('\n'));
-    return `    <testcase classname="${escapeXml(result.lab)}" name="${name}" time="${time}">\n      <failure message="${escapeXml(r.failure ?? 'failed')}">${detail}</failure>\n    </testcase>`;
+    const head = `    <testcase classname="${classname}" name="${escapeXml(r.test)}" time="${(r.elapsed_ms / 1000).toFixed(3)}">`;
+    const properties = `      <properties>${property('seed', r.seed)}${property('points', r.points)}${property('earned', r.earned)}</properties>`;
+    const lines = [head, properties];
+    if (!r.passed) {
+      const detail = escapeXml([r.failure ?? '', `replay: ${r.replay}`, r.kept_dir ? `kept: ${r.kept_dir}` : '', ...r.bad_ops].filter(Boolean).join('\n'));
+      lines.push(`      <failure message="${escapeXml(r.failure ?? 'failed')}">${detail}</failure>`);
+    }
+    return [...lines, '    </testcase>'].join('\n');
   });
+  const skipped = result.not_run.map((test) => `    <testcase classname="${classname}" name="${escapeXml(test)}" time="0.000">\n      <skipped message="not run: --bail stopped at the first failure"/>\n    </testcase>`);
+  const time = (result.elapsed_ms / 1000).toFixed(3);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="dslab" tests="${result.results.length}" failures="${failures}" time="${(result.elapsed_ms / 1000).toFixed(3)}">`,
-    `  <testsuite name="${escapeXml(result.lab)}" tests="${result.results.length}" failures="${failures}" time="${(result.elapsed_ms / 1000).toFixed(3)}">`,
+    `<testsuites name="dslab" tests="${tests}" failures="${failures}" time="${time}">`,
+    `  <testsuite name="${classname}" tests="${tests}" failures="${failures}" skipped="${result.not_run.length}" time="${time}">`,
+    `    <properties>${property('score', result.score)}${property('max_score', result.max_score)}${property('target', result.target)}</properties>`,
     ...cases,
+    ...skipped,
     '  </testsuite>',
     '</testsuites>',
     '',

@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { ClusterEvent, ClusterStatus } from '../control/api.js';
 import { checkHistoryFile } from '../checker/check-file.js';
 import { formatOperation } from '../checker/history.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
+import { diagnose, Evidence, type FailedAt } from './diagnose.js';
 import { Recorder, type TimelinePoint } from './recorder.js';
 import type { LabSpec, LabTest, Step } from './spec.js';
 
@@ -20,6 +21,8 @@ export interface GradeTarget {
   command: string[];
   /** How the user named it, for the replay command: --bin "…" or --reference. */
   replay_flag: string;
+  /** How the user ran dslab, for the replay command: "dslab", "npx dslab", "node bin/run.js". */
+  program: string;
 }
 
 export interface TestResult {
@@ -31,8 +34,10 @@ export interface TestResult {
   passed: boolean;
   seed: number;
   elapsed_ms: number;
-  /** What broke, in plain words (null when passed). */
+  /** What broke, in plain words, with its likely cause when the grader can tell (null when passed). */
   failure: string | null;
+  /** The likely cause alone (also at the end of failure), from what the nodes did: null when passed or unknown. */
+  cause: string | null;
   replay: string;
   /** Where the node logs, trace and history of a failed test are kept (null when passed). */
   kept_dir: string | null;
@@ -67,14 +72,23 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     seed,
     elapsed_ms: 0,
     failure: null,
-    replay: `dslab grade ${lab.id} ${target.replay_flag} --only ${test.name} --seed ${seed}`,
+    cause: null,
+    replay: `${target.program} grade ${lab.id} ${target.replay_flag} --only ${test.name} --seed ${seed}`,
     kept_dir: null,
     timeline: recorder.timeline,
     bad_ops: [],
     started_at_ms: started,
   };
+  const evidence = new Evidence();
   let supervisor: Supervisor | null = null;
+  let run: TestRun | null = null;
   let timer: NodeJS.Timeout | undefined;
+  // What the cluster looked like when the test failed, for the diagnosis.
+  let status: ClusterStatus | null = null;
+  const observe = (event: ClusterEvent) => {
+    recorder.onEvent(event);
+    evidence.onEvent(event);
+  };
   try {
     supervisor = await Supervisor.start({
       name: 'cluster',
@@ -86,24 +100,36 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
       cwd: process.cwd(),
       init_timeout_ms,
       options: test.options,
-    }).catch((error: unknown) => fail(`the cluster did not start: ${errorMessage(error)}`));
-    for (const event of supervisor.events.history()) recorder.onEvent(event);
-    supervisor.events.subscribe((event: ClusterEvent) => recorder.onEvent(event));
-    const run = new TestRun(supervisor, recorder, createRng(seed), dir);
+    }).catch((error: unknown) => {
+      // Evidence only: the checks judge a running cluster, and the start error already says what failed.
+      if (error instanceof ClusterStartError) {
+        status = error.status;
+        for (const event of error.events) evidence.onEvent(event);
+      }
+      return fail(`the cluster did not start: ${errorMessage(error)}`);
+    });
+    for (const event of supervisor.events.history()) observe(event);
+    supervisor.events.subscribe(observe);
+    run = new TestRun(supervisor, recorder, evidence, createRng(seed), dir);
+    const steps = run.steps(test.steps);
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new GradeFailure(`the test did not finish within its time limit of ${test.time_limit_ms / 1000}s`)), test.time_limit_ms);
     });
-    await Promise.race([run.steps(test.steps), limit]);
+    await Promise.race([steps, limit]);
     const violation = recorder.firstViolation();
     if (violation) fail(violation);
     if (test.checks.includes('linearizable')) run.checkHistories(result);
     result.passed = true;
     result.earned = test.points;
   } catch (error) {
-    result.failure = error instanceof GradeFailure ? error.message : `grader error: ${errorMessage(error)}`;
+    let failure = error instanceof GradeFailure ? error.message : `grader error: ${errorMessage(error)}`;
     // An invariant broken during the run explains a later symptom better than the symptom.
     const violation = recorder.firstViolation();
-    if (violation && !result.failure.startsWith(violation)) result.failure = `${violation} (then: ${result.failure})`;
+    if (violation && !failure.startsWith(violation)) failure = `${violation} (then: ${failure})`;
+    status ??= supervisor?.status() ?? null;
+    const failedAt: FailedAt = run ? run.currentStep : 'start';
+    result.cause = diagnose({ failed_at: failedAt, symptom: failure, status, evidence, state_reports_help: `see "State reports" in: ${target.program} lab show ${lab.id}` });
+    result.failure = result.cause ? `${failure}; likely cause: ${result.cause}` : failure;
   } finally {
     clearTimeout(timer);
     await supervisor?.shutdown();
@@ -122,16 +148,20 @@ class TestRun {
   /** Every id handed out in this test, across generate steps (and restarts), with the node that gave it. */
   private readonly generatedIds = new Map<string, string>();
   private lastLeader: { id: string; term: number } | null = null;
+  /** The step running now, or the last one run (null once all steps passed). */
+  currentStep: Step | null = null;
 
   constructor(
     private readonly supervisor: Supervisor,
     private readonly recorder: Recorder,
+    private readonly evidence: Evidence,
     private readonly rng: Rng,
     private readonly dir: string,
   ) {}
 
   async steps(steps: readonly Step[]): Promise<void> {
     for (const [index, step] of steps.entries()) {
+      this.currentStep = step;
       try {
         await this.step(step);
       } catch (error) {
@@ -142,6 +172,7 @@ class TestRun {
       if (violation) fail(violation);
     }
     if (this.loadDone) await this.loadDone;
+    this.currentStep = null;
   }
 
   private status(): ClusterStatus {
@@ -151,15 +182,29 @@ class TestRun {
   /** "$name" is a node saved by an earlier step; "leader" and "random" are resolved by the supervisor. */
   private node(ref: string, excluding: ReadonlySet<string> = new Set()): string {
     if (ref.startsWith('$')) return this.saved.get(ref.slice(1)) ?? fail(`no node was saved as ${ref}`);
-    if (ref === 'leader') return this.supervisor.leader() ?? fail('no node reports itself leader');
+    if (ref === 'leader') return this.leader() ?? fail('no node reports itself leader, and no write has succeeded to show which node serves them');
     const up = this.status().nodes.filter((n) => n.status === 'up' && !excluding.has(n.id));
     if (ref === 'random') return up.length ? this.rng.pick(up.map((n) => n.id)) : fail('no up node to choose');
     if (ref === 'follower') {
-      const leader = this.supervisor.leader();
+      const leader = this.leader();
       const followers = up.filter((n) => n.id !== leader).map((n) => n.id);
       return followers.length ? this.rng.pick(followers) : fail('no up node other than the leader');
     }
     return ref;
+  }
+
+  /**
+   * The node that leads: the one whose state reports say so, or, for nodes that
+   * send no reports (a black-box lin-kv store), the up node that answered the
+   * latest successful write, as a client would find it.
+   */
+  private leader(): string | null {
+    const reported = this.supervisor.leader();
+    if (reported) return reported;
+    const nodes = this.status().nodes;
+    if (nodes.some((n) => n.state_at_ms !== null)) return null;
+    const writer = this.evidence.last_writer;
+    return writer !== null && nodes.some((n) => n.id === writer && n.status === 'up') ? writer : null;
   }
 
   private async act(action: Parameters<Supervisor['apply']>[0]): Promise<Record<string, unknown>> {

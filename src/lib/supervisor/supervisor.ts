@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterInfo, type ClusterPaths, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ClusterStatus, ControlAction, NodeStatus, NodeStatusKind } from '../control/api.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { nemesisSchedule, type NemesisStep } from '../faults/nemesis.js';
 import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, parseEnvelope, supervisor_address } from '../protocol/messages.js';
@@ -48,6 +48,18 @@ export interface SupervisorConfig {
   options?: Record<string, unknown>;
   /** Start from the data directories a previous run of this cluster left (default: empty ones). */
   keep_data?: boolean;
+}
+
+/** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
+export class ClusterStartError extends UserError {
+  override name = 'ClusterStartError';
+  constructor(
+    message: string,
+    readonly status: ClusterStatus,
+    readonly events: readonly ClusterEvent[],
+  ) {
+    super(message);
+  }
 }
 
 type MisbehaviourKind = 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure';
@@ -154,7 +166,7 @@ export class Supervisor {
       supervisor.server = await serveControl(supervisor, supervisor.paths.socket);
     } catch (error) {
       await supervisor.shutdown();
-      throw error instanceof UserError ? error : new UserError(errorMessage(error));
+      throw new ClusterStartError(errorMessage(error), supervisor.status(), [...supervisor.events.history()]);
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));

@@ -1,0 +1,247 @@
+import type { ClusterEvent, ClusterStatus, NodeStatus } from '../control/api.js';
+import { explainingLine } from '../util/stderr.js';
+import type { LabTest, Step } from './spec.js';
+
+/** Unexpected exits remembered per test (the first ones explain the most). */
+export const evidence_exits_max = 10;
+/** Characters of an offending output line quoted in a diagnosis. */
+export const quoted_line_chars_max = 60;
+
+type Problem = Extract<ClusterEvent, { type: 'node_misbehaved' }>['problem'];
+
+interface Misbehaviour {
+  node: string;
+  problem: Problem;
+  /** The supervisor's words for the first occurrence, with the offending line. */
+  detail: string;
+  count: number;
+}
+
+interface UnexpectedExit {
+  node: string;
+  exit_code: number | null;
+  signal: string | null;
+  stderr_tail: string[];
+}
+
+/**
+ * What a test's event stream showed about the nodes, kept small (a few
+ * entries per node) so a grader can explain a failure after the fact.
+ */
+export class Evidence {
+  /** The first report of each kind of misbehaviour, per node ("n1/garbage"). */
+  readonly misbehaviour = new Map<string, Misbehaviour>();
+  readonly exits: UnexpectedExit[] = [];
+  /** Some node reported role "leader" at some point. */
+  leader_reported = false;
+  /** The node that answered the latest successful write (write_ok, cas_ok, delete_ok). */
+  last_writer: string | null = null;
+
+  onEvent(event: ClusterEvent): void {
+    switch (event.type) {
+      case 'node_misbehaved': {
+        const key = `${event.node}/${event.problem}`;
+        const first = this.misbehaviour.get(key);
+        if (first) first.count = event.count;
+        else this.misbehaviour.set(key, { node: event.node, problem: event.problem, detail: event.detail, count: event.count });
+        return;
+      }
+      case 'node_down':
+        if (!event.expected && this.exits.length < evidence_exits_max) this.exits.push({ node: event.node, exit_code: event.exit_code, signal: event.signal, stderr_tail: event.stderr_tail });
+        return;
+      case 'node_state':
+        if (event.state.role === 'leader') this.leader_reported = true;
+        return;
+      case 'client_result': {
+        const type = (event.reply as { type?: unknown } | null)?.type;
+        if (type === 'write_ok' || type === 'cas_ok' || type === 'delete_ok') this.last_writer = event.dest;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+/** Where a test was when it failed: a step, the cluster's start, or the checks after the steps (null). */
+export type FailedAt = Step | 'start' | null;
+
+export interface DiagnosisInput {
+  failed_at: FailedAt;
+  /** What the grader saw go wrong (causes it already names are not repeated). */
+  symptom: string;
+  /** The cluster's state when the test failed; for a cluster that did not start, its state then. */
+  status: ClusterStatus | null;
+  evidence: Evidence;
+  /** Where the lab explains state reports, e.g. `see "State reports" in: npx dslab lab show raft-election`. */
+  state_reports_help: string;
+}
+
+const leader_refs = new Set(['leader', 'follower']);
+
+/** Steps that act on "leader" or "follower", which only state reports (or a successful write) can tell apart. */
+function refersToLeader(step: Step): boolean {
+  switch (step.do) {
+    case 'kill':
+    case 'pause':
+    case 'restart':
+    case 'resume':
+    case 'pick':
+    case 'send_writes':
+    case 'expect_data_dir_below':
+      return leader_refs.has(step.node);
+    case 'kv':
+      return step.node !== undefined && leader_refs.has(step.node);
+    case 'partition':
+      return step.isolate !== undefined && leader_refs.has(step.isolate);
+    default:
+      return false;
+  }
+}
+
+/** Steps that can only pass if nodes send dslab_state reports (roles, terms, commit indexes). */
+export function stepNeedsStateReports(step: Step): boolean {
+  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || step.do === 'expect_no_new_leader' || step.do === 'wait_caught_up' || refersToLeader(step);
+}
+
+/** A test needs state reports if a step does, or a check reads them (terms, leaders, applied entries). */
+export function testNeedsStateReports(test: LabTest): boolean {
+  return test.steps.some(stepNeedsStateReports) || test.checks.some((c) => c === 'one_leader_per_term' || c === 'terms_monotonic' || c === 'applied_agree');
+}
+
+/** Steps that only succeed if nodes talk to each other. */
+const traffic_steps = new Set<Step['do']>(['wait_leader', 'expect_leader_stable', 'wait_caught_up', 'kv', 'load', 'wait_load']);
+
+/**
+ * The likely causes of a failed test, in plain words, most fundamental first,
+ * from what the grader recorded: misbehaviour on stdout, unexpected exits,
+ * message counts and state reports. Null when nothing recorded explains it.
+ */
+export function diagnose(input: DiagnosisInput): string | null {
+  const { failed_at, status, evidence } = input;
+  const causes: string[] = [];
+  causes.push(...misbehaviourCauses(evidence));
+  for (const exit of evidence.exits) {
+    // The no_crash check or the start error may already have said it.
+    if (input.symptom.includes(`${exit.node} crashed`) || input.symptom.includes(`${exit.node} exited`)) continue;
+    const line = explainingLine(exit.stderr_tail);
+    causes.push(`${exit.node} exited unexpectedly (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exit_code ?? 'unknown'}`})${line ? `: ${line}` : ''}`);
+  }
+  if (status) {
+    if (failed_at === 'start') causes.push(...startCauses(status, evidence));
+    else if (failed_at !== null) causes.push(...stepCauses(failed_at, status, evidence, input.state_reports_help));
+  }
+  const unique = [...new Set(causes)];
+  return unique.length ? unique.join('; ') : null;
+}
+
+function misbehaviourCauses(evidence: Evidence): string[] {
+  // One cause per kind of problem, naming every node that showed it and quoting the first.
+  const byCause = new Map<string, string[]>();
+  for (const m of evidence.misbehaviour.values()) {
+    const what = describeMisbehaviour(m);
+    byCause.set(what, [...(byCause.get(what) ?? []), m.node]);
+  }
+  return [...byCause].map(([what, nodes]) => `${nodeList(nodes)} ${what}`);
+}
+
+function describeMisbehaviour(m: Misbehaviour): string {
+  switch (m.problem) {
+    case 'garbage': {
+      const claimed = /^message claims src "(.*)" but came from \S+: (.*)$/s.exec(m.detail);
+      if (claimed) return `printed a message with "src": "${claimed[1]}", not its own id: ${quote(claimed[2]!)}`;
+      const split = m.detail.indexOf(': ');
+      const reason = split === -1 ? m.detail : m.detail.slice(0, split);
+      const line = split === -1 ? '' : m.detail.slice(split + 2);
+      const what =
+        {
+          'not JSON': 'a line that is not JSON',
+          'not a JSON object': 'a line that is not a JSON object',
+          'missing "src"': 'a message without "src"',
+          'missing "dest"': 'a message without "dest"',
+          'missing "body" object': 'a message without a "body" object',
+          'missing "body.type"': 'a message without "body.type"',
+        }[reason] ?? `a line dslab cannot read (${reason})`;
+      // Why it matters, once: a debug print on stdout is the usual culprit.
+      return `printed ${what}: ${quote(line)} (stdout carries only protocol messages, one JSON object per line; write logs to stderr)`;
+    }
+    case 'oversized':
+      return `printed ${m.detail}`;
+    case 'unknown_dest': {
+      const extension = /^unknown dslab extension "(.*)"$/.exec(m.detail);
+      if (extension) return `sent dslab an unknown message type "${extension[1]}" (dslab reads dslab_state and dslab_apply)`;
+      const dest = /^message to unknown destination "(.*)": (.*)$/s.exec(m.detail);
+      return dest ? `sent a message to "${dest[1]}", which is not a node or client: ${quote(dest[2]!)}` : `sent ${m.detail}`;
+    }
+    case 'backpressure':
+      return `stopped reading its stdin (${m.count} message${m.count === 1 ? '' : 's'} to it dropped)`;
+  }
+}
+
+function startCauses(status: ClusterStatus, evidence: Evidence): string[] {
+  const causes: string[] = [];
+  const notUp = status.nodes.filter((n) => n.status !== 'up' && !evidence.exits.some((e) => e.node === n.id));
+  const silent = notUp.filter((n) => n.msgs_out === 0 && n.garbage_lines === 0 && n.oversized_lines === 0);
+  if (silent.length) causes.push(`${nodeList(silent.map((n) => n.id))} wrote nothing on stdout (if it prints, flush after every line: output to a pipe is buffered)`);
+  for (const node of notUp.filter((n) => n.msgs_out > 0)) {
+    causes.push(`${node.id} sent ${node.msgs_out} message${node.msgs_out === 1 ? '' : 's'} but none answered init (the reply is {"type":"init_ok","in_reply_to":<the init's msg_id>}, sent to the init's src)`);
+  }
+  return causes;
+}
+
+function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help: string): string[] {
+  const causes: string[] = [];
+  const nodes = status.nodes;
+  const traffic = status.links.reduce((sum, l) => sum + l.delivered + l.dropped, 0);
+  if (traffic_steps.has(step.do) && nodes.length > 1 && traffic === 0) causes.push('no node sent any message to another node');
+  if (!stepNeedsStateReports(step)) return causes;
+  const silent = nodes.filter((n) => n.state_at_ms === null).map((n) => n.id);
+  if (silent.length) causes.push(`${nodeList(silent)} sent no dslab_state reports, and this test needs them (${help})`);
+  const reporting = nodes.filter((n) => n.state_at_ms !== null);
+  if (reporting.length === 0 || !needsLeader(step)) return causes;
+  const miscased = reporting.find((n) => typeof n.state.role === 'string' && n.state.role !== 'leader' && n.state.role.toLowerCase() === 'leader');
+  if (miscased) causes.push(`${miscased.id} reports role "${String(miscased.state.role)}"; the grader looks for "leader" (lowercase)`);
+  if (reporting.every((n) => n.state.role === undefined)) causes.push(`the dslab_state reports have no "role" field (${help})`);
+  const terms = reporting.map((n) => Number(n.state.term ?? n.state.epoch ?? NaN));
+  if (terms.every((t) => !Number.isFinite(t))) {
+    causes.push(`the dslab_state reports have no "term" field (${help})`);
+    return causes;
+  }
+  const top = Math.max(...terms.filter(Number.isFinite));
+  if (!evidence.leader_reported && !miscased) {
+    const who = silent.length ? 'every node that reports' : 'every node';
+    if (top === 0) causes.push(`${who} stayed at term 0: no node started an election (does the election timer fire?)`);
+    else causes.push(`terms rose to ${top} but no node ever reported role "leader": elections start and never finish (are votes granted, counted, and answered?)`);
+    return causes;
+  }
+  // A leader exists, but an up node with a higher term keeps the election from settling.
+  const up = reporting.filter((n) => n.status === 'up');
+  const leader = up.filter((n) => n.state.role === 'leader').sort((a, b) => termOf(b) - termOf(a))[0];
+  const higher = leader && up.filter((n) => termOf(n) > termOf(leader)).sort((a, b) => termOf(b) - termOf(a))[0];
+  if (leader && higher) causes.push(`${leader.id} leads in term ${termOf(leader)}, but ${higher.id} reports term ${termOf(higher)} without a leader there (does a node that sees a higher term step down and report it?)`);
+  return causes;
+}
+
+/** Steps that wait for, or act on, a leader. */
+function needsLeader(step: Step): boolean {
+  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || refersToLeader(step);
+}
+
+function termOf(node: NodeStatus): number {
+  return Number(node.state.term ?? node.state.epoch ?? 0);
+}
+
+function quote(line: string): string {
+  const trimmed = line.trim();
+  return trimmed.length > quoted_line_chars_max ? `${trimmed.slice(0, quoted_line_chars_max)}…` : trimmed;
+}
+
+/** "n1..n5" for a run of three or more consecutive ids, "n1, n3" otherwise. */
+export function nodeList(ids: readonly string[]): string {
+  const parsed = ids.map((id) => /^([a-z]+)(\d+)$/.exec(id));
+  if (ids.length >= 3 && parsed.every((m) => m && m[1] === parsed[0]![1])) {
+    const numbers = parsed.map((m) => Number(m![2])).sort((a, b) => a - b);
+    if (numbers.every((n, i) => i === 0 || n === numbers[i - 1]! + 1)) return `${parsed[0]![1]}${numbers[0]}..${parsed[0]![1]}${numbers.at(-1)}`;
+  }
+  return ids.join(', ');
+}
