@@ -1,14 +1,29 @@
+import { execa } from 'execa';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Grade from '../../src/commands/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
-import { cleanup, dslab, makeWorkdir, repo_root } from '../helpers/cli.js';
+import { cleanup, cli_path, dslab, type CliResult, fixture_node, makeWorkdir, repo_root } from '../helpers/cli.js';
 
 interface GradeJson {
   score: number;
   max_score: number;
-  results: { test: string; passed: boolean; failure: string | null; replay: string; kept_dir: string | null; seed: number }[];
+  not_run: string[];
+  results: { test: string; passed: boolean; failure: string | null; cause: string | null; replay: string; kept_dir: string | null; seed: number }[];
 }
+
+/** npm's variables that say how dslab was started (the test runner itself may run under npx or npm test). */
+const no_npm = { npm_command: undefined, npm_lifecycle_event: undefined, npm_execpath: undefined };
+const under_npx = { npm_command: 'exec', npm_lifecycle_event: 'npx', npm_execpath: '/usr/lib/node_modules/npm/bin/npm-cli.js' };
+
+/** The real CLI with npm's variables set as given (like dslab() in helpers, which passes the runner's own on). */
+async function grade(cwd: string, npm: Record<string, string | undefined>, ...args: string[]): Promise<CliResult> {
+  const result = await execa(process.execPath, [cli_path, 'grade', ...args], { cwd, reject: false, env: { NO_COLOR: '1', DSLAB_HOME: '', ...npm }, timeout: 120_000 });
+  return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
+}
+
+const fixture = (name: string) => `node ${path.join(repo_root, 'test', 'fixtures', name)}`;
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
 const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp }[] = [
@@ -46,6 +61,17 @@ describe('lab specs', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("every example in dslab grade --help names a lab and a test that exist", () => {
+    expect(Grade.examples.length).toBeGreaterThan(0);
+    for (const example of Grade.examples as string[]) {
+      const lab = /grade (\S+)/.exec(example)![1]!;
+      expect(listLabIds(), example).toContain(lab);
+      const only = /--only (\S+)/.exec(example)?.[1];
+      if (only) expect(loadLab(lab).tests.map((t) => t.name), example).toContain(only);
+      for (const flag of example.match(/--[a-z]+/g) ?? []) expect(Object.keys(Grade.flags), example).toContain(flag.slice(2));
+    }
+  });
 });
 
 describe('dslab grade', () => {
@@ -71,20 +97,74 @@ describe('dslab grade', () => {
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
     const junit = path.join(cwd, `${lab}-${variant}.xml`);
     const html = path.join(cwd, `${lab}-${variant}.html`);
-    const run = await dslab(cwd, 'grade', lab, '--bin', bin, '--only', test, '--seed', '7', '--json', '--junit', junit, '--html', html);
+    const summary = path.join(cwd, `${lab}-${variant}.ndjson`);
+    const run = await grade(cwd, no_npm, lab, '--bin', bin, '--only', test, '--seed', '7', '--json', '--junit', junit, '--html', html, '--summary', summary);
     expect(run.exitCode).toBe(1);
     const result = JSON.parse(run.stdout) as GradeJson;
     const failed = result.results.find((r) => r.test === test)!;
     expect(failed.passed).toBe(false);
     expect(failed.failure).toMatch(failure);
     expect(failed.seed).toBe(7);
-    expect(failed.replay).toBe(`dslab grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
-    // The evidence is kept for the student, and the reports say the same.
+    // Run as `node …/bin/run.js` with no dslab on PATH: the replay says so, and can be pasted as it is.
+    expect(failed.replay).toBe(`node ${cli_path} grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
+    // The evidence is kept for the student, and every report written in the same run says the same.
     expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', 'n1.log'), 'utf8')).toContain('starting n1');
-    expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test} \\(seed 7\\)"[^>]*>\\s*<failure message=`));
+    expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test}"[^>]*>\\s*<properties><property name="seed" value="7"/>.*\\s*<failure message=`));
+    expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ test, passed: false, seed: 7, failure: failed.failure, replay: failed.replay });
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<span class="fail">failed</span>');
     expect(page).toContain('<svg');
+  }, 120_000);
+});
+
+describe('dslab grade on first contact', () => {
+  let cwd: string;
+  beforeAll(() => {
+    cwd = makeWorkdir();
+  });
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  it('refuses to grade without --bin or --reference, in one line, instead of grading the reference', async () => {
+    const run = await grade(cwd, no_npm, 'echo');
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr.trim()).toMatch(/^dslab: nothing to grade: give --bin CMD .* or --reference \(dslab's own\)$/);
+    expect(run.stdout).toBe('');
+  });
+
+  it('has no --cluster flag (a grade starts its own clusters)', async () => {
+    const run = await grade(cwd, no_npm, 'echo', '--reference', '--cluster', 'x');
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr.trim()).toBe('dslab: Nonexistent flag: --cluster');
+  });
+
+  it('names a node that prints a line that is not JSON, stops there with --bail, and replays through npx when run by npx', async () => {
+    const bin = fixture('hello-node.mjs');
+    const run = await grade(cwd, under_npx, 'echo', '--bin', bin, '--bail', '--json', '--seed', '3');
+    expect(run.exitCode).toBe(1);
+    const result = JSON.parse(run.stdout) as GradeJson;
+    expect(result.results.map((r) => r.test)).toEqual(['answers-init']);
+    expect(result.not_run).toEqual(['echoes-payload', 'every-node-echoes']);
+    const [failed] = result.results;
+    expect(failed!.failure).toMatch(/^the cluster did not start: n1 exited \(exit code 0\) before answering init; likely cause: n1 printed a line that is not JSON: hello from my node, ready to serve/);
+    expect(failed!.replay).toBe(`npx dslab grade echo --bin ${JSON.stringify(bin)} --only answers-init --seed 3`);
+  });
+
+  it('passes kv-linearizable on answers alone: a correct lin-kv store that sends no state reports, with its leader killed', async () => {
+    // one-hot-key starts its workload once a write succeeds and kills the node that answered the latest write.
+    const run = await grade(cwd, no_npm, 'kv-linearizable', '--bin', fixture('raft-no-reports.mjs'), '--only', 'one-hot-key', '--json');
+    const result = JSON.parse(run.stdout) as GradeJson;
+    expect(result.results.map((r) => r.failure)).toEqual([null]);
+    expect(result.score).toBe(result.max_score);
+    expect(run.exitCode).toBe(0);
+  }, 120_000);
+
+  it('says a node that answers init and then nothing sent no messages and no state reports', async () => {
+    const run = await grade(cwd, no_npm, 'raft-election', '--bin', `node ${fixture_node}`, '--only', 'initial-election', '--json');
+    const [failed] = (JSON.parse(run.stdout) as GradeJson).results;
+    expect(failed!.failure).toMatch(/^step 1 \(wait_leader\): no leader within 10000 ms; likely cause: /);
+    expect(failed!.cause).toBe(`no node sent any message to another node; n1..n3 sent no dslab_state reports, and this test needs them (see "State reports" in: node ${cli_path} lab show raft-election)`);
   }, 120_000);
 });
 

@@ -79,7 +79,7 @@ export interface DiagnosisInput {
 
 const leader_refs = new Set(['leader', 'follower']);
 
-/** Steps that act on "leader" or "follower", which only state reports (or a successful write) can tell apart. */
+/** Steps that act on "leader" or "follower": state reports tell them apart, or else the node that answered the latest write. */
 function refersToLeader(step: Step): boolean {
   switch (step.do) {
     case 'kill':
@@ -101,7 +101,7 @@ function refersToLeader(step: Step): boolean {
 
 /** Steps that can only pass if nodes send dslab_state reports (roles, terms, commit indexes). */
 export function stepNeedsStateReports(step: Step): boolean {
-  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || step.do === 'expect_no_new_leader' || step.do === 'wait_caught_up' || refersToLeader(step);
+  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || step.do === 'expect_no_new_leader' || step.do === 'wait_caught_up';
 }
 
 /** A test needs state reports if a step does, or a check reads them (terms, leaders, applied entries). */
@@ -194,7 +194,7 @@ function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help:
   const nodes = status.nodes;
   const traffic = status.links.reduce((sum, l) => sum + l.delivered + l.dropped, 0);
   if (traffic_steps.has(step.do) && nodes.length > 1 && traffic === 0) causes.push('no node sent any message to another node');
-  if (!stepNeedsStateReports(step)) return causes;
+  if (!stepNeedsStateReports(step) && !refersToLeader(step)) return causes;
   const silent = nodes.filter((n) => n.state_at_ms === null).map((n) => n.id);
   if (silent.length) causes.push(`${nodeList(silent)} sent no dslab_state reports, and this test needs them (${help})`);
   const reporting = nodes.filter((n) => n.state_at_ms !== null);

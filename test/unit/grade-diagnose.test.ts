@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
+import { diagnose, Evidence, nodeList, testNeedsStateReports, type FailedAt } from '../../src/lib/grade/diagnose.js';
+import { loadLab } from '../../src/lib/grade/spec.js';
+
+const help = 'see "State reports" in: npx dslab lab show raft-election';
+
+function node(id: string, fields: Partial<NodeStatus> = {}): NodeStatus {
+  return {
+    id,
+    pid: 100,
+    status: 'up',
+    exit_code: null,
+    exit_signal: null,
+    restarts: 0,
+    msgs_in: 10,
+    msgs_out: 10,
+    garbage_lines: 0,
+    oversized_lines: 0,
+    unknown_dest: 0,
+    backpressure_drops: 0,
+    clock_offset_ms: 0,
+    state: {},
+    state_at_ms: null,
+    stderr_tail: [],
+    ...fields,
+  };
+}
+
+function status(nodes: NodeStatus[], traffic = 100): ClusterStatus {
+  return {
+    name: 'cluster',
+    system: 'raft',
+    dir: '/tmp/x',
+    supervisor_pid: 1,
+    seed: 1,
+    started_at_ms: 0,
+    uptime_ms: 1000,
+    nodes,
+    faults: [],
+    partition: null,
+    links: [{ link: 'n1->n2', delivered: traffic, dropped: 0, duplicated: 0 }],
+    leader: null,
+    nemesis: null,
+    trace: { path: '/tmp/x/trace.jsonl', bytes: 0, truncated: false },
+  };
+}
+
+let seq = 0;
+const event = (e: Record<string, unknown>) => ({ t: 0, seq: ++seq, ...e }) as ClusterEvent;
+
+function evidenceOf(...events: ClusterEvent[]): Evidence {
+  const evidence = new Evidence();
+  for (const e of events) evidence.onEvent(e);
+  return evidence;
+}
+
+const waitLeader: FailedAt = { do: 'wait_leader', within_ms: 10_000 };
+const reporting = (term: number, role = 'follower') => ({ state: { role, term }, state_at_ms: 5 });
+
+function run(failed_at: FailedAt, s: ClusterStatus | null, evidence = new Evidence(), symptom = 'no leader within 10000 ms') {
+  return diagnose({ failed_at, symptom, status: s, evidence, state_reports_help: help });
+}
+
+describe('grader diagnosis', () => {
+  it('names a node that printed a line that is not JSON, quoting it', () => {
+    const evidence = evidenceOf(event({ type: 'node_misbehaved', node: 'n1', problem: 'garbage', detail: 'not JSON: hello', count: 1 }));
+    const cause = run('start', status([node('n1', { status: 'down', msgs_out: 0, garbage_lines: 1 })]), evidence, 'the cluster did not start: n1 did not answer init within 10s');
+    expect(cause).toMatch(/^n1 printed a line that is not JSON: hello \(stdout carries only protocol messages/);
+    // It printed something, so "wrote nothing" would be wrong.
+    expect(cause).not.toContain('wrote nothing');
+  });
+
+  it('groups nodes with the same problem and shortens a long line', () => {
+    const long = 'x'.repeat(200);
+    const evidence = evidenceOf(
+      ...['n1', 'n2', 'n3'].map((n) => event({ type: 'node_misbehaved', node: n, problem: 'garbage', detail: `not a JSON object: ${long}`, count: 3 })),
+      event({ type: 'node_misbehaved', node: 'n4', problem: 'garbage', detail: 'message claims src "n9" but came from n4: {"src":"n9"}', count: 4 }),
+      // Later lines of the same kind only raise the count: the first one quoted is the one that explains.
+      event({ type: 'node_misbehaved', node: 'n4', problem: 'garbage', detail: 'not JSON: later', count: 9 }),
+    );
+    const cause = run(waitLeader, status([node('n1'), node('n2'), node('n3'), node('n4')]), evidence)!;
+    expect(cause).toContain(`n1..n3 printed a line that is not a JSON object: ${'x'.repeat(60)}…`);
+    expect(cause).toContain('n4 printed a message with "src": "n9", not its own id');
+    expect(cause).not.toContain('later');
+  });
+
+  it('says when no node sent a message to another and none sent state reports', () => {
+    const cause = run(waitLeader, status(['n1', 'n2', 'n3', 'n4', 'n5'].map((id) => node(id)), 0));
+    expect(cause).toBe(`no node sent any message to another node; n1..n5 sent no dslab_state reports, and this test needs them (${help})`);
+  });
+
+  it('names only the nodes that never reported', () => {
+    const cause = run(waitLeader, status([node('n1', reporting(0)), node('n2'), node('n4')]));
+    expect(cause).toContain(`n2, n4 sent no dslab_state reports, and this test needs them (${help})`);
+    expect(cause).toContain('every node that reports stayed at term 0');
+  });
+
+  it('says every node stayed at term 0 when no election started', () => {
+    const cause = run(waitLeader, status([node('n1', reporting(0)), node('n2', reporting(0)), node('n3', reporting(0))]));
+    expect(cause).toBe('every node stayed at term 0: no node started an election (does the election timer fire?)');
+  });
+
+  it('says elections never finish when terms rise without a leader', () => {
+    const cause = run(waitLeader, status([node('n1', reporting(7, 'candidate')), node('n2', reporting(9, 'candidate')), node('n3', reporting(3))]));
+    expect(cause).toMatch(/^terms rose to 9 but no node ever reported role "leader"/);
+  });
+
+  it('points at a role in the wrong case and at reports without a term', () => {
+    expect(run(waitLeader, status([node('n1', reporting(2, 'Leader')), node('n2', reporting(2))]))).toBe('n1 reports role "Leader"; the grader looks for "leader" (lowercase)');
+    expect(run(waitLeader, status([node('n1', { state: { role: 'follower' }, state_at_ms: 1 })]))).toBe(`the dslab_state reports have no "term" field (${help})`);
+  });
+
+  it('names the node whose higher term keeps an election from settling', () => {
+    const evidence = evidenceOf(event({ type: 'node_state', node: 'n1', state: { role: 'leader', term: 2 } }));
+    const cause = run(waitLeader, status([node('n1', reporting(2, 'leader')), node('n2', reporting(5)), node('n3', reporting(2))]), evidence);
+    expect(cause).toMatch(/^n1 leads in term 2, but n2 reports term 5/);
+  });
+
+  it('explains an init that never came: silence (buffered output) or messages that are not the reply', () => {
+    const silent = run('start', status([node('n1', { status: 'starting', msgs_out: 0 }), node('n2', { status: 'up' })]), new Evidence(), 'the cluster did not start: n1 did not answer init within 10s');
+    expect(silent).toBe('n1 wrote nothing on stdout (if it prints, flush after every line: output to a pipe is buffered)');
+    const wrongReply = run('start', status([node('n1', { status: 'starting', msgs_out: 2 })]), new Evidence(), 'the cluster did not start: n1 did not answer init within 10s');
+    expect(wrongReply).toMatch(/^n1 sent 2 messages but none answered init/);
+  });
+
+  it('adds an unexpected exit with its stderr line, unless the symptom already says it', () => {
+    const evidence = evidenceOf(event({ type: 'node_down', node: 'n2', exit_code: 1, signal: null, stderr_tail: ['Traceback (most recent call last):', 'KeyError: term'], expected: false }));
+    expect(run(waitLeader, status([node('n1', reporting(1)), node('n2', { status: 'down', ...reporting(1) })]), evidence)).toContain('n2 exited unexpectedly (exit code 1): KeyError: term');
+    expect(run(waitLeader, status([node('n1', reporting(0))]), evidence, 'n2 crashed (exit code 1): KeyError: term')).not.toContain('n2 exited');
+    // A kill by the grader is expected: not a cause.
+    const killed = evidenceOf(event({ type: 'node_down', node: 'n2', exit_code: null, signal: 'SIGKILL', stderr_tail: [], expected: true }));
+    expect(killed.exits).toEqual([]);
+  });
+
+  it('does not blame missing state reports for steps that do not need them', () => {
+    // An echo lab: one node, no reports, a wrong answer. Nothing recorded explains it.
+    expect(run({ do: 'echo', count: 5, timeout_ms: 1000 }, status([node('n1')], 0), new Evidence(), 'n1 echoed "HELLO"')).toBeNull();
+    // A kv write on a cluster that reports nothing and sends nothing between nodes.
+    expect(run({ do: 'kv', f: 'write', key: 'ready', value: 0, expect: 'ok', timeout_ms: 10_000 }, status([node('n1'), node('n2'), node('n3')], 0))).toBe('no node sent any message to another node');
+    // Killing "leader" needs to know the leader: from reports, or from a write that succeeded.
+    expect(run({ do: 'kill', node: 'leader' }, status([node('n1'), node('n2'), node('n3')]))).toBe(`n1..n3 sent no dslab_state reports, and this test needs them (${help})`);
+  });
+
+  it('remembers the node that answered the latest successful write, not reads or errors', () => {
+    const result = (dest: string, type: string) => event({ type: 'client_result', client: 'c1', dest, request: { type: 'write' }, reply: { type }, call_ms: 0, return_ms: 1 });
+    const evidence = evidenceOf(result('n1', 'write_ok'), result('n2', 'read_ok'), result('n3', 'error'), event({ type: 'client_result', client: 'c1', dest: 'n3', request: {}, reply: null, call_ms: 0, return_ms: null }));
+    expect(evidence.last_writer).toBe('n1');
+    evidence.onEvent(result('n3', 'cas_ok'));
+    expect(evidence.last_writer).toBe('n3');
+  });
+
+  it('writes node lists compactly', () => {
+    expect(nodeList(['n1', 'n2', 'n3', 'n4', 'n5'])).toBe('n1..n5');
+    expect(nodeList(['n3', 'n1', 'n2'])).toBe('n1..n3');
+    expect(nodeList(['n1', 'n2'])).toBe('n1, n2');
+    expect(nodeList(['n1', 'n3', 'n4'])).toBe('n1, n3, n4');
+  });
+
+  it('knows which shipped tests need state reports: every Raft test, and none of kv-linearizable or the warm-ups', () => {
+    for (const id of ['raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots']) {
+      for (const test of loadLab(id).tests) expect(testNeedsStateReports(test), `${id}/${test.name}`).toBe(true);
+    }
+    for (const id of ['echo', 'unique-ids', 'kv-linearizable']) {
+      for (const test of loadLab(id).tests) expect(testNeedsStateReports(test), `${id}/${test.name}`).toBe(false);
+    }
+  });
+});
