@@ -99,6 +99,8 @@ describe('grader diagnosis', () => {
   it('says every node stayed at term 0 when no election started', () => {
     const cause = run(waitLeader, status([node('n1', reporting(0)), node('n2', reporting(0)), node('n3', reporting(0))]));
     expect(cause).toBe('every node stayed at term 0: no node started an election (does the election timer fire?)');
+    const prevoting = run(waitLeader, status([node('n1', reporting(0, 'pre_candidate')), node('n2', reporting(0)), node('n3', reporting(0))]));
+    expect(prevoting).toBe('every node stayed at term 0, though n1 is pre_candidate: no pre-vote won a majority (are pre-votes answered and counted?)');
   });
 
   it('says elections never finish when terms rise without a leader', () => {

@@ -210,7 +210,9 @@ function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help:
   const top = Math.max(...terms.filter(Number.isFinite));
   if (!evidence.leader_reported && !miscased) {
     const who = silent.length ? 'every node that reports' : 'every node';
-    if (top === 0) causes.push(`${who} stayed at term 0: no node started an election (does the election timer fire?)`);
+    const campaigning = reporting.find((n) => n.state.role === 'pre_candidate');
+    if (top === 0 && campaigning) causes.push(`${who} stayed at term 0, though ${campaigning.id} is ${String(campaigning.state.role)}: no pre-vote won a majority (are pre-votes answered and counted?)`);
+    else if (top === 0) causes.push(`${who} stayed at term 0: no node started an election (does the election timer fire?)`);
     else causes.push(`terms rose to ${top} but no node ever reported role "leader": elections start and never finish (are votes granted, counted, and answered?)`);
     return causes;
   }
