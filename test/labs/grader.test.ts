@@ -7,7 +7,7 @@ import { cleanup, dslab, makeWorkdir, repo_root } from '../helpers/cli.js';
 interface GradeJson {
   score: number;
   max_score: number;
-  results: { test: string; passed: boolean; failure: string | null; replay: string; kept_dir: string | null; seed: number }[];
+  results: { test: string; passed: boolean; failure: string | null; replay: string; kept_dir: string | null; seed: number; nonlinearizable: { key: string } | null }[];
 }
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
@@ -85,6 +85,14 @@ describe('dslab grade', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<span class="fail">failed</span>');
     expect(page).toContain('<svg');
+    // Times are from the test's start everywhere, never epoch milliseconds; the page opens with its summary table.
+    expect(failed.failure).not.toMatch(/\d{13}/);
+    expect(page).not.toMatch(/\b\d{13}\b/);
+    expect(page.indexOf('<table class="summary"')).toBeLessThan(page.indexOf('<section'));
+    // A linearizability failure draws the offending key's operations, the bad ones marked.
+    const nonlinearizable = /not linearizable on key/.test(failed.failure ?? '');
+    expect(failed.nonlinearizable !== null).toBe(nonlinearizable);
+    expect(page.includes('class="op-bar op-bad"')).toBe(nonlinearizable);
   }, 120_000);
 });
 

@@ -239,6 +239,13 @@ describe('grader HTML report', () => {
     expect(labels.length + elements(svg, 'text', 'fault-number').length).toBe(8);
   });
 
+  it('keeps a fault label near the end of the test on the page, left of its line', () => {
+    const late = testResult({ test: 'late', timeline: [state(0, 'n1', 'leader', 1), fault(4990, 'healed: no partitions or link faults')] });
+    const label = elements(elements(toHtml(labResult([late])), 'svg', 'timeline')[0]!, 'text', 'fault-label')[0]!;
+    expect(label).toContain('text-anchor="end"');
+    expect(textOf(label)).toBe('1 healed: no partitions or link faults');
+  });
+
   it('for a linearizability failure, draws the client operations on the offending key and the messages around them', () => {
     const section = sectionOf(html, 3);
     const table = elements(section, 'table', 'ops')[0]!;

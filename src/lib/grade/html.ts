@@ -35,7 +35,7 @@ const fault_label_chars_max = 44;
 /** Time-axis ticks aimed for across a timeline. */
 const axis_ticks_target = 10;
 /** Fault lists longer than this start folded. */
-const fault_list_open_max = 12;
+const fault_list_open_max = 30;
 
 const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
@@ -167,14 +167,18 @@ function timelineSvg(r: TestResult, id: string): string {
     const full = `${i + 1} ${fault.text}`;
     const text = full.length > fault_label_chars_max ? `${full.slice(0, fault_label_chars_max - 1)}…` : full;
     const text_width = text.length * 5.6 + 6;
-    let row = rowEnds.findIndex((edge) => edge < fx);
+    // Right of its line, or left of it where it would run off the right edge.
+    const flipped = fx + 2 + text_width > width;
+    const from = flipped ? fx - 2 - text_width : fx;
+    let row = rowEnds.findIndex((edge) => edge < from);
     if (row === -1 && rowEnds.length < fault_label_rows_max) row = rowEnds.length;
     if (row === -1) {
       labels.push(`<text class="fault-number" x="${(fx + 2).toFixed(1)}" y="{TOP}" font-size="10" fill="${fault_colour}">${i + 1}</text>`);
       return;
     }
-    rowEnds[row] = fx + text_width;
-    labels.push(`<text class="fault-label" x="${(fx + 2).toFixed(1)}" y="${10 + row * label_row}" font-size="10" fill="${fault_colour}">${escapeXml(text)}<title>${escapeXml(`${relativeMs(fault.t - start)}: ${fault.text}`)}</title></text>`);
+    rowEnds[row] = from + text_width;
+    const anchor = flipped ? `x="${(fx - 2).toFixed(1)}" text-anchor="end"` : `x="${(fx + 2).toFixed(1)}"`;
+    labels.push(`<text class="fault-label" ${anchor} y="${10 + row * label_row}" font-size="10" fill="${fault_colour}">${escapeXml(text)}<title>${escapeXml(`${relativeMs(fault.t - start)}: ${fault.text}`)}</title></text>`);
   });
   const top = 6 + Math.max(1, rowEnds.length) * label_row;
   parts.push(...labels.map((l) => l.replace('{TOP}', String(top - 2))));
@@ -613,11 +617,12 @@ function section(r: TestResult, index: number): string {
   const id = `run-${index + 1}`;
   const failure = r.passed
     ? ''
-    : `<p class="failure">${escapeXml(r.failure ?? '')}</p><p>Replay: <code>${escapeXml(r.replay)}</code></p>${r.kept_dir ? `<p>Logs, trace and history kept in <code>${escapeXml(r.kept_dir)}</code></p>` : ''}` +
-      (r.nonlinearizable ? linearizabilitySection(r, id) : lastMessagesDiagram(r, id));
+    : `<p class="failure">${escapeXml(r.failure ?? '')}</p><p>Replay: <code>${escapeXml(r.replay)}</code></p>${r.kept_dir ? `<p>Logs, trace and history kept in <code>${escapeXml(r.kept_dir)}</code></p>` : ''}`;
+  // The timeline tells the test's story; a failure's operations and messages are its detail, so they come after.
+  const detail = r.passed ? '' : r.nonlinearizable ? linearizabilitySection(r, id) : lastMessagesDiagram(r, id);
   return (
     `<section id="${id}"><h2>${escapeXml(r.test)} ${resultCell(r)} <small>${r.earned}/${r.points} points, seed ${r.seed}, ${seconds(r.elapsed_ms)}</small></h2>` +
-    `<p>${escapeXml(r.description)}</p>${failure}<h4>Roles, terms and faults over time</h4>${timelineLegend()}${timelineSvg(r, id)}${faultList(r)}</section>`
+    `<p>${escapeXml(r.description)}</p>${failure}<h4>Roles, terms and faults over time</h4>${timelineLegend()}${timelineSvg(r, id)}${faultList(r)}${detail}</section>`
   );
 }
 
