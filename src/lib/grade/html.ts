@@ -426,7 +426,8 @@ function lamportSvg(arrows: readonly Arrow[], bars: readonly OpBar[], origin_ms:
     parts.push(
       `<text class="time" x="4" y="${y1 + 8}" font-size="9" fill="#777">${relativeMs(a.t - origin_ms)}</text>`,
       `<line class="msg msg-${a.kind}" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y1 + row - 4}" stroke="${colour}" stroke-width="${a.kind === 'node' ? 1 : 1.6}"${a.dropped ? ' stroke-dasharray="4,3"' : ''} marker-end="url(#${id}-arrow-${a.kind})"><title>${escapeXml(a.title)}</title></line>`,
-      `<text x="${((x1 + x2) / 2).toFixed(0)}" y="${y1 + 5}" font-size="9" text-anchor="middle" fill="${colour}"${a.kind === 'bad' ? ' font-weight="bold"' : ''}>${escapeXml(a.label)}</text>`,
+      // A white halo keeps a label legible where it crosses other lines and bars.
+      `<text x="${((x1 + x2) / 2).toFixed(0)}" y="${y1 + 5}" font-size="9" text-anchor="middle" fill="${colour}" stroke="#fff" stroke-width="3" paint-order="stroke"${a.kind === 'bad' ? ' font-weight="bold"' : ''}>${escapeXml(a.label)}</text>`,
     );
   });
   const markers = (Object.keys(arrow_colours) as Arrow['kind'][])
