@@ -10,7 +10,7 @@ interface GradeJson {
   score: number;
   max_score: number;
   not_run: string[];
-  results: { test: string; passed: boolean; failure: string | null; cause: string | null; replay: string; kept_dir: string | null; seed: number }[];
+  results: { test: string; passed: boolean; failure: string | null; cause: string | null; replay: string; kept_dir: string | null; seed: number; nonlinearizable: { key: string } | null }[];
 }
 
 /** npm's variables that say how dslab was started (the test runner itself may run under npx or npm test). */
@@ -114,6 +114,14 @@ describe('dslab grade', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<span class="fail">failed</span>');
     expect(page).toContain('<svg');
+    // Times are from the test's start everywhere, never epoch milliseconds; the page opens with its summary table.
+    expect(failed.failure).not.toMatch(/\d{13}/);
+    expect(page).not.toMatch(/\b\d{13}\b/);
+    expect(page.indexOf('<table class="summary"')).toBeLessThan(page.indexOf('<section'));
+    // A linearizability failure draws the offending key's operations, the bad ones marked.
+    const nonlinearizable = /not linearizable on key/.test(failed.failure ?? '');
+    expect(failed.nonlinearizable !== null).toBe(nonlinearizable);
+    expect(page.includes('class="op-bar op-bad"')).toBe(nonlinearizable);
   }, 120_000);
 });
 

@@ -6,7 +6,12 @@ import { checkHistory, type CheckResult } from './linearizability.js';
 /** Largest history file read; a bigger one is refused rather than exhausting memory. */
 export const history_file_bytes_max = 1024 * 1024 * 1024;
 
-export function checkHistoryFile(file: string, timeout_ms: number): CheckResult {
+/**
+ * Checks a history file. With a time origin (ms since the epoch, e.g. when a
+ * test started), every operation's times are taken relative to it, so the
+ * explanation and the operations read "1520.3–1524.8 ms", not epoch numbers.
+ */
+export function checkHistoryFile(file: string, timeout_ms: number, time_origin_ms = 0): CheckResult {
   let size: number;
   try {
     size = statSync(file).size;
@@ -19,6 +24,9 @@ export function checkHistoryFile(file: string, timeout_ms: number): CheckResult 
     ops = parseHistory(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new UserError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (time_origin_ms !== 0) {
+    ops = ops.map((op) => ({ ...op, call_ms: op.call_ms - time_origin_ms, return_ms: op.return_ms === null ? null : op.return_ms - time_origin_ms }));
   }
   return checkHistory(ops, { timeout_ms });
 }

@@ -1,3 +1,4 @@
+import type { Operation } from '../checker/history.js';
 import type { ClusterEvent } from '../control/api.js';
 import { explainingLine } from '../util/stderr.js';
 
@@ -6,7 +7,15 @@ export const timeline_points_max = 20_000;
 /** Applied entries remembered for the agreement check. */
 export const applied_indexes_max = 200_000;
 
+/**
+ * What happened to a node's process: it started (the first time, or again after
+ * going down), the test killed it, it exited on its own (a crash), or it was
+ * paused and resumed. Reports draw a start differently from a crash.
+ */
+export type NodeStatusChange = 'started' | 'restarted' | 'killed' | 'crashed' | 'paused' | 'resumed';
+
 export interface TimelinePoint {
+  /** Milliseconds since the epoch, like the events it comes from. */
   t: number;
   node: string;
   /** role/term changes, status changes (up, down, paused), or a fault in words. */
@@ -14,6 +23,21 @@ export interface TimelinePoint {
   text: string;
   role?: string;
   term?: number;
+  /** For kind status: which change it was. */
+  status?: NodeStatusChange;
+}
+
+/**
+ * A linearizability failure as the report draws it: which history file, the
+ * key, and the operations the checker could not order (times in milliseconds
+ * from the test's start, lines of that file).
+ */
+export interface NonLinearizableKey {
+  history_file: string;
+  key: string;
+  /** How many operations the key had in the history. */
+  key_ops: number;
+  ops: Operation[];
 }
 
 /**
@@ -44,19 +68,26 @@ export class Recorder {
         this.onApply(event.node, Number(event.index), event.op);
         break;
       case 'node_down':
-        this.push({ t: event.t, node: event.node, kind: 'status', text: event.signal ? `down (${event.signal})` : `down (exit ${event.exit_code})` });
+        // An exit the supervisor did not ask for is a crash; an asked-for one is the test's kill.
+        this.push({
+          t: event.t,
+          node: event.node,
+          kind: 'status',
+          status: event.expected ? 'killed' : 'crashed',
+          text: `${event.expected ? 'killed' : 'crashed'} (${event.signal ?? `exit ${event.exit_code}`})`,
+        });
         if (!event.expected && this.checks.has('no_crash')) {
           this.violate('no_crash', `${event.node} crashed (${event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`})${explainingLine(event.stderr_tail) ? `: ${explainingLine(event.stderr_tail)}` : ''}`);
         }
         break;
       case 'node_up':
-        this.push({ t: event.t, node: event.node, kind: 'status', text: event.restarts ? 'restarted' : 'up' });
+        this.push({ t: event.t, node: event.node, kind: 'status', status: event.restarts ? 'restarted' : 'started', text: event.restarts ? 'restarted' : 'started' });
         break;
       case 'node_paused':
-        this.push({ t: event.t, node: event.node, kind: 'status', text: 'paused' });
+        this.push({ t: event.t, node: event.node, kind: 'status', status: 'paused', text: 'paused' });
         break;
       case 'node_resumed':
-        this.push({ t: event.t, node: event.node, kind: 'status', text: 'resumed' });
+        this.push({ t: event.t, node: event.node, kind: 'status', status: 'resumed', text: 'resumed' });
         break;
       case 'fault':
         this.push({ t: event.t, node: '*', kind: 'fault', text: event.description });

@@ -7,7 +7,7 @@ import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { diagnose, Evidence, type FailedAt } from './diagnose.js';
-import { Recorder, type TimelinePoint } from './recorder.js';
+import { Recorder, type NonLinearizableKey, type TimelinePoint } from './recorder.js';
 import type { LabSpec, LabTest, Step } from './spec.js';
 
 /** How often waits re-read the cluster's state. */
@@ -44,6 +44,8 @@ export interface TestResult {
   timeline: TimelinePoint[];
   /** For a linearizability failure: the operations that cannot be ordered. */
   bad_ops: string[];
+  /** For a linearizability failure: the history file, key and operations, for the report's diagram (null otherwise). */
+  nonlinearizable: NonLinearizableKey | null;
   started_at_ms: number;
 }
 
@@ -77,6 +79,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     kept_dir: null,
     timeline: recorder.timeline,
     bad_ops: [],
+    nonlinearizable: null,
     started_at_ms: started,
   };
   const evidence = new Evidence();
@@ -443,10 +446,14 @@ class TestRun {
     if (this.histories.length === 0) fail('the linearizable check needs a load step');
     for (const file of this.histories) {
       if (!existsSync(file)) fail(`no history was written to ${file}`);
-      const check = checkHistoryFile(file, history_check_timeout_ms);
+      // Times from the test's start, like the rest of the report (the file itself keeps epoch milliseconds).
+      const check = checkHistoryFile(file, history_check_timeout_ms, result.started_at_ms);
       if (check.result === 'invalid') {
-        result.bad_ops = check.violation!.ops.map(formatOperation);
-        fail(`the history is not linearizable on key ${check.violation!.key}: ${check.violation!.explanation}`);
+        const violation = check.violation!;
+        const name = path.basename(file);
+        result.bad_ops = violation.ops.map((op) => `${name} ${formatOperation(op)}`);
+        result.nonlinearizable = { history_file: file, key: violation.key, key_ops: violation.key_ops, ops: violation.ops };
+        fail(`the history is not linearizable on key ${violation.key} (${name}; times in ms from the test's start): ${violation.explanation}`);
       }
       if (check.result === 'unknown') fail(`the linearizability check did not finish: ${check.reason ?? 'time budget ran out'}`);
     }
