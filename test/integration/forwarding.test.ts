@@ -95,4 +95,26 @@ describe('a node forwarding client requests under the client id', () => {
     expect(node(s, 'n3').status).toBe('down');
     expect(s.leader).toBeNull();
   });
+
+  it('believes a reported role over the guess, and never a killed node or one restarted but not yet reporting', async () => {
+    expect((await dslab(cwd, 'restart', 'n3')).exitCode).toBe(0);
+    expect((await dslabJson<{ outcome: string }>(cwd, 'kv', 'put', 'z', '1')).outcome).toBe('ok');
+    expect((await status()).leader).toBe('n3');
+    await dslabJson(cwd, 'send', 'n2', '{"type":"report","state":{"role":"leader","term":1}}');
+    expect(await status()).toMatchObject({ leader: 'n2', leader_inferred: false });
+
+    await dslab(cwd, 'kill', 'n2');
+    const killed = await status();
+    // The guess is back: n2's last words no longer count.
+    expect(killed).toMatchObject({ leader: 'n3', leader_inferred: true });
+    expect((await dslab(cwd, 'status')).stdout).toMatch(/\nn2\s+-\s+down \(SIGKILL\).*role=- term=1/);
+
+    await dslab(cwd, 'restart', 'n2');
+    const restarted = await status();
+    expect(node(restarted, 'n2')).toMatchObject({ status: 'up', role_stale: true, state: { role: 'leader', term: 1 } });
+    expect(restarted.leader).toBe('n3');
+    await dslabJson(cwd, 'send', 'n2', '{"type":"report","state":{"role":"leader","term":2}}');
+    expect(await status()).toMatchObject({ leader: 'n2', leader_inferred: false });
+    expect(node(await status(), 'n2').role_stale).toBe(false);
+  });
 });
