@@ -1,5 +1,6 @@
 import chalk from 'chalk';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from './control/api.js';
+import { describeLeader, isLive } from './roles.js';
 import { formatDurationMs } from './util/units.js';
 import { explainingLine } from './util/stderr.js';
 import type { LoadStats } from './workload/load.js';
@@ -23,8 +24,8 @@ function colourStatus(text: string, status: NodeStatus['status']): string {
   return chalk.dim(text);
 }
 
-function stateSummary(state: Record<string, unknown>): string {
-  const entries = Object.entries(state);
+function stateSummary(state: Record<string, unknown>, hideRole = false): string {
+  const entries = Object.entries(state).map(([k, v]): [string, unknown] => (hideRole && k === 'role' ? [k, '-'] : [k, v]));
   const shown = entries.slice(0, state_fields_shown_max).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   if (entries.length > state_fields_shown_max) shown.push('…');
   return shown.join(' ');
@@ -49,9 +50,14 @@ export function formatStatus(status: ClusterStatus): string {
   const header =
     `${chalk.bold(status.name)} (${status.system})  up ${formatDurationMs(status.uptime_ms)}  seed ${status.seed}  ` +
     `nodes ${status.nodes.filter((n) => n.status === 'up').length}/${status.nodes.length} up  ` +
-    `leader ${status.leader ?? '-'}`;
+    `leader ${describeLeader(status.leader, status.leader_inferred)}`;
   const faults = `faults: ${status.faults.length ? status.faults.join('; ') : 'none'}${status.nemesis?.running ? `  (nemesis seed ${status.nemesis.seed} running)` : ''}`;
-  const rows = [['NODE', 'PID', 'STATUS', 'IN', 'OUT', 'PROBLEMS', 'STATE']];
+  // Forwarding (a node passing a client's request on under the client's id) gets a column once it happens.
+  const forwarding = status.nodes.some((n) => n.forwarded > 0);
+  const rows = [['NODE', 'PID', 'STATUS', 'IN', 'OUT', ...(forwarding ? ['FWD'] : []), 'PROBLEMS', 'STATE']];
+  const problemsColumn = forwarding ? 6 : 5;
+  // A stopped node's role, or one left from before a restart, is history: dimmed, or "-" where there is no colour to dim with.
+  const staleRole = (node: NodeStatus) => !isLive(node.status) || node.role_stale;
   for (const node of status.nodes) {
     const problems = [
       node.garbage_lines && `${node.garbage_lines} garbage`,
@@ -65,15 +71,17 @@ export function formatStatus(status: ClusterStatus): string {
       describeNodeStatus(node),
       String(node.msgs_in),
       String(node.msgs_out),
+      ...(forwarding ? [String(node.forwarded)] : []),
       problems.length ? problems.join(', ') : '-',
-      stateSummary(node.state) || '-',
+      stateSummary(node.state, staleRole(node) && chalk.level === 0) || '-',
     ]);
   }
   const body = table(rows, (cell, r, c) => {
     if (r === 0) return chalk.bold(cell);
     const node = status.nodes[r - 1]!;
     if (c === 2) return colourStatus(cell, node.status);
-    if (c === 5 && cell.trim() !== '-') return chalk.yellow(cell);
+    if (c === problemsColumn && cell.trim() !== '-') return chalk.yellow(cell);
+    if (c === problemsColumn + 1 && staleRole(node)) return chalk.dim(cell);
     return cell;
   });
   const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
@@ -111,6 +119,8 @@ export function formatEvent(event: ClusterEvent): string | null {
       return line(chalk.magenta(`nemesis ${event.phase} (seed ${event.seed})`));
     case 'notice':
       return line(event.text);
+    case 'leader_inferred':
+      return line(event.node ? `${event.node} is leader (inferred from client replies: ${event.reason})` : `no inferred leader any more (${event.reason})`);
     case 'load':
       return event.phase === 'progress' ? null : line(`load ${event.phase}: ${formatLoadProgress(event.stats)}`);
     case 'client_result':

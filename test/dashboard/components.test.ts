@@ -84,6 +84,39 @@ describe('DashboardView', () => {
     expect(plain).not.toMatch(colourCode);
   });
 
+  it("shows a paused or killed leader's last role dimmed, or as - without colour, and never as the leader", () => {
+    const pausedLeader = reduceAll([
+      ...until(events, (e) => e.type === 'node_state' && e.node === 'n5' && e.state.commit_index === 1),
+      { type: 'node_paused', node: 'n5', t: withLeader.log.at(-1)!.t + 1, seq: 0 } as ClusterEvent,
+    ]);
+    const plain = view(pausedLeader);
+    expect(rowOf(plain, 'n5')).toMatch(/n5\s+paused\s+-\s+1/);
+    expect(plain).toContain('no leader');
+    expect(rowOf(view(withoutLeader), 'n5')).toMatch(/n5\s+down KILL\s+-\s/);
+    chalk.level = 1;
+    const coloured = view(pausedLeader, { color: true });
+    // eslint-disable-next-line no-control-regex
+    const colouredRow = coloured.split('\n').find((line) => line.includes('n5') && line.includes('paused')) ?? '';
+    expect(colouredRow).toMatch(/\u001b\[2mleader/);
+    // Not the leader's green or bold.
+    expect(colouredRow).not.toMatch(/\u001b\[32m/);
+    expect(colouredRow).not.toMatch(/\u001b\[1mleader/);
+  });
+
+  it('writes roles exactly as nodes report them, narrowing the role column only when room is short', () => {
+    const preVote = reduceAll([...until(events, (e) => e.type === 'fault' && e.action === 'kill'), { type: 'node_state', node: 'n2', state: { role: 'pre_candidate', term: 1 }, t: withoutLeader.log.at(-1)!.t + 1, seq: 0 } as ClusterEvent]);
+    expect(rowOf(view(preVote, { width: 100 }), 'n2')).toMatch(/n2\s+up\s+pre_candidate\s+1/);
+    const narrow = view(preVote, { width: 80 });
+    expect(rowOf(narrow, 'n2')).toMatch(/n2\s+up\s+pre_cand\S*…/);
+    expect(narrow).toContain('APPLIED');
+    expect(narrow).not.toContain('pre-vote');
+  });
+
+  it('says when the leader is only inferred from client replies', () => {
+    const inferred = { ...withLeader, leader: 'n2', leader_term: null, leader_inferred: true };
+    expect(view(inferred)).toContain('leader n2 (inferred from client replies)');
+  });
+
   it('shows the help panel and a message line on request', () => {
     const frame = view(withLeader, { showHelp: true, message: { text: 'killed n5 (leader)' } });
     expect(frame).toContain('kill the selected node (SIGKILL)');

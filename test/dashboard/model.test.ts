@@ -83,6 +83,69 @@ describe('dashboardReducer on other streams', () => {
   const t = 1_000;
   const base = (type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
 
+  const threeNodes = (system = 'raft') => [
+    base('cluster_up', { name: 'c', system, nodes: ['n1', 'n2', 'n3'], seed: 1 }),
+    ...['n1', 'n2', 'n3'].map((node, i) => base('node_up', { node, pid: 10 + i, restarts: 0 })),
+  ];
+
+  it('never keeps a paused or killed node as leader, and logs the change', () => {
+    const leading = [
+      ...threeNodes(),
+      base('node_state', { node: 'n1', state: { role: 'leader', term: 2 } }),
+      base('node_state', { node: 'n2', state: { role: 'follower', term: 2, leader: 'n1' } }),
+    ];
+    const paused = reduceAll([...leading, base('node_paused', { node: 'n1' })]);
+    expect(paused.leader).toBeNull();
+    expect(paused.log.at(-1)!.text).toBe('no leader (n1 no longer leads)');
+    const killed = reduceAll([...leading, base('node_down', { node: 'n1', exit_code: null, signal: 'SIGKILL', stderr_tail: [], expected: true })]);
+    expect(killed.leader).toBeNull();
+    // Resumed, it leads again only because it still says so and is live.
+    expect(reduceAll([...leading, base('node_paused', { node: 'n1' }), base('node_resumed', { node: 'n1' })]).leader).toBe('n1');
+  });
+
+  it('does not take a role left from before a restart (as a snapshot tells it) as leadership', () => {
+    const status = {
+      name: 'c',
+      system: 'raft',
+      seed: 1,
+      started_at_ms: 500,
+      faults: [],
+      partition: null,
+      leader: null,
+      leader_inferred: false,
+      nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: id === 'n1' ? 1 : 0, state: { role: id === 'n1' ? 'leader' : 'follower', term: 3 }, role_stale: id === 'n1' })),
+    } as unknown as ClusterStatus;
+    const model = reduceAll([{ type: 'snapshot', t, status }]);
+    expect(model.leader).toBeNull();
+    expect(model.nodes[0]!.role_stale).toBe(true);
+    const reported = dashboardReducer(model, base('node_state', { node: 'n1', state: { role: 'leader', term: 4 } }));
+    expect(reported.leader).toBe('n1');
+    expect(reported.nodes[0]!.role_stale).toBe(false);
+  });
+
+  it('logs a pre-vote as such, not as an election, and an election with its new term', () => {
+    const model = reduceAll([
+      ...threeNodes(),
+      base('node_state', { node: 'n2', state: { role: 'follower', term: 3 } }),
+      base('node_state', { node: 'n2', state: { role: 'pre_candidate', term: 3 } }),
+      base('node_state', { node: 'n2', state: { role: 'candidate', term: 4 } }),
+    ]);
+    expect(model.log.filter((e) => e.kind === 'election').map((e) => e.text)).toEqual(['n2 runs a pre-vote (term 3)', 'n2 starts an election for term 4']);
+  });
+
+  it('shows the leader the supervisor infers from client replies, labelled, until it is cleared or a node reports a leader', () => {
+    const silent = [...threeNodes('student'), base('leader_inferred', { node: 'n3', reason: 'n3 answered a write from c1' })];
+    const inferred = reduceAll(silent);
+    expect(inferred).toMatchObject({ leader: 'n3', leader_inferred: true, leader_term: null });
+    expect(inferred.log.at(-1)!.text).toBe('n3 is leader (inferred from client replies)');
+    expect(reduceAll([...silent, base('leader_inferred', { node: null, reason: 'n3 went down' })]).leader).toBeNull();
+    expect(reduceAll([...silent, base('node_paused', { node: 'n3' })]).leader).toBeNull();
+    const reported = reduceAll([...silent, base('node_state', { node: 'n1', state: { role: 'leader', term: 1 } })]);
+    expect(reported).toMatchObject({ leader: 'n1', leader_inferred: false, leader_term: 1 });
+    const snapshot = reduceAll([{ type: 'snapshot', t, status: { name: 'c', system: 'student', seed: 1, started_at_ms: 0, faults: [], partition: null, leader: 'n2', leader_inferred: true, nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false })) } as unknown as ClusterStatus }]);
+    expect(snapshot).toMatchObject({ leader: 'n2', leader_inferred: true });
+  });
+
   it('shows router-level facts for nodes that report no state', () => {
     const model = reduceAll([
       base('cluster_up', { name: 'mine', system: 'student', nodes: ['n1', 'n2'], seed: 1 }),

@@ -75,6 +75,8 @@ export interface NodeStatus {
   restarts: number;
   msgs_in: number;
   msgs_out: number;
+  /** Of msgs_out, messages the node passed on to another node under a client's id (Maelstrom-style forwarding). */
+  forwarded: number;
   /** Lines that were not valid protocol JSON. */
   garbage_lines: number;
   oversized_lines: number;
@@ -84,6 +86,8 @@ export interface NodeStatus {
   clock_offset_ms: number;
   state: Record<string, unknown>;
   state_at_ms: number | null;
+  /** True when state.role is the last word of an earlier process: the node restarted and has not reported a role since. */
+  role_stale: boolean;
   stderr_tail: string[];
 }
 
@@ -106,7 +110,10 @@ export interface ClusterStatus {
   faults: string[];
   partition: string[][] | null;
   links: LinkStatus[];
+  /** The leader as roles.ts defines it: a live node reporting a leading role, else the node inferred from client replies. */
   leader: string | null;
+  /** True when `leader` is a guess from client replies (no node reports a leading role). */
+  leader_inferred: boolean;
   nemesis: { seed: number; running: boolean } | null;
   trace: { path: string; bytes: number; truncated: boolean };
 }
@@ -137,7 +144,20 @@ export type ClusterEvent = { t: number; seq: number } & (
       /** heard_from[dest][src]: when the router last delivered a message from src to dest (ms since the epoch). Absent in older recordings. */
       heard_from?: Record<string, Record<string, number>>;
     }
-  | { type: 'client_result'; client: string; dest: string; request: unknown; reply: unknown; call_ms: number; return_ms: number | null }
+  | {
+      type: 'client_result';
+      client: string;
+      /** The node the request was sent to. */
+      dest: string;
+      /** The node that answered: another node than dest when dest forwarded the request. Absent without a reply and in older recordings. */
+      replied_by?: string;
+      request: unknown;
+      reply: unknown;
+      call_ms: number;
+      return_ms: number | null;
+    }
+  /** The leader guessed from client replies changed (null: no guess any more), for systems whose nodes report no role. */
+  | { type: 'leader_inferred'; node: string | null; reason: string }
   | { type: 'nemesis'; phase: 'start' | 'done' | 'stopped'; seed: number }
   | { type: 'notice'; text: string }
   | { type: 'load'; phase: 'start' | 'progress' | 'done'; stats: LoadStats; options: { clients: number; rate_per_s: number; duration_ms: number; keys: number; history_path: string | null } }

@@ -61,6 +61,7 @@ export function Header({ model, now_ms, width, color }: ViewProps) {
   const faults = model.faults.length ? model.faults.join('; ') : 'none';
   let leader: Cell;
   if (model.cluster_down) leader = { text: 'cluster down', color: 'red', bold: true };
+  else if (model.leader && model.leader_inferred) leader = { text: `leader ${model.leader} (inferred from client replies)`, color: 'green' };
   else if (model.leader) leader = { text: `leader ${model.leader}${model.leader_term === null ? '' : ` · term ${model.leader_term}`}`, color: 'green', bold: true };
   else {
     const since = model.no_leader_since_t === null ? '' : ` for ${formatDurationMs(Math.max(0, now_ms - model.no_leader_since_t))}`;
@@ -110,7 +111,7 @@ export function NodeTable({ model, now_ms, width, color, selected }: NodeTablePr
         const isSelected = row === selected;
         const cells = columns.map((column) => {
           const cell = column.cell(node, context);
-          return paint(cell, fit(cell.text, column.width), color);
+          return paint(cell, fit(!color && cell.stale ? '-' : cell.text, column.width), color);
         });
         return (
           <Text key={node.id} wrap="truncate-end" inverse={isSelected && color}>

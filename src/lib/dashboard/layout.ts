@@ -1,4 +1,5 @@
-import { commitLag, numberField, roleOf, termOf, type DashboardModel, type NodeView } from './model.js';
+import { liveRole, longestRole, roleKind, type RoleKind } from '../roles.js';
+import { commitLag, dashboard_vocabulary, numberField, roleOf, termOf, type DashboardModel, type NodeView } from './model.js';
 
 /**
  * Which node-table columns exist (from the state fields that arrived) and
@@ -21,6 +22,8 @@ export interface Cell {
   color?: string;
   bold?: boolean;
   dim?: boolean;
+  /** History rather than the present (a stopped node's last role): dimmed, and shown as "-" where there is no colour to dim with. */
+  stale?: boolean;
 }
 
 export interface CellContext {
@@ -32,6 +35,8 @@ export interface TableColumn {
   key: string;
   title: string;
   width: number;
+  /** An elastic column may narrow to this (cutting its text with an ellipsis) before any column is dropped. */
+  min_width?: number;
   /** Narrow terminals drop the lowest rank first; 0 is never dropped. */
   drop_rank: number;
   cell(node: NodeView, context: CellContext): Cell;
@@ -68,26 +73,20 @@ export function statusCell(node: NodeView): Cell {
   }
 }
 
-const role_colours: Record<string, string> = {
-  leader: 'green',
-  leading: 'green',
-  candidate: 'yellow',
-  pre_candidate: 'yellow',
-  looking: 'yellow',
-  follower: 'cyan',
-  following: 'cyan',
-  observing: 'blue',
-};
+const role_colours: Record<RoleKind, string> = { leading: 'green', electing: 'yellow', following: 'cyan', other: 'blue' };
 
-/** Shorter words for roles too wide for the column. */
-const role_words: Record<string, string> = { pre_candidate: 'pre-vote' };
+/** Wide enough for every role word the vocabulary knows, written out exactly as nodes report it. */
+export const role_column_width = Math.max('ROLE'.length, longestRole(dashboard_vocabulary));
+/** Where room is short the role column narrows to this first: the common words (follower, candidate, following) still fit. */
+export const role_column_width_min = 9;
 
 export function roleCell(node: NodeView): Cell {
   const role = roleOf(node);
   if (!role) return none;
-  // A stopped process's last words are history, not a role.
-  if (node.status === 'down') return { text: role_words[role] ?? role, dim: true };
-  return { text: role_words[role] ?? role, color: role_colours[role], bold: role === 'leader' || role === 'leading' };
+  // A stopped or paused process's last words (or an old process's, before a restart) are history, not a role.
+  if (liveRole(node) === null) return { text: role, dim: true, stale: true };
+  const kind = roleKind(dashboard_vocabulary, role);
+  return { text: role, color: kind ? role_colours[kind] : undefined, bold: kind === 'leading' };
 }
 
 function numberCell(value: number | null): Cell {
@@ -109,7 +108,7 @@ export function availableColumns(model: DashboardModel): TableColumn[] {
     { key: 'node', title: 'NODE', width: idWidth, drop_rank: 0, cell: (n) => ({ text: n.id, bold: true }) },
     { key: 'status', title: 'STATUS', width: 9, drop_rank: 0, cell: statusCell },
   ];
-  if (hasField(model, 'role')) columns.push({ key: 'role', title: 'ROLE', width: 9, drop_rank: 0, cell: roleCell });
+  if (hasField(model, 'role')) columns.push({ key: 'role', title: 'ROLE', width: role_column_width, min_width: Math.min(role_column_width, role_column_width_min), drop_rank: 0, cell: roleCell });
   if (hasField(model, 'term', 'epoch')) {
     columns.push({ key: 'term', title: hasField(model, 'term') ? 'TERM' : 'EPOCH', width: 5, drop_rank: 5, cell: (n) => numberCell(termOf(n)) });
   }
@@ -179,16 +178,34 @@ export function tableWidth(columns: readonly TableColumn[]): number {
   return row_marker_width + columns.reduce((sum, c) => sum + c.width, 0) + column_gap * Math.max(0, columns.length - 1);
 }
 
-/** Drops columns, lowest rank first, until the table fits `width`. */
+function narrowest(column: TableColumn): number {
+  return Math.min(column.width, column.min_width ?? column.width);
+}
+
+function narrowestWidth(columns: readonly TableColumn[]): number {
+  return tableWidth(columns.map((c) => ({ ...c, width: narrowest(c) })));
+}
+
+/**
+ * Fits the table into `width`: elastic columns narrow first, then columns are
+ * dropped, lowest rank first; elastic columns then take back what room is left.
+ */
 export function fitColumns(columns: readonly TableColumn[], width: number): TableColumn[] {
   let kept = [...columns];
-  while (tableWidth(kept) > width) {
+  while (narrowestWidth(kept) > width) {
     const droppable = kept.filter((c) => c.drop_rank > 0);
     if (droppable.length === 0) break;
     const victim = droppable.reduce((a, b) => (b.drop_rank < a.drop_rank ? b : a));
     kept = kept.filter((c) => c !== victim);
   }
-  return kept;
+  let spare = Math.max(0, width - narrowestWidth(kept));
+  return kept.map((column) => {
+    const min = narrowest(column);
+    if (min === column.width) return column;
+    const grow = Math.min(column.width - min, spare);
+    spare -= grow;
+    return { ...column, width: min + grow };
+  });
 }
 
 /** Fits `text` into `width` characters, cutting with an ellipsis. */

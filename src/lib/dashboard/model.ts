@@ -1,4 +1,5 @@
 import type { ClusterEvent, ClusterStatus, NodeStatusKind } from '../control/api.js';
+import { default_vocabulary, findLeader as findLeaderOf, isElectingRole, isProbingRole, roleOf as reportedRole, termOf as reportedTerm, type RoleVocabulary } from '../roles.js';
 
 /**
  * The dashboard's view model and the pure reducer that builds it from the
@@ -12,10 +13,8 @@ export const event_log_entries_max = 200;
 /** Throughput samples kept for the sparkline (one per load progress event, about one a second). */
 export const throughput_samples_max = 120;
 
-/** Roles that mean "this node leads": Raft's and Zab's words. */
-const leader_roles = new Set(['leader', 'leading']);
-/** Roles that mean "this node is running an election". Pre-candidates are left out: a pre-vote changes no term. */
-const election_roles = new Set(['candidate', 'looking']);
+/** The role words the dashboard understands (roles.ts); one per system once systems are plugins. */
+export const dashboard_vocabulary: RoleVocabulary = default_vocabulary;
 
 export interface NodeView {
   id: string;
@@ -25,6 +24,8 @@ export interface NodeView {
   restarts: number;
   /** The fields of the node's last state report, merged (empty for a node that reports none). */
   state: Record<string, unknown>;
+  /** True when state.role is from an earlier process of this node (known from a status snapshot). */
+  role_stale: boolean;
   in_per_s: number | null;
   out_per_s: number | null;
   /**
@@ -58,6 +59,10 @@ export interface DashboardModel {
   nodes: NodeView[];
   leader: string | null;
   leader_term: number | null;
+  /** True when `leader` is the supervisor's guess from client replies, not a node's own report. */
+  leader_inferred: boolean;
+  /** The supervisor's current guess from client replies (used only while no node reports a leading role). */
+  inferred_leader: string | null;
   /** Since when no node has led (null while there is a leader). */
   no_leader_since_t: number | null;
   /** Active faults in words, exactly as the supervisor describes them. */
@@ -88,6 +93,8 @@ export function emptyModel(): DashboardModel {
     nodes: [],
     leader: null,
     leader_term: null,
+    leader_inferred: false,
+    inferred_leader: null,
     no_leader_since_t: null,
     faults: [],
     partition: null,
@@ -101,7 +108,7 @@ export function emptyModel(): DashboardModel {
 }
 
 function newNode(id: string): NodeView {
-  return { id, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, in_per_s: null, out_per_s: null, leader_contact_t: null };
+  return { id, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false, in_per_s: null, out_per_s: null, leader_contact_t: null };
 }
 
 /** A number from a state field, or null when absent or not numeric. */
@@ -114,25 +121,16 @@ export function numberField(state: Record<string, unknown>, ...keys: string[]): 
 }
 
 export function roleOf(node: NodeView): string | null {
-  const role = node.state.role;
-  return typeof role === 'string' ? role.toLowerCase() : null;
+  return reportedRole(node.state);
 }
 
 export function termOf(node: NodeView): number | null {
-  return numberField(node.state, 'term', 'epoch');
+  return reportedTerm(dashboard_vocabulary, node.state);
 }
 
-/** The leader as the supervisor defines it: an up node in a leading role, the highest term winning. */
-export function findLeader(nodes: readonly NodeView[]): { id: string; term: number | null } | null {
-  let best: { id: string; term: number | null } | null = null;
-  for (const node of nodes) {
-    if (node.status !== 'up') continue;
-    const role = roleOf(node);
-    if (!role || !leader_roles.has(role)) continue;
-    const term = termOf(node);
-    if (!best || (term ?? 0) > (best.term ?? 0)) best = { id: node.id, term };
-  }
-  return best;
+/** The leader exactly as the supervisor finds it (roles.ts): a live node in a leading role, else the inferred one. */
+export function findLeader(nodes: readonly NodeView[], inferred: string | null = null): { id: string; term: number | null; inferred: boolean } | null {
+  return findLeaderOf(dashboard_vocabulary, nodes, inferred);
 }
 
 /** How many entries a node's commit index trails the leader's, or null when unknown or not behind. */
@@ -204,12 +202,15 @@ function byNodeId(a: NodeView, b: NodeView): number {
 
 /** Recomputes the leader after any change that can move it, logging changes. */
 function settleLeader(model: DashboardModel, t: number): void {
-  const found = findLeader(model.nodes);
+  const found = findLeader(model.nodes, model.inferred_leader);
   const id = found?.id ?? null;
   const term = found?.term ?? null;
-  if (id === model.leader && term === model.leader_term) return;
+  const inferred = found?.inferred ?? false;
+  if (id === model.leader && term === model.leader_term && inferred === model.leader_inferred) return;
+  model.leader_inferred = inferred;
   if (id) {
-    appendLog(model, t, 'leader', `${id} is leader${term === null ? '' : ` (term ${term})`}`);
+    const how = inferred ? ' (inferred from client replies)' : term === null ? '' : ` (term ${term})`;
+    appendLog(model, t, 'leader', `${id} is leader${how}`);
     model.no_leader_since_t = null;
     touchNode(model, id).leader_contact_t = t;
   } else {
@@ -224,11 +225,13 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   const node = touchNode(model, id);
   const before = node.state;
   node.state = state;
-  const role = typeof state.role === 'string' ? state.role.toLowerCase() : null;
-  const oldRole = typeof before.role === 'string' ? before.role.toLowerCase() : null;
-  const term = numberField(state, 'term', 'epoch');
-  if (role && election_roles.has(role) && (role !== oldRole || term !== numberField(before, 'term', 'epoch'))) {
-    appendLog(model, t, 'election', `${id} starts an election${term === null ? '' : ` for term ${term}`}`);
+  if (state.role !== undefined) node.role_stale = false;
+  const role = reportedRole(state);
+  const term = reportedTerm(dashboard_vocabulary, state);
+  if (isElectingRole(dashboard_vocabulary, state) && (role !== reportedRole(before) || term !== reportedTerm(dashboard_vocabulary, before))) {
+    // A pre-vote asks whether an election could be won and changes no term; a real election does.
+    if (isProbingRole(dashboard_vocabulary, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (term ${term})`}`);
+    else appendLog(model, t, 'election', `${id} starts an election${term === null ? '' : ` for term ${term}`}`);
   }
   const rolledBefore = numberField(before, 'rolled_back');
   const rolledNow = numberField(state, 'rolled_back');
@@ -275,6 +278,8 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
       exit_signal: n.exit_signal,
       restarts: n.restarts,
       state: { ...n.state },
+      // Older supervisors do not say; their roles count as current.
+      role_stale: n.role_stale === true,
     }))
     .sort(byNodeId);
   model.faults = [...status.faults];
@@ -282,9 +287,11 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
   model.partition = status.partition ?? parsed.partition;
   model.link_faults = parsed.link_faults;
   // Set silently: a snapshot starts the view, and the log should only tell what the stream tells.
-  const found = findLeader(model.nodes);
+  model.inferred_leader = status.leader_inferred ? status.leader : null;
+  const found = findLeader(model.nodes, model.inferred_leader);
   model.leader = found?.id ?? null;
   model.leader_term = found?.term ?? null;
+  model.leader_inferred = found?.inferred ?? false;
   model.no_leader_since_t = found ? null : (model.no_leader_since_t ?? t);
 }
 
@@ -328,6 +335,7 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       node.restarts = input.restarts;
       // A new process starts from its disk, not from what the old one last said.
       node.state = {};
+      node.role_stale = false;
       if (input.restarts > 0) appendLog(model, t, 'restart', `${input.node} restarted (restart ${input.restarts})`);
       settleLeader(model, t);
       break;
@@ -392,6 +400,10 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       break;
     case 'notice':
       appendLog(model, t, 'note', input.text);
+      break;
+    case 'leader_inferred':
+      model.inferred_leader = input.node;
+      settleLeader(model, t);
       break;
   }
   return model;

@@ -133,7 +133,7 @@ const legend_swatch = (svg: string) => `<svg width="16" height="14" viewBox="0 0
 function timelineLegend(): string {
   const role = (colour: string, name: string) => `<span class="key"><span class="swatch" style="background:${colour}"></span>${name}</span>`;
   return (
-    `<p class="legend">${role(role_colours.leader!, 'leader')}${role(role_colours.candidate!, 'candidate')}${role(role_colours.pre_candidate!, 'pre-candidate')}${role(role_colours.follower!, 'follower')}` +
+    `<p class="legend">${role(role_colours.leader!, 'leader')}${role(role_colours.candidate!, 'candidate')}${role(role_colours.pre_candidate!, 'pre_candidate')}${role(role_colours.follower!, 'follower')}` +
     `<span class="key">${legend_swatch('<rect x="1" y="2" width="14" height="10" fill="#fafafa" stroke="#bbb"/><path d="M3,12 L9,2 M8,12 L14,2" stroke="#bbb" stroke-width="2"/>')}down</span>` +
     `<span class="key">${legend_swatch(statusMark('started', 5, 7, 'started'))}started or restarted</span>` +
     `<span class="key">${legend_swatch(statusMark('killed', 8, 7, 'killed'))}killed by the test</span>` +

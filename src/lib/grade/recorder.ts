@@ -1,5 +1,6 @@
 import type { Operation } from '../checker/history.js';
 import type { ClusterEvent } from '../control/api.js';
+import { default_vocabulary, isLeadingRole, termOf } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
 
 /** Timeline points kept per test for reports; older ones are dropped beyond this. */
@@ -99,7 +100,7 @@ export class Recorder {
 
   private onState(node: string, state: Record<string, unknown>, t: number): void {
     const role = String(state.role ?? '');
-    const term = Number(state.term ?? state.epoch ?? NaN);
+    const term = termOf(default_vocabulary, state) ?? NaN;
     if (role !== this.lastRole.get(node) || (Number.isFinite(term) && term !== this.lastTerm.get(node))) {
       this.push({ t, node, kind: 'state', text: `${role || '?'}${Number.isFinite(term) ? ` t${term}` : ''}`, role, term: Number.isFinite(term) ? term : undefined });
     }
@@ -109,7 +110,7 @@ export class Recorder {
         this.violate('terms_monotonic', `${node}'s term went backwards from ${previous} to ${term}`);
       }
       this.lastTerm.set(node, term);
-      if (role === 'leader') {
+      if (isLeadingRole(default_vocabulary, state)) {
         this.maxLeaderTerm = Math.max(this.maxLeaderTerm, term);
         const other = this.leaderOfTerm.get(term);
         if (other && other !== node && this.checks.has('one_leader_per_term')) {

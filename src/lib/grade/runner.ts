@@ -6,6 +6,7 @@ import { formatOperation } from '../checker/history.js';
 import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
+import { default_vocabulary, findLeader, isLeadingRole, termOf } from '../roles.js';
 import { diagnose, Evidence, type FailedAt } from './diagnose.js';
 import { Recorder, type NonLinearizableKey, type TimelinePoint } from './recorder.js';
 import type { LabSpec, LabTest, Step } from './spec.js';
@@ -221,15 +222,10 @@ class TestRun {
   /** The leader with the highest term among up nodes, if no up node has a higher term (no election under way). */
   private settledLeader(): { id: string; term: number } | null {
     const up = this.status().nodes.filter((n) => n.status === 'up');
-    let best: { id: string; term: number } | null = null;
-    for (const node of up) {
-      if (String(node.state.role) !== 'leader') continue;
-      const term = Number(node.state.term ?? 0);
-      if (!best || term > best.term) best = { id: node.id, term };
-    }
+    const best = findLeader(default_vocabulary, up);
     if (!best) return null;
-    const top = best.term;
-    return up.every((n) => Number(n.state.term ?? 0) <= top) ? best : null;
+    const top = best.term ?? 0;
+    return up.every((n) => (termOf(default_vocabulary, n.state) ?? 0) <= top) ? { id: best.id, term: top } : null;
   }
 
   private async step(step: Step): Promise<void> {
@@ -252,7 +248,7 @@ class TestRun {
         const before = this.recorder.maxLeaderTerm;
         await sleep(step.for_ms);
         if (this.recorder.maxLeaderTerm > before) {
-          const who = this.status().nodes.find((n) => n.state.role === 'leader' && Number(n.state.term) === this.recorder.maxLeaderTerm);
+          const who = this.status().nodes.find((n) => isLeadingRole(default_vocabulary, n.state) && termOf(default_vocabulary, n.state) === this.recorder.maxLeaderTerm);
           fail(`${who?.id ?? 'a node'} became leader in term ${this.recorder.maxLeaderTerm} without a quorum`);
         }
         return;
@@ -264,7 +260,7 @@ class TestRun {
         while (Date.now() < deadline) {
           await sleep(poll_interval_ms);
           const node = this.status().nodes.find((n) => n.id === start.id)!;
-          if (node.state.role !== 'leader' || Number(node.state.term) !== start.term) {
+          if (!isLeadingRole(default_vocabulary, node.state) || termOf(default_vocabulary, node.state) !== start.term) {
             const now = this.settledLeader();
             fail(`leader ${start.id} (term ${start.term}) was disrupted: now ${now ? `${now.id} leads in term ${now.term}` : 'no leader'}`);
           }

@@ -42,7 +42,10 @@ export class Router {
     return this.index.has(id);
   }
 
-  /** Routes one message line from node `src` to node `dest`. */
+  /**
+   * Routes one message line over the link from node `src` to node `dest`. `src` is the node that
+   * wrote the line, even when the envelope names a client it forwards for: faults belong to the hop.
+   */
   route(src: string, dest: string, line: string, now_ms: number): void {
     const link = this.index.get(src)! * this.nodeIds.length + this.index.get(dest)!;
     const counter = this.counters[link]!;

@@ -6,6 +6,7 @@ import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStat
 import { nemesisSchedule, type NemesisStep } from '../faults/nemesis.js';
 import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
@@ -73,11 +74,15 @@ interface NodeRecord {
   restarts: number;
   msgs_in: number;
   msgs_out: number;
+  /** Messages the node sent on behalf of a client (src = the client), Maelstrom-style forwarding. */
+  forwarded: number;
   problems: Record<MisbehaviourKind, number>;
   problem_reported_ms: Record<MisbehaviourKind, number>;
   clock_offset_ms: number;
   state: Record<string, unknown>;
   state_at_ms: number | null;
+  /** True from a restart until the new process reports a role: the role in `state` is the old process's. */
+  role_stale: boolean;
   last_stderr: string[];
   expected_exit: boolean;
   exit_waiters: (() => void)[];
@@ -120,6 +125,14 @@ export class Supervisor {
   private readonly trace: TraceWriter;
   private readonly rng: Rng;
   private readonly pending = new Map<number, PendingRequest>();
+  /**
+   * Every client id the supervisor has sent a request as (c0, c1, the kv clients): a node may
+   * forward a request to another node under that client's id. Bounded by kv_clients_max plus c0.
+   */
+  private readonly knownClients = new Set<string>();
+  /** The node that answered the latest successful client write, while no node reports a leading role. */
+  private inferredLeader: string | null = null;
+  private readonly vocabulary = default_vocabulary;
   private nextMsgId = 1;
   private server: Server | null = null;
   private watchdog: ChildProcess | null = null;
@@ -218,11 +231,13 @@ export class Supervisor {
       restarts: 0,
       msgs_in: 0,
       msgs_out: 0,
+      forwarded: 0,
       problems: { ...zero },
       problem_reported_ms: { ...zero },
       clock_offset_ms: 0,
       state: {},
       state_at_ms: null,
+      role_stale: false,
       last_stderr: [],
       expected_exit: false,
       exit_waiters: [],
@@ -237,6 +252,8 @@ export class Supervisor {
     node.expected_exit = false;
     node.exit_code = null;
     node.exit_signal = null;
+    // The last report is kept (and shown) across the restart, but its role is the old process's until the new one says otherwise.
+    node.role_stale = roleOf(node.state) !== null;
     const env: Record<string, string> = {
       DSLAB_NODE_ID: node.id,
       DSLAB_DATA_DIR: this.paths.dataDir(node.id),
@@ -277,6 +294,7 @@ export class Supervisor {
     node.exit_signal = signal;
     node.last_stderr = [...proc.stderrTail];
     node.proc = null;
+    if (this.inferredLeader === node.id) this.setInferredLeader(null, `${node.id} went down`);
     node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.expected_exit ? '' : ' unexpectedly'}`);
     for (const [msgId, request] of this.pending) {
       if (request.dest === node.id) {
@@ -312,7 +330,17 @@ export class Supervisor {
     }
     const { src, dest, body } = parsed.envelope;
     if (src !== node.id) {
-      this.misbehaved(node, 'garbage', `message claims src "${src}" but came from ${node.id}: ${line.slice(0, 200)}`);
+      // As in Maelstrom, a node may pass a client's request on to another node under the client's id;
+      // the node that handles it then answers the client directly.
+      if (this.knownClients.has(src) && this.router.isNode(dest) && dest !== node.id) {
+        node.msgs_out++;
+        node.forwarded++;
+        // Faults apply to the hop this message really takes: from the forwarding node to dest.
+        this.router.route(node.id, dest, line, Date.now());
+        return;
+      }
+      const why = this.knownClients.has(src) ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
+      this.misbehaved(node, 'garbage', `${why}: ${line.slice(0, 200)}`);
       return;
     }
     node.msgs_out++;
@@ -321,7 +349,7 @@ export class Supervisor {
     } else if (dest === supervisor_address) {
       this.onExtension(node, body);
     } else if (isClientId(dest)) {
-      this.onClientReply(body, line);
+      this.onClientReply(node, dest, body, line);
     } else {
       this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${line.slice(0, 200)}`);
     }
@@ -347,6 +375,10 @@ export class Supervisor {
       let changed = false;
       for (const [key, value] of Object.entries(body)) {
         if (key === 'type' || key === 'msg_id') continue;
+        if (key === 'role' && node.role_stale) {
+          node.role_stale = false;
+          changed = true;
+        }
         if (node.state[key] !== value) {
           node.state[key] = value;
           changed = true;
@@ -361,14 +393,28 @@ export class Supervisor {
     }
   }
 
-  private onClientReply(body: MessageBody, line: string): void {
+  /**
+   * A reply to a client. Client msg_ids are unique per supervisor, so (client, in_reply_to) names
+   * one request even when the node that answers is not the one it was sent to (it was forwarded).
+   */
+  private onClientReply(node: NodeRecord, client: string, body: MessageBody, line: string): void {
     this.trace.record(Date.now(), 'client', line);
     const request = typeof body.in_reply_to === 'number' ? this.pending.get(body.in_reply_to) : undefined;
-    if (!request) return; // a late reply to a request that already timed out
+    // A late reply to a request that already timed out, or one addressed to another client.
+    if (!request || request.client !== client) return;
     this.pending.delete(body.in_reply_to as number);
     clearTimeout(request.timer);
-    this.events.emit({ type: 'client_result', client: request.client, dest: request.dest, request: request.request, reply: body, call_ms: request.call_ms, return_ms: Date.now() });
+    this.events.emit({ type: 'client_result', client: request.client, dest: request.dest, replied_by: node.id, request: request.request, reply: body, call_ms: request.call_ms, return_ms: Date.now() });
+    if (isSuccessfulWrite(this.vocabulary, request.request, body) && this.inferredLeader !== node.id) {
+      this.setInferredLeader(node.id, `${node.id} answered a ${request.request.type} from ${client}`);
+    }
     request.resolve(body);
+  }
+
+  private setInferredLeader(id: string | null, reason: string): void {
+    if (this.inferredLeader === id) return;
+    this.inferredLeader = id;
+    this.events.emit({ type: 'leader_inferred', node: id, reason });
   }
 
   /** Sends a client request to a node and waits for its reply. */
@@ -383,6 +429,7 @@ export class Supervisor {
     }
     const msg_id = this.nextMsgId++;
     const request = { ...body, msg_id } as MessageBody;
+    this.knownClients.add(client);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msg_id);
@@ -431,7 +478,7 @@ export class Supervisor {
     let node: NodeRecord | undefined;
     if (ref === 'leader') {
       const id = this.leader();
-      if (!id) throw new UserError('no node reports itself leader right now');
+      if (!id) throw new UserError(this.noLeaderReason());
       node = this.nodes.get(id);
     } else if (ref === 'random') {
       const candidates = [...this.nodes.values()].filter((n) => !allowed || allowed.includes(n.status));
@@ -444,17 +491,25 @@ export class Supervisor {
     return node!;
   }
 
-  /** The up node that reports role leader (or leading) with the highest term or epoch. */
+  /** Who leads (see roles.ts): a live node reporting a leading role, or else the node inferred from client replies. */
+  leaderFinding(): LeaderFinding | null {
+    return findLeader(this.vocabulary, [...this.nodes.values()], this.inferredLeader);
+  }
+
   leader(): string | null {
-    let best: { id: string; term: number } | null = null;
-    for (const node of this.nodes.values()) {
-      if (node.status !== 'up') continue;
-      const role = String(node.state.role ?? '').toLowerCase();
-      if (role !== 'leader' && role !== 'leading') continue;
-      const term = Number(node.state.term ?? node.state.epoch ?? 0);
-      if (!best || term > best.term) best = { id: node.id, term };
+    return this.leaderFinding()?.id ?? null;
+  }
+
+  /** Why `leader` names no node right now, in words a user can act on. */
+  private noLeaderReason(): string {
+    const nodes = [...this.nodes.values()];
+    const reporting = nodes.some((n) => roleOf(n.state) !== null);
+    if (reporting) {
+      const stopped = nodes.filter((n) => n.status !== 'up' && this.vocabulary.leading.includes(roleOf(n.state) ?? ''));
+      const last = stopped.length ? ` (${stopped.map((n) => `${n.id} last said it led but is ${n.status}`).join('; ')})` : '';
+      return `no live node reports itself leader right now${last}`;
     }
-    return best?.id ?? null;
+    return 'no leader is known: the nodes report no role (a "role" in dslab_state), and no node has answered a client write since the last one that did went down, was paused or was cut off';
   }
 
   async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
@@ -475,6 +530,9 @@ export class Supervisor {
         else if (action.groups && action.groups.length > 0) groups = parsePartitionSpec(action.groups, this.nodeIds);
         else groups = randomHalves(this.nodeIds, this.rng);
         faults.setPartition(groups);
+        if (this.inferredLeader && !onMajoritySide(this.inferredLeader, groups, this.nodeIds.length)) {
+          this.setInferredLeader(null, `${this.inferredLeader} was cut off from the majority`);
+        }
         return { description: `partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`, groups };
       }
       case 'heal':
@@ -496,11 +554,12 @@ export class Supervisor {
       case 'kill': {
         const node = this.resolveNode(action.node, ['up', 'paused']);
         if (!node.proc) throw new UserError(`${node.id} is already down`);
-        const wasLeader = this.leader() === node.id;
+        const leader = this.leaderFinding();
+        const role = leader?.id !== node.id ? '' : leader.inferred ? ' (leader, inferred from client replies)' : ' (leader)';
         node.expected_exit = true;
         node.proc.signal('SIGKILL');
         await this.waitForExit(node, kill_wait_ms);
-        return { description: `killed ${node.id}${wasLeader ? ' (leader)' : ''}`, node: node.id };
+        return { description: `killed ${node.id}${role}`, node: node.id };
       }
       case 'restart': {
         const node = this.resolveNode(action.node, ['down']);
@@ -515,6 +574,7 @@ export class Supervisor {
         if (node.status !== 'up') throw new UserError(`${node.id} is ${node.status}, not up`);
         node.proc!.signal('SIGSTOP');
         node.status = 'paused';
+        if (this.inferredLeader === node.id) this.setInferredLeader(null, `${node.id} was paused`);
         this.events.emit({ type: 'node_paused', node: node.id });
         return { description: `paused ${node.id}`, node: node.id };
       }
@@ -577,8 +637,10 @@ export class Supervisor {
   /** Asks the leader to hand over to `target`, and waits until the target reports itself leader. */
   private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult> {
     const target = this.resolveNode(targetRef, ['up']);
-    const leader = this.leader();
-    if (!leader) throw new UserError('no node reports itself leader right now');
+    const finding = this.leaderFinding();
+    if (!finding) throw new UserError(this.noLeaderReason());
+    if (finding.inferred) throw new UserError(`a transfer needs nodes that report their role in dslab_state; ${finding.id} is only inferred to lead from client replies`);
+    const leader = finding.id;
     if (leader === target.id) throw new UserError(`${target.id} is already the leader`);
     const reply = await this.request('c0', leader, { type: 'transfer_leadership', target: target.id }, timeout_ms);
     if (reply.type === 'error') throw new UserError(`${leader} refused the transfer: ${String(reply.text)}`);
@@ -676,6 +738,7 @@ export class Supervisor {
   }
 
   status(): ClusterStatus {
+    const leader = this.leaderFinding();
     const nodes: NodeStatus[] = [...this.nodes.values()].map((node) => ({
       id: node.id,
       pid: node.proc?.pid ?? null,
@@ -685,6 +748,7 @@ export class Supervisor {
       restarts: node.restarts,
       msgs_in: node.msgs_in,
       msgs_out: node.msgs_out,
+      forwarded: node.forwarded,
       garbage_lines: node.problems.garbage,
       oversized_lines: node.problems.oversized,
       unknown_dest: node.problems.unknown_dest,
@@ -692,6 +756,7 @@ export class Supervisor {
       clock_offset_ms: node.clock_offset_ms,
       state: { ...node.state },
       state_at_ms: node.state_at_ms,
+      role_stale: node.role_stale,
       stderr_tail: node.proc ? [...node.proc.stderrTail] : [...node.last_stderr],
     }));
     return {
@@ -706,7 +771,8 @@ export class Supervisor {
       faults: this.activeFaults(),
       partition: this.router.faults.partition(),
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
-      leader: this.leader(),
+      leader: leader?.id ?? null,
+      leader_inferred: leader?.inferred ?? false,
       nemesis: this.nemesis ? { seed: this.nemesis.seed, running: this.nemesis.running } : null,
       trace: { path: this.trace.path, bytes: this.trace.bytes, truncated: this.trace.truncated },
     };
