@@ -391,8 +391,14 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline, initial: Ini
    */
   const mayBeNeeded = (index: number): boolean => {
     const op = ops[index]!;
-    return anyPendingCandidate(requiring.get(writtenState(op)), index) || anyPendingCandidate(failedTesting.get(state), index);
+    return anyPendingCandidate(requiring.get(writtenState(op)), index) || anyPendingCandidate(failedTesting.get(overwritten(op, state)), index);
   };
+  /**
+   * The value indefinite op `op` replaces when linearized in `state`: the state itself, except
+   * that a cas in an unknown state has just shown the value was its `from`. A failed cas
+   * testing that value needs the change (before it, the cas would fail, or not apply).
+   */
+  const overwritten = (op: SearchOp, state: number): number => (op.kind === kind_cas && unknown.isUnknown(state) ? op.a : state);
 
   const lift = (index: number): void => {
     flip(index);
@@ -439,7 +445,7 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline, initial: Ini
   };
 
   let state = initial === 'absent' ? absent_state : unknown.id([]);
-  // After an indefinite op moved the register from p to state, obligation is p: the next
+  // After an indefinite op moved the register from p to state, obligation is p (see overwritten): the next
   // op must need that change (see the module comment). -1 when there is none.
   let obligation = -1;
   let entry: Entry | null = definiteHead.next;
@@ -469,7 +475,7 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline, initial: Ini
       unlift(index);
       if (index < definiteCount) definiteLeft++;
       const top = stackOps.length - 1;
-      obligation = top >= 0 && stackOps[top]! >= definiteCount ? stackPrevStates[top]! : -1;
+      obligation = top >= 0 && stackOps[top]! >= definiteCount ? overwritten(ops[stackOps[top]!]!, stackPrevStates[top]!) : -1;
       inIndefinite = index >= definiteCount;
       if (inIndefinite) {
         // Resume among this point's indefinite candidates: those listed up to here were tried.
@@ -502,7 +508,7 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline, initial: Ini
     if (next >= 0) {
       lift(index);
       next = canonical(next);
-      const nextObligation = op.indefinite ? state : -1;
+      const nextObligation = op.indefinite ? overwritten(op, state) : -1;
       const isDefinite = index < definiteCount;
       const definiteMax = Math.max(stackDefiniteMax.at(-1) ?? -1, isDefinite ? index : -1);
       const indefiniteMax = Math.max(stackIndefiniteMax.at(-1) ?? -1, isDefinite ? -1 : index - definiteCount);
