@@ -343,7 +343,7 @@ describe('keys that may already hold data (unknown initial value)', () => {
     expect(result.result).toBe('invalid');
     expect(result.violation!.initial).toBe('unknown');
     expect(result.violation!.ops).toEqual([read('k', 1, [0, 1]), read('k', 2, [2, 3])]);
-    expect(result.violation!.explanation).toMatch(/returned 1 and the read .* returned 2, but no operation on key "k" ever wrote either value, and only one can be the value the key held/);
+    expect(result.violation!.explanation).toMatch(/returned 1 and the read .* returned 2, but no operation on key "k" ever produced either .*, and only one of them can be how the key was before the history began/);
     // The same when the second value is written, but only later.
     expect(verdictOnExistingData([read('k', 1, [0, 1]), read('k', 2, [2, 3]), write('k', 2, [4, 5])])).toBe('invalid');
     // Overlapping a write of it, the second read is fine.

@@ -695,7 +695,7 @@ function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTa
     const [first, second] = unwritten as [SearchOp, SearchOp];
     return (
       `${capitalize(describeRequirement(first, values))} and ${describeRequirement(second, values)}, but no operation on key ${quotedKey} ` +
-      `ever wrote either value, and only one can be the value the key held before the history began.`
+      `ever produced either (by a write, a cas or a delete), and only one of them can be how the key was before the history began.`
     );
   }
 
