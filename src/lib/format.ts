@@ -163,5 +163,6 @@ export function formatLoadSummary(stats: LoadStats): string {
     failures === 0
       ? 'No operation failed: none got another error, none went unanswered.'
       : 'Failures: FAILED got another error (it did not take effect); UNKNOWN got no answer in time (a write or cas may or may not have taken effect).',
+    ...(stats.history_error ? [`The history file stopped being written: ${stats.history_error}`] : []),
   ].join('\n');
 }

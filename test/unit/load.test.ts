@@ -158,9 +158,12 @@ describe('load keys', () => {
     expect(new Set(declarations.flatMap((line) => line.keys as string[])).size).toBe(keys);
   });
 
-  it('refuses an empty or overlong key prefix', () => {
+  it('refuses an empty or overlong key prefix, and a history file it cannot write, before starting', () => {
     const options = { clients: 1, rate_per_s: 1, duration_ms: 100, keys: 1, history_path: null };
     expect(() => new Workload([], { ...options, key_prefix: '' }, createRng(1))).toThrow(UserError);
     expect(() => new Workload([], { ...options, key_prefix: 'x'.repeat(65) }, createRng(1))).toThrow(/at most 64/);
+    // Before, the open failed later in the background and the unhandled error took the supervisor down.
+    const missing = path.join(tempDir(), 'no-such-folder', 'h.jsonl');
+    expect(() => new Workload([], { ...options, key_prefix: null, history_path: missing }, createRng(1))).toThrow(/^cannot write the history to .*no-such-folder.*ENOENT/);
   });
 });

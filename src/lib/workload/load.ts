@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { classifyOutcome, type KvClient, type KvOperation, type KvOutcome, type OutcomeKind } from '../supervisor/kv-client.js';
-import { UserError } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
 import type { Rng } from '../util/prng.js';
 
 /**
@@ -58,7 +58,7 @@ export const mix_default: OperationMix = { read: 1, write: 1, cas: 1 };
 /** Completed operations by what their outcome means (see classifyOutcome). */
 export type OutcomeTally = Record<OutcomeKind, number>;
 
-/** Outcomes that are definite answers a correct cluster gives: they count as answered (see answered()). */
+/** Outcomes that are definite answers a correct cluster gives: they count as answered. */
 const answered_kinds: ReadonlySet<OutcomeKind> = new Set(['ok', 'not_found', 'mismatched']);
 
 export interface LoadStats extends OutcomeTally {
@@ -71,6 +71,8 @@ export interface LoadStats extends OutcomeTally {
   /** Of answered operations. */
   latency_ms: { p50: number; p90: number; p99: number; max: number } | null;
   by_function: Record<string, OutcomeTally>;
+  /** Why the history file stopped being written, if it did (the load itself goes on). */
+  history_error?: string;
 }
 
 /** A prefix no earlier run used, e.g. "r3f9a0c12-k". */
@@ -119,8 +121,12 @@ export class Workload {
     if (options.key_prefix !== null) validateKeyPrefix(options.key_prefix);
     this.key_prefix = options.key_prefix ?? freshKeyPrefix();
     this.keys_fresh = options.key_prefix === null;
-    this.history = options.history_path ? createWriteStream(options.history_path, { flags: 'w' }) : null;
-    if (this.history) this.declareKeys(this.history);
+    this.history = options.history_path ? openHistory(options.history_path) : null;
+    if (this.history) {
+      // A write error (disk full, say) ends the history but not the load, and must not take down the supervisor.
+      this.history.on('error', (error) => (this.stats.history_error ??= errorMessage(error)));
+      this.declareKeys(this.history);
+    }
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -216,7 +222,7 @@ export class Workload {
     }
     if (op.f === 'read' && outcome.outcome === 'ok') this.lastSeen.set(String(op.key), (outcome.result as number | null) ?? null);
     this.onResult(op, outcome, latency);
-    if (this.history) {
+    if (this.history && !this.history.destroyed) {
       const entry: Record<string, unknown> = { client, f: op.f, key: String(op.key), call_ms: round3(call_ms), return_ms: outcome.outcome === 'unknown' ? null : round3(return_ms), outcome: outcome.outcome };
       if (op.f === 'write') entry.value = op.value;
       if (op.f === 'cas') Object.assign(entry, { from: op.from, to: op.to });
@@ -242,14 +248,27 @@ export class Workload {
   private maybeFinish(): void {
     if (!this.stopping || this.inFlight > 0 || this.finished) return;
     this.finished = true;
-    if (this.history) this.history.end(() => this.resolveDone(this.summary()));
+    if (this.history && !this.history.destroyed) this.history.end(() => this.resolveDone(this.summary()));
     else this.resolveDone(this.summary());
   }
 }
 
+/** Opens (truncates) the history file now, so a bad path is refused before the load starts. */
+function openHistory(file: string): WriteStream {
+  let fd: number;
+  try {
+    fd = openSync(file, 'w');
+  } catch (error) {
+    throw new UserError(`cannot write the history to ${file}: ${errorMessage(error)}`);
+  }
+  return createWriteStream(file, { fd });
+}
+
 /** Operations with a definite answer a correct cluster gives. */
 export function answered(tally: OutcomeTally): number {
-  return tally.ok + tally.not_found + tally.mismatched;
+  let sum = 0;
+  for (const kind of answered_kinds) sum += tally[kind];
+  return sum;
 }
 
 function round3(ms: number): number {
