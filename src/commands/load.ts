@@ -2,14 +2,14 @@ import { Flags } from '@oclif/core';
 import path from 'node:path';
 import { DslabCommand } from '../cli/base.js';
 import type { LoadStats } from '../lib/workload/load.js';
-import { formatLoadProgress, formatLoadSummary } from '../lib/format.js';
+import { formatLoadKeys, formatLoadProgress, formatLoadSummary } from '../lib/format.js';
 import { parseMix } from '../lib/workload/mix.js';
 import { parseDurationMs } from '../lib/util/units.js';
 
 export default class Load extends DslabCommand {
   static override summary = 'Run an open-loop key-value workload (reads, writes, cas) and record its history.';
   static override description =
-    'Operations are offered at --rate whatever the latency, each by one of --clients clients (one operation at a time per client). Prints progress every second, then throughput and latency percentiles. --history writes every operation (call and return times, result, and whether it took effect: ok, fail or unknown) for `dslab check`.';
+    'Operations are offered at --rate whatever the latency, each by one of --clients clients (one operation at a time per client). Prints progress every second, then throughput, latency percentiles and outcomes per operation: ok, not found (error 20) and mismatched (a cas whose from did not match, error 22) are expected answers; failed (other errors) and unknown (no answer in time) are real failures. Each run uses fresh keys (a new prefix) unless --key-prefix names them, so a cluster\'s earlier data does not confuse `dslab check`. --history writes the keys (and whether they were fresh) and every operation (call and return times, result, and whether it took effect: ok, fail or unknown) for `dslab check`.';
   static override examples = [
     '<%= config.bin %> load --clients 10 --rate 500 --duration 30s --history run.jsonl',
     '<%= config.bin %> load --duration 5m --keys 5 --detach',
@@ -20,6 +20,7 @@ export default class Load extends DslabCommand {
     rate: Flags.integer({ default: 100, min: 1, max: 100_000, description: 'operations offered per second, in total' }),
     duration: Flags.string({ default: '10s', description: 'how long to offer operations', helpValue: 'DURATION' }),
     keys: Flags.integer({ default: 20, min: 1, description: 'number of distinct keys' }),
+    'key-prefix': Flags.string({ description: 'name the keys PREFIX0, PREFIX1, … (e.g. k for k0…k19, to reuse an earlier run\'s keys); default: a fresh prefix per run', helpValue: 'PREFIX' }),
     history: Flags.string({ description: 'write the operation history (JSONL) here', helpValue: 'FILE' }),
     seed: Flags.integer({ min: 0, description: 'seed for the choice of operations and keys' }),
     mix: Flags.string({ default: 'read=1,write=1,cas=1', description: 'relative weights of reads, writes and cas (e.g. write=1 for writes only)', helpValue: 'read=R,write=W,cas=C' }),
@@ -38,6 +39,7 @@ export default class Load extends DslabCommand {
       duration_ms: parseDurationMs(flags.duration, '--duration'),
       keys: flags.keys,
       history_path: flags.history ? path.resolve(flags.history) : null,
+      ...(flags['key-prefix'] === undefined ? {} : { key_prefix: flags['key-prefix'] }),
       seed: flags.seed,
       mix: parseMix(flags.mix),
     };
@@ -46,8 +48,10 @@ export default class Load extends DslabCommand {
     const json = this.jsonEnabled();
     const live = process.stdout.isTTY && !json;
     let final: LoadStats | null = null;
+    let keys: { key_prefix: string; keys_fresh: boolean } | null = null;
     const follower = client.follow((event) => {
       if (event.type !== 'load') return true;
+      if (event.options.key_prefix !== undefined) keys = { key_prefix: event.options.key_prefix, keys_fresh: event.options.keys_fresh ?? false };
       if (event.phase === 'progress' && !json) {
         const text = `  ${formatLoadProgress(event.stats)}`;
         process.stdout.write(live ? `\r\x1b[2K${text}` : `${text}\n`);
@@ -58,7 +62,13 @@ export default class Load extends DslabCommand {
       }
       return true;
     });
-    await this.act(flags.cluster, start);
+    try {
+      await this.act(flags.cluster, start);
+    } catch (error) {
+      // A refused start (bad key prefix, a load already running) must not leave the event stream holding the process open.
+      follower.stop();
+      throw error;
+    }
     const interrupt = () => void client.act({ type: 'load_stop' }).catch(() => follower.stop());
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
@@ -66,7 +76,9 @@ export default class Load extends DslabCommand {
     if (live) process.stdout.write('\r\x1b[2K');
     if (!final) throw new Error('the event stream ended before the load finished');
     this.log(formatLoadSummary(final));
+    const used = keys as { key_prefix: string; keys_fresh: boolean } | null;
+    if (used) this.log(formatLoadKeys(used.key_prefix, start.keys, used.keys_fresh));
     if (start.history_path) this.log(`history: ${start.history_path} (check it with: dslab check ${flags.history})`);
-    return { ...(final as LoadStats), history: start.history_path };
+    return { ...(final as LoadStats), history: start.history_path, key_prefix: used?.key_prefix ?? null, keys_fresh: used?.keys_fresh ?? null };
   }
 }

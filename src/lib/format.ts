@@ -130,24 +130,49 @@ export function formatEvent(event: ClusterEvent): string | null {
   }
 }
 
-/** One line of workload progress, e.g. "1520 ops (ok 1490, fail 20, unknown 10), 498 ok/s, p50 3.1ms p99 12ms". */
+/**
+ * One line of workload progress, e.g.
+ * "1520 ops: ok 1200, not found 80, mismatched 220; failed 10, unknown 10; 498 answered/s, p50 3.1ms p99 12ms".
+ * Not found and mismatched are expected answers; failed and unknown are the real failures.
+ */
 export function formatLoadProgress(stats: LoadStats): string {
   const latency = stats.latency_ms ? `, p50 ${stats.latency_ms.p50}ms p99 ${stats.latency_ms.p99}ms` : '';
   const skipped = stats.skipped ? `, ${stats.skipped} skipped (all clients busy)` : '';
-  return `${stats.completed} ops (ok ${stats.ok}, fail ${stats.fail}, unknown ${stats.unknown}), ${stats.throughput_per_s} ok/s${latency}${skipped}`;
+  // Events recorded before not_found and mismatched existed lack them.
+  const notFound = stats.not_found ?? 0;
+  const mismatched = stats.mismatched ?? 0;
+  return (
+    `${stats.completed} ops: ok ${stats.ok}, not found ${notFound}, mismatched ${mismatched}; ` +
+    `failed ${stats.fail}, unknown ${stats.unknown}; ${stats.throughput_per_s} answered/s${latency}${skipped}`
+  );
+}
+
+/** The keys a load used, e.g. "keys r3f9a0c12-k0 … r3f9a0c12-k19 (fresh: new to the cluster)". */
+export function formatLoadKeys(key_prefix: string, keys: number, fresh: boolean): string {
+  const names = keys === 1 ? `${key_prefix}0` : `${key_prefix}0 … ${key_prefix}${keys - 1}`;
+  return `keys ${names} (${fresh ? 'fresh: new to the cluster' : 'reused: they may have held data before this run'})`;
 }
 
 export function formatLoadSummary(stats: LoadStats): string {
-  const rows = [['OP', 'OK', 'FAIL', 'UNKNOWN']];
-  for (const [f, tally] of Object.entries(stats.by_function).sort()) rows.push([f, String(tally.ok), String(tally.fail), String(tally.unknown)]);
-  rows.push(['total', String(stats.ok), String(stats.fail), String(stats.unknown)]);
+  const rows = [['OP', 'OK', 'NOT FOUND', 'MISMATCHED', 'FAILED', 'UNKNOWN']];
+  const row = (name: string, tally: Pick<LoadStats, 'ok' | 'not_found' | 'mismatched' | 'fail' | 'unknown'>) =>
+    rows.push([name, String(tally.ok), String(tally.not_found), String(tally.mismatched), String(tally.fail), String(tally.unknown)]);
+  for (const [f, tally] of Object.entries(stats.by_function).sort()) row(f, tally);
+  row('total', stats);
   const latency = stats.latency_ms
-    ? `latency of ok ops: p50 ${stats.latency_ms.p50} ms, p90 ${stats.latency_ms.p90} ms, p99 ${stats.latency_ms.p99} ms, max ${stats.latency_ms.max} ms`
-    : 'latency: no ok operations';
+    ? `latency of answered ops: p50 ${stats.latency_ms.p50} ms, p90 ${stats.latency_ms.p90} ms, p99 ${stats.latency_ms.p99} ms, max ${stats.latency_ms.max} ms`
+    : 'latency: no answered operations';
+  const failures = stats.fail + stats.unknown;
   return [
-    `${stats.completed} operations in ${formatDurationMs(stats.elapsed_ms)}: ${stats.throughput_per_s} ok/s (offered ${stats.offered}${stats.skipped ? `, ${stats.skipped} skipped because every client was busy` : ''})`,
+    `${stats.completed} operations in ${formatDurationMs(stats.elapsed_ms)}: ${stats.throughput_per_s} answered/s (offered ${stats.offered}${stats.skipped ? `, ${stats.skipped} skipped because every client was busy` : ''})`,
     latency,
     '',
     table(rows, (cell, r) => (r === 0 ? chalk.bold(cell) : cell)),
+    '',
+    'NOT FOUND (error 20: the key did not exist) and MISMATCHED (error 22: a cas whose from was not the current value) are definite answers a correct cluster gives.',
+    failures === 0
+      ? 'No operation failed: none got another error, none went unanswered.'
+      : 'Failures: FAILED got another error (it did not take effect); UNKNOWN got no answer in time (a write or cas may or may not have taken effect).',
+    ...(stats.history_error ? [`The history file stopped being written: ${stats.history_error}`] : []),
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatOperation, parseHistory, type Operation, type Outcome, type Value } from '../../src/lib/checker/history.js';
-import { checkHistory } from '../../src/lib/checker/linearizability.js';
+import { formatOperation, initialStates, parseHistory, type InitialState, type Operation, type Outcome, type Value } from '../../src/lib/checker/history.js';
+import { checkHistory, type CheckOptions } from '../../src/lib/checker/linearizability.js';
 import { UserError } from '../../src/lib/util/errors.js';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
 
@@ -22,6 +22,9 @@ const del = (key: string, span: Span, outcome: Outcome = 'ok', client = 'c4'): O
 const failedRead = (key: string, error: number, span: Span): Operation => ({ client: 'c2', f: 'read', key, ...timing(span, 'fail'), error });
 
 const verdict = (ops: Operation[]) => checkHistory(ops).result;
+const everyKeyUnknown: CheckOptions = { initial_state: () => 'unknown' };
+/** The verdict when every key may have held some value before the history began. */
+const verdictOnExistingData = (ops: Operation[]) => checkHistory(ops, everyKeyUnknown).result;
 
 describe('history format', () => {
   it('parses one operation per line, skipping blank lines and keeping line numbers', () => {
@@ -32,7 +35,8 @@ describe('history format', () => {
       '{"client":"c3","f":"cas","key":"k1","from":5,"to":"6","call_ms":5,"return_ms":6,"outcome":"fail","error":22}',
       '{"client":"c4","f":"delete","key":"k1","call_ms":7,"return_ms":null,"outcome":"unknown"}',
     ].join('\n');
-    const ops = parseHistory(text);
+    const { ops, declarations } = parseHistory(text);
+    expect(declarations).toEqual([]);
     expect(ops).toEqual([
       { client: 'c1', f: 'write', key: 'k1', value: 5, call_ms: 1, return_ms: 2.5, outcome: 'ok', line: 1 },
       { client: 'c2', f: 'read', key: 'k1', result: null, call_ms: 3, return_ms: 4, outcome: 'ok', line: 3 },
@@ -56,9 +60,29 @@ describe('history format', () => {
     ['{"client":"c1","f":"cas","key":"k1","from":1,"call_ms":1,"return_ms":2,"outcome":"ok"}', /line 1: "to" of a cas/],
     ['{"client":"c1","f":"delete","key":"k1","call_ms":1,"return_ms":2,"outcome":"maybe"}', /line 1: "outcome" must be one of/],
     ['[1,2]', /line 1: expected a JSON object/],
+    ['{"type":"keys","keys":"k1","fresh":true}', /line 1: "keys" of a keys line must be an array of strings/],
+    ['{"type":"keys","keys":["k1"]}', /line 1: "fresh" of a keys line must be true or false/],
   ])('rejects a bad line with its number: %s', (text, message) => {
     expect(() => parseHistory(text)).toThrow(UserError);
     expect(() => parseHistory(text)).toThrow(message);
+  });
+
+  it('reads key declarations apart from operations, and tells from them how each key starts', () => {
+    const text = [
+      '{"type":"keys","keys":["a0","a1"],"fresh":true}',
+      '{"client":"c1","f":"read","key":"a0","result":null,"call_ms":1,"return_ms":2,"outcome":"ok"}',
+      '{"type":"keys","keys":["b0"],"fresh":false}',
+    ].join('\n');
+    const { ops, declarations } = parseHistory(text);
+    expect(ops).toHaveLength(1);
+    expect(declarations).toEqual([
+      { keys: ['a0', 'a1'], fresh: true, line: 1 },
+      { keys: ['b0'], fresh: false, line: 3 },
+    ]);
+    const initial = initialStates(declarations);
+    expect([initial('a0'), initial('a1'), initial('b0'), initial('other')]).toEqual(['absent', 'absent', 'unknown', 'unknown']);
+    // Without any declaration (hand-written or older histories) every key starts absent.
+    expect(initialStates([])('a0')).toBe('absent');
   });
 
   it('checkHistory rejects a malformed operation built in code', () => {
@@ -154,10 +178,16 @@ describe('linearizability of a register per key', () => {
       expect(stale.result).toBe('invalid');
       expect(stale.violation!.explanation).toMatch(/failed cas .* found something other than 1, but .*write k 1.* finished before the cas started/);
       expect(verdict([write('k', 1, [0, 1]), cas('k', 1, 3, [2, 3], 'fail')])).toBe('invalid');
-      // Error 20 (key absent) also means the value was not `from`.
-      expect(verdict([write('k', 1, [0, 1]), cas('k', 1, 3, [2, 3], 'fail', 20)])).toBe('invalid');
       // A failure that overlaps a change of the value is fine.
       expect(verdict([write('k', 1, [0, 1]), write('k', 2, [2, 6]), cas('k', 1, 3, [3, 4], 'fail', 22)])).toBe('valid');
+    });
+
+    it('models a failure with error 20 as having found the key absent', () => {
+      expect(verdict([write('k', 1, [0, 1]), cas('k', 1, 3, [2, 3], 'fail', 20)])).toBe('invalid');
+      expect(verdict([cas('k', 1, 3, [0, 1], 'fail', 20), write('k', 1, [2, 3]), del('k', [4, 5]), cas('k', 1, 3, [6, 7], 'fail', 20)])).toBe('valid');
+      // The key held 2, not 1: a failure with error 22 fits, one with error 20 does not.
+      expect(verdict([write('k', 2, [0, 1]), cas('k', 1, 3, [2, 3], 'fail', 22)])).toBe('valid');
+      expect(verdict([write('k', 2, [0, 1]), cas('k', 1, 3, [2, 3], 'fail', 20)])).toBe('invalid');
     });
 
     it('drops failures with other error codes, which observed nothing', () => {
@@ -287,6 +317,96 @@ describe('linearizability of a register per key', () => {
   });
 });
 
+describe('keys that may already hold data (unknown initial value)', () => {
+  it('accepts a history that starts on existing data, which an absent start rejects', () => {
+    // A second load on the same keys: the first operations see what the earlier run left.
+    const ops = [
+      read('k', 182, [0, 1]),
+      cas('k', 182, 300, [2, 3]),
+      read('k', 300, [4, 5]),
+      cas('k', 7, 301, [6, 7], 'fail', 22),
+      write('k', 302, [8, 9]),
+      read('k', 302, [10, 11]),
+    ];
+    expect(verdictOnExistingData(ops)).toBe('valid');
+    const absent = checkHistory(ops);
+    expect(absent.result).toBe('invalid');
+    expect(absent.violation!.explanation).toMatch(/returned 182, but no operation on key "k" ever wrote 182/);
+    // Reading a value before the write of it is fine too: the key may have held it already.
+    expect(verdictOnExistingData([read('k', 1, [0, 1]), write('k', 1, [2, 3]), read('k', 1, [4, 5])])).toBe('valid');
+    // The first observation may also find the key absent.
+    expect(verdictOnExistingData([read('k', null, [0, 1]), cas('k', 1, 2, [2, 3], 'fail', 20), write('k', 1, [4, 5])])).toBe('valid');
+  });
+
+  it('rejects two reads of different values with no write between them', () => {
+    const result = checkHistory([read('k', 1, [0, 1]), read('k', 2, [2, 3]), write('k', 5, [4, 5]), read('k', 5, [6, 7])], everyKeyUnknown);
+    expect(result.result).toBe('invalid');
+    expect(result.violation!.initial).toBe('unknown');
+    expect(result.violation!.ops).toEqual([read('k', 1, [0, 1]), read('k', 2, [2, 3])]);
+    expect(result.violation!.explanation).toMatch(/returned 1 and the read .* returned 2, but no operation on key "k" ever produced either .*, and only one of them can be how the key was before the history began/);
+    // The same when the second value is written, but only later.
+    expect(verdictOnExistingData([read('k', 1, [0, 1]), read('k', 2, [2, 3]), write('k', 2, [4, 5])])).toBe('invalid');
+    // Overlapping a write of it, the second read is fine.
+    expect(verdictOnExistingData([read('k', 1, [0, 1]), write('k', 2, [2, 6]), read('k', 2, [3, 4])])).toBe('valid');
+  });
+
+  it('still rejects stale reads, lost writes and impossible cas', () => {
+    const stale = checkHistory([read('k', 1, [0, 1]), write('k', 2, [2, 3]), read('k', 1, [4, 5])], everyKeyUnknown);
+    expect(stale.result).toBe('invalid');
+    expect(stale.violation!.explanation).toMatch(/returned 1, but .*write k 2.* finished before it started and nothing ever made the key 1 again/);
+    expect(verdictOnExistingData([write('k', 1, [0, 1]), read('k', null, [2, 3])])).toBe('invalid');
+    expect(verdictOnExistingData([read('k', 4, [0, 1]), cas('k', 5, 6, [2, 3])])).toBe('invalid');
+    expect(verdictOnExistingData([read('k', 4, [0, 1]), cas('k', 4, 6, [2, 3]), cas('k', 4, 7, [4, 5])])).toBe('invalid');
+  });
+
+  it('remembers what a failed cas said the unseen value was not', () => {
+    // Error 22 from 5: the value was not 5, so a read of 5 needs a write of 5 in between.
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 1], 'fail', 22), read('k', 5, [2, 3])])).toBe('invalid');
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 1], 'fail', 22), write('k', 5, [2, 3]), read('k', 5, [4, 5])])).toBe('valid');
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 1], 'fail', 22), cas('k', 6, 7, [2, 3], 'fail', 22), read('k', 8, [4, 5])])).toBe('valid');
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 1], 'fail', 22), cas('k', 6, 7, [2, 3], 'fail', 22), read('k', 6, [4, 5])])).toBe('invalid');
+    // With no write at all the value never changed, so it cannot be both 5 and not 5, even when the two overlap.
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 3], 'fail', 22), read('k', 5, [1, 2])])).toBe('invalid');
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 3], 'fail', 22), write('k', 5, [1, 2]), read('k', 5, [4, 5])])).toBe('valid');
+    // Error 20: the key was absent.
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 1], 'fail', 20), read('k', 3, [2, 3])])).toBe('invalid');
+    expect(verdictOnExistingData([cas('k', 5, 6, [0, 1], 'fail', 20), read('k', null, [2, 3])])).toBe('valid');
+  });
+
+  it('lets an unknown-outcome write explain a change of the unseen value', () => {
+    expect(verdictOnExistingData([read('k', 1, [0, 1]), write('k', 2, [2, null], 'unknown'), read('k', 2, [5, 6])])).toBe('valid');
+    expect(verdictOnExistingData([read('k', 2, [0, 1]), write('k', 2, [2, null], 'unknown'), read('k', 1, [5, 6])])).toBe('invalid');
+    expect(verdictOnExistingData([cas('k', 1, 9, [0, 1], 'fail', 22), write('k', 1, [2, null], 'unknown'), read('k', 1, [5, 6])])).toBe('valid');
+  });
+
+  it('lets an unknown-outcome cas show what the unseen value was, for a failed cas after it', () => {
+    // Only order: the key held 1; the unknown cas 1 -> 2 applies; the failed cas from 1 then sees 2.
+    // Trying that failed cas before the unknown cas would rule out 1 and with it the cas.
+    const ops = [
+      cas('k', 1, 2, [2, null], 'unknown', undefined, 'c0'),
+      cas('k', 1, 2, [3, 5], 'fail', 22, 'c1'),
+      cas('k', 2, 2, [9, 9], 'ok', undefined, 'c2'),
+      cas('k', 2, 1, [2, 5], 'fail', 22, 'c3'),
+      cas('k', 1, 1, [7, 12], 'ok', undefined, 'c4'),
+      write('k', 1, [11, null], 'unknown', 'c5'),
+      del('k', [8, 10], 'ok', 'c6'),
+    ];
+    expect(verdictOnExistingData(ops)).toBe('valid');
+    expect(verdictOnExistingData([cas('k', 1, 2, [0, null], 'unknown'), cas('k', 1, 3, [1, 2], 'fail', 22), read('k', 2, [3, 4])])).toBe('valid');
+    // Once a read showed 3, the unknown cas from 1 cannot apply.
+    expect(verdictOnExistingData([cas('k', 1, 2, [0, null], 'unknown'), read('k', 3, [1, 2]), read('k', 2, [3, 4])])).toBe('invalid');
+  });
+
+  it('starts each key as the caller says, and counts how the keys started', () => {
+    const ops = [read('existing', 3, [0, 1]), read('fresh', 3, [0, 1])];
+    const result = checkHistory(ops, { initial_state: (key) => (key === 'existing' ? 'unknown' : 'absent') });
+    expect(result.result).toBe('invalid');
+    expect(result.violation).toMatchObject({ key: 'fresh', initial: 'absent' });
+    expect(result).toMatchObject({ keys_checked: 2, keys_starting_absent: 1, keys_starting_unknown: 1 });
+    expect(checkHistory(ops.slice(0, 1), { initial_state: () => 'unknown' })).toMatchObject({ result: 'valid', keys_starting_absent: 0, keys_starting_unknown: 1 });
+  });
+});
+
 // ---------------------------------------------------------------------------
 // Randomized: histories produced by a real register executing concurrent clients.
 
@@ -295,6 +415,8 @@ interface SimulationOptions {
   keys: number;
   ops: number;
   unknown_share: number;
+  /** Each key already holds a value (or is absent) when the history begins, as after an earlier run. */
+  preexisting?: boolean;
 }
 
 /**
@@ -311,6 +433,16 @@ function simulate(rng: Rng, options: SimulationOptions): Operation[] {
   const clientFree_ms = new Array<number>(options.clients).fill(0);
   let nextValue = 1;
   const recent = new Map<string, number[]>();
+  const state = new Map<string, Value>();
+  if (options.preexisting) {
+    for (let index = 0; index < options.keys; index++) {
+      // Values an earlier run left; a few keys it never touched. cas ops aim at them too.
+      if (rng.next() < 0.2) continue;
+      const earlier = 10_000 + rng.int(1_000);
+      state.set(`k${index}`, earlier);
+      recent.set(`k${index}`, [earlier]);
+    }
+  }
   for (let index = 0; index < options.ops; index++) {
     const client = rng.int(options.clients);
     const key = `k${rng.int(options.keys)}`;
@@ -334,7 +466,6 @@ function simulate(rng: Rng, options: SimulationOptions): Operation[] {
     } else op = { ...base, f: 'delete' };
     planned.push({ op, effect_ms });
   }
-  const state = new Map<string, Value>();
   const applied = planned.filter((p) => p.effect_ms !== null).sort((x, y) => x.effect_ms! - y.effect_ms!);
   for (const { op } of applied) {
     const current = state.get(op.key);
@@ -350,8 +481,12 @@ function simulate(rng: Rng, options: SimulationOptions): Operation[] {
   return planned.map((p) => p.op).sort((x, y) => x.call_ms - y.call_ms);
 }
 
-/** Makes one ok read return a value that was written only after it returned, or a stale one. */
-function corruptOneRead(rng: Rng, ops: Operation[]): Operation[] | null {
+/**
+ * Makes one ok read return a value that was written only after it returned, or a stale
+ * one; only a stale one when `staleOnly` (a key with unknown initial value may have
+ * held the later value all along).
+ */
+function corruptOneRead(rng: Rng, ops: Operation[], staleOnly = false): Operation[] | null {
   const isOkWrite = (op: Operation): op is Extract<Operation, { f: 'write' }> => op.f === 'write' && op.outcome === 'ok';
   for (const index of rng.shuffle(ops.map((_, i) => i))) {
     const target = ops[index]!;
@@ -360,7 +495,7 @@ function corruptOneRead(rng: Rng, ops: Operation[]): Operation[] | null {
     const future = sameKey.find((op) => isOkWrite(op) && op.call_ms > target.return_ms!);
     const overwrite = sameKey.find((op) => isOkWrite(op) && op.return_ms! < target.call_ms && sameKey.some((w) => isOkWrite(w) && w.return_ms! < op.call_ms));
     let value: Value | undefined;
-    if (rng.next() < 0.5 && future && isOkWrite(future)) value = future.value;
+    if (!staleOnly && rng.next() < 0.5 && future && isOkWrite(future)) value = future.value;
     else if (overwrite) {
       const older = sameKey.filter((w) => isOkWrite(w) && w.return_ms! < overwrite.call_ms);
       const picked = rng.pick(older);
@@ -396,10 +531,36 @@ describe('randomized histories from a simulated register', () => {
     expect(corruptedRuns).toBeGreaterThan(30);
   });
 
+  it('finds histories on keys that already held data valid when their start is unknown, and each with a stale read invalid', () => {
+    let corruptedRuns = 0;
+    let rejectedFromAbsent = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const rng = createRng(seed);
+      const ops = simulate(rng, { clients: 1 + (seed % 6), keys: 1 + (seed % 3), ops: 150 + seed * 5, unknown_share: 0.1, preexisting: true });
+      const valid = checkHistory(ops, everyKeyUnknown);
+      expect(valid.result, `seed ${seed}`).toBe('valid');
+      if (checkHistory(ops).result === 'invalid') rejectedFromAbsent++;
+
+      const corrupted = corruptOneRead(rng, ops, true);
+      if (!corrupted) continue;
+      corruptedRuns++;
+      const invalid = checkHistory(corrupted, everyKeyUnknown);
+      expect(invalid.result, `seed ${seed}`).toBe('invalid');
+      const violation = invalid.violation!;
+      expect(violation.ops.length, `seed ${seed}: ${violation.ops.map(formatOperation).join('; ')}`).toBeLessThanOrEqual(5);
+      expect(checkHistory(violation.ops, everyKeyUnknown).result).toBe('invalid');
+    }
+    expect(corruptedRuns).toBeGreaterThan(20);
+    // Assuming the keys started absent is wrong for such histories, which is why it is not assumed.
+    expect(rejectedFromAbsent).toBeGreaterThan(15);
+  });
+
   it('stays valid with many concurrent clients on one key', () => {
     for (let seed = 100; seed < 105; seed++) {
       const ops = simulate(createRng(seed), { clients: 10, keys: 1, ops: 1_000, unknown_share: 0.1 });
       expect(checkHistory(ops).result, `seed ${seed}`).toBe('valid');
+      const onExistingData = simulate(createRng(seed), { clients: 10, keys: 1, ops: 1_000, unknown_share: 0.1, preexisting: true });
+      expect(checkHistory(onExistingData, everyKeyUnknown).result, `seed ${seed}, existing data`).toBe('valid');
     }
   });
 });
@@ -407,8 +568,11 @@ describe('randomized histories from a simulated register', () => {
 // ---------------------------------------------------------------------------
 // Cross-check against brute force on tiny random histories, where every order can be tried.
 
-/** Tries every order of the ops (each unknown-outcome op used at most once, or not at all). */
-function bruteForceLinearizable(ops: Operation[]): boolean {
+/**
+ * Tries every order of the ops (each unknown-outcome op used at most once, or not at all),
+ * from an absent key, or with `initial` unknown from each value the ops name and one they do not.
+ */
+function bruteForceLinearizable(ops: Operation[], initial: InitialState = 'absent'): boolean {
   type Step = { op: Operation; optional: boolean; apply: (state: Value | null) => Value | null | undefined };
   const steps: Step[] = [];
   for (const op of ops) {
@@ -422,7 +586,9 @@ function bruteForceLinearizable(ops: Operation[]): boolean {
       if (op.outcome !== 'fail') steps.push({ op, optional, apply: () => null });
     } else if (op.outcome !== 'fail') {
       steps.push({ op, optional, apply: (s) => (s === op.from ? op.to : undefined) });
-    } else if (op.error === undefined || op.error === 20 || op.error === 22) {
+    } else if (op.error === 20) {
+      steps.push({ op, optional, apply: (s) => (s === null ? s : undefined) });
+    } else if (op.error === undefined || op.error === 22) {
       steps.push({ op, optional, apply: (s) => (s !== op.from ? s : undefined) });
     }
   }
@@ -442,7 +608,9 @@ function bruteForceLinearizable(ops: Operation[]): boolean {
       return found;
     });
   };
-  return search(null);
+  if (initial === 'absent') return search(null);
+  const named = ops.flatMap((op) => (op.f === 'read' ? [op.result ?? null] : op.f === 'write' ? [op.value] : op.f === 'cas' ? [op.from, op.to] : []));
+  return [null, ...named, 'never named'].some((start) => search(start));
 }
 
 function tinyHistory(rng: Rng): Operation[] {
@@ -474,19 +642,22 @@ function tinyHistory(rng: Rng): Operation[] {
 }
 
 describe('agreement with brute force', () => {
-  it('gives the same verdict as trying every order, on thousands of tiny histories', () => {
+  it.each<[InitialState, number]>([
+    ['absent', 1_000],
+    ['unknown', 600],
+  ])('gives the same verdict as trying every order, on thousands of tiny histories (keys starting %s)', (initial, invalidMin) => {
     const rng = createRng(2024);
     let invalid = 0;
-    for (let run = 0; run < 4_000; run++) {
+    for (let run = 0; run < 8_000; run++) {
       const ops = tinyHistory(rng);
-      const expected = bruteForceLinearizable(ops) ? 'valid' : 'invalid';
-      const result = checkHistory(ops);
+      const expected = bruteForceLinearizable(ops, initial) ? 'valid' : 'invalid';
+      const result = checkHistory(ops, { initial_state: () => initial });
       expect(result.result, ops.map(formatOperation).join('\n')).toBe(expected);
       if (result.violation) {
         invalid++;
-        expect(bruteForceLinearizable(result.violation.ops), `shrunk from run ${run}`).toBe(false);
+        expect(bruteForceLinearizable(result.violation.ops, initial), `shrunk from run ${run}`).toBe(false);
       }
     }
-    expect(invalid).toBeGreaterThan(500);
+    expect(invalid).toBeGreaterThan(invalidMin);
   });
 });

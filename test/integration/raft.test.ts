@@ -81,6 +81,30 @@ describe('raft on real processes', () => {
     expect(read.stdout.trim()).toBe('y = "kept"');
   });
 
+  it('checks a second load on a cluster that already holds data: fresh keys by default, unknown starting values for reused ones', async () => {
+    cwd = makeWorkdir();
+    expect((await dslab(cwd, 'up', 'raft', '--nodes', '3', '--detach')).exitCode).toBe(0);
+    await waitFor('a leader', leaderOf);
+    type LoadResult = { ok: number; mismatched: number; fail: number; key_prefix: string; keys_fresh: boolean };
+    const load = (history: string, ...extra: string[]) =>
+      dslabJson<LoadResult>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '3s', '--keys', '5', '--history', history, ...extra);
+    const first = await load('first.jsonl');
+    const second = await load('second.jsonl');
+    expect(second.ok).toBeGreaterThan(50);
+    expect(second.keys_fresh).toBe(true);
+    expect(second.key_prefix).not.toBe(first.key_prefix);
+    const check = await dslab(cwd, 'check', 'second.jsonl');
+    expect(check.stdout, check.stdout).toMatch(/^valid: linearizable .*keys fresh: each started absent/);
+    expect(check.exitCode).toBe(0);
+
+    // The first run's keys again: they hold its values, which the check must allow as starting values.
+    const reused = await load('reused.jsonl', '--key-prefix', first.key_prefix);
+    expect(reused).toMatchObject({ key_prefix: first.key_prefix, keys_fresh: false });
+    const recheck = await dslab(cwd, 'check', 'reused.jsonl');
+    expect(recheck.stdout, recheck.stdout).toMatch(/^valid: linearizable .*keys not fresh: each started with an unknown value/);
+    expect(recheck.exitCode).toBe(0);
+  });
+
   it('stays linearizable under a nemesis, and survives a restart of every node', async () => {
     cwd = makeWorkdir();
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--snapshot-every', '100')).exitCode).toBe(0);

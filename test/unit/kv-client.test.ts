@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
-import { KvClient, type KvTransport } from '../../src/lib/supervisor/kv-client.js';
+import { classifyOutcome, KvClient, type KvTransport } from '../../src/lib/supervisor/kv-client.js';
 import { IndefiniteError } from '../../src/lib/util/errors.js';
 
 /** A fake cluster: `answer` decides each reply (or throws) from the node and body. */
@@ -76,5 +76,38 @@ describe('kv client', () => {
     const read = await new KvClient(reads.fake, 'c1').run({ f: 'read', key: 'x' }, 100);
     expect(read.outcome).toBe('fail');
     expect(read.error!.text).toMatch(/no answer within 100 ms/);
+  });
+
+  it('classifies a cas whose from did not match and a missing key as expected answers, other errors and timeouts as failures', async () => {
+    const answering = (reply: MessageBody) => new KvClient(transport(() => reply, 'n1').fake, 'c1');
+    const cas = { f: 'cas' as const, key: 'x', from: 1, to: 2 };
+    const mismatched = await answering({ type: 'error', code: 22, text: 'expected 1' }).run(cas);
+    expect(mismatched.outcome).toBe('fail');
+    expect(classifyOutcome(cas, mismatched)).toBe('mismatched');
+    expect(classifyOutcome(cas, await answering({ type: 'error', code: 20, text: 'no such key' }).run(cas))).toBe('not_found');
+    expect(classifyOutcome(cas, await answering({ type: 'cas_ok' }).run(cas))).toBe('ok');
+    expect(classifyOutcome(cas, await answering({ type: 'error', code: 14, text: 'aborted' }).run(cas))).toBe('fail');
+
+    const read = { f: 'read' as const, key: 'x' };
+    expect(classifyOutcome(read, await answering({ type: 'error', code: 20, text: 'no such key' }).run(read))).toBe('not_found');
+    expect(classifyOutcome(read, await answering({ type: 'read_ok', value: 0 }).run(read))).toBe('ok');
+    // Error 22 means a mismatch only for a cas; on a write it is a plain failure.
+    const write = { f: 'write' as const, key: 'x', value: 1 };
+    expect(classifyOutcome(write, await answering({ type: 'error', code: 22, text: 'odd' }).run(write))).toBe('fail');
+
+    // A cas that timed out once and then mismatched may have applied on the first try: unknown, not mismatched.
+    let calls = 0;
+    const retried = transport(() => {
+      if (++calls === 1) throw new IndefiniteError('timed out');
+      return { type: 'error', code: 22, text: 'precondition failed' };
+    }, 'n1');
+    expect(classifyOutcome(cas, await new KvClient(retried.fake, 'c1').run(cas))).toBe('unknown');
+    const timeouts = transport(() => {
+      throw new IndefiniteError('timed out');
+    }, 'n1');
+    // A read that got no answer is a failure in the history (it changed nothing) but unanswered to the user.
+    const unanswered = await new KvClient(timeouts.fake, 'c1').run(read, 100);
+    expect(unanswered.outcome).toBe('fail');
+    expect(classifyOutcome(read, unanswered)).toBe('unknown');
   });
 });

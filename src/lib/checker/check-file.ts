@@ -1,17 +1,22 @@
 import { readFileSync, statSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
-import { formatOperation, parseHistory } from './history.js';
+import { formatOperation, initialStates, parseHistory, type ParsedHistory } from './history.js';
 import { checkHistory, type CheckResult } from './linearizability.js';
 
 /** Largest history file read; a bigger one is refused rather than exhausting memory. */
 export const history_file_bytes_max = 1024 * 1024 * 1024;
+
+export interface CheckFileResult extends CheckResult {
+  /** Whether the history declares its keys (and so whether they were fresh); without, every key is assumed to start absent. */
+  declares_keys: boolean;
+}
 
 /**
  * Checks a history file. With a time origin (ms since the epoch, e.g. when a
  * test started), every operation's times are taken relative to it, so the
  * explanation and the operations read "1520.3–1524.8 ms", not epoch numbers.
  */
-export function checkHistoryFile(file: string, timeout_ms: number, time_origin_ms = 0): CheckResult {
+export function checkHistoryFile(file: string, timeout_ms: number, time_origin_ms = 0): CheckFileResult {
   let size: number;
   try {
     size = statSync(file).size;
@@ -19,26 +24,50 @@ export function checkHistoryFile(file: string, timeout_ms: number, time_origin_m
     throw new UserError(`cannot read history file ${file}: no such file`);
   }
   if (size > history_file_bytes_max) throw new UserError(`history file ${file} is ${size} bytes; at most ${history_file_bytes_max} are read`);
-  let ops;
+  let history: ParsedHistory;
   try {
-    ops = parseHistory(readFileSync(file, 'utf8'));
+    history = parseHistory(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new UserError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
+  let ops = history.ops;
   if (time_origin_ms !== 0) {
     ops = ops.map((op) => ({ ...op, call_ms: op.call_ms - time_origin_ms, return_ms: op.return_ms === null ? null : op.return_ms - time_origin_ms }));
   }
-  return checkHistory(ops, { timeout_ms });
+  const result = checkHistory(ops, { timeout_ms, initial_state: initialStates(history.declarations) });
+  return { ...result, declares_keys: history.declarations.length > 0 };
 }
 
-export function formatCheckResult(result: CheckResult): string {
-  const where = `${result.ops_checked} operations on ${result.keys_checked} keys checked in ${Math.round(result.elapsed_ms)} ms`;
-  if (result.result === 'valid') return `valid: linearizable (${where})`;
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** How the keys were assumed to start, e.g. "keys started absent (fresh)". */
+function describeStart(result: CheckFileResult): string {
+  if (!result.declares_keys) return 'every key assumed to start absent: the history declares no keys';
+  const { keys_starting_absent: absent, keys_starting_unknown: unknown } = result;
+  if (unknown === 0) return 'keys fresh: each started absent';
+  if (absent === 0) return 'keys not fresh: each started with an unknown value';
+  return `${absent} fresh keys started absent, ${unknown} with an unknown value`;
+}
+
+export function formatCheckResult(result: CheckFileResult): string {
+  const where = `${plural(result.ops_checked, 'operation', 'operations')} on ${plural(result.keys_checked, 'key', 'keys')} checked in ${Math.round(result.elapsed_ms)} ms`;
+  const start = result.keys_checked > 0 ? `; ${describeStart(result)}` : '';
+  if (result.result === 'valid') return `valid: linearizable (${where}${start})`;
   if (result.result === 'unknown') return `unknown: ${result.reason ?? 'the check did not finish'} (${where})`;
   const violation = result.violation!;
-  return [
-    `invalid: key ${violation.key} is not linearizable (${violation.key_ops} operations on it; these ${violation.ops.length} cannot be ordered)`,
+  const these = violation.ops.length === 1 ? 'this one cannot be linearized' : `these ${violation.ops.length} cannot be ordered`;
+  const lines = [
+    `invalid: key ${violation.key} is not linearizable (${plural(violation.key_ops, 'operation', 'operations')} on it; ${these})`,
     ...violation.ops.map((op) => `  ${formatOperation(op)}`),
     violation.explanation,
-  ].join('\n');
+  ];
+  if (!result.declares_keys && violation.initial === 'absent') {
+    lines.push(
+      'The history declares no keys, so each key was assumed to start absent. If the cluster already held data under these keys, ' +
+        'add a line {"type":"keys","keys":[],"fresh":false} to check them with unknown initial values (dslab load writes such a line itself).',
+    );
+  }
+  return lines.join('\n');
 }

@@ -8,6 +8,14 @@
  *   {"client":"c4","f":"delete","key":"k1","call_ms":17,"return_ms":null,"outcome":"unknown"}
  * Blank lines are skipped and fields not named here are ignored, so a load
  * generator may add its own (node, error text, …).
+ *
+ * A line with "type": "keys" declares keys instead of recording an operation:
+ *   {"type":"keys","keys":["r5d1c-k0","r5d1c-k1"],"fresh":true}
+ * fresh: true says the keys did not exist when the history began, so each starts
+ * absent; fresh: false says they may have held anything. A history that declares
+ * keys gives every key it does not declare fresh an unknown initial value. A
+ * history with no declaration at all (hand-written, or from before declarations
+ * existed) has every key start absent.
  */
 import { UserError } from '../util/errors.js';
 
@@ -18,7 +26,8 @@ export type OperationFunction = 'read' | 'write' | 'cas' | 'delete';
 
 /**
  * ok: took effect exactly once between call and return.
- * fail: definitely did not take effect (a failed cas still observed value != from).
+ * fail: definitely did not take effect (a cas failing with error 22 still observed
+ *       a value other than `from`; a read or cas failing with error 20, the key absent).
  * unknown: indefinite (timeout, crash): took effect once at some time after its call, or never.
  */
 export type Outcome = 'ok' | 'fail' | 'unknown';
@@ -58,6 +67,22 @@ export interface DeleteOperation extends OperationFields {
 }
 
 export type Operation = ReadOperation | WriteOperation | CasOperation | DeleteOperation;
+
+/** How a key's register starts: absent (the key is new) or holding some value nobody has observed yet. */
+export type InitialState = 'absent' | 'unknown';
+
+export interface KeyDeclaration {
+  keys: string[];
+  /** The keys did not exist when the history began. */
+  fresh: boolean;
+  /** 1-based line in the history file. */
+  line?: number;
+}
+
+export interface ParsedHistory {
+  ops: Operation[];
+  declarations: KeyDeclaration[];
+}
 
 /** Maelstrom error codes the checker gives meaning to. */
 export const error_code_key_does_not_exist = 20;
@@ -146,9 +171,28 @@ export function validateOperation(op: Operation): void {
   toOperation(op);
 }
 
+function toDeclaration(record: Record<string, unknown>): KeyDeclaration {
+  const { keys, fresh } = record;
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string')) throw new Error('"keys" of a keys line must be an array of strings');
+  if (typeof fresh !== 'boolean') throw new Error('"fresh" of a keys line must be true or false');
+  return { keys: keys as string[], fresh };
+}
+
+/**
+ * How each key of a history starts: absent if declared fresh, unknown if the history
+ * declares keys but not this one fresh, absent for every key if it declares none.
+ */
+export function initialStates(declarations: readonly KeyDeclaration[]): (key: string) => InitialState {
+  if (declarations.length === 0) return () => 'absent';
+  const fresh = new Set<string>();
+  for (const declaration of declarations) if (declaration.fresh) for (const key of declaration.keys) fresh.add(key);
+  return (key) => (fresh.has(key) ? 'absent' : 'unknown');
+}
+
 /** Parses a JSONL history. Throws a UserError naming the 1-based line of the first bad line. */
-export function parseHistory(text: string): Operation[] {
+export function parseHistory(text: string): ParsedHistory {
   const ops: Operation[] = [];
+  const declarations: KeyDeclaration[] = [];
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index++) {
     const line = index + 1;
@@ -165,12 +209,16 @@ export function parseHistory(text: string): Operation[] {
       throw new UserError(`history line ${line}: not valid JSON: ${source.length > 80 ? `${source.slice(0, 80)}…` : source}`);
     }
     try {
-      ops.push({ ...toOperation(record), line });
+      if (typeof record === 'object' && record !== null && (record as Record<string, unknown>).type === 'keys') {
+        declarations.push({ ...toDeclaration(record as Record<string, unknown>), line });
+      } else {
+        ops.push({ ...toOperation(record), line });
+      }
     } catch (error) {
       throw new UserError(`history line ${line}: ${(error as Error).message}`);
     }
   }
-  return ops;
+  return { ops, declarations };
 }
 
 /** Formats a value so 1 and "1" stay distinguishable; null reads as "absent". */

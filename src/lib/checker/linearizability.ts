@@ -10,13 +10,16 @@
  * (set of linearized operations, register state) already explored is remembered so
  * it is never explored twice.
  *
- * Model: one register per key, initially absent.
+ * Model: one register per key, initially absent, or initially unknown for keys
+ * that may have held data before the history began (see below).
  *   read (ok)             requires state == result (null = absent)
  *   read (fail, error 20) the key was absent: same as an ok read of null
  *   write / delete        sets the state (delete sets absent)
  *   cas (ok)              requires state == from, sets to
- *   cas (fail)            requires state != from (the precondition was observed false);
- *                         with an error code other than 20/22 it is dropped
+ *   cas (fail, error 22)  requires state != from (the precondition was observed false);
+ *                         with no error code, the same
+ *   cas (fail, error 20)  the key was absent: requires state == absent
+ *   cas (fail, other)     dropped
  *   other failures        dropped: they did not take effect and observed nothing
  *   unknown write/cas/delete  may take effect once at any time after its call, or never
  *   unknown read          dropped (observed nothing we know of)
@@ -38,9 +41,16 @@
  * concurrent clients on one key with many indefinite operations; the time budget
  * then answers 'unknown'.
  *
+ * An unknown initial value is one more kind of register state: "some value, known
+ * only to differ from the values in a set S" (S starts empty). The first op that
+ * requires a value v fixes it (v must not be in S), a failed cas from v adds v to
+ * S, and a write replaces it like any value. Nothing can return the register to
+ * it, so it only occurs before the first write or observation along a branch;
+ * values of S no pending op compares with are dropped from S, as for dead values.
+ *
  * No I/O here; the only clock read is for the time budget.
  */
-import type { Operation, Value } from './history.js';
+import type { InitialState, Operation, Value } from './history.js';
 import { error_code_key_does_not_exist, error_code_precondition_failed, formatOperation, formatValue, validateOperation } from './history.js';
 
 /** Whole-check time budget when the caller gives none. */
@@ -59,6 +69,8 @@ export const obligation_scan_ops_max = 64;
 export const search_clock_check_interval_steps = 1_024;
 
 export interface CheckOptions {
+  /** How each key starts; absent for every key when not given. */
+  initial_state?: (key: string) => InitialState;
   /** Total budget for checking; 'unknown' when exceeded. */
   timeout_ms?: number;
   /** Budget for shrinking a counterexample once a violation is found. */
@@ -76,6 +88,8 @@ export interface Violation {
   explanation: string;
   /** How many operations the key had in the history. */
   key_ops: number;
+  /** How the key's register was assumed to start. */
+  initial: InitialState;
 }
 
 export interface CheckResult {
@@ -84,6 +98,9 @@ export interface CheckResult {
   keys_checked: number;
   /** Operations on the keys whose check finished. */
   ops_checked: number;
+  /** Of the keys checked, how many started absent and how many with an unknown value. */
+  keys_starting_absent: number;
+  keys_starting_unknown: number;
   elapsed_ms: number;
   violation?: Violation;
   /** Why the result is 'unknown'. */
@@ -149,9 +166,8 @@ function toSearchOp(op: Operation, values: ValueTable): SearchOp | null {
       return op.outcome === 'fail' ? null : { ...base, kind: kind_set, a: absent_state };
     case 'cas':
       if (op.outcome !== 'fail') return { ...base, kind: kind_cas, a: values.id(op.from), b: values.id(op.to) };
-      if (op.error === undefined || op.error === error_code_precondition_failed || op.error === error_code_key_does_not_exist) {
-        return { ...base, kind: kind_not_equal, a: values.id(op.from) };
-      }
+      if (op.error === error_code_key_does_not_exist) return { ...base, kind: kind_equal, a: absent_state };
+      if (op.error === undefined || op.error === error_code_precondition_failed) return { ...base, kind: kind_not_equal, a: values.id(op.from) };
       return null;
   }
 }
@@ -198,6 +214,37 @@ function dropUnneededIndefinite(ops: SearchOp[]): SearchOp[] {
 
 // ---------------------------------------------------------------------------
 // The search.
+
+/**
+ * Unknown register states, "a value other than those in S", as numbers from `base`
+ * up (above every value id), one per set S of value ids, so states stay integers.
+ */
+class UnknownStates {
+  private readonly ids = new Map<string, number>();
+  private readonly sets: number[][] = [];
+
+  constructor(private readonly base: number) {}
+
+  /** The state for S, given sorted without repeats. */
+  id(excluded: number[]): number {
+    const name = excluded.join(',');
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.base + this.sets.length;
+      this.sets.push(excluded);
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+
+  isUnknown(state: number): boolean {
+    return state >= this.base;
+  }
+
+  excluded(state: number): readonly number[] {
+    return this.sets[state - this.base]!;
+  }
+}
 
 type SearchOutcome = 'linearizable' | 'not_linearizable' | 'gave_up';
 
@@ -260,7 +307,7 @@ function testedState(op: SearchOp): number {
  *    do the same thing (same kind, same values after the dead-value merge) is tried:
  *    the others lead to the same futures.
  */
-function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutcome {
+function searchKey(allOps: readonly SearchOp[], deadline: Deadline, initial: InitialState): SearchOutcome {
   const kept = dropUnneededIndefinite([...allOps]);
   const byCall = (x: SearchOp, y: SearchOp): number => x.call_ms - y.call_ms;
   const definite = kept.filter((op) => !op.indefinite).sort(byCall);
@@ -280,7 +327,15 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
     const tested = testedState(op);
     if (tested >= 0) testersLeft[tested]!++;
   }
-  const canonical = (state: number): number => (state === dead_state || testersLeft[state] === 0 ? dead_state : state);
+  const unknown = new UnknownStates(dead_state + 1);
+  const canonical = (state: number): number => {
+    if (unknown.isUnknown(state)) {
+      // Excluding a value nobody will compare with any more constrains nothing.
+      const excluded = unknown.excluded(state);
+      return excluded.every((value) => testersLeft[value]! > 0) ? state : unknown.id(excluded.filter((value) => testersLeft[value]! > 0));
+    }
+    return state === dead_state || testersLeft[state] === 0 ? dead_state : state;
+  };
 
   const callEntries: Entry[] = [];
   const returnEntries: Entry[] = [];
@@ -336,8 +391,14 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
    */
   const mayBeNeeded = (index: number): boolean => {
     const op = ops[index]!;
-    return anyPendingCandidate(requiring.get(writtenState(op)), index) || anyPendingCandidate(failedTesting.get(state), index);
+    return anyPendingCandidate(requiring.get(writtenState(op)), index) || anyPendingCandidate(failedTesting.get(overwritten(op, state)), index);
   };
+  /**
+   * The value indefinite op `op` replaces when linearized in `state`: the state itself, except
+   * that a cas in an unknown state has just shown the value was its `from`. A failed cas
+   * testing that value needs the change (before it, the cas would fail, or not apply).
+   */
+  const overwritten = (op: SearchOp, state: number): number => (op.kind === kind_cas && unknown.isUnknown(state) ? op.a : state);
 
   const lift = (index: number): void => {
     flip(index);
@@ -383,8 +444,8 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
     return Infinity;
   };
 
-  let state = absent_state;
-  // After an indefinite op moved the register from p to state, obligation is p: the next
+  let state = initial === 'absent' ? absent_state : unknown.id([]);
+  // After an indefinite op moved the register from p to state, obligation is p (see overwritten): the next
   // op must need that change (see the module comment). -1 when there is none.
   let obligation = -1;
   let entry: Entry | null = definiteHead.next;
@@ -414,7 +475,7 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
       unlift(index);
       if (index < definiteCount) definiteLeft++;
       const top = stackOps.length - 1;
-      obligation = top >= 0 && stackOps[top]! >= definiteCount ? stackPrevStates[top]! : -1;
+      obligation = top >= 0 && stackOps[top]! >= definiteCount ? overwritten(ops[stackOps[top]!]!, stackPrevStates[top]!) : -1;
       inIndefinite = index >= definiteCount;
       if (inIndefinite) {
         // Resume among this point's indefinite candidates: those listed up to here were tried.
@@ -433,12 +494,12 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
     const op = ops[index]!;
     let next = -1;
     if (!op.indefinite) {
-      next = step(op, state, obligation);
+      next = step(op, state, obligation, unknown);
     } else {
       const opSignature = signature(op);
       if (!triedSignatures.has(opSignature)) {
         triedSignatures.add(opSignature);
-        next = step(op, state, obligation);
+        next = step(op, state, obligation, unknown);
         // An indefinite op that changes nothing is the same as never taking effect.
         if (op.kind === kind_set ? canonical(op.a) === state : op.a === op.b) next = -1;
         if (next >= 0 && !mayBeNeeded(index)) next = -1;
@@ -447,7 +508,7 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
     if (next >= 0) {
       lift(index);
       next = canonical(next);
-      const nextObligation = op.indefinite ? state : -1;
+      const nextObligation = op.indefinite ? overwritten(op, state) : -1;
       const isDefinite = index < definiteCount;
       const definiteMax = Math.max(stackDefiniteMax.at(-1) ?? -1, isDefinite ? index : -1);
       const indefiniteMax = Math.max(stackIndefiniteMax.at(-1) ?? -1, isDefinite ? -1 : index - definiteCount);
@@ -474,10 +535,25 @@ function searchKey(allOps: readonly SearchOp[], deadline: Deadline): SearchOutco
 }
 
 /** The register state after linearizing op now, or -1 if it cannot go now. */
-function step(op: SearchOp, state: number, obligation: number): number {
+function step(op: SearchOp, state: number, obligation: number, unknown: UnknownStates): number {
   if (obligation >= 0) {
+    // An unknown state is never an op's value, so nothing needs a change away from one:
+    // a failed cas would have passed before the change too.
     const needsChange = requiredState(op) === state || (op.kind === kind_not_equal && op.a === obligation);
     if (!needsChange) return -1;
+  }
+  if (unknown.isUnknown(state)) {
+    const excluded = unknown.excluded(state);
+    switch (op.kind) {
+      case kind_equal:
+        return excluded.includes(op.a) ? -1 : op.a;
+      case kind_not_equal:
+        return excluded.includes(op.a) ? state : unknown.id([...excluded, op.a].sort((x, y) => x - y));
+      case kind_set:
+        return op.a;
+      default:
+        return excluded.includes(op.a) ? -1 : op.b;
+    }
   }
   switch (op.kind) {
     case kind_equal:
@@ -496,8 +572,8 @@ function step(op: SearchOp, state: number, obligation: number): number {
 // and say in words why.
 
 /** The value each required state comes from: ok/indefinite writes and cas `to`, plus the initial absent. */
-function writtenStates(ops: readonly SearchOp[]): Set<number> {
-  const written = new Set<number>([absent_state]);
+function writtenStates(ops: readonly SearchOp[], initial: InitialState): Set<number> {
+  const written = new Set<number>(initial === 'absent' ? [absent_state] : []);
   for (const op of ops) {
     const state = writtenState(op);
     if (state >= 0) written.add(state);
@@ -505,14 +581,39 @@ function writtenStates(ops: readonly SearchOp[]): Set<number> {
   return written;
 }
 
-/** An op that requires a value no op in the set could have written (an indefinite cas may simply never apply). */
-function findUnwrittenRequirement(ops: readonly SearchOp[]): SearchOp | undefined {
-  const written = writtenStates(ops);
-  return ops.find((op) => {
-    if (op.kind === kind_cas && op.indefinite) return false;
+/**
+ * The first op requiring each value no op in the set could have written, one per value
+ * (an indefinite cas may simply never apply, so it requires nothing for sure).
+ */
+function unwrittenRequirements(ops: readonly SearchOp[], initial: InitialState): SearchOp[] {
+  const written = writtenStates(ops, initial);
+  const found = new Map<number, SearchOp>();
+  for (const op of ops) {
+    if (op.kind === kind_cas && op.indefinite) continue;
     const required = requiredState(op);
-    return required >= 0 && !written.has(required);
-  });
+    if (required >= 0 && !written.has(required) && !found.has(required)) found.set(required, op);
+  }
+  return [...found.values()];
+}
+
+/**
+ * Ops that cannot all be linearized because they need values nothing wrote: one op
+ * when the key starts absent; two ops needing different values when it starts with
+ * an unknown value (only one of them can be that value). Undefined when there are none.
+ */
+function findUnwrittenRequirement(ops: readonly SearchOp[], initial: InitialState): SearchOp[] | undefined {
+  const unwritten = unwrittenRequirements(ops, initial);
+  if (initial === 'absent') return unwritten.length > 0 ? unwritten.slice(0, 1) : undefined;
+  return unwritten.length > 1 ? unwritten.slice(0, 2) : undefined;
+}
+
+/**
+ * Whether a subset could serve as a counterexample: each value it requires is written
+ * within it, save the initial value of a key that starts unknown. A subset that drops
+ * the write of a value it reads would be "invalid" for a useless reason.
+ */
+function selfContained(ops: readonly SearchOp[], initial: InitialState): boolean {
+  return unwrittenRequirements(ops, initial).length <= (initial === 'absent' ? 0 : 1);
 }
 
 /**
@@ -522,20 +623,20 @@ function findUnwrittenRequirement(ops: readonly SearchOp[]): SearchOp | undefine
  * the shortest failing prefix in call order, then dropping halves, quarters, … and
  * finally single ops until none can go, all within a check count and time budget.
  */
-function shrinkCounterexample(all: readonly SearchOp[], now_ms: () => number, budget_ms: number): SearchOp[] {
+function shrinkCounterexample(all: readonly SearchOp[], initial: InitialState, now_ms: () => number, budget_ms: number): SearchOp[] {
   const sorted = [...all].sort((x, y) => x.call_ms - y.call_ms);
-  const unwritten = findUnwrittenRequirement(sorted);
-  if (unwritten) return [unwritten];
+  const unwritten = findUnwrittenRequirement(sorted, initial);
+  if (unwritten) return unwritten;
 
   const stop_ms = now_ms() + budget_ms;
   let checks = 0;
   const stillInvalid = (subset: SearchOp[]): boolean => {
-    if (subset.length === 0 || findUnwrittenRequirement(subset)) return false;
+    if (subset.length === 0 || !selfContained(subset, initial)) return false;
     const at_ms = now_ms();
     if (checks >= shrink_checks_max || at_ms > stop_ms) return false;
     checks++;
     const deadline = { at_ms: Math.min(stop_ms, at_ms + shrink_check_timeout_ms), now_ms };
-    return searchKey(subset, deadline) === 'not_linearizable';
+    return searchKey(subset, deadline, initial) === 'not_linearizable';
   };
 
   let current = sorted;
@@ -583,15 +684,24 @@ function capitalize(text: string): string {
 }
 
 /** Explains the common shapes in one sentence; falls back to the general statement. */
-function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTable): string {
+function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTable, initial: InitialState): string {
   const quotedKey = JSON.stringify(key);
-  const unwritten = findUnwrittenRequirement(ops);
+  const unwritten = findUnwrittenRequirement(ops, initial);
+  if (unwritten && unwritten.length === 1) {
+    const [op] = unwritten as [SearchOp];
+    return `${capitalize(describeRequirement(op, values))}, but no operation on key ${quotedKey} ever wrote ${formatValue(values.value(op.a))}.`;
+  }
   if (unwritten) {
-    return `${capitalize(describeRequirement(unwritten, values))}, but no operation on key ${quotedKey} ever wrote ${formatValue(values.value(unwritten.a))}.`;
+    const [first, second] = unwritten as [SearchOp, SearchOp];
+    return (
+      `${capitalize(describeRequirement(first, values))} and ${describeRequirement(second, values)}, but no operation on key ${quotedKey} ` +
+      `ever produced either (by a write, a cas or a delete), and only one of them can be how the key was before the history began.`
+    );
   }
 
-  // Early value: the observer finished before any write of the value started.
-  for (const observer of ops) {
+  // Early value: the observer finished before any write of the value started (with an
+  // unknown initial value, it may have seen that instead, so this shape proves nothing).
+  for (const observer of initial === 'absent' ? ops : []) {
     if (observer.kind !== kind_equal && !(observer.kind === kind_cas && !observer.indefinite)) continue;
     if (observer.a === absent_state) continue;
     const writers = ops.filter((op) => op !== observer && writtenState(op) === observer.a);
@@ -646,7 +756,7 @@ function explainViolation(key: string, ops: readonly SearchOp[], values: ValueTa
     : '';
   return (
     `No order of these ${ops.length} operations on key ${quotedKey} agrees with both real time (an operation that returned ` +
-    `before another was called takes effect first) and a register that starts absent${indefinite}.`
+    `before another was called takes effect first) and a register that starts ${initial === 'absent' ? 'absent' : 'with an unknown value'}${indefinite}.`
   );
 }
 
@@ -676,12 +786,16 @@ export function checkHistory(ops: readonly Operation[], options: CheckOptions = 
   });
   const keys = [...opsByKey.keys()].sort();
 
+  const initialState = options.initial_state ?? (() => 'absent');
   let keys_checked = 0;
   let ops_checked = 0;
+  let keys_starting_absent = 0;
   const finish = (result: CheckVerdict, extra: Partial<CheckResult> = {}): CheckResult => ({
     result,
     keys_checked,
     ops_checked,
+    keys_starting_absent,
+    keys_starting_unknown: keys_checked - keys_starting_absent,
     elapsed_ms: now_ms() - started_ms,
     ...extra,
   });
@@ -697,20 +811,23 @@ export function checkHistory(ops: readonly Operation[], options: CheckOptions = 
       const searchOp = toSearchOp(op, values);
       if (searchOp) searchOps.push(searchOp);
     }
-    const outcome = searchKey(searchOps, deadline);
+    const initial = initialState(key);
+    const outcome = searchKey(searchOps, deadline, initial);
     if (outcome === 'gave_up') {
       const why = now_ms() > deadline.at_ms ? `the time budget of ${timeout_ms} ms ran out` : `the search outgrew its memo budget`;
       return finish('unknown', { reason: `${why} while checking key ${JSON.stringify(key)} (${keyOps.length} operations); ${keys_checked} of ${keys.length} keys done` });
     }
     keys_checked++;
     ops_checked += keyOps.length;
+    if (initial === 'absent') keys_starting_absent++;
     if (outcome === 'not_linearizable') {
-      const shrunk = shrinkCounterexample(searchOps, now_ms, options.shrink_timeout_ms ?? shrink_timeout_ms_default);
+      const shrunk = shrinkCounterexample(searchOps, initial, now_ms, options.shrink_timeout_ms ?? shrink_timeout_ms_default);
       return finish('invalid', {
         violation: {
           key,
           ops: shrunk.map((op) => op.source),
-          explanation: explainViolation(key, shrunk, values),
+          explanation: explainViolation(key, shrunk, values, initial),
+          initial,
           key_ops: keyOps.length,
         },
       });

@@ -55,6 +55,8 @@ export const controlActionSchema = z.discriminatedUnion('type', [
     duration_ms: z.number().int().min(100).max(86_400_000),
     keys: z.number().int().min(1).max(1_000_000),
     history_path: z.string().nullable(),
+    /** Keys are named this plus 0, 1, …; left out, the load makes up a fresh prefix. */
+    key_prefix: z.string().optional(),
     seed: z.number().int().min(0).optional(),
     mix: z.object({ read: z.number().min(0), write: z.number().min(0), cas: z.number().min(0) }).refine((m) => m.read + m.write + m.cas > 0, 'the operation mix needs a positive weight').optional(),
   }),
@@ -160,7 +162,7 @@ export type ClusterEvent = { t: number; seq: number } & (
   | { type: 'leader_inferred'; node: string | null; reason: string }
   | { type: 'nemesis'; phase: 'start' | 'done' | 'stopped'; seed: number }
   | { type: 'notice'; text: string }
-  | { type: 'load'; phase: 'start' | 'progress' | 'done'; stats: LoadStats; options: { clients: number; rate_per_s: number; duration_ms: number; keys: number; history_path: string | null } }
+  | { type: 'load'; phase: 'start' | 'progress' | 'done'; stats: LoadStats; options: { clients: number; rate_per_s: number; duration_ms: number; keys: number; history_path: string | null; key_prefix?: string; keys_fresh?: boolean } }
 );
 
 export type ClusterEventType = ClusterEvent['type'];

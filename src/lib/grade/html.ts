@@ -460,7 +460,7 @@ function keyOperations(file: string, key: string, origin_ms: number): Operation[
       .split('\n')
       .forEach((line, index) => {
         if (!line.includes(needle)) return;
-        const [op] = parseHistory(line);
+        const [op] = parseHistory(line).ops;
         if (op?.key !== key) return;
         ops.push({ ...op, line: index + 1, call_ms: op.call_ms - origin_ms, return_ms: op.return_ms === null ? null : op.return_ms - origin_ms });
       });

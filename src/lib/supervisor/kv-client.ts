@@ -147,6 +147,30 @@ function requestBody(op: KvOperation, client: string, seq: number): MessageBody 
   }
 }
 
+/**
+ * What an outcome means to someone running a workload:
+ *   ok          the operation did what it asked (a read found a value)
+ *   not_found   a read or cas found the key absent (error 20 or an absent read): a definite answer
+ *   mismatched  a cas whose `from` was not the current value (error 22): definite, nothing changed
+ *   fail        any other error: the cluster refused or could not serve the operation
+ *   unknown     no answer in time: a write or cas may or may not have taken effect (a read
+ *               that timed out is a failure in the history, since it changed nothing, but
+ *               to the person running the load it is just as unanswered)
+ * not_found and mismatched are answers a correct cluster gives all the time under a
+ * random workload; fail and unknown are the ones worth a look.
+ */
+export type OutcomeKind = 'ok' | 'not_found' | 'mismatched' | 'fail' | 'unknown';
+
+export function classifyOutcome(op: KvOperation, outcome: KvOutcome): OutcomeKind {
+  if (outcome.outcome === 'unknown') return 'unknown';
+  if (outcome.outcome === 'ok') return op.f === 'read' && outcome.result === null ? 'not_found' : 'ok';
+  const code = outcome.error?.code;
+  if (code === error_codes.timeout) return 'unknown';
+  if (code === error_codes.key_does_not_exist && op.f !== 'write') return 'not_found';
+  if (code === error_codes.precondition_failed && op.f === 'cas') return 'mismatched';
+  return 'fail';
+}
+
 /** The outcome in words, e.g. "x = 5", "wrote x = 3", "cas on x failed: precondition failed". */
 export function describeKvOutcome(op: KvOperation, outcome: KvOutcome): string {
   const key = String(op.key);

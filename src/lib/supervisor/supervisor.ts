@@ -663,8 +663,12 @@ export class Supervisor {
   private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
     if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
     const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(`c${i + 1}`));
-    const options = { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, history_path: action.history_path, mix: action.mix };
-    const load = new Workload(clients, options, createRng(action.seed ?? this.rng.int(2 ** 31)));
+    const load = new Workload(
+      clients,
+      { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: action.key_prefix ?? null, history_path: action.history_path, mix: action.mix },
+      createRng(action.seed ?? this.rng.int(2 ** 31)),
+    );
+    const options = { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: load.key_prefix, keys_fresh: load.keys_fresh, history_path: action.history_path };
     this.load = load;
     const progress = setInterval(() => this.events.emit({ type: 'load', phase: 'progress', stats: load.summary(), options }), load_progress_interval_ms);
     void load.done.then((stats) => {
@@ -674,7 +678,12 @@ export class Supervisor {
     });
     load.start();
     this.events.emit({ type: 'load', phase: 'start', stats: load.summary(), options });
-    return { description: `load started: ${action.clients} clients, ${action.rate_per_s} ops/s for ${formatDurationMs(action.duration_ms)} over ${action.keys} keys` };
+    const keys = action.keys === 1 ? load.keyName(0) : `${load.keyName(0)} … ${load.keyName(action.keys - 1)}`;
+    return {
+      description: `load started: ${action.clients} clients, ${action.rate_per_s} ops/s for ${formatDurationMs(action.duration_ms)} over ${action.keys} ${load.keys_fresh ? 'fresh ' : ''}keys (${keys})`,
+      key_prefix: load.key_prefix,
+      keys_fresh: load.keys_fresh,
+    };
   }
 
   private startNemesis(seed: number, interval_ms: number, duration_ms: number): ActionResult {

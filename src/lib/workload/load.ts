@@ -1,6 +1,8 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { KvClient, KvOperation, KvOutcome } from '../supervisor/kv-client.js';
+import { classifyOutcome, type KvClient, type KvOperation, type KvOutcome, type OutcomeKind } from '../supervisor/kv-client.js';
+import { errorMessage, UserError } from '../util/errors.js';
 import type { Rng } from '../util/prng.js';
 
 /**
@@ -8,6 +10,12 @@ import type { Rng } from '../util/prng.js';
  * whatever the latency, each handed to an idle client (a client runs one
  * operation at a time). Every completed operation goes to the history file
  * in the format the linearizability checker reads.
+ *
+ * Keys are named <prefix>0 … <prefix>N-1. Without a prefix from the caller each
+ * run makes up a new one, so its keys did not exist before (a cluster keeps its
+ * data between runs) and the history says so: it begins with lines declaring the
+ * keys fresh, which lets the checker assume each starts absent. Keys under a
+ * prefix the caller gives may hold anything; the history declares them not fresh.
  */
 
 export const load_clients_max = 200;
@@ -19,12 +27,20 @@ export const latency_samples_max = 200_000;
 export const load_op_timeout_ms = 2000;
 /** How often the scheduler wakes to offer the operations that are due. */
 const tick_interval_ms = 5;
+/** Longest key prefix accepted, in characters. */
+export const key_prefix_chars_max = 64;
+/** Random bytes in a generated key prefix: enough that two runs never pick the same one. */
+const fresh_prefix_random_bytes = 4;
+/** Keys declared per history line, so lines stay far below the checker's line limit. */
+export const history_declared_keys_per_line = 200;
 
 export interface LoadOptions {
   clients: number;
   rate_per_s: number;
   duration_ms: number;
   keys: number;
+  /** Keys are named this plus 0, 1, …; null for a fresh prefix made up for this run. */
+  key_prefix: string | null;
   /** Absolute path of the JSONL history, or null for none. */
   history_path: string | null;
   /** Relative weights of each operation; default read, write and cas equally. */
@@ -39,17 +55,38 @@ export interface OperationMix {
 
 export const mix_default: OperationMix = { read: 1, write: 1, cas: 1 };
 
-export interface LoadStats {
+/** Completed operations by what their outcome means (see classifyOutcome). */
+export type OutcomeTally = Record<OutcomeKind, number>;
+
+/** Outcomes that are definite answers a correct cluster gives: they count as answered. */
+const answered_kinds: ReadonlySet<OutcomeKind> = new Set(['ok', 'not_found', 'mismatched']);
+
+export interface LoadStats extends OutcomeTally {
   offered: number;
   completed: number;
-  ok: number;
-  fail: number;
-  unknown: number;
   skipped: number;
   elapsed_ms: number;
+  /** Answered operations (ok, not found, mismatched) per second. */
   throughput_per_s: number;
+  /** Of answered operations. */
   latency_ms: { p50: number; p90: number; p99: number; max: number } | null;
-  by_function: Record<string, { ok: number; fail: number; unknown: number }>;
+  by_function: Record<string, OutcomeTally>;
+  /** Why the history file stopped being written, if it did (the load itself goes on). */
+  history_error?: string;
+}
+
+/** A prefix no earlier run used, e.g. "r3f9a0c12-k". */
+export function freshKeyPrefix(): string {
+  return `r${randomBytes(fresh_prefix_random_bytes).toString('hex')}-k`;
+}
+
+export function validateKeyPrefix(prefix: string): void {
+  if (prefix === '') throw new UserError('bad key prefix: it is empty (leave it out for fresh keys)');
+  if (prefix.length > key_prefix_chars_max) throw new UserError(`bad key prefix: ${prefix.length} characters, at most ${key_prefix_chars_max}`);
+}
+
+function emptyTally(): OutcomeTally {
+  return { ok: 0, not_found: 0, mismatched: 0, fail: 0, unknown: 0 };
 }
 
 export class Workload {
@@ -68,7 +105,11 @@ export class Workload {
   private finished = false;
   private resolveDone!: (stats: LoadStats) => void;
   readonly done: Promise<LoadStats>;
-  readonly stats: LoadStats = { offered: 0, completed: 0, ok: 0, fail: 0, unknown: 0, skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {} };
+  readonly stats: LoadStats = { offered: 0, completed: 0, ...emptyTally(), skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {} };
+  /** Keys are this plus 0 … keys-1. */
+  readonly key_prefix: string;
+  /** Whether the keys are new: the prefix was made up for this run. */
+  readonly keys_fresh: boolean;
 
   constructor(
     clients: KvClient[],
@@ -77,8 +118,29 @@ export class Workload {
     private readonly onResult: (op: KvOperation, outcome: KvOutcome, latency_ms: number) => void = () => undefined,
   ) {
     this.idle = [...clients];
-    this.history = options.history_path ? createWriteStream(options.history_path, { flags: 'w' }) : null;
+    if (options.key_prefix !== null) validateKeyPrefix(options.key_prefix);
+    this.key_prefix = options.key_prefix ?? freshKeyPrefix();
+    this.keys_fresh = options.key_prefix === null;
+    this.history = options.history_path ? openHistory(options.history_path) : null;
+    if (this.history) {
+      // A write error (disk full, say) ends the history but not the load, and must not take down the supervisor.
+      this.history.on('error', (error) => (this.stats.history_error ??= errorMessage(error)));
+      this.declareKeys(this.history);
+    }
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  keyName(index: number): string {
+    return `${this.key_prefix}${index}`;
+  }
+
+  /** The history's first lines: the run's keys and whether they are fresh, for the checker. */
+  private declareKeys(history: WriteStream): void {
+    for (let first = 0; first < this.options.keys; first += history_declared_keys_per_line) {
+      const count = Math.min(history_declared_keys_per_line, this.options.keys - first);
+      const keys = Array.from({ length: count }, (_, offset) => this.keyName(first + offset));
+      history.write(JSON.stringify({ type: 'keys', keys, fresh: this.keys_fresh }) + '\n');
+    }
   }
 
   start(): void {
@@ -103,7 +165,7 @@ export class Workload {
     return {
       ...this.stats,
       elapsed_ms: Math.round(elapsed),
-      throughput_per_s: Math.round((this.stats.ok / elapsed) * 1000),
+      throughput_per_s: Math.round((answered(this.stats) / elapsed) * 1000),
       latency_ms: sorted.length ? { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted.at(-1)! * 10) / 10 } : null,
     };
   }
@@ -146,21 +208,21 @@ export class Workload {
 
   private record(client: string, op: KvOperation, outcome: KvOutcome, call_ms: number, return_ms: number): void {
     const latency = return_ms - call_ms;
+    const kind = classifyOutcome(op, outcome);
     this.stats.completed++;
-    this.stats[outcome.outcome]++;
-    const tally = (this.stats.by_function[op.f] ??= { ok: 0, fail: 0, unknown: 0 });
-    tally[outcome.outcome]++;
-    if (outcome.outcome === 'ok') {
+    this.stats[kind]++;
+    (this.stats.by_function[op.f] ??= emptyTally())[kind]++;
+    if (answered_kinds.has(kind)) {
       this.latencySeen++;
       if (this.latencies.length < latency_samples_max) this.latencies.push(latency);
       else {
         const slot = this.rng.int(this.latencySeen);
         if (slot < latency_samples_max) this.latencies[slot] = latency;
       }
-      if (op.f === 'read') this.lastSeen.set(String(op.key), (outcome.result as number | null) ?? null);
     }
+    if (op.f === 'read' && outcome.outcome === 'ok') this.lastSeen.set(String(op.key), (outcome.result as number | null) ?? null);
     this.onResult(op, outcome, latency);
-    if (this.history) {
+    if (this.history && !this.history.destroyed) {
       const entry: Record<string, unknown> = { client, f: op.f, key: String(op.key), call_ms: round3(call_ms), return_ms: outcome.outcome === 'unknown' ? null : round3(return_ms), outcome: outcome.outcome };
       if (op.f === 'write') entry.value = op.value;
       if (op.f === 'cas') Object.assign(entry, { from: op.from, to: op.to });
@@ -173,7 +235,7 @@ export class Workload {
 
   /** Reads, writes and cas by the mix's weights; write values are unique so the checker can tell them apart. */
   private nextOperation(): KvOperation {
-    const key = `k${this.rng.int(this.options.keys)}`;
+    const key = this.keyName(this.rng.int(this.options.keys));
     const mix = this.options.mix ?? mix_default;
     const draw = this.rng.next() * (mix.read + mix.write + mix.cas);
     if (draw < mix.read) return { f: 'read', key };
@@ -186,9 +248,27 @@ export class Workload {
   private maybeFinish(): void {
     if (!this.stopping || this.inFlight > 0 || this.finished) return;
     this.finished = true;
-    if (this.history) this.history.end(() => this.resolveDone(this.summary()));
+    if (this.history && !this.history.destroyed) this.history.end(() => this.resolveDone(this.summary()));
     else this.resolveDone(this.summary());
   }
+}
+
+/** Opens (truncates) the history file now, so a bad path is refused before the load starts. */
+function openHistory(file: string): WriteStream {
+  let fd: number;
+  try {
+    fd = openSync(file, 'w');
+  } catch (error) {
+    throw new UserError(`cannot write the history to ${file}: ${errorMessage(error)}`);
+  }
+  return createWriteStream(file, { fd });
+}
+
+/** Operations with a definite answer a correct cluster gives. */
+export function answered(tally: OutcomeTally): number {
+  let sum = 0;
+  for (const kind of answered_kinds) sum += tally[kind];
+  return sum;
 }
 
 function round3(ms: number): number {
