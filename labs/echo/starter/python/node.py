@@ -13,6 +13,8 @@ Grade it:
 
 Python 3 standard library only. The plumbing (reading stdin, init/init_ok,
 send/reply, RPCs, timers) is in the Node class below; your part is marked TODO.
+
+README.md next to this file has the messages, hints and tests.
 """
 
 # ---------------------------------------------------------------------------

@@ -12,6 +12,8 @@ Grade it:
 Python 3 standard library only. The plumbing (reading stdin, init/init_ok,
 send/reply, RPCs, timers, a crash-safe JSON file writer) is in the first part of
 this file; your part is marked TODO.
+
+README.md next to this file has the messages, hints and tests.
 """
 
 # ---------------------------------------------------------------------------
