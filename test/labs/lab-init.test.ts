@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCommandString } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLabIds } from '../../src/lib/grade/spec.js';
-import { cleanup, dslabJson, makeWorkdir, wait_ms_default } from '../helpers/cli.js';
+import { cleanup, dslab, dslabJson, makeWorkdir, wait_ms_default } from '../helpers/cli.js';
 
 interface InitJson {
   dir: string;
@@ -68,5 +68,29 @@ describe.concurrent('dslab lab init gives a node that starts', () => {
       .map((line) => JSON.parse(line) as { src: string; dest: string; body: { type: string; in_reply_to?: number } });
     expect(replies.find((m) => m.body.type === 'init_ok'), `no init_ok; stderr: ${node.stderr}`).toMatchObject({ src: 'n1', dest: 'c0', body: { in_reply_to: 1 } });
     expect(node.exitCode, node.stderr).toBe(0);
+  });
+});
+
+describe('a starter that does not compile', () => {
+  it('makes `dslab up` quote the compiler\'s first error and where it is, not the last stderr line', async () => {
+    const cwd = makeWorkdir();
+    try {
+      const created = await dslabJson<InitJson>(cwd, 'lab', 'init', 'raft-election', '--lang', 'ts', 'my-raft');
+      const file = path.join(created.dir, 'node.ts');
+      // The mistake the shipped starter once had: "*/" inside its doc comment ends the comment early.
+      const source = readFileSync(file, 'utf8').split('\n');
+      source.splice(2, 0, ' * Read labs/raft-*/README.md first.');
+      writeFileSync(file, source.join('\n'));
+      const up = await dslab(cwd, 'up', 'raft', '--bin', created.run, '--nodes', '1', '--detach');
+      expect(up.exitCode).toBe(1);
+      const line = up.stderr.trim();
+      expect(line.split('\n')).toHaveLength(1);
+      expect(line).toMatch(/^dslab: n1 exited \(exit code 1\) before answering init; its stderr says: /);
+      expect(line).toContain(`${file}:3:`);
+      expect(line).toMatch(/ ERROR: /);
+      expect(line).not.toContain('TransformError');
+    } finally {
+      await cleanup(cwd);
+    }
   });
 });
