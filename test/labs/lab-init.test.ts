@@ -93,4 +93,22 @@ describe('a starter that does not compile', () => {
       await cleanup(cwd);
     }
   });
+
+  it('makes `dslab up` quote the traceback of a Python node whose init handler failed', async () => {
+    const cwd = makeWorkdir();
+    try {
+      const created = await dslabJson<InitJson>(cwd, 'lab', 'init', 'unique-ids', '--lang', 'python', 'my-ids');
+      const file = path.join(created.dir, 'node.py');
+      const source = readFileSync(file, 'utf8');
+      // A typo in on_init: the starter's plumbing logs the traceback and answers init with error 13.
+      writeFileSync(file, source.replace(/(def on_init\(\):\n(?:    #.*\n)*)    pass\n/, '$1    load_stat()\n'));
+      const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('load_stat()')) + 1;
+      expect(line).toBeGreaterThan(0);
+      const up = await dslab(cwd, 'up', 'unique-ids', '--bin', created.run, '--nodes', '1', '--detach');
+      expect(up.exitCode).toBe(1);
+      expect(up.stderr.trim()).toBe(`dslab: n1 answered init with error 13: the node failed while handling this message instead of init_ok; its stderr says: ${file}:${line}: NameError: name 'load_stat' is not defined (\`load_stat()\`)`);
+    } finally {
+      await cleanup(cwd);
+    }
+  });
 });

@@ -154,3 +154,12 @@ describe('what a crashing node leaves in its stderr, end to end', () => {
     expect(explainingLine(kept)).toBe(`${path.join(dir, 'noisy.mjs')}:2: Error: deep (\`function deep(n) { if (n === 0) throw new Error('deep'); deep(n - 1); }\`)`);
   });
 });
+
+describe('a node\'s dying words', () => {
+  it('are kept when the output is still coming after the process exited (a wrapper whose child still writes)', async () => {
+    const dir = tempDir();
+    // The wrapper exits at once; what it started writes the reason a moment later, on the same pipe.
+    const kept = await run(['sh', '-c', '(sleep 0.3; echo "FATAL: the last words" >&2) & exit 1'], dir);
+    expect(kept.at(-1)).toBe('FATAL: the last words');
+  });
+});

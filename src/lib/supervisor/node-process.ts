@@ -13,6 +13,10 @@ export const stderr_tail_lines = 20;
 export const stderr_frames_per_trace = 3;
 /** A kept stderr line is cut to this many characters. */
 export const stderr_line_chars_max = 500;
+/** After a node exits, how long its output may take to be read before the exit is reported anyway (a child it started may hold the pipes). */
+export const stdio_drain_ms_max = 1000;
+/** How long stderr may trail a reply on stdout (two pipes, read in either order) when the reply says the node failed. */
+export const stderr_settle_ms = 200;
 /** A node's log file stops growing past this; a notice says so. */
 export const node_log_bytes_max = 256 * 1024 * 1024;
 
@@ -68,6 +72,9 @@ export class NodeProcess {
   private stderrSkipped = 0;
   /** Consecutive stack-frame lines seen so far in the current trace. */
   private stderrFrames = 0;
+  /** Set once the process exited and its output was read. */
+  private closed = false;
+  private closeWaiters: (() => void)[] = [];
   private readonly child: ChildProcess;
   private outgoing: string[] = [];
   private flushScheduled = false;
@@ -138,18 +145,33 @@ export class NodeProcess {
       for (const line of lines) this.keepStderrLine(line);
     });
 
+    // 'exit' can come before the last of the node's stdout and stderr has been read (its
+    // dying words, a traceback); 'close' comes after. Report the exit at 'close', or after
+    // stdio_drain_ms_max if something the node started still holds its pipes open.
+    let reported = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const reportExit = (code: number | null, signal: string | null) => {
+      if (reported) return;
+      reported = true;
+      clearTimeout(drainTimer);
+      this.keepStderrLine(stderrPartial);
+      stderrPartial = '';
+      this.closed = true;
+      for (const wake of this.closeWaiters.splice(0)) wake();
+      handlers.onExit(code, signal);
+    };
     this.child.on('exit', (code, signal) => {
       this.exited = true;
-      this.keepStderrLine(stderrPartial);
-      handlers.onExit(code, signal);
+      drainTimer = setTimeout(() => reportExit(code, signal), stdio_drain_ms_max);
     });
+    this.child.on('close', (code: number | null, signal: string | null) => reportExit(code, signal));
     this.child.on('error', (error) => {
       // A program that could not be started (ENOENT, EACCES) never emits exit; report it as one.
       if (this.exited || this.child.pid !== undefined) return;
       this.exited = true;
       this.keepStderrLine(`cannot start ${file}: ${error.message.split('\n')[0]}`);
       log.write(`[dslab] cannot start ${argv.join(' ')}: ${error.message}\n`);
-      handlers.onExit(127, null);
+      reportExit(127, null);
     });
   }
 
@@ -162,6 +184,22 @@ export class NodeProcess {
   get stderrTail(): string[] {
     if (this.stderrSkipped === 0) return [...this.stderrHead, ...this.stderrLast];
     return [...this.stderrHead, skippedLinesNote(this.stderrSkipped), ...this.stderrLast];
+  }
+
+  /**
+   * Resolves once what the node wrote to stderr so far has most likely been
+   * read: when the process has exited and closed its pipes, or after
+   * stderr_settle_ms. For explaining a reply that says the node failed.
+   */
+  stderrSettled(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, stderr_settle_ms);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private keepStderrLine(line: string): void {
