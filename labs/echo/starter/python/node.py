@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """dslab lab: echo (warm-up). Starter code.
 
-Run one node by hand (type the lines yourself, Ctrl-D to stop):
+Run one node by hand, from this folder (type the lines yourself, Ctrl-D to stop):
 
     python3 node.py
     {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}
     {"src":"c1","dest":"n1","body":{"type":"echo","msg_id":2,"echo":"hello"}}
 
-Grade it:
+Grade it (from this folder):
 
     dslab grade echo --bin "python3 node.py"
 

@@ -10,7 +10,7 @@ step by step, and kv-linearizable grades the finished store; `dslab lab init`
 gives this same file for each of them, so keep working in the file you
 started with.
 
-Play with it live, then grade it:
+Play with it live, then grade it (from this folder):
 
     dslab up raft --bin "python3 node.py" --nodes 5
     dslab grade raft-election --bin "python3 node.py"

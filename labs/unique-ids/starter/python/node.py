@@ -5,8 +5,11 @@ Every node answers {"type":"generate"} with {"type":"generate_ok","id":...}.
 No id may ever be handed out twice: not by two nodes, not while the network is
 partitioned, and not by one node before and after it crashes and restarts.
 
-Grade it:
+Play with it, then grade it (from this folder):
 
+    dslab up unique-ids --bin "python3 node.py" --nodes 3 --detach
+    dslab send n1 '{"type":"generate"}'
+    dslab down
     dslab grade unique-ids --bin "python3 node.py"
 
 Python 3 standard library only. The plumbing (reading stdin, init/init_ok,
