@@ -1,9 +1,10 @@
+import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../../cli/base.js';
 import { initLab } from '../../lib/grade/init.js';
 
 export default class LabInit extends DslabCommand {
-  static override summary = "Copy a lab's starter code into a new folder.";
+  static override summary = "Copy a lab's starter code and README into a new folder.";
   static override examples = ['<%= config.bin %> lab init raft-election --lang python ./my-raft', '<%= config.bin %> lab init echo --lang ts ./my-echo'];
   static override args = {
     lab: Args.string({ required: true, description: 'lab id' }),
@@ -17,6 +18,7 @@ export default class LabInit extends DslabCommand {
     const { args, flags } = await this.parse(LabInit);
     const created = initLab(args.lab, flags.lang as 'python' | 'ts', args.dir);
     this.log(`created ${created.dir} with ${created.files.join(', ')}`);
+    this.log(`read it: ${path.join(path.relative(process.cwd(), created.dir) || '.', 'README.md')}`);
     this.log(`try it: dslab up ${created.system} --bin "${created.run}" --nodes 3`);
     this.log(`grade it: dslab grade ${args.lab} --bin "${created.run}"`);
     return created;

@@ -1,11 +1,22 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { line_bytes_max } from '../protocol/messages.js';
+import { skippedLinesNote } from '../util/stderr.js';
 
 /** Bytes queued to a node's stdin before further messages to it are dropped (a paused or hung node). */
 export const stdin_buffer_bytes_max = 8 * 1024 * 1024;
-/** How many of a node's last stderr lines are kept for status and crash reports. */
-export const stderr_tail_lines = 10;
+/** How many of a node's first stderr lines are kept for status and crash reports (a compiler's or interpreter's first error). */
+export const stderr_head_lines = 20;
+/** How many of a node's last stderr lines are kept for status and crash reports (what it said before it died). */
+export const stderr_tail_lines = 20;
+/** Stack frames kept per trace; the first ones say where it was thrown, the rest stay in the node's log. */
+export const stderr_frames_per_trace = 3;
+/** A kept stderr line is cut to this many characters. */
+export const stderr_line_chars_max = 500;
+/** After a node exits, how long its output may take to be read before the exit is reported anyway (a child it started may hold the pipes). */
+export const stdio_drain_ms_max = 1000;
+/** How long stderr may trail a reply on stdout (two pipes, read in either order) when the reply says the node failed. */
+export const stderr_settle_ms = 200;
 /** A node's log file stops growing past this; a notice says so. */
 export const node_log_bytes_max = 256 * 1024 * 1024;
 
@@ -55,7 +66,15 @@ export class NodeLog {
 export class NodeProcess {
   readonly pid: number;
   exited = false;
-  readonly stderrTail: string[] = [];
+  private readonly stderrHead: string[] = [];
+  private readonly stderrLast: string[] = [];
+  /** Lines dropped between stderrHead and stderrLast. */
+  private stderrSkipped = 0;
+  /** Consecutive stack-frame lines seen so far in the current trace. */
+  private stderrFrames = 0;
+  /** Set once the process exited and its output was read. */
+  private closed = false;
+  private closeWaiters: (() => void)[] = [];
   private readonly child: ChildProcess;
   private outgoing: string[] = [];
   private flushScheduled = false;
@@ -121,28 +140,86 @@ export class NodeProcess {
     stderr.on('data', (chunk: string) => {
       log.write(chunk);
       const lines = (stderrPartial + chunk).split('\n');
-      stderrPartial = (lines.pop() ?? '').slice(-1000);
-      for (const line of lines) {
-        // Stack frames stay in the log file; the tail keeps the lines that say what happened.
-        if (line.trim() === '' || /^\s+at /.test(line)) continue;
-        this.stderrTail.push(line.slice(0, 500));
-        if (this.stderrTail.length > stderr_tail_lines) this.stderrTail.shift();
-      }
+      // Only the start of an unfinished line can be kept, so only the start is held.
+      stderrPartial = (lines.pop() ?? '').slice(0, stderr_line_chars_max);
+      for (const line of lines) this.keepStderrLine(line);
     });
 
+    // 'exit' can come before the last of the node's stdout and stderr has been read (its
+    // dying words, a traceback); 'close' comes after. Report the exit at 'close', or after
+    // stdio_drain_ms_max if something the node started still holds its pipes open.
+    let reported = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const reportExit = (code: number | null, signal: string | null) => {
+      if (reported) return;
+      reported = true;
+      clearTimeout(drainTimer);
+      this.keepStderrLine(stderrPartial);
+      stderrPartial = '';
+      this.closed = true;
+      for (const wake of this.closeWaiters.splice(0)) wake();
+      handlers.onExit(code, signal);
+    };
     this.child.on('exit', (code, signal) => {
       this.exited = true;
-      if (stderrPartial.trim()) this.stderrTail.push(stderrPartial.slice(0, 500));
-      handlers.onExit(code, signal);
+      drainTimer = setTimeout(() => reportExit(code, signal), stdio_drain_ms_max);
     });
+    this.child.on('close', (code: number | null, signal: string | null) => reportExit(code, signal));
     this.child.on('error', (error) => {
       // A program that could not be started (ENOENT, EACCES) never emits exit; report it as one.
       if (this.exited || this.child.pid !== undefined) return;
       this.exited = true;
-      this.stderrTail.push(`cannot start ${file}: ${error.message.split('\n')[0]}`);
+      this.keepStderrLine(`cannot start ${file}: ${error.message.split('\n')[0]}`);
       log.write(`[dslab] cannot start ${argv.join(' ')}: ${error.message}\n`);
-      handlers.onExit(127, null);
+      reportExit(127, null);
     });
+  }
+
+  /**
+   * What is kept of the node's stderr for status and crash reports (the API's
+   * stderr_tail): its first stderr_head_lines lines, a note of how many were
+   * skipped, and its last stderr_tail_lines lines; no blank lines, and only
+   * the first stderr_frames_per_trace frames of each stack trace.
+   */
+  get stderrTail(): string[] {
+    if (this.stderrSkipped === 0) return [...this.stderrHead, ...this.stderrLast];
+    return [...this.stderrHead, skippedLinesNote(this.stderrSkipped), ...this.stderrLast];
+  }
+
+  /**
+   * Resolves once what the node wrote to stderr so far has most likely been
+   * read: when the process has exited and closed its pipes, or after
+   * stderr_settle_ms. For explaining a reply that says the node failed.
+   */
+  stderrSettled(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, stderr_settle_ms);
+      this.closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private keepStderrLine(line: string): void {
+    if (line.trim() === '') return;
+    if (/^\s+at /.test(line)) {
+      this.stderrFrames += 1;
+      if (this.stderrFrames > stderr_frames_per_trace) return;
+    } else {
+      this.stderrFrames = 0;
+    }
+    const kept = line.slice(0, stderr_line_chars_max);
+    if (this.stderrHead.length < stderr_head_lines) {
+      this.stderrHead.push(kept);
+      return;
+    }
+    this.stderrLast.push(kept);
+    if (this.stderrLast.length > stderr_tail_lines) {
+      this.stderrLast.shift();
+      this.stderrSkipped += 1;
+    }
   }
 
   /** Queues one line for the node's stdin; false when dropped because the node is not reading. */

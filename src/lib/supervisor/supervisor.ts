@@ -275,11 +275,14 @@ export class Supervisor {
     try {
       reply = await this.request('c0', node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
     } catch (error) {
-      const tail = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
-      throw new UserError(`${errorMessage(error)}${tail ? ` (last stderr: ${tail})` : ''}`);
+      const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
+      throw new UserError(`${errorMessage(error)}${why ? `; its stderr says: ${why}` : ''}`);
     }
     if (reply.type !== 'init_ok') {
-      throw new UserError(`${node.id} answered init with ${reply.type === 'error' ? `error ${String(reply.code)}: ${String(reply.text)}` : `"${reply.type}"`} instead of init_ok`);
+      // A node that failed while handling init (and said so) has usually logged why.
+      await node.proc?.stderrSettled();
+      const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
+      throw new UserError(`${node.id} answered init with ${reply.type === 'error' ? `error ${String(reply.code)}: ${String(reply.text)}` : `"${reply.type}"`} instead of init_ok${why ? `; its stderr says: ${why}` : ''}`);
     }
     if (node.status === 'starting') node.status = 'up';
     if (node.clock_offset_ms !== 0) this.sendClock(node);

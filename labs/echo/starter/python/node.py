@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """dslab lab: echo (warm-up). Starter code.
 
-Run one node by hand (type the lines yourself, Ctrl-D to stop):
+Run one node by hand, from this folder (type the lines yourself, Ctrl-D to stop):
 
     python3 node.py
     {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}
     {"src":"c1","dest":"n1","body":{"type":"echo","msg_id":2,"echo":"hello"}}
 
-Grade it:
+Grade it (from this folder):
 
     dslab grade echo --bin "python3 node.py"
 
 Python 3 standard library only. The plumbing (reading stdin, init/init_ok,
 send/reply, RPCs, timers) is in the Node class below; your part is marked TODO.
+
+README.md next to this file has the messages, hints and tests.
 """
 
 # ---------------------------------------------------------------------------

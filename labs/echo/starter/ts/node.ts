@@ -7,8 +7,16 @@
  * registered for its body.type, answers unknown types with error 10, and exits
  * when stdin closes. Your part is marked TODO.
  *
- *   npx tsx node.ts                                  # run one node by hand
- *   dslab grade echo --bin "npx tsx node.ts"        # grade it
+ * Run it from this folder (`dslab lab init` wrote in the tsx of your dslab
+ * installation, so nothing else needs installing):
+ *
+ *   node --import __DSLAB_TSX__ node.ts                      # one node by hand
+ *   dslab grade echo --bin "node --import __DSLAB_TSX__ node.ts"
+ *
+ * By hand, type the messages yourself (Ctrl-D to stop), e.g.
+ *   {"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}
+ *   {"src":"c1","dest":"n1","body":{"type":"echo","msg_id":2,"echo":"hello"}}
+ * README.md next to this file has the messages, hints and tests.
  *
  * Runtime API: node.on(type, handler), node.onInit(cb), node.send(dest, body),
  * node.reply(request, body), node.replyError(request, code, text),

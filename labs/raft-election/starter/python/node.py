@@ -10,7 +10,7 @@ step by step, and kv-linearizable grades the finished store; `dslab lab init`
 gives this same file for each of them, so keep working in the file you
 started with.
 
-Play with it live, then grade it:
+Play with it live, then grade it (from this folder):
 
     dslab up raft --bin "python3 node.py" --nodes 5
     dslab grade raft-election --bin "python3 node.py"
@@ -18,7 +18,9 @@ Play with it live, then grade it:
 Logs: anything you print to stderr (node.log(...)) shows in `dslab logs n1`.
 Never print to stdout: stdout is the network.
 
-The Raft labs and kv-linearizable all grow this one file, in this order.
+README.md next to this file is the README of the lab you started with;
+labs/<lab>/README.md are the other labs' READMEs, copied with it
+(`dslab lab show <lab>` prints any of them).
 
 TODO for this lab (raft-election):
   1. load()/persist(): current_term and voted_for survive restarts (the tests
@@ -85,7 +87,7 @@ TODO for this lab (raft-snapshots), on top of your raft-persistence code:
 TODO for this lab (kv-linearizable): it grades the store you built in the
 four Raft labs, under partitions, crashes, pauses and lossy links, with a
 linearizability checker. If you are starting here, work through the Raft labs'
-TODO lists first (labs/raft-*/README.md). Then make sure that:
+TODO lists first (each lab's README in labs/). Then make sure that:
   1. reads are linearizable: through the log, or ReadIndex (confirm
      leadership with a heartbeat round after committing an entry of your term);
      never answer a read from a leader that may have been deposed;

@@ -19,13 +19,18 @@
  * gives this same file for each of them, so keep working in the file you
  * started with.
  *
- *     dslab up raft --bin "npx tsx node.ts" --nodes 5     # play with it live
- *     dslab grade raft-election --bin "npx tsx node.ts"
+ * Run it from this folder (`dslab lab init` wrote in the tsx of your dslab
+ * installation, so nothing else needs installing):
+ *
+ *     dslab up raft --bin "node --import __DSLAB_TSX__ node.ts" --nodes 5
+ *     dslab grade raft-election --bin "node --import __DSLAB_TSX__ node.ts"
  *
  * Logs: node.log(...) writes to stderr (`dslab logs n1`). Never write to
  * stdout yourself: stdout is the network.
  *
- * The Raft labs and kv-linearizable all grow this one file, in this order.
+ * README.md next to this file is the README of the lab you started with;
+ * labs/<lab>/README.md are the other labs' READMEs, copied with it
+ * (`dslab lab show <lab>` prints any of them).
  *
  * TODO for this lab (raft-election):
  *   1. load()/persist(): currentTerm and votedFor survive restarts (the tests
@@ -33,7 +38,7 @@
  *   2. onElectionTimeout(): become candidate in currentTerm + 1, vote for
  *      yourself, persist, send request_vote to every peer, report().
  *   3. handleRequestVote(): a higher term makes you a follower in that term
- *      (votedFor = None); grant one vote per term, only to a candidate whose log
+ *      (votedFor = null); grant one vote per term, only to a candidate whose log
  *      is at least as up to date as yours; reset your timer when you grant.
  *   4. handleRequestVoteOk(): a majority of votes (yourself included) in the
  *      current term -> leader; report(); heartbeat at once.
@@ -91,7 +96,7 @@
  * TODO for this lab (kv-linearizable): it grades the store you built in the
  * four Raft labs, under partitions, crashes, pauses and lossy links, with a
  * linearizability checker. If you are starting here, work through the Raft labs'
- * TODO lists first (labs/raft-*/README.md). Then make sure that:
+ * TODO lists first (each lab's README in labs/). Then make sure that:
  *   1. reads are linearizable: through the log, or ReadIndex (confirm
  *      leadership with a heartbeat round after committing an entry of your term);
  *      never answer a read from a leader that may have been deposed;

@@ -5,13 +5,18 @@ Every node answers {"type":"generate"} with {"type":"generate_ok","id":...}.
 No id may ever be handed out twice: not by two nodes, not while the network is
 partitioned, and not by one node before and after it crashes and restarts.
 
-Grade it:
+Play with it, then grade it (from this folder):
 
+    dslab up unique-ids --bin "python3 node.py" --nodes 3 --detach
+    dslab send n1 '{"type":"generate"}'
+    dslab down
     dslab grade unique-ids --bin "python3 node.py"
 
 Python 3 standard library only. The plumbing (reading stdin, init/init_ok,
 send/reply, RPCs, timers, a crash-safe JSON file writer) is in the first part of
 this file; your part is marked TODO.
+
+README.md next to this file has the messages, hints and tests.
 """
 
 # ---------------------------------------------------------------------------

@@ -5,7 +5,13 @@
  * No id may ever be handed out twice: not by two nodes, not while the network
  * is partitioned, and not by one node before and after a crash and restart.
  *
- *   dslab grade unique-ids --bin "npx tsx node.ts"
+ * Run it from this folder (`dslab lab init` wrote in the tsx of your dslab
+ * installation, so nothing else needs installing):
+ *
+ *   dslab up unique-ids --bin "node --import __DSLAB_TSX__ node.ts" --nodes 3 --detach
+ *   dslab grade unique-ids --bin "node --import __DSLAB_TSX__ node.ts"
+ *
+ * README.md next to this file has the messages, hints and tests.
  *
  * The runtime (the import below; `dslab lab init` points it at your dslab
  * installation) reads stdin, answers init, dispatches by body.type and exits
