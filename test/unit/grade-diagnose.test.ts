@@ -127,8 +127,8 @@ describe('grader diagnosis', () => {
   });
 
   it('adds an unexpected exit with its stderr line, unless the symptom already says it', () => {
-    const evidence = evidenceOf(event({ type: 'node_down', node: 'n2', exit_code: 1, signal: null, stderr_tail: ['Traceback (most recent call last):', 'KeyError: term'], expected: false }));
-    expect(run(waitLeader, status([node('n1', reporting(1)), node('n2', { status: 'down', ...reporting(1) })]), evidence)).toContain('n2 exited unexpectedly (exit code 1): KeyError: term');
+    const evidence = evidenceOf(event({ type: 'node_down', node: 'n2', exit_code: 1, signal: null, stderr_tail: ['Traceback (most recent call last):', '  File "node.py", line 12, in on_vote', "    term = msg['term']", 'KeyError: term'], expected: false }));
+    expect(run(waitLeader, status([node('n1', reporting(1)), node('n2', { status: 'down', ...reporting(1) })]), evidence)).toMatch(/^n2 exited unexpectedly \(exit code 1\): .*node\.py.*12.*KeyError: term/);
     expect(run(waitLeader, status([node('n1', reporting(0))]), evidence, 'n2 crashed (exit code 1): KeyError: term')).not.toContain('n2 exited');
     // A kill by the grader is expected: not a cause.
     const killed = evidenceOf(event({ type: 'node_down', node: 'n2', exit_code: null, signal: 'SIGKILL', stderr_tail: [], expected: true }));
