@@ -3,7 +3,7 @@ import type { ClusterEvent, ClusterStatus, NodeStatus } from './control/api.js';
 import { describeLeader, isLive } from './roles.js';
 import { formatDurationMs } from './util/units.js';
 import { explainingLine } from './util/stderr.js';
-import type { LoadStats } from './workload/load.js';
+import { describeLoadTally, type LoadStats } from './workload/load.js';
 
 /** Plain-text views of cluster state; commands print what these return. */
 
@@ -85,7 +85,7 @@ export function formatStatus(status: ClusterStatus): string {
     return cell;
   });
   const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
-  const tails = crashed.map((n) => `${n.id} last stderr: ${explainingLine(n.stderr_tail)}`);
+  const tails = crashed.map((n) => `${n.id} crashed: ${explainingLine(n.stderr_tail)}`);
   return [header, faults, '', body, ...(tails.length ? ['', ...tails] : [])].join('\n');
 }
 
@@ -138,13 +138,7 @@ export function formatEvent(event: ClusterEvent): string | null {
 export function formatLoadProgress(stats: LoadStats): string {
   const latency = stats.latency_ms ? `, p50 ${stats.latency_ms.p50}ms p99 ${stats.latency_ms.p99}ms` : '';
   const skipped = stats.skipped ? `, ${stats.skipped} skipped (all clients busy)` : '';
-  // Events recorded before not_found and mismatched existed lack them.
-  const notFound = stats.not_found ?? 0;
-  const mismatched = stats.mismatched ?? 0;
-  return (
-    `${stats.completed} ops: ok ${stats.ok}, not found ${notFound}, mismatched ${mismatched}; ` +
-    `failed ${stats.fail}, unknown ${stats.unknown}; ${stats.throughput_per_s} answered/s${latency}${skipped}`
-  );
+  return `${stats.completed} ops: ${describeLoadTally(stats)}; ${stats.throughput_per_s} answered/s${latency}${skipped}`;
 }
 
 /** The keys a load used, e.g. "keys r3f9a0c12-k0 … r3f9a0c12-k19 (fresh: new to the cluster)". */

@@ -52,7 +52,7 @@ describe('dashboardReducer on a recorded raft run', () => {
     expect(model.nodes.find((n) => n.id === 'n5')).toMatchObject({ status: 'up', restarts: 1 });
     const texts = model.log.map((e) => e.text);
     expect(texts).toContain('n5 restarted (restart 1)');
-    expect(texts.some((t) => t.startsWith('load done: 213 ok'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('load done: ok 213'))).toBe(true);
     expect(model.throughput_per_s.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...model.throughput_per_s)).toBeGreaterThan(30);
     expect(model.load?.running).toBe(false);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../../cli/base.js';
+import { invokedAs } from '../../cli/invocation.js';
 import { initLab } from '../../lib/grade/init.js';
 
 export default class LabInit extends DslabCommand {
@@ -19,8 +20,10 @@ export default class LabInit extends DslabCommand {
     const created = initLab(args.lab, flags.lang as 'python' | 'ts', args.dir);
     this.log(`created ${created.dir} with ${created.files.join(', ')}`);
     this.log(`read it: ${path.join(path.relative(process.cwd(), created.dir) || '.', 'README.md')}`);
-    this.log(`try it: dslab up ${created.system} --bin "${created.run}" --nodes 3`);
-    this.log(`grade it: dslab grade ${args.lab} --bin "${created.run}"`);
+    // Written the way dslab was run, so they can be pasted (after `npm ci`, `dslab` alone is not on the PATH).
+    const program = invokedAs({ bin: this.config.bin, env: process.env, script: process.argv[1], cwd: process.cwd() });
+    this.log(`try it: ${program} up ${created.system} --bin "${created.run}" --nodes 3`);
+    this.log(`grade it: ${program} grade ${args.lab} --bin "${created.run}"`);
     return created;
   }
 }

@@ -1,4 +1,6 @@
 import type { ClusterEvent, ClusterStatus, NodeStatusKind } from '../control/api.js';
+import { explainingLine } from '../util/stderr.js';
+import { describeLoadTally } from '../workload/load.js';
 import { default_vocabulary, findLeader as findLeaderOf, isElectingRole, isProbingRole, roleOf as reportedRole, termOf as reportedTerm, type RoleVocabulary } from '../roles.js';
 
 /**
@@ -347,7 +349,7 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       node.exit_signal = input.signal;
       node.in_per_s = null;
       node.out_per_s = null;
-      const tail = !input.expected && input.stderr_tail.length > 0 ? `: ${input.stderr_tail.at(-1)}` : '';
+      const tail = !input.expected && input.stderr_tail.length > 0 ? `: ${explainingLine(input.stderr_tail) ?? ''}` : '';
       appendLog(model, t, 'crash', `${input.node} down (${describeExit(input.exit_code, input.signal)})${input.expected ? '' : ' unexpectedly'}${tail}`);
       settleLeader(model, t);
       break;
@@ -391,7 +393,7 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
         }
         model.load = { running: input.phase !== 'done', last_ok: input.stats.ok, last_t: t };
         if (input.phase === 'done') {
-          appendLog(model, t, 'load', `load done: ${input.stats.ok} ok, ${input.stats.fail} failed, ${input.stats.unknown} unknown; ${input.stats.throughput_per_s} ok/s`);
+          appendLog(model, t, 'load', `load done: ${describeLoadTally(input.stats)}; ${input.stats.throughput_per_s} answered/s`);
         }
       }
       break;

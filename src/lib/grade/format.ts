@@ -13,5 +13,5 @@ export function formatScore(result: LabResult): string {
   const failed = result.results.filter((r) => !r.passed).length;
   const colour = result.score === result.max_score ? chalk.green : chalk.red;
   const notRun = result.not_run.length ? `; --bail stopped at the first failure, ${result.not_run.length} test${result.not_run.length === 1 ? '' : 's'} not run: ${result.not_run.join(', ')}` : '';
-  return colour(`${result.title}: ${result.score}/${result.max_score} points`) + ` (${result.results.length} test runs, ${failed} failed, ${(result.elapsed_ms / 1000).toFixed(1)} s${notRun})`;
+  return colour(`${result.title}: ${result.score}/${result.max_score} points`) + ` (${result.results.length} test run${result.results.length === 1 ? '' : 's'}, ${failed} failed, ${(result.elapsed_ms / 1000).toFixed(1)} s${notRun})`;
 }

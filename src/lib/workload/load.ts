@@ -274,3 +274,12 @@ export function answered(tally: OutcomeTally): number {
 function round3(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
+
+/**
+ * Outcomes in words, expected answers first: "ok 1200, not found 80, mismatched 220; failed 10, unknown 10".
+ * Not found and mismatched are answers a correct store gives; failed and unknown are the real failures.
+ */
+export function describeLoadTally(stats: Pick<LoadStats, 'ok' | 'fail' | 'unknown'> & Partial<Pick<LoadStats, 'not_found' | 'mismatched'>>): string {
+  // Events recorded before not_found and mismatched existed lack them.
+  return `ok ${stats.ok}, not found ${stats.not_found ?? 0}, mismatched ${stats.mismatched ?? 0}; failed ${stats.fail}, unknown ${stats.unknown}`;
+}
