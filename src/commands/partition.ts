@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
 import { UserError } from '../lib/util/errors.js';
 
@@ -12,9 +12,14 @@ export default class Partition extends DslabCommand {
     '<%= config.bin %> partition --isolate n1',
     '<%= config.bin %> partition --isolate leader',
   ];
+  static override usage = ['<%= command.id %> [GROUP...] [--isolate NODE] [--cluster NAME] [--json]'];
+  // Any number of groups: oclif lists the first argument; the rest arrive in argv.
   static override strict = false;
+  static override args = {
+    group: Args.string({ description: 'nodes that can still reach each other, comma-separated (like n1,n2); nodes named in no group form one more group; no groups: two random halves' }),
+  };
   static override flags = {
-    isolate: Flags.string({ description: 'cut one node (an id, leader or random) off from all others', helpValue: 'NODE'}),
+    isolate: Flags.string({ description: 'cut one node (an id, leader or random) off from all others', helpValue: 'NODE' }),
   };
 
   async run(): Promise<unknown> {

@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
-import { DslabCommand } from '../../cli/base.js';
+import { BaseCommand } from '../../cli/base.js';
 import { initLab } from '../../lib/grade/init.js';
 
-export default class LabInit extends DslabCommand {
+export default class LabInit extends BaseCommand {
   static override summary = "Copy a lab's starter code into a new folder.";
   static override examples = ['<%= config.bin %> lab init raft-election --lang python ./my-raft', '<%= config.bin %> lab init echo --lang ts ./my-echo'];
   static override args = {
