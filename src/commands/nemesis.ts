@@ -27,7 +27,7 @@ export default class Nemesis extends DslabCommand {
   static override flags = {
     interval: durationFlag({ default: '2s', description: 'time between faults', range: { min: nemesis_interval_ms_min, max: nemesis_interval_ms_max } }),
     duration: durationFlag({ default: '30s', description: 'how long to run', range: { min: run_duration_ms_min, max: run_duration_ms_max } }),
-    seed: integerFlag({ description: 'seed of the schedule (default: random, printed)', range: { min: 0, max: seed_max } }),
+    seed: integerFlag({ description: 'seed of the schedule; random, and printed, when not given', range: { min: 0, max: seed_max } }),
     detach: Flags.boolean({ description: 'start the schedule and return at once' }),
     stop: Flags.boolean({ description: 'stop a running nemesis and undo its last fault' }),
   };

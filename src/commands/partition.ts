@@ -8,7 +8,8 @@ export default class Partition extends DslabCommand {
     'With no groups, the nodes are split into two random halves. Nodes named in no group form one more group together. Client links are not cut. `dslab heal` removes the partition.';
   static override examples = [
     '<%= config.bin %> partition',
-    '<%= config.bin %> partition n1,n2 n3,n4,n5',
+    '<%= config.bin %> partition n1 n2,n3',
+    '<%= config.bin %> partition n1,n2',
     '<%= config.bin %> partition --isolate n1',
     '<%= config.bin %> partition --isolate leader',
   ];

@@ -24,7 +24,7 @@ function systemOptions(flags: { 'election-timeout'?: string; heartbeat?: string;
 
 export default class Up extends BaseCommand {
   static override summary = 'Start a cluster: one supervisor and N node processes.';
-  static override description = `Built-in systems: ${systems.map((s) => `${s.name} (${s.description})`).join('; ')}. With --bin, any program that speaks the Maelstrom node protocol on stdin/stdout runs as the node. Without --detach the cluster runs in the foreground with a live dashboard (plain event lines with --no-ui, --json or when stdout is not a terminal), and Ctrl-C stops it.`;
+  static override description = `Built-in systems — ${systems.map((s) => `${s.name}: ${s.description}`).join('; ')}. With --bin, any program that speaks the Maelstrom node protocol on stdin/stdout runs as the node. Without --detach the cluster runs in the foreground with a live dashboard (plain event lines with --no-ui, --json or when stdout is not a terminal), and Ctrl-C stops it.`;
   static override examples = [
     '<%= config.bin %> up raft --nodes 5 --detach',
     '<%= config.bin %> up echo --nodes 3',
@@ -38,7 +38,7 @@ export default class Up extends BaseCommand {
     nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
     bin: Flags.string({ description: 'command that runs one node (any language), split into words as a shell would (quotes and backslashes; no variables or globs)', helpValue: 'CMD' }),
     name: Flags.string({ description: 'cluster name (default: the system name)', helpValue: 'NAME' }),
-    seed: integerFlag({ description: 'seed for random fault choices (default: random, printed)', range: { min: 0, max: seed_max } }),
+    seed: integerFlag({ description: 'seed for random fault choices; random, and printed, when not given', range: { min: 0, max: seed_max } }),
     detach: Flags.boolean({ char: 'd', description: 'start in the background and return once every node answered init' }),
     // The raft defaults live in the node, which applies them when a flag is absent; help shows them.
     'election-timeout': Flags.string({

@@ -151,7 +151,7 @@ export class ControlClient {
       return true;
     }, options);
     try {
-      await follower.ready;
+      await this.bounded(follower.ready);
       const result = await this.act(action);
       // Handed over on the next turn, after the caller has seen the result.
       setImmediate(() => {
@@ -166,6 +166,15 @@ export class ControlClient {
       follower.stop();
       throw error;
     }
+  }
+
+  /** `promise`, or the supervisor-did-not-answer error after control_request_timeout_ms. */
+  private bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.connectionError(new Error('timeout'))), control_request_timeout_ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** Ends every event stream this client opened. */
