@@ -37,6 +37,9 @@ export default class Nemesis extends DslabCommand {
     if (flags.stop) return this.act(flags.cluster, { type: 'nemesis_stop' });
     const { interval: interval_ms, duration: duration_ms } = flags;
     const count = nemesisFaultCount(interval_ms, duration_ms);
+    if (count === 0) {
+      throw new UserError(`--interval ${formatDurationMs(interval_ms)} is longer than --duration ${formatDurationMs(duration_ms)}, so no fault would be injected`);
+    }
     if (count > nemesis_steps_max) {
       throw new UserError(
         `--duration ${formatDurationMs(duration_ms)} at --interval ${formatDurationMs(interval_ms)} would be ${count} faults; at most ${nemesis_steps_max} (use a longer --interval or a shorter --duration)`,

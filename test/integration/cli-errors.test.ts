@@ -91,6 +91,7 @@ describe.concurrent('bad input against a running cluster', () => {
     [['nemesis', '--interval', '50ms'], /^dslab: --interval must be from 100ms to 1h, got 50ms$/],
     [['nemesis', '--interval', '0s', '--duration', '1s'], /^dslab: --interval must be from 100ms to 1h, got 0s$/],
     [['nemesis', '--interval', '100ms', '--duration', '24h'], /^dslab: --duration 24h at --interval 100ms would be 864000 faults; at most 10000/],
+    [['nemesis', '--interval', '1m', '--duration', '30s'], /^dslab: --interval 1m is longer than --duration 30s, so no fault would be injected$/],
     [['load', '--duration', '10'], /^dslab: bad --duration "10": give a unit, like 10ms or 10s$/],
     [['load', '--keys', '2000000'], /^dslab: --keys must be a whole number from 1 to 1000000, got 2000000$/],
     [['skew', 'n1', '5'], /^dslab: bad clock offset "5": give a unit, like 5ms or 5s$/],

@@ -6,7 +6,7 @@ export default class LabInit extends BaseCommand {
   static override summary = "Copy a lab's starter code into a new folder.";
   static override examples = ['<%= config.bin %> lab init raft-election --lang python ./my-raft', '<%= config.bin %> lab init echo --lang ts ./my-echo'];
   static override args = {
-    lab: Args.string({ required: true, description: 'lab id' }),
+    lab: Args.string({ required: true, description: 'lab id (see dslab lab list)' }),
     dir: Args.string({ required: true, description: 'folder to create (must not exist or be empty)' }),
   };
   static override flags = {

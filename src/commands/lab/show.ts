@@ -7,7 +7,7 @@ import { loadLab } from '../../lib/grade/spec.js';
 export default class LabShow extends BaseCommand {
   static override summary = "Show a lab: what to build, the exact messages, and its tests.";
   static override examples = ['<%= config.bin %> lab show raft-election'];
-  static override args = { lab: Args.string({ required: true, description: 'lab id' }) };
+  static override args = { lab: Args.string({ required: true, description: 'lab id (see dslab lab list)' }) };
 
   async run(): Promise<unknown> {
     const { args } = await this.parse(LabShow);
