@@ -84,6 +84,19 @@ describe('ControlClient.actAndFollow', () => {
     expect(order).toEqual(['result: done', 'caused by the action']);
   });
 
+  it('counts the stream as ended only once the held events are handed over, even if it closed during the action', async () => {
+    const { client } = await serve(async (_action, hub) => {
+      hub.emit({ type: 'notice', text: 'last words' });
+      hub.emit({ type: 'cluster_down', name: 'test' }); // the server ends every stream on this
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the answer comes after the stream's end
+      return { description: 'done' };
+    });
+    const received: string[] = [];
+    const { follower } = await client.actAndFollow({ type: 'heal' }, (event) => void received.push(event.type));
+    await follower.ended;
+    expect(received).toEqual(['notice', 'cluster_down']);
+  });
+
   it('close() ends every stream the client opened', async () => {
     const { client, events } = await serve(async () => ({ description: 'ok' }));
     const first = client.follow(() => {});

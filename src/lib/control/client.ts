@@ -153,15 +153,20 @@ export class ControlClient {
     try {
       await this.bounded(follower.ready);
       const result = await this.act(action);
-      // Handed over on the next turn, after the caller has seen the result.
-      setImmediate(() => {
-        const events = held ?? [];
-        held = null;
-        if (dropped > 0) deliver({ t: Date.now(), seq: 0, type: 'notice', text: `${dropped} events were dropped while the request was answered` });
-        for (const event of events) if (!deliver(event)) break;
-        if (stopped) follower.stop();
-      });
-      return { result, follower };
+      // Handed over on the next turn, after the caller has seen the result; the stream counts as ended only after that.
+      const handedOver = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const events = held ?? [];
+          held = null;
+          if (dropped > 0) deliver({ t: Date.now(), seq: 0, type: 'notice', text: `${dropped} events were dropped while the request was answered` });
+          for (const event of events) if (!deliver(event)) break;
+          if (stopped) follower.stop();
+          resolve();
+        }),
+      );
+      const ended = Promise.all([follower.ended, handedOver]).then(() => undefined);
+      ended.catch(() => {});
+      return { result, follower: { ...follower, ended } };
     } catch (error) {
       follower.stop();
       throw error;
