@@ -11,8 +11,8 @@ export default class Delay extends DslabCommand {
   static override examples = ['<%= config.bin %> delay --ms 100 --jitter 50', '<%= config.bin %> delay --ms 500 --link n1-n2', '<%= config.bin %> delay --ms 0'];
   static override flags = {
     // The command is about milliseconds (--ms), so a bare number here means ms.
-    ms: durationFlag({ required: true, bare_ms: true, description: 'delay per message, in ms or with a unit (100, 100ms, 1s)', range: delay_range_ms }),
-    jitter: durationFlag({ default: '0', bare_ms: true, description: 'random variation around the delay, in ms or with a unit', range: delay_range_ms }),
+    ms: durationFlag({ required: true, bare_ms: true, description: 'delay per message: a number of ms, or with a unit like 1s', range: delay_range_ms }),
+    jitter: durationFlag({ default: '0', bare_ms: true, description: 'random variation around the delay: a number of ms, or with a unit', range: delay_range_ms }),
     link: Flags.string({ description: 'only this link, both directions (default: every node-to-node link)', helpValue: 'n1-n2' }),
   };
 

@@ -24,7 +24,7 @@ export default class Load extends DslabCommand {
     keys: integerFlag({ default: 20, description: 'number of distinct keys', range: { min: 1, max: load_keys_max } }),
     history: Flags.string({ description: 'write the operation history (JSONL) here', helpValue: 'FILE' }),
     seed: integerFlag({ description: 'seed for the choice of operations and keys; random when not given', range: { min: 0, max: seed_max } }),
-    mix: Flags.string({ default: 'read=1,write=1,cas=1', description: 'relative weights of reads, writes and cas (e.g. write=1 for writes only)', helpValue: 'read=R,write=W,cas=C' }),
+    mix: Flags.string({ default: 'read=1,write=1,cas=1', description: 'relative weights of reads, writes and cas; write=1 for writes only', helpValue: 'read=R,write=W,cas=C' }),
     detach: Flags.boolean({ description: 'start the workload and return at once' }),
     stop: Flags.boolean({ description: 'stop a running workload' }),
   };
