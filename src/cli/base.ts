@@ -1,3 +1,4 @@
+import { invokedAs } from './invocation.js';
 import { Args, Command, Errors, Flags } from '@oclif/core';
 import { findRunningCluster, dslabHome, type ClusterInfo } from '../lib/cluster/paths.js';
 import type { ActionResult, ControlAction } from '../lib/control/api.js';
@@ -6,30 +7,17 @@ import { UserError } from '../lib/util/errors.js';
 import { parsePercent } from '../lib/util/units.js';
 
 /**
- * Shared behaviour of every dslab command: --json, --cluster, and errors as
- * one human line with exit code 1 (never a stack trace).
+ * Shared behaviour of every dslab command: --json, and errors as one human
+ * line with exit code 1 (never a stack trace). Commands that need no running
+ * cluster (up, check, lab) extend this; the others extend DslabCommand.
  */
-export abstract class DslabCommand extends Command {
+export abstract class BaseCommand extends Command {
+  /** How to run dslab again, the way the user just did ("npx dslab", "dslab" or "node bin/run.js"), for commands we print to paste. */
+  protected program(): string {
+    return invokedAs({ bin: this.config.bin, env: process.env, script: process.argv[1], cwd: process.cwd() });
+  }
+
   static override enableJsonFlag = true;
-
-  static override baseFlags = {
-    cluster: Flags.string({ description: 'cluster to act on (default: the most recently started running cluster)', helpValue: 'NAME' }),
-  };
-
-  protected findCluster(name: string | undefined): ClusterInfo {
-    return findRunningCluster(dslabHome(), name);
-  }
-
-  protected client(name: string | undefined): ControlClient {
-    return new ControlClient(this.findCluster(name));
-  }
-
-  /** Sends one control action and prints what was done. */
-  protected async act(clusterName: string | undefined, action: ControlAction): Promise<ActionResult> {
-    const result = await this.client(clusterName).act(action);
-    this.log(result.description);
-    return result;
-  }
 
   protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {
     if (error.oclif?.exit === 0) throw error;
@@ -41,13 +29,49 @@ export abstract class DslabCommand extends Command {
   }
 }
 
+/** A command that acts on a running cluster: adds --cluster and the control client. */
+export abstract class DslabCommand extends BaseCommand {
+  static override baseFlags = {
+    cluster: Flags.string({ description: 'cluster to act on (default: the most recently started running cluster)', helpValue: 'NAME' }),
+  };
+
+  /** Every client this command made; their event streams are closed when it ends, however it ends. */
+  private readonly clients: ControlClient[] = [];
+
+  protected findCluster(name: string | undefined): ClusterInfo {
+    return findRunningCluster(dslabHome(), name);
+  }
+
+  protected client(name: string | undefined): ControlClient {
+    const client = new ControlClient(this.findCluster(name));
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Sends one control action and prints what was done. */
+  protected async act(clusterName: string | undefined, action: ControlAction): Promise<ActionResult> {
+    const result = await this.client(clusterName).act(action);
+    this.log(result.description);
+    return result;
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    // An open event stream would keep the process alive after a refusal or any other error.
+    for (const client of this.clients) client.close();
+    await super.finally(error);
+  }
+}
+
 function oneLine(error: Error): string {
   // UserError is ours; CLIError covers oclif's parse errors (unknown flag, missing argument).
   if (!(error instanceof UserError) && !(error instanceof Errors.CLIError)) {
     const detail = process.env.DEBUG ? `\n${error.stack}` : '';
     return `internal error: ${error.message.split('\n')[0]} (this is a bug in dslab)${detail}`;
   }
-  return error.message
+  // oclif wraps a flag's own parse error as "Parsing --flag \n\t<message>"; ours already name the flag.
+  const wrapped = /^Parsing (--[\w-]+) \n\t([^]*)$/.exec(error.message);
+  const text = wrapped ? (wrapped[2]!.includes(wrapped[1]!) ? wrapped[2]! : `${wrapped[1]}: ${wrapped[2]!}`) : error.message;
+  return text
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line && !/^See more help with/.test(line))

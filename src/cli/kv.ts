@@ -1,8 +1,8 @@
-import { Flags } from '@oclif/core';
+import { client_timeout_ms_max, client_timeout_ms_min } from '../lib/control/api.js';
 import type { KvOperation } from '../lib/supervisor/kv-client.js';
-import { parseDurationMs } from '../lib/util/units.js';
 import { UserError } from '../lib/util/errors.js';
 import { DslabCommand } from './base.js';
+import { durationFlag } from './flags.js';
 
 /** A value typed on the command line: JSON when it parses (5, "x", null), else the text itself. */
 export function parseValue(text: string): unknown {
@@ -20,12 +20,11 @@ export function parseKey(text: string): string | number {
 /** Shared by the kv subcommands: one operation through the supervisor's kv client. */
 export abstract class KvCommand extends DslabCommand {
   static override flags = {
-    timeout: Flags.string({ default: '5s', description: 'give up after this long (retrying on the leader meanwhile)', helpValue: 'DURATION' }),
+    timeout: durationFlag({ default: '5s', description: 'give up after this long, retrying on the leader meanwhile', range: { min: client_timeout_ms_min, max: client_timeout_ms_max } }),
   };
 
-  protected async runOperation(flags: { cluster?: string; timeout: string }, op: KvOperation): Promise<unknown> {
-    const timeout_ms = parseDurationMs(flags.timeout, '--timeout');
-    const result = await this.client(flags.cluster).act({ type: 'kv', op, timeout_ms });
+  protected async runOperation(flags: { cluster?: string; timeout: number }, op: KvOperation): Promise<unknown> {
+    const result = await this.client(flags.cluster).act({ type: 'kv', op, timeout_ms: flags.timeout });
     if (result.outcome !== 'ok') throw new UserError(result.description);
     this.log(result.description);
     return result;

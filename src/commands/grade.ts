@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { writeFileSync } from 'node:fs';
 import { DslabCommand } from '../cli/base.js';
-import { invokedAs } from '../cli/invocation.js';
 import { gradeLab } from '../lib/grade/grade.js';
 import { formatScore, formatTestLine } from '../lib/grade/format.js';
 import { toHtml, toJson, toJunit, toNdjson } from '../lib/grade/reports.js';
@@ -39,7 +38,7 @@ export default class Grade extends DslabCommand {
     const lab = loadLab(args.lab);
     const json = this.jsonEnabled();
     const live = process.stdout.isTTY && !json;
-    const program = invokedAs({ bin: this.config.bin, env: process.env, script: process.argv[1], cwd: process.cwd() });
+    const program = this.program();
     let spinner: NodeJS.Timeout | undefined;
     const options = { bin: flags.bin, reference: flags.reference, seed: flags.seed, only: flags.only, repeat: flags.repeat, bail: flags.bail, program };
     const result = await gradeLab(lab, options, {

@@ -1,10 +1,12 @@
 import { Flags } from '@oclif/core';
 import path from 'node:path';
 import { DslabCommand } from '../cli/base.js';
+import { durationFlag, integerFlag, numberFlag } from '../cli/flags.js';
+import { load_clients_max, load_keys_max, load_rate_per_s_max, load_rate_per_s_min, run_duration_ms_max, run_duration_ms_min, seed_max } from '../lib/control/api.js';
 import type { LoadStats } from '../lib/workload/load.js';
 import { formatLoadKeys, formatLoadProgress, formatLoadSummary } from '../lib/format.js';
+import { UserError } from '../lib/util/errors.js';
 import { parseMix } from '../lib/workload/mix.js';
-import { parseDurationMs } from '../lib/util/units.js';
 
 export default class Load extends DslabCommand {
   static override summary = 'Run an open-loop key-value workload (reads, writes, cas) and record its history.';
@@ -16,14 +18,14 @@ export default class Load extends DslabCommand {
     '<%= config.bin %> load --stop',
   ];
   static override flags = {
-    clients: Flags.integer({ default: 10, min: 1, max: 200, description: 'concurrent clients' }),
-    rate: Flags.integer({ default: 100, min: 1, max: 100_000, description: 'operations offered per second, in total' }),
-    duration: Flags.string({ default: '10s', description: 'how long to offer operations', helpValue: 'DURATION' }),
-    keys: Flags.integer({ default: 20, min: 1, description: 'number of distinct keys' }),
+    clients: integerFlag({ default: 10, description: 'concurrent clients', range: { min: 1, max: load_clients_max } }),
+    rate: numberFlag({ default: 100, description: 'operations offered per second, in total', range: { min: load_rate_per_s_min, max: load_rate_per_s_max } }),
+    duration: durationFlag({ default: '10s', description: 'how long to offer operations', range: { min: run_duration_ms_min, max: run_duration_ms_max } }),
+    keys: integerFlag({ default: 20, description: 'number of distinct keys', range: { min: 1, max: load_keys_max } }),
     'key-prefix': Flags.string({ description: 'name the keys PREFIX0, PREFIX1, … (e.g. k for k0…k19, to reuse an earlier run\'s keys); default: a fresh prefix per run', helpValue: 'PREFIX' }),
     history: Flags.string({ description: 'write the operation history (JSONL) here', helpValue: 'FILE' }),
-    seed: Flags.integer({ min: 0, description: 'seed for the choice of operations and keys' }),
-    mix: Flags.string({ default: 'read=1,write=1,cas=1', description: 'relative weights of reads, writes and cas (e.g. write=1 for writes only)', helpValue: 'read=R,write=W,cas=C' }),
+    seed: integerFlag({ description: 'seed for the choice of operations and keys; random when not given', range: { min: 0, max: seed_max } }),
+    mix: Flags.string({ default: 'read=1,write=1,cas=1', description: 'relative weights of reads, writes and cas; write=1 for writes only', helpValue: 'read=R,write=W,cas=C' }),
     detach: Flags.boolean({ description: 'start the workload and return at once' }),
     stop: Flags.boolean({ description: 'stop a running workload' }),
   };
@@ -31,12 +33,11 @@ export default class Load extends DslabCommand {
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Load);
     if (flags.stop) return this.act(flags.cluster, { type: 'load_stop' });
-    const client = this.client(flags.cluster);
     const start = {
       type: 'load_start' as const,
       clients: flags.clients,
       rate_per_s: flags.rate,
-      duration_ms: parseDurationMs(flags.duration, '--duration'),
+      duration_ms: flags.duration,
       keys: flags.keys,
       history_path: flags.history ? path.resolve(flags.history) : null,
       ...(flags['key-prefix'] === undefined ? {} : { key_prefix: flags['key-prefix'] }),
@@ -49,7 +50,8 @@ export default class Load extends DslabCommand {
     const live = process.stdout.isTTY && !json;
     let final: LoadStats | null = null;
     let keys: { key_prefix: string; keys_fresh: boolean } | null = null;
-    const follower = client.follow((event) => {
+    const client = this.client(flags.cluster);
+    const { result, follower } = await client.actAndFollow(start, (event) => {
       if (event.type !== 'load') return true;
       if (event.options.key_prefix !== undefined) keys = { key_prefix: event.options.key_prefix, keys_fresh: event.options.keys_fresh ?? false };
       if (event.phase === 'progress' && !json) {
@@ -62,23 +64,17 @@ export default class Load extends DslabCommand {
       }
       return true;
     });
-    try {
-      await this.act(flags.cluster, start);
-    } catch (error) {
-      // A refused start (bad key prefix, a load already running) must not leave the event stream holding the process open.
-      follower.stop();
-      throw error;
-    }
+    this.log(result.description);
     const interrupt = () => void client.act({ type: 'load_stop' }).catch(() => follower.stop());
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     await follower.ended;
     if (live) process.stdout.write('\r\x1b[2K');
-    if (!final) throw new Error('the event stream ended before the load finished');
+    if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
     this.log(formatLoadSummary(final));
     const used = keys as { key_prefix: string; keys_fresh: boolean } | null;
     if (used) this.log(formatLoadKeys(used.key_prefix, start.keys, used.keys_fresh));
-    if (start.history_path) this.log(`history: ${start.history_path} (check it with: dslab check ${flags.history})`);
+    if (start.history_path) this.log(`history: ${start.history_path} (check it with: ${this.program()} check ${flags.history})`);
     return { ...(final as LoadStats), history: start.history_path, key_prefix: used?.key_prefix ?? null, keys_fresh: used?.keys_fresh ?? null };
   }
 }

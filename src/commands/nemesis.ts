@@ -1,8 +1,19 @@
 import { Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
+import { durationFlag, integerFlag } from '../cli/flags.js';
+import {
+  nemesis_interval_ms_max,
+  nemesis_interval_ms_min,
+  nemesis_steps_max,
+  run_duration_ms_max,
+  run_duration_ms_min,
+  seed_max,
+} from '../lib/control/api.js';
+import { nemesisFaultCount } from '../lib/faults/nemesis.js';
 import { formatEvent } from '../lib/format.js';
+import { UserError } from '../lib/util/errors.js';
 import { randomSeed } from '../lib/util/prng.js';
-import { parseDurationMs } from '../lib/util/units.js';
+import { formatDurationMs } from '../lib/util/units.js';
 
 export default class Nemesis extends DslabCommand {
   static override summary = 'Inject a seeded random sequence of faults, printing each.';
@@ -14,33 +25,41 @@ export default class Nemesis extends DslabCommand {
     '<%= config.bin %> nemesis --stop',
   ];
   static override flags = {
-    interval: Flags.string({ default: '2s', description: 'time between faults', helpValue: 'DURATION' }),
-    duration: Flags.string({ default: '30s', description: 'how long to run', helpValue: 'DURATION' }),
-    seed: Flags.integer({ min: 0, description: 'seed of the schedule (default: random, printed)' }),
+    interval: durationFlag({ default: '2s', description: 'time between faults', range: { min: nemesis_interval_ms_min, max: nemesis_interval_ms_max } }),
+    duration: durationFlag({ default: '30s', description: 'how long to run', range: { min: run_duration_ms_min, max: run_duration_ms_max } }),
+    seed: integerFlag({ description: 'seed of the schedule; random, and printed, when not given', range: { min: 0, max: seed_max } }),
     detach: Flags.boolean({ description: 'start the schedule and return at once' }),
     stop: Flags.boolean({ description: 'stop a running nemesis and undo its last fault' }),
   };
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Nemesis);
-    const client = this.client(flags.cluster);
     if (flags.stop) return this.act(flags.cluster, { type: 'nemesis_stop' });
-    const interval_ms = parseDurationMs(flags.interval, '--interval');
-    const duration_ms = parseDurationMs(flags.duration, '--duration');
+    const { interval: interval_ms, duration: duration_ms } = flags;
+    const count = nemesisFaultCount(interval_ms, duration_ms);
+    if (count === 0) {
+      throw new UserError(`--interval ${formatDurationMs(interval_ms)} is longer than --duration ${formatDurationMs(duration_ms)}, so no fault would be injected`);
+    }
+    if (count > nemesis_steps_max) {
+      throw new UserError(
+        `--duration ${formatDurationMs(duration_ms)} at --interval ${formatDurationMs(interval_ms)} would be ${count} faults; at most ${nemesis_steps_max} (use a longer --interval or a shorter --duration)`,
+      );
+    }
     const seed = flags.seed ?? randomSeed();
-    if (flags.detach) return this.act(flags.cluster, { type: 'nemesis_start', interval_ms, duration_ms, seed });
+    const start = { type: 'nemesis_start' as const, interval_ms, duration_ms, seed };
+    if (flags.detach) return this.act(flags.cluster, start);
 
+    const client = this.client(flags.cluster);
     const json = this.jsonEnabled();
     const faults: string[] = [];
-    // Listen before starting, so the first fault is not missed.
-    const follower = client.follow((event) => {
+    // The started line comes from the action's answer; the stream's own start event would repeat it.
+    const { result, follower } = await client.actAndFollow(start, (event) => {
+      const ours = (event.type === 'fault' && event.source === 'nemesis') || (event.type === 'nemesis' && event.phase !== 'start') || event.type === 'notice';
       if (event.type === 'fault' && event.source === 'nemesis') faults.push(event.description);
-      if ((event.type === 'fault' && event.source === 'nemesis') || event.type === 'nemesis' || event.type === 'notice') {
-        if (!json) this.log(formatEvent(event) ?? '');
-      }
+      if (ours && !json) this.log(formatEvent(event) ?? '');
       return !(event.type === 'nemesis' && event.phase !== 'start');
     });
-    await this.act(flags.cluster, { type: 'nemesis_start', interval_ms, duration_ms, seed });
+    this.log(result.description);
     const interrupt = () => void client.act({ type: 'nemesis_stop' }).catch(() => follower.stop());
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
 import { UserError } from '../lib/util/errors.js';
 
@@ -8,13 +8,19 @@ export default class Partition extends DslabCommand {
     'With no groups, the nodes are split into two random halves. Nodes named in no group form one more group together. Client links are not cut. `dslab heal` removes the partition.';
   static override examples = [
     '<%= config.bin %> partition',
-    '<%= config.bin %> partition n1,n2 n3,n4,n5',
+    '<%= config.bin %> partition n1 n2,n3',
+    '<%= config.bin %> partition n1,n2',
     '<%= config.bin %> partition --isolate n1',
     '<%= config.bin %> partition --isolate leader',
   ];
+  static override usage = ['<%= command.id %> [GROUP...] [--isolate NODE] [--cluster NAME] [--json]'];
+  // Any number of groups: oclif lists the first argument; the rest arrive in argv.
   static override strict = false;
+  static override args = {
+    group: Args.string({ description: 'nodes that can still reach each other, comma-separated (like n1,n2); nodes named in no group form one more group; no groups: two random halves' }),
+  };
   static override flags = {
-    isolate: Flags.string({ description: 'cut one node (an id, leader or random) off from all others', helpValue: 'NODE'}),
+    isolate: Flags.string({ description: 'cut one node (an id, leader or random) off from all others', helpValue: 'NODE' }),
   };
 
   async run(): Promise<unknown> {

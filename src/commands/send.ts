@@ -1,11 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
+import { errorCodeName } from '../lib/protocol/messages.js';
 import { UserError } from '../lib/util/errors.js';
-import { parseDurationMs } from '../lib/util/units.js';
+import { durationFlag } from '../cli/flags.js';
+import { client_timeout_ms_max, client_timeout_ms_min } from '../lib/control/api.js';
 
 export default class Send extends DslabCommand {
   static override summary = 'Send one client message to a node and print its reply.';
-  static override description = 'The body is JSON with a "type"; msg_id is added. Useful for poking any node by hand.';
+  static override description =
+    'The body is JSON with a "type"; msg_id is added. Useful for poking any node by hand. The reply is printed as JSON; when it is an error (type "error"), the exit code is 1 and the error is also explained on stderr.';
   static override examples = [
     `<%= config.bin %> send n1 '{"type":"echo","echo":"hello"}'`,
     `<%= config.bin %> send n2 '{"type":"read","key":"x"}' --timeout 2s`,
@@ -15,7 +18,7 @@ export default class Send extends DslabCommand {
     body: Args.string({ required: true, description: 'message body as JSON' }),
   };
   static override flags = {
-    timeout: Flags.string({ default: '5s', description: 'how long to wait for the reply', helpValue: 'DURATION' }),
+    timeout: durationFlag({ default: '5s', description: 'how long to wait for the reply', range: { min: client_timeout_ms_min, max: client_timeout_ms_max } }),
   };
 
   async run(): Promise<unknown> {
@@ -33,9 +36,16 @@ export default class Send extends DslabCommand {
       type: 'send',
       dest: args.node,
       body: body as { type: string },
-      timeout_ms: parseDurationMs(flags.timeout, '--timeout'),
+      timeout_ms: flags.timeout,
     });
-    this.log(JSON.stringify(result.reply));
-    return result.reply;
+    const reply = result.reply as { type?: unknown; code?: unknown; text?: unknown };
+    this.log(JSON.stringify(reply));
+    if (reply.type === 'error') {
+      process.exitCode = 1;
+      const name = errorCodeName(reply.code);
+      const text = typeof reply.text === 'string' && reply.text ? `: ${reply.text}` : '';
+      if (!this.jsonEnabled()) this.logToStderr(`dslab: ${args.node} answered error ${String(reply.code)}${name ? ` (${name})` : ''}${text}`);
+    }
+    return reply;
   }
 }

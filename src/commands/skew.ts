@@ -1,6 +1,9 @@
 import { Args } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
-import { parseSignedDurationMs } from '../lib/util/units.js';
+import { clock_offset_ms_max } from '../lib/control/api.js';
+import { describeDurationRange, parseSignedDurationMs } from '../lib/util/units.js';
+
+const offset_range_ms = { min: -clock_offset_ms_max, max: clock_offset_ms_max };
 
 export default class Skew extends DslabCommand {
   static override summary = "Shift a node's clock by an offset (clock skew).";
@@ -8,7 +11,7 @@ export default class Skew extends DslabCommand {
   static override examples = ['<%= config.bin %> skew n2 +500ms', '<%= config.bin %> skew n1 -2s', '<%= config.bin %> skew n2 0'];
   static override args = {
     node: Args.string({ required: true, description: 'node id, leader or random' }),
-    offset: Args.string({ required: true, description: 'signed offset, like +500ms or -2s' }),
+    offset: Args.string({ required: true, description: `signed offset with a unit, like +500ms or -2s (${describeDurationRange(offset_range_ms)}; 0 removes it)` }),
   };
 
   async run(): Promise<unknown> {
@@ -16,6 +19,6 @@ export default class Skew extends DslabCommand {
     const negative = this.argv.filter((arg) => /^-\d/.test(arg));
     if (negative.length > 0 && !this.argv.includes('--')) this.argv = [...this.argv.filter((arg) => !negative.includes(arg)), '--', ...negative];
     const { args, flags } = await this.parse(Skew);
-    return this.act(flags.cluster, { type: 'skew', node: args.node, offset_ms: parseSignedDurationMs(args.offset, 'clock offset') });
+    return this.act(flags.cluster, { type: 'skew', node: args.node, offset_ms: parseSignedDurationMs(args.offset, 'clock offset', { range: offset_range_ms }) });
   }
 }

@@ -1,6 +1,7 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
-import { parseDurationMs } from '../lib/util/units.js';
+import { durationFlag } from '../cli/flags.js';
+import { client_timeout_ms_max, client_timeout_ms_min } from '../lib/control/api.js';
 
 export default class Transfer extends DslabCommand {
   static override summary = 'Move leadership to another node (Raft leadership transfer).';
@@ -8,11 +9,11 @@ export default class Transfer extends DslabCommand {
   static override examples = ['<%= config.bin %> transfer n3', '<%= config.bin %> transfer random'];
   static override args = { node: Args.string({ required: true, description: 'node id or random' }) };
   static override flags = {
-    timeout: Flags.string({ default: '5s', description: 'how long to wait for the new leader', helpValue: 'DURATION' }),
+    timeout: durationFlag({ default: '5s', description: 'how long to wait for the new leader', range: { min: client_timeout_ms_min, max: client_timeout_ms_max } }),
   };
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Transfer);
-    return this.act(flags.cluster, { type: 'transfer', node: args.node, timeout_ms: parseDurationMs(flags.timeout, '--timeout') });
+    return this.act(flags.cluster, { type: 'transfer', node: args.node, timeout_ms: flags.timeout });
   }
 }

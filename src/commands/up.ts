@@ -1,9 +1,13 @@
 import { Args, Flags } from '@oclif/core';
-import { DslabCommand } from '../cli/base.js';
-import { init_timeout_ms_default, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
+import { BaseCommand } from '../cli/base.js';
+import { durationFlag, integerFlag } from '../cli/flags.js';
+import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
+import { seed_max } from '../lib/control/api.js';
 import { formatEvent } from '../lib/format.js';
-import { parseDurationMs, parseDurationRangeMs } from '../lib/util/units.js';
+import { formatDurationMs, parseDurationMs, parseDurationRangeMs } from '../lib/util/units.js';
 import { systems } from '../lib/systems.js';
+import { election_timeout_ms_max, election_timeout_ms_min, heartbeat_interval_ms } from '../systems/raft/core.js';
+import { snapshot_every_default } from '../systems/raft/options.js';
 
 function systemOptions(flags: { 'election-timeout'?: string; heartbeat?: string; 'snapshot-every'?: number; read?: string }): Record<string, unknown> {
   const options: Record<string, unknown> = {};
@@ -18,12 +22,13 @@ function systemOptions(flags: { 'election-timeout'?: string; heartbeat?: string;
   return options;
 }
 
-export default class Up extends DslabCommand {
+export default class Up extends BaseCommand {
   static override summary = 'Start a cluster: one supervisor and N node processes.';
-  static override description = `Built-in systems: ${systems.map((s) => `${s.name} (${s.description})`).join('; ')}. With --bin, any program that speaks the Maelstrom node protocol on stdin/stdout runs as the node. Without --detach the cluster runs in the foreground with a live dashboard (plain event lines with --no-ui, --json or when stdout is not a terminal), and Ctrl-C stops it.`;
+  static override description = `Built-in systems — ${systems.map((s) => `${s.name}: ${s.description}`).join('; ')}. With --bin, any program that speaks the Maelstrom node protocol on stdin/stdout runs as the node. Without --detach the cluster runs in the foreground with a live dashboard (plain event lines with --no-ui, --json or when stdout is not a terminal), and Ctrl-C stops it.`;
   static override examples = [
-    '<%= config.bin %> up echo --nodes 5 --detach',
+    '<%= config.bin %> up raft --nodes 5 --detach',
     '<%= config.bin %> up echo --nodes 3',
+    '<%= config.bin %> up raft --nodes 5 --election-timeout 150-300ms --heartbeat 50ms --read lease',
     '<%= config.bin %> up raft --bin "python3 my-raft/node.py" --nodes 5 --name mine',
   ];
   static override args = {
@@ -31,16 +36,29 @@ export default class Up extends DslabCommand {
   };
   static override flags = {
     nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
-    bin: Flags.string({ description: 'command that runs one node (any language)', helpValue: 'CMD' }),
+    bin: Flags.string({ description: 'command that runs one node (any language), split into words as a shell would (quotes and backslashes; no variables or globs)', helpValue: 'CMD' }),
     name: Flags.string({ description: 'cluster name (default: the system name)', helpValue: 'NAME' }),
-    seed: Flags.integer({ description: 'seed for random fault choices (default: random, printed)', min: 0 }),
+    seed: integerFlag({ description: 'seed for random fault choices; random, and printed, when not given', range: { min: 0, max: seed_max } }),
     detach: Flags.boolean({ char: 'd', description: 'start in the background and return once every node answered init' }),
-    'election-timeout': Flags.string({ description: 'raft: randomized election timeout range', helpValue: '150-300ms' }),
-    heartbeat: Flags.string({ description: 'raft: leader heartbeat interval', helpValue: 'DURATION' }),
-    'snapshot-every': Flags.integer({ min: 0, description: 'raft: take a snapshot every N applied entries (0: never)' }),
-    read: Flags.string({ options: ['index', 'lease', 'serializable'], description: 'raft: index = linearizable ReadIndex reads (default); lease = leader-lease reads (linearizable if clocks run at similar rates); serializable = local, possibly stale reads' }),
+    // The raft defaults live in the node, which applies them when a flag is absent; help shows them.
+    'election-timeout': Flags.string({
+      description: 'raft: randomized election timeout range',
+      helpValue: 'MIN-MAX',
+      defaultHelp: async () => `${election_timeout_ms_min}-${formatDurationMs(election_timeout_ms_max)}`,
+    }),
+    heartbeat: Flags.string({ description: 'raft: leader heartbeat interval', helpValue: 'DURATION', defaultHelp: async () => formatDurationMs(heartbeat_interval_ms) }),
+    'snapshot-every': Flags.integer({ min: 0, description: 'raft: take a snapshot every N applied entries (0: never)', defaultHelp: async () => String(snapshot_every_default) }),
+    read: Flags.string({
+      options: ['index', 'lease', 'serializable'],
+      defaultHelp: async () => 'index',
+      description: 'raft: index = linearizable ReadIndex reads; lease = leader-lease reads (linearizable if clocks run at similar rates); serializable = local, possibly stale reads',
+    }),
     'keep-data': Flags.boolean({ description: "start from the data directories the cluster's previous run left (default: empty)" }),
-    'init-timeout': Flags.string({ default: `${init_timeout_ms_default / 1000}s`, description: 'how long each node has to answer init', helpValue: 'DURATION' }),
+    'init-timeout': durationFlag({
+      default: formatDurationMs(init_timeout_ms_default),
+      description: 'how long each node has to answer init',
+      range: { min: init_timeout_ms_min, max: init_timeout_ms_max },
+    }),
     'no-ui': Flags.boolean({ description: 'in the foreground, print plain event lines instead of the live dashboard' }),
   };
 
@@ -50,9 +68,9 @@ export default class Up extends DslabCommand {
       system: args.system,
       nodes: flags.nodes,
       bin: flags.bin,
-      name: flags.name ?? flags.cluster,
+      name: flags.name,
       seed: flags.seed,
-      init_timeout_ms: parseDurationMs(flags['init-timeout'], '--init-timeout'),
+      init_timeout_ms: flags['init-timeout'],
       options: systemOptions(flags),
       keep_data: flags['keep-data'],
     });

@@ -1,14 +1,13 @@
 import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import { DslabCommand } from '../../cli/base.js';
-import { invokedAs } from '../../cli/invocation.js';
+import { BaseCommand } from '../../cli/base.js';
 import { initLab } from '../../lib/grade/init.js';
 
-export default class LabInit extends DslabCommand {
+export default class LabInit extends BaseCommand {
   static override summary = "Copy a lab's starter code and README into a new folder.";
   static override examples = ['<%= config.bin %> lab init raft-election --lang python ./my-raft', '<%= config.bin %> lab init echo --lang ts ./my-echo'];
   static override args = {
-    lab: Args.string({ required: true, description: 'lab id' }),
+    lab: Args.string({ required: true, description: 'lab id (see dslab lab list)' }),
     dir: Args.string({ required: true, description: 'folder to create (must not exist or be empty)' }),
   };
   static override flags = {
@@ -21,7 +20,7 @@ export default class LabInit extends DslabCommand {
     this.log(`created ${created.dir} with ${created.files.join(', ')}`);
     this.log(`read it: ${path.join(path.relative(process.cwd(), created.dir) || '.', 'README.md')}`);
     // Written the way dslab was run, so they can be pasted (after `npm ci`, `dslab` alone is not on the PATH).
-    const program = invokedAs({ bin: this.config.bin, env: process.env, script: process.argv[1], cwd: process.cwd() });
+    const program = this.program();
     this.log(`try it: ${program} up ${created.system} --bin "${created.run}" --nodes 3`);
     this.log(`grade it: ${program} grade ${args.lab} --bin "${created.run}"`);
     return created;

@@ -1,7 +1,7 @@
-import { DslabCommand } from '../../cli/base.js';
+import { BaseCommand } from '../../cli/base.js';
 import { listLabIds, loadLab } from '../../lib/grade/spec.js';
 
-export default class LabList extends DslabCommand {
+export default class LabList extends BaseCommand {
   static override summary = 'List the lab exercises.';
   static override examples = ['<%= config.bin %> lab list'];
 

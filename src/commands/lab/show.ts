@@ -1,13 +1,13 @@
 import { Args } from '@oclif/core';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DslabCommand } from '../../cli/base.js';
+import { BaseCommand } from '../../cli/base.js';
 import { loadLab } from '../../lib/grade/spec.js';
 
-export default class LabShow extends DslabCommand {
+export default class LabShow extends BaseCommand {
   static override summary = "Show a lab: what to build, the exact messages, and its tests.";
   static override examples = ['<%= config.bin %> lab show raft-election'];
-  static override args = { lab: Args.string({ required: true, description: 'lab id' }) };
+  static override args = { lab: Args.string({ required: true, description: 'lab id (see dslab lab list)' }) };
 
   async run(): Promise<unknown> {
     const { args } = await this.parse(LabShow);

@@ -5,10 +5,13 @@ import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
 import { election_timeout_ms_min } from '../../systems/raft/core.js';
 import { findSystem, systemCommand, systems } from '../systems.js';
 import { UserError } from '../util/errors.js';
+import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
 import { clusterPaths, dslabHome, isRunning, readClusterInfo, validateClusterName, type ClusterInfo } from './paths.js';
 
 export const init_timeout_ms_default = 10_000;
+export const init_timeout_ms_min = 1;
+export const init_timeout_ms_max = 600_000;
 
 /** How long `up --detach` waits for the supervisor to report its nodes initialised. */
 export const detach_ready_timeout_ms = 60_000;
@@ -32,9 +35,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
   const home = dslabHome(options.cwd);
   let command: string[];
   if (options.bin !== undefined) {
-    // Loaded only when needed: `up --detach` stays quick to start.
-    const { parseCommandString } = await import('execa');
-    command = parseCommandString(options.bin);
+    command = splitShellWords(options.bin, '--bin');
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
   } else {
     const spec = findSystem(options.system);

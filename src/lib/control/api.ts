@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis.js';
+import { seed_max } from '../util/prng.js';
 import type { LoadStats } from '../workload/load.js';
 
 /**
@@ -7,7 +9,31 @@ import type { LoadStats } from '../workload/load.js';
  * and the client's types.
  */
 
-const nodeRef = z.string().min(1).max(64);
+// Limits on what an action may ask for. The schema enforces them and the CLI
+// names them in its own messages (and --help), so they are stated once, here.
+export const node_ref_chars_max = 64;
+/** Link delay and jitter. */
+export const link_delay_ms_max = 600_000;
+/** Clock skew, either way. */
+export const clock_offset_ms_max = 86_400_000;
+export const nemesis_interval_ms_min = 100;
+export const nemesis_interval_ms_max = 3_600_000;
+/** How long a nemesis or a workload may run. */
+export const run_duration_ms_min = 100;
+export const run_duration_ms_max = 86_400_000;
+/** How long a client request (send, kv, transfer) may wait for its answer. */
+export const client_timeout_ms_min = 1;
+export const client_timeout_ms_max = 600_000;
+export const load_clients_max = 200;
+export const load_rate_per_s_min = 0.1;
+export const load_rate_per_s_max = 100_000;
+export const load_keys_max = 1_000_000;
+export { nemesis_steps_max, seed_max };
+
+const nodeRef = z.string().min(1).max(node_ref_chars_max);
+const seed = z.number().int().min(0).max(seed_max);
+const clientTimeout = z.number().int().min(client_timeout_ms_min).max(client_timeout_ms_max);
+const runDuration = z.number().int().min(run_duration_ms_min).max(run_duration_ms_max);
 
 export const controlActionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('partition'), groups: z.array(z.string()).optional(), random: z.boolean().optional(), isolate: nodeRef.optional() }),
@@ -19,21 +45,23 @@ export const controlActionSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('link_faults'),
     link: z.string().optional(),
-    delay_ms: z.number().min(0).max(600_000).optional(),
-    jitter_ms: z.number().min(0).max(600_000).optional(),
+    delay_ms: z.number().min(0).max(link_delay_ms_max).optional(),
+    jitter_ms: z.number().min(0).max(link_delay_ms_max).optional(),
     loss: z.number().min(0).max(1).optional(),
     duplicate: z.number().min(0).max(1).optional(),
     reorder: z.number().min(0).max(1).optional(),
   }),
-  z.object({ type: z.literal('skew'), node: nodeRef, offset_ms: z.number().int().min(-86_400_000).max(86_400_000) }),
-  z.object({
-    type: z.literal('nemesis_start'),
-    interval_ms: z.number().int().min(100).max(3_600_000),
-    duration_ms: z.number().int().min(100).max(86_400_000),
-    seed: z.number().int().min(0),
-  }),
+  z.object({ type: z.literal('skew'), node: nodeRef, offset_ms: z.number().int().min(-clock_offset_ms_max).max(clock_offset_ms_max) }),
+  z
+    .object({
+      type: z.literal('nemesis_start'),
+      interval_ms: z.number().int().min(nemesis_interval_ms_min).max(nemesis_interval_ms_max),
+      duration_ms: runDuration,
+      seed,
+    })
+    .refine((a) => nemesisFaultCount(a.interval_ms, a.duration_ms) <= nemesis_steps_max, `a nemesis may inject at most ${nemesis_steps_max} faults (duration / interval)`),
   z.object({ type: z.literal('nemesis_stop') }),
-  z.object({ type: z.literal('send'), dest: nodeRef, body: z.looseObject({ type: z.string() }), timeout_ms: z.number().int().min(1).max(600_000).optional() }),
+  z.object({ type: z.literal('send'), dest: nodeRef, body: z.looseObject({ type: z.string() }), timeout_ms: clientTimeout.optional() }),
   z.object({
     type: z.literal('kv'),
     client: z.string().regex(/^c\d+$/).optional(),
@@ -45,19 +73,19 @@ export const controlActionSchema = z.discriminatedUnion('type', [
       to: z.unknown().optional(),
       create_if_not_exists: z.boolean().optional(),
     }),
-    timeout_ms: z.number().int().min(1).max(600_000).optional(),
+    timeout_ms: clientTimeout.optional(),
   }),
-  z.object({ type: z.literal('transfer'), node: nodeRef, timeout_ms: z.number().int().min(1).max(600_000).optional() }),
+  z.object({ type: z.literal('transfer'), node: nodeRef, timeout_ms: clientTimeout.optional() }),
   z.object({
     type: z.literal('load_start'),
-    clients: z.number().int().min(1).max(200),
-    rate_per_s: z.number().min(0.1).max(100_000),
-    duration_ms: z.number().int().min(100).max(86_400_000),
-    keys: z.number().int().min(1).max(1_000_000),
+    clients: z.number().int().min(1).max(load_clients_max),
+    rate_per_s: z.number().min(load_rate_per_s_min).max(load_rate_per_s_max),
+    duration_ms: runDuration,
+    keys: z.number().int().min(1).max(load_keys_max),
     history_path: z.string().nullable(),
     /** Keys are named this plus 0, 1, …; left out, the load makes up a fresh prefix. */
     key_prefix: z.string().optional(),
-    seed: z.number().int().min(0).optional(),
+    seed: seed.optional(),
     mix: z.object({ read: z.number().min(0), write: z.number().min(0), cas: z.number().min(0) }).refine((m) => m.read + m.write + m.cas > 0, 'the operation mix needs a positive weight').optional(),
   }),
   z.object({ type: z.literal('load_stop') }),

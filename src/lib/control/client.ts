@@ -5,6 +5,9 @@ import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from '.
 
 export const control_request_timeout_ms = 120_000;
 
+/** Events an `actAndFollow` holds back while its action is answered; beyond this the oldest are dropped (and counted in a notice). */
+export const held_events_max = 10_000;
+
 export interface FollowOptions {
   /** Replay the supervisor's recent history first. */
   history?: boolean;
@@ -14,8 +17,19 @@ export interface FollowOptions {
   coalesce_state_ms?: number;
 }
 
+export interface Follower {
+  stop(): void;
+  /** Resolves once the supervisor has subscribed this stream: every event emitted from then on arrives. */
+  ready: Promise<void>;
+  /** Resolves when the stream ends (the cluster went down, `onEvent` returned false, or stop). */
+  ended: Promise<void>;
+}
+
 /** A typed client for one cluster's control API; every command goes through it. */
 export class ControlClient {
+  /** Streams still open; `close` ends them, so nothing keeps the process alive after a command gave up. */
+  private readonly followers = new Set<Follower>();
+
   constructor(readonly cluster: ClusterInfo) {}
 
   status(): Promise<ClusterStatus> {
@@ -30,7 +44,7 @@ export class ControlClient {
    * Follows the event stream until `onEvent` returns false, the cluster goes
    * down, or the returned stop function is called.
    */
-  follow(onEvent: (event: ClusterEvent) => boolean | void, options: FollowOptions = {}): { stop(): void; ended: Promise<void> } {
+  follow(onEvent: (event: ClusterEvent) => boolean | void, options: FollowOptions = {}): Follower {
     const query = [
       options.history ? 'history=1' : '',
       options.exclude?.length ? `exclude=${options.exclude.join(',')}` : '',
@@ -39,7 +53,23 @@ export class ControlClient {
       .filter(Boolean)
       .join('&');
     let stopRequest = () => {};
+    let markReady = () => {};
+    let failReady = (_error: Error) => {};
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
     const ended = new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error) => {
+        this.followers.delete(follower);
+        if (error) {
+          failReady(error);
+          reject(error);
+        } else {
+          markReady();
+          resolve();
+        }
+      };
       const req = httpRequest(
         { socketPath: this.cluster.socket, method: 'GET', path: `/v1/events${query ? `?${query}` : ''}` },
         (res) => {
@@ -55,10 +85,11 @@ export class ControlClient {
               } catch {
                 // keep the status line
               }
-              reject(new UserError(message));
+              finish(new UserError(message));
             });
             return;
           }
+          markReady();
           let partial = '';
           res.on('data', (chunk: string) => {
             const lines = (partial + chunk).split('\n');
@@ -71,18 +102,89 @@ export class ControlClient {
               }
             }
           });
-          res.on('end', () => resolve());
-          res.on('close', () => resolve());
+          res.on('end', () => finish());
+          res.on('close', () => finish());
         },
       );
-      req.on('error', (error) => reject(this.connectionError(error)));
+      req.on('error', (error) => finish(this.connectionError(error)));
       req.end();
       stopRequest = () => {
         req.destroy();
-        resolve();
+        finish();
       };
     });
-    return { stop: () => stopRequest(), ended };
+    // Callers may await only one of the two; the other must not count as an unhandled rejection.
+    ready.catch(() => {});
+    ended.catch(() => {});
+    const follower: Follower = { stop: () => stopRequest(), ready, ended };
+    this.followers.add(follower);
+    return follower;
+  }
+
+  /**
+   * Sends an action once an event stream is subscribed, so no event the action
+   * causes is missed. Events that arrive before the action is answered are held
+   * and passed to `onEvent` after this resolves, so a caller can print the
+   * result first. If the action is refused, the stream is closed and the
+   * refusal thrown: nothing is left open to keep the process waiting.
+   */
+  async actAndFollow(
+    action: ControlAction,
+    onEvent: (event: ClusterEvent) => boolean | void,
+    options: FollowOptions = {},
+  ): Promise<{ result: ActionResult; follower: Follower }> {
+    let held: ClusterEvent[] | null = [];
+    let dropped = 0;
+    let stopped = false;
+    const deliver = (event: ClusterEvent): boolean => {
+      if (stopped) return false;
+      if (onEvent(event) === false) stopped = true;
+      return !stopped;
+    };
+    const follower = this.follow((event) => {
+      if (held === null) return deliver(event);
+      if (held.length >= held_events_max) {
+        held.shift();
+        dropped++;
+      }
+      held.push(event);
+      return true;
+    }, options);
+    try {
+      await this.bounded(follower.ready);
+      const result = await this.act(action);
+      // Handed over on the next turn, after the caller has seen the result; the stream counts as ended only after that.
+      const handedOver = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const events = held ?? [];
+          held = null;
+          if (dropped > 0) deliver({ t: Date.now(), seq: 0, type: 'notice', text: `${dropped} events were dropped while the request was answered` });
+          for (const event of events) if (!deliver(event)) break;
+          if (stopped) follower.stop();
+          resolve();
+        }),
+      );
+      const ended = Promise.all([follower.ended, handedOver]).then(() => undefined);
+      ended.catch(() => {});
+      return { result, follower: { ...follower, ended } };
+    } catch (error) {
+      follower.stop();
+      throw error;
+    }
+  }
+
+  /** `promise`, or the supervisor-did-not-answer error after control_request_timeout_ms. */
+  private bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.connectionError(new Error('timeout'))), control_request_timeout_ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Ends every event stream this client opened. */
+  close(): void {
+    for (const follower of [...this.followers]) follower.stop();
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {

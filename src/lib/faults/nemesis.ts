@@ -13,6 +13,26 @@ export interface NemesisStep {
 /** Longest schedule a nemesis may build; a longer run is refused, not truncated. */
 export const nemesis_steps_max = 10_000;
 
+/** How many faults a nemesis of this interval and duration injects (one per whole interval). */
+export function nemesisFaultCount(interval_ms: number, duration_ms: number): number {
+  return Math.floor(duration_ms / interval_ms);
+}
+
+/**
+ * The actions that undo the last fault and then clean up, each once: undoing a
+ * loss is a heal, and the final clean-up is a heal too, but healing twice
+ * would only report "healed" twice.
+ */
+export function undoOnce(actions: readonly ControlAction[]): ControlAction[] {
+  const seen = new Set<string>();
+  return actions.filter((action) => {
+    const key = JSON.stringify(action);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 type FaultKind = 'partition' | 'isolate' | 'kill' | 'pause' | 'loss' | 'delay' | 'duplicate';
 const fault_kinds: readonly FaultKind[] = ['partition', 'isolate', 'kill', 'pause', 'loss', 'delay', 'duplicate'];
 
@@ -24,7 +44,7 @@ const fault_kinds: readonly FaultKind[] = ['partition', 'isolate', 'kill', 'paus
 export function nemesisSchedule(seed: number, nodeIds: readonly string[], interval_ms: number, duration_ms: number): NemesisStep[] {
   const rng = createRng(seed);
   const steps: NemesisStep[] = [];
-  const count = Math.floor(duration_ms / interval_ms);
+  const count = nemesisFaultCount(interval_ms, duration_ms);
   if (count > nemesis_steps_max) throw new Error(`invariant broken: nemesis schedule of ${count} steps exceeds ${nemesis_steps_max}`);
   for (let i = 0; i < count; i++) {
     const kind = rng.pick(fault_kinds);

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { parseCommandString } from 'execa';
 import { dslabHome } from '../cluster/paths.js';
 import { findSystem, systemCommand } from '../systems.js';
 import { UserError } from '../util/errors.js';
+import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
 import { runTest, type GradeTarget, type TestResult } from './runner.js';
 import type { LabSpec } from './spec.js';
@@ -49,7 +49,7 @@ export function gradeTarget(lab: LabSpec, options: GradeOptions): GradeTarget {
   if (reference && bin) throw new UserError('give --bin CMD or --reference, not both');
   const program = options.program ?? 'dslab';
   if (options.bin !== undefined) {
-    const command = parseCommandString(options.bin);
+    const command = splitShellWords(options.bin, '--bin');
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
     return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}`, program };
   }

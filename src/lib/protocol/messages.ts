@@ -31,6 +31,12 @@ export const error_codes = {
   txn_conflict: 30,
 } as const;
 
+/** The name of a Maelstrom error code ("not supported" for 10), or null for a code Maelstrom does not define. */
+export function errorCodeName(code: unknown): string | null {
+  const entry = Object.entries(error_codes).find(([, value]) => value === code);
+  return entry ? entry[0].replaceAll('_', ' ') : null;
+}
+
 /** Errors after which the operation certainly did not happen (Maelstrom's "definite" errors). */
 export const definite_error_codes: ReadonlySet<number> = new Set([1, 10, 11, 12, 14, 20, 21, 22, 30]);
 

@@ -117,6 +117,8 @@ function streamEvents(supervisor: Supervisor, res: ServerResponse, { history, ex
     res.end(JSON.stringify({ t: Date.now(), seq: 0, type: 'notice', text: errorMessage(error) }) + '\n');
     return;
   }
+  // The headers tell the client it is subscribed (ControlClient's `ready`), even before the first event.
+  res.flushHeaders();
   res.on('close', () => {
     coalescer?.close();
     unsubscribe();

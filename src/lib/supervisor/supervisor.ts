@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterInfo, type ClusterPaths, writeClusterInfo } from '../cluster/paths.js';
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus, NodeStatusKind } from '../control/api.js';
-import { nemesisSchedule, type NemesisStep } from '../faults/nemesis.js';
+import { nemesisSchedule, undoOnce, type NemesisStep } from '../faults/nemesis.js';
 import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
@@ -700,12 +700,12 @@ export class Supervisor {
         // Steps run one after another, even if one (a restart) takes longer than the interval.
         chain = chain.then(async () => {
           if (!nemesis.running) return;
-          await this.runNemesisActions(nemesis.undo.splice(0));
           if (step.apply) {
+            await this.runNemesisActions(nemesis.undo.splice(0));
             await this.runNemesisActions([step.apply]);
             nemesis.undo = [...step.undo];
           } else {
-            await this.runNemesisActions(step.undo);
+            await this.runNemesisActions(undoOnce([...nemesis.undo.splice(0), ...step.undo]));
           }
           if (index === steps.length - 1 && nemesis.running) {
             nemesis.running = false;
@@ -734,7 +734,7 @@ export class Supervisor {
     if (!nemesis?.running) throw new UserError('no nemesis is running');
     nemesis.running = false;
     for (const timer of nemesis.timers) clearTimeout(timer);
-    await this.runNemesisActions([...nemesis.undo.splice(0), { type: 'heal' }]);
+    await this.runNemesisActions(undoOnce([...nemesis.undo.splice(0), { type: 'heal' }]));
     this.events.emit({ type: 'nemesis', phase, seed: nemesis.seed });
     return { description: 'nemesis stopped; its last fault was undone and links healed' };
   }

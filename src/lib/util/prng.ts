@@ -11,6 +11,9 @@ export interface Rng {
   shuffle<T>(items: readonly T[]): T[];
 }
 
+/** Seeds are unsigned 32-bit integers: the generator's state is one, so larger seeds would repeat smaller ones. */
+export const seed_max = 0xffff_ffff;
+
 export function createRng(seed: number): Rng {
   let state = seed >>> 0;
   const next = (): number => {
