@@ -1,12 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { writeFileSync } from 'node:fs';
-import { DslabCommand } from '../cli/base.js';
-import { gradeLab } from '../lib/grade/grade.js';
+import { BaseCommand } from '../cli/base.js';
+import { integerFlag } from '../cli/flags.js';
+import { seed_max } from '../lib/util/prng.js';
+import { gradeLab, repeat_max } from '../lib/grade/grade.js';
 import { formatScore, formatTestLine } from '../lib/grade/format.js';
 import { toHtml, toJson, toJunit, toNdjson } from '../lib/grade/reports.js';
 import { loadLab } from '../lib/grade/spec.js';
 
-export default class Grade extends DslabCommand {
+export default class Grade extends BaseCommand {
   static override summary = "Grade an implementation against a lab's tests: real processes, real faults, a score.";
   static override description =
     'Runs each test of the lab on a fresh cluster of your nodes, with the faults and checks the lab specifies. Every failure says what broke, its likely cause, the seed, and the one command that replays it; its node logs, trace and history are kept. Exit code 0 only with full marks.';
@@ -18,15 +20,12 @@ export default class Grade extends DslabCommand {
     '<%= config.bin %> grade raft-replication --bin "python3 my-raft/node.py" --bail',
   ];
   static override args = { lab: Args.string({ required: true, description: 'lab id (dslab lab list)' }) };
-  // A grade starts its own clusters, so --cluster would mean nothing here. (The cast keeps the
-  // static side assignable to DslabCommand's; this command never reads flags.cluster.)
-  static override baseFlags = {} as typeof DslabCommand.baseFlags;
   static override flags = {
     bin: Flags.string({ description: 'command that runs one node of your implementation', helpValue: 'CMD' }),
     reference: Flags.boolean({ description: "grade dslab's own implementation instead" }),
     only: Flags.string({ description: 'run only this test', helpValue: 'TEST' }),
-    seed: Flags.integer({ min: 0, description: 'seed for every test run (replays a failure)' }),
-    repeat: Flags.integer({ default: 1, min: 1, description: 'run each test N times (hunts flaky implementations)' }),
+    seed: integerFlag({ description: 'seed for every test run (replays a failure)', range: { min: 0, max: seed_max } }),
+    repeat: integerFlag({ default: 1, description: 'run each test N times (hunts flaky implementations)', range: { min: 1, max: repeat_max } }),
     bail: Flags.boolean({ description: 'stop at the first failed test run (the rest score 0)' }),
     junit: Flags.string({ description: 'write a JUnit XML report here', helpValue: 'FILE' }),
     html: Flags.string({ description: 'write a self-contained HTML report here', helpValue: 'FILE' }),
