@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
 import { init_timeout_ms_default, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
-import { formatEvent } from '../lib/format.js';
+import type { ClusterEvent } from '../lib/control/api.js';
+import { followEventLines, formatEventLine } from '../lib/format.js';
 import { parseDurationMs, parseDurationRangeMs } from '../lib/util/units.js';
 import { systems } from '../lib/systems.js';
 
@@ -77,16 +78,14 @@ export default class Up extends DslabCommand {
       await supervisor.done;
       return undefined;
     }
-    const print = (event: Parameters<typeof formatEvent>[0]) => {
-      if (json) {
-        process.stdout.write(JSON.stringify(event) + '\n');
-        return;
-      }
-      const line = formatEvent(event);
-      if (line) process.stdout.write(line + '\n');
-    };
-    for (const event of supervisor.events.history()) print(event);
-    supervisor.events.subscribe(print);
+    if (json) {
+      const print = (event: ClusterEvent) => void process.stdout.write(JSON.stringify(event) + '\n');
+      for (const event of supervisor.events.history()) print(event);
+      supervisor.events.subscribe(print);
+    } else {
+      // The dashboard's plain event lines, as `dslab events` prints them.
+      followEventLines(supervisor.events, (line) => void process.stdout.write(formatEventLine(line) + '\n'), { history: true });
+    }
     if (!json) this.log(`(Ctrl-C stops the cluster; from another terminal: dslab status, dslab partition, dslab kill n1, …)`);
     const stop = () => void supervisor.shutdown();
     process.once('SIGINT', stop);
