@@ -77,7 +77,7 @@ export class RaftNarrator {
       const taken = state.snapshot_index <= before.last_applied || state.role === 'leader';
       say(
         taken
-          ? `took a snapshot at index ${state.snapshot_index}: the log now keeps only entries ${state.log_first_index}..${state.log_last_index}`
+          ? `took a snapshot at index ${state.snapshot_index}: the log now keeps ${state.log_last_index >= state.log_first_index ? `only entries ${state.log_first_index}..${state.log_last_index}` : 'no entries before the next one'}`
           : `installed a snapshot up to index ${state.snapshot_index} from ${state.leader ?? 'the leader'}: it was too far behind for log entries`,
       );
     }
