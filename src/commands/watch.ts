@@ -16,9 +16,9 @@ export default class Watch extends DslabCommand {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Watch);
+    const exclude = excludedEventTypes({ only: flags.type, exclude: flags.exclude });
     const client = this.client(flags.cluster);
     const json = this.jsonEnabled();
-    const exclude = excludedEventTypes({ only: flags.type, exclude: flags.exclude });
     if (flags['no-ui'] || json || !process.stdout.isTTY || !process.stdin.isTTY) {
       await printEventLines(client, { json, history: true, exclude });
       return undefined;
