@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { explainingLine } from '../../src/lib/util/stderr.js';
 import { commit_log_interval_ms, type NarratedState, pre_vote_log_interval_ms, RaftNarrator } from '../../src/systems/raft/narrator.js';
 
 const follower: NarratedState = {
@@ -84,7 +85,7 @@ describe('the reference Raft node narrates its log', () => {
   it('summarises the pre-votes of a node that cannot win instead of a line each time', () => {
     const narrator = narratorAt({ ...follower, leader: null });
     const lines: string[] = [];
-    // Refused by a majority every election timeout (400 ms), for 12 s.
+    // Turned down by a majority every election timeout (400 ms), for 12 s.
     for (let t = 400; t <= 12_000; t += 400) {
       lines.push(...narrator.observe({ ...follower, leader: null, role: 'pre_candidate' }, t));
       lines.push(...narrator.observe({ ...follower, leader: null, role: 'follower' }, t + 10));
@@ -95,6 +96,8 @@ describe('the reference Raft node narrates its log', () => {
     expect(preVotes[1]).toMatch(/\(\d+ pre-votes since the last such line\)$/);
     // Each announced pre-vote's end is told, the quiet ones' are not.
     expect(lines.filter((l) => l.startsWith('gave up the pre-vote'))).toHaveLength(preVotes.length);
+    // A crash report picks the last stderr line that reads like an error: these must not.
+    for (const line of lines) expect(explainingLine([line, 'the real reason'])).toBe('the real reason');
   });
 
   it('tells rolled-back entries and snapshots taken or installed', () => {

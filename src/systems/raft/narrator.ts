@@ -118,6 +118,6 @@ export class RaftNarrator {
     }
     const what = before.role === 'candidate' ? `the election for term ${before.term}` : `the pre-vote for term ${before.term + 1}`;
     if (higher || state.leader) return `gave up ${what}: ${higher ? `saw term ${state.term}` : 'another node won'}${leading}`;
-    return `gave up ${what}: a majority refused`;
+    return `gave up ${what}: a majority said no`;
   }
 }
