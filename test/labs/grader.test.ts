@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
@@ -81,6 +81,8 @@ describe('dslab grade', () => {
     expect(failed.replay).toBe(`dslab grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
     // The evidence is kept for the student, and the reports say the same.
     expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', 'n1.log'), 'utf8')).toContain('starting n1');
+    // ...for the student alone: data, logs and trace are not readable by other users.
+    for (const dir of [path.dirname(failed.kept_dir!), failed.kept_dir!, path.join(failed.kept_dir!, 'cluster')]) expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
     expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test} \\(seed 7\\)"[^>]*>\\s*<failure message=`));
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<span class="fail">failed</span>');

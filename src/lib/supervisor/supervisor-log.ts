@@ -15,6 +15,7 @@ export class SupervisorLog {
   private readonly stream: WriteStream;
   private bytes = 0;
   private full = false;
+  private closed = false;
   private stopFollowing: (() => void) | null = null;
 
   constructor(readonly file: string) {
@@ -25,7 +26,7 @@ export class SupervisorLog {
   }
 
   note(text: string, t_ms = Date.now()): void {
-    if (this.full) return;
+    if (this.full || this.closed) return;
     const line = `${new Date(t_ms).toISOString()} ${text}\n`;
     this.bytes += Buffer.byteLength(line);
     if (this.bytes > supervisor_log_bytes_max) {
@@ -46,6 +47,7 @@ export class SupervisorLog {
   close(): Promise<void> {
     this.stopFollowing?.();
     this.stopFollowing = null;
+    this.closed = true;
     return new Promise((resolve) => this.stream.end(resolve));
   }
 }
