@@ -85,7 +85,7 @@ function refuse(supervisor: Supervisor, res: ServerResponse, status: number, wha
   reply(res, status, { ok: false, error });
 }
 
-/** A control action in a few words for the log ("kill n9", "kv put"): never its payload, which may be large. */
+/** A control action in a few words for the log ("kill n9", "kv write x"): never its payload, which may be large. */
 function describeAction(action: ControlAction): string {
   const target = 'node' in action ? ` ${action.node}` : 'dest' in action ? ` to ${action.dest}` : action.type === 'kv' ? ` ${action.op.f} ${String(action.op.key).slice(0, 40)}` : '';
   return `${action.type}${target}`;
