@@ -2,8 +2,8 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { durationFlag, integerFlag } from '../cli/flags.js';
 import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
-import { seed_max } from '../lib/control/api.js';
-import { formatEvent } from '../lib/format.js';
+import { seed_max, type ClusterEvent } from '../lib/control/api.js';
+import { followEventLines, formatEventLine } from '../lib/format.js';
 import { formatDurationMs, parseDurationMs, parseDurationRangeMs } from '../lib/util/units.js';
 import { systems } from '../lib/systems.js';
 import { election_timeout_ms_max, election_timeout_ms_min, heartbeat_interval_ms } from '../systems/raft/core.js';
@@ -77,7 +77,7 @@ export default class Up extends BaseCommand {
     if (flags.detach) {
       const info = await startDetached(config);
       this.log(`cluster ${info.name} up: ${info.system} on ${info.nodes.length} nodes (${info.nodes.join(', ')}), seed ${info.seed}`);
-      this.log(`directory ${info.dir}; stop it with: dslab down${info.name === info.system ? '' : ` --cluster ${info.name}`}`);
+      this.log(`directory ${info.dir}; stop it with: ${this.program()} down${info.name === info.system ? '' : ` --cluster ${info.name}`}`);
       return info;
     }
     const supervisor = await startForeground(config);
@@ -95,16 +95,14 @@ export default class Up extends BaseCommand {
       await supervisor.done;
       return undefined;
     }
-    const print = (event: Parameters<typeof formatEvent>[0]) => {
-      if (json) {
-        process.stdout.write(JSON.stringify(event) + '\n');
-        return;
-      }
-      const line = formatEvent(event);
-      if (line) process.stdout.write(line + '\n');
-    };
-    for (const event of supervisor.events.history()) print(event);
-    supervisor.events.subscribe(print);
+    if (json) {
+      const print = (event: ClusterEvent) => void process.stdout.write(JSON.stringify(event) + '\n');
+      for (const event of supervisor.events.history()) print(event);
+      supervisor.events.subscribe(print);
+    } else {
+      // The dashboard's plain event lines, as `dslab events` prints them.
+      followEventLines(supervisor.events, (line) => void process.stdout.write(formatEventLine(line) + '\n'), { history: true });
+    }
     if (!json) this.log(`(Ctrl-C stops the cluster; from another terminal: dslab status, dslab partition, dslab kill n1, …)`);
     const stop = () => void supervisor.shutdown();
     process.once('SIGINT', stop);

@@ -38,7 +38,6 @@ describe.concurrent('bad input without a cluster', () => {
     [['up', 'nosuchsystem', '--detach'], /^dslab: unknown system "nosuchsystem" \(built in: echo, unique-ids, raft; or pass --bin CMD/],
     [['up', 'echo', '--nodes', '0', '--detach'], /^dslab: --nodes must be between 1 and 25, got 0/],
     [['up', 'echo', '--name', 'a/b', '--detach'], /^dslab: bad cluster name "a\/b"/],
-    [['up', 'x', '--bin', '/no/such/program', '--nodes', '1', '--detach'], /^dslab: n1 exited .* before answering init/],
     [['frobnicate'], /^dslab: unknown command "frobnicate"; dslab --help lists every command$/],
     [['kv', 'frob', 'x'], /^dslab: unknown kv subcommand "frob" \(kv commands: cas, del, get, put\)$/],
     [['up', 'x', '--bin', "sh -c 'echo hi", '--detach'], /^dslab: --bin "sh -c 'echo hi": a single quote is not closed$/],
@@ -47,8 +46,21 @@ describe.concurrent('bad input without a cluster', () => {
     [['kill'], /^dslab: Missing 1 required arg/],
     [['status', '--bogus'], /^dslab: Nonexistent flag: --bogus/],
     [['logs', 'n1'], /^dslab: no cluster in/],
+    [['events', '--type', 'fault,nope'], /^dslab: --type: unknown event type "nope" \(types: cluster_up, /],
+    [['watch', '--no-ui', '--exclude', ''], /^dslab: --exclude needs at least one event type/],
   ])('dslab %j', async (args, pattern) => {
     await expectOneLineError(cwd, args as string[], pattern);
+  });
+
+  it('names the program that cannot start, and keeps the failed cluster for logs', async () => {
+    // Its own folder: the failed start stays as a stopped cluster, which the cases above must not see.
+    const own = makeWorkdir();
+    try {
+      await expectOneLineError(own, ['up', 'x', '--bin', '/no/such/program', '--nodes', '1', '--detach'], /^dslab: n1 exited .* before answering init.* \(logs: dslab logs n1 --cluster x\)$/);
+      expect((await dslab(own, 'logs', 'n1', '--cluster', 'x')).exitCode).toBe(0);
+    } finally {
+      await cleanup(own);
+    }
   });
 
   it('reports errors as JSON with --json', async () => {

@@ -9,6 +9,7 @@ import { cleanup, dslab, dslabJson, dslabSpawn, isAlive, makeWorkdir, waitFor } 
 describe('a five-node echo cluster under the real CLI', () => {
   let cwd: string;
   let follower: ResultPromise | undefined;
+  const others: ResultPromise[] = [];
   const status = () => dslabJson<ClusterStatus>(cwd, 'status');
   const reachable = async (node: string) => String((await status()).nodes.find((n) => n.id === node)!.state.reachable ?? '');
   const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name)!;
@@ -22,6 +23,7 @@ describe('a five-node echo cluster under the real CLI', () => {
 
   afterAll(async () => {
     follower?.kill();
+    for (const other of others) other.kill();
     await cleanup(cwd);
   });
 
@@ -31,6 +33,11 @@ describe('a five-node echo cluster under the real CLI', () => {
     expect(s.seed).toBe(11);
     const socket = path.join(cwd, '.dslab', 'echo', 'control.sock');
     expect(statSync(socket).mode & 0o777).toBe(0o600);
+    // Data, logs and the message trace are the user's alone.
+    const dir = path.join(cwd, '.dslab', 'echo');
+    for (const folder of [path.join(cwd, '.dslab'), dir, path.join(dir, 'data'), path.join(dir, 'data', 'n1'), path.join(dir, 'logs')]) {
+      expect(statSync(folder).mode & 0o777, folder).toBe(0o700);
+    }
     for (const node of ['n1', 'n5']) {
       expect(existsSync(path.join(cwd, '.dslab', 'echo', 'data', node))).toBe(true);
       expect(existsSync(path.join(cwd, '.dslab', 'echo', 'logs', `${node}.log`))).toBe(true);
@@ -145,15 +152,61 @@ describe('a five-node echo cluster under the real CLI', () => {
     expect(logs.stdout).toContain('n3 exited (signal SIGKILL)');
   });
 
-  it('streams events as NDJSON until the cluster goes down', async () => {
+  it("keeps the supervisor's own log: its start, nodes, faults and refused requests", async () => {
+    const logs = await dslab(cwd, 'logs', 'supervisor', '--lines', '1000');
+    expect(logs.exitCode, logs.stderr).toBe(0);
+    const lines = logs.stdout.trimEnd().split('\n');
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z \S/);
+    const texts = lines.map((line) => line.replace(/^\S+ /, ''));
+    expect(texts[0]).toMatch(/^starting cluster echo: system echo, nodes n1,n2,n3,n4,n5, seed 11, node command: \S+/);
+    expect(texts).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^n1 up \(pid \d+\)$/),
+        'cluster echo up: echo on 5 nodes, seed 11',
+        'partition {n1,n2} | {n3,n4,n5}',
+        'killed n3',
+        'n3 down (signal SIGKILL)',
+        'refused kill n3: n3 is already down',
+        'restarted n3 with its data directory',
+        'paused n2',
+      ]),
+    );
+  });
+
+  it('streams events as NDJSON until the cluster goes down, plain event lines by default, and the types asked for', async () => {
+    const collect = (child: ResultPromise) => {
+      const out = { text: '' };
+      child.stdout!.on('data', (chunk: Buffer) => (out.text += chunk.toString()));
+      others.push(child);
+      return out;
+    };
+    const plain = collect(dslabSpawn(cwd, 'events'));
+    const typed = collect(dslabSpawn(cwd, 'events', '--json', '--type', 'fault'));
+    // A harmless fault, repeated until both followers show it: then both are attached.
+    await waitFor('the plain and typed followers to attach', async () => {
+      await dslab(cwd, 'skew', 'n1', '0');
+      return plain.text.includes('clock of n1 skewed') && typed.text.includes('clock of n1 skewed');
+    });
+
     follower = dslabSpawn(cwd, 'events', '--json');
     let output = '';
     follower.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const events = () => output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ClusterEvent);
     await waitFor('a rates event', () => events().some((e) => e.type === 'rates'));
     await dslab(cwd, 'partition', '--isolate', 'n5');
+    await waitFor('n5 to report that it hears nobody', () => events().some((e) => e.type === 'node_state' && e.node === 'n5' && e.state.reachable === ''));
     await dslab(cwd, 'heal');
     await waitFor('both fault events', () => events().filter((e) => e.type === 'fault').length === 2);
+    await waitFor('the heal in the plain lines', () => plain.text.includes('healed: no partitions or link faults'));
+    // The plain lines say what happened, with the time of day, and do not echo each state report.
+    expect(plain.text).toMatch(/^\d\d:\d\d:\d\d\.\d{3} partition \{n5\} \| \{n1,n2,n3,n4\}$/m);
+    expect(plain.text).not.toContain('reachable=');
+    await waitFor('the heal in the typed stream', () => typed.text.includes('healed: no partitions or link faults'));
+    const typedEvents = typed.text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ClusterEvent);
+    expect(new Set(typedEvents.map((e) => e.type))).toEqual(new Set(['fault']));
+    const bad = await dslab(cwd, 'events', '--type', 'falut');
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr.trim()).toMatch(/^dslab: --type: unknown event type "falut" \(types: /);
     const faults = events().filter((e) => e.type === 'fault') as Extract<ClusterEvent, { type: 'fault' }>[];
     expect(faults.map((f) => f.description)).toEqual(['partition {n5} | {n1,n2,n3,n4}', 'healed: no partitions or link faults']);
     expect(faults[0]!.faults).toEqual(['partition {n5} | {n1,n2,n3,n4}']);

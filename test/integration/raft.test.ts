@@ -29,6 +29,12 @@ describe('raft on real processes', () => {
       return leader && leader.id !== first.id ? leader : undefined;
     });
     expect(second.term).toBeGreaterThan(first.term);
+    // The new leader's log tells the election; the supervisor's log has the leader change.
+    const narrated = (await dslab(cwd, 'logs', second.id, '--lines', '1000')).stdout;
+    expect(narrated).toMatch(new RegExp(`Z ${second.id} standing for election in term ${second.term}: voted for itself`));
+    expect(narrated).toMatch(new RegExp(`Z ${second.id} won the election: leader of term ${second.term};`));
+    expect(narrated).toMatch(new RegExp(`Z ${second.id} committed (entry \\d+|\\d+ entries \\(\\d+\\.\\.\\d+\\)):`));
+    expect((await dslab(cwd, 'logs', 'supervisor', '--lines', '1000')).stdout).toContain(`${second.id} is leader (term ${second.term})`);
     const get = await dslab(cwd, 'kv', 'get', 'x');
     expect(get.exitCode, get.stderr).toBe(0);
     expect(get.stdout.trim()).toBe('x = 42');

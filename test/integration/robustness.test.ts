@@ -1,9 +1,11 @@
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, fixture_node, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, dslab, dslabJson, dslabSpawn, fixture_node, isAlive, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+
+const garbage_node = path.join(repo_root, 'test', 'fixtures', 'garbage-then-exit.mjs');
 
 describe('misbehaving nodes, orphans and the foreground supervisor', () => {
   let cwd: string;
@@ -64,6 +66,38 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     expect(up.stderr.trim().split('\n')).toHaveLength(1);
     expect((await dslab(cwd, 'status')).stderr).toMatch(/no running cluster/);
     await waitFor('the silent nodes to be gone', async () => (await execa('pgrep', ['-f', '^sleep 60$'], { reject: false })).exitCode === 1);
+  });
+
+  it('keeps a failed start as a stopped cluster that logs, status and down --clean work on', async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'bad', '--bin', `node ${garbage_node}`, '--nodes', '2', '--detach');
+    expect(up.exitCode).toBe(1);
+    const failure = /^dslab: (n\d) exited \(exit code 3\) before answering init \(last stderr: giving up before init\) \(logs: dslab logs (n\d) --cluster bad\)$/.exec(up.stderr.trim());
+    expect(failure, up.stderr).not.toBeNull();
+    const node = failure![1]!;
+    expect(failure![2]).toBe(node);
+    const dir = path.join(cwd, '.dslab', 'bad');
+    for (const folder of [path.join(cwd, '.dslab'), dir, path.join(dir, 'data'), path.join(dir, 'data', node), path.join(dir, 'logs')]) {
+      expect(statSync(folder).mode & 0o777, folder).toBe(0o700);
+    }
+
+    const log = await dslab(cwd, 'logs', node, '--cluster', 'bad');
+    expect(log.exitCode, log.stderr).toBe(0);
+    expect(log.stdout).toContain('garbage (1 so far): not JSON: this is not json');
+    expect(log.stdout).toContain('giving up before init');
+    const supervisorLog = await dslab(cwd, 'logs', 'supervisor', '--cluster', 'bad');
+    expect(supervisorLog.exitCode, supervisorLog.stderr).toBe(0);
+    expect(supervisorLog.stdout).toMatch(/Z starting cluster bad: system bad, nodes n1,n2, seed \d+, node command: node \S+garbage-then-exit\.mjs/);
+    expect(supervisorLog.stdout).toContain(`${node} down (exit code 3) unexpectedly: giving up before init`);
+    expect(supervisorLog.stdout).toContain(`failed to start: ${node} exited (exit code 3) before answering init`);
+
+    const status = await dslab(cwd, 'status', '--cluster', 'bad');
+    expect(status.exitCode).toBe(1);
+    expect(status.stderr.trim()).toMatch(new RegExp(`^dslab: cluster "bad" is not running: it failed to start: ${node} exited \\(exit code 3\\)`));
+    expect(status.stderr.trim().split('\n')).toHaveLength(1);
+    const down = await dslab(cwd, 'down', '--cluster', 'bad', '--clean');
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('leaves no node behind when the supervisor is SIGKILLed, even a paused one', async () => {

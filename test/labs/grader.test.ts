@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Grade from '../../src/commands/grade.js';
@@ -109,6 +109,8 @@ describe('dslab grade', () => {
     expect(failed.replay).toBe(`node ${cli_path} grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
     // The evidence is kept for the student, and every report written in the same run says the same.
     expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', 'n1.log'), 'utf8')).toContain('starting n1');
+    // ...for the student alone: data, logs and trace are not readable by other users.
+    for (const dir of [path.dirname(failed.kept_dir!), failed.kept_dir!, path.join(failed.kept_dir!, 'cluster')]) expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
     expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test}"[^>]*>\\s*<properties><property name="seed" value="7"/>.*\\s*<failure message=`));
     expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ test, passed: false, seed: 7, failure: failed.failure, replay: failed.replay });
     const page = readFileSync(html, 'utf8');

@@ -29,11 +29,13 @@ class CountingHub extends EventHub {
 async function serve(apply: (action: ControlAction, events: CountingHub) => Promise<ActionResult>) {
   const events = new CountingHub();
   const socket = path.join(tempDir(), 'control.sock');
-  const supervisor = { events, apply: (action: ControlAction) => apply(action, events), status: () => ({}) } as unknown as Supervisor;
+  const notes: string[] = [];
+  const log = { note: (text: string) => void notes.push(text) };
+  const supervisor = { events, log, apply: (action: ControlAction) => apply(action, events), status: () => ({}) } as unknown as Supervisor;
   const server = await serveControl(supervisor, socket);
   servers.push(server);
   const client = new ControlClient({ name: 'test', system: 'test', nodes: [], command: [], seed: 0, dir: '', socket, supervisor_pid: process.pid, started_at_ms: 0, running: true });
-  return { events, client, server };
+  return { events, client, server, notes };
 }
 
 const servers: Server[] = [];
@@ -47,7 +49,7 @@ afterEach(async () => {
 describe('ControlClient.actAndFollow', () => {
   it('closes its event stream when the action is refused, so nothing keeps the process waiting', async () => {
     let subscribedAtAction = -1;
-    const { client, events } = await serve(async (_action, hub) => {
+    const { client, events, notes } = await serve(async (_action, hub) => {
       subscribedAtAction = hub.subscribed;
       throw new UserError('a nemesis is already running');
     });
@@ -56,6 +58,8 @@ describe('ControlClient.actAndFollow', () => {
     expect(subscribedAtAction).toBe(1);
     await waitFor('the server to see the stream closed', () => events.subscribed === 0);
     expect(seen).toEqual([]);
+    // The supervisor's log says what it refused and why.
+    expect(notes.some((note) => note.includes('refused') && note.includes('a nemesis is already running'))).toBe(true);
   });
 
   it('closes its stream when the request is malformed (refused by the schema before the supervisor sees it)', async () => {

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
 import { election_timeout_ms_min } from '../../systems/raft/core.js';
+import { nodeIdsFor, nodes_max } from '../protocol/messages.js';
 import { findSystem, systemCommand, systems } from '../systems.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
-import { clusterPaths, dslabHome, isRunning, readClusterInfo, validateClusterName, type ClusterInfo } from './paths.js';
+import { clusterPaths, dslabHome, isRunning, makeClusterDir, readClusterInfo, validateClusterName, writeClusterInfo, type ClusterInfo } from './paths.js';
 
 export const init_timeout_ms_default = 10_000;
 export const init_timeout_ms_min = 1;
@@ -33,6 +34,10 @@ export interface UpOptions {
 export async function planCluster(options: UpOptions): Promise<SupervisorConfig> {
   const name = validateClusterName(options.name ?? options.system);
   const home = dslabHome(options.cwd);
+  // Checked before anything is created, so bad input leaves no cluster directory behind.
+  if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > nodes_max) {
+    throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${options.nodes}`);
+  }
   let command: string[];
   if (options.bin !== undefined) {
     command = splitShellWords(options.bin, '--bin');
@@ -63,13 +68,17 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
 /** Runs the supervisor in this process (foreground `up`). */
 export async function startForeground(config: SupervisorConfig): Promise<Supervisor> {
   const { Supervisor } = await import('../supervisor/supervisor.js');
-  return Supervisor.start(config);
+  try {
+    return await Supervisor.start(config);
+  } catch (error) {
+    throw error instanceof UserError ? new UserError(withLogHint(config, error.message)) : error;
+  }
 }
 
 /** Starts the supervisor as a detached process and waits until its nodes answered init. */
 export async function startDetached(config: SupervisorConfig): Promise<ClusterInfo> {
   const paths = clusterPaths(config.home, config.name);
-  mkdirSync(paths.dir, { recursive: true });
+  makeClusterDir(config.home, paths);
   const logFd = openSync(paths.supervisorLog, 'a');
   const main = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
   const child = spawn(process.execPath, [main, Buffer.from(JSON.stringify(config)).toString('base64url')], {
@@ -98,13 +107,48 @@ export async function startDetached(config: SupervisorConfig): Promise<ClusterIn
   child.unref();
   if (line !== 'ready') {
     if (child.exitCode === null) child.kill('SIGTERM');
-    throw new UserError(line.replace(/^error /, ''));
+    const message = line.replace(/^error /, '');
+    recordFailedStart(config, child.pid ?? 0, message);
+    throw new UserError(withLogHint(config, message));
   }
   const info = readClusterInfo(paths.info);
   if (!info) throw new UserError(`the supervisor started but wrote no ${paths.info}`);
   return info;
 }
 
+/**
+ * Makes sure a failed start leaves a record of the stopped cluster with the
+ * reason, so `logs`, `status` and `down --clean` work on it. The supervisor
+ * writes one itself; this covers one that died or hung before it could.
+ */
+function recordFailedStart(config: SupervisorConfig, supervisor_pid: number, message: string): void {
+  const paths = clusterPaths(config.home, config.name);
+  const existing = readClusterInfo(paths.info);
+  if (existing && existing.supervisor_pid === supervisor_pid && existing.start_error) return;
+  const record: ClusterInfo = existing?.supervisor_pid === supervisor_pid
+    ? { ...existing, running: false, start_error: message }
+    : {
+        name: config.name,
+        system: config.system,
+        nodes: nodeIdsFor(config.node_count),
+        command: config.command,
+        seed: config.seed,
+        dir: paths.dir,
+        socket: paths.socket,
+        supervisor_pid,
+        started_at_ms: Date.now(),
+        running: false,
+        start_error: message,
+      };
+  writeClusterInfo(paths.info, record);
+}
+
+/** A start failure, with where its logs are: the node the message names first, else the supervisor. */
+function withLogHint(config: SupervisorConfig, message: string): string {
+  const named = /^(\S+) /.exec(message)?.[1];
+  const log = named && nodeIdsFor(config.node_count).includes(named) ? named : 'supervisor';
+  return `${message} (logs: dslab logs ${log} --cluster ${config.name})`;
+}
 
 function checkSystemOptions(options: Record<string, unknown>): Record<string, unknown> {
   const heartbeat = options.heartbeat_interval_ms as number | undefined;

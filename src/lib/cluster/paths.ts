@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
 
 /** Unix socket paths longer than this do not fit in sockaddr_un on Linux (108 bytes with the NUL). */
 const socket_path_bytes_max = 100;
+/** Cluster directories hold node data, logs and the message trace: only their owner may enter them. */
+export const private_dir_mode = 0o700;
+/** A home of this name is dslab's own, so dslab tightens it; any other DSLAB_HOME may be a shared folder and is left as it is. */
+const default_home_name = '.dslab';
 
 export interface ClusterInfo {
   name: string;
@@ -19,6 +23,8 @@ export interface ClusterInfo {
   supervisor_pid: number;
   started_at_ms: number;
   running: boolean;
+  /** Why the last start failed, or null (absent in records written before this field existed). */
+  start_error?: string | null;
 }
 
 /** Where clusters live: $DSLAB_HOME, or .dslab/ in the working directory. */
@@ -39,6 +45,7 @@ export interface ClusterPaths {
   socket: string;
   trace: string;
   supervisorLog: string;
+  logsDir: string;
   dataDir(node: string): string;
   logFile(node: string): string;
 }
@@ -50,7 +57,7 @@ export function clusterPaths(home: string, name: string): ClusterPaths {
     // The cluster directory is too deep for a Unix socket path; keep the socket in a private temp folder instead.
     const digest = createHash('sha256').update(dir).digest('hex').slice(0, 16);
     const privateDir = path.join(tmpdir(), `dslab-${process.getuid?.() ?? 'user'}`);
-    mkdirSync(privateDir, { recursive: true, mode: 0o700 });
+    makePrivateDir(privateDir);
     socket = path.join(privateDir, `${digest}.sock`);
   }
   return {
@@ -59,9 +66,32 @@ export function clusterPaths(home: string, name: string): ClusterPaths {
     socket,
     trace: path.join(dir, 'trace.jsonl'),
     supervisorLog: path.join(dir, 'supervisor.log'),
+    logsDir: path.join(dir, 'logs'),
     dataDir: (node) => path.join(dir, 'data', node),
     logFile: (node) => path.join(dir, 'logs', `${node}.log`),
   };
+}
+
+/**
+ * Creates a directory (and any missing parents) that only its owner can enter,
+ * and tightens it if it already exists: an older dslab made them with the default mode.
+ */
+export function makePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: private_dir_mode });
+  if ((statSync(dir).mode & 0o777) === private_dir_mode) return;
+  try {
+    chmodSync(dir, private_dir_mode); // also undoes a umask that left the new directory wider
+  } catch (error) {
+    throw new UserError(`cannot make ${dir} private (mode 700): ${(error as Error).message}`);
+  }
+}
+
+/** Creates a cluster's directory and its logs and data folders, private; tightens the home too when it is dslab's own `.dslab`. */
+export function makeClusterDir(home: string, paths: ClusterPaths): void {
+  makePrivateDir(paths.dir);
+  makePrivateDir(paths.logsDir);
+  makePrivateDir(path.dirname(paths.dataDir('-')));
+  if (path.basename(home) === default_home_name) makePrivateDir(home);
 }
 
 export function writeClusterInfo(file: string, info: ClusterInfo): void {
@@ -110,12 +140,25 @@ export function findRunningCluster(home: string, name?: string): ClusterInfo {
     validateClusterName(name);
     const info = readClusterInfo(clusterPaths(home, name).info);
     if (!info) throw new UserError(`no cluster named "${name}" in ${home}`);
-    if (!isRunning(info)) throw new UserError(`cluster "${name}" is not running (start it with: dslab up ${info.system} --name ${name})`);
+    if (!isRunning(info)) throw new UserError(notRunning(info));
     return info;
   }
-  const running = listClusters(home).filter(isRunning);
-  if (running.length === 0) throw new UserError(`no running cluster in ${home} (start one with: dslab up echo --detach)`);
-  return running[0]!;
+  const all = listClusters(home);
+  const running = all.filter(isRunning);
+  if (running.length > 0) return running[0]!;
+  const newest = all[0];
+  if (newest?.start_error) throw new UserError(`no running cluster in ${home}; the last one, "${newest.name}", ${failedStart(newest)}`);
+  throw new UserError(`no running cluster in ${home} (start one with: dslab up echo --detach)`);
+}
+
+function failedStart(info: ClusterInfo): string {
+  return `failed to start: ${info.start_error} (its logs: dslab logs supervisor --cluster ${info.name}; remove it: dslab down --cluster ${info.name} --clean)`;
+}
+
+/** Why a stopped cluster is not running, in one line, with what to do next. */
+export function notRunning(info: ClusterInfo): string {
+  if (info.start_error) return `cluster "${info.name}" is not running: it ${failedStart(info)}`;
+  return `cluster "${info.name}" is not running (start it with: dslab up ${info.system} --name ${info.name})`;
 }
 
 /** The named cluster or the most recent one, running or not (for logs and down --clean). */

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ClusterEvent, ClusterStatus } from '../control/api.js';
 import { checkHistoryFile } from '../checker/check-file.js';
+import { makePrivateDir } from '../cluster/paths.js';
 import { formatOperation } from '../checker/history.js';
 import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
@@ -62,7 +63,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, seed: number, workDir: string): Promise<TestResult> {
   const dir = path.join(workDir, `${test.name}-${seed}`);
   rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+  // A kept failure holds the nodes' data, logs and message trace: private, like a cluster's directory.
+  makePrivateDir(workDir);
+  makePrivateDir(dir);
   const recorder = new Recorder(new Set(test.checks));
   const started = Date.now();
   const result: TestResult = {

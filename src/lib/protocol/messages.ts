@@ -70,6 +70,9 @@ export function isClientId(id: string): boolean {
   return /^c\d+$/.test(id);
 }
 
+/** The most nodes one cluster runs (n1..n25). */
+export const nodes_max = 25;
+
 export function nodeIdsFor(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `n${i + 1}`);
 }

@@ -1,6 +1,6 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ClusterEvent } from '../control/api.js';
+import type { ClusterEvent, ControlAction } from '../control/api.js';
 import { NodeStateCoalescer, state_coalesce_ms_max } from '../control/state-coalescer.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import type { Supervisor } from './supervisor.js';
@@ -49,11 +49,11 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
     const coalesceText = url.searchParams.get('coalesce_state_ms');
     const coalesce_ms = coalesceText === null ? null : Number(coalesceText);
     if (coalesce_ms !== null && !(Number.isInteger(coalesce_ms) && coalesce_ms > 0 && coalesce_ms <= state_coalesce_ms_max)) {
-      return reply(res, 400, { ok: false, error: `coalesce_state_ms must be a whole number of milliseconds from 1 to ${state_coalesce_ms_max}` });
+      return refuse(supervisor, res, 400, 'an event stream', `coalesce_state_ms must be a whole number of milliseconds from 1 to ${state_coalesce_ms_max}`);
     }
     return streamEvents(supervisor, res, { history: url.searchParams.get('history') === '1', exclude, coalesce_ms });
   }
-  if (req.method !== 'POST' || url.pathname !== '/v1/action') return reply(res, 404, { ok: false, error: `no such endpoint: ${req.method} ${url.pathname}` });
+  if (req.method !== 'POST' || url.pathname !== '/v1/action') return refuse(supervisor, res, 404, 'a request', `no such endpoint: ${req.method} ${url.pathname}`);
 
   let action;
   try {
@@ -63,9 +63,10 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
     if (!parsed.success) throw new UserError(`malformed control request: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     action = parsed.data;
   } catch (error) {
-    return reply(res, 400, { ok: false, error: errorMessage(error) });
+    return refuse(supervisor, res, 400, 'a control request', errorMessage(error));
   }
   if (action.type === 'down') {
+    supervisor.log.note('stopping: asked to by a control request (dslab down)');
     reply(res, 200, { ok: true, result: { description: 'stopping the cluster' } });
     void supervisor.shutdown();
     return;
@@ -74,8 +75,20 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
     const result = await supervisor.apply(action);
     reply(res, 200, { ok: true, result });
   } catch (error) {
-    reply(res, error instanceof UserError ? 400 : 500, { ok: false, error: errorMessage(error) });
+    refuse(supervisor, res, error instanceof UserError ? 400 : 500, describeAction(action), errorMessage(error));
   }
+}
+
+/** Answers with an error, and says in the supervisor's log what was refused and why. */
+function refuse(supervisor: Supervisor, res: ServerResponse, status: number, what: string, error: string): void {
+  supervisor.log.note(`refused ${what}: ${error}`);
+  reply(res, status, { ok: false, error });
+}
+
+/** A control action in a few words for the log ("kill n9", "kv write x"): never its payload, which may be large. */
+function describeAction(action: ControlAction): string {
+  const target = 'node' in action ? ` ${action.node}` : 'dest' in action ? ` to ${action.dest}` : action.type === 'kv' ? ` ${action.op.f} ${String(action.op.key).slice(0, 40)}` : '';
+  return `${action.type}${target}`;
 }
 
 interface StreamOptions {

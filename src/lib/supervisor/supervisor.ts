@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { clusterPaths, type ClusterInfo, type ClusterPaths, writeClusterInfo } from '../cluster/paths.js';
+import { clusterPaths, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { nemesisSchedule, undoOnce, type NemesisStep } from '../faults/nemesis.js';
 import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
-import { isClientId, type MessageBody, nodeIdsFor, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { isClientId, type MessageBody, nodeIdsFor, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
@@ -16,10 +16,11 @@ import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from 
 import { EventHub } from './event-hub.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { Router } from './router.js';
+import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
 import { Workload } from '../workload/load.js';
 
-export const nodes_max = 25;
+export { nodes_max };
 /** How long nodes get to exit on stdin EOF before they are killed. */
 export const node_exit_grace_ms = 2000;
 /** How long a kill waits to see the process exit. */
@@ -152,14 +153,22 @@ export class Supervisor {
   };
   private resolveDone!: () => void;
   private readonly started_at_ms = Date.now();
+  /** The supervisor's own log (`dslab logs supervisor`). */
+  readonly log: SupervisorLog;
+  /** Why start() failed, kept in the cluster's record. */
+  private startError: string | null = null;
 
   private constructor(readonly config: SupervisorConfig) {
     this.nodeIds = nodeIdsFor(config.node_count);
     this.paths = clusterPaths(config.home, config.name);
     this.rng = createRng(config.seed);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    mkdirSync(this.paths.dir, { recursive: true });
-    mkdirSync(`${this.paths.dir}/logs`, { recursive: true });
+    makeClusterDir(config.home, this.paths);
+    this.log = new SupervisorLog(this.paths.supervisorLog);
+    this.log.note(describeStart(config, this.nodeIds, this.paths.dir));
+    this.log.follow(this.events);
+    // Recorded before any node starts, so a start that fails leaves a stopped cluster that logs, status and down can name.
+    writeClusterInfo(this.paths.info, this.info(false));
     this.trace = new TraceWriter(this.paths.trace);
     this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line));
   }
@@ -178,8 +187,11 @@ export class Supervisor {
       rmSync(supervisor.paths.socket, { force: true });
       supervisor.server = await serveControl(supervisor, supervisor.paths.socket);
     } catch (error) {
+      const failure = error instanceof UserError ? error : new UserError(errorMessage(error));
+      supervisor.startError = failure.message;
+      supervisor.log.note(`failed to start: ${failure.message}`);
       await supervisor.shutdown();
-      throw new ClusterStartError(errorMessage(error), supervisor.status(), [...supervisor.events.history()]);
+      throw new ClusterStartError(failure.message, supervisor.status(), [...supervisor.events.history()]);
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));
@@ -199,6 +211,7 @@ export class Supervisor {
       supervisor_pid: process.pid,
       started_at_ms: this.started_at_ms,
       running,
+      start_error: this.startError,
     };
   }
 
@@ -219,7 +232,7 @@ export class Supervisor {
   private addNode(id: string): void {
     // A new cluster starts empty; restarts within a run (and --keep-data) keep what is there.
     if (!this.config.keep_data) rmSync(this.paths.dataDir(id), { recursive: true, force: true });
-    mkdirSync(this.paths.dataDir(id), { recursive: true });
+    makePrivateDir(this.paths.dataDir(id));
     const log = new NodeLog(this.paths.logFile(id));
     const zero = { garbage: 0, oversized: 0, unknown_dest: 0, backpressure: 0 };
     this.nodes.set(id, {
@@ -831,13 +844,24 @@ export class Supervisor {
     }
     await Promise.all([...this.nodes.values()].map((n) => n.log.close()));
     await this.trace.close();
-    if (this.server) writeClusterInfo(this.paths.info, this.info(false));
+    writeClusterInfo(this.paths.info, this.info(false));
+    await this.log.close();
     this.resolveDone();
   }
 }
 
 function isNetworkFault(action: ControlAction): boolean {
   return action.type === 'partition' || action.type === 'heal' || action.type === 'link_faults' || action.type === 'skew';
+}
+
+/** The first line of a run in the supervisor's log: everything the cluster was started with. */
+function describeStart(config: SupervisorConfig, nodeIds: string[], dir: string): string {
+  const options = config.options && Object.keys(config.options).length ? JSON.stringify(config.options) : 'defaults';
+  return (
+    `starting cluster ${config.name}: system ${config.system}, nodes ${nodeIds.join(',')}, seed ${config.seed}, ` +
+    `node command: ${config.command.join(' ')}, options ${options}, init timeout ${formatDurationMs(config.init_timeout_ms)}, ` +
+    `${config.keep_data ? 'keeping' : 'emptying'} the data directories; supervisor pid ${process.pid}, directory ${dir}`
+  );
 }
 
 export function describeExit(code: number | null, signal: string | null): string {

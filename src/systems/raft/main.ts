@@ -9,6 +9,7 @@ import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol
 import { readRaftOptions } from './options.js';
 import { type LogEntry, RaftCore, type RaftMessage, raft_message_types, type Ready } from './core.js';
 import { type KvCommand, type KvOp, KvStateMachine } from './kv.js';
+import { RaftNarrator } from './narrator.js';
 import { RaftStorage } from './storage.js';
 
 const node = new Node();
@@ -25,6 +26,9 @@ let rolledBackEntries = 0;
 /** Last log index on disk, to count entries a truncation rolls back. */
 let lastDurableIndex = 0;
 let timer: NodeJS.Timeout | null = null;
+/** Says in the node's log what changed after each step; its commit lines come in batches. */
+let narrator: RaftNarrator;
+let commitLogTimer: NodeJS.Timeout | null = null;
 
 const monotonicMs = () => performance.now();
 
@@ -48,6 +52,7 @@ node.onInit(() => {
     random: Math.random,
     now_ms: monotonicMs(),
   });
+  narrator = new RaftNarrator(node.id);
   lastDurableIndex = opened.persisted.entries.at(-1)?.index ?? opened.persisted.snapshot?.index ?? 0;
   node.log(`starting at term ${opened.persisted.hard_state.term} with ${opened.persisted.entries.length} log entries${opened.persisted.snapshot ? ` after a snapshot at ${opened.persisted.snapshot.index}` : ''}`);
   pump();
@@ -197,6 +202,7 @@ function logAfter(index: number): LogEntry[] {
 
 function reportState(): void {
   const s = core.state();
+  narrate({ ...s, rolled_back: rolledBackEntries });
   node.reportState({
     role: s.role,
     term: s.term,
@@ -210,6 +216,20 @@ function reportState(): void {
     rolled_back: rolledBackEntries,
     read_mode: options.read_mode,
   });
+}
+
+function narrate(state: Parameters<RaftNarrator['observe']>[0]): void {
+  for (const line of narrator.observe(state, monotonicMs())) node.log(line);
+  const due = narrator.commitDueMs();
+  if (due === null || commitLogTimer) return;
+  // The last batch of commits is written even if nothing else happens after it.
+  commitLogTimer = setTimeout(
+    () => {
+      commitLogTimer = null;
+      for (const line of narrator.flushCommits(monotonicMs(), true)) node.log(line);
+    },
+    Math.max(0, due - monotonicMs()),
+  );
 }
 
 node.run();

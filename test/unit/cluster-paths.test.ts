@@ -1,0 +1,89 @@
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type ClusterInfo,
+  clusterPaths,
+  findAnyCluster,
+  findRunningCluster,
+  makeClusterDir,
+  makePrivateDir,
+  writeClusterInfo,
+} from '../../src/lib/cluster/paths.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tempDir = tempDirs('dslab-paths-');
+const modeOf = (dir: string) => statSync(dir).mode & 0o777;
+
+describe('cluster directories', () => {
+  it('are made private (0700), parents included, under the usual umask 022', () => {
+    const root = tempDir();
+    const previous = process.umask(0o022);
+    try {
+      const dir = path.join(root, 'a', 'b', 'c');
+      makePrivateDir(dir);
+      expect(modeOf(dir)).toBe(0o700);
+      expect(modeOf(path.join(root, 'a'))).toBe(0o700);
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  it('left readable by an older dslab are tightened', () => {
+    const dir = path.join(tempDir(), 'old');
+    mkdirSync(dir);
+    chmodSync(dir, 0o755);
+    makePrivateDir(dir);
+    expect(modeOf(dir)).toBe(0o700);
+  });
+
+  it('tighten the home when it is dslab\'s own .dslab, and leave any other home as it is', () => {
+    for (const [name, expected] of [['.dslab', 0o700], ['shared', 0o755]] as const) {
+      const home = path.join(tempDir(), name);
+      mkdirSync(home);
+      chmodSync(home, 0o755);
+      const paths = clusterPaths(home, 'raft');
+      makeClusterDir(home, paths);
+      expect(modeOf(home)).toBe(expected);
+      for (const dir of [paths.dir, paths.logsDir, path.dirname(paths.dataDir('n1'))]) expect(modeOf(dir)).toBe(0o700);
+    }
+  });
+});
+
+describe('the record of a cluster whose start failed', () => {
+  const failed = (home: string): ClusterInfo => {
+    const paths = clusterPaths(home, 'student');
+    makeClusterDir(home, paths);
+    const info: ClusterInfo = {
+      name: 'student',
+      system: 'student',
+      nodes: ['n1', 'n2'],
+      command: ['python3', 'node.py'],
+      seed: 1,
+      dir: paths.dir,
+      socket: paths.socket,
+      supervisor_pid: 2 ** 22 + 1, // above Linux's pid_max default: no such process
+      started_at_ms: 1,
+      running: false,
+      start_error: 'n2 exited (exit code 3) before answering init',
+    };
+    writeClusterInfo(paths.info, info);
+    return info;
+  };
+
+  it('is found by the commands that work on stopped clusters (logs, down --clean)', () => {
+    const home = tempDir();
+    const info = failed(home);
+    expect(findAnyCluster(home, 'student')).toEqual(info);
+    expect(findAnyCluster(home)).toEqual(info);
+  });
+
+  it('makes commands that need a running cluster say it failed to start, and why', () => {
+    const home = tempDir();
+    failed(home);
+    expect(() => findRunningCluster(home, 'student')).toThrow(
+      /^cluster "student" is not running: it failed to start: n2 exited \(exit code 3\) before answering init \(its logs: dslab logs supervisor --cluster student; remove it: dslab down --cluster student --clean\)$/,
+    );
+    expect(() => findRunningCluster(home)).toThrow(/^no running cluster in .*; the last one, "student", failed to start: n2 exited/);
+  });
+});
