@@ -82,7 +82,7 @@ describe.concurrent('bad input against a running cluster', () => {
 
   it.each([
     [['kill', 'n9'], /^dslab: unknown node "n9" \(nodes: n1, n2, n3, leader, random\)/],
-    [['kill', 'leader'], /^dslab: no node reports itself leader right now/],
+    [['kill', 'leader'], /^dslab: no live node reports itself leader right now/],
     [['partition', 'n1,n2', 'n2,n3'], /^dslab: node n2 appears in more than one partition group/],
     [['partition', 'n1,,n2'], /^dslab: malformed partition group "n1,,n2"/],
     [['partition', 'n1,n2,n3'], /^dslab: a partition needs at least two groups/],

@@ -39,7 +39,7 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     const n3 = after.nodes.find((n) => n.id === 'n3')!;
     expect(n3).toMatchObject({ status: 'down', exit_code: 3 });
     expect(n3.stderr_tail.at(-1)).toBe('crashing on purpose');
-    expect((await dslab(cwd, 'status')).stdout).toContain('n3 last stderr: crashing on purpose');
+    expect((await dslab(cwd, 'status')).stdout).toContain('n3 crashed: crashing on purpose');
     // The supervisor and the other nodes keep going.
     expect((await dslabJson<{ type: string }>(cwd, 'send', 'n1', '{"type":"echo","echo":2}')).type).toBe('echo_ok');
 
@@ -72,7 +72,7 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     cwd = makeWorkdir();
     const up = await dslab(cwd, 'up', 'bad', '--bin', `node ${garbage_node}`, '--nodes', '2', '--detach');
     expect(up.exitCode).toBe(1);
-    const failure = /^dslab: (n\d) exited \(exit code 3\) before answering init \(last stderr: giving up before init\) \(logs: dslab logs (n\d) --cluster bad\)$/.exec(up.stderr.trim());
+    const failure = /^dslab: (n\d) exited \(exit code 3\) before answering init; its stderr says: giving up before init \(logs: dslab logs (n\d) --cluster bad\)$/.exec(up.stderr.trim());
     expect(failure, up.stderr).not.toBeNull();
     const node = failure![1]!;
     expect(failure![2]).toBe(node);

@@ -106,7 +106,7 @@ describe('a starter that does not compile', () => {
       expect(line).toBeGreaterThan(0);
       const up = await dslab(cwd, 'up', 'unique-ids', '--bin', created.run, '--nodes', '1', '--detach');
       expect(up.exitCode).toBe(1);
-      expect(up.stderr.trim()).toBe(`dslab: n1 answered init with error 13: the node failed while handling this message instead of init_ok; its stderr says: ${file}:${line}: NameError: name 'load_stat' is not defined (\`load_stat()\`)`);
+      expect(up.stderr.trim()).toBe(`dslab: n1 answered init with error 13: the node failed while handling this message instead of init_ok; its stderr says: ${file}:${line}: NameError: name 'load_stat' is not defined (\`load_stat()\`) (logs: dslab logs n1 --cluster unique-ids)`);
     } finally {
       await cleanup(cwd);
     }
