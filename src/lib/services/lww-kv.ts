@@ -18,6 +18,8 @@ import { isReply, Replier, type Service, type ServiceReply } from './service.js'
 export const lww_kv_replicas = 2;
 /** A request arriving this long after the last full exchange makes every replica merge every other first. */
 export const lww_gossip_interval_ms = 1000;
+/** Recent changes each replica remembers, so a merge visits only what changed since the last one (else every key). */
+export const lww_change_log_max = 4096;
 
 /** One written value; shared by reference between the replicas that hold it. */
 interface Stamped {
@@ -34,6 +36,9 @@ interface Replica {
   data: Map<string, Stamped>;
   /** Bumped on every change, so a merge from an unchanged replica can be skipped. */
   changes: number;
+  /** Keys of the most recent changes: log[i] is change number logBase + i + 1. */
+  log: string[];
+  logBase: number;
 }
 
 export class LwwKv implements Service {
@@ -45,15 +50,17 @@ export class LwwKv implements Service {
   /** Bytes of every write some replica still holds. */
   private bytes = 0;
   private lastExchangeMs: number | null = null;
+  private readonly changeLogMax: number;
   private readonly replier: Replier;
 
   constructor(
     private readonly rng: Rng,
     readonly name = 'lww-kv',
-    replicas = lww_kv_replicas,
+    { replicas = lww_kv_replicas, change_log_max = lww_change_log_max }: { replicas?: number; change_log_max?: number } = {},
   ) {
     this.replier = new Replier(name);
-    this.replicas = Array.from({ length: replicas }, () => ({ clock: 0, data: new Map(), changes: 0 }));
+    this.changeLogMax = change_log_max;
+    this.replicas = Array.from({ length: replicas }, () => ({ clock: 0, data: new Map(), changes: 0, log: [], logBase: 0 }));
     this.mergedAt = this.replicas.map(() => this.replicas.map(() => -1));
   }
 
@@ -104,12 +111,18 @@ export class LwwKv implements Service {
     if (from === into) return;
     const source = this.replicas[from]!;
     const target = this.replicas[into]!;
-    if (this.mergedAt[from]![into] === source.changes) return;
+    const mergedAt = this.mergedAt[from]![into]!;
+    if (mergedAt === source.changes) return;
     this.mergedAt[from]![into] = source.changes;
     target.clock = Math.max(target.clock, source.clock);
-    for (const [id, theirs] of source.data) {
-      const ours = target.data.get(id);
+    const take = (theirs: Stamped) => {
+      const ours = target.data.get(theirs.key.id);
       if (!ours || newer(theirs, ours)) this.put(target, theirs);
+    };
+    if (mergedAt >= source.logBase) {
+      for (const id of source.log.slice(mergedAt - source.logBase)) take(source.data.get(id)!);
+    } else {
+      for (const theirs of source.data.values()) take(theirs);
     }
   }
 
@@ -119,6 +132,12 @@ export class LwwKv implements Service {
     if (write.holders++ === 0) this.bytes += write.value.bytes + write.key.bytes;
     replica.data.set(write.key.id, write);
     replica.changes++;
+    replica.log.push(write.key.id);
+    if (replica.log.length > this.changeLogMax) {
+      const dropped = replica.log.length - Math.floor(this.changeLogMax / 2);
+      replica.log.splice(0, dropped);
+      replica.logBase += dropped;
+    }
   }
 }
 
