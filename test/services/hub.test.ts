@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { formatServices } from '../../src/lib/format.js';
 import { service_names, ServiceHub } from '../../src/lib/services/hub.js';
 import { createRng } from '../../src/lib/util/prng.js';
 
@@ -40,5 +42,16 @@ describe('service hub', () => {
     };
     expect(run(3)).toEqual(run(3));
     expect(run(3)).not.toEqual(run(4));
+  });
+
+  it('status names the services nodes used, with their traffic, and says nothing when none was used', () => {
+    const hub = new ServiceHub(createRng(1));
+    const status = (services: ClusterStatus['services']) => ({ services }) as ClusterStatus;
+    expect(formatServices(status(hub.counters()))).toBeNull();
+    expect(formatServices(status(undefined))).toBeNull();
+    hub.receive('lin-kv', line('n1', 'lin-kv', { type: 'read', key: 'x', msg_id: 1 }), 0);
+    hub.receive('lin-kv', line('n1', 'lin-kv', { type: 'write', key: 'x', value: 1, msg_id: 2 }), 0);
+    hub.receive('lin-tso', line('n1', 'lin-tso', { type: 'ts', msg_id: 3 }), 0);
+    expect(formatServices(status(hub.counters()))).toBe('services: lin-kv 2 in, 2 out (1 error) · lin-tso 1 in, 1 out');
   });
 });
