@@ -5,7 +5,7 @@ import { UserError } from '../lib/util/errors.js';
 export default class Partition extends DslabCommand {
   static override summary = 'Split the network between nodes into groups that cannot reach each other.';
   static override description =
-    'With no groups, the nodes are split into two random halves. Nodes named in no group form one more group together. Client links are not cut. `dslab heal` removes the partition.';
+    'With no groups, the nodes are split into two random halves. Nodes named in no group form one more group together. Client links are not cut. --isolate also cuts the node off from the services (lin-kv, seq-kv, lww-kv, lin-tso); other partitions leave the services reachable from every group. `dslab heal` removes the partition.';
   static override examples = [
     '<%= config.bin %> partition',
     '<%= config.bin %> partition n1 n2,n3',

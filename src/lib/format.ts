@@ -89,7 +89,16 @@ export function formatStatus(status: ClusterStatus): string {
   });
   const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
   const tails = crashed.map((n) => `${n.id} crashed: ${explainingLine(n.stderr_tail)}`);
-  return [header, faults, '', body, ...(tails.length ? ['', ...tails] : [])].join('\n');
+  const services = formatServices(status);
+  return [header, faults, ...(services ? [services] : []), '', body, ...(tails.length ? ['', ...tails] : [])].join('\n');
+}
+
+/** The services nodes have used, e.g. "services: lin-kv 12 in, 12 out (3 errors)"; null when none has had a message. */
+export function formatServices(status: ClusterStatus): string | null {
+  const used = (status.services ?? []).filter((s) => s.msgs_in > 0);
+  if (used.length === 0) return null;
+  const parts = used.map((s) => `${s.name} ${s.msgs_in} in, ${s.msgs_out} out${s.errors ? ` (${s.errors} error${s.errors === 1 ? '' : 's'})` : ''}`);
+  return `services: ${parts.join(' · ')}`;
 }
 
 /** Event types that never make a plain event line: per-operation results and per-second progress. */

@@ -119,6 +119,47 @@ describe('fault model', () => {
   });
 });
 
+describe('fault model with services', () => {
+  const services = ['lin-kv', 'lin-tso'];
+
+  it('cuts an isolated node off from the services when they join the other side', () => {
+    const model = new FaultModel(nodes, services);
+    model.setPartition([['n1'], ['n2', 'n3', 'n4', 'n5']], 1);
+    expect(model.decide('n1', 'lin-kv', fixed(0))).toEqual({ delivered: false, reason: 'partition' });
+    expect(model.decide('lin-tso', 'n1', fixed(0))).toEqual({ delivered: false, reason: 'partition' });
+    expect(model.isCut('n2', 'lin-kv')).toBe(false);
+    expect(model.isCut('lin-kv', 'lin-tso')).toBe(false);
+    // The description stays in nodes, as before services existed.
+    expect(model.describe()).toEqual(['partition {n1} | {n2,n3,n4,n5}']);
+    model.heal();
+    expect(model.isCut('n1', 'lin-kv')).toBe(false);
+  });
+
+  it('leaves services a partition does not place reachable from every side, and cuts those it places', () => {
+    const model = new FaultModel(nodes, services);
+    model.setPartition([['n1', 'n2'], ['n3', 'n4', 'n5']]);
+    for (const node of nodes) expect(model.isCut(node, 'lin-kv')).toBe(false);
+    model.setPartition([['n1', 'lin-kv'], ['n2', 'n3', 'n4', 'n5']]);
+    expect(model.isCut('n1', 'lin-kv')).toBe(false);
+    expect(model.isCut('n2', 'lin-kv')).toBe(true);
+    expect(model.isCut('n2', 'lin-tso')).toBe(false);
+  });
+
+  it('applies link faults on every link to service links too', () => {
+    const model = new FaultModel(nodes, services);
+    model.setLinkFaults({ loss: 0.5 });
+    expect(model.decide('n1', 'lin-kv', fixed(0.1))).toEqual({ delivered: false, reason: 'loss' });
+    expect(model.decide('lin-kv', 'n1', fixed(0.9))).toEqual({ delivered: true, delays_ms: [0] });
+  });
+
+  it('still refuses a partition that misses a node, or names an unknown endpoint or a missing group for the services', () => {
+    const model = new FaultModel(nodes, services);
+    expect(() => model.setPartition([['n1', 'lin-kv'], ['n2', 'n3', 'n4']])).toThrow(/every node/);
+    expect(() => model.setPartition([['n1', 'seq-kv'], ['n2', 'n3', 'n4', 'n5']])).toThrow(/unknown/);
+    expect(() => model.setPartition([['n1'], ['n2', 'n3', 'n4', 'n5']], 2)).toThrow(/services join/);
+  });
+});
+
 describe('nemesis schedule', () => {
   it('is the same for the same seed and different for another', () => {
     const a = nemesisSchedule(7, nodes, 2000, 30_000);

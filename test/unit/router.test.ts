@@ -71,4 +71,27 @@ describe('router', () => {
     router.stop();
     await trace.close();
   });
+
+  it('routes to and from services like nodes, and lists service links only once they carry traffic', async () => {
+    const trace = new TraceWriter(path.join(scratchDir(), 'trace.jsonl'));
+    const delivered: string[] = [];
+    const router = new Router(nodes, createRng(1), trace, (dest, text) => delivered.push(`${dest}:${JSON.parse(text).body.msg_id}`), ['lin-kv']);
+    expect(router.isNode('lin-kv')).toBe(false);
+    expect(router.isNode('n1')).toBe(true);
+    expect(router.linkCounters().map((r) => r.link)).toEqual(['n1->n2', 'n1->n3', 'n2->n1', 'n2->n3', 'n3->n1', 'n3->n2']);
+    router.route('n1', 'lin-kv', line('n1', 'lin-kv', 1), 1_000);
+    router.route('lin-kv', 'n1', line('lin-kv', 'n1', 2), 1_001);
+    router.faults.setPartition([['n1'], ['n2', 'n3']], 1);
+    router.route('n1', 'lin-kv', line('n1', 'lin-kv', 3), 1_002);
+    router.route('n2', 'lin-kv', line('n2', 'lin-kv', 4), 1_003);
+    expect(delivered).toEqual(['lin-kv:1', 'n1:2', 'lin-kv:4']);
+    const counters = Object.fromEntries(router.linkCounters().map((row) => [row.link, row.counters]));
+    expect(counters['n1->lin-kv']).toEqual({ delivered: 1, dropped: 1, duplicated: 0 });
+    expect(counters['lin-kv->n1']).toEqual({ delivered: 1, dropped: 0, duplicated: 0 });
+    expect(counters['n2->lin-kv']).toEqual({ delivered: 1, dropped: 0, duplicated: 0 });
+    expect(counters['lin-kv->n3']).toBeUndefined();
+    // Heard-from is kept for nodes; a service can be who a node heard from.
+    expect(router.lastDeliveries()).toEqual({ n1: { 'lin-kv': 1_001 }, n2: {}, n3: {} });
+    await trace.close();
+  });
 });

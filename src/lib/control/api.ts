@@ -128,6 +128,19 @@ export interface LinkStatus {
   duplicated: number;
 }
 
+export interface ServiceStatus {
+  /** lin-kv, seq-kv, lww-kv or lin-tso. */
+  name: string;
+  /** Requests that reached the service (after link faults). */
+  msgs_in: number;
+  /** Replies it sent (link faults still apply on the way back). */
+  msgs_out: number;
+  /** Replies that were errors (missing key, failed cas, malformed request, …). */
+  errors: number;
+  /** Messages it did not answer: replies sent to it. */
+  ignored: number;
+}
+
 export interface ClusterStatus {
   name: string;
   system: string;
@@ -140,6 +153,8 @@ export interface ClusterStatus {
   faults: string[];
   partition: string[][] | null;
   links: LinkStatus[];
+  /** Maelstrom's built-in services and their traffic. Absent in statuses from older versions. */
+  services?: ServiceStatus[];
   /** The leader as roles.ts defines it: a live node reporting a leading role, else the node inferred from client replies. */
   leader: string | null;
   /** True when `leader` is a guess from client replies (no node reports a leading role). */

@@ -31,28 +31,45 @@ export type Fate =
 /**
  * The fault state of the network between nodes, and the decision of what
  * happens to one message. Pure: randomness comes from the caller.
+ *
+ * Services (lin-kv, …) are endpoints too. A partition must place every node;
+ * it may place services. A service it does not place joins the group
+ * `services_join` names (how `--isolate` cuts a node off from them too), or
+ * else stays reachable from every group, as Maelstrom's services are.
  */
 export class FaultModel {
   private groupOf = new Map<string, number>();
   private groups: string[][] | null = null;
+  private servicesJoin: number | null = null;
+  private readonly serviceSet: ReadonlySet<string>;
   private global: LinkFaults = { ...no_link_faults };
   private perLink = new Map<string, Partial<LinkFaults>>();
 
-  constructor(readonly nodeIds: readonly string[]) {}
+  constructor(
+    readonly nodeIds: readonly string[],
+    readonly serviceIds: readonly string[] = [],
+  ) {
+    this.serviceSet = new Set(serviceIds);
+  }
 
-  setPartition(groups: string[][]): void {
+  setPartition(groups: string[][], services_join?: number): void {
     const seen = new Set<string>();
+    let nodesPlaced = 0;
     for (const group of groups) {
-      for (const node of group) {
-        assert(this.nodeIds.includes(node), `partition names unknown node ${node}`);
-        assert(!seen.has(node), `partition lists ${node} twice`);
-        seen.add(node);
+      for (const member of group) {
+        const isNode = this.nodeIds.includes(member);
+        assert(isNode || this.serviceSet.has(member), `partition names unknown node ${member}`);
+        assert(!seen.has(member), `partition lists ${member} twice`);
+        seen.add(member);
+        if (isNode) nodesPlaced++;
       }
     }
-    assert(seen.size === this.nodeIds.length, 'partition must place every node');
+    assert(nodesPlaced === this.nodeIds.length, 'partition must place every node');
+    assert(services_join === undefined || (Number.isInteger(services_join) && services_join >= 0 && services_join < groups.length), 'services join a group of the partition');
     this.groups = groups.map((g) => [...g]);
+    this.servicesJoin = services_join ?? null;
     this.groupOf.clear();
-    groups.forEach((group, index) => group.forEach((node) => this.groupOf.set(node, index)));
+    groups.forEach((group, index) => group.forEach((member) => this.groupOf.set(member, index)));
   }
 
   partition(): string[][] | null {
@@ -73,6 +90,7 @@ export class FaultModel {
   /** Clears partitions and every link fault. */
   heal(): void {
     this.groups = null;
+    this.servicesJoin = null;
     this.groupOf.clear();
     this.global = { ...no_link_faults };
     this.perLink.clear();
@@ -85,7 +103,16 @@ export class FaultModel {
 
   isCut(src: string, dest: string): boolean {
     if (!this.groups) return false;
-    return this.groupOf.get(src) !== this.groupOf.get(dest);
+    const a = this.sideOf(src);
+    const b = this.sideOf(dest);
+    // An endpoint on no side (an unplaced service) is cut from nobody.
+    return a !== null && b !== null && a !== b;
+  }
+
+  private sideOf(id: string): number | null {
+    const group = this.groupOf.get(id);
+    if (group !== undefined) return group;
+    return this.serviceSet.has(id) ? this.servicesJoin : null;
   }
 
   /** Decides the fate of one message from src to dest; `random` is uniform in [0, 1). */

@@ -14,10 +14,15 @@ export interface LinkCounters {
 /**
  * Every node-to-node message passes through here: the fault model decides its
  * fate, the counters and the trace record it, and `deliver` hands it on.
+ * Services (lin-kv, …) are endpoints like nodes, so messages to and from them
+ * take the same faults and are counted and traced the same way.
  */
 export class Router {
   readonly faults: FaultModel;
+  /** Nodes, then services: the endpoints whose links are counted. */
+  private readonly endpoints: readonly string[];
   private readonly index = new Map<string, number>();
+  private readonly nodeSet: ReadonlySet<string>;
   private readonly counters: LinkCounters[];
   /** When a message last reached each node from each other one (ms since the epoch, 0 = never), by src * n + dest. */
   private readonly lastDeliveredAt: Float64Array;
@@ -31,23 +36,28 @@ export class Router {
     private readonly rng: Rng,
     private readonly trace: TraceWriter,
     private readonly deliver: (dest: string, line: string) => void,
+    serviceIds: readonly string[] = [],
   ) {
-    this.faults = new FaultModel(nodeIds);
-    nodeIds.forEach((id, i) => this.index.set(id, i));
-    this.counters = Array.from({ length: nodeIds.length * nodeIds.length }, () => ({ delivered: 0, dropped: 0, duplicated: 0 }));
-    this.lastDeliveredAt = new Float64Array(nodeIds.length * nodeIds.length);
+    this.faults = new FaultModel(nodeIds, serviceIds);
+    this.endpoints = [...nodeIds, ...serviceIds];
+    this.nodeSet = new Set(nodeIds);
+    this.endpoints.forEach((id, i) => this.index.set(id, i));
+    const n = this.endpoints.length;
+    this.counters = Array.from({ length: n * n }, () => ({ delivered: 0, dropped: 0, duplicated: 0 }));
+    this.lastDeliveredAt = new Float64Array(n * n);
   }
 
   isNode(id: string): boolean {
-    return this.index.has(id);
+    return this.nodeSet.has(id);
   }
 
   /**
-   * Routes one message line over the link from node `src` to node `dest`. `src` is the node that
-   * wrote the line, even when the envelope names a client it forwards for: faults belong to the hop.
+   * Routes one message line over the link from endpoint `src` to endpoint `dest` (nodes or services).
+   * `src` is the endpoint that wrote the line, even when the envelope names a client it forwards for:
+   * faults belong to the hop.
    */
   route(src: string, dest: string, line: string, now_ms: number): void {
-    const link = this.index.get(src)! * this.nodeIds.length + this.index.get(dest)!;
+    const link = this.index.get(src)! * this.endpoints.length + this.index.get(dest)!;
     const counter = this.counters[link]!;
     const fate = this.faults.decide(src, dest, this.rng.next);
     if (!fate.delivered) {
@@ -80,24 +90,30 @@ export class Router {
     }
   }
 
-  /** Counters per directed link, e.g. "n1->n2". */
+  /** Counters per directed link, e.g. "n1->n2"; links to or from a service only once they carried a message. */
   linkCounters(): { link: string; counters: LinkCounters }[] {
     const rows: { link: string; counters: LinkCounters }[] = [];
-    this.nodeIds.forEach((src, i) =>
-      this.nodeIds.forEach((dest, j) => {
-        if (i !== j) rows.push({ link: `${src}->${dest}`, counters: { ...this.counters[i * this.nodeIds.length + j]! } });
+    const n = this.endpoints.length;
+    this.endpoints.forEach((src, i) =>
+      this.endpoints.forEach((dest, j) => {
+        if (i === j) return;
+        const counters = this.counters[i * n + j]!;
+        const betweenNodes = this.nodeSet.has(src) && this.nodeSet.has(dest);
+        if (betweenNodes || counters.delivered + counters.dropped > 0) rows.push({ link: `${src}->${dest}`, counters: { ...counters } });
       }),
     );
     return rows;
   }
 
-  /** For each node, when a message from each other node last reached it (ms since the epoch); links that never delivered are left out. */
+  /** For each node, when a message from each other endpoint last reached it (ms since the epoch); links that never delivered are left out. */
   lastDeliveries(): Record<string, Record<string, number>> {
     const byDest: Record<string, Record<string, number>> = {};
-    this.nodeIds.forEach((dest, j) => {
+    const n = this.endpoints.length;
+    this.nodeIds.forEach((dest) => {
+      const j = this.index.get(dest)!;
       const from: Record<string, number> = {};
-      this.nodeIds.forEach((src, i) => {
-        const at = this.lastDeliveredAt[i * this.nodeIds.length + j]!;
+      this.endpoints.forEach((src, i) => {
+        const at = this.lastDeliveredAt[i * n + j]!;
         if (i !== j && at > 0) from[src] = at;
       });
       byDest[dest] = from;

@@ -11,6 +11,7 @@ import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
+import { ServiceHub } from '../services/hub.js';
 import { serveControl } from './control-server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
 import { EventHub } from './event-hub.js';
@@ -34,6 +35,8 @@ export const misbehaviour_report_interval_ms = 1000;
 /** Distinct kv client ids (c1, c2, …) a supervisor keeps sessions for. */
 export const kv_clients_max = 1000;
 export const load_progress_interval_ms = 1000;
+/** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
+const services_seed_salt = 0x5e41ce;
 
 export interface SupervisorConfig {
   name: string;
@@ -123,6 +126,8 @@ export class Supervisor {
   readonly done: Promise<void>;
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly router: Router;
+  /** Maelstrom's built-in services (lin-kv, …): router endpoints answered inside the supervisor. */
+  private readonly services: ServiceHub;
   private readonly trace: TraceWriter;
   private readonly rng: Rng;
   private readonly pending = new Map<number, PendingRequest>();
@@ -170,7 +175,8 @@ export class Supervisor {
     // Recorded before any node starts, so a start that fails leaves a stopped cluster that logs, status and down can name.
     writeClusterInfo(this.paths.info, this.info(false));
     this.trace = new TraceWriter(this.paths.trace);
-    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line));
+    this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
+    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names);
   }
 
   /** Starts the nodes, initialises them and serves the control API. Cleans up and throws UserError on failure. */
@@ -362,6 +368,8 @@ export class Supervisor {
     node.msgs_out++;
     if (this.router.isNode(dest)) {
       this.router.route(src, dest, line, Date.now());
+    } else if (this.services.has(dest)) {
+      this.router.route(src, dest, line, Date.now());
     } else if (dest === supervisor_address) {
       this.onExtension(node, body);
     } else if (isClientId(dest)) {
@@ -372,6 +380,11 @@ export class Supervisor {
   }
 
   private deliver(dest: string, line: string): void {
+    if (this.services.has(dest)) {
+      // The service answers at once; its replies cross the router back, faults and all.
+      for (const reply of this.services.receive(dest, line, Date.now())) this.router.route(reply.src, reply.dest, reply.line, Date.now());
+      return;
+    }
     const node = this.nodes.get(dest)!;
     if (!node.proc) return; // a down node's network card is unplugged
     if (node.proc.write(line)) node.msgs_in++;
@@ -545,7 +558,8 @@ export class Supervisor {
         if (action.isolate) groups = isolate(this.resolveNode(action.isolate).id, this.nodeIds);
         else if (action.groups && action.groups.length > 0) groups = parsePartitionSpec(action.groups, this.nodeIds);
         else groups = randomHalves(this.nodeIds, this.rng);
-        faults.setPartition(groups);
+        // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
+        faults.setPartition(groups, action.isolate ? 1 : undefined);
         if (this.inferredLeader && !onMajoritySide(this.inferredLeader, groups, this.nodeIds.length)) {
           this.setInferredLeader(null, `${this.inferredLeader} was cut off from the majority`);
         }
@@ -796,6 +810,7 @@ export class Supervisor {
       faults: this.activeFaults(),
       partition: this.router.faults.partition(),
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
+      services: this.services.counters(),
       leader: leader?.id ?? null,
       leader_inferred: leader?.inferred ?? false,
       nemesis: this.nemesis ? { seed: this.nemesis.seed, running: this.nemesis.running } : null,

@@ -1,0 +1,77 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+
+// A node that keeps nothing itself and relays every client request to lin-kv.
+const proxy = `node ${path.join(repo_root, 'test', 'fixtures', 'lin-kv-proxy.mjs')}`;
+
+describe("Maelstrom's lin-kv service, reached through the router by a relaying node", () => {
+  let cwd: string;
+  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name);
+
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'echo', '--bin', proxy, '--nodes', '3', '--detach', '--seed', '5');
+    expect(up.exitCode, up.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  it('serves dslab kv put, get and cas, and counts the traffic in status', async () => {
+    expect((await dslab(cwd, 'kv', 'get', 'x')).stdout.trim()).toBe('x does not exist');
+    const put = await dslab(cwd, 'kv', 'put', 'x', '1');
+    expect(put.exitCode, put.stderr).toBe(0);
+    expect((await dslab(cwd, 'kv', 'get', 'x')).stdout.trim()).toBe('x = 1');
+    const refused = await dslab(cwd, 'kv', 'cas', 'x', '5', '6');
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.trim()).toMatch(/^dslab: cas on x failed: current value 1 is not 5 \(code 22\)$/);
+    expect((await dslab(cwd, 'kv', 'cas', 'x', '1', '2')).exitCode).toBe(0);
+    expect((await dslab(cwd, 'kv', 'get', 'x')).stdout.trim()).toBe('x = 2');
+    const s = await status();
+    const linKv = s.services!.find((svc) => svc.name === 'lin-kv')!;
+    expect(linKv.msgs_in).toBeGreaterThanOrEqual(6);
+    expect(linKv.msgs_out).toBe(linKv.msgs_in);
+    expect(linKv.errors).toBeGreaterThanOrEqual(2);
+    const toService = s.links.filter((l) => l.link.endsWith('->lin-kv')).reduce((sum, l) => sum + l.delivered, 0);
+    expect(toService).toBe(linKv.msgs_in);
+    expect(s.nodes.every((n) => n.unknown_dest === 0)).toBe(true);
+    expect((await dslab(cwd, 'status')).stdout).toMatch(/^services: lin-kv \d+ in, \d+ out \(\d+ errors\)$/m);
+  });
+
+  it('cuts an isolated node off from lin-kv while the others still reach it, until healed', async () => {
+    const read = `{"type":"read","key":"x"}`;
+    const cut = await dslab(cwd, 'partition', '--isolate', 'n1');
+    expect(cut.exitCode, cut.stderr).toBe(0);
+    const lost = await dslab(cwd, 'send', 'n1', read, '--timeout', '1500ms');
+    expect(lost.exitCode).toBe(1);
+    expect(lost.stderr.trim()).toMatch(/^dslab: n1 did not answer read within 1\.5s$/);
+    expect(link(await status(), 'n1->lin-kv')!.dropped).toBeGreaterThan(0);
+    const fine = await dslab(cwd, 'send', 'n2', read);
+    expect(fine.exitCode, fine.stderr).toBe(0);
+    expect(JSON.parse(fine.stdout)).toMatchObject({ type: 'read_ok', value: 2 });
+    expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
+    await waitFor('n1 to reach lin-kv again', async () => (await dslab(cwd, 'send', 'n1', read, '--timeout', '2s')).exitCode === 0);
+  });
+});
+
+describe('dslab grade kv-linearizable on a node that relays to lin-kv', () => {
+  let cwd: string;
+  beforeAll(() => {
+    cwd = makeWorkdir();
+  });
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  it('passes healthy-cluster (the store is lin-kv; the node sends no state reports)', async () => {
+    const run = await dslab(cwd, 'grade', 'kv-linearizable', '--bin', proxy, '--only', 'healthy-cluster', '--json', '--seed', '3');
+    const result = JSON.parse(run.stdout) as { score: number; max_score: number; results: { failure: string | null }[] };
+    expect(result.results.map((r) => r.failure)).toEqual([null]);
+    expect(result.score).toBe(result.max_score);
+    expect(run.exitCode).toBe(0);
+  }, 120_000);
+});
