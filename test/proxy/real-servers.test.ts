@@ -1,11 +1,12 @@
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultModel } from '../../src/lib/faults/fault-model.js';
-import { LinkProxy, linkFateFromModel } from '../../src/lib/proxy/link-proxy.js';
 import { RespConnection, type RespValue } from '../../src/lib/proxy/resp.js';
 import { etcd_server, redis_server, type ServerKind } from '../../src/lib/proxy/server-kinds.js';
-import { type ServerExit, ServerProcess } from '../../src/lib/proxy/server-process.js';
+import { ServerMember } from '../../src/lib/proxy/server-member.js';
+import { assertInstalled, type ServerExit, ServerProcess } from '../../src/lib/proxy/server-process.js';
 import { UserError } from '../../src/lib/util/errors.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -18,43 +19,44 @@ const scratchDir = tempDirs('dslab-real-servers-');
 /** How long a stalled request is watched to see that no reply comes. */
 const quiet_wait_ms = 300;
 
-/** One real server behind one link proxy, with the fault model the proxy obeys. */
+/** One real server as a cluster member that nodes n1 and n2 reach, each through its own link proxy. */
 async function serverBehindProxy(kind: ServerKind, id: string) {
   const dir = scratchDir();
   const exits: ServerExit[] = [];
-  const server = await ServerProcess.start({
+  const model = new FaultModel(['n1', 'n2', id]);
+  const member = await ServerMember.start({
     id,
     kind,
+    clients: ['n1', 'n2'],
+    faults: model,
+    random: createRng(3).next,
     data_dir: path.join(dir, 'data'),
     log_file: path.join(dir, `${id}.log`),
     onExit: (exit) => exits.push(exit),
   });
-  const model = new FaultModel(['n1', id]);
-  const proxy = await LinkProxy.start({
-    client: 'n1',
-    server: id,
-    target: () => ({ host: '127.0.0.1', port: server.port }),
-    fate: linkFateFromModel(model, 'n1', id, createRng(3).next),
-  });
-  const [host, port] = proxy.address.split(':') as [string, string];
+  const endpoint = (client: string) => {
+    const [host, port] = member.addressFor(client)!.split(':') as [string, string];
+    return { host, port: Number(port) };
+  };
+  const { host, port } = endpoint('n1');
   return {
-    server,
-    proxy,
+    member,
+    server: member.server,
+    proxy: member.proxyFor('n1')!,
     exits,
     host,
-    port: Number(port),
+    port,
+    endpoint,
+    /** Cuts n1 off from the server; n2 keeps its link. */
     partition: () => {
-      model.setPartition([['n1'], [id]]);
-      proxy.faultsChanged();
+      model.setPartition([['n1'], ['n2', id]]);
+      member.faultsChanged();
     },
     heal: () => {
       model.heal();
-      proxy.faultsChanged();
+      member.faultsChanged();
     },
-    stop: async () => {
-      await proxy.close();
-      await server.stop();
-    },
+    stop: () => member.stop(),
   };
 }
 
@@ -88,12 +90,19 @@ describe('redis-server behind the link proxy', () => {
     expect(redis.proxy.counters().bytes_to_client).toBeGreaterThan(0);
   });
 
-  it('stalls a GET across a partition and answers it after heal', async () => {
+  it("stalls a GET across a partition and answers it after heal, while another node's link to the server still works", async () => {
     await command(['SET', 'k', 'before-partition']);
+    const other = await RespConnection.connect(redis.endpoint('n2').host, redis.endpoint('n2').port);
     redis.partition();
     const get = command(['GET', 'k']);
     expect(await settledWithin(get, quiet_wait_ms)).toBe('pending');
-    expect(redis.proxy.counters().stalled_chunks).toBeGreaterThan(0);
+    expect(await other.command(['GET', 'k'], 20_000)).toBe('before-partition');
+    other.close();
+    const status = redis.member.status();
+    expect(status.links.map((l) => [l.link, l.counters.stalled_chunks > 0])).toEqual([
+      ['n1->redis1', true],
+      ['n2->redis1', false],
+    ]);
     redis.heal();
     expect(await get).toBe('before-partition');
   });
@@ -151,6 +160,10 @@ describe('server programs that cannot run', () => {
     const start = ServerProcess.start({ id: 'redis1', kind: missing, data_dir: path.join(dir, 'data'), log_file: path.join(dir, 'redis1.log') });
     await expect(start).rejects.toThrow(UserError);
     await expect(start).rejects.toThrow(/^redis-server is not installed: apt-get install redis-server$/);
+    expect(() => assertInstalled(missing)).toThrow(/^redis-server is not installed: apt-get install redis-server$/);
+    expect(assertInstalled(redis_server)).toMatch(/\/redis-server$/);
+    // Nothing was started, so nothing was logged.
+    expect(existsSync(path.join(dir, 'redis1.log'))).toBe(false);
   });
 
   it('reports a server that exits while starting, with its last output', async () => {

@@ -74,6 +74,17 @@ export function notInstalledMessage(kind: ServerKind): string {
   return `${path.basename(kind.binary)} is not installed: ${kind.install_hint}`;
 }
 
+/**
+ * Throws the one-line UserError when a server kind's program is missing, and
+ * returns its path otherwise. `up` calls this before it starts a cluster, so
+ * the user reads the line in their terminal rather than in the supervisor's log.
+ */
+export function assertInstalled(kind: ServerKind): string {
+  const binary = findBinary(kind.binary);
+  if (!binary) throw new UserError(notInstalledMessage(kind));
+  return binary;
+}
+
 /** A port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -121,8 +132,7 @@ export class ServerProcess {
    * last output.
    */
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
-    const binary = findBinary(options.kind.binary);
-    if (!binary) throw new UserError(notInstalledMessage(options.kind));
+    const binary = assertInstalled(options.kind);
     const port = await freeLoopbackPort();
     const extra: number[] = [];
     for (let i = 0; i < options.kind.extra_ports; i++) extra.push(await freeLoopbackPort());
