@@ -117,6 +117,20 @@ describe('fault model', () => {
     expect(model.isHealthy()).toBe(true);
     expect(model.decide('n2', 'n1', fixed(0.5)).delivered).toBe(true);
   });
+
+  it('decides the fate of a stream chunk from the same partition, loss and delay, and never duplicates or reorders it', () => {
+    const model = new FaultModel(nodes);
+    expect(model.decideStream('n1', 'n2', fixed(0.5))).toEqual({ action: 'forward', delay_ms: 0 });
+    model.setPartition([['n1'], ['n2', 'n3', 'n4', 'n5']]);
+    expect(model.decideStream('n2', 'n1', fixed(0.5))).toEqual({ action: 'hold' });
+    expect(model.decideStream('n2', 'n3', fixed(0.5))).toEqual({ action: 'forward', delay_ms: 0 });
+    model.heal();
+    model.setLinkFaults({ loss: 0.2, delay_ms: 100, jitter_ms: 50, duplicate: 1, reorder: 1 }, ['n1', 'n2']);
+    expect(model.decideStream('n1', 'n2', fixed(0.1))).toEqual({ action: 'reset' });
+    // 0.75 passes loss; jitter then adds (0.75 * 2 - 1) * 50 = +25 ms; duplicate and reorder are ignored.
+    expect(model.decideStream('n2', 'n1', fixed(0.75))).toEqual({ action: 'forward', delay_ms: 125 });
+    expect(model.decideStream('n1', 'n3', fixed(0.1))).toEqual({ action: 'forward', delay_ms: 0 });
+  });
 });
 
 describe('fault model with services', () => {

@@ -29,6 +29,14 @@ export type Fate =
   | { delivered: false; reason: 'partition' | 'loss' };
 
 /**
+ * What happens to one chunk of a byte stream (a TCP connection through the
+ * link proxy): held while the link is cut, the connection reset by loss, or
+ * passed on after a delay. Duplicate and reorder do not apply: TCP hides both,
+ * and doing either to a byte stream would corrupt it rather than model a network.
+ */
+export type StreamFate = { action: 'hold' } | { action: 'reset' } | { action: 'forward'; delay_ms: number };
+
+/**
  * The fault state of the network between nodes, and the decision of what
  * happens to one message. Pure: randomness comes from the caller.
  *
@@ -129,6 +137,19 @@ export class FaultModel {
       delays_ms.push(Math.max(0, Math.round(delay)));
     }
     return { delivered: true, delays_ms };
+  }
+
+  /**
+   * Decides the fate of one chunk of a byte stream from src to dest, with the
+   * same partition, loss and delay/jitter as `decide` uses for messages.
+   */
+  decideStream(src: string, dest: string, random: () => number): StreamFate {
+    if (this.isCut(src, dest)) return { action: 'hold' };
+    const faults = this.faultsOn(src, dest);
+    if (faults.loss > 0 && random() < faults.loss) return { action: 'reset' };
+    let delay = faults.delay_ms;
+    if (faults.jitter_ms > 0) delay += (random() * 2 - 1) * faults.jitter_ms;
+    return { action: 'forward', delay_ms: Math.max(0, Math.round(delay)) };
   }
 
   /** The active faults in words, for status lines and the dashboard header. */
