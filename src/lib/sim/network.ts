@@ -82,7 +82,8 @@ export class SimNetwork<M> {
         continue;
       }
       const copy = this.options.serialize ? (JSON.parse(JSON.stringify(body)) as M) : body;
-      const latency = this.options.latency_ms_min + Math.floor(this.random() * this.latencySpan);
+      // A fixed latency draws nothing, so the PRNG then sees exactly the FaultModel's draws.
+      const latency = this.latencySpan === 1 ? this.options.latency_ms_min : this.options.latency_ms_min + Math.floor(this.random() * this.latencySpan);
       this.inFlight++;
       this.scheduler.after(latency + delay, () => {
         this.inFlight--;
