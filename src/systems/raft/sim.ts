@@ -1,8 +1,9 @@
 // The Raft kv store under the simulator (src/lib/sim): N RaftCore nodes in one process, virtual
 // time, one seeded PRNG, the router's FaultModel on the network, crashes that keep only what a node
 // persisted through Ready, pauses, leadership transfers, and clients issuing kv operations. Faults come
-// either from a fault source aimed at Raft (leaders crashed, isolated and paused half the time) or
-// from the very schedule `dslab nemesis --seed S` runs against real processes.
+// either from a fault source aimed at Raft (it crashes, isolates and pauses the leader more often than
+// chance would) or from the very schedule `dslab nemesis --seed S` runs against real processes: the
+// same control actions, applied with the supervisor's rules to the same FaultModel.
 //
 // This file is Raft's driver for the generic host (how to build a core, persist and apply a Ready)
 // plus Raft's checks: the five safety properties of Raft (Figure 3 of the paper) while it runs, and at
@@ -56,6 +57,7 @@ export interface SimConfig {
   settle_ms: number;
   /** After settle_ms, how long replicas may take to agree before it counts as a liveness failure. */
   converge_ms_max: number;
+  /** Latency of a healthy link (each message draws its own, so messages reorder); link faults add to it. */
   message_delay_ms_min: number;
   message_delay_ms_max: number;
   message_loss_rate: number;
