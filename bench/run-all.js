@@ -7,6 +7,7 @@ import { measureChecker, measureHotKey } from './checker.mjs';
 import { compareWithEtcd } from './raft-vs-etcd.mjs';
 import { measureDashboardCpu } from './dashboard-cpu.mjs';
 import { measureDashboardFrame } from './dashboard-frame.mjs';
+import { measureRaftSim } from './raft-sim.mjs';
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at start`;
 console.log(`machine: ${machine}`);
@@ -21,6 +22,8 @@ const checker = measureChecker();
 console.log(`checker, ${checker.ops} ops / ${checker.clients} clients / ${checker.keys} keys: median ${checker.median_ms} ms (max ${checker.max_ms}); goal < 1000 ms`);
 const hot = measureHotKey();
 console.log(`checker, ${hot.ops} ops on one key: ${hot.result} in ${hot.ms} ms (reference)`);
+const rsim = await measureRaftSim();
+console.log(`raft simulator: ${rsim.seeds_per_cpu_s} seeds per CPU second (median of ${rsim.rounds} rounds over seeds 1..${rsim.seeds}, ${rsim.events_per_seed} events per seed)`);
 const dashboard = await measureDashboardCpu();
 console.log(
   `dashboard CPU under load: ${(dashboard.dashboard_cpu_share * 100).toFixed(1)}% of a core (goal < 10%); ` +

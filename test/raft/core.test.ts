@@ -16,7 +16,7 @@ import {
   kv_error_precondition_failed,
   type KvCommand,
 } from '../../src/systems/raft/kv.js';
-import { SimRandom } from '../../src/systems/raft/sim.js';
+import { createRng, type Rng } from '../../src/lib/util/prng.js';
 
 // ---- a hand-driven network of cores ---------------------------------------------------------------
 
@@ -44,7 +44,7 @@ class Net {
   /** Return true to drop a message. */
   drop: (m: Sent) => boolean = () => false;
   now = 0;
-  private readonly rng: SimRandom;
+  private readonly rng: Rng;
 
   constructor(
     readonly ids: string[],
@@ -52,7 +52,7 @@ class Net {
     seed = 1,
     persisted: Record<string, PersistedState> = {},
   ) {
-    this.rng = new SimRandom(seed);
+    this.rng = createRng(seed);
     for (const id of ids) this.start(id, persisted[id]);
   }
 

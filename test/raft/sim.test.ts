@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { RaftCore } from '../../src/systems/raft/core.js';
 import { KvStateMachine } from '../../src/systems/raft/kv.js';
+import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
 import {
   faultFreeSimConfig,
   randomSimConfig,
@@ -82,6 +83,26 @@ describe('raft simulation', () => {
     expect(t('writes_acked')).toBeGreaterThan(schedules_total * 10);
     expect(t('reads_acked')).toBeGreaterThan(schedules_total * 10);
     expect(t('ops_indeterminate')).toBeGreaterThan(0);
+    expect(t('pauses')).toBeGreaterThan(schedules_total / 10);
+    expect(t('nemesis_steps')).toBeGreaterThan(schedules_total);
+  });
+
+  it('some schedules are exactly what `dslab nemesis` runs against real processes', () => {
+    const seeds = Array.from({ length: 200 }, (_, i) => i + 1).filter((seed) => randomSimConfig(seed).nemesis_schedule !== null);
+    expect(seeds.length).toBeGreaterThan(20);
+    for (const seed of seeds.slice(0, 20)) {
+      const config = randomSimConfig(seed);
+      const { seed: nemesis_seed, interval_ms } = config.nemesis_schedule!;
+      const steps = nemesisSchedule(nemesis_seed, Array.from({ length: config.node_count }, (_, i) => `n${i + 1}`), interval_ms, config.fault_phase_ms - 1);
+      const outcome = runSimulation(config);
+      // Every step ran, and the cluster accepted every action (each step undoes only its own fault).
+      expect(outcome.stats.nemesis_steps).toBe(steps.length);
+      expect(outcome.stats.nemesis_refused).toBe(0);
+      // Nothing but the schedule touched the nodes and the links.
+      const kills = steps.filter((s) => s.apply?.type === 'kill').length;
+      expect(outcome.stats.crashes).toBe(kills);
+      expect(outcome.stats.pauses).toBe(steps.filter((s) => s.apply?.type === 'pause').length);
+    }
   });
 
   it('makes progress without faults: a leader is elected and every operation completes', () => {
@@ -149,6 +170,18 @@ describe('raft simulation', () => {
     it('votes for candidates with stale logs -> leader completeness', () => {
       const caught = hunt(core, 'isUpToDate', () => () => true, 200);
       expect(caught?.kind).toBe('leader completeness');
+    });
+
+    it('the `dslab nemesis` schedule alone catches stale votes -> leader completeness', () => {
+      let tried = 0;
+      const caught = hunt(core, 'isUpToDate', () => () => true, 400, (config) => {
+        // Only the schedules that run the real nemesis: the others get a fault-free run here.
+        if (config.nemesis_schedule === null) Object.assign(config, faultFreeSimConfig(config.seed));
+        else tried++;
+      });
+      expect(tried).toBeGreaterThan(0);
+      expect(caught?.kind).toBe('leader completeness');
+      expect(randomSimConfig(caught!.seed).nemesis_schedule).not.toBeNull();
     });
 
     it('votes twice in a term -> election safety or a core invariant', () => {

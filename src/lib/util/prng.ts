@@ -45,3 +45,13 @@ export function createRng(seed: number): Rng {
 export function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
 }
+
+/** Uniform integer in [lo, hi] (both ends included). */
+export function intBetween(rng: Rng, lo: number, hi: number): number {
+  return lo + rng.int(hi - lo + 1);
+}
+
+/** True with probability p (never for p <= 0, without drawing). */
+export function chance(rng: Rng, p: number): boolean {
+  return p > 0 && rng.next() < p;
+}

@@ -1,11 +1,21 @@
-// A deterministic simulator for the Raft core: N RaftCore nodes in one process, virtual time, one
-// seeded PRNG, a network that partitions, loses, duplicates, delays and reorders, crashes that keep
-// only what a node persisted through Ready, leadership transfers, and clients issuing kv operations.
+// The Raft kv store under the simulator (src/lib/sim): N RaftCore nodes in one process, virtual
+// time, one seeded PRNG, the router's FaultModel on the network, crashes that keep only what a node
+// persisted through Ready, pauses, leadership transfers, and clients issuing kv operations. Faults come
+// either from a fault source aimed at Raft (it crashes, isolates and pauses the leader more often than
+// chance would) or from the very schedule `dslab nemesis --seed S` runs against real processes: the
+// same control actions, applied with the supervisor's rules to the same FaultModel.
 //
-// It checks the five safety properties of Raft (Figure 3 of the paper) while it runs, and at the end
-// (after healing every fault) that the replicas agree and every acknowledged write is in the agreed
-// state. Any failure throws SimulationFailure naming the seed; the same seed replays the same run.
+// This file is Raft's driver for the generic host (how to build a core, persist and apply a Ready)
+// plus Raft's checks: the five safety properties of Raft (Figure 3 of the paper) while it runs, and at
+// the end (after healing every fault) that the replicas agree and every acknowledged write is in the
+// agreed state. Any failure throws SimulationFailure naming the seed; the same seed replays the run.
 
+import type { ControlAction } from '../../lib/control/api.js';
+import { nemesisSchedule } from '../../lib/faults/nemesis.js';
+import { applySimFault, SimNemesis, type FaultOutcome, type SimFaultHooks } from '../../lib/sim/faults.js';
+import { SimHost, type CoreStart, type SimDriver, type SimNode } from '../../lib/sim/host.js';
+import { Scheduler } from '../../lib/sim/scheduler.js';
+import { chance, createRng, intBetween, type Rng } from '../../lib/util/prng.js';
 import {
   RaftCore,
   RaftInvariantError,
@@ -20,40 +30,6 @@ import {
 } from './core.js';
 import { canonicalJson, KvStateMachine, type KvCommand, type KvOp, type KvResult, type KvSnapshot } from './kv.js';
 
-// ---- PRNG ---------------------------------------------------------------------------------------
-
-/** mulberry32: a small, fast 32-bit generator; good enough for schedules, fully reproducible. */
-export class SimRandom {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Integer in [lo, hi]. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-
-  chance(p: number): boolean {
-    return p > 0 && this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('pick from an empty list');
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-}
-
 // ---- limits -------------------------------------------------------------------------------------
 
 /** Clients start their first operation within this window. */
@@ -63,8 +39,11 @@ const client_retry_backoff_ms_min = 5;
 const client_retry_backoff_ms_max = 30;
 /** How often the end phase checks whether the replicas agree. */
 const converge_check_interval_ms = 20;
-/** Readys one input may cause (a compaction adds one); more means the core is looping. */
-const readys_per_input_max = 16;
+/** Share of schedules that run `dslab nemesis`'s own fault schedule instead of the Raft-aimed faults. */
+const nemesis_schedule_share = 0.3;
+/** The nemesis interval such schedules use (the control API accepts 100 ms and up). */
+const nemesis_schedule_interval_ms_min = 100;
+const nemesis_schedule_interval_ms_max = 500;
 
 // ---- configuration ------------------------------------------------------------------------------
 
@@ -78,6 +57,7 @@ export interface SimConfig {
   settle_ms: number;
   /** After settle_ms, how long replicas may take to agree before it counts as a liveness failure. */
   converge_ms_max: number;
+  /** Latency of a healthy link (each message draws its own, so messages reorder); link faults add to it. */
   message_delay_ms_min: number;
   message_delay_ms_max: number;
   message_loss_rate: number;
@@ -87,6 +67,15 @@ export interface SimConfig {
   partitions: boolean;
   crashes: boolean;
   transfers: boolean;
+  /** Pause nodes (a GC pause: SIGSTOP under `dslab up`); they hold their input and resume later. */
+  pauses: boolean;
+  pause_ms_min: number;
+  pause_ms_max: number;
+  /**
+   * Instead of the Raft-aimed faults above, run the schedule `dslab nemesis --seed <seed> --interval
+   * <interval_ms>` runs against real processes, for the whole fault phase.
+   */
+  nemesis_schedule: { seed: number; interval_ms: number } | null;
   crash_down_ms_min: number;
   crash_down_ms_max: number;
   client_count: number;
@@ -106,13 +95,13 @@ export interface SimConfig {
 
 /** A schedule with faults, drawn from the seed. */
 export function randomSimConfig(seed: number): SimConfig {
-  const r = new SimRandom(seed ^ 0x5bd1e995);
+  const r = draws(createRng(seed ^ 0x5bd1e995));
   const election_min = r.int(100, 150);
   const append_max = r.pick([1, 2, 4, 64]);
   const both = r.chance(0.75);
   const delay_min = r.int(1, 5);
   const nemesis_min = r.int(20, 300);
-  return {
+  const config: SimConfig = {
     seed,
     node_count: r.pick([3, 3, 3, 5, 5]),
     raft: {
@@ -148,7 +137,22 @@ export function randomSimConfig(seed: number): SimConfig {
     compact_after_entries: r.pick([0, 2, 5, 20]),
     log_matching_check_events: 200,
     serialize: r.chance(0.2),
+    // Drawn last, so every field above keeps the value it had before these existed.
+    pauses: r.chance(0.5),
+    pause_ms_min: 20,
+    pause_ms_max: 600,
+    nemesis_schedule: null,
   };
+  if (r.chance(nemesis_schedule_share)) {
+    // The real nemesis brings its own partitions, kills, pauses and link faults, one at a time.
+    config.nemesis_schedule = { seed, interval_ms: r.int(nemesis_schedule_interval_ms_min, nemesis_schedule_interval_ms_max) };
+    config.partitions = false;
+    config.crashes = false;
+    config.pauses = false;
+    config.message_loss_rate = 0;
+    config.message_duplicate_rate = 0;
+  }
+  return config;
 }
 
 /** A schedule without any fault: used to check progress (a leader is elected, writes commit). */
@@ -160,6 +164,8 @@ export function faultFreeSimConfig(seed: number): SimConfig {
     partitions: false,
     crashes: false,
     transfers: false,
+    pauses: false,
+    nemesis_schedule: null,
     // Long enough to outlast a first election with a split vote: without faults nothing may be lost.
     client_op_timeout_ms: 2000,
   };
@@ -194,6 +200,10 @@ export interface SimStats {
   crashes: number;
   restarts: number;
   partitions: number;
+  pauses: number;
+  /** Steps of a `dslab nemesis` schedule that ran, and its actions the cluster refused (restart a node that is up). */
+  nemesis_steps: number;
+  nemesis_refused: number;
   transfers_requested: number;
   compactions: number;
   snapshots_installed: number;
@@ -227,71 +237,17 @@ export class SimulationFailure extends Error {
 
 // ---- internals ----------------------------------------------------------------------------------
 
-type SimEvent =
-  | { kind: 'deliver'; from: number; to: number; body: RaftMessage }
-  | { kind: 'timer'; node: number; gen: number }
-  | { kind: 'client_start'; client: number }
-  | { kind: 'client_retry'; client: number; seq: number; attempt: number; timed_out: boolean }
-  | { kind: 'client_deadline'; client: number; seq: number }
-  | { kind: 'nemesis' }
-  | { kind: 'restart'; node: number }
-  | { kind: 'heal_all' }
-  | { kind: 'clients_stop' }
-  | { kind: 'converge_check' };
-
-interface Queued {
-  at: number;
-  seq: number;
-  event: SimEvent;
+/** The draws this file makes, over the simulation's one PRNG. */
+interface Draws {
+  next(): number;
+  /** Integer in [lo, hi]. */
+  int(lo: number, hi: number): number;
+  chance(p: number): boolean;
+  pick<T>(items: readonly T[]): T;
 }
 
-/** Binary min-heap on (at, seq): equal times run in insertion order, so runs are deterministic. */
-class EventQueue {
-  private heap: Queued[] = [];
-  private next_seq = 0;
-
-  get size(): number {
-    return this.heap.length;
-  }
-
-  push(at: number, event: SimEvent): void {
-    const item = { at, seq: this.next_seq++, event };
-    const h = this.heap;
-    h.push(item);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  pop(): Queued | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined) return undefined;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function less(a: Queued, b: Queued): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+function draws(rng: Rng): Draws {
+  return { next: rng.next, int: (lo, hi) => intBetween(rng, lo, hi), chance: (p) => chance(rng, p), pick: rng.pick };
 }
 
 interface Durable {
@@ -300,16 +256,11 @@ interface Durable {
   entries: LogEntry[];
 }
 
-interface SimNode {
-  index: number;
-  id: string;
-  up: boolean;
-  core: RaftCore | null;
+/** Everything in a Raft node's process; a crash loses all of it (the host keeps `Durable`). */
+interface RaftProcess {
+  core: RaftCore;
   kv: KvStateMachine;
   applied: number;
-  durable: Durable;
-  timer_gen: number;
-  timer_at: number;
   /** `${client}#${seq}` -> client index, for proposals this node accepted. */
   pending_writes: Map<string, number>;
   /** read request id -> client op. */
@@ -321,11 +272,13 @@ interface SimNode {
   leader_mark: { index: number; entry: LogEntry | undefined } | null;
 }
 
+type RaftNode = SimNode<RaftProcess, Durable>;
+
 interface SimClient {
   index: number;
   id: string;
   seq: number;
-  leader_hint: number | null;
+  leader_hint: string | null;
   current: ClientOpRecord | null;
   attempt: number;
   values_written: number;
@@ -337,18 +290,16 @@ export function runSimulation(config: SimConfig): SimResult {
   return new Simulation(config).run();
 }
 
-export class Simulation {
+export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Durable> {
   readonly config: SimConfig;
-  private readonly rng: SimRandom;
-  private readonly queue = new EventQueue();
-  private now_ms = 0;
-  private readonly nodes: SimNode[] = [];
+  private readonly scheduler: Scheduler;
+  private readonly rng: Draws;
+  private readonly host: SimHost<RaftProcess, RaftMessage, Ready, Durable>;
+  private readonly nodes: RaftNode[];
   private readonly clients: SimClient[] = [];
   private readonly history: ClientOpRecord[] = [];
-  /** Partition group per node; nodes talk only within a group. */
-  private group: number[] = [];
-  private loss_rate: number;
-  private duplicate_rate: number;
+  private readonly hooks: SimFaultHooks;
+  private nemesisSchedule: SimNemesis | null = null;
   private faults_active = true;
   private clients_stopped = false;
   private converged = false;
@@ -373,6 +324,9 @@ export class Simulation {
     crashes: 0,
     restarts: 0,
     partitions: 0,
+    pauses: 0,
+    nemesis_steps: 0,
+    nemesis_refused: 0,
     transfers_requested: 0,
     compactions: 0,
     snapshots_installed: 0,
@@ -388,31 +342,21 @@ export class Simulation {
 
   constructor(config: SimConfig) {
     this.config = config;
-    this.rng = new SimRandom(config.seed);
-    this.loss_rate = config.message_loss_rate;
-    this.duplicate_rate = config.message_duplicate_rate;
-    for (let i = 0; i < config.node_count; i++) {
-      this.nodes.push({
-        index: i,
-        id: `n${i + 1}`,
-        up: false,
-        core: null,
-        kv: new KvStateMachine(),
-        applied: 0,
-        durable: { hard_state: { term: 0, voted_for: null }, snapshot: null, entries: [] },
-        timer_gen: 0,
-        timer_at: Number.POSITIVE_INFINITY,
-        pending_writes: new Map(),
-        pending_reads: new Map(),
-        seen_role: 'follower',
-        seen_term: 0,
-        leader_mark: null,
-      });
-      this.group.push(0);
-    }
+    this.scheduler = new Scheduler(config.seed);
+    this.rng = draws(this.scheduler.rng);
+    const ids = Array.from({ length: config.node_count }, (_, i) => `n${i + 1}`);
+    this.host = new SimHost(this.scheduler, ids, this, {
+      network: { latency_ms_min: config.message_delay_ms_min, latency_ms_max: config.message_delay_ms_max, serialize: config.serialize },
+    });
+    this.nodes = this.host.nodes;
     for (let c = 0; c < config.client_count; c++) {
       this.clients.push({ index: c, id: `c${c + 1}`, seq: 0, leader_hint: null, current: null, attempt: 0, values_written: 0 });
     }
+    this.hooks = { leader: () => this.leader(), transfer: (target) => this.transfer(target) };
+  }
+
+  private get now_ms(): number {
+    return this.scheduler.now_ms;
   }
 
   run(): SimResult {
@@ -424,179 +368,115 @@ export class Simulation {
       if (err instanceof RaftInvariantError) throw this.failure('core invariant', `${err.message} at t=${this.now_ms}ms`);
       throw this.failure('exception', `${err instanceof Error ? (err.stack ?? err.message) : String(err)} at t=${this.now_ms}ms`);
     }
+    this.collectStats();
     return { seed: this.config.seed, config: this.config, history: this.history, stats: this.stats };
   }
 
   private runEvents(): void {
     const cfg = this.config;
-    for (const n of this.nodes) this.startNode(n);
-    for (const c of this.clients) this.queue.push(this.rng.int(0, client_start_ms_max), { kind: 'client_start', client: c.index });
-    this.queue.push(this.rng.int(cfg.nemesis_interval_ms_min, cfg.nemesis_interval_ms_max), { kind: 'nemesis' });
+    const at = (time: number, run: () => void): void => this.scheduler.at(time, run);
+    this.setBackgroundLinkFaults();
+    for (const n of this.nodes) this.host.start(n.id);
+    for (const c of this.clients) at(this.rng.int(0, client_start_ms_max), () => this.clientStart(c));
+    if (cfg.nemesis_schedule) {
+      const { seed, interval_ms } = cfg.nemesis_schedule;
+      // Its final step (a heal) falls inside the fault phase, so every step runs.
+      const steps = nemesisSchedule(seed, this.host.nodeIds, interval_ms, cfg.fault_phase_ms - 1);
+      this.nemesisSchedule = new SimNemesis(this.scheduler, steps, (action) => this.fault(action), 0);
+    }
+    at(this.rng.int(cfg.nemesis_interval_ms_min, cfg.nemesis_interval_ms_max), () => this.nemesisTick());
     const heal_at = cfg.fault_phase_ms;
     const settle_end = heal_at + cfg.settle_ms;
-    this.queue.push(heal_at, { kind: 'heal_all' });
-    this.queue.push(heal_at + Math.floor(cfg.settle_ms / 2), { kind: 'clients_stop' });
-    this.queue.push(settle_end, { kind: 'converge_check' });
+    at(heal_at, () => this.healAll());
+    at(heal_at + Math.floor(cfg.settle_ms / 2), () => {
+      this.clients_stopped = true;
+    });
+    at(settle_end, () => this.convergeCheck());
     const deadline = settle_end + cfg.converge_ms_max;
     // Every loop below is bounded: virtual time is capped, and events per ms are finite.
     while (!this.converged) {
-      const item = this.queue.pop();
-      if (item === undefined) throw this.failure('liveness', 'event queue ran dry');
-      if (item.at > deadline) {
+      if (!this.scheduler.step(deadline)) {
+        if (this.scheduler.pending === 0) throw this.failure('liveness', 'event queue ran dry');
         throw this.failure('liveness', `replicas did not converge within ${cfg.converge_ms_max}ms after settling: ${this.describeNodes()}`);
       }
-      this.now_ms = item.at;
-      this.stats.events++;
-      this.handle(item.event);
-      if (this.stats.events % cfg.log_matching_check_events === 0) this.checkLogMatching();
+      if (this.scheduler.events_run % cfg.log_matching_check_events === 0) this.checkLogMatching();
     }
     this.stats.end_ms = this.now_ms;
   }
 
-  private handle(ev: SimEvent): void {
-    switch (ev.kind) {
-      case 'deliver': {
-        const to = this.nodes[ev.to]!;
-        if (!to.up) return;
-        if (this.group[ev.from] !== this.group[ev.to]) {
-          this.stats.messages_partitioned++;
-          return;
-        }
-        this.stats.messages_delivered++;
-        this.withNode(to, (core) => core.step(this.nodes[ev.from]!.id, ev.body));
-        return;
-      }
-      case 'timer': {
-        const n = this.nodes[ev.node]!;
-        if (n.up && ev.gen === n.timer_gen) this.withNode(n, () => undefined);
-        return;
-      }
-      case 'client_start':
-        this.clientStart(this.clients[ev.client]!);
-        return;
-      case 'client_retry': {
-        const c = this.clients[ev.client]!;
-        if (c.current && c.current.seq === ev.seq && c.attempt === ev.attempt) {
-          // No answer in time: the node may be cut off from the others, so try another one.
-          if (ev.timed_out) c.leader_hint = null;
-          this.clientAttempt(c);
-        }
-        return;
-      }
-      case 'client_deadline': {
-        const c = this.clients[ev.client]!;
-        if (c.current && c.current.seq === ev.seq) {
-          // The outcome is unknown: a write may still commit later (at most once, thanks to seq).
-          c.current.complete_ms = null;
-          c.current = null;
-          this.stats.ops_indeterminate++;
-          this.scheduleNextOp(c);
-        }
-        return;
-      }
-      case 'nemesis':
-        if (!this.faults_active) return;
-        this.nemesis();
-        this.queue.push(this.now_ms + this.rng.int(this.config.nemesis_interval_ms_min, this.config.nemesis_interval_ms_max), {
-          kind: 'nemesis',
-        });
-        return;
-      case 'restart': {
-        const n = this.nodes[ev.node]!;
-        if (!n.up) this.startNode(n);
-        return;
-      }
-      case 'heal_all':
-        this.faults_active = false;
-        this.loss_rate = 0;
-        this.duplicate_rate = 0;
-        this.group = this.group.map(() => 0);
-        for (const n of this.nodes) if (!n.up) this.startNode(n);
-        return;
-      case 'clients_stop':
-        this.clients_stopped = true;
-        return;
-      case 'converge_check':
-        if (this.isConverged()) this.converged = true;
-        else this.queue.push(this.now_ms + converge_check_interval_ms, { kind: 'converge_check' });
-        return;
-    }
+  private convergeCheck(): void {
+    if (this.isConverged()) this.converged = true;
+    else this.scheduler.after(converge_check_interval_ms, () => this.convergeCheck());
   }
 
-  // ---- nodes ------------------------------------------------------------------------------------
+  private collectStats(): void {
+    const net = this.host.network.stats;
+    const host = this.host.stats;
+    this.stats.events = this.scheduler.events_run;
+    this.stats.messages_sent = net.sent;
+    this.stats.messages_delivered = net.delivered - host.dropped_down;
+    this.stats.messages_lost = net.dropped_loss + net.dropped_overflow + host.dropped_inbox_full;
+    this.stats.messages_duplicated = net.duplicated;
+    this.stats.messages_partitioned = net.dropped_partition;
+    this.stats.crashes = host.crashes;
+    this.stats.restarts = host.starts - this.nodes.length;
+    this.stats.pauses = host.pauses;
+    this.stats.nemesis_steps = this.nemesisSchedule?.counters.steps ?? 0;
+    this.stats.nemesis_refused = this.nemesisSchedule?.counters.refused ?? 0;
+  }
 
-  private startNode(n: SimNode): void {
-    if (n.core !== null) this.stats.restarts++;
-    const d = n.durable;
-    n.core = new RaftCore({
-      id: n.id,
-      peers: this.nodes.filter((p) => p !== n).map((p) => p.id),
+  // ---- the driver: how the generic host runs a Raft node ----------------------------------------
+
+  emptyDurable(): Durable {
+    return { hard_state: { term: 0, voted_for: null }, snapshot: null, entries: [] };
+  }
+
+  start(start: CoreStart<Durable>): RaftProcess {
+    const d = start.durable;
+    const core = new RaftCore({
+      id: start.id,
+      peers: start.peers,
       config: this.config.raft,
       persisted: this.config.serialize
         ? (JSON.parse(JSON.stringify(d)) as Durable)
         : { hard_state: d.hard_state, snapshot: d.snapshot, entries: d.entries.slice() },
-      random: () => this.rng.next(),
-      now_ms: this.now_ms,
+      random: start.random,
+      now_ms: start.now_ms,
     });
-    n.up = true;
-    n.kv = new KvStateMachine();
-    n.applied = 0;
-    n.pending_writes.clear();
-    n.pending_reads.clear();
-    n.seen_role = 'follower';
-    n.seen_term = d.hard_state.term;
-    n.leader_mark = null;
-    n.timer_at = Number.POSITIVE_INFINITY;
-    this.drain(n);
+    return {
+      core,
+      kv: new KvStateMachine(),
+      applied: 0,
+      pending_writes: new Map(),
+      pending_reads: new Map(),
+      seen_role: 'follower',
+      seen_term: d.hard_state.term,
+      leader_mark: null,
+    };
   }
 
-  private crash(n: SimNode): void {
-    n.up = false;
-    n.timer_gen++;
-    // Everything not persisted through Ready is gone; the core object is kept only to count restarts.
-    n.pending_writes.clear();
-    n.pending_reads.clear();
-    this.stats.crashes++;
+  tick(p: RaftProcess, now_ms: number): void {
+    p.core.tick(now_ms);
   }
 
-  private withNode(n: SimNode, input: (core: RaftCore) => void): void {
-    const core = n.core!;
-    core.tick(this.now_ms);
-    input(core);
-    this.drain(n);
+  step(p: RaftProcess, from: string, message: RaftMessage): void {
+    p.core.step(from, message);
   }
 
-  /** Handle Readys the way a real runtime must: persist, send, apply, answer reads. */
-  private drain(n: SimNode): void {
-    const core = n.core!;
-    let rounds = 0;
-    while (core.hasReady()) {
-      if (++rounds > readys_per_input_max) throw this.failure('runtime', `${n.id} kept producing Readys`);
-      const rd = core.ready();
-      this.persist(n, rd);
-      for (const m of rd.messages) this.send(n.index, this.nodeIndex(m.to), m.body);
-      if (rd.apply_snapshot) this.installSnapshot(n, rd.apply_snapshot);
-      for (const e of rd.committed) this.applyEntry(n, e);
-      for (const r of rd.read_states) this.serveRead(n, r);
-      for (const id of rd.reads_dropped) n.pending_reads.delete(String(id));
-      this.observe(n, rd.state);
-      const cfg = this.config;
-      if (cfg.compact_after_entries > 0 && n.applied - core.state().snapshot_index >= cfg.compact_after_entries) {
-        const data = n.kv.snapshot();
-        this.recordState(n.applied, data, `${n.id} compaction`);
-        core.compact(n.applied, data);
-        this.stats.compactions++;
-      }
-    }
-    const at = core.nextTimerMs();
-    if (at !== n.timer_at) {
-      n.timer_at = at;
-      n.timer_gen++;
-      if (Number.isFinite(at)) this.queue.push(Math.max(at, this.now_ms + 1), { kind: 'timer', node: n.index, gen: n.timer_gen });
-    }
+  ready(p: RaftProcess): Ready | null {
+    return p.core.hasReady() ? p.core.ready() : null;
   }
 
-  private persist(n: SimNode, rd: Ready): void {
+  messages(rd: Ready): Ready['messages'] {
+    return rd.messages;
+  }
+
+  nextTimerMs(p: RaftProcess): number {
+    return p.core.nextTimerMs();
+  }
+
+  /** The durable log and hard state take the Ready's writes; then they must equal the core's, since that is what a restart will see. */
+  persist(n: RaftNode, rd: Ready): void {
     const d = n.durable;
     if (rd.hard_state) {
       if (rd.hard_state.term < d.hard_state.term) throw this.failure('persistence', `${n.id} persisted a lower term`);
@@ -620,8 +500,7 @@ export class Simulation {
     } else if (rd.entries.length > 0) {
       throw this.failure('persistence', `${n.id} Ready has entries without log_truncate_from`);
     }
-    // The durable state must now equal the core's: that is what a restart will see.
-    const core = n.core!;
+    const core = n.core!.core;
     const durable_last = d.entries[d.entries.length - 1]?.index ?? d.snapshot?.index ?? 0;
     const durable_last_term = d.entries[d.entries.length - 1]?.term ?? d.snapshot?.term ?? 0;
     const st = core.state();
@@ -633,12 +512,29 @@ export class Simulation {
     }
   }
 
-  private installSnapshot(n: SimNode, s: Snapshot): void {
+  /** After persisting and sending: restore, apply, answer reads, check, compact (a real runtime's order). */
+  handle(n: RaftNode, rd: Ready): void {
+    const p = n.core!;
+    if (rd.apply_snapshot) this.installSnapshot(n, p, rd.apply_snapshot);
+    for (const e of rd.committed) this.applyEntry(n, p, e);
+    for (const r of rd.read_states) this.serveRead(n, p, r);
+    for (const id of rd.reads_dropped) p.pending_reads.delete(String(id));
+    this.observe(n, p, rd.state);
+    const cfg = this.config;
+    if (cfg.compact_after_entries > 0 && p.applied - p.core.state().snapshot_index >= cfg.compact_after_entries) {
+      const data = p.kv.snapshot();
+      this.recordState(p.applied, data, `${n.id} compaction`);
+      p.core.compact(p.applied, data);
+      this.stats.compactions++;
+    }
+  }
+
+  private installSnapshot(n: RaftNode, p: RaftProcess, s: Snapshot): void {
     const data = s.data as KvSnapshot | null;
-    n.kv = KvStateMachine.restore(data);
-    if (s.index < n.applied) throw this.failure('state machine safety', `${n.id} restored snapshot ${s.index} behind applied ${n.applied}`);
-    if (n.applied > 0 || s.index > 0) this.stats.snapshots_installed++;
-    n.applied = s.index;
+    p.kv = KvStateMachine.restore(data);
+    if (s.index < p.applied) throw this.failure('state machine safety', `${n.id} restored snapshot ${s.index} behind applied ${p.applied}`);
+    if (p.applied > 0 || s.index > 0) this.stats.snapshots_installed++;
+    p.applied = s.index;
     this.recordState(s.index, data, `${n.id} snapshot restore`);
   }
 
@@ -650,8 +546,8 @@ export class Simulation {
     else if (seen !== text) throw this.failure('state machine safety', `${what}: state at index ${index} differs between replicas`);
   }
 
-  private applyEntry(n: SimNode, e: LogEntry): void {
-    if (e.index !== n.applied + 1) throw this.failure('runtime', `${n.id} got committed entry ${e.index} after applying ${n.applied}`);
+  private applyEntry(n: RaftNode, p: RaftProcess, e: LogEntry): void {
+    if (e.index !== p.applied + 1) throw this.failure('runtime', `${n.id} got committed entry ${e.index} after applying ${p.applied}`);
     const seen = this.applied_log[e.index];
     if (seen === undefined) this.applied_log[e.index] = e;
     else if (!sameEntry(seen, e)) {
@@ -660,94 +556,138 @@ export class Simulation {
         `${n.id} applied ${describeEntry(e)} at index ${e.index}, another node applied ${describeEntry(seen)}`,
       );
     }
-    n.applied = e.index;
+    p.applied = e.index;
     if (e.op === null) return;
-    const { result } = n.kv.apply(e.op);
+    const { result } = p.kv.apply(e.op);
     const cmd = e.op as KvCommand;
     const key = `${cmd.client}#${cmd.seq}`;
-    const client = n.pending_writes.get(key);
+    const client = p.pending_writes.get(key);
     if (client !== undefined) {
-      n.pending_writes.delete(key);
+      p.pending_writes.delete(key);
       this.complete(this.clients[client]!, cmd.seq, result, null);
     }
   }
 
-  private serveRead(n: SimNode, r: ReadState): void {
-    const pending = n.pending_reads.get(String(r.request_id));
+  private serveRead(n: RaftNode, p: RaftProcess, r: ReadState): void {
+    const pending = p.pending_reads.get(String(r.request_id));
     if (!pending) return;
-    n.pending_reads.delete(String(r.request_id));
-    if (n.applied < r.index) throw this.failure('runtime', `${n.id} read ready at ${r.index} before applying it (applied ${n.applied})`);
-    this.complete(this.clients[pending.client]!, pending.seq, n.kv.read(pending.key), n.applied);
-  }
-
-  private send(from: number, to: number, body: RaftMessage): void {
-    this.stats.messages_sent++;
-    if (this.rng.chance(this.loss_rate)) {
-      this.stats.messages_lost++;
-      return;
-    }
-    if (this.config.serialize) body = JSON.parse(JSON.stringify(body)) as RaftMessage;
-    const copies = this.rng.chance(this.duplicate_rate) ? 2 : 1;
-    if (copies === 2) this.stats.messages_duplicated++;
-    for (let k = 0; k < copies; k++) {
-      const delay = this.rng.int(this.config.message_delay_ms_min, this.config.message_delay_ms_max);
-      this.queue.push(this.now_ms + delay, { kind: 'deliver', from, to, body });
-    }
-  }
-
-  private nodeIndex(id: string): number {
-    const i = this.nodes.findIndex((n) => n.id === id);
-    if (i < 0) throw this.failure('runtime', `message to unknown node ${id}`);
-    return i;
+    p.pending_reads.delete(String(r.request_id));
+    if (p.applied < r.index) throw this.failure('runtime', `${n.id} read ready at ${r.index} before applying it (applied ${p.applied})`);
+    this.complete(this.clients[pending.client]!, pending.seq, p.kv.read(pending.key), p.applied);
   }
 
   // ---- faults -----------------------------------------------------------------------------------
 
-  private nemesis(): void {
+  /** Applies a fault through the same control actions `dslab` commands and the nemesis use. */
+  private fault(action: ControlAction): FaultOutcome {
+    const outcome = applySimFault(action, this.host, this.hooks);
+    if (outcome.ok && action.type === 'partition') this.stats.partitions++;
+    return outcome;
+  }
+
+  /** The loss and duplication a Raft-aimed schedule keeps on every link through its fault phase. */
+  private setBackgroundLinkFaults(): void {
+    const cfg = this.config;
+    if (cfg.message_loss_rate + cfg.message_duplicate_rate === 0) return;
+    this.fault({ type: 'link_faults', loss: cfg.message_loss_rate, duplicate: cfg.message_duplicate_rate });
+  }
+
+  /** The up node reporting leader with the highest term (the supervisor's rule for `leader`). */
+  private leader(): string | null {
+    let best: { id: string; term: number } | null = null;
+    for (const n of this.nodes) {
+      if (n.status !== 'up') continue;
+      const st = n.core!.core.state();
+      if (st.role === 'leader' && (best === null || st.term > best.term)) best = { id: n.id, term: st.term };
+    }
+    return best?.id ?? null;
+  }
+
+  /** Asks the leader (as `dslab transfer` does) to hand leadership to target. */
+  private transfer(target: string): true | string {
+    const leader = this.leader();
+    if (leader === null) return 'no node reports itself leader right now';
+    if (leader === target) return `${target} is already the leader`;
+    this.stats.transfers_requested++;
+    this.host.input(leader, (p) => {
+      p.core.transferLeadership(target);
+    });
+    return true;
+  }
+
+  /** The leader with probability leader_share (crashing, isolating or pausing it is where bugs hide), else any node in an allowed state. */
+  private victim(allowed: (n: RaftNode) => boolean, leader_share = 0.5): RaftNode | null {
+    const candidates = this.nodes.filter(allowed);
+    if (candidates.length === 0) return null;
+    const leaders = candidates.filter((x) => x.status === 'up' && x.core!.core.state().role === 'leader');
+    return leaders.length > 0 && this.rng.chance(leader_share) ? this.rng.pick(leaders) : this.rng.pick(candidates);
+  }
+
+  private nemesisTick(): void {
+    if (!this.faults_active) return;
+    this.raftNemesis();
+    this.scheduler.after(this.rng.int(this.config.nemesis_interval_ms_min, this.config.nemesis_interval_ms_max), () => this.nemesisTick());
+  }
+
+  /** One Raft-aimed fault. Several may be active at once (a partition while a node is down). */
+  private raftNemesis(): void {
     const cfg = this.config;
     const actions: string[] = ['none'];
     if (cfg.partitions) actions.push('partition', 'isolate', 'heal', 'heal');
     if (cfg.crashes) actions.push('crash', 'crash');
+    if (cfg.pauses) actions.push('pause');
     if (cfg.transfers) actions.push('transfer');
     const action = this.rng.pick(actions);
-    const n = this.nodes.length;
     switch (action) {
       case 'partition':
-        this.group = this.nodes.map(() => this.rng.int(0, 1));
-        this.stats.partitions++;
+        this.fault({ type: 'partition', random: true });
         break;
       case 'isolate': {
-        // Isolating the leader is the interesting case (stale leaders, stale reads): do it half the time.
-        const leaders = this.nodes.filter((x) => x.up && x.core!.state().role === 'leader');
-        const lone = leaders.length > 0 && this.rng.chance(0.5) ? this.rng.pick(leaders).index : this.rng.int(0, n - 1);
-        this.group = this.nodes.map((_, i) => (i === lone ? 1 : 0));
-        this.stats.partitions++;
+        // Isolating the leader is the interesting case (stale leaders, stale reads): three times in four.
+        const lone = this.victim(() => true, 0.75)!;
+        this.fault({ type: 'partition', isolate: lone.id });
         break;
       }
       case 'heal':
-        this.group = this.group.map(() => 0);
+        // `dslab heal` clears link faults too; the schedule's background loss comes back at once.
+        this.fault({ type: 'heal' });
+        this.setBackgroundLinkFaults();
         break;
       case 'crash': {
-        const up = this.nodes.filter((x) => x.up);
-        if (up.length === 0) break;
-        // Prefer the leader half the time: that is where crashes hurt most.
-        const leaders = up.filter((x) => x.core!.state().role === 'leader');
-        const victim = leaders.length > 0 && this.rng.chance(0.5) ? this.rng.pick(leaders) : this.rng.pick(up);
-        this.crash(victim);
-        this.queue.push(this.now_ms + this.rng.int(cfg.crash_down_ms_min, cfg.crash_down_ms_max), { kind: 'restart', node: victim.index });
-        break;
-      }
-      case 'transfer': {
-        const leaders = this.nodes.filter((x) => x.up && x.core!.state().role === 'leader');
-        if (leaders.length === 0 || n < 2) break;
-        const leader = this.rng.pick(leaders);
-        const target = this.rng.pick(this.nodes.filter((x) => x !== leader));
-        this.stats.transfers_requested++;
-        this.withNode(leader, (core) => {
-          core.transferLeadership(target.id);
+        const victim = this.victim((x) => x.status !== 'down');
+        if (victim === null) break;
+        this.fault({ type: 'kill', node: victim.id });
+        this.scheduler.after(this.rng.int(cfg.crash_down_ms_min, cfg.crash_down_ms_max), () => {
+          this.fault({ type: 'restart', node: victim.id });
         });
         break;
       }
+      case 'pause': {
+        const victim = this.victim((x) => x.status === 'up');
+        if (victim === null) break;
+        this.fault({ type: 'pause', node: victim.id });
+        this.scheduler.after(this.rng.int(cfg.pause_ms_min, cfg.pause_ms_max), () => {
+          this.fault({ type: 'resume', node: victim.id });
+        });
+        break;
+      }
+      case 'transfer': {
+        const leader = this.leader();
+        if (leader === null || this.nodes.length < 2) break;
+        this.fault({ type: 'transfer', node: this.rng.pick(this.nodes.filter((x) => x.id !== leader)).id });
+        break;
+      }
+    }
+  }
+
+  /** The end of the fault phase: every fault healed, every node up. */
+  private healAll(): void {
+    this.faults_active = false;
+    this.nemesisSchedule?.stop();
+    this.fault({ type: 'heal' });
+    for (const n of this.nodes) {
+      if (n.status === 'down') this.host.start(n.id);
+      else if (n.status === 'paused') this.host.resume(n.id);
     }
   }
 
@@ -790,50 +730,72 @@ export class Simulation {
     c.attempt = 0;
     this.history.push(record);
     this.stats.ops_invoked++;
-    this.queue.push(this.now_ms + this.config.client_op_timeout_ms, { kind: 'client_deadline', client: c.index, seq: c.seq });
+    const seq = c.seq;
+    this.scheduler.after(this.config.client_op_timeout_ms, () => this.clientDeadline(c, seq));
     this.clientAttempt(c);
   }
 
   private latestValueSeen(key: number): unknown {
     // The value at the most up-to-date live replica (a cheap guess; correctness does not depend on it).
-    let best: SimNode | null = null;
-    for (const n of this.nodes) if (n.up && (best === null || n.applied > best.applied)) best = n;
+    let best: RaftProcess | null = null;
+    for (const n of this.nodes) if (n.core !== null && (best === null || n.core.applied > best.applied)) best = n.core;
     return best?.kv.get(key) ?? null;
+  }
+
+  private clientRetry(c: SimClient, seq: number, attempt: number, timed_out: boolean): void {
+    if (c.current && c.current.seq === seq && c.attempt === attempt) {
+      // No answer in time: the node may be cut off from the others, so try another one.
+      if (timed_out) c.leader_hint = null;
+      this.clientAttempt(c);
+    }
+  }
+
+  private clientDeadline(c: SimClient, seq: number): void {
+    if (c.current && c.current.seq === seq) {
+      // The outcome is unknown: a write may still commit later (at most once, thanks to seq).
+      c.current.complete_ms = null;
+      c.current = null;
+      this.stats.ops_indeterminate++;
+      this.scheduleNextOp(c);
+    }
   }
 
   private clientAttempt(c: SimClient): void {
     const op = c.current!;
     c.attempt += 1;
     const attempt = c.attempt;
-    const target =
-      c.leader_hint !== null && this.rng.chance(0.9) ? this.nodes[c.leader_hint]! : this.rng.pick(this.nodes);
-    if (!target.up) {
-      // No answer from a dead node: the client notices only by its attempt timeout.
-      this.queue.push(this.now_ms + this.config.client_attempt_timeout_ms, { kind: 'client_retry', client: c.index, seq: op.seq, attempt, timed_out: true });
-      return;
-    }
+    const target = c.leader_hint !== null && this.rng.chance(0.9) ? this.host.node(c.leader_hint) : this.rng.pick(this.nodes);
     let refused: { leader: string | null } | null = null;
-    this.withNode(target, (core) => {
+    // A client request is an input from outside the network: a paused node takes it when it
+    // resumes (and may still commit it), a dead one never does.
+    const outcome = this.host.input(target.id, (p) => {
       if (op.op.type === 'read') {
         const request_id = `${c.id}#${op.seq}#${attempt}`;
-        const r = core.readIndex(request_id);
-        if (r.ok) target.pending_reads.set(request_id, { client: c.index, seq: op.seq, key: op.op.key });
+        const r = p.core.readIndex(request_id);
+        if (r.ok) p.pending_reads.set(request_id, { client: c.index, seq: op.seq, key: op.op.key });
         else refused = { leader: r.leader };
       } else {
         const command: KvCommand = { client: c.id, seq: op.seq, op: op.op };
-        const r = core.propose(command);
-        if (r.ok) target.pending_writes.set(`${c.id}#${op.seq}`, c.index);
+        const r = p.core.propose(command);
+        if (r.ok) p.pending_writes.set(`${c.id}#${op.seq}`, c.index);
         else refused = { leader: r.leader };
       }
     });
+    const timeout = (): void => this.clientRetry(c, op.seq, attempt, true);
+    if (outcome !== 'handled') {
+      // No answer now: the client notices only by its attempt timeout.
+      this.scheduler.after(this.config.client_attempt_timeout_ms, timeout);
+      return;
+    }
     if (c.current !== op || c.attempt !== attempt) return; // answered synchronously (one-node cluster)
     if (refused !== null) {
       const leader: string | null = (refused as { leader: string | null }).leader;
-      c.leader_hint = leader === null ? null : this.nodeIndex(leader);
-      this.queue.push(this.now_ms + this.rng.int(client_retry_backoff_ms_min, client_retry_backoff_ms_max), { kind: 'client_retry', client: c.index, seq: op.seq, attempt, timed_out: false });
+      c.leader_hint = leader !== null && this.host.has(leader) ? leader : null;
+      const backoff = this.rng.int(client_retry_backoff_ms_min, client_retry_backoff_ms_max);
+      this.scheduler.after(backoff, () => this.clientRetry(c, op.seq, attempt, false));
     } else {
-      c.leader_hint = target.index;
-      this.queue.push(this.now_ms + this.config.client_attempt_timeout_ms, { kind: 'client_retry', client: c.index, seq: op.seq, attempt, timed_out: true });
+      c.leader_hint = target.id;
+      this.scheduler.after(this.config.client_attempt_timeout_ms, timeout);
     }
   }
 
@@ -851,24 +813,24 @@ export class Simulation {
   }
 
   private scheduleNextOp(c: SimClient): void {
-    this.queue.push(this.now_ms + this.rng.int(0, this.config.client_think_ms_max), { kind: 'client_start', client: c.index });
+    this.scheduler.after(this.rng.int(0, this.config.client_think_ms_max), () => this.clientStart(c));
   }
 
   // ---- safety checks ----------------------------------------------------------------------------
 
-  private observe(n: SimNode, st: StateReport): void {
-    const core = n.core!;
+  private observe(node: RaftNode, n: RaftProcess, st: StateReport): void {
+    const core = n.core;
     if (st.term > this.stats.max_term) this.stats.max_term = st.term;
     if (st.commit_index > this.max_commit) this.max_commit = st.commit_index;
     if (st.role === 'leader') {
       // Election safety: at most one leader per term.
       const other = this.leader_of_term.get(st.term);
-      if (other !== undefined && other !== n.id) {
-        throw this.failure('election safety', `${n.id} and ${other} are both leaders of term ${st.term}`);
+      if (other !== undefined && other !== node.id) {
+        throw this.failure('election safety', `${node.id} and ${other} are both leaders of term ${st.term}`);
       }
       const newly = n.seen_role !== 'leader' || n.seen_term !== st.term;
       if (newly) {
-        this.leader_of_term.set(st.term, n.id);
+        this.leader_of_term.set(st.term, node.id);
         this.stats.leaders_elected++;
         if (this.stats.first_leader_ms === null) this.stats.first_leader_ms = this.now_ms;
         // Leader completeness: a new leader holds every entry committed so far.
@@ -878,21 +840,21 @@ export class Simulation {
           if (committed !== undefined && (mine === undefined || !sameEntry(mine, committed))) {
             throw this.failure(
               'leader completeness',
-              `${n.id} became leader of term ${st.term} without committed entry ${describeEntry(committed)} (it has ${mine ? describeEntry(mine) : 'nothing'})`,
+              `${node.id} became leader of term ${st.term} without committed entry ${describeEntry(committed)} (it has ${mine ? describeEntry(mine) : 'nothing'})`,
             );
           }
         }
         if (this.max_commit < st.snapshot_index) {
-          throw this.failure('leader completeness', `${n.id} has a snapshot beyond anything committed`);
+          throw this.failure('leader completeness', `${node.id} has a snapshot beyond anything committed`);
         }
       } else if (n.leader_mark !== null) {
         // Leader append-only: while leader, nothing it had is removed or replaced.
         const mark = n.leader_mark;
         if (st.log_last_index < mark.index) {
-          throw this.failure('leader append-only', `${n.id} (leader, term ${st.term}) log shrank from ${mark.index} to ${st.log_last_index}`);
+          throw this.failure('leader append-only', `${node.id} (leader, term ${st.term}) log shrank from ${mark.index} to ${st.log_last_index}`);
         }
         if (mark.index > st.snapshot_index && core.entryAt(mark.index) !== mark.entry) {
-          throw this.failure('leader append-only', `${n.id} (leader, term ${st.term}) replaced its entry ${mark.index}`);
+          throw this.failure('leader append-only', `${node.id} (leader, term ${st.term}) replaced its entry ${mark.index}`);
         }
       }
       n.leader_mark = { index: st.log_last_index, entry: core.entryAt(st.log_last_index) };
@@ -905,11 +867,12 @@ export class Simulation {
 
   /** Log matching: if two logs hold an entry with the same index and term, they are identical up to it. */
   private checkLogMatching(): void {
-    const live = this.nodes.filter((n) => n.up);
+    // Paused nodes too: their logs are in memory and must match as well.
+    const live = this.nodes.filter((n) => n.core !== null);
     for (let a = 0; a < live.length; a++) {
       for (let b = a + 1; b < live.length; b++) {
-        const x = live[a]!.core!;
-        const y = live[b]!.core!;
+        const x = live[a]!.core!.core;
+        const y = live[b]!.core!.core;
         const lo = Math.max(x.state().log_first_index, y.state().log_first_index);
         let j = Math.min(x.lastIndex(), y.lastIndex());
         while (j >= lo && x.termAt(j) !== y.termAt(j)) j--;
@@ -929,7 +892,7 @@ export class Simulation {
 
   private isConverged(): boolean {
     if (this.clients.some((c) => c.current !== null)) return false;
-    const cores = this.nodes.map((n) => (n.up ? n.core : null));
+    const cores = this.nodes.map((n) => (n.status === 'up' ? n.core!.core : null));
     if (cores.some((c) => c === null)) return false;
     const states = cores.map((c) => c!.state());
     const leader = states.find((s) => s.role === 'leader');
@@ -940,10 +903,10 @@ export class Simulation {
 
   private finalChecks(): void {
     this.checkLogMatching();
-    const final_commit = this.nodes[0]!.core!.state().commit_index;
+    const final_commit = this.nodes[0]!.core!.core.state().commit_index;
     this.stats.final_commit_index = final_commit;
     for (const n of this.nodes) {
-      if (n.applied !== final_commit) throw this.failure('agreement', `${n.id} applied ${n.applied}, others ${final_commit}`);
+      if (n.core!.applied !== final_commit) throw this.failure('agreement', `${n.id} applied ${n.core!.applied}, others ${final_commit}`);
     }
     // Replay the agreed log on a fresh state machine.
     const model = new KvStateMachine();
@@ -987,7 +950,7 @@ export class Simulation {
     if (r < reads.length) throw this.failure('linearizability', `a read was served from index ${reads[r]!.served_index} beyond the final commit ${final_commit}`);
     const agreed = canonicalJson(model.snapshot());
     for (const n of this.nodes) {
-      if (canonicalJson(n.kv.snapshot()) !== agreed) throw this.failure('agreement', `${n.id}'s kv state differs from the agreed log's`);
+      if (canonicalJson(n.core!.kv.snapshot()) !== agreed) throw this.failure('agreement', `${n.id}'s kv state differs from the agreed log's`);
     }
     // Linearizability of the whole history: the agreed log order, with each read placed at the index
     // it was served from, must respect real time. A read is checked above; a mutating command must
@@ -1016,15 +979,15 @@ export class Simulation {
   private describeNodes(): string {
     return this.nodes
       .map((n) => {
-        if (!n.up) return `${n.id}: down`;
-        const s = n.core!.state();
-        return `${n.id}: ${s.role} t${s.term} commit ${s.commit_index} last ${s.log_last_index} leader ${s.leader ?? '-'}`;
+        if (n.core === null) return `${n.id}: down`;
+        const s = n.core.core.state();
+        return `${n.id}${n.status === 'paused' ? ' (paused)' : ''}: ${s.role} t${s.term} commit ${s.commit_index} last ${s.log_last_index} leader ${s.leader ?? '-'}`;
       })
       .join('; ');
   }
 
   private failure(kind: string, detail: string): SimulationFailure {
-    return new SimulationFailure(this.config.seed, kind, `${detail} [t=${this.now_ms}ms, event ${this.stats.events}]`);
+    return new SimulationFailure(this.config.seed, kind, `${detail} [t=${this.now_ms}ms, event ${this.scheduler.events_run}]`);
   }
 }
 
