@@ -185,7 +185,9 @@ describe('dslab lab init', () => {
       const python = await dslab(cwd, 'lab', 'init', 'raft-snapshots', 'mine', '--lang', 'python');
       expect(python.exitCode, python.stderr).toBe(0);
       expect(python.stdout).toContain('dslab grade raft-snapshots --bin "python3 mine/node.py"');
-      expect(readFileSync(path.join(cwd, 'mine', 'node.py'), 'utf8')).toBe(readFileSync(path.join(repo_root, 'labs', 'raft-election', 'starter', 'python', 'node.py'), 'utf8'));
+      const election = await dslab(cwd, 'lab', 'init', 'raft-election', 'election', '--lang', 'python');
+      expect(election.exitCode, election.stderr).toBe(0);
+      expect(readFileSync(path.join(cwd, 'mine', 'node.py'), 'utf8')).toBe(readFileSync(path.join(cwd, 'election', 'node.py'), 'utf8'));
       const ts = await dslab(cwd, 'lab', 'init', 'echo', 'echo-ts', '--lang', 'ts');
       expect(ts.exitCode, ts.stderr).toBe(0);
       const source = readFileSync(path.join(cwd, 'echo-ts', 'node.ts'), 'utf8');

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { copyReadme, initLab, relativeLinks, rewriteLinks } from '../../src/lib/grade/init.js';
+import { copyReadme, initLab, inlinePythonPlumbing, pythonPlumbingFile, relativeLinks, rewriteLinks } from '../../src/lib/grade/init.js';
 import { labsDir, listLabIds, loadLab } from '../../src/lib/grade/spec.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -45,6 +45,73 @@ describe('lab init copies the README with links that resolve in the copy', () =>
       expect(existsSync(path.join(dir, mention)), `the starter mentions ${mention}`).toBe(true);
     }
     expect(starter).not.toMatch(/__DSLAB_[A-Z]+__/);
+  });
+});
+
+/** The Python starter source each lab's `lab init` starts from, in the repository. */
+function pythonStarter(lab: string): string {
+  const spec = loadLab(lab);
+  return path.join(labsDir(), spec.starter ?? spec.id, 'starter', 'python', 'node.py');
+}
+
+/** Every run of `size` consecutive non-blank lines (trimmed) of a source, as one string per run. */
+function runsOfLines(source: string, size: number): Set<string> {
+  const lines = source
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const runs = new Set<string>();
+  for (let i = 0; i + size <= lines.length; i++) runs.add(lines.slice(i, i + size).join('\n'));
+  return runs;
+}
+
+describe('the Python starters share one source for their message plumbing', () => {
+  const plumbing = readFileSync(pythonPlumbingFile(), 'utf8');
+  const python_labs = listLabIds().filter((lab) => existsSync(pythonStarter(lab)));
+
+  it('has a Python starter for every lab, and the plumbing defines the Node class', () => {
+    expect(python_labs).toEqual(listLabIds());
+    expect(plumbing).toMatch(/^class Node:$/m);
+    // labs/_shared is not a lab: it has no spec.json, so `lab list` and the loader pass it by.
+    expect(listLabIds()).not.toContain('_shared');
+  });
+
+  it.each(python_labs)('lab init %s writes the starter with the plumbing in place of its marker block', (lab) => {
+    const starter = readFileSync(pythonStarter(lab), 'utf8');
+    // Split at the marker lines here, independently of init.ts: what comes before the block, and after it.
+    const block = /^# dslab:plumbing-begin\n(?:.*\n)*?# dslab:plumbing-end\n/m.exec(starter);
+    expect(block, 'the starter has a plumbing block').not.toBeNull();
+    const before = starter.slice(0, block!.index);
+    const after = starter.slice(block!.index + block![0].length);
+    expect(before).toMatch(/^#!\/usr\/bin\/env python3\n"""dslab lab/);
+    expect(after).toMatch(/\nnode = Node\(\)\n/);
+
+    const dir = path.join(tempDir(), 'mine');
+    initLab(lab, 'python', dir);
+    const written = readFileSync(path.join(dir, 'node.py'), 'utf8');
+    expect(written).toBe(before + plumbing + after);
+    expect(written).not.toContain('dslab:plumbing');
+    expect(written).not.toMatch(/^from dslab_node import|^import dslab_node/m);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.py'))).toEqual(['node.py']);
+  });
+
+  it('the starter sources repeat none of it: no 20-line run is shared by two of them or with the plumbing', () => {
+    const sources = [...new Set(python_labs.map(pythonStarter)), pythonPlumbingFile()];
+    expect(sources.length).toBeGreaterThanOrEqual(4);
+    for (const [i, a] of sources.entries()) {
+      const runs = runsOfLines(readFileSync(a, 'utf8'), 20);
+      for (const b of sources.slice(i + 1)) {
+        const shared = [...runsOfLines(readFileSync(b, 'utf8'), 20)].filter((run) => runs.has(run));
+        expect(shared[0], `${path.relative(labsDir(), a)} and ${path.relative(labsDir(), b)} share these lines`).toBeUndefined();
+      }
+    }
+  });
+
+  it('inlinePythonPlumbing leaves a file without the block alone and refuses a broken block in one line', () => {
+    expect(inlinePythonPlumbing('print(1)\n', 'PLUMBING\n', 'x.py')).toBe('print(1)\n');
+    expect(inlinePythonPlumbing('a\n# dslab:plumbing-begin\nimport x\n# dslab:plumbing-end\nb\n', 'P1\nP2\n', 'x.py')).toBe('a\nP1\nP2\nb\n');
+    expect(() => inlinePythonPlumbing('a\n# dslab:plumbing-begin\nb\n', 'P\n', 'x.py')).toThrow('x.py needs exactly one "# dslab:plumbing-begin" line followed by one "# dslab:plumbing-end" line');
+    expect(() => inlinePythonPlumbing('# dslab:plumbing-end\n# dslab:plumbing-begin\n', 'P\n', 'x.py')).toThrow(/x\.py needs exactly one/);
   });
 });
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """dslab lab: echo (warm-up). Reference solution.
 
-It reuses the starter's plumbing (../starter/python/node.py, the Node class
+It loads the starter (../starter/python/node.py, which imports the plumbing
+all Python starters share: labs/_shared/python/dslab_node.py, the Node class
 and its message loop) and fills in the one handler the starter leaves as a
 TODO, so it also proves that plumbing gets full marks.
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """dslab lab: unique-ids (warm-up). Reference solution.
 
-It reuses the starter's plumbing (../starter/python/node.py: the Node class,
-read_json, write_json_atomic) and fills in what the starter leaves as TODOs,
-so it also proves that plumbing gets full marks.
+It loads the starter (../starter/python/node.py, which imports the plumbing
+all Python starters share from labs/_shared/python/dslab_node.py: the Node
+class, read_json, write_json_atomic) and fills in what the starter leaves as
+TODOs, so it also proves that plumbing gets full marks.
 
 An id is "<node id>-<incarnation>-<counter>":
   - the node id makes ids from different nodes differ (no coordination);

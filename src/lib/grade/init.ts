@@ -13,6 +13,38 @@ export const tsx_placeholder = '__DSLAB_TSX__';
 export const linked_files_dir = 'labs';
 /** At most this many linked files are copied with a README (the links between lab READMEs form a small closed set). */
 export const linked_files_max = 50;
+/**
+ * The first and last lines of the block in a Python starter that `lab init`
+ * replaces with the message plumbing every Python starter shares (in the
+ * repository the block imports that module, so the starter runs from there too).
+ */
+export const python_plumbing_begin = '# dslab:plumbing-begin';
+export const python_plumbing_end = '# dslab:plumbing-end';
+
+/** The one source of the Python starters' message plumbing, under labs/ (whose _shared/ folder is no lab: it has no spec.json). */
+export function pythonPlumbingFile(root = labsDir()): string {
+  return path.join(root, '_shared', 'python', 'dslab_node.py');
+}
+
+/**
+ * A Python starter as the student gets it: the plumbing block (from the line
+ * python_plumbing_begin to the line python_plumbing_end) replaced by the
+ * plumbing's source, so node.py is one file with the standard library only.
+ * A starter without the block comes back unchanged. `name` is for the error.
+ */
+export function inlinePythonPlumbing(source: string, plumbing: string, name: string): string {
+  const lines = source.split('\n');
+  const begins = lines.flatMap((line, i) => (line === python_plumbing_begin ? [i] : []));
+  const ends = lines.flatMap((line, i) => (line === python_plumbing_end ? [i] : []));
+  if (begins.length === 0 && ends.length === 0) return source;
+  const [begin] = begins;
+  const [end] = ends;
+  if (begins.length !== 1 || ends.length !== 1 || end! < begin!) {
+    throw new UserError(`${name} needs exactly one "${python_plumbing_begin}" line followed by one "${python_plumbing_end}" line`);
+  }
+  const block = plumbing.endsWith('\n') ? plumbing.slice(0, -1) : plumbing;
+  return [...lines.slice(0, begin), block, ...lines.slice(end! + 1)].join('\n');
+}
 
 export interface InitResult {
   dir: string;
@@ -36,7 +68,8 @@ export function tsxLoaderUrl(): string {
 /**
  * Copies labs/<id>/starter/<lang>/ (or the starter of the lab it shares one
  * with) into dir, with the lab's README next to it as README.md and the files
- * that README links to (see copyReadme).
+ * that README links to (see copyReadme). Python starters get the shared
+ * message plumbing inlined (see inlinePythonPlumbing).
  */
 export function initLab(id: string, lang: 'python' | 'ts', dir: string): InitResult {
   const lab = loadLab(id);
@@ -53,6 +86,14 @@ export function initLab(id: string, lang: 'python' | 'ts', dir: string): InitRes
   for (const file of starterFiles.filter((f) => f.endsWith('.ts'))) {
     const full = path.join(target, file);
     writeFileSync(full, readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime).replaceAll(tsx_placeholder, tsx));
+  }
+  const pythonFiles = starterFiles.filter((f) => f.endsWith('.py'));
+  if (pythonFiles.length > 0) {
+    const plumbing = readFileSync(pythonPlumbingFile(path.dirname(lab.dir)), 'utf8');
+    for (const file of pythonFiles) {
+      const full = path.join(target, file);
+      writeFileSync(full, inlinePythonPlumbing(readFileSync(full, 'utf8'), plumbing, path.join(source, file)));
+    }
   }
   const copied = copyReadme(lab.dir, target);
   const relative = path.relative(process.cwd(), target) || '.';
