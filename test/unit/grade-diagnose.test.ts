@@ -2,48 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
 import { diagnose, Evidence, nodeList, testNeedsStateReports, type FailedAt } from '../../src/lib/grade/diagnose.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
+import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
 const help = 'see "State reports" in: npx dslab lab show raft-election';
 
-function node(id: string, fields: Partial<NodeStatus> = {}): NodeStatus {
-  return {
-    id,
-    pid: 100,
-    status: 'up',
-    exit_code: null,
-    exit_signal: null,
-    restarts: 0,
-    msgs_in: 10,
-    msgs_out: 10,
-    garbage_lines: 0,
-    oversized_lines: 0,
-    unknown_dest: 0,
-    backpressure_drops: 0,
-    clock_offset_ms: 0,
-    state: {},
-    state_at_ms: null,
-    stderr_tail: [],
-    ...fields,
-  };
-}
+const node = (id: string, fields: Partial<NodeStatus> = {}): NodeStatus => nodeStatus(id, fields);
 
 function status(nodes: NodeStatus[], traffic = 100): ClusterStatus {
-  return {
-    name: 'cluster',
-    system: 'raft',
-    dir: '/tmp/x',
-    supervisor_pid: 1,
-    seed: 1,
-    started_at_ms: 0,
-    uptime_ms: 1000,
-    nodes,
-    faults: [],
-    partition: null,
-    links: [{ link: 'n1->n2', delivered: traffic, dropped: 0, duplicated: 0 }],
-    leader: null,
-    nemesis: null,
-    trace: { path: '/tmp/x/trace.jsonl', bytes: 0, truncated: false },
-  };
+  return clusterStatus(nodes, { dir: '/tmp/x', links: [{ link: 'n1->n2', delivered: traffic, dropped: 0, duplicated: 0 }] });
 }
 
 let seq = 0;
