@@ -45,10 +45,10 @@ describe('formatStatus', () => {
 
   it('labels an inferred leader and counts forwarded messages', () => {
     chalk.level = 0;
-    const text = formatStatus(clusterStatusOf([nodeStatus('n1', { forwarded: 0 }), nodeStatus('n2', { forwarded: 7 })], 'n1', true));
+    const text = formatStatus(clusterStatusOf([nodeStatus('n1', { forwarded: 0 }), nodeStatus('n2', { msgs_out: 12, forwarded: 7 })], 'n1', true));
     expect(text.split('\n')[0]).toContain('leader n1 (inferred from client replies)');
     expect(text).toMatch(/NODE\s+PID\s+STATUS\s+IN\s+OUT\s+FWD\s+PROBLEMS\s+STATE/);
-    expect(row(text, 'n2')).toMatch(/n2\s+100\s+up\s+10\s+10\s+7\s+-\s+-/);
+    expect(row(text, 'n2')).toMatch(/n2\s+100\s+up\s+10\s+12\s+7\s+-\s+-/);
   });
 
   it('leaves the FWD column out while no node forwards', () => {
