@@ -12,7 +12,7 @@ import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
 import { ServiceHub } from '../services/hub.js';
-import { serveControl } from './control-server.js';
+import { type ControlTarget, serveControl } from '../control/server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
 import { EventHub } from './event-hub.js';
 import { NodeLog, NodeProcess } from './node-process.js';
@@ -119,7 +119,7 @@ for g in "\${!groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
  * The supervisor of one cluster: it owns the node processes, routes every
  * message through the router, applies faults, and serves the control API.
  */
-export class Supervisor {
+export class Supervisor implements ControlTarget {
   readonly events = new EventHub();
   readonly nodeIds: string[];
   readonly paths: ClusterPaths;
