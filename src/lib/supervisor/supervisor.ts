@@ -14,6 +14,7 @@ import { explainingLine } from '../util/stderr.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
+import { fixedClientId, KnownClients, kv_clients_max, rangeClientId } from './client-ids.js';
 import { EventHub } from './event-hub.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { Router } from './router.js';
@@ -21,7 +22,7 @@ import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
 import { Workload } from '../workload/load.js';
 
-export { nodes_max };
+export { kv_clients_max, nodes_max };
 /** How long nodes get to exit on stdin EOF before they are killed. */
 export const node_exit_grace_ms = 2000;
 /** How long a kill waits to see the process exit. */
@@ -32,8 +33,6 @@ export const pending_requests_max = 10_000;
 export const request_timeout_ms_default = 5000;
 /** At most one misbehaviour event per node and kind in this window; the count covers the rest. */
 export const misbehaviour_report_interval_ms = 1000;
-/** Distinct kv client ids (c1, c2, …) a supervisor keeps sessions for. */
-export const kv_clients_max = 1000;
 export const load_progress_interval_ms = 1000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
@@ -131,11 +130,8 @@ export class Supervisor implements ControlTarget {
   private readonly trace: TraceWriter;
   private readonly rng: Rng;
   private readonly pending = new Map<number, PendingRequest>();
-  /**
-   * Every client id the supervisor has sent a request as (c0, c1, the kv clients): a node may
-   * forward a request to another node under that client's id. Bounded by kv_clients_max plus c0.
-   */
-  private readonly knownClients = new Set<string>();
+  /** Every client id the supervisor has sent a request as: a node may forward a request to another node under that client's id. */
+  private readonly knownClients = new KnownClients();
   /** The node that answered the latest successful client write, while no node reports a leading role. */
   private inferredLeader: string | null = null;
   private readonly vocabulary = default_vocabulary;
@@ -292,7 +288,7 @@ export class Supervisor implements ControlTarget {
     const timeout_ms = this.config.init_timeout_ms;
     let reply: MessageBody;
     try {
-      reply = await this.request('c0', node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
+      reply = await this.request(fixedClientId('supervisor'), node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
     } catch (error) {
       const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
       throw new UserError(`${errorMessage(error)}${why ? `; its stderr says: ${why}` : ''}`);
@@ -456,9 +452,13 @@ export class Supervisor implements ControlTarget {
     if (this.pending.size >= pending_requests_max) {
       return Promise.reject(new UserError(`too many requests in flight (at most ${pending_requests_max})`));
     }
+    try {
+      this.knownClients.use(client);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const msg_id = this.nextMsgId++;
     const request = { ...body, msg_id } as MessageBody;
-    this.knownClients.add(client);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msg_id);
@@ -628,7 +628,7 @@ export class Supervisor implements ControlTarget {
       case 'nemesis_stop':
         return this.stopNemesis('stopped');
       case 'send': {
-        const reply = await this.request('c1', action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
+        const reply = await this.request(fixedClientId('send'), action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
         return { description: `${action.dest} answered ${reply.type}`, reply };
       }
       case 'kv': {
@@ -658,7 +658,7 @@ export class Supervisor implements ControlTarget {
     let kv = id ? this.kvClients.get(id) : [...this.kvClients.values()].find((c) => !c.busy && !c.named);
     if (kv) return kv;
     if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
-    const clientId = id ?? `c${1 + this.kvClients.size + kv_clients_max}`;
+    const clientId = id ?? rangeClientId('pool', this.kvClients.size);
     kv = new KvClient(this.kvTransport, clientId, id !== undefined, `${clientId}@${this.started_at_ms}`);
     this.kvClients.set(clientId, kv);
     return kv;
@@ -672,7 +672,7 @@ export class Supervisor implements ControlTarget {
     if (finding.inferred) throw new UserError(`a transfer needs nodes that report their role in dslab_state; ${finding.id} is only inferred to lead from client replies`);
     const leader = finding.id;
     if (leader === target.id) throw new UserError(`${target.id} is already the leader`);
-    const reply = await this.request('c0', leader, { type: 'transfer_leadership', target: target.id }, timeout_ms);
+    const reply = await this.request(fixedClientId('supervisor'), leader, { type: 'transfer_leadership', target: target.id }, timeout_ms);
     if (reply.type === 'error') throw new UserError(`${leader} refused the transfer: ${String(reply.text)}`);
     const became = await new Promise<boolean>((resolve) => {
       const done = (ok: boolean) => {
@@ -692,7 +692,7 @@ export class Supervisor implements ControlTarget {
 
   private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
     if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
-    const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(`c${i + 1}`));
+    const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(rangeClientId('workload', i)));
     const load = new Workload(
       clients,
       { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: action.key_prefix ?? null, history_path: action.history_path, mix: action.mix },
