@@ -39,6 +39,7 @@ function clusterStatus(nodes: NodeStatus[], leader: string | null, leader_inferr
     nodes,
     faults: [],
     partition: null,
+    active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} },
     links: [],
     leader,
     leader_inferred,

@@ -39,6 +39,7 @@ function status(nodes: NodeStatus[], traffic = 100): ClusterStatus {
     nodes,
     faults: [],
     partition: null,
+    active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} },
     links: [{ link: 'n1->n2', delivered: traffic, dropped: 0, duplicated: 0 }],
     leader: null,
     nemesis: null,

@@ -295,7 +295,7 @@ class TestRun {
         return void (await this.act({ type: 'resume', node: this.node(step.node) }));
       case 'partition': {
         const isolate = step.isolate ? this.node(step.isolate) : undefined;
-        await this.act({ type: 'partition', groups: step.groups?.map((g) => g.split(',').map((n) => this.node(n)).join(',')), isolate, random: !step.groups && !isolate });
+        await this.act({ type: 'partition', groups: step.groups?.map((g) => g.split(',').map((n) => this.node(n))), isolate, random: !step.groups && !isolate });
         if (step.save_as && isolate) this.saved.set(step.save_as, isolate);
         return;
       }

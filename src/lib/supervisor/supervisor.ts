@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus, NodeStatusKind } from '../control/api.js';
+import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
+import { describePartition } from '../faults/fault-model.js';
 import { nemesisSchedule, undoOnce, type NemesisStep } from '../faults/nemesis.js';
-import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
+import { checkPartitionGroups, isolate, parseLink, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -543,31 +544,31 @@ export class Supervisor implements ControlTarget {
 
   async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
     if (this.stopping) throw new UserError('the cluster is shutting down');
-    const result = await this.perform(action);
-    if (action.type === 'transfer' || action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume' || isNetworkFault(action)) {
-      this.events.emit({ type: 'fault', action: action.type, description: result.description, faults: this.activeFaults(), source });
-    }
+    if (!isFaultAction(action)) return this.perform(action);
+    const { result, fault } = await this.performFault(action);
+    this.events.emit({ type: 'fault', action: fault.action, fault, description: result.description, faults: this.activeFaults(), active: this.activeFaultData(), source });
     return result;
   }
 
-  private async perform(action: ControlAction): Promise<ActionResult> {
+  /** A fault action: what it did in words (for the caller) and as data (for the event). */
+  private async performFault(action: FaultAction): Promise<{ result: ActionResult; fault: FaultDetail }> {
     const faults = this.router.faults;
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
         if (action.isolate) groups = isolate(this.resolveNode(action.isolate).id, this.nodeIds);
-        else if (action.groups && action.groups.length > 0) groups = parsePartitionSpec(action.groups, this.nodeIds);
+        else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
         faults.setPartition(groups, action.isolate ? 1 : undefined);
         if (this.inferredLeader && !onMajoritySide(this.inferredLeader, groups, this.nodeIds.length)) {
           this.setInferredLeader(null, `${this.inferredLeader} was cut off from the majority`);
         }
-        return { description: `partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`, groups };
+        return { result: { description: describePartition(groups), groups }, fault: { action: 'partition', groups } };
       }
       case 'heal':
         faults.heal();
-        return { description: 'healed: no partitions or link faults' };
+        return { result: { description: 'healed: no partitions or link faults' }, fault: { action: 'heal' } };
       case 'link_faults': {
         const link = action.link ? parseLink(action.link, this.nodeIds) : undefined;
         const { type: _type, link: _link, ...change } = action;
@@ -579,7 +580,7 @@ export class Supervisor implements ControlTarget {
         if (change.loss !== undefined) words.push(`loss ${formatPercent(change.loss)}`);
         if (change.duplicate !== undefined) words.push(`duplicate ${formatPercent(change.duplicate)}`);
         if (change.reorder !== undefined) words.push(`reorder ${formatPercent(change.reorder)}`);
-        return { description: `${words.join(', ')}${where}` };
+        return { result: { description: `${words.join(', ')}${where}` }, fault: { action: 'link_faults', link: link ?? null, ...change } };
       }
       case 'kill': {
         const node = this.resolveNode(action.node, ['up', 'paused']);
@@ -589,7 +590,7 @@ export class Supervisor implements ControlTarget {
         node.expected_exit = true;
         node.proc.signal('SIGKILL');
         await this.waitForExit(node, kill_wait_ms);
-        return { description: `killed ${node.id}${role}`, node: node.id };
+        return { result: { description: `killed ${node.id}${role}`, node: node.id }, fault: { action: 'kill', node: node.id } };
       }
       case 'restart': {
         const node = this.resolveNode(action.node, ['down']);
@@ -597,7 +598,7 @@ export class Supervisor implements ControlTarget {
         node.restarts++;
         this.spawnNode(node);
         await this.initNode(node);
-        return { description: `restarted ${node.id} with its data directory`, node: node.id };
+        return { result: { description: `restarted ${node.id} with its data directory`, node: node.id }, fault: { action: 'restart', node: node.id } };
       }
       case 'pause': {
         const node = this.resolveNode(action.node, ['up']);
@@ -606,7 +607,7 @@ export class Supervisor implements ControlTarget {
         node.status = 'paused';
         if (this.inferredLeader === node.id) this.setInferredLeader(null, `${node.id} was paused`);
         this.events.emit({ type: 'node_paused', node: node.id });
-        return { description: `paused ${node.id}`, node: node.id };
+        return { result: { description: `paused ${node.id}`, node: node.id }, fault: { action: 'pause', node: node.id } };
       }
       case 'resume': {
         const node = this.resolveNode(action.node, ['paused']);
@@ -614,15 +615,24 @@ export class Supervisor implements ControlTarget {
         node.proc!.signal('SIGCONT');
         node.status = 'up';
         this.events.emit({ type: 'node_resumed', node: node.id });
-        return { description: `resumed ${node.id}`, node: node.id };
+        return { result: { description: `resumed ${node.id}`, node: node.id }, fault: { action: 'resume', node: node.id } };
       }
       case 'skew': {
         const node = this.resolveNode(action.node);
         node.clock_offset_ms = action.offset_ms;
         if (node.proc) this.sendClock(node);
         const sign = action.offset_ms < 0 ? '-' : '+';
-        return { description: `clock of ${node.id} skewed by ${sign}${formatDurationMs(Math.abs(action.offset_ms))}`, node: node.id };
+        return { result: { description: `clock of ${node.id} skewed by ${sign}${formatDurationMs(Math.abs(action.offset_ms))}`, node: node.id }, fault: { action: 'skew', node: node.id, offset_ms: action.offset_ms } };
       }
+      case 'transfer': {
+        const result = await this.transferLeadership(action.node, action.timeout_ms ?? request_timeout_ms_default);
+        return { result, fault: { action: 'transfer', from: result.from, to: result.to } };
+      }
+    }
+  }
+
+  private async perform(action: Exclude<ControlAction, FaultAction>): Promise<ActionResult> {
+    switch (action.type) {
       case 'nemesis_start':
         return this.startNemesis(action.seed, action.interval_ms, action.duration_ms);
       case 'nemesis_stop':
@@ -643,8 +653,6 @@ export class Supervisor implements ControlTarget {
         this.load.stop();
         return { description: 'load stopping; operations in flight finish first' };
       }
-      case 'transfer':
-        return this.transferLeadership(action.node, action.timeout_ms ?? request_timeout_ms_default);
       case 'down':
         return { description: 'stopping the cluster' };
     }
@@ -665,7 +673,7 @@ export class Supervisor implements ControlTarget {
   }
 
   /** Asks the leader to hand over to `target`, and waits until the target reports itself leader. */
-  private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult> {
+  private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult & { from: string; to: string }> {
     const target = this.resolveNode(targetRef, ['up']);
     const finding = this.leaderFinding();
     if (!finding) throw new UserError(this.noLeaderReason());
@@ -776,6 +784,17 @@ export class Supervisor implements ControlTarget {
     return words;
   }
 
+  /** Every fault in force, as data. */
+  activeFaultData(): ActiveFaults {
+    const nodes = [...this.nodes.values()];
+    return {
+      partition: this.router.faults.partition(),
+      links: this.router.faults.linkFaultsInForce(),
+      paused: nodes.filter((n) => n.status === 'paused').map((n) => n.id),
+      clock_offsets_ms: Object.fromEntries(nodes.filter((n) => n.clock_offset_ms !== 0).map((n) => [n.id, n.clock_offset_ms])),
+    };
+  }
+
   status(): ClusterStatus {
     const leader = this.leaderFinding();
     const nodes: NodeStatus[] = [...this.nodes.values()].map((node) => ({
@@ -809,6 +828,7 @@ export class Supervisor implements ControlTarget {
       nodes,
       faults: this.activeFaults(),
       partition: this.router.faults.partition(),
+      active_faults: this.activeFaultData(),
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
       services: this.services.counters(),
       leader: leader?.id ?? null,
@@ -865,8 +885,12 @@ export class Supervisor implements ControlTarget {
   }
 }
 
-function isNetworkFault(action: ControlAction): boolean {
-  return action.type === 'partition' || action.type === 'heal' || action.type === 'link_faults' || action.type === 'skew';
+/** The actions that inject or undo a fault: each emits a `fault` event. */
+type FaultAction = Extract<ControlAction, { type: FaultDetail['action'] }>;
+const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['partition', 'heal', 'link_faults', 'skew', 'kill', 'restart', 'pause', 'resume', 'transfer']);
+
+function isFaultAction(action: ControlAction): action is FaultAction {
+  return fault_actions.has(action.type);
 }
 
 /** The first line of a run in the supervisor's log: everything the cluster was started with. */
