@@ -4,7 +4,6 @@ import type { Server } from 'node:http';
 import { clusterPaths, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
-import { nemesisSchedule, undoOnce, type NemesisStep } from '../faults/nemesis.js';
 import { checkPartitionGroups, isolate, parseLink, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
@@ -17,6 +16,7 @@ import { type ControlTarget, serveControl } from '../control/server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
 import { fixedClientId, KnownClients, kv_clients_max, rangeClientId } from './client-ids.js';
 import { EventHub } from './event-hub.js';
+import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { Router } from './router.js';
 import { SupervisorLog } from './supervisor-log.js';
@@ -142,7 +142,7 @@ export class Supervisor implements ControlTarget {
   private ratesTimer: NodeJS.Timeout | null = null;
   /** Router drops counted at the last rates event. */
   private droppedMark = 0;
-  private nemesis: { seed: number; timers: NodeJS.Timeout[]; undo: ControlAction[]; running: boolean } | null = null;
+  private readonly nemesis = new NemesisRunner({ apply: (action, source) => this.apply(action, source), emit: (event) => void this.events.emit(event) });
   private stopping: Promise<void> | null = null;
   private readonly kvClients = new Map<string, KvClient>();
   private load: Workload | null = null;
@@ -634,9 +634,9 @@ export class Supervisor implements ControlTarget {
   private async perform(action: Exclude<ControlAction, FaultAction>): Promise<ActionResult> {
     switch (action.type) {
       case 'nemesis_start':
-        return this.startNemesis(action.seed, action.interval_ms, action.duration_ms);
+        return this.nemesis.start(action.seed, this.nodeIds, action.interval_ms, action.duration_ms);
       case 'nemesis_stop':
-        return this.stopNemesis('stopped');
+        return this.nemesis.stop();
       case 'send': {
         const reply = await this.request(fixedClientId('send'), action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
         return { description: `${action.dest} answered ${reply.type}`, reply };
@@ -724,56 +724,6 @@ export class Supervisor implements ControlTarget {
     };
   }
 
-  private startNemesis(seed: number, interval_ms: number, duration_ms: number): ActionResult {
-    if (this.nemesis?.running) throw new UserError('a nemesis is already running (stop it with: dslab nemesis --stop)');
-    const steps: NemesisStep[] = nemesisSchedule(seed, this.nodeIds, interval_ms, duration_ms);
-    const nemesis = { seed, timers: [] as NodeJS.Timeout[], undo: [] as ControlAction[], running: true };
-    this.nemesis = nemesis;
-    let chain = Promise.resolve();
-    for (const [index, step] of steps.entries()) {
-      const timer = setTimeout(() => {
-        // Steps run one after another, even if one (a restart) takes longer than the interval.
-        chain = chain.then(async () => {
-          if (!nemesis.running) return;
-          if (step.apply) {
-            await this.runNemesisActions(nemesis.undo.splice(0));
-            await this.runNemesisActions([step.apply]);
-            nemesis.undo = [...step.undo];
-          } else {
-            await this.runNemesisActions(undoOnce([...nemesis.undo.splice(0), ...step.undo]));
-          }
-          if (index === steps.length - 1 && nemesis.running) {
-            nemesis.running = false;
-            this.events.emit({ type: 'nemesis', phase: 'done', seed });
-          }
-        });
-      }, step.at_ms);
-      nemesis.timers.push(timer);
-    }
-    this.events.emit({ type: 'nemesis', phase: 'start', seed });
-    return { description: `nemesis started: seed ${seed}, a fault every ${formatDurationMs(interval_ms)} for ${formatDurationMs(duration_ms)}`, steps: steps.length };
-  }
-
-  private async runNemesisActions(actions: ControlAction[]): Promise<void> {
-    for (const action of actions) {
-      try {
-        await this.apply(action, 'nemesis');
-      } catch (error) {
-        this.events.emit({ type: 'notice', text: `nemesis could not ${action.type}: ${errorMessage(error)}` });
-      }
-    }
-  }
-
-  private async stopNemesis(phase: 'stopped'): Promise<ActionResult> {
-    const nemesis = this.nemesis;
-    if (!nemesis?.running) throw new UserError('no nemesis is running');
-    nemesis.running = false;
-    for (const timer of nemesis.timers) clearTimeout(timer);
-    await this.runNemesisActions(undoOnce([...nemesis.undo.splice(0), { type: 'heal' }]));
-    this.events.emit({ type: 'nemesis', phase, seed: nemesis.seed });
-    return { description: 'nemesis stopped; its last fault was undone and links healed' };
-  }
-
   /** Every fault in force, in words: the network's, then paused nodes and skewed clocks. */
   activeFaults(): string[] {
     const words = this.router.faults.describe();
@@ -833,7 +783,7 @@ export class Supervisor implements ControlTarget {
       services: this.services.counters(),
       leader: leader?.id ?? null,
       leader_inferred: leader?.inferred ?? false,
-      nemesis: this.nemesis ? { seed: this.nemesis.seed, running: this.nemesis.running } : null,
+      nemesis: this.nemesis.state(),
       trace: { path: this.trace.path, bytes: this.trace.bytes, truncated: this.trace.truncated },
     };
   }
@@ -845,10 +795,7 @@ export class Supervisor implements ControlTarget {
   }
 
   private async stopEverything(): Promise<void> {
-    if (this.nemesis) {
-      this.nemesis.running = false;
-      for (const timer of this.nemesis.timers) clearTimeout(timer);
-    }
+    this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
     this.load?.stop();
     this.router.stop();
