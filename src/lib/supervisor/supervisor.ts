@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
@@ -18,22 +17,17 @@ import { fixedClientId, KnownClients, kv_clients_max, rangeClientId } from './cl
 import { EventHub } from './event-hub.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
+import { countMisbehaviour, describeExit, kill_wait_ms, type MisbehaviourKind, newNodeRecord, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
 import { Router } from './router.js';
 import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
 import { Workload } from '../workload/load.js';
 
 export { kv_clients_max, nodes_max };
-/** How long nodes get to exit on stdin EOF before they are killed. */
-export const node_exit_grace_ms = 2000;
-/** How long a kill waits to see the process exit. */
-export const kill_wait_ms = 5000;
 export const rates_interval_ms = 1000;
 /** Client requests awaiting a reply at once. */
 export const pending_requests_max = 10_000;
 export const request_timeout_ms_default = 5000;
-/** At most one misbehaviour event per node and kind in this window; the count covers the rest. */
-export const misbehaviour_report_interval_ms = 1000;
 export const load_progress_interval_ms = 1000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
@@ -67,33 +61,6 @@ export class ClusterStartError extends UserError {
   }
 }
 
-type MisbehaviourKind = 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure';
-
-interface NodeRecord {
-  id: string;
-  status: NodeStatusKind;
-  proc: NodeProcess | null;
-  exit_code: number | null;
-  exit_signal: string | null;
-  restarts: number;
-  msgs_in: number;
-  msgs_out: number;
-  /** Messages the node sent on behalf of a client (src = the client), Maelstrom-style forwarding. */
-  forwarded: number;
-  problems: Record<MisbehaviourKind, number>;
-  problem_reported_ms: Record<MisbehaviourKind, number>;
-  clock_offset_ms: number;
-  state: Record<string, unknown>;
-  state_at_ms: number | null;
-  /** True from a restart until the new process reports a role: the role in `state` is the old process's. */
-  role_stale: boolean;
-  last_stderr: string[];
-  expected_exit: boolean;
-  exit_waiters: (() => void)[];
-  rate_mark: { in: number; out: number };
-  log: NodeLog;
-}
-
 interface PendingRequest {
   client: string;
   dest: string;
@@ -103,17 +70,6 @@ interface PendingRequest {
   resolve(body: MessageBody): void;
   reject(error: Error): void;
 }
-
-const watchdog_script = `
-declare -A groups
-while IFS= read -r line; do
-  case "$line" in
-    +*) groups[\${line:1}]=1 ;;
-    -*) unset "groups[\${line:1}]" ;;
-  esac
-done
-for g in "\${!groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
-`;
 
 /**
  * The supervisor of one cluster: it owns the node processes, routes every
@@ -138,7 +94,7 @@ export class Supervisor implements ControlTarget {
   private readonly vocabulary = default_vocabulary;
   private nextMsgId = 1;
   private server: Server | null = null;
-  private watchdog: ChildProcess | null = null;
+  private watchdog: NodeWatchdog | null = null;
   private ratesTimer: NodeJS.Timeout | null = null;
   /** Router drops counted at the last rates event. */
   private droppedMark = 0;
@@ -183,7 +139,7 @@ export class Supervisor implements ControlTarget {
     }
     const supervisor = new Supervisor(config);
     try {
-      supervisor.startWatchdog();
+      supervisor.watchdog = new NodeWatchdog();
       for (const id of supervisor.nodeIds) supervisor.addNode(id);
       for (const id of supervisor.nodeIds) supervisor.spawnNode(supervisor.nodes.get(id)!);
       await Promise.all(supervisor.nodeIds.map((id) => supervisor.initNode(supervisor.nodes.get(id)!)));
@@ -220,46 +176,11 @@ export class Supervisor implements ControlTarget {
 
   // ---- processes -------------------------------------------------------
 
-  private startWatchdog(): void {
-    // Nodes exit on stdin EOF when the supervisor dies, but a paused node cannot read;
-    // this sidecar outlives a SIGKILLed supervisor and kills whatever groups are left.
-    this.watchdog = spawn('bash', ['-c', watchdog_script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    this.watchdog.stdin!.on('error', () => undefined);
-    this.watchdog.unref();
-  }
-
-  private tellWatchdog(line: string): void {
-    this.watchdog?.stdin?.write(line + '\n');
-  }
-
   private addNode(id: string): void {
     // A new cluster starts empty; restarts within a run (and --keep-data) keep what is there.
     if (!this.config.keep_data) rmSync(this.paths.dataDir(id), { recursive: true, force: true });
     makePrivateDir(this.paths.dataDir(id));
-    const log = new NodeLog(this.paths.logFile(id));
-    const zero = { garbage: 0, oversized: 0, unknown_dest: 0, backpressure: 0 };
-    this.nodes.set(id, {
-      id,
-      status: 'starting',
-      proc: null,
-      exit_code: null,
-      exit_signal: null,
-      restarts: 0,
-      msgs_in: 0,
-      msgs_out: 0,
-      forwarded: 0,
-      problems: { ...zero },
-      problem_reported_ms: { ...zero },
-      clock_offset_ms: 0,
-      state: {},
-      state_at_ms: null,
-      role_stale: false,
-      last_stderr: [],
-      expected_exit: false,
-      exit_waiters: [],
-      rate_mark: { in: 0, out: 0 },
-      log,
-    });
+    this.nodes.set(id, newNodeRecord(id, new NodeLog(this.paths.logFile(id))));
   }
 
   private spawnNode(node: NodeRecord): void {
@@ -282,7 +203,7 @@ export class Supervisor implements ControlTarget {
       onExit: (code, signal) => this.onNodeExit(node, proc, code, signal),
     });
     node.proc = proc;
-    if (proc.pid > 0) this.tellWatchdog(`+${proc.pid}`);
+    if (proc.pid > 0) this.watchdog?.watch(proc.pid);
   }
 
   private async initNode(node: NodeRecord): Promise<void> {
@@ -307,7 +228,7 @@ export class Supervisor implements ControlTarget {
 
   private onNodeExit(node: NodeRecord, proc: NodeProcess, code: number | null, signal: string | null): void {
     if (node.proc !== proc) return;
-    if (proc.pid > 0) this.tellWatchdog(`-${proc.pid}`);
+    if (proc.pid > 0) this.watchdog?.unwatch(proc.pid);
     node.status = 'down';
     node.exit_code = code;
     node.exit_signal = signal;
@@ -326,17 +247,6 @@ export class Supervisor implements ControlTarget {
       this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.expected_exit });
     }
     for (const wake of node.exit_waiters.splice(0)) wake();
-  }
-
-  private waitForExit(node: NodeRecord, timeout_ms: number): Promise<void> {
-    if (!node.proc) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeout_ms);
-      node.exit_waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   // ---- messages --------------------------------------------------------
@@ -481,10 +391,7 @@ export class Supervisor implements ControlTarget {
   }
 
   private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string): void {
-    node.problems[kind]++;
-    const now = Date.now();
-    if (now - node.problem_reported_ms[kind] < misbehaviour_report_interval_ms) return;
-    node.problem_reported_ms[kind] = now;
+    if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
     this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind] });
   }
@@ -589,7 +496,7 @@ export class Supervisor implements ControlTarget {
         const role = leader?.id !== node.id ? '' : leader.inferred ? ' (leader, inferred from client replies)' : ' (leader)';
         node.expected_exit = true;
         node.proc.signal('SIGKILL');
-        await this.waitForExit(node, kill_wait_ms);
+        await waitForExit(node, kill_wait_ms);
         return { result: { description: `killed ${node.id}${role}`, node: node.id }, fault: { action: 'kill', node: node.id } };
       }
       case 'restart': {
@@ -747,26 +654,7 @@ export class Supervisor implements ControlTarget {
 
   status(): ClusterStatus {
     const leader = this.leaderFinding();
-    const nodes: NodeStatus[] = [...this.nodes.values()].map((node) => ({
-      id: node.id,
-      pid: node.proc?.pid ?? null,
-      status: node.status,
-      exit_code: node.exit_code,
-      exit_signal: node.exit_signal,
-      restarts: node.restarts,
-      msgs_in: node.msgs_in,
-      msgs_out: node.msgs_out,
-      forwarded: node.forwarded,
-      garbage_lines: node.problems.garbage,
-      oversized_lines: node.problems.oversized,
-      unknown_dest: node.problems.unknown_dest,
-      backpressure_drops: node.problems.backpressure,
-      clock_offset_ms: node.clock_offset_ms,
-      state: { ...node.state },
-      state_at_ms: node.state_at_ms,
-      role_stale: node.role_stale,
-      stderr_tail: node.proc ? [...node.proc.stderrTail] : [...node.last_stderr],
-    }));
+    const nodes: NodeStatus[] = [...this.nodes.values()].map(nodeStatusOf);
     return {
       name: this.config.name,
       system: this.config.system,
@@ -805,15 +693,15 @@ export class Supervisor implements ControlTarget {
       if (node.status === 'paused') node.proc!.signal('SIGCONT');
       node.proc!.closeStdin();
     }
-    await Promise.all(live.map((n) => this.waitForExit(n, node_exit_grace_ms)));
+    await Promise.all(live.map((n) => waitForExit(n, node_exit_grace_ms)));
     for (const node of live) node.proc?.signal('SIGKILL');
-    await Promise.all(live.map((n) => this.waitForExit(n, kill_wait_ms)));
+    await Promise.all(live.map((n) => waitForExit(n, kill_wait_ms)));
     for (const [msgId, request] of this.pending) {
       this.pending.delete(msgId);
       clearTimeout(request.timer);
       request.reject(new IndefiniteError('the cluster is shutting down'));
     }
-    this.watchdog?.stdin?.end();
+    this.watchdog?.close();
     // Announce the end while event readers are still connected.
     this.events.emit({ type: 'cluster_down', name: this.config.name });
     if (this.server) {
@@ -848,9 +736,4 @@ function describeStart(config: SupervisorConfig, nodeIds: string[], dir: string)
     `node command: ${config.command.join(' ')}, options ${options}, init timeout ${formatDurationMs(config.init_timeout_ms)}, ` +
     `${config.keep_data ? 'keeping' : 'emptying'} the data directories; supervisor pid ${process.pid}, directory ${dir}`
   );
-}
-
-export function describeExit(code: number | null, signal: string | null): string {
-  if (signal) return `signal ${signal}`;
-  return `exit code ${code ?? 'unknown'}`;
 }
