@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { DslabCommand } from '../cli/base.js';
+import { splitPartitionArgs } from '../lib/faults/partition-spec.js';
 import { UserError } from '../lib/util/errors.js';
 
 export default class Partition extends DslabCommand {
@@ -31,6 +32,6 @@ export default class Partition extends DslabCommand {
     }
     if (flags.isolate) return this.act(flags.cluster, { type: 'partition', isolate: flags.isolate });
     if (groups.length === 0) return this.act(flags.cluster, { type: 'partition', random: true });
-    return this.act(flags.cluster, { type: 'partition', groups });
+    return this.act(flags.cluster, { type: 'partition', groups: splitPartitionArgs(groups) });
   }
 }

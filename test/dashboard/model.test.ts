@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
-import { commitLag, dashboardReducer, emptyModel, parseFaultWords, reduceAll, type DashboardInput } from '../../src/lib/dashboard/model.js';
+import { commitLag, dashboardReducer, emptyModel, linkFaultViews, reduceAll, type DashboardInput } from '../../src/lib/dashboard/model.js';
 import { recordedRaftEvents, until } from './recorded.js';
 
 const events = recordedRaftEvents();
@@ -111,6 +111,7 @@ describe('dashboardReducer on other streams', () => {
       started_at_ms: 500,
       faults: [],
       partition: null,
+      active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} },
       leader: null,
       leader_inferred: false,
       nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: id === 'n1' ? 1 : 0, state: { role: id === 'n1' ? 'leader' : 'follower', term: 3 }, role_stale: id === 'n1' })),
@@ -142,7 +143,7 @@ describe('dashboardReducer on other streams', () => {
     expect(reduceAll([...silent, base('node_paused', { node: 'n3' })]).leader).toBeNull();
     const reported = reduceAll([...silent, base('node_state', { node: 'n1', state: { role: 'leader', term: 1 } })]);
     expect(reported).toMatchObject({ leader: 'n1', leader_inferred: false, leader_term: 1 });
-    const snapshot = reduceAll([{ type: 'snapshot', t, status: { name: 'c', system: 'student', seed: 1, started_at_ms: 0, faults: [], partition: null, leader: 'n2', leader_inferred: true, nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false })) } as unknown as ClusterStatus }]);
+    const snapshot = reduceAll([{ type: 'snapshot', t, status: { name: 'c', system: 'student', seed: 1, started_at_ms: 0, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, leader: 'n2', leader_inferred: true, nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false })) } as unknown as ClusterStatus }]);
     expect(snapshot).toMatchObject({ leader: 'n2', leader_inferred: true });
   });
 
@@ -219,8 +220,9 @@ describe('dashboardReducer on other streams', () => {
       system: 'raft',
       seed: 9,
       started_at_ms: 500,
-      faults: ['partition {n1} | {n2,n3}', 'n3 paused'],
+      faults: ['partition {n1} | {n2,n3}', 'loss 5% on n1-n3', 'n3 paused'],
       partition: [['n1'], ['n2', 'n3']],
+      active_faults: { partition: [['n1'], ['n2', 'n3']], links: [{ link: 'n1-n3', faults: { loss: 0.05, duplicate: 0, reorder: 0, delay_ms: 0, jitter_ms: 0 } }], paused: ['n3'], clock_offsets_ms: {} },
       nodes: ['n1', 'n2', 'n3'].map((id) => ({
         id,
         status: id === 'n3' ? 'paused' : 'up',
@@ -233,22 +235,24 @@ describe('dashboardReducer on other streams', () => {
     const model = reduceAll([{ type: 'snapshot', t, status }]);
     expect(model.leader).toBe('n2');
     expect(model.partition).toEqual([['n1'], ['n2', 'n3']]);
+    expect(model.link_faults).toEqual([{ scope: 'n1-n3', words: ['loss 5%'] }]);
     expect(model.nodes[2]!.status).toBe('paused');
     expect(model.log).toEqual([]);
   });
 });
 
-describe('parseFaultWords', () => {
-  it('reads partitions and per-link faults back from their words, and leaves the rest alone', () => {
-    expect(parseFaultWords(['partition {n1,n2} | {n3,n4,n5}', 'delay 100ms±20ms', 'loss 5% on n1-n3', 'n2 paused', 'n4 clock +500ms'])).toEqual({
-      partition: [
-        ['n1', 'n2'],
-        ['n3', 'n4', 'n5'],
-      ],
-      link_faults: [
-        { scope: 'all links', words: ['delay 100ms±20ms'] },
-        { scope: 'n1-n3', words: ['loss 5%'] },
-      ],
-    });
+describe('linkFaultViews', () => {
+  it('lists the faults on every link first, then those of single links, in words, and leaves out links without faults', () => {
+    const none = { loss: 0, duplicate: 0, reorder: 0, delay_ms: 0, jitter_ms: 0 };
+    expect(
+      linkFaultViews([
+        { link: null, faults: { ...none, delay_ms: 100, jitter_ms: 20 } },
+        { link: 'n1-n3', faults: { ...none, loss: 0.05 } },
+        { link: 'n2-n4', faults: none },
+      ]),
+    ).toEqual([
+      { scope: 'all links', words: ['delay 100ms±20ms'] },
+      { scope: 'n1-n3', words: ['loss 5%'] },
+    ]);
   });
 });

@@ -8,7 +8,9 @@ import type { ClusterEvent } from '../../src/lib/control/api.js';
  * (n5) was killed, n1 paused, the new leader (n3) isolated, 20% loss and a
  * 50 ms delay on n2-n3 added, everything healed, n1 resumed, n5 restarted, a
  * 3 s `dslab load --rate 100` run, and `dslab down`. client_result and
- * node_apply events were left out (the dashboard ignores them).
+ * node_apply events were left out (the dashboard ignores them). The fault events'
+ * structured fields (`fault`, `active`) were added afterwards, by hand, from
+ * what was done, when fault events began to carry them.
  */
 export function recordedRaftEvents(): ClusterEvent[] {
   const text = gunzipSync(readFileSync(new URL('./fixtures/raft-5-faults.ndjson.gz', import.meta.url))).toString('utf8');

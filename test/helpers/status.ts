@@ -38,6 +38,7 @@ export function clusterStatus(nodes: NodeStatus[], overrides: Partial<ClusterSta
     nodes,
     faults: [],
     partition: null,
+    active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} },
     links: [],
     leader: null,
     leader_inferred: false,

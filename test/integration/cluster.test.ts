@@ -74,6 +74,11 @@ describe('a five-node echo cluster under the real CLI', () => {
     expect(link(after, 'n1->n2').delivered).toBeGreaterThan(link(before, 'n1->n2').delivered);
     expect(link(after, 'n3->n4').delivered).toBeGreaterThan(link(before, 'n3->n4').delivered);
     expect(after.faults).toContain('partition {n1,n2} | {n3,n4,n5}');
+    // The same, as data for programs.
+    expect(after.active_faults.partition).toEqual([
+      ['n1', 'n2'],
+      ['n3', 'n4', 'n5'],
+    ]);
     // Client links stay up.
     expect((await dslabJson<{ type: string }>(cwd, 'send', 'n1', '{"type":"echo","echo":1}')).type).toBe('echo_ok');
 
@@ -136,6 +141,15 @@ describe('a five-node echo cluster under the real CLI', () => {
     const s = await status();
     expect(s.faults).toEqual(expect.arrayContaining(['loss 20%', 'duplicate 5%', 'delay 100ms±50ms on n1-n2', 'n2 clock -2s']));
     expect(s.nodes.find((n) => n.id === 'n2')!.clock_offset_ms).toBe(-2000);
+    expect(s.active_faults).toEqual({
+      partition: null,
+      links: [
+        { link: null, faults: { ...{ loss: 0, duplicate: 0, reorder: 0, delay_ms: 0, jitter_ms: 0 }, loss: 0.2, duplicate: 0.05 } },
+        { link: 'n1-n2', faults: { ...{ loss: 0, duplicate: 0, reorder: 0, delay_ms: 0, jitter_ms: 0 }, delay_ms: 100, jitter_ms: 50 } },
+      ],
+      paused: [],
+      clock_offsets_ms: { n2: -2000 },
+    });
     await waitFor('loss to drop and duplication to copy messages', async () => {
       const now = await status();
       return total(now, 'dropped') > droppedBefore && total(now, 'duplicated') > 0;
@@ -210,6 +224,11 @@ describe('a five-node echo cluster under the real CLI', () => {
     const faults = events().filter((e) => e.type === 'fault') as Extract<ClusterEvent, { type: 'fault' }>[];
     expect(faults.map((f) => f.description)).toEqual(['partition {n5} | {n1,n2,n3,n4}', 'healed: no partitions or link faults']);
     expect(faults[0]!.faults).toEqual(['partition {n5} | {n1,n2,n3,n4}']);
+    // What was done and what is in force, as data: readers need not parse the words back.
+    expect(faults[0]!.fault).toEqual({ action: 'partition', groups: [['n5'], ['n1', 'n2', 'n3', 'n4']] });
+    expect(faults[0]!.active.partition).toEqual([['n5'], ['n1', 'n2', 'n3', 'n4']]);
+    expect(faults[1]!.fault).toEqual({ action: 'heal' });
+    expect(faults[1]!.active).toEqual({ partition: null, links: [], paused: [], clock_offsets_ms: {} });
     expect(faults[0]!.source).toBe('cli');
   });
 

@@ -16,7 +16,7 @@ describe('sim faults are control actions', () => {
   it('partition by groups, by isolation (also of the leader) and at random, then heal', () => {
     const { host } = cluster();
     const faults = host.network.faults;
-    expect(applySimFault({ type: 'partition', groups: ['n1,n2'] }, host)).toMatchObject({ ok: true });
+    expect(applySimFault({ type: 'partition', groups: [['n1', 'n2']] }, host)).toMatchObject({ ok: true });
     expect(faults.partition()).toEqual([
       ['n1', 'n2'],
       ['n3', 'n4', 'n5'],
@@ -32,7 +32,7 @@ describe('sim faults are control actions', () => {
 
   it('bad partitions are refused the way the CLI refuses them', () => {
     const { host } = cluster();
-    const refused = applySimFault({ type: 'partition', groups: ['n1,n9'] }, host) as Extract<FaultOutcome, { ok: false }>;
+    const refused = applySimFault({ type: 'partition', groups: [['n1', 'n9']] }, host) as Extract<FaultOutcome, { ok: false }>;
     expect(refused.ok).toBe(false);
     expect(refused.reason).toMatch(/unknown node "n9"/);
     expect(host.network.faults.partition()).toBeNull();

@@ -58,7 +58,7 @@ describe('the plain event lines', () => {
   it('start silently from a snapshot, so a leader in office is not news', () => {
     const printer = new EventLinePrinter();
     const status = {
-      name: 'raft', system: 'raft', dir: '/x', supervisor_pid: 1, seed: 1, started_at_ms: 0, uptime_ms: 10, faults: [], partition: null, links: [], leader: 'n2', nemesis: null,
+      name: 'raft', system: 'raft', dir: '/x', supervisor_pid: 1, seed: 1, started_at_ms: 0, uptime_ms: 10, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, links: [], leader: 'n2', nemesis: null,
       trace: { path: '/x/trace.jsonl', bytes: 0, truncated: false },
       nodes: ['n1', 'n2'].map((id) => ({
         id, pid: 1, status: 'up', exit_code: null, exit_signal: null, restarts: 0, msgs_in: 0, msgs_out: 0, garbage_lines: 0, oversized_lines: 0, unknown_dest: 0, backpressure_drops: 0, clock_offset_ms: 0,
@@ -89,7 +89,7 @@ describe('the plain event lines', () => {
     hub.emit({ type: 'node_state', node: 'n1', state: { role: 'leader', term: 1, leader: 'n1', rolled_back: 3 } });
     stop();
     expect(lines.at(-1)).toBe('n1 rolled back 3 uncommitted entries');
-    hub.emit({ type: 'fault', action: 'heal', description: 'healed', faults: [], source: 'cli' });
+    hub.emit({ type: 'fault', action: 'heal', fault: { action: 'heal' }, description: 'healed', faults: [], active: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, source: 'cli' });
     expect(lines.at(-1)).toBe('n1 rolled back 3 uncommitted entries');
   });
 });

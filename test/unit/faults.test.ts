@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FaultModel, linkKey, reorder_hold_ms_max } from '../../src/lib/faults/fault-model.js';
 import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
-import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../../src/lib/faults/partition-spec.js';
+import { checkPartitionGroups, isolate, parseLink, parsePartitionSpec, randomHalves, splitPartitionArgs } from '../../src/lib/faults/partition-spec.js';
 import { UserError } from '../../src/lib/util/errors.js';
 import { createRng } from '../../src/lib/util/prng.js';
 
@@ -27,6 +27,13 @@ describe('partition spec parser', () => {
   ])('rejects %j', (args, message) => {
     expect(() => parsePartitionSpec(args, nodes)).toThrow(UserError);
     expect(() => parsePartitionSpec(args, nodes)).toThrow(message);
+  });
+
+  it('checks groups that arrive as lists (the control API) exactly as the words they came from', () => {
+    expect(splitPartitionArgs(['n1,n2', 'n3'])).toEqual([['n1', 'n2'], ['n3']]);
+    expect(checkPartitionGroups([['n1', ' n2'], ['n3']], nodes)).toEqual([['n1', 'n2'], ['n3'], ['n4', 'n5']]);
+    expect(() => checkPartitionGroups(splitPartitionArgs(['n1,,n2']), nodes)).toThrow('malformed partition group "n1,,n2"');
+    expect(() => checkPartitionGroups([[]], nodes)).toThrow(/malformed partition group/);
   });
 
   it('splits into random halves that cover every node once, reproducibly per seed', () => {

@@ -17,7 +17,7 @@ describe("the supervisor's log", () => {
     hub.emit({ type: 'node_up', node: 'n1', pid: 11, restarts: 0 });
     hub.emit({ type: 'cluster_up', name: 'raft', system: 'raft', nodes: ['n1'], seed: 9 });
     for (let commit = 1; commit <= 50; commit++) hub.emit({ type: 'node_state', node: 'n1', state: { role: 'leader', term: 1, leader: 'n1', commit_index: commit } });
-    hub.emit({ type: 'fault', action: 'kill', description: 'killed n1 (leader)', faults: [], source: 'cli' });
+    hub.emit({ type: 'fault', action: 'kill', fault: { action: 'kill', node: 'n1' }, description: 'killed n1 (leader)', faults: [], active: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, source: 'cli' });
     hub.emit({ type: 'node_down', node: 'n1', exit_code: null, signal: 'SIGKILL', stderr_tail: [], expected: true });
     log.note('refused kill n9: unknown node "n9"');
     await log.close();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis.js';
+import type { LinkFaults } from '../faults/fault-model.js';
 import { seed_max } from '../util/prng.js';
 import type { LoadStats } from '../workload/load.js';
 
@@ -36,7 +37,7 @@ const clientTimeout = z.number().int().min(client_timeout_ms_min).max(client_tim
 const runDuration = z.number().int().min(run_duration_ms_min).max(run_duration_ms_max);
 
 export const controlActionSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('partition'), groups: z.array(z.string()).optional(), random: z.boolean().optional(), isolate: nodeRef.optional() }),
+  z.object({ type: z.literal('partition'), groups: z.array(z.array(z.string().max(node_ref_chars_max))).optional(), random: z.boolean().optional(), isolate: nodeRef.optional() }),
   z.object({ type: z.literal('heal') }),
   z.object({ type: z.literal('kill'), node: nodeRef }),
   z.object({ type: z.literal('restart'), node: nodeRef }),
@@ -150,8 +151,11 @@ export interface ClusterStatus {
   started_at_ms: number;
   uptime_ms: number;
   nodes: NodeStatus[];
+  /** Every fault in force, in words (for people). */
   faults: string[];
   partition: string[][] | null;
+  /** Every fault in force, as data (for programs). */
+  active_faults: ActiveFaults;
   links: LinkStatus[];
   /** Maelstrom's built-in services and their traffic. Absent in statuses from older versions. */
   services?: ServiceStatus[];
@@ -161,6 +165,32 @@ export interface ClusterStatus {
   leader_inferred: boolean;
   nemesis: { seed: number; running: boolean } | null;
   trace: { path: string; bytes: number; truncated: boolean };
+}
+
+/** One fault action as data; the event's `description` says the same in words. */
+export type FaultDetail =
+  | { action: 'partition'; groups: string[][] }
+  | { action: 'heal' }
+  | { action: 'kill' | 'restart' | 'pause' | 'resume'; node: string }
+  /** `link` null: every link. Only the fields the action set are present. */
+  | ({ action: 'link_faults'; link: [string, string] | null } & Partial<LinkFaults>)
+  | { action: 'skew'; node: string; offset_ms: number }
+  | { action: 'transfer'; from: string; to: string };
+
+/** Link faults in force on every link (`link` null) or on one link ("n1-n2"), with every field. */
+export interface LinkFaultsInForce {
+  link: string | null;
+  faults: LinkFaults;
+}
+
+/** Every fault in force, as data. */
+export interface ActiveFaults {
+  partition: string[][] | null;
+  /** Every link's faults first, then each link's own; links with no faults are left out. */
+  links: LinkFaultsInForce[];
+  paused: string[];
+  /** Clock offsets of the nodes whose clocks are skewed. */
+  clock_offsets_ms: Record<string, number>;
 }
 
 export interface ActionResult {
@@ -180,7 +210,18 @@ export type ClusterEvent = { t: number; seq: number } & (
   | { type: 'node_state'; node: string; state: Record<string, unknown> }
   | { type: 'node_apply'; node: string; index: unknown; term: unknown; op: unknown }
   | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number }
-  | { type: 'fault'; action: string; description: string; faults: string[]; source: 'cli' | 'nemesis' }
+  | {
+      type: 'fault';
+      action: FaultDetail['action'];
+      /** What was done, as data. */
+      fault: FaultDetail;
+      description: string;
+      /** Every fault in force afterwards, in words. */
+      faults: string[];
+      /** Every fault in force afterwards, as data. */
+      active: ActiveFaults;
+      source: 'cli' | 'nemesis';
+    }
   | {
       type: 'rates';
       interval_ms: number;

@@ -1,4 +1,5 @@
-import type { ClusterEvent, ClusterStatus, NodeStatusKind } from '../control/api.js';
+import type { ClusterEvent, ClusterStatus, LinkFaultsInForce, NodeStatusKind } from '../control/api.js';
+import { describeLinkFaults } from '../faults/fault-model.js';
 import { explainingLine } from '../util/stderr.js';
 import { describeLoadTally } from '../workload/load.js';
 import { default_vocabulary, findLeader as findLeaderOf, isElectingRole, isProbingRole, roleOf as reportedRole, termOf as reportedTerm, type RoleVocabulary } from '../roles.js';
@@ -147,28 +148,9 @@ export function commitLag(model: DashboardModel, node: NodeView): number | null 
   return ahead - own;
 }
 
-/**
- * Reads partitions and link faults back out of the supervisor's fault words
- * ("partition {n1,n2} | {n3,n4,n5}", "loss 20%", "delay 100ms±10ms on n1-n2").
- * Words it does not recognise (paused nodes, clock skew) stay in the header only.
- */
-export function parseFaultWords(words: readonly string[]): { partition: string[][] | null; link_faults: LinkFaultView[] } {
-  let partition: string[][] | null = null;
-  const byScope = new Map<string, string[]>();
-  for (const word of words) {
-    if (word.startsWith('partition ')) {
-      const groups = [...word.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]!.split(',').filter(Boolean));
-      if (groups.length > 0) partition = groups;
-      continue;
-    }
-    const link = /^(delay|loss|duplicate|reorder) (\S+)(?: on (\S+))?$/.exec(word);
-    if (!link) continue;
-    const scope = link[3] ?? 'all links';
-    const list = byScope.get(scope) ?? [];
-    list.push(`${link[1]} ${link[2]}`);
-    byScope.set(scope, list);
-  }
-  return { partition, link_faults: [...byScope].map(([scope, list]) => ({ scope, words: list })) };
+/** The link faults in force as the dashboard lists them: a scope ("all links" or "n1-n2") and its faults in words. */
+export function linkFaultViews(links: readonly LinkFaultsInForce[]): LinkFaultView[] {
+  return links.map(({ link, faults }) => ({ scope: link ?? 'all links', words: describeLinkFaults(faults) })).filter((view) => view.words.length > 0);
 }
 
 function appendLog(model: DashboardModel, t: number, kind: LogKind, text: string): void {
@@ -285,9 +267,8 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
     }))
     .sort(byNodeId);
   model.faults = [...status.faults];
-  const parsed = parseFaultWords(status.faults);
-  model.partition = status.partition ?? parsed.partition;
-  model.link_faults = parsed.link_faults;
+  model.partition = status.active_faults.partition;
+  model.link_faults = linkFaultViews(status.active_faults.links);
   // Set silently: a snapshot starts the view, and the log should only tell what the stream tells.
   model.inferred_leader = status.leader_inferred ? status.leader : null;
   const found = findLeader(model.nodes, model.inferred_leader);
@@ -370,9 +351,8 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       break;
     case 'fault': {
       model.faults = [...input.faults];
-      const parsed = parseFaultWords(input.faults);
-      model.partition = parsed.partition;
-      model.link_faults = parsed.link_faults;
+      model.partition = input.active.partition;
+      model.link_faults = linkFaultViews(input.active.links);
       appendLog(model, t, input.action === 'heal' ? 'heal' : 'fault', `${input.source === 'nemesis' ? 'nemesis: ' : ''}${input.description}`);
       break;
     }

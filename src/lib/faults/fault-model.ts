@@ -152,12 +152,18 @@ export class FaultModel {
     return { action: 'forward', delay_ms: Math.max(0, Math.round(delay)) };
   }
 
+  /** Link faults in force: every link's first, then each link's own (as set on that link); links without faults are left out. */
+  linkFaultsInForce(): { link: string | null; faults: LinkFaults }[] {
+    const entries = [{ link: null as string | null, faults: { ...this.global } }];
+    for (const [key, faults] of this.perLink) entries.push({ link: key, faults: { ...no_link_faults, ...faults } });
+    return entries.filter((entry) => describeLinkFaults(entry.faults).length > 0);
+  }
+
   /** The active faults in words, for status lines and the dashboard header. */
   describe(): string[] {
     const words: string[] = [];
-    if (this.groups) words.push(`partition ${this.groups.map((g) => `{${g.join(',')}}`).join(' | ')}`);
-    words.push(...describeLinkFaults(this.global, ''));
-    for (const [key, faults] of this.perLink) words.push(...describeLinkFaults({ ...no_link_faults, ...faults }, ` on ${key}`));
+    if (this.groups) words.push(describePartition(this.groups));
+    for (const { link, faults } of this.linkFaultsInForce()) words.push(...describeLinkFaults(faults).map((word) => (link ? `${word} on ${link}` : word)));
     return words;
   }
 
@@ -166,13 +172,19 @@ export class FaultModel {
   }
 }
 
-function describeLinkFaults(faults: LinkFaults, suffix: string): string[] {
+/** A partition in words: "partition {n1,n2} | {n3}". */
+export function describePartition(groups: readonly (readonly string[])[]): string {
+  return `partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`;
+}
+
+/** One link's faults in words ("delay 100ms±10ms", "loss 20%"); none when it has no faults. */
+export function describeLinkFaults(faults: LinkFaults): string[] {
   const words: string[] = [];
   if (faults.delay_ms || faults.jitter_ms) {
-    words.push(`delay ${formatDurationMs(faults.delay_ms)}${faults.jitter_ms ? `±${formatDurationMs(faults.jitter_ms)}` : ''}${suffix}`);
+    words.push(`delay ${formatDurationMs(faults.delay_ms)}${faults.jitter_ms ? `±${formatDurationMs(faults.jitter_ms)}` : ''}`);
   }
-  if (faults.loss) words.push(`loss ${formatPercent(faults.loss)}${suffix}`);
-  if (faults.duplicate) words.push(`duplicate ${formatPercent(faults.duplicate)}${suffix}`);
-  if (faults.reorder) words.push(`reorder ${formatPercent(faults.reorder)}${suffix}`);
+  if (faults.loss) words.push(`loss ${formatPercent(faults.loss)}`);
+  if (faults.duplicate) words.push(`duplicate ${formatPercent(faults.duplicate)}`);
+  if (faults.reorder) words.push(`reorder ${formatPercent(faults.reorder)}`);
   return words;
 }

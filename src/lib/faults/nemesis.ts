@@ -53,7 +53,7 @@ export function nemesisSchedule(seed: number, nodeIds: readonly string[], interv
     let undo: ControlAction[];
     switch (kind) {
       case 'partition':
-        apply = { type: 'partition', groups: randomHalves(nodeIds, rng).map((g) => g.join(',')) };
+        apply = { type: 'partition', groups: randomHalves(nodeIds, rng) };
         undo = [{ type: 'heal' }];
         break;
       case 'isolate':

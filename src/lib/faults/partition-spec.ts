@@ -6,12 +6,23 @@ import type { Rng } from '../util/prng.js';
  * group form one more group together, so `partition n1` isolates n1.
  */
 export function parsePartitionSpec(groupArgs: readonly string[], nodeIds: readonly string[]): string[][] {
-  if (groupArgs.length === 0) throw new UserError('a partition needs at least one group, like "n1,n2 n3,n4,n5"');
+  return checkPartitionGroups(splitPartitionArgs(groupArgs), nodeIds);
+}
+
+/** Command-line groups ("n1,n2") as lists of names, unchecked: the control API carries groups as lists. */
+export function splitPartitionArgs(groupArgs: readonly string[]): string[][] {
+  return groupArgs.map((arg) => arg.split(','));
+}
+
+/** Checks groups of node names against the cluster; nodes named in no group form one more group together. */
+export function checkPartitionGroups(groupLists: readonly (readonly string[])[], nodeIds: readonly string[]): string[][] {
+  if (groupLists.length === 0) throw new UserError('a partition needs at least one group, like "n1,n2 n3,n4,n5"');
   const placed = new Set<string>();
   const groups: string[][] = [];
-  for (const arg of groupArgs) {
-    const names = arg.split(',').map((s) => s.trim());
-    if (names.some((n) => n === '')) throw new UserError(`malformed partition group "${arg}": expected node ids separated by commas, like n1,n2`);
+  for (const list of groupLists) {
+    const arg = list.join(',');
+    const names = list.map((s) => s.trim());
+    if (names.length === 0 || names.some((n) => n === '')) throw new UserError(`malformed partition group "${arg}": expected node ids separated by commas, like n1,n2`);
     for (const name of names) {
       if (!nodeIds.includes(name)) throw new UserError(`unknown node "${name}" in partition group "${arg}" (nodes: ${nodeIds.join(', ')})`);
       if (placed.has(name)) throw new UserError(`node ${name} appears in more than one partition group`);

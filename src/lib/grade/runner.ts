@@ -4,6 +4,7 @@ import type { ClusterEvent, ClusterStatus } from '../control/api.js';
 import { checkHistoryFile } from '../checker/check-file.js';
 import { makePrivateDir } from '../cluster/paths.js';
 import { formatOperation } from '../checker/history.js';
+import { fixedClientId, rangeClientId } from '../supervisor/client-ids.js';
 import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
@@ -294,7 +295,7 @@ class TestRun {
         return void (await this.act({ type: 'resume', node: this.node(step.node) }));
       case 'partition': {
         const isolate = step.isolate ? this.node(step.isolate) : undefined;
-        await this.act({ type: 'partition', groups: step.groups?.map((g) => g.split(',').map((n) => this.node(n)).join(',')), isolate, random: !step.groups && !isolate });
+        await this.act({ type: 'partition', groups: step.groups?.map((g) => g.split(',').map((n) => this.node(n))), isolate, random: !step.groups && !isolate });
         if (step.save_as && isolate) this.saved.set(step.save_as, isolate);
         return;
       }
@@ -357,7 +358,7 @@ class TestRun {
         // Fire and forget: entries a (soon minority) leader appends but can never commit.
         const node = this.node(step.node);
         for (let i = 0; i < step.count; i++) {
-          void this.supervisor.request('c8', node, { type: 'write', key: step.key, value: `doomed-${i}`, client: `doomed-${node}`, seq: i + 1 }, 1000).catch(() => undefined);
+          void this.supervisor.request(fixedClientId('grader_doomed_writes'), node, { type: 'write', key: step.key, value: `doomed-${i}`, client: `doomed-${node}`, seq: i + 1 }, 1000).catch(() => undefined);
         }
         return;
       }
@@ -380,7 +381,7 @@ class TestRun {
       // Straight to one node, no retries: for "a minority leader must not acknowledge".
       const node = this.node(step.node);
       const body = { type: step.f, key: step.key, value: step.value, from: step.from, to: step.to, client: `grader-${node}`, seq: Date.now() };
-      const reply = await this.supervisor.request('c9', node, body, step.timeout_ms).catch(() => null);
+      const reply = await this.supervisor.request(fixedClientId('grader_direct_kv'), node, body, step.timeout_ms).catch(() => null);
       const ok = reply !== null && reply.type !== 'error';
       if (step.expect === 'ok' && !ok) fail(`${describe} on ${node} did not succeed within ${step.timeout_ms} ms`);
       if (step.expect === 'not_ok' && ok) fail(`${node} acknowledged ${describe} although it cannot reach a majority`);
@@ -400,7 +401,7 @@ class TestRun {
     for (let i = 0; i < count; i++) {
       const node = nodes[i % nodes.length]!;
       const payload = `echo ${i} ${this.rng.int(1e9)}`;
-      const reply = await this.supervisor.request('c2', node, { type: 'echo', echo: payload }, timeout_ms).catch((error: unknown) => fail(`${node}: ${errorMessage(error)}`));
+      const reply = await this.supervisor.request(fixedClientId('grader_echo'), node, { type: 'echo', echo: payload }, timeout_ms).catch((error: unknown) => fail(`${node}: ${errorMessage(error)}`));
       if (reply.type !== 'echo_ok') fail(`${node} answered echo with ${reply.type}, expected echo_ok`);
       if (reply.echo !== payload) fail(`${node} echoed ${JSON.stringify(reply.echo)} for ${JSON.stringify(payload)}`);
     }
@@ -414,7 +415,7 @@ class TestRun {
       while (next < count) {
         next++;
         const node = this.rng.pick(nodes);
-        const reply = await this.supervisor.request(`c${100 + client}`, node, { type: 'generate' }, timeout_ms).catch((error: unknown) => fail(`${node}: ${errorMessage(error)}`));
+        const reply = await this.supervisor.request(rangeClientId('generator', client), node, { type: 'generate' }, timeout_ms).catch((error: unknown) => fail(`${node}: ${errorMessage(error)}`));
         if (reply.type !== 'generate_ok') fail(`${node} answered generate with ${reply.type}, expected generate_ok`);
         const id = JSON.stringify(reply.id);
         if (reply.id === undefined || reply.id === null) fail(`${node}'s generate_ok has no id`);

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { generate_clients_max } from '../supervisor/client-ids.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -53,7 +54,7 @@ export const stepSchema = z.discriminatedUnion('do', [
   /** Echo lab: every node answers count echo requests with the same payload. */
   z.object({ do: z.literal('echo'), count: z.number().int().min(1).max(10_000), timeout_ms: duration }),
   /** unique-ids lab: count generate requests spread over the nodes, concurrency at a time; all ids distinct. */
-  z.object({ do: z.literal('generate'), count: z.number().int().min(1).max(100_000), concurrency: z.number().int().min(1).max(100), timeout_ms: duration }),
+  z.object({ do: z.literal('generate'), count: z.number().int().min(1).max(100_000), concurrency: z.number().int().min(1).max(generate_clients_max), timeout_ms: duration }),
   /** The node's data directory stays under max_bytes (compaction keeps it bounded). */
   z.object({ do: z.literal('expect_data_dir_below'), node: nodeRef, max_bytes: z.number().int().min(1) }),
 ]);

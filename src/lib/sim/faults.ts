@@ -1,7 +1,7 @@
 import type { ControlAction } from '../control/api.js';
 import type { FaultModel, LinkFaults } from '../faults/fault-model.js';
 import type { NemesisStep } from '../faults/nemesis.js';
-import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
+import { isolate, parseLink, checkPartitionGroups, randomHalves } from '../faults/partition-spec.js';
 import { errorMessage } from '../util/errors.js';
 import type { SimNodeStatus } from './host.js';
 import type { Scheduler } from './scheduler.js';
@@ -56,7 +56,7 @@ function perform(action: ControlAction, cluster: SimCluster, hooks: SimFaultHook
         const node = resolve(action.isolate, cluster, hooks, null);
         if (typeof node !== 'string') return node;
         groups = isolate(node, ids);
-      } else if (action.groups && action.groups.length > 0) groups = parsePartitionSpec(action.groups, ids);
+      } else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, ids);
       else groups = randomHalves(ids, cluster.scheduler.rng);
       faults.setPartition(groups);
       return { ok: true, description: `partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}` };

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus, NodeStatusKind } from '../control/api.js';
-import { nemesisSchedule, undoOnce, type NemesisStep } from '../faults/nemesis.js';
-import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
+import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
+import { describePartition } from '../faults/fault-model.js';
+import { checkPartitionGroups, isolate, parseLink, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -12,28 +11,23 @@ import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
 import { ServiceHub } from '../services/hub.js';
-import { serveControl } from './control-server.js';
+import { type ControlTarget, serveControl } from '../control/server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
+import { fixedClientId, KnownClients, kv_clients_max, rangeClientId } from './client-ids.js';
 import { EventHub } from './event-hub.js';
+import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
+import { countMisbehaviour, describeExit, kill_wait_ms, type MisbehaviourKind, newNodeRecord, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
 import { Router } from './router.js';
 import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
 import { Workload } from '../workload/load.js';
 
-export { nodes_max };
-/** How long nodes get to exit on stdin EOF before they are killed. */
-export const node_exit_grace_ms = 2000;
-/** How long a kill waits to see the process exit. */
-export const kill_wait_ms = 5000;
+export { kv_clients_max, nodes_max };
 export const rates_interval_ms = 1000;
 /** Client requests awaiting a reply at once. */
 export const pending_requests_max = 10_000;
 export const request_timeout_ms_default = 5000;
-/** At most one misbehaviour event per node and kind in this window; the count covers the rest. */
-export const misbehaviour_report_interval_ms = 1000;
-/** Distinct kv client ids (c1, c2, …) a supervisor keeps sessions for. */
-export const kv_clients_max = 1000;
 export const load_progress_interval_ms = 1000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
@@ -67,33 +61,6 @@ export class ClusterStartError extends UserError {
   }
 }
 
-type MisbehaviourKind = 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure';
-
-interface NodeRecord {
-  id: string;
-  status: NodeStatusKind;
-  proc: NodeProcess | null;
-  exit_code: number | null;
-  exit_signal: string | null;
-  restarts: number;
-  msgs_in: number;
-  msgs_out: number;
-  /** Messages the node sent on behalf of a client (src = the client), Maelstrom-style forwarding. */
-  forwarded: number;
-  problems: Record<MisbehaviourKind, number>;
-  problem_reported_ms: Record<MisbehaviourKind, number>;
-  clock_offset_ms: number;
-  state: Record<string, unknown>;
-  state_at_ms: number | null;
-  /** True from a restart until the new process reports a role: the role in `state` is the old process's. */
-  role_stale: boolean;
-  last_stderr: string[];
-  expected_exit: boolean;
-  exit_waiters: (() => void)[];
-  rate_mark: { in: number; out: number };
-  log: NodeLog;
-}
-
 interface PendingRequest {
   client: string;
   dest: string;
@@ -104,22 +71,11 @@ interface PendingRequest {
   reject(error: Error): void;
 }
 
-const watchdog_script = `
-declare -A groups
-while IFS= read -r line; do
-  case "$line" in
-    +*) groups[\${line:1}]=1 ;;
-    -*) unset "groups[\${line:1}]" ;;
-  esac
-done
-for g in "\${!groups[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
-`;
-
 /**
  * The supervisor of one cluster: it owns the node processes, routes every
  * message through the router, applies faults, and serves the control API.
  */
-export class Supervisor {
+export class Supervisor implements ControlTarget {
   readonly events = new EventHub();
   readonly nodeIds: string[];
   readonly paths: ClusterPaths;
@@ -131,21 +87,18 @@ export class Supervisor {
   private readonly trace: TraceWriter;
   private readonly rng: Rng;
   private readonly pending = new Map<number, PendingRequest>();
-  /**
-   * Every client id the supervisor has sent a request as (c0, c1, the kv clients): a node may
-   * forward a request to another node under that client's id. Bounded by kv_clients_max plus c0.
-   */
-  private readonly knownClients = new Set<string>();
+  /** Every client id the supervisor has sent a request as: a node may forward a request to another node under that client's id. */
+  private readonly knownClients = new KnownClients();
   /** The node that answered the latest successful client write, while no node reports a leading role. */
   private inferredLeader: string | null = null;
   private readonly vocabulary = default_vocabulary;
   private nextMsgId = 1;
   private server: Server | null = null;
-  private watchdog: ChildProcess | null = null;
+  private watchdog: NodeWatchdog | null = null;
   private ratesTimer: NodeJS.Timeout | null = null;
   /** Router drops counted at the last rates event. */
   private droppedMark = 0;
-  private nemesis: { seed: number; timers: NodeJS.Timeout[]; undo: ControlAction[]; running: boolean } | null = null;
+  private readonly nemesis = new NemesisRunner({ apply: (action, source) => this.apply(action, source), emit: (event) => void this.events.emit(event) });
   private stopping: Promise<void> | null = null;
   private readonly kvClients = new Map<string, KvClient>();
   private load: Workload | null = null;
@@ -186,7 +139,7 @@ export class Supervisor {
     }
     const supervisor = new Supervisor(config);
     try {
-      supervisor.startWatchdog();
+      supervisor.watchdog = new NodeWatchdog();
       for (const id of supervisor.nodeIds) supervisor.addNode(id);
       for (const id of supervisor.nodeIds) supervisor.spawnNode(supervisor.nodes.get(id)!);
       await Promise.all(supervisor.nodeIds.map((id) => supervisor.initNode(supervisor.nodes.get(id)!)));
@@ -223,46 +176,11 @@ export class Supervisor {
 
   // ---- processes -------------------------------------------------------
 
-  private startWatchdog(): void {
-    // Nodes exit on stdin EOF when the supervisor dies, but a paused node cannot read;
-    // this sidecar outlives a SIGKILLed supervisor and kills whatever groups are left.
-    this.watchdog = spawn('bash', ['-c', watchdog_script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    this.watchdog.stdin!.on('error', () => undefined);
-    this.watchdog.unref();
-  }
-
-  private tellWatchdog(line: string): void {
-    this.watchdog?.stdin?.write(line + '\n');
-  }
-
   private addNode(id: string): void {
     // A new cluster starts empty; restarts within a run (and --keep-data) keep what is there.
     if (!this.config.keep_data) rmSync(this.paths.dataDir(id), { recursive: true, force: true });
     makePrivateDir(this.paths.dataDir(id));
-    const log = new NodeLog(this.paths.logFile(id));
-    const zero = { garbage: 0, oversized: 0, unknown_dest: 0, backpressure: 0 };
-    this.nodes.set(id, {
-      id,
-      status: 'starting',
-      proc: null,
-      exit_code: null,
-      exit_signal: null,
-      restarts: 0,
-      msgs_in: 0,
-      msgs_out: 0,
-      forwarded: 0,
-      problems: { ...zero },
-      problem_reported_ms: { ...zero },
-      clock_offset_ms: 0,
-      state: {},
-      state_at_ms: null,
-      role_stale: false,
-      last_stderr: [],
-      expected_exit: false,
-      exit_waiters: [],
-      rate_mark: { in: 0, out: 0 },
-      log,
-    });
+    this.nodes.set(id, newNodeRecord(id, new NodeLog(this.paths.logFile(id))));
   }
 
   private spawnNode(node: NodeRecord): void {
@@ -285,14 +203,14 @@ export class Supervisor {
       onExit: (code, signal) => this.onNodeExit(node, proc, code, signal),
     });
     node.proc = proc;
-    if (proc.pid > 0) this.tellWatchdog(`+${proc.pid}`);
+    if (proc.pid > 0) this.watchdog?.watch(proc.pid);
   }
 
   private async initNode(node: NodeRecord): Promise<void> {
     const timeout_ms = this.config.init_timeout_ms;
     let reply: MessageBody;
     try {
-      reply = await this.request('c0', node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
+      reply = await this.request(fixedClientId('supervisor'), node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
     } catch (error) {
       const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
       throw new UserError(`${errorMessage(error)}${why ? `; its stderr says: ${why}` : ''}`);
@@ -310,7 +228,7 @@ export class Supervisor {
 
   private onNodeExit(node: NodeRecord, proc: NodeProcess, code: number | null, signal: string | null): void {
     if (node.proc !== proc) return;
-    if (proc.pid > 0) this.tellWatchdog(`-${proc.pid}`);
+    if (proc.pid > 0) this.watchdog?.unwatch(proc.pid);
     node.status = 'down';
     node.exit_code = code;
     node.exit_signal = signal;
@@ -329,17 +247,6 @@ export class Supervisor {
       this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.expected_exit });
     }
     for (const wake of node.exit_waiters.splice(0)) wake();
-  }
-
-  private waitForExit(node: NodeRecord, timeout_ms: number): Promise<void> {
-    if (!node.proc) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, timeout_ms);
-      node.exit_waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   // ---- messages --------------------------------------------------------
@@ -456,9 +363,13 @@ export class Supervisor {
     if (this.pending.size >= pending_requests_max) {
       return Promise.reject(new UserError(`too many requests in flight (at most ${pending_requests_max})`));
     }
+    try {
+      this.knownClients.use(client);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const msg_id = this.nextMsgId++;
     const request = { ...body, msg_id } as MessageBody;
-    this.knownClients.add(client);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(msg_id);
@@ -480,10 +391,7 @@ export class Supervisor {
   }
 
   private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string): void {
-    node.problems[kind]++;
-    const now = Date.now();
-    if (now - node.problem_reported_ms[kind] < misbehaviour_report_interval_ms) return;
-    node.problem_reported_ms[kind] = now;
+    if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
     this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind] });
   }
@@ -543,31 +451,31 @@ export class Supervisor {
 
   async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
     if (this.stopping) throw new UserError('the cluster is shutting down');
-    const result = await this.perform(action);
-    if (action.type === 'transfer' || action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume' || isNetworkFault(action)) {
-      this.events.emit({ type: 'fault', action: action.type, description: result.description, faults: this.activeFaults(), source });
-    }
+    if (!isFaultAction(action)) return this.perform(action);
+    const { result, fault } = await this.performFault(action);
+    this.events.emit({ type: 'fault', action: fault.action, fault, description: result.description, faults: this.activeFaults(), active: this.activeFaultData(), source });
     return result;
   }
 
-  private async perform(action: ControlAction): Promise<ActionResult> {
+  /** A fault action: what it did in words (for the caller) and as data (for the event). */
+  private async performFault(action: FaultAction): Promise<{ result: ActionResult; fault: FaultDetail }> {
     const faults = this.router.faults;
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
         if (action.isolate) groups = isolate(this.resolveNode(action.isolate).id, this.nodeIds);
-        else if (action.groups && action.groups.length > 0) groups = parsePartitionSpec(action.groups, this.nodeIds);
+        else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
         faults.setPartition(groups, action.isolate ? 1 : undefined);
         if (this.inferredLeader && !onMajoritySide(this.inferredLeader, groups, this.nodeIds.length)) {
           this.setInferredLeader(null, `${this.inferredLeader} was cut off from the majority`);
         }
-        return { description: `partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`, groups };
+        return { result: { description: describePartition(groups), groups }, fault: { action: 'partition', groups } };
       }
       case 'heal':
         faults.heal();
-        return { description: 'healed: no partitions or link faults' };
+        return { result: { description: 'healed: no partitions or link faults' }, fault: { action: 'heal' } };
       case 'link_faults': {
         const link = action.link ? parseLink(action.link, this.nodeIds) : undefined;
         const { type: _type, link: _link, ...change } = action;
@@ -579,7 +487,7 @@ export class Supervisor {
         if (change.loss !== undefined) words.push(`loss ${formatPercent(change.loss)}`);
         if (change.duplicate !== undefined) words.push(`duplicate ${formatPercent(change.duplicate)}`);
         if (change.reorder !== undefined) words.push(`reorder ${formatPercent(change.reorder)}`);
-        return { description: `${words.join(', ')}${where}` };
+        return { result: { description: `${words.join(', ')}${where}` }, fault: { action: 'link_faults', link: link ?? null, ...change } };
       }
       case 'kill': {
         const node = this.resolveNode(action.node, ['up', 'paused']);
@@ -588,8 +496,8 @@ export class Supervisor {
         const role = leader?.id !== node.id ? '' : leader.inferred ? ' (leader, inferred from client replies)' : ' (leader)';
         node.expected_exit = true;
         node.proc.signal('SIGKILL');
-        await this.waitForExit(node, kill_wait_ms);
-        return { description: `killed ${node.id}${role}`, node: node.id };
+        await waitForExit(node, kill_wait_ms);
+        return { result: { description: `killed ${node.id}${role}`, node: node.id }, fault: { action: 'kill', node: node.id } };
       }
       case 'restart': {
         const node = this.resolveNode(action.node, ['down']);
@@ -597,7 +505,7 @@ export class Supervisor {
         node.restarts++;
         this.spawnNode(node);
         await this.initNode(node);
-        return { description: `restarted ${node.id} with its data directory`, node: node.id };
+        return { result: { description: `restarted ${node.id} with its data directory`, node: node.id }, fault: { action: 'restart', node: node.id } };
       }
       case 'pause': {
         const node = this.resolveNode(action.node, ['up']);
@@ -606,7 +514,7 @@ export class Supervisor {
         node.status = 'paused';
         if (this.inferredLeader === node.id) this.setInferredLeader(null, `${node.id} was paused`);
         this.events.emit({ type: 'node_paused', node: node.id });
-        return { description: `paused ${node.id}`, node: node.id };
+        return { result: { description: `paused ${node.id}`, node: node.id }, fault: { action: 'pause', node: node.id } };
       }
       case 'resume': {
         const node = this.resolveNode(action.node, ['paused']);
@@ -614,21 +522,30 @@ export class Supervisor {
         node.proc!.signal('SIGCONT');
         node.status = 'up';
         this.events.emit({ type: 'node_resumed', node: node.id });
-        return { description: `resumed ${node.id}`, node: node.id };
+        return { result: { description: `resumed ${node.id}`, node: node.id }, fault: { action: 'resume', node: node.id } };
       }
       case 'skew': {
         const node = this.resolveNode(action.node);
         node.clock_offset_ms = action.offset_ms;
         if (node.proc) this.sendClock(node);
         const sign = action.offset_ms < 0 ? '-' : '+';
-        return { description: `clock of ${node.id} skewed by ${sign}${formatDurationMs(Math.abs(action.offset_ms))}`, node: node.id };
+        return { result: { description: `clock of ${node.id} skewed by ${sign}${formatDurationMs(Math.abs(action.offset_ms))}`, node: node.id }, fault: { action: 'skew', node: node.id, offset_ms: action.offset_ms } };
       }
+      case 'transfer': {
+        const result = await this.transferLeadership(action.node, action.timeout_ms ?? request_timeout_ms_default);
+        return { result, fault: { action: 'transfer', from: result.from, to: result.to } };
+      }
+    }
+  }
+
+  private async perform(action: Exclude<ControlAction, FaultAction>): Promise<ActionResult> {
+    switch (action.type) {
       case 'nemesis_start':
-        return this.startNemesis(action.seed, action.interval_ms, action.duration_ms);
+        return this.nemesis.start(action.seed, this.nodeIds, action.interval_ms, action.duration_ms);
       case 'nemesis_stop':
-        return this.stopNemesis('stopped');
+        return this.nemesis.stop();
       case 'send': {
-        const reply = await this.request('c1', action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
+        const reply = await this.request(fixedClientId('send'), action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
         return { description: `${action.dest} answered ${reply.type}`, reply };
       }
       case 'kv': {
@@ -643,8 +560,6 @@ export class Supervisor {
         this.load.stop();
         return { description: 'load stopping; operations in flight finish first' };
       }
-      case 'transfer':
-        return this.transferLeadership(action.node, action.timeout_ms ?? request_timeout_ms_default);
       case 'down':
         return { description: 'stopping the cluster' };
     }
@@ -658,21 +573,21 @@ export class Supervisor {
     let kv = id ? this.kvClients.get(id) : [...this.kvClients.values()].find((c) => !c.busy && !c.named);
     if (kv) return kv;
     if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
-    const clientId = id ?? `c${1 + this.kvClients.size + kv_clients_max}`;
+    const clientId = id ?? rangeClientId('pool', this.kvClients.size);
     kv = new KvClient(this.kvTransport, clientId, id !== undefined, `${clientId}@${this.started_at_ms}`);
     this.kvClients.set(clientId, kv);
     return kv;
   }
 
   /** Asks the leader to hand over to `target`, and waits until the target reports itself leader. */
-  private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult> {
+  private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult & { from: string; to: string }> {
     const target = this.resolveNode(targetRef, ['up']);
     const finding = this.leaderFinding();
     if (!finding) throw new UserError(this.noLeaderReason());
     if (finding.inferred) throw new UserError(`a transfer needs nodes that report their role in dslab_state; ${finding.id} is only inferred to lead from client replies`);
     const leader = finding.id;
     if (leader === target.id) throw new UserError(`${target.id} is already the leader`);
-    const reply = await this.request('c0', leader, { type: 'transfer_leadership', target: target.id }, timeout_ms);
+    const reply = await this.request(fixedClientId('supervisor'), leader, { type: 'transfer_leadership', target: target.id }, timeout_ms);
     if (reply.type === 'error') throw new UserError(`${leader} refused the transfer: ${String(reply.text)}`);
     const became = await new Promise<boolean>((resolve) => {
       const done = (ok: boolean) => {
@@ -692,7 +607,7 @@ export class Supervisor {
 
   private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
     if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
-    const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(`c${i + 1}`));
+    const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(rangeClientId('workload', i)));
     const load = new Workload(
       clients,
       { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: action.key_prefix ?? null, history_path: action.history_path, mix: action.mix },
@@ -716,56 +631,6 @@ export class Supervisor {
     };
   }
 
-  private startNemesis(seed: number, interval_ms: number, duration_ms: number): ActionResult {
-    if (this.nemesis?.running) throw new UserError('a nemesis is already running (stop it with: dslab nemesis --stop)');
-    const steps: NemesisStep[] = nemesisSchedule(seed, this.nodeIds, interval_ms, duration_ms);
-    const nemesis = { seed, timers: [] as NodeJS.Timeout[], undo: [] as ControlAction[], running: true };
-    this.nemesis = nemesis;
-    let chain = Promise.resolve();
-    for (const [index, step] of steps.entries()) {
-      const timer = setTimeout(() => {
-        // Steps run one after another, even if one (a restart) takes longer than the interval.
-        chain = chain.then(async () => {
-          if (!nemesis.running) return;
-          if (step.apply) {
-            await this.runNemesisActions(nemesis.undo.splice(0));
-            await this.runNemesisActions([step.apply]);
-            nemesis.undo = [...step.undo];
-          } else {
-            await this.runNemesisActions(undoOnce([...nemesis.undo.splice(0), ...step.undo]));
-          }
-          if (index === steps.length - 1 && nemesis.running) {
-            nemesis.running = false;
-            this.events.emit({ type: 'nemesis', phase: 'done', seed });
-          }
-        });
-      }, step.at_ms);
-      nemesis.timers.push(timer);
-    }
-    this.events.emit({ type: 'nemesis', phase: 'start', seed });
-    return { description: `nemesis started: seed ${seed}, a fault every ${formatDurationMs(interval_ms)} for ${formatDurationMs(duration_ms)}`, steps: steps.length };
-  }
-
-  private async runNemesisActions(actions: ControlAction[]): Promise<void> {
-    for (const action of actions) {
-      try {
-        await this.apply(action, 'nemesis');
-      } catch (error) {
-        this.events.emit({ type: 'notice', text: `nemesis could not ${action.type}: ${errorMessage(error)}` });
-      }
-    }
-  }
-
-  private async stopNemesis(phase: 'stopped'): Promise<ActionResult> {
-    const nemesis = this.nemesis;
-    if (!nemesis?.running) throw new UserError('no nemesis is running');
-    nemesis.running = false;
-    for (const timer of nemesis.timers) clearTimeout(timer);
-    await this.runNemesisActions(undoOnce([...nemesis.undo.splice(0), { type: 'heal' }]));
-    this.events.emit({ type: 'nemesis', phase, seed: nemesis.seed });
-    return { description: 'nemesis stopped; its last fault was undone and links healed' };
-  }
-
   /** Every fault in force, in words: the network's, then paused nodes and skewed clocks. */
   activeFaults(): string[] {
     const words = this.router.faults.describe();
@@ -776,28 +641,20 @@ export class Supervisor {
     return words;
   }
 
+  /** Every fault in force, as data. */
+  activeFaultData(): ActiveFaults {
+    const nodes = [...this.nodes.values()];
+    return {
+      partition: this.router.faults.partition(),
+      links: this.router.faults.linkFaultsInForce(),
+      paused: nodes.filter((n) => n.status === 'paused').map((n) => n.id),
+      clock_offsets_ms: Object.fromEntries(nodes.filter((n) => n.clock_offset_ms !== 0).map((n) => [n.id, n.clock_offset_ms])),
+    };
+  }
+
   status(): ClusterStatus {
     const leader = this.leaderFinding();
-    const nodes: NodeStatus[] = [...this.nodes.values()].map((node) => ({
-      id: node.id,
-      pid: node.proc?.pid ?? null,
-      status: node.status,
-      exit_code: node.exit_code,
-      exit_signal: node.exit_signal,
-      restarts: node.restarts,
-      msgs_in: node.msgs_in,
-      msgs_out: node.msgs_out,
-      forwarded: node.forwarded,
-      garbage_lines: node.problems.garbage,
-      oversized_lines: node.problems.oversized,
-      unknown_dest: node.problems.unknown_dest,
-      backpressure_drops: node.problems.backpressure,
-      clock_offset_ms: node.clock_offset_ms,
-      state: { ...node.state },
-      state_at_ms: node.state_at_ms,
-      role_stale: node.role_stale,
-      stderr_tail: node.proc ? [...node.proc.stderrTail] : [...node.last_stderr],
-    }));
+    const nodes: NodeStatus[] = [...this.nodes.values()].map(nodeStatusOf);
     return {
       name: this.config.name,
       system: this.config.system,
@@ -809,11 +666,12 @@ export class Supervisor {
       nodes,
       faults: this.activeFaults(),
       partition: this.router.faults.partition(),
+      active_faults: this.activeFaultData(),
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
       services: this.services.counters(),
       leader: leader?.id ?? null,
       leader_inferred: leader?.inferred ?? false,
-      nemesis: this.nemesis ? { seed: this.nemesis.seed, running: this.nemesis.running } : null,
+      nemesis: this.nemesis.state(),
       trace: { path: this.trace.path, bytes: this.trace.bytes, truncated: this.trace.truncated },
     };
   }
@@ -825,10 +683,7 @@ export class Supervisor {
   }
 
   private async stopEverything(): Promise<void> {
-    if (this.nemesis) {
-      this.nemesis.running = false;
-      for (const timer of this.nemesis.timers) clearTimeout(timer);
-    }
+    this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
     this.load?.stop();
     this.router.stop();
@@ -838,15 +693,15 @@ export class Supervisor {
       if (node.status === 'paused') node.proc!.signal('SIGCONT');
       node.proc!.closeStdin();
     }
-    await Promise.all(live.map((n) => this.waitForExit(n, node_exit_grace_ms)));
+    await Promise.all(live.map((n) => waitForExit(n, node_exit_grace_ms)));
     for (const node of live) node.proc?.signal('SIGKILL');
-    await Promise.all(live.map((n) => this.waitForExit(n, kill_wait_ms)));
+    await Promise.all(live.map((n) => waitForExit(n, kill_wait_ms)));
     for (const [msgId, request] of this.pending) {
       this.pending.delete(msgId);
       clearTimeout(request.timer);
       request.reject(new IndefiniteError('the cluster is shutting down'));
     }
-    this.watchdog?.stdin?.end();
+    this.watchdog?.close();
     // Announce the end while event readers are still connected.
     this.events.emit({ type: 'cluster_down', name: this.config.name });
     if (this.server) {
@@ -865,8 +720,12 @@ export class Supervisor {
   }
 }
 
-function isNetworkFault(action: ControlAction): boolean {
-  return action.type === 'partition' || action.type === 'heal' || action.type === 'link_faults' || action.type === 'skew';
+/** The actions that inject or undo a fault: each emits a `fault` event. */
+type FaultAction = Extract<ControlAction, { type: FaultDetail['action'] }>;
+const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['partition', 'heal', 'link_faults', 'skew', 'kill', 'restart', 'pause', 'resume', 'transfer']);
+
+function isFaultAction(action: ControlAction): action is FaultAction {
+  return fault_actions.has(action.type);
 }
 
 /** The first line of a run in the supervisor's log: everything the cluster was started with. */
@@ -877,9 +736,4 @@ function describeStart(config: SupervisorConfig, nodeIds: string[], dir: string)
     `node command: ${config.command.join(' ')}, options ${options}, init timeout ${formatDurationMs(config.init_timeout_ms)}, ` +
     `${config.keep_data ? 'keeping' : 'emptying'} the data directories; supervisor pid ${process.pid}, directory ${dir}`
   );
-}
-
-export function describeExit(code: number | null, signal: string | null): string {
-  if (signal) return `signal ${signal}`;
-  return `exit code ${code ?? 'unknown'}`;
 }

@@ -1,17 +1,33 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ClusterEvent, ControlAction } from '../control/api.js';
-import { NodeStateCoalescer, state_coalesce_ms_max } from '../control/state-coalescer.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from './api.js';
+import { NodeStateCoalescer, state_coalesce_ms_max } from './state-coalescer.js';
 import { errorMessage, UserError } from '../util/errors.js';
-import type { Supervisor } from './supervisor.js';
 
 /** Largest control request body accepted. */
 export const control_body_bytes_max = 1024 * 1024;
 /** An event subscriber further behind than this loses events (and is told how many) instead of slowing the cluster. */
 export const subscriber_buffer_bytes_max = 1024 * 1024;
 
+/**
+ * What the control server needs of a cluster, and all it may use: the
+ * supervisor implements it, and the server never imports the supervisor.
+ */
+export interface ControlTarget {
+  apply(action: ControlAction): Promise<ActionResult>;
+  status(): ClusterStatus;
+  readonly events: {
+    history(): readonly ClusterEvent[];
+    /** Returns an unsubscribe function; throws when too many listeners are attached. */
+    subscribe(listener: (event: ClusterEvent) => void): () => void;
+  };
+  readonly log: { note(text: string): void };
+  /** Stops the cluster (`dslab down`); idempotent. */
+  shutdown(): Promise<void>;
+}
+
 /** Serves the control API over HTTP on a Unix socket only its owner may use. */
-export async function serveControl(supervisor: Supervisor, socketPath: string): Promise<Server> {
+export async function serveControl(supervisor: ControlTarget, socketPath: string): Promise<Server> {
   const server = createServer((req, res) => {
     handle(supervisor, req, res).catch((error: unknown) => reply(res, 500, { ok: false, error: errorMessage(error) }));
   });
@@ -41,7 +57,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(supervisor: ControlTarget, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://dslab');
   if (req.method === 'GET' && url.pathname === '/v1/status') return reply(res, 200, { ok: true, result: supervisor.status() });
   if (req.method === 'GET' && url.pathname === '/v1/events') {
@@ -58,7 +74,7 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
   let action;
   try {
     // The schema (and zod) load on the first action, not before the cluster is up.
-    const { controlActionSchema } = await import('../control/api.js');
+    const { controlActionSchema } = await import('./api.js');
     const parsed = controlActionSchema.safeParse(JSON.parse(await readBody(req)));
     if (!parsed.success) throw new UserError(`malformed control request: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     action = parsed.data;
@@ -80,7 +96,7 @@ async function handle(supervisor: Supervisor, req: IncomingMessage, res: ServerR
 }
 
 /** Answers with an error, and says in the supervisor's log what was refused and why. */
-function refuse(supervisor: Supervisor, res: ServerResponse, status: number, what: string, error: string): void {
+function refuse(supervisor: ControlTarget, res: ServerResponse, status: number, what: string, error: string): void {
   supervisor.log.note(`refused ${what}: ${error}`);
   reply(res, status, { ok: false, error });
 }
@@ -100,7 +116,7 @@ interface StreamOptions {
 }
 
 /** Streams events as NDJSON. */
-function streamEvents(supervisor: Supervisor, res: ServerResponse, { history, exclude, coalesce_ms }: StreamOptions): void {
+function streamEvents(supervisor: ControlTarget, res: ServerResponse, { history, exclude, coalesce_ms }: StreamOptions): void {
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   let skipped = 0;
   const write = (line: string) => {
