@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
+import { systemView } from '../../src/lib/plugin.js';
+import { raft } from '../../src/systems/raft/plugin.js';
 
 /**
  * raft-5-faults.ndjson.gz is the real event stream of `dslab up raft --nodes 5
@@ -8,14 +10,17 @@ import type { ClusterEvent } from '../../src/lib/control/api.js';
  * (n5) was killed, n1 paused, the new leader (n3) isolated, 20% loss and a
  * 50 ms delay on n2-n3 added, everything healed, n1 resumed, n5 restarted, a
  * 3 s `dslab load --rate 100` run, and `dslab down`. client_result and
- * node_apply events were left out (the dashboard ignores them).
+ * node_apply events were left out (the dashboard ignores them). It was
+ * recorded before cluster_up carried the system's view (roles and columns), so
+ * the raft plugin's view is added to that event here, as a supervisor now sends it.
  */
 export function recordedRaftEvents(): ClusterEvent[] {
   const text = gunzipSync(readFileSync(new URL('./fixtures/raft-5-faults.ndjson.gz', import.meta.url))).toString('utf8');
   return text
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as ClusterEvent);
+    .map((line) => JSON.parse(line) as ClusterEvent)
+    .map((event) => (event.type === 'cluster_up' ? { ...event, view: systemView(raft) } : event));
 }
 
 /** Events up to and including the first one that matches. */

@@ -6,11 +6,12 @@ import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStat
 import { nemesisSchedule, undoOnce, type NemesisStep } from '../faults/nemesis.js';
 import { isolate, parseLink, parsePartitionSpec, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
-import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
+import { electsLeaders, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
+import type { SystemView } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { serveControl } from './control-server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
@@ -53,6 +54,8 @@ export interface SupervisorConfig {
   options?: Record<string, unknown>;
   /** Start from the data directories a previous run of this cluster left (default: empty ones). */
   keep_data?: boolean;
+  /** The system's role vocabulary and dashboard columns, from its plugin (src/registry.ts). */
+  view: SystemView;
 }
 
 /** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
@@ -138,7 +141,9 @@ export class Supervisor {
   private readonly knownClients = new Set<string>();
   /** The node that answered the latest successful client write, while no node reports a leading role. */
   private inferredLeader: string | null = null;
-  private readonly vocabulary = default_vocabulary;
+  private get vocabulary() {
+    return this.config.view.roles;
+  }
   private nextMsgId = 1;
   private server: Server | null = null;
   private watchdog: ChildProcess | null = null;
@@ -201,7 +206,7 @@ export class Supervisor {
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));
-    supervisor.events.emit({ type: 'cluster_up', name: config.name, system: config.system, nodes: supervisor.nodeIds, seed: config.seed });
+    supervisor.events.emit({ type: 'cluster_up', name: config.name, system: config.system, nodes: supervisor.nodeIds, seed: config.seed, view: config.view });
     return supervisor;
   }
 
@@ -531,6 +536,7 @@ export class Supervisor {
 
   /** Why `leader` names no node right now, in words a user can act on. */
   private noLeaderReason(): string {
+    if (!electsLeaders(this.vocabulary)) return `${this.config.system} has no leader: its nodes take no leading role`;
     const nodes = [...this.nodes.values()];
     const reporting = nodes.some((n) => roleOf(n.state) !== null);
     if (reporting) {
@@ -801,6 +807,7 @@ export class Supervisor {
     return {
       name: this.config.name,
       system: this.config.system,
+      view: this.config.view,
       dir: this.paths.dir,
       supervisor_pid: process.pid,
       seed: this.config.seed,
