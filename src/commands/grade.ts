@@ -7,6 +7,7 @@ import { gradeLab, repeat_max } from '../lib/grade/grade.js';
 import { formatScore, formatTestLine } from '../lib/grade/format.js';
 import { toHtml, toJson, toJunit, toNdjson } from '../lib/grade/reports.js';
 import { loadLab } from '../lib/grade/spec.js';
+import { findSystem } from '../registry.js';
 
 export default class Grade extends BaseCommand {
   static override summary = "Grade an implementation against a lab's tests: real processes, real faults, a score.";
@@ -40,7 +41,7 @@ export default class Grade extends BaseCommand {
     const program = this.program();
     let spinner: NodeJS.Timeout | undefined;
     const options = { bin: flags.bin, reference: flags.reference, seed: flags.seed, only: flags.only, repeat: flags.repeat, bail: flags.bail, program };
-    const result = await gradeLab(lab, options, {
+    const result = await gradeLab(lab, findSystem(lab.reference), options, {
       onStart: (tests) => {
         if (!json) this.log(`${lab.title} (${lab.id}): ${tests.length === lab.tests.length ? `${tests.length} tests` : `${tests.length} of ${lab.tests.length} tests`}`);
       },

@@ -4,23 +4,32 @@ import { durationFlag, integerFlag } from '../cli/flags.js';
 import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/format.js';
-import { formatDurationMs, parseDurationMs, parseDurationRangeMs } from '../lib/util/units.js';
-import { systems } from '../lib/systems.js';
-import { election_timeout_ms_max, election_timeout_ms_min, heartbeat_interval_ms } from '../systems/raft/core.js';
-import { snapshot_every_default } from '../systems/raft/options.js';
+import { formatDurationMs } from '../lib/util/units.js';
+import { findSystem, optionsFromFlags, systemFlags, systems, viewFor } from '../registry.js';
 
-function systemOptions(flags: { 'election-timeout'?: string; heartbeat?: string; 'snapshot-every'?: number; read?: string }): Record<string, unknown> {
-  const options: Record<string, unknown> = {};
-  if (flags['election-timeout']) {
-    const range = parseDurationRangeMs(flags['election-timeout'], '--election-timeout');
-    options.election_timeout_ms_min = range.min_ms;
-    options.election_timeout_ms_max = range.max_ms;
-  }
-  if (flags.heartbeat) options.heartbeat_interval_ms = parseDurationMs(flags.heartbeat, '--heartbeat');
-  if (flags['snapshot-every'] !== undefined) options.snapshot_every = flags['snapshot-every'];
-  if (flags.read) options.read = flags.read;
-  return options;
-}
+const own_flags = {
+  nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
+  bin: Flags.string({ description: 'command that runs one node (any language), split into words as a shell would (quotes and backslashes; no variables or globs)', helpValue: 'CMD' }),
+  name: Flags.string({ description: 'cluster name (default: the system name)', helpValue: 'NAME' }),
+  seed: integerFlag({ description: 'seed for random fault choices; random, and printed, when not given', range: { min: 0, max: seed_max } }),
+  detach: Flags.boolean({ char: 'd', description: 'start in the background and return once every node answered init' }),
+};
+
+/** Shown after the systems' flags in --help, as they always were. */
+const own_flags_after = {
+  'keep-data': Flags.boolean({ description: "start from the data directories the cluster's previous run left (default: empty)" }),
+  'init-timeout': durationFlag({
+    default: formatDurationMs(init_timeout_ms_default),
+    description: 'how long each node has to answer init',
+    range: { min: init_timeout_ms_min, max: init_timeout_ms_max },
+  }),
+  'no-ui': Flags.boolean({ description: 'in the foreground, print plain event lines instead of the live dashboard' }),
+};
+
+/** The systems' own flags (raft's timeouts, …), from their plugins. */
+const system_flags = systemFlags();
+const clash = Object.keys(system_flags).find((flag) => flag in own_flags || flag in own_flags_after);
+if (clash) throw new Error(`a system declares --${clash}, which is one of up's own flags`);
 
 export default class Up extends BaseCommand {
   static override summary = 'Start a cluster: one supervisor and N node processes.';
@@ -34,44 +43,21 @@ export default class Up extends BaseCommand {
   static override args = {
     system: Args.string({ required: true, description: 'system to run (a built-in name, or a label when --bin is given)' }),
   };
-  static override flags = {
-    nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
-    bin: Flags.string({ description: 'command that runs one node (any language), split into words as a shell would (quotes and backslashes; no variables or globs)', helpValue: 'CMD' }),
-    name: Flags.string({ description: 'cluster name (default: the system name)', helpValue: 'NAME' }),
-    seed: integerFlag({ description: 'seed for random fault choices; random, and printed, when not given', range: { min: 0, max: seed_max } }),
-    detach: Flags.boolean({ char: 'd', description: 'start in the background and return once every node answered init' }),
-    // The raft defaults live in the node, which applies them when a flag is absent; help shows them.
-    'election-timeout': Flags.string({
-      description: 'raft: randomized election timeout range',
-      helpValue: 'MIN-MAX',
-      defaultHelp: async () => `${election_timeout_ms_min}-${formatDurationMs(election_timeout_ms_max)}`,
-    }),
-    heartbeat: Flags.string({ description: 'raft: leader heartbeat interval', helpValue: 'DURATION', defaultHelp: async () => formatDurationMs(heartbeat_interval_ms) }),
-    'snapshot-every': Flags.integer({ min: 0, description: 'raft: take a snapshot every N applied entries (0: never)', defaultHelp: async () => String(snapshot_every_default) }),
-    read: Flags.string({
-      options: ['index', 'lease', 'serializable'],
-      defaultHelp: async () => 'index',
-      description: 'raft: index = linearizable ReadIndex reads; lease = leader-lease reads (linearizable if clocks run at similar rates); serializable = local, possibly stale reads',
-    }),
-    'keep-data': Flags.boolean({ description: "start from the data directories the cluster's previous run left (default: empty)" }),
-    'init-timeout': durationFlag({
-      default: formatDurationMs(init_timeout_ms_default),
-      description: 'how long each node has to answer init',
-      range: { min: init_timeout_ms_min, max: init_timeout_ms_max },
-    }),
-    'no-ui': Flags.boolean({ description: 'in the foreground, print plain event lines instead of the live dashboard' }),
-  };
+  static override flags = { ...own_flags, ...system_flags, ...own_flags_after };
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Up);
     const config = await planCluster({
       system: args.system,
+      plugin: findSystem(args.system),
+      known_systems: systems.map((s) => s.name),
+      view: viewFor(args.system),
       nodes: flags.nodes,
       bin: flags.bin,
       name: flags.name,
       seed: flags.seed,
       init_timeout_ms: flags['init-timeout'],
-      options: systemOptions(flags),
+      options: optionsFromFlags(flags),
       keep_data: flags['keep-data'],
     });
     if (flags.detach) {

@@ -2,7 +2,7 @@ import chalk from 'chalk';
 import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus } from './control/api.js';
 import { NodeStateCoalescer } from './control/state-coalescer.js';
 import { dashboardReducer, emptyModel, type DashboardInput, type DashboardModel, type LogKind } from './dashboard/model.js';
-import { describeLeader, isLive } from './roles.js';
+import { describeLeader, electsLeaders, isLive } from './roles.js';
 import type { EventHub } from './supervisor/event-hub.js';
 import { formatDurationMs } from './util/units.js';
 import { explainingLine } from './util/stderr.js';
@@ -52,8 +52,9 @@ function table(rows: string[][], colour: ((cell: string, row: number, column: nu
 export function formatStatus(status: ClusterStatus): string {
   const header =
     `${chalk.bold(status.name)} (${status.system})  up ${formatDurationMs(status.uptime_ms)}  seed ${status.seed}  ` +
-    `nodes ${status.nodes.filter((n) => n.status === 'up').length}/${status.nodes.length} up  ` +
-    `leader ${describeLeader(status.leader, status.leader_inferred)}`;
+    `nodes ${status.nodes.filter((n) => n.status === 'up').length}/${status.nodes.length} up` +
+    // A system without leaders (echo, unique-ids) has no leader to name or miss.
+    (status.view && !electsLeaders(status.view.roles) ? '' : `  leader ${describeLeader(status.leader, status.leader_inferred)}`);
   const faults = `faults: ${status.faults.length ? status.faults.join('; ') : 'none'}${status.nemesis?.running ? `  (nemesis seed ${status.nemesis.seed} running)` : ''}`;
   // Forwarding (a node passing a client's request on under the client's id) gets a column once it happens.
   const forwarding = status.nodes.some((n) => n.forwarded > 0);

@@ -1,7 +1,7 @@
 /**
  * What "leader" means, in one place. A node tells dslab its role in a
- * `dslab_state` report; a vocabulary (plain data, one per system once systems
- * are plugins) says which role words lead, which elect and which follow, and
+ * `dslab_state` report; a vocabulary (plain data that each system's plugin
+ * declares, src/lib/plugin.ts) says which role words lead, which elect and which follow, and
  * which state field is the term or epoch. The supervisor (`kill leader`, the
  * status header), the dashboard and the grader all ask these functions, so
  * they cannot disagree about who leads.
@@ -29,16 +29,17 @@ export interface RoleVocabulary {
   write_requests: readonly string[];
 }
 
-/** Raft's and Zab's words together, until each system brings its own. */
-export const default_vocabulary: RoleVocabulary = {
-  leading: ['leader', 'leading'],
-  electing: ['candidate', 'pre_candidate', 'looking'],
-  probing: ['pre_candidate'],
-  following: ['follower', 'following'],
-  other: ['observing'],
-  term_fields: ['term', 'epoch'],
-  write_requests: ['write', 'cas', 'delete'],
-};
+/** A vocabulary with no roles: a system whose nodes neither lead nor elect (echo, unique-ids), or one not known yet. */
+export const no_roles: RoleVocabulary = { leading: [], electing: [], probing: [], following: [], other: [], term_fields: [], write_requests: [] };
+
+/**
+ * True when the system can have a leader: some role leads, or a client write
+ * can show which node serves writes. A system without leaders never warns
+ * that it has none.
+ */
+export function electsLeaders(vocabulary: RoleVocabulary): boolean {
+  return vocabulary.leading.length > 0 || vocabulary.write_requests.length > 0;
+}
 
 export type RoleKind = 'leading' | 'electing' | 'following' | 'other';
 

@@ -6,6 +6,7 @@ import type { ClusterEvent } from '../../src/lib/control/api.js';
 import { DashboardView, EventLog, sparkline, type DashboardViewProps } from '../../src/lib/dashboard/components.js';
 import { availableColumns, fitColumns } from '../../src/lib/dashboard/layout.js';
 import { reduceAll, type DashboardModel } from '../../src/lib/dashboard/model.js';
+import { viewFor } from '../../src/registry.js';
 import { recordedRaftEvents, until } from './recorded.js';
 
 const events = recordedRaftEvents();
@@ -110,6 +111,22 @@ describe('DashboardView', () => {
     expect(rowOf(narrow, 'n2')).toMatch(/n2\s+up\s+pre_cand\S*…/);
     expect(narrow).toContain('APPLIED');
     expect(narrow).not.toContain('pre-vote');
+  });
+
+  it('shows no missing leader, and no leader contact, for a system without leaders', () => {
+    const stream = (system: string) =>
+      reduceAll([
+        { type: 'cluster_up', name: 'c', system, nodes: ['n1', 'n2'], seed: 3, view: viewFor(system), t: 1000, seq: 1 },
+        ...['n1', 'n2'].map((node, i) => ({ type: 'node_up', node, pid: 10 + i, restarts: 0, t: 1000, seq: 2 + i }) as ClusterEvent),
+        ...['n1', 'n2'].map((node, i) => ({ type: 'node_state', node, state: { role: 'echo', reachable: '' }, t: 1100, seq: 4 + i }) as ClusterEvent),
+      ]);
+    const echo = view(stream('echo'));
+    expect(echo).not.toContain('no leader');
+    expect(echo).toContain('leaderless system');
+    expect(echo).toMatch(/NODE\s+STATUS\s+ROLE\s+IN\/OUT\/s/);
+    expect(echo).not.toContain('CONTACT');
+    // The same stream, as a node of no known system, still misses its leader.
+    expect(view(stream('mine'))).toContain('no leader');
   });
 
   it('says when the leader is only inferred from client replies', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
-import { commitLag, dashboardReducer, emptyModel, linkFaultViews, reduceAll, type DashboardInput } from '../../src/lib/dashboard/model.js';
+import { viewFor } from '../../src/registry.js';
+import { dashboardReducer, lagBehindLeader, emptyModel, linkFaultViews, reduceAll, type DashboardInput } from '../../src/lib/dashboard/model.js';
 import { recordedRaftEvents, until } from './recorded.js';
 
 const events = recordedRaftEvents();
@@ -84,7 +85,7 @@ describe('dashboardReducer on other streams', () => {
   const base = (type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
 
   const threeNodes = (system = 'raft') => [
-    base('cluster_up', { name: 'c', system, nodes: ['n1', 'n2', 'n3'], seed: 1 }),
+    base('cluster_up', { name: 'c', system, nodes: ['n1', 'n2', 'n3'], seed: 1, view: viewFor(system) }),
     ...['n1', 'n2', 'n3'].map((node, i) => base('node_up', { node, pid: 10 + i, restarts: 0 })),
   ];
 
@@ -107,6 +108,7 @@ describe('dashboardReducer on other streams', () => {
     const status = {
       name: 'c',
       system: 'raft',
+      view: viewFor('raft'),
       seed: 1,
       started_at_ms: 500,
       faults: [],
@@ -143,13 +145,13 @@ describe('dashboardReducer on other streams', () => {
     expect(reduceAll([...silent, base('node_paused', { node: 'n3' })]).leader).toBeNull();
     const reported = reduceAll([...silent, base('node_state', { node: 'n1', state: { role: 'leader', term: 1 } })]);
     expect(reported).toMatchObject({ leader: 'n1', leader_inferred: false, leader_term: 1 });
-    const snapshot = reduceAll([{ type: 'snapshot', t, status: { name: 'c', system: 'student', seed: 1, started_at_ms: 0, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, leader: 'n2', leader_inferred: true, nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false })) } as unknown as ClusterStatus }]);
+    const snapshot = reduceAll([{ type: 'snapshot', t, status: { name: 'c', system: 'student', view: viewFor('student'), seed: 1, started_at_ms: 0, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, leader: 'n2', leader_inferred: true, nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false })) } as unknown as ClusterStatus }]);
     expect(snapshot).toMatchObject({ leader: 'n2', leader_inferred: true });
   });
 
   it('shows router-level facts for nodes that report no state', () => {
     const model = reduceAll([
-      base('cluster_up', { name: 'mine', system: 'student', nodes: ['n1', 'n2'], seed: 1 }),
+      base('cluster_up', { name: 'mine', system: 'student', nodes: ['n1', 'n2'], seed: 1, view: viewFor('student') }),
       base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
       base('node_up', { node: 'n2', pid: 11, restarts: 0 }),
       base('rates', { interval_ms: 1000, nodes: { n1: { in_per_s: 5, out_per_s: 7 }, n2: { in_per_s: 7, out_per_s: 5 } }, dropped_per_s: 0 }),
@@ -166,7 +168,7 @@ describe('dashboardReducer on other streams', () => {
     const leading = { role: 'leader', term: 3, leader: 'n1' };
     const following = { role: 'follower', term: 3, leader: 'n1' };
     const model = reduceAll([
-      at(100, 'cluster_up', { name: 'c', system: 'raft', nodes: ['n1', 'n2', 'n3', 'n4'], seed: 1 }),
+      at(100, 'cluster_up', { name: 'c', system: 'raft', nodes: ['n1', 'n2', 'n3', 'n4'], seed: 1, view: viewFor('raft') }),
       ...['n1', 'n2', 'n3', 'n4'].map((node, i) => at(100, 'node_up', { node, pid: 10 + i, restarts: 0 })),
       at(200, 'node_state', { node: 'n1', state: leading }),
       ...['n2', 'n3', 'n4'].map((node) => at(200, 'node_state', { node, state: following })),
@@ -190,7 +192,7 @@ describe('dashboardReducer on other streams', () => {
 
   it("understands Zab's words: leading, looking, epoch", () => {
     const model = reduceAll([
-      base('cluster_up', { name: 'zk', system: 'zab', nodes: ['n1', 'n2', 'n3'], seed: 1 }),
+      base('cluster_up', { name: 'zk', system: 'zab', nodes: ['n1', 'n2', 'n3'], seed: 1, view: viewFor('zab') }),
       base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
       base('node_up', { node: 'n2', pid: 11, restarts: 0 }),
       base('node_state', { node: 'n2', state: { role: 'looking', epoch: 3, zxid: '0x300000000' } }),
@@ -203,14 +205,15 @@ describe('dashboardReducer on other streams', () => {
 
   it('shows how far a follower lags the leader, and reports entries rolled back', () => {
     const model = reduceAll([
+      base('cluster_up', { name: 'c', system: 'raft', nodes: ['n1', 'n2'], seed: 1, view: viewFor('raft') }),
       base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
       base('node_up', { node: 'n2', pid: 11, restarts: 0 }),
       base('node_state', { node: 'n1', state: { role: 'leader', term: 2, commit_index: 40 } }),
       base('node_state', { node: 'n2', state: { role: 'follower', term: 2, commit_index: 33, rolled_back: 0 } }),
       base('node_state', { node: 'n2', state: { role: 'follower', term: 2, commit_index: 33, rolled_back: 3 } }),
     ]);
-    expect(commitLag(model, model.nodes[1]!)).toBe(7);
-    expect(commitLag(model, model.nodes[0]!)).toBeNull();
+    expect(lagBehindLeader(model, model.nodes[1]!, 'commit_index')).toBe(7);
+    expect(lagBehindLeader(model, model.nodes[0]!, 'commit_index')).toBeNull();
     expect(model.log.at(-1)).toMatchObject({ kind: 'rollback', text: 'n2 rolled back 3 uncommitted entries' });
   });
 
@@ -218,6 +221,7 @@ describe('dashboardReducer on other streams', () => {
     const status = {
       name: 'raft',
       system: 'raft',
+      view: viewFor('raft'),
       seed: 9,
       started_at_ms: 500,
       faults: ['partition {n1} | {n2,n3}', 'loss 5% on n1-n3', 'n3 paused'],
@@ -238,6 +242,28 @@ describe('dashboardReducer on other streams', () => {
     expect(model.link_faults).toEqual([{ scope: 'n1-n3', words: ['loss 5%'] }]);
     expect(model.nodes[2]!.status).toBe('paused');
     expect(model.log).toEqual([]);
+  });
+});
+
+describe('a system without leaders', () => {
+  const t = 1_000;
+  const base = (type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+
+  it('never counts the time without a leader, and reads the same words a raft cluster would differently', () => {
+    const events = (system: string) => [
+      base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
+      base('cluster_up', { name: 'c', system, nodes: ['n1'], seed: 1, view: viewFor(system) }),
+      base('node_state', { node: 'n1', state: { role: 'echo' } }),
+      base('node_down', { node: 'n1', exit_code: 0, signal: null, stderr_tail: [], expected: true }),
+    ];
+    const echo = reduceAll(events('echo'));
+    expect(echo.no_leader_since_t).toBeNull();
+    expect(echo.log.map((e) => e.kind)).not.toContain('no_leader');
+    const snapshot = reduceAll([{ type: 'snapshot', t, status: { name: 'c', system: 'echo', view: viewFor('echo'), seed: 1, started_at_ms: 0, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, leader: null, leader_inferred: false, nodes: [] } as unknown as ClusterStatus }]);
+    expect(snapshot.no_leader_since_t).toBeNull();
+    // The same stream under a system that has leaders does miss one.
+    const raftSnapshot = reduceAll([{ type: 'snapshot', t, status: { name: 'c', system: 'raft', view: viewFor('raft'), seed: 1, started_at_ms: 0, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, leader: null, leader_inferred: false, nodes: [] } as unknown as ClusterStatus }]);
+    expect(raftSnapshot.no_leader_since_t).toBe(t);
   });
 });
 

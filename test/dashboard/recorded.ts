@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
+import { systemView } from '../../src/lib/plugin.js';
+import { raft } from '../../src/systems/raft/plugin.js';
 
 /**
  * raft-5-faults.ndjson.gz is the real event stream of `dslab up raft --nodes 5
@@ -10,14 +12,17 @@ import type { ClusterEvent } from '../../src/lib/control/api.js';
  * 3 s `dslab load --rate 100` run, and `dslab down`. client_result and
  * node_apply events were left out (the dashboard ignores them). The fault events'
  * structured fields (`fault`, `active`) were added afterwards, by hand, from
- * what was done, when fault events began to carry them.
+ * what was done, when fault events began to carry them. It was also recorded
+ * before cluster_up carried the system's view (roles and columns), so the raft
+ * plugin's view is added to that event here, as a supervisor now sends it.
  */
 export function recordedRaftEvents(): ClusterEvent[] {
   const text = gunzipSync(readFileSync(new URL('./fixtures/raft-5-faults.ndjson.gz', import.meta.url))).toString('utf8');
   return text
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as ClusterEvent);
+    .map((line) => JSON.parse(line) as ClusterEvent)
+    .map((event) => (event.type === 'cluster_up' ? { ...event, view: systemView(raft) } : event));
 }
 
 /** Events up to and including the first one that matches. */

@@ -31,6 +31,8 @@ describe('a five-node echo cluster under the real CLI', () => {
     const s = await status();
     expect(s.nodes.map((n) => n.status)).toEqual(['up', 'up', 'up', 'up', 'up']);
     expect(s.seed).toBe(11);
+    // Echo has no leader, so its status names none and misses none.
+    expect((await dslab(cwd, 'status')).stdout.split('\n')[0]).not.toContain('leader');
     const socket = path.join(cwd, '.dslab', 'echo', 'control.sock');
     expect(statSync(socket).mode & 0o777).toBe(0o600);
     // Data, logs and the message trace are the user's alone.

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { unknownCommandMessage } from '../../src/cli/command-names.js';
 import { root_examples } from '../../src/cli/help.js';
 import { listLabIds } from '../../src/lib/grade/spec.js';
-import { systems } from '../../src/lib/systems.js';
+import { systems } from '../../src/registry.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
 import { parseDurationRangeMs, parseDurationMs, parsePercent, parseSignedDurationMs } from '../../src/lib/util/units.js';
 import { default_raft_config } from '../../src/systems/raft/core.js';

@@ -3,6 +3,7 @@ import type { ClusterEvent, ClusterStatus, NewClusterEvent } from '../../src/lib
 import { cluster_event_types, excludedEventTypes, parseEventTypes } from '../../src/lib/control/event-filter.js';
 import { EventLinePrinter, followEventLines, formatEventLine, lineless_event_types, type EventLine } from '../../src/lib/format.js';
 import { EventHub } from '../../src/lib/supervisor/event-hub.js';
+import { viewFor } from '../../src/registry.js';
 import { recordedRaftEvents } from '../dashboard/recorded.js';
 
 let seq = 0;
@@ -41,7 +42,7 @@ describe('the plain event lines', () => {
   it('say how many uncommitted entries a node rolled back, and nothing for progress alone', () => {
     const printer = new EventLinePrinter();
     const push = (t: number, event: NewClusterEvent) => texts(printer.push(at(t, event)));
-    expect(push(1, { type: 'cluster_up', name: 'raft', system: 'raft', nodes: ['n1', 'n2', 'n3'], seed: 1 })).toEqual(['cluster raft up: raft on 3 nodes, seed 1']);
+    expect(push(1, { type: 'cluster_up', name: 'raft', system: 'raft', nodes: ['n1', 'n2', 'n3'], seed: 1, view: viewFor('raft') })).toEqual(['cluster raft up: raft on 3 nodes, seed 1']);
     expect(push(2, { type: 'node_up', node: 'n3', pid: 42, restarts: 0 })).toEqual(['n3 up (pid 42)']);
     push(2, { type: 'node_up', node: 'n2', pid: 41, restarts: 0 });
     expect(push(3, { type: 'node_state', node: 'n2', state: { role: 'leader', term: 5, leader: 'n2', commit_index: 10 } })).toEqual(['n2 is leader (term 5)']);
@@ -58,7 +59,7 @@ describe('the plain event lines', () => {
   it('start silently from a snapshot, so a leader in office is not news', () => {
     const printer = new EventLinePrinter();
     const status = {
-      name: 'raft', system: 'raft', dir: '/x', supervisor_pid: 1, seed: 1, started_at_ms: 0, uptime_ms: 10, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, links: [], leader: 'n2', nemesis: null,
+      name: 'raft', system: 'raft', view: viewFor('raft'), dir: '/x', supervisor_pid: 1, seed: 1, started_at_ms: 0, uptime_ms: 10, faults: [], partition: null, active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, links: [], leader: 'n2', nemesis: null,
       trace: { path: '/x/trace.jsonl', bytes: 0, truncated: false },
       nodes: ['n1', 'n2'].map((id) => ({
         id, pid: 1, status: 'up', exit_code: null, exit_signal: null, restarts: 0, msgs_in: 0, msgs_out: 0, garbage_lines: 0, oversized_lines: 0, unknown_dest: 0, backpressure_drops: 0, clock_offset_ms: 0,
@@ -80,7 +81,7 @@ describe('the plain event lines', () => {
     const hub = new EventHub();
     const lines: string[] = [];
     hub.emit({ type: 'node_up', node: 'n1', pid: 7, restarts: 0 });
-    hub.emit({ type: 'cluster_up', name: 'c', system: 'raft', nodes: ['n1'], seed: 3 });
+    hub.emit({ type: 'cluster_up', name: 'c', system: 'raft', nodes: ['n1'], seed: 3, view: viewFor('raft') });
     const stop = followEventLines(hub, (line) => lines.push(line.text), { history: true });
     expect(lines).toEqual(['n1 up (pid 7)', 'cluster c up: raft on 1 nodes, seed 3']);
     hub.emit({ type: 'node_state', node: 'n1', state: { role: 'leader', term: 1, leader: 'n1', rolled_back: 0 } });

@@ -3,6 +3,10 @@ import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/cont
 import { diagnose, Evidence, nodeList, testNeedsStateReports, type FailedAt } from '../../src/lib/grade/diagnose.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
+import { custom_system_view } from '../../src/registry.js';
+
+/** The words these diagnoses were written against: Raft's and Zab's, as a node of no known system is judged. */
+const roles = custom_system_view.roles;
 
 const help = 'see "State reports" in: npx dslab lab show raft-election';
 
@@ -16,7 +20,7 @@ let seq = 0;
 const event = (e: Record<string, unknown>) => ({ t: 0, seq: ++seq, ...e }) as ClusterEvent;
 
 function evidenceOf(...events: ClusterEvent[]): Evidence {
-  const evidence = new Evidence();
+  const evidence = new Evidence(roles);
   for (const e of events) evidence.onEvent(e);
   return evidence;
 }
@@ -24,7 +28,7 @@ function evidenceOf(...events: ClusterEvent[]): Evidence {
 const waitLeader: FailedAt = { do: 'wait_leader', within_ms: 10_000 };
 const reporting = (term: number, role = 'follower') => ({ state: { role, term }, state_at_ms: 5 });
 
-function run(failed_at: FailedAt, s: ClusterStatus | null, evidence = new Evidence(), symptom = 'no leader within 10000 ms') {
+function run(failed_at: FailedAt, s: ClusterStatus | null, evidence = new Evidence(roles), symptom = 'no leader within 10000 ms') {
   return diagnose({ failed_at, symptom, status: s, evidence, state_reports_help: help });
 }
 
@@ -86,9 +90,9 @@ describe('grader diagnosis', () => {
   });
 
   it('explains an init that never came: silence (buffered output) or messages that are not the reply', () => {
-    const silent = run('start', status([node('n1', { status: 'starting', msgs_out: 0 }), node('n2', { status: 'up' })]), new Evidence(), 'the cluster did not start: n1 did not answer init within 10s');
+    const silent = run('start', status([node('n1', { status: 'starting', msgs_out: 0 }), node('n2', { status: 'up' })]), new Evidence(roles), 'the cluster did not start: n1 did not answer init within 10s');
     expect(silent).toBe('n1 wrote nothing on stdout (if it prints, flush after every line: output to a pipe is buffered)');
-    const wrongReply = run('start', status([node('n1', { status: 'starting', msgs_out: 2 })]), new Evidence(), 'the cluster did not start: n1 did not answer init within 10s');
+    const wrongReply = run('start', status([node('n1', { status: 'starting', msgs_out: 2 })]), new Evidence(roles), 'the cluster did not start: n1 did not answer init within 10s');
     expect(wrongReply).toMatch(/^n1 sent 2 messages but none answered init/);
   });
 
@@ -103,7 +107,7 @@ describe('grader diagnosis', () => {
 
   it('does not blame missing state reports for steps that do not need them', () => {
     // An echo lab: one node, no reports, a wrong answer. Nothing recorded explains it.
-    expect(run({ do: 'echo', count: 5, timeout_ms: 1000 }, status([node('n1')], 0), new Evidence(), 'n1 echoed "HELLO"')).toBeNull();
+    expect(run({ do: 'echo', count: 5, timeout_ms: 1000 }, status([node('n1')], 0), new Evidence(roles), 'n1 echoed "HELLO"')).toBeNull();
     // A kv write on a cluster that reports nothing and sends nothing between nodes.
     expect(run({ do: 'kv', f: 'write', key: 'ready', value: 0, expect: 'ok', timeout_ms: 10_000 }, status([node('n1'), node('n2'), node('n3')], 0))).toBe('no node sent any message to another node');
     // Killing "leader" needs to know the leader: from reports, or from a write that succeeded.

@@ -3,6 +3,7 @@ import { gradeTarget, type LabResult } from '../../src/lib/grade/grade.js';
 import { testSummary, toJson, toJunit, toNdjson } from '../../src/lib/grade/reports.js';
 import type { TestResult } from '../../src/lib/grade/runner.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
+import { echo } from '../../src/systems/echo/plugin.js';
 
 function testResult(test: string, seed: number, passed: boolean, fields: Partial<TestResult> = {}): TestResult {
   return {
@@ -73,13 +74,13 @@ describe('grade reports', () => {
 describe('grade target', () => {
   const lab = loadLab('echo');
   it('refuses to grade nothing, or both', () => {
-    expect(() => gradeTarget(lab, { repeat: 1 })).toThrow(/^nothing to grade: give --bin CMD .* or --reference/);
-    expect(() => gradeTarget(lab, { repeat: 1, reference: false })).toThrow(/^nothing to grade/);
-    expect(() => gradeTarget(lab, { repeat: 1, reference: true, bin: 'node x.js' })).toThrow('give --bin CMD or --reference, not both');
+    expect(() => gradeTarget(lab, echo, { repeat: 1 })).toThrow(/^nothing to grade: give --bin CMD .* or --reference/);
+    expect(() => gradeTarget(lab, echo, { repeat: 1, reference: false })).toThrow(/^nothing to grade/);
+    expect(() => gradeTarget(lab, echo, { repeat: 1, reference: true, bin: 'node x.js' })).toThrow('give --bin CMD or --reference, not both');
   });
 
   it('carries the program name into the replay command', () => {
-    expect(gradeTarget(lab, { repeat: 1, bin: 'python3 node.py', program: 'npx dslab' })).toMatchObject({ command: ['python3', 'node.py'], replay_flag: '--bin "python3 node.py"', program: 'npx dslab' });
-    expect(gradeTarget(lab, { repeat: 1, reference: true }).program).toBe('dslab');
+    expect(gradeTarget(lab, echo, { repeat: 1, bin: 'python3 node.py', program: 'npx dslab' })).toMatchObject({ command: ['python3', 'node.py'], replay_flag: '--bin "python3 node.py"', program: 'npx dslab' });
+    expect(gradeTarget(lab, echo, { repeat: 1, reference: true }).program).toBe('dslab');
   });
 });

@@ -7,6 +7,7 @@ import type { LabResult } from '../../src/lib/grade/grade.js';
 import { Recorder, type TimelinePoint } from '../../src/lib/grade/recorder.js';
 import { toHtml } from '../../src/lib/grade/reports.js';
 import type { TestResult } from '../../src/lib/grade/runner.js';
+import { raft } from '../../src/systems/raft/plugin.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const scratchDir = tempDirs('dslab-html-report-');
@@ -73,7 +74,7 @@ function electionEvents(): ClusterEvent[] {
 }
 
 function recordedTimeline(): TimelinePoint[] {
-  const recorder = new Recorder(new Set());
+  const recorder = new Recorder(new Set(), raft.roles);
   for (const event of electionEvents()) recorder.onEvent(event);
   return recorder.timeline;
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  default_vocabulary,
   describeLeader,
   findLeader,
   isElectingRole,
@@ -14,8 +13,10 @@ import {
   type RoleNode,
   type RoleVocabulary,
 } from '../../src/lib/roles.js';
+import { custom_system_view } from '../../src/registry.js';
 
-const v = default_vocabulary;
+/** Raft's and Zab's words together: what a node of no known system is judged by. */
+const v = custom_system_view.roles;
 const node = (id: string, status: RoleNode['status'], state: Record<string, unknown>, role_stale = false): RoleNode => ({ id, status, state, role_stale });
 
 describe('the role vocabulary', () => {

@@ -4,6 +4,8 @@ import { planCluster } from '../../src/lib/cluster/launch.js';
 import { gradeTarget } from '../../src/lib/grade/grade.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
+import { custom_system_view } from '../../src/registry.js';
+import { echo } from '../../src/systems/echo/plugin.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('dslab-shell-words-');
@@ -73,11 +75,11 @@ describe('splitShellWords', () => {
 
 describe('--bin', () => {
   it('up runs the words a shell would have made', async () => {
-    const config = await planCluster({ system: 'mine', nodes: 1, bin: "sh -c 'echo hi'", init_timeout_ms: 1000, cwd: tempDir() });
+    const config = await planCluster({ system: 'mine', known_systems: [], view: custom_system_view, nodes: 1, bin: "sh -c 'echo hi'", init_timeout_ms: 1000, cwd: tempDir() });
     expect(config.command).toEqual(['sh', '-c', 'echo hi']);
   });
 
   it('grade runs the same words', () => {
-    expect(gradeTarget(loadLab('echo'), { bin: 'python3 "my lab/node.py"', reference: false, repeat: 1 }).command).toEqual(['python3', 'my lab/node.py']);
+    expect(gradeTarget(loadLab('echo'), echo, { bin: 'python3 "my lab/node.py"', reference: false, repeat: 1 }).command).toEqual(['python3', 'my lab/node.py']);
   });
 });

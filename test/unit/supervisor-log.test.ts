@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventHub } from '../../src/lib/supervisor/event-hub.js';
+import { viewFor } from '../../src/registry.js';
 import { SupervisorLog } from '../../src/lib/supervisor/supervisor-log.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -15,7 +16,7 @@ describe("the supervisor's log", () => {
     log.note('starting cluster raft: system raft', Date.UTC(2024, 0, 2, 3, 4, 5, 6));
     log.follow(hub);
     hub.emit({ type: 'node_up', node: 'n1', pid: 11, restarts: 0 });
-    hub.emit({ type: 'cluster_up', name: 'raft', system: 'raft', nodes: ['n1'], seed: 9 });
+    hub.emit({ type: 'cluster_up', name: 'raft', system: 'raft', nodes: ['n1'], seed: 9, view: viewFor('raft') });
     for (let commit = 1; commit <= 50; commit++) hub.emit({ type: 'node_state', node: 'n1', state: { role: 'leader', term: 1, leader: 'n1', commit_index: commit } });
     hub.emit({ type: 'fault', action: 'kill', fault: { action: 'kill', node: 'n1' }, description: 'killed n1 (leader)', faults: [], active: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, source: 'cli' });
     hub.emit({ type: 'node_down', node: 'n1', exit_code: null, signal: 'SIGKILL', stderr_tail: [], expected: true });

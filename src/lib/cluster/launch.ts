@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
-import { election_timeout_ms_min } from '../../systems/raft/core.js';
 import { nodeIdsFor, nodes_max } from '../protocol/messages.js';
-import { findSystem, systemCommand, systems } from '../systems.js';
+import { groupCommand, type SystemPlugin, type SystemView } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
@@ -18,14 +17,21 @@ export const init_timeout_ms_max = 600_000;
 export const detach_ready_timeout_ms = 60_000;
 
 export interface UpOptions {
+  /** The system's name, or any label for a --bin node. */
   system: string;
+  /** The registered system the label names, if any (the caller looks it up in src/registry.ts). */
+  plugin?: SystemPlugin;
+  /** Every registered system's name, for the message when the label names none and no --bin is given. */
+  known_systems: readonly string[];
+  /** What the supervisor, dashboard and grader are told about the system: the plugin's, or the registry's for a custom node. */
+  view: SystemView;
   nodes: number;
   bin?: string;
   name?: string;
   seed?: number;
   init_timeout_ms: number;
   cwd?: string;
-  /** System options (raft timeouts, snapshot interval, read mode), checked here and passed to every node. */
+  /** System options (raft timeouts, snapshot interval, read mode), already checked by the plugins whose flags they came from; passed to every node. */
   options?: Record<string, unknown>;
   keep_data?: boolean;
 }
@@ -43,9 +49,8 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     command = splitShellWords(options.bin, '--bin');
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
   } else {
-    const spec = findSystem(options.system);
-    if (!spec) throw new UserError(`unknown system "${options.system}" (built in: ${systems.map((s) => s.name).join(', ')}; or pass --bin CMD to run your own node)`);
-    command = systemCommand(spec);
+    if (!options.plugin) throw new UserError(`unknown system "${options.system}" (built in: ${options.known_systems.join(', ')}; or pass --bin CMD to run your own node)`);
+    command = groupCommand(options.plugin.groups[0]!);
   }
   const existing = readClusterInfo(clusterPaths(home, name).info);
   if (existing && isRunning(existing)) {
@@ -60,7 +65,8 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     home,
     cwd: options.cwd ?? process.cwd(),
     init_timeout_ms: options.init_timeout_ms,
-    options: checkSystemOptions(options.options ?? {}),
+    options: options.options ?? {},
+    view: options.view,
     keep_data: options.keep_data ?? false,
   };
 }
@@ -148,14 +154,4 @@ function withLogHint(config: SupervisorConfig, message: string): string {
   const named = /^(\S+) /.exec(message)?.[1];
   const log = named && nodeIdsFor(config.node_count).includes(named) ? named : 'supervisor';
   return `${message} (logs: dslab logs ${log} --cluster ${config.name})`;
-}
-
-function checkSystemOptions(options: Record<string, unknown>): Record<string, unknown> {
-  const heartbeat = options.heartbeat_interval_ms as number | undefined;
-  // A heartbeat must come faster than the election timeout's floor (Raft's default unless given).
-  const floor = (options.election_timeout_ms_min as number | undefined) ?? election_timeout_ms_min;
-  if (heartbeat !== undefined && (heartbeat <= 0 || heartbeat >= floor)) {
-    throw new UserError(`--heartbeat must be above 0 and below the election timeout's lower bound (${floor}ms)`);
-  }
-  return options;
 }

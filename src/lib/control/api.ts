@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SystemView } from '../plugin.js';
 import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis.js';
 import type { LinkFaults } from '../faults/fault-model.js';
 import { seed_max } from '../util/prng.js';
@@ -145,6 +146,8 @@ export interface ServiceStatus {
 export interface ClusterStatus {
   name: string;
   system: string;
+  /** The system's role vocabulary and dashboard columns. Absent in statuses from older versions. */
+  view?: SystemView;
   dir: string;
   supervisor_pid: number;
   seed: number;
@@ -201,7 +204,7 @@ export interface ActionResult {
 
 /** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
 export type ClusterEvent = { t: number; seq: number } & (
-  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number }
+  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView }
   | { type: 'cluster_down'; name: string }
   | { type: 'node_up'; node: string; pid: number; restarts: number }
   | { type: 'node_down'; node: string; exit_code: number | null; signal: string | null; stderr_tail: string[]; expected: boolean }

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { Box, Text } from 'ink';
 import { formatDurationMs } from '../util/units.js';
+import { electsLeaders } from '../roles.js';
 import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
 import type { DashboardModel, LogEntry, LogKind } from './model.js';
 
@@ -61,6 +62,7 @@ export function Header({ model, now_ms, width, color }: ViewProps) {
   const faults = model.faults.length ? model.faults.join('; ') : 'none';
   let leader: Cell;
   if (model.cluster_down) leader = { text: 'cluster down', color: 'red', bold: true };
+  else if (!electsLeaders(model.view.roles)) leader = { text: 'leaderless system', dim: true };
   else if (model.leader && model.leader_inferred) leader = { text: `leader ${model.leader} (inferred from client replies)`, color: 'green' };
   else if (model.leader) leader = { text: `leader ${model.leader}${model.leader_term === null ? '' : ` · term ${model.leader_term}`}`, color: 'green', bold: true };
   else {

@@ -1,5 +1,6 @@
-import { liveRole, longestRole, roleKind, type RoleKind } from '../roles.js';
-import { commitLag, dashboard_vocabulary, numberField, roleOf, termOf, type DashboardModel, type NodeView } from './model.js';
+import type { ColumnSpec } from '../plugin.js';
+import { electsLeaders, liveRole, longestRole, type RoleKind, roleKind, type RoleVocabulary } from '../roles.js';
+import { lagBehindLeader, numberField, roleOf, termOf, type DashboardModel, type NodeView } from './model.js';
 
 /**
  * Which node-table columns exist (from the state fields that arrived) and
@@ -76,16 +77,18 @@ export function statusCell(node: NodeView): Cell {
 const role_colours: Record<RoleKind, string> = { leading: 'green', electing: 'yellow', following: 'cyan', other: 'blue' };
 
 /** Wide enough for every role word the vocabulary knows, written out exactly as nodes report it. */
-export const role_column_width = Math.max('ROLE'.length, longestRole(dashboard_vocabulary));
+export function roleColumnWidth(roles: RoleVocabulary): number {
+  return Math.max('ROLE'.length, longestRole(roles));
+}
 /** Where room is short the role column narrows to this first: the common words (follower, candidate, following) still fit. */
 export const role_column_width_min = 9;
 
-export function roleCell(node: NodeView): Cell {
+export function roleCell(node: NodeView, { model }: CellContext): Cell {
   const role = roleOf(node);
   if (!role) return none;
   // A stopped or paused process's last words (or an old process's, before a restart) are history, not a role.
   if (liveRole(node) === null) return { text: role, dim: true, stale: true };
-  const kind = roleKind(dashboard_vocabulary, role);
+  const kind = roleKind(model.view.roles, role);
   return { text: role, color: kind ? role_colours[kind] : undefined, bold: kind === 'leading' };
 }
 
@@ -101,48 +104,44 @@ function hasField(model: DashboardModel, ...keys: string[]): boolean {
   return anyNode(model, (n) => keys.some((k) => n.state[k] !== undefined));
 }
 
-/** Every column this model has data for, in display order. */
+/** A column a system's plugin declares: the first of its fields a node reports, and how far it trails the leader's when asked. */
+function systemColumn(spec: ColumnSpec): TableColumn {
+  return {
+    key: spec.key,
+    title: spec.title,
+    width: spec.width,
+    drop_rank: spec.drop_rank,
+    cell: (n, { model }) => {
+      const field = spec.fields.find((f) => n.state[f] !== undefined && n.state[f] !== null);
+      if (field === undefined) return none;
+      const value = n.state[field];
+      const lag = spec.lag_behind_leader ? lagBehindLeader(model, n, field) : null;
+      if (lag !== null) return { text: `${String(value)} -${lag}`, color: 'yellow' };
+      return typeof value === 'number' || typeof value === 'string' ? { text: String(value) } : none;
+    },
+  };
+}
+
+/** Every column this model has data for, in display order: the generic ones around the system's own. */
 export function availableColumns(model: DashboardModel): TableColumn[] {
   const idWidth = Math.max(4, ...model.nodes.map((n) => n.id.length));
   const columns: TableColumn[] = [
     { key: 'node', title: 'NODE', width: idWidth, drop_rank: 0, cell: (n) => ({ text: n.id, bold: true }) },
     { key: 'status', title: 'STATUS', width: 9, drop_rank: 0, cell: statusCell },
   ];
-  if (hasField(model, 'role')) columns.push({ key: 'role', title: 'ROLE', width: role_column_width, min_width: Math.min(role_column_width, role_column_width_min), drop_rank: 0, cell: roleCell });
-  if (hasField(model, 'term', 'epoch')) {
-    columns.push({ key: 'term', title: hasField(model, 'term') ? 'TERM' : 'EPOCH', width: 5, drop_rank: 5, cell: (n) => numberCell(termOf(n)) });
-  }
-  if (hasField(model, 'commit_index')) {
-    columns.push({
-      key: 'commit',
-      title: 'COMMIT',
-      width: 11,
-      drop_rank: 6,
-      cell: (n, { model: m }) => {
-        const value = numberField(n.state, 'commit_index');
-        if (value === null) return none;
-        const lag = commitLag(m, n);
-        return lag === null ? { text: String(value) } : { text: `${value} -${lag}`, color: 'yellow' };
-      },
-    });
-  }
-  if (hasField(model, 'last_applied')) {
-    columns.push({ key: 'applied', title: 'APPLIED', width: 7, drop_rank: 1, cell: (n) => numberCell(numberField(n.state, 'last_applied')) });
-  }
-  if (hasField(model, 'log_last_index', 'zxid')) {
-    const raft = hasField(model, 'log_last_index');
-    columns.push({
-      key: 'log',
-      title: raft ? 'LOG' : 'ZXID',
-      width: raft ? 7 : 10,
-      drop_rank: 3,
-      cell: (n) => {
-        const value = n.state.log_last_index ?? n.state.zxid;
-        return value === undefined || value === null ? none : { text: String(value) };
-      },
-    });
-  }
+  const roles = model.view.roles;
   if (hasField(model, 'role')) {
+    const width = roleColumnWidth(roles);
+    columns.push({ key: 'role', title: 'ROLE', width, min_width: Math.min(width, role_column_width_min), drop_rank: 0, cell: roleCell });
+  }
+  const termField = roles.term_fields.find((field) => hasField(model, field));
+  if (termField !== undefined) {
+    columns.push({ key: 'term', title: termField.toUpperCase(), width: 5, drop_rank: 5, cell: (n, { model: m }) => numberCell(termOf(m, n)) });
+  }
+  for (const spec of model.view.columns) {
+    if (hasField(model, ...spec.fields)) columns.push(systemColumn(spec));
+  }
+  if (hasField(model, 'role') && electsLeaders(roles)) {
     columns.push({
       key: 'contact',
       title: 'CONTACT',

@@ -2,13 +2,15 @@ import type { ClusterEvent, ClusterStatus, LinkFaultsInForce, NodeStatusKind } f
 import { describeLinkFaults } from '../faults/fault-model.js';
 import { explainingLine } from '../util/stderr.js';
 import { describeLoadTally } from '../workload/load.js';
-import { default_vocabulary, findLeader as findLeaderOf, isElectingRole, isProbingRole, roleOf as reportedRole, termOf as reportedTerm, type RoleVocabulary } from '../roles.js';
+import type { SystemView } from '../plugin.js';
+import { electsLeaders, findLeader as findLeaderOf, isElectingRole, isProbingRole, no_roles, roleOf as reportedRole, termOf as reportedTerm } from '../roles.js';
 
 /**
  * The dashboard's view model and the pure reducer that builds it from the
  * supervisor's event stream. Nothing here knows about Raft in particular: the
- * table's columns come from whatever state fields the nodes report, and a node
- * that reports none still has its process status and message rates.
+ * role words and the system's columns come from its plugin, as data in the
+ * status snapshot and the cluster_up event (SystemView), and a node that
+ * reports no state still has its process status and message rates.
  */
 
 /** Entries kept in the event log; older ones are forgotten. */
@@ -16,8 +18,8 @@ export const event_log_entries_max = 200;
 /** Throughput samples kept for the sparkline (one per load progress event, about one a second). */
 export const throughput_samples_max = 120;
 
-/** The role words the dashboard understands (roles.ts); one per system once systems are plugins. */
-export const dashboard_vocabulary: RoleVocabulary = default_vocabulary;
+/** What the dashboard knows of a system before the supervisor has said which it is: no roles, no columns of its own. */
+export const unknown_system_view: SystemView = { roles: no_roles, columns: [] };
 
 export interface NodeView {
   id: string;
@@ -57,6 +59,8 @@ export interface LinkFaultView {
 export interface DashboardModel {
   name: string | null;
   system: string | null;
+  /** The system's role vocabulary and columns, from its plugin. */
+  view: SystemView;
   seed: number | null;
   started_at_ms: number | null;
   nodes: NodeView[];
@@ -91,6 +95,7 @@ export function emptyModel(): DashboardModel {
   return {
     name: null,
     system: null,
+    view: unknown_system_view,
     seed: null,
     started_at_ms: null,
     nodes: [],
@@ -127,23 +132,23 @@ export function roleOf(node: NodeView): string | null {
   return reportedRole(node.state);
 }
 
-export function termOf(node: NodeView): number | null {
-  return reportedTerm(dashboard_vocabulary, node.state);
+export function termOf(model: DashboardModel, node: NodeView): number | null {
+  return reportedTerm(model.view.roles, node.state);
 }
 
 /** The leader exactly as the supervisor finds it (roles.ts): a live node in a leading role, else the inferred one. */
-export function findLeader(nodes: readonly NodeView[], inferred: string | null = null): { id: string; term: number | null; inferred: boolean } | null {
-  return findLeaderOf(dashboard_vocabulary, nodes, inferred);
+export function findLeader(model: DashboardModel, inferred: string | null = null): { id: string; term: number | null; inferred: boolean } | null {
+  return findLeaderOf(model.view.roles, model.nodes, inferred);
 }
 
-/** How many entries a node's commit index trails the leader's, or null when unknown or not behind. */
-export function commitLag(model: DashboardModel, node: NodeView): number | null {
+/** How far a node's value of a state field (Raft's commit index) trails the leader's, or null when unknown or not behind. */
+export function lagBehindLeader(model: DashboardModel, node: NodeView, field: string): number | null {
   // A stopped node's index is history: only running nodes show a lag.
   if (!model.leader || node.id === model.leader || node.status === 'down') return null;
   const leader = model.nodes.find((n) => n.id === model.leader);
   if (!leader) return null;
-  const ahead = numberField(leader.state, 'commit_index');
-  const own = numberField(node.state, 'commit_index');
+  const ahead = numberField(leader.state, field);
+  const own = numberField(node.state, field);
   if (ahead === null || own === null || own >= ahead) return null;
   return ahead - own;
 }
@@ -186,7 +191,7 @@ function byNodeId(a: NodeView, b: NodeView): number {
 
 /** Recomputes the leader after any change that can move it, logging changes. */
 function settleLeader(model: DashboardModel, t: number): void {
-  const found = findLeader(model.nodes, model.inferred_leader);
+  const found = findLeader(model, model.inferred_leader);
   const id = found?.id ?? null;
   const term = found?.term ?? null;
   const inferred = found?.inferred ?? false;
@@ -211,10 +216,11 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   node.state = state;
   if (state.role !== undefined) node.role_stale = false;
   const role = reportedRole(state);
-  const term = reportedTerm(dashboard_vocabulary, state);
-  if (isElectingRole(dashboard_vocabulary, state) && (role !== reportedRole(before) || term !== reportedTerm(dashboard_vocabulary, before))) {
+  const roles = model.view.roles;
+  const term = reportedTerm(roles, state);
+  if (isElectingRole(roles, state) && (role !== reportedRole(before) || term !== reportedTerm(roles, before))) {
     // A pre-vote asks whether an election could be won and changes no term; a real election does.
-    if (isProbingRole(dashboard_vocabulary, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (term ${term})`}`);
+    if (isProbingRole(roles, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (term ${term})`}`);
     else appendLog(model, t, 'election', `${id} starts an election${term === null ? '' : ` for term ${term}`}`);
   }
   const rolledBefore = numberField(before, 'rolled_back');
@@ -252,6 +258,7 @@ function onRates(model: DashboardModel, t: number, rates: Record<string, { in_pe
 function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus): void {
   model.name = status.name;
   model.system = status.system;
+  if (status.view) model.view = status.view;
   model.seed = status.seed;
   model.started_at_ms = status.started_at_ms;
   model.nodes = status.nodes
@@ -271,11 +278,12 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
   model.link_faults = linkFaultViews(status.active_faults.links);
   // Set silently: a snapshot starts the view, and the log should only tell what the stream tells.
   model.inferred_leader = status.leader_inferred ? status.leader : null;
-  const found = findLeader(model.nodes, model.inferred_leader);
+  const found = findLeader(model, model.inferred_leader);
   model.leader = found?.id ?? null;
   model.leader_term = found?.term ?? null;
   model.leader_inferred = found?.inferred ?? false;
-  model.no_leader_since_t = found ? null : (model.no_leader_since_t ?? t);
+  // A system without leaders never lacks one.
+  model.no_leader_since_t = found || !electsLeaders(model.view.roles) ? null : (model.no_leader_since_t ?? t);
 }
 
 /**
@@ -305,6 +313,11 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       model.started_at_ms ??= t;
       for (const id of input.nodes) touchNode(model, id);
       appendLog(model, t, 'cluster', `cluster ${input.name} up: ${input.system} on ${input.nodes.length} nodes, seed ${input.seed}`);
+      if (input.view) {
+        // Reports that came before the cluster was up are judged by the system's own words from here on.
+        model.view = input.view;
+        settleLeader(model, t);
+      }
       break;
     case 'cluster_down':
       model.cluster_down = true;

@@ -1,5 +1,5 @@
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../control/api.js';
-import { default_vocabulary, isLeadingRole, isProbingRole, roleKind, roleOf, termOf as reportedTerm } from '../roles.js';
+import { isLeadingRole, isProbingRole, roleKind, roleOf, type RoleVocabulary, termOf as reportedTerm } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
 import type { LabTest, Step } from './spec.js';
 
@@ -38,6 +38,8 @@ export class Evidence {
   /** The node that answered the latest successful write (write_ok, cas_ok, delete_ok). */
   last_writer: string | null = null;
 
+  constructor(readonly roles: RoleVocabulary) {}
+
   onEvent(event: ClusterEvent): void {
     switch (event.type) {
       case 'node_misbehaved': {
@@ -51,7 +53,7 @@ export class Evidence {
         if (!event.expected && this.exits.length < evidence_exits_max) this.exits.push({ node: event.node, exit_code: event.exit_code, signal: event.signal, stderr_tail: event.stderr_tail });
         return;
       case 'node_state':
-        if (isLeadingRole(default_vocabulary, event.state)) this.leader_reported = true;
+        if (isLeadingRole(this.roles, event.state)) this.leader_reported = true;
         return;
       case 'client_result': {
         const type = (event.reply as { type?: unknown } | null)?.type;
@@ -200,10 +202,11 @@ function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help:
   if (silent.length) causes.push(`${nodeList(silent)} sent no dslab_state reports, and this test needs them (${help})`);
   const reporting = nodes.filter((n) => n.state_at_ms !== null);
   if (reporting.length === 0 || !needsLeader(step)) return causes;
-  const unknown = reporting.find((n) => roleOf(n.state) !== null && roleKind(default_vocabulary, roleOf(n.state)) === null);
-  if (unknown) causes.push(`${unknown.id} reports role "${String(unknown.state.role)}", which is not a role dslab knows (${known_roles})`);
+  const roles = evidence.roles;
+  const unknown = reporting.find((n) => roleOf(n.state) !== null && roleKind(roles, roleOf(n.state)) === null);
+  if (unknown) causes.push(`${unknown.id} reports role "${String(unknown.state.role)}", which is not a role dslab knows (${knownRoles(roles)})`);
   if (reporting.every((n) => n.state.role === undefined)) causes.push(`the dslab_state reports have no "role" field (${help})`);
-  const terms = reporting.map((n) => reportedTerm(default_vocabulary, n.state) ?? NaN);
+  const terms = reporting.map((n) => reportedTerm(roles, n.state) ?? NaN);
   if (terms.every((t) => !Number.isFinite(t))) {
     causes.push(`the dslab_state reports have no "term" field (${help})`);
     return causes;
@@ -211,7 +214,7 @@ function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help:
   const top = Math.max(...terms.filter(Number.isFinite));
   if (!evidence.leader_reported && !unknown) {
     const who = silent.length ? 'every node that reports' : 'every node';
-    const campaigning = reporting.find((n) => isProbingRole(default_vocabulary, n.state));
+    const campaigning = reporting.find((n) => isProbingRole(roles, n.state));
     if (top === 0 && campaigning) causes.push(`${who} stayed at term 0, though ${campaigning.id} is ${String(campaigning.state.role)}: no pre-vote won a majority (are pre-votes answered and counted?)`);
     else if (top === 0) causes.push(`${who} stayed at term 0: no node started an election (does the election timer fire?)`);
     else causes.push(`terms rose to ${top} but no node ever reported role "leader": elections start and never finish (are votes granted, counted, and answered?)`);
@@ -219,21 +222,20 @@ function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help:
   }
   // A leader exists, but an up node with a higher term keeps the election from settling.
   const up = reporting.filter((n) => n.status === 'up');
-  const leader = up.filter((n) => isLeadingRole(default_vocabulary, n.state)).sort((a, b) => termOf(b) - termOf(a))[0];
+  const termOf = (node: NodeStatus) => reportedTerm(roles, node.state) ?? 0;
+  const leader = up.filter((n) => isLeadingRole(roles, n.state)).sort((a, b) => termOf(b) - termOf(a))[0];
   const higher = leader && up.filter((n) => termOf(n) > termOf(leader)).sort((a, b) => termOf(b) - termOf(a))[0];
   if (leader && higher) causes.push(`${leader.id} leads in term ${termOf(leader)}, but ${higher.id} reports term ${termOf(higher)} without a leader there (does a node that sees a higher term step down and report it?)`);
   return causes;
 }
 
-/** Steps that wait for, or act on, a leader. */
-const known_roles = [...default_vocabulary.leading, ...default_vocabulary.electing, ...default_vocabulary.following, ...default_vocabulary.other].join(', ');
-
-function needsLeader(step: Step): boolean {
-  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || refersToLeader(step);
+function knownRoles(roles: RoleVocabulary): string {
+  return [...roles.leading, ...roles.electing, ...roles.following, ...roles.other].join(', ');
 }
 
-function termOf(node: NodeStatus): number {
-  return reportedTerm(default_vocabulary, node.state) ?? 0;
+/** Steps that wait for, or act on, a leader. */
+function needsLeader(step: Step): boolean {
+  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || refersToLeader(step);
 }
 
 function quote(line: string): string {

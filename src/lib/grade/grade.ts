@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { dslabHome } from '../cluster/paths.js';
-import { findSystem, systemCommand } from '../systems.js';
+import { checkOptions, groupCommand, systemView, type SystemPlugin } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
@@ -41,26 +41,39 @@ export interface GradeProgress {
   onTestEnd(result: TestResult): void;
 }
 
-export function gradeTarget(lab: LabSpec, options: GradeOptions): GradeTarget {
+/**
+ * What a lab is graded against: the command to run, and the lab's reference
+ * system (its plugin, from src/registry.ts; undefined when dslab has no such
+ * system), whose roles judge the nodes and whose schema checks the tests' options.
+ */
+export function gradeTarget(lab: LabSpec, reference_system: SystemPlugin | undefined, options: GradeOptions): GradeTarget {
   // Grading nothing must not quietly grade the reference: a CI script would take its full marks for a student's.
   const reference = options.reference === true;
   const bin = options.bin !== undefined;
   if (!reference && !bin) throw new UserError(`nothing to grade: give --bin CMD (the command that runs one node of your implementation) or --reference (dslab's own)`);
   if (reference && bin) throw new UserError('give --bin CMD or --reference, not both');
   const program = options.program ?? 'dslab';
+  if (!reference_system) throw new UserError(`lab ${lab.id} names reference system "${lab.reference}", which dslab does not have`);
+  checkLabOptions(lab, reference_system);
+  const view = systemView(reference_system);
   if (options.bin !== undefined) {
     const command = splitShellWords(options.bin, '--bin');
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
-    return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}`, program };
+    return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}`, program, view };
   }
-  const spec = findSystem(lab.reference);
-  if (!spec) throw new UserError(`lab ${lab.id} names reference system "${lab.reference}", which dslab does not have`);
-  return { command: systemCommand(spec), replay_flag: '--reference', program };
+  return { command: groupCommand(reference_system.groups[0]!), replay_flag: '--reference', program, view };
+}
+
+/** Every test's options must be ones the lab's reference system takes (its plugin's schema). */
+export function checkLabOptions(lab: LabSpec, reference_system: SystemPlugin): void {
+  for (const [index, test] of lab.tests.entries()) {
+    if (test.options !== undefined) checkOptions(reference_system, test.options, `${path.join(lab.dir, 'spec.json')}: tests.${index}.options (${test.name})`);
+  }
 }
 
 /** Runs a lab's tests in order (each --repeat times); the score counts a test's points only if every run passed. */
-export async function gradeLab(lab: LabSpec, options: GradeOptions, progress: GradeProgress): Promise<LabResult> {
-  const target = gradeTarget(lab, options);
+export async function gradeLab(lab: LabSpec, reference_system: SystemPlugin | undefined, options: GradeOptions, progress: GradeProgress): Promise<LabResult> {
+  const target = gradeTarget(lab, reference_system, options);
   if (!Number.isInteger(options.repeat) || options.repeat < 1 || options.repeat > repeat_max) throw new UserError(`--repeat must be between 1 and ${repeat_max}`);
   const tests = options.only ? lab.tests.filter((t) => t.name === options.only) : lab.tests;
   if (tests.length === 0) throw new UserError(`lab ${lab.id} has no test "${options.only}" (tests: ${lab.tests.map((t) => t.name).join(', ')})`);

@@ -1,6 +1,6 @@
 import type { Operation } from '../checker/history.js';
 import type { ClusterEvent } from '../control/api.js';
-import { default_vocabulary, isLeadingRole, termOf } from '../roles.js';
+import { isLeadingRole, type RoleVocabulary, termOf } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
 
 /** Timeline points kept per test for reports; older ones are dropped beyond this. */
@@ -58,7 +58,10 @@ export class Recorder {
   maxLeaderTerm = 0;
   startedAt = Date.now();
 
-  constructor(private readonly checks: ReadonlySet<string>) {}
+  constructor(
+    private readonly checks: ReadonlySet<string>,
+    private readonly roles: RoleVocabulary,
+  ) {}
 
   onEvent(event: ClusterEvent): void {
     switch (event.type) {
@@ -100,7 +103,7 @@ export class Recorder {
 
   private onState(node: string, state: Record<string, unknown>, t: number): void {
     const role = String(state.role ?? '');
-    const term = termOf(default_vocabulary, state) ?? NaN;
+    const term = termOf(this.roles, state) ?? NaN;
     if (role !== this.lastRole.get(node) || (Number.isFinite(term) && term !== this.lastTerm.get(node))) {
       this.push({ t, node, kind: 'state', text: `${role || '?'}${Number.isFinite(term) ? ` t${term}` : ''}`, role, term: Number.isFinite(term) ? term : undefined });
     }
@@ -110,7 +113,7 @@ export class Recorder {
         this.violate('terms_monotonic', `${node}'s term went backwards from ${previous} to ${term}`);
       }
       this.lastTerm.set(node, term);
-      if (isLeadingRole(default_vocabulary, state)) {
+      if (isLeadingRole(this.roles, state)) {
         this.maxLeaderTerm = Math.max(this.maxLeaderTerm, term);
         const other = this.leaderOfTerm.get(term);
         if (other && other !== node && this.checks.has('one_leader_per_term')) {

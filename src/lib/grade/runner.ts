@@ -8,7 +8,8 @@ import { fixedClientId, rangeClientId } from '../supervisor/client-ids.js';
 import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
-import { default_vocabulary, findLeader, isLeadingRole, termOf } from '../roles.js';
+import type { SystemView } from '../plugin.js';
+import { findLeader, isLeadingRole, type RoleVocabulary, termOf } from '../roles.js';
 import { diagnose, Evidence, type FailedAt } from './diagnose.js';
 import { Recorder, type NonLinearizableKey, type TimelinePoint } from './recorder.js';
 import type { LabSpec, LabTest, Step } from './spec.js';
@@ -26,6 +27,8 @@ export interface GradeTarget {
   replay_flag: string;
   /** How the user ran dslab, for the replay command: "dslab", "npx dslab", "node bin/run.js". */
   program: string;
+  /** The lab's reference system's role vocabulary and columns: what a node under test is judged by. */
+  view: SystemView;
 }
 
 export interface TestResult {
@@ -67,7 +70,8 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
   // A kept failure holds the nodes' data, logs and message trace: private, like a cluster's directory.
   makePrivateDir(workDir);
   makePrivateDir(dir);
-  const recorder = new Recorder(new Set(test.checks));
+  const roles = target.view.roles;
+  const recorder = new Recorder(new Set(test.checks), roles);
   const started = Date.now();
   const result: TestResult = {
     lab: lab.id,
@@ -87,7 +91,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     nonlinearizable: null,
     started_at_ms: started,
   };
-  const evidence = new Evidence();
+  const evidence = new Evidence(roles);
   let supervisor: Supervisor | null = null;
   let run: TestRun | null = null;
   let timer: NodeJS.Timeout | undefined;
@@ -108,6 +112,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
       cwd: process.cwd(),
       init_timeout_ms,
       options: test.options,
+      view: target.view,
     }).catch((error: unknown) => {
       // Evidence only: the checks judge a running cluster, and the start error already says what failed.
       if (error instanceof ClusterStartError) {
@@ -118,7 +123,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     });
     for (const event of supervisor.events.history()) observe(event);
     supervisor.events.subscribe(observe);
-    run = new TestRun(supervisor, recorder, evidence, createRng(seed), dir);
+    run = new TestRun(supervisor, recorder, evidence, createRng(seed), dir, roles);
     const steps = run.steps(test.steps);
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new GradeFailure(`the test did not finish within its time limit of ${test.time_limit_ms / 1000}s`)), test.time_limit_ms);
@@ -165,6 +170,7 @@ class TestRun {
     private readonly evidence: Evidence,
     private readonly rng: Rng,
     private readonly dir: string,
+    private readonly roles: RoleVocabulary,
   ) {}
 
   async steps(steps: readonly Step[]): Promise<void> {
@@ -226,10 +232,10 @@ class TestRun {
   /** The leader with the highest term among up nodes, if no up node has a higher term (no election under way). */
   private settledLeader(): { id: string; term: number } | null {
     const up = this.status().nodes.filter((n) => n.status === 'up');
-    const best = findLeader(default_vocabulary, up);
+    const best = findLeader(this.roles, up);
     if (!best) return null;
     const top = best.term ?? 0;
-    return up.every((n) => (termOf(default_vocabulary, n.state) ?? 0) <= top) ? { id: best.id, term: top } : null;
+    return up.every((n) => (termOf(this.roles, n.state) ?? 0) <= top) ? { id: best.id, term: top } : null;
   }
 
   private async step(step: Step): Promise<void> {
@@ -252,7 +258,7 @@ class TestRun {
         const before = this.recorder.maxLeaderTerm;
         await sleep(step.for_ms);
         if (this.recorder.maxLeaderTerm > before) {
-          const who = this.status().nodes.find((n) => isLeadingRole(default_vocabulary, n.state) && termOf(default_vocabulary, n.state) === this.recorder.maxLeaderTerm);
+          const who = this.status().nodes.find((n) => isLeadingRole(this.roles, n.state) && termOf(this.roles, n.state) === this.recorder.maxLeaderTerm);
           fail(`${who?.id ?? 'a node'} became leader in term ${this.recorder.maxLeaderTerm} without a quorum`);
         }
         return;
@@ -264,7 +270,7 @@ class TestRun {
         while (Date.now() < deadline) {
           await sleep(poll_interval_ms);
           const node = this.status().nodes.find((n) => n.id === start.id)!;
-          if (!isLeadingRole(default_vocabulary, node.state) || termOf(default_vocabulary, node.state) !== start.term) {
+          if (!isLeadingRole(this.roles, node.state) || termOf(this.roles, node.state) !== start.term) {
             const now = this.settledLeader();
             fail(`leader ${start.id} (term ${start.term}) was disrupted: now ${now ? `${now.id} leads in term ${now.term}` : 'no leader'}`);
           }

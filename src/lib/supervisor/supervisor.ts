@@ -5,11 +5,12 @@ import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAc
 import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isolate, parseLink, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodeIdsFor, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
-import { default_vocabulary, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
+import { electsLeaders, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
+import type { SystemView } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
 import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
@@ -47,6 +48,8 @@ export interface SupervisorConfig {
   options?: Record<string, unknown>;
   /** Start from the data directories a previous run of this cluster left (default: empty ones). */
   keep_data?: boolean;
+  /** The system's role vocabulary and dashboard columns, from its plugin (src/registry.ts). */
+  view: SystemView;
 }
 
 /** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
@@ -91,7 +94,9 @@ export class Supervisor implements ControlTarget {
   private readonly knownClients = new KnownClients();
   /** The node that answered the latest successful client write, while no node reports a leading role. */
   private inferredLeader: string | null = null;
-  private readonly vocabulary = default_vocabulary;
+  private get vocabulary() {
+    return this.config.view.roles;
+  }
   private nextMsgId = 1;
   private server: Server | null = null;
   private watchdog: NodeWatchdog | null = null;
@@ -154,7 +159,7 @@ export class Supervisor implements ControlTarget {
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));
-    supervisor.events.emit({ type: 'cluster_up', name: config.name, system: config.system, nodes: supervisor.nodeIds, seed: config.seed });
+    supervisor.events.emit({ type: 'cluster_up', name: config.name, system: config.system, nodes: supervisor.nodeIds, seed: config.seed, view: config.view });
     return supervisor;
   }
 
@@ -439,6 +444,7 @@ export class Supervisor implements ControlTarget {
 
   /** Why `leader` names no node right now, in words a user can act on. */
   private noLeaderReason(): string {
+    if (!electsLeaders(this.vocabulary)) return `${this.config.system} has no leader: its nodes take no leading role`;
     const nodes = [...this.nodes.values()];
     const reporting = nodes.some((n) => roleOf(n.state) !== null);
     if (reporting) {
@@ -658,6 +664,7 @@ export class Supervisor implements ControlTarget {
     return {
       name: this.config.name,
       system: this.config.system,
+      view: this.config.view,
       dir: this.paths.dir,
       supervisor_pid: process.pid,
       seed: this.config.seed,

@@ -1,0 +1,115 @@
+import { fileURLToPath } from 'node:url';
+import type { Interfaces } from '@oclif/core';
+import type { ZodType } from 'zod';
+import type { RoleVocabulary } from './roles.js';
+import { UserError } from './util/errors.js';
+
+/**
+ * What a system and a workload are, as the library sees them. The library
+ * knows these shapes and nothing of any one system: src/registry.ts lists the
+ * plugins (src/systems/<name>/plugin.ts, src/workloads) and hands them to
+ * the library, and the parts the supervisor, dashboard and grader need at run
+ * time travel as plain data (SystemView) in the supervisor's config, status
+ * and events, so a detached supervisor and a `dslab watch` in another
+ * process see the same system.
+ */
+
+/**
+ * One dashboard column a system adds to the node table, as data: the node's
+ * state fields it shows. The generic columns (node, status, role, term or
+ * epoch, leader contact, message rates) need no declaring.
+ */
+export interface ColumnSpec {
+  key: string;
+  title: string;
+  /** State fields shown, the first one a node reports winning; the column appears once any node reports one. */
+  fields: readonly string[];
+  width: number;
+  /** Narrow terminals drop the lowest rank first (the generic columns hold ranks 0, 2, 4 and 5). */
+  drop_rank: number;
+  /** Also show how far a node's value trails the leader's ("12 -3"): Raft's commit index. */
+  lag_behind_leader?: boolean;
+}
+
+/** What the supervisor, the dashboard and the grader are told about the system a cluster runs. */
+export interface SystemView {
+  roles: RoleVocabulary;
+  columns: readonly ColumnSpec[];
+}
+
+/**
+ * A set of nodes running one program. A cluster is one group today; node
+ * groups (coordinator z1..z3 beside workers w1..w4) are the next step, and
+ * each will be one more entry here.
+ */
+export interface NodeGroup {
+  /** The group's name, as fault commands will take it ("nodes"; later "coordinator", "workers"). */
+  name: string;
+  /** Node ids are the prefix and a number from 1: n1..nN. */
+  prefix: string;
+  /** The node program: a JavaScript module run with this Node.js. */
+  program: URL;
+  /** The `up` flag that says how many nodes the group has. */
+  count_flag: string;
+}
+
+export interface SystemPlugin {
+  name: string;
+  /** One line for `up --help`. */
+  description: string;
+  /** Exactly one group today (see NodeGroup). */
+  groups: readonly NodeGroup[];
+  /** Flags `up` takes for this system; each description starts with the system's name ("raft: …"). */
+  flags: Interfaces.FlagInput;
+  /** The options (what DSLAB_OPTIONS gives each node) that the given flags ask for; flags that were not given are absent. */
+  optionsFromFlags(flags: Readonly<Record<string, unknown>>): Record<string, unknown>;
+  /** Checks options, from `up`'s flags and from lab specs alike; a failed refinement's message is shown as it is. */
+  options: ZodType<Record<string, unknown>>;
+  roles: RoleVocabulary;
+  columns: readonly ColumnSpec[];
+  /** Names of the workloads (in the registry) its clients speak. */
+  workloads: readonly string[];
+  /** How the simulator drives this system's core; loosely typed until src/lib/sim settles. */
+  sim?: unknown;
+}
+
+/**
+ * A workload: what clients send to a system and how their history is judged.
+ * Today these are descriptors pointing at the code that still lives in
+ * src/lib (the lin-kv client, load generator and checker).
+ */
+export interface WorkloadPlugin {
+  name: string;
+  description: string;
+  /** The request types its clients send. */
+  requests: readonly string[];
+  /** The request types that change state (a node answering one is a leader's best guess when none reports a role). */
+  write_requests: readonly string[];
+  /** The history checks the grader can run on it (names in a lab spec's `checks`). */
+  checks: readonly string[];
+  /** Where its client, generator and checker live; loosely typed until they move into src/workloads/<name>/. */
+  code?: { client?: unknown; generator?: unknown; checker?: unknown };
+}
+
+export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns'>): SystemView {
+  return { roles: plugin.roles, columns: plugin.columns };
+}
+
+/** The argv that runs one node of a group. */
+export function groupCommand(group: NodeGroup): string[] {
+  return [process.execPath, fileURLToPath(group.program)];
+}
+
+/**
+ * Checks options against a system's schema; throws UserError naming the first
+ * problem ("where: field: what"; a refinement's own message stands alone, as
+ * it names the flag or field itself).
+ */
+export function checkOptions(plugin: Pick<SystemPlugin, 'name' | 'options'>, options: unknown, where?: string): Record<string, unknown> {
+  const parsed = plugin.options.safeParse(options);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.');
+  const what = issue.code === 'custom' || !field ? issue.message : `${field}: ${issue.message}`;
+  throw new UserError(where ? `${where}: ${what}` : what);
+}

@@ -1,0 +1,126 @@
+/**
+ * The one list of systems and workloads. Commands and the supervisor's entry
+ * point import it; src/lib never does (a test checks), so a new system is a
+ * folder under src/systems and one line here.
+ *
+ * DSLAB_EXTRA_SYSTEMS (a test and development hook, not a user setting) names
+ * more plugin modules, separated like PATH; each exports its SystemPlugin as
+ * `default`. The tests start a fixture system this way with a real `dslab up`.
+ */
+import { delimiter, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Interfaces } from '@oclif/core';
+import { checkOptions, groupCommand, type SystemPlugin, type SystemView, type WorkloadPlugin } from './lib/plugin.js';
+import { UserError } from './lib/util/errors.js';
+import { echo } from './systems/echo/plugin.js';
+import { raft } from './systems/raft/plugin.js';
+import { unique_ids } from './systems/unique-ids/plugin.js';
+import { echo_workload } from './workloads/echo/plugin.js';
+import { lin_kv } from './workloads/lin-kv/plugin.js';
+import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
+
+const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft];
+
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload];
+
+/** The environment variable that adds plugin modules (tests and development only). */
+export const extra_systems_env = 'DSLAB_EXTRA_SYSTEMS';
+
+async function loadExtraSystems(list: string | undefined): Promise<SystemPlugin[]> {
+  if (!list) return [];
+  const plugins: SystemPlugin[] = [];
+  for (const file of list.split(delimiter).filter(Boolean)) {
+    const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: SystemPlugin };
+    if (!module.default) throw new Error(`${extra_systems_env}: ${file} exports no default system plugin`);
+    plugins.push(module.default);
+  }
+  return plugins;
+}
+
+/**
+ * Plugins must agree with each other: one name each, flags no two systems
+ * share, workloads that exist, and one node group with ids n1..nN (until node
+ * groups land, that is the only topology the supervisor runs).
+ */
+export function checkPlugins(systems: readonly SystemPlugin[], known_workloads: readonly WorkloadPlugin[]): void {
+  const flagOwner = new Map<string, string>();
+  for (const [index, plugin] of systems.entries()) {
+    if (systems.findIndex((s) => s.name === plugin.name) !== index) throw new Error(`two systems are named ${plugin.name}`);
+    const group = plugin.groups[0];
+    if (plugin.groups.length !== 1 || !group || group.prefix !== 'n' || group.count_flag !== 'nodes') {
+      throw new Error(`system ${plugin.name}: one node group with prefix "n" counted by --nodes is all a cluster can have yet`);
+    }
+    for (const flag of Object.keys(plugin.flags)) {
+      const owner = flagOwner.get(flag);
+      if (owner) throw new Error(`systems ${owner} and ${plugin.name} both declare --${flag}`);
+      flagOwner.set(flag, plugin.name);
+    }
+    const unknown = plugin.workloads.find((w) => !known_workloads.some((k) => k.name === w));
+    if (unknown) throw new Error(`system ${plugin.name} speaks workload ${unknown}, which is not registered`);
+  }
+}
+
+export const systems: readonly SystemPlugin[] = [...builtin_systems, ...(await loadExtraSystems(process.env[extra_systems_env]))];
+checkPlugins(systems, workloads);
+
+export function findSystem(name: string): SystemPlugin | undefined {
+  return systems.find((s) => s.name === name);
+}
+
+export function requireSystem(name: string): SystemPlugin {
+  const plugin = findSystem(name);
+  if (!plugin) throw new UserError(`unknown system "${name}" (built in: ${systems.map((s) => s.name).join(', ')}; or pass --bin CMD to run your own node)`);
+  return plugin;
+}
+
+/** The argv that runs one node of the system's (only) group. */
+export function systemCommand(plugin: SystemPlugin): string[] {
+  return groupCommand(plugin.groups[0]!);
+}
+
+/**
+ * The options `up`'s system flags ask for. Each flag is turned into options by
+ * the system that declares it and checked by that system's schema, whatever
+ * system is started (a --bin node of any label gets them in DSLAB_OPTIONS).
+ */
+export function optionsFromFlags(flags: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const plugin of systems) {
+    const own = Object.fromEntries(Object.entries(flags).filter(([flag, value]) => flag in plugin.flags && value !== undefined));
+    if (Object.keys(own).length === 0) continue;
+    Object.assign(options, checkOptions(plugin, plugin.optionsFromFlags(own)));
+  }
+  return options;
+}
+
+/** Every system's `up` flags, in one set (checkPlugins keeps their names apart). */
+export function systemFlags(): Interfaces.FlagInput {
+  return Object.assign({}, ...systems.map((s) => s.flags)) as Interfaces.FlagInput;
+}
+
+/**
+ * What the supervisor, dashboard and grader assume about a node of no known
+ * system (`up mine --bin …`): Raft's and Zab's role words, and the columns of
+ * the state fields those report.
+ */
+export const custom_system_view: SystemView = {
+  roles: {
+    leading: ['leader', 'leading'],
+    electing: ['candidate', 'pre_candidate', 'looking'],
+    probing: ['pre_candidate'],
+    following: ['follower', 'following'],
+    other: ['observing'],
+    term_fields: ['term', 'epoch'],
+    write_requests: ['write', 'cas', 'delete'],
+  },
+  columns: [
+    ...raft.columns,
+    { key: 'zxid', title: 'ZXID', fields: ['zxid'], width: 10, drop_rank: 3 },
+  ],
+};
+
+/** The view of the system a cluster label names, or the custom one for a label that names none. */
+export function viewFor(label: string): SystemView {
+  const plugin = findSystem(label);
+  return plugin ? { roles: plugin.roles, columns: plugin.columns } : custom_system_view;
+}
