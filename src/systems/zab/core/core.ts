@@ -224,6 +224,8 @@ interface LearnerState {
   leader_commit: Zxid;
   /** Proposals or informs that arrived before the txn they follow, keyed by that txn's zxid. */
   buffered: Map<string, LoggedTxn>;
+  /** The current epoch ACKEPOCH reports: the one this learner had when it accepted the new epoch. */
+  reported_current_epoch: number;
 }
 
 interface ElectionState {
@@ -650,16 +652,20 @@ export class ZabCore {
     const vote: Vote = { leader: n.leader, zxid: n.zxid, epoch: n.epoch };
     e.out.set(from, { vote, state: n.state });
     if (vote.leader === this.id) return; // a stale belief that we lead: we do not, we are looking
+    // Count by leader, not by the whole vote: a learner may have carried its session over into its
+    // leader's next term of office (a re-election it never noticed) and still report the older vote.
+    // Joining is safe either way (discovery decides); the quorum only keeps us from joining a leader
+    // that lost its ensemble, and the leader's own LEADING that it is alive.
     let agree = 0;
-    let leader_says_leading = false;
+    let leader_vote: Vote | null = null;
     for (const [id, o] of e.out) {
-      if (!sameVote(o.vote, vote)) continue;
+      if (o.vote.leader !== vote.leader) continue;
       agree++;
-      if (id === vote.leader && o.state === 'leading') leader_says_leading = true;
+      if (id === vote.leader && o.state === 'leading') leader_vote = o.vote;
     }
-    if (agree >= this.quorum() && leader_says_leading) {
+    if (agree >= this.quorum() && leader_vote !== null) {
       this.round = Math.max(this.round, n.round);
-      this.decide(vote);
+      this.decide(leader_vote);
     }
   }
 
@@ -982,6 +988,7 @@ export class ZabCore {
       retry_at_ms: this.now_ms + this.config.learner_retry_ms,
       leader_commit: zxid_zero,
       buffered: new Map(),
+      reported_current_epoch: this.current_epoch,
     };
     this.send(leader, { type: 'followerinfo', session: this.learning.session, accepted_epoch: this.accepted_epoch });
   }
@@ -1001,6 +1008,7 @@ export class ZabCore {
           this.lookForLeader(`leader's epoch ${m.epoch} is not newer than accepted epoch ${this.accepted_epoch}`);
           return;
         }
+        l.reported_current_epoch = this.current_epoch;
         if (m.epoch > this.accepted_epoch) {
           this.accepted_epoch = m.epoch;
           this.accepted_dirty = true;
@@ -1070,7 +1078,7 @@ export class ZabCore {
 
   private sendAckEpoch(): void {
     const l = this.learning!;
-    this.send(l.leader, { type: 'ackepoch', session: l.session, epoch: l.epoch!, current_epoch: this.current_epoch, last_zxid: this.lastZxid() });
+    this.send(l.leader, { type: 'ackepoch', session: l.session, epoch: l.epoch!, current_epoch: l.reported_current_epoch, last_zxid: this.lastZxid() });
   }
 
   private sendAck(): void {
