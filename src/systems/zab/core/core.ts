@@ -268,6 +268,8 @@ export class ZabCore {
   private leading: LeaderState | null = null;
   private learning: LearnerState | null = null;
   private last_sync_mode: SyncMode | null = null;
+  /** The highest accepted epoch any learner reported to us (kept across terms): our next epoch passes it. */
+  private learner_accepted_epoch_max = 0;
 
   // Outputs collected for the next Ready.
   private out_messages: Outgoing[] = [];
@@ -721,6 +723,7 @@ export class ZabCore {
   private handleFollowerInfo(from: string, m: Extract<ZabMessage, { type: 'followerinfo' }>): void {
     const ld = this.leading;
     if (this.state !== 'leading' || !ld) return;
+    this.learner_accepted_epoch_max = Math.max(this.learner_accepted_epoch_max, m.accepted_epoch);
     const known = ld.learners.get(from);
     if (known && known.session === m.session) {
       known.last_heard_ms = this.now_ms;
@@ -744,13 +747,12 @@ export class ZabCore {
       this.leaderMaybeDecideEpoch();
       return;
     }
-    if (m.accepted_epoch > ld.epoch || (m.accepted_epoch === ld.epoch && ld.phase === 'discovery')) {
-      if (!rec.observer && m.accepted_epoch > ld.epoch) {
-        // A voter promised a newer epoch: this one cannot gather it; elect again (the next epoch is higher).
-        this.lookForLeader(`${from} accepted epoch ${m.accepted_epoch} > ${ld.epoch}`);
-      }
+    if (m.accepted_epoch > ld.epoch) {
+      // The learner promised a newer epoch and can never join this one: elect again (our next epoch is higher).
+      this.lookForLeader(`${from} accepted epoch ${m.accepted_epoch} > ${ld.epoch}`);
       return;
     }
+    if (m.accepted_epoch === ld.epoch && ld.phase === 'discovery') return; // it may join once we have our quorum
     this.sendLeaderInfo(rec);
   }
 
@@ -764,7 +766,7 @@ export class ZabCore {
   private leaderMaybeDecideEpoch(): void {
     const ld = this.leading!;
     if (ld.epoch !== null || this.votersIn(['info', 'epoch_acked', 'synced', 'acked']) < this.quorum()) return;
-    let max = this.accepted_epoch;
+    let max = Math.max(this.accepted_epoch, this.learner_accepted_epoch_max);
     for (const l of ld.learners.values()) max = Math.max(max, l.accepted_epoch);
     invariant(max < zxid_epoch_max, 'epochs fit in 32 bits');
     ld.epoch = max + 1;
@@ -1032,7 +1034,6 @@ export class ZabCore {
           this.setCurrentEpoch(m.epoch);
           l.phase = 'acked';
           this.appendBuffered();
-          if (this.config.test_planted_bug === 'ack_before_persist') this.persistence_deferred = true;
           this.sendAck();
         } else if (l.phase === 'acked' || l.phase === 'broadcast') {
           this.sendAck();
@@ -1115,6 +1116,7 @@ export class ZabCore {
     if (m.txns.length > 0) this.markUnstable(this.lastZxid());
     for (const t of m.txns) this.appendOne(t);
     l.phase = 'synced';
+    if (this.config.test_planted_bug === 'ack_before_persist') this.persistence_deferred = true;
     this.last_sync_mode = m.mode;
     this.out_events.push({ type: 'synced', leader: l.leader, mode: m.mode, truncated_txns: truncated, epoch: m.epoch });
   }
