@@ -1,0 +1,389 @@
+// Scripted scenarios for the Zab core: election ordering, observers, each sync mode, joining a running
+// ensemble, broadcast through a follower, and losing the quorum. A tiny in-order network (no faults)
+// moves messages; each server's durable state takes its Readys' writes as a runtime would.
+
+import { describe, expect, it } from 'vitest';
+import {
+  ZabCore,
+  type LoggedTxn,
+  type PersistedState,
+  type PlantedBug,
+  type Ready,
+  type ServerConfig,
+  type ZabConfig,
+  type ZabEvent,
+  type ZabMessage,
+} from '../../src/systems/zab/core/core.js';
+import { isZabMessage } from '../../src/systems/zab/core/messages.js';
+import { compareZxid, formatZxid, zxid, zxidHex, type Zxid } from '../../src/systems/zab/core/zxid.js';
+
+const timing: Partial<ZabConfig> = {
+  finalize_wait_ms: 20,
+  notification_interval_ms_min: 30,
+  notification_interval_ms_max: 200,
+  ping_interval_ms: 20,
+  sync_limit_ms: 100,
+  init_limit_ms: 300,
+  learner_retry_ms: 20,
+};
+
+function txns(...zs: [number, number][]): LoggedTxn[] {
+  return zs.map(([e, c]) => ({ zxid: zxid(e, c), txn: `t${e}.${c}` }));
+}
+
+function disk(current_epoch: number, log: LoggedTxn[], snapshot: { at: Zxid } | null = null): PersistedState {
+  return { accepted_epoch: current_epoch, current_epoch, snapshot: snapshot ? { zxid: snapshot.at, data: `image@${formatZxid(snapshot.at)}` } : null, log };
+}
+
+/** An ensemble on a perfect network: messages arrive in order after 1 ms; down servers drop theirs. */
+class Ensemble {
+  readonly servers: ServerConfig[];
+  readonly cores = new Map<string, ZabCore>();
+  readonly durable = new Map<string, PersistedState>();
+  readonly delivered = new Map<string, LoggedTxn[]>();
+  readonly events = new Map<string, ZabEvent[]>();
+  private queue: { at: number; from: string; to: string; body: ZabMessage }[] = [];
+  now = 0;
+  /** Messages for which this returns true are lost. */
+  drop: (from: string, to: string, body: ZabMessage) => boolean = () => false;
+  /** Sees every message as it leaves, with the sender's disk at that moment (after the Ready's writes). */
+  onSend: (from: string, body: ZabMessage, durable: PersistedState) => void = () => undefined;
+
+  constructor(
+    voters: string[],
+    observers: string[] = [],
+    private readonly bug: PlantedBug | null = null,
+  ) {
+    this.servers = [...voters, ...observers].map((id, i) => ({ id, sid: i + 1, observer: i >= voters.length }));
+  }
+
+  start(id: string, persisted?: PersistedState): ZabCore {
+    if (persisted) this.durable.set(id, structuredClone(persisted));
+    const p = this.durable.get(id) ?? disk(0, []);
+    this.durable.set(id, p);
+    let r = 0;
+    const core = new ZabCore({
+      id,
+      servers: this.servers,
+      config: { ...timing, test_planted_bug: this.bug },
+      persisted: structuredClone(p),
+      random: () => (r = (r + 0.618034) % 1),
+      now_ms: this.now,
+    });
+    this.cores.set(id, core);
+    this.delivered.set(id, []);
+    this.events.set(id, this.events.get(id) ?? []);
+    this.drain(id);
+    return core;
+  }
+
+  crash(id: string): void {
+    this.cores.delete(id);
+  }
+
+  core(id: string): ZabCore {
+    return this.cores.get(id)!;
+  }
+
+  /** Runs the network and every timer until `ms` from now. */
+  run(ms: number): void {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.now += 1;
+      for (const [id, core] of this.cores) {
+        if (core.nextTimerMs() <= this.now) {
+          core.tick(this.now);
+          this.drain(id);
+        }
+      }
+      const due = this.queue.filter((m) => m.at <= this.now);
+      this.queue = this.queue.filter((m) => m.at > this.now);
+      for (const m of due) {
+        const core = this.cores.get(m.to);
+        if (!core) continue;
+        expect(isZabMessage(JSON.parse(JSON.stringify(m.body)))).toBe(true);
+        core.tick(this.now);
+        core.step(m.from, m.body);
+        this.drain(m.to);
+      }
+    }
+  }
+
+  private drain(id: string): void {
+    const core = this.cores.get(id)!;
+    while (core.hasReady()) this.handle(id, core.ready());
+  }
+
+  private handle(id: string, rd: Ready): void {
+    const d = this.durable.get(id)!;
+    if (rd.accepted_epoch !== null) d.accepted_epoch = rd.accepted_epoch;
+    if (rd.current_epoch !== null) d.current_epoch = rd.current_epoch;
+    if (rd.snapshot) {
+      d.snapshot = rd.snapshot;
+      d.log = d.log.filter((t) => compareZxid(t.zxid, rd.snapshot!.zxid) > 0);
+    }
+    if (rd.log_truncate_after !== null) d.log = [...d.log.filter((t) => compareZxid(t.zxid, rd.log_truncate_after!) <= 0), ...rd.log_append];
+    for (const m of rd.messages) {
+      this.onSend(id, m.body, structuredClone(d));
+      if (!this.drop(id, m.to, m.body)) this.queue.push({ at: this.now + 1, from: id, to: m.to, body: m.body });
+    }
+    this.delivered.get(id)!.push(...rd.committed);
+    this.events.get(id)!.push(...rd.events);
+  }
+
+  leaders(): string[] {
+    return [...this.cores].filter(([, c]) => c.isEstablishedLeader()).map(([id]) => id);
+  }
+
+  history(id: string): string[] {
+    const c = this.core(id);
+    return c.txns().map((t) => formatZxid(t.zxid));
+  }
+
+  syncEvents(id: string): Extract<ZabEvent, { type: 'synced' }>[] {
+    return this.events.get(id)!.filter((e): e is Extract<ZabEvent, { type: 'synced' }> => e.type === 'synced');
+  }
+}
+
+describe('zxid', () => {
+  it('orders by epoch, then counter, and prints as epoch:counter and ZooKeeper hex', () => {
+    expect(compareZxid(zxid(2, 0), zxid(1, 0xffff_ffff))).toBeGreaterThan(0);
+    expect(compareZxid(zxid(1, 2), zxid(1, 3))).toBeLessThan(0);
+    expect(formatZxid(zxid(3, 17))).toBe('3:17');
+    expect(zxidHex(zxid(3, 17))).toBe('0x300000011');
+    expect(zxidHex(zxid(0, 0))).toBe('0x0');
+  });
+});
+
+describe('Fast Leader Election', () => {
+  it('the highest current epoch wins, even with a shorter log', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    z.start('n1', disk(2, txns([1, 1], [2, 1], [2, 2], [2, 3], [2, 4], [2, 5])));
+    z.start('n2', disk(3, txns([1, 1], [3, 1])));
+    z.start('n3', disk(2, txns([1, 1], [2, 1], [2, 2], [2, 3], [2, 4], [2, 5], [2, 6], [2, 7], [2, 8], [2, 9])));
+    z.run(500);
+    expect(z.leaders()).toEqual(['n2']);
+  });
+
+  it('with equal epochs the higher zxid wins over a higher server id', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    z.start('n1', disk(2, txns([2, 1], [2, 2], [2, 3])));
+    z.start('n2', disk(2, txns([2, 1])));
+    z.start('n3', disk(2, txns([2, 1], [2, 2])));
+    z.run(500);
+    expect(z.leaders()).toEqual(['n1']);
+    expect(z.core('n3').report()).toMatchObject({ role: 'following', leader: 'n1', phase: 'broadcast' });
+  });
+
+  it('with equal epochs and zxids the higher server id wins', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id, disk(1, txns([1, 1])));
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+  });
+
+  it('planted bug: comparing server id before zxid elects the stale server', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3'], [], 'id_before_zxid');
+    z.start('n1', disk(2, txns([2, 1], [2, 2], [2, 3])));
+    z.start('n2', disk(2, txns([2, 1])));
+    z.start('n3', disk(2, txns([2, 1], [2, 2])));
+    z.run(1500);
+    // n3 wins the vote although n1 has the longer history; once a quorum (n2, n3) acknowledged the
+    // epoch, n1's ACKEPOCH no longer stops it, and n1's last txn is truncated away.
+    const elected = z.events.get('n1')!.filter((e) => e.type === 'elected').map((e) => (e as { leader: string }).leader);
+    expect(elected[0]).toBe('n3');
+    expect(z.leaders()).toEqual(['n3']);
+    expect(z.history('n1')).toEqual(['2:1', '2:2']);
+    expect(z.syncEvents('n1').at(-1)).toMatchObject({ mode: 'TRUNC', truncated_txns: 1 });
+  });
+
+  it('reports its round, and a new round after the leader dies', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(400);
+    expect(z.leaders()).toEqual(['n3']);
+    const round = z.core('n1').report().election_round;
+    z.crash('n3');
+    z.run(800);
+    expect(z.leaders()).toEqual(['n2']);
+    const st = z.core('n1').report();
+    expect(st.election_round).toBeGreaterThan(round);
+    expect(st.current_epoch).toBe(2);
+    expect(st.accepted_epoch).toBe(2);
+  });
+
+  it('observers neither vote nor win, and follow the elected voter', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3'], ['o1', 'o2']);
+    // The observers have the longest logs and the highest sids; they still never lead.
+    z.start('o1', disk(5, txns([5, 1], [5, 2], [5, 3])));
+    z.start('o2', disk(5, txns([5, 1], [5, 2], [5, 3])));
+    z.start('n1');
+    z.run(600);
+    // One voter and two observers: observers do not count towards a quorum, so nobody leads.
+    expect(z.leaders()).toEqual([]);
+    z.start('n2');
+    z.start('n3');
+    z.run(800);
+    expect(z.leaders()).toEqual(['n3']);
+    for (const o of ['o1', 'o2']) {
+      expect(z.core(o).report()).toMatchObject({ role: 'observing', leader: 'n3', phase: 'broadcast' });
+      // Their txns of a later epoch were never committed: the leader's SNAP/TRUNC took them away.
+      expect(z.core(o).lastZxid()).toEqual(z.core('n3').lastZxid());
+    }
+  });
+
+  it('a server joining a running ensemble learns the leader from FOLLOWING and LEADING notifications', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3', 'n4', 'n5']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    const round = z.core('n3').report().election_round;
+    // n5 would win any election (highest sid), but the ensemble is running: it joins as a follower.
+    z.start('n5');
+    z.run(300);
+    expect(z.leaders()).toEqual(['n3']);
+    expect(z.core('n5').report()).toMatchObject({ role: 'following', leader: 'n3', phase: 'broadcast', sync_mode: 'DIFF' });
+    expect(z.core('n3').report().election_round).toBe(round);
+  });
+});
+
+describe('synchronization', () => {
+  /** n3 leads (highest epoch); n1 is the follower under test; n2 keeps the quorum. */
+  function syncScenario(leader: PersistedState, follower: PersistedState) {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    z.start('n3', leader);
+    z.start('n2', structuredClone(leader));
+    z.start('n1', follower);
+    z.run(600);
+    expect(z.leaders()).toEqual(['n3']);
+    expect(z.core('n1').report().phase).toBe('broadcast');
+    return z;
+  }
+
+  it('DIFF: an up-to-date follower gets nothing, one inside the leader\'s log gets what follows', () => {
+    const leader = disk(2, txns([1, 1], [1, 2], [2, 1], [2, 2]));
+    const same = syncScenario(leader, structuredClone(leader));
+    expect(same.syncEvents('n1')).toMatchObject([{ mode: 'DIFF', truncated_txns: 0 }]);
+    const behind = syncScenario(leader, disk(1, txns([1, 1], [1, 2])));
+    expect(behind.syncEvents('n1')).toMatchObject([{ mode: 'DIFF', truncated_txns: 0 }]);
+    expect(behind.history('n1')).toEqual(['1:1', '1:2', '2:1', '2:2']);
+    expect(behind.core('n3').report().learner_sync_modes).toBe('n1=DIFF n2=DIFF');
+    // The new leader's whole history is committed and delivered, on the follower too.
+    expect(behind.delivered.get('n1')!.map((t) => formatZxid(t.zxid))).toEqual(['1:1', '1:2', '2:1', '2:2']);
+    expect(behind.core('n1').report()).toMatchObject({ current_epoch: 3, accepted_epoch: 3, committed_zxid: '2:2', sync_mode: 'DIFF' });
+  });
+
+  it('TRUNC then DIFF: a follower holding txns of an older epoch inside the leader\'s log (ZOOKEEPER-1154)', () => {
+    const z = syncScenario(disk(2, txns([1, 1], [1, 2], [2, 1], [2, 2])), disk(1, txns([1, 1], [1, 2], [1, 3])));
+    expect(z.syncEvents('n1')).toMatchObject([{ mode: 'TRUNC', truncated_txns: 1 }]);
+    expect(z.history('n1')).toEqual(['1:1', '1:2', '2:1', '2:2']);
+    expect(z.durable.get('n1')!.log.map((t) => formatZxid(t.zxid))).toEqual(['1:1', '1:2', '2:1', '2:2']);
+  });
+
+  it('planted bug: TRUNC only past the leader\'s log leaves the older epoch\'s txn in the follower', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3'], [], 'trunc_only_past_log');
+    const leader = disk(2, txns([1, 1], [1, 2], [2, 1], [2, 2]));
+    z.start('n3', leader);
+    z.start('n2', structuredClone(leader));
+    z.start('n1', disk(1, txns([1, 1], [1, 2], [1, 3])));
+    z.run(600);
+    expect(z.syncEvents('n1')).toMatchObject([{ mode: 'DIFF' }]);
+    expect(z.history('n1')).toEqual(['1:1', '1:2', '1:3', '2:1', '2:2']);
+  });
+
+  it('TRUNC: a follower past the end of the leader\'s log', () => {
+    const z = syncScenario(disk(2, txns([1, 1], [1, 2])), disk(1, txns([1, 1], [1, 2], [1, 3], [1, 4])));
+    expect(z.syncEvents('n1')).toMatchObject([{ mode: 'TRUNC', truncated_txns: 2 }]);
+    expect(z.history('n1')).toEqual(['1:1', '1:2']);
+  });
+
+  it('SNAP: a follower below the leader\'s log window gets the snapshot and what follows it', () => {
+    const z = syncScenario(disk(2, txns([2, 4], [2, 5]), { at: zxid(2, 3) }), disk(1, txns([1, 1])));
+    expect(z.syncEvents('n1')).toMatchObject([{ mode: 'SNAP' }]);
+    expect(z.core('n1').snapshotZxid()).toEqual(zxid(2, 3));
+    expect(z.history('n1')).toEqual(['2:4', '2:5']);
+    expect(z.durable.get('n1')!.snapshot?.data).toBe('image@2:3');
+    expect(z.delivered.get('n1')!.map((t) => formatZxid(t.zxid))).toEqual(['2:4', '2:5']);
+  });
+
+  it('a follower persists its synced txns and new epoch before it acknowledges NEWLEADER', () => {
+    for (const bug of [null, 'ack_before_persist'] as const) {
+      const z = new Ensemble(['n1', 'n2', 'n3'], [], bug);
+      const leader = disk(2, txns([1, 1], [2, 1]));
+      z.start('n3', leader);
+      z.start('n2', structuredClone(leader));
+      let at_first_ack: PersistedState | null = null;
+      z.onSend = (from, body, d) => {
+        if (from === 'n1' && body.type === 'ack' && at_first_ack === null) at_first_ack = d;
+      };
+      z.start('n1', disk(1, txns([1, 1])));
+      z.run(600);
+      expect(z.leaders()).toEqual(['n3']);
+      const d = at_first_ack as PersistedState | null;
+      expect(d).not.toBeNull();
+      if (bug === null) {
+        expect(d!.current_epoch).toBe(3);
+        expect(d!.log.map((t) => formatZxid(t.zxid))).toEqual(['1:1', '2:1']);
+      } else {
+        // The planted bug: the acknowledgement left with the old epoch and log on disk.
+        expect(d!.current_epoch).toBe(1);
+        expect(d!.log.map((t) => formatZxid(t.zxid))).toEqual(['1:1']);
+      }
+    }
+  });
+
+  it('acceptedEpoch moves at LEADERINFO and currentEpoch only at NEWLEADER (unless they are one value)', () => {
+    for (const bug of [null, 'one_epoch'] as const) {
+      const z = new Ensemble(['n1', 'n2', 'n3'], [], bug);
+      // The leader never gets its learners synchronized: every sync is lost.
+      z.drop = (_from, _to, body) => body.type === 'sync';
+      z.start('n3', disk(2, txns([2, 1])));
+      z.start('n2', disk(2, txns([2, 1])));
+      z.start('n1', disk(2, txns([2, 1])));
+      z.run(200);
+      expect(z.leaders()).toEqual([]);
+      for (const id of ['n1', 'n2']) {
+        expect(z.durable.get(id)!.accepted_epoch).toBe(3);
+        expect(z.durable.get(id)!.current_epoch).toBe(bug === null ? 2 : 3);
+      }
+    }
+  });
+});
+
+describe('broadcast', () => {
+  it('a write at a follower is forwarded, proposed, acknowledged and committed everywhere in zxid order; observers get INFORM', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3'], ['o1']);
+    for (const id of ['n1', 'n2', 'n3', 'o1']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    const epoch = z.core('n3').report().current_epoch;
+    expect(z.core('n1').propose('from-n1')).toMatchObject({ ok: true, forwarded_to: 'n3' });
+    expect(z.core('o1').propose('from-o1')).toMatchObject({ ok: true, forwarded_to: 'n3' });
+    expect(z.core('n3').propose('from-n3')).toMatchObject({ ok: true, zxid: zxid(epoch, 1), forwarded_to: null });
+    z.run(100);
+    for (const id of ['n1', 'n2', 'n3', 'o1']) {
+      const got = z.delivered.get(id)!;
+      expect(got.map((t) => t.txn).sort()).toEqual(['from-n1', 'from-n3', 'from-o1']);
+      expect(got.map((t) => formatZxid(t.zxid))).toEqual([`${epoch}:1`, `${epoch}:2`, `${epoch}:3`]);
+    }
+    expect(z.core('o1').report().committed_zxid).toBe(`${epoch}:3`);
+  });
+
+  it('a server that is not ready refuses a write with the leader it knows', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    z.start('n1');
+    expect(z.core('n1').propose('x')).toEqual({ ok: false, error: 'not_ready', leader: null });
+  });
+
+  it('a leader that misses its followers\' pings for the sync limit goes back to looking', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    z.crash('n1');
+    z.crash('n2');
+    z.run(timing.sync_limit_ms! + 2 * timing.ping_interval_ms!);
+    expect(z.core('n3').report()).toMatchObject({ role: 'looking', phase: 'election', established: false });
+    expect(z.events.get('n3')!.some((e) => e.type === 'looking' && e.reason.includes('lost its quorum'))).toBe(true);
+  });
+});
