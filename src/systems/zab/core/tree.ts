@@ -1,0 +1,464 @@
+// The ZooKeeper data model as a deterministic state machine for Zab: a tree of znodes with data and
+// stat, persistent, ephemeral and sequential znodes, and the sessions that own ephemerals. It applies
+// committed txns (create, delete, set_data, create_session, close_session, expire_session) and serves
+// reads from what it applied. No I/O and no clock: every time it records comes in the txn, stamped by
+// the leader when it proposed it, so every replica that applies the same txns holds the same tree.
+//
+// A txn that fails (a version mismatch, a missing parent, ...) still takes its zxid and fails the same
+// way on every replica, as in ZooKeeper, where the leader logs an error txn. Each applied txn reports
+// the watch triggers it caused (what changed, in ZooKeeper's order); the server-local watch manager
+// (watches.ts) turns them into events for the clients watching.
+
+import { zkError, type ZkError } from './errors.js';
+import type { LoggedTxn } from './messages.js';
+import type { ZabStateMachine } from './state-machine.js';
+import { formatZxid, zxid_zero, type Zxid } from './zxid.js';
+
+// ---- limits -------------------------------------------------------------------------------------
+
+/** Znodes in the tree, the root included. */
+export const znode_count_max = 100_000;
+/** A znode's data, in UTF-8 bytes (ZooKeeper's default jute.maxbuffer). */
+export const znode_data_bytes_max = 1_048_576;
+/** A path, in UTF-8 bytes, the sequential suffix included. */
+export const znode_path_bytes_max = 1024;
+/** Children of one znode. */
+export const znode_children_max = 10_000;
+/** Open sessions in the ensemble. */
+export const session_count_max = 10_000;
+/** The largest sequential suffix; ZooKeeper's counter is a signed 32-bit int. */
+export const sequential_counter_max = 2_147_483_647;
+/** Digits of a sequential suffix, zero-padded. */
+export const sequential_suffix_digits = 10;
+
+// ---- types --------------------------------------------------------------------------------------
+
+/** A znode's stat, under ZooKeeper's field names. */
+export interface Stat {
+  /** The zxid of the txn that created the znode. */
+  czxid: Zxid;
+  /** The zxid of the txn that last set its data (czxid until then). */
+  mzxid: Zxid;
+  /** The zxid of the txn that last created or deleted one of its children. */
+  pzxid: Zxid;
+  /** Leader time (ms) of the create and of the last set_data. */
+  ctime: number;
+  mtime: number;
+  /** Changes to the data. */
+  version: number;
+  /** Children created or deleted; also the next sequential suffix under this znode. */
+  cversion: number;
+  /** The session that owns an ephemeral znode; null for a persistent one. */
+  ephemeralOwner: string | null;
+  dataLength: number;
+  numChildren: number;
+}
+
+export type ZkTxn =
+  | { type: 'create_session'; session: string; timeout_ms: number; time: number }
+  | { type: 'close_session'; session: string; time: number }
+  /** Proposed by the leader when the session tracker found no ping within the timeout. */
+  | { type: 'expire_session'; session: string; time: number }
+  | { type: 'create'; session: string; path: string; data: string; ephemeral: boolean; sequential: boolean; time: number }
+  /** version -1 deletes whatever the version. */
+  | { type: 'delete'; session: string; path: string; version: number; time: number }
+  | { type: 'set_data'; session: string; path: string; data: string; version: number; time: number };
+
+export type ZkTxnType = ZkTxn['type'];
+
+export type ZkEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
+
+/** Something a txn changed that watches on `path` may care about. */
+export interface WatchTrigger {
+  path: string;
+  type: ZkEventType;
+}
+
+export type ZkTxnOutcome =
+  | { ok: true; type: 'create'; path: string; stat: Stat }
+  | { ok: true; type: 'delete'; path: string }
+  | { ok: true; type: 'set_data'; path: string; stat: Stat }
+  | { ok: true; type: 'create_session'; session: string; timeout_ms: number }
+  /** The session's ephemerals, deleted by the txn, in the order deleted. */
+  | { ok: true; type: 'close_session' | 'expire_session'; session: string; deleted: string[] }
+  | { ok: false; error: ZkError };
+
+export interface ZkApplied {
+  zxid: Zxid;
+  /** null when the payload was not a txn this machine knows. */
+  txn: ZkTxn | null;
+  outcome: ZkTxnOutcome;
+  /** In the order they happened; empty for a failed txn. */
+  triggers: WatchTrigger[];
+}
+
+export type ZkReadResult<T> = { ok: true; value: T } | { ok: false; error: ZkError };
+
+export interface TreeOptions {
+  /** A planted bug for the labs: the sequential suffix counts the parent's children instead of using
+   * its cversion, so a suffix is reused after a delete. */
+  planted_bug: 'suffix_from_child_count' | null;
+}
+
+export interface TreeImage {
+  version: 1;
+  zxid: Zxid;
+  /** Sorted by path, so a parent comes before its children. */
+  nodes: Array<{ path: string; data: string; stat: Stat }>;
+  sessions: Array<{ session: string; timeout_ms: number }>;
+}
+
+interface Znode {
+  data: string;
+  stat: Stat;
+  children: Set<string>;
+}
+
+interface SessionEntry {
+  timeout_ms: number;
+  ephemerals: Set<string>;
+}
+
+// ---- the tree -----------------------------------------------------------------------------------
+
+export class ZkTree implements ZabStateMachine<ZkApplied> {
+  private readonly nodes = new Map<string, Znode>();
+  private readonly sessions = new Map<string, SessionEntry>();
+  private zxid: Zxid = zxid_zero;
+  private readonly options: TreeOptions;
+
+  constructor(options: Partial<TreeOptions> = {}) {
+    this.options = { planted_bug: null, ...options };
+    this.nodes.set('/', { data: '', stat: emptyStat(zxid_zero, 0, null, 0), children: new Set() });
+  }
+
+  get applied_zxid(): Zxid {
+    return this.zxid;
+  }
+
+  get znode_count(): number {
+    return this.nodes.size;
+  }
+
+  get session_count(): number {
+    return this.sessions.size;
+  }
+
+  apply(entry: LoggedTxn): ZkApplied {
+    this.zxid = entry.zxid;
+    const txn = parseZkTxn(entry.txn);
+    if (txn === null) {
+      return { zxid: entry.zxid, txn: null, outcome: fail('BadArguments', 'not a znode txn'), triggers: [] };
+    }
+    const triggers: WatchTrigger[] = [];
+    const outcome = this.applyTxn(txn, entry.zxid, triggers);
+    return { zxid: entry.zxid, txn, outcome, triggers: outcome.ok ? triggers : [] };
+  }
+
+  // ---- reads (served locally from what this replica applied) ----
+
+  exists(path: string): ZkReadResult<Stat | null> {
+    const bad = checkPath(path);
+    if (bad !== null) return { ok: false, error: bad };
+    const node = this.nodes.get(path);
+    return { ok: true, value: node === undefined ? null : copyStat(node.stat) };
+  }
+
+  getData(path: string): ZkReadResult<{ data: string; stat: Stat }> {
+    const bad = checkPath(path);
+    if (bad !== null) return { ok: false, error: bad };
+    const node = this.nodes.get(path);
+    if (node === undefined) return { ok: false, error: zkError('NoNode', `no znode ${path}`) };
+    return { ok: true, value: { data: node.data, stat: copyStat(node.stat) } };
+  }
+
+  getChildren(path: string): ZkReadResult<{ children: string[]; stat: Stat }> {
+    const bad = checkPath(path);
+    if (bad !== null) return { ok: false, error: bad };
+    const node = this.nodes.get(path);
+    if (node === undefined) return { ok: false, error: zkError('NoNode', `no znode ${path}`) };
+    return { ok: true, value: { children: [...node.children].sort(), stat: copyStat(node.stat) } };
+  }
+
+  hasSession(session: string): boolean {
+    return this.sessions.has(session);
+  }
+
+  /** Open sessions and their timeouts, sorted by id (a new leader's session tracker starts from these). */
+  sessionList(): Array<{ session: string; timeout_ms: number }> {
+    return [...this.sessions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([session, s]) => ({ session, timeout_ms: s.timeout_ms }));
+  }
+
+  /** The ephemerals a session owns, sorted. */
+  ephemeralsOf(session: string): string[] {
+    return [...(this.sessions.get(session)?.ephemerals ?? [])].sort();
+  }
+
+  /** Every path, sorted. */
+  paths(): string[] {
+    return [...this.nodes.keys()].sort();
+  }
+
+  // ---- snapshot, digest ----
+
+  snapshot(): TreeImage {
+    return {
+      version: 1,
+      zxid: this.zxid,
+      nodes: this.paths().map((path) => {
+        const node = this.nodes.get(path)!;
+        return { path, data: node.data, stat: copyStat(node.stat) };
+      }),
+      sessions: this.sessionList(),
+    };
+  }
+
+  static restore(image: unknown, options: Partial<TreeOptions> = {}): ZkTree {
+    const tree = new ZkTree(options);
+    if (image === null || image === undefined) return tree;
+    const img = image as TreeImage;
+    if (img.version !== 1) throw new Error(`unknown znode tree image version ${String(img.version)}`);
+    tree.zxid = img.zxid;
+    for (const s of img.sessions) tree.sessions.set(s.session, { timeout_ms: s.timeout_ms, ephemerals: new Set() });
+    tree.nodes.clear();
+    for (const { path, data, stat } of img.nodes) {
+      tree.nodes.set(path, { data, stat: copyStat(stat), children: new Set() });
+      if (path !== '/') tree.nodes.get(parentOf(path))!.children.add(basename(path));
+      if (stat.ephemeralOwner !== null) tree.sessions.get(stat.ephemeralOwner)?.ephemerals.add(path);
+    }
+    return tree;
+  }
+
+  /** A hash of the whole tree and its sessions: equal on two replicas exactly when they hold the same state. */
+  digest(): number {
+    let h = fnv_offset;
+    h = fnv1a(h, formatZxid(this.zxid));
+    for (const path of this.paths()) {
+      const n = this.nodes.get(path)!;
+      h = fnv1a(h, `|${path}=${JSON.stringify(n.data)}:${statText(n.stat)}`);
+    }
+    for (const s of this.sessionList()) h = fnv1a(h, `|session ${s.session}/${s.timeout_ms}`);
+    return h;
+  }
+
+  /** What must hold after every txn; the first violation in words, or null. */
+  checkInvariants(): string | null {
+    if (!this.nodes.has('/')) return 'the root is missing';
+    for (const [path, node] of this.nodes) {
+      if (node.stat.numChildren !== node.children.size) return `${path}: numChildren ${node.stat.numChildren} but ${node.children.size} children`;
+      if (node.stat.dataLength !== utf8Bytes(node.data)) return `${path}: dataLength ${node.stat.dataLength} but ${utf8Bytes(node.data)} bytes`;
+      if (node.stat.ephemeralOwner !== null && node.children.size > 0) return `${path}: an ephemeral with children`;
+      if (node.stat.ephemeralOwner !== null && !this.sessions.has(node.stat.ephemeralOwner)) {
+        return `${path}: ephemeral of session ${node.stat.ephemeralOwner}, which is not open`;
+      }
+      for (const child of node.children) if (!this.nodes.has(join(path, child))) return `${path}: lists missing child ${child}`;
+      if (path !== '/' && !this.nodes.get(parentOf(path))?.children.has(basename(path))) return `${path}: not listed by its parent`;
+    }
+    for (const [id, s] of this.sessions) {
+      for (const p of s.ephemerals) if (this.nodes.get(p)?.stat.ephemeralOwner !== id) return `session ${id} lists ${p}, which it does not own`;
+    }
+    return null;
+  }
+
+  // ---- txns ----
+
+  private applyTxn(txn: ZkTxn, zxid: Zxid, triggers: WatchTrigger[]): ZkTxnOutcome {
+    switch (txn.type) {
+      case 'create_session': {
+        if (this.sessions.has(txn.session)) return fail('BadArguments', `session ${txn.session} already exists`);
+        if (this.sessions.size >= session_count_max) return fail('QuotaExceeded', `already ${session_count_max} sessions open (session_count_max)`);
+        this.sessions.set(txn.session, { timeout_ms: txn.timeout_ms, ephemerals: new Set() });
+        return { ok: true, type: 'create_session', session: txn.session, timeout_ms: txn.timeout_ms };
+      }
+      case 'close_session':
+      case 'expire_session': {
+        const s = this.sessions.get(txn.session);
+        if (s === undefined) return fail('SessionExpired', `session ${txn.session} is not open`);
+        const deleted = [...s.ephemerals].sort();
+        for (const path of deleted) this.removeNode(path, zxid, triggers);
+        this.sessions.delete(txn.session);
+        return { ok: true, type: txn.type, session: txn.session, deleted };
+      }
+      case 'create':
+        return this.create(txn, zxid, triggers);
+      case 'delete': {
+        const bad = checkPath(txn.path);
+        if (bad !== null) return { ok: false, error: bad };
+        if (txn.path === '/') return fail('BadArguments', 'the root cannot be deleted');
+        if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
+        const node = this.nodes.get(txn.path);
+        if (node === undefined) return fail('NoNode', `no znode ${txn.path}`);
+        if (txn.version !== -1 && txn.version !== node.stat.version) {
+          return fail('BadVersion', `${txn.path} is at version ${node.stat.version}, not ${txn.version}`);
+        }
+        if (node.children.size > 0) return fail('NotEmpty', `${txn.path} has ${node.children.size} children`);
+        this.removeNode(txn.path, zxid, triggers);
+        return { ok: true, type: 'delete', path: txn.path };
+      }
+      case 'set_data': {
+        const bad = checkPath(txn.path) ?? checkData(txn.data);
+        if (bad !== null) return { ok: false, error: bad };
+        if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
+        const node = this.nodes.get(txn.path);
+        if (node === undefined) return fail('NoNode', `no znode ${txn.path}`);
+        if (txn.version !== -1 && txn.version !== node.stat.version) {
+          return fail('BadVersion', `${txn.path} is at version ${node.stat.version}, not ${txn.version}`);
+        }
+        node.data = txn.data;
+        node.stat.mzxid = zxid;
+        node.stat.mtime = txn.time;
+        node.stat.version += 1;
+        node.stat.dataLength = utf8Bytes(txn.data);
+        triggers.push({ path: txn.path, type: 'NodeDataChanged' });
+        return { ok: true, type: 'set_data', path: txn.path, stat: copyStat(node.stat) };
+      }
+    }
+  }
+
+  private create(txn: Extract<ZkTxn, { type: 'create' }>, zxid: Zxid, triggers: WatchTrigger[]): ZkTxnOutcome {
+    // A sequential create may end in '/' (the suffix is then the whole name), so check it with one.
+    const bad = checkPath(txn.sequential ? txn.path + '0'.repeat(sequential_suffix_digits) : txn.path) ?? checkData(txn.data);
+    if (bad !== null) return { ok: false, error: bad };
+    if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
+    if (txn.path === '/') return fail('NodeExists', 'the root always exists');
+    const parent_path = parentOf(txn.path);
+    const parent = this.nodes.get(parent_path);
+    if (parent === undefined) return fail('NoNode', `no parent znode ${parent_path} for ${txn.path}`);
+    let path = txn.path;
+    if (txn.sequential) {
+      // ZooKeeper's suffix is the parent's cversion, which every child create and delete bumps: it only
+      // grows, so a suffix is never handed out twice under one parent.
+      const counter = this.options.planted_bug === 'suffix_from_child_count' ? parent.children.size : parent.stat.cversion;
+      if (counter > sequential_counter_max) return fail('QuotaExceeded', `${parent_path} has used every sequential suffix`);
+      path = txn.path + String(counter).padStart(sequential_suffix_digits, '0');
+    }
+    if (this.nodes.has(path)) return fail('NodeExists', `${path} already exists`);
+    if (parent.stat.ephemeralOwner !== null) return fail('NoChildrenForEphemerals', `${parent_path} is ephemeral and cannot have children`);
+    if (this.nodes.size >= znode_count_max) return fail('QuotaExceeded', `the tree already holds ${znode_count_max} znodes (znode_count_max)`);
+    if (parent.children.size >= znode_children_max) {
+      return fail('QuotaExceeded', `${parent_path} already has ${znode_children_max} children (znode_children_max)`);
+    }
+    const owner = txn.ephemeral ? txn.session : null;
+    const node: Znode = { data: txn.data, stat: emptyStat(zxid, txn.time, owner, utf8Bytes(txn.data)), children: new Set() };
+    this.nodes.set(path, node);
+    parent.children.add(basename(path));
+    parent.stat.cversion += 1;
+    parent.stat.pzxid = zxid;
+    parent.stat.numChildren = parent.children.size;
+    if (owner !== null) this.sessions.get(owner)!.ephemerals.add(path);
+    triggers.push({ path, type: 'NodeCreated' }, { path: parent_path, type: 'NodeChildrenChanged' });
+    return { ok: true, type: 'create', path, stat: copyStat(node.stat) };
+  }
+
+  /** Deletes a childless znode and records it on its parent. */
+  private removeNode(path: string, zxid: Zxid, triggers: WatchTrigger[]): void {
+    const node = this.nodes.get(path)!;
+    const parent_path = parentOf(path);
+    const parent = this.nodes.get(parent_path)!;
+    this.nodes.delete(path);
+    parent.children.delete(basename(path));
+    parent.stat.cversion += 1;
+    parent.stat.pzxid = zxid;
+    parent.stat.numChildren = parent.children.size;
+    if (node.stat.ephemeralOwner !== null) this.sessions.get(node.stat.ephemeralOwner)?.ephemerals.delete(path);
+    triggers.push({ path, type: 'NodeDeleted' }, { path: parent_path, type: 'NodeChildrenChanged' });
+  }
+}
+
+// ---- txn shape ----------------------------------------------------------------------------------
+
+/** The txn if `value` is a well-formed znode txn, else null. */
+export function parseZkTxn(value: unknown): ZkTxn | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const t = value as Record<string, unknown>;
+  const str = (k: string): boolean => typeof t[k] === 'string';
+  const time = typeof t['time'] === 'number' && Number.isFinite(t['time']) && t['time'] >= 0;
+  const version = (): boolean => Number.isInteger(t['version']) && (t['version'] as number) >= -1;
+  if (!time || !str('session')) return null;
+  switch (t['type']) {
+    case 'create_session':
+      return Number.isInteger(t['timeout_ms']) && (t['timeout_ms'] as number) > 0 ? (value as ZkTxn) : null;
+    case 'close_session':
+    case 'expire_session':
+      return value as ZkTxn;
+    case 'create':
+      return str('path') && str('data') && typeof t['ephemeral'] === 'boolean' && typeof t['sequential'] === 'boolean' ? (value as ZkTxn) : null;
+    case 'delete':
+      return str('path') && version() ? (value as ZkTxn) : null;
+    case 'set_data':
+      return str('path') && str('data') && version() ? (value as ZkTxn) : null;
+    default:
+      return null;
+  }
+}
+
+// ---- paths --------------------------------------------------------------------------------------
+
+/** A BadArguments error if `path` is not a valid znode path, else null. */
+export function checkPath(path: string): ZkError | null {
+  if (typeof path !== 'string' || !path.startsWith('/')) return zkError('BadArguments', `path ${JSON.stringify(path)} must start with /`);
+  if (utf8Bytes(path) > znode_path_bytes_max) return zkError('BadArguments', `path is longer than ${znode_path_bytes_max} bytes (znode_path_bytes_max)`);
+  if (path === '/') return null;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) return zkError('BadArguments', `path ${JSON.stringify(path)} holds a control character`);
+  const parts = path.slice(1).split('/');
+  for (const part of parts) {
+    if (part === '') return zkError('BadArguments', `path ${JSON.stringify(path)} has an empty name`);
+    if (part === '.' || part === '..') return zkError('BadArguments', `path ${JSON.stringify(path)} has a relative name`);
+  }
+  return null;
+}
+
+function checkData(data: string): ZkError | null {
+  const bytes = utf8Bytes(data);
+  return bytes > znode_data_bytes_max ? zkError('BadArguments', `data is ${bytes} bytes, more than ${znode_data_bytes_max} (znode_data_bytes_max)`) : null;
+}
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function join(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function fail(name: Parameters<typeof zkError>[0], text: string): ZkTxnOutcome {
+  return { ok: false, error: zkError(name, text) };
+}
+
+function emptyStat(zxid: Zxid, time: number, owner: string | null, data_length: number): Stat {
+  return { czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, ephemeralOwner: owner, dataLength: data_length, numChildren: 0 };
+}
+
+function copyStat(s: Stat): Stat {
+  return { ...s, czxid: { ...s.czxid }, mzxid: { ...s.mzxid }, pzxid: { ...s.pzxid } };
+}
+
+function statText(s: Stat): string {
+  return [formatZxid(s.czxid), formatZxid(s.mzxid), formatZxid(s.pzxid), s.ctime, s.mtime, s.version, s.cversion, s.ephemeralOwner ?? '-', s.dataLength, s.numChildren].join(',');
+}
+
+const utf8 = new TextEncoder();
+
+export function utf8Bytes(text: string): number {
+  return utf8.encode(text).length;
+}
+
+const fnv_offset = 0x811c9dc5;
+
+function fnv1a(seed: number, text: string): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+

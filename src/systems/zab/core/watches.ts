@@ -1,0 +1,168 @@
+// Watches: one-shot notifications a client sets with a read on the server it is connected to. They are
+// server-local and volatile (not replicated, not persisted): each server fires its own clients' watches
+// when it applies the txn that changed the watched znode. ZkReplica bundles a server's tree and watch
+// manager; applying a txn returns the watch events first and the txn's outcome with them, so the host
+// sends each event before any reply (to the write, or to a later read) that reflects the change.
+
+import { zkError, type ZkError } from './errors.js';
+import type { LoggedTxn } from './messages.js';
+import type { ZabStateMachine } from './state-machine.js';
+import { ZkTree, type Stat, type TreeOptions, type WatchTrigger, type ZkApplied, type ZkEventType, type ZkReadResult } from './tree.js';
+import type { Zxid } from './zxid.js';
+
+/** Watches one server holds for all its clients. */
+export const watch_count_max = 100_000;
+
+/** data: set by get_data (or exists on a znode that exists); exists: by exists on a missing znode;
+ * child: by get_children. */
+export type WatchKind = 'data' | 'exists' | 'child';
+
+export interface WatchEvent {
+  session: string;
+  path: string;
+  type: ZkEventType;
+  /** The txn that fired it. */
+  zxid: Zxid;
+}
+
+/** Which kinds of watch on the znode each event fires (and so removes). */
+const fired_kinds: Readonly<Record<ZkEventType, readonly WatchKind[]>> = {
+  NodeCreated: ['data', 'exists'],
+  NodeDataChanged: ['data', 'exists'],
+  NodeDeleted: ['data', 'exists', 'child'],
+  NodeChildrenChanged: ['child'],
+};
+
+export class WatchManager {
+  private readonly by_kind: Record<WatchKind, Map<string, Set<string>>> = { data: new Map(), exists: new Map(), child: new Map() };
+  private watch_count = 0;
+
+  get size(): number {
+    return this.watch_count;
+  }
+
+  /** Sets a watch; setting the same one again is a no-op. QuotaExceeded when the server holds the maximum. */
+  add(session: string, path: string, kind: WatchKind): ZkError | null {
+    const map = this.by_kind[kind];
+    const set = map.get(path);
+    if (set?.has(session) === true) return null;
+    if (this.watch_count >= watch_count_max) return zkError('QuotaExceeded', `this server already holds ${watch_count_max} watches (watch_count_max)`);
+    if (set === undefined) map.set(path, new Set([session]));
+    else set.add(session);
+    this.watch_count += 1;
+    return null;
+  }
+
+  has(session: string, path: string, kind: WatchKind): boolean {
+    return this.by_kind[kind].get(path)?.has(session) ?? false;
+  }
+
+  /** The events a txn's triggers fire, in trigger order; each watch fires once and is gone. A session
+   * watching one znode in several ways gets one event per trigger. */
+  fire(triggers: readonly WatchTrigger[], zxid: Zxid): WatchEvent[] {
+    const events: WatchEvent[] = [];
+    for (const t of triggers) {
+      const sessions = new Set<string>();
+      for (const kind of fired_kinds[t.type]) {
+        const set = this.by_kind[kind].get(t.path);
+        if (set === undefined) continue;
+        for (const s of set) sessions.add(s);
+        this.watch_count -= set.size;
+        this.by_kind[kind].delete(t.path);
+      }
+      for (const session of sessions) events.push({ session, path: t.path, type: t.type, zxid });
+    }
+    return events;
+  }
+
+  /** Forgets a session's watches (it closed or expired). */
+  dropSession(session: string): void {
+    for (const map of Object.values(this.by_kind)) {
+      for (const [path, set] of map) {
+        if (set.delete(session)) this.watch_count -= 1;
+        if (set.size === 0) map.delete(path);
+      }
+    }
+  }
+}
+
+// ---- a server's tree and watches ----------------------------------------------------------------
+
+export type ZkRead =
+  | { type: 'exists'; path: string; watch: boolean }
+  | { type: 'get_data'; path: string; watch: boolean }
+  | { type: 'get_children'; path: string; watch: boolean };
+
+export type ZkReadValue = { stat: Stat | null } | { data: string; stat: Stat } | { children: string[]; stat: Stat };
+
+export interface ZkReplicaApplied extends ZkApplied {
+  /** Watch events for this server's clients, to send before the outcome and before any later read. */
+  events: WatchEvent[];
+}
+
+export class ZkReplica implements ZabStateMachine<ZkReplicaApplied> {
+  readonly watches = new WatchManager();
+
+  constructor(readonly tree: ZkTree = new ZkTree()) {}
+
+  static restore(image: unknown, options: Partial<TreeOptions> = {}): ZkReplica {
+    // Watches are not part of the image: a server that takes a SNAP drops its clients, and they set
+    // their watches again when they reconnect.
+    return new ZkReplica(ZkTree.restore(image, options));
+  }
+
+  get applied_zxid(): Zxid {
+    return this.tree.applied_zxid;
+  }
+
+  snapshot(): unknown {
+    return this.tree.snapshot();
+  }
+
+  apply(entry: LoggedTxn): ZkReplicaApplied {
+    const applied = this.tree.apply(entry);
+    let events = this.watches.fire(applied.triggers, applied.zxid);
+    const o = applied.outcome;
+    if (o.ok && (o.type === 'close_session' || o.type === 'expire_session')) {
+      // The closed session's client is gone; the others still hear of its ephemerals going away.
+      events = events.filter((e) => e.session !== o.session);
+      this.watches.dropSession(o.session);
+    }
+    return { ...applied, events };
+  }
+
+  /** Serves a read from this server's tree, setting the watch it asks for. */
+  read(session: string, req: ZkRead): ZkReadResult<ZkReadValue> {
+    if (!this.tree.hasSession(session)) return { ok: false, error: zkError('SessionExpired', `session ${session} is not open`) };
+    switch (req.type) {
+      case 'exists': {
+        const r = this.tree.exists(req.path);
+        if (!r.ok) return r;
+        // ZooKeeper sets a watch from exists whether or not the znode is there: it fires on the create.
+        if (req.watch) {
+          const err = this.watches.add(session, req.path, r.value === null ? 'exists' : 'data');
+          if (err !== null) return { ok: false, error: err };
+        }
+        return { ok: true, value: { stat: r.value } };
+      }
+      case 'get_data': {
+        const r = this.tree.getData(req.path);
+        if (!r.ok) return r;
+        if (req.watch) {
+          const err = this.watches.add(session, req.path, 'data');
+          if (err !== null) return { ok: false, error: err };
+        }
+        return { ok: true, value: r.value };
+      }
+      case 'get_children': {
+        const r = this.tree.getChildren(req.path);
+        if (!r.ok) return r;
+        if (req.watch) {
+          const err = this.watches.add(session, req.path, 'child');
+          if (err !== null) return { ok: false, error: err };
+        }
+        return { ok: true, value: r.value };
+      }
+    }
+  }
+}
