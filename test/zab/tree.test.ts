@@ -1,0 +1,363 @@
+// The znode tree as a state machine: every txn and read, every error, the stat after each kind of
+// change, sequential suffixes, sessions and their ephemerals, snapshots and determinism.
+
+import { describe, expect, it } from 'vitest';
+import { error_codes } from '../../src/lib/protocol/messages.js';
+import { isDefiniteZkError, zk_error_table, type ZkErrorName } from '../../src/systems/zab/core/errors.js';
+import {
+  parseZkTxn,
+  session_count_max,
+  znode_children_max,
+  znode_data_bytes_max,
+  znode_path_bytes_max,
+  ZkTree,
+  type ZkApplied,
+  type ZkTxn,
+} from '../../src/systems/zab/core/tree.js';
+import { zxid, type Zxid } from '../../src/systems/zab/core/zxid.js';
+
+/** Applies txns at zxids 1:1, 1:2, ... with leader times 1000, 1001, ... */
+class Driver {
+  counter = 0;
+  constructor(readonly tree = new ZkTree()) {}
+  next(): Zxid {
+    return zxid(1, this.counter + 1);
+  }
+  apply(txn: Omit<ZkTxn, 'time'> & { time?: number }): ZkApplied {
+    this.counter += 1;
+    return this.tree.apply({ zxid: zxid(1, this.counter), txn: { time: 1000 + this.counter, ...txn } });
+  }
+  session(id = 'a', timeout_ms = 3000): void {
+    expect(this.apply({ type: 'create_session', session: id, timeout_ms }).outcome.ok).toBe(true);
+  }
+  create(path: string, opts: { data?: string; ephemeral?: boolean; sequential?: boolean; session?: string } = {}): ZkApplied {
+    return this.apply({ type: 'create', session: opts.session ?? 'a', path, data: opts.data ?? '', ephemeral: opts.ephemeral ?? false, sequential: opts.sequential ?? false });
+  }
+  del(path: string, version = -1, session = 'a'): ZkApplied {
+    return this.apply({ type: 'delete', session, path, version });
+  }
+  set(path: string, data: string, version = -1, session = 'a'): ZkApplied {
+    return this.apply({ type: 'set_data', session, path, data, version });
+  }
+  stat(path: string) {
+    const r = this.tree.exists(path);
+    if (!r.ok) throw new Error(r.error.text);
+    return r.value;
+  }
+}
+
+function errorOf(a: ZkApplied): ZkErrorName | null {
+  return a.outcome.ok ? null : a.outcome.error.name;
+}
+
+function createdPath(a: ZkApplied): string {
+  if (!a.outcome.ok || a.outcome.type !== 'create') throw new Error(`create failed: ${JSON.stringify(a.outcome)}`);
+  return a.outcome.path;
+}
+
+describe('error table', () => {
+  it('maps each ZooKeeper error onto a node-protocol code whose definiteness matches', () => {
+    expect(zk_error_table.NoNode.code).toBe(error_codes.key_does_not_exist);
+    expect(zk_error_table.NodeExists.code).toBe(error_codes.key_already_exists);
+    expect(zk_error_table.BadVersion.code).toBe(error_codes.precondition_failed);
+    // Errors of txns the tree refused: nothing happened, so the code must be definite.
+    for (const name of ['NoNode', 'NodeExists', 'BadVersion', 'NotEmpty', 'NoChildrenForEphemerals', 'SessionExpired', 'BadArguments', 'QuotaExceeded'] as const) {
+      expect(isDefiniteZkError(name), name).toBe(true);
+    }
+    // A lost connection may hide an applied write.
+    expect(isDefiniteZkError('ConnectionLoss')).toBe(false);
+  });
+});
+
+describe('create', () => {
+  it('creates a persistent znode with its stat and updates the parent', () => {
+    const d = new Driver();
+    d.session();
+    const at = d.next();
+    const a = d.create('/app', { data: 'héllo' });
+    expect(createdPath(a)).toBe('/app');
+    const s = d.stat('/app')!;
+    expect(s).toMatchObject({ czxid: at, mzxid: at, pzxid: at, version: 0, cversion: 0, ephemeralOwner: null, numChildren: 0, dataLength: 6 });
+    expect(s.ctime).toBe(1000 + at.counter);
+    expect(s.mtime).toBe(s.ctime);
+    const root = d.stat('/')!;
+    expect(root).toMatchObject({ cversion: 1, pzxid: at, numChildren: 1 });
+    expect(root.mzxid).toEqual(zxid(0, 0));
+    expect(a.triggers).toEqual([
+      { path: '/app', type: 'NodeCreated' },
+      { path: '/', type: 'NodeChildrenChanged' },
+    ]);
+    expect(d.tree.getData('/app')).toMatchObject({ ok: true, value: { data: 'héllo' } });
+  });
+
+  it('refuses an existing path, a missing parent, a child of an ephemeral and bad paths', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/a');
+    expect(errorOf(d.create('/a'))).toBe('NodeExists');
+    expect(errorOf(d.create('/'))).toBe('NodeExists');
+    expect(errorOf(d.create('/missing/child'))).toBe('NoNode');
+    d.create('/e', { ephemeral: true });
+    expect(errorOf(d.create('/e/child'))).toBe('NoChildrenForEphemerals');
+    expect(errorOf(d.create('/e/child', { sequential: true }))).toBe('NoChildrenForEphemerals');
+    for (const bad of ['a', '/a/', '//a', '/a//b', '/a/./b', '/a/../b', '/a\u0000b', '']) {
+      expect(errorOf(d.create(bad)), JSON.stringify(bad)).toBe('BadArguments');
+    }
+    // A failed create changes nothing.
+    expect(d.tree.getChildren('/')).toMatchObject({ ok: true, value: { children: ['a', 'e'] } });
+    expect(d.tree.checkInvariants()).toBeNull();
+  });
+
+  it('needs an open session', () => {
+    const d = new Driver();
+    expect(errorOf(d.create('/a'))).toBe('SessionExpired');
+    expect(d.stat('/a')).toBeNull();
+  });
+
+  it('refuses data and paths over their limits', () => {
+    const d = new Driver();
+    d.session();
+    expect(errorOf(d.create('/big', { data: 'x'.repeat(znode_data_bytes_max + 1) }))).toBe('BadArguments');
+    expect(createdPath(d.create('/fits', { data: 'x'.repeat(znode_data_bytes_max) }))).toBe('/fits');
+    expect(errorOf(d.create('/' + 'p'.repeat(znode_path_bytes_max)))).toBe('BadArguments');
+    // Multi-byte characters count as their UTF-8 bytes.
+    expect(errorOf(d.create('/b', { data: 'é'.repeat(znode_data_bytes_max / 2 + 1) }))).toBe('BadArguments');
+    const big = d.create('/big', { data: 'x'.repeat(znode_data_bytes_max + 1) });
+    expect(big.outcome.ok === false && big.outcome.error.text).toContain('znode_data_bytes_max');
+  });
+
+  it('refuses children past znode_children_max with QuotaExceeded', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/p');
+    for (let i = 0; i < znode_children_max; i++) expect(createdPath(d.create(`/p/c${i}`))).toBe(`/p/c${i}`);
+    const over = d.create('/p/one-more');
+    expect(errorOf(over)).toBe('QuotaExceeded');
+    expect(d.stat('/p')!.numChildren).toBe(znode_children_max);
+  });
+});
+
+describe('sequential znodes', () => {
+  it('suffix is the parent cversion, ten digits, monotonic across deletes and never reused', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/q');
+    const first = createdPath(d.create('/q/job-', { sequential: true }));
+    const second = createdPath(d.create('/q/job-', { sequential: true }));
+    expect(first).toBe('/q/job-0000000000');
+    expect(second).toBe('/q/job-0000000001');
+    // A plain child bumps the counter too (it is the parent's cversion).
+    d.create('/q/plain');
+    d.del(second);
+    d.del('/q/plain');
+    d.del(first);
+    expect(d.stat('/q')!.numChildren).toBe(0);
+    const third = createdPath(d.create('/q/job-', { sequential: true }));
+    expect(third).toBe('/q/job-0000000006');
+    const seen = [first, second, third];
+    expect(new Set(seen).size).toBe(3);
+    // Ending in '/' makes the suffix the whole name.
+    expect(createdPath(d.create('/q/', { sequential: true }))).toBe('/q/0000000007');
+    // Ephemeral and sequential together.
+    const es = d.create('/q/lock-', { sequential: true, ephemeral: true });
+    expect(createdPath(es)).toBe('/q/lock-0000000008');
+    expect(d.stat('/q/lock-0000000008')!.ephemeralOwner).toBe('a');
+  });
+
+  it('the planted bug (suffix from the number of children) reuses a suffix after a delete', () => {
+    const d = new Driver(new ZkTree({ planted_bug: 'suffix_from_child_count' }));
+    d.session();
+    d.create('/q');
+    const a = createdPath(d.create('/q/n-', { sequential: true }));
+    d.create('/q/n-', { sequential: true });
+    d.del(a);
+    // Two children were made; the next suffix must be 2, but the bug counts the one left: a clash.
+    const next = d.create('/q/n-', { sequential: true });
+    expect(errorOf(next)).toBe('NodeExists');
+  });
+});
+
+describe('delete', () => {
+  it('deletes with the right version and records it on the parent', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/a');
+    d.create('/a/b');
+    d.set('/a/b', 'x');
+    expect(errorOf(d.del('/a/b', 0))).toBe('BadVersion');
+    const at = d.next();
+    const r = d.del('/a/b', 1);
+    expect(r.outcome).toEqual({ ok: true, type: 'delete', path: '/a/b' });
+    expect(r.triggers).toEqual([
+      { path: '/a/b', type: 'NodeDeleted' },
+      { path: '/a', type: 'NodeChildrenChanged' },
+    ]);
+    expect(d.stat('/a/b')).toBeNull();
+    expect(d.stat('/a')).toMatchObject({ cversion: 2, pzxid: at, numChildren: 0, version: 0 });
+  });
+
+  it('refuses a missing znode, a version mismatch before checking children, children, and the root', () => {
+    const d = new Driver();
+    d.session();
+    expect(errorOf(d.del('/none'))).toBe('NoNode');
+    d.create('/a');
+    d.create('/a/b');
+    // ZooKeeper checks the version first.
+    expect(errorOf(d.del('/a', 7))).toBe('BadVersion');
+    expect(errorOf(d.del('/a'))).toBe('NotEmpty');
+    expect(errorOf(d.del('/a', 0))).toBe('NotEmpty');
+    expect(errorOf(d.del('/'))).toBe('BadArguments');
+    expect(errorOf(d.del('/a/b', 0, 'nobody'))).toBe('SessionExpired');
+    expect(d.stat('/a/b')).not.toBeNull();
+  });
+});
+
+describe('set_data', () => {
+  it('bumps version, mzxid, mtime and dataLength, and nothing else', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/a', { data: 'one' });
+    const before = d.stat('/a')!;
+    const at = d.next();
+    const r = d.set('/a', 'three', 0);
+    expect(r.outcome.ok).toBe(true);
+    expect(r.triggers).toEqual([{ path: '/a', type: 'NodeDataChanged' }]);
+    const after = d.stat('/a')!;
+    expect(after).toEqual({ ...before, mzxid: at, mtime: 1000 + at.counter, version: 1, dataLength: 5 });
+    expect(d.stat('/')!.pzxid).toEqual(before.czxid);
+    expect(d.set('/a', 'four', -1).outcome).toMatchObject({ ok: true, stat: { version: 2 } });
+  });
+
+  it('refuses a version mismatch, a missing znode, an expired session and oversized data', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/a', { data: 'one' });
+    expect(errorOf(d.set('/a', 'x', 3))).toBe('BadVersion');
+    expect(errorOf(d.set('/b', 'x'))).toBe('NoNode');
+    expect(errorOf(d.set('/a', 'x', -1, 'gone'))).toBe('SessionExpired');
+    expect(errorOf(d.set('/a', 'x'.repeat(znode_data_bytes_max + 1)))).toBe('BadArguments');
+    expect(d.tree.getData('/a')).toMatchObject({ ok: true, value: { data: 'one', stat: { version: 0 } } });
+  });
+});
+
+describe('reads', () => {
+  it('exists, get_data and get_children answer from the applied tree', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/z');
+    d.create('/z/b');
+    d.create('/z/a', { data: 'v' });
+    expect(d.tree.exists('/nope')).toEqual({ ok: true, value: null });
+    expect(d.tree.getData('/nope')).toMatchObject({ ok: false, error: { name: 'NoNode', code: 20 } });
+    expect(d.tree.getChildren('/nope')).toMatchObject({ ok: false, error: { name: 'NoNode' } });
+    expect(d.tree.getChildren('/z')).toMatchObject({ ok: true, value: { children: ['a', 'b'], stat: { numChildren: 2 } } });
+    expect(d.tree.getData('bad')).toMatchObject({ ok: false, error: { name: 'BadArguments', code: 12 } });
+    // A stat handed out is a copy: changing it does not change the tree.
+    const s = d.stat('/z')!;
+    s.version = 99;
+    expect(d.stat('/z')!.version).toBe(0);
+  });
+});
+
+describe('sessions', () => {
+  it('close_session deletes the session’s ephemerals, updates parents, and the session is gone', () => {
+    const d = new Driver();
+    d.session('a');
+    d.session('b');
+    d.create('/locks');
+    d.create('/locks/x', { ephemeral: true });
+    d.create('/e', { ephemeral: true });
+    d.create('/locks/y', { ephemeral: true, session: 'b' });
+    const at = d.next();
+    const r = d.apply({ type: 'close_session', session: 'a' });
+    expect(r.outcome).toEqual({ ok: true, type: 'close_session', session: 'a', deleted: ['/e', '/locks/x'] });
+    expect(r.triggers).toContainEqual({ path: '/locks/x', type: 'NodeDeleted' });
+    expect(r.triggers).toContainEqual({ path: '/e', type: 'NodeDeleted' });
+    expect(d.stat('/locks/x')).toBeNull();
+    expect(d.stat('/locks/y')).not.toBeNull();
+    expect(d.stat('/locks')).toMatchObject({ pzxid: at, numChildren: 1 });
+    expect(d.tree.hasSession('a')).toBe(false);
+    expect(errorOf(d.create('/late'))).toBe('SessionExpired');
+    expect(errorOf(d.apply({ type: 'close_session', session: 'a' }))).toBe('SessionExpired');
+    expect(d.tree.checkInvariants()).toBeNull();
+  });
+
+  it('expire_session does the same as a close', () => {
+    const d = new Driver();
+    d.session('a');
+    d.create('/e', { ephemeral: true });
+    const r = d.apply({ type: 'expire_session', session: 'a' });
+    expect(r.outcome).toMatchObject({ ok: true, type: 'expire_session', deleted: ['/e'] });
+    expect(d.stat('/e')).toBeNull();
+    expect(d.tree.ephemeralsOf('a')).toEqual([]);
+  });
+
+  it('refuses a duplicate session id and sessions past session_count_max', () => {
+    const d = new Driver();
+    d.session('a');
+    expect(errorOf(d.apply({ type: 'create_session', session: 'a', timeout_ms: 100 }))).toBe('BadArguments');
+    for (let i = 1; i < session_count_max; i++) d.session(`s${i}`);
+    expect(d.tree.session_count).toBe(session_count_max);
+    expect(errorOf(d.apply({ type: 'create_session', session: 'over', timeout_ms: 100 }))).toBe('QuotaExceeded');
+  });
+
+  it('deleting an ephemeral by hand takes it off its session', () => {
+    const d = new Driver();
+    d.session('a');
+    d.create('/e', { ephemeral: true });
+    d.del('/e');
+    expect(d.tree.ephemeralsOf('a')).toEqual([]);
+    expect(d.apply({ type: 'close_session', session: 'a' }).outcome).toMatchObject({ deleted: [] });
+  });
+});
+
+describe('txn shape, snapshots, digests', () => {
+  it('a malformed txn fails with BadArguments on every replica and still takes its zxid', () => {
+    const t = new ZkTree();
+    const r = t.apply({ zxid: zxid(2, 5), txn: { type: 'create', path: '/a' } });
+    expect(r.outcome).toMatchObject({ ok: false, error: { name: 'BadArguments' } });
+    expect(t.applied_zxid).toEqual(zxid(2, 5));
+    expect(parseZkTxn({ type: 'delete', session: 'a', path: '/a', version: -2, time: 1 })).toBeNull();
+    expect(parseZkTxn({ type: 'create_session', session: 'a', timeout_ms: 0, time: 1 })).toBeNull();
+    expect(parseZkTxn({ type: 'set_data', session: 'a', path: '/a', data: 'x', version: 0, time: 1 })).not.toBeNull();
+  });
+
+  it('a restored snapshot is the same tree (digest, sessions, ephemerals, counters)', () => {
+    const d = new Driver();
+    d.session('a');
+    d.create('/q');
+    d.create('/q/n-', { sequential: true, ephemeral: true });
+    d.create('/q/m-', { sequential: true });
+    d.set('/q', 'data');
+    const copy = ZkTree.restore(JSON.parse(JSON.stringify(d.tree.snapshot())));
+    expect(copy.digest()).toBe(d.tree.digest());
+    expect(copy.checkInvariants()).toBeNull();
+    expect(copy.ephemeralsOf('a')).toEqual(['/q/n-0000000000']);
+    // The restored copy goes on exactly like the original.
+    const next = new Driver(copy);
+    next.counter = d.counter;
+    expect(createdPath(next.create('/q/n-', { sequential: true }))).toBe(createdPath(d.create('/q/n-', { sequential: true })));
+    next.apply({ type: 'close_session', session: 'a' });
+    d.apply({ type: 'close_session', session: 'a' });
+    expect(copy.digest()).toBe(d.tree.digest());
+    expect(copy.paths()).toEqual(['/', '/q', '/q/m-0000000001', '/q/n-0000000002']);
+  });
+
+  it('the digest tells apart trees that differ in data, stat or sessions', () => {
+    const a = new Driver();
+    const b = new Driver();
+    for (const d of [a, b]) {
+      d.session('a');
+      d.create('/x', { data: '1' });
+    }
+    expect(a.tree.digest()).toBe(b.tree.digest());
+    a.set('/x', '2');
+    b.set('/x', '2', 5); // BadVersion: b's data stays
+    expect(a.tree.digest()).not.toBe(b.tree.digest());
+    const c = new Driver();
+    const e = new Driver();
+    c.session('a');
+    e.session('b');
+    expect(c.tree.digest()).not.toBe(e.tree.digest());
+  });
+});
