@@ -22,7 +22,11 @@ import { Scheduler } from '../../lib/sim/scheduler.js';
 import { chance, createRng, intBetween, type Rng } from '../../lib/util/prng.js';
 import { ZabCore, ZabInvariantError, type LoggedTxn, type PlantedBug, type Ready, type ServerConfig, type Snapshot, type ZabConfig, type ZabMessage } from './core/core.js';
 import { DigestMachine, type DigestImage } from './core/state-machine.js';
+import type { SessionTracker } from './core/sessions.js';
+import type { TreeImage, ZkTxn } from './core/tree.js';
+import { ZkReplica } from './core/watches.js';
 import { compareZxid, formatZxid, zxid_zero, zxidEquals, type Zxid } from './core/zxid.js';
+import { ZkWorkload, type ZkWorkloadStats } from './zk-sim.js';
 
 // ---- limits -------------------------------------------------------------------------------------
 
@@ -84,6 +88,9 @@ export interface ZabSimConfig {
   /** With crashes on: the chance that a leader that just chose a new epoch, or a learner that just
    * synced, is killed a few ms later (recovery interrupted, where Zab's subtle bugs live). */
   recovery_crash_chance: number;
+  /** Clients hold ZooKeeper sessions, write znode txns and read with watches (zk-sim.ts); off, their
+   * writes carry no znode txn and every server's tree stays empty. */
+  zk_clients: boolean;
 }
 
 /** A schedule with faults, drawn from the seed. */
@@ -132,6 +139,7 @@ export function randomZabSimConfig(seed: number): ZabSimConfig {
     check_acks_against_disk: true,
     final_leader_crash: r.chance(0.5),
     recovery_crash_chance: r.pick([0, 0.1, 0.3, 0.5]),
+    zk_clients: false,
   };
   if (r.chance(nemesis_schedule_share)) {
     config.nemesis_schedule = { seed, interval_ms: r.int(nemesis_schedule_interval_ms_min, nemesis_schedule_interval_ms_max) };
@@ -202,6 +210,8 @@ export interface ZabSimResult {
   stats: ZabSimStats;
   /** The agreed sequence of delivered txns (zxid "epoch:counter" and the txn). */
   delivered: { zxid: string; txn: unknown }[];
+  /** With zk_clients: the sessions, reads and watch events the ZooKeeper clients saw. */
+  zk: ZkWorkloadStats | null;
 }
 
 export class ZabSimulationFailure extends Error {
@@ -241,9 +251,12 @@ interface WriteTxn {
   s: number;
   a: number;
   o: string;
+  /** The znode txn the write carries (zk_clients). */
+  zk?: ZkTxn;
 }
 
 interface ZabProcess {
+  id: string;
   core: ZabCore;
   sm: DigestMachine;
   /** Where in the agreed sequence this process's next delivery goes. */
@@ -251,6 +264,10 @@ interface ZabProcess {
   /** Writes this server accepted from clients: `${client}#${seq}#${attempt}` -> client index. */
   pending: Map<string, number>;
   delivered_since_snapshot: number;
+  /** The znode tree and this server's watches, driven by the same deliveries. */
+  zk: ZkReplica;
+  zk_connection: number;
+  tracker: SessionTracker | null;
 }
 
 type ZabNode = SimNode<ZabProcess, Durable>;
@@ -261,7 +278,7 @@ interface SimClient {
   seq: number;
   attempt: number;
   /** The write in progress: its seq and when it was invoked. */
-  current: { seq: number; invoke_ms: number } | null;
+  current: { seq: number; invoke_ms: number; zk: ZkTxn | undefined } | null;
 }
 
 export function runZabSimulation(config: ZabSimConfig): ZabSimResult {
@@ -289,6 +306,11 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
   private readonly position_of = new Map<string, number>();
   /** The state machine's digest after each position of the sequence. */
   private readonly digest_at: number[] = [];
+  /** The znode tree's digest after each position of the sequence. */
+  private readonly tree_digest_at: number[] = [];
+  private readonly zk: ZkWorkload<ZabProcess> | null;
+  private zk_connections = 0;
+  private expiries_proposed = 0;
   /** What each zxid's leader proposed. */
   private readonly proposed = new Map<string, string>();
   private readonly established_by = new Map<number, string>();
@@ -337,6 +359,21 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     this.nodes = this.host.nodes;
     for (let c = 0; c < config.client_count; c++) this.clients.push({ index: c, id: `c${c + 1}`, seq: 0, attempt: 0, current: null });
     this.hooks = { leader: () => this.leader() };
+    this.zk = config.zk_clients
+      ? new ZkWorkload<ZabProcess>(
+          {
+            now: () => this.now_ms,
+            after: (ms, run) => this.scheduler.after(ms, run),
+            draw: this.rng,
+            serverIds: ids,
+            onServer: (id, fn) => this.host.input(id, fn) === 'handled',
+            leaderIdOf: (p) => p.core.report().leader,
+            done: () => this.converged,
+            failure: (kind, detail) => this.failure(kind, detail),
+          },
+          this.clients.map((c) => c.id),
+        )
+      : null;
   }
 
   private get now_ms(): number {
@@ -358,6 +395,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
       config: this.config,
       stats: this.stats,
       delivered: this.sequence.map((t) => ({ zxid: formatZxid(t.zxid), txn: t.txn })),
+      zk: this.zk?.stats ?? null,
     };
   }
 
@@ -393,7 +431,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     while (!this.converged) {
       if (!this.scheduler.step(deadline)) {
         if (this.scheduler.pending === 0) throw this.failure('liveness', 'event queue ran dry');
-        throw this.failure('liveness', `the ensemble did not converge within ${cfg.converge_ms_max}ms after settling: ${this.describeNodes()}`);
+        throw this.failure('liveness', `the ensemble did not converge within ${cfg.converge_ms_max}ms after settling: ${this.describeNodes()}${this.describeLeftoverSessions()}`);
       }
     }
     this.stats.end_ms = this.now_ms;
@@ -429,11 +467,15 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
   start(start: CoreStart<Durable>): ZabProcess {
     const d = this.config.serialize ? (JSON.parse(JSON.stringify(start.durable)) as Durable) : { ...start.durable, log: start.durable.log.slice() };
     const core = new ZabCore({ id: start.id, servers: this.servers, config: this.config.zab, persisted: d, random: start.random, now_ms: start.now_ms });
-    return { core, sm: new DigestMachine(), position: 0, pending: new Map(), delivered_since_snapshot: 0 };
+    return { id: start.id, core, sm: new DigestMachine(), position: 0, pending: new Map(), delivered_since_snapshot: 0, zk: new ZkReplica(), zk_connection: ++this.zk_connections, tracker: null };
   }
 
   tick(p: ZabProcess, now_ms: number): void {
     p.core.tick(now_ms);
+    this.zk?.onTick(p, p.core.isEstablishedLeader(), (zk) => {
+      const txn: WriteTxn = { c: 'expire', s: ++this.expiries_proposed, a: 1, o: p.id, zk };
+      return p.core.propose(txn).ok;
+    });
   }
 
   step(p: ZabProcess, from: string, message: ZabMessage): void {
@@ -527,6 +569,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
           break;
         case 'established':
           this.onEstablished(n, p, e.epoch);
+          this.zk?.onEstablished(p);
           break;
         case 'new_epoch':
           this.maybeRecoveryCrash(n);
@@ -545,14 +588,15 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     this.stats.max_epoch = Math.max(this.stats.max_epoch, rd.state.accepted_epoch);
     const k = this.config.compact_after_txns;
     if (k > 0 && p.delivered_since_snapshot >= k) {
-      p.core.compact(p.sm.applied_zxid, p.sm.snapshot());
+      const image: SimImage = { digest: p.sm.snapshot(), tree: p.zk.tree.snapshot() };
+      p.core.compact(p.sm.applied_zxid, image);
       p.delivered_since_snapshot = 0;
       this.stats.compactions++;
     }
   }
 
   private restore(n: ZabNode, p: ZabProcess, s: Snapshot): void {
-    const image = s.data as DigestImage;
+    const { digest: image, tree } = s.data as SimImage;
     if (!zxidEquals(image.zxid, s.zxid)) throw this.failure('snapshot', `${n.id} snapshot at ${formatZxid(s.zxid)} holds an image of ${formatZxid(image.zxid)}`);
     const at = this.position_of.get(formatZxid(s.zxid));
     if (at === undefined) throw this.failure('agreement', `${n.id} restored a snapshot at ${formatZxid(s.zxid)}, which no server delivered`);
@@ -560,7 +604,12 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
       throw this.failure('agreement', `${n.id} restored a snapshot at ${formatZxid(s.zxid)} whose state differs from the agreed sequence's there`);
     }
     if (at + 1 < p.position) throw this.failure('agreement', `${n.id} restored a snapshot behind what it delivered`);
+    const zk = ZkReplica.restore(tree);
+    if (zk.tree.digest() !== this.tree_digest_at[at]) throw this.failure('agreement', `${n.id} restored a znode tree at ${formatZxid(s.zxid)} that differs from the agreed tree there`);
     p.sm = DigestMachine.restore(image);
+    // The server's watches are gone with its old tree: its clients are disconnected.
+    p.zk = zk;
+    p.zk_connection = ++this.zk_connections;
     p.position = at + 1;
     p.delivered_since_snapshot = 0;
   }
@@ -568,6 +617,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
   /** Agreement, total order and primary order, one delivery at a time. */
   private deliver(n: ZabNode, p: ZabProcess, t: LoggedTxn): void {
     const pos = p.position;
+    const agreed_now = pos >= this.sequence.length;
     const key = formatZxid(t.zxid);
     const text = JSON.stringify(t.txn);
     if (pos < this.sequence.length) {
@@ -594,9 +644,22 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     } else {
       this.digest_at.push(digest);
     }
+    const w = t.txn as WriteTxn;
+    const applied = p.zk.apply({ zxid: t.zxid, txn: w.zk ?? null });
+    const broken = p.zk.tree.checkInvariants();
+    if (broken !== null) throw this.failure('znode tree', `${n.id} after ${key}: ${broken}`);
+    const tree_digest = p.zk.tree.digest();
+    if (pos < this.tree_digest_at.length) {
+      if (this.tree_digest_at[pos] !== tree_digest) throw this.failure('agreement', `${n.id}'s znode tree after ${key} differs from the agreed tree`);
+    } else {
+      this.tree_digest_at.push(tree_digest);
+    }
+    if (this.zk !== null) {
+      if (agreed_now) this.zk.onAgreed(applied);
+      this.zk.onDelivered(n.id, p, applied);
+    }
     p.position = pos + 1;
     p.delivered_since_snapshot++;
-    const w = t.txn as WriteTxn;
     if (w.o === n.id) {
       const wkey = `${w.c}#${w.s}#${w.a}`;
       const client = p.pending.get(wkey);
@@ -733,7 +796,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     if (this.clients_stopped || c.current !== null) return;
     c.seq += 1;
     c.attempt = 0;
-    c.current = { seq: c.seq, invoke_ms: this.now_ms };
+    c.current = { seq: c.seq, invoke_ms: this.now_ms, zk: this.zk?.nextTxn(c.index) };
     this.stats.writes_invoked++;
     const seq = c.seq;
     this.scheduler.after(this.config.client_op_timeout_ms, () => {
@@ -752,7 +815,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     c.attempt += 1;
     const attempt = c.attempt;
     const target = this.rng.pick(this.nodes);
-    const txn: WriteTxn = { c: c.id, s: op.seq, a: attempt, o: target.id };
+    const txn: WriteTxn = { c: c.id, s: op.seq, a: attempt, o: target.id, ...(op.zk === undefined ? {} : { zk: op.zk }) };
     let accepted = false;
     const outcome = this.host.input(target.id, (p) => {
       const r = p.core.propose(txn);
@@ -795,6 +858,8 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
       if (n !== leader && (st.phase !== 'broadcast' || st.leader !== leader.id)) return false;
       if (!zxidEquals(core.committedZxid(), last) || n.core!.position !== this.sequence.length) return false;
     }
+    // Every session no client uses any more must have expired.
+    if (this.zk !== null && this.zk.leftoverSessions(leader.core!.zk) !== null) return false;
     return true;
   }
 
@@ -807,7 +872,15 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
       if (sm.applied_count !== this.sequence.length || (digest !== undefined && sm.snapshot().digest !== digest)) {
         throw this.failure('agreement', `${n.id} ended with ${sm.applied_count} txns applied, the agreed sequence has ${this.sequence.length}`);
       }
+      const tree_digest = this.tree_digest_at[this.sequence.length - 1];
+      if (tree_digest !== undefined && n.core!.zk.tree.digest() !== tree_digest) throw this.failure('agreement', `${n.id} ended with a znode tree that differs from the agreed one`);
     }
+  }
+
+  private describeLeftoverSessions(): string {
+    const leader = this.leader();
+    const left = leader === null || this.zk === null ? null : this.zk.leftoverSessions(this.host.node(leader).core!.zk);
+    return left === null ? '' : `; sessions no client uses that never expired: ${left}`;
   }
 
   private describeNodes(): string {
@@ -823,6 +896,12 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
   private failure(kind: string, detail: string): ZabSimulationFailure {
     return new ZabSimulationFailure(this.config.seed, kind, `${detail} [t=${this.now_ms}ms, event ${this.scheduler.events_run}]`);
   }
+}
+
+/** What a server's snapshot holds: the digest machine's image and the znode tree's. */
+interface SimImage {
+  digest: DigestImage;
+  tree: TreeImage;
 }
 
 export type { Zxid };

@@ -62,6 +62,12 @@ export class SessionTracker {
     return true;
   }
 
+  /** The expire txn for a session tick() reported could not be proposed: report it again next tick. */
+  retryExpiry(session: string): void {
+    const s = this.sessions.get(session);
+    if (s !== undefined) s.expiring = false;
+  }
+
   /** Its close or expire txn was applied. */
   remove(session: string): void {
     this.sessions.delete(session);
