@@ -46,7 +46,8 @@ export interface Stat {
   mtime: number;
   /** Changes to the data. */
   version: number;
-  /** Children created or deleted; also the next sequential suffix under this znode. */
+  /** Children created under this znode (ZooKeeper does not count deletes); also the next sequential
+   * suffix under it, so a suffix only grows. */
   cversion: number;
   /** The session that owns an ephemeral znode; null for a persistent one. */
   ephemeralOwner: string | null;
@@ -326,8 +327,8 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     if (parent === undefined) return fail('NoNode', `no parent znode ${parent_path} for ${txn.path}`);
     let path = txn.path;
     if (txn.sequential) {
-      // ZooKeeper's suffix is the parent's cversion, which every child create and delete bumps: it only
-      // grows, so a suffix is never handed out twice under one parent.
+      // ZooKeeper's suffix is the parent's cversion, which every child create bumps: it only grows, so
+      // a suffix is never handed out twice under one parent, whatever was deleted since.
       const counter = this.options.planted_bug === 'suffix_from_child_count' ? parent.children.size : parent.stat.cversion;
       if (counter > sequential_counter_max) return fail('QuotaExceeded', `${parent_path} has used every sequential suffix`);
       path = txn.path + String(counter).padStart(sequential_suffix_digits, '0');
@@ -357,7 +358,7 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     const parent = this.nodes.get(parent_path)!;
     this.nodes.delete(path);
     parent.children.delete(basename(path));
-    parent.stat.cversion += 1;
+    // As in ZooKeeper, a delete moves the parent's pzxid but not its cversion (only creates count).
     parent.stat.pzxid = zxid;
     parent.stat.numChildren = parent.children.size;
     if (node.stat.ephemeralOwner !== null) this.sessions.get(node.stat.ephemeralOwner)?.ephemerals.delete(path);
