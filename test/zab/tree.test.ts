@@ -8,6 +8,7 @@ import {
   parseZkTxn,
   session_count_max,
   znode_children_max,
+  znode_count_max,
   znode_data_bytes_max,
   znode_path_bytes_max,
   ZkTree,
@@ -134,6 +135,31 @@ describe('create', () => {
     const over = d.create('/p/one-more');
     expect(errorOf(over)).toBe('QuotaExceeded');
     expect(d.stat('/p')!.numChildren).toBe(znode_children_max);
+  });
+});
+
+describe('znode_count_max', () => {
+  it('refuses a create once the tree holds znode_count_max znodes, and a delete makes room again', () => {
+    const d = new Driver();
+    d.session();
+    const parents = Math.ceil(znode_count_max / (znode_children_max - 1)) + 1;
+    let count = 1;
+    let last = '';
+    outer: for (let p = 0; p < parents; p++) {
+      d.create(`/p${p}`);
+      count++;
+      for (let i = 0; i < znode_children_max - 1; i++) {
+        if (count === znode_count_max) break outer;
+        last = createdPath(d.create(`/p${p}/c${i}`));
+        count++;
+      }
+    }
+    expect(d.tree.znode_count).toBe(znode_count_max);
+    const over = d.create('/one-more');
+    expect(errorOf(over)).toBe('QuotaExceeded');
+    expect(over.outcome.ok === false && over.outcome.error.text).toContain('znode_count_max');
+    d.del(last);
+    expect(createdPath(d.create('/one-more'))).toBe('/one-more');
   });
 });
 
