@@ -100,6 +100,8 @@ export type NodeStatusKind = 'starting' | 'up' | 'down' | 'paused';
 
 export interface NodeStatus {
   id: string;
+  /** The node group it belongs to ("nodes" in a single-group cluster). Absent in statuses from older versions. */
+  group?: string;
   pid: number | null;
   status: NodeStatusKind;
   exit_code: number | null;
