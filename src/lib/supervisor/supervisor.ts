@@ -162,7 +162,15 @@ export class Supervisor implements ControlTarget {
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));
-    supervisor.events.emit({ type: 'cluster_up', name: config.name, system: config.system, nodes: supervisor.nodeIds, seed: config.seed, view: config.view });
+    supervisor.events.emit({
+      type: 'cluster_up',
+      name: config.name,
+      system: config.system,
+      nodes: supervisor.nodeIds,
+      seed: config.seed,
+      view: config.view,
+      groups: supervisor.groupsInfo().map((g) => ({ name: g.name, nodes: g.nodes })),
+    });
     return supervisor;
   }
 
@@ -184,7 +192,7 @@ export class Supervisor implements ControlTarget {
   }
 
   /** The groups as the cluster's record lists them. */
-  private groupsInfo(): ClusterGroupInfo[] {
+  groupsInfo(): ClusterGroupInfo[] {
     return this.config.groups.map((g) => ({ name: g.name, prefix: g.prefix, nodes: [...this.topology.members(g.name)!] }));
   }
 
