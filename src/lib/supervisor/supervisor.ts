@@ -552,7 +552,10 @@ export class Supervisor implements ControlTarget {
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
         faults.setPartition(groups, action.isolate ? 1 : undefined);
-        if (this.inferredLeader && !onMajoritySide(this.inferredLeader, groups, this.nodeIds.length)) {
+        // A majority is of the leader's own group: the other groups do not vote.
+        const electorate = this.topology.members(this.nodes.get(this.inferredLeader ?? '')?.group ?? '') ?? this.nodeIds;
+        const sides = groups.map((side) => side.filter((id) => electorate.includes(id)));
+        if (this.inferredLeader && !onMajoritySide(this.inferredLeader, sides, electorate.length)) {
           this.setInferredLeader(null, `${this.inferredLeader} was cut off from the majority`);
         }
         return { result: { description: describePartition(groups), groups }, fault: { action: 'partition', groups } };
