@@ -10,8 +10,9 @@
 import { delimiter, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Interfaces } from '@oclif/core';
-import { checkOptions, groupCommand, type SystemPlugin, type SystemView, type WorkloadPlugin } from './lib/plugin.js';
-import { UserError } from './lib/util/errors.js';
+import { checkGroups } from './lib/cluster/groups.js';
+import { checkOptions, type SystemPlugin, type SystemView, type WorkloadPlugin } from './lib/plugin.js';
+import { errorMessage, UserError } from './lib/util/errors.js';
 import { echo } from './systems/echo/plugin.js';
 import { raft } from './systems/raft/plugin.js';
 import { unique_ids } from './systems/unique-ids/plugin.js';
@@ -39,17 +40,15 @@ async function loadExtraSystems(list: string | undefined): Promise<SystemPlugin[
 
 /**
  * Plugins must agree with each other: one name each, flags no two systems
- * share, workloads that exist, and one node group with ids n1..nN (until node
- * groups land, that is the only topology the supervisor runs).
+ * share, workloads that exist, and node groups a cluster can run (distinct
+ * names and prefixes, each counted by --nodes or by an integer flag of the
+ * system's own, not shared by two groups).
  */
 export function checkPlugins(systems: readonly SystemPlugin[], known_workloads: readonly WorkloadPlugin[]): void {
   const flagOwner = new Map<string, string>();
   for (const [index, plugin] of systems.entries()) {
     if (systems.findIndex((s) => s.name === plugin.name) !== index) throw new Error(`two systems are named ${plugin.name}`);
-    const group = plugin.groups[0];
-    if (plugin.groups.length !== 1 || !group || group.prefix !== 'n' || group.count_flag !== 'nodes') {
-      throw new Error(`system ${plugin.name}: one node group with prefix "n" counted by --nodes is all a cluster can have yet`);
-    }
+    checkPluginGroups(plugin);
     for (const flag of Object.keys(plugin.flags)) {
       const owner = flagOwner.get(flag);
       if (owner) throw new Error(`systems ${owner} and ${plugin.name} both declare --${flag}`);
@@ -58,6 +57,30 @@ export function checkPlugins(systems: readonly SystemPlugin[], known_workloads: 
     const unknown = plugin.workloads.find((w) => !known_workloads.some((k) => k.name === w));
     if (unknown) throw new Error(`system ${plugin.name} speaks workload ${unknown}, which is not registered`);
   }
+}
+
+function checkPluginGroups(plugin: SystemPlugin): void {
+  try {
+    // Counts are the users' to choose; one node each checks names and prefixes.
+    checkGroups(plugin.groups.map((g) => ({ name: g.name, prefix: g.prefix, count: 1, command: ['node'] })));
+  } catch (error) {
+    throw new Error(`system ${plugin.name}: ${errorMessage(error)}`);
+  }
+  for (const [index, group] of plugin.groups.entries()) {
+    const flag = group.count_flag;
+    if (flag !== 'nodes' && plugin.flags[flag]?.type !== 'option') throw new Error(`system ${plugin.name}: group ${group.name} is counted by --${flag}, which the system does not declare`);
+    if (plugin.groups.findIndex((g) => g.count_flag === flag) !== index) throw new Error(`system ${plugin.name}: two groups are counted by --${flag}`);
+  }
+}
+
+/** The `up` flags that count a group's nodes, other than --nodes: they say how many nodes, not how nodes behave. */
+function countFlags(plugin: SystemPlugin): Set<string> {
+  return new Set(plugin.groups.map((g) => g.count_flag).filter((flag) => flag !== 'nodes'));
+}
+
+/** How many nodes each of a system's groups counted by its own flags has, from `up`'s flags (by flag name). */
+export function groupCounts(plugin: SystemPlugin, flags: Readonly<Record<string, unknown>>): Record<string, number | undefined> {
+  return Object.fromEntries([...countFlags(plugin)].map((flag) => [flag, flags[flag] as number | undefined]));
 }
 
 export const systems: readonly SystemPlugin[] = [...builtin_systems, ...(await loadExtraSystems(process.env[extra_systems_env]))];
@@ -73,11 +96,6 @@ export function requireSystem(name: string): SystemPlugin {
   return plugin;
 }
 
-/** The argv that runs one node of the system's (only) group. */
-export function systemCommand(plugin: SystemPlugin): string[] {
-  return groupCommand(plugin.groups[0]!);
-}
-
 /**
  * The options `up`'s system flags ask for. Each flag is turned into options by
  * the system that declares it and checked by that system's schema, whatever
@@ -86,7 +104,8 @@ export function systemCommand(plugin: SystemPlugin): string[] {
 export function optionsFromFlags(flags: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   for (const plugin of systems) {
-    const own = Object.fromEntries(Object.entries(flags).filter(([flag, value]) => flag in plugin.flags && value !== undefined));
+    const counts = countFlags(plugin);
+    const own = Object.fromEntries(Object.entries(flags).filter(([flag, value]) => flag in plugin.flags && !counts.has(flag) && value !== undefined));
     if (Object.keys(own).length === 0) continue;
     Object.assign(options, checkOptions(plugin, plugin.optionsFromFlags(own)));
   }

@@ -83,7 +83,7 @@ export abstract class NodeActionCommand extends DslabCommand {
   static action: 'kill' | 'restart' | 'pause' | 'resume';
 
   static override args = {
-    node: Args.string({ required: true, description: 'node id, leader or random' }),
+    node: Args.string({ required: true, description: 'node id, leader, random, or a node group (each of its members)' }),
   };
 
   async run(): Promise<unknown> {
@@ -102,7 +102,7 @@ export abstract class LinkProbabilityCommand extends DslabCommand {
   };
 
   static override flags = {
-    link: Flags.string({ description: 'only this link, both directions (default: every node-to-node link)', helpValue: 'n1-n2' }),
+    link: Flags.string({ description: 'only this link, both directions; a node group stands for each member (default: every node-to-node link)', helpValue: 'n1-n2' }),
   };
 
   async run(): Promise<unknown> {

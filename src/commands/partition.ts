@@ -18,10 +18,10 @@ export default class Partition extends DslabCommand {
   // Any number of groups: oclif lists the first argument; the rest arrive in argv.
   static override strict = false;
   static override args = {
-    group: Args.string({ description: 'nodes that can still reach each other, comma-separated (like n1,n2); nodes named in no group form one more group; no groups: two random halves' }),
+    group: Args.string({ description: 'nodes that can still reach each other, comma-separated (like n1,n2; a node group name stands for all its members); nodes named in no group form one more group; no groups: two random halves' }),
   };
   static override flags = {
-    isolate: Flags.string({ description: 'cut one node (an id, leader or random) off from all others', helpValue: 'NODE' }),
+    isolate: Flags.string({ description: 'cut one node (an id, leader or random), or every member of a node group, off from all others', helpValue: 'NODE' }),
   };
 
   async run(): Promise<unknown> {

@@ -5,7 +5,7 @@ import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, plan
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/format.js';
 import { formatDurationMs } from '../lib/util/units.js';
-import { findSystem, optionsFromFlags, systemFlags, systems, viewFor } from '../registry.js';
+import { findSystem, groupCounts, optionsFromFlags, systemFlags, systems, viewFor } from '../registry.js';
 
 const own_flags = {
   nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
@@ -47,12 +47,14 @@ export default class Up extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Up);
+    const plugin = findSystem(args.system);
     const config = await planCluster({
       system: args.system,
-      plugin: findSystem(args.system),
+      plugin,
       known_systems: systems.map((s) => s.name),
       view: viewFor(args.system),
       nodes: flags.nodes,
+      group_counts: plugin ? groupCounts(plugin, flags) : {},
       bin: flags.bin,
       name: flags.name,
       seed: flags.seed,
@@ -62,7 +64,8 @@ export default class Up extends BaseCommand {
     });
     if (flags.detach) {
       const info = await startDetached(config);
-      this.log(`cluster ${info.name} up: ${info.system} on ${info.nodes.length} nodes (${info.nodes.join(', ')}), seed ${info.seed}`);
+      const groups = info.groups && info.groups.length > 1 ? info.groups.map((g) => `${g.name} ${g.nodes.join(', ')}`).join('; ') : info.nodes.join(', ');
+      this.log(`cluster ${info.name} up: ${info.system} on ${info.nodes.length} nodes (${groups}), seed ${info.seed}`);
       this.log(`directory ${info.dir}; stop it with: ${this.program()} down${info.name === info.system ? '' : ` --cluster ${info.name}`}`);
       return info;
     }

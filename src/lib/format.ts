@@ -58,8 +58,11 @@ export function formatStatus(status: ClusterStatus): string {
   const faults = `faults: ${status.faults.length ? status.faults.join('; ') : 'none'}${status.nemesis?.running ? `  (nemesis seed ${status.nemesis.seed} running)` : ''}`;
   // Forwarding (a node passing a client's request on under the client's id) gets a column once it happens.
   const forwarding = status.nodes.some((n) => n.forwarded > 0);
-  const rows = [['NODE', 'PID', 'STATUS', 'IN', 'OUT', ...(forwarding ? ['FWD'] : []), 'PROBLEMS', 'STATE']];
-  const problemsColumn = forwarding ? 6 : 5;
+  // A cluster of several node groups names each node's group; a single-group cluster's table is as it always was.
+  const grouped = new Set(status.nodes.map((n) => n.group)).size > 1;
+  const lead = grouped ? 1 : 0;
+  const rows = [['NODE', ...(grouped ? ['GROUP'] : []), 'PID', 'STATUS', 'IN', 'OUT', ...(forwarding ? ['FWD'] : []), 'PROBLEMS', 'STATE']];
+  const problemsColumn = (forwarding ? 6 : 5) + lead;
   // A stopped node's role, or one left from before a restart, is history: dimmed, or "-" where there is no colour to dim with.
   const staleRole = (node: NodeStatus) => !isLive(node.status) || node.role_stale;
   for (const node of status.nodes) {
@@ -71,6 +74,7 @@ export function formatStatus(status: ClusterStatus): string {
     ].filter(Boolean);
     rows.push([
       node.id,
+      ...(grouped ? [node.group ?? '-'] : []),
       node.pid === null ? '-' : String(node.pid),
       describeNodeStatus(node),
       String(node.msgs_in),
@@ -83,7 +87,7 @@ export function formatStatus(status: ClusterStatus): string {
   const body = table(rows, (cell, r, c) => {
     if (r === 0) return chalk.bold(cell);
     const node = status.nodes[r - 1]!;
-    if (c === 2) return colourStatus(cell, node.status);
+    if (c === 2 + lead) return colourStatus(cell, node.status);
     if (c === problemsColumn && cell.trim() !== '-') return chalk.yellow(cell);
     if (c === problemsColumn + 1 && staleRole(node)) return chalk.dim(cell);
     return cell;

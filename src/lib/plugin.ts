@@ -38,26 +38,28 @@ export interface SystemView {
 }
 
 /**
- * A set of nodes running one program. A cluster is one group today; node
- * groups (coordinator z1..z3 beside workers w1..w4) are the next step, and
- * each will be one more entry here.
+ * A set of nodes running one program (coordinator z1..z3 beside workers
+ * w1..w4). A single-group system has one group named "nodes" with prefix "n"
+ * counted by --nodes, so its ids are n1..nN.
  */
 export interface NodeGroup {
-  /** The group's name, as fault commands will take it ("nodes"; later "coordinator", "workers"). */
+  /** The group's name, as fault commands take it ("nodes", "coordinator", "workers"). */
   name: string;
   /** Node ids are the prefix and a number from 1: n1..nN. */
   prefix: string;
   /** The node program: a JavaScript module run with this Node.js. */
   program: URL;
-  /** The `up` flag that says how many nodes the group has. */
+  /** The `up` flag that says how many nodes the group has: `nodes` (up's own), or an integer flag the system declares. */
   count_flag: string;
+  /** Options for this group's nodes only, laid over the cluster's options in DSLAB_OPTIONS (observers: `{ observer: true }`). */
+  options?: Record<string, unknown>;
 }
 
 export interface SystemPlugin {
   name: string;
   /** One line for `up --help`. */
   description: string;
-  /** Exactly one group today (see NodeGroup). */
+  /** One or more node groups (see NodeGroup). */
   groups: readonly NodeGroup[];
   /** Flags `up` takes for this system; each description starts with the system's name ("raft: …"). */
   flags: Interfaces.FlagInput;

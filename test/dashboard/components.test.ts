@@ -156,3 +156,31 @@ describe('EventLog and sparkline', () => {
     expect(sparkline([0, 0], 5)).toBe('▁▁');
   });
 });
+
+describe('NodeTable with node groups', () => {
+  const base = (type: string, extra: Record<string, unknown>) => ({ type, t: 1_000, seq: 1, ...extra }) as unknown as ClusterEvent;
+  const up = (node: string) => base('node_up', { node, pid: 10, restarts: 0 });
+
+  it('shows one section per group, each titled with how many of its nodes are up', () => {
+    const model = reduceAll([
+      base('cluster_up', { name: 'c', system: 'snow', nodes: ['z1', 'z2', 'w1'], seed: 1, view: viewFor('snow'), groups: [{ name: 'coordinator', nodes: ['z1', 'z2'] }, { name: 'workers', nodes: ['w1'] }] }),
+      up('z1'),
+      up('w1'),
+    ]);
+    const lines = view(model).split('\n');
+    const index = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    expect(index(/^ {2}coordinator 1\/2 up$/)).toBeGreaterThan(index(/^ {2}NODE\s+STATUS/));
+    expect(index(/^[> ] z1\s+up/)).toBe(index(/coordinator 1\/2 up/) + 1);
+    expect(index(/^ {2}z2\s+starting/)).toBe(index(/coordinator 1\/2 up/) + 2);
+    expect(index(/^ {2}workers 1\/1 up$/)).toBe(index(/coordinator 1\/2 up/) + 3);
+    expect(index(/^ {2}w1\s+up/)).toBe(index(/workers 1\/1 up/) + 1);
+  });
+
+  it('adds no section title for a cluster of one group', () => {
+    const model = reduceAll([base('cluster_up', { name: 'c', system: 'raft', nodes: ['n1'], seed: 1, view: viewFor('raft'), groups: [{ name: 'nodes', nodes: ['n1'] }] }), up('n1')]);
+    const frame = view(model);
+    expect(frame).not.toMatch(/^ {2}nodes 1\/1 up$/m);
+    expect(frame.split('\n').findIndex((line) => /^[> ] n1\s+up/.test(line))).toBe(frame.split('\n').findIndex((line) => /NODE\s+STATUS/.test(line)) + 1);
+  });
+});
+

@@ -282,3 +282,26 @@ describe('linkFaultViews', () => {
     ]);
   });
 });
+
+describe('dashboardReducer on a cluster of node groups', () => {
+  const t = 1_000;
+  const base = (type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+
+  it("puts each node in its group, group by group in the cluster's order, also for reports that came before cluster_up", () => {
+    const model = reduceAll([
+      base('node_state', { node: 'w2', state: { role: 'serving' } }),
+      base('cluster_up', { name: 'c', system: 'snow', nodes: ['z1', 'z2', 'w1', 'w2'], seed: 1, view: viewFor('snow'), groups: [{ name: 'coordinator', nodes: ['z1', 'z2'] }, { name: 'workers', nodes: ['w1', 'w2'] }] }),
+    ]);
+    expect(model.groups).toEqual(['coordinator', 'workers']);
+    expect(model.nodes.map((n) => `${n.group}:${n.id}`)).toEqual(['coordinator:z1', 'coordinator:z2', 'workers:w1', 'workers:w2']);
+    expect(model.nodes.find((n) => n.id === 'w2')!.state.role).toBe('serving');
+  });
+
+  it('takes the groups from a status snapshot', () => {
+    const node = (id: string, group: string) => ({ id, group, status: 'up', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false });
+    const status = { name: 'c', system: 'snow', seed: 1, started_at_ms: 0, nodes: [node('w1', 'workers'), node('z1', 'coordinator')], faults: [], active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, leader: null, leader_inferred: false } as unknown as ClusterStatus;
+    const model = dashboardReducer(emptyModel(), { type: 'snapshot', t, status });
+    expect(model.groups).toEqual(['workers', 'coordinator']);
+    expect(model.nodes.map((n) => n.id)).toEqual(['w1', 'z1']);
+  });
+});

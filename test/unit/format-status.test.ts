@@ -55,4 +55,15 @@ describe('formatStatus', () => {
     chalk.level = 0;
     expect(formatStatus(clusterStatusOf([nodeStatus('n1', {})], null))).not.toContain('FWD');
   });
+
+  it("names each node's group when a cluster has several, and adds no column for one", () => {
+    chalk.level = 0;
+    const grouped = formatStatus(clusterStatusOf([nodeStatus('z1', { group: 'coordinator', status: 'down', pid: null }), nodeStatus('w1', { group: 'workers' })], null));
+    expect(grouped).toMatch(/NODE\s+GROUP\s+PID\s+STATUS\s+IN\s+OUT\s+PROBLEMS\s+STATE/);
+    expect(row(grouped, 'z1')).toMatch(/^z1\s+coordinator\s+-\s+down/);
+    expect(row(grouped, 'w1')).toMatch(/^w1\s+workers\s+100\s+up/);
+    const single = formatStatus(clusterStatusOf([nodeStatus('n1', { group: 'nodes' }), nodeStatus('n2', { group: 'nodes' })], null));
+    expect(single).toMatch(/NODE\s+PID\s+STATUS/);
+    expect(single).not.toContain('GROUP');
+  });
 });

@@ -6,7 +6,7 @@ const log = { note: () => undefined } as unknown as NodeLog;
 
 describe('the node table', () => {
   it('counts every misbehaviour but reports one per kind per interval', () => {
-    const node = newNodeRecord('n1', log);
+    const node = newNodeRecord('n1', 'nodes', log);
     const t0 = 1_000_000;
     expect(countMisbehaviour(node, 'garbage', t0)).toBe(true);
     expect(countMisbehaviour(node, 'garbage', t0 + 1)).toBe(false);
@@ -14,6 +14,6 @@ describe('the node table', () => {
     expect(countMisbehaviour(node, 'oversized', t0 + 2)).toBe(true);
     expect(countMisbehaviour(node, 'garbage', t0 + misbehaviour_report_interval_ms)).toBe(true);
     expect(node.problems).toEqual({ garbage: 3, oversized: 1, unknown_dest: 0, backpressure: 0 });
-    expect(nodeStatusOf(node)).toMatchObject({ id: 'n1', status: 'starting', pid: null, garbage_lines: 3, oversized_lines: 1, unknown_dest: 0, backpressure_drops: 0 });
+    expect(nodeStatusOf(node)).toMatchObject({ id: 'n1', group: 'nodes', status: 'starting', pid: null, garbage_lines: 3, oversized_lines: 1, unknown_dest: 0, backpressure_drops: 0 });
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Flags } from '@oclif/core';
 import { describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { formatStatus } from '../../src/lib/format.js';
@@ -30,7 +31,12 @@ describe('the registered systems', () => {
     expect(() => checkPlugins([raft, copy({ name: 'raft2' })], workloads)).toThrow('systems raft and raft2 both declare --election-timeout');
     expect(() => checkPlugins([raft, copy({ flags: {} })], workloads)).toThrow('two systems are named raft');
     expect(() => checkPlugins([copy({ workloads: ['zk'] })], workloads)).toThrow('system raft speaks workload zk, which is not registered');
-    expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...raft.groups[0]!, name: 'workers', prefix: 'w' }] })], workloads)).toThrow(/one node group/);
+    const workers = { ...raft.groups[0]!, name: 'workers', prefix: 'w', count_flag: 'workers' };
+    expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, count_flag: 'nodes' }] })], workloads)).toThrow('system raft: two groups are counted by --nodes');
+    expect(() => checkPlugins([copy({ groups: [...raft.groups, workers] })], workloads)).toThrow('system raft: group workers is counted by --workers, which the system does not declare');
+    expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, prefix: 'n' }], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).toThrow(/share the id prefix "n"/);
+    // A second group counted by a flag of the system's own is a topology a cluster can run.
+    expect(() => checkPlugins([copy({ groups: [...raft.groups, workers], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).not.toThrow();
   });
 });
 

@@ -76,7 +76,7 @@ describe('splitShellWords', () => {
 describe('--bin', () => {
   it('up runs the words a shell would have made', async () => {
     const config = await planCluster({ system: 'mine', known_systems: [], view: custom_system_view, nodes: 1, bin: "sh -c 'echo hi'", init_timeout_ms: 1000, cwd: tempDir() });
-    expect(config.command).toEqual(['sh', '-c', 'echo hi']);
+    expect(config.groups).toEqual([{ name: 'nodes', prefix: 'n', count: 1, command: ['sh', '-c', 'echo hi'] }]);
   });
 
   it('grade runs the same words', () => {

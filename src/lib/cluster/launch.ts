@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
-import { nodeIdsFor, nodes_max } from '../protocol/messages.js';
+import { nodes_max } from '../protocol/messages.js';
+import { checkGroups, default_group, type GroupConfig, Topology } from './groups.js';
 import { groupCommand, type SystemPlugin, type SystemView } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
@@ -25,7 +26,10 @@ export interface UpOptions {
   known_systems: readonly string[];
   /** What the supervisor, dashboard and grader are told about the system: the plugin's, or the registry's for a custom node. */
   view: SystemView;
+  /** --nodes: the count of a group counted by it, and of the one group a --bin node runs in. */
   nodes: number;
+  /** Other groups' counts, by their count flag (a multi-group system's --workers); a group whose flag is missing here is refused. */
+  group_counts?: Readonly<Record<string, number | undefined>>;
   bin?: string;
   name?: string;
   seed?: number;
@@ -44,14 +48,21 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
   if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > nodes_max) {
     throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${options.nodes}`);
   }
-  let command: string[];
+  let groups: GroupConfig[];
   if (options.bin !== undefined) {
-    command = splitShellWords(options.bin, '--bin');
+    const command = splitShellWords(options.bin, '--bin');
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
+    groups = [{ ...default_group, count: options.nodes, command }];
   } else {
     if (!options.plugin) throw new UserError(`unknown system "${options.system}" (built in: ${options.known_systems.join(', ')}; or pass --bin CMD to run your own node)`);
-    command = groupCommand(options.plugin.groups[0]!);
+    groups = options.plugin.groups.map((group) => {
+      const count = group.count_flag === 'nodes' ? options.nodes : options.group_counts?.[group.count_flag];
+      if (count === undefined) throw new UserError(`--${group.count_flag} is needed: how many nodes group ${group.name} has`);
+      if (!Number.isInteger(count) || count < 1 || count > nodes_max) throw new UserError(`--${group.count_flag} must be between 1 and ${nodes_max}, got ${count}`);
+      return { name: group.name, prefix: group.prefix, count, command: groupCommand(group), ...(group.options ? { options: group.options } : {}) };
+    });
   }
+  checkGroups(groups);
   const existing = readClusterInfo(clusterPaths(home, name).info);
   if (existing && isRunning(existing)) {
     throw new UserError(`cluster "${name}" is already running (supervisor pid ${existing.supervisor_pid}); stop it with: dslab down --cluster ${name}`);
@@ -59,8 +70,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
   return {
     name,
     system: options.system,
-    node_count: options.nodes,
-    command,
+    groups,
     seed: options.seed ?? randomSeed(),
     home,
     cwd: options.cwd ?? process.cwd(),
@@ -136,8 +146,8 @@ function recordFailedStart(config: SupervisorConfig, supervisor_pid: number, mes
     : {
         name: config.name,
         system: config.system,
-        nodes: nodeIdsFor(config.node_count),
-        command: config.command,
+        nodes: [...new Topology(config.groups).nodeIds],
+        command: config.groups[0]!.command,
         seed: config.seed,
         dir: paths.dir,
         socket: paths.socket,
@@ -152,6 +162,6 @@ function recordFailedStart(config: SupervisorConfig, supervisor_pid: number, mes
 /** A start failure, with where its logs are: the node the message names first, else the supervisor. */
 function withLogHint(config: SupervisorConfig, message: string): string {
   const named = /^(\S+) /.exec(message)?.[1];
-  const log = named && nodeIdsFor(config.node_count).includes(named) ? named : 'supervisor';
+  const log = named && new Topology(config.groups).nodeIds.includes(named) ? named : 'supervisor';
   return `${message} (logs: dslab logs ${log} --cluster ${config.name})`;
 }

@@ -25,6 +25,14 @@ export interface ClusterInfo {
   running: boolean;
   /** Why the last start failed, or null (absent in records written before this field existed). */
   start_error?: string | null;
+  /** The node groups and their members (absent in records written before groups existed: one group, n1..nN). */
+  groups?: ClusterGroupInfo[];
+}
+
+export interface ClusterGroupInfo {
+  name: string;
+  prefix: string;
+  nodes: string[];
 }
 
 /** Where clusters live: $DSLAB_HOME, or .dslab/ in the working directory. */

@@ -100,6 +100,8 @@ export type NodeStatusKind = 'starting' | 'up' | 'down' | 'paused';
 
 export interface NodeStatus {
   id: string;
+  /** The node group it belongs to ("nodes" in a single-group cluster). Absent in statuses from older versions. */
+  group?: string;
   pid: number | null;
   status: NodeStatusKind;
   exit_code: number | null;
@@ -204,7 +206,8 @@ export interface ActionResult {
 
 /** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
 export type ClusterEvent = { t: number; seq: number } & (
-  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView }
+  /** `groups`: the node groups and their members, in order (absent from older supervisors: one group). */
+  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView; groups?: { name: string; nodes: string[] }[] }
   | { type: 'cluster_down'; name: string }
   | { type: 'node_up'; node: string; pid: number; restarts: number }
   | { type: 'node_down'; node: string; exit_code: number | null; signal: string | null; stderr_tail: string[]; expected: boolean }

@@ -99,7 +99,19 @@ function paint(cell: Cell, text: string, color: boolean): string {
   return styled;
 }
 
+/** A group section's title: its name and how many of its nodes are up ("workers 3/4 up"). */
+function GroupTitle({ model, group, color }: { model: DashboardModel; group: string; color: boolean }) {
+  const members = model.nodes.filter((n) => n.group === group);
+  const up = members.filter((n) => n.status === 'up').length;
+  return (
+    <Text wrap="truncate-end" bold={color}>
+      {`  ${group} ${up}/${members.length} up`}
+    </Text>
+  );
+}
+
 export function NodeTable({ model, now_ms, width, color, selected }: NodeTableProps) {
+  const sectioned = model.groups.length > 1;
   const columns = fitColumns(availableColumns(model), width);
   const context: CellContext = { model, now_ms };
   const gap = ' '.repeat(column_gap);
@@ -109,17 +121,20 @@ export function NodeTable({ model, now_ms, width, color, selected }: NodeTablePr
         {'  '}
         {columns.map((c) => fit(c.title, c.width)).join(gap).trimEnd()}
       </Text>
-      {model.nodes.map((node, row) => {
+      {model.nodes.flatMap((node, row) => {
         const isSelected = row === selected;
         const cells = columns.map((column) => {
           const cell = column.cell(node, context);
           return paint(cell, fit(!color && cell.stale ? '-' : cell.text, column.width), color);
         });
-        return (
+        const line = (
           <Text key={node.id} wrap="truncate-end" inverse={isSelected && color}>
             {(isSelected ? '> ' : '  ') + cells.join(gap)}
           </Text>
         );
+        // With several node groups, each starts its own section (model.nodes is in group order); one group shows as it always did.
+        const startsGroup = sectioned && node.group !== null && model.nodes[row - 1]?.group !== node.group;
+        return startsGroup ? [<GroupTitle key={`group:${node.group}`} model={model} group={node.group!} color={color} />, line] : [line];
       })}
     </Box>
   );

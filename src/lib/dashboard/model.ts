@@ -23,6 +23,8 @@ export const unknown_system_view: SystemView = { roles: no_roles, columns: [] };
 
 export interface NodeView {
   id: string;
+  /** Its node group, once the supervisor has said (null before, and from older supervisors). */
+  group: string | null;
   status: NodeStatusKind;
   exit_code: number | null;
   exit_signal: string | null;
@@ -63,7 +65,10 @@ export interface DashboardModel {
   view: SystemView;
   seed: number | null;
   started_at_ms: number | null;
+  /** Nodes in the order shown: group by group, by number within a group. */
   nodes: NodeView[];
+  /** The cluster's node groups in order; the table has one section per group when there are several. */
+  groups: string[];
   leader: string | null;
   leader_term: number | null;
   /** True when `leader` is the supervisor's guess from client replies, not a node's own report. */
@@ -99,6 +104,7 @@ export function emptyModel(): DashboardModel {
     seed: null,
     started_at_ms: null,
     nodes: [],
+    groups: [],
     leader: null,
     leader_term: null,
     leader_inferred: false,
@@ -116,7 +122,7 @@ export function emptyModel(): DashboardModel {
 }
 
 function newNode(id: string): NodeView {
-  return { id, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false, in_per_s: null, out_per_s: null, leader_contact_t: null };
+  return { id, group: null, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false, in_per_s: null, out_per_s: null, leader_contact_t: null };
 }
 
 /** A number from a state field, or null when absent or not numeric. */
@@ -178,8 +184,17 @@ function touchNode(model: DashboardModel, id: string): NodeView {
     return copy;
   }
   const added = newNode(id);
-  model.nodes = [...model.nodes, added].sort(byNodeId);
+  model.nodes = sortNodes(model, [...model.nodes, added]);
   return added;
+}
+
+/** Group by group in the cluster's order (nodes of no known group last), then by number. */
+function sortNodes(model: Pick<DashboardModel, 'groups'>, nodes: NodeView[]): NodeView[] {
+  const rank = (node: NodeView) => {
+    const index = node.group === null ? -1 : model.groups.indexOf(node.group);
+    return index < 0 ? model.groups.length : index;
+  };
+  return nodes.sort((a, b) => rank(a) - rank(b) || byNodeId(a, b));
 }
 
 function byNodeId(a: NodeView, b: NodeView): number {
@@ -261,9 +276,13 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
   if (status.view) model.view = status.view;
   model.seed = status.seed;
   model.started_at_ms = status.started_at_ms;
+  const groups: string[] = [];
+  for (const node of status.nodes) if (node.group !== undefined && !groups.includes(node.group)) groups.push(node.group);
+  model.groups = groups;
   model.nodes = status.nodes
     .map((n) => ({
       ...newNode(n.id),
+      group: n.group ?? null,
       status: n.status,
       exit_code: n.exit_code,
       exit_signal: n.exit_signal,
@@ -271,8 +290,8 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
       state: { ...n.state },
       // Older supervisors do not say; their roles count as current.
       role_stale: n.role_stale === true,
-    }))
-    .sort(byNodeId);
+    }));
+  model.nodes = sortNodes(model, model.nodes);
   model.faults = [...status.faults];
   model.partition = status.active_faults.partition;
   model.link_faults = linkFaultViews(status.active_faults.links);
@@ -312,6 +331,11 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       model.seed = input.seed;
       model.started_at_ms ??= t;
       for (const id of input.nodes) touchNode(model, id);
+      if (input.groups) {
+        const groupOf = new Map(input.groups.flatMap((g) => g.nodes.map((id) => [id, g.name] as const)));
+        model.groups = input.groups.map((g) => g.name);
+        model.nodes = sortNodes(model, model.nodes.map((node) => ({ ...node, group: groupOf.get(node.id) ?? node.group })));
+      }
       appendLog(model, t, 'cluster', `cluster ${input.name} up: ${input.system} on ${input.nodes.length} nodes, seed ${input.seed}`);
       if (input.view) {
         // Reports that came before the cluster was up are judged by the system's own words from here on.

@@ -1,12 +1,18 @@
+import type { Topology } from '../cluster/groups.js';
 import { UserError } from '../util/errors.js';
 import type { Rng } from '../util/prng.js';
+
+/** The members a list of names stands for: with a topology, a group name stands for all its members. */
+function expandNames(names: readonly string[], topology?: Topology): string[] {
+  return topology ? topology.expand(names) : names.map((s) => s.trim());
+}
 
 /**
  * Parses partition groups such as ["n1,n2", "n3,n4,n5"]. Nodes named in no
  * group form one more group together, so `partition n1` isolates n1.
  */
-export function parsePartitionSpec(groupArgs: readonly string[], nodeIds: readonly string[]): string[][] {
-  return checkPartitionGroups(splitPartitionArgs(groupArgs), nodeIds);
+export function parsePartitionSpec(groupArgs: readonly string[], nodeIds: readonly string[], topology?: Topology): string[][] {
+  return checkPartitionGroups(splitPartitionArgs(groupArgs), nodeIds, topology);
 }
 
 /** Command-line groups ("n1,n2") as lists of names, unchecked: the control API carries groups as lists. */
@@ -14,17 +20,21 @@ export function splitPartitionArgs(groupArgs: readonly string[]): string[][] {
   return groupArgs.map((arg) => arg.split(','));
 }
 
-/** Checks groups of node names against the cluster; nodes named in no group form one more group together. */
-export function checkPartitionGroups(groupLists: readonly (readonly string[])[], nodeIds: readonly string[]): string[][] {
+/**
+ * Checks groups of node names against the cluster; nodes named in no group
+ * form one more group together. With a topology, a node group's name stands
+ * for all its members ("workers coordinator").
+ */
+export function checkPartitionGroups(groupLists: readonly (readonly string[])[], nodeIds: readonly string[], topology?: Topology): string[][] {
   if (groupLists.length === 0) throw new UserError('a partition needs at least one group, like "n1,n2 n3,n4,n5"');
   const placed = new Set<string>();
   const groups: string[][] = [];
   for (const list of groupLists) {
     const arg = list.join(',');
-    const names = list.map((s) => s.trim());
-    if (names.length === 0 || names.some((n) => n === '')) throw new UserError(`malformed partition group "${arg}": expected node ids separated by commas, like n1,n2`);
+    if (list.length === 0 || list.some((n) => n.trim() === '')) throw new UserError(`malformed partition group "${arg}": expected node ids separated by commas, like n1,n2`);
+    const names = expandNames(list, topology);
     for (const name of names) {
-      if (!nodeIds.includes(name)) throw new UserError(`unknown node "${name}" in partition group "${arg}" (nodes: ${nodeIds.join(', ')})`);
+      if (!nodeIds.includes(name)) throw new UserError(`unknown node "${name}" in partition group "${arg}" (${knownNames(nodeIds, topology)})`);
       if (placed.has(name)) throw new UserError(`node ${name} appears in more than one partition group`);
       placed.add(name);
     }
@@ -45,17 +55,35 @@ export function randomHalves(nodeIds: readonly string[], rng: Rng): string[][] {
   return [shuffled.slice(0, cut).sort(byId), shuffled.slice(cut).sort(byId)];
 }
 
-export function isolate(node: string, nodeIds: readonly string[]): string[][] {
-  if (!nodeIds.includes(node)) throw new UserError(`unknown node "${node}" (nodes: ${nodeIds.join(', ')})`);
-  return [[node], nodeIds.filter((n) => n !== node)];
+/** Cuts the given nodes (one node, or a whole group's members) off from every other node. */
+export function isolate(nodes: string | readonly string[], nodeIds: readonly string[]): string[][] {
+  const cut = typeof nodes === 'string' ? [nodes] : [...nodes];
+  for (const node of cut) if (!nodeIds.includes(node)) throw new UserError(`unknown node "${node}" (nodes: ${nodeIds.join(', ')})`);
+  return [cut, nodeIds.filter((n) => !cut.includes(n))];
 }
 
-/** Parses a link such as "n1-n2". */
-export function parseLink(text: string, nodeIds: readonly string[]): [string, string] {
+/**
+ * Parses a link such as "n1-n2", as the pairs of nodes it names: one, or with
+ * a topology and group names on either side ("workers-z1"), every link
+ * between their members.
+ */
+export function parseLinks(text: string, nodeIds: readonly string[], topology?: Topology): [string, string][] {
   const parts = text.split('-').map((s) => s.trim());
   if (parts.length !== 2 || !parts[0] || !parts[1]) throw new UserError(`malformed link "${text}": expected two node ids joined by a dash, like n1-n2`);
-  const [a, b] = parts as [string, string];
-  for (const n of [a, b]) if (!nodeIds.includes(n)) throw new UserError(`unknown node "${n}" in link "${text}" (nodes: ${nodeIds.join(', ')})`);
-  if (a === b) throw new UserError(`malformed link "${text}": a link joins two different nodes`);
-  return [a, b];
+  const [left, right] = parts.map((part) => expandNames([part], topology)) as [string[], string[]];
+  for (const n of [...left, ...right]) if (!nodeIds.includes(n)) throw new UserError(`unknown node "${n}" in link "${text}" (${knownNames(nodeIds, topology)})`);
+  const pairs: [string, string][] = [];
+  for (const a of left) for (const b of right) if (a !== b) pairs.push([a, b]);
+  if (pairs.length === 0) throw new UserError(`malformed link "${text}": a link joins two different nodes`);
+  return pairs;
+}
+
+/** Parses a link such as "n1-n2" between two single nodes. */
+export function parseLink(text: string, nodeIds: readonly string[]): [string, string] {
+  const pairs = parseLinks(text, nodeIds);
+  return pairs[0]!;
+}
+
+function knownNames(nodeIds: readonly string[], topology?: Topology): string {
+  return topology && topology.groups.length > 1 ? `groups: ${topology.describe()}` : `nodes: ${nodeIds.join(', ')}`;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ClusterEvent, ClusterStatus } from '../control/api.js';
 import { checkHistoryFile } from '../checker/check-file.js';
 import { makePrivateDir } from '../cluster/paths.js';
+import { default_group } from '../cluster/groups.js';
 import { formatOperation } from '../checker/history.js';
 import { fixedClientId, rangeClientId } from '../supervisor/client-ids.js';
 import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
@@ -105,8 +106,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     supervisor = await Supervisor.start({
       name: 'cluster',
       system: lab.reference,
-      node_count: test.nodes,
-      command: target.command,
+      groups: [{ ...default_group, count: test.nodes, command: target.command }],
       seed,
       home: dir,
       cwd: process.cwd(),

@@ -14,6 +14,8 @@ export type MisbehaviourKind = 'garbage' | 'oversized' | 'unknown_dest' | 'backp
 /** One node of the cluster, across its restarts: its process (while it runs), counters and last report. */
 export interface NodeRecord {
   id: string;
+  /** The node group it belongs to ("nodes" in a single-group cluster). */
+  group: string;
   status: NodeStatusKind;
   proc: NodeProcess | null;
   exit_code: number | null;
@@ -38,10 +40,11 @@ export interface NodeRecord {
 }
 
 /** A node that has not started yet. */
-export function newNodeRecord(id: string, log: NodeLog): NodeRecord {
+export function newNodeRecord(id: string, group: string, log: NodeLog): NodeRecord {
   const zero = { garbage: 0, oversized: 0, unknown_dest: 0, backpressure: 0 };
   return {
     id,
+    group,
     status: 'starting',
     proc: null,
     exit_code: null,
@@ -88,6 +91,7 @@ export function waitForExit(node: NodeRecord, timeout_ms: number): Promise<void>
 export function nodeStatusOf(node: NodeRecord): NodeStatus {
   return {
     id: node.id,
+    group: node.group,
     pid: node.proc?.pid ?? null,
     status: node.status,
     exit_code: node.exit_code,

@@ -1,10 +1,11 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { clusterPaths, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
+import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
-import { checkPartitionGroups, isolate, parseLink, randomHalves } from '../faults/partition-spec.js';
-import { isClientId, type MessageBody, nodeIdsFor, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { checkPartitionGroups, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
+import { isClientId, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
@@ -36,9 +37,8 @@ const services_seed_salt = 0x5e41ce;
 export interface SupervisorConfig {
   name: string;
   system: string;
-  node_count: number;
-  /** The node program as argv. */
-  command: string[];
+  /** The node groups, each a program run under its own id prefix; one group "nodes" (n1..nN) for a single-program cluster. */
+  groups: GroupConfig[];
   seed: number;
   home: string;
   /** Working directory of the node processes (so a --bin path relative to the user's directory works). */
@@ -81,6 +81,7 @@ interface PendingRequest {
 export class Supervisor implements ControlTarget {
   readonly events = new EventHub();
   readonly nodeIds: string[];
+  readonly topology: Topology;
   readonly paths: ClusterPaths;
   readonly done: Promise<void>;
   private readonly nodes = new Map<string, NodeRecord>();
@@ -122,7 +123,8 @@ export class Supervisor implements ControlTarget {
   private startError: string | null = null;
 
   private constructor(readonly config: SupervisorConfig) {
-    this.nodeIds = nodeIdsFor(config.node_count);
+    this.topology = new Topology(config.groups);
+    this.nodeIds = [...this.topology.nodeIds];
     this.paths = clusterPaths(config.home, config.name);
     this.rng = createRng(config.seed);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -139,8 +141,9 @@ export class Supervisor implements ControlTarget {
 
   /** Starts the nodes, initialises them and serves the control API. Cleans up and throws UserError on failure. */
   static async start(config: SupervisorConfig): Promise<Supervisor> {
-    if (!Number.isInteger(config.node_count) || config.node_count < 1 || config.node_count > nodes_max) {
-      throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${config.node_count}`);
+    const single = config.groups.length === 1 ? config.groups[0]! : null;
+    if (single && (!Number.isInteger(single.count) || single.count < 1 || single.count > nodes_max)) {
+      throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${single.count}`);
     }
     const supervisor = new Supervisor(config);
     try {
@@ -159,7 +162,15 @@ export class Supervisor implements ControlTarget {
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));
-    supervisor.events.emit({ type: 'cluster_up', name: config.name, system: config.system, nodes: supervisor.nodeIds, seed: config.seed, view: config.view });
+    supervisor.events.emit({
+      type: 'cluster_up',
+      name: config.name,
+      system: config.system,
+      nodes: supervisor.nodeIds,
+      seed: config.seed,
+      view: config.view,
+      groups: supervisor.groupsInfo().map((g) => ({ name: g.name, nodes: g.nodes })),
+    });
     return supervisor;
   }
 
@@ -168,7 +179,8 @@ export class Supervisor implements ControlTarget {
       name: this.config.name,
       system: this.config.system,
       nodes: this.nodeIds,
-      command: this.config.command,
+      command: this.config.groups[0]!.command,
+      groups: this.groupsInfo(),
       seed: this.config.seed,
       dir: this.paths.dir,
       socket: this.paths.socket,
@@ -179,17 +191,27 @@ export class Supervisor implements ControlTarget {
     };
   }
 
+  /** The groups as the cluster's record lists them. */
+  groupsInfo(): ClusterGroupInfo[] {
+    return this.config.groups.map((g) => ({ name: g.name, prefix: g.prefix, nodes: [...this.topology.members(g.name)!] }));
+  }
+
+  private groupConfigOf(node: NodeRecord): GroupConfig {
+    return this.config.groups.find((g) => g.name === node.group)!;
+  }
+
   // ---- processes -------------------------------------------------------
 
   private addNode(id: string): void {
     // A new cluster starts empty; restarts within a run (and --keep-data) keep what is there.
     if (!this.config.keep_data) rmSync(this.paths.dataDir(id), { recursive: true, force: true });
     makePrivateDir(this.paths.dataDir(id));
-    this.nodes.set(id, newNodeRecord(id, new NodeLog(this.paths.logFile(id))));
+    this.nodes.set(id, newNodeRecord(id, this.topology.groupOf(id)!, new NodeLog(this.paths.logFile(id))));
   }
 
   private spawnNode(node: NodeRecord): void {
-    node.log.note(`starting ${node.id}: ${this.config.command.join(' ')}`);
+    const group = this.groupConfigOf(node);
+    node.log.note(`starting ${node.id}: ${group.command.join(' ')}`);
     node.status = 'starting';
     node.expected_exit = false;
     node.exit_code = null;
@@ -200,9 +222,10 @@ export class Supervisor implements ControlTarget {
       DSLAB_NODE_ID: node.id,
       DSLAB_DATA_DIR: this.paths.dataDir(node.id),
       DSLAB_CLUSTER: this.config.name,
-      DSLAB_OPTIONS: JSON.stringify(this.config.options ?? {}),
+      DSLAB_GROUP: group.name,
+      DSLAB_OPTIONS: JSON.stringify({ ...this.config.options, ...group.options }),
     };
-    const proc = new NodeProcess(this.config.command, { cwd: this.config.cwd, env }, node.log, {
+    const proc = new NodeProcess(group.command, { cwd: this.config.cwd, env }, node.log, {
       onLine: (line) => this.onNodeLine(node, line),
       onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`),
       onExit: (code, signal) => this.onNodeExit(node, proc, code, signal),
@@ -211,11 +234,22 @@ export class Supervisor implements ControlTarget {
     if (proc.pid > 0) this.watchdog?.watch(proc.pid);
   }
 
+  /**
+   * Maelstrom's init: node_ids are the node's own group, so a Maelstrom node
+   * runs unchanged; with more than one group, dslab_groups lists every group's
+   * members by group name (a single-group cluster's init is Maelstrom's alone).
+   */
+  private initBody(node: NodeRecord): Omit<MessageBody, 'msg_id'> {
+    const body: Omit<MessageBody, 'msg_id'> = { type: 'init', node_id: node.id, node_ids: [...this.topology.members(node.group)!] };
+    if (this.config.groups.length > 1) body.dslab_groups = this.topology.membersByName();
+    return body;
+  }
+
   private async initNode(node: NodeRecord): Promise<void> {
     const timeout_ms = this.config.init_timeout_ms;
     let reply: MessageBody;
     try {
-      reply = await this.request(fixedClientId('supervisor'), node.id, { type: 'init', node_id: node.id, node_ids: this.nodeIds }, timeout_ms, true);
+      reply = await this.request(fixedClientId('supervisor'), node.id, this.initBody(node), timeout_ms, true);
     } catch (error) {
       const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
       throw new UserError(`${errorMessage(error)}${why ? `; its stderr says: ${why}` : ''}`);
@@ -361,7 +395,7 @@ export class Supervisor implements ControlTarget {
   /** Sends a client request to a node and waits for its reply. */
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting = false): Promise<MessageBody> {
     const node = this.nodes.get(dest);
-    if (!node) return Promise.reject(new UserError(`unknown node "${dest}" (nodes: ${this.nodeIds.join(', ')})`));
+    if (!node) return Promise.reject(new UserError(`unknown node "${dest}" (${this.config.groups.length > 1 ? `groups: ${this.topology.describe()}` : `nodes: ${this.nodeIds.join(', ')}`})`));
     if (node.status === 'down' || (node.status === 'starting' && !allowStarting)) {
       return Promise.reject(new UserError(`${dest} is ${node.status === 'down' ? 'down' : 'still starting'}`));
     }
@@ -428,7 +462,7 @@ export class Supervisor implements ControlTarget {
       node = this.rng.pick(candidates);
     } else {
       node = this.nodes.get(ref);
-      if (!node) throw new UserError(`unknown node "${ref}" (nodes: ${this.nodeIds.join(', ')}, leader, random)`);
+      if (!node) throw new UserError(`unknown node "${ref}" (${this.config.groups.length > 1 ? `groups: ${this.topology.describe()}; or` : `nodes: ${this.nodeIds.join(', ')},`} leader, random)`);
     }
     return node!;
   }
@@ -458,9 +492,53 @@ export class Supervisor implements ControlTarget {
   async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
     if (this.stopping) throw new UserError('the cluster is shutting down');
     if (!isFaultAction(action)) return this.perform(action);
+    const members = this.fanOut(action);
+    if (members) return this.applyEach(members, source);
     const { result, fault } = await this.performFault(action);
     this.events.emit({ type: 'fault', action: fault.action, fault, description: result.description, faults: this.activeFaults(), active: this.activeFaultData(), source });
     return result;
+  }
+
+  /**
+   * A fault on a whole node group (`kill workers`, `delay --link workers-z1`),
+   * as one action per member or per link, so each is done and reported as if
+   * named alone; null for an action that names single nodes.
+   */
+  private fanOut(action: FaultAction): FaultAction[] | null {
+    switch (action.type) {
+      case 'kill':
+      case 'restart':
+      case 'pause':
+      case 'resume':
+      case 'skew': {
+        const members = this.topology.members(action.node);
+        return members ? members.map((node) => ({ ...action, node })) : null;
+      }
+      case 'link_faults': {
+        if (!action.link) return null;
+        const pairs = parseLinks(action.link, this.nodeIds, this.topology);
+        const named = action.link.split('-').some((part) => this.topology.isGroup(part.trim()));
+        return named ? pairs.map(([a, b]) => ({ ...action, link: `${a}-${b}` })) : null;
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** Applies each member's action in turn; what could not be done to one member is said, and fails the whole only if nothing was done. */
+  private async applyEach(actions: FaultAction[], source: 'cli' | 'nemesis'): Promise<ActionResult> {
+    const done: string[] = [];
+    const failed: string[] = [];
+    for (const action of actions) {
+      try {
+        done.push((await this.apply(action, source)).description);
+      } catch (error) {
+        if (!(error instanceof UserError)) throw error;
+        failed.push(error.message);
+      }
+    }
+    if (done.length === 0) throw new UserError(failed.join('; '));
+    return { description: [...done, ...failed.map((f) => `not done: ${f}`)].join('; ') };
   }
 
   /** A fault action: what it did in words (for the caller) and as data (for the event). */
@@ -469,12 +547,15 @@ export class Supervisor implements ControlTarget {
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
-        if (action.isolate) groups = isolate(this.resolveNode(action.isolate).id, this.nodeIds);
-        else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds);
+        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? this.resolveNode(action.isolate).id, this.nodeIds);
+        else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
         faults.setPartition(groups, action.isolate ? 1 : undefined);
-        if (this.inferredLeader && !onMajoritySide(this.inferredLeader, groups, this.nodeIds.length)) {
+        // A majority is of the leader's own group: the other groups do not vote.
+        const electorate = this.topology.members(this.nodes.get(this.inferredLeader ?? '')?.group ?? '') ?? this.nodeIds;
+        const sides = groups.map((side) => side.filter((id) => electorate.includes(id)));
+        if (this.inferredLeader && !onMajoritySide(this.inferredLeader, sides, electorate.length)) {
           this.setInferredLeader(null, `${this.inferredLeader} was cut off from the majority`);
         }
         return { result: { description: describePartition(groups), groups }, fault: { action: 'partition', groups } };
@@ -483,7 +564,8 @@ export class Supervisor implements ControlTarget {
         faults.heal();
         return { result: { description: 'healed: no partitions or link faults' }, fault: { action: 'heal' } };
       case 'link_faults': {
-        const link = action.link ? parseLink(action.link, this.nodeIds) : undefined;
+        // A link naming groups was fanned out into single links by apply().
+        const link = action.link ? parseLinks(action.link, this.nodeIds, this.topology)[0] : undefined;
         const { type: _type, link: _link, ...change } = action;
         if (change.jitter_ms !== undefined && change.delay_ms === undefined) throw new UserError('--jitter needs --ms');
         faults.setLinkFaults(change, link);
@@ -740,7 +822,13 @@ function describeStart(config: SupervisorConfig, nodeIds: string[], dir: string)
   const options = config.options && Object.keys(config.options).length ? JSON.stringify(config.options) : 'defaults';
   return (
     `starting cluster ${config.name}: system ${config.system}, nodes ${nodeIds.join(',')}, seed ${config.seed}, ` +
-    `node command: ${config.command.join(' ')}, options ${options}, init timeout ${formatDurationMs(config.init_timeout_ms)}, ` +
+    `${describeCommands(config)}, options ${options}, init timeout ${formatDurationMs(config.init_timeout_ms)}, ` +
     `${config.keep_data ? 'keeping' : 'emptying'} the data directories; supervisor pid ${process.pid}, directory ${dir}`
   );
+}
+
+/** "node command: …", or with groups each group's. */
+function describeCommands(config: SupervisorConfig): string {
+  if (config.groups.length === 1) return `node command: ${config.groups[0]!.command.join(' ')}`;
+  return config.groups.map((g) => `group ${g.name} (${g.prefix}1..${g.prefix}${g.count}) command: ${g.command.join(' ')}${g.options && Object.keys(g.options).length ? ` options ${JSON.stringify(g.options)}` : ''}`).join(', ');
 }
