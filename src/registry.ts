@@ -11,6 +11,8 @@ import { delimiter, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Interfaces } from '@oclif/core';
 import { checkGroups } from './lib/cluster/groups.js';
+import type { LabPlugins } from './lib/grade/spec.js';
+import { stepVocabulary } from './lib/grade/steps.js';
 import { checkOptions, type SystemPlugin, type SystemView, type WorkloadPlugin } from './lib/plugin.js';
 import { errorMessage, UserError } from './lib/util/errors.js';
 import { echo } from './systems/echo/plugin.js';
@@ -56,6 +58,9 @@ export function checkPlugins(systems: readonly SystemPlugin[], known_workloads: 
     }
     const unknown = plugin.workloads.find((w) => !known_workloads.some((k) => k.name === w));
     if (unknown) throw new Error(`system ${plugin.name} speaks workload ${unknown}, which is not registered`);
+    // A lab of this system may use its steps and its workloads' steps together: their names must not clash.
+    const spoken = known_workloads.filter((w) => plugin.workloads.includes(w.name));
+    stepVocabulary([{ owner: `system ${plugin.name}`, steps: plugin.steps }, ...spoken.map((w) => ({ owner: `workload ${w.name}`, steps: w.steps }))]);
   }
 }
 
@@ -85,6 +90,9 @@ export function groupCounts(plugin: SystemPlugin, flags: Readonly<Record<string,
 
 export const systems: readonly SystemPlugin[] = [...builtin_systems, ...(await loadExtraSystems(process.env[extra_systems_env]))];
 checkPlugins(systems, workloads);
+
+/** What a lab's steps may come from: every system and workload (see loadLab). */
+export const lab_plugins: LabPlugins = { systems, workloads };
 
 export function findSystem(name: string): SystemPlugin | undefined {
   return systems.find((s) => s.name === name);

@@ -7,7 +7,7 @@ import { gradeLab, repeat_max } from '../lib/grade/grade.js';
 import { formatScore, formatTestLine } from '../lib/grade/format.js';
 import { toHtml, toJson, toJunit, toNdjson } from '../lib/grade/reports.js';
 import { loadLab } from '../lib/grade/spec.js';
-import { findSystem } from '../registry.js';
+import { findSystem, lab_plugins } from '../registry.js';
 
 export default class Grade extends BaseCommand {
   static override summary = "Grade an implementation against a lab's tests: real processes, real faults, a score.";
@@ -35,7 +35,7 @@ export default class Grade extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Grade);
-    const lab = loadLab(args.lab);
+    const lab = loadLab(args.lab, lab_plugins);
     const json = this.jsonEnabled();
     const live = process.stdout.isTTY && !json;
     const program = this.program();

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Interfaces } from '@oclif/core';
 import type { ZodType } from 'zod';
+import type { StepDefinition } from './grade/steps.js';
 import type { RoleVocabulary } from './roles.js';
 import { UserError } from './util/errors.js';
 
@@ -69,8 +70,10 @@ export interface SystemPlugin {
   options: ZodType<Record<string, unknown>>;
   roles: RoleVocabulary;
   columns: readonly ColumnSpec[];
-  /** Names of the workloads (in the registry) its clients speak. */
+  /** Names of the workloads (in the registry) its clients speak: a lab of this system may use their steps. */
   workloads: readonly string[];
+  /** Grader steps only this system's nodes can pass (they read its state reports' own fields). */
+  steps?: readonly StepDefinition[];
   /** How the simulator drives this system's core; loosely typed until src/lib/sim settles. */
   sim?: unknown;
 }
@@ -89,6 +92,8 @@ export interface WorkloadPlugin {
   write_requests: readonly string[];
   /** The history checks the grader can run on it (names in a lab spec's `checks`). */
   checks: readonly string[];
+  /** Grader steps that drive this workload's requests. */
+  steps?: readonly StepDefinition[];
   /** Where its client, generator and checker live; loosely typed until they move into src/workloads/<name>/. */
   code?: { client?: unknown; generator?: unknown; checker?: unknown };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Grade from '../../src/commands/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
+import { lab_plugins } from '../../src/registry.js';
 import { cleanup, cli_path, dslab, type CliResult, fixture_node, makeWorkdir, repo_root } from '../helpers/cli.js';
 
 interface GradeJson {
@@ -44,7 +45,7 @@ describe('lab specs', () => {
     const ids = listLabIds();
     expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable']);
     for (const id of ids) {
-      const lab = loadLab(id);
+      const lab = loadLab(id, lab_plugins);
       expect(lab.tests.length).toBeGreaterThan(0);
       expect(lab.tests.every((t) => t.points > 0)).toBe(true);
     }
@@ -55,8 +56,8 @@ describe('lab specs', () => {
     mkdirSync(path.join(dir, 'broken'));
     writeFileSync(path.join(dir, 'broken', 'spec.json'), JSON.stringify({ id: 'broken', title: 't', summary: 's', reference: 'raft', tests: [{ name: 'x', description: 'd', points: 1, nodes: 3, time_limit_ms: 5000, steps: [{ do: 'teleport' }] }] }));
     try {
-      expect(() => loadLab('broken', dir)).toThrow(/spec\.json: tests\.0\.steps\.0\.do: /);
-      expect(() => loadLab('nope', dir)).toThrow(/no lab named "nope"/);
+      expect(() => loadLab('broken', lab_plugins, dir)).toThrow(/spec\.json: tests\.0\.steps\.0\.do: /);
+      expect(() => loadLab('nope', lab_plugins, dir)).toThrow(/no lab named "nope"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -68,7 +69,7 @@ describe('lab specs', () => {
       const lab = /grade (\S+)/.exec(example)![1]!;
       expect(listLabIds(), example).toContain(lab);
       const only = /--only (\S+)/.exec(example)?.[1];
-      if (only) expect(loadLab(lab).tests.map((t) => t.name), example).toContain(only);
+      if (only) expect(loadLab(lab, lab_plugins).tests.map((t) => t.name), example).toContain(only);
       for (const flag of example.match(/--[a-z]+/g) ?? []) expect(Object.keys(Grade.flags), example).toContain(flag.slice(2));
     }
   });

@@ -2,11 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
 import { diagnose, Evidence, nodeList, testNeedsStateReports, type FailedAt } from '../../src/lib/grade/diagnose.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
+import { stepVocabulary } from '../../src/lib/grade/steps.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
-import { custom_system_view } from '../../src/registry.js';
+import { custom_system_view, lab_plugins } from '../../src/registry.js';
 
 /** The words these diagnoses were written against: Raft's and Zab's, as a node of no known system is judged. */
 const roles = custom_system_view.roles;
+
+/** Every step dslab has: the generic ones and every plugin's. */
+const all_steps = stepVocabulary([...lab_plugins.systems.map((s) => ({ owner: s.name, steps: s.steps })), ...lab_plugins.workloads.map((w) => ({ owner: w.name, steps: w.steps }))]);
 
 const help = 'see "State reports" in: npx dslab lab show raft-election';
 
@@ -29,7 +33,7 @@ const waitLeader: FailedAt = { do: 'wait_leader', within_ms: 10_000 };
 const reporting = (term: number, role = 'follower') => ({ state: { role, term }, state_at_ms: 5 });
 
 function run(failed_at: FailedAt, s: ClusterStatus | null, evidence = new Evidence(roles), symptom = 'no leader within 10000 ms') {
-  return diagnose({ failed_at, symptom, status: s, evidence, state_reports_help: help });
+  return diagnose({ failed_at, steps: all_steps, symptom, status: s, evidence, state_reports_help: help });
 }
 
 describe('grader diagnosis', () => {
@@ -131,10 +135,12 @@ describe('grader diagnosis', () => {
 
   it('knows which shipped tests need state reports: every Raft test, and none of kv-linearizable or the warm-ups', () => {
     for (const id of ['raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots']) {
-      for (const test of loadLab(id).tests) expect(testNeedsStateReports(test), `${id}/${test.name}`).toBe(true);
+      const lab = loadLab(id, lab_plugins);
+      for (const test of lab.tests) expect(testNeedsStateReports(lab.steps, test), `${id}/${test.name}`).toBe(true);
     }
     for (const id of ['echo', 'unique-ids', 'kv-linearizable']) {
-      for (const test of loadLab(id).tests) expect(testNeedsStateReports(test), `${id}/${test.name}`).toBe(false);
+      const lab = loadLab(id, lab_plugins);
+      for (const test of lab.tests) expect(testNeedsStateReports(lab.steps, test), `${id}/${test.name}`).toBe(false);
     }
   });
 });

@@ -3,6 +3,7 @@ import { gradeTarget, type LabResult } from '../../src/lib/grade/grade.js';
 import { testSummary, toJson, toJunit, toNdjson } from '../../src/lib/grade/reports.js';
 import type { TestResult } from '../../src/lib/grade/runner.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
+import { lab_plugins } from '../../src/registry.js';
 import { echo } from '../../src/systems/echo/plugin.js';
 
 function testResult(test: string, seed: number, passed: boolean, fields: Partial<TestResult> = {}): TestResult {
@@ -72,7 +73,7 @@ describe('grade reports', () => {
 });
 
 describe('grade target', () => {
-  const lab = loadLab('echo');
+  const lab = loadLab('echo', lab_plugins);
   it('refuses to grade nothing, or both', () => {
     expect(() => gradeTarget(lab, echo, { repeat: 1 })).toThrow(/^nothing to grade: give --bin CMD .* or --reference/);
     expect(() => gradeTarget(lab, echo, { repeat: 1, reference: false })).toThrow(/^nothing to grade/);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyReadme, initLab, inlinePythonPlumbing, pythonPlumbingFile, relativeLinks, rewriteLinks } from '../../src/lib/grade/init.js';
 import { labsDir, listLabIds, loadLab } from '../../src/lib/grade/spec.js';
+import { lab_plugins } from '../../src/registry.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('dslab-lab-init-');
@@ -21,8 +22,8 @@ describe('lab init copies the README with links that resolve in the copy', () =>
 
   it.each(cases)('$lab ($lang)', ({ lab, lang }) => {
     const dir = path.join(tempDir(), 'mine');
-    const created = initLab(lab, lang, dir);
-    const original = readFileSync(path.join(loadLab(lab).dir, 'README.md'), 'utf8');
+    const created = initLab(lab, lang, dir, lab_plugins);
+    const original = readFileSync(path.join(loadLab(lab, lab_plugins).dir, 'README.md'), 'utf8');
     const copy = readFileSync(path.join(dir, 'README.md'), 'utf8');
     // The lab's own README, with only its link targets changed.
     expect(copy.split('\n')[0]).toBe(original.split('\n')[0]);
@@ -50,7 +51,7 @@ describe('lab init copies the README with links that resolve in the copy', () =>
 
 /** The Python starter source each lab's `lab init` starts from, in the repository. */
 function pythonStarter(lab: string): string {
-  const spec = loadLab(lab);
+  const spec = loadLab(lab, lab_plugins);
   return path.join(labsDir(), spec.starter ?? spec.id, 'starter', 'python', 'node.py');
 }
 
@@ -87,7 +88,7 @@ describe('the Python starters share one source for their message plumbing', () =
     expect(after).toMatch(/\nnode = Node\(\)\n/);
 
     const dir = path.join(tempDir(), 'mine');
-    initLab(lab, 'python', dir);
+    initLab(lab, 'python', dir, lab_plugins);
     const written = readFileSync(path.join(dir, 'node.py'), 'utf8');
     expect(written).toBe(before + plumbing + after);
     expect(written).not.toContain('dslab:plumbing');

@@ -8,7 +8,7 @@ import { formatStatus } from '../../src/lib/format.js';
 import { checkLabOptions } from '../../src/lib/grade/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
 import { checkOptions, type SystemPlugin } from '../../src/lib/plugin.js';
-import { checkPlugins, findSystem, optionsFromFlags, systems, viewFor, workloads } from '../../src/registry.js';
+import { checkPlugins, findSystem, lab_plugins, optionsFromFlags, systems, viewFor, workloads } from '../../src/registry.js';
 import { raft } from '../../src/systems/raft/plugin.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -31,6 +31,7 @@ describe('the registered systems', () => {
     expect(() => checkPlugins([raft, copy({ name: 'raft2' })], workloads)).toThrow('systems raft and raft2 both declare --election-timeout');
     expect(() => checkPlugins([raft, copy({ flags: {} })], workloads)).toThrow('two systems are named raft');
     expect(() => checkPlugins([copy({ workloads: ['zk'] })], workloads)).toThrow('system raft speaks workload zk, which is not registered');
+    expect(() => checkPlugins([copy({ name: 'raft2', flags: {}, steps: [{ ...raft.steps![0]!, name: 'kv' }] })], workloads)).toThrow('step kv is defined by both system raft2 and workload lin-kv');
     const workers = { ...raft.groups[0]!, name: 'workers', prefix: 'w', count_flag: 'workers' };
     expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, count_flag: 'nodes' }] })], workloads)).toThrow('system raft: two groups are counted by --nodes');
     expect(() => checkPlugins([copy({ groups: [...raft.groups, workers] })], workloads)).toThrow('system raft: group workers is counted by --workers, which the system does not declare');
@@ -65,7 +66,7 @@ describe("raft's options", () => {
 describe("lab specs' options", () => {
   it("are the options each shipped lab's reference system takes", () => {
     for (const id of listLabIds()) {
-      const lab = loadLab(id);
+      const lab = loadLab(id, lab_plugins);
       expect(() => checkLabOptions(lab, findSystem(lab.reference)!), id).not.toThrow();
     }
   });
@@ -78,7 +79,7 @@ describe("lab specs' options", () => {
       path.join(dir, 'typo', 'spec.json'),
       JSON.stringify({ id: 'typo', title: 't', summary: 's', reference: 'raft', tests: [test, { ...test, name: 'two', options: { heartbeat_ms: 100 } }] }),
     );
-    const lab = loadLab('typo', dir);
+    const lab = loadLab('typo', lab_plugins, dir);
     expect(() => checkLabOptions(lab, raft)).toThrow(/typo\/spec\.json: tests\.1\.options \(two\): .*heartbeat_ms/);
     expect(() => checkLabOptions(lab, findSystem('echo')!)).toThrow(/tests\.1\.options/);
   });

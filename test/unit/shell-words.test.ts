@@ -4,7 +4,7 @@ import { planCluster } from '../../src/lib/cluster/launch.js';
 import { gradeTarget } from '../../src/lib/grade/grade.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
-import { custom_system_view } from '../../src/registry.js';
+import { custom_system_view, lab_plugins } from '../../src/registry.js';
 import { echo } from '../../src/systems/echo/plugin.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -80,6 +80,6 @@ describe('--bin', () => {
   });
 
   it('grade runs the same words', () => {
-    expect(gradeTarget(loadLab('echo'), echo, { bin: 'python3 "my lab/node.py"', reference: false, repeat: 1 }).command).toEqual(['python3', 'my lab/node.py']);
+    expect(gradeTarget(loadLab('echo', lab_plugins), echo, { bin: 'python3 "my lab/node.py"', reference: false, repeat: 1 }).command).toEqual(['python3', 'my lab/node.py']);
   });
 });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base.js';
 import { initLab } from '../../lib/grade/init.js';
+import { lab_plugins } from '../../registry.js';
 
 export default class LabInit extends BaseCommand {
   static override summary = "Copy a lab's starter code and README into a new folder.";
@@ -16,7 +17,7 @@ export default class LabInit extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(LabInit);
-    const created = initLab(args.lab, flags.lang as 'python' | 'ts', args.dir);
+    const created = initLab(args.lab, flags.lang as 'python' | 'ts', args.dir, lab_plugins);
     this.log(`created ${created.dir} with ${created.files.join(', ')}`);
     this.log(`read it: ${path.join(path.relative(process.cwd(), created.dir) || '.', 'README.md')}`);
     // Written the way dslab was run, so they can be pasted (after `npm ci`, `dslab` alone is not on the PATH).

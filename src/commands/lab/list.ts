@@ -1,5 +1,6 @@
 import { BaseCommand } from '../../cli/base.js';
 import { listLabIds, loadLab } from '../../lib/grade/spec.js';
+import { lab_plugins } from '../../registry.js';
 
 export default class LabList extends BaseCommand {
   static override summary = 'List the lab exercises.';
@@ -7,7 +8,7 @@ export default class LabList extends BaseCommand {
 
   async run(): Promise<unknown> {
     await this.parse(LabList);
-    const labs = listLabIds().map((id) => loadLab(id));
+    const labs = listLabIds().map((id) => loadLab(id, lab_plugins));
     for (const lab of labs) {
       const points = lab.tests.reduce((sum, t) => sum + t.points, 0);
       this.log(`${lab.id.padEnd(18)} ${lab.title} — ${lab.tests.length} tests, ${points} points`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BaseCommand } from '../../cli/base.js';
 import { loadLab } from '../../lib/grade/spec.js';
+import { lab_plugins } from '../../registry.js';
 
 export default class LabShow extends BaseCommand {
   static override summary = "Show a lab: what to build, the exact messages, and its tests.";
@@ -11,7 +12,7 @@ export default class LabShow extends BaseCommand {
 
   async run(): Promise<unknown> {
     const { args } = await this.parse(LabShow);
-    const lab = loadLab(args.lab);
+    const lab = loadLab(args.lab, lab_plugins);
     const readme = readFileSync(path.join(lab.dir, 'README.md'), 'utf8');
     this.log(readme.trimEnd());
     this.log('');

@@ -1,7 +1,8 @@
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../control/api.js';
 import { isLeadingRole, isProbingRole, roleKind, roleOf, type RoleVocabulary, termOf as reportedTerm } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
-import type { LabTest, Step } from './spec.js';
+import type { LabTest } from './spec.js';
+import type { Step, StepTraits, StepVocabulary } from './steps.js';
 
 /** Unexpected exits remembered per test (the first ones explain the most). */
 export const evidence_exits_max = 10;
@@ -71,6 +72,8 @@ export type FailedAt = Step | 'start' | null;
 
 export interface DiagnosisInput {
   failed_at: FailedAt;
+  /** The lab's steps, whose traits say what a failed step needed. */
+  steps: StepVocabulary;
   /** What the grader saw go wrong (causes it already names are not repeated). */
   symptom: string;
   /** The cluster's state when the test failed; for a cluster that did not start, its state then. */
@@ -82,38 +85,28 @@ export interface DiagnosisInput {
 
 const leader_refs = new Set(['leader', 'follower']);
 
+/** A step's traits, from its definition (a step of no known kind has none). */
+function traitsOf(steps: StepVocabulary, step: Step): StepTraits {
+  return steps.get(step.do) ?? {};
+}
+
 /** Steps that act on "leader" or "follower": state reports tell them apart, or else the node that answered the latest write. */
-function refersToLeader(step: Step): boolean {
-  switch (step.do) {
-    case 'kill':
-    case 'pause':
-    case 'restart':
-    case 'resume':
-    case 'pick':
-    case 'send_writes':
-    case 'expect_data_dir_below':
-      return leader_refs.has(step.node);
-    case 'kv':
-      return step.node !== undefined && leader_refs.has(step.node);
-    case 'partition':
-      return step.isolate !== undefined && leader_refs.has(step.isolate);
-    default:
-      return false;
-  }
+function refersToLeader(traits: StepTraits, step: Step): boolean {
+  return (traits.node_fields ?? []).some((field) => {
+    const ref = step[field];
+    return typeof ref === 'string' && leader_refs.has(ref);
+  });
 }
 
 /** Steps that can only pass if nodes send dslab_state reports (roles, terms, commit indexes). */
-export function stepNeedsStateReports(step: Step): boolean {
-  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || step.do === 'expect_no_new_leader' || step.do === 'wait_caught_up';
+export function stepNeedsStateReports(steps: StepVocabulary, step: Step): boolean {
+  return traitsOf(steps, step).needs_state_reports === true;
 }
 
 /** A test needs state reports if a step does, or a check reads them (terms, leaders, applied entries). */
-export function testNeedsStateReports(test: LabTest): boolean {
-  return test.steps.some(stepNeedsStateReports) || test.checks.some((c) => c === 'one_leader_per_term' || c === 'terms_monotonic' || c === 'applied_agree');
+export function testNeedsStateReports(steps: StepVocabulary, test: LabTest): boolean {
+  return test.steps.some((step) => stepNeedsStateReports(steps, step)) || test.checks.some((c) => c === 'one_leader_per_term' || c === 'terms_monotonic' || c === 'applied_agree');
 }
-
-/** Steps that only succeed if nodes talk to each other. */
-const traffic_steps = new Set<Step['do']>(['wait_leader', 'expect_leader_stable', 'wait_caught_up', 'kv', 'load', 'wait_load']);
 
 /**
  * The likely causes of a failed test, in plain words, most fundamental first,
@@ -132,7 +125,7 @@ export function diagnose(input: DiagnosisInput): string | null {
   }
   if (status) {
     if (failed_at === 'start') causes.push(...startCauses(status, evidence));
-    else if (failed_at !== null) causes.push(...stepCauses(failed_at, status, evidence, input.state_reports_help));
+    else if (failed_at !== null) causes.push(...stepCauses(failed_at, traitsOf(input.steps, failed_at), status, evidence, input.state_reports_help));
   }
   const unique = [...new Set(causes)];
   return unique.length ? unique.join('; ') : null;
@@ -192,16 +185,16 @@ function startCauses(status: ClusterStatus, evidence: Evidence): string[] {
   return causes;
 }
 
-function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help: string): string[] {
+function stepCauses(step: Step, traits: StepTraits, status: ClusterStatus, evidence: Evidence, help: string): string[] {
   const causes: string[] = [];
   const nodes = status.nodes;
   const traffic = status.links.reduce((sum, l) => sum + l.delivered + l.dropped, 0);
-  if (traffic_steps.has(step.do) && nodes.length > 1 && traffic === 0) causes.push('no node sent any message to another node');
-  if (!stepNeedsStateReports(step) && !refersToLeader(step)) return causes;
+  if (traits.needs_traffic && nodes.length > 1 && traffic === 0) causes.push('no node sent any message to another node');
+  if (!traits.needs_state_reports && !refersToLeader(traits, step)) return causes;
   const silent = nodes.filter((n) => n.state_at_ms === null).map((n) => n.id);
   if (silent.length) causes.push(`${nodeList(silent)} sent no dslab_state reports, and this test needs them (${help})`);
   const reporting = nodes.filter((n) => n.state_at_ms !== null);
-  if (reporting.length === 0 || !needsLeader(step)) return causes;
+  if (reporting.length === 0 || !(traits.needs_leader || refersToLeader(traits, step))) return causes;
   const roles = evidence.roles;
   const unknown = reporting.find((n) => roleOf(n.state) !== null && roleKind(roles, roleOf(n.state)) === null);
   if (unknown) causes.push(`${unknown.id} reports role "${String(unknown.state.role)}", which is not a role dslab knows (${knownRoles(roles)})`);
@@ -231,11 +224,6 @@ function stepCauses(step: Step, status: ClusterStatus, evidence: Evidence, help:
 
 function knownRoles(roles: RoleVocabulary): string {
   return [...roles.leading, ...roles.electing, ...roles.following, ...roles.other].join(', ');
-}
-
-/** Steps that wait for, or act on, a leader. */
-function needsLeader(step: Step): boolean {
-  return step.do === 'wait_leader' || step.do === 'expect_leader_stable' || refersToLeader(step);
 }
 
 function quote(line: string): string {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { UserError } from '../util/errors.js';
-import { labsDir, loadLab } from './spec.js';
+import { labsDir, loadLab, type LabPlugins } from './spec.js';
 
 /** What a TypeScript starter writes as the module specifier of dslab's node runtime. */
 export const runtime_placeholder = '__DSLAB_RUNTIME__';
@@ -71,8 +71,8 @@ export function tsxLoaderUrl(): string {
  * that README links to (see copyReadme). Python starters get the shared
  * message plumbing inlined (see inlinePythonPlumbing).
  */
-export function initLab(id: string, lang: 'python' | 'ts', dir: string): InitResult {
-  const lab = loadLab(id);
+export function initLab(id: string, lang: 'python' | 'ts', dir: string, plugins: LabPlugins): InitResult {
+  const lab = loadLab(id, plugins);
   const source = path.join(path.dirname(lab.dir), lab.starter ?? lab.id, 'starter', lang);
   if (!existsSync(source)) throw new UserError(`lab ${id} has no ${lang} starter code`);
   const target = path.resolve(dir);

@@ -2,8 +2,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { generate_clients_max } from '../supervisor/client-ids.js';
+import type { SystemPlugin, WorkloadPlugin } from '../plugin.js';
 import { UserError } from '../util/errors.js';
+import { stepVocabulary, type Step, type StepVocabulary } from './steps.js';
+
+export type { Step } from './steps.js';
 
 /**
  * Node references in steps: an id (n3), "leader", "follower" (a random up node
@@ -11,55 +14,12 @@ import { UserError } from '../util/errors.js';
  *
  * A lab is a folder under labs/: README.md, spec.json (tests as steps and
  * checks, below), starter code. Adding a lab needs no code change: the steps
- * and checks form a small vocabulary the grader interprets.
+ * (src/lib/grade/steps.ts, and those its system and workloads contribute) and
+ * checks form a small vocabulary the grader interprets.
  */
 
-const nodeRef = z.string().min(1);
-const duration = z.number().int().min(0).max(600_000);
-
-export const stepSchema = z.discriminatedUnion('do', [
-  /** Wait until one node leads with a quorum of up nodes agreeing (same leader, same term). Saves it as "$leader". */
-  z.object({ do: z.literal('wait_leader'), within_ms: duration, save_as: z.string().optional(), different_from: z.string().optional() }),
-  /** No node may become leader in a term above the highest seen so far, for the whole window. */
-  z.object({ do: z.literal('expect_no_new_leader'), for_ms: duration }),
-  /** The current leader and its term stay the same for the whole window. */
-  z.object({ do: z.literal('expect_leader_stable'), for_ms: duration }),
-  z.object({ do: z.literal('sleep'), ms: duration }),
-  /** Save a node under a name without touching it ("follower" or "random"), other than the nodes in `not`, so later steps can single it out. */
-  z.object({ do: z.literal('pick'), node: nodeRef, save_as: z.string().min(1), not: z.array(nodeRef).optional() }),
-  z.object({ do: z.literal('kill'), node: nodeRef, save_as: z.string().optional() }),
-  z.object({ do: z.literal('restart'), node: nodeRef }),
-  z.object({ do: z.literal('restart_all') }),
-  z.object({ do: z.literal('kill_all') }),
-  z.object({ do: z.literal('pause'), node: nodeRef, save_as: z.string().optional() }),
-  z.object({ do: z.literal('resume'), node: nodeRef }),
-  z.object({ do: z.literal('partition'), groups: z.array(z.string()).optional(), isolate: nodeRef.optional(), save_as: z.string().optional() }),
-  z.object({ do: z.literal('heal') }),
-  z.object({ do: z.literal('link_faults'), delay_ms: duration.optional(), jitter_ms: duration.optional(), loss: z.number().min(0).max(1).optional(), duplicate: z.number().min(0).max(1).optional(), reorder: z.number().min(0).max(1).optional() }),
-  /** count random partitions (random halves), each held for hold_ms, healed in between for heal_ms. */
-  z.object({ do: z.literal('random_partitions'), count: z.number().int().min(1).max(1000), hold_ms: duration, heal_ms: duration }),
-  /** A seeded nemesis (the same as `dslab nemesis`). */
-  z.object({ do: z.literal('nemesis'), interval_ms: duration, duration_ms: duration }),
-  /** A key-value workload; its history is checked by the linearizable check. */
-  z.object({ do: z.literal('load'), clients: z.number().int().min(1).max(50), rate_per_s: z.number().min(1).max(10_000), duration_ms: duration, keys: z.number().int().min(1).max(1000), mix: z.object({ read: z.number(), write: z.number(), cas: z.number() }).optional(), background: z.boolean().optional() }),
-  z.object({ do: z.literal('wait_load') }),
-  /** One kv operation that must succeed (expect ok) or must not (expect not_ok) within timeout_ms. */
-  z.object({ do: z.literal('kv'), f: z.enum(['read', 'write', 'cas', 'delete']), key: z.string(), value: z.unknown().optional(), from: z.unknown().optional(), to: z.unknown().optional(), expect: z.enum(['ok', 'not_ok', 'any']), equals: z.unknown().optional(), timeout_ms: duration, node: nodeRef.optional() }),
-  /** Every up node's commit_index reaches the leader's and at least min. */
-  z.object({ do: z.literal('wait_caught_up'), within_ms: duration, min_commit_index: z.number().int().min(0).optional() }),
-  /** Messages between nodes per second, averaged over the window, stay at or below max (budgets for elections and idle heartbeats). */
-  z.object({ do: z.literal('expect_message_rate'), for_ms: duration, max_per_s: z.number().min(0) }),
-  /** Sends count writes to one node without waiting for answers (entries a minority leader cannot commit). */
-  z.object({ do: z.literal('send_writes'), node: nodeRef, count: z.number().int().min(1).max(10_000), key: z.string() }),
-  /** Echo lab: every node answers count echo requests with the same payload. */
-  z.object({ do: z.literal('echo'), count: z.number().int().min(1).max(10_000), timeout_ms: duration }),
-  /** unique-ids lab: count generate requests spread over the nodes, concurrency at a time; all ids distinct. */
-  z.object({ do: z.literal('generate'), count: z.number().int().min(1).max(100_000), concurrency: z.number().int().min(1).max(generate_clients_max), timeout_ms: duration }),
-  /** The node's data directory stays under max_bytes (compaction keeps it bounded). */
-  z.object({ do: z.literal('expect_data_dir_below'), node: nodeRef, max_bytes: z.number().int().min(1) }),
-]);
-
-export type Step = z.infer<typeof stepSchema>;
+/** A step before its own schema checks it: the vocabulary it is checked by is the lab's (see loadLab). */
+const rawStepSchema = z.looseObject({ do: z.string().min(1) });
 
 export const check_names = ['one_leader_per_term', 'terms_monotonic', 'applied_agree', 'linearizable', 'no_crash'] as const;
 export type CheckName = (typeof check_names)[number];
@@ -71,12 +31,12 @@ export const testSchema = z.object({
   nodes: z.number().int().min(1).max(25),
   time_limit_ms: z.number().int().min(1000).max(600_000),
   options: z.record(z.string(), z.unknown()).optional(),
-  steps: z.array(stepSchema).min(1),
+  steps: z.array(rawStepSchema).min(1),
   /** Checked over the whole run, from the event stream. */
   checks: z.array(z.enum(check_names)).default([]),
 });
 
-export type LabTest = z.infer<typeof testSchema>;
+export type LabTest = Omit<z.infer<typeof testSchema>, 'steps'> & { steps: Step[] };
 
 export const labSchema = z.object({
   id: z.string(),
@@ -84,19 +44,32 @@ export const labSchema = z.object({
   summary: z.string(),
   /** The built-in system that is this lab's reference implementation. */
   reference: z.string(),
+  /** The workloads its tests drive (default: the ones the reference system speaks); their steps join the lab's vocabulary. */
+  workloads: z.array(z.string()).optional(),
   /** Labs that grow one implementation share a starter: the lab whose starter/ to copy (default: this one). */
   starter: z.string().optional(),
   tests: z.array(testSchema).min(1),
 });
 
-export type LabSpec = z.infer<typeof labSchema> & { dir: string };
+export type LabSpec = Omit<z.infer<typeof labSchema>, 'tests'> & {
+  tests: LabTest[];
+  dir: string;
+  /** The steps its tests may use: the generic ones and those of its system and workloads. */
+  steps: StepVocabulary;
+};
+
+/** The systems and workloads a lab's steps may come from (the command layer passes src/registry.ts's). */
+export interface LabPlugins {
+  systems: readonly Pick<SystemPlugin, 'name' | 'workloads' | 'steps'>[];
+  workloads: readonly Pick<WorkloadPlugin, 'name' | 'steps'>[];
+}
 
 /** The labs/ folder shipped with dslab. */
 export function labsDir(): string {
   return fileURLToPath(new URL('../../../labs', import.meta.url));
 }
 
-export function loadLab(id: string, dir = labsDir()): LabSpec {
+export function loadLab(id: string, plugins: LabPlugins, dir = labsDir()): LabSpec {
   if (!/^[a-z0-9-]+$/.test(id)) throw new UserError(`bad lab name "${id}"`);
   const labDir = path.join(dir, id);
   const specFile = path.join(labDir, 'spec.json');
@@ -115,8 +88,41 @@ export function loadLab(id: string, dir = labsDir()): LabSpec {
   const names = parsed.data.tests.map((t) => t.name);
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated) throw new UserError(`${specFile}: test name "${repeated}" is used twice`);
-  return { ...parsed.data, dir: labDir };
+  const { vocabulary, source } = labVocabulary(parsed.data, plugins, specFile);
+  const tests = parsed.data.tests.map((test, t) => ({ ...test, steps: test.steps.map((step, i) => checkStep(step, vocabulary, plugins, `${specFile}: tests.${t}.steps.${i}`, `test ${test.name}, step ${i + 1}`, source)) }));
+  return { ...parsed.data, tests, dir: labDir, steps: vocabulary };
 }
+
+/** The steps a lab may use, and what they come from in words ("system raft, workload lin-kv"). */
+function labVocabulary(lab: { reference: string; workloads?: string[] | undefined }, plugins: LabPlugins, specFile: string): { vocabulary: StepVocabulary; source: string } {
+  const system = plugins.systems.find((s) => s.name === lab.reference);
+  const names = lab.workloads ?? system?.workloads ?? [];
+  const workloads = names.map((name) => plugins.workloads.find((w) => w.name === name) ?? fail(`${specFile}: workloads: no workload is named "${name}" (workloads: ${plugins.workloads.map((w) => w.name).join(', ')})`));
+  const contributions = [...(system ? [{ owner: `system ${system.name}`, steps: system.steps }] : []), ...workloads.map((w) => ({ owner: `workload ${w.name}`, steps: w.steps }))];
+  const parts = [system ? `system ${system.name}` : `system ${lab.reference} (not one dslab has)`, names.length ? `workload${names.length === 1 ? '' : 's'} ${names.join(', ')}` : 'no workload'];
+  return { vocabulary: stepVocabulary(contributions), source: parts.join(', ') };
+}
+
+/** One step checked by the schema of its kind, which the lab's vocabulary must have. */
+function checkStep(raw: Step, vocabulary: StepVocabulary, plugins: LabPlugins, where: string, which: string, source: string): Step {
+  const definition = vocabulary.get(raw.do);
+  if (!definition) {
+    const owner = [...plugins.systems.map((s) => ({ kind: 'system', name: s.name, steps: s.steps })), ...plugins.workloads.map((w) => ({ kind: 'workload', name: w.name, steps: w.steps }))].find((p) => p.steps?.some((s) => s.name === raw.do));
+    const whose = owner ? `a step of ${owner.kind} ${owner.name}, which this lab (${source}) does not include` : `not a step dslab knows`;
+    fail(`${where}.do: "${raw.do}" (${which}) is ${whose}; this lab's steps: ${[...vocabulary.keys()].join(', ')}`);
+  }
+  const { do: kind, ...fields } = raw;
+  const parsed = definition!.fields.safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    fail(`${where}${issue.path.length ? `.${issue.path.join('.')}` : ''}: ${issue.message} (${which}, ${kind})`);
+  }
+  return { do: kind, ...(parsed.data as Record<string, unknown>) };
+}
+
+const fail = (message: string): never => {
+  throw new UserError(message);
+};
 
 export function listLabIds(dir = labsDir()): string[] {
   if (!existsSync(dir)) return [];

@@ -5,6 +5,7 @@ import type { RoleVocabulary } from '../../lib/roles.js';
 import { formatDurationMs, parseDurationMs, parseDurationRangeMs } from '../../lib/util/units.js';
 import { election_timeout_ms_max, election_timeout_ms_min, heartbeat_interval_ms } from './core.js';
 import { snapshot_every_default } from './options.js';
+import { raft_steps } from './steps.js';
 
 /** Raft's words (what main.ts reports in `dslab_state`): who leads, who campaigns, and the term. */
 export const raft_roles: RoleVocabulary = {
@@ -83,4 +84,5 @@ export const raft: SystemPlugin = {
     { key: 'log', title: 'LOG', fields: ['log_last_index'], width: 7, drop_rank: 3 },
   ],
   workloads: ['lin-kv'],
+  steps: raft_steps,
 };

@@ -1,3 +1,4 @@
+import { echo_steps } from './steps.js';
 import type { WorkloadPlugin } from '../../lib/plugin.js';
 
 /** Maelstrom's echo: every node answers `echo` with the same payload (the grader's `echo` step sends it). */
@@ -7,4 +8,5 @@ export const echo_workload: WorkloadPlugin = {
   requests: ['echo'],
   write_requests: [],
   checks: [],
+  steps: echo_steps,
 };

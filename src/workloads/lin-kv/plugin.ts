@@ -2,6 +2,7 @@ import { checkHistoryFile } from '../../lib/checker/check-file.js';
 import type { WorkloadPlugin } from '../../lib/plugin.js';
 import { KvClient } from '../../lib/supervisor/kv-client.js';
 import { Workload } from '../../lib/workload/load.js';
+import { lin_kv_steps } from './steps.js';
 
 /**
  * Maelstrom's lin-kv: read, write and cas on keys, judged linearizable. Its
@@ -14,5 +15,6 @@ export const lin_kv: WorkloadPlugin = {
   requests: ['read', 'write', 'cas', 'delete'],
   write_requests: ['write', 'cas', 'delete'],
   checks: ['linearizable'],
+  steps: lin_kv_steps,
   code: { client: KvClient, generator: Workload, checker: checkHistoryFile },
 };

@@ -1,3 +1,4 @@
+import { unique_ids_steps } from './steps.js';
 import type { WorkloadPlugin } from '../../lib/plugin.js';
 
 /** Maelstrom's unique-ids: `generate` answers with an id no node hands out twice (the grader's `generate` step checks it). */
@@ -7,4 +8,5 @@ export const unique_ids_workload: WorkloadPlugin = {
   requests: ['generate'],
   write_requests: [],
   checks: [],
+  steps: unique_ids_steps,
 };

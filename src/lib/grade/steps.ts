@@ -1,0 +1,328 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import type { ClusterEvent, ClusterStatus } from '../control/api.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { Rng } from '../util/prng.js';
+import { findLeader, isLeadingRole, type RoleVocabulary, termOf } from '../roles.js';
+import type { Recorder } from './recorder.js';
+
+/**
+ * The steps a lab's tests are made of. The generic ones (leaders, faults,
+ * waits, budgets) live here; a system or a workload contributes its own
+ * (the lin-kv workload its kv and load steps, Raft its commit-index wait) as
+ * StepDefinitions in its plugin, and a lab may use only the steps of its
+ * reference system and that system's workloads.
+ */
+
+/** A step as a spec gives it: its kind in `do`, its fields beside. */
+export type Step = { do: string } & Record<string, unknown>;
+
+/** What a step can use while it runs: the cluster, the test's nodes, randomness and files. */
+export interface StepContext {
+  readonly supervisor: Supervisor;
+  readonly recorder: Recorder;
+  /** The test's seeded randomness: the same seed makes the same choices. */
+  readonly rng: Rng;
+  readonly roles: RoleVocabulary;
+  /** The test's own directory (kept when it fails). */
+  readonly dir: string;
+  status(): ClusterStatus;
+  /** A node reference ("n3", "leader", "follower", "random", "$saved") as a node id, never one in `excluding`. */
+  node(ref: string, excluding?: ReadonlySet<string>): string;
+  /** Saves a node under a name, for later steps' "$name". */
+  save(name: string, node: string): void;
+  /** Ends the test as failed, with this message (the step's number and kind are added). */
+  fail(message: string): never;
+  /** A supervisor action; its error fails the step. */
+  act(action: Parameters<Supervisor['apply']>[0]): Promise<Record<string, unknown>>;
+  /** Resolves at the first cluster event that matches; fails the step after timeout_ms, waiting for `what`. */
+  waitFor(match: (event: ClusterEvent) => boolean, timeout_ms: number, what: string): Promise<void>;
+  /** A new history file for a workload to write; the linearizable check reads every one. */
+  historyFile(): string;
+  /** State a kind of step keeps across the steps of one test (made by `create` on first use). */
+  memo<T>(key: string, create: () => T): T;
+  /** Runs another step, as if the spec named it next. */
+  run(step: Step): Promise<void>;
+  /** Work a step leaves running; the test waits for all of it after its last step. */
+  background(work: Promise<void>): void;
+}
+
+/** What the diagnosis needs to know of a kind of step to explain its failure. */
+export interface StepTraits {
+  /** It can only pass if nodes send dslab_state reports (roles, terms, commit indexes). */
+  needs_state_reports?: boolean;
+  /** It waits for a leader. */
+  needs_leader?: boolean;
+  /** It only succeeds if nodes talk to each other. */
+  needs_traffic?: boolean;
+  /** Its fields that name a node (a "leader" or "follower" there needs state reports, or a write's answer, to resolve). */
+  node_fields?: readonly string[];
+}
+
+export interface StepDefinition extends StepTraits {
+  /** The step's `do`. */
+  name: string;
+  /** One line for the spec's reader. */
+  description: string;
+  /** Its fields (without `do`); unknown fields are dropped. */
+  fields: z.ZodObject;
+  run(step: Step, ctx: StepContext): Promise<void>;
+}
+
+/** A StepDefinition whose handler sees its fields typed by its schema. */
+export function defineStep<Shape extends z.ZodRawShape>(
+  definition: StepTraits & { name: string; description: string; fields: Shape; run(step: z.infer<z.ZodObject<Shape>> & { do: string }, ctx: StepContext): Promise<void> },
+): StepDefinition {
+  const { fields, run, ...rest } = definition;
+  return { ...rest, fields: z.object(fields), run: run as StepDefinition['run'] };
+}
+
+export const node_ref = z.string().min(1);
+export const step_duration_ms = z.number().int().min(0).max(600_000);
+
+/** How often waits re-read the cluster's state. */
+export const poll_interval_ms = 50;
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The leader the last wait_leader found, with its term (expect_leader_stable holds it to that). */
+const last_leader_key = 'wait_leader.last';
+
+/** The leader with the highest term among up nodes, if no up node has a higher term (no election under way). */
+function settledLeader(ctx: StepContext): { id: string; term: number } | null {
+  const up = ctx.status().nodes.filter((n) => n.status === 'up');
+  const best = findLeader(ctx.roles, up);
+  if (!best) return null;
+  const top = best.term ?? 0;
+  return up.every((n) => (termOf(ctx.roles, n.state) ?? 0) <= top) ? { id: best.id, term: top } : null;
+}
+
+function directoryBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    total += entry.isDirectory() ? directoryBytes(full) : statSync(full).size;
+  }
+  return total;
+}
+
+const fault_probability = z.number().min(0).max(1);
+
+/** The steps every lab can use, whatever its system. */
+export const generic_steps: readonly StepDefinition[] = [
+  defineStep({
+    name: 'wait_leader',
+    description: 'Wait until one node leads with a quorum of up nodes agreeing (same leader, same term). Saves it as "$leader".',
+    fields: { within_ms: step_duration_ms, save_as: z.string().optional(), different_from: z.string().optional() },
+    needs_state_reports: true,
+    needs_leader: true,
+    needs_traffic: true,
+    async run(step, ctx) {
+      const avoid = step.different_from ? ctx.node(step.different_from) : null;
+      const deadline = Date.now() + step.within_ms;
+      for (;;) {
+        const leader = settledLeader(ctx);
+        if (leader && leader.id !== avoid) {
+          ctx.save(step.save_as ?? 'leader', leader.id);
+          ctx.memo(last_leader_key, () => ({ leader })).leader = leader;
+          return;
+        }
+        if (Date.now() > deadline) ctx.fail(avoid ? `no new leader (other than ${avoid}) within ${step.within_ms} ms` : `no leader within ${step.within_ms} ms`);
+        await sleep(poll_interval_ms);
+      }
+    },
+  }),
+  defineStep({
+    name: 'expect_no_new_leader',
+    description: 'No node may become leader in a term above the highest seen so far, for the whole window.',
+    fields: { for_ms: step_duration_ms },
+    needs_state_reports: true,
+    async run(step, ctx) {
+      const before = ctx.recorder.maxLeaderTerm;
+      await sleep(step.for_ms);
+      const after = ctx.recorder.maxLeaderTerm;
+      if (after > before) {
+        const who = ctx.status().nodes.find((n) => isLeadingRole(ctx.roles, n.state) && termOf(ctx.roles, n.state) === after);
+        ctx.fail(`${who?.id ?? 'a node'} became leader in term ${after} without a quorum`);
+      }
+    },
+  }),
+  defineStep({
+    name: 'expect_leader_stable',
+    description: 'The current leader and its term stay the same for the whole window.',
+    fields: { for_ms: step_duration_ms },
+    needs_state_reports: true,
+    needs_leader: true,
+    needs_traffic: true,
+    async run(step, ctx) {
+      // The leader the last wait_leader found, in the term it had then: faults since must not have moved it.
+      const start = ctx.memo<{ leader: { id: string; term: number } | null }>(last_leader_key, () => ({ leader: null })).leader ?? ctx.fail('expect_leader_stable needs a wait_leader step before it');
+      const deadline = Date.now() + step.for_ms;
+      while (Date.now() < deadline) {
+        await sleep(poll_interval_ms);
+        const node = ctx.status().nodes.find((n) => n.id === start.id)!;
+        if (!isLeadingRole(ctx.roles, node.state) || termOf(ctx.roles, node.state) !== start.term) {
+          const now = settledLeader(ctx);
+          ctx.fail(`leader ${start.id} (term ${start.term}) was disrupted: now ${now ? `${now.id} leads in term ${now.term}` : 'no leader'}`);
+        }
+      }
+    },
+  }),
+  defineStep({
+    name: 'sleep',
+    description: 'Wait ms milliseconds.',
+    fields: { ms: step_duration_ms },
+    async run(step) {
+      await sleep(step.ms);
+    },
+  }),
+  defineStep({
+    name: 'pick',
+    description: 'Save a node under a name without touching it ("follower" or "random"), other than the nodes in `not`, so later steps can single it out.',
+    fields: { node: node_ref, save_as: z.string().min(1), not: z.array(node_ref).optional() },
+    node_fields: ['node'],
+    async run(step, ctx) {
+      ctx.save(step.save_as, ctx.node(step.node, new Set((step.not ?? []).map((ref) => ctx.node(ref)))));
+    },
+  }),
+  ...(['kill', 'pause'] as const).map((kind) =>
+    defineStep({
+      name: kind,
+      description: kind === 'kill' ? 'Kill a node (its data directory stays).' : 'Pause a node (SIGSTOP).',
+      fields: { node: node_ref, save_as: z.string().optional() },
+      node_fields: ['node'],
+      async run(step, ctx) {
+        const node = ctx.node(step.node);
+        await ctx.act({ type: kind, node });
+        if (step.save_as) ctx.save(step.save_as, node);
+      },
+    }),
+  ),
+  defineStep({
+    name: 'restart',
+    description: 'Restart a killed node.',
+    fields: { node: node_ref },
+    node_fields: ['node'],
+    async run(step, ctx) {
+      await ctx.act({ type: 'restart', node: ctx.node(step.node) });
+    },
+  }),
+  defineStep({
+    name: 'restart_all',
+    description: 'Restart every node that is down.',
+    fields: {},
+    async run(_step, ctx) {
+      for (const node of ctx.status().nodes) if (node.status === 'down') await ctx.act({ type: 'restart', node: node.id });
+    },
+  }),
+  defineStep({
+    name: 'kill_all',
+    description: 'Kill every node that is not down.',
+    fields: {},
+    async run(_step, ctx) {
+      for (const node of ctx.status().nodes) if (node.status !== 'down') await ctx.act({ type: 'kill', node: node.id });
+    },
+  }),
+  defineStep({
+    name: 'resume',
+    description: 'Resume a paused node.',
+    fields: { node: node_ref },
+    node_fields: ['node'],
+    async run(step, ctx) {
+      await ctx.act({ type: 'resume', node: ctx.node(step.node) });
+    },
+  }),
+  defineStep({
+    name: 'partition',
+    description: 'Split the network: into the given groups ("n1,n2"), around one isolated node, or into random halves.',
+    fields: { groups: z.array(z.string()).optional(), isolate: node_ref.optional(), save_as: z.string().optional() },
+    node_fields: ['isolate'],
+    async run(step, ctx) {
+      const isolate = step.isolate ? ctx.node(step.isolate) : undefined;
+      await ctx.act({ type: 'partition', groups: step.groups?.map((g) => g.split(',').map((n) => ctx.node(n))), isolate, random: !step.groups && !isolate });
+      if (step.save_as && isolate) ctx.save(step.save_as, isolate);
+    },
+  }),
+  defineStep({
+    name: 'heal',
+    description: 'Heal every partition.',
+    fields: {},
+    async run(_step, ctx) {
+      await ctx.act({ type: 'heal' });
+    },
+  }),
+  defineStep({
+    name: 'link_faults',
+    description: 'Delay, jitter, loss, duplication and reordering on every link.',
+    fields: { delay_ms: step_duration_ms.optional(), jitter_ms: step_duration_ms.optional(), loss: fault_probability.optional(), duplicate: fault_probability.optional(), reorder: fault_probability.optional() },
+    async run(step, ctx) {
+      const { do: _do, ...faults } = step;
+      await ctx.act({ type: 'link_faults', ...faults });
+    },
+  }),
+  defineStep({
+    name: 'random_partitions',
+    description: 'count random partitions (random halves), each held for hold_ms, healed in between for heal_ms.',
+    fields: { count: z.number().int().min(1).max(1000), hold_ms: step_duration_ms, heal_ms: step_duration_ms },
+    async run(step, ctx) {
+      for (let i = 0; i < step.count; i++) {
+        await ctx.act({ type: 'partition', random: true });
+        await sleep(step.hold_ms);
+        await ctx.act({ type: 'heal' });
+        await sleep(step.heal_ms);
+      }
+    },
+  }),
+  defineStep({
+    name: 'nemesis',
+    description: 'A seeded nemesis (the same as `dslab nemesis`).',
+    fields: { interval_ms: step_duration_ms, duration_ms: step_duration_ms },
+    async run(step, ctx) {
+      await ctx.act({ type: 'nemesis_start', seed: ctx.rng.int(2 ** 31), interval_ms: step.interval_ms, duration_ms: step.duration_ms });
+      await ctx.waitFor((e) => e.type === 'nemesis' && e.phase !== 'start', step.duration_ms + 30_000, 'the nemesis to finish');
+    },
+  }),
+  defineStep({
+    name: 'expect_message_rate',
+    description: 'Messages between nodes per second, averaged over the window, stay at or below max (budgets for elections and idle heartbeats).',
+    fields: { for_ms: step_duration_ms, max_per_s: z.number().min(0) },
+    async run(step, ctx) {
+      const count = () => ctx.status().links.reduce((sum, l) => sum + l.delivered + l.dropped, 0);
+      const before = count();
+      await sleep(step.for_ms);
+      const rate = ((count() - before) * 1000) / step.for_ms;
+      if (rate > step.max_per_s) ctx.fail(`nodes sent ${Math.round(rate)} messages/s, over the budget of ${step.max_per_s}/s`);
+    },
+  }),
+  defineStep({
+    name: 'expect_data_dir_below',
+    description: "The node's data directory stays under max_bytes (compaction keeps it bounded).",
+    fields: { node: node_ref, max_bytes: z.number().int().min(1) },
+    node_fields: ['node'],
+    async run(step, ctx) {
+      const node = ctx.node(step.node);
+      const bytes = directoryBytes(ctx.supervisor.paths.dataDir(node));
+      if (bytes > step.max_bytes) ctx.fail(`${node}'s data directory holds ${bytes} bytes, over ${step.max_bytes}: is the log compacted after snapshots?`);
+    },
+  }),
+];
+
+/** The steps one lab may use, by name. */
+export type StepVocabulary = ReadonlyMap<string, StepDefinition>;
+
+/** The generic steps and the given contributions, by name; two steps of one name are a plugin bug. */
+export function stepVocabulary(contributions: ReadonlyArray<{ owner: string; steps?: readonly StepDefinition[] }>): StepVocabulary {
+  const vocabulary = new Map<string, StepDefinition>(generic_steps.map((s) => [s.name, s]));
+  const owners = new Map<string, string>(generic_steps.map((s) => [s.name, 'the grader']));
+  for (const { owner, steps } of contributions) {
+    for (const step of steps ?? []) {
+      const other = owners.get(step.name);
+      if (other) throw new Error(`step ${step.name} is defined by both ${other} and ${owner}`);
+      owners.set(step.name, owner);
+      vocabulary.set(step.name, step);
+    }
+  }
+  return vocabulary;
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { defineStep, poll_interval_ms, sleep, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
+
+/** The grader's Raft steps: they read the commit_index a Raft node reports. */
+export const raft_steps: readonly StepDefinition[] = [
+  defineStep({
+    name: 'wait_caught_up',
+    description: "Every up node's reported commit_index reaches the leader's, and at least min_commit_index.",
+    fields: { within_ms: step_duration_ms, min_commit_index: z.number().int().min(0).optional() },
+    needs_state_reports: true,
+    needs_traffic: true,
+    async run(step, ctx) {
+      const deadline = Date.now() + step.within_ms;
+      for (;;) {
+        const up = ctx.status().nodes.filter((n) => n.status === 'up');
+        const commits = up.map((n) => Number(n.state.commit_index ?? -1));
+        const top = Math.max(...commits);
+        if (top >= (step.min_commit_index ?? 0) && commits.every((c) => c === top)) return;
+        if (Date.now() > deadline) ctx.fail(`nodes did not catch up within ${step.within_ms} ms: commit indexes ${up.map((n, i) => `${n.id}=${commits[i]}`).join(', ')}`);
+        await sleep(poll_interval_ms);
+      }
+    },
+  }),
+];
