@@ -216,6 +216,8 @@ class TestRun implements StepContext {
   }
 
   background(work: Promise<void>): void {
+    // Handled now so a test that fails before waiting for it does not leave an unhandled rejection; awaiting it later still throws.
+    work.catch(() => undefined);
     this.pending.push(work);
   }
 
