@@ -215,7 +215,7 @@ export interface ActionResult {
 /** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
 export type ClusterEvent = { t: number; seq: number } & (
   /** `groups`: the node groups and their members, in order (absent from older supervisors: one group). */
-  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView; groups?: { name: string; nodes: string[] }[] }
+  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView; groups?: { name: string; nodes: string[]; /** A server group's kind ('redis'). */ server?: string }[] }
   | { type: 'cluster_down'; name: string }
   | { type: 'node_up'; node: string; pid: number; restarts: number }
   | { type: 'node_down'; node: string; exit_code: number | null; signal: string | null; stderr_tail: string[]; expected: boolean }

@@ -186,7 +186,10 @@ export class Supervisor implements ControlTarget {
       nodes: supervisor.nodeIds,
       seed: config.seed,
       view: config.view,
-      groups: supervisor.groupsInfo().map((g) => ({ name: g.name, nodes: g.nodes })),
+      groups: supervisor.groupsInfo().map((g) => {
+        const server = config.groups.find((c) => c.name === g.name)?.server;
+        return { name: g.name, nodes: g.nodes, ...(server ? { server: server.kind } : {}) };
+      }),
     });
     return supervisor;
   }
