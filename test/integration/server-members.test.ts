@@ -1,10 +1,14 @@
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { createElement as h } from 'react';
+import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
 import { readClusterInfo } from '../../src/lib/cluster/paths.js';
 import { ControlClient } from '../../src/lib/control/client.js';
+import { DashboardView } from '../../src/lib/dashboard/components.js';
+import { reduceAll } from '../../src/lib/dashboard/model.js';
 import { cleanup, cli_path, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 /**
@@ -57,6 +61,13 @@ describe('a redis server as a cluster member', () => {
       expect(links[id]!.address).not.toBe(server!.address);
       expect(links[id]!.counters.bytes_to_server).toBeGreaterThan(0);
     }
+    // The dashboard, from the same snapshot: the server is a row in its group's own section.
+    const { lastFrame, unmount } = render(h(DashboardView, { model: reduceAll([{ type: 'snapshot', t: Date.now(), status }]), now_ms: Date.now(), width: 100, color: false, selected: 0, message: null, showHelp: false }));
+    const frame = (lastFrame() ?? '').split('\n');
+    unmount();
+    const title = frame.findIndex((line) => line.includes('redis (redis servers) 1/1 up'));
+    expect(title).toBeGreaterThan(frame.findIndex((line) => line.includes('nodes 2/2 up')));
+    expect(frame[title + 1]).toMatch(/redis1\s+up/);
     const text = (await kv('status')).stdout;
     expect(text).toMatch(/SERVER\s+GROUP\s+KIND\s+PID\s+STATE\s+PORT\s+RESTARTS\s+LINKS/);
     expect(text).toMatch(new RegExp(`redis1\\s+redis\\s+redis\\s+${server!.pid}\\s+running\\s+${server!.port}\\s+0\\s+n1 1 conn`));

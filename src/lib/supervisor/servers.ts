@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import type { ClusterPaths } from '../cluster/paths.js';
+import { type ClusterPaths, makePrivateDir } from '../cluster/paths.js';
 import { type GroupConfig, memberIds, type Topology } from '../cluster/groups.js';
 import type { ActionResult, FaultDetail, NewClusterEvent, ServerRow } from '../control/api.js';
 import type { FaultModel } from '../faults/fault-model.js';
@@ -59,6 +59,7 @@ export class ServerMembers {
       for (const id of memberIds(group)) {
         this.groupOf.set(id, group.name);
         if (!this.options.keep_data) rmSync(paths.dataDir(id), { recursive: true, force: true });
+        makePrivateDir(paths.dataDir(id));
         const member = await ServerMember.start({
           id,
           kind,
