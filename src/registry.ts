@@ -13,6 +13,7 @@ import type { Interfaces } from '@oclif/core';
 import { checkGroups } from './lib/cluster/groups.js';
 import type { LabPlugins } from './lib/grade/spec.js';
 import { stepVocabulary } from './lib/grade/steps.js';
+import { serverKindOf } from './lib/proxy/server-kinds.js';
 import { checkOptions, type SystemPlugin, type SystemView, type WorkloadPlugin } from './lib/plugin.js';
 import { errorMessage, UserError } from './lib/util/errors.js';
 import { echo } from './systems/echo/plugin.js';
@@ -67,7 +68,8 @@ export function checkPlugins(systems: readonly SystemPlugin[], known_workloads: 
 function checkPluginGroups(plugin: SystemPlugin): void {
   try {
     // Counts are the users' to choose; one node each checks names and prefixes.
-    checkGroups(plugin.groups.map((g) => ({ name: g.name, prefix: g.prefix, count: 1, command: ['node'] })));
+    checkGroups(plugin.groups.map((g) => (g.server !== undefined ? { name: g.name, prefix: g.prefix, count: 1, command: [], server: { kind: g.server } } : { name: g.name, prefix: g.prefix, count: 1, command: ['node'] })));
+    for (const group of plugin.groups) if (group.server !== undefined) serverKindOf({ kind: group.server });
   } catch (error) {
     throw new Error(`system ${plugin.name}: ${errorMessage(error)}`);
   }

@@ -1,5 +1,6 @@
 import chalk from 'chalk';
-import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus } from './control/api.js';
+import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus, ServerRow } from './control/api.js';
+import type { ServerLinkStatus } from './proxy/server-member.js';
 import { NodeStateCoalescer } from './control/state-coalescer.js';
 import { dashboardReducer, emptyModel, type DashboardInput, type DashboardModel, type LogKind } from './dashboard/model.js';
 import { describeLeader, electsLeaders, isLive } from './roles.js';
@@ -95,7 +96,43 @@ export function formatStatus(status: ClusterStatus): string {
   const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
   const tails = crashed.map((n) => `${n.id} crashed: ${explainingLine(n.stderr_tail)}`);
   const services = formatServices(status);
-  return [header, faults, ...(services ? [services] : []), '', body, ...(tails.length ? ['', ...tails] : [])].join('\n');
+  const servers = formatServers(status);
+  return [header, faults, ...(services ? [services] : []), '', body, ...(servers ? ['', servers] : []), ...(tails.length ? ['', ...tails] : [])].join('\n');
+}
+
+/** A server's state as its row shows it: an exited one is "down", with how it ended. */
+export function describeServerState(server: ServerRow): string {
+  if (server.state !== 'exited') return server.state;
+  const exit = server.last_exit;
+  if (!exit) return 'down';
+  return exit.signal ? `down (${exit.signal})` : `down (exit ${String(exit.exit_code)})`;
+}
+
+/** What one node's proxied link to a server has carried: "n1 3 conns (1 open), 120 B in, 340 B out, 2 resets, 40 B held". */
+export function describeServerLink(link: ServerLinkStatus): string {
+  const c = link.counters;
+  const words = [`${link.client} ${c.connections} conn${c.connections === 1 ? '' : 's'} (${c.connections_open} open)`, `${c.bytes_to_server} B in`, `${c.bytes_to_client} B out`];
+  if (c.resets) words.push(`${c.resets} reset${c.resets === 1 ? '' : 's'}`);
+  if (c.upstream_failures) words.push(`${c.upstream_failures} refused`);
+  if (c.connections_refused) words.push(`${c.connections_refused} over limit`);
+  if (c.held_bytes) words.push(`${c.held_bytes} B held`);
+  return words.join(', ');
+}
+
+/** The table of real servers (server groups' members) and their links; null when the cluster has none. */
+export function formatServers(status: ClusterStatus): string | null {
+  const servers = status.servers ?? [];
+  if (servers.length === 0) return null;
+  const rows = [['SERVER', 'GROUP', 'KIND', 'PID', 'STATE', 'PORT', 'RESTARTS', 'LINKS']];
+  for (const server of servers) {
+    rows.push([server.id, server.group, server.kind, server.pid === null ? '-' : String(server.pid), describeServerState(server), String(server.port), String(server.restarts), server.links.map(describeServerLink).join('; ') || '-']);
+  }
+  return table(rows, (cell, r, c) => {
+    if (r === 0) return chalk.bold(cell);
+    const state = servers[r - 1]!.state;
+    if (c === 4) return colourStatus(cell, state === 'running' ? 'up' : state === 'exited' ? 'down' : state === 'paused' ? 'paused' : 'starting');
+    return cell;
+  });
 }
 
 /** The services nodes have used, e.g. "services: lin-kv 12 in, 12 out (3 errors)"; null when none has had a message. */

@@ -43,18 +43,40 @@ export interface SystemView {
  * w1..w4). A single-group system has one group named "nodes" with prefix "n"
  * counted by --nodes, so its ids are n1..nN.
  */
-export interface NodeGroup {
+export interface ProgramGroup {
   /** The group's name, as fault commands take it ("nodes", "coordinator", "workers"). */
   name: string;
   /** Node ids are the prefix and a number from 1: n1..nN. */
   prefix: string;
   /** The node program: a JavaScript module run with this Node.js. */
   program: URL;
+  server?: undefined;
   /** The `up` flag that says how many nodes the group has: `nodes` (up's own), or an integer flag the system declares. */
   count_flag: string;
   /** Options for this group's nodes only, laid over the cluster's options in DSLAB_OPTIONS (observers: `{ observer: true }`). */
   options?: Record<string, unknown>;
 }
+
+/**
+ * Real servers as cluster members (redis1 beside n1..n3): the supervisor runs
+ * each on a loopback port, and every node of the program groups reaches it
+ * through a link proxy of its own that applies that link's faults; init's
+ * dslab_servers gives each node its proxy's address.
+ */
+export interface ServerGroup {
+  name: string;
+  /** Member ids are the prefix and a number from 1: redis1. */
+  prefix: string;
+  /** The kind of server (src/lib/proxy/server-kinds.ts). */
+  server: 'redis' | 'etcd';
+  /** The server's program when it is not the kind's own: a name on PATH or a path. */
+  binary?: string;
+  program?: undefined;
+  /** As a program group's; a system usually counts its servers by a flag of its own or fixes them at one. */
+  count_flag: string;
+}
+
+export type NodeGroup = ProgramGroup | ServerGroup;
 
 export interface SystemPlugin {
   name: string;
@@ -102,8 +124,8 @@ export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns'>): Sys
   return { roles: plugin.roles, columns: plugin.columns };
 }
 
-/** The argv that runs one node of a group. */
-export function groupCommand(group: NodeGroup): string[] {
+/** The argv that runs one node of a program group. */
+export function groupCommand(group: ProgramGroup): string[] {
   return [process.execPath, fileURLToPath(group.program)];
 }
 

@@ -3,6 +3,7 @@ import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
 import { viewFor } from '../../src/registry.js';
 import { dashboardReducer, lagBehindLeader, emptyModel, linkFaultViews, reduceAll, type DashboardInput } from '../../src/lib/dashboard/model.js';
 import { recordedRaftEvents, until } from './recorded.js';
+import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
 const events = recordedRaftEvents();
 const logTexts = (inputs: readonly DashboardInput[]) => reduceAll(inputs).log.map((e) => e.text);
@@ -303,5 +304,31 @@ describe('dashboardReducer on a cluster of node groups', () => {
     const model = dashboardReducer(emptyModel(), { type: 'snapshot', t, status });
     expect(model.groups).toEqual(['workers', 'coordinator']);
     expect(model.nodes.map((n) => n.id)).toEqual(['w1', 'z1']);
+  });
+});
+
+describe('real servers on the dashboard', () => {
+  const t = 1_000;
+  const redis = (state: 'running' | 'exited' | 'paused') => ({
+    id: 'redis1', group: 'redis', kind: 'redis', state, pid: state === 'exited' ? null : 77, port: 6400, address: '127.0.0.1:6400', restarts: 2, output_tail: [], links: [],
+    last_exit: state === 'exited' ? { exit_code: null, signal: 'SIGKILL', expected: true } : null,
+  });
+
+  it("are rows in their group's section from a snapshot, with no role, and a killed one is down", () => {
+    const status = { ...clusterStatus([nodeStatus('n1', { group: 'nodes', state: { role: 'leader' } })], { system: 'kvredis' }), servers: [redis('running')] } as ClusterStatus;
+    const model = dashboardReducer(emptyModel(), { type: 'snapshot', t, status });
+    expect(model.groups).toEqual(['nodes', 'redis']);
+    expect(model.nodes.map((n) => [n.id, n.group, n.server, n.status, n.restarts])).toEqual([['n1', 'nodes', null, 'up', 0], ['redis1', 'redis', 'redis', 'up', 2]]);
+    expect(model.nodes[1]!.state).toEqual({});
+    const killed = dashboardReducer(emptyModel(), { type: 'snapshot', t, status: { ...status, servers: [redis('exited')] } });
+    expect(killed.nodes[1]).toMatchObject({ status: 'down', exit_signal: 'SIGKILL' });
+  });
+
+  it('are known as servers from the cluster_up event, and go down and up with node events', () => {
+    const model = reduceAll([
+      { t, seq: 1, type: 'cluster_up', name: 'kv', system: 'kvredis', nodes: ['n1', 'redis1'], seed: 1, groups: [{ name: 'nodes', nodes: ['n1'] }, { name: 'redis', nodes: ['redis1'], server: 'redis' }] },
+      { t, seq: 2, type: 'node_down', node: 'redis1', exit_code: null, signal: 'SIGKILL', stderr_tail: [], expected: true },
+    ]);
+    expect(model.nodes.map((n) => [n.id, n.group, n.server, n.status])).toEqual([['n1', 'nodes', null, 'starting'], ['redis1', 'redis', 'redis', 'down']]);
   });
 });

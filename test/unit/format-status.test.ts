@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
+import type { ClusterStatus, NodeStatus, ServerRow } from '../../src/lib/control/api.js';
 import { formatStatus } from '../../src/lib/format.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
@@ -65,5 +65,20 @@ describe('formatStatus', () => {
     const single = formatStatus(clusterStatusOf([nodeStatus('n1', { group: 'nodes' }), nodeStatus('n2', { group: 'nodes' })], null));
     expect(single).toMatch(/NODE\s+PID\s+STATUS/);
     expect(single).not.toContain('GROUP');
+  });
+
+  it('lists real servers below the nodes, with their state, pid, port, restarts and what each link carried', () => {
+    chalk.level = 0;
+    const counters = { connections: 2, connections_open: 1, connections_refused: 0, upstream_failures: 1, bytes_to_server: 120, bytes_to_client: 340, resets: 0, stalled_chunks: 0, held_bytes: 14, backpressure_pauses: 0 };
+    const server = (state: ServerRow['state'], extra: Partial<ServerRow> = {}): ServerRow => ({
+      id: 'redis1', group: 'redis', kind: 'redis', state, pid: 4321, port: 6400, address: '127.0.0.1:6400', restarts: 1, last_exit: null, output_tail: [],
+      links: [{ link: 'n1->redis1', client: 'n1', address: '127.0.0.1:7000', counters }], ...extra,
+    });
+    const text = formatStatus({ ...clusterStatusOf([nodeStatus('n1')], null), servers: [server('running')] });
+    expect(text).toMatch(/SERVER\s+GROUP\s+KIND\s+PID\s+STATE\s+PORT\s+RESTARTS\s+LINKS/);
+    expect(row(text, 'redis1')).toMatch(/^redis1\s+redis\s+redis\s+4321\s+running\s+6400\s+1\s+n1 2 conns \(1 open\), 120 B in, 340 B out, 1 refused, 14 B held$/);
+    const killed = formatStatus({ ...clusterStatusOf([nodeStatus('n1')], null), servers: [server('exited', { pid: null, last_exit: { exit_code: null, signal: 'SIGKILL', expected: true } })] });
+    expect(row(killed, 'redis1')).toMatch(/^redis1\s+redis\s+redis\s+-\s+down \(SIGKILL\)\s+6400/);
+    expect(formatStatus(clusterStatusOf([nodeStatus('n1')], null))).not.toContain('SERVER');
   });
 });

@@ -1,11 +1,14 @@
 import { Flags } from '@oclif/core';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { checkGroups, type GroupConfig, Topology } from '../../src/lib/cluster/groups.js';
 import { planCluster } from '../../src/lib/cluster/launch.js';
 import { checkPartitionGroups, isolate, parseLinks } from '../../src/lib/faults/partition-spec.js';
 import { custom_system_view, groupCounts } from '../../src/registry.js';
-import type { SystemPlugin } from '../../src/lib/plugin.js';
+import type { ServerGroup, SystemPlugin } from '../../src/lib/plugin.js';
+import { serverKindOf } from '../../src/lib/proxy/server-kinds.js';
 import { UserError } from '../../src/lib/util/errors.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -101,5 +104,48 @@ describe('planning a cluster of several groups', () => {
 
   it("reads only the system's own count flags, not --nodes or other flags", () => {
     expect(groupCounts(two_groups, { nodes: 3, 'pair-workers': 4, heartbeat: '50ms' })).toEqual({ 'pair-workers': 4 });
+  });
+});
+
+describe('planning a cluster with a server group', () => {
+  const with_servers = (server: Partial<ServerGroup>): SystemPlugin => ({
+    name: 'kv',
+    description: 'test: nodes beside redis',
+    groups: [
+      { name: 'nodes', prefix: 'n', program: new URL('file:///node.js'), count_flag: 'nodes' },
+      { name: 'redis', prefix: 'redis', server: 'redis', count_flag: 'kv-servers', ...server },
+    ],
+    flags: { 'kv-servers': Flags.integer({ default: 1, description: 'kv: servers' }) },
+    optionsFromFlags: () => ({}),
+    options: z.strictObject({}),
+    roles: custom_system_view.roles,
+    columns: [],
+    workloads: [],
+  });
+  const plan = (plugin: SystemPlugin) => planCluster({ system: plugin.name, plugin, known_systems: [], view: custom_system_view, nodes: 2, group_counts: { 'kv-servers': 1 }, init_timeout_ms: 1000, cwd: tempDir() });
+
+  it('carries the kind, and the program when the plugin names its own, with no node command', async () => {
+    // `true` stands in for an installed server program: planning only checks that it is there.
+    const config = await plan(with_servers({ binary: 'true' }));
+    expect(config.groups[1]).toEqual({ name: 'redis', prefix: 'redis', count: 1, command: [], server: { kind: 'redis', binary: 'true' } });
+    const topology = new Topology(config.groups);
+    expect(topology.serverIds).toEqual(['redis1']);
+    expect(topology.programIds).toEqual(['n1', 'n2']);
+    expect(topology.nodeIds).toEqual(['n1', 'n2', 'redis1']);
+  });
+
+  it('refuses a missing server program in one line that says how to install it, before anything is created', async () => {
+    const cwd = tempDir();
+    const plugin = with_servers({ binary: 'dslab-test-no-such-server' });
+    await expect(planCluster({ system: 'kv', plugin, known_systems: [], view: custom_system_view, nodes: 2, group_counts: { 'kv-servers': 1 }, init_timeout_ms: 1000, cwd })).rejects.toThrow(
+      /^dslab-test-no-such-server is not installed: apt-get install redis-server$/,
+    );
+    expect(existsSync(path.join(cwd, '.dslab'))).toBe(false);
+  });
+
+  it('refuses a cluster of servers alone, and a server group with a node command', () => {
+    expect(() => checkGroups([{ name: 'redis', prefix: 'redis', count: 1, command: [], server: { kind: 'redis' } }])).toThrow('a cluster needs at least one group of nodes beside its servers');
+    expect(() => checkGroups([{ name: 'nodes', prefix: 'n', count: 1, command: ['node'] }, { name: 'redis', prefix: 'redis', count: 1, command: ['x'], server: { kind: 'redis' } }])).toThrow(/server group and cannot also have a node command/);
+    expect(() => serverKindOf({ kind: 'mysql' })).toThrow('unknown server kind "mysql" (known: redis, etcd)');
   });
 });

@@ -14,10 +14,17 @@ export interface GroupConfig {
   /** Member ids are the prefix and a number from 1. */
   prefix: string;
   count: number;
-  /** The node program as argv. */
+  /** The node program as argv; empty for a server group. */
   command: string[];
+  /** A group of real servers instead of node programs: their kind (server-kinds.ts) and, if not the kind's own, their program. */
+  server?: ServerGroupConfig;
   /** Options for this group's nodes, laid over the cluster's options in DSLAB_OPTIONS. */
   options?: Record<string, unknown>;
+}
+
+export interface ServerGroupConfig {
+  kind: string;
+  binary?: string;
 }
 
 /** The group a single-program cluster has, named so that its ids are n1..nN as they always were. */
@@ -50,6 +57,16 @@ export class Topology {
       ids.push(...members);
     }
     this.nodeIds = ids;
+  }
+
+  /** Members of server groups (redis1): real servers, not node programs. */
+  get serverIds(): string[] {
+    return this.groups.filter((g) => g.server).flatMap((g) => memberIds(g));
+  }
+
+  /** Members of program groups: the nodes that speak the node protocol. */
+  get programIds(): string[] {
+    return this.groups.filter((g) => !g.server).flatMap((g) => memberIds(g));
   }
 
   /** The group's name a node belongs to. */
@@ -97,9 +114,11 @@ export function checkGroups(groups: readonly GroupConfig[]): void {
     if (groups.findIndex((g) => g.name === group.name) !== index) throw new UserError(`two groups are named ${group.name}`);
     if (groups.findIndex((g) => g.prefix === group.prefix) !== index) throw new UserError(`groups ${groups.find((g) => g.prefix === group.prefix)!.name} and ${group.name} share the id prefix "${group.prefix}"`);
     if (!Number.isInteger(group.count) || group.count < 1 || group.count > nodes_max) throw new UserError(`group ${group.name} must have between 1 and ${nodes_max} nodes, got ${group.count}`);
-    if (group.command.length === 0) throw new UserError(`group ${group.name} has no node command`);
+    if (group.server && group.command.length > 0) throw new UserError(`group ${group.name} is a server group and cannot also have a node command`);
+    if (!group.server && group.command.length === 0) throw new UserError(`group ${group.name} has no node command`);
     total += group.count;
   }
+  if (groups.every((g) => g.server)) throw new UserError('a cluster needs at least one group of nodes beside its servers');
   if (total > nodes_max) throw new UserError(`a cluster runs at most ${nodes_max} nodes, and these groups have ${total} (${groups.map((g) => `${g.name} ${g.count}`).join(', ')})`);
   // Prefixes are letters only and ids end in digits, so an id is never a prefix of another group's id; but a group may be named like a node.
   for (const group of groups) {

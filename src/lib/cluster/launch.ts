@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
 import { nodes_max } from '../protocol/messages.js';
 import { checkGroups, default_group, type GroupConfig, Topology } from './groups.js';
+import { assertInstalled } from '../proxy/server-process.js';
+import { serverKindOf } from '../proxy/server-kinds.js';
 import { groupCommand, type SystemPlugin, type SystemView } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
@@ -59,10 +61,13 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
       const count = group.count_flag === 'nodes' ? options.nodes : options.group_counts?.[group.count_flag];
       if (count === undefined) throw new UserError(`--${group.count_flag} is needed: how many nodes group ${group.name} has`);
       if (!Number.isInteger(count) || count < 1 || count > nodes_max) throw new UserError(`--${group.count_flag} must be between 1 and ${nodes_max}, got ${count}`);
+      if (group.server !== undefined) return { name: group.name, prefix: group.prefix, count, command: [], server: { kind: group.server, ...(group.binary ? { binary: group.binary } : {}) } };
       return { name: group.name, prefix: group.prefix, count, command: groupCommand(group), ...(group.options ? { options: group.options } : {}) };
     });
   }
   checkGroups(groups);
+  // A missing server program is one line in the user's terminal, not a failure deep in the supervisor's log.
+  for (const group of groups) if (group.server) assertInstalled(serverKindOf(group.server));
   const existing = readClusterInfo(clusterPaths(home, name).info);
   if (existing && isRunning(existing)) {
     throw new UserError(`cluster "${name}" is already running (supervisor pid ${existing.supervisor_pid}); stop it with: dslab down --cluster ${name}`);

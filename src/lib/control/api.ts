@@ -4,6 +4,7 @@ import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis.js';
 import type { LinkFaults } from '../faults/fault-model.js';
 import { seed_max } from '../util/prng.js';
 import type { LoadStats } from '../workload/load.js';
+import type { ServerMemberStatus } from '../proxy/server-member.js';
 
 /**
  * The control API: every command, the dashboard, graders and the nemesis change
@@ -145,6 +146,11 @@ export interface ServiceStatus {
   ignored: number;
 }
 
+/** One real server in `status`: its process, and the traffic of each node's proxy to it. */
+export interface ServerRow extends ServerMemberStatus {
+  group: string;
+}
+
 export interface ClusterStatus {
   name: string;
   system: string;
@@ -164,6 +170,8 @@ export interface ClusterStatus {
   links: LinkStatus[];
   /** Maelstrom's built-in services and their traffic. Absent in statuses from older versions. */
   services?: ServiceStatus[];
+  /** Real servers (server groups' members) and each node's proxied link to them. Absent in statuses from older versions. */
+  servers?: ServerRow[];
   /** The leader as roles.ts defines it: a live node reporting a leading role, else the node inferred from client replies. */
   leader: string | null;
   /** True when `leader` is a guess from client replies (no node reports a leading role). */
@@ -207,7 +215,7 @@ export interface ActionResult {
 /** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
 export type ClusterEvent = { t: number; seq: number } & (
   /** `groups`: the node groups and their members, in order (absent from older supervisors: one group). */
-  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView; groups?: { name: string; nodes: string[] }[] }
+  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView; groups?: { name: string; nodes: string[]; /** A server group's kind ('redis'). */ server?: string }[] }
   | { type: 'cluster_down'; name: string }
   | { type: 'node_up'; node: string; pid: number; restarts: number }
   | { type: 'node_down'; node: string; exit_code: number | null; signal: string | null; stderr_tail: string[]; expected: boolean }

@@ -99,13 +99,14 @@ function paint(cell: Cell, text: string, color: boolean): string {
   return styled;
 }
 
-/** A group section's title: its name and how many of its nodes are up ("workers 3/4 up"). */
+/** A group section's title: its name, what servers it runs if any, and how many of its members are up ("workers 3/4 up", "redis (redis servers) 1/1 up"). */
 function GroupTitle({ model, group, color }: { model: DashboardModel; group: string; color: boolean }) {
   const members = model.nodes.filter((n) => n.group === group);
   const up = members.filter((n) => n.status === 'up').length;
+  const kind = members.find((n) => n.server !== null)?.server;
   return (
     <Text wrap="truncate-end" bold={color}>
-      {`  ${group} ${up}/${members.length} up`}
+      {`  ${group}${kind ? ` (${kind} servers)` : ''} ${up}/${members.length} up`}
     </Text>
   );
 }

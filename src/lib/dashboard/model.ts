@@ -1,4 +1,5 @@
 import type { ClusterEvent, ClusterStatus, LinkFaultsInForce, NodeStatusKind } from '../control/api.js';
+import type { ServerState } from '../proxy/server-process.js';
 import { describeLinkFaults } from '../faults/fault-model.js';
 import { explainingLine } from '../util/stderr.js';
 import { describeLoadTally } from '../workload/load.js';
@@ -29,6 +30,8 @@ export interface NodeView {
   exit_code: number | null;
   exit_signal: string | null;
   restarts: number;
+  /** For a real server (a server group's member), its kind ("redis"); null for a node. A server has no role. */
+  server: string | null;
   /** The fields of the node's last state report, merged (empty for a node that reports none). */
   state: Record<string, unknown>;
   /** True when state.role is from an earlier process of this node (known from a status snapshot). */
@@ -121,8 +124,13 @@ export function emptyModel(): DashboardModel {
   };
 }
 
+/** A server process's state in a node's words: running is up, exited is down. */
+function serverNodeStatus(state: ServerState): NodeStatusKind {
+  return state === 'running' ? 'up' : state === 'exited' ? 'down' : state;
+}
+
 function newNode(id: string): NodeView {
-  return { id, group: null, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false, in_per_s: null, out_per_s: null, leader_contact_t: null };
+  return { id, group: null, server: null, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false, in_per_s: null, out_per_s: null, leader_contact_t: null };
 }
 
 /** A number from a state field, or null when absent or not numeric. */
@@ -277,7 +285,7 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
   model.seed = status.seed;
   model.started_at_ms = status.started_at_ms;
   const groups: string[] = [];
-  for (const node of status.nodes) if (node.group !== undefined && !groups.includes(node.group)) groups.push(node.group);
+  for (const node of [...status.nodes, ...(status.servers ?? [])]) if (node.group !== undefined && !groups.includes(node.group)) groups.push(node.group);
   model.groups = groups;
   model.nodes = status.nodes
     .map((n) => ({
@@ -291,6 +299,10 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
       // Older supervisors do not say; their roles count as current.
       role_stale: n.role_stale === true,
     }));
+  // Real servers are rows in their group's section, with a node's statuses and no state reports.
+  for (const s of status.servers ?? []) {
+    model.nodes.push({ ...newNode(s.id), group: s.group, server: s.kind, status: serverNodeStatus(s.state), exit_code: s.last_exit?.exit_code ?? null, exit_signal: s.last_exit?.signal ?? null, restarts: s.restarts });
+  }
   model.nodes = sortNodes(model, model.nodes);
   model.faults = [...status.faults];
   model.partition = status.active_faults.partition;
@@ -332,9 +344,9 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       model.started_at_ms ??= t;
       for (const id of input.nodes) touchNode(model, id);
       if (input.groups) {
-        const groupOf = new Map(input.groups.flatMap((g) => g.nodes.map((id) => [id, g.name] as const)));
+        const groupOf = new Map(input.groups.flatMap((g) => g.nodes.map((id) => [id, g] as const)));
         model.groups = input.groups.map((g) => g.name);
-        model.nodes = sortNodes(model, model.nodes.map((node) => ({ ...node, group: groupOf.get(node.id) ?? node.group })));
+        model.nodes = sortNodes(model, model.nodes.map((node) => ({ ...node, group: groupOf.get(node.id)?.name ?? node.group, server: groupOf.get(node.id)?.server ?? node.server })));
       }
       appendLog(model, t, 'cluster', `cluster ${input.name} up: ${input.system} on ${input.nodes.length} nodes, seed ${input.seed}`);
       if (input.view) {

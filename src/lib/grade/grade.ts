@@ -61,7 +61,9 @@ export function gradeTarget(lab: LabSpec, reference_system: SystemPlugin | undef
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
     return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}`, program, view };
   }
-  return { command: groupCommand(reference_system.groups[0]!), replay_flag: '--reference', program, view };
+  const nodes = reference_system.groups.find((g) => g.program !== undefined);
+  if (!nodes?.program) throw new UserError(`reference system ${reference_system.name} has no node program to grade against`);
+  return { command: groupCommand(nodes), replay_flag: '--reference', program, view };
 }
 
 /** Every test's options must be ones the lab's reference system takes (its plugin's schema). */

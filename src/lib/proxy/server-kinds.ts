@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { RespConnection } from './resp.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * What dslab needs to know to run one kind of real server as a cluster member:
@@ -100,3 +101,10 @@ export const etcd_server: ServerKind = {
 
 /** The server kinds a cluster can run, by name. */
 export const server_kinds: Readonly<Record<string, ServerKind>> = Object.freeze({ redis: redis_server, etcd: etcd_server });
+
+/** The kind a server group runs, with its own program if it names one; UserError for a kind dslab does not know. */
+export function serverKindOf(server: { kind: string; binary?: string }): ServerKind {
+  const kind = server_kinds[server.kind];
+  if (!kind) throw new UserError(`unknown server kind "${server.kind}" (known: ${Object.keys(server_kinds).join(', ')})`);
+  return server.binary ? { ...kind, binary: server.binary } : kind;
+}

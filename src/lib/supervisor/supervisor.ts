@@ -21,6 +21,7 @@ import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { countMisbehaviour, describeExit, kill_wait_ms, type MisbehaviourKind, newNodeRecord, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
 import { Router } from './router.js';
+import { ServerMembers } from './servers.js';
 import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
 import { Workload } from '../workload/load.js';
@@ -88,6 +89,8 @@ export class Supervisor implements ControlTarget {
   private readonly router: Router;
   /** Maelstrom's built-in services (lin-kv, …): router endpoints answered inside the supervisor. */
   private readonly services: ServiceHub;
+  /** Real servers (server groups' members), reached by the nodes through per-link proxies. */
+  private readonly servers: ServerMembers;
   private readonly trace: TraceWriter;
   private readonly rng: Rng;
   private readonly pending = new Map<number, PendingRequest>();
@@ -137,6 +140,17 @@ export class Supervisor implements ControlTarget {
     this.trace = new TraceWriter(this.paths.trace);
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
     this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names);
+    this.servers = new ServerMembers({
+      topology: this.topology,
+      faults: this.router.faults,
+      random: () => this.rng.next(),
+      paths: this.paths,
+      keep_data: config.keep_data ?? false,
+      watch: (pid) => this.watchdog?.watch(pid),
+      unwatch: (pid) => this.watchdog?.unwatch(pid),
+      emit: (event) => void this.events.emit(event),
+      stopping: () => this.stopping !== null,
+    });
   }
 
   /** Starts the nodes, initialises them and serves the control API. Cleans up and throws UserError on failure. */
@@ -148,9 +162,12 @@ export class Supervisor implements ControlTarget {
     const supervisor = new Supervisor(config);
     try {
       supervisor.watchdog = new NodeWatchdog();
-      for (const id of supervisor.nodeIds) supervisor.addNode(id);
-      for (const id of supervisor.nodeIds) supervisor.spawnNode(supervisor.nodes.get(id)!);
-      await Promise.all(supervisor.nodeIds.map((id) => supervisor.initNode(supervisor.nodes.get(id)!)));
+      // Servers first: each node's init carries the addresses of its proxies to them.
+      await supervisor.servers.start();
+      const programIds = supervisor.topology.programIds;
+      for (const id of programIds) supervisor.addNode(id);
+      for (const id of programIds) supervisor.spawnNode(supervisor.nodes.get(id)!);
+      await Promise.all(programIds.map((id) => supervisor.initNode(supervisor.nodes.get(id)!)));
       rmSync(supervisor.paths.socket, { force: true });
       supervisor.server = await serveControl(supervisor, supervisor.paths.socket);
     } catch (error) {
@@ -169,7 +186,10 @@ export class Supervisor implements ControlTarget {
       nodes: supervisor.nodeIds,
       seed: config.seed,
       view: config.view,
-      groups: supervisor.groupsInfo().map((g) => ({ name: g.name, nodes: g.nodes })),
+      groups: supervisor.groupsInfo().map((g) => {
+        const server = config.groups.find((c) => c.name === g.name)?.server;
+        return { name: g.name, nodes: g.nodes, ...(server ? { server: server.kind } : {}) };
+      }),
     });
     return supervisor;
   }
@@ -242,6 +262,8 @@ export class Supervisor implements ControlTarget {
   private initBody(node: NodeRecord): Omit<MessageBody, 'msg_id'> {
     const body: Omit<MessageBody, 'msg_id'> = { type: 'init', node_id: node.id, node_ids: [...this.topology.members(node.group)!] };
     if (this.config.groups.length > 1) body.dslab_groups = this.topology.membersByName();
+    const servers = this.servers.initEntries(node.id);
+    if (servers) body.dslab_servers = servers;
     return body;
   }
 
@@ -312,7 +334,9 @@ export class Supervisor implements ControlTarget {
       return;
     }
     node.msgs_out++;
-    if (this.router.isNode(dest)) {
+    if (this.servers.has(dest)) {
+      this.misbehaved(node, 'unknown_dest', `${dest} is a real server, not a node: reach it over TCP at its address in init's dslab_servers: ${line.slice(0, 200)}`);
+    } else if (this.router.isNode(dest)) {
       this.router.route(src, dest, line, Date.now());
     } else if (this.services.has(dest)) {
       this.router.route(src, dest, line, Date.now());
@@ -495,6 +519,8 @@ export class Supervisor implements ControlTarget {
     const members = this.fanOut(action);
     if (members) return this.applyEach(members, source);
     const { result, fault } = await this.performFault(action);
+    // The proxies to real servers read the fault model afresh: a healed link releases the bytes it held.
+    this.servers.faultsChanged();
     this.events.emit({ type: 'fault', action: fault.action, fault, description: result.description, faults: this.activeFaults(), active: this.activeFaultData(), source });
     return result;
   }
@@ -544,10 +570,16 @@ export class Supervisor implements ControlTarget {
   /** A fault action: what it did in words (for the caller) and as data (for the event). */
   private async performFault(action: FaultAction): Promise<{ result: ActionResult; fault: FaultDetail }> {
     const faults = this.router.faults;
+    if ((action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') && this.servers.has(action.node)) {
+      return this.servers.perform({ type: action.type, node: action.node });
+    }
+    if ((action.type === 'skew' || action.type === 'transfer') && this.servers.has(action.node)) {
+      throw new UserError(`${action.node} is a real server: ${action.type === 'skew' ? 'its clock cannot be skewed' : 'it cannot lead'}`);
+    }
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
-        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? this.resolveNode(action.isolate).id, this.nodeIds);
+        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? (this.servers.has(action.isolate) ? action.isolate : this.resolveNode(action.isolate).id), this.nodeIds);
         else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
@@ -726,6 +758,7 @@ export class Supervisor implements ControlTarget {
       if (node.status === 'paused') words.push(`${node.id} paused`);
       if (node.clock_offset_ms !== 0) words.push(`${node.id} clock ${node.clock_offset_ms < 0 ? '-' : '+'}${formatDurationMs(Math.abs(node.clock_offset_ms))}`);
     }
+    for (const id of this.servers.paused()) words.push(`${id} paused`);
     return words;
   }
 
@@ -735,7 +768,7 @@ export class Supervisor implements ControlTarget {
     return {
       partition: this.router.faults.partition(),
       links: this.router.faults.linkFaultsInForce(),
-      paused: nodes.filter((n) => n.status === 'paused').map((n) => n.id),
+      paused: [...nodes.filter((n) => n.status === 'paused').map((n) => n.id), ...this.servers.paused()],
       clock_offsets_ms: Object.fromEntries(nodes.filter((n) => n.clock_offset_ms !== 0).map((n) => [n.id, n.clock_offset_ms])),
     };
   }
@@ -758,6 +791,7 @@ export class Supervisor implements ControlTarget {
       active_faults: this.activeFaultData(),
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
       services: this.services.counters(),
+      ...(this.servers.size > 0 ? { servers: this.servers.status() } : {}),
       leader: leader?.id ?? null,
       leader_inferred: leader?.inferred ?? false,
       nemesis: this.nemesis.state(),
@@ -790,6 +824,7 @@ export class Supervisor implements ControlTarget {
       clearTimeout(request.timer);
       request.reject(new IndefiniteError('the cluster is shutting down'));
     }
+    await this.servers.stop();
     this.watchdog?.close();
     // Announce the end while event readers are still connected.
     this.events.emit({ type: 'cluster_down', name: this.config.name });
