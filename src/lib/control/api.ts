@@ -248,6 +248,8 @@ export type ClusterEvent = { t: number; seq: number } & (
       call_ms: number;
       return_ms: number | null;
     }
+  /** A node sent a client a message that answers none of its requests (a watch event, a session expiry). */
+  | { type: 'client_message'; client: string; node: string; body: unknown }
   /** The leader guessed from client replies changed (null: no guess any more), for systems whose nodes report no role. */
   | { type: 'leader_inferred'; node: string | null; reason: string }
   | { type: 'nemesis'; phase: 'start' | 'done' | 'stopped'; seed: number }
