@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
-import { checkPartitionGroups, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
+import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
@@ -308,23 +308,33 @@ export class Supervisor implements ControlTarget {
     } else if (dest === supervisor_address) {
       this.onExtension(node, body);
     } else if (isClientId(dest)) {
-      this.trace.record(Date.now(), 'client', line);
-      this.clients.receive(node.id, dest, body);
+      // Clients are router endpoints: a fault that names the client cuts this link too.
+      this.router.route(src, dest, line, Date.now());
     } else {
       this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${line.slice(0, 200)}`);
     }
   }
 
-  private deliver(dest: string, line: string): void {
+  private deliver(dest: string, line: string): boolean {
     if (this.services.has(dest)) {
       // The service answers at once; its replies cross the router back, faults and all.
       for (const reply of this.services.receive(dest, line, Date.now())) this.router.route(reply.src, reply.dest, reply.line, Date.now());
-      return;
+      return true;
     }
-    const node = this.nodes.get(dest)!;
-    if (!node.proc) return; // a down node's network card is unplugged
-    if (node.proc.write(line)) node.msgs_in++;
-    else this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped');
+    const node = this.nodes.get(dest);
+    if (!node) {
+      // A client: the line came from a node, which parsed it already.
+      const parsed = parseEnvelope(line);
+      if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body);
+      return true;
+    }
+    if (!node.proc) return true; // a down node's network card is unplugged
+    if (node.proc.write(line)) {
+      node.msgs_in++;
+      return true;
+    }
+    this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped');
+    return false;
   }
 
   private writeTo(node: NodeRecord, src: string, body: MessageBody): boolean {
@@ -368,13 +378,9 @@ export class Supervisor implements ControlTarget {
     return this.clients.request(client, dest, body, timeout_ms);
   }
 
-  /** A client's request line to a node; false when the node is not reading its input. */
-  private sendFromClient(_client: string, dest: string, line: string): boolean {
-    const node = this.nodes.get(dest)!;
-    this.trace.record(Date.now(), 'client', line);
-    if (!node.proc?.write(line)) return false;
-    node.msgs_in++;
-    return true;
+  /** A client's request line to a node, over the router like any link; false when the node is not reading its input. */
+  private sendFromClient(client: string, dest: string, line: string): boolean {
+    return this.router.route(client, dest, line, Date.now());
   }
 
   private sendClock(node: NodeRecord): void {
@@ -499,7 +505,7 @@ export class Supervisor implements ControlTarget {
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
-        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? this.resolveNode(action.isolate).id, this.nodeIds);
+        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? (isClientEndpoint(action.isolate, this.nodeIds) ? action.isolate : this.resolveNode(action.isolate).id), this.nodeIds);
         else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
