@@ -100,6 +100,7 @@ describe('a node forwarding client requests under the client id', () => {
       });
       expect(events).toEqual([expect.objectContaining({ type: 'client_message', client: 'c1', node: 'n3', body: { type: 'watch_event', event: 'NodeDataChanged', path: '/a' } })]);
       await waitFor('the plain line', () => plain.text.includes('n3 → c1: watch_event NodeDataChanged /a'));
+      expect((await status()).client_messages).toMatchObject({ unasked: 1, inbox_dropped: 0 });
     } finally {
       for (const child of children) child.kill();
       await Promise.all(children);

@@ -62,6 +62,7 @@ describe('clients', () => {
     expect(clients.unaskedReceived).toBe(0);
     expect(events.some((e) => e.type === 'client_message')).toBe(false);
     expect(clients.inbox('c1')!.size).toBe(0);
+    expect(clients.messageCounts()).toEqual({ late_replies_dropped: 1, unasked: 0, inbox_dropped: 0 });
   });
 
   it('puts an unasked message in the client inbox and on the event stream', () => {
@@ -99,6 +100,7 @@ describe('clients', () => {
     expect(inbox.size).toBe(client_inbox_messages_max);
     expect(inbox.dropped).toBe(5);
     expect(inbox.take()[0]!.body.i).toBe(5);
+    expect(clients.messageCounts()).toEqual({ late_replies_dropped: 0, unasked: client_inbox_messages_max + 5, inbox_dropped: 5 });
   });
 
   it('refuses a request beyond the bound on requests in flight', async () => {

@@ -164,6 +164,8 @@ export interface ClusterStatus {
   links: LinkStatus[];
   /** Maelstrom's built-in services and their traffic. Absent in statuses from older versions. */
   services?: ServiceStatus[];
+  /** Messages nodes sent clients that settled no request: late replies (dropped) and unasked ones (to the client's inbox). Absent in older versions. */
+  client_messages?: { late_replies_dropped: number; unasked: number; inbox_dropped: number };
   /** The leader as roles.ts defines it: a live node reporting a leading role, else the node inferred from client replies. */
   leader: string | null;
   /** True when `leader` is a guess from client replies (no node reports a leading role). */

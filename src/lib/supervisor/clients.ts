@@ -207,6 +207,13 @@ export class Clients {
     return inbox;
   }
 
+  /** What became of messages that settled no request, for status. */
+  messageCounts(): { late_replies_dropped: number; unasked: number; inbox_dropped: number } {
+    let inbox_dropped = this.unaskedDropped;
+    for (const inbox of this.inboxes.values()) inbox_dropped += inbox.dropped;
+    return { late_replies_dropped: this.lateRepliesDropped, unasked: this.unaskedReceived, inbox_dropped };
+  }
+
   /** Fails every request waiting on `node` (or on any node), as indefinite: it may have been applied. */
   failRequests(error: (requestType: string) => Error, node?: string): void {
     for (const [msgId, request] of this.pending) {

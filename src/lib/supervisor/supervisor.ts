@@ -702,6 +702,7 @@ export class Supervisor implements ControlTarget {
       active_faults: this.activeFaultData(),
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
       services: this.services.counters(),
+      client_messages: this.clients.messageCounts(),
       leader: leader?.id ?? null,
       leader_inferred: leader?.inferred ?? false,
       nemesis: this.nemesis.state(),
