@@ -6,7 +6,7 @@ import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
-import { electsLeaders, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
+import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
