@@ -102,7 +102,7 @@ export abstract class LinkProbabilityCommand extends DslabCommand {
   };
 
   static override flags = {
-    link: Flags.string({ description: 'only this link, both directions; a node group stands for each member (default: every node-to-node link)', helpValue: 'n1-n2' }),
+    link: Flags.string({ description: 'only this link, both directions; a node group stands for each member; one end may be a client (c1-n2) (default: every node-to-node link; client links take faults only when named)', helpValue: 'n1-n2' }),
   };
 
   async run(): Promise<unknown> {

@@ -13,7 +13,7 @@ export default class Delay extends DslabCommand {
     // The command is about milliseconds (--ms), so a bare number here means ms.
     ms: durationFlag({ required: true, bare_ms: true, description: 'delay per message: a number of ms, or with a unit like 1s', range: delay_range_ms }),
     jitter: durationFlag({ default: '0', bare_ms: true, description: 'random variation around the delay: a number of ms, or with a unit', range: delay_range_ms }),
-    link: Flags.string({ description: 'only this link, both directions; a node group stands for each member (default: every node-to-node link)', helpValue: 'n1-n2' }),
+    link: Flags.string({ description: 'only this link, both directions; a node group stands for each member; one end may be a client (c1-n2) (default: every node-to-node link; client links take faults only when named)', helpValue: 'n1-n2' }),
   };
 
   async run(): Promise<unknown> {

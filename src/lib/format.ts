@@ -2,7 +2,7 @@ import chalk from 'chalk';
 import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus, ServerRow } from './control/api.js';
 import type { ServerLinkStatus } from './proxy/server-member.js';
 import { NodeStateCoalescer } from './control/state-coalescer.js';
-import { dashboardReducer, emptyModel, type DashboardInput, type DashboardModel, type LogKind } from './dashboard/model.js';
+import { dashboardReducer, describeClientMessage, emptyModel, type DashboardInput, type DashboardModel, type LogKind } from './dashboard/model.js';
 import { describeLeader, electsLeaders, isLive } from './roles.js';
 import type { EventHub } from './supervisor/event-hub.js';
 import { formatDurationMs } from './util/units.js';
@@ -265,6 +265,8 @@ export function formatEvent(event: ClusterEvent): string | null {
       return line(chalk.magenta(`nemesis ${event.phase} (seed ${event.seed})`));
     case 'notice':
       return line(event.text);
+    case 'client_message':
+      return line(describeClientMessage(event.node, event.client, event.body));
     case 'leader_inferred':
       return line(event.node ? `${event.node} is leader (inferred from client replies: ${event.reason})` : `no inferred leader any more (${event.reason})`);
     case 'load':

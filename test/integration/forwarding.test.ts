@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, repo_root } from '../helpers/cli.js';
+import type { ResultPromise } from 'execa';
+import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
+import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 const forwarder = path.join(repo_root, 'test', 'fixtures', 'forwarder.mjs');
 
@@ -58,6 +59,52 @@ describe('a node forwarding client requests under the client id', () => {
     const s = await status();
     expect(node(s, 'n3').garbage_lines).toBe(2);
     expect(node(s, 'n3').forwarded).toBe(0);
+  });
+
+  it('cuts a client off when a fault names it (dslab send is client c1), leaves other clients alone, and heal restores it', async () => {
+    const before = await status();
+    const isolated = await dslab(cwd, 'partition', '--isolate', 'c1');
+    expect(isolated.exitCode, isolated.stderr).toBe(0);
+    expect(isolated.stdout).toContain('partition {c1} | {n1,n2,n3}');
+    const cut = await dslab(cwd, 'send', 'n3', '{"type":"echo","echo":"cut"}', '--timeout', '1s');
+    expect(cut.exitCode).toBe(1);
+    expect(cut.stderr).toMatch(/^dslab: n3 did not answer echo within 1s/);
+    // kv borrows a pool client (c1001…), which the partition does not name.
+    expect((await dslabJson<{ outcome: string }>(cwd, 'kv', 'put', 'k', '1')).outcome).toBe('ok');
+    const during = await status();
+    expect(link(during, 'c1->n3').dropped).toBe((link(before, 'c1->n3')?.dropped ?? 0) + 1);
+    expect(during.nodes.map((n) => n.garbage_lines)).toEqual(before.nodes.map((n) => n.garbage_lines));
+    expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
+    expect((await dslabJson<{ type: string }>(cwd, 'send', 'n3', '{"type":"echo","echo":"back"}')).type).toBe('echo_ok');
+    const after = await status();
+    expect(link(after, 'c1->n3').delivered).toBe(link(during, 'c1->n3').delivered + 1);
+    expect(link(after, 'n3->c1').delivered).toBeGreaterThan(0);
+  });
+
+  it('puts a message a node sends a client unasked on the event stream, as JSON and as a plain line', async () => {
+    const children: ResultPromise[] = [];
+    const follow = (...args: string[]) => {
+      const out = { text: '' };
+      const child = dslabSpawn(cwd, 'events', '--history', '--type', 'client_message', ...args);
+      child.stdout!.on('data', (chunk: Buffer) => (out.text += chunk.toString()));
+      children.push(child);
+      return out;
+    };
+    try {
+      expect((await dslabJson<{ type: string }>(cwd, 'send', 'n3', '{"type":"watch","path":"/a"}')).type).toBe('watch_ok');
+      const json = follow('--json');
+      const plain = follow();
+      const events = await waitFor('the watch event on the stream', () => {
+        const found = json.text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ClusterEvent);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(events).toEqual([expect.objectContaining({ type: 'client_message', client: 'c1', node: 'n3', body: { type: 'watch_event', event: 'NodeDataChanged', path: '/a' } })]);
+      await waitFor('the plain line', () => plain.text.includes('n3 → c1: watch_event NodeDataChanged /a'));
+      expect((await status()).client_messages).toMatchObject({ unasked: 1, inbox_dropped: 0 });
+    } finally {
+      for (const child of children) child.kill();
+      await Promise.all(children);
+    }
   });
 
   it('applies faults on the hop from the forwarding node: a partition between n2 and n3 stops the forward', async () => {

@@ -68,6 +68,12 @@ function checkNode(name: string, nodeCount: number, where: string): void {
   expect(match && Number(match[1]) >= 1 && Number(match[1]) <= nodeCount, `${where}: node "${name}" on a ${nodeCount}-node cluster`).toBeTruthy();
 }
 
+/** A node, or a client (c1, c2, …; c0 is the supervisor's own), as fault commands may name. */
+function checkFaultEndpoint(name: string, nodeCount: number, where: string): void {
+  if (/^c[1-9]\d*$/.test(name)) return;
+  checkNode(name, nodeCount, where);
+}
+
 /**
  * Checks that one example line runs as written: the command exists, every
  * flag exists and its value parses, and nodes, labs, systems and clusters it
@@ -123,9 +129,9 @@ async function checkExample(line: string, nodeCount: number): Promise<number> {
   if (argValue('lab') !== undefined) expect(labs, line).toContain(argValue('lab'));
   if (argValue('offset') !== undefined) parseSignedDurationMs(argValue('offset')!);
   if (argValue('percent') !== undefined) parsePercent(argValue('percent')!);
-  if (id === 'partition') for (const group of positional) for (const node of group.split(',')) checkNode(node, nodeCount, line);
-  if (typeof given.get('isolate') === 'string') checkNode(given.get('isolate') as string, nodeCount, line);
-  if (typeof given.get('link') === 'string') for (const node of (given.get('link') as string).split('-')) checkNode(node, nodeCount, line);
+  if (id === 'partition') for (const group of positional) for (const node of group.split(',')) checkFaultEndpoint(node, nodeCount, line);
+  if (typeof given.get('isolate') === 'string') checkFaultEndpoint(given.get('isolate') as string, nodeCount, line);
+  if (typeof given.get('link') === 'string') for (const node of (given.get('link') as string).split('-')) checkFaultEndpoint(node, nodeCount, line);
   if (typeof given.get('cluster') === 'string') expect(knownClusterNames(), line).toContain(given.get('cluster'));
   if (id === 'up') {
     if (!given.has('bin')) expect(systems.map((s) => s.name), line).toContain(argValue('system'));

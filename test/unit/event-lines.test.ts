@@ -15,6 +15,16 @@ const printAll = (events: readonly ClusterEvent[]) => {
 };
 
 describe('the plain event lines', () => {
+  it('say what a node sent a client unasked, in one line', () => {
+    const lines = texts(
+      printAll([
+        at(1, { type: 'client_message', client: 'c3', node: 'n2', body: { type: 'watch', event: 'NodeDataChanged', path: '/a', msg_id: 7 } }),
+        at(2, { type: 'client_message', client: 'c4', node: 'n1', body: { type: 'session_expired', session: 12, detail: { nested: true } } }),
+      ]),
+    );
+    expect(lines).toEqual(['n2 → c3: watch NodeDataChanged /a', 'n1 → c4: session_expired 12']);
+  });
+
   it('turn a recorded raft run into the dashboard\'s sentences, not a line per state report', () => {
     const events = recordedRaftEvents();
     const lines = texts(printAll(events));

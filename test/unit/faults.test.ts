@@ -213,3 +213,58 @@ describe('nemesis schedule', () => {
     }
   });
 });
+
+describe('client endpoints in faults', () => {
+  const nodes = ['n1', 'n2', 'n3'];
+  const always = () => 0;
+
+  it('leave client links alone under a node partition and under faults on every link', () => {
+    const model = new FaultModel(nodes);
+    model.setPartition([['n1'], ['n2', 'n3']]);
+    model.setLinkFaults({ loss: 1 });
+    expect(model.decide('c1', 'n1', always)).toEqual({ delivered: true, delays_ms: [0] });
+    expect(model.decide('n3', 'c1', always)).toEqual({ delivered: true, delays_ms: [0] });
+    expect(model.decide('n1', 'n2', always)).toEqual({ delivered: false, reason: 'partition' });
+  });
+
+  it('cut an isolated client off from every node, both ways, and heal restores it', () => {
+    const model = new FaultModel(nodes);
+    model.setPartition(isolate('c3', nodes));
+    for (const node of nodes) {
+      expect(model.decide('c3', node, always)).toEqual({ delivered: false, reason: 'partition' });
+      expect(model.decide(node, 'c3', always)).toEqual({ delivered: false, reason: 'partition' });
+    }
+    // Other clients and node-to-node links are untouched.
+    expect(model.decide('c1', 'n1', always).delivered).toBe(true);
+    expect(model.decide('n1', 'n2', always).delivered).toBe(true);
+    model.heal();
+    expect(model.decide('c3', 'n1', always).delivered).toBe(true);
+  });
+
+  it('place a client on one side of a node partition', () => {
+    const groups = parsePartitionSpec(['n1,c2'], nodes);
+    expect(groups).toEqual([['n1', 'c2'], ['n2', 'n3']]);
+    const model = new FaultModel(nodes);
+    model.setPartition(groups);
+    expect(model.decide('c2', 'n1', always).delivered).toBe(true);
+    expect(model.decide('c2', 'n2', always)).toEqual({ delivered: false, reason: 'partition' });
+    expect(() => parsePartitionSpec(['n1,c2', 'c2'], nodes)).toThrow('client c2 appears in more than one partition group');
+  });
+
+  it('take link faults on a link that names the client, and only there', () => {
+    expect(parseLink('c1-n2', nodes)).toEqual(['c1', 'n2']);
+    const model = new FaultModel(nodes);
+    model.setLinkFaults({ loss: 1 }, parseLink('c1-n2', nodes));
+    expect(model.decide('c1', 'n2', always)).toEqual({ delivered: false, reason: 'loss' });
+    expect(model.decide('n2', 'c1', always)).toEqual({ delivered: false, reason: 'loss' });
+    expect(model.decide('c1', 'n1', always).delivered).toBe(true);
+    expect(model.decide('c2', 'n2', always).delivered).toBe(true);
+  });
+
+  it('refuse a link between two clients and any fault on the supervisor client c0', () => {
+    expect(() => parseLink('c1-c2', nodes)).toThrow(UserError);
+    expect(() => parseLink('c1-c2', nodes)).toThrow(/joins a client to a node/);
+    expect(() => isolate('c0', nodes)).toThrow(/supervisor's own client/);
+    expect(() => parsePartitionSpec(['c0'], nodes)).toThrow(/supervisor's own client/);
+  });
+});

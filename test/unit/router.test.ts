@@ -94,4 +94,38 @@ describe('router', () => {
     expect(router.lastDeliveries()).toEqual({ n1: { 'lin-kv': 1_001 }, n2: {}, n3: {} });
     await trace.close();
   });
+
+  it('routes client links like any link: counted once they carry a message, traced, cut when a fault names the client', async () => {
+    const file = path.join(scratchDir(), 'trace.jsonl');
+    const trace = new TraceWriter(file);
+    const delivered: string[] = [];
+    const router = new Router(nodes, createRng(1), trace, (dest, text) => {
+      delivered.push(`${dest}:${JSON.parse(text).body.msg_id}`);
+      return dest !== 'n3'; // n3 is not reading its input
+    });
+    expect(router.linkCounters().some((row) => row.link.includes('c'))).toBe(false);
+    expect(router.route('c1', 'n1', line('c1', 'n1', 1), 10)).toBe(true);
+    expect(router.route('n1', 'c1', line('n1', 'c1', 2), 11)).toBe(true);
+    expect(router.route('c1', 'n3', line('c1', 'n3', 3), 12)).toBe(false);
+    router.faults.setPartition([['c1'], nodes]);
+    router.route('c1', 'n1', line('c1', 'n1', 4), 13);
+    router.route('n2', 'c1', line('n2', 'c1', 5), 14);
+    expect(delivered).toEqual(['n1:1', 'c1:2', 'n3:3']);
+    const counters = Object.fromEntries(router.linkCounters().map((row) => [row.link, row.counters]));
+    expect(counters['c1->n1']).toEqual({ delivered: 1, dropped: 1, duplicated: 0 });
+    expect(counters['n1->c1']).toEqual({ delivered: 1, dropped: 0, duplicated: 0 });
+    expect(counters['n2->c1']).toEqual({ delivered: 0, dropped: 1, duplicated: 0 });
+    expect(counters['c1->n2']).toBeUndefined();
+    // Clients have no place in the nodes' heard-from table.
+    expect(Object.keys(router.lastDeliveries().n1!)).toEqual([]);
+    await trace.close();
+    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.fate, r.msg.src, r.msg.dest])).toEqual([
+      ['delivered', 'c1', 'n1'],
+      ['delivered', 'n1', 'c1'],
+      ['delivered', 'c1', 'n3'],
+      ['dropped:partition', 'c1', 'n1'],
+      ['dropped:partition', 'n2', 'c1'],
+    ]);
+  });
 });

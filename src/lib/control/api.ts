@@ -172,6 +172,8 @@ export interface ClusterStatus {
   services?: ServiceStatus[];
   /** Real servers (server groups' members) and each node's proxied link to them. Absent in statuses from older versions. */
   servers?: ServerRow[];
+  /** Messages nodes sent clients that settled no request: late replies (dropped) and unasked ones (to the client's inbox). Absent in older versions. */
+  client_messages?: { late_replies_dropped: number; unasked: number; inbox_dropped: number };
   /** The leader as roles.ts defines it: a live node reporting a leading role, else the node inferred from client replies. */
   leader: string | null;
   /** True when `leader` is a guess from client replies (no node reports a leading role). */
@@ -256,6 +258,8 @@ export type ClusterEvent = { t: number; seq: number } & (
       call_ms: number;
       return_ms: number | null;
     }
+  /** A node sent a client a message that answers none of its requests (a watch event, a session expiry). */
+  | { type: 'client_message'; client: string; node: string; body: unknown }
   /** The leader guessed from client replies changed (null: no guess any more), for systems whose nodes report no role. */
   | { type: 'leader_inferred'; node: string | null; reason: string }
   | { type: 'nemesis'; phase: 'start' | 'done' | 'stopped'; seed: number }

@@ -16,6 +16,7 @@ export const cluster_event_types = [
   'fault',
   'rates',
   'client_result',
+  'client_message',
   'nemesis',
   'notice',
   'load',

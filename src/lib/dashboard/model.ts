@@ -172,6 +172,24 @@ export function linkFaultViews(links: readonly LinkFaultsInForce[]): LinkFaultVi
   return links.map(({ link, faults }) => ({ scope: link ?? 'all links', words: describeLinkFaults(faults) })).filter((view) => view.words.length > 0);
 }
 
+/** Characters of a client message's fields an event line shows. */
+export const client_message_summary_chars_max = 120;
+
+/**
+ * A message a node sent a client unasked, in one line: "n2 → c3: watch
+ * NodeDataChanged /a" (the type, then the body's other plain values in order).
+ */
+export function describeClientMessage(node: string, client: string, body: unknown): string {
+  const fields = body && typeof body === 'object' ? Object.entries(body as Record<string, unknown>) : [];
+  const type = fields.find(([key]) => key === 'type')?.[1];
+  const values = fields
+    .filter(([key, value]) => key !== 'type' && key !== 'msg_id' && key !== 'in_reply_to' && ['string', 'number', 'boolean'].includes(typeof value))
+    .map(([, value]) => String(value));
+  let summary = [typeof type === 'string' ? type : 'message', ...values].join(' ');
+  if (summary.length > client_message_summary_chars_max) summary = `${summary.slice(0, client_message_summary_chars_max - 1)}…`;
+  return `${node} → ${client}: ${summary}`;
+}
+
 function appendLog(model: DashboardModel, t: number, kind: LogKind, text: string): void {
   model.log = [...model.log, { id: model.next_log_id, t, kind, text }];
   if (model.log.length > event_log_entries_max) model.log = model.log.slice(model.log.length - event_log_entries_max);
@@ -431,6 +449,9 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       break;
     case 'notice':
       appendLog(model, t, 'note', input.text);
+      break;
+    case 'client_message':
+      appendLog(model, t, 'note', describeClientMessage(input.node, input.client, input.body));
       break;
     case 'leader_inferred':
       model.inferred_leader = input.node;

@@ -1,3 +1,4 @@
+import { isClientId } from '../protocol/messages.js';
 import { assert } from '../util/errors.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 
@@ -44,12 +45,17 @@ export type StreamFate = { action: 'hold' } | { action: 'reset' } | { action: 'f
  * it may place services. A service it does not place joins the group
  * `services_join` names (how `--isolate` cuts a node off from them too), or
  * else stays reachable from every group, as Maelstrom's services are.
+ *
+ * Clients (c1, c2, …) are endpoints too, but their links take faults only
+ * when a fault names them: a partition may place a client (on no side, it is
+ * cut from nobody), and faults on every link leave client links alone.
  */
 export class FaultModel {
   private groupOf = new Map<string, number>();
   private groups: string[][] | null = null;
   private servicesJoin: number | null = null;
   private readonly serviceSet: ReadonlySet<string>;
+  private readonly nodeSet: ReadonlySet<string>;
   private global: LinkFaults = { ...no_link_faults };
   private perLink = new Map<string, Partial<LinkFaults>>();
 
@@ -58,6 +64,7 @@ export class FaultModel {
     readonly serviceIds: readonly string[] = [],
   ) {
     this.serviceSet = new Set(serviceIds);
+    this.nodeSet = new Set(nodeIds);
   }
 
   setPartition(groups: string[][], services_join?: number): void {
@@ -66,7 +73,7 @@ export class FaultModel {
     for (const group of groups) {
       for (const member of group) {
         const isNode = this.nodeIds.includes(member);
-        assert(isNode || this.serviceSet.has(member), `partition names unknown node ${member}`);
+        assert(isNode || this.serviceSet.has(member) || isClientId(member), `partition names unknown node ${member}`);
         assert(!seen.has(member), `partition lists ${member} twice`);
         seen.add(member);
         if (isNode) nodesPlaced++;
@@ -106,6 +113,7 @@ export class FaultModel {
 
   faultsOn(src: string, dest: string): LinkFaults {
     const own = this.perLink.size ? this.perLink.get(linkKey(src, dest)) : undefined;
+    if (this.isClient(src) || this.isClient(dest)) return own ? { ...no_link_faults, ...own } : no_link_faults;
     return own ? { ...this.global, ...own } : this.global;
   }
 
@@ -115,6 +123,10 @@ export class FaultModel {
     const b = this.sideOf(dest);
     // An endpoint on no side (an unplaced service) is cut from nobody.
     return a !== null && b !== null && a !== b;
+  }
+
+  private isClient(id: string): boolean {
+    return !this.nodeSet.has(id) && !this.serviceSet.has(id) && isClientId(id);
   }
 
   private sideOf(id: string): number | null {

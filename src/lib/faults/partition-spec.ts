@@ -1,6 +1,20 @@
 import type { Topology } from '../cluster/groups.js';
+import { isClientId } from '../protocol/messages.js';
 import { UserError } from '../util/errors.js';
 import type { Rng } from '../util/prng.js';
+
+/** The supervisor's own client (init, transfers): cutting it off would stop nodes from starting. */
+const supervisor_client_id = 'c0';
+
+/**
+ * Whether `name` is a client (c1, c2, …) rather than a node: client links
+ * take faults only when a fault command names the client.
+ */
+export function isClientEndpoint(name: string, nodeIds: readonly string[]): boolean {
+  if (nodeIds.includes(name) || !isClientId(name)) return false;
+  if (name === supervisor_client_id) throw new UserError(`${name} is the supervisor's own client (it sends init); faults cannot name it`);
+  return true;
+}
 
 /** The members a list of names stands for: with a topology, a group name stands for all its members. */
 function expandNames(names: readonly string[], topology?: Topology): string[] {
@@ -34,8 +48,8 @@ export function checkPartitionGroups(groupLists: readonly (readonly string[])[],
     if (list.length === 0 || list.some((n) => n.trim() === '')) throw new UserError(`malformed partition group "${arg}": expected node ids separated by commas, like n1,n2`);
     const names = expandNames(list, topology);
     for (const name of names) {
-      if (!nodeIds.includes(name)) throw new UserError(`unknown node "${name}" in partition group "${arg}" (${knownNames(nodeIds, topology)})`);
-      if (placed.has(name)) throw new UserError(`node ${name} appears in more than one partition group`);
+      if (!nodeIds.includes(name) && !isClientEndpoint(name, nodeIds)) throw new UserError(`unknown node "${name}" in partition group "${arg}" (${knownNames(nodeIds, topology)})`);
+      if (placed.has(name)) throw new UserError(`${nodeIds.includes(name) ? 'node' : 'client'} ${name} appears in more than one partition group`);
       placed.add(name);
     }
     groups.push(names);
@@ -55,10 +69,10 @@ export function randomHalves(nodeIds: readonly string[], rng: Rng): string[][] {
   return [shuffled.slice(0, cut).sort(byId), shuffled.slice(cut).sort(byId)];
 }
 
-/** Cuts the given nodes (one node, or a whole group's members) off from every other node. */
+/** Cuts the given nodes (one node, or a whole group's members), or a client, off from every other node. */
 export function isolate(nodes: string | readonly string[], nodeIds: readonly string[]): string[][] {
   const cut = typeof nodes === 'string' ? [nodes] : [...nodes];
-  for (const node of cut) if (!nodeIds.includes(node)) throw new UserError(`unknown node "${node}" (nodes: ${nodeIds.join(', ')})`);
+  for (const node of cut) if (!nodeIds.includes(node) && !isClientEndpoint(node, nodeIds)) throw new UserError(`unknown node "${node}" (nodes: ${nodeIds.join(', ')})`);
   return [cut, nodeIds.filter((n) => !cut.includes(n))];
 }
 
@@ -71,9 +85,16 @@ export function parseLinks(text: string, nodeIds: readonly string[], topology?: 
   const parts = text.split('-').map((s) => s.trim());
   if (parts.length !== 2 || !parts[0] || !parts[1]) throw new UserError(`malformed link "${text}": expected two node ids joined by a dash, like n1-n2`);
   const [left, right] = parts.map((part) => expandNames([part], topology)) as [string[], string[]];
-  for (const n of [...left, ...right]) if (!nodeIds.includes(n)) throw new UserError(`unknown node "${n}" in link "${text}" (${knownNames(nodeIds, topology)})`);
+  const clients = new Set<string>();
+  for (const n of [...left, ...right]) {
+    if (isClientEndpoint(n, nodeIds)) clients.add(n);
+    else if (!nodeIds.includes(n)) throw new UserError(`unknown node "${n}" in link "${text}" (${knownNames(nodeIds, topology)})`);
+  }
   const pairs: [string, string][] = [];
-  for (const a of left) for (const b of right) if (a !== b) pairs.push([a, b]);
+  for (const a of left) for (const b of right) {
+    if (clients.has(a) && clients.has(b)) throw new UserError(`malformed link "${text}": clients talk only to nodes, so a link joins a client to a node, not two clients`);
+    if (a !== b) pairs.push([a, b]);
+  }
   if (pairs.length === 0) throw new UserError(`malformed link "${text}": a link joins two different nodes`);
   return pairs;
 }

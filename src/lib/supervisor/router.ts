@@ -4,6 +4,8 @@ import type { TraceWriter } from './trace.js';
 
 /** Messages held for delayed delivery at once; beyond this they are dropped and counted. */
 export const delayed_messages_max = 100_000;
+/** Client-to-node links (either direction) counted at once; traffic on links beyond this is routed but not counted per link. */
+export const client_links_max = 10_000;
 
 export interface LinkCounters {
   delivered: number;
@@ -15,7 +17,9 @@ export interface LinkCounters {
  * Every node-to-node message passes through here: the fault model decides its
  * fate, the counters and the trace record it, and `deliver` hands it on.
  * Services (lin-kv, …) are endpoints like nodes, so messages to and from them
- * take the same faults and are counted and traced the same way.
+ * take the same faults and are counted and traced the same way. So are
+ * clients (c1, …): any endpoint that is neither a node nor a service; their
+ * links are counted once they carry a message.
  */
 export class Router {
   readonly faults: FaultModel;
@@ -28,6 +32,8 @@ export class Router {
   private readonly lastDeliveredAt: Float64Array;
   private delayedCount = 0;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Counters of links to or from a client, by "src->dest", in the order they first carried a message. */
+  private readonly clientCounters = new Map<string, LinkCounters>();
   droppedOverflow = 0;
   droppedTotal = 0;
 
@@ -35,7 +41,8 @@ export class Router {
     readonly nodeIds: readonly string[],
     private readonly rng: Rng,
     private readonly trace: TraceWriter,
-    private readonly deliver: (dest: string, line: string) => void,
+    /** Hands a line to its endpoint; false when the endpoint refused it (a node not reading its input). */
+    private readonly deliver: (dest: string, line: string) => boolean,
     serviceIds: readonly string[] = [],
   ) {
     this.faults = new FaultModel(nodeIds, serviceIds);
@@ -54,25 +61,30 @@ export class Router {
   /**
    * Routes one message line over the link from endpoint `src` to endpoint `dest` (nodes or services).
    * `src` is the endpoint that wrote the line, even when the envelope names a client it forwards for:
-   * faults belong to the hop.
+   * faults belong to the hop. Either end may be a client. Returns false when
+   * a copy delivered at once was refused; delayed copies are not waited for.
    */
-  route(src: string, dest: string, line: string, now_ms: number): void {
-    const link = this.index.get(src)! * this.endpoints.length + this.index.get(dest)!;
-    const counter = this.counters[link]!;
+  route(src: string, dest: string, line: string, now_ms: number): boolean {
+    const from = this.index.get(src);
+    const to = this.index.get(dest);
+    // Links with a client end have no place in the node matrix (clients come and go).
+    const link = from !== undefined && to !== undefined ? from * this.endpoints.length + to : null;
+    const counter = link !== null ? this.counters[link]! : this.clientCounter(`${src}->${dest}`);
     const fate = this.faults.decide(src, dest, this.rng.next);
     if (!fate.delivered) {
       counter.dropped++;
       this.droppedTotal++;
       this.trace.record(now_ms, `dropped:${fate.reason}`, line);
-      return;
+      return true;
     }
     counter.delivered++;
     if (fate.delays_ms.length > 1) counter.duplicated += fate.delays_ms.length - 1;
     this.trace.record(now_ms, fate.delays_ms.length > 1 ? 'duplicated' : 'delivered', line);
+    let accepted = true;
     for (const delay of fate.delays_ms) {
       if (delay === 0) {
-        this.lastDeliveredAt[link] = now_ms;
-        this.deliver(dest, line);
+        if (link !== null) this.lastDeliveredAt[link] = now_ms;
+        if (!this.deliver(dest, line)) accepted = false;
         continue;
       }
       if (this.delayedCount >= delayed_messages_max) {
@@ -83,14 +95,25 @@ export class Router {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         this.delayedCount--;
-        this.lastDeliveredAt[link] = Date.now();
+        if (link !== null) this.lastDeliveredAt[link] = Date.now();
         this.deliver(dest, line);
       }, delay);
       this.timers.add(timer);
     }
+    return accepted;
   }
 
-  /** Counters per directed link, e.g. "n1->n2"; links to or from a service only once they carried a message. */
+  /** The counters of a client link; past client_links_max new links share one uncounted scratch record. */
+  private clientCounter(key: string): LinkCounters {
+    let counters = this.clientCounters.get(key);
+    if (!counters) {
+      counters = { delivered: 0, dropped: 0, duplicated: 0 };
+      if (this.clientCounters.size < client_links_max) this.clientCounters.set(key, counters);
+    }
+    return counters;
+  }
+
+  /** Counters per directed link, e.g. "n1->n2"; links to or from a service or a client only once they carried a message. */
   linkCounters(): { link: string; counters: LinkCounters }[] {
     const rows: { link: string; counters: LinkCounters }[] = [];
     const n = this.endpoints.length;
@@ -102,6 +125,7 @@ export class Router {
         if (betweenNodes || counters.delivered + counters.dropped > 0) rows.push({ link: `${src}->${dest}`, counters: { ...counters } });
       }),
     );
+    for (const [link, counters] of this.clientCounters) rows.push({ link, counters: { ...counters } });
     return rows;
   }
 

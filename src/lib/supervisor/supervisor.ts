@@ -3,10 +3,10 @@ import type { Server } from 'node:http';
 import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
-import { checkPartitionGroups, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
+import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
 import { isClientId, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
-import { electsLeaders, findLeader, isSuccessfulWrite, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
+import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
@@ -14,8 +14,9 @@ import { explainingLine } from '../util/stderr.js';
 import type { SystemView } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
-import { describeKvOutcome, KvClient, type KvOperation, type KvTransport } from './kv-client.js';
-import { fixedClientId, KnownClients, kv_clients_max, rangeClientId } from './client-ids.js';
+import { describeKvOutcome, type KvOperation, type KvTransport } from './kv-client.js';
+import { fixedClientId, kv_clients_max, rangeClientId } from './client-ids.js';
+import { Clients, pending_requests_max } from './clients.js';
 import { EventHub } from './event-hub.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
@@ -28,8 +29,7 @@ import { Workload } from '../workload/load.js';
 
 export { kv_clients_max, nodes_max };
 export const rates_interval_ms = 1000;
-/** Client requests awaiting a reply at once. */
-export const pending_requests_max = 10_000;
+export { pending_requests_max };
 export const request_timeout_ms_default = 5000;
 export const load_progress_interval_ms = 1000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
@@ -65,16 +65,6 @@ export class ClusterStartError extends UserError {
   }
 }
 
-interface PendingRequest {
-  client: string;
-  dest: string;
-  request: MessageBody;
-  call_ms: number;
-  timer: NodeJS.Timeout;
-  resolve(body: MessageBody): void;
-  reject(error: Error): void;
-}
-
 /**
  * The supervisor of one cluster: it owns the node processes, routes every
  * message through the router, applies faults, and serves the control API.
@@ -93,15 +83,9 @@ export class Supervisor implements ControlTarget {
   private readonly servers: ServerMembers;
   private readonly trace: TraceWriter;
   private readonly rng: Rng;
-  private readonly pending = new Map<number, PendingRequest>();
-  /** Every client id the supervisor has sent a request as: a node may forward a request to another node under that client's id. */
-  private readonly knownClients = new KnownClients();
-  /** The node that answered the latest successful client write, while no node reports a leading role. */
-  private inferredLeader: string | null = null;
   private get vocabulary() {
     return this.config.view.roles;
   }
-  private nextMsgId = 1;
   private server: Server | null = null;
   private watchdog: NodeWatchdog | null = null;
   private ratesTimer: NodeJS.Timeout | null = null;
@@ -109,7 +93,6 @@ export class Supervisor implements ControlTarget {
   private droppedMark = 0;
   private readonly nemesis = new NemesisRunner({ apply: (action, source) => this.apply(action, source), emit: (event) => void this.events.emit(event) });
   private stopping: Promise<void> | null = null;
-  private readonly kvClients = new Map<string, KvClient>();
   private load: Workload | null = null;
   private readonly kvTransport: KvTransport = {
     request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
@@ -120,6 +103,8 @@ export class Supervisor implements ControlTarget {
   };
   private resolveDone!: () => void;
   private readonly started_at_ms = Date.now();
+  /** Requests in flight, their replies, the kv client pool, client inboxes and the inferred leader. */
+  private readonly clients: Clients;
   /** The supervisor's own log (`dslab logs supervisor`). */
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
@@ -138,6 +123,16 @@ export class Supervisor implements ControlTarget {
     // Recorded before any node starts, so a start that fails leaves a stopped cluster that logs, status and down can name.
     writeClusterInfo(this.paths.info, this.info(false));
     this.trace = new TraceWriter(this.paths.trace);
+    this.clients = new Clients(
+      {
+        vocabulary: config.view.roles,
+        emit: (event) => void this.events.emit(event),
+        send: (client, dest, line) => this.sendFromClient(client, dest, line),
+        kvTransport: this.kvTransport,
+        now: () => Date.now(),
+      },
+      String(this.started_at_ms),
+    );
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
     this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names);
     this.servers = new ServerMembers({
@@ -295,15 +290,9 @@ export class Supervisor implements ControlTarget {
     node.exit_signal = signal;
     node.last_stderr = [...proc.stderrTail];
     node.proc = null;
-    if (this.inferredLeader === node.id) this.setInferredLeader(null, `${node.id} went down`);
+    this.clients.forgetLeader(node.id, `${node.id} went down`);
     node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.expected_exit ? '' : ' unexpectedly'}`);
-    for (const [msgId, request] of this.pending) {
-      if (request.dest === node.id) {
-        this.pending.delete(msgId);
-        clearTimeout(request.timer);
-        request.reject(new IndefiniteError(`${node.id} exited (${describeExit(code, signal)}) before answering ${request.request.type}`));
-      }
-    }
+    this.clients.failRequests((type) => new IndefiniteError(`${node.id} exited (${describeExit(code, signal)}) before answering ${type}`), node.id);
     if (!this.stopping) {
       this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.expected_exit });
     }
@@ -322,14 +311,14 @@ export class Supervisor implements ControlTarget {
     if (src !== node.id) {
       // As in Maelstrom, a node may pass a client's request on to another node under the client's id;
       // the node that handles it then answers the client directly.
-      if (this.knownClients.has(src) && this.router.isNode(dest) && dest !== node.id) {
+      if (this.clients.known.has(src) && this.router.isNode(dest) && dest !== node.id) {
         node.msgs_out++;
         node.forwarded++;
         // Faults apply to the hop this message really takes: from the forwarding node to dest.
         this.router.route(node.id, dest, line, Date.now());
         return;
       }
-      const why = this.knownClients.has(src) ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
+      const why = this.clients.known.has(src) ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
       this.misbehaved(node, 'garbage', `${why}: ${line.slice(0, 200)}`);
       return;
     }
@@ -343,22 +332,33 @@ export class Supervisor implements ControlTarget {
     } else if (dest === supervisor_address) {
       this.onExtension(node, body);
     } else if (isClientId(dest)) {
-      this.onClientReply(node, dest, body, line);
+      // Clients are router endpoints: a fault that names the client cuts this link too.
+      this.router.route(src, dest, line, Date.now());
     } else {
       this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${line.slice(0, 200)}`);
     }
   }
 
-  private deliver(dest: string, line: string): void {
+  private deliver(dest: string, line: string): boolean {
     if (this.services.has(dest)) {
       // The service answers at once; its replies cross the router back, faults and all.
       for (const reply of this.services.receive(dest, line, Date.now())) this.router.route(reply.src, reply.dest, reply.line, Date.now());
-      return;
+      return true;
     }
-    const node = this.nodes.get(dest)!;
-    if (!node.proc) return; // a down node's network card is unplugged
-    if (node.proc.write(line)) node.msgs_in++;
-    else this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped');
+    const node = this.nodes.get(dest);
+    if (!node) {
+      // A client: the line came from a node, which parsed it already.
+      const parsed = parseEnvelope(line);
+      if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body);
+      return true;
+    }
+    if (!node.proc) return true; // a down node's network card is unplugged
+    if (node.proc.write(line)) {
+      node.msgs_in++;
+      return true;
+    }
+    this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped');
+    return false;
   }
 
   private writeTo(node: NodeRecord, src: string, body: MessageBody): boolean {
@@ -392,30 +392,6 @@ export class Supervisor implements ControlTarget {
     }
   }
 
-  /**
-   * A reply to a client. Client msg_ids are unique per supervisor, so (client, in_reply_to) names
-   * one request even when the node that answers is not the one it was sent to (it was forwarded).
-   */
-  private onClientReply(node: NodeRecord, client: string, body: MessageBody, line: string): void {
-    this.trace.record(Date.now(), 'client', line);
-    const request = typeof body.in_reply_to === 'number' ? this.pending.get(body.in_reply_to) : undefined;
-    // A late reply to a request that already timed out, or one addressed to another client.
-    if (!request || request.client !== client) return;
-    this.pending.delete(body.in_reply_to as number);
-    clearTimeout(request.timer);
-    this.events.emit({ type: 'client_result', client: request.client, dest: request.dest, replied_by: node.id, request: request.request, reply: body, call_ms: request.call_ms, return_ms: Date.now() });
-    if (isSuccessfulWrite(this.vocabulary, request.request, body) && this.inferredLeader !== node.id) {
-      this.setInferredLeader(node.id, `${node.id} answered a ${request.request.type} from ${client}`);
-    }
-    request.resolve(body);
-  }
-
-  private setInferredLeader(id: string | null, reason: string): void {
-    if (this.inferredLeader === id) return;
-    this.inferredLeader = id;
-    this.events.emit({ type: 'leader_inferred', node: id, reason });
-  }
-
   /** Sends a client request to a node and waits for its reply. */
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting = false): Promise<MessageBody> {
     const node = this.nodes.get(dest);
@@ -423,30 +399,12 @@ export class Supervisor implements ControlTarget {
     if (node.status === 'down' || (node.status === 'starting' && !allowStarting)) {
       return Promise.reject(new UserError(`${dest} is ${node.status === 'down' ? 'down' : 'still starting'}`));
     }
-    if (this.pending.size >= pending_requests_max) {
-      return Promise.reject(new UserError(`too many requests in flight (at most ${pending_requests_max})`));
-    }
-    try {
-      this.knownClients.use(client);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    const msg_id = this.nextMsgId++;
-    const request = { ...body, msg_id } as MessageBody;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(msg_id);
-        this.events.emit({ type: 'client_result', client, dest, request, reply: null, call_ms: pending.call_ms, return_ms: null });
-        reject(new IndefiniteError(`${dest} did not answer ${body.type} within ${formatDurationMs(timeout_ms)}`));
-      }, timeout_ms);
-      const pending: PendingRequest = { client, dest, request, call_ms: Date.now(), timer, resolve, reject };
-      this.pending.set(msg_id, pending);
-      if (!this.writeTo(node, client, request)) {
-        this.pending.delete(msg_id);
-        clearTimeout(timer);
-        reject(new UserError(`could not send to ${dest}: it is not reading its input`));
-      }
-    });
+    return this.clients.request(client, dest, body, timeout_ms);
+  }
+
+  /** A client's request line to a node, over the router like any link; false when the node is not reading its input. */
+  private sendFromClient(client: string, dest: string, line: string): boolean {
+    return this.router.route(client, dest, line, Date.now());
   }
 
   private sendClock(node: NodeRecord): void {
@@ -493,7 +451,7 @@ export class Supervisor implements ControlTarget {
 
   /** Who leads (see roles.ts): a live node reporting a leading role, or else the node inferred from client replies. */
   leaderFinding(): LeaderFinding | null {
-    return findLeader(this.vocabulary, [...this.nodes.values()], this.inferredLeader);
+    return findLeader(this.vocabulary, [...this.nodes.values()], this.clients.inferredLeader);
   }
 
   leader(): string | null {
@@ -579,16 +537,16 @@ export class Supervisor implements ControlTarget {
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
-        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? (this.servers.has(action.isolate) ? action.isolate : this.resolveNode(action.isolate).id), this.nodeIds);
+        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? (this.servers.has(action.isolate) || isClientEndpoint(action.isolate, this.nodeIds) ? action.isolate : this.resolveNode(action.isolate).id), this.nodeIds);
         else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
         faults.setPartition(groups, action.isolate ? 1 : undefined);
         // A majority is of the leader's own group: the other groups do not vote.
-        const electorate = this.topology.members(this.nodes.get(this.inferredLeader ?? '')?.group ?? '') ?? this.nodeIds;
+        const electorate = this.topology.members(this.nodes.get(this.clients.inferredLeader ?? '')?.group ?? '') ?? this.nodeIds;
         const sides = groups.map((side) => side.filter((id) => electorate.includes(id)));
-        if (this.inferredLeader && !onMajoritySide(this.inferredLeader, sides, electorate.length)) {
-          this.setInferredLeader(null, `${this.inferredLeader} was cut off from the majority`);
+        if (this.clients.inferredLeader && !onMajoritySide(this.clients.inferredLeader, sides, electorate.length)) {
+          this.clients.setInferredLeader(null, `${this.clients.inferredLeader} was cut off from the majority`);
         }
         return { result: { description: describePartition(groups), groups }, fault: { action: 'partition', groups } };
       }
@@ -632,7 +590,7 @@ export class Supervisor implements ControlTarget {
         if (node.status !== 'up') throw new UserError(`${node.id} is ${node.status}, not up`);
         node.proc!.signal('SIGSTOP');
         node.status = 'paused';
-        if (this.inferredLeader === node.id) this.setInferredLeader(null, `${node.id} was paused`);
+        this.clients.forgetLeader(node.id, `${node.id} was paused`);
         this.events.emit({ type: 'node_paused', node: node.id });
         return { result: { description: `paused ${node.id}`, node: node.id }, fault: { action: 'pause', node: node.id } };
       }
@@ -669,7 +627,7 @@ export class Supervisor implements ControlTarget {
         return { description: `${action.dest} answered ${reply.type}`, reply };
       }
       case 'kv': {
-        const kv = this.kvClient(action.client);
+        const kv = this.clients.kvClient(action.client);
         const outcome = await kv.run(action.op as KvOperation, action.timeout_ms);
         return { description: describeKvOutcome(action.op as KvOperation, outcome), ...outcome };
       }
@@ -683,20 +641,6 @@ export class Supervisor implements ControlTarget {
       case 'down':
         return { description: 'stopping the cluster' };
     }
-  }
-
-  /**
-   * The named client, or an idle one from the pool: a client has one operation
-   * in flight at a time, which is what exactly-once dedupe by (client, seq) needs.
-   */
-  private kvClient(id: string | undefined): KvClient {
-    let kv = id ? this.kvClients.get(id) : [...this.kvClients.values()].find((c) => !c.busy && !c.named);
-    if (kv) return kv;
-    if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
-    const clientId = id ?? rangeClientId('pool', this.kvClients.size);
-    kv = new KvClient(this.kvTransport, clientId, id !== undefined, `${clientId}@${this.started_at_ms}`);
-    this.kvClients.set(clientId, kv);
-    return kv;
   }
 
   /** Asks the leader to hand over to `target`, and waits until the target reports itself leader. */
@@ -727,7 +671,7 @@ export class Supervisor implements ControlTarget {
 
   private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
     if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
-    const clients = Array.from({ length: action.clients }, (_, i) => this.kvClient(rangeClientId('workload', i)));
+    const clients = Array.from({ length: action.clients }, (_, i) => this.clients.kvClient(rangeClientId('workload', i)));
     const load = new Workload(
       clients,
       { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: action.key_prefix ?? null, history_path: action.history_path, mix: action.mix },
@@ -792,6 +736,7 @@ export class Supervisor implements ControlTarget {
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
       services: this.services.counters(),
       ...(this.servers.size > 0 ? { servers: this.servers.status() } : {}),
+      client_messages: this.clients.messageCounts(),
       leader: leader?.id ?? null,
       leader_inferred: leader?.inferred ?? false,
       nemesis: this.nemesis.state(),
@@ -819,11 +764,7 @@ export class Supervisor implements ControlTarget {
     await Promise.all(live.map((n) => waitForExit(n, node_exit_grace_ms)));
     for (const node of live) node.proc?.signal('SIGKILL');
     await Promise.all(live.map((n) => waitForExit(n, kill_wait_ms)));
-    for (const [msgId, request] of this.pending) {
-      this.pending.delete(msgId);
-      clearTimeout(request.timer);
-      request.reject(new IndefiniteError('the cluster is shutting down'));
-    }
+    this.clients.failRequests(() => new IndefiniteError('the cluster is shutting down'));
     await this.servers.stop();
     this.watchdog?.close();
     // Announce the end while event readers are still connected.
