@@ -16,7 +16,7 @@ const tempDir = tempDirs('dslab-plugins-');
 
 describe('the registered systems', () => {
   it('each run one group of n1..nN from a node program next to their plugin, with flags described under their name', () => {
-    expect(systems.map((s) => s.name)).toEqual(['echo', 'unique-ids', 'raft']);
+    expect(systems.map((s) => s.name)).toEqual(['echo', 'unique-ids', 'raft', 'zab']);
     for (const plugin of systems) {
       const program = fileURLToPath(plugin.groups[0]!.program).replace(/\.js$/, '.ts');
       expect(existsSync(program), program).toBe(true);
