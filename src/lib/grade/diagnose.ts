@@ -188,7 +188,10 @@ function startCauses(status: ClusterStatus, evidence: Evidence): string[] {
 function stepCauses(step: Step, traits: StepTraits, status: ClusterStatus, evidence: Evidence, help: string): string[] {
   const causes: string[] = [];
   const nodes = status.nodes;
-  const traffic = status.links.reduce((sum, l) => sum + l.delivered + l.dropped, 0);
+  // Only node-to-node links: client links (init, requests) and service links carry traffic a silent node never sent a peer.
+  const node_ids = new Set(status.nodes.map((n) => n.id));
+  const between_nodes = status.links.filter((l) => l.link.split('->').every((end) => node_ids.has(end)));
+  const traffic = between_nodes.reduce((sum, l) => sum + l.delivered + l.dropped, 0);
   if (traits.needs_traffic && nodes.length > 1 && traffic === 0) causes.push('no node sent any message to another node');
   if (!traits.needs_state_reports && !refersToLeader(traits, step)) return causes;
   const silent = nodes.filter((n) => n.state_at_ms === null).map((n) => n.id);
