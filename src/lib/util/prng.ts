@@ -55,3 +55,16 @@ export function intBetween(rng: Rng, lo: number, hi: number): number {
 export function chance(rng: Rng, p: number): boolean {
   return p > 0 && rng.next() < p;
 }
+
+/** The draws a simulation schedule makes, over one PRNG: integers in a closed range, coin flips, picks. */
+export interface Draws {
+  next(): number;
+  /** Integer in [lo, hi]. */
+  int(lo: number, hi: number): number;
+  chance(p: number): boolean;
+  pick<T>(items: readonly T[]): T;
+}
+
+export function draws(rng: Rng): Draws {
+  return { next: rng.next, int: (lo, hi) => intBetween(rng, lo, hi), chance: (p) => chance(rng, p), pick: rng.pick };
+}

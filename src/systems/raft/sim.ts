@@ -15,7 +15,7 @@ import { nemesisSchedule } from '../../lib/faults/nemesis.js';
 import { applySimFault, SimNemesis, type FaultOutcome, type SimFaultHooks } from '../../lib/sim/faults.js';
 import { SimHost, type CoreStart, type SimDriver, type SimNode } from '../../lib/sim/host.js';
 import { Scheduler } from '../../lib/sim/scheduler.js';
-import { chance, createRng, intBetween, type Rng } from '../../lib/util/prng.js';
+import { createRng, draws, type Draws } from '../../lib/util/prng.js';
 import {
   RaftCore,
   RaftInvariantError,
@@ -236,19 +236,6 @@ export class SimulationFailure extends Error {
 }
 
 // ---- internals ----------------------------------------------------------------------------------
-
-/** The draws this file makes, over the simulation's one PRNG. */
-interface Draws {
-  next(): number;
-  /** Integer in [lo, hi]. */
-  int(lo: number, hi: number): number;
-  chance(p: number): boolean;
-  pick<T>(items: readonly T[]): T;
-}
-
-function draws(rng: Rng): Draws {
-  return { next: rng.next, int: (lo, hi) => intBetween(rng, lo, hi), chance: (p) => chance(rng, p), pick: rng.pick };
-}
 
 interface Durable {
   hard_state: HardState;

@@ -19,7 +19,7 @@ import { nemesisSchedule } from '../../lib/faults/nemesis.js';
 import { applySimFault, SimNemesis, type FaultOutcome, type SimFaultHooks } from '../../lib/sim/faults.js';
 import { SimHost, type CoreStart, type SimDriver, type SimNode } from '../../lib/sim/host.js';
 import { Scheduler } from '../../lib/sim/scheduler.js';
-import { chance, createRng, intBetween, type Rng } from '../../lib/util/prng.js';
+import { createRng, draws, type Draws } from '../../lib/util/prng.js';
 import { ZabCore, ZabInvariantError, type LoggedTxn, type PlantedBug, type Ready, type ServerConfig, type Snapshot, type ZabConfig, type ZabMessage } from './core/core.js';
 import { DigestMachine, type DigestImage } from './core/state-machine.js';
 import type { SessionTracker } from './core/sessions.js';
@@ -226,17 +226,6 @@ export class ZabSimulationFailure extends Error {
 }
 
 // ---- internals ----------------------------------------------------------------------------------
-
-interface Draws {
-  next(): number;
-  int(lo: number, hi: number): number;
-  chance(p: number): boolean;
-  pick<T>(items: readonly T[]): T;
-}
-
-function draws(rng: Rng): Draws {
-  return { next: rng.next, int: (lo, hi) => intBetween(rng, lo, hi), chance: (p) => chance(rng, p), pick: rng.pick };
-}
 
 interface Durable {
   accepted_epoch: number;
