@@ -4,6 +4,7 @@
  * lin-kv messages (read, write, cas) plus delete.
  */
 import { performance } from 'node:perf_hooks';
+import { DeferredFlush } from '../../lib/runtime/deferred-flush.js';
 import { Node } from '../../lib/runtime/node.js';
 import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
 import { readRaftOptions } from './options.js';
@@ -28,9 +29,16 @@ let lastDurableIndex = 0;
 let timer: NodeJS.Timeout | null = null;
 /** Says in the node's log what changed after each step; its commit lines come in batches. */
 let narrator: RaftNarrator;
-let commitLogTimer: NodeJS.Timeout | null = null;
 
 const monotonicMs = () => performance.now();
+// The last batch of commits is written even if nothing else happens after it.
+const commitFlush = new DeferredFlush(
+  () => narrator.commitDueMs(),
+  () => {
+    for (const line of narrator.flushCommits(monotonicMs(), true)) node.log(line);
+  },
+  monotonicMs,
+);
 
 node.onInit(() => {
   const dir = process.env.DSLAB_DATA_DIR ?? '.';
@@ -220,16 +228,7 @@ function reportState(): void {
 
 function narrate(state: Parameters<RaftNarrator['observe']>[0]): void {
   for (const line of narrator.observe(state, monotonicMs())) node.log(line);
-  const due = narrator.commitDueMs();
-  if (due === null || commitLogTimer) return;
-  // The last batch of commits is written even if nothing else happens after it.
-  commitLogTimer = setTimeout(
-    () => {
-      commitLogTimer = null;
-      for (const line of narrator.flushCommits(monotonicMs(), true)) node.log(line);
-    },
-    Math.max(0, due - monotonicMs()),
-  );
+  commitFlush.schedule();
 }
 
 node.run();

@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { randomInt } from 'node:crypto';
+import { DeferredFlush } from '../../lib/runtime/deferred-flush.js';
 import { Node } from '../../lib/runtime/node.js';
 import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
 import { ZabCore, type LoggedTxn, type Ready, type ServerConfig } from './core/core.js';
@@ -38,9 +39,16 @@ let nextRequest = 0;
 const waitingWrites = new Map<number, { request: Envelope; deadline_ms: number }>();
 let deliveredSinceSnapshot = 0;
 let timer: NodeJS.Timeout | null = null;
-let commitLogTimer: NodeJS.Timeout | null = null;
 
 const monotonicMs = () => performance.now();
+// The last batch of commits is written even if nothing else happens after it.
+const commitFlush = new DeferredFlush(
+  () => narrator.commitDueMs(),
+  () => {
+    for (const line of narrator.flushCommits(monotonicMs(), true)) node.log(line);
+  },
+  monotonicMs,
+);
 
 node.onInit(() => {
   let observers: Set<string>;
@@ -214,16 +222,7 @@ function reportState(): void {
 
 function narrate(ready: Ready): void {
   for (const line of narrator.observe(ready.events, ready.state, monotonicMs())) node.log(line);
-  const due = narrator.commitDueMs();
-  if (due === null || commitLogTimer) return;
-  // The last batch of commits is written even if nothing else happens after it.
-  commitLogTimer = setTimeout(
-    () => {
-      commitLogTimer = null;
-      for (const line of narrator.flushCommits(monotonicMs(), true)) node.log(line);
-    },
-    Math.max(0, due - monotonicMs()),
-  );
+  commitFlush.schedule();
 }
 
 node.run();
