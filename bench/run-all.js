@@ -36,3 +36,9 @@ if (process.argv.includes('--etcd')) {
 } else {
   console.log('raft vs etcd: skipped (pass --etcd; it installs etcd-server and takes about two minutes)');
 }
+if (process.argv.includes('--zookeeper')) {
+  const { compareWithZooKeeper } = await import('./zab-vs-zookeeper.mjs');
+  console.log(JSON.stringify(await compareWithZooKeeper(), null, 2));
+} else {
+  console.log('zab vs ZooKeeper: skipped (pass --zookeeper; it installs zookeeper and takes about two minutes)');
+}
