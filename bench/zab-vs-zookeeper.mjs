@@ -119,11 +119,15 @@ async function firstWriteAfter(t0, servers, attempt) {
 /** CPU seconds of each pid over `run()`. */
 async function cpuOver(pids, run) {
   const before = pids.map((p) => safeCpu(p));
+  const ownBefore = process.cpuUsage();
   const started = performance.now();
   const result = await run();
   const wall_s = (performance.now() - started) / 1000;
   const cores = pids.map((p, i) => Math.round(((safeCpu(p) - before[i]) / wall_s) * 100) / 100);
-  return { result, cores };
+  const own = process.cpuUsage(ownBefore);
+  // The benchmark's own process runs every client (dslab's HTTP requests, ZooKeeper's client library).
+  const clients_cores = Math.round(((own.user + own.system) / 1e6 / wall_s) * 100) / 100;
+  return { result, cores, clients_cores };
 }
 function safeCpu(pid) {
   try {
@@ -200,7 +204,10 @@ async function benchDslab() {
   const cwd = scratch();
   const { ControlClient } = await import('../dist/lib/control/client.js');
   const { readClusterInfo } = await import('../dist/lib/cluster/paths.js');
-  const env = cpu_prof_dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(cpu_prof_dir)}` } : {};
+  // Node refuses --cpu-prof in NODE_OPTIONS, so a preload profiles the zab servers (not the CLI or supervisor).
+  const env = cpu_prof_dir
+    ? { NODE_OPTIONS: `--require ${new URL('./cpu-prof-preload.cjs', import.meta.url).pathname}`, DSLAB_PROFILE_MATCH: 'systems/zab/main', DSLAB_PROFILE_DIR: path.resolve(cpu_prof_dir) }
+    : {};
   try {
     const t0 = performance.now();
     execFileSync(
@@ -243,9 +250,9 @@ async function benchDslab() {
       driver: ops.kind,
       leader_at_start: leaderBefore,
       election,
-      set_data: { ...setData.result, cpu_cores: labelCpu(setData.cores) },
-      create: { ...create.result, cpu_cores: labelCpu(create.cores) },
-      get_data: { ...getData.result, cpu_cores: labelCpu(getData.cores) },
+      set_data: { ...setData.result, cpu_cores: labelCpu(setData) },
+      create: { ...create.result, cpu_cores: labelCpu(create) },
+      get_data: { ...getData.result, cpu_cores: labelCpu(getData) },
       failover_ms: failovers,
       fsync: strace,
     };
@@ -254,7 +261,7 @@ async function benchDslab() {
   }
 }
 
-const labelCpu = (cores) => ({ supervisor: cores[0], n1: cores[1], n2: cores[2], n3: cores[3] });
+const labelCpu = (m) => ({ clients: m.clients_cores, supervisor: m.cores[0], n1: m.cores[1], n2: m.cores[2], n3: m.cores[3] });
 
 async function waitForDslabLeader(client) {
   for (let i = 0; i < 600; i++) {
@@ -423,9 +430,9 @@ async function benchZooKeeper() {
     return {
       leader_at_start: `zk${leaderAtStart.index + 1}`,
       election,
-      set_data: { ...setData.result, cpu_cores: { zk1: setData.cores[0], zk2: setData.cores[1], zk3: setData.cores[2] } },
-      create: { ...create.result, cpu_cores: { zk1: create.cores[0], zk2: create.cores[1], zk3: create.cores[2] } },
-      get_data: { ...getData.result, cpu_cores: { zk1: getData.cores[0], zk2: getData.cores[1], zk3: getData.cores[2] } },
+      set_data: { ...setData.result, cpu_cores: { clients: setData.clients_cores, zk1: setData.cores[0], zk2: setData.cores[1], zk3: setData.cores[2] } },
+      create: { ...create.result, cpu_cores: { clients: create.clients_cores, zk1: create.cores[0], zk2: create.cores[1], zk3: create.cores[2] } },
+      get_data: { ...getData.result, cpu_cores: { clients: getData.clients_cores, zk1: getData.cores[0], zk2: getData.cores[1], zk3: getData.cores[2] } },
       failover_ms: failovers,
     };
   } finally {
