@@ -20,7 +20,8 @@ export const zab_roles: RoleVocabulary = {
   following: ['following'],
   other: ['observing'],
   term_fields: ['epoch'],
-  write_requests: ['zab_write'],
+  // Every server answers writes (it forwards them), so a write's answer says nothing of who leads.
+  write_requests: [],
 };
 
 /** Ticks in a limit: ZooKeeper's initLimit and syncLimit are counts of ticks. */
