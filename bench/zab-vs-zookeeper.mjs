@@ -171,15 +171,32 @@ async function dslabOps(rpc, servers) {
       setData: (c, n) => call(c, { type: 'set_data', path: `/bench/k${n % keys}`, data: `v${n}` }),
       create: (c, n) => call(c, { type: 'create', path: '/bench/c-', data: `v${n}`, sequential: true }),
       getData: (c, n) => call(c, { type: 'get_data', path: `/bench/k${n % keys}` }),
-      /** A failover write from a fresh session on `server` (the old sessions' servers may be the dead one). */
-      failoverWrite: async (server, i) => {
+      /** A session on each of `survivors` opened before the kill, as a running client has; returns one write attempt. */
+      prepareFailover: async (survivors) => {
+        const sessions = new Map();
+        for (const server of survivors) {
+          const reply = await rpc(server, { type: 'connect', timeout_ms: session_timeout_ms }, 5000);
+          if (reply.type !== 'connect_ok') throw new Error(`connect: ${JSON.stringify(reply)}`);
+          sessions.set(server, reply.session);
+        }
+        return async (server, tag) => {
+          const w = await rpc(server, { type: 'set_data', session: sessions.get(server), path: '/bench/k0', data: `f${tag}` }, attempt_timeout_ms);
+          if (w.type === 'error') throw new Error(String(w.text));
+        };
+      },
+      /** From start: a fresh session and a write (both go through the leader). */
+      firstWrite: async (server, tag) => {
         const reply = await rpc(server, { type: 'connect', timeout_ms: session_timeout_ms }, attempt_timeout_ms);
         if (reply.type !== 'connect_ok') throw new Error('connect refused');
-        const w = await rpc(server, { type: 'set_data', session: reply.session, path: '/bench/k0', data: `f${i}` }, attempt_timeout_ms);
+        const w = await rpc(server, { type: 'create', session: reply.session, path: `/start-${tag}`, data: '' }, attempt_timeout_ms);
         if (w.type === 'error') throw new Error(String(w.text));
       },
     };
   }
+  const debugWrite = async (server, tag) => {
+    const reply = await rpc(server, { type: 'zab_write', value: `f${tag}` }, attempt_timeout_ms);
+    if (reply.type === 'error') throw new Error(String(reply.text));
+  };
   const write = async (c, n) => {
     const reply = await rpc(servers[c % servers.length], { type: 'zab_write', value: n }, 5000);
     if (reply.type === 'error') throw new Error(`zab_write: ${reply.code} ${reply.text ?? ''}`);
@@ -193,10 +210,8 @@ async function dslabOps(rpc, servers) {
       const reply = await rpc(servers[c % servers.length], { type: 'zab_read' }, 5000);
       if (reply.type === 'error') throw new Error(`zab_read: ${reply.code}`);
     },
-    failoverWrite: async (server, i) => {
-      const reply = await rpc(server, { type: 'zab_write', value: `f${i}` }, attempt_timeout_ms);
-      if (reply.type === 'error') throw new Error(String(reply.text));
-    },
+    prepareFailover: async () => debugWrite,
+    firstWrite: debugWrite,
   };
 }
 
@@ -223,7 +238,7 @@ async function benchDslab() {
     const leaderAt = await waitForDslabLeader(client);
     const leader_ms = leaderAt - t0;
     const ops = await dslabOps(rpc, servers);
-    const firstWrite = await firstWriteAfter(t0, servers, ops.failoverWrite);
+    const firstWrite = await firstWriteAfter(t0, servers, ops.firstWrite);
     const election = { up_returned_ms: Math.round(upMs), leader_reported_ms: Math.round(leader_ms), first_write_ms: Math.round(firstWrite) };
     await ops.setup();
     const status = await client.status();
@@ -238,10 +253,13 @@ async function benchDslab() {
     const getData = await cpuOver(pids, () => closedLoop(ops.getData));
     const failovers = [];
     for (let i = 0; i < failover_runs; i++) {
-      const killed = await client.act({ type: 'kill', node: 'leader' });
+      const leader = (await client.status()).leader;
+      const survivors = servers.filter((s) => s !== leader);
+      const attempt = await ops.prepareFailover(survivors);
+      const killed = await client.act({ type: 'kill', node: leader });
       progress(`dslab: failover ${i + 1}, killed ${killed.node}`);
       const t = performance.now();
-      failovers.push(Math.round(await firstWriteAfter(t, servers.filter((s) => s !== killed.node), (s, r) => ops.failoverWrite(s, `${i}.${r}`))));
+      failovers.push(Math.round(await firstWriteAfter(t, survivors, (s, r) => attempt(s, `${i}.${r}`))));
       await client.act({ type: 'restart', node: killed.node });
       await sleep(500);
       await waitForDslabLeader(client);
