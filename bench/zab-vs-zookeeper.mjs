@@ -53,6 +53,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const percentile = (sorted, q) => (sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] * 10) / 10 : null);
 
 /**
+ * Sequential creates go under one parent per client (/create<c>/n-…): dslab
+ * caps a znode's children (znode_children_max, 10,000), and one parent per
+ * client keeps both systems' creates the same shape.
+ *
  * Closed loop: `clients` clients issue one operation after another for
  * phase_ms; client c talks to server c % 3. `op(c, n)` performs one.
  */
@@ -167,9 +171,10 @@ async function dslabOps(rpc, servers) {
       setup: async () => {
         await call(0, { type: 'create', path: '/bench', data: '' }).catch(() => {});
         for (let k = 0; k < keys; k++) await call(0, { type: 'create', path: `/bench/k${k}`, data: '' }).catch(() => {});
+        for (let c = 0; c < clients; c++) await call(0, { type: 'create', path: `/create${c}`, data: '' }).catch(() => {});
       },
       setData: (c, n) => call(c, { type: 'set_data', path: `/bench/k${n % keys}`, data: `v${n}` }),
-      create: (c, n) => call(c, { type: 'create', path: '/bench/c-', data: `v${n}`, sequential: true }),
+      create: (c, n) => call(c, { type: 'create', path: `/create${c}/n-`, data: `v${n}`, sequential: true }),
       getData: (c, n) => call(c, { type: 'get_data', path: `/bench/k${n % keys}` }),
       /** A session on each of `survivors` opened before the kill, as a running client has; returns one write attempt. */
       prepareFailover: async (survivors) => {
@@ -247,10 +252,17 @@ async function benchDslab() {
     const leaderBefore = status.leader;
     let strace = null;
     if (use_strace) strace = startStrace(status.nodes.map((n) => n.pid));
-    const setData = await cpuOver(pids, () => closedLoop(ops.setData));
+    // A phase that saw a new epoch had an election in it (a leader lost its quorum under the load): say so beside its figures.
+    const epoch = async () => Math.max(...(await client.status()).nodes.map((n) => Number(n.state?.current_epoch ?? 0)));
+    const phase = async (op) => {
+      const before = await epoch();
+      const measured = await cpuOver(pids, () => closedLoop(op));
+      return { ...measured, result: { ...measured.result, new_epochs: (await epoch()) - before } };
+    };
+    const setData = await phase(ops.setData);
     if (strace) strace = await stopStrace(strace, setData.result.ok);
-    const create = await cpuOver(pids, () => closedLoop(ops.create));
-    const getData = await cpuOver(pids, () => closedLoop(ops.getData));
+    const create = await phase(ops.create);
+    const getData = await phase(ops.getData);
     const failovers = [];
     for (let i = 0; i < failover_runs; i++) {
       const leader = (await client.status()).leader;
@@ -408,6 +420,7 @@ async function benchZooKeeper() {
     const election = { leader_reported_ms: Math.round(leader_ms), first_write_ms: Math.round(first_write_ms) };
     progress(`zookeeper: first write ${Math.round(first_write_ms)} ms from start`);
     for (let k = 0; k < keys; k++) await zkCall((cb) => starters[0].create(`/bench/k${k}`, Buffer.from(''), cb)).catch(() => {});
+    for (let c = 0; c < clients; c++) await zkCall((cb) => starters[0].create(`/create${c}`, Buffer.from(''), cb)).catch(() => {});
     // One session per benchmark client, client c on server c % 3.
     const sessions = await Promise.all(Array.from({ length: clients }, (_, c) => zkClient(zookeeper, [servers[c % 3].port])));
     open.push(...sessions);
@@ -415,7 +428,7 @@ async function benchZooKeeper() {
     progress('zookeeper: set_data, create, get_data');
     const setData = await cpuOver(pids, () => closedLoop((c, n) => zkCall((cb) => sessions[c].setData(`/bench/k${n % keys}`, Buffer.from(`v${n}`), -1, cb))));
     const create = await cpuOver(pids, () =>
-      closedLoop((c, n) => zkCall((cb) => sessions[c].create('/bench/c-', Buffer.from(`v${n}`), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb))),
+      closedLoop((c, n) => zkCall((cb) => sessions[c].create(`/create${c}/n-`, Buffer.from(`v${n}`), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb))),
     );
     const getData = await cpuOver(pids, () => closedLoop((c, n) => zkCall((cb) => sessions[c].getData(`/bench/k${n % keys}`, null, cb))));
     for (const s of sessions) s.close();
