@@ -8,11 +8,13 @@
 // dslab is driven through the control API's `send` (the same path `dslab send`
 // and the supervisor's clients use: an HTTP request to the supervisor, which
 // routes the body to the server as a client message). Which requests it sends
-// is `dslabOps` below: the ZooKeeper client protocol (connect, set_data, create,
-// get_data) when the servers speak it, else the zab_write/zab_read debugging
-// pair. ZooKeeper is driven through node-zookeeper-client.
+// is `dslabOps` below: dslab's own ZkClient (src/workloads/zk/client.ts) over a
+// transport on that path; with --driver raw the protocol's bodies (connect,
+// set_data, create, get_data) sent directly; on a build whose servers predate
+// the protocol, the zab_write/zab_read debugging pair. ZooKeeper is driven
+// through node-zookeeper-client.
 //
-//   node bench/zab-vs-zookeeper.mjs [--only dslab|zookeeper] [--phase-ms 10000] [--clients 16] [--failovers 5] [--cpu-prof DIR] [--strace]
+//   node bench/zab-vs-zookeeper.mjs [--only dslab|zookeeper] [--driver client|raw] [--phase-ms 10000] [--clients 16] [--failovers 5] [--cpu-prof DIR] [--strace]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -47,6 +49,8 @@ const failover_runs = Number(flag('--failovers', '5'));
 const only = flag('--only', null);
 const cpu_prof_dir = flag('--cpu-prof', null);
 const use_strace = args.includes('--strace');
+/** `--driver raw` sends the protocol's bodies directly instead of through dslab's ZkClient. */
+const driver_choice = flag('--driver', 'client');
 
 const progress = (text) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -151,7 +155,10 @@ function safeCpu(pid) {
  */
 async function dslabOps(rpc, servers) {
   const probe = await rpc(servers[0], { type: 'connect', timeout_ms: session_timeout_ms }, 5000).catch(() => null);
-  if (probe && probe.type === 'connect_ok') {
+  const speaksZk = probe && probe.type === 'connect_ok';
+  const clientModule = new URL('../dist/workloads/zk/client.js', import.meta.url);
+  if (speaksZk && driver_choice !== 'raw' && existsSync(clientModule)) return clientOps(rpc, servers, await import(clientModule.href));
+  if (speaksZk) {
     const sessions = [];
     const sessionOf = async (c) => {
       if (!sessions[c]) {
@@ -167,7 +174,7 @@ async function dslabOps(rpc, servers) {
       return reply;
     };
     return {
-      kind: 'zk',
+      kind: 'raw protocol',
       setup: async () => {
         await call(0, { type: 'create', path: '/bench', data: '' }).catch(() => {});
         for (let k = 0; k < keys; k++) await call(0, { type: 'create', path: `/bench/k${k}`, data: '' }).catch(() => {});
@@ -220,6 +227,58 @@ async function dslabOps(rpc, servers) {
   };
 }
 
+/**
+ * dslab's own client (src/workloads/zk/client.ts), one ZkClient per benchmark
+ * client, over a transport that sends through the control API. Its pings,
+ * reply timeouts and reconnects run as they would for any user.
+ */
+async function clientOps(rpc, servers, { ZkClient }) {
+  const transport = {
+    rpc: (server, body, timeout_ms) => rpc(server, body, Math.max(1, Math.ceil(timeout_ms))),
+    // Nothing here sets watches, so no unasked message matters.
+    onUnasked: () => () => {},
+    now: () => Date.now(),
+    after: (ms, run) => {
+      const t = setTimeout(run, ms);
+      return () => clearTimeout(t);
+    },
+  };
+  const open = (first) => ZkClient.connect(transport, servers, { timeout_ms: session_timeout_ms, first });
+  const sessions = [];
+  const sessionOf = async (c) => (sessions[c] ??= open(servers[c % servers.length]));
+  const extra = [];
+  return {
+    kind: 'ZkClient',
+    setup: async () => {
+      const z = await sessionOf(0);
+      await z.create('/bench').catch(() => {});
+      for (let k = 0; k < keys; k++) await z.create(`/bench/k${k}`).catch(() => {});
+      for (let c = 0; c < clients; c++) await z.create(`/create${c}`).catch(() => {});
+      await Promise.all(Array.from({ length: clients }, (_, c) => sessionOf(c)));
+    },
+    setData: async (c, n) => (await sessionOf(c)).setData(`/bench/k${n % keys}`, `v${n}`),
+    create: async (c, n) => (await sessionOf(c)).create(`/create${c}/n-`, `v${n}`, { sequential: true }),
+    getData: async (c, n) => (await sessionOf(c)).getData(`/bench/k${n % keys}`),
+    prepareFailover: async (survivors) => {
+      const bySurvivor = new Map();
+      for (const server of survivors) {
+        const z = await open(server);
+        extra.push(z);
+        bySurvivor.set(server, z);
+      }
+      return (server, tag) => bySurvivor.get(server).setData('/bench/k0', `f${tag}`);
+    },
+    firstWrite: async (server, tag) => {
+      const z = await ZkClient.connect(transport, [server], { timeout_ms: session_timeout_ms, connect_deadline_ms: attempt_timeout_ms });
+      extra.push(z);
+      await z.create(`/start-${tag}`);
+    },
+    close: async () => {
+      for (const z of [...(await Promise.all(sessions.filter(Boolean))), ...extra]) await z.close().catch(() => {});
+    },
+  };
+}
+
 async function benchDslab() {
   const cwd = scratch();
   const { ControlClient } = await import('../dist/lib/control/client.js');
@@ -228,6 +287,7 @@ async function benchDslab() {
   const env = cpu_prof_dir
     ? { NODE_OPTIONS: `--require ${new URL('./cpu-prof-preload.cjs', import.meta.url).pathname}`, DSLAB_PROFILE_MATCH: 'systems/zab/main', DSLAB_PROFILE_DIR: path.resolve(cpu_prof_dir) }
     : {};
+  let ops = null;
   try {
     const t0 = performance.now();
     execFileSync(
@@ -242,7 +302,7 @@ async function benchDslab() {
     const servers = ['n1', 'n2', 'n3'];
     const leaderAt = await waitForDslabLeader(client);
     const leader_ms = leaderAt - t0;
-    const ops = await dslabOps(rpc, servers);
+    ops = await dslabOps(rpc, servers);
     const firstWrite = await firstWriteAfter(t0, servers, ops.firstWrite);
     const election = { up_returned_ms: Math.round(upMs), leader_reported_ms: Math.round(leader_ms), first_write_ms: Math.round(firstWrite) };
     await ops.setup();
@@ -287,6 +347,8 @@ async function benchDslab() {
       fsync: strace,
     };
   } finally {
+    // ZkClients ping until closed; close them while the ensemble still runs.
+    await ops?.close?.();
     cleanup(cwd);
   }
 }
@@ -504,4 +566,5 @@ export async function compareWithZooKeeper() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(JSON.stringify(await compareWithZooKeeper(), null, 2));
+  process.exit(0);
 }
