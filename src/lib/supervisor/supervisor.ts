@@ -11,11 +11,10 @@ import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
-import type { SystemView } from '../plugin.js';
+import type { ClientTransport, SystemView, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
-import { describeKvOutcome, type KvOperation, type KvTransport } from './kv-client.js';
-import { fixedClientId, kv_clients_max, rangeClientId } from './client-ids.js';
+import { fixedClientId, kv_clients_max } from './client-ids.js';
 import { Clients, pending_requests_max } from './clients.js';
 import { EventHub } from './event-hub.js';
 import { NemesisRunner } from './nemesis-runner.js';
@@ -25,15 +24,15 @@ import { Router } from './router.js';
 import { ServerMembers } from './servers.js';
 import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
-import { Workload } from '../workload/load.js';
 
 export { kv_clients_max, nodes_max };
 export const rates_interval_ms = 1000;
 export { pending_requests_max };
 export const request_timeout_ms_default = 5000;
-export const load_progress_interval_ms = 1000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
+/** Likewise for the workloads' draws (a load's seed when none is given). */
+const workloads_seed_salt = 0x10ad5;
 
 export interface SupervisorConfig {
   name: string;
@@ -51,6 +50,11 @@ export interface SupervisorConfig {
   keep_data?: boolean;
   /** The system's role vocabulary and dashboard columns, from its plugin (src/registry.ts). */
   view: SystemView;
+}
+
+/** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
+export interface SupervisorPlugins {
+  workloads: readonly WorkloadPlugin[];
 }
 
 /** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
@@ -93,8 +97,11 @@ export class Supervisor implements ControlTarget {
   private droppedMark = 0;
   private readonly nemesis = new NemesisRunner({ apply: (action, source) => this.apply(action, source), emit: (event) => void this.events.emit(event) });
   private stopping: Promise<void> | null = null;
-  private load: Workload | null = null;
-  private readonly kvTransport: KvTransport = {
+  /** The workloads whose operations the control API may run, and their parts made so far (each on first use). */
+  private readonly workloads: readonly WorkloadPlugin[];
+  private readonly workloadRuntimes = new Map<string, WorkloadRuntime>();
+  private readonly workloadRng: Rng;
+  private readonly clientTransport: ClientTransport = {
     request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     leader: () => this.leader(),
     upNodes: () => [...this.nodes.values()].filter((n) => n.status === 'up').map((n) => n.id),
@@ -103,18 +110,23 @@ export class Supervisor implements ControlTarget {
   };
   private resolveDone!: () => void;
   private readonly started_at_ms = Date.now();
-  /** Requests in flight, their replies, the kv client pool, client inboxes and the inferred leader. */
+  /** Requests in flight, their replies, client inboxes and the inferred leader. */
   private readonly clients: Clients;
   /** The supervisor's own log (`dslab logs supervisor`). */
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
 
-  private constructor(readonly config: SupervisorConfig) {
+  private constructor(
+    readonly config: SupervisorConfig,
+    plugins: SupervisorPlugins,
+  ) {
+    this.workloads = plugins.workloads;
     this.topology = new Topology(config.groups);
     this.nodeIds = [...this.topology.nodeIds];
     this.paths = clusterPaths(config.home, config.name);
     this.rng = createRng(config.seed);
+    this.workloadRng = createRng((config.seed ^ workloads_seed_salt) >>> 0);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     makeClusterDir(config.home, this.paths);
     this.log = new SupervisorLog(this.paths.supervisorLog);
@@ -123,16 +135,12 @@ export class Supervisor implements ControlTarget {
     // Recorded before any node starts, so a start that fails leaves a stopped cluster that logs, status and down can name.
     writeClusterInfo(this.paths.info, this.info(false));
     this.trace = new TraceWriter(this.paths.trace);
-    this.clients = new Clients(
-      {
-        vocabulary: config.view.roles,
-        emit: (event) => void this.events.emit(event),
-        send: (client, dest, line) => this.sendFromClient(client, dest, line),
-        kvTransport: this.kvTransport,
-        now: () => Date.now(),
-      },
-      String(this.started_at_ms),
-    );
+    this.clients = new Clients({
+      vocabulary: config.view.roles,
+      emit: (event) => void this.events.emit(event),
+      send: (client, dest, line) => this.sendFromClient(client, dest, line),
+      now: () => Date.now(),
+    });
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
     this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names);
     this.servers = new ServerMembers({
@@ -149,12 +157,12 @@ export class Supervisor implements ControlTarget {
   }
 
   /** Starts the nodes, initialises them and serves the control API. Cleans up and throws UserError on failure. */
-  static async start(config: SupervisorConfig): Promise<Supervisor> {
+  static async start(config: SupervisorConfig, plugins: SupervisorPlugins): Promise<Supervisor> {
     const single = config.groups.length === 1 ? config.groups[0]! : null;
     if (single && (!Number.isInteger(single.count) || single.count < 1 || single.count > nodes_max)) {
       throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${single.count}`);
     }
-    const supervisor = new Supervisor(config);
+    const supervisor = new Supervisor(config, plugins);
     try {
       supervisor.watchdog = new NodeWatchdog();
       // Servers first: each node's init carries the addresses of its proxies to them.
@@ -626,18 +634,8 @@ export class Supervisor implements ControlTarget {
         const reply = await this.request(fixedClientId('send'), action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
         return { description: `${action.dest} answered ${reply.type}`, reply };
       }
-      case 'kv': {
-        const kv = this.clients.kvClient(action.client);
-        const outcome = await kv.run(action.op as KvOperation, action.timeout_ms);
-        return { description: describeKvOutcome(action.op as KvOperation, outcome), ...outcome };
-      }
-      case 'load_start':
-        return this.startLoad(action);
-      case 'load_stop': {
-        if (!this.load) throw new UserError('no load is running');
-        this.load.stop();
-        return { description: 'load stopping; operations in flight finish first' };
-      }
+      case 'workload':
+        return this.runWorkloadOperation(action.workload, action.op, action.args ?? {});
       case 'down':
         return { description: 'stopping the cluster' };
     }
@@ -669,30 +667,28 @@ export class Supervisor implements ControlTarget {
     return { description: `leadership moved from ${leader} to ${target.id} (term ${String(target.state.term)})`, from: leader, to: target.id };
   }
 
-  private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
-    if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
-    const clients = Array.from({ length: action.clients }, (_, i) => this.clients.kvClient(rangeClientId('workload', i)));
-    const load = new Workload(
-      clients,
-      { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: action.key_prefix ?? null, history_path: action.history_path, mix: action.mix },
-      createRng(action.seed ?? this.rng.int(2 ** 31)),
-    );
-    const options = { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: load.key_prefix, keys_fresh: load.keys_fresh, history_path: action.history_path };
-    this.load = load;
-    const progress = setInterval(() => this.events.emit({ type: 'load', phase: 'progress', stats: load.summary(), options }), load_progress_interval_ms);
-    void load.done.then((stats) => {
-      clearInterval(progress);
-      this.load = null;
-      this.events.emit({ type: 'load', phase: 'done', stats, options });
-    });
-    load.start();
-    this.events.emit({ type: 'load', phase: 'start', stats: load.summary(), options });
-    const keys = action.keys === 1 ? load.keyName(0) : `${load.keyName(0)} … ${load.keyName(action.keys - 1)}`;
-    return {
-      description: `load started: ${action.clients} clients, ${action.rate_per_s} ops/s for ${formatDurationMs(action.duration_ms)} over ${action.keys} ${load.keys_fresh ? 'fresh ' : ''}keys (${keys})`,
-      key_prefix: load.key_prefix,
-      keys_fresh: load.keys_fresh,
-    };
+  /** The part of workload `name` inside this supervisor, made on first use. */
+  private workloadRuntime(name: string): WorkloadRuntime {
+    const existing = this.workloadRuntimes.get(name);
+    if (existing) return existing;
+    const plugin = this.workloads.find((w) => w.name === name);
+    if (!plugin) throw new UserError(`unknown workload "${name}" (workloads: ${this.workloads.map((w) => w.name).join(', ') || 'none'})`);
+    if (!plugin.runtime) throw new UserError(`workload ${name} has no operations to run (its grader steps drive it)`);
+    const runtime = plugin.runtime({ transport: this.clientTransport, session_tag: String(this.started_at_ms), emit: (event) => void this.events.emit(event), rng: this.workloadRng });
+    this.workloadRuntimes.set(name, runtime);
+    return runtime;
+  }
+
+  private async runWorkloadOperation(workload: string, op: string, args: Record<string, unknown>): Promise<ActionResult> {
+    const runtime = this.workloadRuntime(workload);
+    const operation = runtime.operations[op];
+    if (!operation) throw new UserError(`workload ${workload} has no operation "${op}" (operations: ${Object.keys(runtime.operations).join(', ')})`);
+    const parsed = operation.args.safeParse(args);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new UserError(`${workload} ${op}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+    }
+    return operation.run(parsed.data);
   }
 
   /** Every fault in force, in words: the network's, then paused nodes and skewed clocks. */
@@ -753,7 +749,7 @@ export class Supervisor implements ControlTarget {
   private async stopEverything(): Promise<void> {
     this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
-    this.load?.stop();
+    for (const runtime of this.workloadRuntimes.values()) runtime.stop();
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
