@@ -188,6 +188,23 @@ export interface ActionResult {
   [field: string]: unknown;
 }
 
+/**
+ * What a node did wrong, as data (node_misbehaved's `data`); `line` is the
+ * start of the offending output line.
+ */
+export type MisbehaviourData =
+  /** A line dslab cannot read as a message; `reason` is the parser's ("not JSON", "missing \"src\"", …). */
+  | { kind: 'unreadable'; reason: string; line: string }
+  /** A message whose src is neither the node's id nor a known client's. */
+  | { kind: 'wrong_src'; claimed: string; line: string }
+  /** A message forwarded under a client's id to somewhere that is not another node. */
+  | { kind: 'bad_forward'; client: string; dest: string; line: string }
+  | { kind: 'oversized'; chars: number; limit_bytes: number }
+  /** A message to a name that is no node, client or service; `server` when it names a real server (reached over TCP, not by messages). */
+  | { kind: 'unknown_dest'; dest: string; line: string; server?: boolean }
+  | { kind: 'unknown_extension'; extension: string }
+  | { kind: 'backpressure' };
+
 /** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
 export type ClusterEvent = { t: number; seq: number } & (
   /** `groups`: the node groups and their members, in order (absent from older supervisors: one group). */
@@ -199,7 +216,8 @@ export type ClusterEvent = { t: number; seq: number } & (
   | { type: 'node_resumed'; node: string }
   | { type: 'node_state'; node: string; state: Record<string, unknown> }
   | { type: 'node_apply'; node: string; index: unknown; term: unknown; op: unknown }
-  | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number }
+  /** `detail` says what went wrong in words; `data` says it as data (absent in older recordings). */
+  | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number; data?: MisbehaviourData }
   | {
       type: 'fault';
       action: FaultDetail['action'];

@@ -1,10 +1,10 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
+import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
-import { isClientId, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -250,7 +250,7 @@ export class Supervisor implements ControlTarget {
     };
     const proc = new NodeProcess(group.command, { cwd: this.config.cwd, env }, node.log, {
       onLine: (line) => this.onNodeLine(node, line),
-      onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`),
+      onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`, { kind: 'oversized', chars, limit_bytes: line_bytes_max }),
       onExit: (code, signal) => this.onNodeExit(node, proc, code, signal),
     });
     node.proc = proc;
@@ -312,7 +312,7 @@ export class Supervisor implements ControlTarget {
   private onNodeLine(node: NodeRecord, line: string): void {
     const parsed = parseEnvelope(line);
     if (!parsed.ok) {
-      this.misbehaved(node, 'garbage', `${parsed.reason}: ${line.slice(0, 200)}`);
+      this.misbehaved(node, 'garbage', `${parsed.reason}: ${quoted(line)}`, { kind: 'unreadable', reason: parsed.reason, line: quoted(line) });
       return;
     }
     const { src, dest, body } = parsed.envelope;
@@ -326,13 +326,14 @@ export class Supervisor implements ControlTarget {
         this.router.route(node.id, dest, line, Date.now());
         return;
       }
-      const why = this.clients.known.has(src) ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
-      this.misbehaved(node, 'garbage', `${why}: ${line.slice(0, 200)}`);
+      const forwarded = this.clients.known.has(src);
+      const why = forwarded ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
+      this.misbehaved(node, 'garbage', `${why}: ${quoted(line)}`, forwarded ? { kind: 'bad_forward', client: src, dest, line: quoted(line) } : { kind: 'wrong_src', claimed: src, line: quoted(line) });
       return;
     }
     node.msgs_out++;
     if (this.servers.has(dest)) {
-      this.misbehaved(node, 'unknown_dest', `${dest} is a real server, not a node: reach it over TCP at its address in init's dslab_servers: ${line.slice(0, 200)}`);
+      this.misbehaved(node, 'unknown_dest', `${dest} is a real server, not a node: reach it over TCP at its address in init's dslab_servers: ${quoted(line)}`, { kind: 'unknown_dest', dest, line: quoted(line), server: true });
     } else if (this.router.isNode(dest)) {
       this.router.route(src, dest, line, Date.now());
     } else if (this.services.has(dest)) {
@@ -343,7 +344,7 @@ export class Supervisor implements ControlTarget {
       // Clients are router endpoints: a fault that names the client cuts this link too.
       this.router.route(src, dest, line, Date.now());
     } else {
-      this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${line.slice(0, 200)}`);
+      this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${quoted(line)}`, { kind: 'unknown_dest', dest, line: quoted(line) });
     }
   }
 
@@ -365,7 +366,7 @@ export class Supervisor implements ControlTarget {
       node.msgs_in++;
       return true;
     }
-    this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped');
+    this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped', { kind: 'backpressure' });
     return false;
   }
 
@@ -396,7 +397,7 @@ export class Supervisor implements ControlTarget {
     } else if (body.type === 'dslab_apply') {
       this.events.emit({ type: 'node_apply', node: node.id, index: body.index, term: body.term, op: body.op });
     } else {
-      this.misbehaved(node, 'unknown_dest', `unknown dslab extension "${body.type}"`);
+      this.misbehaved(node, 'unknown_dest', `unknown dslab extension "${body.type}"`, { kind: 'unknown_extension', extension: body.type });
     }
   }
 
@@ -419,10 +420,10 @@ export class Supervisor implements ControlTarget {
     this.writeTo(node, supervisor_address, { type: 'dslab_clock', offset_ms: node.clock_offset_ms });
   }
 
-  private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string): void {
+  private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {
     if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
-    this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind] });
+    this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind], data });
   }
 
   private emitRates(): void {
@@ -787,6 +788,13 @@ const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['part
 
 function isFaultAction(action: ControlAction): action is FaultAction {
   return fault_actions.has(action.type);
+}
+
+/** Characters of an offending line kept in a misbehaviour report. */
+const misbehaviour_line_chars_max = 200;
+
+function quoted(line: string): string {
+  return line.slice(0, misbehaviour_line_chars_max);
 }
 
 /** The first line of a run in the supervisor's log: everything the cluster was started with. */
