@@ -161,15 +161,17 @@ export class Clients {
    * that answers is not the one it was sent to (it was forwarded). A reply to
    * a msg_id this supervisor handed out that no longer waits is late and
    * dropped; anything else is unasked and goes to the client's inbox.
+   * `may_lead` is false for a sender that is no node (a service): its answer
+   * to a write infers no leader.
    */
-  receive(node: string, client: string, body: MessageBody): ClientDelivery {
+  receive(node: string, client: string, body: MessageBody, may_lead = true): ClientDelivery {
     const inReplyTo = body.in_reply_to;
     const request = typeof inReplyTo === 'number' ? this.pending.get(inReplyTo) : undefined;
     if (request && request.client === client) {
       this.pending.delete(inReplyTo as number);
       clearTimeout(request.timer);
       this.host.emit({ type: 'client_result', client, dest: request.dest, replied_by: node, request: request.request, reply: body, call_ms: request.call_ms, return_ms: this.host.now() });
-      if (isSuccessfulWrite(this.host.vocabulary, request.request, body)) {
+      if (may_lead && isSuccessfulWrite(this.host.vocabulary, request.request, body)) {
         this.setInferredLeader(node, `${node} answered a ${request.request.type} from ${client}`);
       }
       request.resolve(body);

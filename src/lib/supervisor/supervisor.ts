@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
-import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
+import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
 import { isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
@@ -142,7 +142,7 @@ export class Supervisor implements ControlTarget {
       now: () => Date.now(),
     });
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
-    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names);
+    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names, [fixedClientId('supervisor')]);
     this.servers = new ServerMembers({
       topology: this.topology,
       faults: this.router.faults,
@@ -358,7 +358,8 @@ export class Supervisor implements ControlTarget {
     if (!node) {
       // A client: the line came from a node, which parsed it already.
       const parsed = parseEnvelope(line);
-      if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body);
+      // A service's answer to a client's write says nothing about which node leads.
+      if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body, this.router.isNode(parsed.envelope.src));
       return true;
     }
     if (!node.proc) return true; // a down node's network card is unplugged
@@ -404,6 +405,9 @@ export class Supervisor implements ControlTarget {
   /** Sends a client request to a node and waits for its reply. */
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting = false): Promise<MessageBody> {
     const node = this.nodes.get(dest);
+    // A service answers clients as it answers nodes, over the router (a fault on the client's link to it applies).
+    if (!node && this.services.has(dest)) return this.clients.request(client, dest, body, timeout_ms);
+    if (!node && this.servers.has(dest)) return Promise.reject(new UserError(this.servers.sendRefusal(dest)));
     if (!node) return Promise.reject(new UserError(`unknown node "${dest}" (${this.config.groups.length > 1 ? `groups: ${this.topology.describe()}` : `nodes: ${this.nodeIds.join(', ')}`})`));
     if (node.status === 'down' || (node.status === 'starting' && !allowStarting)) {
       return Promise.reject(new UserError(`${dest} is ${node.status === 'down' ? 'down' : 'still starting'}`));
@@ -453,9 +457,26 @@ export class Supervisor implements ControlTarget {
       node = this.rng.pick(candidates);
     } else {
       node = this.nodes.get(ref);
+      if (!node && this.services.has(ref)) throw new UserError(`${ref} is a Maelstrom service inside the supervisor, not a process: it cannot be killed, paused or skewed; cut it off instead (dslab partition --isolate ${ref}, or dslab loss 100% --link n1-${ref})`);
+      if (!node && this.servers.has(ref)) throw new UserError(`${ref} is a real server: kill, pause, resume and restart act on it; other node commands do not`);
       if (!node) throw new UserError(`unknown node "${ref}" (${this.config.groups.length > 1 ? `groups: ${this.topology.describe()}; or` : `nodes: ${this.nodeIds.join(', ')},`} leader, random)`);
     }
     return node!;
+  }
+
+  /**
+   * The member a kill, restart, pause or resume names: a node (an id,
+   * "leader") or a real server; "random" draws among the program nodes and
+   * servers in one of the `allowed` states.
+   */
+  private resolveMember(ref: string, allowed: NodeStatusKind[]): string {
+    if (this.servers.has(ref)) return ref;
+    if (ref !== 'random') return this.resolveNode(ref, allowed).id;
+    const nodes = [...this.nodes.values()].filter((n) => allowed.includes(n.status)).map((n) => n.id);
+    const servers = this.servers.inStates(allowed);
+    const candidates = [...nodes, ...servers];
+    if (candidates.length === 0) throw new UserError(`no node${this.servers.size > 0 ? ' or server' : ''} is ${allowed.join(' or ')}`);
+    return this.rng.pick(candidates);
   }
 
   /** Who leads (see roles.ts): a live node reporting a leading role, or else the node inferred from client replies. */
@@ -509,8 +530,8 @@ export class Supervisor implements ControlTarget {
       }
       case 'link_faults': {
         if (!action.link) return null;
-        const pairs = parseLinks(action.link, this.nodeIds, this.topology);
-        const named = action.link.split('-').some((part) => this.topology.isGroup(part.trim()));
+        const pairs = parseLinks(action.link, this.nodeIds, this.topology, this.services.names);
+        const named = splitLink(action.link, this.nodeIds, this.topology, this.services.names).some((end) => this.topology.isGroup(end));
         return named ? pairs.map(([a, b]) => ({ ...action, link: `${a}-${b}` })) : null;
       }
       default:
@@ -537,8 +558,11 @@ export class Supervisor implements ControlTarget {
   /** A fault action: what it did in words (for the caller) and as data (for the event). */
   private async performFault(action: FaultAction): Promise<{ result: ActionResult; fault: FaultDetail }> {
     const faults = this.router.faults;
-    if ((action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') && this.servers.has(action.node)) {
-      return this.servers.perform({ type: action.type, node: action.node });
+    if (action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') {
+      // "random" picks among every member this can be done to: program nodes and real servers alike.
+      const id = this.resolveMember(action.node, member_states[action.type]);
+      if (this.servers.has(id)) return this.servers.perform({ type: action.type, node: id });
+      action = { ...action, node: id };
     }
     if ((action.type === 'skew' || action.type === 'transfer') && this.servers.has(action.node)) {
       throw new UserError(`${action.node} is a real server: ${action.type === 'skew' ? 'its clock cannot be skewed' : 'it cannot lead'}`);
@@ -546,8 +570,12 @@ export class Supervisor implements ControlTarget {
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
-        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? (this.servers.has(action.isolate) || isClientEndpoint(action.isolate, this.nodeIds) ? action.isolate : this.resolveNode(action.isolate).id), this.nodeIds);
-        else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology);
+        const services = this.services.names;
+        if (action.isolate) {
+          const named = action.isolate;
+          const cut = this.topology.members(named) ?? (this.servers.has(named) || services.includes(named) || isClientEndpoint(named, this.nodeIds) ? named : this.resolveNode(named).id);
+          groups = isolate(cut, this.nodeIds, services);
+        } else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology, services);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
         faults.setPartition(groups, action.isolate ? 1 : undefined);
@@ -564,7 +592,7 @@ export class Supervisor implements ControlTarget {
         return { result: { description: 'healed: no partitions or link faults' }, fault: { action: 'heal' } };
       case 'link_faults': {
         // A link naming groups was fanned out into single links by apply().
-        const link = action.link ? parseLinks(action.link, this.nodeIds, this.topology)[0] : undefined;
+        const link = action.link ? parseLinks(action.link, this.nodeIds, this.topology, this.services.names)[0] : undefined;
         const { type: _type, link: _link, ...change } = action;
         if (change.jitter_ms !== undefined && change.delay_ms === undefined) throw new UserError('--jitter needs --ms');
         faults.setLinkFaults(change, link);
@@ -781,6 +809,9 @@ export class Supervisor implements ControlTarget {
     this.resolveDone();
   }
 }
+
+/** The states a member must be in for each process action ("kill random" draws among the members in them). */
+const member_states: Record<'kill' | 'restart' | 'pause' | 'resume', NodeStatusKind[]> = { kill: ['up', 'paused'], restart: ['down'], pause: ['up'], resume: ['paused'] };
 
 /** The actions that inject or undo a fault: each emits a `fault` event. */
 type FaultAction = Extract<ControlAction, { type: FaultDetail['action'] }>;
