@@ -81,6 +81,27 @@ export interface ServerGroup {
 
 export type NodeGroup = ProgramGroup | ServerGroup;
 
+/**
+ * How a system's pure core runs under the simulator (src/lib/sim: seeded
+ * scheduler, virtual network over the router's FaultModel, the nemesis): the
+ * system's SimDriver behind one call, so tools and tests can run any
+ * system's simulation by name.
+ */
+export interface SystemSimulator {
+  /**
+   * One randomized run (faults, crashes and restarts drawn from the seed);
+   * the same seed gives the same run. Rejects with an Error naming the seed
+   * and the safety property a broken run violated.
+   */
+  run(seed: number): Promise<SimulationSummary>;
+}
+
+export interface SimulationSummary {
+  seed: number;
+  /** The run's own counters (events, messages, leaders elected, …). */
+  stats: Readonly<Record<string, number | null>>;
+}
+
 export interface SystemPlugin {
   name: string;
   /** One line for `up --help`. */
@@ -99,8 +120,8 @@ export interface SystemPlugin {
   workloads: readonly string[];
   /** Grader steps only this system's nodes can pass (they read its state reports' own fields). */
   steps?: readonly StepDefinition[];
-  /** How the simulator drives this system's core; loosely typed until src/lib/sim settles. */
-  sim?: unknown;
+  /** Its core under the simulator (src/lib/sim): randomized seeded runs checking its safety properties. */
+  sim?: SystemSimulator;
 }
 
 /**

@@ -95,4 +95,12 @@ export const zab: SystemPlugin = {
     { key: 'sync_mode', title: 'SYNC', fields: ['sync_mode'], width: 5, drop_rank: 1 },
   ],
   workloads: [],
+  sim: {
+    // Loaded on use, so commands that never simulate do not load the simulator.
+    async run(seed) {
+      const { randomZabSimConfig, runZabSimulation } = await import('./sim.js');
+      const result = runZabSimulation(randomZabSimConfig(seed));
+      return { seed, stats: { ...result.stats } };
+    },
+  },
 };
