@@ -146,7 +146,7 @@ export interface WorkloadHost {
   session_tag: string;
   /** Puts an event on the cluster's stream (a load's progress). */
   emit(event: NewClusterEvent): void;
-  /** The workload's own seeded draws (from the cluster's seed, apart from the faults' draws). */
+  /** The cluster's seeded PRNG, for draws such as a load's seed when none is given (as the supervisor's own load did, so a seed replays the same run). */
   rng: Rng;
 }
 

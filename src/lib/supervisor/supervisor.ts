@@ -31,8 +31,6 @@ export { pending_requests_max };
 export const request_timeout_ms_default = 5000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
-/** Likewise for the workloads' draws (a load's seed when none is given). */
-const workloads_seed_salt = 0x10ad5;
 
 export interface SupervisorConfig {
   name: string;
@@ -100,7 +98,6 @@ export class Supervisor implements ControlTarget {
   /** The workloads whose operations the control API may run, and their parts made so far (each on first use). */
   private readonly workloads: readonly WorkloadPlugin[];
   private readonly workloadRuntimes = new Map<string, WorkloadRuntime>();
-  private readonly workloadRng: Rng;
   private readonly clientTransport: ClientTransport = {
     request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     leader: () => this.leader(),
@@ -126,7 +123,6 @@ export class Supervisor implements ControlTarget {
     this.nodeIds = [...this.topology.nodeIds];
     this.paths = clusterPaths(config.home, config.name);
     this.rng = createRng(config.seed);
-    this.workloadRng = createRng((config.seed ^ workloads_seed_salt) >>> 0);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     makeClusterDir(config.home, this.paths);
     this.log = new SupervisorLog(this.paths.supervisorLog);
@@ -703,7 +699,7 @@ export class Supervisor implements ControlTarget {
     const plugin = this.workloads.find((w) => w.name === name);
     if (!plugin) throw new UserError(`unknown workload "${name}" (workloads: ${this.workloads.map((w) => w.name).join(', ') || 'none'})`);
     if (!plugin.runtime) throw new UserError(`workload ${name} has no operations to run (its grader steps drive it)`);
-    const runtime = plugin.runtime({ transport: this.clientTransport, session_tag: String(this.started_at_ms), emit: (event) => void this.events.emit(event), rng: this.workloadRng });
+    const runtime = plugin.runtime({ transport: this.clientTransport, session_tag: String(this.started_at_ms), emit: (event) => void this.events.emit(event), rng: this.rng });
     this.workloadRuntimes.set(name, runtime);
     return runtime;
   }
