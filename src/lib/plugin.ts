@@ -146,6 +146,12 @@ export interface WorkloadHost {
   session_tag: string;
   /** Puts an event on the cluster's stream (a load's progress). */
   emit(event: NewClusterEvent): void;
+  /**
+   * Hands what nodes send `client` unasked (watch events, session expiries),
+   * those waiting first, to `handler` until the returned function is called;
+   * one handler per client.
+   */
+  subscribe(client: string, handler: (message: { client: string; node: string; body: MessageBody; at_ms: number }) => void): () => void;
   /** The cluster's seeded PRNG, for draws such as a load's seed when none is given (as the supervisor's own load did, so a seed replays the same run). */
   rng: Rng;
 }

@@ -15,7 +15,7 @@ import type { ClientTransport, SystemView, WorkloadPlugin, WorkloadRuntime } fro
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
 import { fixedClientId, kv_clients_max } from './client-ids.js';
-import { Clients, pending_requests_max } from './clients.js';
+import { client_inboxes_max, Clients, pending_requests_max } from './clients.js';
 import { EventHub } from './event-hub.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
@@ -699,7 +699,17 @@ export class Supervisor implements ControlTarget {
     const plugin = this.workloads.find((w) => w.name === name);
     if (!plugin) throw new UserError(`unknown workload "${name}" (workloads: ${this.workloads.map((w) => w.name).join(', ') || 'none'})`);
     if (!plugin.runtime) throw new UserError(`workload ${name} has no operations to run (its grader steps drive it)`);
-    const runtime = plugin.runtime({ transport: this.clientTransport, session_tag: String(this.started_at_ms), emit: (event) => void this.events.emit(event), rng: this.rng });
+    const runtime = plugin.runtime({
+      transport: this.clientTransport,
+      session_tag: String(this.started_at_ms),
+      emit: (event) => void this.events.emit(event),
+      subscribe: (client, handler) => {
+        const inbox = this.clients.inbox(client);
+        if (!inbox) throw new UserError(`too many clients with an inbox (at most ${client_inboxes_max})`);
+        return inbox.subscribe(handler);
+      },
+      rng: this.rng,
+    });
     this.workloadRuntimes.set(name, runtime);
     return runtime;
   }

@@ -25,7 +25,7 @@ function setup() {
     sleep: async () => undefined,
   };
   const events: NewClusterEvent[] = [];
-  const runtime = lin_kv.runtime!({ transport, session_tag: 'run1', emit: (event) => events.push(event), rng: createRng(1) });
+  const runtime = lin_kv.runtime!({ transport, session_tag: 'run1', emit: (event) => events.push(event), subscribe: () => () => undefined, rng: createRng(1) });
   return { runtime, sent, events };
 }
 
