@@ -28,6 +28,9 @@ const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab];
 
 export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload];
 
+/** The module a detached supervisor runs: the library's supervisor with these workloads. */
+export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);
+
 /** The environment variable that adds plugin modules (tests and development only). */
 export const extra_systems_env = 'DSLAB_EXTRA_SYSTEMS';
 

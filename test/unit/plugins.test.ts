@@ -36,6 +36,8 @@ describe('the registered systems', () => {
     expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, count_flag: 'nodes' }] })], workloads)).toThrow('system raft: two groups are counted by --nodes');
     expect(() => checkPlugins([copy({ groups: [...raft.groups, workers] })], workloads)).toThrow('system raft: group workers is counted by --workers, which the system does not declare');
     expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, prefix: 'n' }], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).toThrow(/share the id prefix "n"/);
+    // Clients are c0, c1, …: a group prefixed c would be mistaken for them by every command that names a member.
+    expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, prefix: 'c' }], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).toThrow(/^system raft: group workers: id prefix "c" would name its nodes c1, c2, …, which are client ids/);
     // A second group counted by a flag of the system's own is a topology a cluster can run.
     expect(() => checkPlugins([copy({ groups: [...raft.groups, workers], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).not.toThrow();
   });

@@ -1,4 +1,3 @@
-import { load_clients_max } from '../workload/load.js';
 import { assert, UserError } from '../util/errors.js';
 
 /**
@@ -22,6 +21,8 @@ export const fixed_client_ids = {
 } as const;
 export type FixedClient = keyof typeof fixed_client_ids;
 
+/** Clients one workload's load may run at once (the `workload` range). */
+export const workload_clients_max = 200;
 /** Distinct kv client ids (c1, c2, …) a supervisor keeps sessions for. */
 export const kv_clients_max = 1000;
 /** The grader's concurrent generate (unique-ids) clients. */
@@ -35,7 +36,7 @@ export const generate_clients_max = 100;
  * msg_ids are unique per supervisor, so replies never go to the wrong request.
  */
 const client_ranges = {
-  workload: { first: 1, count: load_clients_max },
+  workload: { first: 1, count: workload_clients_max },
   generator: { first: 100, count: generate_clients_max },
   pool: { first: 1 + kv_clients_max, count: kv_clients_max },
 } as const;
@@ -53,7 +54,7 @@ export function rangeClientId(range: ClientRange, index: number): string {
 }
 
 /** Client ids known to the supervisor at once: every fixed id and range, with room for clients a user names. */
-export const known_clients_max = Object.keys(fixed_client_ids).length + load_clients_max + generate_clients_max + 2 * kv_clients_max;
+export const known_clients_max = Object.keys(fixed_client_ids).length + workload_clients_max + generate_clients_max + 2 * kv_clients_max;
 
 /**
  * Every client id the supervisor has sent a request as. A node may forward a

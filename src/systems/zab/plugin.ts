@@ -99,4 +99,12 @@ export const zab: SystemPlugin = {
     { key: 'znodes', title: 'ZNODES', fields: ['znodes'], width: 6, drop_rank: 1 },
   ],
   workloads: [],
+  sim: {
+    // Loaded on use, so commands that never simulate do not load the simulator.
+    async run(seed) {
+      const { randomZabSimConfig, runZabSimulation } = await import('./sim.js');
+      const result = runZabSimulation(randomZabSimConfig(seed));
+      return { seed, stats: { ...result.stats } };
+    },
+  },
 };
