@@ -69,6 +69,10 @@ export class FakeEnsemble {
   private readonly cut = new Set<string>();
   private readonly subscribers = new Map<string, Set<(from: string, body: MessageBody) => void>>();
   private stop_ticking: (() => void) | null = null;
+  /** The server that answers list_sessions; the others point at it. */
+  leader_id: string;
+  /** The server that last heard from each session. */
+  private readonly relayed_by = new Map<string, string>();
   /** Runs once a server handled a request, before its reply leaves (a test crashes the server here to lose the reply). */
   before_reply: ((server: string, body: MessageBody) => void) | null = null;
 
@@ -78,6 +82,7 @@ export class FakeEnsemble {
     readonly tick_ms = 100,
   ) {
     for (const id of ids) this.servers.set(id, { id, replica: new ZkReplica(new ZkTree()), up: true, serving: true, clients: new Map() });
+    this.leader_id = ids[0]!;
     this.tick();
   }
 
@@ -197,6 +202,12 @@ export class FakeEnsemble {
     if (!server.serving) return error('ConnectionLoss', `${server_id} is not serving`, 11);
     const now = this.clock.now_ms;
     const session = typeof body.session === 'string' ? body.session : '';
+    if (body.type === 'list_sessions') {
+      if (server_id !== this.leader_id) return reply({ type: 'error', code: 11, text: `${server_id} is not the leader`, leader: this.leader_id });
+      const sessions = server.replica.tree.sessionList().map((s) => ({ session: s.session, timeout_ms: s.timeout_ms, idle_ms: now - ((this.tracker.deadlineOf(s.session) ?? now) - s.timeout_ms), server: this.relayed_by.get(s.session) ?? null }));
+      return reply({ type: 'list_sessions_ok', sessions });
+    }
+    if (session) this.relayed_by.set(session, server_id);
     if (body.type === 'connect') {
       const timeout_ms = negotiateSessionTimeout(Number(body.timeout_ms), this.tick_ms);
       if (session) {
@@ -205,6 +216,7 @@ export class FakeEnsemble {
         return reply({ type: 'connect_ok', session, timeout_ms: server.replica.tree.sessionList().find((s) => s.session === session)!.timeout_ms, server: server_id, zxid: formatZxid(server.replica.applied_zxid) });
       }
       const id = this.session_ids.next();
+      this.relayed_by.set(id, server_id);
       this.tracker.add(id, timeout_ms, now);
       this.commit({ type: 'create_session', session: id, timeout_ms, time: now });
       server.clients.set(id, client);
