@@ -4,6 +4,8 @@ import { WorkloadClientIds } from '../../src/lib/supervisor/client-ids.js';
 import { UserError } from '../../src/lib/util/errors.js';
 import { ZkControl } from '../../src/workloads/zk/control.js';
 import { named_sessions_max } from '../../src/workloads/zk/session-table.js';
+import { watchLoop } from '../../src/workloads/zk/watch-loop.js';
+import type { ZkWatchEvent } from '../../src/workloads/zk/client.js';
 import { FakeEnsemble, VirtualClock } from '../helpers/zk-fake-ensemble.js';
 
 let ensemble: FakeEnsemble | null = null;
@@ -204,6 +206,63 @@ describe('the supervisor zk session table', () => {
     await ok(clock, control.shutdown());
     expect(ensemble.tree().session_count).toBe(0);
     expect(ensemble.tree().paths()).toEqual(['/']);
+  });
+});
+
+describe('the zk watch loop', () => {
+  it('prints each change, setting the watch again after each, and closes its own session when stopped', async () => {
+    const { clock, ensemble, control } = setup();
+    await ok(clock, control.run('create', { path: '/w', data: 'a' }));
+    const events: ZkWatchEvent[] = [];
+    const armed: string[] = [];
+    let stop!: () => void;
+    const loop = watchLoop((op, args) => control.run(op, args), {
+      path: '/w',
+      children: false,
+      onArmed: (r) => armed.push(r.description),
+      onEvent: (e) => events.push(e),
+      stop: new Promise((resolve) => (stop = resolve)),
+    });
+    await clock.advance(200);
+    expect(armed).toEqual(['watching /w (version 0)']);
+    expect(control.table.list().map((s) => s.lease_ms)).toEqual([expect.any(Number)]);
+    for (const data of ['b', 'c']) {
+      await ok(clock, control.run('set', { path: '/w', data }));
+      await clock.advance(200);
+    }
+    await ok(clock, control.run('rm', { path: '/w' }));
+    await clock.advance(200);
+    await ok(clock, control.run('create', { path: '/w' }));
+    await clock.advance(200);
+    expect(events.map((e) => e.event)).toEqual(['NodeDataChanged', 'NodeDataChanged', 'NodeDeleted', 'NodeCreated']);
+    expect(armed.at(-2)).toBe('watching /w (it does not exist)');
+    stop();
+    await ok(clock, loop);
+    expect(control.table.size).toBe(0);
+    expect(ensemble.tree().session_count).toBe(0);
+  });
+
+  it('keeps the user\'s named session when it stops, and ends a child watch when the znode goes', async () => {
+    const { clock, control } = setup();
+    await ok(clock, control.run('create', { path: '/p' }));
+    const events: string[] = [];
+    const loop = watchLoop((op, args) => control.run(op, args), {
+      path: '/p',
+      children: true,
+      session: 'mine',
+      onArmed: () => {},
+      onEvent: (e) => events.push(e.event),
+      stop: new Promise(() => {}),
+    });
+    await clock.advance(200);
+    await ok(clock, control.run('create', { path: '/p/kid' }));
+    await clock.advance(200);
+    await ok(clock, control.run('rm', { path: '/p/kid' }));
+    await clock.advance(200);
+    await ok(clock, control.run('rm', { path: '/p' }));
+    await ok(clock, loop);
+    expect(events).toEqual(['NodeChildrenChanged', 'NodeChildrenChanged', 'NodeDeleted']);
+    expect(control.table.list().map((s) => [s.name, s.state])).toEqual([['mine', 'connected']]);
   });
 });
 
