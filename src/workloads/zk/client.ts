@@ -339,15 +339,15 @@ export class ZkClient {
     const connection = this.connection;
     const wait_ms = Math.max(reply_timeout_ms_min, Math.round(this.timeout_ms * request_reply_timeout_share));
     this.transport.rpc(server, call.body, wait_ms).then(
-      (reply) => this.replied(call, connection, server, reply),
+      (reply) => this.replied(call, connection, reply),
       () => {
-        this.lost(connection, `${server} did not answer ${call.body.type} within ${wait_ms}ms`);
+        this.lost(connection);
         this.retryOrFail(call, connectionLost(`${server} did not answer ${call.body.type} within ${wait_ms}ms; it may have been applied`));
       },
     );
   }
 
-  private replied(call: PendingCall, connection: number, server: string, reply: MessageBody): void {
+  private replied(call: PendingCall, connection: number, reply: MessageBody): void {
     if (reply.type !== 'error') {
       this.last_ok = Math.max(this.last_ok, this.transport.now());
       call.resolve(reply);
@@ -355,7 +355,7 @@ export class ZkClient {
     }
     const error = errorFromBody(reply);
     if (error.name_zk === 'ConnectionLoss') {
-      this.lost(connection, `${server}: ${error.message}`);
+      this.lost(connection);
       // Refused at the door: it did not start, so it can go to the next server like a read.
       if (error.definite) this.retry(call);
       else this.retryOrFail(call, error);
@@ -409,17 +409,17 @@ export class ZkClient {
         }
         const error = errorFromBody(reply);
         if (error.name_zk === 'SessionExpired') this.finish('expired');
-        else this.lost(connection, `${server}: ${error.message}`);
+        else this.lost(connection);
       },
       () => {
         this.ping_in_flight = false;
-        this.lost(connection, `${server} did not answer a ping within ${wait_ms}ms`);
+        this.lost(connection);
       },
     );
   }
 
   /** The connection `connection` failed: move to another server, unless that already happened. */
-  private lost(connection: number, _why: string): void {
+  private lost(connection: number): void {
     if (connection !== this.connection || this.current_state !== 'connected') return;
     this.connection += 1;
     this.cancel_ping?.();
