@@ -196,7 +196,12 @@ describe('the supervisor zk session table', () => {
     expect(rows[0]!.idle_ms).toBeLessThan(2000);
     expect(listed.description).toMatch(/\(named\) on z\d, timeout 2000ms, last ping \d+ms ago/);
     ensemble.leader_id = 'nobody';
-    expect(await refused(clock, control.run('sessions', {}))).toMatch(/^could not list sessions: /);
+    expect(await refused(clock, control.run('sessions', {}))).toMatch(/^could not list sessions: z1: z1 is not the leader; z2: z2 is not the leader; z3: z3 is not the leader$/);
+    // An election: nobody leads for a while, then z2 does.
+    const asking = control.run('sessions', {});
+    await clock.advance(1000);
+    ensemble.leader_id = 'z2';
+    expect(((await ok(clock, asking)).sessions as unknown[]).length).toBe(1);
   });
 
   it('closes every session on shutdown', async () => {

@@ -24,7 +24,8 @@ export default class ZkWatch extends ZkCommand {
       onArmed: (result) => {
         if (!json) this.log(result.description);
       },
-      onEvent: (event) => this.log(json ? JSON.stringify(event) : formatWatchEvent(event)),
+      // With --json oclif's log is silent (it prints the returned value); events are a stream, one a line.
+      onEvent: (event) => (json ? void process.stdout.write(JSON.stringify(event) + '\n') : this.log(formatWatchEvent(event))),
       onDropped: (count) => this.logToStderr(`dslab: ${count} watch events were dropped before they were read`),
       stop,
     });

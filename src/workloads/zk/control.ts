@@ -12,6 +12,10 @@ import { session_lease_ms_max, ZkSessionTable } from './session-table.js';
 
 /** How long one list_sessions request waits for the leader. */
 export const list_sessions_timeout_ms = 3000;
+/** How long `zk sessions` keeps looking for a leader (an election may be under way). */
+export const list_sessions_deadline_ms = 10_000;
+/** The pause between rounds of asking every server. */
+export const list_sessions_retry_pause_ms = 200;
 /** The longest a `watch_events` call waits for an event (below the control API's own request timeout). */
 export const watch_wait_ms_max = 60_000;
 /** Redirects a list_sessions request follows (a server names the leader it knows). */
@@ -156,33 +160,39 @@ export class ZkControl implements WorkloadControl {
     }
   }
 
-  /** Sends to the reported leader, or tries the servers in turn, following the `leader` a server names. */
+  /**
+   * Sends to the reported leader, or tries the servers in turn, following the `leader` a server names;
+   * during an election (every server answers 11) it tries again until list_sessions_deadline_ms.
+   */
   private async askLeader(client: string, body: MessageBody): Promise<MessageBody> {
-    const leader = this.host.leader();
-    const order = [...(leader !== null && this.host.servers.includes(leader) ? [leader] : []), ...this.host.servers.filter((s) => s !== leader)];
-    let last = 'no server answered';
-    let redirects = 0;
-    for (let i = 0; i < order.length; i++) {
-      const dest = order[i]!;
-      let reply: MessageBody;
-      try {
-        reply = await this.host.request(client, dest, body, list_sessions_timeout_ms);
-      } catch (error) {
-        last = errorMessage(error);
-        continue;
+    const deadline = this.host.now() + list_sessions_deadline_ms;
+    const last = new Map<string, string>();
+    for (let round = 0; round === 0 || this.host.now() < deadline; round++) {
+      if (round > 0) await new Promise<void>((resolve) => this.host.after(list_sessions_retry_pause_ms, resolve));
+      const leader = this.host.leader();
+      const order = [...(leader !== null && this.host.servers.includes(leader) ? [leader] : []), ...this.host.servers.filter((s) => s !== leader)];
+      let redirects = 0;
+      for (let i = 0; i < order.length; i++) {
+        const dest = order[i]!;
+        let reply: MessageBody;
+        try {
+          reply = await this.host.request(client, dest, body, list_sessions_timeout_ms);
+        } catch (error) {
+          last.set(dest, errorMessage(error));
+          continue;
+        }
+        if (reply.type !== 'error') return reply;
+        last.set(dest, `${dest}: ${String(reply['text'] ?? `error ${String(reply['code'])}`)}`);
+        // Anything but "not the leader, try again" is the answer (a node that does not know list_sessions).
+        if (Number(reply['code']) !== error_codes.temporarily_unavailable) throw new UserError(`could not list sessions: ${last.get(dest)!}`);
+        const hint = reply['leader'];
+        if (typeof hint === 'string' && this.host.servers.includes(hint) && hint !== dest && redirects < leader_redirects_max) {
+          redirects++;
+          order.splice(i + 1, 0, hint);
+        }
       }
-      if (reply.type !== 'error') return reply;
-      last = `${dest}: ${String(reply['text'] ?? reply['code'])}`;
-      const hint = reply['leader'];
-      if (Number(reply['code']) === error_codes.temporarily_unavailable && typeof hint === 'string' && this.host.servers.includes(hint) && hint !== dest && redirects < leader_redirects_max) {
-        redirects++;
-        // Ask the named leader next.
-        order.splice(i + 1, 0, hint);
-        continue;
-      }
-      if (Number(reply['code']) !== error_codes.temporarily_unavailable) break;
     }
-    throw new UserError(`could not list sessions: ${last}`);
+    throw new UserError(`could not list sessions: ${[...last.values()].join('; ') || 'no server answered'}`);
   }
 
   shutdown(): Promise<void> {
