@@ -118,6 +118,8 @@ export interface SystemPlugin {
   columns: readonly ColumnSpec[];
   /** Names of the workloads (in the registry) its clients speak: a lab of this system may use their steps. */
   workloads: readonly string[];
+  /** The group whose nodes answer each workload's requests, by workload name (default: the first program group). */
+  workload_groups?: Readonly<Record<string, string>>;
   /** Grader steps only this system's nodes can pass (they read its state reports' own fields). */
   steps?: readonly StepDefinition[];
   /** Its core under the simulator (src/lib/sim): randomized seeded runs checking its safety properties. */
@@ -152,6 +154,13 @@ export interface WorkloadHost {
    * one handler per client.
    */
   subscribe(client: string, handler: (message: { client: string; node: string; body: MessageBody; at_ms: number }) => void): () => void;
+  /** The nodes that answer this workload's requests (its group's members, SystemPlugin.workload_groups), in id order. */
+  servers: readonly string[];
+  /** A client id of the supervisor's registry for a client that lives long (a session), unused by any other until released; UserError when none is free. */
+  takeClientId(): string;
+  releaseClientId(client: string): void;
+  /** Runs `run` after `ms` (the supervisor's clock); returns a cancel function. */
+  after(ms: number, run: () => void): () => void;
   /** The cluster's seeded PRNG, for draws such as a load's seed when none is given (as the supervisor's own load did, so a seed replays the same run). */
   rng: Rng;
 }
@@ -175,8 +184,8 @@ export function defineOperation<Shape extends z.ZodRawShape>(definition: { args:
 export interface WorkloadRuntime {
   /** The operations the control API's `workload` action names (`{type: 'workload', workload, op, args}`). */
   operations: Readonly<Record<string, WorkloadOperation>>;
-  /** The cluster is stopping: end what runs (a load), without waiting. */
-  stop(): void;
+  /** The cluster is stopping: end what runs (a load) and close what it keeps open (sessions, which the supervisor waits for briefly while the nodes still hear). */
+  stop(): void | Promise<void>;
 }
 
 /**

@@ -83,6 +83,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     options: options.options ?? {},
     view: options.view,
     keep_data: options.keep_data ?? false,
+    ...(options.plugin?.workload_groups ? { workload_groups: { ...options.plugin.workload_groups } } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ import { explainingLine } from '../util/stderr.js';
 import type { ClientTransport, SystemView, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
-import { fixedClientId, kv_clients_max } from './client-ids.js';
+import { fixedClientId, kv_clients_max, SessionClientIds } from './client-ids.js';
 import { client_inboxes_max, Clients, pending_requests_max } from './clients.js';
 import { EventHub } from './event-hub.js';
 import { NemesisRunner } from './nemesis-runner.js';
@@ -31,6 +31,8 @@ export { pending_requests_max };
 export const request_timeout_ms_default = 5000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
+/** How long `down` waits for the workloads to close what they keep open (sessions) before it stops the nodes anyway. */
+export const workload_shutdown_ms_max = 3000;
 
 export interface SupervisorConfig {
   name: string;
@@ -48,6 +50,8 @@ export interface SupervisorConfig {
   keep_data?: boolean;
   /** The system's role vocabulary and dashboard columns, from its plugin (src/registry.ts). */
   view: SystemView;
+  /** The group answering each workload, where the system says (SystemPlugin.workload_groups); otherwise the first program group. */
+  workload_groups?: Record<string, string>;
 }
 
 /** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
@@ -113,6 +117,8 @@ export class Supervisor implements ControlTarget {
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
+  /** Client ids that workloads' long-lived clients (sessions) hold. */
+  private readonly workloadClientIds = new SessionClientIds();
 
   private constructor(
     readonly config: SupervisorConfig,
@@ -709,9 +715,22 @@ export class Supervisor implements ControlTarget {
         return inbox.subscribe(handler);
       },
       rng: this.rng,
+      servers: this.workloadServers(name),
+      takeClientId: () => this.workloadClientIds.take(),
+      releaseClientId: (client) => this.workloadClientIds.release(client),
+      after: (ms, run) => {
+        const timer = setTimeout(run, ms);
+        return () => clearTimeout(timer);
+      },
     });
     this.workloadRuntimes.set(name, runtime);
     return runtime;
+  }
+
+  /** The members of the group that answers workload `name`. */
+  private workloadServers(name: string): string[] {
+    const group = this.config.workload_groups?.[name] ?? this.config.groups.find((g) => !g.server)?.name;
+    return group === undefined ? [] : [...(this.topology.members(group) ?? [])];
   }
 
   private async runWorkloadOperation(workload: string, op: string, args: Record<string, unknown>): Promise<ActionResult> {
@@ -784,7 +803,11 @@ export class Supervisor implements ControlTarget {
   private async stopEverything(): Promise<void> {
     this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
-    for (const runtime of this.workloadRuntimes.values()) runtime.stop();
+    // Sessions close while the nodes can still hear it, so their ephemerals go now rather than at expiry.
+    let giveUp: NodeJS.Timeout | undefined;
+    const stopping = Promise.allSettled([...this.workloadRuntimes.values()].map(async (runtime) => runtime.stop()));
+    await Promise.race([stopping, new Promise((resolve) => (giveUp = setTimeout(resolve, workload_shutdown_ms_max)))]);
+    clearTimeout(giveUp);
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
