@@ -110,7 +110,23 @@ function onMessage(message: Envelope): void {
     while (core.hasReady()) handleReady(core.ready());
     server.handleClient(message);
   }
-  pump();
+  schedulePump();
+}
+
+let pumpScheduled = false;
+/**
+ * Group commit: every message read in one turn of the event loop is stepped
+ * first, and one pump (one fsync) then covers them all, as ZooKeeper flushes
+ * whatever queued during its last flush together. Nothing leaves before its
+ * disk write either way: handleReady persists before it sends.
+ */
+function schedulePump(): void {
+  if (pumpScheduled) return;
+  pumpScheduled = true;
+  setImmediate(() => {
+    pumpScheduled = false;
+    pump();
+  });
 }
 
 /** Hands everything the core produced to disk, the network and the state machine, in the order safety needs. */
