@@ -1,0 +1,76 @@
+/**
+ * The snowflake worker's node program (`dslab up snowflake` runs it as
+ * w1..wN; it also runs alone under Maelstrom's unique-ids workload, where
+ * there is no coordinator and numbers are static).
+ */
+import { performance } from 'node:perf_hooks';
+import { Node } from '../../lib/runtime/node.js';
+import type { MessageBody } from '../../lib/protocol/messages.js';
+import { SnowflakeWorker } from './host.js';
+import { CoordinatorNumbers, StaticNumbers, type CoordinatorSession, type WorkerNumbers } from './numbers.js';
+import { readSnowflakeOptions } from './options.js';
+
+/** The node group the coordinator's servers are in, in a `dslab up snowflake` cluster. */
+export const coordinator_group = 'coordinator';
+
+const options = readSnowflakeOptions(process.env);
+const node = new Node();
+const mono = (): number => performance.now();
+let worker: SnowflakeWorker | null = null;
+
+/** The shared ZooKeeper client's module, as far as the worker uses it (see /work/notes/zk-protocol.md). */
+interface ZkClientModule {
+  ZkClient: { connect(transport: unknown, servers: readonly string[], options: { timeout_ms: number }): Promise<CoordinatorSession> };
+  nodeTransport(node: Node): { now(): number; [field: string]: unknown };
+}
+
+async function connectCoordinator(servers: readonly string[]): Promise<CoordinatorSession> {
+  // Loaded when first needed, so a worker with static numbers runs without the coordinator's client.
+  const zk = (await import(new URL('../../workloads/zk/client.js', import.meta.url).href)) as ZkClientModule;
+  const transport = zk.nodeTransport(node);
+  // The session's age is measured on a clock skew cannot move: a worker whose clock is set back must still stop in time.
+  const monotonic = Object.assign(Object.create(Object.getPrototypeOf(transport) as object) as object, transport, { now: mono });
+  return zk.ZkClient.connect(monotonic, servers, { timeout_ms: options.session_timeout_ms });
+}
+
+node.onInit(() => {
+  const position = Math.max(0, node.nodeIds.indexOf(node.id));
+  const servers = node.groups[coordinator_group] ?? [];
+  const datacenter = position % options.datacenters;
+  let numbers: WorkerNumbers;
+  if (options.numbers === 'static' || servers.length === 0) numbers = new StaticNumbers(position, options.datacenters, options.layout.worker_bits);
+  else {
+    numbers = new CoordinatorNumbers(
+      { connect: () => connectCoordinator(servers), mono, after: (ms, run) => node.after(ms, run), log: (text) => node.log(text) },
+      { node_id: node.id, datacenter, worker_bits: options.layout.worker_bits },
+    );
+  }
+  worker = new SnowflakeWorker(
+    {
+      get id() {
+        return node.id;
+      },
+      now: () => node.now(),
+      mono,
+      clockOffset: () => node.now() - Date.now(),
+      reply: (request, body) => node.reply(request, body as MessageBody),
+      replyError: (request, code, text) => node.replyError(request, code, text),
+      after: (ms, run) => node.after(ms, run),
+      every: (ms, run) => node.every(ms, run),
+      reportState: (fields) => node.reportState(fields),
+      log: (...parts) => node.log(...parts),
+    },
+    options,
+    numbers,
+  );
+  worker.start();
+});
+
+node.on('generate', (message) => {
+  if (!worker) {
+    node.replyError(message, 11, 'not initialised yet');
+    return;
+  }
+  worker.generate(message);
+});
+node.run();
