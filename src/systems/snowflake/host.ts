@@ -8,6 +8,7 @@
  */
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { IdGenerator, type NextStep } from './core/generator.js';
+import { formatLayout } from './core/layout.js';
 import { generate_count_max, record_interval_ms, type SnowflakeOptions } from './options.js';
 import type { WorkerNumbers } from './numbers.js';
 
@@ -202,6 +203,9 @@ export class SnowflakeWorker {
       issued: this.issuedTotal(),
       clock_offset_ms: Math.round(this.runtime.clockOffset()),
       refusal,
+      // What `dslab id decode` and `dslab id load` read the cluster's ids with.
+      layout: formatLayout(this.options.layout),
+      epoch_ms: this.options.epoch_ms,
     });
   }
 }
