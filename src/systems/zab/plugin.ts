@@ -94,5 +94,5 @@ export const zab: SystemPlugin = {
     { key: 'committed_zxid', title: 'COMMITTED', fields: ['committed_zxid'], width: 10, drop_rank: 3 },
     { key: 'sync_mode', title: 'SYNC', fields: ['sync_mode'], width: 5, drop_rank: 1 },
   ],
-  workloads: [],
+  workloads: ['zk'],
 };
