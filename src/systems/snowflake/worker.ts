@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Node } from '../../lib/runtime/node.js';
 import type { MessageBody } from '../../lib/protocol/messages.js';
+import { nodeTransport, ZkClient } from '../../workloads/zk/client.js';
 import { SnowflakeWorker } from './host.js';
 import { CoordinatorNumbers, StaticNumbers, type CoordinatorSession, type WorkerNumbers } from './numbers.js';
 import { readSnowflakeOptions } from './options.js';
@@ -18,19 +19,10 @@ const node = new Node();
 const mono = (): number => performance.now();
 let worker: SnowflakeWorker | null = null;
 
-/** The shared ZooKeeper client's module, as far as the worker uses it (see /work/notes/zk-protocol.md). */
-interface ZkClientModule {
-  ZkClient: { connect(transport: unknown, servers: readonly string[], options: { timeout_ms: number }): Promise<CoordinatorSession> };
-  nodeTransport(node: Node): { now(): number; [field: string]: unknown };
-}
-
 async function connectCoordinator(servers: readonly string[]): Promise<CoordinatorSession> {
-  // Loaded when first needed, so a worker with static numbers runs without the coordinator's client.
-  const zk = (await import(new URL('../../workloads/zk/client.js', import.meta.url).href)) as ZkClientModule;
-  const transport = zk.nodeTransport(node);
   // The session's age is measured on a clock skew cannot move: a worker whose clock is set back must still stop in time.
-  const monotonic = Object.assign(Object.create(Object.getPrototypeOf(transport) as object) as object, transport, { now: mono });
-  return zk.ZkClient.connect(monotonic, servers, { timeout_ms: options.session_timeout_ms });
+  const transport = { ...nodeTransport(node), now: mono };
+  return ZkClient.connect(transport, servers, { timeout_ms: options.session_timeout_ms });
 }
 
 node.onInit(() => {
