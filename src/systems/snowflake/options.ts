@@ -5,8 +5,8 @@ import { checkLayout, default_layout, type Layout } from './core/layout.js';
 /** Where a worker's (datacenter, worker) number comes from. */
 export type NumberSource = 'coordinator' | 'static';
 
-/** The session timeout a worker asks the coordinator for when the user does not say. */
-export const session_timeout_ms_default = 3000;
+/** The session timeout a worker asks the coordinator for when the user does not say: the most a Zab ensemble on its default 100 ms tick grants (20 ticks). */
+export const session_timeout_ms_default = 2000;
 /** The most ids one `generate` with `count` may ask for: 1,000 ids are about 20 KB of reply, well below a line's 1 MiB. */
 export const generate_count_max = 10_000;
 /** How often a worker records its latest timestamp in the coordinator. */
