@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { cleanup, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
+
+// One cluster for the file: a coordinator of one and three workers with static numbers over two
+// datacenters (numbers from the coordinator wait for the zab host's client protocol; the worker's
+// side of that is tested in process, test/snowflake/coordinator.test.ts).
+describe('snowflake on real processes', () => {
+  let cwd: string;
+  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const worker = async (id: string) => (await status()).nodes.find((n) => n.id === id)!;
+
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'snowflake', '--workers', '3', '--coordinator', '1', '--datacenters', '2', '--worker-numbers', 'static', '--detach');
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.stdout).toContain('coordinator z1; workers w1, w2, w3');
+    await waitFor('every worker serving', async () => (await status()).nodes.filter((n) => n.state.role === 'serving').length === 3);
+  });
+
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  it('generates ids as decimal strings that decode to the worker that issued them', async () => {
+    const batch = await dslab(cwd, 'id', 'generate', '--count', '3', '--worker', 'w2');
+    expect(batch.exitCode, batch.stderr).toBe(0);
+    const ids = batch.stdout.trim().split('\n');
+    expect(ids).toHaveLength(3);
+    for (const id of ids) expect(id).toMatch(/^\d{18,19}$/);
+    expect(BigInt(ids[1]!)).toBeGreaterThan(BigInt(ids[0]!));
+    const decoded = await dslabJson<{ datacenter: number; worker: number; sequence: number; time: string; since_epoch_ms: number }>(cwd, 'id', 'decode', ids[2]!);
+    // w2 is the second worker: datacenter 1, worker 0.
+    expect(decoded).toMatchObject({ datacenter: 1, worker: 0 });
+    expect(Math.abs(Date.parse(decoded.time) - Date.now())).toBeLessThan(60_000);
+    expect(decoded.since_epoch_ms).toBe(Date.parse(decoded.time) - Date.UTC(2018, 7, 1));
+    const bad = await dslab(cwd, 'id', 'decode', '12x');
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr.trim()).toBe('dslab: "12x" is not an id: ids are decimal numbers of at most 19 digits');
+  });
+
+  it('refuses when a worker clock is set back past --max-backward, says by how much, and serves again once it catches up', async () => {
+    const before = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
+    expect(before.exitCode, before.stderr).toBe(0);
+    expect((await dslab(cwd, 'skew', 'w1', '-1500ms')).exitCode).toBe(0);
+    const refused = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/^dslab: w1 refused: the clock is \d+ ms behind the latest time issued .*more than --max-backward 5 ms/);
+    await waitFor('w1 reported refusing', async () => (await worker('w1')).state.role === 'refusing');
+    expect((await worker('w1')).state).toMatchObject({ clock_offset_ms: -1500 });
+    // The other workers serve meanwhile; a load over all of them records refusals, not violations.
+    const history = path.join(cwd, 'ids.jsonl');
+    const load = await dslab(cwd, 'id', 'load', '--clients', '3', '--rate', '60', '--duration', '1s', '--count', '10', '--history', history);
+    expect(load.exitCode, load.stdout + load.stderr).toBe(0);
+    expect(load.stdout).toContain('valid: every id unique');
+    const check = await dslab(cwd, 'id', 'check', history);
+    expect(check.exitCode).toBe(0);
+    // The skew in force when the load began widens w1's windows.
+    expect(JSON.parse(readFileSync(history, 'utf8').split('\n')[0]!)).toMatchObject({ type: 'header', clock_offsets_ms: { w1: -1500 } });
+    // The clock catches up 1.5 s later: w1 serves again, above what it issued before.
+    const after = await waitFor('w1 serving again', async () => {
+      const result = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
+      return result.exitCode === 0 ? result.stdout.trim() : undefined;
+    });
+    expect(BigInt(after)).toBeGreaterThan(BigInt(before.stdout.trim()));
+  });
+});
