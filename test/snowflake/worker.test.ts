@@ -5,7 +5,11 @@ import { default_layout, parseLayout } from '../../src/systems/snowflake/core/la
 import { SnowflakeWorker } from '../../src/systems/snowflake/host.js';
 import { CoordinatorNumbers, StaticNumbers, holderPath, latestPath, type WorkerNumbers } from '../../src/systems/snowflake/numbers.js';
 import { generate_count_max, record_interval_ms, type SnowflakeOptions } from '../../src/systems/snowflake/options.js';
+import { reserve_ms, TimeFloor } from '../../src/systems/snowflake/storage.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { FakeCoordinator, FakeRuntime, ManualClock } from './fakes.js';
+
+const tempDir = tempDirs('dslab-snowflake-');
 
 const wall_base_ms = epoch_ms_default + 100_000_000;
 const options: SnowflakeOptions = { layout: default_layout, epoch_ms: epoch_ms_default, datacenters: 1, max_backward_ms: 5, numbers: 'coordinator', session_timeout_ms: 3000 };
@@ -185,6 +189,51 @@ describe('worker numbers from the coordinator', () => {
     const later = b.runtime.request();
     b.worker.generate(later);
     expect(idOf(b.runtime.replyTo(later)).time_ms).toBeGreaterThan(issued.time_ms);
+  });
+});
+
+describe("a worker's own time record", () => {
+  it('keeps a time at or beyond every id on disk, reserving ahead, and survives reopening', () => {
+    const dir = tempDir();
+    const floor = TimeFloor.open(dir);
+    expect(floor.ceiling).toBe(0);
+    floor.cover(10_000);
+    expect(floor.ceiling).toBe(10_000 + reserve_ms);
+    // Within the reserve nothing is written.
+    floor.cover(10_000 + reserve_ms - 1);
+    expect(floor.ceiling).toBe(10_000 + reserve_ms);
+    floor.cover(20_000);
+    floor.close();
+    expect(TimeFloor.open(dir).ceiling).toBe(20_000 + reserve_ms);
+  });
+
+  it('makes a restarted worker refuse ids at or before what it may have issued, even with its clock set back', async () => {
+    const dir = tempDir();
+    const clock = new ManualClock();
+    const start = (skew_ms: number) => {
+      const runtime = new FakeRuntime('w1', clock, wall_base_ms);
+      runtime.skew_ms = skew_ms;
+      const worker = new SnowflakeWorker(runtime, { ...options, numbers: 'static' }, new StaticNumbers(0, 1, 5), TimeFloor.open(dir));
+      worker.start();
+      return { runtime, worker };
+    };
+    const first = start(0);
+    const before = first.runtime.request(100);
+    first.worker.generate(before);
+    const issued = (first.runtime.replyTo(before)!.ids as string[]).map(parseId);
+    first.worker.stop();
+    // Restarted 100 ms later with its clock 1 s back: it would repeat the same times.
+    await clock.advance(100);
+    const again = start(-1000);
+    const refused = again.runtime.request();
+    again.worker.generate(refused);
+    expect(again.runtime.replyTo(refused)).toMatchObject({ type: 'error', text: expect.stringMatching(/^the clock is \d+ ms behind the latest time issued/) });
+    // Once its clock is past the record, its ids are above every earlier one.
+    again.runtime.skew_ms = 0;
+    await clock.advance(reserve_ms);
+    const later = again.runtime.request();
+    again.worker.generate(later);
+    expect(parseId(String(again.runtime.replyTo(later)!.id)) > issued[issued.length - 1]!).toBe(true);
   });
 });
 

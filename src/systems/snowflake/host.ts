@@ -34,6 +34,14 @@ export interface WorkerRuntime {
   log(...parts: unknown[]): void;
 }
 
+/** What the worker needs of its own time record (TimeFloor in storage.ts). */
+export interface LocalFloor {
+  /** No id at or before this may be issued again. */
+  readonly ceiling: number;
+  /** Records (durably) that ids up to now_ms may be issued. */
+  cover(now_ms: number): void;
+}
+
 /** serving: ids go out; waiting: a step back is being waited out; refusing: requests are refused (why in `refusal`). */
 export type WorkerMode = 'serving' | 'waiting' | 'refusing';
 
@@ -55,10 +63,15 @@ export class SnowflakeWorker {
   private ids_per_s = 0;
   private stopTimers: (() => void)[] = [];
 
+  /**
+   * `floor`: the worker's own record of how far its ids reached (storage.ts), or null where it has
+   * no data directory (under Maelstrom).
+   */
   constructor(
     private readonly runtime: WorkerRuntime,
     private readonly options: SnowflakeOptions,
     private readonly numbers: WorkerNumbers,
+    private readonly floor: LocalFloor | null = null,
   ) {
     numbers.onChange(() => this.holdingChanged());
   }
@@ -136,6 +149,13 @@ export class SnowflakeWorker {
         continue;
       }
       const now = this.runtime.now();
+      try {
+        this.floor?.cover(now);
+      } catch (error) {
+        this.queue.shift();
+        this.runtime.replyError(head.request, error_codes.temporarily_unavailable, `cannot record the latest time on disk: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
       const wanted = (head.count ?? 1) - head.ids.length;
       const stop = this.generator!.take(now, wanted, head.ids);
       if (stop === null) {
@@ -165,11 +185,15 @@ export class SnowflakeWorker {
     if (holding) {
       try {
         this.generator = new IdGenerator({ layout: this.options.layout, epoch_ms: this.options.epoch_ms, datacenter: holding.datacenter, worker: holding.worker, max_backward_ms: this.options.max_backward_ms });
+        // Nothing at or before what an earlier holder of the number recorded, or what this worker may have issued.
         if (holding.floor_ms !== null) this.generator.raiseFloor(holding.floor_ms);
+        if (this.floor && this.floor.ceiling > 0) this.generator.raiseFloor(this.floor.ceiling);
       } catch (error) {
         this.refusal = error instanceof Error ? error.message : String(error);
       }
     }
+    // A batch half taken under the old number starts again under the new one: one batch, one number.
+    for (const pending of this.queue) pending.ids = [];
     this.report();
     // A request waiting for the next unit under the old number is served (or refused) under the new state.
     if (this.queue.length > 0 && this.wakeup === null) this.drain();

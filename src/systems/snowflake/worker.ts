@@ -10,6 +10,7 @@ import { nodeTransport, ZkClient } from '../../workloads/zk/client.js';
 import { SnowflakeWorker } from './host.js';
 import { CoordinatorNumbers, StaticNumbers, type CoordinatorSession, type WorkerNumbers } from './numbers.js';
 import { readSnowflakeOptions } from './options.js';
+import { TimeFloor } from './storage.js';
 
 /** The node group the coordinator's servers are in, in a `dslab up snowflake` cluster. */
 export const coordinator_group = 'coordinator';
@@ -23,6 +24,18 @@ async function connectCoordinator(servers: readonly string[]): Promise<Coordinat
   // The session's age is measured on a clock skew cannot move: a worker whose clock is set back must still stop in time.
   const transport = { ...nodeTransport(node), now: mono };
   return ZkClient.connect(transport, servers, { timeout_ms: options.session_timeout_ms });
+}
+
+// A node with a data directory (every dslab node) keeps its own time record; under Maelstrom there is none.
+let floor: TimeFloor | null = null;
+const data_dir = process.env.DSLAB_DATA_DIR;
+if (data_dir) {
+  try {
+    floor = TimeFloor.open(data_dir);
+  } catch (error) {
+    process.stderr.write(`snowflake worker: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
 }
 
 node.onInit(() => {
@@ -54,6 +67,7 @@ node.onInit(() => {
     },
     options,
     numbers,
+    floor,
   );
   worker.start();
 });
