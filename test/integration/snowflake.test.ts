@@ -2,11 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
 
-// One cluster for the file: a coordinator of one and three workers with static numbers over two
-// datacenters (numbers from the coordinator wait for the zab host's client protocol; the worker's
-// side of that is tested in process, test/snowflake/coordinator.test.ts).
+// Static numbers over two datacenters, so the ids' parts are known in advance: generate, decode,
+// a clock set back.
 describe('snowflake on real processes', () => {
   let cwd: string;
   const status = () => dslabJson<ClusterStatus>(cwd, 'status');
@@ -65,5 +64,52 @@ describe('snowflake on real processes', () => {
       return result.exitCode === 0 ? result.stdout.trim() : undefined;
     });
     expect(BigInt(after)).toBeGreaterThan(BigInt(before.stdout.trim()));
+  });
+});
+
+// Numbers from a real coordinator (one zab server): a worker paused past its session loses its
+// number to a worker that starts meanwhile, refuses when it wakes, and takes another; a load over
+// the whole story checks valid.
+describe('snowflake worker numbers from the coordinator', () => {
+  let cwd: string;
+  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const numbers = async () => Object.fromEntries((await status()).nodes.filter((n) => n.group === 'workers').map((n) => [n.id, n.state.role === 'serving' ? (n.state.worker as number) : null]));
+
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'snowflake', '--workers', '3', '--coordinator', '1', '--detach');
+    expect(up.exitCode, up.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  it("moves a paused worker's number to a newcomer once its session expired, and gives it another", async () => {
+    const first = await waitFor('every worker serving with a number', async () => {
+      const held = await numbers();
+      return Object.values(held).every((n) => n !== null) ? held : undefined;
+    });
+    expect(new Set(Object.values(first))).toEqual(new Set([0, 1, 2]));
+    const listed = await dslab(cwd, 'zk', 'ls', '/snowflake/dc0/workers');
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    for (const n of ['0', '1', '2']) expect(listed.stdout).toContain(n);
+
+    const history = path.join(cwd, 'moves.jsonl');
+    const load = dslabSpawn(cwd, 'id', 'load', '--clients', '3', '--rate', '30', '--duration', '12s', '--count', '5', '--history', history);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await dslab(cwd, 'pause', 'w1')).exitCode).toBe(0);
+    // Past w1's 2 s session; then w3 starts again and takes the lowest free number: w1's.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect((await dslab(cwd, 'kill', 'w3')).exitCode).toBe(0);
+    expect((await dslab(cwd, 'restart', 'w3')).exitCode).toBe(0);
+    await waitFor("w3 holding w1's number", async () => (await numbers()).w3 === first.w1);
+    expect((await dslab(cwd, 'resume', 'w1')).exitCode).toBe(0);
+    // w1 stops at once (its session went quiet long ago), then takes w3's old number once that is free.
+    await waitFor("w1 holding w3's old number", async () => (await numbers()).w1 === first.w3);
+    const result = await load;
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('valid: every id unique');
+    expect(result.stdout).toMatch(/[1-9]\d* refused/);
   });
 });

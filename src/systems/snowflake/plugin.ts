@@ -110,5 +110,7 @@ export const snowflake: SystemPlugin = {
     { key: 'ids_per_s', title: 'IDS/s', fields: ['ids_per_s'], width: 8, drop_rank: 3 },
     { key: 'clock_offset', title: 'OFFSET', fields: ['clock_offset_ms'], width: 7, drop_rank: 2 },
   ],
-  workloads: ['unique-ids'],
+  // Workers answer unique-ids' generate; the coordinator answers `dslab zk` (to look at the workers' znodes).
+  workloads: ['unique-ids', 'zk'],
+  workload_groups: { zk: 'coordinator' },
 };
