@@ -123,6 +123,19 @@ describe('the generator', () => {
     expect(g.latest_ms).toBe(floor + 1);
   });
 
+  it('waits out a clock behind a reserved floor by up to its grace, until an id is issued', () => {
+    const g = generator();
+    const floor = epoch + 80_000;
+    g.raiseFloor(floor, 200);
+    expect(g.backward_limit_ms).toBe(205);
+    expect(g.next(floor - 150)).toEqual({ kind: 'wait', reason: 'clock_back', until_ms: floor, behind_ms: 150 });
+    expect(g.next(floor - 300)).toMatchObject({ kind: 'refuse', behind_ms: 300 });
+    expect(g.next(floor + 1).kind).toBe('id');
+    // Past the floor the ids are real: the usual bound again.
+    expect(g.backward_limit_ms).toBe(5);
+    expect(g.next(floor - 150)).toMatchObject({ kind: 'refuse', behind_ms: 151 });
+  });
+
   it('uses the Sonyflake layout: 10 ms units, 256 ids each, 16 bits of machine', () => {
     const g = generator({ layout: sonyflake_layout, datacenter: 0, worker: 65_535 });
     const t = epoch + 12_345;

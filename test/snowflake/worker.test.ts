@@ -222,6 +222,15 @@ describe("a worker's own time record", () => {
     first.worker.generate(before);
     const issued = (first.runtime.replyTo(before)!.ids as string[]).map(parseId);
     first.worker.stop();
+    // Restarted at once with a good clock: it waits out the rest of its reservation, then serves.
+    const quick = start(0);
+    const waited = quick.runtime.request();
+    quick.worker.generate(waited);
+    expect(quick.runtime.replyTo(waited)).toBeUndefined();
+    // The reserved millisecond itself counts as used.
+    await clock.advance(reserve_ms + 1);
+    expect(parseId(String(quick.runtime.replyTo(waited)!.id)) > issued[issued.length - 1]!).toBe(true);
+    quick.worker.stop();
     // Restarted 100 ms later with its clock 1 s back: it would repeat the same times.
     await clock.advance(100);
     const again = start(-1000);

@@ -38,6 +38,8 @@ export interface WorkerRuntime {
 export interface LocalFloor {
   /** No id at or before this may be issued again. */
   readonly ceiling: number;
+  /** How far ahead of the ids issued the ceiling may be (a clock that far behind it is waited out). */
+  readonly reserve_ms: number;
   /** Records (durably) that ids up to now_ms may be issued. */
   cover(now_ms: number): void;
 }
@@ -117,7 +119,7 @@ export class SnowflakeWorker {
     if (why) return { mode: 'refusing', refusal: why };
     const latest = this.generator!.latest_ms;
     const behind = latest === null ? 0 : latest - this.runtime.now();
-    if (behind > this.options.max_backward_ms) return { mode: 'refusing', refusal: this.clockBackText(behind) };
+    if (behind > this.generator!.backward_limit_ms) return { mode: 'refusing', refusal: this.clockBackText(behind) };
     if (behind > 0) return { mode: 'waiting', refusal: null };
     return { mode: 'serving', refusal: null };
   }
@@ -187,7 +189,7 @@ export class SnowflakeWorker {
         this.generator = new IdGenerator({ layout: this.options.layout, epoch_ms: this.options.epoch_ms, datacenter: holding.datacenter, worker: holding.worker, max_backward_ms: this.options.max_backward_ms });
         // Nothing at or before what an earlier holder of the number recorded, or what this worker may have issued.
         if (holding.floor_ms !== null) this.generator.raiseFloor(holding.floor_ms);
-        if (this.floor && this.floor.ceiling > 0) this.generator.raiseFloor(this.floor.ceiling);
+        if (this.floor && this.floor.ceiling > 0) this.generator.raiseFloor(this.floor.ceiling, this.floor.reserve_ms);
       } catch (error) {
         this.refusal = error instanceof Error ? error.message : String(error);
       }

@@ -16,6 +16,7 @@ const records_max = 1000;
 export const floor_file = 'snowflake-floor.wal';
 
 export class TimeFloor {
+  readonly reserve_ms = reserve_ms;
   private ceiling_ms: number;
   private records: number;
 

@@ -47,6 +47,8 @@ export class IdGenerator {
   /** The id of (last_unit, datacenter, worker, sequence 0): each id of the unit is this plus its sequence. */
   private base = 0n;
   private issued_count = 0;
+  /** How much further than max_backward a step back below the floor is waited out, until an id is issued (a floor that is a reservation, not an id). */
+  private floor_grace_ms = 0;
 
   /** Throws a RangeError when the datacenter or worker does not fit the layout (it would spill into the next field). */
   constructor(config: GeneratorConfig) {
@@ -72,6 +74,11 @@ export class IdGenerator {
     return this.seq;
   }
 
+  /** How far behind the latest time the clock may be and still be waited out (max_backward, more below a reserved floor). */
+  get backward_limit_ms(): number {
+    return this.max_backward_ms + this.floor_grace_ms;
+  }
+
   /** Ids issued so far. */
   get issued(): number {
     return this.issued_count;
@@ -80,11 +87,14 @@ export class IdGenerator {
   /**
    * No id will carry a time unit at or before the one holding floor_ms: the
    * latest time an earlier holder of this worker number recorded. Lowering
-   * the floor does nothing.
+   * the floor does nothing. grace_ms: the floor is a time reserved ahead of
+   * the ids actually issued (the worker's own record), so a clock up to this
+   * much further behind it is waited out rather than refused.
    */
-  raiseFloor(floor_ms: number): void {
+  raiseFloor(floor_ms: number, grace_ms = 0): void {
     const unit = Math.floor((floor_ms - this.epoch_ms) / this.unit_ms);
     if (unit < this.last_unit || unit < 0) return;
+    this.floor_grace_ms = unit === this.last_unit ? Math.max(this.floor_grace_ms, grace_ms) : grace_ms;
     if (unit >= this.units_end) {
       this.last_unit = this.units_end - 1;
     } else {
@@ -106,6 +116,7 @@ export class IdGenerator {
       this.seq = 0;
       this.base = composeId(this.layout, { units: unit, datacenter: this.datacenter, worker: this.worker, sequence: 0 });
       this.issued_count++;
+      this.floor_grace_ms = 0;
       return { kind: 'id', id: this.base };
     }
     const unit_start_ms = this.epoch_ms + this.last_unit * this.unit_ms;
@@ -119,7 +130,7 @@ export class IdGenerator {
     }
     // The clock is behind the latest unit issued: a step back.
     const behind_ms = unit_start_ms - now_ms;
-    if (behind_ms <= this.max_backward_ms) return { kind: 'wait', reason: 'clock_back', until_ms: unit_start_ms, behind_ms };
+    if (behind_ms <= this.max_backward_ms + this.floor_grace_ms) return { kind: 'wait', reason: 'clock_back', until_ms: unit_start_ms, behind_ms };
     return { kind: 'refuse', reason: 'clock_back', behind_ms };
   }
 
