@@ -8,6 +8,7 @@ import { compareWithEtcd } from './raft-vs-etcd.mjs';
 import { measureDashboardCpu } from './dashboard-cpu.mjs';
 import { measureDashboardFrame } from './dashboard-frame.mjs';
 import { measureRaftSim } from './raft-sim.mjs';
+import { measureSnowflake } from './snowflake.mjs';
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at start`;
 console.log(`machine: ${machine}`);
@@ -31,6 +32,12 @@ console.log(
 );
 const frame = await measureDashboardFrame();
 console.log(`dashboard frame, 5 nodes changing, one frame every 100 ms: ${frame.cpu_ms_per_frame.toFixed(2)} ms CPU per frame`);
+const snow = await measureSnowflake();
+console.log(
+  `snowflake core in process: ${snow.core.ids_per_s} ids/s (${(snow.core.share_of_limit * 100).toFixed(1)}% of 4,096 per ms; goal >= 95%), duplicates ${snow.core.duplicates}; ` +
+    `one worker through the router, batches of 1,000: ${snow.router.ids_per_s} ids/s (goal >= 2000000), duplicates ${snow.router.duplicates}; ` +
+    `single generate: median ${snow.router.latency_ms.median.toFixed(2)} ms, p99 ${snow.router.latency_ms.p99.toFixed(2)} ms`,
+);
 if (process.argv.includes('--etcd')) {
   console.log(JSON.stringify(await compareWithEtcd(), null, 2));
 } else {

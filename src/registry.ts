@@ -18,6 +18,7 @@ import { checkOptions, type SystemPlugin, type SystemView, type WorkloadPlugin }
 import { errorMessage, UserError } from './lib/util/errors.js';
 import { echo } from './systems/echo/plugin.js';
 import { raft } from './systems/raft/plugin.js';
+import { snowflake } from './systems/snowflake/plugin.js';
 import { unique_ids } from './systems/unique-ids/plugin.js';
 import { zab } from './systems/zab/plugin.js';
 import { echo_workload } from './workloads/echo/plugin.js';
@@ -25,7 +26,7 @@ import { lin_kv } from './workloads/lin-kv/plugin.js';
 import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
-const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab];
+const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake];
 
 export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload];
 

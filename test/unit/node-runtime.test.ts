@@ -31,6 +31,15 @@ describe('node runtime', () => {
     expect(written).toEqual([{ src: 'n2', dest: 'c0', body: { type: 'init_ok', in_reply_to: 1 } }]);
   });
 
+  it("learns every group's members from init's dslab_groups, and none without it", async () => {
+    const { node, deliver } = harness();
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'w2', node_ids: ['w1', 'w2'], dslab_groups: { coordinator: ['z1', 'z2', 'z3'], workers: ['w1', 'w2'] } });
+    expect(node.groups).toEqual({ coordinator: ['z1', 'z2', 'z3'], workers: ['w1', 'w2'] });
+    const single = harness().node;
+    await single.handleLine(JSON.stringify({ src: 'c0', dest: 'n1', body: { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] } }));
+    expect(single.groups).toEqual({});
+  });
+
   it('routes replies to the waiting RPC and rejects error replies with their code', async () => {
     const { node, written, deliver, flushed } = harness();
     await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1', 'n2'] });

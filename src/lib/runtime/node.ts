@@ -42,6 +42,8 @@ const process_io: NodeIo = {
 export class Node {
   id = '';
   nodeIds: string[] = [];
+  /** Every node group's members by name, from init's dslab_groups; empty in a single-group cluster (and under Maelstrom). */
+  groups: Record<string, string[]> = {};
   private readonly handlers = new Map<string, Handler>();
   private readonly initCallbacks: (() => void)[] = [];
   private readonly rpcs = new Map<number, { resolve(body: MessageBody): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
@@ -179,6 +181,10 @@ export class Node {
     if (body.type === 'init') {
       this.id = String(body.node_id);
       this.nodeIds = (body.node_ids as string[]).map(String);
+      const groups = body.dslab_groups;
+      if (groups && typeof groups === 'object' && !Array.isArray(groups)) {
+        this.groups = Object.fromEntries(Object.entries(groups as Record<string, unknown>).filter(([, ids]) => Array.isArray(ids)).map(([name, ids]) => [name, (ids as unknown[]).map(String)]));
+      }
       for (const callback of this.initCallbacks) callback();
       this.reply(message, { type: 'init_ok' });
       return;

@@ -1,0 +1,103 @@
+// Snowflake ids: (1) one worker's core in process, as fast as it goes against the layout's limit of
+// 4,096 ids per ms; (2) one worker through the router, batches of 1,000 ids asked over the control
+// API by several concurrent requests; (3) the latency of a single `generate` through the same path.
+// Every run checks that no id came back twice.
+import { cleanup, dslab, median, scratch } from './lib.mjs';
+
+const dist = new URL('../dist/', import.meta.url);
+const { IdGenerator } = await import(new URL('systems/snowflake/core/generator.js', dist).href);
+const { epoch_ms_default } = await import(new URL('systems/snowflake/core/ids.js', dist).href);
+const { default_layout } = await import(new URL('systems/snowflake/core/layout.js', dist).href);
+const { ControlClient } = await import(new URL('lib/control/client.js', dist).href);
+const { dslabHome, findRunningCluster } = await import(new URL('lib/cluster/paths.js', dist).href);
+
+export const core_window_ms = 2000;
+export const router_window_ms = 5000;
+export const router_batch = 1000;
+export const router_concurrency = 16;
+export const latency_requests = 300;
+const ids_per_ms_limit = 2 ** default_layout.sequence_bits;
+
+/** One generator asked for ids in a tight loop on the real clock; waits for the next ms spin, as the worker's would. */
+export function measureCore(window_ms = core_window_ms) {
+  const generator = new IdGenerator({ layout: default_layout, epoch_ms: epoch_ms_default, datacenter: 1, worker: 1, max_backward_ms: 5 });
+  const start = Date.now();
+  const end = start + window_ms;
+  let last = -1n;
+  let count = 0;
+  let duplicates = 0;
+  for (let now = start; now < end; now = Date.now()) {
+    // A run of calls per clock read: the clock read costs as much as an id.
+    for (let i = 0; i < 256; i++) {
+      const step = generator.next(now);
+      if (step.kind !== 'id') break;
+      if (step.id <= last) duplicates++;
+      last = step.id;
+      count++;
+    }
+  }
+  const elapsed_ms = Date.now() - start;
+  const ids_per_s = Math.round((count * 1000) / elapsed_ms);
+  return { ids_per_s, share_of_limit: ids_per_s / (ids_per_ms_limit * 1000), duplicates };
+}
+
+export async function measureRouter() {
+  const cwd = scratch();
+  try {
+    dslab(cwd, 'up', 'snowflake', '--workers', '1', '--coordinator', '1', '--worker-numbers', 'static', '--detach');
+    const control = new ControlClient(findRunningCluster(dslabHome(cwd)));
+    const ask = async (count) => {
+      const body = count === undefined ? { type: 'generate' } : { type: 'generate', count };
+      const result = await control.act({ type: 'send', dest: 'w1', body, timeout_ms: 10_000 });
+      if (result.reply.type !== 'generate_ok') throw new Error(`w1 answered ${JSON.stringify(result.reply)}`);
+      return count === undefined ? [result.reply.id] : result.reply.ids;
+    };
+    // Warm-up.
+    for (let i = 0; i < 20; i++) await ask(router_batch);
+    // Batches: one worker's ids increase, so batches that do not overlap and increase inside hold no duplicate.
+    const batches = [];
+    const start = Date.now();
+    const end = start + router_window_ms;
+    await Promise.all(
+      Array.from({ length: router_concurrency }, async () => {
+        while (Date.now() < end) batches.push((await ask(router_batch)).map(BigInt));
+      }),
+    );
+    const elapsed_ms = Date.now() - start;
+    batches.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    let duplicates = 0;
+    let last = -1n;
+    for (const batch of batches) for (const id of batch) {
+      if (id <= last) duplicates++;
+      last = id;
+    }
+    const ids = batches.length * router_batch;
+    // Latency: one request at a time.
+    const latencies = [];
+    const seen = new Set();
+    for (let i = 0; i < latency_requests; i++) {
+      const t0 = process.hrtime.bigint();
+      const [id] = await ask(undefined);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (seen.has(id)) duplicates++;
+      seen.add(id);
+    }
+    latencies.sort((a, b) => a - b);
+    return {
+      ids_per_s: Math.round((ids * 1000) / elapsed_ms),
+      batches: batches.length,
+      duplicates,
+      latency_ms: { median: median(latencies), p99: latencies[Math.floor(latencies.length * 0.99)] },
+    };
+  } finally {
+    cleanup(cwd);
+  }
+}
+
+export async function measureSnowflake() {
+  return { core: measureCore(), router: await measureRouter() };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await measureSnowflake(), null, 2));
+}
