@@ -40,6 +40,8 @@ const process_io: NodeIo = {
 export class Node {
   id = '';
   nodeIds: string[] = [];
+  /** The init message's body as it came (dslab's extension fields too: dslab_groups, dslab_servers); null before init. */
+  initBody: MessageBody | null = null;
   private readonly handlers = new Map<string, Handler>();
   private readonly initCallbacks: (() => void)[] = [];
   private readonly rpcs = new Map<number, { resolve(body: MessageBody): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
@@ -177,6 +179,7 @@ export class Node {
     if (body.type === 'init') {
       this.id = String(body.node_id);
       this.nodeIds = (body.node_ids as string[]).map(String);
+      this.initBody = body;
       for (const callback of this.initCallbacks) callback();
       this.reply(message, { type: 'init_ok' });
       return;
