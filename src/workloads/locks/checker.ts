@@ -19,17 +19,17 @@ export interface Section {
   accepted: boolean | null;
   acquired_ms: number;
   ttl_ms: number;
-  /** An accepted write's increments lost: how far it set the counter back (the counter before it, less the value it read). */
-  lost: number;
   reason?: string;
 }
 
+/** Critical sections that overlapped, directly or through one another: one violation. */
 export interface Overlap {
-  a: Section;
-  b: Section;
+  /** The contenders involved, in order of their first section. */
+  nodes: string[];
+  sections: Section[];
   from_ms: number;
   to_ms: number;
-  /** Increments lost by the later write of the two. */
+  /** Increments the group's writes lost, net (see deficits). */
   lost: number;
   description: string;
 }
@@ -79,17 +79,16 @@ export function sectionsOf(observations: readonly Observation[]): Section[] {
   for (const o of observations) {
     const key = `${o.node}#${o.round}`;
     if (o.kind === 'read') {
-      sections.set(key, { node: o.node, round: o.round, token: o.token, read_ms: o.at_ms, write_ms: null, value_read: o.value, value_written: null, accepted: o.accepted === false ? false : null, acquired_ms: o.acquired_ms, ttl_ms: o.ttl_ms, lost: 0, ...(o.reason ? { reason: o.reason } : {}) });
+      sections.set(key, { node: o.node, round: o.round, token: o.token, read_ms: o.at_ms, write_ms: null, value_read: o.value, value_written: null, accepted: o.accepted === false ? false : null, acquired_ms: o.acquired_ms, ttl_ms: o.ttl_ms, ...(o.reason ? { reason: o.reason } : {}) });
       continue;
     }
     const section = sections.get(key);
     // A write whose read was never recorded (a lost note) stands as a section of its own moment.
-    const s: Section = section ?? { node: o.node, round: o.round, token: o.token, read_ms: o.at_ms, write_ms: null, value_read: o.value - 1, value_written: null, accepted: null, acquired_ms: o.acquired_ms, ttl_ms: o.ttl_ms, lost: 0 };
+    const s: Section = section ?? { node: o.node, round: o.round, token: o.token, read_ms: o.at_ms, write_ms: null, value_read: o.value - 1, value_written: null, accepted: null, acquired_ms: o.acquired_ms, ttl_ms: o.ttl_ms };
     s.write_ms = o.at_ms;
     s.value_written = o.value;
     s.accepted = o.accepted !== false;
     if (o.reason) s.reason = o.reason;
-    if (s.accepted && o.before !== undefined) s.lost = Math.max(0, o.before - s.value_read);
     sections.set(key, s);
   }
   return [...sections.values()].sort((x, y) => x.read_ms - y.read_ms);
@@ -103,28 +102,42 @@ function explain(s: Section): string | null {
   return `${s.node} wrote ${seconds(held)} after it was granted the lock, ${seconds(held - s.ttl_ms)} past its ${seconds(s.ttl_ms)} TTL (paused, or slow)`;
 }
 
+/**
+ * The increments each accepted write lost, replayed in write order: after a
+ * write the counter is the value it wrote, and the deficit (accepted writes
+ * so far less the counter) grows by what that write erased. A write that
+ * restores a value a stale one set back makes up for it: only the net change
+ * across a group of overlapping sections counts as lost.
+ */
+function deficits(accepted: readonly Section[]): Map<Section, { before: number; after: number }> {
+  const result = new Map<Section, { before: number; after: number }>();
+  let deficit = 0;
+  for (const [index, s] of [...accepted].sort((x, y) => x.write_ms! - y.write_ms!).entries()) {
+    const after = index + 1 - s.value_written!;
+    result.set(s, { before: deficit, after });
+    deficit = after;
+  }
+  return result;
+}
+
 export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' | 'fencing' | 'dropped'>): LockCheck {
   const sections = sectionsOf(report.observations);
   const writing = sections.filter((s) => s.write_ms !== null);
-  const overlaps: Overlap[] = [];
+  const pairs: [Section, Section][] = [];
   // Sections sorted by read time: each one overlaps the later-read ones that began before it wrote.
   for (const [i, a] of writing.entries()) {
     for (const b of writing.slice(i + 1)) {
       if (b.read_ms >= a.write_ms!) break;
-      const [first, second] = a.write_ms! <= b.write_ms! ? [a, b] : [b, a];
-      const lost = second.accepted ? second.lost : 0;
-      const why = explain(a) ?? explain(b);
-      const words = [`${a.node} and ${b.node} both held the lock ${timeRange(b.read_ms, Math.min(a.write_ms!, b.write_ms!))}`];
-      if (why) words.push(why);
-      if (second.accepted === false) words.push(`${second.node}'s stale write (token ${second.token ?? 'none'}) was rejected`);
-      else if (lost > 0) words.push(`${second.node} wrote ${second.value_written} over ${first.node}'s ${first.value_written}: ${lost} increment${lost === 1 ? '' : 's'} lost`);
-      overlaps.push({ a, b, from_ms: b.read_ms, to_ms: Math.min(a.write_ms!, b.write_ms!), lost, description: words.join(': ') });
+      // Under fencing a pair whose stale side was refused harmed nothing: exclusion at the resource held.
+      if (report.fencing && (a.accepted === false || b.accepted === false)) continue;
+      pairs.push([a, b]);
     }
   }
+  const overlaps = groupOverlaps(pairs, deficits(writing.filter((s) => s.accepted === true)));
   const accepted = writing.filter((s) => s.accepted === true);
   const acknowledged = accepted.length;
   const counter = report.counter;
-  const lost = counter === null ? accepted.reduce((sum, s) => sum + s.lost, 0) : Math.max(0, acknowledged - counter);
+  const lost = counter === null ? 0 : Math.max(0, acknowledged - counter);
   const rejected_writes = writing.filter((s) => s.accepted === false).length;
   const rejected_reads = sections.filter((s) => s.write_ms === null && s.accepted === false).length;
   const token_regressions: string[] = [];
@@ -137,14 +150,53 @@ export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' |
       last = s;
     }
   }
-  // Under fencing an overlap whose stale side was refused harmed nothing: mutual exclusion at the resource held.
-  const harmful = overlaps.filter((o) => !(report.fencing && (o.a.accepted === false || o.b.accepted === false)));
-  const violations = [...harmful.map((o) => o.description), ...token_regressions];
+  const violations = [...overlaps.map((o) => o.description), ...token_regressions];
   if (lost > 0) violations.push(`the counter is ${counter ?? '?'} after ${acknowledged} acknowledged increments: ${lost} lost`);
   const ok = violations.length === 0;
   const parts = [`${sections.length} critical sections, ${acknowledged} acknowledged increments, counter ${counter ?? 'unknown'}`];
   if (report.fencing) parts.push(`${rejected_writes} stale write${rejected_writes === 1 ? '' : 's'} rejected${rejected_reads ? `, ${rejected_reads} stale read${rejected_reads === 1 ? '' : 's'} refused` : ''}`);
-  parts.push(ok ? 'mutual exclusion held and nothing was lost' : `${harmful.length} overlapping critical section${harmful.length === 1 ? '' : 's'}, ${lost} increment${lost === 1 ? '' : 's'} lost`);
+  parts.push(ok ? 'mutual exclusion held and nothing was lost' : `${overlaps.length} time${overlaps.length === 1 ? '' : 's'} two contenders held the lock at once, ${lost} increment${lost === 1 ? '' : 's'} lost`);
   if (report.dropped > 0) parts.push(`(only the first observations: ${report.dropped} were not kept)`);
   return { ok, sections: sections.length, overlaps, acknowledged, counter, lost, fencing: report.fencing, rejected_writes, rejected_reads, token_regressions, dropped: report.dropped, violations, summary: parts.join('; ') };
+}
+
+/** Joins overlapping pairs into groups (a long stale section overlaps many) and says each in words. */
+function groupOverlaps(pairs: readonly [Section, Section][], deficit: Map<Section, { before: number; after: number }>): Overlap[] {
+  const parent = new Map<Section, Section>();
+  const root = (s: Section): Section => {
+    let r = s;
+    while (parent.get(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(s, r);
+    return r;
+  };
+  for (const [a, b] of pairs) {
+    if (!parent.has(a)) parent.set(a, a);
+    if (!parent.has(b)) parent.set(b, b);
+    parent.set(root(a), root(b));
+  }
+  const groups = new Map<Section, { sections: Set<Section>; from_ms: number; to_ms: number }>();
+  for (const [a, b] of pairs) {
+    const r = root(a);
+    const group = groups.get(r) ?? { sections: new Set<Section>(), from_ms: Infinity, to_ms: -Infinity };
+    group.sections.add(a).add(b);
+    group.from_ms = Math.min(group.from_ms, Math.max(a.read_ms, b.read_ms));
+    group.to_ms = Math.max(group.to_ms, Math.min(a.write_ms!, b.write_ms!));
+    groups.set(r, group);
+  }
+  return [...groups.values()]
+    .map((group) => {
+      const sections = [...group.sections].sort((x, y) => x.read_ms - y.read_ms);
+      const nodes = [...new Set(sections.map((s) => s.node))];
+      const written = sections.filter((s) => deficit.has(s)).sort((x, y) => x.write_ms! - y.write_ms!);
+      const lost = written.length ? Math.max(0, deficit.get(written[written.length - 1]!)!.after - deficit.get(written[0]!)!.before) : 0;
+      const why = sections.map(explain).find((w) => w !== null);
+      const held = `${listWords(nodes)} ${nodes.length === 2 ? 'both' : 'all'} held the lock ${timeRange(group.from_ms, group.to_ms)}${why ? `: ${why}` : ''}`;
+      const description = `${held}; ${lost > 0 ? `${lost} increment${lost === 1 ? '' : 's'} lost` : 'no increment lost (a later write made up for it)'}`;
+      return { nodes, sections, from_ms: group.from_ms, to_ms: group.to_ms, lost, description };
+    })
+    .sort((x, y) => x.from_ms - y.from_ms);
+}
+
+function listWords(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]!}`;
 }
