@@ -75,7 +75,11 @@ abstract class RedisRecipe implements Recipe {
   protected async retry(attempt: () => Promise<Held | null>): Promise<Held> {
     const deadline = this.context.now() + acquire_wait_ms_max;
     for (;;) {
-      const held = await attempt();
+      // A server that is down or restarting is waited out like a busy lock: a waiter goes on trying until its wait runs out.
+      const held = await attempt().catch((error: unknown) => {
+        if (this.context.now() > deadline) throw error;
+        return null;
+      });
       if (held) return held;
       if (this.context.now() > deadline) throw new AcquireTimeout(`the lock stayed busy for ${acquire_wait_ms_max / 1000}s`);
       await sleep(retryDelayMs());
