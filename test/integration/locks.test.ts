@@ -15,6 +15,8 @@ import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
  * fault lands inside a critical section.
  */
 const pause_past_ttl_ms = 3_500;
+/** Past a 2 s etcd lease whose last keepalive may have come just before the pause. */
+const pause_past_lease_ms = 5_000;
 
 describe('lock contenders on real backends', () => {
   let cwd: string;
@@ -46,13 +48,15 @@ describe('lock contenders on real backends', () => {
 
   beforeAll(async () => {
     cwd = makeWorkdir();
-    for (const [name, extra] of [
-      ['plain', []],
-      ['fenced', ['--fencing']],
-    ] as const) {
-      const up = await cli('up', 'locks', '--name', name, '--contenders', '3', '--ttl', '1s', '--hold', '500ms', '--detach', ...extra);
-      expect(up.exitCode, up.stderr).toBe(0);
-    }
+    // Four clusters, started at once: two on redis (with and without fencing), two on etcd (the safe recipe and the one without its re-check).
+    const clusters: [string, string[]][] = [
+      ['plain', ['--ttl', '1s', '--hold', '500ms']],
+      ['fenced', ['--ttl', '1s', '--hold', '500ms', '--fencing']],
+      ['etcd', ['--backend', 'etcd', '--ttl', '2s', '--hold', '1s']],
+      ['norecheck', ['--backend', 'etcd', '--recipe', 'etcd-no-recheck', '--ttl', '2s', '--hold', '1s']],
+    ];
+    const ups = await Promise.all(clusters.map(([name, flags]) => cli('up', 'locks', '--name', name, '--contenders', '3', '--detach', ...flags)));
+    for (const up of ups) expect(up.exitCode, up.stderr).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
@@ -65,38 +69,39 @@ describe('lock contenders on real backends', () => {
     expect(run.stdout).toContain('ok: 6 critical sections, 6 acknowledged increments, counter 6; mutual exclusion held and nothing was lost');
   }, 120_000);
 
-  it('loses increments when a redis holder is paused past its TTL without fencing, and names the overlap', async () => {
-    const before = (await check('plain')).check.overlaps.length;
-    expect((await cli('lock', 'run', '--cluster', 'plain', '--rounds', '6', '--no-wait')).exitCode).toBe(0);
-    const paused = await pauseHolder('plain');
+  /** Starts rounds, pauses the holder inside its section past its TTL, resumes it, waits for the rounds; the paused contender. */
+  async function pauseHolderPastTtl(name: string): Promise<string> {
+    expect((await cli('lock', 'run', '--cluster', name, '--rounds', '6', '--no-wait')).exitCode).toBe(0);
+    const paused = await pauseHolder(name);
     await new Promise((resolve) => setTimeout(resolve, pause_past_ttl_ms));
-    await client('plain').act({ type: 'resume', node: paused });
-    await idle('plain');
+    await client(name).act({ type: 'resume', node: paused });
+    await idle(name);
+    return paused;
+  }
+
+  it('a redis holder paused past its TTL: without fencing it loses increments and the overlap is named; with fencing its stale write is rejected and nothing is lost', async () => {
+    const before = (await check('plain')).check.overlaps.length;
+    // The two clusters at once: each scenario is mostly waiting.
+    const [plain, fenced] = await Promise.all([pauseHolderPastTtl('plain'), pauseHolderPastTtl('fenced')]);
+
     const { exitCode, check: result } = await check('plain');
     expect(exitCode).toBe(1);
     expect(result.ok).toBe(false);
-    const overlap = result.overlaps.slice(before).find((o) => o.nodes.includes(paused))!;
+    const overlap = result.overlaps.slice(before).find((o) => o.nodes.includes(plain))!;
     expect(overlap, JSON.stringify(result.violations)).toBeDefined();
-    expect(overlap.description).toMatch(new RegExp(`held the lock .*: ${paused} wrote \\d+\\.\\d s after it was granted the lock, \\d+\\.\\d s past its 1\\.0 s TTL`));
+    expect(overlap.description).toMatch(new RegExp(`held the lock .*: ${plain} wrote \\d+\\.\\d s after it was granted the lock, \\d+\\.\\d s past its 1\\.0 s TTL`));
     expect(result.lost).toBeGreaterThan(0);
     expect(result.violations.at(-1)).toMatch(/^the counter is \d+ after \d+ acknowledged increments: \d+ lost$/);
     // The paused holder's own release found the lock another's: the compare-and-delete left it alone.
-    expect((await contenders('plain')).find((n) => n.id === paused)!.state.lock_lost).toBeGreaterThanOrEqual(1);
-  }, 180_000);
+    expect((await contenders('plain')).find((n) => n.id === plain)!.state.lock_lost).toBeGreaterThanOrEqual(1);
 
-  it('rejects the stale write of a redis holder paused past its TTL with fencing, and loses nothing', async () => {
-    expect((await cli('lock', 'run', '--cluster', 'fenced', '--rounds', '6', '--no-wait')).exitCode).toBe(0);
-    const paused = await pauseHolder('fenced');
-    await new Promise((resolve) => setTimeout(resolve, pause_past_ttl_ms));
-    await client('fenced').act({ type: 'resume', node: paused });
-    await idle('fenced');
-    const { exitCode, check: result } = await check('fenced');
-    expect(result.violations).toEqual([]);
-    expect(exitCode).toBe(0);
-    expect(result.rejected_writes).toBeGreaterThanOrEqual(1);
-    expect(result.lost).toBe(0);
-    expect(result.counter).toBe(result.acknowledged);
-    const row = (await contenders('fenced')).find((n) => n.id === paused)!;
+    const fencing = await check('fenced');
+    expect(fencing.check.violations).toEqual([]);
+    expect(fencing.exitCode).toBe(0);
+    expect(fencing.check.rejected_writes).toBeGreaterThanOrEqual(1);
+    expect(fencing.check.lost).toBe(0);
+    expect(fencing.check.counter).toBe(fencing.check.acknowledged);
+    const row = (await contenders('fenced')).find((n) => n.id === fenced)!;
     expect(row.state.rejected).toBeGreaterThanOrEqual(1);
     expect(String(row.state.last_error)).toMatch(/^rejected: stale token \d+/);
     const status = await cli('lock', 'status', '--cluster', 'fenced');
@@ -118,4 +123,35 @@ describe('lock contenders on real backends', () => {
     const status = (await client('plain').status()) as ClusterStatus;
     expect(status.servers?.find((s) => s.id === 'redis1')?.restarts).toBeGreaterThanOrEqual(1);
   }, 180_000);
+
+  describe('on etcd', () => {
+    /** Pauses the first contender queued behind the holder until its lease is gone, then resumes it. */
+    async function pauseFirstWaiter(name: string): Promise<string> {
+      expect((await cli('lock', 'run', '--cluster', name, '--rounds', '5', '--no-wait')).exitCode).toBe(0);
+      const waiter = await waitFor(`a contender of ${name} queued behind the holder`, async () => {
+        const status = JSON.parse((await cli('lock', 'status', '--cluster', name, '--json')).stdout) as { lock: { holder: string | null; waiters: string[] } | null };
+        return status.lock?.holder && status.lock.waiters[0];
+      });
+      await client(name).act({ type: 'pause', node: waiter });
+      await new Promise((resolve) => setTimeout(resolve, pause_past_lease_ms));
+      await client(name).act({ type: 'resume', node: waiter });
+      await idle(name);
+      return waiter;
+    }
+
+    it('a waiter whose lease expires while it is paused: with the re-check it sees its key gone and starts over; without it (etcd-io/etcd#11456) it holds the lock beside the contender that moved up', async () => {
+      const [safe, unsafe] = await Promise.all([pauseFirstWaiter('etcd'), pauseFirstWaiter('norecheck')]);
+
+      const { exitCode, check: result } = await check('etcd');
+      expect(result.violations).toEqual([]);
+      expect(exitCode).toBe(0);
+      const row = (await contenders('etcd')).find((n) => n.id === safe)!;
+      expect(row.state.failed).toBeGreaterThanOrEqual(1);
+      expect(String(row.state.last_error)).toMatch(/lease of dslab\/lock\/\S+ expired while waiting/);
+
+      const hole = await check('norecheck');
+      expect(hole.exitCode).toBe(1);
+      expect(hole.check.overlaps.find((o) => o.nodes.includes(unsafe)), JSON.stringify(hole.check.violations)).toBeDefined();
+    }, 180_000);
+  });
 });
