@@ -5,7 +5,7 @@ import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, plan
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/format.js';
 import { formatDurationMs } from '../lib/util/units.js';
-import { findSystem, groupCounts, optionsFromFlags, systemFlags, systems, viewFor } from '../registry.js';
+import { findSystem, groupCounts, optionsFromFlags, systemFlags, systems, viewFor, workloads } from '../registry.js';
 
 const own_flags = {
   nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
@@ -61,6 +61,7 @@ export default class Up extends BaseCommand {
       init_timeout_ms: flags['init-timeout'],
       options: optionsFromFlags(flags),
       keep_data: flags['keep-data'],
+      workloads,
     });
     if (flags.detach) {
       const info = await startDetached(config);

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { Interfaces } from '@oclif/core';
 import type { ZodType } from 'zod';
+import type { ActionResult } from './control/api.js';
+import type { MessageBody } from './protocol/messages.js';
 import type { StepDefinition } from './grade/steps.js';
 import type { RoleVocabulary } from './roles.js';
 import { UserError } from './util/errors.js';
@@ -103,6 +105,8 @@ export interface SystemPlugin {
   columns: readonly ColumnSpec[];
   /** Names of the workloads (in the registry) its clients speak: a lab of this system may use their steps. */
   workloads: readonly string[];
+  /** The group whose nodes answer each workload's requests, by workload name (default: the first program group). */
+  workload_groups?: Readonly<Record<string, string>>;
   /** Grader steps only this system's nodes can pass (they read its state reports' own fields). */
   steps?: readonly StepDefinition[];
   /** How the simulator drives this system's core; loosely typed until src/lib/sim settles. */
@@ -127,7 +131,39 @@ export interface WorkloadPlugin {
   steps?: readonly StepDefinition[];
   /** Where its client, generator and checker live; loosely typed until they move into src/workloads/<name>/. */
   code?: { client?: unknown; generator?: unknown; checker?: unknown };
+  /**
+   * The control operations it adds (`dslab zk create …` runs the zk workload's `create`): a module whose
+   * default export is a WorkloadControlFactory. The supervisor, a process of its own, gets the module's
+   * location in its config and imports it the first time an operation names the workload.
+   */
+  control?: URL;
 }
+
+/** What a workload's control module gets from the supervisor: clients that are router endpoints, and time. */
+export interface WorkloadHost {
+  /** The nodes that answer the workload's requests (the members of its group), in id order. */
+  readonly servers: readonly string[];
+  /** A client id of the supervisor's registry, unused by any other client until released. Throws UserError when none is free. */
+  takeClientId(): string;
+  releaseClientId(client: string): void;
+  /** Sends a request as `client`; resolves with the reply, error replies too; rejects when none came within timeout_ms or the node is down. */
+  request(client: string, dest: string, body: MessageBody, timeout_ms: number): Promise<MessageBody>;
+  /** Messages nodes send `client` unasked (watch events, session expiries); one subscriber per client. */
+  onUnasked(client: string, handler: (from: string, body: MessageBody) => void): () => void;
+  /** The node the cluster reports as leader, if any. */
+  leader(): string | null;
+  now(): number;
+  after(ms: number, run: () => void): () => void;
+}
+
+export interface WorkloadControl {
+  /** Runs one operation; a refusal or failure is a UserError whose message is the one line a user sees. */
+  run(op: string, args: Readonly<Record<string, unknown>>): Promise<ActionResult>;
+  /** The cluster is stopping: end what the workload keeps open (sessions). */
+  shutdown(): Promise<void>;
+}
+
+export type WorkloadControlFactory = (host: WorkloadHost) => WorkloadControl;
 
 export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns'>): SystemView {
   return { roles: plugin.roles, columns: plugin.columns };

@@ -7,6 +7,7 @@ import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { formatStatus } from '../../src/lib/format.js';
 import { checkLabOptions } from '../../src/lib/grade/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
+import { workloadControls } from '../../src/lib/cluster/launch.js';
 import { checkOptions, type SystemPlugin } from '../../src/lib/plugin.js';
 import { checkPlugins, findSystem, lab_plugins, optionsFromFlags, systems, viewFor, workloads } from '../../src/registry.js';
 import { raft } from '../../src/systems/raft/plugin.js';
@@ -33,7 +34,9 @@ describe('the registered systems', () => {
     const copy = (fields: Partial<SystemPlugin>): SystemPlugin => ({ ...raft, ...fields });
     expect(() => checkPlugins([raft, copy({ name: 'raft2' })], workloads)).toThrow('systems raft and raft2 both declare --election-timeout');
     expect(() => checkPlugins([raft, copy({ flags: {} })], workloads)).toThrow('two systems are named raft');
-    expect(() => checkPlugins([copy({ workloads: ['zk'] })], workloads)).toThrow('system raft speaks workload zk, which is not registered');
+    expect(() => checkPlugins([copy({ workloads: ['no-such-workload'] })], workloads)).toThrow('system raft speaks workload no-such-workload, which is not registered');
+    expect(() => checkPlugins([copy({ workload_groups: { zk: 'nodes' } })], workloads)).toThrow('system raft: workload_groups names zk, which the system does not speak');
+    expect(() => checkPlugins([copy({ workloads: ['lin-kv', 'zk'], workload_groups: { zk: 'coordinator' } })], workloads)).toThrow('system raft: workload zk is answered by group coordinator, which is not one of its program groups');
     expect(() => checkPlugins([copy({ name: 'raft2', flags: {}, steps: [{ ...raft.steps![0]!, name: 'kv' }] })], workloads)).toThrow('step kv is defined by both system raft2 and workload lin-kv');
     const workers = { ...raft.groups[0]!, name: 'workers', prefix: 'w', count_flag: 'workers' };
     expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, count_flag: 'nodes' }] })], workloads)).toThrow('system raft: two groups are counted by --nodes');
@@ -41,6 +44,23 @@ describe('the registered systems', () => {
     expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, prefix: 'n' }], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).toThrow(/share the id prefix "n"/);
     // A second group counted by a flag of the system's own is a topology a cluster can run.
     expect(() => checkPlugins([copy({ groups: [...raft.groups, workers], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).not.toThrow();
+  });
+});
+
+describe('workload control operations', () => {
+  const nodes = [{ name: 'nodes', prefix: 'n', count: 3, command: ['node'] }];
+  it('come with the workloads a system speaks, answered by its first program group unless it names one', () => {
+    const zab = findSystem('zab')!;
+    const controls = workloadControls(zab, nodes, workloads);
+    expect(controls.map((c) => [c.name, c.group])).toEqual([['zk', 'nodes']]);
+    expect(existsSync(controls[0]!.module.replace(/\.js$/, '.ts'))).toBe(true);
+    expect(workloadControls(raft, nodes, workloads)).toEqual([]);
+    const coordinator = [{ name: 'workers', prefix: 'w', count: 2, command: ['node'] }, { name: 'coordinator', prefix: 'z', count: 3, command: ['node'] }];
+    expect(workloadControls({ ...zab, workload_groups: { zk: 'coordinator' } }, coordinator, workloads).map((c) => c.group)).toEqual(['coordinator']);
+  });
+
+  it('all come with a --bin node, whose protocol dslab cannot know', () => {
+    expect(workloadControls(undefined, nodes, workloads).map((c) => c.name)).toEqual(workloads.filter((w) => w.control).map((w) => w.name));
   });
 });
 

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
+import type { Supervisor, SupervisorConfig, SupervisorWorkload } from '../supervisor/supervisor.js';
 import { nodes_max } from '../protocol/messages.js';
 import { checkGroups, default_group, type GroupConfig, Topology } from './groups.js';
 import { assertInstalled } from '../proxy/server-process.js';
 import { serverKindOf } from '../proxy/server-kinds.js';
-import { groupCommand, type SystemPlugin, type SystemView } from '../plugin.js';
+import { groupCommand, type SystemPlugin, type SystemView, type WorkloadPlugin } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
@@ -40,6 +40,22 @@ export interface UpOptions {
   /** System options (raft timeouts, snapshot interval, read mode), already checked by the plugins whose flags they came from; passed to every node. */
   options?: Record<string, unknown>;
   keep_data?: boolean;
+  /** Every registered workload (the caller passes src/registry.ts's): those the system speaks, or all for a --bin node, bring their control operations. */
+  workloads?: readonly WorkloadPlugin[];
+}
+
+/**
+ * The workloads whose control operations the supervisor offers, with the group
+ * whose nodes answer each: a registered system's own workloads, or every
+ * workload for a --bin node (whose protocol dslab cannot know).
+ */
+export function workloadControls(plugin: SystemPlugin | undefined, groups: readonly GroupConfig[], workloads: readonly WorkloadPlugin[]): SupervisorWorkload[] {
+  const programs = groups.filter((g) => !g.server);
+  const first = programs[0]?.name;
+  if (first === undefined) return [];
+  return workloads
+    .filter((w) => w.control !== undefined && (plugin === undefined || plugin.workloads.includes(w.name)))
+    .map((w) => ({ name: w.name, module: fileURLToPath(w.control!), group: plugin?.workload_groups?.[w.name] ?? first }));
 }
 
 /** Checks the options and builds the supervisor's config; throws UserError on bad input. */
@@ -85,6 +101,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     options: options.options ?? {},
     view: options.view,
     keep_data: options.keep_data ?? false,
+    workloads: workloadControls(options.bin !== undefined ? undefined : options.plugin, groups, options.workloads ?? []),
   };
 }
 

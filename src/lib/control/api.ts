@@ -31,6 +31,8 @@ export const load_clients_max = 200;
 export const load_rate_per_s_min = 0.1;
 export const load_rate_per_s_max = 100_000;
 export const load_keys_max = 1_000_000;
+/** A workload's or an operation's name in a `workload` action. */
+export const workload_op_chars_max = 64;
 export { nemesis_steps_max, seed_max };
 
 const nodeRef = z.string().min(1).max(node_ref_chars_max);
@@ -79,6 +81,8 @@ export const controlActionSchema = z.discriminatedUnion('type', [
     timeout_ms: clientTimeout.optional(),
   }),
   z.object({ type: z.literal('transfer'), node: nodeRef, timeout_ms: clientTimeout.optional() }),
+  /** An operation a workload adds (`dslab zk create …`): the workload's control module checks its args. */
+  z.object({ type: z.literal('workload'), workload: z.string().min(1).max(workload_op_chars_max), op: z.string().min(1).max(workload_op_chars_max), args: z.record(z.string(), z.unknown()) }),
   z.object({
     type: z.literal('load_start'),
     clients: z.number().int().min(1).max(load_clients_max),

@@ -26,11 +26,14 @@ export type FixedClient = keyof typeof fixed_client_ids;
 export const kv_clients_max = 1000;
 /** The grader's concurrent generate (unique-ids) clients. */
 export const generate_clients_max = 100;
+/** Clients of workloads' control operations (one per session `dslab zk` holds open). */
+export const workload_clients_max = 1000;
 
 /**
  * Clients numbered within a range: `workload` are the load's clients (c1…),
  * `generator` the grader's unique-ids clients (c100…), `pool` the anonymous kv
- * clients `dslab kv` borrows when it names none (c1001…). Ranges may overlap
+ * clients `dslab kv` borrows when it names none (c1001…), `workload_control` the
+ * clients of workloads' control operations, such as `dslab zk`'s sessions (c2001…). Ranges may overlap
  * fixed ids (c1 is both `send` and the first load client), as they always have:
  * msg_ids are unique per supervisor, so replies never go to the wrong request.
  */
@@ -38,6 +41,7 @@ const client_ranges = {
   workload: { first: 1, count: load_clients_max },
   generator: { first: 100, count: generate_clients_max },
   pool: { first: 1 + kv_clients_max, count: kv_clients_max },
+  workload_control: { first: 1 + 2 * kv_clients_max, count: workload_clients_max },
 } as const;
 export type ClientRange = keyof typeof client_ranges;
 
@@ -53,7 +57,34 @@ export function rangeClientId(range: ClientRange, index: number): string {
 }
 
 /** Client ids known to the supervisor at once: every fixed id and range, with room for clients a user names. */
-export const known_clients_max = Object.keys(fixed_client_ids).length + load_clients_max + generate_clients_max + 2 * kv_clients_max;
+export const known_clients_max = Object.keys(fixed_client_ids).length + load_clients_max + generate_clients_max + 2 * kv_clients_max + workload_clients_max;
+
+/**
+ * Hands out the workload_control range's ids: the lowest free one, so a
+ * released id (its session closed) is used again rather than the range
+ * running out.
+ */
+export class WorkloadClientIds {
+  private readonly in_use = new Set<number>();
+
+  take(): string {
+    for (let index = 0; index < workload_clients_max; index++) {
+      if (this.in_use.has(index)) continue;
+      this.in_use.add(index);
+      return rangeClientId('workload_control', index);
+    }
+    throw new UserError(`too many workload clients open at once (at most ${workload_clients_max})`);
+  }
+
+  release(id: string): void {
+    const index = Number(id.slice(1)) - client_ranges.workload_control.first;
+    this.in_use.delete(index);
+  }
+
+  get size(): number {
+    return this.in_use.size;
+  }
+}
 
 /**
  * Every client id the supervisor has sent a request as. A node may forward a

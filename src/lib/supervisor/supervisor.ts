@@ -15,7 +15,8 @@ import type { SystemView } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
 import { describeKvOutcome, type KvOperation, type KvTransport } from './kv-client.js';
-import { fixedClientId, kv_clients_max, rangeClientId } from './client-ids.js';
+import { fixedClientId, kv_clients_max, rangeClientId, WorkloadClientIds } from './client-ids.js';
+import { type SupervisorWorkload, WorkloadControls } from './workload-controls.js';
 import { Clients, pending_requests_max } from './clients.js';
 import { EventHub } from './event-hub.js';
 import { NemesisRunner } from './nemesis-runner.js';
@@ -34,6 +35,9 @@ export const request_timeout_ms_default = 5000;
 export const load_progress_interval_ms = 1000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
+/** How long `down` waits for the workloads to close what they keep open (sessions) before it stops the nodes anyway. */
+export const workload_shutdown_ms_max = 3000;
+export type { SupervisorWorkload };
 
 export interface SupervisorConfig {
   name: string;
@@ -51,6 +55,8 @@ export interface SupervisorConfig {
   keep_data?: boolean;
   /** The system's role vocabulary and dashboard columns, from its plugin (src/registry.ts). */
   view: SystemView;
+  /** The workloads whose control operations (`dslab zk …`) this cluster offers (launch.ts's workloadControls). */
+  workloads?: SupervisorWorkload[];
 }
 
 /** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
@@ -109,6 +115,9 @@ export class Supervisor implements ControlTarget {
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
+  /** Workloads' control operations and the client ids their sessions use. */
+  private readonly workloadControls: WorkloadControls;
+  private readonly workloadClientIds = new WorkloadClientIds();
 
   private constructor(readonly config: SupervisorConfig) {
     this.topology = new Topology(config.groups);
@@ -133,6 +142,23 @@ export class Supervisor implements ControlTarget {
       },
       String(this.started_at_ms),
     );
+    this.workloadControls = new WorkloadControls(config.workloads ?? [], (workload) => ({
+      servers: [...(this.topology.members(workload.group) ?? [])],
+      takeClientId: () => this.workloadClientIds.take(),
+      releaseClientId: (client) => this.workloadClientIds.release(client),
+      request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
+      onUnasked: (client, handler) => {
+        const inbox = this.clients.inbox(client);
+        if (!inbox) throw new UserError(`too many clients with an inbox; ${client} cannot take messages`);
+        return inbox.subscribe((message) => handler(message.node, message.body));
+      },
+      leader: () => this.leader(),
+      now: () => Date.now(),
+      after: (ms, run) => {
+        const timer = setTimeout(run, ms);
+        return () => clearTimeout(timer);
+      },
+    }));
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
     this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names);
     this.servers = new ServerMembers({
@@ -638,6 +664,8 @@ export class Supervisor implements ControlTarget {
         this.load.stop();
         return { description: 'load stopping; operations in flight finish first' };
       }
+      case 'workload':
+        return this.workloadControls.run(action.workload, action.op, action.args);
       case 'down':
         return { description: 'stopping the cluster' };
     }
@@ -754,6 +782,10 @@ export class Supervisor implements ControlTarget {
     this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
     this.load?.stop();
+    // Sessions close while the nodes can still hear it, so their ephemerals go now rather than at expiry.
+    let giveUp: NodeJS.Timeout | undefined;
+    await Promise.race([this.workloadControls.shutdown(), new Promise((resolve) => (giveUp = setTimeout(resolve, workload_shutdown_ms_max)))]);
+    clearTimeout(giveUp);
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
