@@ -48,12 +48,13 @@ describe('lock contenders on real backends', () => {
 
   beforeAll(async () => {
     cwd = makeWorkdir();
-    // Four clusters, started at once: two on redis (with and without fencing), two on etcd (the safe recipe and the one without its re-check).
+    // The clusters start at once: two on redis (with and without fencing), two on etcd (the safe recipe and the one without its re-check), one on the Zab coordinator.
     const clusters: [string, string[]][] = [
       ['plain', ['--ttl', '1s', '--hold', '500ms']],
       ['fenced', ['--ttl', '1s', '--hold', '500ms', '--fencing']],
       ['etcd', ['--backend', 'etcd', '--ttl', '2s', '--hold', '1s']],
       ['norecheck', ['--backend', 'etcd', '--recipe', 'etcd-no-recheck', '--ttl', '2s', '--hold', '1s']],
+      ['zk', ['--backend', 'zk', '--nodes', '3', '--ttl', '2s', '--hold', '1s']],
     ];
     const ups = await Promise.all(clusters.map(([name, flags]) => cli('up', 'locks', '--name', name, '--contenders', '3', '--detach', ...flags)));
     for (const up of ups) expect(up.exitCode, up.stderr).toBe(0);
@@ -70,10 +71,10 @@ describe('lock contenders on real backends', () => {
   }, 120_000);
 
   /** Starts rounds, pauses the holder inside its section past its TTL, resumes it, waits for the rounds; the paused contender. */
-  async function pauseHolderPastTtl(name: string): Promise<string> {
-    expect((await cli('lock', 'run', '--cluster', name, '--rounds', '6', '--no-wait')).exitCode).toBe(0);
+  async function pauseHolderPastTtl(name: string, rounds = 6, pause_ms = pause_past_ttl_ms): Promise<string> {
+    expect((await cli('lock', 'run', '--cluster', name, '--rounds', String(rounds), '--no-wait')).exitCode).toBe(0);
     const paused = await pauseHolder(name);
-    await new Promise((resolve) => setTimeout(resolve, pause_past_ttl_ms));
+    await new Promise((resolve) => setTimeout(resolve, pause_ms));
     await client(name).act({ type: 'resume', node: paused });
     await idle(name);
     return paused;
@@ -154,4 +155,15 @@ describe('lock contenders on real backends', () => {
       expect(hole.check.overlaps.find((o) => o.nodes.includes(unsafe)), JSON.stringify(hole.check.violations)).toBeDefined();
     }, 180_000);
   });
+
+  it('a zk holder paused past its session timeout loses its ephemeral and stops before it writes: nothing lost, even without fencing', async () => {
+    const paused = await pauseHolderPastTtl('zk', 3, pause_past_lease_ms);
+    const { exitCode, check: result } = await check('zk');
+    expect(result.violations).toEqual([]);
+    expect(exitCode).toBe(0);
+    const row = (await contenders('zk')).find((n) => n.id === paused)!;
+    expect(row.state.stopped_before_write).toBeGreaterThanOrEqual(1);
+    // Its later rounds ran on a new session.
+    expect(row.state.acked).toBeGreaterThanOrEqual(1);
+  }, 180_000);
 });

@@ -132,9 +132,11 @@ class FakeSession implements ZkSession {
 }
 
 function contender(zk: FakeZk, node: string, clock: { now: number }) {
-  const session = new FakeSession(zk, `s-${node}`, clock);
+  let sessions = 0;
+  const session = new FakeSession(zk, `s-${node}-${sessions}`, clock);
   const context: RecipeContext = { node, now: () => clock.now, ttl_ms: 3000, server_address: null, coordinator: ['z1'], log: () => {} };
-  return { session, lock: new ZkLock(context, session) };
+  const reconnect = async () => new FakeSession(zk, `s-${node}-${++sessions}`, clock);
+  return { session, lock: new ZkLock(context, session, reconnect) };
 }
 
 /** Lets every pending promise callback run. */
@@ -188,13 +190,18 @@ describe('the ZooKeeper lock recipe (against an in-memory ZooKeeper)', () => {
     const clock = { now: 1000 };
     const k1 = contender(zk, 'k1', clock);
     const held = await k1.lock.acquire();
-    expect(k1.lock.mayWrite()).toBe(true);
+    expect(k1.lock.mayWrite(held)).toBe(true);
     clock.now += 2500; // more than two thirds of the 3 s session timeout without a reply
-    expect(k1.lock.mayWrite()).toBe(false);
+    expect(k1.lock.mayWrite(held)).toBe(false);
     clock.now = k1.session.last_ok_ms;
     zk.expire(k1.session);
-    expect(k1.lock.mayWrite()).toBe(false);
+    expect(k1.lock.mayWrite(held)).toBe(false);
     expect(zk.nodes.has(String(held.detail.path))).toBe(false);
+    expect(await k1.lock.release(held)).toBe('lost');
+    // The next round opens a new session and is granted the lock again.
+    const again = await k1.lock.acquire();
+    expect((again.detail.session as ZkSession).session).toBe('s-k1-1');
+    expect(k1.lock.mayWrite(again)).toBe(true);
   });
 
   it('keeps the counter in a znode for --counter backend', async () => {

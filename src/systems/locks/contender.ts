@@ -15,6 +15,7 @@ import { EtcdLock } from './recipes/etcd.js';
 import { type Held, type Recipe, type RecipeContext, sleep } from './recipes/recipe.js';
 import { RedisNaive, RedisSetNx } from './recipes/redis.js';
 import { ZkLock, type ZkSession } from './recipes/zk.js';
+import { nodeTransport, ZkClient } from '../../workloads/zk/client.js';
 
 /** How long a contender waits for the resource's answer to a read or write. */
 export const resource_timeout_ms = 5_000;
@@ -39,16 +40,11 @@ export interface ContenderStats {
   stopped_before_write: number;
 }
 
-/** The ZooKeeper session a zk contender uses: the shared client, loaded when the backend is zk (it is built beside this system). */
+/** The ZooKeeper session a zk contender uses: the shared client over this node's transport. */
 async function connectZk(node: Node, servers: string[], timeout_ms: number): Promise<ZkSession> {
-  const module_path = '../../workloads/zk/client.js';
-  let client: { ZkClient: { connect(transport: unknown, servers: readonly string[], options: { timeout_ms: number }): Promise<ZkSession> }; nodeTransport(node: Node): unknown };
-  try {
-    client = (await import(module_path)) as typeof client;
-  } catch {
-    throw new Error('the ZooKeeper client (src/workloads/zk/client.ts) is not in this build');
-  }
-  return client.ZkClient.connect(client.nodeTransport(node), servers, { timeout_ms });
+  if (servers.length === 0) throw new Error('no coordinator servers in init (dslab_groups.coordinator)');
+  const session: ZkSession = await ZkClient.connect(nodeTransport(node), servers, { timeout_ms });
+  return session;
 }
 
 export class Contender {
@@ -197,7 +193,7 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function makeRecipe(options: LockOptions, context: RecipeContext, zk: ZkSession | null): Recipe {
+export function makeRecipe(options: LockOptions, context: RecipeContext, zk: ZkSession | null, reconnect?: () => Promise<ZkSession>): Recipe {
   switch (options.recipe) {
     case 'redis':
       return new RedisSetNx(context);
@@ -209,7 +205,7 @@ export function makeRecipe(options: LockOptions, context: RecipeContext, zk: ZkS
       return new EtcdLock(context, false);
     case 'zk':
       if (!zk) throw new Error('the zk recipe needs a ZooKeeper session');
-      return new ZkLock(context, zk);
+      return new ZkLock(context, zk, reconnect);
   }
 }
 
@@ -234,8 +230,9 @@ function main(): void {
     node.reportState({ role: 'contender', lock_state: 'idle', recipe: options.recipe });
     // The zk session is opened on the first request (the coordinator may still be electing at init).
     starting = (async () => {
-      const zk = options.backend === 'zk' ? await connectZk(node, context.coordinator, options.ttl_ms) : null;
-      contender = new Contender(node, options, makeRecipe(options, context, zk), resource);
+      const connect = () => connectZk(node, context.coordinator, options.ttl_ms);
+      const zk = options.backend === 'zk' ? await connect() : null;
+      contender = new Contender(node, options, makeRecipe(options, context, zk, connect), resource);
       contender.report();
       return contender;
     })();

@@ -9,8 +9,8 @@
  * (no reply from its server within the session timeout less a margin), stops
  * before it writes. The token is the znode's sequence number.
  *
- * Written against the shared client's API (/work/notes/zk-protocol.md,
- * src/workloads/zk/client.ts): ZkSession is the part of ZkClient it uses.
+ * ZkSession is the part of the shared ZkClient (src/workloads/zk/client.ts)
+ * it uses, so the tests can run it over an in-memory ZooKeeper too.
  */
 import { AcquireTimeout, acquire_wait_ms_max, type Held, type LockInfo, type Recipe, type RecipeContext, type ReleaseOutcome } from './recipe.js';
 
@@ -20,10 +20,8 @@ export const zk_lock_child_prefix = 'lock-';
 /** A holder writes only while its last reply is this much younger than its session timeout (ZooKeeper's clients disconnect at two thirds). */
 export const session_margin_fraction = 1 / 3;
 
-export interface ZkStatLike {
-  czxid?: string;
-  ephemeralOwner?: string | number;
-}
+/** The recipe reads no stat field (the token is the sequence number in the name). */
+export type ZkStatLike = object;
 
 /** The part of the shared ZkClient this recipe uses (the same names and shapes). */
 export interface ZkSession {
@@ -59,8 +57,18 @@ export class ZkLock implements Recipe {
 
   constructor(
     private readonly context: RecipeContext,
-    private readonly session: ZkSession,
+    private session: ZkSession,
+    /** Opens a new session once this one expired (a contender goes on after losing its session, as a new client). */
+    private readonly reconnect?: () => Promise<ZkSession>,
   ) {}
+
+  private async live(): Promise<ZkSession> {
+    if ((this.session.state === 'expired' || this.session.state === 'closed') && this.reconnect) {
+      this.context.log(`session ${this.session.session} ${this.session.state}: opening a new one`);
+      this.session = await this.reconnect();
+    }
+    return this.session;
+  }
 
   private async ensureNode(path: string, data = ''): Promise<void> {
     try {
@@ -71,6 +79,7 @@ export class ZkLock implements Recipe {
   }
 
   async acquire(): Promise<Held> {
+    await this.live();
     await this.ensureNode(zk_lock_path);
     const created = await this.session.create(`${zk_lock_path}/${zk_lock_child_prefix}`, this.context.node, { ephemeral: true, sequential: true });
     const own_name = created.path.slice(zk_lock_path.length + 1);
@@ -81,7 +90,7 @@ export class ZkLock implements Recipe {
         const children = (await this.session.getChildren(zk_lock_path, false)).filter((c) => c.startsWith(zk_lock_child_prefix)).sort((a, b) => sequenceOf(a) - sequenceOf(b));
         if (!children.includes(own_name)) throw new Error(`${created.path} is gone: the session expired while waiting`);
         const lower = children.filter((c) => sequenceOf(c) < own);
-        if (lower.length === 0) return { token: own, acquired_ms: this.context.now(), ttl_ms: this.session.timeout_ms, detail: { path: created.path } };
+        if (lower.length === 0) return { token: own, acquired_ms: this.context.now(), ttl_ms: this.session.timeout_ms, detail: { path: created.path, session: this.session } };
         const predecessor = `${zk_lock_path}/${lower[lower.length - 1]!}`;
         await this.waitForDelete(predecessor, deadline);
       }
@@ -119,22 +128,25 @@ export class ZkLock implements Recipe {
     }
   }
 
-  mayWrite(): boolean {
-    if (this.session.state !== 'connected') return false;
-    return this.context.now() - this.session.last_ok_ms < this.session.timeout_ms * (1 - session_margin_fraction);
+  mayWrite(held: Held): boolean {
+    const session = held.detail.session as ZkSession;
+    if (session.state !== 'connected') return false;
+    return this.context.now() - session.last_ok_ms < session.timeout_ms * (1 - session_margin_fraction);
   }
 
   async release(held: Held): Promise<ReleaseOutcome> {
     try {
-      await this.session.delete(String(held.detail.path));
+      await (held.detail.session as ZkSession).delete(String(held.detail.path));
       return 'released';
     } catch (error) {
-      if (zkErrorName(error) === 'NoNode') return 'lost';
+      // Gone (NoNode), or gone with its session: either way it was no longer ours.
+      if (zkErrorName(error) === 'NoNode' || zkErrorName(error) === 'SessionExpired' || (held.detail.session as ZkSession).state === 'expired') return 'lost';
       throw error;
     }
   }
 
   async readCounter(): Promise<number> {
+    await this.live();
     try {
       return Number((await this.session.getData(zk_counter_path)).data || 0);
     } catch (error) {
@@ -144,6 +156,7 @@ export class ZkLock implements Recipe {
   }
 
   async writeCounter(value: number): Promise<void> {
+    await this.live();
     try {
       await this.session.setData(zk_counter_path, String(value));
     } catch (error) {
@@ -153,6 +166,7 @@ export class ZkLock implements Recipe {
   }
 
   async info(): Promise<LockInfo> {
+    await this.live();
     let children: string[];
     try {
       children = (await this.session.getChildren(zk_lock_path)).filter((c) => c.startsWith(zk_lock_child_prefix)).sort((a, b) => sequenceOf(a) - sequenceOf(b));
