@@ -14,6 +14,8 @@ class FakeZk {
   sessions = new Set<FakeSession>();
   /** Every exists watch set, by path: the herd check. */
   watches_set: string[] = [];
+  /** Drop watch events (a client that missed one). */
+  drop_events = false;
 
   childrenOf(path: string): string[] {
     return [...this.nodes.keys()].filter((p) => p.startsWith(`${path}/`) && !p.slice(path.length + 1).includes('/')).map((p) => p.slice(path.length + 1)).sort();
@@ -59,7 +61,7 @@ class FakeSession implements ZkSession {
   }
 
   fire(path: string, event: string): void {
-    if (!this.armed.delete(path)) return;
+    if (!this.armed.delete(path) || this.zk.drop_events) return;
     for (const w of [...this.watchers]) w({ path, event, zxid: '1:1' });
   }
 
@@ -211,5 +213,17 @@ describe('the ZooKeeper lock recipe (against an in-memory ZooKeeper)', () => {
     await k1.lock.writeCounter(1);
     await k1.lock.writeCounter(2);
     expect(await k1.lock.readCounter()).toBe(2);
+  });
+
+  it('still wakes when the watch event is missed: it looks at the node below on its own, that node only', async () => {
+    const zk = new FakeZk();
+    const clock = { now: 0 };
+    const [k1, k2] = ['k1', 'k2'].map((id) => contender(zk, id, clock));
+    const held1 = await k1!.lock.acquire();
+    const p2 = k2!.lock.acquire();
+    await settle();
+    zk.drop_events = true;
+    await k1!.lock.release(held1);
+    expect((await p2).token).toBe(1);
   });
 });

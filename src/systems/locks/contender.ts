@@ -23,6 +23,8 @@ export const resource_timeout_ms = 5_000;
 export const failed_round_pause_ms = 200;
 /** Rounds one lock_run may ask for; more are refused. */
 export const rounds_max = 1_000_000;
+/** Acquire latencies a contender keeps for lock_stats (the benchmark's p50/p99); the oldest go first. */
+export const acquire_samples_max = 10_000;
 
 export type ContenderState = 'idle' | 'waiting' | 'holding' | 'writing' | 'releasing';
 
@@ -55,6 +57,11 @@ export class Contender {
   readonly stats: ContenderStats = { rounds_done: 0, acked: 0, rejected: 0, failed: 0, lock_lost: 0, stopped_before_write: 0 };
   last_error: string | null = null;
   private running = false;
+  /** Since the last lock_stats reset: acquire latencies (ms), cycles, and when the first began and the last ended. */
+  private samples: number[] = [];
+  private cycles = 0;
+  private first_start_ms: number | null = null;
+  private last_end_ms: number | null = null;
 
   constructor(
     private readonly node: Node,
@@ -108,15 +115,31 @@ export class Contender {
     return { type: '', round, token: held.token, acquired_ms: held.acquired_ms, ttl_ms: held.ttl_ms };
   }
 
+  /** What the benchmark reads: acquire latencies and the span of the cycles since the last reset. */
+  timings(reset: boolean): Record<string, unknown> {
+    const result = { acquire_ms: [...this.samples], cycles: this.cycles, first_start_ms: this.first_start_ms, last_end_ms: this.last_end_ms };
+    if (reset) {
+      this.samples = [];
+      this.cycles = 0;
+      this.first_start_ms = this.last_end_ms = null;
+    }
+    return result;
+  }
+
   /** One critical section; false when it failed. */
   private async section(round: number): Promise<boolean> {
     this.set('waiting');
+    // Durations by the monotonic clock (a skewed node clock would bend them); the span's ends by the node's.
+    const started = performance.now();
+    this.first_start_ms ??= this.node.now();
     let held: Held;
     try {
       held = await this.recipe.acquire();
     } catch (error) {
       return this.failed(error, 'acquire');
     }
+    if (this.samples.length >= acquire_samples_max) this.samples.shift();
+    this.samples.push(performance.now() - started);
     this.token = held.token;
     this.set('holding');
     try {
@@ -146,6 +169,8 @@ export class Contender {
         this.node.log(`release failed: ${describe(error)}`);
       }
       this.token = null;
+      this.cycles++;
+      this.last_end_ms = this.node.now();
     }
   }
 
@@ -265,6 +290,9 @@ function main(): void {
   });
   node.on('lock_counter', async (message) => {
     node.reply(message, { type: 'lock_counter_ok', value: await (await ready()).counter() });
+  });
+  node.on('lock_stats', async (message) => {
+    node.reply(message, { type: 'lock_stats_ok', ...(await ready()).timings(message.body.reset === true) });
   });
   node.on('lock_info', async (message) => {
     const c = await ready();

@@ -4,7 +4,7 @@ import type { WorkloadPlugin } from '../../lib/plugin.js';
 export const locks_workload: WorkloadPlugin = {
   name: 'locks',
   description: 'contenders increment a shared counter under a lock; the resource records every read and write',
-  requests: ['lock_run', 'lock_stop', 'lock_info', 'lock_counter', 'lock_report'],
+  requests: ['lock_run', 'lock_stop', 'lock_info', 'lock_counter', 'lock_stats', 'lock_report'],
   write_requests: [],
   checks: ['locks'],
 };

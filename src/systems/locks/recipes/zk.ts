@@ -17,6 +17,13 @@ import { AcquireTimeout, acquire_wait_ms_max, type Held, type LockInfo, type Rec
 export const zk_lock_path = '/dslab-lock';
 export const zk_counter_path = '/dslab-counter';
 export const zk_lock_child_prefix = 'lock-';
+/**
+ * While it waits, a contender also looks at the node below its own this often
+ * (one read, of that node only: still no herd). A watch event can be missed:
+ * the shared client drops one that arrives in the same chunk as the reply
+ * that set the watch (it remembers the watch only after the reply's await).
+ */
+export const predecessor_recheck_ms = 500;
 /** A holder writes only while its last reply is this much younger than its session timeout (ZooKeeper's clients disconnect at two thirds). */
 export const session_margin_fraction = 1 / 3;
 
@@ -117,10 +124,14 @@ export class ZkLock implements Recipe {
       if (left <= 0) throw new AcquireTimeout(`waited ${acquire_wait_ms_max / 1000}s for ${path} to go`);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new AcquireTimeout(`waited ${acquire_wait_ms_max / 1000}s for ${path} to go`)), left)));
+      const recheck = setInterval(() => {
+        this.session.exists(path, false).then((stat) => stat === null && fired(), () => {});
+      }, predecessor_recheck_ms);
       try {
         await Promise.race([event, timeout]);
       } finally {
         clearTimeout(timer);
+        clearInterval(recheck);
       }
     } finally {
       unwatch();
