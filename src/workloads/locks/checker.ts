@@ -153,7 +153,7 @@ export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' |
   const violations = [...overlaps.map((o) => o.description), ...token_regressions];
   if (lost > 0) violations.push(`the counter is ${counter ?? '?'} after ${acknowledged} acknowledged increments: ${lost} lost`);
   const ok = violations.length === 0;
-  const parts = [`${sections.length} critical sections, ${acknowledged} acknowledged increments, counter ${counter ?? 'unknown'}`];
+  const parts = [`${sections.length} critical section${sections.length === 1 ? '' : 's'}, ${acknowledged} acknowledged increment${acknowledged === 1 ? '' : 's'}, counter ${counter ?? 'unknown'}`];
   if (report.fencing) parts.push(`${rejected_writes} stale write${rejected_writes === 1 ? '' : 's'} rejected${rejected_reads ? `, ${rejected_reads} stale read${rejected_reads === 1 ? '' : 's'} refused` : ''}`);
   parts.push(ok ? 'mutual exclusion held and nothing was lost' : `${overlaps.length} time${overlaps.length === 1 ? '' : 's'} two contenders held the lock at once, ${lost} increment${lost === 1 ? '' : 's'} lost`);
   if (report.dropped > 0) parts.push(`(only the first observations: ${report.dropped} were not kept)`);
