@@ -126,3 +126,15 @@ describe('the resource', () => {
     expect(second.next).toBeNull();
   });
 });
+
+describe('a restarted contender', () => {
+  it('counts its rounds from 1 again: its sections are told apart by incarnation, so none is lost from the count', () => {
+    const check = run(false, (r) => {
+      section(r, 'k1', { ...grant(1, 1, t0), incarnation: 'a' }, t0);
+      section(r, 'k1', { ...grant(1, 2, t0 + 100), incarnation: 'b' }, t0 + 100);
+    });
+    expect(check.sections).toBe(2);
+    expect(check.acknowledged).toBe(2);
+    expect(check.ok).toBe(true);
+  });
+});

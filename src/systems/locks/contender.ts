@@ -7,6 +7,7 @@
  * read and wrote (so the checker sees every section either way). It reports
  * its state to the supervisor: waiting, holding, writing or idle.
  */
+import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { Node, RpcError } from '../../lib/runtime/node.js';
@@ -57,6 +58,8 @@ export class Contender {
   readonly stats: ContenderStats = { rounds_done: 0, acked: 0, rejected: 0, failed: 0, lock_lost: 0, stopped_before_write: 0 };
   last_error: string | null = null;
   private running = false;
+  /** This process's run, so the resource tells a restarted contender's round 1 from the one before. */
+  private readonly incarnation = randomBytes(4).toString('hex');
   /** Since the last lock_stats reset: acquire latencies (ms), cycles, and when the first began and the last ended. */
   private samples: number[] = [];
   private cycles = 0;
@@ -112,7 +115,7 @@ export class Contender {
   }
 
   private fields(held: Held, round: number): MessageBody {
-    return { type: '', round, token: held.token, acquired_ms: held.acquired_ms, ttl_ms: held.ttl_ms };
+    return { type: '', round, incarnation: this.incarnation, token: held.token, acquired_ms: held.acquired_ms, ttl_ms: held.ttl_ms };
   }
 
   /** What the benchmark reads: acquire latencies and the span of the cycles since the last reset. */

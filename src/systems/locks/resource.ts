@@ -105,6 +105,8 @@ export class Resource {
 
 export interface SectionFields {
   round: number;
+  /** Which run of the contender's process (a restarted contender counts its rounds from 1 again). */
+  incarnation?: string;
   token: number | null;
   acquired_ms: number;
   ttl_ms: number;
@@ -112,11 +114,12 @@ export interface SectionFields {
 
 /** The section fields of a request, or a reason they are malformed. */
 export function sectionFields(body: Record<string, unknown>): SectionFields | string {
-  const { round, token, acquired_ms, ttl_ms } = body;
+  const { round, token, acquired_ms, ttl_ms, incarnation } = body;
   if (!Number.isSafeInteger(round)) return 'round must be an integer';
   if (token !== undefined && token !== null && !Number.isSafeInteger(token)) return 'token must be an integer or null';
   if (typeof acquired_ms !== 'number' || typeof ttl_ms !== 'number') return 'acquired_ms and ttl_ms must be numbers';
-  return { round: round as number, token: (token as number | null | undefined) ?? null, acquired_ms, ttl_ms };
+  if (incarnation !== undefined && typeof incarnation !== 'string') return 'incarnation must be a string';
+  return { round: round as number, ...(incarnation !== undefined ? { incarnation } : {}), token: (token as number | null | undefined) ?? null, acquired_ms, ttl_ms };
 }
 
 function main(): void {

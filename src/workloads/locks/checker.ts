@@ -77,7 +77,7 @@ function seconds(ms: number): string {
 export function sectionsOf(observations: readonly Observation[]): Section[] {
   const sections = new Map<string, Section>();
   for (const o of observations) {
-    const key = `${o.node}#${o.round}`;
+    const key = `${o.node}#${o.incarnation ?? ''}#${o.round}`;
     if (o.kind === 'read') {
       sections.set(key, { node: o.node, round: o.round, token: o.token, read_ms: o.at_ms, write_ms: null, value_read: o.value, value_written: null, accepted: o.accepted === false ? false : null, acquired_ms: o.acquired_ms, ttl_ms: o.ttl_ms, ...(o.reason ? { reason: o.reason } : {}) });
       continue;

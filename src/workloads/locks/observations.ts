@@ -9,6 +9,8 @@ export interface Observation {
   node: string;
   /** The contender's own count of its critical sections: a read and a write with one round are one section. */
   round: number;
+  /** Which run of the contender's process: a restarted contender counts its rounds from 1 again. */
+  incarnation?: string;
   /** The fencing token the contender held, null when its recipe gives none. */
   token: number | null;
   at_ms: number;
