@@ -17,18 +17,20 @@ import { serverKindOf } from './lib/proxy/server-kinds.js';
 import { checkOptions, type SystemPlugin, type SystemView, type WorkloadPlugin } from './lib/plugin.js';
 import { errorMessage, UserError } from './lib/util/errors.js';
 import { echo } from './systems/echo/plugin.js';
+import { locks } from './systems/locks/plugin.js';
 import { raft } from './systems/raft/plugin.js';
 import { snowflake } from './systems/snowflake/plugin.js';
 import { unique_ids } from './systems/unique-ids/plugin.js';
 import { zab } from './systems/zab/plugin.js';
 import { echo_workload } from './workloads/echo/plugin.js';
 import { lin_kv } from './workloads/lin-kv/plugin.js';
+import { locks_workload } from './workloads/locks/plugin.js';
 import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
-const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake];
+const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks];
 
-export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload];
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload];
 
 /** The module a detached supervisor runs: the library's supervisor with these workloads. */
 export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);
@@ -85,6 +87,8 @@ function checkPluginGroups(plugin: SystemPlugin): void {
   }
   for (const [index, group] of plugin.groups.entries()) {
     const flag = group.count_flag;
+    if ((flag === undefined) === (group.count === undefined)) throw new Error(`system ${plugin.name}: group ${group.name} needs either a count flag or a fixed count`);
+    if (flag === undefined) continue;
     if (flag !== 'nodes' && plugin.flags[flag]?.type !== 'option') throw new Error(`system ${plugin.name}: group ${group.name} is counted by --${flag}, which the system does not declare`);
     if (plugin.groups.findIndex((g) => g.count_flag === flag) !== index) throw new Error(`system ${plugin.name}: two groups are counted by --${flag}`);
   }
@@ -92,7 +96,7 @@ function checkPluginGroups(plugin: SystemPlugin): void {
 
 /** The `up` flags that count a group's nodes, other than --nodes: they say how many nodes, not how nodes behave. */
 function countFlags(plugin: SystemPlugin): Set<string> {
-  return new Set(plugin.groups.map((g) => g.count_flag).filter((flag) => flag !== 'nodes'));
+  return new Set(plugin.groups.map((g) => g.count_flag).filter((flag): flag is string => flag !== undefined && flag !== 'nodes'));
 }
 
 /** How many nodes each of a system's groups counted by its own flags has, from `up`'s flags (by flag name). */

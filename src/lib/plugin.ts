@@ -55,7 +55,9 @@ export interface ProgramGroup {
   program: URL;
   server?: undefined;
   /** The `up` flag that says how many nodes the group has: `nodes` (up's own), or an integer flag the system declares. */
-  count_flag: string;
+  count_flag?: string;
+  /** A count no flag changes (one resource node), instead of count_flag. */
+  count?: number;
   /** Options for this group's nodes only, laid over the cluster's options in DSLAB_OPTIONS (observers: `{ observer: true }`). */
   options?: Record<string, unknown>;
 }
@@ -75,8 +77,9 @@ export interface ServerGroup {
   /** The server's program when it is not the kind's own: a name on PATH or a path. */
   binary?: string;
   program?: undefined;
-  /** As a program group's; a system usually counts its servers by a flag of its own or fixes them at one. */
-  count_flag: string;
+  /** As a program group's; a system usually counts its servers by a flag of its own or fixes them at one (count). */
+  count_flag?: string;
+  count?: number;
 }
 
 export type NodeGroup = ProgramGroup | ServerGroup;
@@ -106,8 +109,14 @@ export interface SystemPlugin {
   name: string;
   /** One line for `up --help`. */
   description: string;
-  /** One or more node groups (see NodeGroup). */
+  /** One or more node groups (see NodeGroup): every group the system may run. */
   groups: readonly NodeGroup[];
+  /**
+   * The groups a cluster with these (checked) options runs, when that depends
+   * on them (locks: redis1 or etcd1 or a Zab ensemble, by --backend); each one
+   * of `groups`. Absent: all of `groups`.
+   */
+  groupsFor?(options: Readonly<Record<string, unknown>>): readonly NodeGroup[];
   /** Flags `up` takes for this system; each description starts with the system's name ("raft: …"). */
   flags: Interfaces.FlagInput;
   /** The options (what DSLAB_OPTIONS gives each node) that the given flags ask for; flags that were not given are absent. */

@@ -79,7 +79,7 @@ describe('a system from outside src/systems, through the plugin seam', () => {
     expect(bad.stderr).toMatch(/^dslab: step: /);
     const unknown = await dslab(cwd, 'up', 'counter', '--name', 'other', '--detach');
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toContain('unknown system "counter" (built in: echo, unique-ids, raft, zab;');
+    expect(unknown.stderr).toContain('unknown system "counter" (built in: echo, unique-ids, raft, zab, locks;');
   });
 });
 

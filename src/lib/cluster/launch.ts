@@ -57,10 +57,12 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     groups = [{ ...default_group, count: options.nodes, command }];
   } else {
     if (!options.plugin) throw new UserError(`unknown system "${options.system}" (built in: ${options.known_systems.join(', ')}; or pass --bin CMD to run your own node)`);
-    groups = options.plugin.groups.map((group) => {
-      const count = group.count_flag === 'nodes' ? options.nodes : options.group_counts?.[group.count_flag];
-      if (count === undefined) throw new UserError(`--${group.count_flag} is needed: how many nodes group ${group.name} has`);
-      if (!Number.isInteger(count) || count < 1 || count > nodes_max) throw new UserError(`--${group.count_flag} must be between 1 and ${nodes_max}, got ${count}`);
+    const plugin = options.plugin;
+    groups = (plugin.groupsFor ? plugin.groupsFor(options.options ?? {}) : plugin.groups).map((group) => {
+      const flag = group.count_flag;
+      const count = flag === undefined ? group.count : flag === 'nodes' ? options.nodes : options.group_counts?.[flag];
+      if (count === undefined) throw new UserError(`--${flag ?? 'nodes'} is needed: how many nodes group ${group.name} has`);
+      if (!Number.isInteger(count) || count < 1 || count > nodes_max) throw new UserError(`${flag === undefined ? `group ${group.name}'s count` : `--${flag}`} must be between 1 and ${nodes_max}, got ${count}`);
       if (group.server !== undefined) return { name: group.name, prefix: group.prefix, count, command: [], server: { kind: group.server, ...(group.binary ? { binary: group.binary } : {}) } };
       return { name: group.name, prefix: group.prefix, count, command: groupCommand(group), ...(group.options ? { options: group.options } : {}) };
     });

@@ -44,6 +44,8 @@ export class Node {
   nodeIds: string[] = [];
   /** Every node group's members by name, from init's dslab_groups; empty in a single-group cluster (and under Maelstrom). */
   groups: Record<string, string[]> = {};
+  /** The init message's body as it came (dslab's extension fields too: dslab_groups, dslab_servers); null before init. */
+  initBody: MessageBody | null = null;
   private readonly handlers = new Map<string, Handler>();
   private readonly initCallbacks: (() => void)[] = [];
   private readonly rpcs = new Map<number, { resolve(body: MessageBody): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
@@ -185,6 +187,7 @@ export class Node {
       if (groups && typeof groups === 'object' && !Array.isArray(groups)) {
         this.groups = Object.fromEntries(Object.entries(groups as Record<string, unknown>).filter(([, ids]) => Array.isArray(ids)).map(([name, ids]) => [name, (ids as unknown[]).map(String)]));
       }
+      this.initBody = body;
       for (const callback of this.initCallbacks) callback();
       this.reply(message, { type: 'init_ok' });
       return;

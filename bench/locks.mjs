@@ -1,0 +1,78 @@
+// Lock recipes side by side: acquire-and-release cycles per second and acquire
+// latency (p50, p99) for each backend, with one contender alone and with five
+// contending, in one run. A cycle is the whole critical section: acquire, read
+// the counter at the resource, write it back, release (--hold 0ms). The
+// contenders time themselves (lock_stats), so CLI start-up is not counted.
+import { execFileSync } from 'node:child_process';
+import { cleanup, cli, dslab, scratch } from './lib.mjs';
+
+const contended = 5;
+const rounds_alone = Number(process.env.LOCK_BENCH_ROUNDS_ALONE ?? 300);
+const rounds_each = Number(process.env.LOCK_BENCH_ROUNDS_EACH ?? 100);
+const backends = [
+  ['redis', ['--backend', 'redis']],
+  ['etcd', ['--backend', 'etcd']],
+  ['zk', ['--backend', 'zk', '--nodes', '3']],
+];
+
+function send(cwd, node, body, timeout = '60s') {
+  return JSON.parse(execFileSync(process.execPath, [cli, 'send', node, JSON.stringify(body), '--timeout', timeout], { cwd, encoding: 'utf8' }));
+}
+
+function percentile(sorted, p) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
+}
+
+async function waitIdle(cwd, ids) {
+  for (;;) {
+    const status = JSON.parse(dslab(cwd, 'status', '--json'));
+    const rows = status.nodes.filter((n) => ids.includes(n.id));
+    if (rows.every((n) => n.state.rounds_left === 0 && n.state.lock_state === 'idle')) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Runs `rounds` cycles on each of `ids` at once; the figures from their own clocks. */
+async function measure(cwd, ids, rounds) {
+  for (const id of ids) send(cwd, id, { type: 'lock_stats', reset: true });
+  for (const id of ids) send(cwd, id, { type: 'lock_run', rounds });
+  await waitIdle(cwd, ids);
+  const stats = ids.map((id) => send(cwd, id, { type: 'lock_stats', reset: true }));
+  const latencies = stats.flatMap((s) => s.acquire_ms).sort((a, b) => a - b);
+  const cycles = stats.reduce((sum, s) => sum + s.cycles, 0);
+  const span_ms = Math.max(...stats.map((s) => s.last_end_ms)) - Math.min(...stats.map((s) => s.first_start_ms));
+  return { cycles, cycles_per_s: Math.round((cycles / span_ms) * 1000), p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99) };
+}
+
+export async function measureLocks() {
+  const results = [];
+  for (const [backend, flags] of backends) {
+    const cwd = scratch();
+    try {
+      dslab(cwd, 'up', 'locks', '--contenders', String(contended), '--hold', '0ms', '--ttl', '5s', '--detach', ...flags);
+      // A few cycles first: connections open, the zk sessions settle.
+      await measure(cwd, ['k1'], 10);
+      const alone = await measure(cwd, ['k1'], rounds_alone);
+      const five = await measure(cwd, Array.from({ length: contended }, (_, i) => `k${i + 1}`), rounds_each);
+      const check = JSON.parse(dslab(cwd, 'lock', 'check', '--json'));
+      results.push({ backend, alone, contended: five, check_ok: check.ok });
+    } finally {
+      cleanup(cwd);
+    }
+  }
+  return results;
+}
+
+export function formatLocks(results) {
+  const lines = ['backend  contenders  cycles/s  acquire p50  acquire p99  check'];
+  for (const r of results) {
+    for (const [label, m] of [['1', r.alone], [String(contended), r.contended]]) {
+      lines.push(`${r.backend.padEnd(8)} ${label.padStart(10)}  ${String(m.cycles_per_s).padStart(8)}  ${`${m.p50_ms.toFixed(1)} ms`.padStart(11)}  ${`${m.p99_ms.toFixed(1)} ms`.padStart(11)}  ${r.check_ok ? 'ok' : 'VIOLATED'}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(formatLocks(await measureLocks()));
+}

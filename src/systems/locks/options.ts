@@ -1,0 +1,74 @@
+/**
+ * What a lock node reads from DSLAB_OPTIONS (set by `dslab up locks` from its
+ * flags, checked there by the plugin's schema). Missing or malformed fields
+ * fall back to the defaults, so a node started by hand always starts.
+ */
+export const lock_backends = ['redis', 'zk', 'etcd'] as const;
+export type LockBackend = (typeof lock_backends)[number];
+
+/**
+ * The recipes, by backend. The unsafe ones exist to show why they fail:
+ * redis-naive (SETNX, a separate PEXPIRE, a plain DEL) and etcd-no-recheck
+ * (trusts the predecessor's delete without checking its own lease, etcd-io/etcd#11456).
+ */
+export const lock_recipes = ['redis', 'redis-naive', 'zk', 'etcd', 'etcd-no-recheck'] as const;
+export type LockRecipe = (typeof lock_recipes)[number];
+export const recipe_backend: Readonly<Record<LockRecipe, LockBackend>> = {
+  redis: 'redis',
+  'redis-naive': 'redis',
+  zk: 'zk',
+  etcd: 'etcd',
+  'etcd-no-recheck': 'etcd',
+};
+/** The recipe a backend uses when --recipe is not given: its safe one. */
+export const default_recipe: Readonly<Record<LockBackend, LockRecipe>> = { redis: 'redis', zk: 'zk', etcd: 'etcd' };
+
+export const counter_places = ['resource', 'backend'] as const;
+export type CounterPlace = (typeof counter_places)[number];
+
+export const backend_default: LockBackend = 'redis';
+/** The lock's time to live (Redis PX, etcd lease TTL, ZooKeeper session timeout). */
+export const ttl_ms_default = 2000;
+/** etcd grants leases in whole seconds and refuses shorter than its minimum (2 s with its default timings). */
+export const etcd_ttl_ms_min = 2000;
+/** How long a contender works between reading the counter and writing it back: the window a fault must hit. */
+export const hold_ms_default = 50;
+export const hold_ms_max = 60_000;
+export const ttl_ms_max = 600_000;
+export const contenders_default = 3;
+
+export interface LockOptions {
+  backend: LockBackend;
+  recipe: LockRecipe;
+  counter: CounterPlace;
+  fencing: boolean;
+  ttl_ms: number;
+  hold_ms: number;
+}
+
+export function readLockOptions(env: NodeJS.ProcessEnv): LockOptions {
+  let given: Record<string, unknown> = {};
+  try {
+    given = JSON.parse(env.DSLAB_OPTIONS ?? '{}') as Record<string, unknown>;
+  } catch {
+    given = {};
+  }
+  return resolveLockOptions(given);
+}
+
+/** Options with every default applied: the backend follows the recipe when only the recipe is given. */
+export function resolveLockOptions(given: Readonly<Record<string, unknown>>): LockOptions {
+  const recipe_given = lock_recipes.find((r) => r === given.lock_recipe);
+  const backend_given = lock_backends.find((b) => b === given.lock_backend);
+  const backend = backend_given ?? (recipe_given ? recipe_backend[recipe_given] : backend_default);
+  const recipe = recipe_given ?? default_recipe[backend];
+  const duration = (value: unknown, fallback: number, max: number) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max ? value : fallback);
+  return {
+    backend,
+    recipe,
+    counter: counter_places.find((c) => c === given.lock_counter) ?? 'resource',
+    fencing: given.lock_fencing === true,
+    ttl_ms: duration(given.lock_ttl_ms, ttl_ms_default, ttl_ms_max) || ttl_ms_default,
+    hold_ms: duration(given.lock_hold_ms, hold_ms_default, hold_ms_max),
+  };
+}

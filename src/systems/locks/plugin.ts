@@ -1,0 +1,90 @@
+import { Flags } from '@oclif/core';
+import { z } from 'zod';
+import type { NodeGroup, SystemPlugin } from '../../lib/plugin.js';
+import { formatDurationMs, parseDurationMs } from '../../lib/util/units.js';
+import {
+  backend_default,
+  contenders_default,
+  counter_places,
+  etcd_ttl_ms_min,
+  hold_ms_default,
+  hold_ms_max,
+  lock_backends,
+  lock_recipes,
+  recipe_backend,
+  resolveLockOptions,
+  ttl_ms_default,
+  ttl_ms_max,
+} from './options.js';
+
+/**
+ * What a locks node reads from DSLAB_OPTIONS (options.ts). The names carry a
+ * lock_ prefix: every system's options travel in one object, and "ttl" or
+ * "counter" would mean something else to another system.
+ */
+export const lock_options = z
+  .strictObject({
+    lock_backend: z.enum(lock_backends).optional(),
+    lock_recipe: z.enum(lock_recipes).optional(),
+    lock_counter: z.enum(counter_places).optional(),
+    lock_fencing: z.boolean().optional(),
+    lock_ttl_ms: z.number().int().positive().max(ttl_ms_max).optional(),
+    lock_hold_ms: z.number().int().min(0).max(hold_ms_max).optional(),
+  })
+  .superRefine((options, context) => {
+    const resolved = resolveLockOptions(options);
+    if (options.lock_recipe !== undefined && options.lock_backend !== undefined && recipe_backend[options.lock_recipe] !== options.lock_backend) {
+      context.addIssue({ code: 'custom', path: ['lock_recipe'], message: `--recipe ${options.lock_recipe} is a ${recipe_backend[options.lock_recipe]} recipe, not one for --backend ${options.lock_backend}` });
+    }
+    if (resolved.backend === 'etcd' && resolved.ttl_ms < etcd_ttl_ms_min) {
+      context.addIssue({ code: 'custom', path: ['lock_ttl_ms'], message: `--ttl must be at least ${formatDurationMs(etcd_ttl_ms_min)} with etcd, whose leases are whole seconds no shorter than its minimum` });
+    }
+  });
+
+const contenders: NodeGroup = { name: 'contenders', prefix: 'k', program: new URL('./contender.js', import.meta.url), count_flag: 'contenders' };
+const resource: NodeGroup = { name: 'resource', prefix: 'r', program: new URL('./resource.js', import.meta.url), count: 1 };
+const redis: NodeGroup = { name: 'redis', prefix: 'redis', server: 'redis', count: 1 };
+const etcd: NodeGroup = { name: 'etcd', prefix: 'etcd', server: 'etcd', count: 1 };
+/** The Zab ensemble as the ZooKeeper backend: dslab's own coordinator, --nodes servers. */
+const coordinator: NodeGroup = { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'nodes' };
+
+export const locks: SystemPlugin = {
+  name: 'locks',
+  description: 'lock contenders racing over a shared counter through a Redis, etcd or ZooKeeper (Zab) lock, with a resource that can fence',
+  groups: [redis, etcd, coordinator, resource, contenders],
+  groupsFor(options) {
+    const backend = resolveLockOptions(options).backend;
+    return [backend === 'redis' ? redis : backend === 'etcd' ? etcd : coordinator, resource, contenders];
+  },
+  // Flag defaults live in options.ts (shown in help): a default here would reach every other system's nodes too.
+  flags: {
+    contenders: Flags.integer({ min: 1, default: contenders_default, description: 'locks: how many contenders (k1..kN)' }),
+    backend: Flags.string({ options: [...lock_backends], description: 'locks: the lock service: a real redis-server, a real etcd, or dslab\'s Zab coordinator (zk, --nodes servers)', defaultHelp: async () => backend_default }),
+    recipe: Flags.string({ options: [...lock_recipes], description: 'locks: the lock recipe (default: the backend\'s safe one); redis-naive and etcd-no-recheck show why they fail' }),
+    counter: Flags.string({ options: [...counter_places], description: 'locks: where the shared counter lives: the resource node r1, or the backend itself', defaultHelp: async () => 'resource' }),
+    fencing: Flags.boolean({ description: 'locks: the resource accepts a write only with a token greater than every one it accepted' }),
+    ttl: Flags.string({ description: 'locks: the lock\'s time to live (Redis PX, etcd lease, ZooKeeper session timeout)', helpValue: 'DURATION', defaultHelp: async () => formatDurationMs(ttl_ms_default) }),
+    hold: Flags.string({ description: 'locks: how long a contender works between reading the counter and writing it back', helpValue: 'DURATION', defaultHelp: async () => formatDurationMs(hold_ms_default) }),
+  },
+  optionsFromFlags(flags) {
+    const options: Record<string, unknown> = {};
+    if (typeof flags.backend === 'string') options.lock_backend = flags.backend;
+    if (typeof flags.recipe === 'string') options.lock_recipe = flags.recipe;
+    if (typeof flags.counter === 'string') options.lock_counter = flags.counter;
+    if (flags.fencing === true) options.lock_fencing = true;
+    if (typeof flags.ttl === 'string' && flags.ttl) options.lock_ttl_ms = parseDurationMs(flags.ttl, '--ttl');
+    if (typeof flags.hold === 'string' && flags.hold) options.lock_hold_ms = parseDurationMs(flags.hold, '--hold');
+    return options;
+  },
+  options: lock_options,
+  // No role leads the cluster: a Redis or etcd backend has no node-protocol leader, and the Zab servers' roles are shown but not the point.
+  roles: { leading: [], electing: [], probing: [], following: [], other: ['contender', 'resource', 'leading', 'following', 'looking', 'observing'], term_fields: [], write_requests: [] },
+  columns: [
+    { key: 'lock_state', title: 'LOCK', fields: ['lock_state'], width: 9, drop_rank: 7 },
+    { key: 'token', title: 'TOKEN', fields: ['token', 'max_token'], width: 7, drop_rank: 6 },
+    { key: 'acked', title: 'ACKED', fields: ['acked', 'accepted'], width: 6, drop_rank: 3 },
+    { key: 'rejected', title: 'REJECT', fields: ['rejected'], width: 6, drop_rank: 3 },
+    { key: 'counter', title: 'COUNTER', fields: ['counter'], width: 8, drop_rank: 1 },
+  ],
+  workloads: ['locks'],
+};

@@ -1,0 +1,183 @@
+/**
+ * The CLI's lock operations over a running locks cluster, through the control
+ * API's `send` (so every request is a client message on the router): fetch
+ * what the resource observed, start rounds on every contender, and gather
+ * the lock's own state for `dslab lock status`.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { ClusterStatus, NodeStatus } from '../../lib/control/api.js';
+import type { ControlClient } from '../../lib/control/client.js';
+import { UserError } from '../../lib/util/errors.js';
+import { checkLocks, type LockCheck } from './checker.js';
+import type { LockReport, Observation } from './observations.js';
+
+/** How long the resource and contenders have to answer one request. */
+export const lock_request_timeout_ms = 10_000;
+/** Between looks at the contenders while `lock run` waits for its rounds. */
+export const run_poll_ms = 200;
+/** Pages of observations one report may have (report_page_max each): a bound on what a check reads. */
+export const report_pages_max = 200;
+
+type Reply = { type?: unknown; code?: unknown; text?: unknown } & Record<string, unknown>;
+
+async function send(client: ControlClient, dest: string, body: Record<string, unknown> & { type: string }, timeout_ms = lock_request_timeout_ms): Promise<Reply> {
+  const result = await client.act({ type: 'send', dest, body, timeout_ms });
+  const reply = result.reply as Reply;
+  if (reply.type === 'error') throw new UserError(`${dest} answered ${body.type} with error ${String(reply.code)}: ${String(reply.text ?? '')}`);
+  return reply;
+}
+
+/** The locks groups of a cluster, or a UserError when it is no locks cluster. */
+export function lockMembers(status: ClusterStatus): { resource: string; contenders: NodeStatus[] } {
+  const contenders = status.nodes.filter((n) => n.group === 'contenders');
+  const resource = status.nodes.find((n) => n.group === 'resource');
+  if (!resource || contenders.length === 0) throw new UserError(`cluster ${status.name} runs ${status.system}, not locks: start one with dslab up locks`);
+  return { resource: resource.id, contenders };
+}
+
+/** Every observation the resource has, page by page, and the counter as it stands. */
+export async function fetchReport(client: ControlClient, status: ClusterStatus): Promise<LockReport> {
+  const { resource, contenders } = lockMembers(status);
+  const first = (await send(client, resource, { type: 'lock_report', from: 0 })) as unknown as LockReport;
+  const observations: Observation[] = [...first.observations];
+  let next = first.next;
+  for (let page = 1; next !== null && page < report_pages_max; page++) {
+    const more = (await send(client, resource, { type: 'lock_report', from: next })) as unknown as LockReport;
+    observations.push(...more.observations);
+    next = more.next;
+  }
+  let counter = first.counter;
+  if (first.counter_place === 'backend') {
+    // The backend's counter, read by a contender that is up (a paused one would not answer).
+    const asker = contenders.find((c) => c.status === 'up');
+    counter = asker ? Number((await send(client, asker.id, { type: 'lock_counter' })).value) : null;
+  }
+  return { ...first, observations, counter, next: null };
+}
+
+export interface ContenderRow {
+  id: string;
+  /** waiting, holding, writing, releasing, idle; paused or down when the process is. */
+  state: string;
+  token: number | null;
+  rounds_left: number;
+  acked: number;
+  rejected: number;
+  failed: number;
+  lock_lost: number;
+  last_error: string | null;
+}
+
+export function contenderRows(status: ClusterStatus): ContenderRow[] {
+  return lockMembers(status).contenders.map((n) => {
+    const s = n.state;
+    const number = (v: unknown) => (typeof v === 'number' ? v : 0);
+    return {
+      id: n.id,
+      state: n.status === 'up' ? String(s.lock_state ?? 'starting') : n.status,
+      token: typeof s.token === 'number' ? s.token : null,
+      rounds_left: number(s.rounds_left),
+      acked: number(s.acked),
+      rejected: number(s.rejected),
+      failed: number(s.failed),
+      lock_lost: number(s.lock_lost),
+      last_error: typeof s.last_error === 'string' ? s.last_error : null,
+    };
+  });
+}
+
+export interface LockInfoView {
+  holder: string | null;
+  token: number | null;
+  ttl_left_ms: number | null;
+  waiters: string[];
+}
+
+export interface LockStatus {
+  cluster: string;
+  /** The lock as the backend tells it; null when no contender could ask (all paused or down, backend unreachable). */
+  lock: LockInfoView | null;
+  lock_error: string | null;
+  contenders: ContenderRow[];
+  check: LockCheck;
+}
+
+export async function lockStatus(client: ControlClient): Promise<LockStatus> {
+  const status = await client.status();
+  const contenders = contenderRows(status);
+  const asker = contenders.find((c) => c.state !== 'paused' && c.state !== 'down');
+  let lock: LockInfoView | null = null;
+  let lock_error: string | null = asker ? null : 'no contender is up to ask the backend';
+  if (asker) {
+    try {
+      const info = await send(client, asker.id, { type: 'lock_info' });
+      lock = { holder: (info.holder as string | null) ?? null, token: (info.token as number | null) ?? null, ttl_left_ms: (info.ttl_left_ms as number | null) ?? null, waiters: (info.waiters as string[] | undefined) ?? [] };
+    } catch (error) {
+      lock_error = error instanceof Error ? error.message : String(error);
+    }
+  }
+  const check = checkLocks(await fetchReport(client, status));
+  return { cluster: status.name, lock, lock_error, contenders, check };
+}
+
+/** Starts `rounds` critical sections on every contender; resolves once each accepted. */
+export async function startRounds(client: ControlClient, rounds: number): Promise<string[]> {
+  const status = await client.status();
+  const { contenders } = lockMembers(status);
+  const idle = contenders.filter((c) => c.status === 'up');
+  if (idle.length === 0) throw new UserError('no contender is up');
+  await Promise.all(idle.map((c) => send(client, c.id, { type: 'lock_run', rounds })));
+  return idle.map((c) => c.id);
+}
+
+/** Waits until no contender has rounds left (a paused one holds the run up until resumed), or the deadline. */
+export async function waitForRounds(client: ControlClient, timeout_ms: number): Promise<boolean> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const rows = contenderRows(await client.status());
+    if (rows.every((r) => r.rounds_left === 0 && (r.state === 'idle' || r.state === 'down'))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, run_poll_ms));
+  }
+}
+
+export function saveReport(path: string, report: LockReport): void {
+  writeFileSync(path, JSON.stringify(report) + '\n');
+}
+
+/** A report `dslab lock run --history` saved; UserError when the file is not one. */
+export function loadReport(path: string): LockReport {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${path}: not a lock history (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+  }
+  const report = parsed as Partial<LockReport>;
+  if (!report || !Array.isArray(report.observations) || typeof report.fencing !== 'boolean') throw new UserError(`${path}: not a lock history (it needs observations and fencing)`);
+  return { counter_place: report.counter_place ?? 'resource', fencing: report.fencing, counter: report.counter ?? null, max_token: report.max_token ?? null, observations: report.observations, dropped: report.dropped ?? 0, total: report.observations.length, next: null };
+}
+
+function ms(v: number | null): string {
+  return v === null ? '-' : `${(v / 1000).toFixed(1)} s`;
+}
+
+export function formatLockCheck(check: LockCheck): string {
+  const lines = [`${check.ok ? 'ok' : 'VIOLATED'}: ${check.summary}`];
+  for (const v of check.violations) lines.push(`  - ${v}`);
+  return lines.join('\n');
+}
+
+export function formatLockStatus(status: LockStatus): string {
+  const lines: string[] = [];
+  if (status.lock) {
+    const l = status.lock;
+    lines.push(`lock: ${l.holder ? `held by ${l.holder}, token ${l.token ?? '-'}, ${ms(l.ttl_left_ms)} left` : 'free'}${l.waiters.length ? `; waiting: ${l.waiters.join(', ')}` : ''}`);
+  } else lines.push(`lock: unknown (${status.lock_error ?? '?'})`);
+  lines.push('CONTENDER  STATE      TOKEN   LEFT  ACKED  REJECTED  FAILED  LOST-LOCK');
+  for (const c of status.contenders) {
+    lines.push(`${c.id.padEnd(10)} ${c.state.padEnd(10)} ${String(c.token ?? '-').padEnd(7)} ${String(c.rounds_left).padStart(4)}  ${String(c.acked).padStart(5)}  ${String(c.rejected).padStart(8)}  ${String(c.failed).padStart(6)}  ${String(c.lock_lost).padStart(9)}${c.last_error ? `  (${c.last_error})` : ''}`);
+  }
+  lines.push(formatLockCheck(status.check));
+  return lines.join('\n');
+}
