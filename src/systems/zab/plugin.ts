@@ -11,6 +11,7 @@ import {
   sync_limit_ticks_default,
   tick_ms_default,
 } from './options.js';
+import { zab_steps } from './steps.js';
 
 /** Zab's words (what main.ts reports in `dslab_state`): ZooKeeper's four server states, and the epoch. */
 export const zab_roles: RoleVocabulary = {
@@ -21,6 +22,8 @@ export const zab_roles: RoleVocabulary = {
   other: ['observing'],
   term_fields: ['epoch'],
   write_requests: ['zab_write'],
+  // A leader-elect reports the epoch it last followed until a quorum synced to its own.
+  established_field: 'established',
 };
 
 /** Ticks in a limit: ZooKeeper's initLimit and syncLimit are counts of ticks. */
@@ -95,4 +98,5 @@ export const zab: SystemPlugin = {
     { key: 'sync_mode', title: 'SYNC', fields: ['sync_mode'], width: 5, drop_rank: 1 },
   ],
   workloads: [],
+  steps: zab_steps,
 };
