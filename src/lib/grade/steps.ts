@@ -191,6 +191,27 @@ export const generic_steps: readonly StepDefinition[] = [
     },
   }),
   defineStep({
+    name: 'wait_state',
+    description: "Wait until a node's state report has field equal to `equals`, or (rises) a number above the one it reported when the step began.",
+    fields: { node: node_ref, field: z.string().min(1), equals: z.unknown().optional(), rises: z.boolean().optional(), within_ms: step_duration_ms },
+    needs_state_reports: true,
+    node_fields: ['node'],
+    async run(step, ctx) {
+      if ((step.equals === undefined) === (step.rises !== true)) ctx.fail('wait_state needs exactly one of equals and rises: true');
+      const node = ctx.node(step.node);
+      const value = () => ctx.status().nodes.find((n) => n.id === node)?.state[step.field];
+      const start = value();
+      const base = typeof start === 'number' ? start : Number.NEGATIVE_INFINITY;
+      const deadline = Date.now() + step.within_ms;
+      for (;;) {
+        const now = value();
+        if (step.rises ? typeof now === 'number' && now > base : JSON.stringify(now) === JSON.stringify(step.equals)) return;
+        if (Date.now() > deadline) ctx.fail(`${node}'s ${step.field} is ${JSON.stringify(now)} after ${step.within_ms} ms, expected ${step.rises ? `above ${JSON.stringify(start)}` : JSON.stringify(step.equals)}`);
+        await sleep(poll_interval_ms);
+      }
+    },
+  }),
+  defineStep({
     name: 'sleep',
     description: 'Wait ms milliseconds.',
     fields: { ms: step_duration_ms },

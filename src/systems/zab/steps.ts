@@ -36,6 +36,8 @@ interface WriteLedger {
   doomed: Set<string>;
   /** The values each server reported applying, since the first zab step of the test. */
   applied: Map<string, Set<string>>;
+  /** zab_write steps left running in the background (zab_wait_writes waits for them). */
+  pending: Promise<void>[];
 }
 
 const ledger_key = 'zab.writes';
@@ -52,7 +54,7 @@ export function appliedValue(op: unknown): string | null {
 
 function ledger(ctx: StepContext): WriteLedger {
   return ctx.memo(ledger_key, () => {
-    const l: WriteLedger = { next: 0, acked: new Map(), last_acked: [], doomed: new Set(), applied: new Map() };
+    const l: WriteLedger = { next: 0, acked: new Map(), last_acked: [], doomed: new Set(), applied: new Map(), pending: [] };
     // The subscription ends with the test's supervisor.
     ctx.supervisor.events.subscribe((event: ClusterEvent) => {
       if (event.type !== 'node_apply') return;
@@ -136,8 +138,20 @@ export const zab_steps: readonly StepDefinition[] = [
         }
         l.last_acked = acked;
       })();
-      if (step.background) ctx.background(work);
-      else await work;
+      if (step.background) {
+        ctx.background(work);
+        l.pending.push(work);
+      } else await work;
+    },
+  }),
+  defineStep({
+    name: 'zab_wait_writes',
+    description: 'Wait for the zab_write steps left running in the background to finish (their own timeouts bound the wait).',
+    fields: {},
+    async run(_step, ctx) {
+      const l = ledger(ctx);
+      const pending = l.pending.splice(0);
+      for (const work of pending) await work;
     },
   }),
   defineStep({
