@@ -98,6 +98,15 @@ export function termOf(vocabulary: RoleVocabulary, state: Readonly<Record<string
   return null;
 }
 
+/**
+ * The word for the term in lines a person reads ("term" for Raft, "epoch" for Zab): the field the
+ * state report names it in, else the first the vocabulary declares.
+ */
+export function termWord(vocabulary: RoleVocabulary, state: Readonly<Record<string, unknown>> = {}): string {
+  const named = vocabulary.term_fields.find((field) => typeof state[field] === 'number' && Number.isFinite(state[field]));
+  return named ?? vocabulary.term_fields[0] ?? 'term';
+}
+
 /** Only a running node that is not paused can lead, answer or be killed as the leader. */
 export function isLive(status: LivenessStatus): boolean {
   return status === 'up';

@@ -32,6 +32,23 @@ describe('DashboardView', () => {
     chalk.level = level;
   });
 
+  it("shows a Zab ensemble's leader with its epoch, and each server's sessions and znodes", () => {
+    const t = 1_000;
+    const base = (type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+    const model = reduceAll([
+      base('cluster_up', { name: 'zk', system: 'zab', nodes: ['n1', 'n2'], seed: 1, view: viewFor('zab') }),
+      base('node_up', { node: 'n1', pid: 10, restarts: 0 }),
+      base('node_up', { node: 'n2', pid: 11, restarts: 0 }),
+      base('node_state', { node: 'n1', state: { role: 'leading', epoch: 4, sessions: 7, znodes: 12 } }),
+      base('node_state', { node: 'n2', state: { role: 'following', epoch: 4, sessions: 6, znodes: 11 } }),
+    ]);
+    const frame = view(model, { width: 120 });
+    expect(frame).toContain('leader n1 · epoch 4');
+    expect(frame).toMatch(/EPOCH.*SESS\s+ZNODES/);
+    expect(rowOf(frame, 'n1')).toMatch(/leading\s+4\s.*\s7\s+12\s/);
+    expect(rowOf(frame, 'n2')).toMatch(/following\s+4\s.*\s6\s+11\s/);
+  });
+
   it('shows the cluster, the leader and one row per node with role, term, indexes and rates', () => {
     const frame = view(withLeader);
     expect(frame).toContain('cluster raft · raft · up ');

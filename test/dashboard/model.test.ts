@@ -201,7 +201,7 @@ describe('dashboardReducer on other streams', () => {
     ]);
     expect(model.leader).toBe('n1');
     expect(model.leader_term).toBe(3);
-    expect(model.log.map((e) => e.text)).toEqual(expect.arrayContaining(['n2 starts an election for term 3', 'n1 is leader (term 3)']));
+    expect(model.log.map((e) => e.text)).toEqual(expect.arrayContaining(['n2 starts an election (at epoch 3)', 'n1 is leader (epoch 3)']));
   });
 
   it('shows how far a follower lags the leader, and reports entries rolled back', () => {

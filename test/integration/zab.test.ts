@@ -17,10 +17,13 @@ type State = {
   phase?: string;
   sync_mode?: string | null;
   established?: boolean;
+  sessions?: number;
+  znodes?: number;
 };
 const stateOf = (node: NodeStatus) => node.state as State;
 
-// One ensemble for the whole file: three voters and one observer (n4, the last id).
+// One ensemble for the whole file: three voters and one observer (n4, the last id). A tick of 1s lets
+// sessions live up to 20s between the CLI's requests; a sync limit of 2 ticks keeps failover quick.
 describe('zab on real processes', () => {
   let cwd: string;
   let events: ResultPromise;
@@ -38,9 +41,21 @@ describe('zab on real processes', () => {
     return { s, id: s.leader, epoch: leader.current_epoch! };
   };
 
+  /** One client request by `dslab send`: the reply body (errors too, which exit 1). */
+  const send = async (id: string, body: Record<string, unknown>) => {
+    const r = await dslab(cwd, 'send', id, JSON.stringify(body));
+    expect(r.stdout, r.stderr).not.toBe('');
+    return JSON.parse(r.stdout) as Record<string, unknown> & { type: string };
+  };
+  const connect = async (id: string, timeout_ms: number) => {
+    const r = await send(id, { type: 'connect', timeout_ms });
+    expect(r).toMatchObject({ type: 'connect_ok', server: id });
+    return r.session as string;
+  };
+
   beforeAll(async () => {
     cwd = makeWorkdir();
-    const up = await dslab(cwd, 'up', 'zab', '--nodes', '4', '--observers', '1', '--detach');
+    const up = await dslab(cwd, 'up', 'zab', '--nodes', '4', '--observers', '1', '--tick', '1s', '--sync-limit', '2', '--detach');
     expect(up.exitCode, up.stderr).toBe(0);
     events = dslabSpawn(cwd, 'events', '--history', '--json');
     events.stdout!.on('data', (chunk: Buffer) => (eventText += chunk.toString()));
@@ -61,11 +76,13 @@ describe('zab on real processes', () => {
     expect(stateOf(node(first.s, 'n4'))).toMatchObject({ role: 'observing', leader: first.id, current_epoch: first.epoch });
     expect(first.epoch).toBeGreaterThanOrEqual(1);
 
-    // A write through a follower is forwarded, committed, and answered where it was asked.
+    // A session and a write through a follower are forwarded, committed, and answered where they were asked.
     const follower = voters.find((v) => v !== first.id)!;
-    const write = await dslab(cwd, 'send', follower, '{"type":"zab_write","value":"before"}');
-    expect(write.exitCode, write.stderr).toBe(0);
-    expect(JSON.parse(write.stdout)).toMatchObject({ type: 'zab_write_ok', zxid: `${first.epoch}:1` });
+    const opened = await send(follower, { type: 'connect', timeout_ms: 20_000 });
+    expect(opened).toMatchObject({ type: 'connect_ok', timeout_ms: 20_000, server: follower, zxid: `${first.epoch}:1` });
+    const before = opened.session as string;
+    expect(await send(follower, { type: 'create', session: before, path: '/before' })).toMatchObject({ type: 'create_ok', path: '/before', stat: { czxid: `${first.epoch}:2` } });
+    expect(await send(follower, { type: 'close_session', session: before })).toMatchObject({ type: 'close_session_ok', session: before });
 
     expect((await dslab(cwd, 'kill', 'leader')).stdout).toContain(`killed ${first.id} (leader)`);
     const second = await waitFor('a new leader', async () => {
@@ -78,24 +95,25 @@ describe('zab on real processes', () => {
     expect(narrated).toMatch(new RegExp(`Z ${second.id} looking for a leader, election round \\d+: nothing from leader ${first.id}`));
     expect(narrated).toMatch(new RegExp(`Z ${second.id} election round \\d+ decided: this server leads`));
     expect(narrated).toContain(`new epoch ${second.epoch}`);
-    expect(narrated).toMatch(new RegExp(`established as leader of epoch ${second.epoch}; everything up to ${first.epoch}:1 is committed`));
+    expect(narrated).toMatch(new RegExp(`established as leader of epoch ${second.epoch}; everything up to ${first.epoch}:3 is committed`));
 
-    const after = await dslab(cwd, 'send', second.id, '{"type":"zab_write","value":"after"}');
-    expect(JSON.parse(after.stdout)).toMatchObject({ type: 'zab_write_ok', zxid: `${second.epoch}:1` });
+    const session = await connect(second.id, 20_000);
+    expect(await send(second.id, { type: 'create', session, path: '/after', data: 'after' })).toMatchObject({ type: 'create_ok', stat: { czxid: `${second.epoch}:2` } });
 
     // The old leader rejoins as a follower, synced in the new epoch, and has both writes.
     expect((await dslab(cwd, 'restart', first.id)).exitCode).toBe(0);
     const back = await waitFor('the old leader to follow again', async () => {
       const s = await status();
       const old = stateOf(node(s, first.id));
-      return old.role === 'following' && old.phase === 'broadcast' && old.current_epoch === second.epoch && old.committed_zxid === `${second.epoch}:1` ? old : undefined;
+      return old.role === 'following' && old.phase === 'broadcast' && old.current_epoch === second.epoch && old.committed_zxid === `${second.epoch}:2` ? old : undefined;
     });
     expect(['DIFF', 'TRUNC', 'SNAP']).toContain(back.sync_mode);
     expect(back.leader).toBe(second.id);
-    const read = await dslab(cwd, 'send', first.id, '{"type":"zab_read"}');
-    expect(JSON.parse(read.stdout)).toMatchObject({ type: 'zab_read_ok', value: 'after', zxid: `${second.epoch}:1` });
+    expect(await send(first.id, { type: 'get_data', session, path: '/after' })).toMatchObject({ type: 'get_data_ok', data: 'after', stat: { mzxid: `${second.epoch}:2` } });
+    expect(await send(first.id, { type: 'exists', session, path: '/before' })).toMatchObject({ type: 'exists_ok', stat: { czxid: `${first.epoch}:2` } });
+    expect(await send(second.id, { type: 'close_session', session })).toMatchObject({ type: 'close_session_ok' });
     expect((await dslab(cwd, 'logs', first.id, '--lines', '1000')).stdout).toMatch(new RegExp(`synced with ${second.id} by ${back.sync_mode} for epoch ${second.epoch}`));
-    expect((await dslab(cwd, 'logs', second.id, '--lines', '1000')).stdout).toMatch(new RegExp(`synchronizing ${first.id} by ${back.sync_mode} from its last zxid ${first.epoch}:1`));
+    expect((await dslab(cwd, 'logs', second.id, '--lines', '1000')).stdout).toMatch(new RegExp(`synchronizing ${first.id} by ${back.sync_mode} from its last zxid ${first.epoch}:3`));
 
     // Status shows the roles and epochs; the event stream saw every role, and the observer never led.
     const table = (await dslab(cwd, 'status')).stdout;
@@ -111,6 +129,51 @@ describe('zab on real processes', () => {
     expect(roles).toContain('n4=observing');
     expect(roles).not.toContain('n4=leading');
     expect(roles).not.toContain('n4=following');
+  });
+
+  it('serves znodes and sessions: ephemeral and sequential creates, reads elsewhere, ZooKeeper errors, expiry, and ConnectionLoss when cut off', async () => {
+    const { id: leader } = await waitFor('an established leader', settled);
+    const [follower, other] = ['n1', 'n2', 'n3'].filter((id) => id !== leader) as [string, string];
+    const session = await connect(follower, 20_000);
+    expect(await send(follower, { type: 'create', session, path: '/app', data: 'v1' })).toMatchObject({ type: 'create_ok', path: '/app' });
+    const lock = await send(follower, { type: 'create', session, path: '/app/lock-', ephemeral: true, sequential: true });
+    expect(lock).toMatchObject({ type: 'create_ok', path: '/app/lock-0000000000', stat: { ephemeralOwner: session } });
+    const listed = await send(leader, { type: 'list_sessions' });
+    expect(listed.sessions).toEqual([expect.objectContaining({ session, timeout_ms: 20_000, server: follower })]);
+
+    // Another server (the observer) after a sync has both.
+    expect(await send('n4', { type: 'sync', session })).toMatchObject({ type: 'sync_ok' });
+    expect(await send('n4', { type: 'get_data', session, path: '/app' })).toMatchObject({ type: 'get_data_ok', data: 'v1', stat: { numChildren: 1 } });
+    expect(await send('n4', { type: 'get_children', session, path: '/app' })).toMatchObject({ type: 'get_children_ok', children: ['lock-0000000000'] });
+    const missing = await dslab(cwd, 'send', 'n4', JSON.stringify({ type: 'get_data', session, path: '/nope' }));
+    expect(missing.exitCode).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({ type: 'error', code: 20, zk_error: 'NoNode' });
+
+    // A session nobody pings expires (2s, the shortest a 1s tick allows): the leader's txn deletes its ephemeral.
+    const quiet = await connect(other, 1);
+    expect(await send(other, { type: 'create', session: quiet, path: '/app/quiet', ephemeral: true })).toMatchObject({ type: 'create_ok' });
+    expect((await send(leader, { type: 'list_sessions' })).sessions).toContainEqual(expect.objectContaining({ session: quiet, timeout_ms: 2000, server: other }));
+    await waitFor('the quiet session to expire', async () => {
+      const r = await send(follower, { type: 'exists', session, path: '/app/quiet' });
+      return r.type === 'exists_ok' && r.stat === null;
+    });
+    expect(await send(other, { type: 'ping', session: quiet })).toMatchObject({ type: 'error', zk_error: 'SessionExpired' });
+    expect(await send(follower, { type: 'ping', session })).toMatchObject({ type: 'ping_ok', session });
+    // Every server reports one session and five znodes (/, /before, /after, /app and the lock).
+    await waitFor('state reports with the sessions and znodes', async () => (await status()).nodes.every((n) => stateOf(n).sessions === 1 && stateOf(n).znodes === 5));
+    expect((await dslab(cwd, 'logs', leader, '--lines', '1000')).stdout).toContain(`session ${quiet} expired; its ephemerals /app/quiet are gone`);
+
+    // Cut off from its leader, a server stops serving: a ping there is ConnectionLoss, temporarily unavailable.
+    expect((await dslab(cwd, 'partition', '--isolate', other)).exitCode).toBe(0);
+    const refused = await waitFor('the isolated server to refuse a ping', async () => {
+      const r = await send(other, { type: 'ping', session });
+      return r.type === 'error' ? r : undefined;
+    });
+    expect(refused).toMatchObject({ code: 11, zk_error: 'ConnectionLoss' });
+    expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
+    await waitFor('the ensemble to settle again', settled);
+    expect(await send(other, { type: 'ping', session })).toMatchObject({ type: 'ping_ok', session });
+    expect(await send(follower, { type: 'close_session', session })).toMatchObject({ type: 'close_session_ok' });
   });
 
   it('refuses to restart a server whose txn log is corrupt in the middle, saying so in one line', async () => {

@@ -8,6 +8,7 @@ import {
   type LoggedTxn,
   type PersistedState,
   type PlantedBug,
+  type PrepareTxn,
   type Ready,
   type ServerConfig,
   type ZabConfig,
@@ -48,6 +49,8 @@ class Ensemble {
   drop: (from: string, to: string, body: ZabMessage) => boolean = () => false;
   /** Sees every message as it leaves, with the sender's disk at that moment (after the Ready's writes). */
   onSend: (from: string, body: ZabMessage, durable: PersistedState) => void = () => undefined;
+  /** Every core's prepare hook (each applies it only while it leads). */
+  prepare: PrepareTxn | undefined = undefined;
 
   constructor(
     voters: string[],
@@ -69,6 +72,7 @@ class Ensemble {
       persisted: structuredClone(p),
       random: () => (r = (r + 0.618034) % 1),
       now_ms: this.now,
+      prepare: this.prepare,
     });
     this.cores.set(id, core);
     this.delivered.set(id, []);
@@ -385,5 +389,28 @@ describe('broadcast', () => {
     z.run(timing.sync_limit_ms! + 2 * timing.ping_interval_ms!);
     expect(z.core('n3').report()).toMatchObject({ role: 'looking', phase: 'election', established: false });
     expect(z.events.get('n3')!.some((e) => e.type === 'looking' && e.reason.includes('lost its quorum'))).toBe(true);
+  });
+});
+
+describe('the leader prepare hook', () => {
+  it('stamps what the leader proposes, its own writes and forwarded ones alike, and refuses what it rejects', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    const seen: Array<{ txn: unknown; epoch: number }> = [];
+    z.prepare = (txn, context) => {
+      seen.push({ txn, epoch: context.epoch });
+      return txn === 'bad' ? { ok: false, reason: 'no bad txns' } : { ok: true, txn: `${String(txn)}@${context.epoch}` };
+    };
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    const [leader] = z.leaders();
+    expect(leader).toBeDefined();
+    const follower = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
+    expect(z.core(leader!).propose('bad')).toEqual({ ok: false, error: 'rejected', leader, reason: 'no bad txns' });
+    expect(z.core(leader!).propose('mine').ok).toBe(true);
+    expect(z.core(follower).propose('forwarded')).toMatchObject({ ok: true, forwarded_to: leader });
+    z.run(100);
+    const epoch = z.core(leader!).activeEpoch();
+    expect(seen.map((s) => s.epoch)).toEqual([epoch, epoch, epoch]);
+    for (const id of ['n1', 'n2', 'n3']) expect(z.delivered.get(id)!.map((t) => t.txn)).toEqual([`mine@${epoch}`, `forwarded@${epoch}`]);
   });
 });

@@ -389,3 +389,22 @@ describe('txn shape, snapshots, digests', () => {
     expect(c.tree.digest()).not.toBe(e.tree.digest());
   });
 });
+
+describe('the sync txn', () => {
+  it('changes nothing but the zxid, and fails with SessionExpired once the session is gone', () => {
+    const d = new Driver();
+    d.session('a', 1234);
+    d.create('/x');
+    const before = d.tree.digest();
+    const ok = d.apply({ type: 'sync', session: 'a' });
+    expect(ok.outcome).toEqual({ ok: true, type: 'sync', session: 'a', timeout_ms: 1234 });
+    expect(ok.triggers).toEqual([]);
+    expect(d.tree.paths()).toEqual(['/', '/x']);
+    expect(d.tree.digest()).not.toBe(before); // the applied zxid moved
+    expect(d.tree.sessionTimeout('a')).toBe(1234);
+    d.apply({ type: 'close_session', session: 'a' });
+    expect(d.tree.sessionTimeout('a')).toBeNull();
+    expect(errorOf(d.apply({ type: 'sync', session: 'a' }))).toBe('SessionExpired');
+    expect(parseZkTxn({ type: 'sync', session: 'a', time: 1 })).not.toBeNull();
+  });
+});

@@ -4,6 +4,7 @@ import { formatDurationMs } from '../util/units.js';
 import { electsLeaders } from '../roles.js';
 import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
 import type { DashboardModel, LogEntry, LogKind } from './model.js';
+import { leaderTermWord } from './model.js';
 
 /**
  * The dashboard's Ink components. Each is a pure function of its props: the
@@ -64,7 +65,7 @@ export function Header({ model, now_ms, width, color }: ViewProps) {
   if (model.cluster_down) leader = { text: 'cluster down', color: 'red', bold: true };
   else if (!electsLeaders(model.view.roles)) leader = { text: 'leaderless system', dim: true };
   else if (model.leader && model.leader_inferred) leader = { text: `leader ${model.leader} (inferred from client replies)`, color: 'green' };
-  else if (model.leader) leader = { text: `leader ${model.leader}${model.leader_term === null ? '' : ` · term ${model.leader_term}`}`, color: 'green', bold: true };
+  else if (model.leader) leader = { text: `leader ${model.leader}${model.leader_term === null ? '' : ` · ${leaderTermWord(model)} ${model.leader_term}`}`, color: 'green', bold: true };
   else {
     const since = model.no_leader_since_t === null ? '' : ` for ${formatDurationMs(Math.max(0, now_ms - model.no_leader_since_t))}`;
     leader = { text: `no leader${since}`, color: 'red', bold: true };

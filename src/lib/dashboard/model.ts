@@ -4,7 +4,7 @@ import { describeLinkFaults } from '../faults/fault-model.js';
 import { explainingLine } from '../util/stderr.js';
 import { describeLoadTally } from '../workload/load.js';
 import type { SystemView } from '../plugin.js';
-import { electsLeaders, findLeader as findLeaderOf, isElectingRole, isProbingRole, no_roles, roleOf as reportedRole, termOf as reportedTerm } from '../roles.js';
+import { electsLeaders, findLeader as findLeaderOf, isElectingRole, isProbingRole, no_roles, roleOf as reportedRole, termOf as reportedTerm, termWord } from '../roles.js';
 
 /**
  * The dashboard's view model and the pure reducer that builds it from the
@@ -151,6 +151,12 @@ export function termOf(model: DashboardModel, node: NodeView): number | null {
 }
 
 /** The leader exactly as the supervisor finds it (roles.ts): a live node in a leading role, else the inferred one. */
+/** The leader's word for its term ("term", "epoch"). */
+export function leaderTermWord(model: DashboardModel): string {
+  const leader = model.leader === null ? undefined : model.nodes.find((n) => n.id === model.leader);
+  return termWord(model.view.roles, leader?.state ?? {});
+}
+
 export function findLeader(model: DashboardModel, inferred: string | null = null): { id: string; term: number | null; inferred: boolean } | null {
   return findLeaderOf(model.view.roles, model.nodes, inferred);
 }
@@ -239,7 +245,7 @@ function settleLeader(model: DashboardModel, t: number): void {
   if (id === model.leader && term === model.leader_term && inferred === model.leader_inferred) return;
   model.leader_inferred = inferred;
   if (id) {
-    const how = inferred ? ' (inferred from client replies)' : term === null ? '' : ` (term ${term})`;
+    const how = inferred ? ' (inferred from client replies)' : term === null ? '' : ` (${termWord(model.view.roles, model.nodes.find((n) => n.id === id)?.state)} ${term})`;
     appendLog(model, t, 'leader', `${id} is leader${how}`);
     model.no_leader_since_t = null;
     touchNode(model, id).leader_contact_t = t;
@@ -261,8 +267,10 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   const term = reportedTerm(roles, state);
   if (isElectingRole(roles, state) && (role !== reportedRole(before) || term !== reportedTerm(roles, before))) {
     // A pre-vote asks whether an election could be won and changes no term; a real election does.
-    if (isProbingRole(roles, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (term ${term})`}`);
-    else appendLog(model, t, 'election', `${id} starts an election${term === null ? '' : ` for term ${term}`}`);
+    const word = termWord(roles, state);
+    if (isProbingRole(roles, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (${word} ${term})`}`);
+    // A Raft candidate's term is the one it runs for; a looking Zab server's epoch is the last it had.
+    else appendLog(model, t, 'election', `${id} starts an election${term === null ? '' : word === 'term' ? ` for term ${term}` : ` (at ${word} ${term})`}`);
   }
   const rolledBefore = numberField(before, 'rolled_back');
   const rolledNow = numberField(state, 'rolled_back');

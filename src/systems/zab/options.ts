@@ -1,4 +1,5 @@
-import type { ZabConfig } from './core/core.js';
+import type { PlantedBug, ZabConfig } from './core/core.js';
+import { host_planted_bugs, type HostPlantedBug } from './server.js';
 
 /**
  * ZooKeeper counts its timeouts in ticks (tickTime, initLimit, syncLimit);
@@ -19,6 +20,8 @@ export const snapshot_every_default = 10_000;
 
 export interface ZabNodeOptions {
   zab: Partial<ZabConfig>;
+  /** ZooKeeper's tickTime: session timeouts are 2..20 of it. */
+  tick_ms: number;
   /** Observer ids, or how many of the last node ids observe (what `--observers N` gives). */
   observers: readonly string[] | number;
   snapshot_every: number;
@@ -59,6 +62,7 @@ export function readZabOptions(env: NodeJS.ProcessEnv): ZabNodeOptions {
   const observers = given.observers;
   return {
     zab,
+    tick_ms: tick,
     observers: Array.isArray(observers) ? observers.map(String) : Number.isSafeInteger(observers) && (observers as number) >= 0 ? (observers as number) : [],
     snapshot_every: Number.isSafeInteger(given.snapshot_every) && (given.snapshot_every as number) >= 0 ? (given.snapshot_every as number) : snapshot_every_default,
     report_apply: given.report_apply !== false,
@@ -77,4 +81,25 @@ export function resolveObservers(node_ids: readonly string[], observers: readonl
   const set = new Set(chosen);
   if (set.size >= node_ids.length) throw new Error(`all ${node_ids.length} servers would be observers; an ensemble needs at least one voter`);
   return set;
+}
+
+/** Bugs of the core a lab can plant (passed to its config.test_planted_bug). */
+export const core_planted_bugs = ['id_before_zxid', 'one_epoch', 'trunc_only_past_log', 'ack_before_persist', 'propose_only_acked'] as const;
+
+export interface PlantedBugs {
+  core: PlantedBug | null;
+  host: HostPlantedBug | null;
+}
+
+/**
+ * DSLAB_ZAB_PLANTED_BUG, a test hook for lab variants (never a user option): one name, of the core's
+ * bugs or the server's. Throws on a name it does not know, so a misspelt variant fails loudly
+ * instead of testing the correct server.
+ */
+export function readPlantedBug(env: NodeJS.ProcessEnv): PlantedBugs {
+  const name = env.DSLAB_ZAB_PLANTED_BUG?.trim() ?? '';
+  if (name === '') return { core: null, host: null };
+  if ((core_planted_bugs as readonly string[]).includes(name)) return { core: name as PlantedBug, host: null };
+  if ((host_planted_bugs as readonly string[]).includes(name)) return { core: null, host: name as HostPlantedBug };
+  throw new Error(`DSLAB_ZAB_PLANTED_BUG=${name} names no planted bug (core: ${core_planted_bugs.join(', ')}; server: ${host_planted_bugs.join(', ')})`);
 }

@@ -21,7 +21,8 @@ export const zab_roles: RoleVocabulary = {
   following: ['following'],
   other: ['observing'],
   term_fields: ['epoch'],
-  write_requests: ['zab_write'],
+  // Every server answers writes (it forwards them), so a write's answer says nothing of who leads.
+  write_requests: [],
   // A leader-elect reports the epoch it last followed until a quorum synced to its own.
   established_field: 'established',
 };
@@ -59,7 +60,7 @@ export const zab_options = z
 
 export const zab: SystemPlugin = {
   name: 'zab',
-  description: 'a ZooKeeper-style Zab ensemble (election, discovery, sync, broadcast); the data tree and `dslab zk` come next',
+  description: 'a ZooKeeper-style coordinator: a Zab ensemble (election, discovery, sync, broadcast) serving znodes, sessions and watches',
   groups: [{ name: 'nodes', prefix: 'n', program: new URL('./main.js', import.meta.url), count_flag: 'nodes' }],
   // The defaults live in the node, which applies them when a flag is absent; help shows them.
   flags: {
@@ -96,6 +97,9 @@ export const zab: SystemPlugin = {
     { key: 'last_zxid', title: 'ZXID', fields: ['last_zxid'], width: 10, drop_rank: 6 },
     { key: 'committed_zxid', title: 'COMMITTED', fields: ['committed_zxid'], width: 10, drop_rank: 3 },
     { key: 'sync_mode', title: 'SYNC', fields: ['sync_mode'], width: 5, drop_rank: 1 },
+    // The ZooKeeper side: open sessions and znodes in this server's tree (server.ts).
+    { key: 'sessions', title: 'SESS', fields: ['sessions'], width: 5, drop_rank: 2 },
+    { key: 'znodes', title: 'ZNODES', fields: ['znodes'], width: 6, drop_rank: 1 },
   ],
   workloads: [],
   steps: zab_steps,

@@ -166,7 +166,17 @@ export interface Ready {
 
 export type ProposeResult =
   | { ok: true; zxid: Zxid | null; forwarded_to: string | null }
-  | { ok: false; error: 'not_ready' | 'busy'; leader: string | null };
+  | { ok: false; error: 'not_ready' | 'busy'; leader: string | null }
+  /** The leader's prepare hook refused the txn (reason says why); nothing was proposed. */
+  | { ok: false; error: 'rejected'; leader: string | null; reason: string };
+
+/**
+ * The leader's last word on a txn before it gets a zxid, as ZooKeeper's leader prepares each request
+ * (stamping its time and a new session's id): called for the leader's own writes and for those
+ * learners forward, never on a learner. Returns the txn to propose, or why it is refused. It must not
+ * call back into the core.
+ */
+export type PrepareTxn = (txn: unknown, context: { epoch: number }) => { ok: true; txn: unknown } | { ok: false; reason: string };
 
 export interface ZabCoreOptions {
   id: string;
@@ -177,6 +187,8 @@ export interface ZabCoreOptions {
   /** Uniform in [0, 1); the only randomness (learner session numbers). */
   random: () => number;
   now_ms?: number;
+  /** The leader's stamping of each txn it proposes; without it txns are proposed as given. */
+  prepare?: PrepareTxn;
 }
 
 export class ZabInvariantError extends InvariantError {
@@ -253,6 +265,7 @@ export class ZabCore {
   /** Voting members (participants), this server included if it is one. */
   private readonly voters: string[];
   private readonly random: () => number;
+  private readonly prepare: PrepareTxn | null;
   private now_ms: number;
 
   // Persistent state (reaches disk through Ready).
@@ -317,6 +330,7 @@ export class ZabCore {
     this.voters = options.servers.filter((s) => !s.observer).map((s) => s.id);
     invariant(this.voters.length > 0, 'the ensemble has a voter');
     this.random = options.random;
+    this.prepare = options.prepare ?? null;
     this.now_ms = options.now_ms ?? 0;
 
     const p = options.persisted;
@@ -511,7 +525,7 @@ export class ZabCore {
    * A client's write at this server. A leader with its quorum proposes it; a learner in broadcast
    * forwards it to the leader. The client's answer comes when this server delivers the txn.
    */
-  propose(txn: unknown): ProposeResult {
+  propose(given: unknown): ProposeResult {
     const leader = this.state === 'looking' ? null : (this.vote?.leader ?? null);
     if (this.state === 'leading') {
       const ld = this.leading!;
@@ -524,6 +538,12 @@ export class ZabCore {
         // ZooKeeper forces a new election when the counter would roll over into the epoch bits.
         this.lookForLeader('zxid counter exhausted');
         return { ok: false, error: 'not_ready', leader: null };
+      }
+      let txn = given;
+      if (this.prepare) {
+        const prepared = this.prepare(given, { epoch: ld.epoch! });
+        if (!prepared.ok) return { ok: false, error: 'rejected', leader, reason: prepared.reason };
+        txn = prepared.txn;
       }
       const prev = this.lastZxid();
       ld.counter += 1;
@@ -541,7 +561,7 @@ export class ZabCore {
     }
     const l = this.learning;
     if (l && l.phase === 'broadcast') {
-      this.send(l.leader, { type: 'request', txn });
+      this.send(l.leader, { type: 'request', txn: given });
       return { ok: true, zxid: null, forwarded_to: l.leader };
     }
     return { ok: false, error: 'not_ready', leader };

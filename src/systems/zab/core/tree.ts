@@ -63,7 +63,10 @@ export type ZkTxn =
   | { type: 'create'; session: string; path: string; data: string; ephemeral: boolean; sequential: boolean; time: number }
   /** version -1 deletes whatever the version. */
   | { type: 'delete'; session: string; path: string; version: number; time: number }
-  | { type: 'set_data'; session: string; path: string; data: string; version: number; time: number };
+  | { type: 'set_data'; session: string; path: string; data: string; version: number; time: number }
+  /** Changes nothing: a server that applies it has every txn committed before the leader proposed it
+   * (the client's sync, and a reconnect's check that the session is still open). */
+  | { type: 'sync'; session: string; time: number };
 
 export type ZkTxnType = ZkTxn['type'];
 
@@ -82,6 +85,7 @@ export type ZkTxnOutcome =
   | { ok: true; type: 'create_session'; session: string; timeout_ms: number }
   /** The session's ephemerals, deleted by the txn, in the order deleted. */
   | { ok: true; type: 'close_session' | 'expire_session'; session: string; deleted: string[] }
+  | { ok: true; type: 'sync'; session: string; timeout_ms: number }
   | { ok: false; error: ZkError };
 
 export interface ZkApplied {
@@ -185,6 +189,11 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     return this.sessions.has(session);
   }
 
+  /** An open session's timeout; null when it is not open. */
+  sessionTimeout(session: string): number | null {
+    return this.sessions.get(session)?.timeout_ms ?? null;
+  }
+
   /** Open sessions and their timeouts, sorted by id (a new leader's session tracker starts from these). */
   sessionList(): Array<{ session: string; timeout_ms: number }> {
     return [...this.sessions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([session, s]) => ({ session, timeout_ms: s.timeout_ms }));
@@ -279,6 +288,11 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
         for (const path of deleted) this.removeNode(path, zxid, triggers);
         this.sessions.delete(txn.session);
         return { ok: true, type: txn.type, session: txn.session, deleted };
+      }
+      case 'sync': {
+        const s = this.sessions.get(txn.session);
+        if (s === undefined) return fail('SessionExpired', `session ${txn.session} is not open`);
+        return { ok: true, type: 'sync', session: txn.session, timeout_ms: s.timeout_ms };
       }
       case 'create':
         return this.create(txn, zxid, triggers);
@@ -381,6 +395,7 @@ export function parseZkTxn(value: unknown): ZkTxn | null {
       return Number.isInteger(t['timeout_ms']) && (t['timeout_ms'] as number) > 0 ? (value as ZkTxn) : null;
     case 'close_session':
     case 'expire_session':
+    case 'sync':
       return value as ZkTxn;
     case 'create':
       return str('path') && str('data') && typeof t['ephemeral'] === 'boolean' && typeof t['sequential'] === 'boolean' ? (value as ZkTxn) : null;

@@ -1,0 +1,584 @@
+// The ZooKeeper side of a Zab server: what a server does with its clients' messages and with the txns
+// its core delivers. It holds the server's replica (data tree and watches), answers reads locally,
+// turns writes into txns proposed through the ensemble and answers them when this server applies
+// them, relays its clients' pings to its leader, and, while it leads, keeps the session tracker that
+// expires silent sessions. No I/O of its own: the host (main.ts, or a test) injects sending, the
+// clocks and proposing, and hands it every Ready after persisting it and sending the core's messages.
+//
+// The client protocol is /work/notes/zk-protocol.md, documented in the README (Zab: client messages).
+
+import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
+import type { LoggedTxn, PrepareTxn, ProposeResult, Ready, StateReport } from './core/core.js';
+import { zkError, type ZkError, type ZkErrorName } from './core/errors.js';
+import { negotiateSessionTimeout, SessionIdSource, SessionTracker, tracked_session_count_max } from './core/sessions.js';
+import { checkPath, parseZkTxn, type Stat, type ZkTxn } from './core/tree.js';
+import { ZkReplica, type ZkRead, type ZkReplicaApplied } from './core/watches.js';
+import { formatZxid, type Zxid } from './core/zxid.js';
+
+// ---- limits (each with its unit last) -----------------------------------------------------------
+
+/** Client requests waiting for their txn to be applied here; more are refused at the door. */
+export const pending_requests_max = 1000;
+/** A write not applied here within this is answered ConnectionLoss (indefinite): its leader may have
+ * dropped it (busy, or not established when it arrived). */
+export const write_wait_ms_max = 10_000;
+/** Sessions whose client this server knows (where it sends watch events and session_expired). */
+export const connections_max = 10_000;
+/** Sessions a learner collects between two relays to its leader. */
+export const touch_batch_sessions_max = tracked_session_count_max;
+/** Sessions one list_sessions reply carries; the rest are counted in `more`. */
+export const list_sessions_reply_max = 5000;
+/** Planted bug watch_after_reply: events held back, and for how long at most. */
+export const deferred_watch_events_max = 10_000;
+export const deferred_watch_event_ms_max = 50;
+
+/** Bugs of the server (not of the core) that a lab can plant through DSLAB_ZAB_PLANTED_BUG. */
+export type HostPlantedBug = 'close_lost_keeps_ephemerals' | 'watch_after_reply' | 'sequential_from_children';
+export const host_planted_bugs: readonly HostPlantedBug[] = ['close_lost_keeps_ephemerals', 'watch_after_reply', 'sequential_from_children'];
+
+/** What a server's client txns carry besides the tree's fields: who waits for the answer. */
+export interface TxnOrigin {
+  server: string;
+  /** The server process's incarnation: a restarted server never answers its past self's clients. */
+  incarnation: number;
+  request: number;
+}
+
+/** A txn as it travels through the ensemble: the tree's, plus the asking server and a reconnect mark. */
+export type ZkProposal = ZkTxn & { via?: TxnOrigin; reconnect?: boolean };
+
+export interface ZkServerOptions {
+  id: string;
+  incarnation: number;
+  /** ZooKeeper's tickTime: session timeouts are negotiated to 2..20 ticks. */
+  tick_ms: number;
+  /** Monotonic ms: deadlines, the session tracker. */
+  now(): number;
+  /** Wall-clock ms: the times the leader stamps into txns (ctime, mtime). */
+  wall_now(): number;
+  /** To a client or to another server. */
+  send(to: string, body: MessageBody): void;
+  /** The core's propose. */
+  propose(txn: unknown): ProposeResult;
+  /** Each applied txn, with its position in the one sequence every server applies. */
+  report_apply?(index: number, epoch: number, zxid: string, txn: unknown): void;
+  /** A line for the server's log (session expiries). */
+  log?(line: string): void;
+  planted_bug?: HostPlantedBug | null;
+  /** How often a learner relays its clients' pings to its leader (ZooKeeper: with each ping reply, every half tick). */
+  touch_interval_ms?: number;
+}
+
+/** What a server snapshots: the tree and how many txns were applied before it. */
+interface ServerImage {
+  version: 1;
+  count: number;
+  tree: unknown;
+}
+
+type PendingKind = 'connect' | 'reconnect' | 'close' | 'write' | 'sync';
+
+interface Pending {
+  request: Envelope;
+  kind: PendingKind;
+  deadline_ms: number;
+}
+
+/** Reads are served locally; these request types are txns. */
+const write_types = new Set(['create', 'delete', 'set_data']);
+const read_types = new Set(['exists', 'get_data', 'get_children']);
+
+export class ZkServer {
+  replica: ZkReplica;
+  private readonly o: Required<Omit<ZkServerOptions, 'report_apply' | 'log' | 'planted_bug'>> & Pick<ZkServerOptions, 'report_apply' | 'log'>;
+  private readonly bug: HostPlantedBug | null;
+  /** Txns applied since the ensemble began. */
+  private applied_count = 0;
+  private next_request = 0;
+  private readonly pending = new Map<number, Pending>();
+  /** session -> the client this server last heard it from. */
+  private readonly connections = new Map<string, string>();
+
+  // What the core last said about this server's place in the ensemble.
+  private serving = false;
+  private leader: string | null = null;
+  private epoch = 0;
+  private leading = false;
+
+  // Learner: sessions heard from since the last relay.
+  private touch_batch = new Set<string>();
+  private next_touch_ms = 0;
+
+  // Leader: the tracker, who relayed each session's last ping and when; the session ids of this epoch.
+  private tracker: SessionTracker | null = null;
+  private readonly relayed = new Map<string, { server: string; at_ms: number }>();
+  private ids: SessionIdSource | null = null;
+  private ids_epoch = -1;
+
+  /** Planted bug watch_after_reply: events waiting for the next read reply (or the deadline). */
+  private deferred: Array<{ to: string; body: MessageBody; at_ms: number }> = [];
+
+  constructor(options: ZkServerOptions) {
+    this.o = { touch_interval_ms: options.tick_ms / 2, ...options };
+    this.bug = options.planted_bug ?? null;
+    this.replica = this.restoreReplica(null);
+  }
+
+  // ---- queries ----------------------------------------------------------------------------------
+
+  get session_count(): number {
+    return this.replica.tree.session_count;
+  }
+
+  get znode_count(): number {
+    return this.replica.tree.znode_count;
+  }
+
+  get applied_zxid(): Zxid {
+    return this.replica.applied_zxid;
+  }
+
+  get isServing(): boolean {
+    return this.serving;
+  }
+
+  /** The tracker's sessions, on the established leader (null elsewhere). */
+  trackedSessions(): string[] | null {
+    if (!this.tracker) return null;
+    return this.replica.tree
+      .sessionList()
+      .map((s) => s.session)
+      .filter((s) => this.tracker!.deadlineOf(s) !== null);
+  }
+
+  /** The image core.compact() takes. */
+  snapshot(): ServerImage {
+    return { version: 1, count: this.applied_count, tree: this.replica.snapshot() };
+  }
+
+  // ---- the leader's stamping --------------------------------------------------------------------
+
+  /** The core's prepare hook: the leader's time in every txn, and a fresh id for a new session. */
+  readonly prepare: PrepareTxn = (txn, { epoch }) => {
+    if (typeof txn !== 'object' || txn === null) return { ok: false, reason: 'not a znode txn' };
+    const stamped: Record<string, unknown> = { ...(txn as Record<string, unknown>), time: Math.max(0, Math.round(this.o.wall_now())) };
+    if (stamped.type === 'create_session') {
+      if (this.ids_epoch !== epoch) {
+        this.ids = new SessionIdSource(epoch);
+        this.ids_epoch = epoch;
+      }
+      stamped.session = this.ids!.next();
+    }
+    if (parseZkTxn(stamped) === null) return { ok: false, reason: `not a well-formed znode txn: ${JSON.stringify(txn).slice(0, 200)}` };
+    return { ok: true, txn: stamped };
+  };
+
+  // ---- from the core ----------------------------------------------------------------------------
+
+  /** Everything a Ready means for the tree and the clients (after the host persisted it and sent its messages). */
+  onReady(ready: Ready): void {
+    if (ready.apply_snapshot) {
+      this.replica = this.restoreReplica(ready.apply_snapshot.data);
+      // Watches were in the replica: this server's clients must read again, as after a reconnect.
+    }
+    for (const entry of ready.committed) this.apply(entry);
+    this.onState(ready.state);
+  }
+
+  private restoreReplica(image: unknown): ZkReplica {
+    const options = { planted_bug: this.bug === 'sequential_from_children' ? ('suffix_from_child_count' as const) : null };
+    if (image === null || image === undefined) {
+      this.applied_count = 0;
+      return ZkReplica.restore(null, options);
+    }
+    const img = image as ServerImage;
+    if (img.version !== 1) throw new Error(`unknown zab server image version ${String(img.version)}`);
+    this.applied_count = img.count;
+    return ZkReplica.restore(img.tree, options);
+  }
+
+  private apply(entry: LoggedTxn): void {
+    const applied = this.replica.apply(entry);
+    this.applied_count += 1;
+    this.o.report_apply?.(this.applied_count, entry.zxid.epoch, formatZxid(entry.zxid), entry.txn);
+    // Events first: a client hears of a change before any reply that reflects it.
+    for (const e of applied.events) {
+      const to = this.connections.get(e.session);
+      if (to === undefined) continue;
+      this.sendEvent(to, { type: 'watch_event', session: e.session, path: e.path, event: e.type, zxid: formatZxid(e.zxid) });
+    }
+    this.sessionBookkeeping(applied, entry.txn as ZkProposal);
+    const via = (entry.txn as ZkProposal | null)?.via;
+    if (via && via.server === this.o.id && via.incarnation === this.o.incarnation) {
+      const waiting = this.pending.get(via.request);
+      if (waiting) {
+        this.pending.delete(via.request);
+        this.answer(waiting, applied);
+      }
+    }
+  }
+
+  private sessionBookkeeping(applied: ZkReplicaApplied, txn: ZkProposal): void {
+    const o = applied.outcome;
+    if (!o.ok) return;
+    const now = this.o.now();
+    if (o.type === 'create_session') {
+      if (this.tracker?.add(o.session, o.timeout_ms, now)) this.relayed.set(o.session, { server: txn.via?.server ?? this.o.id, at_ms: now });
+    } else if (o.type === 'close_session' || o.type === 'expire_session') {
+      this.tracker?.remove(o.session);
+      this.relayed.delete(o.session);
+      this.touch_batch.delete(o.session);
+      const client = this.connections.get(o.session);
+      if (o.type === 'expire_session') {
+        if (client !== undefined) this.o.send(client, { type: 'session_expired', session: o.session });
+        if (this.leading) this.o.log?.(`session ${o.session} expired${o.deleted.length ? `; its ephemerals ${o.deleted.join(', ')} are gone` : ''}`);
+      }
+      // A close is answered below, to the client that is still in `connections` until then.
+      if (o.type === 'expire_session') this.connections.delete(o.session);
+    } else if (o.type === 'sync' && txn.reconnect && txn.via && txn.via.server !== this.o.id) {
+      // The session moved to another server: its client no longer listens here.
+      this.connections.delete(o.session);
+      this.replica.watches.dropSession(o.session);
+    }
+  }
+
+  /** The reply to a request whose txn this server applied. */
+  private answer(waiting: Pending, applied: ZkReplicaApplied): void {
+    const req = waiting.request;
+    const o = applied.outcome;
+    const zxid = formatZxid(applied.zxid);
+    if (!o.ok) {
+      this.replyError(req, o.error);
+      return;
+    }
+    switch (o.type) {
+      case 'create_session':
+        this.connect(o.session, req.src);
+        this.reply(req, { type: 'connect_ok', session: o.session, timeout_ms: o.timeout_ms, server: this.o.id, zxid });
+        return;
+      case 'sync':
+        if (waiting.kind === 'reconnect') {
+          this.connect(o.session, req.src);
+          this.reply(req, { type: 'connect_ok', session: o.session, timeout_ms: o.timeout_ms, server: this.o.id, zxid });
+        } else this.reply(req, { type: 'sync_ok', zxid });
+        return;
+      case 'close_session':
+        this.reply(req, { type: 'close_session_ok', session: o.session });
+        this.connections.delete(o.session);
+        return;
+      case 'expire_session':
+        return; // never a client's own txn
+      case 'create':
+        this.reply(req, { type: 'create_ok', path: o.path, stat: statBody(o.stat) });
+        return;
+      case 'delete':
+        this.reply(req, { type: 'delete_ok', path: o.path });
+        return;
+      case 'set_data':
+        this.reply(req, { type: 'set_data_ok', stat: statBody(o.stat) });
+        return;
+    }
+  }
+
+  private onState(s: StateReport): void {
+    const serving = s.phase === 'broadcast' && s.role !== 'looking';
+    const leading = serving && s.role === 'leading' && s.established;
+    const same = serving && this.serving && s.leader === this.leader && s.current_epoch === this.epoch;
+    if (this.serving && !same) this.lostLeader(s.leader === null ? 'this server lost its leader' : `this server's leader changed to ${s.leader}`);
+    this.serving = serving;
+    this.leader = serving ? s.leader : null;
+    this.epoch = s.current_epoch;
+    if (leading && !this.tracker) {
+      // A new leader follows every session its tree holds, each with a whole timeout from now.
+      this.tracker = new SessionTracker();
+      const now = this.o.now();
+      const sessions = this.replica.tree.sessionList();
+      this.tracker.adopt(sessions, now);
+      this.relayed.clear();
+      for (const x of sessions) if (this.tracker.deadlineOf(x.session) !== null) this.relayed.set(x.session, { server: this.o.id, at_ms: now });
+    } else if (!leading && this.tracker) {
+      this.tracker = null;
+      this.relayed.clear();
+    }
+    this.leading = leading;
+  }
+
+  /** The server stopped serving: what waits here can no longer be answered from here. */
+  private lostLeader(why: string): void {
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      // A write handed to the ensemble may still commit; a sync or a reconnect changes nothing.
+      const indefinite = p.kind === 'write' || p.kind === 'connect' || p.kind === 'close';
+      this.replyError(p.request, zkError('ConnectionLoss', `${why} with the request in flight${indefinite ? '; it may still be applied' : ''}`), indefinite ? undefined : error_codes.temporarily_unavailable);
+    }
+    this.touch_batch.clear();
+  }
+
+  // ---- time -------------------------------------------------------------------------------------
+
+  /** The earliest time tick() has something to do. */
+  nextTimerMs(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const p of this.pending.values()) next = Math.min(next, p.deadline_ms);
+    if (this.touch_batch.size > 0) next = Math.min(next, this.next_touch_ms);
+    // The tracker's deadlines move with every ping: look every half tick rather than track the earliest.
+    if (this.tracker && this.tracker.size > 0) next = Math.min(next, this.o.now() + this.o.tick_ms / 2);
+    if (this.deferred.length > 0) next = Math.min(next, this.deferred[0]!.at_ms + deferred_watch_event_ms_max);
+    return next;
+  }
+
+  tick(): void {
+    const now = this.o.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadline_ms > now) continue;
+      this.pending.delete(id);
+      const indefinite = p.kind === 'write' || p.kind === 'connect' || p.kind === 'close';
+      this.replyError(
+        p.request,
+        zkError('ConnectionLoss', `not applied here within ${write_wait_ms_max}ms${indefinite ? '; it may still be applied' : ''}`),
+        indefinite ? undefined : error_codes.temporarily_unavailable,
+      );
+    }
+    if (now >= this.next_touch_ms) this.flushTouches(now);
+    if (this.tracker) {
+      for (const session of this.tracker.tick(now)) {
+        const r = this.o.propose({ type: 'expire_session', session, time: 0 } satisfies ZkProposal);
+        if (!r.ok) this.tracker.retryExpiry(session);
+      }
+    }
+    if (this.deferred.length > 0 && now >= this.deferred[0]!.at_ms + deferred_watch_event_ms_max) this.flushDeferred();
+  }
+
+  private flushTouches(now: number): void {
+    this.next_touch_ms = now + this.o.touch_interval_ms;
+    if (this.touch_batch.size === 0) return;
+    if (this.serving && this.leader !== null && !this.leading) {
+      this.o.send(this.leader, { type: 'zk_touch', server: this.o.id, sessions: [...this.touch_batch] });
+    }
+    this.touch_batch = new Set();
+  }
+
+  /** A session is alive: the leader hears of it now, a learner relays it with its next batch. */
+  private touch(session: string): void {
+    const now = this.o.now();
+    if (this.tracker) {
+      if (this.tracker.touch(session, now)) this.relayed.set(session, { server: this.o.id, at_ms: now });
+      return;
+    }
+    if (!this.serving || (this.touch_batch.size >= touch_batch_sessions_max && !this.touch_batch.has(session))) return;
+    if (this.touch_batch.size === 0) this.next_touch_ms = Math.max(this.next_touch_ms, now);
+    this.touch_batch.add(session);
+  }
+
+  // ---- from other servers -----------------------------------------------------------------------
+
+  /** zk_touch {server, sessions, closing?} from a learner: its clients' pings (closing: planted bug only). */
+  onServerMessage(from: string, body: MessageBody): void {
+    if (body.type !== 'zk_touch' || !this.tracker) return;
+    const now = this.o.now();
+    const sessions = Array.isArray(body.sessions) ? body.sessions.slice(0, tracked_session_count_max) : [];
+    for (const s of sessions) {
+      if (typeof s === 'string' && this.tracker.touch(s, now)) this.relayed.set(s, { server: from, at_ms: now });
+    }
+    if (Array.isArray(body.closing)) {
+      for (const s of body.closing) {
+        if (typeof s !== 'string') continue;
+        this.tracker.remove(s);
+        this.relayed.delete(s);
+      }
+    }
+  }
+
+  // ---- from clients -----------------------------------------------------------------------------
+
+  handleClient(request: Envelope): void {
+    const b = request.body;
+    const type = b.type;
+    if (type === 'list_sessions') return this.listSessions(request);
+    if (type !== 'connect' && type !== 'ping' && type !== 'close_session' && type !== 'sync' && !write_types.has(type) && !read_types.has(type)) {
+      this.replyError(request, zkError('Unimplemented', `${type} is not a request this coordinator serves`));
+      return;
+    }
+    if (!this.serving) {
+      this.replyError(request, zkError('ConnectionLoss', this.notServingText()), error_codes.temporarily_unavailable);
+      return;
+    }
+    if (type === 'connect') return this.connectRequest(request);
+    const session = b.session;
+    if (typeof session !== 'string' || session === '') {
+      this.replyError(request, zkError('BadArguments', `${type} needs a session (a string from connect_ok)`));
+      return;
+    }
+    if (type === 'ping') {
+      if (!this.replica.tree.hasSession(session)) {
+        this.replyError(request, zkError('SessionExpired', `session ${session} is not open`));
+        return;
+      }
+      this.connect(session, request.src);
+      this.touch(session);
+      this.reply(request, { type: 'ping_ok', session, zxid: formatZxid(this.replica.applied_zxid) });
+      return;
+    }
+    if (this.replica.tree.hasSession(session)) {
+      this.connect(session, request.src);
+      this.touch(session);
+    }
+    if (read_types.has(type)) return this.read(request, session);
+    if (type === 'sync') return this.propose(request, 'sync', { type: 'sync', session, time: 0 });
+    if (type === 'close_session') {
+      if (this.bug === 'close_lost_keeps_ephemerals') this.untrackAtOnce(session);
+      return this.propose(request, 'close', { type: 'close_session', session, time: 0 });
+    }
+    const txn = this.writeTxn(type, session, b);
+    if ('name' in txn) {
+      this.replyError(request, txn);
+      return;
+    }
+    this.propose(request, 'write', txn);
+  }
+
+  private connectRequest(request: Envelope): void {
+    const b = request.body;
+    if (b.session !== undefined && b.session !== null) {
+      if (typeof b.session !== 'string' || b.session === '') {
+        this.replyError(request, zkError('BadArguments', 'connect: session must be a session id from an earlier connect_ok'));
+        return;
+      }
+      // Through the leader: once this server applies the no-op, its tree says whether the session is still open.
+      if (this.replica.tree.hasSession(b.session)) this.touch(b.session);
+      this.propose(request, 'reconnect', { type: 'sync', session: b.session, time: 0, reconnect: true });
+      return;
+    }
+    if (typeof b.timeout_ms !== 'number' || !Number.isFinite(b.timeout_ms) || b.timeout_ms <= 0) {
+      this.replyError(request, zkError('BadArguments', 'connect needs timeout_ms, the session timeout asked for (a positive number of ms)'));
+      return;
+    }
+    const timeout_ms = negotiateSessionTimeout(b.timeout_ms, this.o.tick_ms);
+    // The leader stamps the session id (prepare).
+    this.propose(request, 'connect', { type: 'create_session', session: '', timeout_ms, time: 0 });
+  }
+
+  private writeTxn(type: string, session: string, b: MessageBody): ZkProposal | ZkError {
+    const path = b.path;
+    if (typeof path !== 'string') return zkError('BadArguments', `${type} needs a path`);
+    const version = b.version === undefined || b.version === null ? -1 : b.version;
+    if (type !== 'create' && (!Number.isInteger(version) || (version as number) < -1)) return zkError('BadArguments', 'version must be an integer, -1 (or absent) for any');
+    const data = b.data === undefined || b.data === null ? (type === 'create' ? '' : undefined) : b.data;
+    if (type !== 'delete' && typeof data !== 'string') return zkError('BadArguments', `${type} needs data, a string`);
+    for (const flag of ['ephemeral', 'sequential'] as const) {
+      if (type === 'create' && b[flag] !== undefined && typeof b[flag] !== 'boolean') return zkError('BadArguments', `${flag} must be true or false`);
+    }
+    const sequential = b.sequential === true;
+    const bad = checkPath(type === 'create' && sequential ? path + '0' : path);
+    if (bad !== null) return bad;
+    switch (type) {
+      case 'create':
+        return { type: 'create', session, path, data: data as string, ephemeral: b.ephemeral === true, sequential, time: 0 };
+      case 'delete':
+        return { type: 'delete', session, path, version: version as number, time: 0 };
+      default:
+        return { type: 'set_data', session, path, data: data as string, version: version as number, time: 0 };
+    }
+  }
+
+  private propose(request: Envelope, kind: PendingKind, txn: ZkProposal): void {
+    if (this.pending.size >= pending_requests_max) {
+      this.replyError(request, zkError('ConnectionLoss', `${pending_requests_max} requests already wait at ${this.o.id}; slow down`), error_codes.temporarily_unavailable);
+      return;
+    }
+    const id = this.next_request++;
+    const via: TxnOrigin = { server: this.o.id, incarnation: this.o.incarnation, request: id };
+    // Registered before proposing: a leader alone in its ensemble may commit at once.
+    this.pending.set(id, { request, kind, deadline_ms: this.o.now() + write_wait_ms_max });
+    const r = this.o.propose({ ...txn, via });
+    if (r.ok) return;
+    this.pending.delete(id);
+    if (r.error === 'rejected') this.replyError(request, zkError('BadArguments', r.reason));
+    else this.replyError(request, zkError('ConnectionLoss', r.error === 'busy' ? 'the leader has too many uncommitted proposals; slow down' : this.notServingText()), error_codes.temporarily_unavailable);
+  }
+
+  private read(request: Envelope, session: string): void {
+    const b = request.body;
+    if (typeof b.path !== 'string') {
+      this.replyError(request, zkError('BadArguments', `${b.type} needs a path`));
+      return;
+    }
+    const req = { type: b.type, path: b.path, watch: b.watch === true } as ZkRead;
+    const r = this.replica.read(session, req);
+    if (!r.ok) {
+      this.replyError(request, r.error);
+    } else {
+      const v = r.value;
+      if (req.type === 'exists') this.reply(request, { type: 'exists_ok', stat: v.stat === null ? null : statBody(v.stat) });
+      else if ('data' in v) this.reply(request, { type: 'get_data_ok', data: v.data, stat: statBody(v.stat) });
+      else if ('children' in v) this.reply(request, { type: 'get_children_ok', children: v.children, stat: statBody(v.stat) });
+    }
+    // Planted bug watch_after_reply: the events held back go out only now, after the reply.
+    this.flushDeferred();
+  }
+
+  private listSessions(request: Envelope): void {
+    if (!this.tracker) {
+      const leader = this.serving ? this.leader : null;
+      const text = leader ? `${this.o.id} is not the leader; ask ${leader}` : `${this.o.id} is not the leader and knows none`;
+      this.reply(request, { type: 'error', code: error_codes.temporarily_unavailable, text, zk_error: 'ConnectionLoss', ...(leader ? { leader } : {}) });
+      return;
+    }
+    const now = this.o.now();
+    const all = this.replica.tree.sessionList().filter((s) => this.tracker!.deadlineOf(s.session) !== null);
+    const sessions = all.slice(0, list_sessions_reply_max).map((s) => {
+      const r = this.relayed.get(s.session);
+      return { session: s.session, timeout_ms: s.timeout_ms, idle_ms: r ? Math.max(0, Math.round(now - r.at_ms)) : null, server: r?.server ?? null };
+    });
+    this.reply(request, { type: 'list_sessions_ok', sessions, ...(all.length > sessions.length ? { more: all.length - sessions.length } : {}) });
+  }
+
+  /** Planted bug close_lost_keeps_ephemerals: the leader stops tracking the session as soon as a server sees its close. */
+  private untrackAtOnce(session: string): void {
+    if (this.tracker) {
+      this.tracker.remove(session);
+      this.relayed.delete(session);
+    } else if (this.leader !== null) {
+      this.o.send(this.leader, { type: 'zk_touch', server: this.o.id, sessions: [], closing: [session] });
+    }
+  }
+
+  // ---- replies ----------------------------------------------------------------------------------
+
+  private notServingText(): string {
+    return this.leader === null ? `${this.o.id} is not serving: it follows no established leader` : `${this.o.id} is not serving: ${this.leader} is not established yet`;
+  }
+
+  private connect(session: string, client: string): void {
+    if (this.connections.has(session) || this.connections.size < connections_max) this.connections.set(session, client);
+  }
+
+  private reply(request: Envelope, body: MessageBody): void {
+    this.o.send(request.src, { ...body, in_reply_to: request.body.msg_id });
+  }
+
+  /** An error under its ZooKeeper name; `code` overrides the table's (ConnectionLoss refused at the door is 11). */
+  private replyError(request: Envelope, error: ZkError, code?: number): void {
+    this.reply(request, { type: 'error', code: code ?? error.code, text: error.text, zk_error: error.name satisfies ZkErrorName });
+  }
+
+  private sendEvent(to: string, body: MessageBody): void {
+    if (this.bug !== 'watch_after_reply') {
+      this.o.send(to, body);
+      return;
+    }
+    if (this.deferred.length >= deferred_watch_events_max) this.flushDeferred();
+    this.deferred.push({ to, body, at_ms: this.o.now() });
+  }
+
+  private flushDeferred(): void {
+    const held = this.deferred;
+    this.deferred = [];
+    for (const d of held) this.o.send(d.to, d.body);
+  }
+}
+
+/** A stat for the wire: zxids as "epoch:counter". */
+export function statBody(s: Stat): Record<string, unknown> {
+  return { ...s, czxid: formatZxid(s.czxid), mzxid: formatZxid(s.mzxid), pzxid: formatZxid(s.pzxid) };
+}

@@ -1,0 +1,474 @@
+// The ZooKeeper server (server.ts) in process: three or more Zab cores, each with its ZkServer, over a
+// small in-memory network with a fake clock, and clients that send the protocol's requests to any
+// server. Each test drives one scenario and checks what the clients hear: replies, error names and
+// codes, watch events and their order, session expiry through relayed pings, and what a server that
+// lost its leader answers.
+
+import { describe, expect, it } from 'vitest';
+import type { Envelope, MessageBody } from '../../src/lib/protocol/messages.js';
+import { ZabCore, type ServerConfig, type ZabConfig } from '../../src/systems/zab/core/core.js';
+import { isZabMessage } from '../../src/systems/zab/core/messages.js';
+import { ZkServer, type HostPlantedBug } from '../../src/systems/zab/server.js';
+
+const timing: Partial<ZabConfig> = {
+  finalize_wait_ms: 20,
+  notification_interval_ms_min: 30,
+  notification_interval_ms_max: 200,
+  ping_interval_ms: 20,
+  sync_limit_ms: 100,
+  init_limit_ms: 300,
+  learner_retry_ms: 20,
+};
+/** Session timeouts are negotiated to 2..20 ticks: 100..1000 ms. */
+const tick_ms = 50;
+
+interface Proc {
+  core: ZabCore;
+  server: ZkServer;
+  applied: string[];
+}
+
+interface Flight {
+  at: number;
+  from: string;
+  to: string;
+  body: MessageBody;
+}
+
+class Ensemble {
+  now = 0;
+  readonly procs = new Map<string, Proc>();
+  /** Everything each client received, in order. */
+  readonly inbox = new Map<string, MessageBody[]>();
+  /** Messages for which this returns true are lost. */
+  drop: (from: string, to: string, body: MessageBody) => boolean = () => false;
+  /** Extra latency per link (ms). */
+  delay: (from: string, to: string) => number = () => 0;
+  private queue: Flight[] = [];
+  private next_msg_id = 1;
+  private readonly servers: ServerConfig[];
+
+  constructor(
+    readonly ids: string[],
+    bug: HostPlantedBug | null = null,
+    /** Each server's wall clock runs this far from the fake clock (the leader's stamps its txns). */
+    wall_offset_ms: (id: string) => number = () => 0,
+  ) {
+    this.servers = ids.map((id, i) => ({ id, sid: i + 1, observer: false }));
+    for (const id of ids) {
+      const applied: string[] = [];
+      let r = 0;
+      const server: ZkServer = new ZkServer({
+        id,
+        incarnation: 7,
+        tick_ms,
+        now: () => this.now,
+        wall_now: () => 1_000_000 + this.now + wall_offset_ms(id),
+        send: (to, body) => this.send(id, to, body),
+        propose: (txn) => core.propose(txn),
+        report_apply: (index, epoch, zxid) => applied.push(`${index}@${epoch}=${zxid}`),
+        planted_bug: bug,
+      });
+      const core: ZabCore = new ZabCore({ id, servers: this.servers, config: timing, random: () => (r = (r + 0.618034) % 1), now_ms: 0, prepare: server.prepare });
+      this.procs.set(id, { core, server, applied });
+      this.pump(id);
+    }
+  }
+
+  private send(from: string, to: string, body: MessageBody): void {
+    // Through JSON, as on a real link.
+    const copy = JSON.parse(JSON.stringify(body)) as MessageBody;
+    if (this.drop(from, to, copy)) return;
+    this.queue.push({ at: this.now + 1 + this.delay(from, to), from, to, body: copy });
+  }
+
+  private pump(id: string): void {
+    const p = this.procs.get(id)!;
+    const drain = () => {
+      while (p.core.hasReady()) {
+        const rd = p.core.ready();
+        for (const m of rd.messages) this.send(id, m.to, m.body as unknown as MessageBody);
+        p.server.onReady(rd);
+      }
+    };
+    drain();
+    p.server.tick();
+    drain();
+  }
+
+  private deliver(m: Flight): void {
+    const p = this.procs.get(m.to);
+    if (!p) {
+      this.inbox.set(m.to, [...(this.inbox.get(m.to) ?? []), m.body]);
+      return;
+    }
+    p.core.tick(this.now);
+    if (this.procs.has(m.from)) {
+      if (m.body.type === 'zk_touch') p.server.onServerMessage(m.from, m.body);
+      else {
+        expect(isZabMessage(m.body)).toBe(true);
+        p.core.step(m.from, m.body as never);
+      }
+    } else {
+      while (p.core.hasReady()) {
+        const rd = p.core.ready();
+        for (const x of rd.messages) this.send(m.to, x.to, x.body as unknown as MessageBody);
+        p.server.onReady(rd);
+      }
+      p.server.handleClient({ src: m.from, dest: m.to, body: m.body } satisfies Envelope);
+    }
+    this.pump(m.to);
+  }
+
+  run(ms: number): void {
+    const end = this.now + ms;
+    while (this.now < end) this.step();
+  }
+
+  private step(): void {
+    this.now += 1;
+    for (const [id, p] of this.procs) {
+      if (Math.min(p.core.nextTimerMs(), p.server.nextTimerMs()) <= this.now) {
+        p.core.tick(this.now);
+        this.pump(id);
+      }
+    }
+    const due = this.queue.filter((m) => m.at <= this.now);
+    this.queue = this.queue.filter((m) => m.at > this.now);
+    for (const m of due) this.deliver(m);
+  }
+
+  /** Runs until everyone is in broadcast under one established leader; returns it. */
+  settle(): string {
+    for (let i = 0; i < 5000; i++) {
+      const leaders = [...this.procs].filter(([, p]) => p.core.isEstablishedLeader()).map(([id]) => id);
+      if (leaders.length === 1 && [...this.procs.values()].every((p) => p.server.isServing)) return leaders[0]!;
+      this.step();
+    }
+    throw new Error('no settled leader within 5s');
+  }
+
+  leader(): string {
+    return [...this.procs].find(([, p]) => p.core.isEstablishedLeader())![0];
+  }
+
+  followers(): string[] {
+    return this.ids.filter((id) => id !== this.leader());
+  }
+
+  /** A client's request; runs the ensemble until its reply comes (or throws after within_ms). */
+  rpc(client: string, server: string, body: MessageBody, within_ms = 2000): MessageBody {
+    const msg_id = this.next_msg_id++;
+    this.send(client, server, { ...body, msg_id });
+    const end = this.now + within_ms;
+    while (this.now < end) {
+      this.step();
+      const reply = this.received(client).find((b) => b.in_reply_to === msg_id);
+      if (reply) return reply;
+    }
+    throw new Error(`${client}: no reply from ${server} to ${body.type} within ${within_ms}ms`);
+  }
+
+  /** A request whose reply nobody waits for. */
+  sendOnly(client: string, server: string, body: MessageBody): void {
+    this.send(client, server, { ...body, msg_id: this.next_msg_id++ });
+  }
+
+  received(client: string): MessageBody[] {
+    return this.inbox.get(client) ?? [];
+  }
+
+  unasked(client: string, type: string): MessageBody[] {
+    return this.received(client).filter((b) => b.type === type);
+  }
+
+  connect(client: string, server: string, timeout_ms = 600): string {
+    const r = this.rpc(client, server, { type: 'connect', timeout_ms });
+    expect(r.type).toBe('connect_ok');
+    return r.session as string;
+  }
+
+  /** Pings from `client` to `server` every third of the timeout for `ms`. */
+  keepAlive(client: string, server: string, session: string, ms: number, timeout_ms = 600): void {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.send(client, server, { type: 'ping', session, msg_id: this.next_msg_id++ });
+      this.run(Math.floor(timeout_ms / 3));
+    }
+  }
+}
+
+const three = () => new Ensemble(['n1', 'n2', 'n3']);
+
+describe('zk server: sessions', () => {
+  it('creates a session through the leader, which stamps its id; the timeout is negotiated to 2..20 ticks', () => {
+    const z = three();
+    const leader = z.settle();
+    const follower = z.followers()[0]!;
+    const epoch = z.procs.get(leader)!.core.activeEpoch()!;
+    const r = z.rpc('c1', follower, { type: 'connect', timeout_ms: 1 });
+    expect(r).toMatchObject({ type: 'connect_ok', session: `s${epoch.toString(16)}.1`, timeout_ms: 2 * tick_ms, server: follower, zxid: `${epoch}:1` });
+    const big = z.rpc('c2', leader, { type: 'connect', timeout_ms: 1e9 });
+    expect(big).toMatchObject({ type: 'connect_ok', session: `s${epoch.toString(16)}.2`, timeout_ms: 20 * tick_ms, server: leader });
+    // Every server applied the same sequence.
+    z.run(50);
+    const applied = [...z.procs.values()].map((p) => p.applied.join(' '));
+    expect(applied[0]).toBe(`1@${epoch}=${epoch}:1 2@${epoch}=${epoch}:2`);
+    expect(new Set(applied).size).toBe(1);
+    expect(z.rpc('c3', leader, { type: 'connect' })).toMatchObject({ type: 'error', code: 12, zk_error: 'BadArguments' });
+  });
+
+  it('keeps a session alive by pings relayed from a follower, and expires it when they stop: its ephemeral goes and watchers hear', () => {
+    const z = three();
+    const leader = z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1, 300);
+    expect(z.rpc('c1', f1, { type: 'create', session: s, path: '/lock', data: 'me', ephemeral: true })).toMatchObject({ type: 'create_ok', path: '/lock' });
+    const w = z.connect('c2', f2, 1000);
+    expect(z.rpc('c2', f2, { type: 'exists', session: w, path: '/lock', watch: true })).toMatchObject({ type: 'exists_ok', stat: { ephemeralOwner: s } });
+    // Pinging its follower for three timeouts keeps it: the follower relays to the leader.
+    z.keepAlive('c1', f1, s, 900, 300);
+    expect(z.unasked('c1', 'session_expired')).toEqual([]);
+    const listed = z.rpc('c2', leader, { type: 'list_sessions' });
+    expect(listed.type).toBe('list_sessions_ok');
+    const mine = (listed.sessions as Array<Record<string, unknown>>).find((x) => x.session === s)!;
+    expect(mine).toMatchObject({ timeout_ms: 300, server: f1 });
+    expect(mine.idle_ms as number).toBeLessThan(300);
+    // A follower answers list_sessions with 11 and names the leader.
+    expect(z.rpc('c2', f1, { type: 'list_sessions' })).toMatchObject({ type: 'error', code: 11, leader });
+    // c1 goes quiet (c2 keeps pinging): the leader expires c1's session by a txn.
+    z.keepAlive('c2', f2, w, 800, 1000);
+    expect(z.unasked('c1', 'session_expired')).toEqual([{ type: 'session_expired', session: s }]);
+    expect(z.unasked('c2', 'watch_event')).toEqual([expect.objectContaining({ session: w, path: '/lock', event: 'NodeDeleted' })]);
+    expect(z.rpc('c2', f2, { type: 'exists', session: w, path: '/lock' })).toMatchObject({ type: 'exists_ok', stat: null });
+    expect(z.rpc('c1', f1, { type: 'ping', session: s })).toMatchObject({ type: 'error', code: 14, zk_error: 'SessionExpired' });
+    for (const p of z.procs.values()) expect(p.server.session_count).toBe(1);
+  });
+
+  it('close_session deletes its ephemerals at once; a close lost on the way still ends in expiry', () => {
+    const z = three();
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1, 300);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/e', ephemeral: true });
+    expect(z.rpc('c1', f1, { type: 'close_session', session: s })).toEqual({ type: 'close_session_ok', session: s, in_reply_to: expect.any(Number) });
+    expect(z.rpc('c2', f2, { type: 'sync', session: z.connect('c2', f2, 1000) })).toMatchObject({ type: 'sync_ok' });
+    expect(z.procs.get(f2)!.server.replica.tree.paths()).toEqual(['/']);
+
+    const lost = z.connect('c3', f1, 300);
+    z.rpc('c3', f1, { type: 'create', session: lost, path: '/e2', ephemeral: true });
+    // The forwarded close never reaches the leader.
+    z.drop = (from, _to, body) => from === f1 && body.type === 'request';
+    z.sendOnly('c3', f1, { type: 'close_session', session: lost });
+    z.run(100);
+    z.drop = () => false;
+    z.run(1500);
+    expect(z.procs.get(f2)!.server.replica.tree.paths()).toEqual(['/']);
+  });
+
+  it('planted bug close_lost_keeps_ephemerals: the leader stops tracking at the close request, so a lost close keeps the ephemeral for ever', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3'], 'close_lost_keeps_ephemerals');
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const lost = z.connect('c3', f1, 300);
+    z.rpc('c3', f1, { type: 'create', session: lost, path: '/e2', ephemeral: true });
+    z.drop = (from, _to, body) => from === f1 && body.type === 'request';
+    z.sendOnly('c3', f1, { type: 'close_session', session: lost });
+    z.run(100);
+    z.drop = () => false;
+    z.run(1500);
+    expect(z.procs.get(f2)!.server.replica.tree.paths()).toEqual(['/', '/e2']);
+  });
+
+  it('reconnects a session to another server, which keeps it; an unknown session is SessionExpired', () => {
+    const z = three();
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1, 600);
+    const again = z.rpc('c1', f2, { type: 'connect', session: s, timeout_ms: 5000 });
+    expect(again).toMatchObject({ type: 'connect_ok', session: s, timeout_ms: 600, server: f2 });
+    expect(z.rpc('c1', f2, { type: 'create', session: s, path: '/x' })).toMatchObject({ type: 'create_ok' });
+    expect(z.rpc('c9', f2, { type: 'connect', session: 's99.1', timeout_ms: 600 })).toMatchObject({ type: 'error', code: 14, zk_error: 'SessionExpired' });
+  });
+
+  it('a new leader adopts the sessions of its tree: a pinged session survives the failover, an abandoned one expires', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3', 'n4', 'n5']);
+    const old = z.settle();
+    const [a, b] = z.followers() as [string, string];
+    const kept = z.connect('c1', a, 1000);
+    const abandoned = z.connect('c2', b, 1000);
+    z.rpc('c2', b, { type: 'create', session: abandoned, path: '/gone', ephemeral: true });
+    // The leader is cut off from everyone.
+    z.drop = (from, to) => from === old || to === old;
+    let next: string | undefined;
+    for (let t = 0; t < 40 && next === undefined; t++) {
+      z.keepAlive('c1', a, kept, 100, 1000);
+      next = [...z.procs].find(([id, p]) => id !== old && p.core.isEstablishedLeader())?.[0];
+    }
+    expect(next).toBeDefined();
+    z.keepAlive('c1', a, kept, 2500, 1000);
+    expect(z.unasked('c1', 'session_expired')).toEqual([]);
+    expect(z.unasked('c2', 'session_expired')).toEqual([{ type: 'session_expired', session: abandoned }]);
+    expect(z.procs.get(a)!.server.replica.tree.sessionList().map((x) => x.session)).toEqual([kept]);
+    expect(z.procs.get(next!)!.server.trackedSessions()).toEqual([kept]);
+  });
+});
+
+describe('zk server: znodes', () => {
+  it('creates ephemeral and sequential znodes, reads them on another server, and names errors as ZooKeeper does', () => {
+    // n1 and n2 run fast wall clocks: ctime is the leader's stamp, whoever asked.
+    const z = new Ensemble(['n1', 'n2', 'n3'], null, (id) => Number(id.slice(1)) * 10_000);
+    const leader = z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1);
+    const t = z.connect('c2', f2);
+    expect(z.rpc('c1', f1, { type: 'create', session: s, path: '/app', data: 'top' })).toMatchObject({ type: 'create_ok', path: '/app', stat: { version: 0, ephemeralOwner: null } });
+    const seq = [0, 1, 2].map(() => z.rpc('c1', f1, { type: 'create', session: s, path: '/app/q-', sequential: true }).path);
+    expect(seq).toEqual(['/app/q-0000000000', '/app/q-0000000001', '/app/q-0000000002']);
+    z.rpc('c1', f1, { type: 'delete', session: s, path: '/app/q-0000000002' });
+    // The suffix comes from the parent's counter, which deletes do not move back.
+    expect(z.rpc('c1', f1, { type: 'create', session: s, path: '/app/q-', sequential: true }).path).toBe('/app/q-0000000003');
+    const eph = z.rpc('c1', f1, { type: 'create', session: s, path: '/app/me', data: 'x', ephemeral: true });
+    expect(eph).toMatchObject({ stat: { ephemeralOwner: s, dataLength: 1 } });
+    const ctime = (eph.stat as { ctime: number }).ctime - 1_000_000;
+    expect(Math.floor(ctime / 10_000)).toBe(Number(leader.slice(1)));
+    expect(ctime % 10_000).toBeLessThan(z.now);
+
+    z.rpc('c2', f2, { type: 'sync', session: t });
+    expect(z.rpc('c2', f2, { type: 'get_children', session: t, path: '/app' })).toMatchObject({
+      type: 'get_children_ok',
+      children: ['me', 'q-0000000000', 'q-0000000001', 'q-0000000003'],
+      stat: { numChildren: 4, cversion: 5 },
+    });
+    const data = z.rpc('c2', f2, { type: 'get_data', session: t, path: '/app' });
+    expect(data).toMatchObject({ type: 'get_data_ok', data: 'top', stat: { version: 0 } });
+    expect((data.stat as { czxid: string }).czxid).toMatch(/^\d+:\d+$/);
+
+    const err = (r: MessageBody) => ({ code: r.code, zk_error: r.zk_error });
+    expect(err(z.rpc('c2', f2, { type: 'get_data', session: t, path: '/nope' }))).toEqual({ code: 20, zk_error: 'NoNode' });
+    expect(err(z.rpc('c2', f2, { type: 'create', session: t, path: '/app' }))).toEqual({ code: 21, zk_error: 'NodeExists' });
+    expect(err(z.rpc('c2', f2, { type: 'set_data', session: t, path: '/app', data: 'v', version: 5 }))).toEqual({ code: 22, zk_error: 'BadVersion' });
+    expect(err(z.rpc('c2', f2, { type: 'delete', session: t, path: '/app' }))).toEqual({ code: 22, zk_error: 'NotEmpty' });
+    expect(err(z.rpc('c2', f2, { type: 'create', session: t, path: '/app/me/kid' }))).toEqual({ code: 22, zk_error: 'NoChildrenForEphemerals' });
+    expect(err(z.rpc('c2', f2, { type: 'create', session: t, path: 'no-slash' }))).toEqual({ code: 12, zk_error: 'BadArguments' });
+    expect(err(z.rpc('c2', f2, { type: 'get_data', session: 'sff.1', path: '/app' }))).toEqual({ code: 14, zk_error: 'SessionExpired' });
+    expect(err(z.rpc('c2', f2, { type: 'set_acl', session: t, path: '/app' }))).toEqual({ code: 10, zk_error: 'Unimplemented' });
+    expect(z.rpc('c2', f2, { type: 'set_data', session: t, path: '/app', data: 'v2', version: 0 })).toMatchObject({ type: 'set_data_ok', stat: { version: 1 } });
+    expect(z.rpc('c2', f2, { type: 'delete', session: t, path: '/app/q-0000000000', version: 0 })).toMatchObject({ type: 'delete_ok', path: '/app/q-0000000000' });
+  });
+
+  it('planted bug sequential_from_children: after a delete the suffix is one already used', () => {
+    for (const bug of [null, 'sequential_from_children'] as const) {
+      const z = new Ensemble(['n1', 'n2', 'n3'], bug);
+      const leader = z.settle();
+      const s = z.connect('c1', leader);
+      z.rpc('c1', leader, { type: 'create', session: s, path: '/q' });
+      const a = z.rpc('c1', leader, { type: 'create', session: s, path: '/q/n-', sequential: true }).path;
+      z.rpc('c1', leader, { type: 'create', session: s, path: '/q/n-', sequential: true });
+      z.rpc('c1', leader, { type: 'delete', session: s, path: a });
+      const third = z.rpc('c1', leader, { type: 'create', session: s, path: '/q/n-', sequential: true });
+      // One child left: the bug's suffix is 1, which /q/n-0000000001 already has.
+      if (bug === null) expect(third).toMatchObject({ type: 'create_ok', path: '/q/n-0000000002' });
+      else expect(third).toMatchObject({ type: 'error', zk_error: 'NodeExists', code: 21 });
+    }
+  });
+
+  it('sync makes a lagging server catch up before the read', () => {
+    const z = three();
+    const leader = z.settle();
+    const [f1, slow] = z.followers() as [string, string];
+    const s = z.connect('c1', f1);
+    const t = z.connect('c2', slow);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/v', data: 'old' });
+    z.run(20);
+    z.delay = (from, to) => (from === leader && to === slow ? 60 : 0);
+    z.rpc('c1', f1, { type: 'set_data', session: s, path: '/v', data: 'new' });
+    expect(z.rpc('c2', slow, { type: 'get_data', session: t, path: '/v' })).toMatchObject({ data: 'old' });
+    expect(z.rpc('c2', slow, { type: 'sync', session: t, path: '/v' })).toMatchObject({ type: 'sync_ok' });
+    expect(z.rpc('c2', slow, { type: 'get_data', session: t, path: '/v' })).toMatchObject({ data: 'new' });
+  });
+});
+
+describe('zk server: watches', () => {
+  it('fire once, on the watching client’s server, before the reply to a read that shows the change', () => {
+    const z = three();
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const w = z.connect('w', f1, 1000);
+    const s = z.connect('c', f2, 1000);
+    z.rpc('c', f2, { type: 'create', session: s, path: '/d', data: '1' });
+    z.rpc('w', f1, { type: 'sync', session: w });
+    z.rpc('w', f1, { type: 'get_data', session: w, path: '/d', watch: true });
+    z.rpc('w', f1, { type: 'get_children', session: w, path: '/d', watch: true });
+    z.rpc('w', f1, { type: 'exists', session: w, path: '/later', watch: true });
+    z.rpc('c', f2, { type: 'set_data', session: s, path: '/d', data: '2' });
+    z.rpc('c', f2, { type: 'set_data', session: s, path: '/d', data: '3' });
+    z.rpc('c', f2, { type: 'create', session: s, path: '/d/kid' });
+    z.rpc('c', f2, { type: 'create', session: s, path: '/later' });
+    // The watcher's next read that shows the last change comes after every event.
+    z.delay = () => 0;
+    const seen = z.rpc('w', f1, { type: 'sync', session: w });
+    expect(seen.type).toBe('sync_ok');
+    const events = z.unasked('w', 'watch_event').map((e) => `${e.path as string} ${e.event as string}`);
+    expect(events).toEqual(['/d NodeDataChanged', '/d NodeChildrenChanged', '/later NodeCreated']);
+    expect(z.unasked('c', 'watch_event')).toEqual([]);
+  });
+
+  it('the event comes before the read reply that reflects it; planted bug watch_after_reply sends it after', () => {
+    for (const bug of [null, 'watch_after_reply'] as const) {
+      const z = new Ensemble(['n1', 'n2', 'n3'], bug);
+      z.settle();
+      const [f1, f2] = z.followers() as [string, string];
+      const w = z.connect('w', f1, 1000);
+      const s = z.connect('c', f2, 1000);
+      z.rpc('c', f2, { type: 'create', session: s, path: '/d', data: '1' });
+      z.rpc('w', f1, { type: 'sync', session: w });
+      z.rpc('w', f1, { type: 'get_data', session: w, path: '/d', watch: true });
+      // c's write and w's read race; w reads until it sees the new value.
+      z.rpc('c', f2, { type: 'set_data', session: s, path: '/d', data: '2' });
+      let reply: MessageBody;
+      do reply = z.rpc('w', f1, { type: 'get_data', session: w, path: '/d' });
+      while (reply.data !== '2');
+      const inbox = z.received('w');
+      const event = inbox.findIndex((b) => b.type === 'watch_event');
+      const read = inbox.indexOf(reply);
+      expect(event).toBeGreaterThanOrEqual(0);
+      if (bug === null) expect(event).toBeLessThan(read);
+      else expect(event).toBeGreaterThan(read);
+    }
+  });
+});
+
+describe('zk server: not serving', () => {
+  it('answers ConnectionLoss 11 at the door when cut off from its leader, and 13 for a write in flight', () => {
+    const z = three();
+    const leader = z.settle();
+    const [f1] = z.followers() as [string];
+    const s = z.connect('c1', f1, 1000);
+    // The follower's link to the leader goes: its write is forwarded into the void.
+    z.drop = (from, to) => (from === f1 && to !== 'c1') || (to === f1 && from !== 'c1');
+    const write = z.rpc('c1', f1, { type: 'set_data', session: s, path: '/', data: 'x' }, 3000);
+    expect(write).toMatchObject({ type: 'error', code: 13, zk_error: 'ConnectionLoss' });
+    expect(z.rpc('c1', f1, { type: 'ping', session: s })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
+    expect(z.rpc('c1', f1, { type: 'get_data', session: s, path: '/' })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
+    expect(z.rpc('c1', f1, { type: 'connect', timeout_ms: 1000 })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
+    expect(leader).not.toBe(f1);
+  });
+});
+
+describe('zk server: snapshots', () => {
+  it('restores the tree and the applied count from its image', () => {
+    const z = three();
+    const leader = z.settle();
+    const s = z.connect('c1', leader);
+    z.rpc('c1', leader, { type: 'create', session: s, path: '/a', data: 'x', ephemeral: true });
+    const p = z.procs.get(leader)!;
+    const image = JSON.parse(JSON.stringify(p.server.snapshot())) as unknown;
+    const fresh = new ZkServer({ id: 'n9', incarnation: 1, tick_ms, now: () => 0, wall_now: () => 0, send: () => undefined, propose: () => ({ ok: false, error: 'not_ready', leader: null }), report_apply: () => undefined });
+    const state = p.core.report();
+    fresh.onReady({ accepted_epoch: null, current_epoch: null, snapshot: null, log_truncate_after: null, log_append: [], messages: [], apply_snapshot: { zxid: p.server.applied_zxid, data: image }, committed: [], events: [], state });
+    expect(fresh.replica.tree.paths()).toEqual(['/', '/a']);
+    expect(fresh.replica.tree.ephemeralsOf(s)).toEqual(['/a']);
+    expect(fresh.snapshot().count).toBe(2);
+  });
+});
