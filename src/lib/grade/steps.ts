@@ -306,11 +306,19 @@ export const generic_steps: readonly StepDefinition[] = [
   }),
   defineStep({
     name: 'link_faults',
-    description: 'Delay, jitter, loss, duplication and reordering on every link.',
-    fields: { delay_ms: step_duration_ms.optional(), jitter_ms: step_duration_ms.optional(), loss: fault_probability.optional(), duplicate: fault_probability.optional(), reorder: fault_probability.optional() },
+    description: 'Delay, jitter, loss, duplication and reordering on every link, or (between) only on the link between two nodes.',
+    fields: {
+      delay_ms: step_duration_ms.optional(),
+      jitter_ms: step_duration_ms.optional(),
+      loss: fault_probability.optional(),
+      duplicate: fault_probability.optional(),
+      reorder: fault_probability.optional(),
+      between: z.array(node_ref).length(2).optional(),
+    },
     async run(step, ctx) {
-      const { do: _do, ...faults } = step;
-      await ctx.act({ type: 'link_faults', ...faults });
+      const { do: _do, between, ...faults } = step;
+      const link = between ? between.map((ref) => ctx.node(ref)).join('-') : undefined;
+      await ctx.act({ type: 'link_faults', ...faults, ...(link ? { link } : {}) });
     },
   }),
   defineStep({

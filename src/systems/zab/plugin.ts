@@ -12,6 +12,7 @@ import {
   tick_ms_default,
 } from './options.js';
 import { zab_steps } from './steps.js';
+import { zk_steps } from './zk-steps.js';
 
 /** Zab's words (what main.ts reports in `dslab_state`): ZooKeeper's four server states, and the epoch. */
 export const zab_roles: RoleVocabulary = {
@@ -102,5 +103,5 @@ export const zab: SystemPlugin = {
     { key: 'znodes', title: 'ZNODES', fields: ['znodes'], width: 6, drop_rank: 1 },
   ],
   workloads: [],
-  steps: zab_steps,
+  steps: [...zab_steps, ...zk_steps],
 };

@@ -7,28 +7,33 @@ import { fixedClientId } from '../../lib/supervisor/client-ids.js';
 import { errorMessage } from '../../lib/util/errors.js';
 
 /**
- * The grader's Zab steps. They write through `zab_write {value}` (answered
- * `zab_write_ok {zxid}` once the server the client asked has delivered it) and
- * read what servers report: `dslab_apply` (each delivered txn, its op carrying
- * the written `value`) and `dslab_state` (role, leader, committed_zxid,
- * sync_mode).
+ * The grader's Zab steps. They write through the coordinator's client
+ * protocol (README, Zab: client messages): a session from `connect`, then each
+ * write a `create {session, path: "/wN", data: "wN"}` of a persistent znode,
+ * acknowledged by `create_ok` once the server asked has applied it. They read
+ * what servers report: `dslab_apply` (each delivered txn, its op carrying the
+ * data written) and `dslab_state` (role, leader, committed_zxid, sync_mode).
  */
 
 /** Writes a test may send through zab_write steps, in all. */
 export const zab_writes_max = 10_000;
 /** Values remembered per server from its dslab_apply reports. */
 export const applied_values_max = 100_000;
-/** How long one zab_write request waits for its answer before it is sent again. */
+/** How long one request waits for its answer before it is sent again. */
 const write_attempt_ms_max = 2000;
 /** A doomed write waits this long for an answer it is not expected to get. */
 const doomed_write_timeout_ms = 1000;
-/** Pause before a refused write is tried again (no leader yet, or the one asked is not it). */
+/** Pause before a refused write is tried again (no leader yet, or the one asked is not serving). */
 const write_retry_ms = 50;
+/** The session timeout the grader asks for; servers negotiate it down to what their tick allows. */
+const session_timeout_ms_requested = 30_000;
 
 /** What one test's zab_write steps sent and what the servers applied. */
 interface WriteLedger {
   next: number;
-  /** Acknowledged values and the zxid each was acknowledged at. */
+  /** The grader's session (null until connected, or after it was found closed). */
+  session: string | null;
+  /** Acknowledged values and the zxid each was acknowledged at ("?" when a retry found it done). */
   acked: Map<string, string>;
   /** The values the last zab_write step got acknowledged (zab_expect_applied_everywhere waits for these). */
   last_acked: string[];
@@ -42,19 +47,22 @@ interface WriteLedger {
 
 const ledger_key = 'zab.writes';
 
-/** The value a dslab_apply op carries: `value` (a student's node) or `txn.value` (dslab's Zab host). */
+/**
+ * The data a dslab_apply op carries: `value` or `data` (a student's node), or the same inside `txn`
+ * (dslab's Zab host reports {zxid, txn} with the znode txn). null for txns that write no data.
+ */
 export function appliedValue(op: unknown): string | null {
-  if (typeof op !== 'object' || op === null) return null;
-  const o = op as Record<string, unknown>;
-  if (typeof o.value === 'string') return o.value;
-  const txn = o.txn;
-  if (typeof txn === 'object' && txn !== null && typeof (txn as Record<string, unknown>).value === 'string') return (txn as Record<string, unknown>).value as string;
-  return null;
+  const pick = (o: unknown): string | null => {
+    if (typeof o !== 'object' || o === null) return null;
+    const r = o as Record<string, unknown>;
+    return typeof r.value === 'string' ? r.value : typeof r.data === 'string' && r.data !== '' ? r.data : null;
+  };
+  return pick(op) ?? pick(typeof op === 'object' && op !== null ? (op as Record<string, unknown>).txn : null);
 }
 
 function ledger(ctx: StepContext): WriteLedger {
   return ctx.memo(ledger_key, () => {
-    const l: WriteLedger = { next: 0, acked: new Map(), last_acked: [], doomed: new Set(), applied: new Map(), pending: [] };
+    const l: WriteLedger = { next: 0, session: null, acked: new Map(), last_acked: [], doomed: new Set(), applied: new Map(), pending: [] };
     // The subscription ends with the test's supervisor.
     ctx.supervisor.events.subscribe((event: ClusterEvent) => {
       if (event.type !== 'node_apply') return;
@@ -80,29 +88,44 @@ function establishedLeader(ctx: StepContext): NodeStatus | null {
   return best;
 }
 
-/** One write, sent (again) until it is acknowledged or the deadline passes; true when acknowledged. */
+function request(ctx: StepContext, client: string, node: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number): Promise<MessageBody> {
+  return ctx.supervisor.request(client, node, body, timeout_ms).catch((error: unknown): MessageBody => ({ type: 'error', code: error_codes.timeout, text: errorMessage(error) }));
+}
+
+const describeReply = (node: string, reply: MessageBody): string =>
+  `${node} answered ${reply.type === 'error' ? `error ${String(reply.code)}${reply.zk_error ? ` ${String(reply.zk_error)}` : ''}${reply.text ? ` (${String(reply.text)})` : ''}` : reply.type}`;
+
+/** One write, sent (again) until it is acknowledged or the deadline passes. */
 async function writeOne(ctx: StepContext, l: WriteLedger, value: string, fixed: string | null, deadline_ms: number): Promise<{ ok: boolean; last: string }> {
-  let hint: string | null = null;
   let last = 'no server to ask';
   while (Date.now() < deadline_ms) {
     const up = upNodes(ctx).map((n) => n.id);
-    const target: string | null = fixed ?? (hint && up.includes(hint) ? hint : (establishedLeader(ctx)?.id ?? (up.length ? ctx.rng.pick(up) : null)));
-    hint = null;
+    const target: string | null = fixed ?? establishedLeader(ctx)?.id ?? (up.length ? ctx.rng.pick(up) : null);
     if (!target || !up.includes(target)) {
       last = target ? `${target} is not up` : 'no server is up';
       await sleep(write_retry_ms);
       continue;
     }
     const wait = Math.max(1, Math.min(write_attempt_ms_max, deadline_ms - Date.now()));
-    const reply: MessageBody = await ctx.supervisor.request(fixedClientId('grader_zab_writes'), target, { type: 'zab_write', value }, wait).catch((error: unknown): MessageBody => ({ type: 'error', code: error_codes.timeout, text: errorMessage(error) }));
-    if (reply.type === 'zab_write_ok') {
-      l.acked.set(value, typeof reply.zxid === 'string' ? reply.zxid : '?');
+    if (l.session === null) {
+      const reply = await request(ctx, fixedClientId('grader_zab_writes'), target, { type: 'connect', timeout_ms: session_timeout_ms_requested }, wait);
+      if (reply.type === 'connect_ok' && typeof reply.session === 'string') l.session = reply.session;
+      else {
+        last = `connect: ${describeReply(target, reply)}`;
+        await sleep(write_retry_ms);
+      }
+      continue;
+    }
+    const reply = await request(ctx, fixedClientId('grader_zab_writes'), target, { type: 'create', session: l.session, path: `/${value}`, data: value }, wait);
+    // A retry that finds the znode there: an earlier attempt was applied after all.
+    if (reply.type === 'create_ok' || (reply.type === 'error' && reply.zk_error === 'NodeExists')) {
+      l.acked.set(value, reply.type === 'create_ok' ? String((reply.stat as Record<string, unknown> | undefined)?.czxid ?? '?') : '?');
       return { ok: true, last: '' };
     }
-    last = `${target} answered ${reply.type === 'error' ? `error ${String(reply.code)}${reply.text ? ` (${String(reply.text)})` : ''}` : reply.type}`;
-    if (reply.type === 'error' && typeof reply.leader === 'string') hint = reply.leader;
-    // Sent again, with the same value, whatever the error: a write is identified by its value, and
-    // one that did happen after all is simply delivered twice (the checks look at sets of values).
+    last = describeReply(target, reply);
+    // The grader's session expired (the grader does not ping): take a new one.
+    if (reply.type === 'error' && reply.zk_error === 'SessionExpired') l.session = null;
+    // Sent again, with the same path, whatever the error: a create is identified by its path.
     await sleep(write_retry_ms);
   }
   return { ok: false, last };
@@ -112,7 +135,7 @@ export const zab_steps: readonly StepDefinition[] = [
   defineStep({
     name: 'zab_write',
     description:
-      'count zab_write requests with fresh values, one after another: to `node` (without following hints) or else to the established leader. expect ok: each must be acknowledged within timeout_ms; any: may fail; doomed: sent once to `node` without waiting, and must never be delivered anywhere (see zab_expect_doomed_not_applied).',
+      'count writes, one after another, each a create of a fresh persistent znode /wN with data wN in the grader\'s session: to `node`, or else to the established leader. expect ok: each must be acknowledged within timeout_ms; any: may fail; doomed: sent once to `node` without waiting (in the session an earlier write opened), and must never be delivered anywhere (see zab_expect_doomed_not_applied).',
     fields: { count: z.number().int().min(1).max(zab_writes_max), expect: z.enum(['ok', 'any', 'doomed']), timeout_ms: step_duration_ms, node: node_ref.optional(), background: z.boolean().optional() },
     needs_traffic: true,
     node_fields: ['node'],
@@ -123,9 +146,10 @@ export const zab_steps: readonly StepDefinition[] = [
       const values = Array.from({ length: step.count }, () => `w${++l.next}`);
       if (step.expect === 'doomed') {
         if (!fixed) ctx.fail('doomed writes need a node to go to');
+        if (l.session === null) ctx.fail('doomed writes go in the session of an earlier zab_write step, and there is none');
         for (const value of values) {
           l.doomed.add(value);
-          void ctx.supervisor.request(fixedClientId('grader_doomed_writes'), fixed!, { type: 'zab_write', value }, doomed_write_timeout_ms).catch(() => undefined);
+          void ctx.supervisor.request(fixedClientId('grader_doomed_writes'), fixed!, { type: 'create', session: l.session, path: `/${value}`, data: value }, doomed_write_timeout_ms).catch(() => undefined);
         }
         return;
       }
