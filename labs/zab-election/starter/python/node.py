@@ -31,7 +31,7 @@ TODO for this lab (zab-election):
   3. Synchronization by DIFF, newleader, ack, uptodate.
   4. Pings; the sync limit sends a silent follower, or a leader without its
      quorum, back to looking.
-  5. zab_write through the leader: proposal, ack, commit; deliver() reports
+  5. create through the leader: proposal, ack, commit; deliver() reports
      dslab_apply and answers the waiting client.
   Read labs/zab-election/README.md for the messages, hints and tests.
 
@@ -44,7 +44,7 @@ TODO for this lab (zab-broadcast), on top of your zab-election code:
   Read labs/zab-broadcast/README.md.
 
 TODO for this lab (zk-sessions), on top of your zab-broadcast code:
-  1. The data tree (ZkTree below is empty): znodes, stat, ephemeral and
+  1. The data tree (ZkTree below is a flat map): znodes, stat, ephemeral and
      sequential nodes, applied from committed txns.
   2. Sessions: connect, ping, close_session, expiry by the leader as a txn.
   3. Watches: one-shot, fired when the txn is applied, before any read reply
@@ -128,23 +128,30 @@ SNAPSHOT_FILE = os.path.join(node.data_dir, "snapshot.json")
 
 
 class ZkTree:
-    """The state machine the txns drive. zab-election/zab-broadcast: a register
-    (the last value written). TODO (zk-sessions): the ZooKeeper data tree."""
+    """The state machine the txns drive. zab-election/zab-broadcast: znodes as a
+    flat map from path to data, filled by create txns. TODO (zk-sessions): the
+    ZooKeeper data tree (parents, stat, ephemeral and sequential znodes)."""
 
     def __init__(self):
-        self.value = None
+        self.data = {}
 
     def apply(self, txn):
-        if txn.get("type") == "write":
-            self.value = txn.get("value")
+        """Applies one committed txn; returns the client's reply body (without in_reply_to)."""
+        if txn.get("type") == "create":
+            path = txn["path"]
+            if path in self.data:
+                return {"type": "error", "code": 21, "zk_error": "NodeExists", "text": "%s already exists" % path}
+            self.data[path] = txn.get("data", "")
+            return {"type": "create_ok", "path": path}
+        return {"type": "error", "code": NOT_SUPPORTED, "zk_error": "Unimplemented", "text": "unknown txn %r" % txn.get("type")}
 
     def snapshot(self):
-        return {"value": self.value}
+        return {"data": self.data}
 
     @classmethod
     def restore(cls, image):
         tree = cls()
-        tree.value = (image or {}).get("value")
+        tree.data = dict((image or {}).get("data", {}))
         return tree
 
 
@@ -290,34 +297,42 @@ class Zab:
 
     def deliver(self, entry):
         """Applies one committed txn, reports it and answers its client if it waits here."""
-        self.tree.apply(entry["txn"])
+        txn = entry["txn"]
+        reply = self.tree.apply(txn)
         self.delivered += 1
-        node.report_apply(self.delivered, entry["zxid"][0], {"zxid": fmt_zxid(entry["zxid"]), "value": entry["txn"].get("value")})
-        key = (entry["txn"].get("origin"), entry["txn"].get("request"))
-        request = self.waiting.pop(key, None)
+        node.report_apply(self.delivered, entry["zxid"][0], {"zxid": fmt_zxid(entry["zxid"]), "type": txn.get("type"), "path": txn.get("path"), "data": txn.get("data")})
+        request = self.waiting.pop((txn.get("origin"), txn.get("request")), None)
         if request is not None:
-            node.reply(request, {"type": "zab_write_ok", "zxid": fmt_zxid(entry["zxid"])})
+            node.reply(request, reply)
 
     # -- clients ------------------------------------------------------------------
 
-    def handle_zab_write(self, msg):
-        """A client's write: proposed through the leader, answered once delivered here."""
-        value = msg["body"].get("value")
+    def not_serving(self, msg):
+        extra = {"leader": self.leader} if self.leader else {}
+        node.reply_error(msg, TEMPORARILY_UNAVAILABLE, "not serving: no established leader", zk_error="ConnectionLoss", **extra)
+
+    def handle_connect(self, msg):
+        """zab-election/zab-broadcast: any session name will do. TODO (zk-sessions): a
+        create_session txn through the leader, answered once applied here."""
+        self.next_request += 1
+        node.reply(msg, {"type": "connect_ok", "session": "%s-%d" % (node.node_id, self.next_request), "timeout_ms": msg["body"].get("timeout_ms", 10000)})
+
+    def handle_create(self, msg):
+        """A client's write: proposed through the leader, answered once applied here (deliver)."""
+        body = msg["body"]
         self.next_request += 1
         # origin names this process, so a restarted server never answers its past self's clients.
-        txn = {"type": "write", "value": value, "origin": "%s#%d" % (node.node_id, PROCESS_TAG), "request": self.next_request}
+        txn = {"type": "create", "path": body.get("path"), "data": body.get("data", ""),
+               "origin": "%s#%d" % (node.node_id, PROCESS_TAG), "request": self.next_request}
         if self.state == "leading" and self.established:
             pass  # TODO: propose txn
         elif self.state in ("following", "observing"):
             pass  # TODO: node.send(self.leader, {"type": "request", "txn": txn}) once you are up to date
         else:
-            node.reply_error(msg, TEMPORARILY_UNAVAILABLE, "no established leader", **({"leader": self.leader} if self.leader else {}))
+            self.not_serving(msg)
             return
-        node.reply_error(msg, TEMPORARILY_UNAVAILABLE, "not implemented yet")  # TODO: remove once proposing works
+        node.reply_error(msg, TEMPORARILY_UNAVAILABLE, "not implemented yet", zk_error="ConnectionLoss")  # TODO: remove once proposing works
         # self.waiting[(txn["origin"], txn["request"])] = msg
-
-    def handle_zab_read(self, msg):
-        node.reply(msg, {"type": "zab_read_ok", "value": self.tree.value, "zxid": fmt_zxid(self.committed)})
 
 
 PROCESS_TAG = random.randrange(2 ** 31)
@@ -325,8 +340,10 @@ PROCESS_TAG = random.randrange(2 ** 31)
 zab = Zab()
 node.on_init(zab.start)
 for _type in ("notification", "followerinfo", "leaderinfo", "ackepoch", "sync", "newleader", "ack", "uptodate",
-              "proposal", "commit", "inform", "ping", "request", "zab_write", "zab_read"):
+              "proposal", "commit", "inform", "ping", "request", "connect", "create"):
     node.on(_type, getattr(zab, "handle_" + _type))
+# TODO (zk-sessions): "close_session", "delete", "set_data", "exists", "get_data", "get_children",
+# "sync"; and clients' "ping" (handle_ping gets those too: a ping whose src is not in node.node_ids).
 
 if __name__ == "__main__":
     node.run()

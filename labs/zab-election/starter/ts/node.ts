@@ -35,7 +35,7 @@
  *   3. Synchronization by DIFF, newleader, ack, uptodate.
  *   4. Pings; the sync limit sends a silent follower, or a leader without its
  *      quorum, back to looking.
- *   5. zab_write through the leader: proposal, ack, commit; deliver() reports
+ *   5. create through the leader: proposal, ack, commit; deliver() reports
  *      dslab_apply and answers the waiting client.
  *   Read labs/zab-election/README.md for the messages, hints and tests.
  *
@@ -48,7 +48,7 @@
  *   Read labs/zab-broadcast/README.md.
  *
  * TODO for this lab (zk-sessions), on top of your zab-broadcast code:
- *   1. The data tree (ZkTree below is a register): znodes, stat, ephemeral and
+ *   1. The data tree (ZkTree below is a flat map): znodes, stat, ephemeral and
  *      sequential nodes, applied from committed txns.
  *   2. Sessions: connect, ping, close_session, expiry by the leader as a txn.
  *   3. Watches: one-shot, fired when the txn is applied, before any read reply
@@ -117,7 +117,7 @@ interface LoggedTxn {
   zxid: Zxid;
   txn: Txn;
 }
-type Txn = { type: string; value?: unknown; origin?: string; request?: number; [field: string]: unknown };
+type Txn = { type: string; path?: string; data?: string; origin?: string; request?: number; [field: string]: unknown };
 /** A vote: the proposed leader, its last zxid and its current epoch. */
 interface Vote {
   leader: string;
@@ -163,18 +163,29 @@ function readJson(file: string): unknown {
   }
 }
 
-/** The state machine txns drive: a register until zk-sessions (TODO there: the ZooKeeper data tree). */
+/**
+ * The state machine txns drive. zab-election/zab-broadcast: znodes as a flat map from path to
+ * data, filled by create txns. TODO (zk-sessions): the ZooKeeper data tree (parents, stat,
+ * ephemeral and sequential znodes).
+ */
 class ZkTree {
-  value: unknown = null;
-  apply(txn: Txn): void {
-    if (txn.type === 'write') this.value = txn.value;
+  data = new Map<string, string>();
+  /** Applies one committed txn; returns the client's reply body. */
+  apply(txn: Txn): Body {
+    if (txn.type === 'create') {
+      const path = String(txn.path);
+      if (this.data.has(path)) return { type: 'error', code: 21, zk_error: 'NodeExists', text: `${path} already exists` };
+      this.data.set(path, String(txn.data ?? ''));
+      return { type: 'create_ok', path };
+    }
+    return { type: 'error', code: codes.not_supported, zk_error: 'Unimplemented', text: `unknown txn ${txn.type}` };
   }
   snapshot(): unknown {
-    return { value: this.value };
+    return { data: [...this.data] };
   }
   static restore(image: unknown): ZkTree {
     const tree = new ZkTree();
-    tree.value = (image as { value?: unknown } | null)?.value ?? null;
+    tree.data = new Map((image as { data?: [string, string][] } | null)?.data ?? []);
     return tree;
   }
 }
@@ -342,32 +353,38 @@ class Zab {
 
   /** Applies one committed txn, reports it and answers its client if it waits here. */
   deliver(entry: LoggedTxn): void {
-    this.tree.apply(entry.txn);
+    const reply = this.tree.apply(entry.txn);
     this.delivered += 1;
-    node.reportApply(this.delivered, entry.zxid[0], { zxid: formatZxid(entry.zxid), value: entry.txn.value });
+    node.reportApply(this.delivered, entry.zxid[0], { zxid: formatZxid(entry.zxid), type: entry.txn.type, path: entry.txn.path, data: entry.txn.data });
     const key = `${entry.txn.origin}/${entry.txn.request}`;
     const request = this.waiting.get(key);
     if (request) {
       this.waiting.delete(key);
-      node.reply(request, { type: 'zab_write_ok', zxid: formatZxid(entry.zxid) });
+      node.reply(request, reply);
     }
   }
 
   // -- clients ---------------------------------------------------------------------
 
-  handleZabWrite(m: Message): void {
-    const txn: Txn = { type: 'write', value: m.body.value, origin: `${node.id}#${process_tag}`, request: ++this.nextRequest };
+  notServing(m: Message): void {
+    node.reply(m, { type: 'error', code: codes.temporarily_unavailable, zk_error: 'ConnectionLoss', text: 'not serving: no established leader', ...(this.leader ? { leader: this.leader } : {}) });
+  }
+
+  /** zab-election/zab-broadcast: any session name will do. TODO (zk-sessions): a create_session txn through the leader. */
+  handleConnect(m: Message): void {
+    node.reply(m, { type: 'connect_ok', session: `${node.id}-${++this.nextRequest}`, timeout_ms: m.body.timeout_ms ?? 10_000 });
+  }
+
+  /** A client's write: proposed through the leader, answered once applied here (deliver). */
+  handleCreate(m: Message): void {
+    const txn: Txn = { type: 'create', path: String(m.body.path), data: String(m.body.data ?? ''), origin: `${node.id}#${process_tag}`, request: ++this.nextRequest };
     if (this.state === 'looking' || (this.state === 'leading' && !this.established)) {
-      node.reply(m, { type: 'error', code: codes.temporarily_unavailable, text: 'no established leader', ...(this.leader ? { leader: this.leader } : {}) });
+      this.notServing(m);
       return;
     }
     // TODO: a leader proposes txn; a follower sends {type: 'request', txn} to its
     // leader; either waits: this.waiting.set(`${txn.origin}/${txn.request}`, m).
-    node.replyError(m, codes.temporarily_unavailable, 'not implemented yet');
-  }
-
-  handleZabRead(m: Message): void {
-    node.reply(m, { type: 'zab_read_ok', value: this.tree.value, zxid: formatZxid(this.committed) });
+    node.reply(m, { type: 'error', code: codes.temporarily_unavailable, zk_error: 'ConnectionLoss', text: 'not implemented yet' });
   }
 }
 
@@ -387,8 +404,10 @@ const handlers: Record<string, (m: Message) => void> = {
   inform: (m) => zab.handleInform(m),
   ping: (m) => zab.handlePing(m),
   request: (m) => zab.handleRequest(m),
-  zab_write: (m) => zab.handleZabWrite(m),
-  zab_read: (m) => zab.handleZabRead(m),
+  connect: (m) => zab.handleConnect(m),
+  create: (m) => zab.handleCreate(m),
+  // TODO (zk-sessions): close_session, delete, set_data, exists, get_data, get_children, sync;
+  // and clients' ping (handlePing gets those too: a ping whose src is not in node.nodeIds).
 };
 for (const [type, handler] of Object.entries(handlers)) node.on(type, handler);
 
