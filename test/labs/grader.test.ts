@@ -44,12 +44,15 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'zab-broadcast', variant: 'one-epoch', test: 'accepted-epoch-is-not-current', failure: /applied different entries at index/ },
   { lab: 'zab-broadcast', variant: 'ack-before-persist', test: 'persist-before-newleader-ack', failure: /term went backwards|applied different entries at index/ },
   { lab: 'zab-broadcast', variant: 'propose-only-acked', test: 'proposals-during-sync', failure: /applied different entries at index|lacks w\d+/ },
+  { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/ },
+  { lab: 'zk-sessions', variant: 'watch-after-reply', test: 'watch-event-before-new-data', failure: /with the new data before sending the watch event/ },
+  { lab: 'zk-sessions', variant: 'sequential-from-children', test: 'sequential-suffixes', failure: /NodeExists|path is "\/q\/n-0000000002", expected "\/q\/n-0000000003"/ },
 ];
 
 describe('lab specs', () => {
   it('every shipped lab loads, with unique test names and points', () => {
     const ids = listLabIds();
-    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast']);
+    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions']);
     for (const id of ids) {
       const lab = loadLab(id, lab_plugins);
       expect(lab.tests.length).toBeGreaterThan(0);
@@ -101,13 +104,13 @@ describe('dslab grade', () => {
   }, 240_000);
 
   it('gives the reference full marks on the Zab labs', async () => {
-    for (const lab of ['zab-election', 'zab-broadcast']) {
+    for (const lab of ['zab-election', 'zab-broadcast', 'zk-sessions']) {
       const run = await dslab(cwd, 'grade', lab, '--reference', '--json');
       const result = JSON.parse(run.stdout) as GradeJson;
       expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
       expect(result.score).toBe(result.max_score);
     }
-  }, 240_000);
+  }, 300_000);
 
   it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure }) => {
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
