@@ -2,7 +2,7 @@
 // clients over 20 keys, produced by a simulated concurrent register with about 10%
 // unknown outcomes. Run `npm run build` first; then `node bench/checker.mjs`.
 import { pathToFileURL } from 'node:url';
-import { checkHistory } from '../dist/lib/checker/linearizability.js';
+import { checkHistory } from '../dist/workloads/lin-kv/checker.js';
 import { createRng } from '../dist/lib/util/prng.js';
 
 export const bench_ops = 10_000;

@@ -44,7 +44,7 @@ async function benchDslab() {
     for (let i = 0; i < failover_runs; i++) {
       const killed = await client.act({ type: 'kill', node: 'leader' });
       const t0 = performance.now();
-      const put = await client.act({ type: 'kv', op: { f: 'write', key: 'failover', value: i }, timeout_ms: 30_000 });
+      const put = await client.act({ type: 'workload', workload: 'lin-kv', op: 'kv', args: { op: { f: 'write', key: 'failover', value: i }, timeout_ms: 30_000 } });
       if (put.outcome !== 'ok') throw new Error(`dslab failover write failed: ${put.description}`);
       failovers.push(performance.now() - t0);
       await client.act({ type: 'restart', node: killed.node });

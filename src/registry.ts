@@ -23,10 +23,14 @@ import { zab } from './systems/zab/plugin.js';
 import { echo_workload } from './workloads/echo/plugin.js';
 import { lin_kv } from './workloads/lin-kv/plugin.js';
 import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
+import { zk_workload } from './workloads/zk/plugin.js';
 
 const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab];
 
-export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload];
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload];
+
+/** The module a detached supervisor runs: the library's supervisor with these workloads. */
+export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);
 
 /** The environment variable that adds plugin modules (tests and development only). */
 export const extra_systems_env = 'DSLAB_EXTRA_SYSTEMS';
@@ -73,6 +77,10 @@ function checkPluginGroups(plugin: SystemPlugin): void {
     for (const group of plugin.groups) if (group.server !== undefined) serverKindOf({ kind: group.server });
   } catch (error) {
     throw new Error(`system ${plugin.name}: ${errorMessage(error)}`);
+  }
+  for (const [workload, group] of Object.entries(plugin.workload_groups ?? {})) {
+    if (!plugin.workloads.includes(workload)) throw new Error(`system ${plugin.name}: workload_groups names ${workload}, which the system does not speak`);
+    if (!plugin.groups.some((g) => g.name === group && g.server === undefined)) throw new Error(`system ${plugin.name}: workload ${workload} is answered by group ${group}, which is not one of its program groups`);
   }
   for (const [index, group] of plugin.groups.entries()) {
     const flag = group.count_flag;

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { durationFlag } from '../cli/flags.js';
-import { checkHistoryFile, formatCheckResult } from '../lib/checker/check-file.js';
+import { checkHistoryFile, formatCheckResult } from '../workloads/lin-kv/check-file.js';
 
 /** The search's time budget: at least a millisecond, at most a day. */
 const check_timeout_ms_min = 1;

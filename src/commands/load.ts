@@ -2,11 +2,13 @@ import { Flags } from '@oclif/core';
 import path from 'node:path';
 import { DslabCommand } from '../cli/base.js';
 import { durationFlag, integerFlag, numberFlag } from '../cli/flags.js';
-import { load_clients_max, load_keys_max, load_rate_per_s_max, load_rate_per_s_min, run_duration_ms_max, run_duration_ms_min, seed_max } from '../lib/control/api.js';
-import type { LoadStats } from '../lib/workload/load.js';
+import { run_duration_ms_max, run_duration_ms_min, seed_max } from '../lib/control/api.js';
+import type { LoadStats } from '../lib/load-stats.js';
 import { formatLoadKeys, formatLoadProgress, formatLoadSummary } from '../lib/format.js';
 import { UserError } from '../lib/util/errors.js';
-import { parseMix } from '../lib/workload/mix.js';
+import { linKvAction } from '../workloads/lin-kv/cli.js';
+import { parseMix } from '../workloads/lin-kv/mix.js';
+import { load_clients_max, load_keys_max, load_rate_per_s_max, load_rate_per_s_min } from '../workloads/lin-kv/runtime.js';
 
 export default class Load extends DslabCommand {
   static override summary = 'Run an open-loop key-value workload (reads, writes, cas) and record its history.';
@@ -32,9 +34,8 @@ export default class Load extends DslabCommand {
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Load);
-    if (flags.stop) return this.act(flags.cluster, { type: 'load_stop' });
-    const start = {
-      type: 'load_start' as const,
+    if (flags.stop) return this.act(flags.cluster, linKvAction('load_stop'));
+    const args = {
       clients: flags.clients,
       rate_per_s: flags.rate,
       duration_ms: flags.duration,
@@ -44,6 +45,7 @@ export default class Load extends DslabCommand {
       seed: flags.seed,
       mix: parseMix(flags.mix),
     };
+    const start = linKvAction('load_start', args);
     if (flags.detach) return this.act(flags.cluster, start);
 
     const json = this.jsonEnabled();
@@ -65,7 +67,7 @@ export default class Load extends DslabCommand {
       return true;
     });
     this.log(result.description);
-    const interrupt = () => void client.act({ type: 'load_stop' }).catch(() => follower.stop());
+    const interrupt = () => void client.act(linKvAction('load_stop')).catch(() => follower.stop());
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     await follower.ended;
@@ -73,8 +75,8 @@ export default class Load extends DslabCommand {
     if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
     this.log(formatLoadSummary(final));
     const used = keys as { key_prefix: string; keys_fresh: boolean } | null;
-    if (used) this.log(formatLoadKeys(used.key_prefix, start.keys, used.keys_fresh));
-    if (start.history_path) this.log(`history: ${start.history_path} (check it with: ${this.program()} check ${flags.history})`);
-    return { ...(final as LoadStats), history: start.history_path, key_prefix: used?.key_prefix ?? null, keys_fresh: used?.keys_fresh ?? null };
+    if (used) this.log(formatLoadKeys(used.key_prefix, args.keys, used.keys_fresh));
+    if (args.history_path) this.log(`history: ${args.history_path} (check it with: ${this.program()} check ${flags.history})`);
+    return { ...(final as LoadStats), history: args.history_path, key_prefix: used?.key_prefix ?? null, keys_fresh: used?.keys_fresh ?? null };
   }
 }

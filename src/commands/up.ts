@@ -5,7 +5,7 @@ import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, plan
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/format.js';
 import { formatDurationMs } from '../lib/util/units.js';
-import { findSystem, groupCounts, optionsFromFlags, systemFlags, systems, viewFor } from '../registry.js';
+import { findSystem, groupCounts, optionsFromFlags, supervisor_entry, systemFlags, systems, viewFor, workloads } from '../registry.js';
 
 const own_flags = {
   nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
@@ -63,13 +63,13 @@ export default class Up extends BaseCommand {
       keep_data: flags['keep-data'],
     });
     if (flags.detach) {
-      const info = await startDetached(config);
+      const info = await startDetached(config, supervisor_entry);
       const groups = info.groups && info.groups.length > 1 ? info.groups.map((g) => `${g.name} ${g.nodes.join(', ')}`).join('; ') : info.nodes.join(', ');
       this.log(`cluster ${info.name} up: ${info.system} on ${info.nodes.length} nodes (${groups}), seed ${info.seed}`);
       this.log(`directory ${info.dir}; stop it with: ${this.program()} down${info.name === info.system ? '' : ` --cluster ${info.name}`}`);
       return info;
     }
-    const supervisor = await startForeground(config);
+    const supervisor = await startForeground(config, { workloads });
     const json = this.jsonEnabled();
     if (!flags['no-ui'] && !json && process.stdout.isTTY && process.stdin.isTTY) {
       // The live dashboard (issue 4); loaded only here so `up --detach` stays quick to start.

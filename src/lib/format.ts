@@ -7,7 +7,7 @@ import { describeLeader, electsLeaders, isLive } from './roles.js';
 import type { EventHub } from './supervisor/event-hub.js';
 import { formatDurationMs } from './util/units.js';
 import { explainingLine } from './util/stderr.js';
-import { describeLoadTally, type LoadStats } from './workload/load.js';
+import { describeLoadTally, type LoadStats } from './load-stats.js';
 
 /** Plain-text views of cluster state; commands print what these return. */
 

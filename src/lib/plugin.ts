@@ -1,9 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import type { Interfaces } from '@oclif/core';
-import type { ZodType } from 'zod';
+import { z, type ZodType } from 'zod';
+import type { ActionResult, NewClusterEvent } from './control/api.js';
 import type { StepDefinition } from './grade/steps.js';
+import type { MessageBody } from './protocol/messages.js';
 import type { RoleVocabulary } from './roles.js';
 import { UserError } from './util/errors.js';
+import type { Rng } from './util/prng.js';
 
 /**
  * What a system and a workload are, as the library sees them. The library
@@ -78,6 +81,27 @@ export interface ServerGroup {
 
 export type NodeGroup = ProgramGroup | ServerGroup;
 
+/**
+ * How a system's pure core runs under the simulator (src/lib/sim: seeded
+ * scheduler, virtual network over the router's FaultModel, the nemesis): the
+ * system's SimDriver behind one call, so tools and tests can run any
+ * system's simulation by name.
+ */
+export interface SystemSimulator {
+  /**
+   * One randomized run (faults, crashes and restarts drawn from the seed);
+   * the same seed gives the same run. Rejects with an Error naming the seed
+   * and the safety property a broken run violated.
+   */
+  run(seed: number): Promise<SimulationSummary>;
+}
+
+export interface SimulationSummary {
+  seed: number;
+  /** The run's own counters (events, messages, leaders elected, …). */
+  stats: Readonly<Record<string, number | null>>;
+}
+
 export interface SystemPlugin {
   name: string;
   /** One line for `up --help`. */
@@ -94,16 +118,132 @@ export interface SystemPlugin {
   columns: readonly ColumnSpec[];
   /** Names of the workloads (in the registry) its clients speak: a lab of this system may use their steps. */
   workloads: readonly string[];
+  /** The group whose nodes answer each workload's requests, by workload name (default: the first program group). */
+  workload_groups?: Readonly<Record<string, string>>;
   /** Grader steps only this system's nodes can pass (they read its state reports' own fields). */
   steps?: readonly StepDefinition[];
-  /** How the simulator drives this system's core; loosely typed until src/lib/sim settles. */
-  sim?: unknown;
+  /** Its core under the simulator (src/lib/sim): randomized seeded runs checking its safety properties. */
+  sim?: SystemSimulator;
 }
 
 /**
- * A workload: what clients send to a system and how their history is judged.
- * Today these are descriptors pointing at the code that still lives in
- * src/lib (the lin-kv client, load generator and checker).
+ * How a workload's clients reach the cluster, as the supervisor lends it:
+ * requests through the router (with the supervisor's checks and its record of
+ * every request and reply), and what the supervisor knows of the nodes.
+ */
+export interface ClientTransport {
+  request(client: string, dest: string, body: MessageBody, timeout_ms: number): Promise<MessageBody>;
+  /** The node believed to lead, if any (roles.ts's definition, else the one inferred from client replies). */
+  leader(): string | null;
+  /** Nodes that are up, in a stable order. */
+  upNodes(): string[];
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+/** What the supervisor gives a workload's run-time part when it makes one. */
+export interface WorkloadHost {
+  transport: ClientTransport;
+  /** Differs between supervisor runs: sessions named with it are new in each (a restarted cluster keeps its data, and a reused session would look like a stale retry). */
+  session_tag: string;
+  /** Puts an event on the cluster's stream (a load's progress). */
+  emit(event: NewClusterEvent): void;
+  /**
+   * Hands what nodes send `client` unasked (watch events, session expiries),
+   * those waiting first, to `handler` until the returned function is called;
+   * one handler per client.
+   */
+  subscribe(client: string, handler: (message: { client: string; node: string; body: MessageBody; at_ms: number }) => void): () => void;
+  /** The nodes that answer this workload's requests (its group's members, SystemPlugin.workload_groups), in id order. */
+  servers: readonly string[];
+  /** A client id of the supervisor's registry for a client that lives long (a session), unused by any other until released; UserError when none is free. */
+  takeClientId(): string;
+  releaseClientId(client: string): void;
+  /** Runs `run` after `ms` (the supervisor's clock); returns a cancel function. */
+  after(ms: number, run: () => void): () => void;
+  /** The cluster's seeded PRNG, for draws such as a load's seed when none is given (as the supervisor's own load did, so a seed replays the same run). */
+  rng: Rng;
+}
+
+/**
+ * One operation the control API's `workload` action runs (`dslab kv put`,
+ * `dslab load`, a grader step): its arguments' schema, checked in the
+ * supervisor, and what it does. Bad input throws UserError.
+ */
+export interface WorkloadOperation {
+  args: z.ZodObject;
+  run(args: Record<string, unknown>): Promise<ActionResult> | ActionResult;
+}
+
+/** A WorkloadOperation whose handler sees its arguments typed by its schema. */
+export function defineOperation<Shape extends z.ZodRawShape>(definition: { args: Shape; run(args: z.infer<z.ZodObject<Shape>>): Promise<ActionResult> | ActionResult }): WorkloadOperation {
+  return { args: z.object(definition.args), run: definition.run as WorkloadOperation['run'] };
+}
+
+/** A workload's part inside one supervisor (its clients' sessions, its running load), made when first used. */
+export interface WorkloadRuntime {
+  /** The operations the control API's `workload` action names (`{type: 'workload', workload, op, args}`). */
+  operations: Readonly<Record<string, WorkloadOperation>>;
+  /** The cluster is stopping: end what runs (a load) and close what it keeps open (sessions, which the supervisor waits for briefly while the nodes still hear). */
+  stop(): void | Promise<void>;
+}
+
+/**
+ * One client operation of a history as reports show it, whatever the
+ * workload: the grader's failure lines and the HTML report's table and
+ * message diagram read these, not the workload's own records.
+ */
+export interface HistoryOperation {
+  /** 1-based line in the history file. */
+  line?: number;
+  client: string;
+  /** What the operation is on (a kv key): the report matches requests in the trace whose body names it. */
+  key: string;
+  /** The operation in words: "cas x from 1 to 2". */
+  action: string;
+  /** Its result in words: "ok: 5", "failed (error 22)", "unknown (no answer)". */
+  result: string;
+  /** The whole operation on one line, for terminal reports. */
+  text: string;
+  outcome: 'ok' | 'fail' | 'unknown';
+  call_ms: number;
+  /** null: no answer. */
+  return_ms: number | null;
+  /** When the client stopped waiting: its return, or when it gave up on an operation with no answer. */
+  end_ms: number;
+}
+
+/** Operations of one key (or other unit a checker judges alone) that cannot be ordered. */
+export interface HistoryViolation {
+  key: string;
+  explanation: string;
+  /** How many operations the key had in the history. */
+  key_ops: number;
+  ops: HistoryOperation[];
+  /** Every operation on the key, for the report's context around the violation; null when the history was too large to keep them. */
+  key_history: HistoryOperation[] | null;
+}
+
+export interface HistoryVerdict {
+  result: 'valid' | 'invalid' | 'unknown';
+  /** Why the result is unknown. */
+  reason?: string;
+  violation?: HistoryViolation;
+}
+
+/**
+ * A check over the histories a workload's loads write (lin-kv's
+ * `linearizable`): times in the verdict are relative to time_origin_ms.
+ */
+export interface HistoryChecker {
+  check(file: string, timeout_ms: number, time_origin_ms: number): HistoryVerdict;
+}
+
+/**
+ * A workload: what clients send to a system, how they send it and how their
+ * history is judged (Maelstrom's client, generator and checker). Its code
+ * lives in src/workloads/<name>/ and reaches the library only through these
+ * hooks.
  */
 export interface WorkloadPlugin {
   name: string;
@@ -112,12 +252,12 @@ export interface WorkloadPlugin {
   requests: readonly string[];
   /** The request types that change state (a node answering one is a leader's best guess when none reports a role). */
   write_requests: readonly string[];
-  /** The history checks the grader can run on it (names in a lab spec's `checks`). */
-  checks: readonly string[];
+  /** The history checks the grader can run on it (names in a lab spec's `checks`), each with its checker. */
+  checks: Readonly<Record<string, HistoryChecker>>;
   /** Grader steps that drive this workload's requests. */
   steps?: readonly StepDefinition[];
-  /** Where its client, generator and checker live; loosely typed until they move into src/workloads/<name>/. */
-  code?: { client?: unknown; generator?: unknown; checker?: unknown };
+  /** Its part inside the supervisor: clients with sessions and retries, loads; absent for a workload the grader's steps drive alone. */
+  runtime?(host: WorkloadHost): WorkloadRuntime;
 }
 
 export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns'>): SystemView {

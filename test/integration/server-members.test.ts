@@ -116,6 +116,21 @@ describe('a redis server as a cluster member', () => {
     expect(events.find((e) => e.type === 'node_down' && e.node === 'redis1')).toMatchObject({ signal: 'SIGKILL', expected: true });
   });
 
+  it('says in one line how to reach the server when send names it, and draws it for pause random', async () => {
+    const port = (await statusOf()).servers![0]!.port;
+    const sent = await kv('send', 'redis1', '{"type":"get"}');
+    expect(sent.exitCode).toBe(1);
+    expect(sent.stderr.trim().split('\n')).toEqual([`dslab: redis1 is a real redis server: it speaks its own protocol over TCP, not dslab messages. Talk to it at 127.0.0.1:${port} (redis-cli -p ${port}), where no faults apply; nodes reach it through their proxies (init's dslab_servers)`]);
+    for (const node of ['n1', 'n2']) expect((await kv('pause', node)).exitCode).toBe(0);
+    // The only member left up is the server: "random" draws among nodes and servers alike.
+    const paused = await kv('pause', 'random');
+    expect(paused.exitCode, paused.stderr).toBe(0);
+    expect(paused.stdout.trim()).toBe('paused redis1');
+    expect((await kv('pause', 'random')).stderr.trim()).toBe('dslab: no node or server is up');
+    for (let i = 0; i < 3; i++) expect((await kv('resume', 'random')).exitCode).toBe(0);
+    expect((await statusOf()).active_faults.paused).toEqual([]);
+  });
+
   it('refuses a server whose program is missing in one line saying how to install it', async () => {
     const other = makeWorkdir();
     try {

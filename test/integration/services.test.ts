@@ -56,6 +56,30 @@ describe("Maelstrom's lin-kv service, reached through the router by a relaying n
     expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
     await waitFor('n1 to reach lin-kv again', async () => (await dslab(cwd, 'send', 'n1', read, '--timeout', '2s')).exitCode === 0);
   });
+
+  it('takes the service as a name: send to it, isolate it, fault its links; refuses to kill it; lists no init links', async () => {
+    const read = `{"type":"read","key":"x"}`;
+    const direct = await dslab(cwd, 'send', 'lin-kv', read);
+    expect(direct.exitCode, direct.stderr).toBe(0);
+    expect(JSON.parse(direct.stdout)).toMatchObject({ type: 'read_ok', value: 2 });
+    const cut = await dslab(cwd, 'partition', '--isolate', 'lin-kv');
+    expect(cut.exitCode, cut.stderr).toBe(0);
+    expect(cut.stdout).toContain('{lin-kv}');
+    // Every node is cut off from it, and so is a client that names it: its link took the fault too.
+    expect((await dslab(cwd, 'send', 'n2', read, '--timeout', '1500ms')).exitCode).toBe(1);
+    expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
+    const slow = await dslab(cwd, 'loss', '100%', '--link', 'n3-lin-kv');
+    expect(slow.exitCode, slow.stderr).toBe(0);
+    expect(slow.stdout).toContain('loss 100% on n3-lin-kv');
+    expect((await dslab(cwd, 'send', 'n3', read, '--timeout', '1500ms')).exitCode).toBe(1);
+    expect((await dslab(cwd, 'send', 'n2', read)).exitCode).toBe(0);
+    expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
+    const kill = await dslab(cwd, 'kill', 'lin-kv');
+    expect(kill.exitCode).toBe(1);
+    expect(kill.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^dslab: lin-kv is a Maelstrom service inside the supervisor, not a process: .*dslab partition --isolate lin-kv/)]);
+    // The supervisor's own client (init) is no user's link.
+    expect((await status()).links.map((l) => l.link).filter((l) => l.startsWith('c0') || l.endsWith('->c0'))).toEqual([]);
+  });
 });
 
 describe('dslab grade kv-linearizable on a node that relays to lin-kv', () => {

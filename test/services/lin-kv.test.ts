@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkHistory } from '../../src/lib/checker/linearizability.js';
-import type { Operation } from '../../src/lib/checker/history.js';
+import { checkHistory } from '../../src/workloads/lin-kv/checker.js';
+import type { Operation } from '../../src/workloads/lin-kv/history.js';
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
 import { LinKv } from '../../src/lib/services/lin-kv.js';
 import { SeqKv } from '../../src/lib/services/seq-kv.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkHistory } from '../../src/lib/checker/linearizability.js';
-import type { Operation } from '../../src/lib/checker/history.js';
+import { checkHistory } from '../../src/workloads/lin-kv/checker.js';
+import type { Operation } from '../../src/workloads/lin-kv/history.js';
 import { SeqKv, seq_kv_clients_max, seq_kv_versions_kept } from '../../src/lib/services/seq-kv.js';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
 import { ask, isSequentiallyConsistent, toClientOp, type ClientOp } from './harness.js';

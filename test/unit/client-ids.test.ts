@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixedClientId, generate_clients_max, KnownClients, known_clients_max, kv_clients_max, rangeClientId } from '../../src/lib/supervisor/client-ids.js';
-import { load_clients_max } from '../../src/lib/workload/load.js';
+import { load_clients_max } from '../../src/workloads/lin-kv/generator.js';
 
 describe('client ids', () => {
   it('keeps the ids clients had before the registry: c0 for init, c1 for send, c2/c8/c9 for the grader', () => {

@@ -17,10 +17,8 @@ function setup(options: { refuse?: boolean } = {}) {
         sent.push({ client, dest, envelope: JSON.parse(line) });
         return !options.refuse;
       },
-      kvTransport: { request: async () => ({ type: 'read_ok' }), leader: () => null, upNodes: () => [], now: () => 0, sleep: async () => {} },
       now: () => Date.now(),
     },
-    'test',
   );
   return { clients, events, sent };
 }
@@ -143,16 +141,5 @@ describe('clients', () => {
       { type: 'leader_inferred', node: 'n3', reason: 'n3 answered a write from c1' },
       { type: 'leader_inferred', node: null, reason: 'n3 went down' },
     ]);
-  });
-
-  it('lends an idle pool client, and keeps a named client its own', () => {
-    const { clients } = setup();
-    const pooled = clients.kvClient(undefined);
-    expect(pooled.client).toBe('c1001');
-    expect(clients.kvClient(undefined)).toBe(pooled);
-    const named = clients.kvClient('c7');
-    expect(named.named).toBe(true);
-    expect(clients.kvClient('c7')).toBe(named);
-    expect(clients.kvClient(undefined)).toBe(pooled);
   });
 });

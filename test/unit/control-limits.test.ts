@@ -4,10 +4,6 @@ import {
   clock_offset_ms_max,
   controlActionSchema,
   link_delay_ms_max,
-  load_clients_max,
-  load_keys_max,
-  load_rate_per_s_max,
-  load_rate_per_s_min,
   nemesis_interval_ms_max,
   nemesis_interval_ms_min,
   nemesis_steps_max,
@@ -22,7 +18,6 @@ const accepts = (action: unknown) => controlActionSchema.safeParse(action).succe
 
 describe('control action limits', () => {
   const nemesis = (interval_ms: number, duration_ms: number, seed = 1) => ({ type: 'nemesis_start', interval_ms, duration_ms, seed });
-  const load = (fields: Record<string, unknown>) => ({ type: 'load_start', clients: 1, rate_per_s: 1, duration_ms: 1000, keys: 1, history_path: null, ...fields });
 
   it('bounds a nemesis by the named limits', () => {
     expect(accepts(nemesis(nemesis_interval_ms_min, 1000))).toBe(true);
@@ -42,13 +37,8 @@ describe('control action limits', () => {
     expect(nemesisSchedule(1, ['n1', 'n2', 'n3'], 300, 2000)).toHaveLength(nemesisFaultCount(300, 2000) + 1);
   });
 
-  it('bounds a workload, link faults, skew and client timeouts by the named limits', () => {
-    expect(accepts(load({ clients: load_clients_max }))).toBe(true);
-    expect(accepts(load({ clients: load_clients_max + 1 }))).toBe(false);
-    expect(accepts(load({ rate_per_s: load_rate_per_s_min }))).toBe(true);
-    expect(accepts(load({ rate_per_s: load_rate_per_s_max + 1 }))).toBe(false);
-    expect(accepts(load({ keys: load_keys_max + 1 }))).toBe(false);
-    expect(accepts(load({ seed: seed_max + 1 }))).toBe(false);
+  // A load's limits are its workload's (test/workloads/lin-kv/runtime.test.ts).
+  it('bounds link faults, skew and client timeouts by the named limits', () => {
     expect(accepts({ type: 'link_faults', delay_ms: link_delay_ms_max })).toBe(true);
     expect(accepts({ type: 'link_faults', delay_ms: link_delay_ms_max + 1 })).toBe(false);
     expect(accepts({ type: 'skew', node: 'n1', offset_ms: -clock_offset_ms_max })).toBe(true);

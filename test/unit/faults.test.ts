@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FaultModel, linkKey, reorder_hold_ms_max } from '../../src/lib/faults/fault-model.js';
 import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
-import { checkPartitionGroups, isolate, parseLink, parsePartitionSpec, randomHalves, splitPartitionArgs } from '../../src/lib/faults/partition-spec.js';
+import { checkPartitionGroups, isolate, parseLink, parseLinks, parsePartitionSpec, randomHalves, splitPartitionArgs } from '../../src/lib/faults/partition-spec.js';
 import { UserError } from '../../src/lib/util/errors.js';
 import { createRng } from '../../src/lib/util/prng.js';
 
@@ -55,6 +55,31 @@ describe('partition spec parser', () => {
     expect(() => parseLink('n1', nodes)).toThrow(/malformed link/);
     expect(() => parseLink('n1-n1', nodes)).toThrow(/two different nodes/);
     expect(() => parseLink('n1-n8', nodes)).toThrow(/unknown node "n8"/);
+  });
+});
+
+describe('fault specs naming a service', () => {
+  const services = ['lin-kv', 'seq-kv', 'lww-kv', 'lin-tso'];
+
+  it('isolate a service, or place it on one side of a partition', () => {
+    expect(isolate('lin-kv', nodes, services)).toEqual([['lin-kv'], nodes]);
+    expect(() => isolate('lin-kv', nodes)).toThrow(/unknown node "lin-kv"/);
+    expect(checkPartitionGroups([['n1', 'lin-kv'], ['n2']], nodes, undefined, services)).toEqual([['n1', 'lin-kv'], ['n2'], ['n3', 'n4', 'n5']]);
+    expect(() => checkPartitionGroups([['lin-kv'], ['lin-kv', 'n1']], nodes, undefined, services)).toThrow('service lin-kv appears in more than one partition group');
+    // A service alone on a side still leaves every node on the other: the partition places all nodes.
+    const model = new FaultModel(nodes, services);
+    model.setPartition(isolate('lin-kv', nodes, services), 1);
+    expect(model.isCut('n1', 'lin-kv')).toBe(true);
+    expect(model.isCut('n1', 'seq-kv')).toBe(false);
+    expect(model.isCut('n1', 'n2')).toBe(false);
+  });
+
+  it('split a link at the dash that has a known name on each side, though service names hold dashes', () => {
+    expect(parseLinks('n1-lin-kv', nodes, undefined, services)).toEqual([['n1', 'lin-kv']]);
+    expect(parseLinks('lww-kv-n3', nodes, undefined, services)).toEqual([['lww-kv', 'n3']]);
+    expect(parseLinks('c4-lin-tso', nodes, undefined, services)).toEqual([['c4', 'lin-tso']]);
+    expect(() => parseLinks('n1-lin-kvv', nodes, undefined, services)).toThrow(/malformed link "n1-lin-kvv"/);
+    expect(() => parseLinks('n1-n9', nodes, undefined, services)).toThrow('unknown node "n9" in link "n1-n9" (nodes: n1, n2, n3, n4, n5; services: lin-kv, seq-kv, lww-kv, lin-tso)');
   });
 });
 

@@ -38,7 +38,7 @@ function run(failed_at: FailedAt, s: ClusterStatus | null, evidence = new Eviden
 
 describe('grader diagnosis', () => {
   it('names a node that printed a line that is not JSON, quoting it', () => {
-    const evidence = evidenceOf(event({ type: 'node_misbehaved', node: 'n1', problem: 'garbage', detail: 'not JSON: hello', count: 1 }));
+    const evidence = evidenceOf(event({ type: 'node_misbehaved', node: 'n1', problem: 'garbage', detail: 'not JSON: hello', count: 1, data: { kind: 'unreadable', reason: 'not JSON', line: 'hello' } }));
     const cause = run('start', status([node('n1', { status: 'down', msgs_out: 0, garbage_lines: 1 })]), evidence, 'the cluster did not start: n1 did not answer init within 10s');
     expect(cause).toMatch(/^n1 printed a line that is not JSON: hello \(stdout carries only protocol messages/);
     // It printed something, so "wrote nothing" would be wrong.
@@ -48,15 +48,31 @@ describe('grader diagnosis', () => {
   it('groups nodes with the same problem and shortens a long line', () => {
     const long = 'x'.repeat(200);
     const evidence = evidenceOf(
-      ...['n1', 'n2', 'n3'].map((n) => event({ type: 'node_misbehaved', node: n, problem: 'garbage', detail: `not a JSON object: ${long}`, count: 3 })),
-      event({ type: 'node_misbehaved', node: 'n4', problem: 'garbage', detail: 'message claims src "n9" but came from n4: {"src":"n9"}', count: 4 }),
+      ...['n1', 'n2', 'n3'].map((n) => event({ type: 'node_misbehaved', node: n, problem: 'garbage', detail: `not a JSON object: ${long}`, count: 3, data: { kind: 'unreadable', reason: 'not a JSON object', line: long } })),
+      event({ type: 'node_misbehaved', node: 'n4', problem: 'garbage', detail: 'message claims src "n9" but came from n4: {"src":"n9"}', count: 4, data: { kind: 'wrong_src', claimed: 'n9', line: '{"src":"n9"}' } }),
       // Later lines of the same kind only raise the count: the first one quoted is the one that explains.
-      event({ type: 'node_misbehaved', node: 'n4', problem: 'garbage', detail: 'not JSON: later', count: 9 }),
+      event({ type: 'node_misbehaved', node: 'n4', problem: 'garbage', detail: 'not JSON: later', count: 9, data: { kind: 'unreadable', reason: 'not JSON', line: 'later' } }),
     );
     const cause = run(waitLeader, status([node('n1'), node('n2'), node('n3'), node('n4')]), evidence)!;
     expect(cause).toContain(`n1..n3 printed a line that is not a JSON object: ${'x'.repeat(60)}…`);
     expect(cause).toContain('n4 printed a message with "src": "n9", not its own id');
     expect(cause).not.toContain('later');
+  });
+
+  it("reads what went wrong from the event's data, not from the supervisor's words", () => {
+    // The words say one thing and the data another: the diagnosis follows the data.
+    const evidence = evidenceOf(
+      event({ type: 'node_misbehaved', node: 'n1', problem: 'unknown_dest', detail: 'reworded by a later supervisor', count: 1, data: { kind: 'unknown_dest', dest: 'redis1', line: '{"dest":"redis1"}', server: true } }),
+      event({ type: 'node_misbehaved', node: 'n2', problem: 'unknown_dest', detail: 'something else entirely', count: 1, data: { kind: 'unknown_extension', extension: 'dslab_hello' } }),
+      event({ type: 'node_misbehaved', node: 'n3', problem: 'garbage', detail: 'words', count: 1, data: { kind: 'bad_forward', client: 'c4', dest: 'lin-kv', line: '{"src":"c4"}' } }),
+      event({ type: 'node_misbehaved', node: 'n4', problem: 'oversized', detail: 'words', count: 1, data: { kind: 'oversized', chars: 2_000_000, limit_bytes: 1_048_576 } }),
+    );
+    const cause = run(waitLeader, status([node('n1'), node('n2'), node('n3'), node('n4')]), evidence)!;
+    expect(cause).toContain('n1 sent a message to "redis1", a real server that speaks its own protocol over TCP');
+    expect(cause).toContain('n2 sent dslab an unknown message type "dslab_hello"');
+    expect(cause).toContain('n3 forwarded a request of client c4 to "lin-kv", which is not another node');
+    expect(cause).toContain('n4 printed a line of 2000000 characters, over the 1048576-byte limit');
+    expect(cause).not.toMatch(/reworded|something else|words/);
   });
 
   it('says when no node sent a message to another and none sent state reports', () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diagnose, Evidence } from '../../src/lib/grade/diagnose.js';
@@ -62,6 +62,24 @@ describe("a lab's steps", () => {
     expect([...loadLab('mine', lab_plugins, labWith({ reference: 'echo', workloads: ['lin-kv'] }, [kv])).steps.keys()]).toContain('kv');
     expect(() => loadLab('mine', lab_plugins, labWith({ workloads: ['echo'] }, [kv]))).toThrow(/"kv" \(test only, step 1\) is a step of workload lin-kv, which this lab \(system raft, workload echo\)/);
     expect(() => loadLab('mine', lab_plugins, labWith({ workloads: ['lin-kvv'] }, [kv]))).toThrow(/mine\/spec\.json: workloads: no workload is named "lin-kvv"/);
+  });
+
+  it("take a history check from the lab's workloads, and refuse one no workload of the lab has", () => {
+    const load = { do: 'load', clients: 1, rate_per_s: 1, duration_ms: 100, keys: 1 };
+    const withChecks = (fields: Record<string, unknown>, checks: string[], steps: unknown[] = [load]) => {
+      const dir = labWith(fields, steps);
+      const spec = path.join(dir, 'mine', 'spec.json');
+      const lab = JSON.parse(readFileSync(spec, 'utf8'));
+      lab.tests[0].checks = checks;
+      writeFileSync(spec, JSON.stringify(lab));
+      return dir;
+    };
+    const lab = loadLab('mine', lab_plugins, withChecks({}, ['linearizable']));
+    expect(lab.workload_plugins.map((w) => w.name)).toEqual(['lin-kv']);
+    expect(Object.keys(lab.workload_plugins[0]!.checks)).toEqual(['linearizable']);
+    expect(() => loadLab('mine', lab_plugins, withChecks({ reference: 'echo', workloads: ['echo'] }, ['linearizable'], [{ do: 'sleep', ms: 1 }]))).toThrow(
+      /mine\/spec\.json: tests\.0\.checks: "linearizable" is a check of workload lin-kv, which this lab \(system echo, workload echo\) does not use/,
+    );
   });
 
   it('may not have two steps of one name', () => {

@@ -36,6 +36,8 @@ describe('a topology of node groups', () => {
     [[group('leader', 'n', 2)], 'group name "leader" is a word node references already use'],
     [[group('my-group', 'n', 2)], /group name "my-group" must be/],
     [[group('a', 'n1', 2)], /id prefix "n1" must be lowercase letters/],
+    [[group('nodes', 'n', 2), group('clients', 'c', 2)], 'group clients: id prefix "c" would name its nodes c1, c2, …, which are client ids (clients are c0, c1, …); choose another prefix'],
+    [[group('nodes', 'n', 2), group('c3', 'w', 2)], 'group name "c3" is a client id'],
     [[], 'a cluster needs at least one node group'],
   ])('refuses %j', (groups, message) => {
     expect(() => checkGroups(groups)).toThrow(UserError);

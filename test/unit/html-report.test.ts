@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkHistoryFile } from '../../src/lib/checker/check-file.js';
+import { checkHistoryFile, linearizable_check } from '../../src/workloads/lin-kv/check-file.js';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
 import type { LabResult } from '../../src/lib/grade/grade.js';
 import { Recorder, type TimelinePoint } from '../../src/lib/grade/recorder.js';
@@ -134,8 +134,8 @@ function linearizabilityFailure(): TestResult {
   const padding = (from: number, count: number) => Array.from({ length: count }, (_, i) => traceLine(from + i * 0.04, 'delivered', 'n2', 'n3', { type: 'padding_heartbeat', term: 1, msg_id: 1000 + i }));
   const dir = keptDir([...padding(0, 20_000), ...trace, ...padding(1100, 20_000)], history);
   const file = path.join(dir, 'history-1.jsonl');
-  // The grader's own check: times from the test's start.
-  const check = checkHistoryFile(file, 10_000, t0);
+  // The grader's own check (lin-kv's, through the workload plugin's hook): times from the test's start.
+  const check = linearizable_check.check(file, 10_000, t0);
   expect(check.result).toBe('invalid');
   const violation = check.violation!;
   return testResult({
@@ -145,7 +145,7 @@ function linearizabilityFailure(): TestResult {
     kept_dir: dir,
     timeline: [state(200, 'n1', 'leader', 1), state(200, 'n2', 'follower', 1), state(200, 'n3', 'follower', 1)],
     bad_ops: violation.ops.map((o) => `history-1.jsonl line ${o.line}`),
-    nonlinearizable: { history_file: file, key: violation.key, key_ops: violation.key_ops, ops: violation.ops },
+    nonlinearizable: { history_file: file, ...violation },
   });
 }
 

@@ -7,6 +7,7 @@ import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { formatStatus } from '../../src/lib/format.js';
 import { checkLabOptions } from '../../src/lib/grade/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
+import { planCluster } from '../../src/lib/cluster/launch.js';
 import { checkOptions, type SystemPlugin } from '../../src/lib/plugin.js';
 import { checkPlugins, findSystem, lab_plugins, optionsFromFlags, systems, viewFor, workloads } from '../../src/registry.js';
 import { raft } from '../../src/systems/raft/plugin.js';
@@ -30,14 +31,30 @@ describe('the registered systems', () => {
     const copy = (fields: Partial<SystemPlugin>): SystemPlugin => ({ ...raft, ...fields });
     expect(() => checkPlugins([raft, copy({ name: 'raft2' })], workloads)).toThrow('systems raft and raft2 both declare --election-timeout');
     expect(() => checkPlugins([raft, copy({ flags: {} })], workloads)).toThrow('two systems are named raft');
-    expect(() => checkPlugins([copy({ workloads: ['zk'] })], workloads)).toThrow('system raft speaks workload zk, which is not registered');
+    expect(() => checkPlugins([copy({ workloads: ['no-such-workload'] })], workloads)).toThrow('system raft speaks workload no-such-workload, which is not registered');
+    expect(() => checkPlugins([copy({ workload_groups: { zk: 'nodes' } })], workloads)).toThrow('system raft: workload_groups names zk, which the system does not speak');
+    expect(() => checkPlugins([copy({ workloads: ['lin-kv', 'zk'], workload_groups: { zk: 'coordinator' } })], workloads)).toThrow('system raft: workload zk is answered by group coordinator, which is not one of its program groups');
     expect(() => checkPlugins([copy({ name: 'raft2', flags: {}, steps: [{ ...raft.steps![0]!, name: 'kv' }] })], workloads)).toThrow('step kv is defined by both system raft2 and workload lin-kv');
     const workers = { ...raft.groups[0]!, name: 'workers', prefix: 'w', count_flag: 'workers' };
     expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, count_flag: 'nodes' }] })], workloads)).toThrow('system raft: two groups are counted by --nodes');
     expect(() => checkPlugins([copy({ groups: [...raft.groups, workers] })], workloads)).toThrow('system raft: group workers is counted by --workers, which the system does not declare');
     expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, prefix: 'n' }], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).toThrow(/share the id prefix "n"/);
+    // Clients are c0, c1, …: a group prefixed c would be mistaken for them by every command that names a member.
+    expect(() => checkPlugins([copy({ groups: [...raft.groups, { ...workers, prefix: 'c' }], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).toThrow(/^system raft: group workers: id prefix "c" would name its nodes c1, c2, …, which are client ids/);
     // A second group counted by a flag of the system's own is a topology a cluster can run.
     expect(() => checkPlugins([copy({ groups: [...raft.groups, workers], flags: { ...raft.flags, workers: Flags.integer({ default: 2 }) } })], workloads)).not.toThrow();
+  });
+});
+
+describe('workload groups', () => {
+  it('travel in the config of a system that names the group answering a workload, and zab speaks zk with operations', async () => {
+    const zab = findSystem('zab')!;
+    expect(zab.workloads).toContain('zk');
+    expect(workloads.find((w) => w.name === 'zk')?.runtime).toBeTypeOf('function');
+    const plain = await planCluster({ system: 'zab', plugin: zab, known_systems: [], view: viewFor('zab'), nodes: 3, init_timeout_ms: 1000, cwd: tempDir() });
+    expect(plain.workload_groups).toBeUndefined();
+    const named = await planCluster({ system: 'zab', plugin: { ...zab, workload_groups: { zk: 'nodes' } }, known_systems: [], view: viewFor('zab'), nodes: 3, init_timeout_ms: 1000, cwd: tempDir() });
+    expect(named.workload_groups).toEqual({ zk: 'nodes' });
   });
 });
 

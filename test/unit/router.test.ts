@@ -128,4 +128,18 @@ describe('router', () => {
       ['dropped:partition', 'n2', 'c1'],
     ]);
   });
+
+  it("routes and traces the supervisor's own client, but lists none of its links (init is no user's traffic)", async () => {
+    const file = path.join(scratchDir(), 'trace.jsonl');
+    const trace = new TraceWriter(file);
+    const delivered: string[] = [];
+    const router = new Router(nodes, createRng(1), trace, (dest, text) => void delivered.push(`${dest}:${JSON.parse(text).body.msg_id}`), [], ['c0']);
+    router.route('c0', 'n1', line('c0', 'n1', 1), 10);
+    router.route('n1', 'c0', line('n1', 'c0', 2), 11);
+    router.route('c1', 'n1', line('c1', 'n1', 3), 12);
+    expect(delivered).toEqual(['n1:1', 'c0:2', 'n1:3']);
+    expect(router.linkCounters().map((row) => row.link).filter((link) => link.includes('c'))).toEqual(['c1->n1']);
+    await trace.close();
+    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg.src)).toEqual(['c0', 'n1', 'c1']);
+  });
 });

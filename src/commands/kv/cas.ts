@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { KvCommand, parseKey, parseValue } from '../../cli/kv.js';
+import { KvCommand, parseKey, parseValue } from '../../workloads/lin-kv/cli.js';
 
 export default class KvCas extends KvCommand {
   static override summary = 'Compare-and-set: change a key from one value to another, only if it holds the first.';

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { KvCommand, parseKey } from '../../cli/kv.js';
+import { KvCommand, parseKey } from '../../workloads/lin-kv/cli.js';
 
 export default class KvGet extends KvCommand {
   static override summary = 'Read a key (linearizable when the system is).';

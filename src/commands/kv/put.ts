@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { KvCommand, parseKey, parseValue } from '../../cli/kv.js';
+import { KvCommand, parseKey, parseValue } from '../../workloads/lin-kv/cli.js';
 
 export default class KvPut extends KvCommand {
   static override summary = 'Write a value to a key.';

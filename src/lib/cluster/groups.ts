@@ -1,4 +1,4 @@
-import { nodes_max } from '../protocol/messages.js';
+import { client_id_prefix, isClientId, nodes_max } from '../protocol/messages.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -111,6 +111,10 @@ export function checkGroups(groups: readonly GroupConfig[]): void {
     if (!group_name_pattern.test(group.name)) throw new UserError(`group name "${group.name}" must be a lowercase letter followed by letters, digits or underscores`);
     if (!group_prefix_pattern.test(group.prefix)) throw new UserError(`group ${group.name}: id prefix "${group.prefix}" must be lowercase letters`);
     if (reserved_refs.includes(group.name)) throw new UserError(`group name "${group.name}" is a word node references already use`);
+    // Fault commands and `send` take clients, services and group members alike: none may be mistaken for another
+    // (service names have a dash, which group names and ids cannot).
+    if (group.prefix === client_id_prefix) throw new UserError(`group ${group.name}: id prefix "${group.prefix}" would name its nodes ${group.prefix}1, ${group.prefix}2, …, which are client ids (clients are ${client_id_prefix}0, ${client_id_prefix}1, …); choose another prefix`);
+    if (isClientId(group.name)) throw new UserError(`group name "${group.name}" is a client id; choose another name`);
     if (groups.findIndex((g) => g.name === group.name) !== index) throw new UserError(`two groups are named ${group.name}`);
     if (groups.findIndex((g) => g.prefix === group.prefix) !== index) throw new UserError(`groups ${groups.find((g) => g.prefix === group.prefix)!.name} and ${group.name} share the id prefix "${group.prefix}"`);
     if (!Number.isInteger(group.count) || group.count < 1 || group.count > nodes_max) throw new UserError(`group ${group.name} must have between 1 and ${nodes_max} nodes, got ${group.count}`);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Supervisor, SupervisorConfig } from '../supervisor/supervisor.js';
+import type { Supervisor, SupervisorConfig, SupervisorPlugins } from '../supervisor/supervisor.js';
 import { nodes_max } from '../protocol/messages.js';
 import { checkGroups, default_group, type GroupConfig, Topology } from './groups.js';
 import { assertInstalled } from '../proxy/server-process.js';
@@ -83,25 +83,30 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     options: options.options ?? {},
     view: options.view,
     keep_data: options.keep_data ?? false,
+    ...(options.plugin?.workload_groups ? { workload_groups: { ...options.plugin.workload_groups } } : {}),
   };
 }
 
 /** Runs the supervisor in this process (foreground `up`). */
-export async function startForeground(config: SupervisorConfig): Promise<Supervisor> {
+export async function startForeground(config: SupervisorConfig, plugins: SupervisorPlugins): Promise<Supervisor> {
   const { Supervisor } = await import('../supervisor/supervisor.js');
   try {
-    return await Supervisor.start(config);
+    return await Supervisor.start(config, plugins);
   } catch (error) {
     throw error instanceof UserError ? new UserError(withLogHint(config, error.message)) : error;
   }
 }
 
-/** Starts the supervisor as a detached process and waits until its nodes answered init. */
-export async function startDetached(config: SupervisorConfig): Promise<ClusterInfo> {
+/**
+ * Starts the supervisor as a detached process and waits until its nodes
+ * answered init. `entry` is the module that runs it with the registry's
+ * plugins (src/supervisor-main.ts; the library cannot name it).
+ */
+export async function startDetached(config: SupervisorConfig, entry: URL): Promise<ClusterInfo> {
   const paths = clusterPaths(config.home, config.name);
   makeClusterDir(config.home, paths);
   const logFd = openSync(paths.supervisorLog, 'a');
-  const main = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
+  const main = fileURLToPath(entry);
   const child = spawn(process.execPath, [main, Buffer.from(JSON.stringify(config)).toString('base64url')], {
     detached: true,
     stdio: ['ignore', 'pipe', logFd],

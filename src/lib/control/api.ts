@@ -3,7 +3,7 @@ import type { SystemView } from '../plugin.js';
 import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis.js';
 import type { LinkFaults } from '../faults/fault-model.js';
 import { seed_max } from '../util/prng.js';
-import type { LoadStats } from '../workload/load.js';
+import type { LoadStats } from '../load-stats.js';
 import type { ServerMemberStatus } from '../proxy/server-member.js';
 
 /**
@@ -27,10 +27,8 @@ export const run_duration_ms_max = 86_400_000;
 /** How long a client request (send, kv, transfer) may wait for its answer. */
 export const client_timeout_ms_min = 1;
 export const client_timeout_ms_max = 600_000;
-export const load_clients_max = 200;
-export const load_rate_per_s_min = 0.1;
-export const load_rate_per_s_max = 100_000;
-export const load_keys_max = 1_000_000;
+/** Workload and operation names in a `workload` action. */
+export const workload_name_chars_max = 64;
 export { nemesis_steps_max, seed_max };
 
 const nodeRef = z.string().min(1).max(node_ref_chars_max);
@@ -65,33 +63,9 @@ export const controlActionSchema = z.discriminatedUnion('type', [
     .refine((a) => nemesisFaultCount(a.interval_ms, a.duration_ms) <= nemesis_steps_max, `a nemesis may inject at most ${nemesis_steps_max} faults (duration / interval)`),
   z.object({ type: z.literal('nemesis_stop') }),
   z.object({ type: z.literal('send'), dest: nodeRef, body: z.looseObject({ type: z.string() }), timeout_ms: clientTimeout.optional() }),
-  z.object({
-    type: z.literal('kv'),
-    client: z.string().regex(/^c\d+$/).optional(),
-    op: z.object({
-      f: z.enum(['read', 'write', 'cas', 'delete']),
-      key: z.union([z.string(), z.number()]),
-      value: z.unknown().optional(),
-      from: z.unknown().optional(),
-      to: z.unknown().optional(),
-      create_if_not_exists: z.boolean().optional(),
-    }),
-    timeout_ms: clientTimeout.optional(),
-  }),
+  /** One of a workload's operations (WorkloadRuntime.operations): the workload checks its args. */
+  z.object({ type: z.literal('workload'), workload: z.string().min(1).max(workload_name_chars_max), op: z.string().min(1).max(workload_name_chars_max), args: z.record(z.string(), z.unknown()).optional() }),
   z.object({ type: z.literal('transfer'), node: nodeRef, timeout_ms: clientTimeout.optional() }),
-  z.object({
-    type: z.literal('load_start'),
-    clients: z.number().int().min(1).max(load_clients_max),
-    rate_per_s: z.number().min(load_rate_per_s_min).max(load_rate_per_s_max),
-    duration_ms: runDuration,
-    keys: z.number().int().min(1).max(load_keys_max),
-    history_path: z.string().nullable(),
-    /** Keys are named this plus 0, 1, …; left out, the load makes up a fresh prefix. */
-    key_prefix: z.string().optional(),
-    seed: seed.optional(),
-    mix: z.object({ read: z.number().min(0), write: z.number().min(0), cas: z.number().min(0) }).refine((m) => m.read + m.write + m.cas > 0, 'the operation mix needs a positive weight').optional(),
-  }),
-  z.object({ type: z.literal('load_stop') }),
   z.object({ type: z.literal('down') }),
 ]);
 
@@ -214,6 +188,23 @@ export interface ActionResult {
   [field: string]: unknown;
 }
 
+/**
+ * What a node did wrong, as data (node_misbehaved's `data`); `line` is the
+ * start of the offending output line.
+ */
+export type MisbehaviourData =
+  /** A line dslab cannot read as a message; `reason` is the parser's ("not JSON", "missing \"src\"", …). */
+  | { kind: 'unreadable'; reason: string; line: string }
+  /** A message whose src is neither the node's id nor a known client's. */
+  | { kind: 'wrong_src'; claimed: string; line: string }
+  /** A message forwarded under a client's id to somewhere that is not another node. */
+  | { kind: 'bad_forward'; client: string; dest: string; line: string }
+  | { kind: 'oversized'; chars: number; limit_bytes: number }
+  /** A message to a name that is no node, client or service; `server` when it names a real server (reached over TCP, not by messages). */
+  | { kind: 'unknown_dest'; dest: string; line: string; server?: boolean }
+  | { kind: 'unknown_extension'; extension: string }
+  | { kind: 'backpressure' };
+
 /** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
 export type ClusterEvent = { t: number; seq: number } & (
   /** `groups`: the node groups and their members, in order (absent from older supervisors: one group). */
@@ -225,7 +216,8 @@ export type ClusterEvent = { t: number; seq: number } & (
   | { type: 'node_resumed'; node: string }
   | { type: 'node_state'; node: string; state: Record<string, unknown> }
   | { type: 'node_apply'; node: string; index: unknown; term: unknown; op: unknown }
-  | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number }
+  /** `detail` says what went wrong in words; `data` says it as data (absent in older recordings). */
+  | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number; data?: MisbehaviourData }
   | {
       type: 'fault';
       action: FaultDetail['action'];

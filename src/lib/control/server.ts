@@ -101,9 +101,9 @@ function refuse(supervisor: ControlTarget, res: ServerResponse, status: number, 
   reply(res, status, { ok: false, error });
 }
 
-/** A control action in a few words for the log ("kill n9", "kv write x"): never its payload, which may be large. */
+/** A control action in a few words for the log ("kill n9", "workload lin-kv kv"): never its payload, which may be large. */
 function describeAction(action: ControlAction): string {
-  const target = 'node' in action ? ` ${action.node}` : 'dest' in action ? ` to ${action.dest}` : action.type === 'kv' ? ` ${action.op.f} ${String(action.op.key).slice(0, 40)}` : '';
+  const target = 'node' in action ? ` ${action.node}` : 'dest' in action ? ` to ${action.dest}` : action.type === 'workload' ? ` ${action.workload} ${action.op}` : '';
   return `${action.type}${target}`;
 }
 

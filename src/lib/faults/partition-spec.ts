@@ -25,8 +25,8 @@ function expandNames(names: readonly string[], topology?: Topology): string[] {
  * Parses partition groups such as ["n1,n2", "n3,n4,n5"]. Nodes named in no
  * group form one more group together, so `partition n1` isolates n1.
  */
-export function parsePartitionSpec(groupArgs: readonly string[], nodeIds: readonly string[], topology?: Topology): string[][] {
-  return checkPartitionGroups(splitPartitionArgs(groupArgs), nodeIds, topology);
+export function parsePartitionSpec(groupArgs: readonly string[], nodeIds: readonly string[], topology?: Topology, services: readonly string[] = []): string[][] {
+  return checkPartitionGroups(splitPartitionArgs(groupArgs), nodeIds, topology, services);
 }
 
 /** Command-line groups ("n1,n2") as lists of names, unchecked: the control API carries groups as lists. */
@@ -37,9 +37,10 @@ export function splitPartitionArgs(groupArgs: readonly string[]): string[][] {
 /**
  * Checks groups of node names against the cluster; nodes named in no group
  * form one more group together. With a topology, a node group's name stands
- * for all its members ("workers coordinator").
+ * for all its members ("workers coordinator"). A service (lin-kv) or a client
+ * may be placed on a side too; one placed on no side stays reachable from all.
  */
-export function checkPartitionGroups(groupLists: readonly (readonly string[])[], nodeIds: readonly string[], topology?: Topology): string[][] {
+export function checkPartitionGroups(groupLists: readonly (readonly string[])[], nodeIds: readonly string[], topology?: Topology, services: readonly string[] = []): string[][] {
   if (groupLists.length === 0) throw new UserError('a partition needs at least one group, like "n1,n2 n3,n4,n5"');
   const placed = new Set<string>();
   const groups: string[][] = [];
@@ -48,8 +49,8 @@ export function checkPartitionGroups(groupLists: readonly (readonly string[])[],
     if (list.length === 0 || list.some((n) => n.trim() === '')) throw new UserError(`malformed partition group "${arg}": expected node ids separated by commas, like n1,n2`);
     const names = expandNames(list, topology);
     for (const name of names) {
-      if (!nodeIds.includes(name) && !isClientEndpoint(name, nodeIds)) throw new UserError(`unknown node "${name}" in partition group "${arg}" (${knownNames(nodeIds, topology)})`);
-      if (placed.has(name)) throw new UserError(`${nodeIds.includes(name) ? 'node' : 'client'} ${name} appears in more than one partition group`);
+      if (!nodeIds.includes(name) && !services.includes(name) && !isClientEndpoint(name, nodeIds)) throw new UserError(`unknown node "${name}" in partition group "${arg}" (${knownNames(nodeIds, topology, services)})`);
+      if (placed.has(name)) throw new UserError(`${nodeIds.includes(name) ? 'node' : services.includes(name) ? 'service' : 'client'} ${name} appears in more than one partition group`);
       placed.add(name);
     }
     groups.push(names);
@@ -69,26 +70,44 @@ export function randomHalves(nodeIds: readonly string[], rng: Rng): string[][] {
   return [shuffled.slice(0, cut).sort(byId), shuffled.slice(cut).sort(byId)];
 }
 
-/** Cuts the given nodes (one node, or a whole group's members), or a client, off from every other node. */
-export function isolate(nodes: string | readonly string[], nodeIds: readonly string[]): string[][] {
+/** Cuts the given nodes (one node, or a whole group's members), a service or a client off from every other node. */
+export function isolate(nodes: string | readonly string[], nodeIds: readonly string[], services: readonly string[] = []): string[][] {
   const cut = typeof nodes === 'string' ? [nodes] : [...nodes];
-  for (const node of cut) if (!nodeIds.includes(node) && !isClientEndpoint(node, nodeIds)) throw new UserError(`unknown node "${node}" (nodes: ${nodeIds.join(', ')})`);
+  for (const node of cut) if (!nodeIds.includes(node) && !services.includes(node) && !isClientEndpoint(node, nodeIds)) throw new UserError(`unknown node "${node}" (nodes: ${nodeIds.join(', ')}${services.length ? `; services: ${services.join(', ')}` : ''})`);
   return [cut, nodeIds.filter((n) => !cut.includes(n))];
 }
 
 /**
- * Parses a link such as "n1-n2", as the pairs of nodes it names: one, or with
- * a topology and group names on either side ("workers-z1"), every link
- * between their members.
+ * The two ends a link names ("n1-n2", "n1-lin-kv", "workers-z1"): service
+ * names hold a dash themselves, so the dash that splits is the one with a
+ * name dslab knows on each side.
  */
-export function parseLinks(text: string, nodeIds: readonly string[], topology?: Topology): [string, string][] {
+export function splitLink(text: string, nodeIds: readonly string[], topology?: Topology, services: readonly string[] = []): [string, string] {
+  const known = (name: string) => nodeIds.includes(name) || services.includes(name) || isClientId(name) || (topology?.isGroup(name) ?? false);
+  const splits: [string, string][] = [];
+  for (let dash = text.indexOf('-'); dash !== -1; dash = text.indexOf('-', dash + 1)) {
+    const ends: [string, string] = [text.slice(0, dash).trim(), text.slice(dash + 1).trim()];
+    if (ends[0] && ends[1] && known(ends[0]) && known(ends[1])) splits.push(ends);
+  }
+  if (splits.length === 1) return splits[0]!;
+  if (splits.length > 1) throw new UserError(`ambiguous link "${text}": it splits as ${splits.map(([a, b]) => `${a} and ${b}`).join(' or as ')}`);
+  // No split names two known ends: with one dash, say which end is unknown.
   const parts = text.split('-').map((s) => s.trim());
   if (parts.length !== 2 || !parts[0] || !parts[1]) throw new UserError(`malformed link "${text}": expected two node ids joined by a dash, like n1-n2`);
-  const [left, right] = parts.map((part) => expandNames([part], topology)) as [string[], string[]];
+  return [parts[0], parts[1]];
+}
+
+/**
+ * Parses a link such as "n1-n2", as the pairs of endpoints it names: one, or
+ * with a topology and group names on either side ("workers-z1"), every link
+ * between their members. An end may be a service (n1-lin-kv) or a client (c3-n1).
+ */
+export function parseLinks(text: string, nodeIds: readonly string[], topology?: Topology, services: readonly string[] = []): [string, string][] {
+  const [left, right] = splitLink(text, nodeIds, topology, services).map((part) => expandNames([part], topology)) as [string[], string[]];
   const clients = new Set<string>();
   for (const n of [...left, ...right]) {
     if (isClientEndpoint(n, nodeIds)) clients.add(n);
-    else if (!nodeIds.includes(n)) throw new UserError(`unknown node "${n}" in link "${text}" (${knownNames(nodeIds, topology)})`);
+    else if (!nodeIds.includes(n) && !services.includes(n)) throw new UserError(`unknown node "${n}" in link "${text}" (${knownNames(nodeIds, topology, services)})`);
   }
   const pairs: [string, string][] = [];
   for (const a of left) for (const b of right) {
@@ -105,6 +124,7 @@ export function parseLink(text: string, nodeIds: readonly string[]): [string, st
   return pairs[0]!;
 }
 
-function knownNames(nodeIds: readonly string[], topology?: Topology): string {
-  return topology && topology.groups.length > 1 ? `groups: ${topology.describe()}` : `nodes: ${nodeIds.join(', ')}`;
+function knownNames(nodeIds: readonly string[], topology?: Topology, services: readonly string[] = []): string {
+  const members = topology && topology.groups.length > 1 ? `groups: ${topology.describe()}` : `nodes: ${nodeIds.join(', ')}`;
+  return services.length ? `${members}; services: ${services.join(', ')}` : members;
 }

@@ -1,4 +1,4 @@
-import type { ClusterEvent, ClusterStatus, NodeStatus } from '../control/api.js';
+import type { ClusterEvent, ClusterStatus, MisbehaviourData, NodeStatus } from '../control/api.js';
 import { isLeadingRole, isProbingRole, roleKind, roleOf, type RoleVocabulary, termOf as reportedTerm } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
 import type { LabTest } from './spec.js';
@@ -16,6 +16,8 @@ interface Misbehaviour {
   problem: Problem;
   /** The supervisor's words for the first occurrence, with the offending line. */
   detail: string;
+  /** The same as data (what the diagnosis reads); absent from older supervisors. */
+  data?: MisbehaviourData;
   count: number;
 }
 
@@ -47,7 +49,7 @@ export class Evidence {
         const key = `${event.node}/${event.problem}`;
         const first = this.misbehaviour.get(key);
         if (first) first.count = event.count;
-        else this.misbehaviour.set(key, { node: event.node, problem: event.problem, detail: event.detail, count: event.count });
+        else this.misbehaviour.set(key, { node: event.node, problem: event.problem, detail: event.detail, count: event.count, ...(event.data ? { data: event.data } : {}) });
         return;
       }
       case 'node_down':
@@ -141,36 +143,41 @@ function misbehaviourCauses(evidence: Evidence): string[] {
   return [...byCause].map(([what, nodes]) => `${nodeList(nodes)} ${what}`);
 }
 
+/** What the parser's reasons mean, for a person. */
+const unreadable_words: Record<string, string> = {
+  'not JSON': 'a line that is not JSON',
+  'not a JSON object': 'a line that is not a JSON object',
+  'missing "src"': 'a message without "src"',
+  'missing "dest"': 'a message without "dest"',
+  'missing "body" object': 'a message without a "body" object',
+  'missing "body.type"': 'a message without "body.type"',
+};
+
+/** Why it matters, once: a debug print on stdout is the usual culprit. */
+const stdout_hint = '(stdout carries only protocol messages, one JSON object per line; write logs to stderr)';
+
+/** One kind of misbehaviour in words, from the event's data (the supervisor's own words when it sent none). */
 function describeMisbehaviour(m: Misbehaviour): string {
-  switch (m.problem) {
-    case 'garbage': {
-      const claimed = /^message claims src "(.*)" but came from \S+: (.*)$/s.exec(m.detail);
-      if (claimed) return `printed a message with "src": "${claimed[1]}", not its own id: ${quote(claimed[2]!)}`;
-      const split = m.detail.indexOf(': ');
-      const reason = split === -1 ? m.detail : m.detail.slice(0, split);
-      const line = split === -1 ? '' : m.detail.slice(split + 2);
-      const what =
-        {
-          'not JSON': 'a line that is not JSON',
-          'not a JSON object': 'a line that is not a JSON object',
-          'missing "src"': 'a message without "src"',
-          'missing "dest"': 'a message without "dest"',
-          'missing "body" object': 'a message without a "body" object',
-          'missing "body.type"': 'a message without "body.type"',
-        }[reason] ?? `a line dslab cannot read (${reason})`;
-      // Why it matters, once: a debug print on stdout is the usual culprit.
-      return `printed ${what}: ${quote(line)} (stdout carries only protocol messages, one JSON object per line; write logs to stderr)`;
-    }
+  const data = m.data;
+  if (m.problem === 'backpressure') return `stopped reading its stdin (${m.count} message${m.count === 1 ? '' : 's'} to it dropped)`;
+  if (!data) return `${m.problem === 'garbage' || m.problem === 'oversized' ? 'printed' : 'sent'} ${m.detail}`;
+  switch (data.kind) {
+    case 'unreadable':
+      return `printed ${unreadable_words[data.reason] ?? `a line dslab cannot read (${data.reason})`}: ${quote(data.line)} ${stdout_hint}`;
+    case 'wrong_src':
+      return `printed a message with "src": "${data.claimed}", not its own id: ${quote(data.line)}`;
+    case 'bad_forward':
+      return `forwarded a request of client ${data.client} to "${data.dest}", which is not another node: ${quote(data.line)}`;
     case 'oversized':
-      return `printed ${m.detail}`;
-    case 'unknown_dest': {
-      const extension = /^unknown dslab extension "(.*)"$/.exec(m.detail);
-      if (extension) return `sent dslab an unknown message type "${extension[1]}" (dslab reads dslab_state and dslab_apply)`;
-      const dest = /^message to unknown destination "(.*)": (.*)$/s.exec(m.detail);
-      return dest ? `sent a message to "${dest[1]}", which is not a node or client: ${quote(dest[2]!)}` : `sent ${m.detail}`;
-    }
+      return `printed a line of ${data.chars} characters, over the ${data.limit_bytes}-byte limit (it was discarded)`;
+    case 'unknown_dest':
+      return data.server
+        ? `sent a message to "${data.dest}", a real server that speaks its own protocol over TCP (its address is in init's dslab_servers): ${quote(data.line)}`
+        : `sent a message to "${data.dest}", which is not a node, client or service: ${quote(data.line)}`;
+    case 'unknown_extension':
+      return `sent dslab an unknown message type "${data.extension}" (dslab reads dslab_state and dslab_apply)`;
     case 'backpressure':
-      return `stopped reading its stdin (${m.count} message${m.count === 1 ? '' : 's'} to it dropped)`;
+      return 'stopped reading its stdin';
   }
 }
 

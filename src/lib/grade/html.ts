@@ -1,8 +1,7 @@
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { formatValue, parseHistory, type Operation } from '../checker/history.js';
-import { load_op_timeout_ms } from '../workload/load.js';
+import type { HistoryOperation as Operation } from '../plugin.js';
 import type { LabResult } from './grade.js';
 import type { NodeStatusChange, TimelinePoint } from './recorder.js';
 import type { TestResult } from './runner.js';
@@ -26,8 +25,6 @@ export const diagram_context_ms = 250;
 const trace_tail_bytes_max = 4 * 1024 * 1024;
 /** Bytes read per step when scanning the trace. */
 const trace_chunk_bytes = 1024 * 1024;
-/** A history larger than this is not re-read for context operations; only the violation's own are drawn. */
-const history_context_bytes_max = 256 * 1024 * 1024;
 /** Fault labels stack in at most this many rows above the timeline's lanes; the list below the timeline has them all. */
 const fault_label_rows_max = 4;
 /** Longest fault label drawn on the timeline, in characters. */
@@ -368,8 +365,9 @@ interface OpBar {
 
 const arrow_colours: Record<Arrow['kind'], string> = { node: '#1565c0', op: '#37474f', bad: '#c2185b' };
 
+/** A value in a message: 1 and "1" stay apart. */
 function scalar(value: unknown): string {
-  return typeof value === 'string' || typeof value === 'number' ? formatValue(value) : value === null ? 'null' : JSON.stringify(value) ?? '?';
+  return typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : value === null ? 'null' : JSON.stringify(value) ?? '?';
 }
 
 /** A client message in a few words: "cas k0 6→11", "read_ok 5", "error 11". */
@@ -450,53 +448,14 @@ function lastMessagesDiagram(r: TestResult, id: string): string {
   return `<h4>The last ${countOf(shown.length, 'message')} between nodes before the failure</h4><p class="legend">Arrows from sender to receiver, one per row, time downwards; dashed red: dropped by the network.</p>${lamportSvg(shown.map((m) => toArrow(m, r.started_at_ms, 'node')), [], r.started_at_ms, id)}`;
 }
 
-/** The operations on a key in a history file, times moved to the test's start; null if the file cannot be read. */
-function keyOperations(file: string, key: string, origin_ms: number): Operation[] | null {
-  try {
-    if (statSync(file).size > history_context_bytes_max) return null;
-    const needle = `"key":${JSON.stringify(key)}`;
-    const ops: Operation[] = [];
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .forEach((line, index) => {
-        if (!line.includes(needle)) return;
-        const [op] = parseHistory(line).ops;
-        if (op?.key !== key) return;
-        ops.push({ ...op, line: index + 1, call_ms: op.call_ms - origin_ms, return_ms: op.return_ms === null ? null : op.return_ms - origin_ms });
-      });
-    return ops;
-  } catch {
-    return null;
-  }
-}
-
-/** When an operation stopped: its return, or for one with no answer, when the load generator gave up on it. */
-const opEnd = (op: Operation) => op.return_ms ?? op.call_ms + load_op_timeout_ms;
-
-function describeOp(op: Operation): string {
-  switch (op.f) {
-    case 'read':
-      return `read ${op.key}`;
-    case 'write':
-      return `write ${op.key} ${formatValue(op.value)}`;
-    case 'cas':
-      return `cas ${op.key} from ${formatValue(op.from)} to ${formatValue(op.to)}`;
-    case 'delete':
-      return `delete ${op.key}`;
-  }
-}
-
-function describeOutcome(op: Operation): string {
-  if (op.outcome === 'ok') return op.f === 'read' ? `ok: ${formatValue(op.result)}` : 'ok';
-  if (op.outcome === 'fail') return `failed${op.error !== undefined ? ` (error ${op.error})` : ''}`;
-  return 'unknown (no answer)';
-}
+/** When an operation stopped: its return, or for one with no answer, when its client gave up on it. */
+const opEnd = (op: Operation) => op.end_ms;
 
 /** A table of operations with their history lines; the ones that cannot be ordered are marked. */
 function operationsTable(ops: readonly Operation[], bad: ReadonlySet<number | undefined>): string {
   const rows = ops.map(
     (op) =>
-      `<tr class="${bad.has(op.line) ? 'op-bad' : 'op'}"><td>${op.line ?? ''}</td><td>${escapeXml(op.client)}</td><td>${escapeXml(describeOp(op))}</td><td>${escapeXml(describeOutcome(op))}</td><td>${relativeMs(op.call_ms)}</td><td>${op.return_ms === null ? '—' : relativeMs(op.return_ms)}</td><td>${bad.has(op.line) ? 'cannot be ordered' : ''}</td></tr>`,
+      `<tr class="${bad.has(op.line) ? 'op-bad' : 'op'}"><td>${op.line ?? ''}</td><td>${escapeXml(op.client)}</td><td>${escapeXml(op.action)}</td><td>${escapeXml(op.result)}</td><td>${relativeMs(op.call_ms)}</td><td>${op.return_ms === null ? '—' : relativeMs(op.return_ms)}</td><td>${bad.has(op.line) ? 'cannot be ordered' : ''}</td></tr>`,
   );
   return `<table class="ops"><thead><tr><th>line</th><th>client</th><th>operation</th><th>result</th><th>called</th><th>returned</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -513,7 +472,7 @@ function linearizabilitySection(r: TestResult, id: string): string {
   const badLines = new Set(v.ops.map((op) => op.line));
   const focusStart = Math.min(...v.ops.map((op) => op.call_ms));
   const focusEnd = Math.max(...v.ops.map(opEnd));
-  const all = keyOperations(v.history_file, v.key, r.started_at_ms);
+  const all = v.key_history;
   const distance = (op: Operation) => Math.max(0, focusStart - opEnd(op), op.call_ms - focusEnd);
   const context = (all ?? [])
     .filter((op) => !badLines.has(op.line) && distance(op) <= diagram_context_ms)
@@ -587,7 +546,7 @@ function linearizabilitySection(r: TestResult, id: string): string {
       from_row: rows[0]!,
       to_row: answered ? rows.at(-1)! : null,
       bad: badLines.has(op.line),
-      title: `line ${op.line}: ${op.client} ${describeOp(op)} → ${describeOutcome(op)}, ${relativeMs(op.call_ms)} to ${op.return_ms === null ? '(no answer)' : relativeMs(op.return_ms)}`,
+      title: `line ${op.line}: ${op.client} ${op.action} → ${op.result}, ${relativeMs(op.call_ms)} to ${op.return_ms === null ? '(no answer)' : relativeMs(op.return_ms)}`,
     });
   }
   const omitted = nodeRecords.length - keptNode.size;

@@ -1,4 +1,4 @@
-import type { Operation } from '../checker/history.js';
+import type { HistoryViolation } from '../plugin.js';
 import type { ClusterEvent } from '../control/api.js';
 import { isEstablishedLeader, type RoleVocabulary, termOf } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
@@ -33,12 +33,8 @@ export interface TimelinePoint {
  * key, and the operations the checker could not order (times in milliseconds
  * from the test's start, lines of that file).
  */
-export interface NonLinearizableKey {
+export interface NonLinearizableKey extends HistoryViolation {
   history_file: string;
-  key: string;
-  /** How many operations the key had in the history. */
-  key_ops: number;
-  ops: Operation[];
 }
 
 /**

@@ -1,15 +1,13 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ClusterEvent, ClusterStatus } from '../control/api.js';
-import { checkHistoryFile } from '../checker/check-file.js';
 import { makePrivateDir } from '../cluster/paths.js';
 import { default_group } from '../cluster/groups.js';
-import { formatOperation } from '../checker/history.js';
 import { fixedClientId, rangeClientId } from '../supervisor/client-ids.js';
 import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
-import type { SystemView } from '../plugin.js';
+import type { HistoryChecker, SystemView } from '../plugin.js';
 import { findLeader, isLeadingRole, type RoleVocabulary, termOf } from '../roles.js';
 import { diagnose, Evidence, type FailedAt } from './diagnose.js';
 import { Recorder, type NonLinearizableKey, type TimelinePoint } from './recorder.js';
@@ -110,7 +108,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
       init_timeout_ms,
       options: test.options,
       view: target.view,
-    }).catch((error: unknown) => {
+    }, { workloads: lab.workload_plugins }).catch((error: unknown) => {
       // Evidence only: the checks judge a running cluster, and the start error already says what failed.
       if (error instanceof ClusterStartError) {
         status = error.status;
@@ -128,7 +126,10 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     await Promise.race([steps, limit]);
     const violation = recorder.firstViolation();
     if (violation) fail(violation);
-    if (test.checks.includes('linearizable')) run.checkHistories(result);
+    for (const check of test.checks) {
+      const checker = lab.workload_plugins.find((w) => check in w.checks)?.checks[check];
+      if (checker) run.checkHistories(result, check, checker);
+    }
     result.passed = true;
     result.earned = test.points;
   } catch (error) {
@@ -272,20 +273,21 @@ class TestRun implements StepContext {
     });
   }
 
-  checkHistories(result: TestResult): void {
-    if (this.histories.length === 0) fail('the linearizable check needs a load step');
+  /** Runs a workload's history check over every history the test's loads wrote. */
+  checkHistories(result: TestResult, name: string, checker: HistoryChecker): void {
+    if (this.histories.length === 0) fail(`the ${name} check needs a load step`);
     for (const file of this.histories) {
       if (!existsSync(file)) fail(`no history was written to ${file}`);
       // Times from the test's start, like the rest of the report (the file itself keeps epoch milliseconds).
-      const check = checkHistoryFile(file, history_check_timeout_ms, result.started_at_ms);
+      const check = checker.check(file, history_check_timeout_ms, result.started_at_ms);
       if (check.result === 'invalid') {
         const violation = check.violation!;
-        const name = path.basename(file);
-        result.bad_ops = violation.ops.map((op) => `${name} ${formatOperation(op)}`);
-        result.nonlinearizable = { history_file: file, key: violation.key, key_ops: violation.key_ops, ops: violation.ops };
-        fail(`the history is not linearizable on key ${violation.key} (${name}; times in ms from the test's start): ${violation.explanation}`);
+        const base = path.basename(file);
+        result.bad_ops = violation.ops.map((op) => `${base} ${op.text}`);
+        result.nonlinearizable = { history_file: file, ...violation };
+        fail(`the history is not ${name} on key ${violation.key} (${base}; times in ms from the test's start): ${violation.explanation}`);
       }
-      if (check.result === 'unknown') fail(`the linearizability check did not finish: ${check.reason ?? 'time budget ran out'}`);
+      if (check.result === 'unknown') fail(`the ${name} check did not finish: ${check.reason ?? 'time budget ran out'}`);
     }
   }
 }

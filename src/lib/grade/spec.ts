@@ -56,12 +56,14 @@ export type LabSpec = Omit<z.infer<typeof labSchema>, 'tests'> & {
   dir: string;
   /** The steps its tests may use: the generic ones and those of its system and workloads. */
   steps: StepVocabulary;
+  /** The workloads its tests drive, as plugins: their operations run in the test's supervisor, their history checks judge its runs. */
+  workload_plugins: readonly WorkloadPlugin[];
 };
 
 /** The systems and workloads a lab's steps may come from (the command layer passes src/registry.ts's). */
 export interface LabPlugins {
   systems: readonly Pick<SystemPlugin, 'name' | 'workloads' | 'steps'>[];
-  workloads: readonly Pick<WorkloadPlugin, 'name' | 'steps'>[];
+  workloads: readonly WorkloadPlugin[];
 }
 
 /** The labs/ folder shipped with dslab. */
@@ -88,19 +90,24 @@ export function loadLab(id: string, plugins: LabPlugins, dir = labsDir()): LabSp
   const names = parsed.data.tests.map((t) => t.name);
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated) throw new UserError(`${specFile}: test name "${repeated}" is used twice`);
-  const { vocabulary, source } = labVocabulary(parsed.data, plugins, specFile);
+  const { vocabulary, source, workloads } = labVocabulary(parsed.data, plugins, specFile);
   const tests = parsed.data.tests.map((test, t) => ({ ...test, steps: test.steps.map((step, i) => checkStep(step, vocabulary, plugins, `${specFile}: tests.${t}.steps.${i}`, `test ${test.name}, step ${i + 1}`, source)) }));
-  return { ...parsed.data, tests, dir: labDir, steps: vocabulary };
+  for (const [t, test] of parsed.data.tests.entries()) {
+    // A history check only a workload can run (lin-kv's linearizable) needs that workload in the lab.
+    const missing = test.checks.find((check) => plugins.workloads.some((w) => check in w.checks) && !workloads.some((w) => check in w.checks));
+    if (missing) throw new UserError(`${specFile}: tests.${t}.checks: "${missing}" is a check of workload ${plugins.workloads.filter((w) => missing in w.checks).map((w) => w.name).join(', ')}, which this lab (${source}) does not use`);
+  }
+  return { ...parsed.data, tests, dir: labDir, steps: vocabulary, workload_plugins: workloads };
 }
 
 /** The steps a lab may use, and what they come from in words ("system raft, workload lin-kv"). */
-function labVocabulary(lab: { reference: string; workloads?: string[] | undefined }, plugins: LabPlugins, specFile: string): { vocabulary: StepVocabulary; source: string } {
+function labVocabulary(lab: { reference: string; workloads?: string[] | undefined }, plugins: LabPlugins, specFile: string): { vocabulary: StepVocabulary; source: string; workloads: WorkloadPlugin[] } {
   const system = plugins.systems.find((s) => s.name === lab.reference);
   const names = lab.workloads ?? system?.workloads ?? [];
   const workloads = names.map((name) => plugins.workloads.find((w) => w.name === name) ?? fail(`${specFile}: workloads: no workload is named "${name}" (workloads: ${plugins.workloads.map((w) => w.name).join(', ')})`));
   const contributions = [...(system ? [{ owner: `system ${system.name}`, steps: system.steps }] : []), ...workloads.map((w) => ({ owner: `workload ${w.name}`, steps: w.steps }))];
   const parts = [system ? `system ${system.name}` : `system ${lab.reference} (not one dslab has)`, names.length ? `workload${names.length === 1 ? '' : 's'} ${names.join(', ')}` : 'no workload'];
-  return { vocabulary: stepVocabulary(contributions), source: parts.join(', ') };
+  return { vocabulary: stepVocabulary(contributions), source: parts.join(', '), workloads };
 }
 
 /** One step checked by the schema of its kind, which the lab's vocabulary must have. */

@@ -66,6 +66,9 @@ export function parseEnvelope(line: string): ParseResult {
   return { ok: true, envelope: candidate as unknown as Envelope };
 }
 
+/** Client ids are this and a number: c0 (the supervisor's), c1, … */
+export const client_id_prefix = 'c';
+
 export function isClientId(id: string): boolean {
   return /^c\d+$/.test(id);
 }

@@ -22,4 +22,10 @@ export class DeferredFlush {
       this.flush();
     }, Math.max(0, due - this.now()));
   }
+
+  /** Disarms the timer (an embedded host that stops); a batch still waiting is not written. */
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
 }

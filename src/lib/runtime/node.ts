@@ -16,6 +16,8 @@ export class RpcError extends Error {
   constructor(
     readonly code: number,
     text: string,
+    /** The error reply itself, when one came (absent for a timeout): its other fields (a zk_error name, a leader hint). */
+    readonly body?: MessageBody,
   ) {
     super(text);
   }
@@ -169,7 +171,7 @@ export class Node {
       if (pending) {
         this.rpcs.delete(body.in_reply_to);
         clearTimeout(pending.timer);
-        if (body.type === 'error') pending.reject(new RpcError(Number(body.code), String(body.text ?? '')));
+        if (body.type === 'error') pending.reject(new RpcError(Number(body.code), String(body.text ?? ''), body));
         else pending.resolve(body);
         return;
       }

@@ -1,4 +1,3 @@
-import { load_clients_max } from '../workload/load.js';
 import { assert, UserError } from '../util/errors.js';
 
 /**
@@ -24,22 +23,28 @@ export const fixed_client_ids = {
 } as const;
 export type FixedClient = keyof typeof fixed_client_ids;
 
+/** Clients one workload's load may run at once (the `workload` range). */
+export const workload_clients_max = 200;
 /** Distinct kv client ids (c1, c2, …) a supervisor keeps sessions for. */
 export const kv_clients_max = 1000;
 /** The grader's concurrent generate (unique-ids) clients. */
 export const generate_clients_max = 100;
+/** Long-lived clients of workloads' operations (one per session `dslab zk` holds open). */
+export const session_clients_max = 1000;
 
 /**
  * Clients numbered within a range: `workload` are the load's clients (c1…),
  * `generator` the grader's unique-ids clients (c100…), `pool` the anonymous kv
- * clients `dslab kv` borrows when it names none (c1001…). Ranges may overlap
+ * clients `dslab kv` borrows when it names none (c1001…), `session` the
+ * long-lived clients of workloads' operations, such as `dslab zk`'s sessions (c2001…). Ranges may overlap
  * fixed ids (c1 is both `send` and the first load client), as they always have:
  * msg_ids are unique per supervisor, so replies never go to the wrong request.
  */
 const client_ranges = {
-  workload: { first: 1, count: load_clients_max },
+  workload: { first: 1, count: workload_clients_max },
   generator: { first: 100, count: generate_clients_max },
   pool: { first: 1 + kv_clients_max, count: kv_clients_max },
+  session: { first: 1 + 2 * kv_clients_max, count: session_clients_max },
 } as const;
 export type ClientRange = keyof typeof client_ranges;
 
@@ -55,7 +60,34 @@ export function rangeClientId(range: ClientRange, index: number): string {
 }
 
 /** Client ids known to the supervisor at once: every fixed id and range, with room for clients a user names. */
-export const known_clients_max = Object.keys(fixed_client_ids).length + load_clients_max + generate_clients_max + 2 * kv_clients_max;
+export const known_clients_max = Object.keys(fixed_client_ids).length + workload_clients_max + generate_clients_max + 2 * kv_clients_max + session_clients_max;
+
+/**
+ * Hands out the session range's ids: the lowest free one, so a
+ * released id (its session closed) is used again rather than the range
+ * running out.
+ */
+export class SessionClientIds {
+  private readonly in_use = new Set<number>();
+
+  take(): string {
+    for (let index = 0; index < session_clients_max; index++) {
+      if (this.in_use.has(index)) continue;
+      this.in_use.add(index);
+      return rangeClientId('session', index);
+    }
+    throw new UserError(`too many sessions open at once (at most ${session_clients_max})`);
+  }
+
+  release(id: string): void {
+    const index = Number(id.slice(1)) - client_ranges.session.first;
+    this.in_use.delete(index);
+  }
+
+  get size(): number {
+    return this.in_use.size;
+  }
+}
 
 /**
  * Every client id the supervisor has sent a request as. A node may forward a

@@ -3,8 +3,7 @@ import type { MessageBody } from '../protocol/messages.js';
 import { isSuccessfulWrite, type RoleVocabulary } from '../roles.js';
 import { IndefiniteError, UserError } from '../util/errors.js';
 import { formatDurationMs } from '../util/units.js';
-import { KnownClients, known_clients_max, kv_clients_max, rangeClientId } from './client-ids.js';
-import { KvClient, type KvTransport } from './kv-client.js';
+import { KnownClients, known_clients_max } from './client-ids.js';
 
 /** Client requests awaiting a reply at once. */
 export const pending_requests_max = 10_000;
@@ -71,8 +70,6 @@ export interface ClientsHost {
   emit(event: NewClusterEvent): void;
   /** Sends one request line from `client` to node `dest`; false when it could not be handed over (the node is not reading). */
   send(client: string, dest: string, line: string): boolean;
-  /** For kv clients: requests through the supervisor's checks, and the leader it knows. */
-  kvTransport: KvTransport;
   now(): number;
 }
 
@@ -91,8 +88,7 @@ export type ClientDelivery = 'reply' | 'late' | 'unasked';
 
 /**
  * The supervisor's clients: requests in flight and the replies that settle
- * them, the ids in use (which a node may forward under), the kv client pool,
- * each client's inbox of unasked messages, and the leader inferred from
+ * them, the ids in use (which a node may forward under), each client's inbox of unasked messages, and the leader inferred from
  * successful writes.
  */
 export class Clients {
@@ -100,7 +96,6 @@ export class Clients {
   /** Every client id a request went out as: a node may forward a request to another node under that client's id. */
   readonly known = new KnownClients();
   private readonly inboxes = new Map<string, ClientInbox>();
-  private readonly kvClients = new Map<string, KvClient>();
   private nextMsgId = 1;
   /** The node that answered the latest successful client write, while no node reports a leading role. */
   private inferred: string | null = null;
@@ -111,10 +106,7 @@ export class Clients {
   /** Unasked messages dropped because too many clients already had an inbox. */
   unaskedDropped = 0;
 
-  constructor(
-    private readonly host: ClientsHost,
-    private readonly session_tag: string,
-  ) {}
+  constructor(private readonly host: ClientsHost) {}
 
   get inferredLeader(): string | null {
     return this.inferred;
@@ -169,15 +161,17 @@ export class Clients {
    * that answers is not the one it was sent to (it was forwarded). A reply to
    * a msg_id this supervisor handed out that no longer waits is late and
    * dropped; anything else is unasked and goes to the client's inbox.
+   * `may_lead` is false for a sender that is no node (a service): its answer
+   * to a write infers no leader.
    */
-  receive(node: string, client: string, body: MessageBody): ClientDelivery {
+  receive(node: string, client: string, body: MessageBody, may_lead = true): ClientDelivery {
     const inReplyTo = body.in_reply_to;
     const request = typeof inReplyTo === 'number' ? this.pending.get(inReplyTo) : undefined;
     if (request && request.client === client) {
       this.pending.delete(inReplyTo as number);
       clearTimeout(request.timer);
       this.host.emit({ type: 'client_result', client, dest: request.dest, replied_by: node, request: request.request, reply: body, call_ms: request.call_ms, return_ms: this.host.now() });
-      if (isSuccessfulWrite(this.host.vocabulary, request.request, body)) {
+      if (may_lead && isSuccessfulWrite(this.host.vocabulary, request.request, body)) {
         this.setInferredLeader(node, `${node} answered a ${request.request.type} from ${client}`);
       }
       request.resolve(body);
@@ -222,20 +216,5 @@ export class Clients {
       clearTimeout(request.timer);
       request.reject(error(request.request.type));
     }
-  }
-
-  /**
-   * The named kv client, or an idle one from the pool: a client has one
-   * operation in flight at a time, which is what exactly-once dedupe by
-   * (client, seq) needs.
-   */
-  kvClient(id: string | undefined): KvClient {
-    let kv = id ? this.kvClients.get(id) : [...this.kvClients.values()].find((c) => !c.busy && !c.named);
-    if (kv) return kv;
-    if (this.kvClients.size >= kv_clients_max) throw new UserError(`too many kv clients (at most ${kv_clients_max})`);
-    const clientId = id ?? rangeClientId('pool', this.kvClients.size);
-    kv = new KvClient(this.host.kvTransport, clientId, id !== undefined, `${clientId}@${this.session_tag}`);
-    this.kvClients.set(clientId, kv);
-    return kv;
   }
 }

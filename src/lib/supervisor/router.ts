@@ -34,6 +34,7 @@ export class Router {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Counters of links to or from a client, by "src->dest", in the order they first carried a message. */
   private readonly clientCounters = new Map<string, LinkCounters>();
+  private readonly uncounted: ReadonlySet<string>;
   droppedOverflow = 0;
   droppedTotal = 0;
 
@@ -44,7 +45,10 @@ export class Router {
     /** Hands a line to its endpoint; false when the endpoint refused it (a node not reading its input). */
     private readonly deliver: (dest: string, line: string) => boolean,
     serviceIds: readonly string[] = [],
+    /** Clients whose links are routed and traced but not counted: the supervisor's own (init, transfers), which is no user's traffic. */
+    uncountedClients: readonly string[] = [],
   ) {
+    this.uncounted = new Set(uncountedClients);
     this.faults = new FaultModel(nodeIds, serviceIds);
     this.endpoints = [...nodeIds, ...serviceIds];
     this.nodeSet = new Set(nodeIds);
@@ -69,7 +73,7 @@ export class Router {
     const to = this.index.get(dest);
     // Links with a client end have no place in the node matrix (clients come and go).
     const link = from !== undefined && to !== undefined ? from * this.endpoints.length + to : null;
-    const counter = link !== null ? this.counters[link]! : this.clientCounter(`${src}->${dest}`);
+    const counter = link !== null ? this.counters[link]! : this.uncounted.has(src) || this.uncounted.has(dest) ? { delivered: 0, dropped: 0, duplicated: 0 } : this.clientCounter(`${src}->${dest}`);
     const fate = this.faults.decide(src, dest, this.rng.next);
     if (!fate.delivered) {
       counter.dropped++;

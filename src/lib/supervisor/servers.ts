@@ -5,6 +5,7 @@ import type { ActionResult, FaultDetail, NewClusterEvent, ServerRow } from '../c
 import type { FaultModel } from '../faults/fault-model.js';
 import { serverKindOf } from '../proxy/server-kinds.js';
 import { ServerMember } from '../proxy/server-member.js';
+import type { ServerState } from '../proxy/server-process.js';
 import { UserError } from '../util/errors.js';
 
 /** What a node finds for each server in init's dslab_servers: the address of its own proxied link to it. */
@@ -28,6 +29,9 @@ export interface ServerMembersOptions {
 }
 
 /** The node-lifecycle actions a server member takes like a node. */
+/** A server's state as a node's status reads. */
+const node_status_of_server: Record<ServerState, string> = { starting: 'starting', running: 'up', paused: 'paused', exited: 'down' };
+
 export type ServerAction = { type: 'kill' | 'restart' | 'pause' | 'resume'; node: string };
 
 /**
@@ -126,6 +130,20 @@ export class ServerMembers {
         this.options.emit({ type: 'node_resumed', node: id });
         return { result: { description: `resumed ${id}`, node: id }, fault: { action: 'resume', node: id } };
     }
+  }
+
+  /** Members whose state reads as one of `states` in node terms (running is up, exited is down). */
+  inStates(states: readonly string[]): string[] {
+    return [...this.members].filter(([, m]) => states.includes(node_status_of_server[m.status().state])).map(([id]) => id);
+  }
+
+  /** Why `dslab send` cannot message a server, and how to reach it instead, in one line. */
+  sendRefusal(id: string): string {
+    const member = this.members.get(id);
+    if (!member) return `${id} is a real server that is not running (it failed to start)`;
+    const { kind, address, port } = member.server.status();
+    const direct = kind === 'redis' ? ` (redis-cli -p ${port})` : '';
+    return `${id} is a real ${kind} server: it speaks its own protocol over TCP, not dslab messages. Talk to it at ${address}${direct}, where no faults apply; nodes reach it through their proxies (init's dslab_servers)`;
   }
 
   status(): ServerRow[] {

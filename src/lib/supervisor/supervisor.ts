@@ -1,22 +1,21 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, NodeStatus, NodeStatusKind } from '../control/api.js';
+import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
-import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves } from '../faults/partition-spec.js';
-import { isClientId, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
+import { isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
-import type { SystemView } from '../plugin.js';
+import type { ClientTransport, SystemView, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
-import { describeKvOutcome, type KvOperation, type KvTransport } from './kv-client.js';
-import { fixedClientId, kv_clients_max, rangeClientId } from './client-ids.js';
-import { Clients, pending_requests_max } from './clients.js';
+import { fixedClientId, kv_clients_max, SessionClientIds } from './client-ids.js';
+import { client_inboxes_max, Clients, pending_requests_max } from './clients.js';
 import { EventHub } from './event-hub.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
@@ -25,15 +24,15 @@ import { Router } from './router.js';
 import { ServerMembers } from './servers.js';
 import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
-import { Workload } from '../workload/load.js';
 
 export { kv_clients_max, nodes_max };
 export const rates_interval_ms = 1000;
 export { pending_requests_max };
 export const request_timeout_ms_default = 5000;
-export const load_progress_interval_ms = 1000;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
+/** How long `down` waits for the workloads to close what they keep open (sessions) before it stops the nodes anyway. */
+export const workload_shutdown_ms_max = 3000;
 
 export interface SupervisorConfig {
   name: string;
@@ -51,6 +50,13 @@ export interface SupervisorConfig {
   keep_data?: boolean;
   /** The system's role vocabulary and dashboard columns, from its plugin (src/registry.ts). */
   view: SystemView;
+  /** The group answering each workload, where the system says (SystemPlugin.workload_groups); otherwise the first program group. */
+  workload_groups?: Record<string, string>;
+}
+
+/** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
+export interface SupervisorPlugins {
+  workloads: readonly WorkloadPlugin[];
 }
 
 /** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
@@ -93,8 +99,10 @@ export class Supervisor implements ControlTarget {
   private droppedMark = 0;
   private readonly nemesis = new NemesisRunner({ apply: (action, source) => this.apply(action, source), emit: (event) => void this.events.emit(event) });
   private stopping: Promise<void> | null = null;
-  private load: Workload | null = null;
-  private readonly kvTransport: KvTransport = {
+  /** The workloads whose operations the control API may run, and their parts made so far (each on first use). */
+  private readonly workloads: readonly WorkloadPlugin[];
+  private readonly workloadRuntimes = new Map<string, WorkloadRuntime>();
+  private readonly clientTransport: ClientTransport = {
     request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     leader: () => this.leader(),
     upNodes: () => [...this.nodes.values()].filter((n) => n.status === 'up').map((n) => n.id),
@@ -103,14 +111,20 @@ export class Supervisor implements ControlTarget {
   };
   private resolveDone!: () => void;
   private readonly started_at_ms = Date.now();
-  /** Requests in flight, their replies, the kv client pool, client inboxes and the inferred leader. */
+  /** Requests in flight, their replies, client inboxes and the inferred leader. */
   private readonly clients: Clients;
   /** The supervisor's own log (`dslab logs supervisor`). */
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
+  /** Client ids that workloads' long-lived clients (sessions) hold. */
+  private readonly workloadClientIds = new SessionClientIds();
 
-  private constructor(readonly config: SupervisorConfig) {
+  private constructor(
+    readonly config: SupervisorConfig,
+    plugins: SupervisorPlugins,
+  ) {
+    this.workloads = plugins.workloads;
     this.topology = new Topology(config.groups);
     this.nodeIds = [...this.topology.nodeIds];
     this.paths = clusterPaths(config.home, config.name);
@@ -123,18 +137,14 @@ export class Supervisor implements ControlTarget {
     // Recorded before any node starts, so a start that fails leaves a stopped cluster that logs, status and down can name.
     writeClusterInfo(this.paths.info, this.info(false));
     this.trace = new TraceWriter(this.paths.trace);
-    this.clients = new Clients(
-      {
-        vocabulary: config.view.roles,
-        emit: (event) => void this.events.emit(event),
-        send: (client, dest, line) => this.sendFromClient(client, dest, line),
-        kvTransport: this.kvTransport,
-        now: () => Date.now(),
-      },
-      String(this.started_at_ms),
-    );
+    this.clients = new Clients({
+      vocabulary: config.view.roles,
+      emit: (event) => void this.events.emit(event),
+      send: (client, dest, line) => this.sendFromClient(client, dest, line),
+      now: () => Date.now(),
+    });
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
-    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names);
+    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names, [fixedClientId('supervisor')]);
     this.servers = new ServerMembers({
       topology: this.topology,
       faults: this.router.faults,
@@ -149,12 +159,12 @@ export class Supervisor implements ControlTarget {
   }
 
   /** Starts the nodes, initialises them and serves the control API. Cleans up and throws UserError on failure. */
-  static async start(config: SupervisorConfig): Promise<Supervisor> {
+  static async start(config: SupervisorConfig, plugins: SupervisorPlugins): Promise<Supervisor> {
     const single = config.groups.length === 1 ? config.groups[0]! : null;
     if (single && (!Number.isInteger(single.count) || single.count < 1 || single.count > nodes_max)) {
       throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${single.count}`);
     }
-    const supervisor = new Supervisor(config);
+    const supervisor = new Supervisor(config, plugins);
     try {
       supervisor.watchdog = new NodeWatchdog();
       // Servers first: each node's init carries the addresses of its proxies to them.
@@ -242,7 +252,7 @@ export class Supervisor implements ControlTarget {
     };
     const proc = new NodeProcess(group.command, { cwd: this.config.cwd, env }, node.log, {
       onLine: (line) => this.onNodeLine(node, line),
-      onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`),
+      onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`, { kind: 'oversized', chars, limit_bytes: line_bytes_max }),
       onExit: (code, signal) => this.onNodeExit(node, proc, code, signal),
     });
     node.proc = proc;
@@ -304,7 +314,7 @@ export class Supervisor implements ControlTarget {
   private onNodeLine(node: NodeRecord, line: string): void {
     const parsed = parseEnvelope(line);
     if (!parsed.ok) {
-      this.misbehaved(node, 'garbage', `${parsed.reason}: ${line.slice(0, 200)}`);
+      this.misbehaved(node, 'garbage', `${parsed.reason}: ${quoted(line)}`, { kind: 'unreadable', reason: parsed.reason, line: quoted(line) });
       return;
     }
     const { src, dest, body } = parsed.envelope;
@@ -318,13 +328,14 @@ export class Supervisor implements ControlTarget {
         this.router.route(node.id, dest, line, Date.now());
         return;
       }
-      const why = this.clients.known.has(src) ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
-      this.misbehaved(node, 'garbage', `${why}: ${line.slice(0, 200)}`);
+      const forwarded = this.clients.known.has(src);
+      const why = forwarded ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
+      this.misbehaved(node, 'garbage', `${why}: ${quoted(line)}`, forwarded ? { kind: 'bad_forward', client: src, dest, line: quoted(line) } : { kind: 'wrong_src', claimed: src, line: quoted(line) });
       return;
     }
     node.msgs_out++;
     if (this.servers.has(dest)) {
-      this.misbehaved(node, 'unknown_dest', `${dest} is a real server, not a node: reach it over TCP at its address in init's dslab_servers: ${line.slice(0, 200)}`);
+      this.misbehaved(node, 'unknown_dest', `${dest} is a real server, not a node: reach it over TCP at its address in init's dslab_servers: ${quoted(line)}`, { kind: 'unknown_dest', dest, line: quoted(line), server: true });
     } else if (this.router.isNode(dest)) {
       this.router.route(src, dest, line, Date.now());
     } else if (this.services.has(dest)) {
@@ -335,7 +346,7 @@ export class Supervisor implements ControlTarget {
       // Clients are router endpoints: a fault that names the client cuts this link too.
       this.router.route(src, dest, line, Date.now());
     } else {
-      this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${line.slice(0, 200)}`);
+      this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${quoted(line)}`, { kind: 'unknown_dest', dest, line: quoted(line) });
     }
   }
 
@@ -349,7 +360,8 @@ export class Supervisor implements ControlTarget {
     if (!node) {
       // A client: the line came from a node, which parsed it already.
       const parsed = parseEnvelope(line);
-      if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body);
+      // A service's answer to a client's write says nothing about which node leads.
+      if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body, this.router.isNode(parsed.envelope.src));
       return true;
     }
     if (!node.proc) return true; // a down node's network card is unplugged
@@ -357,7 +369,7 @@ export class Supervisor implements ControlTarget {
       node.msgs_in++;
       return true;
     }
-    this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped');
+    this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped', { kind: 'backpressure' });
     return false;
   }
 
@@ -388,13 +400,16 @@ export class Supervisor implements ControlTarget {
     } else if (body.type === 'dslab_apply') {
       this.events.emit({ type: 'node_apply', node: node.id, index: body.index, term: body.term, op: body.op });
     } else {
-      this.misbehaved(node, 'unknown_dest', `unknown dslab extension "${body.type}"`);
+      this.misbehaved(node, 'unknown_dest', `unknown dslab extension "${body.type}"`, { kind: 'unknown_extension', extension: body.type });
     }
   }
 
   /** Sends a client request to a node and waits for its reply. */
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting = false): Promise<MessageBody> {
     const node = this.nodes.get(dest);
+    // A service answers clients as it answers nodes, over the router (a fault on the client's link to it applies).
+    if (!node && this.services.has(dest)) return this.clients.request(client, dest, body, timeout_ms);
+    if (!node && this.servers.has(dest)) return Promise.reject(new UserError(this.servers.sendRefusal(dest)));
     if (!node) return Promise.reject(new UserError(`unknown node "${dest}" (${this.config.groups.length > 1 ? `groups: ${this.topology.describe()}` : `nodes: ${this.nodeIds.join(', ')}`})`));
     if (node.status === 'down' || (node.status === 'starting' && !allowStarting)) {
       return Promise.reject(new UserError(`${dest} is ${node.status === 'down' ? 'down' : 'still starting'}`));
@@ -411,10 +426,10 @@ export class Supervisor implements ControlTarget {
     this.writeTo(node, supervisor_address, { type: 'dslab_clock', offset_ms: node.clock_offset_ms });
   }
 
-  private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string): void {
+  private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {
     if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
-    this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind] });
+    this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind], data });
   }
 
   private emitRates(): void {
@@ -444,9 +459,26 @@ export class Supervisor implements ControlTarget {
       node = this.rng.pick(candidates);
     } else {
       node = this.nodes.get(ref);
+      if (!node && this.services.has(ref)) throw new UserError(`${ref} is a Maelstrom service inside the supervisor, not a process: it cannot be killed, paused or skewed; cut it off instead (dslab partition --isolate ${ref}, or dslab loss 100% --link n1-${ref})`);
+      if (!node && this.servers.has(ref)) throw new UserError(`${ref} is a real server: kill, pause, resume and restart act on it; other node commands do not`);
       if (!node) throw new UserError(`unknown node "${ref}" (${this.config.groups.length > 1 ? `groups: ${this.topology.describe()}; or` : `nodes: ${this.nodeIds.join(', ')},`} leader, random)`);
     }
     return node!;
+  }
+
+  /**
+   * The member a kill, restart, pause or resume names: a node (an id,
+   * "leader") or a real server; "random" draws among the program nodes and
+   * servers in one of the `allowed` states.
+   */
+  private resolveMember(ref: string, allowed: NodeStatusKind[]): string {
+    if (this.servers.has(ref)) return ref;
+    if (ref !== 'random') return this.resolveNode(ref, allowed).id;
+    const nodes = [...this.nodes.values()].filter((n) => allowed.includes(n.status)).map((n) => n.id);
+    const servers = this.servers.inStates(allowed);
+    const candidates = [...nodes, ...servers];
+    if (candidates.length === 0) throw new UserError(`no node${this.servers.size > 0 ? ' or server' : ''} is ${allowed.join(' or ')}`);
+    return this.rng.pick(candidates);
   }
 
   /** Who leads (see roles.ts): a live node reporting a leading role, or else the node inferred from client replies. */
@@ -500,8 +532,8 @@ export class Supervisor implements ControlTarget {
       }
       case 'link_faults': {
         if (!action.link) return null;
-        const pairs = parseLinks(action.link, this.nodeIds, this.topology);
-        const named = action.link.split('-').some((part) => this.topology.isGroup(part.trim()));
+        const pairs = parseLinks(action.link, this.nodeIds, this.topology, this.services.names);
+        const named = splitLink(action.link, this.nodeIds, this.topology, this.services.names).some((end) => this.topology.isGroup(end));
         return named ? pairs.map(([a, b]) => ({ ...action, link: `${a}-${b}` })) : null;
       }
       default:
@@ -528,8 +560,11 @@ export class Supervisor implements ControlTarget {
   /** A fault action: what it did in words (for the caller) and as data (for the event). */
   private async performFault(action: FaultAction): Promise<{ result: ActionResult; fault: FaultDetail }> {
     const faults = this.router.faults;
-    if ((action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') && this.servers.has(action.node)) {
-      return this.servers.perform({ type: action.type, node: action.node });
+    if (action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') {
+      // "random" picks among every member this can be done to: program nodes and real servers alike.
+      const id = this.resolveMember(action.node, member_states[action.type]);
+      if (this.servers.has(id)) return this.servers.perform({ type: action.type, node: id });
+      action = { ...action, node: id };
     }
     if ((action.type === 'skew' || action.type === 'transfer') && this.servers.has(action.node)) {
       throw new UserError(`${action.node} is a real server: ${action.type === 'skew' ? 'its clock cannot be skewed' : 'it cannot lead'}`);
@@ -537,8 +572,12 @@ export class Supervisor implements ControlTarget {
     switch (action.type) {
       case 'partition': {
         let groups: string[][];
-        if (action.isolate) groups = isolate(this.topology.members(action.isolate) ?? (this.servers.has(action.isolate) || isClientEndpoint(action.isolate, this.nodeIds) ? action.isolate : this.resolveNode(action.isolate).id), this.nodeIds);
-        else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology);
+        const services = this.services.names;
+        if (action.isolate) {
+          const named = action.isolate;
+          const cut = this.topology.members(named) ?? (this.servers.has(named) || services.includes(named) || isClientEndpoint(named, this.nodeIds) ? named : this.resolveNode(named).id);
+          groups = isolate(cut, this.nodeIds, services);
+        } else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology, services);
         else groups = randomHalves(this.nodeIds, this.rng);
         // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
         faults.setPartition(groups, action.isolate ? 1 : undefined);
@@ -555,7 +594,7 @@ export class Supervisor implements ControlTarget {
         return { result: { description: 'healed: no partitions or link faults' }, fault: { action: 'heal' } };
       case 'link_faults': {
         // A link naming groups was fanned out into single links by apply().
-        const link = action.link ? parseLinks(action.link, this.nodeIds, this.topology)[0] : undefined;
+        const link = action.link ? parseLinks(action.link, this.nodeIds, this.topology, this.services.names)[0] : undefined;
         const { type: _type, link: _link, ...change } = action;
         if (change.jitter_ms !== undefined && change.delay_ms === undefined) throw new UserError('--jitter needs --ms');
         faults.setLinkFaults(change, link);
@@ -626,18 +665,8 @@ export class Supervisor implements ControlTarget {
         const reply = await this.request(fixedClientId('send'), action.dest, action.body, action.timeout_ms ?? request_timeout_ms_default);
         return { description: `${action.dest} answered ${reply.type}`, reply };
       }
-      case 'kv': {
-        const kv = this.clients.kvClient(action.client);
-        const outcome = await kv.run(action.op as KvOperation, action.timeout_ms);
-        return { description: describeKvOutcome(action.op as KvOperation, outcome), ...outcome };
-      }
-      case 'load_start':
-        return this.startLoad(action);
-      case 'load_stop': {
-        if (!this.load) throw new UserError('no load is running');
-        this.load.stop();
-        return { description: 'load stopping; operations in flight finish first' };
-      }
+      case 'workload':
+        return this.runWorkloadOperation(action.workload, action.op, action.args ?? {});
       case 'down':
         return { description: 'stopping the cluster' };
     }
@@ -669,30 +698,51 @@ export class Supervisor implements ControlTarget {
     return { description: `leadership moved from ${leader} to ${target.id} (term ${String(target.state.term)})`, from: leader, to: target.id };
   }
 
-  private startLoad(action: Extract<ControlAction, { type: 'load_start' }>): ActionResult {
-    if (this.load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
-    const clients = Array.from({ length: action.clients }, (_, i) => this.clients.kvClient(rangeClientId('workload', i)));
-    const load = new Workload(
-      clients,
-      { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: action.key_prefix ?? null, history_path: action.history_path, mix: action.mix },
-      createRng(action.seed ?? this.rng.int(2 ** 31)),
-    );
-    const options = { clients: action.clients, rate_per_s: action.rate_per_s, duration_ms: action.duration_ms, keys: action.keys, key_prefix: load.key_prefix, keys_fresh: load.keys_fresh, history_path: action.history_path };
-    this.load = load;
-    const progress = setInterval(() => this.events.emit({ type: 'load', phase: 'progress', stats: load.summary(), options }), load_progress_interval_ms);
-    void load.done.then((stats) => {
-      clearInterval(progress);
-      this.load = null;
-      this.events.emit({ type: 'load', phase: 'done', stats, options });
+  /** The part of workload `name` inside this supervisor, made on first use. */
+  private workloadRuntime(name: string): WorkloadRuntime {
+    const existing = this.workloadRuntimes.get(name);
+    if (existing) return existing;
+    const plugin = this.workloads.find((w) => w.name === name);
+    if (!plugin) throw new UserError(`unknown workload "${name}" (workloads: ${this.workloads.map((w) => w.name).join(', ') || 'none'})`);
+    if (!plugin.runtime) throw new UserError(`workload ${name} has no operations to run (its grader steps drive it)`);
+    const runtime = plugin.runtime({
+      transport: this.clientTransport,
+      session_tag: String(this.started_at_ms),
+      emit: (event) => void this.events.emit(event),
+      subscribe: (client, handler) => {
+        const inbox = this.clients.inbox(client);
+        if (!inbox) throw new UserError(`too many clients with an inbox (at most ${client_inboxes_max})`);
+        return inbox.subscribe(handler);
+      },
+      rng: this.rng,
+      servers: this.workloadServers(name),
+      takeClientId: () => this.workloadClientIds.take(),
+      releaseClientId: (client) => this.workloadClientIds.release(client),
+      after: (ms, run) => {
+        const timer = setTimeout(run, ms);
+        return () => clearTimeout(timer);
+      },
     });
-    load.start();
-    this.events.emit({ type: 'load', phase: 'start', stats: load.summary(), options });
-    const keys = action.keys === 1 ? load.keyName(0) : `${load.keyName(0)} … ${load.keyName(action.keys - 1)}`;
-    return {
-      description: `load started: ${action.clients} clients, ${action.rate_per_s} ops/s for ${formatDurationMs(action.duration_ms)} over ${action.keys} ${load.keys_fresh ? 'fresh ' : ''}keys (${keys})`,
-      key_prefix: load.key_prefix,
-      keys_fresh: load.keys_fresh,
-    };
+    this.workloadRuntimes.set(name, runtime);
+    return runtime;
+  }
+
+  /** The members of the group that answers workload `name`. */
+  private workloadServers(name: string): string[] {
+    const group = this.config.workload_groups?.[name] ?? this.config.groups.find((g) => !g.server)?.name;
+    return group === undefined ? [] : [...(this.topology.members(group) ?? [])];
+  }
+
+  private async runWorkloadOperation(workload: string, op: string, args: Record<string, unknown>): Promise<ActionResult> {
+    const runtime = this.workloadRuntime(workload);
+    const operation = runtime.operations[op];
+    if (!operation) throw new UserError(`workload ${workload} has no operation "${op}" (operations: ${Object.keys(runtime.operations).join(', ')})`);
+    const parsed = operation.args.safeParse(args);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new UserError(`${workload} ${op}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
+    }
+    return operation.run(parsed.data);
   }
 
   /** Every fault in force, in words: the network's, then paused nodes and skewed clocks. */
@@ -753,7 +803,11 @@ export class Supervisor implements ControlTarget {
   private async stopEverything(): Promise<void> {
     this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
-    this.load?.stop();
+    // Sessions close while the nodes can still hear it, so their ephemerals go now rather than at expiry.
+    let giveUp: NodeJS.Timeout | undefined;
+    const stopping = Promise.allSettled([...this.workloadRuntimes.values()].map(async (runtime) => runtime.stop()));
+    await Promise.race([stopping, new Promise((resolve) => (giveUp = setTimeout(resolve, workload_shutdown_ms_max)))]);
+    clearTimeout(giveUp);
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
@@ -785,12 +839,22 @@ export class Supervisor implements ControlTarget {
   }
 }
 
+/** The states a member must be in for each process action ("kill random" draws among the members in them). */
+const member_states: Record<'kill' | 'restart' | 'pause' | 'resume', NodeStatusKind[]> = { kill: ['up', 'paused'], restart: ['down'], pause: ['up'], resume: ['paused'] };
+
 /** The actions that inject or undo a fault: each emits a `fault` event. */
 type FaultAction = Extract<ControlAction, { type: FaultDetail['action'] }>;
 const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['partition', 'heal', 'link_faults', 'skew', 'kill', 'restart', 'pause', 'resume', 'transfer']);
 
 function isFaultAction(action: ControlAction): action is FaultAction {
   return fault_actions.has(action.type);
+}
+
+/** Characters of an offending line kept in a misbehaviour report. */
+const misbehaviour_line_chars_max = 200;
+
+function quoted(line: string): string {
+  return line.slice(0, misbehaviour_line_chars_max);
 }
 
 /** The first line of a run in the supervisor's log: everything the cluster was started with. */

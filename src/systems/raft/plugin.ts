@@ -85,4 +85,12 @@ export const raft: SystemPlugin = {
   ],
   workloads: ['lin-kv'],
   steps: raft_steps,
+  sim: {
+    // Loaded on use, so commands that never simulate do not load the simulator.
+    async run(seed) {
+      const { randomSimConfig, runSimulation } = await import('./sim.js');
+      const result = runSimulation(randomSimConfig(seed));
+      return { seed, stats: { ...result.stats } };
+    },
+  },
 };

@@ -102,6 +102,14 @@ export const zab: SystemPlugin = {
     { key: 'sessions', title: 'SESS', fields: ['sessions'], width: 5, drop_rank: 2 },
     { key: 'znodes', title: 'ZNODES', fields: ['znodes'], width: 6, drop_rank: 1 },
   ],
-  workloads: [],
+  workloads: ['zk'],
   steps: [...zab_steps, ...zk_steps],
+  sim: {
+    // Loaded on use, so commands that never simulate do not load the simulator.
+    async run(seed) {
+      const { randomZabSimConfig, runZabSimulation } = await import('./sim.js');
+      const result = runZabSimulation(randomZabSimConfig(seed));
+      return { seed, stats: { ...result.stats } };
+    },
+  },
 };

@@ -7,6 +7,6 @@ export const echo_workload: WorkloadPlugin = {
   description: 'echo requests answered with the same payload',
   requests: ['echo'],
   write_requests: [],
-  checks: [],
+  checks: {},
   steps: echo_steps,
 };

@@ -43,7 +43,7 @@ export const lin_kv_steps: readonly StepDefinition[] = [
         if (step.expect === 'not_ok' && ok) ctx.fail(`${node} acknowledged ${describe} although it cannot reach a majority`);
         return;
       }
-      const result = await ctx.act({ type: 'kv', op: { f: step.f, key: step.key, value: step.value, from: step.from, to: step.to }, timeout_ms: step.timeout_ms });
+      const result = await ctx.act({ type: 'workload', workload: 'lin-kv', op: 'kv', args: { op: { f: step.f, key: step.key, value: step.value, from: step.from, to: step.to }, timeout_ms: step.timeout_ms } });
       const ok = result.outcome === 'ok';
       if (step.expect === 'ok' && !ok) ctx.fail(`${describe} did not succeed: ${String(result.description)}`);
       if (step.expect === 'not_ok' && ok) ctx.fail(`${describe} succeeded but should not have`);
@@ -67,7 +67,7 @@ export const lin_kv_steps: readonly StepDefinition[] = [
     async run(step, ctx) {
       const history = ctx.historyFile();
       const done = ctx.waitFor((e) => e.type === 'load' && e.phase === 'done', step.duration_ms + load_finish_grace_ms, 'the workload to finish');
-      await ctx.act({ type: 'load_start', clients: step.clients, rate_per_s: step.rate_per_s, duration_ms: step.duration_ms, keys: step.keys, history_path: history, seed: ctx.rng.int(2 ** 31), mix: step.mix });
+      await ctx.act({ type: 'workload', workload: 'lin-kv', op: 'load_start', args: { clients: step.clients, rate_per_s: step.rate_per_s, duration_ms: step.duration_ms, keys: step.keys, history_path: history, seed: ctx.rng.int(2 ** 31), mix: step.mix } });
       ctx.memo<LoadState>(load_key, () => ({ done: null })).done = done;
       ctx.background(done);
       if (!step.background) await ctx.run({ do: 'wait_load' });

@@ -7,6 +7,6 @@ export const unique_ids_workload: WorkloadPlugin = {
   description: 'generate requests answered with globally unique ids',
   requests: ['generate'],
   write_requests: [],
-  checks: [],
+  checks: {},
   steps: unique_ids_steps,
 };

@@ -1,5 +1,11 @@
 /**
- * Linearizability checker for key-value histories.
+ * Linearizability checker for key-value histories: lin-kv's checker.
+ *
+ * It is not a generic engine with the register plugged in: the register model
+ * is compiled into the search (op kinds equal / not-equal / set / cas), and
+ * the reductions below that keep indefinite operations cheap (dead values,
+ * unknown initial values, dropping unneeded writes) are arguments about
+ * registers. A workload with another model needs its own search.
  *
  * The approach follows Porcupine: the history is split per key (a key-value store
  * is linearizable iff each key's register is, so keys are checked independently),

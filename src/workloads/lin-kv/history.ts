@@ -17,7 +17,7 @@
  * history with no declaration at all (hand-written, or from before declarations
  * existed) has every key start absent.
  */
-import { UserError } from '../util/errors.js';
+import { UserError } from '../../lib/util/errors.js';
 
 /** Register values are JSON scalars; 1 and "1" are different values. */
 export type Value = number | string;

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { classifyOutcome, type KvClient, type KvOperation, type KvOutcome, type OutcomeKind } from '../supervisor/kv-client.js';
-import { errorMessage, UserError } from '../util/errors.js';
-import type { Rng } from '../util/prng.js';
+import { workload_clients_max } from '../../lib/supervisor/client-ids.js';
+import { answered, answered_kinds, emptyTally, type LoadStats } from '../../lib/load-stats.js';
+import { errorMessage, UserError } from '../../lib/util/errors.js';
+import type { Rng } from '../../lib/util/prng.js';
+import { classifyOutcome, type KvClient, type KvOperation, type KvOutcome } from './client.js';
 
 /**
  * An open-loop key-value workload: operations are offered at a fixed rate
@@ -18,7 +20,7 @@ import type { Rng } from '../util/prng.js';
  * prefix the caller gives may hold anything; the history declares them not fresh.
  */
 
-export const load_clients_max = 200;
+export const load_clients_max = workload_clients_max;
 export const load_rate_per_s_max = 100_000;
 /** Offered operations waiting for an idle client; past this they are counted as skipped, not queued. */
 export const load_queue_max = 10_000;
@@ -55,26 +57,6 @@ export interface OperationMix {
 
 export const mix_default: OperationMix = { read: 1, write: 1, cas: 1 };
 
-/** Completed operations by what their outcome means (see classifyOutcome). */
-export type OutcomeTally = Record<OutcomeKind, number>;
-
-/** Outcomes that are definite answers a correct cluster gives: they count as answered. */
-const answered_kinds: ReadonlySet<OutcomeKind> = new Set(['ok', 'not_found', 'mismatched']);
-
-export interface LoadStats extends OutcomeTally {
-  offered: number;
-  completed: number;
-  skipped: number;
-  elapsed_ms: number;
-  /** Answered operations (ok, not found, mismatched) per second. */
-  throughput_per_s: number;
-  /** Of answered operations. */
-  latency_ms: { p50: number; p90: number; p99: number; max: number } | null;
-  by_function: Record<string, OutcomeTally>;
-  /** Why the history file stopped being written, if it did (the load itself goes on). */
-  history_error?: string;
-}
-
 /** A prefix no earlier run used, e.g. "r3f9a0c12-k". */
 export function freshKeyPrefix(): string {
   return `r${randomBytes(fresh_prefix_random_bytes).toString('hex')}-k`;
@@ -83,10 +65,6 @@ export function freshKeyPrefix(): string {
 export function validateKeyPrefix(prefix: string): void {
   if (prefix === '') throw new UserError('bad key prefix: it is empty (leave it out for fresh keys)');
   if (prefix.length > key_prefix_chars_max) throw new UserError(`bad key prefix: ${prefix.length} characters, at most ${key_prefix_chars_max}`);
-}
-
-function emptyTally(): OutcomeTally {
-  return { ok: 0, not_found: 0, mismatched: 0, fail: 0, unknown: 0 };
 }
 
 export class Workload {
@@ -264,22 +242,6 @@ function openHistory(file: string): WriteStream {
   return createWriteStream(file, { fd });
 }
 
-/** Operations with a definite answer a correct cluster gives. */
-export function answered(tally: OutcomeTally): number {
-  let sum = 0;
-  for (const kind of answered_kinds) sum += tally[kind];
-  return sum;
-}
-
 function round3(ms: number): number {
   return Math.round(ms * 1000) / 1000;
-}
-
-/**
- * Outcomes in words, expected answers first: "ok 1200, not found 80, mismatched 220; failed 10, unknown 10".
- * Not found and mismatched are answers a correct store gives; failed and unknown are the real failures.
- */
-export function describeLoadTally(stats: Pick<LoadStats, 'ok' | 'fail' | 'unknown'> & Partial<Pick<LoadStats, 'not_found' | 'mismatched'>>): string {
-  // Events recorded before not_found and mismatched existed lack them.
-  return `ok ${stats.ok}, not found ${stats.not_found ?? 0}, mismatched ${stats.mismatched ?? 0}; failed ${stats.fail}, unknown ${stats.unknown}`;
 }

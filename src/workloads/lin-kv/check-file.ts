@@ -1,10 +1,14 @@
 import { readFileSync, statSync } from 'node:fs';
-import { UserError } from '../util/errors.js';
-import { formatOperation, initialStates, parseHistory, type ParsedHistory } from './history.js';
-import { checkHistory, type CheckResult } from './linearizability.js';
+import type { HistoryChecker, HistoryOperation, HistoryVerdict } from '../../lib/plugin.js';
+import { UserError } from '../../lib/util/errors.js';
+import { checkHistory, type CheckResult } from './checker.js';
+import { load_op_timeout_ms } from './generator.js';
+import { formatOperation, formatValue, initialStates, type Operation, parseHistory, type ParsedHistory } from './history.js';
 
 /** Largest history file read; a bigger one is refused rather than exhausting memory. */
 export const history_file_bytes_max = 1024 * 1024 * 1024;
+/** A history larger than this is not re-read for the report's context operations; only the violation's own are shown. */
+export const history_context_bytes_max = 256 * 1024 * 1024;
 
 export interface CheckFileResult extends CheckResult {
   /** Whether the history declares its keys (and so whether they were fresh); without, every key is assumed to start absent. */
@@ -71,3 +75,72 @@ export function formatCheckResult(result: CheckFileResult): string {
   }
   return lines.join('\n');
 }
+
+function describeAction(op: Operation): string {
+  switch (op.f) {
+    case 'read':
+      return `read ${op.key}`;
+    case 'write':
+      return `write ${op.key} ${formatValue(op.value)}`;
+    case 'cas':
+      return `cas ${op.key} from ${formatValue(op.from)} to ${formatValue(op.to)}`;
+    case 'delete':
+      return `delete ${op.key}`;
+  }
+}
+
+function describeResult(op: Operation): string {
+  if (op.outcome === 'ok') return op.f === 'read' ? `ok: ${formatValue(op.result)}` : 'ok';
+  if (op.outcome === 'fail') return `failed${op.error !== undefined ? ` (error ${op.error})` : ''}`;
+  return 'unknown (no answer)';
+}
+
+/** A kv operation as the grader's reports show any workload's (an operation with no answer ends when the load generator gave up on it). */
+export function historyOperation(op: Operation): HistoryOperation {
+  return {
+    ...(op.line === undefined ? {} : { line: op.line }),
+    client: op.client,
+    key: op.key,
+    action: describeAction(op),
+    result: describeResult(op),
+    text: formatOperation(op),
+    outcome: op.outcome,
+    call_ms: op.call_ms,
+    return_ms: op.return_ms,
+    end_ms: op.return_ms ?? op.call_ms + load_op_timeout_ms,
+  };
+}
+
+/** The operations on a key in a history file, times moved to the origin; null if the file is too large or cannot be read. */
+export function keyOperations(file: string, key: string, origin_ms: number): Operation[] | null {
+  try {
+    if (statSync(file).size > history_context_bytes_max) return null;
+    const needle = `"key":${JSON.stringify(key)}`;
+    const ops: Operation[] = [];
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, index) => {
+        if (!line.includes(needle)) return;
+        const [op] = parseHistory(line).ops;
+        if (op?.key !== key) return;
+        ops.push({ ...op, line: index + 1, call_ms: op.call_ms - origin_ms, return_ms: op.return_ms === null ? null : op.return_ms - origin_ms });
+      });
+    return ops;
+  } catch {
+    return null;
+  }
+}
+
+/** lin-kv's `linearizable` check, as the grader runs it over each history a load step wrote. */
+export const linearizable_check: HistoryChecker = {
+  check(file: string, timeout_ms: number, time_origin_ms: number): HistoryVerdict {
+    const result = checkHistoryFile(file, timeout_ms, time_origin_ms);
+    if (result.result !== 'invalid') return { result: result.result, ...(result.reason === undefined ? {} : { reason: result.reason }) };
+    const violation = result.violation!;
+    const key_history = keyOperations(file, violation.key, time_origin_ms);
+    return {
+      result: 'invalid',
+      violation: { key: violation.key, explanation: violation.explanation, key_ops: violation.key_ops, ops: violation.ops.map(historyOperation), key_history: key_history?.map(historyOperation) ?? null },
+    };
+  },
+};

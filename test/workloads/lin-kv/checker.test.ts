@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatOperation, initialStates, parseHistory, type InitialState, type Operation, type Outcome, type Value } from '../../src/lib/checker/history.js';
-import { checkHistory, type CheckOptions } from '../../src/lib/checker/linearizability.js';
-import { UserError } from '../../src/lib/util/errors.js';
-import { createRng, type Rng } from '../../src/lib/util/prng.js';
+import { formatOperation, initialStates, parseHistory, type InitialState, type Operation, type Outcome, type Value } from '../../../src/workloads/lin-kv/history.js';
+import { checkHistory, type CheckOptions } from '../../../src/workloads/lin-kv/checker.js';
+import { UserError } from '../../../src/lib/util/errors.js';
+import { createRng, type Rng } from '../../../src/lib/util/prng.js';
 
 // Builders for hand-made histories: [call, return] in ms; an unknown outcome ignores the return.
 type Span = [number, number | null];

@@ -1,8 +1,14 @@
-import { client_timeout_ms_max, client_timeout_ms_min } from '../lib/control/api.js';
-import type { KvOperation } from '../lib/supervisor/kv-client.js';
-import { UserError } from '../lib/util/errors.js';
-import { DslabCommand } from './base.js';
-import { durationFlag } from './flags.js';
+import { DslabCommand } from '../../cli/base.js';
+import { durationFlag } from '../../cli/flags.js';
+import { client_timeout_ms_max, client_timeout_ms_min } from '../../lib/control/api.js';
+import { UserError } from '../../lib/util/errors.js';
+import type { KvOperation } from './client.js';
+
+/**
+ * lin-kv's CLI operations: what `dslab kv get/put/cas/del` and `dslab load`
+ * (thin oclif files in src/commands) share. Each runs one of the workload's
+ * supervisor operations (runtime.ts) through the control API.
+ */
 
 /** A value typed on the command line: JSON when it parses (5, "x", null), else the text itself. */
 export function parseValue(text: string): unknown {
@@ -24,9 +30,14 @@ export abstract class KvCommand extends DslabCommand {
   };
 
   protected async runOperation(flags: { cluster?: string; timeout: number }, op: KvOperation): Promise<unknown> {
-    const result = await this.client(flags.cluster).act({ type: 'kv', op, timeout_ms: flags.timeout });
+    const result = await this.client(flags.cluster).act(linKvAction('kv', { op, timeout_ms: flags.timeout }));
     if (result.outcome !== 'ok') throw new UserError(result.description);
     this.log(result.description);
     return result;
   }
+}
+
+/** The control API action that runs lin-kv's operation `op`. */
+export function linKvAction(op: 'kv' | 'load_start' | 'load_stop', args: Record<string, unknown> = {}): { type: 'workload'; workload: string; op: string; args: Record<string, unknown> } {
+  return { type: 'workload', workload: 'lin-kv', op, args };
 }

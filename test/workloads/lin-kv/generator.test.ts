@@ -1,14 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkHistoryFile, formatCheckResult } from '../../src/lib/checker/check-file.js';
-import { formatLoadProgress, formatLoadSummary } from '../../src/lib/format.js';
-import type { MessageBody } from '../../src/lib/protocol/messages.js';
-import { KvClient, type KvTransport } from '../../src/lib/supervisor/kv-client.js';
-import { IndefiniteError, UserError } from '../../src/lib/util/errors.js';
-import { createRng } from '../../src/lib/util/prng.js';
-import { history_declared_keys_per_line, Workload, type LoadOptions, type LoadStats, type OperationMix } from '../../src/lib/workload/load.js';
-import { tempDirs } from '../helpers/temp-dirs.js';
+import { checkHistoryFile, formatCheckResult } from '../../../src/workloads/lin-kv/check-file.js';
+import { formatLoadProgress, formatLoadSummary } from '../../../src/lib/format.js';
+import type { MessageBody } from '../../../src/lib/protocol/messages.js';
+import { KvClient, type KvTransport } from '../../../src/workloads/lin-kv/client.js';
+import { IndefiniteError, UserError } from '../../../src/lib/util/errors.js';
+import { createRng } from '../../../src/lib/util/prng.js';
+import type { LoadStats } from '../../../src/lib/load-stats.js';
+import { history_declared_keys_per_line, Workload, type LoadOptions, type OperationMix } from '../../../src/workloads/lin-kv/generator.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('dslab-load-');
 

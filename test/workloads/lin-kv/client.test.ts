@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageBody } from '../../src/lib/protocol/messages.js';
-import { classifyOutcome, KvClient, type KvTransport } from '../../src/lib/supervisor/kv-client.js';
-import { IndefiniteError } from '../../src/lib/util/errors.js';
+import type { MessageBody } from '../../../src/lib/protocol/messages.js';
+import { classifyOutcome, KvClient, type KvTransport } from '../../../src/workloads/lin-kv/client.js';
+import { IndefiniteError } from '../../../src/lib/util/errors.js';
 
 /** A fake cluster: `answer` decides each reply (or throws) from the node and body. */
 function transport(answer: (dest: string, body: MessageBody) => MessageBody, leader: string | null = null, up = ['n1', 'n2', 'n3']) {

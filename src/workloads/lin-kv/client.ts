@@ -1,5 +1,7 @@
-import { definite_error_codes, error_codes, type MessageBody } from '../protocol/messages.js';
-import { IndefiniteError, errorMessage, UserError } from '../util/errors.js';
+import type { OutcomeKind } from '../../lib/load-stats.js';
+import type { ClientTransport } from '../../lib/plugin.js';
+import { definite_error_codes, error_codes, type MessageBody } from '../../lib/protocol/messages.js';
+import { IndefiniteError, errorMessage, UserError } from '../../lib/util/errors.js';
 
 /**
  * A key-value client speaking Maelstrom's lin-kv messages (read, write, cas,
@@ -35,15 +37,8 @@ export interface KvOutcome {
   attempts: number;
 }
 
-export interface KvTransport {
-  request(client: string, dest: string, body: MessageBody, timeout_ms: number): Promise<MessageBody>;
-  /** The node believed to lead, if any. */
-  leader(): string | null;
-  /** Nodes that are up, in a stable order. */
-  upNodes(): string[];
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
+/** The kv client's way into the cluster: the supervisor's client transport. */
+export type KvTransport = ClientTransport;
 
 export class KvClient {
   private seq = 0;
@@ -147,20 +142,7 @@ function requestBody(op: KvOperation, client: string, seq: number): MessageBody 
   }
 }
 
-/**
- * What an outcome means to someone running a workload:
- *   ok          the operation did what it asked (a read found a value)
- *   not_found   a read or cas found the key absent (error 20 or an absent read): a definite answer
- *   mismatched  a cas whose `from` was not the current value (error 22): definite, nothing changed
- *   fail        any other error: the cluster refused or could not serve the operation
- *   unknown     no answer in time: a write or cas may or may not have taken effect (a read
- *               that timed out is a failure in the history, since it changed nothing, but
- *               to the person running the load it is just as unanswered)
- * not_found and mismatched are answers a correct cluster gives all the time under a
- * random workload; fail and unknown are the ones worth a look.
- */
-export type OutcomeKind = 'ok' | 'not_found' | 'mismatched' | 'fail' | 'unknown';
-
+/** What an outcome means to someone running a load (see OutcomeKind); a read that timed out is a failure in the history, since it changed nothing, but to the person running the load it is just as unanswered. */
 export function classifyOutcome(op: KvOperation, outcome: KvOutcome): OutcomeKind {
   if (outcome.outcome === 'unknown') return 'unknown';
   if (outcome.outcome === 'ok') return op.f === 'read' && outcome.result === null ? 'not_found' : 'ok';

@@ -1,5 +1,5 @@
-import { UserError } from '../util/errors.js';
-import type { OperationMix } from './load.js';
+import { UserError } from '../../lib/util/errors.js';
+import type { OperationMix } from './generator.js';
 
 /** Parses "read=2,write=1" (unnamed operations get weight 0; with no weights at all, an error). */
 export function parseMix(text: string): OperationMix {

@@ -1,0 +1,55 @@
+/**
+ * What a workload's load reports, whatever the workload: the `load` events on
+ * the stream, the dashboard's log, `dslab load`'s summary and the grader read
+ * this one shape, so it lives with the library and each workload fills it in.
+ *
+ * An operation's outcome, as it means something to someone running a load:
+ *   ok          the operation did what it asked
+ *   not_found   it found what it needed absent (a read or cas of a missing key): a definite answer
+ *   mismatched  a precondition did not hold (a cas whose `from` was not current): definite, nothing changed
+ *   fail        any other error: the cluster refused or could not serve the operation
+ *   unknown     no answer in time: it may or may not have taken effect
+ * not_found and mismatched are answers a correct cluster gives all the time under a
+ * random load; fail and unknown are the ones worth a look.
+ */
+export type OutcomeKind = 'ok' | 'not_found' | 'mismatched' | 'fail' | 'unknown';
+
+/** Completed operations by what their outcome means. */
+export type OutcomeTally = Record<OutcomeKind, number>;
+
+/** Outcomes that are definite answers a correct cluster gives: they count as answered. */
+export const answered_kinds: ReadonlySet<OutcomeKind> = new Set(['ok', 'not_found', 'mismatched']);
+
+export interface LoadStats extends OutcomeTally {
+  offered: number;
+  completed: number;
+  skipped: number;
+  elapsed_ms: number;
+  /** Answered operations (ok, not found, mismatched) per second. */
+  throughput_per_s: number;
+  /** Of answered operations. */
+  latency_ms: { p50: number; p90: number; p99: number; max: number } | null;
+  by_function: Record<string, OutcomeTally>;
+  /** Why the history file stopped being written, if it did (the load itself goes on). */
+  history_error?: string;
+}
+
+export function emptyTally(): OutcomeTally {
+  return { ok: 0, not_found: 0, mismatched: 0, fail: 0, unknown: 0 };
+}
+
+/** Operations with a definite answer a correct cluster gives. */
+export function answered(tally: OutcomeTally): number {
+  let sum = 0;
+  for (const kind of answered_kinds) sum += tally[kind];
+  return sum;
+}
+
+/**
+ * Outcomes in words, expected answers first: "ok 1200, not found 80, mismatched 220; failed 10, unknown 10".
+ * Not found and mismatched are answers a correct store gives; failed and unknown are the real failures.
+ */
+export function describeLoadTally(stats: Pick<LoadStats, 'ok' | 'fail' | 'unknown'> & Partial<Pick<LoadStats, 'not_found' | 'mismatched'>>): string {
+  // Events recorded before not_found and mismatched existed lack them.
+  return `ok ${stats.ok}, not found ${stats.not_found ?? 0}, mismatched ${stats.mismatched ?? 0}; failed ${stats.fail}, unknown ${stats.unknown}`;
+}

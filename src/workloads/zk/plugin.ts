@@ -1,0 +1,18 @@
+import type { WorkloadPlugin } from '../../lib/plugin.js';
+import { zkRuntime } from './control.js';
+
+/**
+ * ZooKeeper's client protocol as the Zab coordinator speaks it (README "Zab"): sessions, znodes,
+ * watches. Its client is client.ts (the supervisor's `dslab zk`, snowflake workers and lock contenders
+ * all use it); its control operations (control.ts) are what `dslab zk` runs in the supervisor. No
+ * history check is declared yet: the checker does not know znodes.
+ */
+export const zk_workload: WorkloadPlugin = {
+  name: 'zk',
+  description: 'ZooKeeper-style coordination: sessions, znodes (ephemeral, sequential), versions and watches',
+  requests: ['connect', 'ping', 'close_session', 'create', 'delete', 'exists', 'get_data', 'set_data', 'get_children', 'sync', 'list_sessions'],
+  // What goes through the leader as a txn (a new session's connect too, but a reconnect does not).
+  write_requests: ['create', 'delete', 'set_data', 'close_session'],
+  checks: {},
+  runtime: zkRuntime,
+};
