@@ -27,6 +27,12 @@ export interface RoleVocabulary {
   term_fields: readonly string[];
   /** Client request types that change state: a node that answers one successfully is the leader's best guess when no node reports a role. */
   write_requests: readonly string[];
+  /**
+   * A boolean state field a leading node must report true to count as the leader of its term in
+   * the grader's waits and checks (Zab: a leader-elect still in discovery has no epoch of its own
+   * yet, and reports the epoch it last followed). Absent: every leading node counts.
+   */
+  established_field?: string;
 }
 
 /** A vocabulary with no roles: a system whose nodes neither lead nor elect (echo, unique-ids), or one not known yet. */
@@ -64,6 +70,13 @@ export function roleKind(vocabulary: RoleVocabulary, role: string | null): RoleK
 
 export function isLeadingRole(vocabulary: RoleVocabulary, state: Readonly<Record<string, unknown>>): boolean {
   return roleKind(vocabulary, roleOf(state)) === 'leading';
+}
+
+/** A leading node that holds its office: leading, and (when the vocabulary names one) its established field true. */
+export function isEstablishedLeader(vocabulary: RoleVocabulary, state: Readonly<Record<string, unknown>>): boolean {
+  if (!isLeadingRole(vocabulary, state)) return false;
+  const field = vocabulary.established_field;
+  return field === undefined || state[field] === true;
 }
 
 export function isElectingRole(vocabulary: RoleVocabulary, state: Readonly<Record<string, unknown>>): boolean {

@@ -38,12 +38,21 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'raft-snapshots', variant: 'never-compacts', test: 'compaction-bounds-data-dir', failure: /data directory holds \d+ bytes, over 50000/ },
   { lab: 'raft-snapshots', variant: 'ignores-install-snapshot', test: 'install-snapshot-to-lagging-follower', failure: /did not catch up/ },
   { lab: 'kv-linearizable', variant: 'cas-ignores-from', test: 'healthy-cluster', failure: /not linearizable on key/ },
+  // The stale winner gives up when it meets a follower ahead of it, again and again.
+  { lab: 'zab-election', variant: 'id-before-zxid', test: 'most-up-to-date-wins', failure: /no leader within 10000 ms|should have won/ },
+  { lab: 'zab-broadcast', variant: 'trunc-only-past-log', test: 'trunc-sync', failure: /applied different entries at index|applied w\d+, written to a leader that had lost its quorum|did not report following with sync_mode TRUNC/ },
+  { lab: 'zab-broadcast', variant: 'one-epoch', test: 'accepted-epoch-is-not-current', failure: /applied different entries at index/ },
+  { lab: 'zab-broadcast', variant: 'ack-before-persist', test: 'persist-before-newleader-ack', failure: /term went backwards|applied different entries at index/ },
+  { lab: 'zab-broadcast', variant: 'propose-only-acked', test: 'proposals-during-sync', failure: /applied different entries at index|lacks w\d+/ },
+  { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/ },
+  { lab: 'zk-sessions', variant: 'watch-after-reply', test: 'watch-event-before-new-data', failure: /with the new data before sending the watch event/ },
+  { lab: 'zk-sessions', variant: 'sequential-from-children', test: 'sequential-suffixes', failure: /NodeExists|path is "\/q\/n-0000000002", expected "\/q\/n-0000000003"/ },
 ];
 
 describe('lab specs', () => {
   it('every shipped lab loads, with unique test names and points', () => {
     const ids = listLabIds();
-    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable']);
+    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions']);
     for (const id of ids) {
       const lab = loadLab(id, lab_plugins);
       expect(lab.tests.length).toBeGreaterThan(0);
@@ -93,6 +102,15 @@ describe('dslab grade', () => {
       expect(run.exitCode).toBe(0);
     }
   }, 240_000);
+
+  it('gives the reference full marks on the Zab labs', async () => {
+    for (const lab of ['zab-election', 'zab-broadcast', 'zk-sessions']) {
+      const run = await dslab(cwd, 'grade', lab, '--reference', '--json');
+      const result = JSON.parse(run.stdout) as GradeJson;
+      expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
+      expect(result.score).toBe(result.max_score);
+    }
+  }, 300_000);
 
   it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure }) => {
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;

@@ -175,6 +175,20 @@ describe('zab simulation', () => {
       expect(typeof runSeed(randomZabSimConfig(caught!.seed))).not.toBe('string');
     });
 
+    it('proposals only to followers that acknowledged NEWLEADER -> a follower misses a txn (agreement)', () => {
+      // No loss, duplication, reordering or partitions: a gap can then come only from the sync window.
+      const caught = hunt('propose_only_acked', 400, (config) => {
+        config.message_loss_rate = 0;
+        config.message_duplicate_rate = 0;
+        config.message_delay_ms_max = config.message_delay_ms_min;
+        config.partitions = false;
+        config.pauses = false;
+      });
+      expect(caught).not.toBeNull();
+      expect(['agreement', 'lost commit', 'lost write']).toContain(caught!.kind);
+      expect(typeof runSeed(randomZabSimConfig(caught!.seed))).not.toBe('string');
+    });
+
     it('the election compares server id before zxid -> no progress (the stale winner gives up forever)', () => {
       const caught = hunt('id_before_zxid', 400);
       expect(caught?.kind).toBe('liveness');

@@ -1,6 +1,6 @@
 import type { HistoryViolation } from '../plugin.js';
 import type { ClusterEvent } from '../control/api.js';
-import { isLeadingRole, type RoleVocabulary, termOf } from '../roles.js';
+import { isEstablishedLeader, type RoleVocabulary, termOf } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
 
 /** Timeline points kept per test for reports; older ones are dropped beyond this. */
@@ -109,7 +109,7 @@ export class Recorder {
         this.violate('terms_monotonic', `${node}'s term went backwards from ${previous} to ${term}`);
       }
       this.lastTerm.set(node, term);
-      if (isLeadingRole(this.roles, state)) {
+      if (isEstablishedLeader(this.roles, state)) {
         this.maxLeaderTerm = Math.max(this.maxLeaderTerm, term);
         const other = this.leaderOfTerm.get(term);
         if (other && other !== node && this.checks.has('one_leader_per_term')) {

@@ -139,8 +139,8 @@ export function listLabIds(dir = labsDir()): string[] {
     .sort(labOrder);
 }
 
-/** Warm-ups first, then the Raft labs in the order they build on each other. */
-const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable'];
+/** Warm-ups first, then the Raft labs and the Zab labs, each in the order they build on each other. */
+const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions'];
 function labOrder(a: string, b: string): number {
   const ia = lab_order.indexOf(a);
   const ib = lab_order.indexOf(b);

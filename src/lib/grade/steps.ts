@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { ClusterEvent, ClusterStatus } from '../control/api.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Rng } from '../util/prng.js';
-import { findLeader, isLeadingRole, type RoleVocabulary, termOf } from '../roles.js';
+import { findLeader, isEstablishedLeader, isLeadingRole, roleKind, type RoleVocabulary, termOf } from '../roles.js';
 import type { Recorder } from './recorder.js';
 
 /**
@@ -89,10 +89,13 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** The leader the last wait_leader found, with its term (expect_leader_stable holds it to that). */
 const last_leader_key = 'wait_leader.last';
 
-/** The leader with the highest term among up nodes, if no up node has a higher term (no election under way). */
+/**
+ * The established leader with the highest term among up nodes, if no up node has a higher term (no
+ * election under way). A leading node that is not established yet (see RoleVocabulary) does not count.
+ */
 function settledLeader(ctx: StepContext): { id: string; term: number } | null {
   const up = ctx.status().nodes.filter((n) => n.status === 'up');
-  const best = findLeader(ctx.roles, up);
+  const best = findLeader(ctx.roles, up.filter((n) => !isLeadingRole(ctx.roles, n.state) || isEstablishedLeader(ctx.roles, n.state)));
   if (!best) return null;
   const top = best.term ?? 0;
   return up.every((n) => (termOf(ctx.roles, n.state) ?? 0) <= top) ? { id: best.id, term: top } : null;
@@ -114,8 +117,8 @@ const fault_probability = z.number().min(0).max(1);
 export const generic_steps: readonly StepDefinition[] = [
   defineStep({
     name: 'wait_leader',
-    description: 'Wait until one node leads with a quorum of up nodes agreeing (same leader, same term). Saves it as "$leader".',
-    fields: { within_ms: step_duration_ms, save_as: z.string().optional(), different_from: z.string().optional() },
+    description: 'Wait until one node leads with a quorum of up nodes agreeing (same leader, same term). Saves it as "$leader". With `expect`, that leader must be this node.',
+    fields: { within_ms: step_duration_ms, save_as: z.string().optional(), different_from: z.string().optional(), expect: node_ref.optional() },
     needs_state_reports: true,
     needs_leader: true,
     needs_traffic: true,
@@ -125,6 +128,8 @@ export const generic_steps: readonly StepDefinition[] = [
       for (;;) {
         const leader = settledLeader(ctx);
         if (leader && leader.id !== avoid) {
+          const expected = step.expect ? ctx.node(step.expect) : null;
+          if (expected && leader.id !== expected) ctx.fail(`${leader.id} became leader (term ${leader.term}), but ${expected} should have won`);
           ctx.save(step.save_as ?? 'leader', leader.id);
           ctx.memo(last_leader_key, () => ({ leader })).leader = leader;
           return;
@@ -144,7 +149,7 @@ export const generic_steps: readonly StepDefinition[] = [
       await sleep(step.for_ms);
       const after = ctx.recorder.maxLeaderTerm;
       if (after > before) {
-        const who = ctx.status().nodes.find((n) => isLeadingRole(ctx.roles, n.state) && termOf(ctx.roles, n.state) === after);
+        const who = ctx.status().nodes.find((n) => isEstablishedLeader(ctx.roles, n.state) && termOf(ctx.roles, n.state) === after);
         ctx.fail(`${who?.id ?? 'a node'} became leader in term ${after} without a quorum`);
       }
     },
@@ -163,10 +168,46 @@ export const generic_steps: readonly StepDefinition[] = [
       while (Date.now() < deadline) {
         await sleep(poll_interval_ms);
         const node = ctx.status().nodes.find((n) => n.id === start.id)!;
-        if (!isLeadingRole(ctx.roles, node.state) || termOf(ctx.roles, node.state) !== start.term) {
+        if (!isEstablishedLeader(ctx.roles, node.state) || termOf(ctx.roles, node.state) !== start.term) {
           const now = settledLeader(ctx);
           ctx.fail(`leader ${start.id} (term ${start.term}) was disrupted: now ${now ? `${now.id} leads in term ${now.term}` : 'no leader'}`);
         }
+      }
+    },
+  }),
+  defineStep({
+    name: 'expect_never_led',
+    description: 'None of these nodes reported a leading role at any time in the test so far; with seen_as, each reported that role at least once (a Zab observer: "observing").',
+    fields: { nodes: z.array(node_ref).min(1), seen_as: z.string().optional() },
+    needs_state_reports: true,
+    async run(step, ctx) {
+      const nodes = step.nodes.map((ref) => ctx.node(ref));
+      const points = ctx.recorder.timeline.filter((p) => p.kind === 'state');
+      for (const node of nodes) {
+        const led = points.find((p) => p.node === node && p.role !== undefined && roleKind(ctx.roles, p.role) === 'leading');
+        if (led) ctx.fail(`${node} reported role ${led.role}${led.term !== undefined ? ` in term ${led.term}` : ''}, but it must never lead`);
+        if (step.seen_as && !points.some((p) => p.node === node && p.role === step.seen_as)) ctx.fail(`${node} never reported role ${step.seen_as}`);
+      }
+    },
+  }),
+  defineStep({
+    name: 'wait_state',
+    description: "Wait until a node's state report has field equal to `equals`, or (rises) a number above the one it reported when the step began.",
+    fields: { node: node_ref, field: z.string().min(1), equals: z.unknown().optional(), rises: z.boolean().optional(), within_ms: step_duration_ms },
+    needs_state_reports: true,
+    node_fields: ['node'],
+    async run(step, ctx) {
+      if ((step.equals === undefined) === (step.rises !== true)) ctx.fail('wait_state needs exactly one of equals and rises: true');
+      const node = ctx.node(step.node);
+      const value = () => ctx.status().nodes.find((n) => n.id === node)?.state[step.field];
+      const start = value();
+      const base = typeof start === 'number' ? start : Number.NEGATIVE_INFINITY;
+      const deadline = Date.now() + step.within_ms;
+      for (;;) {
+        const now = value();
+        if (step.rises ? typeof now === 'number' && now > base : JSON.stringify(now) === JSON.stringify(step.equals)) return;
+        if (Date.now() > deadline) ctx.fail(`${node}'s ${step.field} is ${JSON.stringify(now)} after ${step.within_ms} ms, expected ${step.rises ? `above ${JSON.stringify(start)}` : JSON.stringify(step.equals)}`);
+        await sleep(poll_interval_ms);
       }
     },
   }),
@@ -180,11 +221,21 @@ export const generic_steps: readonly StepDefinition[] = [
   }),
   defineStep({
     name: 'pick',
-    description: 'Save a node under a name without touching it ("follower" or "random"), other than the nodes in `not`, so later steps can single it out.',
-    fields: { node: node_ref, save_as: z.string().min(1), not: z.array(node_ref).optional() },
+    description:
+      'Save a node under a name without touching it ("follower" or "random"), other than the nodes in `not`, so later steps can single it out; rank "first" or "last" takes the first or last such node in the ensemble\'s order (n1 before n2) instead of a random one.',
+    fields: { node: node_ref, save_as: z.string().min(1), not: z.array(node_ref).optional(), rank: z.enum(['first', 'last']).optional() },
     node_fields: ['node'],
     async run(step, ctx) {
-      ctx.save(step.save_as, ctx.node(step.node, new Set((step.not ?? []).map((ref) => ctx.node(ref)))));
+      const excluding = new Set((step.not ?? []).map((ref) => ctx.node(ref)));
+      if (step.rank && (step.node === 'follower' || step.node === 'random')) {
+        if (step.node === 'follower') excluding.add(ctx.node('leader'));
+        const candidates = ctx.status().nodes.filter((n) => n.status === 'up' && !excluding.has(n.id));
+        const chosen = step.rank === 'first' ? candidates[0] : candidates.at(-1);
+        if (!chosen) ctx.fail(`no up node to pick as ${step.node}`);
+        ctx.save(step.save_as, chosen!.id);
+        return;
+      }
+      ctx.save(step.save_as, ctx.node(step.node, excluding));
     },
   }),
   ...(['kill', 'pause'] as const).map((kind) =>
@@ -255,11 +306,19 @@ export const generic_steps: readonly StepDefinition[] = [
   }),
   defineStep({
     name: 'link_faults',
-    description: 'Delay, jitter, loss, duplication and reordering on every link.',
-    fields: { delay_ms: step_duration_ms.optional(), jitter_ms: step_duration_ms.optional(), loss: fault_probability.optional(), duplicate: fault_probability.optional(), reorder: fault_probability.optional() },
+    description: 'Delay, jitter, loss, duplication and reordering on every link, or (between) only on the link between two nodes.',
+    fields: {
+      delay_ms: step_duration_ms.optional(),
+      jitter_ms: step_duration_ms.optional(),
+      loss: fault_probability.optional(),
+      duplicate: fault_probability.optional(),
+      reorder: fault_probability.optional(),
+      between: z.array(node_ref).length(2).optional(),
+    },
     async run(step, ctx) {
-      const { do: _do, ...faults } = step;
-      await ctx.act({ type: 'link_faults', ...faults });
+      const { do: _do, between, ...faults } = step;
+      const link = between ? between.map((ref) => ctx.node(ref)).join('-') : undefined;
+      await ctx.act({ type: 'link_faults', ...faults, ...(link ? { link } : {}) });
     },
   }),
   defineStep({

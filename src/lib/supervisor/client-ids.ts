@@ -16,6 +16,8 @@ export const fixed_client_ids = {
   grader_echo: 'c2',
   /** The grader's fire-and-forget writes to a soon-minority leader. */
   grader_doomed_writes: 'c8',
+  /** The grader's Zab writes (zab_write), which must or may succeed. */
+  grader_zab_writes: 'c7',
   /** The grader's kv requests straight to one node, without retries. */
   grader_direct_kv: 'c9',
 } as const;

@@ -11,6 +11,8 @@ import {
   sync_limit_ticks_default,
   tick_ms_default,
 } from './options.js';
+import { zab_steps } from './steps.js';
+import { zk_steps } from './zk-steps.js';
 
 /** Zab's words (what main.ts reports in `dslab_state`): ZooKeeper's four server states, and the epoch. */
 export const zab_roles: RoleVocabulary = {
@@ -22,6 +24,8 @@ export const zab_roles: RoleVocabulary = {
   term_fields: ['epoch'],
   // Every server answers writes (it forwards them), so a write's answer says nothing of who leads.
   write_requests: [],
+  // A leader-elect reports the epoch it last followed until a quorum synced to its own.
+  established_field: 'established',
 };
 
 /** Ticks in a limit: ZooKeeper's initLimit and syncLimit are counts of ticks. */
@@ -99,6 +103,7 @@ export const zab: SystemPlugin = {
     { key: 'znodes', title: 'ZNODES', fields: ['znodes'], width: 6, drop_rank: 1 },
   ],
   workloads: ['zk'],
+  steps: [...zab_steps, ...zk_steps],
   sim: {
     // Loaded on use, so commands that never simulate do not load the simulator.
     async run(seed) {

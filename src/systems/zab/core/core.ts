@@ -54,9 +54,14 @@ export const reorder_buffer_txns_max = 64;
  *   and its new epoch are on disk; it writes them only when UPTODATE arrives (ZOOKEEPER-3911);
  * - id_before_zxid: the election compares server ids before zxids;
  * - trunc_only_past_log: the leader sends TRUNC only to a learner past its whole log, never to one that
- *   holds txns of an older epoch inside it (ZOOKEEPER-1154).
+ *   holds txns of an older epoch inside it (ZOOKEEPER-1154);
+ * - propose_only_acked: the leader sends proposals only to followers that acknowledged NEWLEADER, so
+ *   a follower misses what was proposed between its sync and its acknowledgement; and, as ZooKeeper's
+ *   learner trusts its leader's TCP stream to have no gap, the follower appends the next proposal
+ *   without checking that it follows its last txn (without that, this core's gap check and resends
+ *   would hide the leader's mistake).
  */
-export type PlantedBug = 'one_epoch' | 'ack_before_persist' | 'id_before_zxid' | 'trunc_only_past_log';
+export type PlantedBug = 'one_epoch' | 'ack_before_persist' | 'id_before_zxid' | 'trunc_only_past_log' | 'propose_only_acked';
 
 export interface ZabConfig {
   finalize_wait_ms: number;
@@ -546,7 +551,8 @@ export class ZabCore {
       this.appendOne(entry);
       this.markUnstable(prev);
       for (const l of ld.learners.values()) {
-        if (!l.observer && (l.phase === 'synced' || l.phase === 'acked')) {
+        const reached = this.config.test_planted_bug === 'propose_only_acked' ? l.phase === 'acked' : l.phase === 'synced' || l.phase === 'acked';
+        if (!l.observer && reached) {
           this.send(l.id, { type: 'proposal', epoch: ld.epoch!, prev, zxid: entry.zxid, txn });
         }
       }
@@ -1146,7 +1152,8 @@ export class ZabCore {
     const l = this.learning!;
     const last = this.lastZxid();
     if (compareZxid(t.zxid, last) <= 0) return;
-    if (l.phase === 'synced' || !zxidEquals(prev, last)) {
+    const gap = !zxidEquals(prev, last) && this.config.test_planted_bug !== 'propose_only_acked';
+    if (l.phase === 'synced' || gap) {
       // Before NEWLEADER (our epoch is not current yet) or ahead of a gap: hold it, within bounds.
       if (l.buffered.size < this.config.reorder_buffer_txns_max) l.buffered.set(formatZxid(prev), t);
       return;
