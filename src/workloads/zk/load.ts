@@ -83,6 +83,8 @@ export class ZkLoad {
   /** The version each path was last seen at, for versioned set_data and delete. */
   private readonly seen_version = new Map<string, number>();
   private next_data = 1;
+  /** Sessions opened again after one expired. */
+  sessions_reopened = 0;
   private history: WriteStream | null = null;
   private timer: NodeJS.Timeout | null = null;
   private started_at = 0;
@@ -207,9 +209,31 @@ export class ZkLoad {
     }
   }
 
+  /** A client whose session expired (the nemesis cut it off too long) opens a new one. */
+  private async session(index: number): Promise<ZkClient> {
+    const client = this.clients[index]!;
+    if (client.state !== 'expired' && client.state !== 'closed') return client;
+    await client.close().catch(() => undefined);
+    const fresh = await ZkClient.connect(hostTransport(this.host, this.client_ids[index]!), this.host.servers, { timeout_ms: zk_load_session_timeout_ms, random: () => this.rng.next() });
+    this.clients[index] = fresh;
+    this.sessions_reopened++;
+    return fresh;
+  }
+
   private async run(index: number, call: Call): Promise<void> {
     this.in_flight++;
-    const client = this.clients[index]!;
+    let client: ZkClient;
+    try {
+      client = await this.session(index);
+    } catch {
+      // No session to run it on: it never started.
+      this.in_flight--;
+      this.record(call.f, 'fail', { client: this.client_ids[index], session: this.clients[index]!.session, f: call.f, path: call.path, error: 'SessionExpired' }, 0, 0, false);
+      this.idle.push(index);
+      if (!this.stopping) this.dispatch();
+      this.maybeFinish();
+      return;
+    }
     const server = client.server;
     const call_ms = performance.timeOrigin + performance.now();
     const entry: Record<string, unknown> = { client: this.client_ids[index], session: client.session, server, f: call.f, path: call.path };
@@ -265,13 +289,13 @@ export class ZkLoad {
     this.maybeFinish();
   }
 
-  private record(f: ZkFunction, outcome: 'ok' | 'fail' | 'unknown', entry: Record<string, unknown>, call_ms: number, return_ms: number): void {
+  private record(f: ZkFunction, outcome: 'ok' | 'fail' | 'unknown', entry: Record<string, unknown>, call_ms: number, return_ms: number, started = true): void {
     const kind = outcomeKind(outcome, entry.error as string | undefined);
     this.stats.completed++;
     this.stats[kind]++;
     (this.stats.by_function[f] ??= emptyTally())[kind]++;
     if (answered_kinds.has(kind) && this.latencies.length < zk_latency_samples_max) this.latencies.push(return_ms - call_ms);
-    if (this.history && !this.history.destroyed) {
+    if (started && this.history && !this.history.destroyed) {
       const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
       this.history.write(JSON.stringify({ ...entry, call_ms: round3(call_ms), return_ms: outcome === 'unknown' ? null : round3(return_ms), outcome }) + '\n');
     }
