@@ -6,7 +6,7 @@ import { run_duration_ms_max, run_duration_ms_min, seed_max } from '../../lib/co
 import { formatLoadProgress, formatLoadSummary } from '../../lib/format.js';
 import type { LoadStats } from '../../lib/load-stats.js';
 import { UserError } from '../../lib/util/errors.js';
-import { zk_load_clients_max, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from '../../workloads/zk/load.js';
+import { zk_load_clients_max, zk_load_legend, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from '../../workloads/zk/load.js';
 import { zk_workload } from '../../workloads/zk/plugin.js';
 
 export default class ZkLoadCommand extends DslabCommand {
@@ -56,7 +56,7 @@ export default class ZkLoadCommand extends DslabCommand {
     await follower.ended;
     if (live) process.stdout.write('\r\x1b[2K');
     if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
-    this.log(formatLoadSummary(final));
+    this.log(formatLoadSummary(final, zk_load_legend));
     if (history_path) this.log(`history: ${history_path} (check it with: ${this.program()} check ${flags.history})`);
     return { ...(final as LoadStats), history: history_path, parent: result.parent ?? null };
   }

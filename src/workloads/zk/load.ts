@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import type { LoadLegend } from '../../lib/format.js';
 import { answered, answered_kinds, emptyTally, type LoadStats, type OutcomeKind } from '../../lib/load-stats.js';
 import { history_header_type } from '../../lib/plugin.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
@@ -33,6 +34,12 @@ export const zk_latency_samples_max = 200_000;
 const tick_interval_ms = 5;
 /** Random bytes in a run's parent znode name: two runs never share one. */
 const fresh_parent_random_bytes = 4;
+
+/** What the summary's columns mean for znode calls. */
+export const zk_load_legend: LoadLegend = {
+  expected: 'NOT FOUND (NoNode) and MISMATCHED (NodeExists, BadVersion, NotEmpty) are definite answers a correct ensemble gives.',
+  failures: 'Failures: FAILED got another ZooKeeper error (it did not take effect); UNKNOWN lost its server with the call in flight (a write may or may not have taken effect).',
+};
 
 export interface ZkLoadOptions {
   clients: number;
