@@ -186,7 +186,8 @@ export class ZkLoad {
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0 && this.idle.length > 0) void this.run(this.idle.pop()!, this.queue.shift()!);
+    // The longest idle client goes next, so every session takes part even when calls are quick.
+    while (this.queue.length > 0 && this.idle.length > 0) void this.run(this.idle.shift()!, this.queue.shift()!);
   }
 
   private nextCall(): Call {
