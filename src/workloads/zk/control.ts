@@ -66,6 +66,8 @@ export interface ZkSessionRow {
   server: string | null;
   /** The supervisor's name for it (`--session NAME`), when it holds it. */
   name: string | null;
+  /** The supervisor's client id holding it (what `partition --isolate` names), when it holds it. */
+  client: string | null;
 }
 
 /**
@@ -170,7 +172,7 @@ export class ZkControl {
       case 'sessions': {
         parseArgs('sessions', raw);
         const sessions = await this.listSessions();
-        const lines = sessions.map((s) => `${s.session}${s.name ? ` (${s.name})` : ''} on ${s.server ?? '?'}, timeout ${s.timeout_ms}ms, last ping ${formatIdle(s.idle_ms)} ago`);
+        const lines = sessions.map((s) => `${s.session}${s.name ? ` (${s.name}, client ${s.client})` : ''} on ${s.server ?? '?'}, timeout ${s.timeout_ms}ms, last ping ${formatIdle(s.idle_ms)} ago`);
         return { description: lines.join('\n'), sessions };
       }
     }
@@ -182,13 +184,14 @@ export class ZkControl {
     try {
       const reply = await this.askLeader(client, { type: 'list_sessions' });
       const rows = Array.isArray(reply['sessions']) ? (reply['sessions'] as Array<Record<string, unknown>>) : [];
-      const names = new Map(this.table.list().map((h) => [h.session, h.name]));
+      const held = new Map(this.table.list().map((h) => [h.session, h]));
       return rows.map((r) => ({
         session: String(r['session']),
         timeout_ms: Number(r['timeout_ms']),
         idle_ms: Number(r['idle_ms']),
         server: typeof r['server'] === 'string' ? r['server'] : null,
-        name: names.get(String(r['session'])) ?? null,
+        name: held.get(String(r['session']))?.name ?? null,
+        client: held.get(String(r['session']))?.client ?? null,
       }));
     } finally {
       this.host.releaseClientId(client);

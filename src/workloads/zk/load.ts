@@ -26,6 +26,8 @@ export const zk_load_clients_max = 50;
 export const zk_load_paths_max = 100;
 export const zk_load_rate_per_s_max = 10_000;
 export const zk_load_rate_per_s_min = 0.1;
+/** How long opening the sessions and creating the parent may keep retrying through faults. */
+export const zk_load_setup_ms_max = 30_000;
 /** Offered calls waiting for an idle client; past this they are skipped, not queued. */
 export const zk_load_queue_max = 10_000;
 /** Latency samples kept for percentiles (the first ones; enough for a run of minutes). */
@@ -138,7 +140,7 @@ export class ZkLoad {
         this.clients.push(client);
         this.idle.push(i);
       }
-      await this.clients[0]!.create(this.parent, '');
+      await this.createParent();
     } catch (error) {
       await this.close();
       this.history?.destroy();
@@ -146,6 +148,22 @@ export class ZkLoad {
     }
     this.started_at = performance.now();
     this.timer = setInterval(() => this.offerDue(), tick_interval_ms);
+  }
+
+  /** The parent, through faults: a create whose answer was lost is tried again, and NodeExists then means it was applied (the name is this run's own). */
+  private async createParent(): Promise<void> {
+    const deadline = performance.now() + zk_load_setup_ms_max;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.clients[attempt % this.clients.length]!.create(this.parent, '');
+        return;
+      } catch (error) {
+        if (error instanceof ZkClientError && error.name_zk === 'NodeExists' && attempt > 0) return;
+        const retry = error instanceof ZkClientError && (error.name_zk === 'ConnectionLoss' || error.name_zk === 'SessionExpired');
+        if (!retry || performance.now() > deadline) throw error;
+        if (error.name_zk === 'SessionExpired') await this.session(attempt % this.clients.length);
+      }
+    }
   }
 
   stop(): void {
