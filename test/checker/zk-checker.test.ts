@@ -6,6 +6,8 @@ import { checkZkHistory } from '../../src/workloads/zk/checker.js';
 import { checkZkFile } from '../../src/workloads/zk/check-file.js';
 import { parseZkHistory, type HistoryStat, type ZkOperation } from '../../src/workloads/zk/history.js';
 import { historyWorkload } from '../../src/lib/history-header.js';
+import { dslab } from '../helpers/cli.js';
+import { parseHistory } from '../../src/workloads/lin-kv/history.js';
 
 const P = '/t/p0';
 const stat = (czxid: string, mzxid: string, version: number): HistoryStat => ({ czxid, mzxid, pzxid: czxid, version });
@@ -134,6 +136,11 @@ describe('zk history files', () => {
     expect(historyWorkload(write('b.jsonl', [{ client: 'c1', f: 'read', key: 'k', call_ms: 0, return_ms: 1, outcome: 'ok', result: null }]))).toBe('lin-kv');
   });
 
+  it('a key-value history may name its workload too: the line records no operation', () => {
+    const parsed = parseHistory([JSON.stringify({ type: 'workload', workload: 'lin-kv' }), JSON.stringify({ client: 'c1', f: 'read', key: 'k', call_ms: 0, return_ms: 1, outcome: 'ok', result: null })].join('\n'));
+    expect(parsed.ops).toHaveLength(1);
+  });
+
   it('checks a file end to end, valid and invalid', () => {
     const create = line({ f: 'create', data: 'a', call_ms: 0, return_ms: 1, stat: stat('1:1', '1:1', 0) });
     expect(checkZkFile(write('ok.jsonl', [header, znodes, create]), 1000)).toMatchObject({ result: 'valid' });
@@ -145,4 +152,17 @@ describe('zk history files', () => {
   it('refuses a malformed line naming it', () => {
     expect(() => parseZkHistory(JSON.stringify(header) + '\n' + JSON.stringify(line({ f: 'set_data', call_ms: 0, return_ms: 1, outcome: 'fail' })))).toThrow(/history line 2: .*error/);
   });
+
+  it('dslab check runs the checker the history names: zk\'s here, and refuses a workload it does not know', async () => {
+    const create = line({ f: 'create', data: 'a', call_ms: 0, return_ms: 1, stat: stat('1:1', '1:1', 0) });
+    const valid = await dslab(dir, 'check', write('cli-ok.jsonl', [header, znodes, create]));
+    expect(valid.exitCode).toBe(0);
+    expect(valid.stdout).toMatch(/^valid: writes linearizable, each session's reads sequentially consistent \(1 writes on 1 znodes/);
+    const invalid = await dslab(dir, 'check', write('cli-bad.jsonl', [header, znodes, create, line({ f: 'set_data', data: 'b', version: 3, call_ms: 5, return_ms: 6, stat: stat('1:1', '1:2', 1) })]));
+    expect(invalid.exitCode).toBe(1);
+    expect(invalid.stdout).toMatch(/^invalid: writes on \/t\/p0 are not linearizable/);
+    const unknown = await dslab(dir, 'check', write('cli-other.jsonl', [{ type: 'workload', workload: 'nope' }]));
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr.trim()).toMatch(/^dslab: .*names workload nope, which dslab does not have/);
+  }, 30_000);
 });
