@@ -6,7 +6,9 @@ import { checkZkHistory } from '../../src/workloads/zk/checker.js';
 import { checkZkFile } from '../../src/workloads/zk/check-file.js';
 import { parseZkHistory, type HistoryStat, type ZkOperation } from '../../src/workloads/zk/history.js';
 import { historyWorkload } from '../../src/lib/history-header.js';
-import { dslab } from '../helpers/cli.js';
+import { dslab, repo_root } from '../helpers/cli.js';
+
+const fixture_dir = path.join(repo_root, 'test', 'fixtures');
 import { parseHistory } from '../../src/workloads/lin-kv/history.js';
 
 const P = '/t/p0';
@@ -147,6 +149,13 @@ describe('zk history files', () => {
     const bad = checkZkFile(write('bad.jsonl', [header, znodes, create, line({ f: 'create', data: 'b', call_ms: 5, return_ms: 6, stat: stat('1:2', '1:2', 0) })]), 1000);
     expect(bad.result).toBe('invalid');
     expect(bad.text).toMatch(/^invalid: writes on \/t\/p0 are not linearizable/);
+  });
+
+  it('finds the duplicated txn of a real run: a set_data applied twice lets a delete at version 2 succeed', () => {
+    // From `dslab zk load` under the nemesis's duplicate fault: the leader proposed a forwarded request it got twice.
+    const result = checkZkFile(path.join(fixture_dir, 'zk-duplicated-request.jsonl'), 1000);
+    expect(result.result).toBe('invalid');
+    expect(result.text).toMatch(/line 7: c2004 \(s1\.4 on n1\) delete \/zl-c2d6450b\/p3 version 2 → ok/);
   });
 
   it('refuses a malformed line naming it', () => {

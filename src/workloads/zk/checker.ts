@@ -352,7 +352,7 @@ export function checkZkHistory(ops: readonly ZkOperation[], options: ZkCheckOpti
     if (!outcome.ok) {
       const explanation =
         `no order of the ${writes.length} writes on ${path} fits a znode (absent or present at a version, each change at a higher zxid): ` +
-        `the furthest order found placed ${outcome.done_at_deepest}, and then none of the ${outcome.stuck.length === 1 ? 'operation' : 'operations'} below could come next`;
+        `the furthest order found placed ${outcome.done_at_deepest}, and then ${outcome.stuck.length === 1 ? 'the operation below could not come next' : 'none of the operations below could come next'}`;
       return finish({ ...result, result: 'invalid', violation: { kind: 'linearizable', key: path, explanation, ops: outcome.stuck, key_ops: writes.length } });
     }
     result.znodes_checked++;
