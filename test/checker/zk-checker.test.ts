@@ -152,7 +152,7 @@ describe('zk history files', () => {
   });
 
   it('finds the duplicated txn of a real run: a set_data applied twice lets a delete at version 2 succeed', () => {
-    // From `dslab zk load` under the nemesis's duplicate fault: the leader proposed a forwarded request it got twice.
+    // From `dslab zk load` under the nemesis (a duplicate fault was in force): one set_data applied at two zxids, 1:11 and 1:12.
     const result = checkZkFile(path.join(fixture_dir, 'zk-duplicated-request.jsonl'), 1000);
     expect(result.result).toBe('invalid');
     expect(result.text).toMatch(/line 7: c2004 \(s1\.4 on n1\) delete \/zl-c2d6450b\/p3 version 2 → ok/);
