@@ -295,7 +295,18 @@ export function formatLoadKeys(key_prefix: string, keys: number, fresh: boolean)
   return `keys ${names} (${fresh ? 'fresh: new to the cluster' : 'reused: they may have held data before this run'})`;
 }
 
-export function formatLoadSummary(stats: LoadStats): string {
+/** What a load's outcome columns mean, in the words of its workload. */
+export interface LoadLegend {
+  expected: string;
+  failures: string;
+}
+
+export const kv_load_legend: LoadLegend = {
+  expected: 'NOT FOUND (error 20: the key did not exist) and MISMATCHED (error 22: a cas whose from was not the current value) are definite answers a correct cluster gives.',
+  failures: 'Failures: FAILED got another error (it did not take effect); UNKNOWN got no answer in time (a write or cas may or may not have taken effect).',
+};
+
+export function formatLoadSummary(stats: LoadStats, legend: LoadLegend = kv_load_legend): string {
   const rows = [['OP', 'OK', 'NOT FOUND', 'MISMATCHED', 'FAILED', 'UNKNOWN']];
   const row = (name: string, tally: Pick<LoadStats, 'ok' | 'not_found' | 'mismatched' | 'fail' | 'unknown'>) =>
     rows.push([name, String(tally.ok), String(tally.not_found), String(tally.mismatched), String(tally.fail), String(tally.unknown)]);
@@ -311,10 +322,8 @@ export function formatLoadSummary(stats: LoadStats): string {
     '',
     table(rows, (cell, r) => (r === 0 ? chalk.bold(cell) : cell)),
     '',
-    'NOT FOUND (error 20: the key did not exist) and MISMATCHED (error 22: a cas whose from was not the current value) are definite answers a correct cluster gives.',
-    failures === 0
-      ? 'No operation failed: none got another error, none went unanswered.'
-      : 'Failures: FAILED got another error (it did not take effect); UNKNOWN got no answer in time (a write or cas may or may not have taken effect).',
+    legend.expected,
+    failures === 0 ? 'No operation failed: none got another error, none went unanswered.' : legend.failures,
     ...(stats.history_error ? [`The history file stopped being written: ${stats.history_error}`] : []),
   ].join('\n');
 }

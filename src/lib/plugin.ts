@@ -248,6 +248,23 @@ export interface HistoryChecker {
   check(file: string, timeout_ms: number, time_origin_ms: number): HistoryVerdict;
 }
 
+/** What `dslab check FILE` prints and returns for one history file. */
+export interface HistoryFileCheck {
+  result: 'valid' | 'invalid' | 'unknown';
+  /** The verdict in words, for the terminal. */
+  text: string;
+  /** The whole result, for --json. */
+  details: Record<string, unknown>;
+}
+
+/**
+ * The first line of a history names the workload that wrote it ({"type":"workload","workload":"zk"}),
+ * so `dslab check` picks that workload's checker; a history without one is lin-kv's (its histories
+ * predate the line).
+ */
+export const history_header_type = 'workload';
+export const history_default_workload = 'lin-kv';
+
 /**
  * A workload: what clients send to a system, how they send it and how their
  * history is judged (Maelstrom's client, generator and checker). Its code
@@ -265,6 +282,8 @@ export interface WorkloadPlugin {
   checks: Readonly<Record<string, HistoryChecker>>;
   /** Grader steps that drive this workload's requests. */
   steps?: readonly StepDefinition[];
+  /** What `dslab check FILE` runs on a history of this workload (named by the history's first line). */
+  checkFile?(file: string, timeout_ms: number): HistoryFileCheck;
   /** Its part inside the supervisor: clients with sessions and retries, loads; absent for a workload the grader's steps drive alone. */
   runtime?(host: WorkloadHost): WorkloadRuntime;
 }

@@ -190,10 +190,11 @@ describe('the supervisor zk session table', () => {
     const rows = listed.sessions as Array<{ session: string; name: string | null; server: string | null; timeout_ms: number; idle_ms: number }>;
     // The named one, and the session-less one `sessions` itself does not open.
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ name: 'named', timeout_ms: 2000, session: control.table.list()[0]!.session });
+    expect(rows[0]).toMatchObject({ name: 'named', client: control.table.list()[0]!.client, timeout_ms: 2000, session: control.table.list()[0]!.session });
+    expect(rows[0]!.client).toMatch(/^c\d+$/);
     expect(ensemble.ids).toContain(rows[0]!.server);
     expect(rows[0]!.idle_ms).toBeLessThan(2000);
-    expect(listed.description).toMatch(/\(named\) on z\d, timeout 2000ms, last ping \d+ms ago/);
+    expect(listed.description).toMatch(/\(named, client c\d+\) on z\d, timeout 2000ms, last ping \d+ms ago/);
     ensemble.leader_id = 'nobody';
     expect(await refused(clock, control.run('sessions', {}))).toMatch(/^could not list sessions: z1: z1 is not the leader; z2: z2 is not the leader; z3: z3 is not the leader$/);
     // An election: nobody leads for a while, then z2 does.

@@ -209,6 +209,8 @@ export function parseHistory(text: string): ParsedHistory {
       throw new UserError(`history line ${line}: not valid JSON: ${source.length > 80 ? `${source.slice(0, 80)}…` : source}`);
     }
     try {
+      // The header line naming the workload (lib/plugin.ts history_header_type) records no operation.
+      if (typeof record === 'object' && record !== null && (record as Record<string, unknown>).type === 'workload') continue;
       if (typeof record === 'object' && record !== null && (record as Record<string, unknown>).type === 'keys') {
         declarations.push({ ...toDeclaration(record as Record<string, unknown>), line });
       } else {

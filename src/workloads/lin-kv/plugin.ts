@@ -1,5 +1,5 @@
 import type { WorkloadPlugin } from '../../lib/plugin.js';
-import { linearizable_check } from './check-file.js';
+import { checkHistoryFile, formatCheckResult, linearizable_check } from './check-file.js';
 import { linKvRuntime } from './runtime.js';
 import { lin_kv_steps } from './steps.js';
 
@@ -18,4 +18,8 @@ export const lin_kv: WorkloadPlugin = {
   checks: { linearizable: linearizable_check },
   steps: lin_kv_steps,
   runtime: linKvRuntime,
+  checkFile(file, timeout_ms) {
+    const result = checkHistoryFile(file, timeout_ms);
+    return { result: result.result, text: formatCheckResult(result), details: { ...result } };
+  },
 };

@@ -3,7 +3,11 @@
 
 import { z } from 'zod';
 import type { ActionResult } from '../../lib/control/api.js';
-import type { WorkloadHost, WorkloadOperation, WorkloadRuntime } from '../../lib/plugin.js';
+import { run_duration_ms_max, run_duration_ms_min } from '../../lib/control/api.js';
+import { defineOperation, type WorkloadHost, type WorkloadOperation, type WorkloadRuntime } from '../../lib/plugin.js';
+import { createRng, seed_max } from '../../lib/util/prng.js';
+import { formatDurationMs } from '../../lib/util/units.js';
+import { ZkLoad, zk_load_clients_max, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from './load.js';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
 import type { Stat } from './client.js';
@@ -62,6 +66,8 @@ export interface ZkSessionRow {
   server: string | null;
   /** The supervisor's name for it (`--session NAME`), when it holds it. */
   name: string | null;
+  /** The supervisor's client id holding it (what `partition --isolate` names), when it holds it. */
+  client: string | null;
 }
 
 /**
@@ -166,7 +172,7 @@ export class ZkControl {
       case 'sessions': {
         parseArgs('sessions', raw);
         const sessions = await this.listSessions();
-        const lines = sessions.map((s) => `${s.session}${s.name ? ` (${s.name})` : ''} on ${s.server ?? '?'}, timeout ${s.timeout_ms}ms, last ping ${formatIdle(s.idle_ms)} ago`);
+        const lines = sessions.map((s) => `${s.session}${s.name ? ` (${s.name}, client ${s.client})` : ''} on ${s.server ?? '?'}, timeout ${s.timeout_ms}ms, last ping ${formatIdle(s.idle_ms)} ago`);
         return { description: lines.join('\n'), sessions };
       }
     }
@@ -178,13 +184,14 @@ export class ZkControl {
     try {
       const reply = await this.askLeader(client, { type: 'list_sessions' });
       const rows = Array.isArray(reply['sessions']) ? (reply['sessions'] as Array<Record<string, unknown>>) : [];
-      const names = new Map(this.table.list().map((h) => [h.session, h.name]));
+      const held = new Map(this.table.list().map((h) => [h.session, h]));
       return rows.map((r) => ({
         session: String(r['session']),
         timeout_ms: Number(r['timeout_ms']),
         idle_ms: Number(r['idle_ms']),
         server: typeof r['server'] === 'string' ? r['server'] : null,
-        name: names.get(String(r['session'])) ?? null,
+        name: held.get(String(r['session']))?.name ?? null,
+        client: held.get(String(r['session']))?.client ?? null,
       }));
     } finally {
       this.host.releaseClientId(client);
@@ -231,10 +238,71 @@ export class ZkControl {
   }
 }
 
-/** The zk workload inside a supervisor: each operation's arguments checked by its schema, then run on the session table. */
+/** How often a running zk load reports its progress on the event stream. */
+export const zk_load_progress_interval_ms = 1000;
+
+/** `dslab zk load`'s operations: start (the supervisor's rng seeds it unless a seed is given) and stop. */
+export const zk_load_args = {
+  load_start: {
+    clients: z.number().int().min(1).max(zk_load_clients_max),
+    rate_per_s: z.number().min(zk_load_rate_per_s_min).max(zk_load_rate_per_s_max),
+    duration_ms: z.number().int().min(run_duration_ms_min).max(run_duration_ms_max),
+    paths: z.number().int().min(1).max(zk_load_paths_max),
+    history_path: z.string().nullable(),
+    seed: z.number().int().min(0).max(seed_max).optional(),
+  },
+  load_stop: {},
+} as const;
+
+/** The zk workload inside a supervisor: each operation's arguments checked by its schema, then run on the session table; and its load. */
 export function zkRuntime(host: WorkloadHost): WorkloadRuntime {
-  const control = new ZkControl(zkHost(host));
+  const narrowed = zkHost(host);
+  const control = new ZkControl(narrowed);
   const operations: Record<string, WorkloadOperation> = {};
   for (const op of zk_ops) operations[op] = { args: op_args[op], run: (args) => control.run(op, args) };
-  return { operations, stop: () => control.shutdown() };
+  let load: ZkLoad | null = null;
+  operations.load_start = defineOperation({
+    args: zk_load_args.load_start,
+    async run(args) {
+      if (load) throw new UserError('a zk load is already running (stop it with: dslab zk load --stop)');
+      const started = new ZkLoad(narrowed, { clients: args.clients, rate_per_s: args.rate_per_s, duration_ms: args.duration_ms, paths: args.paths, history_path: args.history_path }, createRng(args.seed ?? host.rng.int(2 ** 31)));
+      load = started;
+      try {
+        await started.start();
+      } catch (error) {
+        load = null;
+        throw error;
+      }
+      const options = { clients: args.clients, rate_per_s: args.rate_per_s, duration_ms: args.duration_ms, keys: args.paths, key_prefix: `${started.parent}/p`, keys_fresh: true, history_path: args.history_path };
+      const progress = setInterval(() => host.emit({ type: 'load', phase: 'progress', stats: started.summary(), options }), zk_load_progress_interval_ms);
+      void started.done.then((stats) => {
+        clearInterval(progress);
+        load = null;
+        host.emit({ type: 'load', phase: 'done', stats, options });
+      });
+      host.emit({ type: 'load', phase: 'start', stats: started.summary(), options });
+      const paths = started.paths();
+      return {
+        description: `zk load started: ${args.clients} sessions, ${args.rate_per_s} ops/s for ${formatDurationMs(args.duration_ms)} over ${paths.length} fresh znodes (${paths.length === 1 ? paths[0] : `${paths[0]} … ${paths.at(-1)}`})`,
+        parent: started.parent,
+        paths,
+      };
+    },
+  });
+  operations.load_stop = defineOperation({
+    args: zk_load_args.load_stop,
+    run() {
+      if (!load) throw new UserError('no zk load is running');
+      load.stop();
+      return { description: 'zk load stopping; calls in flight finish first' };
+    },
+  });
+  return {
+    operations,
+    stop: () => {
+      // Calls in flight finish on their own; the load then closes its sessions.
+      load?.stop();
+      return control.shutdown();
+    },
+  };
 }

@@ -38,11 +38,11 @@ export function formatWatchEvent(event: ZkWatchEvent): string {
 }
 
 /** `zk sessions`: one row a session, under a header. */
-export function formatSessionTable(rows: ReadonlyArray<{ session: string; name: string | null; server: string | null; timeout_ms: number; idle_ms: number }>): string[] {
+export function formatSessionTable(rows: ReadonlyArray<{ session: string; name: string | null; client?: string | null; server: string | null; timeout_ms: number; idle_ms: number }>): string[] {
   if (rows.length === 0) return ['no open sessions'];
   const table = [
-    ['SESSION', 'NAME', 'SERVER', 'TIMEOUT', 'LAST PING'],
-    ...rows.map((r) => [r.session, r.name ?? '-', r.server ?? '-', formatDurationMs(r.timeout_ms), `${formatIdle(r.idle_ms)} ago`]),
+    ['SESSION', 'NAME', 'CLIENT', 'SERVER', 'TIMEOUT', 'LAST PING'],
+    ...rows.map((r) => [r.session, r.name ?? '-', r.client ?? '-', r.server ?? '-', formatDurationMs(r.timeout_ms), `${formatIdle(r.idle_ms)} ago`]),
   ];
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
   return table.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));

@@ -1,4 +1,5 @@
 import type { WorkloadPlugin } from '../../lib/plugin.js';
+import { checkZkFile, zk_linearizable_check } from './check-file.js';
 import { zkRuntime } from './control.js';
 
 /**
@@ -13,6 +14,7 @@ export const zk_workload: WorkloadPlugin = {
   requests: ['connect', 'ping', 'close_session', 'create', 'delete', 'exists', 'get_data', 'set_data', 'get_children', 'sync', 'list_sessions'],
   // What goes through the leader as a txn (a new session's connect too, but a reconnect does not).
   write_requests: ['create', 'delete', 'set_data', 'close_session'],
-  checks: {},
+  checks: { zk_linearizable: zk_linearizable_check },
+  checkFile: checkZkFile,
   runtime: zkRuntime,
 };

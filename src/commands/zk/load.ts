@@ -1,0 +1,63 @@
+import { Flags } from '@oclif/core';
+import path from 'node:path';
+import { DslabCommand } from '../../cli/base.js';
+import { durationFlag, integerFlag, numberFlag } from '../../cli/flags.js';
+import { run_duration_ms_max, run_duration_ms_min, seed_max } from '../../lib/control/api.js';
+import { formatLoadProgress, formatLoadSummary } from '../../lib/format.js';
+import type { LoadStats } from '../../lib/load-stats.js';
+import { UserError } from '../../lib/util/errors.js';
+import { zk_load_clients_max, zk_load_legend, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from '../../workloads/zk/load.js';
+import { zk_workload } from '../../workloads/zk/plugin.js';
+
+export default class ZkLoadCommand extends DslabCommand {
+  static override summary = 'Run an open-loop znode workload (create, set, delete, reads) on sessions of its own and record its history.';
+  static override description =
+    'Each of --clients clients opens a session and runs one call at a time; calls are offered at --rate whatever the latency: create, set_data and delete (half with the version last seen, half any version), get_data, exists and get_children, on --paths znodes under a parent made fresh for the run. Prints progress every second, then throughput, latency percentiles and outcomes per call: ok, not found (NoNode) and mismatched (NodeExists, BadVersion, NotEmpty) are expected answers; failed (other errors) and unknown (ConnectionLoss in flight, no answer) are real failures. --history writes every call (session, server, call and return times, outcome with ZooKeeper\'s error name, the stat returned) for `dslab check`.';
+  static override examples = ['<%= config.bin %> zk load --clients 5 --rate 100 --duration 10s --history zk.jsonl', '<%= config.bin %> zk load --stop'];
+  static override flags = {
+    clients: integerFlag({ default: 5, description: 'concurrent clients, a session each', range: { min: 1, max: zk_load_clients_max } }),
+    rate: numberFlag({ default: 50, description: 'calls offered per second, in total', range: { min: zk_load_rate_per_s_min, max: zk_load_rate_per_s_max } }),
+    duration: durationFlag({ default: '10s', description: 'how long to offer calls', range: { min: run_duration_ms_min, max: run_duration_ms_max } }),
+    paths: integerFlag({ default: 4, description: 'number of znodes under the run\'s parent', range: { min: 1, max: zk_load_paths_max } }),
+    history: Flags.string({ description: 'write the call history (JSONL) here', helpValue: 'FILE' }),
+    seed: integerFlag({ description: 'seed for the choice of calls and znodes; random when not given', range: { min: 0, max: seed_max } }),
+    detach: Flags.boolean({ description: 'start the workload and return at once' }),
+    stop: Flags.boolean({ description: 'stop a running zk load' }),
+  };
+
+  async run(): Promise<unknown> {
+    const { flags } = await this.parse(ZkLoadCommand);
+    const action = (op: string, args: Record<string, unknown> = {}) => ({ type: 'workload' as const, workload: zk_workload.name, op, args });
+    if (flags.stop) return this.act(flags.cluster, action('load_stop'));
+    const history_path = flags.history ? path.resolve(flags.history) : null;
+    const start = action('load_start', { clients: flags.clients, rate_per_s: flags.rate, duration_ms: flags.duration, paths: flags.paths, history_path, ...(flags.seed === undefined ? {} : { seed: flags.seed }) });
+    if (flags.detach) return this.act(flags.cluster, start);
+
+    const json = this.jsonEnabled();
+    const live = process.stdout.isTTY && !json;
+    let final: LoadStats | null = null;
+    const client = this.client(flags.cluster);
+    const { result, follower } = await client.actAndFollow(start, (event) => {
+      if (event.type !== 'load') return true;
+      if (event.phase === 'progress' && !json) {
+        const text = `  ${formatLoadProgress(event.stats)}`;
+        process.stdout.write(live ? `\r\x1b[2K${text}` : `${text}\n`);
+      }
+      if (event.phase === 'done') {
+        final = event.stats;
+        return false;
+      }
+      return true;
+    });
+    this.log(result.description);
+    const interrupt = () => void client.act(action('load_stop')).catch(() => follower.stop());
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    await follower.ended;
+    if (live) process.stdout.write('\r\x1b[2K');
+    if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
+    this.log(formatLoadSummary(final, zk_load_legend));
+    if (history_path) this.log(`history: ${history_path} (check it with: ${this.program()} check ${flags.history})`);
+    return { ...(final as LoadStats), history: history_path, parent: result.parent ?? null };
+  }
+}
