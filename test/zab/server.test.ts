@@ -42,6 +42,8 @@ class Ensemble {
   readonly inbox = new Map<string, MessageBody[]>();
   /** Messages for which this returns true are lost. */
   drop: (from: string, to: string, body: MessageBody) => boolean = () => false;
+  /** Messages for which this returns true arrive twice. */
+  duplicate: (from: string, to: string, body: MessageBody) => boolean = () => false;
   /** Extra latency per link (ms). */
   delay: (from: string, to: string) => number = () => 0;
   private queue: Flight[] = [];
@@ -80,6 +82,7 @@ class Ensemble {
     const copy = JSON.parse(JSON.stringify(body)) as MessageBody;
     if (this.drop(from, to, copy)) return;
     this.queue.push({ at: this.now + 1 + this.delay(from, to), from, to, body: copy });
+    if (this.duplicate(from, to, copy)) this.queue.push({ at: this.now + 2 + this.delay(from, to), from, to, body: copy });
   }
 
   private pump(id: string): void {
@@ -355,6 +358,23 @@ describe('zk server: znodes', () => {
     expect(err(z.rpc('c2', f2, { type: 'set_acl', session: t, path: '/app' }))).toEqual({ code: 10, zk_error: 'Unimplemented' });
     expect(z.rpc('c2', f2, { type: 'set_data', session: t, path: '/app', data: 'v2', version: 0 })).toMatchObject({ type: 'set_data_ok', stat: { version: 1 } });
     expect(z.rpc('c2', f2, { type: 'delete', session: t, path: '/app/q-0000000000', version: 0 })).toMatchObject({ type: 'delete_ok', path: '/app/q-0000000000' });
+  });
+
+  it('proposes a forwarded request the network delivered twice only once', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    const leader = z.settle();
+    const [f1] = z.followers() as [string];
+    const s = z.connect('c1', f1);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/d', data: 'v0' });
+    // Every request the follower forwards reaches the leader twice.
+    z.duplicate = (from, to, body) => from === f1 && to === leader && body.type === 'request';
+    expect(z.rpc('c1', f1, { type: 'set_data', session: s, path: '/d', data: 'v1' })).toMatchObject({ type: 'set_data_ok', stat: { version: 1 } });
+    z.run(200);
+    z.duplicate = () => false;
+    // Applied twice, the set would have made version 2 on every server.
+    for (const server of [leader, f1]) {
+      expect(z.rpc('c1', server, { type: 'get_data', session: s, path: '/d' })).toMatchObject({ data: 'v1', stat: { version: 1 } });
+    }
   });
 
   it('planted bug sequential_from_children: after a delete the suffix is one already used', () => {

@@ -31,6 +31,11 @@ export const list_sessions_reply_max = 5000;
 /** Planted bug watch_after_reply: events held back, and for how long at most. */
 export const deferred_watch_events_max = 10_000;
 export const deferred_watch_event_ms_max = 50;
+/**
+ * Client requests (by their origin: server, incarnation, request number) a server remembers having
+ * proposed or applied, so a forwarded request the network delivered twice is proposed once.
+ */
+export const remembered_requests_max = 100_000;
 
 /** Bugs of the server (not of the core) that a lab can plant through DSLAB_ZAB_PLANTED_BUG. */
 export type HostPlantedBug = 'close_lost_keeps_ephemerals' | 'watch_after_reply' | 'sequential_from_children';
@@ -96,6 +101,8 @@ export class ZkServer {
   private applied_count = 0;
   private next_request = 0;
   private readonly pending = new Map<number, Pending>();
+  /** Origins of requests proposed or applied here, oldest first (remembered_requests_max). */
+  private readonly remembered_requests = new Set<string>();
   /** session -> the client this server last heard it from. */
   private readonly connections = new Map<string, string>();
 
@@ -161,6 +168,9 @@ export class ZkServer {
   /** The core's prepare hook: the leader's time in every txn, and a fresh id for a new session. */
   readonly prepare: PrepareTxn = (txn, { epoch }) => {
     if (typeof txn !== 'object' || txn === null) return { ok: false, reason: 'not a znode txn' };
+    // A learner forwards each request once; a second copy is the network's (a duplicated message).
+    const via = (txn as ZkProposal).via;
+    if (via && !this.rememberRequest(via)) return { ok: false, reason: `request ${via.request} from ${via.server} was already proposed` };
     const stamped: Record<string, unknown> = { ...(txn as Record<string, unknown>), time: Math.max(0, Math.round(this.o.wall_now())) };
     if (stamped.type === 'create_session') {
       if (this.ids_epoch !== epoch) {
@@ -197,7 +207,19 @@ export class ZkServer {
     return ZkReplica.restore(img.tree, options);
   }
 
+  /** False when the request was seen before; remembers it otherwise (the oldest forgotten past the limit). */
+  private rememberRequest(via: TxnOrigin): boolean {
+    const key = `${via.server}#${via.incarnation}#${via.request}`;
+    if (this.remembered_requests.has(key)) return false;
+    this.remembered_requests.add(key);
+    if (this.remembered_requests.size > remembered_requests_max) this.remembered_requests.delete(this.remembered_requests.values().next().value!);
+    return true;
+  }
+
   private apply(entry: LoggedTxn): void {
+    // Every server remembers what it applied, so a leader elected later refuses a late copy too.
+    const origin = (entry.txn as ZkProposal | null)?.via;
+    if (origin) this.rememberRequest(origin);
     const applied = this.replica.apply(entry);
     this.applied_count += 1;
     this.o.report_apply?.(this.applied_count, entry.zxid.epoch, formatZxid(entry.zxid), entry.txn);
