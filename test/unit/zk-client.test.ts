@@ -284,3 +284,61 @@ describe('nodeTransport', () => {
     expect(seen).toEqual([['z1', 'watch_event', '/x']]);
   });
 });
+
+describe('a watch whose event arrives with the reply that set it', () => {
+  /**
+   * A server that answers a watching exists and, in the same turn, sends the event of the next change:
+   * the event reaches the client before the reply's continuation runs, as when both arrive in one read.
+   */
+  function racingServer(event: () => Record<string, unknown> | null) {
+    const handlers = new Set<(from: string, body: Record<string, unknown> & { type: string }) => void>();
+    return {
+      rpc: (_server: string, body: { type: string; [k: string]: unknown }) =>
+        new Promise<{ type: string; [k: string]: unknown }>((resolve) => {
+          if (body.type === 'connect') return resolve({ type: 'connect_ok', session: 's1.1', timeout_ms: 60_000, server: 'n1', zxid: '1:0' });
+          if (body.type === 'exists') {
+            resolve({ type: 'exists_ok', stat: { mzxid: '1:5', pzxid: '1:5', version: 0 } });
+            const e = event();
+            if (e) for (const h of handlers) h('n1', { type: 'watch_event', session: 's1.1', ...e });
+            return;
+          }
+          resolve({ type: `${body.type}_ok` });
+        }),
+      onUnasked: (h: (from: string, body: Record<string, unknown> & { type: string }) => void) => {
+        handlers.add(h);
+        return () => handlers.delete(h);
+      },
+      now: () => 0,
+      after: () => () => undefined,
+      /** A later event, on its own. */
+      emit: (e: Record<string, unknown>) => {
+        for (const h of handlers) h('n1', { type: 'watch_event', session: 's1.1', ...e });
+      },
+    };
+  }
+
+  it('is delivered, once, though the event came first', async () => {
+    const zk = await ZkClient.connect(racingServer(() => ({ path: '/a', event: 'NodeDataChanged', zxid: '1:6' })) as never, ['n1'], { timeout_ms: 60_000 });
+    const events: ZkWatchEvent[] = [];
+    zk.on('watch', (e) => events.push(e));
+    await zk.exists('/a', true);
+    expect(events).toEqual([{ path: '/a', event: 'NodeDataChanged', zxid: '1:6' }]);
+  });
+
+  it('still stands after an older watch fired for a change the reply already shows', async () => {
+    let first = true;
+    const server = racingServer(() => {
+      if (!first) return null;
+      first = false;
+      return { path: '/a', event: 'NodeDataChanged', zxid: '1:4' };
+    });
+    const zk = await ZkClient.connect(server as never, ['n1'], { timeout_ms: 60_000 });
+    const events: ZkWatchEvent[] = [];
+    zk.on('watch', (e) => events.push(e));
+    await zk.exists('/a', true);
+    expect(events.map((e) => e.zxid)).toEqual(['1:4']);
+    // The read's own watch is still held: its event is delivered too.
+    server.emit({ path: '/a', event: 'NodeDataChanged', zxid: '1:7' });
+    expect(events.map((e) => e.zxid)).toEqual(['1:4', '1:7']);
+  });
+});

@@ -137,6 +137,8 @@ interface KnownWatch {
   /** Set again by the client itself after a reconnect that found the znode changed and so delivered the event: the
    * server still holds this watch, and its event belongs to nobody unless a read asks for the watch again. */
   orphan: boolean;
+  /** The zxid of the event that fired it, while a read that held it is still waiting for its reply. */
+  fired_zxid?: string;
 }
 
 const watchKey = (kind: WatchKind, path: string): string => `${kind} ${path}`;
@@ -246,17 +248,16 @@ export class ZkClient {
   }
 
   async exists(path: string, watch = false): Promise<Stat | null> {
-    const reply = await this.call({ type: 'exists', path, watch }, false);
-    const stat = (reply['stat'] ?? null) as Stat | null;
-    if (watch) this.remember(stat === null ? 'exists' : 'data', path, stat?.mzxid ?? null);
-    return stat;
+    const reply = await this.watchedRead({ type: 'exists', path, watch }, watch ? ['exists', 'data'] : [], (r) => {
+      const stat = (r['stat'] ?? null) as Stat | null;
+      return stat === null ? { kind: 'exists', seen: null } : { kind: 'data', seen: stat.mzxid };
+    });
+    return (reply['stat'] ?? null) as Stat | null;
   }
 
   async getData(path: string, watch = false): Promise<{ data: string; stat: Stat }> {
-    const reply = await this.call({ type: 'get_data', path, watch }, false);
-    const stat = reply['stat'] as Stat;
-    if (watch) this.remember('data', path, stat.mzxid);
-    return { data: String(reply['data'] ?? ''), stat };
+    const reply = await this.watchedRead({ type: 'get_data', path, watch }, watch ? ['data'] : [], (r) => ({ kind: 'data', seen: (r['stat'] as Stat).mzxid }));
+    return { data: String(reply['data'] ?? ''), stat: reply['stat'] as Stat };
   }
 
   async getChildren(path: string, watch = false): Promise<string[]> {
@@ -265,10 +266,8 @@ export class ZkClient {
 
   /** get_children with the parent's stat (ZooKeeper's getChildren2). */
   async getChildrenAndStat(path: string, watch = false): Promise<{ children: string[]; stat: Stat }> {
-    const reply = await this.call({ type: 'get_children', path, watch }, false);
-    const stat = reply['stat'] as Stat;
-    if (watch) this.remember('child', path, stat.pzxid);
-    return { children: (reply['children'] as string[] | undefined) ?? [], stat };
+    const reply = await this.watchedRead({ type: 'get_children', path, watch }, watch ? ['child'] : [], (r) => ({ kind: 'child', seen: (r['stat'] as Stat).pzxid }));
+    return { children: (reply['children'] as string[] | undefined) ?? [], stat: reply['stat'] as Stat };
   }
 
   async setData(path: string, data: string, version = -1): Promise<Stat> {
@@ -489,13 +488,58 @@ export class ZkClient {
 
   // ---- watches ----
 
-  private remember(kind: WatchKind, path: string, seen: string | null): void {
+  /**
+   * A read that may set a watch. The watch is held before the request leaves: the server sends the
+   * event after its reply, but both can reach this process in one read, and the event may then be
+   * handled before the reply's continuation runs. Until the reply says which kind the server set,
+   * every kind it could be (`candidates`) is held; an event that arrives first fires it, once.
+   */
+  private async watchedRead(body: MessageBody, candidates: readonly WatchKind[], settle: (reply: MessageBody) => { kind: WatchKind; seen: string | null }): Promise<MessageBody> {
+    const path = String(body['path']);
+    const previous = new Map(candidates.map((kind) => [kind, this.watches.get(watchKey(kind, path))]));
+    const held = candidates.map((kind) => this.remember(kind, path, null)).filter((w): w is KnownWatch => w !== null);
+    let reply: MessageBody;
+    try {
+      reply = await this.call(body, false);
+    } catch (error) {
+      // No watch was set: put back what the client held before.
+      for (const w of held) {
+        const key = watchKey(w.kind, path);
+        if (this.watches.get(key) !== w) continue;
+        const before = previous.get(w.kind);
+        if (before) this.watches.set(key, before);
+        else this.watches.delete(key);
+      }
+      throw error;
+    }
+    const set = settle(reply);
+    // An event for a change the reply already shows came from an older watch: the read's watch still stands.
+    const firedBy = held.find((w) => w.fired_zxid !== undefined)?.fired_zxid;
+    const fired = firedBy !== undefined && !(set.seen !== null && firedBy !== '' && compareZxidText(firedBy, set.seen) <= 0);
+    for (const w of held) {
+      const key = watchKey(w.kind, path);
+      const current = this.watches.get(key);
+      if (current !== undefined && current !== w) continue; // asked for again meanwhile
+      if (fired || w.kind !== set.kind) {
+        if (current === w) this.watches.delete(key);
+        continue;
+      }
+      w.seen = set.seen;
+      delete w.fired_zxid;
+      this.watches.set(key, w);
+    }
+    return reply;
+  }
+
+  private remember(kind: WatchKind, path: string, seen: string | null): KnownWatch | null {
     const key = watchKey(kind, path);
     if (!this.watches.has(key) && this.watches.size >= client_watches_max) {
       // The server set it; the client will deliver its event but not set it again after a reconnect.
-      return;
+      return null;
     }
-    this.watches.set(key, { kind, path, seen, orphan: false });
+    const watch: KnownWatch = { kind, path, seen, orphan: false };
+    this.watches.set(key, watch);
+    return watch;
   }
 
   private unasked(_from: string, body: MessageBody): void {
@@ -517,6 +561,7 @@ export class ZkClient {
       const watch = this.watches.get(watchKey(kind, path));
       if (watch === undefined) continue;
       this.watches.delete(watchKey(kind, path));
+      watch.fired_zxid = zxid;
       if (!watch.orphan) wanted = true;
     }
     if (!wanted) return;
@@ -615,4 +660,16 @@ export function nodeTransport(node: Node): ZkTransport {
     now: () => node.now(),
     after: (ms, run) => node.after(ms, run),
   };
+}
+
+/** Orders two zxids in their wire form ("epoch:counter", both decimal). */
+function compareZxidText(a: string, b: string): number {
+  const parse = (z: string): [bigint, bigint] | null => {
+    const m = /^(\d+):(\d+)$/.exec(z);
+    return m ? [BigInt(m[1]!), BigInt(m[2]!)] : null;
+  };
+  const x = parse(a);
+  const y = parse(b);
+  if (x === null || y === null) return 1;
+  return x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] !== y[1] ? (x[1] < y[1] ? -1 : 1) : 0;
 }
