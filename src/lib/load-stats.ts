@@ -45,6 +45,20 @@ export function answered(tally: OutcomeTally): number {
   return sum;
 }
 
+/** A load's figures so far: throughput and latency percentiles of answered operations over elapsed_ms. */
+export function summarizeLoad(stats: LoadStats, latencies_ms: readonly number[], elapsed_ms: number): LoadStats {
+  const elapsed = elapsed_ms || 1;
+  const sorted = [...latencies_ms].sort((a, b) => a - b);
+  const tenth = (ms: number) => Math.round(ms * 10) / 10;
+  const at = (q: number) => tenth(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  return {
+    ...stats,
+    elapsed_ms: Math.round(elapsed),
+    throughput_per_s: Math.round((answered(stats) / elapsed) * 1000),
+    latency_ms: sorted.length ? { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: tenth(sorted.at(-1)!) } : null,
+  };
+}
+
 /**
  * Outcomes in words, expected answers first: "ok 1200, not found 80, mismatched 220; failed 10, unknown 10".
  * Not found and mismatched are answers a correct store gives; failed and unknown are the real failures.

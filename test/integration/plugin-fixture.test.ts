@@ -68,7 +68,8 @@ describe('a system from outside src/systems, through the plugin seam', () => {
     const { lastFrame, unmount } = render(h(DashboardView, { model, now_ms: Date.now(), width: 80, color: false, selected: 0, message: null, showHelp: false }));
     const frame = lastFrame() ?? '';
     unmount();
-    expect(frame).toContain('leader n1 · term 7');
+    // The term is named as the system names its field.
+    expect(frame).toContain('leader n1 · round 7');
     expect(frame).toMatch(/NODE\s+STATUS\s+ROLE\s+ROUND\s+TOTAL\s+CONTACT/);
     expect(frame).toMatch(/n2\s+up\s+member\s+7\s+5\s/);
   });
@@ -79,7 +80,7 @@ describe('a system from outside src/systems, through the plugin seam', () => {
     expect(bad.stderr).toMatch(/^dslab: step: /);
     const unknown = await dslab(cwd, 'up', 'counter', '--name', 'other', '--detach');
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toContain('unknown system "counter" (built in: echo, unique-ids, raft, zab, locks;');
+    expect(unknown.stderr).toContain('unknown system "counter" (built in: echo, unique-ids, raft, zab, snowflake, locks;');
   });
 });
 

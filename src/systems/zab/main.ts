@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { randomInt } from 'node:crypto';
 import { DeferredFlush } from '../../lib/runtime/deferred-flush.js';
 import { Node } from '../../lib/runtime/node.js';
-import type { Envelope, MessageBody } from '../../lib/protocol/messages.js';
+import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
 import { ZabCore, type Ready, type ServerConfig } from './core/core.js';
 import { isZabMessage } from './core/messages.js';
 import { compareZxid, formatZxid, zxidHex } from './core/zxid.js';
@@ -17,6 +17,9 @@ import { ZabNarrator } from './narrator.js';
 import { readPlantedBug, readZabOptions, resolveObservers, type PlantedBugs } from './options.js';
 import { ZkServer } from './server.js';
 import { ZabStorage } from './storage.js';
+
+/** Client messages read in one turn and not yet handled; past this they are refused at the door (retryable). */
+export const waiting_client_messages_max = 10_000;
 
 const node = new Node();
 const options = readZabOptions(process.env);
@@ -105,13 +108,16 @@ function onMessage(message: Envelope): void {
     if (message.body.type === 'zk_touch') server.onServerMessage(message.src, message.body);
     else if (isZabMessage(message.body)) core.step(message.src, message.body);
     else node.log(`dropping a malformed ${message.body.type} from ${message.src}`);
+  } else if (waitingClients.length < waiting_client_messages_max) {
+    waitingClients.push(message);
   } else {
-    // The server must know where the ensemble is before it answers: take what the core has first.
-    while (core.hasReady()) handleReady(core.ready());
-    server.handleClient(message);
+    node.replyError(message, error_codes.temporarily_unavailable, `${waiting_client_messages_max} client messages already wait at ${node.id}; slow down`);
   }
   schedulePump();
 }
+
+/** Client messages read this turn, handled in the pump once the core's Ready is on disk and applied. */
+const waitingClients: Envelope[] = [];
 
 let pumpScheduled = false;
 /**
@@ -131,6 +137,10 @@ function schedulePump(): void {
 
 /** Hands everything the core produced to disk, the network and the state machine, in the order safety needs. */
 function pump(): void {
+  while (core.hasReady()) handleReady(core.ready());
+  // The server knows where the ensemble is before it answers (the Ready above), and the proposals
+  // these messages make share the next Ready, and its one fsync.
+  for (const message of waitingClients.splice(0)) server.handleClient(message);
   while (core.hasReady()) handleReady(core.ready());
   server.tick();
   while (core.hasReady()) handleReady(core.ready());

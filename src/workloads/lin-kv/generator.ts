@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { workload_clients_max } from '../../lib/supervisor/client-ids.js';
-import { answered, answered_kinds, emptyTally, type LoadStats } from '../../lib/load-stats.js';
+import { answered_kinds, emptyTally, summarizeLoad, type LoadStats } from '../../lib/load-stats.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
 import type { Rng } from '../../lib/util/prng.js';
 import { classifyOutcome, type KvClient, type KvOperation, type KvOutcome } from './client.js';
@@ -137,15 +137,7 @@ export class Workload {
   }
 
   summary(): LoadStats {
-    const elapsed = (this.stopping ? this.stats.elapsed_ms : performance.now() - this.startedAt) || 1;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10;
-    return {
-      ...this.stats,
-      elapsed_ms: Math.round(elapsed),
-      throughput_per_s: Math.round((answered(this.stats) / elapsed) * 1000),
-      latency_ms: sorted.length ? { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: Math.round(sorted.at(-1)! * 10) / 10 } : null,
-    };
+    return summarizeLoad(this.stats, this.latencies, this.stopping ? this.stats.elapsed_ms : performance.now() - this.startedAt);
   }
 
   private offerDue(): void {
