@@ -332,3 +332,29 @@ describe('real servers on the dashboard', () => {
     expect(model.nodes.map((n) => [n.id, n.group, n.server, n.status])).toEqual([['n1', 'nodes', null, 'starting'], ['redis1', 'redis', 'redis', 'down']]);
   });
 });
+
+describe('a first state report that reaches the supervisor before its node_up', () => {
+  it('keeps the role it reports, so the leader is known; a later start after a crash still forgets the old process', () => {
+    const start = (node: string, seq: number): ClusterEvent => ({ type: 'node_up', node, pid: 10 + seq, restarts: 0, t: 1000 + seq, seq }) as ClusterEvent;
+    const state = (node: string, role: string, seq: number): ClusterEvent => ({ type: 'node_state', node, state: { role, term: 3 }, t: 1000 + seq, seq }) as ClusterEvent;
+    const model = reduceAll([
+      { type: 'cluster_up', name: 'c', system: 'raft', nodes: ['n1', 'n2'], seed: 3, view: viewFor('raft'), t: 1000, seq: 1 } as ClusterEvent,
+      state('n1', 'leader', 2),
+      start('n1', 3),
+      start('n2', 4),
+      state('n2', 'follower', 5),
+    ]);
+    expect(model.leader).toBe('n1');
+    const restarted = reduceAll([
+      ...[
+        { type: 'cluster_up', name: 'c', system: 'raft', nodes: ['n1'], seed: 3, view: viewFor('raft'), t: 1000, seq: 1 } as ClusterEvent,
+        start('n1', 2),
+        state('n1', 'leader', 3),
+        { type: 'node_down', node: 'n1', exit_code: null, signal: 'SIGKILL', expected: true, stderr_tail: [], t: 1004, seq: 4 } as unknown as ClusterEvent,
+      ],
+      { ...start('n1', 5), restarts: 1 } as ClusterEvent,
+    ]);
+    expect(restarted.nodes.find((n) => n.id === 'n1')?.state).toEqual({});
+    expect(restarted.leader).toBeNull();
+  });
+});

@@ -27,7 +27,8 @@ async function grade(cwd: string, npm: Record<string, string | undefined>, ...ar
 const fixture = (name: string) => `node ${path.join(repo_root, 'test', 'fixtures', name)}`;
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
-const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp }[] = [
+/** attempts: a bug that shows only when faults meet a timing window gets that many seeds (7, 8, …), the first failure judged. */
+const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number }[] = [
   { lab: 'echo', variant: 'wrong-payload', test: 'echoes-payload', failure: /echoed "HELLO|echoed ".*!" for/ },
   { lab: 'unique-ids', variant: 'counter-restarts', test: 'unique-across-restarts', failure: /was handed out twice/ },
   { lab: 'raft-election', variant: 'no-prevote-no-checkquorum', test: 'rejoining-node-does-not-disrupt', failure: /was disrupted/ },
@@ -43,7 +44,8 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'zab-broadcast', variant: 'trunc-only-past-log', test: 'trunc-sync', failure: /applied different entries at index|applied w\d+, written to a leader that had lost its quorum|did not report following with sync_mode TRUNC/ },
   { lab: 'zab-broadcast', variant: 'one-epoch', test: 'accepted-epoch-is-not-current', failure: /applied different entries at index/ },
   { lab: 'zab-broadcast', variant: 'ack-before-persist', test: 'persist-before-newleader-ack', failure: /term went backwards|applied different entries at index/ },
-  { lab: 'zab-broadcast', variant: 'propose-only-acked', test: 'proposals-during-sync', failure: /applied different entries at index|lacks w\d+/ },
+  // Needs a proposal inside the restarted follower's sync window, which a slow or a fast start can miss.
+  { lab: 'zab-broadcast', variant: 'propose-only-acked', test: 'proposals-during-sync', failure: /applied different entries at index|lacks w\d+/, attempts: 3 },
   { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/ },
   { lab: 'zk-sessions', variant: 'watch-after-reply', test: 'watch-event-before-new-data', failure: /with the new data before sending the watch event/ },
   { lab: 'zk-sessions', variant: 'sequential-from-children', test: 'sequential-suffixes', failure: /NodeExists|path is "\/q\/n-0000000002", expected "\/q\/n-0000000003"/ },
@@ -112,26 +114,31 @@ describe('dslab grade', () => {
     }
   }, 300_000);
 
-  it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure }) => {
+  it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure, attempts }) => {
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
     const junit = path.join(cwd, `${lab}-${variant}.xml`);
     const html = path.join(cwd, `${lab}-${variant}.html`);
     const summary = path.join(cwd, `${lab}-${variant}.ndjson`);
-    const run = await grade(cwd, no_npm, lab, '--bin', bin, '--only', test, '--seed', '7', '--json', '--junit', junit, '--html', html, '--summary', summary);
+    let seed = 7;
+    let run = await grade(cwd, no_npm, lab, '--bin', bin, '--only', test, '--seed', String(seed), '--json', '--junit', junit, '--html', html, '--summary', summary);
+    for (let attempt = 1; attempt < (attempts ?? 1) && run.exitCode === 0; attempt++) {
+      seed++;
+      run = await grade(cwd, no_npm, lab, '--bin', bin, '--only', test, '--seed', String(seed), '--json', '--junit', junit, '--html', html, '--summary', summary);
+    }
     expect(run.exitCode).toBe(1);
     const result = JSON.parse(run.stdout) as GradeJson;
     const failed = result.results.find((r) => r.test === test)!;
     expect(failed.passed).toBe(false);
     expect(failed.failure).toMatch(failure);
-    expect(failed.seed).toBe(7);
+    expect(failed.seed).toBe(seed);
     // Run as `node …/bin/run.js` with no dslab on PATH: the replay says so, and can be pasted as it is.
-    expect(failed.replay).toBe(`node ${cli_path} grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
+    expect(failed.replay).toBe(`node ${cli_path} grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed ${seed}`);
     // The evidence is kept for the student, and every report written in the same run says the same.
     expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', 'n1.log'), 'utf8')).toContain('starting n1');
     // ...for the student alone: data, logs and trace are not readable by other users.
     for (const dir of [path.dirname(failed.kept_dir!), failed.kept_dir!, path.join(failed.kept_dir!, 'cluster')]) expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
-    expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test}"[^>]*>\\s*<properties><property name="seed" value="7"/>.*\\s*<failure message=`));
-    expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ test, passed: false, seed: 7, failure: failed.failure, replay: failed.replay });
+    expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test}"[^>]*>\\s*<properties><property name="seed" value="${seed}"/>.*\\s*<failure message=`));
+    expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ test, passed: false, seed, failure: failed.failure, replay: failed.replay });
     const page = readFileSync(html, 'utf8');
     expect(page).toContain('<span class="fail">failed</span>');
     expect(page).toContain('<svg');
@@ -143,7 +150,7 @@ describe('dslab grade', () => {
     const nonlinearizable = /not linearizable on key/.test(failed.failure ?? '');
     expect(failed.nonlinearizable !== null).toBe(nonlinearizable);
     expect(page.includes('class="op-bar op-bad"')).toBe(nonlinearizable);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('dslab grade on first contact', () => {

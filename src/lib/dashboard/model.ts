@@ -36,6 +36,11 @@ export interface NodeView {
   state: Record<string, unknown>;
   /** True when state.role is from an earlier process of this node (known from a status snapshot). */
   role_stale: boolean;
+  /**
+   * The node reported state since its last process ended. Its first report can reach the
+   * supervisor before the supervisor has taken its init_ok and said node_up, so node_up keeps it.
+   */
+  reported_since_down: boolean;
   in_per_s: number | null;
   out_per_s: number | null;
   /**
@@ -130,7 +135,7 @@ function serverNodeStatus(state: ServerState): NodeStatusKind {
 }
 
 function newNode(id: string): NodeView {
-  return { id, group: null, server: null, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false, in_per_s: null, out_per_s: null, leader_contact_t: null };
+  return { id, group: null, server: null, status: 'starting', exit_code: null, exit_signal: null, restarts: 0, state: {}, role_stale: false, reported_since_down: false, in_per_s: null, out_per_s: null, leader_contact_t: null };
 }
 
 /** A number from a state field, or null when absent or not numeric. */
@@ -261,6 +266,7 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   const node = touchNode(model, id);
   const before = node.state;
   node.state = state;
+  node.reported_since_down = true;
   if (state.role !== undefined) node.role_stale = false;
   const role = reportedRole(state);
   const roles = model.view.roles;
@@ -392,7 +398,7 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       node.exit_signal = null;
       node.restarts = input.restarts;
       // A new process starts from its disk, not from what the old one last said.
-      node.state = {};
+      if (!node.reported_since_down) node.state = {};
       node.role_stale = false;
       if (input.restarts > 0) appendLog(model, t, 'restart', `${input.node} restarted (restart ${input.restarts})`);
       settleLeader(model, t);
@@ -401,6 +407,7 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
     case 'node_down': {
       const node = touchNode(model, input.node);
       node.status = 'down';
+      node.reported_since_down = false;
       node.exit_code = input.exit_code;
       node.exit_signal = input.signal;
       node.in_per_s = null;
