@@ -1,7 +1,9 @@
 import { invokedAs } from './invocation.js';
 import { Args, Command, Errors, Flags } from '@oclif/core';
 import { findRunningCluster, dslabHome, type ClusterInfo } from '../lib/cluster/paths.js';
-import type { ActionResult, ControlAction } from '../lib/control/api.js';
+import type { ActionResult, ClusterEvent, ControlAction } from '../lib/control/api.js';
+import { formatLoadProgress } from '../lib/format.js';
+import type { LoadStats } from '../lib/load-stats.js';
 import { ControlClient } from '../lib/control/client.js';
 import { UserError } from '../lib/util/errors.js';
 import { parsePercent } from '../lib/util/units.js';
@@ -53,6 +55,40 @@ export abstract class DslabCommand extends BaseCommand {
     const result = await this.client(clusterName).act(action);
     this.log(result.description);
     return result;
+  }
+
+  /**
+   * Starts a load and follows its events to the end: its progress each second
+   * (one line rewritten on a terminal), Ctrl-C sending `stop`. Returns the
+   * start's result and the final figures; `onLoad` sees every load event
+   * (a load's chosen keys).
+   */
+  protected async followLoad(clusterName: string | undefined, start: ControlAction, stop: ControlAction, onLoad?: (event: Extract<ClusterEvent, { type: 'load' }>) => void): Promise<{ result: ActionResult; stats: LoadStats }> {
+    const json = this.jsonEnabled();
+    const live = process.stdout.isTTY && !json;
+    let final: LoadStats | null = null;
+    const client = this.client(clusterName);
+    const { result, follower } = await client.actAndFollow(start, (event) => {
+      if (event.type !== 'load') return true;
+      onLoad?.(event);
+      if (event.phase === 'progress' && !json) {
+        const text = `  ${formatLoadProgress(event.stats)}`;
+        process.stdout.write(live ? `\r\x1b[2K${text}` : `${text}\n`);
+      }
+      if (event.phase === 'done') {
+        final = event.stats;
+        return false;
+      }
+      return true;
+    });
+    this.log(result.description);
+    const interrupt = () => void client.act(stop).catch(() => follower.stop());
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    await follower.ended;
+    if (live) process.stdout.write('\r\x1b[2K');
+    if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
+    return { result, stats: final };
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {

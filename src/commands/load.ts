@@ -3,9 +3,7 @@ import path from 'node:path';
 import { DslabCommand } from '../cli/base.js';
 import { durationFlag, integerFlag, numberFlag } from '../cli/flags.js';
 import { run_duration_ms_max, run_duration_ms_min, seed_max } from '../lib/control/api.js';
-import type { LoadStats } from '../lib/load-stats.js';
-import { formatLoadKeys, formatLoadProgress, formatLoadSummary } from '../lib/format.js';
-import { UserError } from '../lib/util/errors.js';
+import { formatLoadKeys, formatLoadSummary } from '../lib/format.js';
 import { linKvAction } from '../workloads/lin-kv/cli.js';
 import { parseMix } from '../workloads/lin-kv/mix.js';
 import { load_clients_max, load_keys_max, load_rate_per_s_max, load_rate_per_s_min } from '../workloads/lin-kv/runtime.js';
@@ -48,35 +46,14 @@ export default class Load extends DslabCommand {
     const start = linKvAction('load_start', args);
     if (flags.detach) return this.act(flags.cluster, start);
 
-    const json = this.jsonEnabled();
-    const live = process.stdout.isTTY && !json;
-    let final: LoadStats | null = null;
     let keys: { key_prefix: string; keys_fresh: boolean } | null = null;
-    const client = this.client(flags.cluster);
-    const { result, follower } = await client.actAndFollow(start, (event) => {
-      if (event.type !== 'load') return true;
+    const { stats: final } = await this.followLoad(flags.cluster, start, linKvAction('load_stop'), (event) => {
       if (event.options.key_prefix !== undefined) keys = { key_prefix: event.options.key_prefix, keys_fresh: event.options.keys_fresh ?? false };
-      if (event.phase === 'progress' && !json) {
-        const text = `  ${formatLoadProgress(event.stats)}`;
-        process.stdout.write(live ? `\r\x1b[2K${text}` : `${text}\n`);
-      }
-      if (event.phase === 'done') {
-        final = event.stats;
-        return false;
-      }
-      return true;
     });
-    this.log(result.description);
-    const interrupt = () => void client.act(linKvAction('load_stop')).catch(() => follower.stop());
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    await follower.ended;
-    if (live) process.stdout.write('\r\x1b[2K');
-    if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
     this.log(formatLoadSummary(final));
     const used = keys as { key_prefix: string; keys_fresh: boolean } | null;
     if (used) this.log(formatLoadKeys(used.key_prefix, args.keys, used.keys_fresh));
     if (args.history_path) this.log(`history: ${args.history_path} (check it with: ${this.program()} check ${flags.history})`);
-    return { ...(final as LoadStats), history: args.history_path, key_prefix: used?.key_prefix ?? null, keys_fresh: used?.keys_fresh ?? null };
+    return { ...final, history: args.history_path, key_prefix: used?.key_prefix ?? null, keys_fresh: used?.keys_fresh ?? null };
   }
 }

@@ -3,9 +3,7 @@ import path from 'node:path';
 import { DslabCommand } from '../../cli/base.js';
 import { durationFlag, integerFlag, numberFlag } from '../../cli/flags.js';
 import { run_duration_ms_max, run_duration_ms_min, seed_max } from '../../lib/control/api.js';
-import { formatLoadProgress, formatLoadSummary } from '../../lib/format.js';
-import type { LoadStats } from '../../lib/load-stats.js';
-import { UserError } from '../../lib/util/errors.js';
+import { formatLoadSummary } from '../../lib/format.js';
 import { zk_load_clients_max, zk_load_legend, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from '../../workloads/zk/load.js';
 import { zk_workload } from '../../workloads/zk/plugin.js';
 
@@ -33,31 +31,9 @@ export default class ZkLoadCommand extends DslabCommand {
     const start = action('load_start', { clients: flags.clients, rate_per_s: flags.rate, duration_ms: flags.duration, paths: flags.paths, history_path, ...(flags.seed === undefined ? {} : { seed: flags.seed }) });
     if (flags.detach) return this.act(flags.cluster, start);
 
-    const json = this.jsonEnabled();
-    const live = process.stdout.isTTY && !json;
-    let final: LoadStats | null = null;
-    const client = this.client(flags.cluster);
-    const { result, follower } = await client.actAndFollow(start, (event) => {
-      if (event.type !== 'load') return true;
-      if (event.phase === 'progress' && !json) {
-        const text = `  ${formatLoadProgress(event.stats)}`;
-        process.stdout.write(live ? `\r\x1b[2K${text}` : `${text}\n`);
-      }
-      if (event.phase === 'done') {
-        final = event.stats;
-        return false;
-      }
-      return true;
-    });
-    this.log(result.description);
-    const interrupt = () => void client.act(action('load_stop')).catch(() => follower.stop());
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    await follower.ended;
-    if (live) process.stdout.write('\r\x1b[2K');
-    if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
+    const { result, stats: final } = await this.followLoad(flags.cluster, start, action('load_stop'));
     this.log(formatLoadSummary(final, zk_load_legend));
     if (history_path) this.log(`history: ${history_path} (check it with: ${this.program()} check ${flags.history})`);
-    return { ...(final as LoadStats), history: history_path, parent: result.parent ?? null };
+    return { ...final, history: history_path, parent: result.parent ?? null };
   }
 }
