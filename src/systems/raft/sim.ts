@@ -5,17 +5,24 @@
 // chance would) or from the very schedule `dslab nemesis --seed S` runs against real processes: the
 // same control actions, applied with the supervisor's rules to the same FaultModel.
 //
-// This file is Raft's driver for the generic host (how to build a core, persist and apply a Ready)
-// plus Raft's checks: the five safety properties of Raft (Figure 3 of the paper) while it runs, and at
-// the end (after healing every fault) that the replicas agree and every acknowledged write is in the
-// agreed state. Any failure throws SimulationFailure naming the seed; the same seed replays the run.
+// The run itself (fault sources, clients' timeouts and retries, heal, convergence, seed replay) is the
+// shared ClusterSimulation (src/lib/sim/cluster-sim.ts). This file is Raft's part: how to build a core,
+// persist and apply a Ready, what a kv client sends, leadership transfers as one more aimed fault, and
+// Raft's checks: the five safety properties of Raft (Figure 3 of the paper) while it runs, and at the
+// end (after healing every fault) that the replicas agree and every acknowledged write is in the agreed
+// state. Any failure throws SimulationFailure naming the seed; the same seed replays the run.
 
-import type { ControlAction } from '../../lib/control/api.js';
-import { nemesisSchedule } from '../../lib/faults/nemesis.js';
-import { applySimFault, SimNemesis, type FaultOutcome, type SimFaultHooks } from '../../lib/sim/faults.js';
-import { SimHost, type CoreStart, type SimDriver, type SimNode } from '../../lib/sim/host.js';
-import { Scheduler } from '../../lib/sim/scheduler.js';
-import { createRng, draws, type Draws } from '../../lib/util/prng.js';
+import {
+  ClusterSimFailure,
+  ClusterSimulation,
+  drawNemesisSchedule,
+  fault_free_overrides,
+  type ClusterSimConfig,
+  type ClusterSimStats,
+  type SimClient,
+} from '../../lib/sim/cluster-sim.js';
+import type { CoreStart, SimNode } from '../../lib/sim/host.js';
+import { createRng, draws } from '../../lib/util/prng.js';
 import {
   RaftCore,
   RaftInvariantError,
@@ -32,68 +39,24 @@ import { canonicalJson, KvStateMachine, type KvCommand, type KvOp, type KvResult
 
 // ---- limits -------------------------------------------------------------------------------------
 
-/** Clients start their first operation within this window. */
-const client_start_ms_max = 50;
-/** A client told "not the leader" retries after a short random pause. */
-const client_retry_backoff_ms_min = 5;
-const client_retry_backoff_ms_max = 30;
-/** How often the end phase checks whether the replicas agree. */
-const converge_check_interval_ms = 20;
-/** Share of schedules that run `dslab nemesis`'s own fault schedule instead of the Raft-aimed faults. */
-const nemesis_schedule_share = 0.3;
-/** The nemesis interval such schedules use (the control API accepts 100 ms and up). */
+/** The nemesis interval schedules that run `dslab nemesis` use (the control API accepts 100 ms and up). */
 const nemesis_schedule_interval_ms_min = 100;
 const nemesis_schedule_interval_ms_max = 500;
 
 // ---- configuration ------------------------------------------------------------------------------
 
-export interface SimConfig {
-  seed: number;
+export interface SimConfig extends ClusterSimConfig {
   node_count: number;
   raft: Partial<RaftConfig>;
-  /** Faults happen during this phase; then everything heals and crashed nodes restart. */
-  fault_phase_ms: number;
-  /** Fault-free time after the fault phase; clients stop issuing new operations halfway through. */
-  settle_ms: number;
-  /** After settle_ms, how long replicas may take to agree before it counts as a liveness failure. */
-  converge_ms_max: number;
-  /** Latency of a healthy link (each message draws its own, so messages reorder); link faults add to it. */
-  message_delay_ms_min: number;
-  message_delay_ms_max: number;
-  message_loss_rate: number;
-  message_duplicate_rate: number;
-  nemesis_interval_ms_min: number;
-  nemesis_interval_ms_max: number;
-  partitions: boolean;
-  crashes: boolean;
+  /** Leadership transfers among the aimed faults (they run beside a `dslab nemesis` schedule too). */
   transfers: boolean;
-  /** Pause nodes (a GC pause: SIGSTOP under `dslab up`); they hold their input and resume later. */
-  pauses: boolean;
-  pause_ms_min: number;
-  pause_ms_max: number;
-  /**
-   * Instead of the Raft-aimed faults above, run the schedule `dslab nemesis --seed <seed> --interval
-   * <interval_ms>` runs against real processes, for the whole fault phase.
-   */
-  nemesis_schedule: { seed: number; interval_ms: number } | null;
-  crash_down_ms_min: number;
-  crash_down_ms_max: number;
-  client_count: number;
-  client_think_ms_max: number;
-  /** A client that hears nothing for this long retries (the same seq, so at most once). */
-  client_attempt_timeout_ms: number;
-  /** A client gives up on an operation after this long; its outcome is then unknown. */
-  client_op_timeout_ms: number;
   key_count: number;
   /** Take a snapshot once this many entries were applied since the last one (0: never). */
   compact_after_entries: number;
-  /** Round-trip every message and the durable state through JSON, as a real runtime would. */
-  serialize: boolean;
   /** Pairwise log-matching check every this many events (it is the most expensive check). */
   log_matching_check_events: number;
 }
 
-/** A schedule with faults, drawn from the seed. */
 export function randomSimConfig(seed: number): SimConfig {
   const r = draws(createRng(seed ^ 0x5bd1e995));
   const election_min = r.int(100, 150);
@@ -143,32 +106,13 @@ export function randomSimConfig(seed: number): SimConfig {
     pause_ms_max: 600,
     nemesis_schedule: null,
   };
-  if (r.chance(nemesis_schedule_share)) {
-    // The real nemesis brings its own partitions, kills, pauses and link faults, one at a time.
-    config.nemesis_schedule = { seed, interval_ms: r.int(nemesis_schedule_interval_ms_min, nemesis_schedule_interval_ms_max) };
-    config.partitions = false;
-    config.crashes = false;
-    config.pauses = false;
-    config.message_loss_rate = 0;
-    config.message_duplicate_rate = 0;
-  }
+  drawNemesisSchedule(config, r, nemesis_schedule_interval_ms_min, nemesis_schedule_interval_ms_max);
   return config;
 }
 
 /** A schedule without any fault: used to check progress (a leader is elected, writes commit). */
 export function faultFreeSimConfig(seed: number): SimConfig {
-  return {
-    ...randomSimConfig(seed),
-    message_loss_rate: 0,
-    message_duplicate_rate: 0,
-    partitions: false,
-    crashes: false,
-    transfers: false,
-    pauses: false,
-    nemesis_schedule: null,
-    // Long enough to outlast a first election with a split vote: without faults nothing may be lost.
-    client_op_timeout_ms: 2000,
-  };
+  return { ...randomSimConfig(seed), ...fault_free_overrides, transfers: false };
 }
 
 // ---- results ------------------------------------------------------------------------------------
@@ -188,22 +132,10 @@ export interface ClientOpRecord {
   served_index: number | null;
 }
 
-export interface SimStats {
-  events: number;
-  messages_sent: number;
+export interface SimStats extends ClusterSimStats {
   messages_delivered: number;
-  messages_lost: number;
-  messages_duplicated: number;
-  messages_partitioned: number;
   max_term: number;
   leaders_elected: number;
-  crashes: number;
-  restarts: number;
-  partitions: number;
-  pauses: number;
-  /** Steps of a `dslab nemesis` schedule that ran, and its actions the cluster refused (restart a node that is up). */
-  nemesis_steps: number;
-  nemesis_refused: number;
   transfers_requested: number;
   compactions: number;
   snapshots_installed: number;
@@ -214,7 +146,6 @@ export interface SimStats {
   ops_indeterminate: number;
   first_leader_ms: number | null;
   final_commit_index: number;
-  end_ms: number;
 }
 
 export interface SimResult {
@@ -224,13 +155,9 @@ export interface SimResult {
   stats: SimStats;
 }
 
-export class SimulationFailure extends Error {
-  constructor(
-    readonly seed: number,
-    readonly kind: string,
-    detail: string,
-  ) {
-    super(`raft simulation seed ${seed} failed (${kind}): ${detail}`);
+export class SimulationFailure extends ClusterSimFailure {
+  constructor(seed: number, kind: string, detail: string) {
+    super('raft', seed, kind, detail);
     this.name = 'SimulationFailure';
   }
 }
@@ -261,14 +188,22 @@ interface RaftProcess {
 
 type RaftNode = SimNode<RaftProcess, Durable>;
 
-interface SimClient {
-  index: number;
-  id: string;
-  seq: number;
+interface RaftClient extends SimClient<ClientOpRecord> {
   leader_hint: string | null;
-  current: ClientOpRecord | null;
-  attempt: number;
   values_written: number;
+}
+
+interface RaftSim {
+  config: SimConfig;
+  message: RaftMessage;
+  ready: Ready;
+  process: RaftProcess;
+  durable: Durable;
+  stats: SimStats;
+  op: ClientOpRecord;
+  client: RaftClient;
+  failure: SimulationFailure;
+  result: SimResult;
 }
 
 // ---- the simulation -----------------------------------------------------------------------------
@@ -277,21 +212,9 @@ export function runSimulation(config: SimConfig): SimResult {
   return new Simulation(config).run();
 }
 
-export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Durable> {
-  readonly config: SimConfig;
-  private readonly scheduler: Scheduler;
-  private readonly rng: Draws;
-  private readonly host: SimHost<RaftProcess, RaftMessage, Ready, Durable>;
-  private readonly nodes: RaftNode[];
-  private readonly clients: SimClient[] = [];
-  private readonly history: ClientOpRecord[] = [];
-  private readonly hooks: SimFaultHooks;
-  private nemesisSchedule: SimNemesis | null = null;
-  private faults_active = true;
-  private clients_stopped = false;
-  private converged = false;
-
+export class Simulation extends ClusterSimulation<RaftSim> {
   // Global knowledge for the safety checks.
+  private readonly history: ClientOpRecord[] = [];
   private readonly leader_of_term = new Map<number, string>();
   /** The entry applied at each index by whichever node applied it first. */
   private readonly applied_log: (LogEntry | undefined)[] = [];
@@ -299,7 +222,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
   private readonly state_at = new Map<number, string>();
   private max_commit = 0;
 
-  readonly stats: SimStats = {
+  override readonly stats: SimStats = {
     events: 0,
     messages_sent: 0,
     messages_delivered: 0,
@@ -328,88 +251,40 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
   };
 
   constructor(config: SimConfig) {
-    this.config = config;
-    this.scheduler = new Scheduler(config.seed);
-    this.rng = draws(this.scheduler.rng);
-    const ids = Array.from({ length: config.node_count }, (_, i) => `n${i + 1}`);
-    this.host = new SimHost(this.scheduler, ids, this, {
-      network: { latency_ms_min: config.message_delay_ms_min, latency_ms_max: config.message_delay_ms_max, serialize: config.serialize },
+    super(config, {
+      node_ids: Array.from({ length: config.node_count }, (_, i) => `n${i + 1}`),
+      converge_subject: 'replicas',
+      crash_weight: 2,
+      // Transfers are not in the nemesis's repertoire, so they keep coming beside its schedule.
+      aimed_faults_beside_nemesis_schedule: true,
+      core_invariant_error: RaftInvariantError,
     });
-    this.nodes = this.host.nodes;
-    for (let c = 0; c < config.client_count; c++) {
-      this.clients.push({ index: c, id: `c${c + 1}`, seq: 0, leader_hint: null, current: null, attempt: 0, values_written: 0 });
-    }
-    this.hooks = { leader: () => this.leader(), transfer: (target) => this.transfer(target) };
   }
 
-  private get now_ms(): number {
-    return this.scheduler.now_ms;
+  protected override newClient(base: SimClient<ClientOpRecord>): RaftClient {
+    return { ...base, leader_hint: null, values_written: 0 };
   }
 
-  run(): SimResult {
-    try {
-      this.runEvents();
-      this.finalChecks();
-    } catch (err) {
-      if (err instanceof SimulationFailure) throw err;
-      if (err instanceof RaftInvariantError) throw this.failure('core invariant', `${err.message} at t=${this.now_ms}ms`);
-      throw this.failure('exception', `${err instanceof Error ? (err.stack ?? err.message) : String(err)} at t=${this.now_ms}ms`);
-    }
-    this.collectStats();
+  protected override result(): SimResult {
     return { seed: this.config.seed, config: this.config, history: this.history, stats: this.stats };
   }
 
-  private runEvents(): void {
-    const cfg = this.config;
-    const at = (time: number, run: () => void): void => this.scheduler.at(time, run);
-    this.setBackgroundLinkFaults();
-    for (const n of this.nodes) this.host.start(n.id);
-    for (const c of this.clients) at(this.rng.int(0, client_start_ms_max), () => this.clientStart(c));
-    if (cfg.nemesis_schedule) {
-      const { seed, interval_ms } = cfg.nemesis_schedule;
-      // Its final step (a heal) falls inside the fault phase, so every step runs.
-      const steps = nemesisSchedule(seed, this.host.nodeIds, interval_ms, cfg.fault_phase_ms - 1);
-      this.nemesisSchedule = new SimNemesis(this.scheduler, steps, (action) => this.fault(action), 0);
-    }
-    at(this.rng.int(cfg.nemesis_interval_ms_min, cfg.nemesis_interval_ms_max), () => this.nemesisTick());
-    const heal_at = cfg.fault_phase_ms;
-    const settle_end = heal_at + cfg.settle_ms;
-    at(heal_at, () => this.healAll());
-    at(heal_at + Math.floor(cfg.settle_ms / 2), () => {
-      this.clients_stopped = true;
-    });
-    at(settle_end, () => this.convergeCheck());
-    const deadline = settle_end + cfg.converge_ms_max;
-    // Every loop below is bounded: virtual time is capped, and events per ms are finite.
-    while (!this.converged) {
-      if (!this.scheduler.step(deadline)) {
-        if (this.scheduler.pending === 0) throw this.failure('liveness', 'event queue ran dry');
-        throw this.failure('liveness', `replicas did not converge within ${cfg.converge_ms_max}ms after settling: ${this.describeNodes()}`);
-      }
-      if (this.scheduler.events_run % cfg.log_matching_check_events === 0) this.checkLogMatching();
-    }
-    this.stats.end_ms = this.now_ms;
+  protected override unexpected(err: unknown): SimulationFailure {
+    // Raft's failures have always named the time in the detail as well; kept, so replays read the same.
+    return super.unexpected(err, ` at t=${this.now_ms}ms`);
   }
 
-  private convergeCheck(): void {
-    if (this.isConverged()) this.converged = true;
-    else this.scheduler.after(converge_check_interval_ms, () => this.convergeCheck());
+  protected override newFailure(kind: string, detail: string): SimulationFailure {
+    return new SimulationFailure(this.config.seed, kind, detail);
   }
 
-  private collectStats(): void {
-    const net = this.host.network.stats;
-    const host = this.host.stats;
-    this.stats.events = this.scheduler.events_run;
-    this.stats.messages_sent = net.sent;
-    this.stats.messages_delivered = net.delivered - host.dropped_down;
-    this.stats.messages_lost = net.dropped_loss + net.dropped_overflow + host.dropped_inbox_full;
-    this.stats.messages_duplicated = net.duplicated;
-    this.stats.messages_partitioned = net.dropped_partition;
-    this.stats.crashes = host.crashes;
-    this.stats.restarts = host.starts - this.nodes.length;
-    this.stats.pauses = host.pauses;
-    this.stats.nemesis_steps = this.nemesisSchedule?.counters.steps ?? 0;
-    this.stats.nemesis_refused = this.nemesisSchedule?.counters.refused ?? 0;
+  protected override afterEvent(): void {
+    if (this.scheduler.events_run % this.config.log_matching_check_events === 0) this.checkLogMatching();
+  }
+
+  protected override collectStats(): void {
+    super.collectStats();
+    this.stats.messages_delivered = this.host.network.stats.delivered - this.host.stats.dropped_down;
   }
 
   // ---- the driver: how the generic host runs a Raft node ----------------------------------------
@@ -424,9 +299,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
       id: start.id,
       peers: start.peers,
       config: this.config.raft,
-      persisted: this.config.serialize
-        ? (JSON.parse(JSON.stringify(d)) as Durable)
-        : { hard_state: d.hard_state, snapshot: d.snapshot, entries: d.entries.slice() },
+      persisted: this.durableForStart(d, (d) => ({ hard_state: d.hard_state, snapshot: d.snapshot, entries: d.entries.slice() })),
       random: start.random,
       now_ms: start.now_ms,
     });
@@ -440,26 +313,6 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
       seen_term: d.hard_state.term,
       leader_mark: null,
     };
-  }
-
-  tick(p: RaftProcess, now_ms: number): void {
-    p.core.tick(now_ms);
-  }
-
-  step(p: RaftProcess, from: string, message: RaftMessage): void {
-    p.core.step(from, message);
-  }
-
-  ready(p: RaftProcess): Ready | null {
-    return p.core.hasReady() ? p.core.ready() : null;
-  }
-
-  messages(rd: Ready): Ready['messages'] {
-    return rd.messages;
-  }
-
-  nextTimerMs(p: RaftProcess): number {
-    return p.core.nextTimerMs();
   }
 
   /** The durable log and hard state take the Ready's writes; then they must equal the core's, since that is what a restart will see. */
@@ -551,7 +404,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     const client = p.pending_writes.get(key);
     if (client !== undefined) {
       p.pending_writes.delete(key);
-      this.complete(this.clients[client]!, cmd.seq, result, null);
+      this.answer(this.clients[client]!, cmd.seq, result, null);
     }
   }
 
@@ -560,27 +413,13 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     if (!pending) return;
     p.pending_reads.delete(String(r.request_id));
     if (p.applied < r.index) throw this.failure('runtime', `${n.id} read ready at ${r.index} before applying it (applied ${p.applied})`);
-    this.complete(this.clients[pending.client]!, pending.seq, p.kv.read(pending.key), p.applied);
+    this.answer(this.clients[pending.client]!, pending.seq, p.kv.read(pending.key), p.applied);
   }
 
   // ---- faults -----------------------------------------------------------------------------------
 
-  /** Applies a fault through the same control actions `dslab` commands and the nemesis use. */
-  private fault(action: ControlAction): FaultOutcome {
-    const outcome = applySimFault(action, this.host, this.hooks);
-    if (outcome.ok && action.type === 'partition') this.stats.partitions++;
-    return outcome;
-  }
-
-  /** The loss and duplication a Raft-aimed schedule keeps on every link through its fault phase. */
-  private setBackgroundLinkFaults(): void {
-    const cfg = this.config;
-    if (cfg.message_loss_rate + cfg.message_duplicate_rate === 0) return;
-    this.fault({ type: 'link_faults', loss: cfg.message_loss_rate, duplicate: cfg.message_duplicate_rate });
-  }
-
   /** The up node reporting leader with the highest term (the supervisor's rule for `leader`). */
-  private leader(): string | null {
+  protected override leader(): string | null {
     let best: { id: string; term: number } | null = null;
     for (const n of this.nodes) {
       if (n.status !== 'up') continue;
@@ -591,7 +430,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
   }
 
   /** Asks the leader (as `dslab transfer` does) to hand leadership to target. */
-  private transfer(target: string): true | string {
+  protected override transfer(target: string): true | string {
     const leader = this.leader();
     if (leader === null) return 'no node reports itself leader right now';
     if (leader === target) return `${target} is already the leader`;
@@ -602,87 +441,24 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     return true;
   }
 
-  /** The leader with probability leader_share (crashing, isolating or pausing it is where bugs hide), else any node in an allowed state. */
-  private victim(allowed: (n: RaftNode) => boolean, leader_share = 0.5): RaftNode | null {
-    const candidates = this.nodes.filter(allowed);
-    if (candidates.length === 0) return null;
-    const leaders = candidates.filter((x) => x.status === 'up' && x.core!.core.state().role === 'leader');
-    return leaders.length > 0 && this.rng.chance(leader_share) ? this.rng.pick(leaders) : this.rng.pick(candidates);
+  protected override reportsLeader(p: RaftProcess): boolean {
+    return p.core.state().role === 'leader';
   }
 
-  private nemesisTick(): void {
-    if (!this.faults_active) return;
-    this.raftNemesis();
-    this.scheduler.after(this.rng.int(this.config.nemesis_interval_ms_min, this.config.nemesis_interval_ms_max), () => this.nemesisTick());
+  /** Leadership transfers, to a random other node, as one more aimed fault. */
+  protected override systemFaults(): Record<string, () => void> {
+    return this.config.transfers ? { transfer: () => this.transferToAnyOther() } : {};
   }
 
-  /** One Raft-aimed fault. Several may be active at once (a partition while a node is down). */
-  private raftNemesis(): void {
-    const cfg = this.config;
-    const actions: string[] = ['none'];
-    if (cfg.partitions) actions.push('partition', 'isolate', 'heal', 'heal');
-    if (cfg.crashes) actions.push('crash', 'crash');
-    if (cfg.pauses) actions.push('pause');
-    if (cfg.transfers) actions.push('transfer');
-    const action = this.rng.pick(actions);
-    switch (action) {
-      case 'partition':
-        this.fault({ type: 'partition', random: true });
-        break;
-      case 'isolate': {
-        // Isolating the leader is the interesting case (stale leaders, stale reads): three times in four.
-        const lone = this.victim(() => true, 0.75)!;
-        this.fault({ type: 'partition', isolate: lone.id });
-        break;
-      }
-      case 'heal':
-        // `dslab heal` clears link faults too; the schedule's background loss comes back at once.
-        this.fault({ type: 'heal' });
-        this.setBackgroundLinkFaults();
-        break;
-      case 'crash': {
-        const victim = this.victim((x) => x.status !== 'down');
-        if (victim === null) break;
-        this.fault({ type: 'kill', node: victim.id });
-        this.scheduler.after(this.rng.int(cfg.crash_down_ms_min, cfg.crash_down_ms_max), () => {
-          this.fault({ type: 'restart', node: victim.id });
-        });
-        break;
-      }
-      case 'pause': {
-        const victim = this.victim((x) => x.status === 'up');
-        if (victim === null) break;
-        this.fault({ type: 'pause', node: victim.id });
-        this.scheduler.after(this.rng.int(cfg.pause_ms_min, cfg.pause_ms_max), () => {
-          this.fault({ type: 'resume', node: victim.id });
-        });
-        break;
-      }
-      case 'transfer': {
-        const leader = this.leader();
-        if (leader === null || this.nodes.length < 2) break;
-        this.fault({ type: 'transfer', node: this.rng.pick(this.nodes.filter((x) => x.id !== leader)).id });
-        break;
-      }
-    }
-  }
-
-  /** The end of the fault phase: every fault healed, every node up. */
-  private healAll(): void {
-    this.faults_active = false;
-    this.nemesisSchedule?.stop();
-    this.fault({ type: 'heal' });
-    for (const n of this.nodes) {
-      if (n.status === 'down') this.host.start(n.id);
-      else if (n.status === 'paused') this.host.resume(n.id);
-    }
+  private transferToAnyOther(): void {
+    const leader = this.leader();
+    if (leader === null || this.nodes.length < 2) return;
+    this.fault({ type: 'transfer', node: this.rng.pick(this.nodes.filter((x) => x.id !== leader)).id });
   }
 
   // ---- clients ----------------------------------------------------------------------------------
 
-  private clientStart(c: SimClient): void {
-    if (this.clients_stopped || c.current !== null) return;
-    c.seq += 1;
+  protected override invoke(c: RaftClient): ClientOpRecord {
     const key = this.rng.int(1, this.config.key_count);
     const kind = this.rng.pick(['read', 'read', 'write', 'write', 'cas', 'cas', 'delete']);
     let op: KvOp;
@@ -713,13 +489,15 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
       commit_at_invoke: this.max_commit,
       served_index: null,
     };
-    c.current = record;
-    c.attempt = 0;
     this.history.push(record);
     this.stats.ops_invoked++;
-    const seq = c.seq;
-    this.scheduler.after(this.config.client_op_timeout_ms, () => this.clientDeadline(c, seq));
-    this.clientAttempt(c);
+    return record;
+  }
+
+  protected override gaveUp(op: ClientOpRecord): void {
+    // A write may still commit later (at most once, thanks to seq).
+    op.complete_ms = null;
+    this.stats.ops_indeterminate++;
   }
 
   private latestValueSeen(key: number): unknown {
@@ -729,7 +507,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     return best?.kv.get(key) ?? null;
   }
 
-  private clientRetry(c: SimClient, seq: number, attempt: number, timed_out: boolean): void {
+  private clientRetry(c: RaftClient, seq: number, attempt: number, timed_out: boolean): void {
     if (c.current && c.current.seq === seq && c.attempt === attempt) {
       // No answer in time: the node may be cut off from the others, so try another one.
       if (timed_out) c.leader_hint = null;
@@ -737,17 +515,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     }
   }
 
-  private clientDeadline(c: SimClient, seq: number): void {
-    if (c.current && c.current.seq === seq) {
-      // The outcome is unknown: a write may still commit later (at most once, thanks to seq).
-      c.current.complete_ms = null;
-      c.current = null;
-      this.stats.ops_indeterminate++;
-      this.scheduleNextOp(c);
-    }
-  }
-
-  private clientAttempt(c: SimClient): void {
+  protected override clientAttempt(c: RaftClient): void {
     const op = c.current!;
     c.attempt += 1;
     const attempt = c.attempt;
@@ -778,7 +546,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     if (refused !== null) {
       const leader: string | null = (refused as { leader: string | null }).leader;
       c.leader_hint = leader !== null && this.host.has(leader) ? leader : null;
-      const backoff = this.rng.int(client_retry_backoff_ms_min, client_retry_backoff_ms_max);
+      const backoff = this.retryBackoffMs();
       this.scheduler.after(backoff, () => this.clientRetry(c, op.seq, attempt, false));
     } else {
       c.leader_hint = target.id;
@@ -786,21 +554,15 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     }
   }
 
-  private complete(c: SimClient, seq: number, result: KvResult, served_index: number | null): void {
-    const op = c.current;
-    if (op === null || op.seq !== seq) return; // a late answer to an operation the client gave up on
+  private answer(c: RaftClient, seq: number, result: KvResult, served_index: number | null): void {
+    const op = this.complete(c, seq);
+    if (op === null) return; // a late answer to an operation the client gave up on
     op.complete_ms = this.now_ms;
     op.result = result;
     op.served_index = served_index;
-    c.current = null;
     this.stats.ops_acked++;
     if (op.op.type === 'read') this.stats.reads_acked++;
     else if (result.type !== 'error') this.stats.writes_acked++;
-    this.scheduleNextOp(c);
-  }
-
-  private scheduleNextOp(c: SimClient): void {
-    this.scheduler.after(this.rng.int(0, this.config.client_think_ms_max), () => this.clientStart(c));
   }
 
   // ---- safety checks ----------------------------------------------------------------------------
@@ -877,8 +639,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     }
   }
 
-  private isConverged(): boolean {
-    if (this.clients.some((c) => c.current !== null)) return false;
+  protected override isConverged(): boolean {
     const cores = this.nodes.map((n) => (n.status === 'up' ? n.core!.core : null));
     if (cores.some((c) => c === null)) return false;
     const states = cores.map((c) => c!.state());
@@ -888,7 +649,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     return states.every((s) => s.term === leader.term && s.commit_index === last && s.last_applied === last);
   }
 
-  private finalChecks(): void {
+  protected override finalChecks(): void {
     this.checkLogMatching();
     const final_commit = this.nodes[0]!.core!.core.state().commit_index;
     this.stats.final_commit_index = final_commit;
@@ -963,7 +724,7 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
     }
   }
 
-  private describeNodes(): string {
+  protected override describeNodes(): string {
     return this.nodes
       .map((n) => {
         if (n.core === null) return `${n.id}: down`;
@@ -971,10 +732,6 @@ export class Simulation implements SimDriver<RaftProcess, RaftMessage, Ready, Du
         return `${n.id}${n.status === 'paused' ? ' (paused)' : ''}: ${s.role} t${s.term} commit ${s.commit_index} last ${s.log_last_index} leader ${s.leader ?? '-'}`;
       })
       .join('; ');
-  }
-
-  private failure(kind: string, detail: string): SimulationFailure {
-    return new SimulationFailure(this.config.seed, kind, `${detail} [t=${this.now_ms}ms, event ${this.scheduler.events_run}]`);
   }
 }
 

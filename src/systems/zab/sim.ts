@@ -13,13 +13,21 @@
 // zxid; no acknowledgement (ACKEPOCH, NEWLEADER's ACK, a proposal's ACK) runs ahead of the disk.
 // At the end (every fault healed, every server up): one leader, everyone synced and delivered the
 // whole sequence, every write acknowledged to a client in it. A failure names the seed that replays it.
+//
+// The run itself (fault sources, clients' timeouts and retries, heal, convergence, seed replay) is the
+// shared ClusterSimulation (src/lib/sim/cluster-sim.ts); this file is Zab's model and checks.
 
-import type { ControlAction } from '../../lib/control/api.js';
-import { nemesisSchedule } from '../../lib/faults/nemesis.js';
-import { applySimFault, SimNemesis, type FaultOutcome, type SimFaultHooks } from '../../lib/sim/faults.js';
-import { SimHost, type CoreStart, type SimDriver, type SimNode } from '../../lib/sim/host.js';
-import { Scheduler } from '../../lib/sim/scheduler.js';
-import { createRng, draws, type Draws } from '../../lib/util/prng.js';
+import {
+  ClusterSimFailure,
+  ClusterSimulation,
+  drawNemesisSchedule,
+  fault_free_overrides,
+  type ClusterSimConfig,
+  type ClusterSimStats,
+  type SimClient,
+} from '../../lib/sim/cluster-sim.js';
+import type { CoreStart, SimNode } from '../../lib/sim/host.js';
+import { createRng, draws } from '../../lib/util/prng.js';
 import { ZabCore, ZabInvariantError, type LoggedTxn, type PlantedBug, type Ready, type ServerConfig, type Snapshot, type ZabConfig, type ZabMessage } from './core/core.js';
 import { DigestMachine, type DigestImage } from './core/state-machine.js';
 import type { SessionTracker } from './core/sessions.js';
@@ -30,56 +38,22 @@ import { ZkWorkload, type ZkWorkloadStats } from './zk-sim.js';
 
 // ---- limits -------------------------------------------------------------------------------------
 
-/** Clients start their first write within this window. */
-const client_start_ms_max = 50;
-/** A client refused by a server (not ready) tries another after a short random pause. */
-const client_retry_backoff_ms_min = 5;
-const client_retry_backoff_ms_max = 30;
-/** How often the end phase checks whether the ensemble converged. */
-const converge_check_interval_ms = 20;
-/** Share of schedules that run `dslab nemesis`'s own fault schedule instead of the Zab-aimed faults. */
-const nemesis_schedule_share = 0.3;
+/** The nemesis interval schedules that run `dslab nemesis` use. */
 const nemesis_schedule_interval_ms_min = 100;
 const nemesis_schedule_interval_ms_max = 400;
+/** The final leader crash keeps the leader down at most this long (a quick re-election with every server back). */
+const final_leader_crash_down_ms_max = 80;
+/** A recovery crash comes this soon after the new epoch or the sync it interrupts. */
+const recovery_crash_delay_ms_max = 15;
 
 // ---- configuration ------------------------------------------------------------------------------
 
-export interface ZabSimConfig {
-  seed: number;
+export interface ZabSimConfig extends ClusterSimConfig {
   voter_count: number;
   observer_count: number;
   zab: Partial<ZabConfig>;
-  /** Faults happen during this phase; then everything heals and crashed servers restart. */
-  fault_phase_ms: number;
-  /** Fault-free time after the fault phase; clients stop issuing new writes halfway through. */
-  settle_ms: number;
-  /** After settle_ms, how long the ensemble may take to converge before it counts as a liveness failure. */
-  converge_ms_max: number;
-  message_delay_ms_min: number;
-  message_delay_ms_max: number;
-  message_loss_rate: number;
-  message_duplicate_rate: number;
-  nemesis_interval_ms_min: number;
-  nemesis_interval_ms_max: number;
-  partitions: boolean;
-  crashes: boolean;
-  pauses: boolean;
-  crash_down_ms_min: number;
-  crash_down_ms_max: number;
-  pause_ms_min: number;
-  pause_ms_max: number;
-  /** Instead of the Zab-aimed faults, run `dslab nemesis --seed <seed> --interval <interval_ms>`'s schedule. */
-  nemesis_schedule: { seed: number; interval_ms: number } | null;
-  client_count: number;
-  client_think_ms_max: number;
-  /** A client that hears nothing for this long writes again (a new txn: the first may still commit). */
-  client_attempt_timeout_ms: number;
-  /** A client gives up on a write after this long; its outcome is then unknown. */
-  client_op_timeout_ms: number;
   /** Servers snapshot once this many txns were delivered since the last one (0: never). */
   compact_after_txns: number;
-  /** Round-trip every message and the durable state through JSON, as a real runtime would. */
-  serialize: boolean;
   /** Check that no acknowledgement leaves before what it acknowledges is on disk. */
   check_acks_against_disk: boolean;
   /** Kill the leader once more shortly after the heal (and restart it): a re-election with every
@@ -141,13 +115,7 @@ export function randomZabSimConfig(seed: number): ZabSimConfig {
     recovery_crash_chance: r.pick([0, 0.1, 0.3, 0.5]),
     zk_clients: false,
   };
-  if (r.chance(nemesis_schedule_share)) {
-    config.nemesis_schedule = { seed, interval_ms: r.int(nemesis_schedule_interval_ms_min, nemesis_schedule_interval_ms_max) };
-    config.partitions = false;
-    config.crashes = false;
-    config.pauses = false;
-    config.message_loss_rate = 0;
-    config.message_duplicate_rate = 0;
+  if (drawNemesisSchedule(config, r, nemesis_schedule_interval_ms_min, nemesis_schedule_interval_ms_max)) {
     // Nothing but the schedule touches the servers.
     config.final_leader_crash = false;
   }
@@ -156,17 +124,7 @@ export function randomZabSimConfig(seed: number): ZabSimConfig {
 
 /** A schedule without any fault: used to check progress (a leader is established, every write commits). */
 export function faultFreeZabSimConfig(seed: number): ZabSimConfig {
-  return {
-    ...randomZabSimConfig(seed),
-    message_loss_rate: 0,
-    message_duplicate_rate: 0,
-    partitions: false,
-    crashes: false,
-    pauses: false,
-    nemesis_schedule: null,
-    final_leader_crash: false,
-    client_op_timeout_ms: 2000,
-  };
+  return { ...randomZabSimConfig(seed), ...fault_free_overrides, final_leader_crash: false };
 }
 
 /** The same schedule with a bug planted in every server's core. */
@@ -176,18 +134,7 @@ export function withPlantedBug(config: ZabSimConfig, bug: PlantedBug): ZabSimCon
 
 // ---- results ------------------------------------------------------------------------------------
 
-export interface ZabSimStats {
-  events: number;
-  messages_sent: number;
-  messages_lost: number;
-  messages_duplicated: number;
-  messages_partitioned: number;
-  crashes: number;
-  restarts: number;
-  partitions: number;
-  pauses: number;
-  nemesis_steps: number;
-  nemesis_refused: number;
+export interface ZabSimStats extends ClusterSimStats {
   elections: number;
   leaders_established: number;
   max_epoch: number;
@@ -201,7 +148,6 @@ export interface ZabSimStats {
   writes_indeterminate: number;
   txns_delivered: number;
   first_established_ms: number | null;
-  end_ms: number;
 }
 
 export interface ZabSimResult {
@@ -214,13 +160,9 @@ export interface ZabSimResult {
   zk: ZkWorkloadStats | null;
 }
 
-export class ZabSimulationFailure extends Error {
-  constructor(
-    readonly seed: number,
-    readonly kind: string,
-    detail: string,
-  ) {
-    super(`zab simulation seed ${seed} failed (${kind}): ${detail}`);
+export class ZabSimulationFailure extends ClusterSimFailure {
+  constructor(seed: number, kind: string, detail: string) {
+    super('zab', seed, kind, detail);
     this.name = 'ZabSimulationFailure';
   }
 }
@@ -261,32 +203,37 @@ interface ZabProcess {
 
 type ZabNode = SimNode<ZabProcess, Durable>;
 
-interface SimClient {
-  index: number;
-  id: string;
+/** A client's write in progress: its seq, when it was invoked, the znode txn it carries (zk_clients). */
+interface WriteOp {
   seq: number;
-  attempt: number;
-  /** The write in progress: its seq and when it was invoked. */
-  current: { seq: number; invoke_ms: number; zk: ZkTxn | undefined } | null;
+  invoke_ms: number;
+  zk: ZkTxn | undefined;
+}
+
+interface ZabSim {
+  config: ZabSimConfig;
+  message: ZabMessage;
+  ready: Ready;
+  process: ZabProcess;
+  durable: Durable;
+  stats: ZabSimStats;
+  op: WriteOp;
+  client: SimClient<WriteOp>;
+  failure: ZabSimulationFailure;
+  result: ZabSimResult;
 }
 
 export function runZabSimulation(config: ZabSimConfig): ZabSimResult {
   return new ZabSimulation(config).run();
 }
 
-export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, Durable> {
-  readonly config: ZabSimConfig;
-  private readonly scheduler: Scheduler;
-  private readonly rng: Draws;
-  private readonly host: SimHost<ZabProcess, ZabMessage, Ready, Durable>;
-  private readonly nodes: ZabNode[];
+/** Voters n1..nV, then observers o1..oO. */
+function serverIds(config: ZabSimConfig): string[] {
+  return [...Array.from({ length: config.voter_count }, (_, i) => `n${i + 1}`), ...Array.from({ length: config.observer_count }, (_, i) => `o${i + 1}`)];
+}
+
+export class ZabSimulation extends ClusterSimulation<ZabSim> {
   private readonly servers: ServerConfig[];
-  private readonly clients: SimClient[] = [];
-  private readonly hooks: SimFaultHooks;
-  private nemesis: SimNemesis | null = null;
-  private faults_active = true;
-  private clients_stopped = false;
-  private converged = false;
 
   // Global knowledge for the checks.
   /** The agreed sequence: every server's deliveries must be a prefix of it. */
@@ -306,7 +253,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
   /** Writes acknowledged to clients: `${client}#${seq}#${attempt}`. */
   private readonly acked_writes: string[] = [];
 
-  readonly stats: ZabSimStats = {
+  override readonly stats: ZabSimStats = {
     events: 0,
     messages_sent: 0,
     messages_lost: 0,
@@ -335,19 +282,15 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
   };
 
   constructor(config: ZabSimConfig) {
-    this.config = config;
-    this.scheduler = new Scheduler(config.seed);
-    this.rng = draws(this.scheduler.rng);
-    const voters = Array.from({ length: config.voter_count }, (_, i) => `n${i + 1}`);
-    const observers = Array.from({ length: config.observer_count }, (_, i) => `o${i + 1}`);
-    const ids = [...voters, ...observers];
-    this.servers = ids.map((id, i) => ({ id, sid: i + 1, observer: i >= voters.length }));
-    this.host = new SimHost(this.scheduler, ids, this, {
-      network: { latency_ms_min: config.message_delay_ms_min, latency_ms_max: config.message_delay_ms_max, serialize: config.serialize },
+    const ids = serverIds(config);
+    super(config, {
+      node_ids: ids,
+      converge_subject: 'the ensemble',
+      crash_weight: 3,
+      aimed_faults_beside_nemesis_schedule: false,
+      core_invariant_error: ZabInvariantError,
     });
-    this.nodes = this.host.nodes;
-    for (let c = 0; c < config.client_count; c++) this.clients.push({ index: c, id: `c${c + 1}`, seq: 0, attempt: 0, current: null });
-    this.hooks = { leader: () => this.leader() };
+    this.servers = ids.map((id, i) => ({ id, sid: i + 1, observer: i >= config.voter_count }));
     this.zk = config.zk_clients
       ? new ZkWorkload<ZabProcess>(
           {
@@ -365,20 +308,11 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
       : null;
   }
 
-  private get now_ms(): number {
-    return this.scheduler.now_ms;
+  protected override newClient(base: SimClient<WriteOp>): SimClient<WriteOp> {
+    return base;
   }
 
-  run(): ZabSimResult {
-    try {
-      this.runEvents();
-      this.finalChecks();
-    } catch (err) {
-      if (err instanceof ZabSimulationFailure) throw err;
-      if (err instanceof ZabInvariantError) throw this.failure('core invariant', err.message);
-      throw this.failure('exception', err instanceof Error ? (err.stack ?? err.message) : String(err));
-    }
-    this.collectStats();
+  protected override result(): ZabSimResult {
     return {
       seed: this.config.seed,
       config: this.config,
@@ -388,62 +322,20 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     };
   }
 
-  private runEvents(): void {
-    const cfg = this.config;
-    const at = (time: number, run: () => void): void => this.scheduler.at(time, run);
-    this.setBackgroundLinkFaults();
-    for (const n of this.nodes) this.host.start(n.id);
-    for (const c of this.clients) at(this.rng.int(0, client_start_ms_max), () => this.clientStart(c));
-    if (cfg.nemesis_schedule) {
-      const { seed, interval_ms } = cfg.nemesis_schedule;
-      const steps = nemesisSchedule(seed, this.host.nodeIds, interval_ms, cfg.fault_phase_ms - 1);
-      this.nemesis = new SimNemesis(this.scheduler, steps, (action) => this.fault(action), 0);
-    } else {
-      at(this.rng.int(cfg.nemesis_interval_ms_min, cfg.nemesis_interval_ms_max), () => this.nemesisTick());
-    }
-    const heal_at = cfg.fault_phase_ms;
-    const settle_end = heal_at + cfg.settle_ms;
-    at(heal_at, () => this.healAll());
-    if (cfg.final_leader_crash) {
-      at(heal_at + Math.floor(cfg.settle_ms / 5), () => {
-        const leader = this.leader();
-        if (leader === null) return;
-        this.fault({ type: 'kill', node: leader });
-        this.scheduler.after(this.rng.int(cfg.crash_down_ms_min, 80), () => this.fault({ type: 'restart', node: leader }));
-      });
-    }
-    at(heal_at + Math.floor(cfg.settle_ms / 2), () => {
-      this.clients_stopped = true;
+  protected override newFailure(kind: string, detail: string): ZabSimulationFailure {
+    return new ZabSimulationFailure(this.config.seed, kind, detail);
+  }
+
+  protected override scheduleAfterHeal(heal_at: number): void {
+    if (!this.config.final_leader_crash) return;
+    this.scheduler.at(heal_at + Math.floor(this.config.settle_ms / 5), () => {
+      const leader = this.leader();
+      if (leader !== null) this.crashAndRestart(leader, final_leader_crash_down_ms_max);
     });
-    at(settle_end, () => this.convergeCheck());
-    const deadline = settle_end + cfg.converge_ms_max;
-    while (!this.converged) {
-      if (!this.scheduler.step(deadline)) {
-        if (this.scheduler.pending === 0) throw this.failure('liveness', 'event queue ran dry');
-        throw this.failure('liveness', `the ensemble did not converge within ${cfg.converge_ms_max}ms after settling: ${this.describeNodes()}${this.describeLeftoverSessions()}`);
-      }
-    }
-    this.stats.end_ms = this.now_ms;
   }
 
-  private convergeCheck(): void {
-    if (this.isConverged()) this.converged = true;
-    else this.scheduler.after(converge_check_interval_ms, () => this.convergeCheck());
-  }
-
-  private collectStats(): void {
-    const net = this.host.network.stats;
-    const host = this.host.stats;
-    this.stats.events = this.scheduler.events_run;
-    this.stats.messages_sent = net.sent;
-    this.stats.messages_lost = net.dropped_loss + net.dropped_overflow + host.dropped_inbox_full;
-    this.stats.messages_duplicated = net.duplicated;
-    this.stats.messages_partitioned = net.dropped_partition;
-    this.stats.crashes = host.crashes;
-    this.stats.restarts = host.starts - this.nodes.length;
-    this.stats.pauses = host.pauses;
-    this.stats.nemesis_steps = this.nemesis?.counters.steps ?? 0;
-    this.stats.nemesis_refused = this.nemesis?.counters.refused ?? 0;
+  protected override collectStats(): void {
+    super.collectStats();
     this.stats.txns_delivered = this.sequence.length;
   }
 
@@ -454,33 +346,17 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
   }
 
   start(start: CoreStart<Durable>): ZabProcess {
-    const d = this.config.serialize ? (JSON.parse(JSON.stringify(start.durable)) as Durable) : { ...start.durable, log: start.durable.log.slice() };
+    const d = this.durableForStart(start.durable, (d) => ({ ...d, log: d.log.slice() }));
     const core = new ZabCore({ id: start.id, servers: this.servers, config: this.config.zab, persisted: d, random: start.random, now_ms: start.now_ms });
     return { id: start.id, core, sm: new DigestMachine(), position: 0, pending: new Map(), delivered_since_snapshot: 0, zk: new ZkReplica(), zk_connection: ++this.zk_connections, tracker: null };
   }
 
-  tick(p: ZabProcess, now_ms: number): void {
-    p.core.tick(now_ms);
+  override tick(p: ZabProcess, now_ms: number): void {
+    super.tick(p, now_ms);
     this.zk?.onTick(p, p.core.isEstablishedLeader(), (zk) => {
       const txn: WriteTxn = { c: 'expire', s: ++this.expiries_proposed, a: 1, o: p.id, zk };
       return p.core.propose(txn).ok;
     });
-  }
-
-  step(p: ZabProcess, from: string, message: ZabMessage): void {
-    p.core.step(from, message);
-  }
-
-  ready(p: ZabProcess): Ready | null {
-    return p.core.hasReady() ? p.core.ready() : null;
-  }
-
-  messages(rd: Ready): Ready['messages'] {
-    return rd.messages;
-  }
-
-  nextTimerMs(p: ZabProcess): number {
-    return p.core.nextTimerMs();
   }
 
   /** The Ready's durable writes, in the order a real runtime makes them; then no ack may claim more than the disk holds. */
@@ -654,7 +530,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
       const client = p.pending.get(wkey);
       if (client !== undefined) {
         p.pending.delete(wkey);
-        this.complete(this.clients[client]!, w.s, wkey);
+        this.answer(this.clients[client]!, w.s, wkey);
       }
     }
   }
@@ -686,20 +562,8 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
 
   // ---- faults -----------------------------------------------------------------------------------
 
-  private fault(action: ControlAction): FaultOutcome {
-    const outcome = applySimFault(action, this.host, this.hooks);
-    if (outcome.ok && action.type === 'partition') this.stats.partitions++;
-    return outcome;
-  }
-
-  private setBackgroundLinkFaults(): void {
-    const cfg = this.config;
-    if (cfg.message_loss_rate + cfg.message_duplicate_rate === 0) return;
-    this.fault({ type: 'link_faults', loss: cfg.message_loss_rate, duplicate: cfg.message_duplicate_rate });
-  }
-
   /** The up server leading an established epoch, the highest such (the supervisor's rule for `leader`). */
-  private leader(): string | null {
+  protected override leader(): string | null {
     let best: { id: string; epoch: number } | null = null;
     for (const n of this.nodes) {
       if (n.status !== 'up' || !n.core!.core.isEstablishedLeader()) continue;
@@ -709,96 +573,33 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     return best?.id ?? null;
   }
 
-  private victim(allowed: (n: ZabNode) => boolean, leader_share = 0.5): ZabNode | null {
-    const candidates = this.nodes.filter(allowed);
-    if (candidates.length === 0) return null;
-    const leaders = candidates.filter((x) => x.status === 'up' && x.core!.core.report().role === 'leading');
-    return leaders.length > 0 && this.rng.chance(leader_share) ? this.rng.pick(leaders) : this.rng.pick(candidates);
-  }
-
-  private nemesisTick(): void {
-    if (!this.faults_active) return;
-    this.zabNemesis();
-    this.scheduler.after(this.rng.int(this.config.nemesis_interval_ms_min, this.config.nemesis_interval_ms_max), () => this.nemesisTick());
-  }
-
-  private zabNemesis(): void {
-    const cfg = this.config;
-    const actions: string[] = ['none'];
-    if (cfg.partitions) actions.push('partition', 'isolate', 'heal', 'heal');
-    if (cfg.crashes) actions.push('crash', 'crash', 'crash');
-    if (cfg.pauses) actions.push('pause');
-    switch (this.rng.pick(actions)) {
-      case 'partition':
-        this.fault({ type: 'partition', random: true });
-        break;
-      case 'isolate':
-        this.fault({ type: 'partition', isolate: this.victim(() => true, 0.75)!.id });
-        break;
-      case 'heal':
-        this.fault({ type: 'heal' });
-        this.setBackgroundLinkFaults();
-        break;
-      case 'crash': {
-        const victim = this.victim((x) => x.status !== 'down');
-        if (victim === null) break;
-        this.fault({ type: 'kill', node: victim.id });
-        this.scheduler.after(this.rng.int(cfg.crash_down_ms_min, cfg.crash_down_ms_max), () => this.fault({ type: 'restart', node: victim.id }));
-        break;
-      }
-      case 'pause': {
-        const victim = this.victim((x) => x.status === 'up');
-        if (victim === null) break;
-        this.fault({ type: 'pause', node: victim.id });
-        this.scheduler.after(this.rng.int(cfg.pause_ms_min, cfg.pause_ms_max), () => this.fault({ type: 'resume', node: victim.id }));
-        break;
-      }
-      default:
-        break;
-    }
+  protected override reportsLeader(p: ZabProcess): boolean {
+    return p.core.report().role === 'leading';
   }
 
   private maybeRecoveryCrash(n: ZabNode): void {
     const cfg = this.config;
     if (!this.faults_active || !cfg.crashes || !this.rng.chance(cfg.recovery_crash_chance)) return;
     const starts = n.starts;
-    this.scheduler.after(this.rng.int(0, 15), () => {
+    this.scheduler.after(this.rng.int(0, recovery_crash_delay_ms_max), () => {
       if (!this.faults_active || n.starts !== starts || n.status === 'down') return;
-      this.fault({ type: 'kill', node: n.id });
-      this.scheduler.after(this.rng.int(cfg.crash_down_ms_min, cfg.crash_down_ms_max), () => this.fault({ type: 'restart', node: n.id }));
+      this.crashAndRestart(n.id);
     });
-  }
-
-  private healAll(): void {
-    this.faults_active = false;
-    this.nemesis?.stop();
-    this.fault({ type: 'heal' });
-    for (const n of this.nodes) {
-      if (n.status === 'down') this.host.start(n.id);
-      else if (n.status === 'paused') this.host.resume(n.id);
-    }
   }
 
   // ---- clients ----------------------------------------------------------------------------------
 
-  private clientStart(c: SimClient): void {
-    if (this.clients_stopped || c.current !== null) return;
-    c.seq += 1;
-    c.attempt = 0;
-    c.current = { seq: c.seq, invoke_ms: this.now_ms, zk: this.zk?.nextTxn(c.index) };
+  protected override invoke(c: SimClient<WriteOp>): WriteOp {
     this.stats.writes_invoked++;
-    const seq = c.seq;
-    this.scheduler.after(this.config.client_op_timeout_ms, () => {
-      if (c.current?.seq !== seq) return;
-      // Unknown outcome: a txn it sent may still commit later.
-      c.current = null;
-      this.stats.writes_indeterminate++;
-      this.scheduleNext(c);
-    });
-    this.clientAttempt(c);
+    return { seq: c.seq, invoke_ms: this.now_ms, zk: this.zk?.nextTxn(c.index) };
   }
 
-  private clientAttempt(c: SimClient): void {
+  protected override gaveUp(): void {
+    // Unknown outcome: a txn it sent may still commit later.
+    this.stats.writes_indeterminate++;
+  }
+
+  protected override clientAttempt(c: SimClient<WriteOp>): void {
     const op = c.current;
     if (op === null) return;
     c.attempt += 1;
@@ -816,26 +617,19 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     const retry = (): void => {
       if (c.current === op && c.attempt === attempt) this.clientAttempt(c);
     };
-    if (outcome === 'handled' && !accepted) this.scheduler.after(this.rng.int(client_retry_backoff_ms_min, client_retry_backoff_ms_max), retry);
+    if (outcome === 'handled' && !accepted) this.scheduler.after(this.retryBackoffMs(), retry);
     else this.scheduler.after(this.config.client_attempt_timeout_ms, retry);
   }
 
-  private complete(c: SimClient, seq: number, wkey: string): void {
-    if (c.current?.seq !== seq) return; // a late answer to a write the client gave up on or wrote again
-    c.current = null;
+  private answer(c: SimClient<WriteOp>, seq: number, wkey: string): void {
+    if (this.complete(c, seq) === null) return; // a late answer to a write the client gave up on or wrote again
     this.stats.writes_acked++;
     this.acked_writes.push(wkey);
-    this.scheduleNext(c);
-  }
-
-  private scheduleNext(c: SimClient): void {
-    this.scheduler.after(this.rng.int(0, this.config.client_think_ms_max), () => this.clientStart(c));
   }
 
   // ---- the end ----------------------------------------------------------------------------------
 
-  private isConverged(): boolean {
-    if (this.clients.some((c) => c.current !== null)) return false;
+  protected override isConverged(): boolean {
     if (this.nodes.some((n) => n.status !== 'up')) return false;
     const leaders = this.nodes.filter((n) => n.core!.core.isEstablishedLeader());
     if (leaders.length !== 1) return false;
@@ -852,7 +646,7 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     return true;
   }
 
-  private finalChecks(): void {
+  protected override finalChecks(): void {
     const final = new Set(this.sequence.map((t) => { const w = t.txn as WriteTxn; return `${w.c}#${w.s}#${w.a}`; }));
     for (const w of this.acked_writes) if (!final.has(w)) throw this.failure('lost write', `write ${w} was acknowledged but is not in the agreed sequence`);
     const digest = this.digest_at[this.sequence.length - 1];
@@ -872,18 +666,14 @@ export class ZabSimulation implements SimDriver<ZabProcess, ZabMessage, Ready, D
     return left === null ? '' : `; sessions no client uses that never expired: ${left}`;
   }
 
-  private describeNodes(): string {
+  protected override describeNodes(): string {
     return this.nodes
       .map((n) => {
         if (n.core === null) return `${n.id}: down`;
         const s = n.core.core.report();
         return `${n.id}${n.status === 'paused' ? ' (paused)' : ''}: ${s.role}/${s.phase} e${s.accepted_epoch}/${s.current_epoch} last ${s.last_zxid} commit ${s.committed_zxid} leader ${s.leader ?? '-'} round ${s.election_round}`;
       })
-      .join('; ');
-  }
-
-  private failure(kind: string, detail: string): ZabSimulationFailure {
-    return new ZabSimulationFailure(this.config.seed, kind, `${detail} [t=${this.now_ms}ms, event ${this.scheduler.events_run}]`);
+      .join('; ') + this.describeLeftoverSessions();
   }
 }
 
