@@ -132,7 +132,8 @@ export class ClusterSimFailure extends Error {
     detail: string,
   ) {
     super(`${system} simulation seed ${seed} failed (${kind}): ${detail}`);
-    this.name = 'ClusterSimFailure';
+    // A system's own subclass names its failures (SimulationFailure, ZabSimulationFailure).
+    this.name = new.target.name;
   }
 }
 

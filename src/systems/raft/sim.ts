@@ -158,7 +158,6 @@ export interface SimResult {
 export class SimulationFailure extends ClusterSimFailure {
   constructor(seed: number, kind: string, detail: string) {
     super('raft', seed, kind, detail);
-    this.name = 'SimulationFailure';
   }
 }
 

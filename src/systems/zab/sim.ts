@@ -163,7 +163,6 @@ export interface ZabSimResult {
 export class ZabSimulationFailure extends ClusterSimFailure {
   constructor(seed: number, kind: string, detail: string) {
     super('zab', seed, kind, detail);
-    this.name = 'ZabSimulationFailure';
   }
 }
 
