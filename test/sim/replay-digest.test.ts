@@ -125,7 +125,7 @@ function withRaftBug(method: string, replacement: Method, run: () => unknown): (
 
 const zabBug = (seed: number, bug: PlantedBug): (() => unknown) => zabRun(withPlantedBug(randomZabSimConfig(seed), bug));
 
-/** Seeds chosen to cover both fault sources (raft 6 and 7, zab 2 run `dslab nemesis`'s schedule; raft 7 also transfers beside it), pauses, transfers, JSON round trips, observers, the final leader crash, fault-free runs, ZooKeeper clients and failing verdicts. */
+/** Seeds chosen to cover both fault sources (raft 6 and 7, zab 2 run `dslab nemesis`'s schedule; raft 7 also transfers beside it), many aimed faults of every kind (raft 24 and 72, zab 58 and 65), pauses, transfers, JSON round trips, observers, the final leader crash, fault-free runs, ZooKeeper clients and failing verdicts. */
 const cases: { name: string; run: () => unknown; fails: boolean; digest: string }[] = [
   { name: 'raft seed 1', run: raftRun(randomSimConfig(1)), fails: false, digest: '9fcdc067f85e258e4d8d8600' },
   { name: 'raft seed 2', run: raftRun(randomSimConfig(2)), fails: false, digest: '6ff5a71f1d9f180e864427e5' },
@@ -133,6 +133,8 @@ const cases: { name: string; run: () => unknown; fails: boolean; digest: string 
   { name: 'raft seed 7', run: raftRun(randomSimConfig(7)), fails: false, digest: '9c85e782b473139b5cbec383' },
   { name: 'raft seed 9', run: raftRun(randomSimConfig(9)), fails: false, digest: '790bac4ff54a33c420763e26' },
   { name: 'raft seed 12', run: raftRun(randomSimConfig(12)), fails: false, digest: 'd1e68a29aa71213b141f3676' },
+  { name: 'raft seed 24', run: raftRun(randomSimConfig(24)), fails: false, digest: 'b8a0681657ab1b22c19ca29a' },
+  { name: 'raft seed 72', run: raftRun(randomSimConfig(72)), fails: false, digest: '6c70b65c228093d9fe9751f7' },
   { name: 'raft fault-free seed 5', run: raftRun(faultFreeSimConfig(5)), fails: false, digest: 'd7e0e506e8c3bf3ba8c5dece' },
   { name: 'raft stale votes seed 7', run: withRaftBug('isUpToDate', () => true, raftRun(randomSimConfig(7))), fails: true, digest: '61ba71f28cc051b556f76866' },
   { name: 'zab seed 2', run: zabRun(randomZabSimConfig(2)), fails: false, digest: '94c1510b8d57a2ba168fc890' },
@@ -141,6 +143,8 @@ const cases: { name: string; run: () => unknown; fails: boolean; digest: string 
   { name: 'zab seed 9', run: zabRun(randomZabSimConfig(9)), fails: false, digest: 'a391ccbbbc9661ba25b1e7e3' },
   { name: 'zab seed 12', run: zabRun(randomZabSimConfig(12)), fails: false, digest: '379d6ee587bd93a4b4544fce' },
   { name: 'zab seed 14', run: zabRun(randomZabSimConfig(14)), fails: false, digest: 'b3f2c29e09dc241d8f0da284' },
+  { name: 'zab seed 58', run: zabRun(randomZabSimConfig(58)), fails: false, digest: '2894cfff26c96a2ab2e39bae' },
+  { name: 'zab seed 65', run: zabRun(randomZabSimConfig(65)), fails: false, digest: 'c818f0a24217f444f9ae8d55' },
   { name: 'zab fault-free seed 5', run: zabRun(faultFreeZabSimConfig(5)), fails: false, digest: '14b0bd08e2f95da1e02d2af8' },
   { name: 'zab ZooKeeper clients seed 7', run: zabRun({ ...randomZabSimConfig(7), zk_clients: true, client_count: 2 }), fails: false, digest: 'c44559fe0b473bc573046e75' },
   { name: 'zab ack before persist seed 1', run: zabBug(1, 'ack_before_persist'), fails: true, digest: '4ef8c9bdb758e1d901ec2059' },
