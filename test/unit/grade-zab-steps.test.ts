@@ -6,7 +6,7 @@ import { isEstablishedLeader } from '../../src/lib/roles.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { raft_roles } from '../../src/systems/raft/plugin.js';
 import { zab_roles } from '../../src/systems/zab/plugin.js';
-import { appliedValue } from '../../src/systems/zab/steps.js';
+import { appliedValue, zab_steps } from '../../src/systems/zab/steps.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
 const step = (name: string) => generic_steps.find((s) => s.name === name)!;
@@ -39,6 +39,7 @@ function context(states: () => Record<string, Record<string, unknown>>, recorder
 }
 
 const run = (ctx: StepContext, s: Step) => step(s.do).run(s, ctx);
+const runZab = (ctx: StepContext, s: Step) => zab_steps.find((d) => d.name === s.do)!.run(s, ctx);
 
 describe('a Zab leader counts once it is established', () => {
   it('by the role vocabulary: a leader-elect is not yet its epoch\'s leader; Raft has no such field', () => {
@@ -111,5 +112,29 @@ describe('the written data in a dslab_apply op', () => {
     expect(appliedValue({ zxid: '1:3', value: 'w3' })).toBe('w3');
     expect(appliedValue({ zxid: '1:1', txn: { type: 'create_session', session: 's1.1', timeout_ms: 2000 } })).toBeNull();
     expect(appliedValue(null)).toBeNull();
+  });
+});
+
+describe('zab_wait_synced', () => {
+  const synced = (committed: string) => ({
+    n1: { role: 'leading', epoch: 2, established: true, committed_zxid: '2:3' },
+    n2: { role: 'following', epoch: 2, leader: 'n1', committed_zxid: '2:3' },
+    n3: { role: 'following', epoch: 2, leader: 'n1', committed_zxid: committed },
+  });
+
+  it('asks again until every up follower reports the leader and its committed_zxid', async () => {
+    let polls = 0;
+    const { ctx } = context(() => synced(++polls < 4 ? '2:1' : '2:3'));
+    await runZab(ctx, { do: 'zab_wait_synced', within_ms: 60_000 });
+    expect(polls).toBeGreaterThanOrEqual(4);
+  });
+
+  it('fails with what it saw last: the server still behind, or no established leader', async () => {
+    let polls = 0;
+    const { ctx } = context(() => synced(++polls < 3 ? '1:9' : '2:1'));
+    await expect(runZab(ctx, { do: 'zab_wait_synced', within_ms: 0 })).rejects.toThrow(/^not every server synced with leader n1 \(committed 2:3\) within 0 ms: n3 following of n1 at 1:9$/);
+    await expect(runZab(ctx, { do: 'zab_wait_synced', within_ms: 200 })).rejects.toThrow(/n3 following of n1 at 2:1$/);
+    const { ctx: leaderless } = context(() => ({ ...synced('2:3'), n1: { role: 'leading', epoch: 2, established: false } }));
+    await expect(runZab(leaderless, { do: 'zab_wait_synced', within_ms: 0 })).rejects.toThrow('no established leader within 0 ms');
   });
 });

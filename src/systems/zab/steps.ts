@@ -28,6 +28,27 @@ const write_retry_ms = 50;
 /** The session timeout the grader asks for; servers negotiate it down to what their tick allows. */
 const session_timeout_ms_requested = 30_000;
 
+/**
+ * Asks `pending` until it answers null (what was waited for holds), every
+ * interval_ms; once within_ms has passed since the first ask, the step fails
+ * with pending's last answer (why it does not hold yet). Every "within
+ * within_ms" wait of the Zab and ZooKeeper steps is one of these.
+ */
+export async function waitWithin(
+  ctx: StepContext,
+  within_ms: number,
+  pending: () => string | null | Promise<string | null>,
+  interval_ms: number = poll_interval_ms,
+): Promise<void> {
+  const deadline = Date.now() + within_ms;
+  for (;;) {
+    const why = await pending();
+    if (why === null) return;
+    if (Date.now() > deadline) ctx.fail(why);
+    await sleep(interval_ms);
+  }
+}
+
 /** What one test's zab_write steps sent and what the servers applied. */
 interface WriteLedger {
   next: number;
@@ -185,16 +206,13 @@ export const zab_steps: readonly StepDefinition[] = [
     needs_traffic: true,
     async run(step, ctx) {
       const l = ledger(ctx);
-      const deadline = Date.now() + step.within_ms;
-      for (;;) {
+      await waitWithin(ctx, step.within_ms, () => {
         const missing = upNodes(ctx).flatMap((n) => {
           const lacks = l.last_acked.filter((v) => !l.applied.get(n.id)?.has(v));
           return lacks.length ? [`${n.id} lacks ${lacks.slice(0, 5).join(', ')}${lacks.length > 5 ? ` and ${lacks.length - 5} more` : ''}`] : [];
         });
-        if (missing.length === 0) return;
-        if (Date.now() > deadline) ctx.fail(`acknowledged writes were not applied everywhere within ${step.within_ms} ms: ${missing.join('; ')}`);
-        await sleep(poll_interval_ms);
-      }
+        return missing.length === 0 ? null : `acknowledged writes were not applied everywhere within ${step.within_ms} ms: ${missing.join('; ')}`;
+      });
     },
   }),
   defineStep({
@@ -219,26 +237,17 @@ export const zab_steps: readonly StepDefinition[] = [
     needs_leader: true,
     needs_traffic: true,
     async run(step, ctx) {
-      const deadline = Date.now() + step.within_ms;
-      for (;;) {
+      await waitWithin(ctx, step.within_ms, () => {
         const leader = establishedLeader(ctx);
-        const behind = leader
-          ? upNodes(ctx).filter((n) => {
-              if (n.id === leader.id) return false;
-              const kind = roleKind(ctx.roles, roleOf(n.state));
-              return n.role_stale || (kind !== 'following' && kind !== 'other') || n.state.leader !== leader.id || n.state.committed_zxid !== leader.state.committed_zxid;
-            })
-          : [];
-        if (leader && behind.length === 0) return;
-        if (Date.now() > deadline) {
-          ctx.fail(
-            leader
-              ? `not every server synced with leader ${leader.id} (committed ${String(leader.state.committed_zxid)}) within ${step.within_ms} ms: ${behind.map((n) => `${n.id} ${String(n.state.role)} of ${String(n.state.leader)} at ${String(n.state.committed_zxid)}`).join(', ')}`
-              : `no established leader within ${step.within_ms} ms`,
-          );
-        }
-        await sleep(poll_interval_ms);
-      }
+        if (!leader) return `no established leader within ${step.within_ms} ms`;
+        const behind = upNodes(ctx).filter((n) => {
+          if (n.id === leader.id) return false;
+          const kind = roleKind(ctx.roles, roleOf(n.state));
+          return n.role_stale || (kind !== 'following' && kind !== 'other') || n.state.leader !== leader.id || n.state.committed_zxid !== leader.state.committed_zxid;
+        });
+        if (behind.length === 0) return null;
+        return `not every server synced with leader ${leader.id} (committed ${String(leader.state.committed_zxid)}) within ${step.within_ms} ms: ${behind.map((n) => `${n.id} ${String(n.state.role)} of ${String(n.state.leader)} at ${String(n.state.committed_zxid)}`).join(', ')}`;
+      });
     },
   }),
   defineStep({

@@ -3,6 +3,7 @@ import type { ClusterEvent } from '../../lib/control/api.js';
 import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type StepContext, type StepDefinition } from '../../lib/grade/steps.js';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { errorMessage } from '../../lib/util/errors.js';
+import { waitWithin } from './steps.js';
 
 /**
  * The grader's ZooKeeper steps (zk-sessions): named sessions that keep
@@ -19,6 +20,12 @@ export const zk_sessions_max = 100;
 export const zk_events_per_session_max = 1000;
 /** Pause before a request refused at the door (ConnectionLoss, code 11) is sent again. */
 const zk_retry_ms = 50;
+/** How long one request of a poll waits for its answer. */
+const zk_poll_request_ms = 2000;
+/** Polls that ask every server or wait on a session's expiry ask less often. */
+const zk_slow_poll_interval_ms = poll_interval_ms * 4;
+/** zk_expect_event_before_data reads again almost at once: it ends at the first read that sees the new data. */
+const zk_fast_poll_interval_ms = 5;
 
 interface GraderSession {
   name: string;
@@ -234,17 +241,19 @@ export const zk_steps: readonly StepDefinition[] = [
       const st = zkState(ctx);
       const s = session(ctx, step.session);
       if (st.released.size === 0) ctx.fail('zk_expect_released_gone needs a zk_close_opened step before it');
-      const deadline = Date.now() + step.within_ms;
-      for (;;) {
-        const left: string[] = [];
-        for (const path of st.released) {
-          const { reply } = await send(ctx, st, s.client, s.server, { type: 'exists', session: s.id, path }, 2000);
-          if (reply.type !== 'exists_ok' || (reply.stat !== null && reply.stat !== undefined)) left.push(path);
-        }
-        if (left.length === 0) return;
-        if (Date.now() > deadline) ctx.fail(`ephemerals of closed sessions are still there after ${step.within_ms} ms: ${left.join(', ')} (a close that never committed must leave the session to expire)`);
-        await sleep(poll_interval_ms * 4);
-      }
+      await waitWithin(
+        ctx,
+        step.within_ms,
+        async () => {
+          const left: string[] = [];
+          for (const path of st.released) {
+            const { reply } = await send(ctx, st, s.client, s.server, { type: 'exists', session: s.id, path }, zk_poll_request_ms);
+            if (reply.type !== 'exists_ok' || (reply.stat !== null && reply.stat !== undefined)) left.push(path);
+          }
+          return left.length === 0 ? null : `ephemerals of closed sessions are still there after ${step.within_ms} ms: ${left.join(', ')} (a close that never committed must leave the session to expire)`;
+        },
+        zk_slow_poll_interval_ms,
+      );
     },
   }),
   defineStep({
@@ -256,17 +265,15 @@ export const zk_steps: readonly StepDefinition[] = [
       const st = zkState(ctx);
       const s = session(ctx, step.session);
       const path = resolvePath(ctx, step.path);
-      const deadline = Date.now() + step.within_ms;
-      let last = 'no answer';
-      for (;;) {
-        const { reply } = await send(ctx, st, s.client, s.server, { type: 'exists', session: s.id, path }, 2000);
+      await waitWithin(ctx, step.within_ms, async () => {
+        const { reply } = await send(ctx, st, s.client, s.server, { type: 'exists', session: s.id, path }, zk_poll_request_ms);
+        let now: string;
         if (reply.type === 'exists_ok') {
-          if ((reply.stat !== null && reply.stat !== undefined) === step.present) return;
-          last = step.present ? 'absent' : `still there (ephemeral owner ${String((reply.stat as Record<string, unknown>)?.ephemeralOwner ?? '?')})`;
-        } else last = describe(reply);
-        if (Date.now() > deadline) ctx.fail(`${path} should be ${step.present ? 'present' : 'gone'} at ${s.server} within ${step.within_ms} ms, but it is ${last}`);
-        await sleep(poll_interval_ms);
-      }
+          if ((reply.stat !== null && reply.stat !== undefined) === step.present) return null;
+          now = step.present ? 'absent' : `still there (ephemeral owner ${String((reply.stat as Record<string, unknown>)?.ephemeralOwner ?? '?')})`;
+        } else now = describe(reply);
+        return `${path} should be ${step.present ? 'present' : 'gone'} at ${s.server} within ${step.within_ms} ms, but it is ${now}`;
+      });
     },
   }),
   defineStep({
@@ -285,20 +292,19 @@ export const zk_steps: readonly StepDefinition[] = [
     async run(step, ctx) {
       const st = zkState(ctx);
       const s = session(ctx, step.session);
-      const deadline = Date.now() + step.within_ms;
-      let last = 'no answer';
-      for (;;) {
-        const up = ctx.status().nodes.filter((n) => n.status === 'up').map((n) => n.id);
-        const at = up.includes(s.server) ? s.server : (up[0] ?? s.server);
-        const { reply } = await send(ctx, st, s.client, at, { type: 'exists', session: s.id, path: '/' }, 2000);
-        if (zkErrorOf(reply) === 'SessionExpired') {
+      await waitWithin(
+        ctx,
+        step.within_ms,
+        async () => {
+          const up = ctx.status().nodes.filter((n) => n.status === 'up').map((n) => n.id);
+          const at = up.includes(s.server) ? s.server : (up[0] ?? s.server);
+          const { reply } = await send(ctx, st, s.client, at, { type: 'exists', session: s.id, path: '/' }, zk_poll_request_ms);
+          if (zkErrorOf(reply) !== 'SessionExpired') return `session ${step.session} (${s.id}, timeout ${s.timeout_ms} ms) was not expired within ${step.within_ms} ms: ${at} answered ${describe(reply)}`;
           s.expired = true;
-          return;
-        }
-        last = `${at} answered ${describe(reply)}`;
-        if (Date.now() > deadline) ctx.fail(`session ${step.session} (${s.id}, timeout ${s.timeout_ms} ms) was not expired within ${step.within_ms} ms: ${last}`);
-        await sleep(poll_interval_ms * 4);
-      }
+          return null;
+        },
+        zk_slow_poll_interval_ms,
+      );
     },
   }),
   defineStep({
@@ -309,11 +315,11 @@ export const zk_steps: readonly StepDefinition[] = [
       const s = session(ctx, step.session);
       const path = resolvePath(ctx, step.path);
       const matching = () => s.events.filter((e) => e.body.type === 'watch_event' && e.body.path === path);
-      const deadline = Date.now() + step.within_ms;
-      while (!matching().some((e) => e.body.event === step.event)) {
-        if (Date.now() > deadline) ctx.fail(`${step.session} got no ${step.event} event for ${path} within ${step.within_ms} ms (events: ${matching().map((e) => String(e.body.event)).join(', ') || 'none'})`);
-        await sleep(poll_interval_ms);
-      }
+      await waitWithin(ctx, step.within_ms, () =>
+        matching().some((e) => e.body.event === step.event)
+          ? null
+          : `${step.session} got no ${step.event} event for ${path} within ${step.within_ms} ms (events: ${matching().map((e) => String(e.body.event)).join(', ') || 'none'})`,
+      );
       if (step.once_for_ms !== undefined) {
         await sleep(step.once_for_ms);
         const all = matching();
@@ -333,17 +339,18 @@ export const zk_steps: readonly StepDefinition[] = [
       const st = zkState(ctx);
       const s = session(ctx, step.session);
       const path = resolvePath(ctx, step.path);
-      const deadline = Date.now() + step.within_ms;
-      for (;;) {
-        const { reply, seq } = await send(ctx, st, s.client, s.server, { type: 'get_data', session: s.id, path }, 2000);
-        if (reply.type === 'get_data_ok' && reply.data === step.data) {
+      await waitWithin(
+        ctx,
+        step.within_ms,
+        async () => {
+          const { reply, seq } = await send(ctx, st, s.client, s.server, { type: 'get_data', session: s.id, path }, zk_poll_request_ms);
+          if (reply.type !== 'get_data_ok' || reply.data !== step.data) return `${path} at ${s.server} did not read ${JSON.stringify(step.data)} within ${step.within_ms} ms (last: ${describe(reply)})`;
           const event = s.events.find((e) => e.body.type === 'watch_event' && e.body.path === path);
           if (!event || event.seq > seq) ctx.fail(`${s.server} answered a read of ${path} with the new data before sending the watch event${event ? '' : ' (no event at all)'}: a client must see the event first`);
-          return;
-        }
-        if (Date.now() > deadline) ctx.fail(`${path} at ${s.server} did not read ${JSON.stringify(step.data)} within ${step.within_ms} ms (last: ${describe(reply)})`);
-        await sleep(5);
-      }
+          return null;
+        },
+        zk_fast_poll_interval_ms,
+      );
     },
   }),
 ];
