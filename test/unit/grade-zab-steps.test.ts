@@ -123,18 +123,62 @@ describe('zab_wait_synced', () => {
   });
 
   it('asks again until every up follower reports the leader and its committed_zxid', async () => {
-    let polls = 0;
-    const { ctx } = context(() => synced(++polls < 4 ? '2:1' : '2:3'));
+    let reads = 0;
+    const { ctx } = context(() => synced(++reads <= 10 ? '2:1' : '2:3'));
     await runZab(ctx, { do: 'zab_wait_synced', within_ms: 60_000 });
-    expect(polls).toBeGreaterThanOrEqual(4);
+    expect(reads).toBeGreaterThan(10);
   });
 
   it('fails with what it saw last: the server still behind, or no established leader', async () => {
-    let polls = 0;
-    const { ctx } = context(() => synced(++polls < 3 ? '1:9' : '2:1'));
-    await expect(runZab(ctx, { do: 'zab_wait_synced', within_ms: 0 })).rejects.toThrow(/^not every server synced with leader n1 \(committed 2:3\) within 0 ms: n3 following of n1 at 1:9$/);
-    await expect(runZab(ctx, { do: 'zab_wait_synced', within_ms: 200 })).rejects.toThrow(/n3 following of n1 at 2:1$/);
+    const { ctx: behind } = context(() => synced('1:9'));
+    await expect(runZab(behind, { do: 'zab_wait_synced', within_ms: 0 })).rejects.toThrow(/^not every server synced with leader n1 \(committed 2:3\) within 0 ms: n3 following of n1 at 1:9$/);
+    // n3 moves on (still behind) after the first reads: the failure names where it is at the end.
+    let reads = 0;
+    const { ctx: moving } = context(() => synced(++reads <= 3 ? '1:9' : '2:1'));
+    await expect(runZab(moving, { do: 'zab_wait_synced', within_ms: 200 })).rejects.toThrow(/n3 following of n1 at 2:1$/);
     const { ctx: leaderless } = context(() => ({ ...synced('2:3'), n1: { role: 'leading', epoch: 2, established: false } }));
     await expect(runZab(leaderless, { do: 'zab_wait_synced', within_ms: 0 })).rejects.toThrow('no established leader within 0 ms');
+  });
+});
+
+describe('zab_write with concurrency', () => {
+  /** A leader that answers after a tick, counting the creates in flight at once. */
+  function writesContext() {
+    const { ctx } = context(() => ({ n1: { role: 'leading', epoch: 1, established: true }, n2: { role: 'following', epoch: 1 } }));
+    const seen = { connects: 0, creates: [] as string[], in_flight: 0, in_flight_max: 0 };
+    Object.assign(ctx, {
+      supervisor: {
+        events: { subscribe: () => () => undefined },
+        request: async (_client: string, _dest: string, body: Record<string, unknown>) => {
+          if (body.type === 'connect') {
+            seen.connects++;
+            return { type: 'connect_ok', session: `s${seen.connects}` };
+          }
+          seen.in_flight++;
+          seen.in_flight_max = Math.max(seen.in_flight_max, seen.in_flight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          seen.in_flight--;
+          seen.creates.push(String(body.data));
+          return { type: 'create_ok', path: body.path, stat: { czxid: seen.creates.length } };
+        },
+      },
+    });
+    return { ctx, seen };
+  }
+  const zabWrite = (ctx: StepContext, s: Step) => zab_steps.find((d) => d.name === 'zab_write')!.run(s, ctx);
+
+  it('keeps that many writes in flight in one session, and writes each value once', async () => {
+    const { ctx, seen } = writesContext();
+    await zabWrite(ctx, { do: 'zab_write', count: 20, expect: 'ok', timeout_ms: 5000, concurrency: 4 });
+    expect(seen.connects).toBe(1);
+    expect(seen.in_flight_max).toBe(4);
+    expect([...seen.creates].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `w${i + 1}`).sort());
+  });
+
+  it('without it, one write after another', async () => {
+    const { ctx, seen } = writesContext();
+    await zabWrite(ctx, { do: 'zab_write', count: 5, expect: 'ok', timeout_ms: 5000 });
+    expect(seen.in_flight_max).toBe(1);
+    expect(seen.creates).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
   });
 });
