@@ -492,3 +492,74 @@ describe('zk server: snapshots', () => {
     expect(fresh.snapshot().count).toBe(2);
   });
 });
+
+describe('zk server: set_watches and a SNAP resync', () => {
+  /** w watches /d (and /u, /gone, /kids, /new) at f1; f1 is cut off while /d changes, and rejoins by SNAP. */
+  function resynced() {
+    const z = three();
+    const leader = z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const w = z.connect('w', f1, 1000);
+    const c = z.connect('c', f2, 1000);
+    for (const path of ['/d', '/u', '/gone', '/kids']) z.rpc('c', f2, { type: 'create', session: c, path, data: '1' });
+    const seen = z.rpc('w', f1, { type: 'sync', session: w }).zxid as string;
+    for (const path of ['/d', '/u', '/gone']) z.rpc('w', f1, { type: 'get_data', session: w, path, watch: true });
+    z.rpc('w', f1, { type: 'get_children', session: w, path: '/kids', watch: true });
+    z.rpc('w', f1, { type: 'exists', session: w, path: '/new', watch: true });
+    // f1 loses its links to the other servers (not to its client) while the tree changes.
+    z.drop = (from, to) => z.ids.includes(from) && z.ids.includes(to) && (from === f1 || to === f1);
+    z.rpc('c', f2, { type: 'set_data', session: c, path: '/d', data: '2' });
+    z.rpc('c', f2, { type: 'delete', session: c, path: '/gone' });
+    z.rpc('c', f2, { type: 'create', session: c, path: '/kids/k' });
+    z.rpc('c', f2, { type: 'create', session: c, path: '/new' });
+    // The leader snapshots: f1 is now below its log window and must take a SNAP.
+    const lp = z.procs.get(leader)!;
+    lp.core.compact(lp.server.applied_zxid, lp.server.snapshot());
+    z.drop = () => false;
+    for (let i = 0; i < 2000 && !(z.procs.get(f1)!.server.isServing && z.procs.get(f1)!.core.report().sync_mode === 'SNAP'); i++) z.run(1);
+    expect(z.procs.get(f1)!.core.report()).toMatchObject({ sync_mode: 'SNAP', phase: 'broadcast' });
+    return { z, f1, f2, w, c, seen };
+  }
+
+  it('a server that took a SNAP closes its clients’ connections; set_watches after the reconnect fires each missed change once and sets the rest', () => {
+    const { z, f1, f2, w, c, seen } = resynced();
+    // The watches went with the old tree: f1 refuses the session until its client reconnects.
+    expect(z.unasked('w', 'watch_event')).toEqual([]);
+    expect(z.rpc('w', f1, { type: 'ping', session: w })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
+    expect(z.rpc('w', f1, { type: 'get_data', session: w, path: '/u' })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
+    expect(z.rpc('w', f1, { type: 'connect', session: w, timeout_ms: 1000 })).toMatchObject({ type: 'connect_ok', session: w, server: f1 });
+    const set = z.rpc('w', f1, { type: 'set_watches', session: w, relative_zxid: seen, data: ['/d', '/u', '/gone'], exist: ['/new'], child: ['/kids'] });
+    expect(set).toMatchObject({ type: 'set_watches_ok', session: w, fired: 4 });
+    const events = () => z.unasked('w', 'watch_event').map((e) => `${e.path as string} ${e.event as string}`);
+    expect(events()).toEqual(['/d NodeDataChanged', '/gone NodeDeleted', '/new NodeCreated', '/kids NodeChildrenChanged']);
+    // The event for /d carries the zxid of the change.
+    const d = z.rpc('w', f1, { type: 'get_data', session: w, path: '/d' });
+    expect(z.unasked('w', 'watch_event')[0]!.zxid).toBe((d.stat as { mzxid: string }).mzxid);
+    // Fired watches are gone; the unchanged one was set and fires once on its change.
+    for (const path of ['/d', '/u', '/new']) z.rpc('c', f2, { type: 'set_data', session: c, path, data: '3' });
+    z.rpc('c', f2, { type: 'create', session: c, path: '/kids/k2' });
+    z.rpc('w', f1, { type: 'sync', session: w });
+    expect(events()).toEqual(['/d NodeDataChanged', '/gone NodeDeleted', '/new NodeCreated', '/kids NodeChildrenChanged', '/u NodeDataChanged']);
+  });
+
+  it('set_watches names ZooKeeper errors for a bad zxid, bad paths and a closed session; a reconnect drops the old connection’s watches', () => {
+    const z = three();
+    z.settle();
+    const [f1] = z.followers() as [string];
+    const w = z.connect('w', f1, 1000);
+    const err = (body: MessageBody) => {
+      const r = z.rpc('w', f1, { type: 'set_watches', session: w, ...body });
+      return `${r.code as number} ${r.zk_error as string}`;
+    };
+    expect(err({ relative_zxid: 'soon', data: [] })).toBe('12 BadArguments');
+    expect(err({ relative_zxid: '1:0', data: 'not a list' })).toBe('12 BadArguments');
+    expect(err({ relative_zxid: '1:0', child: ['no-slash'] })).toBe('12 BadArguments');
+    expect(z.rpc('w', f1, { type: 'set_watches', session: 's77.1', relative_zxid: '1:0' })).toMatchObject({ code: 14, zk_error: 'SessionExpired' });
+    // A watch set before a reconnect to the same server is gone unless set_watches sets it again.
+    z.rpc('w', f1, { type: 'exists', session: w, path: '/x', watch: true });
+    expect(z.rpc('w', f1, { type: 'connect', session: w, timeout_ms: 1000 })).toMatchObject({ type: 'connect_ok' });
+    z.rpc('w', f1, { type: 'create', session: w, path: '/x' });
+    z.rpc('w', f1, { type: 'sync', session: w });
+    expect(z.unasked('w', 'watch_event')).toEqual([]);
+  });
+});
