@@ -246,6 +246,9 @@ describe('zk server: sessions', () => {
     expect(z.rpc('c2', f2, { type: 'exists', session: w, path: '/lock' })).toMatchObject({ type: 'exists_ok', stat: null });
     expect(z.rpc('c1', f1, { type: 'ping', session: s })).toMatchObject({ type: 'error', code: 14, zk_error: 'SessionExpired' });
     for (const p of z.procs.values()) expect(p.server.session_count).toBe(1);
+    // The leader reports the expiry for the event log (the followers applied it but did not expire it).
+    expect(z.procs.get(leader)!.server.expiries()).toEqual({ sessions_expired: 1, last_expired_session: s, last_expired_ephemerals: '/lock' });
+    for (const f of [f1, f2]) expect(z.procs.get(f)!.server.expiries()).toEqual({ sessions_expired: 0, last_expired_session: null, last_expired_ephemerals: null });
   });
 
   it('close_session deletes its ephemerals at once; a close lost on the way still ends in expiry', () => {

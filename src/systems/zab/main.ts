@@ -201,6 +201,8 @@ function reportState(): void {
     established: s.established,
     sessions: server.session_count,
     znodes: server.znode_count,
+    // The event log's session expiries (the dashboard tells of each rise of sessions_expired).
+    ...server.expiries(),
   });
 }
 

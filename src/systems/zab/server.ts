@@ -26,6 +26,8 @@ export const write_wait_ms_max = 10_000;
 export const connections_max = 10_000;
 /** Paths one set_watches may carry, all kinds together. */
 export const set_watches_paths_max = 10_000;
+/** Ephemerals of the last expired session named in the state report; the rest are counted. */
+export const expired_ephemerals_reported_max = 10;
 /** Sessions a learner collects between two relays to its leader. */
 export const touch_batch_sessions_max = tracked_session_count_max;
 /** Sessions one list_sessions reply carries; the rest are counted in `more`. */
@@ -131,6 +133,10 @@ export class ZkServer {
   private ids: SessionIdSource | null = null;
   private ids_epoch = -1;
 
+  /** Sessions this server expired while it led, and the last of them (the event log tells of each). */
+  private expired_count = 0;
+  private last_expired: { session: string; ephemerals: readonly string[] } | null = null;
+
   /** Planted bug watch_after_reply: events waiting for the next read reply (or the deadline). */
   private deferred: Array<{ to: string; body: MessageBody; at_ms: number }> = [];
 
@@ -156,6 +162,18 @@ export class ZkServer {
 
   get isServing(): boolean {
     return this.serving;
+  }
+
+  /**
+   * For the state report: how many sessions this server expired as leader, the last one, and its
+   * ephemerals that the expiry deleted ("/a, /b", the first expired_ephemerals_reported_max, then a count).
+   */
+  expiries(): { sessions_expired: number; last_expired_session: string | null; last_expired_ephemerals: string | null } {
+    const last = this.last_expired;
+    if (last === null) return { sessions_expired: this.expired_count, last_expired_session: null, last_expired_ephemerals: null };
+    const shown = last.ephemerals.slice(0, expired_ephemerals_reported_max).join(', ');
+    const more = last.ephemerals.length - expired_ephemerals_reported_max;
+    return { sessions_expired: this.expired_count, last_expired_session: last.session, last_expired_ephemerals: more > 0 ? `${shown} and ${more} more` : shown };
   }
 
   /** The tracker's sessions, on the established leader (null elsewhere). */
@@ -273,7 +291,11 @@ export class ZkServer {
       const client = this.connections.get(o.session);
       if (o.type === 'expire_session') {
         if (client !== undefined) this.o.send(client, { type: 'session_expired', session: o.session });
-        if (this.leading) this.o.log?.(`session ${o.session} expired${o.deleted.length ? `; its ephemerals ${o.deleted.join(', ')} are gone` : ''}`);
+        if (this.leading) {
+          this.expired_count += 1;
+          this.last_expired = { session: o.session, ephemerals: o.deleted };
+          this.o.log?.(`session ${o.session} expired${o.deleted.length ? `; its ephemerals ${o.deleted.join(', ')} are gone` : ''}`);
+        }
       }
       // A close is answered below, to the client that is still in `connections` until then.
       if (o.type === 'expire_session') this.connections.delete(o.session);
