@@ -77,8 +77,8 @@ export class FakeEnsemble {
   private readonly relayed_by = new Map<string, string>();
   /** Runs once a server handled a request, before its reply leaves (a test crashes the server here to lose the reply). */
   before_reply: ((server: string, body: MessageBody) => void) | null = null;
-  /** False: servers answer set_watches Unimplemented (as a server without it would). */
-  set_watches = true;
+  /** false: servers answer set_watches Unimplemented (as a server without it would); 'silent': they ignore it. */
+  set_watches: boolean | 'silent' = true;
 
   constructor(
     readonly clock: VirtualClock,
@@ -256,6 +256,7 @@ export class FakeEnsemble {
       case 'sync':
         return reply({ type: 'sync_ok', zxid: formatZxid(server.replica.applied_zxid) });
       case 'set_watches': {
+        if (this.set_watches === 'silent') return null;
         if (!this.set_watches) return error('Unimplemented', 'set_watches is not served here');
         const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
         const r = server.replica.setWatches(session, parseZxid(body.relative_zxid)!, { data: list(body.data), exist: list(body.exist), child: list(body.child) });

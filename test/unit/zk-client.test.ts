@@ -214,7 +214,8 @@ describe('ZkClient against a fake ensemble', () => {
   it.each([
     ['set_watches', true],
     ['reads again when the server has no set_watches', false],
-  ])('sets its watches again after a reconnect and delivers a change it missed once (%s)', async (_how, set_watches) => {
+    ['reads again when the server ignores set_watches', 'silent'],
+  ] as const)('sets its watches again after a reconnect and delivers a change it missed once (%s)', async (_how, set_watches) => {
     const { clock, ensemble } = setup();
     ensemble.set_watches = set_watches;
     const zk = await open(clock, ensemble, 'c1', 'z1', 2000);

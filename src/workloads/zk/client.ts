@@ -502,8 +502,11 @@ export class ZkClient {
       }
       // Lost meanwhile (a ping found the server gone): the next reconnect resumes.
       if (connection !== this.connection || this.current_state !== 'connected') return;
-      if (reply === null) return this.lost(connection);
-      if (reply.type === 'error') {
+      if (reply === null) {
+        // A server that ignores requests it does not know, or one that just died: reading again works
+        // on the first, and its reads fail over from the second like any read.
+        fallback = true;
+      } else if (reply.type === 'error') {
         const error = errorFromBody(reply);
         if (error.name_zk === 'SessionExpired') return this.finish('expired');
         if (error.name_zk === 'ConnectionLoss') return this.lost(connection);
