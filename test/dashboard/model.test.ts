@@ -218,6 +218,15 @@ describe('dashboardReducer on other streams', () => {
     expect(model.log.at(-1)).toMatchObject({ kind: 'rollback', text: 'n2 rolled back 3 uncommitted entries' });
   });
 
+  it('logs a Zab leader’s session expiry as its own kind, naming the session and its deleted ephemerals', () => {
+    const model = reduceAll([
+      base('cluster_up', { name: 'c', system: 'zab', nodes: ['n1'], seed: 1, view: viewFor('zab') }),
+      base('node_state', { node: 'n1', state: { role: 'leading', epoch: 1, established: true, sessions_expired: 0 } }),
+      base('node_state', { node: 'n1', state: { role: 'leading', epoch: 1, established: true, sessions_expired: 1, last_expired_session: 's1.4', last_expired_ephemerals: '/lock' } }),
+    ]);
+    expect(model.log.at(-1)).toMatchObject({ kind: 'expiry', text: 'n1 expired session s1.4 (nothing heard for its timeout): its ephemerals /lock are deleted' });
+  });
+
   it('starts from a snapshot when the history no longer holds the start of the cluster', () => {
     const status = {
       name: 'raft',

@@ -9,7 +9,7 @@ import { zk_error_table, type ZkErrorName } from '../../src/systems/zab/core/err
 import { negotiateSessionTimeout, SessionIdSource, SessionTracker } from '../../src/systems/zab/core/sessions.js';
 import { ZkTree, type Stat as TreeStat, type ZkTxn } from '../../src/systems/zab/core/tree.js';
 import { ZkReplica, type ZkRead } from '../../src/systems/zab/core/watches.js';
-import { formatZxid, zxid } from '../../src/systems/zab/core/zxid.js';
+import { formatZxid, parseZxid, zxid } from '../../src/systems/zab/core/zxid.js';
 import type { ZkTransport } from '../../src/workloads/zk/client.js';
 
 /** Time virtual: timers run in order when a test advances the clock; promises settle in between. */
@@ -57,6 +57,8 @@ interface FakeServer {
   serving: boolean;
   /** Which client each session is connected through, on this server. */
   clients: Map<string, string>;
+  /** Sessions whose connection the server closed (resync): refused with ConnectionLoss until they connect again. */
+  closed: Set<string>;
 }
 
 export class FakeEnsemble {
@@ -75,13 +77,15 @@ export class FakeEnsemble {
   private readonly relayed_by = new Map<string, string>();
   /** Runs once a server handled a request, before its reply leaves (a test crashes the server here to lose the reply). */
   before_reply: ((server: string, body: MessageBody) => void) | null = null;
+  /** false: servers answer set_watches Unimplemented (as a server without it would); 'silent': they ignore it. */
+  set_watches: boolean | 'silent' = true;
 
   constructor(
     readonly clock: VirtualClock,
     readonly ids: readonly string[] = ['z1', 'z2', 'z3'],
     readonly tick_ms = 100,
   ) {
-    for (const id of ids) this.servers.set(id, { id, replica: new ZkReplica(new ZkTree()), up: true, serving: true, clients: new Map() });
+    for (const id of ids) this.servers.set(id, { id, replica: new ZkReplica(new ZkTree()), up: true, serving: true, clients: new Map(), closed: new Set() });
     this.leader_id = ids[0]!;
     this.tick();
   }
@@ -149,6 +153,15 @@ export class FakeEnsemble {
     server.up = true;
   }
 
+  /** The server replaces its tree with a snapshot (a SNAP from its leader), as the real one does: its
+   * watches are gone and it closes its clients' connections. */
+  resync(id: string): void {
+    const server = this.servers.get(id)!;
+    server.replica = ZkReplica.restore(server.replica.snapshot());
+    for (const session of server.clients.keys()) server.closed.add(session);
+    server.clients.clear();
+  }
+
   setServing(id: string, serving: boolean): void {
     this.servers.get(id)!.serving = serving;
   }
@@ -212,6 +225,14 @@ export class FakeEnsemble {
       const timeout_ms = negotiateSessionTimeout(Number(body.timeout_ms), this.tick_ms);
       if (session) {
         if (!server.replica.tree.hasSession(session) || !this.tracker.touch(session, now)) return error('SessionExpired', `session ${session} is not open`);
+        // A new connection: this server forgets the session's old watches, the others forget the session.
+        server.closed.delete(session);
+        server.replica.watches.dropSession(session);
+        for (const other of this.servers.values()) {
+          if (other === server) continue;
+          other.clients.delete(session);
+          other.replica.watches.dropSession(session);
+        }
         server.clients.set(session, client);
         return reply({ type: 'connect_ok', session, timeout_ms: server.replica.tree.sessionList().find((s) => s.session === session)!.timeout_ms, server: server_id, zxid: formatZxid(server.replica.applied_zxid) });
       }
@@ -223,6 +244,7 @@ export class FakeEnsemble {
       return reply({ type: 'connect_ok', session: id, timeout_ms, server: server_id, zxid: formatZxid(server.replica.applied_zxid) });
     }
     if (!server.replica.tree.hasSession(session)) return error('SessionExpired', `session ${session} is not open`);
+    if (server.closed.has(session)) return error('ConnectionLoss', `${server_id} closed the connection of ${session}`, 11);
     this.tracker.touch(session, now);
     server.clients.set(session, client);
     switch (body.type) {
@@ -233,6 +255,15 @@ export class FakeEnsemble {
         return reply({ type: 'close_session_ok', session });
       case 'sync':
         return reply({ type: 'sync_ok', zxid: formatZxid(server.replica.applied_zxid) });
+      case 'set_watches': {
+        if (this.set_watches === 'silent') return null;
+        if (!this.set_watches) return error('Unimplemented', 'set_watches is not served here');
+        const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : []);
+        const r = server.replica.setWatches(session, parseZxid(body.relative_zxid)!, { data: list(body.data), exist: list(body.exist), child: list(body.child) });
+        if (!r.ok) return error(r.error.name, r.error.text);
+        for (const e of r.events) this.deliver(server_id, client, { type: 'watch_event', session, path: e.path, event: e.type, zxid: formatZxid(e.zxid) });
+        return reply({ type: 'set_watches_ok', session, zxid: formatZxid(server.replica.applied_zxid), fired: r.events.length });
+      }
       case 'create':
       case 'delete':
       case 'set_data': {

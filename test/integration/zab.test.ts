@@ -162,6 +162,11 @@ describe('zab on real processes', () => {
     // Every server reports one session and five znodes (/, /before, /after, /app and the lock).
     await waitFor('state reports with the sessions and znodes', async () => (await status()).nodes.every((n) => stateOf(n).sessions === 1 && stateOf(n).znodes === 5));
     expect((await dslab(cwd, 'logs', leader, '--lines', '1000')).stdout).toContain(`session ${quiet} expired; its ephemerals /app/quiet are gone`);
+    // The leader's state report names it, which the event log (dashboard, `dslab events`) tells of.
+    const reports = () => eventText.split('\n').filter(Boolean).map((line) => JSON.parse(line) as ClusterEvent);
+    await waitFor('the expiry in the leader\'s state reports', () =>
+      reports().some((e) => e.type === 'node_state' && e.node === leader && e.state.last_expired_session === quiet && e.state.last_expired_ephemerals === '/app/quiet' && Number(e.state.sessions_expired) >= 1),
+    );
 
     // Cut off from its leader, a server stops serving: a ping there is ConnectionLoss, temporarily unavailable.
     expect((await dslab(cwd, 'partition', '--isolate', other)).exitCode).toBe(0);

@@ -66,6 +66,23 @@ describe('the plain event lines', () => {
     expect(push(54, { type: 'node_up', node: 'n1', pid: 43, restarts: 1 })).toEqual(['n1 restarted (restart 1)']);
   });
 
+  it('tell of each session a Zab leader expired, with its deleted ephemerals, once', () => {
+    const printer = new EventLinePrinter();
+    const push = (t: number, event: NewClusterEvent) => texts(printer.push(at(t, event)));
+    push(1, { type: 'cluster_up', name: 'z', system: 'zab', nodes: ['n1', 'n2', 'n3'], seed: 1, view: viewFor('zab') });
+    push(2, { type: 'node_up', node: 'n1', pid: 40, restarts: 0 });
+    const leader = { role: 'leading', epoch: 2, established: true, leader: 'n1' };
+    expect(push(3, { type: 'node_state', node: 'n1', state: { ...leader, sessions_expired: 0, last_expired_session: null, last_expired_ephemerals: null } })).toEqual(['n1 is leader (epoch 2)']);
+    expect(push(4, { type: 'node_state', node: 'n1', state: { ...leader, sessions_expired: 1, last_expired_session: 's2.1', last_expired_ephemerals: '/lock, /q/e-0000000004' } })).toEqual([
+      'n1 expired session s2.1 (nothing heard for its timeout): its ephemerals /lock, /q/e-0000000004 are deleted',
+    ]);
+    // Unchanged count: no line; two more at once (coalesced reports): one line naming the last.
+    expect(push(5, { type: 'node_state', node: 'n1', state: { ...leader, sessions_expired: 1, last_expired_session: 's2.1', last_expired_ephemerals: '/lock, /q/e-0000000004', znodes: 3 } })).toEqual([]);
+    expect(push(6, { type: 'node_state', node: 'n1', state: { ...leader, sessions_expired: 3, last_expired_session: 's2.7', last_expired_ephemerals: '' } })).toEqual([
+      'n1 expired 2 sessions (nothing heard for their timeouts), the last s2.7: it had no ephemerals',
+    ]);
+  });
+
   it('start silently from a snapshot, so a leader in office is not news', () => {
     const printer = new EventLinePrinter();
     const status = {

@@ -82,6 +82,26 @@ describe("a lab's steps", () => {
     );
   });
 
+  it("take any workload's history check by its name (zk's zk_linearizable), and name the allowed checks when one is unknown", () => {
+    const withChecks = (checks: string[]) => {
+      const dir = labWith({ reference: 'zab' }, [{ do: 'wait_leader', within_ms: 10 }]);
+      const spec = path.join(dir, 'mine', 'spec.json');
+      const lab = JSON.parse(readFileSync(spec, 'utf8'));
+      lab.tests[0].checks = checks;
+      writeFileSync(spec, JSON.stringify(lab));
+      return dir;
+    };
+    const lab = loadLab('mine', lab_plugins, withChecks(['one_leader_per_term', 'zk_linearizable']));
+    expect(lab.tests[0]!.checks).toEqual(['one_leader_per_term', 'zk_linearizable']);
+    expect(lab.workload_plugins.map((w) => w.name)).toEqual(['zk']);
+    expect(() => loadLab('mine', lab_plugins, withChecks(['zk_linearisable']))).toThrow(
+      /mine\/spec\.json: tests\.0\.checks: "zk_linearisable" is not a check dslab knows; this lab's checks: one_leader_per_term, terms_monotonic, applied_agree, no_crash, zk_linearizable$/,
+    );
+    // lin-kv's check is not the zk lab's, and a name an object has by inheritance is no check.
+    expect(() => loadLab('mine', lab_plugins, withChecks(['linearizable']))).toThrow(/"linearizable" is a check of workload lin-kv, which this lab \(system zab, workload zk\) does not use/);
+    expect(() => loadLab('mine', lab_plugins, withChecks(['toString']))).toThrow(/"toString" is not a check dslab knows/);
+  });
+
   it('may not have two steps of one name', () => {
     const twin = defineStep({ name: 'sleep', description: 'd', fields: {}, run: async () => undefined });
     expect(() => stepVocabulary([{ owner: 'workload mine', steps: [twin] }])).toThrow(/step sleep is defined by both the grader and workload mine/);

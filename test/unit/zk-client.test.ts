@@ -211,8 +211,13 @@ describe('ZkClient against a fake ensemble', () => {
     ]);
   });
 
-  it('sets its watches again after a reconnect and delivers a change it missed once', async () => {
+  it.each([
+    ['set_watches', true],
+    ['reads again when the server has no set_watches', false],
+    ['reads again when the server ignores set_watches', 'silent'],
+  ] as const)('sets its watches again after a reconnect and delivers a change it missed once (%s)', async (_how, set_watches) => {
     const { clock, ensemble } = setup();
+    ensemble.set_watches = set_watches;
     const zk = await open(clock, ensemble, 'c1', 'z1', 2000);
     const writer = await open(clock, ensemble, 'c2', 'z3');
     await value(clock, zk.create('/w', 'a'));
@@ -239,6 +244,51 @@ describe('ZkClient against a fake ensemble', () => {
     expect(events.map((e) => [e.path, e.event])).toEqual([
       ['/w', 'NodeDataChanged'],
       ['/unchanged', 'NodeDataChanged'],
+    ]);
+  });
+
+  it('after its server resynchronized from a snapshot (watches lost, connection closed): reconnects, sends set_watches, and gets the missed event once', async () => {
+    const { clock, ensemble } = setup();
+    const zk = await open(clock, ensemble, 'c1', 'z1', 3000);
+    const writer = await open(clock, ensemble, 'c2', 'z3');
+    await value(clock, writer.create('/w', 'a'));
+    await value(clock, writer.create('/same', 'a'));
+    await value(clock, writer.create('/dir'));
+    const events: ZkWatchEvent[] = [];
+    zk.on('watch', (e) => events.push(e));
+    const w = await value(clock, zk.getData('/w', true));
+    await value(clock, zk.getData('/same', true));
+    await value(clock, zk.getChildren('/dir', true));
+    expect(await value(clock, zk.exists('/later', true))).toBeNull();
+    // z1 takes a SNAP: its watches are gone, so the changes meanwhile fire nothing there.
+    ensemble.resync('z1');
+    await value(clock, writer.setData('/w', 'b'));
+    await value(clock, writer.create('/later'));
+    const received = ensemble.received.length;
+    // The next ping is refused (ConnectionLoss); the client reconnects and sets its watches.
+    await clock.advance(1500);
+    expect(zk.state).toBe('connected');
+    const sent = ensemble.received.slice(received).filter((r) => r.body.type === 'set_watches');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.body).toMatchObject({ session: zk.session, data: ['/w', '/same'], exist: ['/later'], child: ['/dir'] });
+    // Its relative zxid is the last the client saw: at least what its reads showed, short of the change it missed.
+    const rel = String(sent[0]!.body.relative_zxid);
+    const counter = (z: string) => Number(z.split(':')[1]);
+    expect(rel.split(':')[0]).toBe(w.stat.mzxid.split(':')[0]);
+    expect(counter(rel)).toBeGreaterThanOrEqual(counter(w.stat.mzxid));
+    expect(events.map((e) => [e.path, e.event])).toEqual([
+      ['/w', 'NodeDataChanged'],
+      ['/later', 'NodeCreated'],
+    ]);
+    // No read was needed to set them again, and the unchanged ones fire once on their next change.
+    expect(ensemble.received.slice(received).filter((r) => ['get_data', 'exists', 'get_children'].includes(String(r.body.type)))).toEqual([]);
+    await value(clock, writer.setData('/same', 'b'));
+    await value(clock, writer.create('/dir/kid'));
+    await value(clock, writer.setData('/w', 'c'));
+    await clock.advance(100);
+    expect(events.slice(2).map((e) => [e.path, e.event])).toEqual([
+      ['/same', 'NodeDataChanged'],
+      ['/dir', 'NodeChildrenChanged'],
     ]);
   });
 

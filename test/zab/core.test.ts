@@ -11,6 +11,7 @@ import {
   type PrepareTxn,
   type Ready,
   type ServerConfig,
+  type StateReport,
   type ZabConfig,
   type ZabEvent,
   type ZabMessage,
@@ -43,6 +44,8 @@ class Ensemble {
   readonly durable = new Map<string, PersistedState>();
   readonly delivered = new Map<string, LoggedTxn[]>();
   readonly events = new Map<string, ZabEvent[]>();
+  /** Every Ready's state report, with the epoch the core leads or follows in at that moment. */
+  readonly reports: { id: string; state: StateReport; active_epoch: number | null }[] = [];
   private queue: { at: number; from: string; to: string; body: ZabMessage }[] = [];
   now = 0;
   /** Messages for which this returns true are lost. */
@@ -133,6 +136,7 @@ class Ensemble {
     }
     this.delivered.get(id)!.push(...rd.committed);
     this.events.get(id)!.push(...rd.events);
+    this.reports.push({ id, state: rd.state, active_epoch: this.cores.get(id)?.activeEpoch() ?? null });
   }
 
   leaders(): string[] {
@@ -389,6 +393,37 @@ describe('broadcast', () => {
     z.run(timing.sync_limit_ms! + 2 * timing.ping_interval_ms!);
     expect(z.core('n3').report()).toMatchObject({ role: 'looking', phase: 'election', established: false });
     expect(z.events.get('n3')!.some((e) => e.type === 'looking' && e.reason.includes('lost its quorum'))).toBe(true);
+  });
+});
+
+describe('state reports', () => {
+  it('say leading only for an established leader, with the epoch it leads; a prospective leader reports looking; epochs never go back', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id, disk(1, txns([1, 1])));
+    z.run(500);
+    const [first] = z.leaders();
+    const old = z.core(first!).activeEpoch()!;
+    z.crash(first!);
+    z.run(1500);
+    const [second] = z.leaders();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    const leading = z.reports.filter((r) => r.state.role === 'leading');
+    expect(leading.length).toBeGreaterThan(0);
+    for (const r of leading) {
+      expect(r.state).toMatchObject({ established: true, phase: 'broadcast', current_epoch: r.active_epoch, accepted_epoch: r.active_epoch });
+    }
+    // The second leader went through discovery and synchronization reporting looking, at the epoch it had.
+    const before = z.reports.filter((r) => r.id === second && r.state.leader === second && !r.state.established);
+    expect(before.map((r) => r.state.phase)).toContain('discovery');
+    for (const r of before) expect(r.state.role).toBe('looking');
+    // In discovery its current epoch is the one it followed (the new one is set once a quorum acknowledged it).
+    for (const r of before.filter((x) => x.state.phase === 'discovery')) expect(r.state.current_epoch).toBe(old);
+    expect(z.core(second!).report()).toMatchObject({ role: 'leading', current_epoch: old + 1 });
+    for (const id of ['n1', 'n2', 'n3']) {
+      const epochs = z.reports.filter((r) => r.id === id).map((r) => r.state.current_epoch);
+      expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import type { Envelope, MessageBody } from '../../src/lib/protocol/messages.js';
 import { ZabCore, type ServerConfig, type ZabConfig } from '../../src/systems/zab/core/core.js';
 import { isZabMessage } from '../../src/systems/zab/core/messages.js';
 import { ZkServer, type HostPlantedBug } from '../../src/systems/zab/server.js';
+import { ZkClient, ZkClientError, type ZkTransport, type ZkWatchEvent } from '../../src/workloads/zk/client.js';
 
 const timing: Partial<ZabConfig> = {
   finalize_wait_ms: 20,
@@ -103,6 +104,7 @@ class Ensemble {
     const p = this.procs.get(m.to);
     if (!p) {
       this.inbox.set(m.to, [...(this.inbox.get(m.to) ?? []), m.body]);
+      this.listeners.get(m.to)?.(m.body);
       return;
     }
     p.core.tick(this.now);
@@ -128,7 +130,66 @@ class Ensemble {
     while (this.now < end) this.step();
   }
 
-  private step(): void {
+  /** A client's own handler of what reaches it (a ZkClient's transport). */
+  readonly listeners = new Map<string, (body: MessageBody) => void>();
+  private timers: { at: number; run: () => void }[] = [];
+
+  /** A ZkClient's transport for client `client`: its requests and timers run on this ensemble's clock. */
+  transport(client: string): ZkTransport {
+    const waiting = new Map<number, (body: MessageBody) => void>();
+    const unasked = new Set<(from: string, body: MessageBody) => void>();
+    this.listeners.set(client, (body) => {
+      const id = body.in_reply_to;
+      if (typeof id === 'number') waiting.get(id)?.(body);
+      else for (const h of unasked) h('?', body);
+    });
+    return {
+      rpc: (server, body, timeout_ms) =>
+        new Promise((resolve, reject) => {
+          const msg_id = this.next_msg_id++;
+          let done = false;
+          waiting.set(msg_id, (reply) => {
+            done = true;
+            waiting.delete(msg_id);
+            resolve(reply);
+          });
+          this.after(timeout_ms, () => {
+            if (done) return;
+            waiting.delete(msg_id);
+            reject(new Error(`no reply to ${body.type} from ${server}`));
+          });
+          this.send(client, server, { ...body, msg_id });
+        }),
+      onUnasked: (handler) => {
+        unasked.add(handler);
+        return () => unasked.delete(handler);
+      },
+      now: () => this.now,
+      after: (ms, run) => this.after(ms, run),
+    };
+  }
+
+  private after(ms: number, run: () => void): () => void {
+    const timer = { at: this.now + Math.max(0, ms), run };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== timer);
+    };
+  }
+
+  /** Runs `ms` of the ensemble, letting the clients' promises settle after every millisecond. */
+  async runAsync(ms: number): Promise<void> {
+    const end = this.now + ms;
+    while (this.now < end) {
+      this.step();
+      const due = this.timers.filter((t) => t.at <= this.now);
+      this.timers = this.timers.filter((t) => t.at > this.now);
+      for (const t of due) t.run();
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+    }
+  }
+
+  step(): void {
     this.now += 1;
     for (const [id, p] of this.procs) {
       if (Math.min(p.core.nextTimerMs(), p.server.nextTimerMs()) <= this.now) {
@@ -202,6 +263,11 @@ class Ensemble {
 }
 
 const three = () => new Ensemble(['n1', 'n2', 'n3']);
+/** The same choices every run (the shared client picks servers at random). */
+const steady = () => {
+  let r = 0;
+  return () => (r = (r + 0.618034) % 1);
+};
 
 describe('zk server: sessions', () => {
   it('creates a session through the leader, which stamps its id; the timeout is negotiated to 2..20 ticks', () => {
@@ -246,6 +312,9 @@ describe('zk server: sessions', () => {
     expect(z.rpc('c2', f2, { type: 'exists', session: w, path: '/lock' })).toMatchObject({ type: 'exists_ok', stat: null });
     expect(z.rpc('c1', f1, { type: 'ping', session: s })).toMatchObject({ type: 'error', code: 14, zk_error: 'SessionExpired' });
     for (const p of z.procs.values()) expect(p.server.session_count).toBe(1);
+    // The leader reports the expiry for the event log (the followers applied it but did not expire it).
+    expect(z.procs.get(leader)!.server.expiries()).toEqual({ sessions_expired: 1, last_expired_session: s, last_expired_ephemerals: '/lock' });
+    for (const f of [f1, f2]) expect(z.procs.get(f)!.server.expiries()).toEqual({ sessions_expired: 0, last_expired_session: null, last_expired_ephemerals: null });
   });
 
   it('close_session deletes its ephemerals at once; a close lost on the way still ends in expiry', () => {
@@ -490,5 +559,142 @@ describe('zk server: snapshots', () => {
     expect(fresh.replica.tree.paths()).toEqual(['/', '/a']);
     expect(fresh.replica.tree.ephemeralsOf(s)).toEqual(['/a']);
     expect(fresh.snapshot().count).toBe(2);
+  });
+});
+
+describe('zk server: set_watches and a SNAP resync', () => {
+  /** w watches /d (and /u, /gone, /kids, /new) at f1; f1 is cut off while /d changes, and rejoins by SNAP. */
+  function resynced() {
+    const z = three();
+    const leader = z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const w = z.connect('w', f1, 1000);
+    const c = z.connect('c', f2, 1000);
+    for (const path of ['/d', '/u', '/gone', '/kids']) z.rpc('c', f2, { type: 'create', session: c, path, data: '1' });
+    const seen = z.rpc('w', f1, { type: 'sync', session: w }).zxid as string;
+    for (const path of ['/d', '/u', '/gone']) z.rpc('w', f1, { type: 'get_data', session: w, path, watch: true });
+    z.rpc('w', f1, { type: 'get_children', session: w, path: '/kids', watch: true });
+    z.rpc('w', f1, { type: 'exists', session: w, path: '/new', watch: true });
+    // f1 loses its links to the other servers (not to its client) while the tree changes.
+    z.drop = (from, to) => z.ids.includes(from) && z.ids.includes(to) && (from === f1 || to === f1);
+    z.rpc('c', f2, { type: 'set_data', session: c, path: '/d', data: '2' });
+    z.rpc('c', f2, { type: 'delete', session: c, path: '/gone' });
+    z.rpc('c', f2, { type: 'create', session: c, path: '/kids/k' });
+    z.rpc('c', f2, { type: 'create', session: c, path: '/new' });
+    // The leader snapshots: f1 is now below its log window and must take a SNAP.
+    const lp = z.procs.get(leader)!;
+    lp.core.compact(lp.server.applied_zxid, lp.server.snapshot());
+    z.drop = () => false;
+    for (let i = 0; i < 2000 && !(z.procs.get(f1)!.server.isServing && z.procs.get(f1)!.core.report().sync_mode === 'SNAP'); i++) z.run(1);
+    expect(z.procs.get(f1)!.core.report()).toMatchObject({ sync_mode: 'SNAP', phase: 'broadcast' });
+    return { z, f1, f2, w, c, seen };
+  }
+
+  it('a server that took a SNAP closes its clients’ connections; set_watches after the reconnect fires each missed change once and sets the rest', () => {
+    const { z, f1, f2, w, c, seen } = resynced();
+    // The watches went with the old tree: f1 refuses the session until its client reconnects.
+    expect(z.unasked('w', 'watch_event')).toEqual([]);
+    expect(z.rpc('w', f1, { type: 'ping', session: w })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
+    expect(z.rpc('w', f1, { type: 'get_data', session: w, path: '/u' })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
+    expect(z.rpc('w', f1, { type: 'connect', session: w, timeout_ms: 1000 })).toMatchObject({ type: 'connect_ok', session: w, server: f1 });
+    const set = z.rpc('w', f1, { type: 'set_watches', session: w, relative_zxid: seen, data: ['/d', '/u', '/gone'], exist: ['/new'], child: ['/kids'] });
+    expect(set).toMatchObject({ type: 'set_watches_ok', session: w, fired: 4 });
+    const events = () => z.unasked('w', 'watch_event').map((e) => `${e.path as string} ${e.event as string}`);
+    expect(events()).toEqual(['/d NodeDataChanged', '/gone NodeDeleted', '/new NodeCreated', '/kids NodeChildrenChanged']);
+    // The event for /d carries the zxid of the change.
+    const d = z.rpc('w', f1, { type: 'get_data', session: w, path: '/d' });
+    expect(z.unasked('w', 'watch_event')[0]!.zxid).toBe((d.stat as { mzxid: string }).mzxid);
+    // Fired watches are gone; the unchanged one was set and fires once on its change.
+    for (const path of ['/d', '/u', '/new']) z.rpc('c', f2, { type: 'set_data', session: c, path, data: '3' });
+    z.rpc('c', f2, { type: 'create', session: c, path: '/kids/k2' });
+    z.rpc('w', f1, { type: 'sync', session: w });
+    expect(events()).toEqual(['/d NodeDataChanged', '/gone NodeDeleted', '/new NodeCreated', '/kids NodeChildrenChanged', '/u NodeDataChanged']);
+  });
+
+  it('the shared client, connected to a server that takes a SNAP while its watched znode changes, reconnects and gets the event exactly once', async () => {
+    const z = three();
+    const leader = z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    /** Runs the ensemble until the promise settles; its value. */
+    const until = async <T>(p: Promise<T>): Promise<T> => {
+      let out: { v: T } | { error: unknown } | null = null;
+      p.then(
+        (v) => (out = { v }),
+        (error: unknown) => (out = { error }),
+      );
+      for (let i = 0; i < 3000 && out === null; i++) await z.runAsync(1);
+      expect(out, 'settled').not.toBeNull();
+      if ('error' in out!) throw out.error;
+      return out!.v;
+    };
+    const writer = await until(ZkClient.connect(z.transport('c'), z.ids, { timeout_ms: 1000, first: f2, random: steady() }));
+    await until(writer.create('/d', '1'));
+    const client = await until(ZkClient.connect(z.transport('w'), z.ids, { timeout_ms: 1000, first: f1, random: steady() }));
+    expect(client.server).toBe(f1);
+    const events: ZkWatchEvent[] = [];
+    client.on('watch', (e) => events.push(e));
+    expect(await until(client.sync().then(() => client.getData('/d', true)))).toMatchObject({ data: '1' });
+    // f1 is cut off from the other servers (not from its client) while /d changes, and the leader snapshots.
+    z.drop = (from, to) => z.ids.includes(from) && z.ids.includes(to) && (from === f1 || to === f1);
+    await until(writer.setData('/d', '2'));
+    const lp = z.procs.get(leader)!;
+    lp.core.compact(lp.server.applied_zxid, lp.server.snapshot());
+    z.drop = () => false;
+    for (let i = 0; i < 2000 && z.procs.get(f1)!.core.report().sync_mode !== 'SNAP'; i++) await z.runAsync(1);
+    expect(z.procs.get(f1)!.core.report().sync_mode).toBe('SNAP');
+    await z.runAsync(1500);
+    expect(client.state).toBe('connected');
+    expect(events.map((e) => `${e.path} ${e.event}`)).toEqual(['/d NodeDataChanged']);
+    // Once: a later change fires nothing (the watch was used).
+    await until(writer.setData('/d', '3'));
+    await z.runAsync(300);
+    expect(events).toHaveLength(1);
+    // Watching again, the client loses its server altogether and moves on while /d changes.
+    expect(await until(client.sync().then(() => client.getData('/d', true)))).toMatchObject({ data: '3' });
+    const was = client.server!;
+    // A follower: the client moves; the leader and its quorum stay.
+    expect(was).not.toBe(leader);
+    z.drop = (from, to) => from === was || to === was;
+    // The writer may have to move too (or wait for a new leader, if `was` led): its write is retried until it is in.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      // Conditional on version 2 ('3'): BadVersion on a retry means an attempt whose answer was lost got in.
+      const attempt_result = writer.setData('/d', '4', 2).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof ZkClientError && error.name_zk === 'BadVersion') return true;
+          if (error instanceof ZkClientError && error.name_zk === 'ConnectionLoss') return false;
+          throw error;
+        },
+      );
+      const ok = await until(attempt_result);
+      if (ok) break;
+      await z.runAsync(200);
+    }
+    await z.runAsync(2000);
+    expect(client.state).toBe('connected');
+    expect(client.server).not.toBe(was);
+    expect(events.map((e) => `${e.path} ${e.event}`)).toEqual(['/d NodeDataChanged', '/d NodeDataChanged']);
+    expect(client.session).toBeTruthy();
+  });
+
+  it('set_watches names ZooKeeper errors for a bad zxid, bad paths and a closed session; a reconnect drops the old connection’s watches', () => {
+    const z = three();
+    z.settle();
+    const [f1] = z.followers() as [string];
+    const w = z.connect('w', f1, 1000);
+    const err = (body: MessageBody) => {
+      const r = z.rpc('w', f1, { type: 'set_watches', session: w, ...body });
+      return `${r.code as number} ${r.zk_error as string}`;
+    };
+    expect(err({ relative_zxid: 'soon', data: [] })).toBe('12 BadArguments');
+    expect(err({ relative_zxid: '1:0', data: 'not a list' })).toBe('12 BadArguments');
+    expect(err({ relative_zxid: '1:0', child: ['no-slash'] })).toBe('12 BadArguments');
+    expect(z.rpc('w', f1, { type: 'set_watches', session: 's77.1', relative_zxid: '1:0' })).toMatchObject({ code: 14, zk_error: 'SessionExpired' });
+    // A watch set before a reconnect to the same server is gone unless set_watches sets it again.
+    z.rpc('w', f1, { type: 'exists', session: w, path: '/x', watch: true });
+    expect(z.rpc('w', f1, { type: 'connect', session: w, timeout_ms: 1000 })).toMatchObject({ type: 'connect_ok' });
+    z.rpc('w', f1, { type: 'create', session: w, path: '/x' });
+    z.rpc('w', f1, { type: 'sync', session: w });
+    expect(z.unasked('w', 'watch_event')).toEqual([]);
   });
 });

@@ -217,6 +217,7 @@ const log_colours: Record<LogKind, string | undefined> = {
   leader: 'green',
   no_leader: 'red',
   rollback: 'yellow',
+  expiry: 'yellow',
   fault: 'magenta',
   heal: 'green',
   crash: 'red',

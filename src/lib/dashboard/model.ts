@@ -50,7 +50,7 @@ export interface NodeView {
   leader_contact_t: number | null;
 }
 
-export type LogKind = 'cluster' | 'election' | 'leader' | 'no_leader' | 'rollback' | 'fault' | 'heal' | 'crash' | 'restart' | 'load' | 'note' | 'error';
+export type LogKind = 'cluster' | 'election' | 'leader' | 'no_leader' | 'rollback' | 'expiry' | 'fault' | 'heal' | 'crash' | 'restart' | 'load' | 'note' | 'error';
 
 export interface LogEntry {
   /** Position in the dashboard's own log (not the supervisor's event seq). */
@@ -284,11 +284,29 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
     const count = rolledNow - (rolledBefore ?? 0);
     appendLog(model, t, 'rollback', `${id} rolled back ${count} uncommitted ${count === 1 ? 'entry' : 'entries'}`);
   }
+  const expiry = describeExpiries(id, before, state);
+  if (expiry !== null) appendLog(model, t, 'expiry', expiry);
   settleLeader(model, t);
   // A follower whose commit index moves under the current leader has just heard from it.
   if (model.leader && state.leader === model.leader && numberField(state, 'commit_index') !== numberField(before, 'commit_index')) {
     touchNode(model, id).leader_contact_t = t;
   }
+}
+
+/**
+ * A coordinator's leader that expired sessions (Zab: `sessions_expired` rose; `last_expired_session`
+ * and `last_expired_ephemerals` name the last one and what its expiry deleted); null otherwise.
+ */
+function describeExpiries(id: string, before: Record<string, unknown>, state: Record<string, unknown>): string | null {
+  const now = numberField(state, 'sessions_expired');
+  if (now === null || now <= (numberField(before, 'sessions_expired') ?? 0)) return null;
+  const count = now - (numberField(before, 'sessions_expired') ?? 0);
+  const session = typeof state.last_expired_session === 'string' ? state.last_expired_session : null;
+  const ephemerals = typeof state.last_expired_ephemerals === 'string' && state.last_expired_ephemerals !== '' ? state.last_expired_ephemerals : null;
+  const deleted = ephemerals === null ? 'it had no ephemerals' : `its ephemerals ${ephemerals} are deleted`;
+  if (session === null) return `${id} expired ${count === 1 ? 'a session' : `${count} sessions`}`;
+  if (count === 1) return `${id} expired session ${session} (nothing heard for its timeout): ${deleted}`;
+  return `${id} expired ${count} sessions (nothing heard for their timeouts), the last ${session}: ${deleted}`;
 }
 
 /** Message rates, and when each node last heard from the leader: when the router last delivered it a message from the leader. */

@@ -21,8 +21,8 @@ export type { Step } from './steps.js';
 /** A step before its own schema checks it: the vocabulary it is checked by is the lab's (see loadLab). */
 const rawStepSchema = z.looseObject({ do: z.string().min(1) });
 
-export const check_names = ['one_leader_per_term', 'terms_monotonic', 'applied_agree', 'linearizable', 'no_crash'] as const;
-export type CheckName = (typeof check_names)[number];
+/** The checks the grader's recorder runs over any test's event stream (recorder.ts); a lab's workloads add their history checks (lin-kv's linearizable, zk's zk_linearizable). */
+export const recorder_check_names = ['one_leader_per_term', 'terms_monotonic', 'applied_agree', 'no_crash'] as const;
 
 export const testSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'test names are lowercase words joined by dashes'),
@@ -32,8 +32,8 @@ export const testSchema = z.object({
   time_limit_ms: z.number().int().min(1000).max(600_000),
   options: z.record(z.string(), z.unknown()).optional(),
   steps: z.array(rawStepSchema).min(1),
-  /** Checked over the whole run, from the event stream. */
-  checks: z.array(z.enum(check_names)).default([]),
+  /** Checked over the whole run: the recorder's, from the event stream, and the lab's workloads', from their histories (loadLab checks the names). */
+  checks: z.array(z.string().min(1)).default([]),
 });
 
 export type LabTest = Omit<z.infer<typeof testSchema>, 'steps'> & { steps: Step[] };
@@ -92,10 +92,15 @@ export function loadLab(id: string, plugins: LabPlugins, dir = labsDir()): LabSp
   if (repeated) throw new UserError(`${specFile}: test name "${repeated}" is used twice`);
   const { vocabulary, source, workloads } = labVocabulary(parsed.data, plugins, specFile);
   const tests = parsed.data.tests.map((test, t) => ({ ...test, steps: test.steps.map((step, i) => checkStep(step, vocabulary, plugins, `${specFile}: tests.${t}.steps.${i}`, `test ${test.name}, step ${i + 1}`, source)) }));
+  const allowed = [...recorder_check_names, ...workloads.flatMap((w) => Object.keys(w.checks))];
   for (const [t, test] of parsed.data.tests.entries()) {
-    // A history check only a workload can run (lin-kv's linearizable) needs that workload in the lab.
-    const missing = test.checks.find((check) => plugins.workloads.some((w) => check in w.checks) && !workloads.some((w) => check in w.checks));
-    if (missing) throw new UserError(`${specFile}: tests.${t}.checks: "${missing}" is a check of workload ${plugins.workloads.filter((w) => missing in w.checks).map((w) => w.name).join(', ')}, which this lab (${source}) does not use`);
+    for (const check of test.checks) {
+      if (allowed.includes(check)) continue;
+      // A history check only a workload can run (lin-kv's linearizable) needs that workload in the lab.
+      const owners = plugins.workloads.filter((w) => Object.hasOwn(w.checks, check)).map((w) => w.name);
+      const what = owners.length ? `a check of workload ${owners.join(', ')}, which this lab (${source}) does not use` : 'not a check dslab knows';
+      throw new UserError(`${specFile}: tests.${t}.checks: "${check}" is ${what}; this lab's checks: ${allowed.join(', ')}`);
+    }
   }
   return { ...parsed.data, tests, dir: labDir, steps: vocabulary, workload_plugins: workloads };
 }

@@ -97,7 +97,7 @@ node.onInit(() => {
 
 /** The core's messages, the servers' relayed pings, and every client request (some share a type with the core's: ping, sync). */
 const core_types = ['notification', 'followerinfo', 'leaderinfo', 'ackepoch', 'sync', 'newleader', 'ack', 'uptodate', 'proposal', 'commit', 'inform', 'ping', 'request'];
-const client_types = ['connect', 'ping', 'close_session', 'create', 'delete', 'exists', 'get_data', 'set_data', 'get_children', 'sync', 'list_sessions'];
+const client_types = ['connect', 'ping', 'close_session', 'create', 'delete', 'exists', 'get_data', 'set_data', 'get_children', 'sync', 'set_watches', 'list_sessions'];
 for (const type of new Set([...core_types, ...client_types, 'zk_touch'])) node.on(type, (message) => onMessage(message));
 
 function onMessage(message: Envelope): void {
@@ -201,6 +201,8 @@ function reportState(): void {
     established: s.established,
     sessions: server.session_count,
     znodes: server.znode_count,
+    // The event log's session expiries (the dashboard tells of each rise of sessions_expired).
+    ...server.expiries(),
   });
 }
 

@@ -24,7 +24,8 @@ export const zab_roles: RoleVocabulary = {
   term_fields: ['epoch'],
   // Every server answers writes (it forwards them), so a write's answer says nothing of who leads.
   write_requests: [],
-  // A leader-elect reports the epoch it last followed until a quorum synced to its own.
+  // Ours reports leading only once established (a leader-elect reports looking); a lab's server may
+  // report leading from its election on, with the epoch it last followed, and counts only once established.
   established_field: 'established',
 };
 

@@ -13,7 +13,7 @@ import { zkError, type ZkError, type ZkErrorName } from './core/errors.js';
 import { negotiateSessionTimeout, SessionIdSource, SessionTracker, tracked_session_count_max } from './core/sessions.js';
 import { checkPath, parseZkTxn, type Stat, type ZkTxn } from './core/tree.js';
 import { ZkReplica, type ZkRead, type ZkReplicaApplied } from './core/watches.js';
-import { formatZxid, type Zxid } from './core/zxid.js';
+import { formatZxid, parseZxid, type Zxid } from './core/zxid.js';
 
 // ---- limits (each with its unit last) -----------------------------------------------------------
 
@@ -24,6 +24,10 @@ export const pending_requests_max = 1000;
 export const write_wait_ms_max = 10_000;
 /** Sessions whose client this server knows (where it sends watch events and session_expired). */
 export const connections_max = 10_000;
+/** Paths one set_watches may carry, all kinds together. */
+export const set_watches_paths_max = 10_000;
+/** Ephemerals of the last expired session named in the state report; the rest are counted. */
+export const expired_ephemerals_reported_max = 10;
 /** Sessions a learner collects between two relays to its leader. */
 export const touch_batch_sessions_max = tracked_session_count_max;
 /** Sessions one list_sessions reply carries; the rest are counted in `more`. */
@@ -105,6 +109,13 @@ export class ZkServer {
   private readonly remembered_requests = new Set<string>();
   /** session -> the client this server last heard it from. */
   private readonly connections = new Map<string, string>();
+  /**
+   * Sessions whose connection this server closed when it replaced its tree with a snapshot (their
+   * watches went with the old tree): each request in one is refused with ConnectionLoss until its
+   * client reconnects (connect {session}) and sets its watches again (set_watches), as a ZooKeeper
+   * server closes its client connections when it resynchronizes. Oldest first, at most connections_max.
+   */
+  private readonly closed_connections = new Set<string>();
 
   // What the core last said about this server's place in the ensemble.
   private serving = false;
@@ -121,6 +132,10 @@ export class ZkServer {
   private readonly relayed = new Map<string, { server: string; at_ms: number }>();
   private ids: SessionIdSource | null = null;
   private ids_epoch = -1;
+
+  /** Sessions this server expired while it led, and the last of them (the event log tells of each). */
+  private expired_count = 0;
+  private last_expired: { session: string; ephemerals: readonly string[] } | null = null;
 
   /** Planted bug watch_after_reply: events waiting for the next read reply (or the deadline). */
   private deferred: Array<{ to: string; body: MessageBody; at_ms: number }> = [];
@@ -147,6 +162,18 @@ export class ZkServer {
 
   get isServing(): boolean {
     return this.serving;
+  }
+
+  /**
+   * For the state report: how many sessions this server expired as leader, the last one, and its
+   * ephemerals that the expiry deleted ("/a, /b", the first expired_ephemerals_reported_max, then a count).
+   */
+  expiries(): { sessions_expired: number; last_expired_session: string | null; last_expired_ephemerals: string | null } {
+    const last = this.last_expired;
+    if (last === null) return { sessions_expired: this.expired_count, last_expired_session: null, last_expired_ephemerals: null };
+    const shown = last.ephemerals.slice(0, expired_ephemerals_reported_max).join(', ');
+    const more = last.ephemerals.length - expired_ephemerals_reported_max;
+    return { sessions_expired: this.expired_count, last_expired_session: last.session, last_expired_ephemerals: more > 0 ? `${shown} and ${more} more` : shown };
   }
 
   /** The tracker's sessions, on the established leader (null elsewhere). */
@@ -189,10 +216,20 @@ export class ZkServer {
   onReady(ready: Ready): void {
     if (ready.apply_snapshot) {
       this.replica = this.restoreReplica(ready.apply_snapshot.data);
-      // Watches were in the replica: this server's clients must read again, as after a reconnect.
+      // Watches were in the replica: this server's clients must reconnect and set them again.
+      this.closeConnections();
     }
     for (const entry of ready.committed) this.apply(entry);
     this.onState(ready.state);
+  }
+
+  private closeConnections(): void {
+    for (const session of this.connections.keys()) {
+      this.closed_connections.delete(session);
+      this.closed_connections.add(session);
+      if (this.closed_connections.size > connections_max) this.closed_connections.delete(this.closed_connections.values().next().value!);
+    }
+    this.connections.clear();
   }
 
   private restoreReplica(image: unknown): ZkReplica {
@@ -247,19 +284,25 @@ export class ZkServer {
     if (o.type === 'create_session') {
       if (this.tracker?.add(o.session, o.timeout_ms, now)) this.relayed.set(o.session, { server: txn.via?.server ?? this.o.id, at_ms: now });
     } else if (o.type === 'close_session' || o.type === 'expire_session') {
+      this.closed_connections.delete(o.session);
       this.tracker?.remove(o.session);
       this.relayed.delete(o.session);
       this.touch_batch.delete(o.session);
       const client = this.connections.get(o.session);
       if (o.type === 'expire_session') {
         if (client !== undefined) this.o.send(client, { type: 'session_expired', session: o.session });
-        if (this.leading) this.o.log?.(`session ${o.session} expired${o.deleted.length ? `; its ephemerals ${o.deleted.join(', ')} are gone` : ''}`);
+        if (this.leading) {
+          this.expired_count += 1;
+          this.last_expired = { session: o.session, ephemerals: o.deleted };
+          this.o.log?.(`session ${o.session} expired${o.deleted.length ? `; its ephemerals ${o.deleted.join(', ')} are gone` : ''}`);
+        }
       }
       // A close is answered below, to the client that is still in `connections` until then.
       if (o.type === 'expire_session') this.connections.delete(o.session);
     } else if (o.type === 'sync' && txn.reconnect && txn.via && txn.via.server !== this.o.id) {
       // The session moved to another server: its client no longer listens here.
       this.connections.delete(o.session);
+      this.closed_connections.delete(o.session);
       this.replica.watches.dropSession(o.session);
     }
   }
@@ -280,6 +323,9 @@ export class ZkServer {
         return;
       case 'sync':
         if (waiting.kind === 'reconnect') {
+          // A new connection starts without watches: the client sets those it still holds (set_watches).
+          this.replica.watches.dropSession(o.session);
+          this.closed_connections.delete(o.session);
           this.connect(o.session, req.src);
           this.reply(req, { type: 'connect_ok', session: o.session, timeout_ms: o.timeout_ms, server: this.o.id, zxid });
         } else this.reply(req, { type: 'sync_ok', zxid });
@@ -417,7 +463,7 @@ export class ZkServer {
     const b = request.body;
     const type = b.type;
     if (type === 'list_sessions') return this.listSessions(request);
-    if (type !== 'connect' && type !== 'ping' && type !== 'close_session' && type !== 'sync' && !write_types.has(type) && !read_types.has(type)) {
+    if (type !== 'connect' && type !== 'ping' && type !== 'close_session' && type !== 'sync' && type !== 'set_watches' && !write_types.has(type) && !read_types.has(type)) {
       this.replyError(request, zkError('Unimplemented', `${type} is not a request this coordinator serves`));
       return;
     }
@@ -429,6 +475,11 @@ export class ZkServer {
     const session = b.session;
     if (typeof session !== 'string' || session === '') {
       this.replyError(request, zkError('BadArguments', `${type} needs a session (a string from connect_ok)`));
+      return;
+    }
+    if (this.closed_connections.has(session) && this.replica.tree.hasSession(session)) {
+      const text = `${this.o.id} replaced its data tree with its leader's snapshot and closed session ${session}'s connection with its watches: connect again (connect {session}) and set the watches again (set_watches)`;
+      this.replyError(request, zkError('ConnectionLoss', text), error_codes.temporarily_unavailable);
       return;
     }
     if (type === 'ping') {
@@ -446,6 +497,7 @@ export class ZkServer {
       this.touch(session);
     }
     if (read_types.has(type)) return this.read(request, session);
+    if (type === 'set_watches') return this.setWatches(request, session);
     if (type === 'sync') return this.propose(request, 'sync', { type: 'sync', session, time: 0 });
     if (type === 'close_session') {
       if (this.bug === 'close_lost_keeps_ephemerals') this.untrackAtOnce(session);
@@ -536,6 +588,40 @@ export class ZkServer {
       else if ('children' in v) this.reply(request, { type: 'get_children_ok', children: v.children, stat: statBody(v.stat) });
     }
     // Planted bug watch_after_reply: the events held back go out only now, after the reply.
+    this.flushDeferred();
+  }
+
+  /** set_watches {session, relative_zxid, data, exist, child}: a reconnected client's watches (ZooKeeper's SetWatches). */
+  private setWatches(request: Envelope, session: string): void {
+    const b = request.body;
+    const relative = parseZxid(b.relative_zxid);
+    if (relative === null) {
+      this.replyError(request, zkError('BadArguments', 'set_watches needs relative_zxid, the last zxid the client saw ("epoch:counter")'));
+      return;
+    }
+    const lists: Record<'data' | 'exist' | 'child', string[]> = { data: [], exist: [], child: [] };
+    let count = 0;
+    for (const kind of ['data', 'exist', 'child'] as const) {
+      const value = b[kind] ?? [];
+      if (!Array.isArray(value) || value.some((p) => typeof p !== 'string')) {
+        this.replyError(request, zkError('BadArguments', `set_watches: ${kind} must be a list of paths`));
+        return;
+      }
+      lists[kind] = value as string[];
+      count += value.length;
+    }
+    if (count > set_watches_paths_max) {
+      this.replyError(request, zkError('BadArguments', `set_watches carries ${count} paths; at most ${set_watches_paths_max} (set_watches_paths_max)`));
+      return;
+    }
+    const r = this.replica.setWatches(session, relative, lists);
+    if (!r.ok) {
+      this.replyError(request, r.error);
+      return;
+    }
+    // Events first, as for a txn: the reply says every watch is either fired or set.
+    for (const e of r.events) this.sendEvent(request.src, { type: 'watch_event', session, path: e.path, event: e.type, zxid: formatZxid(e.zxid) });
+    this.reply(request, { type: 'set_watches_ok', session, zxid: formatZxid(this.replica.applied_zxid), fired: r.events.length });
     this.flushDeferred();
   }
 

@@ -9,9 +9,13 @@
 //   with `connect {session}` for as long as the session can still be alive there (its timeout since
 //   the last reply that proved it alive); past that, or on SessionExpired/session_expired, the session
 //   is 'expired' and every call fails with SessionExpired;
-// - keeps the watches its reads set across such a move: it reads each watched znode again on the new
-//   server (setting the watch there) and, when the znode changed while it was away, delivers the event
-//   it missed; each watch fires once;
+// - keeps the watches its reads set across such a move, as ZooKeeper's client does: once reconnected it
+//   sends set_watches with the last zxid it saw and the paths it watches, and the server fires at once
+//   each watch whose znode changed after that zxid and sets the rest; each watch fires once. (A server
+//   that answers set_watches with an error other than ConnectionLoss or SessionExpired, one that does
+//   not implement it, gets each watched znode read again instead, and the client makes up the events
+//   it missed from what it reads.) A server that closed the connection (it replaced its tree with a
+//   snapshot, losing its watches) answers ConnectionLoss, and the client reconnects the same way;
 // - reports outcomes honestly: a read, or a write the server refused at the door (code 11), is retried
 //   on the next server; a write whose reply never came, or that a server could no longer follow
 //   (code 13), fails with ConnectionLoss and `definite: false`: it may have happened.
@@ -139,6 +143,8 @@ interface KnownWatch {
   orphan: boolean;
   /** The zxid of the event that fired it, while a read that held it is still waiting for its reply. */
   fired_zxid?: string;
+  /** The read that set it has its reply (until then the read itself sets it again if it is retried elsewhere). */
+  settled: boolean;
 }
 
 const watchKey = (kind: WatchKind, path: string): string => `${kind} ${path}`;
@@ -170,6 +176,10 @@ export class ZkClient {
   private cancel_ping: (() => void) | null = null;
   private readonly unsubscribe: () => void;
   private closing = false;
+  /** The last zxid this client saw from the server it is connected to: set_watches's relative zxid. */
+  private last_zxid: string;
+  /** Reconnected, and set_watches not answered yet: calls wait, so none sees a change before its event. */
+  private resuming = false;
 
   private constructor(
     private readonly transport: ZkTransport,
@@ -178,7 +188,9 @@ export class ZkClient {
     readonly timeout_ms: number,
     server: string,
     private readonly random: () => number,
+    zxid: string,
   ) {
+    this.last_zxid = parseZxidText(zxid) === null ? '0:0' : zxid;
     this.current_server = server;
     this.last_ok = transport.now();
     this.unsubscribe = transport.onUnasked((from, body) => this.unasked(from, body));
@@ -208,7 +220,7 @@ export class ZkClient {
       if (reply.type === 'connect_ok' && typeof reply['session'] === 'string') {
         const negotiated = Number(reply['timeout_ms']);
         const timeout_ms = Number.isFinite(negotiated) && negotiated > 0 ? negotiated : options.timeout_ms;
-        return new ZkClient(transport, servers, reply['session'], timeout_ms, typeof reply['server'] === 'string' ? reply['server'] : server, random);
+        return new ZkClient(transport, servers, reply['session'], timeout_ms, typeof reply['server'] === 'string' ? reply['server'] : server, random, String(reply['zxid'] ?? ''));
       }
       if (reply.type !== 'error') {
         last_failure = `${server} answered connect with ${reply.type}`;
@@ -328,7 +340,7 @@ export class ZkClient {
           reject(error);
         },
       };
-      if (this.current_state === 'connected') this.send(call);
+      if (this.current_state === 'connected' && !this.resuming) this.send(call);
       else this.waiting.push(call);
     });
   }
@@ -349,6 +361,7 @@ export class ZkClient {
   private replied(call: PendingCall, connection: number, reply: MessageBody): void {
     if (reply.type !== 'error') {
       this.last_ok = Math.max(this.last_ok, this.transport.now());
+      if (connection === this.connection) this.sawReply(reply);
       call.resolve(reply);
       return;
     }
@@ -375,7 +388,7 @@ export class ZkClient {
   }
 
   private retry(call: PendingCall): void {
-    if (this.current_state === 'connected') this.send(call);
+    if (this.current_state === 'connected' && !this.resuming) this.send(call);
     else if (this.current_state === 'reconnecting') this.waiting.push(call);
     else call.reject(sessionGone(this.session, this.current_state));
   }
@@ -404,6 +417,7 @@ export class ZkClient {
         this.ping_in_flight = false;
         if (reply.type !== 'error') {
           this.last_ok = Math.max(this.last_ok, this.transport.now());
+          if (connection === this.connection) this.sawReply(reply);
           return;
         }
         const error = errorFromBody(reply);
@@ -421,6 +435,7 @@ export class ZkClient {
   private lost(connection: number): void {
     if (connection !== this.connection || this.current_state !== 'connected') return;
     this.connection += 1;
+    this.resuming = false;
     this.cancel_ping?.();
     this.cancel_ping = null;
     this.setState('reconnecting');
@@ -452,11 +467,11 @@ export class ZkClient {
       if (reply.type === 'connect_ok') {
         this.current_server = typeof reply['server'] === 'string' ? reply['server'] : server;
         this.last_ok = Math.max(this.last_ok, this.transport.now());
+        // Not the reply's zxid: changes up to it may be ones this client never heard of (set_watches finds them).
+        this.resuming = true;
         this.setState('connected');
         this.schedulePing();
-        // Watches first, so a call that was waiting does not see a change before its event.
-        this.rearmWatches();
-        for (const call of this.waiting.splice(0)) this.send(call);
+        void this.resume();
         return;
       }
       if (reply.type === 'error' && errorFromBody(reply).name_zk === 'SessionExpired') {
@@ -466,11 +481,64 @@ export class ZkClient {
     }
   }
 
+  /**
+   * After a reconnect: watches first (set_watches), so a call that was waiting does not see a change
+   * before its event; then the calls that waited.
+   */
+  private async resume(): Promise<void> {
+    const connection = this.connection;
+    const server = this.current_server!;
+    const watches = [...this.watches.values()].filter((w) => w.settled && !w.orphan);
+    let fallback = false;
+    if (watches.length > 0) {
+      const paths = (kind: WatchKind) => watches.filter((w) => w.kind === kind).map((w) => w.path);
+      const body = { type: 'set_watches', session: this.session, relative_zxid: this.last_zxid, data: paths('data'), exist: paths('exists'), child: paths('child') };
+      const wait_ms = Math.max(reply_timeout_ms_min, Math.round(this.timeout_ms * request_reply_timeout_share));
+      let reply: MessageBody | null;
+      try {
+        reply = await this.transport.rpc(server, body, wait_ms);
+      } catch {
+        reply = null;
+      }
+      // Lost meanwhile (a ping found the server gone): the next reconnect resumes.
+      if (connection !== this.connection || this.current_state !== 'connected') return;
+      if (reply === null) {
+        // A server that ignores requests it does not know, or one that just died: reading again works
+        // on the first, and its reads fail over from the second like any read.
+        fallback = true;
+      } else if (reply.type === 'error') {
+        const error = errorFromBody(reply);
+        if (error.name_zk === 'SessionExpired') return this.finish('expired');
+        if (error.name_zk === 'ConnectionLoss') return this.lost(connection);
+        // A server without set_watches: read each watched znode again instead.
+        fallback = true;
+      } else {
+        this.last_ok = Math.max(this.last_ok, this.transport.now());
+        this.sawReply(reply);
+      }
+    }
+    this.resuming = false;
+    if (fallback) this.rearmWatches();
+    for (const call of this.waiting.splice(0)) this.send(call);
+  }
+
+  /** A reply (or event) from the connected server: it has sent every event up to the zxids it names. */
+  private sawReply(body: MessageBody): void {
+    this.saw(body['zxid']);
+    const stat = body['stat'];
+    if (typeof stat === 'object' && stat !== null) for (const field of ['czxid', 'mzxid', 'pzxid']) this.saw((stat as Record<string, unknown>)[field]);
+  }
+
+  private saw(zxid: unknown): void {
+    if (typeof zxid === 'string' && parseZxidText(zxid) !== null && compareZxidText(zxid, this.last_zxid) > 0) this.last_zxid = zxid;
+  }
+
   private finish(state: 'expired' | 'closed'): void {
     if (this.current_state === 'expired' || this.current_state === 'closed') {
       if (state === 'closed' && this.current_state === 'expired') this.setState('closed');
       return;
     }
+    this.resuming = false;
     this.connection += 1;
     this.cancel_ping?.();
     this.cancel_ping = null;
@@ -525,6 +593,7 @@ export class ZkClient {
         continue;
       }
       w.seen = set.seen;
+      w.settled = true;
       delete w.fired_zxid;
       this.watches.set(key, w);
     }
@@ -537,13 +606,14 @@ export class ZkClient {
       // The server set it; the client will deliver its event but not set it again after a reconnect.
       return null;
     }
-    const watch: KnownWatch = { kind, path, seen, orphan: false };
+    const watch: KnownWatch = { kind, path, seen, orphan: false, settled: false };
     this.watches.set(key, watch);
     return watch;
   }
 
-  private unasked(_from: string, body: MessageBody): void {
+  private unasked(from: string, body: MessageBody): void {
     if (body['session'] !== this.session) return;
+    if (body.type === 'watch_event' && this.current_state === 'connected' && from === this.current_server) this.saw(body['zxid']);
     if (body.type === 'session_expired') {
       this.finish('expired');
       return;
@@ -608,7 +678,7 @@ export class ZkClient {
     // that watch again, which makes it the reader's (remember() replaces the entry).
     const left: WatchKind | null = watch.kind === 'child' ? (event === 'NodeDeleted' ? null : 'child') : event === 'NodeDeleted' ? 'exists' : 'data';
     const left_key = left === null ? null : watchKey(left, watch.path);
-    if (left !== null && left_key !== null && !this.watches.has(left_key)) this.watches.set(left_key, { kind: left, path: watch.path, seen: null, orphan: true });
+    if (left !== null && left_key !== null && !this.watches.has(left_key)) this.watches.set(left_key, { kind: left, path: watch.path, seen: null, orphan: true, settled: true });
   }
 }
 
@@ -662,14 +732,15 @@ export function nodeTransport(node: Node): ZkTransport {
   };
 }
 
+function parseZxidText(z: string): [bigint, bigint] | null {
+  const m = /^(\d+):(\d+)$/.exec(z);
+  return m ? [BigInt(m[1]!), BigInt(m[2]!)] : null;
+}
+
 /** Orders two zxids in their wire form ("epoch:counter", both decimal). */
 function compareZxidText(a: string, b: string): number {
-  const parse = (z: string): [bigint, bigint] | null => {
-    const m = /^(\d+):(\d+)$/.exec(z);
-    return m ? [BigInt(m[1]!), BigInt(m[2]!)] : null;
-  };
-  const x = parse(a);
-  const y = parse(b);
+  const x = parseZxidText(a);
+  const y = parseZxidText(b);
   if (x === null || y === null) return 1;
   return x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] !== y[1] ? (x[1] < y[1] ? -1 : 1) : 0;
 }

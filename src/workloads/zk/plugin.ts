@@ -1,12 +1,13 @@
 import type { WorkloadPlugin } from '../../lib/plugin.js';
 import { checkZkFile, zk_linearizable_check } from './check-file.js';
 import { zkRuntime } from './control.js';
+import { zk_workload_steps } from './steps.js';
 
 /**
  * ZooKeeper's client protocol as the Zab coordinator speaks it (README "Zab"): sessions, znodes,
  * watches. Its client is client.ts (the supervisor's `dslab zk`, snowflake workers and lock contenders
- * all use it); its control operations (control.ts) are what `dslab zk` runs in the supervisor. No
- * history check is declared yet: the checker does not know znodes.
+ * all use it); its control operations (control.ts) are what `dslab zk` runs in the supervisor; its
+ * history check (zk_linearizable) judges the histories of `dslab zk load` and the grader's zk_load step.
  */
 export const zk_workload: WorkloadPlugin = {
   name: 'zk',
@@ -16,5 +17,6 @@ export const zk_workload: WorkloadPlugin = {
   write_requests: ['create', 'delete', 'set_data', 'close_session'],
   checks: { zk_linearizable: zk_linearizable_check },
   checkFile: checkZkFile,
+  steps: zk_workload_steps,
   runtime: zkRuntime,
 };

@@ -117,6 +117,11 @@ export interface Outgoing {
 }
 
 export interface StateReport {
+  /**
+   * ZooKeeper's server state, except that a prospective leader (elected, but without a quorum synced
+   * to its new epoch yet) reports looking: until then it leads no epoch, and its current epoch is the
+   * one it last followed, which an established leader may still be leading.
+   */
   role: ServerState;
   phase: Phase;
   accepted_epoch: number;
@@ -394,7 +399,7 @@ export class ZabCore {
   report(): StateReport {
     const learners = this.leading ? [...this.leading.learners.values()].filter((l) => l.sync_mode !== null) : [];
     return {
-      role: this.state,
+      role: this.state === 'leading' && !this.isEstablishedLeader() ? 'looking' : this.state,
       phase: this.phase(),
       accepted_epoch: this.accepted_epoch,
       current_epoch: this.current_epoch,

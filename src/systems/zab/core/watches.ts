@@ -8,7 +8,7 @@ import { zkError, type ZkError } from './errors.js';
 import type { LoggedTxn } from './messages.js';
 import type { ZabStateMachine } from './state-machine.js';
 import { ZkTree, type Stat, type TreeOptions, type WatchTrigger, type ZkApplied, type ZkEventType, type ZkReadResult } from './tree.js';
-import type { Zxid } from './zxid.js';
+import { compareZxid, type Zxid } from './zxid.js';
 
 /** Watches one server holds for all its clients. */
 export const watch_count_max = 100_000;
@@ -93,6 +93,13 @@ export type ZkRead =
   | { type: 'get_data'; path: string; watch: boolean }
   | { type: 'get_children'; path: string; watch: boolean };
 
+/** The watches a client re-sends after a reconnect (ZooKeeper's SetWatches), by kind, as paths. */
+export interface SetWatches {
+  data: readonly string[];
+  exist: readonly string[];
+  child: readonly string[];
+}
+
 export type ZkReadValue = { stat: Stat | null } | { data: string; stat: Stat } | { children: string[]; stat: Stat };
 
 export interface ZkReplicaApplied extends ZkApplied {
@@ -129,6 +136,52 @@ export class ZkReplica implements ZabStateMachine<ZkReplicaApplied> {
       this.watches.dropSession(o.session);
     }
     return { ...applied, events };
+  }
+
+  /**
+   * ZooKeeper's SetWatches: a reconnected client's watches, set when it had seen everything up to
+   * `relative` (so every change after it is one it has not heard of). A watch whose condition already
+   * changed fires at once (its event returned, zxid the change's, or this server's own for a deletion);
+   * the others are set here. Every path is checked first: a bad one sets nothing.
+   */
+  setWatches(session: string, relative: Zxid, watches: SetWatches): { ok: true; events: WatchEvent[] } | { ok: false; error: ZkError } {
+    if (!this.tree.hasSession(session)) return { ok: false, error: zkError('SessionExpired', `session ${session} is not open`) };
+    for (const path of [...watches.data, ...watches.exist, ...watches.child]) {
+      const r = this.tree.exists(path);
+      if (!r.ok) return r;
+    }
+    const events: WatchEvent[] = [];
+    const changed = (z: Zxid) => compareZxid(z, relative) > 0;
+    const fire = (path: string, type: ZkEventType, zxid: Zxid) => events.push({ session, path, type, zxid });
+    const set = (path: string, kind: WatchKind): ZkError | null => this.watches.add(session, path, kind);
+    const stat = (path: string) => (this.tree.exists(path) as { ok: true; value: Stat | null }).value;
+    for (const path of watches.data) {
+      const s = stat(path);
+      if (s === null) fire(path, 'NodeDeleted', this.applied_zxid);
+      else if (changed(s.mzxid)) fire(path, 'NodeDataChanged', s.mzxid);
+      else {
+        const err = set(path, 'data');
+        if (err !== null) return { ok: false, error: err };
+      }
+    }
+    for (const path of watches.exist) {
+      const s = stat(path);
+      if (s !== null) fire(path, 'NodeCreated', s.czxid);
+      else {
+        const err = set(path, 'exists');
+        if (err !== null) return { ok: false, error: err };
+      }
+    }
+    for (const path of watches.child) {
+      const s = stat(path);
+      if (s === null) fire(path, 'NodeDeleted', this.applied_zxid);
+      else if (changed(s.pzxid)) fire(path, 'NodeChildrenChanged', s.pzxid);
+      else {
+        const err = set(path, 'child');
+        if (err !== null) return { ok: false, error: err };
+      }
+    }
+    return { ok: true, events };
   }
 
   /** Serves a read from this server's tree, setting the watch it asks for. */

@@ -39,6 +39,15 @@ export function formatZxid(z: Zxid): string {
   return `${z.epoch}:${z.counter}`;
 }
 
+/** The inverse of formatZxid; null for anything else. */
+export function parseZxid(text: unknown): Zxid | null {
+  if (typeof text !== 'string') return null;
+  const m = /^(\d{1,10}):(\d{1,10})$/.exec(text);
+  if (m === null) return null;
+  const z = zxid(Number(m[1]), Number(m[2]));
+  return isZxid(z) ? z : null;
+}
+
 /** ZooKeeper's form, as its logs and four-letter words print it: 0x followed by the 64-bit value in hex. */
 export function zxidHex(z: Zxid): string {
   return `0x${((BigInt(z.epoch) << 32n) | BigInt(z.counter)).toString(16)}`;
