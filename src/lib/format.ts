@@ -192,6 +192,7 @@ const line_colours: Record<EventLine['kind'], ((text: string) => string) | null>
   leader: chalk.green,
   no_leader: chalk.red,
   rollback: chalk.yellow,
+  sync: chalk.cyan,
   expiry: chalk.yellow,
   fault: chalk.magenta,
   heal: chalk.green,

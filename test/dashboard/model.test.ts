@@ -227,6 +227,25 @@ describe('dashboardReducer on other streams', () => {
     expect(model.log.at(-1)).toMatchObject({ kind: 'expiry', text: 'n1 expired session s1.4 (nothing heard for its timeout): its ephemerals /lock are deleted' });
   });
 
+  it('logs each Zab join with its sync mode and what a TRUNC cut, and the round of each election', () => {
+    const model = reduceAll([
+      base('cluster_up', { name: 'c', system: 'zab', nodes: ['n1', 'n2'], seed: 1, view: viewFor('zab') }),
+      base('node_state', { node: 'n2', state: { role: 'following', epoch: 1, leader: 'n1', sync_mode: 'DIFF', syncs: 1, truncated_txns: 0 } }),
+      base('node_state', { node: 'n2', state: { role: 'looking', epoch: 1, leader: null, election_round: 4, sync_mode: null, syncs: 1, truncated_txns: 0 } }),
+      base('node_state', { node: 'n2', state: { role: 'following', epoch: 2, leader: 'n1', sync_mode: 'TRUNC', syncs: 2, truncated_txns: 3 } }),
+      // Another report of the same join is no new line.
+      base('node_state', { node: 'n2', state: { role: 'following', epoch: 2, leader: 'n1', sync_mode: 'TRUNC', syncs: 2, truncated_txns: 3, last_zxid: '2:5' } }),
+      base('node_state', { node: 'n2', state: { role: 'following', epoch: 3, leader: 'n1', sync_mode: 'DIFF', syncs: 3, truncated_txns: 0 } }),
+    ]);
+    const lines = model.log.filter((l) => l.kind === 'sync' || l.kind === 'election').map((l) => `${l.kind}: ${l.text}`);
+    expect(lines).toEqual([
+      'sync: n2 synced with n1 by DIFF for epoch 1',
+      'election: n2 starts an election (round 4, at epoch 1)',
+      'sync: n2 synced with n1 by TRUNC (cut 3 txns the leader never had) for epoch 2',
+      'sync: n2 synced with n1 by DIFF for epoch 3',
+    ]);
+  });
+
   it('starts from a snapshot when the history no longer holds the start of the cluster', () => {
     const status = {
       name: 'raft',

@@ -303,6 +303,8 @@ describe('synchronization', () => {
     const z = syncScenario(disk(2, txns([1, 1], [1, 2])), disk(1, txns([1, 1], [1, 2], [1, 3], [1, 4])));
     expect(z.syncEvents('n1')).toMatchObject([{ mode: 'TRUNC', truncated_txns: 2 }]);
     expect(z.history('n1')).toEqual(['1:1', '1:2']);
+    // The state report carries the join for the event log: one join, and what its TRUNC cut.
+    expect(z.core('n1').report()).toMatchObject({ sync_mode: 'TRUNC', syncs: 1, truncated_txns: 2 });
   });
 
   it('SNAP: a follower below the leader\'s log window gets the snapshot and what follows it', () => {

@@ -15,6 +15,8 @@ const state = (fields: Partial<StateReport> = {}): StateReport => ({
   election_round: 1,
   sync_mode: null,
   learner_sync_modes: '',
+  syncs: 0,
+  truncated_txns: 0,
   established: false,
   ...fields,
 });

@@ -217,6 +217,7 @@ const log_colours: Record<LogKind, string | undefined> = {
   leader: 'green',
   no_leader: 'red',
   rollback: 'yellow',
+  sync: 'cyan',
   expiry: 'yellow',
   fault: 'magenta',
   heal: 'green',

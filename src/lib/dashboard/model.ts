@@ -50,7 +50,7 @@ export interface NodeView {
   leader_contact_t: number | null;
 }
 
-export type LogKind = 'cluster' | 'election' | 'leader' | 'no_leader' | 'rollback' | 'expiry' | 'fault' | 'heal' | 'crash' | 'restart' | 'load' | 'note' | 'error';
+export type LogKind = 'cluster' | 'election' | 'leader' | 'no_leader' | 'rollback' | 'sync' | 'expiry' | 'fault' | 'heal' | 'crash' | 'restart' | 'load' | 'note' | 'error';
 
 export interface LogEntry {
   /** Position in the dashboard's own log (not the supervisor's event seq). */
@@ -276,7 +276,11 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
     const word = termWord(roles, state);
     if (isProbingRole(roles, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (${word} ${term})`}`);
     // A Raft candidate's term is the one it runs for; a looking Zab server's epoch is the last it had.
-    else appendLog(model, t, 'election', `${id} starts an election${term === null ? '' : word === 'term' ? ` for term ${term}` : ` (at ${word} ${term})`}`);
+    else {
+      const round = numberField(state, 'election_round');
+      const at = term === null ? '' : word === 'term' ? ` for term ${term}` : ` (${round === null ? '' : `round ${round}, `}at ${word} ${term})`;
+      appendLog(model, t, 'election', `${id} starts an election${at}`);
+    }
   }
   const rolledBefore = numberField(before, 'rolled_back');
   const rolledNow = numberField(state, 'rolled_back');
@@ -284,6 +288,8 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
     const count = rolledNow - (rolledBefore ?? 0);
     appendLog(model, t, 'rollback', `${id} rolled back ${count} uncommitted ${count === 1 ? 'entry' : 'entries'}`);
   }
+  const sync = describeSync(id, before, state, termWord(roles, state), term);
+  if (sync !== null) appendLog(model, t, 'sync', sync);
   const expiry = describeExpiries(id, before, state);
   if (expiry !== null) appendLog(model, t, 'expiry', expiry);
   settleLeader(model, t);
@@ -291,6 +297,19 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   if (model.leader && state.leader === model.leader && numberField(state, 'commit_index') !== numberField(before, 'commit_index')) {
     touchNode(model, id).leader_contact_t = t;
   }
+}
+
+/**
+ * A learner that completed a join (Zab: `syncs` rose; `sync_mode` says how: DIFF, TRUNC with
+ * `truncated_txns` cut, or SNAP; `leader` from whom); null otherwise.
+ */
+function describeSync(id: string, before: Record<string, unknown>, state: Record<string, unknown>, word: string, term: number | null): string | null {
+  const now = numberField(state, 'syncs');
+  if (now === null || now <= (numberField(before, 'syncs') ?? 0) || typeof state.sync_mode !== 'string') return null;
+  const cut = numberField(state, 'truncated_txns') ?? 0;
+  const how = state.sync_mode === 'TRUNC' ? `TRUNC (cut ${cut} ${cut === 1 ? 'txn' : 'txns'} the leader never had)` : state.sync_mode;
+  const from = typeof state.leader === 'string' ? ` with ${state.leader}` : '';
+  return `${id} synced${from} by ${how}${term === null ? '' : ` for ${word} ${term}`}`;
 }
 
 /**

@@ -198,6 +198,9 @@ function reportState(): void {
     phase: s.phase,
     sync_mode: s.sync_mode,
     learner_sync_modes: s.learner_sync_modes,
+    // The event log tells of each join: a rise of syncs, with the mode and what a TRUNC cut.
+    syncs: s.syncs,
+    truncated_txns: s.truncated_txns,
     established: s.established,
     sessions: server.session_count,
     znodes: server.znode_count,

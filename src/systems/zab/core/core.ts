@@ -135,6 +135,10 @@ export interface StateReport {
   sync_mode: SyncMode | null;
   /** A leader's learners and the mode each joined with: "n2=DIFF n3=SNAP". */
   learner_sync_modes: string;
+  /** Joins this server completed as a learner (a rise is a new synchronization, even in the same mode). */
+  syncs: number;
+  /** Txns the last join's TRUNC cut (0 for DIFF and SNAP). */
+  truncated_txns: number;
   /** A leader that has its NEWLEADER quorum (it may propose). */
   established: boolean;
 }
@@ -291,6 +295,8 @@ export class ZabCore {
   private leading: LeaderState | null = null;
   private learning: LearnerState | null = null;
   private last_sync_mode: SyncMode | null = null;
+  private syncs = 0;
+  private last_truncated_txns = 0;
   /** The highest accepted epoch any learner reported to us (kept across terms): our next epoch passes it. */
   private learner_accepted_epoch_max = 0;
 
@@ -412,6 +418,8 @@ export class ZabCore {
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
         .map((l) => `${l.id}=${l.sync_mode}`)
         .join(' '),
+      syncs: this.syncs,
+      truncated_txns: this.last_truncated_txns,
       established: this.isEstablishedLeader(),
     };
   }
@@ -1149,6 +1157,8 @@ export class ZabCore {
     l.phase = 'synced';
     if (this.config.test_planted_bug === 'ack_before_persist') this.persistence_deferred = true;
     this.last_sync_mode = m.mode;
+    this.syncs++;
+    this.last_truncated_txns = truncated;
     this.out_events.push({ type: 'synced', leader: l.leader, mode: m.mode, truncated_txns: truncated, epoch: m.epoch });
   }
 
