@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Interfaces } from '@oclif/core';
 import { z, type ZodType } from 'zod';
-import type { ActionResult, NewClusterEvent } from './control/api.js';
+import type { ActionResult, ClusterStatus, NewClusterEvent } from './control/api.js';
 import type { StepDefinition } from './grade/steps.js';
 import type { MessageBody } from './protocol/messages.js';
 import type { RoleVocabulary } from './roles.js';
@@ -286,6 +286,17 @@ export interface WorkloadPlugin {
   checkFile?(file: string, timeout_ms: number): HistoryFileCheck;
   /** Its part inside the supervisor: clients with sessions and retries, loads; absent for a workload the grader's steps drive alone. */
   runtime?(host: WorkloadHost): WorkloadRuntime;
+  /**
+   * What the workload says of the run when its cluster is brought down (`dslab down` prints it), asked
+   * of the live cluster just before it stops: the locks checker's verdict. Null when there is nothing
+   * to judge (nothing ran). Bad news is a result, not a throw; a throw is reported as an unknown result.
+   */
+  closingCheck?(host: WorkloadHost, status: ClusterStatus): Promise<HistoryFileCheck | null>;
+}
+
+/** One workload's closing check as `down` reports it. */
+export interface ClosingCheck extends HistoryFileCheck {
+  workload: string;
 }
 
 export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns'>): SystemView {
