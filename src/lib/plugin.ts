@@ -4,7 +4,7 @@ import { z, type ZodType } from 'zod';
 import type { ActionResult, ClusterStatus, NewClusterEvent } from './control/api.js';
 import type { StepDefinition } from './grade/steps.js';
 import type { MessageBody } from './protocol/messages.js';
-import type { RoleVocabulary } from './roles.js';
+import { mergeRoles, type RoleVocabulary } from './roles.js';
 import { UserError } from './util/errors.js';
 import type { Rng } from './util/prng.js';
 
@@ -60,6 +60,12 @@ export interface ProgramGroup {
   count?: number;
   /** Options for this group's nodes only, laid over the cluster's options in DSLAB_OPTIONS (observers: `{ observer: true }`). */
   options?: Record<string, unknown>;
+  /**
+   * The role words of the group's program when it is another system's (the Zab coordinator beside
+   * snowflake's workers or locks' contenders: Zab's vocabulary): the cluster's view takes them in
+   * beside the system's own, so `kill leader` finds the coordinator's leader.
+   */
+  roles?: RoleVocabulary;
 }
 
 /**
@@ -77,6 +83,7 @@ export interface ServerGroup {
   /** The server's program when it is not the kind's own: a name on PATH or a path. */
   binary?: string;
   program?: undefined;
+  roles?: undefined;
   /** As a program group's; a system usually counts its servers by a flag of its own or fixes them at one (count). */
   count_flag?: string;
   count?: number;
@@ -299,8 +306,15 @@ export interface ClosingCheck extends HistoryFileCheck {
   workload: string;
 }
 
-export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns'>): SystemView {
-  return { roles: plugin.roles, columns: plugin.columns };
+/**
+ * What a cluster of this system is seen as: its columns, and its roles with those of the program
+ * groups it runs (the groups these options run, or every group the system may run when none are
+ * given, as for a lab graded against it).
+ */
+export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns' | 'groups' | 'groupsFor'>, options?: Readonly<Record<string, unknown>>): SystemView {
+  const groups = options !== undefined && plugin.groupsFor ? plugin.groupsFor(options) : plugin.groups;
+  const group_roles = groups.flatMap((group) => (group.roles ? [group.roles] : []));
+  return { roles: mergeRoles(plugin.roles, ...group_roles), columns: plugin.columns };
 }
 
 /** The argv that runs one node of a program group. */
