@@ -232,8 +232,12 @@ describe('lock contenders on real backends', () => {
     const runs = await Promise.all(
       members.map(async ([name, ids]) => {
         expect((await client(name).status()).nodes.map((n) => n.id).filter((id) => !ids.includes(id))).toEqual([]);
+        const accepted = async () => (await client(name).status()).nodes.find((n) => n.id === 'r1')!.state.accepted as number;
+        const before = await accepted();
         const run = await cli('lock', 'run', '--cluster', name, '--rounds', '1000', '--no-wait');
         expect(run.exitCode, `${name}: ${run.stderr}`).toBe(0);
+        // Sections under way before the faults begin (a restarted redis restarts its tokens, after which fencing refuses every write).
+        await waitFor(`${name}'s first write of the run`, async () => (await accepted()) > before, 60_000);
         const seed = seedKillingPausingPartitioning(ids);
         const nemesis = await cli('nemesis', '--cluster', name, '--interval', '1s', '--duration', '5s', '--seed', String(seed), '--json');
         expect(nemesis.exitCode, `${name}: ${nemesis.stderr}`).toBe(0);
