@@ -14,7 +14,7 @@ import { checkGroups } from './lib/cluster/groups.js';
 import type { LabPlugins } from './lib/grade/spec.js';
 import { stepVocabulary } from './lib/grade/steps.js';
 import { serverKindOf } from './lib/proxy/server-kinds.js';
-import { checkOptions, type SystemPlugin, type SystemView, type WorkloadPlugin } from './lib/plugin.js';
+import { checkOptions, type SystemPlugin, type SystemView, systemView, type WorkloadPlugin } from './lib/plugin.js';
 import { errorMessage, UserError } from './lib/util/errors.js';
 import { echo } from './systems/echo/plugin.js';
 import { locks } from './systems/locks/plugin.js';
@@ -163,7 +163,7 @@ export const custom_system_view: SystemView = {
 };
 
 /** The view of the system a cluster label names, or the custom one for a label that names none. */
-export function viewFor(label: string): SystemView {
+export function viewFor(label: string, options?: Readonly<Record<string, unknown>>): SystemView {
   const plugin = findSystem(label);
-  return plugin ? { roles: plugin.roles, columns: plugin.columns } : custom_system_view;
+  return plugin ? systemView(plugin, options) : custom_system_view;
 }

@@ -7,7 +7,8 @@ import { UserError } from '../lib/util/errors.js';
 
 export default class Down extends DslabCommand {
   static override summary = 'Stop a cluster: every node, then its supervisor.';
-  static override description = 'Data directories, logs and the trace stay in .dslab/<name>/ unless --clean is given.';
+  static override description =
+    "Data directories, logs and the trace stay in .dslab/<name>/ unless --clean is given. Before the nodes stop, the system's workloads judge the run where they can (a locks cluster: the lock check, as `dslab lock check` prints it); the verdict is printed, and is in --json's checks.";
   static override examples = ['<%= config.bin %> down', '<%= config.bin %> down --cluster mine --clean'];
   static override flags = {
     clean: Flags.boolean({ description: "also delete the cluster's directory (data, logs, trace)" }),
@@ -18,10 +19,11 @@ export default class Down extends DslabCommand {
     const info = findAnyCluster(dslabHome(), flags.cluster);
     const wasRunning = isRunning(info);
     if (!wasRunning && !flags.clean) throw new UserError(`cluster "${info.name}" is not running (use --clean to delete its directory)`);
-    if (wasRunning) await stopCluster(info);
+    const checks = wasRunning ? await stopCluster(info) : [];
     if (flags.clean) rmSync(info.dir, { recursive: true, force: true });
+    for (const check of checks) this.log(check.text);
     const what = `${wasRunning ? 'stopped' : 'found stopped'} cluster ${info.name}${flags.clean ? ` and deleted ${info.dir}` : ''}`;
     this.log(what);
-    return { name: info.name, stopped: wasRunning, cleaned: flags.clean };
+    return { name: info.name, stopped: wasRunning, cleaned: flags.clean, checks };
   }
 }

@@ -48,18 +48,19 @@ export default class Up extends BaseCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Up);
     const plugin = findSystem(args.system);
+    const options = optionsFromFlags(flags);
     const config = await planCluster({
       system: args.system,
       plugin,
       known_systems: systems.map((s) => s.name),
-      view: viewFor(args.system),
+      view: viewFor(args.system, options),
       nodes: flags.nodes,
       group_counts: plugin ? groupCounts(plugin, flags) : {},
       bin: flags.bin,
       name: flags.name,
       seed: flags.seed,
       init_timeout_ms: flags['init-timeout'],
-      options: optionsFromFlags(flags),
+      options,
       keep_data: flags['keep-data'],
     });
     if (flags.detach) {

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import type { Interfaces } from '@oclif/core';
 import { z, type ZodType } from 'zod';
-import type { ActionResult, NewClusterEvent } from './control/api.js';
+import type { ActionResult, ClusterStatus, NewClusterEvent } from './control/api.js';
 import type { StepDefinition } from './grade/steps.js';
 import type { MessageBody } from './protocol/messages.js';
-import type { RoleVocabulary } from './roles.js';
+import { mergeRoles, type RoleVocabulary } from './roles.js';
 import { UserError } from './util/errors.js';
 import type { Rng } from './util/prng.js';
 
@@ -60,6 +60,12 @@ export interface ProgramGroup {
   count?: number;
   /** Options for this group's nodes only, laid over the cluster's options in DSLAB_OPTIONS (observers: `{ observer: true }`). */
   options?: Record<string, unknown>;
+  /**
+   * The role words of the group's program when it is another system's (the Zab coordinator beside
+   * snowflake's workers or locks' contenders: Zab's vocabulary): the cluster's view takes them in
+   * beside the system's own, so `kill leader` finds the coordinator's leader.
+   */
+  roles?: RoleVocabulary;
 }
 
 /**
@@ -77,6 +83,7 @@ export interface ServerGroup {
   /** The server's program when it is not the kind's own: a name on PATH or a path. */
   binary?: string;
   program?: undefined;
+  roles?: undefined;
   /** As a program group's; a system usually counts its servers by a flag of its own or fixes them at one (count). */
   count_flag?: string;
   count?: number;
@@ -286,10 +293,28 @@ export interface WorkloadPlugin {
   checkFile?(file: string, timeout_ms: number): HistoryFileCheck;
   /** Its part inside the supervisor: clients with sessions and retries, loads; absent for a workload the grader's steps drive alone. */
   runtime?(host: WorkloadHost): WorkloadRuntime;
+  /**
+   * What the workload says of the run when its cluster is brought down (`dslab down` prints it), asked
+   * of the live cluster just before it stops: the locks checker's verdict. Null when there is nothing
+   * to judge (nothing ran). Bad news is a result, not a throw; a throw is reported as an unknown result.
+   */
+  closingCheck?(host: WorkloadHost, status: ClusterStatus): Promise<HistoryFileCheck | null>;
 }
 
-export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns'>): SystemView {
-  return { roles: plugin.roles, columns: plugin.columns };
+/** One workload's closing check as `down` reports it. */
+export interface ClosingCheck extends HistoryFileCheck {
+  workload: string;
+}
+
+/**
+ * What a cluster of this system is seen as: its columns, and its roles with those of the program
+ * groups it runs (the groups these options run, or every group the system may run when none are
+ * given, as for a lab graded against it).
+ */
+export function systemView(plugin: Pick<SystemPlugin, 'roles' | 'columns' | 'groups' | 'groupsFor'>, options?: Readonly<Record<string, unknown>>): SystemView {
+  const groups = options !== undefined && plugin.groupsFor ? plugin.groupsFor(options) : plugin.groups;
+  const group_roles = groups.flatMap((group) => (group.roles ? [group.roles] : []));
+  return { roles: mergeRoles(plugin.roles, ...group_roles), columns: plugin.columns };
 }
 
 /** The argv that runs one node of a program group. */

@@ -39,6 +39,27 @@ export interface RoleVocabulary {
 export const no_roles: RoleVocabulary = { leading: [], electing: [], probing: [], following: [], other: [], term_fields: [], write_requests: [] };
 
 /**
+ * One vocabulary for a cluster whose groups speak several (snowflake's workers beside Zab's
+ * coordinator): every word of each, the first vocabulary's term fields and established field first.
+ */
+export function mergeRoles(first: RoleVocabulary, ...rest: readonly RoleVocabulary[]): RoleVocabulary {
+  if (rest.length === 0) return first;
+  const all = [first, ...rest];
+  const union = (pick: (v: RoleVocabulary) => readonly string[]) => [...new Set(all.flatMap(pick))];
+  const established_field = all.find((v) => v.established_field !== undefined)?.established_field;
+  return {
+    leading: union((v) => v.leading),
+    electing: union((v) => v.electing),
+    probing: union((v) => v.probing),
+    following: union((v) => v.following),
+    other: union((v) => v.other),
+    term_fields: union((v) => v.term_fields),
+    write_requests: union((v) => v.write_requests),
+    ...(established_field !== undefined ? { established_field } : {}),
+  };
+}
+
+/**
  * True when the system can have a leader: some role leads, or a client write
  * can show which node serves writes. A system without leaders never warns
  * that it has none.

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readClusterInfo } from '../../src/lib/cluster/paths.js';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { ControlClient } from '../../src/lib/control/client.js';
+import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
+import type { ClosingCheck } from '../../src/lib/plugin.js';
 import type { LockCheck } from '../../src/workloads/locks/checker.js';
 import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
 
@@ -17,6 +19,20 @@ import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
 const pause_past_ttl_ms = 3_500;
 /** Past a 2 s etcd lease whose last keepalive may have come just before the pause. */
 const pause_past_lease_ms = 5_000;
+/** The short nemesis each fenced recipe runs under: a fault a second for five seconds. */
+const nemesis_interval_ms = 1_000;
+const nemesis_duration_ms = 5_000;
+
+/**
+ * The first seed whose schedule over these members kills, pauses and partitions within the run
+ * (the schedule is a pure function of seed and members: the same seed replays the same faults).
+ */
+function seedKillingPausingPartitioning(members: readonly string[]): number {
+  for (let seed = 1; ; seed++) {
+    const kinds = new Set(nemesisSchedule(seed, members, nemesis_interval_ms, nemesis_duration_ms).map((step) => step.apply?.type));
+    if (kinds.has('kill') && kinds.has('pause') && kinds.has('partition')) return seed;
+  }
+}
 
 describe('lock contenders on real backends', () => {
   let cwd: string;
@@ -55,6 +71,11 @@ describe('lock contenders on real backends', () => {
       ['etcd', ['--backend', 'etcd', '--ttl', '2s', '--hold', '1s']],
       ['norecheck', ['--backend', 'etcd', '--recipe', 'etcd-no-recheck', '--ttl', '2s', '--hold', '1s']],
       ['zk', ['--backend', 'zk', '--nodes', '3', '--ttl', '2s', '--hold', '1s']],
+      // With fencing, the other recipes (redis is 'fenced' above), for the nemesis.
+      ['naive-fenced', ['--recipe', 'redis-naive', '--ttl', '1s', '--hold', '200ms', '--fencing']],
+      ['etcd-fenced', ['--backend', 'etcd', '--ttl', '2s', '--hold', '200ms', '--fencing']],
+      ['norecheck-fenced', ['--recipe', 'etcd-no-recheck', '--ttl', '2s', '--hold', '200ms', '--fencing']],
+      ['zk-fenced', ['--backend', 'zk', '--nodes', '3', '--ttl', '2s', '--hold', '200ms', '--fencing']],
     ];
     const ups = await Promise.all(clusters.map(([name, flags]) => cli('up', 'locks', '--name', name, '--contenders', '3', '--detach', ...flags)));
     for (const up of ups) expect(up.exitCode, up.stderr).toBe(0);
@@ -129,11 +150,17 @@ describe('lock contenders on real backends', () => {
     /** Pauses the first contender queued behind the holder until its lease is gone, then resumes it. */
     async function pauseFirstWaiter(name: string): Promise<string> {
       expect((await cli('lock', 'run', '--cluster', name, '--rounds', '5', '--no-wait')).exitCode).toBe(0);
-      const waiter = await waitFor(`a contender of ${name} queued behind the holder`, async () => {
+      const waiter = await waitFor(`a contender of ${name} paused while queued behind the holder`, async () => {
         const status = JSON.parse((await cli('lock', 'status', '--cluster', name, '--json')).stdout) as { lock: { holder: string | null; waiters: string[] } | null };
-        return status.lock?.holder && status.lock.waiters[0];
-      });
-      await client(name).act({ type: 'pause', node: waiter });
+        const first = status.lock?.holder && status.lock.waiters[0];
+        if (!first) return undefined;
+        // The lock may have moved on between the look and the pause: a waiter granted meanwhile is a paused holder, another story.
+        await client(name).act({ type: 'pause', node: first });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        if ((await contenders(name)).find((n) => n.id === first)!.state.lock_state === 'waiting') return first;
+        await client(name).act({ type: 'resume', node: first });
+        return undefined;
+      }, 60_000);
       await new Promise((resolve) => setTimeout(resolve, pause_past_lease_ms));
       await client(name).act({ type: 'resume', node: waiter });
       await idle(name);
@@ -166,4 +193,88 @@ describe('lock contenders on real backends', () => {
     // Its later rounds ran on a new session.
     expect(row.state.acked).toBeGreaterThanOrEqual(1);
   }, 180_000);
+
+  it('a restarted r1 keeps its record: the counter, what it observed and the highest token, so a stale write is still refused', async () => {
+    const before = (await check('fenced')).check;
+    const max_token = (await client('fenced').status()).nodes.find((n) => n.id === 'r1')!.state.max_token as number;
+    expect(before.acknowledged).toBeGreaterThan(0);
+    expect((await cli('kill', 'r1', '--cluster', 'fenced')).exitCode).toBe(0);
+    expect((await cli('restart', 'r1', '--cluster', 'fenced')).exitCode).toBe(0);
+    const after = (await check('fenced')).check;
+    expect([after.sections, after.acknowledged, after.counter, after.rejected_writes]).toEqual([before.sections, before.acknowledged, before.counter, before.rejected_writes]);
+    const stale = await client('fenced').act({ type: 'send', dest: 'r1', body: { type: 'res_write', round: 1, token: 1, acquired_ms: Date.now(), ttl_ms: 1000, value: 0 } });
+    expect(stale.reply).toMatchObject({ type: 'error', code: 22, text: `stale token 1: a write with token ${max_token} was already accepted` });
+  }, 60_000);
+
+  it("kill leader with --backend zk kills the Zab coordinator's leader (the coordinator group speaks Zab's roles)", async () => {
+    const killed = await cli('kill', 'leader', '--cluster', 'zk-fenced');
+    expect(killed.exitCode, killed.stderr).toBe(0);
+    const leader = /^killed (z\d) \(leader\)$/.exec(killed.stdout.trim())?.[1];
+    expect(leader, killed.stdout).toBeDefined();
+    expect((await cli('restart', leader!, '--cluster', 'zk-fenced')).exitCode).toBe(0);
+    // The others elect a new leader, which `partition --isolate leader` finds the same way.
+    const isolated = await waitFor('a new coordinator leader', async () => {
+      const result = await cli('partition', '--isolate', 'leader', '--cluster', 'zk-fenced');
+      return result.exitCode === 0 ? result.stdout : undefined;
+    });
+    expect(isolated).toMatch(/z\d/);
+    expect((await cli('heal', '--cluster', 'zk-fenced')).exitCode).toBe(0);
+  }, 60_000);
+
+  it('with fencing, every recipe loses nothing and accepts no stale write under a nemesis of kills, pauses and partitions', async () => {
+    const members: [string, string[]][] = [
+      ['fenced', ['redis1', 'r1', 'k1', 'k2', 'k3']],
+      ['naive-fenced', ['redis1', 'r1', 'k1', 'k2', 'k3']],
+      ['etcd-fenced', ['etcd1', 'r1', 'k1', 'k2', 'k3']],
+      ['norecheck-fenced', ['etcd1', 'r1', 'k1', 'k2', 'k3']],
+      ['zk-fenced', ['z1', 'z2', 'z3', 'r1', 'k1', 'k2', 'k3']],
+    ];
+    const runs = await Promise.all(
+      members.map(async ([name, ids]) => {
+        expect((await client(name).status()).nodes.map((n) => n.id).filter((id) => !ids.includes(id))).toEqual([]);
+        const accepted = async () => (await client(name).status()).nodes.find((n) => n.id === 'r1')!.state.accepted as number;
+        const before = await accepted();
+        const run = await cli('lock', 'run', '--cluster', name, '--rounds', '1000', '--no-wait');
+        expect(run.exitCode, `${name}: ${run.stderr}`).toBe(0);
+        // Sections under way before the faults begin (a restarted redis restarts its tokens, after which fencing refuses every write).
+        await waitFor(`${name}'s first write of the run`, async () => (await accepted()) > before, 60_000);
+        const seed = seedKillingPausingPartitioning(ids);
+        const nemesis = await cli('nemesis', '--cluster', name, '--interval', '1s', '--duration', '5s', '--seed', String(seed), '--json');
+        expect(nemesis.exitCode, `${name}: ${nemesis.stderr}`).toBe(0);
+        const faults = (JSON.parse(nemesis.stdout) as { faults: string[] }).faults;
+        // The contenders stop after their section in progress; what the resource saw is judged as it stands.
+        for (const c of await contenders(name)) {
+          if (c.status === 'up') await client(name).act({ type: 'send', dest: c.id, body: { type: 'lock_stop' }, timeout_ms: 10_000 }).catch(() => undefined);
+        }
+        return { name, seed, faults, before, ...(await check(name)) };
+      }),
+    );
+    for (const { name, seed, faults, before, exitCode, check: result } of runs) {
+      const what = `${name} (nemesis seed ${seed}: ${faults.join('; ')}): ${JSON.stringify(result.violations)}`;
+      expect(faults.some((f) => f.startsWith('killed')), what).toBe(true);
+      expect(faults.some((f) => f.startsWith('paused')), what).toBe(true);
+      expect(result.violations, what).toEqual([]);
+      expect(result.lost, what).toBe(0);
+      expect(result.token_regressions, what).toEqual([]);
+      expect(result.counter, what).toBe(result.acknowledged);
+      // Every write r1 accepted before the run is still in its record, whatever the nemesis killed.
+      expect(result.acknowledged, what).toBeGreaterThan(before);
+      expect(exitCode, what).toBe(0);
+    }
+  }, 180_000);
+
+  it("down prints the lock check's verdict before it stops a locks cluster, and --json carries it", async () => {
+    const plain = await cli('down', '--cluster', 'plain', '--json');
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    const { checks, stopped } = JSON.parse(plain.stdout) as { checks: ClosingCheck[]; stopped: boolean };
+    expect(stopped).toBe(true);
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ workload: 'locks', result: 'invalid' });
+    expect((checks[0]!.details as unknown as LockCheck).lost).toBeGreaterThan(0);
+    expect(checks[0]!.text).toMatch(/^lock check: VIOLATED: .*\n {2}- k\d and k\d (both|all) held the lock /);
+
+    const fenced = await cli('down', '--cluster', 'etcd-fenced');
+    expect(fenced.exitCode, fenced.stderr).toBe(0);
+    expect(fenced.stdout).toMatch(/^lock check: ok: \d+ critical sections, \d+ acknowledged increments, counter \d+; \d+ stale writes? rejected; mutual exclusion held and nothing was lost\nstopped cluster etcd-fenced\n?$/);
+  }, 60_000);
 });

@@ -39,6 +39,26 @@ const watcher: WorkloadPlugin = {
       stop: () => unsubscribe?.(),
     };
   },
+  // The verdict at down, from the live node: what it answers to a watch.
+  async closingCheck(host, status) {
+    const reply = await host.transport.request('c6', status.nodes[0]!.id, { type: 'watch', path: '/closing' }, 5000);
+    return { result: 'valid', text: `watcher: ${status.nodes[0]!.id} answered ${reply.type}`, details: { nodes: status.nodes.length } };
+  },
+};
+
+/** A closing check that fails (its cluster's verdict is then unknown, and down goes on); and one of a workload the system does not speak. */
+const broken: WorkloadPlugin = { name: 'broken', description: 'test', requests: [], write_requests: [], checks: {}, closingCheck: () => Promise.reject(new Error('r1 did not answer')) };
+let unspoken_asked = false;
+const unspoken: WorkloadPlugin = {
+  name: 'unspoken',
+  description: 'test',
+  requests: [],
+  write_requests: [],
+  checks: {},
+  closingCheck: async () => {
+    unspoken_asked = true;
+    return null;
+  },
 };
 
 describe("a workload's runtime in a real supervisor", () => {
@@ -54,8 +74,9 @@ describe("a workload's runtime in a real supervisor", () => {
         cwd: repo_root,
         init_timeout_ms: 10_000,
         view: custom_system_view,
+        workloads: ['watcher', 'broken'],
       },
-      { workloads: [watcher] },
+      { workloads: [watcher, broken, unspoken] },
     );
   });
   afterAll(async () => {
@@ -68,6 +89,14 @@ describe("a workload's runtime in a real supervisor", () => {
     expect(seen).toEqual([{ node: 'n1', body: { type: 'watch_event', event: 'NodeDataChanged', path: '/a' } }]);
     await expect(supervisor.apply({ type: 'workload', workload: 'watcher', op: 'watch', args: { path: 5 } })).rejects.toThrow(/^watcher watch: path: /);
     await expect(supervisor.apply({ type: 'workload', workload: 'watcher', op: 'unwatch' })).rejects.toThrow('workload watcher has no operation "unwatch" (operations: watch)');
-    await expect(supervisor.apply({ type: 'workload', workload: 'lin-kv', op: 'kv' })).rejects.toThrow('unknown workload "lin-kv" (workloads: watcher)');
+    await expect(supervisor.apply({ type: 'workload', workload: 'lin-kv', op: 'kv' })).rejects.toThrow('unknown workload "lin-kv" (workloads: watcher, broken, unspoken)');
+  });
+
+  it("asks the system's workloads for their closing checks while the nodes still run: a failed one is an unknown result", async () => {
+    expect(await supervisor.closingChecks()).toEqual([
+      { workload: 'watcher', result: 'valid', text: 'watcher: n1 answered watch_ok', details: { nodes: 1 } },
+      { workload: 'broken', result: 'unknown', text: 'broken: could not check the run: r1 did not answer', details: {} },
+    ]);
+    expect(unspoken_asked).toBe(false);
   });
 });

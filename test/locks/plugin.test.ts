@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { planCluster } from '../../src/lib/cluster/launch.js';
-import { checkPlugins, findSystem, groupCounts, optionsFromFlags, systems, workloads } from '../../src/registry.js';
+import { systemView } from '../../src/lib/plugin.js';
+import { electsLeaders, findLeader, type RoleNode, roleKind } from '../../src/lib/roles.js';
+import { checkPlugins, findSystem, groupCounts, optionsFromFlags, systems, viewFor, workloads } from '../../src/registry.js';
 import { locks } from '../../src/systems/locks/plugin.js';
 import { resolveLockOptions } from '../../src/systems/locks/options.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -53,5 +55,30 @@ describe('the locks system', () => {
     expect(() => optionsFromFlags({ backend: 'etcd', recipe: 'redis' })).toThrow('--recipe redis is a redis recipe, not one for --backend etcd');
     expect(() => optionsFromFlags({ backend: 'etcd', ttl: '1s' })).toThrow(/^--ttl must be at least 2s with etcd/);
     expect(() => optionsFromFlags({ ttl: 'soon' })).toThrow(/--ttl/);
+  });
+});
+
+describe('who leads a cluster whose groups run another system (the Zab coordinator)', () => {
+  const zab_leader = { role: 'leading', epoch: 3, established: true };
+  const nodes = (states: Record<string, Record<string, unknown>>): RoleNode[] => Object.entries(states).map(([id, state]) => ({ id, status: 'up', state }));
+
+  it("locks on --backend zk: the coordinator's leader, found among contenders and the resource", () => {
+    const view = viewFor('locks', optionsFromFlags({ backend: 'zk' }));
+    expect(electsLeaders(view.roles)).toBe(true);
+    const cluster = nodes({ z1: { role: 'following', epoch: 3 }, z2: zab_leader, z3: { role: 'following', epoch: 3 }, r1: { role: 'resource', max_token: 9 }, k1: { role: 'contender', token: 9 } });
+    expect(findLeader(view.roles, cluster)).toEqual({ id: 'z2', term: 3, inferred: false });
+    expect(roleKind(view.roles, 'contender')).toBe('other');
+  });
+
+  it('locks on redis or etcd: no leader at all (so `kill leader` says the system has none)', () => {
+    for (const backend of ['redis', 'etcd']) expect(electsLeaders(viewFor('locks', optionsFromFlags({ backend })).roles)).toBe(false);
+  });
+
+  it("snowflake: the coordinator's leader among the workers; a lab graded against a system sees every group's roles", () => {
+    const view = viewFor('snowflake', {});
+    const cluster = nodes({ w1: { role: 'serving', worker: 0 }, z1: { role: 'following', epoch: 2 }, z2: { ...zab_leader, epoch: 2 } });
+    expect(findLeader(view.roles, cluster)).toEqual({ id: 'z2', term: 2, inferred: false });
+    expect(systemView(locks).roles.leading).toEqual(['leading']);
+    expect(systemView(locks).roles.established_field).toBe('established');
   });
 });

@@ -86,6 +86,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     view: options.view,
     keep_data: options.keep_data ?? false,
     ...(options.plugin?.workload_groups ? { workload_groups: { ...options.plugin.workload_groups } } : {}),
+    ...(options.plugin ? { workloads: [...options.plugin.workloads] } : {}),
   };
 }
 

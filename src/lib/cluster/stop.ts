@@ -1,4 +1,5 @@
 import { ControlClient } from '../control/client.js';
+import type { ClosingCheck } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { type ClusterInfo, isProcessAlive } from './paths.js';
 
@@ -6,10 +7,16 @@ import { type ClusterInfo, isProcessAlive } from './paths.js';
 export const supervisor_exit_wait_ms = 15_000;
 const poll_interval_ms = 50;
 
-/** Asks the supervisor to stop and waits until its process is gone. */
-export async function stopCluster(info: ClusterInfo): Promise<void> {
+/**
+ * Asks the supervisor to stop and waits until its process is gone; returns
+ * what the workloads said of the run before it stopped (none when the
+ * supervisor could not be asked).
+ */
+export async function stopCluster(info: ClusterInfo): Promise<ClosingCheck[]> {
+  let checks: ClosingCheck[] = [];
   try {
-    await new ControlClient(info).act({ type: 'down' });
+    const result = await new ControlClient(info).act({ type: 'down' });
+    if (Array.isArray(result.checks)) checks = result.checks as ClosingCheck[];
   } catch (error) {
     // A supervisor that cannot answer is sent SIGTERM instead.
     if (isProcessAlive(info.supervisor_pid)) process.kill(info.supervisor_pid, 'SIGTERM');
@@ -23,4 +30,5 @@ export async function stopCluster(info: ClusterInfo): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, poll_interval_ms));
   }
+  return checks;
 }

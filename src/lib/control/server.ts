@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from './api.js';
+import type { ClosingCheck } from '../plugin.js';
 import { NodeStateCoalescer, state_coalesce_ms_max } from './state-coalescer.js';
 import { errorMessage, UserError } from '../util/errors.js';
 
@@ -22,6 +23,8 @@ export interface ControlTarget {
     subscribe(listener: (event: ClusterEvent) => void): () => void;
   };
   readonly log: { note(text: string): void };
+  /** What the workloads say of the run (WorkloadPlugin.closingCheck), asked just before `down` stops the cluster. */
+  closingChecks(): Promise<ClosingCheck[]>;
   /** Stops the cluster (`dslab down`); idempotent. */
   shutdown(): Promise<void>;
 }
@@ -83,7 +86,9 @@ async function handle(supervisor: ControlTarget, req: IncomingMessage, res: Serv
   }
   if (action.type === 'down') {
     supervisor.log.note('stopping: asked to by a control request (dslab down)');
-    reply(res, 200, { ok: true, result: { description: 'stopping the cluster' } });
+    // The verdicts are taken while the nodes still run; the answer carries them to `down`.
+    const checks = await supervisor.closingChecks();
+    reply(res, 200, { ok: true, result: { description: 'stopping the cluster', checks } });
     void supervisor.shutdown();
     return;
   }

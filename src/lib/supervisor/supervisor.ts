@@ -11,7 +11,7 @@ import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs, formatPercent } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
-import type { ClientTransport, SystemView, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
+import type { ClientTransport, ClosingCheck, SystemView, WorkloadHost, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
 import { fixedClientId, kv_clients_max, SessionClientIds } from './client-ids.js';
@@ -33,6 +33,8 @@ export const request_timeout_ms_default = 5000;
 const services_seed_salt = 0x5e41ce;
 /** How long `down` waits for the workloads to close what they keep open (sessions) before it stops the nodes anyway. */
 export const workload_shutdown_ms_max = 3000;
+/** How long `down` waits for the workloads' closing checks (the lock checker reading r1's record) before it stops the cluster without them. */
+export const closing_check_timeout_ms = 20_000;
 
 export interface SupervisorConfig {
   name: string;
@@ -52,6 +54,8 @@ export interface SupervisorConfig {
   view: SystemView;
   /** The group answering each workload, where the system says (SystemPlugin.workload_groups); otherwise the first program group. */
   workload_groups?: Record<string, string>;
+  /** The workloads the system's clients speak (SystemPlugin.workloads): each one's closing check runs at `down`. */
+  workloads?: string[];
 }
 
 /** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
@@ -705,7 +709,14 @@ export class Supervisor implements ControlTarget {
     const plugin = this.workloads.find((w) => w.name === name);
     if (!plugin) throw new UserError(`unknown workload "${name}" (workloads: ${this.workloads.map((w) => w.name).join(', ') || 'none'})`);
     if (!plugin.runtime) throw new UserError(`workload ${name} has no operations to run (its grader steps drive it)`);
-    const runtime = plugin.runtime({
+    const runtime = plugin.runtime(this.workloadHost(name));
+    this.workloadRuntimes.set(name, runtime);
+    return runtime;
+  }
+
+  /** What workload `name`'s code is lent of this supervisor. */
+  private workloadHost(name: string): WorkloadHost {
+    return {
       transport: this.clientTransport,
       session_tag: String(this.started_at_ms),
       emit: (event) => void this.events.emit(event),
@@ -722,9 +733,36 @@ export class Supervisor implements ControlTarget {
         const timer = setTimeout(run, ms);
         return () => clearTimeout(timer);
       },
-    });
-    this.workloadRuntimes.set(name, runtime);
-    return runtime;
+    };
+  }
+
+  /**
+   * The closing checks of the system's workloads (WorkloadPlugin.closingCheck), run while every node
+   * still runs, just before `down` stops them: each is said in the supervisor's log and as a notice.
+   * One that fails or outlasts closing_check_timeout_ms is an unknown result, and the cluster stops anyway.
+   */
+  async closingChecks(): Promise<ClosingCheck[]> {
+    if (this.stopping) return [];
+    const status = this.status();
+    const checks: ClosingCheck[] = [];
+    for (const plugin of this.workloads.filter((w) => w.closingCheck && this.config.workloads?.includes(w.name))) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no verdict within ${formatDurationMs(closing_check_timeout_ms)}`)), closing_check_timeout_ms)));
+      let check: ClosingCheck | null;
+      try {
+        const result = await Promise.race([plugin.closingCheck!(this.workloadHost(plugin.name), status), timeout]);
+        check = result && { workload: plugin.name, ...result };
+      } catch (error) {
+        check = { workload: plugin.name, result: 'unknown', text: `${plugin.name}: could not check the run: ${errorMessage(error)}`, details: {} };
+      } finally {
+        clearTimeout(timer);
+      }
+      if (!check) continue;
+      checks.push(check);
+      this.log.note(`closing check of ${plugin.name}: ${check.text}`);
+      this.events.emit({ type: 'notice', text: check.text });
+    }
+    return checks;
   }
 
   /** The members of the group that answers workload `name`. */

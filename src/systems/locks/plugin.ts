@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { NodeGroup, SystemPlugin } from '../../lib/plugin.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/util/units.js';
+import { zab_roles } from '../zab/plugin.js';
 import {
   backend_default,
   contenders_default,
@@ -45,8 +46,8 @@ const contenders: NodeGroup = { name: 'contenders', prefix: 'k', program: new UR
 const resource: NodeGroup = { name: 'resource', prefix: 'r', program: new URL('./resource.js', import.meta.url), count: 1 };
 const redis: NodeGroup = { name: 'redis', prefix: 'redis', server: 'redis', count: 1 };
 const etcd: NodeGroup = { name: 'etcd', prefix: 'etcd', server: 'etcd', count: 1 };
-/** The Zab ensemble as the ZooKeeper backend: dslab's own coordinator, --nodes servers. */
-const coordinator: NodeGroup = { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'nodes' };
+/** The Zab ensemble as the ZooKeeper backend: dslab's own coordinator, --nodes servers, speaking Zab's roles (so `kill leader` finds its leader). */
+const coordinator: NodeGroup = { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'nodes', roles: zab_roles };
 
 export const locks: SystemPlugin = {
   name: 'locks',
@@ -77,8 +78,8 @@ export const locks: SystemPlugin = {
     return options;
   },
   options: lock_options,
-  // No role leads the cluster: a Redis or etcd backend has no node-protocol leader, and the Zab servers' roles are shown but not the point.
-  roles: { leading: [], electing: [], probing: [], following: [], other: ['contender', 'resource', 'leading', 'following', 'looking', 'observing'], term_fields: [], write_requests: [] },
+  // Contenders and the resource lead nothing; with --backend zk the coordinator group brings Zab's roles (its leader leads), a Redis or etcd backend none.
+  roles: { leading: [], electing: [], probing: [], following: [], other: ['contender', 'resource'], term_fields: [], write_requests: [] },
   columns: [
     { key: 'lock_state', title: 'LOCK', fields: ['lock_state'], width: 9, drop_rank: 7 },
     { key: 'token', title: 'TOKEN', fields: ['token', 'max_token'], width: 7, drop_rank: 6 },

@@ -5,10 +5,14 @@
  * accepted before). It records every read and write it sees, with its own
  * clock, for the checker; with `--counter backend` the contenders tell it what
  * they did to the backend's counter (notes), so the record is the same.
+ * The record is kept on disk (ResourceStore) before any answer goes out, so a
+ * restarted r1 still refuses the tokens it refused before.
  */
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { Node } from '../../lib/runtime/node.js';
+import { Wal } from '../../lib/storage/wal.js';
 import { type Observation, observations_max, report_page_max } from '../../workloads/locks/observations.js';
 import { readLockOptions } from './options.js';
 
@@ -28,11 +32,57 @@ export class Resource {
   constructor(
     readonly fencing: boolean,
     readonly counter_place: 'resource' | 'backend',
-  ) {}
+    /** Where the record is kept across restarts; absent, it lives in memory only (tests). */
+    private readonly store: ResourceStore | null = null,
+    /** Observations kept; past this they are counted as dropped. */
+    private readonly kept_max = observations_max,
+  ) {
+    if (store) for (const record of store.records) this.replay(record);
+  }
 
-  private record(observation: Observation): void {
-    if (this.observations.length < observations_max) this.observations.push(observation);
+  /**
+   * Keeps an observation and applies what it changes: on disk first (fsync),
+   * so an answer never tells a contender of a read or write a restarted
+   * resource would forget. A forgotten read is as bad as a forgotten write:
+   * the token it brought is what refuses an older holder's write.
+   */
+  private commit(observation: Observation): void {
+    const kept = this.observations.length < this.kept_max;
+    this.apply(observation, kept);
+    this.store?.append(kept ? { observation } : { state: this.state() });
+    if (this.store?.needsCompaction()) this.store.compact(this.observations, this.state());
+  }
+
+  /** What an observation changes; the same for one seen now and one read back from the log. */
+  private apply(o: Observation, kept: boolean): void {
+    if (kept) this.observations.push(o);
     else this.dropped++;
+    const bump = (current: number | null) => (o.token === null ? current : current === null ? o.token : Math.max(current, o.token));
+    if (o.kind === 'read') {
+      if (o.accepted !== false) this.max_seen = bump(this.max_seen);
+      return;
+    }
+    // A write here carries the counter before it; a note of a write to the backend's counter does not.
+    const note = o.before === undefined;
+    if (o.accepted === false) {
+      if (!note) this.rejected++;
+      return;
+    }
+    this.accepted++;
+    this.max_token = bump(this.max_token);
+    if (note) return;
+    this.counter = o.value;
+    this.max_seen = bump(this.max_seen);
+  }
+
+  private replay(record: ResourceRecord): void {
+    if ('observation' in record) this.apply(record.observation, this.observations.length < this.kept_max);
+    else Object.assign(this, record.state);
+  }
+
+  /** Everything the observations add up to, for a log whose oldest observations were not kept. */
+  private state(): ResourceState {
+    return { counter: this.counter, max_token: this.max_token, max_seen: this.max_seen, accepted: this.accepted, rejected: this.rejected, dropped: this.dropped };
   }
 
   /**
@@ -43,28 +93,16 @@ export class Resource {
    */
   read(node: string, fields: SectionFields, at_ms: number): { value: number } | { refused: string } {
     const reason = this.fencing ? this.staleness(fields.token, false) : null;
-    this.record({ kind: 'read', node, ...fields, at_ms, value: this.counter, ...(reason ? { accepted: false, reason } : {}) });
-    if (reason) return { refused: reason };
-    if (fields.token !== null) this.max_seen = this.max_seen === null ? fields.token : Math.max(this.max_seen, fields.token);
-    return { value: this.counter };
+    const value = this.counter;
+    this.commit({ kind: 'read', node, ...fields, at_ms, value, ...(reason ? { accepted: false, reason } : {}) });
+    return reason ? { refused: reason } : { value };
   }
 
   /** A write: null when accepted, else why it was refused (a stale or missing token under fencing). */
   write(node: string, fields: SectionFields, value: number, at_ms: number): string | null {
-    const { token } = fields;
-    const reason = this.fencing ? this.staleness(token, true) : null;
-    this.record({ kind: 'write', node, ...fields, at_ms, value, accepted: reason === null, before: this.counter, ...(reason ? { reason } : {}) });
-    if (reason) {
-      this.rejected++;
-      return reason;
-    }
-    this.accepted++;
-    this.counter = value;
-    if (token !== null) {
-      this.max_token = this.max_token === null ? token : Math.max(this.max_token, token);
-      this.max_seen = this.max_seen === null ? token : Math.max(this.max_seen, token);
-    }
-    return null;
+    const reason = this.fencing ? this.staleness(fields.token, true) : null;
+    this.commit({ kind: 'write', node, ...fields, at_ms, value, accepted: reason === null, before: this.counter, ...(reason ? { reason } : {}) });
+    return reason;
   }
 
   /**
@@ -82,9 +120,7 @@ export class Resource {
 
   /** What a contender did to the backend's counter (backend mode): recorded as if it had happened here. */
   note(node: string, fields: SectionFields, kind: 'read' | 'write', value: number, ok: boolean, at_ms: number): void {
-    this.record({ kind, node, ...fields, at_ms, value, ...(kind === 'write' ? { accepted: ok } : {}) });
-    if (kind === 'write' && ok) this.accepted++;
-    if (kind === 'write' && ok && fields.token !== null) this.max_token = this.max_token === null ? fields.token : Math.max(this.max_token, fields.token);
+    this.commit({ kind, node, ...fields, at_ms, value, ...(kind === 'write' ? { accepted: ok } : {}) });
   }
 
   report(from: number): Record<string, unknown> {
@@ -100,6 +136,67 @@ export class Resource {
       total: this.observations.length,
       next,
     };
+  }
+}
+
+interface ResourceState {
+  counter: number;
+  max_token: number | null;
+  max_seen: number | null;
+  accepted: number;
+  rejected: number;
+  dropped: number;
+}
+
+/** One record of the resource's log: an observation kept, or (once the record is full) the state after one that was not. */
+export type ResourceRecord = { observation: Observation } | { state: ResourceState };
+
+export const resource_log_file = 'resource.wal';
+/** State records (one per observation past observations_max) the log takes before it is rewritten to the kept observations and one state. */
+export const state_records_max = 10_000;
+
+/**
+ * The resource's record on disk (DSLAB_DATA_DIR/resource.wal), in the WAL the
+ * Raft and Zab logs use: a restarted r1 keeps its counter, the highest token
+ * it accepted and what it observed, so fencing holds across its restarts.
+ */
+export class ResourceStore {
+  private state_records: number;
+
+  private constructor(
+    private readonly wal: Wal,
+    readonly records: readonly ResourceRecord[],
+    /** State records the log takes before it is rewritten. */
+    private readonly compact_after: number,
+  ) {
+    this.state_records = records.filter((r) => 'state' in r).length;
+  }
+
+  /** Opens (or creates) the log in dir and reads it back; a corrupt one throws a UserError. */
+  static open(dir: string, compact_after = state_records_max): ResourceStore {
+    const { wal, records } = Wal.open<ResourceRecord>(path.join(dir, resource_log_file));
+    return new ResourceStore(wal, records, compact_after);
+  }
+
+  /** Appends one record and makes it durable before returning. */
+  append(record: ResourceRecord): void {
+    this.wal.append([record]);
+    this.wal.sync();
+    if ('state' in record) this.state_records++;
+  }
+
+  needsCompaction(): boolean {
+    return this.state_records >= this.compact_after;
+  }
+
+  /** Rewrites the log to the kept observations and the state now: a bounded log however long the run. */
+  compact(observations: readonly Observation[], state: ResourceState): void {
+    this.wal.rewrite([...observations.map((observation) => ({ observation })), { state }]);
+    this.state_records = 1;
+  }
+
+  close(): void {
+    this.wal.close();
   }
 }
 
@@ -124,7 +221,7 @@ export function sectionFields(body: Record<string, unknown>): SectionFields | st
 
 function main(): void {
   const options = readLockOptions(process.env);
-  const resource = new Resource(options.fencing, options.counter);
+  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(process.env.DSLAB_DATA_DIR ?? '.'));
   const node = new Node();
   const report = () =>
     node.reportState({ role: 'resource', counter: resource.counter_place === 'resource' ? resource.counter : resource.backend_counter, max_token: resource.max_token, accepted: resource.accepted, rejected: resource.rejected });

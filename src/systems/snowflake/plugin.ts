@@ -10,11 +10,8 @@ import { parseEpoch } from './core/ids.js';
 import { checkLayout, default_layout, formatLayout, parseLayout, type Layout } from './core/layout.js';
 import { session_timeout_ms_default } from './options.js';
 
-/** The coordinator's words (Zab's) beside the workers' own: serving, waiting out a step back, refusing. */
-export const snowflake_roles: RoleVocabulary = {
-  ...zab_roles,
-  other: [...zab_roles.other, 'serving', 'waiting', 'refusing'],
-};
+/** The workers' own words: serving, waiting out a step back, refusing. The coordinator group brings Zab's (its `roles`). */
+export const snowflake_roles: RoleVocabulary = { leading: [], electing: [], probing: [], following: [], other: ['serving', 'waiting', 'refusing'], term_fields: [], write_requests: [] };
 
 /** A session timeout outside this would expire on an ordinary ping's delay, or keep a dead worker's number for minutes. */
 export const session_timeout_ms_min = 500;
@@ -63,7 +60,7 @@ export const snowflake: SystemPlugin = {
   name: 'snowflake',
   description: 'snowflake id workers (64-bit time-ordered ids) beside a Zab coordinator that hands out their worker numbers',
   groups: [
-    { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'coordinator' },
+    { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'coordinator', roles: zab_roles },
     { name: 'workers', prefix: 'w', program: new URL('./worker.js', import.meta.url), count_flag: 'workers' },
   ],
   flags: {

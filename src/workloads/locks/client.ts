@@ -20,11 +20,23 @@ export const report_pages_max = 200;
 
 type Reply = { type?: unknown; code?: unknown; text?: unknown } & Record<string, unknown>;
 
+/** One request to a node of the cluster and its answer; an error answer throws. */
+export type LockAsk = (dest: string, body: Record<string, unknown> & { type: string }) => Promise<Reply>;
+
+/** The answer, or a UserError naming the request an error answered. */
+export function answerOf(dest: string, request: string, reply: Reply): Reply {
+  if (reply.type === 'error') throw new UserError(`${dest} answered ${request} with error ${String(reply.code)}: ${String(reply.text ?? '')}`);
+  return reply;
+}
+
 async function send(client: ControlClient, dest: string, body: Record<string, unknown> & { type: string }, timeout_ms = lock_request_timeout_ms): Promise<Reply> {
   const result = await client.act({ type: 'send', dest, body, timeout_ms });
-  const reply = result.reply as Reply;
-  if (reply.type === 'error') throw new UserError(`${dest} answered ${body.type} with error ${String(reply.code)}: ${String(reply.text ?? '')}`);
-  return reply;
+  return answerOf(dest, body.type, result.reply as Reply);
+}
+
+/** Whether the cluster runs the locks groups (a resource and contenders). */
+export function isLocksCluster(status: Pick<ClusterStatus, 'nodes'>): boolean {
+  return status.nodes.some((n) => n.group === 'resource') && status.nodes.some((n) => n.group === 'contenders');
 }
 
 /** The locks groups of a cluster, or a UserError when it is no locks cluster. */
@@ -36,13 +48,18 @@ export function lockMembers(status: ClusterStatus): { resource: string; contende
 }
 
 /** Every observation the resource has, page by page, and the counter as it stands. */
-export async function fetchReport(client: ControlClient, status: ClusterStatus): Promise<LockReport> {
+export function fetchReport(client: ControlClient, status: ClusterStatus): Promise<LockReport> {
+  return fetchReportWith((dest, body) => send(client, dest, body), status);
+}
+
+/** fetchReport over any way of asking the nodes (the CLI's control client, a workload's transport in the supervisor). */
+export async function fetchReportWith(ask: LockAsk, status: ClusterStatus): Promise<LockReport> {
   const { resource, contenders } = lockMembers(status);
-  const first = (await send(client, resource, { type: 'lock_report', from: 0 })) as unknown as LockReport;
+  const first = (await ask(resource, { type: 'lock_report', from: 0 })) as unknown as LockReport;
   const observations: Observation[] = [...first.observations];
   let next = first.next;
   for (let page = 1; next !== null && page < report_pages_max; page++) {
-    const more = (await send(client, resource, { type: 'lock_report', from: next })) as unknown as LockReport;
+    const more = (await ask(resource, { type: 'lock_report', from: next })) as unknown as LockReport;
     observations.push(...more.observations);
     next = more.next;
   }
@@ -50,7 +67,7 @@ export async function fetchReport(client: ControlClient, status: ClusterStatus):
   if (first.counter_place === 'backend') {
     // The backend's counter, read by a contender that is up (a paused one would not answer).
     const asker = contenders.find((c) => c.status === 'up');
-    counter = asker ? Number((await send(client, asker.id, { type: 'lock_counter' })).value) : null;
+    counter = asker ? Number((await ask(asker.id, { type: 'lock_counter' })).value) : null;
   }
   return { ...first, observations, counter, next: null };
 }
