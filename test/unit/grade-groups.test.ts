@@ -2,11 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { planCluster } from '../../src/lib/cluster/launch.js';
 import { gradeTarget } from '../../src/lib/grade/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
 import { refCandidates } from '../../src/lib/grade/steps.js';
 import { UserError } from '../../src/lib/util/errors.js';
-import { findSystem, lab_plugins } from '../../src/registry.js';
+import { custom_system_view, findSystem, lab_plugins } from '../../src/registry.js';
 import { nodeStatus } from '../helpers/status.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -38,7 +39,7 @@ describe('the graded group of a multi-group lab', () => {
       { name: 'workers', prefix: 'w', count: 4, command: ['python3', 'worker.py'] },
     ]);
     // The workers answer generate; the coordinator `dslab zk`, as in `up`.
-    expect(t.workload_groups).toEqual({ zk: 'coordinator' });
+    expect(t.workload_groups).toEqual({ 'unique-ids': 'workers', ids: 'workers', zk: 'coordinator' });
   });
 
   it('takes the other groups\' counts from the test\'s groups, defaulting each to its count flag\'s default', () => {
@@ -47,11 +48,13 @@ describe('the graded group of a multi-group lab', () => {
     expect(t.groups.get('t1')!.map((g) => [g.name, g.count])).toEqual([['coordinator', 3], ['workers', 1]]);
   });
 
-  it("defaults to the system's first program group: with --reference the program is that group's own", () => {
+  it("defaults to the system's bin_group, else its first program group: with --reference the program is that group's own", () => {
     const lab = load(labWith({}, [{ nodes: 3 }]));
-    expect(lab.graded_group).toBe('coordinator');
-    const t = gradeTarget(lab, findSystem('snowflake'), { repeat: 1, reference: true });
-    expect(t.groups.get('t0')!.map((g) => [g.name, g.count, g.command.at(-1)])).toEqual([['coordinator', 3, program('coordinator')], ['workers', 3, program('workers')]]);
+    expect(lab.graded_group).toBe('workers');
+    expect(load(labWith({ reference: 'locks' }, [{ nodes: 3 }])).graded_group).toBe('coordinator');
+    expect(load(labWith({ graded_group: 'coordinator' }, [{ nodes: 3 }])).graded_group).toBe('coordinator');
+    const t = gradeTarget(load(labWith({ graded_group: 'coordinator' }, [{ nodes: 5 }])), findSystem('snowflake'), { repeat: 1, reference: true });
+    expect(t.groups.get('t0')!.map((g) => [g.name, g.count, g.command.at(-1)])).toEqual([['coordinator', 5, program('coordinator')], ['workers', 3, program('workers')]]);
     const workers = gradeTarget(load(labWith({ graded_group: 'workers' }, [{ nodes: 2 }])), findSystem('snowflake'), { repeat: 1, reference: true });
     expect(workers.groups.get('t0')!.map((g) => g.command.at(-1))).toEqual([program('coordinator'), program('workers')]);
   });
@@ -80,6 +83,22 @@ describe('the graded group of a multi-group lab', () => {
     expect(t.groups.get('t0')!.map((g) => [g.name, g.count, g.command[0]])).toEqual([['coordinator', 5, process.execPath], ['resource', 1, process.execPath], ['contenders', 4, 'python3']]);
     expect(() => locks([{ options: { lock_backend: 'redis' }, groups: { coordinator: 3 } }])).toThrow(/tests\.0 \(t0\): groups\.coordinator: with these options system locks runs no group coordinator \(it runs redis, resource, contenders\)$/);
     expect(() => target(labWith({ reference: 'locks', graded_group: 'coordinator' }, [{ options: { lock_backend: 'redis' } }]))).toThrow(/with these options system locks runs no group coordinator, the lab's graded group \(it runs redis, resource, contenders\)$/);
+  });
+});
+
+describe('up --bin on a system with a bin_group', () => {
+  const plan = (bin: string | undefined, system = 'snowflake') =>
+    planCluster({ system, plugin: findSystem(system), known_systems: [], view: custom_system_view, nodes: 3, group_counts: { workers: 2, coordinator: 3, contenders: 2 }, bin, init_timeout_ms: 1000, cwd: tempDir() });
+
+  it("replaces only that group's program: snowflake's workers beside dslab's coordinator", async () => {
+    const config = await plan('python3 worker.py');
+    expect(config.groups.map((g) => [g.name, g.count, g.command[0]])).toEqual([['coordinator', 3, process.execPath], ['workers', 2, 'python3']]);
+    expect(config.groups[1]!.command).toEqual(['python3', 'worker.py']);
+  });
+
+  it('runs --bin alone as n1..nN for a system without one, as before', async () => {
+    const config = await plan('python3 node.py', 'raft');
+    expect(config.groups).toEqual([{ name: 'nodes', prefix: 'n', count: 3, command: ['python3', 'node.py'] }]);
   });
 });
 

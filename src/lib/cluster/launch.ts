@@ -54,10 +54,10 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     throw new UserError(`--nodes must be between 1 and ${nodes_max}, got ${options.nodes}`);
   }
   let groups: GroupConfig[];
-  if (options.bin !== undefined) {
-    const command = splitShellWords(options.bin, '--bin');
-    if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
-    groups = [{ ...default_group, count: options.nodes, command }];
+  const bin = options.bin === undefined ? undefined : splitShellWords(options.bin, '--bin');
+  if (bin !== undefined && bin.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
+  if (bin !== undefined && !options.plugin?.bin_group) {
+    groups = [{ ...default_group, count: options.nodes, command: bin }];
   } else {
     if (!options.plugin) throw new UserError(`unknown system "${options.system}" (built in: ${options.known_systems.join(', ')}; or pass --bin CMD to run your own node)`);
     const plugin = options.plugin;
@@ -66,7 +66,8 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
       const count = flag === undefined ? group.count : flag === 'nodes' ? options.nodes : options.group_counts?.[flag];
       if (count === undefined) throw new UserError(`--${flag ?? 'nodes'} is needed: how many nodes group ${group.name} has`);
       if (!Number.isInteger(count) || count < 1 || count > nodes_max) throw new UserError(`${flag === undefined ? `group ${group.name}'s count` : `--${flag}`} must be between 1 and ${nodes_max}, got ${count}`);
-      return groupConfig(group, count);
+      // A system's bin_group runs the --bin program; its other groups stay the system's own.
+      return groupConfig(group, count, bin !== undefined && group.name === plugin.bin_group ? bin : undefined);
     });
   }
   checkGroups(groups);

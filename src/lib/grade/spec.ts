@@ -21,7 +21,7 @@ export type { Step } from './steps.js';
 /** A step before its own schema checks it: the vocabulary it is checked by is the lab's (see loadLab). */
 const rawStepSchema = z.looseObject({ do: z.string().min(1) });
 
-export const check_names = ['one_leader_per_term', 'terms_monotonic', 'applied_agree', 'linearizable', 'no_crash'] as const;
+export const check_names = ['one_leader_per_term', 'terms_monotonic', 'applied_agree', 'linearizable', 'snowflake_ids', 'no_crash'] as const;
 export type CheckName = (typeof check_names)[number];
 
 export const testSchema = z.object({
@@ -50,7 +50,7 @@ export const labSchema = z.object({
   /**
    * The program group of the reference system whose program --bin replaces
    * (snowflake's workers, beside the reference's coordinator); default: the
-   * system's first program group.
+   * system's bin_group, else its first program group.
    */
   graded_group: z.string().optional(),
   /** The workloads its tests drive (default: the ones the reference system speaks); their steps join the lab's vocabulary. */
@@ -73,7 +73,7 @@ export type LabSpec = Omit<z.infer<typeof labSchema>, 'tests'> & {
 
 /** The systems and workloads a lab's steps may come from (the command layer passes src/registry.ts's). */
 export interface LabPlugins {
-  systems: readonly Pick<SystemPlugin, 'name' | 'workloads' | 'steps' | 'groups'>[];
+  systems: readonly Pick<SystemPlugin, 'name' | 'workloads' | 'steps' | 'groups' | 'bin_group' | 'starter_imports'>[];
   workloads: readonly WorkloadPlugin[];
 }
 
@@ -118,10 +118,10 @@ export function loadLab(id: string, plugins: LabPlugins, dir = labsDir()): LabSp
  * reference system's groups: the graded one must run a node program, and a
  * test's `groups` counts only the others (the graded group's count is its `nodes`).
  */
-function checkLabGroups(lab: z.infer<typeof labSchema>, system: Pick<SystemPlugin, 'name' | 'groups'>, specFile: string): string {
+function checkLabGroups(lab: z.infer<typeof labSchema>, system: Pick<SystemPlugin, 'name' | 'groups' | 'bin_group'>, specFile: string): string {
   const names = system.groups.map((g) => g.name).join(', ');
   const programs = system.groups.filter((g) => g.program !== undefined);
-  const graded = lab.graded_group ?? programs[0]?.name ?? fail(`${specFile}: system ${system.name} has no group of node programs to grade`);
+  const graded = lab.graded_group ?? system.bin_group ?? programs[0]?.name ?? fail(`${specFile}: system ${system.name} has no group of node programs to grade`);
   const group = system.groups.find((g) => g.name === graded);
   if (!group) fail(`${specFile}: graded_group: system ${system.name} has no group "${graded}" (its groups: ${names})`);
   if (group!.program === undefined) fail(`${specFile}: graded_group: group ${graded} of system ${system.name} runs real servers, not a node program (program groups: ${programs.map((g) => g.name).join(', ')})`);
