@@ -7,6 +7,10 @@ import { default_layout, type Layout } from '../../src/systems/snowflake/core/la
 import { planted_bug_env, readSnowflakeOptions } from '../../src/systems/snowflake/options.js';
 import type { HistoryRecord } from '../../src/workloads/ids/history.js';
 import { ids_history_check } from '../../src/workloads/ids/plugin.js';
+import type { StepContext } from '../../src/lib/grade/steps.js';
+import { createRng } from '../../src/lib/util/prng.js';
+import { snowflake_steps } from '../../src/systems/snowflake/steps.js';
+import { clusterStatus, nodeStatus } from '../helpers/status.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('dslab-snowlab-');
@@ -78,5 +82,48 @@ describe("the reference's planted bugs (labs/snowflake/variants)", () => {
     const spilled = decodeId(two_bits, epoch_ms_default, idAt(generator('worker_unchecked', two_bits, 4), t0));
     expect([spilled.datacenter, spilled.worker]).toEqual([1, 0]);
     expect(() => generator(undefined, two_bits, 4)).toThrow(RangeError);
+  });
+});
+
+describe('wait_workers', () => {
+  const step = snowflake_steps.find((s) => s.name === 'wait_workers')!;
+  /** A context over worker states that the test changes between polls. */
+  function context(states: () => Record<string, Record<string, unknown>>) {
+    const saved = new Map<string, string>();
+    const ctx = {
+      rng: createRng(1),
+      status: () => clusterStatus(Object.entries(states()).map(([id, state]) => nodeStatus(id, { group: id.startsWith('w') ? 'workers' : 'coordinator', state, state_at_ms: 1 }))),
+      fail: (message: string): never => {
+        throw new Error(message);
+      },
+      save: (name: string, node: string) => saved.set(name, node),
+    };
+    return { ctx: ctx as unknown as StepContext, saved };
+  }
+  const serving = (worker: number) => ({ role: 'serving', datacenter: 0, worker });
+  const refusing = { role: 'refusing', datacenter: null, worker: null };
+
+  it('passes once that many workers serve with distinct numbers and the rest refuse, saving one that serves', async () => {
+    const { ctx, saved } = context(() => ({ z1: { role: 'leading' }, w1: serving(0), w2: serving(1), w3: refusing }));
+    await step.run({ do: 'wait_workers', serving: 2, within_ms: 1000, save_serving_as: 'one' }, ctx);
+    expect(['w1', 'w2']).toContain(saved.get('one'));
+  });
+
+  it('fails on more workers serving than the layout has numbers, and on two serving as one number, once it outlasts a stale report', async () => {
+    await expect(step.run({ do: 'wait_workers', serving: 2, within_ms: 5000 }, context(() => ({ w1: serving(0), w2: serving(1), w3: serving(2) })).ctx)).rejects.toThrow(
+      '3 workers serve (w1 as worker 0, w2 as worker 1, w3 as worker 2), but the layout has numbers for only 2',
+    );
+    await expect(step.run({ do: 'wait_workers', serving: 2, within_ms: 5000 }, context(() => ({ w1: serving(0), w2: serving(0) })).ctx)).rejects.toThrow('w1 and w2 both serve as datacenter 0 worker 0');
+  });
+
+  it('waits out a stale report: a paused worker that still says "serving" until it reports again', async () => {
+    let t = 0;
+    const { ctx } = context(() => (++t < 5 ? { w1: serving(0), w2: serving(0), w3: serving(1) } : { w1: refusing, w2: serving(0), w3: serving(1) }));
+    await step.run({ do: 'wait_workers', serving: 2, within_ms: 5000 }, ctx);
+    expect(t).toBeGreaterThanOrEqual(5);
+  });
+
+  it('names each worker\'s role when too few serve in time', async () => {
+    await expect(step.run({ do: 'wait_workers', serving: 2, within_ms: 0 }, context(() => ({ w1: serving(0), w2: {} })).ctx)).rejects.toThrow('1 of 2 workers serve after 0 ms, expected 2: w1 serving (worker 0), w2 reports no role');
   });
 });
