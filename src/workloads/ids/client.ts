@@ -86,6 +86,8 @@ export interface IdLoadOptions {
   timeout_ms: number;
   /** Test hook: the source of randomness for picking workers. */
   random?: () => number;
+  /** How the cluster lays out ids, when the caller knows it (the grader, from the test's options); otherwise what the workers report. */
+  settings?: { layout: Layout; epoch_ms: number };
 }
 
 export interface IdLoadSummary {
@@ -132,7 +134,7 @@ export async function runIdLoad(control: IdLoadCluster, options: IdLoadOptions):
   const status = await control.status();
   const workers = idWorkers(status).map((n) => n.id);
   if (workers.length === 0) throw new UserError('no worker to load');
-  const settings = idSettings(status);
+  const settings = options.settings ?? idSettings(status);
   const started_ms = Date.now();
   const header: HistoryHeader = { type: 'header', layout: settings.layout, epoch_ms: settings.epoch_ms, started_ms, clock_offsets_ms: { ...status.active_faults.clock_offsets_ms } };
   const records: HistoryRecord[] = [header];

@@ -3,7 +3,7 @@ import { defineStep, node_ref, step_duration_ms, type StepContext, type StepDefi
 import { clock_offset_ms_max } from '../../lib/control/api.js';
 import { rangeClientId } from '../../lib/supervisor/client-ids.js';
 import { errorMessage } from '../../lib/util/errors.js';
-import { generate_count_max } from '../../systems/snowflake/options.js';
+import { generate_count_max, readSnowflakeOptions } from '../../systems/snowflake/options.js';
 import { id_load_clients_max, id_load_rate_per_s_max, id_load_rate_per_s_min, load_ops_max, runIdLoad, type IdLoadCluster } from './client.js';
 
 /** The test's cluster as an id load sees it: the supervisor in this process. */
@@ -42,6 +42,8 @@ export const ids_steps: readonly StepDefinition[] = [
           history_path,
           timeout_ms: step.timeout_ms,
           random: () => ctx.rng.next(),
+          // The ids are judged by the layout the test set, not by what the workers under test say it is.
+          settings: (({ layout, epoch_ms }) => ({ layout, epoch_ms }))(readSnowflakeOptions({ DSLAB_OPTIONS: JSON.stringify(ctx.supervisor.config.options ?? {}) })),
         }).catch((error: unknown) => ctx.fail(`the id load stopped: ${errorMessage(error)}`));
         const { ok, fail, unknown } = summary.check.ops;
         if (step.max_failed !== undefined && fail + unknown > step.max_failed) ctx.fail(`${fail} generate requests were refused and ${unknown} went unanswered out of ${ok + fail + unknown}, more than the ${step.max_failed} allowed`);

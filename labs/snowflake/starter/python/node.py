@@ -213,6 +213,7 @@ class Worker:
         self.queue = []  # [request, ids so far]: served in order
         self.waiting = None  # the timer of a request waiting for the clock
         self.stepped_back = False  # whether that wait is a step back of the clock
+        self.clock_refusal = None  # why the last request was refused for the clock, until one is served again
 
     def start(self):
         servers = node.groups.get("coordinator", [])
@@ -287,6 +288,7 @@ class Worker:
         node.log("holding datacenter %d worker %d" % (self.datacenter, number))
         self.maker = IdMaker(self.datacenter, number)
         self.problem = None
+        self.clock_refusal = None
         # A batch begun under an earlier number starts again: one batch, one number.
         for entry in self.queue:
             entry[1] = []
@@ -330,6 +332,7 @@ class Worker:
                 step = None
             if step is None:
                 self.queue.pop(0)
+                self.clock_refusal = None
                 if count is None:
                     node.reply(msg, {"type": "generate_ok", "id": str(ids[0])})
                 else:
@@ -337,6 +340,7 @@ class Worker:
                 continue
             if step[0] == "refuse":
                 self.queue.pop(0)
+                self.clock_refusal = step[1]
                 node.reply_error(msg, TEMPORARILY_UNAVAILABLE, step[1])
                 continue
             # Waiting out a step back is "waiting"; the next millisecond after a full sequence is not worth a word.
@@ -347,7 +351,7 @@ class Worker:
         self.report()
 
     def report(self):
-        why = self.unavailable()
+        why = self.unavailable() or self.clock_refusal
         role = "refusing" if why is not None else ("waiting" if self.waiting is not None and self.stepped_back else "serving")
         held = self.maker is not None
         node.report_state(role=role, datacenter=self.datacenter if held else None, worker=self.maker.worker if held else None, refusal=why)

@@ -129,6 +129,8 @@ let datacenter = 0;
 const queue: Pending[] = [];
 let waiting = false;
 let stepped_back = false;
+/** Why the last request was refused for the clock, until one is served again. */
+let clock_refusal: string | null = null;
 
 function unavailable(): string | null {
   if (!maker) return problem ?? 'no worker number yet';
@@ -137,7 +139,7 @@ function unavailable(): string | null {
 }
 
 function report(): void {
-  const why = unavailable();
+  const why = unavailable() ?? clock_refusal;
   node.reportState({ role: why !== null ? 'refusing' : waiting && stepped_back ? 'waiting' : 'serving', datacenter: maker ? datacenter : null, worker: maker ? maker.worker : null, refusal: why });
 }
 
@@ -145,6 +147,7 @@ function hold(worker: number): void {
   node.log(`holding datacenter ${datacenter} worker ${worker}`);
   maker = new IdMaker(datacenter, worker);
   problem = null;
+  clock_refusal = null;
   // A batch begun under an earlier number starts again: one batch, one number.
   for (const pending of queue) pending.ids = [];
   report();
@@ -224,12 +227,14 @@ function drain(): void {
     }
     if (stop === null) {
       queue.shift();
+      clock_refusal = null;
       if (head.count === null) node.reply(head.request, { type: 'generate_ok', id: head.ids[0]!.toString() });
       else node.reply(head.request, { type: 'generate_ok', ids: head.ids.map((id) => id.toString()) });
       continue;
     }
     if (stop.kind === 'refuse') {
       queue.shift();
+      clock_refusal = stop.why;
       node.replyError(head.request, temporarily_unavailable, stop.why);
       continue;
     }
