@@ -24,13 +24,14 @@ import { unique_ids } from './systems/unique-ids/plugin.js';
 import { zab } from './systems/zab/plugin.js';
 import { echo_workload } from './workloads/echo/plugin.js';
 import { lin_kv } from './workloads/lin-kv/plugin.js';
+import { ids_workload } from './workloads/ids/plugin.js';
 import { locks_workload } from './workloads/locks/plugin.js';
 import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
 const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks];
 
-export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload];
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload];
 
 /** The module a detached supervisor runs: the library's supervisor with these workloads. */
 export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);
@@ -81,6 +82,7 @@ function checkPluginGroups(plugin: SystemPlugin): void {
   } catch (error) {
     throw new Error(`system ${plugin.name}: ${errorMessage(error)}`);
   }
+  if (plugin.bin_group !== undefined && !plugin.groups.some((g) => g.name === plugin.bin_group && g.program !== undefined)) throw new Error(`system ${plugin.name}: bin_group ${plugin.bin_group} is not one of its program groups`);
   for (const [workload, group] of Object.entries(plugin.workload_groups ?? {})) {
     if (!plugin.workloads.includes(workload)) throw new Error(`system ${plugin.name}: workload_groups names ${workload}, which the system does not speak`);
     if (!plugin.groups.some((g) => g.name === group && g.server === undefined)) throw new Error(`system ${plugin.name}: workload ${workload} is answered by group ${group}, which is not one of its program groups`);

@@ -124,6 +124,18 @@ export interface SystemPlugin {
    * of `groups`. Absent: all of `groups`.
    */
   groupsFor?(options: Readonly<Record<string, unknown>>): readonly NodeGroup[];
+  /**
+   * The program group whose program `up --bin` (and a lab's --bin, by default)
+   * replaces, the other groups running the system's own (snowflake's workers
+   * beside the reference coordinator). Absent: --bin runs alone, as n1..nN.
+   */
+  bin_group?: string;
+  /**
+   * Modules of dslab a TypeScript starter of this system's labs imports, by
+   * the placeholder it writes as their specifier (`lab init` puts in this
+   * installation's file URL): snowflake's starter uses the coordinator client.
+   */
+  starter_imports?: Readonly<Record<string, URL>>;
   /** Flags `up` takes for this system; each description starts with the system's name ("raft: …"). */
   flags: Interfaces.FlagInput;
   /** The options (what DSLAB_OPTIONS gives each node) that the given flags ask for; flags that were not given are absent. */
@@ -253,6 +265,8 @@ export interface HistoryVerdict {
  */
 export interface HistoryChecker {
   check(file: string, timeout_ms: number, time_origin_ms: number): HistoryVerdict;
+  /** The failure in words for a violation found in `file` (its base name); absent: "the history is not <check> on key …". */
+  describe?(violation: HistoryViolation, file: string): string;
 }
 
 /** What `dslab check FILE` prints and returns for one history file. */

@@ -28,7 +28,8 @@ const fixture = (name: string) => `node ${path.join(repo_root, 'test', 'fixtures
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
 /** attempts: a bug that shows only when faults meet a timing window gets that many seeds (7, 8, …), the first failure judged. */
-const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number }[] = [
+/** node: a node of the graded group whose log the kept folder must hold (n1 unless the lab grades another group). */
+const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number; node?: string }[] = [
   { lab: 'echo', variant: 'wrong-payload', test: 'echoes-payload', failure: /echoed "HELLO|echoed ".*!" for/ },
   { lab: 'unique-ids', variant: 'counter-restarts', test: 'unique-across-restarts', failure: /was handed out twice/ },
   { lab: 'raft-election', variant: 'no-prevote-no-checkquorum', test: 'rejoining-node-does-not-disrupt', failure: /was disrupted/ },
@@ -49,12 +50,18 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/ },
   { lab: 'zk-sessions', variant: 'watch-after-reply', test: 'watch-event-before-new-data', failure: /with the new data before sending the watch event/ },
   { lab: 'zk-sessions', variant: 'sequential-from-children', test: 'sequential-suffixes', failure: /NodeExists|path is "\/q\/n-0000000002", expected "\/q\/n-0000000003"/ },
+  // The snowflake lab grades the workers (w1..) beside dslab's own coordinator.
+  { lab: 'snowflake', variant: 'no-clock-check', test: 'clock-back-a-lot', failure: /w1's role is "serving" after 1500 ms, expected "refusing"|w1 issued smaller ids after larger ones/, node: 'w1' },
+  { lab: 'snowflake', variant: 'no-sequence-wrap', test: 'sequence-wrap-under-burst', failure: /ids were issued twice|batches whose ids do not increase/, node: 'w1' },
+  { lab: 'snowflake', variant: 'worker-unchecked', test: 'worker-numbers-from-coordinator', failure: /5 workers serve \(.*w\d as worker 4.*\), but the layout has numbers for only 4/, node: 'w1' },
+  { lab: 'snowflake', variant: 'serve-past-lease', test: 'paused-past-session-timeout', failure: /w\d issued \d+ ids with worker \d while w\d held worker \d, .*paused for|5 workers serve \(.*\), but the layout has numbers for only 4|w\d and w\d both serve as datacenter 0 worker \d/, node: 'w1' },
+  { lab: 'snowflake', variant: 'number-ids', test: 'sequence-wrap-under-burst', failure: /ids were issued twice/, node: 'w1' },
 ];
 
 describe('lab specs', () => {
   it('every shipped lab loads, with unique test names and points', () => {
     const ids = listLabIds();
-    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions']);
+    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake']);
     for (const id of ids) {
       const lab = loadLab(id, lab_plugins);
       expect(lab.tests.length).toBeGreaterThan(0);
@@ -114,7 +121,7 @@ describe('dslab grade', () => {
     }
   }, 300_000);
 
-  it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure, attempts }) => {
+  it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure, attempts, node = 'n1' }) => {
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
     const junit = path.join(cwd, `${lab}-${variant}.xml`);
     const html = path.join(cwd, `${lab}-${variant}.html`);
@@ -134,7 +141,7 @@ describe('dslab grade', () => {
     // Run as `node …/bin/run.js` with no dslab on PATH: the replay says so, and can be pasted as it is.
     expect(failed.replay).toBe(`node ${cli_path} grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed ${seed}`);
     // The evidence is kept for the student, and every report written in the same run says the same.
-    expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', 'n1.log'), 'utf8')).toContain('starting n1');
+    expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', `${node}.log`), 'utf8')).toContain(`starting ${node}`);
     // ...for the student alone: data, logs and trace are not readable by other users.
     for (const dir of [path.dirname(failed.kept_dir!), failed.kept_dir!, path.join(failed.kept_dir!, 'cluster')]) expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
     expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test}"[^>]*>\\s*<properties><property name="seed" value="${seed}"/>.*\\s*<failure message=`));
@@ -143,7 +150,8 @@ describe('dslab grade', () => {
     expect(page).toContain('<span class="fail">failed</span>');
     expect(page).toContain('<svg');
     // Times are from the test's start everywhere, never epoch milliseconds; the page opens with its summary table.
-    expect(failed.failure).not.toMatch(/\d{13}/);
+    // (Snowflake ids, 19 digits, are no times.)
+    expect(failed.failure).not.toMatch(/\b\d{13}\b/);
     expect(page).not.toMatch(/\b\d{13}\b/);
     expect(page.indexOf('<table class="summary"')).toBeLessThan(page.indexOf('<section'));
     // A linearizability failure draws the offending key's operations, the bad ones marked.

@@ -73,6 +73,20 @@ describe('the id history checker', () => {
     expect(result.k_bound_ms).toBe(2003);
   });
 
+  it("lets a worker whose clock stepped back go on in the latest unit it issued, for as long as the step, and no longer", () => {
+    // w1 issued at 14:02:00.100, its clock stepped back 3 ms, and it waited out the step in that same millisecond.
+    const stepped = (at: number, time_ms: number): HistoryRecord[] => [
+      header,
+      holds('w1', t0, 0),
+      op('w1', t0 + 99, [id(t0 + 100, 0)], 1),
+      { type: 'fault', t: t0 + 100, action: 'skew', node: 'w1', offset_ms: -3 },
+      op('w1', at, [id(time_ms, 0, 1)], 0),
+    ];
+    expect(checkIdHistory(stepped(t0 + 100, t0 + 100)).violations).toEqual([]);
+    // Well after the step, the skewed clock alone bounds the id's time: 14:02:00.150 is 1 ms later than w1's clock could read.
+    expect(checkIdHistory(stepped(t0 + 150, t0 + 150)).violations).toEqual([expect.stringMatching(/whose time lies outside .*says 14:02:00\.150, 1 ms after it$/)]);
+  });
+
   it('reads only histories that start with a header', () => {
     expect(() => parseHistory('{"type":"op"}\n')).toThrow(/no header/);
     expect(() => parseHistory('{"type":"header"}\nnot json\n')).toThrow(/line 2 is not JSON/);

@@ -57,6 +57,7 @@ class Node:
     def __init__(self):
         self.node_id = os.environ.get("DSLAB_NODE_ID", "")
         self.node_ids = []
+        self.groups = {}
         self.data_dir = os.environ.get("DSLAB_DATA_DIR", ".")
         try:
             self.options = json.loads(os.environ.get("DSLAB_OPTIONS") or "{}")
@@ -214,6 +215,8 @@ class Node:
         if msg_type == "init":
             self.node_id = body["node_id"]
             self.node_ids = list(body["node_ids"])
+            # A cluster of several programs names its groups: {"coordinator": ["z1", ...], "workers": [...]}.
+            self.groups = {name: list(ids) for name, ids in (body.get("dslab_groups") or {}).items()}
             for callback in self._init_callbacks:
                 callback()
             self.reply(msg, {"type": "init_ok"})

@@ -4,7 +4,7 @@ import { DslabCommand } from '../../cli/base.js';
 import { durationFlag, integerFlag, numberFlag } from '../../cli/flags.js';
 import { client_timeout_ms_max, client_timeout_ms_min, run_duration_ms_max, run_duration_ms_min } from '../../lib/control/api.js';
 import { generate_count_max } from '../../systems/snowflake/options.js';
-import { generate_timeout_ms_default, id_load_clients_max, id_load_rate_per_s_max, id_load_rate_per_s_min, runIdLoad } from '../../workloads/ids/client.js';
+import { generate_timeout_ms_default, id_load_clients_max, id_load_rate_per_s_max, id_load_rate_per_s_min, runIdLoad, controlCluster } from '../../workloads/ids/client.js';
 import { formatLoad } from '../../workloads/ids/format.js';
 
 export default class IdLoad extends DslabCommand {
@@ -24,7 +24,7 @@ export default class IdLoad extends DslabCommand {
   async run(): Promise<unknown> {
     const { flags } = await this.parse(IdLoad);
     const history_path = flags.history ? path.resolve(flags.history) : null;
-    const summary = await runIdLoad(this.client(flags.cluster), { clients: flags.clients, rate_per_s: flags.rate, duration_ms: flags.duration, count: flags.count, history_path, timeout_ms: flags.timeout });
+    const summary = await runIdLoad(controlCluster(this.client(flags.cluster)), { clients: flags.clients, rate_per_s: flags.rate, duration_ms: flags.duration, count: flags.count, history_path, timeout_ms: flags.timeout });
     for (const line of formatLoad(summary)) this.log(line);
     if (history_path) this.log(`history: ${history_path} (check it again with: ${this.program()} id check ${flags.history})`);
     if (!summary.check.valid) process.exitCode = 1;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base.js';
 import { initLab } from '../../lib/grade/init.js';
-import { lab_plugins } from '../../registry.js';
+import { findSystem, lab_plugins } from '../../registry.js';
 
 export default class LabInit extends BaseCommand {
   static override summary = "Copy a lab's starter code and README into a new folder.";
@@ -22,7 +22,10 @@ export default class LabInit extends BaseCommand {
     this.log(`read it: ${path.join(path.relative(process.cwd(), created.dir) || '.', 'README.md')}`);
     // Written the way dslab was run, so they can be pasted (after `npm ci`, `dslab` alone is not on the PATH).
     const program = this.program();
-    this.log(`try it: ${program} up ${created.system} --bin "${created.run}" --nodes 3`);
+    // A system whose --bin replaces one of its groups counts that group by its own flag (snowflake: --workers).
+    const system = findSystem(created.system);
+    const counted = system?.groups.find((g) => g.name === system.bin_group)?.count_flag ?? 'nodes';
+    this.log(`try it: ${program} up ${created.system} --bin "${created.run}" --${counted} 3`);
     this.log(`grade it: ${program} grade ${args.lab} --bin "${created.run}"`);
     return created;
   }

@@ -83,9 +83,13 @@ export function initLab(id: string, lang: 'python' | 'ts', dir: string, plugins:
   // TypeScript starters import dslab's node runtime and name the tsx that runs them; point both at this installation.
   const runtime = pathToFileURL(fileURLToPath(new URL('../runtime/node.js', import.meta.url))).href;
   const tsx = tsxLoaderUrl();
+  // And the modules of its own a lab's system lends its starters (snowflake: the coordinator client).
+  const lent = Object.entries(plugins.systems.find((s) => s.name === lab.reference)?.starter_imports ?? {});
   for (const file of starterFiles.filter((f) => f.endsWith('.ts'))) {
     const full = path.join(target, file);
-    writeFileSync(full, readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime).replaceAll(tsx_placeholder, tsx));
+    let text = readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime).replaceAll(tsx_placeholder, tsx);
+    for (const [placeholder, module] of lent) text = text.replaceAll(placeholder, module.href);
+    writeFileSync(full, text);
   }
   const pythonFiles = starterFiles.filter((f) => f.endsWith('.py'));
   if (pythonFiles.length > 0) {

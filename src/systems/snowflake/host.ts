@@ -9,7 +9,7 @@
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { IdGenerator, type NextStep } from './core/generator.js';
 import { formatLayout } from './core/layout.js';
-import { generate_count_max, record_interval_ms, type SnowflakeOptions } from './options.js';
+import { generate_count_max, generatorBug, record_interval_ms, type SnowflakeOptions } from './options.js';
 import type { WorkerNumbers } from './numbers.js';
 
 /** Requests waiting (for the next time unit, or out a step back) at once; more are refused rather than queued without limit. */
@@ -162,8 +162,10 @@ export class SnowflakeWorker {
       const stop = this.generator!.take(now, wanted, head.ids);
       if (stop === null) {
         this.queue.shift();
-        if (head.count === null) this.runtime.reply(head.request, { type: 'generate_ok', id: head.ids[0]!.toString() });
-        else this.runtime.reply(head.request, { type: 'generate_ok', ids: head.ids.map(String) });
+        // The planted bug number_ids rounds each id to the nearest a JavaScript number holds.
+        const text = this.options.planted_bug === 'number_ids' ? (id: bigint) => String(BigInt(Number(id))) : (id: bigint) => id.toString();
+        if (head.count === null) this.runtime.reply(head.request, { type: 'generate_ok', id: text(head.ids[0]!) });
+        else this.runtime.reply(head.request, { type: 'generate_ok', ids: head.ids.map(text) });
         continue;
       }
       if (stop.kind === 'refuse') {
@@ -186,7 +188,8 @@ export class SnowflakeWorker {
     this.refusal = null;
     if (holding) {
       try {
-        this.generator = new IdGenerator({ layout: this.options.layout, epoch_ms: this.options.epoch_ms, datacenter: holding.datacenter, worker: holding.worker, max_backward_ms: this.options.max_backward_ms });
+        const bug = generatorBug(this.options.planted_bug);
+        this.generator = new IdGenerator({ layout: this.options.layout, epoch_ms: this.options.epoch_ms, datacenter: holding.datacenter, worker: holding.worker, max_backward_ms: this.options.max_backward_ms, ...(bug ? { test_planted_bug: bug } : {}) });
         // Nothing at or before what an earlier holder of the number recorded, or what this worker may have issued.
         if (holding.floor_ms !== null) this.generator.raiseFloor(holding.floor_ms);
         if (this.floor && this.floor.ceiling > 0) this.generator.raiseFloor(this.floor.ceiling, this.floor.reserve_ms);

@@ -124,7 +124,7 @@ export class CoordinatorNumbers implements WorkerNumbers {
 
   constructor(
     private readonly deps: CoordinatorDeps,
-    private readonly config: { node_id: string; datacenter: number; worker_bits: number },
+    private readonly config: { node_id: string; datacenter: number; worker_bits: number; test_planted_bug?: 'worker_unchecked' | 'serve_past_lease' },
   ) {}
 
   get session_state(): string {
@@ -150,8 +150,14 @@ export class CoordinatorNumbers implements WorkerNumbers {
 
   unavailable(mono_ms: number): string | null {
     const session = this.session;
+    if (this.holding && this.config.test_planted_bug === 'serve_past_lease') {
+      // The planted bug: a number once taken is used until another replaces it, session or none.
+      if (!session || session.state === 'expired' || session.state === 'closed') return null;
+    }
     if (!this.holding || !session) return this.last_problem ?? 'no worker number yet: taking one from the coordinator';
     if (session.state !== 'connected' && session.state !== 'reconnecting') return `the coordinator session is ${session.state}`;
+    // The planted bug: the number is trusted however long the coordinator has been silent.
+    if (this.config.test_planted_bug === 'serve_past_lease') return null;
     const age_ms = mono_ms - session.last_ok_ms;
     const lease_ms = session.timeout_ms * lease_share_of_timeout;
     if (age_ms >= lease_ms) return `no reply from the coordinator for ${Math.round(age_ms)} ms (a worker stops at ${Math.round(lease_ms)} ms, before its ${session.timeout_ms} ms session could expire)`;
@@ -238,7 +244,8 @@ export class CoordinatorNumbers implements WorkerNumbers {
     this.deps.log(`${why}: giving up worker ${this.holding?.worker ?? '(none)'}; taking a number again`);
     this.unsubscribe();
     this.session = null;
-    this.holding = null;
+    // The planted bug serve_past_lease keeps the number it lost until it takes another.
+    if (this.config.test_planted_bug !== 'serve_past_lease') this.holding = null;
     this.last_problem = `${why}; taking a number again`;
     this.changed();
     this.retry();
@@ -251,7 +258,7 @@ export class CoordinatorNumbers implements WorkerNumbers {
       const taken = new Set((await session.getChildren(`${datacenterPath(datacenter)}/workers`)).map(Number));
       let worker = 0;
       while (taken.has(worker)) worker++;
-      if (worker >= numbers_max) throw new Error(`all ${numbers_max} worker numbers of datacenter ${datacenter} are held`);
+      if (worker >= numbers_max && this.config.test_planted_bug !== 'worker_unchecked') throw new Error(`all ${numbers_max} worker numbers of datacenter ${datacenter} are held`);
       try {
         await session.create(holderPath(datacenter, worker), node_id, { ephemeral: true });
         return worker;

@@ -1,4 +1,4 @@
-import { max_backward_ms_default } from './core/generator.js';
+import { generator_planted_bugs, max_backward_ms_default, type GeneratorPlantedBug } from './core/generator.js';
 import { epoch_ms_default } from './core/ids.js';
 import { checkLayout, default_layout, type Layout } from './core/layout.js';
 
@@ -12,6 +12,21 @@ export const generate_count_max = 10_000;
 /** How often a worker records its latest timestamp in the coordinator. */
 export const record_interval_ms = 2000;
 
+/**
+ * The environment variable a lab variant sets to plant a bug in the reference
+ * worker (labs/snowflake/variants; a test hook, not a user option).
+ */
+export const planted_bug_env = 'DSLAB_SNOWFLAKE_PLANTED_BUG';
+/**
+ * The generator's bugs (generator_planted_bugs) and the worker's own:
+ * serve_past_lease (a worker trusts its number until it takes another, so a
+ * paused one goes on issuing after its session expired and the number was
+ * given away), number_ids (ids pass through a JavaScript number, which holds
+ * 53 bits exactly, on their way out).
+ */
+export const planted_bugs = [...generator_planted_bugs, 'serve_past_lease', 'number_ids'] as const;
+export type PlantedBug = (typeof planted_bugs)[number];
+
 export interface SnowflakeOptions {
   layout: Layout;
   epoch_ms: number;
@@ -20,6 +35,12 @@ export interface SnowflakeOptions {
   max_backward_ms: number;
   numbers: NumberSource;
   session_timeout_ms: number;
+  planted_bug?: PlantedBug;
+}
+
+/** The generator's part of a planted bug. */
+export function generatorBug(bug: PlantedBug | undefined): GeneratorPlantedBug | undefined {
+  return (generator_planted_bugs as readonly string[]).includes(bug ?? '') ? (bug as GeneratorPlantedBug) : undefined;
 }
 
 /**
@@ -50,5 +71,6 @@ export function readSnowflakeOptions(env: NodeJS.ProcessEnv): SnowflakeOptions {
     max_backward_ms: whole(given.max_backward_ms, 0, max_backward_ms_default),
     numbers: given.worker_numbers === 'static' ? 'static' : 'coordinator',
     session_timeout_ms: whole(given.session_timeout_ms, 1, session_timeout_ms_default),
+    ...((planted_bugs as readonly string[]).includes(env[planted_bug_env] ?? '') ? { planted_bug: env[planted_bug_env] as PlantedBug } : {}),
   };
 }

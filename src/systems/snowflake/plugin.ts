@@ -9,6 +9,7 @@ import { max_backward_ms_default, max_backward_ms_limit } from './core/generator
 import { parseEpoch } from './core/ids.js';
 import { checkLayout, default_layout, formatLayout, parseLayout, type Layout } from './core/layout.js';
 import { session_timeout_ms_default } from './options.js';
+import { snowflake_steps } from './steps.js';
 
 /** The workers' own words: serving, waiting out a step back, refusing. The coordinator group brings Zab's (its `roles`). */
 export const snowflake_roles: RoleVocabulary = { leading: [], electing: [], probing: [], following: [], other: ['serving', 'waiting', 'refusing'], term_fields: [], write_requests: [] };
@@ -63,6 +64,9 @@ export const snowflake: SystemPlugin = {
     { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'coordinator', roles: zab_roles },
     { name: 'workers', prefix: 'w', program: new URL('./worker.js', import.meta.url), count_flag: 'workers' },
   ],
+  // `up snowflake --bin` runs your worker beside dslab's coordinator.
+  bin_group: 'workers',
+  starter_imports: { __DSLAB_ZKCLIENT__: new URL('../../workloads/zk/client.js', import.meta.url) },
   flags: {
     workers: Flags.integer({ min: 1, default: 3, description: 'snowflake: how many id workers (w1..wN)' }),
     coordinator: Flags.integer({ min: 1, default: 3, description: 'snowflake: how many coordinator servers (z1..zN, the Zab system)' }),
@@ -107,7 +111,8 @@ export const snowflake: SystemPlugin = {
     { key: 'ids_per_s', title: 'IDS/s', fields: ['ids_per_s'], width: 8, drop_rank: 3 },
     { key: 'clock_offset', title: 'OFFSET', fields: ['clock_offset_ms'], width: 7, drop_rank: 2 },
   ],
-  // Workers answer unique-ids' generate; the coordinator answers `dslab zk` (to look at the workers' znodes).
-  workloads: ['unique-ids', 'zk'],
-  workload_groups: { zk: 'coordinator' },
+  // Workers answer generate (unique-ids' and the ids loads'); the coordinator answers `dslab zk` (to look at the workers' znodes).
+  workloads: ['unique-ids', 'ids', 'zk'],
+  workload_groups: { 'unique-ids': 'workers', ids: 'workers', zk: 'coordinator' },
+  steps: snowflake_steps,
 };

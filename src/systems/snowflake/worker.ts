@@ -47,7 +47,7 @@ node.onInit(() => {
   else {
     numbers = new CoordinatorNumbers(
       { connect: () => connectCoordinator(servers), mono, after: (ms, run) => node.after(ms, run), log: (text) => node.log(text) },
-      { node_id: node.id, datacenter, worker_bits: options.layout.worker_bits },
+      { node_id: node.id, datacenter, worker_bits: options.layout.worker_bits, ...(options.planted_bug === 'worker_unchecked' || options.planted_bug === 'serve_past_lease' ? { test_planted_bug: options.planted_bug } : {}) },
     );
   }
   worker = new SnowflakeWorker(

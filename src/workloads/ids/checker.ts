@@ -230,11 +230,22 @@ export function checkIdHistory(records: readonly HistoryRecord[]): IdCheckResult
   }
 
   // Decoded time inside the request's window, widened by the worker's clock offsets (and one unit below).
+  // A worker whose clock stepped back by D goes on issuing in the latest unit it issued before (after waiting
+  // out a small step, or once it catches up after a large one) for up to D: its ids may carry the earlier clock's time that long.
+  const step_back = new Map<string, number>();
+  const offset_now = new Map<string, number>(Object.entries(header.clock_offsets_ms));
+  for (const skew of skews) {
+    const before = offset_now.get(skew.node) ?? 0;
+    const after = skew.offset_ms ?? 0;
+    if (after < before) step_back.set(skew.node, Math.max(step_back.get(skew.node) ?? 0, before - after));
+    offset_now.set(skew.node, after);
+  }
   for (const entry of issued) {
     const { op } = entry;
     const offsets = offsetsDuring(op.node, op.invoke_ms, op.complete_ms, header, skews);
+    const earlier = offsetsDuring(op.node, op.invoke_ms - (step_back.get(op.node) ?? 0), op.complete_ms, header, skews);
     const low = op.invoke_ms + offsets.min - unit_ms - clock_slack_ms;
-    const high = op.complete_ms + offsets.max + clock_slack_ms;
+    const high = op.complete_ms + earlier.max + clock_slack_ms;
     if (entry.time_ms < low || entry.time_ms > high) {
       const off = entry.time_ms < low ? `${low - entry.time_ms} ms before` : `${entry.time_ms - high} ms after`;
       violations.add(`time ${op.node}`, op, (n, from, to, ex) => `${op.node} issued ${n} ids whose time lies outside their request's window (widened by its clock skew), ${span(from, to)}: ${ex.join('; ')}`, `${entry.id} says ${clock(entry.time_ms)}, ${off} it`);

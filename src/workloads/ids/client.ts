@@ -86,6 +86,8 @@ export interface IdLoadOptions {
   timeout_ms: number;
   /** Test hook: the source of randomness for picking workers. */
   random?: () => number;
+  /** How the cluster lays out ids, when the caller knows it (the grader, from the test's options); otherwise what the workers report. */
+  settings?: { layout: Layout; epoch_ms: number };
 }
 
 export interface IdLoadSummary {
@@ -102,15 +104,37 @@ function stateRecord(t: number, node: string, state: Record<string, unknown>): H
   return { type: 'state', t, node, datacenter: number(state.datacenter), worker: number(state.worker), role: typeof state.role === 'string' ? state.role : null };
 }
 
+/**
+ * What a load needs of the cluster: `dslab id load` reaches it through the
+ * control API (controlCluster), the grader's id_load step through its
+ * supervisor in process.
+ */
+export interface IdLoadCluster {
+  status(): Promise<ClusterStatus>;
+  /** One request to a node; rejects when it could not be delivered, or with "did not answer" when no reply came in time. */
+  send(node: string, body: MessageBody, timeout_ms: number): Promise<MessageBody>;
+  /** Streams cluster events (state reports and faults) to onEvent from when `ready` resolves until stop. */
+  follow(onEvent: (event: ClusterEvent) => void): { ready: Promise<void>; stop(): void };
+}
+
+/** A cluster reached through its control API. */
+export function controlCluster(control: ControlClient): IdLoadCluster {
+  return {
+    status: () => control.status(),
+    send: async (node, body, timeout_ms) => (await control.act({ type: 'send', dest: node, body, timeout_ms })).reply as MessageBody,
+    follow: (onEvent) => control.follow(onEvent, { exclude: ['client_result', 'rates', 'node_apply'] }),
+  };
+}
+
 /** Runs the load and checks its history; writes the history when a path is given. */
-export async function runIdLoad(control: ControlClient, options: IdLoadOptions): Promise<IdLoadSummary> {
+export async function runIdLoad(control: IdLoadCluster, options: IdLoadOptions): Promise<IdLoadSummary> {
   const expected_ops = Math.ceil((options.rate_per_s * options.duration_ms) / 1000);
   if (expected_ops > load_ops_max) throw new UserError(`that load would make about ${expected_ops} requests; at most ${load_ops_max} fit in one history (lower --rate or --duration)`);
   const random = options.random ?? Math.random;
   const status = await control.status();
   const workers = idWorkers(status).map((n) => n.id);
   if (workers.length === 0) throw new UserError('no worker to load');
-  const settings = idSettings(status);
+  const settings = options.settings ?? idSettings(status);
   const started_ms = Date.now();
   const header: HistoryHeader = { type: 'header', layout: settings.layout, epoch_ms: settings.epoch_ms, started_ms, clock_offsets_ms: { ...status.active_faults.clock_offsets_ms } };
   const records: HistoryRecord[] = [header];
@@ -135,7 +159,7 @@ export async function runIdLoad(control: ControlClient, options: IdLoadOptions):
       else if (fault.action === 'pause' || fault.action === 'resume' || fault.action === 'kill' || fault.action === 'restart') records.push({ type: 'fault', t: event.t, action: fault.action, node: fault.node });
     }
   };
-  const follower = control.follow(onEvent, { exclude: ['client_result', 'rates', 'node_apply'] });
+  const follower = control.follow(onEvent);
   await follower.ready;
 
   const deadline = started_ms + options.duration_ms;
@@ -152,8 +176,7 @@ export async function runIdLoad(control: ControlClient, options: IdLoadOptions):
       const invoke_ms = Date.now();
       const op: HistoryOp = { type: 'op', client: index, node, invoke_ms, complete_ms: invoke_ms, outcome: 'unknown' };
       try {
-        const result = await control.act({ type: 'send', dest: node, body, timeout_ms: options.timeout_ms });
-        const reply = result.reply as MessageBody;
+        const reply = await control.send(node, body, options.timeout_ms);
         if (reply.type === 'generate_ok') {
           op.outcome = 'ok';
           const ids = options.count === undefined ? [reply.id] : reply.ids;

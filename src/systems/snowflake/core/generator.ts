@@ -1,4 +1,4 @@
-import { composeId } from './ids.js';
+import { composeId, fieldShifts } from './ids.js';
 import { checkLayout, type Layout } from './layout.js';
 
 /**
@@ -13,6 +13,16 @@ export const max_backward_ms_default = 5;
 /** A larger --max-backward would let a worker stall its clients for a long time instead of failing them. */
 export const max_backward_ms_limit = 10_000;
 
+/**
+ * Bugs a lab plants in the reference (labs/snowflake/variants), so the grader
+ * can be shown to fail them; never set in use. no_clock_check: a clock behind
+ * the latest unit is taken as a new unit. no_sequence_wrap: a full sequence
+ * starts again at 0 in the same unit. worker_unchecked: a worker number too
+ * large for its bits is shifted in anyway, spilling into the datacenter bits.
+ */
+export const generator_planted_bugs = ['no_clock_check', 'no_sequence_wrap', 'worker_unchecked'] as const;
+export type GeneratorPlantedBug = (typeof generator_planted_bugs)[number];
+
 export interface GeneratorConfig {
   layout: Layout;
   epoch_ms: number;
@@ -20,6 +30,8 @@ export interface GeneratorConfig {
   worker: number;
   /** A step back this long or shorter is waited out; a longer one is refused. */
   max_backward_ms: number;
+  /** A lab's planted bug (see generator_planted_bugs). */
+  test_planted_bug?: GeneratorPlantedBug;
 }
 
 export type WaitReason = 'sequence_exhausted' | 'clock_back';
@@ -49,6 +61,7 @@ export class IdGenerator {
   private issued_count = 0;
   /** How much further than max_backward a step back below the floor is waited out, until an id is issued (a floor that is a reservation, not an id). */
   private floor_grace_ms = 0;
+  private readonly planted_bug: GeneratorPlantedBug | undefined;
 
   /** Throws a RangeError when the datacenter or worker does not fit the layout (it would spill into the next field). */
   constructor(config: GeneratorConfig) {
@@ -60,8 +73,17 @@ export class IdGenerator {
     this.max_backward_ms = config.max_backward_ms;
     this.datacenter = config.datacenter;
     this.worker = config.worker;
+    this.planted_bug = config.test_planted_bug;
     // Checks the ranges now, not at the first id.
-    composeId(this.layout, { units: 0, datacenter: config.datacenter, worker: config.worker, sequence: 0 });
+    this.compose(0);
+  }
+
+  /** The id of (units, this datacenter and worker, sequence 0). */
+  private compose(units: number): bigint {
+    if (this.planted_bug !== 'worker_unchecked') return composeId(this.layout, { units, datacenter: this.datacenter, worker: this.worker, sequence: 0 });
+    // The planted bug: the worker is shifted in unmasked, whatever its size.
+    const shift = fieldShifts(this.layout);
+    return (BigInt(units) << shift.time) | (BigInt(this.datacenter) << shift.datacenter) | (BigInt(this.worker) << shift.worker);
   }
 
   /** The start of the latest time unit issued (or of the floor), ms since 1970; null before any. */
@@ -102,7 +124,7 @@ export class IdGenerator {
     }
     // The whole unit counts as used: the earlier holder may have issued any of its sequences.
     this.seq = this.sequence_max;
-    this.base = composeId(this.layout, { units: this.last_unit, datacenter: this.datacenter, worker: this.worker, sequence: 0 });
+    this.base = this.compose(this.last_unit);
   }
 
   /** What to do for one id at now_ms (the worker's clock). */
@@ -110,11 +132,11 @@ export class IdGenerator {
     const since = now_ms - this.epoch_ms;
     if (since < 0) return { kind: 'refuse', reason: 'before_epoch', behind_ms: -since };
     const unit = Math.floor(since / this.unit_ms);
-    if (unit > this.last_unit) {
+    if (unit > this.last_unit || (unit < this.last_unit && this.planted_bug === 'no_clock_check')) {
       if (unit >= this.units_end) return { kind: 'refuse', reason: 'time_exhausted', behind_ms: 0 };
       this.last_unit = unit;
       this.seq = 0;
-      this.base = composeId(this.layout, { units: unit, datacenter: this.datacenter, worker: this.worker, sequence: 0 });
+      this.base = this.compose(unit);
       this.issued_count++;
       this.floor_grace_ms = 0;
       return { kind: 'id', id: this.base };
@@ -125,6 +147,11 @@ export class IdGenerator {
         this.seq++;
         this.issued_count++;
         return { kind: 'id', id: this.base + BigInt(this.seq) };
+      }
+      if (this.planted_bug === 'no_sequence_wrap') {
+        this.seq = 0;
+        this.issued_count++;
+        return { kind: 'id', id: this.base };
       }
       return { kind: 'wait', reason: 'sequence_exhausted', until_ms: unit_start_ms + this.unit_ms, behind_ms: 0 };
     }
