@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NodeConnections } from '../../src/lib/supervisor/connections.js';
 import { Router } from '../../src/lib/supervisor/router.js';
 import { TraceWriter } from '../../src/lib/supervisor/trace.js';
 import { createRng } from '../../src/lib/util/prng.js';
@@ -141,5 +142,58 @@ describe('router', () => {
     expect(router.linkCounters().map((row) => row.link).filter((link) => link.includes('c'))).toEqual(['c1->n1']);
     await trace.close();
     expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg.src)).toEqual(['c0', 'n1', 'c1']);
+  });
+});
+
+describe('closed-connection notices', () => {
+  const notice = (peer: string, closed: string) => JSON.stringify({ src: 'dslab', dest: peer, body: { type: 'dslab_connection_closed', peer: closed } });
+
+  it('reach the peer at once, after the link delay when there is one, never across a partition, and are traced but not counted', async () => {
+    const file = path.join(scratchDir(), 'trace.jsonl');
+    const trace = new TraceWriter(file);
+    const delivered: string[] = [];
+    const router = new Router(nodes, createRng(1), trace, (dest, text, src) => delivered.push(`${src}>${dest}:${JSON.parse(text).body.peer}`) > 0);
+    // Loss does not drop a notice: TCP sends a FIN again until it gets through.
+    router.faults.setLinkFaults({ loss: 1 });
+    expect(router.closeNotice('n1', 'n2', notice('n2', 'n1'), 10)).toBe(true);
+    expect(delivered).toEqual(['dslab>n2:n1']);
+    router.faults.heal();
+    router.faults.setPartition([['n1'], ['n2', 'n3']]);
+    expect(router.closeNotice('n1', 'n3', notice('n3', 'n1'), 11)).toBe(false);
+    router.faults.heal();
+    router.faults.setLinkFaults({ delay_ms: 30 }, ['n2', 'n3']);
+    expect(router.closeNotice('n2', 'n3', notice('n3', 'n2'), 12)).toBe(true);
+    expect(delivered).toEqual(['dslab>n2:n1']);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(delivered).toEqual(['dslab>n2:n1', 'dslab>n3:n2']);
+    expect(router.linkCounters().every((row) => row.counters.delivered === 0 && row.counters.dropped === 0)).toBe(true);
+    router.stop();
+    await trace.close();
+    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.t, r.fate, r.msg.dest, r.msg.body.peer])).toEqual([
+      [10, 'notice', 'n2', 'n1'],
+      [11, 'dropped:partition', 'n3', 'n1'],
+      [12, 'notice', 'n3', 'n2'],
+    ]);
+  });
+});
+
+describe('node connections', () => {
+  it('connect two nodes by a delivered message either way, and close all of a node\'s at once when its process exits', () => {
+    const c = new NodeConnections();
+    c.opened('n1', 'n2');
+    c.opened('n3', 'n1');
+    c.opened('n2', 'n2');
+    expect(c.has('n2', 'n1')).toBe(true);
+    expect(c.has('n2', 'n2')).toBe(false);
+    expect(c.has('n2', 'n3')).toBe(false);
+    expect(c.closeAll('n1')).toEqual(['n2', 'n3']);
+    expect(c.has('n2', 'n1')).toBe(false);
+    expect(c.has('n3', 'n1')).toBe(false);
+    // A restarted process starts with no connections: nothing to close until it talks again.
+    expect(c.closeAll('n1')).toEqual([]);
+    c.opened('n2', 'n3');
+    expect(c.closeAll('n3')).toEqual(['n2']);
+    expect(c.closeAll('n2')).toEqual([]);
   });
 });

@@ -113,7 +113,8 @@ class Ensemble {
     }
   }
 
-  private drain(id: string): void {
+  /** Takes a core's Readys now (after a direct call into it). */
+  drain(id: string): void {
     const core = this.cores.get(id)!;
     while (core.hasReady()) this.handle(id, core.ready());
   }
@@ -389,6 +390,80 @@ describe('broadcast', () => {
     z.run(timing.sync_limit_ms! + 2 * timing.ping_interval_ms!);
     expect(z.core('n3').report()).toMatchObject({ role: 'looking', phase: 'election', established: false });
     expect(z.events.get('n3')!.some((e) => e.type === 'looking' && e.reason.includes('lost its quorum'))).toBe(true);
+  });
+});
+
+describe('a closed connection', () => {
+  it('a follower whose leader\'s connection closed looks at once, long before the sync limit', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    z.crash('n3');
+    z.core('n1').connectionClosed('n3');
+    z.core('n2').connectionClosed('n3');
+    expect(z.core('n1').report()).toMatchObject({ role: 'looking', phase: 'election' });
+    z.drain('n1');
+    expect(z.events.get('n1')!.some((e) => e.type === 'looking' && e.reason === 'the connection to leader n3 closed')).toBe(true);
+    // Well inside one sync limit the survivors have elected and established n2.
+    z.run(timing.sync_limit_ms! / 2 + timing.finalize_wait_ms!);
+    expect(z.leaders()).toEqual(['n2']);
+    expect(z.core('n1').report()).toMatchObject({ role: 'following', leader: 'n2', phase: 'broadcast' });
+  });
+
+  it('without the notice the same crash takes the sync limit (the notice is what makes it fast)', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    z.crash('n3');
+    z.run(timing.sync_limit_ms! / 2 + timing.finalize_wait_ms!);
+    expect(z.core('n1').report()).toMatchObject({ role: 'following', leader: 'n3' });
+  });
+
+  it('a leader forgets the learner and keeps leading while it has a quorum, then looks when it has none', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    z.crash('n1');
+    z.core('n3').connectionClosed('n1');
+    expect(z.core('n3').report()).toMatchObject({ role: 'leading', established: true, learner_sync_modes: 'n2=DIFF' });
+    expect(z.core('n3').propose('after n1').ok).toBe(true);
+    z.run(10);
+    expect(z.delivered.get('n2')!.map((t) => t.txn)).toContain('after n1');
+    z.crash('n2');
+    z.core('n3').connectionClosed('n2');
+    expect(z.core('n3').report()).toMatchObject({ role: 'looking', established: false });
+    z.drain('n3');
+    expect(z.events.get('n3')!.some((e) => e.type === 'looking' && e.reason.includes('the connection to n2 closed'))).toBe(true);
+  });
+
+  it('a restarted learner whose record was dropped joins again with a new handshake', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    z.crash('n1');
+    z.core('n3').connectionClosed('n1');
+    z.start('n1');
+    z.run(400);
+    expect(z.core('n1').report()).toMatchObject({ role: 'following', leader: 'n3', phase: 'broadcast' });
+    expect(z.core('n3').report().learner_sync_modes).toBe('n1=DIFF n2=DIFF');
+  });
+
+  it('a looking server, a server that is not its leader, and unknown peers ignore it', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    const before = z.core('n1').report();
+    z.core('n1').connectionClosed('n2');
+    z.core('n1').connectionClosed('x9');
+    z.core('n1').connectionClosed('n1');
+    expect(z.core('n1').report()).toEqual(before);
+    const lone = new Ensemble(['n1', 'n2', 'n3']);
+    lone.start('n1');
+    const round = lone.core('n1').report().election_round;
+    lone.core('n1').connectionClosed('n3');
+    expect(lone.core('n1').report()).toMatchObject({ role: 'looking', election_round: round });
   });
 });
 

@@ -100,6 +100,15 @@ const core_types = ['notification', 'followerinfo', 'leaderinfo', 'ackepoch', 's
 const client_types = ['connect', 'ping', 'close_session', 'create', 'delete', 'exists', 'get_data', 'set_data', 'get_children', 'sync', 'list_sessions'];
 for (const type of new Set([...core_types, ...client_types, 'zk_touch'])) node.on(type, (message) => onMessage(message));
 
+// A server's process that exits closes its connections, as ZooKeeper's sockets close: a follower then
+// looks for a new leader at once and a leader drops the learner, instead of waiting out the sync limit.
+node.onConnectionClosed((peer) => {
+  if (!core || !serverIds.has(peer)) return;
+  core.tick(monotonicMs());
+  core.connectionClosed(peer);
+  schedulePump();
+});
+
 function onMessage(message: Envelope): void {
   if (!core) return; // before init: nothing can come from a server yet
   const now = monotonicMs();
