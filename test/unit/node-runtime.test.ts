@@ -99,6 +99,20 @@ describe('node runtime', () => {
     expect(node.now()).toBe(3000);
   });
 
+  it('flushNow writes what was sent at once, in one write, instead of at the end of the turn', async () => {
+    const { node, written, deliver, flushed } = harness();
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1', 'n2'] });
+    await flushed();
+    written.length = 0;
+    node.send('n2', { type: 'proposal', n: 1 });
+    node.send('n2', { type: 'proposal', n: 2 });
+    expect(written).toEqual([]);
+    node.flushNow();
+    expect(written.map((m) => m.body.n)).toEqual([1, 2]);
+    await flushed();
+    expect(written).toHaveLength(2);
+  });
+
   it('asks for connection-closed notices in init_ok only when a handler is registered, and hands each one to it', async () => {
     const { node, written, deliver, flushed } = harness();
     const closed: string[] = [];

@@ -197,3 +197,23 @@ describe('node connections', () => {
     expect(c.closeAll('n2')).toEqual([]);
   });
 });
+
+describe('trace writer', () => {
+  it('writes the records of one turn together, in order, and close writes what is still held', async () => {
+    const file = path.join(scratchDir(), 'trace.jsonl');
+    const trace = new TraceWriter(file);
+    for (let i = 1; i <= 3; i++) trace.record(i, 'delivered', line('n1', 'n2', i));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
+    trace.record(4, 'dropped:loss', line('n2', 'n1', 4));
+    await trace.close();
+    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.t, r.fate, r.msg.body.msg_id])).toEqual([
+      [1, 'delivered', 1],
+      [2, 'delivered', 2],
+      [3, 'delivered', 3],
+      [4, 'dropped:loss', 4],
+    ]);
+    expect(trace.bytes).toBe(readFileSync(file, 'utf8').length);
+  });
+});

@@ -16,6 +16,7 @@ import {
   type ZabMessage,
 } from '../../src/systems/zab/core/core.js';
 import { isZabMessage } from '../../src/systems/zab/core/messages.js';
+import { messagesAfterDisk, messagesBeforeDisk } from '../../src/systems/zab/ready-order.js';
 import { compareZxid, formatZxid, zxid, zxidHex, type Zxid } from '../../src/systems/zab/core/zxid.js';
 
 const timing: Partial<ZabConfig> = {
@@ -119,7 +120,11 @@ class Ensemble {
     while (core.hasReady()) this.handle(id, core.ready());
   }
 
+  /** Sees every Ready a core hands out, before it is handled. */
+  onReady: (id: string, rd: Ready) => void = () => undefined;
+
   private handle(id: string, rd: Ready): void {
+    this.onReady(id, rd);
     const d = this.durable.get(id)!;
     if (rd.accepted_epoch !== null) d.accepted_epoch = rd.accepted_epoch;
     if (rd.current_epoch !== null) d.current_epoch = rd.current_epoch;
@@ -390,6 +395,32 @@ describe('broadcast', () => {
     z.run(timing.sync_limit_ms! + 2 * timing.ping_interval_ms!);
     expect(z.core('n3').report()).toMatchObject({ role: 'looking', phase: 'election', established: false });
     expect(z.events.get('n3')!.some((e) => e.type === 'looking' && e.reason.includes('lost its quorum'))).toBe(true);
+  });
+});
+
+describe("the host's order of a Ready's messages and its disk write (ready-order.ts)", () => {
+  it('only a leader\'s proposals may leave before the disk write; acknowledgements and commits wait for it', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    const seen: { id: string; before: string[]; after: string[]; appended: number }[] = [];
+    z.onReady = (id, rd) => seen.push({ id, before: messagesBeforeDisk(rd).map((m) => m.body.type), after: messagesAfterDisk(rd).map((m) => m.body.type), appended: rd.log_append.length });
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    z.core('n3').propose('a');
+    z.core('n1').propose('b');
+    z.drain('n3');
+    z.drain('n1');
+    z.run(20);
+    expect(z.delivered.get('n2')!.map((t) => t.txn)).toEqual(['a', 'b']);
+    const all = (key: 'before' | 'after') => new Set(seen.flatMap((r) => r[key]));
+    expect([...all('before')]).toEqual(['proposal']);
+    expect(all('after')).toContain('ack');
+    expect(all('after')).toContain('commit');
+    expect(all('after')).not.toContain('proposal');
+    // Every Ready that sent proposals was the leader's: new txns in its own disk write, or resends of logged ones.
+    const proposing = seen.filter((r) => r.before.length > 0);
+    expect(proposing.some((r) => r.appended > 0)).toBe(true);
+    for (const r of proposing) expect(r.id).toBe('n3');
   });
 });
 

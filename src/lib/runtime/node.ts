@@ -100,6 +100,14 @@ export class Node {
     }
   }
 
+  /**
+   * Writes everything sent so far now rather than at the end of this turn (stdout to a pipe is written
+   * synchronously), for a message that should be on its way before a long synchronous step such as an fsync.
+   */
+  flushNow(): void {
+    this.flush();
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     if (this.outgoing.length === 0) return;

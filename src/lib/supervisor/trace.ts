@@ -14,6 +14,10 @@ export class TraceWriter {
   truncated = false;
   skipped = 0;
   private stream: WriteStream;
+  /** Records made in this turn of the event loop, written together at its end: one write instead of one per message. */
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
 
   constructor(readonly path: string) {
     this.stream = createWriteStream(path, { flags: 'w' });
@@ -25,7 +29,7 @@ export class TraceWriter {
   /** `rawMessage` must be the node's original JSON line, so it is embedded without re-encoding. */
   record(t_ms: number, fate: string, rawMessage: string): void {
     if (this.truncated) return;
-    if (this.stream.writableLength > trace_buffer_bytes_max) {
+    if (this.stream.writableLength + this.pendingBytes > trace_buffer_bytes_max) {
       this.skipped++;
       return;
     }
@@ -35,10 +39,25 @@ export class TraceWriter {
       this.truncated = true;
       return;
     }
-    this.stream.write(line);
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.stream.write(text);
   }
 
   close(): Promise<void> {
+    this.flush();
     return new Promise((resolve) => this.stream.end(resolve));
   }
 }

@@ -14,6 +14,7 @@ import { ZabCore, type Ready, type ServerConfig } from './core/core.js';
 import { isZabMessage } from './core/messages.js';
 import { compareZxid, formatZxid, zxidHex } from './core/zxid.js';
 import { ZabNarrator } from './narrator.js';
+import { messagesAfterDisk, messagesBeforeDisk } from './ready-order.js';
 import { readPlantedBug, readZabOptions, resolveObservers, type PlantedBugs } from './options.js';
 import { ZkServer } from './server.js';
 import { ZabStorage } from './storage.js';
@@ -167,9 +168,13 @@ function pump(): void {
 }
 
 function handleReady(ready: Ready): void {
-  // 1. disk (fsynced), 2. messages, 3. the state machine: an acknowledgement then describes the disk.
+  // 1. disk (fsynced), 2. messages, 3. the state machine: an acknowledgement then describes the disk;
+  // only a leader's proposals leave before its fsync (ready-order.ts), and flushNow puts them on their way.
+  const early = messagesBeforeDisk(ready);
+  for (const message of early) node.send(message.to, message.body as unknown as MessageBody);
+  if (early.length > 0) node.flushNow();
   storage.persist(ready);
-  for (const message of ready.messages) node.send(message.to, message.body as unknown as MessageBody);
+  for (const message of early.length > 0 ? messagesAfterDisk(ready) : ready.messages) node.send(message.to, message.body as unknown as MessageBody);
   if (ready.apply_snapshot) deliveredSinceSnapshot = 0;
   deliveredSinceSnapshot += ready.committed.length;
   server.onReady(ready);
