@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NodeConnections } from '../../src/lib/supervisor/connections.js';
 import { Router } from '../../src/lib/supervisor/router.js';
-import { TraceWriter } from '../../src/lib/supervisor/trace.js';
+import { trace_flush_interval_ms, TraceWriter } from '../../src/lib/supervisor/trace.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -199,11 +199,11 @@ describe('node connections', () => {
 });
 
 describe('trace writer', () => {
-  it('writes the records of one turn together, in order, and close writes what is still held', async () => {
+  it('writes records together, in order, within its flush interval, and close writes what is still held', async () => {
     const file = path.join(scratchDir(), 'trace.jsonl');
     const trace = new TraceWriter(file);
     for (let i = 1; i <= 3; i++) trace.record(i, 'delivered', line('n1', 'n2', i));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, trace_flush_interval_ms * 5));
     expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
     trace.record(4, 'dropped:loss', line('n2', 'n1', 4));
     await trace.close();

@@ -4,6 +4,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 export const trace_bytes_max = 512 * 1024 * 1024;
 /** Records are skipped rather than queued without limit while the disk falls behind. */
 export const trace_buffer_bytes_max = 16 * 1024 * 1024;
+/** Records are held and written together this often: each file write costs the router more than many lines. */
+export const trace_flush_interval_ms = 20;
+/** ...or as soon as this many bytes are held. */
+export const trace_flush_bytes = 64 * 1024;
 
 /**
  * The message trace: one JSON object per line with the time, the link, what
@@ -14,10 +18,10 @@ export class TraceWriter {
   truncated = false;
   skipped = 0;
   private stream: WriteStream;
-  /** Records made in this turn of the event loop, written together at its end: one write instead of one per message. */
+  /** Records not yet written: written together every trace_flush_interval_ms (or trace_flush_bytes), not one write per message. */
   private pending: string[] = [];
   private pendingBytes = 0;
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly path: string) {
     this.stream = createWriteStream(path, { flags: 'w' });
@@ -41,14 +45,13 @@ export class TraceWriter {
     }
     this.pending.push(line);
     this.pendingBytes += line.length;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.pendingBytes >= trace_flush_bytes) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), trace_flush_interval_ms);
   }
 
   private flush(): void {
-    this.flushScheduled = false;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     if (this.pending.length === 0) return;
     const text = this.pending.join('');
     this.pending = [];
