@@ -1,10 +1,11 @@
 // Preloaded through NODE_OPTIONS=--require (which, unlike --cpu-prof, NODE_OPTIONS
 // accepts): CPU-profiles a process whose main script path contains
-// DSLAB_PROFILE_MATCH and writes DSLAB_PROFILE_DIR/<script>-<pid>.cpuprofile
-// when it exits. bench/zab-vs-zookeeper.mjs --cpu-prof DIR uses it on the Zab servers.
-const match = process.env.DSLAB_PROFILE_MATCH;
+// one of DSLAB_PROFILE_MATCH's comma-separated parts and writes
+// DSLAB_PROFILE_DIR/<script>-<pid>.cpuprofile when it exits.
+// bench/zab-vs-zookeeper.mjs --cpu-prof DIR uses it on the Zab servers and the supervisor.
+const matches = (process.env.DSLAB_PROFILE_MATCH ?? '').split(',').filter(Boolean);
 const dir = process.env.DSLAB_PROFILE_DIR;
-if (match && dir && (process.argv[1] ?? '').includes(match)) {
+if (matches.length && dir && matches.some((m) => (process.argv[1] ?? '').includes(m))) {
   const inspector = require('node:inspector');
   const fs = require('node:fs');
   const path = require('node:path');

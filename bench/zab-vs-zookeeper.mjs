@@ -283,9 +283,9 @@ async function benchDslab() {
   const cwd = scratch();
   const { ControlClient } = await import('../dist/lib/control/client.js');
   const { readClusterInfo } = await import('../dist/lib/cluster/paths.js');
-  // Node refuses --cpu-prof in NODE_OPTIONS, so a preload profiles the zab servers (not the CLI or supervisor).
+  // Node refuses --cpu-prof in NODE_OPTIONS, so a preload profiles the zab servers and the supervisor (not the CLI).
   const env = cpu_prof_dir
-    ? { NODE_OPTIONS: `--require ${new URL('./cpu-prof-preload.cjs', import.meta.url).pathname}`, DSLAB_PROFILE_MATCH: 'systems/zab/main', DSLAB_PROFILE_DIR: path.resolve(cpu_prof_dir) }
+    ? { NODE_OPTIONS: `--require ${new URL('./cpu-prof-preload.cjs', import.meta.url).pathname}`, DSLAB_PROFILE_MATCH: 'systems/zab/main,supervisor-main', DSLAB_PROFILE_DIR: path.resolve(cpu_prof_dir) }
     : {};
   let ops = null;
   try {

@@ -111,6 +111,10 @@ describe('a five-node echo cluster under the real CLI', () => {
     const again = await dslab(cwd, 'kill', 'n3');
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain('n3 is already down');
+    // Echo nodes never asked to hear of a peer's exit (init_ok without dslab_connection_closed): no notice went to them.
+    const trace = readFileSync(path.join(cwd, '.dslab', 'echo', 'trace.jsonl'), 'utf8');
+    expect(trace).toContain('"dest":"n3"');
+    expect(trace).not.toContain('dslab_connection_closed');
 
     const restarted = await dslab(cwd, 'restart', 'n3');
     expect(restarted.exitCode, restarted.stderr).toBe(0);

@@ -92,7 +92,13 @@ describe('zab on real processes', () => {
     expect(second.id).not.toBe('n4');
     expect(second.epoch).toBeGreaterThan(first.epoch);
     const narrated = (await dslab(cwd, 'logs', second.id, '--lines', '1000')).stdout;
-    expect(narrated).toMatch(new RegExp(`Z ${second.id} looking for a leader, election round \\d+: nothing from leader ${first.id}`));
+    // The followers heard that the leader's process exited (its connection closed), not just its silence.
+    expect(narrated).toMatch(new RegExp(`Z ${second.id} looking for a leader, election round \\d+: the connection to leader ${first.id} closed`));
+    const notices = readFileSync(path.join(cwd, '.dslab', 'zab', 'trace.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('"fate":"notice"'))
+      .map((line) => JSON.parse(line) as { msg: { dest: string; body: { type: string; peer: string } } });
+    expect(notices.filter((n) => n.msg.body.peer === first.id).map((n) => n.msg.dest).sort()).toEqual(['n1', 'n2', 'n3', 'n4'].filter((id) => id !== first.id));
     expect(narrated).toMatch(new RegExp(`Z ${second.id} election round \\d+ decided: this server leads`));
     expect(narrated).toContain(`new epoch ${second.epoch}`);
     expect(narrated).toMatch(new RegExp(`established as leader of epoch ${second.epoch}; everything up to ${first.epoch}:3 is committed`));

@@ -99,6 +99,38 @@ describe('node runtime', () => {
     expect(node.now()).toBe(3000);
   });
 
+  it('flushNow writes what was sent at once, in one write, instead of at the end of the turn', async () => {
+    const { node, written, deliver, flushed } = harness();
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1', 'n2'] });
+    await flushed();
+    written.length = 0;
+    node.send('n2', { type: 'proposal', n: 1 });
+    node.send('n2', { type: 'proposal', n: 2 });
+    expect(written).toEqual([]);
+    node.flushNow();
+    expect(written.map((m) => m.body.n)).toEqual([1, 2]);
+    await flushed();
+    expect(written).toHaveLength(2);
+  });
+
+  it('asks for connection-closed notices in init_ok only when a handler is registered, and hands each one to it', async () => {
+    const { node, written, deliver, flushed } = harness();
+    const closed: string[] = [];
+    node.onConnectionClosed((peer) => closed.push(peer));
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n2', node_ids: ['n1', 'n2', 'n3'] });
+    await deliver('dslab', { type: 'dslab_connection_closed', peer: 'n1' });
+    // Only dslab speaks for the network: the same body from a node or a client is not a notice (and not a known type).
+    await deliver('n3', { type: 'dslab_connection_closed', peer: 'n1', msg_id: 7 });
+    await flushed();
+    expect(closed).toEqual(['n1']);
+    expect(written[0]).toEqual({ src: 'n2', dest: 'c0', body: { type: 'init_ok', dslab_connection_closed: true, in_reply_to: 1 } });
+    expect(written.find((m) => m.body.in_reply_to === 7)!.body).toMatchObject({ type: 'error', code: 10 });
+    const plain = harness();
+    await plain.deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] });
+    await plain.flushed();
+    expect(plain.written[0]!.body).toEqual({ type: 'init_ok', in_reply_to: 1 });
+  });
+
   it('sends only the state fields that changed, batched into one write per turn', async () => {
     const { node, written, deliver, flushed } = harness();
     await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] });

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NodeConnections } from '../../src/lib/supervisor/connections.js';
 import { Router } from '../../src/lib/supervisor/router.js';
-import { TraceWriter } from '../../src/lib/supervisor/trace.js';
+import { trace_flush_interval_ms, TraceWriter } from '../../src/lib/supervisor/trace.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -148,7 +149,7 @@ describe('router', () => {
     const handed: { dest: string; same: boolean | null }[] = [];
     const text = line('n1', 'c1', 7);
     const envelope = JSON.parse(text);
-    const router = new Router(nodes, createRng(1), trace, (dest, _line, parsed) => void handed.push({ dest, same: parsed === undefined ? null : parsed === envelope }));
+    const router = new Router(nodes, createRng(1), trace, (dest, _line, _src, parsed) => void handed.push({ dest, same: parsed === undefined ? null : parsed === envelope }));
     router.route('n1', 'c1', text, 10, envelope);
     router.route('n1', 'n2', line('n1', 'n2', 8), 11);
     router.faults.setLinkFaults({ duplicate: 1, delay_ms: 5 });
@@ -156,5 +157,78 @@ describe('router', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(handed).toEqual([{ dest: 'c1', same: true }, { dest: 'n2', same: null }, { dest: 'n3', same: true }, { dest: 'n3', same: true }]);
     await trace.close();
+  });
+});
+
+describe('closed-connection notices', () => {
+  const notice = (peer: string, closed: string) => JSON.stringify({ src: 'dslab', dest: peer, body: { type: 'dslab_connection_closed', peer: closed } });
+
+  it('reach the peer at once, after the link delay when there is one, never across a partition, and are traced but not counted', async () => {
+    const file = path.join(scratchDir(), 'trace.jsonl');
+    const trace = new TraceWriter(file);
+    const delivered: string[] = [];
+    const router = new Router(nodes, createRng(1), trace, (dest, text, src) => delivered.push(`${src}>${dest}:${JSON.parse(text).body.peer}`) > 0);
+    // Loss does not drop a notice: TCP sends a FIN again until it gets through.
+    router.faults.setLinkFaults({ loss: 1 });
+    expect(router.closeNotice('n1', 'n2', notice('n2', 'n1'), 10)).toBe(true);
+    expect(delivered).toEqual(['dslab>n2:n1']);
+    router.faults.heal();
+    router.faults.setPartition([['n1'], ['n2', 'n3']]);
+    expect(router.closeNotice('n1', 'n3', notice('n3', 'n1'), 11)).toBe(false);
+    router.faults.heal();
+    router.faults.setLinkFaults({ delay_ms: 30 }, ['n2', 'n3']);
+    expect(router.closeNotice('n2', 'n3', notice('n3', 'n2'), 12)).toBe(true);
+    expect(delivered).toEqual(['dslab>n2:n1']);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(delivered).toEqual(['dslab>n2:n1', 'dslab>n3:n2']);
+    expect(router.linkCounters().every((row) => row.counters.delivered === 0 && row.counters.dropped === 0)).toBe(true);
+    router.stop();
+    await trace.close();
+    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.t, r.fate, r.msg.dest, r.msg.body.peer])).toEqual([
+      [10, 'notice', 'n2', 'n1'],
+      [11, 'dropped:partition', 'n3', 'n1'],
+      [12, 'notice', 'n3', 'n2'],
+    ]);
+  });
+});
+
+describe('node connections', () => {
+  it('connect two nodes by a delivered message either way, and close all of a node\'s at once when its process exits', () => {
+    const c = new NodeConnections();
+    c.opened('n1', 'n2');
+    c.opened('n3', 'n1');
+    c.opened('n2', 'n2');
+    expect(c.has('n2', 'n1')).toBe(true);
+    expect(c.has('n2', 'n2')).toBe(false);
+    expect(c.has('n2', 'n3')).toBe(false);
+    expect(c.closeAll('n1')).toEqual(['n2', 'n3']);
+    expect(c.has('n2', 'n1')).toBe(false);
+    expect(c.has('n3', 'n1')).toBe(false);
+    // A restarted process starts with no connections: nothing to close until it talks again.
+    expect(c.closeAll('n1')).toEqual([]);
+    c.opened('n2', 'n3');
+    expect(c.closeAll('n3')).toEqual(['n2']);
+    expect(c.closeAll('n2')).toEqual([]);
+  });
+});
+
+describe('trace writer', () => {
+  it('writes records together, in order, within its flush interval, and close writes what is still held', async () => {
+    const file = path.join(scratchDir(), 'trace.jsonl');
+    const trace = new TraceWriter(file);
+    for (let i = 1; i <= 3; i++) trace.record(i, 'delivered', line('n1', 'n2', i));
+    await new Promise((resolve) => setTimeout(resolve, trace_flush_interval_ms * 5));
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
+    trace.record(4, 'dropped:loss', line('n2', 'n1', 4));
+    await trace.close();
+    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.t, r.fate, r.msg.body.msg_id])).toEqual([
+      [1, 'delivered', 1],
+      [2, 'delivered', 2],
+      [3, 'delivered', 3],
+      [4, 'dropped:loss', 4],
+    ]);
+    expect(trace.bytes).toBe(readFileSync(file, 'utf8').length);
   });
 });

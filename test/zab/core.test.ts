@@ -17,6 +17,7 @@ import {
   type ZabMessage,
 } from '../../src/systems/zab/core/core.js';
 import { isZabMessage } from '../../src/systems/zab/core/messages.js';
+import { messagesAfterDisk, messagesBeforeDisk } from '../../src/systems/zab/ready-order.js';
 import { compareZxid, formatZxid, zxid, zxidHex, type Zxid } from '../../src/systems/zab/core/zxid.js';
 
 const timing: Partial<ZabConfig> = {
@@ -116,12 +117,17 @@ class Ensemble {
     }
   }
 
-  private drain(id: string): void {
+  /** Takes a core's Readys now (after a direct call into it). */
+  drain(id: string): void {
     const core = this.cores.get(id)!;
     while (core.hasReady()) this.handle(id, core.ready());
   }
 
+  /** Sees every Ready a core hands out, before it is handled. */
+  onReady: (id: string, rd: Ready) => void = () => undefined;
+
   private handle(id: string, rd: Ready): void {
+    this.onReady(id, rd);
     const d = this.durable.get(id)!;
     if (rd.accepted_epoch !== null) d.accepted_epoch = rd.accepted_epoch;
     if (rd.current_epoch !== null) d.current_epoch = rd.current_epoch;
@@ -426,6 +432,106 @@ describe('state reports', () => {
       const epochs = z.reports.filter((r) => r.id === id).map((r) => r.state.current_epoch);
       expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
     }
+  });
+});
+
+describe("the host's order of a Ready's messages and its disk write (ready-order.ts)", () => {
+  it('only a leader\'s proposals may leave before the disk write; acknowledgements and commits wait for it', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    const seen: { id: string; before: string[]; after: string[]; appended: number }[] = [];
+    z.onReady = (id, rd) => seen.push({ id, before: messagesBeforeDisk(rd).map((m) => m.body.type), after: messagesAfterDisk(rd).map((m) => m.body.type), appended: rd.log_append.length });
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    z.core('n3').propose('a');
+    z.core('n1').propose('b');
+    z.drain('n3');
+    z.drain('n1');
+    z.run(20);
+    expect(z.delivered.get('n2')!.map((t) => t.txn)).toEqual(['a', 'b']);
+    const all = (key: 'before' | 'after') => new Set(seen.flatMap((r) => r[key]));
+    expect([...all('before')]).toEqual(['proposal']);
+    expect(all('after')).toContain('ack');
+    expect(all('after')).toContain('commit');
+    expect(all('after')).not.toContain('proposal');
+    // Every Ready that sent proposals was the leader's: new txns in its own disk write, or resends of logged ones.
+    const proposing = seen.filter((r) => r.before.length > 0);
+    expect(proposing.some((r) => r.appended > 0)).toBe(true);
+    for (const r of proposing) expect(r.id).toBe('n3');
+  });
+});
+
+describe('a closed connection', () => {
+  it('a follower whose leader\'s connection closed looks at once, long before the sync limit', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    z.crash('n3');
+    z.core('n1').connectionClosed('n3');
+    z.core('n2').connectionClosed('n3');
+    expect(z.core('n1').report()).toMatchObject({ role: 'looking', phase: 'election' });
+    z.drain('n1');
+    expect(z.events.get('n1')!.some((e) => e.type === 'looking' && e.reason === 'the connection to leader n3 closed')).toBe(true);
+    // Well inside one sync limit the survivors have elected and established n2.
+    z.run(timing.sync_limit_ms! / 2 + timing.finalize_wait_ms!);
+    expect(z.leaders()).toEqual(['n2']);
+    expect(z.core('n1').report()).toMatchObject({ role: 'following', leader: 'n2', phase: 'broadcast' });
+  });
+
+  it('without the notice the same crash takes the sync limit (the notice is what makes it fast)', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    z.crash('n3');
+    z.run(timing.sync_limit_ms! / 2 + timing.finalize_wait_ms!);
+    expect(z.core('n1').report()).toMatchObject({ role: 'following', leader: 'n3' });
+  });
+
+  it('a leader forgets the learner and keeps leading while it has a quorum, then looks when it has none', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    expect(z.leaders()).toEqual(['n3']);
+    z.crash('n1');
+    z.core('n3').connectionClosed('n1');
+    expect(z.core('n3').report()).toMatchObject({ role: 'leading', established: true, learner_sync_modes: 'n2=DIFF' });
+    expect(z.core('n3').propose('after n1').ok).toBe(true);
+    z.run(10);
+    expect(z.delivered.get('n2')!.map((t) => t.txn)).toContain('after n1');
+    z.crash('n2');
+    z.core('n3').connectionClosed('n2');
+    expect(z.core('n3').report()).toMatchObject({ role: 'looking', established: false });
+    z.drain('n3');
+    expect(z.events.get('n3')!.some((e) => e.type === 'looking' && e.reason.includes('the connection to n2 closed'))).toBe(true);
+  });
+
+  it('a restarted learner whose record was dropped joins again with a new handshake', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    z.crash('n1');
+    z.core('n3').connectionClosed('n1');
+    z.start('n1');
+    z.run(400);
+    expect(z.core('n1').report()).toMatchObject({ role: 'following', leader: 'n3', phase: 'broadcast' });
+    expect(z.core('n3').report().learner_sync_modes).toBe('n1=DIFF n2=DIFF');
+  });
+
+  it('a looking server, a server that is not its leader, and unknown peers ignore it', () => {
+    const z = new Ensemble(['n1', 'n2', 'n3']);
+    for (const id of ['n1', 'n2', 'n3']) z.start(id);
+    z.run(500);
+    const before = z.core('n1').report();
+    z.core('n1').connectionClosed('n2');
+    z.core('n1').connectionClosed('x9');
+    z.core('n1').connectionClosed('n1');
+    expect(z.core('n1').report()).toEqual(before);
+    const lone = new Ensemble(['n1', 'n2', 'n3']);
+    lone.start('n1');
+    const round = lone.core('n1').report().election_round;
+    lone.core('n1').connectionClosed('n3');
+    expect(lone.core('n1').report()).toMatchObject({ role: 'looking', election_round: round });
   });
 });
 

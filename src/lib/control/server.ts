@@ -29,6 +29,9 @@ export interface ControlTarget {
   shutdown(): Promise<void>;
 }
 
+/** The schema module, loaded by the first action. */
+let apiModule: Promise<typeof import('./api.js')> | null = null;
+
 /** Serves the control API over HTTP on a Unix socket only its owner may use. */
 export async function serveControl(supervisor: ControlTarget, socketPath: string): Promise<Server> {
   const server = createServer((req, res) => {
@@ -76,8 +79,9 @@ async function handle(supervisor: ControlTarget, req: IncomingMessage, res: Serv
 
   let action;
   try {
-    // The schema (and zod) load on the first action, not before the cluster is up.
-    const { controlActionSchema } = await import('./api.js');
+    // The schema (and zod) load on the first action, not before the cluster is up; once, not per request
+    // (a dynamic import resolves the module again each time it runs).
+    const { controlActionSchema } = await (apiModule ??= import('./api.js'));
     const parsed = controlActionSchema.safeParse(JSON.parse(await readBody(req)));
     if (!parsed.success) throw new UserError(`malformed control request: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     action = parsed.data;

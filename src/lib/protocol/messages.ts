@@ -43,6 +43,14 @@ export const definite_error_codes: ReadonlySet<number> = new Set([1, 10, 11, 12,
 /** The pseudo-destination for dslab extensions (state reports, applied entries). */
 export const supervisor_address = 'dslab';
 
+/**
+ * The extension that tells a node a peer's process exited: the node asks for it with
+ * `"dslab_connection_closed": true` in its init_ok, and then gets
+ * `{"src":"dslab","body":{"type":"dslab_connection_closed","peer":ID}}` for each node it had exchanged
+ * messages with whose process exits, as a TCP peer sees the connection close.
+ */
+export const connection_closed_extension = 'dslab_connection_closed';
+
 /** Longest line accepted from a node; longer ones are discarded and counted. */
 export const line_bytes_max = 1024 * 1024;
 

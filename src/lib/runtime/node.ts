@@ -3,7 +3,7 @@
  * msg_id/in_reply_to and timeouts, timers, the skewable clock, and dslab state
  * reports. A node written on it speaks the Maelstrom protocol unchanged.
  */
-import { error_codes, type Envelope, type MessageBody, supervisor_address } from '../protocol/messages.js';
+import { connection_closed_extension, error_codes, type Envelope, type MessageBody, supervisor_address } from '../protocol/messages.js';
 import { InvariantError } from '../util/errors.js';
 
 /** RPCs awaiting replies at once; more are refused rather than queued without limit. */
@@ -48,6 +48,7 @@ export class Node {
   initBody: MessageBody | null = null;
   private readonly handlers = new Map<string, Handler>();
   private readonly initCallbacks: (() => void)[] = [];
+  private connectionClosedHandler: ((peer: string) => void) | null = null;
   private readonly rpcs = new Map<number, { resolve(body: MessageBody): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
   private nextMsgId = 1;
   private clockOffsetMs = 0;
@@ -69,6 +70,17 @@ export class Node {
     return this;
   }
 
+  /**
+   * Asks dslab to say when the process of a node this one exchanged messages with exits (a crash or a
+   * kill, as a TCP peer sees its connection close; never for a partition or a pause, which close
+   * nothing). Declared in init_ok as `dslab_connection_closed: true`; each notice is a
+   * `dslab_connection_closed` message from `dslab` naming the `peer`. Register before the node runs.
+   */
+  onConnectionClosed(handler: (peer: string) => void): this {
+    this.connectionClosedHandler = handler;
+    return this;
+  }
+
   /** Every node except this one. */
   peers(): string[] {
     return this.nodeIds.filter((id) => id !== this.id);
@@ -86,6 +98,14 @@ export class Node {
       // Everything sent in one turn of the event loop leaves in one write.
       queueMicrotask(() => this.flush());
     }
+  }
+
+  /**
+   * Writes everything sent so far now rather than at the end of this turn (stdout to a pipe is written
+   * synchronously), for a message that should be on its way before a long synchronous step such as an fsync.
+   */
+  flushNow(): void {
+    this.flush();
   }
 
   private flush(): void {
@@ -189,11 +209,15 @@ export class Node {
       }
       this.initBody = body;
       for (const callback of this.initCallbacks) callback();
-      this.reply(message, { type: 'init_ok' });
+      this.reply(message, this.connectionClosedHandler ? { type: 'init_ok', [connection_closed_extension]: true } : { type: 'init_ok' });
       return;
     }
     if (body.type === 'dslab_clock') {
       this.clockOffsetMs = Number(body.offset_ms) || 0;
+      return;
+    }
+    if (body.type === connection_closed_extension && message.src === supervisor_address) {
+      if (this.connectionClosedHandler && typeof body.peer === 'string') this.connectionClosedHandler(body.peer);
       return;
     }
     const handler = this.handlers.get(body.type);

@@ -34,6 +34,8 @@ export interface NodeRecord {
   role_stale: boolean;
   last_stderr: string[];
   expected_exit: boolean;
+  /** The current process asked in its init_ok to be told when a peer's process exits (dslab_connection_closed). */
+  wants_connection_closed: boolean;
   exit_waiters: (() => void)[];
   rate_mark: { in: number; out: number };
   log: NodeLog;
@@ -61,6 +63,7 @@ export function newNodeRecord(id: string, group: string, log: NodeLog): NodeReco
     role_stale: false,
     last_stderr: [],
     expected_exit: false,
+    wants_connection_closed: false,
     exit_waiters: [],
     rate_mark: { in: 0, out: 0 },
     log,

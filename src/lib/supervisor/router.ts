@@ -1,5 +1,5 @@
 import { FaultModel } from '../faults/fault-model.js';
-import type { Envelope } from '../protocol/messages.js';
+import { type Envelope, supervisor_address } from '../protocol/messages.js';
 import type { Rng } from '../util/prng.js';
 import type { TraceWriter } from './trace.js';
 
@@ -43,8 +43,8 @@ export class Router {
     readonly nodeIds: readonly string[],
     private readonly rng: Rng,
     private readonly trace: TraceWriter,
-    /** Hands a line to its endpoint (with its envelope when the sender parsed it already); false when the endpoint refused it (a node not reading its input). */
-    private readonly deliver: (dest: string, line: string, envelope?: Envelope) => boolean,
+    /** Hands a line to its endpoint, naming the endpoint it comes from (with its envelope when the sender parsed it already); false when the endpoint refused it (a node not reading its input). */
+    private readonly deliver: (dest: string, line: string, src: string, envelope?: Envelope) => boolean,
     serviceIds: readonly string[] = [],
     /** Clients whose links are routed and traced but not counted: the supervisor's own (init, transfers), which is no user's traffic. */
     uncountedClients: readonly string[] = [],
@@ -90,7 +90,7 @@ export class Router {
     for (const delay of fate.delays_ms) {
       if (delay === 0) {
         if (link !== null) this.lastDeliveredAt[link] = now_ms;
-        if (!this.deliver(dest, line, envelope)) accepted = false;
+        if (!this.deliver(dest, line, src, envelope)) accepted = false;
         continue;
       }
       if (this.delayedCount >= delayed_messages_max) {
@@ -102,11 +102,40 @@ export class Router {
         this.timers.delete(timer);
         this.delayedCount--;
         if (link !== null) this.lastDeliveredAt[link] = Date.now();
-        this.deliver(dest, line, envelope);
+        this.deliver(dest, line, src, envelope);
       }, delay);
       this.timers.add(timer);
     }
     return accepted;
+  }
+
+  /**
+   * Tells `peer` that its connection to `closed` closed (`line` is the dslab_connection_closed notice from
+   * dslab), as the FIN of an exited process crosses the link from `closed` to `peer`: not across a
+   * partition (over TCP the peer would learn only from silence), after the link's delay otherwise, and
+   * never lost (TCP sends a FIN again until it is acknowledged). Traced with the fate "notice"; not a
+   * message of the link's, so not counted. False when it was not delivered (cut off, or held over the bound).
+   */
+  closeNotice(closed: string, peer: string, line: string, now_ms: number): boolean {
+    if (this.faults.isCut(closed, peer)) {
+      this.trace.record(now_ms, 'dropped:partition', line);
+      return false;
+    }
+    const delay = this.faults.faultsOn(closed, peer).delay_ms;
+    if (delay > 0 && this.delayedCount >= delayed_messages_max) {
+      this.droppedOverflow++;
+      return false;
+    }
+    this.trace.record(now_ms, 'notice', line);
+    if (delay === 0) return this.deliver(peer, line, supervisor_address);
+    this.delayedCount++;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.delayedCount--;
+      this.deliver(peer, line, supervisor_address);
+    }, delay);
+    this.timers.add(timer);
+    return true;
   }
 
   /** The counters of a client link; past client_links_max new links share one uncounted scratch record. */

@@ -4,7 +4,7 @@ import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPath
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
-import { type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
+import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -17,6 +17,7 @@ import { type ControlTarget, serveControl } from '../control/server.js';
 import { fixedClientId, kv_clients_max, SessionClientIds } from './client-ids.js';
 import { client_inboxes_max, Clients, pending_requests_max } from './clients.js';
 import { EventHub } from './event-hub.js';
+import { NodeConnections } from './connections.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { countMisbehaviour, describeExit, kill_wait_ms, type MisbehaviourKind, newNodeRecord, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
@@ -92,6 +93,8 @@ export class Supervisor implements ControlTarget {
   /** Real servers (server groups' members), reached by the nodes through per-link proxies. */
   private readonly servers: ServerMembers;
   private readonly trace: TraceWriter;
+  /** Which node processes exchanged messages: whom to tell when one exits. */
+  private readonly connections = new NodeConnections();
   private readonly rng: Rng;
   private get vocabulary() {
     return this.config.view.roles;
@@ -148,7 +151,7 @@ export class Supervisor implements ControlTarget {
       now: () => Date.now(),
     });
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
-    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line, envelope) => this.deliver(dest, line, envelope), this.services.names, [fixedClientId('supervisor')]);
+    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line, src, envelope) => this.deliver(dest, line, src, envelope), this.services.names, [fixedClientId('supervisor')]);
     this.servers = new ServerMembers({
       topology: this.topology,
       faults: this.router.faults,
@@ -245,6 +248,7 @@ export class Supervisor implements ControlTarget {
     node.expected_exit = false;
     node.exit_code = null;
     node.exit_signal = null;
+    node.wants_connection_closed = false;
     // The last report is kept (and shown) across the restart, but its role is the old process's until the new one says otherwise.
     node.role_stale = roleOf(node.state) !== null;
     const env: Record<string, string> = {
@@ -292,6 +296,8 @@ export class Supervisor implements ControlTarget {
       throw new UserError(`${node.id} answered init with ${reply.type === 'error' ? `error ${String(reply.code)}: ${String(reply.text)}` : `"${reply.type}"`} instead of init_ok${why ? `; its stderr says: ${why}` : ''}`);
     }
     if (node.status === 'starting') node.status = 'up';
+    // Opt-in only: a node that did not ask (any Maelstrom node) never gets a message it does not know.
+    node.wants_connection_closed = reply[connection_closed_extension] === true;
     if (node.clock_offset_ms !== 0) this.sendClock(node);
     this.events.emit({ type: 'node_up', node: node.id, pid: node.proc!.pid, restarts: node.restarts });
   }
@@ -307,10 +313,20 @@ export class Supervisor implements ControlTarget {
     this.clients.forgetLeader(node.id, `${node.id} went down`);
     node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.expected_exit ? '' : ' unexpectedly'}`);
     this.clients.failRequests((type) => new IndefiniteError(`${node.id} exited (${describeExit(code, signal)}) before answering ${type}`), node.id);
+    const peers = this.connections.closeAll(node.id);
+    if (!this.stopping) for (const peer of peers) this.noticeConnectionClosed(node.id, peer);
     if (!this.stopping) {
       this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.expected_exit });
     }
     for (const wake of node.exit_waiters.splice(0)) wake();
+  }
+
+  /** Tells `peer`, if it asked, that its connection to `closed` closed: closed's process exited, as a TCP peer sees the FIN. */
+  private noticeConnectionClosed(closed: string, peer: string): void {
+    const node = this.nodes.get(peer);
+    if (!node?.proc || !node.wants_connection_closed) return;
+    const line = JSON.stringify({ src: supervisor_address, dest: peer, body: { type: connection_closed_extension, peer: closed } });
+    this.router.closeNotice(closed, peer, line, Date.now());
   }
 
   // ---- messages --------------------------------------------------------
@@ -354,7 +370,7 @@ export class Supervisor implements ControlTarget {
     }
   }
 
-  private deliver(dest: string, line: string, envelope?: Envelope): boolean {
+  private deliver(dest: string, line: string, src: string, envelope?: Envelope): boolean {
     if (this.services.has(dest)) {
       // The service answers at once; its replies cross the router back, faults and all.
       for (const reply of this.services.receive(dest, line, Date.now())) this.router.route(reply.src, reply.dest, reply.line, Date.now());
@@ -371,6 +387,8 @@ export class Supervisor implements ControlTarget {
     if (!node.proc) return true; // a down node's network card is unplugged
     if (node.proc.write(line)) {
       node.msgs_in++;
+      // Between two live node processes a delivered message means a connection, which the sender's exit closes.
+      if (src !== dest && this.nodes.get(src)?.proc) this.connections.opened(src, dest);
       return true;
     }
     this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped', { kind: 'backpressure' });

@@ -4,6 +4,10 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 export const trace_bytes_max = 512 * 1024 * 1024;
 /** Records are skipped rather than queued without limit while the disk falls behind. */
 export const trace_buffer_bytes_max = 16 * 1024 * 1024;
+/** Records are held and written together this often: each file write costs the router more than many lines. */
+export const trace_flush_interval_ms = 20;
+/** ...or as soon as this many bytes are held. */
+export const trace_flush_bytes = 64 * 1024;
 
 /**
  * The message trace: one JSON object per line with the time, the link, what
@@ -14,6 +18,10 @@ export class TraceWriter {
   truncated = false;
   skipped = 0;
   private stream: WriteStream;
+  /** Records not yet written: written together every trace_flush_interval_ms (or trace_flush_bytes), not one write per message. */
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly path: string) {
     this.stream = createWriteStream(path, { flags: 'w' });
@@ -25,7 +33,7 @@ export class TraceWriter {
   /** `rawMessage` must be the node's original JSON line, so it is embedded without re-encoding. */
   record(t_ms: number, fate: string, rawMessage: string): void {
     if (this.truncated) return;
-    if (this.stream.writableLength > trace_buffer_bytes_max) {
+    if (this.stream.writableLength + this.pendingBytes > trace_buffer_bytes_max) {
       this.skipped++;
       return;
     }
@@ -35,10 +43,24 @@ export class TraceWriter {
       this.truncated = true;
       return;
     }
-    this.stream.write(line);
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= trace_flush_bytes) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), trace_flush_interval_ms);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.stream.write(text);
   }
 
   close(): Promise<void> {
+    this.flush();
     return new Promise((resolve) => this.stream.end(resolve));
   }
 }

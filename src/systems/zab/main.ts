@@ -14,6 +14,7 @@ import { ZabCore, type Ready, type ServerConfig } from './core/core.js';
 import { isZabMessage } from './core/messages.js';
 import { compareZxid, formatZxid, zxidHex } from './core/zxid.js';
 import { ZabNarrator } from './narrator.js';
+import { messagesAfterDisk, messagesBeforeDisk } from './ready-order.js';
 import { readPlantedBug, readZabOptions, resolveObservers, type PlantedBugs } from './options.js';
 import { ZkServer } from './server.js';
 import { ZabStorage } from './storage.js';
@@ -100,6 +101,15 @@ const core_types = ['notification', 'followerinfo', 'leaderinfo', 'ackepoch', 's
 const client_types = ['connect', 'ping', 'close_session', 'create', 'delete', 'exists', 'get_data', 'set_data', 'get_children', 'sync', 'set_watches', 'list_sessions'];
 for (const type of new Set([...core_types, ...client_types, 'zk_touch'])) node.on(type, (message) => onMessage(message));
 
+// A server's process that exits closes its connections, as ZooKeeper's sockets close: a follower then
+// looks for a new leader at once and a leader drops the learner, instead of waiting out the sync limit.
+node.onConnectionClosed((peer) => {
+  if (!core || !serverIds.has(peer)) return;
+  core.tick(monotonicMs());
+  core.connectionClosed(peer);
+  schedulePump();
+});
+
 function onMessage(message: Envelope): void {
   if (!core) return; // before init: nothing can come from a server yet
   const now = monotonicMs();
@@ -158,9 +168,13 @@ function pump(): void {
 }
 
 function handleReady(ready: Ready): void {
-  // 1. disk (fsynced), 2. messages, 3. the state machine: an acknowledgement then describes the disk.
+  // 1. disk (fsynced), 2. messages, 3. the state machine: an acknowledgement then describes the disk;
+  // only a leader's proposals leave before its fsync (ready-order.ts), and flushNow puts them on their way.
+  const early = messagesBeforeDisk(ready);
+  for (const message of early) node.send(message.to, message.body as unknown as MessageBody);
+  if (early.length > 0) node.flushNow();
   storage.persist(ready);
-  for (const message of ready.messages) node.send(message.to, message.body as unknown as MessageBody);
+  for (const message of early.length > 0 ? messagesAfterDisk(ready) : ready.messages) node.send(message.to, message.body as unknown as MessageBody);
   if (ready.apply_snapshot) deliveredSinceSnapshot = 0;
   deliveredSinceSnapshot += ready.committed.length;
   server.onReady(ready);

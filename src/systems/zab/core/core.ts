@@ -580,6 +580,26 @@ export class ZabCore {
     return { ok: false, error: 'not_ready', leader };
   }
 
+  /**
+   * The connection to `peer` closed: its process is gone (the runtime learnt it as a TCP peer learns of a
+   * FIN). As ZooKeeper does with a closed socket: a learner whose leader it is looks for a leader at once;
+   * a leader forgets that learner and, in broadcast, goes looking if it no longer has a quorum. Anything
+   * else (a looking server, a peer it has no part with) ignores it. Silence still ends a connection after
+   * the sync limit, so a runtime that never calls this (or a partition, which closes nothing) is safe.
+   */
+  connectionClosed(peer: string): void {
+    if (!this.servers.has(peer) || peer === this.id) return;
+    if (this.learning && this.learning.leader === peer) {
+      this.lookForLeader(`the connection to leader ${peer} closed`);
+      return;
+    }
+    const ld = this.leading;
+    if (!ld || !ld.learners.delete(peer)) return;
+    if (ld.phase === 'broadcast' && this.votersIn(['acked']) < this.quorum()) {
+      this.lookForLeader(`lost its quorum (the connection to ${peer} closed)`);
+    }
+  }
+
   /** The application's snapshot of everything delivered up to zxid: drop the txns it covers. */
   compact(at: Zxid, data: unknown): void {
     invariant(compareZxid(at, this.committed) <= 0, 'compaction covers only delivered txns');
