@@ -50,6 +50,8 @@ const link_latency_ms = 1;
 
 interface FakeServer {
   id: string;
+  /** Its process's incarnation, new at each restart (as the real server's is). */
+  incarnation: number;
   replica: ZkReplica;
   /** Crashed: hears nothing, answers nothing. */
   up: boolean;
@@ -85,7 +87,7 @@ export class FakeEnsemble {
     readonly ids: readonly string[] = ['z1', 'z2', 'z3'],
     readonly tick_ms = 100,
   ) {
-    for (const id of ids) this.servers.set(id, { id, replica: new ZkReplica(new ZkTree()), up: true, serving: true, clients: new Map(), closed: new Set() });
+    for (const id of ids) this.servers.set(id, { id, incarnation: 1, replica: new ZkReplica(new ZkTree()), up: true, serving: true, clients: new Map(), closed: new Set() });
     this.leader_id = ids[0]!;
     this.tick();
   }
@@ -150,6 +152,7 @@ export class FakeEnsemble {
     const server = this.servers.get(id)!;
     server.replica = ZkReplica.restore(server.replica.snapshot());
     server.clients.clear();
+    server.incarnation += 1;
     server.up = true;
   }
 
@@ -234,14 +237,14 @@ export class FakeEnsemble {
           other.replica.watches.dropSession(session);
         }
         server.clients.set(session, client);
-        return reply({ type: 'connect_ok', session, timeout_ms: server.replica.tree.sessionList().find((s) => s.session === session)!.timeout_ms, server: server_id, zxid: formatZxid(server.replica.applied_zxid) });
+        return reply({ type: 'connect_ok', session, timeout_ms: server.replica.tree.sessionList().find((s) => s.session === session)!.timeout_ms, server: server_id, server_incarnation: server.incarnation, zxid: formatZxid(server.replica.applied_zxid) });
       }
       const id = this.session_ids.next();
       this.relayed_by.set(id, server_id);
       this.tracker.add(id, timeout_ms, now);
       this.commit({ type: 'create_session', session: id, timeout_ms, time: now });
       server.clients.set(id, client);
-      return reply({ type: 'connect_ok', session: id, timeout_ms, server: server_id, zxid: formatZxid(server.replica.applied_zxid) });
+      return reply({ type: 'connect_ok', session: id, timeout_ms, server: server_id, server_incarnation: server.incarnation, zxid: formatZxid(server.replica.applied_zxid) });
     }
     if (!server.replica.tree.hasSession(session)) return error('SessionExpired', `session ${session} is not open`);
     if (server.closed.has(session)) return error('ConnectionLoss', `${server_id} closed the connection of ${session}`, 11);
@@ -249,7 +252,7 @@ export class FakeEnsemble {
     server.clients.set(session, client);
     switch (body.type) {
       case 'ping':
-        return reply({ type: 'ping_ok', session, zxid: formatZxid(server.replica.applied_zxid) });
+        return reply({ type: 'ping_ok', session, server_incarnation: server.incarnation, zxid: formatZxid(server.replica.applied_zxid) });
       case 'close_session':
         this.commit({ type: 'close_session', session, time: now });
         return reply({ type: 'close_session_ok', session });

@@ -247,6 +247,30 @@ describe('ZkClient against a fake ensemble', () => {
     ]);
   });
 
+  it('after its server restarted within the session timeout (watches lost, yet its pings answered): sees the new incarnation, reconnects and sets its watches', async () => {
+    const { clock, ensemble } = setup();
+    const zk = await open(clock, ensemble, 'c1', 'z1', 3000);
+    const writer = await open(clock, ensemble, 'c2', 'z3');
+    await value(clock, writer.create('/w', 'a'));
+    const events: ZkWatchEvent[] = [];
+    zk.on('watch', (e) => events.push(e));
+    await value(clock, zk.getData('/w', true));
+    // Down and up again between two pings: the next ping is answered, by a server with no watches.
+    ensemble.crash('z1');
+    ensemble.restart('z1');
+    await value(clock, writer.setData('/w', 'b'));
+    const received = ensemble.received.length;
+    await clock.advance(1500);
+    expect(zk.state).toBe('connected');
+    expect(ensemble.received.slice(received).filter((r) => r.body.type === 'set_watches')).toHaveLength(1);
+    expect(events.map((e) => [e.path, e.event])).toEqual([['/w', 'NodeDataChanged']]);
+    // Once set again, the watch is not set twice: one more change, no event (it fired), and no further set_watches.
+    await value(clock, writer.setData('/w', 'c'));
+    await clock.advance(1500);
+    expect(events).toHaveLength(1);
+    expect(ensemble.received.slice(received).filter((r) => r.body.type === 'set_watches')).toHaveLength(1);
+  });
+
   it('after its server resynchronized from a snapshot (watches lost, connection closed): reconnects, sends set_watches, and gets the missed event once', async () => {
     const { clock, ensemble } = setup();
     const zk = await open(clock, ensemble, 'c1', 'z1', 3000);

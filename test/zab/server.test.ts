@@ -276,7 +276,9 @@ describe('zk server: sessions', () => {
     const follower = z.followers()[0]!;
     const epoch = z.procs.get(leader)!.core.activeEpoch()!;
     const r = z.rpc('c1', follower, { type: 'connect', timeout_ms: 1 });
-    expect(r).toMatchObject({ type: 'connect_ok', session: `s${epoch.toString(16)}.1`, timeout_ms: 2 * tick_ms, server: follower, zxid: `${epoch}:1` });
+    expect(r).toMatchObject({ type: 'connect_ok', session: `s${epoch.toString(16)}.1`, timeout_ms: 2 * tick_ms, server: follower, server_incarnation: 7, zxid: `${epoch}:1` });
+    // Pings name the server's incarnation too, so a client notices a restart its pings outlived.
+    expect(z.rpc('c1', follower, { type: 'ping', session: r.session })).toMatchObject({ type: 'ping_ok', server_incarnation: 7 });
     const big = z.rpc('c2', leader, { type: 'connect', timeout_ms: 1e9 });
     expect(big).toMatchObject({ type: 'connect_ok', session: `s${epoch.toString(16)}.2`, timeout_ms: 20 * tick_ms, server: leader });
     // Every server applied the same sequence.

@@ -319,7 +319,7 @@ export class ZkServer {
     switch (o.type) {
       case 'create_session':
         this.connect(o.session, req.src);
-        this.reply(req, { type: 'connect_ok', session: o.session, timeout_ms: o.timeout_ms, server: this.o.id, zxid });
+        this.reply(req, { type: 'connect_ok', session: o.session, timeout_ms: o.timeout_ms, server: this.o.id, server_incarnation: this.o.incarnation, zxid });
         return;
       case 'sync':
         if (waiting.kind === 'reconnect') {
@@ -327,7 +327,7 @@ export class ZkServer {
           this.replica.watches.dropSession(o.session);
           this.closed_connections.delete(o.session);
           this.connect(o.session, req.src);
-          this.reply(req, { type: 'connect_ok', session: o.session, timeout_ms: o.timeout_ms, server: this.o.id, zxid });
+          this.reply(req, { type: 'connect_ok', session: o.session, timeout_ms: o.timeout_ms, server: this.o.id, server_incarnation: this.o.incarnation, zxid });
         } else this.reply(req, { type: 'sync_ok', zxid });
         return;
       case 'close_session':
@@ -489,7 +489,8 @@ export class ZkServer {
       }
       this.connect(session, request.src);
       this.touch(session);
-      this.reply(request, { type: 'ping_ok', session, zxid: formatZxid(this.replica.applied_zxid) });
+      // The incarnation tells a client that this server restarted (and forgot its watches) since it connected.
+      this.reply(request, { type: 'ping_ok', session, server_incarnation: this.o.incarnation, zxid: formatZxid(this.replica.applied_zxid) });
       return;
     }
     if (this.replica.tree.hasSession(session)) {

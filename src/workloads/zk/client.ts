@@ -180,6 +180,8 @@ export class ZkClient {
   private last_zxid: string;
   /** Reconnected, and set_watches not answered yet: calls wait, so none sees a change before its event. */
   private resuming = false;
+  /** The connected server's process incarnation (connect_ok, ping_ok): a change means it restarted, without the watches it held. */
+  private server_incarnation: unknown = undefined;
 
   private constructor(
     private readonly transport: ZkTransport,
@@ -220,7 +222,9 @@ export class ZkClient {
       if (reply.type === 'connect_ok' && typeof reply['session'] === 'string') {
         const negotiated = Number(reply['timeout_ms']);
         const timeout_ms = Number.isFinite(negotiated) && negotiated > 0 ? negotiated : options.timeout_ms;
-        return new ZkClient(transport, servers, reply['session'], timeout_ms, typeof reply['server'] === 'string' ? reply['server'] : server, random, String(reply['zxid'] ?? ''));
+        const client = new ZkClient(transport, servers, reply['session'], timeout_ms, typeof reply['server'] === 'string' ? reply['server'] : server, random, String(reply['zxid'] ?? ''));
+        client.server_incarnation = reply['server_incarnation'];
+        return client;
       }
       if (reply.type !== 'error') {
         last_failure = `${server} answered connect with ${reply.type}`;
@@ -416,6 +420,13 @@ export class ZkClient {
       (reply) => {
         this.ping_in_flight = false;
         if (reply.type !== 'error') {
+          const incarnation = reply['server_incarnation'];
+          if (connection === this.connection && incarnation !== undefined && this.server_incarnation !== undefined && incarnation !== this.server_incarnation) {
+            // The server restarted within the session timeout: like a TCP connection it closed, so the
+            // client reconnects (there or elsewhere) and sets its watches again.
+            this.lost(connection);
+            return;
+          }
           this.last_ok = Math.max(this.last_ok, this.transport.now());
           if (connection === this.connection) this.sawReply(reply);
           return;
@@ -466,6 +477,7 @@ export class ZkClient {
       if (this.current_state !== 'reconnecting') return;
       if (reply.type === 'connect_ok') {
         this.current_server = typeof reply['server'] === 'string' ? reply['server'] : server;
+        this.server_incarnation = reply['server_incarnation'];
         this.last_ok = Math.max(this.last_ok, this.transport.now());
         // Not the reply's zxid: changes up to it may be ones this client never heard of (set_watches finds them).
         this.resuming = true;
