@@ -283,6 +283,7 @@ class TestRun implements StepContext {
       if (check.result === 'invalid') {
         const violation = check.violation!;
         const base = path.basename(file);
+        if (violation.failure !== undefined) fail(violation.failure);
         result.bad_ops = violation.ops.map((op) => `${base} ${op.text}`);
         result.nonlinearizable = { history_file: file, ...violation };
         fail(`the history is not ${name} on key ${violation.key} (${base}; times in ms from the test's start): ${violation.explanation}`);

@@ -21,6 +21,7 @@ export type { Step } from './steps.js';
 /** A step before its own schema checks it: the vocabulary it is checked by is the lab's (see loadLab). */
 const rawStepSchema = z.looseObject({ do: z.string().min(1) });
 
+/** The checks the grader runs from the event stream; a workload adds its own history checks (lin-kv's linearizable, the lock checks). */
 export const check_names = ['one_leader_per_term', 'terms_monotonic', 'applied_agree', 'linearizable', 'no_crash'] as const;
 export type CheckName = (typeof check_names)[number];
 
@@ -33,7 +34,7 @@ export const testSchema = z.object({
   options: z.record(z.string(), z.unknown()).optional(),
   steps: z.array(rawStepSchema).min(1),
   /** Checked over the whole run, from the event stream. */
-  checks: z.array(z.enum(check_names)).default([]),
+  checks: z.array(z.string().min(1)).default([]),
 });
 
 export type LabTest = Omit<z.infer<typeof testSchema>, 'steps'> & { steps: Step[] };
@@ -94,6 +95,8 @@ export function loadLab(id: string, plugins: LabPlugins, dir = labsDir()): LabSp
   const tests = parsed.data.tests.map((test, t) => ({ ...test, steps: test.steps.map((step, i) => checkStep(step, vocabulary, plugins, `${specFile}: tests.${t}.steps.${i}`, `test ${test.name}, step ${i + 1}`, source)) }));
   for (const [t, test] of parsed.data.tests.entries()) {
     // A history check only a workload can run (lin-kv's linearizable) needs that workload in the lab.
+    const unknown = test.checks.find((check) => !(check_names as readonly string[]).includes(check) && !plugins.workloads.some((w) => check in w.checks));
+    if (unknown) throw new UserError(`${specFile}: tests.${t}.checks: "${unknown}" is no check dslab has (checks: ${[...check_names, ...plugins.workloads.flatMap((w) => Object.keys(w.checks).filter((c) => !(check_names as readonly string[]).includes(c)))].join(', ')})`);
     const missing = test.checks.find((check) => plugins.workloads.some((w) => check in w.checks) && !workloads.some((w) => check in w.checks));
     if (missing) throw new UserError(`${specFile}: tests.${t}.checks: "${missing}" is a check of workload ${plugins.workloads.filter((w) => missing in w.checks).map((w) => w.name).join(', ')}, which this lab (${source}) does not use`);
   }
@@ -139,8 +142,8 @@ export function listLabIds(dir = labsDir()): string[] {
     .sort(labOrder);
 }
 
-/** Warm-ups first, then the Raft labs and the Zab labs, each in the order they build on each other. */
-const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions'];
+/** Warm-ups first, then the Raft labs and the Zab labs, each in the order they build on each other, then the locks lab on top of the coordinator. */
+const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'locks'];
 function labOrder(a: string, b: string): number {
   const ia = lab_order.indexOf(a);
   const ib = lab_order.indexOf(b);

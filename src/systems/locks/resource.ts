@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { Node } from '../../lib/runtime/node.js';
 import { type Observation, observations_max, report_page_max } from '../../workloads/locks/observations.js';
-import { readLockOptions } from './options.js';
+import { readLockOptions, readLockPlantedBug } from './options.js';
 
 export class Resource {
   counter = 0;
@@ -28,6 +28,8 @@ export class Resource {
   constructor(
     readonly fencing: boolean,
     readonly counter_place: 'resource' | 'backend',
+    /** A lab variant's planted bug: accept_equal_token lets a write through with the largest token already accepted. */
+    private readonly planted_bug: string | null = null,
   ) {}
 
   private record(observation: Observation): void {
@@ -75,7 +77,8 @@ export class Resource {
    */
   private staleness(token: number | null, write: boolean): string | null {
     if (token === null) return 'no fencing token';
-    if (write && this.max_token !== null && token <= this.max_token) return `stale token ${token}: a write with token ${this.max_token} was already accepted`;
+    const equal_passes = this.planted_bug === 'accept_equal_token' && token === this.max_token;
+    if (write && this.max_token !== null && token <= this.max_token && !equal_passes) return `stale token ${token}: a write with token ${this.max_token} was already accepted`;
     if (this.max_seen !== null && token < this.max_seen) return `stale token ${token}: token ${this.max_seen} already came`;
     return null;
   }
@@ -122,9 +125,10 @@ export function sectionFields(body: Record<string, unknown>): SectionFields | st
   return { round: round as number, ...(incarnation !== undefined ? { incarnation } : {}), token: (token as number | null | undefined) ?? null, acquired_ms, ttl_ms };
 }
 
-function main(): void {
+/** Runs the resource on this process's stdio (the lab's node runs it too, for the resource group). */
+export function runResource(): void {
   const options = readLockOptions(process.env);
-  const resource = new Resource(options.fencing, options.counter);
+  const resource = new Resource(options.fencing, options.counter, readLockPlantedBug(process.env));
   const node = new Node();
   const report = () =>
     node.reportState({ role: 'resource', counter: resource.counter_place === 'resource' ? resource.counter : resource.backend_counter, max_token: resource.max_token, accepted: resource.accepted, rejected: resource.rejected });
@@ -173,4 +177,4 @@ function main(): void {
 }
 
 // Run as a node program; imported (by the tests), it only provides the Resource.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runResource();
