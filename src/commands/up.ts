@@ -1,14 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { durationFlag, integerFlag } from '../cli/flags.js';
-import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
+import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, nodes_default, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/format.js';
 import { formatDurationMs } from '../lib/util/units.js';
 import { findSystem, groupCounts, optionsFromFlags, supervisor_entry, systemFlags, systems, viewFor, workloads } from '../registry.js';
 
 const own_flags = {
-  nodes: Flags.integer({ char: 'n', default: 3, description: 'number of nodes (n1..nN)' }),
+  nodes: Flags.integer({ char: 'n', default: nodes_default, description: 'number of nodes (n1..nN)' }),
   bin: Flags.string({ description: 'command that runs one node (any language), split into words as a shell would (quotes and backslashes; no variables or globs)', helpValue: 'CMD' }),
   name: Flags.string({ description: 'cluster name (default: the system name)', helpValue: 'NAME' }),
   seed: integerFlag({ description: 'seed for random fault choices; random, and printed, when not given', range: { min: 0, max: seed_max } }),

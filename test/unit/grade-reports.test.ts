@@ -21,6 +21,7 @@ function testResult(test: string, seed: number, passed: boolean, fields: Partial
     replay: `npx dslab grade raft-election --bin "python3 n.py" --only ${test} --seed ${seed}`,
     kept_dir: passed ? null : `/tmp/${test}-${seed}`,
     timeline: [{ t: 1, node: 'n1', kind: 'state', text: 'leader t1', role: 'leader', term: 1 }],
+    nodes: ['n1', 'n2', 'n3'],
     bad_ops: [],
     started_at_ms: 1,
     ...fields,
@@ -81,7 +82,9 @@ describe('grade target', () => {
   });
 
   it('carries the program name into the replay command', () => {
-    expect(gradeTarget(lab, echo, { repeat: 1, bin: 'python3 node.py', program: 'npx dslab' })).toMatchObject({ command: ['python3', 'node.py'], replay_flag: '--bin "python3 node.py"', program: 'npx dslab' });
+    const target = gradeTarget(lab, echo, { repeat: 1, bin: 'python3 node.py', program: 'npx dslab' });
+    expect(target).toMatchObject({ replay_flag: '--bin "python3 node.py"', program: 'npx dslab' });
+    expect(target.groups.get(lab.tests[0]!.name)!.map((g) => g.command)).toEqual([['python3', 'node.py']]);
     expect(gradeTarget(lab, echo, { repeat: 1, reference: true }).program).toBe('dslab');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeStatus } from '../../src/lib/control/api.js';
 import { Recorder } from '../../src/lib/grade/recorder.js';
-import { generic_steps, type Step, type StepContext } from '../../src/lib/grade/steps.js';
+import { generic_steps, refCandidates, type Step, type StepContext } from '../../src/lib/grade/steps.js';
 import { isEstablishedLeader } from '../../src/lib/roles.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { raft_roles } from '../../src/systems/raft/plugin.js';
@@ -34,6 +34,8 @@ function context(states: () => Record<string, Record<string, unknown>>, recorder
       if (ref === 'leader') return nodes().find((n) => n.state.role === 'leading')!.id;
       return ref;
     },
+    candidates: (ref: string, excluding: ReadonlySet<string> = new Set()) =>
+      refCandidates(ref, { nodes: nodes(), graded_group: 'nodes', leader: () => nodes().find((n) => n.state.role === 'leading')?.id ?? null, excluding, fail: ctx.fail }),
   };
   return { ctx: ctx as unknown as StepContext, saved };
 }

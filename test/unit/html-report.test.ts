@@ -29,6 +29,7 @@ function testResult(fields: Partial<TestResult> & Pick<TestResult, 'test'>): Tes
     replay: `dslab grade fabricated --reference --only ${fields.test} --seed 42`,
     kept_dir: null,
     timeline: [],
+    nodes: ['n1', 'n2', 'n3'],
     bad_ops: [],
     nonlinearizable: null,
     started_at_ms: t0,
@@ -291,6 +292,21 @@ describe('grader HTML report', () => {
     expect(lastMessages).toContain('The last 2 messages between nodes before the failure');
     expect(elements(lastMessages, 'text', 'time').map(textOf)).toEqual(['+4900.0 ms', '+4950.0 ms']);
     expect(lastMessages).toContain('+1500.0 ms: partition');
+  });
+
+  it("draws the nodes of every group (a coordinator's z1 beside worker w1) as nodes, in the cluster's order, and clients apart", () => {
+    const trace = [
+      traceLine(100, 'delivered', 'w1', 'z2', { type: 'create', path: '/workers/0', msg_id: 1 }),
+      traceLine(110, 'delivered', 'z2', 'z1', { type: 'propose', zxid: 5, msg_id: 2 }),
+      traceLine(120, 'delivered', 'c1', 'w1', { type: 'generate', msg_id: 3 }),
+    ];
+    const failed = testResult({ test: 'two-groups', failure: 'it broke', kept_dir: keptDir(trace), nodes: ['z1', 'z2', 'z3', 'w1', 'w2'] });
+    const section = sectionOf(toHtml(labResult([failed])), 1);
+    expect(section).toContain('The last 2 messages between nodes before the failure');
+    const svg = elements(section, 'svg', 'messages')[0]!;
+    const columns = [...svg.matchAll(/<text x="[^"]*" y="16" font-size="12" text-anchor="middle" font-weight="bold">([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(columns).toEqual(['z1', 'z2', 'w1']);
+    expect(svg).not.toContain('>c1<');
   });
 
   it('is self-contained: no scripts, stylesheets, fonts or images from elsewhere', () => {

@@ -80,6 +80,8 @@ describe('--bin', () => {
   });
 
   it('grade runs the same words', () => {
-    expect(gradeTarget(loadLab('echo', lab_plugins), echo, { bin: 'python3 "my lab/node.py"', reference: false, repeat: 1 }).command).toEqual(['python3', 'my lab/node.py']);
+    const lab = loadLab('echo', lab_plugins);
+    const target = gradeTarget(lab, echo, { bin: 'python3 "my lab/node.py"', reference: false, repeat: 1 });
+    expect(target.groups.get(lab.tests[0]!.name)![0]!.command).toEqual(['python3', 'my lab/node.py']);
   });
 });

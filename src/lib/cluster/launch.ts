@@ -6,7 +6,7 @@ import { nodes_max } from '../protocol/messages.js';
 import { checkGroups, default_group, type GroupConfig, Topology } from './groups.js';
 import { assertInstalled } from '../proxy/server-process.js';
 import { serverKindOf } from '../proxy/server-kinds.js';
-import { groupCommand, type SystemPlugin, type SystemView } from '../plugin.js';
+import { groupCommand, type NodeGroup, type SystemPlugin, type SystemView } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
@@ -15,6 +15,9 @@ import { clusterPaths, dslabHome, isRunning, makeClusterDir, readClusterInfo, va
 export const init_timeout_ms_default = 10_000;
 export const init_timeout_ms_min = 1;
 export const init_timeout_ms_max = 600_000;
+
+/** `up`'s --nodes when it is not given (and the count of a group counted by it in a lab test that does not say). */
+export const nodes_default = 3;
 
 /** How long `up --detach` waits for the supervisor to report its nodes initialised. */
 export const detach_ready_timeout_ms = 60_000;
@@ -63,8 +66,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
       const count = flag === undefined ? group.count : flag === 'nodes' ? options.nodes : options.group_counts?.[flag];
       if (count === undefined) throw new UserError(`--${flag ?? 'nodes'} is needed: how many nodes group ${group.name} has`);
       if (!Number.isInteger(count) || count < 1 || count > nodes_max) throw new UserError(`${flag === undefined ? `group ${group.name}'s count` : `--${flag}`} must be between 1 and ${nodes_max}, got ${count}`);
-      if (group.server !== undefined) return { name: group.name, prefix: group.prefix, count, command: [], server: { kind: group.server, ...(group.binary ? { binary: group.binary } : {}) } };
-      return { name: group.name, prefix: group.prefix, count, command: groupCommand(group), ...(group.options ? { options: group.options } : {}) };
+      return groupConfig(group, count);
     });
   }
   checkGroups(groups);
@@ -87,6 +89,16 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     keep_data: options.keep_data ?? false,
     ...(options.plugin?.workload_groups ? { workload_groups: { ...options.plugin.workload_groups } } : {}),
   };
+}
+
+/**
+ * One of a system's groups as the supervisor runs it, with `count` members;
+ * `command` replaces a program group's own program (the grader's node under
+ * test), keeping the group's name, prefix and options.
+ */
+export function groupConfig(group: NodeGroup, count: number, command?: readonly string[]): GroupConfig {
+  if (group.server !== undefined) return { name: group.name, prefix: group.prefix, count, command: [], server: { kind: group.server, ...(group.binary ? { binary: group.binary } : {}) } };
+  return { name: group.name, prefix: group.prefix, count, command: command ? [...command] : groupCommand(group), ...(group.options ? { options: group.options } : {}) };
 }
 
 /** Runs the supervisor in this process (foreground `up`). */

@@ -1,11 +1,13 @@
 import path from 'node:path';
+import type { GroupConfig } from '../cluster/groups.js';
+import { groupConfig, nodes_default } from '../cluster/launch.js';
 import { dslabHome } from '../cluster/paths.js';
-import { checkOptions, groupCommand, systemView, type SystemPlugin } from '../plugin.js';
+import { checkOptions, groupCommand, systemView, type NodeGroup, type SystemPlugin } from '../plugin.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
 import { runTest, type GradeTarget, type TestResult } from './runner.js';
-import type { LabSpec } from './spec.js';
+import type { LabSpec, LabTest } from './spec.js';
 
 export const repeat_max = 1000;
 
@@ -56,14 +58,46 @@ export function gradeTarget(lab: LabSpec, reference_system: SystemPlugin | undef
   if (!reference_system) throw new UserError(`lab ${lab.id} names reference system "${lab.reference}", which dslab does not have`);
   checkLabOptions(lab, reference_system);
   const view = systemView(reference_system);
+  const graded = reference_system.groups.find((g) => g.name === lab.graded_group);
+  // loadLab resolved and checked graded_group against this system's groups.
+  if (!graded?.program) throw new UserError(`lab ${lab.id}: reference system ${reference_system.name} has no program group "${lab.graded_group ?? ''}" to grade`);
+  let command: string[];
+  let replay_flag: string;
   if (options.bin !== undefined) {
-    const command = splitShellWords(options.bin, '--bin');
+    command = splitShellWords(options.bin, '--bin');
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
-    return { command, replay_flag: `--bin ${JSON.stringify(options.bin)}`, program, view };
+    replay_flag = `--bin ${JSON.stringify(options.bin)}`;
+  } else {
+    command = groupCommand(graded);
+    replay_flag = '--reference';
   }
-  const nodes = reference_system.groups.find((g) => g.program !== undefined);
-  if (!nodes?.program) throw new UserError(`reference system ${reference_system.name} has no node program to grade against`);
-  return { command: groupCommand(nodes), replay_flag: '--reference', program, view };
+  const groups = new Map(lab.tests.map((test, index) => [test.name, testGroups(lab, reference_system, graded.name, test, index, command)]));
+  return { groups, graded_group: graded.name, replay_flag, program, view, ...(reference_system.workload_groups ? { workload_groups: { ...reference_system.workload_groups } } : {}) };
+}
+
+/**
+ * The groups one test's cluster runs: the reference system's (for the test's
+ * options), each with the count the test gives it or the one `up` would, and
+ * the graded group with `nodes` members running `command`.
+ */
+export function testGroups(lab: LabSpec, system: SystemPlugin, graded: string, test: LabTest, index: number, command: readonly string[]): GroupConfig[] {
+  const where = `${path.join(lab.dir, 'spec.json')}: tests.${index} (${test.name})`;
+  const chosen = system.groupsFor ? system.groupsFor(test.options ?? {}) : system.groups;
+  const runs = chosen.map((g) => g.name).join(', ');
+  if (!chosen.some((g) => g.name === graded)) throw new UserError(`${where}: with these options system ${system.name} runs no group ${graded}, the lab's graded group (it runs ${runs})`);
+  const unused = Object.keys(test.groups ?? {}).find((name) => !chosen.some((g) => g.name === name));
+  if (unused) throw new UserError(`${where}: groups.${unused}: with these options system ${system.name} runs no group ${unused} (it runs ${runs})`);
+  return chosen.map((group) => (group.name === graded ? groupConfig(group, test.nodes, command) : groupConfig(group, test.groups?.[group.name] ?? defaultCount(system, group, where))));
+}
+
+/** The count `up` gives a group when its flag is not given. */
+function defaultCount(system: SystemPlugin, group: NodeGroup, where: string): number {
+  if (group.count !== undefined) return group.count;
+  if (group.count_flag === 'nodes') return nodes_default;
+  const flag = group.count_flag === undefined ? undefined : system.flags[group.count_flag];
+  const value = flag && 'default' in flag ? flag.default : undefined;
+  if (typeof value === 'number') return value;
+  throw new UserError(`${where}: group ${group.name} of system ${system.name} has no default count: give it in the test's "groups"`);
 }
 
 /** Every test's options must be ones the lab's reference system takes (its plugin's schema). */

@@ -49,6 +49,12 @@ function relativeMs(ms: number): string {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 const byNodeNumber = (a: string, b: string) => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, '')) || a.localeCompare(b);
+/** Nodes in the cluster's order (group by group: z1..z3 before w1..w4), anything else after them by number. */
+const inClusterOrder = (nodes: readonly string[]) => (a: string, b: string) => {
+  const ia = nodes.indexOf(a);
+  const ib = nodes.indexOf(b);
+  return (ia === -1 ? nodes.length : ia) - (ib === -1 ? nodes.length : ib) || byNodeNumber(a, b);
+};
 
 // ---------------------------------------------------------------------------
 // Timeline
@@ -142,7 +148,7 @@ function timelineLegend(): string {
 
 /** A lane per node across the test: role segments, down and paused periods, status marks; numbered, labelled faults; a time axis in seconds from the test's start. */
 function timelineSvg(r: TestResult, id: string): string {
-  const nodes = [...new Set(r.timeline.filter((p) => p.node !== '*').map((p) => p.node))].sort(byNodeNumber);
+  const nodes = [...new Set(r.timeline.filter((p) => p.node !== '*').map((p) => p.node))].sort(inClusterOrder(r.nodes));
   const faults = r.timeline.filter((p) => p.node === '*');
   if (nodes.length === 0 && faults.length === 0) return '<p>No state reports or faults were recorded.</p>';
   const width = 960;
@@ -248,7 +254,11 @@ interface TraceRecord {
   msg: { src: string; dest: string; body: Record<string, unknown> & { type: string } };
 }
 
-const isNode = (id: unknown) => typeof id === 'string' && /^n\d+$/.test(id);
+/** Whether a message's end is one of the test's nodes (not a client or a service). */
+const nodeTest = (r: { readonly nodes: readonly string[] }) => {
+  const nodes = new Set(r.nodes);
+  return (id: unknown) => typeof id === 'string' && nodes.has(id);
+};
 const leadingTime = (line: string): number | null => {
   const match = /^\{"t":(-?\d+(?:\.\d+)?)[,}]/.exec(line);
   return match ? Number(match[1]) : null;
@@ -400,8 +410,9 @@ function toArrow(record: TraceRecord, origin_ms: number, kind: Arrow['kind']): A
 }
 
 /** A Lamport diagram: a vertical line per client and node, one arrow per row, time downwards with its offset from the test's start on the left. */
-function lamportSvg(arrows: readonly Arrow[], bars: readonly OpBar[], origin_ms: number, id: string): string {
-  const columns = [...new Set(arrows.flatMap((a) => [a.src, a.dest]))].sort((a, b) => Number(isNode(a)) - Number(isNode(b)) || byNodeNumber(a, b));
+function lamportSvg(arrows: readonly Arrow[], bars: readonly OpBar[], origin_ms: number, id: string, nodes: readonly string[]): string {
+  const isNode = nodeTest({ nodes });
+  const columns = [...new Set(arrows.flatMap((a) => [a.src, a.dest]))].sort((a, b) => Number(isNode(a)) - Number(isNode(b)) || inClusterOrder(nodes)(a, b));
   const column = 104;
   const row = 16;
   const gutter = 92;
@@ -439,13 +450,14 @@ function lamportSvg(arrows: readonly Arrow[], bars: readonly OpBar[], origin_ms:
 /** The last node-to-node messages before the failure. */
 function lastMessagesDiagram(r: TestResult, id: string): string {
   if (!r.kept_dir) return '';
+  const isNode = nodeTest(r);
   const file = path.join(r.kept_dir, 'cluster', 'trace.jsonl');
   if (!existsSync(file)) return '<p class="note">No trace was kept.</p>';
   const shown = traceTail(file)
     .filter((m) => isNode(m.msg.src) && isNode(m.msg.dest))
     .slice(-diagram_messages_max);
   if (shown.length === 0) return '<p class="note">No node-to-node messages in the trace.</p>';
-  return `<h4>The last ${countOf(shown.length, 'message')} between nodes before the failure</h4><p class="legend">Arrows from sender to receiver, one per row, time downwards; dashed red: dropped by the network.</p>${lamportSvg(shown.map((m) => toArrow(m, r.started_at_ms, 'node')), [], r.started_at_ms, id)}`;
+  return `<h4>The last ${countOf(shown.length, 'message')} between nodes before the failure</h4><p class="legend">Arrows from sender to receiver, one per row, time downwards; dashed red: dropped by the network.</p>${lamportSvg(shown.map((m) => toArrow(m, r.started_at_ms, 'node')), [], r.started_at_ms, id, r.nodes)}`;
 }
 
 /** When an operation stopped: its return, or for one with no answer, when its client gave up on it. */
@@ -468,6 +480,7 @@ function operationsTable(ops: readonly Operation[], bad: ReadonlySet<number | un
  */
 function linearizabilitySection(r: TestResult, id: string): string {
   const v = r.nonlinearizable!;
+  const isNode = nodeTest(r);
   const file = path.basename(v.history_file);
   const badLines = new Set(v.ops.map((op) => op.line));
   const focusStart = Math.min(...v.ops.map((op) => op.call_ms));
@@ -555,7 +568,7 @@ function linearizabilitySection(r: TestResult, id: string): string {
     `<h4>Messages while ${shown.length === 1 ? 'it' : `the ${shown.length} operations on lines ${shown.map((op) => op.line).join(', ')}`} ran</h4>` +
     `<p class="legend">Each client operation is a bar on its client's line (pink: cannot be ordered); its requests and replies are the dark and pink arrows, node-to-node messages the blue ones (dashed red: dropped by the network). ` +
     `${countOf(drawn.length, 'message')} from ${relativeMs(windowStart)} to ${relativeMs(windowEnd)}${omitted > 0 ? `; ${countOf(omitted, 'node-to-node message')} farther from the violation left out` : ''}.</p>` +
-    lamportSvg(arrows, bars, r.started_at_ms, id)
+    lamportSvg(arrows, bars, r.started_at_ms, id, r.nodes)
   );
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ClusterEvent, ClusterStatus } from '../control/api.js';
 import { makePrivateDir } from '../cluster/paths.js';
-import { default_group } from '../cluster/groups.js';
+import { memberIds, type GroupConfig } from '../cluster/groups.js';
 import { fixedClientId, rangeClientId } from '../supervisor/client-ids.js';
 import { ClusterStartError, Supervisor } from '../supervisor/supervisor.js';
 import { errorMessage } from '../util/errors.js';
@@ -12,15 +12,19 @@ import { findLeader, isLeadingRole, type RoleVocabulary, termOf } from '../roles
 import { diagnose, Evidence, type FailedAt } from './diagnose.js';
 import { Recorder, type NonLinearizableKey, type TimelinePoint } from './recorder.js';
 import type { LabSpec, LabTest } from './spec.js';
-import type { Step, StepContext, StepVocabulary } from './steps.js';
+import { isChoosingRef, refCandidates, type Step, type StepContext, type StepVocabulary } from './steps.js';
 
 /** Budget for checking one test's history. */
 const history_check_timeout_ms = 30_000;
 const init_timeout_ms = 10_000;
 
 export interface GradeTarget {
-  /** The node program as argv. */
-  command: string[];
+  /** The groups each test's cluster runs, by test name: the reference system's, the graded group's program replaced by the one under test. */
+  groups: ReadonlyMap<string, GroupConfig[]>;
+  /** The group under test (its program is --bin's): "random" in a step picks among its nodes. */
+  graded_group: string;
+  /** The group answering each workload, as the reference system says (SystemPlugin.workload_groups). */
+  workload_groups?: Record<string, string>;
   /** How the user named it, for the replay command: --bin "…" or --reference. */
   replay_flag: string;
   /** How the user ran dslab, for the replay command: "dslab", "npx dslab", "node bin/run.js". */
@@ -46,6 +50,8 @@ export interface TestResult {
   /** Where the node logs, trace and history of a failed test are kept (null when passed). */
   kept_dir: string | null;
   timeline: TimelinePoint[];
+  /** The cluster's node ids, group by group (z1..z3, w1..w4): what reports draw as nodes rather than clients. */
+  nodes: string[];
   /** For a linearizability failure: the operations that cannot be ordered. */
   bad_ops: string[];
   /** For a linearizability failure: the history file, key and operations, for the report's diagram (null otherwise). */
@@ -67,6 +73,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
   makePrivateDir(workDir);
   makePrivateDir(dir);
   const roles = target.view.roles;
+  const groups = target.groups.get(test.name) ?? fail(`grader error: no cluster planned for test ${test.name}`);
   const recorder = new Recorder(new Set(test.checks), roles);
   const started = Date.now();
   const result: TestResult = {
@@ -83,6 +90,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     replay: `${target.program} grade ${lab.id} ${target.replay_flag} --only ${test.name} --seed ${seed}`,
     kept_dir: null,
     timeline: recorder.timeline,
+    nodes: groups.flatMap((g) => memberIds(g)),
     bad_ops: [],
     nonlinearizable: null,
     started_at_ms: started,
@@ -101,7 +109,8 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     supervisor = await Supervisor.start({
       name: 'cluster',
       system: lab.reference,
-      groups: [{ ...default_group, count: test.nodes, command: target.command }],
+      groups,
+      ...(target.workload_groups ? { workload_groups: target.workload_groups } : {}),
       seed,
       home: dir,
       cwd: process.cwd(),
@@ -118,7 +127,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     });
     for (const event of supervisor.events.history()) observe(event);
     supervisor.events.subscribe(observe);
-    run = new TestRun(supervisor, recorder, evidence, createRng(seed), dir, roles, lab.steps);
+    run = new TestRun(supervisor, recorder, evidence, createRng(seed), dir, roles, lab.steps, target.graded_group);
     const steps = run.steps(test.steps);
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new GradeFailure(`the test did not finish within its time limit of ${test.time_limit_ms / 1000}s`)), test.time_limit_ms);
@@ -169,6 +178,7 @@ class TestRun implements StepContext {
     readonly dir: string,
     readonly roles: RoleVocabulary,
     private readonly vocabulary: StepVocabulary,
+    private readonly graded_group: string,
   ) {}
 
   async steps(steps: readonly Step[]): Promise<void> {
@@ -222,18 +232,18 @@ class TestRun implements StepContext {
     this.pending.push(work);
   }
 
-  /** "$name" is a node saved by an earlier step; "leader" and "random" are resolved by the supervisor. */
+  /** "$name" is a node saved by an earlier step; "leader" is the one that leads; "random", "random:GROUP" and "follower" choose (see refCandidates). */
   node(ref: string, excluding: ReadonlySet<string> = new Set()): string {
     if (ref.startsWith('$')) return this.saved.get(ref.slice(1)) ?? fail(`no node was saved as ${ref}`);
     if (ref === 'leader') return this.leader() ?? fail('no node reports itself leader, and no write has succeeded to show which node serves them');
-    const up = this.status().nodes.filter((n) => n.status === 'up' && !excluding.has(n.id));
-    if (ref === 'random') return up.length ? this.rng.pick(up.map((n) => n.id)) : fail('no up node to choose');
-    if (ref === 'follower') {
-      const leader = this.leader();
-      const followers = up.filter((n) => n.id !== leader).map((n) => n.id);
-      return followers.length ? this.rng.pick(followers) : fail('no up node other than the leader');
-    }
-    return ref;
+    if (!isChoosingRef(ref)) return ref;
+    const candidates = this.candidates(ref, excluding);
+    if (candidates.length > 0) return this.rng.pick(candidates);
+    return fail(ref === 'follower' ? 'no up node other than the leader' : ref === 'random' ? `no up node in group ${this.graded_group} to choose` : `no up node in group ${ref.slice('random:'.length)} to choose`);
+  }
+
+  candidates(ref: string, excluding: ReadonlySet<string> = new Set()): string[] {
+    return refCandidates(ref, { nodes: this.status().nodes, graded_group: this.graded_group, leader: () => this.leader(), excluding, fail });
   }
 
   /**

@@ -29,7 +29,10 @@ export const testSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'test names are lowercase words joined by dashes'),
   description: z.string(),
   points: z.number().int().min(0).max(1000),
+  /** How many nodes the graded group has (the lab's graded_group: the nodes under test). */
   nodes: z.number().int().min(1).max(25),
+  /** The other groups' counts, by group name (default: what `up` gives them); the reference runs them. */
+  groups: z.record(z.string(), z.number().int().min(1).max(25)).optional(),
   time_limit_ms: z.number().int().min(1000).max(600_000),
   options: z.record(z.string(), z.unknown()).optional(),
   steps: z.array(rawStepSchema).min(1),
@@ -45,6 +48,12 @@ export const labSchema = z.object({
   summary: z.string(),
   /** The built-in system that is this lab's reference implementation. */
   reference: z.string(),
+  /**
+   * The program group of the reference system whose program --bin replaces
+   * (snowflake's workers, beside the reference's coordinator); default: the
+   * system's first program group.
+   */
+  graded_group: z.string().optional(),
   /** The workloads its tests drive (default: the ones the reference system speaks); their steps join the lab's vocabulary. */
   workloads: z.array(z.string()).optional(),
   /** Labs that grow one implementation share a starter: the lab whose starter/ to copy (default: this one). */
@@ -54,6 +63,8 @@ export const labSchema = z.object({
 
 export type LabSpec = Omit<z.infer<typeof labSchema>, 'tests'> & {
   tests: LabTest[];
+  /** The group under test, resolved (the spec's or the system's first program group); absent when dslab has no such system. */
+  graded_group?: string;
   dir: string;
   /** The steps its tests may use: the generic ones and those of its system and workloads. */
   steps: StepVocabulary;
@@ -63,7 +74,7 @@ export type LabSpec = Omit<z.infer<typeof labSchema>, 'tests'> & {
 
 /** The systems and workloads a lab's steps may come from (the command layer passes src/registry.ts's). */
 export interface LabPlugins {
-  systems: readonly Pick<SystemPlugin, 'name' | 'workloads' | 'steps'>[];
+  systems: readonly Pick<SystemPlugin, 'name' | 'workloads' | 'steps' | 'groups'>[];
   workloads: readonly WorkloadPlugin[];
 }
 
@@ -100,7 +111,30 @@ export function loadLab(id: string, plugins: LabPlugins, dir = labsDir()): LabSp
     const missing = test.checks.find((check) => plugins.workloads.some((w) => check in w.checks) && !workloads.some((w) => check in w.checks));
     if (missing) throw new UserError(`${specFile}: tests.${t}.checks: "${missing}" is a check of workload ${plugins.workloads.filter((w) => missing in w.checks).map((w) => w.name).join(', ')}, which this lab (${source}) does not use`);
   }
-  return { ...parsed.data, tests, dir: labDir, steps: vocabulary, workload_plugins: workloads };
+  const system = plugins.systems.find((s) => s.name === parsed.data.reference);
+  const graded_group = system ? checkLabGroups(parsed.data, system, specFile) : undefined;
+  return { ...parsed.data, tests, dir: labDir, steps: vocabulary, workload_plugins: workloads, ...(graded_group ? { graded_group } : {}) };
+}
+
+/**
+ * The group under test, and every group a spec names checked against the
+ * reference system's groups: the graded one must run a node program, and a
+ * test's `groups` counts only the others (the graded group's count is its `nodes`).
+ */
+function checkLabGroups(lab: z.infer<typeof labSchema>, system: Pick<SystemPlugin, 'name' | 'groups'>, specFile: string): string {
+  const names = system.groups.map((g) => g.name).join(', ');
+  const programs = system.groups.filter((g) => g.program !== undefined);
+  const graded = lab.graded_group ?? programs[0]?.name ?? fail(`${specFile}: system ${system.name} has no group of node programs to grade`);
+  const group = system.groups.find((g) => g.name === graded);
+  if (!group) fail(`${specFile}: graded_group: system ${system.name} has no group "${graded}" (its groups: ${names})`);
+  if (group!.program === undefined) fail(`${specFile}: graded_group: group ${graded} of system ${system.name} runs real servers, not a node program (program groups: ${programs.map((g) => g.name).join(', ')})`);
+  for (const [t, test] of lab.tests.entries()) {
+    for (const name of Object.keys(test.groups ?? {})) {
+      if (name === graded) fail(`${specFile}: tests.${t}.groups.${name}: ${name} is the graded group, whose count is the test's "nodes" (test ${test.name})`);
+      if (!system.groups.some((g) => g.name === name)) fail(`${specFile}: tests.${t}.groups.${name}: system ${system.name} has no group "${name}" (its groups: ${names}; test ${test.name})`);
+    }
+  }
+  return graded;
 }
 
 /** The steps a lab may use, and what they come from in words ("system raft, workload lin-kv"). */
@@ -142,8 +176,8 @@ export function listLabIds(dir = labsDir()): string[] {
     .sort(labOrder);
 }
 
-/** Warm-ups first, then the Raft labs and the Zab labs, each in the order they build on each other, then the locks lab on top of the coordinator. */
-const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'locks'];
+/** Warm-ups first, then the Raft labs and the Zab labs, each in the order they build on each other, then the labs of systems built on Zab. */
+const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake', 'locks'];
 function labOrder(a: string, b: string): number {
   const ia = lab_order.indexOf(a);
   const ib = lab_order.indexOf(b);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ClusterEvent, ClusterStatus } from '../control/api.js';
+import type { ClusterEvent, ClusterStatus, NodeStatus } from '../control/api.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Rng } from '../util/prng.js';
 import { findLeader, isEstablishedLeader, isLeadingRole, roleKind, type RoleVocabulary, termOf } from '../roles.js';
@@ -28,8 +28,10 @@ export interface StepContext {
   /** The test's own directory (kept when it fails). */
   readonly dir: string;
   status(): ClusterStatus;
-  /** A node reference ("n3", "leader", "follower", "random", "$saved") as a node id, never one in `excluding`. */
+  /** A node reference ("n3", "leader", "follower", "random", "random:GROUP", "$saved") as a node id, never one in `excluding`. */
   node(ref: string, excluding?: ReadonlySet<string>): string;
+  /** The up nodes a choosing reference ("random", "random:GROUP", "follower") picks from, in the ensemble's order, none in `excluding`. */
+  candidates(ref: string, excluding?: ReadonlySet<string>): string[];
   /** Saves a node under a name, for later steps' "$name". */
   save(name: string, node: string): void;
   /** Ends the test as failed, with this message (the step's number and kind are added). */
@@ -80,6 +82,39 @@ export function defineStep<Shape extends z.ZodRawShape>(
 
 export const node_ref = z.string().min(1);
 export const step_duration_ms = z.number().int().min(0).max(600_000);
+
+/** A reference that picks one of several nodes: "random", "random:GROUP" or "follower". */
+export function isChoosingRef(ref: string): boolean {
+  return ref === 'random' || ref === 'follower' || ref.startsWith('random:');
+}
+
+/**
+ * The up nodes a choosing reference picks from, in the ensemble's order:
+ * "random", the graded group's (the nodes under test, beside a coordinator the
+ * reference runs); "random:GROUP", that group's; "follower", the leader's
+ * group's other than the leader (a worker is no follower of a Zab leader).
+ * Fails (through `fail`) when "random:GROUP" names no group.
+ */
+export function refCandidates(ref: string, input: { nodes: readonly NodeStatus[]; graded_group: string; leader: () => string | null; excluding: ReadonlySet<string>; fail: (message: string) => never }): string[] {
+  const { nodes, excluding, fail } = input;
+  // A status from before groups has no group field: its nodes are all one group.
+  const groupOf = (node: NodeStatus) => node.group ?? input.graded_group;
+  const up = nodes.filter((n) => n.status === 'up' && !excluding.has(n.id));
+  if (ref === 'random') return up.filter((n) => groupOf(n) === input.graded_group).map((n) => n.id);
+  if (ref.startsWith('random:')) {
+    const group = ref.slice('random:'.length);
+    const names = [...new Set(nodes.map(groupOf))];
+    if (!names.includes(group)) fail(`"${ref}" names no group of this cluster (groups: ${names.join(', ')})`);
+    return up.filter((n) => groupOf(n) === group).map((n) => n.id);
+  }
+  if (ref === 'follower') {
+    // With no leader known, every node under test may be a follower.
+    const leader = nodes.find((n) => n.id === input.leader());
+    const group = leader ? groupOf(leader) : input.graded_group;
+    return up.filter((n) => n.id !== leader?.id && groupOf(n) === group).map((n) => n.id);
+  }
+  return fail(`"${ref}" is not a reference that chooses among nodes`);
+}
 
 /** How often waits re-read the cluster's state. */
 export const poll_interval_ms = 50;
@@ -222,17 +257,16 @@ export const generic_steps: readonly StepDefinition[] = [
   defineStep({
     name: 'pick',
     description:
-      'Save a node under a name without touching it ("follower" or "random"), other than the nodes in `not`, so later steps can single it out; rank "first" or "last" takes the first or last such node in the ensemble\'s order (n1 before n2) instead of a random one.',
+      'Save a node under a name without touching it ("follower", "random" or "random:GROUP"), other than the nodes in `not`, so later steps can single it out; rank "first" or "last" takes the first or last such node in the ensemble\'s order (n1 before n2) instead of a random one.',
     fields: { node: node_ref, save_as: z.string().min(1), not: z.array(node_ref).optional(), rank: z.enum(['first', 'last']).optional() },
     node_fields: ['node'],
     async run(step, ctx) {
       const excluding = new Set((step.not ?? []).map((ref) => ctx.node(ref)));
-      if (step.rank && (step.node === 'follower' || step.node === 'random')) {
-        if (step.node === 'follower') excluding.add(ctx.node('leader'));
-        const candidates = ctx.status().nodes.filter((n) => n.status === 'up' && !excluding.has(n.id));
+      if (step.rank && isChoosingRef(step.node)) {
+        const candidates = ctx.candidates(step.node, excluding);
         const chosen = step.rank === 'first' ? candidates[0] : candidates.at(-1);
         if (!chosen) ctx.fail(`no up node to pick as ${step.node}`);
-        ctx.save(step.save_as, chosen!.id);
+        ctx.save(step.save_as, chosen!);
         return;
       }
       ctx.save(step.save_as, ctx.node(step.node, excluding));
