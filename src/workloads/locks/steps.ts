@@ -146,7 +146,7 @@ export const locks_steps: readonly StepDefinition[] = [
     name: 'lock_run',
     description:
       'Start `rounds` critical sections (lock_run) on the given contenders, or on every contender that is up; unless wait is false, wait until each has none left (its dslab_state reports rounds_left 0 and lock_state idle) within within_ms, then save what the resource observed for the checks.',
-    fields: { rounds: z.number().int().min(1).max(100_000), nodes: z.array(node_ref).min(1).optional(), wait: z.boolean().optional(), within_ms: step_duration_ms },
+    fields: { rounds: z.number().int().min(1).max(100_000), nodes: z.array(node_ref).min(1).optional(), wait: z.boolean().optional(), within_ms: step_duration_ms.optional() },
     node_fields: ['nodes'],
     needs_state_reports: true,
     async run(step, ctx) {
@@ -156,7 +156,7 @@ export const locks_steps: readonly StepDefinition[] = [
         if (reply.type !== 'lock_run_ok') ctx.fail(`${node} answered lock_run with ${describeReply(reply)}`);
       }
       if (step.wait === false) return;
-      await waitForRounds(ctx, nodes, step.within_ms);
+      await waitForRounds(ctx, nodes, step.within_ms ?? ctx.fail('lock_run waits for its rounds: give within_ms (or wait: false)'));
       await collect(ctx);
     },
   }),
@@ -213,6 +213,21 @@ export const locks_steps: readonly StepDefinition[] = [
         }
         if (Date.now() > deadline) ctx.fail(`${lab_lock_path} had ${queue.length} child${queue.length === 1 ? '' : 'ren'} after ${step.within_ms} ms, expected a holder and ${step.min_waiters} waiter${step.min_waiters === 1 ? '' : 's'}`);
         await sleep(poll_interval_ms * 4);
+      }
+    },
+  }),
+  defineStep({
+    name: 'lock_holder',
+    description: 'Wait until a contender reports lock_state "holding" in its dslab_state, and save it (as "$holder", or save_as).',
+    fields: { save_as: z.string().min(1).optional(), within_ms: step_duration_ms },
+    needs_state_reports: true,
+    async run(step, ctx) {
+      const deadline = Date.now() + step.within_ms;
+      for (;;) {
+        const holding = groupMembers(ctx, 'contenders').find((n) => n.status === 'up' && n.state.lock_state === 'holding');
+        if (holding) return ctx.save(step.save_as ?? 'holder', holding.id);
+        if (Date.now() > deadline) ctx.fail(`no contender reported lock_state "holding" within ${step.within_ms} ms`);
+        await sleep(poll_interval_ms);
       }
     },
   }),
