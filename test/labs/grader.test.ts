@@ -28,7 +28,8 @@ const fixture = (name: string) => `node ${path.join(repo_root, 'test', 'fixtures
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
 /** attempts: a bug that shows only when faults meet a timing window gets that many seeds (7, 8, …), the first failure judged. */
-const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number }[] = [
+/** first_node: the node whose log the kept evidence must hold (the first of the graded group; n1 unless the lab grades another group). */
+const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number; first_node?: string }[] = [
   { lab: 'echo', variant: 'wrong-payload', test: 'echoes-payload', failure: /echoed "HELLO|echoed ".*!" for/ },
   { lab: 'unique-ids', variant: 'counter-restarts', test: 'unique-across-restarts', failure: /was handed out twice/ },
   { lab: 'raft-election', variant: 'no-prevote-no-checkquorum', test: 'rejoining-node-does-not-disrupt', failure: /was disrupted/ },
@@ -49,6 +50,13 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/ },
   { lab: 'zk-sessions', variant: 'watch-after-reply', test: 'watch-event-before-new-data', failure: /with the new data before sending the watch event/ },
   { lab: 'zk-sessions', variant: 'sequential-from-children', test: 'sequential-suffixes', failure: /NodeExists|path is "\/q\/n-0000000002", expected "\/q\/n-0000000003"/ },
+  // The locks lab grades contenders (k1..) and the resource (r1) with one program; each variant plants one bug in dslab's.
+  { lab: 'locks', variant: 'plain-del', test: 'redis-slow-unlock', failure: /^mutual exclusion failed: k\d and k\d both held the lock .*increments? lost/, first_node: 'k1' },
+  { lab: 'locks', variant: 'separate-expire', test: 'redis-holder-dies-while-locking', failure: /lock_run\): the rounds did not finish within 10000 ms: k2 \(\d+ rounds? left, lock_state "waiting"\)/, first_node: 'k1' },
+  { lab: 'locks', variant: 'watch-holder', test: 'zk-no-herd', failure: /lock_expect_no_herd\): contenders were sent \d+ watch events for \d+ lock nodes .*the herd effect/, first_node: 'k1' },
+  { lab: 'locks', variant: 'trust-watch', test: 'zk-waiter-expires', failure: /^mutual exclusion failed: k\d and k\d both held the lock/, first_node: 'k1' },
+  { lab: 'locks', variant: 'no-lease-recheck', test: 'etcd-lease-expires-while-waiting', failure: /^mutual exclusion failed: k\d(, k\d)? and k\d (both|all) held the lock/, first_node: 'k1' },
+  { lab: 'locks', variant: 'accept-equal-token', test: 'fence-refuses-stale-and-equal-tokens', failure: /lock_resource\): r1 accepted a write of 2 with token 5, which its fence must refuse/, first_node: 'k1' },
 ];
 
 describe('lab specs', () => {
@@ -114,7 +122,7 @@ describe('dslab grade', () => {
     }
   }, 300_000);
 
-  it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure, attempts }) => {
+  it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure, attempts, first_node }) => {
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
     const junit = path.join(cwd, `${lab}-${variant}.xml`);
     const html = path.join(cwd, `${lab}-${variant}.html`);
@@ -134,7 +142,8 @@ describe('dslab grade', () => {
     // Run as `node …/bin/run.js` with no dslab on PATH: the replay says so, and can be pasted as it is.
     expect(failed.replay).toBe(`node ${cli_path} grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed ${seed}`);
     // The evidence is kept for the student, and every report written in the same run says the same.
-    expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', 'n1.log'), 'utf8')).toContain('starting n1');
+    const first = first_node ?? 'n1';
+    expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', `${first}.log`), 'utf8')).toContain(`starting ${first}`);
     // ...for the student alone: data, logs and trace are not readable by other users.
     for (const dir of [path.dirname(failed.kept_dir!), failed.kept_dir!, path.join(failed.kept_dir!, 'cluster')]) expect(statSync(dir).mode & 0o777, dir).toBe(0o700);
     expect(readFileSync(junit, 'utf8')).toMatch(new RegExp(`<testcase classname="${lab}" name="${test}"[^>]*>\\s*<properties><property name="seed" value="${seed}"/>.*\\s*<failure message=`));

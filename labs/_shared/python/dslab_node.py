@@ -57,6 +57,8 @@ class Node:
     def __init__(self):
         self.node_id = os.environ.get("DSLAB_NODE_ID", "")
         self.node_ids = []
+        # The whole init body: dslab's extensions too (dslab_groups: every group's members, by group name).
+        self.init_body = {}
         self.data_dir = os.environ.get("DSLAB_DATA_DIR", ".")
         try:
             self.options = json.loads(os.environ.get("DSLAB_OPTIONS") or "{}")
@@ -214,6 +216,7 @@ class Node:
         if msg_type == "init":
             self.node_id = body["node_id"]
             self.node_ids = list(body["node_ids"])
+            self.init_body = body
             for callback in self._init_callbacks:
                 callback()
             self.reply(msg, {"type": "init_ok"})

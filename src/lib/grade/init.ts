@@ -9,6 +9,8 @@ import { labsDir, loadLab, type LabPlugins } from './spec.js';
 export const runtime_placeholder = '__DSLAB_RUNTIME__';
 /** What a TypeScript starter's comments write for the tsx loader that runs it (see tsxLoaderUrl). */
 export const tsx_placeholder = '__DSLAB_TSX__';
+/** What a starter (TypeScript or Python) writes for the dist/ folder of this dslab installation (the locks starter hands Redis and etcd contenders to dslab's own). */
+export const dist_placeholder = '__DSLAB_DIST__';
 /** The folder, inside the student's copy, that mirrors labs/ for the files the lab's README links to. */
 export const linked_files_dir = 'labs';
 /** At most this many linked files are copied with a README (the links between lab READMEs form a small closed set). */
@@ -83,16 +85,17 @@ export function initLab(id: string, lang: 'python' | 'ts', dir: string, plugins:
   // TypeScript starters import dslab's node runtime and name the tsx that runs them; point both at this installation.
   const runtime = pathToFileURL(fileURLToPath(new URL('../runtime/node.js', import.meta.url))).href;
   const tsx = tsxLoaderUrl();
+  const dist = fileURLToPath(new URL('../..', import.meta.url)).replace(/[/\\]$/, '');
   for (const file of starterFiles.filter((f) => f.endsWith('.ts'))) {
     const full = path.join(target, file);
-    writeFileSync(full, readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime).replaceAll(tsx_placeholder, tsx));
+    writeFileSync(full, readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime).replaceAll(tsx_placeholder, tsx).replaceAll(dist_placeholder, dist));
   }
   const pythonFiles = starterFiles.filter((f) => f.endsWith('.py'));
   if (pythonFiles.length > 0) {
     const plumbing = readFileSync(pythonPlumbingFile(path.dirname(lab.dir)), 'utf8');
     for (const file of pythonFiles) {
       const full = path.join(target, file);
-      writeFileSync(full, inlinePythonPlumbing(readFileSync(full, 'utf8'), plumbing, path.join(source, file)));
+      writeFileSync(full, inlinePythonPlumbing(readFileSync(full, 'utf8'), plumbing, path.join(source, file)).replaceAll(dist_placeholder, dist));
     }
   }
   const copied = copyReadme(lab.dir, target);
