@@ -62,7 +62,7 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
 describe('lab specs', () => {
   it('every shipped lab loads, with unique test names and points', () => {
     const ids = listLabIds();
-    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions']);
+    expect(ids).toEqual(['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'locks']);
     for (const id of ids) {
       const lab = loadLab(id, lab_plugins);
       expect(lab.tests.length).toBeGreaterThan(0);
