@@ -35,7 +35,7 @@
  *   4. Resource.stale(): fencing. With fencing on, a write is accepted only with
  *      a token greater than every token of an accepted write; a read or write
  *      below a token already seen is refused; no token, refused.
- *   Read README.md (labs/locks/README.md) for the messages and the tests.
+ *   Read README.md, next to this file, for the messages and the tests.
  */
 import { Node, RpcError } from '__DSLAB_RUNTIME__';
 
