@@ -67,11 +67,18 @@ async function fetchReport(ctx: StepContext): Promise<LockReport> {
   return { counter_place: first.counter_place ?? 'resource', fencing: first.fencing, counter: typeof first.counter === 'number' ? first.counter : null, max_token: first.max_token ?? null, observations, dropped: first.dropped ?? 0, total: observations.length, next: null };
 }
 
-/** Saves what the resource observed as the test's one lock history (the checks read the latest). */
-async function collect(ctx: StepContext): Promise<void> {
+/**
+ * Saves what the resource observed as the test's one lock history (the checks read the latest), and holds
+ * the run to min_writes accepted writes: a contender that never takes the lock overlaps with no one.
+ */
+async function collect(ctx: StepContext, min_writes: number | undefined): Promise<void> {
   const file = ctx.memo(history_key, () => ctx.historyFile());
-  writeFileSync(file, JSON.stringify(await fetchReport(ctx)) + '\n');
+  const report = await fetchReport(ctx);
+  writeFileSync(file, JSON.stringify(report) + '\n');
+  const writes = report.observations.filter((o) => o.kind === 'write' && o.accepted !== false).length;
+  if (min_writes !== undefined && writes < min_writes) ctx.fail(`the resource accepted ${writes} write${writes === 1 ? '' : 's'} in all, expected at least ${min_writes}: did the contenders take the lock?`);
 }
+const min_writes = z.number().int().min(0).optional();
 
 function describeReply(reply: Body): string {
   return reply.type === 'error' ? `error ${String(reply.code)}: ${String(reply.text ?? '')}` : `a ${String(reply.type)} message`;
@@ -145,8 +152,8 @@ export const locks_steps: readonly StepDefinition[] = [
   defineStep({
     name: 'lock_run',
     description:
-      'Start `rounds` critical sections (lock_run) on the given contenders, or on every contender that is up; unless wait is false, wait until each has none left (its dslab_state reports rounds_left 0 and lock_state idle) within within_ms, then save what the resource observed for the checks.',
-    fields: { rounds: z.number().int().min(1).max(100_000), nodes: z.array(node_ref).min(1).optional(), wait: z.boolean().optional(), within_ms: step_duration_ms.optional() },
+      'Start `rounds` critical sections (lock_run) on the given contenders, or on every contender that is up; unless wait is false, wait until each has none left (its dslab_state reports rounds_left 0 and lock_state idle) within within_ms, then save what the resource observed for the checks; with min_writes, the resource must have accepted at least that many writes in all by then.',
+    fields: { rounds: z.number().int().min(1).max(100_000), nodes: z.array(node_ref).min(1).optional(), wait: z.boolean().optional(), within_ms: step_duration_ms.optional(), min_writes },
     node_fields: ['nodes'],
     needs_state_reports: true,
     async run(step, ctx) {
@@ -157,19 +164,19 @@ export const locks_steps: readonly StepDefinition[] = [
       }
       if (step.wait === false) return;
       await waitForRounds(ctx, nodes, step.within_ms ?? ctx.fail('lock_run waits for its rounds: give within_ms (or wait: false)'));
-      await collect(ctx);
+      await collect(ctx, step.min_writes);
     },
   }),
   defineStep({
     name: 'lock_wait',
-    description: 'Wait until the given contenders (default: every contender) have no rounds left, within within_ms, then save what the resource observed for the checks.',
-    fields: { nodes: z.array(node_ref).min(1).optional(), within_ms: step_duration_ms },
+    description: 'Wait until the given contenders (default: every contender) have no rounds left, within within_ms, then save what the resource observed for the checks (and hold it to min_writes, as lock_run does).',
+    fields: { nodes: z.array(node_ref).min(1).optional(), within_ms: step_duration_ms, min_writes },
     node_fields: ['nodes'],
     needs_state_reports: true,
     async run(step, ctx) {
       const nodes = step.nodes ? step.nodes.map((ref) => ctx.node(ref)) : groupMembers(ctx, 'contenders').map((n) => n.id);
       await waitForRounds(ctx, nodes, step.within_ms);
-      await collect(ctx);
+      await collect(ctx, step.min_writes);
     },
   }),
   defineStep({
