@@ -4,8 +4,8 @@
  * ONE program plays both parts the lab grades: dslab starts it as every
  * contender (k1..kN) and as the resource (r1), and it acts as the group
  * DSLAB_GROUP names ("contenders" or "resource"; init's dslab_groups says the
- * same). The runtime (the import below; `dslab lab init` points it at your
- * dslab installation) does the message plumbing: node.on(type, handler),
+ * same). dslab's node runtime (loaded below from your dslab installation,
+ * which `dslab lab init` filled in) does the message plumbing: node.on(type, handler),
  * node.onInit(cb), node.reply(request, body), node.replyError(request, code,
  * text), node.rpc(dest, body, timeout_ms) (rejects with RpcError on an error
  * reply or no reply), node.after(ms, cb), node.reportState({...}),
@@ -37,8 +37,6 @@
  *      below a token already seen is refused; no token, refused.
  *   Read README.md, next to this file, for the messages and the tests.
  */
-import { Node, RpcError } from '__DSLAB_RUNTIME__';
-
 const dist = '__DSLAB_DIST__';
 const options = ((): Record<string, unknown> => {
   try {
@@ -66,15 +64,42 @@ interface ZkClientModule {
   ZkClient: { connect(transport: unknown, servers: readonly string[], options: { timeout_ms: number }): Promise<Session> };
   nodeTransport(node: Node): unknown;
 }
+/** A message as the runtime hands it to a handler. */
+interface Message {
+  src: string;
+  dest: string;
+  body: Record<string, unknown> & { type: string };
+}
+/** The part of dslab's node runtime (dist/lib/runtime/node.js) this program uses. */
+interface Node {
+  readonly id: string;
+  readonly initBody: Record<string, unknown> | null;
+  on(type: string, handler: (message: Message) => void): void;
+  onInit(callback: () => void): void;
+  reply(request: Message, body: Record<string, unknown>): void;
+  replyError(request: Message, code: number, text: string): void;
+  /** Resolves with the reply body; rejects with RpcError (its code) on an error reply or no reply. */
+  rpc(dest: string, body: Record<string, unknown>, timeout_ms: number): Promise<Record<string, unknown>>;
+  after(ms: number, callback: () => void): () => void;
+  now(): number;
+  reportState(fields: Record<string, string | number | boolean | null>): void;
+  log(...parts: unknown[]): void;
+  run(): void;
+}
+interface RuntimeModule {
+  Node: new () => Node;
+  RpcError: new (code: number, text: string) => Error & { code: number };
+}
 
 // dslab's own contender runs the Redis and etcd recipes: this lab is about ZooKeeper's.
 if (group === 'contenders' && (options.lock_backend ?? 'redis') !== 'zk') {
   void import(`${dist}/systems/locks/contender.js`).then((m: { runContender(): void }) => m.runContender());
 } else {
-  void import(`${dist}/workloads/zk/client.js`).then((m: ZkClientModule) => main(m));
+  // Loaded the same way, so the runtime's classes are the ones the client checks against.
+  void Promise.all([import(`${dist}/lib/runtime/node.js`), import(`${dist}/workloads/zk/client.js`)]).then(([runtime, zk]: [RuntimeModule, ZkClientModule]) => main(runtime, zk));
 }
 
-function main({ ZkClient, nodeTransport }: ZkClientModule): void {
+function main({ Node, RpcError }: RuntimeModule, { ZkClient, nodeTransport }: ZkClientModule): void {
 
   const ttl_ms = typeof options.lock_ttl_ms === 'number' ? options.lock_ttl_ms : 2000;
   const hold_ms = typeof options.lock_hold_ms === 'number' ? options.lock_hold_ms : 50;
@@ -255,7 +280,10 @@ function main({ ZkClient, nodeTransport }: ZkClientModule): void {
   let contender: Contender | null = null;
   node.onInit(() => {
     const groups = (node.initBody?.dslab_groups ?? {}) as Record<string, string[]>;
-    if (group === 'resource') resource = new Resource();
+    if (group === 'resource') {
+      resource = new Resource();
+      node.reportState({ role: 'resource', counter: 0, max_token: null });
+    }
     else {
       contender = new Contender(groups.coordinator ?? [], groups.resource?.[0] ?? 'r1');
       contender.report();
