@@ -1,12 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
-// Integration tests start real clusters; on a 2-core machine they run one file at a time.
+// Two files at a time: the real-process tests mostly wait (for elections, timeouts,
+// TTLs), so two of them share this 2-core machine; each waits for events with
+// generous deadlines rather than timing anything. vitest starts the largest files
+// first, which puts the long grader file at the front of one lane.
+export const test_files_at_once = 2;
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    fileParallelism: false,
+    maxWorkers: test_files_at_once,
     // describe.concurrent blocks (independent CLI calls) run at most this many tests at once.
     maxConcurrency: 3,
   },

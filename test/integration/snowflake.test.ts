@@ -43,12 +43,13 @@ describe('snowflake on real processes', () => {
   it('refuses when a worker clock is set back past --max-backward, says by how much, and serves again once it catches up', async () => {
     const before = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
     expect(before.exitCode, before.stderr).toBe(0);
-    expect((await dslab(cwd, 'skew', 'w1', '-1500ms')).exitCode).toBe(0);
+    // Far enough back that the CLI calls in between (a second or more each on a loaded machine) leave it behind.
+    expect((await dslab(cwd, 'skew', 'w1', '-5000ms')).exitCode).toBe(0);
     const refused = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/^dslab: w1 refused: the clock is \d+ ms behind the latest time issued .*more than --max-backward 5 ms/);
     await waitFor('w1 reported refusing', async () => (await worker('w1')).state.role === 'refusing');
-    expect((await worker('w1')).state).toMatchObject({ clock_offset_ms: -1500 });
+    expect((await worker('w1')).state).toMatchObject({ clock_offset_ms: -5000 });
     // The other workers serve meanwhile; a load over all of them records refusals, not violations.
     const history = path.join(cwd, 'ids.jsonl');
     const load = await dslab(cwd, 'id', 'load', '--clients', '3', '--rate', '60', '--duration', '1s', '--count', '10', '--history', history);
@@ -57,8 +58,8 @@ describe('snowflake on real processes', () => {
     const check = await dslab(cwd, 'id', 'check', history);
     expect(check.exitCode).toBe(0);
     // The skew in force when the load began widens w1's windows.
-    expect(JSON.parse(readFileSync(history, 'utf8').split('\n')[0]!)).toMatchObject({ type: 'header', clock_offsets_ms: { w1: -1500 } });
-    // The clock catches up 1.5 s later: w1 serves again, above what it issued before.
+    expect(JSON.parse(readFileSync(history, 'utf8').split('\n')[0]!)).toMatchObject({ type: 'header', clock_offsets_ms: { w1: -5000 } });
+    // The clock catches up 5 s later: w1 serves again, above what it issued before.
     const after = await waitFor('w1 serving again', async () => {
       const result = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
       return result.exitCode === 0 ? result.stdout.trim() : undefined;

@@ -6,7 +6,7 @@ import { isEstablishedLeader } from '../../src/lib/roles.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { raft_roles } from '../../src/systems/raft/plugin.js';
 import { zab_roles } from '../../src/systems/zab/plugin.js';
-import { appliedValue } from '../../src/systems/zab/steps.js';
+import { appliedValue, zab_steps } from '../../src/systems/zab/steps.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
 const step = (name: string) => generic_steps.find((s) => s.name === name)!;
@@ -113,5 +113,47 @@ describe('the written data in a dslab_apply op', () => {
     expect(appliedValue({ zxid: '1:3', value: 'w3' })).toBe('w3');
     expect(appliedValue({ zxid: '1:1', txn: { type: 'create_session', session: 's1.1', timeout_ms: 2000 } })).toBeNull();
     expect(appliedValue(null)).toBeNull();
+  });
+});
+
+describe('zab_write with concurrency', () => {
+  /** A leader that answers after a tick, counting the creates in flight at once. */
+  function writesContext() {
+    const { ctx } = context(() => ({ n1: { role: 'leading', epoch: 1, established: true }, n2: { role: 'following', epoch: 1 } }));
+    const seen = { connects: 0, creates: [] as string[], in_flight: 0, in_flight_max: 0 };
+    Object.assign(ctx, {
+      supervisor: {
+        events: { subscribe: () => () => undefined },
+        request: async (_client: string, _dest: string, body: Record<string, unknown>) => {
+          if (body.type === 'connect') {
+            seen.connects++;
+            return { type: 'connect_ok', session: `s${seen.connects}` };
+          }
+          seen.in_flight++;
+          seen.in_flight_max = Math.max(seen.in_flight_max, seen.in_flight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          seen.in_flight--;
+          seen.creates.push(String(body.data));
+          return { type: 'create_ok', path: body.path, stat: { czxid: seen.creates.length } };
+        },
+      },
+    });
+    return { ctx, seen };
+  }
+  const zabWrite = (ctx: StepContext, s: Step) => zab_steps.find((d) => d.name === 'zab_write')!.run(s, ctx);
+
+  it('keeps that many writes in flight in one session, and writes each value once', async () => {
+    const { ctx, seen } = writesContext();
+    await zabWrite(ctx, { do: 'zab_write', count: 20, expect: 'ok', timeout_ms: 5000, concurrency: 4 });
+    expect(seen.connects).toBe(1);
+    expect(seen.in_flight_max).toBe(4);
+    expect([...seen.creates].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `w${i + 1}`).sort());
+  });
+
+  it('without it, one write after another', async () => {
+    const { ctx, seen } = writesContext();
+    await zabWrite(ctx, { do: 'zab_write', count: 5, expect: 'ok', timeout_ms: 5000 });
+    expect(seen.in_flight_max).toBe(1);
+    expect(seen.creates).toEqual(['w1', 'w2', 'w3', 'w4', 'w5']);
   });
 });

@@ -142,4 +142,19 @@ describe('router', () => {
     await trace.close();
     expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg.src)).toEqual(['c0', 'n1', 'c1']);
   });
+
+  it('hands the envelope a sender already parsed to the endpoint with the line, on every copy, delayed or not', async () => {
+    const trace = new TraceWriter(path.join(scratchDir(), 'trace.jsonl'));
+    const handed: { dest: string; same: boolean | null }[] = [];
+    const text = line('n1', 'c1', 7);
+    const envelope = JSON.parse(text);
+    const router = new Router(nodes, createRng(1), trace, (dest, _line, parsed) => void handed.push({ dest, same: parsed === undefined ? null : parsed === envelope }));
+    router.route('n1', 'c1', text, 10, envelope);
+    router.route('n1', 'n2', line('n1', 'n2', 8), 11);
+    router.faults.setLinkFaults({ duplicate: 1, delay_ms: 5 });
+    router.route('n1', 'n3', text, 12, envelope);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(handed).toEqual([{ dest: 'c1', same: true }, { dest: 'n2', same: null }, { dest: 'n3', same: true }, { dest: 'n3', same: true }]);
+    await trace.close();
+  });
 });

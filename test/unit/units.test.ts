@@ -90,5 +90,11 @@ describe('units', () => {
     expect(formatDurationMs(3_600_000)).toBe('1h');
     expect(formatDurationMs(86_400_000)).toBe('24h');
     expect(formatDurationMs(5_400_000)).toBe('1h30m');
+    // Just under a unit is that unit, never "60.0s" or "59m60s".
+    expect(formatDurationMs(999.6)).toBe('1s');
+    expect(formatDurationMs(59_960)).toBe('1m');
+    expect(formatDurationMs(2_040)).toBe('2s');
+    expect(formatDurationMs(3_599_999)).toBe('1h');
+    expect(formatDurationMs(7_199_000)).toBe('2h');
   });
 });

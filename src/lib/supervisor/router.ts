@@ -1,4 +1,5 @@
 import { FaultModel } from '../faults/fault-model.js';
+import type { Envelope } from '../protocol/messages.js';
 import type { Rng } from '../util/prng.js';
 import type { TraceWriter } from './trace.js';
 
@@ -42,8 +43,8 @@ export class Router {
     readonly nodeIds: readonly string[],
     private readonly rng: Rng,
     private readonly trace: TraceWriter,
-    /** Hands a line to its endpoint; false when the endpoint refused it (a node not reading its input). */
-    private readonly deliver: (dest: string, line: string) => boolean,
+    /** Hands a line to its endpoint (with its envelope when the sender parsed it already); false when the endpoint refused it (a node not reading its input). */
+    private readonly deliver: (dest: string, line: string, envelope?: Envelope) => boolean,
     serviceIds: readonly string[] = [],
     /** Clients whose links are routed and traced but not counted: the supervisor's own (init, transfers), which is no user's traffic. */
     uncountedClients: readonly string[] = [],
@@ -67,8 +68,9 @@ export class Router {
    * `src` is the endpoint that wrote the line, even when the envelope names a client it forwards for:
    * faults belong to the hop. Either end may be a client. Returns false when
    * a copy delivered at once was refused; delayed copies are not waited for.
+   * `envelope`, the line already parsed, travels with it so an endpoint that reads envelopes need not parse it again.
    */
-  route(src: string, dest: string, line: string, now_ms: number): boolean {
+  route(src: string, dest: string, line: string, now_ms: number, envelope?: Envelope): boolean {
     const from = this.index.get(src);
     const to = this.index.get(dest);
     // Links with a client end have no place in the node matrix (clients come and go).
@@ -88,7 +90,7 @@ export class Router {
     for (const delay of fate.delays_ms) {
       if (delay === 0) {
         if (link !== null) this.lastDeliveredAt[link] = now_ms;
-        if (!this.deliver(dest, line)) accepted = false;
+        if (!this.deliver(dest, line, envelope)) accepted = false;
         continue;
       }
       if (this.delayedCount >= delayed_messages_max) {
@@ -100,7 +102,7 @@ export class Router {
         this.timers.delete(timer);
         this.delayedCount--;
         if (link !== null) this.lastDeliveredAt[link] = Date.now();
-        this.deliver(dest, line);
+        this.deliver(dest, line, envelope);
       }, delay);
       this.timers.add(timer);
     }

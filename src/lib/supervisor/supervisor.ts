@@ -4,7 +4,7 @@ import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPath
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
-import { isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, supervisor_address } from '../protocol/messages.js';
+import { type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -144,7 +144,7 @@ export class Supervisor implements ControlTarget {
       now: () => Date.now(),
     });
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
-    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line) => this.deliver(dest, line), this.services.names, [fixedClientId('supervisor')]);
+    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line, envelope) => this.deliver(dest, line, envelope), this.services.names, [fixedClientId('supervisor')]);
     this.servers = new ServerMembers({
       topology: this.topology,
       faults: this.router.faults,
@@ -344,13 +344,13 @@ export class Supervisor implements ControlTarget {
       this.onExtension(node, body);
     } else if (isClientId(dest)) {
       // Clients are router endpoints: a fault that names the client cuts this link too.
-      this.router.route(src, dest, line, Date.now());
+      this.router.route(src, dest, line, Date.now(), parsed.envelope);
     } else {
       this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${quoted(line)}`, { kind: 'unknown_dest', dest, line: quoted(line) });
     }
   }
 
-  private deliver(dest: string, line: string): boolean {
+  private deliver(dest: string, line: string, envelope?: Envelope): boolean {
     if (this.services.has(dest)) {
       // The service answers at once; its replies cross the router back, faults and all.
       for (const reply of this.services.receive(dest, line, Date.now())) this.router.route(reply.src, reply.dest, reply.line, Date.now());
@@ -358,8 +358,8 @@ export class Supervisor implements ControlTarget {
     }
     const node = this.nodes.get(dest);
     if (!node) {
-      // A client: the line came from a node, which parsed it already.
-      const parsed = parseEnvelope(line);
+      // A client: a node's line was parsed when it was read (a service's answer is parsed here).
+      const parsed: ParseResult = envelope ? { ok: true, envelope } : parseEnvelope(line);
       // A service's answer to a client's write says nothing about which node leads.
       if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body, this.router.isNode(parsed.envelope.src));
       return true;

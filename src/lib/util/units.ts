@@ -89,16 +89,14 @@ export function parseDurationRangeMs(text: string, what = 'range'): { min_ms: nu
 }
 
 export function formatDurationMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)}s`;
-  if (ms < 3_600_000) {
-    const minutes = Math.floor(ms / 60_000);
-    const seconds = Math.round((ms % 60_000) / 1000);
-    return seconds ? `${minutes}m${seconds}s` : `${minutes}m`;
-  }
-  const hours = Math.floor(ms / 3_600_000);
-  const minutes = Math.round((ms % 3_600_000) / 60_000);
-  return minutes ? `${hours}h${minutes}m` : `${hours}h`;
+  // Rounded once, to the precision shown, so a value just under a unit reads as that unit ("1m", not "60.0s").
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(tenths % 10 === 0 ? 0 : 1)}s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return seconds % 60 ? `${Math.floor(seconds / 60)}m${seconds % 60}s` : `${seconds / 60}m`;
+  const minutes = Math.round(ms / 60_000);
+  return minutes % 60 ? `${Math.floor(minutes / 60)}h${minutes % 60}m` : `${minutes / 60}h`;
 }
 
 export function formatPercent(fraction: number): string {

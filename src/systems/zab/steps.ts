@@ -17,6 +17,8 @@ import { errorMessage } from '../../lib/util/errors.js';
 
 /** Writes a test may send through zab_write steps, in all. */
 export const zab_writes_max = 10_000;
+/** Writers one zab_write step may run side by side. */
+export const zab_write_concurrency_max = 16;
 /** Values remembered per server from its dslab_apply reports. */
 export const applied_values_max = 100_000;
 /** How long one request waits for its answer before it is sent again. */
@@ -135,8 +137,8 @@ export const zab_steps: readonly StepDefinition[] = [
   defineStep({
     name: 'zab_write',
     description:
-      'count writes, one after another, each a create of a fresh persistent znode /wN with data wN in the grader\'s session: to `node`, or else to the established leader. expect ok: each must be acknowledged within timeout_ms; any: may fail; doomed: sent once to `node` without waiting (in the session an earlier write opened), and must never be delivered anywhere (see zab_expect_doomed_not_applied).',
-    fields: { count: z.number().int().min(1).max(zab_writes_max), expect: z.enum(['ok', 'any', 'doomed']), timeout_ms: step_duration_ms, node: node_ref.optional(), background: z.boolean().optional() },
+      'count writes, one after another (or from `concurrency` writers side by side, so proposals follow each other closely), each a create of a fresh persistent znode /wN with data wN in the grader\'s session: to `node`, or else to the established leader. expect ok: each must be acknowledged within timeout_ms; any: may fail; doomed: sent once to `node` without waiting (in the session an earlier write opened), and must never be delivered anywhere (see zab_expect_doomed_not_applied).',
+    fields: { count: z.number().int().min(1).max(zab_writes_max), expect: z.enum(['ok', 'any', 'doomed']), timeout_ms: step_duration_ms, node: node_ref.optional(), background: z.boolean().optional(), concurrency: z.number().int().min(1).max(zab_write_concurrency_max).optional() },
     needs_traffic: true,
     node_fields: ['node'],
     async run(step, ctx) {
@@ -155,11 +157,20 @@ export const zab_steps: readonly StepDefinition[] = [
       }
       const work = (async () => {
         const acked: string[] = [];
-        for (const value of values) {
+        let next = 0;
+        // Each writer takes the next value when its last write is answered.
+        const writeNext = async () => {
+          const value = values[next++]!;
           const outcome = await writeOne(ctx, l, value, fixed, Date.now() + step.timeout_ms);
           if (outcome.ok) acked.push(value);
           else if (step.expect === 'ok') ctx.fail(`write ${value} was not acknowledged within ${step.timeout_ms} ms (last: ${outcome.last})`);
-        }
+        };
+        const writer = async () => {
+          while (next < values.length) await writeNext();
+        };
+        // Without a session yet, the first write opens it alone, so the writers share one session.
+        if (l.session === null) await writeNext();
+        await Promise.all(Array.from({ length: Math.min(step.concurrency ?? 1, values.length) }, writer));
         l.last_acked = acked;
       })();
       if (step.background) {
