@@ -2,7 +2,7 @@
 // Grades dslab's own reference against labs, each test --repeat times, and says whether every run
 // passed (the labs promise full marks 20 times in a row). Starts real clusters: on a shared
 // machine run it under the cluster lock, e.g.
-//   flock /tmp/dslab-cluster.lock node bench/labs-reference.mjs --repeat 20 zab-election zab-broadcast zk-sessions snowflake
+//   flock /tmp/dslab-cluster.lock node bench/labs-reference.mjs --repeat 20 zab-election zab-broadcast zk-sessions snowflake locks
 // Build first (npm run build). Exit code 0 only if every lab got full marks on every run.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ if (!Number.isInteger(repeat) || repeat < 1) {
   console.error('labs-reference: --repeat needs a whole number of runs, 1 or more');
   process.exit(1);
 }
-if (labs.length === 0) labs.push('zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake');
+if (labs.length === 0) labs.push('zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake', 'locks');
 
 /** One grade, as its JSON report. */
 function grade(lab) {

@@ -250,6 +250,8 @@ export interface HistoryViolation {
   ops: HistoryOperation[];
   /** Every operation on the key, for the report's context around the violation; null when the history was too large to keep them. */
   key_history: HistoryOperation[] | null;
+  /** The failure in the checker's own words, when "not <check> on key …" would not say it (the lock checks judge a run, not operations). */
+  failure?: string;
 }
 
 export interface HistoryVerdict {

@@ -11,7 +11,7 @@ const grant = (round: number, token: number | null): SectionFields => ({ round, 
 
 /** The resource as a restarted r1 would be: a new one over the same data directory. */
 function restarted(dir: string, fencing = true, counter: 'resource' | 'backend' = 'resource', kept_max?: number): Resource {
-  return new Resource(fencing, counter, ResourceStore.open(dir), kept_max);
+  return new Resource(fencing, counter, ResourceStore.open(dir), null, kept_max);
 }
 
 describe('the resource across a restart', () => {
@@ -61,7 +61,7 @@ describe('the resource across a restart', () => {
     const dir = tempDir();
     const file = path.join(dir, resource_log_file);
     const store = ResourceStore.open(dir, 5);
-    const r = new Resource(true, 'resource', store, 3);
+    const r = new Resource(true, 'resource', store, null, 3);
     for (let i = 1; i <= 20; i++) expect(r.write('k1', grant(i, i), i, t0 + i)).toBeNull();
     expect([r.observations.length, r.dropped]).toEqual([3, 17]);
     const on_disk = Wal.open<object>(file);

@@ -58,6 +58,8 @@ class Node:
         self.node_id = os.environ.get("DSLAB_NODE_ID", "")
         self.node_ids = []
         self.groups = {}
+        # The whole init body: dslab's extensions too (dslab_groups: every group's members, by group name).
+        self.init_body = {}
         self.data_dir = os.environ.get("DSLAB_DATA_DIR", ".")
         try:
             self.options = json.loads(os.environ.get("DSLAB_OPTIONS") or "{}")
@@ -217,6 +219,7 @@ class Node:
             self.node_ids = list(body["node_ids"])
             # A cluster of several programs names its groups: {"coordinator": ["z1", ...], "workers": [...]}.
             self.groups = {name: list(ids) for name, ids in (body.get("dslab_groups") or {}).items()}
+            self.init_body = body
             for callback in self._init_callbacks:
                 callback()
             self.reply(msg, {"type": "init_ok"})

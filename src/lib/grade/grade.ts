@@ -61,14 +61,15 @@ export function gradeTarget(lab: LabSpec, reference_system: SystemPlugin | undef
   const graded = reference_system.groups.find((g) => g.name === lab.graded_group);
   // loadLab resolved and checked graded_group against this system's groups.
   if (!graded?.program) throw new UserError(`lab ${lab.id}: reference system ${reference_system.name} has no program group "${lab.graded_group ?? ''}" to grade`);
-  let command: string[];
+  // null: the reference, each graded group running its own program.
+  let command: string[] | null;
   let replay_flag: string;
   if (options.bin !== undefined) {
     command = splitShellWords(options.bin, '--bin');
     if (command.length === 0) throw new UserError('--bin is empty: give the command that runs one node, like "python3 node.py"');
     replay_flag = `--bin ${JSON.stringify(options.bin)}`;
   } else {
-    command = groupCommand(graded);
+    command = null;
     replay_flag = '--reference';
   }
   const groups = new Map(lab.tests.map((test, index) => [test.name, testGroups(lab, reference_system, graded.name, test, index, command)]));
@@ -80,14 +81,18 @@ export function gradeTarget(lab: LabSpec, reference_system: SystemPlugin | undef
  * options), each with the count the test gives it or the one `up` would, and
  * the graded group with `nodes` members running `command`.
  */
-export function testGroups(lab: LabSpec, system: SystemPlugin, graded: string, test: LabTest, index: number, command: readonly string[]): GroupConfig[] {
+export function testGroups(lab: LabSpec, system: SystemPlugin, graded: string, test: LabTest, index: number, command: readonly string[] | null): GroupConfig[] {
   const where = `${path.join(lab.dir, 'spec.json')}: tests.${index} (${test.name})`;
   const chosen = system.groupsFor ? system.groupsFor(test.options ?? {}) : system.groups;
   const runs = chosen.map((g) => g.name).join(', ');
   if (!chosen.some((g) => g.name === graded)) throw new UserError(`${where}: with these options system ${system.name} runs no group ${graded}, the lab's graded group (it runs ${runs})`);
   const unused = Object.keys(test.groups ?? {}).find((name) => !chosen.some((g) => g.name === name));
   if (unused) throw new UserError(`${where}: groups.${unused}: with these options system ${system.name} runs no group ${unused} (it runs ${runs})`);
-  return chosen.map((group) => (group.name === graded ? groupConfig(group, test.nodes, command) : groupConfig(group, test.groups?.[group.name] ?? defaultCount(system, group, where))));
+  return chosen.map((group) => {
+    if (group.name === graded) return groupConfig(group, test.nodes, command ?? undefined);
+    const count = test.groups?.[group.name] ?? defaultCount(system, group, where);
+    return groupConfig(group, count, lab.also_graded?.includes(group.name) ? (command ?? undefined) : undefined);
+  });
 }
 
 /** The count `up` gives a group when its flag is not given. */

@@ -9,6 +9,8 @@ import { labsDir, loadLab, type LabPlugins } from './spec.js';
 export const runtime_placeholder = '__DSLAB_RUNTIME__';
 /** What a TypeScript starter's comments write for the tsx loader that runs it (see tsxLoaderUrl). */
 export const tsx_placeholder = '__DSLAB_TSX__';
+/** What a starter (TypeScript or Python) writes for the dist/ folder of this dslab installation (the locks starter hands Redis and etcd contenders to dslab's own). */
+export const dist_placeholder = '__DSLAB_DIST__';
 /** The folder, inside the student's copy, that mirrors labs/ for the files the lab's README links to. */
 export const linked_files_dir = 'labs';
 /** At most this many linked files are copied with a README (the links between lab READMEs form a small closed set). */
@@ -85,9 +87,10 @@ export function initLab(id: string, lang: 'python' | 'ts', dir: string, plugins:
   const tsx = tsxLoaderUrl();
   // And the modules of its own a lab's system lends its starters (snowflake: the coordinator client).
   const lent = Object.entries(plugins.systems.find((s) => s.name === lab.reference)?.starter_imports ?? {});
+  const dist = fileURLToPath(new URL('../..', import.meta.url)).replace(/[/\\]$/, '');
   for (const file of starterFiles.filter((f) => f.endsWith('.ts'))) {
     const full = path.join(target, file);
-    let text = readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime).replaceAll(tsx_placeholder, tsx);
+    let text = readFileSync(full, 'utf8').replaceAll(runtime_placeholder, runtime).replaceAll(tsx_placeholder, tsx).replaceAll(dist_placeholder, dist);
     for (const [placeholder, module] of lent) text = text.replaceAll(placeholder, module.href);
     writeFileSync(full, text);
   }
@@ -96,7 +99,7 @@ export function initLab(id: string, lang: 'python' | 'ts', dir: string, plugins:
     const plumbing = readFileSync(pythonPlumbingFile(path.dirname(lab.dir)), 'utf8');
     for (const file of pythonFiles) {
       const full = path.join(target, file);
-      writeFileSync(full, inlinePythonPlumbing(readFileSync(full, 'utf8'), plumbing, path.join(source, file)));
+      writeFileSync(full, inlinePythonPlumbing(readFileSync(full, 'utf8'), plumbing, path.join(source, file)).replaceAll(dist_placeholder, dist));
     }
   }
   const copied = copyReadme(lab.dir, target);

@@ -293,6 +293,7 @@ class TestRun implements StepContext {
       if (check.result === 'invalid') {
         const violation = check.violation!;
         const base = path.basename(file);
+        if (violation.failure !== undefined) fail(violation.failure);
         result.bad_ops = violation.ops.map((op) => `${base} ${op.text}`);
         // The report draws a violation's operations; one that names none is told in words alone.
         if (violation.ops.length > 0) result.nonlinearizable = { history_file: file, ...violation };

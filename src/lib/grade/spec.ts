@@ -53,6 +53,13 @@ export const labSchema = z.object({
    * system's bin_group, else its first program group.
    */
   graded_group: z.string().optional(),
+  /**
+   * Other program groups the program under test runs as too, each counted as
+   * `up` counts it or by a test's groups (the locks lab's one program is every
+   * contender and the resource, acting as the group DSLAB_GROUP names); with
+   * --reference each keeps its own program.
+   */
+  also_graded: z.array(z.string()).optional(),
   /** The workloads its tests drive (default: the ones the reference system speaks); their steps join the lab's vocabulary. */
   workloads: z.array(z.string()).optional(),
   /** Labs that grow one implementation share a starter: the lab whose starter/ to copy (default: this one). */
@@ -130,6 +137,12 @@ function checkLabGroups(lab: z.infer<typeof labSchema>, system: Pick<SystemPlugi
   const group = system.groups.find((g) => g.name === graded);
   if (!group) fail(`${specFile}: graded_group: system ${system.name} has no group "${graded}" (its groups: ${names})`);
   if (group!.program === undefined) fail(`${specFile}: graded_group: group ${graded} of system ${system.name} runs real servers, not a node program (program groups: ${programs.map((g) => g.name).join(', ')})`);
+  for (const name of lab.also_graded ?? []) {
+    const also = system.groups.find((g) => g.name === name);
+    if (!also) fail(`${specFile}: also_graded: system ${system.name} has no group "${name}" (its groups: ${names})`);
+    if (also!.program === undefined) fail(`${specFile}: also_graded: group ${name} of system ${system.name} runs real servers, not a node program (program groups: ${programs.map((g) => g.name).join(', ')})`);
+    if (name === graded) fail(`${specFile}: also_graded: ${name} is the graded group itself`);
+  }
   for (const [t, test] of lab.tests.entries()) {
     for (const name of Object.keys(test.groups ?? {})) {
       if (name === graded) fail(`${specFile}: tests.${t}.groups.${name}: ${name} is the graded group, whose count is the test's "nodes" (test ${test.name})`);
@@ -179,7 +192,7 @@ export function listLabIds(dir = labsDir()): string[] {
 }
 
 /** Warm-ups first, then the Raft labs and the Zab labs, each in the order they build on each other, then the labs of systems built on Zab. */
-const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake'];
+const lab_order = ['echo', 'unique-ids', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake', 'locks'];
 function labOrder(a: string, b: string): number {
   const ia = lab_order.indexOf(a);
   const ib = lab_order.indexOf(b);

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { Node, RpcError } from '../../lib/runtime/node.js';
-import { type LockOptions, readLockOptions } from './options.js';
+import { type LockOptions, readLockOptions, readLockPlantedBug } from './options.js';
 import { EtcdLock } from './recipes/etcd.js';
 import { type Held, type Recipe, type RecipeContext, sleep } from './recipes/recipe.js';
 import { RedisNaive, RedisSetNx } from './recipes/redis.js';
@@ -228,7 +228,7 @@ export function makeRecipe(options: LockOptions, context: RecipeContext, zk: ZkS
     case 'redis-naive':
       return new RedisNaive(context);
     case 'etcd':
-      return new EtcdLock(context, true);
+      return new EtcdLock(context, context.planted_bug !== 'no_lease_recheck');
     case 'etcd-no-recheck':
       return new EtcdLock(context, false);
     case 'zk':
@@ -237,8 +237,10 @@ export function makeRecipe(options: LockOptions, context: RecipeContext, zk: ZkS
   }
 }
 
-function main(): void {
+/** Runs a contender on this process's stdio (the lab's node runs it too, for the contenders group). */
+export function runContender(): void {
   const options = readLockOptions(process.env);
+  const planted_bug = readLockPlantedBug(process.env);
   const node = new Node();
   let contender: Contender | null = null;
   let starting: Promise<Contender> | null = null;
@@ -254,6 +256,7 @@ function main(): void {
       server_address: servers.find((s) => s.kind === options.backend)?.address ?? null,
       coordinator: groups.coordinator ?? [],
       log: (text) => node.log(text),
+      planted_bug,
     };
     node.reportState({ role: 'contender', lock_state: 'idle', recipe: options.recipe });
     // The zk session is opened on the first request (the coordinator may still be electing at init).
@@ -304,4 +307,4 @@ function main(): void {
   node.run();
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runContender();

@@ -72,3 +72,25 @@ export function resolveLockOptions(given: Readonly<Record<string, unknown>>): Lo
     hold_ms: duration(given.lock_hold_ms, hold_ms_default, hold_ms_max),
   };
 }
+
+/**
+ * DSLAB_LOCKS_PLANTED_BUG, a test hook for the locks lab's variants (never a
+ * user option): one bug planted in the reference contender or resource, each
+ * a known way a lock or a fence goes wrong.
+ * - plain_del: the Redis lock is released by a plain DEL, whoever holds it now;
+ * - separate_expire: the Redis lock is taken by SETNX and given its TTL by a separate PEXPIRE;
+ * - watch_holder: a ZooKeeper waiter watches the lowest node (the holder) instead of the one just below its own: every release wakes every waiter;
+ * - trust_watch: a ZooKeeper waiter takes the lock when its watch fires, without reading the children again;
+ * - no_lease_recheck: the etcd lock does not check its own key after waiting (etcd-io/etcd#11456);
+ * - accept_equal_token: the resource accepts a write whose token equals the largest it accepted.
+ */
+export const lock_planted_bugs = ['plain_del', 'separate_expire', 'watch_holder', 'trust_watch', 'no_lease_recheck', 'accept_equal_token'] as const;
+export type LockPlantedBug = (typeof lock_planted_bugs)[number];
+
+export function readLockPlantedBug(env: NodeJS.ProcessEnv): LockPlantedBug | null {
+  const name = env.DSLAB_LOCKS_PLANTED_BUG?.trim() ?? '';
+  if (name === '') return null;
+  const bug = lock_planted_bugs.find((b) => b === name);
+  if (bug) return bug;
+  throw new Error(`DSLAB_LOCKS_PLANTED_BUG=${name} names no planted bug (${lock_planted_bugs.join(', ')})`);
+}

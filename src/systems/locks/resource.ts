@@ -14,7 +14,7 @@ import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { Node } from '../../lib/runtime/node.js';
 import { Wal } from '../../lib/storage/wal.js';
 import { type Observation, observations_max, report_page_max } from '../../workloads/locks/observations.js';
-import { readLockOptions } from './options.js';
+import { readLockOptions, readLockPlantedBug } from './options.js';
 
 export class Resource {
   counter = 0;
@@ -34,6 +34,8 @@ export class Resource {
     readonly counter_place: 'resource' | 'backend',
     /** Where the record is kept across restarts; absent, it lives in memory only (tests). */
     private readonly store: ResourceStore | null = null,
+    /** A lab variant's planted bug: accept_equal_token lets a write through with the largest token already accepted. */
+    private readonly planted_bug: string | null = null,
     /** Observations kept; past this they are counted as dropped. */
     private readonly kept_max = observations_max,
   ) {
@@ -113,7 +115,8 @@ export class Resource {
    */
   private staleness(token: number | null, write: boolean): string | null {
     if (token === null) return 'no fencing token';
-    if (write && this.max_token !== null && token <= this.max_token) return `stale token ${token}: a write with token ${this.max_token} was already accepted`;
+    const equal_passes = this.planted_bug === 'accept_equal_token' && token === this.max_token;
+    if (write && this.max_token !== null && token <= this.max_token && !equal_passes) return `stale token ${token}: a write with token ${this.max_token} was already accepted`;
     if (this.max_seen !== null && token < this.max_seen) return `stale token ${token}: token ${this.max_seen} already came`;
     return null;
   }
@@ -219,9 +222,10 @@ export function sectionFields(body: Record<string, unknown>): SectionFields | st
   return { round: round as number, ...(incarnation !== undefined ? { incarnation } : {}), token: (token as number | null | undefined) ?? null, acquired_ms, ttl_ms };
 }
 
-function main(): void {
+/** Runs the resource on this process's stdio (the lab's node runs it too, for the resource group). */
+export function runResource(): void {
   const options = readLockOptions(process.env);
-  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(process.env.DSLAB_DATA_DIR ?? '.'));
+  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(process.env.DSLAB_DATA_DIR ?? '.'), readLockPlantedBug(process.env));
   const node = new Node();
   const report = () =>
     node.reportState({ role: 'resource', counter: resource.counter_place === 'resource' ? resource.counter : resource.backend_counter, max_token: resource.max_token, accepted: resource.accepted, rejected: resource.rejected });
@@ -270,4 +274,4 @@ function main(): void {
 }
 
 // Run as a node program; imported (by the tests), it only provides the Resource.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runResource();

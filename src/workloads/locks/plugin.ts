@@ -1,6 +1,7 @@
 import type { WorkloadPlugin } from '../../lib/plugin.js';
 import { checkLocks } from './checker.js';
 import { answerOf, fetchReportWith, formatLockCheck, isLocksCluster, lock_request_timeout_ms } from './client.js';
+import { locks_checks, locks_steps } from './steps.js';
 
 /** The lock workload: contenders' critical sections over a shared counter, judged from what the resource observed (checker.ts). */
 export const locks_workload: WorkloadPlugin = {
@@ -8,8 +9,9 @@ export const locks_workload: WorkloadPlugin = {
   description: 'contenders increment a shared counter under a lock; the resource records every read and write',
   requests: ['lock_run', 'lock_stop', 'lock_info', 'lock_counter', 'lock_stats', 'lock_report'],
   write_requests: [],
-  // `dslab lock check` runs checker.ts on the resource's report; no lab runs it as a history check yet.
-  checks: {},
+  // `dslab lock check` runs checker.ts on the resource's report; a lab's lock steps save that report for these checks.
+  checks: locks_checks,
+  steps: locks_steps,
   // At `down`: the lock check of everything r1 observed, as `dslab lock check` says it.
   async closingCheck(host, status) {
     // A node of another program run under the locks label (--bin) has no resource to ask.

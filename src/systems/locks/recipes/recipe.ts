@@ -57,6 +57,8 @@ export interface RecipeContext {
   /** The Zab coordinator's servers (zk). */
   coordinator: string[];
   log(text: string): void;
+  /** A lab variant's planted bug (options.ts, DSLAB_LOCKS_PLANTED_BUG); absent in normal runs. */
+  planted_bug?: string | null;
 }
 
 /** How long a contender retries a busy lock before the round fails: a lock held for ever (a killed holder without a TTL) must not hang a run. */

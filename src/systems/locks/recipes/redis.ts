@@ -37,10 +37,14 @@ abstract class RedisRecipe implements Recipe {
   abstract readonly name: string;
   protected readonly redis: Redis;
 
-  constructor(protected readonly context: RecipeContext) {
-    this.redis = redisClient(context.server_address);
+  constructor(
+    protected readonly context: RecipeContext,
+    /** A connection to share (a planted bug borrows the naive recipe's steps over the safe one's connection). */
+    shared?: Redis,
+  ) {
+    this.redis = shared ?? redisClient(context.server_address);
     // Connection errors surface as failed commands; the event would otherwise be an unhandled 'error'.
-    this.redis.on('error', () => {});
+    if (!shared) this.redis.on('error', () => {});
   }
 
   protected value(): string {
@@ -92,6 +96,7 @@ export class RedisSetNx extends RedisRecipe {
 
   acquire(): Promise<Held> {
     const ttl_ms = this.context.ttl_ms;
+    if (this.context.planted_bug === 'separate_expire') return new RedisNaive(this.context, this.redis).acquire();
     return this.retry(async () => {
       const value = this.value();
       const token = (await this.redis.eval(acquire_script, 2, redis_lock_key, redis_token_key, value, String(ttl_ms))) as number | null;
@@ -101,6 +106,7 @@ export class RedisSetNx extends RedisRecipe {
   }
 
   async release(held: Held): Promise<ReleaseOutcome> {
+    if (this.context.planted_bug === 'plain_del') return new RedisNaive(this.context, this.redis).release(held);
     const deleted = (await this.redis.eval(release_script, 1, redis_lock_key, String(held.detail.value))) as number;
     return deleted === 1 ? 'released' : 'lost';
   }

@@ -98,8 +98,12 @@ export class ZkLock implements Recipe {
         if (!children.includes(own_name)) throw new Error(`${created.path} is gone: the session expired while waiting`);
         const lower = children.filter((c) => sequenceOf(c) < own);
         if (lower.length === 0) return { token: own, acquired_ms: this.context.now(), ttl_ms: this.session.timeout_ms, detail: { path: created.path, session: this.session } };
-        const predecessor = `${zk_lock_path}/${lower[lower.length - 1]!}`;
-        await this.waitForDelete(predecessor, deadline);
+        // The planted watch_holder bug watches the lowest node (the holder): every waiter wakes at every release.
+        const predecessor = `${zk_lock_path}/${this.context.planted_bug === 'watch_holder' ? lower[0]! : lower[lower.length - 1]!}`;
+        const gone = await this.waitForDelete(predecessor, deadline);
+        // The planted trust_watch bug takes the lock on the event alone: the node below may have gone with its
+        // session while one further below still holds.
+        if (this.context.planted_bug === 'trust_watch' && gone) return { token: own, acquired_ms: this.context.now(), ttl_ms: this.session.timeout_ms, detail: { path: created.path, session: this.session } };
       }
     } catch (error) {
       await this.session.delete(created.path).catch(() => {});
@@ -107,19 +111,22 @@ export class ZkLock implements Recipe {
     }
   }
 
-  /** Sets an exists watch on the node below ours and waits for it to fire (or finds it already gone). */
-  private async waitForDelete(path: string, deadline: number): Promise<void> {
+  /** Sets an exists watch on the node below ours and waits for it to fire (or finds it already gone); true when the watch fired. */
+  private async waitForDelete(path: string, deadline: number): Promise<boolean> {
     let fired = () => {};
+    let by_event = false;
     const event = new Promise<void>((resolve) => (fired = resolve));
     const unwatch = this.session.on('watch', (e) => {
-      if (e.path === path) fired();
+      if (e.path !== path) return;
+      by_event = true;
+      fired();
     });
     const unstate = this.session.on('state', (state) => {
       if (state === 'expired' || state === 'closed') fired();
     });
     try {
       const stat = await this.session.exists(path, true);
-      if (stat === null) return;
+      if (stat === null) return false;
       const left = deadline - this.context.now();
       if (left <= 0) throw new AcquireTimeout(`waited ${acquire_wait_ms_max / 1000}s for ${path} to go`);
       let timer: NodeJS.Timeout | undefined;
@@ -133,6 +140,7 @@ export class ZkLock implements Recipe {
         clearTimeout(timer);
         clearInterval(recheck);
       }
+      return by_event;
     } finally {
       unwatch();
       unstate();
