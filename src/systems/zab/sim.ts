@@ -387,7 +387,8 @@ export class ZabSimulation extends ClusterSimulation<ZabSim> {
     } else if (rd.log_append.length > 0) {
       throw this.failure('persistence', `${n.id} Ready appends without log_truncate_after`);
     }
-    if (rd.state.role === 'leading') this.recordProposals(n, rd);
+    // A leader-elect reports looking until its epoch is established, and names itself leader meanwhile.
+    if (rd.state.role === 'leading' || (rd.state.leader === n.id && rd.state.phase !== 'election')) this.recordProposals(n, rd);
     if (this.config.check_acks_against_disk) this.checkAcksOnDisk(n, rd);
   }
 
