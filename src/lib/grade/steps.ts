@@ -80,6 +80,36 @@ export function defineStep<Shape extends z.ZodRawShape>(
   return { ...rest, fields: z.object(fields), run: run as StepDefinition['run'] };
 }
 
+/** A background load's end, kept between the step that started it and the one that waits for it. */
+interface RecordedLoad {
+  done: Promise<void> | null;
+}
+
+/**
+ * Starts a workload's recorded load (its `load_start`, the history in the test's folder for
+ * the workload's checks) and waits until it reports done, or with `background` leaves it
+ * running for the workload's wait step (`wait_step`), which calls awaitRecordedLoad.
+ */
+export async function startRecordedLoad(
+  ctx: StepContext,
+  load: { workload: string; args: Record<string, unknown>; duration_ms: number; finish_grace_ms: number; what: string; background?: boolean | undefined; wait_step: string },
+): Promise<void> {
+  const history = ctx.historyFile();
+  const done = ctx.waitFor((e) => e.type === 'load' && e.phase === 'done', load.duration_ms + load.finish_grace_ms, load.what);
+  await ctx.act({ type: 'workload', workload: load.workload, op: 'load_start', args: { ...load.args, duration_ms: load.duration_ms, history_path: history, seed: ctx.rng.int(2 ** 31) } });
+  ctx.memo<RecordedLoad>(`${load.workload}.load`, () => ({ done: null })).done = done;
+  ctx.background(done);
+  if (!load.background) await ctx.run({ do: load.wait_step });
+}
+
+/** Waits for the load startRecordedLoad left running for `workload` (at once when there is none). */
+export async function awaitRecordedLoad(ctx: StepContext, workload: string): Promise<void> {
+  const load = ctx.memo<RecordedLoad>(`${workload}.load`, () => ({ done: null }));
+  const done = load.done;
+  load.done = null;
+  if (done) await done;
+}
+
 export const node_ref = z.string().min(1);
 export const step_duration_ms = z.number().int().min(0).max(600_000);
 

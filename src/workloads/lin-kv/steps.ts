@@ -1,17 +1,11 @@
 import { z } from 'zod';
-import { defineStep, node_ref, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
+import { awaitRecordedLoad, defineStep, node_ref, startRecordedLoad, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
 import { fixedClientId } from '../../lib/supervisor/client-ids.js';
 
 /** How long a doomed write waits for an answer it is not expected to get. */
 const doomed_write_timeout_ms = 1000;
 /** How long past its duration a load may take to report done (clients finish their last operations). */
 const load_finish_grace_ms = 60_000;
-
-/** The load a `load` step left running, for `wait_load` (one at a time). */
-interface LoadState {
-  done: Promise<void> | null;
-}
-const load_key = 'lin-kv.load';
 
 /** The grader's lin-kv steps: single operations, a recorded load, and writes sent to be lost. */
 export const lin_kv_steps: readonly StepDefinition[] = [
@@ -65,12 +59,8 @@ export const lin_kv_steps: readonly StepDefinition[] = [
     },
     needs_traffic: true,
     async run(step, ctx) {
-      const history = ctx.historyFile();
-      const done = ctx.waitFor((e) => e.type === 'load' && e.phase === 'done', step.duration_ms + load_finish_grace_ms, 'the workload to finish');
-      await ctx.act({ type: 'workload', workload: 'lin-kv', op: 'load_start', args: { clients: step.clients, rate_per_s: step.rate_per_s, duration_ms: step.duration_ms, keys: step.keys, history_path: history, seed: ctx.rng.int(2 ** 31), mix: step.mix } });
-      ctx.memo<LoadState>(load_key, () => ({ done: null })).done = done;
-      ctx.background(done);
-      if (!step.background) await ctx.run({ do: 'wait_load' });
+      const args = { clients: step.clients, rate_per_s: step.rate_per_s, keys: step.keys, mix: step.mix };
+      await startRecordedLoad(ctx, { workload: 'lin-kv', args, duration_ms: step.duration_ms, finish_grace_ms: load_finish_grace_ms, what: 'the workload to finish', background: step.background, wait_step: 'wait_load' });
     },
   }),
   defineStep({
@@ -79,10 +69,7 @@ export const lin_kv_steps: readonly StepDefinition[] = [
     fields: {},
     needs_traffic: true,
     async run(_step, ctx) {
-      const load = ctx.memo<LoadState>(load_key, () => ({ done: null }));
-      const done = load.done;
-      load.done = null;
-      if (done) await done;
+      await awaitRecordedLoad(ctx, 'lin-kv');
     },
   }),
   defineStep({

@@ -1,15 +1,9 @@
 import { z } from 'zod';
-import { defineStep, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
+import { awaitRecordedLoad, defineStep, startRecordedLoad, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
 import { zk_load_clients_max, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from './load.js';
 
 /** How long past its duration a load may take to report done (sessions finish their last calls and close). */
 const zk_load_finish_grace_ms = 60_000;
-
-/** The load a `zk_load` step left running, for `zk_wait_load` (one at a time). */
-interface ZkLoadState {
-  done: Promise<void> | null;
-}
-const zk_load_key = 'zk.load';
 
 /** The grader's zk workload steps: a recorded znode load, whose history the zk_linearizable check judges. */
 export const zk_workload_steps: readonly StepDefinition[] = [
@@ -26,12 +20,8 @@ export const zk_workload_steps: readonly StepDefinition[] = [
     },
     needs_traffic: true,
     async run(step, ctx) {
-      const history = ctx.historyFile();
-      const done = ctx.waitFor((e) => e.type === 'load' && e.phase === 'done', step.duration_ms + zk_load_finish_grace_ms, 'the zk load to finish');
-      await ctx.act({ type: 'workload', workload: 'zk', op: 'load_start', args: { clients: step.clients, rate_per_s: step.rate_per_s, duration_ms: step.duration_ms, paths: step.paths, history_path: history, seed: ctx.rng.int(2 ** 31) } });
-      ctx.memo<ZkLoadState>(zk_load_key, () => ({ done: null })).done = done;
-      ctx.background(done);
-      if (!step.background) await ctx.run({ do: 'zk_wait_load' });
+      const args = { clients: step.clients, rate_per_s: step.rate_per_s, paths: step.paths };
+      await startRecordedLoad(ctx, { workload: 'zk', args, duration_ms: step.duration_ms, finish_grace_ms: zk_load_finish_grace_ms, what: 'the zk load to finish', background: step.background, wait_step: 'zk_wait_load' });
     },
   }),
   defineStep({
@@ -40,10 +30,7 @@ export const zk_workload_steps: readonly StepDefinition[] = [
     fields: {},
     needs_traffic: true,
     async run(_step, ctx) {
-      const load = ctx.memo<ZkLoadState>(zk_load_key, () => ({ done: null }));
-      const done = load.done;
-      load.done = null;
-      if (done) await done;
+      await awaitRecordedLoad(ctx, 'zk');
     },
   }),
 ];
