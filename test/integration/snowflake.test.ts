@@ -100,8 +100,11 @@ describe('snowflake worker numbers from the coordinator', () => {
     const load = dslabSpawn(cwd, 'id', 'load', '--clients', '3', '--rate', '30', '--duration', '12s', '--count', '5', '--history', history);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await dslab(cwd, 'pause', 'w1')).exitCode).toBe(0);
-    // Past w1's 2 s session; then w3 starts again and takes the lowest free number: w1's.
-    await new Promise((resolve) => setTimeout(resolve, 3500));
+    // Past w1's 2 s session: the coordinator deletes its number's znode. Then w3 starts again and takes the lowest free number: w1's.
+    await waitFor("w1's number freed by its session's expiry", async () => {
+      const held = await dslab(cwd, 'zk', 'ls', '/snowflake/dc0/workers');
+      return held.exitCode === 0 && !held.stdout.split('\n').includes(String(first.w1));
+    });
     expect((await dslab(cwd, 'kill', 'w3')).exitCode).toBe(0);
     expect((await dslab(cwd, 'restart', 'w3')).exitCode).toBe(0);
     await waitFor("w3 holding w1's number", async () => (await numbers()).w3 === first.w1);
