@@ -77,6 +77,8 @@ export class NodeProcess {
   private closeWaiters: (() => void)[] = [];
   private readonly child: ChildProcess;
   private outgoing: string[] = [];
+  /** Bytes in `outgoing` (lines routed this turn, not yet handed to the pipe): they count against the same bound. */
+  private outgoingBytes = 0;
   private flushScheduled = false;
 
   constructor(argv: readonly string[], options: { cwd: string; env: Record<string, string> }, log: NodeLog, handlers: NodeProcessHandlers) {
@@ -226,8 +228,9 @@ export class NodeProcess {
   write(line: string): boolean {
     const stdin = this.child.stdin;
     if (this.exited || !stdin || stdin.destroyed) return false;
-    if (stdin.writableLength > stdin_buffer_bytes_max) return false;
+    if (stdin.writableLength + this.outgoingBytes > stdin_buffer_bytes_max) return false;
     this.outgoing.push(line);
+    this.outgoingBytes += line.length + 1;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Batch all lines routed in one turn of the event loop into one write.
@@ -241,6 +244,7 @@ export class NodeProcess {
     const stdin = this.child.stdin;
     const lines = this.outgoing;
     this.outgoing = [];
+    this.outgoingBytes = 0;
     if (this.exited || !stdin || stdin.destroyed || lines.length === 0) return;
     stdin.write(lines.join('\n') + '\n');
   }

@@ -88,9 +88,13 @@ export class KvClient {
       try {
         reply = await this.transport.request(this.client, dest, body, Math.min(kv_attempt_timeout_ms, Math.max(1, deadline - this.transport.now())));
       } catch (error) {
-        if (error instanceof IndefiniteError) uncertain = op.f !== 'read';
+        const timedOut = error instanceof IndefiniteError;
+        if (timedOut) uncertain = op.f !== 'read';
         lastError = { code: error_codes.timeout, text: errorMessage(error) };
         this.target = null;
+        // A refusal (the node is down, starting, or not reading its input) comes back at once: without a pause
+        // this loop would spin on promise callbacks and starve the event loop that must drain that node's input.
+        if (!timedOut) await this.transport.sleep(kv_retry_backoff_ms);
         continue;
       }
       if (reply.type !== 'error') return { outcome: 'ok', result: op.f === 'read' ? (reply.value ?? null) : undefined, node: dest, attempts };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageBody } from '../../../src/lib/protocol/messages.js';
-import { classifyOutcome, KvClient, type KvTransport } from '../../../src/workloads/lin-kv/client.js';
+import { classifyOutcome, KvClient, kv_retry_backoff_ms, type KvTransport } from '../../../src/workloads/lin-kv/client.js';
 import { IndefiniteError } from '../../../src/lib/util/errors.js';
 
 /** A fake cluster: `answer` decides each reply (or throws) from the node and body. */
@@ -63,6 +63,32 @@ describe('kv client', () => {
     const next = await client.run({ f: 'write', key: 'x', value: 3 });
     expect(next.outcome).toBe('fail');
     expect(sent.at(-1)!.body.seq).toBe(2);
+  });
+
+  it('pauses before retrying a node that refuses at once (down, starting, not reading), instead of spinning', async () => {
+    // A real refusal takes no time: the clock moves only when the client sleeps.
+    let now = 0;
+    let sleeps = 0;
+    let calls = 0;
+    const fake: KvTransport = {
+      request: async () => {
+        calls++;
+        throw new Error('could not send to n1: it is not reading its input');
+      },
+      leader: () => 'n1',
+      upNodes: () => ['n1'],
+      now: () => now,
+      sleep: async (ms) => {
+        sleeps++;
+        now += ms;
+      },
+    };
+    const outcome = await new KvClient(fake, 'c1').run({ f: 'write', key: 'x', value: 1 }, 1000);
+    expect(outcome.outcome).toBe('fail');
+    expect(outcome.error!.text).toMatch(/not reading its input/);
+    // One pause per refusal: about a second's worth of backoffs, not an unbounded number of tries.
+    expect(calls).toBe(sleeps);
+    expect(calls).toBeLessThanOrEqual(Math.ceil(1000 / kv_retry_backoff_ms));
   });
 
   it('gives up at the deadline: unknown for a write that may have happened, fail for a read', async () => {
