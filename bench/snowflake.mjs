@@ -2,7 +2,7 @@
 // 4,096 ids per ms; (2) one worker through the router, batches of 1,000 ids asked over the control
 // API by several concurrent requests; (3) the latency of a single `generate` through the same path.
 // Every run checks that no id came back twice.
-import { cleanup, dslab, median, scratch } from './lib.mjs';
+import { cleanup, cpuSeconds, dslab, median, scratch, status } from './lib.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const { IdGenerator } = await import(new URL('systems/snowflake/core/generator.js', dist).href);
@@ -41,6 +41,11 @@ export function measureCore(window_ms = core_window_ms) {
   return { ids_per_s, share_of_limit: ids_per_s / (ids_per_ms_limit * 1000), duplicates };
 }
 
+/** Orders two ids given as decimal strings without leading zeros (as the worker writes them): by length, then by digits. */
+function compareIds(a, b) {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 export async function measureRouter() {
   const cwd = scratch();
   try {
@@ -54,25 +59,38 @@ export async function measureRouter() {
     };
     // Warm-up.
     for (let i = 0; i < 20; i++) await ask(router_batch);
-    // Batches: one worker's ids increase, so batches that do not overlap and increase inside hold no duplicate.
-    const batches = [];
+    // CPU per batch, from /proc: what each process spends is steadier than ids/s on a machine shared with other work.
+    const supervisor_pid = findRunningCluster(dslabHome(cwd)).supervisor_pid;
+    const worker_pid = status(cwd).nodes.find((n) => n.id === 'w1').pid;
+    const cpuBefore = { supervisor: cpuSeconds(supervisor_pid), worker: cpuSeconds(worker_pid), client: process.cpuUsage() };
+    // Duplicates: each batch is checked to increase as it arrives and only its first and last id are kept;
+    // batches that each increase and whose ranges do not overlap hold no id twice. Keeping every id
+    // (16 million strings) would make the benchmark's own garbage collection the figure.
+    const ranges = [];
+    let duplicates = 0;
     const start = Date.now();
     const end = start + router_window_ms;
     await Promise.all(
       Array.from({ length: router_concurrency }, async () => {
-        while (Date.now() < end) batches.push(await ask(router_batch));
+        while (Date.now() < end) {
+          const ids = await ask(router_batch);
+          if (ids.length !== router_batch) throw new Error(`w1 answered ${ids.length} ids, asked for ${router_batch}`);
+          for (let i = 1; i < ids.length; i++) if (compareIds(ids[i - 1], ids[i]) >= 0) duplicates++;
+          ranges.push([ids[0], ids[ids.length - 1]]);
+        }
       }),
     );
     const elapsed_ms = Date.now() - start;
-    // Checked after the window: the check is the benchmark's work, not the worker's or the router's.
-    for (let i = 0; i < batches.length; i++) batches[i] = batches[i].map(BigInt);
-    batches.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    let duplicates = 0;
-    let last = -1n;
-    for (const batch of batches) for (const id of batch) {
-      if (id <= last) duplicates++;
-      last = id;
-    }
+    const client = process.cpuUsage(cpuBefore.client);
+    const batches = ranges;
+    const per_batch_us = (seconds) => Math.round((seconds * 1e6) / batches.length);
+    const cpu_us_per_batch = {
+      supervisor: per_batch_us(cpuSeconds(supervisor_pid) - cpuBefore.supervisor),
+      worker: per_batch_us(cpuSeconds(worker_pid) - cpuBefore.worker),
+      client: per_batch_us((client.user + client.system) / 1e6),
+    };
+    ranges.sort((a, b) => compareIds(a[0], b[0]));
+    for (let i = 1; i < ranges.length; i++) if (compareIds(ranges[i - 1][1], ranges[i][0]) >= 0) duplicates++;
     const ids = batches.length * router_batch;
     // Latency: one request at a time.
     const latencies = [];
@@ -88,6 +106,7 @@ export async function measureRouter() {
     return {
       ids_per_s: Math.round((ids * 1000) / elapsed_ms),
       batches: batches.length,
+      cpu_us_per_batch,
       duplicates,
       latency_ms: { median: median(latencies), p99: latencies[Math.floor(latencies.length * 0.99)] },
     };
