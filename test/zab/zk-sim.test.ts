@@ -1,7 +1,8 @@
 // The Zab simulation with ZooKeeper clients: sessions, ephemerals, sequential znodes and watches on
 // the znode tree, under the same faults. Checks (besides the protocol's): every server's tree agrees
 // after every txn and keeps its invariants (no ephemeral outlives its session), a watch event comes
-// before any read that reflects the change, and every session no client uses expires.
+// before any read that reflects the change (across reconnects too: a client sets its watches again on
+// its new server), and every session no client uses expires.
 //   replay: ZK_SIM_SEED=<seed> npx vitest run test/zab/zk-sim.test.ts
 
 import { describe, expect, it } from 'vitest';
@@ -61,7 +62,7 @@ describe('zab simulation with ZooKeeper clients', () => {
     it(`seeds ${first}..${first + count - 1} under faults`, () => runCase(first, count), 120_000);
   }
 
-  it('the schedules exercised expiry, closes, ephemeral deletion and watch events', () => {
+  it('the schedules exercised expiry, closes, ephemeral deletion, watch events, and watches set again on a new connection', () => {
     // Only meaningful after the seeded cases above ran (not when filtered out with -t or few schedules).
     if (schedules_total < 50 || totals.zk_sessions_opened === undefined) return;
     expect(totals.zk_sessions_expired ?? 0).toBeGreaterThan(0);
@@ -69,5 +70,9 @@ describe('zab simulation with ZooKeeper clients', () => {
     expect(totals.zk_sessions_abandoned ?? 0).toBeGreaterThan(0);
     expect(totals.zk_ephemerals_deleted ?? 0).toBeGreaterThan(0);
     expect(totals.zk_watch_events ?? 0).toBeGreaterThan(0);
+    // Reconnections carried watches over (set_watches), some fired at once, and a server behind a client refused it.
+    expect(totals.zk_watches_reset ?? 0).toBeGreaterThan(0);
+    expect(totals.zk_watches_fired_on_reset ?? 0).toBeGreaterThan(0);
+    expect(totals.zk_connects_refused_behind ?? 0).toBeGreaterThan(0);
   });
 });

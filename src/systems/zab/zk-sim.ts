@@ -7,14 +7,15 @@
 // - a watch event comes before the changed data: a read that reflects a change to a watched znode
 //   finds the watch's event already delivered to the client;
 // - at the end every session left in the tree is one a client still uses (the others expired).
-//
-// Not modelled: a client re-setting its watches on a new server after a reconnect (ZooKeeper's
-// setWatches); the client simply forgets them, so the check covers watches set on the current connection.
+// A client that reaches a new server (another one, or its own restarted) sets its watches again there,
+// as ZooKeeper's client does with SetWatches: relative to the last zxid it saw, so a watch whose znode
+// changed meanwhile fires at once and the check above spans reconnects. Like ZooKeeper, a server that is
+// behind what the client has seen refuses it, and the client tries another.
 
 import { SessionTracker } from './core/sessions.js';
 import type { Stat, ZkApplied, ZkTxn } from './core/tree.js';
 import type { WatchKind, ZkRead, ZkReplica, ZkReplicaApplied } from './core/watches.js';
-import { formatZxid } from './core/zxid.js';
+import { compareZxid, formatZxid, maxZxid, zxid_zero, type Zxid } from './core/zxid.js';
 
 export const zk_session_timeout_ms_min = 200;
 export const zk_session_timeout_ms_max = 500;
@@ -69,6 +70,8 @@ interface ZkClient {
   /** The server's zk_connection when the client last reached it; watches are valid only on it. */
   connection: number;
   watches: ModelWatch[];
+  /** The latest zxid the client has seen a server at: a new connection sets its watches relative to it. */
+  last_zxid: Zxid;
   writes: number;
 }
 
@@ -88,6 +91,11 @@ export interface ZkWorkloadStats {
   zk_ephemerals_deleted: number;
   zk_reads: number;
   zk_watch_events: number;
+  /** Reconnections that set a client's watches again (set_watches), and the watches that fired there at once. */
+  zk_watches_reset: number;
+  zk_watches_fired_on_reset: number;
+  /** Connections a server refused because it had applied less than the client had seen. */
+  zk_connects_refused_behind: number;
 }
 
 export class ZkWorkload<P extends ZkServerSide> {
@@ -101,6 +109,9 @@ export class ZkWorkload<P extends ZkServerSide> {
     zk_ephemerals_deleted: 0,
     zk_reads: 0,
     zk_watch_events: 0,
+    zk_watches_reset: 0,
+    zk_watches_fired_on_reset: 0,
+    zk_connects_refused_behind: 0,
   };
 
   constructor(
@@ -108,7 +119,7 @@ export class ZkWorkload<P extends ZkServerSide> {
     client_ids: readonly string[],
   ) {
     for (const id of client_ids) {
-      this.clients.push({ id, incarnation: 0, session: null, open: false, timeout_ms: 0, server: env.draw.pick(env.serverIds), connection: -1, watches: [], writes: 0 });
+      this.clients.push({ id, incarnation: 0, session: null, open: false, timeout_ms: 0, server: env.draw.pick(env.serverIds), connection: -1, watches: [], last_zxid: zxid_zero, writes: 0 });
     }
   }
 
@@ -172,6 +183,7 @@ export class ZkWorkload<P extends ZkServerSide> {
       this.stats.zk_sessions_opened++;
       if (c !== undefined && c.session === o.session && !c.open) {
         c.open = true;
+        c.last_zxid = applied.zxid;
         this.pingLater(c, o.session);
         this.readLater(c, o.session);
       }
@@ -192,8 +204,7 @@ export class ZkWorkload<P extends ZkServerSide> {
       const c = this.by_session.get(e.session);
       if (c === undefined || c.session !== e.session || c.server !== server || c.connection !== p.zk_connection) continue;
       this.stats.zk_watch_events++;
-      const kinds = consumed[e.type]!;
-      c.watches = c.watches.filter((w) => !(w.path === e.path && kinds.includes(w.kind)));
+      consume(c, e.type, e.path);
     }
     const o = applied.outcome;
     if (p.tracker !== null && o.ok) {
@@ -234,17 +245,42 @@ export class ZkWorkload<P extends ZkServerSide> {
     const server = c.server;
     const reached = this.env.onServer(server, (p) => {
       if (!this.live(c, session) || c.server !== server) return; // a held request that came too late
-      if (c.connection !== p.zk_connection) {
-        c.connection = p.zk_connection;
-        c.watches = [];
-      }
+      if (c.connection !== p.zk_connection && !this.connect(c, session, p)) return;
       fn(p);
+      c.last_zxid = maxZxid(c.last_zxid, p.zk.applied_zxid);
     });
-    if (!reached) {
-      c.server = this.env.draw.pick(this.env.serverIds);
-      c.connection = -1;
-      c.watches = [];
+    if (!reached) this.moveOn(c);
+  }
+
+  /** A new connection to p: refused when p is behind the client; else the client's watches are set there again. */
+  private connect(c: ZkClient, session: string, p: P): boolean {
+    if (compareZxid(p.zk.applied_zxid, c.last_zxid) < 0) {
+      this.stats.zk_connects_refused_behind++;
+      this.moveOn(c);
+      return false;
     }
+    c.connection = p.zk_connection;
+    if (c.watches.length === 0) return true;
+    const lists = { data: [] as string[], exist: [] as string[], child: [] as string[] };
+    for (const w of c.watches) (w.kind === 'data' ? lists.data : w.kind === 'exists' ? lists.exist : lists.child).push(w.path);
+    const r = p.zk.setWatches(session, c.last_zxid, lists);
+    this.stats.zk_watches_reset++;
+    if (!r.ok) {
+      // The server does not know the session (it expired): nothing is set, and the model keeps nothing.
+      c.watches = [];
+      return true;
+    }
+    for (const e of r.events) {
+      this.stats.zk_watches_fired_on_reset++;
+      consume(c, e.type, e.path);
+    }
+    return true;
+  }
+
+  /** The client's server is gone or refused it: the next request goes to another server, watches kept. */
+  private moveOn(c: ZkClient): void {
+    c.server = this.env.draw.pick(this.env.serverIds);
+    c.connection = -1;
   }
 
   private pingLater(c: ZkClient, session: string): void {
@@ -305,6 +341,12 @@ export class ZkWorkload<P extends ZkServerSide> {
     });
     return left.length === 0 ? null : left.map((s) => `${s.session} (timeout ${s.timeout_ms}ms, ephemerals ${zk.tree.ephemeralsOf(s.session).join(' ') || 'none'})`).join(', ');
   }
+}
+
+/** The client's model watches that event `type` on `path` fired (ZooKeeper's rules of which kinds each event consumes). */
+function consume(c: ZkClient, type: string, path: string): void {
+  const kinds = consumed[type]!;
+  c.watches = c.watches.filter((w) => !(w.path === path && kinds.includes(w.kind)));
 }
 
 /** A znode as a watch of `kind` sees it: gone, or its identity and the zxid its kind watches. */
