@@ -59,7 +59,9 @@ export const reorder_buffer_txns_max = 64;
  *   a follower misses what was proposed between its sync and its acknowledgement; and, as ZooKeeper's
  *   learner trusts its leader's TCP stream to have no gap, the follower appends the next proposal
  *   without checking that it follows its last txn (without that, this core's gap check and resends
- *   would hide the leader's mistake).
+ *   would hide the leader's mistake). The leader's resend from the follower's acknowledged zxid can
+ *   still fill the gap first: when its ping comes before the next proposal and the gap fits one resend
+ *   (resend_txns_per_ping_max), so a test that catches it proposes more than that in the window.
  */
 export type PlantedBug = 'one_epoch' | 'ack_before_persist' | 'id_before_zxid' | 'trunc_only_past_log' | 'propose_only_acked';
 
