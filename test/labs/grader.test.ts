@@ -61,9 +61,9 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'locks', variant: 'watch-holder', test: 'zk-no-herd', failure: /lock_expect_no_herd\): contenders were sent \d+ watch events for \d+ lock nodes .*the herd effect/, node: 'k1' },
   { lab: 'locks', variant: 'trust-watch', test: 'zk-waiter-expires', failure: /^mutual exclusion failed: k\d and k\d both held the lock/, node: 'k1' },
   { lab: 'locks', variant: 'accept-equal-token', test: 'fence-refuses-stale-and-equal-tokens', failure: /lock_resource\): r1 accepted a write of 2 with token 5, which its fence must refuse/, node: 'k1' },
-  // Not listed: locks/no-lease-recheck, missed by its etcd test in one CI run of five (its waiter's lease must expire while it waits).
-  // Not listed: locks/separate-expire (SETNX, then a separate PEXPIRE). Its test catches it only when the kill lands between the two
-  // commands, on some seeds; until a scenario pins that window, the suite does not claim it.
+  // k1 dies between its SETNX and its PEXPIRE: the lock never expires and the others wait for it until the step gives up.
+  { lab: 'locks', variant: 'separate-expire', test: 'redis-holder-dies-while-locking', failure: /lock_run\): the rounds did not finish within 10000 ms: k2 \(\d rounds? left, lock_state "waiting"\); k3 \(\d rounds? left, lock_state "waiting"\)/, node: 'k1' },
+  { lab: 'locks', variant: 'no-lease-recheck', test: 'etcd-lease-expires-while-waiting', failure: /^mutual exclusion failed: k\d(, k\d)* and k\d (both|all) held the lock/, node: 'k1' },
 ];
 
 describe('lab specs', () => {

@@ -136,9 +136,11 @@ class FakeSession implements ZkSession {
 function contender(zk: FakeZk, node: string, clock: { now: number }) {
   let sessions = 0;
   const session = new FakeSession(zk, `s-${node}-${sessions}`, clock);
-  const context: RecipeContext = { node, now: () => clock.now, ttl_ms: 3000, server_address: null, coordinator: ['z1'], log: () => {} };
+  /** What the recipe told the contender of its place in the queue, in order. */
+  const queued: boolean[] = [];
+  const context: RecipeContext = { node, now: () => clock.now, ttl_ms: 3000, server_address: null, coordinator: ['z1'], log: () => {}, queued: (q) => queued.push(q) };
   const reconnect = async () => new FakeSession(zk, `s-${node}-${++sessions}`, clock);
-  return { session, lock: new ZkLock(context, session, reconnect) };
+  return { session, queued, lock: new ZkLock(context, session, reconnect) };
 }
 
 /** Lets every pending promise callback run. */
@@ -165,6 +167,22 @@ describe('the ZooKeeper lock recipe (against an in-memory ZooKeeper)', () => {
     expect(await k2!.lock.release(held2)).toBe('released');
     expect((await p3).token).toBe(2);
     expect(granted).toEqual(['k2', 'k3']);
+  });
+
+  it('says it is queued once its watch on the node below is set, and no longer once that node went', async () => {
+    const zk = new FakeZk();
+    const clock = { now: 0 };
+    const [k1, k2] = ['k1', 'k2'].map((id) => contender(zk, id, clock));
+    const held1 = await k1!.lock.acquire();
+    // The holder never waited.
+    expect(k1!.queued).toEqual([]);
+    const p2 = k2!.lock.acquire();
+    await settle();
+    expect(zk.watches_set).toEqual([`${zk_lock_path}/lock-0000000000`]);
+    expect(k2!.queued).toEqual([true]);
+    await k1!.lock.release(held1);
+    await p2;
+    expect(k2!.queued).toEqual([true, false]);
   });
 
   it('re-reads the children when the watch fires: the node below going (its session expired) does not grant the lock while a lower one holds', async () => {

@@ -55,6 +55,8 @@ export class Contender {
   rounds_left = 0;
   round = 0;
   token: number | null = null;
+  /** True while the recipe waits in its backend's queue with its watch in place (RecipeContext.queued). */
+  queued = false;
   readonly stats: ContenderStats = { rounds_done: 0, acked: 0, rejected: 0, failed: 0, lock_lost: 0, stopped_before_write: 0 };
   last_error: string | null = null;
   private running = false;
@@ -77,11 +79,18 @@ export class Contender {
     this.node.reportState({
       role: 'contender',
       lock_state: this.state,
+      lock_queued: this.queued,
       token: this.token,
       rounds_left: this.rounds_left,
       ...this.stats,
       last_error: this.last_error,
     });
+  }
+
+  setQueued(queued: boolean): void {
+    if (this.queued === queued) return;
+    this.queued = queued;
+    this.report();
   }
 
   private set(state: ContenderState): void {
@@ -256,6 +265,7 @@ export function runContender(): void {
       server_address: servers.find((s) => s.kind === options.backend)?.address ?? null,
       coordinator: groups.coordinator ?? [],
       log: (text) => node.log(text),
+      queued: (queued) => contender?.setQueued(queued),
       planted_bug,
     };
     node.reportState({ role: 'contender', lock_state: 'idle', recipe: options.recipe });

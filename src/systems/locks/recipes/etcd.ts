@@ -89,6 +89,8 @@ export class EtcdLock implements Recipe {
 
   private async waitForDelete(key: string, after_revision: number, deadline: number): Promise<void> {
     const watcher = await this.client.watch().key(key).startRevision(String(after_revision + 1)).create();
+    // create() resolves once etcd confirmed the watch: from here on, a delete of `key` reaches this waiter.
+    this.context.queued?.(true);
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new AcquireTimeout(`waited ${acquire_wait_ms_max / 1000}s for ${key} to go`)), Math.max(0, deadline - this.context.now()));
@@ -102,6 +104,7 @@ export class EtcdLock implements Recipe {
         });
       });
     } finally {
+      this.context.queued?.(false);
       await watcher.cancel().catch(() => {});
     }
   }

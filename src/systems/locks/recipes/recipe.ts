@@ -57,6 +57,13 @@ export interface RecipeContext {
   /** The Zab coordinator's servers (zk). */
   coordinator: string[];
   log(text: string): void;
+  /**
+   * Tells the contender that it waits in the backend's queue now (true: its
+   * watch on the entry just before its own is in place) or no longer does
+   * (false). Reported as `lock_queued`, so a grader can aim a fault at a
+   * waiter that is surely waiting, not still joining the queue.
+   */
+  queued?(queued: boolean): void;
   /** A lab variant's planted bug (options.ts, DSLAB_LOCKS_PLANTED_BUG); absent in normal runs. */
   planted_bug?: string | null;
 }

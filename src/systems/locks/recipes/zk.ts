@@ -127,6 +127,7 @@ export class ZkLock implements Recipe {
     try {
       const stat = await this.session.exists(path, true);
       if (stat === null) return false;
+      this.context.queued?.(true);
       const left = deadline - this.context.now();
       if (left <= 0) throw new AcquireTimeout(`waited ${acquire_wait_ms_max / 1000}s for ${path} to go`);
       let timer: NodeJS.Timeout | undefined;
@@ -142,6 +143,7 @@ export class ZkLock implements Recipe {
       }
       return by_event;
     } finally {
+      this.context.queued?.(false);
       unwatch();
       unstate();
     }
