@@ -106,6 +106,43 @@ describe('ZkClient against a fake ensemble', () => {
     expect(clock.now_ms - zk.last_ok_ms).toBeLessThan(1000);
   });
 
+  it('counts a session alive from when its answered request was sent, not from when a late answer was read', async () => {
+    // A hand-driven transport: connect is answered at once, each ping 600 ms after it is sent (a slow
+    // link, or a client paused with the answer in its input). The server heard the ping when it was sent.
+    let now = 0;
+    const timers: { at: number; run: () => void }[] = [];
+    const sent_pings: number[] = [];
+    const transport = {
+      now: () => now,
+      after(ms: number, run: () => void) {
+        const timer = { at: now + ms, run };
+        timers.push(timer);
+        return () => void timers.splice(timers.indexOf(timer), 1);
+      },
+      onUnasked: () => () => {},
+      rpc(_server: string, body: { type: string }): Promise<Record<string, unknown> & { type: string }> {
+        if (body.type === 'connect') return Promise.resolve({ type: 'connect_ok', session: 's1', timeout_ms: 3000, server: 'z1', zxid: '1:0' });
+        sent_pings.push(now);
+        return new Promise((resolve) => timers.push({ at: now + 600, run: () => resolve({ type: 'ping_ok', zxid: '1:0' }) }));
+      },
+    };
+    const zk = await ZkClient.connect(transport, ['z1'], { timeout_ms: 3000, first: 'z1' });
+    expect(zk.last_ok_ms).toBe(0);
+    while (sent_pings.length < 3) {
+      timers.sort((a, b) => a.at - b.at);
+      const next = timers.shift()!;
+      now = next.at;
+      next.run();
+      await Promise.resolve();
+      await Promise.resolve();
+    }
+    // The third ping just left; the second's answer was read 600 ms after it was sent. The session is
+    // known alive from that sending only.
+    expect(sent_pings[1]).toBeGreaterThan(0);
+    expect(zk.last_ok_ms).toBe(sent_pings[1]);
+    zk.close().catch(() => {});
+  });
+
   it('reconnects to another server with its session when its server dies, keeping ephemerals', async () => {
     const { clock, ensemble } = setup();
     const zk = await open(clock, ensemble, 'c1');

@@ -191,10 +191,11 @@ export class ZkClient {
     server: string,
     private readonly random: () => number,
     zxid: string,
+    connect_sent_ms: number,
   ) {
     this.last_zxid = parseZxidText(zxid) === null ? '0:0' : zxid;
     this.current_server = server;
-    this.last_ok = transport.now();
+    this.last_ok = connect_sent_ms;
     this.unsubscribe = transport.onUnasked((from, body) => this.unasked(from, body));
     this.schedulePing();
   }
@@ -213,6 +214,7 @@ export class ZkClient {
       index += 1;
       const wait_ms = Math.max(reply_timeout_ms_min, Math.min(connect_reply_timeout_ms_max, deadline - transport.now()));
       let reply: MessageBody;
+      const sent_ms = transport.now();
       try {
         reply = await transport.rpc(server, { type: 'connect', timeout_ms: options.timeout_ms }, wait_ms);
       } catch {
@@ -222,7 +224,7 @@ export class ZkClient {
       if (reply.type === 'connect_ok' && typeof reply['session'] === 'string') {
         const negotiated = Number(reply['timeout_ms']);
         const timeout_ms = Number.isFinite(negotiated) && negotiated > 0 ? negotiated : options.timeout_ms;
-        const client = new ZkClient(transport, servers, reply['session'], timeout_ms, typeof reply['server'] === 'string' ? reply['server'] : server, random, String(reply['zxid'] ?? ''));
+        const client = new ZkClient(transport, servers, reply['session'], timeout_ms, typeof reply['server'] === 'string' ? reply['server'] : server, random, String(reply['zxid'] ?? ''), sent_ms);
         client.server_incarnation = reply['server_incarnation'];
         return client;
       }
@@ -247,7 +249,16 @@ export class ZkClient {
     return this.current_state === 'connected' ? this.current_server : null;
   }
 
-  /** Wall-clock time (transport.now) of the last ping_ok (or any successful reply); a worker serves only while now - last_ok_ms < timeout_ms - margin. */
+  /**
+   * A request sent at `sent_ms` was answered: the server heard from the session after that moment, so its
+   * timeout runs from no earlier than then. Not the time the answer was read: an answer read late (the
+   * client was paused with it in its input, or the link delayed it) says nothing about the time since.
+   */
+  private sawServerAt(sent_ms: number): void {
+    this.last_ok = Math.max(this.last_ok, sent_ms);
+  }
+
+  /** When the last request that was answered (ping_ok or any successful reply) was sent (transport.now); a worker serves only while now - last_ok_ms < timeout_ms - margin. */
   get last_ok_ms(): number {
     return this.last_ok;
   }
@@ -353,8 +364,9 @@ export class ZkClient {
     const server = this.current_server!;
     const connection = this.connection;
     const wait_ms = Math.max(reply_timeout_ms_min, Math.round(this.timeout_ms * request_reply_timeout_share));
+    const sent_ms = this.transport.now();
     this.transport.rpc(server, call.body, wait_ms).then(
-      (reply) => this.replied(call, connection, reply),
+      (reply) => this.replied(call, connection, reply, sent_ms),
       () => {
         this.lost(connection);
         this.retryOrFail(call, connectionLost(`${server} did not answer ${call.body.type} within ${wait_ms}ms; it may have been applied`));
@@ -362,9 +374,9 @@ export class ZkClient {
     );
   }
 
-  private replied(call: PendingCall, connection: number, reply: MessageBody): void {
+  private replied(call: PendingCall, connection: number, reply: MessageBody, sent_ms: number): void {
     if (reply.type !== 'error') {
-      this.last_ok = Math.max(this.last_ok, this.transport.now());
+      this.sawServerAt(sent_ms);
       if (connection === this.connection) this.sawReply(reply);
       call.resolve(reply);
       return;
@@ -416,6 +428,7 @@ export class ZkClient {
     const server = this.current_server!;
     const connection = this.connection;
     const wait_ms = Math.max(reply_timeout_ms_min, Math.floor(this.timeout_ms / pings_per_timeout));
+    const sent_ms = this.transport.now();
     this.transport.rpc(server, { type: 'ping', session: this.session }, wait_ms).then(
       (reply) => {
         this.ping_in_flight = false;
@@ -427,7 +440,7 @@ export class ZkClient {
             this.lost(connection);
             return;
           }
-          this.last_ok = Math.max(this.last_ok, this.transport.now());
+          this.sawServerAt(sent_ms);
           if (connection === this.connection) this.sawReply(reply);
           return;
         }
@@ -469,6 +482,7 @@ export class ZkClient {
       const server = order[attempt % order.length]!;
       const wait_ms = Math.max(reply_timeout_ms_min, Math.min(connect_reply_timeout_ms_max, left_ms));
       let reply: MessageBody;
+      const sent_ms = this.transport.now();
       try {
         reply = await this.transport.rpc(server, { type: 'connect', timeout_ms: this.timeout_ms, session: this.session }, wait_ms);
       } catch {
@@ -478,7 +492,7 @@ export class ZkClient {
       if (reply.type === 'connect_ok') {
         this.current_server = typeof reply['server'] === 'string' ? reply['server'] : server;
         this.server_incarnation = reply['server_incarnation'];
-        this.last_ok = Math.max(this.last_ok, this.transport.now());
+        this.sawServerAt(sent_ms);
         // Not the reply's zxid: changes up to it may be ones this client never heard of (set_watches finds them).
         this.resuming = true;
         this.setState('connected');
@@ -507,6 +521,7 @@ export class ZkClient {
       const body = { type: 'set_watches', session: this.session, relative_zxid: this.last_zxid, data: paths('data'), exist: paths('exists'), child: paths('child') };
       const wait_ms = Math.max(reply_timeout_ms_min, Math.round(this.timeout_ms * request_reply_timeout_share));
       let reply: MessageBody | null;
+      const sent_ms = this.transport.now();
       try {
         reply = await this.transport.rpc(server, body, wait_ms);
       } catch {
@@ -525,7 +540,7 @@ export class ZkClient {
         // A server without set_watches: read each watched znode again instead.
         fallback = true;
       } else {
-        this.last_ok = Math.max(this.last_ok, this.transport.now());
+        this.sawServerAt(sent_ms);
         this.sawReply(reply);
       }
     }
