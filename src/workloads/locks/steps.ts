@@ -7,7 +7,8 @@
  * history after every wait, and the checks (mutual_exclusion,
  * no_lost_increments, fencing_monotonic) judge it with checker.ts.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { NodeStatus } from '../../lib/control/api.js';
 import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type StepContext, type StepDefinition } from '../../lib/grade/steps.js';
@@ -249,7 +250,8 @@ export const locks_steps: readonly StepDefinition[] = [
       if (status.trace.truncated) ctx.fail('the message trace was truncated, so the watch events cannot be counted');
       let created = 0;
       let events = 0;
-      for (const line of readFileSync(status.trace.path, 'utf8').split('\n')) {
+      // Line by line: a trace may run to hundreds of megabytes, more than one string holds.
+      for await (const line of createInterface({ input: createReadStream(status.trace.path, 'utf8'), crlfDelay: Infinity })) {
         if (!line.includes('"watch_event"') && !line.includes('"create"')) continue;
         let entry: TraceLine;
         try {
