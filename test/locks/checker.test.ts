@@ -3,10 +3,10 @@ import { Resource, type SectionFields } from '../../src/systems/locks/resource.j
 import { checkLocks } from '../../src/workloads/locks/checker.js';
 
 /** A scripted run against the real Resource: each step is one contender's read or write at a time. */
-function run(fencing: boolean, steps: (r: Resource) => void) {
+function run(fencing: boolean, steps: (r: Resource) => void, lock_backend?: 'redis' | 'zk' | 'etcd') {
   const resource = new Resource(fencing, 'resource');
   steps(resource);
-  return checkLocks({ observations: resource.observations, counter: resource.counter, fencing, dropped: resource.dropped });
+  return checkLocks({ observations: resource.observations, counter: resource.counter, fencing, dropped: resource.dropped, ...(lock_backend ? { lock_backend } : {}) });
 }
 
 const grant = (round: number, token: number | null, acquired_ms: number, ttl_ms = 1000): SectionFields => ({ round, token, acquired_ms, ttl_ms });
@@ -48,6 +48,22 @@ describe('the lock checker', () => {
     expect(check.overlaps[0]!.nodes).toEqual(['k3', 'k5']);
     expect(check.overlaps[0]!.description).toBe('k3 and k5 both held the lock 12:00:02.400–.610: k3 wrote 2.4 s after it was granted the lock, 1.4 s past its 1.0 s TTL (paused, or slow); 3 increments lost');
     expect(check.violations.at(-1)).toBe('the counter is 2 after 5 acknowledged increments: 3 lost');
+  });
+
+  it('words a long hold by what the backend promised: a Redis PX lapses, a session or lease lasts while renewed', () => {
+    const pausedHolder = (r: Resource) => {
+      const stale = grant(1, 1, t0);
+      const read = r.read('k3', stale, t0);
+      section(r, 'k5', grant(1, 2, t0 + 1200), t0 + 1200);
+      r.write('k3', stale, (read as { value: number }).value + 1, t0 + 2500);
+    };
+    const redis = run(false, pausedHolder, 'redis').overlaps[0]!.description;
+    expect(redis).toContain('k3 wrote 2.5 s after it was granted the lock, 1.5 s past its 1.0 s TTL (paused, or slow)');
+    const zk = run(false, pausedHolder, 'zk').overlaps[0]!.description;
+    expect(zk).toContain('k3 wrote 2.5 s after it was granted the lock, longer than its 1.0 s session timeout: it held the lock only while it kept renewing it');
+    expect(zk).not.toContain('TTL');
+    const etcd = run(false, pausedHolder, 'etcd').overlaps[0]!.description;
+    expect(etcd).toContain('longer than its 1.0 s lease: it held the lock only while it kept renewing it');
   });
 
   it('counts only the net loss when a later write of the same overlap made up for a stale one', () => {

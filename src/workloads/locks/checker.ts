@@ -94,11 +94,18 @@ export function sectionsOf(observations: readonly Observation[]): Section[] {
   return [...sections.values()].sort((x, y) => x.read_ms - y.read_ms);
 }
 
-/** Why a section ran long, in words: the time from its grant to its write against its TTL. */
-function explain(s: Section): string | null {
+/**
+ * Why a section ran long, in words: the time from its grant to its write against its TTL. A Redis PX
+ * lapses then; a session or lease lasts while renewed, so for those the words say only what it depended on.
+ */
+function explain(s: Section, backend: LockReport['lock_backend']): string | null {
   if (s.write_ms === null) return null;
   const held = s.write_ms - s.acquired_ms;
   if (held <= s.ttl_ms) return null;
+  if (backend === 'zk' || backend === 'etcd') {
+    const limit = backend === 'zk' ? 'session timeout' : 'lease';
+    return `${s.node} wrote ${seconds(held)} after it was granted the lock, longer than its ${seconds(s.ttl_ms)} ${limit}: it held the lock only while it kept renewing it (a pause or a cut-off ends it)`;
+  }
   return `${s.node} wrote ${seconds(held)} after it was granted the lock, ${seconds(held - s.ttl_ms)} past its ${seconds(s.ttl_ms)} TTL (paused, or slow)`;
 }
 
@@ -120,7 +127,7 @@ function deficits(accepted: readonly Section[]): Map<Section, { before: number; 
   return result;
 }
 
-export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' | 'fencing' | 'dropped'>): LockCheck {
+export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' | 'fencing' | 'dropped' | 'lock_backend'>): LockCheck {
   const sections = sectionsOf(report.observations);
   const writing = sections.filter((s) => s.write_ms !== null);
   const pairs: [Section, Section][] = [];
@@ -133,7 +140,7 @@ export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' |
       pairs.push([a, b]);
     }
   }
-  const overlaps = groupOverlaps(pairs, deficits(writing.filter((s) => s.accepted === true)));
+  const overlaps = groupOverlaps(pairs, deficits(writing.filter((s) => s.accepted === true)), report.lock_backend);
   const accepted = writing.filter((s) => s.accepted === true);
   const acknowledged = accepted.length;
   const counter = report.counter;
@@ -161,7 +168,7 @@ export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' |
 }
 
 /** Joins overlapping pairs into groups (a long stale section overlaps many) and says each in words. */
-function groupOverlaps(pairs: readonly [Section, Section][], deficit: Map<Section, { before: number; after: number }>): Overlap[] {
+function groupOverlaps(pairs: readonly [Section, Section][], deficit: Map<Section, { before: number; after: number }>, backend: LockReport['lock_backend']): Overlap[] {
   const parent = new Map<Section, Section>();
   const root = (s: Section): Section => {
     let r = s;
@@ -189,7 +196,7 @@ function groupOverlaps(pairs: readonly [Section, Section][], deficit: Map<Sectio
       const nodes = [...new Set(sections.map((s) => s.node))];
       const written = sections.filter((s) => deficit.has(s)).sort((x, y) => x.write_ms! - y.write_ms!);
       const lost = written.length ? Math.max(0, deficit.get(written[written.length - 1]!)!.after - deficit.get(written[0]!)!.before) : 0;
-      const why = sections.map(explain).find((w) => w !== null);
+      const why = sections.map((section) => explain(section, backend)).find((w) => w !== null);
       const held = `${listWords(nodes)} ${nodes.length === 2 ? 'both' : 'all'} held the lock ${timeRange(group.from_ms, group.to_ms)}${why ? `: ${why}` : ''}`;
       const description = `${held}; ${lost > 0 ? `${lost} increment${lost === 1 ? '' : 's'} lost` : 'no increment lost (a later write made up for it)'}`;
       return { nodes, sections, from_ms: group.from_ms, to_ms: group.to_ms, lost, description };

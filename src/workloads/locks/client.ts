@@ -69,7 +69,16 @@ export async function fetchReportWith(ask: LockAsk, status: ClusterStatus): Prom
     const asker = contenders.find((c) => c.status === 'up');
     counter = asker ? Number((await ask(asker.id, { type: 'lock_counter' })).value) : null;
   }
-  return { ...first, observations, counter, next: null };
+  return { ...first, observations, counter, next: null, ...lockBackendOf(status) };
+}
+
+/** Which backend holds the lock: a real redis or etcd server beside the contenders, else dslab's coordinator. */
+export function lockBackendOf(status: ClusterStatus): { lock_backend?: LockReport['lock_backend'] } {
+  const kinds = new Set((status.servers ?? []).map((s) => s.kind));
+  if (kinds.has('redis')) return { lock_backend: 'redis' };
+  if (kinds.has('etcd')) return { lock_backend: 'etcd' };
+  if (status.nodes.some((n) => n.group === 'coordinator')) return { lock_backend: 'zk' };
+  return {};
 }
 
 export interface ContenderRow {

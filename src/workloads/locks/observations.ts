@@ -41,6 +41,12 @@ export interface LockReport {
   dropped: number;
   total: number;
   next: number | null;
+  /**
+   * The backend the lock lives in, as the cluster shows it (not the resource's to say): it tells what a
+   * grant's ttl_ms means. Redis's PX lapses ttl_ms after the grant; a ZooKeeper session or an etcd lease
+   * lasts while the holder keeps renewing it. Absent when unknown (a saved report from an older version).
+   */
+  lock_backend?: 'redis' | 'zk' | 'etcd';
 }
 
 /** Observations the resource keeps; past this it counts what it drops. */

@@ -15,7 +15,7 @@ import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type S
 import type { HistoryChecker, HistoryVerdict } from '../../lib/plugin.js';
 import { error_codes } from '../../lib/protocol/messages.js';
 import { checkLocks, type LockCheck } from './checker.js';
-import { loadReport } from './client.js';
+import { loadReport, lockBackendOf } from './client.js';
 import type { LockReport, Observation } from './observations.js';
 
 /** One request a step sends to a contender, the resource or a coordinator server. */
@@ -65,7 +65,7 @@ async function fetchReport(ctx: StepContext): Promise<LockReport> {
     observations.push(...more.observations);
     next = typeof more.next === 'number' ? more.next : null;
   }
-  return { counter_place: first.counter_place ?? 'resource', fencing: first.fencing, counter: typeof first.counter === 'number' ? first.counter : null, max_token: first.max_token ?? null, observations, dropped: first.dropped ?? 0, total: observations.length, next: null };
+  return { counter_place: first.counter_place ?? 'resource', fencing: first.fencing, counter: typeof first.counter === 'number' ? first.counter : null, max_token: first.max_token ?? null, observations, dropped: first.dropped ?? 0, total: observations.length, next: null, ...lockBackendOf(ctx.status()) };
 }
 
 /**
