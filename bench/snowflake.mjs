@@ -82,8 +82,7 @@ export async function measureRouter() {
     );
     const elapsed_ms = Date.now() - start;
     const client = process.cpuUsage(cpuBefore.client);
-    const batches = ranges;
-    const per_batch_us = (seconds) => Math.round((seconds * 1e6) / batches.length);
+    const per_batch_us = (seconds) => Math.round((seconds * 1e6) / ranges.length);
     const cpu_us_per_batch = {
       supervisor: per_batch_us(cpuSeconds(supervisor_pid) - cpuBefore.supervisor),
       worker: per_batch_us(cpuSeconds(worker_pid) - cpuBefore.worker),
@@ -91,7 +90,7 @@ export async function measureRouter() {
     };
     ranges.sort((a, b) => compareIds(a[0], b[0]));
     for (let i = 1; i < ranges.length; i++) if (compareIds(ranges[i - 1][1], ranges[i][0]) >= 0) duplicates++;
-    const ids = batches.length * router_batch;
+    const ids = ranges.length * router_batch;
     // Latency: one request at a time.
     const latencies = [];
     const seen = new Set();
@@ -105,7 +104,7 @@ export async function measureRouter() {
     latencies.sort((a, b) => a - b);
     return {
       ids_per_s: Math.round((ids * 1000) / elapsed_ms),
-      batches: batches.length,
+      batches: ranges.length,
       cpu_us_per_batch,
       duplicates,
       latency_ms: { median: median(latencies), p99: latencies[Math.floor(latencies.length * 0.99)] },

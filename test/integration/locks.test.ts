@@ -6,6 +6,7 @@ import { ControlClient } from '../../src/lib/control/client.js';
 import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
 import type { ClosingCheck } from '../../src/lib/plugin.js';
 import type { LockCheck } from '../../src/workloads/locks/checker.js';
+import { readReportPages } from '../../src/workloads/locks/client.js';
 import type { LockReport, Observation } from '../../src/workloads/locks/observations.js';
 import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
 
@@ -51,13 +52,8 @@ describe('lock contenders on real backends', () => {
 
   /** Every observation r1 has made, page by page. */
   async function observations(name: string): Promise<Observation[]> {
-    const all: Observation[] = [];
-    for (let from: number | null = 0; from !== null; ) {
-      const page = (await client(name).act({ type: 'send', dest: 'r1', body: { type: 'lock_report', from } })).reply as LockReport;
-      all.push(...page.observations);
-      from = page.next;
-    }
-    return all;
+    const pages = await readReportPages(async (from) => (await client(name).act({ type: 'send', dest: 'r1', body: { type: 'lock_report', from } })).reply as LockReport);
+    return pages.observations;
   }
 
   /**

@@ -55,14 +55,7 @@ export function fetchReport(client: ControlClient, status: ClusterStatus): Promi
 /** fetchReport over any way of asking the nodes (the CLI's control client, a workload's transport in the supervisor). */
 export async function fetchReportWith(ask: LockAsk, status: ClusterStatus): Promise<LockReport> {
   const { resource, contenders } = lockMembers(status);
-  const first = (await ask(resource, { type: 'lock_report', from: 0 })) as unknown as LockReport;
-  const observations: Observation[] = [...first.observations];
-  let next = first.next;
-  for (let page = 1; next !== null && page < report_pages_max; page++) {
-    const more = (await ask(resource, { type: 'lock_report', from: next })) as unknown as LockReport;
-    observations.push(...more.observations);
-    next = more.next;
-  }
+  const { first, observations } = await readReportPages(async (from) => (await ask(resource, { type: 'lock_report', from })) as unknown as LockReport);
   let counter = first.counter;
   if (first.counter_place === 'backend') {
     // The backend's counter, read by a contender that is up (a paused one would not answer).
@@ -70,6 +63,19 @@ export async function fetchReportWith(ask: LockAsk, status: ClusterStatus): Prom
     counter = asker ? Number((await ask(asker.id, { type: 'lock_counter' })).value) : null;
   }
   return { ...first, observations, counter, next: null, ...lockBackendOf(status) };
+}
+
+/** A resource's lock_report pages, from the first, joined (at most report_pages_max of them): the first page and every observation. */
+export async function readReportPages(page: (from: number) => Promise<LockReport>): Promise<{ first: LockReport; observations: Observation[] }> {
+  const first = await page(0);
+  const observations: Observation[] = [...first.observations];
+  let next = typeof first.next === 'number' ? first.next : null;
+  for (let count = 1; next !== null && count < report_pages_max; count++) {
+    const more = await page(next);
+    observations.push(...more.observations);
+    next = typeof more.next === 'number' ? more.next : null;
+  }
+  return { first, observations };
 }
 
 /** Which backend holds the lock: a real redis or etcd server beside the contenders, else dslab's coordinator. */

@@ -15,13 +15,11 @@ import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type S
 import type { HistoryChecker, HistoryVerdict } from '../../lib/plugin.js';
 import { error_codes } from '../../lib/protocol/messages.js';
 import { checkLocks, type LockCheck } from './checker.js';
-import { loadReport, lockBackendOf } from './client.js';
-import type { LockReport, Observation } from './observations.js';
+import { loadReport, lockBackendOf, readReportPages } from './client.js';
+import type { LockReport } from './observations.js';
 
 /** One request a step sends to a contender, the resource or a coordinator server. */
 export const lock_step_request_timeout_ms = 10_000;
-/** Pages of the resource's report a step reads at most (report_page_max observations each). */
-export const lock_step_report_pages_max = 200;
 /** The ZooKeeper lock node and its children's prefix, as the locks lab's README fixes them (recipes/zk.ts uses the same). */
 export const lab_lock_path = '/dslab-lock';
 export const lab_lock_child_prefix = 'lock-';
@@ -57,14 +55,7 @@ async function fetchReport(ctx: StepContext): Promise<LockReport> {
     if (!Array.isArray(reply.observations) || typeof reply.fencing !== 'boolean') ctx.fail(`${resource}'s lock_report_ok needs observations (a list) and fencing (true or false)`);
     return reply as unknown as LockReport;
   };
-  const first = await page(0);
-  const observations: Observation[] = [...first.observations];
-  let next = typeof first.next === 'number' ? first.next : null;
-  for (let count = 1; next !== null && count < lock_step_report_pages_max; count++) {
-    const more = await page(next);
-    observations.push(...more.observations);
-    next = typeof more.next === 'number' ? more.next : null;
-  }
+  const { first, observations } = await readReportPages(page);
   return { counter_place: first.counter_place ?? 'resource', fencing: first.fencing, counter: typeof first.counter === 'number' ? first.counter : null, max_token: first.max_token ?? null, observations, dropped: first.dropped ?? 0, total: observations.length, next: null, ...lockBackendOf(ctx.status()) };
 }
 
