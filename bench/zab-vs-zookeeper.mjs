@@ -8,7 +8,7 @@
 // dslab is driven through the control API's `send` (the same path `dslab send`
 // and the supervisor's clients use: an HTTP request to the supervisor, which
 // routes the body to the server as a client message). Which requests it sends
-// is `dslabOps` below: dslab's own ZkClient (src/workloads/zk/client.ts) over a
+// is `dslabOps` below: dslab's own ZkClient (src/lib/zk/client.ts) over a
 // transport on that path; with --driver raw the protocol's bodies (connect,
 // set_data, create, get_data) sent directly; on a build whose servers predate
 // the protocol, the zab_write/zab_read debugging pair. ZooKeeper is driven
@@ -156,7 +156,7 @@ function safeCpu(pid) {
 async function dslabOps(rpc, servers) {
   const probe = await rpc(servers[0], { type: 'connect', timeout_ms: session_timeout_ms }, 5000).catch(() => null);
   const speaksZk = probe && probe.type === 'connect_ok';
-  const clientModule = new URL('../dist/workloads/zk/client.js', import.meta.url);
+  const clientModule = new URL('../dist/lib/zk/client.js', import.meta.url);
   if (speaksZk && driver_choice !== 'raw' && existsSync(clientModule)) return clientOps(rpc, servers, await import(clientModule.href));
   if (speaksZk) {
     const sessions = [];
@@ -228,7 +228,7 @@ async function dslabOps(rpc, servers) {
 }
 
 /**
- * dslab's own client (src/workloads/zk/client.ts), one ZkClient per benchmark
+ * dslab's own client (src/lib/zk/client.ts), one ZkClient per benchmark
  * client, over a transport that sends through the control API. Its pings,
  * reply timeouts and reconnects run as they would for any user.
  */

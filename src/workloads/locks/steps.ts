@@ -16,7 +16,7 @@ import type { HistoryChecker, HistoryVerdict } from '../../lib/plugin.js';
 import { error_codes } from '../../lib/protocol/messages.js';
 import { checkLocks, type LockCheck } from './checker.js';
 import { loadReport, lockBackendOf, readReportPages } from './client.js';
-import type { LockReport } from './observations.js';
+import type { LockReport } from '../../systems/locks/observations.js';
 
 /** One request a step sends to a contender, the resource or a coordinator server. */
 export const lock_step_request_timeout_ms = 10_000;

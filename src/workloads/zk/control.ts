@@ -10,7 +10,7 @@ import { formatDurationMs } from '../../lib/util/units.js';
 import { ZkLoad, zk_load_clients_max, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from './load.js';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
-import type { Stat } from './client.js';
+import type { Stat } from '../../lib/zk/client.js';
 import { describeStatLine, formatIdle } from './format.js';
 import { session_lease_ms_max, ZkSessionTable } from './session-table.js';
 

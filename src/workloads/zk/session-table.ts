@@ -6,7 +6,7 @@
 
 import { UserError } from '../../lib/util/errors.js';
 import type { ZkHost } from './control.js';
-import { ZkClient, ZkClientError, type ZkClientState, type ZkTransport, type ZkWatchEvent } from './client.js';
+import { ZkClient, ZkClientError, type ZkClientState, type ZkTransport, type ZkWatchEvent } from '../../lib/zk/client.js';
 
 /** Named sessions held at once. */
 export const named_sessions_max = 100;
