@@ -9,7 +9,8 @@
 // A system plugs in by extending ClusterSimulation with its model (how to build, persist and apply
 // its core's Readys; what its clients send) and its invariants (checked in persist/handle while it
 // runs, in isConverged/finalChecks at the end). src/systems/raft/sim.ts and src/systems/zab/sim.ts
-// are the two such drivers.
+// are the two such drivers. (src/systems/snowflake/sim.ts is no cluster: each worker's id generator
+// under its own stepped clock, with no network, faults or clients, so it has nothing to take from here.)
 //
 // The order of every random draw and of every event scheduled here is part of what a seed means:
 // changing it changes every recorded run (test/sim/replay-digest.test.ts pins them).
