@@ -1,4 +1,4 @@
-import type { HistoryViolation } from '../plugin.js';
+import type { HistoryViolation } from '../history.js';
 import type { ClusterEvent } from '../control/api.js';
 import { isEstablishedLeader, type RoleVocabulary, termOf } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';

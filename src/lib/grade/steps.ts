@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ClusterEvent, ClusterStatus, NodeStatus } from '../control/api.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { ClusterPaths } from '../cluster/paths.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus } from '../control/api.js';
+import type { MessageBody } from '../protocol/messages.js';
+import type { SupervisorConfig } from '../supervisor/config.js';
+import type { EventHub } from '../supervisor/event-hub.js';
 import type { Rng } from '../util/prng.js';
 import { findLeader, isEstablishedLeader, isLeadingRole, roleKind, type RoleVocabulary, termOf } from '../roles.js';
 import type { Recorder } from './recorder.js';
@@ -18,9 +21,24 @@ import type { Recorder } from './recorder.js';
 /** A step as a spec gives it: its kind in `do`, its fields beside. */
 export type Step = { do: string } & Record<string, unknown>;
 
+/**
+ * The cluster as a step sees it: what the supervisor offers a grader. The
+ * Supervisor class satisfies it; steps name this, not the class, so that the
+ * plugin types (which name steps) never depend on the supervisor.
+ */
+export interface StepCluster {
+  readonly events: EventHub;
+  readonly paths: ClusterPaths;
+  readonly config: SupervisorConfig;
+  request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting?: boolean): Promise<MessageBody>;
+  leader(): string | null;
+  apply(action: ControlAction, source?: 'cli' | 'nemesis'): Promise<ActionResult>;
+  status(): ClusterStatus;
+}
+
 /** What a step can use while it runs: the cluster, the test's nodes, randomness and files. */
 export interface StepContext {
-  readonly supervisor: Supervisor;
+  readonly supervisor: StepCluster;
   readonly recorder: Recorder;
   /** The test's seeded randomness: the same seed makes the same choices. */
   readonly rng: Rng;
@@ -37,7 +55,7 @@ export interface StepContext {
   /** Ends the test as failed, with this message (the step's number and kind are added). */
   fail(message: string): never;
   /** A supervisor action; its error fails the step. */
-  act(action: Parameters<Supervisor['apply']>[0]): Promise<Record<string, unknown>>;
+  act(action: ControlAction): Promise<Record<string, unknown>>;
   /** Resolves at the first cluster event that matches; fails the step after timeout_ms, waiting for `what`. */
   waitFor(match: (event: ClusterEvent) => boolean, timeout_ms: number, what: string): Promise<void>;
   /** A new history file for a workload to write; the linearizable check reads every one. */

@@ -5,7 +5,7 @@
 // the supervisor's registry and whose messages cross the router like any client's.
 
 import { UserError } from '../../lib/util/errors.js';
-import type { ZkHost } from './control.js';
+import type { ZkHost } from './host.js';
 import { ZkClient, ZkClientError, type ZkClientState, type ZkTransport, type ZkWatchEvent } from '../../lib/zk/client.js';
 
 /** Named sessions held at once. */
