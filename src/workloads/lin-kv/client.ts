@@ -173,6 +173,14 @@ function requestBody(op: KvOperation, client: string, seq: number): MessageBody 
   }
 }
 
+/** Why a node may not know delete. */
+export const delete_is_an_extension = "delete is a dslab extension: Maelstrom's lin-kv workload has only read, write and cas";
+
+/** Error 10 (not supported) or 12 (malformed request): how a node says it has no such request. */
+function refusedAsUnknown(code: number | undefined): boolean {
+  return code === error_codes.not_supported || code === error_codes.malformed_request;
+}
+
 /** What an outcome means to someone running a load (see OutcomeKind); a read that timed out is a failure in the history, since it changed nothing, but to the person running the load it is just as unanswered. */
 export function classifyOutcome(op: KvOperation, outcome: KvOutcome): OutcomeKind {
   if (outcome.outcome === 'unknown') return 'unknown';
@@ -200,6 +208,9 @@ export function describeKvOutcome(op: KvOperation, outcome: KvOutcome): string {
     }
   }
   const why = outcome.error ? `${outcome.error.text || 'error'} (code ${outcome.error.code})` : 'no answer';
+  if (op.f === 'delete' && outcome.outcome === 'fail' && refusedAsUnknown(outcome.error?.code)) {
+    return `${outcome.node ?? 'the node'} does not support delete: ${why}. ${delete_is_an_extension}`;
+  }
   if (outcome.outcome === 'unknown') return `${op.f} on ${key} may or may not have taken effect: ${why}`;
   return `${op.f} on ${key} failed: ${why}`;
 }
