@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageBody } from '../../../src/lib/protocol/messages.js';
-import { classifyOutcome, KvClient, kv_retry_backoff_ms, type KvTransport } from '../../../src/workloads/lin-kv/client.js';
+import type { ClusterStatus } from '../../../src/lib/control/api.js';
+import { deleteRefusal } from '../../../src/workloads/lin-kv/cli.js';
+import { classifyOutcome, describeKvOutcome, KvClient, kv_retry_backoff_ms, type KvTransport } from '../../../src/workloads/lin-kv/client.js';
 import { IndefiniteError } from '../../../src/lib/util/errors.js';
 
 /** A fake cluster: `answer` decides each reply (or throws) from the node and body. */
@@ -187,5 +189,26 @@ describe('kv client', () => {
     const unanswered = await new KvClient(timeouts.fake, 'c1').run(read, 100);
     expect(unanswered.outcome).toBe('fail');
     expect(classifyOutcome(read, unanswered)).toBe('unknown');
+  });
+});
+
+describe('delete, a dslab extension to lin-kv', () => {
+  it('says a node that answers error 10 or 12 to delete does not support it', async () => {
+    const del = { f: 'delete' as const, key: 'x' };
+    for (const code of [10, 12]) {
+      const outcome = await new KvClient(transport(() => ({ type: 'error', code, text: 'No handler for delete' }), 'n2').fake, 'c1').run(del);
+      expect(describeKvOutcome(del, outcome)).toBe(`n2 does not support delete: No handler for delete (code ${code}). delete is a dslab extension: Maelstrom's lin-kv workload has only read, write and cas`);
+    }
+    // Other refusals are worded as before.
+    const aborted = await new KvClient(transport(() => ({ type: 'error', code: 14, text: 'aborted' }), 'n2').fake, 'c1').run(del);
+    expect(describeKvOutcome(del, aborted)).toBe('delete on x failed: aborted (code 14)');
+  });
+
+  it('is not sent to a cluster whose nodes send no dslab_state (Maelstrom nodes), and is to one whose nodes do', () => {
+    const status = (state_at_ms: number | null) => ({ nodes: ['n1', 'n2'].map((id) => ({ id, status: 'up', state_at_ms })) }) as unknown as ClusterStatus;
+    expect(deleteRefusal(status(null), 'x')).toBe(
+      `not sent: delete is a dslab extension: Maelstrom's lin-kv workload has only read, write and cas, and no node of this cluster sends dslab_state reports, so they look like Maelstrom nodes, which may stop on a message they have no handler for. To send it anyway: dslab send n1 '{"type":"delete","key":"x"}'`,
+    );
+    expect(deleteRefusal(status(1234), 'x')).toBeNull();
   });
 });
