@@ -65,7 +65,7 @@ describe('lin-kv in the supervisor', () => {
 
   it("spreads a load over the nodes as Maelstrom binds clients: client i to node i mod n, while kv commands go to the leader", async () => {
     const { runtime, sent, events } = setup(['n1', 'n2', 'n3']);
-    await run(runtime, 'load_start', { clients: 6, rate_per_s: 600, duration_ms: 300, keys: 3, history_path: null, seed: 4 });
+    await run(runtime, 'load_start', { clients: 6, rate_per_s: 100, duration_ms: 400, keys: 3, history_path: null, seed: 4 });
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => events.some((e) => e.type === 'load' && e.phase === 'done') && (clearInterval(poll), resolve()), 10);
     });
