@@ -133,9 +133,10 @@ export class KvClient {
       // A definite error: it did not happen. Any other (crash, an unknown code): it may have, and is not resent.
       return { outcome: definite_error_codes.has(code) ? 'fail' : unansweredOutcome(op.f), error: lastError, node: dest, attempts };
     }
+    // Every node refused it, definitely, until the time ran out: it did not happen.
     return {
       outcome: 'fail',
-      error: { code: lastError?.code ?? error_codes.timeout, text: `no answer within ${timeout_ms} ms${lastError ? ` (last: ${lastError.text})` : ''}` },
+      error: { code: lastError?.code ?? error_codes.timeout, text: `no node took it within ${timeout_ms} ms${lastError ? ` (last refusal: ${lastError.text})` : ''}` },
       node: null,
       attempts,
     };

@@ -155,7 +155,7 @@ describe('kv client', () => {
     const refusing = transport(() => ({ type: 'error', code: 11, text: 'no leader yet' }), null);
     const outcome = await new KvClient(refusing.fake, 'c1').run({ f: 'write', key: 'x', value: 1 }, 500);
     expect(outcome).toMatchObject({ outcome: 'fail', node: null });
-    expect(outcome.error!.text).toMatch(/no answer within 500 ms \(last: no leader yet\)/);
+    expect(outcome.error!.text).toMatch(/^no node took it within 500 ms \(last refusal: no leader yet\)$/);
     expect(refusing.sent.length).toBeGreaterThan(1);
   });
 
