@@ -25,7 +25,7 @@ function setup(servers: string[] = ['n1']) {
     sleep: async () => undefined,
   };
   const events: NewClusterEvent[] = [];
-  const runtime = lin_kv.runtime!({ transport, session_tag: 'run1', emit: (event) => events.push(event), subscribe: () => () => undefined, rng: createRng(1), servers } as unknown as WorkloadHost);
+  const runtime = lin_kv.runtime!({ transport, session_tag: 'run1', emit: (event: NewClusterEvent) => events.push(event), subscribe: () => () => undefined, rng: createRng(1), servers } as unknown as WorkloadHost);
   return { runtime, sent, events };
 }
 
