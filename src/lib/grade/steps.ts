@@ -128,6 +128,26 @@ export async function awaitRecordedLoad(ctx: StepContext, workload: string): Pro
   if (done) await done;
 }
 
+/** Characters of a node's error text quoted in a failure. */
+export const quoted_reply_text_chars_max = 200;
+
+/**
+ * A node's reply as a failure quotes it: its type, or for an error its code,
+ * its ZooKeeper error name if any, and its text as the node wrote it
+ * (error 10 'echo is not implemented yet').
+ */
+export function describeReply(reply: { type?: unknown; code?: unknown; text?: unknown; zk_error?: unknown }): string {
+  if (reply.type !== 'error') return String(reply.type);
+  const text = typeof reply.text === 'string' && reply.text !== '' ? reply.text : null;
+  const quoted = text === null ? '' : ` '${text.length > quoted_reply_text_chars_max ? `${text.slice(0, quoted_reply_text_chars_max)}…` : text}'`;
+  return `error ${String(reply.code)}${typeof reply.zk_error === 'string' ? ` ${reply.zk_error}` : ''}${quoted}`;
+}
+
+/** "n1 answered echo with error 10 'echo is not implemented yet'", or for a reply of the wrong type "…with generate_ok, expected echo_ok". */
+export function unexpectedReply(node: string, request: string, reply: { type?: unknown; code?: unknown; text?: unknown; zk_error?: unknown }, expected: string): string {
+  return `${node} answered ${request} with ${describeReply(reply)}${reply.type === 'error' ? '' : `, expected ${expected}`}`;
+}
+
 export const node_ref = z.string().min(1);
 export const step_duration_ms = z.number().int().min(0).max(600_000);
 
