@@ -1,13 +1,24 @@
 // Helpers shared by the benchmarks: run the built CLI in a scratch directory.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const cli = new URL('../bin/run.js', import.meta.url).pathname;
 
+/** Scratch folders not cleaned up yet: a run stopped by SIGINT or SIGTERM takes their clusters down before it exits. */
+const live_scratch = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const cwd of live_scratch) cleanup(cwd);
+    process.exit(130);
+  });
+}
+
 export function scratch() {
-  return mkdtempSync(path.join(tmpdir(), 'dslab-bench-'));
+  const cwd = mkdtempSync(path.join(tmpdir(), 'dslab-bench-'));
+  live_scratch.add(cwd);
+  return cwd;
 }
 
 export function dslab(cwd, ...args) {
@@ -25,6 +36,12 @@ export function cleanup(cwd) {
     // already down
   }
   rmSync(cwd, { recursive: true, force: true });
+  live_scratch.delete(cwd);
+}
+
+/** Whether a program of this name is on the PATH. */
+export function onPath(program) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, program)));
 }
 
 export function median(values) {

@@ -4,16 +4,21 @@
 // the counter at the resource, write it back, release (--hold 0ms). The
 // contenders time themselves (lock_stats), so CLI start-up is not counted.
 import { execFileSync } from 'node:child_process';
-import { cleanup, cli, dslab, scratch } from './lib.mjs';
+import { cleanup, cli, dslab, onPath, scratch } from './lib.mjs';
 
 const contended = 5;
-const rounds_alone = Number(process.env.LOCK_BENCH_ROUNDS_ALONE ?? 300);
-const rounds_each = Number(process.env.LOCK_BENCH_ROUNDS_EACH ?? 100);
+/** Cycles one contender runs alone, and each of the five contending; warmup_rounds first, not counted. */
+export const sizes_default = { rounds_alone: Number(process.env.LOCK_BENCH_ROUNDS_ALONE ?? 300), rounds_each: Number(process.env.LOCK_BENCH_ROUNDS_EACH ?? 100), warmup_rounds: 10 };
+/** Quick mode (bench/run-all.js --quick): a few cycles per backend. */
+export const sizes_quick = { rounds_alone: 5, rounds_each: 2, warmup_rounds: 1 };
+/** Each backend, its `dslab up locks` flags, and the real server it needs on the PATH (zk is dslab's own Zab ensemble). */
 const backends = [
-  ['redis', ['--backend', 'redis']],
-  ['etcd', ['--backend', 'etcd']],
-  ['zk', ['--backend', 'zk', '--nodes', '3']],
+  ['redis', ['--backend', 'redis'], 'redis-server'],
+  ['etcd', ['--backend', 'etcd'], 'etcd'],
+  ['zk', ['--backend', 'zk', '--nodes', '3'], null],
 ];
+/** How long one measurement's rounds may take before the benchmark gives up. */
+const rounds_wait_ms = 300_000;
 
 function send(cwd, node, body, timeout = '60s') {
   return JSON.parse(execFileSync(process.execPath, [cli, 'send', node, JSON.stringify(body), '--timeout', timeout], { cwd, encoding: 'utf8' }));
@@ -24,7 +29,9 @@ function percentile(sorted, p) {
 }
 
 async function waitIdle(cwd, ids) {
+  const deadline = Date.now() + rounds_wait_ms;
   for (;;) {
+    if (Date.now() > deadline) throw new Error(`the contenders' rounds did not finish within ${rounds_wait_ms} ms`);
     const status = JSON.parse(dslab(cwd, 'status', '--json'));
     const rows = status.nodes.filter((n) => ids.includes(n.id));
     if (rows.every((n) => n.state.rounds_left === 0 && n.state.lock_state === 'idle')) return;
@@ -44,14 +51,21 @@ async function measure(cwd, ids, rounds) {
   return { cycles, cycles_per_s: Math.round((cycles / span_ms) * 1000), p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99) };
 }
 
-export async function measureLocks() {
+/** The backends whose real server is missing from the PATH, with why: they are skipped. */
+export function missingBackends() {
+  return backends.filter(([, , server]) => server && !onPath(server)).map(([backend, , server]) => ({ backend, reason: `${server} is not installed` }));
+}
+
+export async function measureLocks({ rounds_alone, rounds_each, warmup_rounds } = sizes_default) {
   const results = [];
+  const missing = new Set(missingBackends().map((m) => m.backend));
   for (const [backend, flags] of backends) {
+    if (missing.has(backend)) continue;
     const cwd = scratch();
     try {
       dslab(cwd, 'up', 'locks', '--contenders', String(contended), '--hold', '0ms', '--ttl', '5s', '--detach', ...flags);
       // A few cycles first: connections open, the zk sessions settle.
-      await measure(cwd, ['k1'], 10);
+      await measure(cwd, ['k1'], warmup_rounds);
       const alone = await measure(cwd, ['k1'], rounds_alone);
       const five = await measure(cwd, Array.from({ length: contended }, (_, i) => `k${i + 1}`), rounds_each);
       const check = JSON.parse(dslab(cwd, 'lock', 'check', '--json'));
