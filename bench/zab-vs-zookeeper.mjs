@@ -48,6 +48,8 @@ function configure(options) {
   ({ phase_ms, clients, failover_runs, only, cpu_prof_dir, use_strace, driver_choice } = { ...settings_default, ...options });
 }
 configure({});
+/** dslab's own ZooKeeper client, in the build. */
+const zk_client_module = new URL('../dist/workloads/zk/client.js', import.meta.url);
 /** Debian's zookeeper package puts the server here; with java, it is all benchZooKeeper needs. */
 export const zookeeper_jar = '/usr/share/java/zookeeper.jar';
 
@@ -162,8 +164,11 @@ function safeCpu(pid) {
 async function dslabOps(rpc, servers) {
   const probe = await rpc(servers[0], { type: 'connect', timeout_ms: session_timeout_ms }, 5000).catch(() => null);
   const speaksZk = probe && probe.type === 'connect_ok';
-  const clientModule = new URL('../dist/workloads/zk/client.js', import.meta.url);
-  if (speaksZk && driver_choice !== 'raw' && existsSync(clientModule)) return clientOps(rpc, servers, await import(clientModule.href));
+  if (speaksZk && driver_choice !== 'raw') {
+    // Not found is an error, not a reason to fall back: the figures would be another driver's without saying so.
+    if (!existsSync(zk_client_module)) throw new Error(`dslab's ZkClient is not at ${zk_client_module.pathname} (build first, or pass --driver raw)`);
+    return clientOps(rpc, servers, await import(zk_client_module.href));
+  }
   if (speaksZk) {
     const sessions = [];
     const sessionOf = async (c) => {
