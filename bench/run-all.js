@@ -16,13 +16,14 @@ import * as checker from './checker.mjs';
 import * as dashboardCpu from './dashboard-cpu.mjs';
 import * as dashboardFrame from './dashboard-frame.mjs';
 import * as gradeSuite from './grade-suite.mjs';
-import { onPath } from './lib.mjs';
+import { missingFigure, onPath } from './lib.mjs';
 import * as locks from './locks.mjs';
 import * as raftSim from './raft-sim.mjs';
 import * as raftVsEtcd from './raft-vs-etcd.mjs';
 import * as router from './router-throughput.mjs';
 import * as snowflake from './snowflake.mjs';
 import * as upTime from './up-time.mjs';
+import * as zab from './zab-vs-zookeeper.mjs';
 
 /** The lab the quick run grades: the quickest, so grade-suite's reading of a grade report is still exercised. */
 const quick_grade_labs = ['echo'];
@@ -117,8 +118,6 @@ const benchmarks = [
     name: 'zab-vs-zookeeper',
     opt_in: '--zookeeper',
     run: async (quick) => {
-      // Imported only when it runs: it handles SIGINT itself, to stop the ZooKeeper servers it starts.
-      const zab = await import('./zab-vs-zookeeper.mjs');
       // Without ZooKeeper, a quick run still runs dslab's side and says the other was skipped.
       const zookeeper_missing = quick ? zab.zookeeperMissing() : null;
       const c = await zab.compareWithZooKeeper({ ...(quick ? zab.settings_quick : {}), ...(zookeeper_missing ? { only: 'dslab' } : {}) });
@@ -148,19 +147,6 @@ const benchmarks = [
     },
   },
 ];
-
-/** Where a result holds no figure (undefined, or a number that is not finite), as a path such as "router.latency_ms.p99"; null when every figure is there. */
-export function missingFigure(value, at = '') {
-  if (value === undefined) return at || '(the result)';
-  if (typeof value === 'number') return Number.isFinite(value) ? null : at;
-  if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      const found = missingFigure(inner, at ? `${at}.${key}` : key);
-      if (found) return found;
-    }
-  }
-  return null;
-}
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick') || process.env.DSLAB_BENCH_QUICK === '1';

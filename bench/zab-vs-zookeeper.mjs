@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { cleanup, cpuSeconds, dslab, median, onPath, scratch } from './lib.mjs';
+import { cleanup, cpuSeconds, dslab, median, onPath, onStop, scratch } from './lib.mjs';
 
 export const tick_ms = 100;
 export const init_limit_ticks = 10;
@@ -419,12 +419,9 @@ function zkConfig(dir, i) {
 
 /** Every ZooKeeper process this benchmark started, so an interrupted run still stops them. */
 const zk_children = new Set();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    for (const child of zk_children) child.kill('SIGKILL');
-    process.exit(130);
-  });
-}
+onStop(() => {
+  for (const child of zk_children) child.kill('SIGKILL');
+});
 
 const exited = (child) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r)));
 
