@@ -2,6 +2,8 @@
 // tmux 100x30) while 5 Raft nodes serve `dslab load --rate 200`. Goal: under
 // 10% of one core. The supervisor's CPU over the same window is printed for
 // scale.
+// Before anything that imports React: see react-production.mjs.
+import './react-production.mjs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { cli, cleanup, cpuSeconds, dslab, scratch, status } from './lib.mjs';

@@ -4,24 +4,18 @@
 // start from what a real 5-node raft cluster reported (recordRaftCluster). This is
 // the part of the dashboard's CPU that does not depend on the event stream; at
 // 10 frames a second, 1 ms per frame is 1% of a core.
+import './react-production.mjs';
 import { Writable } from 'node:stream';
 import { ControlClient } from '../dist/lib/control/client.js';
 import { dslabHome, findRunningCluster } from '../dist/lib/cluster/paths.js';
 import { cleanup, dslab, scratch } from './lib.mjs';
 
-/** Loads React in its production build, as the CLI does (see production-mode.ts), without changing the environment of later benchmarks' processes. */
 async function loadRenderer() {
-  const before = process.env.NODE_ENV;
-  process.env.NODE_ENV ??= 'production';
-  try {
-    const { render } = await import('ink');
-    const { createElement } = await import('react');
-    const { DashboardView } = await import('../dist/lib/dashboard/components.js');
-    const { dashboardReducer, reduceAll } = await import('../dist/lib/dashboard/model.js');
-    return { render, h: createElement, DashboardView, dashboardReducer, reduceAll };
-  } finally {
-    if (before === undefined) delete process.env.NODE_ENV;
-  }
+  const { render } = await import('ink');
+  const { createElement } = await import('react');
+  const { DashboardView } = await import('../dist/lib/dashboard/components.js');
+  const { dashboardReducer, reduceAll } = await import('../dist/lib/dashboard/model.js');
+  return { render, h: createElement, DashboardView, dashboardReducer, reduceAll };
 }
 
 /**
@@ -37,6 +31,8 @@ const terminal_columns = 100;
 const node_count = 5;
 /** How long the recorded cluster may take to elect a leader and send its first rates event. */
 const record_wait_ms = 30_000;
+/** Characters of the terminal's output kept for the check that every node was drawn (a few frames' worth). */
+const drawn_tail_chars = 50_000;
 /** Each frame, every node's indexes move on by this much (a busy leader's commit rate per 100 ms). */
 const index_step_per_frame = 16;
 
@@ -45,8 +41,11 @@ class FakeTerminal extends Writable {
   rows = 30;
   isTTY = true;
   bytes = 0;
+  /** The end of what was drawn, to check that the frames showed the cluster. */
+  tail = '';
   _write(chunk, _encoding, done) {
     this.bytes += chunk.length;
+    this.tail = (this.tail + chunk.toString()).slice(-drawn_tail_chars);
     done();
   }
 }
@@ -117,6 +116,9 @@ export async function measureDashboardFrame({ frames, warmup_frames } = sizes_de
   for (let frame = 0; frame < frames; frame++) await step(warmup_frames + frame, frame_interval_ms);
   const used = process.cpuUsage(before);
   instance.unmount();
+  // A frame that failed to render still costs CPU: the figure counts only if the nodes were drawn.
+  const undrawn = status.nodes.map((n) => n.id).filter((id) => !stdout.tail.includes(id));
+  if (undrawn.length) throw new Error(`the dashboard's frames did not show ${undrawn.join(', ')}: it did not render (see the errors above)`);
   return { frames, cpu_ms_per_frame: (used.user + used.system) / 1000 / frames, bytes_per_frame: Math.round((stdout.bytes - bytesBefore) / frames), recorded: { status, rates } };
 }
 

@@ -10,6 +10,8 @@
 // runs it in the suite): its figures mean nothing and are not for RESULTS.md. In it, a
 // benchmark whose real server (etcd, redis, ZooKeeper, tmux) is not installed is skipped,
 // with the reason, rather than installed.
+// Before anything that imports React: see react-production.mjs.
+import './react-production.mjs';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import * as checker from './checker.mjs';
