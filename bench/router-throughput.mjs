@@ -4,7 +4,7 @@ import { cleanup, cpuSeconds, dslab, scratch, status } from './lib.mjs';
 
 export const sizes_default = { warmup_ms: 2000, window_ms: 10_000 };
 /** Quick mode (bench/run-all.js --quick): long enough to see messages delivered, too short to mean anything. */
-export const sizes_quick = { warmup_ms: 300, window_ms: 1000 };
+export const sizes_quick = { warmup_ms: 200, window_ms: 500 };
 
 const delivered = (s) => s.links.reduce((sum, l) => sum + l.delivered, 0);
 
