@@ -55,7 +55,7 @@ const scenarios: Scenario[] = [
       'dslab kv cas x 5 6',
       'dslab kv cas y 0 1 --create',
       { example: 'dslab kv get x', stdout: /^x = 6$/m },
-      `dslab send n2 '{"type":"read","key":"x"}' --timeout 2s`,
+      { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
       'dslab kv del x',
       'dslab transfer n3',
       'wait-for-leader',
