@@ -57,6 +57,8 @@ const scenarios: Scenario[] = [
       { example: 'dslab kv get x', stdout: /^x = 6$/m },
       { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
       'dslab kv del x',
+      { setup: 'dslab transfer n1' }, // n3 must not lead already (n1 leading is refused here, which is as good)
+      'wait-for-leader',
       'dslab transfer n3',
       'wait-for-leader',
       'dslab transfer random',
