@@ -61,7 +61,7 @@ const scenarios: Scenario[] = [
       'wait-for-leader',
       'dslab transfer n3',
       'wait-for-leader',
-      'dslab transfer random',
+      'dslab transfer n2 --timeout 10s',
       'wait-for-leader',
       'dslab logs n3',
       'dslab logs supervisor --lines 100',
