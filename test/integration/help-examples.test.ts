@@ -18,7 +18,7 @@ import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor 
 type Step =
   | string // an example, run to its end: exit code 0
   | { example: string; stdout: RegExp } // an example whose output is part of its story
-  | { stream: string; trigger?: string } // an example that follows until Ctrl-C: it must print, then is interrupted (`trigger` makes something happen)
+  | { stream: string; trigger?: string; until?: RegExp } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` makes something happen meanwhile
   | { setup: string } // not an example: puts the cluster back where the next example needs it (exit code not judged)
   | 'wait-for-leader';
 
@@ -138,8 +138,8 @@ const scenarios: Scenario[] = [
       'dslab zk sessions',
       'dslab zk session close me',
       'dslab zk rm /app --version 2',
-      { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again' },
-      { stream: 'dslab zk watch /app --children', trigger: 'dslab zk create /app/child- --sequential' },
+      { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again', until: /^NodeCreated \/app \(zxid \d+:\d+\)$/m },
+      { stream: 'dslab zk watch /app --children', trigger: 'dslab zk create /app/child- --sequential', until: /^NodeChildrenChanged \/app \(zxid \d+:\d+\)$/m },
       'dslab zk load --clients 5 --rate 100 --duration 5s --history zk.jsonl',
       'dslab zk load --duration 1m --detach',
       'dslab zk load --stop',
@@ -224,7 +224,7 @@ describe('--help examples', () => {
         } else if (typeof step === 'object' && 'setup' in step) {
           await dslab(cwd, ...words(step.setup));
         } else if (typeof step === 'object' && 'stream' in step) {
-          await runStreaming(cwd, step.stream, step.trigger);
+          await runStreaming(cwd, step.stream, step.trigger, step.until);
         } else {
           const example = typeof step === 'string' ? step : step.example;
           const result = await dslab(cwd, ...words(example));
@@ -236,8 +236,8 @@ describe('--help examples', () => {
   }
 });
 
-/** Starts a command that follows until Ctrl-C, waits until it prints a line (triggering something meanwhile), then interrupts it. */
-async function runStreaming(cwd: string, example: string, trigger: string | undefined): Promise<void> {
+/** Starts a command that follows until Ctrl-C, waits until it prints a line or what `until` matches (triggering something meanwhile), then interrupts it. */
+async function runStreaming(cwd: string, example: string, trigger: string | undefined, until: RegExp = /\n/): Promise<void> {
   const child = dslabSpawn(cwd, ...words(example));
   let printed = '';
   let exited = false;
@@ -245,9 +245,9 @@ async function runStreaming(cwd: string, example: string, trigger: string | unde
   void child.then(() => (exited = true));
   let next_trigger_ms = Date.now() + 1_000;
   const outcome = await waitFor(
-    `${example} to print a line`,
+    `${example} to print ${until}`,
     async () => {
-      if (printed.includes('\n')) return 'printed';
+      if (until.test(printed)) return 'printed';
       if (exited) return 'exited';
       if (trigger && Date.now() >= next_trigger_ms) {
         next_trigger_ms = Date.now() + 2_000;
