@@ -47,7 +47,7 @@ describe('src/lib', () => {
 
   it('the scan sees each kind of import that would break the rule', () => {
     const launch = path.join(src, 'lib', 'cluster', 'launch.ts');
-    expect(forbiddenImports(launch, "import { election_timeout_ms_min } from '../../systems/raft/core.js';")).toEqual(['../../systems/raft/core.js']);
+    expect(forbiddenImports(launch, "import { election_timeout_ms_min } from '../../systems/raft/core/core.js';")).toEqual(['../../systems/raft/core/core.js']);
     expect(forbiddenImports(launch, "const m = await import('../../workloads/lin-kv/plugin.js');")).toHaveLength(1);
     expect(forbiddenImports(launch, "export { systems } from '../../registry.js';")).toHaveLength(1);
     expect(forbiddenImports(launch, "const main = new URL('../../systems/raft/main.js', import.meta.url);")).toHaveLength(1);

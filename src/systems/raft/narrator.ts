@@ -1,4 +1,4 @@
-import type { StateReport } from './core.js';
+import type { StateReport } from './core/core.js';
 
 /**
  * The reference Raft node's log, in sentences a student can follow: elections,

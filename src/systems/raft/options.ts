@@ -1,4 +1,4 @@
-import type { RaftConfig } from './core.js';
+import type { RaftConfig } from './core/core.js';
 
 /** Entries applied between snapshots when the user does not say. */
 export const snapshot_every_default = 10_000;

@@ -39,8 +39,8 @@ import {
   type ReadState,
   type Snapshot,
   type StateReport,
-} from './core.js';
-import { canonicalJson, KvStateMachine, type KvCommand, type KvOp, type KvResult, type KvSnapshot } from './kv.js';
+} from './core/core.js';
+import { canonicalJson, KvStateMachine, type KvCommand, type KvOp, type KvResult, type KvSnapshot } from './core/kv.js';
 
 // ---- limits -------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Wal, writeFileAtomic } from '../../lib/storage/wal.js';
-import type { HardState, LogEntry, PersistedState, Ready, Snapshot } from './core.js';
+import type { HardState, LogEntry, PersistedState, Ready, Snapshot } from './core/core.js';
 
 /**
  * Raft's durable state in a node's data directory: a write-ahead log of hard

@@ -1,5 +1,5 @@
 import type { PlantedBug, ZabConfig } from './core/core.js';
-import { host_planted_bugs, type HostPlantedBug } from './server.js';
+import { host_planted_bugs, type HostPlantedBug } from './zk-server.js';
 
 /**
  * ZooKeeper counts its timeouts in ticks (tickTime, initLimit, syncLimit);
