@@ -1,3 +1,6 @@
+// The Raft node's runtime: drives the pure core and kv (core/) on a node runtime with timers and the WAL.
+// It carries out the core's Ready; every protocol decision stays in core/.
+
 /**
  * The Raft key-value node as a host that can be embedded: the pure core
  * (core/core.ts) and state machine (core/kv.ts) driven by a node runtime (its io: real

@@ -1,3 +1,6 @@
+// The Raft node's log in sentences, from its state reports. Words only: it decides nothing and writes
+// nowhere (the host logs the lines it returns).
+
 import type { StateReport } from './core/core.js';
 
 /**

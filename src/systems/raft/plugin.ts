@@ -1,3 +1,6 @@
+// Raft's entry in the registry (src/registry.ts): its `up` flags, options schema, node groups and
+// roles, dashboard columns and grader steps. Declarations only: importing it starts nothing and does no I/O.
+
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { SystemPlugin } from '../../lib/plugin.js';

@@ -1,3 +1,6 @@
+// What a Raft node keeps on disk (hard state, snapshot, log in the WAL) and how it reads it back. Disk
+// only: it makes no protocol decision.
+
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Wal, writeFileAtomic } from '../../lib/storage/wal.js';

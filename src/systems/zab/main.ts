@@ -1,3 +1,6 @@
+// The Zab server's process and host: the pure core (core/) and the ZooKeeper server (zk-server.ts) on real
+// stdio, timers and fsync. It carries out each Ready; every protocol decision stays in core/.
+
 /**
  * The Zab server's process host: the pure core (core/core.ts) and the
  * ZooKeeper server (zk-server.ts: data tree, watches, sessions, client requests)

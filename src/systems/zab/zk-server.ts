@@ -1,3 +1,6 @@
+// The ZooKeeper server on a Zab server: client requests, sessions, reads and watches. No I/O of its own:
+// the host injects sending, clocks and proposing.
+
 // The ZooKeeper side of a Zab server: what a server does with its clients' messages and with the txns
 // its core delivers. It holds the server's replica (data tree and watches), answers reads locally,
 // turns writes into txns proposed through the ensemble and answers them when this server applies

@@ -1,3 +1,5 @@
+// Which of a Ready's messages may leave before its disk write. Pure: the host writes and sends.
+
 import type { Outgoing, Ready } from './core.js';
 
 /**
