@@ -1,4 +1,4 @@
-// echo's entry in the registry (src/registry.ts): its node group, options schema and roles.
+// The echo system's entry in the registry (src/registry.ts): its node group, options schema and roles.
 // Declarations only: importing it starts nothing and does no I/O.
 
 import { z } from 'zod';

@@ -1,5 +1,5 @@
-// locks's entry in the registry (src/registry.ts): its `up` flags, options schema, node groups and
-// roles, dashboard columns and grader steps. Declarations only: importing it starts nothing and does no I/O.
+// The locks system's entry in the registry (src/registry.ts): its `up` flags, options schema, node
+// groups, roles, dashboard columns and grader steps. Declarations only: importing it does no I/O.
 
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
