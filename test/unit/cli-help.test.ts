@@ -10,7 +10,7 @@ import { service_names } from '../../src/lib/services/hub.js';
 import { systems } from '../../src/registry.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
 import { parseDurationRangeMs, parseDurationMs, parsePercent, parseSignedDurationMs } from '../../src/lib/util/units.js';
-import { default_raft_config } from '../../src/systems/raft/core.js';
+import { default_raft_config } from '../../src/systems/raft/core/core.js';
 import { snapshot_every_default } from '../../src/systems/raft/options.js';
 import { repo_root } from '../helpers/cli.js';
 

@@ -1,3 +1,6 @@
+// The locks system's entry in the registry (src/registry.ts): its `up` flags, options schema, node
+// groups, roles, dashboard columns and grader steps. Declarations only: importing it does no I/O.
+
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { NodeGroup, SystemPlugin } from '../../lib/plugin.js';

@@ -1,3 +1,6 @@
+// The shared resource's node program (r1): the counter, fencing, and the record of every critical
+// section it saw. It grants no lock: it counts, fences when asked, records and reports.
+
 /**
  * The shared resource of a locks cluster (r1): the counter contenders
  * increment under the lock (`--counter resource`), with fencing when asked
