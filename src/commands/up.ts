@@ -78,7 +78,13 @@ export default class Up extends BaseCommand {
       const stop = () => supervisor.shutdown();
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop());
       try {
-        await runDashboard({ source: inProcessSource(supervisor), mode: 'up', stopCluster: stop });
+        // The dashboard's q stops the cluster as `dslab down` does: the workloads' verdicts first, while the nodes still run.
+        const stopWithVerdicts = async () => {
+          const checks = await supervisor.closingChecks();
+          await stop();
+          return checks.map((check) => check.text);
+        };
+        await runDashboard({ source: inProcessSource(supervisor), mode: 'up', stopCluster: stopWithVerdicts });
       } finally {
         await stop();
       }
