@@ -13,8 +13,9 @@ import { pathToFileURL } from 'node:url';
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { Node } from '../../lib/runtime/node.js';
 import { Wal } from '../../lib/storage/wal.js';
+import { LiveLockCheck } from '../../workloads/locks/live-check.js';
 import { type Observation, observations_max, report_page_max } from '../../workloads/locks/observations.js';
-import { readLockOptions, readLockPlantedBug } from './options.js';
+import { type LockBackend, readLockOptions, readLockPlantedBug } from './options.js';
 
 export class Resource {
   counter = 0;
@@ -28,6 +29,8 @@ export class Resource {
   dropped = 0;
   accepted = 0;
   rejected = 0;
+  /** The lock check as the observations arrive (the dashboard shows it, and names each violation as it is seen). */
+  readonly live: LiveLockCheck;
 
   constructor(
     readonly fencing: boolean,
@@ -38,7 +41,10 @@ export class Resource {
     private readonly planted_bug: string | null = null,
     /** Observations kept; past this they are counted as dropped. */
     private readonly kept_max = observations_max,
+    /** The backend the contenders lock in: what a grant's ttl_ms means in a violation's words. */
+    lock_backend?: LockBackend,
   ) {
+    this.live = new LiveLockCheck(fencing, counter_place, lock_backend);
     if (store) for (const record of store.records) this.replay(record);
   }
 
@@ -59,6 +65,8 @@ export class Resource {
   private apply(o: Observation, kept: boolean): void {
     if (kept) this.observations.push(o);
     else this.dropped++;
+    this.live.observe(o);
+    if (this.counter_place === 'backend' && this.live.counter !== null) this.backend_counter = this.live.counter;
     const bump = (current: number | null) => (o.token === null ? current : current === null ? o.token : Math.max(current, o.token));
     if (o.kind === 'read') {
       if (o.accepted !== false) this.max_seen = bump(this.max_seen);
@@ -84,7 +92,35 @@ export class Resource {
 
   /** Everything the observations add up to, for a log whose oldest observations were not kept. */
   private state(): ResourceState {
-    return { counter: this.counter, max_token: this.max_token, max_seen: this.max_seen, accepted: this.accepted, rejected: this.rejected, dropped: this.dropped };
+    return { counter: this.counter, max_token: this.max_token, max_seen: this.max_seen, accepted: this.accepted, rejected: this.rejected, dropped: this.dropped, backend_counter: this.backend_counter };
+  }
+
+  /**
+   * The backend's counter as a contender just read it (backend mode: `lock status`, and `down`'s
+   * check before the backend stops): kept on disk too, so a check of the stopped cluster's record
+   * compares the acknowledged increments with the backend's own last word.
+   */
+  noteBackendCounter(value: number): void {
+    this.backend_counter = value;
+    this.store?.append({ state: this.state() });
+  }
+
+  /** What the resource reports to the supervisor: its counter and token, and the lock check so far with its newest violation. */
+  stateReport(): Record<string, string | number | boolean | null> {
+    const live = this.live;
+    return {
+      role: 'resource',
+      counter: this.counter_place === 'resource' ? this.counter : this.backend_counter,
+      max_token: this.max_token,
+      accepted: this.accepted,
+      rejected: this.rejected,
+      lost: live.lost,
+      overlaps: live.overlaps,
+      violations: live.violations,
+      last_violation: live.last_violation,
+      verdict: live.summary(),
+      verdict_ok: live.ok,
+    };
   }
 
   /**
@@ -149,6 +185,8 @@ interface ResourceState {
   accepted: number;
   rejected: number;
   dropped: number;
+  /** Backend mode: the backend's counter as last read (absent in records written before it was kept). */
+  backend_counter?: number | null;
 }
 
 /** One record of the resource's log: an observation kept, or (once the record is full) the state after one that was not. */
@@ -225,10 +263,9 @@ export function sectionFields(body: Record<string, unknown>): SectionFields | st
 /** Runs the resource on this process's stdio (the lab's node runs it too, for the resource group). */
 export function runResource(): void {
   const options = readLockOptions(process.env);
-  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(process.env.DSLAB_DATA_DIR ?? '.'), readLockPlantedBug(process.env));
+  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(process.env.DSLAB_DATA_DIR ?? '.'), readLockPlantedBug(process.env), observations_max, options.backend);
   const node = new Node();
-  const report = () =>
-    node.reportState({ role: 'resource', counter: resource.counter_place === 'resource' ? resource.counter : resource.backend_counter, max_token: resource.max_token, accepted: resource.accepted, rejected: resource.rejected });
+  const report = () => node.reportState(resource.stateReport());
   node.onInit(report);
   const withFields = (message: Envelope, run: (fields: SectionFields) => void) => {
     const fields = sectionFields(message.body);
@@ -262,7 +299,7 @@ export function runResource(): void {
   );
   // In backend mode a contender reads the backend's counter for `dslab lock status` and says what it saw.
   node.on('res_counter', (message) => {
-    if (Number.isSafeInteger(message.body.value)) resource.backend_counter = message.body.value as number;
+    if (Number.isSafeInteger(message.body.value)) resource.noteBackendCounter(message.body.value as number);
     report();
     node.reply(message, { type: 'res_counter_ok' });
   });
