@@ -12,9 +12,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { Node } from '../../lib/runtime/node.js';
-import { Wal } from '../../lib/storage/wal.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { Wal, writeFileAtomic } from '../../lib/storage/wal.js';
 import { LiveLockCheck } from '../../workloads/locks/live-check.js';
-import { type Observation, observations_max, report_page_max } from '../../workloads/locks/observations.js';
+import { type LockReport, type Observation, observations_max, report_page_max } from '../../workloads/locks/observations.js';
 import { type LockBackend, readLockOptions, readLockPlantedBug } from './options.js';
 
 export class Resource {
@@ -83,6 +84,18 @@ export class Resource {
     if (note) return;
     this.counter = o.value;
     this.max_seen = bump(this.max_seen);
+  }
+
+  /** A resource rebuilt from another process's record (a stopped cluster's r1), for reading only. */
+  static fromRecord(settings: ResourceSettings, records: readonly ResourceRecord[]): Resource {
+    const resource = new Resource(settings.fencing, settings.counter_place, null, null, observations_max, settings.lock_backend);
+    for (const record of records) resource.replay(record);
+    return resource;
+  }
+
+  /** Everything it observed, as one lock_report would say it with every page joined. */
+  fullReport(lock_backend: LockBackend | undefined): LockReport {
+    return { ...this.reportHead(), observations: [...this.observations], next: null, ...(lock_backend ? { lock_backend } : {}) };
   }
 
   private replay(record: ResourceRecord): void {
@@ -162,18 +175,21 @@ export class Resource {
     this.commit({ kind, node, ...fields, at_ms, value, ...(kind === 'write' ? { accepted: ok } : {}) });
   }
 
-  report(from: number): Record<string, unknown> {
+  /** One lock_report page: the observations from `from` on (at most report_page_max) and the counter as it stands. */
+  report(from: number): LockReport {
     const page = this.observations.slice(from, from + report_page_max);
     const next = from + page.length < this.observations.length ? from + page.length : null;
+    return { ...this.reportHead(), observations: page, next };
+  }
+
+  private reportHead(): Omit<LockReport, 'observations' | 'next'> {
     return {
       counter_place: this.counter_place,
       fencing: this.fencing,
       counter: this.counter_place === 'resource' ? this.counter : this.backend_counter,
       max_token: this.max_token,
-      observations: page,
       dropped: this.dropped,
       total: this.observations.length,
-      next,
     };
   }
 }
@@ -193,6 +209,26 @@ interface ResourceState {
 export type ResourceRecord = { observation: Observation } | { state: ResourceState };
 
 export const resource_log_file = 'resource.wal';
+/** Beside the log: how the resource judged writes (fencing, where the counter lived, the backend), so a stopped cluster's record can still be checked. */
+export const resource_settings_file = 'resource.json';
+
+export interface ResourceSettings {
+  fencing: boolean;
+  counter_place: 'resource' | 'backend';
+  lock_backend: LockBackend;
+}
+
+/**
+ * What a stopped cluster's resource recorded, read from its data folder (DSLAB_DATA_DIR of r1) and
+ * left untouched; null when the folder holds no record (the resource never ran, or the data was removed).
+ */
+export function recordedReport(dir: string): LockReport | null {
+  const settings_file = path.join(dir, resource_settings_file);
+  const log_file = path.join(dir, resource_log_file);
+  if (!existsSync(settings_file) || !existsSync(log_file)) return null;
+  const settings = JSON.parse(readFileSync(settings_file, 'utf8')) as ResourceSettings;
+  return Resource.fromRecord(settings, Wal.read<ResourceRecord>(log_file)).fullReport(settings.lock_backend);
+}
 /** State records (one per observation past observations_max) the log takes before it is rewritten to the kept observations and one state. */
 export const state_records_max = 10_000;
 
@@ -263,7 +299,10 @@ export function sectionFields(body: Record<string, unknown>): SectionFields | st
 /** Runs the resource on this process's stdio (the lab's node runs it too, for the resource group). */
 export function runResource(): void {
   const options = readLockOptions(process.env);
-  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(process.env.DSLAB_DATA_DIR ?? '.'), readLockPlantedBug(process.env), observations_max, options.backend);
+  const dir = process.env.DSLAB_DATA_DIR ?? '.';
+  const settings: ResourceSettings = { fencing: options.fencing, counter_place: options.counter, lock_backend: options.backend };
+  writeFileAtomic(path.join(dir, resource_settings_file), JSON.stringify(settings) + '\n');
+  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(dir), readLockPlantedBug(process.env), observations_max, options.backend);
   const node = new Node();
   const report = () => node.reportState(resource.stateReport());
   node.onInit(report);
