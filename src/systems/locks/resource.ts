@@ -218,6 +218,11 @@ export interface ResourceSettings {
   lock_backend: LockBackend;
 }
 
+/** Keeps the settings beside the log (at every start: a restart with other options says so). */
+export function writeResourceSettings(dir: string, settings: ResourceSettings): void {
+  writeFileAtomic(path.join(dir, resource_settings_file), JSON.stringify(settings) + '\n');
+}
+
 /**
  * What a stopped cluster's resource recorded, read from its data folder (DSLAB_DATA_DIR of r1) and
  * left untouched; null when the folder holds no record (the resource never ran, or the data was removed).
@@ -301,7 +306,7 @@ export function runResource(): void {
   const options = readLockOptions(process.env);
   const dir = process.env.DSLAB_DATA_DIR ?? '.';
   const settings: ResourceSettings = { fencing: options.fencing, counter_place: options.counter, lock_backend: options.backend };
-  writeFileAtomic(path.join(dir, resource_settings_file), JSON.stringify(settings) + '\n');
+  writeResourceSettings(dir, settings);
   const resource = new Resource(options.fencing, options.counter, ResourceStore.open(dir), readLockPlantedBug(process.env), observations_max, options.backend);
   const node = new Node();
   const report = () => node.reportState(resource.stateReport());
