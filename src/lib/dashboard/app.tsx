@@ -21,11 +21,8 @@ export interface DashboardAppProps {
   source: DashboardSource;
   mode: DashboardMode;
   color: boolean;
-  /**
-   * `up` only: stops the in-process cluster (after the user confirmed q, or on Ctrl-C) and resolves
-   * to what its workloads said of the run just before (the lock check), as `dslab down` prints it.
-   */
-  stopCluster?: () => Promise<readonly string[]>;
+  /** `up` only: stops the in-process cluster (after the user confirmed q, or on Ctrl-C). */
+  stopCluster?: () => Promise<void>;
 }
 
 /** NO_COLOR (https://no-color.org): present and not empty turns colour off. */
@@ -96,8 +93,8 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
     if (stopping.current) return;
     stopping.current = true;
     setMessage({ text: 'stopping the cluster…' });
-    (stopCluster ?? (async () => []))().then(
-      (verdicts) => close({ how: 'stopped', verdicts }),
+    (stopCluster ?? (async () => undefined))().then(
+      () => close({ how: 'stopped' }),
       (error: Error) => setFarewell([`stopping cluster ${model.name ?? '?'} failed: ${error.message}`]),
     );
   };
@@ -172,7 +169,7 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
 export interface RunDashboardOptions {
   source: DashboardSource;
   mode: DashboardMode;
-  stopCluster?: () => Promise<readonly string[]>;
+  stopCluster?: () => Promise<void>;
   env?: NodeJS.ProcessEnv;
 }
 

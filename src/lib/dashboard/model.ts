@@ -569,18 +569,18 @@ export function reduceAll(inputs: Iterable<DashboardInput>, start: DashboardMode
 }
 
 /** Why the dashboard closes: it stopped the cluster (`up`'s q), the cluster went away under it, or the user left a running cluster (`watch`'s q). */
-export type DashboardEnding = { how: 'stopped'; verdicts: readonly string[] } | { how: 'cluster_gone' } | { how: 'left' };
+export type DashboardEnding = { how: 'stopped' } | { how: 'cluster_gone' } | { how: 'left' };
 
 /**
  * What stays on the terminal in place of the last frame: one line saying what became of the
- * cluster, then (when `up` stopped it) what its workloads said of the run, as `dslab down` prints it,
- * or (when the user left it running) each node's verdict so far.
+ * cluster, then (when the user left it running) each node's verdict so far. (`up` prints what the
+ * workloads said of a run it stopped after the dashboard is gone, as `dslab down` prints it.)
  */
 export function farewellLines(model: DashboardModel, ending: DashboardEnding): string[] {
   const name = model.name ?? '?';
   switch (ending.how) {
     case 'stopped':
-      return [`cluster ${name} stopped`, ...ending.verdicts];
+      return [`cluster ${name} stopped`];
     case 'cluster_gone':
       return [model.stream_error === null ? `cluster ${name} stopped` : `left the dashboard: lost the event stream of cluster ${name} (${model.stream_error})`];
     case 'left': {
