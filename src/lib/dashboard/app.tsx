@@ -46,7 +46,8 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
   const stopping = useRef(false);
   /** Set when the dashboard closes: the last frame becomes these lines, then the app exits. */
   const [farewell, setFarewell] = useState<string[] | null>(null);
-  const [, setColumns] = useState(stdout.columns);
+  /** Terminal resizes so far: each redraws the screen from clean once the view has its new width. */
+  const [resizes, setResizes] = useState(0);
   const width = Math.max(terminal_columns_min, stdout.columns || terminal_columns_default);
   const clampRow = (row: number) => Math.max(0, Math.min(row, model.nodes.length - 1));
   const select = (row: number) => {
@@ -67,15 +68,18 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
   }, [farewell, exit]);
 
   useEffect(() => {
-    const onResize = () => {
-      // Runs after Ink's own resize render (it subscribed first): clear what that left, redraw at the new width.
-      stdout.write(clear_screen);
-      setColumns(stdout.columns);
-      replayLog(log_replay_entries_max);
-    };
+    const onResize = () => setResizes((count) => count + 1);
     stdout.on('resize', onResize);
     return () => void stdout.off('resize', onResize);
-  }, [stdout, replayLog]);
+  }, [stdout]);
+
+  // After the view was laid out at the new width (Ink's own resize render, at the old width, came before):
+  // clear everything, then print the newest log entries again above a fresh frame.
+  useEffect(() => {
+    if (resizes === 0) return;
+    stdout.write(clear_screen);
+    replayLog(log_replay_entries_max);
+  }, [resizes, stdout, replayLog]);
 
   const perform = (label: string, action: ControlAction) => {
     setMessage({ text: `${label}…` });
