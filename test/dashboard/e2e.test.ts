@@ -10,8 +10,10 @@ import { cleanup, cli_path, dslab, dslabJson, makeWorkdir, waitFor } from '../he
 
 /**
  * The dashboard in a real pseudo-terminal: tmux (Debian's package) runs
- * `dslab up raft --nodes 5` in a detached 100x30 window; the test reads the
- * screen with capture-pane and types with send-keys.
+ * `dslab up raft --nodes 5` (or a locks cluster, or `dslab watch`) in a
+ * detached 100x30 window; the test reads the screen with capture-pane, types
+ * with send-keys and resizes the window. Only what needs a real terminal is
+ * here: the view's parts are tested with fixed state in the other files.
  */
 
 const tmux_binary = '/usr/bin/tmux';
@@ -137,6 +139,27 @@ describe('dashboard in a real terminal', () => {
     });
     expect(ended).toMatch(/^cluster raft stopped\nup exited with 0$/m);
     expect(ended).not.toMatch(/NODE\s+STATUS|↑↓j:select|stop the cluster and quit\?/);
+  });
+
+  it("a locks cluster's dashboard shows r1's verdict so far; q stops it and prints the lock check as dslab down does", async () => {
+    cwd = makeWorkdir();
+    const up = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up locks --contenders 2 --hold 10ms`;
+    const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'locks', '-x', String(terminal_columns), '-y', String(terminal_rows), `${up}; echo "up exited with $?"; exec sleep 600`);
+    expect(started.exitCode, String(started.stderr)).toBe(0);
+    panePid = Number(String(started.stdout).trim());
+    await waitFor('the locks dashboard', async () => (await screen('locks')).includes('r1: counter 0 after 0 acknowledged increments'), leader_wait_ms);
+    const run = await dslab(cwd, 'lock', 'run', '--rounds', '3');
+    expect(run.exitCode, run.stderr).toBe(0);
+    await waitFor("r1's verdict after the rounds", async () => (await screen('locks')).includes('r1: counter 6 after 6 acknowledged increments, 0 lost; 0 overlaps'));
+    await tmux('send-keys', '-t', 'locks', 'q');
+    await waitFor('the question', async () => (await screen('locks')).includes('stop the cluster and quit?'));
+    await tmux('send-keys', '-t', 'locks', 'y');
+    // -J joins the lines the terminal wrapped: the verdict is one line of output, wider than the window.
+    const ended = await waitFor('dslab up to exit', async () => {
+      const shown = String((await tmux('capture-pane', '-p', '-J', '-t', 'locks')).stdout);
+      return /up exited with \d+/.test(shown) ? shown : undefined;
+    });
+    expect(ended).toMatch(/^cluster locks stopped\nlock check: ok: 6 critical sections, 6 acknowledged increments, counter 6; mutual exclusion held and nothing was lost\nup exited with 0$/m);
   });
 
   it('dslab watch follows a cluster under load from another terminal, shows the leader change, and q leaves the cluster running', async () => {
