@@ -88,6 +88,8 @@ export const locks: SystemPlugin = {
     { key: 'token', title: 'TOKEN', fields: ['token', 'max_token'], width: 7, drop_rank: 6 },
     { key: 'acked', title: 'ACKED', fields: ['acked', 'accepted'], width: 6, drop_rank: 3 },
     { key: 'rejected', title: 'REJECT', fields: ['rejected'], width: 6, drop_rank: 3 },
+    // Releases that found the lock already gone: a contender that held it past its TTL, lease or session.
+    { key: 'lock_lost', title: 'LOST-LOCK', fields: ['lock_lost'], width: 9, drop_rank: 3 },
     { key: 'counter', title: 'COUNTER', fields: ['counter'], width: 8, drop_rank: 1 },
   ],
   workloads: ['locks'],

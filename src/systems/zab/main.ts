@@ -202,6 +202,8 @@ function reportState(): void {
   const committed = core.committedZxid();
   node.reportState({
     role: s.role,
+    // An observer looking for its leader stands in no election: the dashboard tells it apart by this.
+    observer: core.observer,
     // The epoch a dashboard shows beside the role: the one this server has synced to (ZooKeeper's currentEpoch).
     epoch: s.current_epoch,
     accepted_epoch: s.accepted_epoch,
