@@ -1,3 +1,5 @@
+// The lock checker over the resource's whole record (dslab lock check, down, the grader): pure, no I/O;
+// the workloads and the resource's live check share its rules.
 /**
  * The lock checker: from what the resource observed (observations.ts), did
  * mutual exclusion hold, how many increments were lost, and did fencing keep

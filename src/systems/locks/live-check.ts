@@ -1,3 +1,5 @@
+// The lock check as r1 runs it live, one observation at a time: pure, no I/O; the same rules as
+// checker.ts.
 /**
  * The lock check as the resource sees the run, one observation at a time (the
  * dashboard shows it live): acknowledged increments against the counter, and
