@@ -14,6 +14,11 @@
  *   it and its value to the binary and runs with the defaults;
  * - `--consistency-models` is split on commas with any spacing; Maelstrom
  *   splits only on a comma with whitespace on both sides.
+ * Other differences, all refusals of what would fail later or silently: a
+ * known flag where a value belongs (`--bin --node-count 3`) is a missing
+ * value, not the value; node names Maelstrom would take for clients or
+ * services are refused; --nodes-file is not supported; counts and rates have
+ * upper limits (the named constants below).
  * Pure: no I/O, nothing printed.
  */
 import { nodes_max } from '../lib/protocol/messages.js';
@@ -255,6 +260,7 @@ function tokenize(argv: readonly string[], flags: readonly FlagSpec[]): RawArgs 
     raw.values.set(flag.long, values);
     if (flag.long === 'bin' && before_bin.length > 0) {
       raw.warnings.push(`${describeList(before_bin.map((arg) => `"${arg}"`))} ${before_bin.length === 1 ? 'comes' : 'come'} before --bin; passed to the binary as ${before_bin.length === 1 ? 'its argument' : 'its arguments'}, as Maelstrom does`);
+      before_bin.length = 0;
     }
   };
 
@@ -279,15 +285,8 @@ function tokenize(argv: readonly string[], flags: readonly FlagSpec[]): RawArgs 
         `"${read.unicode}" is written with a Unicode dash (${describeDashes(read.unicode)}); read as ${read.written}. Maelstrom would have passed it to the binary as an argument`,
       );
     }
-    for (const [position, use] of read.uses.entries()) {
-      const last = position === read.uses.length - 1;
-      // In a clump (-hw echo), only the last letter may take the next token.
-      if (use.flag.value !== undefined && use.inline === undefined && !last) {
-        raw.errors.push(`${use.written} needs a value (${use.flag.value})`);
-        continue;
-      }
-      take(use.flag, use.written, use.inline);
-    }
+    // In a clump (-hw echo) only the last letter can be missing its value, so only it takes the next token.
+    for (const use of read.uses) take(use.flag, use.written, use.inline);
   }
   return raw;
 }

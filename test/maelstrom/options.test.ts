@@ -111,6 +111,7 @@ describe('splitting the argument vector as Maelstrom does', () => {
     expect(parsed.plan.bin_args).toEqual(['echo']);
     expect(parsed.plan.workload).toBe('lin-kv');
     expect(parsed.warnings).toEqual(['"echo" comes before --bin; passed to the binary as its argument, as Maelstrom does']);
+    expect(parse('a b --bin ./node --bin ./other').warnings).toEqual(['"a" and "b" come before --bin; passed to the binary as its arguments, as Maelstrom does']);
   });
 
   it('a flag missing its value is refused, also when the next token is another flag', () => {
@@ -318,5 +319,13 @@ describe("Jepsen's flags that mean nothing here", () => {
     const p = plan('--bin ./n --log-stderr --log-net-send');
     expect([p.log_stderr, p.log_net_send, p.log_net_recv]).toEqual([true, true, false]);
     expect(refusal('--bin ./n --log-stderr=true')).toBe('--log-stderr takes no value, got "--log-stderr=true"');
+  });
+});
+
+describe('clumped short flags', () => {
+  it('a switch then a flag taking the next token', () => {
+    expect(parseTestArgs(['--bin', './n', '-hw', 'echo'])).toEqual({ kind: 'help' });
+    // -n takes the rest of the clump as its value, as in tools.cli.
+    expect(plan('--bin ./n -nx1').nodes).toEqual(['x1']);
   });
 });
