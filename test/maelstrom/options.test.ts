@@ -74,6 +74,12 @@ describe('command lines from the challenges', () => {
     expect(p.rate_per_s).toBe(1000);
   });
 
+  it('the guide\'s single named node, and a Raft run repeated ten times', () => {
+    expect(plan('-w echo --bin echo.rb --nodes n1 --time-limit 10').nodes).toEqual(['n1']);
+    const raft = plan('-w lin-kv --bin raft.rb --node-count 3 --concurrency 4n --rate 30 --time-limit 60 --nemesis partition --nemesis-interval 10 --test-count 10');
+    expect([raft.concurrency, raft.test_count, raft.nemesis_interval_s]).toEqual([12, 10, 10]);
+  });
+
   it('java -jar style: the binary is a wrapper script taking its own arguments', () => {
     const p = plan('-w echo --bin python3 echo.py --node-count 1 --time-limit 10');
     expect(p.bin).toBe('python3');
