@@ -188,6 +188,7 @@ const maelstrom_flags: readonly FlagSpec[] = [
 const unicode_dash = /[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/;
 const unicode_dashes = new RegExp(unicode_dash.source, 'g');
 const dash_like_start = new RegExp(`^(?:-|${unicode_dash.source})`);
+const only_unicode_dashes = new RegExp(`^${unicode_dash.source}+$`);
 
 /** What the tokens said, before any value is checked. */
 interface RawArgs {
@@ -269,6 +270,11 @@ function tokenize(argv: readonly string[], flags: readonly FlagSpec[]): RawArgs 
     if (token === '--') {
       raw.bin_args.push(...argv.slice(index));
       break;
+    }
+    if (only_unicode_dashes.test(token)) {
+      // A copied "--" that typography turned into a dash: guessing either way would misplace arguments.
+      raw.errors.push(`"${token}" is a Unicode dash (${describeDashes(token)}); write "--" to end dslab's flags, or quote it after "--" for the binary`);
+      continue;
     }
     const read = readFlag(token, byLong, byShort);
     if (!read) {

@@ -153,6 +153,10 @@ describe('flags written with a Unicode dash', () => {
     expect(plan('--bin ./node —rate=3').rate_per_s).toBe(3);
   });
 
+  it('a lone Unicode dash (a copied "--") is refused, not passed on', () => {
+    expect(refusal('--bin ./node — --verbose')).toMatch(/^"—" is a Unicode dash \(U\+2014\); write "--" to end dslab's flags/);
+  });
+
   it('an unknown one is refused, not passed on', () => {
     expect(refusal('--bin ./node —node-cont 3')).toBe('unknown flag "—node-cont", written with a Unicode dash (U+2014) (did you mean --node-count?)');
   });
