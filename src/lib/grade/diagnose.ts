@@ -1,6 +1,7 @@
 import type { ClusterEvent, ClusterStatus, MisbehaviourData, NodeStatus } from '../control/api.js';
 import { isLeadingRole, isProbingRole, roleKind, roleOf, type RoleVocabulary, termOf as reportedTerm } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
+import { not_json_reasons } from '../protocol/messages.js';
 import type { LabTest } from './spec.js';
 import type { Step, StepTraits, StepVocabulary } from './steps.js';
 
@@ -147,10 +148,6 @@ function misbehaviourCauses(evidence: Evidence): string[] {
 const unreadable_words: Record<string, string> = {
   'not JSON': 'a line that is not JSON',
   'not a JSON object': 'a line that is not a JSON object',
-  'missing "src"': 'a message without "src"',
-  'missing "dest"': 'a message without "dest"',
-  'missing "body" object': 'a message without a "body" object',
-  'missing "body.type"': 'a message without "body.type"',
 };
 
 /** Why it matters, once: a debug print on stdout is the usual culprit. */
@@ -163,6 +160,8 @@ function describeMisbehaviour(m: Misbehaviour): string {
   if (!data) return `${m.problem === 'garbage' || m.problem === 'oversized' ? 'printed' : 'sent'} ${m.detail}`;
   switch (data.kind) {
     case 'unreadable':
+      // Valid JSON with a bad envelope is a protocol mistake (a field not set yet), not a log line on stdout.
+      if (!not_json_reasons.includes(data.reason)) return `printed a message dslab cannot route (${data.reason}): ${quote(data.line)}`;
       return `printed ${unreadable_words[data.reason] ?? `a line dslab cannot read (${data.reason})`}: ${quote(data.line)} ${stdout_hint}`;
     case 'wrong_src':
       return `printed a message with "src": "${data.claimed}", not its own id: ${quote(data.line)}`;

@@ -4,7 +4,7 @@ import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPath
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
-import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
+import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, not_json_reasons, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -334,7 +334,8 @@ export class Supervisor implements ControlTarget {
   private onNodeLine(node: NodeRecord, line: string): void {
     const parsed = parseEnvelope(line);
     if (!parsed.ok) {
-      this.misbehaved(node, 'garbage', `${parsed.reason}: ${quoted(line)}`, { kind: 'unreadable', reason: parsed.reason, line: quoted(line) });
+      const what = not_json_reasons.includes(parsed.reason) ? parsed.reason : `invalid message, ${parsed.reason}`;
+      this.misbehaved(node, 'garbage', `${what}: ${quoted(line)}`, { kind: 'unreadable', reason: parsed.reason, line: quoted(line) });
       return;
     }
     const { src, dest, body } = parsed.envelope;
