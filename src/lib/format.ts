@@ -1,12 +1,12 @@
 import chalk from 'chalk';
-import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus, ServerRow } from './control/api.js';
+import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus, NodeStopper, ServerRow } from './control/api.js';
 import type { ServerLinkStatus } from './proxy/server-member.js';
 import { NodeStateCoalescer } from './control/state-coalescer.js';
 import { dashboardReducer, describeClientMessage, emptyModel, type DashboardInput, type DashboardModel, type LogKind } from './dashboard/model.js';
 import { describeLeader, electsLeaders, isLive } from './roles.js';
 import type { EventHub } from './supervisor/event-hub.js';
 import { formatDurationMs } from './util/units.js';
-import { explainingLine } from './util/stderr.js';
+import { describeExplanation, explainingLine, explainStderr } from './util/stderr.js';
 import { describeLoadTally, type LoadStats } from './load-stats.js';
 
 /** Plain-text views of cluster state; commands print what these return. */
@@ -93,11 +93,31 @@ export function formatStatus(status: ClusterStatus): string {
     if (c === problemsColumn + 1 && staleRole(node)) return chalk.dim(cell);
     return cell;
   });
-  const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
-  const tails = crashed.map((n) => `${n.id} crashed: ${explainingLine(n.stderr_tail)}`);
+  const tails = status.nodes.map(describeStop).filter((line) => line !== null);
   const services = formatServices(status);
   const servers = formatServers(status);
   return [header, faults, ...(services ? [services] : []), '', body, ...(servers ? ['', servers] : []), ...(tails.length ? ['', ...tails] : [])].join('\n');
+}
+
+/** Who stopped a node that did not stop on its own, as a status line says it. */
+const stopper_words: Record<NodeStopper, string> = { kill: 'killed by dslab kill', nemesis: 'killed by the nemesis', cluster_stop: 'stopped by dslab as the cluster stopped' };
+
+/**
+ * Why a down node is down, for the lines under the status table: who stopped
+ * it ("n1 killed by dslab kill (SIGKILL)"), or how it crashed and the error
+ * its stderr reports ("n2 crashed (exit code 1): node.py:4: KeyError: 'k'");
+ * null for a node that is not down.
+ */
+export function describeStop(node: NodeStatus): string | null {
+  if (node.status !== 'down') return null;
+  const how = node.exit_signal ?? `exit code ${node.exit_code ?? 'unknown'}`;
+  if (node.stopped_by) return `${node.id} ${stopper_words[node.stopped_by]} (${how})`;
+  const ended = node.exit_signal === null && node.exit_code === 0 ? 'exited' : 'crashed';
+  const cause = explainStderr(node.stderr_tail);
+  if (!cause) return `${node.id} ${ended} (${how}) and wrote nothing on stderr`;
+  // A last line that names no error may be any log line; it is quoted as what it is, not as the cause.
+  if (cause.last_line) return `${node.id} ${ended} (${how}); the last line on its stderr: ${cause.message}`;
+  return `${node.id} ${ended} (${how}): ${describeExplanation(cause)}`;
 }
 
 /** A server's state as its row shows it: an exited one is "down", with how it ended. */

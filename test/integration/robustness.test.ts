@@ -39,7 +39,14 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     const n3 = after.nodes.find((n) => n.id === 'n3')!;
     expect(n3).toMatchObject({ status: 'down', exit_code: 3 });
     expect(n3.stderr_tail.at(-1)).toBe('crashing on purpose');
-    expect((await dslab(cwd, 'status')).stdout).toContain('n3 crashed: crashing on purpose');
+    // "crashing on purpose" names no error: it is quoted as the last line, not as the cause.
+    expect((await dslab(cwd, 'status')).stdout).toContain('n3 crashed (exit code 3); the last line on its stderr: crashing on purpose');
+    // A node dslab killed did not crash, though it wrote to stderr ("booted n2 …").
+    expect((await dslab(cwd, 'kill', 'n2')).exitCode).toBe(0);
+    const killed = (await dslab(cwd, 'status')).stdout;
+    expect(killed).toContain('n2 killed by dslab kill (SIGKILL)');
+    expect(killed).not.toContain('n2 crashed');
+    expect((await dslab(cwd, 'restart', 'n2')).exitCode).toBe(0);
     // The supervisor and the other nodes keep going.
     expect((await dslabJson<{ type: string }>(cwd, 'send', 'n1', '{"type":"echo","echo":2}')).type).toBe('echo_ok');
 

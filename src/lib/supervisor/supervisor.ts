@@ -245,7 +245,7 @@ export class Supervisor implements ControlTarget {
     const group = this.groupConfigOf(node);
     node.log.note(`starting ${node.id}: ${group.command.join(' ')}`);
     node.status = 'starting';
-    node.expected_exit = false;
+    node.stopped_by = null;
     node.exit_code = null;
     node.exit_signal = null;
     node.wants_connection_closed = false;
@@ -311,12 +311,12 @@ export class Supervisor implements ControlTarget {
     node.last_stderr = [...proc.stderrTail];
     node.proc = null;
     this.clients.forgetLeader(node.id, `${node.id} went down`);
-    node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.expected_exit ? '' : ' unexpectedly'}`);
+    node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.stopped_by ? '' : ' unexpectedly'}`);
     this.clients.failRequests((type) => new IndefiniteError(`${node.id} exited (${describeExit(code, signal)}) before answering ${type}`), node.id);
     const peers = this.connections.closeAll(node.id);
     if (!this.stopping) for (const peer of peers) this.noticeConnectionClosed(node.id, peer);
     if (!this.stopping) {
-      this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.expected_exit });
+      this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.stopped_by !== null });
     }
     for (const wake of node.exit_waiters.splice(0)) wake();
   }
@@ -531,7 +531,7 @@ export class Supervisor implements ControlTarget {
     if (!isFaultAction(action)) return this.perform(action);
     const members = this.fanOut(action);
     if (members) return this.applyEach(members, source);
-    const { result, fault } = await this.performFault(action);
+    const { result, fault } = await this.performFault(action, source);
     // The proxies to real servers read the fault model afresh: a healed link releases the bytes it held.
     this.servers.faultsChanged();
     this.events.emit({ type: 'fault', action: fault.action, fault, description: result.description, faults: this.activeFaults(), active: this.activeFaultData(), source });
@@ -581,7 +581,7 @@ export class Supervisor implements ControlTarget {
   }
 
   /** A fault action: what it did in words (for the caller) and as data (for the event). */
-  private async performFault(action: FaultAction): Promise<{ result: ActionResult; fault: FaultDetail }> {
+  private async performFault(action: FaultAction, source: 'cli' | 'nemesis'): Promise<{ result: ActionResult; fault: FaultDetail }> {
     const faults = this.router.faults;
     if (action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') {
       // "random" picks among every member this can be done to: program nodes and real servers alike.
@@ -634,7 +634,7 @@ export class Supervisor implements ControlTarget {
         if (!node.proc) throw new UserError(`${node.id} is already down`);
         const leader = this.leaderFinding();
         const role = leader?.id !== node.id ? '' : leader.inferred ? ' (leader, inferred from client replies)' : ' (leader)';
-        node.expected_exit = true;
+        node.stopped_by = source === 'nemesis' ? 'nemesis' : 'kill';
         node.proc.signal('SIGKILL');
         await waitForExit(node, kill_wait_ms);
         return { result: { description: `killed ${node.id}${role}`, node: node.id }, fault: { action: 'kill', node: node.id } };
@@ -868,7 +868,7 @@ export class Supervisor implements ControlTarget {
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
-      node.expected_exit = true;
+      node.stopped_by = 'cluster_stop';
       if (node.status === 'paused') node.proc!.signal('SIGCONT');
       node.proc!.closeStdin();
     }

@@ -79,7 +79,11 @@ function lastCrash(lines: string[]): StderrExplanation | undefined {
 /** explainStderr as one line: `file:line: message (`source`)`. */
 export function explainingLine(lines: readonly string[]): string | undefined {
   const found = explainStderr(lines);
-  if (!found) return undefined;
+  return found && describeExplanation(found);
+}
+
+/** An explanation as one line: `file:line: message (`source`)`. */
+export function describeExplanation(found: StderrExplanation): string {
   const text = found.location ? `${found.location}: ${found.message}` : found.message;
   return found.source ? `${text} (\`${found.source}\`)` : text;
 }
