@@ -1,7 +1,7 @@
 import type { ClusterEvent, ClusterStatus, MisbehaviourData, NodeStatus } from '../control/api.js';
 import { isLeadingRole, isProbingRole, roleKind, roleOf, type RoleVocabulary, termOf as reportedTerm } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
-import { not_json_reasons } from '../protocol/messages.js';
+import { not_json_reasons, stdout_protocol_hint } from '../protocol/messages.js';
 import type { LabTest } from './spec.js';
 import type { Step, StepTraits, StepVocabulary } from './steps.js';
 
@@ -150,8 +150,6 @@ const unreadable_words: Record<string, string> = {
   'not a JSON object': 'a line that is not a JSON object',
 };
 
-/** Why it matters, once: a debug print on stdout is the usual culprit. */
-const stdout_hint = '(stdout carries only protocol messages, one JSON object per line; write logs to stderr)';
 
 /** One kind of misbehaviour in words, from the event's data (the supervisor's own words when it sent none). */
 function describeMisbehaviour(m: Misbehaviour): string {
@@ -162,7 +160,7 @@ function describeMisbehaviour(m: Misbehaviour): string {
     case 'unreadable':
       // Valid JSON with a bad envelope is a protocol mistake (a field not set yet), not a log line on stdout.
       if (!not_json_reasons.includes(data.reason)) return `printed a message dslab cannot route (${data.reason}): ${quote(data.line)}`;
-      return `printed ${unreadable_words[data.reason] ?? `a line dslab cannot read (${data.reason})`}: ${quote(data.line)} ${stdout_hint}`;
+      return `printed ${unreadable_words[data.reason] ?? `a line dslab cannot read (${data.reason})`}: ${quote(data.line)} ${stdout_protocol_hint}`;
     case 'wrong_src':
       return `printed a message with "src": "${data.claimed}", not its own id: ${quote(data.line)}`;
     case 'bad_forward':

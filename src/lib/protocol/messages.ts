@@ -56,6 +56,9 @@ export const line_bytes_max = 1024 * 1024;
 
 export type ParseResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
+/** Why a line on stdout that is not JSON is wrong, said once wherever it is reported: a debug print on stdout is the usual culprit. */
+export const stdout_protocol_hint = '(stdout carries only protocol messages, one JSON object per line; write logs to stderr)';
+
 /** The reasons for a line that is not a JSON object at all; any other reason names the envelope field that is wrong. */
 export const not_json_reasons: readonly string[] = ['not JSON', 'not a JSON object'];
 

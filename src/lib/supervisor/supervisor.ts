@@ -4,7 +4,7 @@ import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPath
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
-import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, not_json_reasons, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
+import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, not_json_reasons, parseEnvelope, type ParseResult, stdout_protocol_hint, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -286,6 +286,8 @@ export class Supervisor implements ControlTarget {
     try {
       reply = await this.request(fixedClientId('supervisor'), node.id, this.initBody(node), timeout_ms, true);
     } catch (error) {
+      // A start that failed on what the node printed (not on its exit) may be followed by its reason on stderr.
+      await node.proc?.stderrSettled();
       const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
       throw new UserError(`${errorMessage(error)}${why ? `; its stderr says: ${why}` : ''}`);
     }
@@ -339,6 +341,12 @@ export class Supervisor implements ControlTarget {
       return;
     }
     const { src, dest, body } = parsed.envelope;
+    if (body.type === 'init' && node.status === 'starting') {
+      // Echoing what arrives is a first program's usual mistake; waiting out the init timeout would only hide it.
+      node.log.note(`sent init back before answering it: ${quoted(line)}`);
+      this.failStart(node, `sent init back instead of answering it with init_ok: ${quoted(line)}`);
+      return;
+    }
     if (src !== node.id) {
       // As in Maelstrom, a node may pass a client's request on to another node under the client's id;
       // the node that handles it then answers the client directly.
@@ -450,9 +458,15 @@ export class Supervisor implements ControlTarget {
   }
 
   private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {
+    if (node.status === 'starting') this.failStart(node, startMisbehaviour(data, detail));
     if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
     this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind], data });
+  }
+
+  /** Fails a starting node's init at once with what it did wrong, instead of waiting out the init timeout. */
+  private failStart(node: NodeRecord, why: string): void {
+    this.clients.failRequests(() => new UserError(`${node.id} ${why}`), node.id);
   }
 
   private emitRates(): void {
@@ -912,6 +926,13 @@ const misbehaviour_line_chars_max = 200;
 
 function quoted(line: string): string {
   return line.slice(0, misbehaviour_line_chars_max);
+}
+
+/** What a node did wrong before answering init, as the reason its start failed ("printed a line that is not JSON …: hello"). */
+function startMisbehaviour(data: MisbehaviourData, detail: string): string {
+  if (data.kind !== 'unreadable') return `broke the protocol before answering init: ${detail}`;
+  if (not_json_reasons.includes(data.reason)) return `printed a line that is ${data.reason} instead of answering init: ${data.line} ${stdout_protocol_hint}`;
+  return `printed an invalid message instead of answering init (${data.reason}): ${data.line}`;
 }
 
 /** The first line of a run in the supervisor's log: everything the cluster was started with. */
