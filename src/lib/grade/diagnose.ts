@@ -119,7 +119,7 @@ export function testNeedsStateReports(steps: StepVocabulary, test: LabTest): boo
 export function diagnose(input: DiagnosisInput): string | null {
   const { failed_at, status, evidence } = input;
   const causes: string[] = [];
-  causes.push(...misbehaviourCauses(evidence));
+  causes.push(...misbehaviourCauses(evidence, input.symptom));
   for (const exit of evidence.exits) {
     // The no_crash check or the start error may already have said it.
     if (input.symptom.includes(`${exit.node} crashed`) || input.symptom.includes(`${exit.node} exited`)) continue;
@@ -134,10 +134,12 @@ export function diagnose(input: DiagnosisInput): string | null {
   return unique.length ? unique.join('; ') : null;
 }
 
-function misbehaviourCauses(evidence: Evidence): string[] {
+function misbehaviourCauses(evidence: Evidence, symptom: string): string[] {
   // One cause per kind of problem, naming every node that showed it and quoting the first.
   const byCause = new Map<string, string[]>();
   for (const m of evidence.misbehaviour.values()) {
+    // A start that failed on the line already quotes it.
+    if (m.data && 'line' in m.data && symptom.includes(`${m.node} `) && symptom.includes(m.data.line)) continue;
     const what = describeMisbehaviour(m);
     byCause.set(what, [...(byCause.get(what) ?? []), m.node]);
   }
