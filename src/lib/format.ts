@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus, NodeStopper, ServerRow } from './control/api.js';
 import type { ServerLinkStatus } from './proxy/server-member.js';
+import { clusterMembers, describeMembersUp, serverMemberStatus } from './cluster/members.js';
 import { NodeStateCoalescer } from './control/state-coalescer.js';
 import { dashboardReducer, describeClientMessage, emptyModel, type DashboardInput, type DashboardModel, type LogKind } from './dashboard/model.js';
 import { describeLeader, electsLeaders, isLive } from './roles.js';
@@ -53,7 +54,7 @@ function table(rows: string[][], colour: ((cell: string, row: number, column: nu
 export function formatStatus(status: ClusterStatus): string {
   const header =
     `${chalk.bold(status.name)} (${status.system})  up ${formatDurationMs(status.uptime_ms)}  seed ${status.seed}  ` +
-    `nodes ${status.nodes.filter((n) => n.status === 'up').length}/${status.nodes.length} up` +
+    `nodes ${describeMembersUp(clusterMembers(status))}` +
     // A system without leaders (echo, unique-ids) has no leader to name or miss.
     (status.view && !electsLeaders(status.view.roles) ? '' : `  leader ${describeLeader(status.leader, status.leader_inferred)}`);
   const faults = `faults: ${status.faults.length ? status.faults.join('; ') : 'none'}${status.nemesis?.running ? `  (nemesis seed ${status.nemesis.seed} running)` : ''}`;
@@ -150,7 +151,7 @@ export function formatServers(status: ClusterStatus): string | null {
   return table(rows, (cell, r, c) => {
     if (r === 0) return chalk.bold(cell);
     const state = servers[r - 1]!.state;
-    if (c === 4) return colourStatus(cell, state === 'running' ? 'up' : state === 'exited' ? 'down' : state === 'paused' ? 'paused' : 'starting');
+    if (c === 4) return colourStatus(cell, serverMemberStatus(state));
     return cell;
   });
 }
