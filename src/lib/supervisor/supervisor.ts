@@ -458,7 +458,8 @@ export class Supervisor implements ControlTarget {
   }
 
   private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {
-    if (node.status === 'starting') this.failStart(node, startMisbehaviour(data, detail));
+    // What a starting node printed wrong is why it will not start; a full stdin is the supervisor's writing, not the node's.
+    if (node.status === 'starting' && kind !== 'backpressure') this.failStart(node, startMisbehaviour(data, detail));
     if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
     this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind], data });
