@@ -1,12 +1,13 @@
 import chalk from 'chalk';
-import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus, ServerRow } from './control/api.js';
+import type { ClusterEvent, ClusterEventType, ClusterStatus, NodeStatus, NodeStopper, ServerRow } from './control/api.js';
 import type { ServerLinkStatus } from './proxy/server-member.js';
+import { clusterMembers, describeMembersUp, serverMemberStatus } from './cluster/members.js';
 import { NodeStateCoalescer } from './control/state-coalescer.js';
 import { dashboardReducer, describeClientMessage, emptyModel, type DashboardInput, type DashboardModel, type LogKind } from './dashboard/model.js';
 import { describeLeader, electsLeaders, isLive } from './roles.js';
 import type { EventHub } from './supervisor/event-hub.js';
 import { formatDurationMs } from './util/units.js';
-import { explainingLine } from './util/stderr.js';
+import { describeExplanation, explainingLine, explainStderr } from './util/stderr.js';
 import { describeLoadTally, type LoadStats } from './load-stats.js';
 
 /** Plain-text views of cluster state; commands print what these return. */
@@ -53,7 +54,7 @@ function table(rows: string[][], colour: ((cell: string, row: number, column: nu
 export function formatStatus(status: ClusterStatus): string {
   const header =
     `${chalk.bold(status.name)} (${status.system})  up ${formatDurationMs(status.uptime_ms)}  seed ${status.seed}  ` +
-    `nodes ${status.nodes.filter((n) => n.status === 'up').length}/${status.nodes.length} up` +
+    `nodes ${describeMembersUp(clusterMembers(status))}` +
     // A system without leaders (echo, unique-ids) has no leader to name or miss.
     (status.view && !electsLeaders(status.view.roles) ? '' : `  leader ${describeLeader(status.leader, status.leader_inferred)}`);
   const faults = `faults: ${status.faults.length ? status.faults.join('; ') : 'none'}${status.nemesis?.running ? `  (nemesis seed ${status.nemesis.seed} running)` : ''}`;
@@ -93,11 +94,31 @@ export function formatStatus(status: ClusterStatus): string {
     if (c === problemsColumn + 1 && staleRole(node)) return chalk.dim(cell);
     return cell;
   });
-  const crashed = status.nodes.filter((n) => n.status === 'down' && n.stderr_tail.length > 0);
-  const tails = crashed.map((n) => `${n.id} crashed: ${explainingLine(n.stderr_tail)}`);
+  const tails = status.nodes.map(describeStop).filter((line) => line !== null);
   const services = formatServices(status);
   const servers = formatServers(status);
   return [header, faults, ...(services ? [services] : []), '', body, ...(servers ? ['', servers] : []), ...(tails.length ? ['', ...tails] : [])].join('\n');
+}
+
+/** Who stopped a node that did not stop on its own, as a status line says it. */
+const stopper_words: Record<NodeStopper, string> = { kill: 'killed by dslab kill', nemesis: 'killed by the nemesis', cluster_stop: 'stopped by dslab as the cluster stopped' };
+
+/**
+ * Why a down node is down, for the lines under the status table: who stopped
+ * it ("n1 killed by dslab kill (SIGKILL)"), or how it crashed and the error
+ * its stderr reports ("n2 crashed (exit code 1): node.py:4: KeyError: 'k'");
+ * null for a node that is not down.
+ */
+export function describeStop(node: NodeStatus): string | null {
+  if (node.status !== 'down') return null;
+  const how = node.exit_signal ?? `exit code ${node.exit_code ?? 'unknown'}`;
+  if (node.stopped_by) return `${node.id} ${stopper_words[node.stopped_by]} (${how})`;
+  const ended = node.exit_signal === null && node.exit_code === 0 ? 'exited' : 'crashed';
+  const cause = explainStderr(node.stderr_tail);
+  if (!cause) return `${node.id} ${ended} (${how}) and wrote nothing on stderr`;
+  // A last line that names no error may be any log line; it is quoted as what it is, not as the cause.
+  if (cause.last_line) return `${node.id} ${ended} (${how}); the last line on its stderr: ${cause.message}`;
+  return `${node.id} ${ended} (${how}): ${describeExplanation(cause)}`;
 }
 
 /** A server's state as its row shows it: an exited one is "down", with how it ended. */
@@ -130,7 +151,7 @@ export function formatServers(status: ClusterStatus): string | null {
   return table(rows, (cell, r, c) => {
     if (r === 0) return chalk.bold(cell);
     const state = servers[r - 1]!.state;
-    if (c === 4) return colourStatus(cell, state === 'running' ? 'up' : state === 'exited' ? 'down' : state === 'paused' ? 'paused' : 'starting');
+    if (c === 4) return colourStatus(cell, serverMemberStatus(state));
     return cell;
   });
 }

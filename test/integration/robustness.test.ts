@@ -39,7 +39,14 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     const n3 = after.nodes.find((n) => n.id === 'n3')!;
     expect(n3).toMatchObject({ status: 'down', exit_code: 3 });
     expect(n3.stderr_tail.at(-1)).toBe('crashing on purpose');
-    expect((await dslab(cwd, 'status')).stdout).toContain('n3 crashed: crashing on purpose');
+    // "crashing on purpose" names no error: it is quoted as the last line, not as the cause.
+    expect((await dslab(cwd, 'status')).stdout).toContain('n3 crashed (exit code 3); the last line on its stderr: crashing on purpose');
+    // A node dslab killed did not crash, though it wrote to stderr ("booted n2 …").
+    expect((await dslab(cwd, 'kill', 'n2')).exitCode).toBe(0);
+    const killed = (await dslab(cwd, 'status')).stdout;
+    expect(killed).toContain('n2 killed by dslab kill (SIGKILL)');
+    expect(killed).not.toContain('n2 crashed');
+    expect((await dslab(cwd, 'restart', 'n2')).exitCode).toBe(0);
     // The supervisor and the other nodes keep going.
     expect((await dslabJson<{ type: string }>(cwd, 'send', 'n1', '{"type":"echo","echo":2}')).type).toBe('echo_ok');
 
@@ -72,7 +79,8 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     cwd = makeWorkdir();
     const up = await dslab(cwd, 'up', 'bad', '--bin', `node ${garbage_node}`, '--nodes', '2', '--detach');
     expect(up.exitCode).toBe(1);
-    const failure = /^dslab: (n\d) exited \(exit code 3\) before answering init; its stderr says: giving up before init \(logs: dslab logs (n\d) --cluster bad\)$/.exec(up.stderr.trim());
+    // The line that is not JSON fails the start at once, before the node exits; its stderr still says why.
+    const failure = /^dslab: (n\d) printed a line that is not JSON instead of answering init: this is not json \(stdout carries only protocol messages, one JSON object per line; write logs to stderr\); its stderr says: giving up before init \(logs: dslab logs (n\d) --cluster bad\)$/.exec(up.stderr.trim());
     expect(failure, up.stderr).not.toBeNull();
     const node = failure![1]!;
     expect(failure![2]).toBe(node);
@@ -88,12 +96,11 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     const supervisorLog = await dslab(cwd, 'logs', 'supervisor', '--cluster', 'bad');
     expect(supervisorLog.exitCode, supervisorLog.stderr).toBe(0);
     expect(supervisorLog.stdout).toMatch(/Z starting cluster bad: system bad, nodes n1,n2, seed \d+, node command: node \S+garbage-then-exit\.mjs/);
-    expect(supervisorLog.stdout).toContain(`${node} down (exit code 3) unexpectedly: giving up before init`);
-    expect(supervisorLog.stdout).toContain(`failed to start: ${node} exited (exit code 3) before answering init`);
+    expect(supervisorLog.stdout).toContain(`failed to start: ${node} printed a line that is not JSON instead of answering init: this is not json`);
 
     const status = await dslab(cwd, 'status', '--cluster', 'bad');
     expect(status.exitCode).toBe(1);
-    expect(status.stderr.trim()).toMatch(new RegExp(`^dslab: cluster "bad" is not running: it failed to start: ${node} exited \\(exit code 3\\)`));
+    expect(status.stderr.trim()).toMatch(new RegExp(`^dslab: cluster "bad" is not running: it failed to start: ${node} printed a line that is not JSON .* \\(the cause is in \\S+/logs/${node}\\.log: dslab logs ${node} --cluster bad;`));
     expect(status.stderr.trim().split('\n')).toHaveLength(1);
     const down = await dslab(cwd, 'down', '--cluster', 'bad', '--clean');
     expect(down.exitCode, down.stderr).toBe(0);

@@ -8,6 +8,7 @@ import {
   findRunningCluster,
   makeClusterDir,
   makePrivateDir,
+  startErrorLog,
   writeClusterInfo,
 } from '../../src/lib/cluster/paths.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -81,9 +82,19 @@ describe('the record of a cluster whose start failed', () => {
   it('makes commands that need a running cluster say it failed to start, and why', () => {
     const home = tempDir();
     failed(home);
+    // The hint points at the log of the node the error names, which holds the line it printed and its stderr.
     expect(() => findRunningCluster(home, 'student')).toThrow(
-      /^cluster "student" is not running: it failed to start: n2 exited \(exit code 3\) before answering init \(its logs: dslab logs supervisor --cluster student; remove it: dslab down --cluster student --clean\)$/,
+      `cluster "student" is not running: it failed to start: n2 exited (exit code 3) before answering init (the cause is in ${path.join(home, 'student', 'logs', 'n2.log')}: dslab logs n2 --cluster student; remove it: dslab down --cluster student --clean)`,
     );
     expect(() => findRunningCluster(home)).toThrow(/^no running cluster in .*; the last one, "student", failed to start: n2 exited/);
+  });
+
+  it("points at the supervisor's log when the error names no node", () => {
+    const home = tempDir();
+    const info = failed(home);
+    writeClusterInfo(clusterPaths(home, 'student').info, { ...info, start_error: 'redis-server is not installed' });
+    expect(() => findRunningCluster(home, 'student')).toThrow(`(the cause is in ${path.join(home, 'student', 'supervisor.log')}: dslab logs supervisor --cluster student;`);
+    expect(startErrorLog(['n1', 'n2'], 'n2 printed a line that is not JSON instead of answering init: hi')).toBe('n2');
+    expect(startErrorLog(['n1', 'n2'], 'n9 is no member')).toBe('supervisor');
   });
 });

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterStatus, NodeStatus, ServerRow } from '../../src/lib/control/api.js';
-import { formatStatus } from '../../src/lib/format.js';
+import { describeStop, formatStatus } from '../../src/lib/format.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
 function clusterStatusOf(nodes: NodeStatus[], leader: string | null, leader_inferred = false): ClusterStatus {
@@ -49,6 +49,31 @@ describe('formatStatus', () => {
     expect(text.split('\n')[0]).toContain('leader n1 (inferred from client replies)');
     expect(text).toMatch(/NODE\s+PID\s+STATUS\s+IN\s+OUT\s+FWD\s+PROBLEMS\s+STATE/);
     expect(row(text, 'n2')).toMatch(/n2\s+100\s+up\s+10\s+12\s+7\s+-\s+-/);
+  });
+
+  it('says who stopped a node dslab stopped, and what error a crashed one reported', () => {
+    chalk.level = 0;
+    const down = (id: string, overrides: Partial<NodeStatus>) => nodeStatus(id, { status: 'down', pid: null, stderr_tail: ['booted', 'n1 committed entry 2'], ...overrides });
+    const text = formatStatus(
+      clusterStatusOf(
+        [
+          down('n1', { exit_signal: 'SIGKILL', stopped_by: 'kill' }),
+          down('n2', { exit_code: 1, stderr_tail: ['n2 committed entry 2', 'Traceback (most recent call last):', '  File "/s/node.py", line 4, in f', "    d['k']", "KeyError: 'k'"] }),
+          down('n3', { exit_code: 1 }),
+          nodeStatus('n4', { stderr_tail: ['Error: not a crash, it is still up'] }),
+        ],
+        null,
+      ),
+    );
+    expect(text).toContain('n1 killed by dslab kill (SIGKILL)');
+    expect(text).not.toContain('n1 crashed');
+    expect(text).toContain("n2 crashed (exit code 1): /s/node.py:4: KeyError: 'k' (`d['k']`)");
+    expect(text).toContain('n3 crashed (exit code 1); the last line on its stderr: n1 committed entry 2');
+    expect(text).not.toMatch(/n4 (crashed|exited|killed)/);
+    expect(describeStop(down('n5', { exit_signal: 'SIGKILL', stopped_by: 'nemesis' }))).toBe('n5 killed by the nemesis (SIGKILL)');
+    expect(describeStop(down('n6', { exit_code: 0, stopped_by: 'cluster_stop' }))).toBe('n6 stopped by dslab as the cluster stopped (exit code 0)');
+    expect(describeStop(down('n7', { exit_code: 0, stderr_tail: [] }))).toBe('n7 exited (exit code 0) and wrote nothing on stderr');
+    expect(describeStop(down('n8', { exit_signal: 'SIGSEGV', stderr_tail: [] }))).toBe('n8 crashed (SIGSEGV) and wrote nothing on stderr');
   });
 
   it('leaves the FWD column out while no node forwards', () => {

@@ -45,6 +45,15 @@ describe('grader diagnosis', () => {
     expect(cause).not.toContain('wrote nothing');
   });
 
+  it('says which envelope field is wrong in valid JSON, without telling the node to log to stderr', () => {
+    const line = '{"src":null,"dest":"c0","body":{"type":"init_ok","in_reply_to":1}}';
+    const evidence = evidenceOf(event({ type: 'node_misbehaved', node: 'n2', problem: 'garbage', detail: `invalid message, src is null: ${line}`, count: 1, data: { kind: 'unreadable', reason: 'src is null', line } }));
+    const cause = run(waitLeader, status([node('n1'), node('n2')]), evidence)!;
+    expect(cause).toContain(`n2 printed a message dslab cannot route (src is null): ${line.slice(0, 20)}`);
+    expect(cause).not.toContain('not JSON');
+    expect(cause).not.toContain('stderr');
+  });
+
   it('groups nodes with the same problem and shortens a long line', () => {
     const long = 'x'.repeat(200);
     const evidence = evidenceOf(

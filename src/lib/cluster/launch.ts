@@ -10,7 +10,7 @@ import { groupCommand, type NodeGroup, type SystemPlugin, type SystemView } from
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
-import { clusterPaths, dslabHome, isRunning, makeClusterDir, readClusterInfo, validateClusterName, writeClusterInfo, type ClusterInfo } from './paths.js';
+import { clusterPaths, dslabHome, isRunning, makeClusterDir, readClusterInfo, startErrorLog, validateClusterName, writeClusterInfo, type ClusterInfo } from './paths.js';
 
 export const init_timeout_ms_default = 10_000;
 export const init_timeout_ms_min = 1;
@@ -187,7 +187,6 @@ function recordFailedStart(config: SupervisorConfig, supervisor_pid: number, mes
 
 /** A start failure, with where its logs are: the node the message names first, else the supervisor. */
 function withLogHint(config: SupervisorConfig, message: string): string {
-  const named = /^(\S+) /.exec(message)?.[1];
-  const log = named && new Topology(config.groups).nodeIds.includes(named) ? named : 'supervisor';
+  const log = startErrorLog(new Topology(config.groups).nodeIds, message);
   return `${message} (logs: dslab logs ${log} --cluster ${config.name})`;
 }

@@ -160,7 +160,20 @@ export function findRunningCluster(home: string, name?: string): ClusterInfo {
 }
 
 function failedStart(info: ClusterInfo): string {
-  return `failed to start: ${info.start_error} (its logs: dslab logs supervisor --cluster ${info.name}; remove it: dslab down --cluster ${info.name} --clean)`;
+  const log = startErrorLog(info.nodes, info.start_error ?? '');
+  const paths = clusterPaths(path.dirname(info.dir), info.name);
+  const file = log === 'supervisor' ? paths.supervisorLog : paths.logFile(log);
+  return `failed to start: ${info.start_error} (the cause is in ${file}: dslab logs ${log} --cluster ${info.name}; remove it: dslab down --cluster ${info.name} --clean)`;
+}
+
+/**
+ * Whose log holds the cause of a failed start: the member its message names
+ * first ("n2 printed a line that is not JSON …"), whose log has the line and
+ * its stderr, else the supervisor's.
+ */
+export function startErrorLog(members: readonly string[], message: string): string {
+  const named = /^(\S+) /.exec(message)?.[1];
+  return named !== undefined && members.includes(named) ? named : 'supervisor';
 }
 
 /** Why a stopped cluster is not running, in one line, with what to do next. */

@@ -73,6 +73,9 @@ export type ControlAction = z.infer<typeof controlActionSchema>;
 
 export type NodeStatusKind = 'starting' | 'up' | 'down' | 'paused';
 
+/** Who stopped a node that did not stop on its own: `dslab kill`, the nemesis, or dslab stopping the whole cluster (`down`, a failed start). */
+export type NodeStopper = 'kill' | 'nemesis' | 'cluster_stop';
+
 export interface NodeStatus {
   id: string;
   /** The node group it belongs to ("nodes" in a single-group cluster). Absent in statuses from older versions. */
@@ -98,6 +101,8 @@ export interface NodeStatus {
   /** True when state.role is the last word of an earlier process: the node restarted and has not reported a role since. */
   role_stale: boolean;
   stderr_tail: string[];
+  /** Set when the supervisor stopped the node's last process (it did not crash); null otherwise or while it runs. Absent from older supervisors. */
+  stopped_by?: NodeStopper | null;
 }
 
 export interface LinkStatus {

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { Box, Text } from 'ink';
 import { formatDurationMs } from '../util/units.js';
+import { describeMembersUp } from '../cluster/members.js';
 import { electsLeaders } from '../roles.js';
 import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
 import type { DashboardModel, LogEntry, LogKind } from './model.js';
@@ -51,14 +52,13 @@ function Styled({ cell, color }: { cell: Cell & { text: string }; color: boolean
 }
 
 export function Header({ model, now_ms, width, color }: ViewProps) {
-  const up = model.nodes.filter((n) => n.status === 'up').length;
   const uptime = model.started_at_ms === null ? '-' : formatDurationMs(Math.max(0, now_ms - model.started_at_ms));
   const title = [
     `cluster ${model.name ?? '?'}`,
     model.system ?? '?',
     `up ${uptime}`,
     `seed ${model.seed ?? '-'}`,
-    `nodes ${up}/${model.nodes.length} up`,
+    `nodes ${describeMembersUp(model.nodes)}`,
   ].join(' · ');
   const faults = model.faults.length ? model.faults.join('; ') : 'none';
   let leader: Cell;

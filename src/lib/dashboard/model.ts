@@ -1,5 +1,5 @@
 import type { ClusterEvent, ClusterStatus, LinkFaultsInForce, NodeStatusKind } from '../control/api.js';
-import type { ServerState } from '../proxy/server-process.js';
+import { serverMemberStatus } from '../cluster/members.js';
 import { describeLinkFaults } from '../faults/fault-model.js';
 import { explainingLine } from '../util/stderr.js';
 import { describeLoadTally } from '../load-stats.js';
@@ -149,11 +149,6 @@ export function emptyModel(): DashboardModel {
     contact_reported_t: null,
     stream_error: null,
   };
-}
-
-/** A server process's state in a node's words: running is up, exited is down. */
-function serverNodeStatus(state: ServerState): NodeStatusKind {
-  return state === 'running' ? 'up' : state === 'exited' ? 'down' : state;
 }
 
 function newNode(id: string): NodeView {
@@ -415,7 +410,7 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
     }));
   // Real servers are rows in their group's section, with a node's statuses and no state reports.
   for (const s of status.servers ?? []) {
-    model.nodes.push({ ...newNode(s.id), group: s.group, server: s.kind, status: serverNodeStatus(s.state), exit_code: s.last_exit?.exit_code ?? null, exit_signal: s.last_exit?.signal ?? null, restarts: s.restarts });
+    model.nodes.push({ ...newNode(s.id), group: s.group, server: s.kind, status: serverMemberStatus(s.state), exit_code: s.last_exit?.exit_code ?? null, exit_signal: s.last_exit?.signal ?? null, restarts: s.restarts });
   }
   model.nodes = sortNodes(model, model.nodes);
   model.faults = [...status.faults];

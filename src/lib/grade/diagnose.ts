@@ -1,6 +1,7 @@
 import type { ClusterEvent, ClusterStatus, MisbehaviourData, NodeStatus } from '../control/api.js';
 import { isLeadingRole, isProbingRole, roleKind, roleOf, type RoleVocabulary, termOf as reportedTerm } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
+import { not_json_reasons, stdout_protocol_hint } from '../protocol/messages.js';
 import type { LabTest } from './spec.js';
 import type { Step, StepTraits, StepVocabulary } from './steps.js';
 
@@ -118,7 +119,7 @@ export function testNeedsStateReports(steps: StepVocabulary, test: LabTest): boo
 export function diagnose(input: DiagnosisInput): string | null {
   const { failed_at, status, evidence } = input;
   const causes: string[] = [];
-  causes.push(...misbehaviourCauses(evidence));
+  causes.push(...misbehaviourCauses(evidence, input.symptom));
   for (const exit of evidence.exits) {
     if (input.exits_told.includes(exit.node)) continue;
     const line = explainingLine(exit.stderr_tail);
@@ -132,10 +133,12 @@ export function diagnose(input: DiagnosisInput): string | null {
   return unique.length ? unique.join('; ') : null;
 }
 
-function misbehaviourCauses(evidence: Evidence): string[] {
+function misbehaviourCauses(evidence: Evidence, symptom: string): string[] {
   // One cause per kind of problem, naming every node that showed it and quoting the first.
   const byCause = new Map<string, string[]>();
   for (const m of evidence.misbehaviour.values()) {
+    // A start that failed on the line already quotes it.
+    if (m.data && 'line' in m.data && symptom.includes(`${m.node} `) && symptom.includes(m.data.line)) continue;
     const what = describeMisbehaviour(m);
     byCause.set(what, [...(byCause.get(what) ?? []), m.node]);
   }
@@ -146,14 +149,8 @@ function misbehaviourCauses(evidence: Evidence): string[] {
 const unreadable_words: Record<string, string> = {
   'not JSON': 'a line that is not JSON',
   'not a JSON object': 'a line that is not a JSON object',
-  'missing "src"': 'a message without "src"',
-  'missing "dest"': 'a message without "dest"',
-  'missing "body" object': 'a message without a "body" object',
-  'missing "body.type"': 'a message without "body.type"',
 };
 
-/** Why it matters, once: a debug print on stdout is the usual culprit. */
-const stdout_hint = '(stdout carries only protocol messages, one JSON object per line; write logs to stderr)';
 
 /** One kind of misbehaviour in words, from the event's data. */
 function describeMisbehaviour(m: Misbehaviour): string {
@@ -161,7 +158,9 @@ function describeMisbehaviour(m: Misbehaviour): string {
   if (m.problem === 'backpressure') return `stopped reading its stdin (${m.count} message${m.count === 1 ? '' : 's'} to it dropped)`;
   switch (data.kind) {
     case 'unreadable':
-      return `printed ${unreadable_words[data.reason] ?? `a line dslab cannot read (${data.reason})`}: ${quote(data.line)} ${stdout_hint}`;
+      // Valid JSON with a bad envelope is a protocol mistake (a field not set yet), not a log line on stdout.
+      if (!not_json_reasons.includes(data.reason)) return `printed a message dslab cannot route (${data.reason}): ${quote(data.line)}`;
+      return `printed ${unreadable_words[data.reason] ?? `a line dslab cannot read (${data.reason})`}: ${quote(data.line)} ${stdout_protocol_hint}`;
     case 'wrong_src':
       return `printed a message with "src": "${data.claimed}", not its own id: ${quote(data.line)}`;
     case 'bad_forward':

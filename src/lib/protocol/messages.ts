@@ -56,7 +56,30 @@ export const line_bytes_max = 1024 * 1024;
 
 export type ParseResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
-/** Validates one line of node output. Cheap: it runs for every routed message. */
+/** Why a line on stdout that is not JSON is wrong, said once wherever it is reported: a debug print on stdout is the usual culprit. */
+export const stdout_protocol_hint = '(stdout carries only protocol messages, one JSON object per line; write logs to stderr)';
+
+/** The reasons for a line that is not a JSON object at all; any other reason names the envelope field that is wrong. */
+export const not_json_reasons: readonly string[] = ['not JSON', 'not a JSON object'];
+
+/** What a value is, for a message saying why it is not what a field needs: "missing", "null", "a number", "an array". */
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Why `field` holding `value` is not a `wanted` ("src is null", "body.type is missing", "dest is a number, not a string"). */
+function wrongField(field: string, value: unknown, wanted: 'string' | 'object'): string {
+  const kind = kindOf(value);
+  return kind === 'missing' || kind === 'null' ? `${field} is ${kind}` : `${field} is ${kind}, not ${wanted === 'object' ? 'an object' : 'a string'}`;
+}
+
+/**
+ * Validates one line of node output: JSON, then the envelope's fields, naming
+ * the first field that is wrong. Cheap: it runs for every routed message.
+ */
 export function parseEnvelope(line: string): ParseResult {
   let value: unknown;
   try {
@@ -66,11 +89,11 @@ export function parseEnvelope(line: string): ParseResult {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not a JSON object' };
   const candidate = value as Record<string, unknown>;
-  if (typeof candidate.src !== 'string') return { ok: false, reason: 'missing "src"' };
-  if (typeof candidate.dest !== 'string') return { ok: false, reason: 'missing "dest"' };
+  if (typeof candidate.src !== 'string') return { ok: false, reason: wrongField('src', candidate.src, 'string') };
+  if (typeof candidate.dest !== 'string') return { ok: false, reason: wrongField('dest', candidate.dest, 'string') };
   const body = candidate.body as Record<string, unknown> | undefined;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, reason: 'missing "body" object' };
-  if (typeof body.type !== 'string') return { ok: false, reason: 'missing "body.type"' };
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, reason: wrongField('body', body, 'object') };
+  if (typeof body.type !== 'string') return { ok: false, reason: wrongField('body.type', body.type, 'string') };
   return { ok: true, envelope: candidate as unknown as Envelope };
 }
 

@@ -20,6 +20,17 @@ export const stderr_settle_ms = 200;
 /** A node's log file stops growing past this; a notice says so. */
 export const node_log_bytes_max = 256 * 1024 * 1024;
 
+/** JavaScript's and Java's `    at f (file:1:2)`, Ruby's `\tfrom file:1:in 'f'`, Go's `\t/path/main.go:42 +0x1d`. */
+const stack_frame_line = /^\s+at |^\tfrom |^\t\S+:\d+(?: \+0x[0-9a-f]+)?$/;
+/** Go's function line of a frame (`main.(*server).apply(0xc000120000)`, `created by main.main in goroutine 1`), a frame only inside a trace. */
+const go_function_line = /^(?:created by )?[\w./*()-]+\(.*\)$|^created by /;
+const go_goroutine_header = /^goroutine \d+ \[.*\]:$/;
+
+/** A line of a stack trace that only says where (not what): a trace keeps its first few. */
+export function isStackFrameLine(line: string, inTrace: boolean): boolean {
+  return stack_frame_line.test(line) || (inTrace && go_function_line.test(line));
+}
+
 export interface NodeProcessHandlers {
   onLine(line: string): void;
   onOversized(bytes: number): void;
@@ -72,6 +83,8 @@ export class NodeProcess {
   private stderrSkipped = 0;
   /** Consecutive stack-frame lines seen so far in the current trace. */
   private stderrFrames = 0;
+  /** The last stderr line was a Go goroutine header ("goroutine 1 [running]:"): frames follow. */
+  private inGoroutine = false;
   /** Set once the process exited and its output was read. */
   private closed = false;
   private closeWaiters: (() => void)[] = [];
@@ -206,12 +219,14 @@ export class NodeProcess {
 
   private keepStderrLine(line: string): void {
     if (line.trim() === '') return;
-    if (/^\s+at /.test(line)) {
+    if (isStackFrameLine(line, this.stderrFrames > 0 || this.inGoroutine)) {
       this.stderrFrames += 1;
       if (this.stderrFrames > stderr_frames_per_trace) return;
     } else {
       this.stderrFrames = 0;
     }
+    // A Go trace's frames start after its goroutine header; the frame count starts over at each goroutine.
+    this.inGoroutine = go_goroutine_header.test(line);
     const kept = line.slice(0, stderr_line_chars_max);
     if (this.stderrHead.length < stderr_head_lines) {
       this.stderrHead.push(kept);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { NodeStatus, NodeStatusKind } from '../control/api.js';
+import type { NodeStatus, NodeStatusKind, NodeStopper } from '../control/api.js';
 import type { NodeLog, NodeProcess } from './node-process.js';
 
 /** How long nodes get to exit on stdin EOF before they are killed. */
@@ -33,7 +33,8 @@ export interface NodeRecord {
   /** True from a restart until the new process reports a role: the role in `state` is the old process's. */
   role_stale: boolean;
   last_stderr: string[];
-  expected_exit: boolean;
+  /** Who is stopping or stopped the current (or last) process, when it was not the process itself; null while nothing asked it to stop. */
+  stopped_by: NodeStopper | null;
   /** The current process asked in its init_ok to be told when a peer's process exits (dslab_connection_closed). */
   wants_connection_closed: boolean;
   exit_waiters: (() => void)[];
@@ -62,7 +63,7 @@ export function newNodeRecord(id: string, group: string, log: NodeLog): NodeReco
     state_at_ms: null,
     role_stale: false,
     last_stderr: [],
-    expected_exit: false,
+    stopped_by: null,
     wants_connection_closed: false,
     exit_waiters: [],
     rate_mark: { in: 0, out: 0 },
@@ -112,6 +113,7 @@ export function nodeStatusOf(node: NodeRecord): NodeStatus {
     state_at_ms: node.state_at_ms,
     role_stale: node.role_stale,
     stderr_tail: node.proc ? [...node.proc.stderrTail] : [...node.last_stderr],
+    stopped_by: node.proc ? null : node.stopped_by,
   };
 }
 

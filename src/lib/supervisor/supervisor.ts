@@ -4,7 +4,7 @@ import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPath
 import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
 import { describePartition } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
-import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
+import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, not_json_reasons, parseEnvelope, type ParseResult, stdout_protocol_hint, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
 import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
@@ -226,7 +226,7 @@ export class Supervisor implements ControlTarget {
     const group = this.groupConfigOf(node);
     node.log.note(`starting ${node.id}: ${group.command.join(' ')}`);
     node.status = 'starting';
-    node.expected_exit = false;
+    node.stopped_by = null;
     node.exit_code = null;
     node.exit_signal = null;
     node.wants_connection_closed = false;
@@ -267,6 +267,8 @@ export class Supervisor implements ControlTarget {
     try {
       reply = await this.request(fixedClientId('supervisor'), node.id, this.initBody(node), timeout_ms, true);
     } catch (error) {
+      // A start that failed on what the node printed (not on its exit) may be followed by its reason on stderr.
+      await node.proc?.stderrSettled();
       const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
       throw new UserError(`${errorMessage(error)}${why ? `; its stderr says: ${why}` : ''}`);
     }
@@ -292,12 +294,12 @@ export class Supervisor implements ControlTarget {
     node.last_stderr = [...proc.stderrTail];
     node.proc = null;
     this.clients.forgetLeader(node.id, `${node.id} went down`);
-    node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.expected_exit ? '' : ' unexpectedly'}`);
+    node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.stopped_by ? '' : ' unexpectedly'}`);
     this.clients.failRequests((type) => new IndefiniteError(`${node.id} exited (${describeExit(code, signal)}) before answering ${type}`), node.id);
     const peers = this.connections.closeAll(node.id);
     if (!this.stopping) for (const peer of peers) this.noticeConnectionClosed(node.id, peer);
     if (!this.stopping) {
-      this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.expected_exit });
+      this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.stopped_by !== null });
     }
     for (const wake of node.exit_waiters.splice(0)) wake();
   }
@@ -315,10 +317,17 @@ export class Supervisor implements ControlTarget {
   private onNodeLine(node: NodeRecord, line: string): void {
     const parsed = parseEnvelope(line);
     if (!parsed.ok) {
-      this.misbehaved(node, 'garbage', `${parsed.reason}: ${quoted(line)}`, { kind: 'unreadable', reason: parsed.reason, line: quoted(line) });
+      const what = not_json_reasons.includes(parsed.reason) ? parsed.reason : `invalid message, ${parsed.reason}`;
+      this.misbehaved(node, 'garbage', `${what}: ${quoted(line)}`, { kind: 'unreadable', reason: parsed.reason, line: quoted(line) });
       return;
     }
     const { src, dest, body } = parsed.envelope;
+    if (body.type === 'init' && node.status === 'starting') {
+      // Echoing what arrives is a first program's usual mistake; waiting out the init timeout would only hide it.
+      node.log.note(`sent init back before answering it: ${quoted(line)}`);
+      this.failStart(node, `sent init back instead of answering it with init_ok: ${quoted(line)}`);
+      return;
+    }
     if (src !== node.id) {
       // As in Maelstrom, a node may pass a client's request on to another node under the client's id;
       // the node that handles it then answers the client directly.
@@ -430,9 +439,16 @@ export class Supervisor implements ControlTarget {
   }
 
   private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {
+    // What a starting node printed wrong is why it will not start; a full stdin is the supervisor's writing, not the node's.
+    if (node.status === 'starting' && kind !== 'backpressure') this.failStart(node, startMisbehaviour(data, detail));
     if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
     this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind], data });
+  }
+
+  /** Fails a starting node's init at once with what it did wrong, instead of waiting out the init timeout. */
+  private failStart(node: NodeRecord, why: string): void {
+    this.clients.failRequests(() => new UserError(`${node.id} ${why}`), node.id);
   }
 
   private emitRates(): void {
@@ -511,7 +527,7 @@ export class Supervisor implements ControlTarget {
     if (!isFaultAction(action)) return this.perform(action);
     const members = this.fanOut(action);
     if (members) return this.applyEach(members, source);
-    const { result, fault } = await this.performFault(action);
+    const { result, fault } = await this.performFault(action, source);
     // The proxies to real servers read the fault model afresh: a healed link releases the bytes it held.
     this.servers.faultsChanged();
     this.events.emit({ type: 'fault', action: fault.action, fault, description: result.description, faults: this.activeFaults(), active: this.activeFaultData(), source });
@@ -561,7 +577,7 @@ export class Supervisor implements ControlTarget {
   }
 
   /** A fault action: what it did in words (for the caller) and as data (for the event). */
-  private async performFault(action: FaultAction): Promise<{ result: ActionResult; fault: FaultDetail }> {
+  private async performFault(action: FaultAction, source: 'cli' | 'nemesis'): Promise<{ result: ActionResult; fault: FaultDetail }> {
     const faults = this.router.faults;
     if (action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') {
       // "random" picks among every member this can be done to: program nodes and real servers alike.
@@ -614,7 +630,7 @@ export class Supervisor implements ControlTarget {
         if (!node.proc) throw new UserError(`${node.id} is already down`);
         const leader = this.leaderFinding();
         const role = leader?.id !== node.id ? '' : leader.inferred ? ' (leader, inferred from client replies)' : ' (leader)';
-        node.expected_exit = true;
+        node.stopped_by = source === 'nemesis' ? 'nemesis' : 'kill';
         node.proc.signal('SIGKILL');
         await waitForExit(node, kill_wait_ms);
         return { result: { description: `killed ${node.id}${role}`, node: node.id }, fault: { action: 'kill', node: node.id } };
@@ -848,7 +864,7 @@ export class Supervisor implements ControlTarget {
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
-      node.expected_exit = true;
+      node.stopped_by = 'cluster_stop';
       if (node.status === 'paused') node.proc!.signal('SIGCONT');
       node.proc!.closeStdin();
     }
@@ -892,6 +908,13 @@ const misbehaviour_line_chars_max = 200;
 
 function quoted(line: string): string {
   return line.slice(0, misbehaviour_line_chars_max);
+}
+
+/** What a node did wrong before answering init, as the reason its start failed ("printed a line that is not JSON …: hello"). */
+function startMisbehaviour(data: MisbehaviourData, detail: string): string {
+  if (data.kind !== 'unreadable') return `broke the protocol before answering init: ${detail}`;
+  if (not_json_reasons.includes(data.reason)) return `printed a line that is ${data.reason} instead of answering init: ${data.line} ${stdout_protocol_hint}`;
+  return `printed an invalid message instead of answering init (${data.reason}): ${data.line}`;
 }
 
 /** The first line of a run in the supervisor's log: everything the cluster was started with. */
