@@ -79,6 +79,8 @@ export interface DiagnosisInput {
   steps: StepVocabulary;
   /** Nodes whose exit the failure already reports (a no_crash violation's, or the exit that stopped the cluster's start): not repeated as causes. */
   exits_told: readonly string[];
+  /** Lines the failure already quotes (a starting node's bad line), not to be repeated as causes. */
+  lines_told?: readonly { node: string; line: string }[];
   /** The cluster's state when the test failed; for a cluster that did not start, its state then. */
   status: ClusterStatus | null;
   evidence: Evidence;
@@ -119,7 +121,7 @@ export function testNeedsStateReports(steps: StepVocabulary, test: LabTest): boo
 export function diagnose(input: DiagnosisInput): string | null {
   const { failed_at, status, evidence } = input;
   const causes: string[] = [];
-  causes.push(...misbehaviourCauses(evidence, input.symptom));
+  causes.push(...misbehaviourCauses(evidence, input.lines_told ?? []));
   for (const exit of evidence.exits) {
     if (input.exits_told.includes(exit.node)) continue;
     const line = explainingLine(exit.stderr_tail);
@@ -133,12 +135,13 @@ export function diagnose(input: DiagnosisInput): string | null {
   return unique.length ? unique.join('; ') : null;
 }
 
-function misbehaviourCauses(evidence: Evidence, symptom: string): string[] {
+function misbehaviourCauses(evidence: Evidence, lines_told: readonly { node: string; line: string }[]): string[] {
   // One cause per kind of problem, naming every node that showed it and quoting the first.
   const byCause = new Map<string, string[]>();
   for (const m of evidence.misbehaviour.values()) {
     // A start that failed on the line already quotes it.
-    if (m.data && 'line' in m.data && symptom.includes(`${m.node} `) && symptom.includes(m.data.line)) continue;
+    const line = m.data && 'line' in m.data ? m.data.line : null;
+    if (line !== null && lines_told.some((told) => told.node === m.node && told.line === line)) continue;
     const what = describeMisbehaviour(m);
     byCause.set(what, [...(byCause.get(what) ?? []), m.node]);
   }

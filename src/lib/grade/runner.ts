@@ -116,6 +116,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
   let status: ClusterStatus | null = null;
   // The node whose exit stopped the cluster's start (the start error reports it).
   let start_exit: string | null = null;
+  let start_line: { node: string; line: string } | null = null;
   const observe = (event: ClusterEvent) => {
     recorder.onEvent(event);
     evidence.onEvent(event);
@@ -139,6 +140,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
         for (const event of error.events) evidence.onEvent(event);
         // An exit fails that node's init at once, so the first unexpected exit is the one the start error reports.
         start_exit = evidence.exits[0]?.node ?? null;
+        start_line = error.line_told;
       }
       return fail(`the cluster did not start: ${errorMessage(error)}`);
     });
@@ -167,7 +169,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     const failedAt: FailedAt = run ? run.currentStep : 'start';
     const crashed = violation ? recorder.firstViolationCrash() : null;
     const exits_told = [...(crashed ? [crashed] : []), ...(start_exit ? [start_exit] : [])];
-    result.cause = diagnose({ failed_at: failedAt, steps: lab.steps, exits_told, status, evidence, state_reports_help: `see "State reports" in: ${target.program} lab show ${lab.id}` });
+    result.cause = diagnose({ failed_at: failedAt, steps: lab.steps, exits_told, lines_told: start_line ? [start_line] : [], status, evidence, state_reports_help: `see "State reports" in: ${target.program} lab show ${lab.id}` });
     result.failure = result.cause ? `${failure}; likely cause: ${result.cause}` : failure;
   } finally {
     clearTimeout(timer);

@@ -52,6 +52,8 @@ export class ClusterStartError extends UserError {
     message: string,
     readonly status: ClusterStatus,
     readonly events: readonly ClusterEvent[],
+    /** The line a starting node printed wrong, when that is what failed the start (the message quotes it). */
+    readonly line_told: { node: string; line: string } | null = null,
   ) {
     super(message);
   }
@@ -105,6 +107,8 @@ export class Supervisor implements ControlTarget {
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
+  /** The first line a starting node printed wrong, which failed its init. */
+  private startLine: { node: string; line: string } | null = null;
   /** Client ids that workloads' long-lived clients (sessions) hold. */
   private readonly workloadClientIds = new SessionClientIds();
 
@@ -168,7 +172,7 @@ export class Supervisor implements ControlTarget {
       supervisor.startError = failure.message;
       supervisor.log.note(`failed to start: ${failure.message}`);
       await supervisor.shutdown();
-      throw new ClusterStartError(failure.message, supervisor.status(), [...supervisor.events.history()]);
+      throw new ClusterStartError(failure.message, supervisor.status(), [...supervisor.events.history()], supervisor.startLine);
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));
@@ -440,14 +444,15 @@ export class Supervisor implements ControlTarget {
 
   private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {
     // What a starting node printed wrong is why it will not start; a full stdin is the supervisor's writing, not the node's.
-    if (node.status === 'starting' && kind !== 'backpressure') this.failStart(node, startMisbehaviour(data, detail));
+    if (node.status === 'starting' && kind !== 'backpressure') this.failStart(node, startMisbehaviour(data, detail), 'line' in data ? data.line : undefined);
     if (!countMisbehaviour(node, kind, Date.now())) return;
     node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
     this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind], data });
   }
 
   /** Fails a starting node's init at once with what it did wrong, instead of waiting out the init timeout. */
-  private failStart(node: NodeRecord, why: string): void {
+  private failStart(node: NodeRecord, why: string, line?: string): void {
+    if (line !== undefined) this.startLine ??= { node: node.id, line };
     this.clients.failRequests(() => new UserError(`${node.id} ${why}`), node.id);
   }
 
