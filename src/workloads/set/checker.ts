@@ -197,7 +197,7 @@ export function readSetHistoryFile(file: string): SetOperation[] {
   return parseAddReadLines(fileLines(file), toSetOperation);
 }
 
-/** Classifies every element; see the module comment for the meanings. O(total read size + reads × log reads) in practice. */
+/** Classifies every element; see the module comment for the meanings. O(total read size + reads × log reads). */
 export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
   // Elements: attempted ones first, in order of their first add.
   const index = new Map<number | string, number>();
@@ -246,10 +246,8 @@ export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
     readCall[i] = reads[order[i]!]!.call_ms;
     readReturn[i] = reads[order[i]!]!.return_ms!;
   }
-  // prefixMaxReturn[i]: latest return among reads 0..i; suffixMaxReturn[i]: among reads i..n-1.
-  const prefixMaxReturn = new Float64Array(n);
+  // suffixMaxReturn[i]: the latest return among reads i..n-1.
   const suffixMaxReturn = new Float64Array(n + 1);
-  for (let i = 0, max = -Infinity; i < n; i++) prefixMaxReturn[i] = max = Math.max(max, readReturn[i]!);
   suffixMaxReturn[n] = -Infinity;
   for (let i = n - 1; i >= 0; i--) suffixMaxReturn[i] = Math.max(suffixMaxReturn[i + 1]!, readReturn[i]!);
 
@@ -305,15 +303,10 @@ export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
         continue;
       }
       if (returned < knownRead[e]!) knownRead[e] = returned;
-      // The last read before this one that could have held e and did not: the highest such read in the gap since e's previous sighting.
-      const previous = lastPresent[e]!;
-      for (let k = i - 1; k > previous; k--) {
-        if (readReturn[k]! >= first) {
-          gapAbsent[e] = k;
-          break;
-        }
-        if (prefixMaxReturn[k]! < first) break;
-      }
+      // The reads between e's previous sighting and this one missed it. Only the last of them matters, and
+      // only if it began after e was known (for staleness and latency); one that began after known also
+      // began after e's first add, so it could have held e: no need to check that it returned after it.
+      if (i - 1 > lastPresent[e]!) gapAbsent[e] = i - 1;
       lastPresent[e] = i;
     }
   }
@@ -335,15 +328,15 @@ export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
       seen: present >= 0,
     };
     if (suffixMaxReturn[present + 1]! >= first) {
-      // A read that could have held e began after the last one that did, and missed it: the last such read.
-      let absent = n - 1;
-      while (readReturn[absent]! < first) absent--;
-      if (known_ms !== null && known_ms < readCall[absent]!) {
+      // A read that could have held e began after the last one that did, and missed it. e is lost if the
+      // last such read began after e was known; if the very last read began after known, it is that read.
+      if (known_ms !== null && known_ms < readCall[n - 1]!) {
         result.outcome = 'lost';
         result.lost_latency_ms = present >= 0 ? Math.max(0, readCall[present]! - known_ms) : 0;
       }
     } else if (present >= 0) {
       result.outcome = 'stable';
+      // The last read before the last sighting that missed e; if it began before known, it does not count.
       const absent = gapAbsent[e]!;
       const delay = absent >= 0 ? readCall[absent]! - known_ms! : 0;
       result.stable_latency_ms = Math.max(0, delay);
