@@ -140,6 +140,9 @@ export interface SetCheckOptions {
   noun?: string;
 }
 
+/** Integer elements up to this many per add (plus dense_elements_min) are indexed by an array instead of a map. */
+const dense_elements_per_add = 4;
+const dense_elements_min = 1024;
 /** How many stale elements the result details. */
 export const worst_stale_count = 8;
 /** How many elements a sentence of the explanation names before "and N more". */
@@ -199,31 +202,77 @@ export function readSetHistoryFile(file: string): SetOperation[] {
 
 /** Classifies every element; see the module comment for the meanings. O(total read size + reads × log reads). */
 export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
-  // Elements: attempted ones first, in order of their first add.
-  const index = new Map<number | string, number>();
+  // Elements: attempted ones first, in order of their first add; unexpected ones (read, never added)
+  // after them, as the pass over reads meets them. Per-element state lives in typed arrays.
   const values: SetElement[] = [];
-  const firstCall: number[] = [];
-  const okReturn: number[] = [];
-  const acknowledged: boolean[] = [];
-  let attempted = 0;
+  const index = new Map<number | string, number>();
+  let capacity = 1024;
+  let firstCall = new Float64Array(capacity);
+  let okReturn = new Float64Array(capacity);
+  let lastPresent = new Int32Array(capacity);
+  let gapAbsent = new Int32Array(capacity);
+  let lastReadSeen = new Int32Array(capacity);
+  let multiplicity = new Int32Array(capacity);
+  let knownRead = new Float64Array(capacity);
+  const grow = () => {
+    const bigger = capacity * 2;
+    const extend = <A extends Int32Array | Float64Array>(old: A, fresh: A): A => {
+      fresh.set(old);
+      return fresh;
+    };
+    firstCall = extend(firstCall, new Float64Array(bigger));
+    okReturn = extend(okReturn, new Float64Array(bigger));
+    lastPresent = extend(lastPresent, new Int32Array(bigger));
+    gapAbsent = extend(gapAbsent, new Int32Array(bigger));
+    lastReadSeen = extend(lastReadSeen, new Int32Array(bigger));
+    multiplicity = extend(multiplicity, new Int32Array(bigger));
+    knownRead = extend(knownRead, new Float64Array(bigger));
+    capacity = bigger;
+  };
+  // Small non-negative integers (what broadcast and g-set send) are found through an array, not the map.
+  let denseMax = -1;
+  let adds = 0;
   for (const op of ops) {
     if (op.f !== 'add') continue;
-    const key = elementKey(op.value);
-    let e = index.get(key);
-    if (e === undefined) {
-      e = values.length;
-      index.set(key, e);
-      values.push(op.value);
-      firstCall.push(op.call_ms);
-      okReturn.push(Infinity);
+    adds++;
+    const v = op.value;
+    if (typeof v === 'number' && (v | 0) === v && v > denseMax) denseMax = v;
+  }
+  const denseSize = denseMax >= 0 && denseMax < dense_elements_per_add * adds + dense_elements_min ? denseMax + 1 : 0;
+  /** index + 1 of each small integer element; 0: not an element yet. */
+  const dense = new Int32Array(denseSize);
+  const find = (value: SetElement): number => {
+    if (typeof value === 'number' && (value | 0) === value && value >= 0 && value < denseSize) return dense[value]! - 1;
+    return index.get(elementKey(value)) ?? -1;
+  };
+  const insert = (value: SetElement, first: number): number => {
+    const e = values.length;
+    if (e >= capacity) grow();
+    values.push(value);
+    if (typeof value === 'number' && (value | 0) === value && value >= 0 && value < denseSize) dense[value] = e + 1;
+    else index.set(elementKey(value), e);
+    firstCall[e] = first;
+    okReturn[e] = Infinity;
+    knownRead[e] = Infinity;
+    lastPresent[e] = -1;
+    gapAbsent[e] = -1;
+    lastReadSeen[e] = -1;
+    return e;
+  };
+  const acknowledged: boolean[] = [];
+  for (const op of ops) {
+    if (op.f !== 'add') continue;
+    let e = find(op.value);
+    if (e < 0) {
+      e = insert(op.value, op.call_ms);
       acknowledged.push(false);
-    } else firstCall[e] = Math.min(firstCall[e]!, op.call_ms);
+    } else if (op.call_ms < firstCall[e]!) firstCall[e] = op.call_ms;
     if (op.outcome === 'ok') {
       acknowledged[e] = true;
-      okReturn[e] = Math.min(okReturn[e]!, op.return_ms!);
+      if (op.return_ms! < okReturn[e]!) okReturn[e] = op.return_ms!;
     }
   }
-  attempted = values.length;
+  const attempted = values.length;
 
   // Ok reads in order of their start.
   const reads: SetRead[] = [];
@@ -251,43 +300,16 @@ export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
   suffixMaxReturn[n] = -Infinity;
   for (let i = n - 1; i >= 0; i--) suffixMaxReturn[i] = Math.max(suffixMaxReturn[i + 1]!, readReturn[i]!);
 
-  // Per-element state of the pass over reads; unexpected elements get indexes past the attempted ones.
-  let capacity = Math.max(16, attempted * 2);
-  let lastPresent = new Int32Array(capacity).fill(-1);
-  let gapAbsent = new Int32Array(capacity).fill(-1);
-  let lastReadSeen = new Int32Array(capacity).fill(-1);
-  let multiplicity = new Int32Array(capacity);
-  let knownRead = new Float64Array(capacity).fill(Infinity);
-  const grow = () => {
-    const bigger = capacity * 2;
-    const extend = <A extends Int32Array | Float64Array>(old: A, make: (size: number) => A, fill: number): A => {
-      const fresh = make(bigger).fill(fill) as A;
-      fresh.set(old);
-      return fresh;
-    };
-    lastPresent = extend(lastPresent, (s) => new Int32Array(s), -1);
-    gapAbsent = extend(gapAbsent, (s) => new Int32Array(s), -1);
-    lastReadSeen = extend(lastReadSeen, (s) => new Int32Array(s), -1);
-    multiplicity = extend(multiplicity, (s) => new Int32Array(s), 0);
-    knownRead = extend(knownRead, (s) => new Float64Array(s), Infinity);
-    capacity = bigger;
-  };
   const duplicates = new Map<number, Duplicate>();
   const unexpected = new Map<number, Unexpected>();
-
   for (let i = 0; i < n; i++) {
     const read = reads[order[i]!]!;
     const returned = readReturn[i]!;
-    for (const value of read.result!) {
-      const key = elementKey(value);
-      let e = index.get(key);
-      if (e === undefined) {
-        e = values.length;
-        index.set(key, e);
-        values.push(value);
-        firstCall.push(Infinity);
-        if (e >= capacity) grow();
-      }
+    const result = read.result!;
+    for (let r = 0; r < result.length; r++) {
+      const value = result[r];
+      let e = find(value);
+      if (e < 0) e = insert(value, Infinity);
       if (lastReadSeen[e] === i) {
         const count = ++multiplicity[e]!;
         const duplicate = duplicates.get(e);
@@ -297,8 +319,7 @@ export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
       }
       lastReadSeen[e] = i;
       multiplicity[e] = 1;
-      const first = firstCall[e]!;
-      if (returned < first) {
+      if (returned < firstCall[e]!) {
         if (!unexpected.has(e)) unexpected.set(e, { element: values[e], line: read.line ?? null });
         continue;
       }

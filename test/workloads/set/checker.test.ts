@@ -145,6 +145,7 @@ interface NaiveResult {
 
 const key = (value: unknown) => (typeof value === 'number' ? `n${value}` : `j${JSON.stringify(value)}`);
 
+
 function naiveCheck(ops: SetOperation[]): NaiveResult {
   const okReads = ops.filter((op): op is SetRead => op.f === 'read' && op.outcome === 'ok');
   const seq = new Map(okReads.map((r, i) => [r, i]));
@@ -204,7 +205,9 @@ function randomHistory(rng: Rng): SetOperation[] {
   const ops: SetOperation[] = [];
   const clients = 1 + rng.int(4);
   const valueCount = 1 + rng.int(5);
-  const pool: unknown[] = Array.from({ length: valueCount + 1 }, (_, i) => (i === 2 && rng.next() < 0.3 ? 'two' : i));
+  // Mostly small integers (found through an array), sometimes values found through the map instead.
+  const unusual = ['two', -1, 2.5, 1e12, { id: 4 }];
+  const pool: unknown[] = Array.from({ length: valueCount + 1 }, (_, i) => (rng.next() < 0.15 ? unusual[rng.int(unusual.length)] : i));
   const opCount = 1 + rng.int(20);
   for (let i = 0; i < opCount; i++) {
     const client = `c${1 + rng.int(clients)}`;
@@ -254,5 +257,28 @@ describe('set checker against a direct reading of its definitions', () => {
     expect([...seenOutcomes].sort()).toEqual(['lost', 'never-read', 'stable']);
     expect([...seenVerdicts].sort()).toEqual(['invalid', 'unknown', 'valid']);
     expect(staleSeen).toBeGreaterThan(50);
+  });
+
+  it('agrees on a history with more elements than the checker first makes room for', () => {
+    const rng = createRng(7);
+    const ops: SetOperation[] = [];
+    for (let i = 0; i < 1_100; i++) {
+      const value = i % 3 === 0 ? `s${i}` : i;
+      ops.push(add(value, i, i + 1 + rng.int(3), rng.next() < 0.9 ? 'ok' : 'unknown', `c${i % 4}`));
+    }
+    const added = ops.map((op) => (op.f === 'add' ? op.value : null));
+    for (let r = 0; r < 6; r++) {
+      const call_ms = 180 * (r + 1);
+      // Some of what was added by then, plus an element nobody added.
+      const result = added.slice(0, call_ms).filter(() => rng.next() < 0.95);
+      if (r === 2) result.push(99_999);
+      ops.push(read(result, call_ms, call_ms + 2, r === 5, 'c9'));
+    }
+    const naive = naiveCheck(ops);
+    const analysis = analyzeSet(ops);
+    expect(analysis.elements.length).toBe(1_100);
+    expect(new Map(analysis.elements.map(({ element, ...rest }) => [key(element), rest]))).toEqual(naive.elements);
+    expect(new Set(analysis.unexpected.map((u) => key(u.element)))).toEqual(new Set(['n99999']));
+    expect(checkSet(ops).result).toBe(naive.verdict);
   });
 });
