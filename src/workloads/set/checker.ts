@@ -308,7 +308,8 @@ export function analyzeSet(ops: readonly SetOperation[]): SetAnalysis {
     const result = read.result!;
     for (let r = 0; r < result.length; r++) {
       const value = result[r];
-      let e = find(value);
+      // find(), inlined for the common case: this loop visits every element of every read.
+      let e = typeof value === 'number' && (value | 0) === value && value >= 0 && value < denseSize ? dense[value]! - 1 : find(value);
       if (e < 0) e = insert(value, Infinity);
       if (lastReadSeen[e] === i) {
         const count = ++multiplicity[e]!;
