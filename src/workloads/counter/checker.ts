@@ -196,10 +196,10 @@ export function checkCounter(ops: readonly CounterOperation[]): CounterCheckResu
   let reason: string | undefined;
   if (wrong_final_reads.length > 0) {
     result = 'invalid';
-    reason = `${wrong_final_reads.length} of ${finalReads.length} final reads are not a total the adds allow`;
+    reason = `${wrong_final_reads.length} of ${finalReads.length} final ${finalReads.length === 1 ? 'read is' : 'reads are'} not a total the adds allow`;
   } else if (wrong_run_reads.length > 0) {
     result = 'invalid';
-    reason = `${wrong_run_reads.length} of ${runReads.length} reads during the run are not a total any combination of the adds begun by then gives`;
+    reason = `${wrong_run_reads.length} of ${runReads.length} ${runReads.length === 1 ? 'read' : 'reads'} during the run ${wrong_run_reads.length === 1 ? 'is' : 'are'} not a total any combination of the adds begun by then gives`;
   } else if (finalReads.length === 0) {
     result = 'unknown';
     reason = 'no final read succeeded (the reads after the faults healed all failed or timed out), so the total was never judged';
@@ -236,8 +236,8 @@ function describeWrong(read: WrongRead): string {
 }
 
 function explainCounter(s: CounterCheckResult, runApproximate: boolean): string {
-  const lines: string[] = [s.result === 'valid' ? `valid: all ${s.final_reads.length} final reads are totals the adds allow` : `${s.result}: ${s.reason}`];
-  const allowed = `${s.definite_sum} from ${s.adds.ok} acknowledged adds` + (s.adds.unknown > 0 ? `, plus any of the ${s.adds.unknown} indeterminate ones` : '');
+  const lines: string[] = [s.result === 'valid' ? `valid: ${s.final_reads.length === 1 ? 'the final read is a total' : `all ${s.final_reads.length} final reads are totals`} the adds allow` : `${s.result}: ${s.reason}`];
+  const allowed = `${s.definite_sum} from ${s.adds.ok} acknowledged ${s.adds.ok === 1 ? 'add' : 'adds'}` + (s.adds.unknown > 0 ? `, plus any of the ${s.adds.unknown} indeterminate` : '');
   lines.push(`  a final read may be ${formatIntervals(s.acceptable.slice(0, explanation_reads_max))}${s.acceptable.length > explanation_reads_max ? ` and ${s.acceptable.length - explanation_reads_max} more ranges` : ''} (${allowed}; failed adds count for nothing)`);
   if (s.approximate) lines.push(`  (too many indeterminate adds to keep every possible total: the range shown is the lowest to the highest, so a wrong total inside it goes unnoticed)`);
   const name = (list: WrongRead[]) => list.slice(0, explanation_reads_max).map(describeWrong).join('; ') + (list.length > explanation_reads_max ? `; and ${list.length - explanation_reads_max} more` : '');

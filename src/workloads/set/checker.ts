@@ -400,7 +400,10 @@ export function summarizeSet(analysis: SetAnalysis, options: SetCheckOptions = {
   const plural = (count: number) => (count === 1 ? noun : `${noun}s`);
   if (duplicated.length > 0 || unexpected.length > 0) {
     result = 'invalid';
-    reason = duplicated.length > 0 ? `${duplicated.length} ${plural(duplicated.length)} appeared more than once in one read` : `${unexpected.length} ${plural(unexpected.length)} were read before anyone added them`;
+    reason =
+      duplicated.length > 0
+        ? `${duplicated.length} ${plural(duplicated.length)} appeared more than once in one read`
+        : `${unexpected.length} ${plural(unexpected.length)} ${unexpected.length === 1 ? 'was' : 'were'} read before anyone added ${unexpected.length === 1 ? 'it' : 'them'}`;
   } else if (reads.ok === 0) {
     result = 'unknown';
     reason = 'no read succeeded, so nothing can be said about what the nodes hold';
@@ -409,7 +412,7 @@ export function summarizeSet(analysis: SetAnalysis, options: SetCheckOptions = {
     reason = 'no final read succeeded (the reads after the faults healed all failed or timed out), so whether elements were lost cannot be told';
   } else if (lost.length > 0) {
     result = 'invalid';
-    reason = `${lost.length} of ${elements.length} ${plural(elements.length)} were lost`;
+    reason = `${lost.length} of ${elements.length} ${plural(elements.length)} ${lost.length === 1 ? 'was' : 'were'} lost`;
   } else if (stable.length === 0) {
     result = 'unknown';
     reason = elements.length === 0 ? `nothing was added` : `no ${noun} was ever seen by a read, so none became stable`;
@@ -453,7 +456,6 @@ function formatQuantiles(q: LatencyQuantiles): string {
 
 function explainSet(s: SetCheckResult, lost: readonly ElementResult[], noun: string): string {
   const plural = (count: number) => (count === 1 ? noun : `${noun}s`);
-  const were = (count: number) => (count === 1 ? 'was' : 'were');
   const lines: string[] = [];
   if (s.result === 'valid') {
     lines.push(`valid: all ${s.stable_count} ${plural(s.stable_count)} seen by a read stayed in every later read, and none of the ${s.acknowledged_count} acknowledged was lost`);
@@ -478,7 +480,7 @@ function explainSet(s: SetCheckResult, lost: readonly ElementResult[], noun: str
     const parts: string[] = [];
     if (neverSeen.length > 0) parts.push(`${listElements(neverSeen)}, acknowledged but never seen by any read, the final reads after healing included`);
     if (vanished.length > 0) parts.push(`${listElements(vanished)}, seen by a read, then missing from every later one, the final reads included`);
-    lines.push(`  ${s.lost_count} of ${s.attempt_count} ${plural(s.attempt_count)} ${were(s.lost_count)} lost: ${parts.join('; ')}`);
+    lines.push(`  lost: ${parts.join('; ')}`);
     if (s.lost_latencies_ms) lines.push(`  lost latency (acknowledged to last seen): ${formatQuantiles(s.lost_latencies_ms)}`);
   }
   lines.push(

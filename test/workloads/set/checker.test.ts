@@ -34,7 +34,7 @@ describe('set checker: element outcomes', () => {
     expect(result.lost).toEqual([2]);
     // Seen by the read that began at 20, 10 ms after it was acknowledged at 10.
     expect(result.lost_latencies_ms?.['1']).toBe(10);
-    expect(result.text).toContain('1 of 2 broadcasts was lost: 2, seen by a read, then missing from every later one');
+    expect(result.text).toContain('1 of 2 broadcasts was lost\n  lost: 2, seen by a read, then missing from every later one');
   });
 
   it('says a lost element was never seen by any read, the final reads included', () => {
