@@ -66,6 +66,7 @@ const benchmarks = [
       };
     },
   },
+  { name: 'set-checker', run: async (quick) => (await import('./set-checker.mjs')).benchmark(quick) },
   {
     name: 'raft-sim',
     run: async (quick) => {
