@@ -1,5 +1,5 @@
-import { invokedAs } from './invocation.js';
 import { Args, Command, Errors, Flags } from '@oclif/core';
+import { commandShape, extraWordsMessage, unknownFlagMessage, type CommandShape } from './suggest.js';
 import { findRunningCluster, dslabHome, type ClusterInfo } from '../lib/cluster/paths.js';
 import type { ActionResult, ClusterEvent, ControlAction } from '../lib/control/api.js';
 import { formatLoadProgress } from '../lib/format.js';
@@ -14,17 +14,27 @@ import { parsePercent } from '../lib/util/units.js';
  * cluster (up, check, lab) extend this; the others extend DslabCommand.
  */
 export abstract class BaseCommand extends Command {
-  /** How to run dslab again, the way the user just did ("npx dslab", "dslab" or "node bin/run.js"), for commands we print to paste. */
+  /**
+   * The command every printed hint and replay line names: `dslab`, however this
+   * run was started (the README's set-up puts it on the PATH), so that what we
+   * print agrees with the README and the help examples.
+   */
   protected program(): string {
-    return invokedAs({ bin: this.config.bin, env: process.env, script: process.argv[1], cwd: process.cwd() });
+    return this.config.bin;
   }
 
   static override enableJsonFlag = true;
 
+  /** This command's name, arguments and flags, for suggest.ts's messages. */
+  private commandShape(): CommandShape {
+    const command = this.ctor as typeof BaseCommand;
+    return commandShape({ id: this.id ?? '', args: command.args ?? {}, flags: { ...(command.enableJsonFlag ? { json: { description: 'format output as json' } } : {}), ...command.baseFlags, ...command.flags } as Command.Loadable['flags'] });
+  }
+
   protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {
     if (error.oclif?.exit === 0) throw error;
     this.parsed = true; // a parse error is reported here; oclif need not warn that parse never finished
-    const message = oneLine(error);
+    const message = parseErrorMessage(this.commandShape(), error) ?? oneLine(error);
     process.exitCode = 1;
     if (this.jsonEnabled()) this.logJson({ error: message });
     else this.logToStderr(`dslab: ${message}`);
@@ -96,6 +106,17 @@ export abstract class DslabCommand extends BaseCommand {
     for (const client of this.clients) client.close();
     await super.finally(error);
   }
+}
+
+/**
+ * oclif's "Nonexistent flag: --node" and "Unexpected argument: x" in dslab's
+ * words, with the flag the user probably meant; null for any other error.
+ * oclif does not export these error classes, so they are told by name.
+ */
+function parseErrorMessage(command: CommandShape, error: Error & { flags?: unknown; args?: unknown }): string | null {
+  if (error.constructor.name === 'NonExistentFlagsError' && Array.isArray(error.flags)) return (error.flags as string[]).map((flag) => unknownFlagMessage(command, flag)).join('; ');
+  if (error.constructor.name === 'UnexpectedArgsError' && Array.isArray(error.args)) return extraWordsMessage(command, (error.args as unknown[]).map(String));
+  return null;
 }
 
 function oneLine(error: Error): string {
