@@ -1,4 +1,6 @@
-import { Args, Command, Errors, Flags } from '@oclif/core';
+import { constants as osConstants } from 'node:os';
+import { Args, Command, Errors, Flags, type Parser } from '@oclif/core';
+import { wrongKindMessage } from './cluster-kind.js';
 import { commandShape, extraWordsMessage, unknownFlagMessage, type CommandShape } from './suggest.js';
 import { findRunningCluster, dslabHome, type ClusterInfo } from '../lib/cluster/paths.js';
 import type { ActionResult, ClusterEvent, ControlAction } from '../lib/control/api.js';
@@ -47,11 +49,31 @@ export abstract class DslabCommand extends BaseCommand {
     cluster: Flags.string({ description: 'cluster to act on (default: the most recently started running cluster)', helpValue: 'NAME' }),
   };
 
+  /**
+   * The workloads this command talks to (any one will do): a cluster whose
+   * system speaks none of them is refused in one line before anything is sent.
+   * Unset for commands every cluster answers (status, kill, partition, …).
+   */
+  static workloads: readonly string[] | undefined;
+
   /** Every client this command made; their event streams are closed when it ends, however it ends. */
   private readonly clients: ControlClient[] = [];
 
   protected findCluster(name: string | undefined): ClusterInfo {
     return findRunningCluster(dslabHome(), name);
+  }
+
+  protected override async parse<F extends Parser.OutputFlags<any>, B extends Parser.OutputFlags<any>, A extends Parser.OutputArgs<any>>(options?: Parser.Input<F, B, A>, argv?: string[]): Promise<Parser.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv);
+    const workloads = (this.ctor as typeof DslabCommand).workloads;
+    if (workloads) {
+      const cluster = this.findCluster((parsed.flags as { cluster?: string }).cluster);
+      // The registry (every system) is loaded only by the commands that need it, to keep the others quick to start.
+      const { systems } = await import('../registry.js');
+      const wrong = wrongKindMessage(cluster, workloads, systems);
+      if (wrong) throw new UserError(wrong);
+    }
+    return parsed;
   }
 
   protected client(name: string | undefined): ControlClient {
@@ -92,11 +114,20 @@ export abstract class DslabCommand extends BaseCommand {
       return true;
     });
     this.log(result.description);
-    const interrupt = () => void client.act(stop).catch(() => follower.stop());
+    let interrupted: NodeJS.Signals | null = null;
+    const interrupt = (signal: NodeJS.Signals) => {
+      interrupted = signal;
+      void client.act(stop).catch(() => follower.stop());
+    };
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     await follower.ended;
     if (live) process.stdout.write('\r\x1b[2K');
+    if (interrupted) {
+      // The shell's convention for a run ended by a signal: 128 + its number (130 for Ctrl-C).
+      process.exitCode = 128 + osConstants.signals[interrupted];
+      this.logToStderr(`dslab: interrupted (${interrupted === 'SIGINT' ? 'Ctrl-C' : interrupted}): the load was stopped early; the figures below cover what ran`);
+    }
     if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
     return { result, stats: final };
   }

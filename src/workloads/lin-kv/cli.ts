@@ -25,6 +25,7 @@ export function parseKey(text: string): string | number {
 
 /** Shared by the kv subcommands: one operation through the supervisor's kv client. */
 export abstract class KvCommand extends DslabCommand {
+  static override workloads = ['lin-kv'];
   static override flags = {
     timeout: durationFlag({ default: '5s', description: 'give up after this long, retrying on the leader meanwhile', range: { min: client_timeout_ms_min, max: client_timeout_ms_max } }),
   };
