@@ -1,6 +1,7 @@
-import { Args, loadHelpClass } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { unknownCommandMessage } from '../cli/command-names.js';
+import DslabHelp from '../cli/help.js';
 import { UserError } from '../lib/util/errors.js';
 
 export default class HelpCommand extends BaseCommand {
@@ -17,7 +18,6 @@ export default class HelpCommand extends BaseCommand {
     let length = words.length;
     while (length > 0 && !this.config.findCommand(words.slice(0, length).join(':')) && !this.config.findTopic(words.slice(0, length).join(':'))) length--;
     if (words.length > 0 && length === 0) throw new UserError(unknownCommandMessage(words.join(':'), this.config.commandIDs));
-    const Help = await loadHelpClass(this.config);
-    await new Help(this.config, this.config.pjson.oclif.helpOptions).showHelp(words.slice(0, length));
+    await new DslabHelp(this.config, this.config.pjson.oclif.helpOptions).showHelp(words.slice(0, length));
   }
 }
