@@ -12,6 +12,8 @@ import Down from '../../src/commands/down.js';
 import Kill from '../../src/commands/kill.js';
 import Up from '../../src/commands/up.js';
 import type { Command } from '@oclif/core';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { serverNotRunning } from '../../src/workloads/locks/client.js';
 
 const shape = (id: string, command: { args?: Command.Loadable['args']; flags?: unknown; baseFlags?: unknown }) =>
   commandShape({ id, args: command.args ?? {}, flags: { ...(command.baseFlags as object), ...(command.flags as object) } as Command.Loadable['flags'] });
@@ -112,5 +114,16 @@ describe("a schema's complaint about an option", () => {
   it('names the flag the user typed, in words, with durations as durations', () => {
     expect(() => optionsFromFlags({ ttl: '0s' })).toThrow(/^--ttl must be more than 0$/);
     expect(() => optionsFromFlags({ hold: '10m' })).toThrow(/^--hold must be at most 1m$/);
+  });
+});
+
+describe("a backend's error in dslab's words", () => {
+  const server = (id: string, state: 'running' | 'exited', signal: string | null = null) =>
+    ({ id, kind: 'redis', group: 'redis', state, pid: null, port: 1, address: '127.0.0.1:1', restarts: 0, last_exit: signal ? { signal, exit_code: null } : null, output_tail: [], links: [] }) as unknown as NonNullable<ClusterStatus['servers']>[number];
+
+  it('names the server that is not running', () => {
+    expect(serverNotRunning({ servers: [server('redis1', 'exited', 'SIGKILL')] })).toBe('redis1 is down (SIGKILL)');
+    expect(serverNotRunning({ servers: [server('redis1', 'running')] })).toBeNull();
+    expect(serverNotRunning({})).toBeNull();
   });
 });
