@@ -14,6 +14,8 @@ describe('first contact with a raft cluster', () => {
     cwd = makeWorkdir();
     const up = await dslab(cwd, 'up', 'raft', '--nodes', '3', '--name', 'r', '--detach');
     expect(up.exitCode, up.stderr).toBe(0);
+    // Run as `node …/bin/run.js`, the hint still names dslab, as the README and every help example do.
+    expect(up.stdout).toMatch(/stop it with: dslab down --cluster r$/m);
   }, 120_000);
   afterAll(async () => {
     for (const child of spawned) child.kill('SIGKILL');
@@ -25,6 +27,13 @@ describe('first contact with a raft cluster', () => {
     expect(help.exitCode, help.stderr).toBe(0);
     expect(help.stdout).toContain('$ dslab up SYSTEM');
     expect(help.stdout).toBe((await dslab(cwd, 'up', '--help')).stdout);
+  });
+
+  it('lab init prints commands that name dslab, however dslab was run', async () => {
+    const init = await dslab(cwd, 'lab', 'init', 'echo', '--lang', 'python', 'my-echo');
+    expect(init.exitCode, init.stderr).toBe(0);
+    expect(init.stdout).toMatch(/^try it: dslab up echo --bin "/m);
+    expect(init.stdout).toMatch(/^grade it: dslab grade echo --bin "/m);
   });
 
   it('dslab ls lists every cluster: running, and a failed start with its reason', async () => {
@@ -76,4 +85,23 @@ describe('first contact with a raft cluster', () => {
     const next = await dslab(cwd, 'load', '--duration', '1s', '--rate', '5', '--cluster', 'r');
     expect(next.exitCode, next.stderr).toBe(0);
   }, 120_000);
+});
+
+describe("a backend's failure in dslab's words", () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'locks', '--backend', 'redis', '--contenders', '2', '--name', 'l', '--detach');
+    expect(up.exitCode, up.stderr).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    await cleanup(cwd);
+  }, 120_000);
+
+  it('lock status after kill redis1 says redis1 is down, not what the Redis client said', async () => {
+    expect((await dslab(cwd, 'kill', 'redis1')).exitCode).toBe(0);
+    const status = await dslab(cwd, 'lock', 'status');
+    expect(status.stdout).toMatch(/^lock: unknown \(redis1 is down\b/m);
+    expect(status.stdout).not.toMatch(/max retries/);
+  }, 60_000);
 });
