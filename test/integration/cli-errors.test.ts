@@ -46,6 +46,7 @@ describe.concurrent('bad input without a cluster', () => {
     [['lab', 'list', 'raft'], /^dslab: lab list takes no arguments \(got "raft"\)$/],
     [['kill', 'n1', 'n2'], /^dslab: kill takes one argument \(NODE\); "n2" is more than that$/],
     [['lab', 'lsit'], /did you mean "lab list"\?$/],
+    [['help', 'frob'], /^dslab: unknown command "frob"; dslab --help lists every command$/],
     [['up', 'raft', '--node', '3', '--detach'], /^dslab: up has no --node: did you mean --nodes\?$/],
     [['down', '--name', 'x'], /^dslab: down has no --name: use --cluster \(cluster to act on\)$/],
     [['up', 'echo', '--election-timeout', '1-2s', '--detach'], /^dslab: --election-timeout is an option of raft, not of echo$/],
