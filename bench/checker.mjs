@@ -11,6 +11,9 @@ export const bench_keys = 20;
 export const bench_unknown_share = 0.1;
 export const bench_runs = 5;
 export const bench_goal_ms = 1_000;
+export const hot_key_ops_default = 2_000;
+/** Quick mode (bench/run-all.js --quick): small histories, one run. */
+export const sizes_quick = { ops: 500, runs: 1, hot_key_ops: 200 };
 
 /**
  * Clients issue operations back to back; each takes effect at a random instant inside
@@ -65,30 +68,30 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-export function measureChecker() {
+export function measureChecker({ ops = bench_ops, runs = bench_runs } = {}) {
   const times_ms = [];
   let last;
-  for (let run = 0; run < bench_runs; run++) {
-    const history = simulateHistory(run + 1);
+  for (let run = 0; run < runs; run++) {
+    const history = simulateHistory(run + 1, { ops });
     const started_ms = performance.now();
     last = checkHistory(history);
     times_ms.push(performance.now() - started_ms);
     if (last.result !== 'valid') throw new Error(`benchmark history ${run + 1} checked ${last.result}: ${last.reason ?? last.violation?.explanation}`);
   }
-  const unknownOps = simulateHistory(1).filter((op) => op.outcome === 'unknown').length;
+  const unknownOps = simulateHistory(1, { ops }).filter((op) => op.outcome === 'unknown').length;
   return {
-    ops: bench_ops,
+    ops,
     clients: bench_clients,
     keys: bench_keys,
     unknown_ops: unknownOps,
     median_ms: Math.round(median(times_ms)),
     max_ms: Math.round(Math.max(...times_ms)),
-    runs: bench_runs,
+    runs,
   };
 }
 
 /** A harder shape for reference: every client on one key. */
-export function measureHotKey(ops = 2_000) {
+export function measureHotKey(ops = hot_key_ops_default) {
   const history = simulateHistory(1, { ops, keys: 1 });
   const started_ms = performance.now();
   const result = checkHistory(history, { timeout_ms: 20_000 });

@@ -2,6 +2,8 @@
 // tmux 100x30) while 5 Raft nodes serve `dslab load --rate 200`. Goal: under
 // 10% of one core. The supervisor's CPU over the same window is printed for
 // scale.
+// Before anything that imports React: see react-production.mjs.
+import './react-production.mjs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { cli, cleanup, cpuSeconds, dslab, scratch, status } from './lib.mjs';
@@ -10,13 +12,14 @@ import { ControlClient } from '../dist/lib/control/client.js';
 import { frame_interval_ms } from '../dist/lib/dashboard/use-dashboard.js';
 
 export const load_rate_per_s = 200;
-/** Load runs this long; CPU is measured over its middle, then the event streams are counted. */
-export const load_duration_s = 30;
-/** Skipped at the start of the load: the workload's clients find the leader first. */
-export const warmup_s = 3;
-export const measure_s = 20;
-/** After the CPU window (so the counting costs the dashboard nothing), each stream is read this long. */
-export const stream_sample_s = 3;
+/**
+ * load_duration_s: the load runs this long; CPU is measured over its middle (measure_s, after
+ * warmup_s while the workload's clients find the leader), then the event streams are counted.
+ * stream_sample_s: after the CPU window (so the counting costs the dashboard nothing), each stream is read this long.
+ */
+export const sizes_default = { load_duration_s: 30, warmup_s: 3, measure_s: 20, stream_sample_s: 3 };
+/** Quick mode (bench/run-all.js --quick): every part runs, for too short a time to mean anything. */
+export const sizes_quick = { load_duration_s: 3, warmup_s: 0.5, measure_s: 1, stream_sample_s: 0.5 };
 export const dashboard_cpu_goal_share = 0.1;
 const leader_wait_ms = 30_000;
 /** tmux leaves its socket file behind when its server exits: it goes in the scratch folder, removed with it. */
@@ -27,7 +30,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const quote = (text) => `'${text.replaceAll("'", `'\\''`)}'`;
 
 /** Events a second on one stream of the cluster, read with the given follow options. */
-async function eventsPerSecond(client, options) {
+async function eventsPerSecond(client, options, stream_sample_s) {
   let count = 0;
   const follower = client.follow(() => void count++, options);
   await sleep(stream_sample_s * 1000);
@@ -35,7 +38,7 @@ async function eventsPerSecond(client, options) {
   return Math.round(count / stream_sample_s);
 }
 
-export async function measureDashboardCpu(rate_per_s = load_rate_per_s) {
+export async function measureDashboardCpu(rate_per_s = load_rate_per_s, { load_duration_s, warmup_s, measure_s, stream_sample_s } = sizes_default) {
   const cwd = scratch();
   tmux_socket = path.join(cwd, 'tmux.sock');
   try {
@@ -58,8 +61,8 @@ export async function measureDashboardCpu(rate_per_s = load_rate_per_s) {
     const screen = tmux('capture-pane', '-p', '-t', 'bench');
     const client = new ControlClient(findRunningCluster(path.join(cwd, '.dslab')));
     const [all_events_per_s, dashboard_events_per_s] = await Promise.all([
-      eventsPerSecond(client, {}),
-      eventsPerSecond(client, { exclude: ['client_result', 'node_apply'], coalesce_state_ms: frame_interval_ms }),
+      eventsPerSecond(client, {}, stream_sample_s),
+      eventsPerSecond(client, { exclude: ['client_result', 'node_apply'], coalesce_state_ms: frame_interval_ms }, stream_sample_s),
     ]);
     const throughput = /committed ops\/s \S* (\d+)/.exec(screen)?.[1] ?? '?';
     return { rate_per_s, dashboard_cpu_share, supervisor_cpu_share, shown_ok_per_s: throughput, measure_s, all_events_per_s, dashboard_events_per_s };

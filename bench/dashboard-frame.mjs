@@ -1,23 +1,21 @@
 // CPU per dashboard frame: the live region (header, 5-node table, network,
 // sparkline, keys) rendered by Ink into a fake 100-column terminal, with every
-// node's indexes and rates changing each frame as they do under load. This is
+// node's indexes and rates changing each frame as they do under load. Its inputs
+// start from what a real 5-node raft cluster reported (recordRaftCluster). This is
 // the part of the dashboard's CPU that does not depend on the event stream; at
 // 10 frames a second, 1 ms per frame is 1% of a core.
+import './react-production.mjs';
 import { Writable } from 'node:stream';
+import { ControlClient } from '../dist/lib/control/client.js';
+import { dslabHome, findRunningCluster } from '../dist/lib/cluster/paths.js';
+import { cleanup, dslab, scratch } from './lib.mjs';
 
-/** Loads React in its production build, as the CLI does (see production-mode.ts), without changing the environment of later benchmarks' processes. */
 async function loadRenderer() {
-  const before = process.env.NODE_ENV;
-  process.env.NODE_ENV ??= 'production';
-  try {
-    const { render } = await import('ink');
-    const { createElement } = await import('react');
-    const { DashboardView } = await import('../dist/lib/dashboard/components.js');
-    const { dashboardReducer, reduceAll } = await import('../dist/lib/dashboard/model.js');
-    return { render, h: createElement, DashboardView, dashboardReducer, reduceAll };
-  } finally {
-    if (before === undefined) delete process.env.NODE_ENV;
-  }
+  const { render } = await import('ink');
+  const { createElement } = await import('react');
+  const { DashboardView } = await import('../dist/lib/dashboard/components.js');
+  const { dashboardReducer, reduceAll } = await import('../dist/lib/dashboard/model.js');
+  return { render, h: createElement, DashboardView, dashboardReducer, reduceAll };
 }
 
 /**
@@ -26,43 +24,84 @@ async function loadRenderer() {
  * some of them, so they would flatter the figure.
  */
 export const frame_interval_ms = 100;
-export const frames_default = 150;
-const warmup_frames = 200;
+export const sizes_default = { frames: 150, warmup_frames: 200 };
+/** Quick mode (bench/run-all.js --quick): a few frames show every part still renders. */
+export const sizes_quick = { frames: 5, warmup_frames: 5 };
 const terminal_columns = 100;
-const node_ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
+const node_count = 5;
+/** How long the recorded cluster may take to elect a leader and send its first rates event. */
+const record_wait_ms = 30_000;
+/** Characters of the terminal's output kept for the check that every node was drawn (a few frames' worth). */
+const drawn_tail_chars = 50_000;
+/** Each frame, every node's indexes move on by this much (a busy leader's commit rate per 100 ms). */
+const index_step_per_frame = 16;
 
 class FakeTerminal extends Writable {
   columns = terminal_columns;
   rows = 30;
   isTTY = true;
   bytes = 0;
+  /** The end of what was drawn, to check that the frames showed the cluster. */
+  tail = '';
   _write(chunk, _encoding, done) {
     this.bytes += chunk.length;
+    this.tail = (this.tail + chunk.toString()).slice(-drawn_tail_chars);
     done();
   }
 }
 
-export async function measureDashboardFrame(frames = frames_default, { color = true } = {}) {
+/**
+ * The dashboard's inputs as a real cluster sends them, so the benchmark cannot
+ * fall behind their shape: the status of `dslab up raft --nodes 5` once it has a
+ * leader (each node's state report in it) and one of its rates events.
+ */
+async function recordRaftCluster() {
+  const cwd = scratch();
+  try {
+    dslab(cwd, 'up', 'raft', '--nodes', String(node_count), '--detach');
+    const client = new ControlClient(findRunningCluster(dslabHome(cwd)));
+    let rates = null;
+    const follower = client.follow((event) => {
+      if (event.type !== 'rates') return true;
+      rates = event;
+      return false;
+    });
+    const deadline = Date.now() + record_wait_ms;
+    let status = await client.status();
+    while (!status.leader || status.nodes.some((n) => n.state.role === undefined) || !rates) {
+      if (Date.now() > deadline) throw new Error(`the raft cluster had no leader, state reports from every node and a rates event within ${record_wait_ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await client.status();
+    }
+    follower.stop();
+    return { status, rates };
+  } finally {
+    cleanup(cwd);
+  }
+}
+
+/** A copy of `value` with every number that counts something moved on by `step` (times, sequence numbers and intervals are kept). */
+function advanced(value, step, key = '') {
+  if (typeof value === 'number') return /(^t$|^seq$|_ms$|_t$|^term$|^pid$)/.test(key) ? value : value + step;
+  if (Array.isArray(value)) return value.map((v) => advanced(v, step, key));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, advanced(v, step, k)]));
+  return value;
+}
+
+export async function measureDashboardFrame({ frames, warmup_frames } = sizes_default, { color = true, recorded } = {}) {
   const { render, h, DashboardView, dashboardReducer, reduceAll } = await loadRenderer();
+  const { status, rates } = recorded ?? (await recordRaftCluster());
   const stdout = new FakeTerminal();
-  const start = Date.now();
-  let model = reduceAll([
-    {
-      type: 'snapshot',
-      t: start,
-      status: { name: 'raft', system: 'raft', seed: 1, started_at_ms: start, faults: [], partition: null, nodes: node_ids.map((id) => ({ id, status: 'up', exit_code: null, exit_signal: null, restarts: 0, state: {} })) },
-    },
-  ]);
+  let model = reduceAll([{ type: 'snapshot', t: Date.now(), status }]);
   const props = () => ({ model, now_ms: Date.now(), width: terminal_columns, color, selected: 0, message: null, showHelp: false });
+  // Each frame: every node reports its state with its indexes moved on, then the rates change a little, as under load.
   const advance = (frame) => {
     const t = Date.now();
-    for (const id of node_ids) {
-      const commit = 1000 + frame * 16 + (id === 'n2' ? 1 : 0);
-      const state = { role: id === 'n2' ? 'leader' : 'follower', term: 1, leader: 'n2', commit_index: commit, last_applied: commit, log_first_index: 1, log_last_index: commit + 1, snapshot_index: 0, rolled_back: 0 };
-      model = dashboardReducer(model, { type: 'node_state', t, seq: 0, node: id, state });
+    for (const node of status.nodes) {
+      model = dashboardReducer(model, { type: 'node_state', t, seq: 0, node: node.id, state: advanced(node.state, frame * index_step_per_frame) });
     }
-    const nodes = Object.fromEntries(node_ids.map((id) => [id, { in_per_s: 200 + (frame % 7), out_per_s: 500 + (frame % 13) }]));
-    model = dashboardReducer(model, { type: 'rates', t, seq: 0, interval_ms: 1000, nodes, dropped_per_s: 0 });
+    // Every rates figure moves (heard_from's times too, so no node looks out of touch).
+    model = dashboardReducer(model, { ...rates, t, nodes: advanced(rates.nodes, frame % 7), ...(rates.heard_from ? { heard_from: advanced(rates.heard_from, t - rates.t) } : {}) });
   };
   // maxFps high enough that every rerender is drawn: this measures a frame, not Ink's throttle.
   const instance = render(h(DashboardView, props()), { stdout, maxFps: 10_000, patchConsole: false, exitOnCtrlC: false });
@@ -77,12 +116,17 @@ export async function measureDashboardFrame(frames = frames_default, { color = t
   for (let frame = 0; frame < frames; frame++) await step(warmup_frames + frame, frame_interval_ms);
   const used = process.cpuUsage(before);
   instance.unmount();
-  return { frames, cpu_ms_per_frame: (used.user + used.system) / 1000 / frames, bytes_per_frame: Math.round((stdout.bytes - bytesBefore) / frames) };
+  // A frame that failed to render still costs CPU: the figure counts only if the nodes were drawn.
+  const undrawn = status.nodes.map((n) => n.id).filter((id) => !stdout.tail.includes(id));
+  if (undrawn.length) throw new Error(`the dashboard's frames did not show ${undrawn.join(', ')}: it did not render (see the errors above)`);
+  return { frames, cpu_ms_per_frame: (used.user + used.system) / 1000 / frames, bytes_per_frame: Math.round((stdout.bytes - bytesBefore) / frames), recorded: { status, rates } };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  let recorded;
   for (const color of [true, false]) {
-    const result = await measureDashboardFrame(frames_default, { color });
+    const result = await measureDashboardFrame(sizes_default, { color, recorded });
+    recorded = result.recorded;
     console.log(
       `dashboard frame (${color ? 'colour' : 'NO_COLOR'}, ${terminal_columns} columns, 5 nodes changing, one frame every ${frame_interval_ms} ms): ` +
         `${result.cpu_ms_per_frame.toFixed(2)} ms CPU per frame over ${result.frames} frames, ${result.bytes_per_frame} bytes written per frame; ` +

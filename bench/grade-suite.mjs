@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { cleanup, cli, scratch } from './lib.mjs';
 
-const raft_labs = ['raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots'];
+export const raft_labs = ['raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots'];
 const all_labs = ['echo', 'unique-ids', ...raft_labs, 'kv-linearizable'];
 
 function grade(cwd, lab) {

@@ -1,13 +1,43 @@
 // Helpers shared by the benchmarks: run the built CLI in a scratch directory.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const cli = new URL('../bin/run.js', import.meta.url).pathname;
 
+/** What to undo if the run is stopped by SIGINT or SIGTERM: clusters to take down, servers to kill. */
+const stop_hooks = new Set();
+let signals_handled = false;
+
+/** Runs `hook` (synchronously) if the run is stopped by SIGINT or SIGTERM, before it exits; returns what cancels it. */
+export function onStop(hook) {
+  if (!signals_handled) {
+    signals_handled = true;
+    for (const signal of ['SIGINT', 'SIGTERM']) {
+      process.on(signal, () => {
+        for (const run of [...stop_hooks]) {
+          try {
+            run();
+          } catch {
+            // the others still run
+          }
+        }
+        process.exit(130);
+      });
+    }
+  }
+  stop_hooks.add(hook);
+  return () => stop_hooks.delete(hook);
+}
+
+/** Each scratch folder not cleaned up yet, and what cancels its stop hook. */
+const live_scratch = new Map();
+
 export function scratch() {
-  return mkdtempSync(path.join(tmpdir(), 'dslab-bench-'));
+  const cwd = mkdtempSync(path.join(tmpdir(), 'dslab-bench-'));
+  live_scratch.set(cwd, onStop(() => cleanup(cwd)));
+  return cwd;
 }
 
 export function dslab(cwd, ...args) {
@@ -25,6 +55,26 @@ export function cleanup(cwd) {
     // already down
   }
   rmSync(cwd, { recursive: true, force: true });
+  live_scratch.get(cwd)?.();
+  live_scratch.delete(cwd);
+}
+
+/** Whether a program of this name is on the PATH. */
+export function onPath(program) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, program)));
+}
+
+/** Where a result holds no figure (undefined, or a number that is not finite), as a path such as "router.latency_ms.p99"; null when every figure is there. */
+export function missingFigure(value, at = '') {
+  if (value === undefined) return at || '(the result)';
+  if (typeof value === 'number') return Number.isFinite(value) ? null : at;
+  if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const found = missingFigure(inner, at ? `${at}.${key}` : key);
+      if (found) return found;
+    }
+  }
+  return null;
 }
 
 export function median(values) {

@@ -2,30 +2,45 @@
 // latency (p50, p99) for each backend, with one contender alone and with five
 // contending, in one run. A cycle is the whole critical section: acquire, read
 // the counter at the resource, write it back, release (--hold 0ms). The
-// contenders time themselves (lock_stats), so CLI start-up is not counted.
-import { execFileSync } from 'node:child_process';
-import { cleanup, cli, dslab, scratch } from './lib.mjs';
+// contenders time themselves (lock_stats); the benchmark talks to them over the
+// control API, and starts the contending ones' rounds at once.
+import { ControlClient } from '../dist/lib/control/client.js';
+import { dslabHome, findRunningCluster } from '../dist/lib/cluster/paths.js';
+import { cleanup, dslab, onPath, scratch } from './lib.mjs';
 
 const contended = 5;
-const rounds_alone = Number(process.env.LOCK_BENCH_ROUNDS_ALONE ?? 300);
-const rounds_each = Number(process.env.LOCK_BENCH_ROUNDS_EACH ?? 100);
+/** Cycles one contender runs alone, and each of the five contending; warmup_rounds first, not counted. */
+export const sizes_default = { rounds_alone: Number(process.env.LOCK_BENCH_ROUNDS_ALONE ?? 300), rounds_each: Number(process.env.LOCK_BENCH_ROUNDS_EACH ?? 100), warmup_rounds: 10 };
+/** Quick mode (bench/run-all.js --quick): a few cycles per backend. */
+export const sizes_quick = { rounds_alone: 5, rounds_each: 2, warmup_rounds: 1 };
+/** Each backend, its `dslab up locks` flags, and the real server it needs on the PATH (zk is dslab's own Zab ensemble). */
 const backends = [
-  ['redis', ['--backend', 'redis']],
-  ['etcd', ['--backend', 'etcd']],
-  ['zk', ['--backend', 'zk', '--nodes', '3']],
+  ['redis', ['--backend', 'redis'], 'redis-server'],
+  ['etcd', ['--backend', 'etcd'], 'etcd'],
+  ['zk', ['--backend', 'zk', '--nodes', '3'], null],
 ];
+/** How long one measurement's rounds may take before the benchmark gives up. */
+const rounds_wait_ms = 300_000;
 
-function send(cwd, node, body, timeout = '60s') {
-  return JSON.parse(execFileSync(process.execPath, [cli, 'send', node, JSON.stringify(body), '--timeout', timeout], { cwd, encoding: 'utf8' }));
+/** How long one request to a contender waits for its answer. */
+const send_timeout_ms = 60_000;
+
+/** Sends a contender a body over the control API (as `dslab send` does, without a CLI start per request) and returns its reply. */
+async function send(control, node, body) {
+  const { reply } = await control.act({ type: 'send', dest: node, body, timeout_ms: send_timeout_ms });
+  if (reply.type === 'error') throw new Error(`${node} answered ${body.type} with ${JSON.stringify(reply)}`);
+  return reply;
 }
 
 function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
 
-async function waitIdle(cwd, ids) {
+async function waitIdle(control, ids) {
+  const deadline = Date.now() + rounds_wait_ms;
   for (;;) {
-    const status = JSON.parse(dslab(cwd, 'status', '--json'));
+    if (Date.now() > deadline) throw new Error(`the contenders' rounds did not finish within ${rounds_wait_ms} ms`);
+    const status = await control.status();
     const rows = status.nodes.filter((n) => ids.includes(n.id));
     if (rows.every((n) => n.state.rounds_left === 0 && n.state.lock_state === 'idle')) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -33,27 +48,35 @@ async function waitIdle(cwd, ids) {
 }
 
 /** Runs `rounds` cycles on each of `ids` at once; the figures from their own clocks. */
-async function measure(cwd, ids, rounds) {
-  for (const id of ids) send(cwd, id, { type: 'lock_stats', reset: true });
-  for (const id of ids) send(cwd, id, { type: 'lock_run', rounds });
-  await waitIdle(cwd, ids);
-  const stats = ids.map((id) => send(cwd, id, { type: 'lock_stats', reset: true }));
+async function measure(control, ids, rounds) {
+  await Promise.all(ids.map((id) => send(control, id, { type: 'lock_stats', reset: true })));
+  await Promise.all(ids.map((id) => send(control, id, { type: 'lock_run', rounds })));
+  await waitIdle(control, ids);
+  const stats = await Promise.all(ids.map((id) => send(control, id, { type: 'lock_stats', reset: true })));
   const latencies = stats.flatMap((s) => s.acquire_ms).sort((a, b) => a - b);
   const cycles = stats.reduce((sum, s) => sum + s.cycles, 0);
   const span_ms = Math.max(...stats.map((s) => s.last_end_ms)) - Math.min(...stats.map((s) => s.first_start_ms));
   return { cycles, cycles_per_s: Math.round((cycles / span_ms) * 1000), p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99) };
 }
 
-export async function measureLocks() {
+/** The backends whose real server is missing from the PATH, with why: they are skipped. */
+export function missingBackends() {
+  return backends.filter(([, , server]) => server && !onPath(server)).map(([backend, , server]) => ({ backend, reason: `${server} is not installed` }));
+}
+
+export async function measureLocks({ rounds_alone, rounds_each, warmup_rounds } = sizes_default) {
   const results = [];
+  const missing = new Set(missingBackends().map((m) => m.backend));
   for (const [backend, flags] of backends) {
+    if (missing.has(backend)) continue;
     const cwd = scratch();
     try {
       dslab(cwd, 'up', 'locks', '--contenders', String(contended), '--hold', '0ms', '--ttl', '5s', '--detach', ...flags);
+      const control = new ControlClient(findRunningCluster(dslabHome(cwd)));
       // A few cycles first: connections open, the zk sessions settle.
-      await measure(cwd, ['k1'], 10);
-      const alone = await measure(cwd, ['k1'], rounds_alone);
-      const five = await measure(cwd, Array.from({ length: contended }, (_, i) => `k${i + 1}`), rounds_each);
+      await measure(control, ['k1'], warmup_rounds);
+      const alone = await measure(control, ['k1'], rounds_alone);
+      const five = await measure(control, Array.from({ length: contended }, (_, i) => `k${i + 1}`), rounds_each);
       const check = JSON.parse(dslab(cwd, 'lock', 'check', '--json'));
       results.push({ backend, alone, contended: five, check_ok: check.ok });
     } finally {

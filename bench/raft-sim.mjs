@@ -4,14 +4,14 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export const bench_seeds = 2000;
-/** Seeds run first and not counted, so the JIT has warmed up. */
-export const bench_warmup_seeds = 200;
-export const bench_rounds = 3;
+/** warmup_seeds run first and are not counted, so the JIT has warmed up. */
+export const sizes_default = { seeds: 2000, warmup_seeds: 200, rounds: 3 };
+/** Quick mode (bench/run-all.js --quick): a few seeds, one round. */
+export const sizes_quick = { seeds: 20, warmup_seeds: 5, rounds: 1 };
 
-export async function measureRaftSim(dist = new URL('../dist', import.meta.url).pathname) {
+export async function measureRaftSim(dist = new URL('../dist', import.meta.url).pathname, { seeds: bench_seeds, warmup_seeds, rounds: bench_rounds } = sizes_default) {
   const sim = await import(pathToFileURL(resolve(dist, 'systems/raft/sim.js')).href);
-  for (let seed = 1; seed <= bench_warmup_seeds; seed++) sim.runSimulation(sim.randomSimConfig(seed));
+  for (let seed = 1; seed <= warmup_seeds; seed++) sim.runSimulation(sim.randomSimConfig(seed));
   const rates = [];
   let events = 0;
   for (let round = 0; round < bench_rounds; round++) {

@@ -13,13 +13,17 @@ import { cleanup, dslab, scratch, status } from './lib.mjs';
 export const election_timeout_ms = 1000;
 export const heartbeat_ms = 100;
 export const clients = 16;
-export const phase_ms = 10_000;
-export const failover_runs = 10;
+/** phase_ms: each load phase (writes, then reads); failover_runs: leaders killed, one after another. */
+export const sizes_default = { phase_ms: 10_000, failover_runs: 10 };
+/** Quick mode (bench/run-all.js --quick): every phase and one failover on each side, too briefly to mean anything. */
+export const sizes_quick = { phase_ms: 500, failover_runs: 1 };
+/** The etcd binary Debian's etcd-server installs. */
+export const etcd_path = '/usr/bin/etcd';
 const etcd_client_port_base = 23790;
 const etcd_peer_port_base = 23890;
 
 function ensureEtcd() {
-  if (existsSync('/usr/bin/etcd')) return;
+  if (existsSync(etcd_path)) return;
   console.error('installing etcd-server from Debian...');
   execFileSync('apt-get', ['install', '-y', '-qq', 'etcd-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
@@ -29,7 +33,7 @@ const percentile = (sorted, q) => Math.round(sorted[Math.min(sorted.length - 1, 
 
 // ---- dslab -------------------------------------------------------------------------------------
 
-async function benchDslab() {
+async function benchDslab({ phase_ms, failover_runs }) {
   const cwd = scratch();
   try {
     dslab(cwd, 'up', 'raft', '--nodes', '3', '--detach', '--election-timeout', `${election_timeout_ms}-${2 * election_timeout_ms}ms`, '--heartbeat', `${heartbeat_ms}ms`);
@@ -95,7 +99,7 @@ function startMember(dir, i) {
   const name = etcd_names[i];
   const cluster = etcd_names.map((n, j) => `${n}=http://127.0.0.1:${etcd_peer_port_base + j}`).join(',');
   {
-    const child = spawn('/usr/bin/etcd', [
+    const child = spawn(etcd_path, [
       '--name', name,
       '--data-dir', path.join(dir, name),
       '--listen-client-urls', `http://127.0.0.1:${etcd_client_port_base + i}`,
@@ -129,7 +133,7 @@ async function etcdLeader(members) {
 }
 
 /** Closed loop: `clients` concurrent clients issue operations back to back over all live members. */
-async function etcdLoad(members, kind) {
+async function etcdLoad(members, kind, phase_ms) {
   const latencies = [];
   let ok = 0;
   let failed = 0;
@@ -157,14 +161,14 @@ async function etcdLoad(members, kind) {
   return { ok, failed, throughput_per_s: Math.round(ok / (phase_ms / 1000)), latency_ms: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) } };
 }
 
-async function benchEtcd() {
+async function benchEtcd({ phase_ms, failover_runs }) {
   ensureEtcd();
   const dir = mkdtempSync(path.join(tmpdir(), 'dslab-etcd-'));
   const members = startEtcd(dir);
   try {
     await etcdLeader(members);
-    const writes = await etcdLoad(members, 'write');
-    const reads = await etcdLoad(members, 'read');
+    const writes = await etcdLoad(members, 'write', phase_ms);
+    const reads = await etcdLoad(members, 'read', phase_ms);
     const failovers = [];
     for (let i = 0; i < failover_runs; i++) {
       const leader = await etcdLeader(members);
@@ -200,9 +204,9 @@ async function benchEtcd() {
 
 const middle = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-export async function compareWithEtcd() {
-  const d = await benchDslab();
-  const e = await benchEtcd();
+export async function compareWithEtcd(sizes = sizes_default) {
+  const d = await benchDslab(sizes);
+  const e = await benchEtcd(sizes);
   const row = (r) => ({
     write_per_s: r.writes.throughput_per_s,
     write_p50_ms: r.writes.latency_ms.p50,

@@ -2,12 +2,13 @@
 // messages the router delivered per second over a steady window.
 import { cleanup, cpuSeconds, dslab, scratch, status } from './lib.mjs';
 
-export const warmup_ms = 2000;
-export const window_ms = 10_000;
+export const sizes_default = { warmup_ms: 2000, window_ms: 10_000 };
+/** Quick mode (bench/run-all.js --quick): long enough to see messages delivered, too short to mean anything. */
+export const sizes_quick = { warmup_ms: 200, window_ms: 500 };
 
 const delivered = (s) => s.links.reduce((sum, l) => sum + l.delivered, 0);
 
-export async function measureRouterThroughput() {
+export async function measureRouterThroughput({ warmup_ms, window_ms } = sizes_default) {
   const cwd = scratch();
   const flood = new URL('./flood-node.mjs', import.meta.url).pathname;
   try {

@@ -11,15 +11,16 @@ const { default_layout } = await import(new URL('systems/snowflake/core/layout.j
 const { ControlClient } = await import(new URL('lib/control/client.js', dist).href);
 const { dslabHome, findRunningCluster } = await import(new URL('lib/cluster/paths.js', dist).href);
 
-export const core_window_ms = 2000;
-export const router_window_ms = 5000;
 export const router_batch = 1000;
 export const router_concurrency = 16;
-export const latency_requests = 300;
+/** warmup_batches are asked before the router window and not counted. */
+export const sizes_default = { core_window_ms: 2000, router_window_ms: 5000, latency_requests: 300, warmup_batches: 20 };
+/** Quick mode (bench/run-all.js --quick): every path runs once or twice, too briefly to mean anything. */
+export const sizes_quick = { core_window_ms: 100, router_window_ms: 300, latency_requests: 10, warmup_batches: 2 };
 const ids_per_ms_limit = 2 ** default_layout.sequence_bits;
 
 /** One generator asked for ids in a tight loop on the real clock; waits for the next ms spin, as the worker's would. */
-export function measureCore(window_ms = core_window_ms) {
+export function measureCore(window_ms = sizes_default.core_window_ms) {
   const generator = new IdGenerator({ layout: default_layout, epoch_ms: epoch_ms_default, datacenter: 1, worker: 1, max_backward_ms: 5 });
   const start = Date.now();
   const end = start + window_ms;
@@ -46,7 +47,7 @@ function compareIds(a, b) {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-export async function measureRouter() {
+export async function measureRouter({ router_window_ms, latency_requests, warmup_batches } = sizes_default) {
   const cwd = scratch();
   try {
     dslab(cwd, 'up', 'snowflake', '--workers', '1', '--coordinator', '1', '--worker-numbers', 'static', '--detach');
@@ -58,7 +59,7 @@ export async function measureRouter() {
       return count === undefined ? [result.reply.id] : result.reply.ids;
     };
     // Warm-up.
-    for (let i = 0; i < 20; i++) await ask(router_batch);
+    for (let i = 0; i < warmup_batches; i++) await ask(router_batch);
     // CPU per batch, from /proc: what each process spends is steadier than ids/s on a machine shared with other work.
     const supervisor_pid = findRunningCluster(dslabHome(cwd)).supervisor_pid;
     const worker_pid = status(cwd).nodes.find((n) => n.id === 'w1').pid;
@@ -114,8 +115,8 @@ export async function measureRouter() {
   }
 }
 
-export async function measureSnowflake() {
-  return { core: measureCore(), router: await measureRouter() };
+export async function measureSnowflake(sizes = sizes_default) {
+  return { core: measureCore(sizes.core_window_ms), router: await measureRouter(sizes) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

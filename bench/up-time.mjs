@@ -2,9 +2,11 @@
 // init (the command returns only then), CLI start-up included.
 import { cleanup, dslab, median, scratch } from './lib.mjs';
 
-export const runs = 10;
+export const runs_default = 10;
+/** Quick mode (bench/run-all.js --quick): one run shows the benchmark still works, not how fast. */
+export const runs_quick = 1;
 
-export async function measureUpTime() {
+export async function measureUpTime(runs = runs_default) {
   const times = [];
   for (let i = 0; i < runs; i++) {
     const cwd = scratch();

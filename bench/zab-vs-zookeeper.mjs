@@ -8,7 +8,7 @@
 // dslab is driven through the control API's `send` (the same path `dslab send`
 // and the supervisor's clients use: an HTTP request to the supervisor, which
 // routes the body to the server as a client message). Which requests it sends
-// is `dslabOps` below: dslab's own ZkClient (src/workloads/zk/client.ts) over a
+// is `dslabOps` below: dslab's own ZkClient (src/lib/zk/client.ts) over a
 // transport on that path; with --driver raw the protocol's bodies (connect,
 // set_data, create, get_data) sent directly; on a build whose servers predate
 // the protocol, the zab_write/zab_read debugging pair. ZooKeeper is driven
@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { cleanup, cpuSeconds, dslab, median, scratch } from './lib.mjs';
+import { cleanup, cpuSeconds, dslab, median, onPath, onStop, scratch } from './lib.mjs';
 
 export const tick_ms = 100;
 export const init_limit_ticks = 10;
@@ -38,19 +38,27 @@ const zk_quorum_port_base = 22888;
 const zk_election_port_base = 23888;
 const zk_heap = '-Xmx512m';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const phase_ms = Number(flag('--phase-ms', '10000'));
-const clients = Number(flag('--clients', '16'));
-const failover_runs = Number(flag('--failovers', '5'));
-const only = flag('--only', null);
-const cpu_prof_dir = flag('--cpu-prof', null);
-const use_strace = args.includes('--strace');
-/** `--driver raw` sends the protocol's bodies directly instead of through dslab's ZkClient. */
-const driver_choice = flag('--driver', 'client');
+/** The run's settings (the command line's when run directly); compareWithZooKeeper sets them. */
+export const settings_default = { phase_ms: 10_000, clients: 16, failover_runs: 5, only: null, cpu_prof_dir: null, use_strace: false, driver_choice: 'client' };
+/** Quick mode (bench/run-all.js --quick): every phase and one failover, too briefly to mean anything. */
+export const settings_quick = { phase_ms: 500, clients: 4, failover_runs: 1 };
+/** `driver_choice` 'raw' sends the protocol's bodies directly instead of through dslab's ZkClient. */
+let phase_ms, clients, failover_runs, only, cpu_prof_dir, use_strace, driver_choice;
+function configure(options) {
+  ({ phase_ms, clients, failover_runs, only, cpu_prof_dir, use_strace, driver_choice } = { ...settings_default, ...options });
+}
+configure({});
+/** dslab's own ZooKeeper client, in the build. */
+const zk_client_module = new URL('../dist/lib/zk/client.js', import.meta.url);
+/** Debian's zookeeper package puts the server here; with java, it is all benchZooKeeper needs. */
+export const zookeeper_jar = '/usr/share/java/zookeeper.jar';
+
+/** Why Apache ZooKeeper cannot run here (so its side is skipped), or null when it can. */
+export function zookeeperMissing() {
+  if (!existsSync(zookeeper_jar)) return `ZooKeeper is not installed (${zookeeper_jar}; Debian package zookeeper)`;
+  if (!onPath('java')) return 'java is not installed';
+  return null;
+}
 
 const progress = (text) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -156,8 +164,11 @@ function safeCpu(pid) {
 async function dslabOps(rpc, servers) {
   const probe = await rpc(servers[0], { type: 'connect', timeout_ms: session_timeout_ms }, 5000).catch(() => null);
   const speaksZk = probe && probe.type === 'connect_ok';
-  const clientModule = new URL('../dist/workloads/zk/client.js', import.meta.url);
-  if (speaksZk && driver_choice !== 'raw' && existsSync(clientModule)) return clientOps(rpc, servers, await import(clientModule.href));
+  if (speaksZk && driver_choice !== 'raw') {
+    // Not found is an error, not a reason to fall back: the figures would be another driver's without saying so.
+    if (!existsSync(zk_client_module)) throw new Error(`dslab's ZkClient is not at ${zk_client_module.pathname} (build first, or pass --driver raw)`);
+    return clientOps(rpc, servers, await import(zk_client_module.href));
+  }
   if (speaksZk) {
     const sessions = [];
     const sessionOf = async (c) => {
@@ -228,7 +239,7 @@ async function dslabOps(rpc, servers) {
 }
 
 /**
- * dslab's own client (src/workloads/zk/client.ts), one ZkClient per benchmark
+ * dslab's own client (src/lib/zk/client.ts), one ZkClient per benchmark
  * client, over a transport that sends through the control API. Its pings,
  * reply timeouts and reconnects run as they would for any user.
  */
@@ -384,7 +395,7 @@ async function stopStrace({ child, out }, writes) {
 // ---- ZooKeeper ---------------------------------------------------------------------------------
 
 function ensureZooKeeper() {
-  if (existsSync('/usr/share/java/zookeeper.jar')) return;
+  if (existsSync(zookeeper_jar)) return;
   console.error('installing zookeeper from Debian...');
   execFileSync('apt-get', ['install', '-y', '-qq', 'zookeeper'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
@@ -408,12 +419,9 @@ function zkConfig(dir, i) {
 
 /** Every ZooKeeper process this benchmark started, so an interrupted run still stops them. */
 const zk_children = new Set();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    for (const child of zk_children) child.kill('SIGKILL');
-    process.exit(130);
-  });
-}
+onStop(() => {
+  for (const child of zk_children) child.kill('SIGKILL');
+});
 
 const exited = (child) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r)));
 
@@ -423,7 +431,7 @@ function startZkServer(dir, i) {
   writeFileSync(path.join(data, 'myid'), `${i + 1}\n`);
   const cfg = path.join(dir, `zoo${i + 1}.cfg`);
   writeFileSync(cfg, zkConfig(dir, i));
-  const child = spawn('java', [zk_heap, '-Xms64m', '-XX:+UseSerialGC', `-Dzookeeper.log.dir=${dir}`, '-cp', '/usr/share/java/zookeeper.jar', 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], {
+  const child = spawn('java', [zk_heap, '-Xms64m', '-XX:+UseSerialGC', `-Dzookeeper.log.dir=${dir}`, '-cp', zookeeper_jar, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg], {
     stdio: 'ignore',
   });
   zk_children.add(child);
@@ -544,7 +552,8 @@ async function benchZooKeeper() {
 
 // ---- both --------------------------------------------------------------------------------------
 
-export async function compareWithZooKeeper() {
+export async function compareWithZooKeeper(options = {}) {
+  configure(options);
   const machine = `${cpus().length} cores, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`;
   const out = { machine, settings: { tick_ms, init_limit_ticks, sync_limit_ticks, session_timeout_ms, clients, phase_ms, failover_runs } };
   if (only !== 'zookeeper') out.dslab = await benchDslab();
@@ -565,6 +574,20 @@ export async function compareWithZooKeeper() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(JSON.stringify(await compareWithZooKeeper(), null, 2));
+  const args = process.argv.slice(2);
+  const flag = (name, fallback) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  const options = {
+    phase_ms: Number(flag('--phase-ms', String(settings_default.phase_ms))),
+    clients: Number(flag('--clients', String(settings_default.clients))),
+    failover_runs: Number(flag('--failovers', String(settings_default.failover_runs))),
+    only: flag('--only', null),
+    cpu_prof_dir: flag('--cpu-prof', null),
+    use_strace: args.includes('--strace'),
+    driver_choice: flag('--driver', 'client'),
+  };
+  console.log(JSON.stringify(await compareWithZooKeeper(options), null, 2));
   process.exit(0);
 }

@@ -5,9 +5,15 @@ import type { ActionResult, ClusterStatus, NewClusterEvent } from './control/api
 import type { StepDefinition } from './grade/steps.js';
 import type { MessageBody } from './protocol/messages.js';
 import { mergeRoles, type RoleVocabulary } from './roles.js';
+import type { ColumnSpec, SystemView } from './view.js';
+import type { HistoryChecker, HistoryFileCheck, HistoryOperation, HistoryVerdict, HistoryViolation } from './history.js';
 import { UserError } from './util/errors.js';
 import { formatDurationMs } from './util/units.js';
 import type { Rng } from './util/prng.js';
+
+export type { ColumnSpec, SystemView } from './view.js';
+export type { HistoryChecker, HistoryFileCheck, HistoryOperation, HistoryVerdict, HistoryViolation } from './history.js';
+export { history_default_workload, history_header_type } from './history.js';
 
 /**
  * What a system and a workload are, as the library sees them. The library
@@ -18,29 +24,6 @@ import type { Rng } from './util/prng.js';
  * and events, so a detached supervisor and a `dslab watch` in another
  * process see the same system.
  */
-
-/**
- * One dashboard column a system adds to the node table, as data: the node's
- * state fields it shows. The generic columns (node, status, role, term or
- * epoch, leader contact, message rates) need no declaring.
- */
-export interface ColumnSpec {
-  key: string;
-  title: string;
-  /** State fields shown, the first one a node reports winning; the column appears once any node reports one. */
-  fields: readonly string[];
-  width: number;
-  /** Narrow terminals drop the lowest rank first (the generic columns hold ranks 0, 2, 4 and 5). */
-  drop_rank: number;
-  /** Also show how far a node's value trails the leader's ("12 -3"): Raft's commit index. */
-  lag_behind_leader?: boolean;
-}
-
-/** What the supervisor, the dashboard and the grader are told about the system a cluster runs. */
-export interface SystemView {
-  roles: RoleVocabulary;
-  columns: readonly ColumnSpec[];
-}
 
 /**
  * A set of nodes running one program (coordinator z1..z3 beside workers
@@ -216,78 +199,6 @@ export interface WorkloadRuntime {
   /** The cluster is stopping: end what runs (a load) and close what it keeps open (sessions, which the supervisor waits for briefly while the nodes still hear). */
   stop(): void | Promise<void>;
 }
-
-/**
- * One client operation of a history as reports show it, whatever the
- * workload: the grader's failure lines and the HTML report's table and
- * message diagram read these, not the workload's own records.
- */
-export interface HistoryOperation {
-  /** 1-based line in the history file. */
-  line?: number;
-  client: string;
-  /** What the operation is on (a kv key): the report matches requests in the trace whose body names it. */
-  key: string;
-  /** The operation in words: "cas x from 1 to 2". */
-  action: string;
-  /** Its result in words: "ok: 5", "failed (error 22)", "unknown (no answer)". */
-  result: string;
-  /** The whole operation on one line, for terminal reports. */
-  text: string;
-  outcome: 'ok' | 'fail' | 'unknown';
-  call_ms: number;
-  /** null: no answer. */
-  return_ms: number | null;
-  /** When the client stopped waiting: its return, or when it gave up on an operation with no answer. */
-  end_ms: number;
-}
-
-/** Operations of one key (or other unit a checker judges alone) that cannot be ordered. */
-export interface HistoryViolation {
-  key: string;
-  explanation: string;
-  /** How many operations the key had in the history. */
-  key_ops: number;
-  ops: HistoryOperation[];
-  /** Every operation on the key, for the report's context around the violation; null when the history was too large to keep them. */
-  key_history: HistoryOperation[] | null;
-  /** The failure in the checker's own words, when "not <check> on key …" would not say it (the lock checks judge a run, not operations). */
-  failure?: string;
-}
-
-export interface HistoryVerdict {
-  result: 'valid' | 'invalid' | 'unknown';
-  /** Why the result is unknown. */
-  reason?: string;
-  violation?: HistoryViolation;
-}
-
-/**
- * A check over the histories a workload's loads write (lin-kv's
- * `linearizable`): times in the verdict are relative to time_origin_ms.
- */
-export interface HistoryChecker {
-  check(file: string, timeout_ms: number, time_origin_ms: number): HistoryVerdict;
-  /** The failure in words for a violation found in `file` (its base name); absent: "the history is not <check> on key …". */
-  describe?(violation: HistoryViolation, file: string): string;
-}
-
-/** What `dslab check FILE` prints and returns for one history file. */
-export interface HistoryFileCheck {
-  result: 'valid' | 'invalid' | 'unknown';
-  /** The verdict in words, for the terminal. */
-  text: string;
-  /** The whole result, for --json. */
-  details: Record<string, unknown>;
-}
-
-/**
- * The first line of a history names the workload that wrote it ({"type":"workload","workload":"zk"}),
- * so `dslab check` picks that workload's checker; a history without one is lin-kv's (its histories
- * predate the line).
- */
-export const history_header_type = 'workload';
-export const history_default_workload = 'lin-kv';
 
 /**
  * A workload: what clients send to a system, how they send it and how their

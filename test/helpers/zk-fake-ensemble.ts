@@ -5,12 +5,12 @@
 // clients off to see what the client library does.
 
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
-import { zk_error_table, type ZkErrorName } from '../../src/systems/zab/core/errors.js';
+import { zk_error_table, type ZkErrorName } from '../../src/lib/zk/errors.js';
 import { negotiateSessionTimeout, SessionIdSource, SessionTracker } from '../../src/systems/zab/core/sessions.js';
 import { ZkTree, type Stat as TreeStat, type ZkTxn } from '../../src/systems/zab/core/tree.js';
 import { ZkReplica, type ZkRead } from '../../src/systems/zab/core/watches.js';
 import { formatZxid, parseZxid, zxid } from '../../src/systems/zab/core/zxid.js';
-import type { ZkTransport } from '../../src/workloads/zk/client.js';
+import type { ZkTransport } from '../../src/lib/zk/client.js';
 
 /** Time virtual: timers run in order when a test advances the clock; promises settle in between. */
 export class VirtualClock {

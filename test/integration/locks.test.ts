@@ -7,7 +7,7 @@ import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
 import type { ClosingCheck } from '../../src/lib/plugin.js';
 import type { LockCheck } from '../../src/workloads/locks/checker.js';
 import { readReportPages } from '../../src/workloads/locks/client.js';
-import type { LockReport, Observation } from '../../src/workloads/locks/observations.js';
+import type { LockReport, Observation } from '../../src/systems/locks/observations.js';
 import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 /**

@@ -1,4 +1,4 @@
-// Snowflake workers taking their numbers through the real ZooKeeper client (src/workloads/zk/client.ts)
+// Snowflake workers taking their numbers through the real ZooKeeper client (src/lib/zk/client.ts)
 // from the in-process ensemble of the coordinator's own modules (test/helpers/zk-fake-ensemble.ts),
 // on a virtual clock: what the real-process test cannot yet show until the zab host serves clients.
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { default_layout } from '../../src/systems/snowflake/core/layout.js';
 import { SnowflakeWorker, type WorkerRuntime } from '../../src/systems/snowflake/host.js';
 import { CoordinatorNumbers, holderPath, latestPath } from '../../src/systems/snowflake/numbers.js';
 import { record_interval_ms, type SnowflakeOptions } from '../../src/systems/snowflake/options.js';
-import { ZkClient } from '../../src/workloads/zk/client.js';
+import { ZkClient } from '../../src/lib/zk/client.js';
 import { FakeEnsemble, VirtualClock } from '../helpers/zk-fake-ensemble.js';
 
 const wall_base_ms = epoch_ms_default + 200_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gradeTarget, type LabResult } from '../../src/lib/grade/grade.js';
-import { testSummary, toJson, toJunit, toNdjson } from '../../src/lib/grade/reports.js';
+import { notGradedNdjson, testSummary, toJson, toJunit, toNdjson } from '../../src/lib/grade/reports.js';
 import type { TestResult } from '../../src/lib/grade/runner.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { lab_plugins } from '../../src/registry.js';
@@ -31,6 +31,7 @@ function testResult(test: string, seed: number, passed: boolean, fields: Partial
 const result: LabResult = {
   lab: 'raft-election',
   title: 'Raft 1: leader election',
+  submission: 'alice',
   target: '--bin "python3 n.py"',
   score: 10,
   max_score: 30,
@@ -41,7 +42,7 @@ const result: LabResult = {
 
 describe('grade reports', () => {
   it('JUnit names tests without their seed; seed, points and score are properties; a --bail stop is skipped', () => {
-    const xml = toJunit(result);
+    const xml = toJunit([result]);
     expect(xml).toContain('<testcase classname="raft-election" name="initial-election" time="1.234">');
     expect(xml).not.toMatch(/<testcase [^>]*name="[^"]*seed/);
     expect(xml).toContain('<properties><property name="seed" value="7"/><property name="points" value="10"/><property name="earned" value="10"/></properties>');
@@ -49,7 +50,22 @@ describe('grade reports', () => {
     expect(xml).toContain('<property name="score" value="10"/><property name="max_score" value="30"/>');
     expect(xml).toMatch(/<failure message="step 1 \(wait_leader\): no leader within 10000 ms; likely cause: every node stayed at term 0">[^<]*replay: npx dslab grade raft-election --bin &quot;python3 n.py&quot; --only reelection-after-leader-dies --seed 8/);
     expect(xml).toMatch(/<testcase classname="raft-election" name="no-leader-without-quorum" time="0.000">\s*<skipped message="not run: --bail stopped at the first failure"\/>/);
-    expect(xml).toContain('<testsuite name="raft-election" tests="3" failures="1" skipped="1"');
+    expect(xml).toContain('<testsuite name="alice" tests="3" failures="1" errors="0" skipped="1"');
+    expect(xml).toContain('<property name="lab" value="raft-election"/>');
+  });
+
+  it('JUnit has one suite per submission, named after it, and an errored suite for one that could not be graded', () => {
+    const bob: LabResult = { ...result, submission: 'bob', score: 30, results: result.results.map((r) => ({ ...r, passed: true, earned: 10 })), not_run: [] };
+    const xml = toJunit([result, bob], [{ lab: 'raft-election', submission: 'carol & co', error: 'students/carol holds no node.py or node.ts' }]);
+    expect([...xml.matchAll(/<testsuite name="([^"]*)"/g)].map((m) => m[1])).toEqual(['alice', 'bob', 'carol &amp; co']);
+    expect(xml).toMatch(/<testsuites name="dslab" tests="6" failures="1" errors="1" /);
+    expect(xml).toMatch(/<testsuite name="bob" tests="2" failures="0" errors="0" skipped="0"/);
+    expect(xml).toMatch(/<testsuite name="carol &amp; co" tests="1" failures="0" errors="1"[^>]*>\s*<testcase classname="raft-election" name="grade" time="0.000">\s*<error message="not graded: students\/carol holds no node.py or node.ts">/);
+  });
+
+  it('a summary line names its submission; one that could not be graded gets a line saying why', () => {
+    expect((JSON.parse(toNdjson(result).split('\n')[0]!) as Record<string, unknown>).submission).toBe('alice');
+    expect(JSON.parse(notGradedNdjson({ lab: 'echo', submission: 'carol', error: 'no node.py' }))).toEqual({ submission: 'carol', lab: 'echo', passed: false, error: 'no node.py' });
   });
 
   it('the NDJSON summary is one line per test run, each a whole JSON object', () => {

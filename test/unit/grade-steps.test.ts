@@ -114,7 +114,7 @@ describe("a contributed step's traits drive the diagnosis", () => {
   const diagnosis = (traits: object, status: ClusterStatus, step: Record<string, unknown> = {}) => {
     const definition = defineStep({ name: 'wait_thing', description: 'd', fields: {}, ...traits, run: async () => undefined });
     const steps = stepVocabulary([{ owner: 'system mine', steps: [definition] }]);
-    return diagnose({ failed_at: { do: 'wait_thing', ...step }, steps, symptom: 'no thing', status, evidence: new Evidence(custom_system_view.roles), state_reports_help: 'help' });
+    return diagnose({ failed_at: { do: 'wait_thing', ...step }, steps, exits_told: [], status, evidence: new Evidence(custom_system_view.roles), state_reports_help: 'help' });
   };
 
   it('needs_state_reports: silent nodes are named as the cause; without it they are not', () => {

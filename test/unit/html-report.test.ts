@@ -41,6 +41,7 @@ function labResult(results: TestResult[]): LabResult {
   return {
     lab: 'fabricated',
     title: 'A fabricated lab',
+    submission: 'reference',
     target: '--reference',
     score: results.filter((r) => r.passed).reduce((sum, r) => sum + r.points, 0),
     max_score: results.reduce((sum, r) => sum + r.points, 0),

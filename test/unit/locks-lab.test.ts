@@ -8,7 +8,7 @@ import { loadLab } from '../../src/lib/grade/spec.js';
 import { findSystem, lab_plugins } from '../../src/registry.js';
 import { readLockPlantedBug } from '../../src/systems/locks/options.js';
 import { Resource } from '../../src/systems/locks/resource.js';
-import type { LockReport, Observation } from '../../src/workloads/locks/observations.js';
+import type { LockReport, Observation } from '../../src/systems/locks/observations.js';
 import { locks_checks } from '../../src/workloads/locks/steps.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 

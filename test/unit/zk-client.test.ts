@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Node } from '../../src/lib/runtime/node.js';
-import { nodeTransport, ZkClient, ZkClientError, type ZkClientState, type ZkWatchEvent } from '../../src/workloads/zk/client.js';
+import { nodeTransport, ZkClient, ZkClientError, type ZkClientState, type ZkWatchEvent } from '../../src/lib/zk/client.js';
 import { FakeEnsemble, VirtualClock } from '../helpers/zk-fake-ensemble.js';
 
 let ensemble: FakeEnsemble | null = null;

@@ -4,7 +4,7 @@ import { UserError } from '../../src/lib/util/errors.js';
 import { ZkControl, type ZkHost } from '../../src/workloads/zk/control.js';
 import { named_sessions_max } from '../../src/workloads/zk/session-table.js';
 import { watchLoop } from '../../src/workloads/zk/watch-loop.js';
-import type { ZkWatchEvent } from '../../src/workloads/zk/client.js';
+import type { ZkWatchEvent } from '../../src/lib/zk/client.js';
 import { FakeEnsemble, VirtualClock } from '../helpers/zk-fake-ensemble.js';
 
 let ensemble: FakeEnsemble | null = null;

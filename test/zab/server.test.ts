@@ -9,7 +9,7 @@ import type { Envelope, MessageBody } from '../../src/lib/protocol/messages.js';
 import { ZabCore, type ServerConfig, type ZabConfig } from '../../src/systems/zab/core/core.js';
 import { isZabMessage } from '../../src/systems/zab/core/messages.js';
 import { ZkServer, type HostPlantedBug } from '../../src/systems/zab/server.js';
-import { ZkClient, ZkClientError, type ZkTransport, type ZkWatchEvent } from '../../src/workloads/zk/client.js';
+import { ZkClient, ZkClientError, type ZkTransport, type ZkWatchEvent } from '../../src/lib/zk/client.js';
 
 const timing: Partial<ZabConfig> = {
   finalize_wait_ms: 20,

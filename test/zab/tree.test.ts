@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { error_codes } from '../../src/lib/protocol/messages.js';
-import { isDefiniteZkError, zk_error_table, type ZkErrorName } from '../../src/systems/zab/core/errors.js';
+import { isDefiniteZkError, zk_error_table, type ZkErrorName } from '../../src/lib/zk/errors.js';
 import {
   parseZkTxn,
   session_count_max,

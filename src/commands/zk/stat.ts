@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { ZkCommand, zk_session_flags } from '../../cli/zk.js';
-import type { Stat } from '../../workloads/zk/client.js';
+import type { Stat } from '../../lib/zk/client.js';
 import { formatStat } from '../../workloads/zk/format.js';
 
 export default class ZkStat extends ZkCommand {

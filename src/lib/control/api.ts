@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { SystemView } from '../plugin.js';
-import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis.js';
+import type { SystemView } from '../view.js';
+import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis-budget.js';
 import type { LinkFaults } from '../faults/fault-model.js';
 import { seed_max } from '../util/prng.js';
 import type { LoadStats } from '../load-stats.js';

@@ -3,7 +3,7 @@ import type { ServerState } from '../proxy/server-process.js';
 import { describeLinkFaults } from '../faults/fault-model.js';
 import { explainingLine } from '../util/stderr.js';
 import { describeLoadTally } from '../load-stats.js';
-import type { SystemView } from '../plugin.js';
+import type { SystemView } from '../view.js';
 import { electsLeaders, findLeader as findLeaderOf, isElectingRole, isProbingRole, no_roles, roleOf as reportedRole, termOf as reportedTerm, termWord } from '../roles.js';
 
 /**

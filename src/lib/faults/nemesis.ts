@@ -10,13 +10,9 @@ export interface NemesisStep {
   undo: ControlAction[];
 }
 
-/** Longest schedule a nemesis may build; a longer run is refused, not truncated. */
-export const nemesis_steps_max = 10_000;
+import { nemesis_steps_max, nemesisFaultCount } from './nemesis-budget.js';
 
-/** How many faults a nemesis of this interval and duration injects (one per whole interval). */
-export function nemesisFaultCount(interval_ms: number, duration_ms: number): number {
-  return Math.floor(duration_ms / interval_ms);
-}
+export { nemesis_steps_max, nemesisFaultCount };
 
 /**
  * The actions that undo the last fault and then clean up, each once: undoing a

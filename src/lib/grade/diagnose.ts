@@ -14,10 +14,8 @@ type Problem = Extract<ClusterEvent, { type: 'node_misbehaved' }>['problem'];
 interface Misbehaviour {
   node: string;
   problem: Problem;
-  /** The supervisor's words for the first occurrence, with the offending line. */
-  detail: string;
-  /** The same as data (what the diagnosis reads); absent from older supervisors. */
-  data?: MisbehaviourData;
+  /** What the node did, as data, for the first occurrence (with the offending line): what the diagnosis reads, never the supervisor's words. */
+  data: MisbehaviourData;
   count: number;
 }
 
@@ -46,10 +44,12 @@ export class Evidence {
   onEvent(event: ClusterEvent): void {
     switch (event.type) {
       case 'node_misbehaved': {
+        // The grader's own supervisor always sends the data; only a recording from an older one lacks it.
+        if (!event.data) return;
         const key = `${event.node}/${event.problem}`;
         const first = this.misbehaviour.get(key);
         if (first) first.count = event.count;
-        else this.misbehaviour.set(key, { node: event.node, problem: event.problem, detail: event.detail, count: event.count, ...(event.data ? { data: event.data } : {}) });
+        else this.misbehaviour.set(key, { node: event.node, problem: event.problem, data: event.data, count: event.count });
         return;
       }
       case 'node_down':
@@ -76,8 +76,8 @@ export interface DiagnosisInput {
   failed_at: FailedAt;
   /** The lab's steps, whose traits say what a failed step needed. */
   steps: StepVocabulary;
-  /** What the grader saw go wrong (causes it already names are not repeated). */
-  symptom: string;
+  /** Nodes whose exit the failure already reports (a no_crash violation's, or the exit that stopped the cluster's start): not repeated as causes. */
+  exits_told: readonly string[];
   /** The cluster's state when the test failed; for a cluster that did not start, its state then. */
   status: ClusterStatus | null;
   evidence: Evidence;
@@ -120,8 +120,7 @@ export function diagnose(input: DiagnosisInput): string | null {
   const causes: string[] = [];
   causes.push(...misbehaviourCauses(evidence));
   for (const exit of evidence.exits) {
-    // The no_crash check or the start error may already have said it.
-    if (input.symptom.includes(`${exit.node} crashed`) || input.symptom.includes(`${exit.node} exited`)) continue;
+    if (input.exits_told.includes(exit.node)) continue;
     const line = explainingLine(exit.stderr_tail);
     causes.push(`${exit.node} exited unexpectedly (${exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exit_code ?? 'unknown'}`})${line ? `: ${line}` : ''}`);
   }
@@ -156,11 +155,10 @@ const unreadable_words: Record<string, string> = {
 /** Why it matters, once: a debug print on stdout is the usual culprit. */
 const stdout_hint = '(stdout carries only protocol messages, one JSON object per line; write logs to stderr)';
 
-/** One kind of misbehaviour in words, from the event's data (the supervisor's own words when it sent none). */
+/** One kind of misbehaviour in words, from the event's data. */
 function describeMisbehaviour(m: Misbehaviour): string {
   const data = m.data;
   if (m.problem === 'backpressure') return `stopped reading its stdin (${m.count} message${m.count === 1 ? '' : 's'} to it dropped)`;
-  if (!data) return `${m.problem === 'garbage' || m.problem === 'oversized' ? 'printed' : 'sent'} ${m.detail}`;
   switch (data.kind) {
     case 'unreadable':
       return `printed ${unreadable_words[data.reason] ?? `a line dslab cannot read (${data.reason})`}: ${quote(data.line)} ${stdout_hint}`;

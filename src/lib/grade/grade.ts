@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { GroupConfig } from '../cluster/groups.js';
 import { groupConfig, nodes_default } from '../cluster/launch.js';
@@ -6,6 +7,7 @@ import { checkOptions, groupCommand, systemView, type NodeGroup, type SystemPlug
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
+import { dropIfEmpty, newGradeDir } from './kept.js';
 import { runTest, type GradeTarget, type TestResult } from './runner.js';
 import type { LabSpec, LabTest } from './spec.js';
 
@@ -21,11 +23,17 @@ export interface GradeOptions {
   bail?: boolean;
   /** How the user ran dslab ("dslab", "npx dslab", …), so replay commands can be pasted as they are. */
   program?: string;
+  /** Whose implementation this is, for reports and the kept folder's name (default: see submissionName). */
+  submission?: string;
+  /** Where kept grade folders go (default: .dslab/grade). */
+  grade_home?: string;
 }
 
 export interface LabResult {
   lab: string;
   title: string;
+  /** Whose implementation was graded: the JUnit suite's name, and each summary line's. */
+  submission: string;
   target: string;
   score: number;
   max_score: number;
@@ -112,39 +120,52 @@ export function checkLabOptions(lab: LabSpec, reference_system: SystemPlugin): v
   }
 }
 
-/** Runs a lab's tests in order (each --repeat times); the score counts a test's points only if every run passed. */
-export async function gradeLab(lab: LabSpec, reference_system: SystemPlugin | undefined, options: GradeOptions, progress: GradeProgress): Promise<LabResult> {
-  const target = gradeTarget(lab, reference_system, options);
+/** The tests a grade runs (all, or --only's), after checking --only and --repeat. */
+export function selectTests(lab: LabSpec, options: Pick<GradeOptions, 'only' | 'repeat'>): LabTest[] {
   if (!Number.isInteger(options.repeat) || options.repeat < 1 || options.repeat > repeat_max) throw new UserError(`--repeat must be between 1 and ${repeat_max}`);
   const tests = options.only ? lab.tests.filter((t) => t.name === options.only) : lab.tests;
   if (tests.length === 0) throw new UserError(`lab ${lab.id} has no test "${options.only}" (tests: ${lab.tests.map((t) => t.name).join(', ')})`);
+  return tests;
+}
+
+/** Runs a lab's tests in order (each --repeat times); the score counts a test's points only if every run passed. */
+export async function gradeLab(lab: LabSpec, reference_system: SystemPlugin | undefined, options: GradeOptions, progress: GradeProgress): Promise<LabResult> {
+  const target = gradeTarget(lab, reference_system, options);
+  const tests = selectTests(lab, options);
   progress.onStart(tests.map((t) => t.name));
-  const workDir = path.join(dslabHome(), 'grade', lab.id);
+  const submission = options.submission ?? submissionName(options);
+  const workDir = newGradeDir(options.grade_home ?? gradeHome(), lab.id, submission);
   const started = Date.now();
   const results: TestResult[] = [];
   let score = 0;
   let bailed = false;
   const notRun: string[] = [];
-  for (const test of tests) {
-    if (bailed) {
-      notRun.push(test.name);
-      continue;
+  try {
+    for (const test of tests) {
+      if (bailed) {
+        notRun.push(test.name);
+        continue;
+      }
+      let allPassed = true;
+      for (let run = 0; run < options.repeat && !bailed; run++) {
+        const seed = options.seed ?? randomSeed();
+        progress.onTestStart(test.name, run + 1, options.repeat);
+        const result = await runTest(lab, test, target, seed, workDir);
+        results.push(result);
+        progress.onTestEnd(result);
+        allPassed &&= result.passed;
+        bailed = !result.passed && options.bail === true;
+      }
+      if (allPassed) score += test.points;
     }
-    let allPassed = true;
-    for (let run = 0; run < options.repeat && !bailed; run++) {
-      const seed = options.seed ?? randomSeed();
-      progress.onTestStart(test.name, run + 1, options.repeat);
-      const result = await runTest(lab, test, target, seed, workDir);
-      results.push(result);
-      progress.onTestEnd(result);
-      allPassed &&= result.passed;
-      bailed = !result.passed && options.bail === true;
-    }
-    if (allPassed) score += test.points;
+  } finally {
+    // A grade whose tests all passed kept nothing: no empty folder is left behind.
+    dropIfEmpty(workDir);
   }
   return {
     lab: lab.id,
     title: lab.title,
+    submission,
     target: target.replay_flag,
     score,
     max_score: tests.reduce((sum, t) => sum + t.points, 0),
@@ -152,4 +173,22 @@ export async function gradeLab(lab: LabSpec, reference_system: SystemPlugin | un
     not_run: notRun,
     elapsed_ms: Date.now() - started,
   };
+}
+
+/** Where kept grade folders go: .dslab/grade (see kept.ts). */
+export function gradeHome(): string {
+  return path.join(dslabHome(), 'grade');
+}
+
+/**
+ * A submission's name when none is given: "reference" for --reference; for
+ * --bin, the folder of the first file the command names that exists
+ * (my-raft for "python3 my-raft/node.py"), else the program's own name.
+ */
+export function submissionName(options: Pick<GradeOptions, 'bin' | 'reference'>, cwd = process.cwd()): string {
+  if (options.reference === true || options.bin === undefined) return 'reference';
+  const words = splitShellWords(options.bin, '--bin');
+  const file = words.slice(1).find((w) => existsSync(path.resolve(cwd, w))) ?? (words[0] !== undefined && existsSync(path.resolve(cwd, words[0])) ? words[0] : undefined);
+  if (file !== undefined) return path.basename(path.dirname(path.resolve(cwd, file)));
+  return path.basename(words[0] ?? 'submission');
 }

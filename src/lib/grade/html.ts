@@ -617,11 +617,11 @@ const style = [
 export function toHtml(result: LabResult): string {
   const failed = result.results.filter((r) => !r.passed).length;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dslab grade: ${escapeXml(result.lab)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>dslab grade: ${escapeXml(result.submission)}, ${escapeXml(result.lab)}</title>
 <style>${style}</style>
 </head><body>
 <h1>${escapeXml(result.title)}: ${result.score}/${result.max_score} points</h1>
-<p>Lab <code>${escapeXml(result.lab)}</code>, target <code>${escapeXml(result.target)}</code>: ${countOf(result.results.length, 'test run')} in ${seconds(result.elapsed_ms)}, ${failed} failed.</p>
+<p>Submission <code>${escapeXml(result.submission)}</code>, lab <code>${escapeXml(result.lab)}</code>, target <code>${escapeXml(result.target)}</code>: ${countOf(result.results.length, 'test run')} in ${seconds(result.elapsed_ms)}, ${failed} failed.</p>
 ${summaryTable(result)}
 ${result.results.map(section).join('\n')}
 </body></html>

@@ -103,14 +103,22 @@ export function initLab(id: string, lang: 'python' | 'ts', dir: string, plugins:
     }
   }
   const copied = copyReadme(lab.dir, target);
-  const relative = path.relative(process.cwd(), target) || '.';
-  const run = lang === 'python' ? `python3 ${commandWord(path.join(relative, 'node.py'))}` : `node --import ${commandWord(tsx)} ${commandWord(path.join(relative, 'node.ts'))}`;
+  const run = starterCommand(lang, path.relative(process.cwd(), target) || '.');
   return { dir: target, files: [...starterFiles, ...copied], run, system: lab.reference };
 }
 
-/** A word of a --bin command: dslab splits --bin on spaces, and a backslash keeps a space in a word. */
-function commandWord(word: string): string {
-  return word.replaceAll(' ', '\\ ');
+/** The file a starter runs from, by language: what `lab init` writes and what batch grading looks for in a submission. */
+export const starter_entry_files = { python: 'node.py', ts: 'node.ts' } as const;
+
+/** The command that runs one node of a starter (or of a student's code grown from one) in `dir`. */
+export function starterCommand(lang: keyof typeof starter_entry_files, dir: string): string {
+  const entry = commandWord(path.join(dir, starter_entry_files[lang]));
+  return lang === 'python' ? `python3 ${entry}` : `node --import ${commandWord(tsxLoaderUrl())} ${entry}`;
+}
+
+/** A word of a --bin command: dslab splits --bin like a shell, and a backslash keeps any other character (a space, a quote) in a word. */
+export function commandWord(word: string): string {
+  return word.replace(/[^A-Za-z0-9_./:@%+=,-]/g, '\\$&');
 }
 
 /**

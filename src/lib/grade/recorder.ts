@@ -1,6 +1,6 @@
-import type { HistoryViolation } from '../plugin.js';
+import type { HistoryViolation } from '../history.js';
 import type { ClusterEvent } from '../control/api.js';
-import { isEstablishedLeader, type RoleVocabulary, termOf } from '../roles.js';
+import { isEstablishedLeader, type RoleVocabulary, termOf, termWord } from '../roles.js';
 import { explainingLine } from '../util/stderr.js';
 
 /** Timeline points kept per test for reports; older ones are dropped beyond this. */
@@ -44,8 +44,10 @@ export interface NonLinearizableKey extends HistoryViolation {
  */
 export class Recorder {
   readonly timeline: TimelinePoint[] = [];
-  /** The first invariant broken, by check name. */
-  readonly violations = new Map<string, string>();
+  /** The first invariant broken, by check name, and the node whose crash it reports (no_crash). */
+  readonly violations = new Map<string, { message: string; crashed?: string }>();
+  /** Nodes restarted since their last state report: a term lower than before the restart was not persisted. */
+  private readonly restartedSinceReport = new Set<string>();
   private readonly leaderOfTerm = new Map<number, string>();
   private readonly lastTerm = new Map<string, number>();
   private readonly lastRole = new Map<string, string>();
@@ -77,11 +79,12 @@ export class Recorder {
           text: `${event.expected ? 'killed' : 'crashed'} (${event.signal ?? `exit ${event.exit_code}`})`,
         });
         if (!event.expected && this.checks.has('no_crash')) {
-          this.violate('no_crash', `${event.node} crashed (${event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`})${explainingLine(event.stderr_tail) ? `: ${explainingLine(event.stderr_tail)}` : ''}`);
+          this.violate('no_crash', `${event.node} crashed (${event.signal ? `signal ${event.signal}` : `exit code ${event.exit_code}`})${explainingLine(event.stderr_tail) ? `: ${explainingLine(event.stderr_tail)}` : ''}`, event.node);
         }
         break;
       case 'node_up':
         this.push({ t: event.t, node: event.node, kind: 'status', status: event.restarts ? 'restarted' : 'started', text: event.restarts ? 'restarted' : 'started' });
+        if (event.restarts) this.restartedSinceReport.add(event.node);
         break;
       case 'node_paused':
         this.push({ t: event.t, node: event.node, kind: 'status', status: 'paused', text: 'paused' });
@@ -103,10 +106,18 @@ export class Recorder {
     if (role !== this.lastRole.get(node) || (Number.isFinite(term) && term !== this.lastTerm.get(node))) {
       this.push({ t, node, kind: 'state', text: `${role || '?'}${Number.isFinite(term) ? ` t${term}` : ''}`, role, term: Number.isFinite(term) ? term : undefined });
     }
+    const firstSinceRestart = this.restartedSinceReport.delete(node);
     if (Number.isFinite(term)) {
       const previous = this.lastTerm.get(node);
       if (previous !== undefined && term < previous && this.checks.has('terms_monotonic')) {
-        this.violate('terms_monotonic', `${node}'s term went backwards from ${previous} to ${term}`);
+        const word = termWord(this.roles, state);
+        // Lower right after a restart: the node forgot it, the classic missing write to disk.
+        this.violate(
+          'terms_monotonic',
+          firstSinceRestart
+            ? `${node} restarted and lost its ${word} (${previous} before the restart, ${term} after): persist it before answering`
+            : `${node}'s ${word} went backwards from ${previous} to ${term}`,
+        );
       }
       this.lastTerm.set(node, term);
       if (isEstablishedLeader(this.roles, state)) {
@@ -134,12 +145,17 @@ export class Recorder {
     }
   }
 
-  private violate(check: string, message: string): void {
-    if (!this.violations.has(check)) this.violations.set(check, message);
+  private violate(check: string, message: string, crashed?: string): void {
+    if (!this.violations.has(check)) this.violations.set(check, crashed === undefined ? { message } : { message, crashed });
   }
 
   firstViolation(): string | null {
-    return this.violations.values().next().value ?? null;
+    return this.violations.values().next().value?.message ?? null;
+  }
+
+  /** The node whose crash the first violation reports, if it is a no_crash violation. */
+  firstViolationCrash(): string | null {
+    return this.violations.values().next().value?.crashed ?? null;
   }
 
   private push(point: TimelinePoint): void {

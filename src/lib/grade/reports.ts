@@ -35,19 +35,58 @@ export function toJson(result: LabResult): string {
   return JSON.stringify({ ...rest, results: results.map(testSummary) }, null, 2) + '\n';
 }
 
-/** One JSON object per test run, one per line, with the grade's target: easy to collect per student and concatenate. */
+/** One JSON object per test run, one per line, with the submission and the grade's target: a class's runs append to one file. */
 export function toNdjson(result: LabResult): string {
-  return result.results.map((r) => JSON.stringify({ target: result.target, ...testSummary(r) }) + '\n').join('');
+  return result.results.map((r) => JSON.stringify({ submission: result.submission, target: result.target, ...testSummary(r) }) + '\n').join('');
+}
+
+/** A submission a batch could not grade (nothing to run), and why. */
+export interface NotGraded {
+  lab: string;
+  submission: string;
+  error: string;
+}
+
+/** The summary line of a submission that could not be graded. */
+export function notGradedNdjson(entry: NotGraded): string {
+  return JSON.stringify({ submission: entry.submission, lab: entry.lab, passed: false, error: entry.error }) + '\n';
 }
 
 const property = (name: string, value: string | number) => `<property name="${escapeXml(name)}" value="${escapeXml(String(value))}"/>`;
 
 /**
- * JUnit XML, one testcase per test run, for classroom CI. Test names stay the
- * same from run to run (CI tools track tests by name); seed, points and
- * earned points are testcase properties, the score a suite property.
+ * JUnit XML for classroom CI: one testsuite per submission, named after it,
+ * one testcase per test run. Test names stay the same from run to run (CI
+ * tools track tests by name); seed, points and earned points are testcase
+ * properties, the score a suite property. A submission that could not be
+ * graded is a suite with one errored testcase saying why.
  */
-export function toJunit(result: LabResult): string {
+export function toJunit(results: readonly LabResult[], not_graded: readonly NotGraded[] = []): string {
+  const tests = results.reduce((sum, r) => sum + r.results.length + r.not_run.length, 0) + not_graded.length;
+  const failures = results.reduce((sum, r) => sum + r.results.filter((t) => !t.passed).length, 0);
+  const time = (results.reduce((sum, r) => sum + r.elapsed_ms, 0) / 1000).toFixed(3);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="dslab" tests="${tests}" failures="${failures}" errors="${not_graded.length}" time="${time}">`,
+    ...results.map(junitSuite),
+    ...not_graded.map(notGradedSuite),
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+function notGradedSuite(entry: NotGraded): string {
+  const message = escapeXml(`not graded: ${entry.error}`);
+  return [
+    `  <testsuite name="${escapeXml(entry.submission)}" tests="1" failures="0" errors="1" skipped="0" time="0.000">`,
+    `    <testcase classname="${escapeXml(entry.lab)}" name="grade" time="0.000">`,
+    `      <error message="${message}">${message}</error>`,
+    '    </testcase>',
+    '  </testsuite>',
+  ].join('\n');
+}
+
+function junitSuite(result: LabResult): string {
   const failures = result.results.filter((r) => !r.passed).length;
   const tests = result.results.length + result.not_run.length;
   const classname = escapeXml(result.lab);
@@ -64,14 +103,10 @@ export function toJunit(result: LabResult): string {
   const skipped = result.not_run.map((test) => `    <testcase classname="${classname}" name="${escapeXml(test)}" time="0.000">\n      <skipped message="not run: --bail stopped at the first failure"/>\n    </testcase>`);
   const time = (result.elapsed_ms / 1000).toFixed(3);
   return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="dslab" tests="${tests}" failures="${failures}" time="${time}">`,
-    `  <testsuite name="${classname}" tests="${tests}" failures="${failures}" skipped="${result.not_run.length}" time="${time}">`,
-    `    <properties>${property('score', result.score)}${property('max_score', result.max_score)}${property('target', result.target)}</properties>`,
+    `  <testsuite name="${escapeXml(result.submission)}" tests="${tests}" failures="${failures}" errors="0" skipped="${result.not_run.length}" time="${time}">`,
+    `    <properties>${property('lab', result.lab)}${property('score', result.score)}${property('max_score', result.max_score)}${property('target', result.target)}</properties>`,
     ...cases,
     ...skipped,
     '  </testsuite>',
-    '</testsuites>',
-    '',
   ].join('\n');
 }

@@ -59,10 +59,23 @@ export interface TestResult {
   started_at_ms: number;
 }
 
-class GradeFailure extends Error {}
+class GradeFailure extends Error {
+  /** It is the recorder's first violation itself (not a symptom after it). */
+  constructor(
+    message: string,
+    readonly is_violation = false,
+  ) {
+    super(message);
+  }
+}
 
 const fail = (message: string): never => {
   throw new GradeFailure(message);
+};
+
+/** Ends the test with the recorder's first broken invariant. */
+const failWithViolation = (message: string): never => {
+  throw new GradeFailure(message, true);
 };
 
 /** Runs one test of a lab against a target on a fresh cluster, and always stops it. */
@@ -101,6 +114,8 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
   let timer: NodeJS.Timeout | undefined;
   // What the cluster looked like when the test failed, for the diagnosis.
   let status: ClusterStatus | null = null;
+  // The node whose exit stopped the cluster's start (the start error reports it).
+  let start_exit: string | null = null;
   const observe = (event: ClusterEvent) => {
     recorder.onEvent(event);
     evidence.onEvent(event);
@@ -122,6 +137,8 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
       if (error instanceof ClusterStartError) {
         status = error.status;
         for (const event of error.events) evidence.onEvent(event);
+        // An exit fails that node's init at once, so the first unexpected exit is the one the start error reports.
+        start_exit = evidence.exits[0]?.node ?? null;
       }
       return fail(`the cluster did not start: ${errorMessage(error)}`);
     });
@@ -134,7 +151,7 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     });
     await Promise.race([steps, limit]);
     const violation = recorder.firstViolation();
-    if (violation) fail(violation);
+    if (violation) failWithViolation(violation);
     for (const check of test.checks) {
       const checker = lab.workload_plugins.find((w) => check in w.checks)?.checks[check];
       if (checker) run.checkHistories(result, check, checker);
@@ -145,10 +162,12 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
     let failure = error instanceof GradeFailure ? error.message : `grader error: ${errorMessage(error)}`;
     // An invariant broken during the run explains a later symptom better than the symptom.
     const violation = recorder.firstViolation();
-    if (violation && !failure.startsWith(violation)) failure = `${violation} (then: ${failure})`;
+    if (violation && !(error instanceof GradeFailure && error.is_violation)) failure = `${violation} (then: ${failure})`;
     status ??= supervisor?.status() ?? null;
     const failedAt: FailedAt = run ? run.currentStep : 'start';
-    result.cause = diagnose({ failed_at: failedAt, steps: lab.steps, symptom: failure, status, evidence, state_reports_help: `see "State reports" in: ${target.program} lab show ${lab.id}` });
+    const crashed = violation ? recorder.firstViolationCrash() : null;
+    const exits_told = [...(crashed ? [crashed] : []), ...(start_exit ? [start_exit] : [])];
+    result.cause = diagnose({ failed_at: failedAt, steps: lab.steps, exits_told, status, evidence, state_reports_help: `see "State reports" in: ${target.program} lab show ${lab.id}` });
     result.failure = result.cause ? `${failure}; likely cause: ${result.cause}` : failure;
   } finally {
     clearTimeout(timer);
@@ -191,7 +210,7 @@ class TestRun implements StepContext {
         throw error;
       }
       const violation = this.recorder.firstViolation();
-      if (violation) fail(violation);
+      if (violation) failWithViolation(violation);
     }
     for (const work of this.pending) await work;
     this.currentStep = null;

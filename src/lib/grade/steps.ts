@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ClusterEvent, ClusterStatus, NodeStatus } from '../control/api.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { ClusterPaths } from '../cluster/paths.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus } from '../control/api.js';
+import type { MessageBody } from '../protocol/messages.js';
+import type { SupervisorConfig } from '../supervisor/config.js';
+import type { EventHub } from '../supervisor/event-hub.js';
 import type { Rng } from '../util/prng.js';
 import { findLeader, isEstablishedLeader, isLeadingRole, roleKind, type RoleVocabulary, termOf } from '../roles.js';
 import type { Recorder } from './recorder.js';
@@ -18,9 +21,24 @@ import type { Recorder } from './recorder.js';
 /** A step as a spec gives it: its kind in `do`, its fields beside. */
 export type Step = { do: string } & Record<string, unknown>;
 
+/**
+ * The cluster as a step sees it: what the supervisor offers a grader. The
+ * Supervisor class satisfies it; steps name this, not the class, so that the
+ * plugin types (which name steps) never depend on the supervisor.
+ */
+export interface StepCluster {
+  readonly events: EventHub;
+  readonly paths: ClusterPaths;
+  readonly config: SupervisorConfig;
+  request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting?: boolean): Promise<MessageBody>;
+  leader(): string | null;
+  apply(action: ControlAction, source?: 'cli' | 'nemesis'): Promise<ActionResult>;
+  status(): ClusterStatus;
+}
+
 /** What a step can use while it runs: the cluster, the test's nodes, randomness and files. */
 export interface StepContext {
-  readonly supervisor: Supervisor;
+  readonly supervisor: StepCluster;
   readonly recorder: Recorder;
   /** The test's seeded randomness: the same seed makes the same choices. */
   readonly rng: Rng;
@@ -37,7 +55,7 @@ export interface StepContext {
   /** Ends the test as failed, with this message (the step's number and kind are added). */
   fail(message: string): never;
   /** A supervisor action; its error fails the step. */
-  act(action: Parameters<Supervisor['apply']>[0]): Promise<Record<string, unknown>>;
+  act(action: ControlAction): Promise<Record<string, unknown>>;
   /** Resolves at the first cluster event that matches; fails the step after timeout_ms, waiting for `what`. */
   waitFor(match: (event: ClusterEvent) => boolean, timeout_ms: number, what: string): Promise<void>;
   /** A new history file for a workload to write; the linearizable check reads every one. */
@@ -108,6 +126,26 @@ export async function awaitRecordedLoad(ctx: StepContext, workload: string): Pro
   const done = load.done;
   load.done = null;
   if (done) await done;
+}
+
+/** Characters of a node's error text quoted in a failure. */
+export const quoted_reply_text_chars_max = 200;
+
+/**
+ * A node's reply as a failure quotes it: its type, or for an error its code,
+ * its ZooKeeper error name if any, and its text as the node wrote it
+ * (error 10 'echo is not implemented yet').
+ */
+export function describeReply(reply: { type?: unknown; code?: unknown; text?: unknown; zk_error?: unknown }): string {
+  if (reply.type !== 'error') return String(reply.type);
+  const text = typeof reply.text === 'string' && reply.text !== '' ? reply.text : null;
+  const quoted = text === null ? '' : ` '${text.length > quoted_reply_text_chars_max ? `${text.slice(0, quoted_reply_text_chars_max)}…` : text}'`;
+  return `error ${String(reply.code)}${typeof reply.zk_error === 'string' ? ` ${reply.zk_error}` : ''}${quoted}`;
+}
+
+/** "n1 answered echo with error 10 'echo is not implemented yet'", or for a reply of the wrong type "…with generate_ok, expected echo_ok". */
+export function unexpectedReply(node: string, request: string, reply: { type?: unknown; code?: unknown; text?: unknown; zk_error?: unknown }, expected: string): string {
+  return `${node} answered ${request} with ${describeReply(reply)}${reply.type === 'error' ? '' : `, expected ${expected}`}`;
 }
 
 export const node_ref = z.string().min(1);

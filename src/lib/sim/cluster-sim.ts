@@ -9,7 +9,8 @@
 // A system plugs in by extending ClusterSimulation with its model (how to build, persist and apply
 // its core's Readys; what its clients send) and its invariants (checked in persist/handle while it
 // runs, in isConverged/finalChecks at the end). src/systems/raft/sim.ts and src/systems/zab/sim.ts
-// are the two such drivers.
+// are the two such drivers. (src/systems/snowflake/sim.ts is no cluster: each worker's id generator
+// under its own stepped clock, with no network, faults or clients, so it has nothing to take from here.)
 //
 // The order of every random draw and of every event scheduled here is part of what a seed means:
 // changing it changes every recorded run (test/sim/replay-digest.test.ts pins them).
@@ -93,6 +94,43 @@ export function drawNemesisSchedule(config: ClusterSimConfig, r: Draws, interval
   return true;
 }
 
+/** The ranges a system's random schedules draw the fault phase, the links and the aimed faults' pace from. */
+export interface FaultScheduleRanges {
+  fault_phase_ms: readonly [min: number, max: number];
+  settle_ms: number;
+  /** message_delay_ms_max is the minimum plus a draw from 0 to this. */
+  message_delay_spread_ms_max: number;
+  message_loss_rates: readonly number[];
+  /** nemesis_interval_ms_max is the minimum plus a draw from this range. */
+  nemesis_interval_spread_ms: readonly [min: number, max: number];
+  crash_chance: number;
+}
+
+/** Share of schedules with partitions among the aimed faults. */
+export const partition_chance = 0.8;
+/** The duplication rates a schedule's links draw from. */
+export const message_duplicate_rates: readonly number[] = [0, 0.05, 0.2];
+
+/**
+ * The schedule's fault phase, links and aimed faults' pace, drawn from r in one order that is part of
+ * what every seed means: fault phase, delay spread, loss, duplication, interval spread, partitions,
+ * crashes. The two minimums come drawn by the caller, from where they stand in its own order.
+ */
+export function drawFaultSchedule(r: Draws, ranges: FaultScheduleRanges, message_delay_ms_min: number, nemesis_interval_ms_min: number) {
+  return {
+    fault_phase_ms: r.int(...ranges.fault_phase_ms),
+    settle_ms: ranges.settle_ms,
+    message_delay_ms_min,
+    message_delay_ms_max: message_delay_ms_min + r.int(0, ranges.message_delay_spread_ms_max),
+    message_loss_rate: r.pick(ranges.message_loss_rates),
+    message_duplicate_rate: r.pick(message_duplicate_rates),
+    nemesis_interval_ms_min,
+    nemesis_interval_ms_max: nemesis_interval_ms_min + r.int(...ranges.nemesis_interval_spread_ms),
+    partitions: r.chance(partition_chance),
+    crashes: r.chance(ranges.crash_chance),
+  } satisfies Partial<ClusterSimConfig>;
+}
+
 /** What makes a schedule fault-free (used to check progress); a system adds its own faults' switches. */
 export const fault_free_overrides = {
   message_loss_rate: 0,
@@ -102,6 +140,16 @@ export const fault_free_overrides = {
   pauses: false,
   nemesis_schedule: null,
   client_op_timeout_ms: fault_free_client_op_timeout_ms,
+} as const satisfies Partial<ClusterSimConfig>;
+
+/** The schedule fields no system's random schedule draws, at the values they share (a system may override one). */
+export const fixed_schedule_fields = {
+  converge_ms_max: 4000,
+  crash_down_ms_min: 20,
+  pause_ms_min: 20,
+  client_attempt_timeout_ms: 150,
+  client_op_timeout_ms: 500,
+  nemesis_schedule: null,
 } as const satisfies Partial<ClusterSimConfig>;
 
 // ---- results ------------------------------------------------------------------------------------
@@ -122,6 +170,14 @@ export interface ClusterSimStats {
   nemesis_refused: number;
   end_ms: number;
 }
+
+// The base's counters at zero, in two groups that a system's stats spread where its report has always
+// listed them: a replay digest covers the stats' key order, so a system's own counters keep their places.
+
+/** The network's losses: lost (loss, overflow, a full inbox), duplicated, cut by a partition. */
+export const message_loss_counters_zero = { messages_lost: 0, messages_duplicated: 0, messages_partitioned: 0 } as const satisfies Partial<ClusterSimStats>;
+/** The faults applied and a `dslab nemesis` schedule's steps. */
+export const fault_counters_zero = { crashes: 0, restarts: 0, partitions: 0, pauses: 0, nemesis_steps: 0, nemesis_refused: 0 } as const satisfies Partial<ClusterSimStats>;
 
 /** A broken invariant (or a run that never converged), naming the seed that replays it. */
 export class ClusterSimFailure extends Error {

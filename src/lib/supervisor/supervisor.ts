@@ -22,6 +22,9 @@ import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLog, NodeProcess } from './node-process.js';
 import { countMisbehaviour, describeExit, kill_wait_ms, type MisbehaviourKind, newNodeRecord, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
 import { Router } from './router.js';
+import type { SupervisorConfig } from './config.js';
+
+export type { SupervisorConfig } from './config.js';
 import { ServerMembers } from './servers.js';
 import { SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
@@ -36,28 +39,6 @@ const services_seed_salt = 0x5e41ce;
 export const workload_shutdown_ms_max = 3000;
 /** How long `down` waits for the workloads' closing checks (the lock checker reading r1's record) before it stops the cluster without them. */
 export const closing_check_timeout_ms = 20_000;
-
-export interface SupervisorConfig {
-  name: string;
-  system: string;
-  /** The node groups, each a program run under its own id prefix; one group "nodes" (n1..nN) for a single-program cluster. */
-  groups: GroupConfig[];
-  seed: number;
-  home: string;
-  /** Working directory of the node processes (so a --bin path relative to the user's directory works). */
-  cwd: string;
-  init_timeout_ms: number;
-  /** System options for the nodes, passed as JSON in DSLAB_OPTIONS. */
-  options?: Record<string, unknown>;
-  /** Start from the data directories a previous run of this cluster left (default: empty ones). */
-  keep_data?: boolean;
-  /** The system's role vocabulary and dashboard columns, from its plugin (src/registry.ts). */
-  view: SystemView;
-  /** The group answering each workload, where the system says (SystemPlugin.workload_groups); otherwise the first program group. */
-  workload_groups?: Record<string, string>;
-  /** The workloads the system's clients speak (SystemPlugin.workloads): each one's closing check runs at `down`. */
-  workloads?: string[];
-}
 
 /** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
 export interface SupervisorPlugins {

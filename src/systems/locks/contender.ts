@@ -16,7 +16,7 @@ import { EtcdLock } from './recipes/etcd.js';
 import { type Held, type Recipe, type RecipeContext, sleep } from './recipes/recipe.js';
 import { RedisNaive, RedisSetNx } from './recipes/redis.js';
 import { ZkLock, type ZkSession } from './recipes/zk.js';
-import { nodeTransport, ZkClient } from '../../workloads/zk/client.js';
+import { nodeTransport, ZkClient } from '../../lib/zk/client.js';
 
 /** How long a contender waits for the resource's answer to a read or write. */
 export const resource_timeout_ms = 5_000;

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { Node } from '../../lib/runtime/node.js';
 import { Wal } from '../../lib/storage/wal.js';
-import { type Observation, observations_max, report_page_max } from '../../workloads/locks/observations.js';
+import { type Observation, observations_max, report_page_max } from './observations.js';
 import { readLockOptions, readLockPlantedBug } from './options.js';
 
 export class Resource {

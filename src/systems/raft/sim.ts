@@ -15,10 +15,15 @@
 import {
   ClusterSimFailure,
   ClusterSimulation,
+  drawFaultSchedule,
   drawNemesisSchedule,
+  fault_counters_zero,
   fault_free_overrides,
+  fixed_schedule_fields,
+  message_loss_counters_zero,
   type ClusterSimConfig,
   type ClusterSimStats,
+  type FaultScheduleRanges,
   type SimClient,
 } from '../../lib/sim/cluster-sim.js';
 import type { CoreStart, SimNode } from '../../lib/sim/host.js';
@@ -57,6 +62,18 @@ export interface SimConfig extends ClusterSimConfig {
   log_matching_check_events: number;
 }
 
+/** What Raft's random schedules draw the fault phase, the links and the aimed faults' pace from. */
+const raft_fault_ranges: FaultScheduleRanges = {
+  fault_phase_ms: [1000, 2500],
+  settle_ms: 800,
+  message_delay_spread_ms_max: 30,
+  message_loss_rates: [0, 0.02, 0.1, 0.25],
+  // Some schedules change faults every few tens of ms, others hold one for up to ~1.5 s
+  // (long enough for a new leader to be elected and commit behind an isolated old one).
+  nemesis_interval_spread_ms: [60, 1200],
+  crash_chance: 0.7,
+};
+
 export function randomSimConfig(seed: number): SimConfig {
   const r = draws(createRng(seed ^ 0x5bd1e995));
   const election_min = r.int(100, 150);
@@ -66,6 +83,7 @@ export function randomSimConfig(seed: number): SimConfig {
   const nemesis_min = r.int(20, 300);
   const config: SimConfig = {
     seed,
+    ...fixed_schedule_fields,
     node_count: r.pick([3, 3, 3, 5, 5]),
     raft: {
       election_timeout_ms_min: election_min,
@@ -76,35 +94,18 @@ export function randomSimConfig(seed: number): SimConfig {
       append_entries_max: append_max,
       append_inflight_entries_max: Math.max(append_max, r.pick([4, 16, 256])),
     },
-    fault_phase_ms: r.int(1000, 2500),
-    settle_ms: 800,
-    converge_ms_max: 4000,
-    message_delay_ms_min: delay_min,
-    message_delay_ms_max: delay_min + r.int(0, 30),
-    message_loss_rate: r.pick([0, 0.02, 0.1, 0.25]),
-    message_duplicate_rate: r.pick([0, 0.05, 0.2]),
-    // Some schedules change faults every few tens of ms, others hold one for up to ~1.5 s
-    // (long enough for a new leader to be elected and commit behind an isolated old one).
-    nemesis_interval_ms_min: nemesis_min,
-    nemesis_interval_ms_max: nemesis_min + r.int(60, 1200),
-    partitions: r.chance(0.8),
-    crashes: r.chance(0.7),
+    ...drawFaultSchedule(r, raft_fault_ranges, delay_min, nemesis_min),
     transfers: r.chance(0.5),
-    crash_down_ms_min: 20,
     crash_down_ms_max: 600,
     client_count: r.int(1, 3),
     client_think_ms_max: r.int(0, 40),
-    client_attempt_timeout_ms: 150,
-    client_op_timeout_ms: 500,
     key_count: r.int(1, 3),
     compact_after_entries: r.pick([0, 2, 5, 20]),
     log_matching_check_events: 200,
     serialize: r.chance(0.2),
     // Drawn last, so every field above keeps the value it had before these existed.
     pauses: r.chance(0.5),
-    pause_ms_min: 20,
     pause_ms_max: 600,
-    nemesis_schedule: null,
   };
   drawNemesisSchedule(config, r, nemesis_schedule_interval_ms_min, nemesis_schedule_interval_ms_max);
   return config;
@@ -225,17 +226,10 @@ export class Simulation extends ClusterSimulation<RaftSim> {
     events: 0,
     messages_sent: 0,
     messages_delivered: 0,
-    messages_lost: 0,
-    messages_duplicated: 0,
-    messages_partitioned: 0,
+    ...message_loss_counters_zero,
     max_term: 0,
     leaders_elected: 0,
-    crashes: 0,
-    restarts: 0,
-    partitions: 0,
-    pauses: 0,
-    nemesis_steps: 0,
-    nemesis_refused: 0,
+    ...fault_counters_zero,
     transfers_requested: 0,
     compactions: 0,
     snapshots_installed: 0,

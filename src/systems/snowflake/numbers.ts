@@ -16,7 +16,7 @@
  * worker 0, and so on round the datacenters.
  */
 
-/** The part of the shared ZooKeeper client (src/workloads/zk/client.ts) a worker uses: one session. */
+/** The part of the shared ZooKeeper client (src/lib/zk/client.ts) a worker uses: one session. */
 export interface CoordinatorSession {
   readonly session: string;
   readonly timeout_ms: number;

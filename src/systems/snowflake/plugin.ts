@@ -66,7 +66,7 @@ export const snowflake: SystemPlugin = {
   ],
   // `up snowflake --bin` runs your worker beside dslab's coordinator.
   bin_group: 'workers',
-  starter_imports: { __DSLAB_ZKCLIENT__: new URL('../../workloads/zk/client.js', import.meta.url) },
+  starter_imports: { __DSLAB_ZKCLIENT__: new URL('../../lib/zk/client.js', import.meta.url) },
   flags: {
     workers: Flags.integer({ min: 1, default: 3, description: 'snowflake: how many id workers (w1..wN)' }),
     coordinator: Flags.integer({ min: 1, default: 3, description: 'snowflake: how many coordinator servers (z1..zN, the Zab system)' }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineStep, poll_interval_ms, sleep, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
+import { defineStep, poll_interval_ms, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
+import { waitUntilHolds } from '../../lib/util/poll.js';
 import { idWorkers } from '../../workloads/ids/client.js';
 
 /** How long a wrong picture in the workers' reports may last before wait_workers fails: a few report intervals (the reference reports every 500 ms). */
@@ -14,10 +15,9 @@ export const snowflake_steps: readonly StepDefinition[] = [
     fields: { serving: z.number().int().min(0).max(25), within_ms: step_duration_ms, save_serving_as: z.string().min(1).optional() },
     needs_state_reports: true,
     async run(step, ctx) {
-      const deadline = Date.now() + step.within_ms;
       // A paused worker's last report stays "serving" until it wakes and reports again: only a clash that outlasts a few reports fails.
       let wrong_since: number | null = null;
-      for (;;) {
+      const why = await waitUntilHolds(step.within_ms, poll_interval_ms, () => {
         const workers = idWorkers(ctx.status()).filter((n) => n.status === 'up');
         const serving = workers.filter((n) => n.state.role === 'serving');
         const numbers = new Map<string, string>();
@@ -35,16 +35,14 @@ export const snowflake_steps: readonly StepDefinition[] = [
             if (serving.length === 0) ctx.fail('no worker serves, so none can be saved');
             ctx.save(step.save_serving_as, ctx.rng.pick(serving.map((n) => n.id)));
           }
-          return;
+          return null;
         }
         wrong_since = wrong ? (wrong_since ?? Date.now()) : null;
         if (wrong && Date.now() - wrong_since! > stale_report_ms) ctx.fail(wrong);
-        if (Date.now() > deadline) {
-          const roles = workers.map((n) => `${n.id} ${n.state.role === undefined ? 'reports no role' : String(n.state.role)}${n.state.worker === null || n.state.worker === undefined ? '' : ` (worker ${String(n.state.worker)})`}`).join(', ');
-          ctx.fail(wrong ?? `${serving.length} of ${workers.length} workers serve after ${step.within_ms} ms, expected ${step.serving}: ${roles || 'no worker is up'}`);
-        }
-        await sleep(poll_interval_ms);
-      }
+        const roles = workers.map((n) => `${n.id} ${n.state.role === undefined ? 'reports no role' : String(n.state.role)}${n.state.worker === null || n.state.worker === undefined ? '' : ` (worker ${String(n.state.worker)})`}`).join(', ');
+        return wrong ?? `${serving.length} of ${workers.length} workers serve after ${step.within_ms} ms, expected ${step.serving}: ${roles || 'no worker is up'}`;
+      });
+      if (why !== null) ctx.fail(why);
     },
   }),
 ];

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Node } from '../../lib/runtime/node.js';
 import type { MessageBody } from '../../lib/protocol/messages.js';
-import { nodeTransport, ZkClient } from '../../workloads/zk/client.js';
+import { nodeTransport, ZkClient } from '../../lib/zk/client.js';
 import { SnowflakeWorker } from './host.js';
 import { CoordinatorNumbers, StaticNumbers, type CoordinatorSession, type WorkerNumbers } from './numbers.js';
 import { readSnowflakeOptions } from './options.js';

@@ -9,7 +9,7 @@
 
 import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
 import type { LoggedTxn, PrepareTxn, ProposeResult, Ready, StateReport } from './core/core.js';
-import { zkError, type ZkError, type ZkErrorName } from './core/errors.js';
+import { zkError, type ZkError, type ZkErrorName } from '../../lib/zk/errors.js';
 import { negotiateSessionTimeout, SessionIdSource, SessionTracker, tracked_session_count_max } from './core/sessions.js';
 import { checkPath, parseZkTxn, type Stat, type ZkTxn } from './core/tree.js';
 import { ZkReplica, type ZkRead, type ZkReplicaApplied } from './core/watches.js';

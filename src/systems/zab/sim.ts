@@ -20,10 +20,15 @@
 import {
   ClusterSimFailure,
   ClusterSimulation,
+  drawFaultSchedule,
   drawNemesisSchedule,
+  fault_counters_zero,
   fault_free_overrides,
+  fixed_schedule_fields,
+  message_loss_counters_zero,
   type ClusterSimConfig,
   type ClusterSimStats,
+  type FaultScheduleRanges,
   type SimClient,
 } from '../../lib/sim/cluster-sim.js';
 import type { CoreStart, SimNode } from '../../lib/sim/host.js';
@@ -67,6 +72,16 @@ export interface ZabSimConfig extends ClusterSimConfig {
   zk_clients: boolean;
 }
 
+/** What Zab's random schedules draw the fault phase, the links and the aimed faults' pace from. */
+const zab_fault_ranges: FaultScheduleRanges = {
+  fault_phase_ms: [800, 2000],
+  settle_ms: 600,
+  message_delay_spread_ms_max: 20,
+  message_loss_rates: [0, 0.02, 0.1, 0.2],
+  nemesis_interval_spread_ms: [60, 900],
+  crash_chance: 0.8,
+};
+
 /** A schedule with faults, drawn from the seed. */
 export function randomZabSimConfig(seed: number): ZabSimConfig {
   const r = draws(createRng(seed ^ 0x2ab5eed));
@@ -76,6 +91,7 @@ export function randomZabSimConfig(seed: number): ZabSimConfig {
   const nemesis_min = r.int(30, 300);
   const config: ZabSimConfig = {
     seed,
+    ...fixed_schedule_fields,
     voter_count: r.pick([3, 3, 3, 5, 5]),
     observer_count: r.pick([0, 0, 1, 2]),
     zab: {
@@ -87,27 +103,12 @@ export function randomZabSimConfig(seed: number): ZabSimConfig {
       notification_interval_ms_min: r.int(20, 50),
       notification_interval_ms_max: r.int(200, 400),
     },
-    fault_phase_ms: r.int(800, 2000),
-    settle_ms: 600,
-    converge_ms_max: 4000,
-    message_delay_ms_min: delay_min,
-    message_delay_ms_max: delay_min + r.int(0, 20),
-    message_loss_rate: r.pick([0, 0.02, 0.1, 0.2]),
-    message_duplicate_rate: r.pick([0, 0.05, 0.2]),
-    nemesis_interval_ms_min: nemesis_min,
-    nemesis_interval_ms_max: nemesis_min + r.int(60, 900),
-    partitions: r.chance(0.8),
-    crashes: r.chance(0.8),
+    ...drawFaultSchedule(r, zab_fault_ranges, delay_min, nemesis_min),
     pauses: r.chance(0.5),
-    crash_down_ms_min: 20,
     crash_down_ms_max: 500,
-    pause_ms_min: 20,
     pause_ms_max: 500,
-    nemesis_schedule: null,
     client_count: r.int(1, 3),
     client_think_ms_max: r.int(0, 30),
-    client_attempt_timeout_ms: 150,
-    client_op_timeout_ms: 500,
     compact_after_txns: r.pick([0, 3, 10, 40]),
     serialize: r.chance(0.2),
     check_acks_against_disk: true,
@@ -255,15 +256,8 @@ export class ZabSimulation extends ClusterSimulation<ZabSim> {
   override readonly stats: ZabSimStats = {
     events: 0,
     messages_sent: 0,
-    messages_lost: 0,
-    messages_duplicated: 0,
-    messages_partitioned: 0,
-    crashes: 0,
-    restarts: 0,
-    partitions: 0,
-    pauses: 0,
-    nemesis_steps: 0,
-    nemesis_refused: 0,
+    ...message_loss_counters_zero,
+    ...fault_counters_zero,
     elections: 0,
     leaders_established: 0,
     max_epoch: 0,

@@ -5,6 +5,7 @@ import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { isEstablishedLeader, roleKind, roleOf, termOf } from '../../lib/roles.js';
 import { fixedClientId } from '../../lib/supervisor/client-ids.js';
 import { errorMessage } from '../../lib/util/errors.js';
+import { pollUntil, waitUntilHolds } from '../../lib/util/poll.js';
 
 /**
  * The grader's Zab steps. They write through the coordinator's client
@@ -42,13 +43,8 @@ export async function waitWithin(
   pending: () => string | null | Promise<string | null>,
   interval_ms: number = poll_interval_ms,
 ): Promise<void> {
-  const deadline = Date.now() + within_ms;
-  for (;;) {
-    const why = await pending();
-    if (why === null) return;
-    if (Date.now() > deadline) ctx.fail(why);
-    await sleep(interval_ms);
-  }
+  const why = await waitUntilHolds(within_ms, interval_ms, pending);
+  if (why !== null) ctx.fail(why);
 }
 
 /** What one test's zab_write steps sent and what the servers applied. */
@@ -120,38 +116,32 @@ const describeReply = (node: string, reply: MessageBody): string =>
 
 /** One write, sent (again) until it is acknowledged or the deadline passes. */
 async function writeOne(ctx: StepContext, l: WriteLedger, value: string, fixed: string | null, deadline_ms: number): Promise<{ ok: boolean; last: string }> {
-  let last = 'no server to ask';
-  while (Date.now() < deadline_ms) {
+  const outcome = await pollUntil<null>(deadline_ms, write_retry_ms, async () => {
     const up = upNodes(ctx).map((n) => n.id);
     const target: string | null = fixed ?? establishedLeader(ctx)?.id ?? (up.length ? ctx.rng.pick(up) : null);
-    if (!target || !up.includes(target)) {
-      last = target ? `${target} is not up` : 'no server is up';
-      await sleep(write_retry_ms);
-      continue;
-    }
+    if (!target || !up.includes(target)) return { done: false, why: target ? `${target} is not up` : 'no server is up' };
     const wait = Math.max(1, Math.min(write_attempt_ms_max, deadline_ms - Date.now()));
     if (l.session === null) {
       const reply = await request(ctx, fixedClientId('grader_zab_writes'), target, { type: 'connect', timeout_ms: session_timeout_ms_requested }, wait);
-      if (reply.type === 'connect_ok' && typeof reply.session === 'string') l.session = reply.session;
-      else {
-        last = `connect: ${describeReply(target, reply)}`;
-        await sleep(write_retry_ms);
+      if (reply.type === 'connect_ok' && typeof reply.session === 'string') {
+        l.session = reply.session;
+        // Connected: the write goes at once, to whichever server is then the one to ask.
+        return { done: false, why: `${target} gave a session but the write was not sent yet`, pause_ms: 0 };
       }
-      continue;
+      return { done: false, why: `connect: ${describeReply(target, reply)}` };
     }
     const reply = await request(ctx, fixedClientId('grader_zab_writes'), target, { type: 'create', session: l.session, path: `/${value}`, data: value }, wait);
     // A retry that finds the znode there: an earlier attempt was applied after all.
     if (reply.type === 'create_ok' || (reply.type === 'error' && reply.zk_error === 'NodeExists')) {
       l.acked.set(value, reply.type === 'create_ok' ? String((reply.stat as Record<string, unknown> | undefined)?.czxid ?? '?') : '?');
-      return { ok: true, last: '' };
+      return { done: true, value: null };
     }
-    last = describeReply(target, reply);
     // The grader's session expired (the grader does not ping): take a new one.
     if (reply.type === 'error' && reply.zk_error === 'SessionExpired') l.session = null;
     // Sent again, with the same path, whatever the error: a create is identified by its path.
-    await sleep(write_retry_ms);
-  }
-  return { ok: false, last };
+    return { done: false, why: describeReply(target, reply) };
+  });
+  return outcome.done ? { ok: true, last: '' } : { ok: false, last: outcome.why };
 }
 
 export const zab_steps: readonly StepDefinition[] = [

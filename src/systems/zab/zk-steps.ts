@@ -3,6 +3,7 @@ import type { ClusterEvent } from '../../lib/control/api.js';
 import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type StepContext, type StepDefinition } from '../../lib/grade/steps.js';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { errorMessage } from '../../lib/util/errors.js';
+import { pollUntil } from '../../lib/util/poll.js';
 import { waitWithin } from './steps.js';
 
 /**
@@ -136,23 +137,22 @@ export const zk_steps: readonly StepDefinition[] = [
       const fixed = step.node ? ctx.node(step.node) : null;
       const deadline = Date.now() + step.within_ms;
       let last = 'no server up';
-      while (Date.now() < deadline) {
+      const outcome = await pollUntil<GraderSession>(deadline, zk_retry_ms, async () => {
         const up = ctx.status().nodes.filter((n) => n.status === 'up').map((n) => n.id);
         const target = fixed ?? (up.length ? ctx.rng.pick(up) : null);
         if (target && up.includes(target)) {
-          const { reply } = await send(ctx, st, step.client, target, { type: 'connect', timeout_ms: step.timeout_ms }, Math.max(1, Math.min(2000, deadline - Date.now())));
+          const { reply } = await send(ctx, st, step.client, target, { type: 'connect', timeout_ms: step.timeout_ms }, Math.max(1, Math.min(zk_poll_request_ms, deadline - Date.now())));
           if (reply.type === 'connect_ok' && typeof reply.session === 'string') {
             const timeout = typeof reply.timeout_ms === 'number' && reply.timeout_ms > 0 ? reply.timeout_ms : step.timeout_ms;
-            const s: GraderSession = { name: step.session, client: step.client, id: reply.session, server: target, timeout_ms: timeout, expired: false, closed: false, events: [] };
-            st.sessions.set(step.session, s);
-            void keepAlive(ctx, st, s);
-            return;
+            return { done: true, value: { name: step.session, client: step.client, id: reply.session, server: target, timeout_ms: timeout, expired: false, closed: false, events: [] } };
           }
           last = `${target}: ${describe(reply)}`;
         }
-        await sleep(zk_retry_ms);
-      }
-      ctx.fail(`session ${step.session} could not connect within ${step.within_ms} ms (last: ${last})`);
+        return { done: false, why: last };
+      });
+      if (!outcome.done) return ctx.fail(`session ${step.session} could not connect within ${step.within_ms} ms (last: ${outcome.why})`);
+      st.sessions.set(step.session, outcome.value);
+      void keepAlive(ctx, st, outcome.value);
     },
   }),
   defineStep({
@@ -180,13 +180,13 @@ export const zk_steps: readonly StepDefinition[] = [
       if (step.path !== undefined) body.path = resolvePath(ctx, step.path);
       for (const field of ['data', 'ephemeral', 'sequential', 'watch'] as const) if (step[field] !== undefined) body[field] = step[field];
       const deadline = Date.now() + step.within_ms;
-      let reply: MessageBody;
-      for (;;) {
+      // Out of time, the last refusal is the reply the expectation judges (the first look always sends).
+      let reply!: MessageBody;
+      await pollUntil<null>(deadline, zk_retry_ms, async () => {
         ({ reply } = await send(ctx, st, s.client, s.server, body as Omit<MessageBody, 'msg_id'>, Math.max(1, deadline - Date.now())));
         const refused = reply.type === 'error' && reply.code === error_codes.temporarily_unavailable;
-        if (!refused || Date.now() > deadline) break;
-        await sleep(zk_retry_ms);
-      }
+        return refused ? { done: false, why: describe(reply) } : { done: true, value: null };
+      });
       const what = `${step.session}: ${step.op}${body.path ? ` ${String(body.path)}` : ''}`;
       if (step.expect === 'ok') {
         if (isError(reply)) ctx.fail(`${what} failed at ${s.server}: ${describe(reply)}`);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStep, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
+import { defineStep, step_duration_ms, unexpectedReply, type StepDefinition } from '../../lib/grade/steps.js';
 import { fixedClientId } from '../../lib/supervisor/client-ids.js';
 import { errorMessage } from '../../lib/util/errors.js';
 
@@ -14,7 +14,7 @@ export const echo_steps: readonly StepDefinition[] = [
         const node = nodes[i % nodes.length]!;
         const payload = `echo ${i} ${ctx.rng.int(1e9)}`;
         const reply = await ctx.supervisor.request(fixedClientId('grader_echo'), node, { type: 'echo', echo: payload }, step.timeout_ms).catch((error: unknown) => ctx.fail(`${node}: ${errorMessage(error)}`));
-        if (reply.type !== 'echo_ok') ctx.fail(`${node} answered echo with ${reply.type}, expected echo_ok`);
+        if (reply.type !== 'echo_ok') ctx.fail(unexpectedReply(node, 'echo', reply, 'echo_ok'));
         if (reply.echo !== payload) ctx.fail(`${node} echoed ${JSON.stringify(reply.echo)} for ${JSON.stringify(payload)}`);
       }
     },

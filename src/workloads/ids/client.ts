@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../lib/control/api.js';
 import type { ControlClient } from '../../lib/control/client.js';
-import { definite_error_codes, type MessageBody } from '../../lib/protocol/messages.js';
+import { definite_error_codes, error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
 import { epoch_ms_default } from '../../systems/snowflake/core/ids.js';
 import { default_layout, parseLayout, type Layout } from '../../systems/snowflake/core/layout.js';
@@ -59,20 +59,49 @@ function pickWorker(status: ClusterStatus, named: string | undefined): string {
   return chosen.id;
 }
 
-/** One generate request (with count when given): the worker that answered and the ids, as decimal strings. */
-export async function generateIds(control: ControlClient, options: { worker?: string; count?: number; timeout_ms: number }): Promise<{ node: string; ids: string[] }> {
+/** An id as text: a string as it is, a number in decimal, anything else (Maelstrom allows any JSON value, an array or an object) as JSON. */
+export function idText(id: unknown): string {
+  if (typeof id === 'string') return id;
+  if (typeof id === 'number' || typeof id === 'bigint') return String(id);
+  return JSON.stringify(id) ?? String(id);
+}
+
+/** A generate_ok's ids: `ids` for a batch (dslab's extension), else `id`; null when it carries none. */
+function replyIds(reply: MessageBody, batch: boolean): unknown[] | null {
+  const ids = batch ? reply.ids : [reply.id];
+  if (!Array.isArray(ids) || ids.length === 0 || ids.some((id) => id === undefined || id === null)) return null;
+  return ids;
+}
+
+/**
+ * Asks a worker for ids: one generate, or with count, a batch (dslab's
+ * extension, `{type: generate, count}` answered with `ids`). A Maelstrom
+ * unique-ids node does not know batches: it answers error 10 or 12, or a
+ * plain generate_ok with one `id`; then the rest are asked for one generate
+ * at a time. The ids come back as text (idText).
+ */
+export async function generateIds(control: ControlClient, options: { worker?: string; count?: number; timeout_ms: number }): Promise<{ node: string; ids: string[]; batch: boolean }> {
   const status = await control.status();
   const node = pickWorker(status, options.worker);
-  const body: { type: string; count?: number } = { type: 'generate' };
-  if (options.count !== undefined) body.count = options.count;
-  const result = await control.act({ type: 'send', dest: node, body, timeout_ms: options.timeout_ms });
-  const reply = result.reply as MessageBody;
-  if (reply.type === 'error') throw new UserError(`${node} refused: ${String(reply.text ?? `error ${String(reply.code)}`)}`);
-  if (reply.type !== 'generate_ok') throw new UserError(`${node} answered generate with ${reply.type}, expected generate_ok`);
-  const ids = options.count === undefined ? [reply.id] : reply.ids;
-  const list = Array.isArray(ids) ? ids : [];
-  if (list.length === 0 || list.some((id) => id === undefined || id === null)) throw new UserError(`${node}'s generate_ok carries no ${options.count === undefined ? 'id' : 'ids'}`);
-  return { node, ids: list.map((id) => String(id)) };
+  const generate = async (count?: number): Promise<MessageBody> => {
+    const body: { type: string; count?: number } = count === undefined ? { type: 'generate' } : { type: 'generate', count };
+    return (await control.act({ type: 'send', dest: node, body, timeout_ms: options.timeout_ms })).reply as MessageBody;
+  };
+  const answered = (reply: MessageBody, batch: boolean): unknown[] => {
+    if (reply.type === 'error') throw new UserError(`${node} refused: ${String(reply.text ?? `error ${String(reply.code)}`)}`);
+    if (reply.type !== 'generate_ok') throw new UserError(`${node} answered generate with ${reply.type}, expected generate_ok`);
+    const ids = replyIds(reply, batch);
+    if (!ids) throw new UserError(`${node}'s generate_ok carries no ${batch ? 'ids' : 'id'}`);
+    return ids;
+  };
+  if (options.count === undefined) return { node, ids: answered(await generate(), false).map(idText), batch: false };
+  const first = await generate(options.count);
+  const speaksBatch = first.type === 'generate_ok' && first.ids !== undefined;
+  if (speaksBatch) return { node, ids: answered(first, true).map(idText), batch: true };
+  const doesNotKnowCount = first.type === 'error' && (Number(first.code) === error_codes.not_supported || Number(first.code) === error_codes.malformed_request);
+  const ids = doesNotKnowCount ? [] : answered(first, false);
+  while (ids.length < options.count) ids.push(...answered(await generate(), false));
+  return { node, ids: ids.map(idText), batch: false };
 }
 
 export interface IdLoadOptions {
@@ -179,8 +208,9 @@ export async function runIdLoad(control: IdLoadCluster, options: IdLoadOptions):
         const reply = await control.send(node, body, options.timeout_ms);
         if (reply.type === 'generate_ok') {
           op.outcome = 'ok';
+          // Kept as sent, malformed or not: the checker judges them.
           const ids = options.count === undefined ? [reply.id] : reply.ids;
-          op.ids = (Array.isArray(ids) ? ids : []).map(String);
+          op.ids = (Array.isArray(ids) ? ids : []).map(idText);
         } else {
           op.outcome = reply.type === 'error' && definite_error_codes.has(Number(reply.code)) ? 'fail' : 'unknown';
           op.error = String(reply.text ?? reply.type);

@@ -68,6 +68,7 @@ export function validateKeyPrefix(prefix: string): void {
 }
 
 export class Workload {
+  /** Idle clients, the longest idle first: operations go round all clients (and so all the nodes they are bound to), not to whichever finished last. */
   private readonly idle: KvClient[];
   private readonly queue: KvOperation[] = [];
   private readonly latencies: number[] = [];
@@ -158,7 +159,7 @@ export class Workload {
 
   private dispatch(): void {
     while (this.queue.length > 0 && this.idle.length > 0) {
-      const client = this.idle.pop()!;
+      const client = this.idle.shift()!;
       const op = this.queue.shift()!;
       void this.run(client, op);
     }

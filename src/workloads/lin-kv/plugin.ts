@@ -5,7 +5,7 @@ import { lin_kv_steps } from './steps.js';
 
 /**
  * Maelstrom's lin-kv: read, write and cas on keys, judged linearizable. Its
- * client (client.ts: sessions, retries, ok/fail/unknown outcomes), load
+ * client (client.ts: one send per operation, as Maelstrom's; ok/fail/unknown outcomes), load
  * generator (generator.ts), history format and checker (history.ts,
  * checker.ts, check-file.ts), supervisor operations (runtime.ts), grader steps
  * (steps.ts) and CLI helpers (cli.ts) are all here.

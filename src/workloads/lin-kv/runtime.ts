@@ -26,7 +26,7 @@ const kv_op = z.object({
 
 /** The lin-kv operations the control API runs (`{type: 'workload', workload: 'lin-kv', op, args}`). */
 export const lin_kv_operation_args = {
-  /** One kv operation through a client with a session: retries on the leader until timeout_ms. */
+  /** One kv operation through a client with a session: sent once, again only after a definite refusal (not the leader), until timeout_ms. */
   kv: { client: z.string().regex(/^c\d+$/).optional(), op: kv_op, timeout_ms: z.number().int().min(client_timeout_ms_min).max(client_timeout_ms_max).optional() },
   load_start: {
     clients: z.number().int().min(1).max(load_clients_max),
@@ -41,6 +41,16 @@ export const lin_kv_operation_args = {
   },
   load_stop: {},
 } as const;
+
+/**
+ * Binds a load's clients to the nodes as Maelstrom binds its clients: client
+ * i to node i mod n, so every node serves its share of the operations (a node
+ * that answers reads from a stale copy is then seen doing it). Without known
+ * servers the clients go to the leader.
+ */
+export function bindClients(clients: readonly KvClient[], servers: readonly string[]): void {
+  clients.forEach((client, i) => (client.home = servers.length > 0 ? servers[i % servers.length]! : null));
+}
 
 /**
  * lin-kv inside one supervisor: kv clients by id (a session each, one
@@ -65,6 +75,7 @@ export function linKvRuntime(host: WorkloadHost): WorkloadRuntime {
   const startLoad = (args: z.infer<z.ZodObject<typeof lin_kv_operation_args.load_start>>): ActionResult => {
     if (load) throw new UserError('a load is already running (stop it with: dslab load --stop)');
     const loadClients = Array.from({ length: args.clients }, (_, i) => kvClient(rangeClientId('workload', i)));
+    bindClients(loadClients, host.servers);
     const started = new Workload(
       loadClients,
       { clients: args.clients, rate_per_s: args.rate_per_s, duration_ms: args.duration_ms, keys: args.keys, key_prefix: args.key_prefix ?? null, history_path: args.history_path, mix: args.mix },

@@ -5,7 +5,7 @@
  * its write at the resource; two sections overlap when each began before the
  * other ended. Every violation is said in words.
  */
-import type { LockReport, Observation } from './observations.js';
+import type { LockReport, Observation } from '../../systems/locks/observations.js';
 
 export interface Section {
   node: string;

@@ -10,7 +10,7 @@ import type { ControlClient } from '../../lib/control/client.js';
 import { describeServerState } from '../../lib/format.js';
 import { UserError } from '../../lib/util/errors.js';
 import { checkLocks, type LockCheck } from './checker.js';
-import type { LockReport, Observation } from './observations.js';
+import type { LockReport, Observation } from '../../systems/locks/observations.js';
 
 /** How long the resource and contenders have to answer one request. */
 export const lock_request_timeout_ms = 10_000;

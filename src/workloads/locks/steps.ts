@@ -14,9 +14,10 @@ import type { NodeStatus } from '../../lib/control/api.js';
 import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type StepContext, type StepDefinition } from '../../lib/grade/steps.js';
 import type { HistoryChecker, HistoryVerdict } from '../../lib/plugin.js';
 import { error_codes } from '../../lib/protocol/messages.js';
+import { waitUntilHolds } from '../../lib/util/poll.js';
 import { checkLocks, type LockCheck } from './checker.js';
 import { loadReport, lockBackendOf, readReportPages } from './client.js';
-import type { LockReport } from './observations.js';
+import type { LockReport } from '../../systems/locks/observations.js';
 
 /** One request a step sends to a contender, the resource or a coordinator server. */
 export const lock_step_request_timeout_ms = 10_000;
@@ -95,14 +96,12 @@ function unfinished(node: NodeStatus | undefined): string | null {
 }
 
 async function waitForRounds(ctx: StepContext, nodes: readonly string[], within_ms: number): Promise<void> {
-  const deadline = Date.now() + within_ms;
-  for (;;) {
+  const why = await waitUntilHolds(within_ms, poll_interval_ms, () => {
     const status = ctx.status();
     const left = nodes.map((id) => ({ id, why: unfinished(status.nodes.find((n) => n.id === id)) })).filter((l) => l.why !== null);
-    if (left.length === 0) return;
-    if (Date.now() > deadline) ctx.fail(`the rounds did not finish within ${within_ms} ms: ${left.map((l) => `${l.id} (${l.why})`).join('; ')}`);
-    await sleep(poll_interval_ms);
-  }
+    return left.length === 0 ? null : `the rounds did not finish within ${within_ms} ms: ${left.map((l) => `${l.id} (${l.why})`).join('; ')}`;
+  });
+  if (why !== null) ctx.fail(why);
 }
 
 const zk_reply = (ctx: StepContext, server: string, request: string, reply: Body): Body =>
@@ -199,20 +198,19 @@ export const locks_steps: readonly StepDefinition[] = [
     fields: { min_waiters: z.number().int().min(0).max(100), within_ms: step_duration_ms },
     needs_traffic: true,
     async run(step, ctx) {
-      const deadline = Date.now() + step.within_ms;
       const contenders = new Set(groupMembers(ctx, 'contenders').map((n) => n.id));
-      for (;;) {
+      const why = await waitUntilHolds(step.within_ms, poll_interval_ms * 4, async () => {
         const queue = await readQueue(ctx);
         if (queue.length >= step.min_waiters + 1) {
           const stranger = queue.find((q) => !contenders.has(q.holder));
           if (stranger) ctx.fail(`${lab_lock_path}/${stranger.name} holds data ${JSON.stringify(stranger.holder)}, not the id of a contender (the lab's lock nodes hold their contender's id)`);
           ctx.save('holder', queue[0]!.holder);
           for (const [index, waiter] of queue.slice(1).entries()) ctx.save(`waiter${index + 1}`, waiter.holder);
-          return;
+          return null;
         }
-        if (Date.now() > deadline) ctx.fail(`${lab_lock_path} had ${queue.length} child${queue.length === 1 ? '' : 'ren'} after ${step.within_ms} ms, expected a holder and ${step.min_waiters} waiter${step.min_waiters === 1 ? '' : 's'}`);
-        await sleep(poll_interval_ms * 4);
-      }
+        return `${lab_lock_path} had ${queue.length} child${queue.length === 1 ? '' : 'ren'} after ${step.within_ms} ms, expected a holder and ${step.min_waiters} waiter${step.min_waiters === 1 ? '' : 's'}`;
+      });
+      if (why !== null) ctx.fail(why);
     },
   }),
   defineStep({
@@ -221,13 +219,13 @@ export const locks_steps: readonly StepDefinition[] = [
     fields: { save_as: z.string().min(1).optional(), within_ms: step_duration_ms },
     needs_state_reports: true,
     async run(step, ctx) {
-      const deadline = Date.now() + step.within_ms;
-      for (;;) {
+      const why = await waitUntilHolds(step.within_ms, poll_interval_ms, () => {
         const holding = groupMembers(ctx, 'contenders').find((n) => n.status === 'up' && n.state.lock_state === 'holding');
-        if (holding) return ctx.save(step.save_as ?? 'holder', holding.id);
-        if (Date.now() > deadline) ctx.fail(`no contender reported lock_state "holding" within ${step.within_ms} ms`);
-        await sleep(poll_interval_ms);
-      }
+        if (!holding) return `no contender reported lock_state "holding" within ${step.within_ms} ms`;
+        ctx.save(step.save_as ?? 'holder', holding.id);
+        return null;
+      });
+      if (why !== null) ctx.fail(why);
     },
   }),
   defineStep({

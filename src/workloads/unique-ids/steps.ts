@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineStep, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
+import { defineStep, step_duration_ms, unexpectedReply, type StepDefinition } from '../../lib/grade/steps.js';
 import { generate_clients_max, rangeClientId } from '../../lib/supervisor/client-ids.js';
 import { errorMessage } from '../../lib/util/errors.js';
 
@@ -20,7 +20,7 @@ export const unique_ids_steps: readonly StepDefinition[] = [
           next++;
           const node = ctx.rng.pick(nodes);
           const reply = await ctx.supervisor.request(rangeClientId('generator', client), node, { type: 'generate' }, step.timeout_ms).catch((error: unknown) => ctx.fail(`${node}: ${errorMessage(error)}`));
-          if (reply.type !== 'generate_ok') ctx.fail(`${node} answered generate with ${reply.type}, expected generate_ok`);
+          if (reply.type !== 'generate_ok') ctx.fail(unexpectedReply(node, 'generate', reply, 'generate_ok'));
           const id = JSON.stringify(reply.id);
           if (reply.id === undefined || reply.id === null) ctx.fail(`${node}'s generate_ok has no id`);
           const other = seen.get(id);

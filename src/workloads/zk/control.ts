@@ -10,9 +10,12 @@ import { formatDurationMs } from '../../lib/util/units.js';
 import { ZkLoad, zk_load_clients_max, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from './load.js';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
-import type { Stat } from './client.js';
+import type { Stat } from '../../lib/zk/client.js';
 import { describeStatLine, formatIdle } from './format.js';
 import { session_lease_ms_max, ZkSessionTable } from './session-table.js';
+import { type ZkHost, zkHost } from './host.js';
+
+export { type ZkHost, zkHost };
 
 /** How long one list_sessions request waits for the leader. */
 export const list_sessions_timeout_ms = 3000;
@@ -68,37 +71,6 @@ export interface ZkSessionRow {
   name: string | null;
   /** The supervisor's client id holding it (what `partition --isolate` names), when it holds it. */
   client: string | null;
-}
-
-/**
- * What the zk operations need of the supervisor, narrowed from its WorkloadHost (zkHost) so the
- * session table runs as well over the tests' fake ensemble.
- */
-export interface ZkHost {
-  /** The coordinator's servers, in id order. */
-  readonly servers: readonly string[];
-  takeClientId(): string;
-  releaseClientId(client: string): void;
-  /** Resolves with the reply, error replies too; rejects when none came within timeout_ms. */
-  request(client: string, dest: string, body: MessageBody, timeout_ms: number): Promise<MessageBody>;
-  /** What servers send `client` unasked (watch events, session expiries); one subscriber per client. */
-  onUnasked(client: string, handler: (from: string, body: MessageBody) => void): () => void;
-  leader(): string | null;
-  now(): number;
-  after(ms: number, run: () => void): () => void;
-}
-
-export function zkHost(host: WorkloadHost): ZkHost {
-  return {
-    servers: host.servers,
-    takeClientId: () => host.takeClientId(),
-    releaseClientId: (client) => host.releaseClientId(client),
-    request: (client, dest, body, timeout_ms) => host.transport.request(client, dest, body, timeout_ms),
-    onUnasked: (client, handler) => host.subscribe(client, (message) => handler(message.node, message.body)),
-    leader: () => host.transport.leader(),
-    now: () => host.transport.now(),
-    after: (ms, run) => host.after(ms, run),
-  };
 }
 
 export class ZkControl {

@@ -1,7 +1,7 @@
 // What `dslab zk` prints: znode stats under the names ZooKeeper's own CLI uses, sessions, events.
 
 import { formatDurationMs } from '../../lib/util/units.js';
-import type { Stat, ZkWatchEvent } from './client.js';
+import type { Stat, ZkWatchEvent } from '../../lib/zk/client.js';
 
 /** A stat as ZooKeeper's zkCli prints it, one field a line (zxids in dslab's epoch:counter form). */
 export function formatStat(stat: Stat): string[] {

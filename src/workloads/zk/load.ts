@@ -15,8 +15,8 @@ import { answered_kinds, emptyTally, summarizeLoad, type LoadStats, type Outcome
 import { history_header_type } from '../../lib/plugin.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
 import type { Rng } from '../../lib/util/prng.js';
-import { type Stat, ZkClient, ZkClientError } from './client.js';
-import type { ZkHost } from './control.js';
+import { type Stat, ZkClient, ZkClientError } from '../../lib/zk/client.js';
+import type { ZkHost } from './host.js';
 import { type HistoryStat, zk_history_workload, type ZkFunction } from './history.js';
 import { hostTransport } from './session-table.js';
 

@@ -5,8 +5,8 @@
 // the supervisor's registry and whose messages cross the router like any client's.
 
 import { UserError } from '../../lib/util/errors.js';
-import type { ZkHost } from './control.js';
-import { ZkClient, ZkClientError, type ZkClientState, type ZkTransport, type ZkWatchEvent } from './client.js';
+import type { ZkHost } from './host.js';
+import { ZkClient, ZkClientError, type ZkClientState, type ZkTransport, type ZkWatchEvent } from '../../lib/zk/client.js';
 
 /** Named sessions held at once. */
 export const named_sessions_max = 100;

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { ActionResult } from '../../lib/control/api.js';
-import type { ZkWatchEvent } from './client.js';
+import type { ZkWatchEvent } from '../../lib/zk/client.js';
 
 /** How long one wait for events lasts in the supervisor before the loop asks again. */
 export const watch_poll_ms = 20_000;

@@ -228,6 +228,12 @@ describe('linearizability of a register per key', () => {
       expect(verdict([write('k', 1, [0, 1]), cas('k', 1, 5, [2, null], 'unknown'), read('k', 1, [100, 101])])).toBe('valid');
     });
 
+    it('drops a read that got no answer (the client records it failed, code 0): it saw nothing', () => {
+      // Whatever a timed-out read would have returned, it constrains nothing, even amid writes it overlaps.
+      expect(verdict([write('k', 1, [0, 1]), failedRead('k', 0, [2, 60]), write('k', 2, [3, 4]), read('k', 2, [5, 6])])).toBe('valid');
+      expect(verdict([write('k', 1, [0, 1]), failedRead('k', 0, [2, 60]), read('k', 3, [5, 6])])).toBe('invalid');
+    });
+
     it('takes effect at most once and never before its call', () => {
       expect(verdict([read('k', 2, [0, 1]), write('k', 2, [2, null], 'unknown')])).toBe('invalid');
       const ops = [

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { NewClusterEvent } from '../../../src/lib/control/api.js';
-import type { ClientTransport, WorkloadRuntime } from '../../../src/lib/plugin.js';
+import type { ClientTransport, WorkloadHost, WorkloadRuntime } from '../../../src/lib/plugin.js';
 import type { MessageBody } from '../../../src/lib/protocol/messages.js';
 import { createRng, seed_max } from '../../../src/lib/util/prng.js';
 import { lin_kv } from '../../../src/workloads/lin-kv/plugin.js';
 import { lin_kv_operation_args, load_clients_max, load_keys_max, load_rate_per_s_max, load_rate_per_s_min } from '../../../src/workloads/lin-kv/runtime.js';
 
 /** lin-kv's supervisor part over a fake store that answers every request at once, recording who sent what. */
-function setup() {
+function setup(servers: string[] = ['n1']) {
   const sent: { client: string; dest: string; body: MessageBody }[] = [];
   const store = new Map<string, unknown>();
   const transport: ClientTransport = {
@@ -20,12 +20,12 @@ function setup() {
       return { type: `${String(body.type)}_ok` };
     },
     leader: () => 'n1',
-    upNodes: () => ['n1'],
+    upNodes: () => servers,
     now: () => Date.now(),
     sleep: async () => undefined,
   };
   const events: NewClusterEvent[] = [];
-  const runtime = lin_kv.runtime!({ transport, session_tag: 'run1', emit: (event) => events.push(event), subscribe: () => () => undefined, rng: createRng(1) });
+  const runtime = lin_kv.runtime!({ transport, session_tag: 'run1', emit: (event: NewClusterEvent) => events.push(event), subscribe: () => () => undefined, rng: createRng(1), servers } as unknown as WorkloadHost);
   return { runtime, sent, events };
 }
 
@@ -60,6 +60,27 @@ describe('lin-kv in the supervisor', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(events.map((e) => e.type === 'load' && e.phase)).toEqual(['start', 'done']);
     expect(() => run(runtime, 'load_stop', {})).toThrow(/no load is running/);
+    runtime.stop();
+  });
+
+  it("spreads a load over the nodes as Maelstrom binds clients: client i to node i mod n, while kv commands go to the leader", async () => {
+    const { runtime, sent, events } = setup(['n1', 'n2', 'n3']);
+    await run(runtime, 'load_start', { clients: 6, rate_per_s: 100, duration_ms: 400, keys: 3, history_path: null, seed: 4 });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => events.some((e) => e.type === 'load' && e.phase === 'done') && (clearInterval(poll), resolve()), 10);
+    });
+    const nodesOf = new Map<string, Set<string>>();
+    for (const { client, dest } of sent) (nodesOf.get(client) ?? nodesOf.set(client, new Set()).get(client)!).add(dest);
+    const byClient = [...nodesOf].map(([client, nodes]) => [client, [...nodes]]);
+    expect(byClient.length).toBe(6);
+    // Each client talks to one node only, and every node has two clients.
+    expect(byClient.every(([, nodes]) => nodes.length === 1)).toBe(true);
+    const perNode = new Map<string, number>();
+    for (const [, nodes] of byClient) perNode.set(nodes[0]!, (perNode.get(nodes[0]!) ?? 0) + 1);
+    expect(Object.fromEntries(perNode)).toEqual({ n1: 2, n2: 2, n3: 2 });
+    const before = sent.length;
+    await run(runtime, 'kv', { op: { f: 'read', key: 'x' } });
+    expect(sent[before]!.dest).toBe('n1');
     runtime.stop();
   });
 

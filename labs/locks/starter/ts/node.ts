@@ -47,7 +47,7 @@ const options = ((): Record<string, unknown> => {
 })();
 const group = process.env.DSLAB_GROUP ?? '';
 
-/** The part of dslab's ZooKeeper client (dist/workloads/zk/client.js) this program uses; its errors carry name_zk ("NodeExists", "NoNode", …). */
+/** The part of dslab's ZooKeeper client (dist/lib/zk/client.js) this program uses; its errors carry name_zk ("NodeExists", "NoNode", …). */
 interface Session {
   readonly state: 'connected' | 'reconnecting' | 'expired' | 'closed';
   readonly timeout_ms: number;
@@ -96,7 +96,7 @@ if (group === 'contenders' && (options.lock_backend ?? 'redis') !== 'zk') {
   void import(`${dist}/systems/locks/contender.js`).then((m: { runContender(): void }) => m.runContender());
 } else {
   // Loaded the same way, so the runtime's classes are the ones the client checks against.
-  void Promise.all([import(`${dist}/lib/runtime/node.js`), import(`${dist}/workloads/zk/client.js`)]).then(([runtime, zk]: [RuntimeModule, ZkClientModule]) => main(runtime, zk));
+  void Promise.all([import(`${dist}/lib/runtime/node.js`), import(`${dist}/lib/zk/client.js`)]).then(([runtime, zk]: [RuntimeModule, ZkClientModule]) => main(runtime, zk));
 }
 
 function main({ Node, RpcError }: RuntimeModule, { ZkClient, nodeTransport }: ZkClientModule): void {

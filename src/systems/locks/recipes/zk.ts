@@ -9,7 +9,7 @@
  * (no reply from its server within the session timeout less a margin), stops
  * before it writes. The token is the znode's sequence number.
  *
- * ZkSession is the part of the shared ZkClient (src/workloads/zk/client.ts)
+ * ZkSession is the part of the shared ZkClient (src/lib/zk/client.ts)
  * it uses, so the tests can run it over an in-memory ZooKeeper too.
  */
 import { AcquireTimeout, acquire_wait_ms_max, type Held, type LockInfo, type Recipe, type RecipeContext, type ReleaseOutcome } from './recipe.js';

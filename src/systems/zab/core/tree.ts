@@ -9,7 +9,8 @@
 // the watch triggers it caused (what changed, in ZooKeeper's order); the server-local watch manager
 // (watches.ts) turns them into events for the clients watching.
 
-import { zkError, type ZkError } from './errors.js';
+import { zkError, type ZkError } from '../../../lib/zk/errors.js';
+import type { ZnodeStat } from '../../../lib/zk/stat.js';
 import type { LoggedTxn } from './messages.js';
 import type { ZabStateMachine } from './state-machine.js';
 import { formatZxid, zxid_zero, type Zxid } from './zxid.js';
@@ -33,27 +34,8 @@ export const sequential_suffix_digits = 10;
 
 // ---- types --------------------------------------------------------------------------------------
 
-/** A znode's stat, under ZooKeeper's field names. */
-export interface Stat {
-  /** The zxid of the txn that created the znode. */
-  czxid: Zxid;
-  /** The zxid of the txn that last set its data (czxid until then). */
-  mzxid: Zxid;
-  /** The zxid of the txn that last created or deleted one of its children. */
-  pzxid: Zxid;
-  /** Leader time (ms) of the create and of the last set_data. */
-  ctime: number;
-  mtime: number;
-  /** Changes to the data. */
-  version: number;
-  /** Children created under this znode (ZooKeeper does not count deletes); also the next sequential
-   * suffix under it, so a suffix only grows. */
-  cversion: number;
-  /** The session that owns an ephemeral znode; null for a persistent one. */
-  ephemeralOwner: string | null;
-  dataLength: number;
-  numChildren: number;
-}
+/** A znode's stat, with zxids as the tree keeps them. */
+export type Stat = ZnodeStat<Zxid>;
 
 export type ZkTxn =
   | { type: 'create_session'; session: string; timeout_ms: number; time: number }

@@ -4,7 +4,7 @@
 // manager; applying a txn returns the watch events first and the txn's outcome with them, so the host
 // sends each event before any reply (to the write, or to a later read) that reflects the change.
 
-import { zkError, type ZkError } from './errors.js';
+import { zkError, type ZkError } from '../../../lib/zk/errors.js';
 import type { LoggedTxn } from './messages.js';
 import type { ZabStateMachine } from './state-machine.js';
 import { ZkTree, type Stat, type TreeOptions, type WatchTrigger, type ZkApplied, type ZkEventType, type ZkReadResult } from './tree.js';

@@ -20,11 +20,11 @@
 //   on the next server; a write whose reply never came, or that a server could no longer follow
 //   (code 13), fails with ConnectionLoss and `definite: false`: it may have happened.
 
-import type { Node } from '../../lib/runtime/node.js';
-import { RpcError } from '../../lib/runtime/node.js';
-import { definite_error_codes, error_codes, type MessageBody } from '../../lib/protocol/messages.js';
-import { zk_error_table, type ZkErrorName } from '../../systems/zab/core/errors.js';
-import type { Stat as TreeStat } from '../../systems/zab/core/tree.js';
+import type { Node } from '../runtime/node.js';
+import { RpcError } from '../runtime/node.js';
+import { definite_error_codes, error_codes, type MessageBody } from '../protocol/messages.js';
+import { zk_error_table, type ZkErrorName } from './errors.js';
+import type { ZnodeStat } from './stat.js';
 
 // ---- limits -------------------------------------------------------------------------------------
 
@@ -49,8 +49,8 @@ export const reply_timeout_ms_min = 50;
 
 // ---- types --------------------------------------------------------------------------------------
 
-/** A znode's stat as it travels: tree.ts's Stat with zxids in formatZxid's "epoch:counter" form. */
-export type Stat = Omit<TreeStat, 'czxid' | 'mzxid' | 'pzxid'> & { czxid: string; mzxid: string; pzxid: string };
+/** A znode's stat as it travels: zxids in formatZxid's "epoch:counter" form. */
+export type Stat = ZnodeStat<string>;
 
 export type ZkEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
 

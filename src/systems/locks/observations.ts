@@ -1,6 +1,6 @@
 /**
  * What the resource node records about every critical section it saw, and
- * what it reports: the checker (checker.ts) judges a run from these alone.
+ * what it reports: the checker (src/workloads/locks/checker.ts) judges a run from these alone.
  * Times are the resource's clock, in ms since the epoch.
  */
 export interface Observation {

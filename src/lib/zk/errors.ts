@@ -8,7 +8,7 @@
 // - ConnectionLoss: the client's server went away with the request in flight; the write may still
 //   commit, so it must be indefinite (13 crash), never 11, which would tell a checker it did not happen.
 
-import { definite_error_codes, error_codes } from '../../../lib/protocol/messages.js';
+import { definite_error_codes, error_codes } from '../protocol/messages.js';
 
 export type ZkErrorName =
   | 'NoNode'

@@ -1,0 +1,47 @@
+import { execa } from 'execa';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repo_root } from '../helpers/cli.js';
+
+/**
+ * `npm run bench -- --quick`: every benchmark at a tiny size, so one that no
+ * longer matches the code (an input of an old shape, a figure the code stopped
+ * giving) fails here rather than in the next full run. Starts real clusters
+ * (each benchmark takes its own down); needs the build (dist/).
+ */
+const quick_run_ms_max = 400_000;
+/** Every benchmark bench/run-all.js runs. */
+const benchmarks = ['up-time', 'router-throughput', 'checker', 'raft-sim', 'dashboard-cpu', 'dashboard-frame', 'snowflake', 'raft-vs-etcd', 'zab-vs-zookeeper', 'locks', 'grade-suite'];
+/** Those the quick run may skip, each only when a server it needs (tmux, etcd) is not installed. */
+const skippable = ['dashboard-cpu', 'raft-vs-etcd'];
+
+describe('benchmarks, quick run', () => {
+  it(
+    'runs every benchmark to the end',
+    async () => {
+      const run = await execa(process.execPath, [path.join(repo_root, 'bench', 'run-all.js'), '--quick'], {
+        cwd: repo_root,
+        reject: false,
+        env: { NO_COLOR: '1', DSLAB_HOME: '' },
+        timeout: quick_run_ms_max,
+        // On a timeout run-all takes the running benchmark's cluster down before it exits.
+        killSignal: 'SIGTERM',
+        forceKillAfterDelay: 30_000,
+        all: true,
+      });
+      const output = String(run.all);
+      const failed = output.split('\n').filter((line) => line.startsWith('FAILED '));
+      expect(failed, output).toEqual([]);
+      expect(run.exitCode, output).toBe(0);
+      const skipped = [...output.matchAll(/^skipped (\S+): (.*)$/gm)];
+      for (const [line, name, reason] of skipped) {
+        expect(skippable, line).toContain(name);
+        expect(reason, line).toMatch(/is not installed/);
+      }
+      // Every benchmark said ok or skipped: none was left out of the run.
+      const ok = [...output.matchAll(/^ok (\S+) /gm)].map((m) => m[1]);
+      expect([...ok, ...skipped.map((m) => m[1])].sort(), output).toEqual([...benchmarks].sort());
+    },
+    quick_run_ms_max + 60_000,
+  );
+});
