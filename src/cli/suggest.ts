@@ -29,16 +29,17 @@ const typo_edits_max = 2;
 /**
  * Flags that users of one command type on another: `up` names its new cluster
  * with --name, every other command picks a running one with --cluster. When
- * the typed flag is missing and its counterpart exists, the counterpart is the
- * suggestion, whatever the spelling distance.
+ * the typed flag is missing and the one to use exists (on the commands listed,
+ * where the pair means the same thing), it is the suggestion, whatever the
+ * spelling distance. (grade's --name names a submission, not a cluster.)
  */
-export const confused_flags: Readonly<Record<string, readonly string[]>> = {
-  cluster: ['name'],
-  name: ['cluster'],
-  node: ['worker'],
-  worker: ['node'],
-  time: ['duration'],
-};
+export const confused_flags: readonly { typed: string; use: string; commands?: readonly string[] }[] = [
+  { typed: 'cluster', use: 'name', commands: ['up'] },
+  { typed: 'name', use: 'cluster' },
+  { typed: 'node', use: 'worker' },
+  { typed: 'worker', use: 'node' },
+  { typed: 'time', use: 'duration' },
+];
 
 /** "down takes no arguments; to name a cluster use --cluster nc-y": for words after a command that takes fewer. */
 export function extraWordsMessage(command: CommandShape, extra: readonly string[]): string {
@@ -55,7 +56,7 @@ export function extraWordsMessage(command: CommandShape, extra: readonly string[
 export function unknownFlagMessage(command: CommandShape, typed: string): string {
   const name = typed.replace(/^--?/, '').split('=')[0]!;
   const flags = Object.keys(command.flags);
-  const counterpart = (confused_flags[name] ?? []).find((other) => flags.includes(other));
+  const counterpart = confused_flags.find((c) => c.typed === name && flags.includes(c.use) && (!c.commands || c.commands.includes(command.name)))?.use;
   if (counterpart) {
     const what = command.flags[counterpart]?.split(' (')[0];
     return `${command.name} has no --${name}: use --${counterpart}${what ? ` (${what})` : ''}`;

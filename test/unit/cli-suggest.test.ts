@@ -127,3 +127,10 @@ describe("a backend's error in dslab's words", () => {
     expect(serverNotRunning({})).toBeNull();
   });
 });
+
+describe('the table of confused flags', () => {
+  it('applies only where the pair means the same: grade --name names a submission, not a cluster', () => {
+    const grade = { name: 'grade', args: ['lab'], flags: { name: "the submission's name in reports", bin: undefined } };
+    expect(unknownFlagMessage(grade, '--cluster')).toBe('grade has no --cluster (dslab grade --help lists its flags)');
+  });
+});
