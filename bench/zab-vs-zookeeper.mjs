@@ -157,7 +157,7 @@ function safeCpu(pid) {
 
 /**
  * How the benchmark talks to dslab's servers. `zk`: the coordinator's client
- * protocol (docs: notes/zk-protocol.md), one session per benchmark client.
+ * protocol (docs/zab.md), one session per benchmark client.
  * `debug`: the zab_write/zab_read pair of the first Zab host (one register, so
  * set_data and create are the same write).
  */

@@ -9,7 +9,7 @@ export default class Down extends DslabCommand {
   static override summary = 'Stop a cluster: every node, then its supervisor.';
   static override description =
     "Data directories, logs and the trace stay in .dslab/<name>/ unless --clean is given. Before the nodes stop, the system's workloads judge the run where they can (a locks cluster: the lock check, as `dslab lock check` prints it); the verdict is printed, and is in --json's checks.";
-  static override examples = ['<%= config.bin %> down', '<%= config.bin %> down --cluster mine --clean'];
+  static override examples = ['<%= config.bin %> down', '<%= config.bin %> down --cluster raft --clean'];
   static override flags = {
     clean: Flags.boolean({ description: "also delete the cluster's directory (data, logs, trace)" }),
   };

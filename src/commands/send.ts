@@ -11,7 +11,7 @@ export default class Send extends DslabCommand {
     'The body is JSON with a "type"; msg_id is added. Useful for poking any node by hand. The reply is printed as JSON; when it is an error (type "error"), the exit code is 1 and the error is also explained on stderr.';
   static override examples = [
     `<%= config.bin %> send n1 '{"type":"echo","echo":"hello"}'`,
-    `<%= config.bin %> send n2 '{"type":"read","key":"x"}' --timeout 2s`,
+    `<%= config.bin %> send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`,
   ];
   static override args = {
     node: Args.string({ required: true, description: 'node id' }),

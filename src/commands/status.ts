@@ -3,7 +3,7 @@ import { formatStatus } from '../lib/format.js';
 
 export default class Status extends DslabCommand {
   static override summary = 'Show the nodes of a cluster: process status, message counts, problems and last state report.';
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --cluster mine --json'];
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --cluster raft --json'];
 
   async run(): Promise<unknown> {
     const { flags } = await this.parse(Status);

@@ -83,12 +83,20 @@ export default class Up extends BaseCommand {
       // The live dashboard (issue 4); loaded only here so `up --detach` stays quick to start.
       const { runDashboard, inProcessSource } = await import('../lib/dashboard/index.js');
       const stop = () => supervisor.shutdown();
+      // The dashboard's q stops the cluster as `dslab down` does: the workloads' verdicts first, while the nodes still run.
+      let verdicts: string[] = [];
+      const stopWithVerdicts = async () => {
+        verdicts = (await supervisor.closingChecks()).map((check) => check.text);
+        await stop();
+      };
       for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => void stop());
       try {
-        await runDashboard({ source: inProcessSource(supervisor), mode: 'up', stopCluster: stop });
+        await runDashboard({ source: inProcessSource(supervisor), mode: 'up', stopCluster: stopWithVerdicts });
       } finally {
         await stop();
       }
+      // Printed below the dashboard's last line, as `dslab down` prints them.
+      for (const verdict of verdicts) this.log(verdict);
       await supervisor.done;
       return undefined;
     }

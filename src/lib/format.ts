@@ -189,6 +189,7 @@ const line_colours: Record<EventLine['kind'], ((text: string) => string) | null>
   cluster: chalk.bold,
   start: chalk.green,
   election: chalk.yellow,
+  violation: chalk.red.bold,
   leader: chalk.green,
   no_leader: chalk.red,
   rollback: chalk.yellow,

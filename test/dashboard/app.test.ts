@@ -3,7 +3,7 @@ import { render } from 'ink-testing-library';
 import { createElement as h } from 'react';
 import { describe, expect, it, vi } from 'vitest';
 import type { ControlAction } from '../../src/lib/control/api.js';
-import { DashboardApp, colorAllowed } from '../../src/lib/dashboard/app.js';
+import { DashboardApp, clear_screen, colorAllowed } from '../../src/lib/dashboard/app.js';
 import type { DashboardInput } from '../../src/lib/dashboard/model.js';
 import { useDashboard, type DashboardSource } from '../../src/lib/dashboard/use-dashboard.js';
 import { waitFor } from '../helpers/cli.js';
@@ -11,6 +11,13 @@ import { recordedRaftEvents, until } from './recorded.js';
 
 const events = recordedRaftEvents();
 const firstLeader = until(events, (e) => e.type === 'node_state' && e.node === 'n5' && e.state.commit_index === 1);
+
+/** A frame without the event log printed above it (lines that start with a time of day). */
+const liveRegion = (frame: string | undefined) =>
+  (frame ?? '')
+    .split('\n')
+    .filter((line) => !/^\d\d:\d\d:\d\d\.\d{3} /.test(line))
+    .join('\n');
 
 /** A source that replays fixed inputs and records the actions it is asked for. */
 function fakeSource(inputs: readonly DashboardInput[]) {
@@ -101,6 +108,36 @@ describe('DashboardApp keys', () => {
     stdin.write('y');
     await waitFor('the stop', () => stopCluster.mock.calls.length === 1);
     await waitFor('the view to close', () => fake.stopped.mock.calls.length > 0);
+    // The last frame gives way to one line saying what became of the cluster; the event log printed above it stays.
+    expect(liveRegion(lastFrame())).toBe('cluster raft stopped');
+    expect(lastFrame()).toContain('n5 is leader (term 1)');
+  });
+
+  it('replaces the last frame with one line when a watched cluster goes down, or when q leaves it running', async () => {
+    const gone = fakeSource(firstLeader);
+    const watched = render(h(DashboardApp, { source: gone.source, mode: 'watch', color: false }));
+    await waitFor('the dashboard', () => watched.lastFrame()?.includes('leader n5'));
+    gone.push({ type: 'cluster_down', name: 'raft', t: Date.now(), seq: 9_999 } as DashboardInput);
+    await waitFor('the view to close', () => gone.stopped.mock.calls.length > 0);
+    expect(liveRegion(watched.lastFrame())).toBe('cluster raft stopped');
+
+    const left = fakeSource(firstLeader);
+    const leaving = render(h(DashboardApp, { source: left.source, mode: 'watch', color: false }));
+    await waitFor('the dashboard', () => leaving.lastFrame()?.includes('leader n5'));
+    leaving.stdin.write('q');
+    await waitFor('the view to close', () => left.stopped.mock.calls.length > 0);
+    expect(liveRegion(leaving.lastFrame())).toBe('left the dashboard; cluster raft keeps running (dslab down stops it)');
+  });
+
+  it('clears the screen on a terminal resize and prints the newest log entries again above a fresh frame', async () => {
+    const fake = fakeSource(firstLeader);
+    const { lastFrame, stdout, frames, unmount } = render(h(DashboardApp, { source: fake.source, mode: 'watch', color: false }));
+    await waitFor('the dashboard', () => lastFrame()?.includes('leader n5'));
+    const before = frames.length;
+    stdout.emit('resize');
+    await waitFor('a redraw after the resize', () => frames.length > before + 1 && frames.slice(before + 1).some((frame) => frame.includes('n5 is leader (term 1)')));
+    expect(frames.slice(before)).toContain(clear_screen);
+    unmount();
   });
 });
 

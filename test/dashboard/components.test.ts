@@ -201,3 +201,25 @@ describe('NodeTable with node groups', () => {
   });
 });
 
+
+describe('the locks dashboard', () => {
+  it("shows the resource's verdict so far under the table and each contender's lost locks", () => {
+    const t = 1_000;
+    const base = (type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+    const contender = (node: string, acked: number, lock_lost: number) => base('node_state', { node, state: { role: 'contender', lock_state: 'idle', token: null, acked, rejected: 0, lock_lost } });
+    const model = reduceAll([
+      base('cluster_up', { name: 'locks', system: 'locks', nodes: ['r1', 'k1', 'k2'], seed: 1, view: viewFor('locks', { lock_backend: 'redis' }) }),
+      ...['r1', 'k1', 'k2'].map((node, i) => base('node_up', { node, pid: 10 + i, restarts: 0 })),
+      base('node_state', { node: 'r1', state: { role: 'resource', counter: 2, max_token: null, accepted: 5, rejected: 0, lost: 3, overlaps: 1, violations: 1, verdict: 'counter 2 after 5 acknowledged increments, 3 lost; 1 overlap', verdict_ok: false } }),
+      contender('k1', 1, 1),
+      contender('k2', 4, 0),
+    ]);
+    const frame = view(model, { width: 100 });
+    expect(frame).toContain('r1: counter 2 after 5 acknowledged increments, 3 lost; 1 overlap');
+    expect(frame).toMatch(/ACKED\s+REJECT\s+LOST-LOCK/);
+    expect(rowOf(frame, 'k1')).toMatch(/contender\s+idle\s+-\s+1\s+0\s+1\b/);
+    expect(rowOf(frame, 'k2')).toMatch(/contender\s+idle\s+-\s+4\s+0\s+0\b/);
+    // An 80-column terminal keeps the lost locks; the counter is in the verdict line.
+    expect(view(model, { width: 80 })).toMatch(/LOST-LOCK/);
+  });
+});

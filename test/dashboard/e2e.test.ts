@@ -6,12 +6,14 @@ import path from 'node:path';
 import { findRunningCluster } from '../../src/lib/cluster/paths.js';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
 import { ControlClient } from '../../src/lib/control/client.js';
-import { cleanup, cli_path, dslab, dslabJson, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, cli_path, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 /**
  * The dashboard in a real pseudo-terminal: tmux (Debian's package) runs
- * `dslab up raft --nodes 5` in a detached 100x30 window; the test reads the
- * screen with capture-pane and types with send-keys.
+ * `dslab up raft --nodes 5` (or a locks cluster, or `dslab watch`) in a
+ * detached 100x30 window; the test reads the screen with capture-pane, types
+ * with send-keys and resizes the window. Only what needs a real terminal is
+ * here: the view's parts are tested with fixed state in the other files.
  */
 
 const tmux_binary = '/usr/bin/tmux';
@@ -20,6 +22,10 @@ const tmux_binary = '/usr/bin/tmux';
 const tmux_socket = path.join(tmpdir(), `dslab-dashboard-e2e-${process.pid}.sock`);
 const terminal_columns = 100;
 const terminal_rows = 30;
+/** The width the first test narrows its window to. */
+const narrow_columns = 72;
+/** After the redraw at the new width, a little longer for any late write to land (the check is that none does). */
+const settle_ms = 1000;
 /** Elections on a loaded 2-core machine can take a few rounds. */
 const leader_wait_ms = 30_000;
 /** How long the raw and the merged event streams are compared. */
@@ -81,9 +87,11 @@ describe('dashboard in a real terminal', () => {
     rmSync(tmux_socket, { force: true });
   });
 
-  it('shows a leader; k on its row kills it; a new leader with a higher term appears', async () => {
+  it('shows a leader; k on its row kills it; a new leader with a higher term appears; a narrower terminal leaves no old pieces; q leaves one line', async () => {
     cwd = makeWorkdir();
-    const command = `cd ${shellQuote(cwd)} && exec env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up raft --nodes 5`;
+    // The shell stays after `up` exits, so the test can read what the dashboard left on the screen.
+    const up = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up raft --nodes 5`;
+    const command = `${up}; echo "up exited with $?"; exec sleep 600`;
     const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'dash', '-x', String(terminal_columns), '-y', String(terminal_rows), command);
     expect(started.exitCode, String(started.stderr)).toBe(0);
     panePid = Number(String(started.stdout).trim());
@@ -108,11 +116,50 @@ describe('dashboard in a real terminal', () => {
     expect(after).toMatch(new RegExp(`${first.id}\\s+down KILL`));
     expect(second.term).toBeGreaterThan(first.term);
 
-    // q asks before stopping the cluster it started; y stops it and gives the terminal back.
+    // A narrower terminal rewraps the old frame's lines: the dashboard clears the screen and draws once, at the new width.
+    await tmux('resize-window', '-t', 'dash', '-x', String(narrow_columns), '-y', String(terminal_rows));
+    const narrowed = await waitFor('the dashboard redrawn at the new width', async () => {
+      const shown = await screen();
+      return shown.split('\n').some((line) => /^ {2}NODE\s+STATUS/.test(line)) && /cluster raft · raft · up/.test(shown) ? shown : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, settle_ms));
+    const lines = (await screen()).split('\n');
+    expect(lines.filter((line) => line.includes('cluster raft · raft')), narrowed).toHaveLength(1);
+    expect(lines.filter((line) => line.startsWith('faults: ')), narrowed).toHaveLength(1);
+    expect(lines.filter((line) => /^ {2}NODE\s+STATUS/.test(line)), narrowed).toHaveLength(1);
+    expect(lines.filter((line) => line.includes('↑↓j:select')), narrowed).toHaveLength(1);
+
+    // q asks before stopping the cluster it started; y stops it, the last frame gives way to one line, and the terminal is back.
     await tmux('send-keys', '-t', 'dash', 'q');
     await waitFor('the question', async () => (await screen()).includes('stop the cluster and quit?'));
     await tmux('send-keys', '-t', 'dash', 'y');
-    await waitFor('dslab up to exit', () => !isAlive(panePid));
+    const ended = await waitFor('dslab up to exit', async () => {
+      const shown = await screen();
+      return /up exited with \d+/.test(shown) ? shown : undefined;
+    });
+    expect(ended).toMatch(/^cluster raft stopped\nup exited with 0$/m);
+    expect(ended).not.toMatch(/NODE\s+STATUS|↑↓j:select|stop the cluster and quit\?/);
+  });
+
+  it("a locks cluster's dashboard shows r1's verdict so far; q stops it and prints the lock check as dslab down does", async () => {
+    cwd = makeWorkdir();
+    const up = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up locks --contenders 2 --hold 10ms`;
+    const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'locks', '-x', String(terminal_columns), '-y', String(terminal_rows), `${up}; echo "up exited with $?"; exec sleep 600`);
+    expect(started.exitCode, String(started.stderr)).toBe(0);
+    panePid = Number(String(started.stdout).trim());
+    await waitFor('the locks dashboard', async () => (await screen('locks')).includes('r1: counter 0 after 0 acknowledged increments'), leader_wait_ms);
+    const run = await dslab(cwd, 'lock', 'run', '--rounds', '3');
+    expect(run.exitCode, run.stderr).toBe(0);
+    await waitFor("r1's verdict after the rounds", async () => (await screen('locks')).includes('r1: counter 6 after 6 acknowledged increments, 0 lost; 0 overlaps'));
+    await tmux('send-keys', '-t', 'locks', 'q');
+    await waitFor('the question', async () => (await screen('locks')).includes('stop the cluster and quit?'));
+    await tmux('send-keys', '-t', 'locks', 'y');
+    // -J joins the lines the terminal wrapped: the verdict is one line of output, wider than the window.
+    const ended = await waitFor('dslab up to exit', async () => {
+      const shown = String((await tmux('capture-pane', '-p', '-J', '-t', 'locks')).stdout);
+      return /up exited with \d+/.test(shown) ? shown : undefined;
+    });
+    expect(ended).toMatch(/^cluster locks stopped\nlock check: ok: 6 critical sections, 6 acknowledged increments, counter 6; mutual exclusion held and nothing was lost\nup exited with 0$/m);
   });
 
   it('dslab watch follows a cluster under load from another terminal, shows the leader change, and q leaves the cluster running', async () => {
@@ -164,6 +211,7 @@ describe('dashboard in a real terminal', () => {
 
     await tmux('send-keys', '-t', 'watch', 'q');
     expect(await watchEnding('watch')).toEqual({ exit_code: 0, line_editing: true, echo: true, cursor_visible: true });
+    expect(await screen('watch')).toMatch(/^left the dashboard; cluster raft keeps running \(dslab down stops it\)\nwatch exited with 0$/m);
     // Quitting the view leaves the cluster as it was.
     const status = await dslabJson<{ nodes: { id: string; status: string }[] }>(cwd, 'status');
     expect(status.nodes.filter((n) => n.status === 'up').map((n) => n.id)).toHaveLength(4);
@@ -175,6 +223,6 @@ describe('dashboard in a real terminal', () => {
     expect(down.exitCode, down.stderr).toBe(0);
     const ending = await watchEnding('watch2');
     expect(ending).toMatchObject({ line_editing: true, echo: true, cursor_visible: true });
-    expect(await screen('watch2')).toMatch(/cluster down/);
+    expect(await screen('watch2')).toMatch(/^cluster raft stopped\nwatch exited with 0$/m);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
 import { viewFor } from '../../src/registry.js';
-import { dashboardReducer, lagBehindLeader, emptyModel, linkFaultViews, reduceAll, type DashboardInput } from '../../src/lib/dashboard/model.js';
+import { availableColumns } from '../../src/lib/dashboard/layout.js';
+import { dashboardReducer, farewellLines, lagBehindLeader, emptyModel, linkFaultViews, reduceAll, type DashboardInput, type DashboardModel } from '../../src/lib/dashboard/model.js';
 import { recordedRaftEvents, until } from './recorded.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
@@ -384,5 +385,68 @@ describe('a first state report that reaches the supervisor before its node_up', 
     ]);
     expect(restarted.nodes.find((n) => n.id === 'n1')?.state).toEqual({});
     expect(restarted.leader).toBeNull();
+  });
+});
+
+describe('leader contact, observers, violations and the farewell', () => {
+  const at = (t: number, type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+  const rates = (t: number, heard_from: Record<string, Record<string, number>>) =>
+    at(t, 'rates', { interval_ms: 1000, nodes: { n1: { in_per_s: 13, out_per_s: 40 }, n2: { in_per_s: 13, out_per_s: 13 }, n3: { in_per_s: 13, out_per_s: 13 } }, dropped_per_s: 0, heard_from });
+  const raftStart = [
+    at(100, 'cluster_up', { name: 'c', system: 'raft', nodes: ['n1', 'n2', 'n3'], seed: 1, view: viewFor('raft') }),
+    ...['n1', 'n2', 'n3'].map((node, i) => at(100, 'node_up', { node, pid: 10 + i, restarts: 0 })),
+    at(200, 'node_state', { node: 'n1', state: { role: 'leader', term: 2, leader: 'n1' } }),
+    ...['n2', 'n3'].map((node) => at(200, 'node_state', { node, state: { role: 'follower', term: 2, leader: 'n1' } })),
+  ];
+  const contactCell = (model: DashboardModel, id: string, now_ms: number) => {
+    const column = availableColumns(model).find((c) => c.key === 'contact')!;
+    return column.cell(model.nodes.find((n) => n.id === id)!, { model, now_ms });
+  };
+
+  it('reads contact under steady 75 ms heartbeats the same between router reports; a cut-off follower climbs report by report', () => {
+    // n2 hears a heartbeat every 75 ms: each report finds the last one 0-75 ms old. n3 is cut off from n1 after 1.2 s.
+    const model = reduceAll([...raftStart, rates(1_000, { n2: { n1: 940 }, n3: { n1: 960 } }), rates(2_000, { n2: { n1: 1_990 }, n3: { n1: 1_200 } }), rates(3_000, { n2: { n1: 2_930 }, n3: { n1: 1_200 } })]);
+    // Frames between reports, as the dashboard draws them ten times a second.
+    const shown = [3_000, 3_100, 3_400, 3_600, 3_950].map((now) => contactCell(model, 'n2', now).text);
+    expect(new Set(shown)).toEqual(new Set(['<0.1s']));
+    expect(contactCell(model, 'n3', 3_600)).toMatchObject({ text: '1.8s', color: 'yellow' });
+    expect(contactCell(reduceAll([...raftStart, rates(2_000, { n3: { n1: 1_200 } })]), 'n3', 2_500)).toMatchObject({ text: '0.8s', color: undefined });
+  });
+
+  it('says a Zab observer that lost its leader looks for one, and a voter starts an election', () => {
+    const model = reduceAll([
+      at(100, 'cluster_up', { name: 'zk', system: 'zab', nodes: ['n1', 'n2', 'n3'], seed: 1, view: viewFor('zab') }),
+      at(200, 'node_state', { node: 'n3', state: { role: 'observing', epoch: 1, leader: 'n1', observer: true } }),
+      at(300, 'node_state', { node: 'n3', state: { role: 'looking', epoch: 1, election_round: 2, observer: true } }),
+      at(300, 'node_state', { node: 'n2', state: { role: 'looking', epoch: 1, election_round: 2, observer: false } }),
+    ]);
+    const texts = model.log.map((e) => e.text);
+    expect(texts).toContain('n3 looks for the leader (an observer does not vote)');
+    expect(texts).toContain('n2 starts an election (round 2, at epoch 1)');
+    expect(texts.filter((text) => text.startsWith('n3 starts'))).toEqual([]);
+  });
+
+  it('tells of each violation a node reports as its count rises, in its words', () => {
+    const report = (t: number, violations: number, last_violation: string | null) => at(t, 'node_state', { node: 'r1', state: { role: 'resource', violations, last_violation } });
+    const model = reduceAll([
+      at(100, 'cluster_up', { name: 'locks', system: 'locks', nodes: ['r1', 'k1'], seed: 1, view: viewFor('locks') }),
+      report(200, 0, null),
+      report(300, 1, 'k1 and k2 both held the lock 12:00:01.200–.450; 1 increment lost'),
+      report(400, 1, 'k1 and k2 both held the lock 12:00:01.200–.450; 1 increment lost'),
+      report(500, 3, "k2's write at 12:00:02.000 was accepted with token 5, not above k1's 5 before it"),
+    ]);
+    expect(model.log.filter((e) => e.kind === 'violation').map((e) => e.text)).toEqual([
+      'r1 saw a violation: k1 and k2 both held the lock 12:00:01.200–.450; 1 increment lost',
+      "r1 saw 2 violations, the last: k2's write at 12:00:02.000 was accepted with token 5, not above k1's 5 before it",
+    ]);
+  });
+
+  it('leaves one line in place of the last frame: stopped, gone, lost, or left running (with the verdicts so far)', () => {
+    const up = reduceAll(raftStart);
+    expect(farewellLines(up, { how: 'stopped' })).toEqual(['cluster c stopped']);
+    expect(farewellLines(dashboardReducer(up, at(900, 'cluster_down', { name: 'c' })), { how: 'cluster_gone' })).toEqual(['cluster c stopped']);
+    expect(farewellLines(dashboardReducer(up, { type: 'stream_ended', t: 900, error: 'socket hang up' }), { how: 'cluster_gone' })).toEqual(['left the dashboard: lost the event stream of cluster c (socket hang up)']);
+    const judged = dashboardReducer(up, at(900, 'node_state', { node: 'n2', state: { role: 'follower', verdict: 'counter 4 after 4 acknowledged increments, 0 lost; 0 overlaps', verdict_ok: true } }));
+    expect(farewellLines(judged, { how: 'left' })).toEqual(['left the dashboard; cluster c keeps running (dslab down stops it)', 'n2: counter 4 after 4 acknowledged increments, 0 lost; 0 overlaps']);
   });
 });

@@ -5,7 +5,7 @@ import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { ControlClient } from '../../src/lib/control/client.js';
 import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
 import type { ClosingCheck } from '../../src/lib/plugin.js';
-import type { LockCheck } from '../../src/workloads/locks/checker.js';
+import type { LockCheck } from '../../src/systems/locks/checker.js';
 import { readReportPages } from '../../src/workloads/locks/client.js';
 import type { LockReport, Observation } from '../../src/systems/locks/observations.js';
 import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
@@ -132,6 +132,13 @@ describe('lock contenders on real backends', () => {
     expect(result.violations.at(-1)).toMatch(/^the counter is \d+ after \d+ acknowledged increments: \d+ lost$/);
     // The paused holder's own release found the lock another's: the compare-and-delete left it alone.
     expect((await contenders('plain')).find((n) => n.id === plain)!.state.lock_lost).toBeGreaterThanOrEqual(1);
+    // r1 saw it too, as the write arrived: the dashboard's verdict line and its event log read these.
+    const resourceState = async (name: string) => (await client(name).status()).nodes.find((n) => n.id === 'r1')!.state;
+    const live = await resourceState('plain');
+    expect(live).toMatchObject({ verdict_ok: false, lost: result.lost, overlaps: result.overlaps.length });
+    expect(live.violations).toBeGreaterThanOrEqual(1);
+    expect(String(live.last_violation)).toMatch(/held the lock /);
+    expect(live.verdict).toBe(`counter ${result.counter} after ${result.acknowledged} acknowledged increments, ${result.lost} lost; ${result.overlaps.length} overlap${result.overlaps.length === 1 ? '' : 's'}`);
 
     const fencing = await check('fenced');
     expect(fencing.check.violations).toEqual([]);
@@ -142,6 +149,7 @@ describe('lock contenders on real backends', () => {
     const row = (await contenders('fenced')).find((n) => n.id === fenced)!;
     expect(row.state.rejected).toBeGreaterThanOrEqual(1);
     expect(String(row.state.last_error)).toMatch(/^rejected: stale token \d+/);
+    expect(await resourceState('fenced')).toMatchObject({ verdict_ok: true, violations: 0, lost: 0 });
     const status = await cli('lock', 'status', '--cluster', 'fenced');
     expect(status.stdout).toMatch(/stale writes? rejected; mutual exclusion held and nothing was lost/);
   }, 180_000);
@@ -290,6 +298,10 @@ describe('lock contenders on real backends', () => {
     expect((checks[0]!.details as unknown as LockCheck).lost).toBeGreaterThan(0);
     // Two or more contenders may overlap in one group ("k3, k1 and k2 all held the lock").
     expect(checks[0]!.text).toMatch(/^lock check: VIOLATED: .*\n {2}- k\d(, k\d)* and k\d (both|all) held the lock /);
+    // Once the cluster is stopped, lock check judges what r1 kept in the cluster folder: the verdict down printed.
+    const afterwards = await cli('lock', 'check', '--cluster', 'plain');
+    expect(afterwards.exitCode).toBe(1);
+    expect(`lock check: ${afterwards.stdout.trimEnd()}`).toBe(checks[0]!.text);
 
     const fenced = await cli('down', '--cluster', 'etcd-fenced');
     expect(fenced.exitCode, fenced.stderr).toBe(0);

@@ -135,7 +135,7 @@ describe('a snowflake worker as a unique-ids node', () => {
   });
 
   it('gets full marks on the unique-ids lab', async () => {
-    const worker = path.join(repo_root, 'dist', 'systems', 'snowflake', 'worker.js');
+    const worker = path.join(repo_root, 'dist', 'systems', 'snowflake', 'main.js');
     const run = await dslab(cwd, 'grade', 'unique-ids', '--bin', `node ${worker}`, '--json');
     const result = JSON.parse(run.stdout) as { score: number; max_score: number; results: { test: string; passed: boolean; failure: string | null }[] };
     expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
+import { EventLinePrinter } from '../../src/lib/format.js';
 import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type State = {
@@ -135,6 +136,11 @@ describe('zab on real processes', () => {
     expect(roles).toContain('n4=observing');
     expect(roles).not.toContain('n4=leading');
     expect(roles).not.toContain('n4=following');
+    // The dashboard's narration of the same stream: the observer looked for its leader after the failover, and never stood in an election.
+    const printer = new EventLinePrinter();
+    const narration = stream().flatMap((e) => printer.push(e).map((line) => line.text));
+    expect(narration).toContain('n4 looks for the leader (an observer does not vote)');
+    expect(narration.filter((text) => text.startsWith('n4 starts an election'))).toEqual([]);
   });
 
   it('serves znodes and sessions: ephemeral and sequential creates, reads elsewhere, ZooKeeper errors, expiry, and ConnectionLoss when cut off', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Resource, type SectionFields } from '../../src/systems/locks/resource.js';
-import { checkLocks } from '../../src/workloads/locks/checker.js';
+import { checkLocks } from '../../src/systems/locks/checker.js';
 
 /** A scripted run against the real Resource: each step is one contender's read or write at a time. */
 function run(fencing: boolean, steps: (r: Resource) => void, lock_backend?: 'redis' | 'zk' | 'etcd') {

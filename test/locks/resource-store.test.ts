@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Wal } from '../../src/lib/storage/wal.js';
 import { Resource, resource_log_file, ResourceStore, type SectionFields } from '../../src/systems/locks/resource.js';
-import { checkLocks } from '../../src/workloads/locks/checker.js';
+import { checkLocks } from '../../src/systems/locks/checker.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('dslab-resource-');

@@ -8,14 +8,14 @@ import {
   type RaftMessage,
   type ReadState,
   type Ready,
-} from '../../src/systems/raft/core.js';
+} from '../../src/systems/raft/core/core.js';
 import {
   KvStateMachine,
   kv_error_key_does_not_exist,
   kv_error_malformed_request,
   kv_error_precondition_failed,
   type KvCommand,
-} from '../../src/systems/raft/kv.js';
+} from '../../src/systems/raft/core/kv.js';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
 
 // ---- a hand-driven network of cores ---------------------------------------------------------------

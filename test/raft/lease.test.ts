@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RaftCore, type RaftConfig, type RaftMessage } from '../../src/systems/raft/core.js';
+import { RaftCore, type RaftConfig, type RaftMessage } from '../../src/systems/raft/core/core.js';
 
 const config: Partial<RaftConfig> = { election_timeout_ms_min: 100, election_timeout_ms_max: 200, heartbeat_interval_ms: 20, lease_reads: true };
 

@@ -3,8 +3,8 @@
 // and run more schedules with RAFT_SIM_SCHEDULES=<n> (RAFT_SIM_FIRST_SEED moves the window).
 
 import { describe, expect, it } from 'vitest';
-import { RaftCore } from '../../src/systems/raft/core.js';
-import { KvStateMachine } from '../../src/systems/raft/kv.js';
+import { RaftCore } from '../../src/systems/raft/core/core.js';
+import { KvStateMachine } from '../../src/systems/raft/core/kv.js';
 import { nemesisSchedule } from '../../src/lib/faults/nemesis.js';
 import {
   faultFreeSimConfig,

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { FaultModel } from '../../src/lib/faults/fault-model.js';
 import { SimHost } from '../../src/lib/sim/host.js';
 import { Scheduler } from '../../src/lib/sim/scheduler.js';
-import { RaftCore } from '../../src/systems/raft/core.js';
+import { RaftCore } from '../../src/systems/raft/core/core.js';
 import { faultFreeSimConfig, randomSimConfig, runSimulation, type SimConfig } from '../../src/systems/raft/sim.js';
 import type { PlantedBug } from '../../src/systems/zab/core/core.js';
 import { faultFreeZabSimConfig, randomZabSimConfig, runZabSimulation, withPlantedBug, type ZabSimConfig } from '../../src/systems/zab/sim.js';

@@ -6,10 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { unknownCommandMessage } from '../../src/cli/command-names.js';
 import { root_examples } from '../../src/cli/help.js';
 import { listLabIds } from '../../src/lib/grade/spec.js';
+import { service_names } from '../../src/lib/services/hub.js';
 import { systems } from '../../src/registry.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
 import { parseDurationRangeMs, parseDurationMs, parsePercent, parseSignedDurationMs } from '../../src/lib/util/units.js';
-import { default_raft_config } from '../../src/systems/raft/core.js';
+import { default_raft_config } from '../../src/systems/raft/core/core.js';
 import { snapshot_every_default } from '../../src/systems/raft/options.js';
 import { repo_root } from '../helpers/cli.js';
 
@@ -125,7 +126,9 @@ async function checkExample(line: string, nodeCount: number): Promise<number> {
   expect(positional.length, `${line}: at least ${required} arguments`).toBeGreaterThanOrEqual(required);
   const argValue = (name: string) => positional[argNames.indexOf(name)];
 
-  if (argValue('node') !== undefined && !(id === 'logs' && argValue('node') === 'supervisor')) checkNode(argValue('node')!, nodeCount, line);
+  // logs also reads the supervisor's log; send also reaches Maelstrom's services (send lin-kv …).
+  const nonNode = (id === 'logs' && argValue('node') === 'supervisor') || (id === 'send' && (service_names as readonly string[]).includes(argValue('node')!));
+  if (argValue('node') !== undefined && !nonNode) checkNode(argValue('node')!, nodeCount, line);
   if (argValue('lab') !== undefined) expect(labs, line).toContain(argValue('lab'));
   if (argValue('offset') !== undefined) parseSignedDurationMs(argValue('offset')!);
   if (argValue('percent') !== undefined) parsePercent(argValue('percent')!);

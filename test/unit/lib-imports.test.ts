@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repo_root } from '../helpers/cli.js';
+import { sourceFiles, specifiers } from '../helpers/module-specifiers.js';
 
 /**
  * src/lib knows no system and no workload: it imports nothing from
@@ -10,15 +11,6 @@ import { repo_root } from '../helpers/cli.js';
  */
 const src = path.join(repo_root, 'src');
 const forbidden = [path.join(src, 'systems'), path.join(src, 'workloads'), path.join(src, 'registry')];
-
-/** Every module specifier a file names: static imports and re-exports, dynamic import(), and new URL('…', import.meta.url). */
-function specifiers(text: string): string[] {
-  const found: string[] = [];
-  for (const pattern of [/\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /\bimport\s+['"]([^'"]+)['"]/g, /new URL\(\s*['"]([^'"]+)['"]\s*,\s*import\.meta\.url/g]) {
-    for (const match of text.matchAll(pattern)) found.push(match[1]!);
-  }
-  return found;
-}
 
 /** The imports in one file (at `file`, with `text`) that lead out of src/lib into a system, a workload or the registry. */
 export function forbiddenImports(file: string, text: string): string[] {
@@ -29,17 +21,9 @@ export function forbiddenImports(file: string, text: string): string[] {
   });
 }
 
-function libFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) return libFiles(full);
-    return /\.tsx?$/.test(entry.name) ? [full] : [];
-  });
-}
-
 describe('src/lib', () => {
   it('imports no system, no workload and not the registry', () => {
-    const files = libFiles(path.join(src, 'lib'));
+    const files = sourceFiles(path.join(src, 'lib'));
     expect(files.length).toBeGreaterThan(50);
     const offending = files.flatMap((file) => forbiddenImports(file, readFileSync(file, 'utf8')).map((spec) => `${path.relative(repo_root, file)} imports ${spec}`));
     expect(offending).toEqual([]);
@@ -47,7 +31,7 @@ describe('src/lib', () => {
 
   it('the scan sees each kind of import that would break the rule', () => {
     const launch = path.join(src, 'lib', 'cluster', 'launch.ts');
-    expect(forbiddenImports(launch, "import { election_timeout_ms_min } from '../../systems/raft/core.js';")).toEqual(['../../systems/raft/core.js']);
+    expect(forbiddenImports(launch, "import { election_timeout_ms_min } from '../../systems/raft/core/core.js';")).toEqual(['../../systems/raft/core/core.js']);
     expect(forbiddenImports(launch, "const m = await import('../../workloads/lin-kv/plugin.js');")).toHaveLength(1);
     expect(forbiddenImports(launch, "export { systems } from '../../registry.js';")).toHaveLength(1);
     expect(forbiddenImports(launch, "const main = new URL('../../systems/raft/main.js', import.meta.url);")).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { exit_code_invariant_broken, Node, RpcError } from '../../src/lib/runtime/node.js';
 import { InvariantError } from '../../src/lib/util/errors.js';
-import { RaftInvariantError } from '../../src/systems/raft/core.js';
+import { RaftInvariantError } from '../../src/systems/raft/core/core.js';
 
 function harness(now_ms = 1_000_000) {
   const written: { src: string; dest: string; body: Record<string, unknown> }[] = [];

@@ -18,7 +18,7 @@ import {
   type ZabMessage,
 } from '../../src/systems/zab/core/core.js';
 import { isZabMessage } from '../../src/systems/zab/core/messages.js';
-import { messagesAfterDisk, messagesBeforeDisk } from '../../src/systems/zab/ready-order.js';
+import { messagesAfterDisk, messagesBeforeDisk } from '../../src/systems/zab/core/ready-order.js';
 import { compareZxid, formatZxid, zxid, zxidHex, type Zxid } from '../../src/systems/zab/core/zxid.js';
 
 const timing: Partial<ZabConfig> = {
@@ -517,7 +517,7 @@ describe('state reports', () => {
   });
 });
 
-describe("the host's order of a Ready's messages and its disk write (ready-order.ts)", () => {
+describe("the host's order of a Ready's messages and its disk write (core/ready-order.ts)", () => {
   it('only a leader\'s proposals may leave before the disk write; acknowledgements and commits wait for it', () => {
     const z = new Ensemble(['n1', 'n2', 'n3']);
     const seen: { id: string; before: string[]; after: string[]; appended: number }[] = [];

@@ -1,4 +1,4 @@
-// The ZooKeeper server (server.ts) in process: three or more Zab cores, each with its ZkServer, over a
+// The ZooKeeper server (zk-server.ts) in process: three or more Zab cores, each with its ZkServer, over a
 // small in-memory network with a fake clock, and clients that send the protocol's requests to any
 // server. Each test drives one scenario and checks what the clients hear: replies, error names and
 // codes, watch events and their order, session expiry through relayed pings, and what a server that
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Envelope, MessageBody } from '../../src/lib/protocol/messages.js';
 import { ZabCore, type ServerConfig, type ZabConfig } from '../../src/systems/zab/core/core.js';
 import { isZabMessage } from '../../src/systems/zab/core/messages.js';
-import { ZkServer, type HostPlantedBug } from '../../src/systems/zab/server.js';
+import { ZkServer, type HostPlantedBug } from '../../src/systems/zab/zk-server.js';
 import { ZkClient, ZkClientError, type ZkTransport, type ZkWatchEvent } from '../../src/lib/zk/client.js';
 
 const timing: Partial<ZabConfig> = {

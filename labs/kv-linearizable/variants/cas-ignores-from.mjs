@@ -1,5 +1,5 @@
 // Planted bug: the store applies every cas as a plain write, whatever the key holds.
-import { KvStateMachine } from '../../../dist/systems/raft/kv.js';
+import { KvStateMachine } from '../../../dist/systems/raft/core/kv.js';
 
 const execute = KvStateMachine.prototype.execute;
 KvStateMachine.prototype.execute = function (op) {

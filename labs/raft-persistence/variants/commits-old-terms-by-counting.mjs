@@ -2,7 +2,7 @@
 // current-term rule), and a new leader appends no no-op, so nothing of its own term commits them
 // first. An entry stored on a majority can then be committed, applied and later overwritten:
 // Figure 8 of the Raft paper.
-import { RaftCore } from '../../../dist/systems/raft/core.js';
+import { RaftCore } from '../../../dist/systems/raft/core/core.js';
 
 const { becomeLeader, appendOne } = RaftCore.prototype;
 let electing = false;

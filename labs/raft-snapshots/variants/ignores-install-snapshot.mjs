@@ -1,5 +1,5 @@
 // Planted bug: followers drop install_snapshot, so a node that fell behind the compacted log never catches up.
-import { RaftCore } from '../../../dist/systems/raft/core.js';
+import { RaftCore } from '../../../dist/systems/raft/core/core.js';
 
 const step = RaftCore.prototype.step;
 RaftCore.prototype.step = function (from, message) {

@@ -11,7 +11,7 @@ import { formatDecoded } from '../../workloads/ids/format.js';
 export default class IdDecode extends BaseCommand {
   static override summary = 'Take an id apart: time (ISO 8601 and ms since the epoch), datacenter, worker, sequence.';
   static override description = "Reads the layout and epoch the running cluster's workers report; without a cluster (or with --layout/--epoch) it uses the ones given, or the defaults (41,5,5,12 from 2018-08-01).";
-  static override examples = ['<%= config.bin %> id decode 1103287567727460352', '<%= config.bin %> id decode 1103287567727460352 --layout sonyflake'];
+  static override examples = ['<%= config.bin %> id decode 1103287567727460352', '<%= config.bin %> id decode 442189565449470464 --layout sonyflake'];
   static override args = { id: Args.string({ required: true, description: 'the id, a decimal number' }) };
   static override flags = {
     cluster: Flags.string({ description: 'cluster whose layout and epoch to use (default: the most recently started running cluster, if any)', helpValue: 'NAME' }),

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { DslabCommand } from '../../cli/base.js';
 import { durationFlag, integerFlag } from '../../cli/flags.js';
 import { UserError } from '../../lib/util/errors.js';
-import { checkLocks } from '../../workloads/locks/checker.js';
+import { checkLocks } from '../../systems/locks/checker.js';
 import { fetchReport, formatLockCheck, saveReport, startRounds, waitForRounds } from '../../workloads/locks/client.js';
 
 /** Rounds per contender one run may ask for (the contender's own limit). */

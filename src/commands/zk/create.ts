@@ -5,7 +5,7 @@ export default class ZkCreate extends ZkCommand {
   static override summary = 'Create a znode (persistent, ephemeral or sequential) with optional data.';
   static override description =
     'Prints the path created (with its ten-digit suffix for --sequential). An ephemeral znode lives as long as its session: give --session NAME to keep it after the command, until `dslab zk session close NAME` or the session expires.';
-  static override examples = ['<%= config.bin %> zk create /app config-v1', '<%= config.bin %> zk create /app/lock --ephemeral --session me', '<%= config.bin %> zk create /app/job- --sequential'];
+  static override examples = ['<%= config.bin %> zk create /app config-v1', '<%= config.bin %> zk create /app/job- --sequential', '<%= config.bin %> zk create /app/lock --ephemeral --session me'];
   static override flags = {
     ...zk_session_flags,
     ephemeral: Flags.boolean({ description: 'deleted when the session that created it ends' }),

@@ -1,12 +1,19 @@
 import { Box, render, Static, useApp, useInput, useStdout, type Key } from 'ink';
 import { useEffect, useRef, useState } from 'react';
 import type { ControlAction } from '../control/api.js';
-import { DashboardView, LogLine } from './components.js';
+import { DashboardView, Farewell, LogLine } from './components.js';
 import { terminal_columns_default, terminal_columns_min } from './layout.js';
-import { useDashboard, type DashboardSource } from './use-dashboard.js';
+import { farewellLines, type DashboardEnding } from './model.js';
+import { log_replay_entries_max, useDashboard, type DashboardSource } from './use-dashboard.js';
 
 /** Ink's own throttle sits above our frame rate so it never delays a frame we publish. */
 export const ink_max_fps = 20;
+/**
+ * Erases the whole screen and puts the cursor home. Ink erases its last frame by counting lines up
+ * from the cursor, but a terminal that changed width rewraps those lines, so the count misses some
+ * and pieces of the old frame (its header) stay on screen: after a resize the screen is cleared instead.
+ */
+export const clear_screen = '\x1b[2J\x1b[H';
 
 export type DashboardMode = 'watch' | 'up';
 
@@ -28,7 +35,7 @@ type Message = { text: string; error?: boolean } | null;
 export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
-  const { model, now_ms, fresh_log, dispatch } = useDashboard(source);
+  const { model, now_ms, fresh_log, log_batch, dispatch, replayLog } = useDashboard(source);
   // Refs as well as state: several keys can arrive in one input chunk, before React re-renders.
   const selectedRef = useRef(0);
   const [selected, setSelected] = useState(0);
@@ -37,6 +44,10 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
   const [showHelp, setShowHelp] = useState(false);
   const [message, setMessage] = useState<Message>(null);
   const stopping = useRef(false);
+  /** Set when the dashboard closes: the last frame becomes these lines, then the app exits. */
+  const [farewell, setFarewell] = useState<string[] | null>(null);
+  /** Terminal resizes so far: each redraws the screen from clean once the view has its new width. */
+  const [resizes, setResizes] = useState(0);
   const width = Math.max(terminal_columns_min, stdout.columns || terminal_columns_default);
   const clampRow = (row: number) => Math.max(0, Math.min(row, model.nodes.length - 1));
   const select = (row: number) => {
@@ -44,9 +55,31 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
     setSelected(selectedRef.current);
   };
 
+  const close = (ending: DashboardEnding) => setFarewell((shown) => shown ?? farewellLines(model, ending));
+
+  // The cluster went away under the view (not while this view stops it: that path says so itself).
   useEffect(() => {
-    if (model.cluster_down) exit();
-  }, [model.cluster_down, exit]);
+    if (model.cluster_down && !stopping.current) close({ how: 'cluster_gone' });
+  });
+
+  // Exits once the farewell is the frame on screen; Ink's last render keeps it.
+  useEffect(() => {
+    if (farewell) exit();
+  }, [farewell, exit]);
+
+  useEffect(() => {
+    const onResize = () => setResizes((count) => count + 1);
+    stdout.on('resize', onResize);
+    return () => void stdout.off('resize', onResize);
+  }, [stdout]);
+
+  // After the view was laid out at the new width (Ink's own resize render, at the old width, came before):
+  // clear everything, then print the newest log entries again above a fresh frame.
+  useEffect(() => {
+    if (resizes === 0) return;
+    stdout.write(clear_screen);
+    replayLog(log_replay_entries_max);
+  }, [resizes, stdout, replayLog]);
 
   const perform = (label: string, action: ControlAction) => {
     setMessage({ text: `${label}…` });
@@ -64,13 +97,16 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
     if (stopping.current) return;
     stopping.current = true;
     setMessage({ text: 'stopping the cluster…' });
-    void stopCluster?.().finally(() => exit());
+    (stopCluster ?? (async () => undefined))().then(
+      () => close({ how: 'stopped' }),
+      (error: Error) => setFarewell([`stopping cluster ${model.name ?? '?'} failed: ${error.message}`]),
+    );
   };
 
   const onKey = (input: string, key: Key) => {
     if (key.ctrl && input === 'c') {
       if (mode === 'up') stop();
-      else exit();
+      else close({ how: 'left' });
       return;
     }
     if (confirmingRef.current) {
@@ -97,7 +133,7 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
       setMessage({ text: showLog ? 'event log hidden (l shows it again)' : 'event log shown' });
     } else if (input === '?') setShowHelp((shown) => !shown);
     else if (input === 'q') {
-      if (mode === 'watch') exit();
+      if (mode === 'watch') close({ how: 'left' });
       else {
         confirmingRef.current = true;
         setMessage({ text: 'stop the cluster and quit? y = stop it, any other key = keep watching' });
@@ -114,18 +150,22 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
   return (
     <Box flexDirection="column">
       {/* Printed once above the live region and never redrawn; a new key mounts a fresh Static for each batch. */}
-      <Static key={fresh_log[0]?.id ?? 0} items={showLog ? fresh_log : []}>
+      <Static key={log_batch} items={showLog ? fresh_log : []}>
         {(entry) => <LogLine key={entry.id} entry={entry} color={color} />}
       </Static>
-      <DashboardView
-        model={model}
-        now_ms={now_ms}
-        width={width}
-        color={color}
-        selected={model.nodes.length ? clampRow(selected) : -1}
-        message={message}
-        showHelp={showHelp}
-      />
+      {farewell ? (
+        <Farewell lines={farewell} />
+      ) : (
+        <DashboardView
+          model={model}
+          now_ms={now_ms}
+          width={width}
+          color={color}
+          selected={model.nodes.length ? clampRow(selected) : -1}
+          message={message}
+          showHelp={showHelp}
+        />
+      )}
     </Box>
   );
 }

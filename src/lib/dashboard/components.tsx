@@ -4,7 +4,7 @@ import { formatDurationMs } from '../util/units.js';
 import { electsLeaders } from '../roles.js';
 import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
 import type { DashboardModel, LogEntry, LogKind } from './model.js';
-import { leaderTermWord } from './model.js';
+import { leaderTermWord, verdictOf } from './model.js';
 
 /**
  * The dashboard's Ink components. Each is a pure function of its props: the
@@ -186,6 +186,38 @@ export function PartitionMap({ model, width, color }: ViewProps) {
   );
 }
 
+/** Each node's judgement of the run so far (the locks resource's lock check), one line per node that reports one. */
+export function Verdicts({ model, color }: ViewProps) {
+  const lines = model.nodes.flatMap((node) => {
+    const verdict = verdictOf(node);
+    return verdict ? [{ id: node.id, ...verdict }] : [];
+  });
+  if (lines.length === 0) return null;
+  return (
+    <Box flexDirection="column">
+      {lines.map((line) => (
+        <Text key={line.id} wrap="truncate-end">
+          <Text dimColor>{`${line.id}: `}</Text>
+          <Text color={color ? (line.ok ? 'green' : 'red') : undefined} bold={!line.ok}>
+            {line.text}
+          </Text>
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+/** What replaces the last frame when the dashboard closes (farewellLines): the live view is not left behind as if it were still live. */
+export function Farewell({ lines }: { lines: readonly string[] }) {
+  return (
+    <Box flexDirection="column">
+      {lines.map((line, i) => (
+        <Text key={i}>{line}</Text>
+      ))}
+    </Box>
+  );
+}
+
 const spark_levels = '▁▂▃▄▅▆▇█';
 
 /** Block characters for the last `width` samples, scaled to the largest shown. */
@@ -214,6 +246,7 @@ export function Throughput({ model, width, color }: ViewProps) {
 const log_colours: Record<LogKind, string | undefined> = {
   cluster: undefined,
   election: 'yellow',
+  violation: 'red',
   leader: 'green',
   no_leader: 'red',
   rollback: 'yellow',
@@ -290,6 +323,7 @@ export function DashboardView(props: DashboardViewProps) {
       <Box marginTop={1}>
         <NodeTable {...props} />
       </Box>
+      <Verdicts {...props} />
       <PartitionMap {...props} />
       <Throughput {...props} />
       {showHelp && <HelpPanel />}

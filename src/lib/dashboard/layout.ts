@@ -150,9 +150,9 @@ export function availableColumns(model: DashboardModel): TableColumn[] {
       cell: (n, { model: m, now_ms }) => {
         if (n.id === m.leader) return { text: 'leader', dim: true };
         if (n.status !== 'up' && n.status !== 'paused') return none;
-        if (n.leader_contact_t === null) return none;
-        const ago = now_ms - n.leader_contact_t;
-        return { text: shortDuration(ago), color: ago > contact_stale_ms ? 'yellow' : undefined };
+        const ago = leaderContactAge(n, m, now_ms);
+        if (ago === null) return none;
+        return { text: contactAge(ago), color: ago > contact_stale_ms ? 'yellow' : undefined };
       },
     });
   }
@@ -167,11 +167,31 @@ export function availableColumns(model: DashboardModel): TableColumn[] {
 }
 
 /**
- * Longer than this without hearing from the leader is shown as a warning. The
- * router reports deliveries once a second (rates_interval_ms), so a healthy
- * follower's age climbs to about a second between reports: the bar sits above that.
+ * Longer than this without hearing from the leader is shown as a warning: a
+ * follower cut off from its leader shows it at the router's next report or the one after.
  */
 export const contact_stale_ms = 1500;
+/** Contact ages are shown to this step, rounded up: what a heartbeat's phase adds below it is noise. */
+export const contact_age_step_ms = 100;
+
+/**
+ * How long the node had gone without a message from the leader when the router last reported its
+ * deliveries (about once a second), or null when unknown. Not the age at this frame: the router's
+ * report is the only fresh news, so an age counted on from it climbs for a second and falls back at
+ * the next report, and a follower under steady 75 ms heartbeats would flip between 0.1 s and 0.9 s.
+ * Read as of the report, it stays below the heartbeat interval while the leader reaches the follower,
+ * and climbs a second per report once it does not: what a student compares with the election timeout.
+ */
+export function leaderContactAge(node: NodeView, model: DashboardModel, now_ms: number): number | null {
+  if (node.leader_contact_t === null) return null;
+  return Math.max(0, (model.contact_reported_t ?? now_ms) - node.leader_contact_t);
+}
+
+/** A contact age rounded up to contact_age_step_ms: "<0.1s" below the first step (every 75 ms heartbeat reads alike), then 0.2s, 1.4s, 12s. */
+export function contactAge(ms: number): string {
+  if (ms < contact_age_step_ms) return `<${shortDuration(contact_age_step_ms)}`;
+  return shortDuration(Math.ceil(ms / contact_age_step_ms) * contact_age_step_ms);
+}
 
 export function tableWidth(columns: readonly TableColumn[]): number {
   return row_marker_width + columns.reduce((sum, c) => sum + c.width, 0) + column_gap * Math.max(0, columns.length - 1);

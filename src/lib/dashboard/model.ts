@@ -50,7 +50,23 @@ export interface NodeView {
   leader_contact_t: number | null;
 }
 
-export type LogKind = 'cluster' | 'election' | 'leader' | 'no_leader' | 'rollback' | 'sync' | 'expiry' | 'fault' | 'heal' | 'crash' | 'restart' | 'load' | 'note' | 'error';
+/**
+ * The state fields by which any node may narrate a judgement of the run (the locks resource does):
+ * `violations` counts what it found wrong so far and `last_violation` says the newest in words (the
+ * event log tells of each rise); `verdict` is the judgement so far in one line and `verdict_ok` whether
+ * it holds (shown under the node table).
+ */
+export const violation_count_field = 'violations';
+export const violation_text_field = 'last_violation';
+export const verdict_field = 'verdict';
+export const verdict_ok_field = 'verdict_ok';
+/**
+ * A node reporting this field true neither votes nor leads (a Zab observer): when it reports an
+ * electing role it is looking for the leader, not standing in an election.
+ */
+export const observer_field = 'observer';
+
+export type LogKind = 'cluster' | 'election' | 'violation' | 'leader' | 'no_leader' | 'rollback' | 'sync' | 'expiry' | 'fault' | 'heal' | 'crash' | 'restart' | 'load' | 'note' | 'error';
 
 export interface LogEntry {
   /** Position in the dashboard's own log (not the supervisor's event seq). */
@@ -95,6 +111,10 @@ export interface DashboardModel {
   throughput_per_s: number[];
   load: { running: boolean; last_ok: number; last_t: number } | null;
   cluster_down: boolean;
+  /** When the router last reported its deliveries (a rates event, about once a second): the leader contact ages are as of then. */
+  contact_reported_t: number | null;
+  /** Why the event stream broke, when it did before the cluster said it went down; null otherwise. */
+  stream_error: string | null;
 }
 
 /** What the reducer accepts: the supervisor's events, a status snapshot (to start from), and the dashboard's own notes. */
@@ -126,6 +146,8 @@ export function emptyModel(): DashboardModel {
     throughput_per_s: [],
     load: null,
     cluster_down: false,
+    contact_reported_t: null,
+    stream_error: null,
   };
 }
 
@@ -274,7 +296,9 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   if (isElectingRole(roles, state) && (role !== reportedRole(before) || term !== reportedTerm(roles, before))) {
     // A pre-vote asks whether an election could be won and changes no term; a real election does.
     const word = termWord(roles, state);
-    if (isProbingRole(roles, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (${word} ${term})`}`);
+    // An observer that lost its leader asks the voters who leads now; it never stands or votes.
+    if (state[observer_field] === true) appendLog(model, t, 'election', `${id} looks for the leader (an observer does not vote)`);
+    else if (isProbingRole(roles, state)) appendLog(model, t, 'election', `${id} runs a pre-vote${term === null ? '' : ` (${word} ${term})`}`);
     // A Raft candidate's term is the one it runs for; a looking Zab server's epoch is the last it had.
     else {
       const round = numberField(state, 'election_round');
@@ -292,6 +316,8 @@ function onNodeState(model: DashboardModel, t: number, id: string, state: Record
   if (sync !== null) appendLog(model, t, 'sync', sync);
   const expiry = describeExpiries(id, before, state);
   if (expiry !== null) appendLog(model, t, 'expiry', expiry);
+  const violation = describeViolations(id, before, state);
+  if (violation !== null) appendLog(model, t, 'violation', violation);
   settleLeader(model, t);
   // A follower whose commit index moves under the current leader has just heard from it.
   if (model.leader && state.leader === model.leader && numberField(state, 'commit_index') !== numberField(before, 'commit_index')) {
@@ -328,8 +354,27 @@ function describeExpiries(id: string, before: Record<string, unknown>, state: Re
   return `${id} expired ${count} sessions (nothing heard for their timeouts), the last ${session}: ${deleted}`;
 }
 
+/**
+ * A node that found something wrong since its last report (a rise of `violations`), in its own
+ * words; reports merged to the frame rate can carry several at once, and only the newest is told.
+ */
+function describeViolations(id: string, before: Record<string, unknown>, state: Record<string, unknown>): string | null {
+  const now = numberField(state, violation_count_field);
+  const earlier = numberField(before, violation_count_field) ?? 0;
+  if (now === null || now <= earlier) return null;
+  const text = typeof state[violation_text_field] === 'string' ? (state[violation_text_field] as string) : 'a violation';
+  return now - earlier === 1 ? `${id} saw a violation: ${text}` : `${id} saw ${now - earlier} violations, the last: ${text}`;
+}
+
+/** A node's judgement of the run so far (verdict_field), or null when it reports none. */
+export function verdictOf(node: NodeView): { text: string; ok: boolean } | null {
+  const text = node.state[verdict_field];
+  return typeof text === 'string' && text !== '' ? { text, ok: node.state[verdict_ok_field] !== false } : null;
+}
+
 /** Message rates, and when each node last heard from the leader: when the router last delivered it a message from the leader. */
 function onRates(model: DashboardModel, t: number, rates: Record<string, { in_per_s: number; out_per_s: number }>, heard_from: Record<string, Record<string, number>> | undefined): void {
+  model.contact_reported_t = t;
   const leader = model.leader ? model.nodes.find((n) => n.id === model.leader) : undefined;
   model.nodes = model.nodes.map((node) => {
     const rate = rates[node.id];
@@ -403,7 +448,10 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       appendLog(model, t, input.error ? 'error' : 'note', input.text);
       break;
     case 'stream_ended':
-      if (!model.cluster_down) appendLog(model, t, 'error', input.error ? `lost the event stream: ${input.error}` : 'the event stream ended');
+      if (!model.cluster_down) {
+        appendLog(model, t, 'error', input.error ? `lost the event stream: ${input.error}` : 'the event stream ended');
+        model.stream_error = input.error;
+      }
       model.cluster_down = true;
       break;
     case 'cluster_up':
@@ -518,4 +566,29 @@ export function reduceAll(inputs: Iterable<DashboardInput>, start: DashboardMode
   let model = start;
   for (const input of inputs) model = dashboardReducer(model, input);
   return model;
+}
+
+/** Why the dashboard closes: it stopped the cluster (`up`'s q), the cluster went away under it, or the user left a running cluster (`watch`'s q). */
+export type DashboardEnding = { how: 'stopped' } | { how: 'cluster_gone' } | { how: 'left' };
+
+/**
+ * What stays on the terminal in place of the last frame: one line saying what became of the
+ * cluster, then (when the user left it running) each node's verdict so far. (`up` prints what the
+ * workloads said of a run it stopped after the dashboard is gone, as `dslab down` prints it.)
+ */
+export function farewellLines(model: DashboardModel, ending: DashboardEnding): string[] {
+  const name = model.name ?? '?';
+  switch (ending.how) {
+    case 'stopped':
+      return [`cluster ${name} stopped`];
+    case 'cluster_gone':
+      return [model.stream_error === null ? `cluster ${name} stopped` : `left the dashboard: lost the event stream of cluster ${name} (${model.stream_error})`];
+    case 'left': {
+      const verdicts = model.nodes.flatMap((node) => {
+        const verdict = verdictOf(node);
+        return verdict ? [`${node.id}: ${verdict.text}`] : [];
+      });
+      return [`left the dashboard; cluster ${name} keeps running (dslab down stops it)`, ...verdicts];
+    }
+  }
 }

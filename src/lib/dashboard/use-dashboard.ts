@@ -6,6 +6,8 @@ import { dashboardReducer, emptyModel, type DashboardInput, type DashboardModel,
 export const frame_interval_ms = 100;
 /** Without new events, still redraw this often so ages (uptime, "no leader for") move. */
 export const age_refresh_ms = 500;
+/** Log entries printed again after the screen is cleared (a terminal resize): enough to fill a tall terminal. */
+export const log_replay_entries_max = 60;
 
 /** Where a dashboard gets its inputs and sends its actions: a cluster's control API, or a supervisor in this process. */
 export interface DashboardSource {
@@ -17,8 +19,10 @@ export interface DashboardSource {
 export interface DashboardFrame {
   model: DashboardModel;
   now_ms: number;
-  /** Log entries added since the previous frame, for printing once above the live region. */
+  /** Log entries added since the previous frame (or, after replayLog, the newest ones again), for printing once above the live region. */
   fresh_log: LogEntry[];
+  /** Counts the frames that brought log entries: each batch is printed once, by its own number. */
+  log_batch: number;
 }
 
 /**
@@ -29,7 +33,10 @@ export interface DashboardFrame {
  */
 export function useDashboard(source: DashboardSource, interval_ms = frame_interval_ms, clock: () => number = Date.now) {
   const latest = useRef<DashboardModel>(emptyModel());
-  const [frame, setFrame] = useState<DashboardFrame>(() => ({ model: latest.current, now_ms: clock(), fresh_log: [] }));
+  const [frame, setFrame] = useState<DashboardFrame>(() => ({ model: latest.current, now_ms: clock(), fresh_log: [], log_batch: 0 }));
+  /** Set by replayLog: the next frame prints this many of the newest log entries again. */
+  const replay = useRef(0);
+  const publishNow = useRef<() => void>(() => undefined);
 
   const dispatch = useCallback((input: DashboardInput) => {
     latest.current = dashboardReducer(latest.current, input);
@@ -40,16 +47,22 @@ export function useDashboard(source: DashboardSource, interval_ms = frame_interv
     let shown: DashboardModel | null = null;
     let shownAt = 0;
     let printedThrough = 0;
+    let batch = 0;
     const publish = () => {
       const now = clock();
       const model = latest.current;
-      if (model === shown && now - shownAt < age_refresh_ms) return;
-      const fresh = model.log.filter((entry) => entry.id > printedThrough);
-      if (fresh.length > 0) printedThrough = fresh.at(-1)!.id;
+      if (model === shown && now - shownAt < age_refresh_ms && replay.current === 0) return;
+      const fresh = replay.current > 0 ? model.log.slice(-replay.current) : model.log.filter((entry) => entry.id > printedThrough);
+      replay.current = 0;
+      if (fresh.length > 0) {
+        printedThrough = fresh.at(-1)!.id;
+        batch += 1;
+      }
       shown = model;
       shownAt = now;
-      setFrame({ model, now_ms: now, fresh_log: fresh });
+      setFrame({ model, now_ms: now, fresh_log: fresh, log_batch: batch });
     };
+    publishNow.current = publish;
     publish();
     const timer = setInterval(publish, interval_ms);
     return () => {
@@ -58,5 +71,11 @@ export function useDashboard(source: DashboardSource, interval_ms = frame_interv
     };
   }, [source, interval_ms, clock, dispatch]);
 
-  return { ...frame, dispatch };
+  /** Prints the newest `count` log entries again at once (the screen was cleared), then carries on. */
+  const replayLog = useCallback((count: number) => {
+    replay.current = Math.max(1, count);
+    publishNow.current();
+  }, []);
+
+  return { ...frame, dispatch, replayLog };
 }

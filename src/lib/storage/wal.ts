@@ -29,23 +29,7 @@ export class Wal {
 
   /** Opens (or creates) the log and reads back every intact record. */
   static open<T>(file: string): WalOpenResult<T> {
-    const data = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
-    const records: T[] = [];
-    let offset = 0;
-    let tornAt: number | null = null;
-    while (offset < data.length) {
-      const problem = recordProblem(data, offset);
-      if (problem) {
-        tornAt = offset;
-        if (hasValidRecordAfter(data, offset + 1)) {
-          throw new UserError(`${file} is corrupt in the middle (record at byte ${offset}: ${problem}); refusing to start. Move the file away to start this node empty.`);
-        }
-        break;
-      }
-      const length = data.readUInt32LE(offset);
-      records.push(JSON.parse(data.subarray(offset + header_bytes, offset + header_bytes + length).toString('utf8')) as T);
-      offset += header_bytes + length;
-    }
+    const { data, records, tornAt } = readRecords<T>(file);
     const fd = openSync(file, existsSync(file) ? 'r+' : 'w+');
     let size = data.length;
     if (tornAt !== null) {
@@ -54,6 +38,11 @@ export class Wal {
       size = tornAt;
     }
     return { wal: new Wal(file, fd, size), records, truncated_bytes: data.length - size };
+  }
+
+  /** Every intact record of a log, leaving the file as it is (a torn tail is ignored, not cut): for reading another process's log. */
+  static read<T>(file: string): T[] {
+    return readRecords<T>(file).records;
   }
 
   /** Appends records; they are durable only after sync(). */
@@ -144,4 +133,26 @@ function syncDirectory(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads a log's intact records; tornAt is where a torn last record begins (null when none). A corrupt middle throws. */
+function readRecords<T>(file: string): { data: Buffer; records: T[]; tornAt: number | null } {
+  const data = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
+  const records: T[] = [];
+  let offset = 0;
+  let tornAt: number | null = null;
+  while (offset < data.length) {
+    const problem = recordProblem(data, offset);
+    if (problem) {
+      tornAt = offset;
+      if (hasValidRecordAfter(data, offset + 1)) {
+        throw new UserError(`${file} is corrupt in the middle (record at byte ${offset}: ${problem}); refusing to start. Move the file away to start this node empty.`);
+      }
+      break;
+    }
+    const length = data.readUInt32LE(offset);
+    records.push(JSON.parse(data.subarray(offset + header_bytes, offset + header_bytes + length).toString('utf8')) as T);
+    offset += header_bytes + length;
+  }
+  return { data, records, tornAt };
 }

@@ -1,6 +1,5 @@
-// The one ZooKeeper-style client of the Zab coordinator (the protocol: README "Zab", and
-// /work/notes/zk-protocol.md). The supervisor's `dslab zk`, snowflake workers and lock contenders all
-// hold their sessions through it, over a transport that each of them builds from what it has (a node
+// The one ZooKeeper-style client of the Zab coordinator (the protocol: docs/zab.md). The supervisor's
+// `dslab zk`, snowflake workers and lock contenders all hold their sessions through it, over a transport that each of them builds from what it has (a node
 // runtime, the supervisor's client endpoints, a test's fake network).
 //
 // What it does for its user, as ZooKeeper's own client does:

@@ -1,3 +1,5 @@
+// The echo node's process: its handlers on the node runtime over real stdio. It keeps nothing on disk.
+
 /**
  * The echo system: answers `echo` with `echo_ok`, and pings every peer so the
  * router has node-to-node traffic to cut; each node reports which peers it

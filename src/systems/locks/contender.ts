@@ -1,3 +1,6 @@
+// A lock contender's node program (group contenders): the critical-section loop over its recipe. It
+// judges nothing: the resource records what it saw and the checker judges.
+
 /**
  * A lock contender (k1..kN): on `lock_run {rounds}` it loops over the
  * critical section — acquire the lock, read the counter, work for hold_ms,

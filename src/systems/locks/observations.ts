@@ -1,3 +1,6 @@
+// The resource's record of critical sections and the shape of its report, shared with the locks
+// workload's checker. Types and limits only: no behaviour.
+
 /**
  * What the resource node records about every critical section it saw, and
  * what it reports: the checker (src/workloads/locks/checker.ts) judges a run from these alone.

@@ -1,3 +1,6 @@
+// What a lock node reads from DSLAB_OPTIONS (and its planted bug), with the defaults. Parsing only:
+// it reads the environment it is handed and touches nothing else.
+
 /**
  * What a lock node reads from DSLAB_OPTIONS (set by `dslab up locks` from its
  * flags, checked there by the plugin's schema). Missing or malformed fields

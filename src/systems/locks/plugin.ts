@@ -1,3 +1,6 @@
+// The locks system's entry in the registry (src/registry.ts): its `up` flags, options schema, node
+// groups, roles, dashboard columns and grader steps. Declarations only: importing it does no I/O.
+
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { NodeGroup, SystemPlugin } from '../../lib/plugin.js';
@@ -85,6 +88,8 @@ export const locks: SystemPlugin = {
     { key: 'token', title: 'TOKEN', fields: ['token', 'max_token'], width: 7, drop_rank: 6 },
     { key: 'acked', title: 'ACKED', fields: ['acked', 'accepted'], width: 6, drop_rank: 3 },
     { key: 'rejected', title: 'REJECT', fields: ['rejected'], width: 6, drop_rank: 3 },
+    // Releases that found the lock already gone: a contender that held it past its TTL, lease or session.
+    { key: 'lock_lost', title: 'LOST-LOCK', fields: ['lock_lost'], width: 9, drop_rank: 3 },
     { key: 'counter', title: 'COUNTER', fields: ['counter'], width: 8, drop_rank: 1 },
   ],
   workloads: ['locks'],

@@ -1,3 +1,6 @@
+// The shared resource's node program (r1): the counter, fencing, and the record of every critical
+// section it saw. It grants no lock: it counts, fences when asked, records and reports.
+
 /**
  * The shared resource of a locks cluster (r1): the counter contenders
  * increment under the lock (`--counter resource`), with fencing when asked
@@ -12,9 +15,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { error_codes, type Envelope } from '../../lib/protocol/messages.js';
 import { Node } from '../../lib/runtime/node.js';
-import { Wal } from '../../lib/storage/wal.js';
-import { type Observation, observations_max, report_page_max } from './observations.js';
-import { readLockOptions, readLockPlantedBug } from './options.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { Wal, writeFileAtomic } from '../../lib/storage/wal.js';
+import { LiveLockCheck } from './live-check.js';
+import { type LockReport, type Observation, observations_max, report_page_max } from './observations.js';
+import { type LockBackend, readLockOptions, readLockPlantedBug } from './options.js';
 
 export class Resource {
   counter = 0;
@@ -28,6 +33,8 @@ export class Resource {
   dropped = 0;
   accepted = 0;
   rejected = 0;
+  /** The lock check as the observations arrive (the dashboard shows it, and names each violation as it is seen). */
+  readonly live: LiveLockCheck;
 
   constructor(
     readonly fencing: boolean,
@@ -38,7 +45,10 @@ export class Resource {
     private readonly planted_bug: string | null = null,
     /** Observations kept; past this they are counted as dropped. */
     private readonly kept_max = observations_max,
+    /** The backend the contenders lock in: what a grant's ttl_ms means in a violation's words. */
+    lock_backend?: LockBackend,
   ) {
+    this.live = new LiveLockCheck(fencing, counter_place, lock_backend);
     if (store) for (const record of store.records) this.replay(record);
   }
 
@@ -59,6 +69,8 @@ export class Resource {
   private apply(o: Observation, kept: boolean): void {
     if (kept) this.observations.push(o);
     else this.dropped++;
+    this.live.observe(o);
+    if (this.counter_place === 'backend' && this.live.counter !== null) this.backend_counter = this.live.counter;
     const bump = (current: number | null) => (o.token === null ? current : current === null ? o.token : Math.max(current, o.token));
     if (o.kind === 'read') {
       if (o.accepted !== false) this.max_seen = bump(this.max_seen);
@@ -77,6 +89,18 @@ export class Resource {
     this.max_seen = bump(this.max_seen);
   }
 
+  /** A resource rebuilt from another process's record (a stopped cluster's r1), for reading only. */
+  static fromRecord(settings: ResourceSettings, records: readonly ResourceRecord[]): Resource {
+    const resource = new Resource(settings.fencing, settings.counter_place, null, null, observations_max, settings.lock_backend);
+    for (const record of records) resource.replay(record);
+    return resource;
+  }
+
+  /** Everything it observed, as one lock_report would say it with every page joined. */
+  fullReport(lock_backend: LockBackend | undefined): LockReport {
+    return { ...this.reportHead(), observations: [...this.observations], next: null, ...(lock_backend ? { lock_backend } : {}) };
+  }
+
   private replay(record: ResourceRecord): void {
     if ('observation' in record) this.apply(record.observation, this.observations.length < this.kept_max);
     else Object.assign(this, record.state);
@@ -84,7 +108,35 @@ export class Resource {
 
   /** Everything the observations add up to, for a log whose oldest observations were not kept. */
   private state(): ResourceState {
-    return { counter: this.counter, max_token: this.max_token, max_seen: this.max_seen, accepted: this.accepted, rejected: this.rejected, dropped: this.dropped };
+    return { counter: this.counter, max_token: this.max_token, max_seen: this.max_seen, accepted: this.accepted, rejected: this.rejected, dropped: this.dropped, backend_counter: this.backend_counter };
+  }
+
+  /**
+   * The backend's counter as a contender just read it (backend mode: `lock status`, and `down`'s
+   * check before the backend stops): kept on disk too, so a check of the stopped cluster's record
+   * compares the acknowledged increments with the backend's own last word.
+   */
+  noteBackendCounter(value: number): void {
+    this.backend_counter = value;
+    this.store?.append({ state: this.state() });
+  }
+
+  /** What the resource reports to the supervisor: its counter and token, and the lock check so far with its newest violation. */
+  stateReport(): Record<string, string | number | boolean | null> {
+    const live = this.live;
+    return {
+      role: 'resource',
+      counter: this.counter_place === 'resource' ? this.counter : this.backend_counter,
+      max_token: this.max_token,
+      accepted: this.accepted,
+      rejected: this.rejected,
+      lost: live.lost,
+      overlaps: live.overlaps,
+      violations: live.violations,
+      last_violation: live.last_violation,
+      verdict: live.summary(),
+      verdict_ok: live.ok,
+    };
   }
 
   /**
@@ -126,18 +178,21 @@ export class Resource {
     this.commit({ kind, node, ...fields, at_ms, value, ...(kind === 'write' ? { accepted: ok } : {}) });
   }
 
-  report(from: number): Record<string, unknown> {
+  /** One lock_report page: the observations from `from` on (at most report_page_max) and the counter as it stands. */
+  report(from: number): LockReport {
     const page = this.observations.slice(from, from + report_page_max);
     const next = from + page.length < this.observations.length ? from + page.length : null;
+    return { ...this.reportHead(), observations: page, next };
+  }
+
+  private reportHead(): Omit<LockReport, 'observations' | 'next'> {
     return {
       counter_place: this.counter_place,
       fencing: this.fencing,
       counter: this.counter_place === 'resource' ? this.counter : this.backend_counter,
       max_token: this.max_token,
-      observations: page,
       dropped: this.dropped,
       total: this.observations.length,
-      next,
     };
   }
 }
@@ -149,12 +204,39 @@ interface ResourceState {
   accepted: number;
   rejected: number;
   dropped: number;
+  /** Backend mode: the backend's counter as last read (absent in records written before it was kept). */
+  backend_counter?: number | null;
 }
 
 /** One record of the resource's log: an observation kept, or (once the record is full) the state after one that was not. */
 export type ResourceRecord = { observation: Observation } | { state: ResourceState };
 
 export const resource_log_file = 'resource.wal';
+/** Beside the log: how the resource judged writes (fencing, where the counter lived, the backend), so a stopped cluster's record can still be checked. */
+export const resource_settings_file = 'resource.json';
+
+export interface ResourceSettings {
+  fencing: boolean;
+  counter_place: 'resource' | 'backend';
+  lock_backend: LockBackend;
+}
+
+/** Keeps the settings beside the log (at every start: a restart with other options says so). */
+export function writeResourceSettings(dir: string, settings: ResourceSettings): void {
+  writeFileAtomic(path.join(dir, resource_settings_file), JSON.stringify(settings) + '\n');
+}
+
+/**
+ * What a stopped cluster's resource recorded, read from its data folder (DSLAB_DATA_DIR of r1) and
+ * left untouched; null when the folder holds no record (the resource never ran, or the data was removed).
+ */
+export function recordedReport(dir: string): LockReport | null {
+  const settings_file = path.join(dir, resource_settings_file);
+  const log_file = path.join(dir, resource_log_file);
+  if (!existsSync(settings_file) || !existsSync(log_file)) return null;
+  const settings = JSON.parse(readFileSync(settings_file, 'utf8')) as ResourceSettings;
+  return Resource.fromRecord(settings, Wal.read<ResourceRecord>(log_file)).fullReport(settings.lock_backend);
+}
 /** State records (one per observation past observations_max) the log takes before it is rewritten to the kept observations and one state. */
 export const state_records_max = 10_000;
 
@@ -225,10 +307,12 @@ export function sectionFields(body: Record<string, unknown>): SectionFields | st
 /** Runs the resource on this process's stdio (the lab's node runs it too, for the resource group). */
 export function runResource(): void {
   const options = readLockOptions(process.env);
-  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(process.env.DSLAB_DATA_DIR ?? '.'), readLockPlantedBug(process.env));
+  const dir = process.env.DSLAB_DATA_DIR ?? '.';
+  const settings: ResourceSettings = { fencing: options.fencing, counter_place: options.counter, lock_backend: options.backend };
+  writeResourceSettings(dir, settings);
+  const resource = new Resource(options.fencing, options.counter, ResourceStore.open(dir), readLockPlantedBug(process.env), observations_max, options.backend);
   const node = new Node();
-  const report = () =>
-    node.reportState({ role: 'resource', counter: resource.counter_place === 'resource' ? resource.counter : resource.backend_counter, max_token: resource.max_token, accepted: resource.accepted, rejected: resource.rejected });
+  const report = () => node.reportState(resource.stateReport());
   node.onInit(report);
   const withFields = (message: Envelope, run: (fields: SectionFields) => void) => {
     const fields = sectionFields(message.body);
@@ -262,7 +346,7 @@ export function runResource(): void {
   );
   // In backend mode a contender reads the backend's counter for `dslab lock status` and says what it saw.
   node.on('res_counter', (message) => {
-    if (Number.isSafeInteger(message.body.value)) resource.backend_counter = message.body.value as number;
+    if (Number.isSafeInteger(message.body.value)) resource.noteBackendCounter(message.body.value as number);
     report();
     node.reply(message, { type: 'res_counter_ok' });
   });

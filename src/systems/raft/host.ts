@@ -1,6 +1,9 @@
+// The Raft node's runtime: drives the pure core and kv (core/) on a node runtime with timers and the WAL.
+// It carries out the core's Ready; every protocol decision stays in core/.
+
 /**
  * The Raft key-value node as a host that can be embedded: the pure core
- * (core.ts) and state machine (kv.ts) driven by a node runtime (its io: real
+ * (core/core.ts) and state machine (core/kv.ts) driven by a node runtime (its io: real
  * stdio in main.ts, or anything else, so several run in one process), real
  * timers and real fsync. Clients speak Maelstrom's lin-kv messages (read,
  * write, cas) plus delete. All its state is the host's own.
@@ -10,8 +13,8 @@ import { DeferredFlush } from '../../lib/runtime/deferred-flush.js';
 import type { Node } from '../../lib/runtime/node.js';
 import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
 import type { RaftNodeOptions } from './options.js';
-import { type LogEntry, RaftCore, type RaftMessage, raft_message_types, type Ready } from './core.js';
-import { type KvCommand, type KvOp, KvStateMachine } from './kv.js';
+import { type LogEntry, RaftCore, type RaftMessage, raft_message_types, type Ready } from './core/core.js';
+import { type KvCommand, type KvOp, KvStateMachine } from './core/kv.js';
 import { RaftNarrator } from './narrator.js';
 import { RaftStorage } from './storage.js';
 

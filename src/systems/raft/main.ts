@@ -1,3 +1,5 @@
+// The Raft node's process: one host (host.ts) on real stdio. Wiring only: the host holds the node.
+
 /**
  * The Raft key-value node process: one Raft host (host.ts) on the node
  * runtime over real stdio. Lab variants import this file after changing

@@ -1,4 +1,7 @@
-import type { StateReport } from './core.js';
+// The Raft node's log in sentences, from its state reports. Words only: it decides nothing and writes
+// nowhere (the host logs the lines it returns).
+
+import type { StateReport } from './core/core.js';
 
 /**
  * The reference Raft node's log, in sentences a student can follow: elections,

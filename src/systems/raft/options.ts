@@ -1,4 +1,7 @@
-import type { RaftConfig } from './core.js';
+// What a Raft node reads from DSLAB_OPTIONS, with the defaults. Parsing only: it reads the environment
+// it is handed and touches nothing else.
+
+import type { RaftConfig } from './core/core.js';
 
 /** Entries applied between snapshots when the user does not say. */
 export const snapshot_every_default = 10_000;

@@ -1,9 +1,12 @@
+// The raft system's entry in the registry (src/registry.ts): its `up` flags, options schema, node
+// groups, roles, dashboard columns and grader steps. Declarations only: importing it does no I/O.
+
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { SystemPlugin } from '../../lib/plugin.js';
 import type { RoleVocabulary } from '../../lib/roles.js';
 import { formatDurationMs, parseDurationMs, parseDurationRangeMs } from '../../lib/util/units.js';
-import { election_timeout_ms_max, election_timeout_ms_min, heartbeat_interval_ms } from './core.js';
+import { election_timeout_ms_max, election_timeout_ms_min, heartbeat_interval_ms } from './core/core.js';
 import { snapshot_every_default } from './options.js';
 import { raft_steps } from './steps.js';
 

@@ -1,3 +1,6 @@
+// Raft under the simulator: many pure cores in one process on virtual time, with seeded faults and
+// Raft's safety checks. No real I/O, clock or randomness: a seed replays a run.
+
 // The Raft kv store under the simulator (src/lib/sim): N RaftCore nodes in one process, virtual
 // time, one seeded PRNG, the router's FaultModel on the network, crashes that keep only what a node
 // persisted through Ready, pauses, leadership transfers, and clients issuing kv operations. Faults come
@@ -39,8 +42,8 @@ import {
   type ReadState,
   type Snapshot,
   type StateReport,
-} from './core.js';
-import { canonicalJson, KvStateMachine, type KvCommand, type KvOp, type KvResult, type KvSnapshot } from './kv.js';
+} from './core/core.js';
+import { canonicalJson, KvStateMachine, type KvCommand, type KvOp, type KvResult, type KvSnapshot } from './core/kv.js';
 
 // ---- limits -------------------------------------------------------------------------------------
 

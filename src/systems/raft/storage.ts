@@ -1,7 +1,10 @@
+// What a Raft node keeps on disk (hard state, snapshot, log in the WAL) and how it reads it back. Disk
+// only: it makes no protocol decision.
+
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Wal, writeFileAtomic } from '../../lib/storage/wal.js';
-import type { HardState, LogEntry, PersistedState, Ready, Snapshot } from './core.js';
+import type { HardState, LogEntry, PersistedState, Ready, Snapshot } from './core/core.js';
 
 /**
  * Raft's durable state in a node's data directory: a write-ahead log of hard

@@ -1,3 +1,6 @@
+// The snowflake worker's runtime: the pure generator (core/) driven by the node's clock and timers, the
+// number source and the time floor. Every id decision stays in core/.
+
 /**
  * The snowflake worker around its pure generator: it answers Maelstrom's
  * `generate` (and `generate` with `count`), reads its clock through the node

@@ -1,3 +1,6 @@
+// Where a worker's number comes from: a coordinator session's znodes, or its position. It issues no
+// ids: the host asks it which number it holds and whether it may still serve.
+
 /**
  * Where a worker's (datacenter, worker) number comes from.
  *

@@ -1,3 +1,6 @@
+// What a snowflake worker reads from DSLAB_OPTIONS (and its planted bug), with the defaults. Parsing
+// only: it reads the environment it is handed and touches nothing else.
+
 import { generator_planted_bugs, max_backward_ms_default, type GeneratorPlantedBug } from './core/generator.js';
 import { epoch_ms_default } from './core/ids.js';
 import { checkLayout, default_layout, type Layout } from './core/layout.js';

@@ -1,3 +1,6 @@
+// The snowflake system's entry in the registry (src/registry.ts): its `up` flags, options schema, node
+// groups, roles, dashboard columns and grader steps. Declarations only: importing it does no I/O.
+
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { SystemPlugin } from '../../lib/plugin.js';
@@ -62,7 +65,7 @@ export const snowflake: SystemPlugin = {
   description: 'snowflake id workers (64-bit time-ordered ids) beside a Zab coordinator that hands out their worker numbers',
   groups: [
     { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'coordinator', roles: zab_roles },
-    { name: 'workers', prefix: 'w', program: new URL('./worker.js', import.meta.url), count_flag: 'workers' },
+    { name: 'workers', prefix: 'w', program: new URL('./main.js', import.meta.url), count_flag: 'workers' },
   ],
   // `up snowflake --bin` runs your worker beside dslab's coordinator.
   bin_group: 'workers',

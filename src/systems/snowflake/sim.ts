@@ -1,3 +1,6 @@
+// Snowflake workers' generators under a seeded simulation of their clocks. No real I/O, clock or
+// randomness: a seed replays a run.
+
 /**
  * A seeded simulation of snowflake workers' generators over virtual time:
  * each worker has its own clock, which the schedule steps back a little or a

@@ -1,3 +1,6 @@
+// The grader's snowflake steps (beyond the shared ones). They act on the cluster only through the
+// grader's step context and the ids workload's client.
+
 import { z } from 'zod';
 import { defineStep, poll_interval_ms, step_duration_ms, type StepDefinition } from '../../lib/grade/steps.js';
 import { waitUntilHolds } from '../../lib/util/poll.js';

@@ -1,3 +1,6 @@
+// What a worker keeps on disk: how far ahead its ids may reach (the time floor, in a WAL). Disk only:
+// it issues nothing.
+
 import path from 'node:path';
 import { Wal } from '../../lib/storage/wal.js';
 

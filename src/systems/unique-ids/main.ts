@@ -1,3 +1,6 @@
+// The unique-ids node's process: its one handler on the node runtime over real stdio. It talks to no
+// other node and keeps nothing on disk.
+
 /**
  * The unique-ids system (Maelstrom's workload): `generate` answers with an id
  * no other node, and no earlier run of this node, ever hands out, without

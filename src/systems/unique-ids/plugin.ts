@@ -1,3 +1,6 @@
+// The unique-ids system's entry in the registry (src/registry.ts): its node group, options schema and roles.
+// Declarations only: importing it starts nothing and does no I/O.
+
 import { z } from 'zod';
 import type { SystemPlugin } from '../../lib/plugin.js';
 import { no_roles } from '../../lib/roles.js';

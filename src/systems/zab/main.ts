@@ -1,6 +1,9 @@
+// The Zab server's process and host: the pure core (core/) and the ZooKeeper server (zk-server.ts) on real
+// stdio, timers and fsync. It carries out each Ready; every protocol decision stays in core/.
+
 /**
  * The Zab server's process host: the pure core (core/core.ts) and the
- * ZooKeeper server (server.ts: data tree, watches, sessions, client requests)
+ * ZooKeeper server (zk-server.ts: data tree, watches, sessions, client requests)
  * driven by real stdio, real timers and real fsync. Servers talk to each other
  * in the core's messages and the servers' zk_touch (relayed pings); anything
  * from a client (an id that is not a server's) is a client request.
@@ -14,9 +17,9 @@ import { ZabCore, type Ready, type ServerConfig } from './core/core.js';
 import { isZabMessage } from './core/messages.js';
 import { compareZxid, formatZxid, zxidHex } from './core/zxid.js';
 import { ZabNarrator } from './narrator.js';
-import { messagesAfterDisk, messagesBeforeDisk } from './ready-order.js';
+import { messagesAfterDisk, messagesBeforeDisk } from './core/ready-order.js';
 import { readPlantedBug, readZabOptions, resolveObservers, type PlantedBugs } from './options.js';
-import { ZkServer } from './server.js';
+import { ZkServer } from './zk-server.js';
 import { ZabStorage } from './storage.js';
 
 /** Client messages read in one turn and not yet handled; past this they are refused at the door (retryable). */
@@ -169,7 +172,7 @@ function pump(): void {
 
 function handleReady(ready: Ready): void {
   // 1. disk (fsynced), 2. messages, 3. the state machine: an acknowledgement then describes the disk;
-  // only a leader's proposals leave before its fsync (ready-order.ts), and flushNow puts them on their way.
+  // only a leader's proposals leave before its fsync (core/ready-order.ts), and flushNow puts them on their way.
   const early = messagesBeforeDisk(ready);
   for (const message of early) node.send(message.to, message.body as unknown as MessageBody);
   if (early.length > 0) node.flushNow();
@@ -199,6 +202,8 @@ function reportState(): void {
   const committed = core.committedZxid();
   node.reportState({
     role: s.role,
+    // An observer looking for its leader stands in no election: the dashboard tells it apart by this.
+    observer: core.observer,
     // The epoch a dashboard shows beside the role: the one this server has synced to (ZooKeeper's currentEpoch).
     epoch: s.current_epoch,
     accepted_epoch: s.accepted_epoch,

@@ -1,3 +1,6 @@
+// The Zab server's log in sentences, from its core's events. Words only: it decides nothing and writes
+// nowhere (the host logs the lines it returns).
+
 import type { StateReport, ZabEvent } from './core/core.js';
 
 /**

@@ -1,5 +1,8 @@
+// What a Zab server reads from DSLAB_OPTIONS (and its planted bugs), with the defaults. Parsing only:
+// it reads the environment it is handed and touches nothing else.
+
 import type { PlantedBug, ZabConfig } from './core/core.js';
-import { host_planted_bugs, type HostPlantedBug } from './server.js';
+import { host_planted_bugs, type HostPlantedBug } from './zk-server.js';
 
 /**
  * ZooKeeper counts its timeouts in ticks (tickTime, initLimit, syncLimit);

@@ -1,3 +1,6 @@
+// The zab system's entry in the registry (src/registry.ts): its `up` flags, options schema, node
+// groups, roles, dashboard columns and grader steps. Declarations only: importing it does no I/O.
+
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { SystemPlugin } from '../../lib/plugin.js';
@@ -99,7 +102,7 @@ export const zab: SystemPlugin = {
     { key: 'last_zxid', title: 'ZXID', fields: ['last_zxid'], width: 10, drop_rank: 6 },
     { key: 'committed_zxid', title: 'COMMITTED', fields: ['committed_zxid'], width: 10, drop_rank: 3 },
     { key: 'sync_mode', title: 'SYNC', fields: ['sync_mode'], width: 5, drop_rank: 1 },
-    // The ZooKeeper side: open sessions and znodes in this server's tree (server.ts).
+    // The ZooKeeper side: open sessions and znodes in this server's tree (zk-server.ts).
     { key: 'sessions', title: 'SESS', fields: ['sessions'], width: 5, drop_rank: 2 },
     { key: 'znodes', title: 'ZNODES', fields: ['znodes'], width: 6, drop_rank: 1 },
   ],

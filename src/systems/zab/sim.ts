@@ -1,3 +1,6 @@
+// A Zab ensemble under the simulator: many pure cores in one process on virtual time, with seeded faults
+// and Zab's checks. No real I/O, clock or randomness: a seed replays a run.
+
 // A Zab ensemble under the simulator (src/lib/sim): voters and observers as ZabCore instances in one
 // process, virtual time, one seeded PRNG, the router's FaultModel on the network, crashes that keep only
 // what a server persisted through Ready, pauses, and clients writing through any server (a learner

@@ -1,3 +1,6 @@
+// The grader's Zab steps (beyond the shared ones). They act on the cluster only through the grader's
+// step context.
+
 import { z } from 'zod';
 import type { ClusterEvent, NodeStatus } from '../../lib/control/api.js';
 import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type StepContext, type StepDefinition } from '../../lib/grade/steps.js';

@@ -1,3 +1,6 @@
+// What a Zab server keeps on disk (both epochs, the txn log in the WAL, a checksummed snapshot) and how
+// it reads it back. Disk only: it makes no protocol decision.
+
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';

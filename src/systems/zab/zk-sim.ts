@@ -1,3 +1,6 @@
+// ZooKeeper clients for the Zab simulation (sim.ts): sessions, writes, watched reads, and their checks.
+// No real I/O, clock or randomness: the simulation hands them in.
+
 // ZooKeeper clients for the Zab simulation (sim.ts with zk_clients on). Each client opens a session
 // with a create_session txn, keeps it alive with pings to the server it is connected to (which relays
 // them to its leader's session tracker, as a learner does), writes znode txns through the ensemble, and

@@ -9,7 +9,7 @@ import type { ClusterStatus, NodeStatus } from '../../lib/control/api.js';
 import type { ControlClient } from '../../lib/control/client.js';
 import { describeServerState } from '../../lib/format.js';
 import { UserError } from '../../lib/util/errors.js';
-import { checkLocks, type LockCheck } from './checker.js';
+import { checkLocks, type LockCheck } from '../../systems/locks/checker.js';
 import type { LockReport, Observation } from '../../systems/locks/observations.js';
 
 /** How long the resource and contenders have to answer one request. */

@@ -1,5 +1,5 @@
 import type { WorkloadPlugin } from '../../lib/plugin.js';
-import { checkLocks } from './checker.js';
+import { checkLocks } from '../../systems/locks/checker.js';
 import { answerOf, fetchReportWith, formatLockCheck, isLocksCluster, lock_request_timeout_ms } from './client.js';
 import { locks_checks, locks_steps } from './steps.js';
 

@@ -15,7 +15,7 @@ import { defineStep, node_ref, poll_interval_ms, sleep, step_duration_ms, type S
 import type { HistoryChecker, HistoryVerdict } from '../../lib/plugin.js';
 import { error_codes } from '../../lib/protocol/messages.js';
 import { waitUntilHolds } from '../../lib/util/poll.js';
-import { checkLocks, type LockCheck } from './checker.js';
+import { checkLocks, type LockCheck } from '../../systems/locks/checker.js';
 import { loadReport, lockBackendOf, readReportPages } from './client.js';
 import type { LockReport } from '../../systems/locks/observations.js';
 

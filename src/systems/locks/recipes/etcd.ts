@@ -1,3 +1,6 @@
+// The etcd lock recipe: a contender's lock and counter calls over etcd. Backend calls only: the loop,
+// the resource and the state reports are the contender's.
+
 /**
  * The etcd recipe (the shape of etcd's own concurrency.Mutex): a lease of the
  * lock's TTL, kept alive while the contender runs; a key under the lock

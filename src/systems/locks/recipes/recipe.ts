@@ -1,3 +1,5 @@
+// What every lock recipe implements, and the waits and limits they share. No backend calls of its own.
+
 /**
  * One lock recipe: how a contender acquires and releases the lock over its
  * backend, and (for `--counter backend`) reads and writes the counter kept

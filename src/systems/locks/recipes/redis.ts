@@ -1,3 +1,6 @@
+// The Redis lock recipes (redis, redis-naive): a contender's lock and counter calls over Redis. Backend
+// calls only: the loop, the resource and the state reports are the contender's.
+
 /**
  * The Redis recipes. `redis`: SET key value NX PX ttl with a token INCR taken
  * in the same script (so the token belongs to this grant and no other), and a

@@ -1,3 +1,6 @@
+// The ZooKeeper lock recipe over dslab's Zab coordinator. Backend calls only: the loop, the resource and
+// the state reports are the contender's.
+
 /**
  * The ZooKeeper recipe over dslab's Zab coordinator: an ephemeral sequential
  * znode under the lock node; the children read without a watch; the lowest

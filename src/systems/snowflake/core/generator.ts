@@ -1,3 +1,6 @@
+// One worker's id generator as a pure state machine. No I/O and no clock: the time comes in with
+// each call, and each answer says what to do.
+
 import { composeId, fieldShifts } from './ids.js';
 import { checkLayout, type Layout } from './layout.js';
 

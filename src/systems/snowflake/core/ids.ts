@@ -1,3 +1,5 @@
+// Composing, decoding and parsing snowflake ids, and their epoch. Pure: no I/O, no clock.
+
 import type { Layout } from './layout.js';
 
 /**

@@ -1,3 +1,5 @@
+// An id's layout (how its 64 bits are cut up): the known ones, their checks and text form. Pure: no I/O.
+
 /**
  * How a 64-bit snowflake id is cut up. From the top: one zero sign bit (so the
  * id is a positive signed 64-bit integer everywhere), time units since the

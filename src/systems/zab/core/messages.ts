@@ -1,4 +1,5 @@
-// Messages between Zab servers. Bodies are plain JSON; the sender is the envelope's source.
+// Messages between Zab servers: their shapes and checks. Pure: no I/O. Bodies are plain JSON; the sender
+// is the envelope's source.
 //
 // Election (Fast Leader Election): notification.
 // Discovery: followerinfo -> leaderinfo -> ackepoch.

@@ -1,3 +1,5 @@
+// The leader's session tracker and session ids. Pure: no I/O, and time comes in as `now`.
+
 // The leader's session tracker: volatile, leader-side state fed by the pings (and requests) each
 // server hears from its clients and forwards. It decides which sessions have gone quiet for longer
 // than their timeout; the leader then proposes an expire_session txn for each, and only that txn,

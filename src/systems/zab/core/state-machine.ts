@@ -1,6 +1,9 @@
+// What a Zab server's committed txns drive: the state machine interface, and the digest machine the
+// simulation uses. Pure: no I/O, no clock.
+
 // What a Zab server's committed txns drive. The protocol core treats txns as opaque; a state machine
 // (the data tree and sessions of a ZooKeeper-style coordinator, or the small digest machine below that
-// the simulation uses) plugs in the way Raft's kv.ts does: the runtime restores it from the Ready's
+// the simulation uses) plugs in the way Raft's core/kv.ts does: the runtime restores it from the Ready's
 // apply_snapshot, applies the Ready's committed txns in order, and hands its snapshot() to
 // core.compact() when it wants the log shortened.
 

@@ -1,3 +1,5 @@
+// The ZooKeeper data tree as a deterministic state machine for Zab. Pure: no I/O, no clock.
+
 // The ZooKeeper data model as a deterministic state machine for Zab: a tree of znodes with data and
 // stat, persistent, ephemeral and sequential znodes, and the sessions that own ephemerals. It applies
 // committed txns (create, delete, set_data, create_session, close_session, expire_session) and serves

@@ -1,3 +1,5 @@
+// A server's watches and its replica (tree plus watches). Pure: no I/O, no clock; the host sends the events.
+
 // Watches: one-shot notifications a client sets with a read on the server it is connected to. They are
 // server-local and volatile (not replicated, not persisted): each server fires its own clients' watches
 // when it applies the txn that changed the watched znode. ZkReplica bundles a server's tree and watch

@@ -1,3 +1,5 @@
+// Zab's transaction ids: their shape, order and text. Pure: no I/O.
+
 // Zab transaction ids. ZooKeeper packs a zxid into 64 bits, epoch << 32 | counter; here it is a pair,
 // which is JSON-safe on the wire and compares the same way (epoch first, then counter).
 

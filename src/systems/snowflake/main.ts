@@ -1,3 +1,6 @@
+// The snowflake worker's process: its number source, time floor and host on real stdio. Wiring only:
+// the host and the number source hold the logic.
+
 /**
  * The snowflake worker's node program (`dslab up snowflake` runs it as
  * w1..wN; it also runs alone under Maelstrom's unique-ids workload, where

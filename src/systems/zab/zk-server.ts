@@ -1,3 +1,6 @@
+// The ZooKeeper server on a Zab server: client requests, sessions, reads and watches. No I/O of its own:
+// the host injects sending, clocks and proposing.
+
 // The ZooKeeper side of a Zab server: what a server does with its clients' messages and with the txns
 // its core delivers. It holds the server's replica (data tree and watches), answers reads locally,
 // turns writes into txns proposed through the ensemble and answers them when this server applies
@@ -5,7 +8,7 @@
 // expires silent sessions. No I/O of its own: the host (main.ts, or a test) injects sending, the
 // clocks and proposing, and hands it every Ready after persisting it and sending the core's messages.
 //
-// The client protocol is /work/notes/zk-protocol.md, documented in the README (Zab: client messages).
+// The client protocol is documented in the README (Zab: client messages).
 
 import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol/messages.js';
 import type { LoggedTxn, PrepareTxn, ProposeResult, Ready, StateReport } from './core/core.js';

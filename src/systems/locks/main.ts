@@ -1,3 +1,6 @@
+// The locks lab's node process: the contender or the resource, as the group it was started in says.
+// Wiring only: each group's logic is its own module's.
+
 /**
  * The locks lab's node: one program for both groups a lock lab grades, the
  * contenders (k1..kN) and the resource (r1), acting as the group it was

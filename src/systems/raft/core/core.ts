@@ -12,7 +12,7 @@
 // (PreVote 9.6, CheckQuorum 6.2, ReadIndex 6.4, leadership transfer 3.10), with etcd/raft's
 // progress tracking (probe / replicate / snapshot) for replication.
 
-import { InvariantError } from '../../lib/util/errors.js';
+import { InvariantError } from '../../../lib/util/errors.js';
 
 export type NodeId = string;
 

@@ -1,4 +1,6 @@
-import type { Outgoing, Ready } from './core/core.js';
+// Which of a Ready's messages may leave before its disk write. Pure: the host writes and sends.
+
+import type { Outgoing, Ready } from './core.js';
 
 /**
  * Which of a Ready's messages may leave before its disk write. A Ready is handled disk first, then

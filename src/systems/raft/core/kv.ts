@@ -1,5 +1,5 @@
-// The key-value state machine the Raft log drives. Deterministic: the same commands in the same order
-// give the same results and the same snapshot on every replica.
+// The key-value state machine the Raft log drives. Pure and deterministic (no I/O, no clock): the same
+// commands in the same order give the same results and the same snapshot on every replica.
 //
 // Semantics follow Maelstrom's lin-kv workload (read / write / cas, error 20 key-does-not-exist and
 // 22 precondition-failed), plus delete. Every mutating command carries (client, seq); the last result

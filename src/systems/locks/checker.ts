@@ -5,7 +5,7 @@
  * its write at the resource; two sections overlap when each began before the
  * other ended. Every violation is said in words.
  */
-import type { LockReport, Observation } from '../../systems/locks/observations.js';
+import type { LockReport, Observation } from './observations.js';
 
 export interface Section {
   node: string;
@@ -98,7 +98,7 @@ export function sectionsOf(observations: readonly Observation[]): Section[] {
  * Why a section ran long, in words: the time from its grant to its write against its TTL. A Redis PX
  * lapses then; a session or lease lasts while renewed, so for those the words say only what it depended on.
  */
-function explain(s: Section, backend: LockReport['lock_backend']): string | null {
+export function explain(s: Pick<Section, 'node' | 'write_ms' | 'acquired_ms' | 'ttl_ms'>, backend: LockReport['lock_backend']): string | null {
   if (s.write_ms === null) return null;
   const held = s.write_ms - s.acquired_ms;
   if (held <= s.ttl_ms) return null;
@@ -151,9 +151,8 @@ export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' |
   if (report.fencing) {
     let last: Section | null = null;
     for (const s of [...accepted].sort((x, y) => x.write_ms! - y.write_ms!)) {
-      if (last && (s.token === null || last.token === null || s.token <= last.token)) {
-        token_regressions.push(`${s.node}'s write at ${clockTime(s.write_ms!)} was accepted with token ${s.token ?? 'none'}, not above ${last.node}'s ${last.token ?? 'none'} before it`);
-      }
+      const regression = last && tokenRegression(s, last);
+      if (regression) token_regressions.push(regression);
       last = s;
     }
   }
@@ -165,6 +164,18 @@ export function checkLocks(report: Pick<LockReport, 'observations' | 'counter' |
   parts.push(ok ? 'mutual exclusion held and nothing was lost' : `${overlaps.length} time${overlaps.length === 1 ? '' : 's'} two contenders held the lock at once, ${lost} increment${lost === 1 ? '' : 's'} lost`);
   if (report.dropped > 0) parts.push(`(only the first observations: ${report.dropped} were not kept)`);
   return { ok, sections: sections.length, overlaps, acknowledged, counter, lost, fencing: report.fencing, rejected_writes, rejected_reads, token_regressions, dropped: report.dropped, violations, summary: parts.join('; ') };
+}
+
+/** Under fencing, an accepted write whose token is not above the accepted write before it, in words; null when it is. */
+export function tokenRegression(s: Pick<Section, 'node' | 'token' | 'write_ms'>, last: Pick<Section, 'node' | 'token'>): string | null {
+  if (s.token !== null && last.token !== null && s.token > last.token) return null;
+  return `${s.node}'s write at ${clockTime(s.write_ms!)} was accepted with token ${s.token ?? 'none'}, not above ${last.node}'s ${last.token ?? 'none'} before it`;
+}
+
+/** One group of overlapping sections in words: who held the lock at once, when, why if a section ran long, and what it cost. */
+export function describeOverlap(nodes: readonly string[], from_ms: number, to_ms: number, why: string | null, lost: number): string {
+  const held = `${listWords(nodes)} ${nodes.length === 2 ? 'both' : 'all'} held the lock ${timeRange(from_ms, to_ms)}${why ? `: ${why}` : ''}`;
+  return `${held}; ${lost > 0 ? `${lost} increment${lost === 1 ? '' : 's'} lost` : 'no increment lost (a later write made up for it)'}`;
 }
 
 /** Joins overlapping pairs into groups (a long stale section overlaps many) and says each in words. */
@@ -196,9 +207,8 @@ function groupOverlaps(pairs: readonly [Section, Section][], deficit: Map<Sectio
       const nodes = [...new Set(sections.map((s) => s.node))];
       const written = sections.filter((s) => deficit.has(s)).sort((x, y) => x.write_ms! - y.write_ms!);
       const lost = written.length ? Math.max(0, deficit.get(written[written.length - 1]!)!.after - deficit.get(written[0]!)!.before) : 0;
-      const why = sections.map((section) => explain(section, backend)).find((w) => w !== null);
-      const held = `${listWords(nodes)} ${nodes.length === 2 ? 'both' : 'all'} held the lock ${timeRange(group.from_ms, group.to_ms)}${why ? `: ${why}` : ''}`;
-      const description = `${held}; ${lost > 0 ? `${lost} increment${lost === 1 ? '' : 's'} lost` : 'no increment lost (a later write made up for it)'}`;
+      const why = sections.map((section) => explain(section, backend)).find((w) => w !== null) ?? null;
+      const description = describeOverlap(nodes, group.from_ms, group.to_ms, why, lost);
       return { nodes, sections, from_ms: group.from_ms, to_ms: group.to_ms, lost, description };
     })
     .sort((x, y) => x.from_ms - y.from_ms);
