@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { flush, run } from '@oclif/core';
+import { flush, run, settings } from '@oclif/core';
+
+// dist/ is what runs (bin/dev.js runs the sources): under NODE_ENV=development or test oclif would
+// otherwise look for the TypeScript sources and fail to load the help class, so --help printed nothing.
+settings.enableAutoTranspile = false;
 
 // Commands print their own errors; this catches what oclif raises before a command runs
 // (an unknown command) and keeps it to one line.

@@ -133,9 +133,27 @@ export function optionsFromFlags(flags: Readonly<Record<string, unknown>>): Reco
     const counts = countFlags(plugin);
     const own = Object.fromEntries(Object.entries(flags).filter(([flag, value]) => flag in plugin.flags && !counts.has(flag) && value !== undefined));
     if (Object.keys(own).length === 0) continue;
-    Object.assign(options, checkOptions(plugin, plugin.optionsFromFlags(own)));
+    Object.assign(options, checkOptions(plugin, plugin.optionsFromFlags(own), undefined, optionFlagNames(plugin, own)));
   }
   return options;
+}
+
+/**
+ * Which flag each option came from (lock_ttl_ms → --ttl), found by turning
+ * each flag into options on its own, so that a schema's complaint names what
+ * the user typed. A flag whose value alone does not convert is left out (its
+ * own parse error already names it).
+ */
+function optionFlagNames(plugin: SystemPlugin, flags: Readonly<Record<string, unknown>>): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const [flag, value] of Object.entries(flags)) {
+    try {
+      for (const option of Object.keys(plugin.optionsFromFlags({ [flag]: value }))) names[option] ??= `--${flag}`;
+    } catch {
+      // reported by the call with every flag
+    }
+  }
+  return names;
 }
 
 /** Every system's `up` flags, in one set (checkPlugins keeps their names apart). */

@@ -1,5 +1,7 @@
-import { invokedAs } from './invocation.js';
-import { Args, Command, Errors, Flags } from '@oclif/core';
+import { constants as osConstants } from 'node:os';
+import { Args, Command, Errors, Flags, type Parser } from '@oclif/core';
+import { wrongKindMessage } from './cluster-kind.js';
+import { commandShape, extraWordsMessage, unknownFlagMessage, type CommandShape } from './suggest.js';
 import { findRunningCluster, dslabHome, type ClusterInfo } from '../lib/cluster/paths.js';
 import type { ActionResult, ClusterEvent, ControlAction } from '../lib/control/api.js';
 import { formatLoadProgress } from '../lib/format.js';
@@ -14,17 +16,27 @@ import { parsePercent } from '../lib/util/units.js';
  * cluster (up, check, lab) extend this; the others extend DslabCommand.
  */
 export abstract class BaseCommand extends Command {
-  /** How to run dslab again, the way the user just did ("npx dslab", "dslab" or "node bin/run.js"), for commands we print to paste. */
+  /**
+   * The command every printed hint and replay line names: `dslab`, however this
+   * run was started (the README's set-up puts it on the PATH), so that what we
+   * print agrees with the README and the help examples.
+   */
   protected program(): string {
-    return invokedAs({ bin: this.config.bin, env: process.env, script: process.argv[1], cwd: process.cwd() });
+    return this.config.bin;
   }
 
   static override enableJsonFlag = true;
 
+  /** This command's name, arguments and flags, for suggest.ts's messages. */
+  private commandShape(): CommandShape {
+    const command = this.ctor as typeof BaseCommand;
+    return commandShape({ id: this.id ?? '', args: command.args ?? {}, flags: { ...(command.enableJsonFlag ? { json: { description: 'format output as json' } } : {}), ...command.baseFlags, ...command.flags } as Command.Loadable['flags'] });
+  }
+
   protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {
     if (error.oclif?.exit === 0) throw error;
     this.parsed = true; // a parse error is reported here; oclif need not warn that parse never finished
-    const message = oneLine(error);
+    const message = parseErrorMessage(this.commandShape(), error) ?? oneLine(error);
     process.exitCode = 1;
     if (this.jsonEnabled()) this.logJson({ error: message });
     else this.logToStderr(`dslab: ${message}`);
@@ -37,11 +49,31 @@ export abstract class DslabCommand extends BaseCommand {
     cluster: Flags.string({ description: 'cluster to act on (default: the most recently started running cluster)', helpValue: 'NAME' }),
   };
 
+  /**
+   * The workloads this command talks to (any one will do): a cluster whose
+   * system speaks none of them is refused in one line before anything is sent.
+   * Unset for commands every cluster answers (status, kill, partition, …).
+   */
+  static workloads: readonly string[] | undefined;
+
   /** Every client this command made; their event streams are closed when it ends, however it ends. */
   private readonly clients: ControlClient[] = [];
 
   protected findCluster(name: string | undefined): ClusterInfo {
     return findRunningCluster(dslabHome(), name);
+  }
+
+  protected override async parse<F extends Parser.OutputFlags<any>, B extends Parser.OutputFlags<any>, A extends Parser.OutputArgs<any>>(options?: Parser.Input<F, B, A>, argv?: string[]): Promise<Parser.ParserOutput<F, B, A>> {
+    const parsed = await super.parse(options, argv);
+    const workloads = (this.ctor as typeof DslabCommand).workloads;
+    if (workloads) {
+      const cluster = this.findCluster((parsed.flags as { cluster?: string }).cluster);
+      // The registry (every system) is loaded only by the commands that need it, to keep the others quick to start.
+      const { systems } = await import('../registry.js');
+      const wrong = wrongKindMessage(cluster, workloads, systems);
+      if (wrong) throw new UserError(wrong);
+    }
+    return parsed;
   }
 
   protected client(name: string | undefined): ControlClient {
@@ -82,11 +114,20 @@ export abstract class DslabCommand extends BaseCommand {
       return true;
     });
     this.log(result.description);
-    const interrupt = () => void client.act(stop).catch(() => follower.stop());
+    let interrupted: NodeJS.Signals | null = null;
+    const interrupt = (signal: NodeJS.Signals) => {
+      interrupted = signal;
+      void client.act(stop).catch(() => follower.stop());
+    };
     process.once('SIGINT', interrupt);
     process.once('SIGTERM', interrupt);
     await follower.ended;
     if (live) process.stdout.write('\r\x1b[2K');
+    if (interrupted) {
+      // The shell's convention for a run ended by a signal: 128 + its number (130 for Ctrl-C).
+      process.exitCode = 128 + osConstants.signals[interrupted];
+      this.logToStderr(`dslab: interrupted (${interrupted === 'SIGINT' ? 'Ctrl-C' : interrupted}): the load was stopped early; the figures below cover what ran`);
+    }
     if (!final) throw new UserError('the event stream ended before the load finished (did the cluster go down?)');
     return { result, stats: final };
   }
@@ -96,6 +137,17 @@ export abstract class DslabCommand extends BaseCommand {
     for (const client of this.clients) client.close();
     await super.finally(error);
   }
+}
+
+/**
+ * oclif's "Nonexistent flag: --node" and "Unexpected argument: x" in dslab's
+ * words, with the flag the user probably meant; null for any other error.
+ * oclif does not export these error classes, so they are told by name.
+ */
+function parseErrorMessage(command: CommandShape, error: Error & { flags?: unknown; args?: unknown }): string | null {
+  if (error.constructor.name === 'NonExistentFlagsError' && Array.isArray(error.flags)) return (error.flags as string[]).map((flag) => unknownFlagMessage(command, flag)).join('; ');
+  if (error.constructor.name === 'UnexpectedArgsError' && Array.isArray(error.args)) return extraWordsMessage(command, (error.args as unknown[]).map(String));
+  return null;
 }
 
 function oneLine(error: Error): string {

@@ -19,6 +19,7 @@ export const zk_session_flags = {
 
 /** Shared by the zk subcommands: one operation of the zk workload, run by the supervisor on a session. */
 export abstract class ZkCommand extends DslabCommand {
+  static override workloads = ['zk'];
 
   /** Runs one zk operation in the supervisor; a refusal is one `dslab:` line with ZooKeeper's error name. */
   protected zk(cluster: string | undefined, op: string, args: Record<string, unknown>): Promise<ActionResult> {

@@ -1,6 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
+import { foreignFlagMessage } from '../cli/cluster-kind.js';
 import { durationFlag, integerFlag } from '../cli/flags.js';
+import { UserError } from '../lib/util/errors.js';
 import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, nodes_default, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/format.js';
@@ -46,7 +48,12 @@ export default class Up extends BaseCommand {
   static override flags = { ...own_flags, ...system_flags, ...own_flags_after };
 
   async run(): Promise<unknown> {
-    const { args, flags } = await this.parse(Up);
+    const { args, flags, raw } = await this.parse(Up);
+    // Only the flags typed count: a system's flag defaults (snowflake's --workers) are in `flags` whatever the system.
+    for (const token of raw) {
+      const foreign = token.type === 'flag' ? foreignFlagMessage(args.system, token.flag, systems) : null;
+      if (foreign) throw new UserError(foreign);
+    }
     const plugin = findSystem(args.system);
     const options = optionsFromFlags(flags);
     const config = await planCluster({

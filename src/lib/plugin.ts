@@ -8,6 +8,7 @@ import { mergeRoles, type RoleVocabulary } from './roles.js';
 import type { ColumnSpec, SystemView } from './view.js';
 import type { HistoryChecker, HistoryFileCheck, HistoryOperation, HistoryVerdict, HistoryViolation } from './history.js';
 import { UserError } from './util/errors.js';
+import { formatDurationMs } from './util/units.js';
 import type { Rng } from './util/prng.js';
 
 export type { ColumnSpec, SystemView } from './view.js';
@@ -251,14 +252,36 @@ export function groupCommand(group: ProgramGroup): string[] {
 
 /**
  * Checks options against a system's schema; throws UserError naming the first
- * problem ("where: field: what"; a refinement's own message stands alone, as
- * it names the flag or field itself).
+ * problem ("where: what"; a refinement's own message stands alone, as it
+ * names the flag or field itself). `names` gives the name the user typed for
+ * an option (lock_ttl_ms → --ttl); an option without one is named as it is.
  */
-export function checkOptions(plugin: Pick<SystemPlugin, 'name' | 'options'>, options: unknown, where?: string): Record<string, unknown> {
+export function checkOptions(plugin: Pick<SystemPlugin, 'name' | 'options'>, options: unknown, where?: string, names: Readonly<Record<string, string>> = {}): Record<string, unknown> {
   const parsed = plugin.options.safeParse(options);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.join('.');
-  const what = issue.code === 'custom' || !field ? issue.message : `${field}: ${issue.message}`;
+  const what = describeOptionIssue(parsed.error.issues[0]!, names);
   throw new UserError(where ? `${where}: ${what}` : what);
+}
+
+/** One schema problem in words: "--ttl must be more than 0", "--hold must be at most 1m". */
+export function describeOptionIssue(issue: z.core.$ZodIssue, names: Readonly<Record<string, string>> = {}): string {
+  const key = issue.path.map(String).join('.');
+  if (issue.code === 'custom' || !key) return issue.message;
+  const name = names[String(issue.path[0])] ?? key;
+  // Options in milliseconds end in _ms (the project's naming rule): their limits read as durations.
+  const amount = (value: number | bigint) => (Number(value) !== 0 && /_ms$/.test(key) ? formatDurationMs(Number(value)) : String(value));
+  switch (issue.code) {
+    case 'too_small':
+      return `${name} must be ${issue.inclusive === false ? 'more than' : 'at least'} ${amount(issue.minimum)}`;
+    case 'too_big':
+      return `${name} must be ${issue.inclusive === false ? 'less than' : 'at most'} ${amount(issue.maximum)}`;
+    case 'invalid_value':
+      return `${name} must be ${issue.values.length === 1 ? String(issue.values[0]) : `one of ${issue.values.map(String).join(', ')}`}`;
+    case 'invalid_type':
+      return `${name} must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
+    case 'unrecognized_keys':
+      return `unknown option${issue.keys.length === 1 ? '' : 's'} ${issue.keys.join(', ')}`;
+    default:
+      return `${name}: ${issue.message}`;
+  }
 }

@@ -151,8 +151,8 @@ describe('dslab grade', () => {
     expect(failed.passed).toBe(false);
     expect(failed.failure).toMatch(failure);
     expect(failed.seed).toBe(seed);
-    // Run as `node …/bin/run.js` with no dslab on PATH: the replay says so, and can be pasted as it is.
-    expect(failed.replay).toBe(`node ${cli_path} grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed ${seed}`);
+    // Run as `node …/bin/run.js`: the replay names dslab all the same, as every hint does (the README's set-up puts it on the PATH).
+    expect(failed.replay).toBe(`dslab grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed ${seed}`);
     // The evidence is kept for the student, and every report written in the same run says the same.
     expect(readFileSync(path.join(failed.kept_dir!, 'cluster', 'logs', `${node}.log`), 'utf8')).toContain(`starting ${node}`);
     // ...for the student alone: data, logs and trace are not readable by other users.
@@ -193,10 +193,10 @@ describe('dslab grade on first contact', () => {
   it('has no --cluster flag (a grade starts its own clusters)', async () => {
     const run = await grade(cwd, no_npm, 'echo', '--reference', '--cluster', 'x');
     expect(run.exitCode).toBe(1);
-    expect(run.stderr.trim()).toBe('dslab: Nonexistent flag: --cluster');
+    expect(run.stderr.trim()).toBe('dslab: grade has no --cluster (dslab grade --help lists its flags)');
   });
 
-  it('names a node that prints a line that is not JSON, stops there with --bail, and replays through npx when run by npx', async () => {
+  it('names a node that prints a line that is not JSON, stops there with --bail, and replays as dslab even when run by npx', async () => {
     const bin = fixture('hello-node.mjs');
     const run = await grade(cwd, under_npx, 'echo', '--bin', bin, '--bail', '--json', '--seed', '3');
     expect(run.exitCode).toBe(1);
@@ -207,7 +207,7 @@ describe('dslab grade on first contact', () => {
     // The start fails on the line itself, which is quoted once.
     expect(failed!.failure).toMatch(/^the cluster did not start: n1 printed a line that is not JSON instead of answering init: hello from my node, ready to serve \(stdout carries only protocol messages/);
     expect(failed!.failure.split('hello from my node')).toHaveLength(2);
-    expect(failed!.replay).toBe(`npx dslab grade echo --bin ${JSON.stringify(bin)} --only answers-init --seed 3`);
+    expect(failed!.replay).toBe(`dslab grade echo --bin ${JSON.stringify(bin)} --only answers-init --seed 3`);
   });
 
   it('passes kv-linearizable on answers alone: a correct lin-kv store that sends no state reports, with its leader killed', async () => {
@@ -223,7 +223,7 @@ describe('dslab grade on first contact', () => {
     const run = await grade(cwd, no_npm, 'raft-election', '--bin', `node ${fixture_node}`, '--only', 'initial-election', '--json');
     const [failed] = (JSON.parse(run.stdout) as GradeJson).results;
     expect(failed!.failure).toMatch(/^step 1 \(wait_leader\): no leader within 10000 ms; likely cause: /);
-    expect(failed!.cause).toBe(`no node sent any message to another node; n1..n3 sent no dslab_state reports, and this test needs them (see "State reports" in: node ${cli_path} lab show raft-election)`);
+    expect(failed!.cause).toBe(`no node sent any message to another node; n1..n3 sent no dslab_state reports, and this test needs them (see "State reports" in: dslab lab show raft-election)`);
   }, 120_000);
 });
 

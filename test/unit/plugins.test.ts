@@ -78,7 +78,7 @@ describe("raft's options", () => {
   it('refuse fields raft does not take, or values of the wrong kind', () => {
     expect(checkOptions(raft, { snapshot_every: 50 })).toEqual({ snapshot_every: 50 });
     expect(() => checkOptions(raft, { snapshot_evry: 50 }, 'spec')).toThrow(/^spec: .*snapshot_evry/);
-    expect(() => checkOptions(raft, { snapshot_every: -1 })).toThrow(/^snapshot_every: /);
+    expect(() => checkOptions(raft, { snapshot_every: -1 })).toThrow(/^snapshot_every must be at least 0$/);
     expect(() => checkOptions(raft, { election_timeout_ms_min: 500, election_timeout_ms_max: 400 })).toThrow(/both bounds/);
   });
 });

@@ -6,6 +6,7 @@ import { generate_count_max } from '../../systems/snowflake/options.js';
 import { generate_timeout_ms_default, generateIds } from '../../workloads/ids/client.js';
 
 export default class IdGenerate extends DslabCommand {
+  static override workloads = ['ids', 'unique-ids'];
   static override summary = 'Ask a worker for ids and print them, one a line.';
   static override description = 'Sends Maelstrom\'s `generate` to a serving worker (or the one --worker names); with --count, one batch of that many ids (dslab\'s extension), or, from a node that does not know batches (a Maelstrom unique-ids node), one generate per id. Ids that are not numbers or strings (Maelstrom allows any JSON) are printed as JSON. A worker that refuses (no number yet, its clock stepped back past --max-backward, no word from the coordinator) is reported with its reason.';
   static override examples = ['<%= config.bin %> id generate', '<%= config.bin %> id generate --count 5 --worker w2'];

@@ -8,6 +8,7 @@ import { generate_timeout_ms_default, id_load_clients_max, id_load_rate_per_s_ma
 import { formatLoad } from '../../workloads/ids/format.js';
 
 export default class IdLoad extends DslabCommand {
+  static override workloads = ['ids', 'unique-ids'];
   static override summary = 'Ask the workers for ids for a while, record the history and check it.';
   static override description =
     "Each of --clients clients sends `generate` (with --count, batches) to a random worker at its share of --rate, one request at a time. The history (--history) records every request's real-time window and answer, the number each worker reported holding, and the skews, pauses and crashes meanwhile; the same checks as `dslab id check` run at the end. Refusals (a worker with no number, a clock stepped back) count as refused, not as violations.";

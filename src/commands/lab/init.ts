@@ -20,7 +20,6 @@ export default class LabInit extends BaseCommand {
     const created = initLab(args.lab, flags.lang as 'python' | 'ts', args.dir, lab_plugins);
     this.log(`created ${created.dir} with ${created.files.join(', ')}`);
     this.log(`read it: ${path.join(path.relative(process.cwd(), created.dir) || '.', 'README.md')}`);
-    // Written the way dslab was run, so they can be pasted (after `npm ci`, `dslab` alone is not on the PATH).
     const program = this.program();
     // A system whose --bin replaces one of its groups counts that group by its own flag (snowflake: --workers).
     const system = findSystem(created.system);

@@ -9,6 +9,7 @@ import { fetchReport, formatLockCheck, saveReport, startRounds, waitForRounds } 
 const rounds_max = 1_000_000;
 
 export default class LockRun extends DslabCommand {
+  static override workloads = ['locks'];
   static override summary = 'Run critical sections on every contender: acquire, read the counter, add one, write it back, release.';
   static override description =
     'Each contender that is up runs --rounds sections. The command waits until all are done (a paused contender holds it up until resumed), then checks what the resource observed and prints the verdict; with --no-wait it returns once the contenders started. Exit code 1 when the check finds a violation.';

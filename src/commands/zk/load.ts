@@ -8,6 +8,7 @@ import { zk_load_clients_max, zk_load_legend, zk_load_paths_max, zk_load_rate_pe
 import { zk_workload } from '../../workloads/zk/plugin.js';
 
 export default class ZkLoadCommand extends DslabCommand {
+  static override workloads = ['zk'];
   static override summary = 'Run an open-loop znode workload (create, set, delete, reads) on sessions of its own and record its history.';
   static override description =
     'Each of --clients clients opens a session and runs one call at a time; calls are offered at --rate whatever the latency: create, set_data and delete (half with the version last seen, half any version), get_data, exists and get_children, on --paths znodes under a parent made fresh for the run. Prints progress every second, then throughput, latency percentiles and outcomes per call: ok, not found (NoNode) and mismatched (NodeExists, BadVersion, NotEmpty) are expected answers; failed (other errors) and unknown (ConnectionLoss in flight, no answer) are real failures. --history writes every call (session, server, call and return times, outcome with ZooKeeper\'s error name, the stat returned) for `dslab check`.';

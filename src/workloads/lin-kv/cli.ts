@@ -26,6 +26,7 @@ export function parseKey(text: string): string | number {
 
 /** Shared by the kv subcommands: one operation through the supervisor's kv client. */
 export abstract class KvCommand extends DslabCommand {
+  static override workloads = ['lin-kv'];
   static override flags = {
     timeout: durationFlag({ default: '5s', description: 'wait this long for the answer; a request is sent again (to the leader) only after a refusal that says it was not done, never after silence', range: { min: client_timeout_ms_min, max: client_timeout_ms_max } }),
   };

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ClusterStatus, NodeStatus } from '../../lib/control/api.js';
 import type { ControlClient } from '../../lib/control/client.js';
+import { describeServerState } from '../../lib/format.js';
 import { UserError } from '../../lib/util/errors.js';
 import { checkLocks, type LockCheck } from '../../systems/locks/checker.js';
 import type { LockReport, Observation } from '../../systems/locks/observations.js';
@@ -145,11 +146,18 @@ export async function lockStatus(client: ControlClient): Promise<LockStatus> {
       const info = await send(client, asker.id, { type: 'lock_info' });
       lock = { holder: (info.holder as string | null) ?? null, token: (info.token as number | null) ?? null, ttl_left_ms: (info.ttl_left_ms as number | null) ?? null, waiters: (info.waiters as string[] | undefined) ?? [] };
     } catch (error) {
-      lock_error = error instanceof Error ? error.message : String(error);
+      // The backend client's own words ("Reached the max retries per request limit") mean little; a server that is not running says why.
+      lock_error = serverNotRunning(status) ?? (error instanceof Error ? error.message : String(error));
     }
   }
   const check = checkLocks(await fetchReport(client, status));
   return { cluster: status.name, lock, lock_error, contenders, check };
+}
+
+/** "redis1 is down (SIGKILL)" for the first real server of the cluster that is not running, or null. */
+export function serverNotRunning(status: Pick<ClusterStatus, 'servers'>): string | null {
+  const server = (status.servers ?? []).find((s) => s.state !== 'running');
+  return server ? `${server.id} is ${describeServerState(server)}` : null;
 }
 
 /** Starts `rounds` critical sections on every contender; resolves once each accepted. */
