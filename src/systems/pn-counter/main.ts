@@ -1,0 +1,4 @@
+// The pn-counter system's reference node.
+import { runCounterNode } from './counter-node.js';
+
+runCounterNode();
