@@ -57,6 +57,8 @@ export function runSetNode(shape: SetNodeShape): void {
     if (!shape.topology) neighbours = node.peers();
     node.every(gossip_interval_ms, gossip);
   });
+  // A neighbour whose process exited comes back empty (this node keeps nothing on disk either): send it everything again.
+  node.onConnectionClosed((peer) => acknowledged.delete(peer));
   node.on('topology', (message) => {
     const topology = message.body.topology as Record<string, unknown> | undefined;
     const mine = topology?.[message.dest];
