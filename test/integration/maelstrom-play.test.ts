@@ -78,7 +78,7 @@ describe('playing Maelstrom workloads live', () => {
     });
     expect(read.exitCode).toBe(0);
     // A g-counter never shrinks: a negative delta is refused before anything is sent.
-    const negative = await dslab(cwd, 'counter', 'add', '--cluster', 'g-counter', '--', '-1');
+    const negative = await dslab(cwd, 'counter', 'add', '-1', '--cluster', 'g-counter');
     expect([negative.exitCode, negative.stderr.trim()]).toEqual([1, 'dslab: g-counter add: delta: a g-counter only grows: the delta must be at least 0']);
   });
 
