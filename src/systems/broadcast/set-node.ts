@@ -7,7 +7,7 @@
  * is acknowledged and then never again.
  */
 import type { MessageBody } from '../../lib/protocol/messages.js';
-import { Node } from '../../lib/runtime/node.js';
+import type { Node } from '../../lib/runtime/node.js';
 
 export const gossip_interval_ms = 100;
 /** Elements one gossip message carries at most, so a long partition's backlog goes over in bounded messages. */
@@ -22,8 +22,8 @@ export interface SetNodeShape {
   topology: boolean;
 }
 
-export function runSetNode(shape: SetNodeShape): void {
-  const node = new Node();
+/** Gives `node` the set's handlers (the caller runs it: main.ts on stdio, tests on a fake network). */
+export function setNode(node: Node, shape: SetNodeShape): void {
   /** Each element by its JSON text, so 1 and "1" stay apart. */
   const elements = new Map<string, unknown>();
   /** Per neighbour: the elements it is known to hold. */
@@ -82,5 +82,4 @@ export function runSetNode(shape: SetNodeShape): void {
   node.on('gossip_ok', (message) => {
     learn(message.src, Array.isArray(message.body.elements) ? (message.body.elements as unknown[]) : []);
   });
-  node.run();
 }

@@ -5,7 +5,7 @@
  * entry's larger count (counts only grow), so every node converges on the
  * same sum once it hears from every other, however late.
  */
-import { Node } from '../../lib/runtime/node.js';
+import type { Node } from '../../lib/runtime/node.js';
 
 export const gossip_interval_ms = 100;
 
@@ -14,8 +14,8 @@ interface Counts {
   down: number;
 }
 
-export function runCounterNode(): void {
-  const node = new Node();
+/** Gives `node` the counter's handlers (the caller runs it: main.ts on stdio, tests on a fake network). */
+export function counterNode(node: Node): void {
   const table = new Map<string, Counts>();
   const sum = (): number => [...table.values()].reduce((total, c) => total + c.up - c.down, 0);
 
@@ -43,5 +43,4 @@ export function runCounterNode(): void {
       table.set(id, { up: Math.max(mine.up, Number(theirs.up) || 0), down: Math.max(mine.down, Number(theirs.down) || 0) });
     }
   });
-  node.run();
 }

@@ -1,4 +1,7 @@
 // The pn-counter system's reference node.
-import { runCounterNode } from './counter-node.js';
+import { Node } from '../../lib/runtime/node.js';
+import { counterNode } from './counter-node.js';
 
-runCounterNode();
+const node = new Node();
+counterNode(node);
+node.run();
