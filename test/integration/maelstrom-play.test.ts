@@ -36,8 +36,10 @@ describe('playing Maelstrom workloads live', () => {
     await cleanup(cwd);
   }, 60_000);
 
-  it('sends every broadcast node its neighbours on the grid before any client operation', () => {
+  it('sends every broadcast node its neighbours on the grid before any client operation, and shows them', async () => {
     expect(Object.fromEntries(topologiesDelivered(cwd, 'broadcast'))).toEqual({ n1: ['n4', 'n2'], n2: ['n5', 'n3', 'n1'], n3: ['n2'], n4: ['n1', 'n5'], n5: ['n2', 'n4'] });
+    const shown = await dslab(cwd, 'broadcast', 'topology', '--cluster', 'broadcast');
+    expect(shown.stdout.trim().split('\n')).toEqual(['n1: n4, n2', 'n2: n5, n3, n1', 'n3: n2', 'n4: n1, n5', 'n5: n2, n4']);
   });
 
   it('broadcasts at one node and reads the messages back at another', async () => {

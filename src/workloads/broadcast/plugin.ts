@@ -26,11 +26,14 @@ export const broadcast_workload: WorkloadPlugin = {
   checks: {},
   async afterInit(host, nodes) {
     const topology = clusterTopology(host);
+    // As Maelstrom's clients do at setup, every node at once; the first that does not take it fails the start.
     await asClient(host, async (client) => {
-      for (const node of nodes) {
-        const done = await sendTopology(host.transport, client, node, topology, single_send_timeout_ms_default);
-        if (done.outcome !== 'ok') throw new UserError(describeFailure(done, 'topology'));
-      }
+      await Promise.all(
+        nodes.map(async (node) => {
+          const done = await sendTopology(host.transport, client, node, topology, single_send_timeout_ms_default);
+          if (done.outcome !== 'ok') throw new UserError(describeFailure(done, 'topology'));
+        }),
+      );
     });
   },
   runtime(host) {
@@ -56,7 +59,10 @@ export const broadcast_workload: WorkloadPlugin = {
         }),
         topology: defineOperation({
           args: {},
-          run: () => ({ description: 'the topology each node was sent', topology: clusterTopology(host) }),
+          run: () => {
+            const topology = clusterTopology(host);
+            return { description: Object.entries(topology).map(([node, neighbours]) => `${node}: ${neighbours.join(', ') || 'no neighbours'}`).join('\n'), outcome: 'ok', topology };
+          },
         }),
       },
       stop() {},

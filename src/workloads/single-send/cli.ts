@@ -27,7 +27,7 @@ export function clusterWorkload(cluster: { name: string; system: string }, candi
   throw new UserError(`cluster ${cluster.name} runs ${cluster.system}, not ${speakers.join(' or ')}: start one with dslab up ${speakers[0] ?? candidates[0]}`);
 }
 
-/** A command that runs one single-send operation (one request to one node) on a running cluster. */
+/** A command that runs one single-send operation (one request to one node) on a running cluster, or asks the workload what it knows (flags then unused). */
 export abstract class SingleSendCommand extends DslabCommand {
   static override flags = {
     node: Flags.string({ description: 'the node to send it to (default: the first node up)', helpValue: 'NODE' }),
@@ -39,10 +39,10 @@ export abstract class SingleSendCommand extends DslabCommand {
    * the command hands over, as workloads do not import the registry); prints its outcome, and fails
    * (exit 1) when it is not ok.
    */
-  protected async runOperation(flags: { cluster?: string; node?: string; timeout: number }, systems: readonly Pick<SystemPlugin, 'name' | 'workloads'>[], candidates: readonly string[], op: string, args: Record<string, unknown>): Promise<unknown> {
+  protected async runOperation(flags: { cluster?: string; node?: string; timeout?: number }, systems: readonly Pick<SystemPlugin, 'name' | 'workloads'>[], candidates: readonly string[], op: string, args: Record<string, unknown>): Promise<unknown> {
     const cluster = this.findCluster(flags.cluster);
     const workload = clusterWorkload(cluster, candidates, systems);
-    const result = await this.client(cluster.name).act({ type: 'workload', workload, op, args: { ...args, timeout_ms: flags.timeout, ...(flags.node === undefined ? {} : { node: flags.node }) } });
+    const result = await this.client(cluster.name).act({ type: 'workload', workload, op, args: { ...args, ...(flags.timeout === undefined ? {} : { timeout_ms: flags.timeout }), ...(flags.node === undefined ? {} : { node: flags.node }) } });
     if (result.outcome !== 'ok') throw new UserError(result.description);
     this.log(result.description);
     return result;
