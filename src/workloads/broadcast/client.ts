@@ -1,4 +1,5 @@
 import type { ClientTransport } from '../../lib/plugin.js';
+import { uniqueAddsAndReads, type AddReadWorkload } from '../single-send/generator.js';
 import { readOnce, sendOnce, type ReadOutcome, type SingleSendOutcome } from '../single-send/send.js';
 import type { Topology } from './topology.js';
 
@@ -20,3 +21,11 @@ export function broadcastMessage(transport: ClientTransport, client: string, nod
 export function readMessages(transport: ClientTransport, client: string, node: string, timeout_ms: number): Promise<ReadOutcome<unknown[]>> {
   return readOnce(transport, client, node, 'messages', Array.isArray, 'a list', timeout_ms);
 }
+
+/** Broadcast for the test runner: a broadcast is its add, the messages a node holds its read. */
+export const broadcast_operations: AddReadWorkload = {
+  name: 'broadcast',
+  add: broadcastMessage,
+  read: readMessages,
+  operations: uniqueAddsAndReads,
+};

@@ -1,4 +1,5 @@
 import type { ClientTransport } from '../../lib/plugin.js';
+import { uniqueAddsAndReads, type AddReadWorkload } from '../single-send/generator.js';
 import { readOnce, sendOnce, type ReadOutcome, type SingleSendOutcome } from '../single-send/send.js';
 
 /** g-set's client operations, each one request sent once (single-send/send.ts): add an element, read the set. */
@@ -10,3 +11,11 @@ export function addElement(transport: ClientTransport, client: string, node: str
 export function readSet(transport: ClientTransport, client: string, node: string, timeout_ms: number): Promise<ReadOutcome<unknown[]>> {
   return readOnce(transport, client, node, 'value', Array.isArray, 'a list', timeout_ms);
 }
+
+/** g-set for the test runner. */
+export const g_set_operations: AddReadWorkload = {
+  name: 'g-set',
+  add: addElement,
+  read: readSet,
+  operations: uniqueAddsAndReads,
+};
