@@ -16,22 +16,30 @@ import { stepVocabulary } from './lib/grade/steps.js';
 import { serverKindOf } from './lib/proxy/server-kinds.js';
 import { checkOptions, type SystemPlugin, type SystemView, systemView, type WorkloadPlugin } from './lib/plugin.js';
 import { errorMessage, UserError } from './lib/util/errors.js';
+import { broadcast } from './systems/broadcast/plugin.js';
 import { echo } from './systems/echo/plugin.js';
+import { g_counter } from './systems/g-counter/plugin.js';
+import { g_set } from './systems/g-set/plugin.js';
 import { locks } from './systems/locks/plugin.js';
+import { pn_counter } from './systems/pn-counter/plugin.js';
 import { raft } from './systems/raft/plugin.js';
 import { snowflake } from './systems/snowflake/plugin.js';
 import { unique_ids } from './systems/unique-ids/plugin.js';
 import { zab } from './systems/zab/plugin.js';
+import { broadcast_workload } from './workloads/broadcast/plugin.js';
 import { echo_workload } from './workloads/echo/plugin.js';
+import { g_counter_workload } from './workloads/g-counter/plugin.js';
+import { g_set_workload } from './workloads/g-set/plugin.js';
 import { lin_kv } from './workloads/lin-kv/plugin.js';
 import { ids_workload } from './workloads/ids/plugin.js';
 import { locks_workload } from './workloads/locks/plugin.js';
+import { pn_counter_workload } from './workloads/pn-counter/plugin.js';
 import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
-const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks];
+const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter];
 
-export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload];
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload];
 
 /** The module a detached supervisor runs: the library's supervisor with these workloads. */
 export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);

@@ -168,6 +168,8 @@ export interface WorkloadHost {
   subscribe(client: string, handler: (message: { client: string; node: string; body: MessageBody; at_ms: number }) => void): () => void;
   /** The nodes that answer this workload's requests (its group's members, SystemPlugin.workload_groups), in id order. */
   servers: readonly string[];
+  /** The cluster's system options (what DSLAB_OPTIONS gives its nodes): broadcast's --topology. */
+  options: Readonly<Record<string, unknown>>;
   /** A client id of the supervisor's registry for a client that lives long (a session), unused by any other until released; UserError when none is free. */
   takeClientId(): string;
   releaseClientId(client: string): void;
@@ -219,6 +221,13 @@ export interface WorkloadPlugin {
   steps?: readonly StepDefinition[];
   /** What `dslab check FILE` runs on a history of this workload (named by the history's first line). */
   checkFile?(file: string, timeout_ms: number): HistoryFileCheck;
+  /**
+   * What the workload tells its group's nodes once they answered init, before any client reaches them
+   * (broadcast's topology, as Maelstrom's clients send it at setup): called with every such node at
+   * start, once all answered init, and with a restarted node after its init. A throw fails the start
+   * (or the restart) with its message.
+   */
+  afterInit?(host: WorkloadHost, nodes: readonly string[]): Promise<void>;
   /** Its part inside the supervisor: clients with sessions and retries, loads; absent for a workload the grader's steps drive alone. */
   runtime?(host: WorkloadHost): WorkloadRuntime;
   /**

@@ -165,6 +165,7 @@ export class Supervisor implements ControlTarget {
       for (const id of programIds) supervisor.addNode(id);
       for (const id of programIds) supervisor.spawnNode(supervisor.nodes.get(id)!);
       await Promise.all(programIds.map((id) => supervisor.initNode(supervisor.nodes.get(id)!)));
+      await supervisor.workloadsAfterInit(programIds);
       rmSync(supervisor.paths.socket, { force: true });
       supervisor.server = await serveControl(supervisor, supervisor.paths.socket);
     } catch (error) {
@@ -646,6 +647,7 @@ export class Supervisor implements ControlTarget {
         node.restarts++;
         this.spawnNode(node);
         await this.initNode(node);
+        await this.workloadsAfterInit([node.id]);
         return { result: { description: `restarted ${node.id} with its data directory`, node: node.id }, fault: { action: 'restart', node: node.id } };
       }
       case 'pause': {
@@ -734,6 +736,15 @@ export class Supervisor implements ControlTarget {
     return runtime;
   }
 
+  /** Runs the system's workloads' afterInit hooks (WorkloadPlugin.afterInit) on those of `nodes` each workload's group holds. */
+  private async workloadsAfterInit(nodes: readonly string[]): Promise<void> {
+    for (const plugin of this.workloads.filter((w) => w.afterInit && this.config.workloads?.includes(w.name))) {
+      const servers = new Set(this.workloadServers(plugin.name));
+      const own = nodes.filter((id) => servers.has(id));
+      if (own.length > 0) await plugin.afterInit!(this.workloadHost(plugin.name), own);
+    }
+  }
+
   /** What workload `name`'s code is lent of this supervisor. */
   private workloadHost(name: string): WorkloadHost {
     return {
@@ -746,6 +757,7 @@ export class Supervisor implements ControlTarget {
         return inbox.subscribe(handler);
       },
       rng: this.rng,
+      options: this.config.options ?? {},
       servers: this.workloadServers(name),
       takeClientId: () => this.workloadClientIds.take(),
       releaseClientId: (client) => this.workloadClientIds.release(client),

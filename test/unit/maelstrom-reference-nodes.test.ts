@@ -1,0 +1,139 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { MessageBody } from '../../src/lib/protocol/messages.js';
+import { Node } from '../../src/lib/runtime/node.js';
+import { gossip_interval_ms, setNode, type SetNodeShape } from '../../src/systems/broadcast/set-node.js';
+import { counterNode } from '../../src/systems/pn-counter/counter-node.js';
+import { gridTopology } from '../../src/workloads/broadcast/topology.js';
+
+/**
+ * The reference nodes of `up broadcast`, `up g-set` and the counters, on an
+ * in-memory network of real Node runtimes with a partition the test sets:
+ * what one node takes reaches every other once they can talk, however long
+ * the partition lasted, and a node restarted empty is filled in again.
+ */
+class FakeNetwork {
+  readonly nodes = new Map<string, Node>();
+  /** Nodes cut off from every other node (clients still reach them). */
+  readonly isolated = new Set<string>();
+  readonly replies: MessageBody[] = [];
+  private next_msg_id = 1;
+
+  constructor(
+    readonly ids: readonly string[],
+    private readonly install: (node: Node) => void,
+  ) {
+    for (const id of ids) this.start(id);
+  }
+
+  /** A new process for `id`: empty, then init. */
+  start(id: string): void {
+    const node = new Node({
+      write: (text) => {
+        for (const line of text.split('\n')) if (line) this.route(JSON.parse(line) as { src: string; dest: string; body: MessageBody });
+      },
+      log: () => undefined,
+      exit: () => undefined,
+      now: () => Date.now(),
+    });
+    this.install(node);
+    this.nodes.set(id, node);
+    void node.handleLine(JSON.stringify({ src: 'c0', dest: id, body: { type: 'init', msg_id: 0, node_id: id, node_ids: this.ids } }));
+  }
+
+  private route(envelope: { src: string; dest: string; body: MessageBody }): void {
+    const target = this.nodes.get(envelope.dest);
+    if (!target) {
+      this.replies.push(envelope.body);
+      return;
+    }
+    if (this.isolated.has(envelope.src) || this.isolated.has(envelope.dest)) return;
+    void target.handleLine(JSON.stringify(envelope));
+  }
+
+  /** A client request to `node`; resolves with its reply. */
+  async ask(node: string, body: MessageBody): Promise<MessageBody> {
+    const msg_id = this.next_msg_id++;
+    await this.nodes.get(node)!.handleLine(JSON.stringify({ src: 'c9', dest: node, body: { ...body, msg_id } }));
+    await vi.advanceTimersByTimeAsync(0);
+    const reply = this.replies.find((r) => r.in_reply_to === msg_id);
+    if (!reply) throw new Error(`${node} did not answer ${body.type}`);
+    return reply;
+  }
+
+  /** Tells every node that `peer`'s process exited, as the supervisor tells nodes that asked. */
+  async closed(peer: string): Promise<void> {
+    for (const [id, node] of this.nodes) if (id !== peer) await node.handleLine(JSON.stringify({ src: 'dslab', dest: id, body: { type: 'dslab_connection_closed', peer } }));
+  }
+}
+
+const broadcast_shape: SetNodeShape = { add: { type: 'broadcast', field: 'message', reply: 'broadcast_ok' }, read_field: 'messages', topology: true };
+const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
+
+beforeEach(() => void vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval', 'Date'] }));
+afterEach(() => void vi.useRealTimers());
+
+async function readSorted(net: FakeNetwork, node: string, field: string): Promise<unknown[]> {
+  return ((await net.ask(node, { type: 'read' }))[field] as number[]).sort((a, b) => a - b);
+}
+
+describe('the reference broadcast node', () => {
+  it('gets every message to every node over the grid, once a partition heals', async () => {
+    const net = new FakeNetwork(ids, (node) => setNode(node, broadcast_shape));
+    for (const id of ids) expect(await net.ask(id, { type: 'topology', topology: gridTopology(ids) })).toMatchObject({ type: 'topology_ok' });
+    expect(await net.ask('n1', { type: 'broadcast', message: 1 })).toMatchObject({ type: 'broadcast_ok' });
+    net.isolated.add('n3');
+    await net.ask('n3', { type: 'broadcast', message: 3 });
+    await net.ask('n5', { type: 'broadcast', message: 5 });
+    await vi.advanceTimersByTimeAsync(20 * gossip_interval_ms);
+    expect(await readSorted(net, 'n4', 'messages')).toEqual([1, 5]);
+    expect(await readSorted(net, 'n3', 'messages')).toEqual([3]);
+    net.isolated.clear();
+    await vi.advanceTimersByTimeAsync(20 * gossip_interval_ms);
+    for (const id of ids) expect(await readSorted(net, id, 'messages'), id).toEqual([1, 3, 5]);
+  });
+
+  it('fills in a node whose process restarted empty', async () => {
+    const net = new FakeNetwork(ids, (node) => setNode(node, broadcast_shape));
+    for (const id of ids) await net.ask(id, { type: 'topology', topology: gridTopology(ids) });
+    await net.ask('n1', { type: 'broadcast', message: 7 });
+    await vi.advanceTimersByTimeAsync(20 * gossip_interval_ms);
+    net.start('n3');
+    await net.ask('n3', { type: 'topology', topology: gridTopology(ids) });
+    await net.closed('n3');
+    await vi.advanceTimersByTimeAsync(20 * gossip_interval_ms);
+    expect(await readSorted(net, 'n3', 'messages')).toEqual([7]);
+  });
+});
+
+describe('the reference g-set node', () => {
+  it('answers in `value`, and gossips to every peer with no topology', async () => {
+    const net = new FakeNetwork(['n1', 'n2', 'n3'], (node) => setNode(node, { add: { type: 'add', field: 'element', reply: 'add_ok' }, read_field: 'value', topology: false }));
+    expect(await net.ask('n2', { type: 'add', element: 4 })).toMatchObject({ type: 'add_ok' });
+    await vi.advanceTimersByTimeAsync(5 * gossip_interval_ms);
+    expect(await readSorted(net, 'n3', 'value')).toEqual([4]);
+  });
+});
+
+describe('the reference counter node', () => {
+  it('sums adds up and down made on every node, each counted once, after a partition heals', async () => {
+    const net = new FakeNetwork(['n1', 'n2', 'n3'], counterNode);
+    net.isolated.add('n1');
+    expect(await net.ask('n1', { type: 'add', delta: 5 })).toMatchObject({ type: 'add_ok' });
+    await net.ask('n2', { type: 'add', delta: -2 });
+    await net.ask('n3', { type: 'add', delta: 4 });
+    await vi.advanceTimersByTimeAsync(10 * gossip_interval_ms);
+    expect((await net.ask('n2', { type: 'read' })).value).toBe(2);
+    net.isolated.clear();
+    await vi.advanceTimersByTimeAsync(10 * gossip_interval_ms);
+    for (const id of ['n1', 'n2', 'n3']) expect((await net.ask(id, { type: 'read' })).value, id).toBe(7);
+    // A restarted node learns its own past adds back from its peers.
+    net.start('n1');
+    await vi.advanceTimersByTimeAsync(10 * gossip_interval_ms);
+    expect((await net.ask('n1', { type: 'read' })).value).toBe(7);
+  });
+
+  it('refuses a delta that is not an integer with a definite error', async () => {
+    const net = new FakeNetwork(['n1'], counterNode);
+    expect(await net.ask('n1', { type: 'add', delta: 'x' })).toMatchObject({ type: 'error', code: 12 });
+  });
+});
