@@ -24,7 +24,7 @@
 import { nodes_max } from '../lib/protocol/messages.js';
 import { workload_clients_max } from '../lib/supervisor/client-ids.js';
 import { UserError } from '../lib/util/errors.js';
-import { topology_kinds, type TopologyKind } from './topology.js';
+import { topology_kind_default, topology_kinds, type TopologyKind } from '../workloads/broadcast/topology.js';
 
 /** Maelstrom's workloads, by its names. */
 export const maelstrom_workloads = ['broadcast', 'echo', 'g-counter', 'g-set', 'kafka', 'lin-kv', 'pn-counter', 'txn-list-append', 'txn-rw-register', 'unique-ids'] as const;
@@ -63,7 +63,7 @@ export const default_rate_per_s = 5;
 export const default_latency_ms = 0;
 export const default_latency_dist: LatencyDist = 'constant';
 export const default_nemesis_interval_s = 10;
-export const default_topology: TopologyKind = 'grid';
+export const default_topology: TopologyKind = topology_kind_default;
 export const default_consistency_models: readonly string[] = ['strict-serializable'];
 export const default_max_txn_length = 4;
 export const default_max_writes_per_key = 16;

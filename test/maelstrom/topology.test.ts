@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTopology, isTopologyKind, topology_kinds, type Topology, type TopologyKind } from '../../src/maelstrom/topology.js';
+import { buildTopology, isTopologyKind, topology_kinds, type Topology, type TopologyKind } from '../../src/workloads/broadcast/topology.js';
 
 const ids = (count: number, first = 0): string[] => Array.from({ length: count }, (_, i) => `n${first + i}`);
 

@@ -4,6 +4,7 @@ import { parseValue } from '../../workloads/lin-kv/cli.js';
 import { SingleSendCommand } from '../../workloads/single-send/cli.js';
 
 export default class SetAdd extends SingleSendCommand {
+  static override workloads = ['g-set'];
   static override summary = 'Add an element to the grow-only set through one node.';
   static override examples = ['<%= config.bin %> set add 5', '<%= config.bin %> set add 6 --node n2'];
   static override flags = { ...SingleSendCommand.flags };
@@ -11,6 +12,6 @@ export default class SetAdd extends SingleSendCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(SetAdd);
-    return this.runOperation(flags, systems, ['g-set'], 'add', { element: parseValue(args.element) });
+    return this.runOperation(flags, systems, 'add', { element: parseValue(args.element) });
   }
 }

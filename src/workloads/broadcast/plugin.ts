@@ -6,6 +6,7 @@ import { asClient, single_send_args, targetNode, timeoutOf } from '../single-sen
 import { describeFailure, single_send_timeout_ms_default } from '../single-send/send.js';
 import { broadcastMessage, readMessages, sendTopology } from './client.js';
 import { buildTopology, topology_kind_default, topology_kinds, type Topology } from './topology.js';
+import { checkSetFile } from '../set/checker.js';
 
 /** The topology the cluster's nodes are given: the kind its --topology option names over the workload's nodes. */
 export function clusterTopology(host: Pick<WorkloadHost, 'options' | 'servers'>): Topology {
@@ -24,6 +25,7 @@ export const broadcast_workload: WorkloadPlugin = {
   requests: ['topology', 'broadcast', 'read'],
   write_requests: ['broadcast'],
   checks: {},
+  checkFile: (file) => checkSetFile(file, { noun: 'broadcast' }),
   async afterInit(host, nodes) {
     const topology = clusterTopology(host);
     // As Maelstrom's clients do at setup, every node at once; the first that does not take it fails the start.

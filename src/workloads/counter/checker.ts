@@ -23,6 +23,7 @@
  * Verdict: invalid when a final read (or a read during the run) lies outside its acceptable set;
  * otherwise unknown when no final read succeeded; otherwise valid.
  */
+import type { HistoryFileCheck } from '../../lib/history.js';
 import { commonFields, fileLines, parseAddReadLines, textLines, type AddReadFields } from '../set/history.js';
 
 export interface CounterAdd extends AddReadFields {
@@ -248,4 +249,10 @@ function explainCounter(s: CounterCheckResult, runApproximate: boolean): string 
   }
   lines.push(`  adds: ${s.adds.ok} ok, ${s.adds.unknown} indeterminate, ${s.adds.fail} failed; reads: ${s.reads.ok} ok (${s.reads.final_ok} final), ${s.reads.not_ok} failed or timed out`);
   return lines.join('\n');
+}
+
+/** What `dslab check FILE` runs on a g-counter or pn-counter history. */
+export function checkCounterFile(file: string): HistoryFileCheck {
+  const result = checkCounter(readCounterHistoryFile(file));
+  return { result: result.result, text: result.text, details: { ...result } };
 }

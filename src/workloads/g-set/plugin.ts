@@ -4,6 +4,7 @@ import { formatElements } from '../single-send/describe.js';
 import { asClient, single_send_args, targetNode, timeoutOf } from '../single-send/runtime.js';
 import { describeFailure } from '../single-send/send.js';
 import { addElement, readSet } from './client.js';
+import { checkSetFile } from '../set/checker.js';
 
 /** Maelstrom's g-set: a grow-only set; clients add elements to one node each and read the set from any. */
 export const g_set_workload: WorkloadPlugin = {
@@ -12,6 +13,7 @@ export const g_set_workload: WorkloadPlugin = {
   requests: ['add', 'read'],
   write_requests: ['add'],
   checks: {},
+  checkFile: (file) => checkSetFile(file),
   runtime(host) {
     return {
       operations: {

@@ -3,6 +3,7 @@ import { defineOperation, type WorkloadPlugin } from '../../lib/plugin.js';
 import { asClient, single_send_args, targetNode, timeoutOf } from '../single-send/runtime.js';
 import { describeFailure } from '../single-send/send.js';
 import { addDelta, readCounter } from './client.js';
+import { checkCounterFile } from '../counter/checker.js';
 
 /** A counter workload: pn-counter takes any integer delta, g-counter (delta_min 0) only those that do not shrink it. */
 export function counterWorkload(name: string, description: string, delta_min: number | null): WorkloadPlugin {
@@ -13,6 +14,7 @@ export function counterWorkload(name: string, description: string, delta_min: nu
     requests: ['add', 'read'],
     write_requests: ['add'],
     checks: {},
+    checkFile: (file) => checkCounterFile(file),
     runtime(host) {
       return {
         operations: {

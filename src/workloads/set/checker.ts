@@ -36,6 +36,7 @@
  * succeeded or no final read did; otherwise invalid when an element was lost; otherwise unknown
  * when no element became stable (nothing was added, or nothing ever seen); otherwise valid.
  */
+import type { HistoryFileCheck } from '../../lib/history.js';
 import { formatDurationMs } from '../../lib/util/units.js';
 import { commonFields, fileLines, parseAddReadLines, textLines, type AddReadFields } from './history.js';
 
@@ -494,4 +495,10 @@ function explainSet(s: SetCheckResult, lost: readonly ElementResult[], noun: str
   }
   if (s.never_read_count > 0) lines.push(`  never read (no read began after they were known to exist): ${listElements(s.never_read)}`);
   return lines.join('\n');
+}
+
+/** What `dslab check FILE` runs on a broadcast or g-set history (`noun` words it: "broadcast" or "element"). */
+export function checkSetFile(file: string, options: SetCheckOptions = {}): HistoryFileCheck {
+  const result = checkSet(readSetHistoryFile(file), options);
+  return { result: result.result, text: result.text, details: { ...result } };
 }

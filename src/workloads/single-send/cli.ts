@@ -14,17 +14,14 @@ import { UserError } from '../../lib/util/errors.js';
 
 /**
  * Which of `candidates` (workload names) the cluster's system speaks: the
- * system's own when it is one of them, the first candidate for a label that
- * names no system (a --bin node may speak anything), and a one-line refusal
- * for a system that speaks none of them.
+ * system's own when it is one of them, else the first (a label that names no
+ * system, or a --bin node under a system's label, may speak anything; the
+ * command's shared wrong-kind check, DslabCommand's `workloads`, has already
+ * refused a dslab system that speaks none of them).
  */
 export function clusterWorkload(cluster: { name: string; system: string }, candidates: readonly string[], systems: readonly Pick<SystemPlugin, 'name' | 'workloads'>[]): string {
   const plugin = systems.find((s) => s.name === cluster.system);
-  if (!plugin) return candidates[0]!;
-  const spoken = candidates.find((w) => plugin.workloads.includes(w));
-  if (spoken !== undefined) return spoken;
-  const speakers = systems.filter((s) => s.workloads.some((w) => candidates.includes(w))).map((s) => s.name);
-  throw new UserError(`cluster ${cluster.name} runs ${cluster.system}, not ${speakers.join(' or ')}: start one with dslab up ${speakers[0] ?? candidates[0]}`);
+  return candidates.find((w) => plugin?.workloads.includes(w)) ?? candidates[0]!;
 }
 
 /** A command that runs one single-send operation (one request to one node) on a running cluster, or asks the workload what it knows (flags then unused). */
@@ -35,13 +32,13 @@ export abstract class SingleSendCommand extends DslabCommand {
   };
 
   /**
-   * Runs operation `op` of whichever of `candidates` the cluster speaks (`systems`: the registry's, which
+   * Runs operation `op` of whichever of the command's `workloads` the cluster speaks (`systems`: the registry's, which
    * the command hands over, as workloads do not import the registry); prints its outcome, and fails
    * (exit 1) when it is not ok.
    */
-  protected async runOperation(flags: { cluster?: string; node?: string; timeout?: number }, systems: readonly Pick<SystemPlugin, 'name' | 'workloads'>[], candidates: readonly string[], op: string, args: Record<string, unknown>): Promise<unknown> {
+  protected async runOperation(flags: { cluster?: string; node?: string; timeout?: number }, systems: readonly Pick<SystemPlugin, 'name' | 'workloads'>[], op: string, args: Record<string, unknown>): Promise<unknown> {
     const cluster = this.findCluster(flags.cluster);
-    const workload = clusterWorkload(cluster, candidates, systems);
+    const workload = clusterWorkload(cluster, (this.ctor as typeof DslabCommand).workloads ?? [], systems);
     const result = await this.client(cluster.name).act({ type: 'workload', workload, op, args: { ...args, ...(flags.timeout === undefined ? {} : { timeout_ms: flags.timeout }), ...(flags.node === undefined ? {} : { node: flags.node }) } });
     if (result.outcome !== 'ok') throw new UserError(result.description);
     this.log(result.description);
