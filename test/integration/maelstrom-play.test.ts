@@ -62,8 +62,12 @@ describe('playing Maelstrom workloads live', () => {
     expect((await dslab(cwd, 'kill', 'n3', '--cluster', 'broadcast')).exitCode).toBe(0);
     const restart = await dslab(cwd, 'restart', 'n3', '--cluster', 'broadcast');
     expect(restart.exitCode, restart.stderr).toBe(0);
-    // The restart returns once n3 answered init and its topology.
-    expect(topologiesDelivered(cwd, 'broadcast').filter(([dest]) => dest === 'n3')).toEqual([
+    // The restart returns once n3 answered init and its topology; the trace file is written behind, so wait for it.
+    const delivered = await waitFor('the trace to show n3 its topology twice', () => {
+      const to_n3 = topologiesDelivered(cwd, 'broadcast').filter(([dest]) => dest === 'n3');
+      return to_n3.length >= 2 ? to_n3 : undefined;
+    });
+    expect(delivered).toEqual([
       ['n3', ['n2']],
       ['n3', ['n2']],
     ]);

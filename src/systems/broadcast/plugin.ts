@@ -1,3 +1,5 @@
+// The broadcast system's entry for the registry: Maelstrom's broadcast to play with, each node told its
+// topology after init. Declarations only: no I/O.
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { ColumnSpec, SystemPlugin } from '../../lib/plugin.js';

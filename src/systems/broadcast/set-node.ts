@@ -1,3 +1,5 @@
+// The reference set node broadcast and g-set share: it gossips to its neighbours what they have not
+// acknowledged yet. Runs on the node runtime; no protocol state outside this node.
 /**
  * A replicated grow-only set node, the reference behind the broadcast and
  * g-set systems: an element added at any node reaches every node that can be

@@ -1,3 +1,5 @@
+// The g-set system's entry for the registry: Maelstrom's grow-only set to play with (your node with
+// --bin, or the reference set node). Declarations only: no I/O.
 import { z } from 'zod';
 import type { SystemPlugin } from '../../lib/plugin.js';
 import { no_roles } from '../../lib/roles.js';

@@ -1,3 +1,5 @@
+// The reference counter node g-counter and pn-counter share: per-node up and down counts gossiped
+// and merged by taking the larger. Runs on the node runtime.
 /**
  * The reference counter node of the pn-counter and g-counter systems: each
  * node counts what was added at it, up and down apart, and gossips its whole

@@ -1,3 +1,5 @@
+// The pn-counter system's entry for the registry: Maelstrom's counter with negative deltas to play
+// with (your node with --bin, or the reference counter node). Declarations only: no I/O.
 import { z } from 'zod';
 import type { ColumnSpec, SystemPlugin } from '../../lib/plugin.js';
 import { no_roles } from '../../lib/roles.js';
