@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { followEventLines } from '../format.js';
+import { followEventLines } from '../dashboard/event-lines.js';
 import type { EventHub } from './event-hub.js';
 
 /** The supervisor's log stops growing past this; a last line says so. */
