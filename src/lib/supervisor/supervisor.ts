@@ -1,21 +1,20 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ActiveFaults, ClusterEvent, ClusterStatus, ControlAction, FaultDetail, MisbehaviourData, NodeStatus, NodeStatusKind } from '../control/api.js';
-import { describePartition } from '../faults/fault-model.js';
-import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, MisbehaviourData, NodeStatus } from '../control/api.js';
 import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, not_json_reasons, parseEnvelope, type ParseResult, stdout_protocol_hint, supervisor_address } from '../protocol/messages.js';
 import { type GroupConfig, Topology } from '../cluster/groups.js';
-import { electsLeaders, findLeader, type LeaderFinding, onMajoritySide, roleOf } from '../roles.js';
+import { findLeader, type LeaderFinding, roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
-import { formatDurationMs, formatPercent } from '../util/units.js';
+import { formatDurationMs } from '../util/units.js';
 import { explainingLine } from '../util/stderr.js';
-import type { ClientTransport, ClosingCheck, SystemView, WorkloadHost, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
+import type { ClientTransport, ClosingCheck, WorkloadHost, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
 import { fixedClientId, kv_clients_max, SessionClientIds } from './client-ids.js';
-import { client_inboxes_max, Clients, pending_requests_max } from './clients.js';
+import { client_inboxes_max, Clients, pending_requests_max, request_timeout_ms_default } from './clients.js';
+import { FaultActions, type FaultAction, isFaultAction } from './fault-actions.js';
 import { EventHub } from './event-hub.js';
 import { NodeConnections } from './connections.js';
 import { NemesisRunner } from './nemesis-runner.js';
@@ -31,8 +30,7 @@ import { TraceWriter } from './trace.js';
 
 export { kv_clients_max, nodes_max };
 export const rates_interval_ms = 1000;
-export { pending_requests_max };
-export const request_timeout_ms_default = 5000;
+export { pending_requests_max, request_timeout_ms_default };
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
 /** How long `down` waits for the workloads to close what they keep open (sessions) before it stops the nodes anyway. */
@@ -76,6 +74,8 @@ export class Supervisor implements ControlTarget {
   /** Real servers (server groups' members), reached by the nodes through per-link proxies. */
   private readonly servers: ServerMembers;
   private readonly trace: TraceWriter;
+  /** Faults injected and undone on the control API's and the nemesis's behalf. */
+  private readonly faultActions: FaultActions;
   /** Which node processes exchanged messages: whom to tell when one exits. */
   private readonly connections = new NodeConnections();
   private readonly rng: Rng;
@@ -147,6 +147,29 @@ export class Supervisor implements ControlTarget {
       unwatch: (pid) => this.watchdog?.unwatch(pid),
       emit: (event) => void this.events.emit(event),
       stopping: () => this.stopping !== null,
+    });
+    this.faultActions = new FaultActions({
+      nodes: this.nodes,
+      nodeIds: this.nodeIds,
+      topology: this.topology,
+      grouped: config.groups.length > 1,
+      system: config.system,
+      vocabulary: config.view.roles,
+      faults: this.router.faults,
+      services: this.services,
+      servers: this.servers,
+      clients: this.clients,
+      events: this.events,
+      rng: this.rng,
+      stopping: () => this.stopping !== null,
+      leaderFinding: () => this.leaderFinding(),
+      restartNode: async (node) => {
+        node.restarts++;
+        this.spawnNode(node);
+        await this.initNode(node);
+      },
+      sendClock: (node) => this.sendClock(node),
+      request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     });
   }
 
@@ -470,41 +493,6 @@ export class Supervisor implements ControlTarget {
 
   // ---- control ---------------------------------------------------------
 
-  /** The node a command names: an id, "leader" or "random". */
-  private resolveNode(ref: string, allowed: NodeStatusKind[] | null = null): NodeRecord {
-    let node: NodeRecord | undefined;
-    if (ref === 'leader') {
-      const id = this.leader();
-      if (!id) throw new UserError(this.noLeaderReason());
-      node = this.nodes.get(id);
-    } else if (ref === 'random') {
-      const candidates = [...this.nodes.values()].filter((n) => !allowed || allowed.includes(n.status));
-      if (candidates.length === 0) throw new UserError(`no node is ${allowed?.join(' or ')}`);
-      node = this.rng.pick(candidates);
-    } else {
-      node = this.nodes.get(ref);
-      if (!node && this.services.has(ref)) throw new UserError(`${ref} is a Maelstrom service inside the supervisor, not a process: it cannot be killed, paused or skewed; cut it off instead (dslab partition --isolate ${ref}, or dslab loss 100% --link n1-${ref})`);
-      if (!node && this.servers.has(ref)) throw new UserError(`${ref} is a real server: kill, pause, resume and restart act on it; other node commands do not`);
-      if (!node) throw new UserError(`unknown node "${ref}" (${this.config.groups.length > 1 ? `groups: ${this.topology.describe()}; or` : `nodes: ${this.nodeIds.join(', ')},`} leader, random)`);
-    }
-    return node!;
-  }
-
-  /**
-   * The member a kill, restart, pause or resume names: a node (an id,
-   * "leader") or a real server; "random" draws among the program nodes and
-   * servers in one of the `allowed` states.
-   */
-  private resolveMember(ref: string, allowed: NodeStatusKind[]): string {
-    if (this.servers.has(ref)) return ref;
-    if (ref !== 'random') return this.resolveNode(ref, allowed).id;
-    const nodes = [...this.nodes.values()].filter((n) => allowed.includes(n.status)).map((n) => n.id);
-    const servers = this.servers.inStates(allowed);
-    const candidates = [...nodes, ...servers];
-    if (candidates.length === 0) throw new UserError(`no node${this.servers.size > 0 ? ' or server' : ''} is ${allowed.join(' or ')}`);
-    return this.rng.pick(candidates);
-  }
-
   /** Who leads (see roles.ts): a live node reporting a leading role, or else the node inferred from client replies. */
   leaderFinding(): LeaderFinding | null {
     return findLeader(this.vocabulary, [...this.nodes.values()], this.clients.inferredLeader);
@@ -514,169 +502,9 @@ export class Supervisor implements ControlTarget {
     return this.leaderFinding()?.id ?? null;
   }
 
-  /** Why `leader` names no node right now, in words a user can act on. */
-  private noLeaderReason(): string {
-    if (!electsLeaders(this.vocabulary)) return `${this.config.system} has no leader: its nodes take no leading role`;
-    const nodes = [...this.nodes.values()];
-    const reporting = nodes.some((n) => roleOf(n.state) !== null);
-    if (reporting) {
-      const stopped = nodes.filter((n) => n.status !== 'up' && this.vocabulary.leading.includes(roleOf(n.state) ?? ''));
-      const last = stopped.length ? ` (${stopped.map((n) => `${n.id} last said it led but is ${n.status}`).join('; ')})` : '';
-      return `no live node reports itself leader right now${last}`;
-    }
-    return 'no leader is known: the nodes report no role (a "role" in dslab_state), and no node has answered a client write since the last one that did went down, was paused or was cut off';
-  }
-
   async apply(action: ControlAction, source: 'cli' | 'nemesis' = 'cli'): Promise<ActionResult> {
     if (this.stopping) throw new UserError('the cluster is shutting down');
-    if (!isFaultAction(action)) return this.perform(action);
-    const members = this.fanOut(action);
-    if (members) return this.applyEach(members, source);
-    const { result, fault } = await this.performFault(action, source);
-    // The proxies to real servers read the fault model afresh: a healed link releases the bytes it held.
-    this.servers.faultsChanged();
-    this.events.emit({ type: 'fault', action: fault.action, fault, description: result.description, faults: this.activeFaults(), active: this.activeFaultData(), source });
-    return result;
-  }
-
-  /**
-   * A fault on a whole node group (`kill workers`, `delay --link workers-z1`),
-   * as one action per member or per link, so each is done and reported as if
-   * named alone; null for an action that names single nodes.
-   */
-  private fanOut(action: FaultAction): FaultAction[] | null {
-    switch (action.type) {
-      case 'kill':
-      case 'restart':
-      case 'pause':
-      case 'resume':
-      case 'skew': {
-        const members = this.topology.members(action.node);
-        return members ? members.map((node) => ({ ...action, node })) : null;
-      }
-      case 'link_faults': {
-        if (!action.link) return null;
-        const pairs = parseLinks(action.link, this.nodeIds, this.topology, this.services.names);
-        const named = splitLink(action.link, this.nodeIds, this.topology, this.services.names).some((end) => this.topology.isGroup(end));
-        return named ? pairs.map(([a, b]) => ({ ...action, link: `${a}-${b}` })) : null;
-      }
-      default:
-        return null;
-    }
-  }
-
-  /** Applies each member's action in turn; what could not be done to one member is said, and fails the whole only if nothing was done. */
-  private async applyEach(actions: FaultAction[], source: 'cli' | 'nemesis'): Promise<ActionResult> {
-    const done: string[] = [];
-    const failed: string[] = [];
-    for (const action of actions) {
-      try {
-        done.push((await this.apply(action, source)).description);
-      } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        failed.push(error.message);
-      }
-    }
-    if (done.length === 0) throw new UserError(failed.join('; '));
-    return { description: [...done, ...failed.map((f) => `not done: ${f}`)].join('; ') };
-  }
-
-  /** A fault action: what it did in words (for the caller) and as data (for the event). */
-  private async performFault(action: FaultAction, source: 'cli' | 'nemesis'): Promise<{ result: ActionResult; fault: FaultDetail }> {
-    const faults = this.router.faults;
-    if (action.type === 'kill' || action.type === 'restart' || action.type === 'pause' || action.type === 'resume') {
-      // "random" picks among every member this can be done to: program nodes and real servers alike.
-      const id = this.resolveMember(action.node, member_states[action.type]);
-      if (this.servers.has(id)) return this.servers.perform({ type: action.type, node: id });
-      action = { ...action, node: id };
-    }
-    if ((action.type === 'skew' || action.type === 'transfer') && this.servers.has(action.node)) {
-      throw new UserError(`${action.node} is a real server: ${action.type === 'skew' ? 'its clock cannot be skewed' : 'it cannot lead'}`);
-    }
-    switch (action.type) {
-      case 'partition': {
-        let groups: string[][];
-        const services = this.services.names;
-        if (action.isolate) {
-          const named = action.isolate;
-          const cut = this.topology.members(named) ?? (this.servers.has(named) || services.includes(named) || isClientEndpoint(named, this.nodeIds) ? named : this.resolveNode(named).id);
-          groups = isolate(cut, this.nodeIds, services);
-        } else if (action.groups && action.groups.length > 0) groups = checkPartitionGroups(action.groups, this.nodeIds, this.topology, services);
-        else groups = randomHalves(this.nodeIds, this.rng);
-        // An isolated node is cut off from the services too; other partitions leave services reachable from every side.
-        faults.setPartition(groups, action.isolate ? 1 : undefined);
-        // A majority is of the leader's own group: the other groups do not vote.
-        const electorate = this.topology.members(this.nodes.get(this.clients.inferredLeader ?? '')?.group ?? '') ?? this.nodeIds;
-        const sides = groups.map((side) => side.filter((id) => electorate.includes(id)));
-        if (this.clients.inferredLeader && !onMajoritySide(this.clients.inferredLeader, sides, electorate.length)) {
-          this.clients.setInferredLeader(null, `${this.clients.inferredLeader} was cut off from the majority`);
-        }
-        return { result: { description: describePartition(groups), groups }, fault: { action: 'partition', groups } };
-      }
-      case 'heal':
-        faults.heal();
-        return { result: { description: 'healed: no partitions or link faults' }, fault: { action: 'heal' } };
-      case 'link_faults': {
-        // A link naming groups was fanned out into single links by apply().
-        const link = action.link ? parseLinks(action.link, this.nodeIds, this.topology, this.services.names)[0] : undefined;
-        const { type: _type, link: _link, ...change } = action;
-        if (change.jitter_ms !== undefined && change.delay_ms === undefined) throw new UserError('--jitter needs --ms');
-        faults.setLinkFaults(change, link);
-        const where = link ? ` on ${link[0]}-${link[1]}` : ' on every link';
-        const words: string[] = [];
-        if (change.delay_ms !== undefined) words.push(`delay ${formatDurationMs(change.delay_ms)}${change.jitter_ms ? `±${formatDurationMs(change.jitter_ms)}` : ''}`);
-        if (change.loss !== undefined) words.push(`loss ${formatPercent(change.loss)}`);
-        if (change.duplicate !== undefined) words.push(`duplicate ${formatPercent(change.duplicate)}`);
-        if (change.reorder !== undefined) words.push(`reorder ${formatPercent(change.reorder)}`);
-        return { result: { description: `${words.join(', ')}${where}` }, fault: { action: 'link_faults', link: link ?? null, ...change } };
-      }
-      case 'kill': {
-        const node = this.resolveNode(action.node, ['up', 'paused']);
-        if (!node.proc) throw new UserError(`${node.id} is already down`);
-        const leader = this.leaderFinding();
-        const role = leader?.id !== node.id ? '' : leader.inferred ? ' (leader, inferred from client replies)' : ' (leader)';
-        node.stopped_by = source === 'nemesis' ? 'nemesis' : 'kill';
-        node.proc.signal('SIGKILL');
-        await waitForExit(node, kill_wait_ms);
-        return { result: { description: `killed ${node.id}${role}`, node: node.id }, fault: { action: 'kill', node: node.id } };
-      }
-      case 'restart': {
-        const node = this.resolveNode(action.node, ['down']);
-        if (node.proc) throw new UserError(`${node.id} is running; kill it first (dslab kill ${node.id})`);
-        node.restarts++;
-        this.spawnNode(node);
-        await this.initNode(node);
-        return { result: { description: `restarted ${node.id} with its data directory`, node: node.id }, fault: { action: 'restart', node: node.id } };
-      }
-      case 'pause': {
-        const node = this.resolveNode(action.node, ['up']);
-        if (node.status !== 'up') throw new UserError(`${node.id} is ${node.status}, not up`);
-        node.proc!.signal('SIGSTOP');
-        node.status = 'paused';
-        this.clients.forgetLeader(node.id, `${node.id} was paused`);
-        this.events.emit({ type: 'node_paused', node: node.id });
-        return { result: { description: `paused ${node.id}`, node: node.id }, fault: { action: 'pause', node: node.id } };
-      }
-      case 'resume': {
-        const node = this.resolveNode(action.node, ['paused']);
-        if (node.status !== 'paused') throw new UserError(`${node.id} is ${node.status}, not paused`);
-        node.proc!.signal('SIGCONT');
-        node.status = 'up';
-        this.events.emit({ type: 'node_resumed', node: node.id });
-        return { result: { description: `resumed ${node.id}`, node: node.id }, fault: { action: 'resume', node: node.id } };
-      }
-      case 'skew': {
-        const node = this.resolveNode(action.node);
-        node.clock_offset_ms = action.offset_ms;
-        if (node.proc) this.sendClock(node);
-        const sign = action.offset_ms < 0 ? '-' : '+';
-        return { result: { description: `clock of ${node.id} skewed by ${sign}${formatDurationMs(Math.abs(action.offset_ms))}`, node: node.id }, fault: { action: 'skew', node: node.id, offset_ms: action.offset_ms } };
-      }
-      case 'transfer': {
-        const result = await this.transferLeadership(action.node, action.timeout_ms ?? request_timeout_ms_default);
-        return { result, fault: { action: 'transfer', from: result.from, to: result.to } };
-      }
-    }
+    return isFaultAction(action) ? this.faultActions.apply(action, source) : this.perform(action);
   }
 
   private async perform(action: Exclude<ControlAction, FaultAction>): Promise<ActionResult> {
@@ -694,32 +522,6 @@ export class Supervisor implements ControlTarget {
       case 'down':
         return { description: 'stopping the cluster' };
     }
-  }
-
-  /** Asks the leader to hand over to `target`, and waits until the target reports itself leader. */
-  private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult & { from: string; to: string }> {
-    const target = this.resolveNode(targetRef, ['up']);
-    const finding = this.leaderFinding();
-    if (!finding) throw new UserError(this.noLeaderReason());
-    if (finding.inferred) throw new UserError(`a transfer needs nodes that report their role in dslab_state; ${finding.id} is only inferred to lead from client replies`);
-    const leader = finding.id;
-    if (leader === target.id) throw new UserError(`${target.id} is already the leader`);
-    const reply = await this.request(fixedClientId('supervisor'), leader, { type: 'transfer_leadership', target: target.id }, timeout_ms);
-    if (reply.type === 'error') throw new UserError(`${leader} refused the transfer: ${String(reply.text)}`);
-    const became = await new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        unsubscribe();
-        resolve(ok);
-      };
-      const timer = setTimeout(() => done(false), timeout_ms);
-      const unsubscribe = this.events.subscribe((event) => {
-        if (event.type === 'node_state' && this.leader() === target.id) done(true);
-      });
-      if (this.leader() === target.id) done(true);
-    });
-    if (!became) throw new UserError(`${target.id} did not become leader within ${formatDurationMs(timeout_ms)} (is it caught up and reachable?)`);
-    return { description: `leadership moved from ${leader} to ${target.id} (term ${String(target.state.term)})`, from: leader, to: target.id };
   }
 
   /** The part of workload `name` inside this supervisor, made on first use. */
@@ -803,28 +605,6 @@ export class Supervisor implements ControlTarget {
     return operation.run(parsed.data);
   }
 
-  /** Every fault in force, in words: the network's, then paused nodes and skewed clocks. */
-  activeFaults(): string[] {
-    const words = this.router.faults.describe();
-    for (const node of this.nodes.values()) {
-      if (node.status === 'paused') words.push(`${node.id} paused`);
-      if (node.clock_offset_ms !== 0) words.push(`${node.id} clock ${node.clock_offset_ms < 0 ? '-' : '+'}${formatDurationMs(Math.abs(node.clock_offset_ms))}`);
-    }
-    for (const id of this.servers.paused()) words.push(`${id} paused`);
-    return words;
-  }
-
-  /** Every fault in force, as data. */
-  activeFaultData(): ActiveFaults {
-    const nodes = [...this.nodes.values()];
-    return {
-      partition: this.router.faults.partition(),
-      links: this.router.faults.linkFaultsInForce(),
-      paused: [...nodes.filter((n) => n.status === 'paused').map((n) => n.id), ...this.servers.paused()],
-      clock_offsets_ms: Object.fromEntries(nodes.filter((n) => n.clock_offset_ms !== 0).map((n) => [n.id, n.clock_offset_ms])),
-    };
-  }
-
   status(): ClusterStatus {
     const leader = this.leaderFinding();
     const nodes: NodeStatus[] = [...this.nodes.values()].map(nodeStatusOf);
@@ -838,9 +618,9 @@ export class Supervisor implements ControlTarget {
       started_at_ms: this.started_at_ms,
       uptime_ms: Date.now() - this.started_at_ms,
       nodes,
-      faults: this.activeFaults(),
+      faults: this.faultActions.activeFaults(),
       partition: this.router.faults.partition(),
-      active_faults: this.activeFaultData(),
+      active_faults: this.faultActions.activeFaultData(),
       links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
       services: this.services.counters(),
       ...(this.servers.size > 0 ? { servers: this.servers.status() } : {}),
@@ -895,17 +675,6 @@ export class Supervisor implements ControlTarget {
     await this.log.close();
     this.resolveDone();
   }
-}
-
-/** The states a member must be in for each process action ("kill random" draws among the members in them). */
-const member_states: Record<'kill' | 'restart' | 'pause' | 'resume', NodeStatusKind[]> = { kill: ['up', 'paused'], restart: ['down'], pause: ['up'], resume: ['paused'] };
-
-/** The actions that inject or undo a fault: each emits a `fault` event. */
-type FaultAction = Extract<ControlAction, { type: FaultDetail['action'] }>;
-const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['partition', 'heal', 'link_faults', 'skew', 'kill', 'restart', 'pause', 'resume', 'transfer']);
-
-function isFaultAction(action: ControlAction): action is FaultAction {
-  return fault_actions.has(action.type);
 }
 
 /** Characters of an offending line kept in a misbehaviour report. */
