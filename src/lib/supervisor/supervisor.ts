@@ -1,14 +1,13 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, makePrivateDir, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, MisbehaviourData, NodeStatus } from '../control/api.js';
-import { connection_closed_extension, type Envelope, isClientId, line_bytes_max, type MessageBody, nodes_max, not_json_reasons, parseEnvelope, type ParseResult, stdout_protocol_hint, supervisor_address } from '../protocol/messages.js';
-import { type GroupConfig, Topology } from '../cluster/groups.js';
-import { findLeader, type LeaderFinding, roleOf } from '../roles.js';
+import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, writeClusterInfo } from '../cluster/paths.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus } from '../control/api.js';
+import { type MessageBody, nodes_max } from '../protocol/messages.js';
+import { Topology } from '../cluster/groups.js';
+import { findLeader, type LeaderFinding } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs } from '../util/units.js';
-import { explainingLine } from '../util/stderr.js';
 import type { ClientTransport, ClosingCheck, WorkloadHost, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
@@ -18,8 +17,9 @@ import { FaultActions, type FaultAction, isFaultAction } from './fault-actions.j
 import { EventHub } from './event-hub.js';
 import { NodeConnections } from './connections.js';
 import { NemesisRunner } from './nemesis-runner.js';
-import { NodeLog, NodeProcess } from './node-process.js';
-import { countMisbehaviour, describeExit, kill_wait_ms, type MisbehaviourKind, newNodeRecord, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
+import { NodeLifecycle } from './node-lifecycle.js';
+import { NodeMessages } from './node-messages.js';
+import { kill_wait_ms, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
 import { Router } from './router.js';
 import type { SupervisorConfig } from './config.js';
 
@@ -76,6 +76,10 @@ export class Supervisor implements ControlTarget {
   private readonly trace: TraceWriter;
   /** Faults injected and undone on the control API's and the nemesis's behalf. */
   private readonly faultActions: FaultActions;
+  /** Node processes from spawn to exit. */
+  private readonly lifecycle: NodeLifecycle;
+  /** Each line a node prints and each message delivered to one. */
+  private readonly nodeMessages: NodeMessages;
   /** Which node processes exchanged messages: whom to tell when one exits. */
   private readonly connections = new NodeConnections();
   private readonly rng: Rng;
@@ -107,8 +111,6 @@ export class Supervisor implements ControlTarget {
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
-  /** The first line a starting node printed wrong, which failed its init. */
-  private startLine: { node: string; line: string } | null = null;
   /** Client ids that workloads' long-lived clients (sessions) hold. */
   private readonly workloadClientIds = new SessionClientIds();
 
@@ -136,7 +138,7 @@ export class Supervisor implements ControlTarget {
       now: () => Date.now(),
     });
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
-    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line, src, envelope) => this.deliver(dest, line, src, envelope), this.services.names, [fixedClientId('supervisor')]);
+    this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line, src, envelope) => this.nodeMessages.deliver(dest, line, src, envelope), this.services.names, [fixedClientId('supervisor')]);
     this.servers = new ServerMembers({
       topology: this.topology,
       faults: this.router.faults,
@@ -147,6 +149,32 @@ export class Supervisor implements ControlTarget {
       unwatch: (pid) => this.watchdog?.unwatch(pid),
       emit: (event) => void this.events.emit(event),
       stopping: () => this.stopping !== null,
+    });
+    this.lifecycle = new NodeLifecycle({
+      config,
+      paths: this.paths,
+      topology: this.topology,
+      nodes: this.nodes,
+      servers: this.servers,
+      clients: this.clients,
+      connections: this.connections,
+      router: this.router,
+      trace: this.trace,
+      events: this.events,
+      watchdog: () => this.watchdog,
+      stopping: () => this.stopping !== null,
+      onLine: (node, line) => this.nodeMessages.onLine(node, line),
+      request: (client, dest, body, timeout_ms, allowStarting) => this.request(client, dest, body, timeout_ms, allowStarting),
+    });
+    this.nodeMessages = new NodeMessages({
+      nodes: this.nodes,
+      lifecycle: this.lifecycle,
+      clients: this.clients,
+      router: this.router,
+      services: this.services,
+      servers: this.servers,
+      connections: this.connections,
+      events: this.events,
     });
     this.faultActions = new FaultActions({
       nodes: this.nodes,
@@ -165,10 +193,10 @@ export class Supervisor implements ControlTarget {
       leaderFinding: () => this.leaderFinding(),
       restartNode: async (node) => {
         node.restarts++;
-        this.spawnNode(node);
-        await this.initNode(node);
+        this.lifecycle.spawn(node);
+        await this.lifecycle.init(node);
       },
-      sendClock: (node) => this.sendClock(node),
+      sendClock: (node) => this.lifecycle.sendClock(node),
       request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     });
   }
@@ -185,9 +213,9 @@ export class Supervisor implements ControlTarget {
       // Servers first: each node's init carries the addresses of its proxies to them.
       await supervisor.servers.start();
       const programIds = supervisor.topology.programIds;
-      for (const id of programIds) supervisor.addNode(id);
-      for (const id of programIds) supervisor.spawnNode(supervisor.nodes.get(id)!);
-      await Promise.all(programIds.map((id) => supervisor.initNode(supervisor.nodes.get(id)!)));
+      for (const id of programIds) supervisor.lifecycle.add(id);
+      for (const id of programIds) supervisor.lifecycle.spawn(supervisor.nodes.get(id)!);
+      await Promise.all(programIds.map((id) => supervisor.lifecycle.init(supervisor.nodes.get(id)!)));
       rmSync(supervisor.paths.socket, { force: true });
       supervisor.server = await serveControl(supervisor, supervisor.paths.socket);
     } catch (error) {
@@ -195,7 +223,7 @@ export class Supervisor implements ControlTarget {
       supervisor.startError = failure.message;
       supervisor.log.note(`failed to start: ${failure.message}`);
       await supervisor.shutdown();
-      throw new ClusterStartError(failure.message, supervisor.status(), [...supervisor.events.history()], supervisor.startLine);
+      throw new ClusterStartError(failure.message, supervisor.status(), [...supervisor.events.history()], supervisor.lifecycle.startLine);
     }
     supervisor.ratesTimer = setInterval(() => supervisor.emitRates(), rates_interval_ms);
     writeClusterInfo(supervisor.paths.info, supervisor.info(true));
@@ -236,212 +264,7 @@ export class Supervisor implements ControlTarget {
     return this.config.groups.map((g) => ({ name: g.name, prefix: g.prefix, nodes: [...this.topology.members(g.name)!] }));
   }
 
-  private groupConfigOf(node: NodeRecord): GroupConfig {
-    return this.config.groups.find((g) => g.name === node.group)!;
-  }
-
-  // ---- processes -------------------------------------------------------
-
-  private addNode(id: string): void {
-    // A new cluster starts empty; restarts within a run (and --keep-data) keep what is there.
-    if (!this.config.keep_data) rmSync(this.paths.dataDir(id), { recursive: true, force: true });
-    makePrivateDir(this.paths.dataDir(id));
-    this.nodes.set(id, newNodeRecord(id, this.topology.groupOf(id)!, new NodeLog(this.paths.logFile(id))));
-  }
-
-  private spawnNode(node: NodeRecord): void {
-    const group = this.groupConfigOf(node);
-    node.log.note(`starting ${node.id}: ${group.command.join(' ')}`);
-    node.status = 'starting';
-    node.stopped_by = null;
-    node.exit_code = null;
-    node.exit_signal = null;
-    node.wants_connection_closed = false;
-    // The last report is kept (and shown) across the restart, but its role is the old process's until the new one says otherwise.
-    node.role_stale = roleOf(node.state) !== null;
-    const env: Record<string, string> = {
-      DSLAB_NODE_ID: node.id,
-      DSLAB_DATA_DIR: this.paths.dataDir(node.id),
-      DSLAB_CLUSTER: this.config.name,
-      DSLAB_GROUP: group.name,
-      DSLAB_OPTIONS: JSON.stringify({ ...this.config.options, ...group.options }),
-    };
-    const proc = new NodeProcess(group.command, { cwd: this.config.cwd, env }, node.log, {
-      onLine: (line) => this.onNodeLine(node, line),
-      onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`, { kind: 'oversized', chars, limit_bytes: line_bytes_max }),
-      onExit: (code, signal) => this.onNodeExit(node, proc, code, signal),
-    });
-    node.proc = proc;
-    if (proc.pid > 0) this.watchdog?.watch(proc.pid);
-  }
-
-  /**
-   * Maelstrom's init: node_ids are the node's own group, so a Maelstrom node
-   * runs unchanged; with more than one group, dslab_groups lists every group's
-   * members by group name (a single-group cluster's init is Maelstrom's alone).
-   */
-  private initBody(node: NodeRecord): Omit<MessageBody, 'msg_id'> {
-    const body: Omit<MessageBody, 'msg_id'> = { type: 'init', node_id: node.id, node_ids: [...this.topology.members(node.group)!] };
-    if (this.config.groups.length > 1) body.dslab_groups = this.topology.membersByName();
-    const servers = this.servers.initEntries(node.id);
-    if (servers) body.dslab_servers = servers;
-    return body;
-  }
-
-  private async initNode(node: NodeRecord): Promise<void> {
-    const timeout_ms = this.config.init_timeout_ms;
-    let reply: MessageBody;
-    try {
-      reply = await this.request(fixedClientId('supervisor'), node.id, this.initBody(node), timeout_ms, true);
-    } catch (error) {
-      // A start that failed on what the node printed (not on its exit) may be followed by its reason on stderr.
-      await node.proc?.stderrSettled();
-      const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
-      throw new UserError(`${errorMessage(error)}${why ? `; its stderr says: ${why}` : ''}`);
-    }
-    if (reply.type !== 'init_ok') {
-      // A node that failed while handling init (and said so) has usually logged why.
-      await node.proc?.stderrSettled();
-      const why = explainingLine(node.proc?.stderrTail ?? node.last_stderr);
-      throw new UserError(`${node.id} answered init with ${reply.type === 'error' ? `error ${String(reply.code)}: ${String(reply.text)}` : `"${reply.type}"`} instead of init_ok${why ? `; its stderr says: ${why}` : ''}`);
-    }
-    if (node.status === 'starting') node.status = 'up';
-    // Opt-in only: a node that did not ask (any Maelstrom node) never gets a message it does not know.
-    node.wants_connection_closed = reply[connection_closed_extension] === true;
-    if (node.clock_offset_ms !== 0) this.sendClock(node);
-    this.events.emit({ type: 'node_up', node: node.id, pid: node.proc!.pid, restarts: node.restarts });
-  }
-
-  private onNodeExit(node: NodeRecord, proc: NodeProcess, code: number | null, signal: string | null): void {
-    if (node.proc !== proc) return;
-    if (proc.pid > 0) this.watchdog?.unwatch(proc.pid);
-    node.status = 'down';
-    node.exit_code = code;
-    node.exit_signal = signal;
-    node.last_stderr = [...proc.stderrTail];
-    node.proc = null;
-    this.clients.forgetLeader(node.id, `${node.id} went down`);
-    node.log.note(`${node.id} exited (${describeExit(code, signal)})${node.stopped_by ? '' : ' unexpectedly'}`);
-    this.clients.failRequests((type) => new IndefiniteError(`${node.id} exited (${describeExit(code, signal)}) before answering ${type}`), node.id);
-    const peers = this.connections.closeAll(node.id);
-    if (!this.stopping) for (const peer of peers) this.noticeConnectionClosed(node.id, peer);
-    if (!this.stopping) {
-      this.events.emit({ type: 'node_down', node: node.id, exit_code: code, signal, stderr_tail: node.last_stderr, expected: node.stopped_by !== null });
-    }
-    for (const wake of node.exit_waiters.splice(0)) wake();
-  }
-
-  /** Tells `peer`, if it asked, that its connection to `closed` closed: closed's process exited, as a TCP peer sees the FIN. */
-  private noticeConnectionClosed(closed: string, peer: string): void {
-    const node = this.nodes.get(peer);
-    if (!node?.proc || !node.wants_connection_closed) return;
-    const line = JSON.stringify({ src: supervisor_address, dest: peer, body: { type: connection_closed_extension, peer: closed } });
-    this.router.closeNotice(closed, peer, line, Date.now());
-  }
-
   // ---- messages --------------------------------------------------------
-
-  private onNodeLine(node: NodeRecord, line: string): void {
-    const parsed = parseEnvelope(line);
-    if (!parsed.ok) {
-      const what = not_json_reasons.includes(parsed.reason) ? parsed.reason : `invalid message, ${parsed.reason}`;
-      this.misbehaved(node, 'garbage', `${what}: ${quoted(line)}`, { kind: 'unreadable', reason: parsed.reason, line: quoted(line) });
-      return;
-    }
-    const { src, dest, body } = parsed.envelope;
-    if (body.type === 'init' && node.status === 'starting') {
-      // Echoing what arrives is a first program's usual mistake; waiting out the init timeout would only hide it.
-      node.log.note(`sent init back before answering it: ${quoted(line)}`);
-      this.failStart(node, `sent init back instead of answering it with init_ok: ${quoted(line)}`);
-      return;
-    }
-    if (src !== node.id) {
-      // As in Maelstrom, a node may pass a client's request on to another node under the client's id;
-      // the node that handles it then answers the client directly.
-      if (this.clients.known.has(src) && this.router.isNode(dest) && dest !== node.id) {
-        node.msgs_out++;
-        node.forwarded++;
-        // Faults apply to the hop this message really takes: from the forwarding node to dest.
-        this.router.route(node.id, dest, line, Date.now());
-        return;
-      }
-      const forwarded = this.clients.known.has(src);
-      const why = forwarded ? `a message forwarded for client ${src} must go to another node, not "${dest}"` : `message claims src "${src}" but came from ${node.id} (a node may use only its own id or a known client's)`;
-      this.misbehaved(node, 'garbage', `${why}: ${quoted(line)}`, forwarded ? { kind: 'bad_forward', client: src, dest, line: quoted(line) } : { kind: 'wrong_src', claimed: src, line: quoted(line) });
-      return;
-    }
-    node.msgs_out++;
-    if (this.servers.has(dest)) {
-      this.misbehaved(node, 'unknown_dest', `${dest} is a real server, not a node: reach it over TCP at its address in init's dslab_servers: ${quoted(line)}`, { kind: 'unknown_dest', dest, line: quoted(line), server: true });
-    } else if (this.router.isNode(dest)) {
-      this.router.route(src, dest, line, Date.now());
-    } else if (this.services.has(dest)) {
-      this.router.route(src, dest, line, Date.now());
-    } else if (dest === supervisor_address) {
-      this.onExtension(node, body);
-    } else if (isClientId(dest)) {
-      // Clients are router endpoints: a fault that names the client cuts this link too.
-      this.router.route(src, dest, line, Date.now(), parsed.envelope);
-    } else {
-      this.misbehaved(node, 'unknown_dest', `message to unknown destination "${dest}": ${quoted(line)}`, { kind: 'unknown_dest', dest, line: quoted(line) });
-    }
-  }
-
-  private deliver(dest: string, line: string, src: string, envelope?: Envelope): boolean {
-    if (this.services.has(dest)) {
-      // The service answers at once; its replies cross the router back, faults and all.
-      for (const reply of this.services.receive(dest, line, Date.now())) this.router.route(reply.src, reply.dest, reply.line, Date.now());
-      return true;
-    }
-    const node = this.nodes.get(dest);
-    if (!node) {
-      // A client: a node's line was parsed when it was read (a service's answer is parsed here).
-      const parsed: ParseResult = envelope ? { ok: true, envelope } : parseEnvelope(line);
-      // A service's answer to a client's write says nothing about which node leads.
-      if (parsed.ok) this.clients.receive(parsed.envelope.src, dest, parsed.envelope.body, this.router.isNode(parsed.envelope.src));
-      return true;
-    }
-    if (!node.proc) return true; // a down node's network card is unplugged
-    if (node.proc.write(line)) {
-      node.msgs_in++;
-      // Between two live node processes a delivered message means a connection, which the sender's exit closes.
-      if (src !== dest && this.nodes.get(src)?.proc) this.connections.opened(src, dest);
-      return true;
-    }
-    this.misbehaved(node, 'backpressure', 'not reading its stdin; a message to it was dropped', { kind: 'backpressure' });
-    return false;
-  }
-
-  private writeTo(node: NodeRecord, src: string, body: MessageBody): boolean {
-    const line = JSON.stringify({ src, dest: node.id, body });
-    this.trace.record(Date.now(), 'client', line);
-    if (!node.proc?.write(line)) return false;
-    node.msgs_in++;
-    return true;
-  }
-
-  private onExtension(node: NodeRecord, body: MessageBody): void {
-    if (body.type === 'dslab_state') {
-      let changed = false;
-      for (const [key, value] of Object.entries(body)) {
-        if (key === 'type' || key === 'msg_id') continue;
-        if (key === 'role' && node.role_stale) {
-          node.role_stale = false;
-          changed = true;
-        }
-        if (node.state[key] !== value) {
-          node.state[key] = value;
-          changed = true;
-        }
-      }
-      node.state_at_ms = Date.now();
-      if (changed) this.events.emit({ type: 'node_state', node: node.id, state: { ...node.state } });
-    } else if (body.type === 'dslab_apply') {
-      this.events.emit({ type: 'node_apply', node: node.id, index: body.index, term: body.term, op: body.op });
-    } else {
-      this.misbehaved(node, 'unknown_dest', `unknown dslab extension "${body.type}"`, { kind: 'unknown_extension', extension: body.type });
-    }
-  }
 
   /** Sends a client request to a node and waits for its reply. */
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting = false): Promise<MessageBody> {
@@ -459,24 +282,6 @@ export class Supervisor implements ControlTarget {
   /** A client's request line to a node, over the router like any link; false when the node is not reading its input. */
   private sendFromClient(client: string, dest: string, line: string): boolean {
     return this.router.route(client, dest, line, Date.now());
-  }
-
-  private sendClock(node: NodeRecord): void {
-    this.writeTo(node, supervisor_address, { type: 'dslab_clock', offset_ms: node.clock_offset_ms });
-  }
-
-  private misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {
-    // What a starting node printed wrong is why it will not start; a full stdin is the supervisor's writing, not the node's.
-    if (node.status === 'starting' && kind !== 'backpressure') this.failStart(node, startMisbehaviour(data, detail), 'line' in data ? data.line : undefined);
-    if (!countMisbehaviour(node, kind, Date.now())) return;
-    node.log.note(`${kind} (${node.problems[kind]} so far): ${detail}`);
-    this.events.emit({ type: 'node_misbehaved', node: node.id, problem: kind, detail, count: node.problems[kind], data });
-  }
-
-  /** Fails a starting node's init at once with what it did wrong, instead of waiting out the init timeout. */
-  private failStart(node: NodeRecord, why: string, line?: string): void {
-    if (line !== undefined) this.startLine ??= { node: node.id, line };
-    this.clients.failRequests(() => new UserError(`${node.id} ${why}`), node.id);
   }
 
   private emitRates(): void {
@@ -675,20 +480,6 @@ export class Supervisor implements ControlTarget {
     await this.log.close();
     this.resolveDone();
   }
-}
-
-/** Characters of an offending line kept in a misbehaviour report. */
-const misbehaviour_line_chars_max = 200;
-
-function quoted(line: string): string {
-  return line.slice(0, misbehaviour_line_chars_max);
-}
-
-/** What a node did wrong before answering init, as the reason its start failed ("printed a line that is not JSON …: hello"). */
-function startMisbehaviour(data: MisbehaviourData, detail: string): string {
-  if (data.kind !== 'unreadable') return `broke the protocol before answering init: ${detail}`;
-  if (not_json_reasons.includes(data.reason)) return `printed a line that is ${data.reason} instead of answering init: ${data.line} ${stdout_protocol_hint}`;
-  return `printed an invalid message instead of answering init (${data.reason}): ${data.line}`;
 }
 
 /** The first line of a run in the supervisor's log: everything the cluster was started with. */
