@@ -8,16 +8,17 @@ import { findLeader, type LeaderFinding } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
 import { formatDurationMs } from '../util/units.js';
-import type { ClientTransport, ClosingCheck, WorkloadHost, WorkloadPlugin, WorkloadRuntime } from '../plugin.js';
+import type { ClientTransport, ClosingCheck, WorkloadPlugin } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
-import { fixedClientId, kv_clients_max, SessionClientIds } from './client-ids.js';
-import { client_inboxes_max, Clients, pending_requests_max, request_timeout_ms_default } from './clients.js';
+import { fixedClientId, kv_clients_max } from './client-ids.js';
+import { Clients, pending_requests_max, request_timeout_ms_default } from './clients.js';
 import { FaultActions, type FaultAction, isFaultAction } from './fault-actions.js';
 import { EventHub } from './event-hub.js';
 import { NodeConnections } from './connections.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLifecycle } from './node-lifecycle.js';
+import { closing_check_timeout_ms, workload_shutdown_ms_max, WorkloadRuntimes } from './workload-runtimes.js';
 import { NodeMessages } from './node-messages.js';
 import { kill_wait_ms, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
 import { Router } from './router.js';
@@ -33,10 +34,7 @@ export const rates_interval_ms = 1000;
 export { pending_requests_max, request_timeout_ms_default };
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
-/** How long `down` waits for the workloads to close what they keep open (sessions) before it stops the nodes anyway. */
-export const workload_shutdown_ms_max = 3000;
-/** How long `down` waits for the workloads' closing checks (the lock checker reading r1's record) before it stops the cluster without them. */
-export const closing_check_timeout_ms = 20_000;
+export { closing_check_timeout_ms, workload_shutdown_ms_max };
 
 /** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
 export interface SupervisorPlugins {
@@ -93,9 +91,8 @@ export class Supervisor implements ControlTarget {
   private droppedMark = 0;
   private readonly nemesis = new NemesisRunner({ apply: (action, source) => this.apply(action, source), emit: (event) => void this.events.emit(event) });
   private stopping: Promise<void> | null = null;
-  /** The workloads whose operations the control API may run, and their parts made so far (each on first use). */
-  private readonly workloads: readonly WorkloadPlugin[];
-  private readonly workloadRuntimes = new Map<string, WorkloadRuntime>();
+  /** The workloads' parts made so far (each on first use), and their operations. */
+  private readonly workloadRuntimes: WorkloadRuntimes;
   private readonly clientTransport: ClientTransport = {
     request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     leader: () => this.leader(),
@@ -111,14 +108,11 @@ export class Supervisor implements ControlTarget {
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
-  /** Client ids that workloads' long-lived clients (sessions) hold. */
-  private readonly workloadClientIds = new SessionClientIds();
 
   private constructor(
     readonly config: SupervisorConfig,
     plugins: SupervisorPlugins,
   ) {
-    this.workloads = plugins.workloads;
     this.topology = new Topology(config.groups);
     this.nodeIds = [...this.topology.nodeIds];
     this.paths = clusterPaths(config.home, config.name);
@@ -149,6 +143,17 @@ export class Supervisor implements ControlTarget {
       unwatch: (pid) => this.watchdog?.unwatch(pid),
       emit: (event) => void this.events.emit(event),
       stopping: () => this.stopping !== null,
+    });
+    this.workloadRuntimes = new WorkloadRuntimes({
+      plugins: plugins.workloads,
+      config,
+      topology: this.topology,
+      transport: this.clientTransport,
+      session_tag: String(this.started_at_ms),
+      clients: this.clients,
+      events: this.events,
+      rng: this.rng,
+      log: this.log,
     });
     this.lifecycle = new NodeLifecycle({
       config,
@@ -323,91 +328,19 @@ export class Supervisor implements ControlTarget {
         return { description: `${action.dest} answered ${reply.type}`, reply };
       }
       case 'workload':
-        return this.runWorkloadOperation(action.workload, action.op, action.args ?? {});
+        return this.workloadRuntimes.run(action.workload, action.op, action.args ?? {});
       case 'down':
         return { description: 'stopping the cluster' };
     }
   }
 
-  /** The part of workload `name` inside this supervisor, made on first use. */
-  private workloadRuntime(name: string): WorkloadRuntime {
-    const existing = this.workloadRuntimes.get(name);
-    if (existing) return existing;
-    const plugin = this.workloads.find((w) => w.name === name);
-    if (!plugin) throw new UserError(`unknown workload "${name}" (workloads: ${this.workloads.map((w) => w.name).join(', ') || 'none'})`);
-    if (!plugin.runtime) throw new UserError(`workload ${name} has no operations to run (its grader steps drive it)`);
-    const runtime = plugin.runtime(this.workloadHost(name));
-    this.workloadRuntimes.set(name, runtime);
-    return runtime;
-  }
-
-  /** What workload `name`'s code is lent of this supervisor. */
-  private workloadHost(name: string): WorkloadHost {
-    return {
-      transport: this.clientTransport,
-      session_tag: String(this.started_at_ms),
-      emit: (event) => void this.events.emit(event),
-      subscribe: (client, handler) => {
-        const inbox = this.clients.inbox(client);
-        if (!inbox) throw new UserError(`too many clients with an inbox (at most ${client_inboxes_max})`);
-        return inbox.subscribe(handler);
-      },
-      rng: this.rng,
-      servers: this.workloadServers(name),
-      takeClientId: () => this.workloadClientIds.take(),
-      releaseClientId: (client) => this.workloadClientIds.release(client),
-      after: (ms, run) => {
-        const timer = setTimeout(run, ms);
-        return () => clearTimeout(timer);
-      },
-    };
-  }
-
   /**
-   * The closing checks of the system's workloads (WorkloadPlugin.closingCheck), run while every node
-   * still runs, just before `down` stops them: each is said in the supervisor's log and as a notice.
-   * One that fails or outlasts closing_check_timeout_ms is an unknown result, and the cluster stops anyway.
+   * The closing checks of the system's workloads, run while every node still runs, just before
+   * `down` stops them (see WorkloadRuntimes.closingChecks); none once the cluster is stopping.
    */
   async closingChecks(): Promise<ClosingCheck[]> {
     if (this.stopping) return [];
-    const status = this.status();
-    const checks: ClosingCheck[] = [];
-    for (const plugin of this.workloads.filter((w) => w.closingCheck && this.config.workloads?.includes(w.name))) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no verdict within ${formatDurationMs(closing_check_timeout_ms)}`)), closing_check_timeout_ms)));
-      let check: ClosingCheck | null;
-      try {
-        const result = await Promise.race([plugin.closingCheck!(this.workloadHost(plugin.name), status), timeout]);
-        check = result && { workload: plugin.name, ...result };
-      } catch (error) {
-        check = { workload: plugin.name, result: 'unknown', text: `${plugin.name}: could not check the run: ${errorMessage(error)}`, details: {} };
-      } finally {
-        clearTimeout(timer);
-      }
-      if (!check) continue;
-      checks.push(check);
-      this.log.note(`closing check of ${plugin.name}: ${check.text}`);
-      this.events.emit({ type: 'notice', text: check.text });
-    }
-    return checks;
-  }
-
-  /** The members of the group that answers workload `name`. */
-  private workloadServers(name: string): string[] {
-    const group = this.config.workload_groups?.[name] ?? this.config.groups.find((g) => !g.server)?.name;
-    return group === undefined ? [] : [...(this.topology.members(group) ?? [])];
-  }
-
-  private async runWorkloadOperation(workload: string, op: string, args: Record<string, unknown>): Promise<ActionResult> {
-    const runtime = this.workloadRuntime(workload);
-    const operation = runtime.operations[op];
-    if (!operation) throw new UserError(`workload ${workload} has no operation "${op}" (operations: ${Object.keys(runtime.operations).join(', ')})`);
-    const parsed = operation.args.safeParse(args);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new UserError(`${workload} ${op}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
-    }
-    return operation.run(parsed.data);
+    return this.workloadRuntimes.closingChecks(this.status());
   }
 
   status(): ClusterStatus {
@@ -447,10 +380,7 @@ export class Supervisor implements ControlTarget {
     this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
     // Sessions close while the nodes can still hear it, so their ephemerals go now rather than at expiry.
-    let giveUp: NodeJS.Timeout | undefined;
-    const stopping = Promise.allSettled([...this.workloadRuntimes.values()].map(async (runtime) => runtime.stop()));
-    await Promise.race([stopping, new Promise((resolve) => (giveUp = setTimeout(resolve, workload_shutdown_ms_max)))]);
-    clearTimeout(giveUp);
+    await this.workloadRuntimes.stop();
     this.router.stop();
     const live = [...this.nodes.values()].filter((n) => n.proc);
     for (const node of live) {
