@@ -1,13 +1,12 @@
 import { rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { clusterPaths, type ClusterGroupInfo, type ClusterInfo, type ClusterPaths, makeClusterDir, writeClusterInfo } from '../cluster/paths.js';
-import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NodeStatus } from '../control/api.js';
+import { clusterPaths, type ClusterInfo, type ClusterPaths, makeClusterDir, writeClusterInfo } from '../cluster/paths.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction } from '../control/api.js';
 import { type MessageBody, nodes_max } from '../protocol/messages.js';
 import { Topology } from '../cluster/groups.js';
 import { findLeader, type LeaderFinding } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { createRng, type Rng } from '../util/prng.js';
-import { formatDurationMs } from '../util/units.js';
 import type { ClientTransport, ClosingCheck, WorkloadPlugin } from '../plugin.js';
 import { ServiceHub } from '../services/hub.js';
 import { type ControlTarget, serveControl } from '../control/server.js';
@@ -20,13 +19,14 @@ import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLifecycle } from './node-lifecycle.js';
 import { closing_check_timeout_ms, workload_shutdown_ms_max, WorkloadRuntimes } from './workload-runtimes.js';
 import { NodeMessages } from './node-messages.js';
-import { kill_wait_ms, node_exit_grace_ms, type NodeRecord, nodeStatusOf, NodeWatchdog, waitForExit } from './node-table.js';
+import { kill_wait_ms, node_exit_grace_ms, type NodeRecord, NodeWatchdog, waitForExit } from './node-table.js';
 import { Router } from './router.js';
 import type { SupervisorConfig } from './config.js';
 
 export type { SupervisorConfig } from './config.js';
 import { ServerMembers } from './servers.js';
-import { SupervisorLog } from './supervisor-log.js';
+import { describeStart, SupervisorLog } from './supervisor-log.js';
+import { clusterInfo, clusterStatus, groupsInfo, type StatusSources } from './status.js';
 import { TraceWriter } from './trace.js';
 
 export { kv_clients_max, nodes_max };
@@ -74,6 +74,8 @@ export class Supervisor implements ControlTarget {
   private readonly trace: TraceWriter;
   /** Faults injected and undone on the control API's and the nemesis's behalf. */
   private readonly faultActions: FaultActions;
+  /** What status() reads. */
+  private readonly statusSources: StatusSources;
   /** Node processes from spawn to exit. */
   private readonly lifecycle: NodeLifecycle;
   /** Each line a node prints and each message delivered to one. */
@@ -204,6 +206,20 @@ export class Supervisor implements ControlTarget {
       sendClock: (node) => this.lifecycle.sendClock(node),
       request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     });
+    this.statusSources = {
+      config,
+      paths: this.paths,
+      started_at_ms: this.started_at_ms,
+      nodes: this.nodes,
+      router: this.router,
+      services: this.services,
+      servers: this.servers,
+      clients: this.clients,
+      nemesis: this.nemesis,
+      trace: this.trace,
+      faults: this.faultActions,
+      leaderFinding: () => this.leaderFinding(),
+    };
   }
 
   /** Starts the nodes, initialises them and serves the control API. Cleans up and throws UserError on failure. */
@@ -239,7 +255,7 @@ export class Supervisor implements ControlTarget {
       nodes: supervisor.nodeIds,
       seed: config.seed,
       view: config.view,
-      groups: supervisor.groupsInfo().map((g) => {
+      groups: groupsInfo(config, supervisor.topology).map((g) => {
         const server = config.groups.find((c) => c.name === g.name)?.server;
         return { name: g.name, nodes: g.nodes, ...(server ? { server: server.kind } : {}) };
       }),
@@ -248,25 +264,7 @@ export class Supervisor implements ControlTarget {
   }
 
   info(running: boolean): ClusterInfo {
-    return {
-      name: this.config.name,
-      system: this.config.system,
-      nodes: this.nodeIds,
-      command: this.config.groups[0]!.command,
-      groups: this.groupsInfo(),
-      seed: this.config.seed,
-      dir: this.paths.dir,
-      socket: this.paths.socket,
-      supervisor_pid: process.pid,
-      started_at_ms: this.started_at_ms,
-      running,
-      start_error: this.startError,
-    };
-  }
-
-  /** The groups as the cluster's record lists them. */
-  groupsInfo(): ClusterGroupInfo[] {
-    return this.config.groups.map((g) => ({ name: g.name, prefix: g.prefix, nodes: [...this.topology.members(g.name)!] }));
+    return clusterInfo(this.config, this.topology, this.paths, this.started_at_ms, { running, start_error: this.startError });
   }
 
   // ---- messages --------------------------------------------------------
@@ -344,30 +342,7 @@ export class Supervisor implements ControlTarget {
   }
 
   status(): ClusterStatus {
-    const leader = this.leaderFinding();
-    const nodes: NodeStatus[] = [...this.nodes.values()].map(nodeStatusOf);
-    return {
-      name: this.config.name,
-      system: this.config.system,
-      view: this.config.view,
-      dir: this.paths.dir,
-      supervisor_pid: process.pid,
-      seed: this.config.seed,
-      started_at_ms: this.started_at_ms,
-      uptime_ms: Date.now() - this.started_at_ms,
-      nodes,
-      faults: this.faultActions.activeFaults(),
-      partition: this.router.faults.partition(),
-      active_faults: this.faultActions.activeFaultData(),
-      links: this.router.linkCounters().map(({ link, counters }) => ({ link, ...counters })),
-      services: this.services.counters(),
-      ...(this.servers.size > 0 ? { servers: this.servers.status() } : {}),
-      client_messages: this.clients.messageCounts(),
-      leader: leader?.id ?? null,
-      leader_inferred: leader?.inferred ?? false,
-      nemesis: this.nemesis.state(),
-      trace: { path: this.trace.path, bytes: this.trace.bytes, truncated: this.trace.truncated },
-    };
+    return clusterStatus(this.statusSources);
   }
 
   /** Stops every node (EOF first, then SIGKILL), the control API and the trace. Idempotent. */
@@ -410,20 +385,4 @@ export class Supervisor implements ControlTarget {
     await this.log.close();
     this.resolveDone();
   }
-}
-
-/** The first line of a run in the supervisor's log: everything the cluster was started with. */
-function describeStart(config: SupervisorConfig, nodeIds: string[], dir: string): string {
-  const options = config.options && Object.keys(config.options).length ? JSON.stringify(config.options) : 'defaults';
-  return (
-    `starting cluster ${config.name}: system ${config.system}, nodes ${nodeIds.join(',')}, seed ${config.seed}, ` +
-    `${describeCommands(config)}, options ${options}, init timeout ${formatDurationMs(config.init_timeout_ms)}, ` +
-    `${config.keep_data ? 'keeping' : 'emptying'} the data directories; supervisor pid ${process.pid}, directory ${dir}`
-  );
-}
-
-/** "node command: …", or with groups each group's. */
-function describeCommands(config: SupervisorConfig): string {
-  if (config.groups.length === 1) return `node command: ${config.groups[0]!.command.join(' ')}`;
-  return config.groups.map((g) => `group ${g.name} (${g.prefix}1..${g.prefix}${g.count}) command: ${g.command.join(' ')}${g.options && Object.keys(g.options).length ? ` options ${JSON.stringify(g.options)}` : ''}`).join(', ');
 }
