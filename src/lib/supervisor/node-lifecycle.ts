@@ -1,5 +1,5 @@
-// Node processes from start to exit: data directories, spawning, Maelstrom's init, exits and the
-// connections they close, clock offsets, and what a node does wrong (misbehaviour, failed starts).
+// Node processes from start to exit: data directories, spawning, Maelstrom's init, stopping, exits and
+// the connections they close, clock offsets, and what a node does wrong (misbehaviour, failed starts).
 import { rmSync } from 'node:fs';
 import { makePrivateDir, type ClusterPaths } from '../cluster/paths.js';
 import type { GroupConfig, Topology } from '../cluster/groups.js';
@@ -14,7 +14,7 @@ import type { SupervisorConfig } from './config.js';
 import type { NodeConnections } from './connections.js';
 import type { EventHub } from './event-hub.js';
 import { NodeLog, NodeProcess } from './node-process.js';
-import { countMisbehaviour, describeExit, type MisbehaviourKind, newNodeRecord, type NodeRecord, type NodeWatchdog } from './node-table.js';
+import { countMisbehaviour, describeExit, kill_wait_ms, type MisbehaviourKind, newNodeRecord, node_exit_grace_ms, type NodeRecord, type NodeWatchdog, waitForExit } from './node-table.js';
 import type { Router } from './router.js';
 import type { ServerMembers } from './servers.js';
 import type { TraceWriter } from './trace.js';
@@ -118,6 +118,19 @@ export class NodeLifecycle {
     node.wants_connection_closed = reply[connection_closed_extension] === true;
     if (node.clock_offset_ms !== 0) this.sendClock(node);
     this.host.events.emit({ type: 'node_up', node: node.id, pid: node.proc!.pid, restarts: node.restarts });
+  }
+
+  /** Stops every running node as the cluster stops: end of input first, then SIGKILL for any still running after node_exit_grace_ms. */
+  async stopAll(): Promise<void> {
+    const live = [...this.host.nodes.values()].filter((n) => n.proc);
+    for (const node of live) {
+      node.stopped_by = 'cluster_stop';
+      if (node.status === 'paused') node.proc!.signal('SIGCONT');
+      node.proc!.closeStdin();
+    }
+    await Promise.all(live.map((n) => waitForExit(n, node_exit_grace_ms)));
+    for (const node of live) node.proc?.signal('SIGKILL');
+    await Promise.all(live.map((n) => waitForExit(n, kill_wait_ms)));
   }
 
   private onExit(node: NodeRecord, proc: NodeProcess, code: number | null, signal: string | null): void {

@@ -17,24 +17,22 @@ import { EventHub } from './event-hub.js';
 import { NodeConnections } from './connections.js';
 import { NemesisRunner } from './nemesis-runner.js';
 import { NodeLifecycle } from './node-lifecycle.js';
-import { closing_check_timeout_ms, workload_shutdown_ms_max, WorkloadRuntimes } from './workload-runtimes.js';
 import { NodeMessages } from './node-messages.js';
-import { kill_wait_ms, node_exit_grace_ms, type NodeRecord, NodeWatchdog, waitForExit } from './node-table.js';
+import { type NodeRecord, NodeWatchdog } from './node-table.js';
 import { Router } from './router.js';
+import { ServerMembers } from './servers.js';
+import { clusterInfo, clusterStatus, groupsInfo, type StatusSources } from './status.js';
+import { describeStart, SupervisorLog } from './supervisor-log.js';
+import { TraceWriter } from './trace.js';
+import { closing_check_timeout_ms, workload_shutdown_ms_max, WorkloadRuntimes } from './workload-runtimes.js';
 import type { SupervisorConfig } from './config.js';
 
 export type { SupervisorConfig } from './config.js';
-import { ServerMembers } from './servers.js';
-import { describeStart, SupervisorLog } from './supervisor-log.js';
-import { clusterInfo, clusterStatus, groupsInfo, type StatusSources } from './status.js';
-import { TraceWriter } from './trace.js';
-
-export { kv_clients_max, nodes_max };
+// The limits callers know the supervisor by, wherever each is defined.
+export { closing_check_timeout_ms, kv_clients_max, nodes_max, pending_requests_max, request_timeout_ms_default, workload_shutdown_ms_max };
 export const rates_interval_ms = 1000;
-export { pending_requests_max, request_timeout_ms_default };
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
-export { closing_check_timeout_ms, workload_shutdown_ms_max };
 
 /** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
 export interface SupervisorPlugins {
@@ -58,6 +56,9 @@ export class ClusterStartError extends UserError {
 /**
  * The supervisor of one cluster: it owns the node processes, routes every
  * message through the router, applies faults, and serves the control API.
+ * This class is the wiring: it makes the parts, hands each the others it
+ * needs, and sequences start and stop; each concern's work is in its module
+ * (node-lifecycle, node-messages, fault-actions, workload-runtimes, status).
  */
 export class Supervisor implements ControlTarget {
   readonly events = new EventHub();
@@ -357,15 +358,7 @@ export class Supervisor implements ControlTarget {
     // Sessions close while the nodes can still hear it, so their ephemerals go now rather than at expiry.
     await this.workloadRuntimes.stop();
     this.router.stop();
-    const live = [...this.nodes.values()].filter((n) => n.proc);
-    for (const node of live) {
-      node.stopped_by = 'cluster_stop';
-      if (node.status === 'paused') node.proc!.signal('SIGCONT');
-      node.proc!.closeStdin();
-    }
-    await Promise.all(live.map((n) => waitForExit(n, node_exit_grace_ms)));
-    for (const node of live) node.proc?.signal('SIGKILL');
-    await Promise.all(live.map((n) => waitForExit(n, kill_wait_ms)));
+    await this.lifecycle.stopAll();
     this.clients.failRequests(() => new IndefiniteError('the cluster is shutting down'));
     await this.servers.stop();
     this.watchdog?.close();
