@@ -4,7 +4,7 @@ import { wrongKindMessage } from './cluster-kind.js';
 import { commandShape, extraWordsMessage, unknownFlagMessage, type CommandShape } from './suggest.js';
 import { findRunningCluster, dslabHome, type ClusterInfo } from '../lib/cluster/paths.js';
 import type { ActionResult, ClusterEvent, ControlAction } from '../lib/control/api.js';
-import { formatLoadProgress } from '../lib/format.js';
+import { formatLoadProgress } from './format/load.js';
 import type { LoadStats } from '../lib/load-stats.js';
 import { ControlClient } from '../lib/control/client.js';
 import { UserError } from '../lib/util/errors.js';

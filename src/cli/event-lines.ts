@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import type { ClusterEventType } from '../lib/control/api.js';
 import type { ControlClient } from '../lib/control/client.js';
 import { cluster_event_types } from '../lib/control/event-filter.js';
-import { event_lines_state_coalesce_ms, EventLinePrinter, formatEventLine, lineless_event_types } from '../lib/format.js';
+import { event_lines_state_coalesce_ms, EventLinePrinter, formatEventLine, lineless_event_types } from '../lib/dashboard/event-lines.js';
 import { UserError } from '../lib/util/errors.js';
 
 /** `--type` and `--exclude`, shared by `events` and `watch`. */

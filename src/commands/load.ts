@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DslabCommand } from '../cli/base.js';
 import { durationFlag, integerFlag, numberFlag } from '../cli/flags.js';
 import { run_duration_ms_max, run_duration_ms_min, seed_max } from '../lib/control/api.js';
-import { formatLoadKeys, formatLoadSummary } from '../lib/format.js';
+import { formatLoadKeys, formatLoadSummary } from '../cli/format/load.js';
 import { linKvAction } from '../workloads/lin-kv/cli.js';
 import { parseMix } from '../workloads/lin-kv/mix.js';
 import { load_clients_max, load_keys_max, load_rate_per_s_max, load_rate_per_s_min } from '../workloads/lin-kv/runtime.js';

@@ -10,7 +10,7 @@ import {
   seed_max,
 } from '../lib/control/api.js';
 import { nemesisFaultCount } from '../lib/faults/nemesis.js';
-import { formatEvent } from '../lib/format.js';
+import { formatEvent } from '../cli/format/event.js';
 import { UserError } from '../lib/util/errors.js';
 import { randomSeed } from '../lib/util/prng.js';
 import { formatDurationMs } from '../lib/util/units.js';

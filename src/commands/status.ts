@@ -1,5 +1,5 @@
 import { DslabCommand } from '../cli/base.js';
-import { formatStatus } from '../lib/format.js';
+import { formatStatus } from '../cli/format/status.js';
 
 export default class Status extends DslabCommand {
   static override summary = 'Show the nodes of a cluster: process status, message counts, problems and last state report.';

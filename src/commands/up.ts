@@ -5,7 +5,7 @@ import { durationFlag, integerFlag } from '../cli/flags.js';
 import { UserError } from '../lib/util/errors.js';
 import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, nodes_default, planCluster, startDetached, startForeground } from '../lib/cluster/launch.js';
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
-import { followEventLines, formatEventLine } from '../lib/format.js';
+import { followEventLines, formatEventLine } from '../lib/dashboard/event-lines.js';
 import { formatDurationMs } from '../lib/util/units.js';
 import { findSystem, groupCounts, optionsFromFlags, supervisor_entry, systemFlags, systems, viewFor, workloads } from '../registry.js';
 

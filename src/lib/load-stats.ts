@@ -67,3 +67,14 @@ export function describeLoadTally(stats: Pick<LoadStats, 'ok' | 'fail' | 'unknow
   // Events recorded before not_found and mismatched existed lack them.
   return `ok ${stats.ok}, not found ${stats.not_found ?? 0}, mismatched ${stats.mismatched ?? 0}; failed ${stats.fail}, unknown ${stats.unknown}`;
 }
+
+/** What a load's outcome columns mean, in the words of its workload. */
+export interface LoadLegend {
+  expected: string;
+  failures: string;
+}
+
+export const kv_load_legend: LoadLegend = {
+  expected: 'NOT FOUND (error 20: the key did not exist) and MISMATCHED (error 22: a cas whose from was not the current value) are definite answers a correct cluster gives.',
+  failures: 'Failures: FAILED got another error (it did not take effect); UNKNOWN got no answer in time (a write or cas may or may not have taken effect).',
+};

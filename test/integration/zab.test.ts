@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
-import { EventLinePrinter } from '../../src/lib/format.js';
+import { EventLinePrinter } from '../../src/lib/dashboard/event-lines.js';
 import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type State = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { formatServices } from '../../src/lib/format.js';
+import { formatServices } from '../../src/cli/format/status.js';
 import { service_names, ServiceHub } from '../../src/lib/services/hub.js';
 import { createRng } from '../../src/lib/util/prng.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NewClusterEvent } from '../../src/lib/control/api.js';
 import { cluster_event_types, excludedEventTypes, parseEventTypes } from '../../src/lib/control/event-filter.js';
-import { EventLinePrinter, followEventLines, formatEventLine, lineless_event_types, type EventLine } from '../../src/lib/format.js';
+import { EventLinePrinter, followEventLines, formatEventLine, lineless_event_types, type EventLine } from '../../src/lib/dashboard/event-lines.js';
 import { EventHub } from '../../src/lib/supervisor/event-hub.js';
 import { viewFor } from '../../src/registry.js';
 import { recordedRaftEvents } from '../dashboard/recorded.js';

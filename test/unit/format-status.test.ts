@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterStatus, NodeStatus, ServerRow } from '../../src/lib/control/api.js';
-import { describeStop, formatStatus } from '../../src/lib/format.js';
+import { describeStop, formatStatus } from '../../src/cli/format/status.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
 function clusterStatusOf(nodes: NodeStatus[], leader: string | null, leader_inferred = false): ClusterStatus {

@@ -8,7 +8,7 @@ import { clusterMembers, describeMembersUp } from '../../src/lib/cluster/members
 import type { ServerRow } from '../../src/lib/control/api.js';
 import { Header } from '../../src/lib/dashboard/components.js';
 import { reduceAll } from '../../src/lib/dashboard/model.js';
-import { formatStatus } from '../../src/lib/format.js';
+import { formatStatus } from '../../src/cli/format/status.js';
 import { findSystem, optionsFromFlags } from '../../src/registry.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import { describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { formatStatus } from '../../src/lib/format.js';
+import { formatStatus } from '../../src/cli/format/status.js';
 import { checkLabOptions } from '../../src/lib/grade/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
 import { planCluster } from '../../src/lib/cluster/launch.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DslabCommand } from '../../cli/base.js';
 import { durationFlag, integerFlag, numberFlag } from '../../cli/flags.js';
 import { run_duration_ms_max, run_duration_ms_min, seed_max } from '../../lib/control/api.js';
-import { formatLoadSummary } from '../../lib/format.js';
+import { formatLoadSummary } from '../../cli/format/load.js';
 import { zk_load_clients_max, zk_load_legend, zk_load_paths_max, zk_load_rate_per_s_max, zk_load_rate_per_s_min } from '../../workloads/zk/load.js';
 import { zk_workload } from '../../workloads/zk/plugin.js';
 

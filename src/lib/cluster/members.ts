@@ -1,4 +1,4 @@
-import type { ClusterStatus, NodeStatusKind } from '../control/api.js';
+import type { ClusterStatus, NodeStatusKind, ServerRow } from '../control/api.js';
 import type { ServerState } from '../proxy/server-process.js';
 
 /**
@@ -27,4 +27,12 @@ export function clusterMembers(status: Pick<ClusterStatus, 'nodes' | 'servers'>)
 /** "4/5 up": how many of the members are up, of all of them. */
 export function describeMembersUp(members: readonly Pick<MemberState, 'status'>[]): string {
   return `${members.filter((m) => m.status === 'up').length}/${members.length} up`;
+}
+
+/** A server's state as its row shows it: an exited one is "down", with how it ended. */
+export function describeServerState(server: ServerRow): string {
+  if (server.state !== 'exited') return server.state;
+  const exit = server.last_exit;
+  if (!exit) return 'down';
+  return exit.signal ? `down (${exit.signal})` : `down (exit ${String(exit.exit_code)})`;
 }

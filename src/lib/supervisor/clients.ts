@@ -7,6 +7,8 @@ import { KnownClients, known_clients_max } from './client-ids.js';
 
 /** Client requests awaiting a reply at once. */
 export const pending_requests_max = 10_000;
+/** How long a request waits for its reply when the caller names no timeout (`send`, `transfer`). */
+export const request_timeout_ms_default = 5000;
 /** Unasked messages (watch events, session expiries) one client's inbox holds until read; older ones are dropped and counted. */
 export const client_inbox_messages_max = 1000;
 /** Clients with an inbox at once. */

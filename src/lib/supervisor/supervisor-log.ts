@@ -1,6 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { followEventLines } from '../format.js';
+import { followEventLines } from '../dashboard/event-lines.js';
+import type { SupervisorConfig } from './config.js';
 import type { EventHub } from './event-hub.js';
+import { formatDurationMs } from '../util/units.js';
 
 /** The supervisor's log stops growing past this; a last line says so. */
 export const supervisor_log_bytes_max = 64 * 1024 * 1024;
@@ -50,4 +52,20 @@ export class SupervisorLog {
     this.closed = true;
     return new Promise((resolve) => this.stream.end(resolve));
   }
+}
+
+/** The first line of a run in the supervisor's log: everything the cluster was started with. */
+export function describeStart(config: SupervisorConfig, nodeIds: string[], dir: string): string {
+  const options = config.options && Object.keys(config.options).length ? JSON.stringify(config.options) : 'defaults';
+  return (
+    `starting cluster ${config.name}: system ${config.system}, nodes ${nodeIds.join(',')}, seed ${config.seed}, ` +
+    `${describeCommands(config)}, options ${options}, init timeout ${formatDurationMs(config.init_timeout_ms)}, ` +
+    `${config.keep_data ? 'keeping' : 'emptying'} the data directories; supervisor pid ${process.pid}, directory ${dir}`
+  );
+}
+
+/** "node command: …", or with groups each group's. */
+function describeCommands(config: SupervisorConfig): string {
+  if (config.groups.length === 1) return `node command: ${config.groups[0]!.command.join(' ')}`;
+  return config.groups.map((g) => `group ${g.name} (${g.prefix}1..${g.prefix}${g.count}) command: ${g.command.join(' ')}${g.options && Object.keys(g.options).length ? ` options ${JSON.stringify(g.options)}` : ''}`).join(', ');
 }

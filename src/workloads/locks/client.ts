@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ClusterStatus, NodeStatus } from '../../lib/control/api.js';
 import type { ControlClient } from '../../lib/control/client.js';
-import { describeServerState } from '../../lib/format.js';
+import { describeServerState } from '../../lib/cluster/members.js';
 import { UserError } from '../../lib/util/errors.js';
 import { checkLocks, type LockCheck } from '../../systems/locks/checker.js';
 import type { LockReport, Observation } from '../../systems/locks/observations.js';

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { LoadLegend } from '../../lib/format.js';
+import type { LoadLegend } from '../../lib/load-stats.js';
 import { answered_kinds, emptyTally, summarizeLoad, type LoadStats, type OutcomeKind } from '../../lib/load-stats.js';
 import { history_header_type } from '../../lib/plugin.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';

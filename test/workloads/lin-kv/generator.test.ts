@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkHistoryFile, formatCheckResult } from '../../../src/workloads/lin-kv/check-file.js';
-import { formatLoadProgress, formatLoadSummary } from '../../../src/lib/format.js';
+import { formatLoadProgress, formatLoadSummary } from '../../../src/cli/format/load.js';
 import type { MessageBody } from '../../../src/lib/protocol/messages.js';
 import { KvClient, type KvTransport } from '../../../src/workloads/lin-kv/client.js';
 import { IndefiniteError, UserError } from '../../../src/lib/util/errors.js';
