@@ -152,9 +152,11 @@ export class KvClient {
   }
 
   private pickTarget(): string | null {
-    if (this.target && this.transport.upNodes().includes(this.target)) return this.target;
+    // The leader the reports show now comes before the node this client used last: each request is sent
+    // once, so one sent to a deposed leader cut off in a minority would end unknown.
     const leader = this.transport.leader();
-    if (leader) return (this.target = leader);
+    if (leader && this.transport.upNodes().includes(leader)) return (this.target = leader);
+    if (this.target && this.transport.upNodes().includes(this.target)) return this.target;
     const up = this.transport.upNodes();
     if (up.length === 0) return null;
     return (this.target = up[this.rotation++ % up.length]!);

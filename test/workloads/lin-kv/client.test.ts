@@ -33,6 +33,26 @@ describe('kv client', () => {
     expect(sent[0]).toEqual({ dest: 'n2', body: { type: 'read', key: 'x' } });
   });
 
+  it('goes to the leader the reports show now, not the node it used last (a deposed leader would leave the one send unknown)', async () => {
+    let leader = 'n1';
+    const sent: string[] = [];
+    const fake: KvTransport = {
+      request: async (_client, dest) => {
+        sent.push(dest);
+        return { type: 'write_ok' };
+      },
+      leader: () => leader,
+      upNodes: () => ['n1', 'n2', 'n3'],
+      now: () => 0,
+      sleep: async () => {},
+    };
+    const client = new KvClient(fake, 'c1');
+    await client.run({ f: 'write', key: 'x', value: 1 });
+    leader = 'n3';
+    await client.run({ f: 'write', key: 'x', value: 2 });
+    expect(sent).toEqual(['n1', 'n3']);
+  });
+
   it('treats error 20 on a read as the key being absent', async () => {
     const { fake } = transport(() => ({ type: 'error', code: 20, text: 'not found' }));
     expect(await new KvClient(fake, 'c1').run({ f: 'read', key: 'x' })).toMatchObject({ outcome: 'ok', result: null });
