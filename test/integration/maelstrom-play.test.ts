@@ -86,8 +86,10 @@ describe('playing Maelstrom workloads live', () => {
     expect([negative.exitCode, negative.stderr.trim()]).toEqual([1, 'dslab: g-counter add: delta: a g-counter only grows: the delta must be at least 0']);
   });
 
-  it('refuses, in one line, a command for another kind of cluster', async () => {
+  it("says in one line what was wrong when a --bin node under another system's label does not speak the command's workload", async () => {
+    // Your own node may speak anything (dslab's own nodes are refused before sending: the wrong-kind check's unit tests),
+    // so the g-set read is sent, and the broadcast node's answer is named for what it lacks.
     const wrong = await dslab(cwd, 'set', 'read', '--cluster', 'broadcast');
-    expect([wrong.exitCode, wrong.stderr.trim()]).toEqual([1, 'dslab: cluster broadcast runs broadcast, not g-set: start one with dslab up g-set']);
+    expect([wrong.exitCode, wrong.stderr.trim()]).toEqual([1, "dslab: read on n1 failed: read_ok's value is missing, not a list"]);
   });
 });
