@@ -14,9 +14,10 @@ import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor 
  * scenario or listed as an exception with its reason.
  *
  * For time: examples that cannot disturb each other (reads, streams, fault
- * settings that each replace the last) run `together`, and the scenarios of
- * the small systems, each in its own folder with its own cluster, run at the
- * same time as each other (vitest's maxConcurrency bounds how many).
+ * settings that each replace the last) run `together`, and the scenarios,
+ * each in its own folder with its own cluster, run at the same time
+ * (vitest's maxConcurrency bounds how many), the longest first so that none
+ * is left to run alone at the end.
  */
 
 /** One step of a scenario. */
@@ -30,15 +31,12 @@ type Step =
 
 interface Scenario {
   system: string;
-  /** Runs at the same time as the neighbouring concurrent scenarios: a small cluster with no timing to disturb. */
-  concurrent?: boolean;
   steps: Step[];
 }
 
 const scenarios: Scenario[] = [
   {
     system: 'none (no cluster)',
-    concurrent: true,
     steps: [
       { example: 'dslab help', stdout: /\bup\b/ },
       { example: 'dslab help up', stdout: /dslab up SYSTEM/ },
@@ -55,7 +53,6 @@ const scenarios: Scenario[] = [
   },
   {
     system: 'echo',
-    concurrent: true,
     steps: [
       { setup: 'dslab up echo --nodes 3 --detach' },
       { together: [{ example: `dslab send n1 '{"type":"echo","echo":"hello"}'`, stdout: /"echo":"hello"/ }, { example: 'dslab ls --json', stdout: /"system": "echo"/ }] },
@@ -64,7 +61,6 @@ const scenarios: Scenario[] = [
   },
   {
     system: 'broadcast',
-    concurrent: true,
     steps: [
       { setup: 'dslab up broadcast --nodes 3 --detach' },
       { example: 'dslab broadcast topology', stdout: /^n1: / },
@@ -76,7 +72,6 @@ const scenarios: Scenario[] = [
   },
   {
     system: 'g-set',
-    concurrent: true,
     steps: [
       { setup: 'dslab up g-set --nodes 3 --detach' },
       { together: ['dslab set add 5', 'dslab set add 6 --node n2'] },
@@ -86,7 +81,6 @@ const scenarios: Scenario[] = [
   },
   {
     system: 'pn-counter', // `counter add -4` needs a counter that can go down; g-counter refuses it
-    concurrent: true,
     steps: [
       { setup: 'dslab up pn-counter --nodes 3 --detach' },
       { together: ['dslab counter add 5', 'dslab counter add 2 --node n3', 'dslab counter add -4'] },
@@ -201,7 +195,6 @@ const scenarios: Scenario[] = [
   },
   {
     system: 'snowflake',
-    concurrent: true,
     steps: [
       { setup: 'dslab up snowflake --detach' },
       { together: ['dslab id generate', 'dslab id generate --count 5 --worker w2'] },
@@ -212,7 +205,6 @@ const scenarios: Scenario[] = [
   },
   {
     system: 'locks',
-    concurrent: true,
     steps: [
       { setup: 'dslab up locks --detach' },
       { together: ['dslab lock status', 'dslab lock status --json'] },
@@ -268,9 +260,9 @@ describe('--help examples', () => {
     for (const cwd of workdirs) await cleanup(cwd);
   });
 
-  for (const scenario of scenarios) {
-    const run = scenario.concurrent ? it.concurrent : it;
-    run(`run against ${scenario.system}`, { timeout: 300_000 }, async () => {
+  const longest_first = [...scenarios].sort((a, b) => b.steps.length - a.steps.length);
+  for (const scenario of longest_first) {
+    it.concurrent(`run against ${scenario.system}`, { timeout: 300_000 }, async () => {
       const cwd = makeWorkdir();
       workdirs.push(cwd);
       for (const step of scenario.steps) await runStep(cwd, step);
