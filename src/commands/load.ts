@@ -14,7 +14,7 @@ export default class Load extends DslabCommand {
   static override description =
     'Operations are offered at --rate whatever the latency, each by one of --clients clients (one operation at a time per client). As Maelstrom\'s clients are, client i is bound to node i mod n, and sends each request once: only a refusal that says it was not done (error 11) goes on to the leader; a write or cas left unanswered is unknown, a read left unanswered failed. Prints progress every second, then throughput, latency percentiles and outcomes per operation: ok, not found (error 20) and mismatched (a cas whose from did not match, error 22) are expected answers; failed (other errors) and unknown (no answer in time) are real failures. Each run uses fresh keys (a new prefix) unless --key-prefix names them, so a cluster\'s earlier data does not confuse `dslab check`. --history writes the keys (and whether they were fresh) and every operation (call and return times, result, and whether it took effect: ok, fail or unknown) for `dslab check`.';
   static override examples = [
-    '<%= config.bin %> load --clients 10 --rate 200 --duration 5s --history run.jsonl',
+    '<%= config.bin %> load --clients 10 --rate 200 --duration 2s --history run.jsonl',
     '<%= config.bin %> load --duration 5m --keys 5 --detach',
     '<%= config.bin %> load --stop',
   ];

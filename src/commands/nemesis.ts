@@ -20,7 +20,7 @@ export default class Nemesis extends DslabCommand {
   static override description =
     'Every interval the previous fault is undone and a new one is chosen (partition, isolate, kill, pause, loss, delay, duplicate); at the end everything is healed. The same seed on the same cluster size replays the same faults. The supervisor runs the schedule: Ctrl-C stops it and undoes its last fault; --detach leaves it running.';
   static override examples = [
-    '<%= config.bin %> nemesis --interval 2s --duration 10s --seed 7',
+    '<%= config.bin %> nemesis --interval 1s --duration 3s --seed 7',
     '<%= config.bin %> nemesis --duration 5m --detach',
     '<%= config.bin %> nemesis --stop',
   ];

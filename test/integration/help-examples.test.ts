@@ -12,6 +12,12 @@ import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor 
  * which each one makes sense (`zk rm` removes the name `zk create --sequential`
  * printed). A new example fails the first test until it is placed in a
  * scenario or listed as an exception with its reason.
+ *
+ * For time: examples that cannot disturb each other (reads, streams, fault
+ * settings that each replace the last) run `together`, and the scenarios,
+ * each in its own folder with its own cluster, run at the same time
+ * (vitest's maxConcurrency bounds how many). They are listed longest first,
+ * so that none is left to run alone at the end.
  */
 
 /** One step of a scenario. */
@@ -20,6 +26,7 @@ type Step =
   | { example: string; stdout: RegExp } // an example whose output is part of its story
   | { stream: string; trigger?: string; until?: RegExp } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` makes something happen meanwhile
   | { setup: string } // not an example: puts the cluster back where the next example needs it (exit code not judged)
+  | { together: Step[] } // steps that cannot disturb each other, run at once
   | 'wait-for-leader';
 
 interface Scenario {
@@ -29,31 +36,13 @@ interface Scenario {
 
 const scenarios: Scenario[] = [
   {
-    system: 'none (no cluster)',
-    steps: [
-      'dslab lab list',
-      'dslab lab show raft-election',
-      'dslab lab init raft-election --lang python ./my-raft',
-      'dslab lab init echo --lang ts ./my-echo',
-      { example: 'dslab id decode 1103287567727460352', stdout: /^time\s+2026-/m },
-      { example: 'dslab id decode 442189565449470464 --layout sonyflake', stdout: /^time\s+2026-/m },
-    ],
-  },
-  {
-    system: 'echo',
-    steps: [{ setup: 'dslab up echo --nodes 3 --detach' }, { example: `dslab send n1 '{"type":"echo","echo":"hello"}'`, stdout: /"echo":"hello"/ }, 'dslab down'],
-  },
-  {
     system: 'raft',
     steps: [
       'dslab up raft --nodes 5 --detach',
       'wait-for-leader',
-      'dslab status',
-      'dslab status --cluster raft --json',
-      'dslab kv put x 5',
-      'dslab kv put name alice',
-      'dslab kv cas x 5 6',
-      'dslab kv cas y 0 1 --create',
+      { together: ['dslab status', 'dslab status --cluster raft --json'] },
+      { together: ['dslab kv put x 5', 'dslab kv put name alice'] },
+      { together: ['dslab kv cas x 5 6', 'dslab kv cas y 0 1 --create'] },
       { example: 'dslab kv get x', stdout: /^x = 6$/m },
       { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
       'dslab kv del x',
@@ -63,37 +52,42 @@ const scenarios: Scenario[] = [
       'wait-for-leader',
       'dslab transfer n2 --timeout 10s',
       'wait-for-leader',
-      'dslab logs n3',
-      'dslab logs supervisor --lines 100',
-      { stream: 'dslab logs n3 -f' },
-      { stream: 'dslab events', trigger: 'dslab heal' },
-      { stream: 'dslab events --history --json' },
-      { stream: 'dslab events --type fault,node_down', trigger: 'dslab heal' },
-      { stream: 'dslab events --json --exclude rates,client_result', trigger: 'dslab heal' },
-      { stream: 'dslab watch' },
-      { stream: 'dslab watch --cluster raft' },
-      { stream: 'dslab watch --no-ui' },
-      { stream: 'dslab watch --no-ui --exclude node_state', trigger: 'dslab heal' },
-      'dslab delay --ms 100 --jitter 50',
-      'dslab delay --ms 500 --link n1-n2',
-      'dslab delay --ms 0',
-      'dslab loss 20%',
-      'dslab loss 5% --link n1-n2',
-      'dslab duplicate 5%',
-      'dslab duplicate 50% --link n2-n3',
-      'dslab reorder 10%',
+      {
+        together: [
+          'dslab logs n3',
+          'dslab logs supervisor --lines 100',
+          { stream: 'dslab logs n3 -f' },
+          { stream: 'dslab events', trigger: 'dslab heal' },
+          { stream: 'dslab events --history --json' },
+          { stream: 'dslab events --type fault,node_down', trigger: 'dslab heal' },
+          { stream: 'dslab events --json --exclude rates,client_result', trigger: 'dslab heal' },
+          { stream: 'dslab watch' },
+          { stream: 'dslab watch --cluster raft' },
+          { stream: 'dslab watch --no-ui' },
+          { stream: 'dslab watch --no-ui --exclude node_state', trigger: 'dslab heal' },
+        ],
+      },
+      // each sets a fault its own way; together they still each succeed
+      {
+        together: [
+          'dslab delay --ms 100 --jitter 50',
+          'dslab delay --ms 500 --link n1-n2',
+          'dslab delay --ms 0',
+          'dslab loss 20%',
+          'dslab loss 5% --link n1-n2',
+          'dslab duplicate 5%',
+          'dslab duplicate 50% --link n2-n3',
+          'dslab reorder 10%',
+        ],
+      },
       'dslab heal',
-      'dslab partition',
-      'dslab partition n1 n2,n3',
-      'dslab partition n1,n2',
-      'dslab partition --isolate n1',
-      'dslab partition --isolate c3',
+      // each cuts links its own way; together they still each succeed
+      { together: ['dslab partition', 'dslab partition n1 n2,n3', 'dslab partition n1,n2', 'dslab partition --isolate n1', 'dslab partition --isolate c3'] },
       { setup: 'dslab heal' },
       'wait-for-leader',
       'dslab partition --isolate leader',
       { setup: 'dslab heal' },
-      'dslab skew n2 +500ms',
-      'dslab skew n1 -2s',
+      { together: ['dslab skew n2 +500ms', 'dslab skew n1 -2s'] },
       'dslab skew n2 0',
       'wait-for-leader',
       'dslab pause n2',
@@ -107,12 +101,11 @@ const scenarios: Scenario[] = [
       'dslab kill random',
       { setup: 'dslab restart nodes' },
       'wait-for-leader',
-      'dslab load --clients 10 --rate 200 --duration 5s --history run.jsonl',
-      { example: 'dslab check run.jsonl', stdout: /^valid: linearizable/ },
-      'dslab check run.jsonl --timeout 5m --json',
+      'dslab load --clients 10 --rate 200 --duration 2s --history run.jsonl',
+      { together: [{ example: 'dslab check run.jsonl', stdout: /^valid: linearizable/ }, 'dslab check run.jsonl --timeout 5m --json'] },
       'dslab load --duration 5m --keys 5 --detach',
       'dslab load --stop',
-      'dslab nemesis --interval 2s --duration 10s --seed 7',
+      'dslab nemesis --interval 1s --duration 3s --seed 7',
       'dslab nemesis --duration 5m --detach',
       'dslab nemesis --stop',
       'dslab down --cluster raft --clean',
@@ -127,33 +120,17 @@ const scenarios: Scenario[] = [
       { example: 'dslab zk create /app/job- --sequential', stdout: /^created \/app\/job-0000000000$/m },
       'dslab zk rm /app/job-0000000000',
       'dslab zk create /app/lock --ephemeral --session me',
-      { example: 'dslab zk get /app', stdout: /^config-v1$/m },
-      'dslab zk ls /',
-      { example: 'dslab zk ls /app', stdout: /^lock$/m },
+      { together: [{ example: 'dslab zk get /app', stdout: /^config-v1$/m }, 'dslab zk ls /', { example: 'dslab zk ls /app', stdout: /^lock$/m }] },
       'dslab zk set /app config-v2',
       'dslab zk set /app config-v3 --version 1',
-      'dslab zk stat /app',
-      'dslab zk sync',
-      'dslab zk sync /app --session me',
-      'dslab zk sessions',
+      { together: ['dslab zk stat /app', 'dslab zk sync', 'dslab zk sync /app --session me', 'dslab zk sessions'] },
       'dslab zk session close me',
       'dslab zk rm /app --version 2',
       { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again', until: /^NodeCreated \/app \(zxid \d+:\d+\)$/m },
       { stream: 'dslab zk watch /app --children', trigger: 'dslab zk create /app/child- --sequential', until: /^NodeChildrenChanged \/app \(zxid \d+:\d+\)$/m },
-      'dslab zk load --clients 5 --rate 100 --duration 5s --history zk.jsonl',
+      'dslab zk load --clients 5 --rate 100 --duration 2s --history zk.jsonl',
       'dslab zk load --duration 1m --detach',
       'dslab zk load --stop',
-      'dslab down',
-    ],
-  },
-  {
-    system: 'snowflake',
-    steps: [
-      { setup: 'dslab up snowflake --detach' },
-      'dslab id generate',
-      'dslab id generate --count 5 --worker w2',
-      'dslab id load --clients 4 --rate 200 --duration 5s --history ids.jsonl',
-      'dslab id check ids.jsonl',
       'dslab down',
     ],
   },
@@ -161,14 +138,77 @@ const scenarios: Scenario[] = [
     system: 'locks',
     steps: [
       { setup: 'dslab up locks --detach' },
-      'dslab lock status',
-      'dslab lock status --json',
+      { together: ['dslab lock status', 'dslab lock status --json'] },
       'dslab lock run --rounds 20',
       'dslab lock run --rounds 50 --history run.json',
       'dslab lock check',
       'dslab lock check --history run.json --json',
       'dslab lock run --rounds 500 --no-wait',
       'dslab down',
+    ],
+  },
+  {
+    system: 'none (no cluster)',
+    steps: [
+      { example: 'dslab help', stdout: /\bup\b/ },
+      { example: 'dslab help up', stdout: /dslab up SYSTEM/ },
+      { example: 'dslab help kv get', stdout: /dslab kv get/ },
+      { example: 'dslab ls', stdout: /^no clusters in / },
+      { example: 'dslab grade --clean', stdout: /^no kept grade folders in / },
+      'dslab lab list',
+      'dslab lab show raft-election',
+      'dslab lab init raft-election --lang python ./my-raft',
+      'dslab lab init echo --lang ts ./my-echo',
+      { example: 'dslab id decode 1103287567727460352', stdout: /^time\s+2026-/m },
+      { example: 'dslab id decode 442189565449470464 --layout sonyflake', stdout: /^time\s+2026-/m },
+    ],
+  },
+  {
+    system: 'snowflake',
+    steps: [
+      { setup: 'dslab up snowflake --detach' },
+      { together: ['dslab id generate', 'dslab id generate --count 5 --worker w2'] },
+      'dslab id load --clients 4 --rate 200 --duration 2s --history ids.jsonl',
+      'dslab id check ids.jsonl',
+      'dslab down',
+    ],
+  },
+  {
+    system: 'echo',
+    steps: [
+      { setup: 'dslab up echo --nodes 3 --detach' },
+      { together: [{ example: `dslab send n1 '{"type":"echo","echo":"hello"}'`, stdout: /"echo":"hello"/ }, { example: 'dslab ls --json', stdout: /"system": "echo"/ }] },
+      'dslab down',
+    ],
+  },
+  {
+    system: 'broadcast',
+    steps: [
+      { setup: 'dslab up broadcast --nodes 3 --detach' },
+      { example: 'dslab broadcast topology', stdout: /^n1: / },
+      { together: ['dslab broadcast send 17', 'dslab broadcast send 18 --node n3'] },
+      // n1 was sent 17 itself; 18 reaches it by gossip, eventually
+      { together: [{ example: 'dslab broadcast read', stdout: /^n1 holds .*\b17\b/m }, 'dslab broadcast read --node n2'] },
+      'dslab down',
+    ],
+  },
+  {
+    system: 'g-set',
+    steps: [
+      { setup: 'dslab up g-set --nodes 3 --detach' },
+      { together: ['dslab set add 5', 'dslab set add 6 --node n2'] },
+      { together: [{ example: 'dslab set read', stdout: /^n1 holds .*\b5\b/m }, 'dslab set read --node n3'] },
+      { setup: 'dslab down' },
+    ],
+  },
+  {
+    system: 'pn-counter', // `counter add -4` needs a counter that can go down; g-counter refuses it
+    steps: [
+      { setup: 'dslab up pn-counter --nodes 3 --detach' },
+      { together: ['dslab counter add 5', 'dslab counter add 2 --node n3', 'dslab counter add -4'] },
+      // n1 took 5 and -4 itself; n3's 2 reaches it eventually
+      { together: [{ example: 'dslab counter read', stdout: /^n1 reads (1|3)$/m }, 'dslab counter read --node n2'] },
+      { setup: 'dslab down' },
     ],
   },
 ];
@@ -179,17 +219,18 @@ const exceptions: Record<string, string> = {
   'dslab up raft --nodes 5 --election-timeout 150-300ms --heartbeat 50ms --read lease': 'runs in the foreground until Ctrl-C (the dashboard); its flags are checked by test/unit/cli-help.test.ts',
   'dslab up raft --bin "python3 my-raft/node.py" --nodes 5 --name mine': "needs a student's finished Raft in my-raft/",
 };
-/** Commands none of whose examples run here, with the reason. */
+/** Commands whose examples, but those a scenario places, are not run here, with the reason. */
 const command_exceptions: Record<string, string> = {
-  grade: "starts clusters of its own and runs a lab's tests for minutes, mostly on a student's code; test/labs/ grades the references and planted bugs",
+  grade: "starts clusters of its own and runs a lab's tests for minutes, mostly on a student's code; test/labs/ grades the references and planted bugs (only `grade --clean` runs here)",
 };
 const isException = (example: string): boolean => example in exceptions || Object.keys(command_exceptions).some((command) => example.startsWith(`dslab ${command} `));
 
-function stepExample(step: Step): string | null {
-  if (typeof step === 'string') return step === 'wait-for-leader' ? null : step;
-  if ('example' in step) return step.example;
-  if ('stream' in step) return step.stream;
-  return null;
+function stepExamples(step: Step): string[] {
+  if (typeof step === 'string') return step === 'wait-for-leader' ? [] : [step];
+  if ('together' in step) return step.together.flatMap(stepExamples);
+  if ('example' in step) return [step.example];
+  if ('stream' in step) return [step.stream];
+  return [];
 }
 
 /** Every example of every command, as `dslab …`, from the built manifest (what `--help` prints). */
@@ -202,7 +243,7 @@ const words = (line: string): string[] => splitShellWords(line).slice(1); // dro
 
 describe('--help examples', () => {
   it('each is run by a scenario below or listed as an exception, and nothing else is', () => {
-    const placed = scenarios.flatMap((s) => s.steps.map(stepExample).filter((e): e is string => e !== null));
+    const placed = scenarios.flatMap((s) => s.steps.flatMap(stepExamples));
     const examples = helpExamples();
     expect(examples.filter((e) => !placed.includes(e) && !isException(e)), 'examples no scenario runs').toEqual([]);
     expect(placed.filter((e) => !examples.includes(e)), 'scenario steps that are no --help example').toEqual([]);
@@ -215,26 +256,30 @@ describe('--help examples', () => {
   });
 
   for (const scenario of scenarios) {
-    it(`run against ${scenario.system}`, { timeout: 300_000 }, async () => {
+    it.concurrent(`run against ${scenario.system}`, { timeout: 300_000 }, async () => {
       const cwd = makeWorkdir();
       workdirs.push(cwd);
-      for (const step of scenario.steps) {
-        if (step === 'wait-for-leader') {
-          await waitFor('a leader', async () => (await dslabJson<ClusterStatus>(cwd, 'status')).leader !== null, 30_000);
-        } else if (typeof step === 'object' && 'setup' in step) {
-          await dslab(cwd, ...words(step.setup));
-        } else if (typeof step === 'object' && 'stream' in step) {
-          await runStreaming(cwd, step.stream, step.trigger, step.until);
-        } else {
-          const example = typeof step === 'string' ? step : step.example;
-          const result = await dslab(cwd, ...words(example));
-          expect(result.exitCode, `${example} failed:\n${result.stderr}${result.stdout}`).toBe(0);
-          if (typeof step === 'object') expect(result.stdout, example).toMatch(step.stdout);
-        }
-      }
+      for (const step of scenario.steps) await runStep(cwd, step);
     });
   }
 });
+
+async function runStep(cwd: string, step: Step): Promise<void> {
+  if (step === 'wait-for-leader') {
+    await waitFor('a leader', async () => (await dslabJson<ClusterStatus>(cwd, 'status')).leader !== null, 30_000);
+  } else if (typeof step === 'object' && 'together' in step) {
+    await Promise.all(step.together.map((inner) => runStep(cwd, inner)));
+  } else if (typeof step === 'object' && 'setup' in step) {
+    await dslab(cwd, ...words(step.setup));
+  } else if (typeof step === 'object' && 'stream' in step) {
+    await runStreaming(cwd, step.stream, step.trigger, step.until);
+  } else {
+    const example = typeof step === 'string' ? step : step.example;
+    const result = await dslab(cwd, ...words(example));
+    expect(result.exitCode, `${example} failed:\n${result.stderr}${result.stdout}`).toBe(0);
+    if (typeof step === 'object') expect(result.stdout, example).toMatch(step.stdout);
+  }
+}
 
 /** Starts a command that follows until Ctrl-C, waits until it prints a line or what `until` matches (triggering something meanwhile), then interrupts it. */
 async function runStreaming(cwd: string, example: string, trigger: string | undefined, until: RegExp = /\n/): Promise<void> {
@@ -243,14 +288,15 @@ async function runStreaming(cwd: string, example: string, trigger: string | unde
   let exited = false;
   child.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   void child.then(() => (exited = true));
-  let next_trigger_ms = Date.now() + 1_000;
+  // The first trigger may come before the command is following; the next ones, a second apart, do not.
+  let next_trigger_ms = Date.now() + 500;
   const outcome = await waitFor(
     `${example} to print ${until}`,
     async () => {
       if (until.test(printed)) return 'printed';
       if (exited) return 'exited';
       if (trigger && Date.now() >= next_trigger_ms) {
-        next_trigger_ms = Date.now() + 2_000;
+        next_trigger_ms = Date.now() + 1_000;
         await dslab(cwd, ...words(trigger));
       }
       return false;

@@ -12,7 +12,7 @@ export default class IdLoad extends DslabCommand {
   static override summary = 'Ask the workers for ids for a while, record the history and check it.';
   static override description =
     "Each of --clients clients sends `generate` (with --count, batches) to a random worker at its share of --rate, one request at a time. The history (--history) records every request's real-time window and answer, the number each worker reported holding, and the skews, pauses and crashes meanwhile; the same checks as `dslab id check` run at the end. Refusals (a worker with no number, a clock stepped back) count as refused, not as violations.";
-  static override examples = ['<%= config.bin %> id load --clients 4 --rate 200 --duration 5s --history ids.jsonl'];
+  static override examples = ['<%= config.bin %> id load --clients 4 --rate 200 --duration 2s --history ids.jsonl'];
   static override flags = {
     clients: integerFlag({ default: 4, description: 'concurrent clients', range: { min: 1, max: id_load_clients_max } }),
     rate: numberFlag({ default: 100, description: 'requests per second, in total', range: { min: id_load_rate_per_s_min, max: id_load_rate_per_s_max } }),

@@ -12,7 +12,7 @@ export default class ZkLoadCommand extends DslabCommand {
   static override summary = 'Run an open-loop znode workload (create, set, delete, reads) on sessions of its own and record its history.';
   static override description =
     'Each of --clients clients opens a session and runs one call at a time; calls are offered at --rate whatever the latency: create, set_data and delete (half with the version last seen, half any version), get_data, exists and get_children, on --paths znodes under a parent made fresh for the run. Prints progress every second, then throughput, latency percentiles and outcomes per call: ok, not found (NoNode) and mismatched (NodeExists, BadVersion, NotEmpty) are expected answers; failed (other errors) and unknown (ConnectionLoss in flight, no answer) are real failures. --history writes every call (session, server, call and return times, outcome with ZooKeeper\'s error name, the stat returned) for `dslab check`.';
-  static override examples = ['<%= config.bin %> zk load --clients 5 --rate 100 --duration 5s --history zk.jsonl', '<%= config.bin %> zk load --duration 1m --detach', '<%= config.bin %> zk load --stop'];
+  static override examples = ['<%= config.bin %> zk load --clients 5 --rate 100 --duration 2s --history zk.jsonl', '<%= config.bin %> zk load --duration 1m --detach', '<%= config.bin %> zk load --stop'];
   static override flags = {
     clients: integerFlag({ default: 5, description: 'concurrent clients, a session each', range: { min: 1, max: zk_load_clients_max } }),
     rate: numberFlag({ default: 50, description: 'calls offered per second, in total', range: { min: zk_load_rate_per_s_min, max: zk_load_rate_per_s_max } }),
