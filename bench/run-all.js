@@ -6,6 +6,8 @@
 //   npm run bench -- --quick                   every benchmark at a tiny size, in seconds
 //                                              (also DSLAB_BENCH_QUICK=1)
 //   npm run bench -- --quick --only snowflake,locks
+//   npm run bench -- --list                    the benchmarks' names, one a line; "(skippable)"
+//                                              after those a quick run skips when their server is missing
 // The quick run shows that every benchmark still runs to the end (test/bench/quick.test.ts
 // runs it in the suite): its figures mean nothing and are not for RESULTS.md. In it, a
 // benchmark whose real server (etcd, redis, ZooKeeper, tmux) is not installed is skipped,
@@ -152,6 +154,11 @@ const benchmarks = [
 ];
 
 const args = process.argv.slice(2);
+if (args.includes('--list')) {
+  // test/bench/quick.test.ts reads this list, so a new benchmark is checked without editing the test.
+  for (const bench of benchmarks) console.log(bench.missing ? `${bench.name} (skippable)` : bench.name);
+  process.exit(0);
+}
 const quick = args.includes('--quick') || process.env.DSLAB_BENCH_QUICK === '1';
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : null;
