@@ -7,7 +7,7 @@ import { repo_root } from '../helpers/cli.js';
  * `npm run bench -- --quick`: every benchmark at a tiny size, so one that no
  * longer matches the code (an input of an old shape, a figure the code stopped
  * giving) fails here rather than in the next full run. Starts real clusters
- * (each benchmark takes its own down); needs the build (dist/).
+ * (run-all takes each down, in the background, and waits for all before it exits); needs the build (dist/).
  */
 const quick_run_ms_max = 400_000;
 const run_all = path.join(repo_root, 'bench', 'run-all.js');
