@@ -19,7 +19,7 @@ export const load_rate_per_s = 200;
  */
 export const sizes_default = { load_duration_s: 30, warmup_s: 3, measure_s: 20, stream_sample_s: 3 };
 /** Quick mode (bench/run-all.js --quick): every part runs, for too short a time to mean anything. */
-export const sizes_quick = { load_duration_s: 3, warmup_s: 0.5, measure_s: 1, stream_sample_s: 0.5 };
+export const sizes_quick = { load_duration_s: 3, warmup_s: 0.2, measure_s: 0.5, stream_sample_s: 0.3 };
 export const dashboard_cpu_goal_share = 0.1;
 const leader_wait_ms = 30_000;
 /** tmux leaves its socket file behind when its server exits: it goes in the scratch folder, removed with it. */

@@ -1,5 +1,5 @@
 // Helpers shared by the benchmarks: run the built CLI in a scratch directory.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,15 +48,47 @@ export function status(cwd) {
   return JSON.parse(dslab(cwd, 'status', '--json'));
 }
 
+/** Clusters being taken down in the background (see takeDownInBackground). */
+const downs_running = new Set();
+let down_in_background = false;
+
+/**
+ * From now on cleanup() does not wait for the cluster to stop: the quick run
+ * (whose figures mean nothing) goes on to the next benchmark while the last one's
+ * cluster stops, which takes seconds. waitForCleanups() waits for them all.
+ */
+export function takeDownInBackground() {
+  down_in_background = true;
+}
+
+/** Waits until every cluster cleanup() started taking down is down and its folder gone. */
+export async function waitForCleanups() {
+  await Promise.all([...downs_running]);
+}
+
+function removeScratch(cwd) {
+  rmSync(cwd, { recursive: true, force: true });
+  live_scratch.get(cwd)?.();
+  live_scratch.delete(cwd);
+}
+
 export function cleanup(cwd) {
+  if (down_in_background) {
+    // Errors are ignored as below (already down); the stop hook stays until the folder is gone.
+    const down = new Promise((resolve) => execFile(process.execPath, [cli, 'down', '--clean'], { cwd }, () => resolve()));
+    const done = down.then(() => {
+      removeScratch(cwd);
+      downs_running.delete(done);
+    });
+    downs_running.add(done);
+    return;
+  }
   try {
     execFileSync(process.execPath, [cli, 'down', '--clean'], { cwd, stdio: 'ignore' });
   } catch {
     // already down
   }
-  rmSync(cwd, { recursive: true, force: true });
-  live_scratch.get(cwd)?.();
-  live_scratch.delete(cwd);
+  removeScratch(cwd);
 }
 
 /** Whether a program of this name is on the PATH. */

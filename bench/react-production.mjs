@@ -8,6 +8,8 @@ process.env.NODE_ENV ??= 'production';
 try {
   await import('react');
   await import('ink');
+  // The components' compiled JSX calls this: loaded later, it would come in the development build.
+  await import('react/jsx-runtime');
 } finally {
   if (before === undefined) delete process.env.NODE_ENV;
 }

@@ -6,6 +6,8 @@
 //   npm run bench -- --quick                   every benchmark at a tiny size, in seconds
 //                                              (also DSLAB_BENCH_QUICK=1)
 //   npm run bench -- --quick --only snowflake,locks
+//   npm run bench -- --list                    the benchmarks' names, one a line; "(skippable)"
+//                                              after those a quick run skips when their server is missing
 // The quick run shows that every benchmark still runs to the end (test/bench/quick.test.ts
 // runs it in the suite): its figures mean nothing and are not for RESULTS.md. In it, a
 // benchmark whose real server (etcd, redis, ZooKeeper, tmux) is not installed is skipped,
@@ -18,7 +20,7 @@ import * as checker from './checker.mjs';
 import * as dashboardCpu from './dashboard-cpu.mjs';
 import * as dashboardFrame from './dashboard-frame.mjs';
 import * as gradeSuite from './grade-suite.mjs';
-import { missingFigure, onPath } from './lib.mjs';
+import { missingFigure, onPath, takeDownInBackground, waitForCleanups } from './lib.mjs';
 import * as locks from './locks.mjs';
 import * as raftSim from './raft-sim.mjs';
 import * as raftVsEtcd from './raft-vs-etcd.mjs';
@@ -152,6 +154,11 @@ const benchmarks = [
 ];
 
 const args = process.argv.slice(2);
+if (args.includes('--list')) {
+  // test/bench/quick.test.ts reads this list, so a new benchmark is checked without editing the test.
+  for (const bench of benchmarks) console.log(bench.missing ? `${bench.name} (skippable)` : bench.name);
+  process.exit(0);
+}
 const quick = args.includes('--quick') || process.env.DSLAB_BENCH_QUICK === '1';
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? (args[onlyIndex + 1] ?? '').split(',').filter(Boolean) : null;
@@ -163,6 +170,8 @@ if (unknown.length) {
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at start`;
 console.log(`machine: ${machine}${quick ? '; quick run: tiny sizes, figures not meaningful' : ''}`);
+// Its figures mean nothing, so one benchmark's cluster may stop while the next runs.
+if (quick) takeDownInBackground();
 const counts = { ran: 0, skipped: 0, failed: 0 };
 const run_started = performance.now();
 for (const bench of benchmarks) {
@@ -186,6 +195,7 @@ for (const bench of benchmarks) {
     console.log(`FAILED ${bench.name}: ${error?.stack ?? error}`);
   }
 }
+await waitForCleanups();
 const total_s = ((performance.now() - run_started) / 1000).toFixed(0);
 console.log(`benchmarks: ${counts.ran} ran to the end, ${counts.skipped} skipped, ${counts.failed} failed, in ${total_s} s`);
 // Clients of the servers benchmarks talked to may keep timers alive: the run is over.

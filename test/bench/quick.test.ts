@@ -7,19 +7,26 @@ import { repo_root } from '../helpers/cli.js';
  * `npm run bench -- --quick`: every benchmark at a tiny size, so one that no
  * longer matches the code (an input of an old shape, a figure the code stopped
  * giving) fails here rather than in the next full run. Starts real clusters
- * (each benchmark takes its own down); needs the build (dist/).
+ * (run-all takes each down, in the background, and waits for all before it exits); needs the build (dist/).
  */
 const quick_run_ms_max = 400_000;
-/** Every benchmark bench/run-all.js runs. */
-const benchmarks = ['up-time', 'router-throughput', 'checker', 'raft-sim', 'dashboard-cpu', 'dashboard-frame', 'snowflake', 'raft-vs-etcd', 'zab-vs-zookeeper', 'locks', 'grade-suite'];
-/** Those the quick run may skip, each only when a server it needs (tmux, etcd) is not installed. */
-const skippable = ['dashboard-cpu', 'raft-vs-etcd'];
+const run_all = path.join(repo_root, 'bench', 'run-all.js');
+
+/** Every benchmark run-all runs, from its own list, and those a quick run may skip (only when a server it needs is not installed). */
+async function listBenchmarks(): Promise<{ benchmarks: string[]; skippable: string[] }> {
+  const { stdout } = await execa(process.execPath, [run_all, '--list'], { cwd: repo_root });
+  const rows = stdout.split('\n').filter(Boolean).map((line) => /^(\S+)( \(skippable\))?$/.exec(line));
+  expect(rows.every(Boolean), stdout).toBe(true);
+  return { benchmarks: rows.map((m) => m![1]), skippable: rows.filter((m) => m![2]).map((m) => m![1]) };
+}
 
 describe('benchmarks, quick run', () => {
   it(
     'runs every benchmark to the end',
     async () => {
-      const run = await execa(process.execPath, [path.join(repo_root, 'bench', 'run-all.js'), '--quick'], {
+      const { benchmarks, skippable } = await listBenchmarks();
+      expect(benchmarks.length).toBeGreaterThan(0);
+      const run = await execa(process.execPath, [run_all, '--quick'], {
         cwd: repo_root,
         reject: false,
         env: { NO_COLOR: '1', DSLAB_HOME: '' },
