@@ -108,8 +108,9 @@ describe('DashboardApp keys', () => {
     stdin.write('y');
     await waitFor('the stop', () => stopCluster.mock.calls.length === 1);
     await waitFor('the view to close', () => fake.stopped.mock.calls.length > 0);
-    // The last frame gives way to one line saying what became of the cluster; the event log printed above it stays.
-    expect(liveRegion(lastFrame())).toBe('cluster raft stopped');
+    // The last frame gives way to one line saying what became of the cluster (drawn just after the view closes);
+    // the event log printed above it stays.
+    await waitFor('the farewell line', () => liveRegion(lastFrame()) === 'cluster raft stopped');
     expect(lastFrame()).toContain('n5 is leader (term 1)');
   });
 
@@ -119,14 +120,14 @@ describe('DashboardApp keys', () => {
     await waitFor('the dashboard', () => watched.lastFrame()?.includes('leader n5'));
     gone.push({ type: 'cluster_down', name: 'raft', t: Date.now(), seq: 9_999 } as DashboardInput);
     await waitFor('the view to close', () => gone.stopped.mock.calls.length > 0);
-    expect(liveRegion(watched.lastFrame())).toBe('cluster raft stopped');
+    await waitFor('the farewell line', () => liveRegion(watched.lastFrame()) === 'cluster raft stopped');
 
     const left = fakeSource(firstLeader);
     const leaving = render(h(DashboardApp, { source: left.source, mode: 'watch', color: false }));
     await waitFor('the dashboard', () => leaving.lastFrame()?.includes('leader n5'));
     leaving.stdin.write('q');
     await waitFor('the view to close', () => left.stopped.mock.calls.length > 0);
-    expect(liveRegion(leaving.lastFrame())).toBe('left the dashboard; cluster raft keeps running (dslab down stops it)');
+    await waitFor('the farewell line', () => liveRegion(leaving.lastFrame()) === 'left the dashboard; cluster raft keeps running (dslab down stops it)');
   });
 
   it('clears the screen on a terminal resize and prints the newest log entries again above a fresh frame', async () => {
