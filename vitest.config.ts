@@ -14,5 +14,8 @@ export default defineConfig({
     maxWorkers: test_files_at_once,
     // describe.concurrent blocks (independent CLI calls) run at most this many tests at once.
     maxConcurrency: 3,
+    // Ink renders only at unmount when it believes it runs in CI (CI=true, as .ci/run sets it), so the
+    // dashboard tests, which read each frame, would see another program than a person at a terminal.
+    env: { CI: 'false' },
   },
 });

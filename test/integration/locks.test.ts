@@ -201,9 +201,13 @@ describe('lock contenders on real backends', () => {
       expect(row.state.failed).toBeGreaterThanOrEqual(1);
       expect(String(row.state.last_error)).toMatch(/lease of dslab\/lock\/\S+ expired while waiting/);
 
+      // Without the re-check the waiter may wake beside the holder, but only when the timing falls that way (it did
+      // not in one CI run of three under a loaded suite); the locks lab's etcd-lease-expires-while-waiting pins that
+      // window and its planted bug no-lease-recheck is caught there (test/labs/planted-bugs.test.ts). Here the run
+      // must still end and be judged.
       const hole = await check('norecheck');
-      expect(hole.exitCode).toBe(1);
-      expect(hole.check.overlaps.find((o) => o.nodes.includes(unsafe)), JSON.stringify(hole.check.violations)).toBeDefined();
+      expect([0, 1]).toContain(hole.exitCode);
+      if (hole.exitCode === 1) expect(hole.check.overlaps.find((o) => o.nodes.includes(unsafe)), JSON.stringify(hole.check.violations)).toBeDefined();
     }, 180_000);
   });
 
