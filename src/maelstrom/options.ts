@@ -25,6 +25,7 @@ import { nodes_max } from '../lib/protocol/messages.js';
 import { workload_clients_max } from '../lib/supervisor/client-ids.js';
 import { UserError } from '../lib/util/errors.js';
 import { topology_kind_default, topology_kinds, type TopologyKind } from '../workloads/broadcast/topology.js';
+import { closest } from '../lib/util/closest.js';
 
 /** Maelstrom's workloads, by its names. */
 export const maelstrom_workloads = ['broadcast', 'echo', 'g-counter', 'g-set', 'kafka', 'lin-kv', 'pn-counter', 'txn-list-append', 'txn-rw-register', 'unique-ids'] as const;
@@ -355,7 +356,7 @@ function binaryHint(token: string): string {
 }
 
 function suggestion(name: string, byLong: ReadonlyMap<string, FlagSpec>): string {
-  const guess = closestName(name.toLowerCase().replace(/_/g, '-'), [...byLong.keys()]);
+  const guess = closest(name.toLowerCase().replace(/_/g, '-'), [...byLong.keys()]);
   return guess ? ` (did you mean --${guess}?)` : '';
 }
 
@@ -472,7 +473,7 @@ function inRange(flag: string, number: number, text: string, range: WholeRange):
 function parseChoice<T extends string>(flag: string, text: string, choices: readonly T[]): T {
   const found = choices.find((choice) => choice === text);
   if (found) return found;
-  const guess = closestName(text.toLowerCase(), choices);
+  const guess = closest(text.toLowerCase(), choices);
   throw new TestArgumentsError(`${flag} must be one of ${choices.join(', ')}; got "${text}"${guess ? ` (did you mean ${guess}?)` : ''}`);
 }
 
@@ -529,7 +530,7 @@ export function parseConsistencyModels(text: string, warnings: string[]): string
 
 function knownModel(name: string): string {
   if ((consistency_model_names as readonly string[]).includes(name)) return name;
-  const guess = closestName(name, consistency_model_names);
+  const guess = closest(name, consistency_model_names);
   throw new TestArgumentsError(`--consistency-models: unknown model "${name}"${guess ? ` (did you mean ${guess}?)` : ''}; known: serializable, strict-serializable, snapshot-isolation, read-committed, linearizable and others Elle knows`);
 }
 
@@ -575,24 +576,3 @@ function checkNodeName(node: string): void {
   if (service_names.includes(node)) throw new TestArgumentsError(`bad node name "${node}": that is a service's name`);
 }
 
-/** The choice within two edits of `word` (a typo), or null. */
-export function closestName(word: string, choices: readonly string[]): string | null {
-  let best: { choice: string; distance: number } | null = null;
-  for (const choice of choices) {
-    const distance = editDistance(word, choice);
-    if (distance <= 2 && distance < word.length && (!best || distance < best.distance)) best = { choice, distance };
-  }
-  return best?.choice ?? null;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
