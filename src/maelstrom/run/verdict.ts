@@ -86,7 +86,7 @@ function figures(outcome: RunOutcome, workload_check: CheckOutcome): string {
   return parts.join('; ');
 }
 
-export function judgeRun(plan: TestPlan, outcome: RunOutcome, budgets: RunBudgets = {}): Judgement {
+export function judgeRun(plan: Pick<TestPlan, 'workload' | 'availability'>, outcome: RunOutcome, budgets: RunBudgets = {}): Judgement {
   const workload_check: CheckOutcome = { name: plan.workload, result: outcome.check.result, text: outcome.check.text, details: outcome.check.details };
   const checks: CheckOutcome[] = [workload_check];
   const availability = availabilityCheck(plan.availability, outcome.availability);
