@@ -127,6 +127,8 @@ async function runOnce(options: TestRunOptions, run: { home: string; name: strin
     ...(plan.latency_ms > 0 ? { latency: { mean_ms: plan.latency_ms, dist: plan.latency_dist } } : {}),
   };
   say(`starting ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} (${plan.nodes.length > 8 ? `${plan.nodes[0]}…${plan.nodes.at(-1)}` : plan.nodes.join(' ')}) as cluster ${run.name}, seed ${run.seed}`);
+  const cpu_start = process.cpuUsage();
+  const wall_start_ms = Date.now();
   const supervisor = await Supervisor.start(config, { workloads: options.workloads });
   let outcome: RunOutcome;
   const history = path.join(dir, run_files.history);
@@ -156,6 +158,8 @@ async function runOnce(options: TestRunOptions, run: { home: string; name: strin
     options.signal?.removeEventListener('abort', abort);
     await supervisor.shutdown();
   }
+  const cpu = process.cpuUsage(cpu_start);
+  const wall_ms = Date.now() - wall_start_ms;
   // The cluster's trace and node logs become the run's.
   const paths = supervisor.paths;
   moveIfThere(paths.trace, path.join(dir, run_files.trace));
@@ -182,6 +186,7 @@ async function runOnce(options: TestRunOptions, run: { home: string; name: strin
     faults: outcome.faults,
     failures: outcome.failures,
     timeline: outcome.timeline,
+    process_cpu: { user_ms: Math.round(cpu.user / 1000), system_ms: Math.round(cpu.system / 1000), wall_ms, share: Math.round(((cpu.user + cpu.system) / 1000 / Math.max(1, wall_ms)) * 1000) / 1000 },
     dir,
     files: {
       results: path.join(dir, run_files.results),
