@@ -89,6 +89,8 @@ interface ActiveFault {
   span: FaultSpan;
   /** The node killed or paused. */
   node?: string;
+  /** A partition that cut no one: nothing to undo. */
+  noop?: boolean;
 }
 
 export class MaelstromRun {
@@ -303,6 +305,13 @@ export class MaelstromRun {
       let node: string | undefined;
       if (kind === 'partition') {
         const partition = choosePartition(nodes, this.rng);
+        if (partition.spec !== 'majorities-ring' && partition.groups.length < 2) {
+          // Jepsen's shape may cut no one (fewer than a third of 3 nodes is none): a nemesis step that does nothing, as there.
+          const span: FaultSpan = { kind, description: `${partition.spec}: no node cut off (${nodes.length} node${nodes.length === 1 ? '' : 's'})`, start_ms: Date.now() - this.origin_ms, end_ms: null, source: 'nemesis' };
+          this.faults.push(span);
+          this.active.set(kind, { kind, span, noop: true });
+          return;
+        }
         result = await this.host.apply(partition.spec === 'majorities-ring' ? { type: 'partition', drops: partition.drops } : { type: 'partition', groups: partition.groups }, 'nemesis');
         result = { ...result, description: `${partition.spec}: ${result.description}` };
       } else {
@@ -325,7 +334,9 @@ export class MaelstromRun {
     if (!fault) return;
     this.active.delete(kind);
     try {
-      if (kind === 'partition') await this.host.apply({ type: 'heal' }, 'nemesis');
+      if (fault.noop) {
+        // nothing was applied
+      } else if (kind === 'partition') await this.host.apply({ type: 'heal' }, 'nemesis');
       else if (kind === 'kill') await this.host.apply({ type: 'restart', node: fault.node! }, 'nemesis');
       else await this.host.apply({ type: 'resume', node: fault.node! }, 'nemesis');
     } catch (error) {
