@@ -36,7 +36,9 @@ export default class Test extends BaseCommand {
       this.log(`${Test.summary}\n\n${Test.description}`);
       return undefined;
     }
-    const { plan, warnings, switches } = parsed;
+    const { plan, switches } = parsed;
+    const warnings = [...parsed.warnings];
+    if (plan.log_net_send || plan.log_net_recv) warnings.push("--log-net-send and --log-net-recv print nothing here: every message sent and received is in the run's trace.jsonl, with what the network did to it");
     const json = this.jsonEnabled();
     if (!driverFor(plan.workload)) {
       throw new TestArgumentsError(`dslab test does not run ${plan.workload} yet (it runs ${maelstrom_workloads.filter((w) => driverFor(w)).join(', ')})`);
@@ -64,6 +66,10 @@ export default class Test extends BaseCommand {
         view: viewFor(plan.workload),
         cwd: process.cwd(),
         signal: abort.signal,
+        // --log-stderr: the nodes' stderr in this output as it comes, as Maelstrom logs it (the node logs keep it either way).
+        stderr: (node, line) => {
+          if (!json && !dashboard) this.log(`${node} stderr: ${line}`);
+        },
         progress: (line) => {
           if (!json && !dashboard) this.log(`• ${line}`);
           if (watching && !dashboard && line.startsWith('running')) dashboard = this.watch(testClusterName(plan));

@@ -47,6 +47,8 @@ export interface TestRunOptions {
   budgets?: RunBudgets;
   /** A shorter wait before the final reads than Maelstrom's 10 s (tests). */
   recovery_wait_s?: number;
+  /** With --log-stderr: each line a node writes on stderr, as it comes. */
+  stderr?: (node: string, line: string) => void;
   /** Set by the caller to end the current run early (Ctrl-C). */
   signal?: AbortSignal;
 }
@@ -129,7 +131,7 @@ async function runOnce(options: TestRunOptions, run: { home: string; name: strin
   say(`starting ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} (${plan.nodes.length > 8 ? `${plan.nodes[0]}…${plan.nodes.at(-1)}` : plan.nodes.join(' ')}) as cluster ${run.name}, seed ${run.seed}`);
   const cpu_start = process.cpuUsage();
   const wall_start_ms = Date.now();
-  const supervisor = await Supervisor.start(config, { workloads: options.workloads });
+  const supervisor = await Supervisor.start(config, { workloads: options.workloads, ...(plan.log_stderr && options.stderr ? { stderr: options.stderr } : {}) });
   let outcome: RunOutcome;
   const history = path.join(dir, run_files.history);
   const maelstromRun = new MaelstromRun(
