@@ -1,9 +1,10 @@
+import { Flags, type Interfaces } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { formatTestRun } from '../cli/format/test-run.js';
 import { ClusterStartError } from '../lib/supervisor/supervisor.js';
 import { errorMessage, UserError } from '../lib/util/errors.js';
 import { exit_code_bad_arguments, exit_code_internal_error, exitCodeForVerdict } from '../maelstrom/exit-codes.js';
-import { maelstrom_workloads, parseTestArgs, TestArgumentsError } from '../maelstrom/options.js';
+import { maelstromFlagsHelp, maelstrom_workloads, parseTestArgs, TestArgumentsError } from '../maelstrom/options.js';
 import { describeTestPlan } from '../maelstrom/plan-text.js';
 import { driverFor } from '../maelstrom/run/drivers.js';
 import { runTests, testClusterName } from '../maelstrom/run/test-run.js';
@@ -11,6 +12,22 @@ import { viewFor, workloads } from '../registry.js';
 
 /** dslab's own switches beside Maelstrom's flags. */
 const dslab_switches = ['json', 'watch', 'dry-run'] as const;
+
+/**
+ * Maelstrom's flags as oclif knows them, for --help and the command reference only: the arguments
+ * are read by parseTestArgs, Maelstrom's way (a flag's value may be any token; the binary's
+ * arguments stand anywhere), which oclif's parser does not do.
+ */
+function helpFlags(): Interfaces.FlagInput {
+  const flags: Interfaces.FlagInput = {};
+  for (const flag of maelstromFlagsHelp()) {
+    const char = flag.short as 'w' | undefined;
+    flags[flag.long] = flag.value ? Flags.string({ description: flag.help, helpValue: flag.value, ...(char ? { char } : {}) }) : Flags.boolean({ description: flag.help, ...(char ? { char } : {}) });
+  }
+  flags.watch = Flags.boolean({ description: 'dslab: show the live dashboard while the test runs' });
+  flags['dry-run'] = Flags.boolean({ description: 'dslab: print the plan with every default filled in, run nothing' });
+  return flags;
+}
 
 export default class Test extends BaseCommand {
   static override summary = "Run one of Maelstrom's workloads against your node, with Maelstrom's command line: a verdict in words, the run kept with an HTML report.";
@@ -27,6 +44,7 @@ export default class Test extends BaseCommand {
   ];
   static override usage = ['<%= command.id %> -w WORKLOAD --bin BINARY [BINARY ARGS…] [MAELSTROM FLAGS…] [--watch] [--json] [--dry-run]'];
   static override strict = false;
+  static override flags = helpFlags();
 
   async run(): Promise<unknown> {
     this.parsed = true; // the arguments are Maelstrom's, read by parseTestArgs rather than oclif
