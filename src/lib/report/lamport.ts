@@ -76,7 +76,8 @@ export function lamportSvg(arrows: readonly Arrow[], bars: readonly OpBar[], ori
     const my = (index === -1 ? bottom : y(index)) - 3;
     parts.push(
       `<g class="diagram-mark"><line x1="${gutter}" x2="${width - 10}" y1="${my}" y2="${my}" stroke="${mark_colour}" stroke-width="1.5" stroke-dasharray="6,3"/>` +
-        `<text x="4" y="${my + 3}" font-size="9" font-weight="bold" fill="${mark_colour}">${escapeXml(mark.label)}</text><title>${escapeXml(`${relativeMs(mark.t - origin_ms)}: ${mark.label}`)}</title></g>`,
+        // The label sits at the right end, clear of the time column on the left.
+        `<text x="${width - 10}" y="${my - 3}" font-size="9" font-weight="bold" text-anchor="end" fill="${mark_colour}" stroke="#fff" stroke-width="3" paint-order="stroke">${escapeXml(mark.label)}</text><title>${escapeXml(`${relativeMs(mark.t - origin_ms)}: ${mark.label}`)}</title></g>`,
     );
   }
   arrows.forEach((a, i) => {
