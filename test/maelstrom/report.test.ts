@@ -152,4 +152,21 @@ describe('the run report in chromium', () => {
     expect(messageTitles.some((t) => t.includes(hostile_text))).toBe(true);
     expect(await page.$eval('#failure-2', (el) => el.textContent)).toContain(hostile_text);
   });
+
+  // Last: it zooms the latency chart.
+  it('keeps the fault bands on their times when a chart is zoomed by dragging across it', async () => {
+    const widths = () => page.$$eval('#latency-chart .fault-band', (els) => els.map((el) => el.getBoundingClientRect().width));
+    const before = await widths();
+    await page.$eval('#latency-chart', (el) => el.scrollIntoView());
+    const over = await page.$eval('#latency-chart .u-over', (el) => el.getBoundingClientRect().toJSON() as DOMRect);
+    // From about 3 s to about 15.5 s of the 31 s run: the partition and kill bands grow by about 31/12.5.
+    await page.mouse.move(over.x + over.width * 0.1, over.y + over.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(over.x + over.width * 0.5, over.y + over.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction((w) => document.querySelector('#latency-chart .fault-band')!.getBoundingClientRect().width > 2 * w, before[0]!, { timeout: browser_timeout_ms });
+    const after = await widths();
+    expect(after[0]!).toBeGreaterThan(2 * before[0]!);
+    expect(after[1]!).toBeGreaterThan(2 * before[1]!);
+  });
 });

@@ -56,7 +56,15 @@ export const page_script = String.raw`
   }
 
   var hooks = { ready: [drawOverlays], setScale: [drawOverlays], setSize: [drawOverlays] };
-  var xScale = { time: false, range: function (u, min, max) { return [0, Math.max(data.end_s, max || 0)]; } };
+  // The whole run, from 0 to its end, unless zoomed in to part of the data.
+  var xScale = {
+    time: false,
+    range: function (u, min, max) {
+      var xs = u.data[0];
+      var whole = xs.length === 0 || min == null || (min <= xs[0] && max >= xs[xs.length - 1]);
+      return whole ? [0, Math.max(data.end_s, max || 0)] : [min, max];
+    },
+  };
 
   function pointSeries(label, colour) {
     return {
@@ -77,6 +85,8 @@ export const page_script = String.raw`
     options.width = chartWidth(element);
     options.height = chart_height_px;
     options.hooks = hooks;
+    // The cursor moves on both charts at once, at the same time.
+    options.cursor = { sync: { key: 'run' } };
     return new uPlot(options, columns, element);
   }
 

@@ -28,12 +28,10 @@ export interface RunReportInput {
   trace_kept?: boolean;
 }
 
-const verdict_words: Record<TestRunResult['verdict'], string> = { valid: 'valid', invalid: 'invalid', unknown: 'unknown' };
-
 function verdictSection(r: TestRunResult): string {
   const list = (items: readonly string[], cls: string) => (items.length ? `<ul class="${cls}">${items.map((item) => `<li>${escapeXml(item)}</li>`).join('')}</ul>` : '');
   return (
-    `<section id="verdict" class="verdict verdict-${r.verdict}"><h1><span class="verdict-word">${verdict_words[r.verdict]}</span> ${escapeXml(r.headline)}</h1>` +
+    `<section id="verdict" class="verdict verdict-${r.verdict}"><h1><span class="verdict-word">${r.verdict}</span> ${escapeXml(r.headline)}</h1>` +
     list(r.reasons, 'reasons') +
     (r.warnings.length ? `<h4>Read differently from Maelstrom</h4>${list(r.warnings, 'warnings')}` : '') +
     `</section>`
