@@ -150,6 +150,25 @@ describe('the page', () => {
     expect(html).toContain(`extra ${extra - 1}`);
   });
 
+  it('carries a bounded sample of a long history, not every operation', () => {
+    const history = [...Array.from({ length: 200_000 }, (_, i) => op(i, 'ok')), ...Array.from({ length: 20_000 }, (_, i) => op(i * 10 + 1, 'fail'))];
+    const html = renderRunReport({ result: fixtureResult('/tmp/x', history), history, trace: [] });
+    expect(pageData(html).latency.x).toHaveLength(latency_ok_points_max + latency_not_ok_points_max);
+    // uPlot's ~50 kB and the bounded sample; the whole history would be megabytes.
+    expect(html.length).toBeLessThan(600_000);
+    expect(html).toContain(`Drawn: ${latency_ok_points_max} of 200000 ok operations`);
+  });
+
+  it('for a valid run without faults or failure points, says so and draws no diagram', () => {
+    const history = fixtureHistory().filter((e) => e.outcome === 'ok');
+    const result = { ...fixtureResult('/tmp/x', history), verdict: 'valid' as const, headline: 'every broadcast was read', reasons: [], warnings: [], faults: [], failures: [] };
+    const html = renderRunReport({ result, history, trace: fixtureTrace() });
+    expect(html).toContain('<section id="verdict" class="verdict verdict-valid"><h1><span class="verdict-word">valid</span> every broadcast was read</h1></section>');
+    expect(html).toContain('No faults during this run.');
+    expect(html).not.toContain('id="failures"');
+    expect(pageData(html).bands).toEqual([]);
+  });
+
   it('says when no trace was kept', () => {
     const history = fixtureHistory();
     const html = renderRunReport({ result: fixtureResult('/tmp/x', history), history, trace: [], trace_kept: false });

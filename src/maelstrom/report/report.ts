@@ -31,7 +31,7 @@ export interface RunReportInput {
 function verdictSection(r: TestRunResult): string {
   const list = (items: readonly string[], cls: string) => (items.length ? `<ul class="${cls}">${items.map((item) => `<li>${escapeXml(item)}</li>`).join('')}</ul>` : '');
   return (
-    `<section id="verdict" class="verdict verdict-${r.verdict}"><h1><span class="verdict-word">${r.verdict}</span> ${escapeXml(r.headline)}</h1>` +
+    `<section id="verdict" class="verdict verdict-${escapeXml(r.verdict)}"><h1><span class="verdict-word">${escapeXml(r.verdict)}</span> ${escapeXml(r.headline)}</h1>` +
     list(r.reasons, 'reasons') +
     (r.warnings.length ? `<h4>Read differently from Maelstrom</h4>${list(r.warnings, 'warnings')}` : '') +
     `</section>`
@@ -54,18 +54,18 @@ function planSection(r: TestRunResult): string {
 
 function checksSection(r: TestRunResult): string {
   if (r.checks.length === 0) return '<section id="checks"><h2>Checks</h2><p class="note">No check ran.</p></section>';
-  const items = r.checks.map((c) => `<li class="check check-${c.result}"><span class="verdict-word">${c.result}</span> <b>${escapeXml(c.name)}</b><pre>${escapeXml(c.text)}</pre></li>`);
+  const items = r.checks.map((c) => `<li class="check check-${escapeXml(c.result)}"><span class="verdict-word">${escapeXml(c.result)}</span> <b>${escapeXml(c.name)}</b><pre>${escapeXml(c.text)}</pre></li>`);
   return `<section id="checks"><h2>Checks</h2><ul class="checks">${items.join('')}</ul></section>`;
 }
 
-const ms = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+const formatLatencyMs = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
 
 function operationsSection(r: TestRunResult): string {
   const quantiles = ['0', '0.5', '0.95', '0.99', '1'] as const;
   const rows = r.operations.map(
     (op) =>
       `<tr><td>${escapeXml(op.f)}</td><td class="num">${op.count}</td><td class="num">${op.ok}</td><td class="num">${op.fail}</td><td class="num">${op.unknown}</td>` +
-      quantiles.map((q) => `<td class="num">${op.latency_ms ? ms(op.latency_ms[q]) : '—'}</td>`).join('') +
+      quantiles.map((q) => `<td class="num">${op.latency_ms ? formatLatencyMs(op.latency_ms[q]) : '—'}</td>`).join('') +
       '</tr>',
   );
   const table = r.operations.length
@@ -103,7 +103,7 @@ function chartsSection(r: TestRunResult, history: readonly RunHistoryEntry[]): {
     ? `<table class="faults"><thead><tr><th>fault</th><th>kind</th><th>from</th><th>to</th><th>by</th></tr></thead><tbody>${r.faults
         .map(
           (f) =>
-            `<tr class="fault-row"><td>${escapeXml(f.description)}</td><td><span class="swatch" style="background:${fault_colours[f.kind]}"></span>${f.kind}</td><td>${relativeMs(f.start_ms)}</td><td>${f.end_ms === null ? 'the end' : relativeMs(f.end_ms)}</td><td>${f.source === 'nemesis' ? 'the nemesis' : 'a dslab command'}</td></tr>`,
+            `<tr class="fault-row"><td>${escapeXml(f.description)}</td><td><span class="swatch" style="background:${fault_colours[f.kind]}"></span>${escapeXml(f.kind)}</td><td>${relativeMs(f.start_ms)}</td><td>${f.end_ms === null ? 'the end' : relativeMs(f.end_ms)}</td><td>${f.source === 'nemesis' ? 'the nemesis' : 'a dslab command'}</td></tr>`,
         )
         .join('')}</tbody></table>`
     : '<p class="note">No faults during this run.</p>';
@@ -153,7 +153,7 @@ export function renderRunReport(input: RunReportInput): string {
   const charts = chartsSection(r, input.history);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dslab test ${escapeXml(r.plan.workload)}: ${r.verdict}</title>
+<title>dslab test ${escapeXml(r.plan.workload)}: ${escapeXml(r.verdict)}</title>
 <style>${inlineElementText(assets.style)}</style>
 <style>${style}</style>
 </head><body>
