@@ -16,6 +16,8 @@ import { hostile_text, t0, writeFixtureRun } from './report-fixture.js';
 const chromium_path = '/usr/bin/chromium';
 /** Generous: a loaded 2-core machine starts chromium slowly. */
 const browser_timeout_ms = 60_000;
+/** How long the zoom may take to redraw: within vitest's own 60 s per test, so a failure reads as the wait's, not a timeout's. */
+const zoom_wait_ms = 30_000;
 
 const scratchDir = tempDirs('dslab-run-report-');
 
@@ -28,6 +30,7 @@ let fixture: ReturnType<typeof writeFixtureRun>;
 let reportPath: string;
 
 beforeAll(async () => {
+  if (!existsSync(chromium_path)) throw new Error(`${chromium_path} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
   const dir = scratchDir();
   fixture = writeFixtureRun(dir);
   reportPath = writeRunReport(dir);
@@ -164,7 +167,7 @@ describe('the run report in chromium', () => {
     await page.mouse.down();
     await page.mouse.move(over.x + over.width * 0.5, over.y + over.height / 2, { steps: 5 });
     await page.mouse.up();
-    await page.waitForFunction((w) => document.querySelector('#latency-chart .fault-band')!.getBoundingClientRect().width > 2 * w, before[0]!, { timeout: browser_timeout_ms });
+    await page.waitForFunction((w) => document.querySelector('#latency-chart .fault-band')!.getBoundingClientRect().width > 2 * w, before[0]!, { timeout: zoom_wait_ms });
     const after = await widths();
     expect(after[0]!).toBeGreaterThan(2 * before[0]!);
     expect(after[1]!).toBeGreaterThan(2 * before[1]!);

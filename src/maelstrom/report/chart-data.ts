@@ -6,7 +6,7 @@
 import { hasFinalReads, rpcTimeoutMs } from '../timing.js';
 import type { FaultSpan, RunHistoryEntry, TestRunResult } from '../run/result.js';
 
-/** Ok operations drawn in the latency chart; more are sampled evenly over the run. */
+/** Ok operations drawn in the latency chart; of more, this many spread evenly over them in call order. */
 export const latency_ok_points_max = 4000;
 /** Operations that were not ok drawn in the latency chart: all of them up to this many, sampled evenly past it (a run where every request fails would otherwise carry its whole history). */
 export const latency_not_ok_points_max = 4000;

@@ -97,7 +97,7 @@ function chartsSection(r: TestRunResult, history: readonly RunHistoryEntry[]): {
   const c = data.latency_counts;
   const sampled =
     c.ok > c.ok_drawn || c.not_ok > c.not_ok_drawn
-      ? ` Drawn: ${c.ok_drawn} of ${countOf(c.ok, 'ok operation')} (at most ${latency_ok_points_max}, evenly over the run) and ${c.not_ok_drawn} of the ${c.not_ok} others (at most ${latency_not_ok_points_max}).`
+      ? ` Drawn: ${c.ok_drawn} of ${countOf(c.ok, 'ok operation')} (at most ${latency_ok_points_max}, spread evenly over them in call order) and ${c.not_ok_drawn} of the ${c.not_ok} others (at most ${latency_not_ok_points_max}).`
       : '';
   const faults = r.faults.length
     ? `<table class="faults"><thead><tr><th>fault</th><th>kind</th><th>from</th><th>to</th><th>by</th></tr></thead><tbody>${r.faults
