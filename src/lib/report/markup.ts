@@ -19,7 +19,7 @@ export function relativeMs(ms: number): string {
   return `+${(Math.round(ms * 10) / 10).toFixed(1)} ms`;
 }
 
-export const byNodeNumber = (a: string, b: string): number => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, '')) || a.localeCompare(b);
+const byNodeNumber = (a: string, b: string): number => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, '')) || a.localeCompare(b);
 
 /** Nodes in the cluster's order (group by group: z1..z3 before w1..w4), anything else after them by number. */
 export const inClusterOrder =

@@ -29,7 +29,7 @@ const leadingTime = (line: string): number | null => {
   return match ? Number(match[1]) : null;
 };
 
-export function parseTraceRecord(line: string): TraceRecord | null {
+function parseTraceRecord(line: string): TraceRecord | null {
   try {
     const record = JSON.parse(line) as TraceRecord;
     return typeof record.msg?.body?.type === 'string' && typeof record.msg.src === 'string' && typeof record.msg.dest === 'string' ? record : null;
