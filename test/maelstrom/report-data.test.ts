@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lamportSvg } from '../../src/lib/report/lamport.js';
+import { relativeMs } from '../../src/lib/report/markup.js';
 import type { TraceRecord } from '../../src/lib/report/trace-file.js';
 import { chartAssets, inlineElementText } from '../../src/maelstrom/report/assets.js';
 import { chartData, evenSample, jsonForScript, latency_floor_ms, latency_not_ok_points_max, latency_ok_points_max } from '../../src/maelstrom/report/chart-data.js';
@@ -211,6 +212,14 @@ describe('the diagram around a failure point', () => {
     const arrow_ys = [...svg.matchAll(/<line class="msg[^"]*" x1="[^"]*" y1="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(mark_y).toBeGreaterThan(arrow_ys[0]!);
     expect(mark_y).toBeLessThan(arrow_ys[1]!);
+  });
+});
+
+describe('relativeMs', () => {
+  it('writes a time before the run’s start (a node’s init) with a minus, not "+-"', () => {
+    expect(relativeMs(-167)).toBe('-167.0 ms');
+    expect(relativeMs(1520.26)).toBe('+1520.3 ms');
+    expect(relativeMs(-0.01)).toBe('+0.0 ms');
   });
 });
 

@@ -14,9 +14,10 @@ export function countOf(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
-/** Milliseconds from the run's start, e.g. "+1520.3 ms". */
+/** Milliseconds from the run's start, e.g. "+1520.3 ms", or "-167.0 ms" before it (a node's init). */
 export function relativeMs(ms: number): string {
-  return `+${(Math.round(ms * 10) / 10).toFixed(1)} ms`;
+  const tenths = Math.round(ms * 10);
+  return `${tenths < 0 ? '-' : '+'}${(Math.abs(tenths) / 10).toFixed(1)} ms`;
 }
 
 const byNodeNumber = (a: string, b: string): number => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, '')) || a.localeCompare(b);

@@ -10,8 +10,8 @@ import type { FaultSpan, RunHistoryEntry, TestRunResult } from '../run/result.js
 export const latency_ok_points_max = 4000;
 /** Operations that were not ok drawn in the latency chart: all of them up to this many, sampled evenly past it (a run where every request fails would otherwise carry its whole history). */
 export const latency_not_ok_points_max = 4000;
-/** The smallest latency drawn, in ms: the chart's y axis is logarithmic, and an answer within the same millisecond as its call would be log(0). */
-export const latency_floor_ms = 0.1;
+/** The smallest latency drawn, in ms: the chart's y axis is logarithmic, and an answer within the same millisecond as its call (times are whole ms) would be log(0). */
+export const latency_floor_ms = 0.5;
 
 export const fault_colours: Record<FaultSpan['kind'], string> = {
   partition: 'rgba(106, 27, 154, 0.16)',

@@ -14,7 +14,7 @@ import { formatDurationMs, formatPercent } from '../../lib/util/units.js';
 import { describeTestPlan } from '../plan-text.js';
 import { type NetCounts, type RunHistoryEntry, run_files, type TestRunResult } from '../run/result.js';
 import { chartAssets, inlineElementText } from './assets.js';
-import { chartData, fault_colours, jsonForScript, latency_not_ok_points_max, latency_ok_points_max } from './chart-data.js';
+import { chartData, fault_colours, jsonForScript, latency_floor_ms, latency_not_ok_points_max, latency_ok_points_max } from './chart-data.js';
 import { drawnFailures, failureSection, failure_diagrams_max, readFailureWindows } from './messages.js';
 import { page_script } from './page-script.js';
 
@@ -110,7 +110,7 @@ function chartsSection(r: TestRunResult, history: readonly RunHistoryEntry[]): {
   const html =
     `<section id="charts"><h2>Over time</h2>` +
     `<p class="legend">Shaded: faults while they lasted (${faultLegend()}); the dashed line: the time limit's end${data.final_reads ? ', after which every fault healed and each client read once more' : ''}. Drag across a chart to zoom, double-click to zoom out.</p>` +
-    `<h3>Latency</h3><p class="legend">Each operation at its call time, by outcome; an operation that got no answer is drawn at its client's timeout (${formatDurationMs(data.timeout_ms)}).${sampled}</p><div id="latency-chart" class="chart"></div>` +
+    `<h3>Latency</h3><p class="legend">Each operation at its call time, by outcome; an operation that got no answer is drawn at its client's timeout (${formatDurationMs(data.timeout_ms)}), one answered within its call's millisecond at ${latency_floor_ms} ms.${sampled}</p><div id="latency-chart" class="chart"></div>` +
     `<h3>Throughput</h3><p class="legend">Operations completed per second, by outcome.</p><div id="throughput-chart" class="chart"></div>` +
     `<h3>Faults</h3>${faults}</section>`;
   return { html, data: jsonForScript(data) };
