@@ -134,6 +134,8 @@ describe('the page', () => {
     const ids = [...html.matchAll(/<section id="([^"]+)"/g)].map((m) => m[1]);
     expect(ids).toEqual(['verdict', 'plan', 'checks', 'operations', 'network', 'charts', 'failures']);
     expect(html).toContain('<tr><th>rate</th><td>100 requests/s</td></tr>');
+    expect(html).not.toContain("dslab's CPU");
+    expect(renderRunReport({ result: { ...result, process_cpu: { user_ms: 900, system_ms: 300, wall_ms: 10_000, share: 0.12 } }, history, trace: [] })).toContain("<tr><th>dslab's CPU</th><td>0.12 of a core");
     const add = result.operations.find((o) => o.f === 'add')!;
     expect(html).toContain(`<tr><td>add</td><td class="num">${add.count}</td><td class="num">${add.ok}</td><td class="num">${add.fail}</td><td class="num">${add.unknown}</td>`);
     expect(html).toContain('<tr><th>servers</th><td class="num">3000</td><td class="num">2960</td><td class="num">3000</td><td class="num">1.00</td></tr>');

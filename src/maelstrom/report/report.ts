@@ -49,6 +49,7 @@ function planSection(r: TestRunResult): string {
     `<tr><th>started</th><td>${escapeXml(new Date(r.started_at_ms).toISOString())}, ran ${formatDurationMs(r.end_ms)} (main phase ${formatDurationMs(r.main_phase_end_ms)})</td></tr>`,
     `<tr><th>folder</th><td><code>${escapeXml(r.dir)}</code></td></tr>`,
   );
+  if (r.process_cpu) rows.push(`<tr><th>dslab's CPU</th><td>${r.process_cpu.share.toFixed(2)} of a core (supervisor, clients and checker; not the nodes)</td></tr>`);
   return `<section id="plan"><h2>The plan</h2><table class="plan">${rows.join('')}</table></section>`;
 }
 
