@@ -7,6 +7,7 @@ import { exit_code_bad_arguments, exit_code_internal_error, exitCodeForVerdict }
 import { maelstromFlagsHelp, maelstrom_workloads, parseTestArgs, TestArgumentsError } from '../maelstrom/options.js';
 import { describeTestPlan } from '../maelstrom/plan-text.js';
 import { driverFor } from '../maelstrom/run/drivers.js';
+import { writeRunReport } from '../maelstrom/report/report.js';
 import { runTests, testClusterName } from '../maelstrom/run/test-run.js';
 import { viewFor, workloads } from '../registry.js';
 
@@ -84,6 +85,7 @@ export default class Test extends BaseCommand {
         view: viewFor(plan.workload),
         cwd: process.cwd(),
         signal: abort.signal,
+        writeReport: writeRunReport,
         // --log-stderr: the nodes' stderr in this output as it comes, as Maelstrom logs it (the node logs keep it either way).
         stderr: (node, line) => {
           if (!json && !dashboard) this.log(`${node} stderr: ${line}`);
