@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ClientTransport } from '../../src/lib/plugin.js';
+import type { MessageBody } from '../../src/lib/protocol/messages.js';
+import { IndefiniteError } from '../../src/lib/util/errors.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { checkEchoes, checkUniqueIds, driverFor, examples_max, lin_kv_ops_per_key, lin_kv_values } from '../../src/maelstrom/run/drivers.js';
 import { failure_points_max, failurePoints } from '../../src/maelstrom/run/failures.js';
@@ -207,5 +210,44 @@ describe('failurePoints', () => {
     const check = driverFor('g-counter')!.check(file, entries, 10_000);
     expect(check.result).toBe('invalid');
     expect(failurePoints('g-counter', check, entries)).toEqual([{ at_ms: 100, description: 'n1 answered a final read with 3, a value no combination of the adds allows', endpoints: ['n1', 'c3004'] }]);
+  });
+});
+
+describe('add/read drivers: a read that timed out', () => {
+  /** A node that holds the set it was sent, and never answers a read that is not final (a slow node). */
+  function slowReads(): ClientTransport {
+    const held: unknown[] = [];
+    let reads = 0;
+    return {
+      request: async (_client: string, _dest: string, body: MessageBody) => {
+        if (body.type === 'broadcast') return (held.push(body.message), { type: 'broadcast_ok' });
+        if (reads++ === 0) throw new IndefiniteError('no answer within 5 s');
+        return { type: 'read_ok', messages: [...held] };
+      },
+      leader: () => null,
+      upNodes: () => ['n0'],
+      now: () => Date.now(),
+      sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    };
+  }
+
+  it('is a failed read the set checker can read back from the history the runner writes', async () => {
+    const driver = driverFor('broadcast')!;
+    const transport = slowReads();
+    const origin = Date.now();
+    const entries = [
+      await driver.perform(transport, 'c3001', 'n0', { f: 'add', value: 0 }, 5000, origin, false),
+      await driver.perform(transport, 'c3001', 'n0', { f: 'read' }, 5000, origin, false),
+      await driver.perform(transport, 'c3002', 'n0', { f: 'read' }, 5000, origin, false),
+      await driver.perform(transport, 'c3003', 'n0', { f: 'read' }, 5000, origin, true),
+    ];
+    expect(entries.map((e) => e.outcome)).toEqual(['ok', 'fail', 'ok', 'ok']);
+    const file = path.join(scratchDir(), 'history.jsonl');
+    const writer = new HistoryWriter(file, 'broadcast');
+    for (const e of entries) writer.write(e as Parameters<HistoryWriter['write']>[0]);
+    await writer.close();
+    const check = driver.check(file, entries, 10_000);
+    expect(check.text).not.toMatch(/could not|must be/);
+    expect(check.result).toBe('valid');
   });
 });
