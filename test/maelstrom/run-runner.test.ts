@@ -134,6 +134,12 @@ class FakeCluster implements RunHost {
 
   workload: MaelstromWorkload = 'broadcast';
 
+  /** A fault from another terminal, as the supervisor's event stream carries it. */
+  cliFault(fault: Extract<ClusterEvent, { type: 'fault' }>['fault'], description: string): void {
+    const event = { type: 'fault', action: fault.action, fault, description, faults: [], active: { partition: null, links: [], paused: [], clock_offsets_ms: {} }, source: 'cli', t: Date.now(), seq: this.seq++ } as ClusterEvent;
+    for (const listener of this.listeners) listener(event);
+  }
+
   async apply(action: ControlAction, source?: 'cli' | 'nemesis'): Promise<ActionResult> {
     this.actions.push({ action, source, at: this.seq++ });
     if (action.type === 'partition') this.faultWords = ['partition'];
@@ -145,7 +151,7 @@ class FakeCluster implements RunHost {
 
   status(): ClusterStatus {
     return {
-      nodes: this.nodes.map((id) => ({ id, status: this.down.has(id) ? 'down' : 'running' })),
+      nodes: this.nodes.map((id) => ({ id, status: this.down.has(id) ? 'down' : 'up' })),
       links: this.behaviour.links ?? [],
       faults: [...this.faultWords],
       active_faults: { partition: null, links: [], paused: [], clock_offsets_ms: {} },
@@ -389,5 +395,25 @@ describe('MaelstromRun on a fake cluster: kill and pause, and stopping early', (
     expect(Date.now() - started).toBeLessThan(5000);
     expect(outcome.entries.length).toBeGreaterThan(0);
     expect(outcome.entries.some((e) => e.final)).toBe(false);
+  });
+});
+
+describe('MaelstromRun on a fake cluster: faults from another terminal', () => {
+  it('draws them on the timeline, and a restart ends only the span of the node it restarts', async () => {
+    const fake = cluster('echo', {}, ['n1', 'n10', 'n2']);
+    const run = new MaelstromRun(fake, settings('echo', { nodes: ['n1', 'n10', 'n2'], time_limit_s: 0.6 }));
+    const done = run.run();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fake.cliFault({ action: 'kill', node: 'n10' }, 'killed n10');
+    fake.cliFault({ action: 'kill', node: 'n2' }, 'killed n2');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    fake.cliFault({ action: 'restart', node: 'n1' }, 'restarted n1');
+    fake.cliFault({ action: 'restart', node: 'n2' }, 'restarted n2');
+    const outcome = await done;
+    const span = (description: string) => outcome.faults.find((f) => f.description === description)!;
+    expect(span('killed n10')).toMatchObject({ kind: 'kill', source: 'cli' });
+    // n2's restart ended n2's span at once; n10 stayed down until the run healed everything.
+    expect(span('killed n2').end_ms!).toBeLessThan(outcome.main_phase_end_ms);
+    expect(span('killed n10').end_ms!).toBeGreaterThanOrEqual(outcome.main_phase_end_ms);
   });
 });
