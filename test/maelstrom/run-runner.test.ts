@@ -398,6 +398,22 @@ describe('MaelstromRun on a fake cluster: kill and pause, and stopping early', (
   });
 });
 
+describe('MaelstromRun on a fake cluster: stopping with every client busy', () => {
+  it('leaves no timer behind (a Ctrl-C ends the command at once, not at the time limit)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    // One client and requests far faster than it answers: the runner keeps waiting for a free client.
+    const run = new MaelstromRun(cluster('echo'), settings('echo', { concurrency: 1, rate_per_s: 1000, time_limit_s: 60 }));
+    const done = run.run();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    run.stop();
+    const outcome = await done;
+    expect(outcome.entries.length).toBeGreaterThan(10);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});
+
 describe('MaelstromRun on a fake cluster: faults from another terminal', () => {
   it('draws them on the timeline, and a restart ends only the span of the node it restarts', async () => {
     const fake = cluster('echo', {}, ['n1', 'n10', 'n2']);
