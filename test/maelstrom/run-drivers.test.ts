@@ -250,4 +250,29 @@ describe('add/read drivers: a read that timed out', () => {
     expect(check.text).not.toMatch(/could not|must be/);
     expect(check.result).toBe('valid');
   });
+
+  it("is a failed lin-kv read the linearizability checker accepts", async () => {
+    const driver = driverFor('lin-kv')!;
+    let reads = 0;
+    const transport: ClientTransport = {
+      request: async (_client: string, _dest: string, body: MessageBody) => {
+        if (body.type === 'write') return { type: 'write_ok' };
+        if (reads++ === 0) throw new IndefiniteError('no answer within 1 s');
+        return { type: 'read_ok', value: 1 };
+      },
+      leader: () => null,
+      upNodes: () => ['n0'],
+      now: () => Date.now(),
+      sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    };
+    const origin = Date.now();
+    const entries = [
+      await driver.perform(transport, 'c3001', 'n0', { f: 'write', value: { key: 0, value: 1 } }, 1000, origin, false),
+      await driver.perform(transport, 'c3001', 'n0', { f: 'read', value: { key: 0 } }, 1000, origin, false),
+      await driver.perform(transport, 'c3001', 'n0', { f: 'read', value: { key: 0 } }, 1000, origin, false),
+    ];
+    expect(entries.map((e) => e.outcome)).toEqual(['ok', 'fail', 'ok']);
+    const check = driver.check('', entries, 10_000);
+    expect(check.result).toBe('valid');
+  });
 });
