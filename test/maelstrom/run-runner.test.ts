@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, LinkStatus, NewClusterEvent } from '../../src/lib/control/api.js';
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
+import { rangeClientId } from '../../src/lib/supervisor/client-ids.js';
 import { IndefiniteError } from '../../src/lib/util/errors.js';
 import type { MaelstromWorkload, TestFault } from '../../src/maelstrom/options.js';
 import { partition_specs } from '../../src/maelstrom/partitions.js';
@@ -209,6 +210,7 @@ describe('MaelstromRun on a fake cluster: broadcast with a partition nemesis and
 
   it('binds the first clients to nodes i mod n, and every client to one node only', () => {
     const initial = fake.clientsOf(mainRequests).sort((a, b) => clientNumber(a) - clientNumber(b)).slice(0, plan.concurrency);
+    expect(initial[0]).toBe(rangeClientId('test', 0));
     const first = clientNumber(initial[0]!);
     expect(initial.map(clientNumber)).toEqual([0, 1, 2, 3, 4].map((i) => first + i));
     for (const [i, client] of initial.entries()) expect(mainRequests.find((r) => r.client === client)!.node, client).toBe(plan.nodes[i % plan.nodes.length]);
