@@ -8,6 +8,7 @@ import { IndefiniteError } from '../../src/lib/util/errors.js';
 import type { MaelstromWorkload, TestFault } from '../../src/maelstrom/options.js';
 import { partition_specs } from '../../src/maelstrom/partitions.js';
 import { MaelstromRun, type RunHost, type RunSettings } from '../../src/maelstrom/run/run.js';
+import { judgeRun } from '../../src/maelstrom/run/verdict.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const scratchDir = tempDirs('dslab-run-runner-');
@@ -328,10 +329,19 @@ describe('MaelstromRun on a fake cluster: workloads judged', () => {
     expect(outcome.failures[0]).toMatchObject({ at_ms: add!.call_ms, endpoints: [add!.node, add!.client] });
   });
 
-  it('a broadcast whose nodes keep everything is valid', async () => {
-    const outcome = await new MaelstromRun(cluster('broadcast'), settings('broadcast', { time_limit_s: 0.5 })).run();
+  it('a broadcast whose nodes keep everything is valid, and its stable latencies and messages meet a budget or not', async () => {
+    const links = [{ link: 'n0->n1', delivered: 1000, dropped: 0, duplicated: 0 }];
+    const outcome = await new MaelstromRun(cluster('broadcast', { links }), settings('broadcast', { time_limit_s: 0.5 })).run();
     expect(outcome.check.result).toBe('valid');
     expect(outcome.failures).toEqual([]);
+    const plan = { workload: 'broadcast' as const, availability: null };
+    const within = judgeRun(plan, outcome, { stable_latency_ms_median_max: 60_000, stable_latency_ms_max_max: 60_000, msgs_per_op_max: 1000 });
+    expect(within.verdict, within.headline).toBe('valid');
+    expect(within.checks.map((c) => c.name)).toEqual(['broadcast', 'budget']);
+    expect(within.headline).toMatch(/^valid: .*msgs-per-op [\d.]+ \(servers\); median stable latency/);
+    const over = judgeRun(plan, outcome, { msgs_per_op_max: 1 });
+    expect(over.verdict).toBe('invalid');
+    expect(over.headline).toMatch(/^invalid: over budget: [\d.]+ messages per operation between servers \(budget: below 1\)/);
   });
 
   it('a g-counter that counts each add twice is invalid; one that counts right is valid', async () => {
