@@ -100,6 +100,8 @@ export class MaelstromRun {
   private readonly faults: FaultSpan[] = [];
   private readonly problems: string[] = [];
   private readonly active = new Map<TestFault, ActiveFault>();
+  /** The node each kill or pause from another terminal stopped: its restart or resume ends that span. */
+  private readonly cli_stopped = new Map<FaultSpan, string>();
   private readonly history: HistoryWriter;
   private origin_ms = 0;
   private main_phase_over = false;
@@ -215,7 +217,8 @@ export class MaelstromRun {
       if (next_at >= deadline) break;
       const wait = next_at - Date.now();
       if (wait > 0) await this.sleep(wait);
-      while (free.length === 0 && !this.stopped && Date.now() < deadline) await new Promise<void>((resolve) => ((freed = resolve), setTimeout(resolve, Math.max(1, deadline - Date.now()))));
+      // Woken when a client frees (or by stop()); the timer goes with the wait, so none outlives the run.
+      while (free.length === 0 && !this.stopped && Date.now() < deadline) await this.sleep(Math.max(1, deadline - Date.now()), (wake) => (freed = wake));
       if (this.stopped || Date.now() >= deadline) break;
       const worker = free.shift()!;
       const op = ops.next();
@@ -371,16 +374,19 @@ export class MaelstromRun {
       const node = 'node' in event.fault ? event.fault.node : null;
       for (const span of this.faults) {
         if (span.source !== 'cli' || span.end_ms !== null) continue;
-        const ends = action === 'heal' ? span.kind === 'partition' || span.kind === 'other' : span.description.includes(node ?? '\u0000');
+        const ends = action === 'heal' ? span.kind === 'partition' || span.kind === 'other' : span.kind === (action === 'restart' ? 'kill' : 'pause') && this.cli_stopped.get(span) === node;
         if (ends) span.end_ms = at;
       }
       return;
     }
     const kind: FaultSpan['kind'] = action === 'partition' ? 'partition' : action === 'kill' ? 'kill' : action === 'pause' ? 'pause' : 'other';
-    this.faults.push({ kind, description: event.description, start_ms: at, end_ms: null, source: 'cli' });
+    const span: FaultSpan = { kind, description: event.description, start_ms: at, end_ms: null, source: 'cli' };
+    this.faults.push(span);
+    if ((kind === 'kill' || kind === 'pause') && 'node' in event.fault) this.cli_stopped.set(span, event.fault.node);
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps `ms`, or until stop() or the wake function handed to `onWake` is called. */
+  private sleep(ms: number, onWake?: (wake: () => void) => void): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
@@ -390,6 +396,7 @@ export class MaelstromRun {
       };
       const timer = setTimeout(wake, ms);
       this.wakers.add(wake);
+      onWake?.(wake);
     });
   }
 }
