@@ -5,6 +5,7 @@ import { Router } from '../../src/lib/supervisor/router.js';
 import { TraceWriter } from '../../src/lib/supervisor/trace.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import { netStats } from '../../src/maelstrom/run/net-stats.js';
+import { linksSince } from '../../src/maelstrom/run/run.js';
 import type { RunHistoryEntry } from '../../src/maelstrom/run/result.js';
 import { availabilityOf, operationStats, quantiles, timelineOf } from '../../src/maelstrom/run/stats.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -152,5 +153,19 @@ describe('timelineOf', () => {
     expect(timelineOf([], 0)).toEqual([{ second: 0, ok: 0, fail: 0, unknown: 0, latency_ms_median: null, latency_ms_max: null }]);
     expect(timelineOf([], 3000)).toHaveLength(3);
     expect(timelineOf([], 3001)).toHaveLength(4);
+  });
+});
+
+describe('linksSince', () => {
+  it("counts only a run's own messages: earlier counts are taken off, links new since then count from zero", () => {
+    const before = [{ link: 'n1->n2', delivered: 10, dropped: 2, duplicated: 1 }];
+    const after = [
+      { link: 'n1->n2', delivered: 15, dropped: 2, duplicated: 3 },
+      { link: 'c3001->n1', delivered: 4, dropped: 0, duplicated: 0 },
+    ];
+    expect(linksSince(before, after)).toEqual([
+      { link: 'n1->n2', delivered: 5, dropped: 0, duplicated: 2 },
+      { link: 'c3001->n1', delivered: 4, dropped: 0, duplicated: 0 },
+    ]);
   });
 });

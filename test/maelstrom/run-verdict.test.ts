@@ -28,6 +28,7 @@ function outcome(check: RunOutcome['check'], extra: Partial<RunOutcome> = {}): R
     failures: [],
     problems: [],
     check_error: null,
+    history_error: null,
     ...extra,
   };
 }
@@ -99,7 +100,7 @@ describe('budgetCheck', () => {
   it('is over budget when there are no figures to hold to the limits', () => {
     const none = budgetCheck({ msgs_per_op_max: 30, stable_latency_ms_median_max: 400 }, net(null), { name: 'broadcast', result: 'unknown', text: '', details: { stable_latencies_ms: null } })!;
     expect(none.result).toBe('invalid');
-    expect(none.text).toMatch(/no operations messages per operation/);
+    expect(none.text).toMatch(/no operations, so no messages per operation/);
     expect(none.text).toMatch(/no median stable latency/);
   });
 });
@@ -142,5 +143,13 @@ describe('judgeRun', () => {
     expect(judged.verdict).toBe('unknown');
     expect(judged.headline.startsWith('unknown: the history could not be checked: boom')).toBe(true);
     expect(judged.reasons.join('\n')).toMatch(/the nemesis could not start a partition: refused/);
+  });
+});
+
+describe('a run whose history was cut short', () => {
+  it('is unknown even when the checker judged what was written valid', () => {
+    const judged = judgeRun({ workload: 'broadcast', availability: null }, outcome({ result: 'valid', text: 'valid: fine', details: {} }, { problems: ['the history could not be written in full: ENOSPC'], history_error: 'ENOSPC' }));
+    expect(judged.verdict).toBe('unknown');
+    expect(judged.headline).toMatch(/^unknown: the history could not be written in full/);
   });
 });

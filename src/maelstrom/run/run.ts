@@ -11,7 +11,7 @@
  * process: `dslab test`'s own, or a grader test's), so the same run serves the
  * command and the labs.
  */
-import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NewClusterEvent } from '../../lib/control/api.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, LinkStatus, NewClusterEvent } from '../../lib/control/api.js';
 import { emptyTally, summarizeLoad, type LoadStats } from '../../lib/load-stats.js';
 import type { ClientTransport, HistoryFileCheck } from '../../lib/plugin.js';
 import { rangeClientId, test_clients_max } from '../../lib/supervisor/client-ids.js';
@@ -72,6 +72,8 @@ export interface RunOutcome {
   problems: string[];
   /** The history file could not be checked: why. */
   check_error: string | null;
+  /** The history file could not be written in full (the checker judged what was written): why. */
+  history_error: string | null;
 }
 
 /** Operations kept in memory for the checkers, stats and report; past this the run stops issuing new ones. */
@@ -93,6 +95,15 @@ interface ActiveFault {
   noop?: boolean;
 }
 
+/** Each link's counts since `before` (links absent then count from zero). */
+export function linksSince(before: readonly LinkStatus[], after: readonly LinkStatus[]): LinkStatus[] {
+  const earlier = new Map(before.map((link) => [link.link, link]));
+  return after.map((link) => {
+    const was = earlier.get(link.link);
+    return was ? { link: link.link, delivered: link.delivered - was.delivered, dropped: link.dropped - was.dropped, duplicated: link.duplicated - was.duplicated } : link;
+  });
+}
+
 export class MaelstromRun {
   private readonly driver: WorkloadDriver;
   private readonly rng: Rng;
@@ -104,6 +115,7 @@ export class MaelstromRun {
   private readonly cli_stopped = new Map<FaultSpan, string>();
   private readonly history: HistoryWriter;
   private origin_ms = 0;
+  private links_at_start: readonly LinkStatus[] = [];
   private main_phase_over = false;
   private next_client = 0;
   private progress: LoadStats = { ...emptyTally(), offered: 0, completed: 0, skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {} };
@@ -133,6 +145,8 @@ export class MaelstromRun {
     const { settings } = this;
     const unsubscribe = this.host.events.subscribe((event) => this.onEvent(event));
     this.origin_ms = Date.now();
+    // The run's own messages only: a lab's earlier steps (or init) are not this run's cost.
+    this.links_at_start = this.host.status().links;
     const limit_ms = settings.time_limit_s * 1000;
     const timeout_ms = rpcTimeoutMs(settings.workload, settings.latency_ms);
     const ops = this.driver.operations(this.rng, { nodes: settings.nodes, concurrency: settings.concurrency, key_count: settings.key_count });
@@ -158,7 +172,7 @@ export class MaelstromRun {
       const end_ms = Date.now() - this.origin_ms;
       await this.history.close();
       if (this.history.error) this.problems.push(`the history could not be written in full: ${this.history.error}`);
-      const net = netStats(this.host.status().links, this.entries.length);
+      const net = netStats(linksSince(this.links_at_start, this.host.status().links), this.entries.length);
       say(`checking ${this.entries.length} operations`);
       let check: HistoryFileCheck;
       let check_error: string | null = null;
@@ -182,6 +196,7 @@ export class MaelstromRun {
         failures: failurePoints(settings.workload, check, this.entries),
         problems: this.problems,
         check_error,
+        history_error: this.history.error,
       };
     } finally {
       clearInterval(progressTimer);
