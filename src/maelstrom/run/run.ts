@@ -18,11 +18,11 @@ import { rangeClientId, test_clients_max } from '../../lib/supervisor/client-ids
 import { errorMessage } from '../../lib/util/errors.js';
 import { createRng, type Rng } from '../../lib/util/prng.js';
 import { HistoryWriter } from '../../workloads/single-send/history.js';
-import type { MaelstromWorkload, TestFault } from '../options.js';
+import { default_consistency_models, default_max_txn_length, default_max_writes_per_key, type MaelstromWorkload, type TestFault } from '../options.js';
 import { choosePartition } from '../partitions.js';
 import { staggerGapMs } from '../stagger.js';
 import { final_recovery_wait_s, rpcTimeoutMs } from '../timing.js';
-import { driverFor, type WorkloadDriver } from './drivers.js';
+import { driverFor, type DriverSettings, type WorkloadDriver } from './drivers.js';
 import { failurePoints } from './failures.js';
 import { netStats } from './net-stats.js';
 import type { FailurePoint, FaultSpan, NetStats, OperationStats, RunHistoryEntry } from './result.js';
@@ -48,6 +48,10 @@ export interface RunSettings {
   nemesis: readonly TestFault[];
   nemesis_interval_s: number;
   key_count: number | null;
+  /** The transactional workloads' generator and checker (Maelstrom's defaults when absent). */
+  max_txn_length?: number;
+  max_writes_per_key?: number;
+  consistency_models?: readonly string[];
   seed: number;
   /** The wait between healing and the final reads (Maelstrom's 10 s). */
   recovery_wait_s?: number;
@@ -149,7 +153,7 @@ export class MaelstromRun {
     this.links_at_start = this.host.status().links;
     const limit_ms = settings.time_limit_s * 1000;
     const timeout_ms = rpcTimeoutMs(settings.workload, settings.latency_ms);
-    const ops = this.driver.operations(this.rng, { nodes: settings.nodes, concurrency: settings.concurrency, key_count: settings.key_count });
+    const ops = this.driver.operations(this.rng, this.driverSettings());
     const say = settings.phase ?? (() => {});
     say(settings.rate_per_s > 0 ? `running ${settings.concurrency} client${settings.concurrency === 1 ? '' : 's'} for ${settings.time_limit_s} s at about ${settings.rate_per_s} requests/s${settings.nemesis.length ? `, ${settings.nemesis.join(' and ')} about every ${settings.nemesis_interval_s} s` : ''}` : `running for ${settings.time_limit_s} s with no requests (--rate 0)`);
     this.emitLoad('start');
@@ -177,7 +181,7 @@ export class MaelstromRun {
       let check: HistoryFileCheck;
       let check_error: string | null = null;
       try {
-        check = this.driver.check(settings.history_file, this.entries, check_timeout_ms);
+        check = this.driver.check(settings.history_file, this.entries, check_timeout_ms, this.driverSettings());
       } catch (error) {
         check_error = errorMessage(error);
         check = { result: 'unknown', text: `the history could not be checked: ${check_error}`, details: {} };
@@ -206,6 +210,18 @@ export class MaelstromRun {
   }
 
   // ---- clients ----------------------------------------------------------
+
+  private driverSettings(): DriverSettings {
+    const { settings } = this;
+    return {
+      nodes: settings.nodes,
+      concurrency: settings.concurrency,
+      key_count: settings.key_count,
+      max_txn_length: settings.max_txn_length ?? default_max_txn_length,
+      max_writes_per_key: settings.max_writes_per_key ?? default_max_writes_per_key,
+      consistency_models: settings.consistency_models ?? default_consistency_models,
+    };
+  }
 
   /** A fresh client id, as Jepsen opens a new client for a new process. */
   private newClient(): string {
