@@ -215,12 +215,16 @@ function listAppendEdges(
     position.set(k, at);
   }
   // Every read must be a prefix of the longest; each read is judged for aborted, intermediate and garbage elements.
+  const readsByKey = new Map<string, { txn: Txn; value: unknown[] }[]>();
   for (const txn of txns) {
     if (txn.outcome !== 'ok') continue;
     for (const [f, key, raw] of txn.ops) {
       const value = raw === null ? [] : raw;
       if (f !== 'r' || !Array.isArray(value)) continue;
       const k = keyId(key);
+      let list = readsByKey.get(k);
+      if (!list) readsByKey.set(k, (list = []));
+      list.push({ txn, value });
       const order = longest.get(k)!.list;
       const mismatch = value.findIndex((element, i) => valueId(element) !== valueId(order[i]));
       if (mismatch !== -1) {
@@ -264,25 +268,20 @@ function listAppendEdges(
       if (last >= 0 && last !== w) graph.add(last, w, 'ww', () => `T${w} appended ${formatValue(value)} to ${formatKey(key)}, which no read holds, so after ${formatValue(order[order.length - 1])} that T${last} appended`);
     }
     // Reads: wr from the writer of the last element another transaction appended; rw to the writer of the next one (and to every unread append).
-    for (const txn of txns) {
-      if (txn.outcome !== 'ok') continue;
-      for (const [f, rkey, raw] of txn.ops) {
-        const value = raw === null ? [] : raw;
-        if (f !== 'r' || keyId(rkey) !== k || !Array.isArray(value)) continue;
-        let end = value.length;
-        while (end > 0 && byValue.get(valueId(value[end - 1]))?.txn === txn.index) end--;
-        if (end > 0) {
-          const w = byValue.get(valueId(value[end - 1]));
-          if (w && txns[w.txn]!.outcome !== 'fail') graph.add(w.txn, txn.index, 'wr', () => `T${txn.index} read ${formatKey(key)} as ${formatValue(value)}, ending with ${formatValue(value[end - 1])}, which T${w.txn} appended`);
-        }
-        const nextWriter = end < order.length ? byValue.get(valueId(order[end])) : undefined;
-        if (nextWriter && nextWriter.txn !== txn.index && txns[nextWriter.txn]!.outcome !== 'fail') {
-          graph.add(txn.index, nextWriter.txn, 'rw', () => `T${txn.index} read ${formatKey(key)} as ${formatValue(value)}, without ${formatValue(order[end])}, which T${nextWriter.txn} appended next`);
-        }
-        if (end === value.length) {
-          for (const { txn: w, value: missing } of unread) {
-            if (w !== txn.index) graph.add(txn.index, w, 'rw', () => `T${txn.index} read ${formatKey(key)} as ${formatValue(value)}, without ${formatValue(missing)}, which T${w} appended (no read ever held it)`);
-          }
+    for (const { txn, value } of readsByKey.get(k) ?? []) {
+      let end = value.length;
+      while (end > 0 && byValue.get(valueId(value[end - 1]))?.txn === txn.index) end--;
+      if (end > 0) {
+        const w = byValue.get(valueId(value[end - 1]));
+        if (w && txns[w.txn]!.outcome !== 'fail') graph.add(w.txn, txn.index, 'wr', () => `T${txn.index} read ${formatKey(key)} as ${formatValue(value)}, ending with ${formatValue(value[end - 1])}, which T${w.txn} appended`);
+      }
+      const nextWriter = end < order.length ? byValue.get(valueId(order[end])) : undefined;
+      if (nextWriter && nextWriter.txn !== txn.index && txns[nextWriter.txn]!.outcome !== 'fail') {
+        graph.add(txn.index, nextWriter.txn, 'rw', () => `T${txn.index} read ${formatKey(key)} as ${formatValue(value)}, without ${formatValue(order[end])}, which T${nextWriter.txn} appended next`);
+      }
+      if (end === value.length) {
+        for (const { txn: w, value: missing } of unread) {
+          if (w !== txn.index) graph.add(txn.index, w, 'rw', () => `T${txn.index} read ${formatKey(key)} as ${formatValue(value)}, without ${formatValue(missing)}, which T${w} appended (no read ever held it)`);
         }
       }
     }

@@ -23,7 +23,8 @@ export interface Edge {
 export class DependencyGraph {
   /** Per transaction: its successors, each with the kinds of edge to it (bits of edge_bit). */
   private readonly out: Map<number, number>[];
-  private readonly reasons = new Map<string, string>();
+  /** Why each edge exists, kept as the function that words it: most edges are never explained, so most are never worded. */
+  private readonly reasons = new Map<number, () => string>();
   edge_count = 0;
 
   constructor(readonly size: number) {
@@ -38,8 +39,12 @@ export class DependencyGraph {
     if (mask & bit) return;
     successors.set(to, mask | bit);
     this.edge_count++;
-    // Words only for the first edges of each kind between a pair: the explanation needs one.
-    this.reasons.set(`${from}>${to}>${kind}`, why());
+    this.reasons.set(this.reasonKey(from, to, kind), why);
+  }
+
+  /** One number per (from, to, kind): exact while size² · kinds stays below 2^53 (sizes up to tens of millions). */
+  private reasonKey(from: number, to: number, kind: EdgeKind): number {
+    return (from * this.size + to) * edge_kinds.length + edge_kinds.indexOf(kind);
   }
 
   successors(from: number): ReadonlyMap<number, number> {
@@ -51,7 +56,7 @@ export class DependencyGraph {
     const mask = (this.out[from]!.get(to) ?? 0) & allowed;
     if (!mask) return null;
     for (const kind of edge_kinds) {
-      if (mask & edge_bit[kind]) return { from, to, kind, why: this.reasons.get(`${from}>${to}>${kind}`) ?? '' };
+      if (mask & edge_bit[kind]) return { from, to, kind, why: this.reasons.get(this.reasonKey(from, to, kind))?.() ?? '' };
     }
     return null;
   }
