@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { formatDurationMs } from '../util/units.js';
 import { describeMembersUp } from '../cluster/members.js';
 import { electsLeaders } from '../roles.js';
-import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
+import { availableColumns, column_gap, fit, fitColumns, link_rates_label, linkRatesText, loadCells, type Cell, type CellContext } from './layout.js';
 import type { DashboardModel, LogEntry, LogKind } from './model.js';
 import { leaderTermWord, verdictOf } from './model.js';
 
@@ -218,6 +218,34 @@ export function Farewell({ lines }: { lines: readonly string[] }) {
   );
 }
 
+/** The busiest links at the router's last report, as many as the width holds, and what the network dropped per second. */
+export function LinkRates({ model, width, color }: ViewProps) {
+  const text = linkRatesText(model, width);
+  if (text === null) return null;
+  const dropping = model.dropped_per_s !== null && model.dropped_per_s > 0;
+  return (
+    <Text wrap="truncate-end">
+      <Text dimColor>{link_rates_label}</Text>
+      <Text>{text.links}</Text>
+      <Text color={color && dropping ? 'magenta' : undefined} dimColor={!dropping}>
+        {text.dropped}
+      </Text>
+    </Text>
+  );
+}
+
+/** The running load's figures (or the last load's, said done), from its progress events. */
+export function LoadFigures({ model, color }: ViewProps) {
+  if (!model.load) return null;
+  return (
+    <Text wrap="truncate-end">
+      {loadCells(model.load).map((cell, i) => (
+        <Styled key={i} cell={cell} color={color} />
+      ))}
+    </Text>
+  );
+}
+
 const spark_levels = '▁▂▃▄▅▆▇█';
 
 /** Block characters for the last `width` samples, scaled to the largest shown. */
@@ -325,6 +353,8 @@ export function DashboardView(props: DashboardViewProps) {
       </Box>
       <Verdicts {...props} />
       <PartitionMap {...props} />
+      <LinkRates {...props} />
+      <LoadFigures {...props} />
       <Throughput {...props} />
       {showHelp && <HelpPanel />}
       {message && (
