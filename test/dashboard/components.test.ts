@@ -267,6 +267,12 @@ describe('the link rates and load lines', () => {
     expect(frame.indexOf('load 1.5s')).toBeLessThan(frame.indexOf('committed ops/s'));
     const done = reduceAll([load(5_000, 'done', { completed: 80, ok: 76, not_found: 1, fail: 2, unknown: 1, elapsed_ms: 4000, throughput_per_s: 19 })], model);
     expect(lineOf(view(done, { width: 100 }), 'load ')).toBe('load done after 4s: 80 ops · ok 76 · not found 1 · fail 2 · unknown 1 · avg 19/s');
+    // A load that keeps its recent latency shows that while it runs (the whole load's figures hide a stall), and says when nothing was answered lately.
+    const figures = { completed: 60, ok: 60, elapsed_ms: 2500, throughput_per_s: 24, latency_ms: { p50: 1.4, p90: 3, p99: 8, max: 12 } };
+    const lately = reduceAll([load(3_500, 'progress', { ...figures, recent_latency_ms: { p50: 250, p99: 1200 } })], model);
+    expect(lineOf(view(lately, { width: 100 }), 'load ')).toBe('load 2.5s of 4s: 60 ops · ok 60 · fail 0 · unknown 0 · avg 24/s · latency now p50 250ms p99 1.2s');
+    const stalled = reduceAll([load(3_500, 'progress', { ...figures, recent_latency_ms: null })], model);
+    expect(lineOf(view(stalled, { width: 100 }), 'load ')).toBe('load 2.5s of 4s: 60 ops · ok 60 · fail 0 · unknown 0 · avg 24/s · nothing answered lately');
     // No load, no line.
     expect(view(reduceAll([at(0, 'cluster_up', { name: 'c', system: 'student', nodes: ['n1'], seed: 1, view: viewFor('student') })]))).not.toMatch(/^load /m);
   });

@@ -283,8 +283,8 @@ export function linkRatesText(model: DashboardModel, width: number): { links: st
 
 /**
  * The workload's running figures in one line, most telling first so a narrow terminal cuts the least:
- * "load 12s of 20s: 240 ops · ok 238 · fail 0 · unknown 2 · avg 20/s · p50 3.1ms p99 12ms". Unknown is
- * Maelstrom's "info": no answer in time. Latency is of answered operations, over the load so far.
+ * "load 12s of 20s: 240 ops · ok 238 · fail 0 · unknown 2 · avg 20/s · latency now p50 3.1ms p99 12ms".
+ * Unknown is Maelstrom's "info": no answer in time. Latency is of answered operations.
  */
 /** A latency as the load figures give it (to a tenth of a millisecond): "3.1ms", "250ms", "1.2s". */
 function latencyText(ms: number): string {
@@ -303,6 +303,9 @@ export function loadCells(load: LoadView): Cell[] {
   figure(`fail ${stats.fail}`, stats.fail > 0 ? 'red' : undefined);
   figure(`unknown ${stats.unknown}`, stats.unknown > 0 ? 'yellow' : undefined);
   figure(`avg ${stats.throughput_per_s}/s`);
-  if (stats.latency_ms) figure(`p50 ${latencyText(stats.latency_ms.p50)} p99 ${latencyText(stats.latency_ms.p99)}`);
+  // While it runs, the latency now (of the last seconds' answers) where the load keeps it; over the whole load otherwise.
+  const recent = load.running ? stats.recent_latency_ms : undefined;
+  if (recent !== undefined) figure(recent === null ? 'nothing answered lately' : `latency now p50 ${latencyText(recent.p50)} p99 ${latencyText(recent.p99)}`, recent === null ? 'yellow' : undefined);
+  else if (stats.latency_ms) figure(`p50 ${latencyText(stats.latency_ms.p50)} p99 ${latencyText(stats.latency_ms.p99)}`);
   return cells;
 }
