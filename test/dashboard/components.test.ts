@@ -260,6 +260,47 @@ describe('the link rates and load lines', () => {
     expect(view(reduceAll([cluster, at(3_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 0 })]))).not.toContain('msgs/s per link');
   });
 
+  it('on a short terminal drops the sparkline first, then the link rates, then the load figures, so the view stays shorter than the terminal', () => {
+    const lines = (height: number | null) => view(model, { width: 120, height }).split('\n');
+    const full = lines(null);
+    expect(full.some((line) => line.startsWith('committed ops/s'))).toBe(true);
+    expect(lines(full.length + 1)).toEqual(full);
+    const noSparkline = lines(full.length);
+    expect(noSparkline).toEqual(full.filter((line) => !line.startsWith('committed ops/s')));
+    const loadOnly = lines(full.length - 1);
+    expect(loadOnly).toEqual(noSparkline.filter((line) => !line.startsWith('msgs/s per link')));
+    expect(loadOnly.some((line) => line.startsWith('load 1.5s of 4s'))).toBe(true);
+    const none = lines(full.length - 2);
+    expect(none).toEqual(loadOnly.filter((line) => !line.startsWith('load ')));
+    // The rest of the view is never cut: a terminal too short for it gets it all the same.
+    expect(lines(3)).toEqual(none);
+  });
+
+  it('counts every part of the view as drawn (partition boxes, group titles, verdicts, help, message) when it decides what fits', () => {
+    const loaded = reduceAll([at(9_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 1, links, links_active: 9 })], underLoad);
+    const cases: [DashboardModel, Partial<DashboardViewProps>][] = [
+      [reduceAll([at(9_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 1, links, links_active: 9 })], partitioned), {}],
+      [loaded, { showHelp: true, message: { text: 'heal…' } }],
+      [model, {}],
+      [
+        reduceAll([
+          at(0, 'cluster_up', { name: 'c', system: 'snow', nodes: ['z1', 'w1'], seed: 1, view: viewFor('snow'), groups: [{ name: 'coordinator', nodes: ['z1'] }, { name: 'workers', nodes: ['w1'] }] }),
+          at(0, 'node_up', { node: 'z1', pid: 10, restarts: 0 }),
+          at(0, 'node_state', { node: 'z1', state: { verdict: 'all ids unique so far', verdict_ok: true } }),
+          load(1_000, 'start', {}),
+          at(2_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 0, links, links_active: 9 }),
+        ]),
+        {},
+      ],
+    ];
+    for (const [shown, overrides] of cases) {
+      const full = view(shown, { width: 120, ...overrides }).split('\n');
+      // With one row more than the view takes everything is shown; with one row fewer than that, one optional line gives way.
+      expect(view(shown, { width: 120, ...overrides, height: full.length + 1 }).split('\n')).toHaveLength(full.length);
+      expect(view(shown, { width: 120, ...overrides, height: full.length }).split('\n')).toHaveLength(full.length - 1);
+    }
+  });
+
   it("shows the running load's ops, outcomes, throughput and latency, then says it is done", () => {
     const frame = view(model, { width: 100 });
     expect(lineOf(frame, 'load ')).toBe('load 1.5s of 4s: 40 ops · ok 37 · fail 2 · unknown 1 · avg 25/s · p50 1.4ms p99 8ms');

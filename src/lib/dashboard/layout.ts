@@ -309,3 +309,23 @@ export function loadCells(load: LoadView): Cell[] {
   else if (stats.latency_ms) figure(`p50 ${latencyText(stats.latency_ms.p50)} p99 ${latencyText(stats.latency_ms.p99)}`);
   return cells;
 }
+
+/** The lines under the table that only some views have, in the order they give way on a short terminal. */
+export type OptionalLine = 'throughput' | 'links' | 'load';
+/** The sparkline goes first (the load line says the throughput too), then the link rates; the load's figures last. */
+export const optional_lines_drop_order: readonly OptionalLine[] = ['throughput', 'links', 'load'];
+
+/**
+ * Which of the wanted optional lines fit beside `fixed_lines` in a terminal of `rows` rows (null:
+ * unknown, all fit). Ink redraws a frame as tall as the terminal by clearing the whole screen, so
+ * the view stays at least one row shorter; the lines that do not fit go in optional_lines_drop_order.
+ */
+export function fitOptionalLines(wanted: readonly OptionalLine[], fixed_lines: number, rows: number | null): Set<OptionalLine> {
+  const shown = new Set(wanted);
+  if (rows === null) return shown;
+  for (const line of optional_lines_drop_order) {
+    if (fixed_lines + shown.size <= rows - 1) break;
+    shown.delete(line);
+  }
+  return shown;
+}
