@@ -29,6 +29,12 @@ export interface LoadStats extends OutcomeTally {
   throughput_per_s: number;
   /** Of answered operations. */
   latency_ms: { p50: number; p90: number; p99: number; max: number } | null;
+  /**
+   * Of the operations answered in the last recent_latency_window_ms (RecentLatencies): what the
+   * latency is now, where latency_ms is over the whole load so far. Null when none were answered in
+   * that time; absent from loads that do not keep it (and in older recordings).
+   */
+  recent_latency_ms?: { p50: number; p99: number } | null;
   by_function: Record<string, OutcomeTally>;
   /** Why the history file stopped being written, if it did (the load itself goes on). */
   history_error?: string;
@@ -45,18 +51,72 @@ export function answered(tally: OutcomeTally): number {
   return sum;
 }
 
+/** The q quantile of sorted latencies (not empty), to a tenth of a millisecond. */
+function quantileTenth(sorted: ArrayLike<number>, q: number): number {
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 10) / 10;
+}
+
 /** A load's figures so far: throughput and latency percentiles of answered operations over elapsed_ms. */
 export function summarizeLoad(stats: LoadStats, latencies_ms: readonly number[], elapsed_ms: number): LoadStats {
   const elapsed = elapsed_ms || 1;
   const sorted = [...latencies_ms].sort((a, b) => a - b);
   const tenth = (ms: number) => Math.round(ms * 10) / 10;
-  const at = (q: number) => tenth(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  const at = (q: number) => quantileTenth(sorted, q);
   return {
     ...stats,
     elapsed_ms: Math.round(elapsed),
     throughput_per_s: Math.round((answered(stats) / elapsed) * 1000),
     latency_ms: sorted.length ? { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: tenth(sorted.at(-1)!) } : null,
   };
+}
+
+/** How far back a load's recent latency looks: two progress reports, so a slow load still has samples. */
+export const recent_latency_window_ms = 2000;
+/** Recent latency samples kept at most (the newest); beyond this rate per window the oldest give way. */
+export const recent_latency_samples_max = 10_000;
+
+/**
+ * The latencies of the operations answered lately: a ring of (when answered, latency) pairs, read
+ * as percentiles over the last window. Times are whatever clock the caller uses, the same for add and read.
+ */
+export class RecentLatencies {
+  private readonly answered_at: Float64Array;
+  private readonly latencies: Float64Array;
+  /** Index of the oldest sample, and how many are kept. */
+  private oldest = 0;
+  private count = 0;
+
+  constructor(
+    private readonly window_ms = recent_latency_window_ms,
+    samples_max = recent_latency_samples_max,
+  ) {
+    this.answered_at = new Float64Array(samples_max);
+    this.latencies = new Float64Array(samples_max);
+  }
+
+  add(answered_at_ms: number, latency_ms: number): void {
+    const capacity = this.latencies.length;
+    const slot = (this.oldest + this.count) % capacity;
+    this.answered_at[slot] = answered_at_ms;
+    this.latencies[slot] = latency_ms;
+    if (this.count < capacity) this.count++;
+    else this.oldest = (this.oldest + 1) % capacity;
+  }
+
+  /** p50 and p99 (to a tenth of a millisecond) of the samples answered within the window before now_ms; null when there are none. */
+  percentiles(now_ms: number): { p50: number; p99: number } | null {
+    const capacity = this.latencies.length;
+    // Samples older than the window are dropped for good: later reads look even less far back.
+    while (this.count > 0 && this.answered_at[this.oldest]! < now_ms - this.window_ms) {
+      this.oldest = (this.oldest + 1) % capacity;
+      this.count--;
+    }
+    if (this.count === 0) return null;
+    const sorted = new Float64Array(this.count);
+    for (let i = 0; i < this.count; i++) sorted[i] = this.latencies[(this.oldest + i) % capacity]!;
+    sorted.sort();
+    return { p50: quantileTenth(sorted, 0.5), p99: quantileTenth(sorted, 0.99) };
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { DashboardView, EventLog, sparkline, type DashboardViewProps } from '../
 import { availableColumns, fitColumns } from '../../src/lib/dashboard/layout.js';
 import { reduceAll, type DashboardModel } from '../../src/lib/dashboard/model.js';
 import { viewFor } from '../../src/registry.js';
+import type { LoadStats } from '../../src/lib/load-stats.js';
 import { recordedRaftEvents, until } from './recorded.js';
 
 const events = recordedRaftEvents();
@@ -221,5 +222,99 @@ describe('the locks dashboard', () => {
     expect(rowOf(frame, 'k2')).toMatch(/contender\s+idle\s+-\s+4\s+0\s+0\b/);
     // An 80-column terminal keeps the lost locks; the counter is in the verdict line.
     expect(view(model, { width: 80 })).toMatch(/LOST-LOCK/);
+  });
+});
+
+describe('the link rates and load lines', () => {
+  const at = (t: number, type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+  const stats = (t: Partial<LoadStats>): LoadStats => ({ offered: 0, completed: 0, ok: 0, not_found: 0, mismatched: 0, fail: 0, unknown: 0, skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {}, ...t });
+  const load = (t: number, phase: string, figures: Partial<LoadStats>) => at(t, 'load', { phase, stats: stats(figures), options: { clients: 3, rate_per_s: 20, duration_ms: 4000, keys: 0, history_path: null } });
+  const links = [
+    { src: 'n1', dest: 'n2', per_s: 120 },
+    { src: 'n2', dest: 'n1', per_s: 118 },
+    { src: null, dest: 'n0', per_s: 7 },
+    { src: 'n0', dest: null, per_s: 7 },
+    { src: 'n2', dest: 'lin-kv', per_s: 2.5 },
+  ];
+  const model = reduceAll([
+    at(0, 'cluster_up', { name: 'test-echo', system: 'student', nodes: ['n0', 'n1', 'n2'], seed: 1, view: viewFor('student') }),
+    ...['n0', 'n1', 'n2'].map((node, i) => at(0, 'node_up', { node, pid: 10 + i, restarts: 0 })),
+    load(1_000, 'start', {}),
+    at(2_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 3, links, links_active: 9 }),
+    load(2_500, 'progress', { completed: 40, ok: 37, fail: 2, unknown: 1, elapsed_ms: 1500, throughput_per_s: 25, latency_ms: { p50: 1.4, p90: 3, p99: 8, max: 12 } }),
+  ]);
+  const lineOf = (frame: string, start: string) => frame.split('\n').find((line) => line.startsWith(start)) ?? '';
+
+  it('names the busiest links first, the clients taken together, how many more were busy, and the drops per second', () => {
+    const wide = lineOf(view(model, { width: 120 }), 'msgs/s per link:');
+    expect(wide).toBe('msgs/s per link: n1→n2 120 · n2→n1 118 · clients→n0 7 · n0→clients 7 · n2→lin-kv 2.5 · +4 more · dropped 3/s');
+    // A narrow terminal shows fewer links, counts the rest, and still the drops.
+    const narrow = lineOf(view(model, { width: 64 }), 'msgs/s per link:');
+    expect(narrow).toBe('msgs/s per link: n1→n2 120 · n2→n1 118 · +7 more · dropped 3/s');
+    expect(lineOf(view(model, { width: 40 }), 'msgs/s per link:')).toBe('msgs/s per link: +9 more · dropped 3/s');
+    const idle = reduceAll([at(3_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 0, links: [], links_active: 0 })], model);
+    expect(lineOf(view(idle), 'msgs/s per link:')).toBe('msgs/s per link: none · dropped 0/s');
+    // Before the router's first report, or from a supervisor that names no links: no line.
+    const cluster = at(0, 'cluster_up', { name: 'c', system: 'student', nodes: ['n1'], seed: 1, view: viewFor('student') });
+    expect(view(reduceAll([cluster]))).not.toContain('msgs/s per link');
+    expect(view(reduceAll([cluster, at(3_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 0 })]))).not.toContain('msgs/s per link');
+  });
+
+  it('on a short terminal drops the sparkline first, then the link rates, then the load figures, so the view stays shorter than the terminal', () => {
+    const lines = (height: number | null) => view(model, { width: 120, height }).split('\n');
+    const full = lines(null);
+    expect(full.some((line) => line.startsWith('committed ops/s'))).toBe(true);
+    expect(lines(full.length + 1)).toEqual(full);
+    const noSparkline = lines(full.length);
+    expect(noSparkline).toEqual(full.filter((line) => !line.startsWith('committed ops/s')));
+    const loadOnly = lines(full.length - 1);
+    expect(loadOnly).toEqual(noSparkline.filter((line) => !line.startsWith('msgs/s per link')));
+    expect(loadOnly.some((line) => line.startsWith('load 1.5s of 4s'))).toBe(true);
+    const none = lines(full.length - 2);
+    expect(none).toEqual(loadOnly.filter((line) => !line.startsWith('load ')));
+    // The rest of the view is never cut: a terminal too short for it gets it all the same.
+    expect(lines(3)).toEqual(none);
+  });
+
+  it('counts every part of the view as drawn (partition boxes, group titles, verdicts, help, message) when it decides what fits', () => {
+    const loaded = reduceAll([at(9_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 1, links, links_active: 9 })], underLoad);
+    const cases: [DashboardModel, Partial<DashboardViewProps>][] = [
+      [reduceAll([at(9_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 1, links, links_active: 9 })], partitioned), {}],
+      [loaded, { showHelp: true, message: { text: 'heal…' } }],
+      [model, {}],
+      [
+        reduceAll([
+          at(0, 'cluster_up', { name: 'c', system: 'snow', nodes: ['z1', 'w1'], seed: 1, view: viewFor('snow'), groups: [{ name: 'coordinator', nodes: ['z1'] }, { name: 'workers', nodes: ['w1'] }] }),
+          at(0, 'node_up', { node: 'z1', pid: 10, restarts: 0 }),
+          at(0, 'node_state', { node: 'z1', state: { verdict: 'all ids unique so far', verdict_ok: true } }),
+          load(1_000, 'start', {}),
+          at(2_000, 'rates', { interval_ms: 1000, nodes: {}, dropped_per_s: 0, links, links_active: 9 }),
+        ]),
+        {},
+      ],
+    ];
+    for (const [shown, overrides] of cases) {
+      const full = view(shown, { width: 120, ...overrides }).split('\n');
+      // With one row more than the view takes everything is shown; with one row fewer than that, one optional line gives way.
+      expect(view(shown, { width: 120, ...overrides, height: full.length + 1 }).split('\n')).toHaveLength(full.length);
+      expect(view(shown, { width: 120, ...overrides, height: full.length }).split('\n')).toHaveLength(full.length - 1);
+    }
+  });
+
+  it("shows the running load's ops, outcomes, throughput and latency, then says it is done", () => {
+    const frame = view(model, { width: 100 });
+    expect(lineOf(frame, 'load ')).toBe('load 1.5s of 4s: 40 ops · ok 37 · fail 2 · unknown 1 · avg 25/s · p50 1.4ms p99 8ms');
+    // The figures come before the line with the sparkline.
+    expect(frame.indexOf('load 1.5s')).toBeLessThan(frame.indexOf('committed ops/s'));
+    const done = reduceAll([load(5_000, 'done', { completed: 80, ok: 76, not_found: 1, fail: 2, unknown: 1, elapsed_ms: 4000, throughput_per_s: 19 })], model);
+    expect(lineOf(view(done, { width: 100 }), 'load ')).toBe('load done after 4s: 80 ops · ok 76 · not found 1 · fail 2 · unknown 1 · avg 19/s');
+    // A load that keeps its recent latency shows that while it runs (the whole load's figures hide a stall), and says when nothing was answered lately.
+    const figures = { completed: 60, ok: 60, elapsed_ms: 2500, throughput_per_s: 24, latency_ms: { p50: 1.4, p90: 3, p99: 8, max: 12 } };
+    const lately = reduceAll([load(3_500, 'progress', { ...figures, recent_latency_ms: { p50: 250, p99: 1200 } })], model);
+    expect(lineOf(view(lately, { width: 100 }), 'load ')).toBe('load 2.5s of 4s: 60 ops · ok 60 · fail 0 · unknown 0 · avg 24/s · latency now p50 250ms p99 1.2s');
+    const stalled = reduceAll([load(3_500, 'progress', { ...figures, recent_latency_ms: null })], model);
+    expect(lineOf(view(stalled, { width: 100 }), 'load ')).toBe('load 2.5s of 4s: 60 ops · ok 60 · fail 0 · unknown 0 · avg 24/s · nothing answered lately');
+    // No load, no line.
+    expect(view(reduceAll([at(0, 'cluster_up', { name: 'c', system: 'student', nodes: ['n1'], seed: 1, view: viewFor('student') })]))).not.toMatch(/^load /m);
   });
 });

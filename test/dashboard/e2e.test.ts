@@ -6,7 +6,7 @@ import path from 'node:path';
 import { findRunningCluster } from '../../src/lib/cluster/paths.js';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
 import { ControlClient } from '../../src/lib/control/client.js';
-import { cleanup, cli_path, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, cli_path, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 /**
  * The dashboard in a real pseudo-terminal: tmux (Debian's package) runs
@@ -28,6 +28,8 @@ const narrow_columns = 72;
 const settle_ms = 1000;
 /** Elections on a loaded 2-core machine can take a few rounds. */
 const leader_wait_ms = 30_000;
+/** `dslab test --watch`'s time limit, in seconds. */
+const watched_test_limit_s = 8;
 /** How long the raw and the merged event streams are compared. */
 const stream_sample_ms = 2000;
 
@@ -160,6 +162,38 @@ describe('dashboard in a real terminal', () => {
       return /up exited with \d+/.test(shown) ? shown : undefined;
     });
     expect(ended).toMatch(/^cluster locks stopped\nlock check: ok: 6 critical sections, 6 acknowledged increments, counter 6; mutual exclusion held and nothing was lost\nup exited with 0$/m);
+  });
+
+  it("dslab test --watch shows the nodes, the busiest links' rates and the workload's figures while it runs, then prints the verdict and exits 0", async () => {
+    cwd = makeWorkdir();
+    const echo = `${process.execPath} ${path.join(repo_root, 'dist', 'systems', 'echo', 'main.js')}`;
+    // A time limit that leaves `dslab watch` (a process of its own, a few seconds to start on a loaded machine) time to draw while the load runs.
+    const test = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} test -w echo --bin ${shellQuote(echo)} --node-count 3 --time-limit ${watched_test_limit_s} --rate 20 --watch`;
+    const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'test', '-x', String(terminal_columns), '-y', String(terminal_rows), `${test}; echo "test exited with $?"; exec sleep 600`);
+    expect(started.exitCode, String(started.stderr)).toBe(0);
+    panePid = Number(String(started.stdout).trim());
+
+    // One frame with all three while the load runs: the table, a link's rate, and the load's figures with answered operations.
+    const live = await waitFor(
+      'the dashboard with link rates and load figures',
+      async () => {
+        const shown = await screen('test');
+        const load = new RegExp(`^load \\S+ of ${watched_test_limit_s}s: (\\d+) ops · ok (\\d+) · fail \\d+ · unknown \\d+ · avg \\d+/s`, 'm').exec(shown);
+        return load && Number(load[2]) > 0 && /^msgs\/s per link: \S+→\S+ \d/m.test(shown) ? shown : undefined;
+      },
+      leader_wait_ms,
+    );
+    expect(tableRows(live)).toEqual(['n0', 'n1', 'n2']);
+    expect(live).toContain('cluster test-echo · echo');
+
+    const ended = await waitFor('dslab test to exit', async () => {
+      const shown = String((await tmux('capture-pane', '-p', '-J', '-t', 'test')).stdout);
+      return /test exited with \d+/.test(shown) ? shown : undefined;
+    });
+    expect(ended).toMatch(/^valid: all \d+ echoes came back as sent/m);
+    expect(ended).toMatch(/^test exited with 0$/m);
+    // The live frame gave way to the farewell line: no table or link line is left behind.
+    expect(ended).not.toMatch(/NODE\s+STATUS|msgs\/s per link/);
   });
 
   it('dslab watch follows a cluster under load from another terminal, shows the leader change, and q leaves the cluster running', async () => {

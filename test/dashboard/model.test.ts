@@ -3,6 +3,7 @@ import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
 import { viewFor } from '../../src/registry.js';
 import { availableColumns } from '../../src/lib/dashboard/layout.js';
 import { dashboardReducer, farewellLines, lagBehindLeader, emptyModel, linkFaultViews, reduceAll, type DashboardInput, type DashboardModel } from '../../src/lib/dashboard/model.js';
+import type { LoadStats } from '../../src/lib/load-stats.js';
 import { recordedRaftEvents, until } from './recorded.js';
 import { clusterStatus, nodeStatus } from '../helpers/status.js';
 
@@ -448,5 +449,46 @@ describe('leader contact, observers, violations and the farewell', () => {
     expect(farewellLines(dashboardReducer(up, { type: 'stream_ended', t: 900, error: 'socket hang up' }), { how: 'cluster_gone' })).toEqual(['left the dashboard: lost the event stream of cluster c (socket hang up)']);
     const judged = dashboardReducer(up, at(900, 'node_state', { node: 'n2', state: { role: 'follower', verdict: 'counter 4 after 4 acknowledged increments, 0 lost; 0 overlaps', verdict_ok: true } }));
     expect(farewellLines(judged, { how: 'left' })).toEqual(['left the dashboard; cluster c keeps running (dslab down stops it)', 'n2: counter 4 after 4 acknowledged increments, 0 lost; 0 overlaps']);
+  });
+});
+
+describe('link rates and the running load', () => {
+  const at = (t: number, type: string, extra: Record<string, unknown>) => ({ type, t, seq: 1, ...extra }) as unknown as ClusterEvent;
+  const stats = (t: Partial<LoadStats>): LoadStats => ({ offered: 0, completed: 0, ok: 0, not_found: 0, mismatched: 0, fail: 0, unknown: 0, skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {}, ...t });
+  const options = { clients: 3, rate_per_s: 20, duration_ms: 4000, keys: 0, history_path: null };
+  const load = (t: number, phase: string, figures: Partial<LoadStats>) => at(t, 'load', { phase, stats: stats(figures), options });
+  const rates = (t: number, extra: Record<string, unknown>) => at(t, 'rates', { interval_ms: 1000, nodes: { n0: { in_per_s: 7, out_per_s: 7 } }, dropped_per_s: 0, ...extra });
+  const start = [at(0, 'cluster_up', { name: 'test-echo', system: 'student', nodes: ['n0', 'n1', 'n2'], seed: 1, view: viewFor('student') }), ...['n0', 'n1', 'n2'].map((node, i) => at(0, 'node_up', { node, pid: 10 + i, restarts: 0 }))];
+
+  it("keeps the router's busiest links, how many links were busy and the drops of its last report; a supervisor that names no links leaves them unknown", () => {
+    expect(reduceAll([...start, rates(1_000, {})])).toMatchObject({ links: null, dropped_per_s: 0 });
+    const links = [
+      { src: 'n1', dest: 'n2', per_s: 120 },
+      { src: null, dest: 'n0', per_s: 7 },
+    ];
+    const model = reduceAll([...start, rates(1_000, { links: [{ src: 'n2', dest: 'n1', per_s: 3 }], links_active: 1 }), rates(2_000, { links, links_active: 5, dropped_per_s: 4 })]);
+    expect(model).toMatchObject({ links, links_active: 5, dropped_per_s: 4 });
+    // An interval with no traffic: no links, none busy.
+    expect(reduceAll([rates(3_000, { links: [], links_active: 0 })], model)).toMatchObject({ links: [], links_active: 0, dropped_per_s: 0 });
+  });
+
+  it("keeps the load's latest figures from start to done, with its length, and says when it is done", () => {
+    const running = reduceAll([
+      ...start,
+      load(1_000, 'start', {}),
+      load(2_000, 'progress', { offered: 21, completed: 20, ok: 19, unknown: 1, elapsed_ms: 1000, throughput_per_s: 19, latency_ms: { p50: 1.5, p90: 3, p99: 9.2, max: 12 } }),
+      load(3_000, 'progress', { offered: 41, completed: 40, ok: 37, fail: 2, unknown: 1, elapsed_ms: 2000, throughput_per_s: 19, latency_ms: { p50: 1.4, p90: 3, p99: 8, max: 12 } }),
+    ]);
+    expect(running.load).toMatchObject({ running: true, duration_ms: 4000, stats: { completed: 40, ok: 37, fail: 2, unknown: 1, latency_ms: { p50: 1.4, p99: 8 } } });
+    expect(running.throughput_per_s).toEqual([19, 18]);
+    const done = dashboardReducer(running, load(5_000, 'done', { offered: 80, completed: 80, ok: 77, fail: 2, unknown: 1, elapsed_ms: 4000, throughput_per_s: 19 }));
+    expect(done.load).toMatchObject({ running: false, stats: { completed: 80, ok: 77 } });
+    // A new load starts from nothing.
+    expect(dashboardReducer(done, load(6_000, 'start', {})).load).toMatchObject({ running: true, stats: { completed: 0 } });
+  });
+
+  it('takes up a load already running when the view attaches mid-load (progress without a start)', () => {
+    const model = reduceAll([...start, load(2_000, 'progress', { completed: 30, ok: 30, elapsed_ms: 1500, throughput_per_s: 20 })]);
+    expect(model.load).toMatchObject({ running: true, duration_ms: 4000, stats: { completed: 30 } });
   });
 });

@@ -62,5 +62,13 @@ describe('zk load under the nemesis, checked', () => {
       last_zxid.set(a.node, { index, zxid: zxidNumber(op.zxid) });
     }
     expect(at_index.size).toBeGreaterThan(20);
+
+    // The load's progress reports carry its latency now, which the dashboard's load line shows while it runs.
+    const progress = eventText
+      .split('\n')
+      .filter((line) => line.includes('"type":"load"'))
+      .map((line) => JSON.parse(line) as Extract<ClusterEvent, { type: 'load' }>)
+      .filter((event) => event.phase === 'progress');
+    expect(progress.some((event) => (event.stats.recent_latency_ms?.p50 ?? 0) > 0)).toBe(true);
   }, 120_000);
 });

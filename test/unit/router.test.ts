@@ -193,6 +193,41 @@ describe('closed-connection notices', () => {
   });
 });
 
+describe('router link rates', () => {
+  it('names the busiest links of an interval, clients taken together and the supervisor\'s own left out, with how many carried messages', async () => {
+    const trace = new TraceWriter(path.join(scratchDir(), 'trace.jsonl'));
+    const router = new Router(nodes, createRng(1), trace, () => true, ['lin-kv'], ['dslab-init']);
+    const send = (src: string, dest: string, times: number) => {
+      for (let i = 0; i < times; i++) router.route(src, dest, line(src, dest, i), 1_000);
+    };
+    send('n1', 'n2', 3);
+    send('n2', 'lin-kv', 5);
+    send('c1', 'n3', 2);
+    send('c2', 'n3', 2);
+    send('n3', 'c1', 1);
+    send('dslab-init', 'n1', 9);
+    const first = router.deliveredSnapshot();
+    expect(router.busiestLinks(null, first, 1, 8)).toEqual({
+      links: [
+        { src: 'n2', dest: 'lin-kv', per_s: 5 },
+        { src: null, dest: 'n3', per_s: 4 },
+        { src: 'n1', dest: 'n2', per_s: 3 },
+        { src: 'n3', dest: null, per_s: 1 },
+      ],
+      active: 4,
+    });
+    // The next interval counts only what came after the first snapshot; a dropped message is no delivery.
+    send('n3', 'n1', 4);
+    send('n1', 'n2', 2);
+    router.faults.setPartition([['n1'], ['n2', 'n3', 'lin-kv']]);
+    send('n1', 'n2', 6);
+    const second = router.deliveredSnapshot();
+    expect(router.busiestLinks(first, second, 2, 1)).toEqual({ links: [{ src: 'n3', dest: 'n1', per_s: 2 }], active: 2 });
+    expect(router.busiestLinks(second, router.deliveredSnapshot(), 1, 8)).toEqual({ links: [], active: 0 });
+    await trace.close();
+  });
+});
+
 describe('node connections', () => {
   it('connect two nodes by a delivered message either way, and close all of a node\'s at once when its process exits', () => {
     const c = new NodeConnections();

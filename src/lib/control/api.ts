@@ -250,6 +250,14 @@ export type ClusterEvent = { t: number; seq: number } & (
       dropped_per_s: number;
       /** heard_from[dest][src]: when the router last delivered a message from src to dest (ms since the epoch). Absent in older recordings. */
       heard_from?: Record<string, Record<string, number>>;
+      /**
+       * The busiest links of the interval, busiest first (at most rates_links_max): messages delivered per
+       * second between two endpoints (nodes, services), or between one and the clients taken together
+       * (`src` or `dest` null). Only links that carried messages. Absent in older recordings.
+       */
+      links?: { src: string | null; dest: string | null; per_s: number }[];
+      /** How many links carried messages in the interval, `links` or not. Absent in older recordings. */
+      links_active?: number;
     }
   | {
       type: 'client_result';

@@ -164,6 +164,7 @@ export function DashboardApp({ source, mode, color, stopCluster }: DashboardAppP
           selected={model.nodes.length ? clampRow(selected) : -1}
           message={message}
           showHelp={showHelp}
+          height={stdout.rows || null}
         />
       )}
     </Box>

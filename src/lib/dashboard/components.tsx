@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { formatDurationMs } from '../util/units.js';
 import { describeMembersUp } from '../cluster/members.js';
 import { electsLeaders } from '../roles.js';
-import { availableColumns, column_gap, fit, fitColumns, type Cell, type CellContext } from './layout.js';
+import { availableColumns, column_gap, fit, fitColumns, fitOptionalLines, link_rates_label, linkRatesText, loadCells, type Cell, type CellContext, type OptionalLine } from './layout.js';
 import type { DashboardModel, LogEntry, LogKind } from './model.js';
 import { leaderTermWord, verdictOf } from './model.js';
 
@@ -218,6 +218,34 @@ export function Farewell({ lines }: { lines: readonly string[] }) {
   );
 }
 
+/** The busiest links at the router's last report, as many as the width holds, and what the network dropped per second. */
+export function LinkRates({ model, width, color }: ViewProps) {
+  const text = linkRatesText(model, width);
+  if (text === null) return null;
+  const dropping = model.dropped_per_s !== null && model.dropped_per_s > 0;
+  return (
+    <Text wrap="truncate-end">
+      <Text dimColor>{link_rates_label}</Text>
+      <Text>{text.links}</Text>
+      <Text color={color && dropping ? 'magenta' : undefined} dimColor={!dropping}>
+        {text.dropped}
+      </Text>
+    </Text>
+  );
+}
+
+/** The running load's figures (or the last load's, said done), from its progress events. */
+export function LoadFigures({ model, color }: ViewProps) {
+  if (!model.load) return null;
+  return (
+    <Text wrap="truncate-end">
+      {loadCells(model.load).map((cell, i) => (
+        <Styled key={i} cell={cell} color={color} />
+      ))}
+    </Text>
+  );
+}
+
 const spark_levels = '▁▂▃▄▅▆▇█';
 
 /** Block characters for the last `width` samples, scaled to the largest shown. */
@@ -312,11 +340,40 @@ export interface DashboardViewProps extends NodeTableProps {
   /** One line under the table: a prompt, the action in flight or its error. */
   message: { text: string; error?: boolean } | null;
   showHelp: boolean;
+  /** The terminal's rows, when known: the optional lines give way where the view would not fit. */
+  height?: number | null;
+}
+
+/** Header lines, the blank line above the table, and the key bar. */
+const view_frame_lines = 3 + 1 + 1;
+/** The help panel's lines beyond its keys: the border's two and the title. */
+const help_panel_extra_lines = 3;
+
+/** How many lines the view takes without its optional lines (each part's height as drawn below). */
+function fixedViewLines({ model, message, showHelp }: DashboardViewProps): number {
+  const sectioned = model.groups.length > 1;
+  const groupTitles = sectioned ? model.nodes.filter((node, row) => node.group !== null && model.nodes[row - 1]?.group !== node.group).length : 0;
+  const table = 1 + model.nodes.length + groupTitles;
+  const verdicts = model.nodes.filter((node) => verdictOf(node) !== null).length;
+  // A partition is drawn as boxes three lines high, with the link faults under them.
+  const network = model.partition ? 3 + (model.link_faults.length > 0 ? 1 : 0) : 1;
+  const help = showHelp ? key_bindings.length + help_panel_extra_lines : 0;
+  return view_frame_lines + table + verdicts + network + help + (message ? 1 : 0);
+}
+
+/** The optional lines this model has something to show on. */
+function wantedOptionalLines(model: DashboardModel): OptionalLine[] {
+  const wanted: OptionalLine[] = [];
+  if (model.links !== null) wanted.push('links');
+  if (model.load) wanted.push('load');
+  if (model.load || model.throughput_per_s.length > 0) wanted.push('throughput');
+  return wanted;
 }
 
 /** The redrawn region: everything except the event log, which the app prints above it once. */
 export function DashboardView(props: DashboardViewProps) {
   const { message, showHelp, color, width } = props;
+  const shown = fitOptionalLines(wantedOptionalLines(props.model), fixedViewLines(props), props.height ?? null);
   return (
     <Box flexDirection="column" width={width}>
       <Header {...props} />
@@ -325,7 +382,9 @@ export function DashboardView(props: DashboardViewProps) {
       </Box>
       <Verdicts {...props} />
       <PartitionMap {...props} />
-      <Throughput {...props} />
+      {shown.has('links') && <LinkRates {...props} />}
+      {shown.has('load') && <LoadFigures {...props} />}
+      {shown.has('throughput') && <Throughput {...props} />}
       {showHelp && <HelpPanel />}
       {message && (
         <Text wrap="truncate-end" color={color && message.error ? 'red' : undefined} bold>

@@ -1,6 +1,7 @@
 import type { ColumnSpec } from '../plugin.js';
 import { electsLeaders, liveRole, longestRole, type RoleKind, roleKind, type RoleVocabulary } from '../roles.js';
-import { lagBehindLeader, numberField, roleOf, termOf, type DashboardModel, type NodeView } from './model.js';
+import { formatDurationMs } from '../util/units.js';
+import { lagBehindLeader, numberField, roleOf, termOf, type DashboardModel, type LinkRateView, type LoadView, type NodeView } from './model.js';
 
 /**
  * Which node-table columns exist (from the state fields that arrived) and
@@ -232,4 +233,99 @@ export function fit(text: string, width: number): string {
   if (text.length <= width) return text.padEnd(width);
   if (width <= 1) return text.slice(0, width);
   return `${text.slice(0, width - 1)}…`;
+}
+
+/** Between the items of a one-line list (links, load figures). */
+export const list_separator = ' · ';
+/** What a link's end reads when it is the clients taken together. */
+export const clients_end_name = 'clients';
+
+/**
+ * As many of `items` as fit in `width` characters, in order, joined by the separator; when some
+ * are left out (`more` counts items not even given), "+N more" says how many. Pure, for the tests.
+ */
+export function fitList(items: readonly string[], width: number, more = 0): string {
+  for (let shown = items.length; shown >= 0; shown--) {
+    const left_out = items.length - shown + more;
+    const parts = [...items.slice(0, shown), ...(left_out > 0 ? [`+${left_out} more`] : [])];
+    const text = parts.join(list_separator);
+    if (text.length <= width) return text;
+  }
+  return '';
+}
+
+/** A rate in messages per second: whole above 10, one decimal below ("0.5", "7.5", "120"). */
+export function formatRate(per_s: number): string {
+  return per_s >= 10 || Number.isInteger(per_s) ? String(Math.round(per_s)) : per_s.toFixed(1);
+}
+
+export function describeLinkRate(link: LinkRateView): string {
+  return `${link.src ?? clients_end_name}→${link.dest ?? clients_end_name} ${formatRate(link.per_s)}`;
+}
+
+/** The label of the link rates line. */
+export const link_rates_label = 'msgs/s per link: ';
+
+/**
+ * The link rates line after its label, fitted to `width`: the busiest links first, as many as fit,
+ * how many more carried messages, and what the network dropped per second (kept whatever the width,
+ * as it is the figure a fault changes).
+ */
+export function linkRatesText(model: DashboardModel, width: number): { links: string; dropped: string } | null {
+  // Before the router's first report, or from a supervisor that names no links.
+  if (model.links === null) return null;
+  const dropped = model.dropped_per_s === null ? '' : `${list_separator}dropped ${formatRate(model.dropped_per_s)}/s`;
+  const room = Math.max(0, width - link_rates_label.length - dropped.length);
+  const links = model.links;
+  if (links.length === 0) return { links: 'none', dropped };
+  return { links: fitList(links.map(describeLinkRate), room, Math.max(0, model.links_active - links.length)), dropped };
+}
+
+/**
+ * The workload's running figures in one line, most telling first so a narrow terminal cuts the least:
+ * "load 12s of 20s: 240 ops · ok 238 · fail 0 · unknown 2 · avg 20/s · latency now p50 3.1ms p99 12ms".
+ * Unknown is Maelstrom's "info": no answer in time. Latency is of answered operations.
+ */
+/** A latency as the load figures give it (to a tenth of a millisecond): "3.1ms", "250ms", "1.2s". */
+function latencyText(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : formatDurationMs(ms);
+}
+
+export function loadCells(load: LoadView): Cell[] {
+  const { stats } = load;
+  const when = load.running ? `load ${formatDurationMs(stats.elapsed_ms)} of ${formatDurationMs(load.duration_ms)}` : `load done after ${formatDurationMs(stats.elapsed_ms)}`;
+  const cells: Cell[] = [{ text: `${when}: `, dim: true }, { text: `${stats.completed} ops` }];
+  const figure = (text: string, color?: string): void => void cells.push({ text: list_separator, dim: true }, { text, color });
+  figure(`ok ${stats.ok}`, 'green');
+  // A kv load's expected refusals; other workloads never have them.
+  if (stats.not_found) figure(`not found ${stats.not_found}`);
+  if (stats.mismatched) figure(`mismatched ${stats.mismatched}`);
+  figure(`fail ${stats.fail}`, stats.fail > 0 ? 'red' : undefined);
+  figure(`unknown ${stats.unknown}`, stats.unknown > 0 ? 'yellow' : undefined);
+  figure(`avg ${stats.throughput_per_s}/s`);
+  // While it runs, the latency now (of the last seconds' answers) where the load keeps it; over the whole load otherwise.
+  const recent = load.running ? stats.recent_latency_ms : undefined;
+  if (recent !== undefined) figure(recent === null ? 'nothing answered lately' : `latency now p50 ${latencyText(recent.p50)} p99 ${latencyText(recent.p99)}`, recent === null ? 'yellow' : undefined);
+  else if (stats.latency_ms) figure(`p50 ${latencyText(stats.latency_ms.p50)} p99 ${latencyText(stats.latency_ms.p99)}`);
+  return cells;
+}
+
+/** The lines under the table that only some views have, in the order they give way on a short terminal. */
+export type OptionalLine = 'throughput' | 'links' | 'load';
+/** The sparkline goes first (the load line says the throughput too), then the link rates; the load's figures last. */
+export const optional_lines_drop_order: readonly OptionalLine[] = ['throughput', 'links', 'load'];
+
+/**
+ * Which of the wanted optional lines fit beside `fixed_lines` in a terminal of `rows` rows (null:
+ * unknown, all fit). Ink redraws a frame as tall as the terminal by clearing the whole screen, so
+ * the view stays at least one row shorter; the lines that do not fit go in optional_lines_drop_order.
+ */
+export function fitOptionalLines(wanted: readonly OptionalLine[], fixed_lines: number, rows: number | null): Set<OptionalLine> {
+  const shown = new Set(wanted);
+  if (rows === null) return shown;
+  for (const line of optional_lines_drop_order) {
+    if (fixed_lines + shown.size <= rows - 1) break;
+    shown.delete(line);
+  }
+  return shown;
 }

@@ -2,7 +2,7 @@ import type { ClusterEvent, ClusterStatus, LinkFaultsInForce, NodeStatusKind } f
 import { serverMemberStatus } from '../cluster/members.js';
 import { describeLinkFaults } from '../faults/fault-model.js';
 import { explainingLine } from '../util/stderr.js';
-import { describeLoadTally } from '../load-stats.js';
+import { describeLoadTally, type LoadStats } from '../load-stats.js';
 import type { SystemView } from '../view.js';
 import { electsLeaders, findLeader as findLeaderOf, isElectingRole, isProbingRole, no_roles, roleOf as reportedRole, termOf as reportedTerm, termWord } from '../roles.js';
 
@@ -76,6 +76,25 @@ export interface LogEntry {
   text: string;
 }
 
+/** One of the interval's busiest links: `src` or `dest` null stands for the clients taken together. */
+export interface LinkRateView {
+  src: string | null;
+  dest: string | null;
+  per_s: number;
+}
+
+/** The load running or last run: its latest figures, for the workload line. */
+export interface LoadView {
+  running: boolean;
+  /** The latest figures (progress events about once a second, then the final ones). */
+  stats: LoadStats;
+  /** How long it was asked to run. */
+  duration_ms: number;
+  /** ok and the time at the last event, to sample committed throughput from. */
+  last_ok: number;
+  last_t: number;
+}
+
 export interface LinkFaultView {
   /** "all links" or one link like "n1-n2". */
   scope: string;
@@ -109,7 +128,13 @@ export interface DashboardModel {
   next_log_id: number;
   /** Committed (ok) client operations per second, newest last. */
   throughput_per_s: number[];
-  load: { running: boolean; last_ok: number; last_t: number } | null;
+  load: LoadView | null;
+  /** The busiest links at the router's last report, busiest first; null before the first report (or from a supervisor that does not say). */
+  links: LinkRateView[] | null;
+  /** How many links carried messages at the last report, shown or not. */
+  links_active: number;
+  /** Messages the network dropped per second at the last report (faults, overflow); null before the first report. */
+  dropped_per_s: number | null;
   cluster_down: boolean;
   /** When the router last reported its deliveries (a rates event, about once a second): the leader contact ages are as of then. */
   contact_reported_t: number | null;
@@ -145,6 +170,9 @@ export function emptyModel(): DashboardModel {
     next_log_id: 1,
     throughput_per_s: [],
     load: null,
+    links: null,
+    links_active: 0,
+    dropped_per_s: null,
     cluster_down: false,
     contact_reported_t: null,
     stream_error: null,
@@ -368,8 +396,14 @@ export function verdictOf(node: NodeView): { text: string; ok: boolean } | null 
 }
 
 /** Message rates, and when each node last heard from the leader: when the router last delivered it a message from the leader. */
-function onRates(model: DashboardModel, t: number, rates: Record<string, { in_per_s: number; out_per_s: number }>, heard_from: Record<string, Record<string, number>> | undefined): void {
+function onRates(model: DashboardModel, t: number, input: Extract<DashboardInput, { type: 'rates' }>): void {
+  const { nodes: rates, heard_from } = input;
   model.contact_reported_t = t;
+  model.dropped_per_s = input.dropped_per_s;
+  if (input.links) {
+    model.links = input.links;
+    model.links_active = input.links_active ?? input.links.length;
+  }
   const leader = model.leader ? model.nodes.find((n) => n.id === model.leader) : undefined;
   model.nodes = model.nodes.map((node) => {
     const rate = rates[node.id];
@@ -519,21 +553,22 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       break;
     }
     case 'rates':
-      onRates(model, t, input.nodes, input.heard_from);
+      onRates(model, t, input);
       break;
     case 'load':
       if (input.phase === 'start') {
-        model.load = { running: true, last_ok: input.stats.ok, last_t: t };
+        model.load = { running: true, stats: input.stats, duration_ms: input.options.duration_ms, last_ok: input.stats.ok, last_t: t };
         model.throughput_per_s = [];
         appendLog(model, t, 'load', `load started: ${input.options.rate_per_s} ops/s offered by ${input.options.clients} clients`);
       } else {
-        const last = model.load ?? { running: true, last_ok: 0, last_t: t };
+        // A view attached mid-load (dslab watch) sees progress without the start.
+        const last = model.load ?? { running: true, stats: input.stats, duration_ms: input.options.duration_ms, last_ok: 0, last_t: t };
         const elapsed_s = (t - last.last_t) / 1000;
         if (elapsed_s > 0) {
           const sample = Math.max(0, input.stats.ok - last.last_ok) / elapsed_s;
           model.throughput_per_s = [...model.throughput_per_s, sample].slice(-throughput_samples_max);
         }
-        model.load = { running: input.phase !== 'done', last_ok: input.stats.ok, last_t: t };
+        model.load = { running: input.phase !== 'done', stats: input.stats, duration_ms: input.options.duration_ms, last_ok: input.stats.ok, last_t: t };
         if (input.phase === 'done') {
           appendLog(model, t, 'load', `load done: ${describeLoadTally(input.stats)}; ${input.stats.throughput_per_s} answered/s`);
         }

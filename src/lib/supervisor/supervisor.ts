@@ -32,6 +32,8 @@ export type { SupervisorConfig } from './config.js';
 // The limits callers know the supervisor by, wherever each is defined.
 export { closing_check_timeout_ms, kv_clients_max, nodes_max, pending_requests_max, request_timeout_ms_default, workload_shutdown_ms_max };
 export const rates_interval_ms = 1000;
+/** Links a rates event names (the busiest of the interval): what a dashboard line can show, not all 625 of 25 nodes. */
+export const rates_links_max = 8;
 /** Mixed into the cluster seed for the services' own PRNG, so their draws leave the fault PRNG's sequence as it was. */
 const services_seed_salt = 0x5e41ce;
 
@@ -96,6 +98,8 @@ export class Supervisor implements ControlTarget {
   private ratesTimer: NodeJS.Timeout | null = null;
   /** Router drops counted at the last rates event. */
   private droppedMark = 0;
+  /** Router deliveries per link at the last rates event (null before the first). */
+  private deliveredMark: Float64Array | null = null;
   private readonly nemesis = new NemesisRunner({ apply: (action, source) => this.apply(action, source), emit: (event) => void this.events.emit(event) });
   private stopping: Promise<void> | null = null;
   /** The workloads' parts made so far (each on first use), and their operations. */
@@ -305,8 +309,19 @@ export class Supervisor implements ControlTarget {
       node.rate_mark = { in: node.msgs_in, out: node.msgs_out };
     }
     const dropped = this.router.droppedTotal;
-    this.events.emit({ type: 'rates', interval_ms: rates_interval_ms, nodes, dropped_per_s: (dropped - this.droppedMark) / seconds, heard_from: this.router.lastDeliveries() });
+    const delivered = this.router.deliveredSnapshot();
+    const { links, active } = this.router.busiestLinks(this.deliveredMark, delivered, seconds, rates_links_max);
+    this.events.emit({
+      type: 'rates',
+      interval_ms: rates_interval_ms,
+      nodes,
+      dropped_per_s: (dropped - this.droppedMark) / seconds,
+      heard_from: this.router.lastDeliveries(),
+      links,
+      links_active: active,
+    });
     this.droppedMark = dropped;
+    this.deliveredMark = delivered;
   }
 
   /** How clients in this process reach the nodes (`dslab test`'s clients, the grader's steps). */

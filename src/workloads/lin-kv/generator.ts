@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { workload_clients_max } from '../../lib/supervisor/client-ids.js';
-import { answered_kinds, emptyTally, summarizeLoad, type LoadStats } from '../../lib/load-stats.js';
+import { answered_kinds, emptyTally, RecentLatencies, summarizeLoad, type LoadStats } from '../../lib/load-stats.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
 import type { Rng } from '../../lib/util/prng.js';
 import { classifyOutcome, type KvClient, type KvOperation, type KvOutcome } from './client.js';
@@ -72,6 +72,8 @@ export class Workload {
   private readonly idle: KvClient[];
   private readonly queue: KvOperation[] = [];
   private readonly latencies: number[] = [];
+  /** Latencies of the operations answered lately, for the progress figures' latency now. */
+  private readonly recent = new RecentLatencies();
   private latencySeen = 0;
   private nextValue = 1;
   private readonly lastSeen = new Map<string, number | null>();
@@ -138,7 +140,8 @@ export class Workload {
   }
 
   summary(): LoadStats {
-    return summarizeLoad(this.stats, this.latencies, this.stopping ? this.stats.elapsed_ms : performance.now() - this.startedAt);
+    const summary = summarizeLoad(this.stats, this.latencies, this.stopping ? this.stats.elapsed_ms : performance.now() - this.startedAt);
+    return { ...summary, recent_latency_ms: this.recent.percentiles(performance.timeOrigin + performance.now()) };
   }
 
   private offerDue(): void {
@@ -184,6 +187,7 @@ export class Workload {
     this.stats[kind]++;
     (this.stats.by_function[op.f] ??= emptyTally())[kind]++;
     if (answered_kinds.has(kind)) {
+      this.recent.add(return_ms, latency);
       this.latencySeen++;
       if (this.latencies.length < latency_samples_max) this.latencies.push(latency);
       else {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { LoadLegend } from '../../lib/load-stats.js';
-import { answered_kinds, emptyTally, summarizeLoad, type LoadStats, type OutcomeKind } from '../../lib/load-stats.js';
+import { answered_kinds, emptyTally, RecentLatencies, summarizeLoad, type LoadStats, type OutcomeKind } from '../../lib/load-stats.js';
 import { history_header_type } from '../../lib/plugin.js';
 import { errorMessage, UserError } from '../../lib/util/errors.js';
 import type { Rng } from '../../lib/util/prng.js';
@@ -89,6 +89,8 @@ export class ZkLoad {
   private readonly idle: number[] = [];
   private readonly queue: Call[] = [];
   private readonly latencies: number[] = [];
+  /** Latencies of the operations answered lately, for the progress figures' latency now. */
+  private readonly recent = new RecentLatencies();
   /** The version each path was last seen at, for versioned set_data and delete. */
   private readonly seen_version = new Map<string, number>();
   private next_data = 1;
@@ -176,7 +178,8 @@ export class ZkLoad {
   }
 
   summary(): LoadStats {
-    return summarizeLoad(this.stats, this.latencies, this.stopping ? this.stats.elapsed_ms : performance.now() - this.started_at);
+    const summary = summarizeLoad(this.stats, this.latencies, this.stopping ? this.stats.elapsed_ms : performance.now() - this.started_at);
+    return { ...summary, recent_latency_ms: this.recent.percentiles(performance.timeOrigin + performance.now()) };
   }
 
   private offerDue(): void {
@@ -313,6 +316,7 @@ export class ZkLoad {
     this.stats[kind]++;
     (this.stats.by_function[f] ??= emptyTally())[kind]++;
     if (answered_kinds.has(kind) && this.latencies.length < zk_latency_samples_max) this.latencies.push(return_ms - call_ms);
+    if (answered_kinds.has(kind)) this.recent.add(return_ms, return_ms - call_ms);
     if (started && this.history && !this.history.destroyed) {
       const round3 = (ms: number) => Math.round(ms * 1000) / 1000;
       this.history.write(JSON.stringify({ ...entry, call_ms: round3(call_ms), return_ms: outcome === 'unknown' ? null : round3(return_ms), outcome }) + '\n');

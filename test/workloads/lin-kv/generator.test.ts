@@ -95,6 +95,9 @@ describe('load outcomes', () => {
     expect(stats.unknown).toBe(stats.by_function.write!.unknown);
     expect(stats.unknown).toBeGreaterThan(0);
     expect(stats.ok + stats.not_found + stats.mismatched + stats.fail + stats.unknown).toBe(stats.completed);
+    // The latency now, of the answers of the last seconds (all of this short load's): what the dashboard shows while it runs.
+    expect(stats.recent_latency_ms).toEqual({ p50: expect.any(Number), p99: expect.any(Number) });
+    expect(stats.recent_latency_ms!.p99).toBeGreaterThanOrEqual(stats.recent_latency_ms!.p50);
 
     // In the history a mismatched cas is a definite failure with its code, for the checker.
     const ops = lines(history).filter((line) => line.f === 'cas' && line.outcome === 'fail');
