@@ -12,7 +12,7 @@
  * command and the labs.
  */
 import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, LinkStatus, NewClusterEvent } from '../../lib/control/api.js';
-import { emptyTally, summarizeLoad, type LoadStats } from '../../lib/load-stats.js';
+import { emptyTally, RecentLatencies, summarizeLoad, type LoadStats } from '../../lib/load-stats.js';
 import type { ClientTransport, HistoryFileCheck } from '../../lib/plugin.js';
 import { rangeClientId, test_clients_max } from '../../lib/supervisor/client-ids.js';
 import { errorMessage } from '../../lib/util/errors.js';
@@ -124,6 +124,8 @@ export class MaelstromRun {
   private next_client = 0;
   private progress: LoadStats = { ...emptyTally(), offered: 0, completed: 0, skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {} };
   private latencies: number[] = [];
+  /** Latencies of the operations answered lately, for the progress figures' latency now. */
+  private readonly recent = new RecentLatencies();
   private stopped = false;
   /** Sleeps in progress (the clients' and the nemesis's), ended early by stop(). */
   private readonly wakers = new Set<() => void>();
@@ -299,13 +301,15 @@ export class MaelstromRun {
     (p.by_function[entry.f] ??= emptyTally())[kind]++;
     if (entry.outcome === 'ok' && entry.return_ms !== null) {
       this.latencies.push(entry.return_ms - entry.call_ms);
+      this.recent.add(entry.return_ms, entry.return_ms - entry.call_ms);
       if (this.latencies.length > progress_latency_samples_max) this.latencies.splice(0, this.latencies.length - progress_latency_samples_max);
     }
   }
 
   private emitLoad(phase: 'start' | 'progress' | 'done'): void {
     const elapsed = Date.now() - this.origin_ms;
-    const stats = summarizeLoad(this.progress, this.latencies, elapsed);
+    // Answer times are since the origin, as elapsed is.
+    const stats = { ...summarizeLoad(this.progress, this.latencies, elapsed), recent_latency_ms: this.recent.percentiles(elapsed) };
     const { settings } = this;
     this.host.events.emit({ type: 'load', phase, stats, options: { clients: settings.concurrency, rate_per_s: settings.rate_per_s, duration_ms: settings.time_limit_s * 1000, keys: settings.key_count ?? 0, history_path: settings.history_file } });
   }
