@@ -35,6 +35,7 @@ import { ids_workload } from './workloads/ids/plugin.js';
 import { locks_workload } from './workloads/locks/plugin.js';
 import { pn_counter_workload } from './workloads/pn-counter/plugin.js';
 import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
+import { maelstrom_steps } from './maelstrom/run/lab-step.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
 const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter];
@@ -118,7 +119,7 @@ export const systems: readonly SystemPlugin[] = [...builtin_systems, ...(await l
 checkPlugins(systems, workloads);
 
 /** What a lab's steps may come from: every system and workload (see loadLab). */
-export const lab_plugins: LabPlugins = { systems, workloads };
+export const lab_plugins: LabPlugins = { systems, workloads, steps: maelstrom_steps };
 
 export function findSystem(name: string): SystemPlugin | undefined {
   return systems.find((s) => s.name === name);

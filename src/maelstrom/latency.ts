@@ -4,6 +4,7 @@
  * messages get none (latency on clients hides anomalies). Draws are whole
  * milliseconds, truncated, as Maelstrom's are.
  */
+import { drawBaseLatencyMs } from '../lib/faults/fault-model.js';
 import type { LatencyDist } from './options.js';
 
 /** Ids Maelstrom takes for clients: anything starting with c. */
@@ -16,20 +17,7 @@ export function hasLatency(src: string, dest: string): boolean {
   return !isMaelstromClient(src) && !isMaelstromClient(dest);
 }
 
-/**
- * One latency in ms, `uniform01` being uniform in [0, 1):
- * constant is the mean; uniform is a whole number in [0, 2·mean); exponential
- * has the given mean.
- */
+/** One latency in ms, `uniform01` being uniform in [0, 1) (the router's own draw; see drawBaseLatencyMs). */
 export function drawLatencyMs(dist: LatencyDist, mean_ms: number, uniform01: () => number): number {
-  if (mean_ms <= 0) return 0;
-  switch (dist) {
-    case 'constant':
-      return Math.trunc(mean_ms);
-    case 'uniform':
-      return Math.floor(uniform01() * 2 * mean_ms);
-    case 'exponential':
-      // Inverse transform; 1 - u lies in (0, 1], so the logarithm is finite.
-      return Math.trunc(Math.log(1 / (1 - uniform01())) * mean_ms);
-  }
+  return drawBaseLatencyMs({ mean_ms, dist }, uniform01);
 }

@@ -14,6 +14,11 @@ export interface GroupConfig {
   /** Member ids are the prefix and a number from 1. */
   prefix: string;
   count: number;
+  /**
+   * The members' ids when they are not prefix1..prefixN: Maelstrom's `--node-count 3` makes n0, n1, n2
+   * and `--node a --node b` names them outright (`dslab test`). As many as `count`, in this order.
+   */
+  ids?: string[];
   /** The node program as argv; empty for a server group. */
   command: string[];
   /** A group of real servers instead of node programs: their kind (server-kinds.ts) and, if not the kind's own, their program. */
@@ -33,10 +38,13 @@ export const default_group = { name: 'nodes', prefix: 'n' } as const;
 /** Group names and prefixes: a letter, then letters, digits or underscores (no dash: "a-b" is a link). */
 const group_name_pattern = /^[a-z][a-z0-9_]*$/;
 const group_prefix_pattern = /^[a-z]+$/;
+/** Explicit member ids: a letter, then letters, digits, underscores or dots (no dash: "a-b" is a link; no comma or space: lists). */
+const explicit_id_pattern = /^[A-Za-z][A-Za-z0-9_.]*$/;
 /** Words node references already mean, which no group may take. */
 const reserved_refs: readonly string[] = ['leader', 'random', 'dslab'];
 
-export function memberIds(group: Pick<GroupConfig, 'prefix' | 'count'>): string[] {
+export function memberIds(group: Pick<GroupConfig, 'prefix' | 'count' | 'ids'>): string[] {
+  if (group.ids) return [...group.ids];
   return Array.from({ length: group.count }, (_, i) => `${group.prefix}${i + 1}`);
 }
 
@@ -120,14 +128,33 @@ export function checkGroups(groups: readonly GroupConfig[]): void {
     if (!Number.isInteger(group.count) || group.count < 1 || group.count > nodes_max) throw new UserError(`group ${group.name} must have between 1 and ${nodes_max} nodes, got ${group.count}`);
     if (group.server && group.command.length > 0) throw new UserError(`group ${group.name} is a server group and cannot also have a node command`);
     if (!group.server && group.command.length === 0) throw new UserError(`group ${group.name} has no node command`);
+    if (group.ids) checkExplicitIds(group);
     total += group.count;
   }
   if (groups.every((g) => g.server)) throw new UserError('a cluster needs at least one group of nodes beside its servers');
   if (total > nodes_max) throw new UserError(`a cluster runs at most ${nodes_max} nodes, and these groups have ${total} (${groups.map((g) => `${g.name} ${g.count}`).join(', ')})`);
+  const seen = new Map<string, string>();
+  for (const group of groups) {
+    for (const id of memberIds(group)) {
+      if (seen.has(id)) throw new UserError(`node id ${id} is in groups ${seen.get(id)} and ${group.name}`);
+      seen.set(id, group.name);
+    }
+  }
   // Prefixes are letters only and ids end in digits, so an id is never a prefix of another group's id; but a group may be named like a node.
   for (const group of groups) {
     for (const other of groups) {
       if (memberIds(other).includes(group.name)) throw new UserError(`group name "${group.name}" is also the id of a node in group ${other.name}: a fault command could not tell them apart`);
     }
+  }
+}
+
+function checkExplicitIds(group: GroupConfig): void {
+  const ids = group.ids!;
+  if (ids.length !== group.count) throw new UserError(`group ${group.name} names ${ids.length} node ids for ${group.count} nodes`);
+  if (new Set(ids).size !== ids.length) throw new UserError(`group ${group.name} names a node id twice`);
+  for (const id of ids) {
+    if (!explicit_id_pattern.test(id)) throw new UserError(`node id "${id}" must be a letter followed by letters, digits, underscores or dots`);
+    if (isClientId(id)) throw new UserError(`node id "${id}" is a client id (clients are ${client_id_prefix}0, ${client_id_prefix}1, …); choose another`);
+    if (reserved_refs.includes(id)) throw new UserError(`node id "${id}" is a word node references already use`);
   }
 }

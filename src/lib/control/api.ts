@@ -37,7 +37,14 @@ const clientTimeout = z.number().int().min(client_timeout_ms_min).max(client_tim
 const runDuration = z.number().int().min(run_duration_ms_min).max(run_duration_ms_max);
 
 export const controlActionSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('partition'), groups: z.array(z.array(z.string().max(node_ref_chars_max))).optional(), random: z.boolean().optional(), isolate: nodeRef.optional() }),
+  z.object({
+    type: z.literal('partition'),
+    groups: z.array(z.array(z.string().max(node_ref_chars_max))).optional(),
+    random: z.boolean().optional(),
+    isolate: nodeRef.optional(),
+    /** A directed partition: each receiver and the nodes whose messages it drops (Maelstrom's majorities ring). */
+    drops: z.record(z.string().max(node_ref_chars_max), z.array(z.string().max(node_ref_chars_max))).optional(),
+  }),
   z.object({ type: z.literal('heal') }),
   z.object({ type: z.literal('kill'), node: nodeRef }),
   z.object({ type: z.literal('restart'), node: nodeRef }),
@@ -163,7 +170,8 @@ export interface ClusterStatus {
 
 /** One fault action as data; the event's `description` says the same in words. */
 export type FaultDetail =
-  | { action: 'partition'; groups: string[][] }
+  /** `drops` for a directed partition (groups then empty): each receiver and whom it drops. */
+  | { action: 'partition'; groups: string[][]; drops?: Record<string, string[]> }
   | { action: 'heal' }
   | { action: 'kill' | 'restart' | 'pause' | 'resume'; node: string }
   /** `link` null: every link. Only the fields the action set are present. */

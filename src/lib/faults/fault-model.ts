@@ -25,6 +25,33 @@ export function linkKey(a: string, b: string): string {
   return a < b ? `${a}-${b}` : `${b}-${a}`;
 }
 
+/** How base latency is drawn: Maelstrom's --latency-dist. */
+export type LatencyDistribution = 'constant' | 'uniform' | 'exponential';
+
+/**
+ * The network's own latency, beneath every fault (Maelstrom's --latency): on
+ * node↔node and node↔service messages, never on a client's, and not cleared by heal.
+ */
+export interface BaseLatency {
+  mean_ms: number;
+  dist: LatencyDistribution;
+}
+
+/** One base latency draw in whole ms, `uniform01` uniform in [0, 1): constant is the mean, uniform is in [0, 2·mean), exponential has the mean. */
+export function drawBaseLatencyMs(latency: BaseLatency, uniform01: () => number): number {
+  const mean = latency.mean_ms;
+  if (mean <= 0) return 0;
+  switch (latency.dist) {
+    case 'constant':
+      return Math.trunc(mean);
+    case 'uniform':
+      return Math.floor(uniform01() * 2 * mean);
+    case 'exponential':
+      // Inverse transform; 1 - u lies in (0, 1], so the logarithm is finite.
+      return Math.trunc(Math.log(1 / (1 - uniform01())) * mean);
+  }
+}
+
 export type Fate =
   | { delivered: true; delays_ms: number[] }
   | { delivered: false; reason: 'partition' | 'loss' };
@@ -58,6 +85,9 @@ export class FaultModel {
   private readonly nodeSet: ReadonlySet<string>;
   private global: LinkFaults = { ...no_link_faults };
   private perLink = new Map<string, Partial<LinkFaults>>();
+  /** Directed cuts (a node dropping what some others send it): Maelstrom's majorities ring, which may be one-way. By receiver. */
+  private drops = new Map<string, ReadonlySet<string>>();
+  private baseLatency: BaseLatency | null = null;
 
   constructor(
     readonly nodeIds: readonly string[],
@@ -68,6 +98,7 @@ export class FaultModel {
   }
 
   setPartition(groups: string[][], services_join?: number): void {
+    this.drops.clear();
     const seen = new Set<string>();
     let nodesPlaced = 0;
     for (const group of groups) {
@@ -91,6 +122,37 @@ export class FaultModel {
     return this.groups;
   }
 
+  /**
+   * A partition given as who drops whom: `drops[receiver]` lists the nodes whose messages it drops
+   * (one-way unless the other drops it too). Replaces any partition in force; services and clients
+   * stay reachable from every node.
+   */
+  setDrops(drops: Readonly<Record<string, readonly string[]>>): void {
+    for (const [receiver, senders] of Object.entries(drops)) {
+      assert(this.nodeSet.has(receiver), `drops name unknown node ${receiver}`);
+      for (const sender of senders) assert(this.nodeSet.has(sender), `drops name unknown node ${sender}`);
+    }
+    this.groups = null;
+    this.servicesJoin = null;
+    this.groupOf.clear();
+    this.drops = new Map(Object.entries(drops).filter(([, senders]) => senders.length > 0).map(([receiver, senders]) => [receiver, new Set(senders)]));
+  }
+
+  /** The directed cuts in force, by receiver; empty when none. */
+  dropsInForce(): Record<string, string[]> {
+    return Object.fromEntries([...this.drops].map(([receiver, senders]) => [receiver, [...senders]]));
+  }
+
+  /** Sets (or, with null, removes) the network's base latency; heal leaves it. */
+  setBaseLatency(latency: BaseLatency | null): void {
+    assert(latency === null || (Number.isFinite(latency.mean_ms) && latency.mean_ms >= 0), 'base latency is a mean of 0 ms or more');
+    this.baseLatency = latency && latency.mean_ms > 0 ? { ...latency } : null;
+  }
+
+  base(): BaseLatency | null {
+    return this.baseLatency;
+  }
+
   /** Sets faults on every link, or on one link when `link` is given; undefined fields stay as they are. */
   setLinkFaults(change: Partial<LinkFaults>, link?: [string, string]): void {
     if (link) {
@@ -107,6 +169,7 @@ export class FaultModel {
     this.groups = null;
     this.servicesJoin = null;
     this.groupOf.clear();
+    this.drops.clear();
     this.global = { ...no_link_faults };
     this.perLink.clear();
   }
@@ -118,11 +181,18 @@ export class FaultModel {
   }
 
   isCut(src: string, dest: string): boolean {
+    if (this.drops.size > 0 && this.drops.get(dest)?.has(src)) return true;
     if (!this.groups) return false;
     const a = this.sideOf(src);
     const b = this.sideOf(dest);
     // An endpoint on no side (an unplaced service) is cut from nobody.
     return a !== null && b !== null && a !== b;
+  }
+
+  /** The base latency of one message: none on a client's link. */
+  private baseDelayMs(src: string, dest: string, random: () => number): number {
+    if (!this.baseLatency || this.isClient(src) || this.isClient(dest)) return 0;
+    return drawBaseLatencyMs(this.baseLatency, random);
   }
 
   private isClient(id: string): boolean {
@@ -143,7 +213,7 @@ export class FaultModel {
     const copies = faults.duplicate > 0 && random() < faults.duplicate ? 2 : 1;
     const delays_ms: number[] = [];
     for (let i = 0; i < copies; i++) {
-      let delay = faults.delay_ms;
+      let delay = faults.delay_ms + this.baseDelayMs(src, dest, random);
       if (faults.jitter_ms > 0) delay += (random() * 2 - 1) * faults.jitter_ms;
       if (faults.reorder > 0 && random() < faults.reorder) delay += 1 + random() * reorder_hold_ms_max;
       delays_ms.push(Math.max(0, Math.round(delay)));
@@ -159,7 +229,7 @@ export class FaultModel {
     if (this.isCut(src, dest)) return { action: 'hold' };
     const faults = this.faultsOn(src, dest);
     if (faults.loss > 0 && random() < faults.loss) return { action: 'reset' };
-    let delay = faults.delay_ms;
+    let delay = faults.delay_ms + this.baseDelayMs(src, dest, random);
     if (faults.jitter_ms > 0) delay += (random() * 2 - 1) * faults.jitter_ms;
     return { action: 'forward', delay_ms: Math.max(0, Math.round(delay)) };
   }
@@ -175,6 +245,7 @@ export class FaultModel {
   describe(): string[] {
     const words: string[] = [];
     if (this.groups) words.push(describePartition(this.groups));
+    if (this.drops.size > 0) words.push(describeDrops(this.dropsInForce()));
     for (const { link, faults } of this.linkFaultsInForce()) words.push(...describeLinkFaults(faults).map((word) => (link ? `${word} on ${link}` : word)));
     return words;
   }
@@ -187,6 +258,11 @@ export class FaultModel {
 /** A partition in words: "partition {n1,n2} | {n3}". */
 export function describePartition(groups: readonly (readonly string[])[]): string {
   return `partition ${groups.map((g) => `{${g.join(',')}}`).join(' | ')}`;
+}
+
+/** Directed cuts in words: "partition: n1 drops n3,n4; n2 drops n4". */
+export function describeDrops(drops: Readonly<Record<string, readonly string[]>>): string {
+  return `partition: ${Object.entries(drops).filter(([, senders]) => senders.length > 0).map(([receiver, senders]) => `${receiver} drops ${senders.join(',')}`).join('; ')}`;
 }
 
 /** One link's faults in words ("delay 100ms±10ms", "loss 20%"); none when it has no faults. */

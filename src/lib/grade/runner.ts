@@ -133,6 +133,8 @@ export async function runTest(lab: LabSpec, test: LabTest, target: GradeTarget, 
       init_timeout_ms,
       options: test.options,
       view: target.view,
+      // The lab's workloads' afterInit hooks run as under `up` (broadcast's topology).
+      workloads: lab.workload_plugins.map((w) => w.name),
     }, { workloads: lab.workload_plugins }).catch((error: unknown) => {
       // Evidence only: the checks judge a running cluster, and the start error already says what failed.
       if (error instanceof ClusterStartError) {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { SystemPlugin, WorkloadPlugin } from '../plugin.js';
 import { UserError } from '../util/errors.js';
-import { stepVocabulary, type Step, type StepVocabulary } from './steps.js';
+import { stepVocabulary, type Step, type StepDefinition, type StepVocabulary } from './steps.js';
 
 export type { Step } from './steps.js';
 
@@ -82,6 +82,8 @@ export type LabSpec = Omit<z.infer<typeof labSchema>, 'tests'> & {
 export interface LabPlugins {
   systems: readonly Pick<SystemPlugin, 'name' | 'workloads' | 'steps' | 'groups' | 'bin_group' | 'starter_imports'>[];
   workloads: readonly WorkloadPlugin[];
+  /** Steps every lab may use beside the grader's own (`dslab test`'s maelstrom_run). */
+  steps?: readonly StepDefinition[];
 }
 
 /** The labs/ folder shipped with dslab. */
@@ -157,7 +159,7 @@ function labVocabulary(lab: { reference: string; workloads?: string[] | undefine
   const system = plugins.systems.find((s) => s.name === lab.reference);
   const names = lab.workloads ?? system?.workloads ?? [];
   const workloads = names.map((name) => plugins.workloads.find((w) => w.name === name) ?? fail(`${specFile}: workloads: no workload is named "${name}" (workloads: ${plugins.workloads.map((w) => w.name).join(', ')})`));
-  const contributions = [...(system ? [{ owner: `system ${system.name}`, steps: system.steps }] : []), ...workloads.map((w) => ({ owner: `workload ${w.name}`, steps: w.steps }))];
+  const contributions = [...(plugins.steps ? [{ owner: 'dslab test', steps: plugins.steps }] : []), ...(system ? [{ owner: `system ${system.name}`, steps: system.steps }] : []), ...workloads.map((w) => ({ owner: `workload ${w.name}`, steps: w.steps }))];
   const parts = [system ? `system ${system.name}` : `system ${lab.reference} (not one dslab has)`, names.length ? `workload${names.length === 1 ? '' : 's'} ${names.join(', ')}` : 'no workload'];
   return { vocabulary: stepVocabulary(contributions), source: parts.join(', '), workloads };
 }

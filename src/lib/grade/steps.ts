@@ -7,6 +7,7 @@ import type { MessageBody } from '../protocol/messages.js';
 import type { SupervisorConfig } from '../supervisor/config.js';
 import type { EventHub } from '../supervisor/event-hub.js';
 import type { Rng } from '../util/prng.js';
+import type { BaseLatency } from '../faults/fault-model.js';
 import { findLeader, isEstablishedLeader, isLeadingRole, roleKind, type RoleVocabulary, termOf } from '../roles.js';
 import type { Recorder } from './recorder.js';
 
@@ -34,6 +35,8 @@ export interface StepCluster {
   leader(): string | null;
   apply(action: ControlAction, source?: 'cli' | 'nemesis'): Promise<ActionResult>;
   status(): ClusterStatus;
+  /** The network's base latency (Maelstrom's --latency), which heal leaves. */
+  setBaseLatency(latency: BaseLatency | null): void;
 }
 
 /** What a step can use while it runs: the cluster, the test's nodes, randomness and files. */

@@ -31,12 +31,15 @@ export const kv_clients_max = 1000;
 export const generate_clients_max = 100;
 /** Long-lived clients of workloads' operations (one per session `dslab zk` holds open). */
 export const session_clients_max = 1000;
+/** `dslab test`'s clients over one run: each client, and each one replacing a client whose operation was indeterminate (as Jepsen replaces the process); past this the ids come round again. */
+export const test_clients_max = 10_000;
 
 /**
  * Clients numbered within a range: `workload` are the load's clients (c1…),
  * `generator` the grader's unique-ids clients (c100…), `pool` the anonymous kv
  * clients `dslab kv` borrows when it names none (c1001…), `session` the
- * long-lived clients of workloads' operations, such as `dslab zk`'s sessions (c2001…). Ranges may overlap
+ * long-lived clients of workloads' operations, such as `dslab zk`'s sessions (c2001…), `test` the
+ * clients of `dslab test` (c3001…). Ranges may overlap
  * fixed ids (c1 is both `send` and the first load client), as they always have:
  * msg_ids are unique per supervisor, so replies never go to the wrong request.
  */
@@ -45,6 +48,7 @@ const client_ranges = {
   generator: { first: 100, count: generate_clients_max },
   pool: { first: 1 + kv_clients_max, count: kv_clients_max },
   session: { first: 1 + 2 * kv_clients_max, count: session_clients_max },
+  test: { first: 1 + 2 * kv_clients_max + session_clients_max, count: test_clients_max },
 } as const;
 export type ClientRange = keyof typeof client_ranges;
 
@@ -60,7 +64,7 @@ export function rangeClientId(range: ClientRange, index: number): string {
 }
 
 /** Client ids known to the supervisor at once: every fixed id and range, with room for clients a user names. */
-export const known_clients_max = Object.keys(fixed_client_ids).length + workload_clients_max + generate_clients_max + 2 * kv_clients_max + session_clients_max;
+export const known_clients_max = Object.keys(fixed_client_ids).length + workload_clients_max + generate_clients_max + 2 * kv_clients_max + session_clients_max + test_clients_max;
 
 /**
  * Hands out the session range's ids: the lowest free one, so a

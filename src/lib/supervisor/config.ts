@@ -2,6 +2,7 @@
 // A leaf of types: the grader's steps and the launcher name it without importing the supervisor.
 import type { GroupConfig } from '../cluster/groups.js';
 import type { SystemView } from '../view.js';
+import type { BaseLatency } from '../faults/fault-model.js';
 
 export interface SupervisorConfig {
   name: string;
@@ -23,4 +24,6 @@ export interface SupervisorConfig {
   workload_groups?: Record<string, string>;
   /** The workloads the system's clients speak (SystemPlugin.workloads): each one's closing check runs at `down`. */
   workloads?: string[];
+  /** The network's base latency from the start (`dslab test --latency`): node and service links only; heal leaves it. */
+  latency?: BaseLatency;
 }

@@ -3,7 +3,7 @@
 import type { ActionResult, ActiveFaults, ControlAction, FaultDetail, NodeStatusKind } from '../control/api.js';
 import type { MessageBody } from '../protocol/messages.js';
 import type { Topology } from '../cluster/groups.js';
-import { describePartition, type FaultModel } from '../faults/fault-model.js';
+import { describeDrops, describePartition, type FaultModel } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
 import { electsLeaders, type LeaderFinding, onMajoritySide, roleOf, type RoleVocabulary } from '../roles.js';
 import type { ServiceHub } from '../services/hub.js';
@@ -160,6 +160,14 @@ export class FaultActions {
     }
     switch (action.type) {
       case 'partition': {
+        if (action.drops) {
+          for (const [receiver, senders] of Object.entries(action.drops)) {
+            for (const id of [receiver, ...senders]) if (!this.host.nodeIds.includes(id)) throw new UserError(`unknown node "${id}" in the partition (nodes: ${this.host.nodeIds.join(', ')})`);
+          }
+          faults.setDrops(action.drops);
+          const drops = faults.dropsInForce();
+          return { result: { description: describeDrops(drops), drops }, fault: { action: 'partition', groups: [], drops } };
+        }
         let groups: string[][];
         const services = this.host.services.names;
         if (action.isolate) {

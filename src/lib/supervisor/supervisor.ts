@@ -26,6 +26,7 @@ import { describeStart, SupervisorLog } from './supervisor-log.js';
 import { TraceWriter } from './trace.js';
 import { closing_check_timeout_ms, workload_shutdown_ms_max, WorkloadRuntimes } from './workload-runtimes.js';
 import type { SupervisorConfig } from './config.js';
+import type { BaseLatency } from '../faults/fault-model.js';
 
 export type { SupervisorConfig } from './config.js';
 // The limits callers know the supervisor by, wherever each is defined.
@@ -136,6 +137,7 @@ export class Supervisor implements ControlTarget {
     });
     this.services = new ServiceHub(createRng((config.seed ^ services_seed_salt) >>> 0));
     this.router = new Router(this.nodeIds, this.rng, this.trace, (dest, line, src, envelope) => this.nodeMessages.deliver(dest, line, src, envelope), this.services.names, [fixedClientId('supervisor')]);
+    if (config.latency) this.router.faults.setBaseLatency(config.latency);
     this.servers = new ServerMembers({
       topology: this.topology,
       faults: this.router.faults,
@@ -300,6 +302,17 @@ export class Supervisor implements ControlTarget {
     const dropped = this.router.droppedTotal;
     this.events.emit({ type: 'rates', interval_ms: rates_interval_ms, nodes, dropped_per_s: (dropped - this.droppedMark) / seconds, heard_from: this.router.lastDeliveries() });
     this.droppedMark = dropped;
+  }
+
+  /** How clients in this process reach the nodes (`dslab test`'s clients, the grader's steps). */
+  get transport(): ClientTransport {
+    return this.clientTransport;
+  }
+
+  /** Sets the network's base latency (Maelstrom's --latency; null removes it): every node and service link, no client's; heal leaves it. */
+  setBaseLatency(latency: BaseLatency | null): void {
+    this.router.faults.setBaseLatency(latency);
+    this.log.note(latency ? `base latency ${latency.mean_ms}ms ${latency.dist} on every node and service link` : 'no base latency');
   }
 
   // ---- control ---------------------------------------------------------

@@ -148,6 +148,11 @@ export interface TestRunResult {
   failures: FailurePoint[];
   /** Throughput and latency per second of the run, for the charts: second s covers [s·1000, (s+1)·1000). */
   timeline: { second: number; ok: number; fail: number; unknown: number; latency_ms_median: number | null; latency_ms_max: number | null }[];
+  /**
+   * CPU of the process that ran the test (the supervisor, the clients and the checker; not the nodes)
+   * from the cluster's start to its shutdown: share is CPU time over wall time (1 = one core busy).
+   */
+  process_cpu?: { user_ms: number; system_ms: number; wall_ms: number; share: number };
   /** The run's folder and files (absolute paths). */
   dir: string;
   files: { results: string; history: string; trace: string; report: string; node_logs: string };
