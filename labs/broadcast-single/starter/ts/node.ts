@@ -13,7 +13,9 @@
  *
  *   dslab up broadcast --bin "node --import __DSLAB_TSX__ node.ts" --nodes 5 --detach
  *   dslab grade broadcast-single --bin "node --import __DSLAB_TSX__ node.ts"
- *   dslab test -w broadcast --bin node --import __DSLAB_TSX__ node.ts --node-count 5 --time-limit 10
+ *   dslab test -w broadcast --bin node --node-count 5 --time-limit 10 -- --import __DSLAB_TSX__ node.ts
+ *
+ * (`dslab test` reads Maelstrom's command line: the binary's own flags go after `--`.)
  *
  * README.md next to this file has the messages, hints and tests of the lab
  * you started with; the other steps' READMEs are in the labs folder beside it
