@@ -36,11 +36,12 @@ import { locks_workload } from './workloads/locks/plugin.js';
 import { pn_counter_workload } from './workloads/pn-counter/plugin.js';
 import { unique_ids_workload } from './workloads/unique-ids/plugin.js';
 import { maelstrom_steps } from './maelstrom/run/lab-step.js';
+import { txn_list_append_workload, txn_rw_register_workload } from './workloads/txn/check-file.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
 const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter];
 
-export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload];
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload, txn_list_append_workload, txn_rw_register_workload];
 
 /** The module a detached supervisor runs: the library's supervisor with these workloads. */
 export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);

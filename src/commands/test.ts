@@ -1,16 +1,34 @@
+import { Flags, type Interfaces } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { formatTestRun } from '../cli/format/test-run.js';
 import { ClusterStartError } from '../lib/supervisor/supervisor.js';
 import { errorMessage, UserError } from '../lib/util/errors.js';
 import { exit_code_bad_arguments, exit_code_internal_error, exitCodeForVerdict } from '../maelstrom/exit-codes.js';
-import { maelstrom_workloads, parseTestArgs, TestArgumentsError } from '../maelstrom/options.js';
+import { maelstromFlagsHelp, maelstrom_workloads, parseTestArgs, TestArgumentsError } from '../maelstrom/options.js';
 import { describeTestPlan } from '../maelstrom/plan-text.js';
 import { driverFor } from '../maelstrom/run/drivers.js';
+import { writeRunReport } from '../maelstrom/report/report.js';
 import { runTests, testClusterName } from '../maelstrom/run/test-run.js';
 import { viewFor, workloads } from '../registry.js';
 
 /** dslab's own switches beside Maelstrom's flags. */
 const dslab_switches = ['json', 'watch', 'dry-run'] as const;
+
+/**
+ * Maelstrom's flags as oclif knows them, for --help and the command reference only: the arguments
+ * are read by parseTestArgs, Maelstrom's way (a flag's value may be any token; the binary's
+ * arguments stand anywhere), which oclif's parser does not do.
+ */
+function helpFlags(): Interfaces.FlagInput {
+  const flags: Interfaces.FlagInput = {};
+  for (const flag of maelstromFlagsHelp()) {
+    const char = flag.short as 'w' | undefined;
+    flags[flag.long] = flag.value ? Flags.string({ description: flag.help, helpValue: flag.value, ...(char ? { char } : {}) }) : Flags.boolean({ description: flag.help, ...(char ? { char } : {}) });
+  }
+  flags.watch = Flags.boolean({ description: 'dslab: show the live dashboard while the test runs' });
+  flags['dry-run'] = Flags.boolean({ description: 'dslab: print the plan with every default filled in, run nothing' });
+  return flags;
+}
 
 export default class Test extends BaseCommand {
   static override summary = "Run one of Maelstrom's workloads against your node, with Maelstrom's command line: a verdict in words, the run kept with an HTML report.";
@@ -27,6 +45,7 @@ export default class Test extends BaseCommand {
   ];
   static override usage = ['<%= command.id %> -w WORKLOAD --bin BINARY [BINARY ARGS…] [MAELSTROM FLAGS…] [--watch] [--json] [--dry-run]'];
   static override strict = false;
+  static override flags = helpFlags();
 
   async run(): Promise<unknown> {
     this.parsed = true; // the arguments are Maelstrom's, read by parseTestArgs rather than oclif
@@ -36,7 +55,9 @@ export default class Test extends BaseCommand {
       this.log(`${Test.summary}\n\n${Test.description}`);
       return undefined;
     }
-    const { plan, warnings, switches } = parsed;
+    const { plan, switches } = parsed;
+    const warnings = [...parsed.warnings];
+    if (plan.log_net_send || plan.log_net_recv) warnings.push("--log-net-send and --log-net-recv print nothing here: every message sent and received is in the run's trace.jsonl, with what the network did to it");
     const json = this.jsonEnabled();
     if (!driverFor(plan.workload)) {
       throw new TestArgumentsError(`dslab test does not run ${plan.workload} yet (it runs ${maelstrom_workloads.filter((w) => driverFor(w)).join(', ')})`);
@@ -64,6 +85,11 @@ export default class Test extends BaseCommand {
         view: viewFor(plan.workload),
         cwd: process.cwd(),
         signal: abort.signal,
+        writeReport: writeRunReport,
+        // --log-stderr: the nodes' stderr in this output as it comes, as Maelstrom logs it (the node logs keep it either way).
+        stderr: (node, line) => {
+          if (!json && !dashboard) this.log(`${node} stderr: ${line}`);
+        },
         progress: (line) => {
           if (!json && !dashboard) this.log(`• ${line}`);
           if (watching && !dashboard && line.startsWith('running')) dashboard = this.watch(testClusterName(plan));
@@ -79,14 +105,19 @@ export default class Test extends BaseCommand {
     }
   }
 
-  /** The live dashboard of the test's cluster, closed when the run takes the cluster down. */
+  /**
+   * The live dashboard of the test's cluster, closed when the run takes the cluster down. It runs as
+   * `dslab watch` in a process of its own: drawing it here would hold up the clients and the router
+   * on this event loop and show in the latencies measured.
+   */
   private async watch(cluster: string): Promise<void> {
     if (!process.stdout.isTTY || !process.stdin.isTTY) return;
-    const { runDashboard, controlClientSource } = await import('../lib/dashboard/index.js');
-    const { ControlClient } = await import('../lib/control/client.js');
-    const { findRunningCluster, dslabHome } = await import('../lib/cluster/paths.js');
-    const client = new ControlClient(findRunningCluster(dslabHome(), cluster));
-    await runDashboard({ source: controlClientSource(client), mode: 'watch' });
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [process.argv[1]!, 'watch', '--cluster', cluster], { stdio: 'inherit' });
+    await new Promise<void>((resolve) => {
+      child.on('exit', () => resolve());
+      child.on('error', () => resolve());
+    });
   }
 
   protected override async catch(error: Error & { oclif?: { exit?: number } }): Promise<void> {

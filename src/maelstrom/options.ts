@@ -149,33 +149,35 @@ interface FlagSpec {
   ignored?: boolean;
   /** Refused, with this explanation. */
   unsupported?: string;
+  /** What it does, for `dslab test --help`. */
+  help?: string;
 }
 
 const maelstrom_flags: readonly FlagSpec[] = [
-  { long: 'bin', value: 'FILE' },
-  { long: 'workload', short: 'w', value: 'NAME' },
-  { long: 'node-count', value: 'NUM' },
-  { long: 'nodes', value: 'NODE_LIST' },
-  { long: 'node', short: 'n', value: 'HOSTNAME', repeats: true },
-  { long: 'nodes-file', value: 'FILENAME', unsupported: 'name the nodes with --nodes n1,n2,n3 or give --node-count' },
-  { long: 'time-limit', value: 'SECONDS' },
-  { long: 'rate', value: 'RATE' },
-  { long: 'concurrency', value: 'NUMBER' },
-  { long: 'latency', value: 'MILLIS' },
-  { long: 'latency-dist', value: 'TYPE' },
-  { long: 'nemesis', value: 'FAULTS' },
-  { long: 'nemesis-interval', value: 'SECONDS' },
-  { long: 'topology', value: 'SPEC' },
-  { long: 'availability', value: 'EXPECTED' },
-  { long: 'consistency-models', value: 'MODELS' },
-  { long: 'key-count', value: 'INT' },
-  { long: 'max-txn-length', value: 'INT' },
-  { long: 'max-writes-per-key', value: 'INT' },
-  { long: 'log-stderr' },
-  { long: 'log-net-send' },
-  { long: 'log-net-recv' },
-  { long: 'test-count', value: 'NUMBER' },
-  { long: 'help', short: 'h' },
+  { long: 'bin', value: 'FILE', help: 'the node program: a file (its arguments are the words after it that are not flags; after -- everything)' },
+  { long: 'workload', short: 'w', value: 'NAME', help: 'the workload: echo, unique-ids, lin-kv, broadcast, g-set, g-counter, pn-counter (default lin-kv)' },
+  { long: 'node-count', value: 'NUM', help: 'this many nodes, named n0, n1, … (default: five nodes n1 … n5)' },
+  { long: 'nodes', value: 'NODE_LIST', help: 'node names, comma-separated' },
+  { long: 'node', short: 'n', value: 'HOSTNAME', repeats: true, help: 'one node name (repeatable)' },
+  { long: 'nodes-file', value: 'FILENAME', unsupported: 'name the nodes with --nodes n1,n2,n3 or give --node-count', help: 'not supported: use --nodes or --node-count' },
+  { long: 'time-limit', value: 'SECONDS', help: 'seconds the clients run (default 60)' },
+  { long: 'rate', value: 'RATE', help: 'requests per second over all clients (default 5; 0 sends none)' },
+  { long: 'concurrency', value: 'NUMBER', help: 'clients: a number, or Kn for K per node (default 1n)' },
+  { long: 'latency', value: 'MILLIS', help: "mean milliseconds added to node and service messages, never to clients' (default 0)" },
+  { long: 'latency-dist', value: 'TYPE', help: 'how the latency is drawn: constant, uniform or exponential (default constant)' },
+  { long: 'nemesis', value: 'FAULTS', help: "faults, comma-separated: partition, and dslab's kill and pause" },
+  { long: 'nemesis-interval', value: 'SECONDS', help: 'mean seconds between nemesis steps (default 10)' },
+  { long: 'topology', value: 'SPEC', help: "broadcast's topology: grid, line, tree2, tree3, tree4, total (default grid)" },
+  { long: 'availability', value: 'EXPECTED', help: 'fraction of requests that must succeed, or total (default: not checked)' },
+  { long: 'consistency-models', value: 'MODELS', help: 'models the transactional workloads are checked against (default strict-serializable)' },
+  { long: 'key-count', value: 'INT', help: 'keys the keyed workloads use at once' },
+  { long: 'max-txn-length', value: 'INT', help: 'most operations in one transaction (default 4)' },
+  { long: 'max-writes-per-key', value: 'INT', help: 'most writes to one key before a fresh key (default 16)' },
+  { long: 'log-stderr', help: "print the nodes' stderr as it comes (the node logs keep it anyway)" },
+  { long: 'log-net-send', help: "accepted; the run's trace.jsonl holds every message sent" },
+  { long: 'log-net-recv', help: "accepted; the run's trace.jsonl holds every message received" },
+  { long: 'test-count', value: 'NUMBER', help: 'run the test this many times, stopping at the first that is not valid (default 1)' },
+  { long: 'help', short: 'h', help: 'show this help' },
   { long: 'username', value: 'USER', ignored: true },
   { long: 'password', value: 'PASS', ignored: true },
   { long: 'ssh-private-key', value: 'FILE', ignored: true },
@@ -184,6 +186,13 @@ const maelstrom_flags: readonly FlagSpec[] = [
   { long: 'leave-db-running', ignored: true },
   { long: 'logging-json', ignored: true },
 ];
+
+/** Maelstrom's flags as `dslab test --help` lists them (the ignored SSH flags left out). */
+export function maelstromFlagsHelp(): { long: string; short?: string; value?: string; help: string }[] {
+  return maelstrom_flags
+    .filter((flag) => !flag.ignored && flag.long !== 'help')
+    .map((flag) => ({ long: flag.long, ...(flag.short ? { short: flag.short } : {}), ...(flag.value ? { value: flag.value } : {}), help: flag.help ?? '' }));
+}
 
 /** Dash-like characters a web page or word processor puts where `-` was meant: hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal bar, minus sign, small and full-width hyphen-minus. */
 const unicode_dash = /[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/;

@@ -45,6 +45,9 @@ describe('dslab test', () => {
     expect(new Set(ops.map((op) => op.node))).toEqual(new Set(['n0', 'n1']));
     expect(existsSync(path.join(dir, 'trace.jsonl'))).toBe(true);
     expect(existsSync(path.join(dir, 'nodes', 'n0.log'))).toBe(true);
+    // The report is written with the run (test/maelstrom/report.test.ts opens one in a browser).
+    expect(readFileSync(path.join(dir, 'report.html'), 'utf8')).toMatch(/^<!doctype html>/i);
+    expect(run.stdout).toMatch(/the report: \.dslab\/store\/echo\/[^/]+\/report\.html/);
     // The cluster is gone when the command returns.
     const status = await dslab(cwd, 'status', '--cluster', 'test-echo');
     expect(status.exitCode).not.toBe(0);

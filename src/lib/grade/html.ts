@@ -1,6 +1,8 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
+import { type Arrow, lamportSvg, type OpBar } from '../report/lamport.js';
+import { countOf, escapeXml, inClusterOrder, nodeTest, relativeMs } from '../report/markup.js';
+import { type TraceRecord, traceTail, traceWindow } from '../report/trace-file.js';
 import type { HistoryOperation as Operation } from '../plugin.js';
 import type { LabResult } from './grade.js';
 import type { NodeStatusChange, TimelinePoint } from './recorder.js';
@@ -21,10 +23,6 @@ export const context_ops_max = 12;
 export const diagram_context_ops_max = 4;
 /** Operations on the offending key this long before the violation's first call or after its last return are context. */
 export const diagram_context_ms = 250;
-/** Trace bytes read from the end of the file for the "last messages" diagram. */
-const trace_tail_bytes_max = 4 * 1024 * 1024;
-/** Bytes read per step when scanning the trace. */
-const trace_chunk_bytes = 1024 * 1024;
 /** Fault labels stack in at most this many rows above the timeline's lanes; the list below the timeline has them all. */
 const fault_label_rows_max = 4;
 /** Longest fault label drawn on the timeline, in characters. */
@@ -34,27 +32,7 @@ const axis_ticks_target = 10;
 /** Fault lists longer than this start folded. */
 const fault_list_open_max = 30;
 
-const escapeXml = (text: string) => text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
-
-/** "1 operation", "2 operations", "0 operations". */
-export function countOf(n: number, noun: string, plural = `${noun}s`): string {
-  return `${n} ${n === 1 ? noun : plural}`;
-}
-
-/** Milliseconds from the test's start, e.g. "+1520.3 ms". */
-function relativeMs(ms: number): string {
-  return `+${(Math.round(ms * 10) / 10).toFixed(1)} ms`;
-}
-
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-const byNodeNumber = (a: string, b: string) => Number(a.replace(/\D/g, '')) - Number(b.replace(/\D/g, '')) || a.localeCompare(b);
-/** Nodes in the cluster's order (group by group: z1..z3 before w1..w4), anything else after them by number. */
-const inClusterOrder = (nodes: readonly string[]) => (a: string, b: string) => {
-  const ia = nodes.indexOf(a);
-  const ib = nodes.indexOf(b);
-  return (ia === -1 ? nodes.length : ia) - (ib === -1 ? nodes.length : ib) || byNodeNumber(a, b);
-};
 
 // ---------------------------------------------------------------------------
 // Timeline
@@ -248,132 +226,8 @@ function faultList(r: TestResult): string {
 // ---------------------------------------------------------------------------
 // The trace
 
-interface TraceRecord {
-  t: number;
-  fate: string;
-  msg: { src: string; dest: string; body: Record<string, unknown> & { type: string } };
-}
-
-/** Whether a message's end is one of the test's nodes (not a client or a service). */
-const nodeTest = (r: { readonly nodes: readonly string[] }) => {
-  const nodes = new Set(r.nodes);
-  return (id: unknown) => typeof id === 'string' && nodes.has(id);
-};
-const leadingTime = (line: string): number | null => {
-  const match = /^\{"t":(-?\d+(?:\.\d+)?)[,}]/.exec(line);
-  return match ? Number(match[1]) : null;
-};
-
-function parseRecord(line: string): TraceRecord | null {
-  try {
-    const record = JSON.parse(line) as TraceRecord;
-    return typeof record.msg?.body?.type === 'string' && typeof record.msg.src === 'string' && typeof record.msg.dest === 'string' ? record : null;
-  } catch {
-    return null; // a line cut by a read window, or a partly written last line
-  }
-}
-
-/** Calls visit with each complete line from byte `from` on (a line cut by `from` is skipped); visit returns false to stop. */
-function scanLines(fd: number, from: number, visit: (line: string) => boolean): void {
-  const chunk = Buffer.alloc(trace_chunk_bytes);
-  const decoder = new StringDecoder('utf8');
-  let position = from;
-  let rest = '';
-  let skipFirst = from > 0;
-  for (;;) {
-    const n = readSync(fd, chunk, 0, chunk.length, position);
-    if (n === 0) break;
-    position += n;
-    const lines = (rest + decoder.write(chunk.subarray(0, n))).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) {
-      if (skipFirst) {
-        skipFirst = false;
-        continue;
-      }
-      if (!visit(line)) return;
-    }
-  }
-  if (rest && !skipFirst) visit(rest);
-}
-
-/** The byte offset of a line at or before the first line with time >= t_ms (the trace is in time order). */
-function offsetBefore(fd: number, size: number, t_ms: number): number {
-  let low = 0;
-  let high = size;
-  const probe = Buffer.alloc(4096);
-  while (high - low > trace_chunk_bytes) {
-    const mid = Math.floor((low + high) / 2);
-    const n = readSync(fd, probe, 0, probe.length, mid);
-    const text = probe.toString('utf8', 0, n);
-    const newline = text.indexOf('\n');
-    const t = newline === -1 ? null : leadingTime(text.slice(newline + 1));
-    if (t === null || t >= t_ms) high = mid;
-    else low = mid;
-  }
-  return low;
-}
-
-/** Trace records with from_ms <= t <= to_ms. */
-function traceWindow(file: string, from_ms: number, to_ms: number): TraceRecord[] {
-  const fd = openSync(file, 'r');
-  const records: TraceRecord[] = [];
-  try {
-    scanLines(fd, offsetBefore(fd, fstatSync(fd).size, from_ms), (line) => {
-      const t = leadingTime(line);
-      if (t === null || t < from_ms) return true;
-      if (t > to_ms) return false;
-      const record = parseRecord(line);
-      if (record) records.push(record);
-      return true;
-    });
-  } finally {
-    closeSync(fd);
-  }
-  return records;
-}
-
-/** The last records of the trace, from at most trace_tail_bytes_max bytes at its end. */
-function traceTail(file: string): TraceRecord[] {
-  const fd = openSync(file, 'r');
-  const records: TraceRecord[] = [];
-  try {
-    const size = fstatSync(fd).size;
-    scanLines(fd, Math.max(0, size - trace_tail_bytes_max), (line) => {
-      const record = line.startsWith('{') ? parseRecord(line) : null;
-      if (record) records.push(record);
-      return true;
-    });
-  } finally {
-    closeSync(fd);
-  }
-  return records;
-}
-
 // ---------------------------------------------------------------------------
 // Message diagrams
-
-interface Arrow {
-  t: number;
-  src: string;
-  dest: string;
-  label: string;
-  title: string;
-  /** node: between nodes; op: a client request or reply of a drawn operation; bad: of an operation that cannot be ordered. */
-  kind: 'node' | 'op' | 'bad';
-  dropped: boolean;
-}
-
-interface OpBar {
-  client: string;
-  /** Rows of its first request and its last reply (null: it never got one). */
-  from_row: number;
-  to_row: number | null;
-  bad: boolean;
-  title: string;
-}
-
-const arrow_colours: Record<Arrow['kind'], string> = { node: '#1565c0', op: '#37474f', bad: '#c2185b' };
 
 /** A value in a message: 1 and "1" stay apart. */
 function scalar(value: unknown): string {
@@ -407,44 +261,6 @@ function toArrow(record: TraceRecord, origin_ms: number, kind: Arrow['kind']): A
   const { src, dest, body } = record.msg;
   const label = kind === 'node' ? nodeLabel(body) : clientLabel(body);
   return { t: record.t, src, dest, label, kind, dropped: record.fate.startsWith('dropped'), title: `${relativeMs(record.t - origin_ms)} ${src}→${dest} ${label} (${record.fate})` };
-}
-
-/** A Lamport diagram: a vertical line per client and node, one arrow per row, time downwards with its offset from the test's start on the left. */
-function lamportSvg(arrows: readonly Arrow[], bars: readonly OpBar[], origin_ms: number, id: string, nodes: readonly string[]): string {
-  const isNode = nodeTest({ nodes });
-  const columns = [...new Set(arrows.flatMap((a) => [a.src, a.dest]))].sort((a, b) => Number(isNode(a)) - Number(isNode(b)) || inClusterOrder(nodes)(a, b));
-  const column = 104;
-  const row = 16;
-  const gutter = 92;
-  const x = (id: string) => gutter + 30 + columns.indexOf(id) * column;
-  const y = (i: number) => 34 + i * row;
-  const bottom = y(arrows.length);
-  const parts = columns.map(
-    (id) => `<text x="${x(id)}" y="16" font-size="12" text-anchor="middle" font-weight="${isNode(id) ? 'bold' : 'normal'}">${escapeXml(id)}</text><line x1="${x(id)}" x2="${x(id)}" y1="22" y2="${bottom}" stroke="${isNode(id) ? '#888' : '#bbb'}"${isNode(id) ? '' : ' stroke-dasharray="2,2"'}/>`,
-  );
-  for (const bar of bars) {
-    const y1 = y(bar.from_row);
-    const y2 = bar.to_row === null ? bottom : y(bar.to_row) + row - 4;
-    parts.push(`<rect class="${bar.bad ? 'op-bar op-bad' : 'op-bar'}" x="${x(bar.client) - 4}" y="${y1}" width="8" height="${Math.max(4, y2 - y1)}" rx="3" fill="${bar.bad ? arrow_colours.bad : '#90a4ae'}"><title>${escapeXml(bar.title)}</title></rect>`);
-  }
-  arrows.forEach((a, i) => {
-    const y1 = y(i);
-    const colour = a.dropped ? '#c62828' : arrow_colours[a.kind];
-    const x1 = x(a.src);
-    const x2 = x(a.dest);
-    parts.push(
-      `<text class="time" x="4" y="${y1 + 8}" font-size="9" fill="#777">${relativeMs(a.t - origin_ms)}</text>`,
-      `<line class="msg msg-${a.kind}" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y1 + row - 4}" stroke="${colour}" stroke-width="${a.kind === 'node' ? 1 : 1.6}"${a.dropped ? ' stroke-dasharray="4,3"' : ''} marker-end="url(#${id}-arrow-${a.kind})"><title>${escapeXml(a.title)}</title></line>`,
-      // A white halo keeps a label legible where it crosses other lines and bars.
-      `<text x="${((x1 + x2) / 2).toFixed(0)}" y="${y1 + 5}" font-size="9" text-anchor="middle" fill="${colour}" stroke="#fff" stroke-width="3" paint-order="stroke"${a.kind === 'bad' ? ' font-weight="bold"' : ''}>${escapeXml(a.label)}</text>`,
-    );
-  });
-  const markers = (Object.keys(arrow_colours) as Arrow['kind'][])
-    .map((kind) => `<marker id="${id}-arrow-${kind}" markerWidth="7" markerHeight="7" refX="6" refY="3.5" orient="auto"><path d="M0,0 L7,3.5 L0,7 z" fill="${arrow_colours[kind]}"/></marker>`)
-    .join('');
-  const width = gutter + 60 + Math.max(1, columns.length) * column;
-  const height = bottom + 10;
-  return `<div class="scroll"><svg class="messages" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg"><defs>${markers}</defs>${parts.join('')}</svg></div>`;
 }
 
 /** The last node-to-node messages before the failure. */

@@ -37,6 +37,8 @@ export interface NodeLifecycleHost {
   stopping(): boolean;
   /** A line a node printed on stdout. */
   onLine(node: NodeRecord, line: string): void;
+  /** Whoever wants nodes' stderr lines live (`dslab test --log-stderr`); null when no one does. */
+  stderrListener(): ((node: string, line: string) => void) | null;
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting: boolean): Promise<MessageBody>;
 }
 
@@ -76,6 +78,7 @@ export class NodeLifecycle {
     };
     const proc = new NodeProcess(group.command, { cwd: this.host.config.cwd, env }, node.log, {
       onLine: (line) => this.host.onLine(node, line),
+      onStderrLine: (line) => this.host.stderrListener()?.(node.id, line),
       onOversized: (chars) => this.misbehaved(node, 'oversized', `a line of ${chars} characters (limit 1 MiB) was discarded`, { kind: 'oversized', chars, limit_bytes: line_bytes_max }),
       onExit: (code, signal) => this.onExit(node, proc, code, signal),
     });

@@ -34,6 +34,8 @@ export function isStackFrameLine(line: string, inTrace: boolean): boolean {
 export interface NodeProcessHandlers {
   onLine(line: string): void;
   onOversized(bytes: number): void;
+  /** A whole line the node wrote on stderr (besides its log), when someone asked to see them live. */
+  onStderrLine?(line: string): void;
   onExit(exitCode: number | null, signal: string | null): void;
 }
 
@@ -157,7 +159,10 @@ export class NodeProcess {
       const lines = (stderrPartial + chunk).split('\n');
       // Only the start of an unfinished line can be kept, so only the start is held.
       stderrPartial = (lines.pop() ?? '').slice(0, stderr_line_chars_max);
-      for (const line of lines) this.keepStderrLine(line);
+      for (const line of lines) {
+        this.keepStderrLine(line);
+        handlers.onStderrLine?.(line);
+      }
     });
 
     // 'exit' can come before the last of the node's stdout and stderr has been read (its

@@ -38,6 +38,8 @@ const services_seed_salt = 0x5e41ce;
 /** The code a supervisor runs besides its config (which is plain data): the workloads its clients speak, from src/registry.ts. */
 export interface SupervisorPlugins {
   workloads: readonly WorkloadPlugin[];
+  /** Sees each line a node writes on stderr as it comes (`dslab test --log-stderr`); the node logs keep them either way. */
+  stderr?: (node: string, line: string) => void;
 }
 
 /** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
@@ -89,6 +91,7 @@ export class Supervisor implements ControlTarget {
     return this.config.view.roles;
   }
   private server: Server | null = null;
+  private readonly stderrListener: ((node: string, line: string) => void) | null;
   private watchdog: NodeWatchdog | null = null;
   private ratesTimer: NodeJS.Timeout | null = null;
   /** Router drops counted at the last rates event. */
@@ -119,6 +122,7 @@ export class Supervisor implements ControlTarget {
   ) {
     this.topology = new Topology(config.groups);
     this.nodeIds = [...this.topology.nodeIds];
+    this.stderrListener = plugins.stderr ?? null;
     this.paths = clusterPaths(config.home, config.name);
     this.rng = createRng(config.seed);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -174,6 +178,7 @@ export class Supervisor implements ControlTarget {
       watchdog: () => this.watchdog,
       stopping: () => this.stopping !== null,
       onLine: (node, line) => this.nodeMessages.onLine(node, line),
+      stderrListener: () => this.stderrListener,
       request: (client, dest, body, timeout_ms, allowStarting) => this.request(client, dest, body, timeout_ms, allowStarting),
     });
     this.nodeMessages = new NodeMessages({

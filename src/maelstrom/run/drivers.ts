@@ -15,6 +15,8 @@ import { checkSetFile } from '../../workloads/set/checker.js';
 import { performOperation, type AddReadWorkload } from '../../workloads/single-send/generator.js';
 import { sendOnce, type SingleSendKind, type SingleSendOutcome } from '../../workloads/single-send/send.js';
 import { checkLinKvEntries } from './lin-kv-check.js';
+import { checkTxnLines } from '../../workloads/txn/check-file.js';
+import { key_count_default, TxnGenerator } from '../../workloads/txn/generator.js';
 import type { MaelstromWorkload } from '../options.js';
 import type { RunHistoryEntry } from './result.js';
 
@@ -28,11 +30,15 @@ export interface OperationSource {
   next(): RunOperation;
 }
 
-/** The settings a driver's generator reads. */
+/** The settings a driver's generator and checker read. */
 export interface DriverSettings {
   nodes: readonly string[];
   concurrency: number;
   key_count: number | null;
+  max_txn_length: number;
+  max_writes_per_key: number;
+  /** The models the transactional workloads are checked against. */
+  consistency_models: readonly string[];
 }
 
 export interface WorkloadDriver {
@@ -44,7 +50,7 @@ export interface WorkloadDriver {
   /** After healing, each client performs this once (Maelstrom's final generator); absent: no final phase. */
   final_operation?: RunOperation;
   /** Judges the history file the run wrote (and its entries, for drivers that need them in memory). */
-  check(history_file: string, entries: readonly RunHistoryEntry[], check_timeout_ms: number): HistoryFileCheck;
+  check(history_file: string, entries: readonly RunHistoryEntry[], check_timeout_ms: number, settings: DriverSettings): HistoryFileCheck;
   /** The operations whose latencies the verdict quotes first ("add", "echo"). */
   headline_functions: readonly string[];
 }
@@ -143,6 +149,21 @@ const lin_kv_driver: WorkloadDriver = {
   headline_functions: ['read', 'write', 'cas'],
 };
 
+/** Transactions sent once each (`txn` → `txn_ok`); every timeout is indeterminate, as no transaction is idempotent to Maelstrom. */
+function txnDriver(workload: 'txn-list-append' | 'txn-rw-register'): WorkloadDriver {
+  const kind = workload === 'txn-list-append' ? 'list-append' : 'rw-register';
+  return {
+    workload,
+    operations: (rng, settings) => {
+      const generator = new TxnGenerator(rng, { write: kind === 'list-append' ? 'append' : 'w', key_count: settings.key_count ?? key_count_default, max_txn_length: settings.max_txn_length, max_writes_per_key: settings.max_writes_per_key });
+      return { next: () => ({ f: 'txn', value: generator.next() }) };
+    },
+    perform: (transport, client, node, op, timeout_ms, origin_ms) => sendRecorded(transport, client, node, { f: 'txn', body: { type: 'txn', txn: op.value }, expect: 'txn_ok', kind: 'add', field: 'txn', value: op.value }, timeout_ms, origin_ms),
+    check: (_file, entries, timeout_ms, settings) => checkTxnLines(entries, kind, settings.consistency_models, timeout_ms),
+    headline_functions: ['txn'],
+  };
+}
+
 export function driverFor(workload: MaelstromWorkload): WorkloadDriver | null {
   switch (workload) {
     case 'broadcast':
@@ -159,6 +180,9 @@ export function driverFor(workload: MaelstromWorkload): WorkloadDriver | null {
       return unique_ids_driver;
     case 'lin-kv':
       return lin_kv_driver;
+    case 'txn-list-append':
+    case 'txn-rw-register':
+      return txnDriver(workload);
     default:
       return null;
   }

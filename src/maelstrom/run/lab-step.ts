@@ -76,8 +76,12 @@ export const maelstrom_run_step = defineStep({
         ...(step.recovery_wait_s !== undefined ? { recovery_wait_s: step.recovery_wait_s } : {}),
       },
     );
-    const outcome = await run.run();
-    ctx.supervisor.setBaseLatency(null);
+    let outcome;
+    try {
+      outcome = await run.run();
+    } finally {
+      ctx.supervisor.setBaseLatency(null);
+    }
     const budgets = {
       ...(step.msgs_per_op_max !== undefined ? { msgs_per_op_max: step.msgs_per_op_max } : {}),
       ...(step.stable_latency_ms_median_max !== undefined ? { stable_latency_ms_median_max: step.stable_latency_ms_median_max } : {}),

@@ -38,7 +38,7 @@ export interface RunHistoryEntry {
   result?: unknown;
   /** Milliseconds since the run began (TestRunResult.started_at_ms). */
   call_ms: number;
-  /** null: no answer came (the operation is unknown, or a read that failed by timeout). */
+  /** null: the operation is unknown (a read that failed by timeout ended when the client gave up). */
   return_ms: number | null;
   outcome: 'ok' | 'fail' | 'unknown';
   /** Maelstrom error code of an operation that is not ok (0 for a timeout). */

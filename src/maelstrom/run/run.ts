@@ -11,18 +11,18 @@
  * process: `dslab test`'s own, or a grader test's), so the same run serves the
  * command and the labs.
  */
-import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, NewClusterEvent } from '../../lib/control/api.js';
+import type { ActionResult, ClusterEvent, ClusterStatus, ControlAction, LinkStatus, NewClusterEvent } from '../../lib/control/api.js';
 import { emptyTally, summarizeLoad, type LoadStats } from '../../lib/load-stats.js';
 import type { ClientTransport, HistoryFileCheck } from '../../lib/plugin.js';
 import { rangeClientId, test_clients_max } from '../../lib/supervisor/client-ids.js';
 import { errorMessage } from '../../lib/util/errors.js';
 import { createRng, type Rng } from '../../lib/util/prng.js';
 import { HistoryWriter } from '../../workloads/single-send/history.js';
-import type { MaelstromWorkload, TestFault } from '../options.js';
+import { default_consistency_models, default_max_txn_length, default_max_writes_per_key, type MaelstromWorkload, type TestFault } from '../options.js';
 import { choosePartition } from '../partitions.js';
 import { staggerGapMs } from '../stagger.js';
 import { final_recovery_wait_s, rpcTimeoutMs } from '../timing.js';
-import { driverFor, type WorkloadDriver } from './drivers.js';
+import { driverFor, type DriverSettings, type WorkloadDriver } from './drivers.js';
 import { failurePoints } from './failures.js';
 import { netStats } from './net-stats.js';
 import type { FailurePoint, FaultSpan, NetStats, OperationStats, RunHistoryEntry } from './result.js';
@@ -48,6 +48,10 @@ export interface RunSettings {
   nemesis: readonly TestFault[];
   nemesis_interval_s: number;
   key_count: number | null;
+  /** The transactional workloads' generator and checker (Maelstrom's defaults when absent). */
+  max_txn_length?: number;
+  max_writes_per_key?: number;
+  consistency_models?: readonly string[];
   seed: number;
   /** The wait between healing and the final reads (Maelstrom's 10 s). */
   recovery_wait_s?: number;
@@ -72,6 +76,8 @@ export interface RunOutcome {
   problems: string[];
   /** The history file could not be checked: why. */
   check_error: string | null;
+  /** The history file could not be written in full (the checker judged what was written): why. */
+  history_error: string | null;
 }
 
 /** Operations kept in memory for the checkers, stats and report; past this the run stops issuing new ones. */
@@ -93,6 +99,15 @@ interface ActiveFault {
   noop?: boolean;
 }
 
+/** Each link's counts since `before` (links absent then count from zero). */
+export function linksSince(before: readonly LinkStatus[], after: readonly LinkStatus[]): LinkStatus[] {
+  const earlier = new Map(before.map((link) => [link.link, link]));
+  return after.map((link) => {
+    const was = earlier.get(link.link);
+    return was ? { link: link.link, delivered: link.delivered - was.delivered, dropped: link.dropped - was.dropped, duplicated: link.duplicated - was.duplicated } : link;
+  });
+}
+
 export class MaelstromRun {
   private readonly driver: WorkloadDriver;
   private readonly rng: Rng;
@@ -100,8 +115,11 @@ export class MaelstromRun {
   private readonly faults: FaultSpan[] = [];
   private readonly problems: string[] = [];
   private readonly active = new Map<TestFault, ActiveFault>();
+  /** The node each kill or pause from another terminal stopped: its restart or resume ends that span. */
+  private readonly cli_stopped = new Map<FaultSpan, string>();
   private readonly history: HistoryWriter;
   private origin_ms = 0;
+  private links_at_start: readonly LinkStatus[] = [];
   private main_phase_over = false;
   private next_client = 0;
   private progress: LoadStats = { ...emptyTally(), offered: 0, completed: 0, skipped: 0, elapsed_ms: 0, throughput_per_s: 0, latency_ms: null, by_function: {} };
@@ -131,9 +149,11 @@ export class MaelstromRun {
     const { settings } = this;
     const unsubscribe = this.host.events.subscribe((event) => this.onEvent(event));
     this.origin_ms = Date.now();
+    // The run's own messages only: a lab's earlier steps (or init) are not this run's cost.
+    this.links_at_start = this.host.status().links;
     const limit_ms = settings.time_limit_s * 1000;
     const timeout_ms = rpcTimeoutMs(settings.workload, settings.latency_ms);
-    const ops = this.driver.operations(this.rng, { nodes: settings.nodes, concurrency: settings.concurrency, key_count: settings.key_count });
+    const ops = this.driver.operations(this.rng, this.driverSettings());
     const say = settings.phase ?? (() => {});
     say(settings.rate_per_s > 0 ? `running ${settings.concurrency} client${settings.concurrency === 1 ? '' : 's'} for ${settings.time_limit_s} s at about ${settings.rate_per_s} requests/s${settings.nemesis.length ? `, ${settings.nemesis.join(' and ')} about every ${settings.nemesis_interval_s} s` : ''}` : `running for ${settings.time_limit_s} s with no requests (--rate 0)`);
     this.emitLoad('start');
@@ -156,12 +176,12 @@ export class MaelstromRun {
       const end_ms = Date.now() - this.origin_ms;
       await this.history.close();
       if (this.history.error) this.problems.push(`the history could not be written in full: ${this.history.error}`);
-      const net = netStats(this.host.status().links, this.entries.length);
+      const net = netStats(linksSince(this.links_at_start, this.host.status().links), this.entries.length);
       say(`checking ${this.entries.length} operations`);
       let check: HistoryFileCheck;
       let check_error: string | null = null;
       try {
-        check = this.driver.check(settings.history_file, this.entries, check_timeout_ms);
+        check = this.driver.check(settings.history_file, this.entries, check_timeout_ms, this.driverSettings());
       } catch (error) {
         check_error = errorMessage(error);
         check = { result: 'unknown', text: `the history could not be checked: ${check_error}`, details: {} };
@@ -180,6 +200,7 @@ export class MaelstromRun {
         failures: failurePoints(settings.workload, check, this.entries),
         problems: this.problems,
         check_error,
+        history_error: this.history.error,
       };
     } finally {
       clearInterval(progressTimer);
@@ -189,6 +210,18 @@ export class MaelstromRun {
   }
 
   // ---- clients ----------------------------------------------------------
+
+  private driverSettings(): DriverSettings {
+    const { settings } = this;
+    return {
+      nodes: settings.nodes,
+      concurrency: settings.concurrency,
+      key_count: settings.key_count,
+      max_txn_length: settings.max_txn_length ?? default_max_txn_length,
+      max_writes_per_key: settings.max_writes_per_key ?? default_max_writes_per_key,
+      consistency_models: settings.consistency_models ?? default_consistency_models,
+    };
+  }
 
   /** A fresh client id, as Jepsen opens a new client for a new process. */
   private newClient(): string {
@@ -215,7 +248,8 @@ export class MaelstromRun {
       if (next_at >= deadline) break;
       const wait = next_at - Date.now();
       if (wait > 0) await this.sleep(wait);
-      while (free.length === 0 && !this.stopped && Date.now() < deadline) await new Promise<void>((resolve) => ((freed = resolve), setTimeout(resolve, Math.max(1, deadline - Date.now()))));
+      // Woken when a client frees (or by stop()); the timer goes with the wait, so none outlives the run.
+      while (free.length === 0 && !this.stopped && Date.now() < deadline) await this.sleep(Math.max(1, deadline - Date.now()), (wake) => (freed = wake));
       if (this.stopped || Date.now() >= deadline) break;
       const worker = free.shift()!;
       const op = ops.next();
@@ -371,16 +405,19 @@ export class MaelstromRun {
       const node = 'node' in event.fault ? event.fault.node : null;
       for (const span of this.faults) {
         if (span.source !== 'cli' || span.end_ms !== null) continue;
-        const ends = action === 'heal' ? span.kind === 'partition' || span.kind === 'other' : span.description.includes(node ?? '\u0000');
+        const ends = action === 'heal' ? span.kind === 'partition' || span.kind === 'other' : span.kind === (action === 'restart' ? 'kill' : 'pause') && this.cli_stopped.get(span) === node;
         if (ends) span.end_ms = at;
       }
       return;
     }
     const kind: FaultSpan['kind'] = action === 'partition' ? 'partition' : action === 'kill' ? 'kill' : action === 'pause' ? 'pause' : 'other';
-    this.faults.push({ kind, description: event.description, start_ms: at, end_ms: null, source: 'cli' });
+    const span: FaultSpan = { kind, description: event.description, start_ms: at, end_ms: null, source: 'cli' };
+    this.faults.push(span);
+    if ((kind === 'kill' || kind === 'pause') && 'node' in event.fault) this.cli_stopped.set(span, event.fault.node);
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleeps `ms`, or until stop() or the wake function handed to `onWake` is called. */
+  private sleep(ms: number, onWake?: (wake: () => void) => void): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
@@ -390,6 +427,7 @@ export class MaelstromRun {
       };
       const timer = setTimeout(wake, ms);
       this.wakers.add(wake);
+      onWake?.(wake);
     });
   }
 }

@@ -47,6 +47,8 @@ export interface TestRunOptions {
   budgets?: RunBudgets;
   /** A shorter wait before the final reads than Maelstrom's 10 s (tests). */
   recovery_wait_s?: number;
+  /** With --log-stderr: each line a node writes on stderr, as it comes. */
+  stderr?: (node: string, line: string) => void;
   /** Set by the caller to end the current run early (Ctrl-C). */
   signal?: AbortSignal;
 }
@@ -129,7 +131,7 @@ async function runOnce(options: TestRunOptions, run: { home: string; name: strin
   say(`starting ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} (${plan.nodes.length > 8 ? `${plan.nodes[0]}…${plan.nodes.at(-1)}` : plan.nodes.join(' ')}) as cluster ${run.name}, seed ${run.seed}`);
   const cpu_start = process.cpuUsage();
   const wall_start_ms = Date.now();
-  const supervisor = await Supervisor.start(config, { workloads: options.workloads });
+  const supervisor = await Supervisor.start(config, { workloads: options.workloads, ...(plan.log_stderr && options.stderr ? { stderr: options.stderr } : {}) });
   let outcome: RunOutcome;
   const history = path.join(dir, run_files.history);
   const maelstromRun = new MaelstromRun(
@@ -144,6 +146,9 @@ async function runOnce(options: TestRunOptions, run: { home: string; name: strin
       nemesis: plan.nemesis,
       nemesis_interval_s: plan.nemesis_interval_s,
       key_count: plan.key_count,
+      max_txn_length: plan.max_txn_length,
+      max_writes_per_key: plan.max_writes_per_key,
+      consistency_models: plan.consistency_models,
       seed: run.seed,
       history_file: history,
       ...(options.recovery_wait_s !== undefined ? { recovery_wait_s: options.recovery_wait_s } : {}),

@@ -56,8 +56,8 @@ export function budgetCheck(budgets: RunBudgets, net: NetStats, workload_check: 
   const within: string[] = [];
   const servers = net.servers.msgs_per_op;
   if (budgets.msgs_per_op_max !== undefined) {
-    const figure = servers === null ? 'no operations' : servers.toFixed(1);
-    (servers !== null && servers < budgets.msgs_per_op_max ? within : over).push(`${figure} messages per operation between servers (budget: below ${budgets.msgs_per_op_max})`);
+    const text = servers === null ? `no operations, so no messages per operation (budget: below ${budgets.msgs_per_op_max})` : `${servers.toFixed(1)} messages per operation between servers (budget: below ${budgets.msgs_per_op_max})`;
+    (servers !== null && servers < budgets.msgs_per_op_max ? within : over).push(text);
   }
   const q = stableLatencies(workload_check);
   const latencyBudget = (label: string, value: number | undefined, max: number | undefined) => {
@@ -95,7 +95,8 @@ export function judgeRun(plan: Pick<TestPlan, 'workload' | 'availability'>, outc
   if (budget) checks.push(budget);
   if (outcome.problems.length > 0) {
     // A run that could not do what it set out to (a fault not applied, a history not written in full) cannot vouch for the result.
-    checks.push({ name: 'run', result: outcome.check_error ? 'unknown' : 'valid', text: outcome.problems.join('; '), details: { problems: outcome.problems } });
+    // A history cut short was judged on what was written: the verdict may miss what was not.
+    checks.push({ name: 'run', result: outcome.check_error || outcome.history_error ? 'unknown' : 'valid', text: outcome.problems.join('; '), details: { problems: outcome.problems } });
   }
   const verdict = combineVerdicts(checks.map((c) => c.result));
   const failing = checks.filter((c) => c.result === verdict && verdict !== 'valid');

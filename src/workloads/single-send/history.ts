@@ -13,8 +13,8 @@ import type { SingleSendOutcome } from './send.js';
  *   {"client":"c1","node":"n1","f":"read","result":[1,17],"call_ms":7,"return_ms":8.2,"outcome":"ok","final":true}
  * An add's element or delta is `value`; an ok read's answer is `result` (a
  * list for sets, an integer for counters). A broadcast is recorded as an add.
- * Times are milliseconds since the history began; return_ms is null when no
- * answer came; `error` is the Maelstrom error code of an operation that is
+ * Times are milliseconds since the history began; return_ms is null for an
+ * unknown operation (a read that got no answer failed when its client gave up); `error` is the Maelstrom error code of an operation that is
  * not ok.
  */
 

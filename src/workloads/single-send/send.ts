@@ -49,7 +49,11 @@ export async function sendOnce(transport: ClientTransport, client: string, node:
   } catch (error) {
     const text = errorMessage(error);
     // An indefinite error (no answer in time, the node exited with it in hand): the node may have acted on it.
-    if (error instanceof IndefiniteError) return { outcome: unansweredOutcome(kind), error: { code: error_codes.timeout, text }, node, call_ms, return_ms: null };
+    if (error instanceof IndefiniteError) {
+      const outcome = unansweredOutcome(kind);
+      // A read that got no answer failed when the client gave up (histories need its end); an add may still take effect, so it has none.
+      return { outcome, error: { code: error_codes.timeout, text }, node, call_ms, return_ms: outcome === 'fail' ? transport.now() : null };
+    }
     // Refused at once (unknown or down node): it never reached a node.
     return { outcome: 'fail', error: { code: error_codes.temporarily_unavailable, text }, node, call_ms, return_ms: transport.now() };
   }
