@@ -1,4 +1,4 @@
-// The broadcast system's reference node: a replicated set gossiped over the topology's links.
+// The broadcast system's reference node: a replicated set gossiped in batches over a star around the first node.
 import { Node } from '../../lib/runtime/node.js';
 import { setNode } from './set-node.js';
 

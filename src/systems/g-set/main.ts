@@ -1,4 +1,4 @@
-// The g-set system's reference node: a replicated set gossiped to every peer.
+// The g-set system's reference node: the broadcast node's replicated set (a star around the first node), with g-set's messages.
 import { Node } from '../../lib/runtime/node.js';
 import { setNode } from '../broadcast/set-node.js';
 

@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initLab } from '../../src/lib/grade/init.js';
+import { loadLab } from '../../src/lib/grade/spec.js';
+import { lab_plugins } from '../../src/registry.js';
+import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+import { grade, type GradeJson, no_npm } from './grade-helpers.js';
+
+// The labs of Maelstrom's broadcast and grow-only counter challenges: each test is one maelstrom_run step.
+// Their planted bugs are in planted-bugs.test.ts; here, that the right things pass.
+
+const tempDir = tempDirs('dslab-maelstrom-labs-');
+const broadcast_labs = ['broadcast-single', 'broadcast-multi', 'broadcast-partitions', 'broadcast-efficiency'];
+const python_solution = (lab: string) => `python3 ${path.join(repo_root, 'labs', lab, 'solution', 'node.py')}`;
+
+describe('the Maelstrom challenge labs', () => {
+  it("run the challenge's workloads, the broadcast steps growing one node from broadcast-single's starter", () => {
+    for (const id of [...broadcast_labs, 'g-counter']) {
+      const lab = loadLab(id, lab_plugins);
+      expect(lab.workloads, id).toEqual([id === 'g-counter' ? 'g-counter' : 'broadcast']);
+      for (const test of lab.tests) {
+        expect(test.steps.map((s) => s.do), `${id} ${test.name}`).toEqual(['maelstrom_run']);
+        // The test outlasts its run, the final heal's 10 s wait and the start of its nodes.
+        expect(test.time_limit_ms, `${id} ${test.name}`).toBeGreaterThan((test.steps[0]!.time_limit_s as number) * 1000 + 20_000);
+      }
+      expect(lab.starter, id).toBe(broadcast_labs.includes(id) && id !== 'broadcast-single' ? 'broadcast-single' : undefined);
+    }
+    expect(loadLab('broadcast-partitions', lab_plugins).tests.every((t) => (t.steps[0]!.nemesis as string[]).includes('partition'))).toBe(true);
+  });
+
+  it("set broadcast-efficiency's budgets as the challenge does: 25 nodes, 100 ms, 100 requests/s, 20 s; below 30 msgs/op and 400/600 ms, then below 20 and 1 s/2 s", () => {
+    const lab = loadLab('broadcast-efficiency', lab_plugins);
+    const runs = lab.tests.map((t) => ({ test: t.name, nodes: t.nodes, ...t.steps[0] }));
+    const setting = { nodes: 25, do: 'maelstrom_run', workload: 'broadcast', time_limit_s: 20, rate: 100, latency_ms: 100, nemesis: [] };
+    expect(runs).toMatchObject([
+      { test: 'fast', ...setting, msgs_per_op_max: 30, stable_latency_ms_median_max: 400, stable_latency_ms_max_max: 600 },
+      { test: 'frugal', ...setting, msgs_per_op_max: 20, stable_latency_ms_median_max: 1000, stable_latency_ms_max_max: 2000 },
+    ]);
+  });
+
+  it('give every broadcast step the same starter, with that step\'s README beside it', () => {
+    const first = initLab('broadcast-single', 'python', path.join(tempDir(), 'single'), lab_plugins);
+    const last = initLab('broadcast-efficiency', 'python', path.join(tempDir(), 'efficiency'), lab_plugins);
+    expect(readFileSync(path.join(last.dir, 'node.py'), 'utf8')).toBe(readFileSync(path.join(first.dir, 'node.py'), 'utf8'));
+    expect(readFileSync(path.join(last.dir, 'README.md'), 'utf8')).toMatch(/^# Broadcast 4: efficiency\n/);
+    // The other steps' READMEs come along, as the starter's comments say.
+    expect(readFileSync(path.join(first.dir, 'labs', 'broadcast-multi', 'README.md'), 'utf8')).toMatch(/^# Broadcast 2: many nodes\n/);
+  });
+});
+
+// Each test runs its workload for 5 to 20 s and waits 10 s after the final heal; the efficiency test starts 25 nodes.
+describe('dslab grade on the Maelstrom challenge labs', () => {
+  let cwd: string;
+  beforeAll(() => {
+    cwd = makeWorkdir();
+  });
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  const passes = async (lab: string, only: string, ...target: string[]) => {
+    const run = await grade(cwd, no_npm, lab, ...target, '--only', only, '--json');
+    const result = JSON.parse(run.stdout) as GradeJson;
+    expect(result.results.map((r) => `${r.test}: ${r.failure ?? 'passed'}`)).toEqual([`${only}: passed`]);
+    expect(run.exitCode).toBe(0);
+  };
+
+  it('gives the reference full marks where the network breaks: broadcast over a partitioned line, the counter through partitions', async () => {
+    await passes('broadcast-partitions', 'partitions-line', '--reference');
+    await passes('g-counter', 'partitions', '--reference');
+  }, 180_000);
+
+  it("gives the reference broadcast full marks on the efficiency lab's fast test: 25 nodes at 100 ms within 30 msgs/op and 400/600 ms", async () => {
+    await passes('broadcast-efficiency', 'fast', '--reference');
+  }, 180_000);
+
+  it('gives the Python solutions full marks: the broadcast node on the frugal test and through partitions, the seq-kv counter through partitions', async () => {
+    await passes('broadcast-efficiency', 'frugal', '--bin', python_solution('broadcast-single'));
+    await passes('broadcast-partitions', 'partitions', '--bin', python_solution('broadcast-single'));
+    await passes('g-counter', 'partitions', '--bin', python_solution('g-counter'));
+  }, 300_000);
+});
