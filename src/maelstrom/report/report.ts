@@ -13,6 +13,7 @@ import { history_header_type } from '../../lib/plugin.js';
 import { formatDurationMs, formatPercent } from '../../lib/util/units.js';
 import { describeTestPlan } from '../plan-text.js';
 import { type NetCounts, type RunHistoryEntry, run_files, type TestRunResult } from '../run/result.js';
+import { anomaliesSection } from './anomalies.js';
 import { chartAssets, inlineElementText } from './assets.js';
 import { chartData, fault_colours, jsonForScript, latency_floor_ms, latency_not_ok_points_max, latency_ok_points_max } from './chart-data.js';
 import { drawnFailures, failureSection, failure_diagrams_max, readFailureWindows } from './messages.js';
@@ -164,6 +165,7 @@ ${checksSection(r)}
 ${operationsSection(r)}
 ${netSection(r)}
 ${charts.html}
+${anomaliesSection(r, input.history)}
 ${failuresSection(input)}
 <script type="application/json" id="report-data">${charts.data}</script>
 <script>${inlineElementText(assets.script)}</script>

@@ -50,6 +50,16 @@ export function failurePoints(workload: MaelstromWorkload, check: HistoryFileChe
         points.push({ at_ms: entry.call_ms, description: `${entry.node} answered echo ${describeValue(entry.value)} with ${describeValue(entry.result)}`, endpoints: [entry.node, entry.client] });
       }
     }
+  } else if (workload === 'txn-list-append' || workload === 'txn-rw-register') {
+    // Each anomaly type's first example, at its earliest transaction.
+    const anomalies = (details.anomalies ?? {}) as Record<string, { count: number; lines?: (number | null)[]; examples?: string[] }>;
+    for (const [type, report] of Object.entries(anomalies)) {
+      if (points.length >= failure_points_max) break;
+      const involved = (report.lines ?? []).flatMap((line) => (line !== null && entries[line] ? [entries[line]] : []));
+      if (involved.length === 0) continue;
+      const first = involved.reduce((a, b) => (b.call_ms < a.call_ms ? b : a));
+      points.push({ at_ms: first.call_ms, description: `${type}: ${(report.examples?.[0] ?? '').split('\n')[0]}`, endpoints: [...new Set(involved.flatMap((e) => [e.node, e.client]))] });
+    }
   } else if (workload === 'lin-kv') {
     const ops = (details.violation as { ops?: { client: string; call_ms: number }[] } | undefined)?.ops ?? [];
     const first = ops[0];

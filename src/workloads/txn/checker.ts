@@ -27,6 +27,8 @@ export interface AnomalyReport {
   examples: string[];
   /** The transactions of the first one (for the report's graph and timeline). */
   txns: number[];
+  /** Those transactions' positions among the history's operation lines, where known. */
+  lines: (number | null)[];
   /** The first cycle's edges, for the report's graph. */
   cycle?: { from: number; to: number; kind: string; why: string }[];
 }
@@ -95,8 +97,9 @@ export function checkTxns(txns: readonly Txn[], workload: TxnWorkload, options: 
   const base = analyze(txns, workload, { realtime_edges: true, process_edges: true });
   const search = findCycles(base.graph, { deadline_ms: deadline, now_ms: now, realtime: true, process: true });
   const anomalies: Partial<Record<AnomalyType, AnomalyReport>> = {};
+  const linesOf = (indexes: readonly number[]) => indexes.map((t) => txns[t]?.line ?? null);
   const addDirect = (anomaly: DirectAnomaly) => {
-    const report = (anomalies[anomaly.type] ??= { count: 0, examples: [], txns: anomaly.txns });
+    const report = (anomalies[anomaly.type] ??= { count: 0, examples: [], txns: anomaly.txns, lines: linesOf(anomaly.txns) });
     report.count++;
     if (report.examples.length < anomaly_examples_max) report.examples.push(anomaly.explanation);
   };
@@ -106,12 +109,13 @@ export function checkTxns(txns: readonly Txn[], workload: TxnWorkload, options: 
       const count = counts[type];
       if (!count) continue;
       const as = rename(type);
-      const report = (anomalies[as] ??= { count: 0, examples: [], txns: [] });
+      const report = (anomalies[as] ??= { count: 0, examples: [], txns: [], lines: [] });
       report.count += count;
       for (const cycle of cycles.filter((c) => c.type === type)) {
         if (report.examples.length >= anomaly_examples_max) break;
         if (report.examples.length === 0) {
           report.txns = [...new Set(cycle.edges.map((e) => e.from))];
+          report.lines = linesOf(report.txns);
           report.cycle = cycle.edges.map(({ from, to, kind, why }) => ({ from, to, kind, why }));
         }
         report.examples.push(explainCycle(cycle, txns));

@@ -17,8 +17,10 @@ export type TxnOutcome = 'ok' | 'fail' | 'unknown';
 
 /** One completed transaction of a history. */
 export interface Txn {
-  /** Its position in the history, from 0: the checker names it T<index>. */
+  /** Its position among the history's transactions, from 0: the checker names it T<index>. */
   index: number;
+  /** Its position among the history file's operation lines (from 0), when it came from one. */
+  line?: number;
   client: string;
   node?: string;
   outcome: TxnOutcome;

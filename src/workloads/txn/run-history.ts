@@ -36,7 +36,7 @@ function microOps(raw: unknown): MicroOp[] | null {
 export function txnsFromLines(lines: readonly TxnLine[]): { txns: Txn[]; malformed: string[] } {
   const txns: Txn[] = [];
   const malformed: string[] = [];
-  for (const line of lines) {
+  for (const [position, line] of lines.entries()) {
     const sent = microOps(line.value);
     if (!sent) {
       malformed.push(`a line whose value is not a transaction: ${JSON.stringify(line.value)}`);
@@ -52,7 +52,7 @@ export function txnsFromLines(lines: readonly TxnLine[]): { txns: Txn[]; malform
       }
       ops = done;
     }
-    txns.push({ index: txns.length, client: line.client, ...(line.node ? { node: line.node } : {}), outcome: line.outcome, ops, call_ms: line.call_ms, return_ms: line.return_ms });
+    txns.push({ index: txns.length, line: position, client: line.client, ...(line.node ? { node: line.node } : {}), outcome: line.outcome, ops, call_ms: line.call_ms, return_ms: line.return_ms });
   }
   return { txns, malformed };
 }
