@@ -15,6 +15,8 @@ import { checkSetFile } from '../../workloads/set/checker.js';
 import { performOperation, type AddReadWorkload } from '../../workloads/single-send/generator.js';
 import { sendOnce, type SingleSendKind, type SingleSendOutcome } from '../../workloads/single-send/send.js';
 import { checkLinKvEntries } from './lin-kv-check.js';
+import type { FinalPhaseContext } from './final-phase.js';
+import { kafkaDriver } from './kafka-driver.js';
 import type { MaelstromWorkload } from '../options.js';
 import type { RunHistoryEntry } from './result.js';
 
@@ -43,6 +45,8 @@ export interface WorkloadDriver {
   perform(transport: ClientTransport, client: string, node: string, op: RunOperation, timeout_ms: number, origin_ms: number, final: boolean): Promise<RunHistoryEntry>;
   /** After healing, each client performs this once (Maelstrom's final generator); absent: no final phase. */
   final_operation?: RunOperation;
+  /** Instead of final_operation: the workload's own final phase after healing (kafka polls until caught up). */
+  final_phase?(ctx: FinalPhaseContext): Promise<void>;
   /** Judges the history file the run wrote (and its entries, for drivers that need them in memory). */
   check(history_file: string, entries: readonly RunHistoryEntry[], check_timeout_ms: number): HistoryFileCheck;
   /** The operations whose latencies the verdict quotes first ("add", "echo"). */
@@ -159,6 +163,8 @@ export function driverFor(workload: MaelstromWorkload): WorkloadDriver | null {
       return unique_ids_driver;
     case 'lin-kv':
       return lin_kv_driver;
+    case 'kafka':
+      return kafkaDriver();
     default:
       return null;
   }
