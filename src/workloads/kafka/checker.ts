@@ -273,8 +273,15 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     for (const [offset, set] of s.conflicts ?? []) {
       anomalies.add('inconsistent-offsets', () => `key ${keyName(k)} offset ${offset} held ${[...set].map(msgText).join(' and ')}`);
     }
-    // Msgs at more than one offset: equal neighbours once sorted.
-    const sorted = Float64Array.from(s.msgs).sort();
+    // Msgs at more than one offset: equal neighbours once every msg seen is sorted.
+    const valuesAt = (i: number): Iterable<number> => s.conflicts?.get(s.offsets[i]!) ?? [s.msgs[i]!];
+    let sorted = s.msgs;
+    if (s.conflicts) {
+      const all: number[] = [];
+      for (let i = 0; i < s.msgs.length; i++) for (const m of valuesAt(i)) all.push(m);
+      sorted = Float64Array.from(all);
+    }
+    sorted = Float64Array.from(sorted).sort();
     const repeated = new Set<number>();
     for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) repeated.add(sorted[i]!);
     const firstIndex = new Map<number, number>();
@@ -282,30 +289,25 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     if (repeated.size > 0) {
       const where = new Map<number, number[]>();
       for (let i = 0; i < s.msgs.length; i++) {
-        const m = s.msgs[i]!;
-        if (!repeated.has(m)) continue;
-        if (!firstIndex.has(m)) firstIndex.set(m, i);
-        lastIndex.set(m, i);
-        let list = where.get(m);
-        if (!list) where.set(m, (list = []));
-        list.push(s.offsets[i]!);
+        for (const m of valuesAt(i)) {
+          if (!repeated.has(m)) continue;
+          if (!firstIndex.has(m)) firstIndex.set(m, i);
+          lastIndex.set(m, i);
+          let list = where.get(m);
+          if (!list) where.set(m, (list = []));
+          list.push(s.offsets[i]!);
+        }
       }
       for (const [m, list] of where) anomalies.add('duplicate', () => `key ${keyName(k)}: msg ${msgText(m)} at offsets ${list.join(', ')}`);
     }
     // Lost writes: below the highest index some ok poll read (a msg's first index), every acknowledged
     // msg whose last index lies there should have been read.
     let bound = -1;
-    for (let i = 0; i < s.msgs.length; i++) {
-      const m = s.msgs[i]!;
-      if (s.read.has(m)) bound = Math.max(bound, firstIndex.get(m) ?? i);
-      const extra = s.conflicts?.get(s.offsets[i]!);
-      if (extra) for (const e of extra) if (s.read.has(e)) bound = Math.max(bound, firstIndex.get(e) ?? i);
-    }
+    for (let i = 0; i < s.msgs.length; i++) for (const m of valuesAt(i)) if (s.read.has(m)) bound = Math.max(bound, firstIndex.get(m) ?? i);
     if (bound >= 0) {
       const boundOffset = s.offsets[bound]!;
       for (let i = 0; i <= bound; i++) {
-        const candidates = s.conflicts?.get(s.offsets[i]!) ?? [s.msgs[i]!];
-        for (const m of candidates) {
+        for (const m of valuesAt(i)) {
           if (s.read.has(m) || (lastIndex.get(m) ?? i) !== i) continue;
           const sender = s.sender.get(m);
           if (sender === undefined || outcome[sender] !== outcome_ok) continue;
