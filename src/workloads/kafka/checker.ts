@@ -332,7 +332,7 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
 
   // ---- real-time lag: when each offset was known to exist --------------------
   // knownAt[k][i]: the earliest completion by which offset index i of key k was known to exist.
-  const knownAt: Float64Array[] = keys.map((s) => (s ? new Float64Array(s.offsets.length).fill(Infinity) : new Float64Array(0)));
+  const knownAt: Float64Array[] = Array.from({ length: h.key_names.length }, (_, k) => new Float64Array(keys[k]?.offsets.length ?? 0).fill(Infinity));
   const markKnown = (k: number, index: number, time: number) => {
     const known = knownAt[k]!;
     for (let i = index; i >= 0 && known[i]! > time; i--) known[i] = time;
@@ -351,11 +351,18 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     last_send: Map<number, { offset: number; op: number }>;
     /** key → index of the highest offset read (−1: none), for the lag; the keys assigned. */
     position: Map<number, number>;
+    /** The keys whose position is short of their log's end: only they can lag (the others' lag is 0). */
+    behind: Set<number>;
   }
+  const setPosition = (state: Consumer, k: number, index: number) => {
+    state.position.set(k, index);
+    if (index + 1 < knownAt[k]!.length) state.behind.add(k);
+    else state.behind.delete(k);
+  };
   const consumers = new Map<number, Consumer>();
   const consumer = (c: number): Consumer => {
     let state = consumers.get(c);
-    if (!state) consumers.set(c, (state = { last_read: new Map(), last_send: new Map(), position: new Map() }));
+    if (!state) consumers.set(c, (state = { last_read: new Map(), last_send: new Map(), position: new Map(), behind: new Set() }));
     return state;
   };
   let worst: { lag: number; key: number; op: number } | null = null;
@@ -372,9 +379,10 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
       const state = consumer(c);
       const assigned = new Set(h.assign_keys.get(op));
       for (const map of [state.last_read, state.last_send]) for (const k of [...map.keys()]) if (!assigned.has(k)) map.delete(k);
-      const position = new Map<number, number>();
-      for (const k of assigned) position.set(k, state.position.get(k) ?? -1);
-      state.position = position;
+      const kept = state.position;
+      state.position = new Map();
+      state.behind = new Set();
+      for (const k of assigned) setPosition(state, k, kept.get(k) ?? -1);
     } else if (f[op] === f_send && outcome[op] === outcome_ok) {
       const state = consumer(c);
       const k = opKey[op]!;
@@ -407,15 +415,14 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
           else if (to - from > 1) anomalies.add('poll-skip', () => `${h.client_names[c]} polled key ${keyName(k)} up to offset ${prior.offset} (at ${at(call[prior.op]!)}), then from offset ${pairOffset[p]} (at ${at(call[op]!)}), skipping ${skipped(s.offsets, from, to)}`);
         }
         state.last_read.set(k, { offset: pairOffset[q - 1]!, op });
-        state.position.set(k, Math.max(state.position.get(k) ?? -1, indexOf(s.offsets, maxOffset(p, q))));
+        setPosition(state, k, Math.max(state.position.get(k) ?? -1, indexOf(s.offsets, maxOffset(p, q))));
       });
       // The lag of every key this consumer holds: how long before the poll began its next offset was known to exist.
-      for (const [k, index] of state.position) {
-        const known = knownAt[k];
-        const since = known && index + 1 < known.length ? known[index + 1]! : Infinity;
-        const lag = Math.max(0, call[op]! - since);
+      for (const k of state.behind) {
+        const lag = Math.max(0, call[op]! - knownAt[k]![state.position.get(k)! + 1]!);
         if (!worst || lag > worst.lag) worst = { lag, key: k, op };
       }
+      if (!worst && state.position.size > 0) worst = { lag: 0, key: state.position.keys().next().value!, op };
     }
   }
 
