@@ -13,12 +13,12 @@
  * - crash: the client is dropped, as a client whose operation ended unknown is.
  * Outcomes, as Maelstrom's client has them: a definite error is fail; no answer or an indefinite
  * error is unknown for send, poll and commit (they may have changed something) and fail for assign
- * (Maelstrom's only idempotent kafka operation).
+ * (Maelstrom's only idempotent kafka operation); a reply of the wrong shape is unknown.
  */
 import type { ClientTransport } from '../../lib/plugin.js';
 import { error_codes } from '../../lib/protocol/messages.js';
 import type { RunHistoryEntry } from '../../maelstrom/run/result.js';
-import { sendOnce, type SingleSendKind, type SingleSendOutcome } from '../single-send/send.js';
+import { sendOnce, type SingleSendOutcome } from '../single-send/send.js';
 import type { KafkaOperation } from './generator.js';
 import type { PolledMsgs } from './history.js';
 
@@ -50,9 +50,9 @@ function round3(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** An ok reply that does not have the shape Maelstrom's schema asks for: like no usable answer. */
-function malformed(done: SingleSendOutcome, kind: SingleSendKind, text: string): SingleSendOutcome {
-  return { ...done, outcome: kind === 'read' ? 'fail' : 'unknown', error: { code: error_codes.crash, text } };
+/** An ok reply without the shape Maelstrom's schema asks for: its client throws, and Jepsen takes the operation as indeterminate. */
+function malformed(done: SingleSendOutcome, text: string): SingleSendOutcome {
+  return { ...done, outcome: 'unknown', error: { code: error_codes.crash, text } };
 }
 
 /** The clients of one run, by client id: each one's positions. */
@@ -98,7 +98,7 @@ export class KafkaClients {
       }
       case 'send': {
         let done = await sendOnce(transport, client, node, { type: 'send', key: op.value.key, msg: op.value.msg }, 'send_ok', 'add', timeout_ms);
-        if (done.outcome === 'ok' && !isOffset(done.reply!.offset)) done = malformed(done, 'add', `send_ok's offset is ${JSON.stringify(done.reply!.offset) ?? 'missing'}, not a whole number`);
+        if (done.outcome === 'ok' && !isOffset(done.reply!.offset)) done = malformed(done, `send_ok's offset is ${JSON.stringify(done.reply!.offset) ?? 'missing'}, not a whole number`);
         if (done.outcome === 'ok') this.observer.observeSend(op.value.key, done.reply!.offset as number);
         return line('send', done, op.value, done.outcome === 'ok' ? done.reply!.offset : undefined);
       }
@@ -106,7 +106,7 @@ export class KafkaClients {
         const asked = Object.fromEntries(positions);
         let done = await sendOnce(transport, client, node, { type: 'poll', offsets: asked }, 'poll_ok', 'add', timeout_ms);
         const msgs = done.outcome === 'ok' ? polledMsgs(done.reply!.msgs) : null;
-        if (done.outcome === 'ok' && !msgs) done = malformed(done, 'add', `poll_ok's msgs are ${JSON.stringify(done.reply!.msgs) ?? 'missing'}, not {key: [[offset, msg], …]}`);
+        if (done.outcome === 'ok' && !msgs) done = malformed(done, `poll_ok's msgs are ${JSON.stringify(done.reply!.msgs) ?? 'missing'}, not {key: [[offset, msg], …]}`);
         if (done.outcome !== 'ok' || !msgs) return line('poll', done, { offsets: asked });
         const commit: Record<string, number> = {};
         for (const [key, pairs] of Object.entries(msgs)) {
@@ -132,7 +132,7 @@ export class KafkaClients {
         }
         let done = await sendOnce(transport, client, node, { type: 'list_committed_offsets', keys }, 'list_committed_offsets_ok', 'read', timeout_ms);
         const committed = done.outcome === 'ok' ? offsetsMap(done.reply!.offsets) : null;
-        if (done.outcome === 'ok' && !committed) done = malformed(done, 'read', `list_committed_offsets_ok's offsets are ${JSON.stringify(done.reply!.offsets) ?? 'missing'}, not {key: offset}`);
+        if (done.outcome === 'ok' && !committed) done = malformed(done, `list_committed_offsets_ok's offsets are ${JSON.stringify(done.reply!.offsets) ?? 'missing'}, not {key: offset}`);
         if (done.outcome !== 'ok' || !committed) return line('assign', done, op.value);
         const next = new Map<string, number>();
         for (const key of keys) next.set(key, positions.get(key) ?? committed[key] ?? 0);
