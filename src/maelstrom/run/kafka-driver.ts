@@ -21,7 +21,7 @@ export const kafka_final_polls_s = 10;
 export const kafka_final_poll_gap_ms_mean = 200;
 
 /** A WorkloadDriver (drivers.ts checks the shape; this module cannot import it, as drivers.ts imports this). */
-export function kafkaDriver(settings_extra: { max_writes_per_key?: number } = {}) {
+export function kafkaDriver(settings_extra: { max_writes_per_key?: number; final_polls_s?: number } = {}) {
   let generator: KafkaGenerator | null = null;
   const clients = new KafkaClients({
     observeSend: (key, offset) => generator?.observeSend(key, offset),
@@ -36,16 +36,16 @@ export function kafkaDriver(settings_extra: { max_writes_per_key?: number } = {}
     },
     perform: (transport: ClientTransport, client: string, node: string, op: { f: string; value?: unknown }, timeout_ms: number, origin_ms: number, final: boolean) =>
       clients.perform(transport, client, node, op as KafkaOperation, timeout_ms, origin_ms, final),
-    final_phase: (ctx: FinalPhaseContext) => finalPolls(ctx, generator ? new Map(generator.max_offsets) : new Map()),
+    final_phase: (ctx: FinalPhaseContext) => finalPolls(ctx, generator ? new Map(generator.max_offsets) : new Map(), settings_extra.final_polls_s ?? kafka_final_polls_s),
     check: (_file: string, entries: readonly unknown[], timeout_ms: number) => checkKafkaRecords(entries, timeout_ms),
     headline_functions: ['send', 'poll'],
   };
 }
 
 /** Each client polls every key from the start until it has read up to `targets` (key → offset), within the deadline. */
-async function finalPolls(ctx: FinalPhaseContext, targets: ReadonlyMap<string, number>): Promise<void> {
+async function finalPolls(ctx: FinalPhaseContext, targets: ReadonlyMap<string, number>, limit_s: number): Promise<void> {
   if (targets.size === 0) return;
-  const deadline = Date.now() + kafka_final_polls_s * 1000;
+  const deadline = Date.now() + limit_s * 1000;
   const keys = [...targets.keys()];
   await Promise.all(
     Array.from({ length: ctx.concurrency }, async (_, index) => {
