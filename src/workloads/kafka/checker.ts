@@ -27,7 +27,13 @@
  *   (nonmonotonic-poll) or past the next known offset (poll-skip); sends to a key given an
  *   offset at or before the client's previous send's (nonmonotonic-send).
  *
- * Every one of these makes the run invalid, as in Maelstrom (Jepsen allows only skips between
+ * - committed offsets ahead of every commit: list_committed_offsets answered offset o for a key when
+ *   the highest offset any client had asked to commit there (by then: polls begun before the answer
+ *   came) was below o − 1, or none was and o > 0. Maelstrom's client starts an assigned key at its
+ *   committed offset, so it would pass over offsets nobody had processed. Maelstrom does not check
+ *   committed offsets (its spec lets them lag, never lead): this one is reported, not judged.
+ *
+ * Every other one makes the run invalid, as in Maelstrom (Jepsen allows only skips between
  * the sends of one transaction, and G0 cycles, neither of which single sends can produce).
  * Jepsen's precommitted reads (a transaction that polls the msgs it sent itself) cannot happen
  * here either: no operation both sends and polls. The worst real-time lag (how long a poll's
@@ -62,8 +68,11 @@ export const kafka_anomaly_kinds = [
   'nonmonotonic-poll',
   'poll-skip',
   'nonmonotonic-send',
+  'committed-ahead',
 ] as const;
 export type KafkaAnomalyKind = (typeof kafka_anomaly_kinds)[number];
+/** Found and reported, but not judged: Maelstrom does not check committed offsets. */
+export const kafka_reported_kinds: readonly KafkaAnomalyKind[] = ['committed-ahead'];
 
 /** What each kind is, in words (plural, after its count). */
 const kind_words: Record<KafkaAnomalyKind, string> = {
@@ -79,6 +88,7 @@ const kind_words: Record<KafkaAnomalyKind, string> = {
   'nonmonotonic-poll': 'polls that went back to offsets their consumer had already read',
   'poll-skip': "polls that skipped offsets past their consumer's last read",
   'nonmonotonic-send': "sends given an offset at or before the same client's previous send",
+  'committed-ahead': 'committed offsets ahead of every commit (an assign told to start past offsets no client had asked to commit)',
 };
 
 export interface KafkaAnomaly {
@@ -105,7 +115,7 @@ export interface KafkaCheckDetails extends Record<string, unknown> {
   /** [offset, msg] pairs ok polls returned. */
   msgs_polled: number;
   anomalies: KafkaAnomaly[];
-  /** The kinds that make the run invalid (all found, as Maelstrom has it). */
+  /** The kinds found that make the run invalid (as Maelstrom has it: all but kafka_reported_kinds). */
   bad_kinds: KafkaAnomalyKind[];
   worst_realtime_lag: RealtimeLag | null;
 }
@@ -426,8 +436,57 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     }
   }
 
+  // ---- committed offsets: none ahead of what clients asked to commit ---------------
+  if (h.assign_committed.size > 0) {
+    // key → the commits asked (a poll that returned messages commits the highest, right after): poll call times and offsets.
+    const asked = new Map<number, { calls: number[]; offsets: number[] }>();
+    for (let op = 0; op < n; op++) {
+      budget(op);
+      if (f[op] !== f_poll) continue;
+      forEachKeyRun(op, (k, p, q) => {
+        let list = asked.get(k);
+        if (!list) asked.set(k, (list = { calls: [], offsets: [] }));
+        list.calls.push(call[op]!);
+        list.offsets.push(maxOffset(p, q));
+      });
+    }
+    // Per key, sorted by call time with the running highest offset, made when first needed.
+    const prefix = new Map<number, { calls: Float64Array; highest: Float64Array }>();
+    const highestAskedBefore = (k: number, time: number): number => {
+      let sorted = prefix.get(k);
+      if (!sorted) {
+        const list = asked.get(k) ?? { calls: [], offsets: [] };
+        const order = list.calls.map((_, i) => i).sort((a, b) => list.calls[a]! - list.calls[b]!);
+        const calls = Float64Array.from(order, (i) => list.calls[i]!);
+        const highest = new Float64Array(order.length);
+        let max = -1;
+        order.forEach((i, j) => (highest[j] = max = Math.max(max, list.offsets[i]!)));
+        prefix.set(k, (sorted = { calls, highest }));
+      }
+      // The last commit asked before `time`.
+      let lo = 0;
+      let hi = sorted.calls.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (sorted.calls[mid]! < time) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo === 0 ? -1 : sorted.highest[lo - 1]!;
+    };
+    for (const [op, committed] of h.assign_committed) {
+      for (const [k, offset] of committed) {
+        const highest = highestAskedBefore(k, ret[op]!);
+        if (offset > highest + 1) {
+          anomalies.add('committed-ahead', () => `${h.client_names[opClient[op]!]}'s assign at ${at(call[op]!)} was told key ${keyName(k)} was committed up to offset ${offset}, but ${highest < 0 ? 'no client had asked to commit any offset of it' : `clients had asked to commit only up to offset ${highest}`}`);
+        }
+      }
+    }
+  }
+
   // ---- the verdict ----------------------------------------------------------
-  const found = kafka_anomaly_kinds.map((kind) => anomalies.found.get(kind)).filter((a): a is KafkaAnomaly => a !== undefined);
+  const all_found = kafka_anomaly_kinds.map((kind) => anomalies.found.get(kind)).filter((a): a is KafkaAnomaly => a !== undefined);
+  const found = all_found.filter((a) => !kafka_reported_kinds.includes(a.kind));
+  const reported = all_found.filter((a) => kafka_reported_kinds.includes(a.kind));
   const worst_realtime_lag: RealtimeLag | null = worst ? { lag_ms: round3(worst.lag), key: h.key_names[worst.key]!, client: h.client_names[opClient[worst.op]!]!, at_ms: call[worst.op]! } : null;
   const details: KafkaCheckDetails = {
     operations: n,
@@ -437,20 +496,21 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     sends_failed,
     polls_ok,
     msgs_polled,
-    anomalies: found,
+    anomalies: all_found,
     bad_kinds: found.map((a) => a.kind),
     worst_realtime_lag,
   };
   const lagLine = worst_realtime_lag ? `worst real-time lag ${formatDurationMs(worst_realtime_lag.lag_ms)} (${worst_realtime_lag.client} polling key ${JSON.stringify(worst_realtime_lag.key)} at ${at(worst_realtime_lag.at_ms)}; reported, not judged)` : null;
   const rule = 'Any of these makes the run invalid, as in Maelstrom.';
+  const describe = (a: KafkaAnomaly) => `${a.count} ${kind_words[a.kind]}: ${a.examples.join('; ')}${a.count > a.examples.length ? '; …' : ''}`;
+  const reportedLines = reported.map((a) => `${describe(a)} (reported, not judged: Maelstrom does not check committed offsets)`);
   if (found.length > 0) {
-    const lines = found.map((a) => `${a.count} ${kind_words[a.kind]}: ${a.examples.join('; ')}${a.count > a.examples.length ? '; …' : ''}`);
-    return { result: 'invalid', text: [`${found.length} kind${found.length === 1 ? '' : 's'} of anomaly in ${sends_ok} acknowledged sends and ${polls_ok} ok polls.`, ...lines, rule, ...(lagLine ? [lagLine] : [])].join('\n'), details };
+    return { result: 'invalid', text: [`${found.length} kind${found.length === 1 ? '' : 's'} of anomaly in ${sends_ok} acknowledged sends and ${polls_ok} ok polls.`, ...found.map(describe), rule, ...reportedLines, ...(lagLine ? [lagLine] : [])].join('\n'), details };
   }
-  if (sends_ok === 0 && msgs_polled === 0) return { result: 'unknown', text: 'no send was acknowledged and no poll returned a message, so nothing could be checked', details };
+  if (sends_ok === 0 && msgs_polled === 0) return { result: 'unknown', text: ['no send was acknowledged and no poll returned a message, so nothing could be checked', ...reportedLines].join('\n'), details };
   return {
     result: 'valid',
-    text: [`all ${sends_ok} acknowledged sends were polled, in order, with no loss, duplicate or disagreement on ${h.key_names.length} key${h.key_names.length === 1 ? '' : 's'} (${polls_ok} ok polls returned ${msgs_polled} messages)`, ...(lagLine ? [lagLine] : [])].join('\n'),
+    text: [`all ${sends_ok} acknowledged sends were polled, in order, with no loss, duplicate or disagreement on ${h.key_names.length} key${h.key_names.length === 1 ? '' : 's'} (${polls_ok} ok polls returned ${msgs_polled} messages)`, ...reportedLines, ...(lagLine ? [lagLine] : [])].join('\n'),
     details,
   };
 }

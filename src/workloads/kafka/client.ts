@@ -9,7 +9,7 @@
  *   `commit_offsets`, as part of the same operation.
  * - assign: the client's keys become the given ones; a key it held keeps its position, another
  *   starts at the offset `list_committed_offsets` gives, or 0 (all at 0 with seek_to_beginning,
- *   which asks nothing).
+ *   which asks nothing). Its line keeps both what the node answered and the positions.
  * - crash: the client is dropped, as a client whose operation ended unknown is.
  * Outcomes, as Maelstrom's client has them: a definite error is fail; no answer or an indefinite
  * error is unknown for send, poll and commit (they may have changed something) and fail for assign
@@ -128,7 +128,7 @@ export class KafkaClients {
           positions.clear();
           for (const key of keys) positions.set(key, 0);
           const now = transport.now();
-          return line('assign', { outcome: 'ok', call_ms: now, return_ms: now }, op.value, Object.fromEntries(positions));
+          return line('assign', { outcome: 'ok', call_ms: now, return_ms: now }, op.value, { positions: Object.fromEntries(positions) });
         }
         let done = await sendOnce(transport, client, node, { type: 'list_committed_offsets', keys }, 'list_committed_offsets_ok', 'read', timeout_ms);
         const committed = done.outcome === 'ok' ? offsetsMap(done.reply!.offsets) : null;
@@ -138,7 +138,7 @@ export class KafkaClients {
         for (const key of keys) next.set(key, positions.get(key) ?? committed[key] ?? 0);
         positions.clear();
         for (const [key, offset] of next) positions.set(key, offset);
-        return line('assign', done, op.value, Object.fromEntries(positions));
+        return line('assign', done, op.value, { committed, positions: Object.fromEntries(positions) });
       }
     }
   }

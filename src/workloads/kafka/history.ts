@@ -6,7 +6,7 @@
  *   {"type":"workload","workload":"kafka"}
  *   {"client":"c1","node":"n1","f":"send","value":{"key":"3","msg":7},"result":12,"call_ms":4.1,"return_ms":6.3,"outcome":"ok"}
  *   {"client":"c2","node":"n2","f":"poll","value":{"offsets":{"3":10}},"result":{"3":[[10,5],[12,7]]},"call_ms":7,"return_ms":9.5,"outcome":"ok"}
- *   {"client":"c2","node":"n2","f":"assign","value":{"keys":["3","4"]},"result":{"3":13,"4":0},"call_ms":10,"return_ms":11,"outcome":"ok"}
+ *   {"client":"c2","node":"n2","f":"assign","value":{"keys":["3","4"]},"result":{"committed":{"3":12},"positions":{"3":13,"4":0}},"call_ms":10,"return_ms":11,"outcome":"ok"}
  *   {"client":"c4","node":"n1","f":"crash","call_ms":12,"return_ms":null,"outcome":"unknown"}
  *
  * By `f`:
@@ -17,9 +17,10 @@
  *   msgs it got in `result` (they still say what the log held), but is not ok.
  * - commit_offsets: `value` {offsets}; no result.
  * - list_committed_offsets: `value` {keys}; `result` the offsets it answered.
- * - assign: `value` {keys, seek_to_beginning?}; `result` the positions the client polls from next:
- *   a key it already held keeps its position, another starts at its committed offset (asked with
- *   list_committed_offsets) or 0; all start at 0 with seek_to_beginning.
+ * - assign: `value` {keys, seek_to_beginning?}; `result` {committed, positions}: what
+ *   list_committed_offsets answered (absent with seek_to_beginning, which asks nothing), and the
+ *   positions the client polls from next: a key it already held keeps its position, another starts
+ *   at its committed offset, or 0 (all at 0 with seek_to_beginning).
  * - crash: the client is thrown away (outcome unknown), as Jepsen's kafka test crashes its clients now
  *   and then; the next operation runs as a new client with no keys assigned.
  * Keys are strings (JSON object keys), offsets whole numbers, msgs any JSON value (the generator's are
@@ -126,6 +127,8 @@ export class KafkaHistory {
   readonly op_pair_start = i32();
   /** An assign's keys, by operation row (assigns are few). */
   readonly assign_keys = new Map<number, number[]>();
+  /** What list_committed_offsets answered an ok assign: key → offset, by operation row. */
+  readonly assign_committed = new Map<number, Map<number, number>>();
   /** Per message a poll returned. */
   readonly pair_key = i32();
   readonly pair_offset = f64();
@@ -199,6 +202,11 @@ export class KafkaHistory {
       const v = value as { keys?: unknown } | undefined;
       if (typeof v !== 'object' || v === null || !Array.isArray(v.keys) || !v.keys.every((k) => typeof k === 'string')) throw new Error('an assign\'s "value" must be {"keys": [string, …]}');
       this.assign_keys.set(op, (v.keys as string[]).map((k) => this.keyId(k)));
+      const committed = (result as { committed?: unknown } | undefined)?.committed;
+      if (outcome === 'ok' && committed !== undefined) {
+        if (typeof committed !== 'object' || committed === null || Array.isArray(committed) || !Object.values(committed).every((o) => typeof o === 'number' && Number.isSafeInteger(o))) throw new Error('an assign\'s "result.committed" must be {key: offset}');
+        this.assign_committed.set(op, new Map(Object.entries(committed as Record<string, number>).map(([k, o]) => [this.keyId(k), o])));
+      }
     }
     this.op_key.push(key);
     this.op_msg.push(msg);

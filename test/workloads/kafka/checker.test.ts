@@ -24,9 +24,9 @@ function poll(client: string, msgs: Record<string, [number, unknown][]>, outcome
   const t = times(call, ret);
   return { client, node: 'n1', f: 'poll', value: { offsets: {} }, result: msgs, call_ms: t.call_ms, return_ms: outcome === 'unknown' ? null : t.return_ms, outcome };
 }
-function assign(client: string, keys: string[]): Line {
-  const t = times();
-  return { client, node: 'n1', f: 'assign', value: { keys }, result: {}, ...t, outcome: 'ok' };
+function assign(client: string, keys: string[], committed?: Record<string, number>, call?: number, ret?: number): Line {
+  const t = times(call, ret);
+  return { client, node: 'n1', f: 'assign', value: { keys }, result: { ...(committed ? { committed } : {}), positions: {} }, ...t, outcome: 'ok' };
 }
 
 function check(lines: Line[]) {
@@ -123,6 +123,24 @@ describe('the kafka checker on hand-written histories', () => {
     expect(details.worst_realtime_lag).toEqual({ lag_ms: 300, key: 'a', client: 'c2', at_ms: 500 });
     expect(result.result).toBe('valid');
     expect(result.text).toMatch(/worst real-time lag 300ms \(c2 polling key "a" at 0\.5 s; reported, not judged\)/);
+  });
+
+  it('reports, without judging, committed offsets ahead of every commit asked', () => {
+    const base = [send('c1', 'a', 1, 0, 'ok', 0, 5), send('c1', 'a', 2, 1, 'ok', 10, 15), send('c1', 'a', 3, 2, 'ok', 20, 25), send('c1', 'a', 4, 3, 'ok', 30, 35)];
+    // c2 polled (and so asked to commit) up to offset 1 before c3's assign.
+    const polled = [poll('c2', { a: [[0, 1], [1, 2]] }, 'ok', 40, 45), poll('c4', { a: [[0, 1], [1, 2], [2, 3], [3, 4]] }, 'ok', 200, 205)];
+    const ahead = check([...base, ...polled, assign('c3', ['a'], { a: 3 }, 100, 110)]);
+    expect(ahead.result.result).toBe('valid');
+    expect(ahead.counts).toEqual({ 'committed-ahead': 1 });
+    expect(ahead.details.bad_kinds).toEqual([]);
+    expect(ahead.result.text).toMatch(/c3's assign at 0\.1 s was told key "a" was committed up to offset 3, but clients had asked to commit only up to offset 1 \(reported, not judged/);
+    // Starting at the offset after the last one committed passes nothing over.
+    expect(check([...base, ...polled, assign('c3', ['a'], { a: 2 }, 100, 110)]).counts).toEqual({});
+    // A commit asked while the assign was under way may already count.
+    expect(check([...base, polled[0]!, poll('c5', { a: [[2, 3]] }, 'ok', 104, 120), assign('c3', ['a'], { a: 3 }, 100, 110), polled[1]!]).counts).toEqual({});
+    // Nothing committed: 0 is where every client starts anyway; 2 passes over offsets 0 and 1.
+    expect(check([...base, ...polled, assign('c3', ['b'], { b: 0 }, 30, 31)]).counts).toEqual({});
+    expect(check([...base, assign('c3', ['a'], { a: 2 }, 36, 37), ...polled]).counts).toEqual({ 'committed-ahead': 1 });
   });
 
   it('is unknown when nothing was acknowledged or read', () => {

@@ -37,7 +37,7 @@ describe("the kafka client (Maelstrom's)", () => {
       () => ({ type: 'poll_ok', msgs: {} }),
     ]);
     const assigned = await c.perform(transport, 'c1', 'n1', { f: 'assign', value: { keys: ['a', 'b'] } }, 100, 0, false);
-    expect(assigned).toMatchObject({ f: 'assign', outcome: 'ok', result: { a: 4, b: 0 } });
+    expect(assigned).toMatchObject({ f: 'assign', outcome: 'ok', result: { committed: { a: 4 }, positions: { a: 4, b: 0 } } });
     const polled = await c.perform(transport, 'c1', 'n1', { f: 'poll' }, 100, 0, false);
     expect(polled).toMatchObject({ f: 'poll', outcome: 'ok', value: { offsets: { a: 4, b: 0 } }, result: { a: [[4, 40], [5, 50]], b: [] } });
     expect(sent[2]).toEqual({ type: 'commit_offsets', offsets: { a: 5 } });
@@ -47,14 +47,14 @@ describe("the kafka client (Maelstrom's)", () => {
     // Re-assigning keeps the position of a key still held.
     const again = scripted([() => ({ type: 'list_committed_offsets_ok', offsets: { a: 1, c: 9 } })]);
     const reassigned = await c.perform(again.transport, 'c1', 'n1', { f: 'assign', value: { keys: ['a', 'c'] } }, 100, 0, false);
-    expect(reassigned.result).toEqual({ a: 6, c: 9 });
+    expect(reassigned.result).toEqual({ committed: { a: 1, c: 9 }, positions: { a: 6, c: 9 } });
   });
 
   it('seeks to the beginning without asking the node', async () => {
     const { clients: c } = clients();
     const { transport, sent } = scripted([]);
     const assigned = await c.perform(transport, 'c1', 'n1', { f: 'assign', value: { keys: ['x', 'y'], seek_to_beginning: true } }, 100, 0, true);
-    expect(assigned).toMatchObject({ outcome: 'ok', result: { x: 0, y: 0 }, final: true });
+    expect(assigned).toMatchObject({ outcome: 'ok', result: { positions: { x: 0, y: 0 } }, final: true });
     expect(sent).toEqual([]);
   });
 
