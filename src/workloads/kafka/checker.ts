@@ -74,21 +74,21 @@ export type KafkaAnomalyKind = (typeof kafka_anomaly_kinds)[number];
 /** Found and reported, but not judged: Maelstrom does not check committed offsets. */
 export const kafka_reported_kinds: readonly KafkaAnomalyKind[] = ['committed-ahead'];
 
-/** What each kind is, in words (plural, after its count). */
-const kind_words: Record<KafkaAnomalyKind, string> = {
-  'lost-write': 'lost writes (acknowledged, never polled, though later offsets of the key were)',
-  unseen: 'unseen messages (acknowledged, never returned by any poll)',
-  duplicate: 'duplicates (one message at two offsets)',
-  'inconsistent-offsets': 'inconsistent offsets (two messages at one offset)',
-  'aborted-read': 'aborted reads (a poll returned a message whose send failed)',
-  'phantom-read': 'phantom reads (a poll returned a message nobody sent)',
-  'future-read': 'future reads (a poll returned a message sent only after it ended)',
-  'int-nonmonotonic-poll': 'polls whose offsets went backwards within one answer',
-  'int-poll-skip': 'polls that skipped offsets within one answer',
-  'nonmonotonic-poll': 'polls that went back to offsets their consumer had already read',
-  'poll-skip': "polls that skipped offsets past their consumer's last read",
-  'nonmonotonic-send': "sends given an offset at or before the same client's previous send",
-  'committed-ahead': 'committed offsets ahead of every commit (an assign told to start past offsets no client had asked to commit)',
+/** What each kind is, in words after its count: one, many, and what it means. */
+const kind_words: Record<KafkaAnomalyKind, [string, string, string]> = {
+  'lost-write': ['lost write', 'lost writes', 'acknowledged, never polled, though later offsets of the key were'],
+  unseen: ['unseen message', 'unseen messages', 'acknowledged, never returned by any poll'],
+  duplicate: ['duplicate', 'duplicates', 'one message at two offsets'],
+  'inconsistent-offsets': ['inconsistent offset', 'inconsistent offsets', 'two messages at one offset'],
+  'aborted-read': ['aborted read', 'aborted reads', 'a poll returned a message whose send failed'],
+  'phantom-read': ['phantom read', 'phantom reads', 'a poll returned a message nobody sent'],
+  'future-read': ['future read', 'future reads', 'a poll returned a message sent only after it ended'],
+  'int-nonmonotonic-poll': ['poll whose offsets went backwards', 'polls whose offsets went backwards', 'within one answer'],
+  'int-poll-skip': ['poll that skipped offsets', 'polls that skipped offsets', 'within one answer'],
+  'nonmonotonic-poll': ['poll that went backwards', 'polls that went backwards', "to offsets its consumer had already read"],
+  'poll-skip': ['poll that skipped offsets', 'polls that skipped offsets', "past its consumer's last read"],
+  'nonmonotonic-send': ['send that went backwards', 'sends that went backwards', "given an offset at or before the same client's previous send"],
+  'committed-ahead': ['committed offset ahead of every commit', 'committed offsets ahead of every commit', 'an assign told to start past offsets no client had asked to commit'],
 };
 
 export interface KafkaAnomaly {
@@ -502,7 +502,10 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
   };
   const lagLine = worst_realtime_lag ? `worst real-time lag ${formatDurationMs(worst_realtime_lag.lag_ms)} (${worst_realtime_lag.client} polling key ${JSON.stringify(worst_realtime_lag.key)} at ${at(worst_realtime_lag.at_ms)}; reported, not judged)` : null;
   const rule = 'Any of these makes the run invalid, as in Maelstrom.';
-  const describe = (a: KafkaAnomaly) => `${a.count} ${kind_words[a.kind]}: ${a.examples.join('; ')}${a.count > a.examples.length ? '; …' : ''}`;
+  const describe = (a: KafkaAnomaly) => {
+    const [one, many, meaning] = kind_words[a.kind];
+    return `${a.count} ${a.count === 1 ? one : many} (${meaning}): ${a.examples.join('; ')}${a.count > a.examples.length ? '; …' : ''}`;
+  };
   const reportedLines = reported.map((a) => `${describe(a)} (reported, not judged: Maelstrom does not check committed offsets)`);
   if (found.length > 0) {
     return { result: 'invalid', text: [`${found.length} kind${found.length === 1 ? '' : 's'} of anomaly in ${sends_ok} acknowledged sends and ${polls_ok} ok polls.`, ...found.map(describe), rule, ...reportedLines, ...(lagLine ? [lagLine] : [])].join('\n'), details };
