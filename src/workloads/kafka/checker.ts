@@ -22,8 +22,9 @@
  *   (write-read plus real-time edges) can find, so it stands in for that search;
  * - within one poll, a key's offsets that go backwards or repeat (int-nonmonotonic-poll) or jump
  *   over known offsets (int-poll-skip);
- * - within one consumer (one client, between its ok polls of a key, until an assign drops the
- *   key or the client is replaced): polls that start at or before where the last one ended
+ * - within one consumer (one client, between its polls of a key that answered, until an assign drops
+ *   the key or the client is replaced; Jepsen skips polls whose commit then failed, though its client
+ *   moved past what they returned, which makes the next poll look like a skip): polls that start at or before where the last one ended
  *   (nonmonotonic-poll) or past the next known offset (poll-skip); sends to a key given an
  *   offset at or before the client's previous send's (nonmonotonic-send).
  *
@@ -403,7 +404,8 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
         anomalies.add('nonmonotonic-send', () => `${h.client_names[c]} sent to key ${keyName(k)} and got offset ${prior.offset} (at ${at(call[prior.op]!)}), then offset ${opOffset[op]} (at ${at(call[op]!)})`);
       }
       state.last_send.set(k, { offset: opOffset[op]!, op });
-    } else if (f[op] === f_poll && outcome[op] === outcome_ok) {
+    } else if (f[op] === f_poll) {
+      // Ok, or failed only in the commit that followed: either way the client moved past what it polled.
       const state = consumer(c);
       forEachKeyRun(op, (k, p, q) => {
         const s = keys[k]!;
