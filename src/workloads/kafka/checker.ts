@@ -510,7 +510,9 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
   };
   const reportedLines = reported.map((a) => `${describe(a)} (reported, not judged: Maelstrom does not check committed offsets)`);
   if (found.length > 0) {
-    return { result: 'invalid', text: [`${found.length} kind${found.length === 1 ? '' : 's'} of anomaly in ${sends_ok} acknowledged sends and ${polls_ok} ok polls.`, ...found.map(describe), rule, ...reportedLines, ...(lagLine ? [lagLine] : [])].join('\n'), details };
+    // The first line is the verdict's headline: every kind found, with its count.
+    const summary = found.map((a) => `${a.count} ${a.count === 1 ? kind_words[a.kind][0] : kind_words[a.kind][1]}`).join(', ');
+    return { result: 'invalid', text: [`${summary} (in ${sends_ok} acknowledged sends and ${polls_ok} ok polls)`, ...found.map(describe), rule, ...reportedLines, ...(lagLine ? [lagLine] : [])].join('\n'), details };
   }
   if (sends_ok === 0 && msgs_polled === 0) return { result: 'unknown', text: ['no send was acknowledged and no poll returned a message, so nothing could be checked', ...reportedLines].join('\n'), details };
   return {

@@ -52,6 +52,8 @@ describe('the kafka checker on hand-written histories', () => {
     expect(counts['poll-skip']).toBeUndefined();
     expect(details.anomalies.find((a) => a.kind === 'lost-write')!.examples[0]).toMatch(/key "a": msg 2 at offset 1 .*never polled, though offset 2 was/);
     expect(result.text).toMatch(/Any of these makes the run invalid, as in Maelstrom/);
+    // The first line is what the verdict's headline shows.
+    expect(result.text.split('\n')[0]).toBe('1 lost write, 1 unseen message (in 3 acknowledged sends and 2 ok polls)');
   });
 
   it('counts as unseen, not lost, acknowledged messages beyond every read', () => {
