@@ -35,6 +35,7 @@ export interface DriverSettings {
   nodes: readonly string[];
   concurrency: number;
   key_count: number | null;
+  max_writes_per_key?: number;
 }
 
 export interface WorkloadDriver {

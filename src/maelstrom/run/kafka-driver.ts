@@ -21,7 +21,7 @@ export const kafka_final_polls_s = 10;
 export const kafka_final_poll_gap_ms_mean = 200;
 
 /** A WorkloadDriver (drivers.ts checks the shape; this module cannot import it, as drivers.ts imports this). */
-export function kafkaDriver(settings_extra: { max_writes_per_key?: number; final_polls_s?: number } = {}) {
+export function kafkaDriver(options: { final_polls_s?: number } = {}) {
   let generator: KafkaGenerator | null = null;
   const clients = new KafkaClients({
     observeSend: (key, offset) => generator?.observeSend(key, offset),
@@ -30,13 +30,13 @@ export function kafkaDriver(settings_extra: { max_writes_per_key?: number; final
   return {
     workload: 'kafka' as const,
     operations: (rng: Rng, settings: { key_count: number | null; concurrency: number; max_writes_per_key?: number }) => {
-      generator = new KafkaGenerator(rng, { key_count: settings.key_count, concurrency: settings.concurrency, max_writes_per_key: settings.max_writes_per_key ?? settings_extra.max_writes_per_key });
+      generator = new KafkaGenerator(rng, { key_count: settings.key_count, concurrency: settings.concurrency, ...(settings.max_writes_per_key !== undefined ? { max_writes_per_key: settings.max_writes_per_key } : {}) });
       const source = generator;
       return { next: () => source.next() };
     },
     perform: (transport: ClientTransport, client: string, node: string, op: { f: string; value?: unknown }, timeout_ms: number, origin_ms: number, final: boolean) =>
       clients.perform(transport, client, node, op as KafkaOperation, timeout_ms, origin_ms, final),
-    final_phase: (ctx: FinalPhaseContext) => finalPolls(ctx, generator ? new Map(generator.max_offsets) : new Map(), settings_extra.final_polls_s ?? kafka_final_polls_s),
+    final_phase: (ctx: FinalPhaseContext) => finalPolls(ctx, generator ? new Map(generator.max_offsets) : new Map(), options.final_polls_s ?? kafka_final_polls_s),
     check: (_file: string, entries: readonly unknown[], timeout_ms: number) => checkKafkaRecords(entries, timeout_ms),
     headline_functions: ['send', 'poll'],
   };

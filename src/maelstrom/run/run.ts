@@ -49,6 +49,8 @@ export interface RunSettings {
   nemesis: readonly TestFault[];
   nemesis_interval_s: number;
   key_count: number | null;
+  /** --max-writes-per-key: sends to one key before the generator moves on (kafka); absent: the workload's default. */
+  max_writes_per_key?: number;
   seed: number;
   /** The wait between healing and the final reads (Maelstrom's 10 s). */
   recovery_wait_s?: number;
@@ -134,7 +136,7 @@ export class MaelstromRun {
     this.origin_ms = Date.now();
     const limit_ms = settings.time_limit_s * 1000;
     const timeout_ms = rpcTimeoutMs(settings.workload, settings.latency_ms);
-    const ops = this.driver.operations(this.rng, { nodes: settings.nodes, concurrency: settings.concurrency, key_count: settings.key_count });
+    const ops = this.driver.operations(this.rng, { nodes: settings.nodes, concurrency: settings.concurrency, key_count: settings.key_count, ...(settings.max_writes_per_key !== undefined ? { max_writes_per_key: settings.max_writes_per_key } : {}) });
     const say = settings.phase ?? (() => {});
     say(settings.rate_per_s > 0 ? `running ${settings.concurrency} client${settings.concurrency === 1 ? '' : 's'} for ${settings.time_limit_s} s at about ${settings.rate_per_s} requests/s${settings.nemesis.length ? `, ${settings.nemesis.join(' and ')} about every ${settings.nemesis_interval_s} s` : ''}` : `running for ${settings.time_limit_s} s with no requests (--rate 0)`);
     this.emitLoad('start');

@@ -146,6 +146,7 @@ async function runOnce(options: TestRunOptions, run: { home: string; name: strin
       nemesis: plan.nemesis,
       nemesis_interval_s: plan.nemesis_interval_s,
       key_count: plan.key_count,
+      max_writes_per_key: plan.max_writes_per_key,
       seed: run.seed,
       history_file: history,
       ...(options.recovery_wait_s !== undefined ? { recovery_wait_s: options.recovery_wait_s } : {}),

@@ -79,6 +79,7 @@ async function run(hide_offset_1: boolean, name: string) {
     nemesis: [],
     nemesis_interval_s: 10,
     key_count: 2,
+    max_writes_per_key: 3,
     seed: 7,
     recovery_wait_s: 0,
     history_file,
@@ -93,6 +94,11 @@ describe('dslab test -w kafka on an in-memory kafka', () => {
     expect(outcome.check.result).toBe('valid');
     const f = (name: string) => outcome.entries.filter((e) => e.f === name && !e.final);
     expect(f('send').length).toBeGreaterThan(20);
+    // --max-writes-per-key: no key took more than 3 sends; the pool moved on to fresh keys.
+    const sendsPerKey = new Map<string, number>();
+    for (const e of f('send')) sendsPerKey.set((e.value as { key: string }).key, (sendsPerKey.get((e.value as { key: string }).key) ?? 0) + 1);
+    expect(Math.max(...sendsPerKey.values())).toBeLessThanOrEqual(3);
+    expect(sendsPerKey.size).toBeGreaterThan(4);
     expect(f('poll').some((e) => e.outcome === 'ok' && Object.values(e.result as object).some((pairs) => (pairs as unknown[]).length > 0))).toBe(true);
     // The final phase: fresh clients assign every key from the beginning and poll.
     const final = outcome.entries.filter((e) => e.final);
