@@ -30,6 +30,7 @@ import { broadcast_workload } from './workloads/broadcast/plugin.js';
 import { echo_workload } from './workloads/echo/plugin.js';
 import { g_counter_workload } from './workloads/g-counter/plugin.js';
 import { g_set_workload } from './workloads/g-set/plugin.js';
+import { kafka_workload } from './workloads/kafka/plugin.js';
 import { lin_kv } from './workloads/lin-kv/plugin.js';
 import { ids_workload } from './workloads/ids/plugin.js';
 import { locks_workload } from './workloads/locks/plugin.js';
@@ -41,7 +42,7 @@ import { zk_workload } from './workloads/zk/plugin.js';
 
 const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter];
 
-export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload, txn_list_append_workload, txn_rw_register_workload];
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload, kafka_workload, txn_list_append_workload, txn_rw_register_workload];
 
 /** The module a detached supervisor runs: the library's supervisor with these workloads. */
 export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);

@@ -19,7 +19,7 @@ export function describeTestPlan(plan: TestPlan): string[] {
     ['binary', [plan.bin, ...plan.bin_args].map(shellWord).join(' ')],
     ['nodes', `${plan.nodes.length}: ${listNodes(plan.nodes)}`],
     ['clients', String(plan.concurrency)],
-    ['time limit', `${formatDurationMs(plan.time_limit_s * 1000)}${hasFinalReads(plan.workload) ? `, then heal, wait ${final_recovery_wait_s}s and read once per client` : ''}`],
+    ['time limit', `${formatDurationMs(plan.time_limit_s * 1000)}${hasFinalReads(plan.workload) ? `, then heal, wait ${final_recovery_wait_s}s and ${plan.workload === 'kafka' ? 'poll until every offset known to be sent is read' : 'read once per client'}` : ''}`],
     ['rate', plan.rate_per_s === 0 ? '0 (no requests: the nodes run for the time limit)' : `${plan.rate_per_s} requests/s`],
     ['latency', plan.latency_ms === 0 ? 'none' : `${plan.latency_ms}ms ${plan.latency_dist} between nodes and to services (none to clients)`],
     ['nemesis', plan.nemesis.length === 0 ? 'none' : `${plan.nemesis.join(', ')}, about every ${formatDurationMs(plan.nemesis_interval_s * 1000)}`],
@@ -27,7 +27,8 @@ export function describeTestPlan(plan: TestPlan): string[] {
   if (plan.workload === 'broadcast') lines.push(['topology', plan.topology]);
   lines.push(['availability', plan.availability === null ? 'not checked' : plan.availability === 'total' ? 'total (every request must succeed)' : `at least ${plan.availability} of requests succeed`]);
   if (transactional_workloads.includes(plan.workload)) lines.push(['consistency', plan.consistency_models.join(', ')]);
-  if (keyed_workloads.includes(plan.workload)) {
+  if (plan.workload === 'kafka') lines.push(['keys', `${plan.key_count ?? "the workload's default"} at once, ${plan.max_writes_per_key} sends per key`]);
+  else if (keyed_workloads.includes(plan.workload)) {
     lines.push(['keys', `${plan.key_count ?? "the workload's default"} at once, ${plan.max_writes_per_key} writes per key, transactions of up to ${plan.max_txn_length} operations`]);
   }
   if (plan.test_count > 1) lines.push(['runs', `${plan.test_count}, stopping at the first that is not valid`]);

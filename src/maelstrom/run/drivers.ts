@@ -17,6 +17,8 @@ import { sendOnce, type SingleSendKind, type SingleSendOutcome } from '../../wor
 import { checkLinKvEntries } from './lin-kv-check.js';
 import { checkTxnLines } from '../../workloads/txn/check-file.js';
 import { key_count_default, TxnGenerator } from '../../workloads/txn/generator.js';
+import type { FinalPhaseContext } from './final-phase.js';
+import { kafkaDriver } from './kafka-driver.js';
 import type { MaelstromWorkload } from '../options.js';
 import type { RunHistoryEntry } from './result.js';
 
@@ -49,6 +51,8 @@ export interface WorkloadDriver {
   perform(transport: ClientTransport, client: string, node: string, op: RunOperation, timeout_ms: number, origin_ms: number, final: boolean): Promise<RunHistoryEntry>;
   /** After healing, each client performs this once (Maelstrom's final generator); absent: no final phase. */
   final_operation?: RunOperation;
+  /** Instead of final_operation: the workload's own final phase after healing (kafka polls until caught up). */
+  final_phase?(ctx: FinalPhaseContext): Promise<void>;
   /** Judges the history file the run wrote (and its entries, for drivers that need them in memory). */
   check(history_file: string, entries: readonly RunHistoryEntry[], check_timeout_ms: number, settings: DriverSettings): HistoryFileCheck;
   /** The operations whose latencies the verdict quotes first ("add", "echo"). */
@@ -183,6 +187,8 @@ export function driverFor(workload: MaelstromWorkload): WorkloadDriver | null {
     case 'txn-list-append':
     case 'txn-rw-register':
       return txnDriver(workload);
+    case 'kafka':
+      return kafkaDriver();
     default:
       return null;
   }

@@ -23,6 +23,7 @@ import { choosePartition } from '../partitions.js';
 import { staggerGapMs } from '../stagger.js';
 import { final_recovery_wait_s, rpcTimeoutMs } from '../timing.js';
 import { driverFor, type DriverSettings, type WorkloadDriver } from './drivers.js';
+import type { FinalPhaseContext } from './final-phase.js';
 import { failurePoints } from './failures.js';
 import { netStats } from './net-stats.js';
 import type { FailurePoint, FaultSpan, NetStats, OperationStats, RunHistoryEntry } from './result.js';
@@ -166,12 +167,14 @@ export class MaelstromRun {
       this.main_phase_over = true;
       await nemesis;
       const main_phase_end_ms = Date.now() - this.origin_ms;
-      if (this.driver.final_operation && !this.stopped) {
+      if ((this.driver.final_operation || this.driver.final_phase) && !this.stopped) {
         const wait_s = settings.recovery_wait_s ?? final_recovery_wait_s;
-        say(`time limit reached: healing every fault, waiting ${wait_s} s for recovery, then one final read per client`);
+        say(`time limit reached: healing every fault, waiting ${wait_s} s for recovery, then ${this.driver.final_phase ? 'the final phase' : 'one final read per client'}`);
         await this.healEverything();
         await this.sleep(wait_s * 1000);
-        if (!this.stopped) await this.finalReads(this.driver.final_operation, timeout_ms);
+        // kafka: the workload's own final phase (final-phase.ts); the others: one final read per client.
+        if (!this.stopped && this.driver.final_phase) await this.driver.final_phase(this.finalPhaseContext(timeout_ms)).catch((error) => void this.problems.push(`the final phase: ${errorMessage(error)}`));
+        else if (!this.stopped) await this.finalReads(this.driver.final_operation!, timeout_ms);
       } else {
         await this.healEverything();
       }
@@ -289,6 +292,25 @@ export class MaelstromRun {
         }
       }),
     );
+  }
+
+  /** What a driver's final phase works with: fresh clients whose final operations are recorded like finalReads' (kafka). */
+  private finalPhaseContext(timeout_ms: number): FinalPhaseContext {
+    const { settings } = this;
+    return {
+      concurrency: settings.concurrency,
+      nodes: settings.nodes,
+      newClient: () => this.newClient(),
+      perform: async (client, node, op) => {
+        this.progress.offered++;
+        const entry = await this.driver.perform(this.host.transport, client, node, op, timeout_ms, this.origin_ms, true);
+        this.record(entry);
+        return entry;
+      },
+      sleep: (ms) => this.sleep(ms),
+      stopped: () => this.stopped,
+      rng: this.rng,
+    };
   }
 
   private record(entry: RunHistoryEntry): void {
