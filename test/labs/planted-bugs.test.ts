@@ -5,7 +5,8 @@ import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
 import { grade, type GradeJson, no_npm } from './grade-helpers.js';
 
 // The grader is only as good as the bugs it catches: every planted-bug variant a lab ships must fail its test.
-// (Its own file so the long list runs beside test/labs/grader.test.ts, not after it.)
+// (Its own file so the long list runs beside test/labs/grader.test.ts, not after it. The Maelstrom challenge labs'
+// variants are in maelstrom-labs.test.ts, run side by side: their runs mostly wait.)
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
 /** attempts: a bug that shows only when faults meet a timing window gets that many seeds (7, 8, …), the first failure judged. */
@@ -13,20 +14,14 @@ import { grade, type GradeJson, no_npm } from './grade-helpers.js';
 const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number; node?: string }[] = [
   { lab: 'echo', variant: 'wrong-payload', test: 'echoes-payload', failure: /echoed "HELLO|echoed ".*!" for/ },
   { lab: 'unique-ids', variant: 'counter-restarts', test: 'unique-across-restarts', failure: /was handed out twice/ },
-  // Maelstrom's challenges: each test is one maelstrom_run, failed with its checker's verdict or the lab's budget.
-  { lab: 'broadcast-single', variant: 'needs-own-entry', test: 'one-node-no-neighbours', failure: /topology on n1 .*Cannot read properties of undefined/ },
-  { lab: 'broadcast-partitions', variant: 'gossip-once', test: 'partitions', failure: /\d+ of \d+ broadcasts were lost/ },
-  { lab: 'broadcast-efficiency', variant: 'resend-on-read', test: 'frugal', failure: /over budget: [\d.]+ messages per operation between servers \(budget: below 20\)/ },
-  { lab: 'broadcast-efficiency', variant: 'slow-batches', test: 'fast', failure: /over budget: .*median stable latency [\d.]+m?s \(budget: below 400ms\)/ },
-  { lab: 'g-counter', variant: 'counts-twice-after-heal', test: 'partitions', failure: /final reads? (is|are) not a total the adds allow/ },
-  { lab: 'g-counter', variant: 'trusts-first-read', test: 'three-nodes', failure: /final reads? (is|are) not a total the adds allow/ },
-  { lab: 'g-counter', variant: 'blind-write', test: 'three-nodes', failure: /final reads? (is|are) not a total the adds allow/ },
   { lab: 'raft-election', variant: 'no-prevote-no-checkquorum', test: 'rejoining-node-does-not-disrupt', failure: /was disrupted/ },
-  { lab: 'raft-replication', variant: 'commit-without-majority', test: 'no-commit-without-majority', failure: /acknowledged write x although it cannot reach a majority|two leaders in term/ },
+  // Or the node's own invariant check stops it first (exit 70), when the run's timing lets the bug break its state before the grader sees the write.
+  { lab: 'raft-replication', variant: 'commit-without-majority', test: 'no-commit-without-majority', failure: /acknowledged write x although it cannot reach a majority|two leaders in term|crashed \(exit code 70\)/ },
   { lab: 'raft-replication', variant: 'votes-for-stale-logs', test: 'stale-log-cannot-lead', failure: /read [xy] returned null, expected [12]|applied different|a committed entry never differs/ },
   { lab: 'raft-persistence', variant: 'term-not-persisted', test: 'restart-all-nodes', failure: /crashed|went backwards|restarted and lost its term|two leaders/ },
   { lab: 'raft-persistence', variant: 'commits-old-terms-by-counting', test: 'figure-8-scripted', failure: /raft invariant broken: (committed entries match the leader's|a committed entry never differs)|applied different/ },
-  { lab: 'raft-snapshots', variant: 'never-compacts', test: 'compaction-bounds-data-dir', failure: /data directory holds \d+ bytes, over 50000/ },
+  // A log never compacted is also slow to replay: on a loaded machine the catch-up can time out before the size is judged.
+  { lab: 'raft-snapshots', variant: 'never-compacts', test: 'compaction-bounds-data-dir', failure: /data directory holds \d+ bytes, over 50000|wait_caught_up\): nodes did not catch up/ },
   { lab: 'raft-snapshots', variant: 'ignores-install-snapshot', test: 'install-snapshot-to-lagging-follower', failure: /did not catch up/ },
   { lab: 'kv-linearizable', variant: 'cas-ignores-from', test: 'healthy-cluster', failure: /not linearizable on key/ },
   // The stale winner gives up when it meets a follower ahead of it, again and again.
