@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Three files at a time: the real-process tests mostly wait (for elections, timeouts,
-// TTLs, Maelstrom runs' time limits), so three of them share this 2-core machine;
-// each waits for events with generous deadlines rather than timing anything. vitest
-// starts the largest files first, which puts the long grader files at the front of the lanes.
-export const test_files_at_once = 3;
+// Two files at a time: the real-process tests mostly wait (for elections, timeouts,
+// TTLs), so two of them share this 2-core machine; each waits for events with
+// generous deadlines rather than timing anything. vitest starts the largest files
+// first, which puts the long grader file at the front of one lane.
+export const test_files_at_once = 2;
 
 export default defineConfig({
   test: {
