@@ -204,7 +204,14 @@ async function dslabOps(rpc, servers) {
         }
         return async (server, tag) => {
           const w = await rpc(server, { type: 'set_data', session: sessions.get(server), path: '/bench/k0', data: `f${tag}` }, attempt_timeout_ms);
-          if (w.type === 'error') throw new Error(String(w.text));
+          if (w.type !== 'error') return;
+          // An election longer than the session timeout (a loaded machine) expires the session: a client opens a
+          // new one, as a ZooKeeper application does, rather than retry a dead session until the deadline.
+          if (w.zk_error === 'SessionExpired') {
+            const fresh = await rpc(server, { type: 'connect', timeout_ms: session_timeout_ms }, attempt_timeout_ms);
+            if (fresh.type === 'connect_ok') sessions.set(server, fresh.session);
+          }
+          throw new Error(String(w.text));
         };
       },
       /** From start: a fresh session and a write (both go through the leader). */
