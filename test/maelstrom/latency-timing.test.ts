@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { drawLatencyMs, hasLatency } from '../../src/maelstrom/latency.js';
+import { drawBaseLatencyMs, FaultModel } from '../../src/lib/faults/fault-model.js';
 import { final_recovery_wait_s, hasFinalReads, rpcTimeoutMs } from '../../src/maelstrom/timing.js';
 import { createRng } from '../../src/lib/util/prng.js';
+
+// Maelstrom's --latency as the router draws it (FaultModel's base latency).
+const drawLatencyMs = (dist: 'constant' | 'uniform' | 'exponential', mean_ms: number, uniform01: () => number) => drawBaseLatencyMs({ mean_ms, dist }, uniform01);
 
 function draws(dist: 'constant' | 'uniform' | 'exponential', mean_ms: number, count: number): number[] {
   const rng = createRng(7);
   return Array.from({ length: count }, () => drawLatencyMs(dist, mean_ms, rng.next));
+}
+
+/** Whether a message from `src` to `dest` gets the network's base latency. */
+function hasLatency(src: string, dest: string): boolean {
+  const model = new FaultModel(['n0', 'n1', 'n2'], ['seq-kv']);
+  model.setBaseLatency({ mean_ms: 100, dist: 'constant' });
+  const fate = model.decide(src, dest, () => 0.5);
+  return fate.delivered && fate.delays_ms[0] === 100;
 }
 const mean = (values: number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;
 

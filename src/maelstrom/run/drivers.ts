@@ -13,7 +13,8 @@ import { g_set_operations } from '../../workloads/g-set/client.js';
 import { counterOperations } from '../../workloads/pn-counter/client.js';
 import { checkSetFile } from '../../workloads/set/checker.js';
 import { performOperation, type AddReadWorkload } from '../../workloads/single-send/generator.js';
-import { sendOnce, type SingleSendKind, type SingleSendOutcome } from '../../workloads/single-send/send.js';
+import { historyEntry } from '../../workloads/single-send/history.js';
+import { sendOnce, type SingleSendKind } from '../../workloads/single-send/send.js';
 import { checkLinKvEntries } from './lin-kv-check.js';
 import { checkTxnLines } from '../../workloads/txn/check-file.js';
 import { key_count_default, TxnGenerator } from '../../workloads/txn/generator.js';
@@ -81,23 +82,11 @@ async function sendRecorded(
   timeout_ms: number,
   origin_ms: number,
 ): Promise<RunHistoryEntry> {
-  const done: SingleSendOutcome = await sendOnce(transport, client, node, { type: request.body.type as string, ...request.body }, request.expect, request.kind, timeout_ms);
-  const entry: RunHistoryEntry = {
-    client,
-    node,
-    f: request.f,
+  const done = await sendOnce(transport, client, node, { type: request.body.type as string, ...request.body }, request.expect, request.kind, timeout_ms);
+  return historyEntry(client, request.f, done, origin_ms, {
     ...(request.value !== undefined ? { value: request.value } : {}),
-    ...(done.outcome === 'ok' && request.field ? { result: done.reply![request.field] } : {}),
-    call_ms: round3(done.call_ms - origin_ms),
-    return_ms: done.return_ms === null || done.outcome === 'unknown' ? null : round3(done.return_ms - origin_ms),
-    outcome: done.outcome,
-  };
-  if (done.error) entry.error = done.error.code;
-  return entry;
-}
-
-function round3(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+    ...(request.field ? { answer: done.reply?.[request.field] } : {}),
+  });
 }
 
 /** Maelstrom's echo payloads: "Please echo " and a number below this. */

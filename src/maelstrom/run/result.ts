@@ -12,6 +12,7 @@
  */
 import type { TestPlan } from '../options.js';
 import type { Verdict } from '../exit-codes.js';
+import type { OperationLine } from '../../workloads/single-send/history.js';
 
 /** The run's folder layout, relative to the folder. */
 export const run_files = {
@@ -25,27 +26,12 @@ export const run_files = {
 export const test_run_format = 'dslab-test-run/1';
 
 /**
- * One completed operation in history.jsonl. Every workload's lines have these
- * fields; `value` is what was sent (an element, a delta, a kv operation's
- * arguments), `result` what an ok operation answered.
+ * One completed operation in history.jsonl (the single-send workloads' line): every workload's
+ * lines have its fields; `value` is what was sent (an element, a delta, a kv operation's
+ * arguments, a transaction), `result` what an ok operation answered; times are ms since the run
+ * began (TestRunResult.started_at_ms), return_ms null when no answer came.
  */
-export interface RunHistoryEntry {
-  client: string;
-  node: string;
-  /** The operation: add, read, echo, generate, write, cas, … (broadcast is recorded as add). */
-  f: string;
-  value?: unknown;
-  result?: unknown;
-  /** Milliseconds since the run began (TestRunResult.started_at_ms). */
-  call_ms: number;
-  /** null: the operation is unknown (a read that failed by timeout ended when the client gave up). */
-  return_ms: number | null;
-  outcome: 'ok' | 'fail' | 'unknown';
-  /** Maelstrom error code of an operation that is not ok (0 for a timeout). */
-  error?: number;
-  /** A read of the final phase, after every fault healed. */
-  final?: true;
-}
+export type RunHistoryEntry = OperationLine;
 
 /** Latency quantiles in ms: 0, 0.5, 0.95, 0.99 and 1. */
 export interface Quantiles {

@@ -315,7 +315,7 @@ export class MaelstromRun {
 
   private record(entry: RunHistoryEntry): void {
     this.entries.push(entry);
-    this.history.write(entry as Parameters<HistoryWriter['write']>[0]);
+    this.history.write(entry);
     const p = this.progress;
     p.completed++;
     const kind = entry.outcome === 'ok' ? 'ok' : entry.outcome === 'fail' ? 'fail' : 'unknown';

@@ -24,7 +24,8 @@
  * otherwise unknown when no final read succeeded; otherwise valid.
  */
 import type { HistoryFileCheck } from '../../lib/history.js';
-import { commonFields, fileLines, parseAddReadLines, textLines, type AddReadFields } from '../set/history.js';
+import { fileLines, textLines } from '../../lib/history-lines.js';
+import { commonFields, parseAddReadLines, type AddReadFields } from '../set/history.js';
 
 export interface CounterAdd extends AddReadFields {
   f: 'add';

@@ -46,7 +46,7 @@
  */
 import type { HistoryFileCheck } from '../../lib/history.js';
 import { formatDurationMs } from '../../lib/util/units.js';
-import { fileLines } from '../set/history.js';
+import { fileLines } from '../../lib/history-lines.js';
 import { f_assign, f_poll, f_send, historyFromLines, historyFromRecords, type KafkaHistory, outcome_fail, outcome_ok, outcome_unknown } from './history.js';
 
 /** Examples each anomaly quotes. */

@@ -30,7 +30,7 @@
  * This module turns such lines into columns (typed arrays, one row per operation and one per message
  * a poll returned) so a history of a million messages checks in bounded memory.
  */
-import { UserError } from '../../lib/util/errors.js';
+import { forEachHistoryRecord } from '../../lib/history-lines.js';
 
 export const kafka_functions = ['send', 'poll', 'commit_offsets', 'list_committed_offsets', 'assign', 'crash'] as const;
 export type KafkaFunction = (typeof kafka_functions)[number];
@@ -246,25 +246,6 @@ export function historyFromRecords(records: Iterable<unknown>): KafkaHistory {
 /** Columns from a history file's lines (the header and blank lines skipped); a bad line is a UserError naming it. */
 export function historyFromLines(lines: Iterable<string>): KafkaHistory {
   const history = new KafkaHistory();
-  let line = 0;
-  for (const raw of lines) {
-    line++;
-    const source = raw.trim();
-    if (source === '') continue;
-    if (source.length > kafka_line_chars_max) throw new UserError(`history line ${line}: longer than ${kafka_line_chars_max} characters`);
-    if (history.op_count >= kafka_ops_max) throw new UserError(`history line ${line}: more than ${kafka_ops_max} operations`);
-    let record: unknown;
-    try {
-      record = JSON.parse(source);
-    } catch {
-      throw new UserError(`history line ${line}: not valid JSON: ${source.length > 80 ? `${source.slice(0, 80)}…` : source}`);
-    }
-    if (typeof record === 'object' && record !== null && (record as Record<string, unknown>).type === 'workload') continue;
-    try {
-      history.add(record, line);
-    } catch (error) {
-      throw new UserError(`history line ${line}: ${(error as Error).message}`);
-    }
-  }
+  forEachHistoryRecord(lines, { line_chars_max: kafka_line_chars_max, records_max: kafka_ops_max }, (record, line) => history.add(record, line));
   return history;
 }

@@ -38,7 +38,8 @@
  */
 import type { HistoryFileCheck } from '../../lib/history.js';
 import { formatDurationMs } from '../../lib/util/units.js';
-import { commonFields, fileLines, parseAddReadLines, textLines, type AddReadFields } from './history.js';
+import { fileLines, textLines } from '../../lib/history-lines.js';
+import { commonFields, parseAddReadLines, type AddReadFields } from './history.js';
 
 /** An element as recorded in the history: any JSON value (broadcast and g-set send integers). */
 export type SetElement = unknown;

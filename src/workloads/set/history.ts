@@ -11,8 +11,7 @@
  * (its return_ms is null, or ignored). Reads with "final": true ran after the faults healed.
  * Blank lines are skipped and fields not named here (node, error, …) are ignored.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { UserError } from '../../lib/util/errors.js';
+import { forEachHistoryRecord } from '../../lib/history-lines.js';
 
 export type Outcome = 'ok' | 'fail' | 'unknown';
 
@@ -34,8 +33,6 @@ export interface AddReadFields {
 export const add_read_line_chars_max = 64 * 1024 * 1024;
 /** Most operations one history may hold. */
 export const add_read_ops_max = 5_000_000;
-/** Bytes read from a history file at a time. */
-const file_chunk_bytes = 1024 * 1024;
 
 const outcomes: readonly string[] = ['ok', 'fail', 'unknown'];
 
@@ -76,66 +73,10 @@ export function commonFields(record: unknown): { fields: AddReadFields; f: 'add'
  */
 export function parseAddReadLines<T extends AddReadFields>(lines: Iterable<string>, toOperation: (record: unknown) => T): T[] {
   const ops: T[] = [];
-  let line = 0;
-  for (const raw of lines) {
-    line++;
-    const source = raw.trim();
-    if (source === '') continue;
-    if (source.length > add_read_line_chars_max) throw new UserError(`history line ${line}: longer than ${add_read_line_chars_max} characters`);
-    if (ops.length >= add_read_ops_max) throw new UserError(`history line ${line}: more than ${add_read_ops_max} operations`);
-    let record: unknown;
-    try {
-      record = JSON.parse(source);
-    } catch {
-      throw new UserError(`history line ${line}: not valid JSON: ${source.length > 80 ? `${source.slice(0, 80)}…` : source}`);
-    }
-    // The header naming the workload (lib/history.ts history_header_type) records no operation.
-    if (typeof record === 'object' && record !== null && (record as Record<string, unknown>).type === 'workload') continue;
-    try {
-      const op = toOperation(record);
-      op.line = line;
-      ops.push(op);
-    } catch (error) {
-      throw new UserError(`history line ${line}: ${(error as Error).message}`);
-    }
-  }
+  forEachHistoryRecord(lines, { line_chars_max: add_read_line_chars_max, records_max: add_read_ops_max }, (record, line) => {
+    const op = toOperation(record);
+    op.line = line;
+    ops.push(op);
+  });
   return ops;
-}
-
-/** The lines of a text, for parseAddReadLines. */
-export function textLines(text: string): string[] {
-  return text.split('\n');
-}
-
-/**
- * The lines of a history file, read a chunk at a time so a history larger than the longest string
- * Node can hold still parses. Throws a UserError when the file cannot be read.
- */
-export function* fileLines(file: string): Generator<string> {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    throw new UserError(`cannot read history file ${file}: no such file`);
-  }
-  try {
-    const buffer = Buffer.alloc(file_chunk_bytes);
-    let pending: Buffer[] = [];
-    for (;;) {
-      const read = readSync(fd, buffer, 0, file_chunk_bytes, null);
-      if (read === 0) break;
-      let start = 0;
-      for (let newline = buffer.indexOf(10, start); newline !== -1 && newline < read; newline = buffer.indexOf(10, start)) {
-        pending.push(buffer.subarray(start, newline));
-        yield Buffer.concat(pending).toString('utf8');
-        pending = [];
-        start = newline + 1;
-      }
-      // Copied: the buffer is refilled by the next read.
-      if (start < read) pending.push(Buffer.from(buffer.subarray(start, read)));
-    }
-    if (pending.length > 0) yield Buffer.concat(pending).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
 }

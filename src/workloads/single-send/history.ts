@@ -18,10 +18,11 @@ import type { SingleSendOutcome } from './send.js';
  * not ok.
  */
 
-export interface HistoryEntry {
+/** One completed operation of any single-send workload (`dslab test`'s history lines): `f` names it. */
+export interface OperationLine {
   client: string;
   node: string;
-  f: 'add' | 'read';
+  f: string;
   value?: unknown;
   result?: unknown;
   call_ms: number;
@@ -29,6 +30,11 @@ export interface HistoryEntry {
   outcome: 'ok' | 'fail' | 'unknown';
   error?: number;
   final?: true;
+}
+
+/** An add/read workload's line. */
+export interface HistoryEntry extends OperationLine {
+  f: 'add' | 'read';
 }
 
 /** The first line of a history of `workload`. */
@@ -42,16 +48,17 @@ function round3(ms: number): number {
 
 /**
  * One completed operation as its history line records it: times relative to
- * `origin_ms`; `answer` is the read's result (only an ok read has one).
+ * `origin_ms`; `value` is what was sent, when anything was; `answer` what an ok
+ * operation answered, when it answers something.
  */
-export function historyEntry(client: string, f: 'add' | 'read', done: SingleSendOutcome, origin_ms: number, extra: { value?: unknown; answer?: unknown; final?: boolean }): HistoryEntry {
+export function historyEntry<F extends string>(client: string, f: F, done: SingleSendOutcome, origin_ms: number, extra: { value?: unknown; answer?: unknown; final?: boolean }): OperationLine & { f: F } {
   // Fields in the order the format's examples show them.
-  const entry: HistoryEntry = {
+  const entry: OperationLine & { f: F } = {
     client,
     node: done.node,
     f,
-    ...(f === 'add' ? { value: extra.value } : {}),
-    ...(f === 'read' && done.outcome === 'ok' ? { result: extra.answer } : {}),
+    ...('value' in extra ? { value: extra.value } : {}),
+    ...('answer' in extra && done.outcome === 'ok' ? { result: extra.answer } : {}),
     call_ms: round3(done.call_ms - origin_ms),
     return_ms: done.return_ms === null || done.outcome === 'unknown' ? null : round3(done.return_ms - origin_ms),
     outcome: done.outcome,
@@ -85,7 +92,7 @@ export class HistoryWriter {
     this.stream.write(historyHeader(workload) + '\n');
   }
 
-  write(entry: HistoryEntry): void {
+  write(entry: OperationLine): void {
     if (!this.stream.destroyed) this.stream.write(JSON.stringify(entry) + '\n');
   }
 

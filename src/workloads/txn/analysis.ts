@@ -101,8 +101,9 @@ export function analyze(txns: readonly Txn[], workload: TxnWorkload, options: An
     }
   }
 
-  if (workload === 'list-append') listAppendEdges(txns, graph, writers, keys, writerOf, anomalies, committed);
-  else registerEdges(txns, graph, writers, keys, writerOf, anomalies, options.realtime_versions ?? false);
+  const edges: EdgeInputs = { txns, graph, writers, keys, writerOf, anomalies };
+  if (workload === 'list-append') listAppendEdges(edges, committed);
+  else registerEdges(edges, options.realtime_versions ?? false);
 
   if (options.realtime_edges) realtimeEdges(txns, graph);
   if (options.process_edges) processEdges(txns, graph);
@@ -179,15 +180,19 @@ function judgeReadOf(txns: readonly Txn[], reader: Txn, key: TxnKey, value: unkn
   return true;
 }
 
-function listAppendEdges(
-  txns: readonly Txn[],
-  graph: DependencyGraph,
-  writers: Map<string, Map<string, Writer>>,
-  keys: Map<string, TxnKey>,
-  writerOf: (key: string, value: unknown) => Writer | undefined,
-  anomalies: DirectAnomaly[],
-  committed: Uint8Array,
-): void {
+/** What both data types' edge builders work from and add to. */
+interface EdgeInputs {
+  txns: readonly Txn[];
+  graph: DependencyGraph;
+  /** Every write, by key and value. */
+  writers: Map<string, Map<string, Writer>>;
+  /** Each key as written, by its id. */
+  keys: Map<string, TxnKey>;
+  writerOf: (key: string, value: unknown) => Writer | undefined;
+  anomalies: DirectAnomaly[];
+}
+
+function listAppendEdges({ txns, graph, writers, keys, writerOf, anomalies }: EdgeInputs, committed: Uint8Array): void {
   // The longest read of each key, and which transaction read it.
   const longest = new Map<string, { list: unknown[]; reader: number }>();
   for (const txn of txns) {
@@ -288,15 +293,7 @@ function listAppendEdges(
   }
 }
 
-function registerEdges(
-  txns: readonly Txn[],
-  graph: DependencyGraph,
-  writers: Map<string, Map<string, Writer>>,
-  keys: Map<string, TxnKey>,
-  writerOf: (key: string, value: unknown) => Writer | undefined,
-  anomalies: DirectAnomaly[],
-  realtime_versions: boolean,
-): void {
+function registerEdges({ txns, graph, writers, keys, writerOf, anomalies }: EdgeInputs, realtime_versions: boolean): void {
   /** Per key: version pairs known in order (earlier → later), as value ids, with why. nil is "null". */
   const before = new Map<string, Map<string, Map<string, string>>>();
   const order = (k: string, earlier: string, later: string, why: string) => {

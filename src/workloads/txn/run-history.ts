@@ -5,12 +5,13 @@
  * `value` is the transaction as sent; `result` the txn_ok's completed one.
  * Read into the checker's transactions.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { UserError } from '../../lib/util/errors.js';
+import { fileLines, forEachHistoryRecord } from '../../lib/history-lines.js';
 import { parseMicroOp, type MicroOp, type Txn } from './history.js';
 
-/** Largest history read at once. */
-export const txn_history_bytes_max = 1024 * 1024 * 1024;
+/** Longest history line accepted, in characters (a transaction of reads holds whole lists). */
+export const txn_line_chars_max = 64 * 1024 * 1024;
+/** Most transactions one history may hold. */
+export const txn_history_lines_max = 5_000_000;
 
 export interface TxnLine {
   client: string;
@@ -57,29 +58,13 @@ export function txnsFromLines(lines: readonly TxnLine[]): { txns: Txn[]; malform
   return { txns, malformed };
 }
 
-/** A history file's lines (the header skipped). */
+/** A history file's lines (the header skipped); a line that is not a transaction is a UserError naming it. */
 export function readTxnLines(file: string): TxnLine[] {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    throw new UserError(`cannot read history file ${file}: no such file`);
-  }
-  if (size > txn_history_bytes_max) throw new UserError(`history file ${file} is ${size} bytes; at most ${txn_history_bytes_max} are read`);
   const lines: TxnLine[] = [];
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((text, index) => {
-      if (!text.trim()) return;
-      let record: Record<string, unknown>;
-      try {
-        record = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        throw new UserError(`${file}:${index + 1}: not JSON`);
-      }
-      if (record.type === 'workload') return;
-      if (typeof record.client !== 'string' || typeof record.call_ms !== 'number' || !['ok', 'fail', 'unknown'].includes(record.outcome as string)) throw new UserError(`${file}:${index + 1}: not a transaction line (client, call_ms and outcome are needed)`);
-      lines.push(record as unknown as TxnLine);
-    });
+  forEachHistoryRecord(fileLines(file), { line_chars_max: txn_line_chars_max, records_max: txn_history_lines_max }, (record) => {
+    const r = (typeof record === 'object' && record !== null ? record : {}) as Record<string, unknown>;
+    if (typeof r.client !== 'string' || typeof r.call_ms !== 'number' || !['ok', 'fail', 'unknown'].includes(r.outcome as string)) throw new Error('not a transaction line (client, call_ms and outcome are needed)');
+    lines.push(r as unknown as TxnLine);
+  });
   return lines;
 }

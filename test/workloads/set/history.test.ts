@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSetHistory, readSetHistoryFile, checkSet } from '../../../src/workloads/set/checker.js';
-import { fileLines } from '../../../src/workloads/set/history.js';
+import { fileLines } from '../../../src/lib/history-lines.js';
 import { UserError } from '../../../src/lib/util/errors.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'dslab-set-history-'));
