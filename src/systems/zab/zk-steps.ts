@@ -213,10 +213,17 @@ export const zk_steps: readonly StepDefinition[] = [
       const st = zkState(ctx);
       const node = ctx.node(step.node);
       for (let i = 1; i <= step.count; i++) {
-        const { reply } = await send(ctx, st, step.client, node, { type: 'connect', timeout_ms: step.timeout_ms }, step.within_ms);
+        const deadline = Date.now() + step.within_ms;
+        // A follower still syncing with a new leader refuses (temporarily unavailable): ask again until the deadline.
+        let reply!: MessageBody;
+        await pollUntil<null>(deadline, zk_retry_ms, async () => {
+          ({ reply } = await send(ctx, st, step.client, node, { type: 'connect', timeout_ms: step.timeout_ms }, Math.max(1, deadline - Date.now())));
+          const refused = reply.type === 'error' && reply.code === error_codes.temporarily_unavailable;
+          return refused ? { done: false, why: describe(reply) } : { done: true, value: null };
+        });
         if (reply.type !== 'connect_ok' || typeof reply.session !== 'string') ctx.fail(`connect at ${node} failed: ${describe(reply)}`);
         const path = `${step.path_prefix}${i}`;
-        const created = await send(ctx, st, step.client, node, { type: 'create', session: reply.session, path, data: '', ephemeral: true }, step.within_ms);
+        const created = await send(ctx, st, step.client, node, { type: 'create', session: reply.session, path, data: '', ephemeral: true }, Math.max(1, deadline - Date.now()));
         if (created.reply.type !== 'create_ok') ctx.fail(`create ${path} at ${node} failed: ${describe(created.reply)}`);
         st.opened.push({ client: step.client, node, id: reply.session as string, path });
       }
