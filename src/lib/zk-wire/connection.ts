@@ -297,7 +297,8 @@ class Connection implements WireConnection {
     } catch (e) {
       return new Drop(`${body.type} got no reply from ${this.host.server} (${(e as Error).message})`);
     }
-    if (reply.type === 'error' && reply.zk_error === 'ConnectionLoss') return new Drop(`${this.host.server} is not serving: ${String(reply.text ?? '')}`);
+    // The server is not serving (or lost its leader with the request in flight): as ZooKeeper's does, the connection goes, and the client tries another server.
+    if (reply.type === 'error' && reply.zk_error === 'ConnectionLoss') return new Drop(`${this.host.server} answered ${body.type} with ConnectionLoss: ${String(reply.text ?? '')}`);
     return reply;
   }
 
