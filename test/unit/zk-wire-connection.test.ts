@@ -457,21 +457,23 @@ describe('requests', () => {
     expect(c.replies('stat').map((r) => r.header.err)).toEqual([err_codes.InvalidACL, err_codes.InvalidACL, 0]);
   });
 
-  it('create modes: container only through createContainer, TTL modes Unimplemented, unknown flags BadArguments', async () => {
+  it('create modes: a container by createContainer or the container flag, TTL modes Unimplemented, unknown flags BadArguments', async () => {
     const c = new WireClient();
     await c.open();
     const create = (xid: number, type: number, flags: number) => c.send(xid, type, { op: 'create', type: type as 1, path: '/k', data: null, acl: open_acl, flags });
-    create(1, op_codes.create, 4);
-    create(2, op_codes.createContainer, 0);
-    create(3, op_codes.create, 6);
-    create(4, op_codes.create, 9);
-    create(5, op_codes.createContainer, 4);
+    create(1, op_codes.create, 6);
+    create(2, op_codes.create, 9);
+    create(3, op_codes.createTTL, 0);
+    create(4, op_codes.createContainer, 0);
+    create(5, op_codes.create, 4);
     await settle();
-    expect(c.host.answer({ type: 'create_ok', path: '/k', stat: { ...stat, container: true } })).toMatchObject({ type: 'create', path: '/k', container: true, ephemeral: false, sequential: false });
+    expect(c.host.answer({ type: 'create_ok', path: '/k', stat: { ...stat, container: true } })).toEqual({ type: 'create', session: 's2.7', path: '/k', data: '', container: true, ephemeral: false, sequential: false });
+    await settle();
+    expect(c.host.answer({ type: 'error', code: 21, zk_error: 'NodeExists', text: '/k' })).toMatchObject({ type: 'create', path: '/k', container: true });
     await settle();
     const replies = c.replies('path_stat');
-    expect(replies.map((r) => r.header.err)).toEqual([err_codes.BadArguments, err_codes.BadArguments, err_codes.Unimplemented, err_codes.BadArguments, 0]);
-    expect(replies[4]!.body).toMatchObject({ stat: { ephemeralOwner: -0x8000000000000000n } });
+    expect(replies.map((r) => r.header.err)).toEqual([err_codes.Unimplemented, err_codes.BadArguments, err_codes.BadArguments, 0, err_codes.NodeExists]);
+    expect(replies[3]!.body).toMatchObject({ stat: { ephemeralOwner: -0x8000000000000000n } });
   });
 
   it('multi: the results of each op; a failed op gives per-op errors (Ok, its code, RuntimeInconsistency) under header err 0', async () => {
@@ -516,7 +518,7 @@ describe('requests', () => {
     await c.open();
     c.send(-4, op_codes.auth, { op: 'auth', authType: 0, scheme: 'digest', auth: new TextEncoder().encode('u:p') });
     await settle();
-    expect(c.replies()[0]!.header).toMatchObject({ xid: -4, err: 0 });
+    expect(c.replies()[0]!.header).toEqual({ xid: -4, zxid: 0n, err: 0 });
     c.send(-4, op_codes.auth, { op: 'auth', authType: 0, scheme: 'kerberos', auth: null });
     await settle();
     expect(c.replies()[0]!.header).toMatchObject({ xid: -4, err: err_codes.AuthFailed });

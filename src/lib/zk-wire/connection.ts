@@ -70,6 +70,8 @@ interface Queued {
 interface Answer {
   err: number;
   reply: WireReply;
+  /** The reply header's zxid when not the connection's last (ZooKeeper answers auth with 0). */
+  zxid?: bigint;
   close?: string;
 }
 
@@ -258,7 +260,7 @@ class Connection implements WireConnection {
         this.mine.queued = this.queue.length;
         if (answer instanceof Drop) return this.close(`closed: ${answer.why}`);
         this.stats.answered(this.host.now() - q.read_ms);
-        this.send(replyFrame({ xid: q.xid, zxid: this.last_zxid, err: answer.err }, answer.reply));
+        this.send(replyFrame({ xid: q.xid, zxid: answer.zxid ?? this.last_zxid, err: answer.err }, answer.reply));
         if (answer.close !== undefined) return this.close(answer.close);
       }
     } finally {
@@ -355,7 +357,7 @@ class Connection implements WireConnection {
         return this.call({ type: 'set_watches', relative_zxid: zxidFromWire(q.relativeZxid), data: q.data, exist: q.exist, child: q.child }, () => ({ err: 0, reply: empty }));
       case 'auth':
         // An open server: a digest identity is taken as given (no ACL names one); any other scheme fails as ZooKeeper fails an unknown one.
-        return q.scheme === 'digest' ? fail(0) : { err: err_codes.AuthFailed, reply: empty, close: `closed: auth with the scheme ${q.scheme}, which this server does not know` };
+        return q.scheme === 'digest' ? { err: 0, reply: empty, zxid: 0n } : { err: err_codes.AuthFailed, reply: empty, zxid: 0n, close: `closed: auth with the scheme ${q.scheme}, which this server does not know` };
       case 'closeSession':
         return this.call({ type: 'close_session' }, () => ({ err: 0, reply: empty, close: `closed: session ${String(this.session)} closed` }));
       case 'ping':
@@ -488,17 +490,17 @@ function aclFromDialect(acl: unknown): Acl[] {
 
 /** A create's dialect request, or the error ZooKeeper gives it. */
 function createOp(q: { path: string; data: Uint8Array | null; acl: Acl[]; flags: number }, type: number): MessageBody | number {
-  // TTL znodes are off in a default ZooKeeper, which answers them Unimplemented.
-  if (type === op_codes.createTTL || q.flags === create_modes.persistent_with_ttl || q.flags === create_modes.persistent_sequential_with_ttl) return err_codes.Unimplemented;
-  if (q.flags < create_modes.persistent || q.flags > create_modes.container) return err_codes.BadArguments;
-  // A container is created only by createContainer, and createContainer creates only containers.
-  if ((q.flags === create_modes.container) !== (type === op_codes.createContainer)) return err_codes.BadArguments;
+  // TTL znodes are off in a default ZooKeeper, which answers them Unimplemented; createTTL without a TTL mode is malformed.
+  if (q.flags === create_modes.persistent_with_ttl || q.flags === create_modes.persistent_sequential_with_ttl) return err_codes.Unimplemented;
+  if (type === op_codes.createTTL || q.flags < create_modes.persistent || q.flags > create_modes.container) return err_codes.BadArguments;
   if (!isOpenAcl(q.acl)) return err_codes.InvalidACL;
   const data = text(q.data);
   if (data === null) return err_codes.BadArguments;
   const ephemeral = q.flags === create_modes.ephemeral || q.flags === create_modes.ephemeral_sequential;
   const sequential = q.flags === create_modes.persistent_sequential || q.flags === create_modes.ephemeral_sequential;
-  return { type: 'create', path: q.path, data, ephemeral, sequential, ...(q.flags === create_modes.container ? { container: true } : {}) };
+  // As in ZooKeeper, createContainer makes a container whatever its flags, and so does create with the container flag.
+  const container = type === op_codes.createContainer || q.flags === create_modes.container;
+  return { type: 'create', path: q.path, data, ephemeral, sequential: sequential && !container, ...(container ? { container: true } : {}) };
 }
 
 /** One multi op in the dialect, or the error ZooKeeper gives it. */
