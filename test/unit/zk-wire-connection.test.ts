@@ -6,6 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
+import { ZabCore } from '../../src/systems/zab/core/core.js';
+import { ZkServer } from '../../src/systems/zab/zk-server.js';
 import { createWireConnection, dialect_reply_timeout_ms, queued_requests_max } from '../../src/lib/zk-wire/connection.js';
 import { sessionPassword } from '../../src/lib/zk-wire/dialect.js';
 import { FrameSplitter } from '../../src/lib/zk-wire/frames.js';
@@ -39,10 +41,12 @@ interface Asked {
 /** A host whose dialect requests wait for the test to answer them. */
 class ScriptedHost implements WireConnectionHost {
   readonly server: string;
-  readonly client = 'c9';
+  readonly client: string;
   readonly secret = secret;
   readonly tick_ms = 100;
   readonly asked: Asked[] = [];
+  /** Answers each request at once when set (a real coordinator below); else the test answers. */
+  serve: ((client: string, body: MessageBody) => Promise<MessageBody>) | null = null;
   readonly written: Uint8Array[] = [];
   readonly logs: string[] = [];
   closed = false;
@@ -52,11 +56,13 @@ class ScriptedHost implements WireConnectionHost {
   /** Answers each request at once when it returns a reply. */
   auto: ((body: MessageBody) => MessageBody | undefined) | null = null;
 
-  constructor(server = 'n1') {
+  constructor(server = 'n1', client = 'c9') {
     this.server = server;
+    this.client = client;
   }
 
   request(body: Omit<MessageBody, 'msg_id'>): Promise<MessageBody> {
+    if (this.serve !== null) return this.serve(this.client, body as MessageBody);
     return new Promise((resolve, reject) => {
       const reply = this.auto?.(body as MessageBody);
       if (reply !== undefined) resolve(reply);
@@ -626,5 +632,133 @@ describe('four-letter words', () => {
 
   it('isro: rw', async () => {
     expect((await word('isro')).text).toBe('rw');
+  });
+});
+
+/**
+ * A real coordinator in process: one Zab core and its ZkServer, alone in their ensemble (so every
+ * write commits at once), serving the hosts of several wire connections.
+ */
+class InProcessCoordinator {
+  private now = 0;
+  private next_msg_id = 1;
+  private readonly waiting = new Map<number, (reply: MessageBody) => void>();
+  private readonly hosts = new Map<string, ScriptedHost>();
+  private readonly server: ZkServer;
+  private readonly core: ZabCore;
+
+  constructor() {
+    this.server = new ZkServer({ id: 'n1', incarnation: 1, tick_ms: 100, now: () => this.now, wall_now: () => 1_000_000 + this.now, send: (to, body) => this.deliver(to, body), propose: (txn) => this.core.propose(txn) });
+    this.core = new ZabCore({ id: 'n1', servers: [{ id: 'n1', sid: 1, observer: false }], config: {}, random: () => 0.5, now_ms: 0, prepare: this.server.prepare });
+    for (let i = 0; i < 5000 && !this.server.isServing; i++) {
+      this.now += 1;
+      this.core.tick(this.now);
+      this.pump();
+    }
+    expect(this.server.isServing).toBe(true);
+  }
+
+  private pump(): void {
+    while (this.core.hasReady()) this.server.onReady(this.core.ready());
+  }
+
+  private deliver(to: string, body: MessageBody): void {
+    const id = body.in_reply_to;
+    if (typeof id === 'number') {
+      this.waiting.get(id)?.(body);
+      this.waiting.delete(id);
+    } else this.hosts.get(to)?.push(body);
+  }
+
+  /** A wire client whose connection's host asks this coordinator. */
+  client(id: string): WireClient {
+    const host = new ScriptedHost('n1', id);
+    host.serve = (client, body) =>
+      new Promise((resolve) => {
+        const msg_id = this.next_msg_id++;
+        this.waiting.set(msg_id, resolve);
+        this.server.handleClient({ src: client, dest: 'n1', body: { ...body, msg_id } });
+        this.pump();
+      });
+    this.hosts.set(id, host);
+    return new WireClient(host);
+  }
+}
+
+describe('against a real coordinator in process', () => {
+  const data = (text: string) => new TextEncoder().encode(text);
+
+  /** Sends one request and gives back its reply, parsed as `kind`, and the watch events that came before it. */
+  async function call(c: WireClient, xid: number, type: number, body: WireRequest, kind: WireReply['kind'] = 'empty') {
+    c.send(xid, type, body);
+    await settle();
+    const frames = c.newFrames();
+    const events = frames.slice(0, -1).map((f) => {
+      const r = new JuteReader(f);
+      expect(readReplyHeader(r).xid).toBe(-1);
+      return readWatcherEvent(r);
+    });
+    const r = new JuteReader(frames.at(-1)!);
+    const header = readReplyHeader(r);
+    expect(header.xid).toBe(xid);
+    return { header, body: header.err === 0 ? readReplyBody(kind, r) : null, events };
+  }
+
+  async function connect(c: WireClient, fields: Parameters<WireClient['sendConnect']>[0] = {}): Promise<ConnectResponse> {
+    c.sendConnect(fields);
+    await settle();
+    return c.connectResponse().response;
+  }
+
+  it('a session: ephemeral sequential creates, reads, watches fired by another connection, re-attach, close', async () => {
+    const zk = new InProcessCoordinator();
+    const a = zk.client('c1');
+    const b = zk.client('c2');
+    const session = await connect(a, { timeOut: 1500, readOnly: false });
+    expect(session).toMatchObject({ timeOut: 1500, readOnly: false });
+    expect(session.sessionId).not.toBe(0n);
+    await connect(b);
+
+    expect((await call(a, 1, op_codes.create, { op: 'create', type: op_codes.create, path: '/lock', data: null, acl: open_acl, flags: 0 }, 'path')).body).toEqual({ kind: 'path', path: '/lock' });
+    const mine = await call(a, 2, op_codes.create2, { op: 'create', type: op_codes.create2, path: '/lock/n-', data: data('a'), acl: open_acl, flags: 3 }, 'path_stat');
+    expect(mine.body).toMatchObject({ kind: 'path_stat', path: '/lock/n-0000000000', stat: { ephemeralOwner: session.sessionId, dataLength: 1, version: 0 } });
+    // The reply header carries the write's zxid.
+    expect(mine.header.zxid).toBe((mine.body as { stat: { czxid: bigint } }).stat.czxid);
+    expect((await call(a, 3, op_codes.getChildren2, { op: 'read', type: op_codes.getChildren2, path: '/lock', watch: true }, 'children_stat')).body).toMatchObject({ children: ['n-0000000000'], stat: { numChildren: 1, cversion: 1 } });
+    expect((await call(a, 4, op_codes.exists, { op: 'read', type: op_codes.exists, path: '/flag', watch: true })).header.err).toBe(err_codes.NoNode);
+    expect((await call(a, 5, op_codes.getData, { op: 'read', type: op_codes.getData, path: '/lock/n-0000000000', watch: true }, 'data_stat')).body).toMatchObject({ data: data('a') });
+
+    // Another connection's writes fire a's three watches, each once.
+    await call(b, 1, op_codes.create, { op: 'create', type: op_codes.create, path: '/flag', data: null, acl: open_acl, flags: 0 }, 'path');
+    await call(b, 2, op_codes.setData, { op: 'setData', path: '/lock/n-0000000000', data: data('bb'), version: 0 }, 'stat');
+    await call(b, 3, op_codes.create, { op: 'create', type: op_codes.create, path: '/lock/x', data: null, acl: open_acl, flags: 0 }, 'path');
+    expect((await call(b, 4, op_codes.delete, { op: 'delete', path: '/lock/x', version: 5 })).header.err).toBe(err_codes.BadVersion);
+    expect((await call(b, 5, op_codes.delete, { op: 'delete', path: '/lock', version: -1 })).header.err).toBe(err_codes.NotEmpty);
+    // a hears each after b's write is done (the next request's reply brings them here).
+    const heard = (await call(a, 6, op_codes.sync, { op: 'sync', path: '/' }, 'path')).events;
+    expect(heard).toEqual([
+      { type: 1, state: 3, path: '/flag' },
+      { type: 3, state: 3, path: '/lock/n-0000000000' },
+      { type: 4, state: 3, path: '/lock' },
+    ]);
+
+    // a's client moves to a new connection with its id and password, and sets a watch again.
+    const again = zk.client('c3');
+    const reattached = await connect(again, { sessionId: session.sessionId, passwd: session.passwd!, lastZxidSeen: mine.header.zxid });
+    expect(reattached).toMatchObject({ sessionId: session.sessionId, timeOut: 1500 });
+    // The data changed after the zxid the client gave: that watch fires at once, before the reply; the other is set.
+    const set = await call(again, -8, op_codes.setWatches, { op: 'setWatches', type: op_codes.setWatches, relativeZxid: mine.header.zxid, data: ['/lock/n-0000000000'], exist: ['/nothing'], child: [], persistent: [], persistentRecursive: [] });
+    expect(set.header.err).toBe(0);
+    expect(set.events).toEqual([{ type: 3, state: 3, path: '/lock/n-0000000000' }]);
+
+    // Closing the session deletes its ephemeral; b sees it gone.
+    await call(again, 9, op_codes.closeSession, { op: 'closeSession' });
+    expect(again.host.closed).toBe(true);
+    expect((await call(b, 6, op_codes.exists, { op: 'read', type: op_codes.exists, path: '/lock/n-0000000000', watch: false })).header.err).toBe(err_codes.NoNode);
+
+    // The closed session cannot be re-attached: the expired answer.
+    const late = zk.client('c4');
+    expect(await connect(late, { sessionId: session.sessionId, passwd: session.passwd! })).toMatchObject({ timeOut: 0, sessionId: 0n });
+    expect(late.host.closed).toBe(true);
   });
 });
