@@ -136,6 +136,7 @@ describe('requests', () => {
       [op_codes.setWatches2, { op: 'setWatches', type: op_codes.setWatches2, relativeZxid: 5n, data: [], exist: [], child: ['/d'], persistent: ['/p'], persistentRecursive: ['/q'] }],
       [op_codes.auth, { op: 'auth', authType: 0, scheme: 'digest', auth: new TextEncoder().encode('u:p') }],
       [op_codes.multi, { op: 'multi', ops: [{ type: op_codes.create, path: '/m', data, acl: open_acl, flags: 0 }, { type: op_codes.setData, path: '/m', data, version: 0 }] }],
+      [op_codes.multiRead, { op: 'multiRead', ops: [{ type: op_codes.getData, path: '/r', watch: false }, { type: op_codes.getChildren, path: '/', watch: false }] }],
       [op_codes.closeSession, { op: 'closeSession' }],
     ];
     for (const [type, body] of cases) {
@@ -209,6 +210,9 @@ describe('replies', () => {
           { type: op_codes.delete },
           { type: op_codes.setData, stat },
           { type: op_codes.check },
+          { type: op_codes.getData, data: new Uint8Array([1]), stat },
+          { type: op_codes.getChildren, children: ['c'] },
+          { type: op_codes.error, err: err_codes.NoNode },
         ],
       },
     ];

@@ -183,6 +183,13 @@ describe('the handshake', () => {
     expect(c.host.closed).toBe(false);
   });
 
+  it('asks for a positive timeout when the client asks for none (ZooKeeper clamps it to its minimum)', async () => {
+    const c = new WireClient();
+    c.sendConnect({ timeOut: 0 });
+    await settle();
+    expect(c.host.asked[0]!.body).toMatchObject({ type: 'connect', timeout_ms: 1 });
+  });
+
   it('answers a ConnectRequest with the readOnly byte with one (false: these servers are never read-only)', async () => {
     const c = new WireClient();
     c.sendConnect({ readOnly: true });
@@ -517,6 +524,27 @@ describe('requests', () => {
     await settle();
     expect(c.host.asked).toEqual([]);
     expect(c.replies('multi')[0]!.body).toEqual({ kind: 'multi', results: [{ type: -1, err: 0 }, { type: -1, err: -6 }, { type: -1, err: -2 }] });
+  });
+
+  it('multiRead: each read on its own, an error in one leaving the others', async () => {
+    const c = new WireClient();
+    await c.open();
+    c.send(1, op_codes.multiRead, { op: 'multiRead', ops: [{ type: op_codes.getData, path: '/a', watch: false }, { type: op_codes.getChildren, path: '/gone', watch: false }, { type: op_codes.getChildren, path: '/', watch: false }] });
+    await settle();
+    expect(c.host.answer({ type: 'multi_ok', results: [{ type: 'get_data', data: 'hi', stat }, { type: 'error', zk_error: 'NoNode' }, { type: 'get_children', children: ['a'] }] })).toEqual({
+      type: 'multi',
+      session: 's2.7',
+      ops: [
+        { type: 'get_data', path: '/a' },
+        { type: 'get_children', path: '/gone' },
+        { type: 'get_children', path: '/' },
+      ],
+    });
+    await settle();
+    expect(c.replies('multi')[0]!.body).toMatchObject({
+      kind: 'multi',
+      results: [{ type: 4, data: new TextEncoder().encode('hi'), stat: { version: 2 } }, { type: -1, err: err_codes.NoNode }, { type: 8, children: ['a'] }],
+    });
   });
 
   it('auth: a digest identity is taken (xid -4, err 0); an unknown scheme fails AuthFailed and closes', async () => {

@@ -37,6 +37,7 @@ import {
   type Acl,
   type ConnectRequest,
   type MultiOp,
+  type MultiReadOp,
   type MultiResult,
   type WireReply,
   type WireRequest,
@@ -196,7 +197,8 @@ class Connection implements WireConnection {
 
   private async handshake(request: ConnectRequest): Promise<void> {
     this.read_only_byte = request.readOnly !== null;
-    const asked: MessageBody = { type: 'connect', timeout_ms: request.timeOut, last_zxid_seen: zxidFromWire(request.lastZxidSeen) };
+    // ZooKeeper clamps any timeout asked for, even 0 or less, into its bounds; the server clamps what is positive.
+    const asked: MessageBody = { type: 'connect', timeout_ms: Math.max(1, request.timeOut), last_zxid_seen: zxidFromWire(request.lastZxidSeen) };
     if (request.sessionId !== 0n) {
       // ZooKeeper answers a wrong password as it answers an expired session.
       if (!passwordMatches(this.host.secret, request.sessionId, request.passwd)) return this.expired(`session 0x${BigInt.asUintN(64, request.sessionId).toString(16)} presented a wrong password`);
@@ -347,6 +349,8 @@ class Connection implements WireConnection {
         return this.call({ type: 'check', path: q.path, version: q.version }, () => ({ err: 0, reply: empty }));
       case 'multi':
         return this.multi(q.ops);
+      case 'multiRead':
+        return this.multiRead(q.ops);
       case 'watches':
         return this.call({ type: q.type === op_codes.checkWatches ? 'check_watches' : 'remove_watches', path: q.path, watcher_type: q.watcherType }, () => ({ err: 0, reply: empty }));
       case 'setWatches':
@@ -408,6 +412,23 @@ class Connection implements WireConnection {
       return { type: op.type };
     });
     return { err: 0, reply: { kind: 'multi', results: wire } };
+  }
+
+  /** A multiRead: each read answered on its own by the server asked, an error in one leaving the others. */
+  private async multiRead(ops: MultiReadOp[]): Promise<Answer | Drop> {
+    if (ops.length === 0) return { err: 0, reply: { kind: 'multi', results: [] } };
+    const asked = ops.map((op) => ({ type: op.type === op_codes.getData ? 'get_data' : 'get_children', path: op.path }));
+    return this.call({ type: 'multi', ops: asked }, (reply) => {
+      const results = Array.isArray(reply.results) ? (reply.results as MessageBody[]) : [];
+      const wire: MultiResult[] = ops.map((op, i) => {
+        const r = results[i] ?? { type: 'error', zk_error: 'RuntimeInconsistency' };
+        this.sawStat(r.stat);
+        if (r.type === 'error') return { type: op_codes.error, err: errorCodeOf(r) };
+        if (op.type === op_codes.getData) return { type: op_codes.getData, data: utf8(String(r.data ?? '')), stat: statToWire(r.stat) };
+        return { type: op_codes.getChildren, children: names(r.children) };
+      });
+      return { err: 0, reply: { kind: 'multi', results: wire } };
+    });
   }
 
   // ---- from the server, unasked ---------------------------------------------------------------

@@ -15,6 +15,12 @@ export const stat_clients_listed_max = 100;
 
 const not_serving = 'This ZooKeeper instance is not currently serving requests\n';
 
+/** An average as Java prints a double: "0.0", "2.5", "1.3333". */
+function javaDouble(value: number): string {
+  const rounded = Math.round(value * 10_000) / 10_000;
+  return Number.isInteger(rounded) ? rounded.toFixed(1) : String(rounded);
+}
+
 export function isFourLetterWord(word: string): word is FourLetterWord {
   return (four_letter_words as readonly string[]).includes(word);
 }
@@ -60,7 +66,7 @@ export function fourLetterAnswer(word: FourLetterWord, state: WireServerState, s
         lines.push('');
       }
       lines.push(
-        `Latency min/avg/max: ${Math.round(stats.latency_ms_min)}/${stats.latency_ms_avg.toFixed(4)}/${Math.round(stats.latency_ms_max)}`,
+        `Latency min/avg/max: ${Math.round(stats.latency_ms_min)}/${javaDouble(stats.latency_ms_avg)}/${Math.round(stats.latency_ms_max)}`,
         `Received: ${stats.received}`,
         `Sent: ${stats.sent}`,
         `Connections: ${state.connections}`,
@@ -76,7 +82,7 @@ export function fourLetterAnswer(word: FourLetterWord, state: WireServerState, s
       const rows: Array<[string, string | number]> = [
         ['zk_version', wire_version],
         ['zk_server_state', mode],
-        ['zk_avg_latency', stats.latency_ms_avg.toFixed(4)],
+        ['zk_avg_latency', javaDouble(stats.latency_ms_avg)],
         ['zk_max_latency', Math.round(stats.latency_ms_max)],
         ['zk_min_latency', Math.round(stats.latency_ms_min)],
         ['zk_packets_received', stats.received],

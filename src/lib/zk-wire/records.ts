@@ -146,6 +146,13 @@ export type MultiOp =
   | { type: typeof op_codes.setData; path: string; data: Uint8Array | null; version: number }
   | { type: typeof op_codes.check; path: string; version: number };
 
+/** A read in a multiRead (GetDataRequest or GetChildrenRequest; their watch flags set no watch). */
+export interface MultiReadOp {
+  type: typeof op_codes.getData | typeof op_codes.getChildren;
+  path: string;
+  watch: boolean;
+}
+
 export type WireRequest =
   | ({ op: 'create'; type: MultiOp['type'] } & CreateBody)
   | { op: 'delete'; path: string; version: number }
@@ -156,6 +163,8 @@ export type WireRequest =
   | { op: 'sync'; path: string }
   | { op: 'check'; path: string; version: number }
   | { op: 'multi'; ops: MultiOp[] }
+  /** multiRead: reads only, each answered on its own. */
+  | { op: 'multiRead'; ops: MultiReadOp[] }
   | { op: 'watches'; type: typeof op_codes.checkWatches | typeof op_codes.removeWatches; path: string; watcherType: number }
   | { op: 'setWatches'; type: typeof op_codes.setWatches | typeof op_codes.setWatches2; relativeZxid: bigint; data: string[]; exist: string[]; child: string[]; persistent: string[]; persistentRecursive: string[] }
   | { op: 'auth'; authType: number; scheme: string; auth: Uint8Array | null }
@@ -203,6 +212,8 @@ export function readRequestBody(type: number, r: JuteReader): WireRequest | null
       return { op: 'check', path: r.text('the path'), version: r.int() };
     case op_codes.multi:
       return { op: 'multi', ops: readMultiOps(r) };
+    case op_codes.multiRead:
+      return { op: 'multiRead', ops: readMultiReadOps(r) };
     case op_codes.checkWatches:
     case op_codes.removeWatches:
       return { op: 'watches', type, path: r.text('the path'), watcherType: r.int() };
@@ -252,6 +263,10 @@ export function writeRequestBody(w: JuteWriter, type: number, q: WireRequest): J
     case 'multi':
       writeMultiOps(w, q.ops);
       break;
+    case 'multiRead':
+      for (const op of q.ops) w.int(op.type).bool(false).int(-1).ustring(op.path).bool(op.watch);
+      w.int(-1).bool(true).int(-1);
+      break;
     case 'watches':
       w.ustring(q.path).int(q.watcherType);
       break;
@@ -291,6 +306,19 @@ function readMultiOps(r: JuteReader): MultiOp[] {
   }
 }
 
+function readMultiReadOps(r: JuteReader): MultiReadOp[] {
+  const ops: MultiReadOp[] = [];
+  for (;;) {
+    const type = r.int();
+    const done = r.bool();
+    r.int();
+    if (done) return ops;
+    if (ops.length >= multi_ops_max) throw new JuteError(`a multiRead of more than ${multi_ops_max} ops`);
+    if (type !== op_codes.getData && type !== op_codes.getChildren) throw new JuteError(`a multiRead op of type ${type}`);
+    ops.push({ type, path: r.text('the path'), watch: r.bool() });
+  }
+}
+
 function writeMultiOps(w: JuteWriter, ops: readonly MultiOp[]): void {
   for (const op of ops) {
     w.int(op.type).bool(false).int(-1);
@@ -307,6 +335,8 @@ export type MultiResult =
   | { type: typeof op_codes.create2; path: string; stat: Stat }
   | { type: typeof op_codes.delete | typeof op_codes.check }
   | { type: typeof op_codes.setData; stat: Stat }
+  | { type: typeof op_codes.getData; data: Uint8Array | null; stat: Stat }
+  | { type: typeof op_codes.getChildren; children: string[] }
   | { type: typeof op_codes.error; err: number };
 
 function writeMultiResults(w: JuteWriter, results: readonly MultiResult[]): void {
@@ -315,6 +345,8 @@ function writeMultiResults(w: JuteWriter, results: readonly MultiResult[]): void
     if (x.type === op_codes.create) w.ustring(x.path);
     else if (x.type === op_codes.create2) writeStat(w.ustring(x.path), x.stat);
     else if (x.type === op_codes.setData) writeStat(w, x.stat);
+    else if (x.type === op_codes.getData) writeStat(w.buffer(x.data), x.stat);
+    else if (x.type === op_codes.getChildren) writeStrings(w, x.children);
     else if (x.type === op_codes.error) w.int(x.err);
   }
   w.int(-1).bool(true).int(-1);
@@ -332,6 +364,8 @@ function readMultiResults(r: JuteReader): MultiResult[] {
     else if (type === op_codes.create2) results.push({ type, path: r.text('the path'), stat: readStat(r) });
     else if (type === op_codes.delete || type === op_codes.check) results.push({ type });
     else if (type === op_codes.setData) results.push({ type, stat: readStat(r) });
+    else if (type === op_codes.getData) results.push({ type, data: r.buffer(), stat: readStat(r) });
+    else if (type === op_codes.getChildren) results.push({ type, children: readStrings(r) });
     else if (type === op_codes.error) results.push({ type, err: r.int() });
     else throw new JuteError(`a multi result of type ${type}`);
   }
