@@ -263,7 +263,7 @@ describe('the handshake', () => {
 });
 
 describe('requests', () => {
-  it('answers pipelined requests in their order, handing the server one at a time', async () => {
+  it('holds a read behind an earlier write until the write is answered, then sends the rest on; replies in request order', async () => {
     const c = new WireClient();
     await c.open();
     // Three requests in one chunk, split at odd places.
@@ -275,30 +275,59 @@ describe('requests', () => {
     c.conn.onBytes(bytes.subarray(0, 7));
     c.conn.onBytes(bytes.subarray(7));
     await settle();
-    // A read after a write must see it: the read waits until the write is answered.
+    // A read after a write must see it: the read waits until the write is answered, and what follows the read waits too.
     expect(c.host.asked.map((a) => a.body)).toEqual([{ type: 'create', session: 's2.7', path: '/a', data: 'hi', ephemeral: true, sequential: false }]);
     c.host.answer({ type: 'create_ok', path: '/a', stat: { ...stat, ephemeralOwner: 's2.7' } });
     await settle();
-    expect(c.host.asked.map((a) => a.body)).toEqual([{ type: 'get_data', session: 's2.7', path: '/a', watch: true }]);
+    expect(c.host.asked.map((a) => a.body)).toEqual([
+      { type: 'get_data', session: 's2.7', path: '/a', watch: true },
+      { type: 'create', session: 's2.7', path: '/b', data: '', ephemeral: false, sequential: true },
+    ]);
+    // The create is answered first; its reply waits for the read's.
+    c.host.asked.splice(1, 1)[0]!.resolve({ type: 'create_ok', path: '/b0000000003', stat: { ...stat, czxid: '1:7', mzxid: '1:7', pzxid: '1:7' } });
+    await settle();
+    expect(c.newFrames()).toHaveLength(1);
     c.host.answer({ type: 'get_data_ok', data: 'hi', stat });
     await settle();
-    expect(c.host.asked[0]!.body).toMatchObject({ type: 'create', path: '/b', ephemeral: false, sequential: true });
-    c.host.answer({ type: 'create_ok', path: '/b0000000003', stat: { ...stat, czxid: '1:7', mzxid: '1:7', pzxid: '1:7' } });
-    await settle();
     const frames = c.newFrames();
-    expect(frames).toHaveLength(3);
+    expect(frames).toHaveLength(2);
     const parsed = frames.map((f, i) => {
       const r = new JuteReader(f);
-      return { header: readReplyHeader(r), body: readReplyBody((['path', 'data_stat', 'path_stat'] as const)[i]!, r) };
+      return { header: readReplyHeader(r), body: readReplyBody((['data_stat', 'path_stat'] as const)[i]!, r) };
     });
     expect(parsed.map((p) => p.header)).toEqual([
-      { xid: 1, zxid: 0x100000005n, err: 0 },
-      { xid: 2, zxid: 0x100000005n, err: 0 },
+      { xid: 2, zxid: 0x100000007n, err: 0 },
       { xid: 3, zxid: 0x100000007n, err: 0 },
     ]);
-    expect(parsed[0]!.body).toEqual({ kind: 'path', path: '/a' });
-    expect(parsed[1]!.body).toMatchObject({ kind: 'data_stat', data: new TextEncoder().encode('hi'), stat: { version: 2, dataLength: 2, mzxid: 0x100000004n } });
-    expect(parsed[2]!.body).toMatchObject({ kind: 'path_stat', path: '/b0000000003', stat: { czxid: 0x100000007n } });
+    expect(parsed[0]!.body).toMatchObject({ kind: 'data_stat', data: new TextEncoder().encode('hi'), stat: { version: 2, dataLength: 2, mzxid: 0x100000004n } });
+    expect(parsed[1]!.body).toMatchObject({ kind: 'path_stat', path: '/b0000000003', stat: { czxid: 0x100000007n } });
+  });
+
+  it('sends pipelined writes on together, and reads together, writing the replies in request order whatever order they come in', async () => {
+    const c = new WireClient();
+    await c.open();
+    c.send(1, op_codes.setData, { op: 'setData', path: '/a', data: null, version: -1 });
+    c.send(2, op_codes.delete, { op: 'delete', path: '/b', version: -1 });
+    c.send(3, op_codes.sync, { op: 'sync', path: '/' });
+    await settle();
+    expect(c.host.asked.map((a) => a.body.type)).toEqual(['set_data', 'delete', 'sync']);
+    c.host.asked[2]!.resolve({ type: 'sync_ok', zxid: '1:9' });
+    c.host.asked[1]!.resolve({ type: 'delete_ok', path: '/b' });
+    await settle();
+    expect(c.newFrames()).toEqual([]);
+    c.host.asked[0]!.resolve({ type: 'set_data_ok', stat });
+    c.host.asked.length = 0;
+    await settle();
+    expect(c.replies().map((r) => r.header.xid)).toEqual([1, 2, 3]);
+
+    c.send(4, op_codes.exists, { op: 'read', type: op_codes.exists, path: '/a', watch: false });
+    c.send(5, op_codes.getChildren, { op: 'read', type: op_codes.getChildren, path: '/', watch: true });
+    await settle();
+    expect(c.host.asked.map((a) => a.body.type)).toEqual(['exists', 'get_children']);
+    c.host.asked[1]!.resolve({ type: 'get_children_ok', children: ['a'], stat });
+    c.host.asked[0]!.resolve({ type: 'exists_ok', stat });
+    await settle();
+    expect(c.replies().map((r) => r.header.xid)).toEqual([4, 5]);
   });
 
   it('answers a ping (xid -2) beside the queue, with the zxid the server gave', async () => {

@@ -2,11 +2,15 @@
 // JSON client messages (docs/zab.md, "Client messages") out through the host, and their replies and
 // unasked messages back as wire frames. Pure of sockets and timers: the host (host.ts) does all I/O.
 //
-// Order: ZooKeeper answers a connection's requests in the order sent, and applies them in that order
-// (a read after a write sees it). The host's messages cross the router, which may delay or reorder
-// them, and the dialect carries no sequence number, so this connection hands the server one request
-// at a time and queues the rest (bounded); replies go out strictly in request order. Pings, which
-// clients match by their xid (-2) rather than by order, go to the server beside the queue.
+// Order: ZooKeeper applies a connection's requests in the order sent and answers them in that order.
+// Requests are sent on as they come, except that one that is not a write waits until every write
+// before it is answered: the server answers a read at once, from what it applied, so a read sent
+// beside an earlier write would not see it. Writes follow writes (the server proposes them in the
+// order they arrive), reads follow reads. Replies go out strictly in request order, each as soon as
+// those before it went. Pings, which clients match by their xid (-2) rather than by order, go to the
+// server beside the queue. (The router keeps a client link's messages in order unless a fault on
+// that link adds jitter or reordering; TCP would not reorder, so such a fault can reorder pipelined
+// writes, which the dialect cannot prevent: it carries no sequence number.)
 
 import type { MessageBody } from '../protocol/messages.js';
 import {
@@ -57,7 +61,7 @@ const utf8_strict = new TextDecoder('utf-8', { fatal: true });
 
 type Phase = 'first_bytes' | 'handshake' | 'connecting' | 'open' | 'closed';
 
-/** A request read from the wire, waiting for its turn or its reply. */
+/** A request read from the wire, waiting for its turn, for its answer, or for those before it to go. */
 interface Queued {
   xid: number;
   type: number;
@@ -65,6 +69,15 @@ interface Queued {
   request: WireRequest | null;
   err_if_unparsed: number;
   read_ms: number;
+  state: 'waiting' | 'sent' | 'answered';
+  answer?: Answer | Drop;
+}
+
+/** Requests the server answers only once it applied their txn: a later read must wait for them. */
+const write_ops: ReadonlySet<WireRequest['op']> = new Set(['create', 'delete', 'setData', 'setACL', 'sync', 'check', 'multi', 'closeSession']);
+
+function isWrite(q: Queued): boolean {
+  return q.request !== null && write_ops.has(q.request.op);
 }
 
 /** What a request is answered: a reply, then maybe the connection closed after it. */
@@ -94,7 +107,6 @@ class Connection implements WireConnection {
   private first: Uint8Array = new Uint8Array(0);
   private readonly frames = new FrameSplitter();
   private readonly queue: Queued[] = [];
-  private draining = false;
   private session: string | null = null;
   /** Whether the client's handshake carried the readOnly byte (the answer carries one only then). */
   private read_only_byte = false;
@@ -188,9 +200,9 @@ class Connection implements WireConnection {
       this.close(`closed: more than ${queued_requests_max} requests waiting for their replies (queued_requests_max)`);
       return;
     }
-    this.queue.push({ xid, type, request, err_if_unparsed, read_ms: this.host.now() });
+    this.queue.push({ xid, type, request, err_if_unparsed, read_ms: this.host.now(), state: 'waiting' });
     this.mine.queued = this.queue.length;
-    if (this.phase === 'open') void this.drain();
+    this.pump();
   }
 
   // ---- the handshake --------------------------------------------------------------------------
@@ -231,7 +243,7 @@ class Connection implements WireConnection {
     this.send(framed(w.finish()));
     this.phase = 'open';
     this.pingServer();
-    void this.drain();
+    this.pump();
   }
 
   /** ZooKeeper's answer to a session it will not re-attach: timeout 0, session 0, then the close. */
@@ -249,25 +261,37 @@ class Connection implements WireConnection {
 
   // ---- requests -------------------------------------------------------------------------------
 
-  /** Answers the queue's requests one at a time, in order. */
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      while (this.phase === 'open' && this.queue.length > 0) {
-        const q = this.queue[0]!;
-        const answer = q.request === null ? fail(q.err_if_unparsed) : await this.translate(q.request, q.type);
-        if (this.phase !== 'open') return;
-        this.queue.shift();
-        this.mine.queued = this.queue.length;
-        if (answer instanceof Drop) return this.close(`closed: ${answer.why}`);
-        this.stats.answered(this.host.now() - q.read_ms);
-        this.send(replyFrame({ xid: q.xid, zxid: answer.zxid ?? this.last_zxid, err: answer.err }, answer.reply));
-        if (answer.close !== undefined) return this.close(answer.close);
+  /** Sends on what may go now, and writes the replies whose turn came. */
+  private pump(): void {
+    if (this.phase !== 'open') return;
+    let write_before = false;
+    for (const q of this.queue) {
+      if (q.state === 'waiting') {
+        // Behind an unanswered write, only a write may go; and nothing overtakes a request that waits.
+        if (write_before && !isWrite(q)) break;
+        this.dispatch(q);
       }
-    } finally {
-      this.draining = false;
+      if (q.state !== 'answered' && isWrite(q)) write_before = true;
     }
+    while (this.phase === 'open' && this.queue[0]?.state === 'answered') {
+      const q = this.queue.shift()!;
+      this.mine.queued = this.queue.length;
+      const answer = q.answer!;
+      if (answer instanceof Drop) return this.close(`closed: ${answer.why}`);
+      this.stats.answered(this.host.now() - q.read_ms);
+      this.send(replyFrame({ xid: q.xid, zxid: answer.zxid ?? this.last_zxid, err: answer.err }, answer.reply));
+      if (answer.close !== undefined) return this.close(answer.close);
+    }
+  }
+
+  private dispatch(q: Queued): void {
+    q.state = 'sent';
+    const answer = q.request === null ? Promise.resolve(fail(q.err_if_unparsed)) : this.translate(q.request, q.type);
+    void answer.then((a) => {
+      q.state = 'answered';
+      q.answer = a;
+      this.pump();
+    });
   }
 
   /** A ping from the client: answered when the server answers the one ping in flight. */
