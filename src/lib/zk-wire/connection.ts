@@ -380,7 +380,7 @@ class Connection implements WireConnection {
       case 'setWatches':
         if (q.persistent.length + q.persistentRecursive.length > 0) {
           // addWatch is not served, so no client holds a persistent watch here to set again.
-          this.host.log(`${this.host.client}: setWatches2 named ${q.persistent.length + q.persistentRecursive.length} persistent watches, which this server does not keep; left unset`);
+          this.host.log(`setWatches2 named ${q.persistent.length + q.persistentRecursive.length} persistent watches, which this server does not keep; left unset`);
         }
         return this.call({ type: 'set_watches', relative_zxid: zxidFromWire(q.relativeZxid), data: q.data, exist: q.exist, child: q.child }, () => ({ err: 0, reply: empty }));
       case 'auth':
@@ -495,7 +495,8 @@ class Connection implements WireConnection {
     this.phase = 'closed';
     this.queue.length = 0;
     this.stats.connections.delete(this.mine);
-    if (why !== null) this.host.log(`${this.host.client} (ZooKeeper client on ${this.host.server}): ${why}`);
+    // The host names the connection and its server in front of each line.
+    if (why !== null) this.host.log(why);
     this.host.close();
   }
 }
