@@ -104,7 +104,8 @@ export const createWireConnection = (host: WireConnectionHost): WireConnection =
 
 class Connection implements WireConnection {
   private phase: Phase = 'first_bytes';
-  private first: Uint8Array = new Uint8Array(0);
+  /** The connection's first bytes, until there are four: a four-letter word or the handshake's frame length. */
+  private first_bytes: Uint8Array = new Uint8Array(0);
   private readonly frames = new FrameSplitter();
   private readonly queue: Queued[] = [];
   private session: string | null = null;
@@ -115,11 +116,11 @@ class Connection implements WireConnection {
   private pings_waiting = 0;
   private ping_in_flight = false;
   private readonly stats: WireServerStats;
-  private readonly mine: ConnectionStats;
+  private readonly counts: ConnectionStats;
 
   constructor(private readonly host: WireConnectionHost) {
     this.stats = statsOf(host.server);
-    this.mine = { client: host.client, received: 0, sent: 0, queued: 0 };
+    this.counts = { client: host.client, received: 0, sent: 0, queued: 0 };
     host.onUnasked((body) => this.unasked(body));
   }
 
@@ -128,9 +129,9 @@ class Connection implements WireConnection {
   onBytes(chunk: Uint8Array): void {
     if (this.phase === 'closed') return;
     if (this.phase === 'first_bytes') {
-      this.first = concat(this.first, chunk);
-      if (this.first.length < 4) return;
-      const word = String.fromCharCode(...this.first.subarray(0, 4));
+      this.first_bytes = concat(this.first_bytes, chunk);
+      if (this.first_bytes.length < 4) return;
+      const word = String.fromCharCode(...this.first_bytes.subarray(0, 4));
       if (isFourLetterWord(word)) {
         this.phase = 'closed';
         const answer = fourLetterAnswer(word, this.host.serverState(), this.stats);
@@ -138,10 +139,10 @@ class Connection implements WireConnection {
         this.host.close();
         return;
       }
-      this.stats.connections.add(this.mine);
+      this.stats.connections.add(this.counts);
       this.phase = 'handshake';
-      chunk = this.first;
-      this.first = new Uint8Array(0);
+      chunk = this.first_bytes;
+      this.first_bytes = new Uint8Array(0);
     }
     const r = this.frames.push(chunk);
     for (const frame of r.frames) {
@@ -161,7 +162,7 @@ class Connection implements WireConnection {
   }
 
   private onFrame(frame: Uint8Array): void {
-    this.mine.received += 1;
+    this.counts.received += 1;
     this.stats.received += 1;
     if (this.phase === 'handshake') {
       let request: ConnectRequest;
@@ -201,7 +202,7 @@ class Connection implements WireConnection {
       return;
     }
     this.queue.push({ xid, type, request, err_if_unparsed, read_ms: this.host.now(), state: 'waiting' });
-    this.mine.queued = this.queue.length;
+    this.counts.queued = this.queue.length;
     this.pump();
   }
 
@@ -275,7 +276,7 @@ class Connection implements WireConnection {
     }
     while (this.phase === 'open' && this.queue[0]?.state === 'answered') {
       const q = this.queue.shift()!;
-      this.mine.queued = this.queue.length;
+      this.counts.queued = this.queue.length;
       const answer = q.answer!;
       if (answer instanceof Drop) return this.close(`closed: ${answer.why}`);
       this.stats.answered(this.host.now() - q.read_ms);
@@ -484,7 +485,7 @@ class Connection implements WireConnection {
   }
 
   private send(frame: Uint8Array): void {
-    this.mine.sent += 1;
+    this.counts.sent += 1;
     this.stats.sent += 1;
     this.host.write(frame);
   }
@@ -494,7 +495,7 @@ class Connection implements WireConnection {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.queue.length = 0;
-    this.stats.connections.delete(this.mine);
+    this.stats.connections.delete(this.counts);
     // The host names the connection and its server in front of each line.
     if (why !== null) this.host.log(why);
     this.host.close();
@@ -525,7 +526,7 @@ function names(children: unknown): string[] {
 }
 
 /** ZooKeeper's open ACL (world:anyone, every permission), which every znode here has. */
-export function isOpenAcl(acl: readonly Acl[]): boolean {
+function isOpenAcl(acl: readonly Acl[]): boolean {
   return acl.length > 0 && acl.every((a) => a.scheme === 'world' && a.id === 'anyone' && a.perms === perms_all);
 }
 
@@ -566,6 +567,6 @@ function multiOp(op: MultiOp): MessageBody | number {
 }
 
 /** ZooKeeper's results for a multi whose op `failed` failed with `err`: Ok before it, RuntimeInconsistency after. */
-export function failedResults(count: number, failed: number, err: number): MultiResult[] {
+function failedResults(count: number, failed: number, err: number): MultiResult[] {
   return Array.from({ length: count }, (_, i) => ({ type: op_codes.error, err: i < failed ? err_codes.Ok : i === failed ? err : err_codes.RuntimeInconsistency }));
 }
