@@ -345,6 +345,20 @@ describe('requests', () => {
     expect(c.replies('stat').map((r) => r.header)).toEqual([{ xid: 1, zxid: 0x100000008n, err: 0 }]);
   });
 
+  it('answers a ping sent during the handshake once the session is open', async () => {
+    const c = new WireClient();
+    c.sendConnect();
+    c.send(-2, op_codes.ping, { op: 'ping' });
+    await settle();
+    expect(c.host.asked.map((a) => a.body.type)).toEqual(['connect']);
+    c.host.answer({ type: 'connect_ok', session: 's2.7', timeout_ms: 4000, zxid: '1:2' });
+    await settle();
+    expect(c.host.answer({ type: 'ping_ok', session: 's2.7', server_incarnation: 1, zxid: '1:3' })).toEqual({ type: 'ping', session: 's2.7' });
+    await settle();
+    const [, ping] = c.newFrames();
+    expect(readReplyHeader(new JuteReader(ping!))).toEqual({ xid: -2, zxid: 0x100000003n, err: 0 });
+  });
+
   it('turns a watch_event into a notification: xid -1, SyncConnected, the event type and path', async () => {
     const c = new WireClient();
     await c.open();
