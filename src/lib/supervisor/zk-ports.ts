@@ -186,6 +186,8 @@ export class ZkClientPortSet {
   serverDown(server: string): void {
     for (const connection of this.open.values()) {
       if (connection.server !== server) continue;
+      // Said before the wire connection hears it: it closes the socket itself, for this reason.
+      connection.closed_by ??= `${server} went down`;
       connection.wire_told = true;
       this.guard(connection, () => connection.wire?.onServerDown());
       this.closeSocket(connection, `${server} went down`);
