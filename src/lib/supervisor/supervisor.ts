@@ -263,6 +263,8 @@ export class Supervisor implements ControlTarget {
     const supervisor = new Supervisor(config, plugins);
     try {
       supervisor.watchdog = new NodeWatchdog();
+      // Before any process starts, so a port that cannot be had fails the start at once; until a server is up its port closes what connects.
+      await supervisor.zkPorts?.start(config.zk_port);
       // Servers first: each node's init carries the addresses of its proxies to them.
       await supervisor.servers.start();
       const programIds = supervisor.topology.programIds;
@@ -270,8 +272,6 @@ export class Supervisor implements ControlTarget {
       for (const id of programIds) supervisor.lifecycle.spawn(supervisor.nodes.get(id)!);
       await Promise.all(programIds.map((id) => supervisor.lifecycle.init(supervisor.nodes.get(id)!)));
       await supervisor.workloadRuntimes.afterInit(programIds);
-      // Once the servers answer: a client that connects at once finds them serving.
-      await supervisor.zkPorts?.start(config.zk_port);
       rmSync(supervisor.paths.socket, { force: true });
       supervisor.server = await serveControl(supervisor, supervisor.paths.socket);
     } catch (error) {
