@@ -268,7 +268,8 @@ export class ZkClientPortSet {
       tick_ms: server.tick_ms,
       serverState: () => this.serverState(server.id),
       now: () => performance.now(),
-      log: (line) => this.host.log(`${id} (ZooKeeper client of ${server.id}): ${line}`),
+      // The wire connection's lines name the connection themselves (host.client).
+      log: (line) => this.host.log(line),
     };
   }
 
