@@ -263,6 +263,22 @@ describe('the client ports', () => {
     expect(fake.logs.at(-1)).toMatch(/closed a connection from port \d+ at once: n1 is down/);
   });
 
+  it('tells the wire connections their servers are going when the cluster stops, and closes every port', async () => {
+    const fake = fakeHost();
+    const ports = new ZkClientPortSet(servers, fake.host);
+    await ports.start(0);
+    const port = ports.status()!.ports[0]!.port;
+    const a = rawClient(port);
+    await waitFor('the connection', () => ports.status()!.connections.length === 1);
+    await ports.stop();
+    await a.closed;
+    expect(fake.wires[0]!.calls).toEqual(['server down']);
+    expect(fake.events.at(-1)).toMatchObject({ phase: 'closed', reason: 'the cluster stopped' });
+    const late = rawClient(port);
+    await late.closed;
+    expect(late.text()).toBe('');
+  });
+
   it('tells the wire connection when the client closes, and frees its id', async () => {
     const fake = fakeHost();
     const ports = await start(fake);

@@ -194,14 +194,19 @@ export class ZkClientPortSet {
     }
   }
 
-  /** Stops listening and cuts every connection. */
+  /** Stops listening and cuts every connection: their servers are stopping. */
   async stop(): Promise<void> {
     this.stopped = true;
+    const closing: Promise<void>[] = [];
     for (const connection of this.open.values()) {
+      closing.push(new Promise((resolve) => connection.socket.once('close', () => resolve())));
       connection.closed_by ??= 'the cluster stopped';
+      connection.wire_told = true;
+      this.guard(connection, () => connection.wire?.onServerDown());
       connection.socket.destroy();
     }
-    await Promise.all(this.listeners.map((l) => closeListener(l.listener)));
+    // Each connection's closed event goes out before the cluster's end.
+    await Promise.all([...closing, ...this.listeners.map((l) => closeListener(l.listener))]);
   }
 
   private countOn(server: string): number {
