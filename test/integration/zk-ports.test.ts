@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -97,6 +98,20 @@ describe('ZooKeeper client ports on a zab cluster', () => {
     expect(upOutput).toContain(`ZooKeeper clients connect to ${zk.connect_string}`);
     const text = await dslab(cwd, 'status');
     expect(text.stdout).toContain(`ZooKeeper clients connect to ${zk.connect_string} (n1 port ${zk.ports[0]!.port}`);
+  });
+
+  it('refuses in one line a --zk-port already in use, before any node starts, and one for a cluster without Zab servers', async () => {
+    const taken = await portOf('n1');
+    const second = await dslab(cwd, 'up', 'zab', '--name', 'second', '--zk-port', String(taken), '--detach');
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr.trim()).toBe(`dslab: --zk-port: cannot listen on 127.0.0.1:${taken} for n1: the port is in use (logs: dslab logs supervisor --cluster second)`);
+    expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    // No node was started: none has a log.
+    expect(existsSync(path.join(cwd, '.dslab', 'second', 'logs', 'n1.log'))).toBe(false);
+    expect(existsSync(path.join(cwd, '.dslab', 'second', 'supervisor.log'))).toBe(true);
+    const raft = await dslab(cwd, 'up', 'raft', '--zk-port', '0', '--detach');
+    expect(raft.exitCode).toBe(1);
+    expect(raft.stderr.trim()).toMatch(/^dslab: --zk-port: raft runs no Zab servers/);
   });
 
   it('answers a four-letter word from the server it reached', async () => {
