@@ -16,6 +16,7 @@ import { stepVocabulary } from './lib/grade/steps.js';
 import { serverKindOf } from './lib/proxy/server-kinds.js';
 import { checkOptions, type SystemPlugin, type SystemView, systemView, type WorkloadPlugin } from './lib/plugin.js';
 import { errorMessage, UserError } from './lib/util/errors.js';
+import type { WireConnectionFactory } from './lib/zk-wire/host.js';
 import { broadcast } from './systems/broadcast/plugin.js';
 import { echo } from './systems/echo/plugin.js';
 import { g_counter } from './systems/g-counter/plugin.js';
@@ -46,6 +47,24 @@ export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, uniq
 
 /** The module a detached supervisor runs: the library's supervisor with these workloads. */
 export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);
+
+/**
+ * The environment variable that names a module whose default export serves ZooKeeper wire
+ * connections in place of dslab's own (tests and development only).
+ */
+export const zk_wire_env = 'DSLAB_ZK_WIRE';
+
+/** What serves each ZooKeeper client connection on the Zab servers' ports (SupervisorPlugins.zk_wire). */
+export async function zkWire(): Promise<WireConnectionFactory | undefined> {
+  const file = process.env[zk_wire_env];
+  if (file) {
+    const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
+    if (typeof module.default !== 'function') throw new Error(`${zk_wire_env}: ${file} exports no default function`);
+    return module.default as WireConnectionFactory;
+  }
+  // The translator of src/lib/zk-wire/connection.ts plugs in here (issue 22): return createWireConnection;
+  return undefined;
+}
 
 /** The environment variable that adds plugin modules (tests and development only). */
 export const extra_systems_env = 'DSLAB_EXTRA_SYSTEMS';

@@ -1,5 +1,5 @@
-/** Entry point of a detached supervisor: the library's supervisor with the registry's workloads. */
+/** Entry point of a detached supervisor: the library's supervisor with the registry's workloads and ZooKeeper wire protocol. */
 import { runDetachedSupervisor } from './lib/supervisor/main.js';
-import { workloads } from './registry.js';
+import { workloads, zkWire } from './registry.js';
 
-await runDetachedSupervisor({ workloads });
+await runDetachedSupervisor({ workloads, zk_wire: await zkWire() });

@@ -7,7 +7,8 @@ import { init_timeout_ms_default, init_timeout_ms_max, init_timeout_ms_min, node
 import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/dashboard/event-lines.js';
 import { formatDurationMs } from '../lib/util/units.js';
-import { findSystem, groupCounts, optionsFromFlags, supervisor_entry, systemFlags, systems, viewFor, workloads } from '../registry.js';
+import { findSystem, groupCounts, optionsFromFlags, supervisor_entry, systemFlags, systems, viewFor, workloads, zkWire } from '../registry.js';
+import { zk_default_client_port } from '../lib/supervisor/zk-ports.js';
 
 const own_flags = {
   nodes: Flags.integer({ char: 'n', default: nodes_default, description: 'number of nodes (n1..nN)' }),
@@ -26,6 +27,10 @@ const own_flags_after = {
     range: { min: init_timeout_ms_min, max: init_timeout_ms_max },
   }),
   'no-ui': Flags.boolean({ description: 'in the foreground, print plain event lines instead of the live dashboard' }),
+  'zk-port': integerFlag({
+    description: `ZooKeeper client port of the first Zab server (zab; the coordinator of snowflake and of locks --backend zk), the next servers taking the ports after it; 0: any free ports. Default: ${zk_default_client_port} and on where free, any free port where not`,
+    range: { min: 0, max: 65_535 },
+  }),
 };
 
 /** The systems' own flags (raft's timeouts, …), from their plugins. */
@@ -69,15 +74,17 @@ export default class Up extends BaseCommand {
       init_timeout_ms: flags['init-timeout'],
       options,
       keep_data: flags['keep-data'],
+      zk_port: flags['zk-port'],
     });
     if (flags.detach) {
       const info = await startDetached(config, supervisor_entry);
       const groups = info.groups && info.groups.length > 1 ? info.groups.map((g) => `${g.name} ${g.nodes.join(', ')}`).join('; ') : info.nodes.join(', ');
       this.log(`cluster ${info.name} up: ${info.system} on ${info.nodes.length} nodes (${groups}), seed ${info.seed}`);
+      if (info.zk) this.log(`ZooKeeper clients connect to ${info.zk.connect_string} (${info.zk.ports.map((p) => `${p.server} port ${p.port}`).join(', ')})`);
       this.log(`directory ${info.dir}; stop it with: ${this.program()} down${info.name === info.system ? '' : ` --cluster ${info.name}`}`);
       return info;
     }
-    const supervisor = await startForeground(config, { workloads });
+    const supervisor = await startForeground(config, { workloads, zk_wire: await zkWire() });
     const json = this.jsonEnabled();
     if (!flags['no-ui'] && !json && process.stdout.isTTY && process.stdin.isTTY) {
       // The live dashboard (issue 4); loaded only here so `up --detach` stays quick to start.

@@ -50,6 +50,17 @@ export interface ProgramGroup {
    * beside the system's own, so `kill leader` finds the coordinator's leader.
    */
   roles?: RoleVocabulary;
+  /** The group's nodes are Zab servers: each gets a ZooKeeper client port (see ZkClientPortSpec). */
+  zk_client_port?: ZkClientPortSpec;
+}
+
+/**
+ * What makes a program group's nodes ZooKeeper servers to real clients: `dslab up` gives each
+ * one a loopback TCP port speaking ZooKeeper's wire protocol (src/lib/supervisor/zk-ports.ts).
+ */
+export interface ZkClientPortSpec {
+  /** The servers' tick in ms under these (checked) options: session timeouts negotiate to 2..20 ticks of it. */
+  tickMs(options: Readonly<Record<string, unknown>>): number;
 }
 
 /**
@@ -68,6 +79,7 @@ export interface ServerGroup {
   binary?: string;
   program?: undefined;
   roles?: undefined;
+  zk_client_port?: undefined;
   /** As a program group's; a system usually counts its servers by a flag of its own or fixes them at one (count). */
   count_flag?: string;
   count?: number;

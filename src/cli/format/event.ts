@@ -2,7 +2,7 @@
 
 import chalk from 'chalk';
 import type { ClusterEvent } from '../../lib/control/api.js';
-import { describeClientMessage } from '../../lib/dashboard/model.js';
+import { describeClientMessage, describeZkConnection } from '../../lib/dashboard/model.js';
 import { explainingLine } from '../../lib/util/stderr.js';
 import { formatLoadProgress } from './load.js';
 import { stateSummary } from './status.js';
@@ -13,7 +13,7 @@ export function formatEvent(event: ClusterEvent): string | null {
   const line = (text: string) => `${chalk.dim(time)} ${text}`;
   switch (event.type) {
     case 'cluster_up':
-      return line(chalk.bold(`cluster ${event.name} up: ${event.system}, nodes ${event.nodes.join(',')}, seed ${event.seed}`));
+      return line(chalk.bold(`cluster ${event.name} up: ${event.system}, nodes ${event.nodes.join(',')}, seed ${event.seed}${event.zk_connect_string ? `, ZooKeeper clients connect to ${event.zk_connect_string}` : ''}`));
     case 'cluster_down':
       return line(chalk.bold(`cluster ${event.name} down`));
     case 'node_up':
@@ -39,6 +39,8 @@ export function formatEvent(event: ClusterEvent): string | null {
       return line(event.text);
     case 'client_message':
       return line(describeClientMessage(event.node, event.client, event.body));
+    case 'zk_connection':
+      return line(describeZkConnection(event));
     case 'leader_inferred':
       return line(event.node ? `${event.node} is leader (inferred from client replies: ${event.reason})` : `no inferred leader any more (${event.reason})`);
     case 'load':

@@ -80,7 +80,8 @@ export function formatStatus(status: ClusterStatus): string {
   const tails = status.nodes.map(describeStop).filter((line) => line !== null);
   const services = formatServices(status);
   const servers = formatServers(status);
-  return [header, faults, ...(services ? [services] : []), '', body, ...(servers ? ['', servers] : []), ...(tails.length ? ['', ...tails] : [])].join('\n');
+  const zk = formatZkClients(status);
+  return [header, faults, ...(services ? [services] : []), '', body, ...(servers ? ['', servers] : []), ...(zk ? ['', zk] : []), ...(tails.length ? ['', ...tails] : [])].join('\n');
 }
 
 /** Who stopped a node that did not stop on its own, as a status line says it. */
@@ -130,6 +131,22 @@ export function formatServers(status: ClusterStatus): string | null {
     if (c === 4) return colourStatus(cell, serverMemberStatus(state));
     return cell;
   });
+}
+
+/**
+ * Where ZooKeeper clients connect (the connect string and each server's port), then a table of the
+ * connections open, each with its endpoint id, server, the client's port and its age; null without Zab servers.
+ */
+export function formatZkClients(status: ClusterStatus): string | null {
+  const zk = status.zk;
+  if (!zk) return null;
+  const head = `ZooKeeper clients connect to ${zk.connect_string} (${zk.ports.map((p) => `${p.server} port ${p.port}`).join(', ')})`;
+  if (zk.connections.length === 0) return `${head}; none connected`;
+  // The status's own time: when the supervisor answered.
+  const now_ms = status.started_at_ms + status.uptime_ms;
+  const rows = [['CLIENT', 'SERVER', 'PORT', 'FROM PORT', 'CONNECTED']];
+  for (const c of zk.connections) rows.push([c.id, c.server, String(c.port), String(c.remote_port), `${formatDurationMs(Math.max(0, now_ms - c.since_ms))} ago`]);
+  return [head, table(rows, (cell, r) => (r === 0 ? chalk.bold(cell) : cell))].join('\n');
 }
 
 /** The services nodes have used, e.g. "services: lin-kv 12 in, 12 out (3 errors)"; null when none has had a message. */

@@ -25,6 +25,8 @@ export interface GroupConfig {
   server?: ServerGroupConfig;
   /** Options for this group's nodes, laid over the cluster's options in DSLAB_OPTIONS. */
   options?: Record<string, unknown>;
+  /** The members are Zab servers with a ZooKeeper client port each (`dslab up` only), ticking every tick_ms. */
+  zk_client_port?: { tick_ms: number };
 }
 
 export interface ServerGroupConfig {

@@ -43,6 +43,8 @@ export interface UpOptions {
   /** System options (raft timeouts, snapshot interval, read mode), already checked by the plugins whose flags they came from; passed to every node. */
   options?: Record<string, unknown>;
   keep_data?: boolean;
+  /** --zk-port: the first Zab server's ZooKeeper client port (0: any free ones); absent: 2181 and on where free. */
+  zk_port?: number;
 }
 
 /** Checks the options and builds the supervisor's config; throws UserError on bad input. */
@@ -67,10 +69,17 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
       if (count === undefined) throw new UserError(`--${flag ?? 'nodes'} is needed: how many nodes group ${group.name} has`);
       if (!Number.isInteger(count) || count < 1 || count > nodes_max) throw new UserError(`${flag === undefined ? `group ${group.name}'s count` : `--${flag}`} must be between 1 and ${nodes_max}, got ${count}`);
       // A system's bin_group runs the --bin program; its other groups stay the system's own.
-      return groupConfig(group, count, bin !== undefined && group.name === plugin.bin_group ? bin : undefined);
+      const replaced = bin !== undefined && group.name === plugin.bin_group;
+      const config = groupConfig(group, count, replaced ? bin : undefined);
+      // The system's own Zab servers serve real ZooKeeper clients too; a --bin program in their place may not speak for them.
+      if (group.zk_client_port && !replaced) config.zk_client_port = { tick_ms: group.zk_client_port.tickMs(options.options ?? {}) };
+      return config;
     });
   }
   checkGroups(groups);
+  if (options.zk_port !== undefined && !groups.some((g) => g.zk_client_port)) {
+    throw new UserError(`--zk-port: ${options.system} runs no Zab servers to give ZooKeeper client ports (zab does, and the coordinator of snowflake and of locks --backend zk)`);
+  }
   // A missing server program is one line in the user's terminal, not a failure deep in the supervisor's log.
   for (const group of groups) if (group.server) assertInstalled(serverKindOf(group.server));
   const existing = readClusterInfo(clusterPaths(home, name).info);
@@ -88,6 +97,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     options: options.options ?? {},
     view: options.view,
     keep_data: options.keep_data ?? false,
+    ...(options.zk_port !== undefined ? { zk_port: options.zk_port } : {}),
     ...(options.plugin?.workload_groups ? { workload_groups: { ...options.plugin.workload_groups } } : {}),
     ...(options.plugin ? { workloads: [...options.plugin.workloads] } : {}),
   };

@@ -27,6 +27,14 @@ export interface ClusterInfo {
   start_error?: string | null;
   /** The node groups and their members (absent in records written before groups existed: one group, n1..nN). */
   groups?: ClusterGroupInfo[];
+  /** The Zab servers' ZooKeeper client ports, once they listen (absent without Zab servers and in older records). */
+  zk?: ClusterZkInfo;
+}
+
+export interface ClusterZkInfo {
+  /** 127.0.0.1:P1,127.0.0.1:P2,… in server order. */
+  connect_string: string;
+  ports: { server: string; port: number }[];
 }
 
 export interface ClusterGroupInfo {

@@ -166,6 +166,35 @@ export interface ClusterStatus {
   leader_inferred: boolean;
   nemesis: { seed: number; running: boolean } | null;
   trace: { path: string; bytes: number; truncated: boolean };
+  /** The Zab servers' ZooKeeper client ports and the connections on them; absent in a cluster without Zab servers (and from older versions). */
+  zk?: ZkClientPorts;
+}
+
+/** ZooKeeper clients' way into a cluster: a loopback port on each Zab server, and the connections open on them. */
+export interface ZkClientPorts {
+  /** What a ZooKeeper client takes: 127.0.0.1:P1,127.0.0.1:P2,… in server order. */
+  connect_string: string;
+  ports: ZkClientPort[];
+  connections: ZkClientConnection[];
+}
+
+export interface ZkClientPort {
+  server: string;
+  port: number;
+  /** Connections open on it now. */
+  connections: number;
+}
+
+/** One client's TCP connection to a Zab server's port: a router endpoint of its own, as faults name it. */
+export interface ZkClientConnection {
+  /** Its endpoint id (a client id: `dslab partition --isolate` takes it). */
+  id: string;
+  server: string;
+  port: number;
+  /** The client's own port (what `ss` or the client's log shows), to tell connections apart. */
+  remote_port: number;
+  /** When it was accepted (ms since the epoch). */
+  since_ms: number;
 }
 
 /** One fault action as data; the event's `description` says the same in words. */
@@ -221,7 +250,7 @@ export type MisbehaviourData =
 /** Events on the NDJSON stream. `t` is milliseconds since the epoch. */
 export type ClusterEvent = { t: number; seq: number } & (
   /** `groups`: the node groups and their members, in order (absent from older supervisors: one group). */
-  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView; groups?: { name: string; nodes: string[]; /** A server group's kind ('redis'). */ server?: string }[] }
+  | { type: 'cluster_up'; name: string; system: string; nodes: string[]; seed: number; view?: SystemView; /** Where ZooKeeper clients connect, when the cluster has Zab servers. */ zk_connect_string?: string; groups?: { name: string; nodes: string[]; /** A server group's kind ('redis'). */ server?: string }[] }
   | { type: 'cluster_down'; name: string }
   | { type: 'node_up'; node: string; pid: number; restarts: number }
   | { type: 'node_down'; node: string; exit_code: number | null; signal: string | null; stderr_tail: string[]; expected: boolean }
@@ -271,6 +300,8 @@ export type ClusterEvent = { t: number; seq: number } & (
       call_ms: number;
       return_ms: number | null;
     }
+  /** A ZooKeeper client's connection to a Zab server's port opened or closed (`reason`: who closed it, in words). */
+  | { type: 'zk_connection'; phase: 'open' | 'closed'; client: string; server: string; port: number; remote_port: number; reason?: string }
   /** A node sent a client a message that answers none of its requests (a watch event, a session expiry). */
   | { type: 'client_message'; client: string; node: string; body: unknown }
   /** The leader guessed from client replies changed (null: no guess any more), for systems whose nodes report no role. */

@@ -17,6 +17,7 @@ export const cluster_event_types = [
   'rates',
   'client_result',
   'client_message',
+  'zk_connection',
   'nemesis',
   'notice',
   'load',

@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { formatDurationMs } from '../util/units.js';
 import { describeMembersUp } from '../cluster/members.js';
 import { electsLeaders } from '../roles.js';
-import { availableColumns, column_gap, fit, fitColumns, fitOptionalLines, link_rates_label, linkRatesText, loadCells, type Cell, type CellContext, type OptionalLine } from './layout.js';
+import { availableColumns, column_gap, fit, fitColumns, fitOptionalLines, link_rates_label, linkRatesText, loadCells, zk_clients_label, zkClientsText, type Cell, type CellContext, type OptionalLine } from './layout.js';
 import type { DashboardModel, LogEntry, LogKind } from './model.js';
 import { leaderTermWord, verdictOf } from './model.js';
 
@@ -234,6 +234,18 @@ export function LinkRates({ model, width, color }: ViewProps) {
   );
 }
 
+/** Where ZooKeeper clients connect, and the clients connected (each its endpoint id and server). */
+export function ZkClients({ model, width }: ViewProps) {
+  const text = zkClientsText(model, width);
+  if (text === null) return null;
+  return (
+    <Text wrap="truncate-end">
+      <Text dimColor>{zk_clients_label}</Text>
+      <Text>{text}</Text>
+    </Text>
+  );
+}
+
 /** The running load's figures (or the last load's, said done), from its progress events. */
 export function LoadFigures({ model, color }: ViewProps) {
   if (!model.load) return null;
@@ -365,6 +377,7 @@ function fixedViewLines({ model, message, showHelp }: DashboardViewProps): numbe
 function wantedOptionalLines(model: DashboardModel): OptionalLine[] {
   const wanted: OptionalLine[] = [];
   if (model.links !== null) wanted.push('links');
+  if (model.zk !== null) wanted.push('zk');
   if (model.load) wanted.push('load');
   if (model.load || model.throughput_per_s.length > 0) wanted.push('throughput');
   return wanted;
@@ -383,6 +396,7 @@ export function DashboardView(props: DashboardViewProps) {
       <Verdicts {...props} />
       <PartitionMap {...props} />
       {shown.has('links') && <LinkRates {...props} />}
+      {shown.has('zk') && <ZkClients {...props} />}
       {shown.has('load') && <LoadFigures {...props} />}
       {shown.has('throughput') && <Throughput {...props} />}
       {showHelp && <HelpPanel />}

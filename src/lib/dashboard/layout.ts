@@ -310,10 +310,24 @@ export function loadCells(load: LoadView): Cell[] {
   return cells;
 }
 
+/** The label of the ZooKeeper clients line. */
+export const zk_clients_label = 'ZooKeeper ';
+
+/**
+ * The ZooKeeper line after its label, fitted to `width`: the connect string, then each connected
+ * client as "c13001→n1", as many as fit ("no clients" when none is). Null without Zab servers.
+ */
+export function zkClientsText(model: DashboardModel, width: number): string | null {
+  if (!model.zk) return null;
+  const head = `${model.zk.connect_string || '(ports not known yet)'}: `;
+  const clients = model.zk.clients.map((client) => `${client.id}→${client.server}`);
+  return head + (clients.length === 0 ? 'no clients' : fitList(clients, Math.max(0, width - zk_clients_label.length - head.length)));
+}
+
 /** The lines under the table that only some views have, in the order they give way on a short terminal. */
-export type OptionalLine = 'throughput' | 'links' | 'load';
-/** The sparkline goes first (the load line says the throughput too), then the link rates; the load's figures last. */
-export const optional_lines_drop_order: readonly OptionalLine[] = ['throughput', 'links', 'load'];
+export type OptionalLine = 'throughput' | 'links' | 'zk' | 'load';
+/** The sparkline goes first (the load line says the throughput too), then the link rates, the ZooKeeper clients; the load's figures last. */
+export const optional_lines_drop_order: readonly OptionalLine[] = ['throughput', 'links', 'zk', 'load'];
 
 /**
  * Which of the wanted optional lines fit beside `fixed_lines` in a terminal of `rows` rows (null:

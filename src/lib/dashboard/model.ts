@@ -101,6 +101,21 @@ export interface LinkFaultView {
   words: string[];
 }
 
+/** A ZooKeeper client's connection to a Zab server's port, as the dashboard lists it. */
+export interface ZkClientView {
+  /** Its endpoint id (what `dslab partition --isolate` takes). */
+  id: string;
+  server: string;
+  remote_port: number;
+}
+
+/** The ZooKeeper side of a cluster with Zab servers: where clients connect, and who is connected. */
+export interface ZkView {
+  /** Empty until the cluster says (a snapshot or cluster_up). */
+  connect_string: string;
+  clients: ZkClientView[];
+}
+
 export interface DashboardModel {
   name: string | null;
   system: string | null;
@@ -140,6 +155,8 @@ export interface DashboardModel {
   contact_reported_t: number | null;
   /** Why the event stream broke, when it did before the cluster said it went down; null otherwise. */
   stream_error: string | null;
+  /** ZooKeeper clients' ports and connections; null for a cluster without Zab servers. */
+  zk: ZkView | null;
 }
 
 /** What the reducer accepts: the supervisor's events, a status snapshot (to start from), and the dashboard's own notes. */
@@ -176,6 +193,7 @@ export function emptyModel(): DashboardModel {
     cluster_down: false,
     contact_reported_t: null,
     stream_error: null,
+    zk: null,
   };
 }
 
@@ -244,6 +262,12 @@ export function describeClientMessage(node: string, client: string, body: unknow
   let summary = [typeof type === 'string' ? type : 'message', ...values].join(' ');
   if (summary.length > client_message_summary_chars_max) summary = `${summary.slice(0, client_message_summary_chars_max - 1)}…`;
   return `${node} → ${client}: ${summary}`;
+}
+
+/** A ZooKeeper client's connection opening or closing, in one line: "c13001 connected to n1 (port 2181, from port 50432)". */
+export function describeZkConnection(event: { phase: 'open' | 'closed'; client: string; server: string; port: number; remote_port: number; reason?: string }): string {
+  const where = `(port ${event.port}, from port ${event.remote_port})`;
+  return event.phase === 'open' ? `ZooKeeper client ${event.client} connected to ${event.server} ${where}` : `ZooKeeper client ${event.client} of ${event.server} disconnected ${where}: ${event.reason ?? 'closed'}`;
 }
 
 function appendLog(model: DashboardModel, t: number, kind: LogKind, text: string): void {
@@ -450,6 +474,7 @@ function applySnapshot(model: DashboardModel, t: number, status: ClusterStatus):
   model.faults = [...status.faults];
   model.partition = status.active_faults.partition;
   model.link_faults = linkFaultViews(status.active_faults.links);
+  model.zk = status.zk ? { connect_string: status.zk.connect_string, clients: status.zk.connections.map(({ id, server, remote_port }) => ({ id, server, remote_port })) } : null;
   // Set silently: a snapshot starts the view, and the log should only tell what the stream tells.
   model.inferred_leader = status.leader_inferred ? status.leader : null;
   const found = findLeader(model, model.inferred_leader);
@@ -495,6 +520,10 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
         model.nodes = sortNodes(model, model.nodes.map((node) => ({ ...node, group: groupOf.get(node.id)?.name ?? node.group, server: groupOf.get(node.id)?.server ?? node.server })));
       }
       appendLog(model, t, 'cluster', `cluster ${input.name} up: ${input.system} on ${input.nodes.length} nodes, seed ${input.seed}`);
+      if (input.zk_connect_string) {
+        model.zk = { connect_string: input.zk_connect_string, clients: model.zk?.clients ?? [] };
+        appendLog(model, t, 'cluster', `ZooKeeper clients connect to ${input.zk_connect_string}`);
+      }
       if (input.view) {
         // Reports that came before the cluster was up are judged by the system's own words from here on.
         model.view = input.view;
@@ -587,6 +616,13 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
       model.inferred_leader = input.node;
       settleLeader(model, t);
       break;
+    case 'zk_connection': {
+      const others = (model.zk?.clients ?? []).filter((client) => client.id !== input.client);
+      const clients = input.phase === 'open' ? [...others, { id: input.client, server: input.server, remote_port: input.remote_port }] : others;
+      model.zk = { connect_string: model.zk?.connect_string ?? '', clients };
+      appendLog(model, t, 'note', describeZkConnection(input));
+      break;
+    }
   }
   return model;
 }

@@ -33,13 +33,16 @@ export const generate_clients_max = 100;
 export const session_clients_max = 1000;
 /** `dslab test`'s clients over one run: each client, and each one replacing a client whose operation was indeterminate (as Jepsen replaces the process); past this the ids come round again. */
 export const test_clients_max = 10_000;
+/** ZooKeeper wire connections (a TCP client of a Zab server's client port) over one run; past this the ids come round again, skipping those still open. */
+export const zk_wire_clients_max = 10_000;
 
 /**
  * Clients numbered within a range: `workload` are the load's clients (c1…),
  * `generator` the grader's unique-ids clients (c100…), `pool` the anonymous kv
  * clients `dslab kv` borrows when it names none (c1001…), `session` the
  * long-lived clients of workloads' operations, such as `dslab zk`'s sessions (c2001…), `test` the
- * clients of `dslab test` (c3001…). Ranges may overlap
+ * clients of `dslab test` (c3001…), `zk_wire` the ZooKeeper wire connections accepted on the Zab
+ * servers' client ports (c13001…). Ranges may overlap
  * fixed ids (c1 is both `send` and the first load client), as they always have:
  * msg_ids are unique per supervisor, so replies never go to the wrong request.
  */
@@ -49,6 +52,7 @@ const client_ranges = {
   pool: { first: 1 + kv_clients_max, count: kv_clients_max },
   session: { first: 1 + 2 * kv_clients_max, count: session_clients_max },
   test: { first: 1 + 2 * kv_clients_max + session_clients_max, count: test_clients_max },
+  zk_wire: { first: 1 + 2 * kv_clients_max + session_clients_max + test_clients_max, count: zk_wire_clients_max },
 } as const;
 export type ClientRange = keyof typeof client_ranges;
 
@@ -64,32 +68,53 @@ export function rangeClientId(range: ClientRange, index: number): string {
 }
 
 /** Client ids known to the supervisor at once: every fixed id and range, with room for clients a user names. */
-export const known_clients_max = Object.keys(fixed_client_ids).length + workload_clients_max + generate_clients_max + 2 * kv_clients_max + session_clients_max + test_clients_max;
+export const known_clients_max = Object.keys(fixed_client_ids).length + workload_clients_max + generate_clients_max + 2 * kv_clients_max + session_clients_max + test_clients_max + zk_wire_clients_max;
 
 /**
- * Hands out the session range's ids: the lowest free one, so a
- * released id (its session closed) is used again rather than the range
- * running out.
+ * Hands out one range's ids to clients that come and go, none twice at once.
+ * `lowest_free` takes the lowest free id, so a released one is used again at
+ * once; `round_robin` takes the next free one after the last taken, so an id
+ * comes back only after the whole range (a message still on its way to a
+ * closed client then reaches no new one).
  */
-export class SessionClientIds {
+export class RangeClientIds {
   private readonly in_use = new Set<number>();
+  /** Where the next search starts (round_robin). */
+  private next = 0;
+
+  constructor(
+    private readonly range: ClientRange,
+    private readonly reuse: 'lowest_free' | 'round_robin',
+    /** What the clients are, for the error when every id is taken ("sessions open"). */
+    private readonly what: string,
+  ) {}
 
   take(): string {
-    for (let index = 0; index < session_clients_max; index++) {
+    const { count } = client_ranges[this.range];
+    const start = this.reuse === 'lowest_free' ? 0 : this.next;
+    for (let step = 0; step < count; step++) {
+      const index = (start + step) % count;
       if (this.in_use.has(index)) continue;
       this.in_use.add(index);
-      return rangeClientId('session', index);
+      this.next = (index + 1) % count;
+      return rangeClientId(this.range, index);
     }
-    throw new UserError(`too many sessions open at once (at most ${session_clients_max})`);
+    throw new UserError(`too many ${this.what} at once (at most ${count})`);
   }
 
   release(id: string): void {
-    const index = Number(id.slice(1)) - client_ranges.session.first;
-    this.in_use.delete(index);
+    this.in_use.delete(Number(id.slice(1)) - client_ranges[this.range].first);
   }
 
   get size(): number {
     return this.in_use.size;
+  }
+}
+
+/** The session range's ids, the lowest free one first. */
+export class SessionClientIds extends RangeClientIds {
+  constructor() {
+    super('session', 'lowest_free', 'sessions open');
   }
 }
 

@@ -203,6 +203,11 @@ export class Clients {
     return inbox;
   }
 
+  /** Drops `client`'s inbox and what waits in it: the client is gone, and whoever takes its id later starts afresh. */
+  forgetInbox(client: string): void {
+    this.inboxes.delete(client);
+  }
+
   /** What became of messages that settled no request, for status. */
   messageCounts(): { late_replies_dropped: number; unasked: number; inbox_dropped: number } {
     let inbox_dropped = this.unaskedDropped;

@@ -26,4 +26,9 @@ export interface SupervisorConfig {
   workloads?: string[];
   /** The network's base latency from the start (`dslab test --latency`): node and service links only; heal leaves it. */
   latency?: BaseLatency;
+  /**
+   * The ZooKeeper client port of the first Zab server (groups with zk_client_port), the next
+   * servers' following it; 0: any free ports. Absent: ZooKeeper's 2181 and on where free, else any.
+   */
+  zk_port?: number;
 }

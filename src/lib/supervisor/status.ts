@@ -1,7 +1,7 @@
 // What a running cluster says of itself: the status the control API serves (nodes, faults, links,
 // services, servers, leader, nemesis, trace) and the record kept in the cluster's directory.
 import type { Topology } from '../cluster/groups.js';
-import type { ClusterGroupInfo, ClusterInfo, ClusterPaths } from '../cluster/paths.js';
+import type { ClusterGroupInfo, ClusterInfo, ClusterPaths, ClusterZkInfo } from '../cluster/paths.js';
 import type { ClusterStatus } from '../control/api.js';
 import type { LeaderFinding } from '../roles.js';
 import type { ServiceHub } from '../services/hub.js';
@@ -13,6 +13,7 @@ import { type NodeRecord, nodeStatusOf } from './node-table.js';
 import type { Router } from './router.js';
 import type { ServerMembers } from './servers.js';
 import type { TraceWriter } from './trace.js';
+import type { ZkClientPortSet } from './zk-ports.js';
 
 /** The supervisor's parts a status is read from. */
 export interface StatusSources {
@@ -27,11 +28,14 @@ export interface StatusSources {
   readonly nemesis: NemesisRunner;
   readonly trace: TraceWriter;
   readonly faults: FaultActions;
+  /** The Zab servers' ZooKeeper client ports, if the cluster has any. */
+  readonly zk: ZkClientPortSet | null;
   leaderFinding(): LeaderFinding | null;
 }
 
 export function clusterStatus(from: StatusSources): ClusterStatus {
   const leader = from.leaderFinding();
+  const zk = from.zk?.status();
   return {
     name: from.config.name,
     system: from.config.system,
@@ -53,11 +57,12 @@ export function clusterStatus(from: StatusSources): ClusterStatus {
     leader_inferred: leader?.inferred ?? false,
     nemesis: from.nemesis.state(),
     trace: { path: from.trace.path, bytes: from.trace.bytes, truncated: from.trace.truncated },
+    ...(zk ? { zk } : {}),
   };
 }
 
 /** The cluster's record (cluster.json): what it was started with, whether it runs, and why a start failed. */
-export function clusterInfo(config: SupervisorConfig, topology: Topology, paths: ClusterPaths, started_at_ms: number, state: { running: boolean; start_error: string | null }): ClusterInfo {
+export function clusterInfo(config: SupervisorConfig, topology: Topology, paths: ClusterPaths, started_at_ms: number, state: { running: boolean; start_error: string | null; zk: ClusterZkInfo | null }): ClusterInfo {
   return {
     name: config.name,
     system: config.system,
@@ -71,6 +76,7 @@ export function clusterInfo(config: SupervisorConfig, topology: Topology, paths:
     started_at_ms,
     running: state.running,
     start_error: state.start_error,
+    ...(state.zk ? { zk: state.zk } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ import { TraceWriter } from './trace.js';
 import { closing_check_timeout_ms, workload_shutdown_ms_max, WorkloadRuntimes } from './workload-runtimes.js';
 import type { SupervisorConfig } from './config.js';
 import type { BaseLatency } from '../faults/fault-model.js';
+import type { WireConnectionFactory } from '../zk-wire/host.js';
+import { ZkClientPortSet } from './zk-ports.js';
 
 export type { SupervisorConfig } from './config.js';
 // The limits callers know the supervisor by, wherever each is defined.
@@ -42,6 +44,8 @@ export interface SupervisorPlugins {
   workloads: readonly WorkloadPlugin[];
   /** Sees each line a node writes on stderr as it comes (`dslab test --log-stderr`); the node logs keep them either way. */
   stderr?: (node: string, line: string) => void;
+  /** Serves each ZooKeeper client connection on the Zab servers' ports (src/lib/zk-wire); absent: they are closed at once. */
+  zk_wire?: WireConnectionFactory;
 }
 
 /** A cluster that did not start, with what its nodes had done by then (graders explain the failure from it). */
@@ -119,6 +123,8 @@ export class Supervisor implements ControlTarget {
   readonly log: SupervisorLog;
   /** Why start() failed, kept in the cluster's record. */
   private startError: string | null = null;
+  /** The Zab servers' ZooKeeper client ports; null without Zab servers (groups with zk_client_port). */
+  private readonly zkPorts: ZkClientPortSet | null;
 
   private constructor(
     readonly config: SupervisorConfig,
@@ -219,6 +225,18 @@ export class Supervisor implements ControlTarget {
       sendClock: (node) => this.lifecycle.sendClock(node),
       request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     });
+    const zkServers = config.groups.flatMap((g) => (g.zk_client_port ? this.topology.members(g.name)!.map((id) => ({ id, tick_ms: g.zk_client_port!.tick_ms })) : []));
+    this.zkPorts = zkServers.length === 0 ? null : new ZkClientPortSet(zkServers, {
+      factory: plugins.zk_wire ?? null,
+      server: (id) => this.nodes.get(id),
+      request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
+      subscribe: (client, handler) => this.clients.inbox(client)?.subscribe((message) => handler(message.body)) ?? (() => undefined),
+      forget: (client) => this.clients.forgetInbox(client),
+      emit: (event) => void this.events.emit(event),
+      log: (line) => this.log.note(line),
+    });
+    // A server that went down closes its clients' connections, as its process's exit would.
+    if (this.zkPorts) this.events.subscribe((event) => event.type === 'node_down' && this.zkPorts!.serverDown(event.node));
     this.statusSources = {
       config,
       paths: this.paths,
@@ -231,6 +249,7 @@ export class Supervisor implements ControlTarget {
       nemesis: this.nemesis,
       trace: this.trace,
       faults: this.faultActions,
+      zk: this.zkPorts,
       leaderFinding: () => this.leaderFinding(),
     };
   }
@@ -244,6 +263,8 @@ export class Supervisor implements ControlTarget {
     const supervisor = new Supervisor(config, plugins);
     try {
       supervisor.watchdog = new NodeWatchdog();
+      // Before any process starts, so a port that cannot be had fails the start at once; until a server is up its port closes what connects.
+      await supervisor.zkPorts?.start(config.zk_port);
       // Servers first: each node's init carries the addresses of its proxies to them.
       await supervisor.servers.start();
       const programIds = supervisor.topology.programIds;
@@ -269,6 +290,7 @@ export class Supervisor implements ControlTarget {
       nodes: supervisor.nodeIds,
       seed: config.seed,
       view: config.view,
+      ...(supervisor.zkPorts ? { zk_connect_string: supervisor.zkPorts.connectString() } : {}),
       groups: groupsInfo(config, supervisor.topology).map((g) => {
         const server = config.groups.find((c) => c.name === g.name)?.server;
         return { name: g.name, nodes: g.nodes, ...(server ? { server: server.kind } : {}) };
@@ -278,7 +300,7 @@ export class Supervisor implements ControlTarget {
   }
 
   info(running: boolean): ClusterInfo {
-    return clusterInfo(this.config, this.topology, this.paths, this.started_at_ms, { running, start_error: this.startError });
+    return clusterInfo(this.config, this.topology, this.paths, this.started_at_ms, { running, start_error: this.startError, zk: running ? (this.zkPorts?.info() ?? null) : null });
   }
 
   // ---- messages --------------------------------------------------------
@@ -390,6 +412,8 @@ export class Supervisor implements ControlTarget {
   private async stopEverything(): Promise<void> {
     this.nemesis.halt();
     if (this.ratesTimer) clearInterval(this.ratesTimer);
+    // Real clients first: their connections would only see the servers go.
+    await this.zkPorts?.stop();
     // Sessions close while the nodes can still hear it, so their ephemerals go now rather than at expiry.
     await this.workloadRuntimes.stop();
     this.router.stop();

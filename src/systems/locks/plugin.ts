@@ -5,7 +5,7 @@ import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { NodeGroup, SystemPlugin } from '../../lib/plugin.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/util/units.js';
-import { zab_roles } from '../zab/plugin.js';
+import { zab_client_port, zab_roles } from '../zab/plugin.js';
 import {
   backend_default,
   contenders_default,
@@ -50,7 +50,7 @@ const resource: NodeGroup = { name: 'resource', prefix: 'r', program: new URL('.
 const redis: NodeGroup = { name: 'redis', prefix: 'redis', server: 'redis', count: 1 };
 const etcd: NodeGroup = { name: 'etcd', prefix: 'etcd', server: 'etcd', count: 1 };
 /** The Zab ensemble as the ZooKeeper backend: dslab's own coordinator, --nodes servers, speaking Zab's roles (so `kill leader` finds its leader). */
-const coordinator: NodeGroup = { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'nodes', roles: zab_roles };
+const coordinator: NodeGroup = { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'nodes', roles: zab_roles, zk_client_port: zab_client_port };
 
 export const locks: SystemPlugin = {
   name: 'locks',

@@ -7,7 +7,7 @@ import type { SystemPlugin } from '../../lib/plugin.js';
 import type { RoleVocabulary } from '../../lib/roles.js';
 import { UserError } from '../../lib/util/errors.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/util/units.js';
-import { zab, zab_roles } from '../zab/plugin.js';
+import { zab, zab_client_port, zab_roles } from '../zab/plugin.js';
 import { max_backward_ms_default, max_backward_ms_limit } from './core/generator.js';
 import { parseEpoch } from './core/ids.js';
 import { checkLayout, default_layout, formatLayout, parseLayout, type Layout } from './core/layout.js';
@@ -64,7 +64,7 @@ export const snowflake: SystemPlugin = {
   name: 'snowflake',
   description: 'snowflake id workers (64-bit time-ordered ids) beside a Zab coordinator that hands out their worker numbers',
   groups: [
-    { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'coordinator', roles: zab_roles },
+    { name: 'coordinator', prefix: 'z', program: new URL('../zab/main.js', import.meta.url), count_flag: 'coordinator', roles: zab_roles, zk_client_port: zab_client_port },
     { name: 'workers', prefix: 'w', program: new URL('./main.js', import.meta.url), count_flag: 'workers' },
   ],
   // `up snowflake --bin` runs your worker beside dslab's coordinator.

@@ -3,7 +3,7 @@
 
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
-import type { SystemPlugin } from '../../lib/plugin.js';
+import type { SystemPlugin, ZkClientPortSpec } from '../../lib/plugin.js';
 import type { RoleVocabulary } from '../../lib/roles.js';
 import { formatDurationMs, parseDurationMs, parseDurationRangeMs } from '../../lib/util/units.js';
 import {
@@ -30,6 +30,11 @@ export const zab_roles: RoleVocabulary = {
   // Ours reports leading only once established (a leader-elect reports looking); a lab's server may
   // report leading from its election on, with the epoch it last followed, and counts only once established.
   established_field: 'established',
+};
+
+/** Every Zab server takes ZooKeeper clients on a port of its own (`dslab up`), ticking as its options say. */
+export const zab_client_port: ZkClientPortSpec = {
+  tickMs: (options) => (typeof options.tick_ms === 'number' ? options.tick_ms : tick_ms_default),
 };
 
 /** Ticks in a limit: ZooKeeper's initLimit and syncLimit are counts of ticks. */
@@ -66,7 +71,7 @@ export const zab_options = z
 export const zab: SystemPlugin = {
   name: 'zab',
   description: 'a ZooKeeper-style coordinator: a Zab ensemble (election, discovery, sync, broadcast) serving znodes, sessions and watches',
-  groups: [{ name: 'nodes', prefix: 'n', program: new URL('./main.js', import.meta.url), count_flag: 'nodes' }],
+  groups: [{ name: 'nodes', prefix: 'n', program: new URL('./main.js', import.meta.url), count_flag: 'nodes', zk_client_port: zab_client_port }],
   // The defaults live in the node, which applies them when a flag is absent; help shows them.
   flags: {
     observers: Flags.integer({ min: 0, description: 'zab: how many of the servers are observers (the last N node ids): they learn every commit but neither vote nor lead', defaultHelp: async () => '0' }),
