@@ -16,6 +16,7 @@ import { stepVocabulary } from './lib/grade/steps.js';
 import { serverKindOf } from './lib/proxy/server-kinds.js';
 import { checkOptions, type SystemPlugin, type SystemView, systemView, type WorkloadPlugin } from './lib/plugin.js';
 import { errorMessage, UserError } from './lib/util/errors.js';
+import { createWireConnection } from './lib/zk-wire/connection.js';
 import type { WireConnectionFactory } from './lib/zk-wire/host.js';
 import { broadcast } from './systems/broadcast/plugin.js';
 import { echo } from './systems/echo/plugin.js';
@@ -62,8 +63,7 @@ export async function zkWire(): Promise<WireConnectionFactory | undefined> {
     if (typeof module.default !== 'function') throw new Error(`${zk_wire_env}: ${file} exports no default function`);
     return module.default as WireConnectionFactory;
   }
-  // The translator of src/lib/zk-wire/connection.ts plugs in here (issue 22): return createWireConnection;
-  return undefined;
+  return createWireConnection;
 }
 
 /** The environment variable that adds plugin modules (tests and development only). */
