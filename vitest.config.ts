@@ -16,6 +16,8 @@ export default defineConfig({
     maxConcurrency: 3,
     // Ink renders only at unmount when it believes it runs in CI (CI=true, as .ci/run sets it), so the
     // dashboard tests, which read each frame, would see another program than a person at a terminal.
-    env: { CI: 'false' },
+    // Clusters take any free ZooKeeper client ports: only the test that runs a program hardwired to
+    // 2181 asks for it (up --zk-port 2181), so no other cluster of the suite can be holding it.
+    env: { CI: 'false', DSLAB_ZK_PORT: '0' },
   },
 });

@@ -11,6 +11,8 @@ interface RangedFlagOptions {
   description: string;
   range: Range;
   char?: Interfaces.OptionFlag<number>['char'];
+  /** An environment variable whose value stands in for the flag when it is not given. */
+  env?: string;
 }
 
 // Spelled out at each use: behind a type alias, oclif's parse no longer infers that a defaulted flag is never undefined.
@@ -50,6 +52,7 @@ function numeric(options: RangedFlagOptions & { default?: number }, integer: boo
   return customFlag({
     description: `${options.description} (${describeNumberRange(options.range)})`,
     ...(options.char ? { char: options.char } : {}),
+    ...(options.env ? { env: options.env } : {}),
     parse: async (input, _context, flag) => parseNumberInRange(input, `--${flag.name}`, options.range, integer),
     ...(options.default === undefined ? {} : { default: options.default }),
   });

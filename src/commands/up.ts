@@ -8,7 +8,7 @@ import { seed_max, type ClusterEvent } from '../lib/control/api.js';
 import { followEventLines, formatEventLine } from '../lib/dashboard/event-lines.js';
 import { formatDurationMs } from '../lib/util/units.js';
 import { findSystem, groupCounts, optionsFromFlags, supervisor_entry, systemFlags, systems, viewFor, workloads, zkWire } from '../registry.js';
-import { zk_default_client_port } from '../lib/supervisor/zk-ports.js';
+import { zk_default_client_port, zk_port_env } from '../lib/supervisor/zk-ports.js';
 
 const own_flags = {
   nodes: Flags.integer({ char: 'n', default: nodes_default, description: 'number of nodes (n1..nN)' }),
@@ -28,8 +28,9 @@ const own_flags_after = {
   }),
   'no-ui': Flags.boolean({ description: 'in the foreground, print plain event lines instead of the live dashboard' }),
   'zk-port': integerFlag({
-    description: `ZooKeeper client port of the first Zab server (zab; the coordinator of snowflake and of locks --backend zk), the next servers taking the ports after it; 0: any free ports. Default: ${zk_default_client_port} and on where free, any free port where not`,
+    description: `ZooKeeper client port of the first Zab server (zab; the coordinator of snowflake and of locks --backend zk), the next servers taking the ports after it; 0: any free ports. Default: $${zk_port_env}, else ${zk_default_client_port} and on where free, any free port where not`,
     range: { min: 0, max: 65_535 },
+    env: zk_port_env,
   }),
 };
 
