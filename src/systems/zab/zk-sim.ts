@@ -181,7 +181,9 @@ export class ZkWorkload<P extends ZkServerSide> {
     const o = applied.outcome;
     const txn = applied.txn;
     if (txn === null) return;
-    const c = this.by_session.get(txn.session);
+    // A container's deletion is the leader's own txn, of no session.
+    const session = 'session' in txn ? txn.session : null;
+    const c = session === null ? undefined : this.by_session.get(session);
     if (o.ok && o.type === 'create_session') {
       this.stats.zk_sessions_opened++;
       if (c !== undefined && c.session === o.session && !c.open) {
@@ -196,7 +198,7 @@ export class ZkWorkload<P extends ZkServerSide> {
       this.stats.zk_ephemerals_deleted += o.deleted.length;
       this.by_session.delete(o.session);
       if (c !== undefined && c.session === o.session) this.forget(c);
-    } else if (!o.ok && o.error.name === 'SessionExpired' && c !== undefined && c.session === txn.session && c.open) {
+    } else if (!o.ok && o.error.name === 'SessionExpired' && c !== undefined && c.session === session && c.open) {
       this.forget(c);
     }
   }
