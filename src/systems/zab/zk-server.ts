@@ -14,7 +14,7 @@ import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol
 import type { LoggedTxn, PrepareTxn, ProposeResult, Ready, StateReport } from './core/core.js';
 import { zkError, type ZkError, type ZkErrorName } from '../../lib/zk/errors.js';
 import { negotiateSessionTimeout, SessionIdSource, SessionTracker, tracked_session_count_max } from './core/sessions.js';
-import { checkPath, multi_ops_max, parseMultiOps, parseZkTxn, type MultiOpFailure, type Stat, type ZkTxn } from './core/tree.js';
+import { checkPath, multi_ops_max, parseMultiOps, parseZkTxn, type MultiOp, type MultiOpFailure, type Stat, type ZkTxn } from './core/tree.js';
 import { ZkReplica, type MultiReadOp, type ZkRead, type ZkReplicaApplied } from './core/watches.js';
 import { compareZxid, formatZxid, parseZxid, type Zxid } from './core/zxid.js';
 
@@ -103,6 +103,8 @@ interface Pending {
 
 /** Reads are served locally; these request types are txns (a multi of reads only is served locally too). */
 const write_types = new Set(['create', 'delete', 'set_data', 'check', 'multi']);
+/** The ops a multi that writes may hold. */
+const multi_op_types = new Set(['create', 'delete', 'set_data', 'check']);
 const read_types = new Set(['exists', 'get_data', 'get_children']);
 /** Served by the server asked, from its tree and its watches, with no txn. */
 const local_types = new Set(['set_watches', 'remove_watches', 'check_watches', 'get_acl', 'set_acl']);
@@ -590,31 +592,21 @@ export class ZkServer {
   }
 
   private writeTxn(type: string, session: string, b: MessageBody): ZkProposal | ZkError {
-    if (type === 'multi') {
-      const ops = parseMultiOps(b.ops);
-      return typeof ops === 'string' ? zkError('BadArguments', `multi: ${ops}`) : { type: 'multi', session, ops, time: 0 };
+    if (type !== 'multi') {
+      const op = requestOp(type, b);
+      return 'name' in op ? op : ({ ...op, session, time: 0 } as ZkProposal);
     }
-    const path = b.path;
-    if (typeof path !== 'string') return zkError('BadArguments', `${type} needs a path`);
-    const version = b.version === undefined || b.version === null ? -1 : b.version;
-    if (type !== 'create' && (!Number.isInteger(version) || (version as number) < -1)) return zkError('BadArguments', 'version must be an integer, -1 (or absent) for any');
-    const data = b.data === undefined || b.data === null ? (type === 'create' ? '' : undefined) : b.data;
-    if (type !== 'delete' && typeof data !== 'string') return zkError('BadArguments', `${type} needs data, a string`);
-    for (const flag of ['ephemeral', 'sequential', 'container'] as const) {
-      if (type === 'create' && b[flag] !== undefined && typeof b[flag] !== 'boolean') return zkError('BadArguments', `${flag} must be true or false`);
+    if (!Array.isArray(b.ops)) return zkError('BadArguments', 'multi needs ops, a list');
+    // Each op takes the defaults its request would; one past the limit is kept so the limit is named.
+    const ops: MultiOp[] = [];
+    for (const [i, raw] of b.ops.slice(0, multi_ops_max + 1).entries()) {
+      const kind = typeof raw === 'object' && raw !== null ? (raw as MessageBody).type : undefined;
+      const op = typeof kind === 'string' && multi_op_types.has(kind) ? requestOp(kind, raw as MessageBody) : zkError('BadArguments', 'not a create, delete, set_data or check');
+      if ('name' in op) return zkError('BadArguments', `multi: op ${i + 1}: ${op.text}`);
+      ops.push(op);
     }
-    const sequential = b.sequential === true;
-    const bad = checkPath(type === 'create' && sequential ? path + '0' : path);
-    if (bad !== null) return bad;
-    switch (type) {
-      case 'create':
-        return { type: 'create', session, path, data: data as string, ephemeral: b.ephemeral === true, sequential, ...(b.container === true ? { container: true } : {}), time: 0 };
-      case 'delete':
-      case 'check':
-        return { type, session, path, version: version as number, time: 0 };
-      default:
-        return { type: 'set_data', session, path, data: data as string, version: version as number, time: 0 };
-    }
+    const checked = parseMultiOps(ops);
+    return typeof checked === 'string' ? zkError('BadArguments', `multi: ${checked}`) : { type: 'multi', session, ops: checked, time: 0 };
   }
 
   private propose(request: Envelope, kind: PendingKind, txn: ZkProposal): void {
@@ -795,6 +787,31 @@ export class ZkServer {
     const held = this.deferred;
     this.deferred = [];
     for (const d of held) this.o.send(d.to, d.body);
+  }
+}
+
+/** A create, delete, set_data or check request's op, with the defaults a request may leave out; or why not. */
+function requestOp(type: string, b: MessageBody): MultiOp | ZkError {
+  const path = b.path;
+  if (typeof path !== 'string') return zkError('BadArguments', `${type} needs a path`);
+  const version = b.version === undefined || b.version === null ? -1 : b.version;
+  if (type !== 'create' && (!Number.isInteger(version) || (version as number) < -1)) return zkError('BadArguments', 'version must be an integer, -1 (or absent) for any');
+  const data = b.data === undefined || b.data === null ? (type === 'create' ? '' : undefined) : b.data;
+  if ((type === 'create' || type === 'set_data') && typeof data !== 'string') return zkError('BadArguments', `${type} needs data, a string`);
+  for (const flag of ['ephemeral', 'sequential', 'container'] as const) {
+    if (type === 'create' && b[flag] !== undefined && typeof b[flag] !== 'boolean') return zkError('BadArguments', `${flag} must be true or false`);
+  }
+  const sequential = b.sequential === true;
+  const bad = checkPath(type === 'create' && sequential ? path + '0' : path);
+  if (bad !== null) return bad;
+  switch (type) {
+    case 'create':
+      return { type: 'create', path, data: data as string, ephemeral: b.ephemeral === true, sequential, ...(b.container === true ? { container: true } : {}) };
+    case 'delete':
+    case 'check':
+      return { type, path, version: version as number };
+    default:
+      return { type: 'set_data', path, data: data as string, version: version as number };
   }
 }
 
