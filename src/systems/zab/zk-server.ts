@@ -108,6 +108,8 @@ const multi_op_types = new Set(['create', 'delete', 'set_data', 'check']);
 const read_types = new Set(['exists', 'get_data', 'get_children']);
 /** Served by the server asked, from its tree and its watches, with no txn. */
 const local_types = new Set(['set_watches', 'remove_watches', 'check_watches', 'get_acl', 'set_acl']);
+/** Every request a client may send (docs/zab.md, client messages): the host hands each to handleClient. */
+export const client_request_types: ReadonlySet<string> = new Set(['connect', 'ping', 'close_session', 'sync', 'list_sessions', ...write_types, ...read_types, ...local_types]);
 /** ZooKeeper's open ACL (world:anyone, every permission), the only one a znode here has. */
 const open_acl = [{ scheme: 'world', id: 'anyone', perms: 31 }] as const;
 
@@ -505,7 +507,7 @@ export class ZkServer {
     const b = request.body;
     const type = b.type;
     if (type === 'list_sessions') return this.listSessions(request);
-    if (type !== 'connect' && type !== 'ping' && type !== 'close_session' && type !== 'sync' && !local_types.has(type) && !write_types.has(type) && !read_types.has(type)) {
+    if (!client_request_types.has(type)) {
       this.replyError(request, zkError('Unimplemented', `${type} is not a request this coordinator serves`));
       return;
     }
