@@ -733,8 +733,12 @@ describe('zk server: not serving', () => {
     const s = z.connect('c1', f1, 1000);
     // The follower's link to the leader goes: its write is forwarded into the void.
     z.drop = (from, to) => (from === f1 && to !== 'c1') || (to === f1 && from !== 'c1');
+    z.sendOnly('c1', f1, { type: 'check', session: s, path: '/', version: -1 });
     const write = z.rpc('c1', f1, { type: 'set_data', session: s, path: '/', data: 'x' }, 3000);
     expect(write).toMatchObject({ type: 'error', code: 13, zk_error: 'ConnectionLoss' });
+    // A check in flight changes nothing whatever became of it: definite.
+    const check = z.received('c1').find((b) => b.type === 'error' && b.in_reply_to !== write.in_reply_to);
+    expect(check).toMatchObject({ code: 11, zk_error: 'ConnectionLoss' });
     expect(z.rpc('c1', f1, { type: 'ping', session: s })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
     expect(z.rpc('c1', f1, { type: 'get_data', session: s, path: '/' })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
     expect(z.rpc('c1', f1, { type: 'connect', timeout_ms: 1000 })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });

@@ -556,7 +556,8 @@ export class ZkServer {
       this.replyError(request, txn);
       return;
     }
-    this.propose(request, 'write', txn);
+    // A check changes nothing, like a sync: lost with its leader, it certainly did not happen.
+    this.propose(request, txn.type === 'check' ? 'sync' : 'write', txn);
   }
 
   private connectRequest(request: Envelope): void {
