@@ -604,6 +604,13 @@ describe('zk server: multi and check', () => {
     z.rpc('c2', f2, { type: 'sync', session: t });
     expect(z.rpc('c2', f2, { type: 'get_data', session: t, path: '/a' })).toMatchObject({ data: 'x', stat: { version: 0, numChildren: 0 } });
     expect(z.rpc('c2', f2, { type: 'exists', session: t, path: '/c' })).toMatchObject({ stat: null });
+    // An invalid path is its op's error, as ZooKeeper's server reports it.
+    expect(z.rpc('c1', f1, { type: 'multi', session: s, ops: [{ type: 'create', path: '/ok' }, { type: 'delete', path: 'no-slash' }] })).toMatchObject({
+      type: 'error',
+      code: 12,
+      zk_error: 'BadArguments',
+      results: [{ zk_error: 'Ok' }, { zk_error: 'BadArguments' }],
+    });
     // A malformed multi is refused whole, before the ensemble sees it: no results.
     const bad = z.rpc('c1', f1, { type: 'multi', session: s, ops: [{ type: 'create', path: '/x' }, { type: 'get_data', path: '/a' }] });
     expect(bad).toMatchObject({ type: 'error', code: 12, zk_error: 'BadArguments' });

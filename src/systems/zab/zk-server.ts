@@ -597,7 +597,9 @@ export class ZkServer {
   private writeTxn(type: string, session: string, b: MessageBody): ZkProposal | ZkError {
     if (type !== 'multi') {
       const op = requestOp(type, b);
-      return 'name' in op ? op : ({ ...op, session, time: 0 } as ZkProposal);
+      if ('name' in op) return op;
+      // Refused before it costs a txn; in a multi the tree refuses a bad path as that op's error, with every op's result.
+      return checkPath(op.type === 'create' && op.sequential ? op.path + '0' : op.path) ?? ({ ...op, session, time: 0 } as ZkProposal);
     }
     if (!Array.isArray(b.ops)) return zkError('BadArguments', 'multi needs ops, a list');
     // Each op takes the defaults its request would; one past the limit is kept so the limit is named.
@@ -793,7 +795,7 @@ export class ZkServer {
   }
 }
 
-/** A create, delete, set_data or check request's op, with the defaults a request may leave out; or why not. */
+/** A create, delete, set_data or check request's op, with the defaults a request may leave out; or why not (the path is not checked here). */
 function requestOp(type: string, b: MessageBody): MultiOp | ZkError {
   const path = b.path;
   if (typeof path !== 'string') return zkError('BadArguments', `${type} needs a path`);
@@ -805,8 +807,6 @@ function requestOp(type: string, b: MessageBody): MultiOp | ZkError {
     if (type === 'create' && b[flag] !== undefined && typeof b[flag] !== 'boolean') return zkError('BadArguments', `${flag} must be true or false`);
   }
   const sequential = b.sequential === true;
-  const bad = checkPath(type === 'create' && sequential ? path + '0' : path);
-  if (bad !== null) return bad;
   switch (type) {
     case 'create':
       return { type: 'create', path, data: data as string, ephemeral: b.ephemeral === true, sequential, ...(b.container === true ? { container: true } : {}) };
