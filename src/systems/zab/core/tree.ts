@@ -1,10 +1,11 @@
 // The ZooKeeper data tree as a deterministic state machine for Zab. Pure: no I/O, no clock.
 
 // The ZooKeeper data model as a deterministic state machine for Zab: a tree of znodes with data and
-// stat, persistent, ephemeral and sequential znodes, and the sessions that own ephemerals. It applies
-// committed txns (create, delete, set_data, check, multi, delete_container, create_session,
-// close_session, expire_session) and serves reads from what it applied. No I/O and no clock: every time it records comes in the txn, stamped by
-// the leader when it proposed it, so every replica that applies the same txns holds the same tree.
+// stat, persistent, ephemeral, sequential and container znodes, and the sessions that own ephemerals.
+// It applies committed txns (create, delete, set_data, check, multi, delete_container, create_session,
+// close_session, expire_session) and serves reads from what it applied. No I/O and no clock: every
+// time it records comes in the txn, stamped by the leader when it proposed it, so every replica that
+// applies the same txns holds the same tree.
 //
 // A txn that fails (a version mismatch, a missing parent, ...) still takes its zxid and fails the same
 // way on every replica, as in ZooKeeper, where the leader logs an error txn. Each applied txn reports
@@ -381,9 +382,9 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
       case 'create':
         return this.create(op, session, time, zxid, triggers);
       case 'delete': {
+        if (op.path === '/') return fail('BadArguments', 'the root cannot be deleted');
         const node = this.versioned(op);
         if ('error' in node) return node;
-        if (op.path === '/') return fail('BadArguments', 'the root cannot be deleted');
         if (node.children.size > 0) return fail('NotEmpty', `${op.path} has ${node.children.size} children`);
         this.removeNode(op.path, zxid, triggers);
         return { ok: true, type: 'delete', path: op.path };
