@@ -564,6 +564,8 @@ describe('zk server: multi and check', () => {
       ],
     });
     const results = r.results as Array<Record<string, unknown>>;
+    expect([results[0], results[4]]).toEqual([{ type: 'check' }, { type: 'delete' }]);
+    expect(Object.keys(results[1]!).sort()).toEqual(['stat', 'type']);
     const zxid = (results[1]!.stat as { mzxid: string }).mzxid;
     expect((results[2]!.stat as { czxid: string }).czxid).toBe(zxid);
     // The sequential suffix counted the ephemeral created by the op before it in the same multi.

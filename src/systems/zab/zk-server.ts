@@ -14,7 +14,7 @@ import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol
 import type { LoggedTxn, PrepareTxn, ProposeResult, Ready, StateReport } from './core/core.js';
 import { zkError, type ZkError, type ZkErrorName } from '../../lib/zk/errors.js';
 import { negotiateSessionTimeout, SessionIdSource, SessionTracker, tracked_session_count_max } from './core/sessions.js';
-import { checkPath, multi_ops_max, parseMultiOps, parseZkTxn, type MultiOp, type MultiOpFailure, type Stat, type ZkTxn } from './core/tree.js';
+import { checkPath, multi_ops_max, parseMultiOps, parseZkTxn, type MultiOp, type MultiOpFailure, type MultiOpResult, type Stat, type ZkTxn } from './core/tree.js';
 import { ZkReplica, type MultiReadOp, type ZkRead, type ZkReplicaApplied } from './core/watches.js';
 import { compareZxid, formatZxid, parseZxid, type Zxid } from './core/zxid.js';
 
@@ -369,11 +369,9 @@ export class ZkServer {
       case 'check':
         this.reply(req, { type: 'check_ok', path: o.path });
         return;
-      case 'multi': {
-        const results = o.results.map(({ path, ...r }) => (r.type === 'create' ? { type: 'create', path, stat: statBody(r.stat) } : 'stat' in r ? { ...r, stat: statBody(r.stat) } : r));
-        this.reply(req, { type: 'multi_ok', results });
+      case 'multi':
+        this.reply(req, { type: 'multi_ok', results: o.results.map(multiResultBody) });
         return;
-      }
     }
   }
 
@@ -829,6 +827,18 @@ function isOpenAcl(acl: unknown): boolean {
   if (!Array.isArray(acl) || acl.length !== 1) return false;
   const a = acl[0] as Record<string, unknown> | null;
   return a !== null && typeof a === 'object' && a.scheme === open_acl[0].scheme && a.id === open_acl[0].id && a.perms === open_acl[0].perms;
+}
+
+/** An applied multi op's result as ZooKeeper's client gets it: a create's path and stat, a set_data's stat, nothing else. */
+function multiResultBody(r: MultiOpResult): MessageBody {
+  switch (r.type) {
+    case 'create':
+      return { type: 'create', path: r.path, stat: statBody(r.stat) };
+    case 'set_data':
+      return { type: 'set_data', stat: statBody(r.stat) };
+    default:
+      return { type: r.type };
+  }
 }
 
 /** A stat for the wire: zxids as "epoch:counter". */
