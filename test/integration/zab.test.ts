@@ -193,6 +193,33 @@ describe('zab on real processes', () => {
     expect(await send(follower, { type: 'close_session', session })).toMatchObject({ type: 'close_session_ok' });
   });
 
+  it('serves the requests a ZooKeeper wire client needs: multi, check, containers, remove_watches, get_acl, and refuses a client that saw a later zxid', async () => {
+    const { id: leader } = await waitFor('an established leader', settled);
+    const follower = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
+    const session = await connect(follower, 20_000);
+    const multi = await send(follower, {
+      type: 'multi',
+      session,
+      ops: [
+        { type: 'create', path: '/wire', container: true },
+        { type: 'create', path: '/wire/lock-', ephemeral: true, sequential: true },
+        { type: 'check', path: '/wire', version: 0 },
+      ],
+    });
+    expect(multi).toMatchObject({ type: 'multi_ok', results: [{ type: 'create', path: '/wire', stat: { container: true } }, { type: 'create', path: '/wire/lock-0000000000' }, { type: 'check' }] });
+    const failed = await send(follower, { type: 'multi', session, ops: [{ type: 'delete', path: '/wire/lock-0000000000' }, { type: 'check', path: '/wire', version: 7 }] });
+    expect(failed).toMatchObject({ type: 'error', zk_error: 'BadVersion', results: [{ zk_error: 'Ok' }, { zk_error: 'BadVersion' }] });
+    expect(await send(follower, { type: 'check', session, path: '/wire/lock-0000000000', version: 0 })).toMatchObject({ type: 'check_ok' });
+    expect(await send(follower, { type: 'get_data', session, path: '/wire', watch: true })).toMatchObject({ type: 'get_data_ok' });
+    expect(await send(follower, { type: 'remove_watches', session, path: '/wire', watcher_type: 3 })).toMatchObject({ type: 'remove_watches_ok' });
+    expect(await send(follower, { type: 'check_watches', session, path: '/wire', watcher_type: 3 })).toMatchObject({ type: 'error', code: 20, zk_error: 'NoWatcher' });
+    expect(await send(follower, { type: 'get_acl', session, path: '/wire' })).toMatchObject({ type: 'get_acl_ok', acl: [{ scheme: 'world', id: 'anyone', perms: 31 }] });
+    const czxid = ((multi.results as Array<{ stat: { czxid: string } }>)[0]!.stat.czxid).split(':').map(Number) as [number, number];
+    const ahead = `${czxid[0]}:${czxid[1] + 1_000_000}`;
+    expect(await send(follower, { type: 'connect', session, last_zxid_seen: ahead })).toMatchObject({ type: 'error', code: 11, zk_error: 'ZxidAhead' });
+    expect(await send(follower, { type: 'close_session', session })).toMatchObject({ type: 'close_session_ok' });
+  });
+
   it('refuses to restart a server whose txn log is corrupt in the middle, saying so in one line', async () => {
     const { s, id: leader } = await waitFor('an established leader', settled);
     const victim = s.nodes.map((n) => n.id).find((id) => id !== leader && id !== 'n4')!;

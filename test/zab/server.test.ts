@@ -426,7 +426,7 @@ describe('zk server: znodes', () => {
     expect(err(z.rpc('c2', f2, { type: 'create', session: t, path: '/app/me/kid' }))).toEqual({ code: 22, zk_error: 'NoChildrenForEphemerals' });
     expect(err(z.rpc('c2', f2, { type: 'create', session: t, path: 'no-slash' }))).toEqual({ code: 12, zk_error: 'BadArguments' });
     expect(err(z.rpc('c2', f2, { type: 'get_data', session: 'sff.1', path: '/app' }))).toEqual({ code: 14, zk_error: 'SessionExpired' });
-    expect(err(z.rpc('c2', f2, { type: 'set_acl', session: t, path: '/app' }))).toEqual({ code: 10, zk_error: 'Unimplemented' });
+    expect(err(z.rpc('c2', f2, { type: 'reconfig', session: t }))).toEqual({ code: 10, zk_error: 'Unimplemented' });
     expect(z.rpc('c2', f2, { type: 'set_data', session: t, path: '/app', data: 'v2', version: 0 })).toMatchObject({ type: 'set_data_ok', stat: { version: 1 } });
     expect(z.rpc('c2', f2, { type: 'delete', session: t, path: '/app/q-0000000000', version: 0 })).toMatchObject({ type: 'delete_ok', path: '/app/q-0000000000' });
   });
@@ -530,6 +530,210 @@ describe('zk server: watches', () => {
   });
 });
 
+describe('zk server: multi and check', () => {
+  it('applies a multi as one txn on every server, with per-op results; watches on another server fire as the ops would', () => {
+    const z = three();
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1);
+    const w = z.connect('c2', f2, 1000);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/cfg', data: 'v0' });
+    z.rpc('c2', f2, { type: 'sync', session: w });
+    z.rpc('c2', f2, { type: 'get_data', session: w, path: '/cfg', watch: true });
+    z.rpc('c2', f2, { type: 'exists', session: w, path: '/cfg/lock', watch: true });
+    const applied_before = z.procs.get(f1)!.applied.length;
+    const r = z.rpc('c1', f1, {
+      type: 'multi',
+      session: s,
+      ops: [
+        { type: 'check', path: '/cfg', version: 0 },
+        { type: 'set_data', path: '/cfg', data: 'v1', version: 0 },
+        { type: 'create', path: '/cfg/lock', data: 'me', ephemeral: true },
+        { type: 'create', path: '/cfg/n-', sequential: true },
+        { type: 'delete', path: '/cfg/n-0000000001', version: -1 },
+      ],
+    });
+    expect(r).toMatchObject({
+      type: 'multi_ok',
+      results: [
+        { type: 'check' },
+        { type: 'set_data', stat: { version: 1 } },
+        { type: 'create', path: '/cfg/lock', stat: { ephemeralOwner: s } },
+        { type: 'create', path: '/cfg/n-0000000001' },
+        { type: 'delete' },
+      ],
+    });
+    const results = r.results as Array<Record<string, unknown>>;
+    expect([results[0], results[4]]).toEqual([{ type: 'check' }, { type: 'delete' }]);
+    expect(Object.keys(results[1]!).sort()).toEqual(['stat', 'type']);
+    const zxid = (results[1]!.stat as { mzxid: string }).mzxid;
+    expect((results[2]!.stat as { czxid: string }).czxid).toBe(zxid);
+    // The sequential suffix counted the ephemeral created by the op before it in the same multi.
+    z.run(50);
+    expect(z.procs.get(f1)!.applied.length).toBe(applied_before + 1);
+    expect(z.unasked('c2', 'watch_event').map((e) => `${e.path as string} ${e.event as string} ${e.zxid as string}`)).toEqual([`/cfg NodeDataChanged ${zxid}`, `/cfg/lock NodeCreated ${zxid}`]);
+    expect(z.rpc('c2', f2, { type: 'get_children', session: w, path: '/cfg' })).toMatchObject({ children: ['lock'] });
+  });
+
+  it('a failed multi changes nothing anywhere and answers the failing op’s error with every op’s result', () => {
+    const z = three();
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/a', data: 'x' });
+    const r = z.rpc('c1', f1, {
+      type: 'multi',
+      session: s,
+      ops: [
+        { type: 'set_data', path: '/a', data: 'y' },
+        { type: 'create', path: '/a/b' },
+        { type: 'delete', path: '/a', version: -1 },
+        { type: 'create', path: '/c' },
+      ],
+    });
+    expect(r).toMatchObject({
+      type: 'error',
+      code: 22,
+      zk_error: 'NotEmpty',
+      results: [
+        { type: 'error', zk_error: 'Ok' },
+        { type: 'error', zk_error: 'Ok' },
+        { type: 'error', zk_error: 'NotEmpty' },
+        { type: 'error', zk_error: 'RuntimeInconsistency' },
+      ],
+    });
+    const t = z.connect('c2', f2);
+    z.rpc('c2', f2, { type: 'sync', session: t });
+    expect(z.rpc('c2', f2, { type: 'get_data', session: t, path: '/a' })).toMatchObject({ data: 'x', stat: { version: 0, numChildren: 0 } });
+    expect(z.rpc('c2', f2, { type: 'exists', session: t, path: '/c' })).toMatchObject({ stat: null });
+    // An invalid path is its op's error, as ZooKeeper's server reports it.
+    expect(z.rpc('c1', f1, { type: 'multi', session: s, ops: [{ type: 'create', path: '/ok' }, { type: 'delete', path: 'no-slash' }] })).toMatchObject({
+      type: 'error',
+      code: 12,
+      zk_error: 'BadArguments',
+      results: [{ zk_error: 'Ok' }, { zk_error: 'BadArguments' }],
+    });
+    // A malformed multi is refused whole, before the ensemble sees it: no results.
+    const bad = z.rpc('c1', f1, { type: 'multi', session: s, ops: [{ type: 'create', path: '/x' }, { type: 'get_data', path: '/a' }] });
+    expect(bad).toMatchObject({ type: 'error', code: 12, zk_error: 'BadArguments' });
+    expect(bad).not.toHaveProperty('results');
+  });
+
+  it('a multi of reads only is served by the server asked, each op on its own', () => {
+    const z = three();
+    z.settle();
+    const [f1] = z.followers() as [string];
+    const s = z.connect('c1', f1);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/r', data: 'd' });
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/r/k' });
+    const r = z.rpc('c1', f1, { type: 'multi', session: s, ops: [{ type: 'get_data', path: '/r' }, { type: 'get_children', path: '/none' }, { type: 'get_children', path: '/r' }] });
+    expect(r).toMatchObject({ type: 'multi_ok', results: [{ type: 'get_data', data: 'd', stat: { numChildren: 1 } }, { type: 'error', zk_error: 'NoNode' }, { type: 'get_children', children: ['k'] }] });
+    expect(typeof ((r.results as Array<{ stat?: { czxid: unknown } }>)[0]!.stat!.czxid)).toBe('string');
+  });
+
+  it('check goes through the ensemble: check_ok, BadVersion, NoNode', () => {
+    const z = three();
+    z.settle();
+    const [f1] = z.followers() as [string];
+    const s = z.connect('c1', f1);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/v' });
+    expect(z.rpc('c1', f1, { type: 'check', session: s, path: '/v', version: 0 })).toMatchObject({ type: 'check_ok', path: '/v' });
+    expect(z.rpc('c1', f1, { type: 'check', session: s, path: '/v', version: 3 })).toMatchObject({ type: 'error', code: 22, zk_error: 'BadVersion' });
+    expect(z.rpc('c1', f1, { type: 'check', session: s, path: '/w', version: -1 })).toMatchObject({ type: 'error', code: 20, zk_error: 'NoNode' });
+  });
+});
+
+describe('zk server: containers, watch removal, ACLs, connect', () => {
+  it('the leader deletes a container once it had a child and has none; an unused container stays; watchers hear NodeDeleted', () => {
+    const z = three();
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1, 1000);
+    const w = z.connect('c2', f2, 1000);
+    expect(z.rpc('c1', f1, { type: 'create', session: s, path: '/locks', container: true })).toMatchObject({ type: 'create_ok', stat: { container: true, ephemeralOwner: null } });
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/unused', container: true });
+    expect(z.rpc('c1', f1, { type: 'create', session: s, path: '/bad', container: true, ephemeral: true })).toMatchObject({ type: 'error', zk_error: 'BadArguments' });
+    const kid = z.rpc('c1', f1, { type: 'create', session: s, path: '/locks/lock-', sequential: true, ephemeral: true }).path as string;
+    z.rpc('c2', f2, { type: 'sync', session: w });
+    z.rpc('c2', f2, { type: 'exists', session: w, path: '/locks', watch: true });
+    // Both sessions ping, so the watch outlives the wait.
+    const wait = (ms: number) => {
+      for (let t = 0; t < ms; t += 300) {
+        z.sendOnly('c2', f2, { type: 'ping', session: w });
+        z.keepAlive('c1', f1, s, 300, 1000);
+      }
+    };
+    // With a child it stays, however long.
+    wait(1500);
+    expect(z.unasked('c2', 'watch_event')).toEqual([]);
+    z.rpc('c1', f1, { type: 'delete', session: s, path: kid });
+    wait(1500);
+    expect(z.unasked('c2', 'watch_event')).toEqual([expect.objectContaining({ path: '/locks', event: 'NodeDeleted' })]);
+    for (const p of z.procs.values()) expect(p.server.replica.tree.paths()).toEqual(['/', '/unused']);
+  });
+
+  it('remove_watches ends a watch (no event comes from it) and check_watches tells whether one is held; NoWatcher when none', () => {
+    const z = three();
+    z.settle();
+    const [f1, f2] = z.followers() as [string, string];
+    const s = z.connect('c1', f1);
+    const w = z.connect('c2', f2, 1000);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/d' });
+    z.rpc('c2', f2, { type: 'sync', session: w });
+    z.rpc('c2', f2, { type: 'get_data', session: w, path: '/d', watch: true });
+    z.rpc('c2', f2, { type: 'get_children', session: w, path: '/d', watch: true });
+    expect(z.rpc('c2', f2, { type: 'check_watches', session: w, path: '/d', watcher_type: 2 })).toMatchObject({ type: 'check_watches_ok', path: '/d' });
+    expect(z.rpc('c2', f2, { type: 'remove_watches', session: w, path: '/d', watcher_type: 2 })).toMatchObject({ type: 'remove_watches_ok', path: '/d' });
+    expect(z.rpc('c2', f2, { type: 'check_watches', session: w, path: '/d', watcher_type: 2 })).toMatchObject({ type: 'error', code: 20, zk_error: 'NoWatcher' });
+    expect(z.rpc('c2', f2, { type: 'remove_watches', session: w, path: '/d', watcher_type: 2 })).toMatchObject({ type: 'error', code: 20, zk_error: 'NoWatcher' });
+    // The watches are the server's: the session's other server holds none.
+    expect(z.rpc('c2', f1, { type: 'check_watches', session: w, path: '/d', watcher_type: 1 })).toMatchObject({ zk_error: 'NoWatcher' });
+    z.rpc('c1', f1, { type: 'set_data', session: s, path: '/d', data: 'x' });
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/d/k' });
+    z.rpc('c2', f2, { type: 'sync', session: w });
+    expect(z.unasked('c2', 'watch_event').map((e) => e.event)).toEqual(['NodeChildrenChanged']);
+    expect(z.rpc('c2', f2, { type: 'remove_watches', session: w, path: '/d' })).toMatchObject({ zk_error: 'BadArguments' });
+  });
+
+  it('get_acl answers the open ACL with the stat; set_acl accepts only the open ACL at ACL version 0 or -1', () => {
+    const z = three();
+    z.settle();
+    const [f1] = z.followers() as [string];
+    const s = z.connect('c1', f1);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/a', data: 'xy' });
+    const open = [{ scheme: 'world', id: 'anyone', perms: 31 }];
+    expect(z.rpc('c1', f1, { type: 'get_acl', session: s, path: '/a' })).toMatchObject({ type: 'get_acl_ok', acl: open, stat: { dataLength: 2 } });
+    expect(z.rpc('c1', f1, { type: 'get_acl', session: s, path: '/b' })).toMatchObject({ type: 'error', zk_error: 'NoNode' });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open, version: 0 })).toMatchObject({ type: 'set_acl_ok', stat: { dataLength: 2 } });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open, version: 1 })).toMatchObject({ type: 'error', zk_error: 'BadVersion' });
+    const mine = [{ scheme: 'digest', id: 'me:x', perms: 31 }];
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: mine, version: -1 })).toMatchObject({ type: 'error', code: 10, zk_error: 'Unimplemented' });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/b', acl: open })).toMatchObject({ type: 'error', zk_error: 'NoNode' });
+  });
+
+  it('refuses a connect from a client that saw a later zxid than the server applied (ZxidAhead 11); another server takes it', () => {
+    const z = three();
+    const leader = z.settle();
+    const [f1, slow] = z.followers() as [string, string];
+    const s = z.connect('c1', f1);
+    z.run(20);
+    // The leader's messages reach `slow` late: it applies the write after the client saw it.
+    z.delay = (from, to) => (from === leader && to === slow ? 300 : 0);
+    const seen = (z.rpc('c1', f1, { type: 'create', session: s, path: '/x' }).stat as { czxid: string }).czxid;
+    const sessions_before = z.procs.get(leader)!.server.session_count;
+    const refused = z.rpc('c1', slow, { type: 'connect', session: s, last_zxid_seen: seen });
+    expect(refused).toMatchObject({ type: 'error', code: 11, zk_error: 'ZxidAhead' });
+    expect(z.rpc('c9', slow, { type: 'connect', timeout_ms: 600, last_zxid_seen: seen })).toMatchObject({ type: 'error', code: 11, zk_error: 'ZxidAhead' });
+    expect(z.procs.get(leader)!.server.session_count).toBe(sessions_before);
+    expect(z.rpc('c1', leader, { type: 'connect', session: s, last_zxid_seen: seen })).toMatchObject({ type: 'connect_ok', session: s });
+    // Once it caught up, the slow server takes it too.
+    z.delay = () => 0;
+    z.run(400);
+    expect(z.rpc('c1', slow, { type: 'connect', session: s, last_zxid_seen: seen })).toMatchObject({ type: 'connect_ok', session: s });
+    expect(z.rpc('c1', slow, { type: 'connect', session: s, last_zxid_seen: 'soon' })).toMatchObject({ type: 'error', code: 12, zk_error: 'BadArguments' });
+  });
+});
+
 describe('zk server: not serving', () => {
   it('answers ConnectionLoss 11 at the door when cut off from its leader, and 13 for a write in flight', () => {
     const z = three();
@@ -538,8 +742,12 @@ describe('zk server: not serving', () => {
     const s = z.connect('c1', f1, 1000);
     // The follower's link to the leader goes: its write is forwarded into the void.
     z.drop = (from, to) => (from === f1 && to !== 'c1') || (to === f1 && from !== 'c1');
+    z.sendOnly('c1', f1, { type: 'check', session: s, path: '/', version: -1 });
     const write = z.rpc('c1', f1, { type: 'set_data', session: s, path: '/', data: 'x' }, 3000);
     expect(write).toMatchObject({ type: 'error', code: 13, zk_error: 'ConnectionLoss' });
+    // A check in flight changes nothing whatever became of it: definite.
+    const check = z.received('c1').find((b) => b.type === 'error' && b.in_reply_to !== write.in_reply_to);
+    expect(check).toMatchObject({ code: 11, zk_error: 'ConnectionLoss' });
     expect(z.rpc('c1', f1, { type: 'ping', session: s })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
     expect(z.rpc('c1', f1, { type: 'get_data', session: s, path: '/' })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
     expect(z.rpc('c1', f1, { type: 'connect', timeout_ms: 1000 })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });

@@ -1,12 +1,14 @@
 // Random txn sequences on two replicas of the znode tree (one receiving every txn through JSON and
 // restarting from a snapshot midway, as a SNAP would): after every txn both hold the same digest, the
-// tree's invariants hold, and sequential suffixes never repeat. A third replica serves random reads
+// tree's invariants hold, and sequential suffixes never repeat. A multi is checked against its ops
+// applied one by one on a copy of the tree: the same tree when every op applies, and when one fails,
+// that op's error and a tree exactly as before the multi. A third replica serves random reads
 // with watches; every watch fires exactly at the first txn that changes what its read saw, once.
 // Replay one seed with ZK_TREE_SEED=<seed> npx vitest run test/zab/tree-random.test.ts
 
 import { describe, expect, it } from 'vitest';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
-import { parentOf, ZkTree, type TreeOptions, type ZkTxn } from '../../src/systems/zab/core/tree.js';
+import { parentOf, ZkTree, type MultiOp, type TreeOptions, type ZkApplied, type ZkTxn } from '../../src/systems/zab/core/tree.js';
 import { ZkReplica, type WatchKind } from '../../src/systems/zab/core/watches.js';
 import { formatZxid, zxid } from '../../src/systems/zab/core/zxid.js';
 
@@ -30,28 +32,78 @@ function somePath(rng: Rng, tree: ZkTree): string {
   return existing.length > 0 && rng.next() < 0.6 ? rng.pick(existing) : randomPath(rng);
 }
 
-function randomTxn(rng: Rng, tree: ZkTree, time: number): ZkTxn {
-  const session = rng.pick(sessions);
+/** A znode op, as a txn of its own or as an op of a multi. */
+function randomOp(rng: Rng, tree: ZkTree): MultiOp {
   const version = (path: string): number => {
     const s = tree.exists(path);
     const actual = s.ok && s.value !== null ? s.value.version : 0;
     return rng.pick([-1, -1, actual, actual, actual + 1, 0]);
   };
   const roll = rng.int(100);
+  if (roll < 50) {
+    const parent = rng.next() < 0.5 ? somePath(rng, tree) : '';
+    const name = rng.next() < 0.3 ? rng.pick(names) + '-' : rng.pick(names);
+    const container = rng.next() < 0.2;
+    // A container is neither ephemeral nor sequential: now and then ask for both (BadArguments).
+    const plain = container && rng.next() < 0.9;
+    return { type: 'create', path: `${parent}/${name}`, data: rng.pick(['', 'x', 'data', 'é']), ephemeral: !plain && rng.next() < 0.3, sequential: !plain && rng.next() < 0.3, ...(container ? { container } : {}) };
+  }
+  const path = somePath(rng, tree);
+  if (roll < 75) return { type: 'delete', path, version: version(path) };
+  if (roll < 92) return { type: 'set_data', path, data: rng.pick(['1', '22', '']), version: version(path) };
+  return { type: 'check', path, version: version(path) };
+}
+
+/** Whether one path is the other or under it (a multi's ops here keep apart, so each watch sees at most one op). */
+function related(a: string, b: string): boolean {
+  return a === b || a.startsWith(b + '/') || b.startsWith(a + '/');
+}
+
+function randomTxn(rng: Rng, tree: ZkTree, time: number): ZkTxn {
+  const session = rng.pick(sessions);
+  const roll = rng.int(100);
   if (roll < 8) return { type: 'create_session', session, timeout_ms: 100 + rng.int(900), time };
   if (roll < 12) return { type: 'close_session', session, time };
   if (roll < 15) return { type: 'expire_session', session, time };
-  if (roll < 55) {
-    const parent = rng.next() < 0.5 ? somePath(rng, tree) : '';
-    const name = rng.next() < 0.3 ? rng.pick(names) + '-' : rng.pick(names);
-    return { type: 'create', session, path: `${parent}/${name}`, data: rng.pick(['', 'x', 'data', 'é']), ephemeral: rng.next() < 0.3, sequential: rng.next() < 0.3, time };
+  if (roll < 18) {
+    const emptied = tree.emptiedContainers(10);
+    return { type: 'delete_container', path: emptied.length > 0 && rng.next() < 0.7 ? rng.pick(emptied) : somePath(rng, tree), time };
   }
-  if (roll < 75) {
-    const path = somePath(rng, tree);
-    return { type: 'delete', session, path, version: version(path), time };
+  if (roll < 30) {
+    const ops: MultiOp[] = [];
+    for (let k = 1 + rng.int(4); k > 0; k--) {
+      const op = randomOp(rng, tree);
+      if (!ops.some((o) => related(o.path, op.path))) ops.push(op);
+    }
+    return { type: 'multi', session, ops, time };
   }
-  const path = somePath(rng, tree);
-  return { type: 'set_data', session, path, data: rng.pick(['1', '22', '']), version: version(path), time };
+  return { ...randomOp(rng, tree), session, time };
+}
+
+/**
+ * The multi's ops applied one by one, each as a txn of its own at the multi's zxid, on a copy of the
+ * tree as it was before the multi (`before`): the tree the multi must leave, or the op that must fail.
+ */
+function expectLikeOneByOne(before: unknown, txn: Extract<ZkTxn, { type: 'multi' }>, applied: ZkApplied, after: ZkTree, where: string): void {
+  const copy = ZkTree.restore(JSON.parse(JSON.stringify(before)));
+  if (!copy.hasSession(txn.session)) {
+    // The whole request fails, before any op: no per-op results.
+    expect(applied.outcome, where).toEqual({ ok: false, error: expect.objectContaining({ name: 'SessionExpired' }) });
+    return;
+  }
+  for (const [i, op] of txn.ops.entries()) {
+    const one = copy.apply({ zxid: applied.zxid, txn: { ...op, session: txn.session, time: txn.time } });
+    if (one.outcome.ok) continue;
+    expect(applied.outcome.ok, `${where}: op ${i + 1} fails alone`).toBe(false);
+    if (applied.outcome.ok) return;
+    expect(applied.outcome.error.name, where).toBe(one.outcome.error.name);
+    expect(applied.outcome.results, where).toEqual(txn.ops.map((_, j) => (j < i ? 'Ok' : j === i ? one.outcome.ok || one.outcome.error.name : 'RuntimeInconsistency')));
+    const restored = after.snapshot();
+    expect({ nodes: restored.nodes, sessions: restored.sessions }, `${where}: a failed multi changed the tree`).toEqual({ nodes: (before as typeof restored).nodes, sessions: (before as typeof restored).sessions });
+    return;
+  }
+  expect(applied.outcome.ok, `${where}: every op applies alone`).toBe(true);
+  expect(after.digest(), `${where}: the multi left another tree than its ops one by one`).toBe(copy.digest());
 }
 
 interface ModelWatch {
@@ -102,7 +154,9 @@ function runSeed(seed: number, options: Partial<TreeOptions> = {}): void {
 
     const txn = randomTxn(rng, a, 1000 + i);
     const entry = { zxid: zxid(1 + Math.floor(i / 100), i), txn };
+    const before = txn.type === 'multi' ? a.snapshot() : null;
     const ra = a.apply(entry);
+    if (txn.type === 'multi' && txn.ops.length > 0) expectLikeOneByOne(before, txn, ra, a, where(i));
     const rb = b.apply(JSON.parse(JSON.stringify(entry)));
     const rw = watcher.apply(entry);
     expect(JSON.stringify(rb.outcome), where(i)).toBe(JSON.stringify(ra.outcome));
@@ -170,9 +224,12 @@ describe('random txn sequences', () => {
       for (let i = 1; i <= txns_per_seed; i++) {
         const r = t.apply({ zxid: zxid(1, i), txn: randomTxn(rng, t, i) });
         seen.add(r.outcome.ok ? `ok ${r.outcome.type}` : r.outcome.error.name);
+        if (!r.outcome.ok && r.outcome.results !== undefined) seen.add(`multi failed at op ${r.outcome.results.indexOf(r.outcome.error.name) + 1}`);
+        if (r.outcome.ok && r.outcome.type === 'create' && r.outcome.stat.container === true) seen.add('ok create container');
       }
     }
-    for (const k of ['ok create', 'ok delete', 'ok set_data', 'ok close_session', 'ok expire_session', 'NoNode', 'NodeExists', 'BadVersion', 'NotEmpty', 'NoChildrenForEphemerals', 'SessionExpired']) {
+    const kinds = ['ok create', 'ok delete', 'ok set_data', 'ok check', 'ok multi', 'ok create container', 'ok delete_container', 'ok close_session', 'ok expire_session'];
+    for (const k of [...kinds, 'multi failed at op 1', 'multi failed at op 2', 'NoNode', 'NodeExists', 'BadVersion', 'NotEmpty', 'NoChildrenForEphemerals', 'SessionExpired', 'BadArguments']) {
       expect(seen.has(k), k).toBe(true);
     }
   });

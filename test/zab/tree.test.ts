@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { error_codes } from '../../src/lib/protocol/messages.js';
 import { isDefiniteZkError, zk_error_table, type ZkErrorName } from '../../src/lib/zk/errors.js';
 import {
+  multi_data_bytes_max,
+  multi_ops_max,
+  parseMultiOps,
   parseZkTxn,
   session_count_max,
   znode_children_max,
@@ -67,6 +70,10 @@ describe('error table', () => {
     }
     // A lost connection may hide an applied write.
     expect(isDefiniteZkError('ConnectionLoss')).toBe(false);
+    // A missing watch, an op a failed multi skipped and a refused connect: nothing happened.
+    expect(zk_error_table.NoWatcher.code).toBe(error_codes.key_does_not_exist);
+    for (const name of ['NoWatcher', 'RuntimeInconsistency', 'ZxidAhead'] as const) expect(isDefiniteZkError(name), name).toBe(true);
+    expect(zk_error_table.ZxidAhead.code).toBe(error_codes.temporarily_unavailable);
   });
 });
 
@@ -406,5 +413,186 @@ describe('the sync txn', () => {
     expect(d.tree.sessionTimeout('a')).toBeNull();
     expect(errorOf(d.apply({ type: 'sync', session: 'a' }))).toBe('SessionExpired');
     expect(parseZkTxn({ type: 'sync', session: 'a', time: 1 })).not.toBeNull();
+  });
+});
+
+describe('multi', () => {
+  const multi = (d: Driver, ops: unknown[], session = 'a') => d.apply({ type: 'multi', session, ops } as Omit<ZkTxn, 'time'>);
+
+  it('applies every op under one zxid, each seeing the ops before it, and reports each result', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/old', { data: 'v0' });
+    const at = d.next();
+    const r = multi(d, [
+      { type: 'create', path: '/job', data: 'j', ephemeral: false, sequential: false },
+      { type: 'create', path: '/job/t-', data: '', ephemeral: true, sequential: true },
+      { type: 'check', path: '/job', version: 0 },
+      { type: 'set_data', path: '/job', data: 'j2', version: 0 },
+      { type: 'delete', path: '/old', version: 0 },
+    ]);
+    expect(r.zxid).toEqual(at);
+    expect(r.outcome).toMatchObject({
+      ok: true,
+      type: 'multi',
+      results: [
+        { type: 'create', path: '/job', stat: { czxid: at, version: 0 } },
+        { type: 'create', path: '/job/t-0000000000', stat: { czxid: at, ephemeralOwner: 'a' } },
+        { type: 'check', path: '/job' },
+        { type: 'set_data', path: '/job', stat: { czxid: at, mzxid: at, version: 1, dataLength: 2 } },
+        { type: 'delete', path: '/old' },
+      ],
+    });
+    expect(d.tree.paths()).toEqual(['/', '/job', '/job/t-0000000000']);
+    expect(d.tree.ephemeralsOf('a')).toEqual(['/job/t-0000000000']);
+    // Watches hear each op's changes in order, as if they came one by one.
+    expect(r.triggers).toEqual([
+      { path: '/job', type: 'NodeCreated' },
+      { path: '/', type: 'NodeChildrenChanged' },
+      { path: '/job/t-0000000000', type: 'NodeCreated' },
+      { path: '/job', type: 'NodeChildrenChanged' },
+      { path: '/job', type: 'NodeDataChanged' },
+      { path: '/old', type: 'NodeDeleted' },
+      { path: '/', type: 'NodeChildrenChanged' },
+    ]);
+    expect(d.tree.checkInvariants()).toBeNull();
+  });
+
+  it('a failing op leaves the tree as it was: Ok before it, its error, RuntimeInconsistency after it; the txn still takes its zxid', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/p', { data: 'v' });
+    d.create('/p/e', { ephemeral: true });
+    const digest_before = d.tree.snapshot();
+    const r = multi(d, [
+      { type: 'set_data', path: '/p', data: 'changed', version: -1 },
+      { type: 'create', path: '/p/q-', data: '', ephemeral: false, sequential: true },
+      { type: 'delete', path: '/p/e', version: -1 },
+      { type: 'create', path: '/p/e', data: 'again', ephemeral: false, sequential: false },
+      { type: 'check', path: '/p', version: 0 },
+      { type: 'delete', path: '/nope', version: -1 },
+    ]);
+    // The check sees the set_data before it: /p is at version 1 by then.
+    expect(r.outcome).toMatchObject({ ok: false, error: { name: 'BadVersion' }, results: ['Ok', 'Ok', 'Ok', 'Ok', 'BadVersion', 'RuntimeInconsistency'] });
+    expect(r.outcome.ok === false && r.outcome.error.text).toContain('op 5 of the multi');
+    expect(r.triggers).toEqual([]);
+    const after = d.tree.snapshot();
+    expect(after.nodes).toEqual(digest_before.nodes);
+    expect(after.zxid).toEqual(r.zxid);
+    // The ephemeral is its session's again, and /p's sequential counter did not move.
+    expect(d.tree.ephemeralsOf('a')).toEqual(['/p/e']);
+    expect(createdPath(d.create('/p/q-', { sequential: true }))).toBe('/p/q-0000000001');
+    expect(d.tree.checkInvariants()).toBeNull();
+    // The first op failing: every later op is RuntimeInconsistency.
+    expect(multi(d, [{ type: 'check', path: '/x', version: -1 }, { type: 'delete', path: '/p', version: -1 }]).outcome).toMatchObject({
+      ok: false,
+      error: { name: 'NoNode', code: error_codes.key_does_not_exist },
+      results: ['NoNode', 'RuntimeInconsistency'],
+    });
+  });
+
+  it('an empty multi applies; a closed session fails the whole multi, with no per-op results', () => {
+    const d = new Driver();
+    d.session();
+    expect(multi(d, []).outcome).toEqual({ ok: true, type: 'multi', results: [] });
+    const r = multi(d, [{ type: 'create', path: '/a', data: '', ephemeral: false, sequential: false }], 'gone');
+    expect(r.outcome).toEqual({ ok: false, error: expect.objectContaining({ name: 'SessionExpired' }) });
+  });
+
+  it('parses only well-formed ops within the limits', () => {
+    const op = { type: 'check', path: '/a', version: -1 };
+    expect(parseMultiOps([op])).toEqual([op]);
+    expect(parseMultiOps(Array.from({ length: multi_ops_max }, () => op))).toHaveLength(multi_ops_max);
+    expect(parseMultiOps(Array.from({ length: multi_ops_max + 1 }, () => op))).toContain('multi_ops_max');
+    const half = 'x'.repeat(multi_data_bytes_max / 2 + 1);
+    const set = (data: string) => ({ type: 'set_data', path: '/a', data, version: -1 });
+    expect(parseMultiOps([set(half), set(half)])).toContain('multi_data_bytes_max');
+    for (const bad of [null, 'ops', [{ type: 'get_data', path: '/a' }], [{ type: 'check', path: '/a' }], [{ type: 'create', path: '/a', data: '', ephemeral: 1, sequential: false }], [7]]) {
+      expect(typeof parseMultiOps(bad), JSON.stringify(bad)).toBe('string');
+    }
+    expect(parseZkTxn({ type: 'multi', session: 'a', ops: [op], time: 1 })).not.toBeNull();
+    expect(parseZkTxn({ type: 'multi', session: 'a', ops: [{ type: 'sync' }], time: 1 })).toBeNull();
+  });
+});
+
+describe('check', () => {
+  it('changes nothing; fails with NoNode or BadVersion as a conditional write would', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/a');
+    d.set('/a', 'v');
+    const before = d.tree.snapshot().nodes;
+    expect(d.apply({ type: 'check', session: 'a', path: '/a', version: 1 }).outcome).toEqual({ ok: true, type: 'check', path: '/a' });
+    expect(d.apply({ type: 'check', session: 'a', path: '/a', version: -1 }).outcome.ok).toBe(true);
+    expect(errorOf(d.apply({ type: 'check', session: 'a', path: '/a', version: 0 }))).toBe('BadVersion');
+    expect(errorOf(d.apply({ type: 'check', session: 'a', path: '/b', version: -1 }))).toBe('NoNode');
+    expect(errorOf(d.apply({ type: 'check', session: 'a', path: 'a', version: -1 }))).toBe('BadArguments');
+    expect(errorOf(d.apply({ type: 'check', session: 'x', path: '/a', version: -1 }))).toBe('SessionExpired');
+    expect(d.tree.snapshot().nodes).toEqual(before);
+  });
+});
+
+describe('containers', () => {
+  const container = (d: Driver, path: string) => d.apply({ type: 'create', session: 'a', path, data: '', ephemeral: false, sequential: false, container: true });
+
+  it('a container reports container in its stat, holds children, and is listed for deletion only once it had one and has none', () => {
+    const d = new Driver();
+    d.session();
+    expect(container(d, '/locks').outcome).toMatchObject({ ok: true, stat: { container: true, ephemeralOwner: null } });
+    expect(d.stat('/locks')).toMatchObject({ container: true });
+    d.create('/plain');
+    expect(d.stat('/plain')).not.toHaveProperty('container');
+    // Never had a child: kept.
+    expect(d.tree.emptiedContainers(10)).toEqual([]);
+    createdPath(d.create('/locks/lock-', { sequential: true, ephemeral: true }));
+    expect(d.tree.emptiedContainers(10)).toEqual([]);
+    d.del('/locks/lock-0000000000');
+    expect(d.tree.emptiedContainers(10)).toEqual(['/locks']);
+    container(d, '/b');
+    d.create('/b/x');
+    d.del('/b/x');
+    expect(d.tree.emptiedContainers(1)).toEqual(['/b']);
+    // The snapshot keeps the flag, and the restored tree knows its containers.
+    const restored = ZkTree.restore(JSON.parse(JSON.stringify(d.tree.snapshot())));
+    expect(restored.emptiedContainers(10)).toEqual(['/b', '/locks']);
+    expect(restored.digest()).toBe(d.tree.digest());
+    expect(restored.checkInvariants()).toBeNull();
+  });
+
+  it('delete_container deletes an emptied container, and refuses one with children, a missing one and a znode that is not a container', () => {
+    const d = new Driver();
+    d.session();
+    container(d, '/c');
+    d.create('/c/kid');
+    d.create('/plain');
+    const del = (path: string) => d.apply({ type: 'delete_container', path } as Omit<ZkTxn, 'time'>);
+    expect(errorOf(del('/c'))).toBe('NotEmpty');
+    expect(errorOf(del('/plain'))).toBe('BadArguments');
+    expect(errorOf(del('/nope'))).toBe('NoNode');
+    d.del('/c/kid');
+    const r = del('/c');
+    expect(r.outcome).toEqual({ ok: true, type: 'delete_container', path: '/c' });
+    expect(r.triggers).toEqual([
+      { path: '/c', type: 'NodeDeleted' },
+      { path: '/', type: 'NodeChildrenChanged' },
+    ]);
+    expect(d.stat('/c')).toBeNull();
+    expect(d.tree.emptiedContainers(10)).toEqual([]);
+    expect(d.tree.checkInvariants()).toBeNull();
+  });
+
+  it('a container is neither ephemeral nor sequential; the digest tells a container from a plain znode', () => {
+    const d = new Driver();
+    d.session();
+    for (const flags of [{ ephemeral: true, sequential: false }, { ephemeral: false, sequential: true }]) {
+      expect(errorOf(d.apply({ type: 'create', session: 'a', path: '/c', data: '', ...flags, container: true }))).toBe('BadArguments');
+    }
+    const plain = new Driver();
+    plain.session();
+    plain.create('/c');
+    container(d, '/c');
+    expect(d.tree.digest()).not.toBe(plain.tree.digest());
+    expect(parseZkTxn({ type: 'create', session: 'a', path: '/c', data: '', ephemeral: false, sequential: false, container: 'yes', time: 1 })).toBeNull();
+    expect(parseZkTxn({ type: 'delete_container', path: '/c', time: 1 })).not.toBeNull();
   });
 });

@@ -147,6 +147,80 @@ describe('watches', () => {
   });
 });
 
+describe('remove_watches, check_watches', () => {
+  it('removes the session’s watches of the type asked for (1 children, 2 data, 3 any), and no event comes from them', () => {
+    const s = setup();
+    s.create('/p');
+    s.r.read('x', { type: 'get_data', path: '/p', watch: true });
+    s.r.read('x', { type: 'get_children', path: '/p', watch: true });
+    s.r.read('w', { type: 'get_data', path: '/p', watch: true });
+    // checkWatches removes nothing.
+    expect(s.r.removeWatches('x', '/p', 2, false)).toBeNull();
+    expect(s.r.watches.size).toBe(3);
+    expect(s.r.removeWatches('x', '/p', 2, true)).toBeNull();
+    expect(s.r.removeWatches('x', '/p', 2, true)).toMatchObject({ name: 'NoWatcher', code: 20 });
+    expect(s.r.removeWatches('x', '/p', 2, false)).toMatchObject({ name: 'NoWatcher' });
+    // The other session's data watch and x's child watch remain.
+    expect(kinds(s.apply({ type: 'set_data', session: 'w', path: '/p', data: 'd', version: -1 }))).toEqual(['w NodeDataChanged /p']);
+    expect(kinds(s.create('/p/c'))).toEqual(['x NodeChildrenChanged /p']);
+    // An exists watch on a missing znode is a data watch to ZooKeeper; "any" removes every kind.
+    s.r.read('x', { type: 'exists', path: '/q', watch: true });
+    expect(s.r.removeWatches('x', '/q', 1, true)).toMatchObject({ name: 'NoWatcher' });
+    s.r.read('x', { type: 'get_children', path: '/p', watch: true });
+    expect(s.r.removeWatches('x', '/q', 3, true)).toBeNull();
+    expect(s.r.removeWatches('x', '/p', 3, true)).toBeNull();
+    expect(s.r.watches.size).toBe(0);
+    expect(kinds(s.create('/q'))).toEqual([]);
+  });
+
+  it('refuses a bad path, an unknown watcher_type and a closed session', () => {
+    const s = setup();
+    expect(s.r.removeWatches('x', 'p', 3, true)).toMatchObject({ name: 'BadArguments' });
+    expect(s.r.removeWatches('x', '/p', 4, true)).toMatchObject({ name: 'BadArguments' });
+    expect(s.r.removeWatches('nobody', '/p', 3, false)).toMatchObject({ name: 'SessionExpired' });
+  });
+});
+
+describe('watches in a multi', () => {
+  it('fire as the ops would one by one; a failed multi fires none and the watches stay', () => {
+    const s = setup();
+    s.create('/p');
+    s.r.read('x', { type: 'get_children', path: '/p', watch: true });
+    s.r.read('x', { type: 'exists', path: '/p/c', watch: true });
+    s.r.read('w', { type: 'get_data', path: '/p', watch: true });
+    const failed = s.apply({ type: 'multi', session: 'w', ops: [{ type: 'create', path: '/p/c', data: '', ephemeral: false, sequential: false }, { type: 'check', path: '/p', version: 5 }] });
+    expect(failed.outcome.ok).toBe(false);
+    expect(kinds(failed)).toEqual([]);
+    expect(s.r.watches.size).toBe(3);
+    const ok = s.apply({
+      type: 'multi',
+      session: 'w',
+      ops: [
+        { type: 'create', path: '/p/c', data: '', ephemeral: false, sequential: false },
+        { type: 'set_data', path: '/p', data: 'd', version: -1 },
+      ],
+    });
+    expect(kinds(ok)).toEqual(['x NodeCreated /p/c', 'x NodeChildrenChanged /p', 'w NodeDataChanged /p']);
+    expect(ok.events.every((e) => e.zxid === ok.zxid)).toBe(true);
+  });
+});
+
+describe('a read-only multi', () => {
+  it('serves each op on its own, an error for one not stopping the others, and sets no watch', () => {
+    const s = setup();
+    s.create('/a');
+    s.create('/a/k');
+    const r = s.r.multiRead('x', [
+      { type: 'get_data', path: '/a' },
+      { type: 'get_children', path: '/nope' },
+      { type: 'get_children', path: '/a' },
+    ]);
+    expect(r).toMatchObject({ ok: true, value: [{ type: 'get_data', data: '', stat: { numChildren: 1 } }, { type: 'error', error: { name: 'NoNode' } }, { type: 'get_children', children: ['k'] }] });
+    expect(s.r.watches.size).toBe(0);
+    expect(s.r.multiRead('nobody', [])).toMatchObject({ ok: false, error: { name: 'SessionExpired' } });
+  });
+});
+
 describe('session tracker', () => {
   it('expires a session not heard from within its timeout, once', () => {
     const t = new SessionTracker();

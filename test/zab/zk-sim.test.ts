@@ -62,7 +62,7 @@ describe('zab simulation with ZooKeeper clients', () => {
     it(`seeds ${first}..${first + count - 1} under faults`, () => runCase(first, count), 120_000);
   }
 
-  it('the schedules exercised expiry, closes, ephemeral deletion, watch events, and watches set again on a new connection', () => {
+  it('the schedules exercised expiry, closes, ephemeral deletion, watch events, watches set again on a new connection, and multis', () => {
     // Only meaningful after the seeded cases above ran (not when filtered out with -t or few schedules).
     if (schedules_total < 50 || totals.zk_sessions_opened === undefined) return;
     expect(totals.zk_sessions_expired ?? 0).toBeGreaterThan(0);
@@ -74,5 +74,8 @@ describe('zab simulation with ZooKeeper clients', () => {
     expect(totals.zk_watches_reset ?? 0).toBeGreaterThan(0);
     expect(totals.zk_watches_fired_on_reset ?? 0).toBeGreaterThan(0);
     expect(totals.zk_connects_refused_behind ?? 0).toBeGreaterThan(0);
+    // Multis applied whole, and failed on an op without changing the tree (which the agreement checks cover).
+    expect(totals.zk_multis_applied ?? 0).toBeGreaterThan(0);
+    expect(totals.zk_multis_failed ?? 0).toBeGreaterThan(0);
   });
 });

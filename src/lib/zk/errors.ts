@@ -20,7 +20,10 @@ export type ZkErrorName =
   | 'ConnectionLoss'
   | 'BadArguments'
   | 'QuotaExceeded'
-  | 'Unimplemented';
+  | 'Unimplemented'
+  | 'NoWatcher'
+  | 'RuntimeInconsistency'
+  | 'ZxidAhead';
 
 export interface ZkErrorSpec {
   /** The node protocol's error code. */
@@ -43,6 +46,12 @@ export const zk_error_table: Readonly<Record<ZkErrorName, ZkErrorSpec>> = {
   BadArguments: { code: error_codes.malformed_request, why: 'the path or data is not valid' },
   QuotaExceeded: { code: error_codes.abort, why: 'a limit of the ensemble was reached' },
   Unimplemented: { code: error_codes.not_supported, why: 'the operation is not supported' },
+  // Like NoNode: what the request names (a watch) is not there; nothing changed.
+  NoWatcher: { code: error_codes.key_does_not_exist, why: 'the session holds no such watch on that server' },
+  // Only inside a failed multi's results: the op was not applied because an earlier op failed.
+  RuntimeInconsistency: { code: error_codes.abort, why: 'an earlier op of the same multi failed' },
+  // The server is behind the client; it refused before doing anything, so another server may serve it.
+  ZxidAhead: { code: error_codes.temporarily_unavailable, why: 'the client has seen a later zxid than this server applied' },
 };
 
 export interface ZkError {

@@ -21,4 +21,7 @@ export interface ZnodeStat<ZxidForm> {
   ephemeralOwner: string | null;
   dataLength: number;
   numChildren: number;
+  /** Present (true) on a container znode only, whose ephemeralOwner is null (ZooKeeper 3.6+ reports a
+   * container's ephemeralOwner as 0x8000000000000000: a wire translator maps this flag onto that). */
+  container?: true;
 }

@@ -19,7 +19,7 @@ import { compareZxid, formatZxid, zxidHex } from './core/zxid.js';
 import { ZabNarrator } from './narrator.js';
 import { messagesAfterDisk, messagesBeforeDisk } from './core/ready-order.js';
 import { readPlantedBug, readZabOptions, resolveObservers, type PlantedBugs } from './options.js';
-import { ZkServer } from './zk-server.js';
+import { client_request_types, ZkServer } from './zk-server.js';
 import { ZabStorage } from './storage.js';
 
 /** Client messages read in one turn and not yet handled; past this they are refused at the door (retryable). */
@@ -101,8 +101,7 @@ node.onInit(() => {
 
 /** The core's messages, the servers' relayed pings, and every client request (some share a type with the core's: ping, sync). */
 const core_types = ['notification', 'followerinfo', 'leaderinfo', 'ackepoch', 'sync', 'newleader', 'ack', 'uptodate', 'proposal', 'commit', 'inform', 'ping', 'request'];
-const client_types = ['connect', 'ping', 'close_session', 'create', 'delete', 'exists', 'get_data', 'set_data', 'get_children', 'sync', 'set_watches', 'list_sessions'];
-for (const type of new Set([...core_types, ...client_types, 'zk_touch'])) node.on(type, (message) => onMessage(message));
+for (const type of new Set([...core_types, ...client_request_types, 'zk_touch'])) node.on(type, (message) => onMessage(message));
 
 // A server's process that exits closes its connections, as ZooKeeper's sockets close: a follower then
 // looks for a new leader at once and a leader drops the learner, instead of waiting out the sync limit.

@@ -14,9 +14,9 @@ import { error_codes, type Envelope, type MessageBody } from '../../lib/protocol
 import type { LoggedTxn, PrepareTxn, ProposeResult, Ready, StateReport } from './core/core.js';
 import { zkError, type ZkError, type ZkErrorName } from '../../lib/zk/errors.js';
 import { negotiateSessionTimeout, SessionIdSource, SessionTracker, tracked_session_count_max } from './core/sessions.js';
-import { checkPath, parseZkTxn, type Stat, type ZkTxn } from './core/tree.js';
-import { ZkReplica, type ZkRead, type ZkReplicaApplied } from './core/watches.js';
-import { formatZxid, parseZxid, type Zxid } from './core/zxid.js';
+import { checkPath, multi_ops_max, parseMultiOps, parseZkTxn, type MultiOp, type MultiOpFailure, type MultiOpResult, type Stat, type ZkTxn } from './core/tree.js';
+import { ZkReplica, type MultiReadOp, type ZkRead, type ZkReplicaApplied } from './core/watches.js';
+import { compareZxid, formatZxid, parseZxid, type Zxid } from './core/zxid.js';
 
 // ---- limits (each with its unit last) -----------------------------------------------------------
 
@@ -35,6 +35,11 @@ export const expired_ephemerals_reported_max = 10;
 export const touch_batch_sessions_max = tracked_session_count_max;
 /** Sessions one list_sessions reply carries; the rest are counted in `more`. */
 export const list_sessions_reply_max = 5000;
+/** How often the leader looks for emptied containers to delete (ZooKeeper's ContainerManager: every
+ * minute by default; dslab's ensembles are small and tests short, so every few ticks). */
+export const container_check_interval_ticks = 10;
+/** Containers one look proposes to delete at most (ZooKeeper: znode.container.maxPerMinute). */
+export const container_deletions_per_check_max = 100;
 /** Planted bug watch_after_reply: events held back, and for how long at most. */
 export const deferred_watch_events_max = 10_000;
 export const deferred_watch_event_ms_max = 50;
@@ -96,9 +101,17 @@ interface Pending {
   deadline_ms: number;
 }
 
-/** Reads are served locally; these request types are txns. */
-const write_types = new Set(['create', 'delete', 'set_data']);
+/** Reads are served locally; these request types are txns (a multi of reads only is served locally too). */
+const write_types = new Set(['create', 'delete', 'set_data', 'check', 'multi']);
+/** The ops a multi that writes may hold. */
+const multi_op_types = new Set(['create', 'delete', 'set_data', 'check']);
 const read_types = new Set(['exists', 'get_data', 'get_children']);
+/** Served by the server asked, from its tree and its watches, with no txn. */
+const local_types = new Set(['set_watches', 'remove_watches', 'check_watches', 'get_acl', 'set_acl']);
+/** Every request a client may send (docs/zab.md, client messages): the host hands each to handleClient. */
+export const client_request_types: ReadonlySet<string> = new Set(['connect', 'ping', 'close_session', 'sync', 'list_sessions', ...write_types, ...read_types, ...local_types]);
+/** ZooKeeper's open ACL (world:anyone, every permission), the only one a znode here has. */
+const open_acl = [{ scheme: 'world', id: 'anyone', perms: 31 }] as const;
 
 export class ZkServer {
   replica: ZkReplica;
@@ -135,6 +148,9 @@ export class ZkServer {
   private readonly relayed = new Map<string, { server: string; at_ms: number }>();
   private ids: SessionIdSource | null = null;
   private ids_epoch = -1;
+  /** Leader: when it next looks for emptied containers, and those whose delete_container it proposed. */
+  private next_container_check_ms = 0;
+  private readonly containers_proposed = new Set<string>();
 
   /** Sessions this server expired while it led, and the last of them (the event log tells of each). */
   private expired_count = 0;
@@ -281,6 +297,7 @@ export class ZkServer {
   }
 
   private sessionBookkeeping(applied: ZkReplicaApplied, txn: ZkProposal): void {
+    if (applied.txn?.type === 'delete_container') this.containers_proposed.delete(applied.txn.path);
     const o = applied.outcome;
     if (!o.ok) return;
     const now = this.o.now();
@@ -316,7 +333,7 @@ export class ZkServer {
     const o = applied.outcome;
     const zxid = formatZxid(applied.zxid);
     if (!o.ok) {
-      this.replyError(req, o.error);
+      this.replyError(req, o.error, undefined, o.results);
       return;
     }
     switch (o.type) {
@@ -338,6 +355,7 @@ export class ZkServer {
         this.connections.delete(o.session);
         return;
       case 'expire_session':
+      case 'delete_container':
         return; // never a client's own txn
       case 'create':
         this.reply(req, { type: 'create_ok', path: o.path, stat: statBody(o.stat) });
@@ -347,6 +365,12 @@ export class ZkServer {
         return;
       case 'set_data':
         this.reply(req, { type: 'set_data_ok', stat: statBody(o.stat) });
+        return;
+      case 'check':
+        this.reply(req, { type: 'check_ok', path: o.path });
+        return;
+      case 'multi':
+        this.reply(req, { type: 'multi_ok', results: o.results.map(multiResultBody) });
         return;
     }
   }
@@ -367,9 +391,12 @@ export class ZkServer {
       this.tracker.adopt(sessions, now);
       this.relayed.clear();
       for (const x of sessions) if (this.tracker.deadlineOf(x.session) !== null) this.relayed.set(x.session, { server: this.o.id, at_ms: now });
+      this.containers_proposed.clear();
+      this.next_container_check_ms = now + container_check_interval_ticks * this.o.tick_ms;
     } else if (!leading && this.tracker) {
       this.tracker = null;
       this.relayed.clear();
+      this.containers_proposed.clear();
     }
     this.leading = leading;
   }
@@ -394,6 +421,7 @@ export class ZkServer {
     if (this.touch_batch.size > 0) next = Math.min(next, this.next_touch_ms);
     // The tracker's deadlines move with every ping: look every half tick rather than track the earliest.
     if (this.tracker && this.tracker.size > 0) next = Math.min(next, this.o.now() + this.o.tick_ms / 2);
+    if (this.tracker) next = Math.min(next, this.next_container_check_ms);
     if (this.deferred.length > 0) next = Math.min(next, this.deferred[0]!.at_ms + deferred_watch_event_ms_max);
     return next;
   }
@@ -416,8 +444,19 @@ export class ZkServer {
         const r = this.o.propose({ type: 'expire_session', session, time: 0 } satisfies ZkProposal);
         if (!r.ok) this.tracker.retryExpiry(session);
       }
+      if (now >= this.next_container_check_ms) this.deleteEmptiedContainers(now);
     }
     if (this.deferred.length > 0 && now >= this.deferred[0]!.at_ms + deferred_watch_event_ms_max) this.flushDeferred();
+  }
+
+  /** Leader: proposes a delete_container for each container that has had children and has none (ZooKeeper's ContainerManager). */
+  private deleteEmptiedContainers(now: number): void {
+    this.next_container_check_ms = now + container_check_interval_ticks * this.o.tick_ms;
+    const due = this.replica.tree.emptiedContainers(container_deletions_per_check_max + this.containers_proposed.size).filter((p) => !this.containers_proposed.has(p));
+    for (const path of due.slice(0, container_deletions_per_check_max)) {
+      // A proposal a failover drops is proposed again by the next leader's look.
+      if (this.o.propose({ type: 'delete_container', path, time: 0 } satisfies ZkProposal).ok) this.containers_proposed.add(path);
+    }
   }
 
   private flushTouches(now: number): void {
@@ -466,7 +505,7 @@ export class ZkServer {
     const b = request.body;
     const type = b.type;
     if (type === 'list_sessions') return this.listSessions(request);
-    if (type !== 'connect' && type !== 'ping' && type !== 'close_session' && type !== 'sync' && type !== 'set_watches' && !write_types.has(type) && !read_types.has(type)) {
+    if (!client_request_types.has(type)) {
       this.replyError(request, zkError('Unimplemented', `${type} is not a request this coordinator serves`));
       return;
     }
@@ -502,6 +541,9 @@ export class ZkServer {
     }
     if (read_types.has(type)) return this.read(request, session);
     if (type === 'set_watches') return this.setWatches(request, session);
+    if (type === 'remove_watches' || type === 'check_watches') return this.removeWatches(request, session);
+    if (type === 'get_acl' || type === 'set_acl') return this.acl(request, session);
+    if (type === 'multi' && Array.isArray(b.ops) && b.ops.length > 0 && b.ops.every(isReadOp)) return this.multiRead(request, session);
     if (type === 'sync') return this.propose(request, 'sync', { type: 'sync', session, time: 0 });
     if (type === 'close_session') {
       if (this.bug === 'close_lost_keeps_ephemerals') this.untrackAtOnce(session);
@@ -512,11 +554,25 @@ export class ZkServer {
       this.replyError(request, txn);
       return;
     }
-    this.propose(request, 'write', txn);
+    // A check changes nothing, like a sync: lost with its leader, it certainly did not happen.
+    this.propose(request, txn.type === 'check' ? 'sync' : 'write', txn);
   }
 
   private connectRequest(request: Envelope): void {
     const b = request.body;
+    if (b.last_zxid_seen !== undefined && b.last_zxid_seen !== null) {
+      const seen = parseZxid(b.last_zxid_seen);
+      if (seen === null) {
+        this.replyError(request, zkError('BadArguments', 'connect: last_zxid_seen must be a zxid ("epoch:counter")'));
+        return;
+      }
+      // As ZooKeeper: a server behind what the client saw would serve it the past; the client tries another.
+      if (compareZxid(seen, this.replica.applied_zxid) > 0) {
+        const text = `${this.o.id} has applied up to ${formatZxid(this.replica.applied_zxid)}, behind the client's ${formatZxid(seen)}: connect to another server`;
+        this.replyError(request, zkError('ZxidAhead', text));
+        return;
+      }
+    }
     if (b.session !== undefined && b.session !== null) {
       if (typeof b.session !== 'string' || b.session === '') {
         this.replyError(request, zkError('BadArguments', 'connect: session must be a session id from an earlier connect_ok'));
@@ -537,26 +593,23 @@ export class ZkServer {
   }
 
   private writeTxn(type: string, session: string, b: MessageBody): ZkProposal | ZkError {
-    const path = b.path;
-    if (typeof path !== 'string') return zkError('BadArguments', `${type} needs a path`);
-    const version = b.version === undefined || b.version === null ? -1 : b.version;
-    if (type !== 'create' && (!Number.isInteger(version) || (version as number) < -1)) return zkError('BadArguments', 'version must be an integer, -1 (or absent) for any');
-    const data = b.data === undefined || b.data === null ? (type === 'create' ? '' : undefined) : b.data;
-    if (type !== 'delete' && typeof data !== 'string') return zkError('BadArguments', `${type} needs data, a string`);
-    for (const flag of ['ephemeral', 'sequential'] as const) {
-      if (type === 'create' && b[flag] !== undefined && typeof b[flag] !== 'boolean') return zkError('BadArguments', `${flag} must be true or false`);
+    if (type !== 'multi') {
+      const op = requestOp(type, b);
+      if ('name' in op) return op;
+      // Refused before it costs a txn; in a multi the tree refuses a bad path as that op's error, with every op's result.
+      return checkPath(op.type === 'create' && op.sequential ? op.path + '0' : op.path) ?? ({ ...op, session, time: 0 } as ZkProposal);
     }
-    const sequential = b.sequential === true;
-    const bad = checkPath(type === 'create' && sequential ? path + '0' : path);
-    if (bad !== null) return bad;
-    switch (type) {
-      case 'create':
-        return { type: 'create', session, path, data: data as string, ephemeral: b.ephemeral === true, sequential, time: 0 };
-      case 'delete':
-        return { type: 'delete', session, path, version: version as number, time: 0 };
-      default:
-        return { type: 'set_data', session, path, data: data as string, version: version as number, time: 0 };
+    if (!Array.isArray(b.ops)) return zkError('BadArguments', 'multi needs ops, a list');
+    // Each op takes the defaults its request would; one past the limit is kept so the limit is named.
+    const ops: MultiOp[] = [];
+    for (const [i, raw] of b.ops.slice(0, multi_ops_max + 1).entries()) {
+      const kind = typeof raw === 'object' && raw !== null ? (raw as MessageBody).type : undefined;
+      const op = typeof kind === 'string' && multi_op_types.has(kind) ? requestOp(kind, raw as MessageBody) : zkError('BadArguments', 'not a create, delete, set_data or check');
+      if ('name' in op) return zkError('BadArguments', `multi: op ${i + 1}: ${op.text}`);
+      ops.push(op);
     }
+    const checked = parseMultiOps(ops);
+    return typeof checked === 'string' ? zkError('BadArguments', `multi: ${checked}`) : { type: 'multi', session, ops: checked, time: 0 };
   }
 
   private propose(request: Envelope, kind: PendingKind, txn: ZkProposal): void {
@@ -593,6 +646,54 @@ export class ZkServer {
     }
     // Planted bug watch_after_reply: the events held back go out only now, after the reply.
     this.flushDeferred();
+  }
+
+  /** remove_watches / check_watches {session, path, watcher_type}: ZooKeeper's removeWatches and checkWatches. */
+  private removeWatches(request: Envelope, session: string): void {
+    const b = request.body;
+    if (typeof b.path !== 'string' || !Number.isInteger(b.watcher_type)) {
+      this.replyError(request, zkError('BadArguments', `${b.type} needs a path and a watcher_type (1 children, 2 data, 3 any)`));
+      return;
+    }
+    const err = this.replica.removeWatches(session, b.path, b.watcher_type as number, b.type === 'remove_watches');
+    if (err !== null) this.replyError(request, err);
+    else this.reply(request, { type: `${b.type as string}_ok`, path: b.path });
+  }
+
+  /** get_acl / set_acl {session, path, acl, version}: every znode has the open ACL, which is all set_acl accepts. */
+  private acl(request: Envelope, session: string): void {
+    const b = request.body;
+    if (typeof b.path !== 'string') {
+      this.replyError(request, zkError('BadArguments', `${b.type} needs a path`));
+      return;
+    }
+    const r = this.replica.read(session, { type: 'exists', path: b.path, watch: false });
+    if (!r.ok) return this.replyError(request, r.error);
+    const stat = (r.value as { stat: Stat | null }).stat;
+    if (stat === null) return this.replyError(request, zkError('NoNode', `no znode ${b.path}`));
+    if (b.type === 'get_acl') return this.reply(request, { type: 'get_acl_ok', acl: open_acl, stat: statBody(stat) });
+    if (!isOpenAcl(b.acl)) {
+      return this.replyError(request, zkError('Unimplemented', `only the open ACL ${JSON.stringify(open_acl)} is served; every znode has it`));
+    }
+    const version = b.version === undefined || b.version === null ? -1 : b.version;
+    // Nothing is stored, so the ACL version stays 0 as on a znode whose ACL never changed.
+    if (version !== -1 && version !== 0) return this.replyError(request, zkError('BadVersion', `${b.path} is at ACL version 0, not ${String(version)}`));
+    this.reply(request, { type: 'set_acl_ok', stat: statBody(stat) });
+  }
+
+  /** A multi of reads only (ZooKeeper's multiRead): each op on its own, from this server's tree. */
+  private multiRead(request: Envelope, session: string): void {
+    const ops = request.body.ops as MultiReadOp[];
+    if (ops.length > multi_ops_max) {
+      this.replyError(request, zkError('BadArguments', `multi: ${ops.length} ops; at most ${multi_ops_max} in one multi (multi_ops_max)`));
+      return;
+    }
+    const r = this.replica.multiRead(session, ops);
+    if (!r.ok) return this.replyError(request, r.error);
+    const results = r.value.map((x) =>
+      x.type === 'error' ? { type: 'error', zk_error: x.error.name, text: x.error.text } : x.type === 'get_data' ? { ...x, stat: statBody(x.stat) } : x,
+    );
+    this.reply(request, { type: 'multi_ok', results });
   }
 
   /** set_watches {session, relative_zxid, data, exist, child}: a reconnected client's watches (ZooKeeper's SetWatches). */
@@ -669,9 +770,11 @@ export class ZkServer {
     this.o.send(request.src, { ...body, in_reply_to: request.body.msg_id });
   }
 
-  /** An error under its ZooKeeper name; `code` overrides the table's (ConnectionLoss refused at the door is 11). */
-  private replyError(request: Envelope, error: ZkError, code?: number): void {
-    this.reply(request, { type: 'error', code: code ?? error.code, text: error.text, zk_error: error.name satisfies ZkErrorName });
+  /** An error under its ZooKeeper name; `code` overrides the table's (ConnectionLoss refused at the door is 11); a failed multi's per-op results. */
+  private replyError(request: Envelope, error: ZkError, code?: number, results?: readonly MultiOpFailure[]): void {
+    const body: MessageBody = { type: 'error', code: code ?? error.code, text: error.text, zk_error: error.name satisfies ZkErrorName };
+    if (results !== undefined) body.results = results.map((zk_error) => ({ type: 'error', zk_error }));
+    this.reply(request, body);
   }
 
   private sendEvent(to: string, body: MessageBody): void {
@@ -687,6 +790,54 @@ export class ZkServer {
     const held = this.deferred;
     this.deferred = [];
     for (const d of held) this.o.send(d.to, d.body);
+  }
+}
+
+/** A create, delete, set_data or check request's op, with the defaults a request may leave out; or why not (the path is not checked here). */
+function requestOp(type: string, b: MessageBody): MultiOp | ZkError {
+  const path = b.path;
+  if (typeof path !== 'string') return zkError('BadArguments', `${type} needs a path`);
+  const version = b.version === undefined || b.version === null ? -1 : b.version;
+  if (type !== 'create' && (!Number.isInteger(version) || (version as number) < -1)) return zkError('BadArguments', 'version must be an integer, -1 (or absent) for any');
+  const data = b.data === undefined || b.data === null ? (type === 'create' ? '' : undefined) : b.data;
+  if ((type === 'create' || type === 'set_data') && typeof data !== 'string') return zkError('BadArguments', `${type} needs data, a string`);
+  for (const flag of ['ephemeral', 'sequential', 'container'] as const) {
+    if (type === 'create' && b[flag] !== undefined && typeof b[flag] !== 'boolean') return zkError('BadArguments', `${flag} must be true or false`);
+  }
+  const sequential = b.sequential === true;
+  switch (type) {
+    case 'create':
+      return { type: 'create', path, data: data as string, ephemeral: b.ephemeral === true, sequential, ...(b.container === true ? { container: true } : {}) };
+    case 'delete':
+    case 'check':
+      return { type, path, version: version as number };
+    default:
+      return { type: 'set_data', path, data: data as string, version: version as number };
+  }
+}
+
+function isReadOp(op: unknown): op is MultiReadOp {
+  if (typeof op !== 'object' || op === null) return false;
+  const o = op as Record<string, unknown>;
+  return (o.type === 'get_data' || o.type === 'get_children') && typeof o.path === 'string';
+}
+
+/** Whether `acl` is ZooKeeper's open ACL: world:anyone with every permission, alone. */
+function isOpenAcl(acl: unknown): boolean {
+  if (!Array.isArray(acl) || acl.length !== 1) return false;
+  const a = acl[0] as Record<string, unknown> | null;
+  return a !== null && typeof a === 'object' && a.scheme === open_acl[0].scheme && a.id === open_acl[0].id && a.perms === open_acl[0].perms;
+}
+
+/** An applied multi op's result as ZooKeeper's client gets it: a create's path and stat, a set_data's stat, nothing else. */
+function multiResultBody(r: MultiOpResult): MessageBody {
+  switch (r.type) {
+    case 'create':
+      return { type: 'create', path: r.path, stat: statBody(r.stat) };
+    case 'set_data':
+      return { type: 'set_data', stat: statBody(r.stat) };
+    default:
+      return { type: r.type };
   }
 }
 

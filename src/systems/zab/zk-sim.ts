@@ -99,6 +99,9 @@ export interface ZkWorkloadStats {
   zk_watches_fired_on_reset: number;
   /** Connections a server refused because it had applied less than the client had seen. */
   zk_connects_refused_behind: number;
+  /** Multis in the agreed sequence that applied, and that failed on an op (changing nothing). */
+  zk_multis_applied: number;
+  zk_multis_failed: number;
 }
 
 export class ZkWorkload<P extends ZkServerSide> {
@@ -115,6 +118,8 @@ export class ZkWorkload<P extends ZkServerSide> {
     zk_watches_reset: 0,
     zk_watches_fired_on_reset: 0,
     zk_connects_refused_behind: 0,
+    zk_multis_applied: 0,
+    zk_multis_failed: 0,
   };
 
   constructor(
@@ -163,6 +168,27 @@ export class ZkWorkload<P extends ZkServerSide> {
       { type: 'set_data', session, path: '/app', data, version: d.int(-1, 3), time },
       { type: 'delete', session, path: '/app/shared', version: -1, time },
       { type: 'delete', session, path: mine, version: -1, time },
+      // Multis: all or nothing, so some fail on the check or on an op before it and change nothing.
+      {
+        type: 'multi',
+        session,
+        ops: [
+          { type: 'create', path: '/app/box', data, ephemeral: false, sequential: false, container: true },
+          { type: 'create', path: '/app/box/c-', data, ephemeral: true, sequential: true },
+          { type: 'check', path: '/app', version: d.int(-1, 3) },
+        ],
+        time,
+      },
+      {
+        type: 'multi',
+        session,
+        ops: [
+          { type: 'set_data', path: '/app/shared', data, version: -1 },
+          { type: 'create', path: `${mine}/m`, data, ephemeral: false, sequential: false },
+          { type: 'delete', path: `${mine}/child`, version: -1 },
+        ],
+        time,
+      },
     ];
     return d.pick(ops);
   }
@@ -181,7 +207,13 @@ export class ZkWorkload<P extends ZkServerSide> {
     const o = applied.outcome;
     const txn = applied.txn;
     if (txn === null) return;
-    const c = this.by_session.get(txn.session);
+    // A container's deletion is the leader's own txn, of no session.
+    const session = 'session' in txn ? txn.session : null;
+    const c = session === null ? undefined : this.by_session.get(session);
+    if (txn.type === 'multi') {
+      if (o.ok) this.stats.zk_multis_applied++;
+      else if (o.results !== undefined) this.stats.zk_multis_failed++;
+    }
     if (o.ok && o.type === 'create_session') {
       this.stats.zk_sessions_opened++;
       if (c !== undefined && c.session === o.session && !c.open) {
@@ -196,7 +228,7 @@ export class ZkWorkload<P extends ZkServerSide> {
       this.stats.zk_ephemerals_deleted += o.deleted.length;
       this.by_session.delete(o.session);
       if (c !== undefined && c.session === o.session) this.forget(c);
-    } else if (!o.ok && o.error.name === 'SessionExpired' && c !== undefined && c.session === txn.session && c.open) {
+    } else if (!o.ok && o.error.name === 'SessionExpired' && c !== undefined && c.session === session && c.open) {
       this.forget(c);
     }
   }

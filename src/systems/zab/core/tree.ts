@@ -1,17 +1,22 @@
 // The ZooKeeper data tree as a deterministic state machine for Zab. Pure: no I/O, no clock.
 
 // The ZooKeeper data model as a deterministic state machine for Zab: a tree of znodes with data and
-// stat, persistent, ephemeral and sequential znodes, and the sessions that own ephemerals. It applies
-// committed txns (create, delete, set_data, create_session, close_session, expire_session) and serves
-// reads from what it applied. No I/O and no clock: every time it records comes in the txn, stamped by
-// the leader when it proposed it, so every replica that applies the same txns holds the same tree.
+// stat, persistent, ephemeral, sequential and container znodes, and the sessions that own ephemerals.
+// It applies committed txns (create, delete, set_data, check, multi, delete_container, create_session,
+// close_session, expire_session) and serves reads from what it applied. No I/O and no clock: every
+// time it records comes in the txn, stamped by the leader when it proposed it, so every replica that
+// applies the same txns holds the same tree.
 //
 // A txn that fails (a version mismatch, a missing parent, ...) still takes its zxid and fails the same
 // way on every replica, as in ZooKeeper, where the leader logs an error txn. Each applied txn reports
 // the watch triggers it caused (what changed, in ZooKeeper's order); the server-local watch manager
 // (watches.ts) turns them into events for the clients watching.
+//
+// A multi is one txn: its ops apply in order, each to the tree the ops before it left, and when one
+// fails the tree is put back as it was before the first (a journal of the znodes the ops touched), as
+// ZooKeeper applies a multi all or nothing under one zxid.
 
-import { zkError, type ZkError } from '../../../lib/zk/errors.js';
+import { zkError, type ZkError, type ZkErrorName } from '../../../lib/zk/errors.js';
 import type { ZnodeStat } from '../../../lib/zk/stat.js';
 import type { LoggedTxn } from './messages.js';
 import type { ZabStateMachine } from './state-machine.js';
@@ -33,6 +38,10 @@ export const session_count_max = 10_000;
 export const sequential_counter_max = 2_147_483_647;
 /** Digits of a sequential suffix, zero-padded. */
 export const sequential_suffix_digits = 10;
+/** Ops in one multi (ZooKeeper bounds a multi only by its request size). */
+export const multi_ops_max = 1000;
+/** The data of all the ops of one multi, in UTF-8 bytes (ZooKeeper's whole request is bounded by jute.maxbuffer). */
+export const multi_data_bytes_max = znode_data_bytes_max;
 
 // ---- types --------------------------------------------------------------------------------------
 
@@ -44,15 +53,59 @@ export type ZkTxn =
   | { type: 'close_session'; session: string; time: number }
   /** Proposed by the leader when the session tracker found no ping within the timeout. */
   | { type: 'expire_session'; session: string; time: number }
-  | { type: 'create'; session: string; path: string; data: string; ephemeral: boolean; sequential: boolean; time: number }
+  | (CreateOp & { session: string; time: number })
   /** version -1 deletes whatever the version. */
-  | { type: 'delete'; session: string; path: string; version: number; time: number }
-  | { type: 'set_data'; session: string; path: string; data: string; version: number; time: number }
+  | (DeleteOp & { session: string; time: number })
+  | (SetDataOp & { session: string; time: number })
+  /** Changes nothing; fails as a conditional write would (NoNode, BadVersion). */
+  | (CheckOp & { session: string; time: number })
+  /** Ops applied all or nothing under the txn's one zxid. */
+  | { type: 'multi'; session: string; ops: MultiOp[]; time: number }
+  /** Proposed by the leader for a container that has had children and has none (no session). */
+  | { type: 'delete_container'; path: string; time: number }
   /** Changes nothing: a server that applies it has every txn committed before the leader proposed it
    * (the client's sync, and a reconnect's check that the session is still open). */
   | { type: 'sync'; session: string; time: number };
 
 export type ZkTxnType = ZkTxn['type'];
+
+/** A container is neither ephemeral nor sequential (ZooKeeper's CONTAINER create mode). */
+export interface CreateOp {
+  type: 'create';
+  path: string;
+  data: string;
+  ephemeral: boolean;
+  sequential: boolean;
+  container?: boolean;
+}
+export interface DeleteOp {
+  type: 'delete';
+  path: string;
+  version: number;
+}
+export interface SetDataOp {
+  type: 'set_data';
+  path: string;
+  data: string;
+  version: number;
+}
+export interface CheckOp {
+  type: 'check';
+  path: string;
+  version: number;
+}
+/** One op of a multi: the fields of the txn of the same type, without session and time. */
+export type MultiOp = CreateOp | DeleteOp | SetDataOp | CheckOp;
+
+/** What an op of a multi that applied did. */
+export type MultiOpResult =
+  | { type: 'create'; path: string; stat: Stat }
+  | { type: 'delete'; path: string }
+  | { type: 'set_data'; path: string; stat: Stat }
+  | { type: 'check'; path: string };
+
+/** Each op of a failed multi as ZooKeeper's client sees it: Ok before the failing op, its error, then RuntimeInconsistency. */
+export type MultiOpFailure = ZkErrorName | 'Ok';
 
 export type ZkEventType = 'NodeCreated' | 'NodeDeleted' | 'NodeDataChanged' | 'NodeChildrenChanged';
 
@@ -70,7 +123,11 @@ export type ZkTxnOutcome =
   /** The session's ephemerals, deleted by the txn, in the order deleted. */
   | { ok: true; type: 'close_session' | 'expire_session'; session: string; deleted: string[] }
   | { ok: true; type: 'sync'; session: string; timeout_ms: number }
-  | { ok: false; error: ZkError };
+  | { ok: true; type: 'check'; path: string }
+  | { ok: true; type: 'multi'; results: MultiOpResult[] }
+  | { ok: true; type: 'delete_container'; path: string }
+  /** results: present when a multi's op failed, one per op. */
+  | { ok: false; error: ZkError; results?: MultiOpFailure[] };
 
 export interface ZkApplied {
   zxid: Zxid;
@@ -113,6 +170,10 @@ interface SessionEntry {
 export class ZkTree implements ZabStateMachine<ZkApplied> {
   private readonly nodes = new Map<string, Znode>();
   private readonly sessions = new Map<string, SessionEntry>();
+  /** Paths of the container znodes. */
+  private readonly containers = new Set<string>();
+  /** While a multi applies: each znode its ops touched, as it was before the first (null: absent). */
+  private journal: Map<string, Znode | null> | null = null;
   private zxid: Zxid = zxid_zero;
   private readonly options: TreeOptions;
 
@@ -188,6 +249,16 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     return [...(this.sessions.get(session)?.ephemerals ?? [])].sort();
   }
 
+  /** Containers that have had a child (cversion > 0) and have none now, sorted; at most `max`. */
+  emptiedContainers(max: number): string[] {
+    const due: string[] = [];
+    for (const path of this.containers) {
+      const node = this.nodes.get(path)!;
+      if (node.stat.cversion > 0 && node.children.size === 0) due.push(path);
+    }
+    return due.sort().slice(0, max);
+  }
+
   /** Every path, sorted. */
   paths(): string[] {
     return [...this.nodes.keys()].sort();
@@ -219,6 +290,7 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
       tree.nodes.set(path, { data, stat: copyStat(stat), children: new Set() });
       if (path !== '/') tree.nodes.get(parentOf(path))!.children.add(basename(path));
       if (stat.ephemeralOwner !== null) tree.sessions.get(stat.ephemeralOwner)?.ephemerals.add(path);
+      if (stat.container === true) tree.containers.add(path);
     }
     return tree;
   }
@@ -247,7 +319,11 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
       }
       for (const child of node.children) if (!this.nodes.has(join(path, child))) return `${path}: lists missing child ${child}`;
       if (path !== '/' && !this.nodes.get(parentOf(path))?.children.has(basename(path))) return `${path}: not listed by its parent`;
+      if (node.stat.container === true && node.stat.ephemeralOwner !== null) return `${path}: a container that is ephemeral`;
+      if ((node.stat.container === true) !== this.containers.has(path)) return `${path}: container ${String(node.stat.container === true)} but listed ${String(this.containers.has(path))}`;
     }
+    for (const path of this.containers) if (!this.nodes.has(path)) return `container ${path} is listed but missing`;
+    if (this.journal !== null) return 'a multi left its journal open';
     for (const [id, s] of this.sessions) {
       for (const p of s.ephemerals) if (this.nodes.get(p)?.stat.ephemeralOwner !== id) return `session ${id} lists ${p}, which it does not own`;
     }
@@ -279,46 +355,123 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
         return { ok: true, type: 'sync', session: txn.session, timeout_ms: s.timeout_ms };
       }
       case 'create':
-        return this.create(txn, zxid, triggers);
-      case 'delete': {
+      case 'delete':
+      case 'set_data':
+      case 'check':
+        if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
+        return this.applyOp(txn, txn.session, txn.time, zxid, triggers);
+      case 'multi':
+        if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
+        return this.multi(txn, zxid, triggers);
+      case 'delete_container': {
         const bad = checkPath(txn.path);
         if (bad !== null) return { ok: false, error: bad };
-        if (txn.path === '/') return fail('BadArguments', 'the root cannot be deleted');
-        if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
         const node = this.nodes.get(txn.path);
         if (node === undefined) return fail('NoNode', `no znode ${txn.path}`);
-        if (txn.version !== -1 && txn.version !== node.stat.version) {
-          return fail('BadVersion', `${txn.path} is at version ${node.stat.version}, not ${txn.version}`);
-        }
+        if (node.stat.container !== true) return fail('BadArguments', `${txn.path} is not a container`);
         if (node.children.size > 0) return fail('NotEmpty', `${txn.path} has ${node.children.size} children`);
         this.removeNode(txn.path, zxid, triggers);
-        return { ok: true, type: 'delete', path: txn.path };
-      }
-      case 'set_data': {
-        const bad = checkPath(txn.path) ?? checkData(txn.data);
-        if (bad !== null) return { ok: false, error: bad };
-        if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
-        const node = this.nodes.get(txn.path);
-        if (node === undefined) return fail('NoNode', `no znode ${txn.path}`);
-        if (txn.version !== -1 && txn.version !== node.stat.version) {
-          return fail('BadVersion', `${txn.path} is at version ${node.stat.version}, not ${txn.version}`);
-        }
-        node.data = txn.data;
-        node.stat.mzxid = zxid;
-        node.stat.mtime = txn.time;
-        node.stat.version += 1;
-        node.stat.dataLength = utf8Bytes(txn.data);
-        triggers.push({ path: txn.path, type: 'NodeDataChanged' });
-        return { ok: true, type: 'set_data', path: txn.path, stat: copyStat(node.stat) };
+        return { ok: true, type: 'delete_container', path: txn.path };
       }
     }
   }
 
-  private create(txn: Extract<ZkTxn, { type: 'create' }>, zxid: Zxid, triggers: WatchTrigger[]): ZkTxnOutcome {
+  /** One znode op, alone or in a multi, for an open session. */
+  private applyOp(op: MultiOp, session: string, time: number, zxid: Zxid, triggers: WatchTrigger[]): Extract<ZkTxnOutcome, { ok: false } | { type: MultiOp['type'] }> {
+    switch (op.type) {
+      case 'create':
+        return this.create(op, session, time, zxid, triggers);
+      case 'delete': {
+        if (op.path === '/') return fail('BadArguments', 'the root cannot be deleted');
+        const node = this.versioned(op);
+        if ('error' in node) return node;
+        if (node.children.size > 0) return fail('NotEmpty', `${op.path} has ${node.children.size} children`);
+        this.removeNode(op.path, zxid, triggers);
+        return { ok: true, type: 'delete', path: op.path };
+      }
+      case 'set_data': {
+        const bad = checkData(op.data);
+        if (bad !== null) return { ok: false, error: bad };
+        const node = this.versioned(op);
+        if ('error' in node) return node;
+        this.remember(op.path);
+        node.data = op.data;
+        node.stat.mzxid = zxid;
+        node.stat.mtime = time;
+        node.stat.version += 1;
+        node.stat.dataLength = utf8Bytes(op.data);
+        triggers.push({ path: op.path, type: 'NodeDataChanged' });
+        return { ok: true, type: 'set_data', path: op.path, stat: copyStat(node.stat) };
+      }
+      case 'check': {
+        const node = this.versioned(op);
+        return 'error' in node ? node : { ok: true, type: 'check', path: op.path };
+      }
+    }
+  }
+
+  /** The znode an op names, if its path is valid, it exists and its version is the op's (-1: any). */
+  private versioned(op: { path: string; version: number }): Znode | { ok: false; error: ZkError } {
+    const bad = checkPath(op.path);
+    if (bad !== null) return { ok: false, error: bad };
+    const node = this.nodes.get(op.path);
+    if (node === undefined) return { ok: false, error: zkError('NoNode', `no znode ${op.path}`) };
+    if (op.version !== -1 && op.version !== node.stat.version) {
+      return { ok: false, error: zkError('BadVersion', `${op.path} is at version ${node.stat.version}, not ${op.version}`) };
+    }
+    return node;
+  }
+
+  /** A multi: every op or none. On a failure the journal puts back each znode the earlier ops touched. */
+  private multi(txn: Extract<ZkTxn, { type: 'multi' }>, zxid: Zxid, triggers: WatchTrigger[]): ZkTxnOutcome {
+    this.journal = new Map();
+    try {
+      const results: MultiOpResult[] = [];
+      for (const [i, op] of txn.ops.entries()) {
+        const o = this.applyOp(op, txn.session, txn.time, zxid, triggers);
+        if (!o.ok) {
+          this.rollback(this.journal);
+          const failed = o.error.name;
+          const results = txn.ops.map((_, j): MultiOpFailure => (j < i ? 'Ok' : j === i ? failed : 'RuntimeInconsistency'));
+          return { ok: false, error: zkError(failed, `op ${i + 1} of the multi (${op.type} ${op.path}): ${o.error.text}`), results };
+        }
+        const { ok: _ok, ...result } = o;
+        results.push(result);
+      }
+      return { ok: true, type: 'multi', results };
+    } finally {
+      this.journal = null;
+    }
+  }
+
+  /** Before an op of a multi changes a znode (or creates one at `path`): keep it as it was, once. */
+  private remember(path: string): void {
+    if (this.journal === null || this.journal.has(path)) return;
+    const node = this.nodes.get(path);
+    this.journal.set(path, node === undefined ? null : { data: node.data, stat: copyStat(node.stat), children: new Set(node.children) });
+  }
+
+  /** Puts each journaled znode back, with the session and container lists that follow from it. */
+  private rollback(journal: Map<string, Znode | null>): void {
+    for (const [path, before] of journal) {
+      const now = this.nodes.get(path);
+      if (now?.stat.ephemeralOwner != null) this.sessions.get(now.stat.ephemeralOwner)?.ephemerals.delete(path);
+      this.containers.delete(path);
+      if (before === null) {
+        this.nodes.delete(path);
+        continue;
+      }
+      this.nodes.set(path, before);
+      if (before.stat.ephemeralOwner !== null) this.sessions.get(before.stat.ephemeralOwner)?.ephemerals.add(path);
+      if (before.stat.container === true) this.containers.add(path);
+    }
+  }
+
+  private create(txn: CreateOp, session: string, time: number, zxid: Zxid, triggers: WatchTrigger[]): Extract<ZkTxnOutcome, { ok: false } | { type: 'create' }> {
     // A sequential create may end in '/' (the suffix is then the whole name), so check it with one.
     const bad = checkPath(txn.sequential ? txn.path + '0'.repeat(sequential_suffix_digits) : txn.path) ?? checkData(txn.data);
     if (bad !== null) return { ok: false, error: bad };
-    if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
+    if (txn.container === true && (txn.ephemeral || txn.sequential)) return fail('BadArguments', 'a container is neither ephemeral nor sequential');
     if (txn.path === '/') return fail('NodeExists', 'the root always exists');
     const parent_path = parentOf(txn.path);
     const parent = this.nodes.get(parent_path);
@@ -337,9 +490,13 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     if (parent.children.size >= znode_children_max) {
       return fail('QuotaExceeded', `${parent_path} already has ${znode_children_max} children (znode_children_max)`);
     }
-    const owner = txn.ephemeral ? txn.session : null;
-    const node: Znode = { data: txn.data, stat: emptyStat(zxid, txn.time, owner, utf8Bytes(txn.data)), children: new Set() };
+    const owner = txn.ephemeral ? session : null;
+    const node: Znode = { data: txn.data, stat: emptyStat(zxid, time, owner, utf8Bytes(txn.data)), children: new Set() };
+    if (txn.container === true) node.stat.container = true;
+    this.remember(parent_path);
+    this.remember(path);
     this.nodes.set(path, node);
+    if (txn.container === true) this.containers.add(path);
     parent.children.add(basename(path));
     parent.stat.cversion += 1;
     parent.stat.pzxid = zxid;
@@ -354,7 +511,10 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     const node = this.nodes.get(path)!;
     const parent_path = parentOf(path);
     const parent = this.nodes.get(parent_path)!;
+    this.remember(path);
+    this.remember(parent_path);
     this.nodes.delete(path);
+    this.containers.delete(path);
     parent.children.delete(basename(path));
     // As in ZooKeeper, a delete moves the parent's pzxid but not its cversion (only creates count).
     parent.stat.pzxid = zxid;
@@ -372,8 +532,9 @@ export function parseZkTxn(value: unknown): ZkTxn | null {
   const t = value as Record<string, unknown>;
   const str = (k: string): boolean => typeof t[k] === 'string';
   const time = typeof t['time'] === 'number' && Number.isFinite(t['time']) && t['time'] >= 0;
-  const version = (): boolean => Number.isInteger(t['version']) && (t['version'] as number) >= -1;
-  if (!time || !str('session')) return null;
+  if (!time) return null;
+  if (t['type'] === 'delete_container') return str('path') ? (value as ZkTxn) : null;
+  if (!str('session')) return null;
   switch (t['type']) {
     case 'create_session':
       return Number.isInteger(t['timeout_ms']) && (t['timeout_ms'] as number) > 0 ? (value as ZkTxn) : null;
@@ -381,15 +542,46 @@ export function parseZkTxn(value: unknown): ZkTxn | null {
     case 'expire_session':
     case 'sync':
       return value as ZkTxn;
+    case 'multi':
+      return typeof parseMultiOps(t['ops']) === 'string' ? null : (value as ZkTxn);
+    default:
+      return parseOp(t) === null ? null : (value as ZkTxn);
+  }
+}
+
+/** A single znode op (create, delete, set_data, check) if `t` is one, else null. */
+function parseOp(t: Record<string, unknown>): MultiOp | null {
+  const str = (k: string): boolean => typeof t[k] === 'string';
+  const version = (): boolean => Number.isInteger(t['version']) && (t['version'] as number) >= -1;
+  switch (t['type']) {
     case 'create':
-      return str('path') && str('data') && typeof t['ephemeral'] === 'boolean' && typeof t['sequential'] === 'boolean' ? (value as ZkTxn) : null;
+      return str('path') && str('data') && typeof t['ephemeral'] === 'boolean' && typeof t['sequential'] === 'boolean' && (t['container'] === undefined || typeof t['container'] === 'boolean')
+        ? (t as unknown as MultiOp)
+        : null;
     case 'delete':
-      return str('path') && version() ? (value as ZkTxn) : null;
+    case 'check':
+      return str('path') && version() ? (t as unknown as MultiOp) : null;
     case 'set_data':
-      return str('path') && str('data') && version() ? (value as ZkTxn) : null;
+      return str('path') && str('data') && version() ? (t as unknown as MultiOp) : null;
     default:
       return null;
   }
+}
+
+/** A multi's ops if `value` is a list of well-formed ops within the limits, else why not. */
+export function parseMultiOps(value: unknown): MultiOp[] | string {
+  if (!Array.isArray(value)) return 'ops must be a list';
+  if (value.length > multi_ops_max) return `${value.length} ops; at most ${multi_ops_max} in one multi (multi_ops_max)`;
+  let data_bytes = 0;
+  for (const [i, op] of value.entries()) {
+    if (typeof op !== 'object' || op === null || parseOp(op as Record<string, unknown>) === null) {
+      return `op ${i + 1} is not a create {path, data, ephemeral, sequential, container}, delete {path, version}, set_data {path, data, version} or check {path, version}`;
+    }
+    const data = (op as { data?: unknown }).data;
+    if (typeof data === 'string') data_bytes += utf8Bytes(data);
+  }
+  if (data_bytes > multi_data_bytes_max) return `the ops carry ${data_bytes} bytes of data; at most ${multi_data_bytes_max} in one multi (multi_data_bytes_max)`;
+  return value as MultiOp[];
 }
 
 // ---- paths --------------------------------------------------------------------------------------
@@ -429,7 +621,7 @@ function join(parent: string, name: string): string {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function fail(name: Parameters<typeof zkError>[0], text: string): ZkTxnOutcome {
+function fail(name: ZkErrorName, text: string): { ok: false; error: ZkError } {
   return { ok: false, error: zkError(name, text) };
 }
 
@@ -442,7 +634,8 @@ function copyStat(s: Stat): Stat {
 }
 
 function statText(s: Stat): string {
-  return [formatZxid(s.czxid), formatZxid(s.mzxid), formatZxid(s.pzxid), s.ctime, s.mtime, s.version, s.cversion, s.ephemeralOwner ?? '-', s.dataLength, s.numChildren].join(',');
+  const fields = [formatZxid(s.czxid), formatZxid(s.mzxid), formatZxid(s.pzxid), s.ctime, s.mtime, s.version, s.cversion, s.ephemeralOwner ?? '-', s.dataLength, s.numChildren];
+  return (s.container === true ? [...fields, 'container'] : fields).join(',');
 }
 
 const utf8 = new TextEncoder();

@@ -27,6 +27,14 @@ export interface WatchEvent {
   zxid: Zxid;
 }
 
+/** ZooKeeper's WatcherType for removeWatches and checkWatches: the kinds of watch each removes. A data
+ * watch in ZooKeeper is one set by getData or exists, whether or not the znode exists. */
+export const watcher_type_kinds: Readonly<Record<number, readonly WatchKind[]>> = {
+  1: ['child'],
+  2: ['data', 'exists'],
+  3: ['data', 'exists', 'child'],
+};
+
 /** Which kinds of watch on the znode each event fires (and so removes). */
 const fired_kinds: Readonly<Record<ZkEventType, readonly WatchKind[]>> = {
   NodeCreated: ['data', 'exists'],
@@ -57,6 +65,19 @@ export class WatchManager {
 
   has(session: string, path: string, kind: WatchKind): boolean {
     return this.by_kind[kind].get(path)?.has(session) ?? false;
+  }
+
+  /** Removes the session's watches of these kinds on `path`; how many there were. */
+  remove(session: string, path: string, kinds: readonly WatchKind[]): number {
+    let removed = 0;
+    for (const kind of kinds) {
+      const set = this.by_kind[kind].get(path);
+      if (set === undefined || !set.delete(session)) continue;
+      removed += 1;
+      this.watch_count -= 1;
+      if (set.size === 0) this.by_kind[kind].delete(path);
+    }
+    return removed;
   }
 
   /** The events a txn's triggers fire, in trigger order; each watch fires once and is gone. A session
@@ -103,6 +124,15 @@ export interface SetWatches {
 }
 
 export type ZkReadValue = { stat: Stat | null } | { data: string; stat: Stat } | { children: string[]; stat: Stat };
+
+/** An op of a read-only multi (ZooKeeper's multiRead): no watch. */
+export interface MultiReadOp {
+  type: 'get_data' | 'get_children';
+  path: string;
+}
+
+/** Each op of a read-only multi on its own: its value, or its error. */
+export type MultiReadResult = { type: 'get_data'; data: string; stat: Stat } | { type: 'get_children'; children: string[] } | { type: 'error'; error: ZkError };
 
 export interface ZkReplicaApplied extends ZkApplied {
   /** Watch events for this server's clients, to send before the outcome and before any later read. */
@@ -184,6 +214,34 @@ export class ZkReplica implements ZabStateMachine<ZkReplicaApplied> {
       }
     }
     return { ok: true, events };
+  }
+
+  /**
+   * ZooKeeper's removeWatches (remove true) and checkWatches (false): the session's watches of a
+   * WatcherType on `path` at this server; NoWatcher when it holds none.
+   */
+  removeWatches(session: string, path: string, watcher_type: number, remove: boolean): ZkError | null {
+    if (!this.tree.hasSession(session)) return zkError('SessionExpired', `session ${session} is not open`);
+    const bad = this.tree.exists(path);
+    if (!bad.ok) return bad.error;
+    const kinds = watcher_type_kinds[watcher_type];
+    if (kinds === undefined) return zkError('BadArguments', `watcher_type ${watcher_type}: 1 (children), 2 (data) or 3 (any)`);
+    const held = remove ? this.watches.remove(session, path, kinds) : kinds.filter((k) => this.watches.has(session, path, k)).length;
+    return held > 0 ? null : zkError('NoWatcher', `session ${session} holds no watch of type ${watcher_type} on ${path} at this server`);
+  }
+
+  /** A read-only multi: each op served on its own from this server's tree, as ZooKeeper's multiRead. */
+  multiRead(session: string, ops: readonly MultiReadOp[]): ZkReadResult<MultiReadResult[]> {
+    if (!this.tree.hasSession(session)) return { ok: false, error: zkError('SessionExpired', `session ${session} is not open`) };
+    const results = ops.map((op): MultiReadResult => {
+      if (op.type === 'get_data') {
+        const r = this.tree.getData(op.path);
+        return r.ok ? { type: 'get_data', ...r.value } : { type: 'error', error: r.error };
+      }
+      const r = this.tree.getChildren(op.path);
+      return r.ok ? { type: 'get_children', children: r.value.children } : { type: 'error', error: r.error };
+    });
+    return { ok: true, value: results };
   }
 
   /** Serves a read from this server's tree, setting the watch it asks for. */
