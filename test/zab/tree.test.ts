@@ -227,8 +227,11 @@ describe('delete', () => {
       { path: '/a', type: 'NodeChildrenChanged' },
     ]);
     expect(d.stat('/a/b')).toBeNull();
-    // pzxid moves, cversion does not (ZooKeeper counts only creates in it).
-    expect(d.stat('/a')).toMatchObject({ cversion: 1, pzxid: at, numChildren: 0, version: 0 });
+    // pzxid moves; the cversion clients see counts the create and the delete, as ZooKeeper 3.8 reports it.
+    expect(d.stat('/a')).toMatchObject({ cversion: 2, pzxid: at, numChildren: 0, version: 0 });
+    // The next sequential suffix still counts creates only (ZooKeeper: /a/s-0000000001 here).
+    expect(d.create('/a/s-', { sequential: true }).outcome).toMatchObject({ ok: true, path: '/a/s-0000000001' });
+    expect(d.stat('/a')).toMatchObject({ cversion: 3, numChildren: 1 });
   });
 
   it('refuses a missing znode, a version mismatch before checking children, children, and the root', () => {

@@ -211,7 +211,7 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     const bad = checkPath(path);
     if (bad !== null) return { ok: false, error: bad };
     const node = this.nodes.get(path);
-    return { ok: true, value: node === undefined ? null : copyStat(node.stat) };
+    return { ok: true, value: node === undefined ? null : clientStat(node.stat) };
   }
 
   getData(path: string): ZkReadResult<{ data: string; stat: Stat }> {
@@ -219,7 +219,7 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     if (bad !== null) return { ok: false, error: bad };
     const node = this.nodes.get(path);
     if (node === undefined) return { ok: false, error: zkError('NoNode', `no znode ${path}`) };
-    return { ok: true, value: { data: node.data, stat: copyStat(node.stat) } };
+    return { ok: true, value: { data: node.data, stat: clientStat(node.stat) } };
   }
 
   getChildren(path: string): ZkReadResult<{ children: string[]; stat: Stat }> {
@@ -227,7 +227,7 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     if (bad !== null) return { ok: false, error: bad };
     const node = this.nodes.get(path);
     if (node === undefined) return { ok: false, error: zkError('NoNode', `no znode ${path}`) };
-    return { ok: true, value: { children: [...node.children].sort(), stat: copyStat(node.stat) } };
+    return { ok: true, value: { children: [...node.children].sort(), stat: clientStat(node.stat) } };
   }
 
   hasSession(session: string): boolean {
@@ -401,7 +401,7 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
         node.stat.version += 1;
         node.stat.dataLength = utf8Bytes(op.data);
         triggers.push({ path: op.path, type: 'NodeDataChanged' });
-        return { ok: true, type: 'set_data', path: op.path, stat: copyStat(node.stat) };
+        return { ok: true, type: 'set_data', path: op.path, stat: clientStat(node.stat) };
       }
       case 'check': {
         const node = this.versioned(op);
@@ -503,7 +503,7 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     parent.stat.numChildren = parent.children.size;
     if (owner !== null) this.sessions.get(owner)!.ephemerals.add(path);
     triggers.push({ path, type: 'NodeCreated' }, { path: parent_path, type: 'NodeChildrenChanged' });
-    return { ok: true, type: 'create', path, stat: copyStat(node.stat) };
+    return { ok: true, type: 'create', path, stat: clientStat(node.stat) };
   }
 
   /** Deletes a childless znode and records it on its parent. */
@@ -516,7 +516,8 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     this.nodes.delete(path);
     this.containers.delete(path);
     parent.children.delete(basename(path));
-    // As in ZooKeeper, a delete moves the parent's pzxid but not its cversion (only creates count).
+    // As in ZooKeeper, a delete moves the parent's pzxid; the stored cversion counts creates only (the
+    // sequential suffix), and clients are shown creates and deletes both (clientStat).
     parent.stat.pzxid = zxid;
     parent.stat.numChildren = parent.children.size;
     if (node.stat.ephemeralOwner !== null) this.sessions.get(node.stat.ephemeralOwner)?.ephemerals.delete(path);
@@ -627,6 +628,15 @@ function fail(name: ZkErrorName, text: string): { ok: false; error: ZkError } {
 
 function emptyStat(zxid: Zxid, time: number, owner: string | null, data_length: number): Stat {
   return { czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, ephemeralOwner: owner, dataLength: data_length, numChildren: 0 };
+}
+
+/**
+ * A znode's stat as clients see it. The stored cversion counts child creates (sequential suffixes
+ * come from it); ZooKeeper reports creates plus deletes, which is twice the creates less the
+ * children left (deletes = creates - children).
+ */
+function clientStat(s: Stat): Stat {
+  return { ...copyStat(s), cversion: 2 * s.cversion - s.numChildren };
 }
 
 function copyStat(s: Stat): Stat {
