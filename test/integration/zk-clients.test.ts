@@ -1,0 +1,184 @@
+import { execa, type ResultPromise } from 'execa';
+import { copyFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { apacheZooKeeperMissing, debian_python, startApacheZooKeeper, zkcli_path, type ApacheZooKeeper } from '../helpers/apache-zookeeper.js';
+import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+// Real, unmodified ZooKeeper clients on dslab's Zab ensemble, through the ZooKeeper client ports:
+// kazoo, node-zookeeper-client and zkCli.sh answered as Apache ZooKeeper 3.8 answers them (the same
+// scripts against both, reply by reply: error codes, stat fields other than times and zxids, watch
+// events and their order); a kazoo session through a server's death and through its expiry; the
+// seed's Go lock program racing for /lock while the leader is killed. One cluster for the file, on
+// ZooKeeper's 2181 because the Go program names no port (the suite gives every other cluster free
+// ports, DSLAB_ZK_PORT=0); the tests run in order on it.
+
+const clients = path.join(repo_root, 'test', 'fixtures', 'zk-clients');
+const tempDir = tempDirs('dslab-zk-conformance-');
+const missing = apacheZooKeeperMissing();
+const client_run_ms = 90_000;
+
+async function kazoo(connect: string): Promise<string[]> {
+  const run = await execa(debian_python, [path.join(clients, 'kazoo-conformance.py'), connect], { reject: false, timeout: client_run_ms });
+  expect(run.exitCode, run.stderr).toBe(0);
+  return run.stdout.trim().split('\n');
+}
+
+async function nodeClient(connect: string): Promise<string[]> {
+  const run = await execa(process.execPath, [path.join(clients, 'nzc-conformance.mjs'), connect], { reject: false, timeout: client_run_ms });
+  expect(run.exitCode, run.stderr).toBe(0);
+  return run.stdout.trim().split('\n');
+}
+
+/** zkCli.sh's output with what differs between two correct servers left out: times, zxids, session ids, log lines. */
+async function zkCli(connect: string, root: string): Promise<string[]> {
+  const input = readFileSync(path.join(clients, 'zkcli-commands.txt'), 'utf8').replaceAll('ROOT', root);
+  const run = await execa(zkcli_path, ['-server', connect], { input, reject: false, timeout: client_run_ms });
+  return run.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !/^(SLF4J|log4j|Connecting to|cZxid|ctime|mZxid|mtime|pZxid) ?/.test(l))
+    .map((l) => l.replaceAll(root, 'ROOT').replace(/ephemeralOwner = 0x[0-9a-f]*[1-9a-f][0-9a-f]*/, 'ephemeralOwner = SESSION'));
+}
+
+const seed_go_lock = path.join(repo_root, '..', 'shared', 'seed', 'zookeeper-lock.go');
+
+interface Line {
+  at_ms: number;
+  text: string;
+}
+
+/** Collects a process's output lines (stdout and stderr) with when each arrived. */
+function linesOf(child: ResultPromise): Line[] {
+  const lines: Line[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (text) => lines.push({ at_ms: Date.now(), text }));
+  return lines;
+}
+
+describe('real ZooKeeper clients on a dslab zab ensemble', () => {
+  let cwd: string;
+  let connect = '';
+  let apache: ApacheZooKeeper | null = null;
+  const children: ResultPromise[] = [];
+  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const leader = async () => waitFor('a Zab leader', async () => (await status()).nodes.find((n) => n.state.role === 'leading' && n.status === 'up')?.id);
+  const allUp = () => waitFor('every server up and serving', async () => {
+    const s = await status();
+    return s.nodes.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
+  }, 60_000);
+
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach', '--zk-port', '2181');
+    expect(up.exitCode, up.stderr).toBe(0);
+    connect = (await status()).zk!.connect_string;
+    if (!missing) apache = await startApacheZooKeeper(tempDir());
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await apache?.stop();
+    await cleanup(cwd);
+  });
+
+  describe.skipIf(missing !== null)('the same scripts against Apache ZooKeeper 3.8 and dslab', () => {
+    it('answers kazoo as Apache ZooKeeper does: errors, stats, sequential names, watch events in order, multi results, ACLs, recipes', async () => {
+      const [theirs, ours] = await Promise.all([kazoo(apache!.connect), kazoo(connect)]);
+      expect(theirs.length).toBeGreaterThan(40);
+      expect(ours).toEqual(theirs);
+    }, 180_000);
+
+    it('answers node-zookeeper-client as Apache ZooKeeper does', async () => {
+      const [theirs, ours] = await Promise.all([nodeClient(apache!.connect), nodeClient(connect)]);
+      expect(theirs.length).toBeGreaterThan(30);
+      expect(ours).toEqual(theirs);
+    }, 180_000);
+
+    it('answers zkCli.sh as Apache ZooKeeper does: create, get, set, ls, stat, delete, a watch', async () => {
+      const [theirs, ours] = await Promise.all([zkCli(apache!.connect, '/cli-theirs'), zkCli(connect.split(',')[1]!, '/cli-ours')]);
+      expect(theirs).toContain('Created ROOT');
+      expect(theirs.some((l) => l.includes('type:NodeDataChanged path:ROOT'))).toBe(true);
+      expect(ours).toEqual(theirs);
+    }, 180_000);
+  });
+
+  /** Starts kazoo-session.py on a fresh root and waits for its ready line. */
+  async function kazooSession(root: string) {
+    const child = execa(debian_python, [path.join(clients, 'kazoo-session.py'), connect, root], { reject: false, stdin: 'pipe', buffer: false });
+    children.push(child);
+    const lines: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+    const ready = await waitFor('kazoo connected', () => lines.find((l) => l.ready), 60_000);
+    return { child, lines, ready: ready as { session: string; local_port: number; server_port: number; timeout_ms: number } };
+  }
+
+  it('keeps a kazoo session, its ephemeral and its watch when its server is killed: kazoo moves to another server', async () => {
+    await allUp();
+    const { child, lines, ready } = await kazooSession('/moving');
+    const server = (await status()).zk!.ports.find((p) => p.port === ready.server_port)!.server;
+    expect((await dslab(cwd, 'kill', server)).exitCode).toBe(0);
+    child.stdin!.write('go\n');
+    const after = (await waitFor('kazoo back on another server', () => lines.find((l) => l.states), 60_000)) as { states: string[]; session: string; eph: boolean; server_port: number };
+    expect(after.states).toContain('SUSPENDED');
+    expect(after.session).toBe(ready.session);
+    expect(after.eph).toBe(true);
+    expect(after.server_port).not.toBe(ready.server_port);
+    // The watch set before the kill fires after it (kazoo set it again on the new server).
+    expect((await dslab(cwd, 'zk', 'create', '/moving/w', 'x')).exitCode).toBe(0);
+    const fired = (await waitFor('the watch event', () => lines.find((l) => 'event' in l), 60_000)) as { event: { type: string; path: string } | null };
+    expect(fired.event).toEqual({ type: 'CREATED', path: '/moving/w' });
+    await child;
+    expect((await dslab(cwd, 'restart', server)).exitCode).toBe(0);
+  }, 180_000);
+
+  it('expires a kazoo session cut off for longer than its timeout: kazoo reports it lost, and its ephemeral is gone', async () => {
+    await allUp();
+    const { child, lines, ready } = await kazooSession('/expiring');
+    const row = await waitFor('the connection in status', async () => (await status()).zk!.connections.find((c) => c.remote_port === ready.local_port));
+    expect((await dslab(cwd, 'partition', '--isolate', row.id)).exitCode).toBe(0);
+    // Gone for well past its timeout: the leader expires the session and deletes its ephemeral.
+    await waitFor('the ephemeral deleted', async () => (await dslab(cwd, 'zk', 'stat', '/expiring/eph')).stderr.includes('NoNode'), 60_000);
+    expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
+    child.stdin!.write('go\n');
+    const after = (await waitFor('kazoo told', () => lines.find((l) => l.states), 60_000)) as { states: string[]; session: string | null };
+    expect(after.states).toContain('LOST');
+    expect(after.session).toBeNull();
+    await child;
+  }, 180_000);
+
+  it("runs the seed's Go lock program unchanged: three copies racing for /lock hold it one at a time while the leader is killed", async () => {
+    await allUp();
+    // The program connects to 127.0.0.1:2181, n1: n1 must not be the leader the test kills.
+    if ((await leader()) === 'n1') {
+      expect((await dslab(cwd, 'kill', 'n1')).exitCode).toBe(0);
+      expect((await dslab(cwd, 'restart', 'n1')).exitCode).toBe(0);
+      await allUp();
+    }
+    const dir = tempDir();
+    copyFileSync(seed_go_lock, path.join(dir, 'main.go'));
+    const env = { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(dir, 'cache'), GOFLAGS: '' };
+    const build = await execa('go', ['build', '-o', 'zookeeper-lock', 'main.go'], { cwd: dir, env, reject: false, timeout: 180_000 });
+    expect(build.exitCode, build.stderr).toBe(0);
+    const copies = [0, 1, 2].map(() => execa(path.join(dir, 'zookeeper-lock'), [], { reject: false, buffer: false, timeout: 120_000 }));
+    children.push(...copies);
+    const outputs = copies.map(linesOf);
+    await waitFor('a copy holding the lock', () => outputs.some((o) => o.some((l) => l.text.startsWith('lock succ'))), 60_000);
+    const killed = await leader();
+    expect(killed).not.toBe('n1');
+    expect((await dslab(cwd, 'kill', killed)).exitCode).toBe(0);
+    const ends = await Promise.all(copies);
+    expect(ends.map((e) => e.exitCode)).toEqual([0, 0, 0]);
+    // Mutual exclusion, from what each copy printed: its hold runs from "lock succ" to "unlock succ".
+    const holds = outputs.map((o, i) => {
+      const from = o.find((l) => l.text.startsWith('lock succ'));
+      const to = o.find((l) => l.text.startsWith('unlock succ'));
+      expect(from && to, `copy ${i} printed ${o.map((l) => l.text).join(' | ')}`).toBeTruthy();
+      return { from: from!.at_ms, to: to!.at_ms };
+    });
+    holds.sort((a, b) => a.from - b.from);
+    for (let i = 1; i < holds.length; i++) expect(holds[i]!.from, 'a copy took the lock while another held it').toBeGreaterThanOrEqual(holds[i - 1]!.to);
+    expect((await dslab(cwd, 'restart', killed)).exitCode).toBe(0);
+  }, 240_000);
+});
