@@ -14,6 +14,8 @@ export interface ZnodeStat<ZxidForm> {
   mtime: number;
   /** Changes to the data. */
   version: number;
+  /** Changes to the ACL (ZooKeeper's aversion): each set_acl adds one, even one that sets the ACL the znode has. */
+  aversion: number;
   /** Children created under this znode (ZooKeeper does not count deletes); also the next sequential
    * suffix under it, so a suffix only grows. */
   cversion: number;
