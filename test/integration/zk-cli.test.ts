@@ -41,6 +41,7 @@ describe('dslab zk on a real zab ensemble', () => {
     expect((await dslab(cwd, 'zk', 'get', '/app')).stdout.trim()).toBe('v2');
     const stat = await dslab(cwd, 'zk', 'stat', '/app');
     expect(stat.stdout).toMatch(/^dataVersion = 1$/m);
+    expect(stat.stdout).toMatch(/^aclVersion = 0$/m);
     expect(stat.stdout).toMatch(/^numChildren = 1$/m);
   });
 

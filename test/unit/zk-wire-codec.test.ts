@@ -277,9 +277,10 @@ describe('the dialect and the wire name the same things', () => {
     expect(zxidToWire('4294967296:0')).toBeNull();
   });
 
-  it("a stat: the owner's session id, a container's owner as ZooKeeper 3.6+ reports it, aversion 0", () => {
-    const s = { czxid: '1:3', mzxid: '1:4', pzxid: '1:5', ctime: 10, mtime: 11, version: 2, cversion: 1, ephemeralOwner: 's2.7', dataLength: 5, numChildren: 1 };
+  it("a stat: the owner's session id, a container's owner as ZooKeeper 3.6+ reports it, the ACL version", () => {
+    const s = { czxid: '1:3', mzxid: '1:4', pzxid: '1:5', ctime: 10, mtime: 11, version: 2, cversion: 1, aversion: 0, ephemeralOwner: 's2.7', dataLength: 5, numChildren: 1 };
     expect(statToWire(s)).toEqual({ ...stat, ctime: 10n, mtime: 11n });
+    expect(statToWire({ ...s, aversion: 3 })).toEqual({ ...stat, ctime: 10n, mtime: 11n, aversion: 3 });
     expect(statToWire({ ...s, ephemeralOwner: null }).ephemeralOwner).toBe(0n);
     expect(statToWire({ ...s, ephemeralOwner: null, container: true }).ephemeralOwner).toBe(container_ephemeral_owner);
     expect(container_ephemeral_owner).toBe(BigInt.asIntN(64, 0x8000000000000000n));

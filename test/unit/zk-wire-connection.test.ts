@@ -508,9 +508,12 @@ describe('requests', () => {
     c.send(3, op_codes.create, { op: 'create', type: op_codes.create, path: '/b', data: null, acl: [{ perms: 1, scheme: 'world', id: 'anyone' }], flags: 0 });
     c.send(4, op_codes.setACL, { op: 'setACL', path: '/a', acl: open_acl, version: -1 });
     await settle();
-    expect(c.host.answer({ type: 'set_acl_ok', stat })).toEqual({ type: 'set_acl', session: 's2.7', path: '/a', acl: [{ scheme: 'world', id: 'anyone', perms: 31 }], version: -1 });
+    expect(c.host.answer({ type: 'set_acl_ok', stat: { ...stat, aversion: 1 } })).toEqual({ type: 'set_acl', session: 's2.7', path: '/a', acl: [{ scheme: 'world', id: 'anyone', perms: 31 }], version: -1 });
     await settle();
-    expect(c.replies('stat').map((r) => r.header.err)).toEqual([err_codes.InvalidACL, err_codes.InvalidACL, 0]);
+    const set = c.replies('stat');
+    expect(set.map((r) => r.header.err)).toEqual([err_codes.InvalidACL, err_codes.InvalidACL, 0]);
+    // The server's ACL version reaches the client's stat.
+    expect(set[2]!.body).toMatchObject({ kind: 'stat', stat: { aversion: 1, version: 2 } });
   });
 
   it('create modes: a container by createContainer or the container flag, TTL modes Unimplemented, unknown flags BadArguments', async () => {

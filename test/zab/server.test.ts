@@ -696,20 +696,47 @@ describe('zk server: containers, watch removal, ACLs, connect', () => {
     expect(z.rpc('c2', f2, { type: 'remove_watches', session: w, path: '/d' })).toMatchObject({ zk_error: 'BadArguments' });
   });
 
-  it('get_acl answers the open ACL with the stat; set_acl accepts only the open ACL at ACL version 0 or -1', () => {
+  it('get_acl answers the open ACL with the stat; set_acl is a txn that bumps the ACL version, answered once applied on the follower asked', () => {
     const z = three();
     z.settle();
-    const [f1] = z.followers() as [string];
+    const [f1, f2] = z.followers() as [string, string];
     const s = z.connect('c1', f1);
-    z.rpc('c1', f1, { type: 'create', session: s, path: '/a', data: 'xy' });
+    const w = z.connect('c2', f2, 1000);
+    const created = z.rpc('c1', f1, { type: 'create', session: s, path: '/a', data: 'xy' });
     const open = [{ scheme: 'world', id: 'anyone', perms: 31 }];
-    expect(z.rpc('c1', f1, { type: 'get_acl', session: s, path: '/a' })).toMatchObject({ type: 'get_acl_ok', acl: open, stat: { dataLength: 2 } });
+    expect(z.rpc('c1', f1, { type: 'get_acl', session: s, path: '/a' })).toMatchObject({ type: 'get_acl_ok', acl: open, stat: { dataLength: 2, aversion: 0 } });
     expect(z.rpc('c1', f1, { type: 'get_acl', session: s, path: '/b' })).toMatchObject({ type: 'error', zk_error: 'NoNode' });
-    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open, version: 0 })).toMatchObject({ type: 'set_acl_ok', stat: { dataLength: 2 } });
-    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open, version: 1 })).toMatchObject({ type: 'error', zk_error: 'BadVersion' });
+    // A watcher on another server hears nothing of an ACL change (ZooKeeper's setACL fires no watch).
+    z.rpc('c2', f2, { type: 'sync', session: w });
+    z.rpc('c2', f2, { type: 'get_data', session: w, path: '/a', watch: true });
+    const applied_before = z.procs.get(f1)!.applied.length;
+    const set = z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open, version: 0 });
+    // Answered once f1 applied it: its own tree already shows the new ACL version, under a zxid of its own.
+    expect(set).toMatchObject({ type: 'set_acl_ok', stat: { aversion: 1, version: 0, dataLength: 2 } });
+    expect(z.procs.get(f1)!.server.replica.tree.exists('/a')).toMatchObject({ ok: true, value: { aversion: 1 } });
+    expect(z.procs.get(f1)!.applied.length).toBe(applied_before + 1);
+    // Neither the data version nor mzxid moves.
+    const created_stat = created.stat as Record<string, unknown>;
+    expect(set.stat).toMatchObject({ mzxid: created_stat.mzxid, czxid: created_stat.czxid, mtime: created_stat.mtime });
+    // The version asked is checked against the ACL version, not the data version.
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open, version: 0 })).toMatchObject({ type: 'error', code: 22, zk_error: 'BadVersion' });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open, version: 1 })).toMatchObject({ type: 'set_acl_ok', stat: { aversion: 2 } });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: open })).toMatchObject({ type: 'set_acl_ok', stat: { aversion: 3 } });
+    // Every replica applied the same: the other follower's reads show it too.
+    z.rpc('c2', f2, { type: 'sync', session: w });
+    expect(z.rpc('c2', f2, { type: 'exists', session: w, path: '/a' })).toMatchObject({ type: 'exists_ok', stat: { aversion: 3, version: 0 } });
+    expect(z.unasked('c2', 'watch_event')).toEqual([]);
     const mine = [{ scheme: 'digest', id: 'me:x', perms: 31 }];
     expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: mine, version: -1 })).toMatchObject({ type: 'error', code: 10, zk_error: 'Unimplemented' });
-    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/b', acl: open })).toMatchObject({ type: 'error', zk_error: 'NoNode' });
+    // As ZooKeeper orders its checks: the path before the ACL, the ACL before the znode.
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: 'a', acl: mine })).toMatchObject({ type: 'error', zk_error: 'BadArguments' });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/b', acl: mine })).toMatchObject({ type: 'error', zk_error: 'Unimplemented' });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/b', acl: open })).toMatchObject({ type: 'error', code: 20, zk_error: 'NoNode' });
+    expect(z.rpc('c1', f1, { type: 'set_acl', session: 's9.9', path: '/a', acl: open, version: 0 })).toMatchObject({ type: 'error', zk_error: 'SessionExpired' });
+    // ZooKeeper's multi has no setACL op.
+    const multi = z.rpc('c1', f1, { type: 'multi', session: s, ops: [{ type: 'set_acl', path: '/a', acl: open, version: -1 }] });
+    expect(multi).toMatchObject({ type: 'error', zk_error: 'BadArguments' });
+    expect(z.procs.get(f1)!.server.replica.tree.exists('/a')).toMatchObject({ ok: true, value: { aversion: 3 } });
   });
 
   it('refuses a connect from a client that saw a later zxid than the server applied (ZxidAhead 11); another server takes it', () => {
@@ -753,6 +780,17 @@ describe('zk server: not serving', () => {
     expect(z.rpc('c1', f1, { type: 'get_data', session: s, path: '/' })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
     expect(z.rpc('c1', f1, { type: 'connect', timeout_ms: 1000 })).toMatchObject({ type: 'error', code: 11, zk_error: 'ConnectionLoss' });
     expect(leader).not.toBe(f1);
+  });
+
+  it('a set_acl in flight when the follower loses its leader is a write: ConnectionLoss 13, it may still apply', () => {
+    const z = three();
+    z.settle();
+    const [f1] = z.followers() as [string];
+    const s = z.connect('c1', f1, 1000);
+    z.rpc('c1', f1, { type: 'create', session: s, path: '/a' });
+    z.drop = (from, to) => (from === f1 && to !== 'c1') || (to === f1 && from !== 'c1');
+    const r = z.rpc('c1', f1, { type: 'set_acl', session: s, path: '/a', acl: [{ scheme: 'world', id: 'anyone', perms: 31 }], version: -1 }, 3000);
+    expect(r).toMatchObject({ type: 'error', code: 13, zk_error: 'ConnectionLoss' });
   });
 });
 

@@ -77,6 +77,13 @@ function randomTxn(rng: Rng, tree: ZkTree, time: number): ZkTxn {
     }
     return { type: 'multi', session, ops, time };
   }
+  if (roll < 35) {
+    // set_acl is never an op of a multi: only a txn of its own.
+    const path = somePath(rng, tree);
+    const s = tree.exists(path);
+    const actual = s.ok && s.value !== null ? s.value.aversion : 0;
+    return { type: 'set_acl', session, path, version: rng.pick([-1, actual, actual, actual + 1]), time };
+  }
   return { ...randomOp(rng, tree), session, time };
 }
 
@@ -155,7 +162,16 @@ function runSeed(seed: number, options: Partial<TreeOptions> = {}): void {
     const txn = randomTxn(rng, a, 1000 + i);
     const entry = { zxid: zxid(1 + Math.floor(i / 100), i), txn };
     const before = txn.type === 'multi' ? a.snapshot() : null;
+    const acl_before = txn.type === 'set_acl' ? a.exists(txn.path) : null;
     const ra = a.apply(entry);
+    if (acl_before !== null && txn.type === 'set_acl') {
+      // Only the ACL version moves, by one, and only when the version asked was -1 or the znode's.
+      const was = acl_before.ok ? acl_before.value : null;
+      const now = a.exists(txn.path);
+      const expect_ok = was !== null && a.hasSession(txn.session) && (txn.version === -1 || txn.version === was.aversion);
+      expect(ra.outcome.ok, `${where(i)}: ${JSON.stringify(txn)}`).toBe(expect_ok);
+      expect(now.ok ? now.value : null, where(i)).toEqual(was === null ? null : { ...was, aversion: was.aversion + (expect_ok ? 1 : 0) });
+    }
     if (txn.type === 'multi' && txn.ops.length > 0) expectLikeOneByOne(before, txn, ra, a, where(i));
     const rb = b.apply(JSON.parse(JSON.stringify(entry)));
     const rw = watcher.apply(entry);
@@ -228,7 +244,7 @@ describe('random txn sequences', () => {
         if (r.outcome.ok && r.outcome.type === 'create' && r.outcome.stat.container === true) seen.add('ok create container');
       }
     }
-    const kinds = ['ok create', 'ok delete', 'ok set_data', 'ok check', 'ok multi', 'ok create container', 'ok delete_container', 'ok close_session', 'ok expire_session'];
+    const kinds = ['ok create', 'ok delete', 'ok set_data', 'ok set_acl', 'ok check', 'ok multi', 'ok create container', 'ok delete_container', 'ok close_session', 'ok expire_session'];
     for (const k of [...kinds, 'multi failed at op 1', 'multi failed at op 2', 'NoNode', 'NodeExists', 'BadVersion', 'NotEmpty', 'NoChildrenForEphemerals', 'SessionExpired', 'BadArguments']) {
       expect(seen.has(k), k).toBe(true);
     }

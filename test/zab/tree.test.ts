@@ -278,6 +278,50 @@ describe('set_data', () => {
   });
 });
 
+describe('set_acl', () => {
+  it('bumps the ACL version only: no zxid, time, data version or watch trigger moves', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/a', { data: 'one' });
+    const before = d.stat('/a')!;
+    expect(before.aversion).toBe(0);
+    const r = d.apply({ type: 'set_acl', session: 'a', path: '/a', version: 0 });
+    expect(r.outcome).toEqual({ ok: true, type: 'set_acl', path: '/a', stat: { ...before, aversion: 1 } });
+    expect(r.triggers).toEqual([]);
+    expect(d.stat('/a')).toEqual({ ...before, aversion: 1 });
+    // -1 takes any ACL version; a data change leaves the ACL version alone.
+    expect(d.apply({ type: 'set_acl', session: 'a', path: '/a', version: -1 }).outcome).toMatchObject({ ok: true, stat: { aversion: 2 } });
+    d.set('/a', 'two');
+    expect(d.stat('/a')).toMatchObject({ version: 1, aversion: 2 });
+    // On the root as on any znode.
+    expect(d.apply({ type: 'set_acl', session: 'a', path: '/', version: 0 }).outcome).toMatchObject({ ok: true, stat: { aversion: 1 } });
+  });
+
+  it('checks the ACL version (not the data version), the znode, the session and the path, changing nothing when refused', () => {
+    const d = new Driver();
+    d.session();
+    d.create('/a');
+    d.set('/a', 'x');
+    const acl = (path: string, version: number, session = 'a') => d.apply({ type: 'set_acl', session, path, version });
+    // Data version 1, ACL version 0: the ACL version is what is checked.
+    expect(errorOf(acl('/a', 1))).toBe('BadVersion');
+    expect(errorOf(acl('/b', -1))).toBe('NoNode');
+    expect(errorOf(acl('/a', 0, 'gone'))).toBe('SessionExpired');
+    // An expired session is told so before a missing znode, as ZooKeeper checks the session first.
+    expect(errorOf(acl('/b', 0, 'gone'))).toBe('SessionExpired');
+    expect(errorOf(acl('a', 0))).toBe('BadArguments');
+    expect(d.stat('/a')).toMatchObject({ version: 1, aversion: 0 });
+    expect(d.tree.checkInvariants()).toBeNull();
+  });
+
+  it('is a txn of its own, never an op of a multi (ZooKeeper has no setACL op)', () => {
+    expect(parseZkTxn({ type: 'set_acl', session: 'a', path: '/a', version: 0, time: 1 })).not.toBeNull();
+    expect(parseZkTxn({ type: 'set_acl', session: 'a', path: '/a', version: -2, time: 1 })).toBeNull();
+    expect(parseZkTxn({ type: 'set_acl', session: 'a', version: 0, time: 1 })).toBeNull();
+    expect(parseMultiOps([{ type: 'set_acl', path: '/a', version: 0 }])).toMatch(/op 1 is not/);
+  });
+});
+
 describe('reads', () => {
   it('exists, get_data and get_children answer from the applied tree', () => {
     const d = new Driver();
@@ -381,6 +425,32 @@ describe('txn shape, snapshots, digests', () => {
     expect(copy.paths()).toEqual(['/', '/q', '/q/m-0000000001', '/q/n-0000000002']);
   });
 
+  it('a snapshot keeps each ACL version; an image from before ACL versions were kept restores them as 0', () => {
+    const d = new Driver();
+    d.session('a');
+    d.create('/q');
+    d.create('/q/r');
+    d.apply({ type: 'set_acl', session: 'a', path: '/q', version: 0 });
+    d.apply({ type: 'set_acl', session: 'a', path: '/q', version: 1 });
+    const image = JSON.parse(JSON.stringify(d.tree.snapshot())) as { nodes: Array<{ path: string; stat: Record<string, unknown> }> };
+    expect(image.nodes.find((n) => n.path === '/q')!.stat.aversion).toBe(2);
+    const copy = ZkTree.restore(image);
+    expect(copy.digest()).toBe(d.tree.digest());
+    expect(copy.exists('/q')).toMatchObject({ ok: true, value: { aversion: 2 } });
+    // The older image: no aversion in any stat.
+    for (const n of image.nodes) delete n.stat.aversion;
+    const old = ZkTree.restore(image);
+    expect(old.checkInvariants()).toBeNull();
+    for (const path of ['/', '/q', '/q/r']) expect(old.exists(path)).toMatchObject({ ok: true, value: { aversion: 0 } });
+    // It goes on from there: the next set_acl expects ACL version 0.
+    const next = new Driver(old);
+    next.counter = d.counter;
+    expect(errorOf(next.apply({ type: 'set_acl', session: 'a', path: '/q', version: 2 }))).toBe('BadVersion');
+    expect(next.apply({ type: 'set_acl', session: 'a', path: '/q', version: 0 }).outcome).toMatchObject({ ok: true, stat: { aversion: 1 } });
+    // Its snapshot writes the field.
+    expect(old.snapshot().nodes.every((n) => typeof n.stat.aversion === 'number')).toBe(true);
+  });
+
   it('the digest tells apart trees that differ in data, stat or sessions', () => {
     const a = new Driver();
     const b = new Driver();
@@ -392,6 +462,17 @@ describe('txn shape, snapshots, digests', () => {
     a.set('/x', '2');
     b.set('/x', '2', 5); // BadVersion: b's data stays
     expect(a.tree.digest()).not.toBe(b.tree.digest());
+    // Trees that differ only in an ACL version.
+    const f = new Driver();
+    const g = new Driver();
+    for (const d of [f, g]) {
+      d.session('a');
+      d.create('/x', { data: '1' });
+    }
+    f.apply({ type: 'set_acl', session: 'a', path: '/x', version: -1 });
+    g.apply({ type: 'set_acl', session: 'a', path: '/x', version: 3 }); // BadVersion: g's ACL version stays
+    expect(g.stat('/x')).toEqual({ ...f.stat('/x')!, aversion: 0 });
+    expect(f.tree.digest()).not.toBe(g.tree.digest());
     const c = new Driver();
     const e = new Driver();
     c.session('a');

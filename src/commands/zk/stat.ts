@@ -5,7 +5,7 @@ import { formatStat } from '../../workloads/zk/format.js';
 
 export default class ZkStat extends ZkCommand {
   static override summary = "Print a znode's stat, field names as ZooKeeper's CLI prints them.";
-  static override description = 'cZxid, mZxid and pZxid are the zxids (epoch:counter) of the create, the last data change and the last change to its children; dataVersion counts data changes, cversion child changes; ephemeralOwner is the owning session (0x0 for a persistent znode).';
+  static override description = 'cZxid, mZxid and pZxid are the zxids (epoch:counter) of the create, the last data change and the last change to its children; dataVersion counts data changes, cversion child changes, aclVersion ACL changes; ephemeralOwner is the owning session (0x0 for a persistent znode).';
   static override examples = ['<%= config.bin %> zk stat /app'];
   static override flags = { ...zk_session_flags };
   static override args = { path: Args.string({ required: true, description: 'znode path' }) };

@@ -55,7 +55,7 @@ export function statToWire(stat: unknown): Stat {
     mtime: long(s.mtime),
     version: int(s.version),
     cversion: int(s.cversion),
-    aversion: 0,
+    aversion: int(s.aversion),
     ephemeralOwner: owner,
     dataLength: int(s.dataLength),
     numChildren: int(s.numChildren),

@@ -14,8 +14,10 @@ export interface ZnodeStat<ZxidForm> {
   mtime: number;
   /** Changes to the data. */
   version: number;
-  /** Children created under this znode (ZooKeeper does not count deletes); also the next sequential
-   * suffix under it, so a suffix only grows. */
+  /** Changes to the ACL (ZooKeeper's aversion): each set_acl adds one, even one that sets the ACL the znode has. */
+  aversion: number;
+  /** In the tree: children ever created under this znode, which is also the next sequential suffix
+   * under it (so a suffix only grows). Clients are shown creates plus deletes, as ZooKeeper reports it. */
   cversion: number;
   /** The session that owns an ephemeral znode; null for a persistent one. */
   ephemeralOwner: string | null;

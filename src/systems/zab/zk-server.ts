@@ -102,15 +102,15 @@ interface Pending {
 }
 
 /** Reads are served locally; these request types are txns (a multi of reads only is served locally too). */
-const write_types = new Set(['create', 'delete', 'set_data', 'check', 'multi']);
+const write_types = new Set(['create', 'delete', 'set_data', 'set_acl', 'check', 'multi']);
 /** The ops a multi that writes may hold. */
 const multi_op_types = new Set(['create', 'delete', 'set_data', 'check']);
 const read_types = new Set(['exists', 'get_data', 'get_children']);
 /** Served by the server asked, from its tree and its watches, with no txn. */
-const local_types = new Set(['set_watches', 'remove_watches', 'check_watches', 'get_acl', 'set_acl']);
+const local_types = new Set(['set_watches', 'remove_watches', 'check_watches', 'get_acl']);
 /** Every request a client may send (docs/zab.md, client messages): the host hands each to handleClient. */
 export const client_request_types: ReadonlySet<string> = new Set(['connect', 'ping', 'close_session', 'sync', 'list_sessions', ...write_types, ...read_types, ...local_types]);
-/** ZooKeeper's open ACL (world:anyone, every permission), the only one a znode here has. */
+/** ZooKeeper's open ACL (world:anyone, every permission), the only one a znode here has and set_acl sets. */
 const open_acl = [{ scheme: 'world', id: 'anyone', perms: 31 }] as const;
 
 export class ZkServer {
@@ -366,6 +366,9 @@ export class ZkServer {
       case 'set_data':
         this.reply(req, { type: 'set_data_ok', stat: statBody(o.stat) });
         return;
+      case 'set_acl':
+        this.reply(req, { type: 'set_acl_ok', stat: statBody(o.stat) });
+        return;
       case 'check':
         this.reply(req, { type: 'check_ok', path: o.path });
         return;
@@ -542,7 +545,7 @@ export class ZkServer {
     if (read_types.has(type)) return this.read(request, session);
     if (type === 'set_watches') return this.setWatches(request, session);
     if (type === 'remove_watches' || type === 'check_watches') return this.removeWatches(request, session);
-    if (type === 'get_acl' || type === 'set_acl') return this.acl(request, session);
+    if (type === 'get_acl') return this.getAcl(request, session);
     if (type === 'multi' && Array.isArray(b.ops) && b.ops.length > 0 && b.ops.every(isReadOp)) return this.multiRead(request, session);
     if (type === 'sync') return this.propose(request, 'sync', { type: 'sync', session, time: 0 });
     if (type === 'close_session') {
@@ -593,6 +596,7 @@ export class ZkServer {
   }
 
   private writeTxn(type: string, session: string, b: MessageBody): ZkProposal | ZkError {
+    if (type === 'set_acl') return setAclTxn(session, b);
     if (type !== 'multi') {
       const op = requestOp(type, b);
       if ('name' in op) return op;
@@ -660,8 +664,8 @@ export class ZkServer {
     else this.reply(request, { type: `${b.type as string}_ok`, path: b.path });
   }
 
-  /** get_acl / set_acl {session, path, acl, version}: every znode has the open ACL, which is all set_acl accepts. */
-  private acl(request: Envelope, session: string): void {
+  /** get_acl {session, path}: every znode has the open ACL. */
+  private getAcl(request: Envelope, session: string): void {
     const b = request.body;
     if (typeof b.path !== 'string') {
       this.replyError(request, zkError('BadArguments', `${b.type} needs a path`));
@@ -671,14 +675,7 @@ export class ZkServer {
     if (!r.ok) return this.replyError(request, r.error);
     const stat = (r.value as { stat: Stat | null }).stat;
     if (stat === null) return this.replyError(request, zkError('NoNode', `no znode ${b.path}`));
-    if (b.type === 'get_acl') return this.reply(request, { type: 'get_acl_ok', acl: open_acl, stat: statBody(stat) });
-    if (!isOpenAcl(b.acl)) {
-      return this.replyError(request, zkError('Unimplemented', `only the open ACL ${JSON.stringify(open_acl)} is served; every znode has it`));
-    }
-    const version = b.version === undefined || b.version === null ? -1 : b.version;
-    // Nothing is stored, so the ACL version stays 0 as on a znode whose ACL never changed.
-    if (version !== -1 && version !== 0) return this.replyError(request, zkError('BadVersion', `${b.path} is at ACL version 0, not ${String(version)}`));
-    this.reply(request, { type: 'set_acl_ok', stat: statBody(stat) });
+    this.reply(request, { type: 'get_acl_ok', acl: open_acl, stat: statBody(stat) });
   }
 
   /** A multi of reads only (ZooKeeper's multiRead): each op on its own, from this server's tree. */
@@ -797,8 +794,8 @@ export class ZkServer {
 function requestOp(type: string, b: MessageBody): MultiOp | ZkError {
   const path = b.path;
   if (typeof path !== 'string') return zkError('BadArguments', `${type} needs a path`);
-  const version = b.version === undefined || b.version === null ? -1 : b.version;
-  if (type !== 'create' && (!Number.isInteger(version) || (version as number) < -1)) return zkError('BadArguments', 'version must be an integer, -1 (or absent) for any');
+  const version = type === 'create' ? -1 : requestVersion(b);
+  if (typeof version !== 'number') return version;
   const data = b.data === undefined || b.data === null ? (type === 'create' ? '' : undefined) : b.data;
   if ((type === 'create' || type === 'set_data') && typeof data !== 'string') return zkError('BadArguments', `${type} needs data, a string`);
   for (const flag of ['ephemeral', 'sequential', 'container'] as const) {
@@ -810,10 +807,30 @@ function requestOp(type: string, b: MessageBody): MultiOp | ZkError {
       return { type: 'create', path, data: data as string, ephemeral: b.ephemeral === true, sequential, ...(b.container === true ? { container: true } : {}) };
     case 'delete':
     case 'check':
-      return { type, path, version: version as number };
+      return { type, path, version };
     default:
-      return { type: 'set_data', path, data: data as string, version: version as number };
+      return { type: 'set_data', path, data: data as string, version };
   }
+}
+
+/** The version a conditional request expects: -1 (any) when absent. */
+function requestVersion(b: MessageBody): number | ZkError {
+  const version = b.version === undefined || b.version === null ? -1 : b.version;
+  return Number.isInteger(version) && (version as number) >= -1 ? (version as number) : zkError('BadArguments', 'version must be an integer, -1 (or absent) for any');
+}
+
+/**
+ * set_acl's txn, or why not: ZooKeeper checks the path before the ACL, and the znode and its ACL
+ * version when the txn applies. Only the open ACL, which every znode has, can be set.
+ */
+function setAclTxn(session: string, b: MessageBody): ZkProposal | ZkError {
+  if (typeof b.path !== 'string') return zkError('BadArguments', 'set_acl needs a path');
+  const version = requestVersion(b);
+  if (typeof version !== 'number') return version;
+  const bad = checkPath(b.path);
+  if (bad !== null) return bad;
+  if (!isOpenAcl(b.acl)) return zkError('Unimplemented', `only the open ACL ${JSON.stringify(open_acl)} is served; every znode has it`);
+  return { type: 'set_acl', session, path: b.path, version, time: 0 };
 }
 
 function isReadOp(op: unknown): op is MultiReadOp {

@@ -13,6 +13,7 @@ export function formatStat(stat: Stat): string[] {
     `pZxid = ${stat.pzxid}`,
     `cversion = ${stat.cversion}`,
     `dataVersion = ${stat.version}`,
+    `aclVersion = ${stat.aversion}`,
     `ephemeralOwner = ${stat.ephemeralOwner ?? '0x0'}`,
     `dataLength = ${stat.dataLength}`,
     `numChildren = ${stat.numChildren}`,

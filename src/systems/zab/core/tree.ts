@@ -2,8 +2,8 @@
 
 // The ZooKeeper data model as a deterministic state machine for Zab: a tree of znodes with data and
 // stat, persistent, ephemeral, sequential and container znodes, and the sessions that own ephemerals.
-// It applies committed txns (create, delete, set_data, check, multi, delete_container, create_session,
-// close_session, expire_session) and serves reads from what it applied. No I/O and no clock: every
+// It applies committed txns (create, delete, set_data, set_acl, check, multi, delete_container,
+// create_session, close_session, expire_session) and serves reads from what it applied. No I/O and no clock: every
 // time it records comes in the txn, stamped by the leader when it proposed it, so every replica that
 // applies the same txns holds the same tree.
 //
@@ -57,6 +57,8 @@ export type ZkTxn =
   /** version -1 deletes whatever the version. */
   | (DeleteOp & { session: string; time: number })
   | (SetDataOp & { session: string; time: number })
+  /** Not an op of a multi: ZooKeeper's multi has no setACL. */
+  | (SetAclOp & { session: string; time: number })
   /** Changes nothing; fails as a conditional write would (NoNode, BadVersion). */
   | (CheckOp & { session: string; time: number })
   /** Ops applied all or nothing under the txn's one zxid. */
@@ -89,6 +91,15 @@ export interface SetDataOp {
   data: string;
   version: number;
 }
+/**
+ * ZooKeeper's setACL: version is the ACL version expected (-1: any), and the znode's aversion grows by
+ * one. Every znode has the open ACL, the only one a server lets a client set, so the txn names none.
+ */
+export interface SetAclOp {
+  type: 'set_acl';
+  path: string;
+  version: number;
+}
 export interface CheckOp {
   type: 'check';
   path: string;
@@ -119,6 +130,7 @@ export type ZkTxnOutcome =
   | { ok: true; type: 'create'; path: string; stat: Stat }
   | { ok: true; type: 'delete'; path: string }
   | { ok: true; type: 'set_data'; path: string; stat: Stat }
+  | { ok: true; type: 'set_acl'; path: string; stat: Stat }
   | { ok: true; type: 'create_session'; session: string; timeout_ms: number }
   /** The session's ephemerals, deleted by the txn, in the order deleted. */
   | { ok: true; type: 'close_session' | 'expire_session'; session: string; deleted: string[] }
@@ -287,7 +299,8 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     for (const s of img.sessions) tree.sessions.set(s.session, { timeout_ms: s.timeout_ms, ephemerals: new Set() });
     tree.nodes.clear();
     for (const { path, data, stat } of img.nodes) {
-      tree.nodes.set(path, { data, stat: copyStat(stat), children: new Set() });
+      // An image written before the tree kept ACL versions has no aversion: no znode's ACL had changed.
+      tree.nodes.set(path, { data, stat: { ...copyStat(stat), aversion: (stat as Partial<Stat>).aversion ?? 0 }, children: new Set() });
       if (path !== '/') tree.nodes.get(parentOf(path))!.children.add(basename(path));
       if (stat.ephemeralOwner !== null) tree.sessions.get(stat.ephemeralOwner)?.ephemerals.add(path);
       if (stat.container === true) tree.containers.add(path);
@@ -360,6 +373,15 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
       case 'check':
         if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
         return this.applyOp(txn, txn.session, txn.time, zxid, triggers);
+      case 'set_acl': {
+        // ZooKeeper's order: the session, the path, the znode, then its ACL version. No watch fires
+        // and neither mzxid nor version moves: only the ACL changed.
+        if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
+        const node = this.versioned(txn, 'aversion');
+        if ('error' in node) return node;
+        node.stat.aversion += 1;
+        return { ok: true, type: 'set_acl', path: txn.path, stat: clientStat(node.stat) };
+      }
       case 'multi':
         if (!this.sessions.has(txn.session)) return fail('SessionExpired', `session ${txn.session} is not open`);
         return this.multi(txn, zxid, triggers);
@@ -410,14 +432,16 @@ export class ZkTree implements ZabStateMachine<ZkApplied> {
     }
   }
 
-  /** The znode an op names, if its path is valid, it exists and its version is the op's (-1: any). */
-  private versioned(op: { path: string; version: number }): Znode | { ok: false; error: ZkError } {
+  /** The znode an op names, if its path is valid, it exists and its data version (or ACL version) is the op's (-1: any). */
+  private versioned(op: { path: string; version: number }, field: 'version' | 'aversion' = 'version'): Znode | { ok: false; error: ZkError } {
     const bad = checkPath(op.path);
     if (bad !== null) return { ok: false, error: bad };
     const node = this.nodes.get(op.path);
     if (node === undefined) return { ok: false, error: zkError('NoNode', `no znode ${op.path}`) };
-    if (op.version !== -1 && op.version !== node.stat.version) {
-      return { ok: false, error: zkError('BadVersion', `${op.path} is at version ${node.stat.version}, not ${op.version}`) };
+    const actual = node.stat[field];
+    if (op.version !== -1 && op.version !== actual) {
+      const what = field === 'version' ? 'version' : 'ACL version';
+      return { ok: false, error: zkError('BadVersion', `${op.path} is at ${what} ${actual}, not ${op.version}`) };
     }
     return node;
   }
@@ -545,6 +569,8 @@ export function parseZkTxn(value: unknown): ZkTxn | null {
       return value as ZkTxn;
     case 'multi':
       return typeof parseMultiOps(t['ops']) === 'string' ? null : (value as ZkTxn);
+    case 'set_acl':
+      return str('path') && isVersion(t['version']) ? (value as ZkTxn) : null;
     default:
       return parseOp(t) === null ? null : (value as ZkTxn);
   }
@@ -553,7 +579,7 @@ export function parseZkTxn(value: unknown): ZkTxn | null {
 /** A single znode op (create, delete, set_data, check) if `t` is one, else null. */
 function parseOp(t: Record<string, unknown>): MultiOp | null {
   const str = (k: string): boolean => typeof t[k] === 'string';
-  const version = (): boolean => Number.isInteger(t['version']) && (t['version'] as number) >= -1;
+  const version = (): boolean => isVersion(t['version']);
   switch (t['type']) {
     case 'create':
       return str('path') && str('data') && typeof t['ephemeral'] === 'boolean' && typeof t['sequential'] === 'boolean' && (t['container'] === undefined || typeof t['container'] === 'boolean')
@@ -567,6 +593,11 @@ function parseOp(t: Record<string, unknown>): MultiOp | null {
     default:
       return null;
   }
+}
+
+/** A version an op may expect: a non-negative integer, or -1 for any. */
+function isVersion(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= -1;
 }
 
 /** A multi's ops if `value` is a list of well-formed ops within the limits, else why not. */
@@ -627,7 +658,7 @@ function fail(name: ZkErrorName, text: string): { ok: false; error: ZkError } {
 }
 
 function emptyStat(zxid: Zxid, time: number, owner: string | null, data_length: number): Stat {
-  return { czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, ephemeralOwner: owner, dataLength: data_length, numChildren: 0 };
+  return { czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: time, mtime: time, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, dataLength: data_length, numChildren: 0 };
 }
 
 /**
@@ -644,7 +675,7 @@ function copyStat(s: Stat): Stat {
 }
 
 function statText(s: Stat): string {
-  const fields = [formatZxid(s.czxid), formatZxid(s.mzxid), formatZxid(s.pzxid), s.ctime, s.mtime, s.version, s.cversion, s.ephemeralOwner ?? '-', s.dataLength, s.numChildren];
+  const fields = [formatZxid(s.czxid), formatZxid(s.mzxid), formatZxid(s.pzxid), s.ctime, s.mtime, s.version, s.cversion, s.aversion, s.ephemeralOwner ?? '-', s.dataLength, s.numChildren];
   return (s.container === true ? [...fields, 'container'] : fields).join(',');
 }
 
