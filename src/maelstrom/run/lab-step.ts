@@ -45,25 +45,25 @@ function transportOf(ctx: StepContext): ClientTransport {
 
 /** The step's fields: dslab test's flags under their settings' names, with the same limits, plus a lab's budgets. */
 const maelstrom_run_fields = {
-    workload: z.enum(runnable).optional(),
-    time_limit_s: z.number().positive().max(lab_run_time_limit_s_max),
-    rate: z.number().min(0).max(rate_per_s_max).default(5),
-    concurrency: z.union([z.string(), z.number().int().min(1)]).default('1n'),
-    latency_ms: z.number().int().min(0).max(latency_ms_max).default(0),
-    latency_dist: z.enum(latency_dists).default('constant'),
-    nemesis: z.array(z.enum(test_faults)).default([]),
-    nemesis_interval_s: z.number().min(nemesis_interval_s_min).max(nemesis_interval_s_max).default(10),
-    availability: z.union([z.number().min(0).max(1), z.literal('total')]).optional(),
-    key_count: z.number().int().min(1).max(key_count_max).optional(),
-    /** The transactional workloads' --max-txn-length, --max-writes-per-key and --consistency-models. */
-    max_txn_length: z.number().int().min(1).max(txn_length_max).optional(),
-    max_writes_per_key: z.number().int().min(1).max(writes_per_key_max).optional(),
-    consistency_models: z.array(z.enum(consistency_model_names)).min(1).max(consistency_models_max).optional(),
-    msgs_per_op_max: z.number().positive().optional(),
-    stable_latency_ms_median_max: z.number().positive().optional(),
-    stable_latency_ms_max_max: z.number().positive().optional(),
-    /** The wait between healing and the final reads (Maelstrom's 10 s). */
-    recovery_wait_s: z.number().min(0).max(60).optional(),
+  workload: z.enum(runnable).optional(),
+  time_limit_s: z.number().positive().max(lab_run_time_limit_s_max),
+  rate: z.number().min(0).max(rate_per_s_max).default(5),
+  concurrency: z.union([z.string(), z.number().int().min(1)]).default('1n'),
+  latency_ms: z.number().int().min(0).max(latency_ms_max).default(0),
+  latency_dist: z.enum(latency_dists).default('constant'),
+  nemesis: z.array(z.enum(test_faults)).default([]),
+  nemesis_interval_s: z.number().min(nemesis_interval_s_min).max(nemesis_interval_s_max).default(10),
+  availability: z.union([z.number().min(0).max(1), z.literal('total')]).optional(),
+  key_count: z.number().int().min(1).max(key_count_max).optional(),
+  /** The transactional workloads' --max-txn-length, --max-writes-per-key and --consistency-models. */
+  max_txn_length: z.number().int().min(1).max(txn_length_max).optional(),
+  max_writes_per_key: z.number().int().min(1).max(writes_per_key_max).optional(),
+  consistency_models: z.array(z.enum(consistency_model_names)).min(1).max(consistency_models_max).optional(),
+  msgs_per_op_max: z.number().positive().optional(),
+  stable_latency_ms_median_max: z.number().positive().optional(),
+  stable_latency_ms_max_max: z.number().positive().optional(),
+  /** The wait between healing and the final reads (Maelstrom's 10 s). */
+  recovery_wait_s: z.number().min(0).max(60).optional(),
 };
 
 export type MaelstromRunStep = z.infer<z.ZodObject<typeof maelstrom_run_fields>>;
