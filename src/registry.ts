@@ -26,6 +26,7 @@ import { locks } from './systems/locks/plugin.js';
 import { pn_counter } from './systems/pn-counter/plugin.js';
 import { raft } from './systems/raft/plugin.js';
 import { snowflake } from './systems/snowflake/plugin.js';
+import { txn } from './systems/txn/plugin.js';
 import { unique_ids } from './systems/unique-ids/plugin.js';
 import { zab } from './systems/zab/plugin.js';
 import { broadcast_workload } from './workloads/broadcast/plugin.js';
@@ -42,7 +43,7 @@ import { maelstrom_steps } from './maelstrom/run/lab-step.js';
 import { txn_list_append_workload, txn_rw_register_workload } from './workloads/txn/check-file.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
-const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter];
+const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter, txn];
 
 export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload, kafka_workload, txn_list_append_workload, txn_rw_register_workload];
 

@@ -3,6 +3,7 @@ import type { MessageBody } from '../../src/lib/protocol/messages.js';
 import { Node } from '../../src/lib/runtime/node.js';
 import { gossip_interval_ms, gossip_retry_intervals, setNode, type SetNodeShape } from '../../src/systems/broadcast/set-node.js';
 import { counterNode } from '../../src/systems/pn-counter/counter-node.js';
+import { gossip_interval_ms as txn_gossip_interval_ms, txnNode } from '../../src/systems/txn/txn-node.js';
 import { gridTopology } from '../../src/workloads/broadcast/topology.js';
 
 /**
@@ -157,5 +158,53 @@ describe('the reference counter node', () => {
   it('refuses a delta that is not an integer with a definite error', async () => {
     const net = new FakeNetwork(['n1'], counterNode);
     expect(await net.ask('n1', { type: 'add', delta: 'x' })).toMatchObject({ type: 'error', code: 12 });
+  });
+});
+
+describe('the reference txn node', () => {
+  const txn = (net: FakeNetwork, node: string, ops: unknown[][]) => net.ask(node, { type: 'txn', txn: ops });
+  const reads = async (net: FakeNetwork, node: string, keys: number[]) => ((await txn(net, node, keys.map((k) => ['r', k, null]))).txn as unknown[][]).map((op) => op[2]);
+
+  it("answers a transaction whole: its reads see its own earlier writes, and no other node sees a value it overwrote", async () => {
+    const net = new FakeNetwork(['n1', 'n2'], txnNode);
+    expect(await txn(net, 'n1', [['r', 1, null], ['w', 1, 5], ['r', 1, null], ['w', 1, 6], ['w', 2, 7]])).toMatchObject({ type: 'txn_ok', txn: [['r', 1, null], ['w', 1, 5], ['r', 1, 5], ['w', 1, 6], ['w', 2, 7]] });
+    await vi.advanceTimersByTimeAsync(2 * txn_gossip_interval_ms);
+    expect(await reads(net, 'n2', [1, 2])).toEqual([6, 7]);
+    expect(net.sent.filter((m) => m === 'n1->n2 replicate')).toHaveLength(1);
+  });
+
+  it('answers on both sides of a partition, and after it heals every node holds the same transaction\'s writes of every key', async () => {
+    const net = new FakeNetwork(['n1', 'n2', 'n3'], txnNode);
+    net.isolated.add('n1');
+    await txn(net, 'n1', [['w', 1, 1], ['w', 2, 1]]);
+    await txn(net, 'n2', [['w', 1, 2], ['w', 2, 2]]);
+    await vi.advanceTimersByTimeAsync(10 * txn_gossip_interval_ms);
+    expect(await reads(net, 'n1', [1, 2])).toEqual([1, 1]);
+    expect(await reads(net, 'n3', [1, 2])).toEqual([2, 2]);
+    net.isolated.clear();
+    await vi.advanceTimersByTimeAsync(3 * txn_gossip_interval_ms);
+    // The two transactions have equal counters: the node index breaks the tie, the same way everywhere (no write cycle).
+    for (const node of ['n1', 'n2', 'n3']) expect(await reads(net, node, [1, 2]), node).toEqual([2, 2]);
+    // Once acknowledged, nothing more is sent.
+    const sent = net.sent.length;
+    await vi.advanceTimersByTimeAsync(5 * txn_gossip_interval_ms);
+    expect(net.sent.slice(sent).filter((m) => m.endsWith(' replicate'))).toEqual([]);
+  });
+
+  it('orders a transaction after the writes its node had seen, so a later write wins everywhere', async () => {
+    const net = new FakeNetwork(['n1', 'n2'], txnNode);
+    await txn(net, 'n2', [['w', 1, 1]]);
+    await txn(net, 'n2', [['w', 1, 2]]);
+    await vi.advanceTimersByTimeAsync(2 * txn_gossip_interval_ms);
+    // n1's own counter is behind n2's: the write it heard moved it past.
+    await txn(net, 'n1', [['r', 1, null], ['w', 1, 3]]);
+    await vi.advanceTimersByTimeAsync(2 * txn_gossip_interval_ms);
+    expect(await reads(net, 'n2', [1])).toEqual([3]);
+  });
+
+  it('refuses what is not a list of reads and writes with a definite error', async () => {
+    const net = new FakeNetwork(['n1'], txnNode);
+    expect(await txn(net, 'n1', [['append', 1, 2]])).toMatchObject({ type: 'error', code: 12 });
+    expect(await net.ask('n1', { type: 'txn', txn: 'r 1' })).toMatchObject({ type: 'error', code: 12 });
   });
 });

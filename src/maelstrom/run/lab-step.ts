@@ -8,9 +8,23 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineStep, type StepContext } from '../../lib/grade/steps.js';
 import type { ClientTransport } from '../../lib/plugin.js';
-import { latency_dists, latency_ms_max, maelstrom_workloads, nemesis_interval_s_max, nemesis_interval_s_min, parseConcurrency, rate_per_s_max, test_faults } from '../options.js';
+import {
+  consistency_model_names,
+  consistency_models_max,
+  key_count_max,
+  latency_dists,
+  latency_ms_max,
+  maelstrom_workloads,
+  nemesis_interval_s_max,
+  nemesis_interval_s_min,
+  parseConcurrency,
+  rate_per_s_max,
+  test_faults,
+  txn_length_max,
+  writes_per_key_max,
+} from '../options.js';
 import { driverFor } from './drivers.js';
-import { MaelstromRun } from './run.js';
+import { MaelstromRun, type RunSettings } from './run.js';
 import { judgeRun } from './verdict.js';
 
 /** A lab run's time limit, in seconds: a test's own time limit (at most 10 minutes) bounds it further. */
@@ -29,27 +43,61 @@ function transportOf(ctx: StepContext): ClientTransport {
   };
 }
 
+/** The step's fields: dslab test's flags under their settings' names, with the same limits, plus a lab's budgets. */
+const maelstrom_run_fields = {
+  workload: z.enum(runnable).optional(),
+  time_limit_s: z.number().positive().max(lab_run_time_limit_s_max),
+  rate: z.number().min(0).max(rate_per_s_max).default(5),
+  concurrency: z.union([z.string(), z.number().int().min(1)]).default('1n'),
+  latency_ms: z.number().int().min(0).max(latency_ms_max).default(0),
+  latency_dist: z.enum(latency_dists).default('constant'),
+  nemesis: z.array(z.enum(test_faults)).default([]),
+  nemesis_interval_s: z.number().min(nemesis_interval_s_min).max(nemesis_interval_s_max).default(10),
+  availability: z.union([z.number().min(0).max(1), z.literal('total')]).optional(),
+  key_count: z.number().int().min(1).max(key_count_max).optional(),
+  /** The transactional workloads' --max-txn-length, --max-writes-per-key and --consistency-models. */
+  max_txn_length: z.number().int().min(1).max(txn_length_max).optional(),
+  max_writes_per_key: z.number().int().min(1).max(writes_per_key_max).optional(),
+  consistency_models: z.array(z.enum(consistency_model_names)).min(1).max(consistency_models_max).optional(),
+  msgs_per_op_max: z.number().positive().optional(),
+  stable_latency_ms_median_max: z.number().positive().optional(),
+  stable_latency_ms_max_max: z.number().positive().optional(),
+  /** The wait between healing and the final reads (Maelstrom's 10 s). */
+  recovery_wait_s: z.number().min(0).max(60).optional(),
+};
+
+export type MaelstromRunStep = z.infer<z.ZodObject<typeof maelstrom_run_fields>>;
+
+/**
+ * The run a step asks for, in the settings dslab test builds from its flags
+ * (test-run.ts): a field the step leaves out is left to the run's default,
+ * as a flag left out of dslab test is.
+ */
+export function labRunSettings(step: MaelstromRunStep, run: { workload: RunSettings['workload']; nodes: readonly string[]; concurrency: number; seed: number; history_file: string }): Omit<RunSettings, 'phase'> {
+  return {
+    workload: run.workload,
+    nodes: run.nodes,
+    concurrency: run.concurrency,
+    time_limit_s: step.time_limit_s,
+    rate_per_s: step.rate,
+    latency_ms: step.latency_ms,
+    nemesis: step.nemesis,
+    nemesis_interval_s: step.nemesis_interval_s,
+    key_count: step.key_count ?? null,
+    ...(step.max_txn_length !== undefined ? { max_txn_length: step.max_txn_length } : {}),
+    ...(step.max_writes_per_key !== undefined ? { max_writes_per_key: step.max_writes_per_key } : {}),
+    ...(step.consistency_models !== undefined ? { consistency_models: step.consistency_models } : {}),
+    seed: run.seed,
+    history_file: run.history_file,
+    ...(step.recovery_wait_s !== undefined ? { recovery_wait_s: step.recovery_wait_s } : {}),
+  };
+}
+
 export const maelstrom_run_step = defineStep({
   name: 'maelstrom_run',
   description: "runs a Maelstrom workload on the test's nodes as `dslab test` does (clients, nemesis, healing, final reads, checker); fails unless the verdict is valid and within the budgets",
   needs_traffic: false,
-  fields: {
-    workload: z.enum(runnable).optional(),
-    time_limit_s: z.number().positive().max(lab_run_time_limit_s_max),
-    rate: z.number().min(0).max(rate_per_s_max).default(5),
-    concurrency: z.union([z.string(), z.number().int().min(1)]).default('1n'),
-    latency_ms: z.number().int().min(0).max(latency_ms_max).default(0),
-    latency_dist: z.enum(latency_dists).default('constant'),
-    nemesis: z.array(z.enum(test_faults)).default([]),
-    nemesis_interval_s: z.number().min(nemesis_interval_s_min).max(nemesis_interval_s_max).default(10),
-    availability: z.union([z.number().min(0).max(1), z.literal('total')]).optional(),
-    key_count: z.number().int().min(1).optional(),
-    msgs_per_op_max: z.number().positive().optional(),
-    stable_latency_ms_median_max: z.number().positive().optional(),
-    stable_latency_ms_max_max: z.number().positive().optional(),
-    /** The wait between healing and the final reads (Maelstrom's 10 s). */
-    recovery_wait_s: z.number().min(0).max(60).optional(),
-  },
+  fields: maelstrom_run_fields,
   async run(step, ctx) {
     const config = ctx.supervisor.config;
     const named = (step.workload ?? config.workloads?.find((w) => driverFor(w as never) !== null)) as (typeof maelstrom_workloads)[number] | undefined;
@@ -61,20 +109,13 @@ export const maelstrom_run_step = defineStep({
     if (step.latency_ms > 0) ctx.supervisor.setBaseLatency({ mean_ms: step.latency_ms, dist: step.latency_dist });
     const run = new MaelstromRun(
       { transport: transportOf(ctx), apply: (action, source) => ctx.supervisor.apply(action, source), status: () => ctx.status(), events: ctx.supervisor.events },
-      {
+      labRunSettings(step, {
         workload,
         nodes,
         concurrency,
-        time_limit_s: step.time_limit_s,
-        rate_per_s: step.rate,
-        latency_ms: step.latency_ms,
-        nemesis: step.nemesis,
-        nemesis_interval_s: step.nemesis_interval_s,
-        key_count: step.key_count ?? null,
         seed: ctx.rng.int(0x7fff_ffff),
         history_file: path.join(ctx.dir, `maelstrom-${workload}-${ctx.memo('maelstrom_runs', () => ({ count: 0 })).count++ + 1}.jsonl`),
-        ...(step.recovery_wait_s !== undefined ? { recovery_wait_s: step.recovery_wait_s } : {}),
-      },
+      }),
     );
     let outcome;
     try {

@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadLab } from '../../src/lib/grade/spec.js';
+import { lab_plugins } from '../../src/registry.js';
+import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
+import { grade, type GradeJson, no_npm } from './grade-helpers.js';
+
+// The labs of Maelstrom's transaction challenges: each test is one txn-rw-register maelstrom_run judged
+// against a consistency model with total availability. That the right things pass, and that their
+// planted bugs fail with the checker's words for the anomaly each one causes.
+
+const python_solution = `python3 ${path.join(repo_root, 'labs', 'txn-uncommitted', 'solution', 'node.py')}`;
+
+describe('the transaction labs', () => {
+  it('run txn-rw-register on one starter, read-uncommitted then read-committed, every transaction required to succeed', () => {
+    for (const [id, model] of [['txn-uncommitted', 'read-uncommitted'], ['txn-committed', 'read-committed']] as const) {
+      const lab = loadLab(id, lab_plugins);
+      expect(lab.workloads, id).toEqual(['txn-rw-register']);
+      expect(lab.starter, id).toBe(id === 'txn-committed' ? 'txn-uncommitted' : undefined);
+      for (const test of lab.tests) {
+        expect(test.steps, `${id} ${test.name}`).toMatchObject([{ do: 'maelstrom_run', workload: 'txn-rw-register', consistency_models: [model], availability: 'total' }]);
+        // The test outlasts its run, its checking and the start of its nodes.
+        expect(test.time_limit_ms, `${id} ${test.name}`).toBeGreaterThan((test.steps[0]!.time_limit_s as number) * 1000 + 20_000);
+      }
+    }
+    expect(loadLab('txn-uncommitted', lab_plugins).tests.map((t) => t.nodes)).toEqual([1, 2, 2]);
+    expect(loadLab('txn-committed', lab_plugins).tests.every((t) => t.nodes === 3)).toBe(true);
+  });
+});
+
+/** Each planted-bug variant of these labs, with the test it must fail and the anomaly the checker must name. */
+const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp }[] = [
+  { lab: 'txn-uncommitted', variant: 'waits-between-writes', test: 'two-nodes', failure: /read-uncommitted is ruled out by G0\b/ },
+  { lab: 'txn-committed', variant: 'writes-one-by-one', test: 'three-nodes', failure: /read-committed is ruled out by (G0, )?(G1a, )?G1b\b/ },
+  { lab: 'txn-committed', variant: 'aborted-writes-stay', test: 'three-nodes', failure: /read-committed is ruled out by (G0, )?G1a\b.*; \d+(\.\d+)?% of operations succeeded; every one must/ },
+];
+
+// Each grading runs its workload for 5 to 10 s and then checks the history: they run side by side (vitest's maxConcurrency).
+describe('dslab grade on the transaction labs', () => {
+  // A folder per grading, so side-by-side runs never share kept folders.
+  const workdirs: string[] = [];
+  const workdir = () => {
+    const dir = makeWorkdir();
+    workdirs.push(dir);
+    return dir;
+  };
+  afterAll(async () => {
+    for (const dir of workdirs) await cleanup(dir);
+  });
+
+  const passes = async (lab: string, only: string, ...target: string[]) => {
+    const run = await grade(workdir(), no_npm, lab, ...target, '--only', only, '--json');
+    const result = JSON.parse(run.stdout) as GradeJson;
+    expect(result.results.map((r) => `${r.test}: ${r.failure ?? 'passed'}`)).toEqual([`${only}: passed`]);
+    expect(run.exitCode).toBe(0);
+  };
+
+  describe.concurrent('side by side', () => {
+    it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure }) => {
+      const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
+      const run = await grade(workdir(), no_npm, lab, '--bin', bin, '--only', test, '--seed', '7', '--json');
+      expect(run.exitCode).toBe(1);
+      const failed = (JSON.parse(run.stdout) as GradeJson).results.find((r) => r.test === test)!;
+      expect(failed.passed).toBe(false);
+      expect(failed.failure).toMatch(failure);
+      expect(failed.replay).toBe(`dslab grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
+    }, 180_000);
+
+    it('gives the reference full marks where the network breaks: two nodes read-uncommitted, three read-committed', async () => {
+      await passes('txn-uncommitted', 'partitions', '--reference');
+      await passes('txn-committed', 'partitions', '--reference');
+    }, 180_000);
+
+    it('gives the Python solution full marks on read-committed through partitions', async () => {
+      await passes('txn-committed', 'partitions', '--bin', python_solution);
+    }, 180_000);
+  });
+});
