@@ -94,6 +94,12 @@ export class Supervisor implements ControlTarget {
   }
   private server: Server | null = null;
   private readonly stderrListener: ((node: string, line: string) => void) | null;
+  /**
+   * The ZooKeeper connect string of the Zab servers' client ports (issue 22), set once they are bound
+   * and before any node starts, so every node's environment carries it (DSLAB_ZK_CONNECT); null while
+   * the cluster has no client ports.
+   */
+  zk_connect: string | null = null;
   private watchdog: NodeWatchdog | null = null;
   private ratesTimer: NodeJS.Timeout | null = null;
   /** Router drops counted at the last rates event. */
@@ -183,6 +189,7 @@ export class Supervisor implements ControlTarget {
       stopping: () => this.stopping !== null,
       onLine: (node, line) => this.nodeMessages.onLine(node, line),
       stderrListener: () => this.stderrListener,
+      zkConnect: () => this.zk_connect,
       request: (client, dest, body, timeout_ms, allowStarting) => this.request(client, dest, body, timeout_ms, allowStarting),
     });
     this.nodeMessages = new NodeMessages({
