@@ -118,11 +118,15 @@ describe('a contender command, run for a round', () => {
     expect(await lock.release(held)).toBe('released');
   });
 
-  it('a command that crashes before it holds fails the round in one line with its exit code and last words', async () => {
+  it('a command that crashes before it holds fails the round in one line with its exit code and its own words: a panic\'s reason, else its last line', async () => {
     const lock = fake(`console.log('connecting'); console.error('boom: no server'); process.exit(3);`);
-    await expect(lock.acquire()).rejects.toThrow(/exited with code 3 before it said it holds the lock; its last line: "connecting"$/);
-    const next = fake(`console.error('Traceback: no kazoo'); process.exit(1);`);
-    await expect(next.acquire()).rejects.toThrow(/exited with code 1 before it said it holds the lock; its last line: "Traceback: no kazoo"$/);
+    await expect(lock.acquire()).rejects.toThrow(/exited with code 3 before it said it holds the lock; its stderr says: "boom: no server"$/);
+    const quiet = fake(`console.log('connecting'); process.exit(1);`);
+    await expect(quiet.acquire()).rejects.toThrow(/exited with code 1 before it said it holds the lock; its last line: "connecting"$/);
+    // The seed's Go program when nothing listens on 2181, as it crashes.
+    const go_panic = ['2026/12/07 18:41:35 Failed to connect to 127.0.0.1:2181: dial tcp 127.0.0.1:2181: connect: connection refused', 'panic: zk: could not connect to a server', '', 'goroutine 1 [running]:', 'main.main()', '\t/work/shared/seed/zookeeper-lock.go:16 +0x185'];
+    const go = fake(`console.error(${JSON.stringify(go_panic.join('\n'))}); process.exit(2);`, { holds_line: holds_line_default, releases_line: releases_line_default });
+    await expect(go.acquire()).rejects.toThrow(/exited with code 2 before it said it holds the lock; its stderr says: ".*zk: could not connect to a server"$/);
   });
 
   it('a command that cannot start fails the round in one line', async () => {
@@ -134,7 +138,7 @@ describe('a contender command, run for a round', () => {
   it('a command that hangs before it holds is killed at the limit, in one line', async () => {
     const lock = fake(`console.error('pid ' + process.pid); setInterval(() => {}, 1000);`, {}, short);
     const error = await lock.acquire().then(() => null, (e: Error) => e);
-    expect(error?.message).toMatch(/printed no line matching "\^held \(\\\\d\+\)\$" within 3s; its last line: "pid \d+": killed$/);
+    expect(error?.message).toMatch(/printed no line matching "\^held \(\\\\d\+\)\$" within 3s; its stderr says: "pid \d+": killed$/);
     const pid = Number(/pid (\d+)/.exec(error!.message)![1]);
     await expect.poll(() => alive(pid), { timeout: 10_000 }).toBe(false);
   });
@@ -158,11 +162,13 @@ describe('a contender command, run for a round', () => {
   it('a command that never lets go after its section is killed at the limit, in one line; one that lingers after its release line is killed too', async () => {
     const stuck = fake(`console.log('held 4'); console.error('pid ' + process.pid); process.stdin.resume(); setInterval(() => {}, 1000);`, {}, short);
     const held = await stuck.acquire();
-    await expect(stuck.release(held)).rejects.toThrow(/did not let go within 1\.5s of its section's end; its last line: "pid \d+": killed$/);
-    const lingering = fake(`console.log('held 5'); process.stdin.on('data', () => console.log('released')); setInterval(() => {}, 1000);`);
+    await expect(stuck.release(held)).rejects.toThrow(/did not let go within 1\.5s of its section's end; its stderr says: "pid \d+": killed$/);
+    // Its token is its pid, to look for it after.
+    const lingering = fake(`console.log('held ' + process.pid); process.stdin.on('data', () => console.log('released')); setInterval(() => {}, 1000);`);
     const held_too = await lingering.acquire();
     // The release waits for the process to be gone: killed after the grace.
     expect(await lingering.release(held_too)).toBe('released');
+    expect(alive(held_too.token!)).toBe(false);
   });
 
   it('close kills a command still running', async () => {

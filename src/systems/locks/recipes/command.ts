@@ -21,6 +21,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { explainingLine } from '../../../lib/util/stderr.js';
 import { formatDurationMs } from '../../../lib/util/units.js';
 import { acquire_wait_ms_max, type Held, type LockInfo, type Recipe, type ReleaseOutcome } from './recipe.js';
 
@@ -38,8 +39,10 @@ export const command_exit_grace_ms = 2_000;
 export const command_line_chars_max = 4_096;
 /** The words of a command; more is refused at `up`. */
 export const command_words_max = 256;
-/** The exit and the last unrecognised line quoted in a failed round's one line. */
+/** A quoted line in a failed round's one line is cut here. */
 export const quoted_chars_max = 200;
+/** The last standard error lines kept to say why a command failed (a Go panic's or a Python traceback's reason is among its last lines). */
+export const stderr_lines_kept = 50;
 
 /** The shipped kazoo contender (labs/_shared/contenders/kazoo_lock.py), run with Debian's python3 (the one that sees python3-kazoo). */
 export const kazoo_python = '/usr/bin/python3';
@@ -129,7 +132,7 @@ class CommandRound {
   ending: Ending | null = null;
   private holding = false;
   private last_other: string | null = null;
-  private last_stderr: string | null = null;
+  private readonly stderr_tail: string[] = [];
   private readonly child: ChildProcess;
   private settleHeld: { resolve(token: number | null): void; reject(error: Error): void } = { resolve: () => {}, reject: () => {} };
   private settleEnded: (ending: Ending) => void = () => {};
@@ -202,14 +205,18 @@ class CommandRound {
         return this.end({ how: 'release_line' });
       case 'other':
         if (which === 'stdout') this.last_other = line;
-        else this.last_stderr = line;
+        else {
+          this.stderr_tail.push(line);
+          if (this.stderr_tail.length > stderr_lines_kept) this.stderr_tail.shift();
+        }
     }
   }
 
-  /** ", its last line: …" from what it printed that meant nothing to the protocol, stdout first. */
+  /** Why it failed in its own words: the error its standard error names (a panic, a traceback), else the last line it printed that meant nothing to the protocol. */
   lastWords(): string {
-    const line = this.last_other ?? this.last_stderr;
-    return line === null ? '' : `; its last line: ${quote(line)}`;
+    const why = explainingLine(this.stderr_tail);
+    if (why !== undefined) return `; its stderr says: ${quote(why)}`;
+    return this.last_other === null ? '' : `; its last line: ${quote(this.last_other)}`;
   }
 
   private fail(why: string): void {
