@@ -11,6 +11,7 @@ import {
   holds_line_default,
   kazoo_holds_line,
   kazoo_releases_line,
+  kazooMissing,
   releases_line_default,
 } from '../../src/systems/locks/recipes/command.js';
 import type { Held } from '../../src/systems/locks/recipes/recipe.js';
@@ -51,6 +52,14 @@ describe('a contender command\'s lines', () => {
 });
 
 describe('the contender command flags', () => {
+  it('--recipe kazoo is checked before a cluster starts: a python that is missing, or has no kazoo, is one line saying what to install', () => {
+    expect(kazooMissing('/nonexistent/python3')).toMatch(/^--recipe kazoo runs \/nonexistent\/python3, which cannot start \(.*ENOENT\): apt-get install python3-kazoo$/);
+    // The node running these tests is no python: it fails the import.
+    expect(kazooMissing(process.execPath)).toBe(`--recipe kazoo needs python3-kazoo, which ${process.execPath} does not have: apt-get install python3-kazoo`);
+    // This machine's Debian python3 has it (.ci/run installs python3-kazoo).
+    expect(kazooMissing()).toBeNull();
+  });
+
   it('split the command as a shell would and keep the patterns; the backend is the Zab servers unless named', () => {
     const options = optionsFromFlags({ 'contender-cmd': "python3 'my lock.py' --path /l", 'holds-line': '^held (\\d+)$', 'releases-line': '^released$', fencing: true });
     expect(options).toEqual({ lock_command: ['python3', 'my lock.py', '--path', '/l'], lock_holds_line: '^held (\\d+)$', lock_releases_line: '^released$', lock_fencing: true });

@@ -8,7 +8,7 @@ import { UserError } from '../../lib/util/errors.js';
 import { splitShellWords } from '../../lib/util/shell-words.js';
 import { formatDurationMs, parseDurationMs } from '../../lib/util/units.js';
 import { zab_roles } from '../zab/plugin.js';
-import { capturesGroup, command_words_max, holds_line_default, patternProblem, releases_line_default } from './recipes/command.js';
+import { capturesGroup, command_words_max, holds_line_default, kazooMissing, patternProblem, releases_line_default } from './recipes/command.js';
 import {
   backend_default,
   command_recipes,
@@ -103,6 +103,8 @@ export const locks: SystemPlugin = {
     const options: Record<string, unknown> = {};
     if (typeof flags.backend === 'string') options.lock_backend = flags.backend;
     if (typeof flags.recipe === 'string') options.lock_recipe = flags.recipe;
+    const kazoo_missing = flags.recipe === 'kazoo' ? kazooMissing() : null;
+    if (kazoo_missing) throw new UserError(kazoo_missing);
     if (typeof flags['contender-cmd'] === 'string') {
       const argv = splitShellWords(flags['contender-cmd'], '--contender-cmd');
       if (argv.length === 0) throw new UserError('--contender-cmd is empty: give the command each contender runs every round, like "./zookeeper-lock"');

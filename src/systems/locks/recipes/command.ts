@@ -19,7 +19,7 @@
  * the round in one line (the contender's last_error) and the contender goes
  * on with the next; a command still running when its round ends is killed.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { explainingLine } from '../../../lib/util/stderr.js';
 import { formatDurationMs } from '../../../lib/util/units.js';
@@ -56,6 +56,17 @@ export interface ContenderCommand {
   argv: readonly string[];
   holds_line: string;
   releases_line: string;
+}
+
+/**
+ * Why the kazoo recipe cannot run here (no python, or a python without kazoo), in one line, or null.
+ * `up` asks before it starts a cluster, so the line reaches the terminal rather than every round's error.
+ */
+export function kazooMissing(python = kazoo_python): string | null {
+  const probe = spawnSync(python, ['-c', 'import kazoo'], { stdio: 'ignore' });
+  if (probe.error) return `--recipe kazoo runs ${python}, which cannot start (${probe.error.message}): apt-get install python3-kazoo`;
+  if (probe.status !== 0) return `--recipe kazoo needs python3-kazoo, which ${python} does not have: apt-get install python3-kazoo`;
+  return null;
 }
 
 export function kazooCommand(): ContenderCommand {
