@@ -165,7 +165,22 @@ describe('a contender command, run for a round', () => {
     const lock = fake(`console.log('held 3'); setTimeout(() => console.log('lost suspended'), 100); setInterval(() => {}, 1000);`);
     const held: Held = await lock.acquire();
     await expect.poll(() => lock.mayWrite(held), { timeout: 10_000 }).toBe(false);
+    expect(lock.whyStopped(held)).toMatch(/ let go \("lost suspended"\) while it held the lock$/);
     expect(await lock.release(held)).toBe('lost');
+    // One that crashes while it holds: the same, in its own words.
+    const crashing = fake(`console.log('held 8'); setTimeout(() => { console.error('ConnectionLoss: the session is gone'); process.exit(4); }, 100);`);
+    const held_too = await crashing.acquire();
+    await expect.poll(() => crashing.mayWrite(held_too), { timeout: 10_000 }).toBe(false);
+    expect(crashing.whyStopped(held_too)).toMatch(/ exited with code 4 while it held the lock; its stderr says: "ConnectionLoss: the session is gone"$/);
+    expect(await crashing.release(held_too)).toBe('lost');
+    expect(logged.at(-1)).toMatch(/ exited with code 4 while it held the lock/);
+  });
+
+  it('an overlong line on standard error is a log line cut short, not garbage (a program logs there too)', async () => {
+    const lock = fake(`console.error('x'.repeat(${command_line_chars_max * 3})); console.log('held 9'); ${on_release}`);
+    const held = await lock.acquire();
+    expect(held.token).toBe(9);
+    expect(await lock.release(held)).toBe('released');
   });
 
   it('a command that never lets go after its section is killed at the limit, in one line; one that lingers after its release line is killed too', async () => {

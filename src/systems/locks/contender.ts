@@ -163,7 +163,7 @@ export class Contender {
       if (this.options.hold_ms > 0) await sleep(this.options.hold_ms);
       if (!this.recipe.mayWrite(held)) {
         this.stats.stopped_before_write++;
-        this.last_error = 'stopped before writing: the session could no longer be trusted';
+        this.last_error = `stopped before writing: ${this.recipe.whyStopped?.(held) ?? 'the session could no longer be trusted'}`;
         return false;
       }
       this.set('writing');

@@ -110,7 +110,7 @@ function quote(text: string): string {
 }
 
 /** How a round's command ended. */
-type Ending = { how: 'release_line' } | { how: 'exit'; code: number | null; signal: NodeJS.Signals | null } | { how: 'failed'; why: string };
+type Ending = { how: 'release_line'; line: string } | { how: 'exit'; code: number | null; signal: NodeJS.Signals | null } | { how: 'failed'; why: string };
 
 /** Limits a test can shorten; the named constants above in every real run. */
 export interface CommandLimits {
@@ -201,7 +201,8 @@ class CommandRound {
 
   private onLine(line: string, which: 'stdout' | 'stderr'): void {
     if (this.ending) return;
-    const meaning = classifyLine(line, this.holds, this.releases);
+    // Standard error carries a program's log too: an overlong line there is cut, not taken for garbage.
+    const meaning = classifyLine(which === 'stderr' ? line.slice(0, command_line_chars_max) : line, this.holds, this.releases);
     switch (meaning.kind) {
       case 'garbage':
         return this.fail(`printed ${meaning.why}: killed`);
@@ -213,7 +214,7 @@ class CommandRound {
         return this.settleHeld.resolve(meaning.token);
       case 'releases':
         if (!this.holding) return this.fail(`said it let go (${quote(line)}) before it said it holds the lock: killed`);
-        return this.end({ how: 'release_line' });
+        return this.end({ how: 'release_line', line });
       case 'other':
         if (which === 'stdout') this.last_other = line;
         else {
@@ -239,7 +240,7 @@ class CommandRound {
     if (this.ending) return;
     this.ending = ending;
     clearTimeout(this.hold_timer);
-    if (!this.holding) this.settleHeld.reject(new Error(this.describe(ending)));
+    if (!this.holding) this.settleHeld.reject(new Error(this.describe(ending, 'before it said it holds the lock')));
     this.settleEnded(ending);
     // A command that let go but goes on running is given a little time, then killed: nothing outlives its round.
     if (ending.how === 'release_line' && !this.exited) {
@@ -248,12 +249,12 @@ class CommandRound {
     }
   }
 
-  /** The one line that says why the command stopped before holding. */
-  describe(ending: Ending): string {
+  /** The one line that says how the command ended, `when` (before it held, while it held). */
+  describe(ending: Ending, when: string): string {
     const name = quote(this.command.argv.join(' '));
     if (ending.how === 'failed') return ending.why.startsWith('cannot start') ? ending.why : `${name} ${ending.why}`;
-    if (ending.how === 'exit') return `${name} ${ending.signal ? `was killed by ${ending.signal}` : `exited with code ${ending.code}`} before it said it holds the lock${this.lastWords()}`;
-    return `${name} let go before it said it holds the lock`;
+    if (ending.how === 'exit') return `${name} ${ending.signal ? `was killed by ${ending.signal}` : `exited with code ${ending.code}`} ${when}${this.lastWords()}`;
+    return `${name} let go (${quote(ending.line)}) ${when}`;
   }
 
   /** Asks the command to let go (a line on its standard input). */
@@ -312,10 +313,16 @@ export class CommandLock implements Recipe {
     return (held.detail.round as CommandRound).ending === null;
   }
 
+  whyStopped(held: Held): string {
+    const round = held.detail.round as CommandRound;
+    return round.ending ? round.describe(round.ending, 'while it held the lock') : 'the command still holds the lock';
+  }
+
   /** Asks the command to let go and waits for it to; 'lost' when it had let go (or stopped) before the section was done. */
   async release(held: Held): Promise<ReleaseOutcome> {
     const round = held.detail.round as CommandRound;
     if (round.ending) {
+      this.context.log(round.describe(round.ending, 'while it held the lock'));
       await round.gone();
       return 'lost';
     }
