@@ -78,9 +78,9 @@ export class NodeLifecycle {
       DSLAB_GROUP: group.name,
       DSLAB_OPTIONS: JSON.stringify({ ...this.host.config.options, ...group.options }),
     };
-    // The locks contenders hand it to their lock commands (kazoo, the user's --contender-cmd).
-    const zk_connect = this.host.zkConnect();
-    if (zk_connect) env.DSLAB_ZK_CONNECT = zk_connect;
+    // The locks contenders hand it to their lock commands (kazoo, the user's --contender-cmd). Empty without
+    // client ports: one inherited from the shell that ran dslab names another cluster's servers.
+    env.DSLAB_ZK_CONNECT = this.host.zkConnect() ?? '';
     const proc = new NodeProcess(group.command, { cwd: this.host.config.cwd, env }, node.log, {
       onLine: (line) => this.host.onLine(node, line),
       onStderrLine: (line) => this.host.stderrListener()?.(node.id, line),
