@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { optionsFromFlags } from '../../src/registry.js';
 import { resolveLockOptions } from '../../src/systems/locks/options.js';
@@ -15,6 +17,9 @@ import {
   releases_line_default,
 } from '../../src/systems/locks/recipes/command.js';
 import type { Held } from '../../src/systems/locks/recipes/recipe.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tempDir = tempDirs('dslab-command-recipe-');
 
 /** The seed's Go program's two lines, as its println writes them (to standard error). */
 const go_holds = 'lock succ, do your business logic';
@@ -174,6 +179,15 @@ describe('a contender command, run for a round', () => {
     expect(crashing.whyStopped(held_too)).toMatch(/ exited with code 4 while it held the lock; its stderr says: "ConnectionLoss: the session is gone"$/);
     expect(await crashing.release(held_too)).toBe('lost');
     expect(logged.at(-1)).toMatch(/ exited with code 4 while it held the lock/);
+  });
+
+  it('a command that said it lost the lock is still asked to let go, so it can give up what it still owns before it exits', async () => {
+    const asked = path.join(tempDir(), 'asked');
+    const lock = fake(`console.log('held 10'); console.log('lost suspended'); process.stdin.on('data', (d) => { require('node:fs').writeFileSync(${JSON.stringify(asked)}, String(d)); process.exit(0); });`);
+    const held = await lock.acquire();
+    await expect.poll(() => lock.mayWrite(held), { timeout: 10_000 }).toBe(false);
+    expect(await lock.release(held)).toBe('lost');
+    expect(readFileSync(asked, 'utf8')).toBe('release\n');
   });
 
   it('an overlong line on standard error is a log line cut short, not garbage (a program logs there too)', async () => {

@@ -323,6 +323,8 @@ export class CommandLock implements Recipe {
     const round = held.detail.round as CommandRound;
     if (round.ending) {
       this.context.log(round.describe(round.ending, 'while it held the lock'));
+      // One that said it lost the lock may still be running, and may still own its lock node: asked, it cleans up and exits.
+      round.askRelease();
       await round.gone();
       return 'lost';
     }
