@@ -43,6 +43,10 @@ describe('contender commands', () => {
     const run = await cli('lock', 'run', '--cluster', 'file-lock', '--rounds', '3');
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stdout).toContain('ok: 9 critical sections, 9 acknowledged increments, counter 9; 0 stale writes rejected; mutual exclusion held and nothing was lost');
+    // The lock lives in the commands' own client: status says so rather than guess a holder.
+    const status = await cli('lock', 'status', '--cluster', 'file-lock');
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stdout).toContain("lock: unknown (taken through each contender's own command, which dslab does not ask: see each contender's STATE)");
   }, 120_000);
 
   it('a command that takes no lock: the same checker names the contenders that held it at once', async () => {

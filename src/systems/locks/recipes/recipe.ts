@@ -26,6 +26,8 @@ export interface LockInfo {
   ttl_left_ms: number | null;
   /** Contenders queued behind the holder, in order (ZooKeeper and etcd queue; Redis does not). */
   waiters: string[];
+  /** Set when the recipe cannot see the lock (it lives in a contender command's own client): why, instead of a holder. */
+  unseen?: string;
 }
 
 export type ReleaseOutcome = 'released' | 'lost';
