@@ -70,19 +70,20 @@ describe('the contender command flags', () => {
     expect(options).toEqual({ lock_command: ['python3', 'my lock.py', '--path', '/l'], lock_holds_line: '^held (\\d+)$', lock_releases_line: '^released$', lock_fencing: true });
     expect(resolveLockOptions(options)).toMatchObject({ backend: 'zk', recipe: 'command', command: { argv: ['python3', 'my lock.py', '--path', '/l'], holds_line: '^held (\\d+)$', releases_line: '^released$' } });
     // The defaults read the seed's Go program unchanged.
-    expect(resolveLockOptions(optionsFromFlags({ 'contender-cmd': './zookeeper-lock' })).command).toEqual({ argv: ['./zookeeper-lock'], holds_line: holds_line_default, releases_line: releases_line_default });
+    expect(resolveLockOptions(optionsFromFlags({ 'contender-cmd': 'zookeeper-lock' })).command).toEqual({ argv: ['zookeeper-lock'], holds_line: holds_line_default, releases_line: releases_line_default });
     expect(resolveLockOptions(optionsFromFlags({ recipe: 'kazoo' }))).toMatchObject({ backend: 'zk', recipe: 'kazoo', command: null });
   });
 
   it('refuse, in one line naming the flag: a pattern that does not compile, fencing with no token to fence by, a second recipe, a counter in the backend, patterns without a command, an empty command', () => {
     expect(() => optionsFromFlags({ 'contender-cmd': 'x', 'holds-line': '(' })).toThrow(/^--holds-line is not a regular expression/);
-    expect(() => optionsFromFlags({ 'contender-cmd': './zookeeper-lock', fencing: true })).toThrow(/^--fencing needs a token from every section, and the holds line "\^lock succ" captures none/);
+    expect(() => optionsFromFlags({ 'contender-cmd': 'zookeeper-lock', fencing: true })).toThrow(/^--fencing needs a token from every section, and the holds line "\^lock succ" captures none/);
     expect(() => optionsFromFlags({ 'contender-cmd': 'x', recipe: 'zk' })).toThrow('--recipe and --contender-cmd both say how the contenders lock: give one');
     expect(() => optionsFromFlags({ recipe: 'kazoo', counter: 'backend' })).toThrow(/^--counter backend needs one of dslab's own recipes/);
     expect(() => optionsFromFlags({ 'releases-line': 'done' })).toThrow('--holds-line and --releases-line read the lines of a --contender-cmd: give one');
     expect(() => optionsFromFlags({ 'contender-cmd': '  ' })).toThrow(/^--contender-cmd is empty/);
     expect(() => optionsFromFlags({ 'contender-cmd': 'a | b' })).toThrow(/^--contender-cmd "a \| b": the shell character "\|"/);
     expect(() => optionsFromFlags({ recipe: 'kazoo', backend: 'redis' })).toThrow('--recipe kazoo is a zk recipe, not one for --backend redis');
+    expect(() => optionsFromFlags({ 'contender-cmd': './no-such-lock --x' })).toThrow(`--contender-cmd: ./no-such-lock does not exist (the contenders run it from ${process.cwd()})`);
   });
 });
 

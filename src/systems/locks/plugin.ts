@@ -1,6 +1,7 @@
 // The locks system's entry in the registry (src/registry.ts): its `up` flags, options schema, node
 // groups, roles, dashboard columns and grader steps. Declarations only: importing it does no I/O.
 
+import { existsSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { NodeGroup, SystemPlugin } from '../../lib/plugin.js';
@@ -109,6 +110,8 @@ export const locks: SystemPlugin = {
       const argv = splitShellWords(flags['contender-cmd'], '--contender-cmd');
       if (argv.length === 0) throw new UserError('--contender-cmd is empty: give the command each contender runs every round, like "./zookeeper-lock"');
       if (argv.length > command_words_max) throw new UserError(`--contender-cmd has ${argv.length} words; at most ${command_words_max}`);
+      // A path is looked up now, where the contenders will run it (here, where `up` runs); a bare name is looked up in PATH at each round.
+      if (argv[0]!.includes('/') && !existsSync(argv[0]!)) throw new UserError(`--contender-cmd: ${argv[0]} does not exist (the contenders run it from ${process.cwd()})`);
       options.lock_command = argv;
     }
     if (typeof flags['holds-line'] === 'string') options.lock_holds_line = flags['holds-line'];
