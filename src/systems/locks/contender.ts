@@ -5,7 +5,8 @@
  * A lock contender (k1..kN): on `lock_run {rounds}` it loops over the
  * critical section — acquire the lock, read the counter, work for hold_ms,
  * write the counter plus one, release — with the recipe --recipe picks
- * (recipes/). The counter is the resource node's (r1), or the backend's with
+ * (recipes/), or the user's --contender-cmd (one process per round,
+ * recipes/command.ts). The counter is the resource node's (r1), or the backend's with
  * `--counter backend`, in which case the contender tells the resource what it
  * read and wrote (so the checker sees every section either way). It reports
  * its state to the supervisor: waiting, holding, writing or idle.
