@@ -47,8 +47,8 @@ describe('the locks system', () => {
   it("turns its flags into lock_ options, each node's defaults filled in", () => {
     const options = optionsFromFlags({ backend: 'redis', recipe: 'redis-naive', fencing: true, ttl: '1500ms', hold: '0ms', counter: 'backend' });
     expect(options).toEqual({ lock_backend: 'redis', lock_recipe: 'redis-naive', lock_fencing: true, lock_ttl_ms: 1500, lock_hold_ms: 0, lock_counter: 'backend' });
-    expect(resolveLockOptions(options)).toEqual({ backend: 'redis', recipe: 'redis-naive', counter: 'backend', fencing: true, ttl_ms: 1500, hold_ms: 0 });
-    expect(resolveLockOptions({})).toEqual({ backend: 'redis', recipe: 'redis', counter: 'resource', fencing: false, ttl_ms: 2000, hold_ms: 50 });
+    expect(resolveLockOptions(options)).toEqual({ backend: 'redis', recipe: 'redis-naive', command: null, counter: 'backend', fencing: true, ttl_ms: 1500, hold_ms: 0 });
+    expect(resolveLockOptions({})).toEqual({ backend: 'redis', recipe: 'redis', command: null, counter: 'resource', fencing: false, ttl_ms: 2000, hold_ms: 50 });
   });
 
   it('refuses a recipe of another backend, and an etcd lease shorter than etcd allows, in one line naming the flag', () => {

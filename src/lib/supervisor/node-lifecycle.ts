@@ -39,6 +39,8 @@ export interface NodeLifecycleHost {
   onLine(node: NodeRecord, line: string): void;
   /** Whoever wants nodes' stderr lines live (`dslab test --log-stderr`); null when no one does. */
   stderrListener(): ((node: string, line: string) => void) | null;
+  /** The connect string of the Zab servers' ZooKeeper client ports (127.0.0.1:P1,…), or null when the cluster has none: every node gets it as DSLAB_ZK_CONNECT. */
+  zkConnect(): string | null;
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number, allowStarting: boolean): Promise<MessageBody>;
 }
 
@@ -76,6 +78,9 @@ export class NodeLifecycle {
       DSLAB_GROUP: group.name,
       DSLAB_OPTIONS: JSON.stringify({ ...this.host.config.options, ...group.options }),
     };
+    // The locks contenders hand it to their lock commands (kazoo, the user's --contender-cmd). Empty without
+    // client ports: one inherited from the shell that ran dslab names another cluster's servers.
+    env.DSLAB_ZK_CONNECT = this.host.zkConnect() ?? '';
     const proc = new NodeProcess(group.command, { cwd: this.host.config.cwd, env }, node.log, {
       onLine: (line) => this.host.onLine(node, line),
       onStderrLine: (line) => this.host.stderrListener()?.(node.id, line),

@@ -189,6 +189,8 @@ export class Supervisor implements ControlTarget {
       stopping: () => this.stopping !== null,
       onLine: (node, line) => this.nodeMessages.onLine(node, line),
       stderrListener: () => this.stderrListener,
+      // The ports are bound before any node starts, so every node's environment carries the connect string (DSLAB_ZK_CONNECT).
+      zkConnect: () => (this.zkPorts ? this.zkPorts.connectString() : null),
       request: (client, dest, body, timeout_ms, allowStarting) => this.request(client, dest, body, timeout_ms, allowStarting),
     });
     this.nodeMessages = new NodeMessages({

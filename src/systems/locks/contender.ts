@@ -5,7 +5,8 @@
  * A lock contender (k1..kN): on `lock_run {rounds}` it loops over the
  * critical section — acquire the lock, read the counter, work for hold_ms,
  * write the counter plus one, release — with the recipe --recipe picks
- * (recipes/). The counter is the resource node's (r1), or the backend's with
+ * (recipes/), or the user's --contender-cmd (one process per round,
+ * recipes/command.ts). The counter is the resource node's (r1), or the backend's with
  * `--counter backend`, in which case the contender tells the resource what it
  * read and wrote (so the checker sees every section either way). It reports
  * its state to the supervisor: waiting, holding, writing or idle.
@@ -15,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { error_codes, type MessageBody } from '../../lib/protocol/messages.js';
 import { Node, RpcError } from '../../lib/runtime/node.js';
 import { type LockOptions, readLockOptions, readLockPlantedBug } from './options.js';
+import { type CommandContext, CommandLock, kazooCommand } from './recipes/command.js';
 import { EtcdLock } from './recipes/etcd.js';
 import { type Held, type Recipe, type RecipeContext, sleep } from './recipes/recipe.js';
 import { RedisNaive, RedisSetNx } from './recipes/redis.js';
@@ -162,7 +164,7 @@ export class Contender {
       if (this.options.hold_ms > 0) await sleep(this.options.hold_ms);
       if (!this.recipe.mayWrite(held)) {
         this.stats.stopped_before_write++;
-        this.last_error = 'stopped before writing: the session could no longer be trusted';
+        this.last_error = `stopped before writing: ${this.recipe.whyStopped?.(held) ?? 'the session could no longer be trusted'}`;
         return false;
       }
       this.set('writing');
@@ -246,7 +248,17 @@ export function makeRecipe(options: LockOptions, context: RecipeContext, zk: ZkS
     case 'zk':
       if (!zk) throw new Error('the zk recipe needs a ZooKeeper session');
       return new ZkLock(context, zk, reconnect);
+    case 'kazoo':
+      return new CommandLock(commandContext(context), kazooCommand(), 'kazoo');
+    case 'command':
+      if (!options.command) throw new Error('the command recipe needs --contender-cmd');
+      return new CommandLock(commandContext(context), options.command);
   }
+}
+
+/** A command runs where the contender runs (the user's directory, where `dslab up` ran), with the connect string the supervisor gave the contender. */
+function commandContext(context: RecipeContext): CommandContext {
+  return { node: context.node, now: context.now, ttl_ms: context.ttl_ms, log: context.log, zk_connect: process.env.DSLAB_ZK_CONNECT || null, cwd: process.cwd() };
 }
 
 /** Runs a contender on this process's stdio (the lab's node runs it too, for the contenders group). */
@@ -275,8 +287,12 @@ export function runContender(): void {
     // The zk session is opened on the first request (the coordinator may still be electing at init).
     starting = (async () => {
       const connect = () => connectZk(node, context.coordinator, options.ttl_ms);
-      const zk = options.backend === 'zk' ? await connect() : null;
-      contender = new Contender(node, options, makeRecipe(options, context, zk, connect), resource);
+      // Only dslab's own zk recipe takes its lock through this node's session; a command has its own client.
+      const zk = options.recipe === 'zk' ? await connect() : null;
+      const recipe = makeRecipe(options, context, zk, connect);
+      // A command still running when the contender exits (end of input at `dslab down`) goes with it.
+      if (recipe instanceof CommandLock) process.on('exit', () => recipe.killAll());
+      contender = new Contender(node, options, recipe, resource);
       contender.report();
       return contender;
     })();

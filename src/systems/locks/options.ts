@@ -1,6 +1,8 @@
 // What a lock node reads from DSLAB_OPTIONS (and its planted bug), with the defaults. Parsing only:
 // it reads the environment it is handed and touches nothing else.
 
+import { type ContenderCommand, holds_line_default, patternProblem, releases_line_default } from './recipes/command.js';
+
 /**
  * What a lock node reads from DSLAB_OPTIONS (set by `dslab up locks` from its
  * flags, checked there by the plugin's schema). Missing or malformed fields
@@ -14,15 +16,19 @@ export type LockBackend = (typeof lock_backends)[number];
  * redis-naive (SETNX, a separate PEXPIRE, a plain DEL) and etcd-no-recheck
  * (trusts the predecessor's delete without checking its own lease, etcd-io/etcd#11456).
  */
-export const lock_recipes = ['redis', 'redis-naive', 'zk', 'etcd', 'etcd-no-recheck'] as const;
+export const lock_recipes = ['redis', 'redis-naive', 'zk', 'kazoo', 'etcd', 'etcd-no-recheck'] as const;
 export type LockRecipe = (typeof lock_recipes)[number];
 export const recipe_backend: Readonly<Record<LockRecipe, LockBackend>> = {
   redis: 'redis',
   'redis-naive': 'redis',
   zk: 'zk',
+  // kazoo's Lock recipe in a real ZooKeeper client (recipes/command.ts runs it), over the Zab servers' client ports.
+  kazoo: 'zk',
   etcd: 'etcd',
   'etcd-no-recheck': 'etcd',
 };
+/** Recipes whose lock is taken by a program of their own, one process per round (recipes/command.ts): the counter can only be the resource's. */
+export const command_recipes: readonly LockRecipe[] = ['kazoo'];
 /** The recipe a backend uses when --recipe is not given: its safe one. */
 export const default_recipe: Readonly<Record<LockBackend, LockRecipe>> = { redis: 'redis', zk: 'zk', etcd: 'etcd' };
 
@@ -42,7 +48,10 @@ export const contenders_default = 3;
 
 export interface LockOptions {
   backend: LockBackend;
-  recipe: LockRecipe;
+  /** 'command' when the contenders run the user's --contender-cmd. */
+  recipe: LockRecipe | 'command';
+  /** The user's contender command (--contender-cmd, --holds-line, --releases-line); null otherwise. */
+  command: ContenderCommand | null;
   counter: CounterPlace;
   fencing: boolean;
   ttl_ms: number;
@@ -59,16 +68,26 @@ export function readLockOptions(env: NodeJS.ProcessEnv): LockOptions {
   return resolveLockOptions(given);
 }
 
-/** Options with every default applied: the backend follows the recipe when only the recipe is given. */
+/** The contender command in the options (lock_command, with its line patterns or the seed's Go program's), or null when there is none or it is malformed. */
+export function contenderCommandOf(given: Readonly<Record<string, unknown>>): ContenderCommand | null {
+  const argv = given.lock_command;
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((word) => typeof word === 'string')) return null;
+  const pattern = (value: unknown, fallback: string) => (typeof value === 'string' && patternProblem(value) === null ? value : fallback);
+  return { argv: argv as string[], holds_line: pattern(given.lock_holds_line, holds_line_default), releases_line: pattern(given.lock_releases_line, releases_line_default) };
+}
+
+/** Options with every default applied: the backend follows the recipe when only the recipe is given; a contender command runs over the Zab servers unless another backend is named. */
 export function resolveLockOptions(given: Readonly<Record<string, unknown>>): LockOptions {
-  const recipe_given = lock_recipes.find((r) => r === given.lock_recipe);
+  const command = contenderCommandOf(given);
+  const recipe_given = command ? 'command' : lock_recipes.find((r) => r === given.lock_recipe);
   const backend_given = lock_backends.find((b) => b === given.lock_backend);
-  const backend = backend_given ?? (recipe_given ? recipe_backend[recipe_given] : backend_default);
+  const backend = backend_given ?? (recipe_given === 'command' ? 'zk' : recipe_given ? recipe_backend[recipe_given] : backend_default);
   const recipe = recipe_given ?? default_recipe[backend];
   const duration = (value: unknown, fallback: number, max: number) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= max ? value : fallback);
   return {
     backend,
     recipe,
+    command,
     counter: counter_places.find((c) => c === given.lock_counter) ?? 'resource',
     fencing: given.lock_fencing === true,
     ttl_ms: duration(given.lock_ttl_ms, ttl_ms_default, ttl_ms_max) || ttl_ms_default,

@@ -144,7 +144,9 @@ export async function lockStatus(client: ControlClient): Promise<LockStatus> {
   if (asker) {
     try {
       const info = await send(client, asker.id, { type: 'lock_info' });
-      lock = { holder: (info.holder as string | null) ?? null, token: (info.token as number | null) ?? null, ttl_left_ms: (info.ttl_left_ms as number | null) ?? null, waiters: (info.waiters as string[] | undefined) ?? [] };
+      // A contender command's lock lives in its own client: the contender says so instead of a holder.
+      if (typeof info.unseen === 'string') lock_error = info.unseen;
+      else lock = { holder: (info.holder as string | null) ?? null, token: (info.token as number | null) ?? null, ttl_left_ms: (info.ttl_left_ms as number | null) ?? null, waiters: (info.waiters as string[] | undefined) ?? [] };
     } catch (error) {
       // The backend client's own words ("Reached the max retries per request limit") mean little; a server that is not running says why.
       lock_error = serverNotRunning(status) ?? (error instanceof Error ? error.message : String(error));

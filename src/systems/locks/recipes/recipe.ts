@@ -26,6 +26,8 @@ export interface LockInfo {
   ttl_left_ms: number | null;
   /** Contenders queued behind the holder, in order (ZooKeeper and etcd queue; Redis does not). */
   waiters: string[];
+  /** Set when the recipe cannot see the lock (it lives in a contender command's own client): why, instead of a holder. */
+  unseen?: string;
 }
 
 export type ReleaseOutcome = 'released' | 'lost';
@@ -40,6 +42,8 @@ export interface Recipe {
    * way to tell (a Redis holder cannot know its key expired) say true.
    */
   mayWrite(held: Held): boolean;
+  /** Why mayWrite said no, in words, when the recipe can say more than that its session could no longer be trusted. */
+  whyStopped?(held: Held): string;
   /** Gives the lock up; 'lost' when it was no longer this contender's (expired, taken by another). */
   release(held: Held): Promise<ReleaseOutcome>;
   /** `--counter backend`: the counter kept in the backend (0 when absent). */
