@@ -33,6 +33,11 @@
  *   came) was below o − 1, or none was and o > 0. Maelstrom's client starts an assigned key at its
  *   committed offset, so it would pass over offsets nobody had processed. Maelstrom does not check
  *   committed offsets (its spec lets them lag, never lead): this one is reported, not judged.
+ * - committed offsets lost: list_committed_offsets answered nothing for a key although a commit of
+ *   it had been acknowledged (an ok poll that returned msgs of the key, whose commit followed) before
+ *   the assign began: the commit was forgotten (a node that lost it on a restart, or never shared it
+ *   with the node asked). Maelstrom lets committed offsets go backwards, so only a key that vanished
+ *   counts; reported, not judged (a lab can judge it: the grader's maelstrom_run step).
  *
  * Every other one makes the run invalid, as in Maelstrom (Jepsen allows only skips between
  * the sends of one transaction, and G0 cycles, neither of which single sends can produce).
@@ -70,10 +75,11 @@ export const kafka_anomaly_kinds = [
   'poll-skip',
   'nonmonotonic-send',
   'committed-ahead',
+  'committed-lost',
 ] as const;
 export type KafkaAnomalyKind = (typeof kafka_anomaly_kinds)[number];
-/** Found and reported, but not judged: Maelstrom does not check committed offsets. */
-export const kafka_reported_kinds: readonly KafkaAnomalyKind[] = ['committed-ahead'];
+/** Found and reported, but not judged: Maelstrom does not check committed offsets (a lab may judge them). */
+export const kafka_reported_kinds = ['committed-ahead', 'committed-lost'] as const satisfies readonly KafkaAnomalyKind[];
 
 /** What each kind is, in words after its count: one, many, and what it means. */
 const kind_words: Record<KafkaAnomalyKind, [string, string, string]> = {
@@ -90,6 +96,7 @@ const kind_words: Record<KafkaAnomalyKind, [string, string, string]> = {
   'poll-skip': ['poll that skipped offsets', 'polls that skipped offsets', "past its consumer's last read"],
   'nonmonotonic-send': ['send that went backwards', 'sends that went backwards', "given an offset at or before the same client's previous send"],
   'committed-ahead': ['committed offset ahead of every commit', 'committed offsets ahead of every commit', 'an assign told to start past offsets no client had asked to commit'],
+  'committed-lost': ['committed offset lost', 'committed offsets lost', 'an assign told nothing was committed on a key whose commit had been acknowledged'],
 };
 
 export interface KafkaAnomaly {
@@ -475,7 +482,21 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
       }
       return lo === 0 ? -1 : sorted.highest[lo - 1]!;
     };
+    // key → when a commit of it was first acknowledged: the earliest end of an ok poll that returned its msgs.
+    const first_commit_ok = new Map<number, number>();
+    for (let op = 0; op < n; op++) {
+      budget(op);
+      if (f[op] !== f_poll || outcome[op] !== outcome_ok) continue;
+      forEachKeyRun(op, (k) => {
+        if (ret[op]! < (first_commit_ok.get(k) ?? Infinity)) first_commit_ok.set(k, ret[op]!);
+      });
+    }
     for (const [op, committed] of h.assign_committed) {
+      for (const k of h.assign_keys.get(op) ?? []) {
+        const acknowledged = first_commit_ok.get(k);
+        if (committed.has(k) || acknowledged === undefined || acknowledged >= call[op]!) continue;
+        anomalies.add('committed-lost', () => `${h.client_names[opClient[op]!]}'s assign at ${at(call[op]!)} was told nothing was committed on key ${keyName(k)}, but a commit of it had been acknowledged at ${at(acknowledged)}`);
+      }
       for (const [k, offset] of committed) {
         const highest = highestAskedBefore(k, ret[op]!);
         if (offset > highest + 1) {
@@ -487,8 +508,9 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
 
   // ---- the verdict ----------------------------------------------------------
   const all_found = kafka_anomaly_kinds.map((kind) => anomalies.found.get(kind)).filter((a): a is KafkaAnomaly => a !== undefined);
-  const found = all_found.filter((a) => !kafka_reported_kinds.includes(a.kind));
-  const reported = all_found.filter((a) => kafka_reported_kinds.includes(a.kind));
+  const isReported = (a: KafkaAnomaly) => (kafka_reported_kinds as readonly KafkaAnomalyKind[]).includes(a.kind);
+  const found = all_found.filter((a) => !isReported(a));
+  const reported = all_found.filter(isReported);
   const worst_realtime_lag: RealtimeLag | null = worst ? { lag_ms: round3(worst.lag), key: h.key_names[worst.key]!, client: h.client_names[opClient[worst.op]!]!, at_ms: call[worst.op]! } : null;
   const details: KafkaCheckDetails = {
     operations: n,
