@@ -94,7 +94,6 @@ export function logNode(node: Node, planted_bug: KafkaPlantedBug | null = null):
   };
   /** Appends `msgs` to `key`'s log and resolves with the first one's offset. */
   const append = async (key: string, msgs: unknown[]): Promise<number> => {
-    if (planted_bug === 'no-cache') await readLog(key);
     for (;;) {
       const from = logs.get(key) ?? [];
       const to = [...from, ...msgs];
@@ -127,7 +126,7 @@ export function logNode(node: Node, planted_bug: KafkaPlantedBug | null = null):
       asked.map(async ([key, from_offset]) => {
         const start = Math.max(0, Math.floor(Number(from_offset) || 0)) + (planted_bug === 'poll-skips' ? 1 : 0);
         let log = logs.get(key) ?? [];
-        if (start >= log.length || planted_bug === 'no-cache') {
+        if (start >= log.length) {
           // Nothing new here: lin-kv may have more. If it does not answer, this poll has nothing new.
           log = await readLog(key).catch(() => log);
         }
@@ -150,7 +149,6 @@ export function logNode(node: Node, planted_bug: KafkaPlantedBug | null = null):
   /** Raises `key`'s committed offset to at least `offset`. */
   const commit = async (key: string, offset: number) => {
     if (planted_bug === 'commits-in-memory') return void committed.set(key, Math.max(offset, committed.get(key) ?? -1));
-    if (planted_bug === 'no-cache') await readCommitted(key);
     for (;;) {
       const from = committed.get(key);
       if (from !== undefined && from >= offset) return;

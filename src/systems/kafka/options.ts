@@ -6,10 +6,9 @@
  * - blind-append: a send writes the log it knows plus its msgs, without cas, so two nodes hand out one offset twice;
  * - commits-in-memory: committed offsets kept in the node's memory: another node, or this one restarted, never sees them;
  * - poll-skips: a poll answers from one past the offset asked;
- * - poll-reorders: a poll answers each key's msgs newest first;
- * - no-cache: every send and commit reads lin-kv first, every poll reads every key (correct, wasteful).
+ * - poll-reorders: a poll answers each key's msgs newest first.
  */
-export const kafka_planted_bugs = ['blind-append', 'commits-in-memory', 'poll-skips', 'poll-reorders', 'no-cache'] as const;
+export const kafka_planted_bugs = ['blind-append', 'commits-in-memory', 'poll-skips', 'poll-reorders'] as const;
 export type KafkaPlantedBug = (typeof kafka_planted_bugs)[number];
 
 /** The planted bug DSLAB_KAFKA_PLANTED_BUG names (a test hook, never a user option); throws on one it does not know. */
