@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initLab } from '../../src/lib/grade/init.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { lab_plugins } from '../../src/registry.js';
-import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
+import { repo_root } from '../helpers/cli.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { grade, type GradeJson, no_npm } from './grade-helpers.js';
+import { expectPasses, gradeVariant, gradingWorkdirs } from './grade-helpers.js';
 
 // The labs of Maelstrom's kafka challenge: each test is one maelstrom_run step of the kafka workload.
 // That the reference and the Python solution pass, and that the planted bugs fail.
@@ -57,30 +57,11 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
 
 // Each grading runs its workload for 5 to 10 s, then waits and polls: they run side by side (vitest's maxConcurrency).
 describe.concurrent('dslab grade on the kafka labs', () => {
-  // A folder per grading, so side-by-side runs never share kept folders.
-  const workdirs: string[] = [];
-  const workdir = () => {
-    const dir = makeWorkdir();
-    workdirs.push(dir);
-    return dir;
-  };
-  afterAll(async () => {
-    for (const dir of workdirs) await cleanup(dir);
-  });
-
-  const passes = async (lab: string, only: string, ...target: string[]) => {
-    const run = await grade(workdir(), no_npm, lab, ...target, '--only', only, '--json');
-    const result = JSON.parse(run.stdout) as GradeJson;
-    expect(result.results.map((r) => `${r.test}: ${r.failure ?? 'passed'}`)).toEqual([`${only}: passed`]);
-    expect(run.exitCode).toBe(0);
-  };
+  const workdir = gradingWorkdirs();
+  const passes = (lab: string, only: string, ...target: string[]) => expectPasses(workdir(), lab, only, ...target);
 
   it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure }) => {
-    const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
-    const run = await grade(workdir(), no_npm, lab, '--bin', bin, '--only', test, '--seed', '7', '--json');
-    expect(run.exitCode).toBe(1);
-    const failed = (JSON.parse(run.stdout) as GradeJson).results.find((r) => r.test === test)!;
-    expect(failed.passed).toBe(false);
+    const { failed } = await gradeVariant(workdir(), lab, variant, test);
     expect(failed.failure).toMatch(failure);
   }, 180_000);
 
