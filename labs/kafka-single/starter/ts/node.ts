@@ -14,7 +14,7 @@
  *   dslab grade kafka-single --bin "node --import __DSLAB_TSX__ node.ts"
  *
  * README.md next to this file has the messages, hints and tests of the lab
- * you started with; labs/kafka-*\/README.md are the other steps'.
+ * you started with; the other steps' READMEs are in labs/ beside it.
  *
  * The runtime (the import below; `dslab lab init` points it at your dslab
  * installation) reads stdin, answers init, dispatches by body.type and exits
