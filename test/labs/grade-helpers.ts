@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { execa } from 'execa';
-import { cli_path, type CliResult } from '../helpers/cli.js';
+import { afterAll, expect } from 'vitest';
+import { cleanup, cli_path, type CliResult, makeWorkdir, repo_root } from '../helpers/cli.js';
 
 // What the grader's real-process test files share: the JSON a grade prints, and the CLI run with npm's variables set.
 
@@ -20,3 +22,37 @@ export async function grade(cwd: string, npm: Record<string, string | undefined>
   return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
 }
 
+
+/**
+ * For a describe block of gradings run side by side: a new folder per grading (so they never share kept
+ * folders), each removed after the block's tests.
+ */
+export function gradingWorkdirs(): () => string {
+  const workdirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of workdirs) await cleanup(dir);
+  });
+  return () => {
+    const dir = makeWorkdir();
+    workdirs.push(dir);
+    return dir;
+  };
+}
+
+/** Grades one test of `lab` (`target`: --reference, or --bin CMD) in `dir` and expects it passed. */
+export async function expectPasses(dir: string, lab: string, only: string, ...target: string[]): Promise<void> {
+  const run = await grade(dir, no_npm, lab, ...target, '--only', only, '--json');
+  const result = JSON.parse(run.stdout) as GradeJson;
+  expect(result.results.map((r) => `${r.test}: ${r.failure ?? 'passed'}`)).toEqual([`${only}: passed`]);
+  expect(run.exitCode).toBe(0);
+}
+
+/** Grades a lab's planted-bug variant (labs/LAB/variants/VARIANT.mjs) on one test with seed 7 in `dir`; expects it failed, and returns that result and the --bin it ran. */
+export async function gradeVariant(dir: string, lab: string, variant: string, test: string): Promise<{ failed: GradeJson['results'][number]; bin: string }> {
+  const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
+  const run = await grade(dir, no_npm, lab, '--bin', bin, '--only', test, '--seed', '7', '--json');
+  expect(run.exitCode).toBe(1);
+  const failed = (JSON.parse(run.stdout) as GradeJson).results.find((r) => r.test === test)!;
+  expect(failed.passed).toBe(false);
+  return { failed, bin };
+}

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initLab } from '../../src/lib/grade/init.js';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { lab_plugins } from '../../src/registry.js';
-import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
+import { repo_root } from '../helpers/cli.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { grade, type GradeJson, no_npm } from './grade-helpers.js';
+import { expectPasses, gradeVariant, gradingWorkdirs } from './grade-helpers.js';
 
 // The labs of Maelstrom's broadcast and grow-only counter challenges: each test is one maelstrom_run step.
 // That the right things pass, and that their planted bugs fail.
@@ -64,31 +64,12 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
 // Each test runs its workload for 5 to 20 s and waits after the final heal, mostly idle: they run side by side
 // (vitest's maxConcurrency). The one that must meet latency budgets runs alone, after them.
 describe('dslab grade on the Maelstrom challenge labs', () => {
-  // A folder per grading, so side-by-side runs never share kept folders.
-  const workdirs: string[] = [];
-  const workdir = () => {
-    const dir = makeWorkdir();
-    workdirs.push(dir);
-    return dir;
-  };
-  afterAll(async () => {
-    for (const dir of workdirs) await cleanup(dir);
-  });
-
-  const passes = async (lab: string, only: string, ...target: string[]) => {
-    const run = await grade(workdir(), no_npm, lab, ...target, '--only', only, '--json');
-    const result = JSON.parse(run.stdout) as GradeJson;
-    expect(result.results.map((r) => `${r.test}: ${r.failure ?? 'passed'}`)).toEqual([`${only}: passed`]);
-    expect(run.exitCode).toBe(0);
-  };
+  const workdir = gradingWorkdirs();
+  const passes = (lab: string, only: string, ...target: string[]) => expectPasses(workdir(), lab, only, ...target);
 
   describe.concurrent('side by side', () => {
     it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure }) => {
-      const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
-      const run = await grade(workdir(), no_npm, lab, '--bin', bin, '--only', test, '--seed', '7', '--json');
-      expect(run.exitCode).toBe(1);
-      const failed = (JSON.parse(run.stdout) as GradeJson).results.find((r) => r.test === test)!;
-      expect(failed.passed).toBe(false);
+      const { failed, bin } = await gradeVariant(workdir(), lab, variant, test);
       expect(failed.failure).toMatch(failure);
       expect(failed.replay).toBe(`dslab grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
     }, 180_000);

@@ -194,6 +194,20 @@ describe('failurePoints', () => {
     expect(failurePoints('unique-ids', checkUniqueIds(many), many)).toHaveLength(failure_points_max);
   });
 
+  it("points at each kafka anomaly's first example where its operation began: a lost send, a poll that skipped", () => {
+    const entries: RunHistoryEntry[] = [
+      { client: 'c3001', node: 'n0', f: 'send', value: { key: 'a', msg: 1 }, result: 0, call_ms: 10, return_ms: 12, outcome: 'ok' },
+      { client: 'c3001', node: 'n0', f: 'send', value: { key: 'a', msg: 2 }, result: 1, call_ms: 20, return_ms: 22, outcome: 'ok' },
+      { client: 'c3002', node: 'n1', f: 'poll', value: { offsets: { a: 0 } }, result: { a: [[1, 2]] }, call_ms: 30, return_ms: 32, outcome: 'ok' },
+    ];
+    const check = driverFor('kafka')!.check('', entries, 10_000);
+    expect(check.result).toBe('invalid');
+    expect(failurePoints('kafka', check, entries)).toEqual([
+      { at_ms: 10, description: expect.stringMatching(/^lost-write: key "a": msg 1 at offset 0 \(c3001's send at 0\.0 s, acknowledged\) was never polled/), endpoints: ['n0', 'c3001'] },
+      { at_ms: 10, description: expect.stringMatching(/^unseen: key "a": msg 1 at offset 0/), endpoints: ['n0', 'c3001'] },
+    ]);
+  });
+
   it('points at an echo that came back different', () => {
     const entries = [op('echo', 'ok', { value: 'a', result: 'a' }), op('echo', 'ok', { node: 'n2', value: 'b', result: 'c' })];
     expect(failurePoints('echo', checkEchoes(entries), entries)).toEqual([{ at_ms: entries[1]!.call_ms, description: 'n2 answered echo "b" with "c"', endpoints: ['n2', 'c3001'] }]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../src/maelstrom/exit-codes.js';
 import type { CheckOutcome, NetStats } from '../../src/maelstrom/run/result.js';
 import type { RunOutcome } from '../../src/maelstrom/run/run.js';
-import { availabilityCheck, budgetCheck, combineVerdicts, judgeRun } from '../../src/maelstrom/run/verdict.js';
+import { availabilityCheck, budgetCheck, combineVerdicts, judgeRun, reportedCheck } from '../../src/maelstrom/run/verdict.js';
 
 const verdicts: Verdict[] = ['valid', 'unknown', 'invalid'];
 
@@ -151,5 +151,25 @@ describe('a run whose history was cut short', () => {
     const judged = judgeRun({ workload: 'broadcast', availability: null }, outcome({ result: 'valid', text: 'valid: fine', details: {} }, { problems: ['the history could not be written in full: ENOSPC'], history_error: 'ENOSPC' }));
     expect(judged.verdict).toBe('unknown');
     expect(judged.headline).toMatch(/^unknown: the history could not be written in full/);
+  });
+});
+
+describe('reported anomalies a lab judges', () => {
+  const kafka = (kinds: string[]): RunOutcome['check'] => ({
+    result: 'valid',
+    text: 'all 10 acknowledged sends were polled',
+    details: { anomalies: kinds.map((kind) => ({ kind, count: 2, examples: [`${kind} example`] })) },
+  });
+
+  it('judges nothing unless the lab names kinds', () => {
+    expect(reportedCheck([], { name: 'kafka', ...kafka(['committed-lost']) })).toBeNull();
+    expect(judgeRun({ workload: 'kafka', availability: null }, outcome(kafka(['committed-lost']))).verdict).toBe('valid');
+  });
+
+  it('makes a run invalid when the checker reported a kind the lab judges, quoting its examples', () => {
+    const judged = judgeRun({ workload: 'kafka', availability: null }, outcome(kafka(['committed-ahead', 'committed-lost'])), { judge_reported: ['committed-lost'] });
+    expect(judged.verdict).toBe('invalid');
+    expect(judged.headline).toBe('invalid: judged by this lab: 2 committed-lost: committed-lost example; …');
+    expect(judgeRun({ workload: 'kafka', availability: null }, outcome(kafka(['committed-ahead'])), { judge_reported: ['committed-lost'] }).verdict).toBe('valid');
   });
 });

@@ -1,10 +1,12 @@
 /**
  * The moments of a run worth a message diagram: where a lost element was
  * added, where a final read came back wrong, where an id was handed out twice,
- * where an echo came back different. Read from the checker's result and the
+ * where an echo came back different, where a kafka anomaly's first example
+ * happened. Read from the checker's result and the
  * history; at most failure_points_max of them.
  */
 import type { HistoryFileCheck } from '../../lib/plugin.js';
+import type { KafkaAnomaly } from '../../workloads/kafka/checker.js';
 import type { MaelstromWorkload } from '../options.js';
 import type { FailurePoint, RunHistoryEntry } from './result.js';
 
@@ -59,6 +61,16 @@ export function failurePoints(workload: MaelstromWorkload, check: HistoryFileChe
       if (involved.length === 0) continue;
       const first = involved.reduce((a, b) => (b.call_ms < a.call_ms ? b : a));
       points.push({ at_ms: first.call_ms, description: `${type}: ${(report.examples?.[0] ?? '').split('\n')[0]}`, endpoints: [...new Set(involved.flatMap((e) => [e.node, e.client]))] });
+    }
+  } else if (workload === 'kafka') {
+    // Each kind's first example that is about one operation, at that operation.
+    const anomalies = Array.isArray(details.anomalies) ? (details.anomalies as KafkaAnomaly[]) : [];
+    for (const anomaly of anomalies) {
+      if (points.length >= failure_points_max) break;
+      const index = anomaly.example_ops.findIndex((op) => op !== null);
+      const entry = index >= 0 ? entries[anomaly.example_ops[index]!] : undefined;
+      if (!entry) continue;
+      points.push({ at_ms: entry.call_ms, description: `${anomaly.kind}: ${anomaly.examples[index]}`, endpoints: [entry.node, entry.client] });
     }
   } else if (workload === 'lin-kv') {
     const ops = (details.violation as { ops?: { client: string; call_ms: number }[] } | undefined)?.ops ?? [];

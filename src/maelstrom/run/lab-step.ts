@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineStep, type StepContext } from '../../lib/grade/steps.js';
 import type { ClientTransport } from '../../lib/plugin.js';
+import { kafka_reported_kinds } from '../../workloads/kafka/checker.js';
 import {
   consistency_model_names,
   consistency_models_max,
@@ -64,6 +65,8 @@ const maelstrom_run_fields = {
   stable_latency_ms_max_max: z.number().positive().optional(),
   /** The wait between healing and the final reads (Maelstrom's 10 s). */
   recovery_wait_s: z.number().min(0).max(60).optional(),
+  /** Anomalies the workload reports without judging that this test judges (kafka: committed-lost, committed-ahead). */
+  judge_reported: z.array(z.enum(kafka_reported_kinds)).default([]),
 };
 
 export type MaelstromRunStep = z.infer<z.ZodObject<typeof maelstrom_run_fields>>;
@@ -127,6 +130,7 @@ export const maelstrom_run_step = defineStep({
       ...(step.msgs_per_op_max !== undefined ? { msgs_per_op_max: step.msgs_per_op_max } : {}),
       ...(step.stable_latency_ms_median_max !== undefined ? { stable_latency_ms_median_max: step.stable_latency_ms_median_max } : {}),
       ...(step.stable_latency_ms_max_max !== undefined ? { stable_latency_ms_max_max: step.stable_latency_ms_max_max } : {}),
+      judge_reported: step.judge_reported,
     };
     const judgement = judgeRun({ workload, availability: step.availability ?? null }, outcome, budgets);
     if (judgement.verdict !== 'valid') ctx.fail([judgement.headline, ...judgement.reasons.filter((r) => !judgement.headline.includes(r.replace(/^[\w-]+: /, '')))].join('; '));

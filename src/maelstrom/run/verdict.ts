@@ -6,6 +6,7 @@
  * unknown makes it unknown.
  */
 import { formatDurationMs } from '../../lib/util/units.js';
+import type { KafkaAnomaly } from '../../workloads/kafka/checker.js';
 import type { Verdict } from '../exit-codes.js';
 import type { TestPlan } from '../options.js';
 import type { CheckOutcome, NetStats, Quantiles } from './result.js';
@@ -18,6 +19,8 @@ export interface RunBudgets {
   /** Median and max stable latency of the set workloads must be below these. */
   stable_latency_ms_median_max?: number;
   stable_latency_ms_max_max?: number;
+  /** Anomalies the workload's checker reports without judging that this lab judges (kafka's committed offsets). */
+  judge_reported?: readonly string[];
 }
 
 export interface Judgement {
@@ -72,6 +75,16 @@ export function budgetCheck(budgets: RunBudgets, net: NetStats, workload_check: 
   return { name: 'budget', result: 'valid', text: `within budget: ${within.join('; ')}`, details: { over, within } };
 }
 
+/** The check of the reported anomalies a lab judges: invalid when the checker found any of `kinds`. */
+export function reportedCheck(kinds: readonly string[], workload_check: CheckOutcome): CheckOutcome | null {
+  if (kinds.length === 0) return null;
+  const anomalies = Array.isArray(workload_check.details.anomalies) ? (workload_check.details.anomalies as KafkaAnomaly[]) : [];
+  const judged = anomalies.filter((a) => kinds.includes(a.kind));
+  if (judged.length === 0) return { name: 'lab', result: 'valid', text: `none of ${kinds.join(', ')} (judged by this lab)`, details: { kinds } };
+  const text = judged.map((a) => `${a.count} ${a.kind}: ${a.examples.join('; ')}${a.count > a.examples.length ? '; …' : ''}`).join('; ');
+  return { name: 'lab', result: 'invalid', text: `judged by this lab: ${text}`, details: { kinds, found: judged } };
+}
+
 function firstLine(text: string): string {
   return text.split('\n')[0]!.replace(/^(valid|invalid|unknown): /, '');
 }
@@ -93,6 +106,8 @@ export function judgeRun(plan: Pick<TestPlan, 'workload' | 'availability'>, outc
   if (availability) checks.push(availability);
   const budget = budgetCheck(budgets, outcome.net, workload_check);
   if (budget) checks.push(budget);
+  const reported = reportedCheck(budgets.judge_reported ?? [], workload_check);
+  if (reported) checks.push(reported);
   if (outcome.problems.length > 0) {
     // A run that could not do what it set out to (a fault not applied, a history not written in full) cannot vouch for the result.
     // A history cut short was judged on what was written: the verdict may miss what was not.

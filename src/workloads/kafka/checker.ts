@@ -33,6 +33,11 @@
  *   came) was below o − 1, or none was and o > 0. Maelstrom's client starts an assigned key at its
  *   committed offset, so it would pass over offsets nobody had processed. Maelstrom does not check
  *   committed offsets (its spec lets them lag, never lead): this one is reported, not judged.
+ * - committed offsets lost: list_committed_offsets answered nothing for a key although a commit of
+ *   it had been acknowledged (an ok poll that returned msgs of the key, whose commit followed) before
+ *   the assign began: the commit was forgotten (a node that lost it on a restart, or never shared it
+ *   with the node asked). Maelstrom lets committed offsets go backwards, so only a key that vanished
+ *   counts; reported, not judged (a lab can judge it: the grader's maelstrom_run step).
  *
  * Every other one makes the run invalid, as in Maelstrom (Jepsen allows only skips between
  * the sends of one transaction, and G0 cycles, neither of which single sends can produce).
@@ -70,10 +75,11 @@ export const kafka_anomaly_kinds = [
   'poll-skip',
   'nonmonotonic-send',
   'committed-ahead',
+  'committed-lost',
 ] as const;
 export type KafkaAnomalyKind = (typeof kafka_anomaly_kinds)[number];
-/** Found and reported, but not judged: Maelstrom does not check committed offsets. */
-export const kafka_reported_kinds: readonly KafkaAnomalyKind[] = ['committed-ahead'];
+/** Found and reported, but not judged: Maelstrom does not check committed offsets (a lab may judge them). */
+export const kafka_reported_kinds = ['committed-ahead', 'committed-lost'] as const satisfies readonly KafkaAnomalyKind[];
 
 /** What each kind is, in words after its count: one, many, and what it means. */
 const kind_words: Record<KafkaAnomalyKind, [string, string, string]> = {
@@ -90,12 +96,15 @@ const kind_words: Record<KafkaAnomalyKind, [string, string, string]> = {
   'poll-skip': ['poll that skipped offsets', 'polls that skipped offsets', "past its consumer's last read"],
   'nonmonotonic-send': ['send that went backwards', 'sends that went backwards', "given an offset at or before the same client's previous send"],
   'committed-ahead': ['committed offset ahead of every commit', 'committed offsets ahead of every commit', 'an assign told to start past offsets no client had asked to commit'],
+  'committed-lost': ['committed offset lost', 'committed offsets lost', 'an assign told nothing was committed on a key whose commit had been acknowledged'],
 };
 
 export interface KafkaAnomaly {
   kind: KafkaAnomalyKind;
   count: number;
   examples: string[];
+  /** For each example, the operation it is about (its position in the history, from 0), or null when it names none (a key's offsets). */
+  example_ops: (number | null)[];
 }
 
 export interface RealtimeLag {
@@ -152,11 +161,14 @@ interface KeyState {
 
 class Anomalies {
   readonly found = new Map<KafkaAnomalyKind, KafkaAnomaly>();
-  add(kind: KafkaAnomalyKind, example: () => string): void {
+  add(kind: KafkaAnomalyKind, example: () => string, op: number | null = null): void {
     let a = this.found.get(kind);
-    if (!a) this.found.set(kind, (a = { kind, count: 0, examples: [] }));
+    if (!a) this.found.set(kind, (a = { kind, count: 0, examples: [], example_ops: [] }));
     a.count++;
-    if (a.examples.length < kafka_examples_max) a.examples.push(example());
+    if (a.examples.length < kafka_examples_max) {
+      a.examples.push(example());
+      a.example_ops.push(op);
+    }
   }
 }
 
@@ -282,7 +294,8 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     if (!s) continue;
     budget(k);
     for (const [offset, set] of s.conflicts ?? []) {
-      anomalies.add('inconsistent-offsets', () => `key ${keyName(k)} offset ${offset} held ${[...set].map(msgText).join(' and ')}`);
+      // At the send of the msg seen there last, when it was sent.
+      anomalies.add('inconsistent-offsets', () => `key ${keyName(k)} offset ${offset} held ${[...set].map(msgText).join(' and ')}`, s.sender.get([...set].at(-1)!) ?? null);
     }
     // Msgs at more than one offset: equal neighbours once every msg seen is sorted.
     const valuesAt = (i: number): Iterable<number> => s.conflicts?.get(s.offsets[i]!) ?? [s.msgs[i]!];
@@ -309,7 +322,7 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
           list.push(s.offsets[i]!);
         }
       }
-      for (const [m, list] of where) anomalies.add('duplicate', () => `key ${keyName(k)}: msg ${msgText(m)} at offsets ${list.join(', ')}`);
+      for (const [m, list] of where) anomalies.add('duplicate', () => `key ${keyName(k)}: msg ${msgText(m)} at offsets ${list.join(', ')}`, s.sender.get(m) ?? null);
     }
     // Lost writes: below the highest index some ok poll read (a msg's first index), every acknowledged
     // msg whose last index lies there should have been read.
@@ -322,7 +335,7 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
           if (s.read.has(m) || (lastIndex.get(m) ?? i) !== i) continue;
           const sender = s.sender.get(m);
           if (sender === undefined || outcome[sender] !== outcome_ok) continue;
-          anomalies.add('lost-write', () => `key ${keyName(k)}: msg ${msgText(m)} at offset ${s.offsets[i]} (${who(sender)}, acknowledged) was never polled, though offset ${boundOffset} was`);
+          anomalies.add('lost-write', () => `key ${keyName(k)}: msg ${msgText(m)} at offset ${s.offsets[i]} (${who(sender)}, acknowledged) was never polled, though offset ${boundOffset} was`, sender);
         }
       }
     }
@@ -330,7 +343,7 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     for (const m of s.read) {
       const sender = s.sender.get(m);
       if (sender === undefined) anomalies.add('phantom-read', () => `key ${keyName(k)}: msg ${msgText(m)} was polled but never sent`);
-      else if (outcome[sender] === outcome_fail) anomalies.add('aborted-read', () => `key ${keyName(k)}: msg ${msgText(m)} was polled though ${who(sender)} failed`);
+      else if (outcome[sender] === outcome_fail) anomalies.add('aborted-read', () => `key ${keyName(k)}: msg ${msgText(m)} was polled though ${who(sender)} failed`, sender);
     }
   }
   // Unseen: acknowledged, never polled (in history order).
@@ -338,7 +351,7 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
     budget(op);
     if (f[op] !== f_send || outcome[op] !== outcome_ok) continue;
     const s = keys[opKey[op]!]!;
-    if (!s.read.has(opMsg[op]!)) anomalies.add('unseen', () => `key ${keyName(opKey[op]!)}: msg ${msgText(opMsg[op]!)} at offset ${opOffset[op]} (${who(op)})`);
+    if (!s.read.has(opMsg[op]!)) anomalies.add('unseen', () => `key ${keyName(opKey[op]!)}: msg ${msgText(opMsg[op]!)} at offset ${opOffset[op]} (${who(op)})`, op);
   }
 
   // ---- real-time lag: when each offset was known to exist --------------------
@@ -401,7 +414,7 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
       const index = indexOf(offsets, opOffset[op]!);
       const prior = state.last_send.get(k);
       if (prior && indexOf(offsets, prior.offset) >= index) {
-        anomalies.add('nonmonotonic-send', () => `${h.client_names[c]} sent to key ${keyName(k)} and got offset ${prior.offset} (at ${at(call[prior.op]!)}), then offset ${opOffset[op]} (at ${at(call[op]!)})`);
+        anomalies.add('nonmonotonic-send', () => `${h.client_names[c]} sent to key ${keyName(k)} and got offset ${prior.offset} (at ${at(call[prior.op]!)}), then offset ${opOffset[op]} (at ${at(call[op]!)})`, op);
       }
       state.last_send.set(k, { offset: opOffset[op]!, op });
     } else if (f[op] === f_poll) {
@@ -412,19 +425,19 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
         for (let i = p + 1; i < q; i++) {
           const from = indexOf(s.offsets, pairOffset[i - 1]!);
           const to = indexOf(s.offsets, pairOffset[i]!);
-          if (to - from < 1) anomalies.add('int-nonmonotonic-poll', () => `${who(op)} returned key ${keyName(k)} offset ${pairOffset[i - 1]} then offset ${pairOffset[i]}`);
-          else if (to - from > 1) anomalies.add('int-poll-skip', () => `${who(op)} returned key ${keyName(k)} offset ${pairOffset[i - 1]} then offset ${pairOffset[i]}, skipping ${skipped(s.offsets, from, to)}`);
+          if (to - from < 1) anomalies.add('int-nonmonotonic-poll', () => `${who(op)} returned key ${keyName(k)} offset ${pairOffset[i - 1]} then offset ${pairOffset[i]}`, op);
+          else if (to - from > 1) anomalies.add('int-poll-skip', () => `${who(op)} returned key ${keyName(k)} offset ${pairOffset[i - 1]} then offset ${pairOffset[i]}, skipping ${skipped(s.offsets, from, to)}`, op);
         }
         for (let i = p; i < q; i++) {
           const sender = s.sender.get(pairMsg[i]!);
-          if (sender !== undefined && call[sender]! > ret[op]!) anomalies.add('future-read', () => `${who(op)} (ended at ${at(ret[op]!)}) returned key ${keyName(k)} msg ${msgText(pairMsg[i]!)}, which ${who(sender)} sent later`);
+          if (sender !== undefined && call[sender]! > ret[op]!) anomalies.add('future-read', () => `${who(op)} (ended at ${at(ret[op]!)}) returned key ${keyName(k)} msg ${msgText(pairMsg[i]!)}, which ${who(sender)} sent later`, op);
         }
         const prior = state.last_read.get(k);
         if (prior) {
           const from = indexOf(s.offsets, prior.offset);
           const to = indexOf(s.offsets, pairOffset[p]!);
-          if (to - from < 1) anomalies.add('nonmonotonic-poll', () => `${h.client_names[c]} polled key ${keyName(k)} up to offset ${prior.offset} (at ${at(call[prior.op]!)}), then from offset ${pairOffset[p]} (at ${at(call[op]!)})`);
-          else if (to - from > 1) anomalies.add('poll-skip', () => `${h.client_names[c]} polled key ${keyName(k)} up to offset ${prior.offset} (at ${at(call[prior.op]!)}), then from offset ${pairOffset[p]} (at ${at(call[op]!)}), skipping ${skipped(s.offsets, from, to)}`);
+          if (to - from < 1) anomalies.add('nonmonotonic-poll', () => `${h.client_names[c]} polled key ${keyName(k)} up to offset ${prior.offset} (at ${at(call[prior.op]!)}), then from offset ${pairOffset[p]} (at ${at(call[op]!)})`, op);
+          else if (to - from > 1) anomalies.add('poll-skip', () => `${h.client_names[c]} polled key ${keyName(k)} up to offset ${prior.offset} (at ${at(call[prior.op]!)}), then from offset ${pairOffset[p]} (at ${at(call[op]!)}), skipping ${skipped(s.offsets, from, to)}`, op);
         }
         state.last_read.set(k, { offset: pairOffset[q - 1]!, op });
         setPosition(state, k, Math.max(state.position.get(k) ?? -1, indexOf(s.offsets, maxOffset(p, q))));
@@ -475,11 +488,25 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
       }
       return lo === 0 ? -1 : sorted.highest[lo - 1]!;
     };
+    // key → when a commit of it was first acknowledged: the earliest end of an ok poll that returned its msgs.
+    const first_commit_ok = new Map<number, number>();
+    for (let op = 0; op < n; op++) {
+      budget(op);
+      if (f[op] !== f_poll || outcome[op] !== outcome_ok) continue;
+      forEachKeyRun(op, (k) => {
+        if (ret[op]! < (first_commit_ok.get(k) ?? Infinity)) first_commit_ok.set(k, ret[op]!);
+      });
+    }
     for (const [op, committed] of h.assign_committed) {
+      for (const k of h.assign_keys.get(op) ?? []) {
+        const acknowledged = first_commit_ok.get(k);
+        if (committed.has(k) || acknowledged === undefined || acknowledged >= call[op]!) continue;
+        anomalies.add('committed-lost', () => `${h.client_names[opClient[op]!]}'s assign at ${at(call[op]!)} was told nothing was committed on key ${keyName(k)}, but a commit of it had been acknowledged at ${at(acknowledged)}`, op);
+      }
       for (const [k, offset] of committed) {
         const highest = highestAskedBefore(k, ret[op]!);
         if (offset > highest + 1) {
-          anomalies.add('committed-ahead', () => `${h.client_names[opClient[op]!]}'s assign at ${at(call[op]!)} was told key ${keyName(k)} was committed up to offset ${offset}, but ${highest < 0 ? 'no client had asked to commit any offset of it' : `clients had asked to commit only up to offset ${highest}`}`);
+          anomalies.add('committed-ahead', () => `${h.client_names[opClient[op]!]}'s assign at ${at(call[op]!)} was told key ${keyName(k)} was committed up to offset ${offset}, but ${highest < 0 ? 'no client had asked to commit any offset of it' : `clients had asked to commit only up to offset ${highest}`}`, op);
         }
       }
     }
@@ -487,8 +514,9 @@ function judge(h: KafkaHistory, deadline: number): HistoryFileCheck {
 
   // ---- the verdict ----------------------------------------------------------
   const all_found = kafka_anomaly_kinds.map((kind) => anomalies.found.get(kind)).filter((a): a is KafkaAnomaly => a !== undefined);
-  const found = all_found.filter((a) => !kafka_reported_kinds.includes(a.kind));
-  const reported = all_found.filter((a) => kafka_reported_kinds.includes(a.kind));
+  const isReported = (a: KafkaAnomaly) => (kafka_reported_kinds as readonly KafkaAnomalyKind[]).includes(a.kind);
+  const found = all_found.filter((a) => !isReported(a));
+  const reported = all_found.filter(isReported);
   const worst_realtime_lag: RealtimeLag | null = worst ? { lag_ms: round3(worst.lag), key: h.key_names[worst.key]!, client: h.client_names[opClient[worst.op]!]!, at_ms: call[worst.op]! } : null;
   const details: KafkaCheckDetails = {
     operations: n,

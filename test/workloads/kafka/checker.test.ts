@@ -151,6 +151,23 @@ describe('the kafka checker on hand-written histories', () => {
     expect(check([...base, assign('c3', ['a'], { a: 2 }, 36, 37), ...polled]).counts).toEqual({ 'committed-ahead': 1 });
   });
 
+  it('reports, without judging, a key whose acknowledged commit an assign was not told of', () => {
+    const base = [send('c1', 'a', 1, 0, 'ok', 0, 5), send('c1', 'b', 1, 0, 'ok', 10, 15)];
+    // c2's poll of "a" ended (its commit acknowledged) at 45: an assign begun after that must hear of "a".
+    const polled = poll('c2', { a: [[0, 1]], b: [] }, 'ok', 40, 45);
+    const read_b = poll('c4', { b: [[0, 1]] }, 'ok', 60, 65);
+    const lost = check([...base, polled, assign('c3', ['a', 'b'], {}, 50, 55), read_b]);
+    expect(lost.result.result).toBe('valid');
+    expect(lost.counts).toEqual({ 'committed-lost': 1 });
+    expect(lost.details.bad_kinds).toEqual([]);
+    expect(lost.result.text).toMatch(/c3's assign at 0\.1 s was told nothing was committed on key "a", but a commit of it had been acknowledged at 0\.0 s \(reported, not judged/);
+    // Told of it (any offset: Maelstrom lets committed offsets go backwards), or asked before the commit was acknowledged: nothing lost.
+    expect(check([...base, polled, assign('c3', ['a'], { a: 0 }, 50, 55), read_b]).counts).toEqual({});
+    expect(check([...base, polled, assign('c3', ['a'], {}, 44, 50), read_b]).counts).toEqual({});
+    // A poll whose commit failed acknowledged nothing.
+    expect(check([...base, poll('c2', { a: [[0, 1]] }, 'fail', 40, 45), poll('c4', { a: [[0, 1]], b: [[0, 1]] }, 'ok', 60, 65), assign('c3', ['a'], {}, 50, 55)]).counts).toEqual({});
+  });
+
   it('is unknown when nothing was acknowledged or read', () => {
     const { result } = check([send('c1', 'a', 1, null, 'unknown'), poll('c2', {}, 'fail')]);
     expect(result.result).toBe('unknown');
