@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { apacheZooKeeperMissing, debian_python, startApacheZooKeeper, zkcli_path, type ApacheZooKeeper } from '../helpers/apache-zookeeper.js';
 import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { raceThroughLeaderKill } from '../helpers/lock-race.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 // Real, unmodified ZooKeeper clients on dslab's Zab ensemble, through the ZooKeeper client ports:
@@ -73,7 +74,9 @@ describe('real ZooKeeper clients on a dslab zab ensemble', () => {
 
   beforeAll(async () => {
     cwd = makeWorkdir();
-    const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach', '--zk-port', '2181');
+    // ZooKeeper's own tick (its default is 2 s) makes the Go program's 1 s session 2 ticks long; at dslab's
+    // 100 ms tick it would get the 1 s it asks for, too short to ride out a failover on a loaded machine.
+    const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach', '--zk-port', '2181', '--tick', '1000ms');
     expect(up.exitCode, up.stderr).toBe(0);
     connect = (await status()).zk!.connect_string;
     if (!missing) apache = await startApacheZooKeeper(tempDir());
@@ -202,7 +205,7 @@ describe('real ZooKeeper clients on a dslab zab ensemble', () => {
     } finally {
       expect((await dslab(cwd, 'restart', killed)).exitCode).toBe(0);
     }
-    expect(ends.map((e) => e.exitCode)).toEqual([0, 0, 0]);
+    expect(ends!.map((e) => e.exitCode), outputs.map((o, i) => `copy ${i}: ${o.map((l) => l.text).join(' | ')}`).join('\n')).toEqual([0, 0, 0]);
     // Mutual exclusion, from what each copy printed: its hold runs from "lock succ" to "unlock succ".
     const holds = outputs.map((o, i) => {
       const from = o.find((l) => l.text.startsWith('lock succ'));
@@ -213,4 +216,40 @@ describe('real ZooKeeper clients on a dslab zab ensemble', () => {
     holds.sort((a, b) => a.from - b.from);
     for (let i = 1; i < holds.length; i++) expect(holds[i]!.from, 'a copy took the lock while another held it').toBeGreaterThanOrEqual(holds[i - 1]!.to);
   }, 240_000);
+});
+
+// After the ensemble above is down (its afterAll ran), so that this cluster can have 2181.
+describe("the seed's Go lock program as the contenders of a locks cluster (dslab up locks --contender-cmd)", () => {
+  let cwd: string;
+
+  beforeAll(() => {
+    cwd = makeWorkdir();
+  });
+
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  it('judges the copies by the resource they write: mutual exclusion holds through a leader kill', async () => {
+    const dir = tempDir();
+    copyFileSync(seed_go_lock, path.join(dir, 'main.go'));
+    const build = await execa('go', ['build', '-o', path.join(cwd, 'zookeeper-lock'), 'main.go'], { cwd: dir, env: { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(dir, 'cache') }, reject: false });
+    expect(build.exitCode, build.stderr).toBe(0);
+    const up = await dslab(cwd, 'up', 'locks', '--name', 'go', '--backend', 'zk', '--nodes', '3', '--zk-port', '2181', '--tick', '1000ms', '--contender-cmd', './zookeeper-lock', '--hold', '200ms', '--contenders', '2', '--detach');
+    expect(up.exitCode, up.stderr).toBe(0);
+    // The program reaches only 2181's server (z1): the leader killed under it must be another one.
+    const zabLeader = async () => (await dslabJson<ClusterStatus>(cwd, 'status', '--cluster', 'go')).nodes.find((n) => n.group !== 'contenders' && n.state.role === 'leading')?.id;
+    const ensureZ1Follows = async () => {
+      if ((await waitFor('a Zab leader', zabLeader, 60_000)) !== 'z1') return;
+      expect((await dslab(cwd, 'kill', 'z1', '--cluster', 'go')).exitCode).toBe(0);
+      expect((await dslab(cwd, 'restart', 'z1', '--cluster', 'go')).exitCode).toBe(0);
+      await waitFor('another Zab leader', async () => ((await zabLeader()) ?? 'z1') !== 'z1', 60_000);
+    };
+    await ensureZ1Follows();
+    const { exitCode, check, killed } = await raceThroughLeaderKill(cwd, 'go', 1);
+    expect(killed).not.toBe('z1');
+    expect(check.ok, JSON.stringify(check)).toBe(true);
+    expect(exitCode).toBe(0);
+    expect(check.acknowledged).toBe(2);
+  }, 300_000);
 });
