@@ -63,9 +63,8 @@ export function makeWorkdir(): string {
  */
 export async function cleanup(cwd: string, pids: number[] = []): Promise<void> {
   const infos = listInfos(cwd);
-  for (const info of infos) {
-    if (isAlive(info.supervisor_pid)) await dslab(cwd, 'down', '--cluster', info.name);
-  }
+  // All at once: the downs (each a CLI start, then its nodes' exit) overlap.
+  await Promise.all(infos.filter((info) => isAlive(info.supervisor_pid)).map((info) => dslab(cwd, 'down', '--cluster', info.name)));
   for (const info of infos) if (isAlive(info.supervisor_pid)) process.kill(info.supervisor_pid, 'SIGKILL');
   for (const pid of pids) {
     if (!isAlive(pid)) continue;
