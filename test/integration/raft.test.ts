@@ -1,32 +1,24 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
 import { cleanup, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type State = { role?: string; term?: number; leader?: string; commit_index?: number; log_last_index?: number; rolled_back?: number };
 const stateOf = (node: NodeStatus) => node.state as State;
 
-// Each test runs its own cluster in its own folder and mostly waits (for elections, loads, the nemesis): they run
-// side by side (vitest's maxConcurrency).
-describe.concurrent('raft on real processes', () => {
-  const workdirs: string[] = [];
-  afterAll(async () => {
-    for (const dir of workdirs) await cleanup(dir);
-  });
-
-  /** A folder for one test's cluster, and how that test asks it for its status and leader. */
-  const cluster = () => {
-    const cwd = makeWorkdir();
-    workdirs.push(cwd);
-    const status = () => dslabJson<ClusterStatus>(cwd, 'status');
-    const leaderOf = async () => {
-      const s = await status();
-      return s.leader ? { id: s.leader, term: stateOf(s.nodes.find((n) => n.id === s.leader)!).term! } : undefined;
-    };
-    return { cwd, status, leaderOf };
+describe('raft on real processes', () => {
+  let cwd: string;
+  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const leaderOf = async () => {
+    const s = await status();
+    return s.leader ? { id: s.leader, term: stateOf(s.nodes.find((n) => n.id === s.leader)!).term! } : undefined;
   };
 
+  afterEach(async () => {
+    await cleanup(cwd);
+  });
+
   it('keeps an acknowledged write readable after the leader is killed, and the old leader catches up', async () => {
-    const { cwd, status, leaderOf } = cluster();
+    cwd = makeWorkdir();
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach')).exitCode).toBe(0);
     const first = await waitFor('a leader', leaderOf);
     const put = await dslab(cwd, 'kv', 'put', 'x', '42');
@@ -66,7 +58,7 @@ describe.concurrent('raft on real processes', () => {
   });
 
   it('refuses writes on a leader cut into a minority, commits on the majority, and rolls back the old entries on heal', async () => {
-    const { cwd, status, leaderOf } = cluster();
+    cwd = makeWorkdir();
     // Long timeouts keep the isolated leader in office long enough to accept a write it cannot commit.
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--election-timeout', '1500-3000ms', '--heartbeat', '100ms')).exitCode).toBe(0);
     const old = await waitFor('a leader', leaderOf);
@@ -96,7 +88,7 @@ describe.concurrent('raft on real processes', () => {
   });
 
   it('checks a second load on a cluster that already holds data: fresh keys by default, unknown starting values for reused ones', async () => {
-    const { cwd, leaderOf } = cluster();
+    cwd = makeWorkdir();
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '3', '--detach')).exitCode).toBe(0);
     await waitFor('a leader', leaderOf);
     type LoadResult = { ok: number; mismatched: number; fail: number; key_prefix: string; keys_fresh: boolean };
@@ -120,7 +112,7 @@ describe.concurrent('raft on real processes', () => {
   });
 
   it('stays linearizable under a nemesis, and survives a restart of every node', async () => {
-    const { cwd, status, leaderOf } = cluster();
+    cwd = makeWorkdir();
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--snapshot-every', '100')).exitCode).toBe(0);
     await waitFor('a leader', leaderOf);
     expect((await dslab(cwd, 'nemesis', '--interval', '1500ms', '--duration', '7500ms', '--seed', '5', '--detach')).exitCode).toBe(0);
