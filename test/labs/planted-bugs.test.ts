@@ -14,8 +14,8 @@ import { grade, type GradeJson, no_npm } from './grade-helpers.js';
 /**
  * timing_window: the bug shows only when the run meets a window in time (a delayed link, a lease, TTL or session
  * expiring during a pause, a burst of ids faster than the sequence, a script's elections and sleeps): graded alone,
- * after the others, so that gradings beside it cannot slow it out of the window. The rest fail on what the program does whatever the
- * timing, and are graded side by side.
+ * after the others, so that gradings beside it cannot slow it out of the window. The rest fail on what the program
+ * does whatever the timing, and are graded side by side.
  */
 const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number; node?: string; timing_window?: true }[] = [
   { lab: 'echo', variant: 'wrong-payload', test: 'echoes-payload', failure: /echoed "HELLO|echoed ".*!" for/ },
