@@ -30,7 +30,9 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   // A log never compacted is also slow to replay: on a loaded machine the catch-up can time out before the size is judged.
   { lab: 'raft-snapshots', variant: 'never-compacts', test: 'compaction-bounds-data-dir', failure: /data directory holds \d+ bytes, over 50000|wait_caught_up\): nodes did not catch up/ },
   { lab: 'raft-snapshots', variant: 'ignores-install-snapshot', test: 'install-snapshot-to-lagging-follower', failure: /did not catch up/ },
-  { lab: 'kv-linearizable', variant: 'cas-ignores-from', test: 'healthy-cluster', failure: /not linearizable on key/ },
+  // Not the bug but its page: the diagram ties the trace's requests to the history's operations within 2 ms, and on a
+  // loaded run beside other gradings the bad operation's bar was once left out (it was caught all the same).
+  { lab: 'kv-linearizable', variant: 'cas-ignores-from', test: 'healthy-cluster', failure: /not linearizable on key/, timing_window: true },
   // The stale winner gives up when it meets a follower ahead of it, again and again.
   { lab: 'zab-election', variant: 'id-before-zxid', test: 'most-up-to-date-wins', failure: /no leader within 10000 ms|should have won/ },
   { lab: 'zab-broadcast', variant: 'trunc-only-past-log', test: 'trunc-sync', failure: /applied different entries at index|applied w\d+, written to a leader that had lost its quorum|did not report following with sync_mode TRUNC/ },
