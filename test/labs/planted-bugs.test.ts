@@ -25,8 +25,9 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'raft-replication', variant: 'commit-without-majority', test: 'no-commit-without-majority', failure: /acknowledged write x although it cannot reach a majority|two leaders in term|crashed \(exit code 70\)/ },
   { lab: 'raft-replication', variant: 'votes-for-stale-logs', test: 'stale-log-cannot-lead', failure: /read [xy] returned null, expected [12]|applied different|a committed entry never differs/ },
   { lab: 'raft-persistence', variant: 'term-not-persisted', test: 'restart-all-nodes', failure: /crashed|went backwards|restarted and lost its term|two leaders/ },
-  // The script counts on who wins its elections and on 500 ms for a write to spread: beside other gradings it passed once, the bug hidden.
-  { lab: 'raft-persistence', variant: 'commits-old-terms-by-counting', test: 'figure-8-scripted', failure: /raft invariant broken: (committed entries match the leader's|a committed entry never differs)|applied different/, timing_window: true },
+  // The script counts on who wins its elections and on 500 ms for a write to spread: on a loaded machine seed 7 passed
+  // twice in five runs (once beside other gradings, once alone), the bug hidden.
+  { lab: 'raft-persistence', variant: 'commits-old-terms-by-counting', test: 'figure-8-scripted', failure: /raft invariant broken: (committed entries match the leader's|a committed entry never differs)|applied different/, attempts: 3, timing_window: true },
   // A log never compacted is also slow to replay: on a loaded machine the catch-up can time out before the size is judged.
   { lab: 'raft-snapshots', variant: 'never-compacts', test: 'compaction-bounds-data-dir', failure: /data directory holds \d+ bytes, over 50000|wait_caught_up\): nodes did not catch up/ },
   { lab: 'raft-snapshots', variant: 'ignores-install-snapshot', test: 'install-snapshot-to-lagging-follower', failure: /did not catch up/ },
