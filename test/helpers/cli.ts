@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isProcessAlive } from '../../src/lib/cluster/paths.js';
 
 export const repo_root = fileURLToPath(new URL('../..', import.meta.url));
 export const cli_path = path.join(repo_root, 'bin', 'run.js');
@@ -49,14 +50,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether the process runs (an exited process its parent has not reaped yet does not; see isProcessAlive). */
+export const isAlive = isProcessAlive;
 
 export function makeWorkdir(): string {
   return mkdtempSync(path.join(tmpdir(), 'dslab-test-'));
@@ -68,9 +63,8 @@ export function makeWorkdir(): string {
  */
 export async function cleanup(cwd: string, pids: number[] = []): Promise<void> {
   const infos = listInfos(cwd);
-  for (const info of infos) {
-    if (isAlive(info.supervisor_pid)) await dslab(cwd, 'down', '--cluster', info.name);
-  }
+  // All at once: the downs (each a CLI start, then its nodes' exit) overlap.
+  await Promise.all(infos.filter((info) => isAlive(info.supervisor_pid)).map((info) => dslab(cwd, 'down', '--cluster', info.name)));
   for (const info of infos) if (isAlive(info.supervisor_pid)) process.kill(info.supervisor_pid, 'SIGKILL');
   for (const pid of pids) {
     if (!isAlive(pid)) continue;

@@ -49,37 +49,27 @@ describe('lab specs', () => {
   });
 });
 
-describe('dslab grade', () => {
-  let cwd: string;
-  beforeAll(() => {
-    cwd = makeWorkdir();
-  });
+// Each reference grading is mostly waiting (elections, timeouts, session expiry): they run side by side (vitest's
+// maxConcurrency), each in its own folder, the longest first so the short ones fill in beside them.
+describe.concurrent('dslab grade gives the reference full marks', () => {
+  const workdirs: string[] = [];
   afterAll(async () => {
-    await cleanup(cwd);
+    for (const dir of workdirs) await cleanup(dir);
   });
 
-  it('gives the reference full marks on the warm-ups and on leader election', async () => {
-    for (const lab of ['echo', 'unique-ids', 'raft-election']) {
-      const run = await dslab(cwd, 'grade', lab, '--reference', '--json');
-      const result = JSON.parse(run.stdout) as GradeJson;
-      expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
-      expect(result.score).toBe(result.max_score);
-      expect(run.exitCode).toBe(0);
-    }
+  it.each(['zab-broadcast', 'zk-sessions', 'zab-election', 'raft-election', 'unique-ids', 'echo'])('on %s', async (lab) => {
+    const cwd = makeWorkdir();
+    workdirs.push(cwd);
+    const run = await dslab(cwd, 'grade', lab, '--reference', '--json');
+    const result = JSON.parse(run.stdout) as GradeJson;
+    expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
+    expect(result.score).toBe(result.max_score);
+    expect(run.exitCode).toBe(0);
   }, 240_000);
-
-  it('gives the reference full marks on the Zab labs', async () => {
-    for (const lab of ['zab-election', 'zab-broadcast', 'zk-sessions']) {
-      const run = await dslab(cwd, 'grade', lab, '--reference', '--json');
-      const result = JSON.parse(run.stdout) as GradeJson;
-      expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
-      expect(result.score).toBe(result.max_score);
-    }
-  }, 300_000);
-
 });
 
-describe('dslab grade on first contact', () => {
+// Independent runs, each grading a different lab (so their kept folders differ): side by side.
+describe.concurrent('dslab grade on first contact', () => {
   let cwd: string;
   beforeAll(() => {
     cwd = makeWorkdir();
@@ -132,7 +122,8 @@ describe('dslab grade on first contact', () => {
   }, 120_000);
 });
 
-describe('dslab lab init', () => {
+// Each in its own folder: side by side.
+describe.concurrent('dslab lab init', () => {
   it('copies the starter, sharing one Raft skeleton across the Raft labs, and points TypeScript at the runtime', async () => {
     const cwd = makeWorkdir();
     try {

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
 import { grade, type GradeJson, no_npm } from './grade-helpers.js';
 
@@ -11,7 +11,13 @@ import { grade, type GradeJson, no_npm } from './grade-helpers.js';
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
 /** attempts: a bug that shows only when faults meet a timing window gets that many seeds (7, 8, …), the first failure judged. */
 /** node: a node of the graded group whose log the kept folder must hold (n1 unless the lab grades another group). */
-const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number; node?: string }[] = [
+/**
+ * timing_window: the bug shows only when the run meets a window in time (a delayed link, a lease, TTL or session
+ * expiring during a pause, a burst of ids faster than the sequence, a script's elections and sleeps): graded alone,
+ * after the others, so that gradings beside it cannot slow it out of the window. The rest fail on what the program
+ * does whatever the timing, and are graded side by side.
+ */
+const planted_bugs: { lab: string; variant: string; test: string; failure: RegExp; attempts?: number; node?: string; timing_window?: true }[] = [
   { lab: 'echo', variant: 'wrong-payload', test: 'echoes-payload', failure: /echoed "HELLO|echoed ".*!" for/ },
   { lab: 'unique-ids', variant: 'counter-restarts', test: 'unique-across-restarts', failure: /was handed out twice/ },
   { lab: 'raft-election', variant: 'no-prevote-no-checkquorum', test: 'rejoining-node-does-not-disrupt', failure: /was disrupted/ },
@@ -19,47 +25,55 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'raft-replication', variant: 'commit-without-majority', test: 'no-commit-without-majority', failure: /acknowledged write x although it cannot reach a majority|two leaders in term|crashed \(exit code 70\)/ },
   { lab: 'raft-replication', variant: 'votes-for-stale-logs', test: 'stale-log-cannot-lead', failure: /read [xy] returned null, expected [12]|applied different|a committed entry never differs/ },
   { lab: 'raft-persistence', variant: 'term-not-persisted', test: 'restart-all-nodes', failure: /crashed|went backwards|restarted and lost its term|two leaders/ },
-  { lab: 'raft-persistence', variant: 'commits-old-terms-by-counting', test: 'figure-8-scripted', failure: /raft invariant broken: (committed entries match the leader's|a committed entry never differs)|applied different/ },
+  // The script counts on who wins its elections and on 500 ms for a write to spread: on a loaded machine seed 7 passed
+  // twice in five runs (once beside other gradings, once alone), the bug hidden.
+  { lab: 'raft-persistence', variant: 'commits-old-terms-by-counting', test: 'figure-8-scripted', failure: /raft invariant broken: (committed entries match the leader's|a committed entry never differs)|applied different/, attempts: 3, timing_window: true },
   // A log never compacted is also slow to replay: on a loaded machine the catch-up can time out before the size is judged.
   { lab: 'raft-snapshots', variant: 'never-compacts', test: 'compaction-bounds-data-dir', failure: /data directory holds \d+ bytes, over 50000|wait_caught_up\): nodes did not catch up/ },
   { lab: 'raft-snapshots', variant: 'ignores-install-snapshot', test: 'install-snapshot-to-lagging-follower', failure: /did not catch up/ },
-  { lab: 'kv-linearizable', variant: 'cas-ignores-from', test: 'healthy-cluster', failure: /not linearizable on key/ },
+  // Not the bug but its page: the diagram ties the trace's requests to the history's operations within 2 ms, and on a
+  // loaded run beside other gradings the bad operation's bar was once left out (it was caught all the same).
+  { lab: 'kv-linearizable', variant: 'cas-ignores-from', test: 'healthy-cluster', failure: /not linearizable on key/, timing_window: true },
   // The stale winner gives up when it meets a follower ahead of it, again and again.
   { lab: 'zab-election', variant: 'id-before-zxid', test: 'most-up-to-date-wins', failure: /no leader within 10000 ms|should have won/ },
   { lab: 'zab-broadcast', variant: 'trunc-only-past-log', test: 'trunc-sync', failure: /applied different entries at index|applied w\d+, written to a leader that had lost its quorum|did not report following with sync_mode TRUNC/ },
   { lab: 'zab-broadcast', variant: 'one-epoch', test: 'accepted-epoch-is-not-current', failure: /applied different entries at index/ },
   { lab: 'zab-broadcast', variant: 'ack-before-persist', test: 'persist-before-newleader-ack', failure: /(term|epoch) went backwards|restarted and lost its (term|epoch)|applied different entries at index/ },
   // Hundreds of proposals fall between the follower's sync and its acknowledgement (a 300 ms link), more than one resend fills.
-  { lab: 'zab-broadcast', variant: 'propose-only-acked', test: 'proposals-during-sync', failure: /applied different entries at index/ },
+  { lab: 'zab-broadcast', variant: 'propose-only-acked', test: 'proposals-during-sync', failure: /applied different entries at index/, timing_window: true },
   { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/ },
   { lab: 'zk-sessions', variant: 'watch-after-reply', test: 'watch-event-before-new-data', failure: /with the new data before sending the watch event/ },
   { lab: 'zk-sessions', variant: 'sequential-from-children', test: 'sequential-suffixes', failure: /NodeExists|path is "\/q\/n-0000000002", expected "\/q\/n-0000000003"/ },
   // The snowflake lab grades the workers (w1..) beside dslab's own coordinator.
   { lab: 'snowflake', variant: 'no-clock-check', test: 'clock-back-a-lot', failure: /w1's role is "serving" after 1500 ms, expected "refusing"|w1 issued smaller ids after larger ones/, node: 'w1' },
-  { lab: 'snowflake', variant: 'no-sequence-wrap', test: 'sequence-wrap-under-burst', failure: /ids were issued twice|batches whose ids do not increase/, node: 'w1' },
+  { lab: 'snowflake', variant: 'no-sequence-wrap', test: 'sequence-wrap-under-burst', failure: /ids were issued twice|batches whose ids do not increase/, node: 'w1', timing_window: true },
   { lab: 'snowflake', variant: 'worker-unchecked', test: 'worker-numbers-from-coordinator', failure: /5 workers serve \(.*w\d as worker 4.*\), but the layout has numbers for only 4/, node: 'w1' },
-  { lab: 'snowflake', variant: 'serve-past-lease', test: 'paused-past-session-timeout', failure: /w\d issued \d+ ids with worker \d while w\d held worker \d, .*paused for|5 workers serve \(.*\), but the layout has numbers for only 4|w\d and w\d both serve as datacenter 0 worker \d/, node: 'w1' },
-  { lab: 'snowflake', variant: 'number-ids', test: 'sequence-wrap-under-burst', failure: /ids were issued twice/, node: 'w1' },
+  { lab: 'snowflake', variant: 'serve-past-lease', test: 'paused-past-session-timeout', failure: /w\d issued \d+ ids with worker \d while w\d held worker \d, .*paused for|5 workers serve \(.*\), but the layout has numbers for only 4|w\d and w\d both serve as datacenter 0 worker \d/, node: 'w1', timing_window: true },
+  { lab: 'snowflake', variant: 'number-ids', test: 'sequence-wrap-under-burst', failure: /ids were issued twice/, node: 'w1', timing_window: true },
   // The locks lab grades contenders (k1..) and the resource (r1) with one program; each variant plants one bug in dslab's.
-  { lab: 'locks', variant: 'plain-del', test: 'redis-slow-unlock', failure: /^mutual exclusion failed: k\d(, k\d)* and k\d (both|all) held the lock .*increments? lost/, node: 'k1' },
+  { lab: 'locks', variant: 'plain-del', test: 'redis-slow-unlock', failure: /^mutual exclusion failed: k\d(, k\d)* and k\d (both|all) held the lock .*increments? lost/, node: 'k1', timing_window: true },
   { lab: 'locks', variant: 'watch-holder', test: 'zk-no-herd', failure: /lock_expect_no_herd\): contenders were sent \d+ watch events for \d+ lock nodes .*the herd effect/, node: 'k1' },
-  { lab: 'locks', variant: 'trust-watch', test: 'zk-waiter-expires', failure: /^mutual exclusion failed: k\d(, k\d)* and k\d (both|all) held the lock/, node: 'k1' },
+  { lab: 'locks', variant: 'trust-watch', test: 'zk-waiter-expires', failure: /^mutual exclusion failed: k\d(, k\d)* and k\d (both|all) held the lock/, node: 'k1', timing_window: true },
   { lab: 'locks', variant: 'accept-equal-token', test: 'fence-refuses-stale-and-equal-tokens', failure: /lock_resource\): r1 accepted a write of 2 with token 5, which its fence must refuse/, node: 'k1' },
   // k1 dies between its SETNX and its PEXPIRE: the lock never expires and the others wait for it until the step gives up.
   { lab: 'locks', variant: 'separate-expire', test: 'redis-holder-dies-while-locking', failure: /lock_run\): the rounds did not finish within 10000 ms: k2 \(\d rounds? left, lock_state "waiting"\); k3 \(\d rounds? left, lock_state "waiting"\)/, node: 'k1' },
-  { lab: 'locks', variant: 'no-lease-recheck', test: 'etcd-lease-expires-while-waiting', failure: /^mutual exclusion failed: k\d(, k\d)* and k\d (both|all) held the lock/, node: 'k1' },
+  { lab: 'locks', variant: 'no-lease-recheck', test: 'etcd-lease-expires-while-waiting', failure: /^mutual exclusion failed: k\d(, k\d)* and k\d (both|all) held the lock/, node: 'k1', timing_window: true },
 ];
 
 describe('dslab grade on planted bugs', () => {
-  let cwd: string;
-  beforeAll(() => {
-    cwd = makeWorkdir();
-  });
+  // A folder per grading, so side-by-side runs never share kept folders or reports.
+  const workdirs: string[] = [];
+  const workdir = () => {
+    const dir = makeWorkdir();
+    workdirs.push(dir);
+    return dir;
+  };
   afterAll(async () => {
-    await cleanup(cwd);
+    for (const dir of workdirs) await cleanup(dir);
   });
 
-  it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure, attempts, node = 'n1' }) => {
+  const failsWithItsEvidence = async ({ lab, variant, test, failure, attempts, node = 'n1' }: (typeof planted_bugs)[number]) => {
+    const cwd = workdir();
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
     const junit = path.join(cwd, `${lab}-${variant}.xml`);
     const html = path.join(cwd, `${lab}-${variant}.html`);
@@ -96,5 +110,14 @@ describe('dslab grade on planted bugs', () => {
     const nonlinearizable = /not linearizable on key/.test(failed.failure ?? '');
     expect(failed.nonlinearizable !== null).toBe(nonlinearizable);
     expect(page.includes('class="op-bar op-bad"')).toBe(nonlinearizable);
-  }, 300_000);
+  };
+
+  // Most of a grading is waiting (for elections, timeouts, session expiry), so these run side by side (vitest's maxConcurrency).
+  describe.concurrent('side by side', () => {
+    it.each(planted_bugs.filter((bug) => !bug.timing_window))('fails the planted bug $lab/$variant on $test', failsWithItsEvidence, 300_000);
+  });
+
+  describe('alone', () => {
+    it.each(planted_bugs.filter((bug) => bug.timing_window))('fails the planted bug $lab/$variant on $test', failsWithItsEvidence, 300_000);
+  });
 });

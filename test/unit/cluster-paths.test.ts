@@ -1,4 +1,5 @@
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { execa } from 'execa';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,11 +7,13 @@ import {
   clusterPaths,
   findAnyCluster,
   findRunningCluster,
+  isProcessAlive,
   makeClusterDir,
   makePrivateDir,
   startErrorLog,
   writeClusterInfo,
 } from '../../src/lib/cluster/paths.js';
+import { waitFor } from '../helpers/cli.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('dslab-paths-');
@@ -96,5 +99,26 @@ describe('the record of a cluster whose start failed', () => {
     expect(() => findRunningCluster(home, 'student')).toThrow(`(the cause is in ${path.join(home, 'student', 'supervisor.log')}: dslab logs supervisor --cluster student;`);
     expect(startErrorLog(['n1', 'n2'], 'n2 printed a line that is not JSON instead of answering init: hi')).toBe('n2');
     expect(startErrorLog(['n1', 'n2'], 'n9 is no member')).toBe('supervisor');
+  });
+});
+
+// /proc shows the zombie; elsewhere there is nothing to read, and the signal check alone decides.
+describe.runIf(existsSync('/proc/self/stat'))('a process', () => {
+  it('that has exited but is not yet reaped by its parent is not alive, so `down` need not wait for init to reap its supervisor', async () => {
+    // The shell starts a child, then becomes a sleep that never reaps it: once the child exits (after the shell's
+    // exec, which its second gives time for) it stays a zombie while the sleep runs.
+    const parent = execa('sh', ['-c', 'sleep 1 & echo $!; exec sleep 60'], { reject: false, buffer: false });
+    try {
+      const zombie = await new Promise<number>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))));
+      await waitFor('the child to exit', () => / Z /.test(readFileSync(`/proc/${zombie}/stat`, 'utf8')));
+      // The signal check alone still finds it: it holds its pid until reaped.
+      expect(() => process.kill(zombie, 0)).not.toThrow();
+      expect(isProcessAlive(zombie)).toBe(false);
+      expect(isProcessAlive(parent.pid!)).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+      await parent;
+    }
+    expect(isProcessAlive(parent.pid!)).toBe(false);
   });
 });

@@ -125,13 +125,30 @@ export function readClusterInfo(file: string): ClusterInfo | null {
   }
 }
 
+/**
+ * Whether the process runs. A process that has exited but that its parent has not yet reaped (a zombie) does
+ * not: a detached supervisor's parent is init, which may reap only every second or so, and `down` would wait
+ * that long for a process that has already stopped.
+ */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/** Whether /proc says the process has exited and awaits its parent (state Z); false where there is no /proc. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (command) state …": the command may itself hold spaces and parentheses, so the state follows the last ")".
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
 }
 
 /** A cluster whose supervisor is alive. */
