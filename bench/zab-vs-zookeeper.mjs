@@ -5,7 +5,10 @@
 // and election time from start (processes spawned -> first successful write).
 // Installs Debian's `zookeeper` package if it is missing (needs root and apt).
 //
-// dslab is driven through the control API's `send` (the same path `dslab send`
+// By default both sides are driven by the same client, node-zookeeper-client:
+// ZooKeeper's on its client ports, dslab's on the ZooKeeper client ports of its
+// Zab servers (the wire protocol, src/lib/zk-wire/). With --driver client or
+// raw, dslab is driven through the control API's `send` (the same path `dslab send`
 // and the supervisor's clients use: an HTTP request to the supervisor, which
 // routes the body to the server as a client message). Which requests it sends
 // is `dslabOps` below: dslab's own ZkClient (src/lib/zk/client.ts) over a
@@ -14,7 +17,7 @@
 // the protocol, the zab_write/zab_read debugging pair. ZooKeeper is driven
 // through node-zookeeper-client.
 //
-//   node bench/zab-vs-zookeeper.mjs [--only dslab|zookeeper] [--driver client|raw] [--phase-ms 10000] [--clients 16] [--failovers 5] [--cpu-prof DIR] [--strace]
+//   node bench/zab-vs-zookeeper.mjs [--only dslab|zookeeper] [--driver wire|client|raw] [--phase-ms 10000] [--clients 16] [--failovers 5] [--cpu-prof DIR] [--strace]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -39,7 +42,7 @@ const zk_election_port_base = 23888;
 const zk_heap = '-Xmx512m';
 
 /** The run's settings (the command line's when run directly); compareWithZooKeeper sets them. */
-export const settings_default = { phase_ms: 10_000, clients: 16, failover_runs: 5, only: null, cpu_prof_dir: null, use_strace: false, driver_choice: 'client' };
+export const settings_default = { phase_ms: 10_000, clients: 16, failover_runs: 5, only: null, cpu_prof_dir: null, use_strace: false, driver_choice: 'wire' };
 /** Quick mode (bench/run-all.js --quick): every phase and one failover, too briefly to mean anything. */
 export const settings_quick = { phase_ms: 500, clients: 4, failover_runs: 1 };
 /** `driver_choice` 'raw' sends the protocol's bodies directly instead of through dslab's ZkClient. */
@@ -161,7 +164,11 @@ function safeCpu(pid) {
  * `debug`: the zab_write/zab_read pair of the first Zab host (one register, so
  * set_data and create are the same write).
  */
-async function dslabOps(rpc, servers) {
+async function dslabOps(rpc, servers, wire_ports) {
+  if (driver_choice === 'wire') {
+    if (!wire_ports) throw new Error('this build of dslab has no ZooKeeper client ports: pass --driver client or raw');
+    return wireOps(servers, wire_ports);
+  }
   const probe = await rpc(servers[0], { type: 'connect', timeout_ms: session_timeout_ms }, 5000).catch(() => null);
   const speaksZk = probe && probe.type === 'connect_ok';
   if (speaksZk && driver_choice !== 'raw') {
@@ -297,6 +304,59 @@ async function clientOps(rpc, servers, { ZkClient }) {
   };
 }
 
+/**
+ * The same client as ZooKeeper's side, node-zookeeper-client, on dslab's ZooKeeper client ports
+ * (ZooKeeper's wire protocol): one session per benchmark client, client c on server c % 3.
+ */
+async function wireOps(servers, wire_ports) {
+  const zookeeper = (await import('node-zookeeper-client')).default;
+  const portOf = (server) => wire_ports.find((p) => p.server === server).port;
+  const within = (promise, ms) => Promise.race([promise, sleep(ms).then(() => Promise.reject(new Error('timeout')))]);
+  const sessions = [];
+  const extra = [];
+  const sessionOf = (c) => (sessions[c] ??= zkClient(zookeeper, [portOf(servers[c % servers.length])]));
+  return {
+    kind: 'node-zookeeper-client (wire)',
+    setup: async () => {
+      const z = await sessionOf(0);
+      await zkCall((cb) => z.create('/bench', Buffer.from(''), cb)).catch(() => {});
+      for (let k = 0; k < keys; k++) await zkCall((cb) => z.create(`/bench/k${k}`, Buffer.from(''), cb)).catch(() => {});
+      for (let c = 0; c < clients; c++) await zkCall((cb) => z.create(`/create${c}`, Buffer.from(''), cb)).catch(() => {});
+      await Promise.all(Array.from({ length: clients }, (_, c) => sessionOf(c)));
+    },
+    setData: async (c, n) => {
+      const z = await sessionOf(c);
+      return zkCall((cb) => z.setData(`/bench/k${n % keys}`, Buffer.from(`v${n}`), -1, cb));
+    },
+    create: async (c, n) => {
+      const z = await sessionOf(c);
+      return zkCall((cb) => z.create(`/create${c}/n-`, Buffer.from(`v${n}`), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb));
+    },
+    getData: async (c, n) => {
+      const z = await sessionOf(c);
+      return zkCall((cb) => z.getData(`/bench/k${n % keys}`, null, cb));
+    },
+    prepareFailover: async (survivors) => {
+      const bySurvivor = new Map();
+      for (const server of survivors) {
+        const z = await zkClient(zookeeper, [portOf(server)]);
+        extra.push(z);
+        bySurvivor.set(server, z);
+      }
+      return (server, tag) => within(zkCall((cb) => bySurvivor.get(server).setData('/bench/k0', Buffer.from(`f${tag}`), -1, cb)), attempt_timeout_ms);
+    },
+    firstWrite: async (server, tag) => {
+      const connecting = zkClient(zookeeper, [portOf(server)]);
+      connecting.then((z) => extra.push(z), () => {});
+      const z = await within(connecting, attempt_timeout_ms);
+      await within(zkCall((cb) => z.create(`/start-${tag}`, Buffer.from(''), cb)), attempt_timeout_ms);
+    },
+    close: async () => {
+      for (const z of [...(await Promise.all(sessions.filter(Boolean))), ...extra]) z.close();
+    },
+  };
+}
+
 async function benchDslab() {
   const cwd = scratch();
   const { ControlClient } = await import('../dist/lib/control/client.js');
@@ -310,7 +370,7 @@ async function benchDslab() {
     const t0 = performance.now();
     execFileSync(
       process.execPath,
-      [new URL('../bin/run.js', import.meta.url).pathname, 'up', 'zab', '--nodes', '3', '--detach', '--tick', `${tick_ms}ms`, '--init-limit', String(init_limit_ticks), '--sync-limit', String(sync_limit_ticks)],
+      [new URL('../bin/run.js', import.meta.url).pathname, 'up', 'zab', '--nodes', '3', '--detach', '--zk-port', '0', '--tick', `${tick_ms}ms`, '--init-limit', String(init_limit_ticks), '--sync-limit', String(sync_limit_ticks)],
       { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env } },
     );
     const upMs = performance.now() - t0;
@@ -320,7 +380,7 @@ async function benchDslab() {
     const servers = ['n1', 'n2', 'n3'];
     const leaderAt = await waitForDslabLeader(client);
     const leader_ms = leaderAt - t0;
-    ops = await dslabOps(rpc, servers);
+    ops = await dslabOps(rpc, servers, (await client.status()).zk?.ports ?? null);
     const firstWrite = await firstWriteAfter(t0, servers, ops.firstWrite);
     const election = { up_returned_ms: Math.round(upMs), leader_reported_ms: Math.round(leader_ms), first_write_ms: Math.round(firstWrite) };
     await ops.setup();
@@ -593,7 +653,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     only: flag('--only', null),
     cpu_prof_dir: flag('--cpu-prof', null),
     use_strace: args.includes('--strace'),
-    driver_choice: flag('--driver', 'client'),
+    driver_choice: flag('--driver', settings_default.driver_choice),
   };
   console.log(JSON.stringify(await compareWithZooKeeper(options), null, 2));
   process.exit(0);

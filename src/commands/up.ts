@@ -30,7 +30,6 @@ const own_flags_after = {
   'zk-port': integerFlag({
     description: `ZooKeeper client port of the first Zab server (zab; the coordinator of snowflake and of locks --backend zk), the next servers taking the ports after it; 0: any free ports. Default: $${zk_port_env}, else ${zk_default_client_port} and on where free, any free port where not`,
     range: { min: 0, max: 65_535 },
-    env: zk_port_env,
   }),
 };
 

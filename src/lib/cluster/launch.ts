@@ -7,6 +7,7 @@ import { checkGroups, default_group, type GroupConfig, Topology } from './groups
 import { assertInstalled } from '../proxy/server-process.js';
 import { serverKindOf } from '../proxy/server-kinds.js';
 import { groupCommand, type NodeGroup, type SystemPlugin, type SystemView } from '../plugin.js';
+import { zkPortFromEnv } from '../supervisor/zk-ports.js';
 import { UserError } from '../util/errors.js';
 import { splitShellWords } from '../util/shell-words.js';
 import { randomSeed } from '../util/prng.js';
@@ -97,7 +98,7 @@ export async function planCluster(options: UpOptions): Promise<SupervisorConfig>
     options: options.options ?? {},
     view: options.view,
     keep_data: options.keep_data ?? false,
-    ...(options.zk_port !== undefined ? { zk_port: options.zk_port } : {}),
+    ...zkPortOf(options.zk_port, groups.some((g) => g.zk_client_port)),
     ...(options.plugin?.workload_groups ? { workload_groups: { ...options.plugin.workload_groups } } : {}),
     ...(options.plugin ? { workloads: [...options.plugin.workloads] } : {}),
   };
@@ -199,4 +200,11 @@ function recordFailedStart(config: SupervisorConfig, supervisor_pid: number, mes
 function withLogHint(config: SupervisorConfig, message: string): string {
   const log = startErrorLog(new Topology(config.groups).nodeIds, message);
   return `${message} (logs: dslab logs ${log} --cluster ${config.name})`;
+}
+
+/** The ports asked for: `--zk-port`, else (for a cluster with Zab servers) the environment's default, else none (2181 and on where free). */
+function zkPortOf(flag: number | undefined, has_zab_servers: boolean): { zk_port?: number } {
+  if (flag !== undefined) return { zk_port: flag };
+  const from_env = has_zab_servers ? zkPortFromEnv() : undefined;
+  return from_env === undefined ? {} : { zk_port: from_env };
 }

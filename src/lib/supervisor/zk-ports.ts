@@ -16,8 +16,17 @@ import { RangeClientIds } from './client-ids.js';
 export const zk_client_host = '127.0.0.1';
 /** ZooKeeper's own client port: a program that names no port connects here. */
 export const zk_default_client_port = 2181;
-/** The environment variable that stands in for `up --zk-port` (the test suite sets 0, so that only a test that asks for 2181 gets it). */
+/** The environment variable that stands in for `up --zk-port` on clusters with Zab servers (the test suite sets 0, so that only a test that asks for 2181 gets it). */
 export const zk_port_env = 'DSLAB_ZK_PORT';
+
+/** The port DSLAB_ZK_PORT names, if it is set. */
+export function zkPortFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env[zk_port_env];
+  if (text === undefined || text === '') return undefined;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > tcp_port_max) throw new UserError(`${zk_port_env}=${text}: a port number from 0 to ${tcp_port_max} (0: any free ports)`);
+  return port;
+}
 /** Connections one port holds at once (ZooKeeper's maxClientCnxns, per client address, is 60 by default); one more is closed at once. */
 export const zk_connections_per_port_max = 60;
 /** Bytes waiting to be written to a client that does not read; past this its connection is closed. */
