@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { lab_plugins } from '../../src/registry.js';
-import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
-import { grade, type GradeJson, no_npm } from './grade-helpers.js';
+import { repo_root } from '../helpers/cli.js';
+import { expectPasses, gradeVariant, gradingWorkdirs } from './grade-helpers.js';
 
 // The labs of Maelstrom's transaction challenges: each test is one txn-rw-register maelstrom_run judged
 // against a consistency model with total availability. That the right things pass, and that their
@@ -38,30 +38,12 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
 // Each grading runs its workload for 5 to 10 s and then checks the history: they run side by side (vitest's maxConcurrency).
 describe('dslab grade on the transaction labs', () => {
   // A folder per grading, so side-by-side runs never share kept folders.
-  const workdirs: string[] = [];
-  const workdir = () => {
-    const dir = makeWorkdir();
-    workdirs.push(dir);
-    return dir;
-  };
-  afterAll(async () => {
-    for (const dir of workdirs) await cleanup(dir);
-  });
-
-  const passes = async (lab: string, only: string, ...target: string[]) => {
-    const run = await grade(workdir(), no_npm, lab, ...target, '--only', only, '--json');
-    const result = JSON.parse(run.stdout) as GradeJson;
-    expect(result.results.map((r) => `${r.test}: ${r.failure ?? 'passed'}`)).toEqual([`${only}: passed`]);
-    expect(run.exitCode).toBe(0);
-  };
+  const workdir = gradingWorkdirs();
+  const passes = (lab: string, only: string, ...target: string[]) => expectPasses(workdir(), lab, only, ...target);
 
   describe.concurrent('side by side', () => {
     it.each(planted_bugs)('fails the planted bug $lab/$variant on $test', async ({ lab, variant, test, failure }) => {
-      const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
-      const run = await grade(workdir(), no_npm, lab, '--bin', bin, '--only', test, '--seed', '7', '--json');
-      expect(run.exitCode).toBe(1);
-      const failed = (JSON.parse(run.stdout) as GradeJson).results.find((r) => r.test === test)!;
-      expect(failed.passed).toBe(false);
+      const { failed, bin } = await gradeVariant(workdir(), lab, variant, test);
       expect(failed.failure).toMatch(failure);
       expect(failed.replay).toBe(`dslab grade ${lab} --bin ${JSON.stringify(bin)} --only ${test} --seed 7`);
     }, 180_000);
