@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SystemView } from '../view.js';
 import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis-budget.js';
 import type { LinkFaults } from '../faults/fault-model.js';
-import type { AppFault } from '../protocol/messages.js';
+import type { AppFault } from '../faults/app-fault.js';
 import { seed_max } from '../util/prng.js';
 import type { LoadStats } from '../load-stats.js';
 import type { ServerMemberStatus } from '../proxy/server-member.js';

@@ -59,18 +59,6 @@ export const connection_closed_extension = 'dslab_connection_closed';
  */
 export const fail_extension = 'dslab_fail';
 
-/** An application fault as dslab_fail carries it. */
-export interface AppFault {
-  /** The share of requests answered with an error (0..100). */
-  errors_pct: number;
-  /** Added to every answer's time. */
-  latency_ms: number;
-  /** Never answer at all. */
-  hang: boolean;
-}
-
-export const no_app_fault: AppFault = { errors_pct: 0, latency_ms: 0, hang: false };
-
 /** A node's sentence for the event log (`{"type":"dslab_note","text":…}` to dslab): "s2 opened: …". */
 export const note_extension = 'dslab_note';
 

@@ -3,7 +3,8 @@
  * msg_id/in_reply_to and timeouts, timers, the skewable clock, and dslab state
  * reports. A node written on it speaks the Maelstrom protocol unchanged.
  */
-import { type AppFault, connection_closed_extension, error_codes, type Envelope, fail_extension, type MessageBody, note_extension, supervisor_address } from '../protocol/messages.js';
+import type { AppFault } from '../faults/app-fault.js';
+import { connection_closed_extension, error_codes, type Envelope, fail_extension, type MessageBody, note_extension, supervisor_address } from '../protocol/messages.js';
 import { InvariantError } from '../util/errors.js';
 
 /** RPCs awaiting replies at once; more are refused rather than queued without limit. */

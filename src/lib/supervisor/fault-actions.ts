@@ -1,7 +1,8 @@
 // Applying the control actions that inject or undo a fault (partition, heal, link faults, kill, restart,
 // pause, resume, skew, transfer) and saying which faults are in force; the supervisor hands these over.
 import type { ActionResult, ActiveFaults, ControlAction, FaultDetail, NodeStatusKind } from '../control/api.js';
-import type { AppFault, MessageBody } from '../protocol/messages.js';
+import { type AppFault, describeAppFault, isNoAppFault } from '../faults/app-fault.js';
+import type { MessageBody } from '../protocol/messages.js';
 import type { Topology } from '../cluster/groups.js';
 import { describeDrops, describePartition, type FaultModel } from '../faults/fault-model.js';
 import { checkPartitionGroups, isClientEndpoint, isolate, parseLinks, randomHalves, splitLink } from '../faults/partition-spec.js';
@@ -338,19 +339,6 @@ const member_states: Record<'kill' | 'restart' | 'pause' | 'resume', NodeStatusK
 /** The actions that inject or undo a fault: each emits a `fault` event. */
 export type FaultAction = Extract<ControlAction, { type: FaultDetail['action'] }>;
 const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['partition', 'heal', 'link_faults', 'skew', 'kill', 'restart', 'pause', 'resume', 'transfer', 'fail']);
-
-/** An application fault in short words: "errors 50%, latency 800ms", "hangs". */
-export function describeAppFault(fault: AppFault): string {
-  const words: string[] = [];
-  if (fault.hang) words.push('hangs');
-  if (fault.errors_pct > 0) words.push(`errors ${fault.errors_pct}%`);
-  if (fault.latency_ms > 0) words.push(`latency ${formatDurationMs(fault.latency_ms)}`);
-  return words.join(', ');
-}
-
-export function isNoAppFault(fault: AppFault): boolean {
-  return !fault.hang && fault.errors_pct === 0 && fault.latency_ms === 0;
-}
 
 export function isFaultAction(action: ControlAction): action is FaultAction {
   return fault_actions.has(action.type);

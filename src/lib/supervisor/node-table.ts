@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { NodeStatus, NodeStatusKind, NodeStopper } from '../control/api.js';
-import type { AppFault } from '../protocol/messages.js';
+import type { AppFault } from '../faults/app-fault.js';
 import type { NodeLog, NodeProcess } from './node-process.js';
 
 /** How long nodes get to exit on stdin EOF before they are killed. */
