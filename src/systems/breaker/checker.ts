@@ -381,23 +381,26 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
         add('opened_without_cause', service, change.at_ms, `${service} opened at ${rel(change.at_ms)} although its breaker is disabled`);
         continue;
       }
-      // A close from half-open clears the window: outcomes known from then on are the candidates, or
-      // (should the service's close and its window's clearing be apart) all of them.
+      // A close from half-open clears the window (the core, Hystrix and resilience4j all do): the
+      // window holds the outcomes known from the close report on. An open that only a window
+      // keeping older outcomes explains (one never dropping any, or one not cleared) kept old outcomes.
       const close = changes.slice(0, i).findLast((c) => c.to === 'closed' && c.from === 'half_open');
-      const since = close === undefined ? [windowed] : [windowed, windowed.filter((o) => o.known_ms >= close.at_ms)];
-      if (since.some((w) => windowMayHaveCause(w, change.at_ms, config, tol.clock_ms, true))) continue;
+      const since_close = close === undefined ? windowed : windowed.filter((o) => o.known_ms >= close.at_ms);
+      if (windowMayHaveCause(since_close, change.at_ms, config, tol.clock_ms, true)) continue;
       const needs = `it needs at least ${plural(b.min_calls, 'call')} and ${b.failure_rate_pct}% failed or ${b.slow_rate_pct}% slow`;
-      const latest = since.at(-1)!;
-      const kept = windowAt(latest, change.at_ms, config, true);
+      const kept = windowAt(since_close, change.at_ms, config, true);
       const scope = b.window_kind === 'count' ? `last ${plural(b.window_calls, 'call')}` : `last ${secs(b.window_ms)}`;
-      if (since.some((w) => windowMayHaveCause(w, change.at_ms, config, tol.clock_ms, false))) {
-        const all = windowAt(latest, change.at_ms, config, false);
-        const from = close === undefined ? record.start_ms : close.at_ms;
+      const old_enough =
+        windowMayHaveCause(windowed, change.at_ms, config, tol.clock_ms, true) ||
+        windowMayHaveCause(windowed, change.at_ms, config, tol.clock_ms, false) ||
+        windowMayHaveCause(since_close, change.at_ms, config, tol.clock_ms, false);
+      if (old_enough) {
+        const all = windowAt(windowed, change.at_ms, config, false);
         add(
           'window_kept_old_outcomes',
           service,
           change.at_ms,
-          `${service} opened at ${rel(change.at_ms)} on outcomes that had left its window: the ${scope} held ${windowText(kept)}, but counting every outcome since ${rel(from)} gives ${windowText(all)}; ${needs}`,
+          `${service} opened at ${rel(change.at_ms)} on outcomes that had left its window: the ${scope}${close === undefined ? '' : ` since it closed at ${rel(close.at_ms)}`} held ${windowText(kept)}, but counting every outcome since ${rel(record.start_ms)} gives ${windowText(all)}; ${needs}`,
         );
       } else {
         add('opened_without_cause', service, change.at_ms, `${service} opened at ${rel(change.at_ms)} without cause: its window (the ${scope}) held ${windowText(kept)}; ${needs}`);
