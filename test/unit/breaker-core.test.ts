@@ -506,8 +506,8 @@ class ReferenceBreaker {
   }
 }
 
-/** Runs one seeded random sequence through both and returns the first difference, or null. */
-function compareWithReference(seed: number, steps: number): string | null {
+/** Runs one seeded random sequence through both and returns the first difference, or null; counts the real breaker's transitions by kind into seen. */
+function compareWithReference(seed: number, steps: number, seen: Map<string, number>): string | null {
   const rng = createRng(seed);
   const config: BreakerConfig = {
     enabled: true,
@@ -558,6 +558,7 @@ function compareWithReference(seed: number, steps: number): string | null {
       }
     }
     const state = real.state(now_ms);
+    for (const t of real.drainTransitions()) seen.set(`${t.from}>${t.to}`, (seen.get(`${t.from}>${t.to}`) ?? 0) + 1);
     if (state !== model.at(now_ms)) return `${where}: state ${state}, the reference says ${model.state}`;
     if (real.since_ms() !== model.since && step > 0 && state !== 'closed') return `${where}: in ${state} since ${real.since_ms()}, the reference says ${model.since}`;
     const window = real.snapshot(now_ms);
@@ -572,11 +573,14 @@ function compareWithReference(seed: number, steps: number): string | null {
 describe('CircuitBreaker against a plain reference model', () => {
   it('agrees on state, admissions and window over 2000 seeded random call sequences', () => {
     const problems: string[] = [];
+    const seen = new Map<string, number>();
     for (let seed = 1; seed <= 2000 && problems.length < 3; seed++) {
-      const problem = compareWithReference(seed, 200);
+      const problem = compareWithReference(seed, 200, seen);
       if (problem !== null) problems.push(problem);
     }
     expect(problems).toEqual([]);
+    // The sequences went through every transition many times, so the agreement covers each rule.
+    for (const kind of ['closed>open', 'open>half_open', 'half_open>open', 'half_open>closed']) expect(seen.get(kind) ?? 0, kind).toBeGreaterThan(500);
   });
 
   it('the comparison catches a breaker that breaks a rule (a planted bug makes it disagree)', () => {
