@@ -70,6 +70,8 @@ export class BreakerRecordBuilder {
   constructor(
     private readonly members: BreakerMembers,
     private readonly config: ResilienceConfig,
+    /** The bounds (trace_read_entries_max, trace_read_pending_max; smaller in tests). */
+    private readonly limits = { entries_max: trace_read_entries_max, pending_max: trace_read_pending_max },
   ) {
     this.services = new Set(members.services);
   }
@@ -129,12 +131,12 @@ export class BreakerRecordBuilder {
   private sent<T>(pending: Map<string, T>, key: string, entry: T, kept: T[], kind: 'requests' | 'calls'): void {
     if (pending.has(key)) return; // the same message again (duplicated by the router)
     if (!this.keep(kept, entry, kind)) return;
-    if (pending.size >= trace_read_pending_max) pending.delete(pending.keys().next().value!); // stays unanswered
+    if (pending.size >= this.limits.pending_max) pending.delete(pending.keys().next().value!); // stays unanswered
     pending.set(key, entry);
   }
 
   private keep<T>(list: T[], entry: T, kind: keyof BreakerRecordBuilder['omitted']): boolean {
-    if (list.length >= trace_read_entries_max) {
+    if (list.length >= this.limits.entries_max) {
       this.omitted[kind]++;
       return false;
     }
