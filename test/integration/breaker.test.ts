@@ -130,3 +130,54 @@ describe('the breaker system', () => {
     }
   });
 });
+
+/** The same services calling a real redis-server through their link proxies, which frame, trace and fail its commands. */
+describe('the breaker system on redis', () => {
+  let cwd: string;
+  let client: ControlClient;
+  const cli = (...args: string[]) => dslab(cwd, ...args);
+  const call = async (extra: Record<string, unknown> = {}) => (await client.act({ type: 'send', dest: 's1', body: { type: 'call', key: 'k1', ...extra }, timeout_ms: 10_000 })).reply as MessageBody;
+
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    const up = await cli('up', 'breaker', '--services', '1', '--dependency', 'redis', '--detach', '--init-timeout', '60s', '--min-calls', '100', '--call-timeout', '500ms', '--retries', '0');
+    expect(up.exitCode, up.stderr).toBe(0);
+    client = new ControlClient(readClusterInfo(path.join(cwd, '.dslab', 'breaker', 'cluster.json'))!);
+  }, 120_000);
+
+  afterAll(async () => {
+    client?.close();
+    await cleanup(cwd);
+  }, 60_000);
+
+  it('calls redis1, and its proxy applies dslab fail and traces each command and reply', async () => {
+    expect(await call()).toMatchObject({ type: 'call_ok', outcome: 'ok' });
+    expect(await call({ bad: true })).toMatchObject({ type: 'error', code: 12, outcome: 'bad_request' });
+    expect((await cli('fail', 'redis1', '--errors', '100%')).stdout.trim()).toBe('redis1 failing: errors 100%');
+    expect(await call()).toMatchObject({ type: 'error', code: 13, outcome: 'failed' });
+    expect((await cli('fail', 'redis1', '--hang')).exitCode).toBe(0);
+    expect(String((await call()).text)).toContain('timed out after 500 ms');
+    expect((await cli('heal')).stdout).toContain('redis1 no longer failing');
+    expect(await call()).toMatchObject({ type: 'call_ok', outcome: 'ok' });
+    const records = await waitFor('the last reply in the trace', () => {
+      const lines = readFileSync(path.join(cwd, '.dslab', 'breaker', 'trace.jsonl'), 'utf8').split('\n').filter(Boolean);
+      const parsed = lines.map((line) => JSON.parse(line) as { msg: { src: string; dest: string; body: MessageBody } }).map((r) => r.msg);
+      const redis = parsed.filter((m) => m.src === 'redis1' || m.dest === 'redis1');
+      return redis.filter((m) => m.src === 'redis1').length >= 4 ? redis : undefined;
+    });
+    expect(records.map((m) => (m.src === 'redis1' ? `${String(m.body.type)}${m.body.code === undefined ? '' : ` ${String(m.body.code)}`}` : m.body.type === 'work' ? `work ${String(m.body.command)}` : `${String(m.body.type)} ${String(m.body.errors_pct)}% ${String(m.body.hang)}`))).toEqual([
+      'work GET',
+      'work_ok',
+      'work GET',
+      'error 12',
+      'dslab_fail 100% false',
+      'work GET',
+      'error 13',
+      'dslab_fail 0% true',
+      'work GET',
+      'dslab_fail 0% false',
+      'work GET',
+      'work_ok',
+    ]);
+  });
+});
