@@ -19,6 +19,7 @@ import {
 } from '../../src/systems/breaker/core/index.js';
 import { InvariantError, UserError } from '../../src/lib/util/errors.js';
 import { createRng } from '../../src/lib/util/prng.js';
+import { plainWindowCounts, plainWindowTrips } from '../../src/systems/breaker/sim.js';
 
 const base: BreakerConfig = {
   enabled: true,
@@ -428,7 +429,8 @@ describe('planted bugs break the rule they name', () => {
 
 /**
  * The breaker's rules written as plainly as possible, with the window a list
- * of every outcome filtered on each question: the reference the real breaker
+ * of every outcome filtered on each question (plainWindowCounts, which the
+ * simulation's checks use too): the reference the real breaker
  * (ring buffers, buckets, running totals) is compared with step by step.
  */
 class ReferenceBreaker {
@@ -442,14 +444,7 @@ class ReferenceBreaker {
   constructor(readonly c: BreakerConfig) {}
 
   windowed(now_ms: number): { calls: number; failures: number; slow: number } {
-    let kept = this.outcomes;
-    if (this.c.window_kind === 'count') kept = kept.slice(-this.c.window_calls);
-    else {
-      const bucket_ms = this.c.window_ms / this.c.window_buckets;
-      const now_bucket = Math.floor(now_ms / bucket_ms);
-      kept = kept.filter((o) => Math.floor(o.at_ms / bucket_ms) > now_bucket - this.c.window_buckets);
-    }
-    return { calls: kept.length, failures: kept.filter((o) => o.failed).length, slow: kept.filter((o) => o.slow).length };
+    return plainWindowCounts(this.outcomes, this.c, now_ms);
   }
 
   at(now_ms: number): BreakerState {
@@ -489,9 +484,7 @@ class ReferenceBreaker {
       }
     } else if (state === 'closed' && !trial && result !== 'ignored') {
       this.outcomes.push({ at_ms: now_ms, failed, slow });
-      const w = this.windowed(now_ms);
-      const over = w.failures / w.calls >= this.c.failure_rate_pct / 100 || w.slow / w.calls >= this.c.slow_rate_pct / 100;
-      if (w.calls >= this.c.min_calls && over) {
+      if (plainWindowTrips(this.windowed(now_ms), this.c)) {
         this.state = 'open';
         this.since = now_ms;
       }
