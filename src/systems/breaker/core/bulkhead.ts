@@ -6,6 +6,10 @@ import type { BulkheadConfig } from './config.js';
 
 export type BulkheadEntry = { kind: 'entered' } | { kind: 'queued'; ticket: number } | { kind: 'rejected' };
 
+/** The answers that carry no ticket, made once (asked on every call). */
+const entered: BulkheadEntry = Object.freeze({ kind: 'entered' });
+const rejected: BulkheadEntry = Object.freeze({ kind: 'rejected' });
+
 /**
  * none: every call enters (in_use still counts them). semaphore: at most max
  * calls in at once, the rest rejected. queue: the rest wait, up to queue_max of
@@ -36,7 +40,7 @@ export class Bulkhead {
       this.collectExpired(now_ms);
       if (this.config.kind === 'none' || this.queued === 0) {
         this.in_use += 1;
-        return { kind: 'entered' };
+        return entered;
       }
     }
     if (this.config.kind === 'queue' && this.queued < this.config.queue_max) {
@@ -46,7 +50,7 @@ export class Bulkhead {
       return { kind: 'queued', ticket };
     }
     this.rejected += 1;
-    return { kind: 'rejected' };
+    return rejected;
   }
 
   /** A call that entered (or was admitted from the queue) is done: its permit goes to the queue's head, if any still waits. */
