@@ -115,6 +115,7 @@ export class CircuitBreaker {
     if (this.trials_admitted >= this.config.half_open_calls && this.bug !== 'half_open_admits_all') return refused_half_open_full;
     this.trials_admitted += 1;
     this.trials_outstanding += 1;
+    assert(this.trials_admitted <= this.config.half_open_calls || this.bug === 'half_open_admits_all', `half-open admitted ${this.trials_admitted} trials of ${this.config.half_open_calls}`);
     return admitted_trial;
   }
 
@@ -139,6 +140,7 @@ export class CircuitBreaker {
         return;
       }
       this.trials_succeeded += 1;
+      assert(this.trials_succeeded + this.trials_outstanding <= this.trials_admitted, `half-open: ${this.trials_succeeded} trials succeeded and ${this.trials_outstanding} awaited of ${this.trials_admitted} admitted`);
       if (this.trials_succeeded >= this.config.half_open_calls) {
         const n = this.trials_succeeded;
         this.window.clear();

@@ -6,6 +6,9 @@ import type { BulkheadConfig } from './config.js';
 
 export type BulkheadEntry = { kind: 'entered' } | { kind: 'queued'; ticket: number } | { kind: 'rejected' };
 
+/** Past this many spent entries at its front the queue array is compacted (so it does not keep every ticket it ever held). */
+const queue_spent_entries_max = 1024;
+
 /** The answers that carry no ticket, made once (asked on every call). */
 const entered: BulkheadEntry = Object.freeze({ kind: 'entered' });
 const rejected: BulkheadEntry = Object.freeze({ kind: 'rejected' });
@@ -86,8 +89,7 @@ export class Bulkhead {
     const head = this.queue[this.queue_head]!;
     this.queue_head += 1;
     this.queued -= 1;
-    // Compact now and then, so a long-lived queue does not keep every ticket it ever held.
-    if (this.queue_head > 1024 && this.queue_head * 2 > this.queue.length) {
+    if (this.queue_head > queue_spent_entries_max && this.queue_head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queue_head);
       this.queue_head = 0;
     }
