@@ -12,6 +12,7 @@ import {
   CircuitBreaker,
   CountWindow,
   presets,
+  resilience_option_names,
   resolveResilienceConfig,
   type RetryConfig,
   RetryPolicy,
@@ -75,6 +76,48 @@ describe('resolveResilienceConfig', () => {
     expect(r4j.breaker).toMatchObject({ window_kind: 'count', window_calls: 100, min_calls: 100, slow_call_ms: 60_000, open_wait_ms: 60_000, half_open_calls: 10 });
     expect(r4j.bulkhead).toMatchObject({ kind: 'semaphore', max: 25 });
     expect(r4j.retry).toMatchObject({ retries_max: 2, backoff_ms_base: 500, backoff_ms_max: 500, jitter: 'none', budget_pct: null });
+  });
+
+  it("reads every option of the shared spec, each changing its own field", () => {
+    // The options issue 23 names (all of DSLAB_OPTIONS' breaker_* but the dependency's), each with a valid value unlike the dslab preset's.
+    const changed: Record<string, unknown> = {
+      breaker_enabled: false,
+      breaker_preset: 'hystrix',
+      breaker_window_kind: 'count',
+      breaker_window_calls: 50,
+      breaker_window_ms: 20_000,
+      breaker_window_buckets: 20,
+      breaker_min_calls: 5,
+      breaker_failure_rate_pct: 25,
+      breaker_slow_rate_pct: 80,
+      breaker_slow_call_ms: 700,
+      breaker_open_wait_ms: 3000,
+      breaker_half_open_calls: 3,
+      breaker_call_timeout_ms: 1500,
+      breaker_bulkhead_kind: 'queue',
+      breaker_bulkhead_max: 4,
+      breaker_bulkhead_queue_max: 7,
+      breaker_bulkhead_queue_wait_ms: 250,
+      breaker_retries_max: 5,
+      breaker_backoff_ms_base: 20,
+      breaker_backoff_ms_max: 400,
+      breaker_jitter: 'none',
+      breaker_retry_budget_pct: 30,
+      breaker_retry_budget_min_per_s: 4,
+      breaker_retry_budget_window_ms: 5000,
+      breaker_fallback: true,
+    };
+    expect([...resilience_option_names].sort()).toEqual(Object.keys(changed).sort());
+    const plain = JSON.stringify(resolveResilienceConfig({}));
+    for (const [name, value] of Object.entries(changed)) expect(JSON.stringify(resolveResilienceConfig({ [name]: value })), name).not.toBe(plain);
+    const all = resolveResilienceConfig(changed);
+    expect(all).toEqual({
+      preset: 'hystrix',
+      breaker: { enabled: false, window_kind: 'count', window_calls: 50, window_ms: 20_000, window_buckets: 20, min_calls: 5, failure_rate_pct: 25, slow_rate_pct: 80, slow_call_ms: 700, open_wait_ms: 3000, half_open_calls: 3, call_timeout_ms: 1500 },
+      bulkhead: { kind: 'queue', max: 4, queue_max: 7, queue_wait_ms: 250 },
+      retry: { retries_max: 5, backoff_ms_base: 20, backoff_ms_max: 400, jitter: 'none', budget_pct: 30, budget_min_per_s: 4, budget_window_ms: 5000 },
+      fallback: true,
+    });
   });
 
   it('refuses a bad value or a bad combination with a UserError naming the option', () => {
