@@ -83,7 +83,8 @@ describe('the breaker load against real processes', () => {
     const [closing] = await supervisor.closingChecks();
     expect(closing).toMatchObject({ workload: 'breaker' });
     expect(closing!.text).toMatch(/^breaker check: /);
-    expect(closing!.text).toContain('200 requests over');
-    expect(closing!.text).toContain('200 calls reached d1 (1.00 per request), 0 unanswered');
+    expect(closing).toMatchObject({ result: 'valid' });
+    expect(closing!.text).toContain('200 requests and 200 calls to d1 over');
+    expect(closing!.text).toMatch(/s1: 100 requests \(ok \d+, bad request \d+\), 100 calls \(1.00 per request\); never opened/);
   });
 });
