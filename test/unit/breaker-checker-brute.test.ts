@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
 import { breaker_properties, checkBreaker, type BreakerProperty, type BreakerTolerances } from '../../src/systems/breaker/checker.js';
-import type { BreakerRecord, BreakerState, CallRecord, RequestRecord } from '../../src/systems/breaker/record.js';
+import type { BreakerState } from '../../src/systems/breaker/core/index.js';
+import type { BreakerRecord, CallRecord, RequestRecord } from '../../src/systems/breaker/record.js';
 import { recordOf, testConfig } from './breaker-checker-fixtures.js';
 
 const tol: BreakerTolerances = { clock_ms: 10, short_circuit_timeout_fraction: 0.25, recovery_ms: 200, retry_fraction: 0.1, retry_calls: 2, outage_min_ms: 100 };

@@ -8,7 +8,8 @@
  * `clock_ms` and leans toward passing a correct service (a violation is certain, not likely).
  * Every violation is said in words, with times relative to the record's start.
  */
-import type { BreakerRecord, BreakerState, CallRecord, CallRecordResult, RequestOutcome, ResilienceConfig } from './record.js';
+import type { BreakerState, ResilienceConfig } from './core/index.js';
+import type { BreakerRecord, CallRecord, CallRecordResult, RequestOutcome } from './record.js';
 
 export const breaker_properties = [
   'opened_without_cause',
