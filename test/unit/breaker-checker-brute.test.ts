@@ -43,7 +43,8 @@ function randomRecord(rng: Rng): BreakerRecord {
     for (let i = rng.int(25); i > 0; i--) {
       const sent_ms = rng.int(500);
       const outcome = rng.pick(['ok', 'failed', 'short_circuited', 'rejected', 'bad_request', 'fallback'] as const);
-      requests.push({ service, client: 'c1', sent_ms, answered_ms: rng.next() < 0.1 ? null : sent_ms + rng.int(outcome === 'short_circuited' ? 40 : 200), outcome });
+      const attempts = rng.pick([undefined, null, 0, 0, 1]);
+      requests.push({ service, client: 'c1', sent_ms, answered_ms: rng.next() < 0.1 ? null : sent_ms + rng.int(outcome === 'short_circuited' ? 40 : 200), outcome, ...(attempts === undefined ? {} : { attempts }) });
     }
     const own = calls.filter((c) => c.service === service);
     for (let i = rng.int(8); i > 0; i--) {
@@ -170,7 +171,8 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
     });
 
     const requests = record.requests.filter((r) => r.service === service).sort((x, y) => x.sent_ms - y.sent_ms);
-    const shorts = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null);
+    // Only refusals before any call (or of unknown attempts) show a short circuit's own speed.
+    const shorts = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null && !(typeof r.attempts === 'number' && r.attempts > 0));
     if (shorts.length > 0) {
       const lat = shorts.map((r) => r.answered_ms! - r.sent_ms).sort((x, y) => x - y);
       const p99 = lat[Math.ceil(lat.length * 0.99) - 1]!;
@@ -181,18 +183,30 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
     const faults = [...record.faults].sort((x, y) => x.at_ms - y.at_ms);
     const clear = (f: BreakerRecord['faults'][number]) => f.errors_pct === 0 && f.latency_ms === 0 && !f.hang;
     if (faults.length > 0 && clear(faults.at(-1)!) && faults.some((f) => !clear(f))) {
-      const deadline = faults.at(-1)!.at_ms + b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
-      if (record.end_ms > deadline) {
-        let first = Infinity;
-        const reports = record.states.filter((s) => s.node === service).sort((x, y) => x.at_ms - y.at_ms);
-        for (let t = deadline; t <= record.end_ms && first === Infinity; t++) {
-          const last = reports.filter((s) => s.at_ms <= t).at(-1);
-          if (last !== undefined && last.breaker !== 'closed') first = t;
-        }
-        const short = requests.find((r) => r.outcome === 'short_circuited' && r.sent_ms >= deadline);
-        first = Math.min(first, short?.sent_ms ?? Infinity);
-        if (first !== Infinity) note('recovery_late', service, first);
+      const c = faults.at(-1)!.at_ms;
+      const allowed = b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
+      const reports = record.states.filter((s) => s.node === service).sort((x, y) => x.at_ms - y.at_ms);
+      // The reported state at every millisecond, and the runs of milliseconds out of closed.
+      const horizon = record.end_ms + 1;
+      const stateAt: BreakerState[] = [];
+      for (let t = 0; t <= horizon; t++) stateAt.push(reports.filter((s) => s.at_ms <= t).at(-1)?.breaker ?? 'closed');
+      const runs: { start: number; to: number }[] = [];
+      for (let t = 0; t <= horizon; t++) {
+        if (stateAt[t] === 'closed') continue;
+        if (t === 0 || stateAt[t - 1] === 'closed') runs.push({ start: t, to: Infinity });
+        if (t < horizon && stateAt[t + 1] === 'closed') runs.at(-1)!.to = t + 1;
       }
+      let first = Infinity;
+      for (const run of runs.filter((r) => r.to > c)) {
+        const deadline = Math.max(c, run.start) + allowed;
+        if (run.to > deadline && deadline < record.end_ms) first = Math.min(first, deadline);
+      }
+      for (const r of requests) {
+        if (r.outcome !== 'short_circuited' || r.sent_ms <= c + allowed || r.sent_ms >= record.end_ms) continue;
+        const excused = runs.some((run) => run.to > c && r.sent_ms >= run.start - tol.clock_ms && r.sent_ms <= Math.min(run.to, Math.max(c, run.start) + allowed));
+        if (!excused) first = Math.min(first, r.sent_ms);
+      }
+      if (first !== Infinity) note('recovery_late', service, first);
     }
 
     const permits = record.config.bulkhead.kind === 'none' ? Infinity : record.config.bulkhead.max;

@@ -115,6 +115,9 @@ describe('short_circuit_slow (call timeout 1 s: p99 within 250 ms)', () => {
     expect(found(recordOf({ requests: fast }), 'short_circuit_slow')).toEqual([]);
     expect(checkBreaker(recordOf({ requests: fast })).figures.services.s1!.short_circuit_p99_ms).toBe(3);
     const slow = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 400 } : r));
+    // Refused on a retry, after a first attempt that took its time: not a short circuit's own latency.
+    const retried = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 400, attempts: 1 } : { ...r, attempts: 0 }));
+    expect(found(recordOf({ requests: retried }), 'short_circuit_slow')).toEqual([]);
     expect(found(recordOf({ requests: slow }), 'short_circuit_slow')).toEqual([
       "s1's short-circuited requests took 400 ms at p99 (50 of them, the first this slow at 2.0 s); a short circuit must answer within 0.25 of the 1000 ms call timeout (250 ms)",
     ]);
@@ -172,8 +175,22 @@ describe('recovery_late (open wait 5 s + call timeout 1 s + 2 s)', () => {
   });
   it('names a service still open at the deadline', () => {
     expect(found(recordOf({ faults, calls: failures(10, 1000), states: [state(2000, 'open')] }), 'recovery_late')).toEqual([
-      's1 was open at 18.0 s, 8 s after the faults were cleared at 10.0 s; allowed: 5 s open wait + 1 s call timeout + 2 s',
+      's1 was still open at 18.0 s, 8 s after the faults were cleared at 10.0 s; allowed: 5 s open wait + 1 s call timeout + 2 s',
     ]);
+  });
+  it('allows an open after the clearing (the window still held the fault) its own wait, from that open', () => {
+    const calls = [...failures(10, 9500)];
+    const reopened = [state(10_500, 'open'), state(15_500, 'half_open'), state(15_530, 'closed')];
+    expect(found(recordOf({ faults, calls, states: reopened }), 'recovery_late')).toEqual([]);
+    expect(found(recordOf({ faults, calls, states: [state(10_500, 'open'), state(19_000, 'half_open'), state(19_030, 'closed')] }), 'recovery_late')).toEqual([
+      's1 was still open at 18.5 s, 8 s after it opened at 10.5 s, after the faults were cleared at 10.0 s; allowed: 5 s open wait + 1 s call timeout + 2 s',
+    ]);
+  });
+  it('excuses short circuits within an allowed stretch, not after it', () => {
+    const states = [state(17_000, 'open'), state(22_000, 'half_open'), state(22_030, 'closed')];
+    const calls = failures(10, 16_000);
+    expect(found(recordOf({ faults, calls, states, requests: [request(19_000, 19_002, 'short_circuited')] }), 'recovery_late')).toEqual([]);
+    expect(found(recordOf({ faults, calls, states, requests: [request(23_000, 23_002, 'short_circuited')] }), 'recovery_late')).toHaveLength(1);
   });
   it('names short circuits after the deadline', () => {
     const requests = [request(19_000, 19_002, 'short_circuited'), request(19_100, 19_102, 'short_circuited')];

@@ -458,8 +458,8 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       }
     }
 
-    // short_circuit_slow.
-    const short = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null);
+    // short_circuit_slow: requests refused before any call (a retry's refusal carries its earlier attempts).
+    const short = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null && (r.attempts ?? 0) === 0);
     if (short.length > 0) {
       const latencies = short.map((r) => r.answered_ms! - r.sent_ms).sort((x, y) => x - y);
       const p99 = quantile(latencies, 0.99);
@@ -476,24 +476,40 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       }
     }
 
-    // recovery_late.
+    // recovery_late: after the last fault is cleared, every stretch out of closed (open and
+    // half-open, from the open until the next close) must end within the allowance of the clearing
+    // or of its own start, whichever is later (a window may still hold the fault's failures and open
+    // after the clearing: that open is judged by opened_without_cause, its length here). Short
+    // circuits outside every such allowed stretch count too (for a service that reports no states).
     if (cleared_ms !== null) {
-      const allowed = b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
-      const deadline = cleared_ms + allowed;
-      if (record.end_ms > deadline) {
-        const state_at_deadline = changes.findLast((c) => c.at_ms <= deadline)?.to ?? 'closed';
-        const later_open = changes.find((c) => c.at_ms > deadline && c.to !== 'closed');
-        const not_closed_ms = state_at_deadline !== 'closed' ? deadline : (later_open?.at_ms ?? null);
-        const shorted = requests.filter((r) => r.outcome === 'short_circuited' && r.sent_ms >= deadline);
-        const first_short_ms = shorted[0]?.sent_ms ?? null;
-        const why = `the faults were cleared at ${rel(cleared_ms)}; allowed: ${secs(b.open_wait_ms)} open wait + ${secs(b.call_timeout_ms)} call timeout + ${secs(tol.recovery_ms)}`;
-        if (not_closed_ms !== null && (first_short_ms === null || not_closed_ms <= first_short_ms)) {
-          const state_then = not_closed_ms === deadline ? state_at_deadline : later_open!.to;
-          add('recovery_late', service, not_closed_ms, `${service} was ${state_then.replace('_', '-')} at ${rel(not_closed_ms)}, ${secs(not_closed_ms - cleared_ms)} after ${why}`);
-        } else if (first_short_ms !== null) {
-          add('recovery_late', service, first_short_ms, `${service} short-circuited ${plural(shorted.length, 'request')} from ${rel(first_short_ms)}, ${secs(first_short_ms - cleared_ms)} after ${why}`);
-        }
+      const allowed_ms = b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
+      const allowance = `allowed: ${secs(b.open_wait_ms)} open wait + ${secs(b.call_timeout_ms)} call timeout + ${secs(tol.recovery_ms)}`;
+      const stretches: { from: number; to: number; deadline: number }[] = [];
+      for (let i = 0; i < changes.length; i++) {
+        const change = changes[i]!;
+        if (change.from !== 'closed') continue;
+        const to = changes.slice(i + 1).find((c) => c.to === 'closed')?.at_ms ?? Infinity;
+        if (to > cleared_ms) stretches.push({ from: change.at_ms, to, deadline: Math.max(cleared_ms, change.at_ms) + allowed_ms });
       }
+      // Each way it was late; the earliest is the finding.
+      const late: { at: number; text: string }[] = [];
+      const consider = (at: number, text: () => string) => {
+        if (at < record.end_ms) late.push({ at, text: text() });
+      };
+      for (const stretch of stretches) {
+        if (stretch.to <= stretch.deadline) continue;
+        const state_then = changes.findLast((c) => c.at_ms <= stretch.deadline)!.to;
+        const since = stretch.from > cleared_ms ? `it opened at ${rel(stretch.from)}, after the faults were cleared at ${rel(cleared_ms)}` : `the faults were cleared at ${rel(cleared_ms)}`;
+        consider(stretch.deadline, () => `${service} was still ${state_then.replace('_', '-')} at ${rel(stretch.deadline)}, ${secs(stretch.deadline - Math.max(cleared_ms, stretch.from))} after ${since}; ${allowance}`);
+      }
+      const excused = (t: number) => stretches.some((s) => t >= s.from - tol.clock_ms && t <= Math.min(s.to, s.deadline));
+      const shorted = requests.filter((r) => r.outcome === 'short_circuited' && r.sent_ms > cleared_ms + allowed_ms && !excused(r.sent_ms));
+      if (shorted.length > 0) {
+        const first_short = shorted[0]!.sent_ms;
+        consider(first_short, () => `${service} short-circuited ${plural(shorted.length, 'request')} from ${rel(first_short)}, ${secs(first_short - cleared_ms)} after the faults were cleared at ${rel(cleared_ms)}; ${allowance}`);
+      }
+      const first = late.sort((x, y) => x.at - y.at)[0];
+      if (first !== undefined) add('recovery_late', service, first.at, first.text);
     }
 
     // bulkhead_exceeded: calls in flight at once, a timed-out call's permit taken back clock_ms early.

@@ -14,6 +14,12 @@ export interface RequestRecord {
   sent_ms: number;
   answered_ms: number | null;
   outcome: RequestOutcome;
+  /**
+   * Calls to the dependency the service made for it (the reply's `attempts`); absent or null when
+   * not known. A request short-circuited on a retry carries its earlier attempts' time, so only
+   * those short-circuited before any call (0) show how fast a short circuit is.
+   */
+  attempts?: number | null;
 }
 
 /** A service's `work` call to the dependency, from the call and its reply (null: none came). */
