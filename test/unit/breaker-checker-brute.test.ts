@@ -50,7 +50,8 @@ function randomRecord(rng: Rng): BreakerRecord {
     for (let i = rng.int(8); i > 0; i--) {
       // Half the reports fall near an outcome, where the window is worth judging.
       const near = own.length > 0 && rng.next() < 0.5 ? (rng.pick(own).answered_ms ?? rng.pick(own).sent_ms + 100) + rng.int(40) - 20 : rng.int(600);
-      states.push({ node: service, at_ms: near, breaker: rng.pick(['closed', 'open', 'half_open'] as const) });
+      // One report a millisecond: the brute force reads the state per millisecond.
+      if (!states.some((s) => s.node === service && s.at_ms === near)) states.push({ node: service, at_ms: near, breaker: rng.pick(['closed', 'open', 'half_open'] as const) });
     }
   }
   const faults: BreakerRecord['faults'] = [];
