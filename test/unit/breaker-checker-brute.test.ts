@@ -110,7 +110,7 @@ function anyWindowCause(record: BreakerRecord, all: Plain[], at: number, since: 
   const b = record.config.breaker;
   const bucket = b.window_ms / b.window_buckets;
   for (let t = at - tol.clock_ms; t <= at + tol.clock_ms; t++) {
-    const known = all.filter((o) => o.known <= t && o.known >= since);
+    const known = all.filter((o) => o.known <= t && o.known > since);
     if (kind === 'keeps') {
       if (cause(known, record)) return true;
     } else if (b.window_kind === 'count') {
@@ -222,7 +222,8 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
     let inRun = false;
     for (const r of requests.filter((q) => q.outcome === 'rejected')) {
       let most = 0;
-      for (let t = r.sent_ms - tol.clock_ms; t <= (r.answered_ms ?? r.sent_ms) + tol.clock_ms; t++) most = Math.max(most, inFlightAt(mine, t, released));
+      const widened = mine.map((o) => ({ ...o, sent: o.sent - tol.clock_ms }));
+      for (let t = r.sent_ms; t <= (r.answered_ms ?? r.sent_ms); t++) most = Math.max(most, inFlightAt(widened, t, (o) => released(o) + tol.clock_ms));
       if (most >= permits) inRun = false;
       else if (!inRun) {
         note('bulkhead_leaked', service, r.sent_ms);

@@ -46,17 +46,20 @@ function simulate(scenario: Scenario, rng: Rng): BreakerRecord {
   const faultAt = (t: number) => [...scenario.faults].filter((f) => f.at_ms <= t).at(-1) ?? { errors_pct: 0, latency_ms: 0, hang: false };
 
   for (const service of services) {
+    // A service's messages share one pipe: the router sees them in the order they were sent.
+    let outbound_ms = 0;
+    const toRouter = () => (outbound_ms = Math.max(outbound_ms, now + trip()));
     const breaker = new CircuitBreaker(config.breaker, bug);
     const bulkhead = new Bulkhead(config.bulkhead);
     const retry = new RetryPolicy(config.retry, () => rng.next(), bug);
     const report = () => {
       if (breaker.drainTransitions().length === 0) return;
-      states.push({ node: service, at_ms: now + trip(), breaker: breaker.state(now) });
+      states.push({ node: service, at_ms: toRouter(), breaker: breaker.state(now) });
     };
     const everySecond = () => {
       breaker.state(now);
       report();
-      states.push({ node: service, at_ms: now + trip(), breaker: breaker.state(now) });
+      states.push({ node: service, at_ms: toRouter(), breaker: breaker.state(now) });
       if (now + state_report_every_ms < scenario.duration_ms) at(now + state_report_every_ms, everySecond);
     };
     at(0, everySecond);
@@ -64,7 +67,7 @@ function simulate(scenario: Scenario, rng: Rng): BreakerRecord {
     const serve = (request: RequestRecord, bad: boolean, attempt: number) => {
       const answer = (outcome: RequestRecord['outcome']) => {
         request.outcome = outcome;
-        request.answered_ms = now + trip();
+        request.answered_ms = toRouter();
         request.attempts = outcome === 'short_circuited' || outcome === 'rejected' ? attempt - 1 : attempt;
       };
       const admission = breaker.tryAcquire(now);
@@ -75,7 +78,7 @@ function simulate(scenario: Scenario, rng: Rng): BreakerRecord {
         return answer('rejected');
       }
       const sent = now;
-      const call: CallRecord = { service, sent_ms: sent + trip(), answered_ms: null, result: 'unanswered', attempt };
+      const call: CallRecord = { service, sent_ms: toRouter(), answered_ms: null, result: 'unanswered', attempt };
       calls.push(call);
       const fault = faultAt(call.sent_ms);
       let reply: { at: number; result: CallRecord['result'] } | null = null;
@@ -159,10 +162,10 @@ function randomFaults(rng: Rng): FaultRecord[] {
 }
 
 describe('runs of the correct core pass every property', () => {
-  it('300 runs with random faults, configurations and outcomes', () => {
+  it('200 runs with random faults, configurations and outcomes', () => {
     const failures: { seed: number; texts: string[] }[] = [];
     let opened = 0;
-    for (let seed = 1; seed <= 300; seed++) {
+    for (let seed = 1; seed <= 200; seed++) {
       const rng = createRng(seed);
       const faults = randomFaults(rng);
       const record = simulate({ config: quickConfig(rng), faults, duration_ms: faults.at(-1)!.at_ms + 2000, request_every_ms: 10 + rng.int(30), bad_pct: 5 }, rng);
@@ -172,7 +175,7 @@ describe('runs of the correct core pass every property', () => {
     }
     expect(failures.slice(0, 3)).toEqual([]);
     // The runs did exercise the breaker.
-    expect(opened).toBeGreaterThan(300);
+    expect(opened).toBeGreaterThan(200);
   });
 });
 

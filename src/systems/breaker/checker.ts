@@ -292,12 +292,12 @@ interface InFlightStep {
 }
 
 /** The number of calls in flight from each change on ([sent, released) each). */
-function inFlightSteps(calls: readonly CallOutcome[], released: (c: CallOutcome) => number): InFlightStep[] {
+function inFlightSteps(calls: readonly CallOutcome[], held: (c: CallOutcome) => [number, number]): InFlightStep[] {
   const events: [number, number][] = [];
   for (const c of calls) {
-    const end = released(c);
-    if (end <= c.sent_ms) continue;
-    events.push([c.sent_ms, 1], [end, -1]);
+    const [start, end] = held(c);
+    if (end <= start) continue;
+    events.push([start, 1], [end, -1]);
   }
   // At equal times releases go first: a permit given back at t is free for a call sent at t.
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -383,10 +383,11 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
         continue;
       }
       // A close from half-open clears the window (the core, Hystrix and resilience4j all do): the
-      // window holds the outcomes known from the close report on. An open that only a window
-      // keeping older outcomes explains (one never dropping any, or one not cleared) kept old outcomes.
+      // window holds the outcomes known after the close report (the trials' answers came before it).
+      // An open that only a window keeping older outcomes explains (one never dropping any, or one
+      // not cleared at the close) kept old outcomes.
       const close = changes.slice(0, i).findLast((c) => c.to === 'closed' && c.from === 'half_open');
-      const since_close = close === undefined ? windowed : windowed.filter((o) => o.known_ms >= close.at_ms);
+      const since_close = close === undefined ? windowed : windowed.filter((o) => o.known_ms > close.at_ms);
       if (windowMayHaveCause(since_close, change.at_ms, config, tol.clock_ms, true)) continue;
       const needs = `it needs at least ${plural(b.min_calls, 'call')} and ${b.failure_rate_pct}% failed or ${b.slow_rate_pct}% slow`;
       const kept = windowAt(since_close, change.at_ms, config, true);
@@ -514,8 +515,11 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
 
     // bulkhead_exceeded: calls in flight at once, a timed-out call's permit taken back clock_ms early.
     const limit = config.bulkhead.kind === 'none' ? Infinity : config.bulkhead.max;
-    const lenient = inFlightSteps(outcomes, (o) => (o.failed && o.known_ms === o.sent_ms + b.call_timeout_ms ? o.released_ms - tol.clock_ms : o.released_ms));
-    const exact = inFlightSteps(outcomes, (o) => o.released_ms);
+    // The router sees a call leave after the service took its permit and its answer before the
+    // service gives the permit back: its view of a call lies inside the service's, except a
+    // timeout, which the service's own timer ends up to clock_ms sooner.
+    const lenient = inFlightSteps(outcomes, (o) => [o.sent_ms, o.failed && o.known_ms === o.sent_ms + b.call_timeout_ms ? o.released_ms - tol.clock_ms : o.released_ms]);
+    const exact = inFlightSteps(outcomes, (o) => [o.sent_ms, o.released_ms]);
     fig.max_in_flight = exact.reduce((most, s) => Math.max(most, s.count), 0);
     for (let i = 0; i < lenient.length; i++) {
       const step = lenient[i]!;
@@ -528,7 +532,10 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
     }
 
     // bulkhead_leaked: a request rejected although fewer than the bulkhead's permits were in use
-    // throughout its stay at the service (widened by clock_ms). Consecutive ones are one finding.
+    // throughout its stay at the service; a call counts as holding its permit from clock_ms before
+    // the router saw it leave to clock_ms after its answer or timeout (the service's view is wider
+    // than the router's by the trips). Consecutive ones are one finding.
+    const possibly_held = inFlightSteps(outcomes, (o) => [o.sent_ms - tol.clock_ms, o.released_ms + tol.clock_ms]);
     const rejected = requests.filter((r) => r.outcome === 'rejected');
     let run: { first: number; last: number; count: number; most: number } | null = null;
     const flush = () => {
@@ -538,7 +545,7 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       run = null;
     };
     for (const r of rejected) {
-      const most = mostInFlight(exact, r.sent_ms - tol.clock_ms, (r.answered_ms ?? r.sent_ms) + tol.clock_ms);
+      const most = mostInFlight(possibly_held, r.sent_ms, r.answered_ms ?? r.sent_ms);
       if (most >= limit) {
         flush();
         continue;
