@@ -179,6 +179,20 @@ describe('runs of the correct core pass every property', () => {
   });
 });
 
+describe('naive retries in a full outage, shown as a figure', () => {
+  it('with 2 retries, no budget and no breaker, every request makes 3 calls', () => {
+    const rng = createRng(5);
+    const config = quickConfig(rng, { breaker: { enabled: false }, bulkhead: { kind: 'none' }, retry: { retries_max: 2, budget_pct: null } });
+    const check = checkBreaker(simulate({ config, faults: [fail(500, 100), clear(3500)], duration_ms: 4000, request_every_ms: 20 }, rng), tolerances);
+    expect(check.violations).toEqual([]);
+    const outages = check.figures.outages;
+    expect(outages.map((o) => o.service)).toEqual(['s1', 's2']);
+    // Requests sent near the outage's ends have only some of their attempts inside it.
+    for (const o of outages) expect(o.calls_per_request).toBeGreaterThan(2.8);
+    for (const o of outages) expect(o.calls_per_request).toBeLessThan(3.2);
+  });
+});
+
 describe('each planted bug fails the property it breaks (and the correct core passes the same run)', () => {
   const cases: { bug: string; property: string; scenario: (rng: Rng) => Omit<Scenario, 'bug'> }[] = [
     {
