@@ -172,8 +172,13 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
     });
 
     const requests = record.requests.filter((r) => r.service === service).sort((x, y) => x.sent_ms - y.sent_ms);
-    // Only refusals before any call (or of unknown attempts) show a short circuit's own speed.
-    const shorts = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null && !(typeof r.attempts === 'number' && r.attempts > 0));
+    // Only refusals before any call show a short circuit's own speed; with attempts unknown, those during which the service sent nothing.
+    const shorts = requests.filter(
+      (r) =>
+        r.outcome === 'short_circuited' &&
+        r.answered_ms !== null &&
+        (typeof r.attempts === 'number' ? r.attempts === 0 : !mine.some((o) => o.sent >= r.sent_ms && o.sent <= r.answered_ms!)),
+    );
     if (shorts.length > 0) {
       const lat = shorts.map((r) => r.answered_ms! - r.sent_ms).sort((x, y) => x - y);
       const p99 = lat[Math.ceil(lat.length * 0.99) - 1]!;
@@ -252,7 +257,7 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
       if (n === 0 || retry.budget_pct === null) continue;
       const made = sent.filter((o) => o.service === service && o.sent >= from && o.sent <= to).length;
       const allowed = n + n * tol.retry_fraction + (asked(from - retry.budget_window_ms) * retry.budget_pct) / 100 + (retry.budget_min_per_s * (to - from + retry.budget_window_ms)) / 1000 + tol.retry_calls;
-      if (made > allowed) note('retry_amplification', service, from);
+      if (made > Math.floor(allowed)) note('retry_amplification', service, from);
     }
   }
   return out;

@@ -169,6 +169,8 @@ describe('runs of the correct core pass every property', () => {
       const rng = createRng(seed);
       const faults = randomFaults(rng);
       const record = simulate({ config: quickConfig(rng), faults, duration_ms: faults.at(-1)!.at_ms + 2000, request_every_ms: 10 + rng.int(30), bad_pct: 5 }, rng);
+      // Half the records do not say how many calls each request made (a reply need not carry it).
+      if (seed % 2 === 0) for (const request of record.requests) delete request.attempts;
       const check = checkBreaker(record, tolerances);
       opened += Object.values(check.figures.services).reduce((n, s) => n + s.opens, 0);
       if (!check.ok) failures.push({ seed, texts: check.violations.map((v) => v.text) });

@@ -459,8 +459,12 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       }
     }
 
-    // short_circuit_slow: requests refused before any call (a retry's refusal carries its earlier attempts).
-    const short = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null && (r.attempts ?? 0) === 0);
+    // short_circuit_slow: requests refused before any call; a retry's refusal carries its earlier
+    // attempts' time. Where the record does not say how many calls a request made, it is judged
+    // only if its service sent no call at all while it waited (so none can have been its own).
+    const sent_times = outcomes.map((o) => o.sent_ms);
+    const noCallDuring = (r: (typeof requests)[number]) => upperBound(sent_times, r.answered_ms!) === lowerBound(sent_times, r.sent_ms);
+    const short = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null && (typeof r.attempts === 'number' ? r.attempts === 0 : noCallDuring(r)));
     if (short.length > 0) {
       const latencies = short.map((r) => r.answered_ms! - r.sent_ms).sort((x, y) => x - y);
       const p99 = quantile(latencies, 0.99);
@@ -587,7 +591,7 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
         // A budget over a sliding window also spends what the requests just before the outage earned.
         const earning = record.requests.filter((r) => counted(r, outage.from - retry.budget_window_ms)).length;
         const floor = (retry.budget_min_per_s * (outage.to - outage.from + retry.budget_window_ms)) / 1000;
-        allowed = requests * (1 + tol.retry_fraction) + (retry.budget_pct / 100) * earning + floor + tol.retry_calls;
+        allowed = Math.floor(requests * (1 + tol.retry_fraction) + (retry.budget_pct / 100) * earning + floor + tol.retry_calls);
       }
       const ratio = calls / requests;
       figures.outages.push({ service, from_ms: outage.from, to_ms: outage.to, requests, calls, calls_per_request: ratio, allowed_calls: allowed });
