@@ -143,7 +143,7 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
       const next = changes[i + 1];
       const end = next?.at ?? Infinity;
       if (ch.to === 'open' && ch.from === 'closed') {
-        const close = changes.slice(0, i).filter((c) => c.from === 'half_open' && c.to === 'closed').at(-1);
+        const close = changes.slice(0, i).filter((c) => c.to === 'closed').at(-1);
         const since = close?.at ?? -Infinity;
         if (!anyWindowCause(record, windowed, ch.at, since, 'forgets')) {
           const old =

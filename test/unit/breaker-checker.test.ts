@@ -90,6 +90,14 @@ describe('opened_without_cause and window_kept_old_outcomes (dslab window: 10 s 
     ]);
   });
 
+  it('a service that turns closed straight from open (restarted) starts a new window too', () => {
+    const calls = [...failures(10, 1000), ...failures(4, 8000)];
+    const states = [state(1950, 'open'), state(5000, 'closed'), state(8400, 'open')];
+    expect(found(recordOf({ calls, states }), 'window_kept_old_outcomes')).toHaveLength(1);
+    const later = [state(1950, 'open'), state(5000, 'closed'), state(9000, 'open')];
+    expect(checkBreaker(recordOf({ calls: [...failures(10, 1000), ...failures(10, 8000)], states: later })).ok).toBe(true);
+  });
+
   it('a disabled breaker never opens', () => {
     const config = testConfig({ breaker: { enabled: false } });
     expect(found(recordOf({ config, calls: failures(10, 1000), states: [state(1950, 'open')] }), 'opened_without_cause')).toEqual(['s1 opened at 1.9 s although its breaker is disabled']);

@@ -382,11 +382,12 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
         add('opened_without_cause', service, change.at_ms, `${service} opened at ${rel(change.at_ms)} although its breaker is disabled`);
         continue;
       }
-      // A close from half-open clears the window (the core, Hystrix and resilience4j all do): the
-      // window holds the outcomes known after the close report (the trials' answers came before it).
-      // An open that only a window keeping older outcomes explains (one never dropping any, or one
-      // not cleared at the close) kept old outcomes.
-      const close = changes.slice(0, i).findLast((c) => c.to === 'closed' && c.from === 'half_open');
+      // A close clears the window (the core, Hystrix and resilience4j all do; an open that turns
+      // closed without a half-open is a restarted service, whose window is new as well): the window
+      // holds the outcomes known after the close report (the trials' answers came before it). An
+      // open that only a window keeping older outcomes explains (one never dropping any, or one not
+      // cleared at the close) kept old outcomes.
+      const close = changes.slice(0, i).findLast((c) => c.to === 'closed');
       const since_close = close === undefined ? windowed : windowed.filter((o) => o.known_ms > close.at_ms);
       if (windowMayHaveCause(since_close, change.at_ms, config, tol.clock_ms, true)) continue;
       const needs = `it needs at least ${plural(b.min_calls, 'call')} and ${b.failure_rate_pct}% failed or ${b.slow_rate_pct}% slow`;
