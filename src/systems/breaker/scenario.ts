@@ -40,10 +40,10 @@ export const metastable_plan: MetastablePlan = {
   dep_service_ms: 20,
   load_pct: 80,
   services: 3,
-  before_spike_ms: 4000,
+  before_spike_ms: 3000,
   spike_ms: 3000,
   spike_latency_ms: 1000,
-  after_spike_ms: 12_000,
+  after_spike_ms: 10_000,
   call_timeout_ms: 500,
   retries_max: 3,
 };
