@@ -6,10 +6,13 @@
 import { mkdirSync, renameSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClusterEvent, ControlAction } from '../../lib/control/api.js';
+import { memberIds } from '../../lib/cluster/groups.js';
 import { planCluster, startForeground } from '../../lib/cluster/launch.js';
 import { systemView, type SystemPlugin, type WorkloadPlugin } from '../../lib/plugin.js';
 import type { Supervisor } from '../../lib/supervisor/supervisor.js';
 import { errorMessage } from '../../lib/util/errors.js';
+import { resolveResilienceConfig } from './core/index.js';
+import { readBreakerTrace } from './trace-read.js';
 
 /** The scenario's fixed shape: d1's capacity, the load against it, the spike and how long the run goes on after it. */
 export interface MetastablePlan {
@@ -296,8 +299,6 @@ export interface ScenarioInput {
   progress?: (line: string) => void;
   /** Writes the HTML report (scenario-report.ts); returns its path. */
   writeReport?: (result: ScenarioResult) => string;
-  /** Reads a run's trace into the record the scenario counts (trace-read.ts's, handed in by the caller). */
-  readRecord: (trace_file: string, options: Record<string, unknown>) => ScenarioRecord;
 }
 
 /** What a run needs of its cluster (a Supervisor in this process). */
@@ -314,12 +315,14 @@ const load_op = 'load';
 /** How long past its duration the load may take to finish (its last requests' retries). */
 const load_finish_ms_max = 30_000;
 const init_timeout_ms = 20_000;
+/** A request unanswered this long is a timeout: well past a service's last retry. */
+const load_timeout_ms = 5000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** The latency spike as a control action (`dslab fail d1 --latency`); the heal is `{type: 'heal'}`. */
 export function latencySpikeAction(node: string, latency_ms: number): ControlAction {
-  return { type: 'fail', node, errors_pct: 0, latency_ms, hang: false } as unknown as ControlAction;
+  return { type: 'fail', node, errors_pct: 0, latency_ms, hang: false };
 }
 
 /** Waits for the load's `done` event, or gives up after `timeout_ms`. */
@@ -367,7 +370,7 @@ async function runArm(input: ScenarioInput, plan: MetastablePlan, arm: ArmSpec):
   try {
     const done = loadDone(supervisor, duration_ms + load_finish_ms_max);
     origin_ms = Date.now();
-    const load = supervisor.apply({ type: 'workload', workload: load_workload, op: load_op, args: { rate_per_s, duration_ms } });
+    const load = supervisor.apply({ type: 'workload', workload: load_workload, op: load_op, args: { rate_per_s, duration_ms, timeout_ms: load_timeout_ms } });
     load.catch(() => undefined);
     say(`  load ${rate_per_s}/s for ${duration_ms / 1000} s against d1's ${depCapacityPerS(plan)}/s`);
     await sleep(origin_ms + plan.before_spike_ms - Date.now());
@@ -394,7 +397,8 @@ async function runArm(input: ScenarioInput, plan: MetastablePlan, arm: ArmSpec):
       trace_file = supervisor.paths.trace;
     }
   }
-  const record = trace_file ? input.readRecord(trace_file, options) : { requests: [], calls: [] };
+  const services = config.groups.filter((g) => g.name === 'services').flatMap((g) => memberIds(g));
+  const record: ScenarioRecord = trace_file ? readBreakerTrace(trace_file, { services, dependency: dependency_node }, resolveResilienceConfig(options)) : { requests: [], calls: [] };
   const rows = perSecond(record, queue, origin_ms, Math.ceil(duration_ms / 1000));
   return { name: arm.name, title: arm.title, options, spike, rows, figures: judgeArm(rows, spike), trace_file };
 }
