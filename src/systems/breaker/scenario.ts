@@ -282,7 +282,7 @@ export function describeScenario(plan: MetastablePlan, arms: readonly ArmResult[
   lines.push(
     shown
       ? `shown: the same ${plan.spike_ms / 1000} s spike left A down and B back within ${b!.figures.recovered_after_s} s; retries multiplied calls to d1 by ${a!.figures.amplification} in A and ${b!.figures.amplification} in B`
-      : `not shown this time: ${!a?.figures.stayed_degraded ? 'A did not stay degraded' : 'B did not recover'} (a machine this busy may not keep d1 at its capacity: see the timeline)`,
+      : `not shown this time: ${!a?.figures.stayed_degraded ? 'A did not stay degraded' : 'B did not recover'} (the timeline in the report shows each second)`,
   );
   return { shown, summary: lines };
 }
