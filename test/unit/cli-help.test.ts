@@ -174,7 +174,7 @@ describe('--help', () => {
   it('describes each topic by what its commands do, naming every one of them', () => {
     const pjson = JSON.parse(readFileSync(path.join(repo_root, 'package.json'), 'utf8')) as { oclif: { topics?: Record<string, { description: string }> } };
     const topics = new Set([...commands.keys()].filter((id) => id.includes(' ')).map((id) => id.split(' ')[0]!));
-    expect([...topics].sort()).toEqual(['broadcast', 'counter', 'id', 'kv', 'lab', 'lock', 'set', 'zk']);
+    expect([...topics].sort()).toEqual(['breaker', 'broadcast', 'counter', 'id', 'kv', 'lab', 'lock', 'set', 'zk']);
     for (const topic of topics) {
       const description = pjson.oclif.topics?.[topic]?.description;
       expect(description, `topic ${topic} has its own description`).toBeDefined();
