@@ -3,7 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLab } from '../../src/lib/grade/spec.js';
 import { lab_plugins } from '../../src/registry.js';
-import { breaker_properties, loadCounts, loadShortfall } from '../../src/systems/breaker/steps.js';
+import { breaker_properties } from '../../src/systems/breaker/checker.js';
+import { loadCounts, loadShortfall } from '../../src/systems/breaker/steps.js';
+import type { LoadStats } from '../../src/lib/load-stats.js';
 import { repo_root } from '../helpers/cli.js';
 
 // The circuit-breaker lab without processes: its spec against the breaker system's steps, its planted-bug
@@ -47,11 +49,13 @@ describe('the circuit-breaker lab spec', () => {
 });
 
 describe('a breaker load held to its expectation', () => {
-  const counts = loadCounts({ ok: 30, short_circuited: 60, failed: 10, rejected: 0 });
+  /** A finished load's stats as far as the steps read them: its own outcome counts. */
+  const stats = (counts: Record<string, number>): Pick<LoadStats, 'outcomes'> => ({ outcomes: { sent: 0, sent_per_s: 0, not_sent: {}, counts, by_target: {}, latency_ms: {} } });
+  const counts = loadCounts(stats({ ok: 30, short_circuited: 60, failed: 10, rejected: 0 }));
 
-  it('counts the outcomes, at the top of the stats or under outcomes', () => {
+  it('counts the settled requests by outcome, every outcome listed', () => {
     expect(counts).toEqual({ sent: 100, outcomes: { ok: 30, fallback: 0, failed: 10, short_circuited: 60, rejected: 0, bad_request: 0, timeout: 0 } });
-    expect(loadCounts({ outcomes: { ok: 2, timeout: 1 } }).sent).toBe(3);
+    expect(loadCounts(stats({ ok: 2, timeout: 1 })).sent).toBe(3);
     expect(loadCounts(undefined).sent).toBe(0);
   });
 
@@ -64,7 +68,7 @@ describe('a breaker load held to its expectation', () => {
   });
 
   it('fails a load that recorded nothing when anything is expected of it', () => {
-    expect(loadShortfall(loadCounts({}), { ok_pct_min: 90 })).toBe('the load recorded no request');
-    expect(loadShortfall(loadCounts({}), {})).toBeNull();
+    expect(loadShortfall(loadCounts(stats({})), { ok_pct_min: 90 })).toBe('the load recorded no request');
+    expect(loadShortfall(loadCounts(stats({})), {})).toBeNull();
   });
 });

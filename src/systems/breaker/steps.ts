@@ -9,8 +9,10 @@
 import { z } from 'zod';
 import type { ClusterEvent, NodeStatus } from '../../lib/control/api.js';
 import { defineStep, node_ref, sleep, step_duration_ms, type StepContext, type StepDefinition } from '../../lib/grade/steps.js';
-import { checkBreaker } from './checker.js';
-import { readBreakerRecord } from './trace-read.js';
+import type { LoadStats } from '../../lib/load-stats.js';
+import { breaker_properties, checkBreaker } from './checker.js';
+import { resolveResilienceConfig } from './core/index.js';
+import { breaker_outcomes, readBreakerTrace, type TracedBreakerRecord } from './trace-read.js';
 
 /** The trace is written through a stream: a short wait lets what was routed reach the file before it is read. */
 export const breaker_trace_settle_ms = 300;
@@ -24,22 +26,8 @@ export const dependency_group = 'dependency';
 export const breaker_states = ['closed', 'open', 'half_open'] as const;
 export type ReportedBreakerState = (typeof breaker_states)[number];
 
-/** The checker's properties, as the spec names them (checker.ts). */
-export const breaker_properties = [
-  'opened_without_cause',
-  'window_kept_old_outcomes',
-  'called_while_open',
-  'short_circuit_slow',
-  'half_open_overadmitted',
-  'half_open_failed_not_reopened',
-  'recovery_late',
-  'bulkhead_exceeded',
-  'bulkhead_leaked',
-  'retry_amplification',
-] as const;
-
-/** The outcomes a load records for each request. */
-export const load_outcomes = ['ok', 'fallback', 'failed', 'short_circuited', 'rejected', 'bad_request', 'timeout'] as const;
+/** The outcomes a load records for each request (the trace reader's words). */
+const load_outcomes = breaker_outcomes;
 type LoadOutcome = (typeof load_outcomes)[number];
 
 const pct = z.number().min(0).max(100);
@@ -55,14 +43,12 @@ export interface LoadCounts {
 }
 
 /**
- * A load's outcome counts from its stats, whichever way the load lays them out: at the top
- * (`{ok, short_circuited, …}`) or under `outcomes`. Sent counts every recorded request (dropped by the
- * load's own in-flight bound are not requests the services saw).
+ * A finished load's outcome counts, from its stats' own outcomes (absent: none settled). Sent counts
+ * the settled requests (those the load itself dropped past its in-flight bound no service saw).
  */
-export function loadCounts(stats: unknown): LoadCounts {
-  const top = (stats ?? {}) as Record<string, unknown>;
-  const source = (typeof top.outcomes === 'object' && top.outcomes !== null ? top.outcomes : top) as Record<string, unknown>;
-  const outcomes = Object.fromEntries(load_outcomes.map((o) => [o, typeof source[o] === 'number' ? source[o] : 0])) as Record<LoadOutcome, number>;
+export function loadCounts(stats: Pick<LoadStats, 'outcomes'> | undefined): LoadCounts {
+  const counts = stats?.outcomes?.counts ?? {};
+  const outcomes = Object.fromEntries(load_outcomes.map((o) => [o, counts[o] ?? 0])) as Record<LoadOutcome, number>;
   const sent = load_outcomes.reduce((sum, o) => sum + outcomes[o], 0);
   return { sent, outcomes };
 }
@@ -116,17 +102,17 @@ function dependencyId(ctx: StepContext): string {
 /** Starts the breaker workload's load; resolves with its counts when it reports done. */
 async function startLoad(ctx: StepContext, step: { rate: number; duration_ms: number; bad_pct?: number | undefined; services?: string[] | undefined }): Promise<Promise<LoadCounts>> {
   const within = step.duration_ms + breaker_load_finish_grace_ms;
-  let finished: ClusterEvent | null = null;
+  let finished: LoadStats | undefined;
   const done = ctx
-    .waitFor((e) => {
+    .waitFor((e: ClusterEvent) => {
       if (e.type !== 'load' || e.phase !== 'done') return false;
-      finished = e;
+      finished = e.stats;
       return true;
     }, within, `the breaker load (${step.rate} requests/s for ${step.duration_ms} ms) to finish`)
-    .then(() => loadCounts((finished as unknown as { stats?: unknown } | null)?.stats));
+    .then(() => loadCounts(finished));
   // Failing the step (a rejection here) is reported by whoever awaits it; never leave it unhandled.
   done.catch(() => undefined);
-  const args: Record<string, unknown> = { rate: step.rate, duration_ms: step.duration_ms, seed: ctx.rng.int(2 ** 31) };
+  const args: Record<string, unknown> = { rate_per_s: step.rate, duration_ms: step.duration_ms, seed: ctx.rng.int(2 ** 31) };
   if (step.bad_pct !== undefined) args.bad_pct = step.bad_pct;
   if (step.services) args.services = step.services.map((ref) => ctx.node(ref));
   await ctx.act({ type: 'workload', workload: 'breaker', op: 'load', args });
@@ -162,7 +148,7 @@ export const breaker_steps: readonly StepDefinition[] = [
     node_fields: ['node'],
     async run(step, ctx) {
       const node = step.node ? ctx.node(step.node) : dependencyId(ctx);
-      await ctx.act({ type: 'fail', node, errors_pct: step.errors_pct ?? 0, latency_ms: step.latency_ms ?? 0, hang: step.hang ?? false } as never);
+      await ctx.act({ type: 'fail', node, errors_pct: step.errors_pct ?? 0, latency_ms: step.latency_ms ?? 0, hang: step.hang ?? false });
     },
   }),
   defineStep({
@@ -265,9 +251,11 @@ export const breaker_steps: readonly StepDefinition[] = [
 /** Violations quoted in a failed breaker_check (the kept trace has them all). */
 export const violations_shown_max = 3;
 
-async function readRecord(ctx: StepContext) {
+/** The router's record of the run so far, as the checker reads it. */
+async function readRecord(ctx: StepContext): Promise<TracedBreakerRecord> {
   await sleep(breaker_trace_settle_ms);
   const status = ctx.status();
   if (status.trace.truncated) ctx.fail('the message trace was truncated, so the breaker checker cannot judge the run');
-  return readBreakerRecord(status.trace.path, ctx.supervisor.config.options ?? {});
+  const members = { services: services(ctx).map((n) => n.id), dependency: dependencyId(ctx) };
+  return readBreakerTrace(status.trace.path, members, resolveResilienceConfig(ctx.supervisor.config.options ?? {}));
 }

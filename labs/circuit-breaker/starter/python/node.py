@@ -71,12 +71,12 @@ SLOW_RATE_PCT = float(option("breaker_slow_rate_pct", 100))
 SLOW_CALL_MS = int(option("breaker_slow_call_ms", 1000))
 OPEN_WAIT_MS = int(option("breaker_open_wait_ms", 5000))
 HALF_OPEN_CALLS = int(option("breaker_half_open_calls", 1))
-CALL_TIMEOUT_MS = int(option("breaker_call_timeout_ms", 1000))
+CALL_TIMEOUT_MS = int(option("breaker_call_timeout_ms", 2000))
 
 BULKHEAD_KIND = option("breaker_bulkhead_kind", "semaphore")  # "semaphore", or "none": no bound
 BULKHEAD_MAX = int(option("breaker_bulkhead_max", 10))
 
-RETRIES_MAX = int(option("breaker_retries_max", 0))
+RETRIES_MAX = int(option("breaker_retries_max", 2))
 BACKOFF_MS_BASE = int(option("breaker_backoff_ms_base", 50))
 BACKOFF_MS_MAX = int(option("breaker_backoff_ms_max", 1000))
 JITTER = option("breaker_jitter", "full")  # "full" or "none"
