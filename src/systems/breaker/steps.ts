@@ -99,8 +99,8 @@ function dependencyId(ctx: StepContext): string {
   return members[0]?.id ?? ctx.fail('this cluster has no dependency node (group dependency)');
 }
 
-/** Starts the breaker workload's load; resolves with its counts when it reports done. */
-async function startLoad(ctx: StepContext, step: { rate: number; duration_ms: number; bad_pct?: number | undefined; services?: string[] | undefined }): Promise<Promise<LoadCounts>> {
+/** Starts the breaker workload's load; `done` resolves with its counts when it reports done (a bare promise would be awaited away). */
+async function startLoad(ctx: StepContext, step: { rate: number; duration_ms: number; bad_pct?: number | undefined; services?: string[] | undefined }): Promise<{ done: Promise<LoadCounts> }> {
   const within = step.duration_ms + breaker_load_finish_grace_ms;
   let finished: LoadStats | undefined;
   const done = ctx
@@ -116,7 +116,7 @@ async function startLoad(ctx: StepContext, step: { rate: number; duration_ms: nu
   if (step.bad_pct !== undefined) args.bad_pct = step.bad_pct;
   if (step.services) args.services = step.services.map((ref) => ctx.node(ref));
   await ctx.act({ type: 'workload', workload: 'breaker', op: 'load', args });
-  return done;
+  return { done };
 }
 
 async function finishLoad(ctx: StepContext, done: Promise<LoadCounts>, expect: LoadExpectation | undefined): Promise<void> {
@@ -160,7 +160,7 @@ export const breaker_steps: readonly StepDefinition[] = [
     async run(step, ctx) {
       const running = ctx.memo<RunningLoad>(load_key, () => ({ done: null, expect: undefined }));
       if (running.done) ctx.fail('a breaker load is still running: add a breaker_load_wait step before the next breaker_load');
-      const done = await startLoad(ctx, step);
+      const { done } = await startLoad(ctx, step);
       if (step.background) {
         running.done = done;
         running.expect = step.expect;
