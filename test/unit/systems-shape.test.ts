@@ -50,8 +50,8 @@ describe('src/systems', () => {
     expect(silent.map((file) => path.relative(repo_root, file))).toEqual([]);
   });
 
-  it('keeps a protocol core in core/ for raft, zab and snowflake, importing only itself and leaves of lib', () => {
-    for (const system of ['raft', 'zab', 'snowflake']) {
+  it('keeps a protocol core in core/ for raft, zab, snowflake and breaker, importing only itself and leaves of lib', () => {
+    for (const system of ['raft', 'zab', 'snowflake', 'breaker']) {
       const core_files = sourceFiles(path.join(systems_dir, system, 'core'));
       expect(core_files.length, `${system}/core/`).toBeGreaterThan(0);
       for (const file of core_files) expect(coreImportsOutside(file, readFileSync(file, 'utf8')), path.relative(repo_root, file)).toEqual([]);
