@@ -18,6 +18,7 @@ import { checkOptions, type SystemPlugin, type SystemView, systemView, type Work
 import { errorMessage, UserError } from './lib/util/errors.js';
 import { createWireConnection } from './lib/zk-wire/connection.js';
 import type { WireConnectionFactory } from './lib/zk-wire/host.js';
+import { breaker } from './systems/breaker/plugin.js';
 import { broadcast } from './systems/broadcast/plugin.js';
 import { echo } from './systems/echo/plugin.js';
 import { g_counter } from './systems/g-counter/plugin.js';
@@ -44,7 +45,7 @@ import { maelstrom_steps } from './maelstrom/run/lab-step.js';
 import { txn_list_append_workload, txn_rw_register_workload } from './workloads/txn/check-file.js';
 import { zk_workload } from './workloads/zk/plugin.js';
 
-const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter, kafka, txn];
+const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter, kafka, txn, breaker];
 
 export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload, kafka_workload, txn_list_append_workload, txn_rw_register_workload];
 

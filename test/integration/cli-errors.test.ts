@@ -35,7 +35,7 @@ describe.concurrent('bad input without a cluster', () => {
     [['status'], /^dslab: no running cluster in .*\.dslab/],
     [['kill', 'n1'], /^dslab: no running cluster/],
     [['status', '--cluster', 'nope'], /^dslab: no cluster named "nope"/],
-    [['up', 'nosuchsystem', '--detach'], /^dslab: unknown system "nosuchsystem" \(built in: echo, unique-ids, raft, zab, snowflake, locks, broadcast, g-set, g-counter, pn-counter, kafka, txn; or pass --bin CMD/],
+    [['up', 'nosuchsystem', '--detach'], /^dslab: unknown system "nosuchsystem" \(built in: echo, unique-ids, raft, zab, snowflake, locks, broadcast, g-set, g-counter, pn-counter, kafka, txn, breaker; or pass --bin CMD/],
     [['up', 'echo', '--nodes', '0', '--detach'], /^dslab: --nodes must be between 1 and 25, got 0/],
     [['up', 'echo', '--name', 'a/b', '--detach'], /^dslab: bad cluster name "a\/b"/],
     [['frobnicate'], /^dslab: unknown command "frobnicate"; dslab --help lists every command$/],

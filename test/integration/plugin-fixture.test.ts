@@ -81,7 +81,7 @@ describe('a system from outside src/systems, through the plugin seam', () => {
     expect(bad.stderr.trim()).toBe('dslab: --count-step must be at least 1');
     const unknown = await dslab(cwd, 'up', 'counter', '--name', 'other', '--detach');
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toContain('unknown system "counter" (built in: echo, unique-ids, raft, zab, snowflake, locks, broadcast, g-set, g-counter, pn-counter, kafka, txn;');
+    expect(unknown.stderr).toContain('unknown system "counter" (built in: echo, unique-ids, raft, zab, snowflake, locks, broadcast, g-set, g-counter, pn-counter, kafka, txn, breaker;');
   });
 });
 

@@ -17,7 +17,7 @@ const tempDir = tempDirs('dslab-plugins-');
 
 describe('the registered systems', () => {
   it('each run node programs that exist in the source tree, with flags described under their name', () => {
-    expect(systems.map((s) => s.name)).toEqual(['echo', 'unique-ids', 'raft', 'zab', 'snowflake', 'locks', 'broadcast', 'g-set', 'g-counter', 'pn-counter', 'kafka', 'txn']);
+    expect(systems.map((s) => s.name)).toEqual(['echo', 'unique-ids', 'raft', 'zab', 'snowflake', 'locks', 'broadcast', 'g-set', 'g-counter', 'pn-counter', 'kafka', 'txn', 'breaker']);
     for (const plugin of systems) {
       for (const group of plugin.groups) {
         if (group.program === undefined) continue;

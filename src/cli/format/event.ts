@@ -29,6 +29,8 @@ export function formatEvent(event: ClusterEvent): string | null {
       return line(chalk.green(`${event.node} resumed`));
     case 'node_state':
       return line(`${event.node} ${stateSummary(event.state)}`);
+    case 'node_note':
+      return line(`${event.node} ${event.text}`);
     case 'node_misbehaved':
       return line(chalk.yellow(`${event.node} misbehaved (${event.problem}, ${event.count} so far): ${event.detail}`));
     case 'fault':

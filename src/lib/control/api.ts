@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SystemView } from '../view.js';
 import { nemesisFaultCount, nemesis_steps_max } from '../faults/nemesis-budget.js';
 import type { LinkFaults } from '../faults/fault-model.js';
+import type { AppFault } from '../faults/app-fault.js';
 import { seed_max } from '../util/prng.js';
 import type { LoadStats } from '../load-stats.js';
 import type { ServerMemberStatus } from '../proxy/server-member.js';
@@ -29,6 +30,8 @@ export const client_timeout_ms_min = 1;
 export const client_timeout_ms_max = 600_000;
 /** Workload and operation names in a `workload` action. */
 export const workload_name_chars_max = 64;
+/** Latency an application fault (`dslab fail --latency`) adds to each answer. */
+export const app_latency_ms_max = 600_000;
 export { nemesis_steps_max, seed_max };
 
 const nodeRef = z.string().min(1).max(node_ref_chars_max);
@@ -59,6 +62,8 @@ export const controlActionSchema = z.discriminatedUnion('type', [
     duplicate: z.number().min(0).max(1).optional(),
     reorder: z.number().min(0).max(1).optional(),
   }),
+  /** An application fault on a node that declared dslab_fail (all zero and false: none). */
+  z.object({ type: z.literal('fail'), node: nodeRef, errors_pct: z.number().min(0).max(100), latency_ms: z.number().int().min(0).max(app_latency_ms_max), hang: z.boolean() }),
   z.object({ type: z.literal('skew'), node: nodeRef, offset_ms: z.number().int().min(-clock_offset_ms_max).max(clock_offset_ms_max) }),
   z
     .object({
@@ -206,6 +211,8 @@ export type FaultDetail =
   /** `link` null: every link. Only the fields the action set are present. */
   | ({ action: 'link_faults'; link: [string, string] | null } & Partial<LinkFaults>)
   | { action: 'skew'; node: string; offset_ms: number }
+  /** An application fault (`dslab fail`); all zero and false: cleared. */
+  | ({ action: 'fail'; node: string } & AppFault)
   | { action: 'transfer'; from: string; to: string };
 
 /** Link faults in force on every link (`link` null) or on one link ("n1-n2"), with every field. */
@@ -222,6 +229,8 @@ export interface ActiveFaults {
   paused: string[];
   /** Clock offsets of the nodes whose clocks are skewed. */
   clock_offsets_ms: Record<string, number>;
+  /** Application faults (`dslab fail`) in force, by node. Absent from older supervisors. */
+  app_faults?: Record<string, AppFault>;
 }
 
 export interface ActionResult {
@@ -258,6 +267,8 @@ export type ClusterEvent = { t: number; seq: number } & (
   | { type: 'node_resumed'; node: string }
   | { type: 'node_state'; node: string; state: Record<string, unknown> }
   | { type: 'node_apply'; node: string; index: unknown; term: unknown; op: unknown }
+  /** A node's own sentence for the log (the dslab_note extension): "opened: 12 of 20 calls failed …". */
+  | { type: 'node_note'; node: string; text: string }
   /** `detail` says what went wrong in words; `data` says it as data (absent in older recordings). */
   | { type: 'node_misbehaved'; node: string; problem: 'garbage' | 'oversized' | 'unknown_dest' | 'backpressure'; detail: string; count: number; data?: MisbehaviourData }
   | {

@@ -11,6 +11,7 @@ export const cluster_event_types = [
   'node_resumed',
   'node_state',
   'node_apply',
+  'node_note',
   'node_misbehaved',
   'leader_inferred',
   'fault',

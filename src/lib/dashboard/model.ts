@@ -571,6 +571,9 @@ export function dashboardReducer(previous: DashboardModel, input: DashboardInput
     case 'node_state':
       onNodeState(model, t, input.node, input.state);
       break;
+    case 'node_note':
+      appendLog(model, t, 'note', `${input.node} ${input.text}`);
+      break;
     case 'node_misbehaved':
       appendLog(model, t, 'error', `${input.node} misbehaved (${input.problem}, ${input.count} so far): ${input.detail}`);
       break;

@@ -51,6 +51,17 @@ export const supervisor_address = 'dslab';
  */
 export const connection_closed_extension = 'dslab_connection_closed';
 
+/**
+ * Application faults (`dslab fail NODE --errors 50% --latency 800ms --hang`): a node that can fail
+ * on purpose says so with `"dslab_fail": true` in its init_ok, and then gets
+ * `{"src":"dslab","body":{"type":"dslab_fail","errors_pct":P,"latency_ms":L,"hang":B}}` whenever the
+ * fault changes (all zero and false: cleared), and again after a restart.
+ */
+export const fail_extension = 'dslab_fail';
+
+/** A node's sentence for the event log (`{"type":"dslab_note","text":…}` to dslab): "s2 opened: …". */
+export const note_extension = 'dslab_note';
+
 /** Longest line accepted from a node; longer ones are discarded and counted. */
 export const line_bytes_max = 1024 * 1024;
 

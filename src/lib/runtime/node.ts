@@ -3,7 +3,8 @@
  * msg_id/in_reply_to and timeouts, timers, the skewable clock, and dslab state
  * reports. A node written on it speaks the Maelstrom protocol unchanged.
  */
-import { connection_closed_extension, error_codes, type Envelope, type MessageBody, supervisor_address } from '../protocol/messages.js';
+import type { AppFault } from '../faults/app-fault.js';
+import { connection_closed_extension, error_codes, type Envelope, fail_extension, type MessageBody, note_extension, supervisor_address } from '../protocol/messages.js';
 import { InvariantError } from '../util/errors.js';
 
 /** RPCs awaiting replies at once; more are refused rather than queued without limit. */
@@ -49,6 +50,7 @@ export class Node {
   private readonly handlers = new Map<string, Handler>();
   private readonly initCallbacks: (() => void)[] = [];
   private connectionClosedHandler: ((peer: string) => void) | null = null;
+  private failHandler: ((fault: AppFault) => void) | null = null;
   private readonly rpcs = new Map<number, { resolve(body: MessageBody): void; reject(error: Error): void; timer: NodeJS.Timeout }>();
   private nextMsgId = 1;
   private clockOffsetMs = 0;
@@ -78,6 +80,16 @@ export class Node {
    */
   onConnectionClosed(handler: (peer: string) => void): this {
     this.connectionClosedHandler = handler;
+    return this;
+  }
+
+  /**
+   * Lets `dslab fail` inject application faults into this node (errors, latency, hanging): declared in
+   * init_ok as `dslab_fail: true`; each change arrives as a dslab_fail message from `dslab`, all zero when
+   * cleared. Register before the node runs.
+   */
+  onFail(handler: (fault: AppFault) => void): this {
+    this.failHandler = handler;
     return this;
   }
 
@@ -168,6 +180,11 @@ export class Node {
     if (any) this.send(supervisor_address, { type: 'dslab_state', ...changed });
   }
 
+  /** A sentence for the cluster's event log ("opened: 12 of 20 calls failed …"); dslab puts the node's id before it. */
+  note(text: string): void {
+    this.send(supervisor_address, { type: note_extension, text });
+  }
+
   reportApply(index: number, term: number, op: unknown): void {
     this.send(supervisor_address, { type: 'dslab_apply', index, term, op });
   }
@@ -209,7 +226,7 @@ export class Node {
       }
       this.initBody = body;
       for (const callback of this.initCallbacks) callback();
-      this.reply(message, this.connectionClosedHandler ? { type: 'init_ok', [connection_closed_extension]: true } : { type: 'init_ok' });
+      this.reply(message, { type: 'init_ok', ...(this.connectionClosedHandler ? { [connection_closed_extension]: true } : {}), ...(this.failHandler ? { [fail_extension]: true } : {}) });
       return;
     }
     if (body.type === 'dslab_clock') {
@@ -218,6 +235,10 @@ export class Node {
     }
     if (body.type === connection_closed_extension && message.src === supervisor_address) {
       if (this.connectionClosedHandler && typeof body.peer === 'string') this.connectionClosedHandler(body.peer);
+      return;
+    }
+    if (body.type === fail_extension && message.src === supervisor_address) {
+      this.failHandler?.({ errors_pct: Number(body.errors_pct) || 0, latency_ms: Number(body.latency_ms) || 0, hang: body.hang === true });
       return;
     }
     const handler = this.handlers.get(body.type);

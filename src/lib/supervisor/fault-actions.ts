@@ -1,6 +1,7 @@
 // Applying the control actions that inject or undo a fault (partition, heal, link faults, kill, restart,
 // pause, resume, skew, transfer) and saying which faults are in force; the supervisor hands these over.
 import type { ActionResult, ActiveFaults, ControlAction, FaultDetail, NodeStatusKind } from '../control/api.js';
+import { type AppFault, describeAppFault, isNoAppFault } from '../faults/app-fault.js';
 import type { MessageBody } from '../protocol/messages.js';
 import type { Topology } from '../cluster/groups.js';
 import { describeDrops, describePartition, type FaultModel } from '../faults/fault-model.js';
@@ -38,6 +39,8 @@ export interface FaultHost {
   restartNode(node: NodeRecord): Promise<void>;
   /** Tells a running node its clock offset. */
   sendClock(node: NodeRecord): void;
+  /** Tells a running node its application fault (none: the all-clear). */
+  sendFail(node: NodeRecord): void;
   request(client: string, dest: string, body: Omit<MessageBody, 'msg_id'>, timeout_ms: number): Promise<MessageBody>;
 }
 
@@ -186,9 +189,13 @@ export class FaultActions {
         }
         return { result: { description: describePartition(groups), groups }, fault: { action: 'partition', groups } };
       }
-      case 'heal':
+      case 'heal': {
         faults.heal();
-        return { result: { description: 'healed: no partitions or link faults' }, fault: { action: 'heal' } };
+        const cleared = this.clearAppFaults();
+        return { result: { description: `healed: no partitions or link faults${cleared.length ? `; ${cleared.join(', ')} no longer failing` : ''}` }, fault: { action: 'heal' } };
+      }
+      case 'fail':
+        return this.failNode(action);
       case 'link_faults': {
         // A link naming groups was fanned out into single links by apply().
         const link = action.link ? parseLinks(action.link, this.host.nodeIds, this.host.topology, this.host.services.names)[0] : undefined;
@@ -250,6 +257,31 @@ export class FaultActions {
     }
   }
 
+  /** An application fault on a node that takes them (it declared dslab_fail in its init_ok); all zero clears it. */
+  private failNode(action: Extract<FaultAction, { type: 'fail' }>): { result: ActionResult; fault: FaultDetail } {
+    if (this.host.servers.has(action.node)) throw new UserError(`${action.node} is a real server: dslab fail acts on nodes that declared dslab_fail in their init_ok`);
+    const node = this.resolveNode(action.node);
+    if (!node.wants_fail) throw new UserError(`${node.id} takes no application faults: its init_ok did not declare dslab_fail: true`);
+    const fault: AppFault = { errors_pct: action.errors_pct, latency_ms: action.latency_ms, hang: action.hang };
+    const cleared = isNoAppFault(fault);
+    node.app_fault = cleared ? null : fault;
+    if (node.proc) this.host.sendFail(node);
+    const description = cleared ? `${node.id} no longer failing` : `${node.id} failing: ${describeAppFault(fault)}`;
+    return { result: { description, node: node.id }, fault: { action: 'fail', node: node.id, ...fault } };
+  }
+
+  /** Clears every application fault (heal), sending each running node the all-clear; the nodes cleared. */
+  private clearAppFaults(): string[] {
+    const cleared: string[] = [];
+    for (const node of this.host.nodes.values()) {
+      if (!node.app_fault) continue;
+      node.app_fault = null;
+      if (node.proc) this.host.sendFail(node);
+      cleared.push(node.id);
+    }
+    return cleared;
+  }
+
   /** Asks the leader to hand over to `target`, and waits until the target reports itself leader. */
   private async transferLeadership(targetRef: string, timeout_ms: number): Promise<ActionResult & { from: string; to: string }> {
     const target = this.resolveNode(targetRef, ['up']);
@@ -284,6 +316,7 @@ export class FaultActions {
       if (node.clock_offset_ms !== 0) words.push(`${node.id} clock ${node.clock_offset_ms < 0 ? '-' : '+'}${formatDurationMs(Math.abs(node.clock_offset_ms))}`);
     }
     for (const id of this.host.servers.paused()) words.push(`${id} paused`);
+    for (const node of this.host.nodes.values()) if (node.app_fault) words.push(`${node.id} failing: ${describeAppFault(node.app_fault)}`);
     return words;
   }
 
@@ -295,6 +328,7 @@ export class FaultActions {
       links: this.host.faults.linkFaultsInForce(),
       paused: [...nodes.filter((n) => n.status === 'paused').map((n) => n.id), ...this.host.servers.paused()],
       clock_offsets_ms: Object.fromEntries(nodes.filter((n) => n.clock_offset_ms !== 0).map((n) => [n.id, n.clock_offset_ms])),
+      app_faults: Object.fromEntries(nodes.flatMap((n) => (n.app_fault ? [[n.id, { ...n.app_fault }]] : []))),
     };
   }
 }
@@ -304,7 +338,7 @@ const member_states: Record<'kill' | 'restart' | 'pause' | 'resume', NodeStatusK
 
 /** The actions that inject or undo a fault: each emits a `fault` event. */
 export type FaultAction = Extract<ControlAction, { type: FaultDetail['action'] }>;
-const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['partition', 'heal', 'link_faults', 'skew', 'kill', 'restart', 'pause', 'resume', 'transfer']);
+const fault_actions: ReadonlySet<string> = new Set<FaultDetail['action']>(['partition', 'heal', 'link_faults', 'skew', 'kill', 'restart', 'pause', 'resume', 'transfer', 'fail']);
 
 export function isFaultAction(action: ControlAction): action is FaultAction {
   return fault_actions.has(action.type);

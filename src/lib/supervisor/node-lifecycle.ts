@@ -4,7 +4,8 @@ import { rmSync } from 'node:fs';
 import { makePrivateDir, type ClusterPaths } from '../cluster/paths.js';
 import type { GroupConfig, Topology } from '../cluster/groups.js';
 import type { MisbehaviourData } from '../control/api.js';
-import { connection_closed_extension, line_bytes_max, type MessageBody, not_json_reasons, stdout_protocol_hint, supervisor_address } from '../protocol/messages.js';
+import { connection_closed_extension, fail_extension, line_bytes_max, type MessageBody, not_json_reasons, stdout_protocol_hint, supervisor_address } from '../protocol/messages.js';
+import { no_app_fault } from '../faults/app-fault.js';
 import { roleOf } from '../roles.js';
 import { errorMessage, IndefiniteError, UserError } from '../util/errors.js';
 import { explainingLine } from '../util/stderr.js';
@@ -124,7 +125,10 @@ export class NodeLifecycle {
     if (node.status === 'starting') node.status = 'up';
     // Opt-in only: a node that did not ask (any Maelstrom node) never gets a message it does not know.
     node.wants_connection_closed = reply[connection_closed_extension] === true;
+    node.wants_fail = reply[fail_extension] === true;
     if (node.clock_offset_ms !== 0) this.sendClock(node);
+    // A restarted node fails as the one before it did: the fault is the cluster's, not the process's.
+    if (node.wants_fail && node.app_fault) this.sendFail(node);
     this.host.events.emit({ type: 'node_up', node: node.id, pid: node.proc!.pid, restarts: node.restarts });
   }
 
@@ -168,9 +172,9 @@ export class NodeLifecycle {
     this.host.router.closeNotice(closed, peer, line, Date.now());
   }
 
-  private writeTo(node: NodeRecord, src: string, body: MessageBody): boolean {
+  private writeTo(node: NodeRecord, src: string, body: MessageBody, fate = 'client'): boolean {
     const line = JSON.stringify({ src, dest: node.id, body });
-    this.host.trace.record(Date.now(), 'client', line);
+    this.host.trace.record(Date.now(), fate, line);
     if (!node.proc?.write(line)) return false;
     node.msgs_in++;
     return true;
@@ -178,6 +182,12 @@ export class NodeLifecycle {
 
   sendClock(node: NodeRecord): void {
     this.writeTo(node, supervisor_address, { type: 'dslab_clock', offset_ms: node.clock_offset_ms });
+  }
+
+  /** Tells a running node its application fault (none: the all-clear); traced as delivered, so a checker sees when each fault began and ended. */
+  sendFail(node: NodeRecord): void {
+    const fault = node.app_fault ?? no_app_fault;
+    this.writeTo(node, supervisor_address, { type: fail_extension, errors_pct: fault.errors_pct, latency_ms: fault.latency_ms, hang: fault.hang }, 'delivered');
   }
 
   misbehaved(node: NodeRecord, kind: MisbehaviourKind, detail: string, data: MisbehaviourData): void {

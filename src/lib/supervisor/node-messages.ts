@@ -1,7 +1,7 @@
 // What becomes of each line a node prints (routed, forwarded for a client, a dslab extension, or
 // misbehaviour) and of each message the router delivers (to a node's stdin, a service or a client).
 import type { ServiceHub } from '../services/hub.js';
-import { type Envelope, isClientId, type MessageBody, not_json_reasons, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
+import { type Envelope, isClientId, type MessageBody, not_json_reasons, note_extension, parseEnvelope, type ParseResult, supervisor_address } from '../protocol/messages.js';
 import type { Clients } from './clients.js';
 import type { NodeConnections } from './connections.js';
 import type { EventHub } from './event-hub.js';
@@ -9,6 +9,7 @@ import { type NodeLifecycle, quoted } from './node-lifecycle.js';
 import type { NodeRecord } from './node-table.js';
 import type { Router } from './router.js';
 import type { ServerMembers } from './servers.js';
+import type { TraceWriter } from './trace.js';
 
 /** What node messages reach of the supervisor's parts. */
 export interface NodeMessagesHost {
@@ -20,7 +21,11 @@ export interface NodeMessagesHost {
   readonly servers: ServerMembers;
   readonly connections: NodeConnections;
   readonly events: EventHub;
+  readonly trace: TraceWriter;
 }
+
+/** A node's note is cut to this many characters: a sentence for the log, not a dump. */
+export const note_chars_max = 500;
 
 export class NodeMessages {
   constructor(private readonly host: NodeMessagesHost) {}
@@ -62,7 +67,7 @@ export class NodeMessages {
     } else if (this.host.services.has(dest)) {
       this.host.router.route(src, dest, line, Date.now());
     } else if (dest === supervisor_address) {
-      this.onExtension(node, body);
+      this.onExtension(node, body, line);
     } else if (isClientId(dest)) {
       // Clients are router endpoints: a fault that names the client cuts this link too.
       this.host.router.route(src, dest, line, Date.now(), parsed.envelope);
@@ -96,8 +101,10 @@ export class NodeMessages {
     return false;
   }
 
-  private onExtension(node: NodeRecord, body: MessageBody): void {
+  private onExtension(node: NodeRecord, body: MessageBody, line: string): void {
     if (body.type === 'dslab_state') {
+      // In the trace too: a checker reads what each node said of its state beside the messages, on the router's clock.
+      this.host.trace.record(Date.now(), 'state', line);
       let changed = false;
       for (const [key, value] of Object.entries(body)) {
         if (key === 'type' || key === 'msg_id') continue;
@@ -112,6 +119,9 @@ export class NodeMessages {
       }
       node.state_at_ms = Date.now();
       if (changed) this.host.events.emit({ type: 'node_state', node: node.id, state: { ...node.state } });
+    } else if (body.type === note_extension) {
+      const text = typeof body.text === 'string' ? body.text.slice(0, note_chars_max) : '';
+      if (text) this.host.events.emit({ type: 'node_note', node: node.id, text });
     } else if (body.type === 'dslab_apply') {
       this.host.events.emit({ type: 'node_apply', node: node.id, index: body.index, term: body.term, op: body.op });
     } else {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { NodeStatus, NodeStatusKind, NodeStopper } from '../control/api.js';
+import type { AppFault } from '../faults/app-fault.js';
 import type { NodeLog, NodeProcess } from './node-process.js';
 
 /** How long nodes get to exit on stdin EOF before they are killed. */
@@ -37,6 +38,10 @@ export interface NodeRecord {
   stopped_by: NodeStopper | null;
   /** The current process asked in its init_ok to be told when a peer's process exits (dslab_connection_closed). */
   wants_connection_closed: boolean;
+  /** The current (or last) process declared in its init_ok that it takes application faults (dslab_fail). */
+  wants_fail: boolean;
+  /** The application fault in force (`dslab fail`), kept across restarts; null when none. */
+  app_fault: AppFault | null;
   exit_waiters: (() => void)[];
   rate_mark: { in: number; out: number };
   log: NodeLog;
@@ -65,6 +70,8 @@ export function newNodeRecord(id: string, group: string, log: NodeLog): NodeReco
     last_stderr: [],
     stopped_by: null,
     wants_connection_closed: false,
+    wants_fail: false,
+    app_fault: null,
     exit_waiters: [],
     rate_mark: { in: 0, out: 0 },
     log,

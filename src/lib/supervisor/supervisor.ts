@@ -195,6 +195,7 @@ export class Supervisor implements ControlTarget {
     });
     this.nodeMessages = new NodeMessages({
       nodes: this.nodes,
+      trace: this.trace,
       lifecycle: this.lifecycle,
       clients: this.clients,
       router: this.router,
@@ -225,6 +226,7 @@ export class Supervisor implements ControlTarget {
         await this.workloadRuntimes.afterInit([node.id]);
       },
       sendClock: (node) => this.lifecycle.sendClock(node),
+      sendFail: (node) => this.lifecycle.sendFail(node),
       request: (client, dest, body, timeout_ms) => this.request(client, dest, body, timeout_ms),
     });
     const zkServers = config.groups.flatMap((g) => (g.zk_client_port ? this.topology.members(g.name)!.map((id) => ({ id, tick_ms: g.zk_client_port!.tick_ms })) : []));
