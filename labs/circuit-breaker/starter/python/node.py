@@ -326,13 +326,14 @@ def attempt(msg, number, started):
     """One attempt at the request: through the breaker and the bulkhead to d1."""
     now = now_ms()
     admitted, trial = breaker.try_acquire(now)
+    # A retry refused here ends a request d1 already failed: that request failed.
     if not admitted:
         rates.short += 1
-        return finish(msg, "short_circuited", number - 1, started, "the breaker is %s" % breaker.state(now).replace("_", "-"))
+        return finish(msg, "short_circuited" if number == 1 else "failed", number - 1, started, "the breaker is %s" % breaker.state(now).replace("_", "-"))
     if not bulkhead.try_enter():
         breaker.cancel(trial)
         rates.rejected += 1
-        return finish(msg, "rejected", number - 1, started, "the bulkhead is full (%d calls in flight)" % bulkhead.in_use)
+        return finish(msg, "rejected" if number == 1 else "failed", number - 1, started, "the bulkhead is full (%d calls in flight)" % bulkhead.in_use)
     if DEPENDENCY is None:
         bulkhead.leave()
         breaker.cancel(trial)

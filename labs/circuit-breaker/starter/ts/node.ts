@@ -258,7 +258,7 @@ node.onInit(() => {
 function onTransition(was: BreakerState, to: BreakerState, text: string): void {
   node.log(`breaker ${was} -> ${to}: ${text}`);
   // The note is what `dslab events` and the dashboard show in words.
-  node.send('dslab', { type: 'dslab_note', text });
+  node.note(text);
   report(false);
 }
 
@@ -297,14 +297,15 @@ node.on('call', (message: Message) => {
 function attempt(message: Message, number: number, started: number): void {
   const now = nowMs();
   const { admitted, trial } = breaker.tryAcquire(now);
+  // A retry refused here ends a request d1 already failed: that request failed.
   if (!admitted) {
     rates.short++;
-    return finish(message, 'short_circuited', number - 1, started, `the breaker is ${breaker.state(now).replace('_', '-')}`);
+    return finish(message, number === 1 ? 'short_circuited' : 'failed', number - 1, started, `the breaker is ${breaker.state(now).replace('_', '-')}`);
   }
   if (!bulkhead.tryEnter()) {
     breaker.cancel(trial);
     rates.rejected++;
-    return finish(message, 'rejected', number - 1, started, `the bulkhead is full (${bulkhead.in_use} calls in flight)`);
+    return finish(message, number === 1 ? 'rejected' : 'failed', number - 1, started, `the bulkhead is full (${bulkhead.in_use} calls in flight)`);
   }
   if (dependency === null) {
     bulkhead.leave();
