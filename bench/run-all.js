@@ -71,7 +71,9 @@ const benchmarks = [
   { name: 'set-checker', run: async (quick) => (await import('./set-checker.mjs')).benchmark(quick) },
   { name: 'txn-checker', run: async (quick) => (await import('./txn-checker.mjs')).benchmark(quick) },
   { name: 'kafka-checker', run: async (quick) => (await import('./kafka-checker.mjs')).benchmark(quick) },
+  { name: 'breaker-overhead', run: async (quick) => (await import('./breaker-overhead.mjs')).benchmark(quick) },
   { name: 'maelstrom-broadcast', run: async (quick) => (await import('./maelstrom-broadcast.mjs')).benchmark(quick) },
+  { name: 'breaker-supervisor', run: async (quick) => (await import('./breaker-supervisor.mjs')).benchmark(quick) },
   {
     name: 'raft-sim',
     run: async (quick) => {

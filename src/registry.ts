@@ -31,6 +31,7 @@ import { snowflake } from './systems/snowflake/plugin.js';
 import { txn } from './systems/txn/plugin.js';
 import { unique_ids } from './systems/unique-ids/plugin.js';
 import { zab } from './systems/zab/plugin.js';
+import { breaker_workload } from './workloads/breaker/plugin.js';
 import { broadcast_workload } from './workloads/broadcast/plugin.js';
 import { echo_workload } from './workloads/echo/plugin.js';
 import { g_counter_workload } from './workloads/g-counter/plugin.js';
@@ -47,7 +48,7 @@ import { zk_workload } from './workloads/zk/plugin.js';
 
 const builtin_systems: readonly SystemPlugin[] = [echo, unique_ids, raft, zab, snowflake, locks, broadcast, g_set, g_counter, pn_counter, kafka, txn, breaker];
 
-export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload, kafka_workload, txn_list_append_workload, txn_rw_register_workload];
+export const workloads: readonly WorkloadPlugin[] = [lin_kv, echo_workload, unique_ids_workload, zk_workload, locks_workload, ids_workload, broadcast_workload, g_set_workload, g_counter_workload, pn_counter_workload, kafka_workload, txn_list_append_workload, txn_rw_register_workload, breaker_workload];
 
 /** The module a detached supervisor runs: the library's supervisor with these workloads. */
 export const supervisor_entry = new URL('./supervisor-main.js', import.meta.url);

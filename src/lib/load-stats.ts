@@ -36,8 +36,35 @@ export interface LoadStats extends OutcomeTally {
    */
   recent_latency_ms?: { p50: number; p99: number } | null;
   by_function: Record<string, OutcomeTally>;
+  /** The workload's own outcomes, where its replies say more than ok/fail/unknown (DetailedOutcomes); absent from other loads. */
+  outcomes?: DetailedOutcomes;
   /** Why the history file stopped being written, if it did (the load itself goes on). */
   history_error?: string;
+}
+
+/**
+ * A load's requests by the outcome words of its workload (the breaker load: ok, fallback, failed,
+ * short_circuited, rejected, bad_request, timeout), beside the ok/fail/unknown tally every load keeps.
+ */
+export interface DetailedOutcomes {
+  /** Requests sent (offered and not refused before sending) and the rate they left at. */
+  sent: number;
+  sent_per_s: number;
+  /** Offered requests that were never sent, by why (dropped_by_load: too many in flight). */
+  not_sent: Record<string, number>;
+  /** Settled requests by outcome, every outcome of the workload listed (0 when none). */
+  counts: Record<string, number>;
+  /** The same per target node (service). */
+  by_target: Record<string, Record<string, number>>;
+  /** Latency per outcome seen, in ms to a tenth. */
+  latency_ms: Record<string, { p50: number; p99: number; max: number }>;
+}
+
+/** p50, p99 and max (to a tenth of a millisecond) of latencies in any order; null for none. */
+export function latencyQuantiles(latencies_ms: ArrayLike<number>): { p50: number; p99: number; max: number } | null {
+  if (latencies_ms.length === 0) return null;
+  const sorted = Float64Array.from(latencies_ms).sort();
+  return { p50: quantileTenth(sorted, 0.5), p99: quantileTenth(sorted, 0.99), max: Math.round(sorted[sorted.length - 1]! * 10) / 10 };
 }
 
 export function emptyTally(): OutcomeTally {
@@ -123,9 +150,17 @@ export class RecentLatencies {
  * Outcomes in words, expected answers first: "ok 1200, not found 80, mismatched 220; failed 10, unknown 10".
  * Not found and mismatched are answers a correct store gives; failed and unknown are the real failures.
  */
-export function describeLoadTally(stats: Pick<LoadStats, 'ok' | 'fail' | 'unknown'> & Partial<Pick<LoadStats, 'not_found' | 'mismatched'>>): string {
+export function describeLoadTally(stats: Pick<LoadStats, 'ok' | 'fail' | 'unknown'> & Partial<Pick<LoadStats, 'not_found' | 'mismatched' | 'outcomes'>>): string {
+  // A workload with outcomes of its own says them (those that happened), in its words.
+  if (stats.outcomes) return describeOutcomeCounts(stats.outcomes.counts);
   // Events recorded before not_found and mismatched existed lack them.
   return `ok ${stats.ok}, not found ${stats.not_found ?? 0}, mismatched ${stats.mismatched ?? 0}; failed ${stats.fail}, unknown ${stats.unknown}`;
+}
+
+/** Outcomes that happened, in words: "ok 280, short circuited 20" ("nothing settled" when none did). */
+export function describeOutcomeCounts(counts: Readonly<Record<string, number>>): string {
+  const seen = Object.entries(counts).filter(([, n]) => n > 0);
+  return seen.length === 0 ? 'nothing settled' : seen.map(([outcome, n]) => `${outcome.replaceAll('_', ' ')} ${n}`).join(', ');
 }
 
 /** What a load's outcome columns mean, in the words of its workload. */

@@ -222,6 +222,7 @@ const exceptions: Record<string, string> = {
 /** Commands whose examples, but those a scenario places, are not run here, with the reason. */
 const command_exceptions: Record<string, string> = {
   test: "runs a student's binary (./node.py and the like) for its time limit; test/integration/maelstrom-test.test.ts runs the same command lines against reference nodes",
+  'breaker scenario': 'runs two breaker clusters of its own one after the other for about 40 s; test/integration/breaker-scenario.test.ts runs the same command',
   grade: "starts clusters of its own and runs a lab's tests for minutes, mostly on a student's code; test/labs/ grades the references and planted bugs (only `grade --clean` runs here)",
 };
 const isException = (example: string): boolean => example in exceptions || Object.keys(command_exceptions).some((command) => example.startsWith(`dslab ${command} `));

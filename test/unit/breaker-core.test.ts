@@ -12,6 +12,7 @@ import {
   CircuitBreaker,
   CountWindow,
   presets,
+  resilience_option_names,
   resolveResilienceConfig,
   type RetryConfig,
   RetryPolicy,
@@ -19,6 +20,7 @@ import {
 } from '../../src/systems/breaker/core/index.js';
 import { InvariantError, UserError } from '../../src/lib/util/errors.js';
 import { createRng } from '../../src/lib/util/prng.js';
+import { plainWindowCounts, plainWindowTrips } from '../../src/systems/breaker/sim.js';
 
 const base: BreakerConfig = {
   enabled: true,
@@ -74,6 +76,48 @@ describe('resolveResilienceConfig', () => {
     expect(r4j.breaker).toMatchObject({ window_kind: 'count', window_calls: 100, min_calls: 100, slow_call_ms: 60_000, open_wait_ms: 60_000, half_open_calls: 10 });
     expect(r4j.bulkhead).toMatchObject({ kind: 'semaphore', max: 25 });
     expect(r4j.retry).toMatchObject({ retries_max: 2, backoff_ms_base: 500, backoff_ms_max: 500, jitter: 'none', budget_pct: null });
+  });
+
+  it("reads every option of the shared spec, each changing its own field", () => {
+    // The options issue 23 names (all of DSLAB_OPTIONS' breaker_* but the dependency's), each with a valid value unlike the dslab preset's.
+    const changed: Record<string, unknown> = {
+      breaker_enabled: false,
+      breaker_preset: 'hystrix',
+      breaker_window_kind: 'count',
+      breaker_window_calls: 50,
+      breaker_window_ms: 20_000,
+      breaker_window_buckets: 20,
+      breaker_min_calls: 5,
+      breaker_failure_rate_pct: 25,
+      breaker_slow_rate_pct: 80,
+      breaker_slow_call_ms: 700,
+      breaker_open_wait_ms: 3000,
+      breaker_half_open_calls: 3,
+      breaker_call_timeout_ms: 1500,
+      breaker_bulkhead_kind: 'queue',
+      breaker_bulkhead_max: 4,
+      breaker_bulkhead_queue_max: 7,
+      breaker_bulkhead_queue_wait_ms: 250,
+      breaker_retries_max: 5,
+      breaker_backoff_ms_base: 20,
+      breaker_backoff_ms_max: 400,
+      breaker_jitter: 'none',
+      breaker_retry_budget_pct: 30,
+      breaker_retry_budget_min_per_s: 4,
+      breaker_retry_budget_window_ms: 5000,
+      breaker_fallback: true,
+    };
+    expect([...resilience_option_names].sort()).toEqual(Object.keys(changed).sort());
+    const plain = JSON.stringify(resolveResilienceConfig({}));
+    for (const [name, value] of Object.entries(changed)) expect(JSON.stringify(resolveResilienceConfig({ [name]: value })), name).not.toBe(plain);
+    const all = resolveResilienceConfig(changed);
+    expect(all).toEqual({
+      preset: 'hystrix',
+      breaker: { enabled: false, window_kind: 'count', window_calls: 50, window_ms: 20_000, window_buckets: 20, min_calls: 5, failure_rate_pct: 25, slow_rate_pct: 80, slow_call_ms: 700, open_wait_ms: 3000, half_open_calls: 3, call_timeout_ms: 1500 },
+      bulkhead: { kind: 'queue', max: 4, queue_max: 7, queue_wait_ms: 250 },
+      retry: { retries_max: 5, backoff_ms_base: 20, backoff_ms_max: 400, jitter: 'none', budget_pct: 30, budget_min_per_s: 4, budget_window_ms: 5000 },
+      fallback: true,
+    });
   });
 
   it('refuses a bad value or a bad combination with a UserError naming the option', () => {
@@ -428,7 +472,8 @@ describe('planted bugs break the rule they name', () => {
 
 /**
  * The breaker's rules written as plainly as possible, with the window a list
- * of every outcome filtered on each question: the reference the real breaker
+ * of every outcome filtered on each question (plainWindowCounts, which the
+ * simulation's checks use too): the reference the real breaker
  * (ring buffers, buckets, running totals) is compared with step by step.
  */
 class ReferenceBreaker {
@@ -442,14 +487,7 @@ class ReferenceBreaker {
   constructor(readonly c: BreakerConfig) {}
 
   windowed(now_ms: number): { calls: number; failures: number; slow: number } {
-    let kept = this.outcomes;
-    if (this.c.window_kind === 'count') kept = kept.slice(-this.c.window_calls);
-    else {
-      const bucket_ms = this.c.window_ms / this.c.window_buckets;
-      const now_bucket = Math.floor(now_ms / bucket_ms);
-      kept = kept.filter((o) => Math.floor(o.at_ms / bucket_ms) > now_bucket - this.c.window_buckets);
-    }
-    return { calls: kept.length, failures: kept.filter((o) => o.failed).length, slow: kept.filter((o) => o.slow).length };
+    return plainWindowCounts(this.outcomes, this.c, now_ms);
   }
 
   at(now_ms: number): BreakerState {
@@ -489,9 +527,7 @@ class ReferenceBreaker {
       }
     } else if (state === 'closed' && !trial && result !== 'ignored') {
       this.outcomes.push({ at_ms: now_ms, failed, slow });
-      const w = this.windowed(now_ms);
-      const over = w.failures / w.calls >= this.c.failure_rate_pct / 100 || w.slow / w.calls >= this.c.slow_rate_pct / 100;
-      if (w.calls >= this.c.min_calls && over) {
+      if (plainWindowTrips(this.windowed(now_ms), this.c)) {
         this.state = 'open';
         this.since = now_ms;
       }

@@ -29,6 +29,8 @@ export interface ClusterInfo {
   groups?: ClusterGroupInfo[];
   /** The Zab servers' ZooKeeper client ports, once they listen (absent without Zab servers and in older records). */
   zk?: ClusterZkInfo;
+  /** The system options the nodes were given (DSLAB_OPTIONS), so a checker can judge a stopped cluster by them (absent in older records). */
+  options?: Record<string, unknown>;
 }
 
 export interface ClusterZkInfo {

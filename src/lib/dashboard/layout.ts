@@ -296,12 +296,19 @@ export function loadCells(load: LoadView): Cell[] {
   const when = load.running ? `load ${formatDurationMs(stats.elapsed_ms)} of ${formatDurationMs(load.duration_ms)}` : `load done after ${formatDurationMs(stats.elapsed_ms)}`;
   const cells: Cell[] = [{ text: `${when}: `, dim: true }, { text: `${stats.completed} ops` }];
   const figure = (text: string, color?: string): void => void cells.push({ text: list_separator, dim: true }, { text, color });
-  figure(`ok ${stats.ok}`, 'green');
-  // A kv load's expected refusals; other workloads never have them.
-  if (stats.not_found) figure(`not found ${stats.not_found}`);
-  if (stats.mismatched) figure(`mismatched ${stats.mismatched}`);
-  figure(`fail ${stats.fail}`, stats.fail > 0 ? 'red' : undefined);
-  figure(`unknown ${stats.unknown}`, stats.unknown > 0 ? 'yellow' : undefined);
+  if (stats.outcomes) {
+    // A workload with outcomes of its own (the breaker load): ok first, then each other outcome that happened.
+    figure(`ok ${stats.outcomes.counts.ok ?? 0}`, 'green');
+    for (const [outcome, n] of Object.entries(stats.outcomes.counts)) if (outcome !== 'ok' && n > 0) figure(`${outcome.replaceAll('_', ' ')} ${n}`, 'yellow');
+    for (const [why, n] of Object.entries(stats.outcomes.not_sent)) if (n > 0) figure(`${why.replaceAll('_', ' ')} ${n}`, 'red');
+  } else {
+    figure(`ok ${stats.ok}`, 'green');
+    // A kv load's expected refusals; other workloads never have them.
+    if (stats.not_found) figure(`not found ${stats.not_found}`);
+    if (stats.mismatched) figure(`mismatched ${stats.mismatched}`);
+    figure(`fail ${stats.fail}`, stats.fail > 0 ? 'red' : undefined);
+    figure(`unknown ${stats.unknown}`, stats.unknown > 0 ? 'yellow' : undefined);
+  }
   figure(`avg ${stats.throughput_per_s}/s`);
   // While it runs, the latency now (of the last seconds' answers) where the load keeps it; over the whole load otherwise.
   const recent = load.running ? stats.recent_latency_ms : undefined;

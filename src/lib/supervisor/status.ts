@@ -77,6 +77,7 @@ export function clusterInfo(config: SupervisorConfig, topology: Topology, paths:
     running: state.running,
     start_error: state.start_error,
     ...(state.zk ? { zk: state.zk } : {}),
+    ...(config.options ? { options: config.options } : {}),
   };
 }
 

@@ -33,6 +33,12 @@ export type Admission = { admitted: true; trial: boolean } | { admitted: false; 
 export const breaker_planted_bugs = ['never_half_opens', 'half_open_admits_all', 'window_never_forgets', 'timeout_counts_as_success', 'retry_without_budget'] as const;
 export type BreakerPlantedBug = (typeof breaker_planted_bugs)[number];
 
+/** The four answers tryAcquire gives, made once: a call asks on every request, and these never change. */
+const admitted_call: Admission = Object.freeze({ admitted: true, trial: false });
+const admitted_trial: Admission = Object.freeze({ admitted: true, trial: true });
+const refused_open: Admission = Object.freeze({ admitted: false, reason: 'open' });
+const refused_half_open_full: Admission = Object.freeze({ admitted: false, reason: 'half_open_full' });
+
 /** Transitions kept for drainTransitions: a host that never drains loses the oldest, never memory. */
 export const transitions_kept_max = 1000;
 
@@ -102,14 +108,15 @@ export class CircuitBreaker {
   }
 
   tryAcquire(now_ms: number): Admission {
-    if (!this.config.enabled) return { admitted: true, trial: false };
+    if (!this.config.enabled) return admitted_call;
     const state = this.state(now_ms);
-    if (state === 'closed') return { admitted: true, trial: false };
-    if (state === 'open') return { admitted: false, reason: 'open' };
-    if (this.trials_admitted >= this.config.half_open_calls && this.bug !== 'half_open_admits_all') return { admitted: false, reason: 'half_open_full' };
+    if (state === 'closed') return admitted_call;
+    if (state === 'open') return refused_open;
+    if (this.trials_admitted >= this.config.half_open_calls && this.bug !== 'half_open_admits_all') return refused_half_open_full;
     this.trials_admitted += 1;
     this.trials_outstanding += 1;
-    return { admitted: true, trial: true };
+    assert(this.trials_admitted <= this.config.half_open_calls || this.bug === 'half_open_admits_all', `half-open admitted ${this.trials_admitted} trials of ${this.config.half_open_calls}`);
+    return admitted_trial;
   }
 
   /** The outcome of an admitted call: duration_ms from admission to its result (a timeout's is the timeout). */
@@ -133,6 +140,7 @@ export class CircuitBreaker {
         return;
       }
       this.trials_succeeded += 1;
+      assert(this.trials_succeeded + this.trials_outstanding <= this.trials_admitted, `half-open: ${this.trials_succeeded} trials succeeded and ${this.trials_outstanding} awaited of ${this.trials_admitted} admitted`);
       if (this.trials_succeeded >= this.config.half_open_calls) {
         const n = this.trials_succeeded;
         this.window.clear();
@@ -142,12 +150,14 @@ export class CircuitBreaker {
     }
     if (state === 'open' || trial || result === 'ignored') return;
     this.window.record(now_ms, failed, slow);
-    const window = this.window.snapshot(now_ms);
-    if (window.calls < this.config.min_calls) return;
+    const calls = this.window.calls(now_ms);
+    if (calls < this.config.min_calls) return;
     // Compared in whole numbers: the rate reaches the threshold exactly at the rate, with no rounding.
-    if (window.failures * 100 >= this.config.failure_rate_pct * window.calls) {
+    if (this.window.failures(now_ms) * 100 >= this.config.failure_rate_pct * calls) {
+      const window = this.window.snapshot(now_ms);
       this.move(now_ms, 'open', window, `opened: ${this.ofCalls(window.failures, window.calls, 'failed')} (${formatPct(window.failure_pct)} ≥ ${formatPct(this.config.failure_rate_pct)})`);
-    } else if (window.slow * 100 >= this.config.slow_rate_pct * window.calls) {
+    } else if (this.window.slow(now_ms) * 100 >= this.config.slow_rate_pct * calls) {
+      const window = this.window.snapshot(now_ms);
       this.move(
         now_ms,
         'open',

@@ -6,6 +6,13 @@ import type { BulkheadConfig } from './config.js';
 
 export type BulkheadEntry = { kind: 'entered' } | { kind: 'queued'; ticket: number } | { kind: 'rejected' };
 
+/** Past this many spent entries at its front the queue array is compacted (so it does not keep every ticket it ever held). */
+const queue_spent_entries_max = 1024;
+
+/** The answers that carry no ticket, made once (asked on every call). */
+const entered: BulkheadEntry = Object.freeze({ kind: 'entered' });
+const rejected: BulkheadEntry = Object.freeze({ kind: 'rejected' });
+
 /**
  * none: every call enters (in_use still counts them). semaphore: at most max
  * calls in at once, the rest rejected. queue: the rest wait, up to queue_max of
@@ -36,7 +43,7 @@ export class Bulkhead {
       this.collectExpired(now_ms);
       if (this.config.kind === 'none' || this.queued === 0) {
         this.in_use += 1;
-        return { kind: 'entered' };
+        return entered;
       }
     }
     if (this.config.kind === 'queue' && this.queued < this.config.queue_max) {
@@ -46,7 +53,7 @@ export class Bulkhead {
       return { kind: 'queued', ticket };
     }
     this.rejected += 1;
-    return { kind: 'rejected' };
+    return rejected;
   }
 
   /** A call that entered (or was admitted from the queue) is done: its permit goes to the queue's head, if any still waits. */
@@ -82,8 +89,7 @@ export class Bulkhead {
     const head = this.queue[this.queue_head]!;
     this.queue_head += 1;
     this.queued -= 1;
-    // Compact now and then, so a long-lived queue does not keep every ticket it ever held.
-    if (this.queue_head > 1024 && this.queue_head * 2 > this.queue.length) {
+    if (this.queue_head > queue_spent_entries_max && this.queue_head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queue_head);
       this.queue_head = 0;
     }

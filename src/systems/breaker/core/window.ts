@@ -107,6 +107,10 @@ export interface OutcomeWindow {
   /** Records one call: failed (a timeout included) and/or slow. Ignored calls are not recorded. */
   record(now_ms: number, failed: boolean, slow: boolean): void;
   snapshot(now_ms: number): WindowSnapshot;
+  /** The counts alone, without making a snapshot (the breaker asks on every result). */
+  calls(now_ms: number): number;
+  failures(now_ms: number): number;
+  slow(now_ms: number): number;
   clear(): void;
 }
 
@@ -115,9 +119,9 @@ export class CountWindow implements OutcomeWindow {
   private readonly ring: Uint8Array;
   private next = 0;
   private held = 0;
-  private calls = 0;
-  private failures = 0;
-  private slow = 0;
+  private held_calls = 0;
+  private held_failures = 0;
+  private held_slow = 0;
 
   constructor(
     readonly size: number,
@@ -130,29 +134,41 @@ export class CountWindow implements OutcomeWindow {
   record(_now_ms: number, failed: boolean, slow: boolean): void {
     if (this.held === this.size && !this.never_forget) {
       const old = this.ring[this.next]!;
-      this.calls -= 1;
-      this.failures -= old & 1;
-      this.slow -= (old >> 1) & 1;
+      this.held_calls -= 1;
+      this.held_failures -= old & 1;
+      this.held_slow -= (old >> 1) & 1;
     }
     this.ring[this.next] = (failed ? 1 : 0) | (slow ? 2 : 0);
     this.next = (this.next + 1) % this.size;
     this.held = Math.min(this.held + 1, this.size);
-    this.calls += 1;
-    if (failed) this.failures += 1;
-    if (slow) this.slow += 1;
-    assert(this.never_forget || this.calls === this.held, `count window holds ${this.held} calls but counts ${this.calls}`);
+    this.held_calls += 1;
+    if (failed) this.held_failures += 1;
+    if (slow) this.held_slow += 1;
+    assert(this.never_forget || this.held_calls === this.held, `count window holds ${this.held} calls but counts ${this.held_calls}`);
   }
 
   snapshot(_now_ms: number): WindowSnapshot {
-    return snapshotOf(this.calls, this.failures, this.slow);
+    return snapshotOf(this.held_calls, this.held_failures, this.held_slow);
+  }
+
+  calls(_now_ms: number): number {
+    return this.held_calls;
+  }
+
+  failures(_now_ms: number): number {
+    return this.held_failures;
+  }
+
+  slow(_now_ms: number): number {
+    return this.held_slow;
   }
 
   clear(): void {
     this.next = 0;
     this.held = 0;
-    this.calls = 0;
-    this.failures = 0;
-    this.slow = 0;
+    this.held_calls = 0;
+    this.held_failures = 0;
+    this.held_slow = 0;
   }
 }
 
@@ -171,7 +187,19 @@ export class TimeWindow implements OutcomeWindow {
   }
 
   snapshot(now_ms: number): WindowSnapshot {
-    return snapshotOf(this.counts.total(now_ms, calls_field), this.counts.total(now_ms, failures_field), this.counts.total(now_ms, slow_field));
+    return snapshotOf(this.calls(now_ms), this.failures(now_ms), this.slow(now_ms));
+  }
+
+  calls(now_ms: number): number {
+    return this.counts.total(now_ms, calls_field);
+  }
+
+  failures(now_ms: number): number {
+    return this.counts.total(now_ms, failures_field);
+  }
+
+  slow(now_ms: number): number {
+    return this.counts.total(now_ms, slow_field);
   }
 
   clear(): void {
