@@ -66,6 +66,8 @@ describe('a breaker load held to its expectation', () => {
     expect(loadShortfall(counts, { ok_pct_min: 95 })).toBe('30% of 100 requests were ok, expected at least 95% (30 ok, 10 failed, 60 short-circuited)');
     expect(loadShortfall(counts, { failed_pct_max: 5 })).toMatch(/^10% of 100 requests were failed, expected at most 5%/);
     expect(loadShortfall(counts, { rejected_max: 0 })).toBeNull();
+    // A share just under its bound reads as under it.
+    expect(loadShortfall(loadCounts(stats({ ok: 29, failed: 1 })), { ok_pct_min: 97 })).toBe('96.7% of 30 requests were ok, expected at least 97% (29 ok, 1 failed)');
   });
 
   it('fails a load that recorded nothing when anything is expected of it', () => {

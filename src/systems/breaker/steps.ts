@@ -19,12 +19,12 @@ export const breaker_trace_settle_ms = 300;
 /** A load ends its last requests' client timeouts, and says it is done, within this much past its duration. */
 export const breaker_load_finish_grace_ms = 15_000;
 /** The service group's name (the lab's graded group). */
-export const services_group = 'services';
-/** The dependency group's name (dslab's d1). */
-export const dependency_group = 'dependency';
+const services_group = 'services';
+/** The dependency group's name (dslab's d1; redis1 with --dependency redis). */
+const dependency_group = 'dependency';
 
-export const breaker_states = ['closed', 'open', 'half_open'] as const;
-export type ReportedBreakerState = (typeof breaker_states)[number];
+/** The states a service reports as `breaker`. */
+const breaker_states = ['closed', 'open', 'half_open'] as const;
 
 /** The outcomes a load records for each request (the trace reader's words). */
 const load_outcomes = breaker_outcomes;
@@ -43,8 +43,9 @@ export interface LoadCounts {
 }
 
 /**
- * A finished load's outcome counts, from its stats' own outcomes (absent: none settled). Sent counts
- * the settled requests (those the load itself dropped past its in-flight bound no service saw).
+ * A finished load's outcome counts, from its stats' own outcomes (absent: none settled). `sent` is
+ * the requests settled; those the load dropped past its in-flight bound reached no service and are
+ * not counted.
  */
 export function loadCounts(stats: Pick<LoadStats, 'outcomes'> | undefined): LoadCounts {
   const counts = stats?.outcomes?.counts ?? {};
@@ -64,11 +65,13 @@ export function loadShortfall(counts: LoadCounts, expect: LoadExpectation): stri
     const kind = match[2]!;
     const n = counts.outcomes[outcome];
     const share = (100 * n) / counts.sent;
+    // To a tenth, so a share just under its bound never reads as equal to it.
+    const shown = `${Math.round(share * 10) / 10}%`;
     const words = outcome.replaceAll('_', '-');
     if (kind === 'min' && n < bound) return `${n} of ${counts.sent} requests were ${words}, expected at least ${bound} (${summary})`;
     if (kind === 'max' && n > bound) return `${n} of ${counts.sent} requests were ${words}, expected at most ${bound} (${summary})`;
-    if (kind === 'pct_min' && share < bound) return `${share.toFixed(0)}% of ${counts.sent} requests were ${words}, expected at least ${bound}% (${summary})`;
-    if (kind === 'pct_max' && share > bound) return `${share.toFixed(0)}% of ${counts.sent} requests were ${words}, expected at most ${bound}% (${summary})`;
+    if (kind === 'pct_min' && share < bound) return `${shown} of ${counts.sent} requests were ${words}, expected at least ${bound}% (${summary})`;
+    if (kind === 'pct_max' && share > bound) return `${shown} of ${counts.sent} requests were ${words}, expected at most ${bound}% (${summary})`;
   }
   return null;
 }
