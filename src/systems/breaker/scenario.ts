@@ -10,7 +10,7 @@ import { memberIds } from '../../lib/cluster/groups.js';
 import { planCluster, startForeground } from '../../lib/cluster/launch.js';
 import { systemView, type SystemPlugin, type WorkloadPlugin } from '../../lib/plugin.js';
 import type { Supervisor } from '../../lib/supervisor/supervisor.js';
-import { errorMessage } from '../../lib/util/errors.js';
+import { errorMessage, UserError } from '../../lib/util/errors.js';
 import { resolveResilienceConfig } from './core/index.js';
 import { readBreakerTrace } from './trace-read.js';
 
@@ -408,7 +408,11 @@ async function runArm(input: ScenarioInput, plan: MetastablePlan, arm: ArmSpec):
 /** Runs A then B, judges them side by side, keeps result.json (and the report) in input.dir. */
 export async function runMetastableScenario(input: ScenarioInput): Promise<ScenarioResult> {
   const plan = input.plan ?? metastable_plan;
-  mkdirSync(input.dir, { recursive: true });
+  try {
+    mkdirSync(input.dir, { recursive: true });
+  } catch (error) {
+    throw new UserError(`cannot make the scenario's folder ${input.dir}: ${errorMessage(error)}`);
+  }
   const arms: ArmResult[] = [];
   for (const arm of metastableArms(plan)) arms.push(await runArm(input, plan, arm));
   const verdict = describeScenario(plan, arms);
