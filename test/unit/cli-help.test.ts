@@ -63,8 +63,13 @@ function knownClusterNames(): Set<string> {
   return names;
 }
 
+/** Node id prefixes of the groups other than a single-group system's n1..nN (s for breaker's services, d for its dependency, k, r, z, w …): such a group has a size of its own. */
+const group_prefixes = new Set(systems.flatMap((s) => s.groups.map((g) => g.prefix)).filter((prefix) => prefix !== 'n'));
+
 function checkNode(name: string, nodeCount: number, where: string): void {
   if (node_refs.has(name)) return;
+  const grouped = /^([a-z]+)[1-9]\d*$/.exec(name);
+  if (grouped && group_prefixes.has(grouped[1]!)) return;
   const match = /^n(\d+)$/.exec(name);
   expect(match && Number(match[1]) >= 1 && Number(match[1]) <= nodeCount, `${where}: node "${name}" on a ${nodeCount}-node cluster`).toBeTruthy();
 }

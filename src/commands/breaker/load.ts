@@ -16,7 +16,8 @@ export default class BreakerLoad extends DslabCommand {
   static override flags = {
     rate: numberFlag({ default: 100, description: 'requests sent per second, in total', range: { min: load_rate_per_s_min, max: load_rate_per_s_max } }),
     duration: durationFlag({ default: '10s', description: 'how long to send requests', range: { min: run_duration_ms_min, max: run_duration_ms_max } }),
-    bad: Flags.string({ default: '0%', description: 'percentage of requests marked bad (the dependency refuses them; a breaker must not count them as its failures)', helpValue: 'PCT' }),
+    // Checked as it is parsed, so a bad value is refused before any cluster is looked for.
+    bad: Flags.custom<number>({ parse: async (input) => parsePercent(input, '--bad') * 100 })({ default: 0, description: 'percentage of requests marked bad, like 5% (the dependency refuses them; a breaker must not count them as its failures)', helpValue: 'PCT' }),
     services: Flags.string({ description: 'send only to these services, in turn (default: every service)', helpValue: 's1,s2' }),
     timeout: durationFlag({ default: '10s', description: 'a request unanswered this long is recorded as timeout', range: { min: client_timeout_ms_min, max: client_timeout_ms_max } }),
     seed: integerFlag({ description: 'seed for which requests are bad; random when not given', range: { min: 0, max: seed_max } }),
@@ -27,7 +28,7 @@ export default class BreakerLoad extends DslabCommand {
     const args = {
       rate_per_s: flags.rate,
       duration_ms: flags.duration,
-      bad_pct: parsePercent(flags.bad, '--bad') * 100,
+      bad_pct: flags.bad,
       ...(flags.services === undefined ? {} : { services: flags.services.split(',').map((s) => s.trim()).filter((s) => s !== '') }),
       timeout_ms: flags.timeout,
       ...(flags.seed === undefined ? {} : { seed: flags.seed }),

@@ -56,6 +56,29 @@ export class RespParser {
   }
 }
 
+/**
+ * Splits a RESP byte stream (commands or replies) into whole values, each with its bytes exactly as
+ * they came: a proxy passes on what it read, unchanged, and knows where each value ends.
+ */
+export class RespFramer {
+  private buffer: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): { value: RespValue; raw: Buffer }[] {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    if (this.buffer.length > resp_buffer_bytes_max) throw new RespProtocolError(`more than ${resp_buffer_bytes_max} bytes of an unfinished value`);
+    const values: { value: RespValue; raw: Buffer }[] = [];
+    let offset = 0;
+    for (;;) {
+      const parsed = parseValue(this.buffer, offset, 0);
+      if (!parsed) break;
+      values.push({ value: parsed.value, raw: Buffer.from(this.buffer.subarray(offset, parsed.next)) });
+      offset = parsed.next;
+    }
+    this.buffer = this.buffer.subarray(offset);
+    return values;
+  }
+}
+
 /** Parses one value at `offset`, or returns null when the buffer ends before it does. */
 function parseValue(buffer: Buffer, offset: number, depth: number): { value: RespValue; next: number } | null {
   if (depth > resp_depth_max) throw new RespProtocolError(`arrays nested deeper than ${resp_depth_max}`);
