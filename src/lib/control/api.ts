@@ -229,7 +229,7 @@ export interface ActiveFaults {
   paused: string[];
   /** Clock offsets of the nodes whose clocks are skewed. */
   clock_offsets_ms: Record<string, number>;
-  /** Application faults (`dslab fail`) in force, by node. Absent from older supervisors. */
+  /** Application faults (`dslab fail`) in force, by node; absent when there are none (and from older supervisors). */
   app_faults?: Record<string, AppFault>;
 }
 

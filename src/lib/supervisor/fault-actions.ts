@@ -334,12 +334,13 @@ export class FaultActions {
   /** Every fault in force, as data. */
   activeFaultData(): ActiveFaults {
     const nodes = [...this.host.nodes.values()];
+    const app_faults = [...nodes.flatMap((n) => (n.app_fault ? [[n.id, { ...n.app_fault }] as const] : [])), ...[...this.host.servers.appFaultsInForce()].map(([id, fault]) => [id, { ...fault }] as const)];
     return {
       partition: this.host.faults.partition(),
       links: this.host.faults.linkFaultsInForce(),
       paused: [...nodes.filter((n) => n.status === 'paused').map((n) => n.id), ...this.host.servers.paused()],
       clock_offsets_ms: Object.fromEntries(nodes.filter((n) => n.clock_offset_ms !== 0).map((n) => [n.id, n.clock_offset_ms])),
-      app_faults: Object.fromEntries([...nodes.flatMap((n) => (n.app_fault ? [[n.id, { ...n.app_fault }] as const] : [])), ...[...this.host.servers.appFaultsInForce()].map(([id, fault]) => [id, { ...fault }] as const)]),
+      ...(app_faults.length > 0 ? { app_faults: Object.fromEntries(app_faults) } : {}),
     };
   }
 }
