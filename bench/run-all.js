@@ -73,6 +73,7 @@ const benchmarks = [
   { name: 'kafka-checker', run: async (quick) => (await import('./kafka-checker.mjs')).benchmark(quick) },
   { name: 'breaker-overhead', run: async (quick) => (await import('./breaker-overhead.mjs')).benchmark(quick) },
   { name: 'maelstrom-broadcast', run: async (quick) => (await import('./maelstrom-broadcast.mjs')).benchmark(quick) },
+  { name: 'breaker-supervisor', run: async (quick) => (await import('./breaker-supervisor.mjs')).benchmark(quick) },
   {
     name: 'raft-sim',
     run: async (quick) => {

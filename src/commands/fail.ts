@@ -23,8 +23,8 @@ export default class Fail extends DslabCommand {
 
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Fail);
-    if (flags.errors === undefined && flags.latency === undefined && !flags.hang) throw new UserError('say how the node fails: --errors PERCENT, --latency DURATION or --hang (dslab heal clears it)');
+    if (flags.errors === undefined && flags.latency === undefined && flags.hang !== true) throw new UserError('say how the node fails: --errors PERCENT, --latency DURATION or --hang (dslab heal clears it)');
     const errors_pct = flags.errors === undefined ? 0 : Math.round(parsePercent(flags.errors, '--errors') * 10_000) / 100;
-    return this.act(flags.cluster, { type: 'fail', node: args.node, errors_pct, latency_ms: flags.latency ?? 0, hang: flags.hang });
+    return this.act(flags.cluster, { type: 'fail', node: args.node, errors_pct, latency_ms: flags.latency ?? 0, hang: flags.hang === true });
   }
 }

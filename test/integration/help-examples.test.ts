@@ -164,6 +164,22 @@ const scenarios: Scenario[] = [
     ],
   },
   {
+    system: 'breaker',
+    steps: [
+      { setup: 'dslab up breaker --detach' },
+      { example: 'dslab breaker load --rate 100 --duration 3s', stdout: /^300 requests sent in /m },
+      'dslab fail d1 --errors 50%',
+      'dslab fail d1 --latency 800ms',
+      'dslab fail d1 --hang',
+      'dslab fail d1 --errors 0%',
+      'dslab breaker load --rate 500 --duration 2s --bad 5% --services s1,s2',
+      { example: 'dslab breaker check', stdout: /^breaker check: ok, no violation$/m },
+      { setup: 'dslab down' },
+      // The stopped cluster's folder, judged again.
+      { example: 'dslab breaker check --dir .dslab/breaker --json', stdout: /"ok": true/ },
+    ],
+  },
+  {
     system: 'snowflake',
     steps: [
       { setup: 'dslab up snowflake --detach' },
@@ -222,6 +238,7 @@ const exceptions: Record<string, string> = {
 /** Commands whose examples, but those a scenario places, are not run here, with the reason. */
 const command_exceptions: Record<string, string> = {
   test: "runs a student's binary (./node.py and the like) for its time limit; test/integration/maelstrom-test.test.ts runs the same command lines against reference nodes",
+  'breaker scenario': 'runs two breaker clusters of its own one after the other for about 40 s; test/integration/breaker-scenario.test.ts runs the same command',
   grade: "starts clusters of its own and runs a lab's tests for minutes, mostly on a student's code; test/labs/ grades the references and planted bugs (only `grade --clean` runs here)",
 };
 const isException = (example: string): boolean => example in exceptions || Object.keys(command_exceptions).some((command) => example.startsWith(`dslab ${command} `));

@@ -12,7 +12,7 @@ const fixture = (name: string) => `node ${path.join(repo_root, 'test', 'fixtures
 describe('lab specs', () => {
   it('every shipped lab loads, with unique test names and points', () => {
     const ids = listLabIds();
-    expect(ids).toEqual(['echo', 'unique-ids', 'broadcast-single', 'broadcast-multi', 'broadcast-partitions', 'broadcast-efficiency', 'g-counter', 'kafka-single', 'kafka-replicated', 'kafka-efficient', 'txn-uncommitted', 'txn-committed', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake', 'locks']);
+    expect(ids).toEqual(['echo', 'unique-ids', 'broadcast-single', 'broadcast-multi', 'broadcast-partitions', 'broadcast-efficiency', 'g-counter', 'kafka-single', 'kafka-replicated', 'kafka-efficient', 'txn-uncommitted', 'txn-committed', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake', 'locks', 'circuit-breaker']);
     for (const id of ids) {
       const lab = loadLab(id, lab_plugins);
       expect(lab.tests.length).toBeGreaterThan(0);

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
 import { breaker_properties, checkBreaker, type BreakerProperty, type BreakerTolerances } from '../../src/systems/breaker/checker.js';
-import type { BreakerRecord, BreakerState, CallRecord, RequestRecord } from '../../src/systems/breaker/record.js';
+import type { BreakerState } from '../../src/systems/breaker/core/index.js';
+import type { BreakerRecord, CallRecord, RequestRecord } from '../../src/systems/breaker/record.js';
 import { recordOf, testConfig } from './breaker-checker-fixtures.js';
 
 const tol: BreakerTolerances = { clock_ms: 10, short_circuit_timeout_fraction: 0.25, recovery_ms: 200, retry_fraction: 0.1, retry_calls: 2, outage_min_ms: 100 };
@@ -42,13 +43,15 @@ function randomRecord(rng: Rng): BreakerRecord {
     for (let i = rng.int(25); i > 0; i--) {
       const sent_ms = rng.int(500);
       const outcome = rng.pick(['ok', 'failed', 'short_circuited', 'rejected', 'bad_request', 'fallback'] as const);
-      requests.push({ service, client: 'c1', sent_ms, answered_ms: rng.next() < 0.1 ? null : sent_ms + rng.int(outcome === 'short_circuited' ? 40 : 200), outcome });
+      const attempts = rng.pick([undefined, null, 0, 0, 1]);
+      requests.push({ service, client: 'c1', sent_ms, answered_ms: rng.next() < 0.1 ? null : sent_ms + rng.int(outcome === 'short_circuited' ? 40 : 200), outcome, ...(attempts === undefined ? {} : { attempts }) });
     }
     const own = calls.filter((c) => c.service === service);
     for (let i = rng.int(8); i > 0; i--) {
       // Half the reports fall near an outcome, where the window is worth judging.
       const near = own.length > 0 && rng.next() < 0.5 ? (rng.pick(own).answered_ms ?? rng.pick(own).sent_ms + 100) + rng.int(40) - 20 : rng.int(600);
-      states.push({ node: service, at_ms: near, breaker: rng.pick(['closed', 'open', 'half_open'] as const) });
+      // One report a millisecond: the brute force reads the state per millisecond.
+      if (!states.some((s) => s.node === service && s.at_ms === near)) states.push({ node: service, at_ms: near, breaker: rng.pick(['closed', 'open', 'half_open'] as const) });
     }
   }
   const faults: BreakerRecord['faults'] = [];
@@ -107,7 +110,7 @@ function anyWindowCause(record: BreakerRecord, all: Plain[], at: number, since: 
   const b = record.config.breaker;
   const bucket = b.window_ms / b.window_buckets;
   for (let t = at - tol.clock_ms; t <= at + tol.clock_ms; t++) {
-    const known = all.filter((o) => o.known <= t && o.known >= since);
+    const known = all.filter((o) => o.known <= t && o.known > since);
     if (kind === 'keeps') {
       if (cause(known, record)) return true;
     } else if (b.window_kind === 'count') {
@@ -140,7 +143,7 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
       const next = changes[i + 1];
       const end = next?.at ?? Infinity;
       if (ch.to === 'open' && ch.from === 'closed') {
-        const close = changes.slice(0, i).filter((c) => c.from === 'half_open' && c.to === 'closed').at(-1);
+        const close = changes.slice(0, i).filter((c) => c.to === 'closed').at(-1);
         const since = close?.at ?? -Infinity;
         if (!anyWindowCause(record, windowed, ch.at, since, 'forgets')) {
           const old =
@@ -169,7 +172,13 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
     });
 
     const requests = record.requests.filter((r) => r.service === service).sort((x, y) => x.sent_ms - y.sent_ms);
-    const shorts = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null);
+    // Only refusals before any call show a short circuit's own speed; with attempts unknown, those during which the service sent nothing.
+    const shorts = requests.filter(
+      (r) =>
+        r.outcome === 'short_circuited' &&
+        r.answered_ms !== null &&
+        (typeof r.attempts === 'number' ? r.attempts === 0 : !mine.some((o) => o.sent >= r.sent_ms && o.sent <= r.answered_ms!)),
+    );
     if (shorts.length > 0) {
       const lat = shorts.map((r) => r.answered_ms! - r.sent_ms).sort((x, y) => x - y);
       const p99 = lat[Math.ceil(lat.length * 0.99) - 1]!;
@@ -180,18 +189,30 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
     const faults = [...record.faults].sort((x, y) => x.at_ms - y.at_ms);
     const clear = (f: BreakerRecord['faults'][number]) => f.errors_pct === 0 && f.latency_ms === 0 && !f.hang;
     if (faults.length > 0 && clear(faults.at(-1)!) && faults.some((f) => !clear(f))) {
-      const deadline = faults.at(-1)!.at_ms + b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
-      if (record.end_ms > deadline) {
-        let first = Infinity;
-        const reports = record.states.filter((s) => s.node === service).sort((x, y) => x.at_ms - y.at_ms);
-        for (let t = deadline; t <= record.end_ms && first === Infinity; t++) {
-          const last = reports.filter((s) => s.at_ms <= t).at(-1);
-          if (last !== undefined && last.breaker !== 'closed') first = t;
-        }
-        const short = requests.find((r) => r.outcome === 'short_circuited' && r.sent_ms >= deadline);
-        first = Math.min(first, short?.sent_ms ?? Infinity);
-        if (first !== Infinity) note('recovery_late', service, first);
+      const c = faults.at(-1)!.at_ms;
+      const allowed = b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
+      const reports = record.states.filter((s) => s.node === service).sort((x, y) => x.at_ms - y.at_ms);
+      // The reported state at every millisecond, and the runs of milliseconds out of closed.
+      const horizon = record.end_ms + 1;
+      const stateAt: BreakerState[] = [];
+      for (let t = 0; t <= horizon; t++) stateAt.push(reports.filter((s) => s.at_ms <= t).at(-1)?.breaker ?? 'closed');
+      const runs: { start: number; to: number }[] = [];
+      for (let t = 0; t <= horizon; t++) {
+        if (stateAt[t] === 'closed') continue;
+        if (t === 0 || stateAt[t - 1] === 'closed') runs.push({ start: t, to: Infinity });
+        if (t < horizon && stateAt[t + 1] === 'closed') runs.at(-1)!.to = t + 1;
       }
+      let first = Infinity;
+      for (const run of runs.filter((r) => r.to > c)) {
+        const deadline = Math.max(c, run.start) + allowed;
+        if (run.to > deadline && deadline < record.end_ms) first = Math.min(first, deadline);
+      }
+      for (const r of requests) {
+        if (r.outcome !== 'short_circuited' || r.sent_ms <= c + allowed || r.sent_ms >= record.end_ms) continue;
+        const excused = runs.some((run) => run.to > c && r.sent_ms >= run.start - tol.clock_ms && r.sent_ms <= Math.min(run.to, Math.max(c, run.start) + allowed));
+        if (!excused) first = Math.min(first, r.sent_ms);
+      }
+      if (first !== Infinity) note('recovery_late', service, first);
     }
 
     const permits = record.config.bulkhead.kind === 'none' ? Infinity : record.config.bulkhead.max;
@@ -206,7 +227,8 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
     let inRun = false;
     for (const r of requests.filter((q) => q.outcome === 'rejected')) {
       let most = 0;
-      for (let t = r.sent_ms - tol.clock_ms; t <= (r.answered_ms ?? r.sent_ms) + tol.clock_ms; t++) most = Math.max(most, inFlightAt(mine, t, released));
+      const widened = mine.map((o) => ({ ...o, sent: o.sent - tol.clock_ms }));
+      for (let t = r.sent_ms; t <= (r.answered_ms ?? r.sent_ms); t++) most = Math.max(most, inFlightAt(widened, t, (o) => released(o) + tol.clock_ms));
       if (most >= permits) inRun = false;
       else if (!inRun) {
         note('bulkhead_leaked', service, r.sent_ms);
@@ -235,7 +257,7 @@ function bruteViolations(record: BreakerRecord): Map<BreakerProperty, string[]> 
       if (n === 0 || retry.budget_pct === null) continue;
       const made = sent.filter((o) => o.service === service && o.sent >= from && o.sent <= to).length;
       const allowed = n + n * tol.retry_fraction + (asked(from - retry.budget_window_ms) * retry.budget_pct) / 100 + (retry.budget_min_per_s * (to - from + retry.budget_window_ms)) / 1000 + tol.retry_calls;
-      if (made > allowed) note('retry_amplification', service, from);
+      if (made > Math.floor(allowed)) note('retry_amplification', service, from);
     }
   }
   return out;

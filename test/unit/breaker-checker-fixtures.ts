@@ -1,5 +1,6 @@
 // Records and configurations for the breaker checker's tests.
-import type { BreakerRecord, ResilienceConfig } from '../../src/systems/breaker/record.js';
+import type { ResilienceConfig } from '../../src/systems/breaker/core/index.js';
+import type { BreakerRecord } from '../../src/systems/breaker/record.js';
 
 type ConfigChanges = { [K in keyof ResilienceConfig]?: ResilienceConfig[K] extends object ? Partial<ResilienceConfig[K]> : ResilienceConfig[K] };
 

@@ -90,6 +90,14 @@ describe('opened_without_cause and window_kept_old_outcomes (dslab window: 10 s 
     ]);
   });
 
+  it('a service that turns closed straight from open (restarted) starts a new window too', () => {
+    const calls = [...failures(10, 1000), ...failures(4, 8000)];
+    const states = [state(1950, 'open'), state(5000, 'closed'), state(8400, 'open')];
+    expect(found(recordOf({ calls, states }), 'window_kept_old_outcomes')).toHaveLength(1);
+    const later = [state(1950, 'open'), state(5000, 'closed'), state(9000, 'open')];
+    expect(checkBreaker(recordOf({ calls: [...failures(10, 1000), ...failures(10, 8000)], states: later })).ok).toBe(true);
+  });
+
   it('a disabled breaker never opens', () => {
     const config = testConfig({ breaker: { enabled: false } });
     expect(found(recordOf({ config, calls: failures(10, 1000), states: [state(1950, 'open')] }), 'opened_without_cause')).toEqual(['s1 opened at 1.9 s although its breaker is disabled']);
@@ -115,6 +123,13 @@ describe('short_circuit_slow (call timeout 1 s: p99 within 250 ms)', () => {
     expect(found(recordOf({ requests: fast }), 'short_circuit_slow')).toEqual([]);
     expect(checkBreaker(recordOf({ requests: fast })).figures.services.s1!.short_circuit_p99_ms).toBe(3);
     const slow = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 400 } : r));
+    // Refused on a retry, after a first attempt that took its time: not a short circuit's own latency.
+    const retried = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 400, attempts: 1 } : { ...r, attempts: 0 }));
+    expect(found(recordOf({ requests: retried }), 'short_circuit_slow')).toEqual([]);
+    // Attempts unknown: a slow refusal while the service was calling may have been a retry's; one while it sent nothing was not.
+    const calling = fast.filter((_, i) => i % 10 === 0).map((r) => call(r.sent_ms + 1, r.sent_ms + 300, 'failure'));
+    expect(found(recordOf({ requests: slow, calls: calling }), 'short_circuit_slow')).toEqual([]);
+    expect(found(recordOf({ requests: slow, calls: [call(5000, 5020)] }), 'short_circuit_slow')).toHaveLength(1);
     expect(found(recordOf({ requests: slow }), 'short_circuit_slow')).toEqual([
       "s1's short-circuited requests took 400 ms at p99 (50 of them, the first this slow at 2.0 s); a short circuit must answer within 0.25 of the 1000 ms call timeout (250 ms)",
     ]);
@@ -172,8 +187,22 @@ describe('recovery_late (open wait 5 s + call timeout 1 s + 2 s)', () => {
   });
   it('names a service still open at the deadline', () => {
     expect(found(recordOf({ faults, calls: failures(10, 1000), states: [state(2000, 'open')] }), 'recovery_late')).toEqual([
-      's1 was open at 18.0 s, 8 s after the faults were cleared at 10.0 s; allowed: 5 s open wait + 1 s call timeout + 2 s',
+      's1 was still open at 18.0 s, 8 s after the faults were cleared at 10.0 s; allowed: 5 s open wait + 1 s call timeout + 2 s',
     ]);
+  });
+  it('allows an open after the clearing (the window still held the fault) its own wait, from that open', () => {
+    const calls = [...failures(10, 9500)];
+    const reopened = [state(10_500, 'open'), state(15_500, 'half_open'), state(15_530, 'closed')];
+    expect(found(recordOf({ faults, calls, states: reopened }), 'recovery_late')).toEqual([]);
+    expect(found(recordOf({ faults, calls, states: [state(10_500, 'open'), state(19_000, 'half_open'), state(19_030, 'closed')] }), 'recovery_late')).toEqual([
+      's1 was still open at 18.5 s, 8 s after it opened at 10.5 s, after the faults were cleared at 10.0 s; allowed: 5 s open wait + 1 s call timeout + 2 s',
+    ]);
+  });
+  it('excuses short circuits within an allowed stretch, not after it', () => {
+    const states = [state(17_000, 'open'), state(22_000, 'half_open'), state(22_030, 'closed')];
+    const calls = failures(10, 16_000);
+    expect(found(recordOf({ faults, calls, states, requests: [request(19_000, 19_002, 'short_circuited')] }), 'recovery_late')).toEqual([]);
+    expect(found(recordOf({ faults, calls, states, requests: [request(23_000, 23_002, 'short_circuited')] }), 'recovery_late')).toHaveLength(1);
   });
   it('names short circuits after the deadline', () => {
     const requests = [request(19_000, 19_002, 'short_circuited'), request(19_100, 19_102, 'short_circuited')];

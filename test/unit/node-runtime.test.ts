@@ -131,6 +131,23 @@ describe('node runtime', () => {
     expect(plain.written[0]!.body).toEqual({ type: 'init_ok', in_reply_to: 1 });
   });
 
+  it('declares dslab_fail in init_ok only with a fail handler, hands it dslab fail messages from dslab alone, and sends notes to dslab', async () => {
+    const { node, written, deliver, flushed } = harness();
+    const faults: unknown[] = [];
+    node.onFail((fault) => faults.push(fault));
+    await deliver('c0', { type: 'init', msg_id: 1, node_id: 'd1', node_ids: ['d1'] });
+    await deliver('dslab', { type: 'dslab_fail', errors_pct: 50, latency_ms: 800, hang: false });
+    await deliver('dslab', { type: 'dslab_fail', errors_pct: 0, latency_ms: 0, hang: true });
+    // From anyone else it is no fault (and not a known type).
+    await deliver('s1', { type: 'dslab_fail', errors_pct: 100, latency_ms: 0, hang: false, msg_id: 4 });
+    node.note('opened: 4 of 4 calls failed');
+    await flushed();
+    expect(written[0]!.body).toEqual({ type: 'init_ok', dslab_fail: true, in_reply_to: 1 });
+    expect(faults).toEqual([{ errors_pct: 50, latency_ms: 800, hang: false }, { errors_pct: 0, latency_ms: 0, hang: true }]);
+    expect(written.find((m) => m.body.in_reply_to === 4)!.body).toMatchObject({ type: 'error', code: 10 });
+    expect(written.at(-1)).toEqual({ src: 'd1', dest: 'dslab', body: { type: 'dslab_note', text: 'opened: 4 of 4 calls failed' } });
+  });
+
   it('sends only the state fields that changed, batched into one write per turn', async () => {
     const { node, written, deliver, flushed } = harness();
     await deliver('c0', { type: 'init', msg_id: 1, node_id: 'n1', node_ids: ['n1'] });

@@ -193,8 +193,8 @@ export function listLabIds(dir = labsDir()): string[] {
     .sort(labOrder);
 }
 
-/** Warm-ups first, then Maelstrom's challenges after them, then the Raft labs and the Zab labs, each in the order they build on each other, then the labs of systems built on Zab. */
-const lab_order = ['echo', 'unique-ids', 'broadcast-single', 'broadcast-multi', 'broadcast-partitions', 'broadcast-efficiency', 'g-counter', 'kafka-single', 'kafka-replicated', 'kafka-efficient', 'txn-uncommitted', 'txn-committed', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake', 'locks'];
+/** Warm-ups first, then Maelstrom's challenges after them, then the Raft labs and the Zab labs, each in the order they build on each other, then the labs of systems built on Zab, then circuit breakers. */
+const lab_order = ['echo', 'unique-ids', 'broadcast-single', 'broadcast-multi', 'broadcast-partitions', 'broadcast-efficiency', 'g-counter', 'kafka-single', 'kafka-replicated', 'kafka-efficient', 'txn-uncommitted', 'txn-committed', 'raft-election', 'raft-replication', 'raft-persistence', 'raft-snapshots', 'kv-linearizable', 'zab-election', 'zab-broadcast', 'zk-sessions', 'snowflake', 'locks', 'circuit-breaker'];
 function labOrder(a: string, b: string): number {
   const ia = lab_order.indexOf(a);
   const ib = lab_order.indexOf(b);

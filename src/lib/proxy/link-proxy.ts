@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { FaultModel, StreamFate } from '../faults/fault-model.js';
+import { RespLink, type RespLinkHost } from './resp-link.js';
 
 /**
  * A TCP proxy for one link from a client node to a real server (redis-server,
@@ -83,6 +84,8 @@ export interface LinkProxyOptions {
   target: () => { host: string; port: number };
   fate: LinkFate;
   held_bytes_max?: number;
+  /** The server speaks RESP (redis): commands and replies are framed, traced and given the server's application fault (resp-link.ts). */
+  resp?: RespLinkHost;
 }
 
 type Item = { kind: 'data'; data: Buffer; due_ms: number } | { kind: 'end'; due_ms: number } | { kind: 'reset'; due_ms: number };
@@ -142,11 +145,14 @@ class ProxiedConnection {
   readonly toServer: Pipe;
   toClient: Pipe | null = null;
   private closed = false;
+  /** The RESP framing of a link to a redis server; null for a plain byte stream. */
+  private readonly resp: RespLink | null;
 
   constructor(
     private readonly proxy: LinkProxy,
     readonly client: net.Socket,
   ) {
+    this.resp = proxy.options.resp ? new RespLink(proxy.options.resp, proxy.options.client, proxy.options.server) : null;
     this.toServer = new Pipe('to_server', client);
     this.wireSource(this.toServer, client);
     client.on('drain', () => this.toClient && this.pump(this.toClient));
@@ -173,6 +179,8 @@ class ProxiedConnection {
       this.wireSource(toClient, upstream);
       upstream.on('drain', () => this.pump(this.toServer));
       this.pump(this.toServer);
+      // Replies the proxy gave while the server was out of reach (an errors fault) can go now.
+      if (this.resp) this.releaseReplies(Date.now());
     });
     upstream.on('error', () => {
       clearTimeout(timer);
@@ -212,7 +220,30 @@ class ProxiedConnection {
     let due_ms = now;
     if (fate.action === 'hold') this.proxy.count.stalled_chunks++;
     else due_ms = Math.max(now + fate.delay_ms, pipe.lastDue_ms);
-    this.enqueue(pipe, { kind: 'data', data: chunk, due_ms });
+    if (this.resp) this.onRespChunk(this.resp, pipe, chunk, due_ms);
+    else this.enqueue(pipe, { kind: 'data', data: chunk, due_ms });
+  }
+
+  /** A chunk of a RESP link: whole commands go on (unless the proxy answers them), whole replies are paired, and what may leave for the client leaves. */
+  private onRespChunk(resp: RespLink, pipe: Pipe, chunk: Buffer, due_ms: number): void {
+    try {
+      if (pipe.direction === 'to_server') {
+        const forward = resp.fromClient(chunk);
+        if (forward.length > 0) this.enqueue(pipe, { kind: 'data', data: forward, due_ms });
+      } else resp.fromServer(chunk);
+    } catch {
+      // Bytes that are not RESP, or a reply no command awaits: the proxy cannot tell what answers what any more.
+      this.abort();
+      return;
+    }
+    this.releaseReplies(due_ms);
+  }
+
+  /** Sends the client the replies now due, in command order, each after the latency fault's hold. */
+  private releaseReplies(due_ms: number): void {
+    const toClient = this.toClient;
+    if (!toClient || !this.resp) return;
+    for (const reply of this.resp.release()) this.enqueue(toClient, { kind: 'data', data: reply.data, due_ms: Math.max(due_ms + reply.hold_ms, toClient.lastDue_ms) });
   }
 
   private enqueue(pipe: Pipe, item: Item): void {

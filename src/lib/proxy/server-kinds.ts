@@ -14,6 +14,8 @@ export interface ServerKind {
   binary: string;
   /** The one line that says how to get the program: "apt-get install redis-server". */
   install_hint: string;
+  /** The server speaks RESP (redis): its link proxies frame commands and replies, trace them and apply application faults. */
+  resp?: boolean;
   /** Ports the server needs besides its client port (etcd's peer port). */
   extra_ports: number;
   args(setup: ServerSetup): string[];
@@ -40,6 +42,7 @@ export const redis_server: ServerKind = {
   name: 'redis',
   binary: 'redis-server',
   install_hint: 'apt-get install redis-server',
+  resp: true,
   extra_ports: 0,
   args: ({ port, data_dir }) => [
     '--port', String(port),

@@ -1,5 +1,6 @@
 import type { FaultModel } from '../faults/fault-model.js';
 import { type LinkProxyCounters, LinkProxy, linkFateFromModel } from './link-proxy.js';
+import type { RespLinkHost } from './resp-link.js';
 import type { ServerKind } from './server-kinds.js';
 import { type ServerExit, ServerProcess, type ServerStatus } from './server-process.js';
 
@@ -24,6 +25,8 @@ export interface ServerMemberOptions {
   ready_timeout_ms?: number;
   onStart?(pid: number): void;
   onExit?(exit: ServerExit, pid: number): void;
+  /** For a RESP server: what each client's link reaches of the cluster (its fault, the trace); absent, the links carry bytes only. */
+  resp?(client: string): RespLinkHost;
 }
 
 export interface ServerLinkStatus {
@@ -64,6 +67,7 @@ export class ServerMember {
           server: options.id,
           target: () => ({ host: '127.0.0.1', port: server.port }),
           fate: linkFateFromModel(options.faults, client, options.id, options.random),
+          ...(options.resp ? { resp: options.resp(client) } : {}),
         });
         proxies.set(client, proxy);
       }

@@ -1,7 +1,7 @@
 // Applying the control actions that inject or undo a fault (partition, heal, link faults, kill, restart,
 // pause, resume, skew, transfer) and saying which faults are in force; the supervisor hands these over.
 import type { ActionResult, ActiveFaults, ControlAction, FaultDetail, NodeStatusKind } from '../control/api.js';
-import { type AppFault, describeAppFault, isNoAppFault } from '../faults/app-fault.js';
+import { type AppFault, describeAppFault, isNoAppFault, no_app_fault } from '../faults/app-fault.js';
 import type { MessageBody } from '../protocol/messages.js';
 import type { Topology } from '../cluster/groups.js';
 import { describeDrops, describePartition, type FaultModel } from '../faults/fault-model.js';
@@ -259,11 +259,17 @@ export class FaultActions {
 
   /** An application fault on a node that takes them (it declared dslab_fail in its init_ok); all zero clears it. */
   private failNode(action: Extract<FaultAction, { type: 'fail' }>): { result: ActionResult; fault: FaultDetail } {
-    if (this.host.servers.has(action.node)) throw new UserError(`${action.node} is a real server: dslab fail acts on nodes that declared dslab_fail in their init_ok`);
-    const node = this.resolveNode(action.node);
-    if (!node.wants_fail) throw new UserError(`${node.id} takes no application faults: its init_ok did not declare dslab_fail: true`);
     const fault: AppFault = { errors_pct: action.errors_pct, latency_ms: action.latency_ms, hang: action.hang };
     const cleared = isNoAppFault(fault);
+    if (this.host.servers.has(action.node)) {
+      // A redis server's faults are applied by its link proxies, which read its protocol.
+      if (!this.host.servers.takesAppFaults(action.node)) throw new UserError(`${action.node} is a real server whose protocol dslab does not read: dslab fail acts on redis servers and on nodes that declared dslab_fail in their init_ok`);
+      this.host.servers.setAppFault(action.node, fault);
+      const description = cleared ? `${action.node} no longer failing` : `${action.node} failing: ${describeAppFault(fault)}`;
+      return { result: { description, node: action.node }, fault: { action: 'fail', node: action.node, ...fault } };
+    }
+    const node = this.resolveNode(action.node);
+    if (!node.wants_fail) throw new UserError(`${node.id} takes no application faults: its init_ok did not declare dslab_fail: true`);
     node.app_fault = cleared ? null : fault;
     if (node.proc) this.host.sendFail(node);
     const description = cleared ? `${node.id} no longer failing` : `${node.id} failing: ${describeAppFault(fault)}`;
@@ -278,6 +284,10 @@ export class FaultActions {
       node.app_fault = null;
       if (node.proc) this.host.sendFail(node);
       cleared.push(node.id);
+    }
+    for (const id of [...this.host.servers.appFaultsInForce().keys()]) {
+      this.host.servers.setAppFault(id, no_app_fault);
+      cleared.push(id);
     }
     return cleared;
   }
@@ -317,6 +327,7 @@ export class FaultActions {
     }
     for (const id of this.host.servers.paused()) words.push(`${id} paused`);
     for (const node of this.host.nodes.values()) if (node.app_fault) words.push(`${node.id} failing: ${describeAppFault(node.app_fault)}`);
+    for (const [id, fault] of this.host.servers.appFaultsInForce()) words.push(`${id} failing: ${describeAppFault(fault)}`);
     return words;
   }
 
@@ -328,7 +339,7 @@ export class FaultActions {
       links: this.host.faults.linkFaultsInForce(),
       paused: [...nodes.filter((n) => n.status === 'paused').map((n) => n.id), ...this.host.servers.paused()],
       clock_offsets_ms: Object.fromEntries(nodes.filter((n) => n.clock_offset_ms !== 0).map((n) => [n.id, n.clock_offset_ms])),
-      app_faults: Object.fromEntries(nodes.flatMap((n) => (n.app_fault ? [[n.id, { ...n.app_fault }]] : []))),
+      app_faults: Object.fromEntries([...nodes.flatMap((n) => (n.app_fault ? [[n.id, { ...n.app_fault }] as const] : [])), ...[...this.host.servers.appFaultsInForce()].map(([id, fault]) => [id, { ...fault }] as const)]),
     };
   }
 }

@@ -3,6 +3,8 @@ import { type ClusterPaths, makePrivateDir } from '../cluster/paths.js';
 import { type GroupConfig, memberIds, type Topology } from '../cluster/groups.js';
 import type { ActionResult, FaultDetail, NewClusterEvent, ServerRow } from '../control/api.js';
 import type { FaultModel } from '../faults/fault-model.js';
+import { type AppFault, isNoAppFault, no_app_fault } from '../faults/app-fault.js';
+import type { RespLinkHost } from '../proxy/resp-link.js';
 import { serverKindOf } from '../proxy/server-kinds.js';
 import { ServerMember } from '../proxy/server-member.js';
 import type { ServerState } from '../proxy/server-process.js';
@@ -26,6 +28,8 @@ export interface ServerMembersOptions {
   emit(event: NewClusterEvent): void;
   /** True once `down` began: exits then are the cluster stopping, not events. */
   stopping(): boolean;
+  /** Records a line in the cluster's trace (a RESP server's commands and replies, as its proxies frame them). */
+  trace(fate: string, line: string): void;
 }
 
 /** The node-lifecycle actions a server member takes like a node. */
@@ -43,6 +47,9 @@ export type ServerAction = { type: 'kill' | 'restart' | 'pause' | 'resume'; node
 export class ServerMembers {
   private readonly members = new Map<string, ServerMember>();
   private readonly groupOf = new Map<string, string>();
+  /** Application faults (`dslab fail`) on servers that speak RESP, applied by their link proxies. */
+  private readonly appFaults = new Map<string, AppFault>();
+  private readonly respServers = new Set<string>();
 
   constructor(private readonly options: ServerMembersOptions) {}
 
@@ -72,6 +79,7 @@ export class ServerMembers {
           random: this.options.random,
           data_dir: paths.dataDir(id),
           log_file: paths.logFile(id),
+          ...(kind.resp ? { resp: (client: string) => this.respHost(id, client) } : {}),
           onStart: (pid) => this.options.watch(pid),
           onExit: (exit, pid) => {
             this.options.unwatch(pid);
@@ -80,9 +88,38 @@ export class ServerMembers {
           },
         });
         this.members.set(id, member);
+        if (kind.resp) this.respServers.add(id);
         this.options.emit({ type: 'node_up', node: id, pid: member.server.pid ?? -1, restarts: 0 });
       }
     }
+  }
+
+  /** What the proxy of `client`'s link to RESP server `id` reaches: the server's fault, the trace, the link's message numbers. */
+  private respHost(id: string, client: string): RespLinkHost {
+    let next_id = 0;
+    return {
+      fault: () => this.appFaults.get(id) ?? no_app_fault,
+      trace: (line) => this.options.trace('delivered', line),
+      nextId: () => ++next_id,
+      random: this.options.random,
+    };
+  }
+
+  /** Whether `dslab fail` can act on this server: its proxies speak its protocol. */
+  takesAppFaults(id: string): boolean {
+    return this.respServers.has(id);
+  }
+
+  /** Sets (or, with none, clears) a server's application fault; traced as a dslab_fail to it, as a node's is. */
+  setAppFault(id: string, fault: AppFault): void {
+    if (isNoAppFault(fault)) this.appFaults.delete(id);
+    else this.appFaults.set(id, fault);
+    this.options.trace('delivered', JSON.stringify({ src: 'dslab', dest: id, body: { type: 'dslab_fail', ...fault } }));
+  }
+
+  /** The application faults in force on servers, by id. */
+  appFaultsInForce(): ReadonlyMap<string, AppFault> {
+    return this.appFaults;
   }
 
   /** init's dslab_servers for one node: every server, at the address of that node's proxy to it. */

@@ -162,6 +162,7 @@ export class Supervisor implements ControlTarget {
       unwatch: (pid) => this.watchdog?.unwatch(pid),
       emit: (event) => void this.events.emit(event),
       stopping: () => this.stopping !== null,
+      trace: (fate, line) => this.trace.record(Date.now(), fate, line),
     });
     this.workloadRuntimes = new WorkloadRuntimes({
       plugins: plugins.workloads,

@@ -1,4 +1,36 @@
 /**
+ * Shades bands (faults, a spike) over a uPlot chart's plotting area as
+ * elements, not paint, so each keeps its tooltip and stays aligned when the
+ * chart is zoomed. Shared by the pages that draw timelines (this report's and
+ * the breaker scenario's); plain JavaScript text the page runs as is.
+ * Each band: { kind, label, from_s, to_s, colour }.
+ */
+export const band_overlay_script = String.raw`
+  function secondsText(s) {
+    return (Math.round(s * 10) / 10).toFixed(1) + ' s';
+  }
+
+  function drawBands(u, bands) {
+    var over = u.over;
+    var old = over.querySelectorAll('.fault-band');
+    for (var i = 0; i < old.length; i++) old[i].remove();
+    var plot_width = over.clientWidth;
+    bands.forEach(function (band) {
+      var left = Math.max(0, u.valToPos(band.from_s, 'x'));
+      var right = Math.min(plot_width, u.valToPos(band.to_s, 'x'));
+      if (right < 0 || left > plot_width) return;
+      var el = document.createElement('div');
+      el.className = 'fault-band fault-' + band.kind;
+      el.title = band.label + ', ' + secondsText(band.from_s) + ' to ' + secondsText(band.to_s);
+      el.style.left = left + 'px';
+      el.style.width = Math.max(2, right - left) + 'px';
+      el.style.background = band.colour;
+      over.appendChild(el);
+    });
+  }
+`;
+
+/**
  * The report page's own script: reads the chart data from its JSON block and
  * draws the latency and throughput charts with uPlot, with each fault as a
  * shaded band over the plot and the main phase's end marked. Bands and marks
@@ -14,40 +46,24 @@ export const page_script = String.raw`
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var colours = { ok: '#2e7d32', fail: '#c62828', unknown: '#f9a825' };
   var chart_height_px = 300;
-  var band_width_px_min = 2;
 
   function chartWidth(element) {
     return Math.max(320, Math.min(1060, element.clientWidth || 960));
   }
-
-  function seconds(s) {
-    return (Math.round(s * 10) / 10).toFixed(1) + ' s';
-  }
-
+${band_overlay_script}
   // Fault bands and the phase mark, placed over the plotting area in CSS pixels.
   function drawOverlays(u) {
+    drawBands(u, data.bands);
     var over = u.over;
-    var old = over.querySelectorAll('.fault-band, .phase-mark');
+    var old = over.querySelectorAll('.phase-mark');
     for (var i = 0; i < old.length; i++) old[i].remove();
     var plot_width = over.clientWidth;
-    data.bands.forEach(function (band) {
-      var left = Math.max(0, u.valToPos(band.from_s, 'x'));
-      var right = Math.min(plot_width, u.valToPos(band.to_s, 'x'));
-      if (right < 0 || left > plot_width) return;
-      var el = document.createElement('div');
-      el.className = 'fault-band fault-' + band.kind;
-      el.title = band.label + ', ' + seconds(band.from_s) + ' to ' + seconds(band.to_s);
-      el.style.left = left + 'px';
-      el.style.width = Math.max(band_width_px_min, right - left) + 'px';
-      el.style.background = band.colour;
-      over.appendChild(el);
-    });
     var x = u.valToPos(data.main_phase_end_s, 'x');
     if (x >= 0 && x <= plot_width) {
       var mark = document.createElement('div');
       mark.className = 'phase-mark';
       mark.style.left = x + 'px';
-      mark.title = 'the time limit ended the main phase at ' + seconds(data.main_phase_end_s) + (data.final_reads ? '; then every fault healed and the clients read once more' : '');
+      mark.title = 'the time limit ended the main phase at ' + secondsText(data.main_phase_end_s) + (data.final_reads ? '; then every fault healed and the clients read once more' : '');
       var label = document.createElement('span');
       label.textContent = data.final_reads ? 'time limit: heal, final reads' : 'time limit';
       mark.appendChild(label);

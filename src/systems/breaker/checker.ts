@@ -8,7 +8,8 @@
  * `clock_ms` and leans toward passing a correct service (a violation is certain, not likely).
  * Every violation is said in words, with times relative to the record's start.
  */
-import type { BreakerRecord, BreakerState, CallRecord, CallRecordResult, RequestOutcome, ResilienceConfig } from './record.js';
+import type { BreakerState, ResilienceConfig } from './core/index.js';
+import type { BreakerRecord, CallRecord, CallRecordResult, RequestOutcome } from './record.js';
 
 export const breaker_properties = [
   'opened_without_cause',
@@ -291,12 +292,12 @@ interface InFlightStep {
 }
 
 /** The number of calls in flight from each change on ([sent, released) each). */
-function inFlightSteps(calls: readonly CallOutcome[], released: (c: CallOutcome) => number): InFlightStep[] {
+function inFlightSteps(calls: readonly CallOutcome[], held: (c: CallOutcome) => [number, number]): InFlightStep[] {
   const events: [number, number][] = [];
   for (const c of calls) {
-    const end = released(c);
-    if (end <= c.sent_ms) continue;
-    events.push([c.sent_ms, 1], [end, -1]);
+    const [start, end] = held(c);
+    if (end <= start) continue;
+    events.push([start, 1], [end, -1]);
   }
   // At equal times releases go first: a permit given back at t is free for a call sent at t.
   events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -381,11 +382,13 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
         add('opened_without_cause', service, change.at_ms, `${service} opened at ${rel(change.at_ms)} although its breaker is disabled`);
         continue;
       }
-      // A close from half-open clears the window (the core, Hystrix and resilience4j all do): the
-      // window holds the outcomes known from the close report on. An open that only a window
-      // keeping older outcomes explains (one never dropping any, or one not cleared) kept old outcomes.
-      const close = changes.slice(0, i).findLast((c) => c.to === 'closed' && c.from === 'half_open');
-      const since_close = close === undefined ? windowed : windowed.filter((o) => o.known_ms >= close.at_ms);
+      // A close clears the window (the core, Hystrix and resilience4j all do; an open that turns
+      // closed without a half-open is a restarted service, whose window is new as well): the window
+      // holds the outcomes known after the close report (the trials' answers came before it). An
+      // open that only a window keeping older outcomes explains (one never dropping any, or one not
+      // cleared at the close) kept old outcomes.
+      const close = changes.slice(0, i).findLast((c) => c.to === 'closed');
+      const since_close = close === undefined ? windowed : windowed.filter((o) => o.known_ms > close.at_ms);
       if (windowMayHaveCause(since_close, change.at_ms, config, tol.clock_ms, true)) continue;
       const needs = `it needs at least ${plural(b.min_calls, 'call')} and ${b.failure_rate_pct}% failed or ${b.slow_rate_pct}% slow`;
       const kept = windowAt(since_close, change.at_ms, config, true);
@@ -457,8 +460,12 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       }
     }
 
-    // short_circuit_slow.
-    const short = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null);
+    // short_circuit_slow: requests refused before any call; a retry's refusal carries its earlier
+    // attempts' time. Where the record does not say how many calls a request made, it is judged
+    // only if its service sent no call at all while it waited (so none can have been its own).
+    const sent_times = outcomes.map((o) => o.sent_ms);
+    const noCallDuring = (r: (typeof requests)[number]) => upperBound(sent_times, r.answered_ms!) === lowerBound(sent_times, r.sent_ms);
+    const short = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null && (typeof r.attempts === 'number' ? r.attempts === 0 : noCallDuring(r)));
     if (short.length > 0) {
       const latencies = short.map((r) => r.answered_ms! - r.sent_ms).sort((x, y) => x - y);
       const p99 = quantile(latencies, 0.99);
@@ -475,30 +482,49 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       }
     }
 
-    // recovery_late.
+    // recovery_late: after the last fault is cleared, every stretch out of closed (open and
+    // half-open, from the open until the next close) must end within the allowance of the clearing
+    // or of its own start, whichever is later (a window may still hold the fault's failures and open
+    // after the clearing: that open is judged by opened_without_cause, its length here). Short
+    // circuits outside every such allowed stretch count too (for a service that reports no states).
     if (cleared_ms !== null) {
-      const allowed = b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
-      const deadline = cleared_ms + allowed;
-      if (record.end_ms > deadline) {
-        const state_at_deadline = changes.findLast((c) => c.at_ms <= deadline)?.to ?? 'closed';
-        const later_open = changes.find((c) => c.at_ms > deadline && c.to !== 'closed');
-        const not_closed_ms = state_at_deadline !== 'closed' ? deadline : (later_open?.at_ms ?? null);
-        const shorted = requests.filter((r) => r.outcome === 'short_circuited' && r.sent_ms >= deadline);
-        const first_short_ms = shorted[0]?.sent_ms ?? null;
-        const why = `the faults were cleared at ${rel(cleared_ms)}; allowed: ${secs(b.open_wait_ms)} open wait + ${secs(b.call_timeout_ms)} call timeout + ${secs(tol.recovery_ms)}`;
-        if (not_closed_ms !== null && (first_short_ms === null || not_closed_ms <= first_short_ms)) {
-          const state_then = not_closed_ms === deadline ? state_at_deadline : later_open!.to;
-          add('recovery_late', service, not_closed_ms, `${service} was ${state_then.replace('_', '-')} at ${rel(not_closed_ms)}, ${secs(not_closed_ms - cleared_ms)} after ${why}`);
-        } else if (first_short_ms !== null) {
-          add('recovery_late', service, first_short_ms, `${service} short-circuited ${plural(shorted.length, 'request')} from ${rel(first_short_ms)}, ${secs(first_short_ms - cleared_ms)} after ${why}`);
-        }
+      const allowed_ms = b.open_wait_ms + b.call_timeout_ms + tol.recovery_ms;
+      const allowance = `allowed: ${secs(b.open_wait_ms)} open wait + ${secs(b.call_timeout_ms)} call timeout + ${secs(tol.recovery_ms)}`;
+      const stretches: { from: number; to: number; deadline: number }[] = [];
+      for (let i = 0; i < changes.length; i++) {
+        const change = changes[i]!;
+        if (change.from !== 'closed') continue;
+        const to = changes.slice(i + 1).find((c) => c.to === 'closed')?.at_ms ?? Infinity;
+        if (to > cleared_ms) stretches.push({ from: change.at_ms, to, deadline: Math.max(cleared_ms, change.at_ms) + allowed_ms });
       }
+      // Each way it was late; the earliest is the finding.
+      const late: { at: number; text: string }[] = [];
+      const consider = (at: number, text: () => string) => {
+        if (at < record.end_ms) late.push({ at, text: text() });
+      };
+      for (const stretch of stretches) {
+        if (stretch.to <= stretch.deadline) continue;
+        const state_then = changes.findLast((c) => c.at_ms <= stretch.deadline)!.to;
+        const since = stretch.from > cleared_ms ? `it opened at ${rel(stretch.from)}, after the faults were cleared at ${rel(cleared_ms)}` : `the faults were cleared at ${rel(cleared_ms)}`;
+        consider(stretch.deadline, () => `${service} was still ${state_then.replace('_', '-')} at ${rel(stretch.deadline)}, ${secs(stretch.deadline - Math.max(cleared_ms, stretch.from))} after ${since}; ${allowance}`);
+      }
+      const excused = (t: number) => stretches.some((s) => t >= s.from - tol.clock_ms && t <= Math.min(s.to, s.deadline));
+      const shorted = requests.filter((r) => r.outcome === 'short_circuited' && r.sent_ms > cleared_ms + allowed_ms && !excused(r.sent_ms));
+      if (shorted.length > 0) {
+        const first_short = shorted[0]!.sent_ms;
+        consider(first_short, () => `${service} short-circuited ${plural(shorted.length, 'request')} from ${rel(first_short)}, ${secs(first_short - cleared_ms)} after the faults were cleared at ${rel(cleared_ms)}; ${allowance}`);
+      }
+      const first = late.sort((x, y) => x.at - y.at)[0];
+      if (first !== undefined) add('recovery_late', service, first.at, first.text);
     }
 
     // bulkhead_exceeded: calls in flight at once, a timed-out call's permit taken back clock_ms early.
     const limit = config.bulkhead.kind === 'none' ? Infinity : config.bulkhead.max;
-    const lenient = inFlightSteps(outcomes, (o) => (o.failed && o.known_ms === o.sent_ms + b.call_timeout_ms ? o.released_ms - tol.clock_ms : o.released_ms));
-    const exact = inFlightSteps(outcomes, (o) => o.released_ms);
+    // The router sees a call leave after the service took its permit and its answer before the
+    // service gives the permit back: its view of a call lies inside the service's, except a
+    // timeout, which the service's own timer ends up to clock_ms sooner.
+    const lenient = inFlightSteps(outcomes, (o) => [o.sent_ms, o.failed && o.known_ms === o.sent_ms + b.call_timeout_ms ? o.released_ms - tol.clock_ms : o.released_ms]);
+    const exact = inFlightSteps(outcomes, (o) => [o.sent_ms, o.released_ms]);
     fig.max_in_flight = exact.reduce((most, s) => Math.max(most, s.count), 0);
     for (let i = 0; i < lenient.length; i++) {
       const step = lenient[i]!;
@@ -511,7 +537,10 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
     }
 
     // bulkhead_leaked: a request rejected although fewer than the bulkhead's permits were in use
-    // throughout its stay at the service (widened by clock_ms). Consecutive ones are one finding.
+    // throughout its stay at the service; a call counts as holding its permit from clock_ms before
+    // the router saw it leave to clock_ms after its answer or timeout (the service's view is wider
+    // than the router's by the trips). Consecutive ones are one finding.
+    const possibly_held = inFlightSteps(outcomes, (o) => [o.sent_ms - tol.clock_ms, o.released_ms + tol.clock_ms]);
     const rejected = requests.filter((r) => r.outcome === 'rejected');
     let run: { first: number; last: number; count: number; most: number } | null = null;
     const flush = () => {
@@ -521,7 +550,7 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       run = null;
     };
     for (const r of rejected) {
-      const most = mostInFlight(exact, r.sent_ms - tol.clock_ms, (r.answered_ms ?? r.sent_ms) + tol.clock_ms);
+      const most = mostInFlight(possibly_held, r.sent_ms, r.answered_ms ?? r.sent_ms);
       if (most >= limit) {
         flush();
         continue;
@@ -563,7 +592,7 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
         // A budget over a sliding window also spends what the requests just before the outage earned.
         const earning = record.requests.filter((r) => counted(r, outage.from - retry.budget_window_ms)).length;
         const floor = (retry.budget_min_per_s * (outage.to - outage.from + retry.budget_window_ms)) / 1000;
-        allowed = requests * (1 + tol.retry_fraction) + (retry.budget_pct / 100) * earning + floor + tol.retry_calls;
+        allowed = Math.floor(requests * (1 + tol.retry_fraction) + (retry.budget_pct / 100) * earning + floor + tol.retry_calls);
       }
       const ratio = calls / requests;
       figures.outages.push({ service, from_ms: outage.from, to_ms: outage.to, requests, calls, calls_per_request: ratio, allowed_calls: allowed });

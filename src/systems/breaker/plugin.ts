@@ -27,6 +27,7 @@ import {
 } from './core/config.js';
 import { preset_names } from './core/presets.js';
 import { resolveResilienceConfig } from './core/index.js';
+import { breaker_steps } from './steps.js';
 import { dep_capacity_default, dep_capacity_max, dep_queue_max_default, dep_queue_max_limit, dep_service_ms_default, dep_service_ms_max, dependency_default, dependency_kinds, resolveBreakerOptions, services_default } from './options.js';
 
 const whole = (min: number, max: number) => z.number().int().min(min).max(max).optional();
@@ -226,4 +227,6 @@ export const breaker: SystemPlugin = {
   ],
   workloads: ['breaker'],
   workload_groups: { breaker: 'services' },
+  // The circuit-breaker lab's steps: loads, application faults, state waits and the checker over the trace.
+  steps: breaker_steps,
 };

@@ -2,38 +2,7 @@
 // built from trace.jsonl by trace-read.ts and judged by checker.ts. This file owns the type;
 // trace-read.ts and the checker import it from here.
 
-// The resolved configuration's shape, as core/config.ts defines it. Declared here only until the
-// core is on main; then this becomes `import type { ResilienceConfig } from './core/index.js'`.
-export type BreakerState = 'closed' | 'open' | 'half_open';
-
-export interface ResilienceConfig {
-  preset: string;
-  breaker: {
-    enabled: boolean;
-    window_kind: 'count' | 'time';
-    window_calls: number;
-    window_ms: number;
-    window_buckets: number;
-    min_calls: number;
-    failure_rate_pct: number;
-    slow_rate_pct: number;
-    slow_call_ms: number;
-    open_wait_ms: number;
-    half_open_calls: number;
-    call_timeout_ms: number;
-  };
-  bulkhead: { kind: 'none' | 'semaphore' | 'queue'; max: number; queue_max: number; queue_wait_ms: number };
-  retry: {
-    retries_max: number;
-    backoff_ms_base: number;
-    backoff_ms_max: number;
-    jitter: 'full' | 'none';
-    budget_pct: number | null;
-    budget_min_per_s: number;
-    budget_window_ms: number;
-  };
-  fallback: boolean;
-}
+import type { BreakerState, ResilienceConfig } from './core/index.js';
 
 export type RequestOutcome = 'ok' | 'fallback' | 'failed' | 'short_circuited' | 'rejected' | 'bad_request' | 'timeout';
 export type CallRecordResult = 'success' | 'failure' | 'ignored' | 'unanswered';
@@ -45,6 +14,12 @@ export interface RequestRecord {
   sent_ms: number;
   answered_ms: number | null;
   outcome: RequestOutcome;
+  /**
+   * Calls to the dependency the service made for it (the reply's `attempts`); absent or null when
+   * not known. A request short-circuited on a retry carries its earlier attempts' time, so only
+   * those short-circuited before any call (0) show how fast a short circuit is.
+   */
+  attempts?: number | null;
 }
 
 /** A service's `work` call to the dependency, from the call and its reply (null: none came). */
