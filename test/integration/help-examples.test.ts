@@ -172,7 +172,7 @@ const scenarios: Scenario[] = [
       'dslab fail d1 --latency 800ms',
       'dslab fail d1 --hang',
       'dslab fail d1 --errors 0%',
-      'dslab breaker load --rate 500 --duration 2s --bad 5% --services s1,s2',
+      'dslab breaker load --rate 200 --duration 2s --bad 5% --services s1,s2',
       { example: 'dslab breaker check', stdout: /^breaker check: ok, no violation$/m },
       { setup: 'dslab down' },
       // The stopped cluster's folder, judged again.
