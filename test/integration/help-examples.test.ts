@@ -164,6 +164,22 @@ const scenarios: Scenario[] = [
     ],
   },
   {
+    system: 'breaker',
+    steps: [
+      { setup: 'dslab up breaker --detach' },
+      { example: 'dslab breaker load --rate 100 --duration 3s', stdout: /^300 requests sent in /m },
+      'dslab fail d1 --errors 50%',
+      'dslab fail d1 --latency 800ms',
+      'dslab fail d1 --hang',
+      'dslab fail d1 --errors 0%',
+      'dslab breaker load --rate 200 --duration 2s --bad 5% --services s1,s2',
+      { example: 'dslab breaker check', stdout: /^breaker check: ok, no violation$/m },
+      { setup: 'dslab down' },
+      // The stopped cluster's folder, judged again.
+      { example: 'dslab breaker check --dir .dslab/breaker --json', stdout: /"ok": true/ },
+    ],
+  },
+  {
     system: 'snowflake',
     steps: [
       { setup: 'dslab up snowflake --detach' },

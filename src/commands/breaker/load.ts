@@ -12,7 +12,7 @@ export default class BreakerLoad extends DslabCommand {
   static override summary = 'Run an open-loop load on the breaker services and count what became of each request.';
   static override description =
     'Requests {type:"call", key} leave at --rate for --duration whether or not earlier ones were answered (open loop: overload shows), in turn to each service (or those --services names). At most 5,000 are in flight; past that a request is counted as dropped by the load, not queued. Each request is recorded with its outcome, as the service\'s reply says it: ok, fallback, failed, short_circuited (the breaker was open), rejected (the bulkhead was full), bad_request; or timeout when no reply came within --timeout. Prints progress every second, then the counts and latency (p50, p99, max) per outcome, and the counts per service.';
-  static override examples = ['<%= config.bin %> breaker load --rate 100 --duration 10s', '<%= config.bin %> breaker load --rate 2000 --duration 30s --bad 5% --services s1,s2'];
+  static override examples = ['<%= config.bin %> breaker load --rate 100 --duration 3s', '<%= config.bin %> breaker load --rate 200 --duration 2s --bad 5% --services s1,s2'];
   static override flags = {
     rate: numberFlag({ default: 100, description: 'requests sent per second, in total', range: { min: load_rate_per_s_min, max: load_rate_per_s_max } }),
     duration: durationFlag({ default: '10s', description: 'how long to send requests', range: { min: run_duration_ms_min, max: run_duration_ms_max } }),
