@@ -6,6 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { degraded_goodput_pct, depCapacityPerS, describeScenario, judgeArm, latencySpikeAction, loadRatePerS, metastable_plan, metastableArms, perSecond, recovered_goodput_pct } from '../../src/systems/breaker/scenario.js';
 import { controlActionSchema } from '../../src/lib/control/api.js';
+import { UserError } from '../../src/lib/util/errors.js';
+import { breaker } from '../../src/systems/breaker/plugin.js';
+import { runMetastableScenario } from '../../src/systems/breaker/scenario.js';
+import { breaker_workload } from '../../src/workloads/breaker/plugin.js';
 import { b_back_from_s, fabricate, fixtureArm, origin_ms, queueOf, rate_per_s, seconds, shape_a, shape_b, spike } from './scenario-fixture.js';
 
 describe('perSecond', () => {
@@ -124,5 +128,13 @@ describe('the plan', () => {
 
   it("slows d1 with the control API's fail action", () => {
     expect(controlActionSchema.safeParse(latencySpikeAction('d1', 1000)).success).toBe(true);
+  });
+});
+
+describe('runMetastableScenario', () => {
+  it('refuses a folder it cannot make in one line, before any cluster starts', async () => {
+    const run = runMetastableScenario({ system: breaker, workloads: [breaker_workload], cwd: '/tmp', dir: '/dev/null/metastable' });
+    await expect(run).rejects.toThrow(UserError);
+    await expect(run).rejects.toThrow(/^cannot make the scenario's folder \/dev\/null\/metastable: /);
   });
 });

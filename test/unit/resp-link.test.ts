@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type AppFault, no_app_fault } from '../../src/lib/faults/app-fault.js';
-import { encodeCommand, RespError, RespFramer } from '../../src/lib/proxy/resp.js';
+import { encodeCommand, RespFramer } from '../../src/lib/proxy/resp.js';
 import { injected_error_reply, RespLink, replyRecord } from '../../src/lib/proxy/resp-link.js';
 
 function link(fault: AppFault = no_app_fault, draws: number[] = []) {
@@ -18,8 +18,15 @@ describe('RESP framing on a redis link', () => {
     // A value that is not UTF-8 (0xff) comes through byte for byte.
     const bytes = Buffer.concat([get('a'), Buffer.from('+OK\r\n$3\r\n'), Buffer.from([0x61, 0x62, 0xff]), Buffer.from('\r\n')]);
     const values = [...framer.push(bytes.subarray(0, 7)), ...framer.push(bytes.subarray(7))];
-    expect(values.map((v) => v.value)).toEqual([['GET', 'a'], 'OK', expect.any(String)]);
-    expect(Buffer.concat(values.map((v) => v.raw)).equals(bytes)).toBe(true);
+    expect(values.map((v) => v.length)).toEqual([get('a').length, 5, 9]);
+    expect(Buffer.concat(values).equals(bytes)).toBe(true);
+  });
+
+  it('frames RESP3 replies (maps, sets, doubles, nulls, booleans, blob errors) as whole values', () => {
+    const framer = new RespFramer();
+    const replies = ['%2\r\n+server\r\n+redis\r\n+proto\r\n:3\r\n', '~2\r\n:1\r\n:2\r\n', ',1.5\r\n', '_\r\n', '#t\r\n', '!9\r\nERR oops!\r\n'];
+    expect(framer.push(Buffer.from(replies.join(''))).map((raw) => raw.toString())).toEqual(replies);
+    expect(replyRecord(Buffer.from('!9\r\nERR oops!\r\n'))).toEqual({ type: 'error', code: 12 });
   });
 
   it('passes commands on whole, pairs replies in order, and traces each as a work message and its answer', () => {
@@ -64,8 +71,8 @@ describe('RESP framing on a redis link', () => {
   });
 
   it('reads an error reply as the command\'s fault (ERR, WRONGTYPE) or the server\'s', () => {
-    expect(replyRecord('OK')).toEqual({ type: 'work_ok' });
-    expect(replyRecord(new RespError('WRONGTYPE Operation against a key holding the wrong kind of value'))).toEqual({ type: 'error', code: 12 });
-    expect(replyRecord(new RespError('BUSY injected failure'))).toEqual({ type: 'error', code: 13 });
+    expect(replyRecord(Buffer.from('+OK\r\n'))).toEqual({ type: 'work_ok' });
+    expect(replyRecord(Buffer.from('-WRONGTYPE Operation against a key holding the wrong kind of value\r\n'))).toEqual({ type: 'error', code: 12 });
+    expect(replyRecord(Buffer.from('-BUSY injected failure\r\n'))).toEqual({ type: 'error', code: 13 });
   });
 });

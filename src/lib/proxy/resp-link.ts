@@ -1,7 +1,7 @@
 // What a link proxy to a RESP server (redis) adds to the bytes it carries: each command and reply framed,
 // traced like a dslab message, and the server's application fault (`dslab fail redis1`) applied.
 import type { AppFault } from '../faults/app-fault.js';
-import { RespError, RespFramer, type RespValue } from './resp.js';
+import { parseFrame, RespError, RespFramer, type RespValue } from './resp.js';
 
 /** The reply the proxy gives in the server's place for a command its `--errors` fault fails: an error of the server's, not the command's. */
 export const injected_error_reply = '-BUSY injected failure (dslab fail)\r\n';
@@ -20,9 +20,12 @@ export interface RespLinkHost {
 }
 
 /** What a RESP reply says in the trace: an error naming the command's own fault (ERR, WRONGTYPE) is a bad request (12), any other a failure (13). */
-export function replyRecord(value: RespValue): { type: 'work_ok' } | { type: 'error'; code: number } {
-  if (!(value instanceof RespError)) return { type: 'work_ok' };
-  return { type: 'error', code: /^(ERR|WRONGTYPE)\b/.test(value.message) ? 12 : 13 };
+export function replyRecord(raw: Buffer): { type: 'work_ok' } | { type: 'error'; code: number } {
+  // A simple error (-) or RESP3's blob error (!).
+  if (raw[0] !== 0x2d && raw[0] !== 0x21) return { type: 'work_ok' };
+  const value: RespValue | null = parseFrame(raw[0] === 0x21 ? Buffer.concat([Buffer.from('$'), raw.subarray(1)]) : raw);
+  const message = value instanceof RespError ? value.message : String(value ?? '');
+  return { type: 'error', code: /^(ERR|WRONGTYPE)\b/.test(message) ? 12 : 13 };
 }
 
 interface Slot {
@@ -45,6 +48,8 @@ export class RespLink {
   private readonly commands = new RespFramer();
   private readonly replies = new RespFramer();
   private readonly slots: Slot[] = [];
+  /** Push messages read from the server, to pass on with the next replies. */
+  private unasked: Buffer[] = [];
 
   constructor(
     private readonly host: RespLinkHost,
@@ -55,10 +60,11 @@ export class RespLink {
   /** The client's bytes: what to pass on to the server (throws RespProtocolError for bytes that are not RESP). */
   fromClient(chunk: Buffer): Buffer {
     const forward: Buffer[] = [];
-    for (const { value, raw } of this.commands.push(chunk)) {
+    for (const raw of this.commands.push(chunk)) {
+      const value = parseFrame(raw);
       if (this.slots.length >= resp_slots_max) throw new Error(`more than ${resp_slots_max} commands await replies`);
       const id = this.host.nextId();
-      const name = Array.isArray(value) && typeof value[0] === 'string' ? value[0].toUpperCase() : String(value).split(' ')[0]!.toUpperCase();
+      const name = Array.isArray(value) && typeof value[0] === 'string' ? value[0].toUpperCase() : raw.toString('utf8').trim().split(' ')[0]!.toUpperCase();
       this.host.trace(JSON.stringify({ src: this.client, dest: this.server, body: { type: 'work', msg_id: id, command: name } }));
       const fault = this.host.fault();
       if (!fault.hang && fault.errors_pct > 0 && this.host.random() * 100 < fault.errors_pct) {
@@ -73,18 +79,24 @@ export class RespLink {
 
   /** The server's bytes: its replies, paired with their commands (throws for a reply no command awaits). */
   fromServer(chunk: Buffer): void {
-    for (const { value, raw } of this.replies.push(chunk)) {
+    for (const raw of this.replies.push(chunk)) {
+      // RESP3's push messages answer no command (pub/sub, client tracking): they go through as they are.
+      if (raw[0] === 0x3e) {
+        this.unasked.push(raw);
+        continue;
+      }
       const slot = this.slots.find((s) => s.forwarded && s.reply === null);
       if (!slot) throw new Error('a reply arrived that no command awaits');
       slot.reply = raw;
-      slot.record = replyRecord(value);
+      slot.record = replyRecord(raw);
     }
   }
 
   /** Replies that may leave for the client now, in command order, and how long the latency fault holds them. */
   release(): { data: Buffer; hold_ms: number }[] {
     const fault = this.host.fault();
-    const out: { data: Buffer; hold_ms: number }[] = [];
+    const out: { data: Buffer; hold_ms: number }[] = this.unasked.map((data) => ({ data, hold_ms: 0 }));
+    this.unasked = [];
     while (this.slots.length > 0 && this.slots[0]!.reply !== null) {
       const slot = this.slots.shift()!;
       // A hanging server answers nothing: the reply is dropped, and its client waits until it gives up.

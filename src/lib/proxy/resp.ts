@@ -57,25 +57,68 @@ export class RespParser {
 }
 
 /**
- * Splits a RESP byte stream (commands or replies) into whole values, each with its bytes exactly as
- * they came: a proxy passes on what it read, unchanged, and knows where each value ends.
+ * Splits a RESP byte stream (commands or replies, RESP2 or RESP3) into whole values, each with its bytes
+ * exactly as they came: a proxy passes on what it read, unchanged, and knows where each value ends.
  */
 export class RespFramer {
   private buffer: Buffer = Buffer.alloc(0);
 
-  push(chunk: Buffer): { value: RespValue; raw: Buffer }[] {
+  push(chunk: Buffer): Buffer[] {
     this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
     if (this.buffer.length > resp_buffer_bytes_max) throw new RespProtocolError(`more than ${resp_buffer_bytes_max} bytes of an unfinished value`);
-    const values: { value: RespValue; raw: Buffer }[] = [];
+    const values: Buffer[] = [];
     let offset = 0;
     for (;;) {
-      const parsed = parseValue(this.buffer, offset, 0);
-      if (!parsed) break;
-      values.push({ value: parsed.value, raw: Buffer.from(this.buffer.subarray(offset, parsed.next)) });
-      offset = parsed.next;
+      const next = frameEnd(this.buffer, offset, 0);
+      if (next === null) break;
+      values.push(Buffer.from(this.buffer.subarray(offset, next)));
+      offset = next;
     }
     this.buffer = this.buffer.subarray(offset);
     return values;
+  }
+}
+
+/** Where the value at `offset` ends, or null when the buffer ends first; RESP3's types too (maps, sets, pushes, attributes, doubles …). */
+function frameEnd(buffer: Buffer, offset: number, depth: number): number | null {
+  if (depth > resp_depth_max) throw new RespProtocolError(`values nested deeper than ${resp_depth_max}`);
+  const lineEnd = buffer.indexOf('\r\n', offset);
+  if (lineEnd === -1) return null;
+  const kind = String.fromCharCode(buffer[offset]!);
+  const line = buffer.toString('utf8', offset + 1, lineEnd);
+  const after = lineEnd + 2;
+  const length = Number(line);
+  switch (kind) {
+    case '+': case '-': case ':': case '_': case '#': case ',': case '(':
+      return after;
+    case '$': case '!': case '=':
+      if (!Number.isInteger(length) || length < -1) throw new RespProtocolError(`bad length "${line}"`);
+      if (length === -1) return after;
+      return buffer.length < after + length + 2 ? null : after + length + 2;
+    case '*': case '~': case '>': case '%': case '|': {
+      if (!Number.isInteger(length) || length < -1) throw new RespProtocolError(`bad count "${line}"`);
+      // A map's and an attribute's count is of pairs; an attribute is followed by the value it describes.
+      const items = length === -1 ? 0 : kind === '%' || kind === '|' ? length * 2 : length;
+      let next: number | null = after;
+      for (let i = 0; i < items && next !== null; i++) next = frameEnd(buffer, next, depth + 1);
+      if (next !== null && kind === '|') next = frameEnd(buffer, next, depth + 1);
+      return next;
+    }
+    default:
+      if (depth === 0 && kind !== '\r') {
+        // An inline command ("PING\r\n"), as redis-cli's users type them: one line.
+        return after;
+      }
+      throw new RespProtocolError(`unknown RESP type "${kind}"`);
+  }
+}
+
+/** A whole value's bytes parsed (RESP2's types only; null for any other), for what a proxy needs to read of it. */
+export function parseFrame(raw: Buffer): RespValue | null {
+  try {
+    return parseValue(raw, 0, 0)?.value ?? null;
+  } catch {
+    return null;
   }
 }
 

@@ -10,7 +10,7 @@ import { memberIds } from '../../lib/cluster/groups.js';
 import { planCluster, startForeground } from '../../lib/cluster/launch.js';
 import { systemView, type SystemPlugin, type WorkloadPlugin } from '../../lib/plugin.js';
 import type { Supervisor } from '../../lib/supervisor/supervisor.js';
-import { errorMessage } from '../../lib/util/errors.js';
+import { errorMessage, UserError } from '../../lib/util/errors.js';
 import { resolveResilienceConfig } from './core/index.js';
 import { readBreakerTrace } from './trace-read.js';
 
@@ -315,6 +315,8 @@ const load_op = 'load';
 /** How long past its duration the load may take to finish (its last requests' retries). */
 const load_finish_ms_max = 30_000;
 const init_timeout_ms = 20_000;
+/** d1's state reports kept at most (it reports about once a second: a run has a few dozen). */
+const queue_samples_max = 10_000;
 /** A request unanswered this long is a timeout: well past a service's last retry. */
 const load_timeout_ms = 5000;
 
@@ -360,7 +362,7 @@ async function runArm(input: ScenarioInput, plan: MetastablePlan, arm: ArmSpec):
   const supervisor: Supervisor = await startForeground(config, { workloads: input.workloads });
   const queue: QueueSample[] = [];
   const unsubscribe = supervisor.events.subscribe((event) => {
-    if (event.type === 'node_state' && event.node === dependency_node && typeof event.state.queue === 'number') queue.push({ at_ms: event.t, queue: event.state.queue });
+    if (event.type === 'node_state' && event.node === dependency_node && typeof event.state.queue === 'number' && queue.length < queue_samples_max) queue.push({ at_ms: event.t, queue: event.state.queue });
   });
   const rate_per_s = loadRatePerS(plan);
   const duration_ms = plan.before_spike_ms + plan.spike_ms + plan.after_spike_ms;
@@ -406,7 +408,11 @@ async function runArm(input: ScenarioInput, plan: MetastablePlan, arm: ArmSpec):
 /** Runs A then B, judges them side by side, keeps result.json (and the report) in input.dir. */
 export async function runMetastableScenario(input: ScenarioInput): Promise<ScenarioResult> {
   const plan = input.plan ?? metastable_plan;
-  mkdirSync(input.dir, { recursive: true });
+  try {
+    mkdirSync(input.dir, { recursive: true });
+  } catch (error) {
+    throw new UserError(`cannot make the scenario's folder ${input.dir}: ${errorMessage(error)}`);
+  }
   const arms: ArmResult[] = [];
   for (const arm of metastableArms(plan)) arms.push(await runArm(input, plan, arm));
   const verdict = describeScenario(plan, arms);

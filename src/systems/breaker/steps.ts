@@ -1,3 +1,5 @@
+// The circuit-breaker lab's grader steps. They reach the cluster only through the grader's step
+// context.
 /**
  * The grader's breaker steps (beyond the shared sleep, heal, pause and link_faults). A test makes the
  * dependency fail (breaker_fail), drives the services with the breaker workload's open-loop load

@@ -1,3 +1,5 @@
+// Reads a breaker cluster's record from its trace and options (the checker's input). Reading only:
+// it judges nothing.
 /**
  * The breaker checker's record, read from what the router saw: a cluster's trace.jsonl (every
  * message with the router's clock) and its options (cluster.json). The checker judges this record,
