@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 /**
  * Every `--help` example (the `static examples` of src/commands/**) runs
@@ -267,7 +266,7 @@ describe('--help examples', () => {
 
 async function runStep(cwd: string, step: Step): Promise<void> {
   if (step === 'wait-for-leader') {
-    await waitFor('a leader', async () => (await dslabJson<ClusterStatus>(cwd, 'status')).leader !== null, 30_000);
+    await waitFor('a leader', async () => (await controlStatus(cwd)).leader !== null, 30_000);
   } else if (typeof step === 'object' && 'together' in step) {
     await Promise.all(step.together.map((inner) => runStep(cwd, inner)));
   } else if (typeof step === 'object' && 'setup' in step) {
