@@ -23,7 +23,7 @@ import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, wait
 type Step =
   | string // an example, run to its end: exit code 0
   | { example: string; stdout: RegExp } // an example whose output is part of its story
-  | { stream: string; trigger?: string; until?: RegExp } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` makes something happen meanwhile
+  | { stream: string; trigger?: string; until?: RegExp; armed?: true } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` makes something happen meanwhile (once the command printed its first line, when `armed`: a trigger that works only once must not come before the command follows)
   | { setup: string } // not an example: puts the cluster back where the next example needs it (exit code not judged)
   | { together: Step[] } // steps that cannot disturb each other, run at once
   | 'wait-for-leader';
@@ -125,8 +125,9 @@ const scenarios: Scenario[] = [
       { together: ['dslab zk stat /app', 'dslab zk sync', 'dslab zk sync /app --session me', 'dslab zk sessions'] },
       'dslab zk session close me',
       'dslab zk rm /app --version 2',
-      { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again', until: /^NodeCreated \/app \(zxid \d+:\d+\)$/m },
-      { stream: 'dslab zk watch /app --children', trigger: 'dslab zk create /app/child- --sequential', until: /^NodeChildrenChanged \/app \(zxid \d+:\d+\)$/m },
+      // zk watch prints what the znode is once its watch is set: only then can the create be seen.
+      { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again', until: /^NodeCreated \/app \(zxid \d+:\d+\)$/m, armed: true },
+      { stream: 'dslab zk watch /app --children', trigger: 'dslab zk create /app/child- --sequential', until: /^NodeChildrenChanged \/app \(zxid \d+:\d+\)$/m, armed: true },
       'dslab zk load --clients 5 --rate 100 --duration 2s --history zk.jsonl',
       'dslab zk load --duration 1m --detach',
       'dslab zk load --stop',
@@ -272,7 +273,7 @@ async function runStep(cwd: string, step: Step): Promise<void> {
   } else if (typeof step === 'object' && 'setup' in step) {
     await dslab(cwd, ...words(step.setup));
   } else if (typeof step === 'object' && 'stream' in step) {
-    await runStreaming(cwd, step.stream, step.trigger, step.until);
+    await runStreaming(cwd, step.stream, step.trigger, step.until, step.armed);
   } else {
     const example = typeof step === 'string' ? step : step.example;
     const result = await dslab(cwd, ...words(example));
@@ -282,7 +283,7 @@ async function runStep(cwd: string, step: Step): Promise<void> {
 }
 
 /** Starts a command that follows until Ctrl-C, waits until it prints a line or what `until` matches (triggering something meanwhile), then interrupts it. */
-async function runStreaming(cwd: string, example: string, trigger: string | undefined, until: RegExp = /\n/): Promise<void> {
+async function runStreaming(cwd: string, example: string, trigger: string | undefined, until: RegExp = /\n/, armed = false): Promise<void> {
   const child = dslabSpawn(cwd, ...words(example));
   let printed = '';
   let exited = false;
@@ -295,7 +296,7 @@ async function runStreaming(cwd: string, example: string, trigger: string | unde
     async () => {
       if (until.test(printed)) return 'printed';
       if (exited) return 'exited';
-      if (trigger && Date.now() >= next_trigger_ms) {
+      if (trigger && Date.now() >= next_trigger_ms && (!armed || printed.includes('\n'))) {
         next_trigger_ms = Date.now() + 1_000;
         await dslab(cwd, ...words(trigger));
       }
