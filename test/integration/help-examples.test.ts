@@ -7,7 +7,7 @@ import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, wait
 /**
  * Every `--help` example (the `static examples` of src/commands/**) runs
  * against a live cluster of the system it is written for and must not fail.
- * The examples are grouped by system, one cluster per system, in an order in
+ * The examples are grouped by system, one cluster per group, in an order in
  * which each one makes sense (`zk rm` removes the name `zk create --sequential`
  * printed). A new example fails the first test until it is placed in a
  * scenario or listed as an exception with its reason.
@@ -34,38 +34,13 @@ interface Scenario {
 }
 
 const scenarios: Scenario[] = [
+  // Raft's examples in three parts (faults; keys, leadership and streams; load and nemesis), each on a cluster
+  // of its own, so that they run at once rather than as one long story.
   {
-    system: 'raft',
+    system: 'raft (faults)',
     steps: [
-      'dslab up raft --nodes 5 --detach',
+      { setup: 'dslab up raft --nodes 5 --detach' },
       'wait-for-leader',
-      { together: ['dslab status', 'dslab status --cluster raft --json'] },
-      { together: ['dslab kv put x 5', 'dslab kv put name alice'] },
-      { together: ['dslab kv cas x 5 6', 'dslab kv cas y 0 1 --create'] },
-      { example: 'dslab kv get x', stdout: /^x = 6$/m },
-      { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
-      'dslab kv del x',
-      { setup: 'dslab transfer n1' }, // n3 must not lead already (n1 leading is refused here, which is as good)
-      'wait-for-leader',
-      'dslab transfer n3',
-      'wait-for-leader',
-      'dslab transfer n2 --timeout 10s',
-      'wait-for-leader',
-      {
-        together: [
-          'dslab logs n3',
-          'dslab logs supervisor --lines 100',
-          { stream: 'dslab logs n3 -f' },
-          { stream: 'dslab events', trigger: 'dslab heal' },
-          { stream: 'dslab events --history --json' },
-          { stream: 'dslab events --type fault,node_down', trigger: 'dslab heal' },
-          { stream: 'dslab events --json --exclude rates,client_result', trigger: 'dslab heal' },
-          { stream: 'dslab watch' },
-          { stream: 'dslab watch --cluster raft' },
-          { stream: 'dslab watch --no-ui' },
-          { stream: 'dslab watch --no-ui --exclude node_state', trigger: 'dslab heal' },
-        ],
-      },
       // each sets a fault its own way; together they still each succeed
       {
         together: [
@@ -100,13 +75,41 @@ const scenarios: Scenario[] = [
       'dslab kill random',
       { setup: 'dslab restart nodes' },
       'wait-for-leader',
-      'dslab load --clients 10 --rate 200 --duration 2s --history run.jsonl',
-      { together: [{ example: 'dslab check run.jsonl', stdout: /^valid: linearizable/ }, 'dslab check run.jsonl --timeout 5m --json'] },
-      'dslab load --duration 5m --keys 5 --detach',
-      'dslab load --stop',
-      'dslab nemesis --interval 1s --duration 3s --seed 7',
-      'dslab nemesis --duration 5m --detach',
-      'dslab nemesis --stop',
+      { setup: 'dslab down' },
+    ],
+  },
+  {
+    system: 'raft',
+    steps: [
+      'dslab up raft --nodes 5 --detach',
+      'wait-for-leader',
+      { together: ['dslab status', 'dslab status --cluster raft --json'] },
+      { together: ['dslab kv put x 5', 'dslab kv put name alice'] },
+      { together: ['dslab kv cas x 5 6', 'dslab kv cas y 0 1 --create'] },
+      { example: 'dslab kv get x', stdout: /^x = 6$/m },
+      { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
+      'dslab kv del x',
+      { setup: 'dslab transfer n1' }, // n3 must not lead already (n1 leading is refused here, which is as good)
+      'wait-for-leader',
+      'dslab transfer n3',
+      'wait-for-leader',
+      'dslab transfer n2 --timeout 10s',
+      'wait-for-leader',
+      {
+        together: [
+          'dslab logs n3',
+          'dslab logs supervisor --lines 100',
+          { stream: 'dslab logs n3 -f' },
+          { stream: 'dslab events', trigger: 'dslab heal' },
+          { stream: 'dslab events --history --json' },
+          { stream: 'dslab events --type fault,node_down', trigger: 'dslab heal' },
+          { stream: 'dslab events --json --exclude rates,client_result', trigger: 'dslab heal' },
+          { stream: 'dslab watch' },
+          { stream: 'dslab watch --cluster raft' },
+          { stream: 'dslab watch --no-ui' },
+          { stream: 'dslab watch --no-ui --exclude node_state', trigger: 'dslab heal' },
+        ],
+      },
       'dslab down --cluster raft --clean',
     ],
   },
@@ -145,6 +148,21 @@ const scenarios: Scenario[] = [
       'dslab lock check --history run.json --json',
       'dslab lock run --rounds 500 --no-wait',
       'dslab down',
+    ],
+  },
+  {
+    system: 'raft (load and nemesis)',
+    steps: [
+      { setup: 'dslab up raft --nodes 5 --detach' },
+      'wait-for-leader',
+      'dslab load --clients 10 --rate 200 --duration 2s --history run.jsonl',
+      { together: [{ example: 'dslab check run.jsonl', stdout: /^valid: linearizable/ }, 'dslab check run.jsonl --timeout 5m --json'] },
+      'dslab load --duration 5m --keys 5 --detach',
+      'dslab load --stop',
+      'dslab nemesis --interval 1s --duration 3s --seed 7',
+      'dslab nemesis --duration 5m --detach',
+      'dslab nemesis --stop',
+      { setup: 'dslab down' },
     ],
   },
   {
