@@ -3,7 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isProcessAlive } from '../../src/lib/cluster/paths.js';
+import { findRunningCluster, isProcessAlive } from '../../src/lib/cluster/paths.js';
+import type { ClusterStatus } from '../../src/lib/control/api.js';
+import { ControlClient } from '../../src/lib/control/client.js';
 
 export const repo_root = fileURLToPath(new URL('../..', import.meta.url));
 export const cli_path = path.join(repo_root, 'bin', 'run.js');
@@ -33,6 +35,15 @@ export async function dslabJson<T>(cwd: string, ...args: string[]): Promise<T> {
   const result = await dslab(cwd, ...args, '--json');
   if (result.exitCode !== 0) throw new Error(`dslab ${args.join(' ')} failed (${result.exitCode}): ${result.stderr || result.stdout}`);
   return JSON.parse(result.stdout) as T;
+}
+
+/**
+ * The status `dslab status --json` prints, asked of the cluster's control API from this process: for waits that
+ * poll every 100 ms, where a CLI process per poll would cost half a second of CPU (what the command prints is
+ * tested on its own).
+ */
+export function controlStatus(cwd: string, cluster?: string): Promise<ClusterStatus> {
+  return new ControlClient(findRunningCluster(path.join(cwd, '.dslab'), cluster)).status();
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeout_ms = wait_ms_default): Promise<T> {

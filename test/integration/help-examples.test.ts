@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 /**
  * Every `--help` example (the `static examples` of src/commands/**) runs
  * against a live cluster of the system it is written for and must not fail.
- * The examples are grouped by system, one cluster per system, in an order in
+ * The examples are grouped by system, one cluster per group, in an order in
  * which each one makes sense (`zk rm` removes the name `zk create --sequential`
  * printed). A new example fails the first test until it is placed in a
  * scenario or listed as an exception with its reason.
@@ -24,7 +23,7 @@ import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor 
 type Step =
   | string // an example, run to its end: exit code 0
   | { example: string; stdout: RegExp } // an example whose output is part of its story
-  | { stream: string; trigger?: string; until?: RegExp } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` makes something happen meanwhile
+  | { stream: string; trigger?: string; until?: RegExp; armed?: true } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` makes something happen meanwhile (once the command printed its first line, when `armed`: a trigger that works only once must not come before the command follows)
   | { setup: string } // not an example: puts the cluster back where the next example needs it (exit code not judged)
   | { together: Step[] } // steps that cannot disturb each other, run at once
   | 'wait-for-leader';
@@ -35,38 +34,13 @@ interface Scenario {
 }
 
 const scenarios: Scenario[] = [
+  // Raft's examples in three parts (faults; keys, leadership and streams; load and nemesis), each on a cluster
+  // of its own, so that they run at once rather than as one long story.
   {
-    system: 'raft',
+    system: 'raft (faults)',
     steps: [
-      'dslab up raft --nodes 5 --detach',
+      { setup: 'dslab up raft --nodes 5 --detach' },
       'wait-for-leader',
-      { together: ['dslab status', 'dslab status --cluster raft --json'] },
-      { together: ['dslab kv put x 5', 'dslab kv put name alice'] },
-      { together: ['dslab kv cas x 5 6', 'dslab kv cas y 0 1 --create'] },
-      { example: 'dslab kv get x', stdout: /^x = 6$/m },
-      { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
-      'dslab kv del x',
-      { setup: 'dslab transfer n1' }, // n3 must not lead already (n1 leading is refused here, which is as good)
-      'wait-for-leader',
-      'dslab transfer n3',
-      'wait-for-leader',
-      'dslab transfer n2 --timeout 10s',
-      'wait-for-leader',
-      {
-        together: [
-          'dslab logs n3',
-          'dslab logs supervisor --lines 100',
-          { stream: 'dslab logs n3 -f' },
-          { stream: 'dslab events', trigger: 'dslab heal' },
-          { stream: 'dslab events --history --json' },
-          { stream: 'dslab events --type fault,node_down', trigger: 'dslab heal' },
-          { stream: 'dslab events --json --exclude rates,client_result', trigger: 'dslab heal' },
-          { stream: 'dslab watch' },
-          { stream: 'dslab watch --cluster raft' },
-          { stream: 'dslab watch --no-ui' },
-          { stream: 'dslab watch --no-ui --exclude node_state', trigger: 'dslab heal' },
-        ],
-      },
       // each sets a fault its own way; together they still each succeed
       {
         together: [
@@ -101,13 +75,41 @@ const scenarios: Scenario[] = [
       'dslab kill random',
       { setup: 'dslab restart nodes' },
       'wait-for-leader',
-      'dslab load --clients 10 --rate 200 --duration 2s --history run.jsonl',
-      { together: [{ example: 'dslab check run.jsonl', stdout: /^valid: linearizable/ }, 'dslab check run.jsonl --timeout 5m --json'] },
-      'dslab load --duration 5m --keys 5 --detach',
-      'dslab load --stop',
-      'dslab nemesis --interval 1s --duration 3s --seed 7',
-      'dslab nemesis --duration 5m --detach',
-      'dslab nemesis --stop',
+      { setup: 'dslab down' },
+    ],
+  },
+  {
+    system: 'raft',
+    steps: [
+      'dslab up raft --nodes 5 --detach',
+      'wait-for-leader',
+      { together: ['dslab status', 'dslab status --cluster raft --json'] },
+      { together: ['dslab kv put x 5', 'dslab kv put name alice'] },
+      { together: ['dslab kv cas x 5 6', 'dslab kv cas y 0 1 --create'] },
+      { example: 'dslab kv get x', stdout: /^x = 6$/m },
+      { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
+      'dslab kv del x',
+      { setup: 'dslab transfer n1' }, // n3 must not lead already (n1 leading is refused here, which is as good)
+      'wait-for-leader',
+      'dslab transfer n3',
+      'wait-for-leader',
+      'dslab transfer n2 --timeout 10s',
+      'wait-for-leader',
+      {
+        together: [
+          'dslab logs n3',
+          'dslab logs supervisor --lines 100',
+          { stream: 'dslab logs n3 -f' },
+          { stream: 'dslab events', trigger: 'dslab heal' },
+          { stream: 'dslab events --history --json' },
+          { stream: 'dslab events --type fault,node_down', trigger: 'dslab heal' },
+          { stream: 'dslab events --json --exclude rates,client_result', trigger: 'dslab heal' },
+          { stream: 'dslab watch' },
+          { stream: 'dslab watch --cluster raft' },
+          { stream: 'dslab watch --no-ui' },
+          { stream: 'dslab watch --no-ui --exclude node_state', trigger: 'dslab heal' },
+        ],
+      },
       'dslab down --cluster raft --clean',
     ],
   },
@@ -126,8 +128,9 @@ const scenarios: Scenario[] = [
       { together: ['dslab zk stat /app', 'dslab zk sync', 'dslab zk sync /app --session me', 'dslab zk sessions'] },
       'dslab zk session close me',
       'dslab zk rm /app --version 2',
-      { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again', until: /^NodeCreated \/app \(zxid \d+:\d+\)$/m },
-      { stream: 'dslab zk watch /app --children', trigger: 'dslab zk create /app/child- --sequential', until: /^NodeChildrenChanged \/app \(zxid \d+:\d+\)$/m },
+      // zk watch prints what the znode is once its watch is set: only then can the create be seen.
+      { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again', until: /^NodeCreated \/app \(zxid \d+:\d+\)$/m, armed: true },
+      { stream: 'dslab zk watch /app --children', trigger: 'dslab zk create /app/child- --sequential', until: /^NodeChildrenChanged \/app \(zxid \d+:\d+\)$/m, armed: true },
       'dslab zk load --clients 5 --rate 100 --duration 2s --history zk.jsonl',
       'dslab zk load --duration 1m --detach',
       'dslab zk load --stop',
@@ -145,6 +148,21 @@ const scenarios: Scenario[] = [
       'dslab lock check --history run.json --json',
       'dslab lock run --rounds 500 --no-wait',
       'dslab down',
+    ],
+  },
+  {
+    system: 'raft (load and nemesis)',
+    steps: [
+      { setup: 'dslab up raft --nodes 5 --detach' },
+      'wait-for-leader',
+      'dslab load --clients 10 --rate 200 --duration 2s --history run.jsonl',
+      { together: [{ example: 'dslab check run.jsonl', stdout: /^valid: linearizable/ }, 'dslab check run.jsonl --timeout 5m --json'] },
+      'dslab load --duration 5m --keys 5 --detach',
+      'dslab load --stop',
+      'dslab nemesis --interval 1s --duration 3s --seed 7',
+      'dslab nemesis --duration 5m --detach',
+      'dslab nemesis --stop',
+      { setup: 'dslab down' },
     ],
   },
   {
@@ -284,13 +302,13 @@ describe('--help examples', () => {
 
 async function runStep(cwd: string, step: Step): Promise<void> {
   if (step === 'wait-for-leader') {
-    await waitFor('a leader', async () => (await dslabJson<ClusterStatus>(cwd, 'status')).leader !== null, 30_000);
+    await waitFor('a leader', async () => (await controlStatus(cwd)).leader !== null, 30_000);
   } else if (typeof step === 'object' && 'together' in step) {
     await Promise.all(step.together.map((inner) => runStep(cwd, inner)));
   } else if (typeof step === 'object' && 'setup' in step) {
     await dslab(cwd, ...words(step.setup));
   } else if (typeof step === 'object' && 'stream' in step) {
-    await runStreaming(cwd, step.stream, step.trigger, step.until);
+    await runStreaming(cwd, step.stream, step.trigger, step.until, step.armed);
   } else {
     const example = typeof step === 'string' ? step : step.example;
     const result = await dslab(cwd, ...words(example));
@@ -300,7 +318,7 @@ async function runStep(cwd: string, step: Step): Promise<void> {
 }
 
 /** Starts a command that follows until Ctrl-C, waits until it prints a line or what `until` matches (triggering something meanwhile), then interrupts it. */
-async function runStreaming(cwd: string, example: string, trigger: string | undefined, until: RegExp = /\n/): Promise<void> {
+async function runStreaming(cwd: string, example: string, trigger: string | undefined, until: RegExp = /\n/, armed = false): Promise<void> {
   const child = dslabSpawn(cwd, ...words(example));
   let printed = '';
   let exited = false;
@@ -313,7 +331,7 @@ async function runStreaming(cwd: string, example: string, trigger: string | unde
     async () => {
       if (until.test(printed)) return 'printed';
       if (exited) return 'exited';
-      if (trigger && Date.now() >= next_trigger_ms) {
+      if (trigger && Date.now() >= next_trigger_ms && (!armed || printed.includes('\n'))) {
         next_trigger_ms = Date.now() + 1_000;
         await dslab(cwd, ...words(trigger));
       }

@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
+import type { NodeStatus } from '../../src/lib/control/api.js';
+import { cleanup, controlStatus, dslab, dslabJson, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type State = { role?: string; term?: number; leader?: string; commit_index?: number; log_last_index?: number; rolled_back?: number };
 const stateOf = (node: NodeStatus) => node.state as State;
 
 describe('raft on real processes', () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const leaderOf = async () => {
     const s = await status();
     return s.leader ? { id: s.leader, term: stateOf(s.nodes.find((n) => n.id === s.leader)!).term! } : undefined;

@@ -4,7 +4,7 @@ import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
 import { EventLinePrinter } from '../../src/lib/dashboard/event-lines.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type State = {
   role?: string;
@@ -29,7 +29,7 @@ describe('zab on real processes', () => {
   let cwd: string;
   let events: ResultPromise;
   let eventText = '';
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const node = (s: ClusterStatus, id: string) => s.nodes.find((n) => n.id === id)!;
   /** The established leader and its epoch, once every live node is in broadcast in that epoch. */
   const settled = async () => {

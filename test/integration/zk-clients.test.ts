@@ -1,21 +1,21 @@
 import { execa, type ResultPromise } from 'execa';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { apacheZooKeeperMissing, debian_python, startApacheZooKeeper, zkcli_path, type ApacheZooKeeper } from '../helpers/apache-zookeeper.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 import { raceThroughLeaderKill } from '../helpers/lock-race.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 // Real, unmodified ZooKeeper clients on dslab's Zab ensemble, through the ZooKeeper client ports:
 // kazoo, node-zookeeper-client and zkCli.sh answered as Apache ZooKeeper 3.8 answers them (the same
 // scripts against both, reply by reply: error codes, stat fields other than times and zxids, watch
-// events and their order); a kazoo session through a server's death and through its expiry; the
-// seed's Go lock program racing for /lock while the leader is killed. One cluster for the file, on
-// ZooKeeper's 2181 because the Go program names no port (the suite gives every other cluster free
-// ports, DSLAB_ZK_PORT=0); the tests run in order on it.
+// events and their order); a kazoo session through a server's death and through its expiry; one
+// cluster for these, the tests in order on it. Beside them, the seed's Go lock program racing for /lock
+// while the leader is killed, by hand on a zab ensemble and then as the contenders of a locks cluster:
+// each of those clusters has ZooKeeper's 2181 in turn, because the Go program names no port (the suite
+// gives every other cluster free ports, DSLAB_ZK_PORT=0).
 
 const clients = path.join(repo_root, 'test', 'fixtures', 'zk-clients');
 const tempDir = tempDirs('dslab-zk-conformance-');
@@ -69,197 +69,231 @@ function linesOf(child: ResultPromise): Line[] {
   return lines;
 }
 
-describe('real ZooKeeper clients on a dslab zab ensemble', () => {
-  let cwd: string;
-  let connect = '';
-  let apache: ApacheZooKeeper | null = null;
-  const children: ResultPromise[] = [];
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
-  const leader = async () => waitFor('a Zab leader', async () => (await status()).nodes.find((n) => n.state.role === 'leading' && n.status === 'up')?.id);
-  const allUp = () => waitFor('every server up and serving', async () => {
-    const s = await status();
-    return s.nodes.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
-  }, 60_000);
+// The clients' tests and the Go program's two races run side by side (each block in order): the races mostly wait,
+// each copy holding the lock for 10 s.
+describe.concurrent('real ZooKeeper clients on a dslab zab ensemble', () => {
+  describe.sequential('on one cluster, in order', () => {
+    let cwd: string;
+    let connect = '';
+    let apache: ApacheZooKeeper | null = null;
+    const children: ResultPromise[] = [];
+    const status = () => controlStatus(cwd);
+    const allUp = () => waitFor('every server up and serving', async () => {
+      const s = await status();
+      return s.nodes.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
+    }, 60_000);
 
-  beforeAll(async () => {
-    cwd = makeWorkdir();
-    // ZooKeeper's own tick (its default is 2 s) makes the Go program's 1 s session 2 ticks long; at dslab's
-    // 100 ms tick it would get the 1 s it asks for, too short to ride out a failover on a loaded machine.
-    const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach', '--zk-port', '2181', '--tick', '1000ms');
-    expect(up.exitCode, up.stderr).toBe(0);
-    connect = (await status()).zk!.connect_string;
-    if (!missing) apache = await startApacheZooKeeper(tempDir());
-  }, 120_000);
+    beforeAll(async () => {
+      cwd = makeWorkdir();
+      // The tick the Go program's cluster below needs, kept here so that these clients meet the ensemble they always met.
+      const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach', '--tick', '1000ms');
+      expect(up.exitCode, up.stderr).toBe(0);
+      connect = (await status()).zk!.connect_string;
+      if (!missing) apache = await startApacheZooKeeper(tempDir());
+    }, 120_000);
 
-  afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
-    await apache?.stop();
-    await cleanup(cwd);
-  });
-
-  describe.skipIf(missing !== null)('the same scripts against Apache ZooKeeper 3.8 and dslab', () => {
-    it('answers kazoo as Apache ZooKeeper does: errors, stats, sequential names, watch events in order, multi results, ACLs, recipes', async () => {
-      const [theirs, ours] = await Promise.all([kazoo(apache!.connect), kazoo(connect)]);
-      expect(theirs.length).toBeGreaterThan(40);
-      expect(ours).toEqual(theirs);
-    }, 180_000);
-
-    it('answers node-zookeeper-client as Apache ZooKeeper does', async () => {
-      const [theirs, ours] = await Promise.all([nodeClient(apache!.connect), nodeClient(connect)]);
-      expect(theirs.length).toBeGreaterThan(30);
-      expect(ours).toEqual(theirs);
-    }, 180_000);
-
-    it('answers zkCli.sh as Apache ZooKeeper does: create, get, set, ls, stat, delete, a watch', async () => {
-      const [theirs, ours] = await Promise.all([zkCli(apache!.connect, '/cli-theirs'), zkCli(connect.split(',')[1]!, '/cli-ours')]);
-      expect(theirs.output).toContain('Created ROOT');
-      expect(theirs.events).toContain('WatchedEvent state:SyncConnected type:NodeDataChanged path:ROOT');
-      expect(ours.output).toEqual(theirs.output);
-      expect(ours.events).toEqual(theirs.events);
-    }, 180_000);
-  });
-
-  /** Starts a session script (kazoo-session.py, nzc-session.mjs) on a fresh root and waits for its ready line. */
-  async function sessionScript(command: string, script: string, root: string) {
-    const child = execa(command, [path.join(clients, script), connect, root], { reject: false, stdin: 'pipe', buffer: false });
-    children.push(child);
-    const lines: Record<string, unknown>[] = [];
-    createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
-    const ready = await waitFor(`${script} connected`, () => lines.find((l) => l.ready), 60_000);
-    const next = <T>(what: string, key: string) => waitFor(`${script}: ${what}`, () => lines.find((l) => key in l), 60_000) as Promise<T>;
-    return { child, next, ready: ready as { session: string; local_port: number; server_port: number } };
-  }
-
-  /** Kills the server a client is connected to, runs `during`, and restarts the server whatever happened. */
-  async function withServerKilled(server_port: number, during: () => Promise<void>): Promise<void> {
-    const server = (await status()).zk!.ports.find((p) => p.port === server_port)!.server;
-    expect((await dslab(cwd, 'kill', server)).exitCode).toBe(0);
-    try {
-      await during();
-    } finally {
-      expect((await dslab(cwd, 'restart', server)).exitCode).toBe(0);
-    }
-  }
-
-  it("keeps a kazoo session and its ephemeral when its server is killed: kazoo moves to another server, and its DataWatch recipe sees a later create", async () => {
-    await allUp();
-    const { child, next, ready } = await sessionScript(debian_python, 'kazoo-session.py', '/kazoo-moving');
-    await withServerKilled(ready.server_port, async () => {
-      child.stdin!.write('go\n');
-      const after = await next<{ states: string[]; session: string; eph: boolean; server_port: number; one_shot_dropped: boolean }>('back on another server', 'states');
-      expect(after.states).toContain('SUSPENDED');
-      expect(after).toMatchObject({ session: ready.session, eph: true });
-      expect(after.server_port).not.toBe(ready.server_port);
-      // kazoo's own behaviour: a connection loss fires its one-shot watches with NONE (it does not set them again).
-      expect(after.one_shot_dropped).toBe(true);
-      expect((await dslab(cwd, 'zk', 'create', '/kazoo-moving/w', 'x')).exitCode).toBe(0);
-      expect((await next<{ event: unknown }>('the data watch', 'event')).event).toMatchObject({ data: 'x', type: 'CREATED', path: '/kazoo-moving/w' });
+    afterAll(async () => {
+      for (const child of children) child.kill('SIGKILL');
+      await apache?.stop();
+      await cleanup(cwd);
     });
-    await child;
-  }, 180_000);
 
-  it('keeps a node-zookeeper-client session and its watches when its server is killed: the client sets them again on another server (SetWatches)', async () => {
-    await allUp();
-    const { child, next, ready } = await sessionScript(process.execPath, 'nzc-session.mjs', '/nzc-moving');
-    await withServerKilled(ready.server_port, async () => {
-      child.stdin!.write('go\n');
-      const after = await next<{ session: string; eph: boolean; server_port: number }>('back on another server', 'eph');
-      expect(after).toMatchObject({ session: ready.session, eph: true });
-      expect(after.server_port).not.toBe(ready.server_port);
-      expect((await dslab(cwd, 'zk', 'create', '/nzc-moving/w', 'x')).exitCode).toBe(0);
-      expect((await next<{ event: unknown }>('the watch set before the kill', 'event')).event).toEqual({ type: 'NODE_CREATED', path: '/nzc-moving/w' });
+    describe.skipIf(missing !== null)('the same scripts against Apache ZooKeeper 3.8 and dslab', () => {
+      it('answers kazoo as Apache ZooKeeper does: errors, stats, sequential names, watch events in order, multi results, ACLs, recipes', async () => {
+        const [theirs, ours] = await Promise.all([kazoo(apache!.connect), kazoo(connect)]);
+        expect(theirs.length).toBeGreaterThan(40);
+        expect(ours).toEqual(theirs);
+      }, 180_000);
+
+      it('answers node-zookeeper-client as Apache ZooKeeper does', async () => {
+        const [theirs, ours] = await Promise.all([nodeClient(apache!.connect), nodeClient(connect)]);
+        expect(theirs.length).toBeGreaterThan(30);
+        expect(ours).toEqual(theirs);
+      }, 180_000);
+
+      it('answers zkCli.sh as Apache ZooKeeper does: create, get, set, ls, stat, delete, a watch', async () => {
+        const [theirs, ours] = await Promise.all([zkCli(apache!.connect, '/cli-theirs'), zkCli(connect.split(',')[1]!, '/cli-ours')]);
+        expect(theirs.output).toContain('Created ROOT');
+        expect(theirs.events).toContain('WatchedEvent state:SyncConnected type:NodeDataChanged path:ROOT');
+        expect(ours.output).toEqual(theirs.output);
+        expect(ours.events).toEqual(theirs.events);
+      }, 180_000);
     });
-    await child;
-  }, 180_000);
 
-  it('expires the session of a kazoo client stopped for longer than its timeout (as a long GC pause would): kazoo reports it lost, and its ephemeral is gone', async () => {
-    await allUp();
-    const { child, next } = await sessionScript(debian_python, 'kazoo-session.py', '/kazoo-expiring');
-    // Nothing heard for its timeout: the leader expires the session and deletes its ephemeral.
-    process.kill(child.pid!, 'SIGSTOP');
-    try {
-      await waitFor('the ephemeral deleted', async () => (await dslab(cwd, 'zk', 'stat', '/kazoo-expiring/eph')).stderr.includes('NoNode'), 60_000);
-    } finally {
-      process.kill(child.pid!, 'SIGCONT');
+    /** Starts a session script (kazoo-session.py, nzc-session.mjs) on a fresh root and waits for its ready line. */
+    async function sessionScript(command: string, script: string, root: string) {
+      const child = execa(command, [path.join(clients, script), connect, root], { reject: false, stdin: 'pipe', buffer: false });
+      children.push(child);
+      const lines: Record<string, unknown>[] = [];
+      createInterface({ input: child.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+      const ready = await waitFor(`${script} connected`, () => lines.find((l) => l.ready), 60_000);
+      const next = <T>(what: string, key: string) => waitFor(`${script}: ${what}`, () => lines.find((l) => key in l), 60_000) as Promise<T>;
+      return { child, next, ready: ready as { session: string; local_port: number; server_port: number } };
     }
-    child.stdin!.write('go\n');
-    const after = await next<{ states: string[]; session: string | null }>('told of the expiry', 'states');
-    expect(after.states).toContain('LOST');
-    expect(after.session).toBeNull();
-    await child;
-  }, 180_000);
 
-  it("runs the seed's Go lock program unchanged: three copies racing for /lock hold it one at a time while the leader is killed", async () => {
-    await allUp();
-    // The program connects to 127.0.0.1:2181, n1: n1 must not be the leader the test kills.
-    if ((await leader()) === 'n1') {
-      expect((await dslab(cwd, 'kill', 'n1')).exitCode).toBe(0);
-      expect((await dslab(cwd, 'restart', 'n1')).exitCode).toBe(0);
+    /** Kills the server a client is connected to, runs `during`, and restarts the server whatever happened. */
+    async function withServerKilled(server_port: number, during: () => Promise<void>): Promise<void> {
+      const server = (await status()).zk!.ports.find((p) => p.port === server_port)!.server;
+      expect((await dslab(cwd, 'kill', server)).exitCode).toBe(0);
+      try {
+        await during();
+      } finally {
+        expect((await dslab(cwd, 'restart', server)).exitCode).toBe(0);
+      }
+    }
+
+    it("keeps a kazoo session and its ephemeral when its server is killed: kazoo moves to another server, and its DataWatch recipe sees a later create", async () => {
       await allUp();
-    }
-    const dir = tempDir();
-    copyFileSync(seed_go_lock, path.join(dir, 'main.go'));
-    const env = { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(dir, 'cache'), GOFLAGS: '' };
-    const build = await execa('go', ['build', '-o', 'zookeeper-lock', 'main.go'], { cwd: dir, env, reject: false, timeout: 180_000 });
-    expect(build.exitCode, build.stderr).toBe(0);
-    const copies = [0, 1, 2].map(() => execa(path.join(dir, 'zookeeper-lock'), [], { reject: false, buffer: false, timeout: 120_000 }));
-    children.push(...copies);
-    const outputs = copies.map(linesOf);
-    await waitFor('a copy holding the lock', () => outputs.some((o) => o.some((l) => l.text.startsWith('lock succ'))), 60_000);
-    const killed = await leader();
-    expect(killed).not.toBe('n1');
-    expect((await dslab(cwd, 'kill', killed)).exitCode).toBe(0);
-    let ends;
-    try {
-      ends = await Promise.all(copies);
-    } finally {
-      expect((await dslab(cwd, 'restart', killed)).exitCode).toBe(0);
-    }
-    expect(ends!.map((e) => e.exitCode), outputs.map((o, i) => `copy ${i}: ${o.map((l) => l.text).join(' | ')}`).join('\n')).toEqual([0, 0, 0]);
-    // Mutual exclusion, from what each copy printed: its hold runs from "lock succ" to "unlock succ".
-    const holds = outputs.map((o, i) => {
-      const from = o.find((l) => l.text.startsWith('lock succ'));
-      const to = o.find((l) => l.text.startsWith('unlock succ'));
-      expect(from && to, `copy ${i} printed ${o.map((l) => l.text).join(' | ')}`).toBeTruthy();
-      return { from: from!.at_ms, to: to!.at_ms };
-    });
-    holds.sort((a, b) => a.from - b.from);
-    for (let i = 1; i < holds.length; i++) expect(holds[i]!.from, 'a copy took the lock while another held it').toBeGreaterThanOrEqual(holds[i - 1]!.to);
-  }, 240_000);
+      const { child, next, ready } = await sessionScript(debian_python, 'kazoo-session.py', '/kazoo-moving');
+      await withServerKilled(ready.server_port, async () => {
+        child.stdin!.write('go\n');
+        const after = await next<{ states: string[]; session: string; eph: boolean; server_port: number; one_shot_dropped: boolean }>('back on another server', 'states');
+        expect(after.states).toContain('SUSPENDED');
+        expect(after).toMatchObject({ session: ready.session, eph: true });
+        expect(after.server_port).not.toBe(ready.server_port);
+        // kazoo's own behaviour: a connection loss fires its one-shot watches with NONE (it does not set them again).
+        expect(after.one_shot_dropped).toBe(true);
+        expect((await dslab(cwd, 'zk', 'create', '/kazoo-moving/w', 'x')).exitCode).toBe(0);
+        expect((await next<{ event: unknown }>('the data watch', 'event')).event).toMatchObject({ data: 'x', type: 'CREATED', path: '/kazoo-moving/w' });
+      });
+      await child;
+    }, 180_000);
+
+    it('keeps a node-zookeeper-client session and its watches when its server is killed: the client sets them again on another server (SetWatches)', async () => {
+      await allUp();
+      const { child, next, ready } = await sessionScript(process.execPath, 'nzc-session.mjs', '/nzc-moving');
+      await withServerKilled(ready.server_port, async () => {
+        child.stdin!.write('go\n');
+        const after = await next<{ session: string; eph: boolean; server_port: number }>('back on another server', 'eph');
+        expect(after).toMatchObject({ session: ready.session, eph: true });
+        expect(after.server_port).not.toBe(ready.server_port);
+        expect((await dslab(cwd, 'zk', 'create', '/nzc-moving/w', 'x')).exitCode).toBe(0);
+        expect((await next<{ event: unknown }>('the watch set before the kill', 'event')).event).toEqual({ type: 'NODE_CREATED', path: '/nzc-moving/w' });
+      });
+      await child;
+    }, 180_000);
+
+    it('expires the session of a kazoo client stopped for longer than its timeout (as a long GC pause would): kazoo reports it lost, and its ephemeral is gone', async () => {
+      await allUp();
+      const { child, next } = await sessionScript(debian_python, 'kazoo-session.py', '/kazoo-expiring');
+      // Nothing heard for its timeout: the leader expires the session and deletes its ephemeral.
+      process.kill(child.pid!, 'SIGSTOP');
+      try {
+        await waitFor('the ephemeral deleted', async () => (await dslab(cwd, 'zk', 'stat', '/kazoo-expiring/eph')).stderr.includes('NoNode'), 60_000);
+      } finally {
+        process.kill(child.pid!, 'SIGCONT');
+      }
+      child.stdin!.write('go\n');
+      const after = await next<{ states: string[]; session: string | null }>('told of the expiry', 'states');
+      expect(after.states).toContain('LOST');
+      expect(after.session).toBeNull();
+      await child;
+    }, 180_000);
+  });
 });
 
-// After the ensemble above is down (its afterAll ran), so that this cluster can have 2181.
-describe("the seed's Go lock program as the contenders of a locks cluster (dslab up locks --contender-cmd)", () => {
-  let cwd: string;
+describe.concurrent("the seed's Go lock program", () => {
+  describe.sequential('by hand, then as contenders', () => {
+    let program = '';
 
-  beforeAll(() => {
-    cwd = makeWorkdir();
+    beforeAll(async () => {
+      const dir = tempDir();
+      copyFileSync(seed_go_lock, path.join(dir, 'main.go'));
+      program = path.join(dir, 'zookeeper-lock');
+      const env = { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(dir, 'cache'), GOFLAGS: '' };
+      const build = await execa('go', ['build', '-o', program, 'main.go'], { cwd: dir, env, reject: false, timeout: 180_000 });
+      expect(build.exitCode, build.stderr).toBe(0);
+    }, 240_000);
+
+    describe('on a zab ensemble', () => {
+      let cwd: string;
+      const children: ResultPromise[] = [];
+      const status = () => controlStatus(cwd);
+      const leader = async () => waitFor('a Zab leader', async () => (await status()).nodes.find((n) => n.state.role === 'leading' && n.status === 'up')?.id);
+      const allUp = () => waitFor('every server up and serving', async () => {
+        const s = await status();
+        return s.nodes.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
+      }, 60_000);
+
+      beforeAll(async () => {
+        cwd = makeWorkdir();
+        // ZooKeeper's own tick (its default is 2 s) makes the Go program's 1 s session 2 ticks long; at dslab's
+        // 100 ms tick it would get the 1 s it asks for, too short to ride out a failover on a loaded machine.
+        const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach', '--zk-port', '2181', '--tick', '1000ms');
+        expect(up.exitCode, up.stderr).toBe(0);
+      }, 120_000);
+
+      // Down before the locks cluster below takes 2181.
+      afterAll(async () => {
+        for (const child of children) child.kill('SIGKILL');
+        await cleanup(cwd);
+      });
+
+      it("runs the seed's Go lock program unchanged: three copies racing for /lock hold it one at a time while the leader is killed", async () => {
+        await allUp();
+        // The program connects to 127.0.0.1:2181, n1: n1 must not be the leader the test kills.
+        if ((await leader()) === 'n1') {
+          expect((await dslab(cwd, 'kill', 'n1')).exitCode).toBe(0);
+          expect((await dslab(cwd, 'restart', 'n1')).exitCode).toBe(0);
+          await allUp();
+        }
+        const copies = [0, 1, 2].map(() => execa(program, [], { reject: false, buffer: false, timeout: 120_000 }));
+        children.push(...copies);
+        const outputs = copies.map(linesOf);
+        await waitFor('a copy holding the lock', () => outputs.some((o) => o.some((l) => l.text.startsWith('lock succ'))), 60_000);
+        const killed = await leader();
+        expect(killed).not.toBe('n1');
+        expect((await dslab(cwd, 'kill', killed)).exitCode).toBe(0);
+        let ends;
+        try {
+          ends = await Promise.all(copies);
+        } finally {
+          expect((await dslab(cwd, 'restart', killed)).exitCode).toBe(0);
+        }
+        expect(ends!.map((e) => e.exitCode), outputs.map((o, i) => `copy ${i}: ${o.map((l) => l.text).join(' | ')}`).join('\n')).toEqual([0, 0, 0]);
+        // Mutual exclusion, from what each copy printed: its hold runs from "lock succ" to "unlock succ".
+        const holds = outputs.map((o, i) => {
+          const from = o.find((l) => l.text.startsWith('lock succ'));
+          const to = o.find((l) => l.text.startsWith('unlock succ'));
+          expect(from && to, `copy ${i} printed ${o.map((l) => l.text).join(' | ')}`).toBeTruthy();
+          return { from: from!.at_ms, to: to!.at_ms };
+        });
+        holds.sort((a, b) => a.from - b.from);
+        for (let i = 1; i < holds.length; i++) expect(holds[i]!.from, 'a copy took the lock while another held it').toBeGreaterThanOrEqual(holds[i - 1]!.to);
+      }, 240_000);
+    });
+
+    describe("as the contenders of a locks cluster (dslab up locks --contender-cmd)", () => {
+      let cwd: string;
+
+      beforeAll(() => {
+        cwd = makeWorkdir();
+      });
+
+      afterAll(async () => {
+        await cleanup(cwd);
+      });
+
+      it('judges the copies by the resource they write: mutual exclusion holds through a leader kill', async () => {
+        copyFileSync(program, path.join(cwd, 'zookeeper-lock'));
+        chmodSync(path.join(cwd, 'zookeeper-lock'), 0o755);
+        const up = await dslab(cwd, 'up', 'locks', '--name', 'go', '--backend', 'zk', '--nodes', '3', '--zk-port', '2181', '--tick', '1000ms', '--contender-cmd', './zookeeper-lock', '--hold', '200ms', '--contenders', '2', '--detach');
+        expect(up.exitCode, up.stderr).toBe(0);
+        // The program reaches only 2181's server (z1): the leader killed under it must be another one.
+        const zabLeader = async () => (await controlStatus(cwd, 'go')).nodes.find((n) => n.group !== 'contenders' && n.state.role === 'leading')?.id;
+        const ensureZ1Follows = async () => {
+          if ((await waitFor('a Zab leader', zabLeader, 60_000)) !== 'z1') return;
+          expect((await dslab(cwd, 'kill', 'z1', '--cluster', 'go')).exitCode).toBe(0);
+          expect((await dslab(cwd, 'restart', 'z1', '--cluster', 'go')).exitCode).toBe(0);
+          await waitFor('another Zab leader', async () => ((await zabLeader()) ?? 'z1') !== 'z1', 60_000);
+        };
+        await ensureZ1Follows();
+        const { exitCode, check, killed } = await raceThroughLeaderKill(cwd, 'go', 1);
+        expect(killed).not.toBe('z1');
+        expect(check.ok, JSON.stringify(check)).toBe(true);
+        expect(exitCode).toBe(0);
+        expect(check.acknowledged).toBe(2);
+      }, 300_000);
+    });
   });
-
-  afterAll(async () => {
-    await cleanup(cwd);
-  });
-
-  it('judges the copies by the resource they write: mutual exclusion holds through a leader kill', async () => {
-    const dir = tempDir();
-    copyFileSync(seed_go_lock, path.join(dir, 'main.go'));
-    const build = await execa('go', ['build', '-o', path.join(cwd, 'zookeeper-lock'), 'main.go'], { cwd: dir, env: { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(dir, 'cache') }, reject: false });
-    expect(build.exitCode, build.stderr).toBe(0);
-    const up = await dslab(cwd, 'up', 'locks', '--name', 'go', '--backend', 'zk', '--nodes', '3', '--zk-port', '2181', '--tick', '1000ms', '--contender-cmd', './zookeeper-lock', '--hold', '200ms', '--contenders', '2', '--detach');
-    expect(up.exitCode, up.stderr).toBe(0);
-    // The program reaches only 2181's server (z1): the leader killed under it must be another one.
-    const zabLeader = async () => (await dslabJson<ClusterStatus>(cwd, 'status', '--cluster', 'go')).nodes.find((n) => n.group !== 'contenders' && n.state.role === 'leading')?.id;
-    const ensureZ1Follows = async () => {
-      if ((await waitFor('a Zab leader', zabLeader, 60_000)) !== 'z1') return;
-      expect((await dslab(cwd, 'kill', 'z1', '--cluster', 'go')).exitCode).toBe(0);
-      expect((await dslab(cwd, 'restart', 'z1', '--cluster', 'go')).exitCode).toBe(0);
-      await waitFor('another Zab leader', async () => ((await zabLeader()) ?? 'z1') !== 'z1', 60_000);
-    };
-    await ensureZ1Follows();
-    const { exitCode, check, killed } = await raceThroughLeaderKill(cwd, 'go', 1);
-    expect(killed).not.toBe('z1');
-    expect(check.ok, JSON.stringify(check)).toBe(true);
-    expect(exitCode).toBe(0);
-    expect(check.acknowledged).toBe(2);
-  }, 300_000);
 });

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseCommandString } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLabIds } from '../../src/lib/grade/spec.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, wait_ms_default } from '../helpers/cli.js';
+import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, wait_ms_default } from '../helpers/cli.js';
 
 interface InitJson {
   dir: string;
@@ -46,22 +47,38 @@ function initNode(command: string, cwd: string, dataDir: string): Promise<Starte
   });
 }
 
+/**
+ * What `dslab lab init` runs, loaded from dist/ as the CLI loads it (the starters name the installation's
+ * runtime and tsx by where the code that copies them lives): the command's own work, parsing and printing,
+ * is the same for every lab and runs as the CLI in the tests below and in test/integration/help-examples.
+ */
+async function installedInitLab(): Promise<(lab: string, lang: 'python' | 'ts', dir: string) => InitJson> {
+  const dist = (file: string) => pathToFileURL(path.join(repo_root, 'dist', file)).href;
+  const { initLab } = (await import(dist('lib/grade/init.js'))) as typeof import('../../src/lib/grade/init.js');
+  const { lab_plugins } = (await import(dist('registry.js'))) as typeof import('../../src/registry.js');
+  return (lab, lang, dir) => initLab(lab, lang, dir, lab_plugins);
+}
+
 describe.concurrent('dslab lab init gives a node that starts', () => {
   let cwd: string;
-  beforeAll(() => {
+  let initLab: Awaited<ReturnType<typeof installedInitLab>>;
+  beforeAll(async () => {
     cwd = makeWorkdir();
+    initLab = await installedInitLab();
   });
   afterAll(async () => {
     await cleanup(cwd);
   });
 
+  // In-process rather than a CLI process per lab: a CLI start costs more CPU than the node it starts.
   const cases = listLabIds().flatMap((lab) => (['python', 'ts'] as const).map((lang) => ({ lab, lang })));
   it.each(cases)('$lab in $lang answers init with init_ok and exits when stdin closes', async ({ lab, lang }) => {
-    const created = await dslabJson<InitJson>(cwd, 'lab', 'init', lab, '--lang', lang, `${lab}-${lang}`);
+    const created = initLab(lab, lang, path.join(cwd, `${lab}-${lang}`));
     expect(created.files).toContain(lang === 'python' ? 'node.py' : 'node.ts');
     const dataDir = path.join(cwd, 'data', `${lab}-${lang}`);
     mkdirSync(dataDir, { recursive: true });
-    const node = await initNode(created.run, cwd, dataDir);
+    // Its command names the folder from where it was made, this process's folder, as `lab init` names it from the user's.
+    const node = await initNode(created.run, process.cwd(), dataDir);
     const replies = node.stdout
       .split('\n')
       .filter((line) => line.trim() !== '')
