@@ -138,8 +138,8 @@ describe('the service\'s decisions', () => {
   it('answers each outcome with the spec\'s reply', () => {
     expect(replyBody('ok', 2, 'closed', '')).toEqual({ type: 'call_ok', outcome: 'ok', attempts: 2, breaker: 'closed' });
     expect(replyBody('fallback', 0, 'open', 'x')).toEqual({ type: 'call_ok', outcome: 'fallback', attempts: 0, breaker: 'open' });
-    expect(replyBody('short_circuited', 0, 'half_open', 'busy')).toEqual({ type: 'error', code: 11, outcome: 'short_circuited', text: 'the circuit breaker is half-open: busy' });
-    expect(replyBody('rejected', 0, 'closed', 'full')).toMatchObject({ type: 'error', code: 11, outcome: 'rejected' });
+    expect(replyBody('short_circuited', 0, 'half_open', 'busy')).toEqual({ type: 'error', code: 11, outcome: 'short_circuited', attempts: 0, text: 'the circuit breaker is half-open: busy' });
+    expect(replyBody('rejected', 0, 'closed', 'full')).toMatchObject({ type: 'error', code: 11, outcome: 'rejected', attempts: 0 });
     expect(replyBody('bad_request', 1, 'closed', 'bad')).toMatchObject({ type: 'error', code: 12, outcome: 'bad_request' });
     expect(replyBody('failed', 3, 'closed', 'attempt 3 failed')).toEqual({ type: 'error', code: 13, outcome: 'failed', attempts: 3, text: 'attempt 3 failed' });
   });

@@ -50,9 +50,9 @@ export function replyBody(outcome: CallOutcome, attempts: number, breaker: Break
     case 'fallback':
       return { type: 'call_ok', outcome, attempts, breaker };
     case 'short_circuited':
-      return { type: 'error', code: error_codes.temporarily_unavailable, outcome, text: `the circuit breaker is ${breaker.replace('_', '-')}: ${why}` };
+      return { type: 'error', code: error_codes.temporarily_unavailable, outcome, attempts, text: `the circuit breaker is ${breaker.replace('_', '-')}: ${why}` };
     case 'rejected':
-      return { type: 'error', code: error_codes.temporarily_unavailable, outcome, text: `the bulkhead is full: ${why}` };
+      return { type: 'error', code: error_codes.temporarily_unavailable, outcome, attempts, text: `the bulkhead is full: ${why}` };
     case 'bad_request':
       return { type: 'error', code: error_codes.malformed_request, outcome, text: why };
     case 'failed':

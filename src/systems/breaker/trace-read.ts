@@ -103,6 +103,8 @@ export class BreakerRecordBuilder {
         this.pending_requests.delete(key);
         request.answered_ms = t;
         request.outcome = replyOutcome(body);
+        // How many calls the service made for it, when the reply says (the checker times short circuits by it).
+        if (typeof body.attempts === 'number' && Number.isInteger(body.attempts) && body.attempts >= 0) request.attempts = body.attempts;
         return;
       }
       const call = msg.src === this.members.dependency ? this.pending_calls.get(key) : undefined;

@@ -32,7 +32,7 @@ describe('reading a breaker trace', () => {
       line(1003, 's1', 'd1', { type: 'work', key: 'k1', msg_id: 7, attempt: 1 }),
       line(1004, 's2', 'd1', { type: 'work', key: 'k2', msg_id: 7, attempt: 1 }),
       // The second request is answered first, and s2's call before s1's (same msg_id 7, another link).
-      line(1010, 's1', 'c1', { type: 'error', code: 11, outcome: 'short_circuited', in_reply_to: 2 }),
+      line(1010, 's1', 'c1', { type: 'error', code: 11, outcome: 'short_circuited', attempts: 0, in_reply_to: 2 }),
       line(1020, 'd1', 's2', { type: 'error', code: 13, text: 'injected failure', in_reply_to: 7 }),
       line(1030, 'd1', 's1', { type: 'work_ok', in_reply_to: 7 }),
       line(1040, 's2', 'c2', { type: 'error', code: 13, outcome: 'failed', attempts: 1, in_reply_to: 1 }),
@@ -40,9 +40,10 @@ describe('reading a breaker trace', () => {
     ]);
     const record = readBreakerTrace(file, members, config);
     expect(record.requests).toEqual<RequestRecord[]>([
-      { service: 's1', client: 'c1', sent_ms: 1000, answered_ms: 1050, outcome: 'ok' },
-      { service: 's2', client: 'c2', sent_ms: 1001, answered_ms: 1040, outcome: 'failed' },
-      { service: 's1', client: 'c1', sent_ms: 1002, answered_ms: 1010, outcome: 'short_circuited' },
+      { service: 's1', client: 'c1', sent_ms: 1000, answered_ms: 1050, outcome: 'ok', attempts: 1 },
+      { service: 's2', client: 'c2', sent_ms: 1001, answered_ms: 1040, outcome: 'failed', attempts: 1 },
+      // attempts 0: refused before any call (the checker times such short circuits on their own).
+      { service: 's1', client: 'c1', sent_ms: 1002, answered_ms: 1010, outcome: 'short_circuited', attempts: 0 },
     ]);
     expect(record.calls).toEqual<CallRecord[]>([
       { service: 's1', sent_ms: 1003, answered_ms: 1030, result: 'success', attempt: 1 },
