@@ -10,6 +10,7 @@
  */
 import type { BreakerState, ResilienceConfig } from './core/index.js';
 import type { BreakerRecord, CallRecord, CallRecordResult, RequestOutcome } from './record.js';
+import { countAtMost, countBelow } from '../../lib/util/sorted.js';
 
 export const breaker_properties = [
   'opened_without_cause',
@@ -183,32 +184,8 @@ class Counted {
   }
   /** How many outcomes were known at or before t. */
   upTo(t: number): number {
-    return upperBound(this.known, t);
+    return countAtMost(this.known, t);
   }
-}
-
-/** The number of sorted values ≤ x. */
-function upperBound(sorted: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** The number of sorted values < x. */
-function lowerBound(sorted: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -216,7 +193,7 @@ function lowerBound(sorted: readonly number[], x: number): number {
  * and a point inside each stretch between them (where the content is constant).
  */
 function representatives(sorted_breaks: readonly number[], from: number, to: number, include_ends: boolean): { at: number; lo: number; hi: number }[] {
-  const inside = sorted_breaks.slice(upperBound(sorted_breaks, from), lowerBound(sorted_breaks, to));
+  const inside = sorted_breaks.slice(countAtMost(sorted_breaks, from), countBelow(sorted_breaks, to));
   const points = [...new Set([from, ...inside, to])];
   const out: { at: number; lo: number; hi: number }[] = [];
   for (let i = 0; i < points.length; i++) {
@@ -464,7 +441,7 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
     // attempts' time. Where the record does not say how many calls a request made, it is judged
     // only if its service sent no call at all while it waited (so none can have been its own).
     const sent_times = outcomes.map((o) => o.sent_ms);
-    const noCallDuring = (r: (typeof requests)[number]) => upperBound(sent_times, r.answered_ms!) === lowerBound(sent_times, r.sent_ms);
+    const noCallDuring = (r: (typeof requests)[number]) => countAtMost(sent_times, r.answered_ms!) === countBelow(sent_times, r.sent_ms);
     const short = requests.filter((r) => r.outcome === 'short_circuited' && r.answered_ms !== null && (typeof r.attempts === 'number' ? r.attempts === 0 : noCallDuring(r)));
     if (short.length > 0) {
       const latencies = short.map((r) => r.answered_ms! - r.sent_ms).sort((x, y) => x - y);

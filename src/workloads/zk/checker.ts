@@ -29,6 +29,7 @@
  * No I/O here; the only clock read is for the time budget.
  */
 import { formatZkOperation, zk_write_functions, type ZkOperation, zxidNumber } from './history.js';
+import { countAtMost } from '../../lib/util/sorted.js';
 
 /** Time budget when the caller gives none. */
 export const zk_check_timeout_ms_default = 10_000;
@@ -195,14 +196,8 @@ interface KnownWrite {
 
 /** The smallest element of a sorted list above x, or Infinity. */
 function nextAbove(sorted: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < sorted.length ? sorted[lo]! : Infinity;
+  const at = countAtMost(sorted, x);
+  return at < sorted.length ? sorted[at]! : Infinity;
 }
 
 const zxidsOf = (stat: { czxid: string; mzxid: string; pzxid: string }) => Math.max(zxidNumber(stat.czxid), zxidNumber(stat.mzxid), zxidNumber(stat.pzxid));
