@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/helpers/longest-first.js';
 
 // Two files at a time: the real-process tests mostly wait (for elections, timeouts,
 // TTLs), so two of them share this 2-core machine; each waits for events with
-// generous deadlines rather than timing anything. vitest starts the largest files
-// first, which puts the long grader file at the front of one lane.
+// generous deadlines rather than timing anything. The files known to take longest
+// start first (test/helpers/longest-first.ts), so none is left alone at the end.
 export const test_files_at_once = 2;
 
 export default defineConfig({
@@ -12,6 +13,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: test_files_at_once,
+    sequence: { sequencer: LongestFirstSequencer },
     // describe.concurrent blocks (independent CLI calls) run at most this many tests at once.
     maxConcurrency: 3,
     // Ink renders only at unmount when it believes it runs in CI (CI=true, as .ci/run sets it), so the
