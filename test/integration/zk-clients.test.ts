@@ -62,6 +62,14 @@ interface Line {
   text: string;
 }
 
+/** Waits until every server of the ensemble in `cwd` is up and leading or following. */
+function allServing(cwd: string): Promise<boolean> {
+  return waitFor('every server up and serving', async () => {
+    const s = await controlStatus(cwd);
+    return s.nodes.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
+  }, 60_000);
+}
+
 /** Collects a process's output lines (stdout and stderr) with when each arrived. */
 function linesOf(child: ResultPromise): Line[] {
   const lines: Line[] = [];
@@ -78,10 +86,7 @@ describe.concurrent('real ZooKeeper clients on a dslab zab ensemble', () => {
     let apache: ApacheZooKeeper | null = null;
     const children: ResultPromise[] = [];
     const status = () => controlStatus(cwd);
-    const allUp = () => waitFor('every server up and serving', async () => {
-      const s = await status();
-      return s.nodes.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
-    }, 60_000);
+    const allUp = () => allServing(cwd);
 
     beforeAll(async () => {
       cwd = makeWorkdir();
@@ -210,10 +215,7 @@ describe.concurrent("the seed's Go lock program", () => {
       const children: ResultPromise[] = [];
       const status = () => controlStatus(cwd);
       const leader = async () => waitFor('a Zab leader', async () => (await status()).nodes.find((n) => n.state.role === 'leading' && n.status === 'up')?.id);
-      const allUp = () => waitFor('every server up and serving', async () => {
-        const s = await status();
-        return s.nodes.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
-      }, 60_000);
+      const allUp = () => allServing(cwd);
 
       beforeAll(async () => {
         cwd = makeWorkdir();

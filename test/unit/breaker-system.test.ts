@@ -10,6 +10,7 @@ import { breaker, breakerOptionsFromFlags, inFlagWords } from '../../src/systems
 import { redisAddress, redisCallOf, redisCommand } from '../../src/systems/breaker/redis-dependency.js';
 import { BreakerService, callResultOf, failureOutcome, quantile, replyBody } from '../../src/systems/breaker/service.js';
 import type { ServicePlantedBug } from '../../src/systems/breaker/options.js';
+import { waitFor } from '../helpers/cli.js';
 
 /** The options `up` would pass for these flags, checked by the plugin's schema as the registry checks them. */
 function upOptions(flags: Record<string, unknown>): Record<string, unknown> {
@@ -188,7 +189,7 @@ function harness(id: string) {
   });
   let msg_id = 100;
   const deliver = (src: string, body: Record<string, unknown>) => node.handleLine(JSON.stringify({ src, dest: id, body: { msg_id: msg_id++, ...body } }));
-  const settle = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
   return { node, written, deliver, settle };
 }
 
@@ -252,7 +253,7 @@ describe('d1', () => {
     for (let i = 0; i < 3; i++) await deliver('s1', { type: 'work', key: `k${i}`, attempt: 1 });
     await settle();
     expect(written.filter((m) => m.dest === 's1').map((m) => [m.body.in_reply_to, m.body.type, m.body.code])).toEqual([[103, 'error', 11]]);
-    await settle(100);
+    await waitFor('d1 to answer the two requests it took', () => written.filter((m) => m.dest === 's1').length >= 3);
     expect(written.filter((m) => m.dest === 's1').map((m) => [m.body.in_reply_to, m.body.type])).toEqual([[103, 'error'], [101, 'work_ok'], [102, 'work_ok']]);
     expect(written[0]!.body).toMatchObject({ type: 'init_ok', dslab_fail: true });
   });

@@ -9,6 +9,7 @@ import { createRng } from '../../../src/lib/util/prng.js';
 import { breaker_workload } from '../../../src/workloads/breaker/plugin.js';
 import { BreakerLoad, loadServices, type BreakerLoadOptions } from '../../../src/workloads/breaker/runtime.js';
 import { formatBreakerLoadSummary } from '../../../src/workloads/breaker/summary.js';
+import { waitFor } from '../../helpers/cli.js';
 
 type Sent = { client: string; dest: string; body: MessageBody };
 
@@ -28,15 +29,6 @@ function fakeTransport(answer: (sent: Sent, index: number) => MessageBody | 'han
     },
   };
   return { transport, sent, release: () => held.splice(0).forEach((r) => r()) };
-}
-
-/** Resolves once `done()` holds; the generous deadline is for a loaded machine. */
-async function until(done: () => boolean, deadline_ms = 30_000): Promise<void> {
-  const give_up = Date.now() + deadline_ms;
-  while (!done()) {
-    if (Date.now() > give_up) throw new Error('the awaited condition never held');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const options = (overrides: Partial<BreakerLoadOptions> = {}): BreakerLoadOptions => ({ rate_per_s: 1000, duration_ms: 200, bad_pct: 0, services: ['s1', 's2', 's3'], timeout_ms: 1000, ...overrides });
@@ -77,7 +69,7 @@ describe('the breaker load', () => {
     const { transport, sent, release } = fakeTransport(() => 'hang');
     const load = new BreakerLoad(transport, options({ rate_per_s: 500 }), createRng(1), 30);
     load.start();
-    await until(() => load.summary().offered === 100);
+    await waitFor('the load to offer all 100 requests', () => load.summary().offered === 100);
     // All 100 were offered although none was answered; 30 went out, the rest were dropped, not queued.
     expect(load.summary().offered).toBe(100);
     expect(sent).toHaveLength(30);
@@ -120,7 +112,7 @@ describe('the breaker load', () => {
     expect((await run('load', { rate_per_s: 100, duration_ms: 1500 })).description).toBe('breaker load started: 100 requests/s for 1.5s to s1, s2');
     expect(() => run('load', { rate_per_s: 100, duration_ms: 200 })).toThrow(/already running/);
     expect(() => run('load', { rate_per_s: 100, duration_ms: 200, bad_pct: 101 })).toThrow();
-    await until(() => events.some((e) => e.type === 'load' && e.phase === 'done'));
+    await waitFor('the load\'s done event', () => events.some((e) => e.type === 'load' && e.phase === 'done'));
     const loads = events.filter((e): e is Extract<NewClusterEvent, { type: 'load' }> => e.type === 'load');
     expect(loads[0]!.phase).toBe('start');
     expect(loads.some((e) => e.phase === 'progress')).toBe(true);
