@@ -3,7 +3,7 @@ import { DslabCommand } from '../cli/base.js';
 import { durationFlag } from '../cli/flags.js';
 import { app_latency_ms_max } from '../lib/control/api.js';
 import { UserError } from '../lib/util/errors.js';
-import { parsePercent } from '../lib/util/units.js';
+import { parsePercentPoints } from '../lib/util/units.js';
 
 const latency_range_ms = { min: 0, max: app_latency_ms_max };
 
@@ -24,7 +24,7 @@ export default class Fail extends DslabCommand {
   async run(): Promise<unknown> {
     const { args, flags } = await this.parse(Fail);
     if (flags.errors === undefined && flags.latency === undefined && flags.hang !== true) throw new UserError('say how the node fails: --errors PERCENT, --latency DURATION or --hang (dslab heal clears it)');
-    const errors_pct = flags.errors === undefined ? 0 : Math.round(parsePercent(flags.errors, '--errors') * 10_000) / 100;
+    const errors_pct = flags.errors === undefined ? 0 : parsePercentPoints(flags.errors, '--errors');
     return this.act(flags.cluster, { type: 'fail', node: args.node, errors_pct, latency_ms: flags.latency ?? 0, hang: flags.hang === true });
   }
 }

@@ -6,6 +6,7 @@ import {
   parseDurationRangeMs,
   parseNumberInRange,
   parsePercent,
+  parsePercentPoints,
   parseSignedDurationMs,
 } from '../../src/lib/util/units.js';
 
@@ -70,6 +71,13 @@ describe('units', () => {
     expect(parseDurationRangeMs('150-300ms')).toEqual({ min_ms: 150, max_ms: 300 });
     expect(parseDurationRangeMs('150ms-1s')).toEqual({ min_ms: 150, max_ms: 1000 });
     expect(() => parseDurationRangeMs('150-300', '--election-timeout')).toThrow(/^bad --election-timeout "150-300": give a unit/);
+  });
+
+  it('parses percentages into points to hundredths', () => {
+    expect(parsePercentPoints('50%')).toBe(50);
+    expect(parsePercentPoints('12.5')).toBe(12.5);
+    expect(parsePercentPoints('33.3333%')).toBe(33.33);
+    expect(() => parsePercentPoints('101%', '--errors')).toThrow(/bad --errors "101%": must be at most 100%/);
   });
 
   it('parses percentages into fractions', () => {

@@ -75,6 +75,11 @@ export function parsePercent(text: string, what = 'percentage'): number {
   return percent / 100;
 }
 
+/** Parses "50%" or "12.5" as percentage points (50, 12.5), to hundredths: options kept as a _pct. */
+export function parsePercentPoints(text: string, what = 'percentage'): number {
+  return Math.round(parsePercent(text, what) * 10_000) / 100;
+}
+
 /** Parses a range such as "150-300ms" or "150ms-1s" (the unit of the second part applies to a bare first part). */
 export function parseDurationRangeMs(text: string, what = 'range'): { min_ms: number; max_ms: number } {
   const parts = text.split('-');

@@ -5,7 +5,7 @@ import { Flags } from '@oclif/core';
 import { z } from 'zod';
 import type { NodeGroup, SystemPlugin } from '../../lib/plugin.js';
 import { UserError } from '../../lib/util/errors.js';
-import { formatDurationMs, parseDurationMs, parsePercent } from '../../lib/util/units.js';
+import { formatDurationMs, parseDurationMs, parsePercentPoints } from '../../lib/util/units.js';
 import {
   backoff_ms_limit,
   bulkhead_calls_max,
@@ -108,7 +108,7 @@ function duration(flags: Readonly<Record<string, unknown>>, flag: string): numbe
 /** A percentage flag's value (20% → 20). */
 function percentOf(flags: Readonly<Record<string, unknown>>, flag: string): number | undefined {
   const text = flags[flag];
-  return typeof text === 'string' && text !== '' ? Math.round(parsePercent(text, `--${flag}`) * 10_000) / 100 : undefined;
+  return typeof text === 'string' && text !== '' ? parsePercentPoints(text, `--${flag}`) : undefined;
 }
 
 /** `--window 10s` (a time window) or `--window 100` (the last 100 calls). */
@@ -124,7 +124,7 @@ export function windowOptions(text: string): Record<string, unknown> {
 /** `--retry-budget 20%`, or `none` for naive retries. */
 export function retryBudgetPct(text: string): number | null {
   if (text.trim() === 'none') return null;
-  return Math.round(parsePercent(text, '--retry-budget') * 10_000) / 100;
+  return parsePercentPoints(text, '--retry-budget');
 }
 
 /** `--bulkhead 10` (at most 10 calls at once), or `none`. */

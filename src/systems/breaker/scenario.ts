@@ -5,6 +5,7 @@
 // recovers. Each run is measured per second from its trace and d1's state reports, and judged in numbers.
 import { mkdirSync, renameSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterEvent, ControlAction } from '../../lib/control/api.js';
 import { memberIds } from '../../lib/cluster/groups.js';
 import { planCluster, startForeground } from '../../lib/cluster/launch.js';
@@ -320,8 +321,6 @@ const queue_samples_max = 10_000;
 /** A request unanswered this long is a timeout: well past a service's last retry. */
 const load_timeout_ms = 5000;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 /** The latency spike as a control action (`dslab fail d1 --latency`); the heal is `{type: 'heal'}`. */
 export function latencySpikeAction(node: string, latency_ms: number): ControlAction {
   return { type: 'fail', node, errors_pct: 0, latency_ms, hang: false };
@@ -375,11 +374,11 @@ async function runArm(input: ScenarioInput, plan: MetastablePlan, arm: ArmSpec):
     const load = supervisor.apply({ type: 'workload', workload: load_workload, op: load_op, args: { rate_per_s, duration_ms, timeout_ms: load_timeout_ms } });
     load.catch(() => undefined);
     say(`  load ${rate_per_s}/s for ${duration_ms / 1000} s against d1's ${depCapacityPerS(plan)}/s`);
-    await sleep(origin_ms + plan.before_spike_ms - Date.now());
+    await sleep(Math.max(0, origin_ms + plan.before_spike_ms - Date.now()));
     const spike_from_ms = Date.now();
     await supervisor.apply(latencySpikeAction(dependency_node, plan.spike_latency_ms));
     say(`  spike: d1 answers ${plan.spike_latency_ms} ms later for ${plan.spike_ms / 1000} s`);
-    await sleep(spike_from_ms + plan.spike_ms - Date.now());
+    await sleep(Math.max(0, spike_from_ms + plan.spike_ms - Date.now()));
     await supervisor.apply({ type: 'heal' });
     const spike_to_ms = Date.now();
     spike = { from_s: (spike_from_ms - origin_ms) / 1000, to_s: (spike_to_ms - origin_ms) / 1000 };
