@@ -11,9 +11,20 @@ import { StringDecoder } from 'node:string_decoder';
 export interface TraceRecord {
   /** Epoch ms. */
   t: number;
-  /** delivered, dropped:partition, dropped:loss, duplicated, notice. */
+  /** delivered, dropped:partition, dropped:loss, dropped:overflow, duplicated, notice (and a system's own, such as state). */
   fate: string;
+  /** Each delivered copy's delay in ms (a copy arrived at t + its delay); absent when every copy went at once. */
+  delays_ms?: number[];
   msg: { src: string; dest: string; body: Record<string, unknown> & { type: string } };
+}
+
+/** When the first copy of a traced message reached its destination (epoch ms): t plus the shortest of its delays. */
+export function firstArrivalMs(record: Pick<TraceRecord, 't' | 'delays_ms'>): number {
+  const delays = record.delays_ms;
+  if (!Array.isArray(delays) || delays.length === 0) return record.t;
+  let shortest = Infinity;
+  for (const delay of delays) if (typeof delay === 'number' && delay >= 0 && delay < shortest) shortest = delay;
+  return shortest === Infinity ? record.t : record.t + shortest;
 }
 
 /** Bytes read from the end of the file by traceTail. */

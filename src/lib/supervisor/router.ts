@@ -101,22 +101,37 @@ export class Router {
       this.trace.record(now_ms, `dropped:${fate.reason}`, line);
       return true;
     }
+    // The copies that will arrive: a delayed copy past the bound on held messages is dropped here,
+    // before the trace, so the trace's delays are those of copies that did arrive.
+    const delays_ms: number[] = [];
+    let held = 0;
+    for (const delay of fate.delays_ms) {
+      if (delay > 0 && this.delayedCount + held >= delayed_messages_max) {
+        this.droppedOverflow++;
+        continue;
+      }
+      if (delay > 0) held++;
+      delays_ms.push(delay);
+    }
+    if (delays_ms.length === 0) {
+      counter.dropped++;
+      this.droppedTotal++;
+      this.trace.record(now_ms, 'dropped:overflow', line);
+      return true;
+    }
     counter.delivered++;
     if (link === null && !uncounted) {
       if (to !== undefined) this.clientsDelivered[to]!++;
       else if (from !== undefined) this.clientsDelivered[this.endpoints.length + from]!++;
     }
-    if (fate.delays_ms.length > 1) counter.duplicated += fate.delays_ms.length - 1;
-    this.trace.record(now_ms, fate.delays_ms.length > 1 ? 'duplicated' : 'delivered', line);
+    if (delays_ms.length > 1) counter.duplicated += delays_ms.length - 1;
+    // Traced when routed, with each copy's delay: a reader that needs when a copy arrived adds it.
+    this.trace.record(now_ms, delays_ms.length > 1 ? 'duplicated' : 'delivered', line, delays_ms);
     let accepted = true;
-    for (const delay of fate.delays_ms) {
+    for (const delay of delays_ms) {
       if (delay === 0) {
         if (link !== null) this.lastDeliveredAt[link] = now_ms;
         if (!this.deliver(dest, line, src, envelope)) accepted = false;
-        continue;
-      }
-      if (this.delayedCount >= delayed_messages_max) {
-        this.droppedOverflow++;
         continue;
       }
       this.delayedCount++;
@@ -148,7 +163,7 @@ export class Router {
       this.droppedOverflow++;
       return false;
     }
-    this.trace.record(now_ms, 'notice', line);
+    this.trace.record(now_ms, 'notice', line, [delay]);
     if (delay === 0) return this.deliver(peer, line, supervisor_address);
     this.delayedCount++;
     const timer = setTimeout(() => {

@@ -11,7 +11,10 @@ export const trace_flush_bytes = 64 * 1024;
 
 /**
  * The message trace: one JSON object per line with the time, the link, what
- * the router did, and the message exactly as the node wrote it.
+ * the router did, and the message exactly as the node wrote it. A message some
+ * copy of which was held by a delay also carries `delays_ms`: each delivered
+ * copy's delay, so a reader can tell when it arrived (t + delay) from when it
+ * was sent (t).
  */
 export class TraceWriter {
   bytes = 0;
@@ -30,14 +33,19 @@ export class TraceWriter {
     });
   }
 
-  /** `rawMessage` must be the node's original JSON line, so it is embedded without re-encoding. */
-  record(t_ms: number, fate: string, rawMessage: string): void {
+  /**
+   * `rawMessage` must be the node's original JSON line, so it is embedded without re-encoding.
+   * `delays_ms`: the delay of each copy delivered; written only when some copy waits, so a message
+   * delivered at once reads as it always did.
+   */
+  record(t_ms: number, fate: string, rawMessage: string, delays_ms: readonly number[] = []): void {
     if (this.truncated) return;
     if (this.stream.writableLength + this.pendingBytes > trace_buffer_bytes_max) {
       this.skipped++;
       return;
     }
-    const line = `{"t":${t_ms},"fate":"${fate}","msg":${rawMessage}}\n`;
+    const delays = delays_ms.some((d) => d > 0) ? `"delays_ms":[${delays_ms.join(',')}],` : '';
+    const line = `{"t":${t_ms},"fate":"${fate}",${delays}"msg":${rawMessage}}\n`;
     this.bytes += line.length;
     if (this.bytes > trace_bytes_max) {
       this.truncated = true;

@@ -9,11 +9,16 @@
  * `work` to the dependency matched to the dependency's reply; a reply is matched to its request by
  * (requester, answerer, msg_id = in_reply_to), in whatever order replies come. The trace is read as
  * a stream, and what is kept is bounded (trace_read_entries_max, trace_read_pending_max).
+ *
+ * Times are a service's view of its own traffic: a message into a service (a client's call, the
+ * dependency's answer) counts from when its first copy arrived (the router's time plus the copy's
+ * delay, which the trace records); what a service sends (its calls, its replies, its state reports)
+ * counts from when the router took it, which is when the service sent it.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { readClusterInfo, type ClusterInfo } from '../../lib/cluster/paths.js';
-import { scanTraceFrom, type TraceRecord } from '../../lib/report/trace-file.js';
+import { firstArrivalMs, scanTraceFrom, type TraceRecord } from '../../lib/report/trace-file.js';
 import { UserError } from '../../lib/util/errors.js';
 import { resolveResilienceConfig, type BreakerState, type ResilienceConfig } from './core/index.js';
 import type { BreakerRecord, CallRecord, FaultRecord, RequestOutcome, RequestRecord, StateRecord } from './record.js';
@@ -65,6 +70,11 @@ export class BreakerRecordBuilder {
   /** Unanswered requests and calls by (requester|answerer|msg_id), oldest first (a Map keeps insertion order). */
   private readonly pending_requests = new Map<string, RequestRecord>();
   private readonly pending_calls = new Map<string, CallRecord>();
+  /**
+   * Calls answered lately, by the same key, at most pending_max: a call the router duplicated is
+   * answered once per copy, and a later answer may arrive first (a shorter delay).
+   */
+  private readonly answered_calls = new Map<string, CallRecord>();
   private readonly omitted = { requests: 0, calls: 0, states: 0 };
   private start_ms: number | null = null;
   private end_ms = 0;
@@ -80,8 +90,9 @@ export class BreakerRecordBuilder {
 
   push(record: TraceRecord): void {
     const { t, fate, msg } = record;
+    const arrived_ms = firstArrivalMs(record);
     this.start_ms ??= t;
-    this.end_ms = Math.max(this.end_ms, t);
+    this.end_ms = Math.max(this.end_ms, arrived_ms);
     const body = msg.body;
     if (fate === 'state') {
       if (typeof body.breaker === 'string') this.keep(this.states, { node: msg.src, at_ms: t, breaker: body.breaker as BreakerState }, 'states');
@@ -89,12 +100,13 @@ export class BreakerRecordBuilder {
     }
     // A message is traced once more when the router duplicates it; the first line is the one sent.
     if (body.type === 'call' && this.services.has(msg.dest)) {
-      this.sent(this.pending_requests, `${msg.src}|${msg.dest}|${String(body.msg_id)}`, { service: msg.dest, client: msg.src, sent_ms: t, answered_ms: null, outcome: 'timeout' }, this.requests, 'requests');
+      // The service's request began when the call reached it.
+      this.sent(this.pending_requests, `${msg.src}|${msg.dest}|${String(body.msg_id)}`, { service: msg.dest, client: msg.src, sent_ms: arrived_ms, answered_ms: null, outcome: 'timeout' }, this.requests, 'requests');
     } else if (body.type === 'work' && this.services.has(msg.src) && msg.dest === this.members.dependency) {
       const attempt = typeof body.attempt === 'number' ? body.attempt : null;
       this.sent(this.pending_calls, `${msg.src}|${msg.dest}|${String(body.msg_id)}`, { service: msg.src, sent_ms: t, answered_ms: null, result: 'unanswered', attempt }, this.calls, 'calls');
     } else if (body.type === 'dslab_fail') {
-      if (!fate.startsWith('dropped')) this.faults.push({ at_ms: t, errors_pct: numberOr(body.errors_pct), latency_ms: numberOr(body.latency_ms), hang: body.hang === true });
+      if (!fate.startsWith('dropped')) this.faults.push({ at_ms: arrived_ms, errors_pct: numberOr(body.errors_pct), latency_ms: numberOr(body.latency_ms), hang: body.hang === true });
     } else if (body.in_reply_to !== undefined && !fate.startsWith('dropped')) {
       // A reply the router dropped never reached its requester: the request stays unanswered.
       const key = `${msg.dest}|${msg.src}|${String(body.in_reply_to)}`;
@@ -107,11 +119,18 @@ export class BreakerRecordBuilder {
         if (typeof body.attempts === 'number' && Number.isInteger(body.attempts) && body.attempts >= 0) request.attempts = body.attempts;
         return;
       }
-      const call = msg.src === this.members.dependency ? this.pending_calls.get(key) : undefined;
+      if (msg.src !== this.members.dependency) return;
+      const call = this.pending_calls.get(key);
       if (call) {
         this.pending_calls.delete(key);
-        call.answered_ms = t;
-        call.result = body.type === 'error' ? (body.code === bad_request_code ? 'ignored' : 'failure') : 'success';
+        if (this.answered_calls.size >= this.limits.pending_max) this.answered_calls.delete(this.answered_calls.keys().next().value!);
+        this.answered_calls.set(key, call);
+      }
+      // The service took the first answer to reach it: a later line's copy may have come sooner.
+      const answered = call ?? this.answered_calls.get(key);
+      if (answered && (answered.answered_ms === null || arrived_ms < answered.answered_ms)) {
+        answered.answered_ms = arrived_ms;
+        answered.result = body.type === 'error' ? (body.code === bad_request_code ? 'ignored' : 'failure') : 'success';
       }
     }
   }
