@@ -243,7 +243,9 @@ class ProxiedConnection {
   private releaseReplies(due_ms: number): void {
     const toClient = this.toClient;
     if (!toClient || !this.resp) return;
-    for (const reply of this.resp.release()) this.enqueue(toClient, { kind: 'data', data: reply.data, due_ms: Math.max(due_ms + reply.hold_ms, toClient.lastDue_ms) });
+    const leaves_ms = (hold_ms: number) => Math.max(due_ms + hold_ms, toClient.lastDue_ms);
+    const now = Date.now();
+    for (const reply of this.resp.release((hold_ms) => Math.max(0, leaves_ms(hold_ms) - now))) this.enqueue(toClient, { kind: 'data', data: reply.data, due_ms: leaves_ms(reply.hold_ms) });
   }
 
   private enqueue(pipe: Pipe, item: Item): void {

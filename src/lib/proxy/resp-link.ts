@@ -12,8 +12,8 @@ export const resp_slots_max = 100_000;
 /** What a RESP link reaches of the cluster: the server's application fault, the trace, and the link's message numbers. */
 export interface RespLinkHost {
   fault(): AppFault;
-  /** Records one framed command or reply in the cluster's trace (as the router records a message). */
-  trace(line: string): void;
+  /** Records one framed command or reply in the cluster's trace (as the router records a message), with how long it is held before it leaves for its receiver. */
+  trace(line: string, delay_ms?: number): void;
   /** The next message number on this link (a command's msg_id, its reply's in_reply_to). */
   nextId(): number;
   random(): number;
@@ -92,8 +92,12 @@ export class RespLink {
     }
   }
 
-  /** Replies that may leave for the client now, in command order, and how long the latency fault holds them. */
-  release(): { data: Buffer; hold_ms: number }[] {
+  /**
+   * Replies that may leave for the client now, in command order, and how long the latency fault holds
+   * them. `held_ms` turns that hold into the whole wait before the reply reaches the client (the
+   * link's delay added), which the trace records so a reader knows when the client got it.
+   */
+  release(held_ms: (hold_ms: number) => number = (hold_ms) => hold_ms): { data: Buffer; hold_ms: number }[] {
     const fault = this.host.fault();
     const out: { data: Buffer; hold_ms: number }[] = this.unasked.map((data) => ({ data, hold_ms: 0 }));
     this.unasked = [];
@@ -101,7 +105,7 @@ export class RespLink {
       const slot = this.slots.shift()!;
       // A hanging server answers nothing: the reply is dropped, and its client waits until it gives up.
       if (fault.hang) continue;
-      this.host.trace(JSON.stringify({ src: this.server, dest: this.client, body: { ...slot.record, in_reply_to: slot.id } }));
+      this.host.trace(JSON.stringify({ src: this.server, dest: this.client, body: { ...slot.record, in_reply_to: slot.id } }), held_ms(fault.latency_ms));
       out.push({ data: slot.reply!, hold_ms: fault.latency_ms });
     }
     return out;

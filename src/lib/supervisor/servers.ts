@@ -29,7 +29,7 @@ export interface ServerMembersOptions {
   /** True once `down` began: exits then are the cluster stopping, not events. */
   stopping(): boolean;
   /** Records a line in the cluster's trace (a RESP server's commands and replies, as its proxies frame them). */
-  trace(fate: string, line: string): void;
+  trace(fate: string, line: string, delays_ms?: readonly number[]): void;
 }
 
 /** The node-lifecycle actions a server member takes like a node. */
@@ -99,7 +99,7 @@ export class ServerMembers {
     let next_id = 0;
     return {
       fault: () => this.appFaults.get(id) ?? no_app_fault,
-      trace: (line) => this.options.trace('delivered', line),
+      trace: (line, delay_ms = 0) => this.options.trace('delivered', line, [delay_ms]),
       nextId: () => ++next_id,
       random: this.options.random,
     };

@@ -162,7 +162,7 @@ export class Supervisor implements ControlTarget {
       unwatch: (pid) => this.watchdog?.unwatch(pid),
       emit: (event) => void this.events.emit(event),
       stopping: () => this.stopping !== null,
-      trace: (fate, line) => this.trace.record(Date.now(), fate, line),
+      trace: (fate, line, delays_ms) => this.trace.record(Date.now(), fate, line, delays_ms),
     });
     this.workloadRuntimes = new WorkloadRuntimes({
       plugins: plugins.workloads,
