@@ -6,7 +6,7 @@
  * A run's folder (.dslab/test/<workload>/<time>/, `latest` linking the newest):
  *   results.json   this TestRunResult
  *   history.jsonl  the header line, then one completed client operation a line (RunHistoryEntry)
- *   trace.jsonl    every message the router handled: {"t": epoch ms, "fate", "msg": {src, dest, body}}
+ *   trace.jsonl    every message the router handled: {"t": epoch ms, "fate", "delays_ms"?, "msg": {src, dest, body}}
  *   nodes/<id>.log each node's stderr and what dslab said of it
  *   report.html    the self-contained report
  */
