@@ -515,7 +515,8 @@ class ReferenceBreaker {
     const failed = result === 'failure' || result === 'timeout';
     const slow = duration_ms >= this.c.slow_call_ms;
     const state = this.at(now_ms);
-    if (state === 'half_open' && trial && this.outstanding > 0) {
+    // A trial counts only if it began in this half-open spell (one of an earlier spell is stale).
+    if (state === 'half_open' && trial && this.outstanding > 0 && now_ms - duration_ms >= this.since) {
       this.outstanding -= 1;
       if (failed || slow) {
         this.state = 'open';
@@ -588,7 +589,9 @@ function compareWithReference(seed: number, steps: number, seen: Map<string, num
         model.cancel(made!.trial);
       } else {
         const result = rng.pick(['success', 'success', 'failure', 'timeout', 'ignored'] as const);
-        const duration_ms = result === 'timeout' ? config.call_timeout_ms : Math.max(now_ms - made!.started_ms, rng.int(200));
+        // A call's duration runs from its admission, so it is never longer than the time since (the core tells a stale trial by it).
+        const elapsed_ms = now_ms - made!.started_ms;
+        const duration_ms = result === 'timeout' ? Math.min(elapsed_ms, config.call_timeout_ms) : elapsed_ms;
         real.onResult(now_ms, result, duration_ms, made!.trial);
         model.result(now_ms, result, duration_ms, made!.trial);
       }

@@ -119,7 +119,13 @@ export class CircuitBreaker {
     return admitted_trial;
   }
 
-  /** The outcome of an admitted call: duration_ms from admission to its result (a timeout's is the timeout). */
+  /**
+   * The outcome of an admitted call: duration_ms from admission (or from its send, which comes after)
+   * to its result (a timeout's is the timeout). A trial's outcome counts only if the call began in
+   * the current half-open spell (at or after it began): a trial of an earlier spell still out when
+   * the breaker reopened and half-opened again (a call can outlast the open wait) answers for a
+   * dependency as it was before the reopening, and is none of this spell's trials.
+   */
   onResult(now_ms: number, result: CallResult, duration_ms: number, trial: boolean): void {
     const timed_out_as_success = result === 'timeout' && this.bug === 'timeout_counts_as_success';
     const failed = result === 'failure' || (result === 'timeout' && !timed_out_as_success);
@@ -131,7 +137,7 @@ export class CircuitBreaker {
       return;
     }
     if (state === 'half_open') {
-      if (!trial || this.trials_outstanding === 0) return;
+      if (!trial || this.trials_outstanding === 0 || now_ms - duration_ms < this.since) return;
       this.trials_outstanding -= 1;
       // An ignored trial (a bad request) still shows the dependency answered in time: it counts as a success.
       if (failed || slow) {
