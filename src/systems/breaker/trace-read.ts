@@ -98,7 +98,8 @@ export class BreakerRecordBuilder {
       if (typeof body.breaker === 'string') this.keep(this.states, { node: msg.src, at_ms: t, breaker: body.breaker as BreakerState }, 'states');
       return;
     }
-    // A message is traced once more when the router duplicates it; the first line is the one sent.
+    // A message the router duplicated is one line with a delay per copy; a second line with the same
+    // key (sent again under the same msg_id) is the same request or call, kept from its first line.
     if (body.type === 'call' && this.services.has(msg.dest)) {
       // The service's request began when the call reached it.
       this.sent(this.pending_requests, `${msg.src}|${msg.dest}|${String(body.msg_id)}`, { service: msg.dest, client: msg.src, sent_ms: arrived_ms, answered_ms: null, outcome: 'timeout' }, this.requests, 'requests');
@@ -152,7 +153,7 @@ export class BreakerRecordBuilder {
   }
 
   private sent<T>(pending: Map<string, T>, key: string, entry: T, kept: T[], kind: 'requests' | 'calls'): void {
-    if (pending.has(key)) return; // the same message again (duplicated by the router)
+    if (pending.has(key)) return; // the same message again
     if (!this.keep(kept, entry, kind)) return;
     if (pending.size >= this.limits.pending_max) pending.delete(pending.keys().next().value!); // stays unanswered
     pending.set(key, entry);
