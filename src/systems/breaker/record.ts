@@ -11,7 +11,9 @@ export type CallRecordResult = 'success' | 'failure' | 'ignored' | 'unanswered';
 export interface RequestRecord {
   service: string;
   client: string;
+  /** When the call reached the service (its first copy: the router's time plus the copy's delay). */
   sent_ms: number;
+  /** When the service sent its reply. */
   answered_ms: number | null;
   outcome: RequestOutcome;
   /**
@@ -25,7 +27,9 @@ export interface RequestRecord {
 /** A service's `work` call to the dependency, from the call and its reply (null: none came). */
 export interface CallRecord {
   service: string;
+  /** When the service sent the call. */
   sent_ms: number;
+  /** When the first copy of an answer reached the service. */
   answered_ms: number | null;
   result: CallRecordResult;
   attempt: number | null;
