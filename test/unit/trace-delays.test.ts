@@ -8,7 +8,7 @@ import { FaultModel } from '../../src/lib/faults/fault-model.js';
 import { LinkProxy, linkFateFromModel } from '../../src/lib/proxy/link-proxy.js';
 import { encodeCommand } from '../../src/lib/proxy/resp.js';
 import { firstArrivalMs, traceWindow, type TraceRecord } from '../../src/lib/report/trace-file.js';
-import { Router } from '../../src/lib/supervisor/router.js';
+import { delayed_messages_max, Router } from '../../src/lib/supervisor/router.js';
 import { TraceWriter } from '../../src/lib/supervisor/trace.js';
 import { createRng } from '../../src/lib/util/prng.js';
 import type { ResilienceConfig } from '../../src/systems/breaker/core/index.js';
@@ -73,6 +73,24 @@ describe('the router', () => {
       [10, 'delivered', 1, undefined],
       [11, 'delivered', 2, [30]],
       [12, 'duplicated', 3, [30, 30]],
+    ]);
+  });
+
+  it('traces a message none of whose copies it could hold as dropped:overflow, and lists only the copies it held', async () => {
+    const { lines } = await written(async (trace) => {
+      const router = new Router(['n1', 'n2'], createRng(1), trace, () => true);
+      router.faults.setLinkFaults({ delay_ms: 60_000 });
+      for (let n = 1; n < delayed_messages_max; n++) router.route('n1', 'n2', line('n1', 'n2', n), 10);
+      // One place left: of a duplicated message's two delayed copies, one is held.
+      router.faults.setLinkFaults({ delay_ms: 60_000, duplicate: 1 });
+      router.route('n1', 'n2', line('n1', 'n2', -1), 11);
+      router.route('n1', 'n2', line('n1', 'n2', -2), 12);
+      expect(router.linkCounters().find((r) => r.link === 'n1->n2')!.counters).toEqual({ delivered: delayed_messages_max, dropped: 1, duplicated: 0 });
+      router.stop();
+    });
+    expect(lines.slice(-2).map((l) => JSON.parse(l) as TraceRecord).map((r) => [r.fate, r.msg.body.msg_id, r.delays_ms])).toEqual([
+      ['delivered', -1, [60_000]],
+      ['dropped:overflow', -2, undefined],
     ]);
   });
 });
