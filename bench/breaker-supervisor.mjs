@@ -12,7 +12,7 @@ import { cleanup, cli, cpuSeconds, dslab, scratch, status } from './lib.mjs';
 /** d1 serves up to capacity / service time requests a second: far above the load, so no request waits or fails. */
 export const sizes_default = { rate_per_s: 2000, duration_s: 20, idle_s: 5, capacity: 200, service_time: '1ms' };
 /** Quick mode (bench/run-all.js --quick): every part runs, too briefly to mean anything. */
-export const sizes_quick = { rate_per_s: 200, duration_s: 2, idle_s: 1, capacity: 200, service_time: '1ms' };
+export const sizes_quick = { rate_per_s: 200, duration_s: 1, idle_s: 0.3, capacity: 200, service_time: '1ms' };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
