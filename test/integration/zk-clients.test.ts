@@ -232,14 +232,11 @@ describe.concurrent("the seed's Go lock program", () => {
       copyFileSync(seed_go_lock, path.join(dir, 'main.go'));
       program = path.join(cwd, 'zookeeper-lock');
       const env = { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(dir, 'cache'), GOFLAGS: '' };
-      // The build and the cluster start at once: the cluster needs the program only when its rounds run.
+      const build = await execa('go', ['build', '-o', program, 'main.go'], { cwd: dir, env, reject: false, timeout: 180_000 });
+      expect(build.exitCode, build.stderr).toBe(0);
       // ZooKeeper's own tick (its default is 2 s) makes the Go program's 1 s session 2 ticks long; at dslab's
       // 100 ms tick it would get the 1 s it asks for, too short to ride out a failover on a loaded machine.
-      const [build, up] = await Promise.all([
-        execa('go', ['build', '-o', program, 'main.go'], { cwd: dir, env, reject: false, timeout: 180_000 }),
-        dslab(cwd, 'up', 'locks', '--name', 'go', '--backend', 'zk', '--nodes', '3', '--zk-port', '2181', '--tick', '1000ms', '--contender-cmd', './zookeeper-lock', '--hold', '200ms', '--contenders', '2', '--detach'),
-      ]);
-      expect(build.exitCode, build.stderr).toBe(0);
+      const up = await dslab(cwd, 'up', 'locks', '--name', 'go', '--backend', 'zk', '--nodes', '3', '--zk-port', '2181', '--tick', '1000ms', '--contender-cmd', './zookeeper-lock', '--hold', '200ms', '--contenders', '2', '--detach');
       expect(up.exitCode, up.stderr).toBe(0);
     }, 240_000);
 
