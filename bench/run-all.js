@@ -3,8 +3,8 @@
 // goes on to the next; the exit code says whether any failed.
 //   npm run bench                              the full run (build first)
 //   npm run bench -- --etcd --zookeeper --locks --grade   adds the long ones (minutes each)
-//   npm run bench -- --quick                   every benchmark at a tiny size, in seconds, in two lanes
-//                                              at once (also DSLAB_BENCH_QUICK=1)
+//   npm run bench -- --quick                   every benchmark at a tiny size, in seconds
+//                                              (also DSLAB_BENCH_QUICK=1)
 //   npm run bench -- --quick --only snowflake,locks
 //   npm run bench -- --list                    the benchmarks' names, one a line; "(skippable)"
 //                                              after those a quick run skips when their server is missing
@@ -14,9 +14,7 @@
 // with the reason, rather than installed.
 // Before anything that imports React: see react-production.mjs.
 import './react-production.mjs';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { cpus, loadavg } from 'node:os';
 import * as checker from './checker.mjs';
 import * as dashboardCpu from './dashboard-cpu.mjs';
@@ -33,11 +31,6 @@ import * as zab from './zab-vs-zookeeper.mjs';
 
 /** The lab the quick run grades: the quickest, so grade-suite's reading of a grade report is still exercised. */
 const quick_grade_labs = ['echo'];
-/**
- * A quick run's benchmarks run in this many processes at once, each taking the benchmarks of its lane (quick_lane,
- * 0 unless set) in order: their figures mean nothing, and most of each is waiting for processes to start.
- */
-const quick_lanes = 2;
 
 /**
  * Every benchmark. run(quick) returns its figures and a line that says them.
@@ -125,8 +118,6 @@ const benchmarks = [
   {
     name: 'raft-vs-etcd',
     opt_in: '--etcd',
-    // Its etcd and zab-vs-zookeeper's ZooKeeper take fixed ports, some the same: one lane, one after the other.
-    quick_lane: 1,
     missing: () => (existsSync(raftVsEtcd.etcd_path) ? null : 'etcd is not installed (Debian package etcd-server)'),
     run: async (quick) => {
       const c = await raftVsEtcd.compareWithEtcd(quick ? raftVsEtcd.sizes_quick : raftVsEtcd.sizes_default);
@@ -136,7 +127,6 @@ const benchmarks = [
   {
     name: 'zab-vs-zookeeper',
     opt_in: '--zookeeper',
-    quick_lane: 1,
     run: async (quick) => {
       // Without ZooKeeper, a quick run still runs dslab's side and says the other was skipped.
       const zookeeper_missing = quick ? zab.zookeeperMissing() : null;
@@ -148,7 +138,6 @@ const benchmarks = [
   {
     name: 'locks',
     opt_in: '--locks',
-    quick_lane: 1,
     run: async (quick) => {
       const results = await locks.measureLocks(quick ? locks.sizes_quick : locks.sizes_default);
       const violated = results.filter((r) => !r.check_ok).map((r) => r.backend);
@@ -161,7 +150,6 @@ const benchmarks = [
   {
     name: 'grade-suite',
     opt_in: '--grade',
-    quick_lane: 1,
     run: async (quick) => {
       const g = gradeSuite.runSuite(quick ? quick_grade_labs : gradeSuite.raft_labs, 1);
       if (g.failures.length) throw new Error(`the reference lost marks: ${g.failures.map((f) => `${f.test} (seed ${f.seed}): ${f.failure}`).join('; ')}`);
@@ -185,33 +173,6 @@ if (unknown.length) {
   process.exit(2);
 }
 
-const laneIndex = args.indexOf('--lane');
-const lane = laneIndex >= 0 ? Number(args[laneIndex + 1]) : null;
-if (quick && lane === null) process.exit(await runLanes());
-
-/**
- * Runs the quick run as quick_lanes processes of this script at once (--lane i), passing on their lines as they come;
- * the exit code says whether any failed. SIGINT or SIGTERM is passed on, so that each takes its cluster down.
- */
-async function runLanes() {
-  const started = performance.now();
-  const lines = [];
-  const children = Array.from({ length: quick_lanes }, (_, i) => spawn(process.execPath, [process.argv[1], ...args, '--lane', String(i)], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => children.forEach((child) => child.kill(signal)));
-  const codes = await Promise.all(
-    children.map((child) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        lines.push(line);
-        console.log(line);
-      });
-      return new Promise((resolve) => child.on('close', (code) => resolve(code)));
-    }),
-  );
-  const count = (prefix) => lines.filter((line) => line.startsWith(prefix)).length;
-  console.log(`benchmarks: ${count('ok ')} ran to the end, ${count('skipped ')} skipped, ${count('FAILED ')} failed, in ${((performance.now() - started) / 1000).toFixed(0)} s (${quick_lanes} lanes)`);
-  return codes.every((code) => code === 0) ? 0 : 1;
-}
-
 const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, load average ${loadavg()[0].toFixed(2)} at start`;
 console.log(`machine: ${machine}${quick ? '; quick run: tiny sizes, figures not meaningful' : ''}`);
 // Its figures mean nothing, so one benchmark's cluster may stop while the next runs.
@@ -220,7 +181,6 @@ const counts = { ran: 0, skipped: 0, failed: 0 };
 const run_started = performance.now();
 for (const bench of benchmarks) {
   if (only && !only.includes(bench.name)) continue;
-  if (lane !== null && (bench.quick_lane ?? 0) !== lane) continue;
   const skip = quick ? bench.missing?.() : bench.opt_in && !args.includes(bench.opt_in) ? `pass ${bench.opt_in} (it takes minutes)` : null;
   if (skip) {
     counts.skipped++;
