@@ -8,7 +8,7 @@ import type { ClosingCheck } from '../../src/lib/plugin.js';
 import type { LockCheck } from '../../src/systems/locks/checker.js';
 import { lockStatus, readReportPages } from '../../src/workloads/locks/client.js';
 import type { LockReport, Observation } from '../../src/systems/locks/observations.js';
-import { cleanup, type CliResult, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 /**
  * The known failures of lock recipes, on real backends: a Redis holder paused
@@ -78,35 +78,28 @@ describe('lock contenders on real backends', () => {
     }, 60_000);
   }
 
-  /** The nemesis's clusters coming up (started once the others are up, while the first tests run); their `up` results. */
-  let nemesis_ups: Promise<CliResult[]> = Promise.resolve([]);
-  // Several clusters starting at once on a loaded machine: a node may take more than the default 10 s to answer init.
-  const up = (clusters: [string, string[]][]) => Promise.all(clusters.map(([name, flags]) => cli('up', 'locks', '--name', name, '--contenders', '3', '--detach', '--init-timeout', '60s', ...flags)));
-
   beforeAll(async () => {
     cwd = makeWorkdir();
     // The clusters start at once: two on redis (with and without fencing), two on etcd (the safe recipe and the one without its re-check), one on the Zab coordinator.
-    const ups = await up([
+    const clusters: [string, string[]][] = [
       ['plain', ['--ttl', '1s', '--hold', `${redis_hold_ms}ms`]],
       ['fenced', ['--ttl', '1s', '--hold', `${redis_hold_ms}ms`, '--fencing']],
       ['etcd', ['--backend', 'etcd', '--ttl', '2s', '--hold', '1s']],
       ['norecheck', ['--backend', 'etcd', '--recipe', 'etcd-no-recheck', '--ttl', '2s', '--hold', '1s']],
       ['zk', ['--backend', 'zk', '--nodes', '3', '--ttl', '2s', '--hold', `${zk_hold_ms}ms`]],
-    ]);
-    for (const result of ups) expect(result.exitCode, result.stderr).toBe(0);
-    // With fencing, every recipe, for the nemesis, which runs beside the tests above, so not on their clusters.
-    nemesis_ups = up([
+      // With fencing, every recipe, for the nemesis (which runs beside the tests above, so not on their clusters).
       ['redis-fenced', ['--ttl', '1s', '--hold', '200ms', '--fencing']],
       ['naive-fenced', ['--recipe', 'redis-naive', '--ttl', '1s', '--hold', '200ms', '--fencing']],
       ['etcd-fenced', ['--backend', 'etcd', '--ttl', '2s', '--hold', '200ms', '--fencing']],
       ['norecheck-fenced', ['--recipe', 'etcd-no-recheck', '--ttl', '2s', '--hold', '200ms', '--fencing']],
       ['zk-fenced', ['--backend', 'zk', '--nodes', '3', '--ttl', '2s', '--hold', '200ms', '--fencing']],
-    ]);
+    ];
+    // Ten clusters starting at once on a loaded machine: a node may take more than the default 10 s to answer init.
+    const ups = await Promise.all(clusters.map(([name, flags]) => cli('up', 'locks', '--name', name, '--contenders', '3', '--detach', '--init-timeout', '60s', ...flags)));
+    for (const up of ups) expect(up.exitCode, up.stderr).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
-    // Every cluster up before the cleanup looks for them.
-    await nemesis_ups;
     await cleanup(cwd);
   });
 
@@ -150,6 +143,21 @@ describe('lock contenders on real backends', () => {
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.stdout).toContain('ok: 6 critical sections, 6 acknowledged increments, counter 6; mutual exclusion held and nothing was lost');
     }, 120_000);
+
+    it.concurrent("kill leader with --backend zk kills the Zab coordinator's leader (the coordinator group speaks Zab's roles)", async () => {
+      const killed = await cli('kill', 'leader', '--cluster', 'zk-fenced');
+      expect(killed.exitCode, killed.stderr).toBe(0);
+      const leader = /^killed (z\d) \(leader\)$/.exec(killed.stdout.trim())?.[1];
+      expect(leader, killed.stdout).toBeDefined();
+      expect((await cli('restart', leader!, '--cluster', 'zk-fenced')).exitCode).toBe(0);
+      // The others elect a new leader, which `partition --isolate leader` finds the same way.
+      const isolated = await waitFor('a new coordinator leader', async () => {
+        const result = await cli('partition', '--isolate', 'leader', '--cluster', 'zk-fenced');
+        return result.exitCode === 0 ? result.stdout : undefined;
+      });
+      expect(isolated).toMatch(/z\d/);
+      expect((await cli('heal', '--cluster', 'zk-fenced')).exitCode).toBe(0);
+    }, 60_000);
   });
 
   describe('pauses past a TTL, lease or session, and a nemesis on every fenced recipe', () => {
@@ -229,7 +237,6 @@ describe('lock contenders on real backends', () => {
         ['norecheck-fenced', ['etcd1', 'r1', 'k1', 'k2', 'k3']],
         ['zk-fenced', ['z1', 'z2', 'z3', 'r1', 'k1', 'k2', 'k3']],
       ];
-      for (const result of await nemesis_ups) expect(result.exitCode, result.stderr).toBe(0);
       const runs = await Promise.all(
         members.map(async ([name, ids]) => {
           expect((await client(name).status()).nodes.map((n) => n.id).filter((id) => !ids.includes(id))).toEqual([]);
@@ -265,7 +272,7 @@ describe('lock contenders on real backends', () => {
     }, 180_000);
   });
 
-  describe('a killed state keeper: redis-server, r1, the Zab leader', () => {
+  describe('a killed state keeper: redis-server, r1', () => {
     it.concurrent('lets a second contender in while the first still works when redis-server is killed and restarts empty', async () => {
       const before = (await check('plain')).check.overlaps.length;
       expect((await cli('lock', 'run', '--cluster', 'plain', '--rounds', '4', '--no-wait')).exitCode).toBe(0);
@@ -292,21 +299,6 @@ describe('lock contenders on real backends', () => {
       expect([after.sections, after.acknowledged, after.counter, after.rejected_writes]).toEqual([before.sections, before.acknowledged, before.counter, before.rejected_writes]);
       const stale = await client('fenced').act({ type: 'send', dest: 'r1', body: { type: 'res_write', round: 1, token: 1, acquired_ms: Date.now(), ttl_ms: 1000, value: 0 } });
       expect(stale.reply).toMatchObject({ type: 'error', code: 22, text: `stale token 1: a write with token ${max_token} was already accepted` });
-    }, 60_000);
-
-    it.concurrent("kill leader with --backend zk kills the Zab coordinator's leader (the coordinator group speaks Zab's roles)", async () => {
-      const killed = await cli('kill', 'leader', '--cluster', 'zk');
-      expect(killed.exitCode, killed.stderr).toBe(0);
-      const leader = /^killed (z\d) \(leader\)$/.exec(killed.stdout.trim())?.[1];
-      expect(leader, killed.stdout).toBeDefined();
-      expect((await cli('restart', leader!, '--cluster', 'zk')).exitCode).toBe(0);
-      // The others elect a new leader, which `partition --isolate leader` finds the same way.
-      const isolated = await waitFor('a new coordinator leader', async () => {
-        const result = await cli('partition', '--isolate', 'leader', '--cluster', 'zk');
-        return result.exitCode === 0 ? result.stdout : undefined;
-      });
-      expect(isolated).toMatch(/z\d/);
-      expect((await cli('heal', '--cluster', 'zk')).exitCode).toBe(0);
     }, 60_000);
   });
 
