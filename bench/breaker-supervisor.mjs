@@ -5,25 +5,15 @@
 // call, its work call to d1, d1's answer, the reply), each traced; the load's clients run inside the
 // supervisor too, so their cost is in the figure. Its idle cost (state reports, rates) over the same
 // time is measured first, for scale. Run `npm run build` first; then `node bench/breaker-supervisor.mjs`.
-import { execFile } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { cleanup, cli, cpuSeconds, dslab, scratch, status } from './lib.mjs';
+import { cleanup, cpuSeconds, dslab, dslabAsync, scratch, status } from './lib.mjs';
 
 /** d1 serves up to capacity / service time requests a second: far above the load, so no request waits or fails. */
 export const sizes_default = { rate_per_s: 2000, duration_s: 20, idle_s: 5, capacity: 200, service_time: '1ms' };
 /** Quick mode (bench/run-all.js --quick): every part runs, too briefly to mean anything. */
-export const sizes_quick = { rate_per_s: 200, duration_s: 2, idle_s: 1, capacity: 200, service_time: '1ms' };
+export const sizes_quick = { rate_per_s: 200, duration_s: 1, idle_s: 0.3, capacity: 200, service_time: '1ms' };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function loadRun(cwd, args) {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cli, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`dslab ${args.join(' ')} failed (${error.code}): ${stderr}`));
-      else resolve(JSON.parse(stdout));
-    });
-  });
-}
 
 export async function measureBreakerSupervisor(size = sizes_default) {
   const cwd = scratch();
@@ -36,7 +26,7 @@ export async function measureBreakerSupervisor(size = sizes_default) {
     const idle_cpu_share = (cpuSeconds(pid) - idleBefore) / ((performance.now() - idleStarted) / 1000);
     const before = cpuSeconds(pid);
     const started = performance.now();
-    const stats = await loadRun(cwd, ['breaker', 'load', '--rate', String(size.rate_per_s), '--duration', `${size.duration_s}s`, '--json']);
+    const stats = JSON.parse(await dslabAsync(cwd, 'breaker', 'load', '--rate', String(size.rate_per_s), '--duration', `${size.duration_s}s`, '--json'));
     const cpu_s = cpuSeconds(pid) - before;
     const wall_s = (performance.now() - started) / 1000;
     const requests = stats.completed;

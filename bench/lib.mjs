@@ -44,6 +44,16 @@ export function dslab(cwd, ...args) {
   return execFileSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 }
 
+/** dslab() without blocking the event loop, so that runs in different scratch folders may overlap; its stdout. */
+export function dslabAsync(cwd, ...args) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`dslab ${args.join(' ')} failed (${error.code}): ${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
 export function status(cwd) {
   return JSON.parse(dslab(cwd, 'status', '--json'));
 }

@@ -6,13 +6,18 @@
 // control API, and starts the contending ones' rounds at once.
 import { ControlClient } from '../dist/lib/control/client.js';
 import { dslabHome, findRunningCluster } from '../dist/lib/cluster/paths.js';
-import { cleanup, dslab, onPath, scratch } from './lib.mjs';
+import { cleanup, dslabAsync, onPath, scratch } from './lib.mjs';
 
-const contended = 5;
-/** Cycles one contender runs alone, and each of the five contending; warmup_rounds first, not counted. */
-export const sizes_default = { rounds_alone: Number(process.env.LOCK_BENCH_ROUNDS_ALONE ?? 300), rounds_each: Number(process.env.LOCK_BENCH_ROUNDS_EACH ?? 100), warmup_rounds: 10 };
-/** Quick mode (bench/run-all.js --quick): a few cycles per backend. */
-export const sizes_quick = { rounds_alone: 5, rounds_each: 2, warmup_rounds: 1 };
+/**
+ * Cycles one contender runs alone, and each of `contenders` contending; warmup_rounds first, not counted.
+ * backends_at_once: the backends' clusters run side by side rather than one after another.
+ */
+export const sizes_default = { contenders: 5, rounds_alone: Number(process.env.LOCK_BENCH_ROUNDS_ALONE ?? 300), rounds_each: Number(process.env.LOCK_BENCH_ROUNDS_EACH ?? 100), warmup_rounds: 10, backends_at_once: false };
+/**
+ * Quick mode (bench/run-all.js --quick): a few cycles per backend, two contending, the backends at once
+ * (the figures mean nothing, and starting the clusters' processes is most of the run).
+ */
+export const sizes_quick = { contenders: 2, rounds_alone: 5, rounds_each: 2, warmup_rounds: 1, backends_at_once: true };
 /** Each backend, its `dslab up locks` flags, and the real server it needs on the PATH (zk is dslab's own Zab ensemble). */
 const backends = [
   ['redis', ['--backend', 'redis'], 'redis-server'],
@@ -67,32 +72,42 @@ export function missingBackends() {
   return backends.filter(([, , server]) => server && !onPath(server)).map(([backend, , server]) => ({ backend, reason: `${server} is not installed` }));
 }
 
-export async function measureLocks({ rounds_alone, rounds_each, warmup_rounds } = sizes_default) {
-  const results = [];
-  const missing = new Set(missingBackends().map((m) => m.backend));
-  for (const [backend, flags] of backends) {
-    if (missing.has(backend)) continue;
-    const cwd = scratch();
-    try {
-      dslab(cwd, 'up', 'locks', '--contenders', String(contended), '--hold', '0ms', '--ttl', '5s', '--detach', ...flags);
-      const control = new ControlClient(findRunningCluster(dslabHome(cwd)));
-      // A few cycles first: connections open, the zk sessions settle.
-      await measure(control, ['k1'], warmup_rounds);
-      const alone = await measure(control, ['k1'], rounds_alone);
-      const five = await measure(control, Array.from({ length: contended }, (_, i) => `k${i + 1}`), rounds_each);
-      const check = JSON.parse(dslab(cwd, 'lock', 'check', '--json'));
-      results.push({ backend, alone, contended: five, check_ok: check.ok });
-    } finally {
-      cleanup(cwd);
-    }
+/** One backend's figures: its own cluster, one contender alone, then all of them contending, then the lock check. */
+async function measureBackend(backend, flags, { contenders, rounds_alone, rounds_each, warmup_rounds }) {
+  const cwd = scratch();
+  try {
+    await dslabAsync(cwd, 'up', 'locks', '--contenders', String(contenders), '--hold', '0ms', '--ttl', '5s', '--detach', ...flags);
+    const control = new ControlClient(findRunningCluster(dslabHome(cwd)));
+    // A few cycles first: connections open, the zk sessions settle.
+    await measure(control, ['k1'], warmup_rounds);
+    const alone = await measure(control, ['k1'], rounds_alone);
+    const all = await measure(control, Array.from({ length: contenders }, (_, i) => `k${i + 1}`), rounds_each);
+    const check = JSON.parse(await dslabAsync(cwd, 'lock', 'check', '--json'));
+    return { backend, contenders, alone, contended: all, check_ok: check.ok };
+  } finally {
+    cleanup(cwd);
   }
+}
+
+export async function measureLocks(sizes = sizes_default) {
+  const missing = new Set(missingBackends().map((m) => m.backend));
+  const present = backends.filter(([backend]) => !missing.has(backend));
+  if (sizes.backends_at_once) {
+    // Every backend to its end (its cluster taken down) before a failure is reported.
+    const settled = await Promise.allSettled(present.map(([backend, flags]) => measureBackend(backend, flags, sizes)));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => s.value);
+  }
+  const results = [];
+  for (const [backend, flags] of present) results.push(await measureBackend(backend, flags, sizes));
   return results;
 }
 
 export function formatLocks(results) {
   const lines = ['backend  contenders  cycles/s  acquire p50  acquire p99  check'];
   for (const r of results) {
-    for (const [label, m] of [['1', r.alone], [String(contended), r.contended]]) {
+    for (const [label, m] of [['1', r.alone], [String(r.contenders), r.contended]]) {
       lines.push(`${r.backend.padEnd(8)} ${label.padStart(10)}  ${String(m.cycles_per_s).padStart(8)}  ${`${m.p50_ms.toFixed(1)} ms`.padStart(11)}  ${`${m.p99_ms.toFixed(1)} ms`.padStart(11)}  ${r.check_ok ? 'ok' : 'VIOLATED'}`);
     }
   }

@@ -22,7 +22,7 @@ export const sizes_default = { phase_ms: 10_000, failover_runs: 10, timing: { el
  * Quick mode (bench/run-all.js --quick): every phase and one failover on each side, too briefly to mean anything;
  * shorter timeouts, so the elections it waits for (start, failover) take less time.
  */
-export const sizes_quick = { phase_ms: 500, failover_runs: 1, timing: { election_timeout_ms: 300, heartbeat_ms: 50 } };
+export const sizes_quick = { phase_ms: 200, failover_runs: 1, timing: { election_timeout_ms: 300, heartbeat_ms: 50 } };
 /** The etcd binary Debian's etcd-server installs. */
 export const etcd_path = '/usr/bin/etcd';
 const etcd_client_port_base = 23790;

@@ -1,8 +1,10 @@
 import { execa, type ResultPromise } from 'execa';
-import { chmodSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findRunningCluster } from '../../src/lib/cluster/paths.js';
+import { ControlClient } from '../../src/lib/control/client.js';
 import { apacheZooKeeperMissing, debian_python, startApacheZooKeeper, zkcli_path, type ApacheZooKeeper } from '../helpers/apache-zookeeper.js';
 import { cleanup, controlStatus, dslab, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 import { raceThroughLeaderKill } from '../helpers/lock-race.js';
@@ -13,9 +15,10 @@ import { tempDirs } from '../helpers/temp-dirs.js';
 // scripts against both, reply by reply: error codes, stat fields other than times and zxids, watch
 // events and their order); a kazoo session through a server's death and through its expiry; one
 // cluster for these, the tests in order on it. Beside them, the seed's Go lock program racing for /lock
-// while the leader is killed, by hand on a zab ensemble and then as the contenders of a locks cluster:
-// each of those clusters has ZooKeeper's 2181 in turn, because the Go program names no port (the suite
-// gives every other cluster free ports, DSLAB_ZK_PORT=0).
+// while the leader is killed, by hand on a Zab ensemble and then as the contenders of a locks cluster:
+// one locks cluster for both (its coordinator is that Zab ensemble, the same servers `dslab up zab` runs),
+// on ZooKeeper's 2181, because the Go program names no port (the suite gives every other cluster free
+// ports, DSLAB_ZK_PORT=0).
 
 const clients = path.join(repo_root, 'test', 'fixtures', 'zk-clients');
 const tempDir = tempDirs('dslab-zk-conformance-');
@@ -184,7 +187,10 @@ describe.concurrent('real ZooKeeper clients on a dslab zab ensemble', () => {
       // Nothing heard for its timeout: the leader expires the session and deletes its ephemeral.
       process.kill(child.pid!, 'SIGSTOP');
       try {
-        await waitFor('the ephemeral deleted', async () => (await dslab(cwd, 'zk', 'stat', '/kazoo-expiring/eph')).stderr.includes('NoNode'), 60_000);
+        // `dslab zk stat` asked through the control API: no CLI start per poll.
+        const control = new ControlClient(findRunningCluster(path.join(cwd, '.dslab')));
+        const stat = () => control.act({ type: 'workload', workload: 'zk', op: 'stat', args: { path: '/kazoo-expiring/eph' } });
+        await waitFor('the ephemeral deleted', () => stat().then(() => false, (error: Error) => error.message.includes('NoNode')), 60_000);
       } finally {
         process.kill(child.pid!, 'SIGCONT');
       }
@@ -198,104 +204,81 @@ describe.concurrent('real ZooKeeper clients on a dslab zab ensemble', () => {
 });
 
 describe.concurrent("the seed's Go lock program", () => {
-  describe.sequential('by hand, then as contenders', () => {
+  describe.sequential('by hand, then as contenders, on one locks cluster', () => {
+    let cwd: string;
     let program = '';
+    const children: ResultPromise[] = [];
+    const status = () => controlStatus(cwd, 'go');
+    /** The coordinator's Zab leader (the contenders and r1 have no Zab role). */
+    const zabLeader = async () => (await status()).nodes.find((n) => n.group !== 'contenders' && n.state.role === 'leading' && n.status === 'up')?.id;
+    const coordinatorServing = () =>
+      waitFor('every Zab server up and serving', async () => {
+        const zab = (await status()).nodes.filter((n) => n.group === 'coordinator');
+        return zab.length === 3 && zab.every((n) => n.status === 'up' && (n.state.role === 'leading' || n.state.role === 'following'));
+      }, 60_000);
+    /** The program reaches only 2181's server (z1): the leader killed under it must be another one. */
+    const ensureZ1Follows = async () => {
+      await coordinatorServing();
+      if ((await waitFor('a Zab leader', zabLeader, 60_000)) !== 'z1') return;
+      expect((await dslab(cwd, 'kill', 'z1', '--cluster', 'go')).exitCode).toBe(0);
+      expect((await dslab(cwd, 'restart', 'z1', '--cluster', 'go')).exitCode).toBe(0);
+      await waitFor('another Zab leader', async () => ((await zabLeader()) ?? 'z1') !== 'z1', 60_000);
+      await coordinatorServing();
+    };
 
     beforeAll(async () => {
+      cwd = makeWorkdir();
       const dir = tempDir();
       copyFileSync(seed_go_lock, path.join(dir, 'main.go'));
-      program = path.join(dir, 'zookeeper-lock');
+      program = path.join(cwd, 'zookeeper-lock');
       const env = { GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(dir, 'cache'), GOFLAGS: '' };
       const build = await execa('go', ['build', '-o', program, 'main.go'], { cwd: dir, env, reject: false, timeout: 180_000 });
       expect(build.exitCode, build.stderr).toBe(0);
+      // ZooKeeper's own tick (its default is 2 s) makes the Go program's 1 s session 2 ticks long; at dslab's
+      // 100 ms tick it would get the 1 s it asks for, too short to ride out a failover on a loaded machine.
+      const up = await dslab(cwd, 'up', 'locks', '--name', 'go', '--backend', 'zk', '--nodes', '3', '--zk-port', '2181', '--tick', '1000ms', '--contender-cmd', './zookeeper-lock', '--hold', '200ms', '--contenders', '2', '--detach');
+      expect(up.exitCode, up.stderr).toBe(0);
     }, 240_000);
 
-    describe('on a zab ensemble', () => {
-      let cwd: string;
-      const children: ResultPromise[] = [];
-      const status = () => controlStatus(cwd);
-      const leader = async () => waitFor('a Zab leader', async () => (await status()).nodes.find((n) => n.state.role === 'leading' && n.status === 'up')?.id);
-      const allUp = () => allServing(cwd);
-
-      beforeAll(async () => {
-        cwd = makeWorkdir();
-        // ZooKeeper's own tick (its default is 2 s) makes the Go program's 1 s session 2 ticks long; at dslab's
-        // 100 ms tick it would get the 1 s it asks for, too short to ride out a failover on a loaded machine.
-        const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach', '--zk-port', '2181', '--tick', '1000ms');
-        expect(up.exitCode, up.stderr).toBe(0);
-      }, 120_000);
-
-      // Down before the locks cluster below takes 2181.
-      afterAll(async () => {
-        for (const child of children) child.kill('SIGKILL');
-        await cleanup(cwd);
-      });
-
-      it("runs the seed's Go lock program unchanged: three copies racing for /lock hold it one at a time while the leader is killed", async () => {
-        await allUp();
-        // The program connects to 127.0.0.1:2181, n1: n1 must not be the leader the test kills.
-        if ((await leader()) === 'n1') {
-          expect((await dslab(cwd, 'kill', 'n1')).exitCode).toBe(0);
-          expect((await dslab(cwd, 'restart', 'n1')).exitCode).toBe(0);
-          await allUp();
-        }
-        const copies = [0, 1, 2].map(() => execa(program, [], { reject: false, buffer: false, timeout: 120_000 }));
-        children.push(...copies);
-        const outputs = copies.map(linesOf);
-        await waitFor('a copy holding the lock', () => outputs.some((o) => o.some((l) => l.text.startsWith('lock succ'))), 60_000);
-        const killed = await leader();
-        expect(killed).not.toBe('n1');
-        expect((await dslab(cwd, 'kill', killed)).exitCode).toBe(0);
-        let ends;
-        try {
-          ends = await Promise.all(copies);
-        } finally {
-          expect((await dslab(cwd, 'restart', killed)).exitCode).toBe(0);
-        }
-        expect(ends!.map((e) => e.exitCode), outputs.map((o, i) => `copy ${i}: ${o.map((l) => l.text).join(' | ')}`).join('\n')).toEqual([0, 0, 0]);
-        // Mutual exclusion, from what each copy printed: its hold runs from "lock succ" to "unlock succ".
-        const holds = outputs.map((o, i) => {
-          const from = o.find((l) => l.text.startsWith('lock succ'));
-          const to = o.find((l) => l.text.startsWith('unlock succ'));
-          expect(from && to, `copy ${i} printed ${o.map((l) => l.text).join(' | ')}`).toBeTruthy();
-          return { from: from!.at_ms, to: to!.at_ms };
-        });
-        holds.sort((a, b) => a.from - b.from);
-        for (let i = 1; i < holds.length; i++) expect(holds[i]!.from, 'a copy took the lock while another held it').toBeGreaterThanOrEqual(holds[i - 1]!.to);
-      }, 240_000);
+    afterAll(async () => {
+      for (const child of children) child.kill('SIGKILL');
+      await cleanup(cwd);
     });
 
-    describe("as the contenders of a locks cluster (dslab up locks --contender-cmd)", () => {
-      let cwd: string;
-
-      beforeAll(() => {
-        cwd = makeWorkdir();
+    it("runs the seed's Go lock program unchanged: three copies racing for /lock hold it one at a time while the leader is killed", async () => {
+      await ensureZ1Follows();
+      const copies = [0, 1, 2].map(() => execa(program, [], { reject: false, buffer: false, timeout: 120_000 }));
+      children.push(...copies);
+      const outputs = copies.map(linesOf);
+      await waitFor('a copy holding the lock', () => outputs.some((o) => o.some((l) => l.text.startsWith('lock succ'))), 60_000);
+      const killed = await waitFor('a Zab leader', zabLeader, 60_000);
+      expect(killed).not.toBe('z1');
+      expect((await dslab(cwd, 'kill', killed, '--cluster', 'go')).exitCode).toBe(0);
+      let ends;
+      try {
+        ends = await Promise.all(copies);
+      } finally {
+        expect((await dslab(cwd, 'restart', killed, '--cluster', 'go')).exitCode).toBe(0);
+      }
+      expect(ends!.map((e) => e.exitCode), outputs.map((o, i) => `copy ${i}: ${o.map((l) => l.text).join(' | ')}`).join('\n')).toEqual([0, 0, 0]);
+      // Mutual exclusion, from what each copy printed: its hold runs from "lock succ" to "unlock succ".
+      const holds = outputs.map((o, i) => {
+        const from = o.find((l) => l.text.startsWith('lock succ'));
+        const to = o.find((l) => l.text.startsWith('unlock succ'));
+        expect(from && to, `copy ${i} printed ${o.map((l) => l.text).join(' | ')}`).toBeTruthy();
+        return { from: from!.at_ms, to: to!.at_ms };
       });
+      holds.sort((a, b) => a.from - b.from);
+      for (let i = 1; i < holds.length; i++) expect(holds[i]!.from, 'a copy took the lock while another held it').toBeGreaterThanOrEqual(holds[i - 1]!.to);
+    }, 240_000);
 
-      afterAll(async () => {
-        await cleanup(cwd);
-      });
-
-      it('judges the copies by the resource they write: mutual exclusion holds through a leader kill', async () => {
-        copyFileSync(program, path.join(cwd, 'zookeeper-lock'));
-        chmodSync(path.join(cwd, 'zookeeper-lock'), 0o755);
-        const up = await dslab(cwd, 'up', 'locks', '--name', 'go', '--backend', 'zk', '--nodes', '3', '--zk-port', '2181', '--tick', '1000ms', '--contender-cmd', './zookeeper-lock', '--hold', '200ms', '--contenders', '2', '--detach');
-        expect(up.exitCode, up.stderr).toBe(0);
-        // The program reaches only 2181's server (z1): the leader killed under it must be another one.
-        const zabLeader = async () => (await controlStatus(cwd, 'go')).nodes.find((n) => n.group !== 'contenders' && n.state.role === 'leading')?.id;
-        const ensureZ1Follows = async () => {
-          if ((await waitFor('a Zab leader', zabLeader, 60_000)) !== 'z1') return;
-          expect((await dslab(cwd, 'kill', 'z1', '--cluster', 'go')).exitCode).toBe(0);
-          expect((await dslab(cwd, 'restart', 'z1', '--cluster', 'go')).exitCode).toBe(0);
-          await waitFor('another Zab leader', async () => ((await zabLeader()) ?? 'z1') !== 'z1', 60_000);
-        };
-        await ensureZ1Follows();
-        const { exitCode, check, killed } = await raceThroughLeaderKill(cwd, 'go', 1);
-        expect(killed).not.toBe('z1');
-        expect(check.ok, JSON.stringify(check)).toBe(true);
-        expect(exitCode).toBe(0);
-        expect(check.acknowledged).toBe(2);
-      }, 300_000);
-    });
+    it('as the contenders of the locks cluster (--contender-cmd): judged by the resource they write, mutual exclusion holds through a leader kill', async () => {
+      await ensureZ1Follows();
+      const { exitCode, check, killed } = await raceThroughLeaderKill(cwd, 'go', 1);
+      expect(killed).not.toBe('z1');
+      expect(check.ok, JSON.stringify(check)).toBe(true);
+      expect(exitCode).toBe(0);
+      expect(check.acknowledged).toBe(2);
+    }, 300_000);
   });
 });
