@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../src/lib/report/trace-file.js';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
+import { Scheduler } from '../../src/lib/sim/scheduler.js';
 import { Bulkhead, CircuitBreaker, RetryPolicy, type CallResult, type ResilienceConfig } from '../../src/systems/breaker/core/index.js';
 import { checkBreaker, type BreakerTolerances } from '../../src/systems/breaker/checker.js';
 import type { BreakerRecord, FaultRecord, RequestOutcome } from '../../src/systems/breaker/record.js';
@@ -48,8 +49,6 @@ interface LinkDelays {
   duplicate_pct: number;
 }
 
-type Event = { at: number; seq: number; run: () => void };
-
 /** A run's trace as the router writes it, and the record the breaker's reader makes of it. */
 interface SimulatedRun {
   trace: TraceRecord[];
@@ -67,12 +66,11 @@ function readRecord(trace: readonly TraceRecord[], config: ResilienceConfig, end
 function simulate(scenario: Scenario, rng: Rng): SimulatedRun {
   const { config } = scenario;
   const bug = scenario.bug ?? null;
-  const queue: Event[] = [];
-  let seq = 0;
+  // The model's own random draws come from rng; the scheduler only orders the events (by time, then insertion).
+  const scheduler = new Scheduler(0);
+  const at = (t: number, run: () => void) => scheduler.at(t, run);
   let now = 0;
-  const at = (t: number, run: () => void) => {
-    queue.push({ at: t, seq: seq++, run });
-  };
+  let seq = 0;
   const trip = () => rng.int((scenario.trip_ms_max ?? trip_ms_max) + 1);
   const services = ['s1', 's2'];
   const trace: (TraceRecord & { seq: number })[] = [];
@@ -169,12 +167,9 @@ function simulate(scenario: Scenario, rng: Rng): SimulatedRun {
   }
 
   const end = scenario.duration_ms + 2 * scenario.config.breaker.call_timeout_ms;
-  while (queue.length > 0) {
-    queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    const next = queue.shift()!;
-    if (next.at > end) break;
-    now = next.at;
-    next.run();
+  while (scheduler.nextAtMs() <= end) {
+    now = scheduler.nextAtMs();
+    scheduler.step(end);
   }
   // The router writes in the order it takes messages.
   const lines = trace.sort((a, b) => a.t - b.t || a.seq - b.seq).map(({ seq: _, ...line }): TraceRecord => line);
@@ -217,10 +212,13 @@ function randomFaults(rng: Rng): FaultRecord[] {
 }
 
 describe('runs of the correct core pass every property', () => {
-  it('200 runs with random faults, configurations and outcomes', () => {
+  // A thousand seeds take in runs where a service learned two outcomes a few ms apart in the other
+  // order than the router saw them (an answer's trip racing the service's own timeout timer: seeds
+  // 697, 871 and 908), which a checker reading windows only in the router's order misjudges.
+  it('1,000 runs with random faults, configurations and outcomes', () => {
     const failures: { seed: number; texts: string[] }[] = [];
     let opened = 0;
-    for (let seed = 1; seed <= 200; seed++) {
+    for (let seed = 1; seed <= 1000; seed++) {
       const rng = createRng(seed);
       const faults = randomFaults(rng);
       const record = simulate({ config: quickConfig(rng), faults, duration_ms: faults.at(-1)!.at_ms + 2000, request_every_ms: 10 + rng.int(30), bad_pct: 5 }, rng).record;
@@ -232,7 +230,7 @@ describe('runs of the correct core pass every property', () => {
     }
     expect(failures.slice(0, 3)).toEqual([]);
     // The runs did exercise the breaker.
-    expect(opened).toBeGreaterThan(200);
+    expect(opened).toBeGreaterThan(1000);
   });
 });
 
