@@ -9,7 +9,7 @@ import type { TraceRecord } from '../../src/lib/report/trace-file.js';
 import { createRng, type Rng } from '../../src/lib/util/prng.js';
 import { Scheduler } from '../../src/lib/sim/scheduler.js';
 import { Bulkhead, CircuitBreaker, RetryPolicy, type CallResult, type ResilienceConfig } from '../../src/systems/breaker/core/index.js';
-import { checkBreaker, type BreakerTolerances } from '../../src/systems/breaker/checker.js';
+import { checkBreaker, default_breaker_tolerances, type BreakerTolerances } from '../../src/systems/breaker/checker.js';
 import type { BreakerRecord, FaultRecord, RequestOutcome } from '../../src/systems/breaker/record.js';
 import { BreakerRecordBuilder } from '../../src/systems/breaker/trace-read.js';
 import { testConfig } from './breaker-checker-fixtures.js';
@@ -307,6 +307,30 @@ describe('each planted bug fails the property it breaks (and the correct core pa
       }
     });
   }
+});
+
+describe("window_never_forgets at the checker's default clock tolerance (the lab's grading)", () => {
+  // The window properties are the ones whose tolerance grows with clock_ms (an outcome within it of a
+  // window's edge may be in or out): at the lab's 250 ms they must still tell a window that forgets
+  // from one that does not. The lab's window-forgets settings: a 2 s window in 4 buckets, 10 calls;
+  // a failing call every 300 ms, so a 2 s window (give or take 250 ms at each edge) never holds 10.
+  it('fails window_kept_old_outcomes, and the correct core passes the same runs', () => {
+    const scenario = (rng: Rng): Scenario => ({
+      config: quickConfig(rng, { breaker: { window_kind: 'time', window_ms: 2000, window_buckets: 4, min_calls: 10 }, retry: { retries_max: 0 } }),
+      faults: [fail(0, 100), clear(6000)],
+      duration_ms: 7000,
+      request_every_ms: 300,
+    });
+    const lab_tolerances = { ...tolerances, clock_ms: default_breaker_tolerances.clock_ms };
+    const window_findings = (record: BreakerRecord) =>
+      checkBreaker(record, lab_tolerances).violations.filter((v) => v.property === 'window_kept_old_outcomes' || v.property === 'opened_without_cause');
+    for (let seed = 1; seed <= 10; seed++) {
+      const planted = window_findings(simulate({ ...scenario(createRng(seed)), bug: 'window_never_forgets' }, createRng(seed + 1000)).record);
+      expect({ seed, found: planted.some((v) => v.property === 'window_kept_old_outcomes') }).toEqual({ seed, found: true });
+      const correct = window_findings(simulate(scenario(createRng(seed)), createRng(seed + 1000)).record);
+      expect({ seed, violations: correct.map((v) => v.text) }).toEqual({ seed, violations: [] });
+    }
+  });
 });
 
 describe("under network delays on the services' links (dslab delay, the nemesis)", () => {
