@@ -258,7 +258,8 @@ export function windowMayHaveCause(outcomes: readonly CallOutcome[], at_ms: numb
     // The window's start (exclusive) lies within [at - window_ms, at - window_ms + one bucket].
     const from = at_ms - b.window_ms;
     const to = from + b.window_ms / b.window_buckets;
-    starts = representatives(startBreaks(counted, from, to, clock_ms), from, to).map((s) => Math.max(s, since_ms));
+    // A start before the close is the close (its window is emptied there).
+    starts = [...new Set(representatives(startBreaks(counted, from, to, clock_ms), from, to).map((s) => Math.max(s, since_ms)))];
   } else {
     // All the outcomes since the close, when there are at most window_calls of them…
     if (mayHaveCause(counted, since_ms, at_ms, clock_ms, { min: 0, max: b.window_calls }, config)) return { cause: true, cut: false };
