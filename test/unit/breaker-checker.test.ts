@@ -1,6 +1,6 @@
 // The breaker checker on hand-built records: each property once held and once broken, with the words it says.
 import { describe, expect, it } from 'vitest';
-import { checkBreaker, type BreakerProperty } from '../../src/systems/breaker/checker.js';
+import { cause_window_starts_max, checkBreaker, type BreakerProperty } from '../../src/systems/breaker/checker.js';
 import type { BreakerRecord, CallRecord, RequestRecord, StateRecord } from '../../src/systems/breaker/record.js';
 import { recordOf, testConfig } from './breaker-checker-fixtures.js';
 
@@ -80,6 +80,43 @@ describe('opened_without_cause and window_kept_old_outcomes (dslab window: 10 s 
     const calls = [...failures(10, 1000), ...failures(10, 2000, 100, 'success')];
     expect(found(recordOf({ config, calls, states: [state(3000, 'open')] }), 'window_kept_old_outcomes')).toHaveLength(1);
     expect(found(recordOf({ config, calls: failures(10, 1000), states: [state(2000, 'open')] }), 'window_kept_old_outcomes')).toEqual([]);
+  });
+
+  it('takes outcomes within clock_ms of the report in or out of the window each on its own, not only in the router\'s order', () => {
+    // 4 of 9 failed well before the report at 5 s; near it, an answer at 4.9 s and a timeout at 5.1 s
+    // (the call sent at 4.1 s). The service may have timed out before the answer reached it:
+    // the timeout in and the answer not yet gives 5 of 10. Every window in the router's order
+    // (none, the answer, both) falls short.
+    const early = [...failures(4, 1000), ...failures(5, 2000, 100, 'success')];
+    const racing = recordOf({ calls: [...early, call(4880, 4900), call(4100, null)], states: [state(5000, 'open')] });
+    expect(checkBreaker(racing).violations).toEqual([]);
+    // An answer 300 ms before the report was surely in the window: 5 of 11 failed at best.
+    const answered_before = recordOf({ calls: [...early, call(4680, 4700), call(4100, null)], states: [state(5000, 'open')] });
+    expect(found(answered_before, 'opened_without_cause')).toHaveLength(1);
+  });
+
+  it('lets a count window\'s oldest outcomes come in either order when they are within twice clock_ms of each other', () => {
+    // A count window of 10 at 4 s: a failure at 1.02 s, a success at 1.12 s, then 4 failures and 5
+    // successes. In the router's order the last 10 hold 4 failures; had the service learned the
+    // success first, they would hold 5 (each outcome may reach it up to clock_ms either way).
+    const config = testConfig({ breaker: { window_kind: 'count', window_calls: 10, min_calls: 10 } });
+    const later = [...failures(4, 2000), ...failures(5, 2400, 100, 'success')];
+    const close = recordOf({ config, calls: [call(1000, 1020, 'failure'), call(1100, 1120), ...later], states: [state(4000, 'open')] });
+    expect(checkBreaker(close).violations).toEqual([]);
+    // 600 ms apart, more than twice clock_ms: the success surely came after the failure (and all 11 hold 5 failures: no cause either).
+    const apart = recordOf({ config, calls: [call(1000, 1020, 'failure'), call(1600, 1620), ...later], states: [state(4000, 'open')] });
+    expect(found(apart, 'opened_without_cause')).toHaveLength(1);
+  });
+
+  it(`says when the search for a window with a cause stopped at ${cause_window_starts_max} window starts`, () => {
+    // 15,000 successes over 10 s and a one-bucket 10 s window: a window start per outcome time ± clock_ms, more than the bound.
+    const config = testConfig({ breaker: { window_buckets: 1 } });
+    const calls = Array.from({ length: 15_000 }, (_, i) => call(1000 + i * (2 / 3), 1000 + i * (2 / 3) + 1));
+    const texts = found(recordOf({ config, calls, states: [state(11_500, 'open')] }), 'opened_without_cause');
+    expect(texts).toHaveLength(1);
+    expect(texts[0]).toContain(`(the search for a window with a cause stopped after ${cause_window_starts_max} window starts: this may be a window it did not try)`);
+    // A record within the bound says nothing of it.
+    expect(found(recordOf({ config, calls: calls.slice(0, 100), states: [state(11_500, 'open')] }), 'opened_without_cause')[0]).not.toContain('search');
   });
 
   it('a close from half-open clears the window: an open counting outcomes from before it kept old outcomes', () => {

@@ -155,6 +155,13 @@ export function stateChanges(record: BreakerRecord, service: string): StateChang
 // ---------------------------------------------------------------------------------------------
 // Windows: did some window the service may have held when it opened show a cause?
 
+/**
+ * The most window starts the search for a cause tries for one decision. Each is two binary
+ * searches; a window start is needed per outcome time near the window's edges, so only a dense
+ * record with a wide clock tolerance comes near it, and a finding then says the search was cut.
+ */
+export const cause_window_starts_max = 20_000;
+
 interface WindowCount {
   calls: number;
   failed: number;
@@ -166,7 +173,7 @@ function hasCause(w: WindowCount, config: ResilienceConfig): boolean {
   return w.calls >= b.min_calls && w.calls > 0 && (w.failed * 100 >= b.failure_rate_pct * w.calls || w.slow * 100 >= b.slow_rate_pct * w.calls);
 }
 
-/** Prefix sums over outcomes sorted by known_ms, so any index range is counted at once. */
+/** Prefix sums over outcomes sorted by known_ms, so the outcomes known in any stretch are counted at once. */
 class Counted {
   readonly known: number[];
   private readonly failed: number[] = [0];
@@ -178,61 +185,102 @@ class Counted {
       this.slow.push(this.slow.at(-1)! + (o.slow_maybe ? 1 : 0));
     }
   }
-  /** Outcomes [from, to) by index. */
-  range(from: number, to: number): WindowCount {
-    return { calls: Math.max(0, to - from), failed: this.failed[to]! - this.failed[from]!, slow: this.slow[to]! - this.slow[from]! };
-  }
-  /** How many outcomes were known at or before t. */
-  upTo(t: number): number {
-    return countAtMost(this.known, t);
+  /** Outcomes known in (from, to]. */
+  between(from: number, to: number): WindowCount {
+    if (!(from < to)) return { calls: 0, failed: 0, slow: 0 };
+    const i = countAtMost(this.known, from);
+    const j = countAtMost(this.known, to);
+    return { calls: j - i, failed: this.failed[j]! - this.failed[i]!, slow: this.slow[j]! - this.slow[i]! };
   }
 }
 
 /**
- * Points standing for every distinct content of a window over [from, to]: the breakpoints in it,
- * and a point inside each stretch between them (where the content is constant).
+ * Could a window holding the outcomes the service learned in (lo, hi] of its own time show a cause?
+ * The service learned each outcome within clock_ms of the router's time for it, each independently:
+ * one whose time is more than clock_ms inside the stretch is in, one whose time is within clock_ms
+ * of an end may be in or out. `size` bounds how many the window holds (a count window).
  */
-function representatives(sorted_breaks: readonly number[], from: number, to: number, include_ends: boolean): { at: number; lo: number; hi: number }[] {
-  const inside = sorted_breaks.slice(countAtMost(sorted_breaks, from), countBelow(sorted_breaks, to));
+function mayHaveCause(counted: Counted, lo: number, hi: number, clock_ms: number, size: { min: number; max: number }, config: ResilienceConfig): boolean {
+  const sure = counted.between(lo + clock_ms, hi - clock_ms);
+  const maybe = counted.between(lo - clock_ms, hi + clock_ms);
+  const least = Math.max(sure.calls, size.min, config.breaker.min_calls, 1);
+  const most = Math.min(maybe.calls, size.max);
+  if (least > most) return false;
+  // Taking the uncertain outcomes that count against the service first, then the others only as
+  // needed to reach `least`: the share flagged rises, then falls, with the window's size, so the
+  // best size is one of these three.
+  const reaches = (flagged_sure: number, flagged_maybe: number, rate_pct: number) =>
+    [least, most, Math.min(most, Math.max(least, sure.calls + flagged_maybe - flagged_sure))].some(
+      (calls) => (flagged_sure + Math.min(flagged_maybe - flagged_sure, calls - sure.calls)) * 100 >= rate_pct * calls,
+    );
+  return reaches(sure.failed, maybe.failed, config.breaker.failure_rate_pct) || reaches(sure.slow, maybe.slow, config.breaker.slow_rate_pct);
+}
+
+/**
+ * Points standing for every distinct content of a window starting in [from, to]: the breakpoints in
+ * it, and a point inside each stretch between them (where the content is constant).
+ */
+function representatives(sorted_breaks: readonly number[], from: number, to: number): number[] {
+  const inside = sorted_breaks.filter((x) => x > from && x < to);
   const points = [...new Set([from, ...inside, to])];
-  const out: { at: number; lo: number; hi: number }[] = [];
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i]!;
-    if (include_ends || (p !== from && p !== to)) out.push({ at: p, lo: p, hi: p });
-    const q = points[i + 1];
-    if (q !== undefined) out.push({ at: (p + q) / 2, lo: p, hi: q });
-  }
-  return out;
+  return points.flatMap((p, i) => (i + 1 < points.length ? [p, (p + points[i + 1]!) / 2] : [p]));
+}
+
+/** Where the window's content can change as its start moves through [from, to]: each outcome's time ± clock_ms. */
+function startBreaks(counted: Counted, from: number, to: number, clock_ms: number): number[] {
+  const near = counted.known.slice(countBelow(counted.known, from - clock_ms), countAtMost(counted.known, to + clock_ms));
+  return near.flatMap((k) => [k - clock_ms, k + clock_ms]).sort((x, y) => x - y);
+}
+
+export interface CauseSearch {
+  cause: boolean;
+  /** The search stopped at cause_window_starts_max window starts without finding a cause. */
+  cut: boolean;
 }
 
 /**
- * Could the service's window have shown a cause at some instant within clock_ms of `at_ms`?
- * A time window with buckets holds outcomes up to window_ms old, and at least those younger than
- * window_ms less one bucket; `forgetting` false asks the same of a window that never drops anything.
+ * Could some window the service may have held when it decided at `at_ms` (router time) have shown
+ * a cause? The service learned each outcome within clock_ms of the router's time for it, so an
+ * outcome within clock_ms of an edge of the window may be in or out of it, and outcomes within
+ * clock_ms of each other may have come in either order. The window starts after `since_ms` (a close
+ * report, which empties it); a time window with buckets holds outcomes up to window_ms old and at
+ * least those younger than window_ms less one bucket; a count window the last window_calls
+ * outcomes; `forgetting` false asks the same of a window that never drops anything.
  */
-export function windowMayHaveCause(outcomes: readonly CallOutcome[], at_ms: number, config: ResilienceConfig, clock_ms: number, forgetting: boolean): boolean {
+export function windowMayHaveCause(outcomes: readonly CallOutcome[], at_ms: number, config: ResilienceConfig, clock_ms: number, forgetting: boolean, since_ms = -Infinity): CauseSearch {
   const counted = new Counted(outcomes);
   const b = config.breaker;
-  const t_from = at_ms - clock_ms;
-  const t_to = at_ms + clock_ms;
-  for (const t of representatives(counted.known, t_from, t_to, true)) {
-    const end = counted.upTo(t.at);
-    if (!forgetting) {
-      if (hasCause(counted.range(0, end), config)) return true;
-    } else if (b.window_kind === 'count') {
-      if (hasCause(counted.range(Math.max(0, end - b.window_calls), end), config)) return true;
-    } else {
-      const bucket = b.window_ms / b.window_buckets;
-      // The window's start s (exclusive) lies within [t - window_ms, t - window_ms + bucket] for some t in the stretch.
-      const s_from = t.lo - b.window_ms;
-      const s_to = t.hi - b.window_ms + bucket;
-      const closed = t.lo === t.hi;
-      for (const s of representatives(counted.known, s_from, s_to, closed)) {
-        if (hasCause(counted.range(counted.upTo(s.at), end), config)) return true;
-      }
-    }
+  const unbounded = { min: 0, max: Infinity };
+  if (!forgetting) return { cause: mayHaveCause(counted, since_ms, at_ms, clock_ms, unbounded, config), cut: false };
+  let starts: number[];
+  let size = unbounded;
+  if (b.window_kind === 'time') {
+    // The window's start (exclusive) lies within [at - window_ms, at - window_ms + one bucket].
+    const from = at_ms - b.window_ms;
+    const to = from + b.window_ms / b.window_buckets;
+    // A start before the close is the close (its window is emptied there).
+    starts = [...new Set(representatives(startBreaks(counted, from, to, clock_ms), from, to).map((s) => Math.max(s, since_ms)))];
+  } else {
+    // All the outcomes since the close, when there are at most window_calls of them…
+    if (mayHaveCause(counted, since_ms, at_ms, clock_ms, { min: 0, max: b.window_calls }, config)) return { cause: true, cut: false };
+    // …or exactly the last window_calls, from a start after the close. Only starts between the
+    // window_calls-th last outcome that may be in and the one after the window_calls-th last that
+    // is surely in can give that many.
+    const known = counted.known;
+    const may_in = countAtMost(known, at_ms + clock_ms);
+    const sure_in = countAtMost(known, at_ms - clock_ms);
+    if (may_in < b.window_calls) return { cause: false, cut: false };
+    const to = known[may_in - b.window_calls]! + clock_ms;
+    const from = Math.max(since_ms, sure_in > b.window_calls ? known[sure_in - b.window_calls - 1]! - clock_ms : known[0]! - clock_ms);
+    if (!(from < to)) return { cause: false, cut: false };
+    starts = representatives(startBreaks(counted, from, to, clock_ms), from, to).filter((s) => s > since_ms);
+    size = { min: b.window_calls, max: b.window_calls };
   }
-  return false;
+  for (let i = 0; i < starts.length; i++) {
+    if (i === cause_window_starts_max) return { cause: false, cut: true };
+    if (mayHaveCause(counted, starts[i]!, at_ms, clock_ms, size, config)) return { cause: true, cut: false };
+  }
+  return { cause: false, cut: false };
 }
 
 function windowText(w: WindowCount): string {
@@ -361,29 +409,30 @@ export function checkBreaker(record: BreakerRecord, tolerances: Partial<BreakerT
       }
       // A close clears the window (the core, Hystrix and resilience4j all do; an open that turns
       // closed without a half-open is a restarted service, whose window is new as well): the window
-      // holds the outcomes known after the close report (the trials' answers came before it). An
-      // open that only a window keeping older outcomes explains (one never dropping any, or one not
+      // holds the outcomes learned after the close (the trials' answers came before it). An open
+      // that only a window keeping older outcomes explains (one never dropping any, or one not
       // cleared at the close) kept old outcomes.
       const close = changes.slice(0, i).findLast((c) => c.to === 'closed');
-      const since_close = close === undefined ? windowed : windowed.filter((o) => o.known_ms > close.at_ms);
-      if (windowMayHaveCause(since_close, change.at_ms, config, tol.clock_ms, true)) continue;
+      const since_ms = close?.at_ms ?? -Infinity;
+      const search = (forgetting: boolean, since: number) => windowMayHaveCause(windowed, change.at_ms, config, tol.clock_ms, forgetting, since);
+      const own = search(true, since_ms);
+      if (own.cause) continue;
+      const since_close = windowed.filter((o) => o.known_ms > since_ms);
       const needs = `it needs at least ${plural(b.min_calls, 'call')} and ${b.failure_rate_pct}% failed or ${b.slow_rate_pct}% slow`;
       const kept = windowAt(since_close, change.at_ms, config, true);
       const scope = b.window_kind === 'count' ? `last ${plural(b.window_calls, 'call')}` : `last ${secs(b.window_ms)}`;
-      const old_enough =
-        windowMayHaveCause(windowed, change.at_ms, config, tol.clock_ms, true) ||
-        windowMayHaveCause(windowed, change.at_ms, config, tol.clock_ms, false) ||
-        windowMayHaveCause(since_close, change.at_ms, config, tol.clock_ms, false);
+      const cut = own.cut ? ` (the search for a window with a cause stopped after ${cause_window_starts_max} window starts: this may be a window it did not try)` : '';
+      const old_enough = search(true, -Infinity).cause || search(false, -Infinity).cause || search(false, since_ms).cause;
       if (old_enough) {
         const all = windowAt(windowed, change.at_ms, config, false);
         add(
           'window_kept_old_outcomes',
           service,
           change.at_ms,
-          `${service} opened at ${rel(change.at_ms)} on outcomes that had left its window: the ${scope}${close === undefined ? '' : ` since it closed at ${rel(close.at_ms)}`} held ${windowText(kept)}, but counting every outcome since ${rel(record.start_ms)} gives ${windowText(all)}; ${needs}`,
+          `${service} opened at ${rel(change.at_ms)} on outcomes that had left its window: the ${scope}${close === undefined ? '' : ` since it closed at ${rel(close.at_ms)}`} held ${windowText(kept)}, but counting every outcome since ${rel(record.start_ms)} gives ${windowText(all)}; ${needs}${cut}`,
         );
       } else {
-        add('opened_without_cause', service, change.at_ms, `${service} opened at ${rel(change.at_ms)} without cause: its window (the ${scope}) held ${windowText(kept)}; ${needs}`);
+        add('opened_without_cause', service, change.at_ms, `${service} opened at ${rel(change.at_ms)} without cause: its window (the ${scope}) held ${windowText(kept)}; ${needs}${cut}`);
       }
     }
 
