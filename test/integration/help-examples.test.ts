@@ -149,7 +149,8 @@ const scenarios: Scenario[] = [
   {
     system: 'locks',
     steps: [
-      { setup: 'dslab up locks --detach' },
+      // Each contender holds the lock 10 ms, not the 50 ms default, so that the runs' rounds (hundreds of sections, one at a time) end sooner.
+      { setup: 'dslab up locks --hold 10ms --detach' },
       { together: ['dslab lock status', 'dslab lock status --json'] },
       'dslab lock run --rounds 20',
       'dslab lock run --rounds 50 --history run.json',
@@ -195,9 +196,8 @@ const scenarios: Scenario[] = [
     steps: [
       { setup: 'dslab up breaker --detach' },
       { example: 'dslab breaker load --rate 100 --duration 3s', stdout: /^300 requests sent in /m },
-      'dslab fail d1 --errors 50%',
-      'dslab fail d1 --latency 800ms',
-      'dslab fail d1 --hang',
+      // each sets d1's whole failure mode, replacing the last; together they still each succeed, and the last one heals d1
+      { together: ['dslab fail d1 --errors 50%', 'dslab fail d1 --latency 800ms', 'dslab fail d1 --hang'] },
       'dslab fail d1 --errors 0%',
       'dslab breaker load --rate 200 --duration 2s --bad 5% --services s1,s2',
       { example: 'dslab breaker check', stdout: /^breaker check: ok, no violation$/m },
