@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { flush, run, settings } from '@oclif/core';
+import { run, settings } from '@oclif/core';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
@@ -65,10 +65,8 @@ async function dslabInProcess(cwd: string, args: string[]): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const ended = await Promise.race([
-      run(args, pathToFileURL(cli_path).href).then(async () => {
-        await flush();
-        return true;
-      }),
+      // (bin/run.js's flush, which lets stdout drain before the process exits, has nothing to drain here: the writes are captured)
+      run(args, pathToFileURL(cli_path).href).then(() => true),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), refusal_deadline_ms))),
     ]);
     const exitCode = typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0);

@@ -103,8 +103,6 @@ describe.concurrent('first contact', () => {
     }, 120_000);
   });
 
-  });
-
   describe("a backend's failure in dslab's words", () => {
     let cwd: string;
     beforeAll(async () => {
