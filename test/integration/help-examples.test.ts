@@ -129,7 +129,7 @@ const scenarios: Scenario[] = [
       'wait-for-leader',
       'dslab zk create /app config-v1',
       { example: 'dslab zk create /app/job- --sequential', stdout: /^created \/app\/job-0000000000$/m },
-      // (the sequential name above needs /app to have had no child before; the lock is no sequential node)
+      // job-0000000000's number counted /app's earlier children, so the lock comes after it; it is no sequential node, so beside the rm
       { together: ['dslab zk rm /app/job-0000000000', 'dslab zk create /app/lock --ephemeral --session me'] },
       { together: [{ example: 'dslab zk get /app', stdout: /^config-v1$/m }, 'dslab zk ls /', { example: 'dslab zk ls /app', stdout: /^lock$/m }] },
       // reads and syncs, whatever version /app is at; session me is still open
@@ -149,7 +149,7 @@ const scenarios: Scenario[] = [
   {
     system: 'locks',
     steps: [
-      // Each contender holds the lock 10 ms, not the 50 ms default, so that the runs' rounds (hundreds of sections, one at a time) end sooner.
+      // Each contender holds the lock 10 ms, not the 50 ms default, so that the runs' 210 sections (one at a time) end sooner.
       { setup: 'dslab up locks --hold 10ms --detach' },
       { together: ['dslab lock status', 'dslab lock status --json'] },
       'dslab lock run --rounds 20',
@@ -196,7 +196,7 @@ const scenarios: Scenario[] = [
     steps: [
       { setup: 'dslab up breaker --detach' },
       { example: 'dslab breaker load --rate 100 --duration 3s', stdout: /^300 requests sent in /m },
-      // each sets d1's whole failure mode, replacing the last; together they still each succeed, and the last one heals d1
+      // each sets d1's whole failure mode, replacing the last: together they still each succeed; --errors 0% then heals d1
       { together: ['dslab fail d1 --errors 50%', 'dslab fail d1 --latency 800ms', 'dslab fail d1 --hang'] },
       'dslab fail d1 --errors 0%',
       'dslab breaker load --rate 200 --duration 2s --bad 5% --services s1,s2',
