@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { cleanup, cli_path, dslab, dslabJson, makeWorkdir, repo_root, waitFor } 
 
 const tmux_binary = '/usr/bin/tmux';
 /** A private tmux server per test run, so a user's own tmux sessions are never touched. */
-/** tmux leaves its socket file behind when its server exits: it lives in the temp folder and is removed after each test. */
+/** tmux leaves its socket file behind when its server exits: it lives in the temp folder and is removed after the file's tests. */
 const tmux_socket = path.join(tmpdir(), `dslab-dashboard-e2e-${process.pid}.sock`);
 const terminal_columns = 100;
 const terminal_rows = 30;
@@ -78,100 +78,119 @@ async function watchEnding(session: string) {
   };
 }
 
-describe('dashboard in a real terminal', () => {
-  let cwd: string;
-  let panePid = 0;
+/**
+ * A folder for one test; when the test ends, whatever it started there is stopped (the pane's shell too, once
+ * `pane_pid` is set) and its tmux sessions are closed. Per test, not per file: the first two tests run at once.
+ */
+function testWorkdir(onTestFinished: TestContext['onTestFinished'], ...sessions: string[]): { cwd: string; pane_pid: number } {
+  const owned = { cwd: makeWorkdir(), pane_pid: 0 };
+  onTestFinished(async () => {
+    await cleanup(owned.cwd, owned.pane_pid ? [owned.pane_pid] : []);
+    for (const session of sessions) await tmux('kill-session', '-t', session);
+  });
+  return owned;
+}
 
-  afterEach(async () => {
-    await cleanup(cwd, panePid ? [panePid] : []);
-    panePid = 0;
+describe('dashboard in a real terminal', () => {
+  // One server for the file, started before the tests that run at once, so that they do not both start it.
+  beforeAll(async () => {
+    const started = await tmux('new-session', '-d', '-s', 'server', 'exec sleep 600');
+    expect(started.exitCode, String(started.stderr)).toBe(0);
+  });
+  afterAll(async () => {
     await tmux('kill-server');
     rmSync(tmux_socket, { force: true });
   });
 
-  it('shows a leader; k on its row kills it; a new leader with a higher term appears; a narrower terminal leaves no old pieces; q leaves one line', async () => {
-    cwd = makeWorkdir();
-    // The shell stays after `up` exits, so the test can read what the dashboard left on the screen.
-    const up = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up raft --nodes 5`;
-    const command = `${up}; echo "up exited with $?"; exec sleep 600`;
-    const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'dash', '-x', String(terminal_columns), '-y', String(terminal_rows), command);
-    expect(started.exitCode, String(started.stderr)).toBe(0);
-    panePid = Number(String(started.stdout).trim());
+  // The two dashboards that own their cluster run at once: each waits on its own cluster's events, in its own session and folder.
+  describe.concurrent('started by dslab up', () => {
+    it('shows a leader; k on its row kills it; a new leader with a higher term appears; a narrower terminal leaves no old pieces; q leaves one line', async ({ onTestFinished }) => {
+      const owned = testWorkdir(onTestFinished, 'dash');
+      const { cwd } = owned;
+      // The shell stays after `up` exits, so the test can read what the dashboard left on the screen.
+      const up = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up raft --nodes 5`;
+      const command = `${up}; echo "up exited with $?"; exec sleep 600`;
+      const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'dash', '-x', String(terminal_columns), '-y', String(terminal_rows), command);
+      expect(started.exitCode, String(started.stderr)).toBe(0);
+      owned.pane_pid = Number(String(started.stdout).trim());
 
-    const first = await waitFor('a leader on the dashboard', async () => leaderOnScreen(await screen()), leader_wait_ms);
-    const rows = tableRows(await screen());
-    expect(rows).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
-    for (let i = 0; i < rows.indexOf(first.id); i++) await tmux('send-keys', '-t', 'dash', 'j');
-    await waitFor(`${first.id}'s row selected`, async () => (await screen()).includes(`> ${first.id} `));
-    await tmux('send-keys', '-t', 'dash', 'k');
+      const first = await waitFor('a leader on the dashboard', async () => leaderOnScreen(await screen()), leader_wait_ms);
+      const rows = tableRows(await screen());
+      expect(rows).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+      for (let i = 0; i < rows.indexOf(first.id); i++) await tmux('send-keys', '-t', 'dash', 'j');
+      await waitFor(`${first.id}'s row selected`, async () => (await screen()).includes(`> ${first.id} `));
+      await tmux('send-keys', '-t', 'dash', 'k');
 
-    const second = await waitFor(
-      'a new leader with a higher term',
-      async () => {
-        const leader = leaderOnScreen(await screen());
-        return leader && leader.id !== first.id && leader.term > first.term ? leader : undefined;
-      },
-      leader_wait_ms,
-    );
-    const after = await screen();
-    expect(after).toContain(`killed ${first.id} (leader)`);
-    expect(after).toMatch(new RegExp(`${first.id}\\s+down KILL`));
-    expect(second.term).toBeGreaterThan(first.term);
+      const second = await waitFor(
+        'a new leader with a higher term',
+        async () => {
+          const leader = leaderOnScreen(await screen());
+          return leader && leader.id !== first.id && leader.term > first.term ? leader : undefined;
+        },
+        leader_wait_ms,
+      );
+      const after = await screen();
+      expect(after).toContain(`killed ${first.id} (leader)`);
+      expect(after).toMatch(new RegExp(`${first.id}\\s+down KILL`));
+      expect(second.term).toBeGreaterThan(first.term);
 
-    // A narrower terminal rewraps the old frame's lines: the dashboard clears the screen and draws once, at the new width.
-    await tmux('resize-window', '-t', 'dash', '-x', String(narrow_columns), '-y', String(terminal_rows));
-    const narrowed = await waitFor('the dashboard redrawn at the new width', async () => {
-      const shown = await screen();
-      return shown.split('\n').some((line) => /^ {2}NODE\s+STATUS/.test(line)) && /cluster raft · raft · up/.test(shown) ? shown : undefined;
+      // A narrower terminal rewraps the old frame's lines: the dashboard clears the screen and draws once, at the new width.
+      await tmux('resize-window', '-t', 'dash', '-x', String(narrow_columns), '-y', String(terminal_rows));
+      const narrowed = await waitFor('the dashboard redrawn at the new width', async () => {
+        const shown = await screen();
+        return shown.split('\n').some((line) => /^ {2}NODE\s+STATUS/.test(line)) && /cluster raft · raft · up/.test(shown) ? shown : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, settle_ms));
+      const lines = (await screen()).split('\n');
+      expect(lines.filter((line) => line.includes('cluster raft · raft')), narrowed).toHaveLength(1);
+      expect(lines.filter((line) => line.startsWith('faults: ')), narrowed).toHaveLength(1);
+      expect(lines.filter((line) => /^ {2}NODE\s+STATUS/.test(line)), narrowed).toHaveLength(1);
+      expect(lines.filter((line) => line.includes('↑↓j:select')), narrowed).toHaveLength(1);
+
+      // q asks before stopping the cluster it started; y stops it, the last frame gives way to one line, and the terminal is back.
+      await tmux('send-keys', '-t', 'dash', 'q');
+      await waitFor('the question', async () => (await screen()).includes('stop the cluster and quit?'));
+      await tmux('send-keys', '-t', 'dash', 'y');
+      const ended = await waitFor('dslab up to exit', async () => {
+        const shown = await screen();
+        return /up exited with \d+/.test(shown) ? shown : undefined;
+      });
+      expect(ended).toMatch(/^cluster raft stopped\nup exited with 0$/m);
+      expect(ended).not.toMatch(/NODE\s+STATUS|↑↓j:select|stop the cluster and quit\?/);
     });
-    await new Promise((resolve) => setTimeout(resolve, settle_ms));
-    const lines = (await screen()).split('\n');
-    expect(lines.filter((line) => line.includes('cluster raft · raft')), narrowed).toHaveLength(1);
-    expect(lines.filter((line) => line.startsWith('faults: ')), narrowed).toHaveLength(1);
-    expect(lines.filter((line) => /^ {2}NODE\s+STATUS/.test(line)), narrowed).toHaveLength(1);
-    expect(lines.filter((line) => line.includes('↑↓j:select')), narrowed).toHaveLength(1);
 
-    // q asks before stopping the cluster it started; y stops it, the last frame gives way to one line, and the terminal is back.
-    await tmux('send-keys', '-t', 'dash', 'q');
-    await waitFor('the question', async () => (await screen()).includes('stop the cluster and quit?'));
-    await tmux('send-keys', '-t', 'dash', 'y');
-    const ended = await waitFor('dslab up to exit', async () => {
-      const shown = await screen();
-      return /up exited with \d+/.test(shown) ? shown : undefined;
+    it("a locks cluster's dashboard shows r1's verdict so far; q stops it and prints the lock check as dslab down does", async ({ onTestFinished }) => {
+      const owned = testWorkdir(onTestFinished, 'locks');
+      const { cwd } = owned;
+      const up = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up locks --contenders 2 --hold 10ms`;
+      const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'locks', '-x', String(terminal_columns), '-y', String(terminal_rows), `${up}; echo "up exited with $?"; exec sleep 600`);
+      expect(started.exitCode, String(started.stderr)).toBe(0);
+      owned.pane_pid = Number(String(started.stdout).trim());
+      await waitFor('the locks dashboard', async () => (await screen('locks')).includes('r1: counter 0 after 0 acknowledged increments'), leader_wait_ms);
+      const run = await dslab(cwd, 'lock', 'run', '--rounds', '3');
+      expect(run.exitCode, run.stderr).toBe(0);
+      await waitFor("r1's verdict after the rounds", async () => (await screen('locks')).includes('r1: counter 6 after 6 acknowledged increments, 0 lost; 0 overlaps'));
+      await tmux('send-keys', '-t', 'locks', 'q');
+      await waitFor('the question', async () => (await screen('locks')).includes('stop the cluster and quit?'));
+      await tmux('send-keys', '-t', 'locks', 'y');
+      // -J joins the lines the terminal wrapped: the verdict is one line of output, wider than the window.
+      const ended = await waitFor('dslab up to exit', async () => {
+        const shown = String((await tmux('capture-pane', '-p', '-J', '-t', 'locks')).stdout);
+        return /up exited with \d+/.test(shown) ? shown : undefined;
+      });
+      expect(ended).toMatch(/^cluster locks stopped\nlock check: ok: 6 critical sections, 6 acknowledged increments, counter 6; mutual exclusion held and nothing was lost\nup exited with 0$/m);
     });
-    expect(ended).toMatch(/^cluster raft stopped\nup exited with 0$/m);
-    expect(ended).not.toMatch(/NODE\s+STATUS|↑↓j:select|stop the cluster and quit\?/);
   });
 
-  it("a locks cluster's dashboard shows r1's verdict so far; q stops it and prints the lock check as dslab down does", async () => {
-    cwd = makeWorkdir();
-    const up = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} up locks --contenders 2 --hold 10ms`;
-    const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'locks', '-x', String(terminal_columns), '-y', String(terminal_rows), `${up}; echo "up exited with $?"; exec sleep 600`);
-    expect(started.exitCode, String(started.stderr)).toBe(0);
-    panePid = Number(String(started.stdout).trim());
-    await waitFor('the locks dashboard', async () => (await screen('locks')).includes('r1: counter 0 after 0 acknowledged increments'), leader_wait_ms);
-    const run = await dslab(cwd, 'lock', 'run', '--rounds', '3');
-    expect(run.exitCode, run.stderr).toBe(0);
-    await waitFor("r1's verdict after the rounds", async () => (await screen('locks')).includes('r1: counter 6 after 6 acknowledged increments, 0 lost; 0 overlaps'));
-    await tmux('send-keys', '-t', 'locks', 'q');
-    await waitFor('the question', async () => (await screen('locks')).includes('stop the cluster and quit?'));
-    await tmux('send-keys', '-t', 'locks', 'y');
-    // -J joins the lines the terminal wrapped: the verdict is one line of output, wider than the window.
-    const ended = await waitFor('dslab up to exit', async () => {
-      const shown = String((await tmux('capture-pane', '-p', '-J', '-t', 'locks')).stdout);
-      return /up exited with \d+/.test(shown) ? shown : undefined;
-    });
-    expect(ended).toMatch(/^cluster locks stopped\nlock check: ok: 6 critical sections, 6 acknowledged increments, counter 6; mutual exclusion held and nothing was lost\nup exited with 0$/m);
-  });
-
-  it("dslab test --watch shows the nodes, the busiest links' rates and the workload's figures while it runs, then prints the verdict and exits 0", async () => {
-    cwd = makeWorkdir();
+  it("dslab test --watch shows the nodes, the busiest links' rates and the workload's figures while it runs, then prints the verdict and exits 0", async ({ onTestFinished }) => {
+    const owned = testWorkdir(onTestFinished, 'test');
+    const { cwd } = owned;
     const echo = `${process.execPath} ${path.join(repo_root, 'dist', 'systems', 'echo', 'main.js')}`;
     // A time limit that leaves `dslab watch` (a process of its own, a few seconds to start on a loaded machine) time to draw while the load runs.
     const test = `cd ${shellQuote(cwd)} && env -u CI -u FORCE_COLOR NO_COLOR=1 DSLAB_HOME= TERM=xterm-256color ${shellQuote(process.execPath)} ${shellQuote(cli_path)} test -w echo --bin ${shellQuote(echo)} --node-count 3 --time-limit ${watched_test_limit_s} --rate 20 --watch`;
     const started = await tmux('new-session', '-d', '-P', '-F', '#{pane_pid}', '-s', 'test', '-x', String(terminal_columns), '-y', String(terminal_rows), `${test}; echo "test exited with $?"; exec sleep 600`);
     expect(started.exitCode, String(started.stderr)).toBe(0);
-    panePid = Number(String(started.stdout).trim());
+    owned.pane_pid = Number(String(started.stdout).trim());
 
     // One frame with all three while the load runs: the table, a link's rate, and the load's figures with answered operations.
     const live = await waitFor(
@@ -196,8 +215,8 @@ describe('dashboard in a real terminal', () => {
     expect(ended).not.toMatch(/NODE\s+STATUS|msgs\/s per link/);
   });
 
-  it('dslab watch follows a cluster under load from another terminal, shows the leader change, and q leaves the cluster running', async () => {
-    cwd = makeWorkdir();
+  it('dslab watch follows a cluster under load from another terminal, shows the leader change, and q leaves the cluster running', async ({ onTestFinished }) => {
+    const { cwd } = testWorkdir(onTestFinished, 'watch', 'watch2');
     const up = await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach');
     expect(up.exitCode, up.stderr).toBe(0);
     const load = await dslab(cwd, 'load', '--rate', '100', '--duration', '60s', '--detach');

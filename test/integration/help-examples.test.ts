@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findRunningCluster } from '../../src/lib/cluster/paths.js';
+import { stopCluster } from '../../src/lib/cluster/stop.js';
+import type { ControlAction } from '../../src/lib/control/api.js';
+import { ControlClient } from '../../src/lib/control/client.js';
 import { splitShellWords } from '../../src/lib/util/shell-words.js';
 import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
@@ -16,15 +20,20 @@ import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, wait
  * settings that each replace the last) run `together`, and the scenarios,
  * each in its own folder with its own cluster, run at the same time
  * (vitest's maxConcurrency bounds how many). They are listed longest first,
- * so that none is left to run alone at the end.
+ * so that none is left to run alone at the end. What is no example (putting a
+ * cluster back, a trigger, stopping a cluster before its folder is read) is
+ * done from this process through the control API, not by a CLI process (half
+ * a second of CPU each, and the scenarios share two cores).
  */
 
 /** One step of a scenario. */
 type Step =
   | string // an example, run to its end: exit code 0
   | { example: string; stdout: RegExp } // an example whose output is part of its story
-  | { stream: string; trigger?: string; until?: RegExp; armed?: true } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` makes something happen meanwhile (once the command printed its first line, when `armed`: a trigger that works only once must not come before the command follows)
-  | { setup: string } // not an example: puts the cluster back where the next example needs it (exit code not judged)
+  | { stream: string; trigger?: string | ControlAction; until?: RegExp; armed?: true } // an example that follows until Ctrl-C: it must print a line (or what `until` matches), then is interrupted; `trigger` (a command, or a control action sent from this process) makes something happen meanwhile (once the command printed its first line, when `armed`: a trigger that works only once must not come before the command follows)
+  | { setup: string } // not an example: starts the cluster the next examples need (exit code not judged)
+  | { act: ControlAction } // not an example: puts the cluster back where the next example needs it, from this process (its outcome not judged)
+  | 'stop-cluster' // not an example: stops the cluster, from this process, as dslab down does
   | { together: Step[] } // steps that cannot disturb each other, run at once
   | 'wait-for-leader';
 
@@ -57,25 +66,25 @@ const scenarios: Scenario[] = [
       'dslab heal',
       // each cuts links its own way; together they still each succeed
       { together: ['dslab partition', 'dslab partition n1 n2,n3', 'dslab partition n1,n2', 'dslab partition --isolate n1', 'dslab partition --isolate c3'] },
-      { setup: 'dslab heal' },
+      { act: { type: 'heal' } },
       'wait-for-leader',
       'dslab partition --isolate leader',
-      { setup: 'dslab heal' },
+      { act: { type: 'heal' } },
       { together: ['dslab skew n2 +500ms', 'dslab skew n1 -2s'] },
       'dslab skew n2 0',
       'wait-for-leader',
       'dslab pause n2',
       'dslab pause leader',
       'dslab resume n2',
-      { setup: 'dslab resume nodes' },
+      { act: { type: 'resume', node: 'nodes' } },
       'dslab kill n3',
       'dslab restart n3',
       'wait-for-leader',
       'dslab kill leader',
       'dslab kill random',
-      { setup: 'dslab restart nodes' },
+      { act: { type: 'restart', node: 'nodes' } },
       'wait-for-leader',
-      { setup: 'dslab down' },
+      'stop-cluster',
     ],
   },
   {
@@ -89,7 +98,7 @@ const scenarios: Scenario[] = [
       { example: 'dslab kv get x', stdout: /^x = 6$/m },
       { example: `dslab send lin-kv '{"type":"write","key":"x","value":1}' --timeout 2s`, stdout: /"type":"write_ok"/ },
       'dslab kv del x',
-      { setup: 'dslab transfer n1' }, // n3 must not lead already (n1 leading is refused here, which is as good)
+      { act: { type: 'transfer', node: 'n1' } }, // n3 must not lead already (n1 leading is refused here, which is as good)
       'wait-for-leader',
       'dslab transfer n3',
       'wait-for-leader',
@@ -100,14 +109,14 @@ const scenarios: Scenario[] = [
           'dslab logs n3',
           'dslab logs supervisor --lines 100',
           { stream: 'dslab logs n3 -f' },
-          { stream: 'dslab events', trigger: 'dslab heal' },
+          { stream: 'dslab events', trigger: { type: 'heal' } },
           { stream: 'dslab events --history --json' },
-          { stream: 'dslab events --type fault,node_down', trigger: 'dslab heal' },
-          { stream: 'dslab events --json --exclude rates,client_result', trigger: 'dslab heal' },
+          { stream: 'dslab events --type fault,node_down', trigger: { type: 'heal' } },
+          { stream: 'dslab events --json --exclude rates,client_result', trigger: { type: 'heal' } },
           { stream: 'dslab watch' },
           { stream: 'dslab watch --cluster raft' },
           { stream: 'dslab watch --no-ui' },
-          { stream: 'dslab watch --no-ui --exclude node_state', trigger: 'dslab heal' },
+          { stream: 'dslab watch --no-ui --exclude node_state', trigger: { type: 'heal' } },
         ],
       },
       'dslab down --cluster raft --clean',
@@ -120,13 +129,13 @@ const scenarios: Scenario[] = [
       'wait-for-leader',
       'dslab zk create /app config-v1',
       { example: 'dslab zk create /app/job- --sequential', stdout: /^created \/app\/job-0000000000$/m },
-      'dslab zk rm /app/job-0000000000',
-      'dslab zk create /app/lock --ephemeral --session me',
+      // job-0000000000's number counted /app's earlier children, so the lock comes after it; it is no sequential node, so beside the rm
+      { together: ['dslab zk rm /app/job-0000000000', 'dslab zk create /app/lock --ephemeral --session me'] },
       { together: [{ example: 'dslab zk get /app', stdout: /^config-v1$/m }, 'dslab zk ls /', { example: 'dslab zk ls /app', stdout: /^lock$/m }] },
-      'dslab zk set /app config-v2',
-      'dslab zk set /app config-v3 --version 1',
-      { together: ['dslab zk stat /app', 'dslab zk sync', 'dslab zk sync /app --session me', 'dslab zk sessions'] },
-      'dslab zk session close me',
+      // reads and syncs, whatever version /app is at; session me is still open
+      { together: ['dslab zk set /app config-v2', 'dslab zk stat /app', 'dslab zk sync', 'dslab zk sync /app --session me', 'dslab zk sessions'] },
+      // closing me removes /app/lock, so that /app can be removed next
+      { together: ['dslab zk set /app config-v3 --version 1', 'dslab zk session close me'] },
       'dslab zk rm /app --version 2',
       // zk watch prints what the znode is once its watch is set: only then can the create be seen.
       { stream: 'dslab zk watch /app', trigger: 'dslab zk create /app again', until: /^NodeCreated \/app \(zxid \d+:\d+\)$/m, armed: true },
@@ -140,7 +149,8 @@ const scenarios: Scenario[] = [
   {
     system: 'locks',
     steps: [
-      { setup: 'dslab up locks --detach' },
+      // Each contender holds the lock 10 ms, not the 50 ms default, so that the runs' 210 sections (one at a time) end sooner.
+      { setup: 'dslab up locks --hold 10ms --detach' },
       { together: ['dslab lock status', 'dslab lock status --json'] },
       'dslab lock run --rounds 20',
       'dslab lock run --rounds 50 --history run.json',
@@ -162,7 +172,7 @@ const scenarios: Scenario[] = [
       'dslab nemesis --interval 1s --duration 3s --seed 7',
       'dslab nemesis --duration 5m --detach',
       'dslab nemesis --stop',
-      { setup: 'dslab down' },
+      'stop-cluster',
     ],
   },
   {
@@ -186,13 +196,12 @@ const scenarios: Scenario[] = [
     steps: [
       { setup: 'dslab up breaker --detach' },
       { example: 'dslab breaker load --rate 100 --duration 3s', stdout: /^300 requests sent in /m },
-      'dslab fail d1 --errors 50%',
-      'dslab fail d1 --latency 800ms',
-      'dslab fail d1 --hang',
+      // each sets d1's whole failure mode, replacing the last: together they still each succeed; --errors 0% then heals d1
+      { together: ['dslab fail d1 --errors 50%', 'dslab fail d1 --latency 800ms', 'dslab fail d1 --hang'] },
       'dslab fail d1 --errors 0%',
       'dslab breaker load --rate 200 --duration 2s --bad 5% --services s1,s2',
       { example: 'dslab breaker check', stdout: /^breaker check: ok, no violation$/m },
-      { setup: 'dslab down' },
+      'stop-cluster',
       // The stopped cluster's folder, judged again.
       { example: 'dslab breaker check --dir .dslab/breaker --json', stdout: /"ok": true/ },
     ],
@@ -232,7 +241,7 @@ const scenarios: Scenario[] = [
       { setup: 'dslab up g-set --nodes 3 --detach' },
       { together: ['dslab set add 5', 'dslab set add 6 --node n2'] },
       { together: [{ example: 'dslab set read', stdout: /^n1 holds .*\b5\b/m }, 'dslab set read --node n3'] },
-      { setup: 'dslab down' },
+      'stop-cluster',
     ],
   },
   {
@@ -242,7 +251,7 @@ const scenarios: Scenario[] = [
       { together: ['dslab counter add 5', 'dslab counter add 2 --node n3', 'dslab counter add -4'] },
       // n1 took 5 and -4 itself; n3's 2 reaches it eventually
       { together: [{ example: 'dslab counter read', stdout: /^n1 reads (1|3)$/m }, 'dslab counter read --node n2'] },
-      { setup: 'dslab down' },
+      'stop-cluster',
     ],
   },
 ];
@@ -262,7 +271,7 @@ const command_exceptions: Record<string, string> = {
 const isException = (example: string): boolean => example in exceptions || Object.keys(command_exceptions).some((command) => example.startsWith(`dslab ${command} `));
 
 function stepExamples(step: Step): string[] {
-  if (typeof step === 'string') return step === 'wait-for-leader' ? [] : [step];
+  if (typeof step === 'string') return step === 'wait-for-leader' || step === 'stop-cluster' ? [] : [step];
   if ('together' in step) return step.together.flatMap(stepExamples);
   if ('example' in step) return [step.example];
   if ('stream' in step) return [step.stream];
@@ -300,13 +309,27 @@ describe('--help examples', () => {
   }
 });
 
+/** Sends one control action to the cluster running in `cwd`, from this process. */
+async function act(cwd: string, action: ControlAction): Promise<void> {
+  const client = new ControlClient(findRunningCluster(path.join(cwd, '.dslab')));
+  try {
+    await client.act(action);
+  } finally {
+    client.close();
+  }
+}
+
 async function runStep(cwd: string, step: Step): Promise<void> {
   if (step === 'wait-for-leader') {
     await waitFor('a leader', async () => (await controlStatus(cwd)).leader !== null, 30_000);
   } else if (typeof step === 'object' && 'together' in step) {
     await Promise.all(step.together.map((inner) => runStep(cwd, inner)));
+  } else if (step === 'stop-cluster') {
+    await stopCluster(findRunningCluster(path.join(cwd, '.dslab')));
   } else if (typeof step === 'object' && 'setup' in step) {
     await dslab(cwd, ...words(step.setup));
+  } else if (typeof step === 'object' && 'act' in step) {
+    await act(cwd, step.act).catch(() => undefined);
   } else if (typeof step === 'object' && 'stream' in step) {
     await runStreaming(cwd, step.stream, step.trigger, step.until, step.armed);
   } else {
@@ -333,7 +356,8 @@ async function runStreaming(cwd: string, example: string, trigger: string | unde
       if (exited) return 'exited';
       if (trigger && Date.now() >= next_trigger_ms && (!armed || printed.includes('\n'))) {
         next_trigger_ms = Date.now() + 1_000;
-        await dslab(cwd, ...words(trigger));
+        if (typeof trigger === 'string') await dslab(cwd, ...words(trigger));
+        else await act(cwd, trigger);
       }
       return false;
     },
