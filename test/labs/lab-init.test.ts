@@ -63,47 +63,8 @@ async function installedInitLab(): Promise<(lab: string, lang: 'python' | 'ts', 
   };
 }
 
-describe.concurrent('dslab lab init gives a node that starts', () => {
-  let cwd: string;
-  let initLab: Awaited<ReturnType<typeof installedInitLab>>;
-  beforeAll(async () => {
-    cwd = makeWorkdir();
-    initLab = await installedInitLab();
-  });
-  afterAll(async () => {
-    await cleanup(cwd);
-  });
-
-  // In-process rather than a CLI process per lab: a CLI start costs more CPU than the node it starts.
-  // Labs that share a starter (spec.json's "starter") get the same code: each distinct copy is started once, and
-  // every lab whose copy is byte for byte that code is judged on that node's answers.
-  const started = new Map<string, Promise<Started>>();
-  const cases = listLabIds().flatMap((lab) => (['python', 'ts'] as const).map((lang) => ({ lab, lang })));
-  it.each(cases)('$lab in $lang answers init with init_ok and exits when stdin closes', async ({ lab, lang }) => {
-    const created = initLab(lab, lang, path.join(cwd, `${lab}-${lang}`));
-    expect(created.files).toContain(lang === 'python' ? 'node.py' : 'node.ts');
-    // The code it runs: every file but the README and the pages it links to (a copy's command differs only by its folder).
-    const code = created.files.filter((file) => !file.endsWith('.md'));
-    const key = JSON.stringify([lang, code.map((file) => [file, readFileSync(path.join(created.dir, file), 'utf8')])]);
-    let start = started.get(key);
-    if (start === undefined) {
-      const dataDir = path.join(cwd, 'data', `${lab}-${lang}`);
-      mkdirSync(dataDir, { recursive: true });
-      // Its command names the folder from where it was made, this process's folder, as `lab init` names it from the user's.
-      start = initNode(created.run, process.cwd(), dataDir);
-      started.set(key, start);
-    }
-    const node = await start;
-    const replies = node.stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as { src: string; dest: string; body: { type: string; in_reply_to?: number } });
-    expect(replies.find((m) => m.body.type === 'init_ok'), `no init_ok; stderr: ${node.stderr}`).toMatchObject({ src: 'n1', dest: 'c0', body: { in_reply_to: 1 } });
-    expect(node.exitCode, node.stderr).toBe(0);
-  });
-});
-
-// Each in its own folder, its copy made in-process (the CLI's `lab init` runs in test/labs/grader.test.ts): side by side.
+// Each in its own folder, its copy made in-process (the CLI's `lab init` runs in test/labs/grader.test.ts): side by
+// side, with the block below too (both are concurrent), and first, being the longest.
 describe.concurrent('a starter that does not compile', () => {
   let initLab: Awaited<ReturnType<typeof installedInitLab>>;
   beforeAll(async () => {
@@ -148,5 +109,45 @@ describe.concurrent('a starter that does not compile', () => {
     } finally {
       await cleanup(cwd);
     }
+  });
+});
+
+describe.concurrent('dslab lab init gives a node that starts', () => {
+  let cwd: string;
+  let initLab: Awaited<ReturnType<typeof installedInitLab>>;
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    initLab = await installedInitLab();
+  });
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  // In-process rather than a CLI process per lab: a CLI start costs more CPU than the node it starts.
+  // Labs that share a starter (spec.json's "starter") get the same code: each distinct copy is started once, and
+  // every lab whose copy is byte for byte that code is judged on that node's answers.
+  const started = new Map<string, Promise<Started>>();
+  const cases = listLabIds().flatMap((lab) => (['python', 'ts'] as const).map((lang) => ({ lab, lang })));
+  it.each(cases)('$lab in $lang answers init with init_ok and exits when stdin closes', async ({ lab, lang }) => {
+    const created = initLab(lab, lang, path.join(cwd, `${lab}-${lang}`));
+    expect(created.files).toContain(lang === 'python' ? 'node.py' : 'node.ts');
+    // The code it runs: every file but the README and the pages it links to (a copy's command differs only by its folder).
+    const code = created.files.filter((file) => !file.endsWith('.md'));
+    const key = JSON.stringify([lang, code.map((file) => [file, readFileSync(path.join(created.dir, file), 'utf8')])]);
+    let start = started.get(key);
+    if (start === undefined) {
+      const dataDir = path.join(cwd, 'data', `${lab}-${lang}`);
+      mkdirSync(dataDir, { recursive: true });
+      // Its command names the folder from where it was made, this process's folder, as `lab init` names it from the user's.
+      start = initNode(created.run, process.cwd(), dataDir);
+      started.set(key, start);
+    }
+    const node = await start;
+    const replies = node.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { src: string; dest: string; body: { type: string; in_reply_to?: number } });
+    expect(replies.find((m) => m.body.type === 'init_ok'), `no init_ok; stderr: ${node.stderr}`).toMatchObject({ src: 'n1', dest: 'c0', body: { in_reply_to: 1 } });
+    expect(node.exitCode, node.stderr).toBe(0);
   });
 });
