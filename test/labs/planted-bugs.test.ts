@@ -1,6 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLab } from '../../src/lib/grade/spec.js';
+import { lab_plugins } from '../../src/registry.js';
 import { cleanup, type CliResult, makeWorkdir, repo_root } from '../helpers/cli.js';
 import { grade, type GradeJson, no_npm, startGradings } from './grade-helpers.js';
 
@@ -140,7 +142,9 @@ describe('dslab grade on planted bugs', () => {
   // block's hook (see startGradings), the long wide-window ones first so that none of them is left to run alone at the
   // end; each test judges its own grading.
   describe('side by side', () => {
-    const bugs = [...planted_bugs.filter((bug) => bug.wide_window), ...planted_bugs.filter((bug) => !bug.timing_window && !bug.wide_window)];
+    // The rest by their test's time limit, longest first: the likeliest to be long.
+    const time_limit_ms = (bug: PlantedBug) => loadLab(bug.lab, lab_plugins).tests.find((t) => t.name === bug.test)!.time_limit_ms;
+    const bugs = [...planted_bugs.filter((bug) => bug.wide_window), ...planted_bugs.filter((bug) => !bug.timing_window && !bug.wide_window).sort((a, b) => time_limit_ms(b) - time_limit_ms(a))];
     let gradings: Map<PlantedBug, Promise<Graded>>;
     beforeAll(() => {
       gradings = startGradings(bugs, side_by_side_gradings_max, gradeBug);
