@@ -56,3 +56,33 @@ export async function gradeVariant(dir: string, lab: string, variant: string, te
   expect(failed.passed).toBe(false);
   return { failed, bin };
 }
+
+/**
+ * Starts `grade(item)` for every item, at most `limit` at once in the order given, and returns each one's grading
+ * for its test to judge. For gradings that mostly wait: vitest's maxConcurrency counts tests, so a file that starts
+ * its gradings from a hook can run more of them at once than it runs tests. A failed grading is no unhandled rejection
+ * before its test awaits it.
+ */
+export function startGradings<K, T>(items: readonly K[], limit: number, grade: (item: K) => Promise<T>): Map<K, Promise<T>> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const slot = async (item: K): Promise<T> => {
+    // A finished grading hands its place straight to the next one waiting, so none can take it in between.
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await grade(item);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+  const gradings = new Map<K, Promise<T>>();
+  for (const item of items) {
+    const graded = slot(item);
+    graded.catch(() => undefined);
+    gradings.set(item, graded);
+  }
+  return gradings;
+}

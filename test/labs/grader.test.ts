@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Grade from '../../src/commands/grade.js';
 import { listLabIds, loadLab } from '../../src/lib/grade/spec.js';
 import { lab_plugins } from '../../src/registry.js';
-import { cleanup, dslab, fixture_node, makeWorkdir, repo_root } from '../helpers/cli.js';
-import { grade, type GradeJson, no_npm, under_npx } from './grade-helpers.js';
+import { cleanup, type CliResult, dslab, fixture_node, makeWorkdir, repo_root } from '../helpers/cli.js';
+import { grade, type GradeJson, no_npm, startGradings, under_npx } from './grade-helpers.js';
 
 const fixture = (name: string) => `node ${path.join(repo_root, 'test', 'fixtures', name)}`;
 
@@ -47,25 +47,6 @@ describe('lab specs', () => {
       if (only) expect(loadLab(lab, lab_plugins).tests.map((t) => t.name), example).toContain(only);
     }
   });
-});
-
-// Each reference grading is mostly waiting (elections, timeouts, session expiry): they run side by side (vitest's
-// maxConcurrency), each in its own folder, the longest first so the short ones fill in beside them.
-describe.concurrent('dslab grade gives the reference full marks', () => {
-  const workdirs: string[] = [];
-  afterAll(async () => {
-    for (const dir of workdirs) await cleanup(dir);
-  });
-
-  it.each(['zab-broadcast', 'zk-sessions', 'zab-election', 'raft-election', 'unique-ids', 'echo'])('on %s', async (lab) => {
-    const cwd = makeWorkdir();
-    workdirs.push(cwd);
-    const run = await dslab(cwd, 'grade', lab, '--reference', '--json');
-    const result = JSON.parse(run.stdout) as GradeJson;
-    expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
-    expect(result.score).toBe(result.max_score);
-    expect(run.exitCode).toBe(0);
-  }, 240_000);
 });
 
 // Independent runs, each grading a different lab (so their kept folders differ): side by side.
@@ -149,8 +130,9 @@ describe.concurrent('dslab lab init', () => {
   it('gives the Python warm-up solutions full marks through the starters\' plumbing', async () => {
     const cwd = makeWorkdir();
     try {
-      for (const lab of ['echo', 'unique-ids']) {
-        const run = await dslab(cwd, 'grade', lab, '--bin', `python3 ${path.join(repo_root, 'labs', lab, 'solution', 'node.py')}`, '--json');
+      // The two labs side by side: each grading keeps its folders under its own lab's name.
+      const runs = await Promise.all(['echo', 'unique-ids'].map((lab) => dslab(cwd, 'grade', lab, '--bin', `python3 ${path.join(repo_root, 'labs', lab, 'solution', 'node.py')}`, '--json')));
+      for (const run of runs) {
         const result = JSON.parse(run.stdout) as GradeJson;
         expect(result.score, JSON.stringify(result.results.filter((r) => !r.passed))).toBe(result.max_score);
       }
@@ -158,4 +140,35 @@ describe.concurrent('dslab lab init', () => {
       await cleanup(cwd);
     }
   }, 120_000);
+});
+
+// Each reference grading is mostly waiting (elections, timeouts, session expiry): they start from the file's first
+// hook, each in its own folder, and run while the tests above do; each test below judges its own grading. The longest
+// first, so the short ones fill in.
+const reference_labs = ['zab-broadcast', 'zk-sessions', 'zab-election', 'raft-election', 'unique-ids', 'echo'];
+/** Reference gradings at once: all six (each mostly waits for elections and timeouts). */
+const reference_gradings_max = 6;
+const reference_workdirs: string[] = [];
+let reference_gradings: Map<string, Promise<CliResult>>;
+beforeAll(() => {
+  reference_gradings = startGradings(reference_labs, reference_gradings_max, (lab) => {
+    const cwd = makeWorkdir();
+    reference_workdirs.push(cwd);
+    return dslab(cwd, 'grade', lab, '--reference', '--json');
+  });
+});
+afterAll(async () => {
+  // Every grading has ended before its folder goes, even one whose test failed first.
+  await Promise.allSettled(reference_gradings.values());
+  for (const dir of reference_workdirs) await cleanup(dir);
+});
+
+describe('dslab grade gives the reference full marks', () => {
+  it.each(reference_labs)('on %s', async (lab) => {
+    const run = await reference_gradings.get(lab)!;
+    const result = JSON.parse(run.stdout) as GradeJson;
+    expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
+    expect(result.score).toBe(result.max_score);
+    expect(run.exitCode).toBe(0);
+  }, 240_000);
 });

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { parseCommandString } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listLabIds } from '../../src/lib/grade/spec.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, wait_ms_default } from '../helpers/cli.js';
+import { cleanup, dslab, makeWorkdir, repo_root, wait_ms_default } from '../helpers/cli.js';
 
 interface InitJson {
   dir: string;
@@ -50,49 +50,31 @@ function initNode(command: string, cwd: string, dataDir: string): Promise<Starte
 /**
  * What `dslab lab init` runs, loaded from dist/ as the CLI loads it (the starters name the installation's
  * runtime and tsx by where the code that copies them lives): the command's own work, parsing and printing,
- * is the same for every lab and runs as the CLI in the tests below and in test/integration/help-examples.
+ * is the same for every lab and runs as the CLI in test/labs/grader.test.ts and test/integration/help-examples.
+ * `from`: the folder the command it returns is to run from, as `lab init` names it from the user's (default: this process's).
  */
-async function installedInitLab(): Promise<(lab: string, lang: 'python' | 'ts', dir: string) => InitJson> {
+async function installedInitLab(): Promise<(lab: string, lang: 'python' | 'ts', dir: string, from?: string) => InitJson> {
   const dist = (file: string) => pathToFileURL(path.join(repo_root, 'dist', file)).href;
-  const { initLab } = (await import(dist('lib/grade/init.js'))) as typeof import('../../src/lib/grade/init.js');
+  const { initLab, starterCommand } = (await import(dist('lib/grade/init.js'))) as typeof import('../../src/lib/grade/init.js');
   const { lab_plugins } = (await import(dist('registry.js'))) as typeof import('../../src/registry.js');
-  return (lab, lang, dir) => initLab(lab, lang, dir, lab_plugins);
+  return (lab, lang, dir, from) => {
+    const created = initLab(lab, lang, dir, lab_plugins);
+    return from === undefined ? created : { ...created, run: starterCommand(lang, path.relative(from, created.dir)) };
+  };
 }
 
-describe.concurrent('dslab lab init gives a node that starts', () => {
-  let cwd: string;
+// Each in its own folder, its copy made in-process (the CLI's `lab init` runs in test/labs/grader.test.ts): side by
+// side, with the block below too (both are concurrent), and first, being the longest.
+describe.concurrent('a starter that does not compile', () => {
   let initLab: Awaited<ReturnType<typeof installedInitLab>>;
   beforeAll(async () => {
-    cwd = makeWorkdir();
     initLab = await installedInitLab();
   });
-  afterAll(async () => {
-    await cleanup(cwd);
-  });
 
-  // In-process rather than a CLI process per lab: a CLI start costs more CPU than the node it starts.
-  const cases = listLabIds().flatMap((lab) => (['python', 'ts'] as const).map((lang) => ({ lab, lang })));
-  it.each(cases)('$lab in $lang answers init with init_ok and exits when stdin closes', async ({ lab, lang }) => {
-    const created = initLab(lab, lang, path.join(cwd, `${lab}-${lang}`));
-    expect(created.files).toContain(lang === 'python' ? 'node.py' : 'node.ts');
-    const dataDir = path.join(cwd, 'data', `${lab}-${lang}`);
-    mkdirSync(dataDir, { recursive: true });
-    // Its command names the folder from where it was made, this process's folder, as `lab init` names it from the user's.
-    const node = await initNode(created.run, process.cwd(), dataDir);
-    const replies = node.stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as { src: string; dest: string; body: { type: string; in_reply_to?: number } });
-    expect(replies.find((m) => m.body.type === 'init_ok'), `no init_ok; stderr: ${node.stderr}`).toMatchObject({ src: 'n1', dest: 'c0', body: { in_reply_to: 1 } });
-    expect(node.exitCode, node.stderr).toBe(0);
-  });
-});
-
-describe('a starter that does not compile', () => {
   it('makes `dslab up` quote the compiler\'s first error and where it is, not the last stderr line', async () => {
     const cwd = makeWorkdir();
     try {
-      const created = await dslabJson<InitJson>(cwd, 'lab', 'init', 'raft-election', '--lang', 'ts', 'my-raft');
+      const created = initLab('raft-election', 'ts', path.join(cwd, 'my-raft'), cwd);
       const file = path.join(created.dir, 'node.ts');
       // The mistake the shipped starter once had: "*/" inside its doc comment ends the comment early.
       const source = readFileSync(file, 'utf8').split('\n');
@@ -114,7 +96,7 @@ describe('a starter that does not compile', () => {
   it('makes `dslab up` quote the traceback of a Python node whose init handler failed', async () => {
     const cwd = makeWorkdir();
     try {
-      const created = await dslabJson<InitJson>(cwd, 'lab', 'init', 'unique-ids', '--lang', 'python', 'my-ids');
+      const created = initLab('unique-ids', 'python', path.join(cwd, 'my-ids'), cwd);
       const file = path.join(created.dir, 'node.py');
       const source = readFileSync(file, 'utf8');
       // A typo in on_init: the starter's plumbing logs the traceback and answers init with error 13.
@@ -127,5 +109,45 @@ describe('a starter that does not compile', () => {
     } finally {
       await cleanup(cwd);
     }
+  });
+});
+
+describe.concurrent('dslab lab init gives a node that starts', () => {
+  let cwd: string;
+  let initLab: Awaited<ReturnType<typeof installedInitLab>>;
+  beforeAll(async () => {
+    cwd = makeWorkdir();
+    initLab = await installedInitLab();
+  });
+  afterAll(async () => {
+    await cleanup(cwd);
+  });
+
+  // In-process rather than a CLI process per lab: a CLI start costs more CPU than the node it starts.
+  // Labs that share a starter (spec.json's "starter") get the same code: each distinct copy is started once, and
+  // every lab whose copy is byte for byte that code is judged on that node's answers.
+  const started = new Map<string, Promise<Started>>();
+  const cases = listLabIds().flatMap((lab) => (['python', 'ts'] as const).map((lang) => ({ lab, lang })));
+  it.each(cases)('$lab in $lang answers init with init_ok and exits when stdin closes', async ({ lab, lang }) => {
+    const created = initLab(lab, lang, path.join(cwd, `${lab}-${lang}`));
+    expect(created.files).toContain(lang === 'python' ? 'node.py' : 'node.ts');
+    // The code it runs: every file but the README and the pages it links to (a copy's command differs only by its folder).
+    const code = created.files.filter((file) => !file.endsWith('.md'));
+    const key = JSON.stringify([lang, code.map((file) => [file, readFileSync(path.join(created.dir, file), 'utf8')])]);
+    let start = started.get(key);
+    if (start === undefined) {
+      const dataDir = path.join(cwd, 'data', `${lab}-${lang}`);
+      mkdirSync(dataDir, { recursive: true });
+      // Its command names the folder from where it was made, this process's folder, as `lab init` names it from the user's.
+      start = initNode(created.run, process.cwd(), dataDir);
+      started.set(key, start);
+    }
+    const node = await start;
+    const replies = node.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { src: string; dest: string; body: { type: string; in_reply_to?: number } });
+    expect(replies.find((m) => m.body.type === 'init_ok'), `no init_ok; stderr: ${node.stderr}`).toMatchObject({ src: 'n1', dest: 'c0', body: { in_reply_to: 1 } });
+    expect(node.exitCode, node.stderr).toBe(0);
   });
 });

@@ -1,12 +1,20 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, makeWorkdir, repo_root } from '../helpers/cli.js';
-import { grade, type GradeJson, no_npm } from './grade-helpers.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLab } from '../../src/lib/grade/spec.js';
+import { lab_plugins } from '../../src/registry.js';
+import { cleanup, type CliResult, makeWorkdir, repo_root } from '../helpers/cli.js';
+import { grade, type GradeJson, no_npm, startGradings } from './grade-helpers.js';
 
 // The grader is only as good as the bugs it catches: every planted-bug variant a lab ships must fail its test.
 // (Its own file so the long list runs beside test/labs/grader.test.ts, not after it. The Maelstrom challenge labs'
 // variants are in maelstrom-labs.test.ts, run side by side: their runs mostly wait.)
+
+/**
+ * Side-by-side gradings at once. Each mostly waits (a locks grading: about 6 s of CPU in 28 s), and the bugs graded
+ * side by side fail whatever the timing or on windows held open by their own waits (see timing_window below).
+ */
+const side_by_side_gradings_max = 7;
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
 /** attempts: a bug that shows only when faults meet a timing window gets that many seeds (7, 8, …), the first failure judged. */
@@ -75,7 +83,18 @@ describe('dslab grade on planted bugs', () => {
     for (const dir of workdirs) await cleanup(dir);
   });
 
-  const failsWithItsEvidence = async ({ lab, variant, test, failure, attempts, node = 'n1' }: (typeof planted_bugs)[number]) => {
+  type PlantedBug = (typeof planted_bugs)[number];
+  /** One planted bug graded: the last grading's CLI result, the seed it ran, and the report files it wrote. */
+  interface Graded {
+    run: CliResult;
+    seed: number;
+    bin: string;
+    junit: string;
+    html: string;
+    summary: string;
+  }
+
+  const gradeBug = async ({ lab, variant, test, attempts }: PlantedBug): Promise<Graded> => {
     const cwd = workdir();
     const bin = `node ${path.join(repo_root, 'labs', lab, 'variants', `${variant}.mjs`)}`;
     const junit = path.join(cwd, `${lab}-${variant}.xml`);
@@ -87,6 +106,10 @@ describe('dslab grade on planted bugs', () => {
       seed++;
       run = await grade(cwd, no_npm, lab, '--bin', bin, '--only', test, '--seed', String(seed), '--json', '--junit', junit, '--html', html, '--summary', summary);
     }
+    return { run, seed, bin, junit, html, summary };
+  };
+
+  const failsWithItsEvidence = ({ lab, test, failure, node = 'n1' }: PlantedBug, { run, seed, bin, junit, html, summary }: Graded) => {
     expect(run.exitCode).toBe(1);
     const result = JSON.parse(run.stdout) as GradeJson;
     const failed = result.results.find((r) => r.test === test)!;
@@ -115,13 +138,25 @@ describe('dslab grade on planted bugs', () => {
     expect(page.includes('class="op-bar op-bad"')).toBe(nonlinearizable);
   };
 
-  // Most of a grading is waiting (for elections, timeouts, session expiry), so these run side by side (vitest's maxConcurrency),
-  // the long wide-window ones first so that none of them is left to run alone at the end.
-  describe.concurrent('side by side', () => {
-    it.each([...planted_bugs.filter((bug) => bug.wide_window), ...planted_bugs.filter((bug) => !bug.timing_window && !bug.wide_window)])('fails the planted bug $lab/$variant on $test', failsWithItsEvidence, 300_000);
+  // Most of a grading is waiting (for elections, timeouts, session expiry), so these run side by side, started from the
+  // block's hook (see startGradings), the long wide-window ones first so that none of them is left to run alone at the
+  // end; each test judges its own grading.
+  describe('side by side', () => {
+    // The rest by their test's time limit, longest first: the likeliest to be long.
+    const time_limit_ms = (bug: PlantedBug) => loadLab(bug.lab, lab_plugins).tests.find((t) => t.name === bug.test)!.time_limit_ms;
+    const bugs = [...planted_bugs.filter((bug) => bug.wide_window), ...planted_bugs.filter((bug) => !bug.timing_window && !bug.wide_window).sort((a, b) => time_limit_ms(b) - time_limit_ms(a))];
+    let gradings: Map<PlantedBug, Promise<Graded>>;
+    beforeAll(() => {
+      gradings = startGradings(bugs, side_by_side_gradings_max, gradeBug);
+    });
+    afterAll(async () => {
+      // Every grading has ended before the folders go (the file's afterAll), even one whose test failed first.
+      await Promise.allSettled(gradings.values());
+    });
+    it.each(bugs)('fails the planted bug $lab/$variant on $test', async (bug) => failsWithItsEvidence(bug, await gradings.get(bug)!), 300_000);
   });
 
   describe('alone', () => {
-    it.each(planted_bugs.filter((bug) => bug.timing_window))('fails the planted bug $lab/$variant on $test', failsWithItsEvidence, 300_000);
+    it.each(planted_bugs.filter((bug) => bug.timing_window))('fails the planted bug $lab/$variant on $test', async (bug) => failsWithItsEvidence(bug, await gradeBug(bug)), 300_000);
   });
 });
