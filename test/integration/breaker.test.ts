@@ -5,7 +5,33 @@ import { readClusterInfo } from '../../src/lib/cluster/paths.js';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
 import { ControlClient, type Follower } from '../../src/lib/control/client.js';
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
-import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, type CliResult, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
+
+/** A command refused with exit code 1 and one line saying why. */
+function expectRefused(result: CliResult, args: readonly string[], message: RegExp): void {
+  expect(result.exitCode, args.join(' ')).toBe(1);
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr.trim()).toMatch(message);
+}
+
+/**
+ * The file's two clusters, one for each describe below: both start at once (their starts mostly
+ * wait for node processes), and both are taken down at the end.
+ */
+const cwd_d1 = makeWorkdir();
+const cwd_redis = makeWorkdir();
+let starting: Promise<{ d1: CliResult; redis: CliResult }> | undefined;
+/** Both `up`s, started by whichever describe comes first; each describe checks its own. */
+function startClusters(): Promise<{ d1: CliResult; redis: CliResult }> {
+  starting ??= Promise.all([
+    dslab(cwd_d1, 'up', 'breaker', '--services', '2', '--detach', '--init-timeout', '60s', '--min-calls', '4', '--open-wait', '2s', '--call-timeout', '500ms', '--retries', '0'),
+    dslab(cwd_redis, 'up', 'breaker', '--services', '1', '--dependency', 'redis', '--detach', '--init-timeout', '60s', '--min-calls', '100', '--call-timeout', '500ms', '--retries', '0'),
+  ]).then(([d1, redis]) => ({ d1, redis }));
+  return starting;
+}
+afterAll(async () => {
+  await Promise.all([cleanup(cwd_d1), cleanup(cwd_redis)]);
+}, 60_000);
 
 /**
  * The breaker system end to end: two services calling d1 through their breakers, with a small window
@@ -13,7 +39,7 @@ import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
  * failed request is one failed call. The tests run in order on one cluster; each leaves d1 healed.
  */
 describe('the breaker system', () => {
-  let cwd: string;
+  const cwd = cwd_d1;
   let client: ControlClient;
   let follower: Follower;
   const notes: string[] = [];
@@ -22,8 +48,7 @@ describe('the breaker system', () => {
   const state = async (node: string) => (await client.status()).nodes.find((n) => n.id === node)!.state;
 
   beforeAll(async () => {
-    cwd = makeWorkdir();
-    const up = await cli('up', 'breaker', '--services', '2', '--detach', '--init-timeout', '60s', '--min-calls', '4', '--open-wait', '2s', '--call-timeout', '500ms', '--retries', '0');
+    const { d1: up } = await startClusters();
     expect(up.exitCode, up.stderr).toBe(0);
     client = new ControlClient(readClusterInfo(path.join(cwd, '.dslab', 'breaker', 'cluster.json'))!);
     follower = client.follow((event: ClusterEvent) => {
@@ -32,11 +57,10 @@ describe('the breaker system', () => {
     await follower.ready;
   }, 120_000);
 
-  afterAll(async () => {
+  afterAll(() => {
     follower?.stop();
     client?.close();
-    await cleanup(cwd);
-  }, 60_000);
+  });
 
   it('answers a call through a service from d1, and refuses a bad request without blaming d1', async () => {
     expect(await call('s1')).toMatchObject({ type: 'call_ok', outcome: 'ok', attempts: 1, breaker: 'closed' });
@@ -101,54 +125,47 @@ describe('the breaker system', () => {
     expect(fails.filter((f) => f.errors_pct === 0 && f.hang === false).length).toBeGreaterThanOrEqual(2);
   });
 
+  // Neither refusal test changes the cluster: each runs its commands at once.
   it('refuses fail on a node that takes no application faults, and bad fail flags, in one line', async () => {
-    for (const [args, message] of [
+    const refusals = [
       [['fail', 's1', '--errors', '50%'], /^dslab: s1 takes no application faults: its init_ok did not declare dslab_fail: true$/],
       [['fail', 'd1'], /^dslab: say how the node fails: --errors PERCENT, --latency DURATION or --hang/],
       [['fail', 'd1', '--errors', '150%'], /^dslab: bad --errors "150%": must be at most 100%$/],
       [['fail', 'd1', '--latency', '5'], /^dslab: bad --latency "5": give a unit/],
       [['fail', 'nosuch', '--hang'], /^dslab: unknown node "nosuch"/],
-    ] as const) {
-      const result = await cli(...args);
-      expect(result.exitCode, args.join(' ')).toBe(1);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr.trim()).toMatch(message);
-    }
+    ] as const;
+    const results = await Promise.all(refusals.map(([args]) => cli(...args)));
+    refusals.forEach(([args, message], i) => expectRefused(results[i]!, args, message));
   });
 
   it('refuses bad breaker flags at up in one line', async () => {
-    for (const [args, message] of [
+    const refusals = [
       [['--failure-rate', '0%'], /^dslab: --failure-rate must be more than 0$/],
       [['--window', 'soon'], /^dslab: --window "soon" is neither a duration/],
       [['--retry-budget', 'lots'], /^dslab: bad --retry-budget "lots"/],
       [['--window', '10', '--min-calls', '20'], /^dslab: --min-calls \(20\) is more than a count window of 10 calls holds/],
-    ] as const) {
-      const result = await cli('up', 'breaker', '--name', 'refused', '--detach', ...args);
-      expect(result.exitCode, args.join(' ')).toBe(1);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr.trim()).toMatch(message);
-    }
+    ] as const;
+    const results = await Promise.all(refusals.map(([args]) => cli('up', 'breaker', '--name', 'refused', '--detach', ...args)));
+    refusals.forEach(([args, message], i) => expectRefused(results[i]!, args, message));
   });
 });
 
 /** The same services calling a real redis-server through their link proxies, which frame, trace and fail its commands. */
 describe('the breaker system on redis', () => {
-  let cwd: string;
+  const cwd = cwd_redis;
   let client: ControlClient;
   const cli = (...args: string[]) => dslab(cwd, ...args);
   const call = async (extra: Record<string, unknown> = {}) => (await client.act({ type: 'send', dest: 's1', body: { type: 'call', key: 'k1', ...extra }, timeout_ms: 10_000 })).reply as MessageBody;
 
   beforeAll(async () => {
-    cwd = makeWorkdir();
-    const up = await cli('up', 'breaker', '--services', '1', '--dependency', 'redis', '--detach', '--init-timeout', '60s', '--min-calls', '100', '--call-timeout', '500ms', '--retries', '0');
+    const { redis: up } = await startClusters();
     expect(up.exitCode, up.stderr).toBe(0);
     client = new ControlClient(readClusterInfo(path.join(cwd, '.dslab', 'breaker', 'cluster.json'))!);
   }, 120_000);
 
-  afterAll(async () => {
+  afterAll(() => {
     client?.close();
-    await cleanup(cwd);
-  }, 60_000);
+  });
 
   it('calls redis1, and its proxy applies dslab fail and traces each command and reply', async () => {
     expect(await call()).toMatchObject({ type: 'call_ok', outcome: 'ok' });
