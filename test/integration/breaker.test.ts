@@ -7,6 +7,9 @@ import { ControlClient, type Follower } from '../../src/lib/control/client.js';
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
 import { cleanup, type CliResult, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
 
+// The file's two clusters are independent of each other, so their blocks run side by side (their starts
+// and waits overlap: describe.concurrent); within a block the tests run in order (it.sequential) on its cluster.
+
 /** A command refused with exit code 1 and one line saying why. */
 function expectRefused(result: CliResult, args: readonly string[], message: RegExp): void {
   expect(result.exitCode, args.join(' ')).toBe(1);
@@ -15,31 +18,12 @@ function expectRefused(result: CliResult, args: readonly string[], message: RegE
 }
 
 /**
- * The file's two clusters, one for each describe below: both start at once (their starts mostly
- * wait for node processes), and both are taken down at the end.
- */
-const cwd_d1 = makeWorkdir();
-const cwd_redis = makeWorkdir();
-let starting: Promise<{ d1: CliResult; redis: CliResult }> | undefined;
-/** Both `up`s, started by whichever describe comes first; each describe checks its own. */
-function startClusters(): Promise<{ d1: CliResult; redis: CliResult }> {
-  starting ??= Promise.all([
-    dslab(cwd_d1, 'up', 'breaker', '--services', '2', '--detach', '--init-timeout', '60s', '--min-calls', '4', '--open-wait', '2s', '--call-timeout', '500ms', '--retries', '0'),
-    dslab(cwd_redis, 'up', 'breaker', '--services', '1', '--dependency', 'redis', '--detach', '--init-timeout', '60s', '--min-calls', '100', '--call-timeout', '500ms', '--retries', '0'),
-  ]).then(([d1, redis]) => ({ d1, redis }));
-  return starting;
-}
-afterAll(async () => {
-  await Promise.all([cleanup(cwd_d1), cleanup(cwd_redis)]);
-}, 60_000);
-
-/**
  * The breaker system end to end: two services calling d1 through their breakers, with a small window
  * (4 calls) and a short open wait so a handful of calls opens and closes a breaker. No retries, so each
  * failed request is one failed call. The tests run in order on one cluster; each leaves d1 healed.
  */
-describe('the breaker system', () => {
-  const cwd = cwd_d1;
+describe.concurrent('the breaker system', () => {
+  let cwd: string;
   let client: ControlClient;
   let follower: Follower;
   const notes: string[] = [];
@@ -48,7 +32,8 @@ describe('the breaker system', () => {
   const state = async (node: string) => (await client.status()).nodes.find((n) => n.id === node)!.state;
 
   beforeAll(async () => {
-    const { d1: up } = await startClusters();
+    cwd = makeWorkdir();
+    const up = await cli('up', 'breaker', '--services', '2', '--detach', '--init-timeout', '60s', '--min-calls', '4', '--open-wait', '2s', '--call-timeout', '500ms', '--retries', '0');
     expect(up.exitCode, up.stderr).toBe(0);
     client = new ControlClient(readClusterInfo(path.join(cwd, '.dslab', 'breaker', 'cluster.json'))!);
     follower = client.follow((event: ClusterEvent) => {
@@ -57,18 +42,19 @@ describe('the breaker system', () => {
     await follower.ready;
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     follower?.stop();
     client?.close();
-  });
+    await cleanup(cwd);
+  }, 60_000);
 
-  it('answers a call through a service from d1, and refuses a bad request without blaming d1', async () => {
+  it.sequential('answers a call through a service from d1, and refuses a bad request without blaming d1', async () => {
     expect(await call('s1')).toMatchObject({ type: 'call_ok', outcome: 'ok', attempts: 1, breaker: 'closed' });
     expect(await call('s1', { bad: true })).toMatchObject({ type: 'error', code: 12, outcome: 'bad_request' });
     await waitFor('d1 to report what it served', async () => (await state('d1')).role === 'dependency' && (await state('s1')).breaker === 'closed');
   });
 
-  it('opens the breaker when d1 fails every call, short-circuits calls while open, and closes after heal', async () => {
+  it.sequential('opens the breaker when d1 fails every call, short-circuits calls while open, and closes after heal', async () => {
     const fail = await cli('fail', 'd1', '--errors', '100%');
     expect(fail.exitCode, fail.stderr).toBe(0);
     expect(fail.stdout.trim()).toBe('d1 failing: errors 100%');
@@ -97,7 +83,7 @@ describe('the breaker system', () => {
     await waitFor('the closing in the event log', () => notes.some((note) => note.startsWith('s1 closed')));
   });
 
-  it('times out calls to a hanging d1, and a restarted d1 still hangs until heal', async () => {
+  it.sequential('times out calls to a hanging d1, and a restarted d1 still hangs until heal', async () => {
     expect((await cli('fail', 'd1', '--hang')).stdout.trim()).toBe('d1 failing: hangs');
     const reply = await call('s2');
     expect(reply).toMatchObject({ type: 'error', code: 13, outcome: 'failed' });
@@ -111,7 +97,7 @@ describe('the breaker system', () => {
     expect(await call('s2')).toMatchObject({ type: 'call_ok', outcome: 'ok' });
   });
 
-  it('traces every state report and every application fault sent', () => {
+  it.sequential('traces every state report and every application fault sent', () => {
     const records = readFileSync(path.join(cwd, '.dslab', 'breaker', 'trace.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -126,7 +112,7 @@ describe('the breaker system', () => {
   });
 
   // Neither refusal test changes the cluster: each runs its commands at once.
-  it('refuses fail on a node that takes no application faults, and bad fail flags, in one line', async () => {
+  it.sequential('refuses fail on a node that takes no application faults, and bad fail flags, in one line', async () => {
     const refusals = [
       [['fail', 's1', '--errors', '50%'], /^dslab: s1 takes no application faults: its init_ok did not declare dslab_fail: true$/],
       [['fail', 'd1'], /^dslab: say how the node fails: --errors PERCENT, --latency DURATION or --hang/],
@@ -138,7 +124,7 @@ describe('the breaker system', () => {
     refusals.forEach(([args, message], i) => expectRefused(results[i]!, args, message));
   });
 
-  it('refuses bad breaker flags at up in one line', async () => {
+  it.sequential('refuses bad breaker flags at up in one line', async () => {
     const refusals = [
       [['--failure-rate', '0%'], /^dslab: --failure-rate must be more than 0$/],
       [['--window', 'soon'], /^dslab: --window "soon" is neither a duration/],
@@ -151,23 +137,25 @@ describe('the breaker system', () => {
 });
 
 /** The same services calling a real redis-server through their link proxies, which frame, trace and fail its commands. */
-describe('the breaker system on redis', () => {
-  const cwd = cwd_redis;
+describe.concurrent('the breaker system on redis', () => {
+  let cwd: string;
   let client: ControlClient;
   const cli = (...args: string[]) => dslab(cwd, ...args);
   const call = async (extra: Record<string, unknown> = {}) => (await client.act({ type: 'send', dest: 's1', body: { type: 'call', key: 'k1', ...extra }, timeout_ms: 10_000 })).reply as MessageBody;
 
   beforeAll(async () => {
-    const { redis: up } = await startClusters();
+    cwd = makeWorkdir();
+    const up = await cli('up', 'breaker', '--services', '1', '--dependency', 'redis', '--detach', '--init-timeout', '60s', '--min-calls', '100', '--call-timeout', '500ms', '--retries', '0');
     expect(up.exitCode, up.stderr).toBe(0);
     client = new ControlClient(readClusterInfo(path.join(cwd, '.dslab', 'breaker', 'cluster.json'))!);
   }, 120_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     client?.close();
-  });
+    await cleanup(cwd);
+  }, 60_000);
 
-  it('calls redis1, and its proxy applies dslab fail and traces each command and reply', async () => {
+  it.sequential('calls redis1, and its proxy applies dslab fail and traces each command and reply', async () => {
     expect(await call()).toMatchObject({ type: 'call_ok', outcome: 'ok' });
     expect(await call({ bad: true })).toMatchObject({ type: 'error', code: 12, outcome: 'bad_request' });
     expect((await cli('fail', 'redis1', '--errors', '100%')).stdout.trim()).toBe('redis1 failing: errors 100%');
