@@ -48,7 +48,7 @@ export const metastable_plan: MetastablePlan = {
   spike_ms: 3000,
   spike_latency_ms: 1000,
   // Long enough for B to come back (at most about one open wait plus one call timeout after the heal) and hold it.
-  after_spike_ms: 6000,
+  after_spike_ms: 7000,
   call_timeout_ms: 500,
   retries_max: 3,
 };
