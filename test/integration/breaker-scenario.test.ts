@@ -26,7 +26,7 @@ function processesIn(dir: string): number[] {
     .map(Number);
 }
 
-/** Two runs of about 16 s each, their clusters' starts and stops, on a loaded machine. */
+/** Two runs of about 12 s each, their clusters' starts and stops, on a loaded machine. */
 const scenario_ms_max = 150_000;
 
 const cwd = makeWorkdir();

@@ -5,14 +5,24 @@ import { readClusterInfo } from '../../src/lib/cluster/paths.js';
 import type { ClusterEvent } from '../../src/lib/control/api.js';
 import { ControlClient, type Follower } from '../../src/lib/control/client.js';
 import type { MessageBody } from '../../src/lib/protocol/messages.js';
-import { cleanup, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, type CliResult, dslab, makeWorkdir, waitFor } from '../helpers/cli.js';
+
+// The file's two clusters are independent of each other, so their blocks run side by side (their starts
+// and waits overlap: describe.concurrent); within a block the tests run in order (it.sequential) on its cluster.
+
+/** A command refused with exit code 1 and one line saying why. */
+function expectRefused(result: CliResult, args: readonly string[], message: RegExp): void {
+  expect(result.exitCode, args.join(' ')).toBe(1);
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr.trim()).toMatch(message);
+}
 
 /**
  * The breaker system end to end: two services calling d1 through their breakers, with a small window
  * (4 calls) and a short open wait so a handful of calls opens and closes a breaker. No retries, so each
  * failed request is one failed call. The tests run in order on one cluster; each leaves d1 healed.
  */
-describe('the breaker system', () => {
+describe.concurrent('the breaker system', () => {
   let cwd: string;
   let client: ControlClient;
   let follower: Follower;
@@ -38,13 +48,13 @@ describe('the breaker system', () => {
     await cleanup(cwd);
   }, 60_000);
 
-  it('answers a call through a service from d1, and refuses a bad request without blaming d1', async () => {
+  it.sequential('answers a call through a service from d1, and refuses a bad request without blaming d1', async () => {
     expect(await call('s1')).toMatchObject({ type: 'call_ok', outcome: 'ok', attempts: 1, breaker: 'closed' });
     expect(await call('s1', { bad: true })).toMatchObject({ type: 'error', code: 12, outcome: 'bad_request' });
     await waitFor('d1 to report what it served', async () => (await state('d1')).role === 'dependency' && (await state('s1')).breaker === 'closed');
   });
 
-  it('opens the breaker when d1 fails every call, short-circuits calls while open, and closes after heal', async () => {
+  it.sequential('opens the breaker when d1 fails every call, short-circuits calls while open, and closes after heal', async () => {
     const fail = await cli('fail', 'd1', '--errors', '100%');
     expect(fail.exitCode, fail.stderr).toBe(0);
     expect(fail.stdout.trim()).toBe('d1 failing: errors 100%');
@@ -73,7 +83,7 @@ describe('the breaker system', () => {
     await waitFor('the closing in the event log', () => notes.some((note) => note.startsWith('s1 closed')));
   });
 
-  it('times out calls to a hanging d1, and a restarted d1 still hangs until heal', async () => {
+  it.sequential('times out calls to a hanging d1, and a restarted d1 still hangs until heal', async () => {
     expect((await cli('fail', 'd1', '--hang')).stdout.trim()).toBe('d1 failing: hangs');
     const reply = await call('s2');
     expect(reply).toMatchObject({ type: 'error', code: 13, outcome: 'failed' });
@@ -87,7 +97,7 @@ describe('the breaker system', () => {
     expect(await call('s2')).toMatchObject({ type: 'call_ok', outcome: 'ok' });
   });
 
-  it('traces every state report and every application fault sent', () => {
+  it.sequential('traces every state report and every application fault sent', () => {
     const records = readFileSync(path.join(cwd, '.dslab', 'breaker', 'trace.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)
@@ -101,38 +111,33 @@ describe('the breaker system', () => {
     expect(fails.filter((f) => f.errors_pct === 0 && f.hang === false).length).toBeGreaterThanOrEqual(2);
   });
 
-  it('refuses fail on a node that takes no application faults, and bad fail flags, in one line', async () => {
-    for (const [args, message] of [
+  // Neither refusal test changes the cluster: each runs its commands at once.
+  it.sequential('refuses fail on a node that takes no application faults, and bad fail flags, in one line', async () => {
+    const refusals = [
       [['fail', 's1', '--errors', '50%'], /^dslab: s1 takes no application faults: its init_ok did not declare dslab_fail: true$/],
       [['fail', 'd1'], /^dslab: say how the node fails: --errors PERCENT, --latency DURATION or --hang/],
       [['fail', 'd1', '--errors', '150%'], /^dslab: bad --errors "150%": must be at most 100%$/],
       [['fail', 'd1', '--latency', '5'], /^dslab: bad --latency "5": give a unit/],
       [['fail', 'nosuch', '--hang'], /^dslab: unknown node "nosuch"/],
-    ] as const) {
-      const result = await cli(...args);
-      expect(result.exitCode, args.join(' ')).toBe(1);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr.trim()).toMatch(message);
-    }
+    ] as const;
+    const results = await Promise.all(refusals.map(([args]) => cli(...args)));
+    refusals.forEach(([args, message], i) => expectRefused(results[i]!, args, message));
   });
 
-  it('refuses bad breaker flags at up in one line', async () => {
-    for (const [args, message] of [
+  it.sequential('refuses bad breaker flags at up in one line', async () => {
+    const refusals = [
       [['--failure-rate', '0%'], /^dslab: --failure-rate must be more than 0$/],
       [['--window', 'soon'], /^dslab: --window "soon" is neither a duration/],
       [['--retry-budget', 'lots'], /^dslab: bad --retry-budget "lots"/],
       [['--window', '10', '--min-calls', '20'], /^dslab: --min-calls \(20\) is more than a count window of 10 calls holds/],
-    ] as const) {
-      const result = await cli('up', 'breaker', '--name', 'refused', '--detach', ...args);
-      expect(result.exitCode, args.join(' ')).toBe(1);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr.trim()).toMatch(message);
-    }
+    ] as const;
+    const results = await Promise.all(refusals.map(([args]) => cli('up', 'breaker', '--name', 'refused', '--detach', ...args)));
+    refusals.forEach(([args, message], i) => expectRefused(results[i]!, args, message));
   });
 });
 
 /** The same services calling a real redis-server through their link proxies, which frame, trace and fail its commands. */
-describe('the breaker system on redis', () => {
+describe.concurrent('the breaker system on redis', () => {
   let cwd: string;
   let client: ControlClient;
   const cli = (...args: string[]) => dslab(cwd, ...args);
@@ -150,7 +155,7 @@ describe('the breaker system on redis', () => {
     await cleanup(cwd);
   }, 60_000);
 
-  it('calls redis1, and its proxy applies dslab fail and traces each command and reply', async () => {
+  it.sequential('calls redis1, and its proxy applies dslab fail and traces each command and reply', async () => {
     expect(await call()).toMatchObject({ type: 'call_ok', outcome: 'ok' });
     expect(await call({ bad: true })).toMatchObject({ type: 'error', code: 12, outcome: 'bad_request' });
     expect((await cli('fail', 'redis1', '--errors', '100%')).stdout.trim()).toBe('redis1 failing: errors 100%');

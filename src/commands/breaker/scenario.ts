@@ -13,7 +13,7 @@ const scenario_store = path.join('store', 'breaker-metastable');
 export default class BreakerScenario extends BaseCommand {
   static override summary = 'Show a metastable failure: the same short latency spike near capacity leaves naive retries degraded, and a breaker with a retry budget recovers.';
   static override description =
-    "Runs two clusters of the breaker system one after the other (about 20 s each). Each has d1 at a known capacity and an open-loop load at 80% of it; d1 is slowed for 3 s (as dslab fail d1 --latency does), then healed, and the load goes on. " +
+    "Runs two clusters of the breaker system one after the other (about 15 s each). Each has d1 at a known capacity and an open-loop load at 80% of it; d1 is slowed for 3 s (as dslab fail d1 --latency does), then healed, and the load goes on. " +
     'Run A retries naively with no breaker; run B retries within a budget behind a breaker. Prints per run whether it stayed degraded after the spike or how soon it recovered, and how many calls reached d1 per request; ' +
     'keeps result.json, each run\'s trace and report.html (the timeline of both runs, the spike shaded) in the output folder. Exit code 1 when the run did not show it (A recovered or B did not).';
   static override examples = ['<%= config.bin %> breaker scenario metastable', '<%= config.bin %> breaker scenario metastable --out metastable --json'];

@@ -44,10 +44,11 @@ export const metastable_plan: MetastablePlan = {
   dep_service_ms: 20,
   load_pct: 80,
   services: 3,
-  before_spike_ms: 3000,
+  before_spike_ms: 2000,
   spike_ms: 3000,
   spike_latency_ms: 1000,
-  after_spike_ms: 10_000,
+  // Long enough for B to come back (at most about one open wait plus one call timeout after the heal) and hold it.
+  after_spike_ms: 7000,
   call_timeout_ms: 500,
   retries_max: 3,
 };
