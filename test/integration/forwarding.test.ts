@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
 import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 const forwarder = path.join(repo_root, 'test', 'fixtures', 'forwarder.mjs');
 
@@ -10,7 +10,7 @@ const forwarder = path.join(repo_root, 'test', 'fixtures', 'forwarder.mjs');
 // and report no role. The target is n3, so that the kv client's first choice (n1) is a forwarding node.
 describe('a node forwarding client requests under the client id', () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const node = (s: ClusterStatus, id: string) => s.nodes.find((n) => n.id === id)!;
   const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name)!;
 

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 // `dslab test` end to end: Maelstrom's command line against real node processes, its verdict,
 // exit codes and the run folder. Runs are kept short (a second or two); the one run with final
@@ -55,7 +55,7 @@ describe('dslab test', () => {
 
   it('is a real cluster while it runs: a partition from another terminal joins the run and its timeline', async () => {
     const run = dslabSpawn(cwd, 'test', '-w', 'echo', '--bin', './echo.sh', '--node-count', '3', '--time-limit', '4', '--rate', '10', '--json');
-    await waitFor('the test cluster to run', async () => (await dslab(cwd, 'status', '--cluster', 'test-echo')).exitCode === 0);
+    await waitFor('the test cluster to run', async () => (await controlStatus(cwd, 'test-echo')).nodes.length > 0);
     const partition = await dslab(cwd, 'partition', '--isolate', 'n1', '--cluster', 'test-echo');
     expect(partition.exitCode).toBe(0);
     const done = await run;

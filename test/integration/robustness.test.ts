@@ -2,8 +2,7 @@ import { execa } from 'execa';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, fixture_node, isAlive, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, fixture_node, isAlive, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 const garbage_node = path.join(repo_root, 'test', 'fixtures', 'garbage-then-exit.mjs');
 
@@ -22,7 +21,7 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     const reply = await dslabJson<{ type: string }>(cwd, 'send', 'n2', '{"type":"misbehave"}');
     expect(reply.type).toBe('misbehave_ok');
     const status = await waitFor('the problems to be counted', async () => {
-      const s = await dslabJson<ClusterStatus>(cwd, 'status');
+      const s = await controlStatus(cwd);
       const n2 = s.nodes.find((n) => n.id === 'n2')!;
       return n2.garbage_lines >= 2 && n2.oversized_lines === 1 && n2.unknown_dest === 1 ? s : undefined;
     });
@@ -35,7 +34,7 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     const crash = await dslab(cwd, 'send', 'n3', '{"type":"crash"}', '--timeout', '3s');
     expect(crash.exitCode).toBe(1);
     expect(crash.stderr).toMatch(/^dslab: n3 exited \(exit code 3\)/);
-    const after = await dslabJson<ClusterStatus>(cwd, 'status');
+    const after = await controlStatus(cwd);
     const n3 = after.nodes.find((n) => n.id === 'n3')!;
     expect(n3).toMatchObject({ status: 'down', exit_code: 3 });
     expect(n3.stderr_tail.at(-1)).toBe('crashing on purpose');
@@ -110,7 +109,7 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
   it('leaves no node behind when the supervisor is SIGKILLed, even a paused one', async () => {
     cwd = makeWorkdir();
     expect((await dslab(cwd, 'up', 'echo', '--nodes', '3', '--detach')).exitCode).toBe(0);
-    const status = await dslabJson<ClusterStatus>(cwd, 'status');
+    const status = await controlStatus(cwd);
     const pids = status.nodes.map((n) => n.pid!);
     extraPids.push(...pids);
     expect((await dslab(cwd, 'pause', 'n2')).exitCode).toBe(0);
@@ -129,7 +128,7 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     foreground.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor('the cluster_up line', () => output.includes('cluster echo up'));
     expect(output).toMatch(/n1 up \(pid \d+\)/);
-    const status = await dslabJson<ClusterStatus>(cwd, 'status');
+    const status = await controlStatus(cwd);
     expect(status.supervisor_pid).toBe(foreground.pid);
     await dslab(cwd, 'kill', 'n2');
     await waitFor('the kill to be printed', () => output.includes('killed n2') && output.includes('n2 down (signal SIGKILL)'));

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { createElement as h } from 'react';
 import { render } from 'ink-testing-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
+import type { ClusterEvent } from '../../src/lib/control/api.js';
 import { readClusterInfo } from '../../src/lib/cluster/paths.js';
 import { ControlClient } from '../../src/lib/control/client.js';
 import { DashboardView } from '../../src/lib/dashboard/components.js';
 import { reduceAll } from '../../src/lib/dashboard/model.js';
-import { cleanup, cli_path, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, cli_path, controlStatus, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 /**
  * A real redis-server as a cluster member (test/fixtures/systems/kvredis):
@@ -28,7 +28,7 @@ async function withFixtures(cwd: string, ...args: string[]) {
 describe('a redis server as a cluster member', () => {
   let cwd: string;
   const kv = (...args: string[]) => withFixtures(cwd, ...args);
-  const statusOf = async () => JSON.parse((await kv('status', '--json')).stdout) as ClusterStatus;
+  const statusOf = () => controlStatus(cwd);
   const request = async (node: string, body: Record<string, unknown>, timeout = '10s') => {
     const sent = await kv('send', node, JSON.stringify(body), '--json', '--timeout', timeout);
     return { ...sent, reply: sent.stdout ? (JSON.parse(sent.stdout) as Record<string, unknown>) : null };

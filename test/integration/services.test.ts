@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 // A node that keeps nothing itself and relays every client request to lin-kv.
 const proxy = `node ${path.join(repo_root, 'test', 'fixtures', 'lin-kv-proxy.mjs')}`;
 
 describe("Maelstrom's lin-kv service, reached through the router by a relaying node", () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name);
 
   beforeAll(async () => {

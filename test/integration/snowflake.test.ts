@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 // Static numbers over two datacenters, so the ids' parts are known in advance: generate, decode,
 // a clock set back.
 describe('snowflake on real processes', () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const worker = async (id: string) => (await status()).nodes.find((n) => n.id === id)!;
 
   beforeAll(async () => {
@@ -73,7 +72,7 @@ describe('snowflake on real processes', () => {
 // the whole story checks valid.
 describe('snowflake worker numbers from the coordinator', () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const numbers = async () => Object.fromEntries((await status()).nodes.filter((n) => n.group === 'workers').map((n) => [n.id, n.state.role === 'serving' ? (n.state.worker as number) : null]));
 
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
 import { EventLinePrinter } from '../../src/lib/dashboard/event-lines.js';
-import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type State = {
   role?: string;

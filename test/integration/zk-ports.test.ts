@@ -3,8 +3,8 @@ import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus, ZkClientConnection } from '../../src/lib/control/api.js';
-import { cleanup, cli_path, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import type { ZkClientConnection } from '../../src/lib/control/api.js';
+import { cleanup, cli_path, controlStatus, dslab, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 /**
  * The Zab servers' ZooKeeper client ports on a real cluster. The wire protocol itself is zk-wire's
@@ -63,7 +63,7 @@ describe('ZooKeeper client ports on a zab cluster', () => {
   let cwd: string;
   let upOutput = '';
   const clients: RawClient[] = [];
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const client = (port: number) => {
     const made = new RawClient(port);
     clients.push(made);
