@@ -66,12 +66,14 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
 
   it('names the node that does not answer init, and leaves nothing running', async () => {
     cwd = makeWorkdir();
-    const up = await dslab(cwd, 'up', 'mute', '--bin', 'sleep 60', '--nodes', '2', '--detach', '--init-timeout', '1s');
+    // A command line no other process on the machine has, so that pgrep finds only these nodes.
+    const silent = `sleep 60.${process.pid}`;
+    const up = await dslab(cwd, 'up', 'mute', '--bin', silent, '--nodes', '2', '--detach', '--init-timeout', '1s');
     expect(up.exitCode).toBe(1);
     expect(up.stderr.trim()).toMatch(/^dslab: n\d did not answer init within 1s/);
     expect(up.stderr.trim().split('\n')).toHaveLength(1);
     expect((await dslab(cwd, 'status')).stderr).toMatch(/no running cluster/);
-    await waitFor('the silent nodes to be gone', async () => (await execa('pgrep', ['-f', '^sleep 60$'], { reject: false })).exitCode === 1);
+    await waitFor('the silent nodes to be gone', async () => (await execa('pgrep', ['-f', `^${silent.replace('.', '\\.')}$`], { reject: false })).exitCode === 1);
   });
 
   it('keeps a failed start as a stopped cluster that logs, status and down --clean work on', async () => {
