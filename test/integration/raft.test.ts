@@ -138,7 +138,7 @@ describe.concurrent('raft on real processes: a leader cut off, and loads on a cl
     await waitFor('a leader', leaderOf);
     type LoadResult = { ok: number; mismatched: number; fail: number; key_prefix: string; keys_fresh: boolean };
     const load = (history: string, ...extra: string[]) =>
-      dslabJson<LoadResult>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '3s', '--keys', '5', '--history', history, ...extra);
+      dslabJson<LoadResult>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '2s', '--keys', '5', '--history', history, ...extra);
     const first = await load('first.jsonl');
     const second = await load('second.jsonl');
     expect(second.ok).toBeGreaterThan(50);
