@@ -6,16 +6,30 @@ import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, fixture_node, isA
 
 const garbage_node = path.join(repo_root, 'test', 'fixtures', 'garbage-then-exit.mjs');
 
-describe('misbehaving nodes, orphans and the foreground supervisor', () => {
-  let cwd: string;
-  const extraPids: number[] = [];
+/** What one test started: its workdir and the processes its cleanup kills beside the clusters there. */
+interface Started {
+  cwd: string;
+  extraPids: number[];
+}
 
-  afterEach(async () => {
-    await cleanup(cwd, extraPids.splice(0));
+/**
+ * A block whose tests run one after another, each in a workdir of its own that is cleaned up after it; the blocks
+ * run at once (the long first test beside the others, which mostly wait for timeouts and exits).
+ */
+function lane(name: string, define: (started: Started) => void): void {
+  describe.concurrent(name, () => {
+    const started: Started = { cwd: '', extraPids: [] };
+    afterEach(async () => {
+      if (started.cwd) await cleanup(started.cwd, started.extraPids.splice(0));
+      started.cwd = '';
+    });
+    define(started);
   });
+}
 
-  it('counts garbage, oversized lines and unknown destinations, reports a crash, and keeps going', async () => {
-    cwd = makeWorkdir();
+lane('misbehaving nodes', (started) => {
+  it.sequential('counts garbage, oversized lines and unknown destinations, reports a crash, and keeps going', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     const up = await dslab(cwd, 'up', 'student', '--bin', `node ${fixture_node}`, '--nodes', '3', '--detach');
     expect(up.exitCode, up.stderr).toBe(0);
     const reply = await dslabJson<{ type: string }>(cwd, 'send', 'n2', '{"type":"misbehave"}');
@@ -64,8 +78,11 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     expect(bootsOf()).toHaveLength(1);
   });
 
-  it('names the node that does not answer init, and leaves nothing running', async () => {
-    cwd = makeWorkdir();
+});
+
+lane('orphans, failed starts and the foreground supervisor', (started) => {
+  it.sequential('names the node that does not answer init, and leaves nothing running', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     // A command line no other process on the machine has, so that pgrep finds only these nodes.
     const silent = `sleep 60.${process.pid}`;
     const up = await dslab(cwd, 'up', 'mute', '--bin', silent, '--nodes', '2', '--detach', '--init-timeout', '1s');
@@ -76,8 +93,8 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     await waitFor('the silent nodes to be gone', async () => (await execa('pgrep', ['-f', `^${silent.replace('.', '\\.')}$`], { reject: false })).exitCode === 1);
   });
 
-  it('keeps a failed start as a stopped cluster that logs, status and down --clean work on', async () => {
-    cwd = makeWorkdir();
+  it.sequential('keeps a failed start as a stopped cluster that logs, status and down --clean work on', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     const up = await dslab(cwd, 'up', 'bad', '--bin', `node ${garbage_node}`, '--nodes', '2', '--detach');
     expect(up.exitCode).toBe(1);
     // The line that is not JSON fails the start at once, before the node exits; its stderr still says why.
@@ -108,12 +125,12 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('leaves no node behind when the supervisor is SIGKILLed, even a paused one', async () => {
-    cwd = makeWorkdir();
+  it.sequential('leaves no node behind when the supervisor is SIGKILLed, even a paused one', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     expect((await dslab(cwd, 'up', 'echo', '--nodes', '3', '--detach')).exitCode).toBe(0);
     const status = await controlStatus(cwd);
     const pids = status.nodes.map((n) => n.pid!);
-    extraPids.push(...pids);
+    started.extraPids.push(...pids);
     expect((await dslab(cwd, 'pause', 'n2')).exitCode).toBe(0);
     process.kill(status.supervisor_pid, 'SIGKILL');
     await waitFor('every node process to exit', () => pids.every((pid) => !isAlive(pid)));
@@ -122,10 +139,10 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     expect(after.stderr).toMatch(/no running cluster/);
   });
 
-  it('runs in the foreground, printing events, until Ctrl-C', async () => {
-    cwd = makeWorkdir();
+  it.sequential('runs in the foreground, printing events, until Ctrl-C', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     const foreground = dslabSpawn(cwd, 'up', 'echo', '--nodes', '3');
-    extraPids.push(foreground.pid!);
+    started.extraPids.push(foreground.pid!);
     let output = '';
     foreground.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor('the cluster_up line', () => output.includes('cluster echo up'));
