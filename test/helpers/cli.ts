@@ -1,9 +1,10 @@
 import { execa, type ResultPromise } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findRunningCluster, isProcessAlive } from '../../src/lib/cluster/paths.js';
+import { type ClusterInfo, findRunningCluster, isProcessAlive, readClusterInfo } from '../../src/lib/cluster/paths.js';
+import { stopCluster } from '../../src/lib/cluster/stop.js';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
 import { ControlClient } from '../../src/lib/control/client.js';
 
@@ -46,6 +47,16 @@ export function controlStatus(cwd: string, cluster?: string): Promise<ClusterSta
   return new ControlClient(findRunningCluster(path.join(cwd, '.dslab'), cluster)).status();
 }
 
+/**
+ * One client request as `dslab send` makes it (the same client id), asked of the control API from this process: the
+ * reply body, errors too. For files that send dozens of requests, where a CLI process each would cost half a second
+ * of CPU; each such file still runs the real `dslab send` where it tests what the command prints or exits with.
+ */
+export async function controlSend(cwd: string, dest: string, body: { type: string; [field: string]: unknown }, timeout_ms?: number): Promise<Record<string, unknown> & { type: string }> {
+  const result = await new ControlClient(findRunningCluster(path.join(cwd, '.dslab'))).act({ type: 'send', dest, body, timeout_ms });
+  return result.reply as Record<string, unknown> & { type: string };
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeout_ms = wait_ms_default): Promise<T> {
   const deadline = Date.now() + timeout_ms;
   let lastError: unknown;
@@ -69,13 +80,14 @@ export function makeWorkdir(): string {
 }
 
 /**
- * Stops whatever a test started in `cwd`: `dslab down` for each cluster, then
- * SIGKILL for any supervisor or node process that is still alive.
+ * Stops whatever a test started in `cwd`: each cluster stopped as `dslab down` stops it, from this process (the
+ * command itself is tested on its own; a CLI process per cleanup would cost half a second of CPU), then SIGKILL for
+ * any supervisor or node process that is still alive.
  */
 export async function cleanup(cwd: string, pids: number[] = []): Promise<void> {
   const infos = listInfos(cwd);
-  // All at once: the downs (each a CLI start, then its nodes' exit) overlap.
-  await Promise.all(infos.filter((info) => isAlive(info.supervisor_pid)).map((info) => dslab(cwd, 'down', '--cluster', info.name)));
+  // All at once: the stops (each its nodes' exit) overlap. One that fails is made good by the SIGKILLs below.
+  await Promise.all(infos.filter((info) => isAlive(info.supervisor_pid)).map((info) => stopCluster(info).catch(() => undefined)));
   for (const info of infos) if (isAlive(info.supervisor_pid)) process.kill(info.supervisor_pid, 'SIGKILL');
   for (const pid of pids) {
     if (!isAlive(pid)) continue;
@@ -88,16 +100,10 @@ export async function cleanup(cwd: string, pids: number[] = []): Promise<void> {
   rmSync(cwd, { recursive: true, force: true });
 }
 
-function listInfos(cwd: string): { name: string; supervisor_pid: number }[] {
+function listInfos(cwd: string): ClusterInfo[] {
   const home = path.join(cwd, '.dslab');
   try {
-    return readdirSync(home).flatMap((name) => {
-      try {
-        return [JSON.parse(readFileSync(path.join(home, name, 'cluster.json'), 'utf8')) as { name: string; supervisor_pid: number }];
-      } catch {
-        return [];
-      }
-    });
+    return readdirSync(home).flatMap((name) => readClusterInfo(path.join(home, name, 'cluster.json')) ?? []);
   } catch {
     return [];
   }

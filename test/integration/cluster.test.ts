@@ -3,14 +3,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
 import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, isAlive, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 // One five-node echo cluster, broken in turn by each command a user has.
 describe('a five-node echo cluster under the real CLI', () => {
   let cwd: string;
   let follower: ResultPromise | undefined;
   const others: ResultPromise[] = [];
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const reachable = async (node: string) => String((await status()).nodes.find((n) => n.id === node)!.state.reachable ?? '');
   const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name)!;
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultPromise } from 'execa';
 import type { ClusterEvent, ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlSend, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 const forwarder = path.join(repo_root, 'test', 'fixtures', 'forwarder.mjs');
 
@@ -10,7 +10,7 @@ const forwarder = path.join(repo_root, 'test', 'fixtures', 'forwarder.mjs');
 // and report no role. The target is n3, so that the kv client's first choice (n1) is a forwarding node.
 describe('a node forwarding client requests under the client id', () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const node = (s: ClusterStatus, id: string) => s.nodes.find((n) => n.id === id)!;
   const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name)!;
 
@@ -147,7 +147,7 @@ describe('a node forwarding client requests under the client id', () => {
     expect((await dslab(cwd, 'restart', 'n3')).exitCode).toBe(0);
     expect((await dslabJson<{ outcome: string }>(cwd, 'kv', 'put', 'z', '1')).outcome).toBe('ok');
     expect((await status()).leader).toBe('n3');
-    await dslabJson(cwd, 'send', 'n2', '{"type":"report","state":{"role":"leader","term":1}}');
+    await controlSend(cwd, 'n2', { type: 'report', state: { role: 'leader', term: 1 } });
     expect(await status()).toMatchObject({ leader: 'n2', leader_inferred: false });
 
     await dslab(cwd, 'kill', 'n2');
@@ -160,7 +160,7 @@ describe('a node forwarding client requests under the client id', () => {
     const restarted = await status();
     expect(node(restarted, 'n2')).toMatchObject({ status: 'up', role_stale: true, state: { role: 'leader', term: 1 } });
     expect(restarted.leader).toBe('n3');
-    await dslabJson(cwd, 'send', 'n2', '{"type":"report","state":{"role":"leader","term":2}}');
+    await controlSend(cwd, 'n2', { type: 'report', state: { role: 'leader', term: 2 } });
     expect(await status()).toMatchObject({ leader: 'n2', leader_inferred: false });
     expect(node(await status(), 'n2').role_stale).toBe(false);
   });

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 // `dslab test` end to end: Maelstrom's command line against real node processes, its verdict,
 // exit codes and the run folder. Runs are kept short (a second or two); the one run with final
@@ -10,22 +10,25 @@ import { cleanup, dslab, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../
 const echo_main = path.join(repo_root, 'dist', 'systems', 'echo', 'main.js');
 const forgetful = path.join(repo_root, 'test', 'fixtures', 'forgetful-broadcast.mjs');
 
-describe('dslab test', () => {
+/** A --bin as Maelstrom takes it: an executable file in `cwd`, run as it is. */
+function writeBin(cwd: string, name: string, main: string): void {
+  writeFileSync(path.join(cwd, name), `#!/bin/sh\nexec "${process.execPath}" "${main}" "$@"\n`);
+  chmodSync(path.join(cwd, name), 0o755);
+}
+
+// The run with final reads mostly waits (Maelstrom's 10 s), so it runs beside the others in a folder of its own.
+describe.concurrent('dslab test', () => {
   let cwd: string;
   beforeAll(() => {
     cwd = makeWorkdir();
-    // A --bin as Maelstrom takes it: an executable file, run as it is.
-    writeFileSync(path.join(cwd, 'echo.sh'), `#!/bin/sh\nexec "${process.execPath}" "${echo_main}" "$@"\n`);
-    chmodSync(path.join(cwd, 'echo.sh'), 0o755);
-    writeFileSync(path.join(cwd, 'forgetful.sh'), `#!/bin/sh\nexec "${process.execPath}" "${forgetful}" "$@"\n`);
-    chmodSync(path.join(cwd, 'forgetful.sh'), 0o755);
+    writeBin(cwd, 'echo.sh', echo_main);
     writeFileSync(path.join(cwd, 'not-executable.py'), 'print(1)\n');
   });
   afterAll(async () => {
     await cleanup(cwd);
   });
 
-  it('runs echo on nodes n0..n1 and says valid first, exit 0, the run kept with a latest link', async () => {
+  it.sequential('runs echo on nodes n0..n1 and says valid first, exit 0, the run kept with a latest link', async () => {
     const run = await dslab(cwd, 'test', '-w', 'echo', '--bin', './echo.sh', '--node-count', '2', '--time-limit', '2', '--rate', '20');
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
@@ -53,9 +56,9 @@ describe('dslab test', () => {
     expect(status.exitCode).not.toBe(0);
   });
 
-  it('is a real cluster while it runs: a partition from another terminal joins the run and its timeline', async () => {
+  it.sequential('is a real cluster while it runs: a partition from another terminal joins the run and its timeline', async () => {
     const run = dslabSpawn(cwd, 'test', '-w', 'echo', '--bin', './echo.sh', '--node-count', '3', '--time-limit', '4', '--rate', '10', '--json');
-    await waitFor('the test cluster to run', async () => (await dslab(cwd, 'status', '--cluster', 'test-echo')).exitCode === 0);
+    await waitFor('the test cluster to run', async () => (await controlStatus(cwd, 'test-echo')).nodes.length > 0);
     const partition = await dslab(cwd, 'partition', '--isolate', 'n1', '--cluster', 'test-echo');
     expect(partition.exitCode).toBe(0);
     const done = await run;
@@ -67,7 +70,7 @@ describe('dslab test', () => {
     expect(cli[0].description).toMatch(/n1/);
   });
 
-  it('--json prints the results for scripts', async () => {
+  it.sequential('--json prints the results for scripts', async () => {
     const run = await dslab(cwd, 'test', '-w', 'unique-ids', '--bin', `${process.execPath} ${path.join(repo_root, 'dist', 'systems', 'unique-ids', 'main.js')}`, '--node-count', '3', '--time-limit', '1', '--rate', '50', '--json');
     expect(run.exitCode).toBe(0);
     const result = JSON.parse(run.stdout);
@@ -75,6 +78,41 @@ describe('dslab test', () => {
     expect(result.nodes).toEqual(['n0', 'n1', 'n2']);
     expect(result.checks[0].details.duplicated_count).toBe(0);
     expect(result.net.clients.send_count).toBeGreaterThan(0);
+  });
+
+  it.sequential('refuses bad arguments with one line and exit 254, as Maelstrom does', async () => {
+    const unknown = await dslab(cwd, 'test', '-w', 'nope', '--bin', './echo.sh');
+    expect(unknown.exitCode).toBe(254);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/^dslab: .*nope/);
+    const missing = await dslab(cwd, 'test', '-w', 'echo');
+    expect(missing.exitCode).toBe(254);
+    expect(missing.stderr).toMatch(/--bin/);
+    const notExecutable = await dslab(cwd, 'test', '-w', 'echo', '--bin', 'not-executable.py', '--time-limit', '1');
+    expect(notExecutable.exitCode).not.toBe(0);
+    expect(notExecutable.stderr).toMatch(/^dslab: --bin not-executable.py is not executable/);
+  });
+
+  it.sequential('--dry-run shows the plan with Maelstrom defaults; a Unicode dash is read as the flag, with a note', async () => {
+    const defaults = await dslab(cwd, 'test', '-w', 'broadcast', '--bin', './echo.sh', '--dry-run');
+    expect(defaults.exitCode).toBe(0);
+    expect(defaults.stdout).toMatch(/^nodes\s+5: n1 n2 n3 n4 n5$/m);
+    expect(defaults.stdout).toMatch(/^topology\s+grid$/m);
+    const dashed = await dslab(cwd, 'test', '-w', 'echo', '--bin', './echo.sh', '\u2014node-count', '2', '--dry-run');
+    expect(dashed.exitCode).toBe(0);
+    expect(dashed.stdout).toMatch(/^nodes\s+2: n0 n1$/m);
+    expect(dashed.stderr).toMatch(/^dslab: note: .*dash/m);
+  });
+});
+
+describe.concurrent('dslab test finding a bug', () => {
+  let cwd: string;
+  beforeAll(() => {
+    cwd = makeWorkdir();
+    writeBin(cwd, 'forgetful.sh', forgetful);
+  });
+  afterAll(async () => {
+    await cleanup(cwd);
   });
 
   it('finds lost broadcasts after healing and the final reads: invalid, exit 1', async () => {
@@ -90,28 +128,4 @@ describe('dslab test', () => {
     expect(finals[0].call_ms).toBeGreaterThanOrEqual(results.main_phase_end_ms);
     expect(results.failures.length).toBeGreaterThan(0);
   }, 60_000);
-
-  it('refuses bad arguments with one line and exit 254, as Maelstrom does', async () => {
-    const unknown = await dslab(cwd, 'test', '-w', 'nope', '--bin', './echo.sh');
-    expect(unknown.exitCode).toBe(254);
-    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
-    expect(unknown.stderr).toMatch(/^dslab: .*nope/);
-    const missing = await dslab(cwd, 'test', '-w', 'echo');
-    expect(missing.exitCode).toBe(254);
-    expect(missing.stderr).toMatch(/--bin/);
-    const notExecutable = await dslab(cwd, 'test', '-w', 'echo', '--bin', 'not-executable.py', '--time-limit', '1');
-    expect(notExecutable.exitCode).not.toBe(0);
-    expect(notExecutable.stderr).toMatch(/^dslab: --bin not-executable.py is not executable/);
-  });
-
-  it('--dry-run shows the plan with Maelstrom defaults; a Unicode dash is read as the flag, with a note', async () => {
-    const defaults = await dslab(cwd, 'test', '-w', 'broadcast', '--bin', './echo.sh', '--dry-run');
-    expect(defaults.exitCode).toBe(0);
-    expect(defaults.stdout).toMatch(/^nodes\s+5: n1 n2 n3 n4 n5$/m);
-    expect(defaults.stdout).toMatch(/^topology\s+grid$/m);
-    const dashed = await dslab(cwd, 'test', '-w', 'echo', '--bin', './echo.sh', '\u2014node-count', '2', '--dry-run');
-    expect(dashed.exitCode).toBe(0);
-    expect(dashed.stdout).toMatch(/^nodes\s+2: n0 n1$/m);
-    expect(dashed.stderr).toMatch(/^dslab: note: .*dash/m);
-  });
 });

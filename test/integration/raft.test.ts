@@ -5,19 +5,25 @@ import { cleanup, controlStatus, dslab, dslabJson, makeWorkdir, waitFor } from '
 type State = { role?: string; term?: number; leader?: string; commit_index?: number; log_last_index?: number; rolled_back?: number };
 const stateOf = (node: NodeStatus) => node.state as State;
 
-describe('raft on real processes', () => {
+/** The leader a cluster reports and its term, once it reports one. */
+const leaderIn = async (cwd: string) => {
+  const s = await controlStatus(cwd);
+  return s.leader ? { id: s.leader, term: stateOf(s.nodes.find((n) => n.id === s.leader)!).term! } : undefined;
+};
+
+// Two lanes of clusters at once, each test with a cluster of its own: the tests mostly wait (for elections,
+// timeouts, a load's fixed duration, the nemesis's schedule), so two of them share the machine. The lanes
+// take about as long as each other.
+describe.concurrent('raft on real processes: the leader killed, then every node', () => {
   let cwd: string;
   const status = () => controlStatus(cwd);
-  const leaderOf = async () => {
-    const s = await status();
-    return s.leader ? { id: s.leader, term: stateOf(s.nodes.find((n) => n.id === s.leader)!).term! } : undefined;
-  };
+  const leaderOf = () => leaderIn(cwd);
 
   afterEach(async () => {
     await cleanup(cwd);
   });
 
-  it('keeps an acknowledged write readable after the leader is killed, and the old leader catches up', async () => {
+  it.sequential('keeps an acknowledged write readable after the leader is killed, and the old leader catches up', async () => {
     cwd = makeWorkdir();
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach')).exitCode).toBe(0);
     const first = await waitFor('a leader', leaderOf);
@@ -57,7 +63,46 @@ describe('raft on real processes', () => {
     expect(same.stderr.trim()).toBe(`dslab: ${first.id} is already the leader`);
   });
 
-  it('refuses writes on a leader cut into a minority, commits on the majority, and rolls back the old entries on heal', async () => {
+  it.sequential('stays linearizable under a nemesis, and survives a restart of every node', async () => {
+    cwd = makeWorkdir();
+    expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--snapshot-every', '100')).exitCode).toBe(0);
+    await waitFor('a leader', leaderOf);
+    expect((await dslab(cwd, 'nemesis', '--interval', '1500ms', '--duration', '7500ms', '--seed', '5', '--detach')).exitCode).toBe(0);
+    const load = await dslabJson<{ ok: number; completed: number }>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '9s', '--keys', '5', '--history', 'history.jsonl', '--seed', '1');
+    expect(load.ok).toBeGreaterThan(100);
+    const check = await dslab(cwd, 'check', 'history.jsonl');
+    expect(check.stdout, check.stdout).toMatch(/^valid: linearizable/);
+    expect(check.exitCode).toBe(0);
+    await waitFor('the nemesis to finish and heal', async () => (await status()).nemesis?.running === false && (await status()).faults.length === 0, 30_000);
+
+    // Snapshots were taken and the logs compacted.
+    const before = await status();
+    expect(before.nodes.every((n) => (stateOf(n) as { snapshot_index?: number }).snapshot_index! > 0)).toBe(true);
+
+    expect((await dslab(cwd, 'kv', 'put', 'z', '"final"', '--timeout', '10s')).exitCode).toBe(0);
+    // The group name stands for every member: all are down before any comes back.
+    const killed = await dslab(cwd, 'kill', 'nodes');
+    expect(killed.exitCode, killed.stderr).toBe(0);
+    expect((await status()).nodes.map((n) => n.status)).toEqual(['down', 'down', 'down', 'down', 'down']);
+    const restarted = await dslab(cwd, 'restart', 'nodes');
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    expect(restarted.stdout).not.toContain('not done');
+    await waitFor('a leader after the restart of every node', leaderOf, 30_000);
+    const read = await dslab(cwd, 'kv', 'get', 'z', '--timeout', '10s');
+    expect(read.stdout.trim()).toBe('z = "final"');
+  });
+});
+
+describe.concurrent('raft on real processes: a leader cut off, and loads on a cluster with data', () => {
+  let cwd: string;
+  const status = () => controlStatus(cwd);
+  const leaderOf = () => leaderIn(cwd);
+
+  afterEach(async () => {
+    await cleanup(cwd);
+  });
+
+  it.sequential('refuses writes on a leader cut into a minority, commits on the majority, and rolls back the old entries on heal', async () => {
     cwd = makeWorkdir();
     // Long timeouts keep the isolated leader in office long enough to accept a write it cannot commit.
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--election-timeout', '1500-3000ms', '--heartbeat', '100ms')).exitCode).toBe(0);
@@ -87,13 +132,13 @@ describe('raft on real processes', () => {
     expect(read.stdout.trim()).toBe('y = "kept"');
   });
 
-  it('checks a second load on a cluster that already holds data: fresh keys by default, unknown starting values for reused ones', async () => {
+  it.sequential('checks a second load on a cluster that already holds data: fresh keys by default, unknown starting values for reused ones', async () => {
     cwd = makeWorkdir();
     expect((await dslab(cwd, 'up', 'raft', '--nodes', '3', '--detach')).exitCode).toBe(0);
     await waitFor('a leader', leaderOf);
     type LoadResult = { ok: number; mismatched: number; fail: number; key_prefix: string; keys_fresh: boolean };
     const load = (history: string, ...extra: string[]) =>
-      dslabJson<LoadResult>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '3s', '--keys', '5', '--history', history, ...extra);
+      dslabJson<LoadResult>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '2s', '--keys', '5', '--history', history, ...extra);
     const first = await load('first.jsonl');
     const second = await load('second.jsonl');
     expect(second.ok).toBeGreaterThan(50);
@@ -109,32 +154,5 @@ describe('raft on real processes', () => {
     const recheck = await dslab(cwd, 'check', 'reused.jsonl');
     expect(recheck.stdout, recheck.stdout).toMatch(/^valid: linearizable .*keys not fresh: each started with an unknown value/);
     expect(recheck.exitCode).toBe(0);
-  });
-
-  it('stays linearizable under a nemesis, and survives a restart of every node', async () => {
-    cwd = makeWorkdir();
-    expect((await dslab(cwd, 'up', 'raft', '--nodes', '5', '--detach', '--snapshot-every', '100')).exitCode).toBe(0);
-    await waitFor('a leader', leaderOf);
-    expect((await dslab(cwd, 'nemesis', '--interval', '1500ms', '--duration', '7500ms', '--seed', '5', '--detach')).exitCode).toBe(0);
-    const load = await dslabJson<{ ok: number; completed: number }>(cwd, 'load', '--clients', '5', '--rate', '100', '--duration', '9s', '--keys', '5', '--history', 'history.jsonl', '--seed', '1');
-    expect(load.ok).toBeGreaterThan(100);
-    const check = await dslab(cwd, 'check', 'history.jsonl');
-    expect(check.stdout, check.stdout).toMatch(/^valid: linearizable/);
-    expect(check.exitCode).toBe(0);
-    await waitFor('the nemesis to finish and heal', async () => (await status()).nemesis?.running === false && (await status()).faults.length === 0, 30_000);
-
-    // Snapshots were taken and the logs compacted.
-    const before = await status();
-    expect(before.nodes.every((n) => (stateOf(n) as { snapshot_index?: number }).snapshot_index! > 0)).toBe(true);
-
-    expect((await dslab(cwd, 'kv', 'put', 'z', '"final"', '--timeout', '10s')).exitCode).toBe(0);
-    for (const node of ['n1', 'n2', 'n3', 'n4', 'n5']) {
-      const s = await status();
-      if (s.nodes.find((n) => n.id === node)!.status !== 'down') expect((await dslab(cwd, 'kill', node)).exitCode).toBe(0);
-    }
-    for (const node of ['n1', 'n2', 'n3', 'n4', 'n5']) expect((await dslab(cwd, 'restart', node)).exitCode).toBe(0);
-    await waitFor('a leader after the restart of every node', leaderOf, 30_000);
-    const read = await dslab(cwd, 'kv', 'get', 'z', '--timeout', '10s');
-    expect(read.stdout.trim()).toBe('z = "final"');
   });
 });

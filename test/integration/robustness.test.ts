@@ -2,27 +2,40 @@ import { execa } from 'execa';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, fixture_node, isAlive, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, fixture_node, isAlive, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 const garbage_node = path.join(repo_root, 'test', 'fixtures', 'garbage-then-exit.mjs');
 
-describe('misbehaving nodes, orphans and the foreground supervisor', () => {
-  let cwd: string;
-  const extraPids: number[] = [];
+/** What one test started: its workdir and the processes its cleanup kills beside the clusters there. */
+interface Started {
+  cwd: string;
+  extraPids: number[];
+}
 
-  afterEach(async () => {
-    await cleanup(cwd, extraPids.splice(0));
+/**
+ * A block whose tests run one after another, each in a workdir of its own that is cleaned up after it; the blocks
+ * run at once (the long first test beside the others, which mostly wait for timeouts and exits).
+ */
+function lane(name: string, define: (started: Started) => void): void {
+  describe.concurrent(name, () => {
+    const started: Started = { cwd: '', extraPids: [] };
+    afterEach(async () => {
+      if (started.cwd) await cleanup(started.cwd, started.extraPids.splice(0));
+      started.cwd = '';
+    });
+    define(started);
   });
+}
 
-  it('counts garbage, oversized lines and unknown destinations, reports a crash, and keeps going', async () => {
-    cwd = makeWorkdir();
+lane('misbehaving nodes', (started) => {
+  it.sequential('counts garbage, oversized lines and unknown destinations, reports a crash, and keeps going', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     const up = await dslab(cwd, 'up', 'student', '--bin', `node ${fixture_node}`, '--nodes', '3', '--detach');
     expect(up.exitCode, up.stderr).toBe(0);
     const reply = await dslabJson<{ type: string }>(cwd, 'send', 'n2', '{"type":"misbehave"}');
     expect(reply.type).toBe('misbehave_ok');
     const status = await waitFor('the problems to be counted', async () => {
-      const s = await dslabJson<ClusterStatus>(cwd, 'status');
+      const s = await controlStatus(cwd);
       const n2 = s.nodes.find((n) => n.id === 'n2')!;
       return n2.garbage_lines >= 2 && n2.oversized_lines === 1 && n2.unknown_dest === 1 ? s : undefined;
     });
@@ -35,7 +48,7 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     const crash = await dslab(cwd, 'send', 'n3', '{"type":"crash"}', '--timeout', '3s');
     expect(crash.exitCode).toBe(1);
     expect(crash.stderr).toMatch(/^dslab: n3 exited \(exit code 3\)/);
-    const after = await dslabJson<ClusterStatus>(cwd, 'status');
+    const after = await controlStatus(cwd);
     const n3 = after.nodes.find((n) => n.id === 'n3')!;
     expect(n3).toMatchObject({ status: 'down', exit_code: 3 });
     expect(n3.stderr_tail.at(-1)).toBe('crashing on purpose');
@@ -65,18 +78,23 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     expect(bootsOf()).toHaveLength(1);
   });
 
-  it('names the node that does not answer init, and leaves nothing running', async () => {
-    cwd = makeWorkdir();
-    const up = await dslab(cwd, 'up', 'mute', '--bin', 'sleep 60', '--nodes', '2', '--detach', '--init-timeout', '1s');
+});
+
+lane('orphans, failed starts and the foreground supervisor', (started) => {
+  it.sequential('names the node that does not answer init, and leaves nothing running', async () => {
+    const cwd = (started.cwd = makeWorkdir());
+    // A command line no other process on the machine has, so that pgrep finds only these nodes.
+    const silent = `sleep 60.${process.pid}`;
+    const up = await dslab(cwd, 'up', 'mute', '--bin', silent, '--nodes', '2', '--detach', '--init-timeout', '1s');
     expect(up.exitCode).toBe(1);
     expect(up.stderr.trim()).toMatch(/^dslab: n\d did not answer init within 1s/);
     expect(up.stderr.trim().split('\n')).toHaveLength(1);
     expect((await dslab(cwd, 'status')).stderr).toMatch(/no running cluster/);
-    await waitFor('the silent nodes to be gone', async () => (await execa('pgrep', ['-f', '^sleep 60$'], { reject: false })).exitCode === 1);
+    await waitFor('the silent nodes to be gone', async () => (await execa('pgrep', ['-f', `^${silent.replace('.', '\\.')}$`], { reject: false })).exitCode === 1);
   });
 
-  it('keeps a failed start as a stopped cluster that logs, status and down --clean work on', async () => {
-    cwd = makeWorkdir();
+  it.sequential('keeps a failed start as a stopped cluster that logs, status and down --clean work on', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     const up = await dslab(cwd, 'up', 'bad', '--bin', `node ${garbage_node}`, '--nodes', '2', '--detach');
     expect(up.exitCode).toBe(1);
     // The line that is not JSON fails the start at once, before the node exits; its stderr still says why.
@@ -107,12 +125,12 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('leaves no node behind when the supervisor is SIGKILLed, even a paused one', async () => {
-    cwd = makeWorkdir();
+  it.sequential('leaves no node behind when the supervisor is SIGKILLed, even a paused one', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     expect((await dslab(cwd, 'up', 'echo', '--nodes', '3', '--detach')).exitCode).toBe(0);
-    const status = await dslabJson<ClusterStatus>(cwd, 'status');
+    const status = await controlStatus(cwd);
     const pids = status.nodes.map((n) => n.pid!);
-    extraPids.push(...pids);
+    started.extraPids.push(...pids);
     expect((await dslab(cwd, 'pause', 'n2')).exitCode).toBe(0);
     process.kill(status.supervisor_pid, 'SIGKILL');
     await waitFor('every node process to exit', () => pids.every((pid) => !isAlive(pid)));
@@ -121,15 +139,15 @@ describe('misbehaving nodes, orphans and the foreground supervisor', () => {
     expect(after.stderr).toMatch(/no running cluster/);
   });
 
-  it('runs in the foreground, printing events, until Ctrl-C', async () => {
-    cwd = makeWorkdir();
+  it.sequential('runs in the foreground, printing events, until Ctrl-C', async () => {
+    const cwd = (started.cwd = makeWorkdir());
     const foreground = dslabSpawn(cwd, 'up', 'echo', '--nodes', '3');
-    extraPids.push(foreground.pid!);
+    started.extraPids.push(foreground.pid!);
     let output = '';
     foreground.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor('the cluster_up line', () => output.includes('cluster echo up'));
     expect(output).toMatch(/n1 up \(pid \d+\)/);
-    const status = await dslabJson<ClusterStatus>(cwd, 'status');
+    const status = await controlStatus(cwd);
     expect(status.supervisor_pid).toBe(foreground.pid);
     await dslab(cwd, 'kill', 'n2');
     await waitFor('the kill to be printed', () => output.includes('killed n2') && output.includes('n2 down (signal SIGKILL)'));

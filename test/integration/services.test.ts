@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlSend, controlStatus, dslab, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 // A node that keeps nothing itself and relays every client request to lin-kv.
 const proxy = `node ${path.join(repo_root, 'test', 'fixtures', 'lin-kv-proxy.mjs')}`;
 
-describe("Maelstrom's lin-kv service, reached through the router by a relaying node", () => {
+// The two blocks run at once, each with a cluster of its own: the grade mostly waits on its load, and the
+// block below on its requests' timeouts.
+describe.concurrent("Maelstrom's lin-kv service, reached through the router by a relaying node", () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const link = (s: ClusterStatus, name: string) => s.links.find((l) => l.link === name);
 
   beforeAll(async () => {
@@ -21,7 +23,7 @@ describe("Maelstrom's lin-kv service, reached through the router by a relaying n
     await cleanup(cwd);
   });
 
-  it('serves dslab kv put, get and cas, and counts the traffic in status', async () => {
+  it.sequential('serves dslab kv put, get and cas, and counts the traffic in status', async () => {
     expect((await dslab(cwd, 'kv', 'get', 'x')).stdout.trim()).toBe('x does not exist');
     const put = await dslab(cwd, 'kv', 'put', 'x', '1');
     expect(put.exitCode, put.stderr).toBe(0);
@@ -42,7 +44,7 @@ describe("Maelstrom's lin-kv service, reached through the router by a relaying n
     expect((await dslab(cwd, 'status')).stdout).toMatch(/^services: lin-kv \d+ in, \d+ out \(\d+ errors\)$/m);
   });
 
-  it('cuts an isolated node off from lin-kv while the others still reach it, until healed', async () => {
+  it.sequential('cuts an isolated node off from lin-kv while the others still reach it, until healed', async () => {
     const read = `{"type":"read","key":"x"}`;
     const cut = await dslab(cwd, 'partition', '--isolate', 'n1');
     expect(cut.exitCode, cut.stderr).toBe(0);
@@ -54,10 +56,10 @@ describe("Maelstrom's lin-kv service, reached through the router by a relaying n
     expect(fine.exitCode, fine.stderr).toBe(0);
     expect(JSON.parse(fine.stdout)).toMatchObject({ type: 'read_ok', value: 2 });
     expect((await dslab(cwd, 'heal')).exitCode).toBe(0);
-    await waitFor('n1 to reach lin-kv again', async () => (await dslab(cwd, 'send', 'n1', read, '--timeout', '2s')).exitCode === 0);
+    await waitFor('n1 to reach lin-kv again', async () => (await controlSend(cwd, 'n1', { type: 'read', key: 'x' }, 2000)).type === 'read_ok');
   });
 
-  it('takes the service as a name: send to it, isolate it, fault its links; refuses to kill it; lists no init links', async () => {
+  it.sequential('takes the service as a name: send to it, isolate it, fault its links; refuses to kill it; lists no init links', async () => {
     const read = `{"type":"read","key":"x"}`;
     const direct = await dslab(cwd, 'send', 'lin-kv', read);
     expect(direct.exitCode, direct.stderr).toBe(0);
@@ -82,7 +84,7 @@ describe("Maelstrom's lin-kv service, reached through the router by a relaying n
   });
 });
 
-describe('dslab grade kv-linearizable on a node that relays to lin-kv', () => {
+describe.concurrent('dslab grade kv-linearizable on a node that relays to lin-kv', () => {
   let cwd: string;
   beforeAll(() => {
     cwd = makeWorkdir();

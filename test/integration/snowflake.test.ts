@@ -1,79 +1,103 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
-// Static numbers over two datacenters, so the ids' parts are known in advance: generate, decode,
-// a clock set back.
-describe('snowflake on real processes', () => {
-  let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
-  const worker = async (id: string) => (await status()).nodes.find((n) => n.id === id)!;
+// Two lanes at once, each with clusters of its own: the coordinator's story below mostly waits (a session
+// to expire, a 12 s load), so it runs beside the static-number cluster and then the unique-ids lab.
+describe.concurrent('static numbers, then the unique-ids lab', () => {
+  // Static numbers over two datacenters, so the ids' parts are known in advance: generate, decode,
+  // a clock set back.
+  describe.sequential('snowflake on real processes', () => {
+    let cwd: string;
+    const status = () => controlStatus(cwd);
+    const worker = async (id: string) => (await status()).nodes.find((n) => n.id === id)!;
 
-  beforeAll(async () => {
-    cwd = makeWorkdir();
-    const up = await dslab(cwd, 'up', 'snowflake', '--workers', '3', '--coordinator', '1', '--datacenters', '2', '--worker-numbers', 'static', '--detach');
-    expect(up.exitCode, up.stderr).toBe(0);
-    expect(up.stdout).toContain('coordinator z1; workers w1, w2, w3');
-    await waitFor('every worker serving', async () => (await status()).nodes.filter((n) => n.state.role === 'serving').length === 3);
-  });
-
-  afterAll(async () => {
-    await cleanup(cwd);
-  });
-
-  it('generates ids as decimal strings that decode to the worker that issued them', async () => {
-    const batch = await dslab(cwd, 'id', 'generate', '--count', '3', '--worker', 'w2');
-    expect(batch.exitCode, batch.stderr).toBe(0);
-    const ids = batch.stdout.trim().split('\n');
-    expect(ids).toHaveLength(3);
-    for (const id of ids) expect(id).toMatch(/^\d{18,19}$/);
-    expect(BigInt(ids[1]!)).toBeGreaterThan(BigInt(ids[0]!));
-    const decoded = await dslabJson<{ datacenter: number; worker: number; sequence: number; time: string; since_epoch_ms: number }>(cwd, 'id', 'decode', ids[2]!);
-    // w2 is the second worker: datacenter 1, worker 0.
-    expect(decoded).toMatchObject({ datacenter: 1, worker: 0 });
-    expect(Math.abs(Date.parse(decoded.time) - Date.now())).toBeLessThan(60_000);
-    expect(decoded.since_epoch_ms).toBe(Date.parse(decoded.time) - Date.UTC(2018, 7, 1));
-    const bad = await dslab(cwd, 'id', 'decode', '12x');
-    expect(bad.exitCode).toBe(1);
-    expect(bad.stderr.trim()).toBe('dslab: "12x" is not an id: ids are decimal numbers of at most 19 digits');
-  });
-
-  it('refuses when a worker clock is set back past --max-backward, says by how much, and serves again once it catches up', async () => {
-    const before = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
-    expect(before.exitCode, before.stderr).toBe(0);
-    // Far enough back that the CLI calls in between (a second or more each on a loaded machine) leave it behind.
-    expect((await dslab(cwd, 'skew', 'w1', '-5000ms')).exitCode).toBe(0);
-    const refused = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(/^dslab: w1 refused: the clock is \d+ ms behind the latest time issued .*more than --max-backward 5 ms/);
-    await waitFor('w1 reported refusing', async () => (await worker('w1')).state.role === 'refusing');
-    expect((await worker('w1')).state).toMatchObject({ clock_offset_ms: -5000 });
-    // The other workers serve meanwhile; a load over all of them records refusals, not violations.
-    const history = path.join(cwd, 'ids.jsonl');
-    const load = await dslab(cwd, 'id', 'load', '--clients', '3', '--rate', '60', '--duration', '1s', '--count', '10', '--history', history);
-    expect(load.exitCode, load.stdout + load.stderr).toBe(0);
-    expect(load.stdout).toContain('valid: every id unique');
-    const check = await dslab(cwd, 'id', 'check', history);
-    expect(check.exitCode).toBe(0);
-    // The skew in force when the load began widens w1's windows.
-    expect(JSON.parse(readFileSync(history, 'utf8').split('\n')[0]!)).toMatchObject({ type: 'header', clock_offsets_ms: { w1: -5000 } });
-    // The clock catches up 5 s later: w1 serves again, above what it issued before.
-    const after = await waitFor('w1 serving again', async () => {
-      const result = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
-      return result.exitCode === 0 ? result.stdout.trim() : undefined;
+    beforeAll(async () => {
+      cwd = makeWorkdir();
+      const up = await dslab(cwd, 'up', 'snowflake', '--workers', '3', '--coordinator', '1', '--datacenters', '2', '--worker-numbers', 'static', '--detach');
+      expect(up.exitCode, up.stderr).toBe(0);
+      expect(up.stdout).toContain('coordinator z1; workers w1, w2, w3');
+      await waitFor('every worker serving', async () => (await status()).nodes.filter((n) => n.state.role === 'serving').length === 3);
     });
-    expect(BigInt(after)).toBeGreaterThan(BigInt(before.stdout.trim()));
+
+    afterAll(async () => {
+      await cleanup(cwd);
+    });
+
+    it('generates ids as decimal strings that decode to the worker that issued them', async () => {
+      const batch = await dslab(cwd, 'id', 'generate', '--count', '3', '--worker', 'w2');
+      expect(batch.exitCode, batch.stderr).toBe(0);
+      const ids = batch.stdout.trim().split('\n');
+      expect(ids).toHaveLength(3);
+      for (const id of ids) expect(id).toMatch(/^\d{18,19}$/);
+      expect(BigInt(ids[1]!)).toBeGreaterThan(BigInt(ids[0]!));
+      const decoded = await dslabJson<{ datacenter: number; worker: number; sequence: number; time: string; since_epoch_ms: number }>(cwd, 'id', 'decode', ids[2]!);
+      // w2 is the second worker: datacenter 1, worker 0.
+      expect(decoded).toMatchObject({ datacenter: 1, worker: 0 });
+      expect(Math.abs(Date.parse(decoded.time) - Date.now())).toBeLessThan(60_000);
+      expect(decoded.since_epoch_ms).toBe(Date.parse(decoded.time) - Date.UTC(2018, 7, 1));
+      const bad = await dslab(cwd, 'id', 'decode', '12x');
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stderr.trim()).toBe('dslab: "12x" is not an id: ids are decimal numbers of at most 19 digits');
+    });
+
+    it('refuses when a worker clock is set back past --max-backward, says by how much, and serves again once it catches up', async () => {
+      const before = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
+      expect(before.exitCode, before.stderr).toBe(0);
+      // Far enough back that the CLI calls in between (a second or more each on a loaded machine) leave it behind.
+      expect((await dslab(cwd, 'skew', 'w1', '-5000ms')).exitCode).toBe(0);
+      const refused = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toMatch(/^dslab: w1 refused: the clock is \d+ ms behind the latest time issued .*more than --max-backward 5 ms/);
+      await waitFor('w1 reported refusing', async () => (await worker('w1')).state.role === 'refusing');
+      expect((await worker('w1')).state).toMatchObject({ clock_offset_ms: -5000 });
+      // The other workers serve meanwhile; a load over all of them records refusals, not violations.
+      const history = path.join(cwd, 'ids.jsonl');
+      const load = await dslab(cwd, 'id', 'load', '--clients', '3', '--rate', '60', '--duration', '1s', '--count', '10', '--history', history);
+      expect(load.exitCode, load.stdout + load.stderr).toBe(0);
+      expect(load.stdout).toContain('valid: every id unique');
+      const check = await dslab(cwd, 'id', 'check', history);
+      expect(check.exitCode).toBe(0);
+      // The skew in force when the load began widens w1's windows.
+      expect(JSON.parse(readFileSync(history, 'utf8').split('\n')[0]!)).toMatchObject({ type: 'header', clock_offsets_ms: { w1: -5000 } });
+      // The clock catches up 5 s later: w1 serves again, above what it issued before.
+      const after = await waitFor('w1 serving again', async () => {
+        const result = await dslab(cwd, 'id', 'generate', '--worker', 'w1');
+        return result.exitCode === 0 ? result.stdout.trim() : undefined;
+      });
+      expect(BigInt(after)).toBeGreaterThan(BigInt(before.stdout.trim()));
+    });
+  });
+
+  // The worker alone speaks Maelstrom's unique-ids: the warm-up lab grades it (restarts included) with
+  // static numbers, as Maelstrom would run it.
+  describe.sequential('a snowflake worker as a unique-ids node', () => {
+    let cwd: string;
+    beforeAll(() => {
+      cwd = makeWorkdir();
+    });
+    afterAll(async () => {
+      await cleanup(cwd);
+    });
+
+    it('gets full marks on the unique-ids lab', async () => {
+      const worker = path.join(repo_root, 'dist', 'systems', 'snowflake', 'main.js');
+      const run = await dslab(cwd, 'grade', 'unique-ids', '--bin', `node ${worker}`, '--json');
+      const result = JSON.parse(run.stdout) as { score: number; max_score: number; results: { test: string; passed: boolean; failure: string | null }[] };
+      expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
+      expect(result.score).toBe(result.max_score);
+      expect(run.exitCode).toBe(0);
+    });
   });
 });
 
 // Numbers from a real coordinator (one zab server): a worker paused past its session loses its
 // number to a worker that starts meanwhile, refuses when it wakes, and takes another; a load over
 // the whole story checks valid.
-describe('snowflake worker numbers from the coordinator', () => {
+describe.concurrent('snowflake worker numbers from the coordinator', () => {
   let cwd: string;
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const numbers = async () => Object.fromEntries((await status()).nodes.filter((n) => n.group === 'workers').map((n) => [n.id, n.state.role === 'serving' ? (n.state.worker as number) : null]));
 
   beforeAll(async () => {
@@ -120,26 +144,5 @@ describe('snowflake worker numbers from the coordinator', () => {
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('valid: every id unique');
     expect(result.stdout).toMatch(/[1-9]\d* refused/);
-  });
-});
-
-// The worker alone speaks Maelstrom's unique-ids: the warm-up lab grades it (restarts included) with
-// static numbers, as Maelstrom would run it.
-describe('a snowflake worker as a unique-ids node', () => {
-  let cwd: string;
-  beforeAll(() => {
-    cwd = makeWorkdir();
-  });
-  afterAll(async () => {
-    await cleanup(cwd);
-  });
-
-  it('gets full marks on the unique-ids lab', async () => {
-    const worker = path.join(repo_root, 'dist', 'systems', 'snowflake', 'main.js');
-    const run = await dslab(cwd, 'grade', 'unique-ids', '--bin', `node ${worker}`, '--json');
-    const result = JSON.parse(run.stdout) as { score: number; max_score: number; results: { test: string; passed: boolean; failure: string | null }[] };
-    expect(result.results.filter((r) => !r.passed).map((r) => `${r.test}: ${r.failure}`)).toEqual([]);
-    expect(result.score).toBe(result.max_score);
-    expect(run.exitCode).toBe(0);
   });
 });

@@ -4,7 +4,7 @@ import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from '../../src/lib/control/api.js';
 import { EventLinePrinter } from '../../src/lib/dashboard/event-lines.js';
-import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, controlSend, controlStatus, dslab, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type State = {
   role?: string;
@@ -42,12 +42,8 @@ describe('zab on real processes', () => {
     return { s, id: s.leader, epoch: leader.current_epoch! };
   };
 
-  /** One client request by `dslab send`: the reply body (errors too, which exit 1). */
-  const send = async (id: string, body: Record<string, unknown>) => {
-    const r = await dslab(cwd, 'send', id, JSON.stringify(body));
-    expect(r.stdout, r.stderr).not.toBe('');
-    return JSON.parse(r.stdout) as Record<string, unknown> & { type: string };
-  };
+  /** One client request as `dslab send` makes it, through the control API (the command itself is run for /nope below): the reply body, errors too. */
+  const send = (id: string, body: { type: string; [field: string]: unknown }) => controlSend(cwd, id, body);
   const connect = async (id: string, timeout_ms: number) => {
     const r = await send(id, { type: 'connect', timeout_ms });
     expect(r).toMatchObject({ type: 'connect_ok', server: id });

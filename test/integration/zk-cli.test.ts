@@ -1,7 +1,6 @@
 import type { ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/lib/control/api.js';
-import { cleanup, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
+import { cleanup, controlStatus, dslab, dslabJson, dslabSpawn, makeWorkdir, waitFor } from '../helpers/cli.js';
 
 type Stat = { version: number; ephemeralOwner: string | null; numChildren: number };
 type SessionRow = { session: string; name: string | null; server: string | null; timeout_ms: number; idle_ms: number };
@@ -16,7 +15,7 @@ describe('dslab zk on a real zab ensemble', () => {
     const up = await dslab(cwd, 'up', 'zab', '--nodes', '3', '--detach');
     expect(up.exitCode, up.stderr).toBe(0);
     await waitFor('an established leader', async () => {
-      const s = await dslabJson<ClusterStatus>(cwd, 'status');
+      const s = await controlStatus(cwd);
       return s.leader !== null && s.nodes.every((n) => (n.state as { phase?: string }).phase === 'broadcast');
     });
   });

@@ -3,8 +3,8 @@ import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus, ZkClientConnection } from '../../src/lib/control/api.js';
-import { cleanup, cli_path, dslab, dslabJson, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
+import type { ZkClientConnection } from '../../src/lib/control/api.js';
+import { cleanup, cli_path, controlStatus, dslab, makeWorkdir, repo_root, waitFor } from '../helpers/cli.js';
 
 /**
  * The Zab servers' ZooKeeper client ports on a real cluster. The wire protocol itself is zk-wire's
@@ -40,18 +40,23 @@ class RawClient {
     this.socket.write(text);
   }
 
-  /** Sends a client message and waits for the line answering it (the stand-in answers in order of replies; these tests send one at a time). */
+  /**
+   * Sends a client message and waits for the line answering it (the stand-in answers in order of replies; these tests
+   * send one at a time). What the server sent unasked is no answer: a session these tests leave idle expires, and its
+   * session_expired may arrive at any time.
+   */
   async request(body: Record<string, unknown>): Promise<{ reply?: Record<string, unknown>; error?: string }> {
-    const before = this.lines().length;
+    const answers = () => this.lines().filter((line) => line.unasked === undefined);
+    const before = answers().length;
     this.write(`${JSON.stringify(body)}\n`);
-    return waitFor('the answer on the client connection', () => this.lines()[before]);
+    return waitFor('the answer on the client connection', () => answers()[before]);
   }
 
-  lines(): { reply?: Record<string, unknown>; error?: string }[] {
+  lines(): { reply?: Record<string, unknown>; error?: string; unasked?: Record<string, unknown> }[] {
     return this.text
       .split('\n')
       .slice(0, -1)
-      .map((line) => JSON.parse(line) as { reply?: Record<string, unknown>; error?: string });
+      .map((line) => JSON.parse(line) as { reply?: Record<string, unknown>; error?: string; unasked?: Record<string, unknown> });
   }
 
   destroy(): void {
@@ -63,7 +68,7 @@ describe('ZooKeeper client ports on a zab cluster', () => {
   let cwd: string;
   let upOutput = '';
   const clients: RawClient[] = [];
-  const status = () => dslabJson<ClusterStatus>(cwd, 'status');
+  const status = () => controlStatus(cwd);
   const client = (port: number) => {
     const made = new RawClient(port);
     clients.push(made);
