@@ -11,10 +11,10 @@ import { grade, type GradeJson, no_npm, startGradings } from './grade-helpers.js
 // variants are in maelstrom-labs.test.ts, run side by side: their runs mostly wait.)
 
 /**
- * Side-by-side gradings at once (five: the suite runs another file beside this one). Each mostly waits (a locks grading: about 6 s of CPU in 28 s), and the bugs graded
+ * Side-by-side gradings at once (three, as vitest's maxConcurrency allowed before: at five, beside another file, plain-del and close-lost-keeps-ephemerals each passed once). Each mostly waits (a locks grading: about 6 s of CPU in 28 s), and the bugs graded
  * side by side fail whatever the timing or on windows held open by their own waits (see timing_window below).
  */
-const side_by_side_gradings_max = 5;
+const side_by_side_gradings_max = 3;
 
 /** Each planted-bug variant of a reference, with a test it must fail and what the failure must say. */
 /** attempts: a bug that shows only when faults meet a timing window gets that many seeds (7, 8, …), the first failure judged. */
