@@ -52,7 +52,9 @@ const planted_bugs: { lab: string; variant: string; test: string; failure: RegEx
   { lab: 'zab-broadcast', variant: 'ack-before-persist', test: 'persist-before-newleader-ack', failure: /(term|epoch) went backwards|restarted and lost its (term|epoch)|applied different entries at index/ },
   // Hundreds of proposals fall between the follower's sync and its acknowledgement (a 300 ms link), more than one resend fills.
   { lab: 'zab-broadcast', variant: 'propose-only-acked', test: 'proposals-during-sync', failure: /applied different entries at index/, timing_window: true },
-  { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/ },
+  // Shows only for a session whose close is lost while the leader hears the follower's untrack, both over a link that
+  // loses half its messages: a seed whose 16 sessions all escape it is rare but was seen once, so a second seed is graded.
+  { lab: 'zk-sessions', variant: 'close-lost-keeps-ephemerals', test: 'lost-close-still-frees-ephemerals', failure: /ephemerals of closed sessions are still there/, attempts: 2 },
   { lab: 'zk-sessions', variant: 'watch-after-reply', test: 'watch-event-before-new-data', failure: /with the new data before sending the watch event/ },
   { lab: 'zk-sessions', variant: 'sequential-from-children', test: 'sequential-suffixes', failure: /NodeExists|path is "\/q\/n-0000000002", expected "\/q\/n-0000000003"/ },
   // The snowflake lab grades the workers (w1..) beside dslab's own coordinator.
