@@ -154,21 +154,21 @@ describe('called_while_open (open wait 5 s)', () => {
   });
 });
 
-describe('short_circuit_slow (call timeout 1 s: p99 within 250 ms)', () => {
+describe('short_circuit_slow (call timeout 1 s: p99 within 500 ms)', () => {
   it('passes fast short circuits and names slow ones with their p99', () => {
     const fast = Array.from({ length: 50 }, (_, i) => request(2000 + i * 10, 2000 + i * 10 + 3, 'short_circuited'));
     expect(found(recordOf({ requests: fast }), 'short_circuit_slow')).toEqual([]);
     expect(checkBreaker(recordOf({ requests: fast })).figures.services.s1!.short_circuit_p99_ms).toBe(3);
-    const slow = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 400 } : r));
+    const slow = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 700 } : r));
     // Refused on a retry, after a first attempt that took its time: not a short circuit's own latency.
-    const retried = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 400, attempts: 1 } : { ...r, attempts: 0 }));
+    const retried = fast.map((r, i) => (i % 10 === 0 ? { ...r, answered_ms: r.sent_ms + 700, attempts: 1 } : { ...r, attempts: 0 }));
     expect(found(recordOf({ requests: retried }), 'short_circuit_slow')).toEqual([]);
     // Attempts unknown: a slow refusal while the service was calling may have been a retry's; one while it sent nothing was not.
     const calling = fast.filter((_, i) => i % 10 === 0).map((r) => call(r.sent_ms + 1, r.sent_ms + 300, 'failure'));
     expect(found(recordOf({ requests: slow, calls: calling }), 'short_circuit_slow')).toEqual([]);
     expect(found(recordOf({ requests: slow, calls: [call(5000, 5020)] }), 'short_circuit_slow')).toHaveLength(1);
     expect(found(recordOf({ requests: slow }), 'short_circuit_slow')).toEqual([
-      "s1's short-circuited requests took 400 ms at p99 (50 of them, the first this slow at 2.0 s); a short circuit must answer within 0.25 of the 1000 ms call timeout (250 ms)",
+      "s1's short-circuited requests took 700 ms at p99 (50 of them, the first this slow at 2.0 s); a short circuit must answer within 0.5 of the 1000 ms call timeout (500 ms)",
     ]);
   });
 });

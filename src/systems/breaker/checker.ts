@@ -43,7 +43,8 @@ export interface BreakerTolerances {
 
 export const default_breaker_tolerances: BreakerTolerances = {
   clock_ms: 250,
-  short_circuit_timeout_fraction: 0.25,
+  // Half the call timeout: far below waiting a call out, and above what a loaded 2-core machine adds to a fast refusal.
+  short_circuit_timeout_fraction: 0.5,
   recovery_ms: 2000,
   retry_fraction: 0.1,
   retry_calls: 5,
