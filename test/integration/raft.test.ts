@@ -111,7 +111,8 @@ describe.concurrent('raft on real processes: a leader cut off, and loads on a cl
     expect((await dslab(cwd, 'partition', '--isolate', old.id)).exitCode).toBe(0);
     const lost = await dslab(cwd, 'send', old.id, '{"type":"write","key":"y","value":"lost","client":"c900","seq":1}', '--timeout', '1s');
     expect(lost.exitCode).toBe(1);
-    expect(lost.stderr).toMatch(/did not answer write within 1s|not the leader/);
+    // Refused one way or another: held past the timeout, or already stepped down (check quorum) under a loaded machine.
+    expect(lost.stderr).toMatch(/did not answer write within 1s|not the leader|no leader right now/);
 
     const fresh = await waitFor('a leader on the majority side', async () => {
       const leader = await leaderOf();
